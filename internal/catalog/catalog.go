@@ -1,0 +1,291 @@
+// Package catalog is the single source of truth for what aegis can generate: every component and
+// service, its category, status, requirements and the files of the reference app it owns.
+//
+// The catalog is data, not behaviour: the generator, the CLI listings, the dependency resolver and
+// the go.mod computation all read it, so adding a component means adding one Entry here and its
+// folder in the reference app.
+package catalog
+
+import (
+	"slices"
+	"strings"
+)
+
+// Kind says whether an entry describes how an app works (component) or what it does (service).
+type Kind string
+
+const (
+	KindComponent Kind = "component"
+	KindService   Kind = "service"
+)
+
+// Status says whether an entry can be selected today.
+type Status string
+
+const (
+	StatusAvailable  Status = "available"
+	StatusComingSoon Status = "coming soon"
+)
+
+// Core is the owner of every reference-app file that no entry claims. It is always generated.
+const Core = "core"
+
+// Entry is one component or service.
+type Entry struct {
+	Name        string
+	Kind        Kind
+	Category    string
+	Description string
+	Status      Status
+	// AlwaysOn entries (backend, frontend) are part of every project and cannot be removed.
+	AlwaysOn bool
+	// Requires lists the components this entry cannot work without. Resolution is transitive.
+	Requires []string
+	// Uses lists components this entry integrates with when they are present, without needing
+	// them; the glue lives in files owned by the pair (see Glue).
+	Uses []string
+	// Paths are the folders (ending in "/") or files of the reference app this entry owns,
+	// relative to the template root.
+	Paths []string
+}
+
+// Available reports whether the entry can be selected.
+func (e Entry) Available() bool { return e.Status == StatusAvailable }
+
+// Glue is a set of files owned by a pair of entries: generated only when both are selected.
+type Glue struct {
+	Owners [2]string
+	Paths  []string
+}
+
+// Name is the owner name of the glue, "a+b", used in manifests and module data.
+func (g Glue) Name() string { return g.Owners[0] + "+" + g.Owners[1] }
+
+// Catalog is the full list of entries and glue.
+type Catalog struct {
+	Entries []Entry
+	Glue    []Glue
+}
+
+// Service categories, in the order listings show them.
+const (
+	CategoryAuth      = "Authentication"
+	CategoryAI        = "AI & Machine Learning"
+	CategoryComms     = "Communications"
+	CategoryAnalytics = "Analytics"
+	CategoryPayment   = "Payment"
+)
+
+// Component categories, in the order listings show them.
+const (
+	CategoryCore           = "Core"
+	CategoryInfrastructure = "Infrastructure"
+)
+
+// Default is the catalog aegis ships.
+var Default = Catalog{
+	Entries: []Entry{
+		{
+			Name: "backend", Kind: KindComponent, Category: CategoryCore, AlwaysOn: true,
+			Status:      StatusAvailable,
+			Description: "HTTP API on chi + huma with OpenAPI 3.1, /docs and health endpoints",
+			Paths:       []string{"internal/components/backend/"},
+		},
+		{
+			Name: "frontend", Kind: KindComponent, Category: CategoryCore, AlwaysOn: true,
+			Status:      StatusAvailable,
+			Description: "Web dashboard at / showing the app's components and their health",
+			Paths:       []string{"internal/components/frontend/"},
+		},
+		{
+			Name: "database", Kind: KindComponent, Category: CategoryInfrastructure,
+			Status:      StatusComingSoon,
+			Description: "Embedded SQLite by default, PostgreSQL to scale, with migrations",
+			Paths:       []string{"internal/components/database/"},
+		},
+		{
+			Name: "worker", Kind: KindComponent, Category: CategoryInfrastructure,
+			Status:      StatusComingSoon,
+			Description: "Background jobs on River, stored in the app's database",
+			Requires:    []string{"database"},
+			Paths:       []string{"internal/components/worker/"},
+		},
+		{
+			Name: "scheduler", Kind: KindComponent, Category: CategoryInfrastructure,
+			Status:      StatusComingSoon,
+			Description: "Cron jobs with gocron, fired exactly once across instances",
+			Uses:        []string{"database", "worker"},
+			Paths:       []string{"internal/components/scheduler/"},
+		},
+		{
+			Name: "cache", Kind: KindComponent, Category: CategoryInfrastructure,
+			Status:      StatusComingSoon,
+			Description: "Key-value cache, in memory by default, Redis to scale",
+			Paths:       []string{"internal/components/cache/"},
+		},
+		{
+			Name: "auth", Kind: KindService, Category: CategoryAuth,
+			Status:      StatusComingSoon,
+			Description: "JWT authentication and user management: registration, login, profiles, roles",
+			Requires:    []string{"database"},
+			Paths:       []string{"internal/services/auth/"},
+		},
+		{
+			Name: "oauth", Kind: KindService, Category: CategoryAuth,
+			Status:      StatusComingSoon,
+			Description: "Sign in with Google, GitHub and other OAuth 2.0 / OIDC providers",
+			Requires:    []string{"database"},
+			Paths:       []string{"internal/services/oauth/"},
+		},
+		{
+			Name: "saml", Kind: KindService, Category: CategoryAuth,
+			Status:      StatusComingSoon,
+			Description: "Enterprise single sign-on with SAML 2.0",
+			Requires:    []string{"database"},
+			Paths:       []string{"internal/services/saml/"},
+		},
+		{
+			Name: "ai", Kind: KindService, Category: CategoryAI,
+			Status:      StatusComingSoon,
+			Description: "Chat and completions with OpenAI, Anthropic and local models behind one interface",
+			Requires:    []string{"worker"},
+			Paths:       []string{"internal/services/ai/"},
+		},
+		{
+			Name: "comms", Kind: KindService, Category: CategoryComms,
+			Status:      StatusComingSoon,
+			Description: "Transactional email with templates",
+			Paths:       []string{"internal/services/comms/"},
+		},
+		{
+			Name: "analytics", Kind: KindService, Category: CategoryAnalytics,
+			Status:      StatusComingSoon,
+			Description: "Event tracking and usage metrics stored in the app's database",
+			Requires:    []string{"database"},
+			Paths:       []string{"internal/services/analytics/"},
+		},
+		{
+			Name: "payment", Kind: KindService, Category: CategoryPayment,
+			Status:      StatusComingSoon,
+			Description: "Payments and subscriptions",
+			Requires:    []string{"database"},
+			Paths:       []string{"internal/services/payment/"},
+		},
+	},
+}
+
+// ServiceCategories is the listing order of service categories.
+var ServiceCategories = []string{CategoryAuth, CategoryAI, CategoryComms, CategoryAnalytics, CategoryPayment}
+
+// ComponentCategories is the listing order of component categories.
+var ComponentCategories = []string{CategoryCore, CategoryInfrastructure}
+
+// Lookup returns the entry with the given name.
+func (c Catalog) Lookup(name string) (Entry, bool) {
+	for _, e := range c.Entries {
+		if e.Name == name {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+// Names returns the names of the entries of one kind, in catalog order.
+func (c Catalog) Names(kind Kind) []string {
+	var names []string
+	for _, e := range c.Entries {
+		if e.Kind == kind {
+			names = append(names, e.Name)
+		}
+	}
+	return names
+}
+
+// OfKind returns the entries of one kind, in catalog order.
+func (c Catalog) OfKind(kind Kind) []Entry {
+	var out []Entry
+	for _, e := range c.Entries {
+		if e.Kind == kind {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// OwnerOf returns the owner of a reference-app file: the entry or glue whose path is the longest
+// prefix of path, or Core when none claims it.
+func (c Catalog) OwnerOf(path string) string {
+	owner, best := Core, 0
+	claim := func(name string, paths []string) {
+		for _, p := range paths {
+			if len(p) > best && (path == p || strings.HasSuffix(p, "/") && strings.HasPrefix(path, p)) {
+				owner, best = name, len(p)
+			}
+		}
+	}
+	for _, e := range c.Entries {
+		claim(e.Name, e.Paths)
+	}
+	for _, g := range c.Glue {
+		claim(g.Name(), g.Paths)
+	}
+	return owner
+}
+
+// Owners returns the owners generated for a selection: Core, every selected entry, and the glue
+// whose two owners are both selected. The selection must already be resolved.
+func (c Catalog) Owners(sel Selection) []string {
+	owners := []string{Core}
+	for _, e := range c.Entries {
+		if sel.Has(e.Name) {
+			owners = append(owners, e.Name)
+		}
+	}
+	for _, g := range c.Glue {
+		if sel.Has(g.Owners[0]) && sel.Has(g.Owners[1]) {
+			owners = append(owners, g.Name())
+		}
+	}
+	return owners
+}
+
+// AllOwners returns every owner the catalog knows: Core, every entry and every glue.
+func (c Catalog) AllOwners() []string {
+	owners := []string{Core}
+	for _, e := range c.Entries {
+		owners = append(owners, e.Name)
+	}
+	for _, g := range c.Glue {
+		owners = append(owners, g.Name())
+	}
+	return owners
+}
+
+// Selection is a resolved set of components and services; both lists are sorted and include the
+// always-on components.
+type Selection struct {
+	Components []string
+	Services   []string
+}
+
+// Has reports whether name is selected, as a component or a service.
+func (s Selection) Has(name string) bool {
+	return slices.Contains(s.Components, name) || slices.Contains(s.Services, name)
+}
+
+// Equal reports whether two selections hold the same names.
+func (s Selection) Equal(o Selection) bool {
+	return slices.Equal(s.Components, o.Components) && slices.Equal(s.Services, o.Services)
+}
+
+// Optional returns the selected components that are not always on, in sorted order: what a user
+// passes to --components.
+func (c Catalog) Optional(s Selection) []string {
+	var out []string
+	for _, name := range s.Components {
+		if e, ok := c.Lookup(name); ok && !e.AlwaysOn {
+			out = append(out, name)
+		}
+	}
+	return out
+}

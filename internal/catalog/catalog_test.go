@@ -1,0 +1,190 @@
+package catalog
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// allAvailable is the default catalog with every entry available, so resolution rules can be
+// tested independently of what has shipped.
+func allAvailable() Catalog {
+	c := Catalog{Entries: slices.Clone(Default.Entries), Glue: Default.Glue}
+	for i := range c.Entries {
+		c.Entries[i].Status = StatusAvailable
+	}
+	return c
+}
+
+func TestCatalogIsConsistent(t *testing.T) {
+	seen := map[string]bool{}
+	for _, e := range Default.Entries {
+		if seen[e.Name] {
+			t.Errorf("duplicate entry %q", e.Name)
+		}
+		seen[e.Name] = true
+		if e.Description == "" || e.Category == "" || len(e.Paths) == 0 {
+			t.Errorf("%s: description, category and paths are required", e.Name)
+		}
+		if e.Kind == KindService && !slices.Contains(ServiceCategories, e.Category) ||
+			e.Kind == KindComponent && !slices.Contains(ComponentCategories, e.Category) {
+			t.Errorf("%s: category %q is not listed for %ss", e.Name, e.Category, e.Kind)
+		}
+		for _, r := range append(slices.Clone(e.Requires), e.Uses...) {
+			dep, ok := Default.Lookup(r)
+			if !ok || dep.Kind != KindComponent {
+				t.Errorf("%s: requirement %q is not a component", e.Name, r)
+			}
+			// An available entry must never require one users cannot select.
+			if ok && e.Available() && !dep.Available() {
+				t.Errorf("%s is available but requires %s, which is not", e.Name, r)
+			}
+		}
+	}
+	for _, name := range []string{"backend", "frontend"} {
+		if e, _ := Default.Lookup(name); !e.AlwaysOn || !e.Available() {
+			t.Errorf("%s must be always on and available", name)
+		}
+	}
+	wantReq := map[string][]string{"auth": {"database"}, "worker": {"database"}, "ai": {"worker"}, "analytics": {"database"}, "comms": nil}
+	for name, want := range wantReq {
+		if e, _ := Default.Lookup(name); !slices.Equal(e.Requires, want) {
+			t.Errorf("%s requires %v, want %v", name, e.Requires, want)
+		}
+	}
+}
+
+func TestOwnerOf(t *testing.T) {
+	c := Default
+	c.Glue = []Glue{{Owners: [2]string{"scheduler", "database"}, Paths: []string{"internal/components/scheduler/store/"}}}
+	tests := []struct{ path, want string }{
+		{"cmd/app/main.go", Core},
+		{"internal/app/serve.go", Core},
+		{"internal/components/backend/server.go", "backend"},
+		{"internal/components/database/db.go", "database"},
+		{"internal/components/databases.go", Core},
+		{"internal/services/auth/service.go", "auth"},
+		{"internal/services/authz.go", Core},
+		{"internal/components/scheduler/cron.go", "scheduler"},
+		{"internal/components/scheduler/store/pg.go", "scheduler+database"},
+	}
+	for _, tt := range tests {
+		if got := c.OwnerOf(tt.path); got != tt.want {
+			t.Errorf("OwnerOf(%q) = %q, want %q", tt.path, got, tt.want)
+		}
+	}
+}
+
+func TestResolve(t *testing.T) {
+	c := allAvailable()
+	tests := []struct {
+		name      string
+		req       Request
+		wantComps []string
+		wantSvcs  []string
+		wantAdded []string
+		wantErr   string
+	}{
+		{name: "base", wantComps: []string{"backend", "frontend"}},
+		{name: "auth adds database", req: Request{Services: []string{"auth"}},
+			wantComps: []string{"backend", "database", "frontend"}, wantSvcs: []string{"auth"},
+			wantAdded: []string{"service 'auth' requires component 'database'"}},
+		{name: "transitive ai", req: Request{Services: []string{"ai"}},
+			wantComps: []string{"backend", "database", "frontend", "worker"}, wantSvcs: []string{"ai"},
+			wantAdded: []string{"service 'ai' requires component 'worker'", "component 'worker' requires component 'database'"}},
+		{name: "explicit requirement satisfied", req: Request{Services: []string{"auth"}, Components: []string{"database"}, Strict: true},
+			wantComps: []string{"backend", "database", "frontend"}, wantSvcs: []string{"auth"}},
+		{name: "always-on names accepted", req: Request{Components: []string{"backend", " Frontend ", "backend"}},
+			wantComps: []string{"backend", "frontend"}},
+		{name: "strict missing", req: Request{Services: []string{"auth"}, Components: []string{"cache"}, Strict: true},
+			wantErr: "service 'auth' requires component 'database'"},
+		{name: "strict transitive", req: Request{Services: []string{"ai"}, Components: []string{"cache"}, Strict: true},
+			wantErr: "service 'ai' requires component 'worker'; component 'worker' requires component 'database'"},
+		{name: "unknown component", req: Request{Components: []string{"redis", "kafka"}},
+			wantErr: "unknown components 'redis', 'kafka'; valid components: backend, cache, database, frontend, scheduler, worker"},
+		{name: "service as component", req: Request{Components: []string{"auth"}},
+			wantErr: "'auth' is a service: use --services auth"},
+		{name: "unknown service", req: Request{Services: []string{"billing"}},
+			wantErr: "unknown service 'billing'; valid services: ai, analytics, auth, comms, oauth, payment, saml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := c.Resolve(tt.req)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
+				}
+				if !errors.Is(err, ErrInvalid) {
+					t.Errorf("error %v does not wrap ErrInvalid", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(res.Selection.Components, tt.wantComps) || !slices.Equal(res.Selection.Services, tt.wantSvcs) {
+				t.Errorf("selection = %+v, want components %v services %v", res.Selection, tt.wantComps, tt.wantSvcs)
+			}
+			var added []string
+			for _, a := range res.Added {
+				added = append(added, a.String())
+			}
+			if !slices.Equal(added, tt.wantAdded) {
+				t.Errorf("added = %q, want %q", added, tt.wantAdded)
+			}
+		})
+	}
+}
+
+func TestResolveStrictGivesFix(t *testing.T) {
+	_, err := allAvailable().Resolve(Request{Services: []string{"ai"}, Components: []string{"cache"}, Strict: true})
+	var missing *MissingError
+	if !errors.As(err, &missing) {
+		t.Fatalf("error = %v, want *MissingError", err)
+	}
+	want := []string{"backend", "cache", "database", "frontend", "worker"}
+	if !slices.Equal(missing.Fixed.Components, want) {
+		t.Errorf("fixed components = %v, want %v", missing.Fixed.Components, want)
+	}
+}
+
+func TestResolveComingSoon(t *testing.T) {
+	c := allAvailable()
+	for i := range c.Entries {
+		if c.Entries[i].Name == "oauth" || c.Entries[i].Name == "worker" {
+			c.Entries[i].Status = StatusComingSoon
+		}
+	}
+	tests := []struct {
+		req  Request
+		want string
+	}{
+		{Request{Services: []string{"oauth"}}, "service 'oauth' is coming soon and cannot be generated yet; run 'aegis services' to see what is available"},
+		{Request{Services: []string{"ai"}}, "service 'ai' needs component 'worker', which is coming soon"},
+	}
+	for _, tt := range tests {
+		_, err := c.Resolve(tt.req)
+		var cs *ComingSoonError
+		if !errors.As(err, &cs) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Resolve(%+v) error = %v, want ComingSoonError containing %q", tt.req, err, tt.want)
+		}
+	}
+}
+
+func TestOwners(t *testing.T) {
+	c := allAvailable()
+	c.Glue = []Glue{{Owners: [2]string{"scheduler", "database"}, Paths: []string{"x/"}}}
+	res, err := c.Resolve(Request{Components: []string{"scheduler", "database"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Owners(res.Selection)
+	want := []string{Core, "backend", "frontend", "database", "scheduler", "scheduler+database"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Owners = %v, want %v", got, want)
+	}
+	if opt := c.Optional(res.Selection); !slices.Equal(opt, []string{"database", "scheduler"}) {
+		t.Errorf("Optional = %v", opt)
+	}
+}

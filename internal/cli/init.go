@@ -1,0 +1,300 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/mod/module"
+
+	"github.com/aegisgo/aegis/internal/catalog"
+	"github.com/aegisgo/aegis/internal/generate"
+	"github.com/aegisgo/aegis/internal/prompt"
+)
+
+type initOpts struct {
+	components    []string
+	services      []string
+	noInteractive bool
+	outputDir     string
+	module        string
+	force         bool
+	yes           bool
+	// componentsSet records that --components was given, even empty.
+	componentsSet bool
+	servicesSet   bool
+}
+
+func newInitCmd(env *Env) *cobra.Command {
+	var o initOpts
+	cmd := &cobra.Command{
+		Use:   "init NAME",
+		Short: "Create a new project",
+		Long: `Create a new Go web application in a folder named NAME.
+
+Every project has the backend (HTTP API, OpenAPI docs, health) and the frontend (dashboard).
+Add components with --components and services with --services. Without flags, init asks what
+to include; a service's required components are added for you and init says so.
+
+With --no-interactive nothing is asked: if --components is given it must list every component
+the chosen services need (init stops and prints the corrected command); if it is not given,
+the required components are added and printed.`,
+		Example: `  aegis init my-api
+  aegis init user-app --services auth
+  aegis init user-app --services auth --components database --no-interactive
+  aegis init task-processor --components worker,scheduler,cache -o ~/src --module github.com/acme/tasks`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usagef("init takes one project name, got %d arguments: %s", len(args), strings.Join(args, " "))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.componentsSet = cmd.Flags().Changed("components")
+			o.servicesSet = cmd.Flags().Changed("services")
+			name := ""
+			if len(args) == 1 {
+				name = args[0]
+			}
+			return runInit(cmd.Context(), env, name, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVarP(&o.components, "components", "c", nil, "components to include, comma-separated (see 'aegis components')")
+	f.StringSliceVarP(&o.services, "services", "s", nil, "services to include, comma-separated (see 'aegis services')")
+	f.BoolVar(&o.noInteractive, "no-interactive", false, "ask nothing; fail when the selection is incomplete")
+	f.StringVarP(&o.outputDir, "output-dir", "o", ".", "folder in which to create the project folder")
+	f.StringVar(&o.module, "module", "", "Go module path (default: the project name)")
+	f.BoolVar(&o.force, "force", false, "write into an existing non-empty folder, replacing generated files")
+	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
+
+const maxNameLen = 50
+
+// validateName enforces the project-name rule; the message states the rule so the user can fix
+// the name without looking it up.
+func validateName(name string) error {
+	const rule = "use 1-50 ASCII letters, digits, '-' or '_', starting with a letter (for example my-api)"
+	switch {
+	case name == "":
+		return usagef("missing project name: %s", rule)
+	case len(name) > maxNameLen:
+		return usagef("project name is %d characters long: %s", len(name), rule)
+	case !nameRE.MatchString(name):
+		return usagef("invalid project name %q: %s", name, rule)
+	case strings.EqualFold(name, "aegis"):
+		return usagef("project name %q is reserved: choose another name", name)
+	}
+	return nil
+}
+
+func validateModule(path string) error {
+	if err := module.CheckImportPath(path); err != nil {
+		return usagef("invalid module path %q: use a Go import path such as github.com/you/%s", path, filepath.Base(path))
+	}
+	return nil
+}
+
+func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
+	out := env.Stdout
+	interactive := !o.noInteractive
+	var p prompt.Prompter
+	if interactive {
+		p = env.Prompter
+		if p == nil {
+			p = prompt.New(env.Stdin, env.Stdout)
+		}
+	}
+
+	if name == "" && interactive {
+		var err error
+		name, err = p.Text(ctx, "Project name", "", func(s string) error {
+			if err := validateName(s); err != nil {
+				return err
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if err := validateName(name); err != nil {
+		return err
+	}
+	if o.module == "" {
+		o.module = name
+	}
+	if err := validateModule(o.module); err != nil {
+		return err
+	}
+	target := filepath.Join(o.outputDir, name)
+	if !o.force {
+		if err := checkTarget(target); err != nil {
+			return err
+		}
+	}
+
+	cat := catalog.Default
+	if interactive && !o.componentsSet && !o.servicesSet {
+		var err error
+		if o.components, o.services, err = ask(ctx, p, cat); err != nil {
+			return err
+		}
+	}
+	res, err := cat.Resolve(catalog.Request{
+		Components: o.components,
+		Services:   o.services,
+		Strict:     o.noInteractive && o.componentsSet,
+	})
+	var missing *catalog.MissingError
+	if errors.As(err, &missing) {
+		fixed := o
+		fixed.components, fixed.services = cat.Optional(missing.Fixed), missing.Fixed.Services
+		return fmt.Errorf("%w; run: %s", err, replay(name, fixed))
+	}
+	if err != nil {
+		return err
+	}
+	for _, a := range res.Added {
+		fmt.Fprintf(out, "+ adding component '%s': %s '%s' requires it\n", a.Name, a.ByKind, a.RequiredBy)
+	}
+	sel := res.Selection
+	o.components, o.services = cat.Optional(sel), sel.Services
+
+	if interactive && !o.yes {
+		summary(out, cat, name, o, sel, target)
+		ok, err := p.Confirm(ctx, "Generate this project?", true)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintln(out, "Cancelled; nothing was written.")
+			return nil
+		}
+	}
+
+	start := time.Now()
+	fmt.Fprintf(out, "Generating %s in %s\n", name, target)
+	files, err := generate.Render(generate.Params{Name: name, Module: o.module, Selection: sel, Catalog: cat})
+	if err != nil {
+		return err
+	}
+	if err := generate.Write(ctx, target, files, generate.WriteOpts{Force: o.force}); err != nil {
+		if errors.Is(err, generate.ErrExists) {
+			return existsError(target)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	nextSteps(out, name, target, o, len(files), time.Since(start))
+	return nil
+}
+
+func existsError(target string) error {
+	return fmt.Errorf("folder %s already exists and is not empty: choose another name or --output-dir, or pass --force to write into it", target)
+}
+
+func checkTarget(target string) error {
+	entries, err := os.ReadDir(target)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		if fi, statErr := os.Stat(target); statErr == nil && !fi.IsDir() {
+			return fmt.Errorf("%s exists and is a file: choose another name or --output-dir", target)
+		}
+		return fmt.Errorf("cannot read %s: %w", target, err)
+	case len(entries) > 0:
+		return existsError(target)
+	}
+	return nil
+}
+
+// ask lets the user pick optional components and available services.
+func ask(ctx context.Context, p prompt.Prompter, cat catalog.Catalog) (comps, svcs []string, err error) {
+	var compOpts, svcOpts []prompt.Option
+	for _, e := range cat.Entries {
+		if !e.Available() || e.AlwaysOn {
+			continue
+		}
+		desc := e.Description
+		if len(e.Requires) > 0 {
+			desc += " (needs " + strings.Join(e.Requires, ", ") + ")"
+		}
+		opt := prompt.Option{Value: e.Name, Label: e.Name, Description: desc}
+		if e.Kind == catalog.KindComponent {
+			compOpts = append(compOpts, opt)
+		} else {
+			svcOpts = append(svcOpts, opt)
+		}
+	}
+	if len(compOpts) > 0 {
+		if comps, err = p.MultiSelect(ctx, "Components (backend and frontend are always included):", compOpts, nil); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(svcOpts) > 0 {
+		if svcs, err = p.MultiSelect(ctx, "Services:", svcOpts, nil); err != nil {
+			return nil, nil, err
+		}
+	}
+	return comps, svcs, nil
+}
+
+func summary(w io.Writer, cat catalog.Catalog, name string, o initOpts, sel catalog.Selection, target string) {
+	fmt.Fprintf(w, "\nProject     %s\nModule      %s\nFolder      %s\n", name, o.module, target)
+	fmt.Fprintf(w, "Components  %s\n", strings.Join(sel.Components, ", "))
+	svcs := "none"
+	if len(sel.Services) > 0 {
+		svcs = strings.Join(sel.Services, ", ")
+	}
+	fmt.Fprintf(w, "Services    %s\n\n", svcs)
+}
+
+func nextSteps(w io.Writer, name, target string, o initOpts, n int, took time.Duration) {
+	fmt.Fprintf(w, "Created %s: %d files in %s\n\n", target, n, took.Round(time.Millisecond))
+	fmt.Fprintf(w, "Next steps:\n  cd %s\n  go run ./cmd/%s serve    # then open http://127.0.0.1:8000 (API docs at /docs)\n  go test ./...\n\n", shellQuote(target), name)
+	fmt.Fprintf(w, "Replay: %s\n", replay(name, o))
+}
+
+// replay spells out the command that regenerates the same project without questions.
+func replay(name string, o initOpts) string {
+	args := []string{"aegis", "init", shellQuote(name)}
+	if len(o.components) > 0 {
+		args = append(args, "--components", strings.Join(o.components, ","))
+	}
+	if len(o.services) > 0 {
+		args = append(args, "--services", strings.Join(o.services, ","))
+	}
+	mod := o.module
+	if mod == "" {
+		mod = name
+	}
+	dir := o.outputDir
+	if dir == "" {
+		dir = "."
+	}
+	args = append(args, "--module", shellQuote(mod), "--output-dir", shellQuote(dir), "--no-interactive")
+	return strings.Join(args, " ")
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:@+=,~", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

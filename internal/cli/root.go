@@ -1,0 +1,126 @@
+// Package cli is the aegis command line: init, services, components, version.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aegisgo/aegis/internal/prompt"
+)
+
+// Exit statuses.
+const (
+	ExitOK          = 0
+	ExitError       = 1
+	ExitUsage       = 2
+	ExitInterrupted = 130
+)
+
+// Env is what a command run sees of the outside world; tests supply their own.
+type Env struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Prompter overrides the prompter chosen from Stdin (tests).
+	Prompter prompt.Prompter
+}
+
+// usageError marks a mistake in how the command was called (exit status 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// Main runs aegis with args (without the program name) and returns the exit status.
+func Main(args []string, env Env) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, args, env)
+}
+
+// Run is Main with a caller-supplied context.
+func Run(ctx context.Context, args []string, env Env) int {
+	if env.Stdin == nil {
+		env.Stdin = os.Stdin
+	}
+	if env.Stdout == nil {
+		env.Stdout = os.Stdout
+	}
+	if env.Stderr == nil {
+		env.Stderr = os.Stderr
+	}
+	var verbose bool
+	root := newRoot(&env, &verbose)
+	root.SetArgs(args)
+	root.SetIn(env.Stdin)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	return report(env.Stderr, err, verbose)
+}
+
+func report(w io.Writer, err error, verbose bool) int {
+	var usage usageError
+	switch {
+	case errors.Is(err, prompt.ErrAborted) || errors.Is(err, context.Canceled):
+		fmt.Fprintln(w, "aegis: interrupted; nothing was written")
+		return ExitInterrupted
+	case errors.As(err, &usage) || isCobraUsage(err):
+		fmt.Fprintf(w, "aegis: %v (see 'aegis --help')\n", err)
+		return ExitUsage
+	}
+	fmt.Fprintf(w, "aegis: %v\n", err)
+	if verbose {
+		for e := errors.Unwrap(err); e != nil; e = errors.Unwrap(e) {
+			fmt.Fprintf(w, "  caused by: %v\n", e)
+		}
+	}
+	return ExitError
+}
+
+// isCobraUsage recognises the errors cobra returns for bad commands and arguments.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "flag needs an argument", "invalid argument"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func newRoot(env *Env, verbose *bool) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "aegis",
+		Short: "Scaffold production-ready Go web applications from components and services",
+		Long: `aegis generates Go web applications that build, pass their own tests and run at once.
+
+Components are how an app works (backend, frontend, database, worker, scheduler, cache);
+services are what it does (auth, ai, comms, ...). Pick what you need with 'aegis init'
+and grow the project later.`,
+		Example: `  aegis init my-api
+  aegis init user-app --services auth --components database --no-interactive
+  aegis services
+  aegis components`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().BoolVarP(verbose, "verbose", "v", false, "print the causes behind an error")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newInitCmd(env), newServicesCmd(), newComponentsCmd(), newVersionCmd())
+	root.CompletionOptions.HiddenDefaultCmd = true
+	return root
+}

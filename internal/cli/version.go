@@ -1,0 +1,39 @@
+package cli
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aegisgo/aegis/internal/generate"
+)
+
+// commit is set with -ldflags "-X github.com/aegisgo/aegis/internal/cli.commit=..."; otherwise it
+// comes from the build's VCS stamp when there is one.
+var commit = ""
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the aegis version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c := commit
+			if info, ok := debug.ReadBuildInfo(); ok && c == "" {
+				for _, s := range info.Settings {
+					if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+						c = s.Value[:12]
+					}
+				}
+			}
+			line := "aegis " + generate.Version
+			if c != "" {
+				line += " (" + c + ")"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s %s %s/%s; generates Go %s projects\n", line, runtime.Version(), runtime.GOOS, runtime.GOARCH, generate.GoVersion)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,3 @@
+package generate
+
+//go:generate go run ./modgen

@@ -1,0 +1,177 @@
+// Package generate turns a resolved selection into the files of a new project: the reference
+// app's files that the selection owns, with the import prefix rewritten to the user's module
+// path, plus the few shared files rendered for the selection (go.mod, go.sum, main.go, the
+// import files, README, Makefile, Dockerfile, ...).
+//
+// Generation happens in memory (Render) and is written atomically (Write), so a failure or an
+// interrupt never leaves a half-written project behind.
+package generate
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/aegisgo/aegis/internal/catalog"
+	"github.com/aegisgo/aegis/template"
+)
+
+// Version is the generator's version, recorded in every project's manifest.
+const Version = "0.1.0"
+
+// Params describe one project.
+type Params struct {
+	// Name is the project name: the folder and the binary, cmd/<Name>.
+	Name string
+	// Module is the Go module path; empty means Name.
+	Module string
+	// Selection must be resolved (catalog.Resolve), always-on components included.
+	Selection catalog.Selection
+	// Catalog defaults to catalog.Default when it has no entries.
+	Catalog catalog.Catalog
+	// Source is the reference app; nil means template.FS.
+	Source fs.FS
+	// Modules is the per-owner module data; nil means the data embedded in the generator.
+	Modules *ModuleData
+	// SkipModules leaves out go.mod and go.sum; the module data tool uses it to bootstrap.
+	SkipModules bool
+}
+
+func (p Params) withDefaults() Params {
+	if p.Module == "" {
+		p.Module = p.Name
+	}
+	if len(p.Catalog.Entries) == 0 {
+		p.Catalog = catalog.Default
+	}
+	if p.Source == nil {
+		p.Source = template.FS
+	}
+	return p
+}
+
+// File is one generated file.
+type File struct {
+	Path  string // slash-separated, relative to the project root
+	Data  []byte
+	Mode  fs.FileMode
+	Owner string // catalog owner, or "shared" for rendered files
+}
+
+// OwnerShared owns the files rendered for the whole selection.
+const OwnerShared = "shared"
+
+// Reference-app files that are rendered per project instead of copied.
+const (
+	refMain        = "cmd/app/main.go"
+	refComponents  = "internal/components/wire_gen.go"
+	refServices    = "internal/services/wire_gen.go"
+	refEnvExample  = ".env.example"
+	componentsRoot = "internal/components"
+	servicesRoot   = "internal/services"
+)
+
+var rendered = []string{refMain, refComponents, refServices, refEnvExample}
+
+// Render produces every file of the project, sorted by path.
+func Render(p Params) ([]File, error) {
+	p = p.withDefaults()
+	owners := p.Catalog.Owners(p.Selection)
+	selected := func(owner string) bool { return slices.Contains(owners, owner) }
+
+	var files []File
+	err := fs.WalkDir(p.Source, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || slices.Contains(rendered, name) || path.Dir(name) == "." && strings.HasSuffix(name, ".go") {
+			return nil
+		}
+		owner := p.Catalog.OwnerOf(name)
+		if !selected(owner) {
+			return nil
+		}
+		data, err := fs.ReadFile(p.Source, name)
+		if err != nil {
+			return err
+		}
+		if strings.HasSuffix(name, ".go") {
+			if data, err = rewriteImports(name, data, template.ImportPrefix, p.Module); err != nil {
+				return err
+			}
+		}
+		files = append(files, File{Path: mapPath(name, p.Name), Data: data, Mode: modeOf(name), Owner: owner})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("generate: read reference app: %w", err)
+	}
+
+	shared, err := renderShared(p, files)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, shared...)
+	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	manifest, err := renderManifest(p, files)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, manifest)
+	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	return files, nil
+}
+
+// mapPath moves the reference app's cmd/app to cmd/<name>.
+func mapPath(name, project string) string {
+	if rest, ok := strings.CutPrefix(name, "cmd/app/"); ok {
+		return "cmd/" + project + "/" + rest
+	}
+	return name
+}
+
+func modeOf(name string) fs.FileMode {
+	if strings.HasSuffix(name, ".sh") {
+		return 0o755
+	}
+	return 0o644
+}
+
+// subpackages lists the Go packages directly under root among files, the way the app's wiregen
+// tool finds them on disk: immediate sub-folders holding a non-test .go file.
+func subpackages(files []File, root string) []string {
+	var dirs []string
+	for _, f := range files {
+		rest, ok := strings.CutPrefix(f.Path, root+"/")
+		if !ok || !strings.HasSuffix(rest, ".go") || strings.HasSuffix(rest, "_test.go") {
+			continue
+		}
+		dir, file, ok := strings.Cut(rest, "/")
+		if !ok || strings.Contains(file, "/") {
+			continue
+		}
+		if !slices.Contains(dirs, dir) {
+			dirs = append(dirs, dir)
+		}
+	}
+	slices.Sort(dirs)
+	return dirs
+}
+
+// wireFile renders the DO NOT EDIT import file of a folder, byte for byte as wiregen does.
+func wireFile(module, root string, pkgs []string) []byte {
+	var b bytes.Buffer
+	b.WriteString("// Code generated by wiregen; DO NOT EDIT.\n// Refresh with: go generate ./...\n\n")
+	fmt.Fprintf(&b, "package %s\n", path.Base(root))
+	if len(pkgs) > 0 {
+		b.WriteString("\nimport (\n")
+		for _, p := range pkgs {
+			fmt.Fprintf(&b, "\t_ %q\n", module+"/"+root+"/"+p)
+		}
+		b.WriteString(")\n")
+	}
+	return b.Bytes()
+}

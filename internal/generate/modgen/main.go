@@ -1,0 +1,40 @@
+// Command modgen refreshes internal/generate/modules.json: for each catalog owner, the go.mod
+// requirements and go.sum lines of its smallest project. Run it with `go generate
+// ./internal/generate` after changing go.mod or the imports of the reference app.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/aegisgo/aegis/internal/catalog"
+	"github.com/aegisgo/aegis/internal/generate"
+	"github.com/aegisgo/aegis/template"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "modgen:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	// go generate runs in the package folder: the repository root is two levels up.
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		return err
+	}
+	data, err := generate.ComputeModules(context.Background(), root, catalog.Default, template.FS)
+	if err != nil {
+		return err
+	}
+	out, err := json.MarshalIndent(data, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile("modules.json", append(out, '\n'), 0o644)
+}
