@@ -144,7 +144,7 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 		}
 	}
 
-	cat := catalog.Default
+	cat := env.catalog()
 	if interactive && !o.componentsSet && !o.servicesSet {
 		var err error
 		if o.components, o.services, err = ask(ctx, p, cat); err != nil {

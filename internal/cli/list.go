@@ -12,7 +12,7 @@ import (
 	"github.com/aegisgo/aegis/internal/catalog"
 )
 
-func newServicesCmd() *cobra.Command {
+func newServicesCmd(env *Env) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "services",
@@ -22,14 +22,14 @@ A service marked "coming soon" is listed but cannot be generated yet.`,
 		Example: "  aegis services\n  aegis services --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return list(cmd.OutOrStdout(), catalog.Default, catalog.KindService, catalog.ServiceCategories, asJSON)
+			return list(cmd.OutOrStdout(), env.catalog(), catalog.KindService, catalog.ServiceCategories, asJSON)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
 
-func newComponentsCmd() *cobra.Command {
+func newComponentsCmd(env *Env) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:     "components",
@@ -38,7 +38,7 @@ func newComponentsCmd() *cobra.Command {
 		Example: "  aegis components\n  aegis components --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return list(cmd.OutOrStdout(), catalog.Default, catalog.KindComponent, catalog.ComponentCategories, asJSON)
+			return list(cmd.OutOrStdout(), env.catalog(), catalog.KindComponent, catalog.ComponentCategories, asJSON)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")

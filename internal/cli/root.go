@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aegisgo/aegis/internal/catalog"
 	"github.com/aegisgo/aegis/internal/prompt"
 )
 
@@ -31,6 +32,15 @@ type Env struct {
 	Stderr io.Writer
 	// Prompter overrides the prompter chosen from Stdin (tests).
 	Prompter prompt.Prompter
+	// Catalog overrides catalog.Default (tests).
+	Catalog *catalog.Catalog
+}
+
+func (e *Env) catalog() catalog.Catalog {
+	if e.Catalog != nil {
+		return *e.Catalog
+	}
+	return catalog.Default
 }
 
 // usageError marks a mistake in how the command was called (exit status 2).
@@ -120,7 +130,7 @@ and grow the project later.`,
 	}
 	root.PersistentFlags().BoolVarP(verbose, "verbose", "v", false, "print the causes behind an error")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newInitCmd(env), newServicesCmd(), newComponentsCmd(), newVersionCmd())
+	root.AddCommand(newInitCmd(env), newServicesCmd(env), newComponentsCmd(env), newVersionCmd())
 	root.CompletionOptions.HiddenDefaultCmd = true
 	return root
 }

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// The test binary doubles as the aegis binary: with AEGIS_TEST_MAIN=1 it runs main, so end-to-end
+// tests exercise the real entry point, exit codes and signal handling without a separate build.
+func TestMain(m *testing.M) {
+	if os.Getenv("AEGIS_TEST_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// aegis returns a command running aegis with args.
+func aegis(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "AEGIS_TEST_MAIN=1")
+	return cmd
+}
+
+func runAegis(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := aegis(ctx, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return code, out.String(), errb.String()
+}
+
+func TestEndToEndInit(t *testing.T) {
+	dir := t.TempDir()
+	code, out, stderr := runAegis(t, "init", "demo", "--no-interactive", "-o", dir, "--module", "example.com/demo")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, w := range []string{"Generating demo", "Next steps:", "go run ./cmd/demo serve", "go test ./...",
+		"Replay: aegis init demo --module example.com/demo --output-dir " + dir + " --no-interactive"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	for _, f := range []string{"go.mod", "go.sum", "cmd/demo/main.go", "README.md", "Makefile", "Dockerfile",
+		"docker-compose.yml", ".gitignore", ".env.example", ".github/workflows/ci.yml", ".aegis/manifest.json"} {
+		if _, err := os.Stat(filepath.Join(dir, "demo", f)); err != nil {
+			t.Errorf("missing %s: %v", f, err)
+		}
+	}
+
+	// The replay line regenerates the same tree, byte for byte.
+	replay := strings.Fields(out[strings.Index(out, "Replay: ")+len("Replay: "):])
+	dir2 := t.TempDir()
+	for i, a := range replay {
+		if a == dir {
+			replay[i] = dir2
+		}
+	}
+	if code, _, stderr := runAegis(t, replay[1:]...); code != 0 {
+		t.Fatalf("replay exit %d: %s", code, stderr)
+	}
+	if diff := diffTrees(t, filepath.Join(dir, "demo"), filepath.Join(dir2, "demo")); diff != "" {
+		t.Errorf("replay produced a different tree: %s", diff)
+	}
+
+	// A second init into the same folder is refused and changes nothing.
+	code, _, stderr = runAegis(t, "init", "demo", "--no-interactive", "-o", dir)
+	if code != 1 || !strings.Contains(stderr, "pass --force") {
+		t.Errorf("second init: exit %d, %s", code, stderr)
+	}
+	if code, _, stderr := runAegis(t, "init", "demo", "--no-interactive", "-o", dir, "--force", "--module", "example.com/demo"); code != 0 {
+		t.Errorf("--force: exit %d, %s", code, stderr)
+	}
+}
+
+func TestEndToEndUsageExit(t *testing.T) {
+	code, _, stderr := runAegis(t, "init", "bad name", "--no-interactive")
+	if code != 2 || !strings.Contains(stderr, "invalid project name") {
+		t.Errorf("exit %d, %s", code, stderr)
+	}
+	code, _, stderr = runAegis(t, "frobnicate")
+	if code != 2 || !strings.Contains(stderr, "unknown command") {
+		t.Errorf("exit %d, %s", code, stderr)
+	}
+}
+
+// TestEndToEndTerminal drives the interactive form through a pseudo-terminal, as a user would.
+func TestEndToEndTerminal(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := aegis(ctx, "init", "ttyapp", "-o", dir)
+	cmd.Env = append(cmd.Env, "TERM=xterm-256color")
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	screen := &syncBuffer{}
+	go io.Copy(screen, tty)
+
+	waitFor(t, screen, "Generate this project?")
+	if _, err := tty.Write([]byte("\r")); err != nil { // enter accepts the default: yes
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("aegis exited with %v; screen:\n%s", err, screen.String())
+	}
+	waitFor(t, screen, "Next steps:")
+	if _, err := os.Stat(filepath.Join(dir, "ttyapp", "cmd", "ttyapp", "main.go")); err != nil {
+		t.Fatalf("project not generated: %v\n%s", err, screen.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func waitFor(t *testing.T, s *syncBuffer, text string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Contains(s.String(), text) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %q; screen:\n%s", text, s.String())
+}
+
+// diffTrees returns "" when both folders hold the same files with the same bytes and modes.
+func diffTrees(t *testing.T, a, b string) string {
+	t.Helper()
+	read := func(root string) map[string]string {
+		m := map[string]string{}
+		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			fi, _ := d.Info()
+			rel, _ := filepath.Rel(root, p)
+			m[rel] = fi.Mode().String() + "\n" + string(data)
+			return nil
+		})
+		return m
+	}
+	ma, mb := read(a), read(b)
+	var diffs []string
+	for p, v := range ma {
+		if w, ok := mb[p]; !ok {
+			diffs = append(diffs, "only in first: "+p)
+		} else if v != w {
+			diffs = append(diffs, "differs: "+p)
+		}
+	}
+	for p := range mb {
+		if _, ok := ma[p]; !ok {
+			diffs = append(diffs, "only in second: "+p)
+		}
+	}
+	return strings.Join(diffs, "; ")
+}

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aegisgo/aegis/internal/catalog"
+)
+
+// stack is one selection of the stack matrix.
+type stack struct {
+	name string
+	sel  catalog.Selection
+}
+
+// coveringStacks is the matrix: the base app, each available component with its requirements,
+// each available service with its requirements, and everything available at once.
+func coveringStacks(c catalog.Catalog) []stack {
+	var stacks []stack
+	add := func(name string, req catalog.Request) {
+		res, err := c.Resolve(req)
+		if err != nil {
+			panic(fmt.Sprintf("stack %s: %v", name, err)) // a catalog bug, caught on the first run
+		}
+		for _, s := range stacks {
+			if s.sel.Equal(res.Selection) {
+				return
+			}
+		}
+		stacks = append(stacks, stack{name, res.Selection})
+	}
+	add("base", catalog.Request{})
+	var all catalog.Request
+	for _, e := range c.Entries {
+		if !e.Available() || e.AlwaysOn {
+			continue
+		}
+		if e.Kind == catalog.KindComponent {
+			add(e.Name, catalog.Request{Components: []string{e.Name}})
+			all.Components = append(all.Components, e.Name)
+		} else {
+			add(e.Name, catalog.Request{Services: []string{e.Name}})
+			all.Services = append(all.Services, e.Name)
+		}
+	}
+	add("everything", all)
+	return stacks
+}
+
+// TestStackMatrix generates every covering stack and proves it is a product: it builds, vets,
+// is gofmt-clean and tidy, passes its own tests, starts and reports ready.
+func TestStackMatrix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the stack matrix builds whole projects; run without -short")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal("the stack matrix needs the go command on PATH")
+	}
+	root := t.TempDir()
+	for _, s := range coveringStacks(catalog.Default) {
+		t.Run(s.name, func(t *testing.T) {
+			// One module path for every stack, so packages shared between stacks hit the build cache.
+			args := []string{"init", "app", "--no-interactive", "-o", filepath.Join(root, s.name), "--module", "example.com/stack"}
+			if opt := catalog.Default.Optional(s.sel); len(opt) > 0 {
+				args = append(args, "--components", strings.Join(opt, ","))
+			}
+			if len(s.sel.Services) > 0 {
+				args = append(args, "--services", strings.Join(s.sel.Services, ","))
+			}
+			if code, _, stderr := runAegis(t, args...); code != 0 {
+				t.Fatalf("aegis %s: exit %d: %s", strings.Join(args, " "), code, stderr)
+			}
+			dir := filepath.Join(root, s.name, "app")
+			goRun := func(args ...string) string {
+				t.Helper()
+				cmd := exec.Command(goBin, args...)
+				cmd.Dir = dir
+				cmd.Env = append(os.Environ(), "GOFLAGS=-buildvcs=false", "GOWORK=off")
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+				}
+				return string(out)
+			}
+			goRun("build", "./...")
+			goRun("vet", "./...")
+			if files := gofmtList(t, dir); files != "" {
+				t.Fatalf("gofmt -l lists:\n%s", files)
+			}
+			goRun("mod", "tidy", "-diff")
+			goRun("test", "./...")
+			bin := filepath.Join(dir, "bin", "app")
+			goRun("build", "-o", bin, "./cmd/app")
+			startAndProbe(t, bin, dir)
+		})
+	}
+}
+
+func gofmtList(t *testing.T, dir string) string {
+	t.Helper()
+	gofmt := filepath.Join(runtimeGOROOT(t), "bin", "gofmt")
+	out, err := exec.Command(gofmt, "-l", dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("gofmt: %v\n%s", err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func runtimeGOROOT(t *testing.T) string {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// startAndProbe runs `app serve` on a free port, waits for /health/ready and stops it with
+// SIGTERM, expecting a clean exit.
+func startAndProbe(t *testing.T, bin, dir string) {
+	t.Helper()
+	port := freePort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "serve")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port))
+	stderr, _ := cmd.StderrPipe()
+	cmd.Stdout = cmd.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	logs := make(chan string, 1)
+	go func() {
+		var b strings.Builder
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			b.WriteString(sc.Text() + "\n")
+		}
+		logs <- b.String()
+	}()
+	url := fmt.Sprintf("http://127.0.0.1:%d/health/ready", port)
+	ready := false
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get(url)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				ready = true
+				break
+			}
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	out := <-logs
+	if !ready {
+		t.Fatalf("%s never became ready; output:\n%s", url, out)
+	}
+	if err != nil {
+		t.Fatalf("serve exited with %v after SIGTERM; output:\n%s", err, out)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func TestCoveringStacks(t *testing.T) {
+	c := catalog.Catalog{Entries: slices.Clone(catalog.Default.Entries)}
+	for i := range c.Entries {
+		c.Entries[i].Status = catalog.StatusAvailable
+	}
+	var names []string
+	for _, s := range coveringStacks(c) {
+		names = append(names, s.name)
+	}
+	// cache alone, database alone, ...; services dedupe against equal selections.
+	for _, want := range []string{"base", "database", "worker", "scheduler", "cache", "auth", "ai", "comms", "everything"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("covering stacks %v lack %s", names, want)
+		}
+	}
+}

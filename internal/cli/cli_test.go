@@ -1,0 +1,191 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aegisgo/aegis/internal/catalog"
+	"github.com/aegisgo/aegis/internal/prompt"
+)
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// run executes aegis in process. stdin feeds the line prompter.
+func run(t *testing.T, env Env, stdin string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env.Stdout, env.Stderr = &out, &errb
+	if env.Prompter == nil {
+		env.Prompter = prompt.NewLines(strings.NewReader(stdin), &out)
+	}
+	code := Run(context.Background(), args, env)
+	return result{code, out.String(), errb.String()}
+}
+
+// openCatalog has every entry available, to test rules that shipped entries cannot show yet.
+func openCatalog() *catalog.Catalog {
+	c := catalog.Catalog{Entries: slices.Clone(catalog.Default.Entries)}
+	for i := range c.Entries {
+		c.Entries[i].Status = catalog.StatusAvailable
+	}
+	return &c
+}
+
+func TestListings(t *testing.T) {
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"version"}, []string{"aegis 0.1.0", "generates Go 1.26.0 projects"}},
+		{[]string{"services"}, []string{"Authentication", "AI & Machine Learning", "Communications", "Analytics", "Payment", "auth", "oauth", "coming soon", "requires database"}},
+		{[]string{"components"}, []string{"Core", "Infrastructure", "backend", "always included", "worker", "requires database"}},
+		{[]string{"--help"}, []string{"aegis init user-app --services auth --components database --no-interactive"}},
+		{[]string{"init", "--help"}, []string{"--no-interactive", "--output-dir", "--module", "--force", "--yes"}},
+	}
+	for _, tt := range tests {
+		r := run(t, Env{}, "", tt.args...)
+		if r.code != 0 {
+			t.Errorf("%v: exit %d, stderr %s", tt.args, r.code, r.stderr)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(r.stdout, w) {
+				t.Errorf("%v: output lacks %q:\n%s", tt.args, w, r.stdout)
+			}
+		}
+	}
+}
+
+func TestListingJSON(t *testing.T) {
+	r := run(t, Env{}, "", "services", "--json")
+	var entries []listEntry
+	if err := json.Unmarshal([]byte(r.stdout), &entries); err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != len(catalog.Default.OfKind(catalog.KindService)) {
+		t.Errorf("got %d services", len(entries))
+	}
+}
+
+func TestInitErrors(t *testing.T) {
+	dir := t.TempDir()
+	busy := filepath.Join(dir, "busy")
+	os.MkdirAll(busy, 0o755)
+	os.WriteFile(filepath.Join(busy, "keep.txt"), []byte("mine"), 0o644)
+	os.WriteFile(filepath.Join(dir, "afile"), []byte("x"), 0o644)
+	open := openCatalog()
+
+	tests := []struct {
+		name string
+		env  Env
+		args []string
+		code int
+		want string
+	}{
+		{"missing name", Env{}, []string{"init", "--no-interactive"}, 2, "missing project name: use 1-50 ASCII letters"},
+		{"space", Env{}, []string{"init", "my app", "--no-interactive"}, 2, `invalid project name "my app"`},
+		{"parent", Env{}, []string{"init", "../x", "--no-interactive"}, 2, `invalid project name "../x"`},
+		{"absolute", Env{}, []string{"init", "/abs", "--no-interactive"}, 2, `invalid project name "/abs"`},
+		{"digit first", Env{}, []string{"init", "1api", "--no-interactive"}, 2, "starting with a letter"},
+		{"look-alike", Env{}, []string{"init", "\uff41pi", "--no-interactive"}, 2, "ASCII letters"},
+		{"too long", Env{}, []string{"init", strings.Repeat("a", 51), "--no-interactive"}, 2, "51 characters long"},
+		{"reserved", Env{}, []string{"init", "aegis", "--no-interactive"}, 2, "reserved"},
+		{"two names", Env{}, []string{"init", "a", "b"}, 2, "one project name"},
+		{"bad flag", Env{}, []string{"init", "a", "--colour"}, 2, "unknown flag"},
+		{"bad module", Env{}, []string{"init", "a", "--module", "bad path!", "--no-interactive"}, 2, "invalid module path"},
+		{"existing folder", Env{}, []string{"init", "busy", "-o", dir, "--no-interactive"}, 1, "not empty: choose another name or --output-dir, or pass --force"},
+		{"file in the way", Env{}, []string{"init", "afile", "-o", dir, "--no-interactive"}, 1, "is a file"},
+		{"coming soon", Env{}, []string{"init", "a", "-o", dir, "--services", "oauth", "--no-interactive"}, 1,
+			"service 'oauth' is coming soon and cannot be generated yet; run 'aegis services' to see what is available"},
+		{"unknown component", Env{}, []string{"init", "a", "-o", dir, "--components", "kafka", "--no-interactive"}, 1,
+			"unknown component 'kafka'; valid components: backend, cache, database, frontend, scheduler, worker"},
+		{"unknown service", Env{}, []string{"init", "a", "-o", dir, "--services", "billing", "--no-interactive"}, 1, "valid services: ai, analytics, auth"},
+		{"missing requirement", Env{Catalog: open}, []string{"init", "user-app", "-o", dir, "--services", "auth", "--components", "cache", "--no-interactive"}, 1,
+			"service 'auth' requires component 'database'; run: aegis init user-app --components cache,database --services auth --module user-app --output-dir " + dir + " --no-interactive"},
+		{"missing transitive", Env{Catalog: open}, []string{"init", "x", "-o", dir, "--services", "ai", "--components", "", "--no-interactive"}, 1,
+			"service 'ai' requires component 'worker'; component 'worker' requires component 'database'; run: aegis init x --components database,worker --services ai"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, tt.env, "", tt.args...)
+			if r.code != tt.code || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", r.code, r.stderr, tt.code, tt.want)
+			}
+			if n := strings.Count(strings.TrimSpace(r.stderr), "\n"); n != 0 {
+				t.Errorf("error takes %d lines, want one:\n%s", n+1, r.stderr)
+			}
+		})
+	}
+	assertEntries(t, dir, "afile", "busy")
+	if b, _ := os.ReadFile(filepath.Join(busy, "keep.txt")); string(b) != "mine" {
+		t.Error("existing folder was changed")
+	}
+}
+
+func TestInitInteractiveAddsRequirements(t *testing.T) {
+	dir := t.TempDir()
+	// Components: none; services: auth; then decline at the confirmation.
+	r := run(t, Env{Catalog: openCatalog()}, "\nauth\nn\n", "init", "user-app", "-o", dir)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, w := range []string{
+		"+ adding component 'database': service 'auth' requires it",
+		"Components  backend, database, frontend",
+		"Services    auth",
+		"Cancelled; nothing was written.",
+	} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("output lacks %q:\n%s", w, r.stdout)
+		}
+	}
+	assertEntries(t, dir)
+}
+
+func TestInitInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	r := run(t, Env{Catalog: openCatalog()}, "", "init", "x", "-o", dir) // stdin ends at the first question
+	if r.code != ExitInterrupted || !strings.Contains(r.stderr, "interrupted; nothing was written") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	assertEntries(t, dir)
+}
+
+func TestInitServicesWithoutComponentsAddsThem(t *testing.T) {
+	r := run(t, Env{Catalog: openCatalog()}, "", "init", "x", "-o", t.TempDir(), "--services", "ai", "--no-interactive", "--module", "example.com/x")
+	// Generation itself fails (the open catalog lists entries the reference app lacks), but the
+	// additions are printed first.
+	for _, w := range []string{"+ adding component 'worker': service 'ai' requires it", "+ adding component 'database': component 'worker' requires it"} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("output lacks %q:\n%s", w, r.stdout)
+		}
+	}
+}
+
+func TestReplayQuotes(t *testing.T) {
+	got := replay("app", initOpts{components: []string{"database"}, module: "example.com/app", outputDir: "/tmp/my dir"})
+	want := "aegis init app --components database --module example.com/app --output-dir '/tmp/my dir' --no-interactive"
+	if got != want {
+		t.Errorf("replay = %q, want %q", got, want)
+	}
+}
+
+func assertEntries(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	entries, _ := os.ReadDir(dir)
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	if !slices.Equal(got, names) {
+		t.Errorf("%s holds %v, want %v", dir, got, names)
+	}
+}

@@ -1,0 +1,164 @@
+// Package app is the app binary's command line: `serve` runs the HTTP server,
+// `health` asks a running server how it is, `services` shows what is
+// registered, `version` says what was built. cmd/<name>/main.go calls Main.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// Exit codes of Main.
+const (
+	ExitOK      = 0
+	ExitFailure = 1 // something went wrong at run time (bad config, failed start, unhealthy)
+	ExitUsage   = 2 // the command line was wrong
+)
+
+// Main runs the command line named name with os.Args and returns the exit
+// code for os.Exit.
+func Main(name string) int {
+	return run(context.Background(), &cli{
+		name:   name,
+		stdout: os.Stdout,
+		stderr: os.Stderr,
+		reg:    registry.Default,
+	}, os.Args[1:])
+}
+
+// cli is what every command shares. Tests make their own with a fresh
+// registry and buffers.
+type cli struct {
+	name   string
+	stdout io.Writer
+	stderr io.Writer
+	reg    *registry.Registry
+}
+
+// run executes args and maps the outcome to an exit code, printing errors as
+// one line on stderr.
+func run(ctx context.Context, a *cli, args []string) int {
+	root := a.rootCmd()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var silent silentError
+	if errors.As(err, &silent) {
+		return silent.code
+	}
+	fmt.Fprintf(a.stderr, "%s: %s\n", a.name, oneLine(err))
+	var usage *usageError
+	if errors.As(err, &usage) {
+		return ExitUsage
+	}
+	return ExitFailure
+}
+
+// oneLine joins the lines of err (errors.Join puts each on its own line).
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ; ")), " ")
+}
+
+// usageError is a mistake on the command line: exit code 2 and a pointer to
+// the help of the command involved.
+type usageError struct {
+	err  error
+	path string // command path, e.g. "app services graph"
+}
+
+func (e *usageError) Error() string {
+	return fmt.Sprintf("%v (see '%s --help')", e.err, e.path)
+}
+
+func (e *usageError) Unwrap() error { return e.err }
+
+func usageErr(cmd *cobra.Command, format string, args ...any) error {
+	return &usageError{err: fmt.Errorf(format, args...), path: cmd.CommandPath()}
+}
+
+// silentError ends a command with an exit code after it has already said
+// what it had to say (health probe: "not ready" is output, not an error).
+type silentError struct{ code int }
+
+func (e silentError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func (a *cli) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   a.name,
+		Short: a.name + " is a web application",
+		Long: a.name + ` is a web application. One binary carries every part of it; subcommands
+run the server, check it, and show how it is put together.
+
+Configuration comes from environment variables, and from a .env file in the
+working directory for variables that are not set. See .env.example for the
+full list with defaults.`,
+		Example: fmt.Sprintf(`  # Run the server on http://127.0.0.1:8000 (API docs at /docs)
+  %[1]s serve
+
+  # Check a running server
+  %[1]s health status
+
+  # See every component and service and what each depends on
+  %[1]s services`, a.name),
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.ArbitraryArgs,
+		RunE:          groupRun,
+	}
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.SetVersionTemplate(a.name + " " + versionLine() + "\n")
+	root.CompletionOptions.HiddenDefaultCmd = true
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &usageError{err: err, path: cmd.CommandPath()}
+	})
+	root.AddCommand(a.serveCmd(), a.healthCmd(), a.servicesCmd(), a.versionCmd())
+	usageArgs(root)
+	return root
+}
+
+// groupRun is the RunE of commands that only group others: with no argument
+// it shows help, with one it is an unknown subcommand.
+func groupRun(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return cmd.Help()
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += fmt.Sprintf("; did you mean %q?", s[0])
+	}
+	return usageErr(cmd, "%s", msg)
+}
+
+// usageArgs makes every command's argument check return a usageError, so bad
+// arguments exit 2 like bad flags do. Commands without a check take none.
+func usageArgs(cmd *cobra.Command) {
+	check := cmd.Args
+	if check == nil {
+		check = cobra.NoArgs
+	}
+	cmd.Args = func(c *cobra.Command, args []string) error {
+		if err := check(c, args); err != nil {
+			var u *usageError
+			if errors.As(err, &u) {
+				return err
+			}
+			return &usageError{err: err, path: c.CommandPath()}
+		}
+		return nil
+	}
+	for _, sub := range cmd.Commands() {
+		usageArgs(sub)
+	}
+}

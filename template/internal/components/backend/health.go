@@ -1,0 +1,191 @@
+package backend
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// Paths of the health endpoints, shared with the app's health commands.
+const (
+	livePath     = "/health/live"
+	ReadyPath    = "/health/ready"
+	DetailedPath = "/health/detailed"
+	ServicesPath = "/health/services"
+)
+
+// LivePath is the liveness probe: 200 while the process can answer at all.
+const LivePath = livePath
+
+// LiveBody is the body of GET /health/live.
+type LiveBody struct {
+	Status string `json:"status" example:"ok" doc:"Always ok: answering at all is the signal."`
+}
+
+// ReadyBody is the body of GET /health/ready.
+type ReadyBody struct {
+	Status string `json:"status" enum:"ready,not_ready" doc:"ready when the app can take traffic."`
+	Reason string `json:"reason,omitempty" doc:"Why the app is not ready."`
+}
+
+type readyOutput struct {
+	Status       int
+	CacheControl string `header:"Cache-Control"`
+	Body         ReadyBody
+}
+
+// DetailedBody is the body of GET /health/detailed: registry.Report in the
+// JSON shape its MarshalJSON writes. It is spelled out here because huma
+// builds the API schema (and adds $schema) by reflecting on the Go fields,
+// which would bypass Report's own encoding; a test keeps the two in step.
+type DetailedBody struct {
+	Status     registry.Status `json:"status" enum:"healthy,degraded,unhealthy" doc:"Worst status of the checks; an optional service counts at most as degraded."`
+	Checks     []CheckBody     `json:"checks" doc:"One entry per singleton component or service, sorted by name."`
+	CheckedAt  time.Time       `json:"checked_at" doc:"When the checks began."`
+	DurationMS float64         `json:"duration_ms" doc:"How long all the checks took, in milliseconds."`
+}
+
+// CheckBody is one entry of DetailedBody.Checks (a registry.CheckResult).
+type CheckBody struct {
+	Name      string          `json:"name"`
+	Kind      string          `json:"kind" enum:"component,service"`
+	Optional  bool            `json:"optional" doc:"An optional service that fails only degrades the app."`
+	Status    registry.Status `json:"status" enum:"healthy,degraded,unhealthy"`
+	Message   string          `json:"message"`
+	LatencyMS float64         `json:"latency_ms" doc:"How long the check took, in milliseconds."`
+	TimedOut  bool            `json:"timed_out" doc:"The check did not finish within HEALTH_TIMEOUT."`
+	Details   map[string]any  `json:"details,omitempty"`
+}
+
+func detailedBody(rep registry.Report) DetailedBody {
+	out := DetailedBody{
+		Status:     rep.Status,
+		Checks:     make([]CheckBody, len(rep.Checks)),
+		CheckedAt:  rep.CheckedAt,
+		DurationMS: millis(rep.Duration),
+	}
+	for i, c := range rep.Checks {
+		out.Checks[i] = CheckBody{
+			Name: c.Name, Kind: c.Kind, Optional: c.Optional, Status: c.Status, Message: c.Message,
+			LatencyMS: millis(c.Latency), TimedOut: c.TimedOut, Details: c.Details,
+		}
+	}
+	return out
+}
+
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+type detailedOutput struct {
+	Status       int
+	CacheControl string `header:"Cache-Control"`
+	Body         DetailedBody
+}
+
+type servicesOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         registry.Graph
+}
+
+func (s *Server) mountHealth(r *Router) {
+	c := r.Container
+	timeout := s.settings.HealthTimeout
+
+	// /health/live is answered by rootHandler, ahead of the router; it is only
+	// described here so that it appears in the API document.
+	liveSchema := r.API.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[LiveBody](), true, "")
+	r.API.OpenAPI().AddOperation(&huma.Operation{
+		OperationID: "health-live",
+		Method:      http.MethodGet,
+		Path:        livePath,
+		Summary:     "Liveness probe",
+		Description: "Answers 200 in constant time without touching any service. Use it as the liveness probe; it never fails while the process runs.",
+		Tags:        []string{"health"},
+		Responses: map[string]*huma.Response{
+			"200": {Description: "The process is alive.", Content: map[string]*huma.MediaType{"application/json": {Schema: liveSchema}}},
+		},
+	})
+
+	huma.Register(r.API, huma.Operation{
+		OperationID: "health-ready",
+		Method:      http.MethodGet,
+		Path:        ReadyPath,
+		Summary:     "Readiness probe",
+		Description: "200 when the app is started and no required service is unhealthy; 503 otherwise (starting, shutting down, or a required service failing). Optional services only degrade the app.",
+		Tags:        []string{"health"},
+		Errors:      []int{http.StatusServiceUnavailable},
+	}, func(ctx context.Context, _ *struct{}) (*readyOutput, error) {
+		out := &readyOutput{Status: http.StatusOK, CacheControl: "no-store", Body: ReadyBody{Status: "ready"}}
+		if reason := s.notReady(ctx, c, timeout); reason != "" {
+			out.Status = http.StatusServiceUnavailable
+			out.Body = ReadyBody{Status: "not_ready", Reason: reason}
+		}
+		return out, nil
+	})
+
+	huma.Register(r.API, huma.Operation{
+		OperationID: "health-detailed",
+		Method:      http.MethodGet,
+		Path:        DetailedPath,
+		Summary:     "Health of every component and service",
+		Description: "Runs every health check concurrently, each bounded by HEALTH_TIMEOUT, and reports status, latency and details per component and service. 503 when the app as a whole is unhealthy.",
+		Tags:        []string{"health"},
+		Errors:      []int{http.StatusServiceUnavailable},
+	}, func(ctx context.Context, _ *struct{}) (*detailedOutput, error) {
+		rep := c.CheckHealth(ctx, timeout)
+		status := http.StatusOK
+		if rep.Status == registry.StatusUnhealthy {
+			status = http.StatusServiceUnavailable
+		}
+		return &detailedOutput{Status: status, CacheControl: "no-store", Body: detailedBody(rep)}, nil
+	})
+
+	huma.Register(r.API, huma.Operation{
+		OperationID: "health-services",
+		Method:      http.MethodGet,
+		Path:        ServicesPath,
+		Summary:     "Service graph",
+		Description: "Every registered component and service with its kind, lifetime, state and dependencies.",
+		Tags:        []string{"health"},
+	}, func(context.Context, *struct{}) (*servicesOutput, error) {
+		return &servicesOutput{CacheControl: "no-store", Body: c.Graph()}, nil
+	})
+}
+
+// notReady returns why the app cannot take traffic, or "" when it can.
+func (s *Server) notReady(ctx context.Context, c *registry.Container, timeout time.Duration) string {
+	if s.state.Load() == stateDraining {
+		return "shutting down"
+	}
+	if reason := notStarted(c.Graph()); reason != "" {
+		return reason
+	}
+	rep := c.CheckHealth(ctx, timeout)
+	var failing []string
+	for _, ch := range rep.Checks {
+		if ch.Status == registry.StatusUnhealthy && !ch.Optional {
+			failing = append(failing, ch.Name)
+		}
+	}
+	if len(failing) == 0 {
+		return ""
+	}
+	return "unhealthy: " + strings.Join(failing, ", ")
+}
+
+// notStarted says which singleton keeps the container from being started,
+// or "" when all are. The graph is the registry's public view of states.
+func notStarted(g registry.Graph) string {
+	for _, n := range g.Nodes {
+		if n.Lifetime == registry.Singleton.String() && n.State != string(registry.StateStarted) {
+			return fmt.Sprintf("not started: %s is %s", n.Name, n.State)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,227 @@
+package backend
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+func TestLive(t *testing.T) {
+	t.Parallel()
+	f := setup(t, setupOpts{services: []service{{name: "broken", status: registry.StatusUnhealthy}}})
+
+	rec := f.do(t, http.MethodGet, LivePath, nil, nil)
+	if rec.Code != http.StatusOK || rec.Body.String() != "{\"status\":\"ok\"}\n" {
+		t.Fatalf("GET %s = %d %q; want 200 {\"status\":\"ok\"} even with an unhealthy service", LivePath, rec.Code, rec.Body)
+	}
+	for k, want := range map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store", "Content-Length": "16"} {
+		if got := rec.Header().Get(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	if rec.Header().Get(RequestIDHeader) == "" {
+		t.Error("no X-Request-ID on the live probe")
+	}
+
+	head := f.do(t, http.MethodHead, LivePath, nil, nil)
+	if head.Code != http.StatusOK || head.Body.Len() != 0 {
+		t.Errorf("HEAD = %d with %d body bytes, want 200 and none", head.Code, head.Body.Len())
+	}
+	problem(t, f.do(t, http.MethodPost, LivePath, nil, nil), http.StatusMethodNotAllowed)
+
+	// Probes are logged at debug only, so an info-level app never logs them.
+	for _, r := range f.logs.records(t, "request") {
+		if r["path"] == LivePath && r["level"] != "DEBUG" {
+			t.Errorf("probe logged at %v, want DEBUG", r["level"])
+		}
+	}
+}
+
+// discardWriter is the cheapest possible ResponseWriter, so that allocation
+// counts measure the handler alone.
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+
+func TestLiveAllocations(t *testing.T) {
+	f := setup(t, setupOpts{infoLogs: true})
+	req := httptest.NewRequest(http.MethodGet, LivePath, nil)
+	req.Header.Set(RequestIDHeader, "probe-1")
+	w := &discardWriter{h: http.Header{}}
+	// One allocation: the []string holding the echoed request ID.
+	if n := testing.AllocsPerRun(200, func() { f.h.ServeHTTP(w, req) }); n > 1 {
+		t.Errorf("GET /health/live allocates %.0f times per request, want at most 1", n)
+	}
+}
+
+func TestReady(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		opts       setupOpts
+		drain      bool
+		wantStatus int
+		wantReason string
+	}{
+		{name: "healthy", opts: setupOpts{services: []service{{name: "db", status: registry.StatusHealthy}}}, wantStatus: 200},
+		{name: "degraded is still ready", opts: setupOpts{services: []service{{name: "cache", status: registry.StatusDegraded}}}, wantStatus: 200},
+		{name: "optional unhealthy is still ready", opts: setupOpts{services: []service{{name: "mailer", status: registry.StatusUnhealthy, optional: true}}}, wantStatus: 200},
+		{name: "required unhealthy", opts: setupOpts{services: []service{{name: "db", status: registry.StatusUnhealthy}, {name: "ok", status: registry.StatusHealthy}}}, wantStatus: 503, wantReason: "unhealthy: db"},
+		{name: "hung check", opts: setupOpts{services: []service{{name: "stuck", hang: true}}, settings: Settings{HealthTimeout: 20 * time.Millisecond}}, wantStatus: 503, wantReason: "unhealthy: stuck"},
+		{name: "not started", opts: setupOpts{noStart: true}, wantStatus: 503, wantReason: "not started: backend is registered"},
+		{name: "draining", opts: setupOpts{}, drain: true, wantStatus: 503, wantReason: "shutting down"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, tt.opts)
+			if tt.drain {
+				f.srv.state.Store(stateDraining)
+			}
+			rec := f.do(t, http.MethodGet, ReadyPath, nil, nil)
+			if rec.Code != tt.wantStatus {
+				t.Fatalf("status = %d, want %d; body %s", rec.Code, tt.wantStatus, rec.Body)
+			}
+			body := decode[ReadyBody](t, rec)
+			if tt.wantStatus == 200 && body.Status != "ready" {
+				t.Errorf("body = %+v, want ready", body)
+			}
+			if tt.wantStatus == 503 && (body.Status != "not_ready" || body.Reason != tt.wantReason) {
+				t.Errorf("body = %+v, want not_ready because %q", body, tt.wantReason)
+			}
+		})
+	}
+}
+
+func TestDetailed(t *testing.T) {
+	t.Parallel()
+	f := setup(t, setupOpts{
+		settings: Settings{HealthTimeout: 30 * time.Millisecond},
+		services: []service{
+			{name: "db", status: registry.StatusHealthy},
+			{name: "mailer", status: registry.StatusUnhealthy, optional: true},
+			{name: "stuck", hang: true},
+		},
+	})
+	start := time.Now()
+	rec := f.do(t, http.MethodGet, DetailedPath, nil, nil)
+	if elapsed := time.Since(start); elapsed > time.Second {
+		t.Errorf("a hung check held the endpoint for %s; HEALTH_TIMEOUT is 30ms", elapsed)
+	}
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("status = %d, want 503 with a hung required service; body %s", rec.Code, rec.Body)
+	}
+	// Decoded the way `app health status` does, through registry.Report.
+	rep := decode[registry.Report](t, rec)
+	if rep.Status != registry.StatusUnhealthy {
+		t.Errorf("report status = %s, want unhealthy", rep.Status)
+	}
+	got := map[string]registry.CheckResult{}
+	for _, c := range rep.Checks {
+		got[c.Name] = c
+	}
+	want := map[string]registry.Status{
+		"backend": registry.StatusHealthy,
+		"db":      registry.StatusHealthy,
+		"mailer":  registry.StatusUnhealthy,
+		"stuck":   registry.StatusUnhealthy,
+	}
+	if len(got) != len(want) {
+		t.Errorf("checks = %v, want exactly %v", rep.Checks, want)
+	}
+	for name, status := range want {
+		c, ok := got[name]
+		if !ok || c.Status != status {
+			t.Errorf("check %s = %+v, want status %s", name, c, status)
+		}
+	}
+	if c := got["stuck"]; !c.TimedOut || c.Latency <= 0 {
+		t.Errorf("stuck = %+v, want TimedOut and a latency", c)
+	}
+	if !got["mailer"].Optional || got["backend"].Kind != registry.KindComponent {
+		t.Errorf("optional/kind not reported: %+v", rep.Checks)
+	}
+}
+
+// TestDetailedBodyMatchesReport keeps DetailedBody in step with the JSON
+// registry.Report writes for itself.
+func TestDetailedBodyMatchesReport(t *testing.T) {
+	t.Parallel()
+	rep := registry.Report{
+		Status:    registry.StatusDegraded,
+		CheckedAt: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
+		Duration:  1500 * time.Microsecond,
+		Checks: []registry.CheckResult{
+			{Name: "a", Kind: "service", Optional: true, Status: registry.StatusUnhealthy, Message: "m", Latency: 250 * time.Microsecond, TimedOut: true, Details: map[string]any{"k": "v"}},
+			{Name: "b", Kind: "component", Status: registry.StatusHealthy},
+		},
+	}
+	want, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := json.Marshal(detailedBody(rep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w, g any
+	_ = json.Unmarshal(want, &w)
+	_ = json.Unmarshal(got, &g)
+	wj, _ := json.Marshal(w)
+	gj, _ := json.Marshal(g)
+	if string(wj) != string(gj) {
+		t.Errorf("DetailedBody JSON drifted from registry.Report:\n got %s\nwant %s", gj, wj)
+	}
+}
+
+func TestServicesGraph(t *testing.T) {
+	t.Parallel()
+	f := setup(t, setupOpts{services: []service{{name: "db", status: registry.StatusHealthy}}})
+	rec := f.do(t, http.MethodGet, ServicesPath, nil, nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status = %d; body %s", rec.Code, rec.Body)
+	}
+	g := decode[registry.Graph](t, rec)
+	var names []string
+	for _, n := range g.Nodes {
+		names = append(names, n.Name+":"+n.State)
+	}
+	if got := strings.Join(names, ","); got != "backend:started,db:started" {
+		t.Errorf("nodes = %s, want backend:started,db:started", got)
+	}
+}
+
+func TestOpenAPI(t *testing.T) {
+	t.Parallel()
+	f := setup(t, setupOpts{})
+	rec := f.do(t, http.MethodGet, OpenAPIPath, nil, nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status = %d", rec.Code)
+	}
+	var doc struct {
+		OpenAPI string                    `json:"openapi"`
+		Info    struct{ Title string }    `json:"info"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.OpenAPI != "3.1.0" || doc.Info.Title != "testapp" {
+		t.Errorf("openapi %q title %q, want 3.1.0 and testapp", doc.OpenAPI, doc.Info.Title)
+	}
+	for _, p := range []string{LivePath, ReadyPath, DetailedPath, ServicesPath, "/test/echo"} {
+		if _, ok := doc.Paths[p]["get"]; !ok && p != "/test/echo" {
+			t.Errorf("OpenAPI lacks GET %s", p)
+		}
+	}
+	if _, ok := doc.Paths["/test/echo"]["post"]; !ok {
+		t.Error("OpenAPI lacks the contributed POST /test/echo")
+	}
+}

@@ -1,0 +1,117 @@
+package backend
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// serving starts f's server on a free port and returns its base URL, a
+// function that triggers shutdown, and the channel Serve's result arrives on.
+func serving(t *testing.T, f fixture) (string, context.CancelFunc, <-chan error) {
+	t.Helper()
+	ln, err := f.srv.Listen(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- f.srv.Serve(ctx, ln, f.h) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return "http://" + ln.Addr().String(), cancel, done
+}
+
+func TestServeDrainsInFlight(t *testing.T) {
+	t.Parallel()
+	f := setup(t, setupOpts{settings: Settings{ShutdownTimeout: 5 * time.Second}})
+	base, shutdown, done := serving(t, f)
+
+	type result struct {
+		body string
+		err  error
+	}
+	got := make(chan result, 1)
+	go func() {
+		resp, err := http.Get(base + "/test/slow?ms=300")
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		got <- result{string(b), err}
+	}()
+	<-slowEntered // the request is in the handler
+	shutdown()
+
+	// While draining, the listener is closed: new connections are refused.
+	time.Sleep(20 * time.Millisecond)
+	if _, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), 200*time.Millisecond); err == nil {
+		t.Error("a new connection was accepted after shutdown began")
+	}
+
+	r := <-got
+	if r.err != nil || r.body != "done" {
+		t.Errorf("in-flight request = %q, %v; want it to finish with done", r.body, r.err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Serve = %v, want nil after a clean drain", err)
+	}
+}
+
+func TestServeDrainTimeout(t *testing.T) {
+	t.Parallel()
+	f := setup(t, setupOpts{settings: Settings{ShutdownTimeout: 50 * time.Millisecond}})
+	base, shutdown, done := serving(t, f)
+	go func() {
+		resp, err := http.Get(base + "/test/slow?ms=10000")
+		if err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-slowEntered
+	start := time.Now()
+	shutdown()
+	err := <-done
+	if err == nil || !strings.Contains(err.Error(), "HTTP_SHUTDOWN_TIMEOUT") {
+		t.Errorf("Serve = %v, want an error naming HTTP_SHUTDOWN_TIMEOUT", err)
+	}
+	if elapsed := time.Since(start); elapsed > 2*time.Second {
+		t.Errorf("shutdown took %s with a 50ms timeout", elapsed)
+	}
+}
+
+func TestServeTwice(t *testing.T) {
+	t.Parallel()
+	f := setup(t, setupOpts{})
+	serving(t, f)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if err := f.srv.Serve(t.Context(), ln, f.h); err == nil {
+		t.Error("a second Serve on the same server succeeded")
+	}
+}
+
+func TestListenPortInUse(t *testing.T) {
+	t.Parallel()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	port := taken.Addr().(*net.TCPAddr).Port
+	_, err = NewServer(Settings{Host: "127.0.0.1", Port: port}).Listen(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "set PORT to a free port") {
+		t.Errorf("Listen on a taken port = %v, want advice to change PORT", err)
+	}
+}

@@ -1,0 +1,68 @@
+package backend
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSettingsValidate(t *testing.T) {
+	t.Parallel()
+	valid := Settings{Port: 8000}.WithDefaults()
+	tests := []struct {
+		name   string
+		modify func(*Settings)
+		want   string
+	}{
+		{"defaults", func(*Settings) {}, ""},
+		{"port zero means any", func(s *Settings) { s.Port = 0 }, ""},
+		{"port too big", func(s *Settings) { s.Port = 70000 }, `config: PORT="70000" is out of range; use a port from 1 to 65535, or 0 for any free port`},
+		{"negative timeout", func(s *Settings) { s.WriteTimeout = -time.Second }, `config: HTTP_WRITE_TIMEOUT="-1s" must be positive`},
+		{"zero body", func(s *Settings) { s.MaxBodyBytes = 0 }, `config: MAX_BODY_BYTES="0" must be positive`},
+	}
+	for _, tt := range tests {
+		s := valid
+		tt.modify(&s)
+		err := s.Validate()
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: Validate = %v, want nil", tt.name, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: Validate = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestSettingsDefaultsMatchTags(t *testing.T) {
+	t.Setenv("HOST", "")
+	for _, k := range []string{"PORT", "HTTP_READ_HEADER_TIMEOUT", "HTTP_READ_TIMEOUT", "HTTP_WRITE_TIMEOUT", "HTTP_IDLE_TIMEOUT", "HTTP_SHUTDOWN_TIMEOUT", "HEALTH_TIMEOUT", "MAX_BODY_BYTES"} {
+		t.Setenv(k, "")
+	}
+	loaded, err := newServer(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Settings{Port: DefaultPort}.WithDefaults()
+	if loaded.Settings() != want {
+		t.Errorf("env defaults = %+v\nconstants    = %+v", loaded.Settings(), want)
+	}
+}
+
+func TestClientURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		host string
+		want string
+	}{
+		{"127.0.0.1", "http://127.0.0.1:8000"},
+		{"0.0.0.0", "http://127.0.0.1:8000"},
+		{"", "http://127.0.0.1:8000"},
+		{"::", "http://[::1]:8000"},
+		{"example.internal", "http://example.internal:8000"},
+	}
+	for _, tt := range tests {
+		if got := (Settings{Host: tt.host, Port: 8000}).ClientURL(); got != tt.want {
+			t.Errorf("ClientURL(%q) = %s, want %s", tt.host, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,176 @@
+package backend
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// fakeService is a singleton with a health check the test controls.
+type fakeService struct {
+	health registry.Health
+	hang   chan struct{} // when non-nil, CheckHealth blocks until it is closed
+}
+
+func (f *fakeService) CheckHealth(context.Context) registry.Health {
+	if f.hang != nil {
+		<-f.hang // deliberately ignores ctx: a truly stuck check
+	}
+	return f.health
+}
+
+// service describes one fake service for setup.
+type service struct {
+	name     string
+	status   registry.Status
+	hang     bool
+	optional bool
+}
+
+type setupOpts struct {
+	settings Settings
+	services []service
+	noStart  bool
+	infoLogs bool // log at info like a production app; default debug, to see every line
+}
+
+// fixture is what most tests need: a container holding the backend (and
+// fakes), its Server, the built handler and the captured logs.
+type fixture struct {
+	c    *registry.Container
+	srv  *Server
+	h    http.Handler
+	logs *syncBuffer
+}
+
+func setup(t *testing.T, o setupOpts) fixture {
+	t.Helper()
+	s := o.settings
+	if s.HealthTimeout == 0 {
+		s.HealthTimeout = 200 * time.Millisecond
+	}
+	srv := NewServer(s)
+	reg := registry.New()
+	if err := registry.Value(reg, srv, registry.Name(Name), registry.Kind(registry.KindComponent)); err != nil {
+		t.Fatal(err)
+	}
+	for _, sv := range o.services {
+		f := &fakeService{health: registry.Health{Status: sv.status, Message: "fake " + string(sv.status)}}
+		if sv.hang {
+			f.hang = make(chan struct{})
+			t.Cleanup(func() { close(f.hang) })
+		}
+		opts := []registry.Option{registry.Name(sv.name)}
+		if sv.optional {
+			opts = append(opts, registry.Optional())
+		}
+		if err := registry.Value(reg, f, opts...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := reg.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.noStart {
+		if err := c.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	}
+	level := slog.LevelDebug
+	if o.infoLogs {
+		level = slog.LevelInfo
+	}
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level}))
+	h, err := srv.Handler(c, &HandlerOpts{Title: "testapp", Version: "1.0", Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixture{c: c, srv: srv, h: h, logs: logs}
+}
+
+// do sends one request through the fixture's handler.
+func (f fixture) do(t *testing.T, method, target string, body io.Reader, header http.Header) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequestWithContext(t.Context(), method, target, body)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, req)
+	return rec
+}
+
+// decode unmarshals a response body into a T.
+func decode[T any](t *testing.T, rec *httptest.ResponseRecorder) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
+		t.Fatalf("decode %s: %v", rec.Body.String(), err)
+	}
+	return v
+}
+
+// problem asserts rec is an RFC 9457 problem with the given status.
+func problem(t *testing.T, rec *httptest.ResponseRecorder, status int) huma.ErrorModel {
+	t.Helper()
+	if rec.Code != status {
+		t.Fatalf("status = %d, want %d; body %s", rec.Code, status, rec.Body)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("Content-Type = %q, want application/problem+json", ct)
+	}
+	p := decode[huma.ErrorModel](t, rec)
+	if p.Status != status || p.Title == "" {
+		t.Fatalf("problem = %+v, want status %d and a title", p, status)
+	}
+	return p
+}
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// records returns the JSON log records whose msg is msg.
+func (b *syncBuffer) records(t *testing.T, msg string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for line := range strings.Lines(b.String()) {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if rec["msg"] == msg {
+			out = append(out, rec)
+		}
+	}
+	return out
+}

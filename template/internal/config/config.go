@@ -1,0 +1,187 @@
+// Package config loads the app's settings from environment variables (and a
+// .env file) and keeps the list of every setting the app's parts declare.
+//
+// Each component declares a struct whose fields carry `env`, `envDefault` and
+// `doc` tags, records it with Register from init() (so `.env.example` and the
+// docs can list it) and reads it with Load when it is built:
+//
+//	type Settings struct {
+//		Port int `env:"PORT" envDefault:"8000" doc:"TCP port the HTTP server listens on."`
+//	}
+//
+//	func init() { config.Register("backend", Settings{}) }
+//
+//	s, err := config.Load[Settings]()
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"reflect"
+	"sync"
+
+	"github.com/caarlos0/env/v11"
+	"github.com/joho/godotenv"
+)
+
+// DotEnvFile is the file Load reads once, from the working directory, before
+// the first parse. Variables already set in the environment win over it, so a
+// deployment never has its real configuration replaced by a stray file.
+const DotEnvFile = ".env"
+
+// dotEnvLoader remembers the one read of .env; a type so tests can start over.
+type dotEnvLoader struct {
+	once sync.Once
+	err  error
+}
+
+var dotEnv = &dotEnvLoader{}
+
+// loadDotEnv reads DotEnvFile into the process environment the first time it
+// is called and returns the same result on every later call.
+func loadDotEnv() error {
+	dotEnv.once.Do(func() {
+		err := godotenv.Load(DotEnvFile)
+		switch {
+		case err == nil, errors.Is(err, fs.ErrNotExist):
+			// A missing .env is the normal case in production.
+		default:
+			dotEnv.err = fmt.Errorf("config: read %s: %w; fix the line it names or delete the file", DotEnvFile, err)
+		}
+	})
+	return dotEnv.err
+}
+
+// Validator is implemented by settings structs that check their values after
+// parsing. Errors should be built with Invalid or OneOf so they name the
+// variable and say how to fix it.
+type Validator interface {
+	Validate() error
+}
+
+// Load returns T filled from the environment: .env is loaded once (without
+// overriding variables that are already set), then every `env` field of T is
+// parsed, falling back to its `envDefault`. If T (or *T) implements Validator,
+// Validate runs last. Errors name the variable and say how to fix it; several
+// problems are joined with errors.Join.
+func Load[T any]() (T, error) {
+	var zero T
+	if err := loadDotEnv(); err != nil {
+		return zero, err
+	}
+	if t := reflect.TypeFor[T](); t.Kind() != reflect.Struct {
+		return zero, fmt.Errorf("config: load %v: settings must be a struct type", t)
+	}
+	v, err := env.ParseAs[T]()
+	if err != nil {
+		return zero, explain[T](err)
+	}
+	if err := validate(&v); err != nil {
+		return zero, err
+	}
+	return v, nil
+}
+
+func validate(p any) error {
+	if val, ok := p.(Validator); ok {
+		return val.Validate()
+	}
+	if val, ok := reflect.ValueOf(p).Elem().Interface().(Validator); ok {
+		return val.Validate()
+	}
+	return nil
+}
+
+// explain turns the env library's errors, which name Go struct fields, into
+// errors that name the environment variable and the fix.
+func explain[T any](err error) error {
+	fields := fieldsOf(reflect.TypeFor[T](), "")
+	byField := make(map[string]field, len(fields))
+	for _, f := range fields {
+		if _, dup := byField[f.goName]; !dup {
+			byField[f.goName] = f
+		}
+	}
+
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return fmt.Errorf("config: %w", err)
+	}
+	var errs []error
+	for _, e := range agg.Errors {
+		var (
+			parseErr env.ParseError
+			notSet   env.VarIsNotSetError
+			empty    env.EmptyVarError
+		)
+		switch {
+		case errors.As(e, &parseErr):
+			f, ok := byField[parseErr.Name]
+			if !ok {
+				errs = append(errs, fmt.Errorf("config: field %s: %w", parseErr.Name, parseErr.Err))
+				continue
+			}
+			errs = append(errs, &Error{
+				Var:    f.key,
+				Value:  os.Getenv(f.key),
+				Reason: "is not " + describeType(parseErr.Type),
+				Fix:    fixFor(f, parseErr.Type),
+				Err:    parseErr.Err,
+			})
+		case errors.As(e, &notSet):
+			errs = append(errs, &Error{Var: notSet.Key, Reason: "is required but not set", Fix: "set it in the environment or in " + DotEnvFile, Err: e})
+		case errors.As(e, &empty):
+			errs = append(errs, &Error{Var: empty.Key, Reason: "must not be empty", Fix: "give it a value in the environment or in " + DotEnvFile, Err: e})
+		default:
+			errs = append(errs, fmt.Errorf("config: %w", e))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func describeType(t reflect.Type) string {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.PkgPath() == "time" && t.Name() == "Duration" {
+		return "a valid duration"
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "a valid boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "a valid whole number"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a valid non-negative whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a valid number"
+	default:
+		return "a valid " + t.String()
+	}
+}
+
+func fixFor(f field, t reflect.Type) string {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var want string
+	switch {
+	case t.PkgPath() == "time" && t.Name() == "Duration":
+		want = "a duration such as 500ms, 5s or 1m30s"
+	case t.Kind() == reflect.Bool:
+		want = "true or false"
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
+		want = "a whole number such as 42"
+	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
+		want = "a number such as 0.5"
+	default:
+		want = "a valid value"
+	}
+	fix := "set " + f.key + " to " + want
+	if f.hasDefault {
+		fix += fmt.Sprintf(", or unset it to use the default %q", f.def)
+	}
+	return fix
+}

@@ -1,0 +1,242 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+type sample struct {
+	Port    int           `env:"TEST_PORT" envDefault:"8000" doc:"Port."`
+	Timeout time.Duration `env:"TEST_TIMEOUT" envDefault:"5s" doc:"Timeout."`
+	Debug   bool          `env:"TEST_DEBUG"`
+	Name    string        `env:"TEST_NAME,required"`
+	Nested  struct {
+		Size int `env:"SIZE" envDefault:"3" doc:"Nested size."`
+	} `envPrefix:"TEST_NESTED_"`
+	hidden string // unexported: Settings and Load must skip it
+}
+
+// freshDotEnv makes the next Load read .env again and restores the state after.
+func freshDotEnv(t *testing.T) {
+	t.Helper()
+	old := dotEnv
+	dotEnv = &dotEnvLoader{}
+	t.Cleanup(func() { dotEnv = old })
+}
+
+func TestLoadCoreDefaults(t *testing.T) {
+	freshDotEnv(t)
+	t.Chdir(t.TempDir())
+	for _, k := range []string{"APP_ENV", "LOG_LEVEL", "LOG_FORMAT"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	c, err := Load[Core]()
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.Env != EnvDevelopment || c.LogLevel != "info" || c.Format() != FormatText {
+		t.Errorf("defaults = %+v (format %s), want development/info/text", c, c.Format())
+	}
+}
+
+func TestCoreFormatAndLevel(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		core       Core
+		wantFormat string
+		wantLevel  string
+	}{
+		{Core{Env: EnvDevelopment, LogLevel: "debug"}, FormatText, "DEBUG"},
+		{Core{Env: EnvProduction, LogLevel: "warn"}, FormatJSON, "WARN"},
+		{Core{Env: EnvProduction, LogLevel: "error", LogFormat: FormatText}, FormatText, "ERROR"},
+		{Core{Env: EnvDevelopment, LogLevel: "info", LogFormat: FormatJSON}, FormatJSON, "INFO"},
+	}
+	for _, tt := range tests {
+		if got := tt.core.Format(); got != tt.wantFormat {
+			t.Errorf("%+v.Format() = %s, want %s", tt.core, got, tt.wantFormat)
+		}
+		if got := tt.core.Level().String(); got != tt.wantLevel {
+			t.Errorf("%+v.Level() = %s, want %s", tt.core, got, tt.wantLevel)
+		}
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		load func() error
+		want []string // substrings of the error, in any order
+	}{
+		{
+			name: "bad app env",
+			env:  map[string]string{"APP_ENV": "staging"},
+			load: func() error { _, err := Load[Core](); return err },
+			want: []string{`config: APP_ENV="staging" is not valid; use one of development, production`},
+		},
+		{
+			name: "bad level and format together",
+			env:  map[string]string{"LOG_LEVEL": "verbose", "LOG_FORMAT": "xml"},
+			load: func() error { _, err := Load[Core](); return err },
+			want: []string{`LOG_LEVEL="verbose" is not valid; use one of debug, info, warn, error`, `LOG_FORMAT="xml"`},
+		},
+		{
+			name: "not a number",
+			env:  map[string]string{"TEST_PORT": "eighty", "TEST_NAME": "x"},
+			load: func() error { _, err := Load[sample](); return err },
+			want: []string{`config: TEST_PORT="eighty" is not a valid whole number; set TEST_PORT to a whole number such as 42, or unset it to use the default "8000"`},
+		},
+		{
+			name: "bad duration",
+			env:  map[string]string{"TEST_TIMEOUT": "5 seconds", "TEST_NAME": "x"},
+			load: func() error { _, err := Load[sample](); return err },
+			want: []string{`TEST_TIMEOUT="5 seconds" is not a valid duration; set TEST_TIMEOUT to a duration such as 500ms, 5s or 1m30s`},
+		},
+		{
+			name: "bad bool",
+			env:  map[string]string{"TEST_DEBUG": "yes please", "TEST_NAME": "x"},
+			load: func() error { _, err := Load[sample](); return err },
+			want: []string{`TEST_DEBUG="yes please" is not a valid boolean; set TEST_DEBUG to true or false`},
+		},
+		{
+			name: "required missing",
+			env:  map[string]string{},
+			load: func() error { _, err := Load[sample](); return err },
+			want: []string{`config: TEST_NAME="" is required but not set; set it in the environment or in .env`},
+		},
+		{
+			name: "nested prefix",
+			env:  map[string]string{"TEST_NESTED_SIZE": "big", "TEST_NAME": "x"},
+			load: func() error { _, err := Load[sample](); return err },
+			want: []string{`TEST_NESTED_SIZE="big" is not a valid whole number`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			freshDotEnv(t)
+			t.Chdir(t.TempDir())
+			for _, k := range []string{"APP_ENV", "LOG_LEVEL", "LOG_FORMAT", "TEST_PORT", "TEST_TIMEOUT", "TEST_DEBUG", "TEST_NAME", "TEST_NESTED_SIZE"} {
+				t.Setenv(k, "")
+				os.Unsetenv(k)
+			}
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			err := tt.load()
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\n does not contain %q", err, w)
+				}
+			}
+			var cfgErr *Error
+			if !errors.As(err, &cfgErr) {
+				t.Errorf("error %v is not a *config.Error", err)
+			}
+		})
+	}
+}
+
+func TestLoadDotEnv(t *testing.T) {
+	freshDotEnv(t)
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("TEST_NAME=from-file\nTEST_PORT=9000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TEST_NAME", "from-env") // a real variable must win over .env
+	t.Setenv("TEST_PORT", "")
+	os.Unsetenv("TEST_PORT")
+	t.Cleanup(func() { os.Unsetenv("TEST_PORT") })
+
+	s, err := Load[sample]()
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if s.Name != "from-env" {
+		t.Errorf("Name = %q, want the real env var to win over .env", s.Name)
+	}
+	if s.Port != 9000 {
+		t.Errorf("Port = %d, want 9000 from .env", s.Port)
+	}
+	if s.Timeout != 5*time.Second || s.Nested.Size != 3 {
+		t.Errorf("defaults not applied: %+v", s)
+	}
+}
+
+func TestLoadBadDotEnv(t *testing.T) {
+	freshDotEnv(t)
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("A='unterminated\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load[Core]()
+	if err == nil || !strings.Contains(err.Error(), "config: read .env") {
+		t.Fatalf("Load error = %v, want it to name .env", err)
+	}
+}
+
+func TestLoadNotStruct(t *testing.T) {
+	freshDotEnv(t)
+	t.Chdir(t.TempDir())
+	if _, err := Load[int](); err == nil {
+		t.Fatal("Load[int] succeeded, want an error")
+	}
+}
+
+func TestLedger(t *testing.T) {
+	t.Parallel()
+	l := &ledger{}
+	l.add("zeta", sample{}, "z.go:1")
+	l.add(CoreOwner, &Core{}, "core.go:1")
+	l.add("alpha", struct {
+		A string `env:"ALPHA_A" envDefault:"a" doc:"A."`
+		B string `env:"-"`
+	}{}, "a.go:1")
+	l.add("zeta", sample{}, "z.go:2")
+	l.add("broken", 42, "b.go:1")
+
+	var names []string
+	for _, s := range l.list() {
+		names = append(names, s.Owner+"/"+s.Name)
+	}
+	want := "core/APP_ENV core/LOG_LEVEL core/LOG_FORMAT alpha/ALPHA_A zeta/TEST_PORT zeta/TEST_TIMEOUT zeta/TEST_DEBUG zeta/TEST_NAME zeta/TEST_NESTED_SIZE"
+	if got := strings.Join(names, " "); got != want {
+		t.Errorf("list =\n %s\nwant\n %s", got, want)
+	}
+	settings := l.list()
+	if settings[0].Default != "development" || !strings.Contains(settings[0].Doc, "production") {
+		t.Errorf("APP_ENV setting = %+v, want default and doc from tags", settings[0])
+	}
+
+	err := l.err()
+	for _, w := range []string{`register "zeta" at z.go:2: already registered at z.go:1`, `register "broken" at b.go:1: settings sample must be a struct, got int`} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("err() = %v, want it to contain %q", err, w)
+		}
+	}
+}
+
+func TestStdHasCore(t *testing.T) {
+	t.Parallel()
+	if err := Err(); err != nil {
+		t.Fatalf("Err() = %v", err)
+	}
+	found := map[string]bool{}
+	for _, s := range Settings() {
+		found[s.Name] = true
+	}
+	for _, n := range []string{"APP_ENV", "LOG_LEVEL", "LOG_FORMAT"} {
+		if !found[n] {
+			t.Errorf("Settings() lacks %s", n)
+		}
+	}
+}

@@ -1,0 +1,51 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Error is a setting with a bad value. Its message is one line that names the
+// variable, the value, what is wrong and how to fix it:
+//
+//	config: LOG_LEVEL="verbose" is not valid; use one of debug, info, warn, error
+type Error struct {
+	Var    string // environment variable, e.g. "PORT"
+	Value  string // the value that was read
+	Reason string // what is wrong, e.g. "is not a valid whole number"
+	Fix    string // what to do, e.g. "set PORT to a whole number such as 8000"
+	Err    error  // underlying cause, if any
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "config: %s=%q %s", e.Var, e.Value, e.Reason)
+	if e.Fix != "" {
+		b.WriteString("; ")
+		b.WriteString(e.Fix)
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Invalid returns an *Error for variable name holding value, for use in a
+// settings struct's Validate method.
+func Invalid(name, value, reason, fix string) error {
+	return &Error{Var: name, Value: value, Reason: reason, Fix: fix}
+}
+
+// OneOf returns nil when value is one of allowed, and otherwise an *Error
+// listing the allowed values.
+func OneOf(name, value string, allowed ...string) error {
+	if slices.Contains(allowed, value) {
+		return nil
+	}
+	return &Error{
+		Var:    name,
+		Value:  value,
+		Reason: "is not valid",
+		Fix:    "use one of " + strings.Join(allowed, ", "),
+	}
+}

@@ -1,0 +1,164 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Registry holds service definitions: what to construct, from what, for how long. It
+// constructs nothing itself; Build freezes it into a Container. A Registry is safe for
+// concurrent registration, and can be built any number of times (each Container has its own
+// instances). The zero value is not usable; call New.
+type Registry struct {
+	mu      sync.Mutex
+	entries []*entry
+	byName  map[string]*entry
+	errs    []error // registration errors, reported again by Validate and Build
+}
+
+// New returns an empty Registry. Tests create a fresh one to swap dependencies.
+func New() *Registry {
+	return &Registry{byName: make(map[string]*entry)}
+}
+
+// Default is the Registry that init functions of components and services register into,
+// as http.Handle registers into http.DefaultServeMux.
+var Default = New()
+
+// ctorFunc is a constructor with its dependencies passed in parameter order.
+type ctorFunc func(ctx context.Context, deps []any) (any, error)
+
+// dep is one declared dependency: a constructor parameter type and an optional name.
+type dep struct {
+	typ  reflect.Type
+	name string
+}
+
+// entry is one registration; immutable once added.
+type entry struct {
+	name        string
+	named       bool // registered with Name; Get[T] prefers the entry that is not
+	typ         reflect.Type
+	lifetime    Lifetime
+	kind        string
+	desc        string
+	optional    bool
+	deps        []dep
+	ctor        ctorFunc // nil for Bind
+	alias       bool     // Bind: resolves to its single dependency
+	isValue     bool
+	hooks       hooks
+	stopTimeout time.Duration
+	loc         string // file:line of the registering call
+}
+
+// registration is what Provide, Bind and Value pass to register.
+type registration struct {
+	what   string
+	typ    reflect.Type
+	params []reflect.Type
+	ctor   ctorFunc
+	errs   []error // problems found by the caller (type checks, nil values)
+}
+
+// register applies the options and adds the entry. Every problem is returned and also kept
+// for Validate. A malformed entry is still added (with its bad options ignored) so that its
+// dependents do not report it missing: one mistake, one error.
+func (r *Registry) register(loc string, reg registration, opts []Option) error {
+	o := options{what: reg.what, typ: reg.typ, nparams: len(reg.params), kind: KindService}
+	problems := append([]error(nil), reg.errs...)
+	if reg.ctor == nil && reg.what != "Bind" {
+		problems = append(problems, errors.New("nil constructor"))
+	}
+	for i, opt := range opts {
+		if opt.apply == nil {
+			problems = append(problems, fmt.Errorf("option %d is the zero Option", i+1))
+			continue
+		}
+		if err := opt.apply(&o); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	e := &entry{
+		name:        o.name,
+		named:       o.name != "",
+		typ:         reg.typ,
+		lifetime:    o.lifetime,
+		kind:        o.kind,
+		desc:        o.desc,
+		optional:    o.optional,
+		ctor:        reg.ctor,
+		alias:       reg.what == "Bind",
+		isValue:     reg.what == "Value",
+		hooks:       o.hooks,
+		stopTimeout: o.stopTimeout,
+		loc:         loc,
+	}
+	if !e.named {
+		e.name = typeName(reg.typ)
+	}
+	for i, p := range reg.params {
+		d := dep{typ: p}
+		if i < len(o.depNames) {
+			d.name = o.depNames[i]
+		}
+		e.deps = append(e.deps, d)
+	}
+
+	errs := make([]error, 0, len(problems)+1)
+	for _, p := range problems {
+		var te *TypeError
+		if errors.As(p, &te) {
+			te.Service, te.Registered = e.name, loc
+			errs = append(errs, te)
+			continue
+		}
+		errs = append(errs, &RegistrationError{Service: e.name, Registered: loc, Err: p})
+	}
+	if r == nil {
+		errs = append(errs, &RegistrationError{Service: e.name, Registered: loc, Err: errors.New("nil *Registry")})
+		return errors.Join(errs...)
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if prev, ok := r.byName[e.name]; ok {
+		errs = append(errs, &DuplicateError{
+			Name: e.name, FirstType: prev.typ.String(), SecondType: e.typ.String(), First: prev.loc, Second: loc,
+		})
+	} else {
+		r.byName[e.name] = e
+		r.entries = append(r.entries, e)
+	}
+	r.errs = append(r.errs, errs...)
+	return errors.Join(errs...)
+}
+
+// snapshot copies what Validate and Build read, so registration may go on concurrently.
+func (r *Registry) snapshot() ([]*entry, []error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*entry(nil), r.entries...), append([]error(nil), r.errs...)
+}
+
+// typeName is the default service name: the Go type without leading pointers.
+func typeName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer && t.Name() == "" {
+		t = t.Elem()
+	}
+	return t.String()
+}
+
+// caller is the file:line of the function skip frames above the caller of caller.
+func caller(skip int) string {
+	_, file, line, ok := runtime.Caller(skip + 1)
+	if !ok {
+		return "unknown"
+	}
+	return fmt.Sprintf("%s:%d", file, line)
+}
