@@ -73,7 +73,7 @@ func oneLine(err error) string {
 // the help of the command involved.
 type usageError struct {
 	err  error
-	path string // command path, e.g. "app services graph"
+	path string // command path, e.g. "<name> services graph"
 }
 
 func (e *usageError) Error() string {

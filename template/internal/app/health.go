@@ -138,7 +138,11 @@ func printReport(w io.Writer, rep registry.Report) error {
 		if c.TimedOut {
 			msg = strings.TrimSpace("timed out " + msg)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Name, c.Kind, c.Status, c.Latency.Round(time.Microsecond), msg)
+		latency := "-" // no check ran: the status comes from the service's state
+		if c.Latency > 0 {
+			latency = c.Latency.Round(time.Microsecond).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Name, c.Kind, c.Status, latency, msg)
 	}
 	return tw.Flush()
 }
@@ -162,7 +166,7 @@ Use it where a command decides health, such as a Dockerfile HEALTHCHECK.`,
 				return err
 			}
 			body, status, err := fetch(cmd.Context(), base+backend.ReadyPath, f.timeout)
-			if err != nil && status == 0 {
+			if err != nil {
 				return err
 			}
 			if status == http.StatusOK {

@@ -26,7 +26,7 @@ serve reads the configuration, starts every component and service in
 dependency order, and answers HTTP on HOST:PORT (127.0.0.1:8000 by default).
 On SIGINT (Ctrl+C) or SIGTERM it stops accepting connections, lets running
 requests finish (HTTP_SHUTDOWN_TIMEOUT), then stops the services in reverse
-order.
+order. A second Ctrl+C exits at once.
 
 It exits 1 with a one-line message when the configuration is invalid or a
 service fails to start.`,
@@ -60,6 +60,9 @@ func (a *cli) serve(ctx context.Context) error {
 	}
 	ctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
+	// Once shutdown has begun, stop catching signals: a second Ctrl+C then
+	// kills the process the default way, for when a drain takes too long.
+	context.AfterFunc(ctx, stopSignals)
 
 	if err := c.Start(ctx); err != nil {
 		// Start has already stopped whatever it had started.

@@ -6,7 +6,7 @@
 // Create one file in this folder, for example greeter.go, with the service
 // and an init() that registers it. Nothing else needs editing: the package
 // is already imported by the binary, so the service is live on the next run,
-// listed by `app services` and checked by /health/detailed.
+// listed by the services command and checked by /health/detailed.
 //
 //	package services
 //

@@ -22,7 +22,7 @@ func BenchmarkLiveBare(b *testing.B) {
 }
 
 func BenchmarkLiveBackend(b *testing.B) {
-	f := setup(&testing.T{}, setupOpts{infoLogs: true})
+	f := setup(b, setupOpts{infoLogs: true})
 	benchmarkServer(b, f.h)
 }
 

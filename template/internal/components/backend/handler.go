@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -44,7 +45,7 @@ func (o *HandlerOpts) withDefaults() HandlerOpts {
 // be started before the handler serves; readiness reports 503 until it is.
 func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler, error) {
 	if c == nil {
-		return nil, fmt.Errorf("backend: build handler: nil container")
+		return nil, errors.New("backend: build handler: nil container")
 	}
 	o := opts.withDefaults()
 	ids := newRequestIDs()
@@ -59,7 +60,7 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 	)
 	// The root handler answers GET and HEAD /health/live before the router;
 	// registering it here too makes other methods get 405 rather than 404.
-	mux.Method(http.MethodGet, livePath, http.HandlerFunc(writeLive))
+	mux.Method(http.MethodGet, LivePath, http.HandlerFunc(writeLive))
 	mux.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "No route matches "+r.URL.Path+"; see /docs for the API.")
 	})
@@ -128,7 +129,7 @@ func writeLive(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *rootHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != livePath || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+	if r.URL.Path != LivePath || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
 		h.next.ServeHTTP(w, r)
 		return
 	}

@@ -15,14 +15,11 @@ import (
 
 // Paths of the health endpoints, shared with the app's health commands.
 const (
-	livePath     = "/health/live"
-	ReadyPath    = "/health/ready"
-	DetailedPath = "/health/detailed"
-	ServicesPath = "/health/services"
+	LivePath     = "/health/live"     // 200 while the process can answer at all
+	ReadyPath    = "/health/ready"    // 200 when it can take traffic, else 503
+	DetailedPath = "/health/detailed" // every check with status and latency
+	ServicesPath = "/health/services" // the service graph
 )
-
-// LivePath is the liveness probe: 200 while the process can answer at all.
-const LivePath = livePath
 
 // LiveBody is the body of GET /health/live.
 type LiveBody struct {
@@ -103,7 +100,7 @@ func (s *Server) mountHealth(r *Router) {
 	r.API.OpenAPI().AddOperation(&huma.Operation{
 		OperationID: "health-live",
 		Method:      http.MethodGet,
-		Path:        livePath,
+		Path:        LivePath,
 		Summary:     "Liveness probe",
 		Description: "Answers 200 in constant time without touching any service. Use it as the liveness probe; it never fails while the process runs.",
 		Tags:        []string{"health"},

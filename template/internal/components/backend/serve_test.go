@@ -6,32 +6,34 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
 // serving starts f's server on a free port and returns its base URL, a
-// function that triggers shutdown, and the channel Serve's result arrives on.
-func serving(t *testing.T, f fixture) (string, context.CancelFunc, <-chan error) {
+// function that triggers shutdown, and one that waits for Serve's result.
+func serving(t *testing.T, f fixture) (string, context.CancelFunc, func() error) {
 	t.Helper()
 	ln, err := f.srv.Listen(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(t.Context())
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- f.srv.Serve(ctx, ln, f.h) }()
+	wait := sync.OnceValue(func() error { return <-done })
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		_ = wait()
 	})
-	return "http://" + ln.Addr().String(), cancel, done
+	return "http://" + ln.Addr().String(), cancel, wait
 }
 
 func TestServeDrainsInFlight(t *testing.T) {
 	t.Parallel()
 	f := setup(t, setupOpts{settings: Settings{ShutdownTimeout: 5 * time.Second}})
-	base, shutdown, done := serving(t, f)
+	base, shutdown, wait := serving(t, f)
 
 	type result struct {
 		body string
@@ -39,7 +41,7 @@ func TestServeDrainsInFlight(t *testing.T) {
 	}
 	got := make(chan result, 1)
 	go func() {
-		resp, err := http.Get(base + "/test/slow?ms=300")
+		resp, err := http.Get(base + "/test/slow?ms=300&key=drain")
 		if err != nil {
 			got <- result{err: err}
 			return
@@ -48,7 +50,7 @@ func TestServeDrainsInFlight(t *testing.T) {
 		b, err := io.ReadAll(resp.Body)
 		got <- result{string(b), err}
 	}()
-	<-slowEntered // the request is in the handler
+	<-slowEntered("drain") // the request is in the handler
 	shutdown()
 
 	// While draining, the listener is closed: new connections are refused.
@@ -61,7 +63,7 @@ func TestServeDrainsInFlight(t *testing.T) {
 	if r.err != nil || r.body != "done" {
 		t.Errorf("in-flight request = %q, %v; want it to finish with done", r.body, r.err)
 	}
-	if err := <-done; err != nil {
+	if err := wait(); err != nil {
 		t.Errorf("Serve = %v, want nil after a clean drain", err)
 	}
 }
@@ -69,17 +71,17 @@ func TestServeDrainsInFlight(t *testing.T) {
 func TestServeDrainTimeout(t *testing.T) {
 	t.Parallel()
 	f := setup(t, setupOpts{settings: Settings{ShutdownTimeout: 50 * time.Millisecond}})
-	base, shutdown, done := serving(t, f)
+	base, shutdown, wait := serving(t, f)
 	go func() {
-		resp, err := http.Get(base + "/test/slow?ms=10000")
+		resp, err := http.Get(base + "/test/slow?ms=10000&key=timeout")
 		if err == nil {
 			resp.Body.Close()
 		}
 	}()
-	<-slowEntered
+	<-slowEntered("timeout")
 	start := time.Now()
 	shutdown()
-	err := <-done
+	err := wait()
 	if err == nil || !strings.Contains(err.Error(), "HTTP_SHUTDOWN_TIMEOUT") {
 		t.Errorf("Serve = %v, want an error naming HTTP_SHUTDOWN_TIMEOUT", err)
 	}
@@ -91,14 +93,22 @@ func TestServeDrainTimeout(t *testing.T) {
 func TestServeTwice(t *testing.T) {
 	t.Parallel()
 	f := setup(t, setupOpts{})
-	serving(t, f)
+	base, _, _ := serving(t, f)
+	resp, err := http.Get(base + LivePath) // answered: the first Serve is running
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	if err := f.srv.Serve(t.Context(), ln, f.h); err == nil {
-		t.Error("a second Serve on the same server succeeded")
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	if err := f.srv.Serve(ctx, ln, f.h); err == nil || !strings.Contains(err.Error(), "already serving") {
+		t.Errorf("a second Serve on the same server = %v, want an error", err)
 	}
 }
 

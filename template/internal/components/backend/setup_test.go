@@ -55,7 +55,7 @@ type fixture struct {
 	logs *syncBuffer
 }
 
-func setup(t *testing.T, o setupOpts) fixture {
+func setup(t testing.TB, o setupOpts) fixture {
 	t.Helper()
 	s := o.settings
 	if s.HealthTimeout == 0 {

@@ -6,14 +6,20 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 )
 
-// slowEntered receives a value each time /test/slow starts, so a test knows
-// a request is in flight.
-var slowEntered = make(chan struct{}, 16)
+// slowEntered returns the channel /test/slow?key=key signals when it starts,
+// so a test knows its request is in flight. Keys keep parallel tests apart.
+func slowEntered(key string) chan struct{} {
+	ch, _ := slowSignals.LoadOrStore(key, make(chan struct{}, 1))
+	return ch.(chan struct{})
+}
+
+var slowSignals sync.Map
 
 type echoInput struct {
 	Body struct {
@@ -48,7 +54,7 @@ func init() {
 		})
 		r.Mux.Get("/test/slow", func(w http.ResponseWriter, req *http.Request) {
 			ms, _ := strconv.Atoi(req.URL.Query().Get("ms"))
-			slowEntered <- struct{}{}
+			slowEntered(req.URL.Query().Get("key")) <- struct{}{}
 			select {
 			case <-time.After(time.Duration(ms) * time.Millisecond):
 				_, _ = w.Write([]byte("done"))

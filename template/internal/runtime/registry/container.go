@@ -230,6 +230,14 @@ func (c *Container) logger() *slog.Logger {
 	return slog.Default()
 }
 
+// debug logs a lifecycle step, checking the level first: building the record on every start
+// and stop would cost more than the step itself for most services.
+func (c *Container) debug(ctx context.Context, msg string, n *node) {
+	if l := c.logger(); l.Enabled(ctx, slog.LevelDebug) {
+		l.DebugContext(ctx, msg, "service", n.name())
+	}
+}
+
 func (c *Container) stopTimeout(n *node) time.Duration {
 	switch {
 	case n.e.stopTimeout > 0:
@@ -238,6 +246,14 @@ func (c *Container) stopTimeout(n *node) time.Duration {
 		return c.opts.StopTimeout
 	}
 	return StopTimeoutDefault
+}
+
+// orBackground keeps a nil context (a caller's bug) from becoming a panic inside the registry.
+func orBackground(ctx context.Context) context.Context {
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
 }
 
 func (c *Container) lock(ctx context.Context) error {
@@ -260,6 +276,7 @@ func (c *Container) Start(ctx context.Context) error {
 	if c == nil {
 		return fmt.Errorf("registry: start: nil *Container")
 	}
+	ctx = orBackground(ctx)
 	if err := c.lock(ctx); err != nil {
 		return fmt.Errorf("registry: start: %w", err)
 	}
@@ -306,7 +323,7 @@ func (c *Container) start(ctx context.Context) error {
 				return
 			}
 			n.state.Store(stateStarting)
-			c.logger().Debug("registry: starting service", "service", n.name())
+			c.debug(startCtx, "registry: starting service", n)
 			v, err := c.build(buildCtx, n, nil, &n.owned)
 			if err != nil {
 				// What the failed singleton built for itself is ours to release now: the
@@ -368,11 +385,11 @@ func (c *Container) build(ctx context.Context, n *node, s *Scope, tr tracker) (a
 		err = fmt.Errorf("constructor returned a nil %s and no error", n.e.typ)
 	}
 	if err != nil {
-		return nil, &ServiceError{Op: "construct", Service: n.name(), Registered: n.e.loc, Err: err}
+		return nil, &ServiceError{Op: "construct", Service: n.name(), Registered: n.e.loc.String(), Err: err}
 	}
 	if start := n.e.starter(v); start != nil {
 		if err := safely(func() error { return start(ctx) }); err != nil {
-			return nil, &ServiceError{Op: "start", Service: n.name(), Registered: n.e.loc, Err: err}
+			return nil, &ServiceError{Op: "start", Service: n.name(), Registered: n.e.loc.String(), Err: err}
 		}
 	}
 	return v, nil
@@ -422,6 +439,7 @@ func (c *Container) Stop(ctx context.Context) error {
 	if c == nil {
 		return nil
 	}
+	ctx = orBackground(ctx)
 	if err := c.lock(ctx); err != nil {
 		return fmt.Errorf("registry: stop: %w", err)
 	}
@@ -460,7 +478,7 @@ func (c *Container) stopNodes(ctx context.Context, nodes []*node) error {
 				}
 			}
 			n.state.Store(stateStopping)
-			c.logger().Debug("registry: stopping service", "service", n.name())
+			c.debug(ctx, "registry: stopping service", n)
 			err := c.stopInstance(ctx, n, n.value, true)
 			if e := c.stopOwned(ctx, n); e != nil {
 				err = errors.Join(err, e)
@@ -507,7 +525,7 @@ func (c *Container) stopInstance(ctx context.Context, n *node, v any, abandon bo
 	defer cancel()
 	if !abandon {
 		if err := safely(func() error { return stop(stopCtx) }); err != nil {
-			return &ServiceError{Op: op, Service: n.name(), Registered: n.e.loc, Err: err}
+			return &ServiceError{Op: op, Service: n.name(), Registered: n.e.loc.String(), Err: err}
 		}
 		return nil
 	}
@@ -531,7 +549,7 @@ func (c *Container) stopInstance(ctx context.Context, n *node, v any, abandon bo
 		}
 	}
 	if err != nil {
-		return &ServiceError{Op: op, Service: n.name(), Registered: n.e.loc, Err: err}
+		return &ServiceError{Op: op, Service: n.name(), Registered: n.e.loc.String(), Err: err}
 	}
 	return nil
 }

@@ -59,7 +59,7 @@ func (c *Container) Graph() Graph {
 		t := n.target
 		node := Node{
 			Name: n.name(), Type: n.e.typ.String(), Kind: n.e.kind, Lifetime: t.e.lifetime.String(),
-			State: string(stateNames[t.state.Load()]), Description: n.e.desc, Registered: n.e.loc,
+			State: string(stateNames[t.state.Load()]), Description: n.e.desc, Registered: n.e.loc.String(),
 			Deps: []string{}, Optional: n.e.optional,
 		}
 		if t.state.Load() == stateFailed {

@@ -93,10 +93,8 @@ type graphRun struct {
 	startEnd   map[int]int64
 	stopBegin  map[*gsvc]int64
 	stopEnd    map[*gsvc]int64
-	owner      map[*gsvc]int // transient instance -> singleton it was built for
-	created    []*gsvc       // scoped and transient instances, in construction order
-	closed     []*gsvc       // in close order
-	building   atomic.Int64  // id of the singleton being constructed (sequential only per goroutine; see ctor)
+	created    []*gsvc // scoped and transient instances, in construction order
+	closed     []*gsvc // in close order
 	singles    map[int]*gsvc
 }
 

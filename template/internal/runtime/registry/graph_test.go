@@ -17,14 +17,14 @@ func TestGraph(t *testing.T) {
 	must(t, registry.Provide1(r, newRepo, registry.WithLifetime(registry.Scoped)))
 	must(t, registry.Provide(r, newEnglish))
 	must(t, registry.Bind[Greeter, *English](r))
-	must(t, registry.Provide(r, newCache, registry.Optional()))
+	must(t, registry.Provide(r, newBlob, registry.Optional()))
 	g := started(t, r).Graph()
 
 	var names []string
 	for _, n := range g.Nodes {
 		names = append(names, n.Name)
 	}
-	if got := strings.Join(names, ","); got != "registry_test.Cache,registry_test.DB,registry_test.English,registry_test.Greeter,registry_test.Repo" {
+	if got := strings.Join(names, ","); got != "registry_test.Blob,registry_test.DB,registry_test.English,registry_test.Greeter,registry_test.Repo" {
 		t.Fatalf("nodes %s", got)
 	}
 	byName := map[string]registry.Node{}
@@ -43,7 +43,7 @@ func TestGraph(t *testing.T) {
 	if gr := byName["registry_test.Greeter"]; gr.State != "started" || strings.Join(gr.Deps, ",") != "registry_test.English" {
 		t.Errorf("binding node %+v", gr)
 	}
-	if cache := byName["registry_test.Cache"]; !cache.Optional {
+	if cache := byName["registry_test.Blob"]; !cache.Optional {
 		t.Errorf("cache node %+v", cache)
 	}
 
@@ -89,7 +89,7 @@ func TestGraph(t *testing.T) {
 func TestGraphMarksFailures(t *testing.T) {
 	t.Parallel()
 	r := registry.New()
-	must(t, registry.Provide(r, func(context.Context) (*Cache, error) { return nil, errBoom }))
+	must(t, registry.Provide(r, func(context.Context) (*Blob, error) { return nil, errBoom }))
 	c, err := r.Build()
 	must(t, err)
 	_ = c.Start(t.Context())
@@ -100,7 +100,7 @@ func TestGraphMarksFailures(t *testing.T) {
 	if m := g.Mermaid(); !strings.Contains(m, "class n0 failed") {
 		t.Errorf("Mermaid:\n%s", m)
 	}
-	if d := g.DOT(); !strings.Contains(d, `"registry_test.Cache" [label="registry_test.Cache\nsingleton, failed", color=red];`) {
+	if d := g.DOT(); !strings.Contains(d, `"registry_test.Blob" [label="registry_test.Blob\nsingleton, failed", color=red];`) {
 		t.Errorf("DOT:\n%s", d)
 	}
 }

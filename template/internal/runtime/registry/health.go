@@ -44,23 +44,23 @@ type Health struct {
 type CheckResult struct {
 	Name     string
 	Kind     string
-	Optional bool // its unhealthy status counts as degraded in Report.Status
 	Status   Status
 	Message  string
 	Latency  time.Duration
-	TimedOut bool
+	TimedOut bool // the check was still running at the deadline; it was not waited for
 	Details  map[string]any
+	Optional bool // registered with Optional: unhealthy counts as degraded in Report.Status
 }
 
 type checkResultJSON struct {
 	Name      string         `json:"name"`
 	Kind      string         `json:"kind"`
-	Optional  bool           `json:"optional"`
 	Status    Status         `json:"status"`
 	Message   string         `json:"message"`
 	LatencyMS float64        `json:"latency_ms"`
 	TimedOut  bool           `json:"timed_out"`
 	Details   map[string]any `json:"details,omitempty"`
+	Optional  bool           `json:"optional"`
 }
 
 // MarshalJSON writes snake_case fields with the latency as fractional milliseconds.
@@ -137,7 +137,7 @@ func (c *Container) CheckHealth(ctx context.Context, timeout time.Duration) Repo
 		report.Status = StatusUnhealthy
 		return report
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(orBackground(ctx), timeout)
 	defer cancel()
 
 	type done struct {

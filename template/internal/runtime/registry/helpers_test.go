@@ -69,7 +69,7 @@ func newLogger() (*slog.Logger, *logBuffer) {
 // Small service types used across tests.
 type (
 	DB      struct{ dsn string }
-	Cache   struct{ name string }
+	Blob    struct{}
 	Repo    struct{ db *DB }
 	Handler struct{ repo *Repo }
 	Greeter interface{ Greet() string }
@@ -80,7 +80,7 @@ func (English) Greet() string { return "hello" }
 
 func newDB(context.Context) (*DB, error)                      { return &DB{dsn: "mem"}, nil }
 func newRepo(_ context.Context, db *DB) (*Repo, error)        { return &Repo{db: db}, nil }
-func newCache(context.Context) (*Cache, error)                { return &Cache{}, nil }
+func newBlob(context.Context) (*Blob, error)                  { return &Blob{}, nil }
 func newEnglish(context.Context) (*English, error)            { return &English{}, nil }
 func newHandler(_ context.Context, r *Repo) (*Handler, error) { return &Handler{repo: r}, nil }
 

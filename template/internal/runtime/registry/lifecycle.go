@@ -9,8 +9,9 @@ import (
 // Starter is implemented by services that do work after construction, once their
 // dependencies are started: open listeners, start background loops. Start must return
 // without blocking, and release what it acquired when it returns an error (the service is
-// then not stopped). The context is cancelled when Container.Start returns; background work
-// must use a context of its own.
+// then not stopped). A singleton's context is cancelled when Container.Start returns, so
+// background work must use a context of its own; a scoped or transient service is started
+// when it is constructed, with its scope's context.
 type Starter interface {
 	Start(ctx context.Context) error
 }

@@ -19,7 +19,9 @@ func Middleware(c *Container) func(http.Handler) http.Handler {
 					c.logger().Error("registry: close request scope", "err", err, "path", r.URL.Path)
 				}
 			}()
-			next.ServeHTTP(w, r.WithContext(WithResolver(r.Context(), s)))
+			// The scope's own context is the request's with the scope as Resolver: no
+			// extra allocation per request.
+			next.ServeHTTP(w, r.WithContext(&s.bctx))
 		})
 	}
 }

@@ -54,7 +54,7 @@ type entry struct {
 	isValue     bool
 	hooks       hooks
 	stopTimeout time.Duration
-	loc         string // file:line of the registering call
+	loc         site // the registering call
 }
 
 // registration is what Provide, Bind and Value pass to register.
@@ -69,7 +69,7 @@ type registration struct {
 // register applies the options and adds the entry. Every problem is returned and also kept
 // for Validate. A malformed entry is still added (with its bad options ignored) so that its
 // dependents do not report it missing: one mistake, one error.
-func (r *Registry) register(loc string, reg registration, opts []Option) error {
+func (r *Registry) register(at site, reg registration, opts []Option) error {
 	o := options{what: reg.what, typ: reg.typ, nparams: len(reg.params), kind: KindService}
 	problems := append([]error(nil), reg.errs...)
 	if reg.ctor == nil && reg.what != "Bind" {
@@ -97,7 +97,7 @@ func (r *Registry) register(loc string, reg registration, opts []Option) error {
 		isValue:     reg.what == "Value",
 		hooks:       o.hooks,
 		stopTimeout: o.stopTimeout,
-		loc:         loc,
+		loc:         at,
 	}
 	if !e.named {
 		e.name = typeName(reg.typ)
@@ -111,6 +111,10 @@ func (r *Registry) register(loc string, reg registration, opts []Option) error {
 	}
 
 	errs := make([]error, 0, len(problems)+1)
+	var loc string // file:line, computed only when there is an error to report
+	if len(problems) > 0 || r == nil {
+		loc = at.String()
+	}
 	for _, p := range problems {
 		var te *TypeError
 		if errors.As(p, &te) {
@@ -129,7 +133,7 @@ func (r *Registry) register(loc string, reg registration, opts []Option) error {
 	defer r.mu.Unlock()
 	if prev, ok := r.byName[e.name]; ok {
 		errs = append(errs, &DuplicateError{
-			Name: e.name, FirstType: prev.typ.String(), SecondType: e.typ.String(), First: prev.loc, Second: loc,
+			Name: e.name, FirstType: prev.typ.String(), SecondType: e.typ.String(), First: prev.loc.String(), Second: at.String(),
 		})
 	} else {
 		r.byName[e.name] = e
@@ -154,11 +158,24 @@ func typeName(t reflect.Type) string {
 	return t.String()
 }
 
-// caller is the file:line of the function skip frames above the caller of caller.
-func caller(skip int) string {
-	_, file, line, ok := runtime.Caller(skip + 1)
-	if !ok {
+// site is the program counter of a registering call. It becomes file:line only when an error
+// or the graph needs it, because symbolising costs more than the rest of a registration.
+type site uintptr
+
+// caller is the call site skip frames above the caller of caller.
+func caller(skip int) site {
+	var pcs [1]uintptr
+	if runtime.Callers(skip+2, pcs[:]) == 0 {
+		return 0
+	}
+	return site(pcs[0])
+}
+
+// String returns file:line.
+func (s site) String() string {
+	if s == 0 {
 		return "unknown"
 	}
-	return fmt.Sprintf("%s:%d", file, line)
+	f, _ := runtime.CallersFrames([]uintptr{uintptr(s)}).Next()
+	return fmt.Sprintf("%s:%d", f.File, f.Line)
 }

@@ -38,173 +38,173 @@ func TestRegistrationErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name     string
-		register func(r *registry.Registry) (err error, at string)
+		register func(r *registry.Registry) (at string, err error)
 		as       func(error) bool
 		contains string
 	}{
 		{
 			name: "duplicate type and name",
-			register: func(r *registry.Registry) (error, string) {
+			register: func(r *registry.Registry) (string, error) {
 				_ = registry.Provide(r, newDB)
-				return registry.Provide(r, newDB), here()
+				return here(), registry.Provide(r, newDB)
 			},
 			as:       isType[*registry.DuplicateError],
 			contains: `duplicate service "registry_test.DB"`,
 		},
 		{
 			name: "duplicate name across types",
-			register: func(r *registry.Registry) (error, string) {
+			register: func(r *registry.Registry) (string, error) {
 				_ = registry.Provide(r, newDB, registry.Name("store"))
-				return registry.Provide(r, newCache, registry.Name("store")), here()
+				return here(), registry.Provide(r, newBlob, registry.Name("store"))
 			},
 			as:       isType[*registry.DuplicateError],
-			contains: "*registry_test.DB and *registry_test.Cache",
+			contains: "*registry_test.DB and *registry_test.Blob",
 		},
 		{
 			name: "nil constructor",
-			register: func(r *registry.Registry) (error, string) {
-				return registry.Provide[*DB](r, nil), here()
+			register: func(r *registry.Registry) (string, error) {
+				return here(), registry.Provide[*DB](r, nil)
 			},
 			as:       isInvalid,
 			contains: "nil constructor",
 		},
 		{
 			name: "nil constructor with deps",
-			register: func(r *registry.Registry) (error, string) {
-				return registry.Provide1[*Repo, *DB](r, nil), here()
+			register: func(r *registry.Registry) (string, error) {
+				return here(), registry.Provide1[*Repo, *DB](r, nil)
 			},
 			as:       isInvalid,
 			contains: "nil constructor",
 		},
 		{
 			name: "zero option",
-			register: func(r *registry.Registry) (error, string) {
-				return registry.Provide(r, newDB, registry.Option{}), here()
+			register: func(r *registry.Registry) (string, error) {
+				return here(), registry.Provide(r, newDB, registry.Option{})
 			},
 			as:       isInvalid,
 			contains: "zero Option",
 		},
 		{
 			name: "empty name",
-			register: func(r *registry.Registry) (error, string) {
-				return registry.Provide(r, newDB, registry.Name("")), here()
+			register: func(r *registry.Registry) (string, error) {
+				return here(), registry.Provide(r, newDB, registry.Name(""))
 			},
 			as:       isInvalid,
 			contains: "empty name",
 		},
 		{
 			name: "name with space",
-			register: func(r *registry.Registry) (error, string) {
-				return registry.Provide(r, newDB, registry.Name("my db")), here()
+			register: func(r *registry.Registry) (string, error) {
+				return here(), registry.Provide(r, newDB, registry.Name("my db"))
 			},
 			as:       isInvalid,
 			contains: "spaces",
 		},
 		{
 			name: "unknown kind",
-			register: func(r *registry.Registry) (error, string) {
-				return registry.Provide(r, newDB, registry.Kind("widget")), here()
+			register: func(r *registry.Registry) (string, error) {
+				return here(), registry.Provide(r, newDB, registry.Kind("widget"))
 			},
 			as:       isInvalid,
 			contains: `Kind "widget"`,
 		},
 		{
 			name: "multi-line description",
-			register: func(r *registry.Registry) (error, string) {
-				return registry.Provide(r, newDB, registry.Describe("a\nb")), here()
+			register: func(r *registry.Registry) (string, error) {
+				return here(), registry.Provide(r, newDB, registry.Describe("a\nb"))
 			},
 			as:       isInvalid,
 			contains: "one line",
 		},
 		{
 			name: "unknown lifetime",
-			register: func(r *registry.Registry) (error, string) {
-				return registry.Provide(r, newDB, registry.WithLifetime(9)), here()
+			register: func(r *registry.Registry) (string, error) {
+				return here(), registry.Provide(r, newDB, registry.WithLifetime(9))
 			},
 			as:       isInvalid,
 			contains: "Lifetime(9)",
 		},
 		{
 			name: "lifetime on value",
-			register: func(r *registry.Registry) (error, string) {
-				return registry.Value(r, &DB{}, registry.WithLifetime(registry.Scoped)), here()
+			register: func(r *registry.Registry) (string, error) {
+				return here(), registry.Value(r, &DB{}, registry.WithLifetime(registry.Scoped))
 			},
 			as:       isInvalid,
 			contains: "a value is a singleton",
 		},
 		{
 			name: "lifetime on bind",
-			register: func(r *registry.Registry) (error, string) {
+			register: func(r *registry.Registry) (string, error) {
 				_ = registry.Provide(r, newEnglish)
-				return registry.Bind[Greeter, *English](r, registry.WithLifetime(registry.Transient)), here()
+				return here(), registry.Bind[Greeter, *English](r, registry.WithLifetime(registry.Transient))
 			},
 			as:       isInvalid,
 			contains: "lifetime of its target",
 		},
 		{
 			name: "too many dependency names",
-			register: func(r *registry.Registry) (error, string) {
-				return registry.Provide1(r, newRepo, registry.DependsOnNames("a", "b")), here()
+			register: func(r *registry.Registry) (string, error) {
+				return here(), registry.Provide1(r, newRepo, registry.DependsOnNames("a", "b"))
 			},
 			as:       isInvalid,
 			contains: "2 names for 1 dependencies",
 		},
 		{
 			name: "non-positive stop timeout",
-			register: func(r *registry.Registry) (error, string) {
-				return registry.Provide(r, newDB, registry.StopTimeout(0)), here()
+			register: func(r *registry.Registry) (string, error) {
+				return here(), registry.Provide(r, newDB, registry.StopTimeout(0))
 			},
 			as:       isInvalid,
 			contains: "must be positive",
 		},
 		{
 			name: "hooks for another type",
-			register: func(r *registry.Registry) (error, string) {
-				return registry.Provide(r, newDB, registry.Hooks(registry.Lifecycle[*Cache]{})), here()
+			register: func(r *registry.Registry) (string, error) {
+				return here(), registry.Provide(r, newDB, registry.Hooks(registry.Lifecycle[*Blob]{}))
 			},
 			as:       isType[*registry.TypeError],
-			contains: "Hooks: want *registry_test.Cache, got *registry_test.DB",
+			contains: "Hooks: want *registry_test.Blob, got *registry_test.DB",
 		},
 		{
 			name: "hooks on bind",
-			register: func(r *registry.Registry) (error, string) {
+			register: func(r *registry.Registry) (string, error) {
 				_ = registry.Provide(r, newEnglish)
-				return registry.Bind[Greeter, *English](r, registry.Hooks(registry.Lifecycle[Greeter]{})), here()
+				return here(), registry.Bind[Greeter, *English](r, registry.Hooks(registry.Lifecycle[Greeter]{}))
 			},
 			as:       isInvalid,
 			contains: "hook the target",
 		},
 		{
 			name: "optional on bind",
-			register: func(r *registry.Registry) (error, string) {
+			register: func(r *registry.Registry) (string, error) {
 				_ = registry.Provide(r, newEnglish)
-				return registry.Bind[Greeter, *English](r, registry.Optional()), here()
+				return here(), registry.Bind[Greeter, *English](r, registry.Optional())
 			},
 			as:       isInvalid,
 			contains: "Optional",
 		},
 		{
 			name: "bind target does not implement",
-			register: func(r *registry.Registry) (error, string) {
+			register: func(r *registry.Registry) (string, error) {
 				_ = registry.Provide(r, newDB)
-				return registry.Bind[Greeter, *DB](r), here()
+				return here(), registry.Bind[Greeter, *DB](r)
 			},
 			as:       isType[*registry.TypeError],
 			contains: "*registry_test.DB does not implement registry_test.Greeter",
 		},
 		{
 			name: "bind to a non-interface",
-			register: func(r *registry.Registry) (error, string) {
+			register: func(r *registry.Registry) (string, error) {
 				_ = registry.Provide(r, newDB)
-				return registry.Bind[*DB, *DB](r, registry.Name("db2")), here()
+				return here(), registry.Bind[*DB, *DB](r, registry.Name("db2"))
 			},
 			as:       isType[*registry.TypeError],
 			contains: "want an interface type",
 		},
 		{
 			name: "nil value",
-			register: func(r *registry.Registry) (error, string) {
-				return registry.Value[*DB](r, nil), here()
+			register: func(r *registry.Registry) (string, error) {
+				return here(), registry.Value[*DB](r, nil)
 			},
 			as:       isInvalid,
 			contains: "nil value",
@@ -214,7 +214,7 @@ func TestRegistrationErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			r := registry.New()
-			err, at := tt.register(r)
+			at, err := tt.register(r)
 			if err == nil {
 				t.Fatal("registration returned nil error")
 			}
@@ -353,13 +353,13 @@ func TestValidate(t *testing.T) {
 		{
 			name: "named dependency of another type",
 			register: func(r *registry.Registry) string {
-				must(t, registry.Provide(r, newCache, registry.Name("main")))
+				must(t, registry.Provide(r, newBlob, registry.Name("main")))
 				at := here()
 				_ = registry.Provide1(r, newRepo, registry.DependsOnNames("main"))
 				return at
 			},
 			check: func(t *testing.T, err error) {
-				if !isType[*registry.TypeError](err) || !strings.Contains(err.Error(), "want *registry_test.DB, got *registry_test.Cache") {
+				if !isType[*registry.TypeError](err) || !strings.Contains(err.Error(), "want *registry_test.DB, got *registry_test.Blob") {
 					t.Fatalf("got %v", err)
 				}
 			},
@@ -484,7 +484,7 @@ func TestValidateReportsEverything(t *testing.T) {
 	r := registry.New()
 	_ = registry.Provide(r, newDB)
 	_ = registry.Provide(r, newDB)                                                                     // duplicate
-	_ = registry.Provide(r, newCache, registry.Kind("x"))                                              // bad option
+	_ = registry.Provide(r, newBlob, registry.Kind("x"))                                               // bad option
 	_ = registry.Provide1(r, newHandler)                                                               // missing *Repo
 	_ = registry.Provide1(r, func(_ context.Context, g Greeter) (*English, error) { return nil, nil }) // missing Greeter
 	err := r.Validate()

@@ -19,18 +19,29 @@ type Resolver interface {
 // ErrOutsideScope, ErrScopeClosed or ErrNilResolver, and name the service.
 func Get[T any](r Resolver) (T, error) {
 	t := reflect.TypeFor[T]()
-	var (
-		v   any
-		err error
-	)
-	// The type switch lets the compiler inline the Container fast path; the interface call
-	// is only for Scope.
+	// The fast path, written out here so it is compiled into each caller's instantiation: a
+	// map lookup, an atomic load and a type assertion.
+	var c *Container
 	switch r := r.(type) {
 	case *Container:
-		v, err = r.get(t)
-	case nil:
+		c = r
+	case *Scope:
+		if r != nil {
+			c = r.c
+		}
+	}
+	if c != nil {
+		if n := c.byType[t]; n != nil && n.state.Load() == stateStarted {
+			if v, ok := n.value.(T); ok {
+				return v, nil
+			}
+		}
+	}
+	var (
+		v   any
 		err = ErrNilResolver
-	default:
+	)
+	if r != nil {
 		v, err = r.resolve(t, "")
 	}
 	if err != nil {
@@ -89,16 +100,6 @@ func FromContext(ctx context.Context) (Resolver, bool) {
 	return r, ok && r != nil
 }
 
-// get is Get on a Container. The fast path is a map lookup and an atomic load.
-func (c *Container) get(t reflect.Type) (any, error) {
-	if c != nil {
-		if n := c.byType[t]; n != nil && n.state.Load() == stateStarted {
-			return n.value, nil
-		}
-	}
-	return c.resolve(t, "")
-}
-
 func (c *Container) resolve(t reflect.Type, name string) (any, error) {
 	n, err := c.lookup(t, name)
 	if err != nil {
@@ -125,7 +126,7 @@ func (c *Container) lookup(t reflect.Type, name string) (*node, error) {
 			return nil, &ServiceError{Op: "get", Service: fmt.Sprintf("%q", name), Err: ErrNotFound}
 		}
 		if n.e.typ != t {
-			return nil, &TypeError{Service: name, Registered: n.e.loc, Context: "GetNamed", Want: t.String(), Got: n.e.typ.String()}
+			return nil, &TypeError{Service: name, Registered: n.e.loc.String(), Context: "GetNamed", Want: t.String(), Got: n.e.typ.String()}
 		}
 		return n.target, nil
 	}

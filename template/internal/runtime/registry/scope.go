@@ -11,15 +11,29 @@ import (
 // Middleware) or a background job. Scoped services are constructed on first use and reused
 // within the scope; Close stops what the scope created. A Scope is safe for concurrent use.
 type Scope struct {
-	c   *Container
-	ctx context.Context // given to NewScope
+	c    *Container
+	ctx  context.Context // given to NewScope
+	bctx scopeContext    // given to constructors
 
 	mu     sync.Mutex
-	cond   sync.Cond       // signalled when a scoped instance finishes building
-	rctx   context.Context // ctx carrying the scope, for constructors; made on first use
-	slots  []slot          // per scoped service, made on first use
-	made   owned           // instances to close, in creation order
+	cond   sync.Cond // signalled when a scoped instance finishes building
+	slots  []slot    // per scoped service, made on first use
+	made   owned     // instances to close, in creation order
 	closed bool
+}
+
+// scopeContext is the scope's context with the scope as its Resolver. It lives inside the Scope
+// so that giving constructors a context costs no allocation per request.
+type scopeContext struct {
+	context.Context
+	s *Scope
+}
+
+func (c *scopeContext) Value(key any) any {
+	if key == (resolverKey{}) {
+		return c.s
+	}
+	return c.Context.Value(key)
 }
 
 type slot struct {
@@ -36,7 +50,9 @@ const (
 // NewScope opens a scope. Constructors of its instances receive ctx (carrying the scope as
 // Resolver). Close it when the unit of work ends.
 func (c *Container) NewScope(ctx context.Context) *Scope {
+	ctx = orBackground(ctx)
 	s := &Scope{c: c, ctx: ctx}
+	s.bctx = scopeContext{ctx, s}
 	s.cond.L = &s.mu
 	return s
 }
@@ -44,12 +60,6 @@ func (c *Container) NewScope(ctx context.Context) *Scope {
 func (s *Scope) resolve(t reflect.Type, name string) (any, error) {
 	if s == nil || s.c == nil {
 		return nil, ErrNilResolver
-	}
-	if name == "" {
-		// Same fast path as Container.get for started singletons.
-		if n := s.c.byType[t]; n != nil && n.state.Load() == stateStarted {
-			return n.value, nil
-		}
 	}
 	n, err := s.c.lookup(t, name)
 	if err != nil {
@@ -61,11 +71,13 @@ func (s *Scope) resolve(t reflect.Type, name string) (any, error) {
 	case Scoped:
 		return s.scoped(n)
 	}
-	ctx, err := s.buildContext()
-	if err != nil {
-		return nil, &ServiceError{Op: "get", Service: n.name(), Err: err}
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil, &ServiceError{Op: "get", Service: n.name(), Err: ErrScopeClosed}
 	}
-	v, err := s.c.build(ctx, n, s, s)
+	v, err := s.c.build(&s.bctx, n, s, s)
 	if err != nil {
 		return nil, err
 	}
@@ -73,19 +85,6 @@ func (s *Scope) resolve(t reflect.Type, name string) (any, error) {
 		return nil, err
 	}
 	return v, nil
-}
-
-// buildContext is the context given to constructors in this scope.
-func (s *Scope) buildContext() (context.Context, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, ErrScopeClosed
-	}
-	if s.rctx == nil {
-		s.rctx = WithResolver(s.ctx, s)
-	}
-	return s.rctx, nil
 }
 
 // scoped returns the scope's instance of n, building it once even under concurrent Gets.
@@ -111,13 +110,9 @@ func (s *Scope) scoped(n *node) (any, error) {
 		}
 		s.cond.Wait() // another goroutine is building it
 	}
-	if s.rctx == nil {
-		s.rctx = WithResolver(s.ctx, s)
-	}
-	ctx := s.rctx
 	s.mu.Unlock()
 
-	v, err := s.c.build(ctx, n, s, s)
+	v, err := s.c.build(&s.bctx, n, s, s)
 
 	s.mu.Lock()
 	defer s.cond.Broadcast()
@@ -155,12 +150,15 @@ func (s *Scope) track(n *node, v any) error {
 }
 
 // Close stops the instances created in the scope, newest first (Stop hook, else Stopper,
-// else io.Closer), each bounded by its stop timeout, and returns their errors. Later Gets of
-// scoped or transient services fail with ErrScopeClosed. Closing again does nothing.
+// else io.Closer), and returns their errors. Each Stop gets a context bounded by the service's
+// stop timeout; unlike Container.Stop, Close waits for it (a request must not leave work
+// running behind it). Later Gets of scoped or transient services fail with ErrScopeClosed.
+// Closing again does nothing.
 func (s *Scope) Close(ctx context.Context) error {
 	if s == nil {
 		return nil
 	}
+	ctx = orBackground(ctx)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

@@ -16,10 +16,11 @@ type plan struct {
 	errs    []error
 }
 
-// Validate reports every problem in the registry: registration errors (also those an init
-// function ignored), missing or ambiguous dependencies, cycles, captive lifetimes. The result
-// is nil or an errors.Join of *RegistrationError, *DuplicateError, *TypeError,
-// *MissingDependencyError, *CycleError and *LifetimeError, in that order.
+// Validate reports every problem in the registry, or nil: first registration errors, in
+// registration order and including those an init function ignored (*RegistrationError,
+// *DuplicateError, *TypeError); then unresolvable dependencies (*MissingDependencyError, or
+// *TypeError for a named one of another type); then cycles (*CycleError) and captive
+// lifetimes (*LifetimeError). They are combined with errors.Join; use errors.As to pick them.
 func (r *Registry) Validate() error {
 	if r == nil {
 		return fmt.Errorf("registry: validate: %w", errNilRegistry)
@@ -52,12 +53,12 @@ func analyze(entries []*entry, regErrs []error) *plan {
 				switch {
 				case !ok:
 					p.errs = append(p.errs, &MissingDependencyError{
-						Service: e.name, Registered: e.loc, Dependency: d.typ.String(), Name: d.name, Position: j + 1,
+						Service: e.name, Registered: e.loc.String(), Dependency: d.typ.String(), Name: d.name, Position: j + 1,
 					})
 				case t.typ != d.typ:
 					p.errs = append(p.errs, &TypeError{
-						Service: e.name, Registered: e.loc,
-						Context: fmt.Sprintf("dependency %d is %q (registered at %s)", j+1, d.name, t.loc),
+						Service: e.name, Registered: e.loc.String(),
+						Context: fmt.Sprintf("dependency %d is %q (registered at %s)", j+1, d.name, t.loc.String()),
 						Want:    d.typ.String(), Got: t.typ.String(),
 					})
 				default:
@@ -68,7 +69,7 @@ func analyze(entries []*entry, regErrs []error) *plan {
 			t, candidates := defaultOf(p.byType[d.typ])
 			if t == nil {
 				p.errs = append(p.errs, &MissingDependencyError{
-					Service: e.name, Registered: e.loc, Dependency: d.typ.String(), Position: j + 1, Candidates: candidates,
+					Service: e.name, Registered: e.loc.String(), Dependency: d.typ.String(), Position: j + 1, Candidates: candidates,
 				})
 				continue
 			}
@@ -167,7 +168,7 @@ func (p *plan) cycles(index map[*entry]int) []error {
 		for k, v := range path {
 			ce.Path = append(ce.Path, p.entries[v].name)
 			if k < len(path)-1 {
-				ce.Registered = append(ce.Registered, p.entries[v].loc)
+				ce.Registered = append(ce.Registered, p.entries[v].loc.String())
 			}
 		}
 		errs = append(errs, ce)
@@ -231,8 +232,8 @@ func (p *plan) captives(index map[*entry]int) []error {
 					walk(index[d], next)
 				case d.lifetime == Scoped:
 					errs = append(errs, &LifetimeError{
-						Service: e.name, Lifetime: e.lifetime, Registered: e.loc,
-						Dependency: d.name, DependencyLifetime: d.lifetime, DependencyAt: d.loc, Path: next,
+						Service: e.name, Lifetime: e.lifetime, Registered: e.loc.String(),
+						Dependency: d.name, DependencyLifetime: d.lifetime, DependencyAt: d.loc.String(), Path: next,
 					})
 				case d.lifetime == Transient:
 					walk(index[d], next)

@@ -1,0 +1,388 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+
+	// Every component and service registers its settings, as in the binary.
+	_ "github.com/aegisgo/aegis/template/internal/components"
+	_ "github.com/aegisgo/aegis/template/internal/services"
+)
+
+func TestUsageAndExitCodes(t *testing.T) {
+	cleanEnv(t)
+	closed := closedURL(t)
+	tests := []struct {
+		args       []string
+		wantCode   int
+		wantOut    string // substring of stdout
+		wantErr    string // substring of stderr
+		oneLineErr bool
+	}{
+		{args: nil, wantCode: 0, wantOut: "Usage:"},
+		{args: []string{"--help"}, wantCode: 0, wantOut: "shop serve"},
+		{args: []string{"serve", "--help"}, wantCode: 0, wantOut: "Examples:"},
+		{args: []string{"health"}, wantCode: 0, wantOut: "Available Commands:"},
+		{args: []string{"version"}, wantCode: 0, wantOut: "shop dev (commit "},
+		{args: []string{"--version"}, wantCode: 0, wantOut: "shop dev (commit "},
+		{args: []string{"bogus"}, wantCode: 2, wantErr: `shop: unknown command "bogus" for "shop" (see 'shop --help')`, oneLineErr: true},
+		{args: []string{"serv"}, wantCode: 2, wantErr: `did you mean "serve"?`, oneLineErr: true},
+		{args: []string{"serve", "extra"}, wantCode: 2, wantErr: `unknown command "extra" for "shop serve"`, oneLineErr: true},
+		{args: []string{"health", "bogus"}, wantCode: 2, wantErr: `unknown command "bogus" for "shop health"`, oneLineErr: true},
+		{args: []string{"services", "--bogus"}, wantCode: 2, wantErr: "unknown flag: --bogus (see 'shop services --help')", oneLineErr: true},
+		{args: []string{"services", "graph", "--format", "png"}, wantCode: 2, wantErr: `unknown --format "png"; use one of mermaid, dot, json`, oneLineErr: true},
+		{args: []string{"health", "status", "--timeout", "soon"}, wantCode: 2, wantErr: "invalid argument", oneLineErr: true},
+		{args: []string{"health", "probe", "--url", closed, "--timeout", "2s"}, wantCode: 1, wantErr: "cannot reach " + closed + "/health/ready", oneLineErr: true},
+		{args: []string{"health", "status", "--url", closed}, wantCode: 1, wantErr: "is the server running?", oneLineErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			h := setup(t)
+			code := h.run(t.Context(), tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("exit code = %d, want %d\nstdout: %s\nstderr: %s", code, tt.wantCode, h.stdout, h.stderr)
+			}
+			if !strings.Contains(h.stdout.String(), tt.wantOut) {
+				t.Errorf("stdout lacks %q:\n%s", tt.wantOut, h.stdout)
+			}
+			if !strings.Contains(h.stderr.String(), tt.wantErr) {
+				t.Errorf("stderr lacks %q:\n%s", tt.wantErr, h.stderr)
+			}
+			if tt.oneLineErr && strings.Count(h.stderr.String(), "\n") != 1 {
+				t.Errorf("stderr is not one line:\n%s", h.stderr)
+			}
+		})
+	}
+}
+
+// closedURL returns the URL of a port nothing listens on.
+func closedURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return "http://" + addr
+}
+
+// TestServe runs the real serve command on a free port, checks it with the
+// health commands, then interrupts it.
+func TestServe(t *testing.T) {
+	cleanEnv(t)
+	t.Setenv("PORT", "0")
+	t.Setenv("LOG_FORMAT", "json")
+	h := setup(t)
+	rec := &recorder{}
+	if err := registry.Value(h.reg, rec, registry.Name("recorder")); err != nil {
+		t.Fatal(err)
+	}
+
+	out, outW := io.Pipe()
+	h.cli.stdout = outW
+	ctx, interrupt := context.WithCancel(t.Context())
+	defer interrupt()
+	exit := make(chan int, 1)
+	go func() {
+		exit <- h.run(ctx, "serve")
+		outW.Close()
+	}()
+
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no listening line: %v; stderr: %s", err, h.stderr)
+	}
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	url := regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindString(line)
+	if url == "" || strings.Contains(line, ":0 ") {
+		t.Fatalf("listening line %q does not name the real port", line)
+	}
+
+	status := setup(t)
+	if code := status.run(t.Context(), "health", "status", "--url", url); code != 0 {
+		t.Errorf("health status = %d\n%s%s", code, status.stdout, status.stderr)
+	}
+	for _, want := range []string{"Overall: healthy", "backend", "component", "recorder", "service"} {
+		if !strings.Contains(status.stdout.String(), want) {
+			t.Errorf("health status output lacks %q:\n%s", want, status.stdout)
+		}
+	}
+	asJSON := setup(t)
+	if code := asJSON.run(t.Context(), "health", "status", "--json", "--url", url); code != 0 {
+		t.Errorf("health status --json = %d", code)
+	}
+	var rep registry.Report
+	if err := json.Unmarshal([]byte(asJSON.stdout.String()), &rep); err != nil || len(rep.Checks) != 2 {
+		t.Errorf("health status --json printed %s (%v), want a report with 2 checks", asJSON.stdout, err)
+	}
+	probe := setup(t)
+	if code := probe.run(t.Context(), "health", "probe", "--url", url); code != 0 || probe.stdout.String() != "ready\n" {
+		t.Errorf("health probe = %d %q, want 0 ready", code, probe.stdout)
+	}
+
+	interrupt()
+	select {
+	case code := <-exit:
+		if code != 0 {
+			t.Errorf("serve exited %d after interrupt; stderr:\n%s", code, h.stderr)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("serve did not stop within 5s of the interrupt")
+	}
+	if !rec.wasStopped() {
+		t.Error("services were not stopped")
+	}
+	logs := h.stderr.String()
+	for _, want := range []string{`"msg":"listening"`, `"msg":"stopping services"`, `"msg":"stopped"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %s:\n%s", want, logs)
+		}
+	}
+}
+
+func TestServeFailures(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	_, takenPort, _ := net.SplitHostPort(taken.Addr().String())
+
+	tests := []struct {
+		name    string
+		env     map[string]string
+		extra   func(*registry.Registry) error
+		wantErr string
+	}{
+		{
+			name:    "bad app env",
+			env:     map[string]string{"APP_ENV": "staging"},
+			wantErr: `shop: config: APP_ENV="staging" is not valid; use one of development, production`,
+		},
+		{
+			name:    "bad port",
+			env:     map[string]string{"PORT": "http"},
+			wantErr: `config: PORT="http" is not a valid whole number`,
+		},
+		{
+			name: "service fails to start",
+			env:  map[string]string{"PORT": "0"},
+			extra: func(r *registry.Registry) error {
+				return registry.Provide(r, func(context.Context) (failing, error) { return failing{}, nil }, registry.Name("db"))
+			},
+			wantErr: "cannot connect to 127.0.0.1:5432",
+		},
+		{
+			name: "missing dependency",
+			env:  map[string]string{"PORT": "0"},
+			extra: func(r *registry.Registry) error {
+				return registry.Provide1(r, func(context.Context, *recorder) (failing, error) { return failing{}, nil }, registry.Name("needs-recorder"))
+			},
+			wantErr: "needs-recorder",
+		},
+		{
+			name:    "port in use",
+			env:     map[string]string{"PORT": takenPort},
+			wantErr: "set PORT to a free port",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cleanEnv(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			h := setup(t)
+			if tt.extra != nil {
+				_ = tt.extra(h.reg) // errors are kept by the registry and reported by Build
+			}
+			code := h.run(t.Context(), "serve")
+			if code != 1 {
+				t.Errorf("exit code = %d, want 1; stderr:\n%s", code, h.stderr)
+			}
+			lines := strings.Split(strings.TrimSpace(h.stderr.String()), "\n")
+			last := lines[len(lines)-1]
+			if !strings.Contains(last, tt.wantErr) || !strings.HasPrefix(last, "shop: ") {
+				t.Errorf("last stderr line = %q, want the one-line error %q", last, tt.wantErr)
+			}
+		})
+	}
+}
+
+// fakeServer answers the health endpoints with a fixed report.
+func fakeServer(t *testing.T, rep registry.Report, readyStatus int, readyBody string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/health/detailed":
+			if rep.Status == registry.StatusUnhealthy {
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+			_ = json.NewEncoder(w).Encode(rep)
+		case "/health/ready":
+			w.WriteHeader(readyStatus)
+			_, _ = io.WriteString(w, readyBody)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestHealthCommands(t *testing.T) {
+	cleanEnv(t)
+	checks := []registry.CheckResult{
+		{Name: "db", Kind: "component", Status: registry.StatusUnhealthy, Message: "connection refused", Latency: 2 * time.Millisecond},
+		{Name: "users", Kind: "service", Status: registry.StatusHealthy, TimedOut: false},
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		status   registry.Status
+		ready    int
+		body     string
+		wantCode int
+		wantOut  string
+		wantErr  string
+	}{
+		{name: "status unhealthy", args: []string{"health", "status"}, status: registry.StatusUnhealthy, wantCode: 1, wantOut: "unhealthy  2ms      connection refused"},
+		{name: "status degraded", args: []string{"health", "status"}, status: registry.StatusDegraded, wantCode: 0, wantOut: "Overall: degraded"},
+		{name: "probe ready", args: []string{"health", "probe"}, status: registry.StatusHealthy, ready: 200, body: `{"status":"ready"}`, wantCode: 0, wantOut: "ready"},
+		{name: "probe not ready", args: []string{"health", "probe"}, status: registry.StatusUnhealthy, ready: 503, body: `{"status":"not_ready","reason":"unhealthy: db"}`, wantCode: 1, wantErr: "not ready: unhealthy: db"},
+		{name: "probe wrong url", args: []string{"health", "probe"}, status: registry.StatusHealthy, ready: 404, wantCode: 1, wantErr: "answered 404 Not Found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			url := fakeServer(t, registry.Report{Status: tt.status, Checks: checks, CheckedAt: time.Now()}, tt.ready, tt.body)
+			h := setup(t)
+			code := h.run(t.Context(), append(tt.args, "--url", url+"/")...)
+			if code != tt.wantCode {
+				t.Errorf("exit code = %d, want %d\nstdout: %s\nstderr: %s", code, tt.wantCode, h.stdout, h.stderr)
+			}
+			if !strings.Contains(h.stdout.String(), tt.wantOut) {
+				t.Errorf("stdout lacks %q:\n%s", tt.wantOut, h.stdout)
+			}
+			if !strings.Contains(h.stderr.String(), tt.wantErr) {
+				t.Errorf("stderr lacks %q:\n%s", tt.wantErr, h.stderr)
+			}
+		})
+	}
+}
+
+func TestHealthDefaultURL(t *testing.T) {
+	cleanEnv(t)
+	url := fakeServer(t, registry.Report{Status: registry.StatusHealthy}, 200, `{"status":"ready"}`)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(url, "http://"))
+	t.Setenv("HOST", "0.0.0.0") // a wildcard listen address is reached on loopback
+	t.Setenv("PORT", port)
+	h := setup(t)
+	if code := h.run(t.Context(), "health", "probe"); code != 0 {
+		t.Errorf("health probe with HOST/PORT = %d; stderr %s", code, h.stderr)
+	}
+}
+
+type store struct{}
+
+func TestServicesCommands(t *testing.T) {
+	cleanEnv(t)
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"services"}, []string{"NAME", "KIND", "LIFETIME", "STATE", "DEPENDS ON", "backend", "component", "singleton", "registered", "repo", "service", "scoped", "store"}},
+		{[]string{"services", "graph"}, []string{"flowchart LR", "repo", "-->"}},
+		{[]string{"services", "graph", "--format", "dot"}, []string{"digraph services", `"repo" -> "store"`}},
+		{[]string{"services", "graph", "--format", "json"}, []string{`"nodes"`, `"name": "repo"`, `"deps": [`}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			h := setup(t)
+			_ = registry.Provide(h.reg, func(context.Context) (*store, error) { return &store{}, nil }, registry.Name("store"))
+			_ = registry.Provide1(h.reg, func(_ context.Context, s *store) (*recorder, error) { return &recorder{}, nil },
+				registry.Name("repo"), registry.WithLifetime(registry.Scoped))
+			if code := h.run(t.Context(), tt.args...); code != 0 {
+				t.Fatalf("exit code = %d; stderr %s", code, h.stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(h.stdout.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, h.stdout)
+				}
+			}
+		})
+	}
+}
+
+func TestServicesInvalidGraph(t *testing.T) {
+	cleanEnv(t)
+	h := setup(t)
+	_ = registry.Provide1(h.reg, func(context.Context, *store) (*recorder, error) { return &recorder{}, nil }, registry.Name("orphan"))
+	if code := h.run(t.Context(), "services"); code != 1 || !strings.Contains(h.stderr.String(), "orphan") {
+		t.Errorf("services with a missing dependency = %d, stderr %q; want 1 naming orphan", code, h.stderr)
+	}
+}
+
+// TestEnvExample keeps .env.example complete: every setting any part of
+// the app registers must appear in it. The file sits at the app root, two
+// levels above this package (internal/app), in this repository and in
+// every generated project alike.
+func TestEnvExample(t *testing.T) {
+	t.Parallel()
+	if err := config.Err(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("..", "..", ".env.example")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	declared := map[string]bool{}
+	for line := range strings.Lines(string(data)) {
+		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "#"))
+		if name, _, ok := strings.Cut(line, "="); ok && regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`).MatchString(name) {
+			declared[name] = true
+		}
+	}
+	settings := config.Settings()
+	if len(settings) == 0 {
+		t.Fatal("no settings registered; the blank imports are missing")
+	}
+	for _, s := range settings {
+		if !declared[s.Name] {
+			t.Errorf("%s (registered by %s) is missing from %s; add it with its default %q and doc %q", s.Name, s.Owner, path, s.Default, s.Doc)
+		}
+	}
+}
+
+func TestOneLine(t *testing.T) {
+	t.Parallel()
+	err := errorsJoin("config: A is bad", "config: B is bad")
+	if got := oneLine(err); got != "config: A is bad ; config: B is bad" {
+		t.Errorf("oneLine = %q", got)
+	}
+}
+
+func errorsJoin(msgs ...string) error {
+	var errs []error
+	for _, m := range msgs {
+		errs = append(errs, errors.New(m))
+	}
+	return errors.Join(errs...)
+}
