@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -274,5 +275,52 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 	slices.Sort(names)
 	if !slices.Equal(got, names) {
 		t.Errorf("%s holds %v, want %v", dir, got, names)
+	}
+}
+
+// TestReferenceApp checks the real reference app against the generator's expectations.
+func TestReferenceApp(t *testing.T) {
+	env, err := fs.ReadFile(template.FS, refEnvExample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owners := catalog.Default.AllOwners()
+	sections := 0
+	for line := range strings.Lines(string(env)) {
+		if name, ok := sectionOwner(strings.TrimSpace(line)); ok {
+			sections++
+			if !slices.Contains(owners, name) {
+				t.Errorf(".env.example has a section for %q, which is not a catalog owner", name)
+			}
+		}
+	}
+	if sections == 0 {
+		t.Error(".env.example has no owner sections")
+	}
+
+	// The rendered files checked into the reference app are the renderings for its full selection.
+	all := catalog.Selection{}
+	for _, e := range catalog.Default.Entries {
+		if e.Kind == catalog.KindComponent {
+			all.Components = append(all.Components, e.Name)
+		} else {
+			all.Services = append(all.Services, e.Name)
+		}
+	}
+	files, err := Render(Params{Name: "app", Module: template.ImportPrefix, Selection: all, SkipModules: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		switch f.Path {
+		case refMain, refComponents, refServices, refEnvExample:
+			want, err := fs.ReadFile(template.FS, f.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(f.Data, want) {
+				t.Errorf("template/%s is not what the generator renders for the full selection:\n%s\nwant:\n%s", f.Path, want, f.Data)
+			}
+		}
 	}
 }

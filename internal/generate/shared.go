@@ -133,7 +133,8 @@ type setting struct {
 }
 
 // envExample keeps the sections of the reference app's .env.example whose owner is selected. A
-// section starts at a line "# --- owner ---"; lines before the first section are kept.
+// section starts at a line "# --- owner ---" or "# --- owner: what it is ---"; lines before the
+// first section are kept.
 func envExample(src fs.FS, owners []string) ([]byte, []setting, error) {
 	data, err := fs.ReadFile(src, refEnvExample)
 	if err != nil {
@@ -178,5 +179,6 @@ func sectionOwner(line string) (string, bool) {
 		return "", false
 	}
 	name, ok := strings.CutSuffix(rest, " ---")
+	name, _, _ = strings.Cut(name, ":") // "# --- backend: the HTTP server ---"
 	return strings.TrimSpace(name), ok
 }
