@@ -124,6 +124,9 @@ full list with defaults.`,
 		return &usageError{err: err, path: cmd.CommandPath()}
 	})
 	root.AddCommand(a.serveCmd(), a.healthCmd(), a.servicesCmd(), a.versionCmd())
+	for _, cmd := range a.contributed() {
+		root.AddCommand(cmd)
+	}
 	usageArgs(root)
 	return root
 }

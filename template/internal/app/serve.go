@@ -44,17 +44,12 @@ service fails to start.`,
 }
 
 func (a *cli) serve(ctx context.Context) error {
-	core, err := config.Load[config.Core]()
+	env := &Env{Name: a.name, Stdout: a.stdout, Stderr: a.stderr, Registry: a.reg}
+	c, logger, err := env.Build()
 	if err != nil {
 		return err
 	}
-	logger := newLogger(core, a.stderr)
-	slog.SetDefault(logger)
-	if err := config.Err(); err != nil {
-		return err
-	}
-
-	c, err := a.reg.BuildWith(&registry.ContainerOpts{Logger: logger})
+	core, err := config.Load[config.Core]()
 	if err != nil {
 		return err
 	}
