@@ -6,6 +6,45 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Real servers for the integration tests: use the ones running, start them when absent.
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_install() {
+	as_root apt-get update -qq >/dev/null 2>&1 || true
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start_postgres() {
+	port_open 5432 && return
+	step "starting PostgreSQL"
+	command -v pg_ctlcluster >/dev/null || apt_install postgresql
+	local version
+	version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
+	if [ -z "$version" ]; then
+		version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+		as_root pg_createcluster "$version" main >/dev/null
+	fi
+	# Trust local TCP connections: these are throw-away test servers.
+	as_root sed -i -E 's/^(host\s+all\s+all\s+(127\.0\.0\.1\/32|::1\/128)\s+)\S+/\1trust/' "/etc/postgresql/$version/main/pg_hba.conf"
+	as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start
+	for _ in $(seq 50); do port_open 5432 && return; sleep 0.2; done
+	echo "PostgreSQL did not start"; exit 1
+}
+
+start_redis() {
+	port_open 6379 && return
+	step "starting Redis"
+	command -v redis-server >/dev/null || apt_install redis-server
+	redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+	for _ in $(seq 50); do port_open 6379 && return; sleep 0.2; done
+	echo "Redis did not start"; exit 1
+}
+
+start_postgres
+start_redis
+export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
+export TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
+
 step "go mod download"
 go mod download
 

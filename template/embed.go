@@ -8,7 +8,7 @@ import "embed"
 
 // FS is the reference app's source tree.
 //
-//go:embed all:cmd all:internal .env.example
+//go:embed all:cmd all:internal all:docs .env.example
 var FS embed.FS
 
 // ImportPrefix is the module path prefix of the reference app's packages, rewritten to the user's
