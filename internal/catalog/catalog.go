@@ -172,6 +172,12 @@ var Default = Catalog{
 			Paths:       []string{"internal/services/payment/"},
 		},
 	},
+	// Glue folders are immediate children of internal/components, so the components' import file
+	// picks them up when both owners are selected and nothing else has to name them.
+	Glue: []Glue{
+		{Owners: [2]string{"scheduler", "database"}, Paths: []string{"internal/components/schedulerdb/"}},
+		{Owners: [2]string{"scheduler", "worker"}, Paths: []string{"internal/components/schedulerworker/"}},
+	},
 }
 
 // ServiceCategories is the listing order of service categories.

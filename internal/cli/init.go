@@ -189,6 +189,13 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 	if err != nil {
 		return err
 	}
+	dotenv, err := generate.DotEnv(files)
+	if err != nil {
+		return err
+	}
+	if dotenv != nil {
+		files = append(files, generate.File{Path: ".env", Data: dotenv, Mode: 0o600, Owner: "local", KeepExisting: true})
+	}
 	if err := generate.Write(ctx, target, files, generate.WriteOpts{Force: o.force}); err != nil {
 		if errors.Is(err, generate.ErrExists) {
 			return existsError(target)

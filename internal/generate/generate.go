@@ -12,8 +12,11 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/aegisgo/aegis/internal/catalog"
 	"github.com/aegisgo/aegis/template"
@@ -59,6 +62,8 @@ type File struct {
 	Data  []byte
 	Mode  fs.FileMode
 	Owner string // catalog owner, or "shared" for rendered files
+	// KeepExisting files (.env) are never replaced when writing into an existing folder.
+	KeepExisting bool
 }
 
 // OwnerShared owns the files rendered for the whole selection.
@@ -90,24 +95,35 @@ func Render(p Params) ([]File, error) {
 		if d.IsDir() || slices.Contains(rendered, name) || path.Dir(name) == "." && strings.HasSuffix(name, ".go") {
 			return nil
 		}
-		owner := p.Catalog.OwnerOf(name)
-		if !selected(owner) {
-			return nil
+		if owner := p.Catalog.OwnerOf(name); selected(owner) {
+			files = append(files, File{Path: name, Mode: modeOf(name), Owner: owner})
 		}
-		data, err := fs.ReadFile(p.Source, name)
-		if err != nil {
-			return err
-		}
-		if strings.HasSuffix(name, ".go") {
-			if data, err = rewriteImports(name, data, template.ImportPrefix, p.Module); err != nil {
-				return err
-			}
-		}
-		files = append(files, File{Path: mapPath(name, p.Name), Data: data, Mode: modeOf(name), Owner: owner})
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("generate: read reference app: %w", err)
+	}
+	// Parsing and formatting Go files is most of the CPU work: spread it over the cores.
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i := range files {
+		g.Go(func() error {
+			f := &files[i]
+			data, err := fs.ReadFile(p.Source, f.Path)
+			if err != nil {
+				return fmt.Errorf("generate: read reference app: %w", err)
+			}
+			if strings.HasSuffix(f.Path, ".go") {
+				if data, err = rewriteImports(f.Path, data, template.ImportPrefix, p.Module); err != nil {
+					return fmt.Errorf("generate: %w", err)
+				}
+			}
+			f.Data, f.Path = data, mapPath(f.Path, p.Name)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 
 	shared, err := renderShared(p, files)

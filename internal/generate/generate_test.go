@@ -324,3 +324,18 @@ func TestReferenceApp(t *testing.T) {
 		}
 	}
 }
+
+func TestDotEnv(t *testing.T) {
+	example := File{Path: ".env.example", Data: []byte("# --- auth ---\n# Signing key.\nAUTH_SECRET=change-me-to-a-random-hex-string\nAUTH_ISSUER=app\n")}
+	a, err := DotEnv([]File{example})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := DotEnv([]File{example})
+	if !strings.Contains(string(a), "\nAUTH_SECRET=") || strings.Contains(string(a), "AUTH_ISSUER") || bytes.Equal(a, b) {
+		t.Errorf(".env = %q (second %q): want one fresh random AUTH_SECRET and nothing else", a, b)
+	}
+	if none, _ := DotEnv([]File{{Path: ".env.example", Data: []byte("PORT=8000\n")}}); none != nil {
+		t.Errorf("no secrets: .env = %q, want none", none)
+	}
+}

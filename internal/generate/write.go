@@ -8,6 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // ErrExists is returned by Write when the target holds files and Force is not set.
@@ -49,24 +52,8 @@ func Write(ctx context.Context, dir string, files []File, opts WriteOpts) (err e
 		return fmt.Errorf("generate: %w", err)
 	}
 
-	made := map[string]bool{}
-	for _, f := range files {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("generate: interrupted: %w", err)
-		}
-		full := filepath.Join(tmp, filepath.FromSlash(f.Path))
-		if d := filepath.Dir(full); !made[d] {
-			if err := os.MkdirAll(d, 0o755); err != nil {
-				return fmt.Errorf("generate: %w", err)
-			}
-			made[d] = true
-		}
-		if err := os.WriteFile(full, f.Data, f.Mode.Perm()); err != nil {
-			return fmt.Errorf("generate: %w", err)
-		}
-		if opts.Progress != nil {
-			opts.Progress(f)
-		}
+	if err := writeFiles(ctx, tmp, files, opts.Progress); err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("generate: interrupted: %w", err)
@@ -84,6 +71,9 @@ func Write(ctx context.Context, dir string, files []File, opts WriteOpts) (err e
 	}
 	for _, f := range files {
 		dst := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if _, err := os.Lstat(dst); err == nil && f.KeepExisting {
+			continue
+		}
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return fmt.Errorf("generate: %w", err)
 		}
@@ -116,4 +106,38 @@ func nonEmpty(dir string) (bool, error) {
 		return false, fmt.Errorf("generate: %w", err)
 	}
 	return len(names) > 0, nil
+}
+
+// writeFiles writes files under root. Creating a file costs a round trip to the file system,
+// which dominates init time, so several files are written at once.
+func writeFiles(ctx context.Context, root string, files []File, progress func(File)) error {
+	dirs := map[string]bool{}
+	for _, f := range files {
+		dirs[filepath.Dir(filepath.Join(root, filepath.FromSlash(f.Path)))] = true
+	}
+	for d := range dirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("generate: %w", err)
+		}
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	var mu sync.Mutex
+	for _, f := range files {
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("generate: interrupted: %w", err)
+			}
+			if err := os.WriteFile(filepath.Join(root, filepath.FromSlash(f.Path)), f.Data, f.Mode.Perm()); err != nil {
+				return fmt.Errorf("generate: %w", err)
+			}
+			if progress != nil {
+				mu.Lock()
+				progress(f)
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
