@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/aegisgo/aegis/internal/catalog"
 )
@@ -104,7 +107,19 @@ func TestStackMatrix(t *testing.T) {
 			goRun("test", "./...")
 			bin := filepath.Join(dir, "bin", "app")
 			goRun("build", "-o", bin, "./cmd/app")
-			startAndProbe(t, bin, dir)
+			startAndProbe(t, bin, dir) // embedded defaults: SQLite, in-memory cache
+			if s.sel.Has("database") {
+				if url := os.Getenv("TEST_DATABASE_URL"); url != "" {
+					startAndProbe(t, bin, dir, "DATABASE_URL="+freshPostgres(t, url))
+				} else {
+					t.Log("TEST_DATABASE_URL is unset: the PostgreSQL start-up probe did not run")
+				}
+			}
+			if s.sel.Has("cache") {
+				if url := os.Getenv("TEST_REDIS_URL"); url != "" {
+					startAndProbe(t, bin, dir, "CACHE_URL="+url)
+				}
+			}
 		})
 	}
 }
@@ -129,14 +144,14 @@ func runtimeGOROOT(t *testing.T) string {
 
 // startAndProbe runs `app serve` on a free port, waits for /health/ready and stops it with
 // SIGTERM, expecting a clean exit.
-func startAndProbe(t *testing.T, bin, dir string) {
+func startAndProbe(t *testing.T, bin, dir string, env ...string) {
 	t.Helper()
 	port := freePort(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "serve")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port))
+	cmd.Env = append(append(os.Environ(), "HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port)), env...)
 	stderr, _ := cmd.StderrPipe()
 	cmd.Stdout = cmd.Stderr
 	if err := cmd.Start(); err != nil {
@@ -202,4 +217,33 @@ func TestCoveringStacks(t *testing.T) {
 			t.Errorf("covering stacks %v lack %s", names, want)
 		}
 	}
+}
+
+// freshPostgres creates an empty database on the server of baseURL, dropped when the test ends,
+// and returns its URL.
+func freshPostgres(t *testing.T, baseURL string) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, baseURL)
+	if err != nil {
+		t.Fatalf("connect to TEST_DATABASE_URL: %v", err)
+	}
+	defer conn.Close(ctx)
+	name := fmt.Sprintf("aegis_stack_%d_%d", os.Getpid(), time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(ctx, baseURL)
+		if err == nil {
+			c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			c.Close(ctx)
+		}
+	})
+	u, err := neturl.Parse(baseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
 }
