@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/aegisgo/aegis/internal/catalog"
 )
 
 // The test binary doubles as the aegis binary: with AEGIS_TEST_MAIN=1 it runs main, so end-to-end
@@ -121,9 +123,16 @@ func TestEndToEndTerminal(t *testing.T) {
 	screen := &syncBuffer{}
 	go io.Copy(screen, tty)
 
-	waitFor(t, screen, "Generate this project?")
-	if _, err := tty.Write([]byte("\r")); err != nil { // enter accepts the default: yes
-		t.Fatal(err)
+	// Answer each form with enter: no optional component or service (the selections' defaults),
+	// then "yes" at the confirmation. Forms only appear when the catalog has choices to offer.
+	for _, prompt := range []string{"Components (backend", "Services:", "Generate this project?"} {
+		if prompt != "Generate this project?" && !catalogOffers(prompt) {
+			continue
+		}
+		waitFor(t, screen, prompt)
+		if _, err := tty.Write([]byte("\r")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("aegis exited with %v; screen:\n%s", err, screen.String())
@@ -198,4 +207,18 @@ func diffTrees(t *testing.T, a, b string) string {
 		}
 	}
 	return strings.Join(diffs, "; ")
+}
+
+// catalogOffers reports whether init asks the question starting with prompt.
+func catalogOffers(prompt string) bool {
+	kind := catalog.KindComponent
+	if strings.HasPrefix(prompt, "Services") {
+		kind = catalog.KindService
+	}
+	for _, e := range catalog.Default.OfKind(kind) {
+		if e.Available() && !e.AlwaysOn {
+			return true
+		}
+	}
+	return false
 }
