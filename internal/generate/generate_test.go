@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"go/format"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -319,7 +320,7 @@ func TestReferenceApp(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(f.Data, want) {
-				t.Errorf("template/%s is not what the generator renders for the full selection:\n%s\nwant:\n%s", f.Path, want, f.Data)
+				t.Errorf("template/%s is not what the generator renders for the full selection (run go generate ./template/...)\ntemplate has:\n%s\ngenerator renders:\n%s", f.Path, want, f.Data)
 			}
 		}
 	}
@@ -337,5 +338,38 @@ func TestDotEnv(t *testing.T) {
 	}
 	if none, _ := DotEnv([]File{{Path: ".env.example", Data: []byte("PORT=8000\n")}}); none != nil {
 		t.Errorf("no secrets: .env = %q, want none", none)
+	}
+}
+
+func TestRewriteImportsKeepsGofmt(t *testing.T) {
+	src := `package x
+
+import (
+	"fmt"
+
+	"github.com/go-chi/chi/v5"
+	"` + ref + `/internal/a" // why
+	"` + ref + `/internal/b"
+)
+
+import "` + ref + `/internal/c"
+
+var _ = fmt.Sprint
+`
+	for _, module := range []string{"aaa", "zzz.example/app", "github.com/acme/app"} {
+		out, err := rewriteImports("x.go", []byte(src), ref, module)
+		if err != nil {
+			t.Fatal(err)
+		}
+		formatted, err := format.Source(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(out, formatted) {
+			t.Errorf("module %s: output is not gofmt-clean:\n%s", module, out)
+		}
+		if !bytes.Contains(out, []byte(`"`+module+`/internal/c"`)) || bytes.Contains(out, []byte(ref)) {
+			t.Errorf("module %s: imports not rewritten:\n%s", module, out)
+		}
 	}
 }
