@@ -119,7 +119,7 @@ var Default = Catalog{
 		},
 		{
 			Name: "cache", Kind: KindComponent, Category: CategoryInfrastructure,
-			Status:      StatusComingSoon,
+			Status:      StatusAvailable,
 			Description: "Key-value cache, in memory by default, Redis to scale",
 			Paths:       []string{"internal/components/cache/"},
 		},

@@ -170,13 +170,20 @@ func TestRenderIsDeterministic(t *testing.T) {
 }
 
 func TestGoModFromModuleData(t *testing.T) {
-	data := &ModuleData{Go: GoVersion, Owners: map[string]OwnerMods{
-		catalog.Core: {Require: []Requirement{{Path: "github.com/go-chi/chi/v5", Version: "v5.5.0"}, {Path: "golang.org/x/sys", Version: "v0.49.0", Indirect: true}},
-			Sum: []string{"golang.org/x/sys v0.49.0 h1:b", "github.com/go-chi/chi/v5 v5.5.0/go.mod h1:c", "github.com/go-chi/chi/v5 v5.5.0 h1:a"}},
-		"backend": {}, "frontend": {},
-		"database": {Require: []Requirement{{Path: "golang.org/x/sys", Version: "v0.49.0"}, {Path: "modernc.org/sqlite", Version: "v1.61.1"}},
-			Sum: []string{"modernc.org/sqlite v1.61.1 h1:d"}},
-	}}
+	data := &ModuleData{
+		Go: GoVersion,
+		Require: []Requirement{
+			{Path: "github.com/go-chi/chi/v5", Version: "v5.5.0"},
+			{Path: "golang.org/x/sys", Version: "v0.49.0"},
+			{Path: "modernc.org/sqlite", Version: "v1.61.1"},
+			{Path: "golang.org/x/sys", Version: "v0.49.0", Indirect: true},
+		},
+		Sum: []string{"golang.org/x/sys v0.49.0 h1:b", "github.com/go-chi/chi/v5 v5.5.0/go.mod h1:c", "github.com/go-chi/chi/v5 v5.5.0 h1:a", "modernc.org/sqlite v1.61.1 h1:d"},
+		Selections: map[string]SelectionMod{
+			"core,backend,frontend":          {Require: []int{0, 3}, Sum: []int{0, 1, 2}},
+			"core,backend,frontend,database": {Require: []int{0, 1, 2}, Sum: []int{0, 1, 2, 3}},
+		},
+	}
 	files, err := Render(Params{Name: "shop", Module: "example.com/shop", Catalog: testCatalog(), Source: fakeSource(), Modules: data,
 		Selection: catalog.Selection{Components: []string{"backend", "database", "frontend"}}})
 	if err != nil {

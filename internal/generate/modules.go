@@ -15,20 +15,23 @@ import (
 // GoVersion is the go directive of generated projects.
 const GoVersion = "1.26.0"
 
-// ModuleData records, for each owner, what `go mod tidy` wrote for the smallest project holding
-// that owner (core, the owner and its requirements), at the versions this repository pins.
-// A selection's go.mod is the union of its owners' requirements and its go.sum the union of their
-// lines, so `aegis init` needs neither the network nor the go command. The modgen tool refreshes
-// the data (go generate ./internal/generate) and a test keeps it in sync with go.mod.
+// ModuleData records, for every valid selection, what `go mod tidy` writes for its project at
+// the versions this repository pins, so `aegis init` needs neither the network nor the go
+// command. Per-selection data is exact where a union of per-owner data is not (tidy keeps
+// version pins that depend on the whole combination). Requirements and go.sum lines are kept once
+// in tables and referenced by index. The modgen tool refreshes it (go generate
+// ./internal/generate) and TestModulesUpToDate keeps it in sync with go.mod and the imports.
 type ModuleData struct {
-	Go     string               `json:"go"`
-	Owners map[string]OwnerMods `json:"owners"`
+	Go         string                  `json:"go"`
+	Require    []Requirement           `json:"require"`
+	Sum        []string                `json:"sum"`
+	Selections map[string]SelectionMod `json:"selections"`
 }
 
-// OwnerMods is one owner's tidy result.
-type OwnerMods struct {
-	Require []Requirement `json:"require"`
-	Sum     []string      `json:"sum"`
+// SelectionMod is one selection's tidy result, as indexes into ModuleData's tables.
+type SelectionMod struct {
+	Require []int `json:"require"`
+	Sum     []int `json:"sum"`
 }
 
 // Requirement is one require line of go.mod.
@@ -37,6 +40,9 @@ type Requirement struct {
 	Version  string `json:"version"`
 	Indirect bool   `json:"indirect,omitempty"`
 }
+
+// SelectionKey names a selection in ModuleData: its owners, comma-separated.
+func SelectionKey(owners []string) string { return strings.Join(owners, ",") }
 
 //go:embed modules.json
 var modulesJSON []byte
@@ -60,24 +66,21 @@ func moduleFiles(p Params, owners []string) ([]File, error) {
 			return nil, err
 		}
 	}
-	direct := map[string]bool{}
+	key := SelectionKey(owners)
+	sel, ok := data.Selections[key]
+	if !ok {
+		return nil, fmt.Errorf("generate: no module data for the selection %s; run 'go generate ./internal/generate'", key)
+	}
 	versions := map[string]string{}
-	sums := map[string]bool{}
-	for _, owner := range owners {
-		mods, ok := data.Owners[owner]
-		if !ok {
-			return nil, fmt.Errorf("generate: no module data for %q; run 'go generate ./internal/generate'", owner)
-		}
-		for _, r := range mods.Require {
-			if v, ok := versions[r.Path]; ok && v != r.Version {
-				return nil, fmt.Errorf("generate: module data disagrees on %s (%s and %s); run 'go generate ./internal/generate'", r.Path, v, r.Version)
-			}
-			versions[r.Path] = r.Version
-			direct[r.Path] = direct[r.Path] || !r.Indirect
-		}
-		for _, line := range mods.Sum {
-			sums[line] = true
-		}
+	direct := map[string]bool{}
+	for _, i := range sel.Require {
+		r := data.Require[i]
+		versions[r.Path] = r.Version
+		direct[r.Path] = !r.Indirect
+	}
+	sums := make(map[string]bool, len(sel.Sum))
+	for _, i := range sel.Sum {
+		sums[data.Sum[i]] = true
 	}
 	gomod, err := goMod(p.Module, data.Go, versions, direct)
 	if err != nil {

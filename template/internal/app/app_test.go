@@ -9,19 +9,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aegisgo/aegis/template/internal/config"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
-
-	// Every component and service registers its settings, as in the binary.
-	_ "github.com/aegisgo/aegis/template/internal/components"
-	_ "github.com/aegisgo/aegis/template/internal/services"
 )
 
 func TestUsageAndExitCodes(t *testing.T) {
@@ -336,38 +329,6 @@ func TestServicesInvalidGraph(t *testing.T) {
 	_ = registry.Provide1(h.reg, func(context.Context, *store) (*recorder, error) { return &recorder{}, nil }, registry.Name("orphan"))
 	if code := h.run(t.Context(), "services"); code != 1 || !strings.Contains(h.stderr.String(), "orphan") {
 		t.Errorf("services with a missing dependency = %d, stderr %q; want 1 naming orphan", code, h.stderr)
-	}
-}
-
-// TestEnvExample keeps .env.example complete: every setting any part of
-// the app registers must appear in it. The file sits at the app root, two
-// levels above this package (internal/app), in this repository and in
-// every generated project alike.
-func TestEnvExample(t *testing.T) {
-	t.Parallel()
-	if err := config.Err(); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join("..", "..", ".env.example")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read %s: %v", path, err)
-	}
-	declared := map[string]bool{}
-	for line := range strings.Lines(string(data)) {
-		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "#"))
-		if name, _, ok := strings.Cut(line, "="); ok && regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`).MatchString(name) {
-			declared[name] = true
-		}
-	}
-	settings := config.Settings()
-	if len(settings) == 0 {
-		t.Fatal("no settings registered; the blank imports are missing")
-	}
-	for _, s := range settings {
-		if !declared[s.Name] {
-			t.Errorf("%s (registered by %s) is missing from %s; add it with its default %q and doc %q", s.Name, s.Owner, path, s.Default, s.Doc)
-		}
 	}
 }
 

@@ -45,6 +45,7 @@ service fails to start.`,
 
 func (a *cli) serve(ctx context.Context) error {
 	env := &Env{Name: a.name, Stdout: a.stdout, Stderr: a.stderr, Registry: a.reg}
+	SetRole(RoleServe)
 	c, logger, err := env.Build()
 	if err != nil {
 		return err

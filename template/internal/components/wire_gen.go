@@ -5,5 +5,8 @@ package components
 
 import (
 	_ "github.com/aegisgo/aegis/template/internal/components/backend"
+	_ "github.com/aegisgo/aegis/template/internal/components/cache"
+	_ "github.com/aegisgo/aegis/template/internal/components/database"
 	_ "github.com/aegisgo/aegis/template/internal/components/frontend"
+	_ "github.com/aegisgo/aegis/template/internal/components/worker"
 )

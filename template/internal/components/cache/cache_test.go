@@ -1,0 +1,169 @@
+package cache_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aegisgo/aegis/template/internal/components/cache"
+	"github.com/aegisgo/aegis/template/internal/components/cache/cachetest"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+func TestComponentInMemoryByDefault(t *testing.T) {
+	// Not parallel: t.Setenv, so that a CACHE_URL in the environment
+	// running the tests cannot turn this into a Redis test.
+	t.Setenv("CACHE_URL", "")
+	t.Setenv("CACHE_MAX_ENTRIES", "50")
+	r := registry.New()
+	if err := cache.Register(r); err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+
+	cc := registry.MustGet[*cache.Cache](c)
+	if cc.Backend() != "memory" {
+		t.Fatalf("Backend = %q, want memory", cc.Backend())
+	}
+	_ = cache.Set(t.Context(), cc, "k", "v", 0)
+	report := c.CheckHealth(t.Context(), time.Second)
+	if report.Status != registry.StatusHealthy || len(report.Checks) != 1 {
+		t.Fatalf("report = %+v, want one healthy check", report)
+	}
+	check := report.Checks[0]
+	if check.Name != cache.Name || check.Kind != registry.KindComponent || !check.Optional {
+		t.Errorf("check = %+v, want the optional component %q", check, cache.Name)
+	}
+	for _, key := range []string{"latency_ms", "entries", "max_entries", "hits", "misses", "failures"} {
+		if _, ok := check.Details[key]; !ok {
+			t.Errorf("health details %v lack %s", check.Details, key)
+		}
+	}
+	if check.Details["max_entries"] != 50 || check.Details["entries"] != 1 {
+		t.Errorf("details = %v, want max_entries 50 (CACHE_MAX_ENTRIES) and 1 entry", check.Details)
+	}
+}
+
+func TestSettingsInvalid(t *testing.T) {
+	t.Setenv("CACHE_OP_TIMEOUT", "-1s")
+	t.Setenv("CACHE_MAX_ENTRIES", "-5")
+	r := registry.New()
+	_ = cache.Register(r)
+	c, err := r.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Start(t.Context())
+	if err == nil {
+		_ = c.Stop(context.Background())
+		t.Fatal("Start with bad settings succeeded")
+	}
+	for _, name := range []string{"CACHE_OP_TIMEOUT", "CACHE_MAX_ENTRIES"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error %q does not name %s", err, name)
+		}
+	}
+}
+
+func TestKeyPrefixAndDefaultTTL(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	m := cache.NewMemory(nil)
+	c := cache.New(m, &cache.Opts{KeyPrefix: "app:", DefaultTTL: 50 * time.Millisecond})
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	_ = cache.Set(ctx, c, "short", 1, 0)
+	_ = cache.Set(ctx, c, "long", 1, cache.NoExpiry)
+	if ok, _ := m.Exists(ctx, "app:short"); !ok {
+		t.Fatal("the key prefix was not applied")
+	}
+	time.Sleep(100 * time.Millisecond)
+	if c.Exists(ctx, "short") {
+		t.Error("a value set with ttl 0 outlived DefaultTTL")
+	}
+	if !c.Exists(ctx, "long") {
+		t.Error("a value set with NoExpiry expired")
+	}
+}
+
+func TestNewMemoryHelper(t *testing.T) {
+	t.Parallel()
+	c := cachetest.NewMemory(t)
+	n, err := cache.GetOrCompute(t.Context(), c, "k", time.Minute, func(context.Context) (int, error) { return 7, nil })
+	if err != nil || n != 7 {
+		t.Fatalf("GetOrCompute = %d, %v", n, err)
+	}
+}
+
+// User is what the example's service loads slowly.
+type User struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Users is a service that depends on the cache: it takes *cache.Cache as a
+// constructor parameter, like any other dependency.
+type Users struct {
+	cache *cache.Cache
+	loads int // calls to the slow source, for the example's output
+}
+
+func NewUsers(ctx context.Context, c *cache.Cache) (*Users, error) {
+	return &Users{cache: c}, nil
+}
+
+// User returns a user, from the cache when it has it. The version in the
+// key ("v1") changes when User does, so old entries are never decoded into
+// the new type.
+func (u *Users) User(ctx context.Context, id string) (User, error) {
+	return cache.GetOrCompute(ctx, u.cache, "user:v1:"+id, 10*time.Minute, func(ctx context.Context) (User, error) {
+		u.loads++ // a database query in a real service
+		return User{ID: id, Name: "Ada"}, nil
+	})
+}
+
+// A service that caches what it loads. In the app, cache.Register (run by
+// the component's init) provides *cache.Cache; here a fresh registry gets an
+// in-memory one, as a test would.
+func Example() {
+	ctx := context.Background()
+	r := registry.New()
+	_ = registry.Provide(r, func(context.Context) (*cache.Cache, error) {
+		return cache.New(cache.NewMemory(nil), nil), nil
+	})
+	_ = registry.Provide1(r, NewUsers)
+	c, err := r.Build()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := c.Start(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Stop(ctx)
+
+	users := registry.MustGet[*Users](c)
+	for range 3 {
+		u, err := users.User(ctx, "42")
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(u.Name)
+	}
+	fmt.Println("loads:", users.loads)
+	// Output:
+	// Ada
+	// Ada
+	// Ada
+	// loads: 1
+}

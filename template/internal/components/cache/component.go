@@ -1,0 +1,38 @@
+package cache
+
+import (
+	"context"
+
+	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// Name is the cache's name as a component, in the registry and in config.
+const Name = "cache"
+
+func init() {
+	// The registry keeps registration errors and returns them from Build, so
+	// the result here is already handled.
+	_ = Register(registry.Default)
+}
+
+// Register adds the cache component to r, built from the CACHE_* settings.
+// init() does it for registry.Default; tests call it on a fresh registry.
+func Register(r *registry.Registry) error {
+	return registry.Provide(r, newCache,
+		registry.Name(Name),
+		registry.Kind(registry.KindComponent),
+		// Services run without the cache when it is down, so an outage
+		// degrades readiness instead of failing it.
+		registry.Optional(),
+		registry.Describe("Key-value cache: in memory, or Redis when CACHE_URL is set"),
+	)
+}
+
+func newCache(context.Context) (*Cache, error) {
+	s, err := config.Load[Settings]()
+	if err != nil {
+		return nil, err
+	}
+	return Open(s)
+}

@@ -1,0 +1,151 @@
+package cache_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aegisgo/aegis/template/internal/components/cache"
+	"github.com/aegisgo/aegis/template/internal/components/cache/cachetest"
+)
+
+func newMemory(t *testing.T, opts *cache.MemoryOpts) *cache.Memory {
+	t.Helper()
+	m := cache.NewMemory(opts)
+	t.Cleanup(func() { _ = m.Close() })
+	return m
+}
+
+func TestMemoryConformance(t *testing.T) {
+	t.Parallel()
+	cachetest.RunStoreTests(t, func(t *testing.T) cache.Store { return newMemory(t, nil) })
+}
+
+func TestMemoryEvictsLeastRecentlyUsed(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	m := newMemory(t, &cache.MemoryOpts{MaxEntries: 3})
+	for _, k := range []string{"a", "b", "c"} {
+		_ = m.Set(ctx, k, []byte(k), 0)
+	}
+	_, _, _ = m.Get(ctx, "a") // a is now the most recent; b the least
+	_ = m.Set(ctx, "d", []byte("d"), 0)
+
+	for k, want := range map[string]bool{"a": true, "b": false, "c": true, "d": true} {
+		if _, ok, _ := m.Get(ctx, k); ok != want {
+			t.Errorf("after eviction, %s present = %v, want %v", k, ok, want)
+		}
+	}
+	if st := m.Stats(); st.Entries != 3 || st.Evictions != 1 {
+		t.Errorf("Stats = %+v, want 3 entries and 1 eviction", st)
+	}
+}
+
+func TestMemoryEvictsByBytes(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	m := newMemory(t, &cache.MemoryOpts{MaxEntries: -1, MaxBytes: 100})
+	for i := range 10 {
+		// 2-byte key + 18-byte value = 20 bytes: five fit.
+		if err := m.Set(ctx, fmt.Sprintf("k%d", i), make([]byte, 18), 0); err != nil {
+			t.Fatal(err)
+		}
+		if st := m.Stats(); st.Bytes > 100 {
+			t.Fatalf("after %d sets, %d bytes held, over the 100-byte bound", i+1, st.Bytes)
+		}
+	}
+	st := m.Stats()
+	if st.Entries != 5 || st.Bytes != 100 || st.Evictions != 5 {
+		t.Fatalf("Stats = %+v, want 5 entries, 100 bytes, 5 evictions", st)
+	}
+	for i := range 10 {
+		_, ok, _ := m.Get(ctx, fmt.Sprintf("k%d", i))
+		if ok != (i >= 5) {
+			t.Errorf("k%d present = %v, want %v (the newest five stay)", i, ok, i >= 5)
+		}
+	}
+
+	// Growing a value in place evicts others, never the value just written.
+	if err := m.Set(ctx, "k9", make([]byte, 90), 0); err != nil {
+		t.Fatal(err)
+	}
+	if st := m.Stats(); st.Entries != 1 || st.Bytes != 92 {
+		t.Fatalf("after growing k9: %+v, want only k9 (92 bytes)", st)
+	}
+
+	// A value larger than the whole cache is refused, and replaces nothing.
+	err := m.Set(ctx, "k9", make([]byte, 200), 0)
+	if !errors.Is(err, cache.ErrTooLarge) {
+		t.Fatalf("Set of 200 bytes into 100: %v, want cache.ErrTooLarge", err)
+	}
+	if _, ok, _ := m.Get(ctx, "k9"); ok {
+		t.Fatal("the value a too-large Set replaced is still served")
+	}
+}
+
+func TestMemoryEvictionUnderIncr(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	m := newMemory(t, &cache.MemoryOpts{MaxEntries: 2})
+	for _, k := range []string{"a", "b", "c"} {
+		if _, err := m.Incr(ctx, k, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := m.Stats(); st.Entries != 2 {
+		t.Fatalf("Stats = %+v, want 2 entries", st)
+	}
+	if ok, _ := m.Exists(ctx, "a"); ok {
+		t.Fatal("a, the least recently used counter, was not evicted")
+	}
+}
+
+func TestMemorySweep(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	m := newMemory(t, &cache.MemoryOpts{SweepInterval: 20 * time.Millisecond})
+	for i := range 100 {
+		_ = m.Set(ctx, fmt.Sprint(i), []byte("v"), 10*time.Millisecond)
+	}
+	_ = m.Set(ctx, "stays", []byte("v"), 0)
+	// Nothing reads the keys: only the background sweep can remove them.
+	deadline := time.Now().Add(5 * time.Second)
+	for m.Stats().Entries != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("sweep left %+v, want only the key without a TTL", m.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := m.Stats(); st.Expirations != 100 {
+		t.Fatalf("Stats = %+v, want 100 expirations", st)
+	}
+}
+
+func TestMemorySweepNow(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	m := newMemory(t, &cache.MemoryOpts{SweepInterval: -1})
+	_ = m.Set(ctx, "gone", []byte("v"), time.Millisecond)
+	_ = m.Set(ctx, "stays", []byte("v"), time.Hour)
+	time.Sleep(5 * time.Millisecond)
+	if n := m.Sweep(); n != 1 {
+		t.Fatalf("Sweep removed %d, want 1", n)
+	}
+}
+
+func TestMemoryCloseStopsSweep(t *testing.T) {
+	t.Parallel()
+	m := cache.NewMemory(&cache.MemoryOpts{SweepInterval: time.Millisecond})
+	done := make(chan struct{})
+	go func() { _ = m.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not return: the sweep goroutine did not stop")
+	}
+	if err := m.Ping(context.Background()); !errors.Is(err, cache.ErrClosed) {
+		t.Fatalf("Ping after Close = %v, want cache.ErrClosed", err)
+	}
+}

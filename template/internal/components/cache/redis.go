@@ -1,0 +1,235 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	neturl "net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+)
+
+// Defaults for RedisOpts; the CACHE_* settings repeat them as text.
+const (
+	RedisDialTimeoutDefault = 2 * time.Second
+	RedisOpTimeoutDefault   = 500 * time.Millisecond
+)
+
+// RedisOpts configure a Redis store. The zero value (or nil) means the
+// defaults. Timeouts given as query parameters of the URL
+// (?dial_timeout=3s&read_timeout=1s) win over these.
+type RedisOpts struct {
+	// DialTimeout bounds opening a connection.
+	DialTimeout time.Duration
+	// OpTimeout bounds each operation, retries included, so that a slow or
+	// unreachable server costs a request at most this much.
+	OpTimeout time.Duration
+	// PoolSize is the most connections kept open; 0 is go-redis's default
+	// (10 per CPU).
+	PoolSize int
+}
+
+// Redis is a Store on a Redis server (or anything speaking its protocol:
+// Valkey, KeyDB, DragonflyDB). Values are Redis strings; expiry is Redis's
+// own, with millisecond precision.
+type Redis struct {
+	client    *redis.Client
+	addr      string
+	db        int
+	opTimeout time.Duration
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// NewRedis returns a Redis store for url (redis://[user:password@]host:port/db,
+// rediss:// for TLS, unix:///path.sock). It does not connect: connections are
+// opened on first use, so an app starts while Redis is down and the cache
+// recovers by itself when Redis returns.
+func NewRedis(url string, opts *RedisOpts) (*Redis, error) {
+	o, err := parseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	var ro RedisOpts
+	if opts != nil {
+		ro = *opts
+	}
+	if ro.DialTimeout <= 0 {
+		ro.DialTimeout = RedisDialTimeoutDefault
+	}
+	if ro.OpTimeout <= 0 {
+		ro.OpTimeout = RedisOpTimeoutDefault
+	}
+	if o.DialTimeout == 0 {
+		o.DialTimeout = ro.DialTimeout
+	}
+	if o.ReadTimeout == 0 {
+		o.ReadTimeout = ro.OpTimeout
+	}
+	if o.WriteTimeout == 0 {
+		o.WriteTimeout = ro.OpTimeout
+	}
+	if o.PoolSize == 0 {
+		o.PoolSize = ro.PoolSize
+	}
+	// Each operation carries a deadline (OpTimeout); honour it rather than
+	// only the socket timeouts, so retries cannot stretch a call past it.
+	o.ContextTimeoutEnabled = true
+	// go-redis retries a failed dial 5 times with a pause on its own, inside
+	// each command retry; one dial per attempt keeps an outage cheap.
+	if o.DialerRetries == 0 {
+		o.DialerRetries = 1
+	}
+	// Maintenance notifications are for Redis Enterprise clusters; probing
+	// for them costs a round trip per connection and logs on plain servers.
+	o.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	routeRedisLogs.Do(func() { redis.SetLogger(debugLogger{}) })
+	return &Redis{
+		client:    redis.NewClient(o),
+		addr:      o.Addr,
+		db:        o.DB,
+		opTimeout: ro.OpTimeout,
+	}, nil
+}
+
+// parseURL parses a Redis URL. Its error never contains the URL, which may
+// hold a password: net/url quotes the whole input in its errors.
+func parseURL(rawURL string) (*redis.Options, error) {
+	o, err := redis.ParseURL(rawURL)
+	if err != nil {
+		var uerr *neturl.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return nil, fmt.Errorf("cache: parse redis url: %w", err)
+	}
+	return o, nil
+}
+
+// Client returns the underlying go-redis client, for the commands a Store
+// does not offer (pub/sub, sorted sets). Keys used through it are not
+// prefixed.
+func (r *Redis) Client() *redis.Client { return r.client }
+
+// Addr returns the server's address (host:port or socket path), without
+// credentials, for logs and health details.
+func (r *Redis) Addr() string { return r.addr }
+
+// Get implements Store.
+func (r *Redis) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.opTimeout)
+	defer cancel()
+	v, err := r.client.Get(ctx, key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, r.wrap("get", key, err)
+	}
+	return v, true, nil
+}
+
+// Set implements Store.
+func (r *Redis) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, r.opTimeout)
+	defer cancel()
+	if ttl < 0 {
+		ttl = 0 // go-redis reads a negative ttl as KEEPTTL; ours means none
+	}
+	if ttl > 0 && ttl < time.Millisecond {
+		ttl = time.Millisecond // Redis's precision; 0 would mean no expiry
+	}
+	return r.wrap("set", key, r.client.Set(ctx, key, value, ttl).Err())
+}
+
+// Delete implements Store.
+func (r *Redis) Delete(ctx context.Context, key string) error {
+	ctx, cancel := context.WithTimeout(ctx, r.opTimeout)
+	defer cancel()
+	return r.wrap("delete", key, r.client.Del(ctx, key).Err())
+}
+
+// Exists implements Store.
+func (r *Redis) Exists(ctx context.Context, key string) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.opTimeout)
+	defer cancel()
+	n, err := r.client.Exists(ctx, key).Result()
+	return n > 0, r.wrap("exists", key, err)
+}
+
+// Incr implements Store with INCRBY, which is atomic on the server.
+func (r *Redis) Incr(ctx context.Context, key string, delta int64) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.opTimeout)
+	defer cancel()
+	n, err := r.client.IncrBy(ctx, key, delta).Result()
+	if err != nil {
+		var rerr redis.Error
+		if errors.As(err, &rerr) && (strings.Contains(err.Error(), "not an integer") || strings.Contains(err.Error(), "overflow")) {
+			return 0, fmt.Errorf("cache: incr %q: %w (%w)", key, ErrNotInteger, err)
+		}
+		return 0, r.wrap("incr", key, err)
+	}
+	return n, nil
+}
+
+// Ping implements Store.
+func (r *Redis) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, r.opTimeout)
+	defer cancel()
+	if err := r.client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("cache: ping redis %s: %w", r.addr, r.mapErr(err))
+	}
+	return nil
+}
+
+// Close implements Store: it closes the connection pool.
+func (r *Redis) Close() error {
+	r.closeOnce.Do(func() {
+		if err := r.client.Close(); err != nil {
+			r.closeErr = fmt.Errorf("cache: close redis %s: %w", r.addr, err)
+		}
+	})
+	return r.closeErr
+}
+
+func (r *Redis) wrap(op, key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("cache: redis %s %q: %w", op, key, r.mapErr(err))
+}
+
+// mapErr turns go-redis's closed-client error into ErrClosed, so callers test
+// one sentinel whatever the backend.
+func (r *Redis) mapErr(err error) error {
+	if errors.Is(err, redis.ErrClosed) {
+		return fmt.Errorf("%w (%w)", ErrClosed, err)
+	}
+	return err
+}
+
+// routeRedisLogs installs debugLogger once. go-redis has one logger per
+// process; the cache is the part of the app that owns go-redis, so it sets
+// it.
+var routeRedisLogs sync.Once
+
+// debugLogger sends go-redis's own log lines to slog at debug level. Left on
+// the standard logger they bypass the app's format, and during an outage
+// they repeat on every failed dial; each failure also reaches the caller as
+// an error, which Cache logs as a rate-limited warning.
+type debugLogger struct{}
+
+func (debugLogger) Printf(ctx context.Context, format string, v ...any) {
+	logger := slog.Default()
+	if !logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	logger.LogAttrs(ctx, slog.LevelDebug, fmt.Sprintf(format, v...), slog.String("component", "go-redis"))
+}
+
+var _ Store = (*Redis)(nil)

@@ -1,0 +1,236 @@
+package cache_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aegisgo/aegis/template/internal/components/cache"
+	"github.com/aegisgo/aegis/template/internal/components/cache/cachetest"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+func TestRedisConformance(t *testing.T) {
+	t.Parallel()
+	cachetest.RedisURL(t) // skip the whole suite at once when unset
+	cachetest.RunStoreTests(t, func(t *testing.T) cache.Store { return cachetest.NewRedisStore(t) })
+}
+
+func TestRedisBadURL(t *testing.T) {
+	t.Parallel()
+	for _, url := range []string{"memcached://host:11211", "redis://host/notadb", "redis://user:se%zzcret@host:6379/0"} {
+		if _, err := cache.NewRedis(url, nil); err == nil || !strings.HasPrefix(err.Error(), "cache: ") {
+			t.Errorf("NewRedis(%q) error = %v, want a cache: error", url, err)
+		}
+		err := (cache.Settings{URL: url}).Validate()
+		if err == nil || !strings.Contains(err.Error(), "CACHE_URL") {
+			t.Errorf("Validate with CACHE_URL=%q = %v, want an error naming CACHE_URL", url, err)
+		}
+		if _, err2 := cache.NewRedis(url, nil); err != nil && err2 != nil &&
+			(strings.Contains(err.Error(), "cret") || strings.Contains(err2.Error(), "cret")) {
+			t.Errorf("errors for a bad CACHE_URL show its password: %v; %v", err, err2)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to log into from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// outage checks the contract of a cache whose Redis does not answer: reads
+// miss, writes are dropped, GetOrCompute still computes, health says why,
+// warnings are rate-limited (checked when logs is not nil), and nothing
+// takes longer than bound.
+func outage(t *testing.T, c *cache.Cache, logs *syncBuffer, bound time.Duration) {
+	t.Helper()
+	ctx := t.Context()
+	timed := func(what string, f func()) {
+		t.Helper()
+		start := time.Now()
+		f()
+		if d := time.Since(start); d > bound {
+			t.Errorf("%s took %v during an outage, want at most %v", what, d, bound)
+		}
+	}
+	timed("Get", func() {
+		v, ok, err := cache.Get[string](ctx, c, "k")
+		if ok || err != nil || v != "" {
+			t.Errorf("Get = %q, %v, %v; want a miss with no error", v, ok, err)
+		}
+	})
+	timed("Set", func() {
+		if err := cache.Set(ctx, c, "k", "v", time.Minute); err != nil {
+			t.Errorf("Set = %v; want nil (dropped)", err)
+		}
+	})
+	timed("GetOrCompute", func() {
+		v, err := cache.GetOrCompute(ctx, c, "k", time.Minute, func(context.Context) (string, error) { return "computed", nil })
+		if err != nil || v != "computed" {
+			t.Errorf("GetOrCompute = %q, %v; want the computed value", v, err)
+		}
+	})
+	timed("Exists and Delete", func() {
+		if c.Exists(ctx, "k") {
+			t.Error("Exists = true")
+		}
+		c.Delete(ctx, "k")
+	})
+	timed("Incr", func() {
+		if _, err := c.Incr(ctx, "n", 1); err == nil {
+			t.Error("Incr succeeded; want the store's error (counters have no miss)")
+		}
+	})
+	timed("CheckHealth", func() {
+		h := c.CheckHealth(ctx)
+		if h.Status != registry.StatusUnhealthy || !strings.Contains(h.Message, "cache: ping redis") {
+			t.Errorf("CheckHealth = %s %q; want unhealthy naming the ping", h.Status, h.Message)
+		}
+		if _, ok := h.Details["latency_ms"]; !ok {
+			t.Errorf("health details %v lack latency_ms", h.Details)
+		}
+	})
+	// Several failures, one warning: the rest wait for WarnInterval.
+	if logs == nil {
+		return
+	}
+	if n := strings.Count(logs.String(), "cache: store failed"); n != 1 {
+		t.Errorf("%d warnings logged for one outage, want 1:\n%s", n, logs)
+	}
+}
+
+func TestOutageDeadPort(t *testing.T) {
+	// Not parallel: t.Setenv, to go through the settings as the app does.
+	t.Setenv("CACHE_URL", "redis://127.0.0.1:1/0")
+	t.Setenv("CACHE_OP_TIMEOUT", "300ms")
+	r := registry.New()
+	if err := cache.Register(r); err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Starting never fails because of the cache.
+	if err := c.Start(t.Context()); err != nil {
+		t.Fatalf("Start with Redis down: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+
+	report := c.CheckHealth(t.Context(), 5*time.Second)
+	if report.Status != registry.StatusDegraded {
+		t.Errorf("app status with Redis down = %s, want degraded (the cache is optional)", report.Status)
+	}
+	cc := registry.MustGet[*cache.Cache](c)
+	if cc.Backend() != "redis" {
+		t.Fatalf("Backend = %q, want redis", cc.Backend())
+	}
+	outage(t, cc, nil, 2*time.Second)
+
+	logs := &syncBuffer{}
+	cc2 := cache.New(mustRedis(t, "redis://127.0.0.1:1/0", 300*time.Millisecond), &cache.Opts{
+		Logger: slog.New(slog.NewTextHandler(logs, nil)),
+	})
+	t.Cleanup(func() { _ = cc2.Stop(context.Background()) })
+	outage(t, cc2, logs, 2*time.Second)
+}
+
+// TestOutageUnresponsive points the cache at a server that accepts
+// connections and never answers, the outage that hangs clients without
+// timeouts.
+func TestOutageUnresponsive(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, conn) // held open, never answered
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+
+	logs := &syncBuffer{}
+	const opTimeout = 200 * time.Millisecond
+	c := cache.New(mustRedis(t, "redis://"+ln.Addr().String()+"/0", opTimeout), &cache.Opts{
+		Logger: slog.New(slog.NewTextHandler(logs, nil)),
+	})
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	// Each operation waits out its timeout once (GetOrCompute: get + set),
+	// plus scheduling slack on a shared machine.
+	outage(t, c, logs, 3*opTimeout+time.Second)
+}
+
+func mustRedis(t *testing.T, url string, opTimeout time.Duration) *cache.Redis {
+	t.Helper()
+	r, err := cache.NewRedis(url, &cache.RedisOpts{DialTimeout: opTimeout, OpTimeout: opTimeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestRedisHealth(t *testing.T) {
+	t.Parallel()
+	url := cachetest.RedisURL(t)
+	c := cache.New(mustRedis(t, url, time.Second), &cache.Opts{KeyPrefix: cachetest.RandomPrefix()})
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	h := c.CheckHealth(t.Context())
+	if h.Status != registry.StatusHealthy {
+		t.Fatalf("CheckHealth = %s %q, want healthy", h.Status, h.Message)
+	}
+	if h.Details["backend"] != "redis" || h.Details["addr"] == nil {
+		t.Errorf("details = %v, want backend redis and addr", h.Details)
+	}
+	if _, ok := h.Details["latency_ms"].(float64); !ok {
+		t.Errorf("details = %v, want latency_ms", h.Details)
+	}
+}
+
+func TestRedisStopIsBounded(t *testing.T) {
+	t.Parallel()
+	c := cache.New(mustRedis(t, "redis://127.0.0.1:1/0", 100*time.Millisecond), nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	if err := c.Stop(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatal(err)
+	}
+	if err := c.Stop(ctx); err != nil {
+		t.Fatalf("second Stop = %v, want nil", err)
+	}
+}

@@ -1,0 +1,82 @@
+package cache
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aegisgo/aegis/template/internal/config"
+)
+
+// Settings configure the app's cache. Load them with config.Load[Settings];
+// the zero value is an in-memory cache with the defaults.
+type Settings struct {
+	URL           string        `env:"CACHE_URL" envDefault:"" doc:"Redis to cache in (redis://user:password@host:6379/0, rediss:// for TLS); empty keeps the cache in the app's memory."`
+	MaxEntries    int           `env:"CACHE_MAX_ENTRIES" envDefault:"10000" doc:"Most keys the in-memory cache holds before evicting the least recently used; -1 for no limit."`
+	MaxBytes      int64         `env:"CACHE_MAX_BYTES" envDefault:"67108864" doc:"Most bytes of keys and values the in-memory cache holds before evicting; -1 for no limit."`
+	DefaultTTL    time.Duration `env:"CACHE_DEFAULT_TTL" envDefault:"5m" doc:"How long a value set without a TTL is kept; -1s keeps it until evicted."`
+	KeyPrefix     string        `env:"CACHE_KEY_PREFIX" envDefault:"" doc:"Text put before every key, so apps sharing one Redis do not see each other's keys (e.g. myapp:)."`
+	SweepInterval time.Duration `env:"CACHE_SWEEP_INTERVAL" envDefault:"1m" doc:"How often the in-memory cache removes expired values in the background."`
+	DialTimeout   time.Duration `env:"CACHE_DIAL_TIMEOUT" envDefault:"2s" doc:"Time allowed to connect to Redis."`
+	OpTimeout     time.Duration `env:"CACHE_OP_TIMEOUT" envDefault:"500ms" doc:"Time allowed for each Redis operation; past it the request goes on without the cache."`
+}
+
+func init() { config.Register(Name, Settings{}) }
+
+// Validate reports every bad value, naming its variable.
+func (s Settings) Validate() error {
+	var errs []error
+	if s.URL != "" {
+		if _, err := parseURL(s.URL); err != nil {
+			// Show the scheme only: the URL may carry a password.
+			scheme, _, _ := strings.Cut(s.URL, "://")
+			errs = append(errs, &config.Error{
+				Var:    "CACHE_URL",
+				Value:  scheme + "://…",
+				Reason: "is not a Redis URL",
+				Fix:    "use redis://host:6379/0, rediss:// for TLS, or leave it empty for the in-memory cache",
+				Err:    err,
+			})
+		}
+	}
+	if s.MaxEntries < -1 {
+		errs = append(errs, config.Invalid("CACHE_MAX_ENTRIES", strconv.Itoa(s.MaxEntries), "is negative", "use a count such as 10000, or -1 for no limit"))
+	}
+	if s.MaxBytes < -1 {
+		errs = append(errs, config.Invalid("CACHE_MAX_BYTES", strconv.FormatInt(s.MaxBytes, 10), "is negative", "use a size in bytes such as 67108864 (64 MiB), or -1 for no limit"))
+	}
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"CACHE_SWEEP_INTERVAL", s.SweepInterval},
+		{"CACHE_DIAL_TIMEOUT", s.DialTimeout},
+		{"CACHE_OP_TIMEOUT", s.OpTimeout},
+	} {
+		if d.d < 0 {
+			errs = append(errs, config.Invalid(d.name, d.d.String(), "is negative", "use a duration such as 500ms or 2s"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Open returns the Cache s describes: Redis when URL is set, memory
+// otherwise. It does not connect; a Redis that is down makes the cache miss
+// until it is back, it does not make Open fail.
+func Open(s Settings) (*Cache, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	var store Store
+	if s.URL == "" {
+		store = NewMemory(&MemoryOpts{MaxEntries: s.MaxEntries, MaxBytes: s.MaxBytes, SweepInterval: s.SweepInterval})
+	} else {
+		r, err := NewRedis(s.URL, &RedisOpts{DialTimeout: s.DialTimeout, OpTimeout: s.OpTimeout})
+		if err != nil {
+			return nil, err
+		}
+		store = r
+	}
+	return New(store, &Opts{DefaultTTL: s.DefaultTTL, KeyPrefix: s.KeyPrefix}), nil
+}

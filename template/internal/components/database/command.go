@@ -1,0 +1,188 @@
+package database
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aegisgo/aegis/template/internal/app"
+	"github.com/aegisgo/aegis/template/internal/config"
+)
+
+func init() { app.AddCommand(migrateCmd) }
+
+// binaryName is the app's binary as the command line knows it, remembered when the migrate
+// command is built so Start's refusal can name the command to run.
+var binaryName atomic.Pointer[string]
+
+// CommandName returns the app binary's name, for messages that tell the user what to run.
+func CommandName() string {
+	if n := binaryName.Load(); n != nil {
+		return *n
+	}
+	return filepath.Base(os.Args[0])
+}
+
+func loadSettings() (Settings, error) {
+	s, err := config.Load[Settings]()
+	if err != nil {
+		return Settings{}, err
+	}
+	return s.WithDefaults(), nil
+}
+
+func migrateCmd(env *app.Env) *cobra.Command {
+	binaryName.Store(&env.Name)
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply, roll back or list database migrations",
+		Long: `Apply, roll back or list database migrations.
+
+Each part of the app that stores data (a component or service: its "owner")
+ships its own migrations and has its own version table, so owners are migrated
+and rolled back independently. The database is the one DATABASE_URL names.
+
+With AUTO_MIGRATE=true (the development default) serve migrates on start; in
+production set AUTO_MIGRATE=false and run 'migrate up' as a deploy step: serve
+then refuses to start on a database that lacks migrations.`,
+		Example: fmt.Sprintf(`  %[1]s migrate up
+  %[1]s migrate status
+  %[1]s migrate down --owner auth`, env.Name),
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return app.UsageError(cmd, "unknown command %q for %q", args[0], cmd.CommandPath())
+		},
+	}
+
+	up := &cobra.Command{
+		Use:   "up",
+		Short: "Apply every pending migration of every owner",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withDB(cmd.Context(), env.Stdout, func(ctx context.Context, db *DB) error {
+				done, err := db.MigrateUp(ctx)
+				for _, r := range done {
+					fmt.Fprintf(env.Stdout, "applied %s %s (%s)\n", r.Owner, r.File, r.Duration.Round(time.Microsecond))
+				}
+				if err != nil {
+					return err
+				}
+				if len(done) == 0 {
+					fmt.Fprintln(env.Stdout, "nothing to apply: the database is up to date")
+				}
+				return nil
+			})
+		},
+	}
+
+	var owner string
+	down := &cobra.Command{
+		Use:   "down --owner OWNER",
+		Short: "Roll back the latest migration of one owner",
+		Long: `Roll back the latest migration of one owner (see 'migrate status' for the
+owners). Run it again to go back further.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			owners, err := Owners()
+			if err != nil {
+				return err
+			}
+			if owner == "" {
+				return app.UsageError(cmd, "--owner is required; owners with migrations: %s", listOrNone(owners))
+			}
+			if !slices.Contains(owners, owner) {
+				return app.UsageError(cmd, "no migrations registered for owner %q; owners with migrations: %s", owner, listOrNone(owners))
+			}
+			return withDB(cmd.Context(), env.Stdout, func(ctx context.Context, db *DB) error {
+				r, err := db.MigrateDown(ctx, owner)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "rolled back %s %s (%s)\n", r.Owner, r.File, r.Duration.Round(time.Microsecond))
+				return nil
+			})
+		},
+	}
+	down.Flags().StringVar(&owner, "owner", "", "owner whose latest migration to roll back (required)")
+
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "List every owner's migrations, applied and pending",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withDB(cmd.Context(), env.Stdout, func(ctx context.Context, db *DB) error {
+				st, err := db.MigrationStatus(ctx)
+				if err != nil {
+					return err
+				}
+				printStatus(env.Stdout, st)
+				return nil
+			})
+		},
+	}
+
+	cmd.AddCommand(up, down, status)
+	return cmd
+}
+
+// withDB opens the database without starting the app: migrating must work while the rest
+// of the app could not start (its tables missing), and must not itself migrate on start.
+func withDB(ctx context.Context, out io.Writer, fn func(context.Context, *DB) error) (err error) {
+	s, err := loadSettings()
+	if err != nil {
+		return err
+	}
+	db, err := Open(ctx, s)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := db.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	pingCtx, cancel := context.WithTimeout(ctx, s.ConnectTimeout)
+	err = db.Ping(pingCtx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("%w; check DATABASE_URL and that the database server is running", err)
+	}
+	fmt.Fprintf(out, "database: %s\n", db)
+	return fn(ctx, db)
+}
+
+func printStatus(out io.Writer, st []OwnerStatus) {
+	if len(st) == 0 {
+		fmt.Fprintln(out, "no migrations registered")
+		return
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	for _, s := range st {
+		applied, pending := s.Counts()
+		fmt.Fprintf(tw, "%s: %d applied, %d pending\n", s.Owner, applied, pending)
+		for _, m := range s.Migrations {
+			if m.Applied {
+				fmt.Fprintf(tw, "  applied\t%s\t%s\n", m.File, m.AppliedAt.UTC().Format("2006-01-02 15:04:05 UTC"))
+			} else {
+				fmt.Fprintf(tw, "  pending\t%s\t\n", m.File)
+			}
+		}
+	}
+	_ = tw.Flush()
+}
+
+func listOrNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,110 @@
+package database_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aegisgo/aegis/template/internal/app"
+	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// migrate runs "shop migrate args..." against DATABASE_URL and returns its output.
+func migrate(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	cmd := database.MigrateCmd(&app.Env{Name: "shop", Stdout: &out, Stderr: &out, Registry: registry.New()})
+	cmd.SetArgs(args)
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	err := cmd.ExecuteContext(t.Context())
+	return out.String(), err
+}
+
+func TestMigrateCommand(t *testing.T) {
+	databasetest.ForEachEngine(t, func(t *testing.T, engine database.Engine) {
+		t.Setenv("DATABASE_URL", databasetest.Settings(t, engine).URL)
+		steps := []struct {
+			args    []string
+			want    []string // in the output
+			wantErr string
+		}{
+			{[]string{"status"}, []string{"dbtest: 0 applied, 2 pending", "pending  00001_widgets.sql"}, ""},
+			{[]string{"up"}, []string{"applied dbtest 00001_widgets.sql", "applied dbtest 00002_parts.sql"}, ""},
+			{[]string{"up"}, []string{"nothing to apply"}, ""},
+			{[]string{"status"}, []string{"dbtest: 2 applied, 0 pending", "applied  00002_parts.sql"}, ""},
+			{[]string{"down"}, nil, "--owner is required; owners with migrations: dbtest"},
+			{[]string{"down", "--owner", "nobody"}, nil, `no migrations registered for owner "nobody"`},
+			{[]string{"down", "--owner", "dbtest"}, []string{"rolled back dbtest 00002_parts.sql"}, ""},
+			{[]string{"status"}, []string{"dbtest: 1 applied, 1 pending"}, ""},
+			{[]string{"sideways"}, nil, `unknown command "sideways"`},
+		}
+		for _, s := range steps {
+			out, err := migrate(t, s.args...)
+			switch {
+			case s.wantErr == "" && err != nil:
+				t.Fatalf("migrate %v: %v\n%s", s.args, err, out)
+			case s.wantErr != "" && (err == nil || !strings.Contains(err.Error(), s.wantErr)):
+				t.Fatalf("migrate %v: error %v, want %q", s.args, err, s.wantErr)
+			}
+			for _, w := range s.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("migrate %v printed:\n%s\nwant %q", s.args, out, w)
+				}
+			}
+		}
+	})
+}
+
+func TestMigrateCommandBadURL(t *testing.T) {
+	t.Setenv("DATABASE_URL", "mysql://root:pw@localhost/app")
+	_, err := migrate(t, "up")
+	if err == nil || !strings.Contains(err.Error(), `DATABASE_URL="mysql://root:xxxxx@localhost/app" has an unsupported scheme`) {
+		t.Errorf("migrate up = %v, want the DATABASE_URL error", err)
+	}
+}
+
+// TestComponent runs the database the way serve does: registered, started (migrating, as
+// AUTO_MIGRATE defaults to true), checked and stopped by a container.
+func TestComponent(t *testing.T) {
+	databasetest.ForEachEngine(t, func(t *testing.T, engine database.Engine) {
+		t.Setenv("DATABASE_URL", databasetest.Settings(t, engine).URL)
+		t.Setenv("AUTO_MIGRATE", "")
+		t.Setenv("DATABASE_MAX_CONNS", "2")
+		r := registry.New()
+		if err := database.Register(r); err != nil {
+			t.Fatal(err)
+		}
+		c, err := r.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Stop(context.Background()) })
+
+		db, err := registry.GetNamed[*database.DB](c, database.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := countWidgets(t, db); n != 0 {
+			t.Errorf("%d widgets in a fresh database", n)
+		}
+		rep := c.CheckHealth(t.Context(), 2*time.Second)
+		if rep.Status != registry.StatusHealthy || len(rep.Checks) != 1 || rep.Checks[0].Details["engine"] != string(engine) {
+			t.Errorf("health report %+v", rep)
+		}
+		if err := c.Stop(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Ping(t.Context()); err == nil {
+			t.Error("the database still answers after Stop")
+		}
+	})
+}

@@ -1,0 +1,337 @@
+// Package database is the database component: an embedded SQLite file by default, PostgreSQL
+// when DATABASE_URL says so, with goose migrations contributed by each owner (component or
+// service) and bun as the one query API that works on both engines.
+//
+// Services depend on *DB and write queries with Bun:
+//
+//	func NewUsers(ctx context.Context, db *database.DB) (*Users, error) { return &Users{db: db}, nil }
+//
+//	err := u.db.Bun().NewSelect().Model(&user).Where("email = ?", email).Scan(ctx)
+//
+// and ship their schema as migrations, registered from init():
+//
+//	//go:embed migrations/sqlite migrations/postgres
+//	var migrations embed.FS
+//
+//	func init() {
+//		sub, _ := fs.Sub(migrations, "migrations") // cannot fail: the path is a constant
+//		database.RegisterMigrations("auth", sub)
+//	}
+//
+// The sub-package databasetest gives tests a fresh, migrated database on each engine.
+package database
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (pure Go: no cgo)
+
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// Name is the database's name as a component, in the registry, in config and as a catalog
+// owner.
+const Name = "database"
+
+// Engine is the kind of database behind a DB.
+type Engine string
+
+// Engines a DB can run on.
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+func init() {
+	// The registry keeps registration errors and returns them from Build, so the result here
+	// is already handled.
+	_ = Register(registry.Default)
+}
+
+// Register adds the database component to r. init() does it for registry.Default; tests call
+// it on a fresh registry.
+func Register(r *registry.Registry) error {
+	return registry.Provide(r, newComponent,
+		registry.Name(Name),
+		registry.Kind(registry.KindComponent),
+		registry.Describe("SQL database: embedded SQLite or PostgreSQL, bun queries, goose migrations"),
+	)
+}
+
+func newComponent(ctx context.Context) (*DB, error) {
+	s, err := loadSettings()
+	if err != nil {
+		return nil, err
+	}
+	return Open(ctx, s)
+}
+
+// DB is the database component: one connection pool, the bun handle on it, and the
+// migrations of every owner. It is safe for concurrent use. Start checks the connection and
+// migrates (or refuses to run un-migrated), Stop closes it.
+type DB struct {
+	engine     Engine
+	settings   Settings
+	target     target
+	sql        *sql.DB
+	pool       *pgxpool.Pool
+	bun        *bun.DB
+	migrations *migrationSet
+
+	closeOnce sync.Once
+	closed    chan struct{} // closed once Close has finished
+	closeErr  error
+}
+
+// Open opens the database s.URL names, with s's defaults filled in. It does not connect yet
+// (Ping or Start do), so it fails only on bad settings or, for SQLite, a folder it cannot
+// create. The caller must Close the DB.
+func Open(ctx context.Context, s Settings) (*DB, error) {
+	s = s.WithDefaults()
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	t, err := parseURL(s.URL)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{engine: t.engine, settings: s, target: t, migrations: registered, closed: make(chan struct{})}
+	switch t.engine {
+	case SQLite:
+		err = db.openSQLite()
+	default:
+		err = db.openPostgres(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+// openSQLite opens the file with the settings that make concurrent use safe:
+//   - WAL, so readers never block the writer and the writer never blocks readers;
+//   - _txlock=immediate, so every transaction takes the write lock when it begins. With
+//     SQLite's default (deferred) a transaction that reads and then writes must upgrade its
+//     lock, and when another writer got there first SQLite fails it at once with "database
+//     is locked" (SQLITE_BUSY_SNAPSHOT) without waiting: the busy timeout cannot help.
+//   - busy_timeout, so a writer waits its turn for the lock instead of failing;
+//   - foreign_keys, which SQLite leaves off by default;
+//   - synchronous=NORMAL, which is durable across application crashes in WAL mode and much
+//     faster than FULL.
+func (db *DB) openSQLite() error {
+	path := db.target.path
+	if path != ":memory:" {
+		if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return fmt.Errorf("database: create folder for %s: %w; check DATABASE_URL and the folder's permissions", path, err)
+			}
+		}
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(db.settings.BusyTimeout.Milliseconds(), 10)+")")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	// Parameters in DATABASE_URL come last so they can add pragmas or override ours.
+	for k, vs := range db.target.query {
+		if k != "_pragma" {
+			q.Del(k)
+		}
+		for _, v := range vs {
+			q.Add(k, v)
+		}
+	}
+	sqlDB, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return fmt.Errorf("database: open %s: %w", path, err)
+	}
+	maxConns := db.settings.MaxConns
+	if path == ":memory:" {
+		// Every connection to :memory: is a database of its own: keep exactly one, forever.
+		maxConns = 1
+	}
+	sqlDB.SetMaxOpenConns(maxConns)
+	// Keep the connections: opening one re-runs the pragmas, and a file has no server
+	// that would time idle ones out.
+	sqlDB.SetMaxIdleConns(maxConns)
+	db.sql = sqlDB
+	db.bun = bun.NewDB(sqlDB, sqlitedialect.New())
+	return nil
+}
+
+func (db *DB) openPostgres(ctx context.Context) error {
+	cfg := db.target.pg
+	cfg.MaxConns = int32(db.settings.MaxConns)
+	cfg.MinConns = int32(db.settings.MinConns)
+	cfg.MaxConnLifetime = db.settings.MaxConnLifetime
+	cfg.MaxConnIdleTime = db.settings.MaxConnIdleTime
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = db.settings.ConnectTimeout
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("database: open %s: %w", db.target.display, err)
+	}
+	db.pool = pool
+	db.sql = stdlib.OpenDBFromPool(pool)
+	db.bun = bun.NewDB(db.sql, pgdialect.New())
+	return nil
+}
+
+// Engine reports which database this is.
+func (db *DB) Engine() Engine { return db.engine }
+
+// SQL returns the database/sql handle, for libraries that want one. On PostgreSQL it borrows
+// connections from Pool.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// Pool returns the pgx pool on PostgreSQL, for code that needs pgx itself (River's driver,
+// COPY, LISTEN); nil on SQLite.
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// Bun returns the bun handle services write their queries with: one model and one query
+// builder for both engines.
+func (db *DB) Bun() *bun.DB { return db.bun }
+
+// Settings returns the settings the DB was opened with, defaults filled in.
+func (db *DB) Settings() Settings { return db.settings }
+
+// String names the database without its password: "sqlite://data/app.db",
+// "postgres://app:xxxxx@db:5432/app".
+func (db *DB) String() string { return db.target.display }
+
+// Ping checks that the database answers, within ctx.
+func (db *DB) Ping(ctx context.Context) error {
+	select {
+	case <-db.closed:
+		return ErrClosed
+	default:
+	}
+	var err error
+	if db.pool != nil {
+		err = db.pool.Ping(ctx)
+	} else {
+		// PingContext only checks out a connection; a query proves the file is readable.
+		_, err = db.sql.ExecContext(ctx, "SELECT 1")
+	}
+	if err != nil {
+		return fmt.Errorf("database: ping %s: %w", db.target.display, err)
+	}
+	return nil
+}
+
+// ErrClosed is returned by Ping (and reported by CheckHealth) after Close.
+var ErrClosed = errors.New("database: closed")
+
+// ErrPendingMigrations is wrapped by Start's error when AUTO_MIGRATE is false and the
+// database lacks migrations.
+var ErrPendingMigrations = errors.New("database: migrations pending")
+
+// Start connects (bounded by DATABASE_CONNECT_TIMEOUT) and then, with AUTO_MIGRATE=true,
+// applies pending migrations; with AUTO_MIGRATE=false it refuses to start while any are
+// pending, because the code would then query tables that do not exist yet.
+func (db *DB) Start(ctx context.Context) error {
+	pingCtx, cancel := context.WithTimeout(ctx, db.settings.ConnectTimeout)
+	err := db.Ping(pingCtx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("%w; check DATABASE_URL and that the database server is running", err)
+	}
+	if db.settings.AutoMigrate {
+		if _, err := db.MigrateUp(ctx); err != nil {
+			return err
+		}
+		return nil
+	}
+	status, err := db.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	return pendingError(status, CommandName())
+}
+
+// Stop closes the database, waiting at most until ctx is done for queries in flight.
+func (db *DB) Stop(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() { done <- db.Close() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("database: close %s: %w", db.target.display, ctx.Err())
+	}
+}
+
+// Close closes the database and its pool. It waits for queries in flight; calling it again
+// returns the first call's result.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		// Closing bun closes the *sql.DB; on PostgreSQL that releases the connections it
+		// borrowed, and then the pool itself closes.
+		if err := db.bun.Close(); err != nil {
+			db.closeErr = fmt.Errorf("database: close %s: %w", db.target.display, err)
+		}
+		if db.pool != nil {
+			db.pool.Close()
+		}
+		close(db.closed)
+	})
+	return db.closeErr
+}
+
+// CheckHealth pings the database within ctx (the health timeout) and reports the pool's
+// numbers, so /health/detailed shows how busy it is. An unreachable or closed database is
+// unhealthy.
+func (db *DB) CheckHealth(ctx context.Context) registry.Health {
+	details := db.details()
+	start := time.Now()
+	if err := db.Ping(ctx); err != nil {
+		return registry.Health{Status: registry.StatusUnhealthy, Message: err.Error(), Details: details}
+	}
+	details["ping_ms"] = float64(time.Since(start)) / float64(time.Millisecond)
+	return registry.Health{Status: registry.StatusHealthy, Message: "reachable", Details: details}
+}
+
+// details describes the database and its connections, without secrets.
+func (db *DB) details() map[string]any {
+	d := map[string]any{"engine": string(db.engine)}
+	if db.engine == SQLite {
+		path := db.target.path
+		if abs, err := filepath.Abs(path); err == nil && path != ":memory:" {
+			path = abs
+		}
+		d["path"] = path
+		st := db.sql.Stats()
+		d["open"], d["in_use"], d["idle"], d["max_open"] = st.OpenConnections, st.InUse, st.Idle, st.MaxOpenConnections
+		return d
+	}
+	cc := db.target.pg.ConnConfig
+	d["host"] = net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port)))
+	d["database"] = cc.Database
+	d["user"] = cc.User
+	st := db.pool.Stat()
+	d["open"], d["in_use"], d["idle"], d["max_open"] = st.TotalConns(), st.AcquiredConns(), st.IdleConns(), st.MaxConns()
+	return d
+}
+
+var (
+	_ registry.Starter       = (*DB)(nil)
+	_ registry.Stopper       = (*DB)(nil)
+	_ registry.HealthChecker = (*DB)(nil)
+)

@@ -1,0 +1,405 @@
+package database_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+func TestOpenAndQuery(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		ctx := t.Context()
+		w, err := insertWidget(ctx, db.Bun(), "gear")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.ID == 0 {
+			t.Error("insert did not return the generated id")
+		}
+		var got widget
+		if err := db.Bun().NewSelect().Model(&got).Where("name = ?", "gear").Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != w.ID || got.CreatedAt.IsZero() {
+			t.Errorf("selected %+v, want id %d and a creation time", got, w.ID)
+		}
+		// The database/sql handle sees the same data.
+		var n int
+		if err := db.SQL().QueryRowContext(ctx, "SELECT count(*) FROM dbtest_widgets").Scan(&n); err != nil || n != 1 {
+			t.Errorf("SQL count = %d, %v; want 1", n, err)
+		}
+		if (db.Pool() != nil) != (db.Engine() == database.Postgres) {
+			t.Errorf("engine %s: Pool() = %v; want a pool on postgres only", db.Engine(), db.Pool())
+		}
+	})
+}
+
+func TestForeignKeysEnforced(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		_, err := db.Bun().NewInsert().Model(&part{WidgetID: 999, Label: "orphan"}).Exec(t.Context())
+		if err == nil {
+			t.Error("a part of a missing widget was inserted; foreign keys are off")
+		}
+	})
+}
+
+func TestUniqueViolation(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		ctx := t.Context()
+		if _, err := insertWidget(ctx, db.Bun(), "gear"); err != nil {
+			t.Fatal(err)
+		}
+		_, dup := insertWidget(ctx, db.Bun(), "gear")
+		_, pk := db.Bun().NewInsert().Model(&widget{ID: 1, Name: "other"}).Exec(ctx)
+		_, fk := db.Bun().NewInsert().Model(&part{WidgetID: 999, Label: "x"}).Exec(ctx)
+		tests := []struct {
+			name string
+			err  error
+			want bool
+		}{
+			{"duplicate unique column", dup, true},
+			{"duplicate primary key", pk, true},
+			{"wrapped", fmt.Errorf("users: create: %w", dup), true},
+			{"foreign key violation", fk, false},
+			{"other error", errors.New("boom"), false},
+			{"nil", nil, false},
+		}
+		for _, tt := range tests {
+			if got := database.IsUniqueViolation(tt.err); got != tt.want {
+				t.Errorf("%s: IsUniqueViolation(%v) = %v, want %v", tt.name, tt.err, got, tt.want)
+			}
+		}
+	})
+}
+
+func TestInTx(t *testing.T) {
+	t.Parallel()
+	errAbort := errors.New("abort")
+	tests := []struct {
+		name      string
+		fn        func(ctx context.Context, tx bun.Tx) error
+		wantErr   error
+		wantPanic bool
+		wantRows  int
+	}{
+		{"commit", func(ctx context.Context, tx bun.Tx) error {
+			_, err := insertWidget(ctx, tx, "a")
+			return err
+		}, nil, false, 1},
+		{"rollback on error", func(ctx context.Context, tx bun.Tx) error {
+			if _, err := insertWidget(ctx, tx, "a"); err != nil {
+				return err
+			}
+			return errAbort
+		}, errAbort, false, 0},
+		{"rollback on panic", func(ctx context.Context, tx bun.Tx) error {
+			if _, err := insertWidget(ctx, tx, "a"); err != nil {
+				return err
+			}
+			panic("boom")
+		}, nil, true, 0},
+		{"rollback on a failed statement", func(ctx context.Context, tx bun.Tx) error {
+			if _, err := insertWidget(ctx, tx, "a"); err != nil {
+				return err
+			}
+			_, err := insertWidget(ctx, tx, "a")
+			return err
+		}, nil, false, 0},
+	}
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		for _, tt := range tests {
+			if _, err := db.Bun().NewDelete().Model((*widget)(nil)).Where("1 = 1").Exec(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			panicked := func() (p bool) {
+				defer func() { p = recover() != nil }()
+				err = db.InTx(t.Context(), tt.fn)
+				return false
+			}()
+			switch {
+			case panicked != tt.wantPanic:
+				t.Errorf("%s: panicked = %v, want %v", tt.name, panicked, tt.wantPanic)
+			case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
+				t.Errorf("%s: InTx = %v, want %v", tt.name, err, tt.wantErr)
+			case tt.wantErr == nil && tt.wantRows == 1 && err != nil:
+				t.Errorf("%s: InTx = %v", tt.name, err)
+			}
+			if n := countWidgets(t, db); n != tt.wantRows {
+				t.Errorf("%s: %d widgets after InTx, want %d", tt.name, n, tt.wantRows)
+			}
+		}
+		// The pool is whole again: a rolled-back (or panicking) transaction gave back its
+		// connection and, on SQLite, the write lock.
+		if _, err := insertWidget(t.Context(), db.Bun(), "after"); err != nil {
+			t.Errorf("insert after the transactions: %v", err)
+		}
+	})
+}
+
+func TestMigrations(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		ctx := t.Context()
+		counts := func() (applied, pending int) {
+			t.Helper()
+			st, err := db.MigrationStatus(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range st {
+				if s.Owner == testOwner {
+					return s.Counts()
+				}
+			}
+			t.Fatalf("status %+v has no owner %s", st, testOwner)
+			return 0, 0
+		}
+		steps := []struct {
+			name        string
+			do          func() error
+			wantErr     string
+			wantApplied int
+		}{
+			{"fully migrated", func() error { return nil }, "", 2},
+			{"up is idempotent", func() error {
+				done, err := db.MigrateUp(ctx)
+				if err == nil && len(done) != 0 {
+					err = fmt.Errorf("applied %v again", done)
+				}
+				return err
+			}, "", 2},
+			{"down one step", func() error {
+				r, err := db.MigrateDown(ctx, testOwner)
+				if err == nil && (r.Version != 2 || r.File != "00002_parts.sql") {
+					err = fmt.Errorf("rolled back %+v, want version 2", r)
+				}
+				if err == nil {
+					// The table of migration 2 is gone, that of migration 1 is not.
+					if _, qerr := db.SQL().ExecContext(ctx, "SELECT 1 FROM dbtest_parts"); qerr == nil {
+						err = errors.New("dbtest_parts still exists")
+					}
+				}
+				return err
+			}, "", 1},
+			{"down again", func() error { _, err := db.MigrateDown(ctx, testOwner); return err }, "", 0},
+			{"down with nothing applied", func() error { _, err := db.MigrateDown(ctx, testOwner); return err }, `database: migrate "dbtest" down: no migration is applied`, 0},
+			{"down of an unknown owner", func() error { _, err := db.MigrateDown(ctx, "nobody"); return err }, `database: no migrations registered for owner "nobody"`, 0},
+			{"up again", func() error {
+				done, err := db.MigrateUp(ctx)
+				if err == nil && len(done) != 2 {
+					err = fmt.Errorf("applied %v, want 2 migrations", done)
+				}
+				return err
+			}, "", 2},
+		}
+		for _, s := range steps {
+			err := s.do()
+			switch {
+			case s.wantErr == "" && err != nil:
+				t.Fatalf("%s: %v", s.name, err)
+			case s.wantErr != "" && (err == nil || !strings.Contains(err.Error(), s.wantErr)):
+				t.Fatalf("%s: error %v, want %q", s.name, err, s.wantErr)
+			}
+			if applied, pending := counts(); applied != s.wantApplied || pending != 2-s.wantApplied {
+				t.Fatalf("%s: %d applied, %d pending; want %d applied", s.name, applied, pending, s.wantApplied)
+			}
+		}
+		// Each owner has its own version table.
+		var n int
+		if err := db.SQL().QueryRowContext(ctx, "SELECT count(*) FROM "+database.VersionTablePrefix+testOwner).Scan(&n); err != nil {
+			t.Errorf("version table of %s: %v", testOwner, err)
+		}
+	})
+}
+
+func TestStartRefusesUnmigrated(t *testing.T) {
+	t.Parallel()
+	databasetest.ForEachEngine(t, func(t *testing.T, engine database.Engine) {
+		t.Parallel()
+		s := databasetest.Settings(t, engine)
+		db, err := database.Open(t.Context(), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+
+		err = db.Start(t.Context())
+		if !errors.Is(err, database.ErrPendingMigrations) {
+			t.Fatalf("Start on an empty database = %v, want ErrPendingMigrations", err)
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "\n") || !strings.Contains(msg, "migrate up'") || !strings.Contains(msg, "dbtest") {
+			t.Errorf("refusal %q: want one line naming the owner and the migrate up command", msg)
+		}
+
+		// With AUTO_MIGRATE the same database migrates in Start.
+		s.AutoMigrate = true
+		auto, err := database.Open(t.Context(), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer auto.Close()
+		if err := auto.Start(t.Context()); err != nil {
+			t.Fatalf("Start with AutoMigrate: %v", err)
+		}
+		if err := db.Start(t.Context()); err != nil {
+			t.Errorf("Start after migrating: %v", err)
+		}
+	})
+}
+
+func TestHealth(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		h := db.CheckHealth(t.Context())
+		if h.Status != registry.StatusHealthy {
+			t.Fatalf("health = %+v, want healthy", h)
+		}
+		for _, k := range []string{"engine", "open", "in_use", "idle", "max_open"} {
+			if _, ok := h.Details[k]; !ok {
+				t.Errorf("details %v lack %q", h.Details, k)
+			}
+		}
+		where := "path"
+		if db.Engine() == database.Postgres {
+			where = "host"
+		}
+		if _, ok := h.Details[where]; !ok || h.Details["engine"] != string(db.Engine()) {
+			t.Errorf("details %v: want engine %s and %s", h.Details, db.Engine(), where)
+		}
+
+		if err := db.Stop(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Stop(t.Context()); err != nil {
+			t.Errorf("second Stop: %v", err)
+		}
+		if h := db.CheckHealth(t.Context()); h.Status != registry.StatusUnhealthy {
+			t.Errorf("health of a closed database = %+v, want unhealthy", h)
+		}
+	})
+}
+
+func TestHealthUnreachablePostgres(t *testing.T) {
+	t.Parallel()
+	// Nothing listens on port 1; the password must not leak into what health reports.
+	db, err := database.Open(t.Context(), database.Settings{URL: "postgres://app:s3cret@127.0.0.1:1/app?sslmode=disable"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	start := time.Now()
+	h := db.CheckHealth(ctx)
+	if h.Status != registry.StatusUnhealthy {
+		t.Errorf("health = %+v, want unhealthy", h)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("health check took %s; it must honour its context", took)
+	}
+	if s := fmt.Sprint(h, db.String()); strings.Contains(s, "s3cret") {
+		t.Errorf("password leaked: %s", s)
+	}
+	if h.Details["host"] != "127.0.0.1:1" || h.Details["database"] != "app" {
+		t.Errorf("details %v, want host 127.0.0.1:1 and database app", h.Details)
+	}
+	if err := db.Start(t.Context()); err == nil || !strings.Contains(err.Error(), "check DATABASE_URL") {
+		t.Errorf("Start on an unreachable server = %v, want an error pointing at DATABASE_URL", err)
+	}
+}
+
+// TestSQLiteConcurrentWrites is the proof that concurrent requests never see "database is
+// locked": 50 transactions that read then write, and 50 plain inserts, all at once.
+func TestSQLiteConcurrentWrites(t *testing.T) {
+	t.Parallel()
+	s := databasetest.Settings(t, database.SQLite)
+	s.MaxConns = database.DefaultMaxConns
+	db, err := database.Open(t.Context(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.MigrateUp(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	const writers = 50
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*writers)
+	for i := range writers {
+		wg.Go(func() {
+			// Read, then write: the pattern that fails with deferred transactions.
+			errs <- db.InTx(t.Context(), func(ctx context.Context, tx bun.Tx) error {
+				if _, err := tx.NewSelect().Model((*widget)(nil)).Count(ctx); err != nil {
+					return err
+				}
+				_, err := insertWidget(ctx, tx, fmt.Sprintf("tx-%d", i))
+				return err
+			})
+		})
+		wg.Go(func() {
+			_, err := insertWidget(t.Context(), db.Bun(), fmt.Sprintf("plain-%d", i))
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if n := countWidgets(t, db); n != 2*writers {
+		t.Errorf("%d widgets, want %d", n, 2*writers)
+	}
+}
+
+func TestSQLiteFile(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "nested", "data")
+	db, err := database.Open(t.Context(), database.Settings{URL: "sqlite://" + filepath.Join(dir, "app.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("folder not created: %v", err)
+	}
+	pragmas := []struct{ name, want string }{
+		{"journal_mode", "wal"},
+		{"foreign_keys", "1"},
+		{"busy_timeout", "5000"},
+		{"synchronous", "1"},
+	}
+	for _, p := range pragmas {
+		var got string
+		if err := db.SQL().QueryRowContext(t.Context(), "PRAGMA "+p.name).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != p.want {
+			t.Errorf("PRAGMA %s = %s, want %s", p.name, got, p.want)
+		}
+	}
+}

@@ -1,0 +1,352 @@
+package database
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"path"
+	"regexp"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+)
+
+// VersionTablePrefix starts the name of each owner's goose version table:
+// goose_db_version_auth, goose_db_version_worker. One table per owner means an owner's
+// migrations are numbered on their own and can be added to or removed from an app without
+// touching anyone else's history.
+const VersionTablePrefix = "goose_db_version_"
+
+// RegisterMigrations records the migrations of owner (a component or service name). Call it
+// from init(). fsys holds sqlite/*.sql and postgres/*.sql, goose SQL migrations
+// (00001_create_users.sql with "-- +goose Up" and "-- +goose Down" sections), one folder per
+// engine because the two dialects differ.
+//
+// RegisterMigrations never panics: an invalid owner name, a nil fsys or a second registration
+// for the same owner is recorded and returned by every migration operation (and so by Start),
+// naming where each registration happened.
+func RegisterMigrations(owner string, fsys fs.FS) {
+	_, file, line, _ := runtime.Caller(1)
+	registered.add(owner, fsys, fmt.Sprintf("%s:%d", file, line))
+}
+
+// migrationSet is the list RegisterMigrations writes to; a type of its own so tests can use a
+// fresh one.
+type migrationSet struct {
+	mu     sync.Mutex
+	owners map[string]ownerMigrations
+	errs   []error
+}
+
+type ownerMigrations struct {
+	owner string
+	fsys  fs.FS
+	where string
+}
+
+var registered = &migrationSet{}
+
+// ownerPattern keeps owner names usable in a table name on both engines (PostgreSQL allows
+// 63 bytes; the prefix takes 17).
+var ownerPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,45}$`)
+
+func (m *migrationSet) add(owner string, fsys fs.FS, where string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case !ownerPattern.MatchString(owner):
+		m.errs = append(m.errs, fmt.Errorf("database: register migrations at %s: owner %q must be lowercase letters, digits and _ (at most 46), starting with a letter", where, owner))
+		return
+	case fsys == nil:
+		m.errs = append(m.errs, fmt.Errorf("database: register migrations of %q at %s: fsys is nil", owner, where))
+		return
+	}
+	if prev, dup := m.owners[owner]; dup {
+		m.errs = append(m.errs, fmt.Errorf("database: register migrations of %q at %s: already registered at %s", owner, where, prev.where))
+		return
+	}
+	if m.owners == nil {
+		m.owners = map[string]ownerMigrations{}
+	}
+	m.owners[owner] = ownerMigrations{owner: owner, fsys: fsys, where: where}
+}
+
+// list returns the owners sorted by name (the order migrations run in), or the registration
+// errors.
+func (m *migrationSet) list() ([]ownerMigrations, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := errors.Join(m.errs...); err != nil {
+		return nil, err
+	}
+	out := make([]ownerMigrations, 0, len(m.owners))
+	for _, o := range m.owners {
+		out = append(out, o)
+	}
+	slices.SortFunc(out, func(a, b ownerMigrations) int { return strings.Compare(a.owner, b.owner) })
+	return out, nil
+}
+
+// Owners returns the names of the owners that registered migrations, sorted.
+func Owners() ([]string, error) {
+	owners, err := registered.list()
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(owners))
+	for i, o := range owners {
+		names[i] = o.owner
+	}
+	return names, nil
+}
+
+// MigrationsChecksum returns a digest of every registered migration file for engine, owner
+// names included. databasetest names its PostgreSQL template database after it, so a changed
+// migration builds a new template instead of reusing a stale one.
+func MigrationsChecksum(engine Engine) (string, error) {
+	owners, err := registered.list()
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for _, o := range owners {
+		files, err := fs.Glob(o.fsys, string(engine)+"/*.sql")
+		if err != nil {
+			return "", fmt.Errorf("database: list migrations of %q: %w", o.owner, err)
+		}
+		for _, f := range files {
+			data, err := fs.ReadFile(o.fsys, f)
+			if err != nil {
+				return "", fmt.Errorf("database: read migration %s of %q: %w", f, o.owner, err)
+			}
+			fmt.Fprintf(h, "%s\x00%s\x00%d\x00", o.owner, f, len(data))
+			h.Write(data)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Migration is one migration of one owner and whether it is applied.
+type Migration struct {
+	Owner     string
+	Version   int64
+	File      string    // base name, e.g. 00001_create_users.sql
+	Applied   bool      // applied to this database
+	AppliedAt time.Time // when, if Applied (the database's clock)
+}
+
+// OwnerStatus is the migration state of one owner.
+type OwnerStatus struct {
+	Owner      string
+	Migrations []Migration // by version
+}
+
+// Counts returns how many of the owner's migrations are applied and pending.
+func (s OwnerStatus) Counts() (applied, pending int) {
+	for _, m := range s.Migrations {
+		if m.Applied {
+			applied++
+		} else {
+			pending++
+		}
+	}
+	return applied, pending
+}
+
+// MigrationResult is one migration that MigrateUp applied or MigrateDown rolled back.
+type MigrationResult struct {
+	Owner    string
+	Version  int64
+	File     string
+	Duration time.Duration
+}
+
+// provider returns goose's migrator for one owner on this database.
+func (db *DB) provider(o ownerMigrations) (*goose.Provider, error) {
+	sub, err := fs.Sub(o.fsys, string(db.engine))
+	if err != nil {
+		return nil, fmt.Errorf("database: migrations of %q: %w", o.owner, err)
+	}
+	dialect := goose.DialectSQLite3
+	opts := []goose.ProviderOption{
+		goose.WithTableName(VersionTablePrefix + o.owner),
+		// Go migrations registered globally with goose would run for every owner.
+		goose.WithDisableGlobalRegistry(true),
+	}
+	if db.engine == Postgres {
+		dialect = goose.DialectPostgres
+		// Several instances starting at once must not run the same migration twice: an
+		// advisory lock per owner (and per database, as PostgreSQL scopes them) serialises
+		// them. SQLite needs none: goose's transaction takes the file's write lock.
+		h := fnv.New64a()
+		h.Write([]byte(VersionTablePrefix + o.owner))
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64()>>1)), lock.WithLockTimeout(1, 600))
+		if err != nil {
+			return nil, fmt.Errorf("database: migrations of %q: %w", o.owner, err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(dialect, db.sql, sub, opts...)
+	if errors.Is(err, goose.ErrNoMigrations) {
+		return nil, fmt.Errorf("database: migrations of %q (registered at %s): no %s/*.sql files: %w", o.owner, o.where, db.engine, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("database: migrations of %q (registered at %s): %w", o.owner, o.where, err)
+	}
+	return p, nil
+}
+
+// findOwner returns the registered migrations of owner.
+func (db *DB) findOwner(owner string) (ownerMigrations, []ownerMigrations, error) {
+	owners, err := db.migrations.list()
+	if err != nil {
+		return ownerMigrations{}, nil, err
+	}
+	for _, o := range owners {
+		if o.owner == owner {
+			return o, owners, nil
+		}
+	}
+	return ownerMigrations{}, owners, fmt.Errorf("database: no migrations registered for owner %q; owners: %s", owner, ownerNames(owners))
+}
+
+func ownerNames(owners []ownerMigrations) string {
+	if len(owners) == 0 {
+		return "none"
+	}
+	names := make([]string, len(owners))
+	for i, o := range owners {
+		names[i] = o.owner
+	}
+	return strings.Join(names, ", ")
+}
+
+// MigrateUp applies every pending migration of every owner, owner by owner in name order,
+// each migration in its own transaction. It returns what it applied, also when it fails
+// partway.
+func (db *DB) MigrateUp(ctx context.Context) ([]MigrationResult, error) {
+	owners, err := db.migrations.list()
+	if err != nil {
+		return nil, err
+	}
+	var done []MigrationResult
+	for _, o := range owners {
+		p, err := db.provider(o)
+		if err != nil {
+			return done, err
+		}
+		res, err := p.Up(ctx)
+		var partial *goose.PartialError
+		if errors.As(err, &partial) {
+			res = partial.Applied
+		}
+		done = append(done, results(o.owner, res)...)
+		if err != nil {
+			return done, fmt.Errorf("database: migrate %q up: %w", o.owner, err)
+		}
+	}
+	return done, nil
+}
+
+// MigrateDown rolls back the most recent migration of owner.
+func (db *DB) MigrateDown(ctx context.Context, owner string) (MigrationResult, error) {
+	o, _, err := db.findOwner(owner)
+	if err != nil {
+		return MigrationResult{}, err
+	}
+	p, err := db.provider(o)
+	if err != nil {
+		return MigrationResult{}, err
+	}
+	res, err := p.Down(ctx)
+	if errors.Is(err, goose.ErrNoNextVersion) {
+		return MigrationResult{}, fmt.Errorf("database: migrate %q down: no migration is applied", owner)
+	}
+	if err != nil {
+		return MigrationResult{}, fmt.Errorf("database: migrate %q down: %w", owner, err)
+	}
+	return results(owner, []*goose.MigrationResult{res})[0], nil
+}
+
+// MigrationStatus returns every owner's migrations and whether each is applied.
+func (db *DB) MigrationStatus(ctx context.Context) ([]OwnerStatus, error) {
+	owners, err := db.migrations.list()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]OwnerStatus, 0, len(owners))
+	for _, o := range owners {
+		p, err := db.provider(o)
+		if err != nil {
+			return nil, err
+		}
+		st, err := p.Status(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("database: status of %q migrations: %w", o.owner, err)
+		}
+		s := OwnerStatus{Owner: o.owner}
+		for _, m := range st {
+			s.Migrations = append(s.Migrations, Migration{
+				Owner:     o.owner,
+				Version:   m.Source.Version,
+				File:      path.Base(m.Source.Path),
+				Applied:   m.State == goose.StateApplied,
+				AppliedAt: m.AppliedAt,
+			})
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func results(owner string, in []*goose.MigrationResult) []MigrationResult {
+	out := make([]MigrationResult, 0, len(in))
+	for _, r := range in {
+		if r == nil || r.Source == nil {
+			continue
+		}
+		out = append(out, MigrationResult{Owner: owner, Version: r.Source.Version, File: path.Base(r.Source.Path), Duration: r.Duration})
+	}
+	return out
+}
+
+// pendingError returns nil when nothing is pending, else the one-line refusal that names the
+// command to run.
+func pendingError(status []OwnerStatus, binary string) error {
+	e := &PendingError{Binary: binary}
+	for _, s := range status {
+		if _, pending := s.Counts(); pending > 0 {
+			e.Owners = append(e.Owners, s.Owner)
+			e.Total += pending
+		}
+	}
+	if e.Total == 0 {
+		return nil
+	}
+	return e
+}
+
+// PendingError is Start's refusal to run on a database that lacks migrations (with
+// AUTO_MIGRATE=false). It matches ErrPendingMigrations with errors.Is.
+type PendingError struct {
+	Total  int      // migrations pending, all owners together
+	Owners []string // owners with pending migrations
+	Binary string   // the app's binary, for the command to run
+}
+
+func (e *PendingError) Error() string {
+	return fmt.Sprintf("database: %d migration(s) pending (%s); run '%s migrate up', or set AUTO_MIGRATE=true to migrate on start",
+		e.Total, strings.Join(e.Owners, ", "), e.Binary)
+}
+
+// Is makes errors.Is(err, ErrPendingMigrations) true.
+func (e *PendingError) Is(target error) bool { return target == ErrPendingMigrations }

@@ -1,0 +1,146 @@
+package database
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/aegisgo/aegis/template/internal/config"
+)
+
+// Defaults for Settings; the env tags below repeat them as text.
+const (
+	DefaultURL             = "sqlite://data/app.db"
+	DefaultMaxConns        = 10
+	DefaultMaxConnLifetime = time.Hour
+	DefaultMaxConnIdleTime = 30 * time.Minute
+	DefaultConnectTimeout  = 5 * time.Second
+	DefaultBusyTimeout     = 5 * time.Second
+)
+
+// Settings configure the database. Load them with config.Load[Settings]; a literal needs
+// WithDefaults, which fills every zero field. AutoMigrate has no zero-value default: a
+// literal leaves it false, so code that builds Settings by hand migrates explicitly.
+type Settings struct {
+	URL             string        `env:"DATABASE_URL" envDefault:"sqlite://data/app.db" doc:"Where the data lives: sqlite://path/to/file.db (embedded, the folder is created) or postgres://user:password@host:5432/dbname."`
+	AutoMigrate     bool          `env:"AUTO_MIGRATE" envDefault:"true" doc:"Apply pending migrations when the app starts; the development default. Set false in production and run the binary's 'migrate up' command as a deploy step."`
+	MaxConns        int           `env:"DATABASE_MAX_CONNS" envDefault:"10" doc:"Most connections open at once (PostgreSQL pool size; SQLite readers, writers still go one at a time)."`
+	MinConns        int           `env:"DATABASE_MIN_CONNS" envDefault:"0" doc:"PostgreSQL only: connections the pool keeps open even when idle."`
+	MaxConnLifetime time.Duration `env:"DATABASE_MAX_CONN_LIFETIME" envDefault:"1h" doc:"PostgreSQL only: a connection older than this is closed and replaced."`
+	MaxConnIdleTime time.Duration `env:"DATABASE_MAX_CONN_IDLE_TIME" envDefault:"30m" doc:"PostgreSQL only: an idle connection is closed after this long."`
+	ConnectTimeout  time.Duration `env:"DATABASE_CONNECT_TIMEOUT" envDefault:"5s" doc:"How long connecting (and the start-up check) may take before the app gives up."`
+	BusyTimeout     time.Duration `env:"DATABASE_BUSY_TIMEOUT" envDefault:"5s" doc:"SQLite only: how long a write waits for another writer before failing."`
+}
+
+func init() { config.Register(Name, Settings{}) }
+
+// WithDefaults returns a copy of s with every zero field but AutoMigrate and MinConns set to
+// its default.
+func (s Settings) WithDefaults() Settings {
+	if s.URL == "" {
+		s.URL = DefaultURL
+	}
+	if s.MaxConns == 0 {
+		s.MaxConns = DefaultMaxConns
+	}
+	set := func(d *time.Duration, def time.Duration) {
+		if *d == 0 {
+			*d = def
+		}
+	}
+	set(&s.MaxConnLifetime, DefaultMaxConnLifetime)
+	set(&s.MaxConnIdleTime, DefaultMaxConnIdleTime)
+	set(&s.ConnectTimeout, DefaultConnectTimeout)
+	set(&s.BusyTimeout, DefaultBusyTimeout)
+	return s
+}
+
+// Validate reports every bad value at once, each naming its variable.
+func (s Settings) Validate() error {
+	var errs []error
+	if _, err := parseURL(s.URL); err != nil {
+		errs = append(errs, err)
+	}
+	if s.MaxConns < 1 {
+		errs = append(errs, config.Invalid("DATABASE_MAX_CONNS", strconv.Itoa(s.MaxConns), "must be at least 1", "use a pool size such as 10"))
+	}
+	if s.MinConns < 0 || (s.MaxConns >= 1 && s.MinConns > s.MaxConns) {
+		errs = append(errs, config.Invalid("DATABASE_MIN_CONNS", strconv.Itoa(s.MinConns), "is out of range", "use a number from 0 to DATABASE_MAX_CONNS"))
+	}
+	durations := []struct {
+		name string
+		d    time.Duration
+	}{
+		{"DATABASE_MAX_CONN_LIFETIME", s.MaxConnLifetime},
+		{"DATABASE_MAX_CONN_IDLE_TIME", s.MaxConnIdleTime},
+		{"DATABASE_CONNECT_TIMEOUT", s.ConnectTimeout},
+		{"DATABASE_BUSY_TIMEOUT", s.BusyTimeout},
+	}
+	for _, d := range durations {
+		if d.d <= 0 {
+			errs = append(errs, config.Invalid(d.name, d.d.String(), "must be positive", "use a duration such as 5s or 1m"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// target is DATABASE_URL taken apart.
+type target struct {
+	engine Engine
+	// path is the SQLite file and query the extra DSN parameters given in the URL.
+	path  string
+	query url.Values
+	// pg is the parsed PostgreSQL configuration.
+	pg *pgxpool.Config
+	// display is the URL without its password, for logs, errors and health details.
+	display string
+}
+
+const urlFix = "use sqlite://data/app.db (embedded) or postgres://user:password@host:5432/dbname"
+
+// parseURL splits DATABASE_URL into an engine and its connection settings. SQLite URLs are
+// not parsed with net/url: in sqlite://data/app.db the "host" would be "data", and a
+// relative path is what people write.
+func parseURL(raw string) (target, error) {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return target{}, config.Invalid("DATABASE_URL", redact(raw), "has no scheme", urlFix)
+	}
+	switch strings.ToLower(scheme) {
+	case "sqlite", "sqlite3":
+		path, rawQuery, _ := strings.Cut(rest, "?")
+		if path == "" {
+			return target{}, config.Invalid("DATABASE_URL", raw, "has no file path", "use sqlite://data/app.db, or sqlite:///absolute/path.db")
+		}
+		q, err := url.ParseQuery(rawQuery)
+		if err != nil {
+			return target{}, config.Invalid("DATABASE_URL", raw, "has a bad query string: "+err.Error(), urlFix)
+		}
+		return target{engine: SQLite, path: path, query: q, display: "sqlite://" + path}, nil
+	case "postgres", "postgresql":
+		cfg, err := pgxpool.ParseConfig(raw)
+		if err != nil {
+			// pgconn redacts the password in its own message.
+			return target{}, config.Invalid("DATABASE_URL", redact(raw), "is not a valid PostgreSQL URL: "+err.Error(), urlFix)
+		}
+		return target{engine: Postgres, pg: cfg, display: redact(raw)}, nil
+	default:
+		return target{}, config.Invalid("DATABASE_URL", redact(raw), fmt.Sprintf("has an unsupported scheme %q", scheme), urlFix)
+	}
+}
+
+// redact hides the password of a URL; what does not parse is shown only up to its scheme,
+// since it may still hold one.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		scheme, _, _ := strings.Cut(raw, "://")
+		return scheme + "://…"
+	}
+	return u.Redacted()
+}

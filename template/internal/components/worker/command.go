@@ -1,0 +1,216 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/spf13/cobra"
+
+	"github.com/aegisgo/aegis/template/internal/app"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+func init() {
+	app.AddCommand(workerCmd)
+	app.AddCommand(jobsCmd)
+}
+
+func workerCmd(env *app.Env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "worker",
+		Short: "Work background jobs (the worker role)",
+		Long: `Work background jobs until interrupted.
+
+Works the queues WORKER_QUEUES lists (name=concurrency), whatever
+WORKER_IN_PROCESS says. Run as many worker processes as you like against one
+PostgreSQL database: each job runs in one of them. On SIGINT or SIGTERM running
+jobs get WORKER_SHUTDOWN_TIMEOUT to finish, then they are cancelled and retried
+later; a worker killed outright has its jobs retried after WORKER_RESCUE_AFTER.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			app.SetRole(Name)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			c, logger, err := env.Start(ctx)
+			if err != nil {
+				return err
+			}
+			client, err := registry.Get[*Client](c)
+			if err != nil {
+				return errors.Join(err, c.Stop(context.WithoutCancel(ctx)))
+			}
+			logger.Info("worker: working", "queues", client.settings.Queues)
+			<-ctx.Done()
+			stop() // a second signal kills the process the default way
+			logger.Info("worker: stopping, waiting for running jobs", "timeout", client.settings.ShutdownTimeout)
+			if err := c.Stop(context.WithoutCancel(ctx)); err != nil {
+				return fmt.Errorf("worker: stop: %w", err)
+			}
+			logger.Info("worker: stopped")
+			return nil
+		},
+	}
+}
+
+// jobStates are the states 'jobs list --state' accepts.
+var jobStates = []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStateCancelled, rivertype.JobStateCompleted,
+	rivertype.JobStateDiscarded, rivertype.JobStatePending, rivertype.JobStateRetryable,
+	rivertype.JobStateRunning, rivertype.JobStateScheduled,
+}
+
+func jobsCmd(env *app.Env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "jobs",
+		Short: "List, retry and cancel background jobs",
+		Example: fmt.Sprintf(`  %[1]s jobs list --state discarded
+  %[1]s jobs retry 42
+  %[1]s jobs cancel 42`, env.Name),
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return app.UsageError(cmd, "unknown command %q for %q", args[0], cmd.CommandPath())
+		},
+	}
+
+	var states, queues []string
+	var limit int
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List jobs, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			params := river.NewJobListParams().OrderBy(river.JobListOrderByID, river.SortOrderDesc)
+			if limit < 1 || limit > 10_000 {
+				return app.UsageError(cmd, "--limit must be from 1 to 10000")
+			}
+			params = params.First(limit)
+			if len(states) > 0 {
+				var ss []rivertype.JobState
+				for _, s := range states {
+					st := rivertype.JobState(strings.ToLower(s))
+					if !isJobState(st) {
+						return app.UsageError(cmd, "--state %q is not a job state; use one of %s", s, stateNames())
+					}
+					ss = append(ss, st)
+				}
+				params = params.States(ss...)
+			}
+			if len(queues) > 0 {
+				params = params.Queues(queues...)
+			}
+			return withClient(cmd.Context(), env, func(ctx context.Context, c *Client) error {
+				res, err := c.Jobs(ctx, params)
+				if err != nil {
+					return err
+				}
+				printJobs(env, res.Jobs)
+				return nil
+			})
+		},
+	}
+	list.Flags().StringSliceVar(&states, "state", nil, "only jobs in these states: "+stateNames())
+	list.Flags().StringSliceVar(&queues, "queue", nil, "only jobs in these queues")
+	list.Flags().IntVar(&limit, "limit", 50, "at most this many jobs")
+
+	action := func(use, short, done string, do func(*Client, context.Context, int64) (*rivertype.JobRow, error)) *cobra.Command {
+		return &cobra.Command{
+			Use:   use + " ID",
+			Short: short,
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				id, err := strconv.ParseInt(args[0], 10, 64)
+				if err != nil || id < 1 {
+					return app.UsageError(cmd, "%q is not a job ID; 'jobs list' shows them", args[0])
+				}
+				return withClient(cmd.Context(), env, func(ctx context.Context, c *Client) error {
+					j, err := do(c, ctx, id)
+					if errors.Is(err, river.ErrNotFound) {
+						return fmt.Errorf("worker: no job %d; 'jobs list' shows them", id)
+					}
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(env.Stdout, "job %d (%s) %s: now %s\n", j.ID, j.Kind, done, j.State)
+					return nil
+				})
+			},
+		}
+	}
+	cmd.AddCommand(list,
+		action("retry", "Run a job again as soon as possible (a discarded or cancelled one too)", "queued to run again", (*Client).Retry),
+		action("cancel", "Cancel a job: it will not run (again)", "cancelled", (*Client).Cancel),
+	)
+	return cmd
+}
+
+// withClient starts the app's services without working jobs and runs fn with the worker.
+func withClient(ctx context.Context, env *app.Env, fn func(context.Context, *Client) error) (err error) {
+	c, _, err := env.Start(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, c.Stop(context.WithoutCancel(ctx))) }()
+	client, err := registry.Get[*Client](c)
+	if err != nil {
+		return err
+	}
+	return fn(ctx, client)
+}
+
+func printJobs(env *app.Env, jobs []*rivertype.JobRow) {
+	if len(jobs) == 0 {
+		fmt.Fprintln(env.Stdout, "no jobs")
+		return
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tKIND\tQUEUE\tSTATE\tATTEMPT\tPRIORITY\tSCHEDULED\tLAST ERROR")
+	for _, j := range jobs {
+		lastErr := ""
+		if n := len(j.Errors); n > 0 {
+			lastErr = firstLine(j.Errors[n-1].Error, 80)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d/%d\t%d\t%s\t%s\n", j.ID, j.Kind, j.Queue, j.State,
+			j.Attempt, j.MaxAttempts, j.Priority, j.ScheduledAt.Local().Format(time.DateTime), lastErr)
+	}
+	_ = tw.Flush()
+}
+
+func firstLine(s string, max int) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > max {
+		s = s[:max-1] + "…"
+	}
+	return s
+}
+
+func isJobState(s rivertype.JobState) bool {
+	for _, st := range jobStates {
+		if st == s {
+			return true
+		}
+	}
+	return false
+}
+
+func stateNames() string {
+	names := make([]string, len(jobStates))
+	for i, s := range jobStates {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
+}

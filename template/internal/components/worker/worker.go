@@ -1,0 +1,350 @@
+// Package worker is the background-job component: durable jobs in the app's database, run by
+// River (github.com/riverqueue/river) on PostgreSQL or SQLite, with retries and backoff,
+// timeouts, unique, scheduled and prioritised jobs, and the queues "default" and "system".
+//
+// A task is an arguments type, its kind and a handler, registered from init():
+//
+//	type WelcomeArgs struct {
+//		UserID int64 `json:"user_id"`
+//	}
+//
+//	func (WelcomeArgs) Kind() string { return "send_welcome" }
+//
+//	func init() { worker.Register(sendWelcome, nil) }
+//
+//	func sendWelcome(ctx context.Context, job *river.Job[WelcomeArgs]) error {
+//		res, _ := registry.FromContext(ctx) // this job's scope
+//		mail, err := registry.Get[*services.Mailer](res)
+//		...
+//	}
+//
+// Services enqueue with the *Client (or the Enqueuer interface) they take as a dependency:
+// Enqueue on its own, or InTx/EnqueueTx to enqueue in the same transaction as the data the
+// job is about. Jobs run in 'serve' when WORKER_IN_PROCESS=true and in the '<app> worker'
+// process; '<app> jobs' lists, retries and cancels them.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"database/sql"
+	"log/slog"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/aegisgo/aegis/template/internal/app"
+	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// Name is the worker's name as a component, in the registry, in config and as a catalog owner.
+const Name = "worker"
+
+// stopTimeout bounds the component's Stop in the registry; WORKER_SHUTDOWN_TIMEOUT must fit.
+const stopTimeout = 2 * time.Minute
+
+func init() {
+	// The registry keeps registration errors and returns them from Build.
+	_ = AddTo(registry.Default)
+}
+
+// AddTo adds the worker component (*Client, named "worker") and its Enqueuer interface to r.
+// init() does it for registry.Default; tests call it on a fresh registry.
+func AddTo(r *registry.Registry) error {
+	return errors.Join(
+		registry.Provide1(r, newComponent,
+			registry.Name(Name),
+			registry.Kind(registry.KindComponent),
+			registry.Describe("background jobs: River queues in the database, retries, scheduled and unique jobs"),
+			registry.StopTimeout(stopTimeout),
+		),
+		registry.Bind[Enqueuer, *Client](r),
+	)
+}
+
+func newComponent(ctx context.Context, db *database.DB) (*Client, error) {
+	s, err := config.Load[Settings]()
+	if err != nil {
+		return nil, err
+	}
+	// The worker command works jobs; serve does too with WORKER_IN_PROCESS=true; every other
+	// command (jobs, migrate...) only enqueues and inspects.
+	work := app.Role() == Name || (app.Role() == app.RoleServe && s.InProcess)
+	c, _ := registry.FromContext(ctx)
+	container, _ := c.(*registry.Container)
+	return NewClient(db, s, &ClientOpts{Work: work, Container: container, Logger: slog.Default()})
+}
+
+// Enqueuer is what services that only enqueue depend on, so tests can swap in a fake. Methods
+// are safe for concurrent use.
+type Enqueuer interface {
+	// Enqueue stores a job; it runs as soon as a worker is free (or at opts.ScheduledAt).
+	// opts may be nil: the arguments type's InsertOpts, then the defaults, apply.
+	Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	// EnqueueTx stores a job in tx (from Client.InTx): it exists only if tx commits.
+	EnqueueTx(ctx context.Context, tx *Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
+// ClientOpts configures NewClient; nil means an enqueue-only client without scopes.
+type ClientOpts struct {
+	// Work runs the queues of Settings.Queues after Start; false makes an enqueue-only client.
+	Work bool
+	// Container opens a registry scope for each job (put in the job's context); nil gives
+	// handlers no resolver.
+	Container *registry.Container
+	// Logger receives River's warnings and errors; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Client is the worker component: River's client on the app's database. It is safe for
+// concurrent use. Start begins working jobs when the client was made to work; Stop lets
+// running jobs finish within WORKER_SHUTDOWN_TIMEOUT and then cancels them.
+type Client struct {
+	db        *database.DB
+	settings  Settings
+	queues    map[string]int
+	work      bool
+	container *registry.Container
+	eng       engine
+
+	mu       sync.Mutex
+	started  bool
+	stopping bool
+}
+
+// NewClient makes a client on db with settings s (defaults filled in).
+func NewClient(db *database.DB, s Settings, opts *ClientOpts) (*Client, error) {
+	if migrationsErr != nil {
+		return nil, migrationsErr
+	}
+	if opts == nil {
+		opts = &ClientOpts{}
+	}
+	s = s.WithDefaults()
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if s.ShutdownTimeout > stopTimeout-10*time.Second {
+		return nil, config.Invalid("WORKER_SHUTDOWN_TIMEOUT", s.ShutdownTimeout.String(), "must be at most "+(stopTimeout-10*time.Second).String(), "use a duration such as 30s")
+	}
+	queues, _ := ParseQueues(s.Queues)
+	workers, err := registered.workers()
+	if err != nil {
+		return nil, err
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	c := &Client{db: db, settings: s, queues: queues, work: opts.Work, container: opts.Container}
+	cfg := &river.Config{
+		Logger:                      slog.New(warnHandler{logger.Handler()}),
+		Workers:                     workers,
+		MaxAttempts:                 s.MaxAttempts,
+		JobTimeout:                  s.JobTimeout,
+		FetchPollInterval:           s.PollInterval,
+		RescueStuckJobsAfter:        s.RescueAfter,
+		CompletedJobRetentionPeriod: s.CompletedRetention,
+		CancelledJobRetentionPeriod: s.DiscardedRetention,
+		DiscardedJobRetentionPeriod: s.DiscardedRetention,
+		Middleware:                  []rivertype.Middleware{river.WorkerMiddlewareFunc(c.scopeJob)},
+	}
+	if s.PollInterval < river.FetchCooldownDefault {
+		cfg.FetchCooldown = s.PollInterval
+	}
+	if opts.Work {
+		cfg.Queues = map[string]river.QueueConfig{}
+		for name, n := range queues {
+			cfg.Queues[name] = river.QueueConfig{MaxWorkers: n}
+		}
+	}
+	switch db.Engine() {
+	case database.Postgres:
+		rc, err := river.NewClient(riverpgxv5.New(db.Pool()), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("worker: %w", err)
+		}
+		c.eng = &riverEngine[pgx.Tx]{c: rc, tx: pgxTxOf}
+	default:
+		rc, err := river.NewClient(riversqlite.New(db.SQL()), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("worker: %w", err)
+		}
+		c.eng = &riverEngine[*sql.Tx]{c: rc, tx: sqlTxOf}
+	}
+	return c, nil
+}
+
+// scopeJob runs each job attempt in a registry scope of its own, closed when it ends.
+func (c *Client) scopeJob(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+	if c.container == nil {
+		return doInner(ctx)
+	}
+	scope := c.container.NewScope(ctx)
+	err := doInner(registry.WithResolver(ctx, scope))
+	if cerr := scope.Close(context.WithoutCancel(ctx)); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("worker: close scope of job %d (%s): %w", job.ID, job.Kind, cerr))
+	}
+	return err
+}
+
+// Working reports whether this client works jobs (else it only enqueues).
+func (c *Client) Working() bool { return c.work }
+
+// Queues returns the queues this client works and their concurrency (nil when not working).
+func (c *Client) Queues() map[string]int {
+	if !c.work {
+		return nil
+	}
+	return maps.Clone(c.queues)
+}
+
+// Start begins working the queues when the client works jobs; otherwise it does nothing. It
+// returns without waiting for jobs.
+func (c *Client) Start(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.work || c.started {
+		return nil
+	}
+	// River's work runs until Stop, with a context of its own: ctx ends when Start returns.
+	if err := c.eng.start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("worker: start: %w", err)
+	}
+	c.started = true
+	return nil
+}
+
+// Stop stops fetching jobs and waits for running ones, at most WORKER_SHUTDOWN_TIMEOUT (or
+// until ctx ends); then it cancels their contexts and waits a little more. A cancelled job
+// is retried later. Stop is idempotent and does nothing before Start.
+func (c *Client) Stop(ctx context.Context) error {
+	c.mu.Lock()
+	if !c.started || c.stopping {
+		c.mu.Unlock()
+		return nil
+	}
+	c.stopping = true
+	c.mu.Unlock()
+
+	soft, cancel := context.WithTimeout(ctx, c.settings.ShutdownTimeout)
+	err := c.eng.stop(soft)
+	cancel()
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("worker: stop: %w", err)
+	}
+	hard, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := c.eng.stopAndCancel(hard); err != nil {
+		return fmt.Errorf("worker: stop: running jobs did not finish within %s nor after being cancelled: %w", c.settings.ShutdownTimeout, err)
+	}
+	return nil
+}
+
+// Enqueue stores a job for args. opts may be nil: the arguments type's InsertOpts (if it has
+// that method), then the defaults (queue "default", priority 1, WORKER_MAX_ATTEMPTS) apply.
+// With opts.UniqueOpts a duplicate is not inserted: the result's UniqueSkippedAsDuplicate
+// is true and its Job is the existing one.
+func (c *Client) Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	res, err := c.eng.insert(ctx, args, opts)
+	if err != nil {
+		return nil, fmt.Errorf("worker: enqueue %s: %w", args.Kind(), err)
+	}
+	return res, nil
+}
+
+// EnqueueTx stores a job inside tx (from InTx): it becomes visible to workers only when tx
+// commits, and disappears with it on rollback.
+func (c *Client) EnqueueTx(ctx context.Context, tx *Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	res, err := c.eng.insertTx(ctx, tx, args, opts)
+	if err != nil {
+		return nil, fmt.Errorf("worker: enqueue %s in transaction: %w", args.Kind(), err)
+	}
+	return res, nil
+}
+
+// EnqueueMany stores many jobs in one statement, for bulk work; it returns how many it
+// stored (unique options are honoured, so it may be fewer).
+func (c *Client) EnqueueMany(ctx context.Context, params []river.InsertManyParams) (int, error) {
+	n, err := c.eng.insertMany(ctx, params)
+	if err != nil {
+		return n, fmt.Errorf("worker: enqueue %d jobs: %w", len(params), err)
+	}
+	return n, nil
+}
+
+// Job returns one job by ID. A missing job's error wraps river.ErrNotFound.
+func (c *Client) Job(ctx context.Context, id int64) (*rivertype.JobRow, error) {
+	j, err := c.eng.jobGet(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("worker: get job %d: %w", id, err)
+	}
+	return j, nil
+}
+
+// Jobs lists jobs (see river.NewJobListParams: filter by state, queue, kind; page with After).
+func (c *Client) Jobs(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error) {
+	res, err := c.eng.jobList(ctx, params)
+	if err != nil {
+		return nil, fmt.Errorf("worker: list jobs: %w", err)
+	}
+	return res, nil
+}
+
+// Retry makes a job run again as soon as possible, whatever state it is in (a discarded or
+// cancelled one included); a running job is left alone.
+func (c *Client) Retry(ctx context.Context, id int64) (*rivertype.JobRow, error) {
+	j, err := c.eng.jobRetry(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("worker: retry job %d: %w", id, err)
+	}
+	return j, nil
+}
+
+// Cancel cancels a job: one waiting never runs; a running one has its context cancelled
+// (in this process at once, in another within a second or so) and is not retried.
+func (c *Client) Cancel(ctx context.Context, id int64) (*rivertype.JobRow, error) {
+	j, err := c.eng.jobCancel(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("worker: cancel job %d: %w", id, err)
+	}
+	return j, nil
+}
+
+// Subscribe returns events of jobs worked by this client (completed, failed, cancelled...),
+// for tests and metrics; call the func to unsubscribe.
+func (c *Client) Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func()) {
+	return c.eng.subscribe(kinds...)
+}
+
+// warnHandler passes on River's warnings and errors only: its info logs are routine.
+type warnHandler struct{ slog.Handler }
+
+func (h warnHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (h warnHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return warnHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h warnHandler) WithGroup(name string) slog.Handler { return warnHandler{h.Handler.WithGroup(name)} }
+
+var (
+	_ Enqueuer               = (*Client)(nil)
+	_ registry.Starter       = (*Client)(nil)
+	_ registry.Stopper       = (*Client)(nil)
+	_ registry.HealthChecker = (*Client)(nil)
+)

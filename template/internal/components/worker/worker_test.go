@@ -1,0 +1,394 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+func TestParseQueues(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		spec string
+		want map[string]int
+		err  string
+	}{
+		{"default=10,system=2", map[string]int{"default": 10, "system": 2}, ""},
+		{" default = 3 ", map[string]int{"default": 3}, ""},
+		{"", nil, "lists no queue"},
+		{"default", nil, "name=concurrency"},
+		{"default=0", nil, "name=concurrency"},
+		{"default=x", nil, "name=concurrency"},
+		{"=3", nil, "not a valid queue name"},
+		{"a=1,a=2", nil, "listed twice"},
+	}
+	for _, tt := range tests {
+		got, err := ParseQueues(tt.spec)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) || !strings.Contains(err.Error(), "WORKER_QUEUES") {
+				t.Errorf("ParseQueues(%q) error = %v, want one naming WORKER_QUEUES with %q", tt.spec, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || len(got) != len(tt.want) {
+			t.Errorf("ParseQueues(%q) = %v, %v; want %v", tt.spec, got, err, tt.want)
+			continue
+		}
+		for k, v := range tt.want {
+			if got[k] != v {
+				t.Errorf("ParseQueues(%q)[%s] = %d, want %d", tt.spec, k, got[k], v)
+			}
+		}
+	}
+}
+
+func TestSettingsValidate(t *testing.T) {
+	t.Parallel()
+	if err := (Settings{}).WithDefaults().Validate(); err != nil {
+		t.Fatalf("defaults invalid: %v", err)
+	}
+	bad := Settings{MaxAttempts: -1}.WithDefaults()
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "WORKER_MAX_ATTEMPTS") {
+		t.Errorf("Validate = %v, want an error naming WORKER_MAX_ATTEMPTS", err)
+	}
+}
+
+// River's schema is the worker's goose migrations: applied by databasetest like everyone's,
+// and reversible.
+func TestMigrations(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		ctx := t.Context()
+		var n int
+		if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM river_migration`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		fsys, err := riverMigrations()
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, err := db.MigrationStatus(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var applied int
+		for _, s := range status {
+			if s.Owner == Name {
+				applied, _ = s.Counts()
+			}
+		}
+		if applied == 0 || n != applied {
+			t.Fatalf("river_migration has %d rows, goose applied %d worker migrations", n, applied)
+		}
+		_ = fsys
+		// All the way down and up again.
+		for range applied {
+			if _, err := db.MigrateDown(ctx, Name); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.SQL().ExecContext(ctx, `SELECT 1 FROM river_job`); err == nil {
+			t.Fatal("river_job still exists after migrating the worker all the way down")
+		}
+		if _, err := db.MigrateUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM river_migration WHERE line = 'main'`).Scan(&n); err != nil || n != applied {
+			t.Fatalf("after down and up: river_migration has %d rows (%v), want %d", n, err, applied)
+		}
+	})
+}
+
+func TestEnqueueRunsInScope(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		c := setup(t, db, testSettings())
+		tok := token(t)
+		res, err := c.Enqueue(t.Context(), scopedArgs{Token: tok}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, c, res.Job.ID, rivertype.JobStateCompleted, 10*time.Second)
+		v, ok := closedLogs.Load(tok)
+		if !ok || !v.(*atomic.Bool).Load() {
+			t.Error("the job's scoped service was not closed with its scope")
+		}
+	})
+}
+
+// A panicking job is retried, then discarded with the panic recorded, and the worker goes on.
+func TestPanicRetriedThenDiscarded(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		c := setup(t, db, testSettings())
+		tok := token(t)
+		res, err := c.Enqueue(t.Context(), panicArgs{Token: tok}, &river.InsertOpts{MaxAttempts: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		j := waitState(t, c, res.Job.ID, rivertype.JobStateDiscarded, 20*time.Second)
+		if got := runCount(tok).Load(); got != 2 {
+			t.Errorf("ran %d times, want 2 (one retry)", got)
+		}
+		if len(j.Errors) != 2 || !strings.Contains(j.Errors[1].Error, "boom "+tok) || j.Errors[1].Trace == "" {
+			t.Errorf("errors %+v, want two attempts recording the panic and its stack", j.Errors)
+		}
+		// Discarded jobs stay visible, and can be run again.
+		list, err := c.Jobs(t.Context(), river.NewJobListParams().States(rivertype.JobStateDiscarded).Kinds("test_panic"))
+		if err != nil || len(list.Jobs) == 0 {
+			t.Fatalf("discarded jobs: %v, %v", list, err)
+		}
+		if _, err := c.Retry(t.Context(), j.ID); err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, c, j.ID, rivertype.JobStateDiscarded, 20*time.Second)
+		if got := runCount(tok).Load(); got != 3 {
+			t.Errorf("after retry ran %d times, want 3", got)
+		}
+		// The worker keeps working.
+		ok, err := c.Enqueue(t.Context(), okArgs{Token: tok + "-after"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, c, ok.Job.ID, rivertype.JobStateCompleted, 10*time.Second)
+	})
+}
+
+// A task's timeout cancels its context; the attempt fails and is retried.
+func TestTimeoutFailsAttempt(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		c := setup(t, db, testSettings())
+		tok := token(t)
+		res, err := c.Enqueue(t.Context(), blockArgs{Token: tok}, &river.InsertOpts{MaxAttempts: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		j := waitState(t, c, res.Job.ID, rivertype.JobStateRetryable, 10*time.Second)
+		// The retry may already have run (and timed out) too.
+		if len(j.Errors) == 0 || !strings.Contains(j.Errors[0].Error, "deadline") {
+			t.Errorf("errors %+v, want attempts that timed out", j.Errors)
+		}
+		last := j.Errors[len(j.Errors)-1]
+		if !j.ScheduledAt.After(last.At) {
+			t.Errorf("retry scheduled at %s, not after the failure at %s: no backoff", j.ScheduledAt, last.At)
+		}
+	})
+}
+
+func TestUniqueScheduledAndPriority(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		c := setup(t, db, testSettings())
+		ctx := t.Context()
+		tok := token(t)
+		opts := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}, ScheduledAt: time.Now().Add(time.Hour), Priority: 3, Queue: QueueSystem}
+		first, err := c.Enqueue(ctx, okArgs{Token: tok}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := c.Enqueue(ctx, okArgs{Token: tok}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first.UniqueSkippedAsDuplicate || !second.UniqueSkippedAsDuplicate || second.Job.ID != first.Job.ID {
+			t.Errorf("unique: first skipped=%v, second skipped=%v (ids %d, %d)", first.UniqueSkippedAsDuplicate, second.UniqueSkippedAsDuplicate, first.Job.ID, second.Job.ID)
+		}
+		j := first.Job
+		if j.State != rivertype.JobStateScheduled || j.Priority != 3 || j.Queue != QueueSystem {
+			t.Errorf("job is %s, priority %d, queue %s; want scheduled, 3, system", j.State, j.Priority, j.Queue)
+		}
+		time.Sleep(300 * time.Millisecond)
+		if n := runCount(tok).Load(); n != 0 {
+			t.Errorf("a job scheduled in an hour ran %d times", n)
+		}
+		// Cancel it; it never runs.
+		if j, err = c.Cancel(ctx, j.ID); err != nil || j.State != rivertype.JobStateCancelled {
+			t.Errorf("cancel: %v, %v", j, err)
+		}
+	})
+}
+
+func TestExampleTaskIsUnique(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		c := setup(t, db, testSettings())
+		a, err := c.Enqueue(t.Context(), SendWelcomeArgs{Email: "ada@example.com"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := c.Enqueue(t.Context(), SendWelcomeArgs{Email: "ada@example.com"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !b.UniqueSkippedAsDuplicate {
+			t.Error("a second welcome for the same address was enqueued")
+		}
+		waitState(t, c, a.Job.ID, rivertype.JobStateCompleted, 10*time.Second)
+	})
+}
+
+// Jobs enqueued in a transaction exist exactly when the transaction commits, with the data.
+func TestInTx(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		ctx := t.Context()
+		c, err := NewClient(db, testSettings(), nil) // enqueue only
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SQL().ExecContext(ctx, `CREATE TABLE signups (email text PRIMARY KEY)`); err != nil {
+			t.Fatal(err)
+		}
+		errRollback := errors.New("roll back")
+		var rolledBackID int64
+		err = c.InTx(ctx, func(ctx context.Context, tx *Tx) error {
+			if _, err := tx.DB().NewRaw(`INSERT INTO signups (email) VALUES (?)`, "grace@example.com").Exec(ctx); err != nil {
+				return err
+			}
+			res, err := tx.Enqueue(ctx, okArgs{Token: "rolled back"}, nil)
+			if err != nil {
+				return err
+			}
+			rolledBackID = res.Job.ID
+			return errRollback
+		})
+		if !errors.Is(err, errRollback) {
+			t.Fatalf("InTx = %v, want fn's error", err)
+		}
+		if _, err := c.Job(ctx, rolledBackID); !errors.Is(err, river.ErrNotFound) {
+			t.Errorf("job of a rolled back transaction: %v, want not found", err)
+		}
+		var committedID int64
+		err = c.InTx(ctx, func(ctx context.Context, tx *Tx) error {
+			if _, err := tx.DB().NewRaw(`INSERT INTO signups (email) VALUES (?)`, "ada@example.com").Exec(ctx); err != nil {
+				return err
+			}
+			res, err := c.EnqueueTx(ctx, tx, okArgs{Token: "committed"}, nil)
+			if err != nil {
+				return err
+			}
+			committedID = res.Job.ID
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Job(ctx, committedID); err != nil {
+			t.Errorf("job of a committed transaction: %v", err)
+		}
+		var emails []string
+		if err := db.Bun().NewRaw(`SELECT email FROM signups`).Scan(ctx, &emails); err != nil {
+			t.Fatal(err)
+		}
+		if len(emails) != 1 || emails[0] != "ada@example.com" {
+			t.Errorf("signups %v, want only the committed one", emails)
+		}
+	})
+}
+
+// Stop lets a running job finish within WORKER_SHUTDOWN_TIMEOUT.
+func TestGracefulShutdown(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		c := setup(t, db, testSettings())
+		tok := token(t)
+		res, err := c.Enqueue(t.Context(), sleepArgs{Token: tok, For: 700 * time.Millisecond}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, c, res.Job.ID, rivertype.JobStateRunning, 10*time.Second)
+		start := time.Now()
+		if err := c.Stop(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("stop took %s", d)
+		}
+		j, err := c.Job(t.Context(), res.Job.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.State != rivertype.JobStateCompleted {
+			t.Errorf("after a graceful stop the running job is %s, want completed", j.State)
+		}
+	})
+}
+
+// A job that outlives WORKER_SHUTDOWN_TIMEOUT is cancelled and left to be retried.
+func TestShutdownTimeoutCancels(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		s := testSettings()
+		s.ShutdownTimeout = 300 * time.Millisecond
+		c := setup(t, db, s)
+		tok := token(t)
+		res, err := c.Enqueue(t.Context(), sleepArgs{Token: tok, For: time.Hour}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, c, res.Job.ID, rivertype.JobStateRunning, 10*time.Second)
+		if err := c.Stop(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		j, err := c.Job(t.Context(), res.Job.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.State != rivertype.JobStateRetryable && j.State != rivertype.JobStateAvailable {
+			t.Errorf("a job cancelled by shutdown is %s, want retryable", j.State)
+		}
+	})
+}
+
+func TestHealth(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		c := setup(t, db, testSettings())
+		if _, err := c.Enqueue(t.Context(), okArgs{Token: token(t)}, &river.InsertOpts{ScheduledAt: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		h := c.CheckHealth(t.Context())
+		if h.Status != registry.StatusHealthy {
+			t.Fatalf("health %+v", h)
+		}
+		for _, k := range []string{"queue_depth", "running", "retryable", "discarded", "scheduled", "role"} {
+			if _, ok := h.Details[k]; !ok {
+				t.Errorf("health details lack %q: %v", k, h.Details)
+			}
+		}
+		if h.Details["scheduled"] != 1 || h.Details["role"] != "worker" {
+			t.Errorf("details %v, want one scheduled job and role worker", h.Details)
+		}
+	})
+}
+
+func TestRegisterErrors(t *testing.T) {
+	t.Parallel()
+	s := &taskSet{}
+	s.add(task{kind: "a", where: "x.go:1", add: func(*river.Workers) error { return nil }})
+	s.add(task{kind: "a", where: "y.go:2", add: func(*river.Workers) error { return nil }})
+	if _, err := s.workers(); err == nil || !strings.Contains(err.Error(), "x.go:1") || !strings.Contains(err.Error(), "y.go:2") {
+		t.Errorf("duplicate kind: %v, want both places named", err)
+	}
+}

@@ -1,0 +1,410 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/aegisgo/aegis/template/internal/components/backend"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// API paths.
+const (
+	AuthPrefix  = "/api/v1/auth"
+	UsersPrefix = "/api/v1/users"
+)
+
+// securityScheme is the name of the bearer scheme in /openapi.json.
+const securityScheme = "bearerAuth"
+
+// UserBody is a user as the API shows it (never the password hash).
+type UserBody struct {
+	ID        int64     `json:"id"`
+	Email     string    `json:"email" format:"email"`
+	Username  string    `json:"username"`
+	FullName  string    `json:"full_name"`
+	Role      string    `json:"role" enum:"user,admin"`
+	Active    bool      `json:"active"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+func userBody(u *User) UserBody {
+	return UserBody{ID: u.ID, Email: u.Email, Username: u.Username, FullName: u.FullName, Role: u.Role,
+		Active: u.Active, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+}
+
+type userOutput struct {
+	Body UserBody
+}
+
+// TokenBody is the answer to login and refresh.
+type TokenBody struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	TokenType    string `json:"token_type" enum:"bearer"`
+	ExpiresIn    int    `json:"expires_in" doc:"Seconds until the access token expires."`
+}
+
+type tokenOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         TokenBody
+}
+
+func tokens(p *TokenPair) *tokenOutput {
+	return &tokenOutput{CacheControl: "no-store", Body: TokenBody{AccessToken: p.AccessToken, RefreshToken: p.RefreshToken,
+		TokenType: p.TokenType, ExpiresIn: int(p.ExpiresIn / time.Second)}}
+}
+
+type registerInput struct {
+	Body struct {
+		Email    string `json:"email" maxLength:"254" doc:"Email address; unique, case-insensitive."`
+		Username string `json:"username" maxLength:"32" doc:"3-32 letters, digits, '.', '_' or '-'; unique, case-insensitive."`
+		Password string `json:"password" doc:"8-128 characters, not one of the most common passwords."`
+		FullName string `json:"full_name,omitempty" maxLength:"100" doc:"Display name."`
+	}
+}
+
+type loginInput struct {
+	Body struct {
+		Login    string `json:"login,omitempty" maxLength:"254" doc:"Email or username (or send email or username instead)."`
+		Email    string `json:"email,omitempty" maxLength:"254"`
+		Username string `json:"username,omitempty" maxLength:"254"`
+		Password string `json:"password" doc:"The account's password."`
+	}
+	ip string
+}
+
+// Resolve records the client's address for rate limiting.
+func (in *loginInput) Resolve(ctx huma.Context) []error {
+	in.ip = clientIP(ctx.RemoteAddr())
+	return nil
+}
+
+// clientIP is the host part of a RemoteAddr. Behind a reverse proxy every
+// client shares the proxy's address; put the proxy's real-IP middleware in
+// front (chi's middleware.RealIP) so RemoteAddr is the client's.
+func clientIP(remote string) string {
+	if host, _, err := net.SplitHostPort(remote); err == nil {
+		return host
+	}
+	return remote
+}
+
+func (in *loginInput) login() string {
+	switch {
+	case in.Body.Login != "":
+		return in.Body.Login
+	case in.Body.Email != "":
+		return in.Body.Email
+	default:
+		return in.Body.Username
+	}
+}
+
+type refreshInput struct {
+	Body struct {
+		RefreshToken string `json:"refresh_token" maxLength:"4096"`
+	}
+}
+
+type profileInput struct {
+	Body struct {
+		Email    *string `json:"email,omitempty" maxLength:"254"`
+		Username *string `json:"username,omitempty" maxLength:"32"`
+		FullName *string `json:"full_name,omitempty" maxLength:"100"`
+	}
+}
+
+type changePasswordInput struct {
+	Body struct {
+		CurrentPassword string `json:"current_password"`
+		NewPassword     string `json:"new_password"`
+	}
+}
+
+type listUsersInput struct {
+	Page    int    `query:"page" minimum:"1" default:"1" doc:"Page number, from 1."`
+	PerPage int    `query:"per_page" minimum:"1" maximum:"100" default:"20" doc:"Users per page."`
+	Q       string `query:"q" maxLength:"100" doc:"Substring of email, username or full name; case-insensitive."`
+	Active  string `query:"active" enum:"true,false" doc:"Only active (true) or deactivated (false) users."`
+	Role    string `query:"role" enum:"user,admin" doc:"Only users with this role."`
+}
+
+// UserPage is one page of the user list.
+type UserPage struct {
+	Items   []UserBody `json:"items"`
+	Total   int        `json:"total"`
+	Page    int        `json:"page"`
+	PerPage int        `json:"per_page"`
+}
+
+type userPageOutput struct {
+	Body UserPage
+}
+
+type userIDInput struct {
+	ID int64 `path:"id" minimum:"1"`
+}
+
+type updateUserInput struct {
+	ID   int64 `path:"id" minimum:"1"`
+	Body struct {
+		Email    *string `json:"email,omitempty" maxLength:"254"`
+		Username *string `json:"username,omitempty" maxLength:"32"`
+		FullName *string `json:"full_name,omitempty" maxLength:"100"`
+		Role     *string `json:"role,omitempty" enum:"user,admin"`
+		Active   *bool   `json:"active,omitempty"`
+	}
+}
+
+// handlers are thin: decode, call a service, map errors.
+type handlers struct {
+	auth   *AuthService
+	users  *UserService
+	logger *slog.Logger
+}
+
+// mount registers every auth and user endpoint on r.
+func mount(r *backend.Router) error {
+	a, err := registry.Get[*AuthService](r.Container)
+	if err != nil {
+		return err
+	}
+	h := &handlers{auth: a, users: a.users, logger: r.Logger}
+	oapi := r.API.OpenAPI()
+	if oapi.Components.SecuritySchemes == nil {
+		oapi.Components.SecuritySchemes = map[string]*huma.SecurityScheme{}
+	}
+	oapi.Components.SecuritySchemes[securityScheme] = &huma.SecurityScheme{
+		Type: "http", Scheme: "bearer", BearerFormat: "JWT",
+		Description: "Access token from POST " + AuthPrefix + "/login.",
+	}
+	secured := []map[string][]string{{securityScheme: {}}}
+	user := huma.Middlewares{RequireUser()}
+	admin := huma.Middlewares{RequireRole(RoleAdmin)}
+	tags := []string{"auth"}
+	adminTags := []string{"users"}
+
+	huma.Register(r.API, huma.Operation{OperationID: "auth-register", Method: http.MethodPost, Path: AuthPrefix + "/register",
+		Summary: "Create an account", DefaultStatus: http.StatusCreated, Tags: tags,
+		Errors: []int{http.StatusConflict, http.StatusUnprocessableEntity}}, h.register)
+	huma.Register(r.API, huma.Operation{OperationID: "auth-login", Method: http.MethodPost, Path: AuthPrefix + "/login",
+		Summary: "Log in with email or username and password", Tags: tags,
+		Errors: []int{http.StatusUnauthorized, http.StatusUnprocessableEntity, http.StatusTooManyRequests}}, h.login)
+	huma.Register(r.API, huma.Operation{OperationID: "auth-refresh", Method: http.MethodPost, Path: AuthPrefix + "/refresh",
+		Summary: "Exchange a refresh token for new tokens (each refresh token works once)", Tags: tags,
+		Errors: []int{http.StatusUnauthorized}}, h.refresh)
+	huma.Register(r.API, huma.Operation{OperationID: "auth-logout", Method: http.MethodPost, Path: AuthPrefix + "/logout",
+		Summary: "Revoke a refresh token and its session", DefaultStatus: http.StatusNoContent, Tags: tags}, h.logout)
+	huma.Register(r.API, huma.Operation{OperationID: "auth-me", Method: http.MethodGet, Path: AuthPrefix + "/me",
+		Summary: "The signed-in user", Tags: tags, Security: secured, Middlewares: user,
+		Errors: []int{http.StatusUnauthorized}}, h.me)
+	huma.Register(r.API, huma.Operation{OperationID: "auth-update-me", Method: http.MethodPatch, Path: AuthPrefix + "/me",
+		Summary: "Update the signed-in user's profile", Tags: tags, Security: secured, Middlewares: user,
+		Errors: []int{http.StatusUnauthorized, http.StatusConflict, http.StatusUnprocessableEntity}}, h.updateMe)
+	huma.Register(r.API, huma.Operation{OperationID: "auth-change-password", Method: http.MethodPost, Path: AuthPrefix + "/change-password",
+		Summary: "Change the password; other sessions are signed out", DefaultStatus: http.StatusNoContent, Tags: tags,
+		Security: secured, Middlewares: user, Errors: []int{http.StatusUnauthorized, http.StatusUnprocessableEntity}}, h.changePassword)
+
+	adminErrs := []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}
+	huma.Register(r.API, huma.Operation{OperationID: "users-list", Method: http.MethodGet, Path: UsersPrefix,
+		Summary: "List users (admin)", Tags: adminTags, Security: secured, Middlewares: admin,
+		Errors: []int{http.StatusUnauthorized, http.StatusForbidden}}, h.listUsers)
+	huma.Register(r.API, huma.Operation{OperationID: "users-get", Method: http.MethodGet, Path: UsersPrefix + "/{id}",
+		Summary: "Get a user (admin)", Tags: adminTags, Security: secured, Middlewares: admin, Errors: adminErrs}, h.getUser)
+	huma.Register(r.API, huma.Operation{OperationID: "users-update", Method: http.MethodPatch, Path: UsersPrefix + "/{id}",
+		Summary: "Update a user (admin)", Tags: adminTags, Security: secured, Middlewares: admin,
+		Errors: append(adminErrs, http.StatusConflict, http.StatusUnprocessableEntity)}, h.updateUser)
+	huma.Register(r.API, huma.Operation{OperationID: "users-deactivate", Method: http.MethodPost, Path: UsersPrefix + "/{id}/deactivate",
+		Summary: "Deactivate a user and revoke their sessions (admin)", Tags: adminTags, Security: secured, Middlewares: admin,
+		Errors: append(adminErrs, http.StatusConflict)}, h.deactivateUser)
+	huma.Register(r.API, huma.Operation{OperationID: "users-delete", Method: http.MethodDelete, Path: UsersPrefix + "/{id}",
+		Summary: "Delete a user (admin)", DefaultStatus: http.StatusNoContent, Tags: adminTags, Security: secured, Middlewares: admin,
+		Errors: append(adminErrs, http.StatusConflict)}, h.deleteUser)
+	return nil
+}
+
+func (h *handlers) register(ctx context.Context, in *registerInput) (*userOutput, error) {
+	u, err := h.auth.Register(ctx, RegisterParams{Email: in.Body.Email, Username: in.Body.Username, Password: in.Body.Password, FullName: in.Body.FullName})
+	if err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	return &userOutput{Body: userBody(u)}, nil
+}
+
+func (h *handlers) login(ctx context.Context, in *loginInput) (*tokenOutput, error) {
+	pair, err := h.auth.Login(ctx, LoginParams{Login: in.login(), Password: in.Body.Password, IP: in.ip})
+	if err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	return tokens(pair), nil
+}
+
+func (h *handlers) refresh(ctx context.Context, in *refreshInput) (*tokenOutput, error) {
+	pair, err := h.auth.Refresh(ctx, in.Body.RefreshToken)
+	if err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	return tokens(pair), nil
+}
+
+func (h *handlers) logout(ctx context.Context, in *refreshInput) (*struct{}, error) {
+	if err := h.auth.Logout(ctx, in.Body.RefreshToken); err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	return nil, nil
+}
+
+func (h *handlers) me(ctx context.Context, _ *struct{}) (*userOutput, error) {
+	u, ok := UserFromContext(ctx)
+	if !ok {
+		return nil, h.problem(ctx, ErrUnauthenticated)
+	}
+	return &userOutput{Body: userBody(u)}, nil
+}
+
+func (h *handlers) updateMe(ctx context.Context, in *profileInput) (*userOutput, error) {
+	u, ok := UserFromContext(ctx)
+	if !ok {
+		return nil, h.problem(ctx, ErrUnauthenticated)
+	}
+	u, err := h.users.Update(ctx, u.ID, UpdateUserParams{Email: in.Body.Email, Username: in.Body.Username, FullName: in.Body.FullName})
+	if err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	return &userOutput{Body: userBody(u)}, nil
+}
+
+func (h *handlers) changePassword(ctx context.Context, in *changePasswordInput) (*struct{}, error) {
+	u, ok := UserFromContext(ctx)
+	if !ok {
+		return nil, h.problem(ctx, ErrUnauthenticated)
+	}
+	var sid string
+	if c := claimsFromContext(ctx); c != nil {
+		sid = c.SessionID
+	}
+	if err := h.auth.ChangePassword(ctx, u.ID, sid, in.Body.CurrentPassword, in.Body.NewPassword); err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	return nil, nil
+}
+
+func (h *handlers) listUsers(ctx context.Context, in *listUsersInput) (*userPageOutput, error) {
+	p := ListUsersParams{Query: in.Q, Role: in.Role, Page: in.Page, PerPage: in.PerPage}
+	if in.Active != "" {
+		active := in.Active == "true"
+		p.Active = &active
+	}
+	res, err := h.users.List(ctx, p)
+	if err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	out := &userPageOutput{Body: UserPage{Items: make([]UserBody, 0, len(res.Users)), Total: res.Total, Page: res.Page, PerPage: res.PerPage}}
+	for _, u := range res.Users {
+		out.Body.Items = append(out.Body.Items, userBody(u))
+	}
+	return out, nil
+}
+
+func (h *handlers) getUser(ctx context.Context, in *userIDInput) (*userOutput, error) {
+	u, err := h.users.Get(ctx, in.ID)
+	if err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	return &userOutput{Body: userBody(u)}, nil
+}
+
+// notSelf refuses an admin's own account for actions that would lock them
+// out.
+func notSelf(ctx context.Context, id int64) error {
+	if me, ok := UserFromContext(ctx); ok && me.ID == id {
+		return ErrSelf
+	}
+	return nil
+}
+
+func (h *handlers) updateUser(ctx context.Context, in *updateUserInput) (*userOutput, error) {
+	b := in.Body
+	if (b.Active != nil && !*b.Active) || (b.Role != nil && *b.Role != RoleAdmin) {
+		if err := notSelf(ctx, in.ID); err != nil {
+			return nil, h.problem(ctx, err)
+		}
+	}
+	u, err := h.users.Update(ctx, in.ID, UpdateUserParams{Email: b.Email, Username: b.Username, FullName: b.FullName, Role: b.Role, Active: b.Active})
+	if err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	return &userOutput{Body: userBody(u)}, nil
+}
+
+func (h *handlers) deactivateUser(ctx context.Context, in *userIDInput) (*userOutput, error) {
+	if err := notSelf(ctx, in.ID); err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	u, err := h.users.Deactivate(ctx, in.ID)
+	if err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	return &userOutput{Body: userBody(u)}, nil
+}
+
+func (h *handlers) deleteUser(ctx context.Context, in *userIDInput) (*struct{}, error) {
+	if err := notSelf(ctx, in.ID); err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	if err := h.users.Delete(ctx, in.ID); err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	return nil, nil
+}
+
+// problem maps a service error to an RFC 9457 problem. Unexpected errors
+// are logged and answered with a 500 that names nothing internal.
+func (h *handlers) problem(ctx context.Context, err error) error {
+	var (
+		ve *ValidationError
+		rl *RateLimitError
+	)
+	unauthorized := func(msg string) error {
+		return huma.ErrorWithHeaders(huma.Error401Unauthorized(msg), http.Header{"WWW-Authenticate": {`Bearer realm="api"`}})
+	}
+	switch {
+	case errors.As(err, &ve):
+		return huma.Error422UnprocessableEntity("validation failed: "+ve.Field+" "+ve.Reason,
+			&huma.ErrorDetail{Location: "body." + ve.Field, Message: ve.Reason})
+	case errors.As(err, &rl):
+		secs := int((rl.RetryAfter + time.Second - 1) / time.Second)
+		return huma.ErrorWithHeaders(huma.NewError(http.StatusTooManyRequests, "Too many login attempts; retry after "+strconv.Itoa(secs)+" seconds."),
+			http.Header{"Retry-After": {strconv.Itoa(secs)}})
+	case errors.Is(err, ErrEmailTaken):
+		return huma.Error409Conflict("This email is already registered.")
+	case errors.Is(err, ErrUsernameTaken):
+		return huma.Error409Conflict("This username is already taken.")
+	case errors.Is(err, ErrSelf):
+		return huma.Error409Conflict("You cannot deactivate, demote or delete your own account.")
+	case errors.Is(err, ErrInvalidCredentials):
+		return unauthorized("Invalid login or password.")
+	case errors.Is(err, ErrTokenReused):
+		return unauthorized("This refresh token was already used; the session has been revoked. Log in again.")
+	case errors.Is(err, ErrInvalidToken):
+		return unauthorized("The token is invalid or expired.")
+	case errors.Is(err, ErrUnauthenticated):
+		return unauthorized("Authentication required.")
+	case errors.Is(err, ErrNotFound):
+		return huma.Error404NotFound("No such user.")
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return huma.Error503ServiceUnavailable("The request was cancelled or timed out.")
+	default:
+		h.logger.ErrorContext(ctx, "auth: request failed", "error", err, "request_id", backend.RequestID(ctx))
+		return huma.Error500InternalServerError("The server hit an unexpected error. Quote the X-Request-ID header when reporting it.")
+	}
+}

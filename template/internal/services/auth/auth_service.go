@@ -1,0 +1,340 @@
+package auth
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/config"
+)
+
+// AuthService signs users in and out: registration, login with rate
+// limiting, access tokens (JWT, HS256) and rotating refresh tokens. It is
+// safe for concurrent use.
+type AuthService struct {
+	db         *database.DB
+	users      *UserService
+	signer     *tokenSigner
+	refreshTTL time.Duration
+	byIP       *limiter
+	byAccount  *limiter
+	logger     *slog.Logger
+}
+
+// NewAuthService is the registry constructor: it reads Settings and, for
+// the AUTH_SECRET rules, APP_ENV.
+func NewAuthService(ctx context.Context, db *database.DB, users *UserService) (*AuthService, error) {
+	s, err := config.Load[Settings]()
+	if err != nil {
+		return nil, err
+	}
+	core, err := config.Load[config.Core]()
+	if err != nil {
+		return nil, err
+	}
+	return NewAuthServiceWith(db, users, s, &AuthOpts{Production: core.Production()})
+}
+
+// AuthOpts adjust NewAuthServiceWith. A nil *AuthOpts means development
+// and slog.Default().
+type AuthOpts struct {
+	// Production refuses a missing, short or placeholder secret instead of
+	// generating an ephemeral one.
+	Production bool
+	Logger     *slog.Logger
+}
+
+// NewAuthServiceWith returns an AuthService configured by s (after
+// WithDefaults).
+func NewAuthServiceWith(db *database.DB, users *UserService, s Settings, opts *AuthOpts) (*AuthService, error) {
+	var o AuthOpts
+	if opts != nil {
+		o = *opts
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if db == nil || users == nil {
+		return nil, errors.New("auth: new auth service: nil database or user service")
+	}
+	s = s.WithDefaults()
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	key, err := resolveSecret(s.Secret, o.Production, o.Logger)
+	if err != nil {
+		return nil, err
+	}
+	return &AuthService{
+		db:         db,
+		users:      users,
+		signer:     newTokenSigner(key, s),
+		refreshTTL: s.RefreshTTL,
+		byIP:       newLimiter(s.LoginIPLimit, s.LoginIPWindow),
+		byAccount:  newLimiter(s.LoginAccountLimit, s.LoginAccountWindow),
+		logger:     o.Logger,
+	}, nil
+}
+
+// Users returns the user service the auth service works with.
+func (a *AuthService) Users() *UserService { return a.users }
+
+// RegisterParams describe a self-service sign-up; the account gets the user
+// role.
+type RegisterParams struct {
+	Email    string
+	Username string
+	Password string
+	FullName string
+}
+
+// Register creates an active account with the user role.
+func (a *AuthService) Register(ctx context.Context, p RegisterParams) (*User, error) {
+	return a.users.Create(ctx, CreateUserParams{Email: p.Email, Username: p.Username, Password: p.Password, FullName: p.FullName, Role: RoleUser})
+}
+
+// TokenPair is what login and refresh return.
+type TokenPair struct {
+	AccessToken  string
+	RefreshToken string
+	TokenType    string // "bearer"
+	ExpiresIn    time.Duration
+	User         *User
+}
+
+// LoginParams are the credentials of a login and the client's address (for
+// rate limiting; empty skips the per-IP limit).
+type LoginParams struct {
+	Login    string // email or username
+	Password string
+	IP       string
+}
+
+// Login checks the credentials and opens a session. Too many attempts from
+// one IP, or too many failures for one account, give a *RateLimitError; bad
+// credentials, unknown and deactivated accounts all give
+// ErrInvalidCredentials.
+func (a *AuthService) Login(ctx context.Context, p LoginParams) (*TokenPair, error) {
+	login := strings.TrimSpace(p.Login)
+	if login == "" {
+		return nil, invalid("login", "is required: send email or username")
+	}
+	if len(login) > MaxEmailLength {
+		return nil, invalid("login", "must be at most 254 bytes")
+	}
+	if p.Password == "" {
+		return nil, invalid("password", "is required")
+	}
+	if p.IP != "" {
+		if d := a.byIP.allow(p.IP); d > 0 {
+			return nil, &RateLimitError{RetryAfter: d}
+		}
+	}
+	// Failures count per account, whichever of email or username names it;
+	// logins for unknown accounts are counted by what was typed, so a 429
+	// does not tell them apart.
+	u, err := a.users.GetByLogin(ctx, login)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	account := "login:" + strings.ToLower(login)
+	if u != nil {
+		account = "user:" + strconv.FormatInt(u.ID, 10)
+	}
+	if d := a.byAccount.check(account); d > 0 {
+		return nil, &RateLimitError{RetryAfter: d}
+	}
+	u, err = a.users.verify(ctx, u, p.Password)
+	if err != nil {
+		if errors.Is(err, ErrInvalidCredentials) {
+			a.byAccount.add(account)
+		}
+		return nil, err
+	}
+	a.byAccount.reset(account)
+	return a.openSession(ctx, a.db.Bun(), u, newFamilyID())
+}
+
+// openSession stores a new refresh token in family and signs an access
+// token.
+func (a *AuthService) openSession(ctx context.Context, db bun.IDB, u *User, family string) (*TokenPair, error) {
+	token, hash := newOpaqueToken()
+	t := now()
+	rt := &refreshToken{UserID: u.ID, FamilyID: family, TokenHash: hash, CreatedAt: t, ExpiresAt: t.Add(a.refreshTTL)}
+	if _, err := db.NewInsert().Model(rt).Returning("id").Exec(ctx); err != nil {
+		return nil, fmt.Errorf("auth: store refresh token: %w", err)
+	}
+	access, ttl, err := a.signer.issue(u, family)
+	if err != nil {
+		return nil, err
+	}
+	return &TokenPair{AccessToken: access, RefreshToken: token, TokenType: "bearer", ExpiresIn: ttl, User: u}, nil
+}
+
+// Refresh exchanges a refresh token for a new pair. Each refresh token works
+// once: presenting one that was already used revokes its whole family (the
+// token was stolen, or the client is confused) and gives ErrTokenReused.
+// Unknown, expired and revoked tokens give ErrInvalidToken.
+func (a *AuthService) Refresh(ctx context.Context, token string) (*TokenPair, error) {
+	if token == "" || len(token) > MaxTokenLength {
+		return nil, ErrInvalidToken
+	}
+	var pair *TokenPair
+	reused := false
+	err := a.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		rt := new(refreshToken)
+		err := tx.NewSelect().Model(rt).Where("token_hash = ?", hashToken(token)).Limit(1).Scan(ctx)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return ErrInvalidToken
+		case err != nil:
+			return fmt.Errorf("auth: load refresh token: %w", err)
+		case rt.RevokedAt != nil:
+			return ErrInvalidToken
+		case rt.UsedAt != nil:
+			reused = true
+			return revokeFamily(ctx, tx, rt.FamilyID)
+		case !now().Before(rt.ExpiresAt):
+			return ErrInvalidToken
+		}
+		t := now()
+		res, err := tx.NewUpdate().Model((*refreshToken)(nil)).Set("used_at = ?", t).
+			Where("id = ?", rt.ID).Where("used_at IS NULL").Where("revoked_at IS NULL").Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("auth: mark refresh token used: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			// A concurrent refresh won the race with the same token: reuse.
+			reused = true
+			return revokeFamily(ctx, tx, rt.FamilyID)
+		}
+		u := new(User)
+		if err := tx.NewSelect().Model(u).Where("id = ?", rt.UserID).Scan(ctx); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrInvalidToken
+			}
+			return fmt.Errorf("auth: load user: %w", err)
+		}
+		if !u.Active {
+			return ErrInvalidToken
+		}
+		pair, err = a.openSession(ctx, tx, u, rt.FamilyID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if reused {
+		a.logger.WarnContext(ctx, "auth: refresh token reused; session revoked")
+		return nil, ErrTokenReused
+	}
+	return pair, nil
+}
+
+// Logout revokes the session (refresh-token family) token belongs to. An
+// unknown token is not an error: the session is gone either way.
+func (a *AuthService) Logout(ctx context.Context, token string) error {
+	if token == "" || len(token) > MaxTokenLength {
+		return nil
+	}
+	rt := new(refreshToken)
+	err := a.db.Bun().NewSelect().Model(rt).Where("token_hash = ?", hashToken(token)).Limit(1).Scan(ctx)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("auth: load refresh token: %w", err)
+	}
+	return revokeFamily(ctx, a.db.Bun(), rt.FamilyID)
+}
+
+// Authenticate checks an access token and returns its (active) user and
+// claims. Deactivated and deleted users give ErrInvalidToken even while
+// their token has not expired.
+func (a *AuthService) Authenticate(ctx context.Context, token string) (*User, *Claims, error) {
+	claims, err := a.signer.parse(token)
+	if err != nil {
+		return nil, nil, err
+	}
+	id, err := claims.UserID()
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := a.users.Get(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, nil, ErrInvalidToken
+	case err != nil:
+		return nil, nil, err
+	case !u.Active:
+		return nil, nil, ErrInvalidToken
+	}
+	return u, claims, nil
+}
+
+// IssueAccessToken signs an access token for u outside any session (for
+// tests and tools); Login is the normal way to get one.
+func (a *AuthService) IssueAccessToken(u *User) (string, error) {
+	tok, _, err := a.signer.issue(u, "")
+	return tok, err
+}
+
+// ChangePassword checks the current password, stores the new one and revokes
+// every session of the user except keepSession (the caller's own, from the
+// access token's sid claim; empty revokes all).
+func (a *AuthService) ChangePassword(ctx context.Context, userID int64, keepSession, current, next string) error {
+	u, err := a.users.Get(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if current == "" {
+		return invalid("current_password", "is required")
+	}
+	ok, _, err := a.users.hasher.verify(current, u.PasswordHash)
+	if err != nil || !ok {
+		return invalid("current_password", "is wrong")
+	}
+	if current == next {
+		return invalid("new_password", "must differ from the current password")
+	}
+	if err := a.users.SetPassword(ctx, userID, next); err != nil {
+		var ve *ValidationError
+		if errors.As(err, &ve) && ve.Field == "password" {
+			ve.Field = "new_password"
+		}
+		return err
+	}
+	return revokeSessions(ctx, a.db.Bun(), userID, keepSession)
+}
+
+// revokeFamily revokes every live token of one session.
+func revokeFamily(ctx context.Context, db bun.IDB, family string) error {
+	_, err := db.NewUpdate().Model((*refreshToken)(nil)).Set("revoked_at = ?", now()).
+		Where("family_id = ?", family).Where("revoked_at IS NULL").Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("auth: revoke session: %w", err)
+	}
+	return nil
+}
+
+// revokeSessions revokes every live token of the user except those of the
+// family keep.
+func revokeSessions(ctx context.Context, db bun.IDB, userID int64, keep string) error {
+	q := db.NewUpdate().Model((*refreshToken)(nil)).Set("revoked_at = ?", now()).
+		Where("user_id = ?", userID).Where("revoked_at IS NULL")
+	if keep != "" {
+		q = q.Where("family_id <> ?", keep)
+	}
+	if _, err := q.Exec(ctx); err != nil {
+		return fmt.Errorf("auth: revoke sessions: %w", err)
+	}
+	return nil
+}

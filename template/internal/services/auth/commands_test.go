@@ -1,0 +1,112 @@
+package auth
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/aegisgo/aegis/template/internal/app"
+	"github.com/aegisgo/aegis/template/internal/components/backend"
+	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// TestRegister builds the real graph: the database component, the backend
+// and both auth services, as registry.Default holds them in the app.
+func TestRegister(t *testing.T) {
+	t.Parallel()
+	r := registry.New()
+	if err := database.Register(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := backend.Register(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := Register(r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Build(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// users runs "<app> users args..." with stdin and returns its output.
+func users(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	r := registry.New()
+	if err := database.Register(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := Register(r); err != nil {
+		t.Fatal(err)
+	}
+	var out, logs bytes.Buffer
+	cmd := usersCommand(&app.Env{Name: "app", Stdout: &out, Stderr: &logs, Registry: r})
+	cmd.SetArgs(args)
+	cmd.SetIn(strings.NewReader(stdin))
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	err := cmd.ExecuteContext(t.Context())
+	return out.String(), err
+}
+
+func TestUsersCommand(t *testing.T) {
+	databasetest.ForEachEngine(t, func(t *testing.T, engine database.Engine) {
+		url := databasetest.Settings(t, engine).URL
+		t.Setenv("DATABASE_URL", url)
+		t.Setenv("AUTO_MIGRATE", "true")
+		t.Setenv("AUTH_ARGON2_MEMORY_KIB", "64")
+		t.Setenv("AUTH_ARGON2_ITERATIONS", "1")
+		steps := []struct {
+			stdin   string
+			args    []string
+			want    []string
+			wantErr string
+		}{
+			{"", []string{"create-admin", "--email", "Root@Example.com", "--username", "root", "--password", goodPassword, "--full-name", "Rö Öt"},
+				[]string{"created admin root <root@example.com>"}, ""},
+			{"piped passphrase here\n", []string{"create-admin", "--email", "ops@example.com", "--username", "ops"},
+				[]string{"created admin ops <ops@example.com>"}, ""},
+			{"", []string{"create-admin", "--email", "x@example.com", "--username", "xuser"}, nil, "no password given"},
+			{"", []string{"create-admin", "--email", "root@example.com", "--username", "other", "--password", goodPassword}, nil, "email is already registered"},
+			{"", []string{"create-admin", "--email", "weak@example.com", "--username", "weak", "--password", "password"}, nil, "password is one of the most common"},
+			{"", []string{"create-admin", "--username", "nomail", "--password", goodPassword}, nil, "--email and --username are required"},
+			{"", []string{"list"}, []string{"root", "root@example.com", "Rö Öt", "ops@example.com", "admin", "2 of 2 users"}, ""},
+			{"", []string{"list", "-q", "OPS"}, []string{"ops@example.com", "1 of 1 users"}, ""},
+			{"", []string{"list", "--role", "user"}, []string{"0 of 0 users"}, ""},
+			{"", []string{"list", "--active", "maybe"}, nil, "--active must be true or false"},
+			{"", []string{"list", "--role", "root"}, nil, "--role must be user or admin"},
+		}
+		for _, s := range steps {
+			out, err := users(t, s.stdin, s.args...)
+			switch {
+			case s.wantErr == "" && err != nil:
+				t.Fatalf("users %v: %v\n%s", s.args, err, out)
+			case s.wantErr != "" && (err == nil || !strings.Contains(err.Error(), s.wantErr)):
+				t.Fatalf("users %v: error %v, want %q", s.args, err, s.wantErr)
+			}
+			for _, w := range s.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("users %v printed:\n%s\nwant %q", s.args, out, w)
+				}
+			}
+		}
+		// The admins can log in with the passwords given.
+		db, err := database.Open(t.Context(), database.Settings{URL: url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		svc, err := NewUserServiceWith(db, testSettings())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for login, password := range map[string]string{"ops": "piped passphrase here", "ROOT@example.com": goodPassword} {
+			if u, err := svc.VerifyPassword(t.Context(), login, password); err != nil || u.Role != RoleAdmin {
+				t.Errorf("log in as %s: %v", login, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,42 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Errors of the auth and user services. Handlers map them to HTTP statuses
+// (see httpError); callers test them with errors.Is and errors.As.
+var (
+	ErrNotFound           = errors.New("auth: user not found")
+	ErrEmailTaken         = errors.New("auth: email is already registered")
+	ErrUsernameTaken      = errors.New("auth: username is already taken")
+	ErrInvalidCredentials = errors.New("auth: invalid credentials")
+	ErrInvalidToken       = errors.New("auth: invalid or expired token")
+	ErrTokenReused        = errors.New("auth: refresh token was already used; the session is revoked")
+	ErrInactive           = errors.New("auth: account is deactivated")
+	ErrUnauthenticated    = errors.New("auth: authentication required")
+	ErrForbidden          = errors.New("auth: insufficient role")
+	ErrSelf               = errors.New("auth: an admin cannot deactivate, demote or delete their own account")
+)
+
+// ValidationError is bad input for one field. Its message never repeats the
+// value (which may be a password).
+type ValidationError struct {
+	Field  string // JSON field name, e.g. "email"
+	Reason string // e.g. "is not a valid email address"
+}
+
+func (e *ValidationError) Error() string { return "auth: " + e.Field + " " + e.Reason }
+
+func invalid(field, reason string) error { return &ValidationError{Field: field, Reason: reason} }
+
+// RateLimitError says a login was refused because of too many attempts.
+type RateLimitError struct {
+	RetryAfter time.Duration
+}
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("auth: too many login attempts; retry in %s", e.RetryAfter.Round(time.Second))
+}

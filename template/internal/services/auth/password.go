@@ -1,0 +1,174 @@
+package auth
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Password rules.
+const (
+	MinPasswordLength = 8   // characters (runes)
+	MaxPasswordLength = 128 // characters; longer ones are refused before hashing
+)
+
+// Argon2Params are the argon2id cost parameters. The zero value is not
+// usable; Settings.WithDefaults fills the OWASP defaults.
+type Argon2Params struct {
+	MemoryKiB   uint32
+	Iterations  uint32
+	Parallelism uint8
+}
+
+const (
+	argonSaltLen = 16
+	argonKeyLen  = 32
+)
+
+// hasher hashes and verifies passwords with argon2id and knows a dummy hash
+// to verify against when an account does not exist, so that a login for an
+// unknown user costs as much as one with a wrong password.
+type hasher struct {
+	params Argon2Params
+	dummy  string
+}
+
+func newHasher(p Argon2Params) (*hasher, error) {
+	h := &hasher{params: p}
+	dummy, err := h.hash(rand.Text())
+	if err != nil {
+		return nil, err
+	}
+	h.dummy = dummy
+	return h, nil
+}
+
+// hash returns the PHC string of password:
+// $argon2id$v=19$m=19456,t=2,p=1$<salt>$<key> (unpadded standard base64).
+func (h *hasher) hash(password string) (string, error) {
+	salt := make([]byte, argonSaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("auth: hash password: %w", err)
+	}
+	p := h.params
+	key := argon2.IDKey([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, argonKeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Iterations, p.Parallelism,
+		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// errMalformedHash is returned for a stored hash in no format we know.
+var errMalformedHash = errors.New("auth: malformed password hash")
+
+// verify reports whether password matches encoded (argon2id PHC or bcrypt
+// $2a$/$2b$/$2y$), and whether the hash should be replaced by a fresh one
+// with the current parameters.
+func (h *hasher) verify(password, encoded string) (ok, rehash bool, err error) {
+	switch {
+	case strings.HasPrefix(encoded, "$argon2id$"):
+		p, salt, key, err := parseArgon2(encoded)
+		if err != nil {
+			return false, false, err
+		}
+		got := argon2.IDKey([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(key)))
+		ok = subtle.ConstantTimeCompare(got, key) == 1
+		return ok, ok && (p != h.params || len(salt) != argonSaltLen || len(key) != argonKeyLen), nil
+	case strings.HasPrefix(encoded, "$2a$"), strings.HasPrefix(encoded, "$2b$"), strings.HasPrefix(encoded, "$2y$"):
+		err := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password))
+		switch {
+		case err == nil:
+			return true, true, nil
+		case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
+			return false, false, nil
+		default:
+			return false, false, fmt.Errorf("auth: verify bcrypt hash: %w", err)
+		}
+	default:
+		return false, false, errMalformedHash
+	}
+}
+
+// verifyDummy burns the time of one verification, for unknown accounts.
+func (h *hasher) verifyDummy(password string) { _, _, _ = h.verify(password, h.dummy) }
+
+func parseArgon2(encoded string) (p Argon2Params, salt, key []byte, err error) {
+	parts := strings.Split(encoded, "$")
+	// "", "argon2id", "v=19", "m=..,t=..,p=..", salt, key
+	if len(parts) != 6 {
+		return p, nil, nil, errMalformedHash
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return p, nil, nil, errMalformedHash
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Iterations, &p.Parallelism); err != nil {
+		return p, nil, nil, errMalformedHash
+	}
+	if p.MemoryKiB == 0 || p.Iterations == 0 || p.Parallelism == 0 || p.MemoryKiB > 4<<20 || p.Iterations > 100 {
+		return p, nil, nil, errMalformedHash
+	}
+	b64 := base64.RawStdEncoding
+	if salt, err = b64.DecodeString(parts[4]); err != nil || len(salt) < 8 {
+		return p, nil, nil, errMalformedHash
+	}
+	if key, err = b64.DecodeString(parts[5]); err != nil || len(key) < 16 {
+		return p, nil, nil, errMalformedHash
+	}
+	return p, salt, key, nil
+}
+
+//go:embed common_passwords.txt
+var commonPasswordsFile []byte
+
+// commonPasswords holds the embedded list, lower-cased.
+var commonPasswords = func() map[string]struct{} {
+	m := make(map[string]struct{}, 1100)
+	sc := bufio.NewScanner(bytes.NewReader(commonPasswordsFile))
+	for sc.Scan() {
+		if w := strings.TrimSpace(sc.Text()); w != "" && !strings.HasPrefix(w, "#") {
+			m[strings.ToLower(w)] = struct{}{}
+		}
+	}
+	return m
+}()
+
+// IsCommonPassword reports whether password (case-insensitively) is on the
+// embedded list of the most common passwords.
+func IsCommonPassword(password string) bool {
+	_, ok := commonPasswords[strings.ToLower(password)]
+	return ok
+}
+
+// checkPassword applies the password rules; identity holds strings the
+// password must not equal (email, username).
+func checkPassword(password string, identity ...string) error {
+	n := utf8.RuneCountInString(password)
+	switch {
+	case !utf8.ValidString(password):
+		return invalid("password", "must be valid UTF-8")
+	case n < MinPasswordLength:
+		return invalid("password", fmt.Sprintf("must be at least %d characters", MinPasswordLength))
+	case n > MaxPasswordLength:
+		return invalid("password", fmt.Sprintf("must be at most %d characters", MaxPasswordLength))
+	case strings.ContainsRune(password, 0):
+		return invalid("password", "must not contain NUL characters")
+	case IsCommonPassword(password):
+		return invalid("password", "is one of the most common passwords; choose another")
+	}
+	for _, id := range identity {
+		if id != "" && strings.EqualFold(password, id) {
+			return invalid("password", "must not be your email or username")
+		}
+	}
+	return nil
+}

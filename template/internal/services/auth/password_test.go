@@ -1,0 +1,194 @@
+package auth
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+var fastParams = Argon2Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}
+
+func TestHashVerify(t *testing.T) {
+	t.Parallel()
+	h, err := newHasher(fastParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := h.hash("päßwörd 🔑")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(enc, "$argon2id$v=19$m=64,t=1,p=1$") || strings.Count(enc, "$") != 5 {
+		t.Fatalf("hash = %q, want a PHC argon2id string", enc)
+	}
+	if enc2, _ := h.hash("päßwörd 🔑"); enc2 == enc {
+		t.Fatal("two hashes of one password are equal: no salt?")
+	}
+	if ok, rehash, err := h.verify("päßwörd 🔑", enc); !ok || rehash || err != nil {
+		t.Fatalf("verify = %v %v %v", ok, rehash, err)
+	}
+	if ok, _, _ := h.verify("päßwörd 🔐", enc); ok {
+		t.Fatal("wrong password verified")
+	}
+	// Stronger parameters ask for a rehash of old hashes.
+	h2, _ := newHasher(Argon2Params{MemoryKiB: 128, Iterations: 2, Parallelism: 1})
+	if ok, rehash, _ := h2.verify("päßwörd 🔑", enc); !ok || !rehash {
+		t.Fatalf("verify with new params = %v, rehash %v", ok, rehash)
+	}
+	// bcrypt, as imported from elsewhere.
+	b, _ := bcrypt.GenerateFromPassword([]byte("hunter2hunter2"), bcrypt.MinCost)
+	for _, prefix := range []string{"$2a$", "$2b$", "$2y$"} {
+		enc := prefix + string(b[4:])
+		if ok, rehash, err := h.verify("hunter2hunter2", enc); !ok || !rehash || err != nil {
+			t.Fatalf("bcrypt %s: %v %v %v", prefix, ok, rehash, err)
+		}
+		if ok, _, _ := h.verify("hunter3hunter3", enc); ok {
+			t.Fatalf("bcrypt %s: wrong password verified", prefix)
+		}
+	}
+	for _, bad := range []string{"", "plain", "$argon2id$", "$argon2id$v=19$m=64,t=1,p=1$!!$!!", "$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5",
+		"$argon2id$v=18$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$a2V5a2V5a2V5a2V5a2V5a2V5", "$argon2id$v=19$m=99999999,t=1,p=1$c2FsdHNhbHRzYWx0$a2V5a2V5a2V5a2V5a2V5a2V5",
+		"$2a$04$short", "$1$md5$crypt"} {
+		if ok, _, _ := h.verify("x", bad); ok {
+			t.Fatalf("malformed hash %q verified", bad)
+		}
+	}
+}
+
+func TestPasswordRules(t *testing.T) {
+	t.Parallel()
+	if len(commonPasswords) < 1000 {
+		t.Fatalf("only %d common passwords embedded", len(commonPasswords))
+	}
+	for _, p := range []string{"password", "PASSWORD", "Password1", "12345678", "qwertyuiop", "iloveyou", "trustno1", "letmein123", "football", "P@ssw0rd"} {
+		if err := checkPassword(p); err == nil {
+			t.Errorf("%q accepted", p)
+		}
+	}
+	for _, p := range []string{"", "short", "1234567", strings.Repeat("x", MaxPasswordLength+1), "abc\x00defghijk", "bad\xffutf8xx"} {
+		if err := checkPassword(p); err == nil {
+			t.Errorf("%q accepted", p)
+		}
+	}
+	if err := checkPassword("Alice.Smith", "alice@example.com", "alice.smith"); err == nil {
+		t.Error("password equal to the username accepted")
+	}
+	for _, p := range []string{goodPassword, "ĉiuj ĉevaloj", "🔐🔐🔐🔐🔐🔐🔐🔐", strings.Repeat("y", MaxPasswordLength)} {
+		if err := checkPassword(p); err != nil {
+			t.Errorf("%q refused: %v", p, err)
+		}
+	}
+	if err := checkPassword("short"); err == nil || strings.Contains(err.Error(), "short") {
+		t.Errorf("error %v repeats the password", err)
+	}
+}
+
+// TestLoginTiming: a login for an unknown account costs about what a wrong
+// password costs (a dummy hash is verified), so timing does not tell
+// whether an account exists. Loose bounds: the machine is shared.
+func TestLoginTiming(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("timing test")
+	}
+	h, err := newHasher(Argon2Params{MemoryKiB: 8 << 10, Iterations: 1, Parallelism: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h.dummy, "$argon2id$v=19$m=8192,t=1,p=1$") {
+		t.Fatalf("dummy hash %q does not use the current parameters", h.dummy)
+	}
+	real, _ := h.hash(goodPassword)
+	median := func(fn func()) time.Duration {
+		var d []time.Duration
+		for range 7 {
+			start := time.Now()
+			fn()
+			d = append(d, time.Since(start))
+		}
+		slices.Sort(d)
+		return d[len(d)/2]
+	}
+	wrong := median(func() { _, _, _ = h.verify("wrong password", real) })
+	unknown := median(func() { h.verifyDummy("wrong password") })
+	if ratio := float64(unknown) / float64(wrong); ratio < 0.4 || ratio > 2.5 {
+		t.Errorf("unknown account takes %v, wrong password %v (ratio %.2f)", unknown, wrong, ratio)
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	t.Parallel()
+	l := newLimiter(3, time.Minute)
+	clock := time.Unix(1_000_000, 0)
+	l.now = func() time.Time { return clock }
+	for i := range 3 {
+		if d := l.allow("k"); d != 0 {
+			t.Fatalf("attempt %d refused", i+1)
+		}
+		clock = clock.Add(10 * time.Second)
+	}
+	d := l.allow("k")
+	if d <= 0 || d > 40*time.Second {
+		t.Fatalf("4th attempt: wait %v, want about 30s", d)
+	}
+	if l.allow("other") != 0 {
+		t.Fatal("another key was limited")
+	}
+	clock = clock.Add(31 * time.Second) // the first event left the window
+	if l.allow("k") != 0 {
+		t.Fatal("sliding window did not slide")
+	}
+	if l.check("k") == 0 {
+		t.Fatal("check after refill: want limited")
+	}
+	l.reset("k")
+	if l.check("k") != 0 {
+		t.Fatal("reset did not clear")
+	}
+	// add past the limit keeps the log bounded.
+	for range 100 {
+		l.add("flood")
+	}
+	if n := len(l.events["flood"]); n != 3 {
+		t.Fatalf("log holds %d events, want 3", n)
+	}
+	// Old keys are swept.
+	clock = clock.Add(time.Hour)
+	for i := range 2048 {
+		l.allow(strings.Repeat("x", i%7) + string(rune('a'+i%26)))
+	}
+	if _, ok := l.events["flood"]; ok {
+		t.Fatal("stale key not swept")
+	}
+}
+
+func TestValidation(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"Ada@Example.COM":       "ada@example.com",
+		"  ada@example.com ":    "ada@example.com",
+		"o'brien@example.co.uk": "o'brien@example.co.uk",
+		"a+tag@sub.example.org": "a+tag@sub.example.org",
+	} {
+		if got, err := normalizeEmail(in); err != nil || got != want {
+			t.Errorf("normalizeEmail(%q) = %q, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "a", "a@", "@b.c", "a@b", "a@b.", "a@.b", "a@b..c", "a b@c.d", "A <a@b.c>", `"a b"@c.d`, "a@[127.0.0.1]",
+		strings.Repeat("a", 65) + "@b.cd", "a@" + strings.Repeat("b", 250) + ".cd", "a@b.c\r\nBcc: x@y.z", "ä\x00@b.cd"} {
+		if _, err := normalizeEmail(bad); err == nil {
+			t.Errorf("normalizeEmail(%q) accepted", bad)
+		}
+	}
+	for _, bad := range []string{"", "ab", "-ab", ".ab", strings.Repeat("a", 33), "a b", "añb", "a;b", "a'b", "a@b"} {
+		if _, err := checkUsername(bad); err == nil {
+			t.Errorf("checkUsername(%q) accepted", bad)
+		}
+	}
+	if _, err := checkFullName(strings.Repeat("ü", 100)); err != nil {
+		t.Errorf("100 runes refused: %v", err)
+	}
+}

@@ -1,0 +1,168 @@
+package auth
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aegisgo/aegis/template/internal/config"
+)
+
+// Defaults for Settings; the env tags below repeat them as text.
+//
+// The argon2id defaults follow the OWASP Password Storage Cheat Sheet's
+// second option: m=19456 KiB (19 MiB), t=2, p=1. On a 2-core machine that is
+// about 20-40 ms per hash; raise the memory when you can afford it.
+const (
+	DefaultIssuer             = "aegis"
+	DefaultAudience           = "aegis"
+	DefaultAccessTTL          = 15 * time.Minute
+	DefaultRefreshTTL         = 30 * 24 * time.Hour
+	DefaultLeeway             = 30 * time.Second
+	DefaultArgon2MemoryKiB    = 19456
+	DefaultArgon2Iterations   = 2
+	DefaultArgon2Parallelism  = 1
+	DefaultLoginIPLimit       = 20
+	DefaultLoginIPWindow      = time.Minute
+	DefaultLoginAccountLimit  = 5
+	DefaultLoginAccountWindow = 15 * time.Minute
+
+	// MinSecretBytes is the shortest AUTH_SECRET accepted in production.
+	MinSecretBytes = 32
+	// PlaceholderSecret is the value .env.example ships with; it is refused
+	// in production like a missing secret.
+	PlaceholderSecret = "change-me-generate-with-openssl-rand-hex-32"
+)
+
+// Settings configure the auth service. Load them with config.Load[Settings];
+// a literal needs WithDefaults, which fills every zero field (an empty Secret
+// stays empty: resolveSecret decides what to do about it).
+type Settings struct {
+	Secret             string        `env:"AUTH_SECRET" envDefault:"change-me-generate-with-openssl-rand-hex-32" doc:"Key that signs access tokens (HS256), at least 32 bytes; generate one with: openssl rand -hex 32. Required in production."`
+	Issuer             string        `env:"AUTH_ISSUER" envDefault:"aegis" doc:"Issuer (iss) written into and required of access tokens."`
+	Audience           string        `env:"AUTH_AUDIENCE" envDefault:"aegis" doc:"Audience (aud) written into and required of access tokens."`
+	AccessTTL          time.Duration `env:"AUTH_ACCESS_TTL" envDefault:"15m" doc:"Lifetime of an access token (JWT)."`
+	RefreshTTL         time.Duration `env:"AUTH_REFRESH_TTL" envDefault:"720h" doc:"Lifetime of a refresh token; each refresh issues a new one."`
+	Leeway             time.Duration `env:"AUTH_LEEWAY" envDefault:"30s" doc:"Clock skew tolerated when checking token expiry."`
+	Argon2MemoryKiB    uint32        `env:"AUTH_ARGON2_MEMORY_KIB" envDefault:"19456" doc:"argon2id memory per password hash, in KiB (OWASP: 19456 with 2 iterations)."`
+	Argon2Iterations   uint32        `env:"AUTH_ARGON2_ITERATIONS" envDefault:"2" doc:"argon2id iterations (time cost)."`
+	Argon2Parallelism  uint8         `env:"AUTH_ARGON2_PARALLELISM" envDefault:"1" doc:"argon2id parallelism (threads per hash)."`
+	LoginIPLimit       int           `env:"AUTH_LOGIN_IP_LIMIT" envDefault:"20" doc:"Login attempts allowed per client IP within AUTH_LOGIN_IP_WINDOW; more get 429."`
+	LoginIPWindow      time.Duration `env:"AUTH_LOGIN_IP_WINDOW" envDefault:"1m" doc:"Sliding window for AUTH_LOGIN_IP_LIMIT."`
+	LoginAccountLimit  int           `env:"AUTH_LOGIN_ACCOUNT_LIMIT" envDefault:"5" doc:"Failed logins allowed per account within AUTH_LOGIN_ACCOUNT_WINDOW; more get 429."`
+	LoginAccountWindow time.Duration `env:"AUTH_LOGIN_ACCOUNT_WINDOW" envDefault:"15m" doc:"Sliding window for AUTH_LOGIN_ACCOUNT_LIMIT."`
+}
+
+func init() { config.Register(Name, Settings{}) }
+
+// WithDefaults returns a copy of s with every zero field but Secret set to
+// its default.
+func (s Settings) WithDefaults() Settings {
+	if s.Issuer == "" {
+		s.Issuer = DefaultIssuer
+	}
+	if s.Audience == "" {
+		s.Audience = DefaultAudience
+	}
+	setD := func(d *time.Duration, def time.Duration) {
+		if *d == 0 {
+			*d = def
+		}
+	}
+	setD(&s.AccessTTL, DefaultAccessTTL)
+	setD(&s.RefreshTTL, DefaultRefreshTTL)
+	setD(&s.Leeway, DefaultLeeway)
+	setD(&s.LoginIPWindow, DefaultLoginIPWindow)
+	setD(&s.LoginAccountWindow, DefaultLoginAccountWindow)
+	if s.Argon2MemoryKiB == 0 {
+		s.Argon2MemoryKiB = DefaultArgon2MemoryKiB
+	}
+	if s.Argon2Iterations == 0 {
+		s.Argon2Iterations = DefaultArgon2Iterations
+	}
+	if s.Argon2Parallelism == 0 {
+		s.Argon2Parallelism = DefaultArgon2Parallelism
+	}
+	if s.LoginIPLimit == 0 {
+		s.LoginIPLimit = DefaultLoginIPLimit
+	}
+	if s.LoginAccountLimit == 0 {
+		s.LoginAccountLimit = DefaultLoginAccountLimit
+	}
+	return s
+}
+
+// Validate reports every out-of-range value, naming its variable. It does
+// not judge AUTH_SECRET, which depends on APP_ENV (see resolveSecret).
+func (s Settings) Validate() error {
+	var errs []error
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"AUTH_ACCESS_TTL", s.AccessTTL},
+		{"AUTH_REFRESH_TTL", s.RefreshTTL},
+		{"AUTH_LOGIN_IP_WINDOW", s.LoginIPWindow},
+		{"AUTH_LOGIN_ACCOUNT_WINDOW", s.LoginAccountWindow},
+	} {
+		if d.d <= 0 {
+			errs = append(errs, config.Invalid(d.name, d.d.String(), "must be positive", "use a duration such as 15m or 720h"))
+		}
+	}
+	if s.Leeway < 0 || s.Leeway > 5*time.Minute {
+		errs = append(errs, config.Invalid("AUTH_LEEWAY", s.Leeway.String(), "is out of range", "use a duration from 0s to 5m, such as 30s"))
+	}
+	if s.Argon2MemoryKiB < 8*uint32(max(s.Argon2Parallelism, 1)) {
+		errs = append(errs, config.Invalid("AUTH_ARGON2_MEMORY_KIB", strconv.FormatUint(uint64(s.Argon2MemoryKiB), 10), "is too small", "use at least 8 KiB per thread; 19456 is the OWASP recommendation"))
+	}
+	if s.Argon2Iterations < 1 {
+		errs = append(errs, config.Invalid("AUTH_ARGON2_ITERATIONS", strconv.FormatUint(uint64(s.Argon2Iterations), 10), "must be at least 1", "use 2 or more"))
+	}
+	if s.Argon2Parallelism < 1 {
+		errs = append(errs, config.Invalid("AUTH_ARGON2_PARALLELISM", strconv.FormatUint(uint64(s.Argon2Parallelism), 10), "must be at least 1", "use 1"))
+	}
+	if s.LoginIPLimit < 1 {
+		errs = append(errs, config.Invalid("AUTH_LOGIN_IP_LIMIT", strconv.Itoa(s.LoginIPLimit), "must be at least 1", "use a count such as 20"))
+	}
+	if s.LoginAccountLimit < 1 {
+		errs = append(errs, config.Invalid("AUTH_LOGIN_ACCOUNT_LIMIT", strconv.Itoa(s.LoginAccountLimit), "must be at least 1", "use a count such as 5"))
+	}
+	return errors.Join(errs...)
+}
+
+// errWeakSecret is the one-line start-up error for a missing, short or
+// placeholder AUTH_SECRET in production.
+var errWeakSecret = errors.New("auth: AUTH_SECRET must be set to a random value of at least 32 bytes in production; generate one with: openssl rand -hex 32")
+
+// resolveSecret returns the signing key to use. In production a missing,
+// short or placeholder secret is an error; in development an unusable one is
+// replaced by an ephemeral random key (tokens then die with the process) and
+// a warning is logged.
+func resolveSecret(secret string, production bool, logger *slog.Logger) ([]byte, error) {
+	secret = strings.TrimSpace(secret)
+	weak := secret == "" || secret == PlaceholderSecret || len(secret) < MinSecretBytes
+	if !weak {
+		return []byte(secret), nil
+	}
+	if production {
+		if secret != "" && secret != PlaceholderSecret {
+			return nil, fmt.Errorf("auth: AUTH_SECRET is %d bytes, fewer than %d; generate one with: openssl rand -hex 32", len(secret), MinSecretBytes)
+		}
+		return nil, errWeakSecret
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("auth: generate an ephemeral secret: %w", err)
+	}
+	logger.Warn("auth: AUTH_SECRET is missing, short or the placeholder; using an ephemeral random key, so tokens stop working when the app restarts. Set one generated with: openssl rand -hex 32",
+		slog.String("ephemeral_key_id", hex.EncodeToString(key[:4])))
+	return key, nil
+}

@@ -1,0 +1,244 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/aegisgo/aegis/template/internal/components/backend"
+	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// testSecret is long enough for production rules.
+const testSecret = "0123456789abcdef0123456789abcdef-test-secret"
+
+// testSettings are fast: argon2id with 64 KiB and one pass (production
+// defaults cost ~20-40 ms per hash), and rate limits out of the way.
+func testSettings() Settings {
+	return Settings{
+		Secret:            testSecret,
+		Argon2MemoryKiB:   64,
+		Argon2Iterations:  1,
+		Argon2Parallelism: 1,
+		LoginIPLimit:      1_000_000,
+		LoginAccountLimit: 1_000_000,
+	}.WithDefaults()
+}
+
+// testMaxBody is the MAX_BODY_BYTES of test handlers.
+const testMaxBody = 16 << 10
+
+// fixture is what the HTTP tests need: the services on one database and the
+// real backend handler built on a fresh registry holding them.
+type fixture struct {
+	db    *database.DB
+	auth  *AuthService
+	users *UserService
+	h     http.Handler
+	logs  *syncBuffer
+	seq   atomic.Int64
+}
+
+func setup(t testing.TB, db *database.DB, mod func(*Settings)) *fixture {
+	t.Helper()
+	s := testSettings()
+	if mod != nil {
+		mod(&s)
+	}
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	users, err := NewUserServiceWith(db, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := NewAuthServiceWith(db, users, s, &AuthOpts{Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := backend.NewServer(backend.Settings{MaxBodyBytes: testMaxBody})
+	reg := registry.New()
+	for _, err := range []error{
+		registry.Value(reg, srv, registry.Name(backend.Name), registry.Kind(registry.KindComponent)),
+		registry.Value(reg, users),
+		registry.Value(reg, a),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := reg.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	h, err := srv.Handler(c, &backend.HandlerOpts{Title: "authtest", Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{db: db, auth: a, users: users, h: h, logs: logs}
+}
+
+// req describes one request.
+type req struct {
+	method, path string
+	body         any // string, []byte or a value to marshal; nil for none
+	token        string
+	remote       string
+	header       http.Header
+}
+
+func (f *fixture) do(t testing.TB, r req) *httptest.ResponseRecorder {
+	t.Helper()
+	var body io.Reader
+	switch b := r.body.(type) {
+	case nil:
+	case string:
+		body = strings.NewReader(b)
+	case []byte:
+		body = bytes.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = bytes.NewReader(data)
+	}
+	hr := httptest.NewRequestWithContext(context.Background(), r.method, r.path, body)
+	if body != nil {
+		hr.Header.Set("Content-Type", "application/json")
+	}
+	if r.token != "" {
+		hr.Header.Set("Authorization", "Bearer "+r.token)
+	}
+	if r.remote != "" {
+		hr.RemoteAddr = r.remote
+	}
+	for k, v := range r.header {
+		hr.Header[k] = v
+	}
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, hr)
+	return rec
+}
+
+// expect asserts the status and returns the body decoded into T.
+func expect[T any](t testing.TB, rec *httptest.ResponseRecorder, status int) T {
+	t.Helper()
+	var v T
+	if rec.Code != status {
+		t.Fatalf("status = %d, want %d; body %s", rec.Code, status, rec.Body)
+	}
+	if status == http.StatusNoContent {
+		return v
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
+		t.Fatalf("decode %s: %v", rec.Body, err)
+	}
+	return v
+}
+
+// leaks are strings that must never reach a client.
+var leaks = []string{"SQLSTATE", "auth_users", "auth_refresh_tokens", "constraint", "goroutine ", ".go:", "argon2id$", "$2a$", "password_hash", "bun:"}
+
+// problem asserts rec is an RFC 9457 problem with status that tells nothing
+// about the internals.
+func problem(t testing.TB, rec *httptest.ResponseRecorder, status int) huma.ErrorModel {
+	t.Helper()
+	if rec.Code != status {
+		t.Fatalf("status = %d, want %d; body %s", rec.Code, status, rec.Body)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("Content-Type = %q, want application/problem+json; body %s", ct, rec.Body)
+	}
+	var p huma.ErrorModel
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+		t.Fatalf("decode problem %s: %v", rec.Body, err)
+	}
+	if p.Status != status || p.Title == "" {
+		t.Fatalf("problem = %+v, want status %d and a title", p, status)
+	}
+	checkNoLeaks(t, rec.Body.String())
+	return p
+}
+
+func checkNoLeaks(t testing.TB, body string) {
+	t.Helper()
+	for _, l := range leaks {
+		if strings.Contains(body, l) {
+			t.Fatalf("response leaks %q: %s", l, body)
+		}
+	}
+}
+
+// goodPassword is not on the common list.
+const goodPassword = "correct horse battery staple"
+
+type account struct {
+	id       int64
+	email    string
+	username string
+	password string
+}
+
+// newAccount registers a fresh user through the API.
+func (f *fixture) newAccount(t testing.TB) account {
+	t.Helper()
+	n := f.seq.Add(1)
+	a := account{email: fmt.Sprintf("user%d@example.com", n), username: fmt.Sprintf("user%d", n), password: goodPassword}
+	u := expect[UserBody](t, f.do(t, req{method: "POST", path: "/api/v1/auth/register",
+		body: map[string]string{"email": a.email, "username": a.username, "password": a.password, "full_name": "User " + fmt.Sprint(n)}}), http.StatusCreated)
+	a.id = u.ID
+	return a
+}
+
+// newAdmin creates an admin through the service and logs in.
+func (f *fixture) newAdmin(t testing.TB) (account, TokenBody) {
+	t.Helper()
+	n := f.seq.Add(1)
+	a := account{email: fmt.Sprintf("admin%d@example.com", n), username: fmt.Sprintf("admin%d", n), password: goodPassword}
+	u, err := f.users.Create(context.Background(), CreateUserParams{Email: a.email, Username: a.username, Password: a.password, Role: RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.id = u.ID
+	return a, f.login(t, a)
+}
+
+func (f *fixture) login(t testing.TB, a account) TokenBody {
+	t.Helper()
+	return expect[TokenBody](t, f.do(t, req{method: "POST", path: "/api/v1/auth/login",
+		body: map[string]string{"email": a.email, "password": a.password}}), http.StatusOK)
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

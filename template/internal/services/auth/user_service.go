@@ -1,0 +1,353 @@
+package auth
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/config"
+)
+
+// UserService stores accounts and checks passwords. It is safe for
+// concurrent use.
+type UserService struct {
+	db     *database.DB
+	hasher *hasher
+}
+
+// NewUserService is the registry constructor: it reads Settings for the
+// argon2id parameters.
+func NewUserService(ctx context.Context, db *database.DB) (*UserService, error) {
+	s, err := config.Load[Settings]()
+	if err != nil {
+		return nil, err
+	}
+	return NewUserServiceWith(db, s)
+}
+
+// NewUserServiceWith returns a UserService using the argon2id parameters of
+// s (after WithDefaults).
+func NewUserServiceWith(db *database.DB, s Settings) (*UserService, error) {
+	if db == nil {
+		return nil, errors.New("auth: new user service: nil database")
+	}
+	s = s.WithDefaults()
+	h, err := newHasher(Argon2Params{MemoryKiB: s.Argon2MemoryKiB, Iterations: s.Argon2Iterations, Parallelism: s.Argon2Parallelism})
+	if err != nil {
+		return nil, err
+	}
+	return &UserService{db: db, hasher: h}, nil
+}
+
+// CreateUserParams describe a new account. Role defaults to user; Active
+// defaults to true unless Inactive is set.
+type CreateUserParams struct {
+	Email    string
+	Username string
+	Password string
+	FullName string
+	Role     string
+	Inactive bool
+}
+
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// Create validates p, hashes the password and stores the account. A taken
+// email or username is ErrEmailTaken or ErrUsernameTaken, even when two
+// creations race.
+func (s *UserService) Create(ctx context.Context, p CreateUserParams) (*User, error) {
+	email, err := normalizeEmail(p.Email)
+	if err != nil {
+		return nil, err
+	}
+	username, err := checkUsername(p.Username)
+	if err != nil {
+		return nil, err
+	}
+	fullName, err := checkFullName(p.FullName)
+	if err != nil {
+		return nil, err
+	}
+	role, err := checkRole(p.Role)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPassword(p.Password, email, username); err != nil {
+		return nil, err
+	}
+	hash, err := s.hasher.hash(p.Password)
+	if err != nil {
+		return nil, err
+	}
+	t := now()
+	u := &User{Email: email, Username: username, FullName: fullName, PasswordHash: hash,
+		Role: role, Active: !p.Inactive, CreatedAt: t, UpdatedAt: t}
+	u.refreshSearch()
+	if _, err := s.db.Bun().NewInsert().Model(u).Returning("id").Exec(ctx); err != nil {
+		return nil, s.conflict(ctx, err, u.ID, email)
+	}
+	return u, nil
+}
+
+// conflict turns a unique violation into ErrEmailTaken or ErrUsernameTaken.
+func (s *UserService) conflict(ctx context.Context, err error, selfID int64, email string) error {
+	if !database.IsUniqueViolation(err) {
+		return fmt.Errorf("auth: store user: %w", err)
+	}
+	n, cerr := s.db.Bun().NewSelect().Model((*User)(nil)).Where("email = ?", email).Where("id <> ?", selfID).Count(ctx)
+	if cerr == nil && n > 0 {
+		return ErrEmailTaken
+	}
+	return ErrUsernameTaken
+}
+
+// Get returns the account with id, or ErrNotFound.
+func (s *UserService) Get(ctx context.Context, id int64) (*User, error) {
+	return s.getWhere(ctx, "id = ?", id)
+}
+
+// GetByEmail returns the account with email (any case), or ErrNotFound.
+func (s *UserService) GetByEmail(ctx context.Context, email string) (*User, error) {
+	return s.getWhere(ctx, "email = ?", strings.ToLower(strings.TrimSpace(email)))
+}
+
+// GetByUsername returns the account with username (any case), or ErrNotFound.
+func (s *UserService) GetByUsername(ctx context.Context, username string) (*User, error) {
+	return s.getWhere(ctx, "lower(username) = ?", strings.ToLower(strings.TrimSpace(username)))
+}
+
+// GetByLogin looks login up as an email when it contains '@', else as a
+// username.
+func (s *UserService) GetByLogin(ctx context.Context, login string) (*User, error) {
+	if strings.Contains(login, "@") {
+		return s.GetByEmail(ctx, login)
+	}
+	return s.GetByUsername(ctx, login)
+}
+
+func (s *UserService) getWhere(ctx context.Context, where string, arg any) (*User, error) {
+	u := new(User)
+	err := s.db.Bun().NewSelect().Model(u).Where(where, arg).Limit(1).Scan(ctx)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, ErrNotFound
+	case err != nil:
+		return nil, fmt.Errorf("auth: load user: %w", err)
+	}
+	return u, nil
+}
+
+// VerifyPassword checks login and password. Unknown accounts, wrong
+// passwords and deactivated accounts all return ErrInvalidCredentials after
+// about the same work (a dummy hash is verified for unknown accounts). A
+// bcrypt or outdated argon2id hash is replaced with a fresh one.
+func (s *UserService) VerifyPassword(ctx context.Context, login, password string) (*User, error) {
+	u, err := s.GetByLogin(ctx, login)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	return s.verify(ctx, u, password)
+}
+
+// verify checks password against u, or against the dummy hash when u is nil.
+func (s *UserService) verify(ctx context.Context, u *User, password string) (*User, error) {
+	if len(password) > 4*MaxPasswordLength {
+		// Longer than any password we accept; still burn the time.
+		password = password[:4*MaxPasswordLength]
+		u = nil
+	}
+	if u == nil {
+		s.hasher.verifyDummy(password)
+		return nil, ErrInvalidCredentials
+	}
+	ok, rehash, err := s.hasher.verify(password, u.PasswordHash)
+	if err != nil || !ok || !u.Active {
+		// A malformed stored hash must not tell the client anything different.
+		return nil, ErrInvalidCredentials
+	}
+	if rehash {
+		if hash, err := s.hasher.hash(password); err == nil {
+			u.PasswordHash = hash
+			_, _ = s.db.Bun().NewUpdate().Model(u).Column("password_hash").WherePK().Exec(ctx)
+		}
+	}
+	return u, nil
+}
+
+// SetPassword checks password against the rules and stores its hash.
+func (s *UserService) SetPassword(ctx context.Context, id int64, password string) error {
+	u, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := checkPassword(password, u.Email, u.Username); err != nil {
+		return err
+	}
+	hash, err := s.hasher.hash(password)
+	if err != nil {
+		return err
+	}
+	u.PasswordHash, u.UpdatedAt = hash, now()
+	if _, err := s.db.Bun().NewUpdate().Model(u).Column("password_hash", "updated_at").WherePK().Exec(ctx); err != nil {
+		return fmt.Errorf("auth: store password: %w", err)
+	}
+	return nil
+}
+
+// UpdateUserParams change an account; nil fields are left alone.
+type UpdateUserParams struct {
+	Email    *string
+	Username *string
+	FullName *string
+	Role     *string
+	Active   *bool
+}
+
+// Update applies p to the account with id and returns it. Deactivating an
+// account also revokes its refresh tokens.
+func (s *UserService) Update(ctx context.Context, id int64, p UpdateUserParams) (*User, error) {
+	u, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if p.Email != nil {
+		if u.Email, err = normalizeEmail(*p.Email); err != nil {
+			return nil, err
+		}
+	}
+	if p.Username != nil {
+		if u.Username, err = checkUsername(*p.Username); err != nil {
+			return nil, err
+		}
+	}
+	if p.FullName != nil {
+		if u.FullName, err = checkFullName(*p.FullName); err != nil {
+			return nil, err
+		}
+	}
+	if p.Role != nil {
+		if *p.Role == "" {
+			return nil, invalid("role", "must be user or admin")
+		}
+		if u.Role, err = checkRole(*p.Role); err != nil {
+			return nil, err
+		}
+	}
+	deactivate := p.Active != nil && !*p.Active && u.Active
+	if p.Active != nil {
+		u.Active = *p.Active
+	}
+	u.UpdatedAt = now()
+	u.refreshSearch()
+	err = s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewUpdate().Model(u).
+			Column("email", "username", "full_name", "role", "active", "search_text", "updated_at").
+			WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		if deactivate {
+			return revokeSessions(ctx, tx, u.ID, "")
+		}
+		return nil
+	})
+	if err != nil {
+		if database.IsUniqueViolation(err) {
+			return nil, s.conflict(ctx, err, u.ID, u.Email)
+		}
+		return nil, fmt.Errorf("auth: update user: %w", err)
+	}
+	return u, nil
+}
+
+// Deactivate marks the account inactive and revokes its sessions; its
+// access tokens stop working at once.
+func (s *UserService) Deactivate(ctx context.Context, id int64) (*User, error) {
+	f := false
+	return s.Update(ctx, id, UpdateUserParams{Active: &f})
+}
+
+// Delete removes the account and its sessions; ErrNotFound if there is none.
+func (s *UserService) Delete(ctx context.Context, id int64) error {
+	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewDelete().Model((*refreshToken)(nil)).Where("user_id = ?", id).Exec(ctx); err != nil {
+			return fmt.Errorf("auth: delete sessions: %w", err)
+		}
+		res, err := tx.NewDelete().Model((*User)(nil)).Where("id = ?", id).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("auth: delete user: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+}
+
+// Pagination limits of List.
+const (
+	DefaultPageSize = 20
+	MaxPageSize     = 100
+)
+
+// ListUsersParams select a page of accounts. Query matches email, username
+// and full name, case-insensitively, as a substring. Nil Active and empty
+// Role mean any. Page counts from 1.
+type ListUsersParams struct {
+	Query   string
+	Active  *bool
+	Role    string
+	Page    int
+	PerPage int
+}
+
+// ListUsersResult is one page and the total number of matches.
+type ListUsersResult struct {
+	Users   []*User
+	Total   int
+	Page    int
+	PerPage int
+}
+
+// likeEscaper escapes LIKE wildcards; the queries say ESCAPE '\'.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// List returns the accounts matching p, oldest first.
+func (s *UserService) List(ctx context.Context, p ListUsersParams) (*ListUsersResult, error) {
+	if p.Page < 1 {
+		p.Page = 1
+	}
+	if p.PerPage < 1 {
+		p.PerPage = DefaultPageSize
+	}
+	p.PerPage = min(p.PerPage, MaxPageSize)
+	if p.Role != "" {
+		if _, err := checkRole(p.Role); err != nil {
+			return nil, err
+		}
+	}
+	var users []*User
+	q := s.db.Bun().NewSelect().Model(&users)
+	if term := strings.TrimSpace(p.Query); term != "" {
+		q = q.Where(`search_text LIKE ? ESCAPE '\'`, "%"+likeEscaper.Replace(strings.ToLower(term))+"%")
+	}
+	if p.Active != nil {
+		q = q.Where("active = ?", *p.Active)
+	}
+	if p.Role != "" {
+		q = q.Where("role = ?", p.Role)
+	}
+	total, err := q.Order("id ASC").Limit(int64(p.PerPage)).Offset(int64(p.Page-1)*int64(p.PerPage)).ScanAndCount(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("auth: list users: %w", err)
+	}
+	if users == nil {
+		users = []*User{}
+	}
+	return &ListUsersResult{Users: users, Total: int(total), Page: p.Page, PerPage: p.PerPage}, nil
+}
