@@ -99,7 +99,7 @@ var Default = Catalog{
 		},
 		{
 			Name: "database", Kind: KindComponent, Category: CategoryInfrastructure,
-			Status:      StatusComingSoon,
+			Status:      StatusAvailable,
 			Description: "Embedded SQLite by default, PostgreSQL to scale, with migrations",
 			Paths:       []string{"internal/components/database/"},
 		},

@@ -61,7 +61,7 @@ func riverMigrations() (fs.FS, error) {
 			return nil, fmt.Errorf("worker: read river migrations for %s: %w", e.dir, err)
 		}
 		for _, v := range versions {
-			name := fmt.Sprintf("%s/%05d_river_%s.sql", e.dir, v.Version, v.Name)
+			name := fmt.Sprintf("%s/%05d_river_%s.sql", e.dir, v.Version, strings.ReplaceAll(v.Name, " ", "_"))
 			out[name] = &fstest.MapFile{Data: []byte(gooseMigration(v)), Mode: 0o444}
 		}
 	}

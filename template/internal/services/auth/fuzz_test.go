@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -27,7 +28,7 @@ var decodeSeeds = []string{
 
 // checkAnswer holds every answer to arbitrary input to the rules: an allowed
 // status, never a 5xx, and errors as clean problem bodies.
-func checkAnswer(t *testing.T, code int, ct, body string, allowed ...int) {
+func checkAnswer(t *testing.T, input []byte, code int, ct, body string, allowed ...int) {
 	t.Helper()
 	if !slices.Contains(allowed, code) {
 		t.Fatalf("status %d not in %v; body %s", code, allowed, body)
@@ -35,7 +36,9 @@ func checkAnswer(t *testing.T, code int, ct, body string, allowed ...int) {
 	if code >= 400 && ct != "application/problem+json" {
 		t.Fatalf("status %d with Content-Type %q", code, ct)
 	}
-	checkNoLeaks(t, body)
+	// The echo of the input is JSON-escaped; compare against both forms.
+	quoted, _ := json.Marshal(string(input))
+	checkNoLeaks(t, body, string(input), string(quoted))
 }
 
 // FuzzLoginDecode sends arbitrary bodies to POST /api/v1/auth/login.
@@ -47,7 +50,7 @@ func FuzzLoginDecode(f *testing.F) {
 	fx.newAccount(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		rec := fx.do(t, req{method: "POST", path: "/api/v1/auth/login", body: body})
-		checkAnswer(t, rec.Code, rec.Header().Get("Content-Type"), rec.Body.String(),
+		checkAnswer(t, body, rec.Code, rec.Header().Get("Content-Type"), rec.Body.String(),
 			http.StatusOK, http.StatusBadRequest, http.StatusUnauthorized, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity, http.StatusTooManyRequests)
 	})
 }
@@ -60,7 +63,7 @@ func FuzzRegisterDecode(f *testing.F) {
 	fx := setup(f, databasetest.New(f, database.SQLite), nil)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		rec := fx.do(t, req{method: "POST", path: "/api/v1/auth/register", body: body})
-		checkAnswer(t, rec.Code, rec.Header().Get("Content-Type"), rec.Body.String(),
+		checkAnswer(t, body, rec.Code, rec.Header().Get("Content-Type"), rec.Body.String(),
 			http.StatusCreated, http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity)
 		if rec.Code == http.StatusCreated && strings.Contains(rec.Body.String(), "argon2") {
 			t.Fatalf("register shows the hash: %s", rec.Body)
