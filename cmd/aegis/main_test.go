@@ -125,16 +125,34 @@ func TestEndToEndTerminal(t *testing.T) {
 
 	// Answer each form with enter: no optional component or service (the selections' defaults),
 	// then "yes" at the confirmation. Forms only appear when the catalog has choices to offer.
-	for _, prompt := range []string{"Components (backend", "Services:", "Generate this project?"} {
-		if prompt != "Generate this project?" && !catalogOffers(prompt) {
+	// A form reads keys only once it has set the terminal up, a moment after its title is
+	// drawn: give it that moment.
+	for _, prompt := range []string{"Components (backend", "Services:"} {
+		if !catalogOffers(prompt) {
 			continue
 		}
 		waitFor(t, screen, prompt)
+		time.Sleep(300 * time.Millisecond)
 		if _, err := tty.Write([]byte("\r")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := cmd.Wait(); err != nil {
+	waitFor(t, screen, "Generate this project?")
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	err = nil
+	for answered := false; !answered; {
+		time.Sleep(300 * time.Millisecond)
+		tty.Write([]byte("y")) // "y" chooses yes and submits; repeating it is harmless
+		select {
+		case err = <-done:
+			answered = true
+		case <-time.After(2 * time.Second):
+		case <-ctx.Done():
+			t.Fatalf("no answer accepted; screen:\n%s", screen.String())
+		}
+	}
+	if err != nil {
 		t.Fatalf("aegis exited with %v; screen:\n%s", err, screen.String())
 	}
 	waitFor(t, screen, "Next steps:")
