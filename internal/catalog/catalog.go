@@ -125,7 +125,7 @@ var Default = Catalog{
 		},
 		{
 			Name: "auth", Kind: KindService, Category: CategoryAuth,
-			Status:      StatusComingSoon,
+			Status:      StatusAvailable,
 			Description: "JWT authentication and user management: registration, login, profiles, roles",
 			Requires:    []string{"database"},
 			Paths:       []string{"internal/services/auth/"},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -41,6 +42,8 @@ type cli struct {
 	stdout io.Writer
 	stderr io.Writer
 	reg    *registry.Registry
+	// routes are the contributed HTTP routes; nil means every backend.Routes registration.
+	routes *backend.RouteBook
 }
 
 // run executes args and maps the outcome to an exit code, printing errors as

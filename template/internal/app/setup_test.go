@@ -70,7 +70,8 @@ func setup(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{reg: reg, stdout: &syncBuffer{}, stderr: &syncBuffer{}}
-	h.cli = &cli{name: "shop", stdout: h.stdout, stderr: h.stderr, reg: reg}
+	// A fresh route book: the test binary also links every component's and service's routes.
+	h.cli = &cli{name: "shop", stdout: h.stdout, stderr: h.stderr, reg: reg, routes: backend.NewRouteBook()}
 	// serve installs its logger as the default; put the test's back.
 	prev := slog.Default()
 	t.Cleanup(func() { slog.SetDefault(prev) })

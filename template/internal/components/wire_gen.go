@@ -8,5 +8,8 @@ import (
 	_ "github.com/aegisgo/aegis/template/internal/components/cache"
 	_ "github.com/aegisgo/aegis/template/internal/components/database"
 	_ "github.com/aegisgo/aegis/template/internal/components/frontend"
+	_ "github.com/aegisgo/aegis/template/internal/components/scheduler"
+	_ "github.com/aegisgo/aegis/template/internal/components/schedulerdb"
+	_ "github.com/aegisgo/aegis/template/internal/components/schedulerworker"
 	_ "github.com/aegisgo/aegis/template/internal/components/worker"
 )

@@ -2,3 +2,7 @@
 // Refresh with: go generate ./...
 
 package services
+
+import (
+	_ "github.com/aegisgo/aegis/template/internal/services/auth"
+)

@@ -21,6 +21,8 @@ type HandlerOpts struct {
 	Version string
 	// Logger receives access logs and panics. Default slog.Default().
 	Logger *slog.Logger
+	// Routes are the contributed routes to mount. Default: those registered with Routes.
+	Routes *RouteBook
 }
 
 func (o *HandlerOpts) withDefaults() HandlerOpts {
@@ -79,7 +81,11 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 	if err := mountDocs(r, o.Title); err != nil {
 		return nil, err
 	}
-	if err := routes.mountAll(r); err != nil {
+	book := o.Routes
+	if book == nil {
+		book = routes
+	}
+	if err := book.mountAll(r); err != nil {
 		return nil, err
 	}
 	return &rootHandler{ids: ids, logger: o.Logger, next: mux}, nil

@@ -44,15 +44,25 @@ type routeSet struct {
 	mount func(*Router) error
 }
 
-// routeBook is the list Routes writes to; a type of its own so tests can use
-// a fresh one.
-type routeBook struct {
+// RouteBook is a list of route contributions. Routes writes to the default one; a handler
+// built with HandlerOpts.Routes mounts another, so tests can build a handler that holds only
+// the routes they ask for, whatever else the test binary links in.
+type RouteBook struct {
 	mu   sync.Mutex
 	sets []routeSet
 	errs []error
 }
 
-var routes = &routeBook{}
+var routes = &RouteBook{}
+
+// NewRouteBook returns an empty RouteBook.
+func NewRouteBook() *RouteBook { return &RouteBook{} }
+
+// Add registers fn to mount the routes of name in b; see Routes.
+func (b *RouteBook) Add(name string, fn func(*Router) error) {
+	_, file, line, _ := runtime.Caller(1)
+	b.add(name, fn, fmt.Sprintf("%s:%d", file, line))
+}
 
 // Routes registers fn to mount the routes of name (a component or service)
 // when the handler is built. Call it from init(); fn runs once per handler,
@@ -63,7 +73,7 @@ func Routes(name string, fn func(*Router) error) {
 	routes.add(name, fn, fmt.Sprintf("%s:%d", file, line))
 }
 
-func (b *routeBook) add(name string, fn func(*Router) error, where string) {
+func (b *RouteBook) add(name string, fn func(*Router) error, where string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
@@ -85,7 +95,7 @@ func (b *routeBook) add(name string, fn func(*Router) error, where string) {
 
 // mountAll runs every mount function in name order and joins their errors,
 // each prefixed with the contributor's name.
-func (b *routeBook) mountAll(r *Router) error {
+func (b *RouteBook) mountAll(r *Router) error {
 	b.mu.Lock()
 	sets := slices.Clone(b.sets)
 	errs := slices.Clone(b.errs)

@@ -12,7 +12,7 @@ func TestRouteBook(t *testing.T) {
 	mount := func(name string) func(*Router) error {
 		return func(*Router) error { order = append(order, name); return nil }
 	}
-	b := &routeBook{}
+	b := NewRouteBook()
 	b.add("zeta", mount("zeta"), "z.go:1")
 	b.add("alpha", mount("alpha"), "a.go:1")
 	b.add("alpha", mount("alpha2"), "a.go:9")

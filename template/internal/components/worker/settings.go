@@ -19,6 +19,7 @@ type Settings struct {
 	MaxAttempts        int           `env:"WORKER_MAX_ATTEMPTS" envDefault:"25" doc:"Attempts before a failing job is discarded (kept, visible in 'jobs list --state discarded', retryable with 'jobs retry')."`
 	ShutdownTimeout    time.Duration `env:"WORKER_SHUTDOWN_TIMEOUT" envDefault:"30s" doc:"How long stopping waits for running jobs to finish before cancelling them (they are retried later)."`
 	PollInterval       time.Duration `env:"WORKER_POLL_INTERVAL" envDefault:"1s" doc:"How often idle workers look for new jobs (PostgreSQL also wakes them at once with LISTEN/NOTIFY; SQLite only polls)."`
+	FetchCooldown      time.Duration `env:"WORKER_FETCH_COOLDOWN" envDefault:"100ms" doc:"Least time between two fetches of a queue; each fetch takes at most the queue's free workers, so short jobs top out near concurrency/cooldown per second (10 workers, 100ms: 100 jobs/s). Lower it for many short jobs."`
 	RescueAfter        time.Duration `env:"WORKER_RESCUE_AFTER" envDefault:"1h" doc:"A job still running after this long is presumed lost with its process (kill -9, crash) and is retried; keep it above the longest job timeout."`
 	CompletedRetention time.Duration `env:"WORKER_COMPLETED_RETENTION" envDefault:"24h" doc:"How long completed jobs are kept before they are deleted."`
 	DiscardedRetention time.Duration `env:"WORKER_DISCARDED_RETENTION" envDefault:"720h" doc:"How long discarded (failed for good) and cancelled jobs are kept, for inspection and retry."`
@@ -31,6 +32,7 @@ const (
 	MaxAttemptsDefault        = 25
 	ShutdownTimeoutDefault    = 30 * time.Second
 	PollIntervalDefault       = time.Second
+	FetchCooldownDefault      = 100 * time.Millisecond
 	RescueAfterDefault        = time.Hour
 	CompletedRetentionDefault = 24 * time.Hour
 	DiscardedRetentionDefault = 30 * 24 * time.Hour
@@ -62,6 +64,9 @@ func (s Settings) WithDefaults() Settings {
 	if s.PollInterval == 0 {
 		s.PollInterval = PollIntervalDefault
 	}
+	if s.FetchCooldown == 0 {
+		s.FetchCooldown = min(FetchCooldownDefault, s.PollInterval)
+	}
 	if s.RescueAfter == 0 {
 		s.RescueAfter = RescueAfterDefault
 	}
@@ -88,6 +93,8 @@ func (s Settings) Validate() error {
 		return config.Invalid("WORKER_SHUTDOWN_TIMEOUT", s.ShutdownTimeout.String(), "must not be negative", "use a duration such as 30s")
 	case s.PollInterval < time.Millisecond:
 		return config.Invalid("WORKER_POLL_INTERVAL", s.PollInterval.String(), "must be at least 1ms", "use a duration such as 1s")
+	case s.FetchCooldown < time.Millisecond || s.FetchCooldown > s.PollInterval:
+		return config.Invalid("WORKER_FETCH_COOLDOWN", s.FetchCooldown.String(), "must be from 1ms to WORKER_POLL_INTERVAL ("+s.PollInterval.String()+")", "use a duration such as 100ms")
 	case s.RescueAfter < time.Second:
 		return config.Invalid("WORKER_RESCUE_AFTER", s.RescueAfter.String(), "must be at least 1s", "use a duration above the longest job timeout, such as 1h")
 	case s.RescueAfter < s.JobTimeout:

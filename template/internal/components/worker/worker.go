@@ -26,9 +26,9 @@ package worker
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
-	"database/sql"
 	"log/slog"
 	"maps"
 	"sync"
@@ -152,14 +152,12 @@ func NewClient(db *database.DB, s Settings, opts *ClientOpts) (*Client, error) {
 		MaxAttempts:                 s.MaxAttempts,
 		JobTimeout:                  s.JobTimeout,
 		FetchPollInterval:           s.PollInterval,
+		FetchCooldown:               s.FetchCooldown,
 		RescueStuckJobsAfter:        s.RescueAfter,
 		CompletedJobRetentionPeriod: s.CompletedRetention,
 		CancelledJobRetentionPeriod: s.DiscardedRetention,
 		DiscardedJobRetentionPeriod: s.DiscardedRetention,
 		Middleware:                  []rivertype.Middleware{river.WorkerMiddlewareFunc(c.scopeJob)},
-	}
-	if s.PollInterval < river.FetchCooldownDefault {
-		cfg.FetchCooldown = s.PollInterval
 	}
 	if opts.Work {
 		cfg.Queues = map[string]river.QueueConfig{}
@@ -340,7 +338,9 @@ func (h warnHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	return warnHandler{h.Handler.WithAttrs(attrs)}
 }
 
-func (h warnHandler) WithGroup(name string) slog.Handler { return warnHandler{h.Handler.WithGroup(name)} }
+func (h warnHandler) WithGroup(name string) slog.Handler {
+	return warnHandler{h.Handler.WithGroup(name)}
+}
 
 var (
 	_ Enqueuer               = (*Client)(nil)

@@ -1,16 +1,14 @@
 package auth
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"net/http/httptest"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -628,27 +626,22 @@ func TestAdminRoutes(t *testing.T) {
 func TestOpenAPI(t *testing.T) {
 	t.Parallel()
 	f := setup(t, databasetest.New(t, database.SQLite), nil)
-	var doc struct {
+	type openAPI struct {
 		Paths      map[string]map[string]json.RawMessage `json:"paths"`
 		Components struct {
 			SecuritySchemes map[string]any `json:"securitySchemes"`
 		} `json:"components"`
 	}
-	doc = expect[struct {
-		Paths      map[string]map[string]json.RawMessage `json:"paths"`
-		Components struct {
-			SecuritySchemes map[string]any `json:"securitySchemes"`
-		} `json:"components"`
-	}](t, f.do(t, req{method: "GET", path: "/openapi.json"}), http.StatusOK)
+	doc := expect[openAPI](t, f.do(t, req{method: "GET", path: "/openapi.json"}), http.StatusOK)
 	want := map[string][]string{
-		"/api/v1/auth/register":        {"post"},
-		"/api/v1/auth/login":           {"post"},
-		"/api/v1/auth/refresh":         {"post"},
-		"/api/v1/auth/logout":          {"post"},
-		"/api/v1/auth/me":              {"get", "patch"},
-		"/api/v1/auth/change-password": {"post"},
-		"/api/v1/users":                {"get"},
-		"/api/v1/users/{id}":           {"get", "patch", "delete"},
+		"/api/v1/auth/register":         {"post"},
+		"/api/v1/auth/login":            {"post"},
+		"/api/v1/auth/refresh":          {"post"},
+		"/api/v1/auth/logout":           {"post"},
+		"/api/v1/auth/me":               {"get", "patch"},
+		"/api/v1/auth/change-password":  {"post"},
+		"/api/v1/users":                 {"get"},
+		"/api/v1/users/{id}":            {"get", "patch", "delete"},
 		"/api/v1/users/{id}/deactivate": {"post"},
 	}
 	for path, methods := range want {
@@ -664,5 +657,4 @@ func TestOpenAPI(t *testing.T) {
 	if strings.Contains(fmt.Sprint(doc.Paths), "password_hash") {
 		t.Error("openapi.json mentions password_hash")
 	}
-	_ = context.Background
 }

@@ -135,6 +135,7 @@ func (a *AuthService) Login(ctx context.Context, p LoginParams) (*TokenPair, err
 	}
 	if p.IP != "" {
 		if d := a.byIP.allow(p.IP); d > 0 {
+			a.logger.WarnContext(ctx, "auth: login rate limit reached for an IP", slog.String("ip", p.IP))
 			return nil, &RateLimitError{RetryAfter: d}
 		}
 	}
@@ -150,12 +151,14 @@ func (a *AuthService) Login(ctx context.Context, p LoginParams) (*TokenPair, err
 		account = "user:" + strconv.FormatInt(u.ID, 10)
 	}
 	if d := a.byAccount.check(account); d > 0 {
+		a.logger.WarnContext(ctx, "auth: login rate limit reached for an account", slog.String("ip", p.IP))
 		return nil, &RateLimitError{RetryAfter: d}
 	}
 	u, err = a.users.verify(ctx, u, p.Password)
 	if err != nil {
 		if errors.Is(err, ErrInvalidCredentials) {
 			a.byAccount.add(account)
+			a.logger.InfoContext(ctx, "auth: login failed", slog.String("ip", p.IP))
 		}
 		return nil, err
 	}

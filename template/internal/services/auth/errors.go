@@ -15,9 +15,7 @@ var (
 	ErrInvalidCredentials = errors.New("auth: invalid credentials")
 	ErrInvalidToken       = errors.New("auth: invalid or expired token")
 	ErrTokenReused        = errors.New("auth: refresh token was already used; the session is revoked")
-	ErrInactive           = errors.New("auth: account is deactivated")
 	ErrUnauthenticated    = errors.New("auth: authentication required")
-	ErrForbidden          = errors.New("auth: insufficient role")
 	ErrSelf               = errors.New("auth: an admin cannot deactivate, demote or delete their own account")
 )
 

@@ -72,13 +72,13 @@ func badTokens(t testing.TB, sub int64, good string) map[string]string {
 		"tampered sig":     parts[0] + "." + parts[1] + "." + b64.EncodeToString(sig),
 		"no signature":     parts[0] + "." + parts[1] + ".",
 		"alg none":         forge(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, sub2),
-		"alg none header": b64.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + ".",
-		"alg NONE header": b64.EncodeToString([]byte(`{"alg":"NONE","typ":"JWT"}`)) + "." + parts[1] + ".",
-		"wrong key":       forge(t, jwt.SigningMethodHS256, []byte("another secret that is long enough!!"), sub2),
-		"HS384":           forge(t, jwt.SigningMethodHS384, secret, sub2),
-		"HS512":           forge(t, jwt.SigningMethodHS512, secret, sub2),
-		"RS256":           forge(t, jwt.SigningMethodRS256, rsaKey, sub2),
-		"ES256":           forge(t, jwt.SigningMethodES256, ecKey, sub2),
+		"alg none header":  b64.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + ".",
+		"alg NONE header":  b64.EncodeToString([]byte(`{"alg":"NONE","typ":"JWT"}`)) + "." + parts[1] + ".",
+		"wrong key":        forge(t, jwt.SigningMethodHS256, []byte("another secret that is long enough!!"), sub2),
+		"HS384":            forge(t, jwt.SigningMethodHS384, secret, sub2),
+		"HS512":            forge(t, jwt.SigningMethodHS512, secret, sub2),
+		"RS256":            forge(t, jwt.SigningMethodRS256, rsaKey, sub2),
+		"ES256":            forge(t, jwt.SigningMethodES256, ecKey, sub2),
 		"expired": forge(t, jwt.SigningMethodHS256, secret, func(c *Claims) {
 			sub2(c)
 			c.IssuedAt = jwt.NewNumericDate(time.Now().Add(-time.Hour))

@@ -38,6 +38,9 @@ func NewUserServiceWith(db *database.DB, s Settings) (*UserService, error) {
 		return nil, errors.New("auth: new user service: nil database")
 	}
 	s = s.WithDefaults()
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
 	h, err := newHasher(Argon2Params{MemoryKiB: s.Argon2MemoryKiB, Iterations: s.Argon2Iterations, Parallelism: s.Argon2Parallelism})
 	if err != nil {
 		return nil, err
@@ -342,7 +345,7 @@ func (s *UserService) List(ctx context.Context, p ListUsersParams) (*ListUsersRe
 	if p.Role != "" {
 		q = q.Where("role = ?", p.Role)
 	}
-	total, err := q.Order("id ASC").Limit(int64(p.PerPage)).Offset(int64(p.Page-1)*int64(p.PerPage)).ScanAndCount(ctx)
+	total, err := q.Order("id ASC").Limit(int64(p.PerPage)).Offset(int64(p.Page-1) * int64(p.PerPage)).ScanAndCount(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("auth: list users: %w", err)
 	}

@@ -1,0 +1,153 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aegisgo/aegis/template/internal/app"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+func init() {
+	app.AddCommand(schedulerCmd)
+	app.AddCommand(scheduleCmd)
+}
+
+func schedulerCmd(env *app.Env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "scheduler",
+		Short: "Run scheduled jobs (the scheduler role)",
+		Long: `Run the scheduled jobs on schedule until interrupted, whatever
+SCHEDULER_IN_PROCESS says.
+
+With the database component several instances may run: each tick runs once.
+With the worker component each tick becomes a background job, run (and retried)
+by the workers.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			app.SetRole(Name)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			c, logger, err := env.Start(ctx)
+			if err != nil {
+				return err
+			}
+			<-ctx.Done()
+			stop()
+			logger.Info("scheduler: stopping")
+			if err := c.Stop(context.WithoutCancel(ctx)); err != nil {
+				return fmt.Errorf("scheduler: stop: %w", err)
+			}
+			return nil
+		},
+	}
+}
+
+func scheduleCmd(env *app.Env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "schedule",
+		Short: "List scheduled jobs or run one now",
+		Example: fmt.Sprintf(`  %[1]s schedule list
+  %[1]s schedule run nightly_report`, env.Name),
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return app.UsageError(cmd, "unknown command %q for %q", args[0], cmd.CommandPath())
+		},
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List scheduled jobs: spec, last run, outcome, duration, next run",
+		Long: `List scheduled jobs: spec, last run, outcome, duration and next run (UTC).
+
+The run history is kept in the database when the app has one; without it the
+scheduler keeps no history between processes and LAST RUN shows "-".`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withScheduler(cmd.Context(), env, func(ctx context.Context, s *Scheduler) error {
+				st, err := s.Status(ctx)
+				if err != nil {
+					return err
+				}
+				if len(st) == 0 {
+					fmt.Fprintln(env.Stdout, "no scheduled jobs")
+					return nil
+				}
+				tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tSPEC\tMISSED\tLAST RUN\tOUTCOME\tDURATION\tNEXT RUN")
+				for _, j := range st {
+					last, outcome, dur := "-", "-", "-"
+					if r := j.Last; r != nil {
+						last = r.Tick.UTC().Format(time.DateTime)
+						outcome = string(r.Outcome)
+						if r.Error != "" {
+							outcome += ": " + firstLine(r.Error, 60)
+						}
+						if r.Outcome != OutcomeRunning {
+							dur = r.Duration.Round(time.Millisecond).String()
+						}
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.Job.Name, j.Job.Spec, j.Job.Missed, last, outcome, dur, j.Next.UTC().Format(time.DateTime))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	run := &cobra.Command{
+		Use:   "run JOB",
+		Short: "Run a scheduled job now, in this process, and record it",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withScheduler(cmd.Context(), env, func(ctx context.Context, s *Scheduler) error {
+				if _, ok := s.byName[args[0]]; !ok {
+					return app.UsageError(cmd, "no scheduled job %q; 'schedule list' shows them", args[0])
+				}
+				r, err := s.RunNow(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "%s: %s in %s\n", r.Job, r.Outcome, r.Duration.Round(time.Millisecond))
+				return nil
+			})
+		},
+	}
+	cmd.AddCommand(list, run)
+	return cmd
+}
+
+// withScheduler starts the app's services without ticking and runs fn with the scheduler.
+func withScheduler(ctx context.Context, env *app.Env, fn func(context.Context, *Scheduler) error) (err error) {
+	c, _, err := env.Start(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, c.Stop(context.WithoutCancel(ctx))) }()
+	s, err := registry.Get[*Scheduler](c)
+	if err != nil {
+		return err
+	}
+	return fn(ctx, s)
+}
+
+func firstLine(s string, max int) string {
+	for i, r := range s {
+		if r == '\n' {
+			s = s[:i]
+			break
+		}
+	}
+	if len(s) > max {
+		s = s[:max-1] + "…"
+	}
+	return s
+}

@@ -1,0 +1,38 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// CheckHealth reports whether the scheduler ticks, its jobs, and where runs go and are kept.
+// A scheduler that should tick but still waits for a plugin is degraded.
+func (s *Scheduler) CheckHealth(ctx context.Context) registry.Health {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	details := map[string]any{
+		"ticking":  s.gs != nil,
+		"jobs":     len(s.jobs),
+		"instance": s.instance,
+		"history":  "database",
+		"runs_in":  "worker",
+	}
+	if _, ok := s.store.(*memoryStore); ok {
+		details["history"] = "memory"
+	}
+	if s.dispatcher == nil {
+		details["runs_in"] = "this process"
+	}
+	if s.tick && s.started && len(s.waiting) > 0 {
+		return registry.Health{Status: registry.StatusDegraded, Message: fmt.Sprintf("waiting for %d plugin(s) to attach", len(s.waiting)), Details: details}
+	}
+	msg := "not ticking in this process"
+	if s.gs != nil {
+		msg = "ticking"
+	}
+	return registry.Health{Status: registry.StatusHealthy, Message: msg, Details: details}
+}
+
+var _ registry.HealthChecker = (*Scheduler)(nil)

@@ -1,0 +1,481 @@
+// Package scheduler is the scheduled-jobs component: jobs defined in code with an interval or
+// a cron expression, registered from init() and run by gocron (github.com/go-co-op/gocron/v2):
+//
+//	func init() {
+//		scheduler.Every("refresh_rates", 10*time.Minute, refreshRates, nil)
+//		scheduler.Cron("nightly_report", "0 3 * * *", nightlyReport, &scheduler.JobOpts{Missed: scheduler.MissedRunOnce})
+//	}
+//
+// Jobs run in 'serve' when SCHEDULER_IN_PROCESS=true and in the '<app> scheduler' process;
+// '<app> schedule list' shows the schedule and '<app> schedule run JOB' runs a job now.
+//
+// On its own the scheduler keeps its schedule in memory and runs jobs in-process. Glue packages
+// plug more in when their components are present: schedulerdb keeps the schedule and run
+// history in the database, so each tick runs exactly once however many scheduler instances
+// run and missed runs can be caught up; schedulerworker turns each tick into a worker job, so
+// the work is durable and retried. They announce themselves with WillAttach from init() and
+// call Attach from their Start; the scheduler ticks once all have attached.
+package scheduler
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+
+	"github.com/aegisgo/aegis/template/internal/app"
+	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// Name is the scheduler's name as a component, in the registry, in config and as a catalog
+// owner.
+const Name = "scheduler"
+
+func init() {
+	// The registry keeps registration errors and returns them from Build.
+	_ = AddTo(registry.Default)
+}
+
+// AddTo adds the scheduler component (*Scheduler, named "scheduler") to r. init() does it for
+// registry.Default; tests call it on a fresh registry.
+func AddTo(r *registry.Registry) error {
+	return registry.Provide(r, newComponent,
+		registry.Name(Name),
+		registry.Kind(registry.KindComponent),
+		registry.Describe("scheduled jobs: intervals and cron expressions, run by gocron"),
+		registry.StopTimeout(time.Minute),
+	)
+}
+
+var (
+	pluginsMu sync.Mutex
+	expected  []string
+)
+
+// WillAttach tells the scheduler, from a glue package's init(), that a plugin called name
+// will Attach when its service starts: until every announced plugin has attached, the
+// scheduler does not tick.
+func WillAttach(name string) {
+	pluginsMu.Lock()
+	defer pluginsMu.Unlock()
+	if !slices.Contains(expected, name) {
+		expected = append(expected, name)
+	}
+}
+
+// Plugin is what a glue package plugs into the scheduler; nil fields leave the default.
+type Plugin struct {
+	Store      Store
+	Dispatcher Dispatcher
+}
+
+func newComponent(ctx context.Context) (*Scheduler, error) {
+	s, err := config.Load[Settings]()
+	if err != nil {
+		return nil, err
+	}
+	res, _ := registry.FromContext(ctx)
+	container, _ := res.(*registry.Container)
+	pluginsMu.Lock()
+	wait := slices.Clone(expected)
+	pluginsMu.Unlock()
+	// The scheduler command ticks; serve does too with SCHEDULER_IN_PROCESS=true; every other
+	// command only lists or runs jobs by hand.
+	tick := app.Role() == Name || (app.Role() == app.RoleServe && s.InProcess)
+	return New(s, &Opts{Tick: tick, Container: container, WaitFor: wait, Logger: slog.Default()})
+}
+
+// Opts configures New; nil means a scheduler that does not tick (only Execute and RunNow).
+type Opts struct {
+	// Tick runs the jobs on schedule after Start (and once every WaitFor plugin attached).
+	Tick bool
+	// Container opens a registry scope for each run; nil gives jobs no resolver.
+	Container *registry.Container
+	// WaitFor names plugins that must Attach before ticking starts.
+	WaitFor []string
+	// Store and Dispatcher plug in directly (tests); Attach does it for glue.
+	Store      Store
+	Dispatcher Dispatcher
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Scheduler is the scheduler component. It is safe for concurrent use. Start begins ticking
+// (when told to and once its plugins attached); Stop stops ticking and waits for running jobs.
+type Scheduler struct {
+	settings  Settings
+	jobs      []*Job
+	byName    map[string]*Job
+	container *registry.Container
+	logger    *slog.Logger
+	instance  string
+	tick      bool
+
+	mu         sync.Mutex
+	store      Store
+	dispatcher Dispatcher
+	waiting    map[string]bool
+	started    bool // Start was called
+	gs         gocron.Scheduler
+	ctx        context.Context // ends when ticking stops
+	cancel     context.CancelFunc
+	running    sync.WaitGroup
+}
+
+// New makes a scheduler for the registered jobs with settings s (defaults filled in).
+func New(s Settings, opts *Opts) (*Scheduler, error) {
+	if opts == nil {
+		opts = &Opts{}
+	}
+	s = s.WithDefaults()
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	jobs, err := registered.list()
+	if err != nil {
+		return nil, err
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	host, _ := os.Hostname()
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	sch := &Scheduler{
+		settings: s, jobs: jobs, byName: map[string]*Job{}, container: opts.Container, logger: logger,
+		instance: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(rnd[:])),
+		tick:     opts.Tick, store: opts.Store, dispatcher: opts.Dispatcher, waiting: map[string]bool{},
+	}
+	for _, j := range jobs {
+		sch.byName[j.Name] = j
+	}
+	if sch.store == nil {
+		sch.store = newMemoryStore()
+	}
+	for _, name := range opts.WaitFor {
+		sch.waiting[name] = true
+	}
+	return sch, nil
+}
+
+// Jobs returns the registered jobs, sorted by name.
+func (s *Scheduler) Jobs() []*Job { return slices.Clone(s.jobs) }
+
+// Instance names this scheduler in the run history.
+func (s *Scheduler) Instance() string { return s.instance }
+
+// Ticking reports whether this scheduler runs jobs on schedule now.
+func (s *Scheduler) Ticking() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gs != nil
+}
+
+// Attach plugs p in, from a glue service's Start; the last expected plugin to attach starts
+// the ticking (if the scheduler ticks and has started).
+func (s *Scheduler) Attach(ctx context.Context, name string, p Plugin) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p.Store != nil {
+		s.store = p.Store
+	}
+	if p.Dispatcher != nil {
+		s.dispatcher = p.Dispatcher
+	}
+	delete(s.waiting, name)
+	return s.maybeStartLocked(ctx)
+}
+
+// Detach is a glue service's Stop: ticking stops (waiting for running jobs, within ctx)
+// before the plugin goes away, and does not resume.
+func (s *Scheduler) Detach(ctx context.Context, name string) error {
+	return s.stopTicking(ctx)
+}
+
+// Start begins ticking when the scheduler ticks and every expected plugin has attached;
+// otherwise the last Attach does. It returns at once.
+func (s *Scheduler) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.started = true
+	return s.maybeStartLocked(ctx)
+}
+
+func (s *Scheduler) maybeStartLocked(ctx context.Context) error {
+	if !s.tick || !s.started || len(s.waiting) > 0 || s.gs != nil || s.ctx != nil {
+		return nil
+	}
+	gs, err := gocron.NewScheduler(gocron.WithLocation(time.UTC), gocron.WithStopTimeout(s.settings.JobTimeout))
+	if err != nil {
+		return fmt.Errorf("scheduler: start: %w", err)
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	for _, j := range s.jobs {
+		// Interval jobs start on a multiple of the interval, so instances tick together.
+		def := gocron.DurationJob(j.every)
+		opts := []gocron.JobOption{gocron.WithName(j.Name), gocron.WithSingletonMode(gocron.LimitModeReschedule)}
+		if j.cron != nil {
+			def = gocron.CronJob(j.expr, hasSeconds(j.expr))
+		} else {
+			opts = append(opts, gocron.WithStartAt(gocron.WithStartDateTime(j.Next(time.Now()))))
+		}
+		if _, err := gs.NewJob(def, gocron.NewTask(s.fire, j), opts...); err != nil {
+			_ = gs.Shutdown()
+			s.cancel()
+			s.ctx = nil
+			return fmt.Errorf("scheduler: schedule %q: %w", j.Name, err)
+		}
+	}
+	s.gs = gs
+	if err := s.saveSchedule(ctx); err != nil {
+		s.logger.Warn("scheduler: save schedule", "err", err)
+	}
+	s.catchUp(ctx)
+	gs.Start()
+	s.logger.Info("scheduler: ticking", "jobs", len(s.jobs), "instance", s.instance)
+	return nil
+}
+
+func hasSeconds(expr string) bool {
+	n := 0
+	inField := false
+	for _, r := range expr {
+		if r == ' ' || r == '\t' {
+			inField = false
+			continue
+		}
+		if !inField {
+			n++
+			inField = true
+		}
+	}
+	return n == 6
+}
+
+// catchUp runs once, at start-up, each MissedRunOnce job whose run was missed.
+func (s *Scheduler) catchUp(ctx context.Context) {
+	last, err := s.store.Last(ctx)
+	if err != nil {
+		s.logger.Warn("scheduler: read run history; missed runs are not caught up", "err", err)
+		return
+	}
+	now := time.Now()
+	for _, j := range s.jobs {
+		prev, ok := last[j.Name]
+		if j.Missed != MissedRunOnce || !ok {
+			continue
+		}
+		// The latest missed time names the catch-up run, so instances starting together run it
+		// once.
+		if missed, ok := j.prevBefore(now.Add(-time.Second), prev.Tick); ok {
+			s.logger.Info("scheduler: running missed job once", "job", j.Name, "missed", missed)
+			s.running.Add(1)
+			go func() {
+				defer s.running.Done()
+				s.runTick(j, missed)
+			}()
+		}
+	}
+}
+
+// fire is gocron's task for j: claim this tick, then run or dispatch it.
+func (s *Scheduler) fire(j *Job) {
+	s.running.Add(1)
+	defer s.running.Done()
+	s.runTick(j, j.tickAt(time.Now()))
+}
+
+func (s *Scheduler) runTick(j *Job, tick time.Time) {
+	s.mu.Lock()
+	ctx, store, dispatcher := s.ctx, s.store, s.dispatcher
+	s.mu.Unlock()
+	if ctx == nil || ctx.Err() != nil {
+		return
+	}
+	run := Run{Job: j.Name, Tick: tick, Instance: s.instance, Started: time.Now().UTC(), Outcome: OutcomeRunning}
+	won, err := store.Claim(ctx, run)
+	if err != nil {
+		s.logger.Error("scheduler: claim tick", "job", j.Name, "tick", tick, "err", err)
+		return
+	}
+	if !won {
+		return // another instance runs this tick
+	}
+	defer func() {
+		if err := store.SaveSchedule(context.WithoutCancel(ctx), []Entry{{Name: j.Name, Spec: j.Spec, Next: j.Next(time.Now())}}); err != nil {
+			s.logger.Warn("scheduler: save schedule", "job", j.Name, "err", err)
+		}
+	}()
+	if dispatcher != nil {
+		err := dispatcher.Dispatch(ctx, j.Name, tick)
+		run.Duration = time.Since(run.Started)
+		run.Outcome = OutcomeEnqueued
+		if err != nil {
+			run.Outcome, run.Error = OutcomeFailed, err.Error()
+			s.logger.Error("scheduler: dispatch", "job", j.Name, "tick", tick, "err", err)
+		}
+		if err := store.Finish(context.WithoutCancel(ctx), run); err != nil {
+			s.logger.Warn("scheduler: record run", "job", j.Name, "err", err)
+		}
+		return
+	}
+	_ = s.execute(ctx, store, j, run)
+}
+
+// Execute runs job name for tick now, in this process, and records the outcome: the
+// schedulerworker glue's job calls it, so the run's history shows the real outcome. Its
+// error is fn's (so the worker retries it).
+func (s *Scheduler) Execute(ctx context.Context, name string, tick time.Time) error {
+	j, ok := s.byName[name]
+	if !ok {
+		return fmt.Errorf("scheduler: no job %q", name)
+	}
+	s.mu.Lock()
+	store := s.store
+	s.mu.Unlock()
+	run := Run{Job: name, Tick: tick.UTC(), Instance: s.instance, Started: time.Now().UTC(), Outcome: OutcomeRunning}
+	return s.execute(ctx, store, j, run)
+}
+
+// RunNow runs job name at once, in this process, whatever its schedule ('schedule run'), and
+// records it in the history under the current time.
+func (s *Scheduler) RunNow(ctx context.Context, name string) (Run, error) {
+	j, ok := s.byName[name]
+	if !ok {
+		return Run{}, fmt.Errorf("scheduler: no job %q; 'schedule list' shows them", name)
+	}
+	s.mu.Lock()
+	store := s.store
+	s.mu.Unlock()
+	now := time.Now().UTC()
+	run := Run{Job: name, Tick: now.Truncate(time.Millisecond), Instance: s.instance, Started: now, Outcome: OutcomeRunning}
+	if _, err := store.Claim(ctx, run); err != nil {
+		return Run{}, err
+	}
+	err := s.execute(ctx, store, j, run)
+	last, lerr := store.Last(ctx)
+	if lerr == nil {
+		if r, ok := last[name]; ok && r.Tick.Equal(run.Tick) {
+			return r, err
+		}
+	}
+	return run, err
+}
+
+func (s *Scheduler) execute(ctx context.Context, store Store, j *Job, run Run) (err error) {
+	timeout := j.Timeout
+	if timeout == 0 {
+		timeout = s.settings.JobTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("scheduler: job %q panicked: %v", j.Name, p)
+			}
+		}()
+		if s.container != nil {
+			scope := s.container.NewScope(ctx)
+			defer func() { err = errors.Join(err, scope.Close(context.WithoutCancel(ctx))) }()
+			ctx = registry.WithResolver(ctx, scope)
+		}
+		err = j.fn(ctx)
+	}()
+	run.Duration = time.Since(start)
+	run.Outcome = OutcomeOK
+	if err != nil {
+		run.Outcome, run.Error = OutcomeFailed, err.Error()
+		s.logger.Error("scheduler: job failed", "job", j.Name, "tick", run.Tick, "err", err)
+	}
+	if ferr := store.Finish(context.WithoutCancel(ctx), run); ferr != nil {
+		s.logger.Warn("scheduler: record run", "job", j.Name, "err", ferr)
+	}
+	return err
+}
+
+// Status is one job of 'schedule list'.
+type Status struct {
+	Job  *Job
+	Last *Run // nil if it never ran (or the history is this process's, in memory)
+	Next time.Time
+}
+
+// Status returns every job with its last run and next run.
+func (s *Scheduler) Status(ctx context.Context) ([]Status, error) {
+	s.mu.Lock()
+	store := s.store
+	s.mu.Unlock()
+	last, err := store.Last(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("scheduler: read run history: %w", err)
+	}
+	now := time.Now()
+	out := make([]Status, 0, len(s.jobs))
+	for _, j := range s.jobs {
+		st := Status{Job: j, Next: j.Next(now)}
+		if r, ok := last[j.Name]; ok {
+			st.Last = &r
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+func (s *Scheduler) saveSchedule(ctx context.Context) error {
+	now := time.Now()
+	entries := make([]Entry, len(s.jobs))
+	for i, j := range s.jobs {
+		entries[i] = Entry{Name: j.Name, Spec: j.Spec, Next: j.Next(now)}
+	}
+	return s.store.SaveSchedule(ctx, entries)
+}
+
+// stopTicking stops gocron and waits for running jobs, at most until ctx ends.
+func (s *Scheduler) stopTicking(ctx context.Context) error {
+	s.mu.Lock()
+	gs, cancel := s.gs, s.cancel
+	s.gs = nil
+	s.tick = false // never again
+	s.mu.Unlock()
+	if gs == nil {
+		return nil
+	}
+	done := make(chan error, 1)
+	go func() {
+		err := gs.Shutdown() // waits for running tasks up to the job timeout
+		s.running.Wait()
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		cancel()
+		if err != nil {
+			return fmt.Errorf("scheduler: stop: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		cancel() // running jobs see their context end
+		return fmt.Errorf("scheduler: stop: running jobs did not finish: %w", ctx.Err())
+	}
+}
+
+// Stop stops ticking and waits for running jobs, at most until ctx ends (then their contexts
+// are cancelled). It is idempotent and does nothing before Start.
+func (s *Scheduler) Stop(ctx context.Context) error { return s.stopTicking(ctx) }
+
+var (
+	_ registry.Starter = (*Scheduler)(nil)
+	_ registry.Stopper = (*Scheduler)(nil)
+)

@@ -1,0 +1,98 @@
+// Package schedulerworker is the glue between the scheduler and the worker components (owned
+// by the pair): each tick becomes a worker job (kind "scheduler_tick", queue "system"), so the
+// work is durable, runs on the worker processes and is retried with backoff when it fails.
+// The job runs the scheduled function through Scheduler.Execute, which records the real
+// outcome in the run history.
+package schedulerworker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/aegisgo/aegis/template/internal/components/scheduler"
+	"github.com/aegisgo/aegis/template/internal/components/worker"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// Name is the glue's name: its service's name and the plugin it attaches as.
+const Name = "schedulerworker"
+
+func init() {
+	scheduler.WillAttach(Name)
+	worker.Register(runTick, nil)
+	_ = registry.Provide2(registry.Default, newGlue,
+		registry.Name(Name),
+		registry.Kind(registry.KindComponent),
+		registry.Describe("scheduler ticks as worker jobs: durable and retried"),
+	)
+}
+
+// TickArgs is the job of one tick of one scheduled job.
+type TickArgs struct {
+	Job  string    `json:"job"`
+	Tick time.Time `json:"tick"`
+}
+
+// Kind is the job's kind.
+func (TickArgs) Kind() string { return "scheduler_tick" }
+
+// InsertOpts puts ticks on the system queue, once per job and tick.
+func (TickArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: worker.QueueSystem, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// runTick runs the scheduled job in the worker, in the job's scope.
+func runTick(ctx context.Context, job *river.Job[TickArgs]) error {
+	res, ok := registry.FromContext(ctx)
+	if !ok {
+		return errors.New("schedulerworker: no registry scope in the job's context")
+	}
+	s, err := registry.Get[*scheduler.Scheduler](res)
+	if err != nil {
+		return fmt.Errorf("schedulerworker: %w", err)
+	}
+	return s.Execute(ctx, job.Args.Job, job.Args.Tick)
+}
+
+// Glue attaches the dispatcher to the scheduler when it starts, and detaches it (stopping the
+// ticks first) when it stops.
+type Glue struct {
+	s *scheduler.Scheduler
+	d *Dispatcher
+}
+
+func newGlue(ctx context.Context, s *scheduler.Scheduler, w *worker.Client) (*Glue, error) {
+	return &Glue{s: s, d: &Dispatcher{w: w}}, nil
+}
+
+// Start plugs the dispatcher into the scheduler.
+func (g *Glue) Start(ctx context.Context) error {
+	return g.s.Attach(ctx, Name, scheduler.Plugin{Dispatcher: g.d})
+}
+
+// Stop stops the scheduler's ticks before the worker goes away.
+func (g *Glue) Stop(ctx context.Context) error { return g.s.Detach(ctx, Name) }
+
+// Dispatcher enqueues each tick as a TickArgs job.
+type Dispatcher struct{ w worker.Enqueuer }
+
+// NewDispatcher returns a dispatcher enqueuing with w.
+func NewDispatcher(w worker.Enqueuer) *Dispatcher { return &Dispatcher{w: w} }
+
+// Dispatch enqueues the tick; a tick already enqueued is not enqueued again.
+func (d *Dispatcher) Dispatch(ctx context.Context, job string, tick time.Time) error {
+	if _, err := d.w.Enqueue(ctx, TickArgs{Job: job, Tick: tick.UTC()}, nil); err != nil {
+		return fmt.Errorf("schedulerworker: %w", err)
+	}
+	return nil
+}
+
+var (
+	_ scheduler.Dispatcher = (*Dispatcher)(nil)
+	_ registry.Starter     = (*Glue)(nil)
+	_ registry.Stopper     = (*Glue)(nil)
+)

@@ -1,0 +1,85 @@
+package auth
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"testing"
+
+	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+)
+
+// Login throughput with the production argon2id parameters, and the cost of
+// an authenticated request (token check + user load) next to /health/live,
+// all through the real handler in process, on SQLite and (with
+// TEST_DATABASE_URL) PostgreSQL:
+//
+//	go test -run '^$' -bench . -benchtime 3s ./internal/services/auth
+//
+// Results are in bench/RESULTS.md ("Auth (issue 5)").
+
+func benchEngines(b *testing.B, fn func(b *testing.B, db *database.DB)) {
+	for _, engine := range []database.Engine{database.SQLite, database.Postgres} {
+		b.Run(string(engine), func(b *testing.B) {
+			if engine == database.Postgres && os.Getenv(databasetest.EnvURL) == "" {
+				b.Skipf("set %s to benchmark PostgreSQL", databasetest.EnvURL)
+			}
+			fn(b, databasetest.New(b, engine))
+		})
+	}
+}
+
+// BenchmarkLogin: parallel logins (argon2id verify + refresh-token insert +
+// JWT signing) with the OWASP parameters the app ships with.
+func BenchmarkLogin(b *testing.B) {
+	benchEngines(b, func(b *testing.B, db *database.DB) {
+		f := setup(b, db, func(s *Settings) {
+			s.Argon2MemoryKiB = DefaultArgon2MemoryKiB
+			s.Argon2Iterations = DefaultArgon2Iterations
+			s.Argon2Parallelism = DefaultArgon2Parallelism
+		})
+		a := f.newAccount(b)
+		body := fmt.Sprintf(`{"email":%q,"password":%q}`, a.email, a.password)
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if rec := f.do(b, req{method: "POST", path: "/api/v1/auth/login", body: body}); rec.Code != http.StatusOK {
+					b.Errorf("login: %d %s", rec.Code, rec.Body)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "logins/s")
+	})
+}
+
+// BenchmarkMe: GET /api/v1/auth/me with a bearer token (JWT check and one
+// primary-key lookup) against GET /health/live on the same handler.
+func BenchmarkMe(b *testing.B) {
+	benchEngines(b, func(b *testing.B, db *database.DB) {
+		f := setup(b, db, nil)
+		tok := f.login(b, f.newAccount(b)).AccessToken
+		for _, c := range []struct {
+			name string
+			r    req
+		}{
+			{"me", req{method: "GET", path: "/api/v1/auth/me", token: tok}},
+			{"live", req{method: "GET", path: "/health/live"}},
+		} {
+			b.Run(c.name, func(b *testing.B) {
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if rec := f.do(b, c.r); rec.Code != http.StatusOK {
+							b.Errorf("%s: %d %s", c.r.path, rec.Code, rec.Body)
+							return
+						}
+					}
+				})
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+			})
+		}
+	})
+}

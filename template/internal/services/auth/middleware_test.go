@@ -1,0 +1,86 @@
+package auth
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/aegisgo/aegis/template/internal/components/backend"
+	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+)
+
+type whoami struct {
+	Body struct {
+		Username string `json:"username"`
+		Role     string `json:"role"`
+	}
+}
+
+// Routes as another service would write them: a huma operation and a chi
+// handler guarded by the exported middleware.
+func init() {
+	backend.Routes("authtest", func(r *backend.Router) error {
+		huma.Register(r.API, huma.Operation{OperationID: "authtest-huma", Method: http.MethodGet, Path: "/test/auth/huma-admin",
+			Middlewares: huma.Middlewares{RequireRole(RoleAdmin)}}, func(ctx context.Context, _ *struct{}) (*whoami, error) {
+			u, ok := UserFromContext(ctx)
+			if !ok {
+				return nil, huma.Error500InternalServerError("no user in context")
+			}
+			out := &whoami{}
+			out.Body.Username, out.Body.Role = u.Username, u.Role
+			return out, nil
+		})
+		r.Mux.With(RequireRoleHTTP(RoleAdmin)).Get("/test/auth/chi-admin", func(w http.ResponseWriter, req *http.Request) {
+			u, ok := UserFromContext(req.Context())
+			if !ok {
+				http.Error(w, "no user", http.StatusInternalServerError)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"username":"` + u.Username + `","role":"` + u.Role + `"}`))
+		})
+		r.Mux.With(RequireRoleHTTP("")).Get("/test/auth/chi-user", func(w http.ResponseWriter, req *http.Request) {
+			w.WriteHeader(http.StatusNoContent)
+		})
+		return nil
+	})
+}
+
+func TestRequireRoleElsewhere(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		f := setup(t, db, nil)
+		admin, at := f.newAdmin(t)
+		ut := f.login(t, f.newAccount(t))
+		for _, path := range []string{"/test/auth/huma-admin", "/test/auth/chi-admin"} {
+			problem(t, f.do(t, req{method: "GET", path: path}), http.StatusUnauthorized)
+			problem(t, f.do(t, req{method: "GET", path: path, token: "x.y.z"}), http.StatusUnauthorized)
+			problem(t, f.do(t, req{method: "GET", path: path, token: ut.AccessToken}), http.StatusForbidden)
+			got := expect[struct{ Username, Role string }](t, f.do(t, req{method: "GET", path: path, token: at.AccessToken}), http.StatusOK)
+			if got.Username != admin.username || got.Role != RoleAdmin {
+				t.Fatalf("%s: %+v", path, got)
+			}
+		}
+		expect[struct{}](t, f.do(t, req{method: "GET", path: "/test/auth/chi-user", token: ut.AccessToken}), http.StatusNoContent)
+		expect[struct{}](t, f.do(t, req{method: "GET", path: "/test/auth/chi-user", token: at.AccessToken}), http.StatusNoContent)
+		problem(t, f.do(t, req{method: "GET", path: "/test/auth/chi-user"}), http.StatusUnauthorized)
+	})
+}
+
+// TestMigrationsDownUp: the auth migrations roll back and apply again.
+func TestMigrationsDownUp(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		if _, err := db.MigrateDown(t.Context(), Name); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.MigrateUp(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		f := setup(t, db, nil)
+		f.login(t, f.newAccount(t))
+	})
+}
