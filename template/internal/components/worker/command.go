@@ -74,6 +74,7 @@ func jobsCmd(env *app.Env) *cobra.Command {
 		Use:   "jobs",
 		Short: "List, retry and cancel background jobs",
 		Example: fmt.Sprintf(`  %[1]s jobs list --state discarded
+  %[1]s jobs show 42
   %[1]s jobs retry 42
   %[1]s jobs cancel 42`, env.Name),
 		Args: cobra.ArbitraryArgs,
@@ -149,7 +150,29 @@ func jobsCmd(env *app.Env) *cobra.Command {
 			},
 		}
 	}
-	cmd.AddCommand(list,
+	show := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one job: its arguments and every failed attempt's error (and panic stack)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil || id < 1 {
+				return app.UsageError(cmd, "%q is not a job ID; 'jobs list' shows them", args[0])
+			}
+			return withClient(cmd.Context(), env, func(ctx context.Context, c *Client) error {
+				j, err := c.Job(ctx, id)
+				if errors.Is(err, river.ErrNotFound) {
+					return fmt.Errorf("worker: no job %d; 'jobs list' shows them", id)
+				}
+				if err != nil {
+					return err
+				}
+				printJob(env, j)
+				return nil
+			})
+		},
+	}
+	cmd.AddCommand(list, show,
 		action("retry", "Run a job again as soon as possible (a discarded or cancelled one too)", "queued to run again", (*Client).Retry),
 		action("cancel", "Cancel a job: it will not run (again)", "cancelled", (*Client).Cancel),
 	)
@@ -186,6 +209,23 @@ func printJobs(env *app.Env, jobs []*rivertype.JobRow) {
 			j.Attempt, j.MaxAttempts, j.Priority, j.ScheduledAt.Local().Format(time.DateTime), lastErr)
 	}
 	_ = tw.Flush()
+}
+
+func printJob(env *app.Env, j *rivertype.JobRow) {
+	w := env.Stdout
+	fmt.Fprintf(w, "job %d\nkind:      %s\nqueue:     %s\nstate:     %s\npriority:  %d\nattempt:   %d of %d\n",
+		j.ID, j.Kind, j.Queue, j.State, j.Priority, j.Attempt, j.MaxAttempts)
+	fmt.Fprintf(w, "created:   %s\nscheduled: %s\n", j.CreatedAt.Local().Format(time.DateTime), j.ScheduledAt.Local().Format(time.DateTime))
+	if j.FinalizedAt != nil {
+		fmt.Fprintf(w, "finalized: %s\n", j.FinalizedAt.Local().Format(time.DateTime))
+	}
+	fmt.Fprintf(w, "args:      %s\n", j.EncodedArgs)
+	for _, e := range j.Errors {
+		fmt.Fprintf(w, "\nattempt %d failed at %s: %s\n", e.Attempt, e.At.Local().Format(time.DateTime), e.Error)
+		if e.Trace != "" {
+			fmt.Fprintf(w, "%s\n", strings.TrimRight(e.Trace, "\n"))
+		}
+	}
 }
 
 func firstLine(s string, max int) string {

@@ -56,6 +56,9 @@ func TestJobsCommand(t *testing.T) {
 	if err != nil || !strings.Contains(out, "test_ok") || !strings.Contains(out, "available") {
 		t.Errorf("list: %q, %v", out, err)
 	}
+	if out, err := run("show", id); err != nil || !strings.Contains(out, "kind:      test_ok") {
+		t.Errorf("show: %q, %v", out, err)
+	}
 	if out, err := run("cancel", id); err != nil || !strings.Contains(out, "cancelled") {
 		t.Errorf("cancel: %q, %v", out, err)
 	}

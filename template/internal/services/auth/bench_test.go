@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
@@ -43,15 +46,19 @@ func BenchmarkLogin(b *testing.B) {
 		body := fmt.Sprintf(`{"email":%q,"password":%q}`, a.email, a.password)
 		b.ReportAllocs()
 		b.ResetTimer()
+		var lat latencies
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
+				start := time.Now()
 				if rec := f.do(b, req{method: "POST", path: "/api/v1/auth/login", body: body}); rec.Code != http.StatusOK {
 					b.Errorf("login: %d %s", rec.Code, rec.Body)
 					return
 				}
+				lat.add(time.Since(start))
 			}
 		})
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "logins/s")
+		lat.report(b)
 	})
 }
 
@@ -70,16 +77,42 @@ func BenchmarkMe(b *testing.B) {
 		} {
 			b.Run(c.name, func(b *testing.B) {
 				b.ReportAllocs()
+				var lat latencies
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
+						start := time.Now()
 						if rec := f.do(b, c.r); rec.Code != http.StatusOK {
 							b.Errorf("%s: %d %s", c.r.path, rec.Code, rec.Body)
 							return
 						}
+						lat.add(time.Since(start))
 					}
 				})
+				lat.report(b)
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 			})
 		}
 	})
+}
+
+// latencies collects per-request durations under load, to report the p99 beside throughput.
+type latencies struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (l *latencies) add(d time.Duration) {
+	l.mu.Lock()
+	l.d = append(l.d, d)
+	l.mu.Unlock()
+}
+
+func (l *latencies) report(b *testing.B) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.d) == 0 {
+		return
+	}
+	slices.Sort(l.d)
+	b.ReportMetric(float64(l.d[len(l.d)*99/100].Microseconds())/1000, "p99-ms")
 }

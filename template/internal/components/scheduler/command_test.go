@@ -1,0 +1,39 @@
+package scheduler
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/aegisgo/aegis/template/internal/app"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+func TestScheduleCommand(t *testing.T) {
+	t.Parallel()
+	run := func(args ...string) (string, error) {
+		t.Helper()
+		r := registry.New()
+		if err := AddTo(r); err != nil {
+			t.Fatal(err)
+		}
+		var out, errOut bytes.Buffer
+		cmd := scheduleCmd(&app.Env{Name: "app", Stdout: &out, Stderr: &errOut, Registry: r})
+		cmd.SetArgs(args)
+		cmd.SetOut(&out)
+		cmd.SetErr(&errOut)
+		err := cmd.ExecuteContext(context.Background())
+		return out.String(), err
+	}
+	out, err := run("list")
+	if err != nil || !strings.Contains(out, "test_cron") || !strings.Contains(out, "cron 0 3 * * *") || !strings.Contains(out, "run once") {
+		t.Errorf("list: %q, %v", out, err)
+	}
+	if out, err := run("run", "example_heartbeat"); err != nil || !strings.Contains(out, "example_heartbeat: ok") {
+		t.Errorf("run: %q, %v", out, err)
+	}
+	if _, err := run("run", "nope"); err == nil || !strings.Contains(err.Error(), "no scheduled job") {
+		t.Errorf("run of an unknown job: %v", err)
+	}
+}
