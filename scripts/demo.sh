@@ -9,7 +9,7 @@ echo "==> building bin/aegis"
 go build -o bin/aegis ./cmd/aegis
 echo "==> generating build/demo"
 if [ $# -eq 0 ]; then
-	set -- --components database,cache --services auth
+	set -- --components database,cache,worker,scheduler --services auth
 fi
 rm -rf build/demo # a demo starts fresh: no file left from an earlier selection
 bin/aegis init demo --no-interactive --output-dir build "$@"

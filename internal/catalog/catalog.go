@@ -105,14 +105,14 @@ var Default = Catalog{
 		},
 		{
 			Name: "worker", Kind: KindComponent, Category: CategoryInfrastructure,
-			Status:      StatusComingSoon,
+			Status:      StatusAvailable,
 			Description: "Background jobs on River, stored in the app's database",
 			Requires:    []string{"database"},
 			Paths:       []string{"internal/components/worker/"},
 		},
 		{
 			Name: "scheduler", Kind: KindComponent, Category: CategoryInfrastructure,
-			Status:      StatusComingSoon,
+			Status:      StatusAvailable,
 			Description: "Cron jobs with gocron, fired exactly once across instances",
 			Uses:        []string{"database", "worker"},
 			Paths:       []string{"internal/components/scheduler/"},

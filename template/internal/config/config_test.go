@@ -17,7 +17,8 @@ type sample struct {
 	Nested  struct {
 		Size int `env:"SIZE" envDefault:"3" doc:"Nested size."`
 	} `envPrefix:"TEST_NESTED_"`
-	hidden string // unexported: Settings and Load must skip it
+	//lint:ignore U1000 the field exists to prove Settings and Load skip unexported fields
+	hidden string
 }
 
 // freshDotEnv makes the next Load read .env again and restores the state after.

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -130,14 +129,4 @@ func ParseQueues(spec string) (map[string]int, error) {
 		return nil, config.Invalid("WORKER_QUEUES", spec, "lists no queue", "write it like default=10,system=2")
 	}
 	return out, nil
-}
-
-// queueNames returns the queue names of a parsed WORKER_QUEUES, sorted.
-func queueNames(q map[string]int) []string {
-	names := make([]string, 0, len(q))
-	for n := range q {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
 }

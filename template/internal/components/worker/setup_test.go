@@ -65,8 +65,7 @@ func runCount(token string) *atomic.Int64 {
 
 // requestLog is a scoped service: one per job attempt, closed with the scope.
 type requestLog struct {
-	token  string
-	closed *atomic.Bool
+	token string
 }
 
 var closedLogs sync.Map // token -> *atomic.Bool

@@ -111,17 +111,6 @@ func (s *taskSet) workers() (*river.Workers, error) {
 	return w, nil
 }
 
-// Kinds returns the kinds of the registered tasks.
-func Kinds() []string {
-	registered.mu.Lock()
-	defer registered.mu.Unlock()
-	out := make([]string, 0, len(registered.tasks))
-	for k := range registered.tasks {
-		out = append(out, k)
-	}
-	return out
-}
-
 // taskWorker adapts a function to river.Worker, with the task's timeout.
 type taskWorker[A river.JobArgs] struct {
 	river.WorkerDefaults[A]

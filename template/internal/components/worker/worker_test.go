@@ -74,10 +74,6 @@ func TestMigrations(t *testing.T) {
 		if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM river_migration`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		fsys, err := riverMigrations()
-		if err != nil {
-			t.Fatal(err)
-		}
 		status, err := db.MigrationStatus(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -91,7 +87,6 @@ func TestMigrations(t *testing.T) {
 		if applied == 0 || n != applied {
 			t.Fatalf("river_migration has %d rows, goose applied %d worker migrations", n, applied)
 		}
-		_ = fsys
 		// All the way down and up again.
 		for range applied {
 			if _, err := db.MigrateDown(ctx, Name); err != nil {
