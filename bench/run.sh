@@ -25,6 +25,17 @@ if [ "$what" = all ] || [ "$what" = init ]; then
 	need hyperfine
 	echo "== aegis init: whole CLI process, base app (hyperfine)"
 	hyperfine -N --warmup 3 --runs 30 --prepare "rm -rf $work/h" "$work/aegis init h --no-interactive -o $work/h" 2>/dev/null | grep -E 'Time|Range'
+	echo "== aegis init: whole CLI process, everything available (hyperfine)"
+	all=$("$work/aegis" components --json | awk -F'"' '/"name"/ {n=$4} /"status": "available"/ && n != "backend" && n != "frontend" {printf "%s%s", sep, n; sep=","}')
+	svcs=$("$work/aegis" services --json | awk -F'"' '/"name"/ {n=$4} /"status": "available"/ {printf "%s%s", sep, n; sep=","}')
+	echo "   --components $all --services $svcs"
+	hyperfine -N --warmup 3 --runs 30 --prepare "rm -rf $work/h" "$work/aegis init h --no-interactive -o $work/h --components $all --services $svcs" 2>/dev/null | grep -E 'Time|Range'
+	if [ -d /dev/shm ]; then
+		echo "== the same two on tmpfs (/dev/shm): the generator's own cost, without the disk's file-creation latency"
+		hyperfine -N --warmup 3 --runs 30 --prepare "rm -rf /dev/shm/aegis-bench" "$work/aegis init h --no-interactive -o /dev/shm/aegis-bench" 2>/dev/null | grep -E 'Time|Range'
+		hyperfine -N --warmup 3 --runs 30 --prepare "rm -rf /dev/shm/aegis-bench" "$work/aegis init h --no-interactive -o /dev/shm/aegis-bench --components $all --services $svcs" 2>/dev/null | grep -E 'Time|Range'
+		rm -rf /dev/shm/aegis-bench
+	fi
 fi
 
 if [ "$what" = all ] || [ "$what" = rps ]; then
@@ -37,7 +48,8 @@ if [ "$what" = all ] || [ "$what" = rps ]; then
 	GOMAXPROCS=1 taskset -c 0 "$work/bare" -addr "127.0.0.1:$port_bare" -body "$body" &
 	for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port_bare/health/live" >/dev/null && break; sleep 0.05; done
 	echo "== GET /health/live, server pinned to core 0 (GOMAXPROCS=1), wrk -t1 -c50 -d10s pinned to core 1; body $body"
-	for round in 1 2 3; do
+	for port in $port_app $port_bare; do taskset -c 1 wrk -t1 -c50 -d3s "http://127.0.0.1:$port/health/live" >/dev/null; done # warm-up
+	for round in 1 2 3 4 5; do
 		app=$(taskset -c 1 wrk -t1 -c50 -d10s "http://127.0.0.1:$port_app/health/live" | awk '/Requests\/sec/ {print $2}')
 		bare=$(taskset -c 1 wrk -t1 -c50 -d10s "http://127.0.0.1:$port_bare/health/live" | awk '/Requests\/sec/ {print $2}')
 		echo "round $round: generated app $app req/s, bare net/http $bare req/s, ratio $(awk "BEGIN {printf \"%.1f%%\", 100*$app/$bare}")"
