@@ -52,9 +52,10 @@ func newView(p Params) view {
 		Components: p.Catalog.Optional(p.Selection), Services: p.Selection.Services,
 		Has: map[string]bool{},
 	}
+	// Every catalog name is a key, so a misspelt name in a template is an error, not false.
 	for _, e := range p.Catalog.Entries {
-		if p.Selection.Has(e.Name) {
-			v.Has[e.Name] = true
+		v.Has[e.Name] = p.Selection.Has(e.Name)
+		if v.Has[e.Name] {
 			v.Entries = append(v.Entries, e)
 		}
 	}
