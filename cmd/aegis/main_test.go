@@ -240,3 +240,25 @@ func catalogOffers(prompt string) bool {
 	}
 	return false
 }
+
+// TestEndToEndRequirements checks the resolution rules users meet most, with the shipped catalog.
+func TestEndToEndRequirements(t *testing.T) {
+	dir := t.TempDir()
+	code, out, stderr := runAegis(t, "init", "user-app", "--services", "auth", "--no-interactive", "-o", dir)
+	if code != 0 || !strings.Contains(out, "+ adding component 'database': service 'auth' requires it") ||
+		!strings.Contains(out, "Replay: aegis init user-app --components database --services auth") {
+		t.Errorf("--services without --components: exit %d\n%s%s", code, out, stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "user-app", ".env")); err != nil || !strings.Contains(string(b), "AUTH_SECRET=") {
+		t.Errorf(".env = %q, %v; want a generated AUTH_SECRET", b, err)
+	}
+
+	code, _, stderr = runAegis(t, "init", "strict-app", "--services", "auth", "--components", "cache", "--no-interactive", "-o", dir)
+	want := "aegis: service 'auth' requires component 'database'; run: aegis init strict-app --components cache,database --services auth --module strict-app --output-dir " + dir + " --no-interactive\n"
+	if code != 1 || stderr != want {
+		t.Errorf("missing requirement: exit %d, stderr %q, want %q", code, stderr, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "strict-app")); !os.IsNotExist(err) {
+		t.Errorf("a refused init left %s behind", filepath.Join(dir, "strict-app"))
+	}
+}
