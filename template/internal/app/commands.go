@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"sync"
@@ -84,4 +85,20 @@ func (a *cli) contributed() []*cobra.Command {
 		}
 	}
 	return out
+}
+
+// WithService starts the app's services as Start does, runs fn with the service of type T and
+// stops them again, joining any stop error to fn's. It is the body of most contributed
+// commands: `jobs retry`, `schedule run`, `users list`.
+func WithService[T any](ctx context.Context, env *Env, fn func(context.Context, T) error) (err error) {
+	c, _, err := env.Start(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, c.Stop(context.WithoutCancel(ctx))) }()
+	svc, err := registry.Get[T](c)
+	if err != nil {
+		return err
+	}
+	return fn(ctx, svc)
 }

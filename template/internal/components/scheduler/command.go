@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -13,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aegisgo/aegis/template/internal/app"
-	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 func init() {
@@ -74,7 +72,7 @@ The run history is kept in the database when the app has one; without it the
 scheduler keeps no history between processes and LAST RUN shows "-".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withScheduler(cmd.Context(), env, func(ctx context.Context, s *Scheduler) error {
+			return app.WithService(cmd.Context(), env, func(ctx context.Context, s *Scheduler) error {
 				st, err := s.Status(ctx)
 				if err != nil {
 					return err
@@ -108,7 +106,7 @@ scheduler keeps no history between processes and LAST RUN shows "-".`,
 		Short: "Run a scheduled job now, in this process, and record it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withScheduler(cmd.Context(), env, func(ctx context.Context, s *Scheduler) error {
+			return app.WithService(cmd.Context(), env, func(ctx context.Context, s *Scheduler) error {
 				if _, ok := s.byName[args[0]]; !ok {
 					return app.UsageError(cmd, "no scheduled job %q; 'schedule list' shows them", args[0])
 				}
@@ -123,20 +121,6 @@ scheduler keeps no history between processes and LAST RUN shows "-".`,
 	}
 	cmd.AddCommand(list, run)
 	return cmd
-}
-
-// withScheduler starts the app's services without ticking and runs fn with the scheduler.
-func withScheduler(ctx context.Context, env *app.Env, fn func(context.Context, *Scheduler) error) (err error) {
-	c, _, err := env.Start(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, c.Stop(context.WithoutCancel(ctx))) }()
-	s, err := registry.Get[*Scheduler](c)
-	if err != nil {
-		return err
-	}
-	return fn(ctx, s)
 }
 
 func firstLine(s string, max int) string {

@@ -112,7 +112,7 @@ func jobsCmd(env *app.Env) *cobra.Command {
 			if len(queues) > 0 {
 				params = params.Queues(queues...)
 			}
-			return withClient(cmd.Context(), env, func(ctx context.Context, c *Client) error {
+			return app.WithService(cmd.Context(), env, func(ctx context.Context, c *Client) error {
 				res, err := c.Jobs(ctx, params)
 				if err != nil {
 					return err
@@ -136,7 +136,7 @@ func jobsCmd(env *app.Env) *cobra.Command {
 				if err != nil || id < 1 {
 					return app.UsageError(cmd, "%q is not a job ID; 'jobs list' shows them", args[0])
 				}
-				return withClient(cmd.Context(), env, func(ctx context.Context, c *Client) error {
+				return app.WithService(cmd.Context(), env, func(ctx context.Context, c *Client) error {
 					j, err := do(c, ctx, id)
 					if errors.Is(err, river.ErrNotFound) {
 						return fmt.Errorf("worker: no job %d; 'jobs list' shows them", id)
@@ -159,7 +159,7 @@ func jobsCmd(env *app.Env) *cobra.Command {
 			if err != nil || id < 1 {
 				return app.UsageError(cmd, "%q is not a job ID; 'jobs list' shows them", args[0])
 			}
-			return withClient(cmd.Context(), env, func(ctx context.Context, c *Client) error {
+			return app.WithService(cmd.Context(), env, func(ctx context.Context, c *Client) error {
 				j, err := c.Job(ctx, id)
 				if errors.Is(err, river.ErrNotFound) {
 					return fmt.Errorf("worker: no job %d; 'jobs list' shows them", id)
@@ -177,20 +177,6 @@ func jobsCmd(env *app.Env) *cobra.Command {
 		action("cancel", "Cancel a job: it will not run (again)", "cancelled", (*Client).Cancel),
 	)
 	return cmd
-}
-
-// withClient starts the app's services without working jobs and runs fn with the worker.
-func withClient(ctx context.Context, env *app.Env, fn func(context.Context, *Client) error) (err error) {
-	c, _, err := env.Start(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, c.Stop(context.WithoutCancel(ctx))) }()
-	client, err := registry.Get[*Client](c)
-	if err != nil {
-		return err
-	}
-	return fn(ctx, client)
 }
 
 func printJobs(env *app.Env, jobs []*rivertype.JobRow) {

@@ -15,7 +15,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/aegisgo/aegis/template/internal/app"
-	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 // usersCommand is `<app> users`: create-admin and list.
@@ -28,21 +27,6 @@ func usersCommand(env *app.Env) *cobra.Command {
 	}
 	cmd.AddCommand(createAdminCommand(env), listUsersCommand(env))
 	return cmd
-}
-
-// withUsers starts the app's services, runs fn with the UserService and
-// stops them again.
-func withUsers(ctx context.Context, env *app.Env, fn func(*UserService) error) (err error) {
-	c, _, err := env.Start(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, c.Stop(context.WithoutCancel(ctx))) }()
-	users, err := registry.Get[*UserService](c)
-	if err != nil {
-		return err
-	}
-	return fn(users)
 }
 
 func createAdminCommand(env *app.Env) *cobra.Command {
@@ -67,7 +51,7 @@ that is not a terminal (so scripts can pipe it in without it showing in ps).`,
 				}
 				password = p
 			}
-			return withUsers(cmd.Context(), env, func(users *UserService) error {
+			return app.WithService(cmd.Context(), env, func(ctx context.Context, users *UserService) error {
 				u, err := users.Create(cmd.Context(), CreateUserParams{Email: email, Username: username, Password: password, FullName: fullName, Role: RoleAdmin})
 				if err != nil {
 					return err
@@ -137,7 +121,7 @@ func listUsersCommand(env *app.Env) *cobra.Command {
 			if p.Role != "" && p.Role != RoleUser && p.Role != RoleAdmin {
 				return app.UsageError(cmd, "--role must be user or admin")
 			}
-			return withUsers(cmd.Context(), env, func(users *UserService) error {
+			return app.WithService(cmd.Context(), env, func(ctx context.Context, users *UserService) error {
 				res, err := users.List(cmd.Context(), p)
 				if err != nil {
 					return err
