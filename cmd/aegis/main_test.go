@@ -123,37 +123,28 @@ func TestEndToEndTerminal(t *testing.T) {
 	screen := &syncBuffer{}
 	go io.Copy(screen, tty)
 
-	// Answer each form with enter: no optional component or service (the selections' defaults),
-	// then "yes" at the confirmation. Forms only appear when the catalog has choices to offer.
-	// A form reads keys only once it has set the terminal up, a moment after its title is
-	// drawn: give it that moment.
-	for _, prompt := range []string{"Components (backend", "Services:"} {
-		if !catalogOffers(prompt) {
-			continue
-		}
-		waitFor(t, screen, prompt)
-		time.Sleep(300 * time.Millisecond)
-		if _, err := tty.Write([]byte("\r")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitFor(t, screen, "Generate this project?")
+	// Enter answers every form here: no optional component, no service, and the confirmation's
+	// default, yes. A form reads keys only once it has set the terminal up, and a key sent before
+	// that is lost, so keep pressing Enter until aegis exits; then check what it asked.
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	err = nil
-	for answered := false; !answered; {
-		time.Sleep(300 * time.Millisecond)
-		tty.Write([]byte("y")) // "y" chooses yes and submits; repeating it is harmless
+	for exited := false; !exited; {
 		select {
 		case err = <-done:
-			answered = true
-		case <-time.After(2 * time.Second):
+			exited = true
+		case <-time.After(400 * time.Millisecond):
+			tty.Write([]byte("\r"))
 		case <-ctx.Done():
-			t.Fatalf("no answer accepted; screen:\n%s", screen.String())
+			t.Fatalf("aegis did not finish; screen:\n%s", screen.String())
 		}
 	}
 	if err != nil {
 		t.Fatalf("aegis exited with %v; screen:\n%s", err, screen.String())
+	}
+	for _, prompt := range []string{"Components (backend", "Services:", "Generate this project?"} {
+		if (prompt == "Generate this project?" || catalogOffers(prompt)) && !strings.Contains(screen.String(), prompt) {
+			t.Errorf("aegis did not ask %q; screen:\n%s", prompt, screen.String())
+		}
 	}
 	waitFor(t, screen, "Next steps:")
 	if _, err := os.Stat(filepath.Join(dir, "ttyapp", "cmd", "ttyapp", "main.go")); err != nil {
