@@ -189,6 +189,9 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 	if err != nil {
 		return err
 	}
+	if files, err = generate.WithBase(files); err != nil {
+		return err
+	}
 	dotenv, err := generate.DotEnv(files)
 	if err != nil {
 		return err
@@ -205,7 +208,13 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 		}
 		return err
 	}
-	nextSteps(out, name, target, o, len(files), time.Since(start))
+	n := 0
+	for _, f := range files {
+		if f.Path != generate.BasePath {
+			n++
+		}
+	}
+	nextSteps(out, name, target, o, n, time.Since(start))
 	return nil
 }
 

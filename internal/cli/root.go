@@ -1,4 +1,4 @@
-// Package cli is the aegis command line: init, services, components, version.
+// Package cli is the aegis command line: init, add, remove, update, services, components, version.
 package cli
 
 import (
@@ -123,6 +123,8 @@ services are what it does (auth, ai, comms, ...). Pick what you need with 'aegis
 and grow the project later.`,
 		Example: `  aegis init my-api
   aegis init user-app --services auth --components database --no-interactive
+  aegis add cache          # in the project folder; aegis remove cache takes it out again
+  aegis update             # re-render with this aegis, merging your changes
   aegis services
   aegis components`,
 		SilenceUsage:  true,
@@ -130,7 +132,7 @@ and grow the project later.`,
 	}
 	root.PersistentFlags().BoolVarP(verbose, "verbose", "v", false, "print the causes behind an error")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newInitCmd(env), newServicesCmd(env), newComponentsCmd(env), newVersionCmd())
+	root.AddCommand(newInitCmd(env), newAddCmd(env), newRemoveCmd(env), newUpdateCmd(env), newServicesCmd(env), newComponentsCmd(env), newVersionCmd())
 	root.CompletionOptions.HiddenDefaultCmd = true
 	return root
 }

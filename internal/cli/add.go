@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+func newAddCmd(env *Env) *cobra.Command {
+	var o growOpts
+	cmd := &cobra.Command{
+		Use:   "add NAME...",
+		Short: "Add components or services to a project",
+		Long: `Add components or services to the project in the current folder (or --project-path).
+
+The components they require are added too, and add says so. Add writes the new files,
+re-renders the shared ones (go.mod, go.sum, import files, README, .env.example, ...) and
+appends a random value to .env for each new secret. A shared file you changed is merged
+with the new version; if your changes overlap, add stops and names the file. The result is
+byte for byte what 'aegis init' would generate with the same selection.`,
+		Example: `  aegis add cache
+  aegis add auth --dry-run
+  aegis add worker scheduler -p ~/src/my-api --yes`,
+		Args: needNames("add"),
+		RunE: func(cmd *cobra.Command, args []string) error { return runAdd(cmd.Context(), env, args, o) },
+	}
+	growFlags(cmd, &o, true)
+	return cmd
+}
+
+func runAdd(ctx context.Context, env *Env, names []string, o growOpts) error {
+	p, err := load(env, o.path)
+	if err != nil {
+		return err
+	}
+	pl, err := p.PlanAdd(names)
+	if err != nil {
+		return err
+	}
+	out := env.Stdout
+	for _, a := range pl.Added {
+		fmt.Fprintf(out, "+ adding component '%s': %s '%s' requires it\n", a.Name, a.ByKind, a.RequiredBy)
+	}
+	fmt.Fprintf(out, "Adding %s to %s\n", strings.Join(pl.NewOwners, ", "), p.Manifest.Name)
+	applied, err := apply(ctx, env, p, pl, o, "write")
+	if err != nil || !applied {
+		return err
+	}
+	fmt.Fprintf(out, "Added %s.\n", strings.Join(pl.NewOwners, ", "))
+	if len(pl.Migrations) > 0 {
+		fmt.Fprintf(out, "The migrations of %s run with the next 'go run ./cmd/%s migrate up' (serve runs them too).\n",
+			strings.Join(pl.Migrations, ", "), p.Manifest.Name)
+	}
+	fmt.Fprintln(out, "Next: go build ./... && go test ./...   (git diff shows every change)")
+	return nil
+}

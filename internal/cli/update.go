@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aegisgo/aegis/internal/generate"
+	"github.com/aegisgo/aegis/internal/project"
+)
+
+func newUpdateCmd(env *Env) *cobra.Command {
+	var o growOpts
+	cmd := &cobra.Command{
+		Use:   "update",
+		Short: "Re-render a project with this version of aegis",
+		Long: `Re-render the project in the current folder (or --project-path) with this version of aegis.
+
+Files you never changed are replaced. Files you changed are merged three-way: the base is the
+pristine copy aegis keeps under .aegis/base, yours is the file, theirs the new rendering. A
+conflict is written with markers (<<<<<<< yours ... >>>>>>> aegis), listed, and update exits
+with status 1. Update needs a clean git tree (or --force), so 'git diff' shows what changed.`,
+		Example: `  aegis update --dry-run
+  aegis update`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("update takes no arguments, got: %s", strings.Join(args, " "))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runUpdate(cmd.Context(), env, o) },
+	}
+	growFlags(cmd, &o, false)
+	cmd.Flags().BoolVar(&o.force, "force", false, "update even when the git tree has uncommitted changes")
+	o.yes = true
+	return cmd
+}
+
+func runUpdate(ctx context.Context, env *Env, o growOpts) error {
+	p, err := load(env, o.path)
+	if err != nil {
+		return err
+	}
+	if !o.force && !o.dryRun {
+		if err := project.CleanTree(p.Dir); err != nil {
+			return err
+		}
+	}
+	pl, err := p.PlanUpdate()
+	if err != nil {
+		return err
+	}
+	out := env.Stdout
+	fmt.Fprintf(out, "Updating %s from aegis %s to %s\n", p.Manifest.Name, p.Manifest.Version, generate.Version)
+	o.yes = true
+	applied, err := apply(ctx, env, p, pl, o, "update")
+	if err != nil {
+		return err
+	}
+	if len(pl.Conflicts) > 0 {
+		verb := "have"
+		if !applied {
+			verb = "would have"
+		}
+		return fmt.Errorf("%d files %s conflicts, marked <<<<<<< yours / >>>>>>> aegis: %s; resolve them, then commit", len(pl.Conflicts), verb, strings.Join(pl.Conflicts, ", "))
+	}
+	if applied {
+		fmt.Fprintln(out, "Updated. Review with git diff, then: go build ./... && go test ./...")
+	}
+	return nil
+}

@@ -1,0 +1,169 @@
+package project
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+
+	"github.com/aegisgo/aegis/internal/catalog"
+)
+
+// ErrInvalid is wrapped by the errors that reject what the user asked for.
+var ErrInvalid = errors.New("invalid request")
+
+func invalidf(format string, args ...any) error {
+	return &invalidError{fmt.Sprintf(format, args...)}
+}
+
+type invalidError struct{ msg string }
+
+func (e *invalidError) Error() string { return e.msg }
+func (e *invalidError) Unwrap() error { return ErrInvalid }
+
+// entries looks names up, case-insensitively and without duplicates, and rejects unknown ones.
+func (p *Project) entries(names []string) ([]catalog.Entry, error) {
+	var out []catalog.Entry
+	var unknown []string
+	for _, raw := range names {
+		name := strings.ToLower(strings.TrimSpace(raw))
+		if name == "" || slices.ContainsFunc(out, func(e catalog.Entry) bool { return e.Name == name }) {
+			continue
+		}
+		e, ok := p.opts.Catalog.Lookup(name)
+		if !ok {
+			unknown = append(unknown, "'"+name+"'")
+			continue
+		}
+		out = append(out, e)
+	}
+	if len(unknown) > 0 {
+		var valid []string
+		for _, e := range p.opts.Catalog.Entries {
+			if e.Available() && !e.AlwaysOn {
+				valid = append(valid, e.Name)
+			}
+		}
+		return nil, invalidf("unknown component or service %s; choose from: %s ('aegis components' and 'aegis services' describe them)",
+			strings.Join(unknown, ", "), strings.Join(valid, ", "))
+	}
+	if len(out) == 0 {
+		return nil, invalidf("name at least one component or service")
+	}
+	return out, nil
+}
+
+func (p *Project) request(sel catalog.Selection) catalog.Request {
+	return catalog.Request{Components: p.opts.Catalog.Optional(sel), Services: slices.Clone(sel.Services)}
+}
+
+// PlanAdd plans adding components and services, with what they require.
+func (p *Project) PlanAdd(names []string) (*Plan, error) {
+	es, err := p.entries(names)
+	if err != nil {
+		return nil, err
+	}
+	cur := p.Selection()
+	req := p.request(cur)
+	for _, e := range es {
+		if cur.Has(e.Name) {
+			return nil, invalidf("%s '%s' is already in this project: nothing to add ('aegis update' refreshes its files)", e.Kind, e.Name)
+		}
+		if e.Kind == catalog.KindComponent {
+			req.Components = append(req.Components, e.Name)
+		} else {
+			req.Services = append(req.Services, e.Name)
+		}
+	}
+	res, err := p.opts.Catalog.Resolve(req)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := p.reconcile(res.Selection, modeAdd)
+	if err != nil {
+		return nil, err
+	}
+	pl.Added = res.Added
+	return pl, nil
+}
+
+// PlanRemove plans removing components and services. It refuses the always-on components and
+// anything another selected entry requires.
+func (p *Project) PlanRemove(names []string) (*Plan, error) {
+	es, err := p.entries(names)
+	if err != nil {
+		return nil, err
+	}
+	cur := p.Selection()
+	gone := map[string]bool{}
+	for _, e := range es {
+		switch {
+		case e.AlwaysOn:
+			return nil, invalidf("%s '%s' is part of every project and cannot be removed", e.Kind, e.Name)
+		case !cur.Has(e.Name):
+			have := slices.Concat(p.opts.Catalog.Optional(cur), cur.Services)
+			list := "nothing optional"
+			if len(have) > 0 {
+				list = strings.Join(have, ", ")
+			}
+			return nil, invalidf("%s '%s' is not in this project (it has %s): nothing to remove", e.Kind, e.Name, list)
+		}
+		gone[e.Name] = true
+	}
+	for _, e := range p.opts.Catalog.Entries {
+		if !cur.Has(e.Name) || gone[e.Name] {
+			continue
+		}
+		for _, r := range e.Requires {
+			if gone[r] {
+				return nil, invalidf("cannot remove component '%s': %s '%s' requires it; remove both (aegis remove %s %s) or keep it",
+					r, e.Kind, e.Name, e.Name, r)
+			}
+		}
+	}
+	var req catalog.Request
+	for _, name := range slices.Concat(p.opts.Catalog.Optional(cur), cur.Services) {
+		if gone[name] {
+			continue
+		}
+		if e, _ := p.opts.Catalog.Lookup(name); e.Kind == catalog.KindComponent {
+			req.Components = append(req.Components, name)
+		} else {
+			req.Services = append(req.Services, name)
+		}
+	}
+	res, err := p.opts.Catalog.Resolve(req)
+	if err != nil {
+		return nil, err
+	}
+	return p.reconcile(res.Selection, modeRemove)
+}
+
+// PlanUpdate plans re-rendering the project with this generator: unchanged files are replaced,
+// changed ones merged three-way (conflicts are written with markers and listed in the plan).
+func (p *Project) PlanUpdate() (*Plan, error) {
+	return p.reconcile(p.Selection(), modeUpdate)
+}
+
+// CleanTree returns an error unless dir is inside a git work tree with no uncommitted change,
+// so that `git diff` afterwards shows exactly what a command changed.
+func CleanTree(dir string) error {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		return fmt.Errorf("aegis update needs git to merge your changes: install git, or pass --force: %w", ErrNoGit)
+	}
+	cmd := exec.Command(git, "status", "--porcelain", "--untracked-files=normal", ".")
+	cmd.Dir = dir
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		return invalidf("%s is not in a git repository: commit the project first (git init && git add -A && git commit -m init), or pass --force", dir)
+	}
+	if out.Len() > 0 {
+		first, _, _ := strings.Cut(strings.TrimSpace(out.String()), "\n")
+		return invalidf("the git tree has uncommitted changes (%s ...): commit or stash them first so git diff shows what update changed, or pass --force", strings.TrimSpace(first))
+	}
+	return nil
+}

@@ -1,0 +1,291 @@
+package project
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+
+	"github.com/aegisgo/aegis/internal/catalog"
+	"github.com/aegisgo/aegis/internal/generate"
+)
+
+// Action is what a plan does to one file.
+type Action string
+
+const (
+	Create   Action = "create"
+	Update   Action = "update"
+	Merge    Action = "merge"    // the user's changes and aegis's merged cleanly
+	Conflict Action = "conflict" // written with conflict markers (update only)
+	Delete   Action = "delete"
+)
+
+// Change is one file a plan writes or deletes.
+type Change struct {
+	Path   string
+	Action Action
+	Data   []byte
+	Mode   fs.FileMode
+	// Internal changes (the manifest, .aegis/base copies, .env) are not listed to the user.
+	Internal bool
+}
+
+// Plan is everything a command changes, computed before anything is written.
+type Plan struct {
+	Selection catalog.Selection
+	// Added lists the components added to satisfy requirements.
+	Added []catalog.Addition
+	// NewOwners and GoneOwners are the owners whose files appear or disappear.
+	NewOwners, GoneOwners []string
+	Changes               []Change
+	// Conflicts lists the files written with conflict markers.
+	Conflicts []string
+	// Tables maps each removed owner to the tables its migrations created (never dropped).
+	Tables map[string][]string
+	// Secrets lists the settings appended to .env.
+	Secrets []string
+	// Migrations lists the added owners that carry database migrations.
+	Migrations []string
+}
+
+// Visible returns the changes a user is told about, in path order.
+func (pl *Plan) Visible() []Change {
+	var out []Change
+	for _, c := range pl.Changes {
+		if !c.Internal {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Empty reports whether the plan changes nothing.
+func (pl *Plan) Empty() bool { return len(pl.Changes) == 0 }
+
+// ModifiedError stops add or remove when a file the user changed would have to be overwritten or
+// deleted and no clean merge applies.
+type ModifiedError struct {
+	Files []string // "path (why)"
+}
+
+func (e *ModifiedError) Error() string {
+	return fmt.Sprintf("files you changed stand in the way: %s; commit or move your changes, restore the files (git checkout -- FILE), then retry; nothing was changed",
+		strings.Join(e.Files, ", "))
+}
+
+type mode int
+
+const (
+	modeAdd mode = iota
+	modeRemove
+	modeUpdate
+)
+
+// reconcile plans the move from the recorded selection to sel.
+func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
+	files, err := p.render(sel)
+	if err != nil {
+		return nil, err
+	}
+	var old map[string][]byte // rendering of the recorded selection, only when a base copy is missing
+	oldRender := func() map[string][]byte {
+		if old == nil {
+			old = map[string][]byte{}
+			if prev, err := p.render(p.Selection()); err == nil {
+				for _, f := range prev {
+					old[f.Path] = f.Data
+				}
+			}
+		}
+		return old
+	}
+	baseOf := func(rel string) ([]byte, bool, error) { return p.base(rel, oldRender) }
+
+	pl := &Plan{Selection: sel, Tables: map[string][]string{}}
+	var blocked []string
+	newPaths := map[string]bool{}
+	add := func(c Change) { pl.Changes = append(pl.Changes, c) }
+
+	for _, f := range files {
+		newPaths[f.Path] = true
+		if f.Path == generate.ManifestPath {
+			cur, _, err := p.read(f.Path)
+			if err != nil {
+				return nil, err
+			}
+			if !equal(cur, f.Data) {
+				add(Change{Path: f.Path, Action: Update, Data: f.Data, Mode: f.Mode, Internal: true})
+			}
+			continue
+		}
+		disk, exists, err := p.read(f.Path)
+		if err != nil {
+			return nil, err
+		}
+		rec, recorded := p.Manifest.Files[f.Path]
+		switch {
+		case exists && equal(disk, f.Data):
+			// already what aegis would write
+		case !recorded && !exists:
+			add(Change{Path: f.Path, Action: Create, Data: f.Data, Mode: f.Mode})
+		case !recorded:
+			blocked = append(blocked, f.Path+" (exists and aegis did not write it)")
+		case exists && hash(disk) == rec.SHA256:
+			add(Change{Path: f.Path, Action: Update, Data: f.Data, Mode: f.Mode})
+		default: // the user changed or deleted it
+			base, hasBase, err := baseOf(f.Path)
+			if err != nil {
+				return nil, err
+			}
+			if hasBase && equal(base, f.Data) {
+				continue // aegis has nothing new for it: the user's version stays
+			}
+			if !exists {
+				blocked = append(blocked, f.Path+" (deleted)")
+				continue
+			}
+			if !hasBase {
+				blocked = append(blocked, f.Path+" (changed, and no pristine copy in "+generate.BasePath+" to merge with)")
+				continue
+			}
+			merged, conflicts, err := merge3(disk, base, f.Data)
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case !conflicts:
+				add(Change{Path: f.Path, Action: Merge, Data: merged, Mode: f.Mode})
+			case m == modeUpdate:
+				add(Change{Path: f.Path, Action: Conflict, Data: merged, Mode: f.Mode})
+				pl.Conflicts = append(pl.Conflicts, f.Path)
+			default:
+				blocked = append(blocked, f.Path+" (your changes overlap aegis's)")
+			}
+		}
+	}
+
+	var gone []string
+	for rel := range p.Manifest.Files {
+		if !newPaths[rel] {
+			gone = append(gone, rel)
+		}
+	}
+	slices.Sort(gone)
+	for _, rel := range gone {
+		disk, exists, err := p.read(rel)
+		switch {
+		case err != nil:
+			return nil, err
+		case !exists:
+		case hash(disk) == p.Manifest.Files[rel].SHA256:
+			add(Change{Path: rel, Action: Delete})
+		default:
+			blocked = append(blocked, rel+" (changed; aegis would delete it)")
+		}
+	}
+	if len(blocked) > 0 {
+		return nil, &ModifiedError{Files: blocked}
+	}
+
+	// The pristine copies always follow the rendering.
+	archive, err := generate.BaseArchive(files)
+	if err != nil {
+		return nil, err
+	}
+	if cur, ok, err := p.read(generate.BasePath); err != nil {
+		return nil, err
+	} else if !ok || !equal(cur, archive) {
+		act := Update
+		if !ok {
+			act = Create
+		}
+		add(Change{Path: generate.BasePath, Action: act, Data: archive, Mode: 0o644, Internal: true})
+	}
+
+	oldOwners := p.opts.Catalog.Owners(p.Selection())
+	newOwners := p.opts.Catalog.Owners(sel)
+	for _, o := range newOwners {
+		if !slices.Contains(oldOwners, o) {
+			pl.NewOwners = append(pl.NewOwners, o)
+			if len(Tables(files, o)) > 0 {
+				pl.Migrations = append(pl.Migrations, o)
+			}
+		}
+	}
+	if len(oldOwners) > 0 {
+		var prev []generate.File
+		for _, o := range oldOwners {
+			if !slices.Contains(newOwners, o) {
+				pl.GoneOwners = append(pl.GoneOwners, o)
+				if prev == nil {
+					if prev, err = p.render(p.Selection()); err != nil {
+						return nil, err
+					}
+				}
+				if t := Tables(prev, o); len(t) > 0 {
+					pl.Tables[o] = t
+				}
+			}
+		}
+	}
+
+	if err := p.planDotEnv(pl, files); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(pl.Changes, func(a, b Change) int { return strings.Compare(a.Path, b.Path) })
+	return pl, nil
+}
+
+// planDotEnv appends to .env a random value for each secret of the new .env.example that .env
+// does not set yet. Values already there are never touched.
+func (p *Project) planDotEnv(pl *Plan, files []generate.File) error {
+	fresh, err := generate.DotEnv(files)
+	if err != nil || fresh == nil {
+		return err
+	}
+	cur, exists, err := p.read(".env")
+	if err != nil {
+		return err
+	}
+	if !exists {
+		pl.Changes = append(pl.Changes, Change{Path: ".env", Action: Create, Data: fresh, Mode: 0o600, Internal: true})
+		pl.Secrets = envNames(fresh)
+		return nil
+	}
+	have := map[string]bool{}
+	for _, n := range envNames(cur) {
+		have[n] = true
+	}
+	out := bytes.Clone(cur)
+	if len(out) > 0 && out[len(out)-1] != '\n' {
+		out = append(out, '\n')
+	}
+	sc := bufio.NewScanner(bytes.NewReader(fresh))
+	for sc.Scan() {
+		line := sc.Text()
+		name, _, ok := strings.Cut(line, "=")
+		if !ok || strings.HasPrefix(name, "#") || have[name] {
+			continue
+		}
+		out = append(out, line+"\n"...)
+		pl.Secrets = append(pl.Secrets, name)
+	}
+	if len(pl.Secrets) > 0 {
+		pl.Changes = append(pl.Changes, Change{Path: ".env", Action: Update, Data: out, Mode: 0o600, Internal: true})
+	}
+	return nil
+}
+
+func envNames(data []byte) []string {
+	var names []string
+	for line := range strings.Lines(string(data)) {
+		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "export "))
+		if name, _, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(name, "#") {
+			names = append(names, strings.TrimSpace(name))
+		}
+	}
+	return names
+}

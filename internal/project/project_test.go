@@ -1,0 +1,500 @@
+package project
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/aegisgo/aegis/internal/catalog"
+	"github.com/aegisgo/aegis/internal/generate"
+	"github.com/aegisgo/aegis/template"
+)
+
+const testModule = "example.com/grow"
+
+// initProject writes what `aegis init app` writes for sel into dir/app, rendered from src (nil
+// means the reference app), and returns the project folder.
+func initProject(t *testing.T, dir string, sel catalog.Selection, src fs.FS) string {
+	t.Helper()
+	files, err := generate.Render(generate.Params{Name: "app", Module: testModule, Selection: sel, Source: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files, err = generate.WithBase(files); err != nil {
+		t.Fatal(err)
+	}
+	env, err := generate.DotEnv(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env != nil {
+		files = append(files, generate.File{Path: ".env", Data: env, Mode: 0o600, KeepExisting: true})
+	}
+	root := filepath.Join(dir, "app")
+	if err := generate.Write(t.Context(), root, files, generate.WriteOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func resolve(t *testing.T, names ...string) catalog.Selection {
+	t.Helper()
+	var req catalog.Request
+	for _, n := range names {
+		e, _ := catalog.Default.Lookup(n)
+		if e.Kind == catalog.KindComponent {
+			req.Components = append(req.Components, n)
+		} else {
+			req.Services = append(req.Services, n)
+		}
+	}
+	res, err := catalog.Default.Resolve(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Selection
+}
+
+// tree reads every file under root but .env: path -> mode and content.
+func tree(t *testing.T, root string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if d.IsDir() {
+			if rel != "." && d.Name() != ".git" {
+				m[rel+"/"] = "dir"
+			}
+			if d.Name() == ".git" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if rel == ".env" {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		fi, _ := d.Info()
+		m[rel] = fi.Mode().String() + "\n" + string(data)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func sameTree(t *testing.T, got, want string) {
+	t.Helper()
+	a, b := tree(t, got), tree(t, want)
+	var diffs []string
+	for p, v := range a {
+		if w, ok := b[p]; !ok {
+			diffs = append(diffs, "extra "+p)
+		} else if v != w {
+			diffs = append(diffs, "differs "+p)
+		}
+	}
+	for p := range b {
+		if _, ok := a[p]; !ok {
+			diffs = append(diffs, "missing "+p)
+		}
+	}
+	slices.Sort(diffs)
+	if len(diffs) > 0 {
+		t.Errorf("trees differ: %s", strings.Join(diffs, ", "))
+	}
+}
+
+func load(t *testing.T, dir string, src fs.FS) *Project {
+	t.Helper()
+	p, err := Load(dir, Opts{Source: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// optional returns the available entries a user can add.
+func optional() []string {
+	var names []string
+	for _, e := range catalog.Default.Entries {
+		if e.Available() && !e.AlwaysOn {
+			names = append(names, e.Name)
+		}
+	}
+	return names
+}
+
+// selections returns every distinct resolved selection of available entries.
+func selections(t *testing.T) [][]string {
+	names := optional()
+	var out [][]string
+	var seen []catalog.Selection
+	for mask := 0; mask < 1<<len(names); mask++ {
+		var pick []string
+		for i, n := range names {
+			if mask&(1<<i) != 0 {
+				pick = append(pick, n)
+			}
+		}
+		sel := resolve(t, pick...)
+		if slices.ContainsFunc(seen, sel.Equal) {
+			continue
+		}
+		seen = append(seen, sel)
+		out = append(out, slices.Concat(catalog.Default.Optional(sel), sel.Services))
+	}
+	return out
+}
+
+// TestParity: for every selection A and every entry b that A lacks, init A + add b is byte for
+// byte init A+b (but for .env, whose secrets are random), and init A+b + remove b is init A+b-b
+// whenever nothing else needs b. -short checks a sample.
+func TestParity(t *testing.T) {
+	sels := selections(t)
+	if testing.Short() {
+		sels = sels[:min(len(sels), 2)]
+	}
+	for _, a := range sels {
+		selA := resolve(t, a...)
+		for _, b := range optional() {
+			if selA.Has(b) {
+				continue
+			}
+			name := strings.Join(append([]string{"base"}, a...), "+") + "/add-" + b
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				selAB := resolve(t, append(slices.Clone(a), b)...)
+				grown := initProject(t, t.TempDir(), selA, nil)
+				p := load(t, grown, nil)
+				pl, err := p.PlanAdd([]string{b})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !pl.Selection.Equal(selAB) {
+					t.Fatalf("add %s: selection %v, want %v", b, pl.Selection, selAB)
+				}
+				if err := p.Apply(pl); err != nil {
+					t.Fatal(err)
+				}
+				fresh := initProject(t, t.TempDir(), selAB, nil)
+				sameTree(t, grown, fresh)
+
+				// And back: remove b from init A+b, when nothing else selected needs it.
+				p = load(t, fresh, nil)
+				pl, err = p.PlanRemove([]string{b})
+				var inv *invalidError
+				if errors.As(err, &inv) && strings.Contains(err.Error(), "requires it") {
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := p.Apply(pl); err != nil {
+					t.Fatal(err)
+				}
+				sameTree(t, fresh, initProject(t, t.TempDir(), pl.Selection, nil))
+			})
+		}
+	}
+}
+
+func TestAddKeepsUserFilesAndSecrets(t *testing.T) {
+	dir := initProject(t, t.TempDir(), resolve(t), nil)
+	mine := filepath.Join(dir, "internal", "services", "mine.go")
+	os.WriteFile(mine, []byte("package services\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, ".env"), []byte("PORT=9000\nAUTH_SECRET=mine"), 0o600)
+	p := load(t, dir, nil)
+	pl, err := p.PlanAdd([]string{"AUTH"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Apply(pl); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(mine); string(data) != "package services\n" {
+		t.Errorf("user file changed: %q", data)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, ".env")); string(data) != "PORT=9000\nAUTH_SECRET=mine" {
+		t.Errorf(".env changed: %q", data)
+	}
+	if len(pl.Added) != 1 || pl.Added[0].Name != "database" {
+		t.Errorf("added %v, want database for auth", pl.Added)
+	}
+}
+
+func TestAddAppendsSecret(t *testing.T) {
+	dir := initProject(t, t.TempDir(), resolve(t), nil)
+	os.WriteFile(filepath.Join(dir, ".env"), []byte("PORT=9000"), 0o600)
+	p := load(t, dir, nil)
+	pl, err := p.PlanAdd([]string{"auth"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Apply(pl); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, ".env"))
+	if !strings.HasPrefix(string(data), "PORT=9000\nAUTH_SECRET=") || len(data) != len("PORT=9000\nAUTH_SECRET=")+65 {
+		t.Errorf(".env = %q", data)
+	}
+}
+
+// A shared file the user changed is merged when the changes do not overlap, and stops add
+// (naming it, changing nothing) when they do.
+func TestAddMergesChangedSharedFile(t *testing.T) {
+	dir := initProject(t, t.TempDir(), resolve(t), nil)
+	readme := filepath.Join(dir, "README.md")
+	orig, _ := os.ReadFile(readme)
+	os.WriteFile(readme, append([]byte("My notes.\n\n"), orig...), 0o644)
+	p := load(t, dir, nil)
+	pl, err := p.PlanAdd([]string{"cache"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Apply(pl); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(readme)
+	if !strings.HasPrefix(string(data), "My notes.\n\n# app") || !strings.Contains(string(data), "CACHE_URL") {
+		t.Errorf("README not merged:\n%s", data)
+	}
+
+	// A change on the very lines add rewrites: add stops.
+	wire := filepath.Join(dir, "internal", "components", "wire_gen.go")
+	data, _ = os.ReadFile(wire)
+	os.WriteFile(wire, bytes.Replace(data, []byte("/cache\"\n"), []byte("/cache\" // mine\n"), 1), 0o644)
+	before := tree(t, dir)
+	_, err = load(t, dir, nil).PlanAdd([]string{"auth"})
+	var modErr *ModifiedError
+	if !errors.As(err, &modErr) || !strings.Contains(err.Error(), "internal/components/wire_gen.go (your changes overlap") {
+		t.Fatalf("err = %v, want a ModifiedError naming wire_gen.go", err)
+	}
+	if !maps(before, tree(t, dir)) {
+		t.Error("a refused add changed the project")
+	}
+}
+
+func maps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestRemoveRefusesChangedFile(t *testing.T) {
+	dir := initProject(t, t.TempDir(), resolve(t, "cache"), nil)
+	f := filepath.Join(dir, "internal", "components", "cache", "cache.go")
+	data, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(f, append(data, "// mine\n"...), 0o644)
+	before := tree(t, dir)
+	_, err = load(t, dir, nil).PlanRemove([]string{"cache"})
+	if err == nil || !strings.Contains(err.Error(), "internal/components/cache/cache.go (changed") {
+		t.Fatalf("err = %v", err)
+	}
+	if !maps(before, tree(t, dir)) {
+		t.Error("a refused remove changed the project")
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	dir := initProject(t, t.TempDir(), resolve(t, "auth"), nil)
+	p := load(t, dir, nil)
+	for _, tc := range []struct {
+		name string
+		run  func() error
+		want string
+	}{
+		{"unknown", func() error { _, err := p.PlanAdd([]string{"nope"}); return err }, "unknown component or service 'nope'"},
+		{"already there", func() error { _, err := p.PlanAdd([]string{"auth"}); return err }, "already in this project"},
+		{"coming soon", func() error { _, err := p.PlanAdd([]string{"ai"}); return err }, "coming soon"},
+		{"not there", func() error { _, err := p.PlanRemove([]string{"cache"}); return err }, "'cache' is not in this project (it has database, auth)"},
+		{"core", func() error { _, err := p.PlanRemove([]string{"backend"}); return err }, "part of every project"},
+		{"required", func() error { _, err := p.PlanRemove([]string{"database"}); return err }, "service 'auth' requires it"},
+	} {
+		err := tc.run()
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: err = %v, want one line with %q", tc.name, err, tc.want)
+		}
+	}
+
+	if _, err := Load(t.TempDir(), Opts{}); !errors.Is(err, ErrNotProject) {
+		t.Errorf("no manifest: %v", err)
+	}
+	m := filepath.Join(dir, ".aegis", "manifest.json")
+	data, _ := os.ReadFile(m)
+	os.WriteFile(m, bytes.Replace(data, []byte(`"version": "`+generate.Version+`"`), []byte(`"version": "9.0.0"`), 1), 0o644)
+	if _, err := Load(dir, Opts{}); err == nil || !strings.Contains(err.Error(), "newer than this aegis") {
+		t.Errorf("newer manifest: %v", err)
+	}
+}
+
+// A failure half way through Apply leaves the project exactly as it was.
+func TestApplyRollsBack(t *testing.T) {
+	dir := initProject(t, t.TempDir(), resolve(t, "cache"), nil)
+	before := tree(t, dir)
+	p := load(t, dir, nil)
+	for _, plan := range []func() (*Plan, error){
+		func() (*Plan, error) { return p.PlanAdd([]string{"auth"}) },
+		func() (*Plan, error) { return p.PlanRemove([]string{"cache"}) },
+	} {
+		pl, err := plan()
+		if err != nil {
+			t.Fatal(err)
+		}
+		boom := errors.New("boom")
+		applyHook = func(i int, c Change) error {
+			if i == len(pl.Changes)-1 {
+				return boom
+			}
+			return nil
+		}
+		err = p.Apply(pl)
+		applyHook = nil
+		if !errors.Is(err, boom) {
+			t.Fatalf("err = %v", err)
+		}
+		if after := tree(t, dir); !maps(before, after) {
+			for k := range after {
+				if before[k] != after[k] {
+					t.Errorf("changed: %s", k)
+				}
+			}
+			for k := range before {
+				if _, ok := after[k]; !ok {
+					t.Errorf("gone: %s", k)
+				}
+			}
+			t.Fatal("a failed apply changed the project")
+		}
+	}
+}
+
+// overlay returns the reference app with some files replaced: a new generator version.
+func overlay(t *testing.T, edits map[string]func(string) string) fs.FS {
+	t.Helper()
+	m := fstest.MapFS{}
+	err := fs.WalkDir(template.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(template.FS, p)
+		if err != nil {
+			return err
+		}
+		if edit, ok := edits[p]; ok {
+			data = []byte(edit(string(data)))
+		}
+		m[p] = &fstest.MapFile{Data: data, Mode: 0o644}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestUpdate(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("update merges with git")
+	}
+	sel := resolve(t, "cache")
+	dir := initProject(t, t.TempDir(), sel, nil)
+
+	// An unmodified project with the same generator: nothing to do.
+	pl, err := load(t, dir, nil).PlanUpdate()
+	if err != nil || !pl.Empty() {
+		t.Fatalf("update of a fresh project: %v, %d changes", err, len(pl.Changes))
+	}
+
+	const file = "internal/components/cache/cache.go"
+	orig, _ := os.ReadFile(filepath.Join(dir, file))
+	lines := strings.SplitAfter(string(orig), "\n")
+	if len(lines) < 40 {
+		t.Fatalf("%s is too short for this test", file)
+	}
+	// The new generator changes a line near the end ...
+	gen := overlay(t, map[string]func(string) string{file: func(s string) string {
+		l := strings.SplitAfter(s, "\n")
+		l[len(l)-3] = "// generator v2\n" + l[len(l)-3]
+		return strings.Join(l, "")
+	}})
+	// ... the user a line near the top.
+	user := slices.Clone(lines)
+	user[2] = "// user\n" + user[2]
+	os.WriteFile(filepath.Join(dir, file), []byte(strings.Join(user, "")), 0o644)
+
+	p := load(t, dir, gen)
+	pl, err = p.PlanUpdate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pl.Conflicts) > 0 || len(pl.Visible()) != 1 || pl.Visible()[0].Action != Merge {
+		t.Fatalf("want one clean merge, got %+v conflicts %v", pl.Visible(), pl.Conflicts)
+	}
+	if err := p.Apply(pl); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, file))
+	if !strings.Contains(string(got), "// user\n") || !strings.Contains(string(got), "// generator v2\n") {
+		t.Errorf("merge lost a side:\n%s", got)
+	}
+	archive, _ := os.ReadFile(filepath.Join(dir, generate.BasePath))
+	bases, err := generate.ReadBase(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := bases[file]
+	if !strings.Contains(string(base), "// generator v2\n") || strings.Contains(string(base), "// user") {
+		t.Error("the base copy is not the new rendering")
+	}
+	// Updating again with the same generator: nothing to do.
+	if pl, err := load(t, dir, gen).PlanUpdate(); err != nil || !pl.Empty() {
+		t.Fatalf("second update: %v, %+v", err, pl.Visible())
+	}
+
+	// Both change the same line: a conflict, written with markers and listed.
+	gen3 := overlay(t, map[string]func(string) string{file: func(s string) string {
+		l := strings.SplitAfter(s, "\n")
+		l[len(l)-3] = "// generator v2\n" + l[len(l)-3]
+		l[2] = "// generator v3\n" + l[2]
+		return strings.Join(l, "")
+	}})
+	p = load(t, dir, gen3)
+	pl, err = p.PlanUpdate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(pl.Conflicts, []string{file}) {
+		t.Fatalf("conflicts %v", pl.Conflicts)
+	}
+	if err := p.Apply(pl); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = os.ReadFile(filepath.Join(dir, file))
+	if !strings.Contains(string(got), "<<<<<<< yours") || !strings.Contains(string(got), ">>>>>>> aegis") {
+		t.Errorf("no conflict markers:\n%s", got)
+	}
+}
