@@ -40,6 +40,12 @@ start_redis() {
 	echo "Redis did not start"; exit 1
 }
 
+# The dashboard's browser tests drive Debian's Chromium (they skip, saying so, when it is absent).
+if ! command -v chromium >/dev/null; then
+	step "installing Chromium for the dashboard's browser tests"
+	apt_install chromium || echo "Chromium could not be installed: the browser tests will skip"
+fi
+
 start_postgres
 start_redis
 export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}

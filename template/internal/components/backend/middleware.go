@@ -12,9 +12,13 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 )
 
-// isProbe reports requests from health checkers, which arrive every few
-// seconds forever: logging them at info would bury everything else.
-func isProbe(path string) bool { return strings.HasPrefix(path, "/health/") }
+// isProbe reports requests that arrive every few seconds for as long as
+// someone watches: health checkers, and the dashboard's live fragments (the
+// frontend polls /dashboard/fragments/...). Logging them at info would bury
+// everything else.
+func isProbe(path string) bool {
+	return strings.HasPrefix(path, "/health/") || strings.HasPrefix(path, "/dashboard/fragments/")
+}
 
 // accessLog writes one structured line per request once it is answered:
 // debug for health probes, error for 5xx, info otherwise.

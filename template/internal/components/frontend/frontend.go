@@ -1,176 +1,232 @@
-// Package frontend is the status page at /: every registered component and
-// service with its kind, lifetime, state and health, rendered on the server
-// from the container's graph and health report. It needs no JavaScript and
-// loads nothing from other hosts. A later dashboard replaces it.
+// Package frontend is the app's control-plane dashboard at /: every
+// registered component and service with its live health, the service graph
+// drawn as SVG, the HTTP routes, and panels that other components contribute
+// (Panel). Pages are rendered on the server with html/template; htmx (embedded,
+// about 17 KB gzipped) refreshes the live parts. Nothing is loaded from other
+// hosts and there is no JavaScript build step.
+//
+// In development the dashboard is open (the server listens on 127.0.0.1 by
+// default); in production it requires DASHBOARD_USERNAME and
+// DASHBOARD_PASSWORD (HTTP basic auth) and answers 401 until they are set.
+// Every POST action carries a CSRF token and passes net/http's
+// CrossOriginProtection.
 package frontend
 
 import (
 	"bytes"
 	"context"
-	"embed"
+	"crypto/rand"
 	"fmt"
 	"html/template"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
+	"github.com/aegisgo/aegis/template/internal/config"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
-// Name is the frontend's name as a component.
+// Name is the frontend's name as a component and as a config owner.
 const Name = "frontend"
 
-//go:embed page.html style.css
-var files embed.FS
+// Paths of the dashboard. Everything but the overview lives under Prefix.
+const (
+	OverviewPath  = "/"
+	Prefix        = "/dashboard"
+	GraphPath     = Prefix + "/graph"
+	RoutesPath    = Prefix + "/routes"
+	PanelsPath    = Prefix + "/panels"             // + "/{name}"
+	FragmentsPath = Prefix + "/fragments"          // + "/overview"
+	AssetsPath    = Prefix + "/assets"             // + "/{name}"
+	overviewFrag  = FragmentsPath + "/overview"    // the live part of the overview
+	graphFrag     = FragmentsPath + "/graph"       // the live part of the graph page
+	panelFrag     = FragmentsPath + "/panels"      // + "/{name}"
+	actionsPath   = PanelsPath + "/{name}/actions" // + "/{action}"
+)
+
+// Settings configure access to the dashboard. The zero value leaves it open
+// in development and closed (401) in production.
+type Settings struct {
+	Username string `env:"DASHBOARD_USERNAME" doc:"User name for the dashboard (HTTP basic auth); required with DASHBOARD_PASSWORD in production, where the dashboard answers 401 until both are set."`
+	Password string `env:"DASHBOARD_PASSWORD" doc:"Password for the dashboard; when both are set they are required in development too."`
+}
+
+// Validate reports a user name without a password and the other way round.
+func (s Settings) Validate() error {
+	if (s.Username == "") != (s.Password == "") {
+		return config.Invalid("DASHBOARD_USERNAME", s.Username, "and DASHBOARD_PASSWORD must be set together", "set both, or neither to leave the dashboard open in development")
+	}
+	return nil
+}
 
 func init() {
+	config.Register(Name, Settings{})
 	// The registry keeps registration errors and returns them from Build.
 	_ = Register(registry.Default)
 	backend.Routes(Name, mount)
 }
 
-// Register adds the frontend component to r. init() does it for
-// registry.Default; tests call it on a fresh registry.
+// Register adds the frontend component to r, configured from the
+// environment. init() does it for registry.Default; tests call it on a fresh
+// registry, or register a value built with New.
 func Register(r *registry.Registry) error {
-	return registry.Provide(r, NewPage,
+	return registry.Provide(r, newFromEnv,
 		registry.Name(Name),
 		registry.Kind(registry.KindComponent),
-		registry.Describe("Status page at /: components, services and their health"),
+		registry.Describe("Dashboard at /: live health, service graph, routes and component panels"),
 	)
 }
 
-// Page renders the status page.
-type Page struct {
-	tmpl *template.Template
-	css  template.CSS
-}
-
-// NewPage parses the embedded page template.
-func NewPage(context.Context) (*Page, error) {
-	tmpl, err := template.New("page.html").Funcs(template.FuncMap{
-		"latency": formatLatency,
-	}).ParseFS(files, "page.html")
+func newFromEnv(context.Context) (*Dashboard, error) {
+	core, err := config.Load[config.Core]()
 	if err != nil {
-		return nil, fmt.Errorf("frontend: parse page: %w", err)
+		return nil, err
 	}
-	css, err := files.ReadFile("style.css")
+	s, err := config.Load[Settings]()
 	if err != nil {
-		return nil, fmt.Errorf("frontend: read style: %w", err)
+		return nil, err
 	}
-	// The stylesheet is ours and embedded, so it is trusted CSS.
-	return &Page{tmpl: tmpl, css: template.CSS(css)}, nil
+	return New(&Opts{Production: core.Production(), Settings: s})
 }
 
-// Row is one component or service on the page.
-type Row struct {
-	Name        string
-	Kind        string
-	Lifetime    string
-	State       string
-	Description string
-	Deps        []string
-	Health      string // healthy, degraded, unhealthy, or "" when it has no check
-	Message     string
-	Latency     time.Duration
-	TimedOut    bool
+// Opts configure New. A nil *Opts is a development dashboard without
+// credentials, showing the panels registered with Panel.
+type Opts struct {
+	// Production closes the dashboard unless credentials are set.
+	Production bool
+	// Settings hold the credentials.
+	Settings Settings
+	// Panels are the panels to show. Default: those registered with Panel.
+	Panels *PanelBook
 }
 
-// Section is one table on the page.
-type Section struct {
-	ID      string
-	Heading string
-	Rows    []Row
+// Dashboard is the frontend component: parsed templates, embedded assets,
+// access rules and the panels to show.
+type Dashboard struct {
+	opts    Opts
+	pages   map[string]*template.Template
+	assets  map[string]*asset
+	css     string // URL of the stylesheet, with its hash
+	htmx    string // URL of htmx, with its hash
+	secret  []byte // signs CSRF tokens; new per process
+	started time.Time
 }
 
-// View is what the template renders.
-type View struct {
-	Title     string
-	Status    string
-	CheckedAt time.Time
-	Sections  []Section // components, then services
-	CSS       template.CSS
+// New parses the embedded templates and loads the assets.
+func New(opts *Opts) (*Dashboard, error) {
+	d := &Dashboard{started: time.Now(), secret: make([]byte, 32)}
+	if opts != nil {
+		d.opts = *opts
+	}
+	if d.opts.Panels == nil {
+		d.opts.Panels = panels
+	}
+	if err := d.opts.Settings.Validate(); err != nil {
+		return nil, fmt.Errorf("frontend: %w", err)
+	}
+	if err := d.opts.Panels.Err(); err != nil {
+		return nil, err
+	}
+	_, _ = rand.Read(d.secret) // never fails (crypto/rand panics instead)
+	var err error
+	if d.assets, err = loadAssets(); err != nil {
+		return nil, err
+	}
+	d.css = AssetsPath + "/" + d.assets["style.css"].versioned()
+	d.htmx = AssetsPath + "/" + d.assets["htmx.min.js"].versioned()
+	if d.pages, err = parsePages(); err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
-// view joins the graph (what exists) with the health report (how it is).
-func view(title string, g registry.Graph, rep registry.Report) View {
-	checks := make(map[string]registry.CheckResult, len(rep.Checks))
-	for _, c := range rep.Checks {
-		checks[c.Name] = c
-	}
-	var components, services []Row
-	for _, n := range g.Nodes {
-		row := Row{
-			Name:        n.Name,
-			Kind:        n.Kind,
-			Lifetime:    n.Lifetime,
-			State:       n.State,
-			Description: n.Description,
-			Deps:        n.Deps,
-		}
-		if c, ok := checks[n.Name]; ok {
-			row.Health = string(c.Status)
-			row.Message = c.Message
-			row.Latency = c.Latency
-			row.TimedOut = c.TimedOut
-		}
-		if n.Kind == registry.KindComponent {
-			components = append(components, row)
-		} else {
-			services = append(services, row)
-		}
-	}
-	byName := func(a, b Row) int { return strings.Compare(a.Name, b.Name) }
-	slices.SortFunc(components, byName)
-	slices.SortFunc(services, byName)
-	return View{
-		Title:     title,
-		Status:    string(rep.Status),
-		CheckedAt: rep.CheckedAt,
-		Sections: []Section{
-			{ID: "components", Heading: "Components", Rows: components},
-			{ID: "services", Heading: "Services", Rows: services},
-		},
-	}
+// site is what the handlers share: the router's facts plus the dashboard,
+// resolved per request so the handler can be built before the container
+// starts.
+type site struct {
+	c       *registry.Container
+	r       *backend.Router
+	title   string
+	timeout time.Duration
 }
 
-func formatLatency(d time.Duration) string {
-	switch {
-	case d <= 0:
-		return ""
-	case d < time.Millisecond:
-		return d.Round(time.Microsecond).String()
-	default:
-		return d.Round(100 * time.Microsecond).String()
-	}
-}
+func (s *site) dashboard() (*Dashboard, error) { return registry.Get[*Dashboard](s.c) }
 
 func mount(r *backend.Router) error {
-	c := r.Container
-	title := r.Title
-	timeout := r.HealthTimeout
-	r.Mux.Get("/", func(w http.ResponseWriter, req *http.Request) {
-		// Resolved per request rather than at mount time, so the handler can be
-		// built before the container starts (readiness says 503 meanwhile).
-		page, err := registry.Get[*Page](c)
-		if err != nil {
-			http.Error(w, "The status page is not available yet: the app is starting.", http.StatusServiceUnavailable)
-			return
-		}
-		v := view(title, c.Graph(), c.CheckHealth(req.Context(), timeout))
-		v.CSS = page.css
-		var buf bytes.Buffer
-		if err := page.tmpl.Execute(&buf, v); err != nil {
-			r.Logger.ErrorContext(req.Context(), "frontend: render status page", "error", err)
-			http.Error(w, "The status page failed to render.", http.StatusInternalServerError)
-			return
-		}
-		h := w.Header()
-		h.Set("Content-Type", "text/html; charset=utf-8")
-		h.Set("Cache-Control", "no-store")
-		h.Set("X-Content-Type-Options", "nosniff")
-		_, _ = w.Write(buf.Bytes())
-	})
+	s := &site{c: r.Container, r: r, title: r.Title, timeout: r.HealthTimeout}
+	guard := s.guard
+	r.Mux.Get(OverviewPath, guard(s.overview))
+	r.Mux.Get(overviewFrag, guard(s.overviewFragment))
+	r.Mux.Get(GraphPath, guard(s.graph))
+	r.Mux.Get(graphFrag, guard(s.graphFragment))
+	r.Mux.Get(RoutesPath, guard(s.routes))
+	r.Mux.Get(PanelsPath+"/{name}", guard(s.panel))
+	r.Mux.Get(panelFrag+"/{name}", guard(s.panelFragment))
+	r.Mux.Post(actionsPath+"/{action}", guard(s.action))
+	r.Mux.Get(AssetsPath+"/{name}", guard(s.asset))
 	return nil
+}
+
+// handlerFunc is a dashboard handler: it gets the dashboard resolved and
+// the request authorised.
+type handlerFunc func(w http.ResponseWriter, req *http.Request, d *Dashboard)
+
+// guard resolves the dashboard, enforces access and, for unsafe methods,
+// cross-origin protection and the CSRF token.
+func (s *site) guard(h handlerFunc) http.HandlerFunc {
+	cop := http.NewCrossOriginProtection()
+	return func(w http.ResponseWriter, req *http.Request) {
+		setSecurityHeaders(w)
+		d, err := s.dashboard()
+		if err != nil {
+			http.Error(w, "The dashboard is not available yet: the app is starting.", http.StatusServiceUnavailable)
+			return
+		}
+		if !d.authorize(w, req) {
+			return
+		}
+		if req.Method != http.MethodGet && req.Method != http.MethodHead {
+			if err := cop.Check(req); err != nil {
+				http.Error(w, "Cross-origin request refused.", http.StatusForbidden)
+				return
+			}
+			if !d.validCSRF(req) {
+				http.Error(w, "Missing or invalid CSRF token: reload the page and try again.", http.StatusForbidden)
+				return
+			}
+		}
+		h(w, req, d)
+	}
+}
+
+func setSecurityHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	// htmx needs no inline script, eval or inline style with the settings in
+	// the layout (allowEval and includeIndicatorStyles off), and the pages
+	// and the SVG style by class only.
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+}
+
+// render executes template tmpl of page into a buffer first, so a template
+// error becomes a clean 500 rather than half a page.
+func (s *site) render(w http.ResponseWriter, req *http.Request, d *Dashboard, page, tmpl string, data any) {
+	t, ok := d.pages[page]
+	if !ok {
+		s.r.Logger.ErrorContext(req.Context(), "frontend: no such page template", "page", page)
+		http.Error(w, "The page failed to render.", http.StatusInternalServerError)
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, tmpl, data); err != nil {
+		s.r.Logger.ErrorContext(req.Context(), "frontend: render page", "page", page, "template", tmpl, "error", err)
+		http.Error(w, "The page failed to render.", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	_, _ = w.Write(buf.Bytes())
 }

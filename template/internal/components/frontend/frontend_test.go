@@ -1,13 +1,23 @@
 package frontend
 
 import (
+	"compress/gzip"
 	"context"
+	"crypto/tls"
+	"errors"
+	"html/template"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
@@ -19,134 +29,520 @@ func (c *checked) CheckHealth(context.Context) registry.Health {
 	return registry.Health{Status: c.status, Message: "reported " + string(c.status)}
 }
 
+// flipping is healthy for its first `after` checks and unhealthy from then
+// on: a service that fails while the dashboard is open.
+type flipping struct {
+	after int32
+	calls atomic.Int32
+}
+
+func (f *flipping) CheckHealth(context.Context) registry.Health {
+	if f.calls.Add(1) > f.after {
+		return registry.Health{Status: registry.StatusUnhealthy, Message: "connection refused"}
+	}
+	return registry.Health{Status: registry.StatusHealthy, Message: "reachable"}
+}
+
 type scopedThing struct{}
 
-// setup builds a container like the app's: the backend, the frontend and a
-// few services, started unless noStart, and the handler on top.
-func setup(t *testing.T, noStart bool) http.Handler {
+type usesUsers struct{}
+
+// env is what a test gets from setup.
+type env struct {
+	h       http.Handler
+	retries *atomic.Int32 // how often the test panel's "retry" action ran
+}
+
+type setupOpts struct {
+	noStart bool
+	opts    *Opts // nil: development, no credentials
+	// flipAfter > 0 makes "users" turn unhealthy after that many checks.
+	flipAfter int32
+}
+
+// setup builds a container like the app's: the backend, the frontend, a few
+// services, a huma route and a test panel with an action, started unless
+// noStart, and the handler on top.
+func setup(t testing.TB, so setupOpts) env {
 	t.Helper()
-	reg := registry.New()
-	srv := backend.NewServer(backend.Settings{HealthTimeout: time.Second})
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
+	e := env{retries: new(atomic.Int32)}
+	book := NewPanelBook()
+	book.Add("jobs", "Jobs", func(p *PanelContext) (template.HTML, error) {
+		return p.Execute(panelTmpl, map[string]any{"URL": p.ActionURL("retry"), "CSRF": p.CSRFField(), "Retries": e.retries.Load()})
+	}, &PanelOpts{Refresh: 3, Actions: map[string]ActionFunc{
+		"retry": func(p *PanelContext) error {
+			if p.Request.PostFormValue("id") == "bad" {
+				return errors.New("job bad does not exist")
+			}
+			e.retries.Add(1)
+			return nil
+		},
+	}})
+	// auto posts its action once as soon as it loads, through htmx: the
+	// browser test's way of pressing a button.
+	book.Add("auto", "Auto", func(p *PanelContext) (template.HTML, error) {
+		return p.Execute(autoTmpl, map[string]any{"URL": p.ActionURL("retry"), "Retries": e.retries.Load()})
+	}, &PanelOpts{Order: 2, Actions: map[string]ActionFunc{
+		"retry": func(*PanelContext) error { e.retries.Add(1); return nil },
+	}})
+	book.Add("broken", "Broken", func(*PanelContext) (template.HTML, error) { panic("boom") }, &PanelOpts{Order: 1})
+	o := Opts{}
+	if so.opts != nil {
+		o = *so.opts
+	}
+	o.Panels = book
+	d, err := New(&o)
+	must(err)
+
+	reg := registry.New()
+	srv := backend.NewServer(backend.Settings{HealthTimeout: time.Second})
 	must(registry.Value(reg, srv, registry.Name(backend.Name), registry.Kind(registry.KindComponent)))
-	must(Register(reg))
-	must(registry.Value(reg, &checked{registry.StatusHealthy}, registry.Name("users"), registry.Describe("Manages <accounts>")))
+	must(registry.Value(reg, d, registry.Name(Name), registry.Kind(registry.KindComponent)))
+	signupDep := "users"
+	if so.flipAfter > 0 {
+		signupDep = "spare"
+		must(registry.Value(reg, &flipping{after: so.flipAfter}, registry.Name("users"), registry.Describe("Manages <accounts>")))
+		must(registry.Value(reg, &checked{registry.StatusHealthy}, registry.Name("spare")))
+	} else {
+		must(registry.Value(reg, &checked{registry.StatusHealthy}, registry.Name("users"), registry.Describe("Manages <accounts>")))
+	}
 	must(registry.Value(reg, &checked{registry.StatusUnhealthy}, registry.Name("mailer"), registry.Optional()))
 	must(registry.Provide(reg, func(context.Context) (*scopedThing, error) { return &scopedThing{}, nil },
 		registry.Name("unit-of-work"), registry.WithLifetime(registry.Scoped)))
+	must(registry.Provide1(reg, func(context.Context, *checked) (*usesUsers, error) { return &usesUsers{}, nil },
+		registry.Name("signup"), registry.DependsOnNames(signupDep)))
 	c, err := reg.Build()
 	must(err)
-	if !noStart {
+	if !so.noStart {
 		must(c.Start(t.Context()))
 		t.Cleanup(func() { _ = c.Stop(context.Background()) })
 	}
-	h, err := srv.Handler(c, &backend.HandlerOpts{Title: "shop"})
+	routes := backend.NewRouteBook()
+	routes.Add(Name, mount)
+	routes.Add("widgets", func(r *backend.Router) error {
+		huma.Get(r.API, "/widgets/{id}", func(context.Context, *struct {
+			ID string `path:"id"`
+		}) (*struct{}, error) {
+			return nil, nil
+		}, func(op *huma.Operation) { op.Summary = "Fetch one widget"; op.Tags = []string{"widgets"} })
+		return nil
+	})
+	logger := slog.New(slog.DiscardHandler)
+	h, err := srv.Handler(c, &backend.HandlerOpts{Title: "shop", Version: "1.2.3", Routes: routes, Logger: logger})
 	must(err)
-	return h
+	e.h = h
+	return e
+}
+
+var panelTmpl = template.Must(template.New("p").Parse(
+	`<form method="post" action="{{.URL}}">{{.CSRF}}<input name="id" value="7"><button>Retry</button></form><p>retries: {{.Retries}}</p>`))
+
+var autoTmpl = template.Must(template.New("auto").Parse(
+	`{{if not .Retries}}<div hx-post="{{.URL}}" hx-trigger="load" hx-target="closest .panel" hx-swap="outerHTML"></div>{{end}}<p id="retries">retries: {{.Retries}}</p>`))
+
+func do(t *testing.T, h http.Handler, req *http.Request) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
 }
 
 func get(t *testing.T, h http.Handler, path string) *httptest.ResponseRecorder {
 	t.Helper()
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, path, nil))
-	return rec
+	return do(t, h, httptest.NewRequestWithContext(t.Context(), http.MethodGet, path, nil))
 }
 
-func TestStatusPage(t *testing.T) {
-	t.Parallel()
-	rec := get(t, setup(t, false), "/")
-	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
-		t.Fatalf("GET / = %d %s", rec.Code, rec.Header().Get("Content-Type"))
-	}
-	page := rec.Body.String()
+// external matches URLs of other hosts.
+var external = regexp.MustCompile(`(?i)(https?:)?//[a-z0-9.-]+\.[a-z]`)
 
-	for _, want := range []string{
-		"<title>shop status</title>",
-		`<meta name="viewport"`, // readable on a phone
-		"<header>", "<main>", "<footer>", `<th scope="col">`,
-	} {
-		if !strings.Contains(page, want) {
-			t.Errorf("page lacks %q", want)
-		}
-	}
-	// Every registered component and service is listed with its facts.
-	rows := regexp.MustCompile(`(?s)<tr>\s*<th scope="row".*?</tr>`).FindAllString(page, -1)
-	byName := map[string]string{}
-	for _, r := range rows {
-		name := regexp.MustCompile(`<span class="name">([^<]+)</span>`).FindStringSubmatch(r)
-		if name != nil {
-			byName[name[1]] = r
-		}
-	}
+func TestPages(t *testing.T) {
+	t.Parallel()
+	e := setup(t, setupOpts{})
 	tests := []struct {
-		name string
-		want []string
+		path     string
+		fragment bool // no layout
+		want     []string
 	}{
-		{"backend", []string{"badge-healthy", "singleton", "started"}},
-		{"frontend", []string{"badge-healthy", "singleton", "started"}},
-		{"users", []string{"badge-healthy", "reported healthy", "Manages &lt;accounts&gt;"}},
-		{"mailer", []string{"badge-unhealthy", "reported unhealthy"}},
-		{"unit-of-work", []string{"scoped", "registered", "no check"}},
+		{"/", false, []string{
+			"<title>Overview · shop</title>", `<meta name="viewport"`, `<main id="main"`, "<nav", `aria-current="page">Overview`,
+			`<script src="/dashboard/assets/htmx.min.`, `hx-get="/dashboard/fragments/overview"`, `hx-trigger="every 2s"`,
+			`hx-headers="{&#34;X-CSRF-Token&#34;:`,
+			`id="components-heading"`, `id="services-heading"`, `id="card-backend"`, `id="card-users"`,
+			"Manages &lt;accounts&gt;", "reported unhealthy", "badge-degraded", "no check",
+			"<dt>Version</dt><dd>1.2.3", "<dt>Go</dt><dd>go1.", "<dt>Goroutines</dt>", "<dt>Memory</dt>", "<dt>Uptime</dt>",
+			`href="/dashboard/panels/jobs"`, `href="/docs"`,
+		}},
+		{"/dashboard/fragments/overview", true, []string{`<div id="live" hx-get="/dashboard/fragments/overview"`, `id="card-mailer"`, "badge-unhealthy"}},
+		{"/dashboard/graph", false, []string{
+			"<title>Service graph · shop</title>", `<svg class="graph"`, `role="img"`, "<title id=\"graph-title\">",
+			`<a href="/#card-signup" class="node node-healthy state-started kind-service">`,
+			"signup depends on users", "singleton · started · healthy", "scoped · registered",
+			`<th scope="row"><a href="/#card-users">users</a></th>`,
+		}},
+		{"/dashboard/fragments/graph", true, []string{`<svg class="graph"`, `hx-trigger="every 5s"`}},
+		{"/dashboard/routes", false, []string{
+			"<title>Routes · shop</title>", "<code>/widgets/{id}</code>", "Fetch one widget", `href="/docs#/widgets/`,
+			"<code>/health/live</code>", "Liveness probe", "<code>/dashboard/graph</code>", "not in the API document",
+			`<span class="method method-post">POST</span>`,
+		}},
+		{"/dashboard/panels/jobs", false, []string{"<title>Jobs · shop</title>", `aria-current="page">Jobs`, `action="/dashboard/panels/jobs/actions/retry"`, `name="csrf_token" value="`, "retries: 0", `hx-trigger="every 3s"`}},
+		{"/dashboard/fragments/panels/jobs", true, []string{`<div id="panel-jobs" class="panel"`, "retries: 0"}},
+		{"/dashboard/panels/broken", false, []string{"This panel failed to render: panel broken panicked: boom"}},
 	}
 	for _, tt := range tests {
-		row, ok := byName[tt.name]
-		if !ok {
-			t.Errorf("no row for %s", tt.name)
-			continue
-		}
-		for _, w := range tt.want {
-			if !strings.Contains(row, w) {
-				t.Errorf("row %s lacks %q:\n%s", tt.name, w, row)
+		t.Run(tt.path, func(t *testing.T) {
+			t.Parallel()
+			rec := get(t, e.h, tt.path)
+			if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
+				t.Fatalf("GET %s = %d %s\n%s", tt.path, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
 			}
+			body := rec.Body.String()
+			for _, w := range tt.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("GET %s lacks %q", tt.path, w)
+				}
+			}
+			if got := strings.Contains(body, "<!doctype html>"); got == tt.fragment {
+				t.Errorf("GET %s: full page = %v, want %v", tt.path, got, !tt.fragment)
+			}
+			if m := external.FindAllString(body, -1); len(m) > 0 {
+				t.Errorf("GET %s references other hosts: %v", tt.path, m)
+			}
+			if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+				t.Errorf("GET %s: Content-Security-Policy = %q", tt.path, csp)
+			}
+			if len(body) > 100<<10 {
+				t.Errorf("GET %s is %d bytes", tt.path, len(body))
+			}
+		})
+	}
+}
+
+// TestPageWeight adds up what a browser loads for the overview: the HTML
+// and every script and stylesheet it links, uncompressed.
+func TestPageWeight(t *testing.T) {
+	t.Parallel()
+	e := setup(t, setupOpts{})
+	page := get(t, e.h, "/").Body.String()
+	total := len(page)
+	links := regexp.MustCompile(`(?:src|href)="(/dashboard/assets/[^"]+)"`).FindAllStringSubmatch(page, -1)
+	if len(links) != 2 {
+		t.Fatalf("overview links %d assets, want 2 (CSS and htmx)", len(links))
+	}
+	for _, l := range links {
+		rec := get(t, e.h, l[1])
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET %s = %d", l[1], rec.Code)
+		}
+		if !strings.Contains(rec.Header().Get("Cache-Control"), "immutable") {
+			t.Errorf("GET %s: Cache-Control = %q, want immutable", l[1], rec.Header().Get("Cache-Control"))
+		}
+		total += rec.Body.Len()
+	}
+	t.Logf("overview page weight: %d bytes uncompressed", total)
+	if total >= 200<<10 {
+		t.Errorf("overview weighs %d bytes, want under 200 KB", total)
+	}
+}
+
+func TestAssets(t *testing.T) {
+	t.Parallel()
+	e := setup(t, setupOpts{})
+	plain := get(t, e.h, "/dashboard/assets/htmx.min.js")
+	if plain.Code != http.StatusOK || !strings.Contains(plain.Body.String(), "htmx") || plain.Header().Get("Content-Encoding") != "" {
+		t.Fatalf("GET htmx.min.js = %d %q", plain.Code, plain.Header().Get("Content-Encoding"))
+	}
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/dashboard/assets/htmx.min.js", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	gz := do(t, e.h, req)
+	if gz.Header().Get("Content-Encoding") != "gzip" || gz.Body.Len() >= plain.Body.Len() {
+		t.Fatalf("gzip: encoding %q, %d bytes (plain %d)", gz.Header().Get("Content-Encoding"), gz.Body.Len(), plain.Body.Len())
+	}
+	zr, err := gzip.NewReader(gz.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if unz, _ := io.ReadAll(zr); string(unz) != plain.Body.String() {
+		t.Error("gzip and plain htmx differ")
+	}
+	for path, code := range map[string]int{
+		"/dashboard/assets/style.css":    http.StatusOK,
+		"/dashboard/assets/htmx.LICENSE": http.StatusOK,
+		"/dashboard/assets/nope.js":      http.StatusNotFound,
+	} {
+		if rec := get(t, e.h, path); rec.Code != code {
+			t.Errorf("GET %s = %d, want %d", path, rec.Code, code)
 		}
 	}
-	if len(byName) != len(tests) {
-		t.Errorf("rows for %d names, want %d", len(byName), len(tests))
-	}
-	// Components and services are in their own sections.
-	comp := strings.Index(page, `id="components-heading"`)
-	svc := strings.Index(page, `id="services-heading"`)
-	if comp < 0 || svc < 0 || strings.Index(page, `class="name">backend<`) > svc || strings.Index(page, `class="name">users<`) < svc {
-		t.Error("components and services are not in their own sections")
-	}
-	if !strings.Contains(page, `badge-degraded">degraded<`) {
-		t.Error("overall status should be degraded (an optional service is unhealthy)")
-	}
-	// Nothing is loaded from anywhere else.
-	if m := regexp.MustCompile(`(?i)(https?:)?//[a-z0-9.-]+\.[a-z]`).FindAllString(page, -1); len(m) > 0 {
-		t.Errorf("the page references other hosts: %v", m)
-	}
-	if strings.Contains(page, "<script") || strings.Contains(page, `rel="stylesheet"`) {
-		t.Error("the page loads scripts or external stylesheets; its CSS is inline")
+}
+
+func TestBeforeStart(t *testing.T) {
+	t.Parallel()
+	e := setup(t, setupOpts{noStart: true})
+	for _, path := range []string{"/", "/dashboard/graph", "/dashboard/fragments/overview"} {
+		if rec := get(t, e.h, path); rec.Code != http.StatusServiceUnavailable {
+			t.Errorf("GET %s before start = %d, want 503", path, rec.Code)
+		}
 	}
 }
 
-func TestStatusPageBeforeStart(t *testing.T) {
+func TestAccess(t *testing.T) {
 	t.Parallel()
-	rec := get(t, setup(t, true), "/")
-	if rec.Code != http.StatusServiceUnavailable {
-		t.Errorf("GET / before start = %d, want 503", rec.Code)
-	}
-}
-
-func TestFormatLatency(t *testing.T) {
-	t.Parallel()
+	creds := &Opts{Production: true, Settings: Settings{Username: "admin", Password: "s3cret"}}
 	tests := []struct {
-		d    time.Duration
-		want string
+		name       string
+		opts       *Opts
+		path       string
+		user, pass string // basic auth when user != ""
+		want       int
 	}{
-		{0, ""},
-		{1234 * time.Nanosecond, "1µs"},
-		{12345678 * time.Nanosecond, "12.3ms"},
+		{"development open", nil, "/", "", "", http.StatusOK},
+		{"production without credentials", &Opts{Production: true}, "/", "", "", http.StatusUnauthorized},
+		{"production without credentials, graph", &Opts{Production: true}, "/dashboard/graph", "", "", http.StatusUnauthorized},
+		{"production without credentials, fragment", &Opts{Production: true}, "/dashboard/fragments/overview", "", "", http.StatusUnauthorized},
+		{"production without credentials, asset", &Opts{Production: true}, "/dashboard/assets/style.css", "", "", http.StatusUnauthorized},
+		{"production without credentials, even when some are sent", &Opts{Production: true}, "/", "admin", "", http.StatusUnauthorized},
+		{"production without credentials, liveness", &Opts{Production: true}, "/health/live", "", "", http.StatusOK},
+		{"production without credentials, readiness", &Opts{Production: true}, "/health/ready", "", "", http.StatusOK},
+		{"production without credentials, detailed", &Opts{Production: true}, "/health/detailed", "", "", http.StatusOK},
+		{"production without credentials, graph JSON", &Opts{Production: true}, "/health/services", "", "", http.StatusOK},
+		{"production, no login", creds, "/", "", "", http.StatusUnauthorized},
+		{"production, wrong password", creds, "/", "admin", "nope", http.StatusUnauthorized},
+		{"production, wrong user", creds, "/", "root", "s3cret", http.StatusUnauthorized},
+		{"production, login", creds, "/", "admin", "s3cret", http.StatusOK},
+		{"production, login, routes", creds, "/dashboard/routes", "admin", "s3cret", http.StatusOK},
+		{"development with credentials requires them", &Opts{Settings: creds.Settings}, "/", "", "", http.StatusUnauthorized},
 	}
 	for _, tt := range tests {
-		if got := formatLatency(tt.d); got != tt.want {
-			t.Errorf("formatLatency(%v) = %q, want %q", tt.d, got, tt.want)
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := setup(t, setupOpts{opts: tt.opts})
+			req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, tt.path, nil)
+			if tt.user != "" {
+				req.SetBasicAuth(tt.user, tt.pass)
+			}
+			rec := do(t, e.h, req)
+			if rec.Code != tt.want {
+				t.Fatalf("GET %s = %d, want %d\n%s", tt.path, rec.Code, tt.want, rec.Body)
+			}
+			if rec.Code == http.StatusUnauthorized && !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), "Basic ") {
+				t.Errorf("401 without a Basic challenge: %q", rec.Header().Get("WWW-Authenticate"))
+			}
+		})
+	}
+}
+
+// session loads a panel page like a browser and returns its CSRF cookie and
+// the token from the form.
+func session(t *testing.T, h http.Handler) (*http.Cookie, string) {
+	t.Helper()
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/dashboard/panels/jobs", nil)
+	req.Host = "127.0.0.1:8000" // a loopback host gets Secure cookies over plain HTTP
+	rec := do(t, h, req)
+	var cookie *http.Cookie
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == csrfCookie {
+			cookie = c
+		}
+	}
+	if cookie == nil {
+		t.Fatal("the panel page set no CSRF cookie")
+	}
+	if !cookie.HttpOnly || !cookie.Secure || cookie.SameSite != http.SameSiteStrictMode || cookie.Path != "/" {
+		t.Errorf("CSRF cookie %+v: want HttpOnly, Secure, SameSite=Strict, Path=/", cookie)
+	}
+	m := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(rec.Body.String())
+	if m == nil {
+		t.Fatal("the panel page has no CSRF field")
+	}
+	return cookie, m[1]
+}
+
+func TestActions(t *testing.T) {
+	t.Parallel()
+	const action = "/dashboard/panels/jobs/actions/retry"
+	tests := []struct {
+		name       string
+		cookie     bool   // send the session's cookie
+		token      string // "valid", "" or a literal
+		header     bool   // token in X-CSRF-Token (htmx) rather than the form
+		site       string // Sec-Fetch-Site
+		id         string
+		want       int
+		wantRetry  int32
+		wantInBody string
+	}{
+		{name: "no token", cookie: true, token: "", want: http.StatusForbidden},
+		{name: "wrong token", cookie: true, token: "forged", want: http.StatusForbidden},
+		{name: "token without cookie", cookie: false, token: "valid", want: http.StatusForbidden},
+		{name: "cross-site with a valid token", cookie: true, token: "valid", site: "cross-site", want: http.StatusForbidden},
+		{name: "form post", cookie: true, token: "valid", want: http.StatusSeeOther, wantRetry: 1},
+		{name: "htmx post", cookie: true, token: "valid", header: true, site: "same-origin", want: http.StatusOK, wantRetry: 1, wantInBody: "Done: retry."},
+		{name: "failing action", cookie: true, token: "valid", header: true, id: "bad", want: http.StatusOK, wantInBody: "Failed: job bad does not exist"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := setup(t, setupOpts{})
+			cookie, token := session(t, e.h)
+			if tt.token != "valid" {
+				token = tt.token
+			}
+			form := url.Values{"id": {cmpOr(tt.id, "7")}}
+			if !tt.header && token != "" {
+				form.Set(CSRFField, token)
+			}
+			req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, action, strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if tt.header {
+				req.Header.Set(CSRFHeader, token)
+				req.Header.Set("HX-Request", "true")
+			}
+			if tt.site != "" {
+				req.Header.Set("Sec-Fetch-Site", tt.site)
+			}
+			if tt.cookie {
+				req.AddCookie(cookie)
+			}
+			rec := do(t, e.h, req)
+			if rec.Code != tt.want {
+				t.Fatalf("POST = %d, want %d\n%s", rec.Code, tt.want, rec.Body)
+			}
+			if got := e.retries.Load(); got != tt.wantRetry {
+				t.Errorf("the action ran %d times, want %d", got, tt.wantRetry)
+			}
+			if tt.wantInBody != "" && !strings.Contains(rec.Body.String(), tt.wantInBody) {
+				t.Errorf("body lacks %q:\n%s", tt.wantInBody, rec.Body)
+			}
+			if rec.Code == http.StatusSeeOther {
+				loc := rec.Header().Get("Location")
+				if !strings.HasPrefix(loc, "/dashboard/panels/jobs?notice=") {
+					t.Errorf("redirect to %q", loc)
+				}
+				if page := get(t, e.h, loc).Body.String(); !strings.Contains(page, "Done: retry.") || !strings.Contains(page, "retries: 1") {
+					t.Errorf("the page after the redirect lacks the notice or the new count")
+				}
+			}
+		})
+	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func TestUnknownPanelAndAction(t *testing.T) {
+	t.Parallel()
+	e := setup(t, setupOpts{})
+	cookie, token := session(t, e.h)
+	if rec := get(t, e.h, "/dashboard/panels/nope"); rec.Code != http.StatusNotFound {
+		t.Errorf("unknown panel = %d", rec.Code)
+	}
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/dashboard/panels/jobs/actions/nope", nil)
+	req.Header.Set(CSRFHeader, token)
+	req.AddCookie(cookie)
+	if rec := do(t, e.h, req); rec.Code != http.StatusNotFound {
+		t.Errorf("unknown action = %d", rec.Code)
+	}
+}
+
+func TestPanelRegistrationErrors(t *testing.T) {
+	t.Parallel()
+	render := func(*PanelContext) (template.HTML, error) { return "", nil }
+	b := NewPanelBook()
+	b.Add("jobs", "Jobs", render, nil)
+	b.Add("jobs", "Again", render, nil)
+	b.Add("Bad Name", "x", render, nil)
+	b.Add("nil", "x", nil, nil)
+	b.Add("act", "x", render, &PanelOpts{Actions: map[string]ActionFunc{"go": nil}})
+	_, err := New(&Opts{Panels: b})
+	if err == nil {
+		t.Fatal("New accepted bad panels")
+	}
+	for _, w := range []string{`panel "jobs" registered at`, "frontend_test.go:", "was already registered at", `panel "Bad Name"`, "nil render function", `action "go"`} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error lacks %q:\n%v", w, err)
+		}
+	}
+	if len(b.list()) != 1 {
+		t.Errorf("%d panels kept, want 1", len(b.list()))
+	}
+}
+
+func TestSecureCookies(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		production bool
+		host       string
+		tls        bool
+		want       bool
+	}{
+		{false, "127.0.0.1:8000", false, true},
+		{false, "localhost:8000", false, true},
+		{false, "[::1]:8000", false, true},
+		{false, "192.168.1.20:8000", true, true},
+		{true, "app.example.com", false, true},     // behind a TLS proxy
+		{false, "192.168.1.20:8000", false, false}, // the browser would drop a Secure cookie
+	}
+	d, err := New(&Opts{Panels: NewPanelBook()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		d.opts.Production = tt.production
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.Host = tt.host
+		if tt.tls {
+			req.TLS = &tls.ConnectionState{}
+		}
+		if got := d.secureCookies(req); got != tt.want {
+			t.Errorf("production=%v host=%s tls=%v: Secure=%v, want %v", tt.production, tt.host, tt.tls, got, tt.want)
+		}
+	}
+}
+
+func TestSettingsValidate(t *testing.T) {
+	t.Parallel()
+	for _, s := range []Settings{{}, {Username: "a", Password: "b"}} {
+		if err := s.Validate(); err != nil {
+			t.Errorf("%+v: %v", s, err)
+		}
+	}
+	for _, s := range []Settings{{Username: "a"}, {Password: "b"}} {
+		if err := s.Validate(); err == nil {
+			t.Errorf("%+v: no error", s)
+		}
+	}
+}
+
+func TestFormat(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ got, want string }{
+		{formatLatency(0), ""},
+		{formatLatency(1234 * time.Nanosecond), "1µs"},
+		{formatLatency(300 * time.Nanosecond), "<1µs"},
+		{formatLatency(12345678 * time.Nanosecond), "12.3ms"},
+		{formatUptime(5 * time.Second), "5s"},
+		{formatUptime(65 * time.Second), "1m 5s"},
+		{formatUptime(3*time.Hour + 4*time.Minute), "3h 4m"},
+		{formatUptime(50 * time.Hour), "2d 2h"},
+		{formatBytes(512), "512 B"},
+		{formatBytes(1536), "1.5 KiB"},
+		{formatBytes(12 << 20), "12.0 MiB"},
+		{formatBytes(3 << 30), "3.0 GiB"},
+	}
+	for i, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%d: got %q, want %q", i, tt.got, tt.want)
 		}
 	}
 }

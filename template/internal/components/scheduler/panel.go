@@ -1,0 +1,95 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"time"
+
+	"github.com/aegisgo/aegis/template/internal/components/frontend"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// The scheduler's dashboard panel: every job with its schedule, last run and
+// outcome, next run, and a "Run now" button. It lives in this folder so it
+// leaves with the component.
+func init() {
+	frontend.Panel("scheduler", "Scheduled jobs", renderPanel, &frontend.PanelOpts{
+		Order:   20,
+		Refresh: 5,
+		Actions: map[string]frontend.ActionFunc{"run": runNowAction},
+	})
+}
+
+// panelWait is how long the "Run now" action waits for the run before it
+// answers; a longer run goes on and the panel's refresh shows its outcome.
+const panelWait = 10 * time.Second
+
+var panelTmpl = template.Must(template.New("scheduler").Funcs(template.FuncMap{
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	},
+	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+}).Parse(`{{if not .Jobs}}<p class="muted">No scheduled jobs are registered.</p>{{else}}
+<div class="scroll" tabindex="0" role="group" aria-label="Scheduled jobs, scrollable">
+<table>
+  <thead><tr><th scope="col">Job</th><th scope="col">Schedule</th><th scope="col">Last run</th><th scope="col">Outcome</th><th scope="col">Next run</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+  <tbody>
+  {{range .Jobs}}<tr>
+    <th scope="row"><code>{{.Job.Name}}</code></th>
+    <td><code>{{.Job.Spec}}</code></td>
+    <td>{{with .Last}}<time datetime="{{iso .Started}}">{{when .Started}}</time>{{if .Duration}} <span class="muted">({{.Duration}})</span>{{end}}{{else}}<span class="muted">never</span>{{end}}</td>
+    <td>{{with .Last}}<span class="badge badge-{{if eq (print .Outcome) "failed"}}unhealthy{{else if eq (print .Outcome) "running"}}degraded{{else}}healthy{{end}}">{{.Outcome}}</span>{{with .Error}}<span class="msg"> {{.}}</span>{{end}}{{else}}<span class="muted">none</span>{{end}}</td>
+    <td><time datetime="{{iso .Next}}">{{when .Next}}</time></td>
+    <td><form method="post" action="{{$.URL}}" hx-post="{{$.URL}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="job" value="{{.Job.Name}}"><button type="submit">Run now<span class="visually-hidden"> {{.Job.Name}}</span></button></form></td>
+  </tr>
+  {{end}}</tbody>
+</table>
+</div>{{end}}
+<p class="muted">Instance <code>{{.Instance}}</code>. "Run now" runs the job in this process at once, like <code>schedule run</code>.</p>`))
+
+func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
+	s, err := registry.Get[*Scheduler](p.Container)
+	if err != nil {
+		return "", fmt.Errorf("the scheduler is not available: %w", err)
+	}
+	jobs, err := s.Status(p.Request.Context())
+	if err != nil {
+		return "", err
+	}
+	return p.Execute(panelTmpl, map[string]any{
+		"Jobs": jobs, "Instance": s.Instance(), "URL": p.ActionURL("run"), "CSRF": p.CSRFField(),
+	})
+}
+
+// runNowAction runs the job named by the form's "job" field. The run is not
+// tied to the request: closing the page does not cancel it.
+func runNowAction(p *frontend.PanelContext) error {
+	s, err := registry.Get[*Scheduler](p.Container)
+	if err != nil {
+		return fmt.Errorf("the scheduler is not available: %w", err)
+	}
+	name := p.Request.PostFormValue("job")
+	if _, ok := s.byName[name]; !ok {
+		return fmt.Errorf("there is no scheduled job %q", name)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.RunNow(context.WithoutCancel(p.Request.Context()), name)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("job %s failed: %w", name, err)
+		}
+		p.Notice = "Ran " + name + "."
+		return nil
+	case <-time.After(panelWait):
+		p.Notice = "Started " + name + "; it is still running, and its outcome appears here when it ends."
+		return nil
+	}
+}

@@ -1,0 +1,102 @@
+package scheduler
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/aegisgo/aegis/template/internal/components/backend"
+	"github.com/aegisgo/aegis/template/internal/components/frontend"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// TestPanel renders the scheduler's dashboard panel and presses "Run now"
+// the way a browser without JavaScript does: GET the page (cookie and form
+// token), POST the form, follow the redirect.
+func TestPanel(t *testing.T) {
+	t.Parallel()
+	sch, err := New(Settings{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dash, err := frontend.New(nil) // the panels registered from init(): this one
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := registry.New()
+	srv := backend.NewServer(backend.Settings{})
+	for _, err := range []error{
+		registry.Value(reg, srv, registry.Name(backend.Name), registry.Kind(registry.KindComponent)),
+		registry.Value(reg, dash, registry.Name(frontend.Name), registry.Kind(registry.KindComponent)),
+		registry.Value(reg, sch, registry.Name(Name), registry.Kind(registry.KindComponent)),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := reg.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	h, err := srv.Handler(c, &backend.HandlerOpts{Title: "app", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) *httptest.ResponseRecorder {
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, path, nil)
+		req.Host = "127.0.0.1:8000"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET %s = %d\n%s", path, rec.Code, rec.Body)
+		}
+		return rec
+	}
+
+	page := get("/dashboard/panels/scheduler")
+	body := page.Body.String()
+	for _, want := range []string{
+		"<title>Scheduled jobs · app</title>", "<code>test_cron</code>", "<code>cron 0 3 * * *</code>",
+		`action="/dashboard/panels/scheduler/actions/run"`, `name="job" value="test_cron"`, "never",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("panel lacks %q", want)
+		}
+	}
+	token := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(body)
+	cookies := page.Result().Cookies()
+	if token == nil || len(cookies) == 0 {
+		t.Fatal("the panel has no CSRF token or cookie")
+	}
+
+	post := func(job string) string {
+		form := url.Values{"job": {job}, frontend.CSRFField: {token[1]}}
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/dashboard/panels/scheduler/actions/run", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for _, ck := range cookies {
+			req.AddCookie(ck)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusSeeOther {
+			t.Fatalf("POST run %s = %d\n%s", job, rec.Code, rec.Body)
+		}
+		return get(rec.Header().Get("Location")).Body.String()
+	}
+	after := post("test_cron")
+	if !strings.Contains(after, "Ran test_cron.") || !strings.Contains(after, `badge-healthy">ok</span>`) {
+		t.Errorf("after Run now, the panel lacks the notice or the ok outcome:\n%s", after)
+	}
+	if after := post("nope"); !strings.Contains(after, "Failed: there is no scheduled job &#34;nope&#34;") {
+		t.Errorf("an unknown job was not refused:\n%s", after)
+	}
+}

@@ -1,0 +1,166 @@
+package worker
+
+import (
+	"cmp"
+	"fmt"
+	"html/template"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/aegisgo/aegis/template/internal/components/frontend"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// The worker's dashboard panel: jobs per queue and state, failed jobs with
+// their last error, the most recent jobs, and buttons to retry or cancel a
+// job. It lives in this folder so it leaves with the component.
+func init() {
+	frontend.Panel("jobs", "Jobs", renderPanel, &frontend.PanelOpts{
+		Order:   10,
+		Refresh: 5,
+		Actions: map[string]frontend.ActionFunc{"retry": retryAction, "cancel": cancelAction},
+	})
+}
+
+// panelStates are the columns of the queue table, in a job's life order.
+var panelStates = []string{"available", "scheduled", "running", "retryable", "discarded", "cancelled"}
+
+// panelRows is how many failed and recent jobs the panel lists.
+const panelRows = 15
+
+// panelJob is one job row of the panel.
+type panelJob struct {
+	*rivertype.JobRow
+	LastError string
+	CanRetry  bool
+	CanCancel bool
+}
+
+type panelQueue struct {
+	Name   string
+	Counts []int
+}
+
+var panelTmpl = template.Must(template.New("jobs").Funcs(template.FuncMap{
+	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+}).Parse(`<h2 id="queues-heading">Queues</h2>
+{{if .Queues}}<div class="scroll" tabindex="0" role="group" aria-labelledby="queues-heading"><table>
+  <thead><tr><th scope="col">Queue</th>{{range .States}}<th scope="col">{{.}}</th>{{end}}</tr></thead>
+  <tbody>{{range .Queues}}<tr><th scope="row"><code>{{.Name}}</code></th>{{range .Counts}}<td>{{.}}</td>{{end}}</tr>{{end}}</tbody>
+</table></div>{{else}}<p class="muted">No jobs waiting, running or failed.</p>{{end}}
+{{define "joblist"}}<div class="scroll" tabindex="0" role="group" aria-label="Jobs, scrollable"><table>
+  <thead><tr><th scope="col">ID</th><th scope="col">Kind</th><th scope="col">Queue</th><th scope="col">State</th><th scope="col">Attempt</th><th scope="col">Created</th><th scope="col">Last error</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+  <tbody>{{range .Jobs}}<tr>
+    <th scope="row">{{.ID}}</th><td><code>{{.Kind}}</code></td><td>{{.Queue}}</td><td>{{.State}}</td>
+    <td>{{.Attempt}}/{{.MaxAttempts}}</td><td>{{when .CreatedAt}}</td>
+    <td>{{with .LastError}}<span class="msg">{{.}}</span>{{else}}<span class="muted">none</span>{{end}}</td>
+    <td>{{if .CanRetry}}<form method="post" action="{{$.Retry}}" hx-post="{{$.Retry}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><button type="submit">Retry<span class="visually-hidden"> job {{.ID}}</span></button></form>{{end}}
+      {{if .CanCancel}}<form method="post" action="{{$.Cancel}}" hx-post="{{$.Cancel}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><button type="submit">Cancel<span class="visually-hidden"> job {{.ID}}</span></button></form>{{end}}</td>
+  </tr>{{end}}</tbody>
+</table></div>{{end}}
+<h2>Failed jobs</h2>
+{{if .Failed.Jobs}}{{template "joblist" .Failed}}{{else}}<p class="muted">No failed jobs.</p>{{end}}
+<h2>Recent jobs</h2>
+{{if .Recent.Jobs}}{{template "joblist" .Recent}}{{else}}<p class="muted">No jobs yet.</p>{{end}}`))
+
+func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
+	c, err := registry.Get[*Client](p.Container)
+	if err != nil {
+		return "", fmt.Errorf("the worker is not available: %w", err)
+	}
+	ctx := p.Request.Context()
+	counts, err := c.Count(ctx)
+	if err != nil {
+		return "", err
+	}
+	var queues []panelQueue
+	for name, states := range counts.Queues {
+		q := panelQueue{Name: name}
+		for _, s := range panelStates {
+			q.Counts = append(q.Counts, states[s])
+		}
+		queues = append(queues, q)
+	}
+	slices.SortFunc(queues, func(a, b panelQueue) int { return cmp.Compare(a.Name, b.Name) })
+	list := func(params *river.JobListParams) ([]panelJob, error) {
+		res, err := c.Jobs(ctx, params.First(panelRows).OrderBy(river.JobListOrderByID, river.SortOrderDesc))
+		if err != nil {
+			return nil, err
+		}
+		out := make([]panelJob, 0, len(res.Jobs))
+		for _, j := range res.Jobs {
+			pj := panelJob{JobRow: j}
+			if n := len(j.Errors); n > 0 {
+				pj.LastError = j.Errors[n-1].Error
+			}
+			switch j.State {
+			case rivertype.JobStateRunning:
+				pj.CanCancel = true
+			case rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStatePending:
+				pj.CanCancel, pj.CanRetry = true, j.State != rivertype.JobStateAvailable
+			default: // completed, discarded, cancelled
+				pj.CanRetry = true
+			}
+			out = append(out, pj)
+		}
+		return out, nil
+	}
+	failed, err := list(river.NewJobListParams().States(rivertype.JobStateRetryable, rivertype.JobStateDiscarded))
+	if err != nil {
+		return "", err
+	}
+	recent, err := list(river.NewJobListParams())
+	if err != nil {
+		return "", err
+	}
+	jobs := func(js []panelJob) map[string]any {
+		return map[string]any{"Jobs": js, "Retry": p.ActionURL("retry"), "Cancel": p.ActionURL("cancel"), "CSRF": p.CSRFField()}
+	}
+	return p.Execute(panelTmpl, map[string]any{
+		"States": panelStates, "Queues": queues, "Failed": jobs(failed), "Recent": jobs(recent),
+	})
+}
+
+func jobID(p *frontend.PanelContext) (int64, error) {
+	id, err := strconv.ParseInt(p.Request.PostFormValue("id"), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a job ID", p.Request.PostFormValue("id"))
+	}
+	return id, nil
+}
+
+func retryAction(p *frontend.PanelContext) error {
+	c, err := registry.Get[*Client](p.Container)
+	if err != nil {
+		return fmt.Errorf("the worker is not available: %w", err)
+	}
+	id, err := jobID(p)
+	if err != nil {
+		return err
+	}
+	if _, err := c.Retry(p.Request.Context(), id); err != nil {
+		return err
+	}
+	p.Notice = fmt.Sprintf("Job %d will run again as soon as a worker is free.", id)
+	return nil
+}
+
+func cancelAction(p *frontend.PanelContext) error {
+	c, err := registry.Get[*Client](p.Container)
+	if err != nil {
+		return fmt.Errorf("the worker is not available: %w", err)
+	}
+	id, err := jobID(p)
+	if err != nil {
+		return err
+	}
+	if _, err := c.Cancel(p.Request.Context(), id); err != nil {
+		return err
+	}
+	p.Notice = fmt.Sprintf("Job %d is cancelled.", id)
+	return nil
+}

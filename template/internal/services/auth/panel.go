@@ -1,0 +1,81 @@
+package auth
+
+import (
+	"fmt"
+	"html/template"
+	"strconv"
+	"time"
+
+	"github.com/aegisgo/aegis/template/internal/components/frontend"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// The auth service's dashboard panel: accounts with search, and buttons to
+// activate or deactivate one. It lives in this folder so it leaves with the
+// service.
+func init() {
+	frontend.Panel("users", "Users", renderPanel, &frontend.PanelOpts{
+		Order:   30,
+		Actions: map[string]frontend.ActionFunc{"activate": activateAction, "deactivate": deactivateAction},
+	})
+}
+
+var panelTmpl = template.Must(template.New("users").Funcs(template.FuncMap{
+	"day": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+}).Parse(`<form method="get" action="{{.Page}}" role="search" class="search">
+  <label for="user-q">Search email, username or name</label>
+  <input id="user-q" type="search" name="q" value="{{.Query}}">
+  <button type="submit">Search</button>
+</form>
+<p class="muted">{{.Total}} account{{if ne .Total 1}}s{{end}}{{with .Query}} matching “{{.}}”{{end}}{{if gt .Total (len .Users)}}, the first {{len .Users}} shown{{end}}.</p>
+{{if .Users}}<div class="scroll" tabindex="0" role="group" aria-label="Users, scrollable"><table>
+  <thead><tr><th scope="col">Email</th><th scope="col">Username</th><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+  <tbody>{{range .Users}}<tr>
+    <th scope="row">{{.Email}}</th><td>{{.Username}}</td><td>{{.FullName}}</td><td>{{.Role}}</td>
+    <td>{{if .Active}}<span class="badge badge-healthy">active</span>{{else}}<span class="badge badge-none">inactive</span>{{end}}</td>
+    <td>{{day .CreatedAt}}</td>
+    <td>{{if .Active}}<form method="post" action="{{$.Deactivate}}" hx-post="{{$.Deactivate}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><button type="submit">Deactivate<span class="visually-hidden"> {{.Email}}</span></button></form>
+    {{else}}<form method="post" action="{{$.Activate}}" hx-post="{{$.Activate}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><button type="submit">Activate<span class="visually-hidden"> {{.Email}}</span></button></form>{{end}}</td>
+  </tr>{{end}}</tbody>
+</table></div>{{end}}`))
+
+func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
+	users, err := registry.Get[*UserService](p.Container)
+	if err != nil {
+		return "", fmt.Errorf("the user service is not available: %w", err)
+	}
+	q := p.Request.URL.Query().Get("q")
+	res, err := users.List(p.Request.Context(), ListUsersParams{Query: q, PerPage: MaxPageSize})
+	if err != nil {
+		return "", err
+	}
+	return p.Execute(panelTmpl, map[string]any{
+		"Page": frontend.PanelsPath + "/" + p.Panel, "Query": q, "Users": res.Users, "Total": res.Total,
+		"Activate": p.ActionURL("activate"), "Deactivate": p.ActionURL("deactivate"), "CSRF": p.CSRFField(),
+	})
+}
+
+func setActive(p *frontend.PanelContext, active bool) error {
+	users, err := registry.Get[*UserService](p.Container)
+	if err != nil {
+		return fmt.Errorf("the user service is not available: %w", err)
+	}
+	raw := p.Request.PostFormValue("id")
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%q is not a user ID", raw)
+	}
+	u, err := users.Update(p.Request.Context(), id, UpdateUserParams{Active: &active})
+	if err != nil {
+		return err
+	}
+	if active {
+		p.Notice = u.Email + " is active again."
+	} else {
+		p.Notice = u.Email + " is deactivated; their sessions are revoked."
+	}
+	return nil
+}
+
+func activateAction(p *frontend.PanelContext) error   { return setActive(p, true) }
+func deactivateAction(p *frontend.PanelContext) error { return setActive(p, false) }

@@ -1,0 +1,124 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/aegisgo/aegis/template/internal/components/backend"
+	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/components/frontend"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// TestPanel lists and searches accounts in the dashboard panel and
+// deactivates, then activates, one the way a browser without JavaScript does.
+func TestPanel(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		users, err := NewUserServiceWith(db, testSettings())
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := NewAuthServiceWith(db, users, testSettings(), &AuthOpts{Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dash, err := frontend.New(nil) // the panels registered from init(): this one
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg := registry.New()
+		srv := backend.NewServer(backend.Settings{})
+		for _, err := range []error{
+			registry.Value(reg, srv, registry.Name(backend.Name), registry.Kind(registry.KindComponent)),
+			registry.Value(reg, dash, registry.Name(frontend.Name), registry.Kind(registry.KindComponent)),
+			registry.Value(reg, users),
+			registry.Value(reg, a),
+		} {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		c, err := reg.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Stop(context.Background()) })
+		h, err := srv.Handler(c, &backend.HandlerOpts{Title: "app", Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tag := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
+		ada, err := users.Create(t.Context(), CreateUserParams{Email: "ada-" + tag + "@example.com", Username: "ada" + fmt.Sprint(len(tag)) + "x", Password: "correct horse battery staple", FullName: "Ada <Lovelace>"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := users.Create(t.Context(), CreateUserParams{Email: "grace-" + tag + "@example.com", Username: "grace" + fmt.Sprint(len(tag)) + "x", Password: "correct horse battery staple", FullName: "Grace Hopper"}); err != nil {
+			t.Fatal(err)
+		}
+
+		get := func(path string) *httptest.ResponseRecorder {
+			req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, path, nil)
+			req.Host = "127.0.0.1:8000"
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("GET %s = %d\n%s", path, rec.Code, rec.Body)
+			}
+			return rec
+		}
+		page := get("/dashboard/panels/users")
+		body := page.Body.String()
+		for _, want := range []string{"<title>Users · app</title>", `role="search"`, ada.Email, "Ada &lt;Lovelace&gt;", "Grace Hopper", `action="/dashboard/panels/users/actions/deactivate"`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("panel lacks %q", want)
+			}
+		}
+		if found := get("/dashboard/panels/users?q=lovelace").Body.String(); !strings.Contains(found, ada.Email) || strings.Contains(found, "Grace Hopper") {
+			t.Error("search for lovelace does not show exactly Ada")
+		}
+		token := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(body)
+		cookies := page.Result().Cookies()
+		if token == nil || len(cookies) == 0 {
+			t.Fatal("the panel has no CSRF token or cookie")
+		}
+		post := func(action string) string {
+			form := url.Values{"id": {fmt.Sprint(ada.ID)}, frontend.CSRFField: {token[1]}}
+			req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/dashboard/panels/users/actions/"+action, strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for _, ck := range cookies {
+				req.AddCookie(ck)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusSeeOther {
+				t.Fatalf("POST %s = %d\n%s", action, rec.Code, rec.Body)
+			}
+			return get(rec.Header().Get("Location")).Body.String()
+		}
+		if after := post("deactivate"); !strings.Contains(after, "is deactivated") {
+			t.Errorf("no notice after deactivate:\n%s", after)
+		}
+		if u, _ := users.Get(t.Context(), ada.ID); u.Active {
+			t.Error("Ada is still active")
+		}
+		if after := post("activate"); !strings.Contains(after, "is active again") {
+			t.Errorf("no notice after activate:\n%s", after)
+		}
+		if u, _ := users.Get(t.Context(), ada.ID); !u.Active {
+			t.Error("Ada is not active again")
+		}
+	})
+}
