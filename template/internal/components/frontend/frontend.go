@@ -6,8 +6,10 @@
 // hosts and there is no JavaScript build step.
 //
 // In development the dashboard is open (the server listens on 127.0.0.1 by
-// default); in production it requires DASHBOARD_USERNAME and
-// DASHBOARD_PASSWORD (HTTP basic auth) and answers 401 until they are set.
+// default); in production it requires an admin login through the app's
+// Authenticator (the auth service, when present; see UseAuthenticator),
+// otherwise DASHBOARD_USERNAME and DASHBOARD_PASSWORD (HTTP basic auth), and
+// answers 401 until they are set.
 // Every POST action carries a CSRF token and passes net/http's
 // CrossOriginProtection.
 package frontend
@@ -19,6 +21,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
@@ -164,6 +167,9 @@ func mount(r *backend.Router) error {
 	r.Mux.Get(panelFrag+"/{name}", guard(s.panelFragment))
 	r.Mux.Post(actionsPath+"/{action}", guard(s.action))
 	r.Mux.Get(AssetsPath+"/{name}", guard(s.asset))
+	r.Mux.Get(LoginPath, s.login)
+	r.Mux.Post(LoginPath, s.login)
+	r.Mux.Post(LogoutPath, guard(s.logout))
 	return nil
 }
 
@@ -182,7 +188,12 @@ func (s *site) guard(h handlerFunc) http.HandlerFunc {
 			http.Error(w, "The dashboard is not available yet: the app is starting.", http.StatusServiceUnavailable)
 			return
 		}
-		if !d.authorize(w, req) {
+		if a := s.authenticator(d); a != nil {
+			// The login page needs the stylesheet before anyone signs in.
+			if !strings.HasPrefix(req.URL.Path, AssetsPath+"/") && !d.authorizeSession(w, req, a) {
+				return
+			}
+		} else if !d.authorize(w, req) {
 			return
 		}
 		if req.Method != http.MethodGet && req.Method != http.MethodHead {

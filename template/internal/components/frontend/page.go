@@ -54,6 +54,7 @@ type pageData struct {
 	CSRF        string // token for forms
 	HTMXHeaders string // hx-headers JSON carrying the token
 	Nav         []navItem
+	Logout      string // where to POST to sign out; "" without a session login
 	Content     any
 }
 
@@ -77,8 +78,13 @@ func (s *site) page(w http.ResponseWriter, req *http.Request, d *Dashboard, key,
 	for i := range nav {
 		nav[i].Current = nav[i].Href == current
 	}
+	logout := ""
+	if s.authenticator(d) != nil {
+		logout = LogoutPath
+	}
 	return pageData{
-		App: s.title, Heading: heading, CSS: d.css, HTMX: d.htmx,
+		Logout: logout,
+		App:    s.title, Heading: heading, CSS: d.css, HTMX: d.htmx,
 		CSRF: token, HTMXHeaders: string(hdr),
 		Nav:     nav,
 		Content: content,

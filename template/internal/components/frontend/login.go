@@ -1,0 +1,209 @@
+package frontend
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"html/template"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// Paths of the session login, used when an Authenticator is present.
+const (
+	LoginPath  = Prefix + "/login"
+	LogoutPath = Prefix + "/logout"
+)
+
+// sessionCookie holds the opaque session token an Authenticator issued.
+const sessionCookie = "aegis_dashboard_session"
+
+// ErrBadLogin is what an Authenticator's Login returns for any wrong
+// credentials (unknown account, wrong password, inactive account), so the
+// login page shows one generic message.
+var ErrBadLogin = errors.New("frontend: invalid login")
+
+// ErrLoginLimited is what an Authenticator's Login returns when too many
+// attempts were made; the login page asks to wait.
+var ErrLoginLimited = errors.New("frontend: too many login attempts")
+
+// Identity is who a session belongs to.
+type Identity struct {
+	User  string // a name to show
+	Admin bool   // only admins may use the dashboard
+}
+
+// Authenticator signs operators in with the app's own accounts (the auth
+// service provides one). Tokens are opaque to the dashboard; it keeps them
+// in an HttpOnly, SameSite=Strict cookie.
+type Authenticator interface {
+	// Login checks the credentials and returns a session token and how
+	// long it lives; wrong credentials give ErrBadLogin.
+	Login(ctx context.Context, login, password, ip string) (token string, ttl time.Duration, id Identity, err error)
+	// Session returns the identity of a token; an invalid or expired one
+	// gives ok false.
+	Session(ctx context.Context, token string) (id Identity, ok bool, err error)
+	// Logout ends the session of token.
+	Logout(ctx context.Context, token string) error
+}
+
+// AuthenticatorFunc resolves the Authenticator from the container; nil (or
+// an error) when the service behind it is not part of this app, in which
+// case the dashboard falls back to DASHBOARD_USERNAME/DASHBOARD_PASSWORD.
+type AuthenticatorFunc func(c *registry.Container) Authenticator
+
+var (
+	authMu     sync.Mutex
+	authLookup AuthenticatorFunc
+)
+
+// UseAuthenticator registers, from init(), how to find the app's
+// Authenticator. When it finds one, it takes precedence over basic auth in
+// production, and in development when DASHBOARD_USERNAME is set: the
+// dashboard then asks for an admin login on LoginPath.
+func UseAuthenticator(fn AuthenticatorFunc) {
+	authMu.Lock()
+	defer authMu.Unlock()
+	authLookup = fn
+}
+
+// authenticator returns the Authenticator for this dashboard, or nil.
+func (s *site) authenticator(d *Dashboard) Authenticator {
+	if !d.opts.Production && d.opts.Settings.Username == "" {
+		return nil
+	}
+	authMu.Lock()
+	fn := authLookup
+	authMu.Unlock()
+	if fn == nil || s.c == nil {
+		return nil
+	}
+	return fn(s.c)
+}
+
+// authorizeSession enforces an admin session: pages without one redirect to
+// the login page, fragments and actions get 401, non-admins 403.
+func (d *Dashboard) authorizeSession(w http.ResponseWriter, req *http.Request, a Authenticator) bool {
+	if c, err := req.Cookie(sessionCookie); err == nil && c.Value != "" {
+		id, ok, err := a.Session(req.Context(), c.Value)
+		if err != nil {
+			http.Error(w, "The login could not be checked; try again.", http.StatusServiceUnavailable)
+			return false
+		}
+		if ok {
+			if !id.Admin {
+				http.Error(w, "The dashboard is for administrators only.", http.StatusForbidden)
+				return false
+			}
+			return true
+		}
+	}
+	if req.Method == http.MethodGet && !strings.HasPrefix(req.URL.Path, FragmentsPath+"/") && req.Header.Get("HX-Request") == "" {
+		http.Redirect(w, req, LoginPath+"?next="+template.URLQueryEscaper(req.URL.RequestURI()), http.StatusSeeOther)
+		return false
+	}
+	http.Error(w, "Sign in at "+LoginPath+".", http.StatusUnauthorized)
+	return false
+}
+
+var loginTmpl = template.Must(template.New("login").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in · {{.Title}}</title><link rel="stylesheet" href="{{.CSS}}"></head>
+<body><main class="login">
+<h1>Sign in to the dashboard</h1>
+{{with .Error}}<p role="alert" class="error">{{.}}</p>{{end}}
+<form method="post" action="{{.Action}}">
+  <input type="hidden" name="csrf_token" value="{{.CSRF}}">
+  <input type="hidden" name="next" value="{{.Next}}">
+  <p><label for="login">Email or username</label><br><input id="login" name="login" autocomplete="username" required value="{{.Login}}"></p>
+  <p><label for="password">Password</label><br><input id="password" name="password" type="password" autocomplete="current-password" required></p>
+  <p><button type="submit">Sign in</button></p>
+</form>
+</main></body></html>`))
+
+// safeNext keeps a post-login redirect on the dashboard.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return OverviewPath
+	}
+	return next
+}
+
+// login serves the login form (GET) and checks it (POST).
+func (s *site) login(w http.ResponseWriter, req *http.Request) {
+	setSecurityHeaders(w)
+	d, err := s.dashboard()
+	if err != nil {
+		http.Error(w, "The dashboard is not available yet: the app is starting.", http.StatusServiceUnavailable)
+		return
+	}
+	a := s.authenticator(d)
+	if a == nil {
+		http.NotFound(w, req)
+		return
+	}
+	data := map[string]any{"Title": s.title, "CSS": d.css, "Action": LoginPath, "Next": safeNext(req.URL.Query().Get("next"))}
+	status := http.StatusOK
+	if req.Method == http.MethodPost {
+		if err := http.NewCrossOriginProtection().Check(req); err != nil || !d.validCSRF(req) {
+			http.Error(w, "Missing or invalid CSRF token: reload the page and try again.", http.StatusForbidden)
+			return
+		}
+		login := req.PostFormValue("login")
+		data["Login"], data["Next"] = login, safeNext(req.PostFormValue("next"))
+		ip, _, _ := net.SplitHostPort(req.RemoteAddr)
+		token, ttl, id, err := a.Login(req.Context(), login, req.PostFormValue("password"), ip)
+		switch {
+		case err == nil && id.Admin:
+			// The overview lives at "/", outside Prefix, so the cookie
+			// covers the whole site.
+			http.SetCookie(w, &http.Cookie{
+				Name: sessionCookie, Value: token, Path: "/", MaxAge: int(ttl / time.Second),
+				HttpOnly: true, Secure: d.secureCookies(req), SameSite: http.SameSiteStrictMode,
+			})
+			http.Redirect(w, req, data["Next"].(string), http.StatusSeeOther)
+			return
+		case err == nil: // a valid account, but not an admin
+			_ = a.Logout(req.Context(), token)
+			data["Error"] = "This account may not use the dashboard."
+			status = http.StatusForbidden
+		case errors.Is(err, ErrBadLogin):
+			data["Error"] = "Wrong email, username or password."
+			status = http.StatusUnauthorized
+		case errors.Is(err, ErrLoginLimited):
+			data["Error"] = "Too many attempts: wait a few minutes and try again."
+			status = http.StatusTooManyRequests
+		default:
+			s.r.Logger.ErrorContext(req.Context(), "frontend: login", "error", err)
+			data["Error"] = "The login failed; try again later."
+			status = http.StatusServiceUnavailable
+		}
+	}
+	data["CSRF"] = d.csrfToken(w, req)
+	var buf bytes.Buffer
+	if err := loginTmpl.Execute(&buf, data); err != nil {
+		http.Error(w, "The page failed to render.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// logout ends the session (POST with the CSRF token) and returns to the
+// login page.
+func (s *site) logout(w http.ResponseWriter, req *http.Request, d *Dashboard) {
+	if c, err := req.Cookie(sessionCookie); err == nil && c.Value != "" {
+		if a := s.authenticator(d); a != nil {
+			_ = a.Logout(req.Context(), c.Value)
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: d.secureCookies(req), SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, req, LoginPath, http.StatusSeeOther)
+}
