@@ -1,20 +1,14 @@
 package frontend
 
 import (
-	"bytes"
-	"compress/gzip"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"path"
 	"strings"
-	"sync"
-	"time"
 
+	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/go-chi/chi/v5"
 )
 
@@ -24,45 +18,21 @@ import (
 //go:embed assets style.css
 var assetFS embed.FS
 
-// asset is one embedded file, served gzip-compressed to clients that accept
-// it and decompressed (once, lazily) for the rest. Its URL carries a hash of
-// its content, so it can be cached for good.
-type asset struct {
-	name        string
-	contentType string
-	raw         []byte // stored bytes: gzip when gzipped is true
-	gzipped     bool
-	hash        string
-	plain       func() ([]byte, error)
-}
-
 var assetTypes = map[string]string{
 	"htmx.min.js":  "text/javascript; charset=utf-8",
 	"htmx.LICENSE": "text/plain; charset=utf-8",
 	"style.css":    "text/css; charset=utf-8",
 }
 
-func loadAssets() (map[string]*asset, error) {
-	out := map[string]*asset{}
+func loadAssets() (map[string]*backend.EmbeddedFile, error) {
+	out := map[string]*backend.EmbeddedFile{}
 	add := func(file string) error {
 		data, err := assetFS.ReadFile(file)
 		if err != nil {
 			return fmt.Errorf("frontend: read embedded %s: %w", file, err)
 		}
 		name, gz := strings.CutSuffix(path.Base(file), ".gz")
-		sum := sha256.Sum256(data)
-		a := &asset{name: name, contentType: assetTypes[name], raw: data, gzipped: gz, hash: hex.EncodeToString(sum[:6])}
-		if gz {
-			a.plain = sync.OnceValues(func() ([]byte, error) {
-				zr, err := gzip.NewReader(bytes.NewReader(data))
-				if err != nil {
-					return nil, err
-				}
-				return io.ReadAll(zr)
-			})
-		} else {
-			a.plain = func() ([]byte, error) { return data, nil }
-		}
+		a := backend.NewEmbeddedFile(name, assetTypes[name], data, gz)
 		out[name] = a
 		return nil
 	}
@@ -88,18 +58,18 @@ func loadAssets() (map[string]*asset, error) {
 }
 
 // versioned is the asset's file name with its hash: htmx.min.js -> htmx.min.<hash>.js.
-func (a *asset) versioned() string {
-	ext := path.Ext(a.name)
-	return strings.TrimSuffix(a.name, ext) + "." + a.hash + ext
+func versioned(a *backend.EmbeddedFile) string {
+	ext := path.Ext(a.Name)
+	return strings.TrimSuffix(a.Name, ext) + "." + a.Hash + ext
 }
 
 // lookup finds an asset by plain or versioned name.
-func (d *Dashboard) lookup(name string) (*asset, bool) {
+func (d *Dashboard) lookup(name string) (*backend.EmbeddedFile, bool) {
 	if a, ok := d.assets[name]; ok {
 		return a, true
 	}
 	for _, a := range d.assets {
-		if a.versioned() == name {
+		if versioned(a) == name {
 			return a, true
 		}
 	}
@@ -113,48 +83,10 @@ func (s *site) asset(w http.ResponseWriter, req *http.Request, d *Dashboard) {
 		http.Error(w, "No such dashboard asset.", http.StatusNotFound)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", a.contentType)
-	if name == a.versioned() {
-		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	if name == versioned(a) {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	} else {
-		h.Set("Cache-Control", "no-cache")
+		w.Header().Set("Cache-Control", "no-cache")
 	}
-	body, etag := a.raw, a.hash
-	if a.gzipped {
-		h.Add("Vary", "Accept-Encoding")
-		if acceptsGzip(req.Header.Values("Accept-Encoding")) {
-			h.Set("Content-Encoding", "gzip")
-			etag += "-gz"
-		} else {
-			plain, err := a.plain()
-			if err != nil {
-				http.Error(w, "The embedded file "+a.name+" is corrupt.", http.StatusInternalServerError)
-				return
-			}
-			body = plain
-		}
-	}
-	h.Set("ETag", `"`+etag+`"`)
-	http.ServeContent(w, req, a.name, time.Time{}, bytes.NewReader(body))
-}
-
-// acceptsGzip reports whether an Accept-Encoding header allows gzip: listed
-// (or covered by *) without q=0.
-func acceptsGzip(values []string) bool {
-	for _, v := range values {
-		for part := range strings.SplitSeq(v, ",") {
-			coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-			coding = strings.ToLower(strings.TrimSpace(coding))
-			if coding != "gzip" && coding != "x-gzip" && coding != "*" {
-				continue
-			}
-			q := strings.ReplaceAll(strings.ToLower(params), " ", "")
-			if q == "q=0" || q == "q=0.0" || q == "q=0.00" || q == "q=0.000" {
-				continue
-			}
-			return true
-		}
-	}
-	return false
+	a.ServeHTTP(w, req)
 }

@@ -108,7 +108,7 @@ type Opts struct {
 type Dashboard struct {
 	opts    Opts
 	pages   map[string]*template.Template
-	assets  map[string]*asset
+	assets  map[string]*backend.EmbeddedFile
 	css     string // URL of the stylesheet, with its hash
 	htmx    string // URL of htmx, with its hash
 	secret  []byte // signs CSRF tokens; new per process
@@ -135,8 +135,8 @@ func New(opts *Opts) (*Dashboard, error) {
 	if d.assets, err = loadAssets(); err != nil {
 		return nil, err
 	}
-	d.css = AssetsPath + "/" + d.assets["style.css"].versioned()
-	d.htmx = AssetsPath + "/" + d.assets["htmx.min.js"].versioned()
+	d.css = AssetsPath + "/" + versioned(d.assets["style.css"])
+	d.htmx = AssetsPath + "/" + versioned(d.assets["htmx.min.js"])
 	if d.pages, err = parsePages(); err != nil {
 		return nil, err
 	}
