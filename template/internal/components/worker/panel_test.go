@@ -1,9 +1,7 @@
 package worker
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,10 +11,10 @@ import (
 
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/components/frontend"
+	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -30,33 +28,9 @@ func TestPanel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		dash, err := frontend.New(nil) // the panels registered from init(): this one
-		if err != nil {
-			t.Fatal(err)
-		}
-		reg := registry.New()
-		srv := backend.NewServer(backend.Settings{})
-		for _, err := range []error{
-			registry.Value(reg, srv, registry.Name(backend.Name), registry.Kind(registry.KindComponent)),
-			registry.Value(reg, dash, registry.Name(frontend.Name), registry.Kind(registry.KindComponent)),
-			registry.Value(reg, client, registry.Name(Name), registry.Kind(registry.KindComponent)),
-		} {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-		c, err := reg.Build()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Start(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Stop(context.Background()) })
-		h, err := srv.Handler(c, &backend.HandlerOpts{Title: "app", Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
+		h := frontendtest.Handler(t, nil, func(r *registry.Registry) error {
+			return registry.Value(r, client, registry.Name(Name), registry.Kind(registry.KindComponent))
+		})
 		res, err := client.Enqueue(t.Context(), okArgs{Token: token(t)}, nil)
 		if err != nil {
 			t.Fatal(err)

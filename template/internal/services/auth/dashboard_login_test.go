@@ -1,7 +1,7 @@
 package auth
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -11,10 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/components/frontend"
+	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -157,33 +157,8 @@ func dashboardApp(t *testing.T, db *database.DB, opts *frontend.Opts) (http.Hand
 	if err != nil {
 		t.Fatal(err)
 	}
-	dash, err := frontend.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := registry.New()
-	srv := backend.NewServer(backend.Settings{})
-	for _, err := range []error{
-		registry.Value(reg, srv, registry.Name(backend.Name), registry.Kind(registry.KindComponent)),
-		registry.Value(reg, dash, registry.Name(frontend.Name), registry.Kind(registry.KindComponent)),
-		registry.Value(reg, users),
-		registry.Value(reg, a),
-	} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	c, err := reg.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Stop(context.Background()) })
-	h, err := srv.Handler(c, &backend.HandlerOpts{Title: "app", Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := frontendtest.Handler(t, opts, func(r *registry.Registry) error {
+		return errors.Join(registry.Value(r, users), registry.Value(r, a))
+	})
 	return h, users, a
 }

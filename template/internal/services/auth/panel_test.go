@@ -1,9 +1,7 @@
 package auth
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -11,11 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/components/frontend"
-	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 // TestPanel lists and searches accounts in the dashboard panel and
@@ -24,42 +20,7 @@ func TestPanel(t *testing.T) {
 	t.Parallel()
 	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
 		t.Parallel()
-		users, err := NewUserServiceWith(db, testSettings())
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := NewAuthServiceWith(db, users, testSettings(), &AuthOpts{Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		dash, err := frontend.New(nil) // the panels registered from init(): this one
-		if err != nil {
-			t.Fatal(err)
-		}
-		reg := registry.New()
-		srv := backend.NewServer(backend.Settings{})
-		for _, err := range []error{
-			registry.Value(reg, srv, registry.Name(backend.Name), registry.Kind(registry.KindComponent)),
-			registry.Value(reg, dash, registry.Name(frontend.Name), registry.Kind(registry.KindComponent)),
-			registry.Value(reg, users),
-			registry.Value(reg, a),
-		} {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-		c, err := reg.Build()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Start(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Stop(context.Background()) })
-		h, err := srv.Handler(c, &backend.HandlerOpts{Title: "app", Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
+		h, users, _ := dashboardApp(t, db, nil) // the panels registered from init(): this one
 		tag := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
 		ada, err := users.Create(t.Context(), CreateUserParams{Email: "ada-" + tag + "@example.com", Username: "ada" + fmt.Sprint(len(tag)) + "x", Password: "correct horse battery staple", FullName: "Ada <Lovelace>"})
 		if err != nil {
