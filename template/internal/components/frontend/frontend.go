@@ -106,13 +106,14 @@ type Opts struct {
 // Dashboard is the frontend component: parsed templates, embedded assets,
 // access rules and the panels to show.
 type Dashboard struct {
-	opts    Opts
-	pages   map[string]*template.Template
-	assets  map[string]*backend.EmbeddedFile
-	css     string // URL of the stylesheet, with its hash
-	htmx    string // URL of htmx, with its hash
-	secret  []byte // signs CSRF tokens; new per process
-	started time.Time
+	opts     Opts
+	pages    map[string]*template.Template
+	assets   map[string]*backend.EmbeddedFile
+	css      string // URL of the stylesheet, with its hash
+	htmx     string // URL of htmx, with its hash
+	secret   []byte // signs CSRF tokens; new per process
+	started  time.Time
+	sessions sessionMemo // logins confirmed lately, for when the Authenticator fails
 }
 
 // New parses the embedded templates and loads the assets.

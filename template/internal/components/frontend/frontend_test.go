@@ -546,3 +546,29 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestOverviewBinding: a binding is the same instance as its target, so its
+// card shows the target's health instead of "no check".
+func TestOverviewBinding(t *testing.T) {
+	g := registry.Graph{Nodes: []registry.Node{
+		{Name: "worker", Kind: registry.KindComponent, State: "started"},
+		{Name: "worker.Enqueuer", Kind: registry.KindService, State: "started", Deps: []string{"worker"}, AliasOf: "worker"},
+		{Name: "plain", Kind: registry.KindService, State: "registered"},
+	}}
+	rep := registry.Report{Checks: []registry.CheckResult{{Name: "worker", Status: registry.StatusUnhealthy, Message: "queue table missing"}}}
+	health := map[string]string{}
+	for _, s := range overviewOf(g, rep, Stats{}).Sections {
+		for _, c := range s.Cards {
+			health[c.Name] = c.Health + ":" + c.Message
+		}
+	}
+	for name, want := range map[string]string{
+		"worker":          "unhealthy:queue table missing",
+		"worker.Enqueuer": "unhealthy:queue table missing",
+		"plain":           ":",
+	} {
+		if health[name] != want {
+			t.Errorf("card %s: %q, want %q", name, health[name], want)
+		}
+	}
+}

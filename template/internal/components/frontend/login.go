@@ -3,6 +3,7 @@ package frontend
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"html/template"
 	"net"
@@ -45,8 +46,11 @@ type Authenticator interface {
 	// Login checks the credentials and returns a session token and how
 	// long it lives; wrong credentials give ErrBadLogin.
 	Login(ctx context.Context, login, password, ip string) (token string, ttl time.Duration, id Identity, err error)
-	// Session returns the identity of a token; an invalid or expired one
-	// gives ok false.
+	// Session returns the identity of a token; an invalid, expired or
+	// revoked one gives ok false. It is called on every dashboard request,
+	// several at a time while pages poll, so it must not use the token up
+	// (no rotation), and it should reflect the account as it is now (a
+	// deactivated or demoted admin loses access at once).
 	Session(ctx context.Context, token string) (id Identity, ok bool, err error)
 	// Logout ends the session of token.
 	Logout(ctx context.Context, token string) error
@@ -91,9 +95,19 @@ func (s *site) authenticator(d *Dashboard) Authenticator {
 func (d *Dashboard) authorizeSession(w http.ResponseWriter, req *http.Request, a Authenticator) bool {
 	if c, err := req.Cookie(sessionCookie); err == nil && c.Value != "" {
 		id, ok, err := a.Session(req.Context(), c.Value)
-		if err != nil {
-			http.Error(w, "The login could not be checked; try again.", http.StatusServiceUnavailable)
-			return false
+		switch {
+		case err != nil:
+			// The Authenticator cannot answer, most likely because its
+			// database is down: exactly when an operator needs the
+			// dashboard. A session it confirmed shortly before stays in.
+			if id, ok = d.sessions.recall(c.Value, time.Now()); !ok {
+				http.Error(w, "The login could not be checked; try again.", http.StatusServiceUnavailable)
+				return false
+			}
+		case ok:
+			d.sessions.confirm(c.Value, id, time.Now())
+		default:
+			d.sessions.forget(c.Value)
 		}
 		if ok {
 			if !id.Admin {
@@ -111,18 +125,80 @@ func (d *Dashboard) authorizeSession(w http.ResponseWriter, req *http.Request, a
 	return false
 }
 
+// sessionGrace is how long a session the Authenticator confirmed stays
+// usable while the Authenticator fails (not when it refuses the session).
+const sessionGrace = 10 * time.Minute
+
+// sessionMemoSize bounds the memo; past it, stale entries go first and, if
+// none is stale, all of them (everyone is then checked afresh).
+const sessionMemoSize = 1024
+
+// sessionMemo remembers, by a hash of the token, which sessions the
+// Authenticator confirmed and when.
+type sessionMemo struct {
+	mu   sync.Mutex
+	seen map[[32]byte]confirmedSession
+}
+
+type confirmedSession struct {
+	id Identity
+	at time.Time
+}
+
+func (m *sessionMemo) confirm(token string, id Identity, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.seen == nil {
+		m.seen = make(map[[32]byte]confirmedSession)
+	}
+	if len(m.seen) >= sessionMemoSize {
+		for k, v := range m.seen {
+			if now.Sub(v.at) > sessionGrace {
+				delete(m.seen, k)
+			}
+		}
+		if len(m.seen) >= sessionMemoSize {
+			clear(m.seen)
+		}
+	}
+	m.seen[sha256.Sum256([]byte(token))] = confirmedSession{id, now}
+}
+
+// recall returns the identity of a session confirmed within sessionGrace.
+func (m *sessionMemo) recall(token string, now time.Time) (Identity, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.seen[sha256.Sum256([]byte(token))]
+	if !ok || now.Sub(v.at) > sessionGrace {
+		return Identity{}, false
+	}
+	return v.id, true
+}
+
+func (m *sessionMemo) forget(token string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.seen, sha256.Sum256([]byte(token)))
+}
+
+// loginTmpl is a card centred on the page (style.css, .login-page): the CSP
+// allows no inline style or script. The field names and ids are what the
+// handler reads and what browser tests fill in.
 var loginTmpl = template.Must(template.New("login").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sign in · {{.Title}}</title><link rel="stylesheet" href="{{.CSS}}"></head>
-<body><main class="login">
-<h1>Sign in to the dashboard</h1>
-{{with .Error}}<p role="alert" class="error">{{.}}</p>{{end}}
+<body class="login-page"><main class="login" aria-labelledby="login-title">
+<p class="app">{{.Title}}</p>
+<h1 id="login-title">Sign in to the dashboard</h1>
+{{with .Error}}<p role="alert" class="notice notice-error">{{.}}</p>{{end}}
 <form method="post" action="{{.Action}}">
   <input type="hidden" name="csrf_token" value="{{.CSRF}}">
   <input type="hidden" name="next" value="{{.Next}}">
-  <p><label for="login">Email or username</label><br><input id="login" name="login" autocomplete="username" required value="{{.Login}}"></p>
-  <p><label for="password">Password</label><br><input id="password" name="password" type="password" autocomplete="current-password" required></p>
-  <p><button type="submit">Sign in</button></p>
+  <label for="login">Email or username</label>
+  <input id="login" name="login" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required value="{{.Login}}">
+  <label for="password">Password</label>
+  <input id="password" name="password" type="password" autocomplete="current-password" required>
+  <button type="submit">Sign in</button>
 </form>
 </main></body></html>`))
 
@@ -200,6 +276,7 @@ func (s *site) login(w http.ResponseWriter, req *http.Request) {
 // login page.
 func (s *site) logout(w http.ResponseWriter, req *http.Request, d *Dashboard) {
 	if c, err := req.Cookie(sessionCookie); err == nil && c.Value != "" {
+		d.sessions.forget(c.Value)
 		if a := s.authenticator(d); a != nil {
 			_ = a.Logout(req.Context(), c.Value)
 		}

@@ -1,6 +1,16 @@
 package frontend
 
-import "testing"
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
 
 // TestSafeNext keeps the redirect after a login on this site.
 func TestSafeNext(t *testing.T) {
@@ -17,5 +27,142 @@ func TestSafeNext(t *testing.T) {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// inlineCode matches inline styles and scripts, including event handlers.
+var inlineCode = regexp.MustCompile(`(?i)\sstyle=|<style|<script|\son[a-z]+=`)
+
+// TestLoginPage checks what the login form promises to browsers, screen
+// readers and the end-to-end test: the field names, labels tied to inputs,
+// one submit button, the error as an alert, and nothing the CSP would
+// block.
+func TestLoginPage(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		errorText string
+	}{
+		{"empty", ""},
+		{"with an error", "Wrong email, username or password."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var buf strings.Builder
+			data := map[string]any{"Title": "Acme <Ops>", "CSS": "/dashboard/assets/style.css", "Action": LoginPath, "Next": "/dashboard/graph", "CSRF": "tok", "Error": tt.errorText}
+			if err := loginTmpl.Execute(&buf, data); err != nil {
+				t.Fatal(err)
+			}
+			page := buf.String()
+			for _, want := range []string{
+				`<title>Sign in · Acme &lt;Ops&gt;</title>`,
+				`<input type="hidden" name="csrf_token" value="tok">`,
+				`<input type="hidden" name="next" value="/dashboard/graph">`,
+				`<label for="login">`, `id="login" name="login"`,
+				`<label for="password">`, `id="password" name="password" type="password"`,
+			} {
+				if !strings.Contains(page, want) {
+					t.Errorf("the page lacks %s", want)
+				}
+			}
+			if n := strings.Count(page, "<button"); n != 1 || !strings.Contains(page, `<button type="submit">`) {
+				t.Errorf("the page has %d buttons, want one submit button", n)
+			}
+			if got := strings.Contains(page, `role="alert"`); got != (tt.errorText != "") || !strings.Contains(page, tt.errorText) {
+				t.Errorf("alert shown = %v, want %v (%q)", got, tt.errorText != "", tt.errorText)
+			}
+			if bad := inlineCode.FindString(page); bad != "" {
+				t.Errorf("the page contains %q, which the CSP blocks", bad)
+			}
+		})
+	}
+}
+
+// fakeAuth answers Session from a map, or fails like an Authenticator whose
+// database is down.
+type fakeAuth struct {
+	down     bool
+	sessions map[string]Identity
+}
+
+func (f *fakeAuth) Login(context.Context, string, string, string) (string, time.Duration, Identity, error) {
+	return "", 0, Identity{}, ErrBadLogin
+}
+
+func (f *fakeAuth) Session(_ context.Context, token string) (Identity, bool, error) {
+	if f.down {
+		return Identity{}, false, errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
+	}
+	id, ok := f.sessions[token]
+	return id, ok, nil
+}
+
+func (f *fakeAuth) Logout(context.Context, string) error { return nil }
+
+// TestSessionDuringOutage: while the Authenticator fails, a session it
+// confirmed lately still gets in (the dashboard is where the outage shows),
+// an unknown one gets 503, and a refused one gets no grace.
+func TestSessionDuringOutage(t *testing.T) {
+	t.Parallel()
+	d, err := New(&Opts{Production: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &fakeAuth{sessions: map[string]Identity{"admin": {User: "ada", Admin: true}, "revoked": {User: "rex", Admin: true}}}
+	status := func(token string) int {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodGet, FragmentsPath+"/overview", nil)
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
+		w := httptest.NewRecorder()
+		if d.authorizeSession(w, req, a) {
+			return http.StatusOK
+		}
+		return w.Code
+	}
+	for _, step := range []struct {
+		name  string
+		do    func()
+		token string
+		want  int
+	}{
+		{"confirmed while up", nil, "admin", http.StatusOK},
+		{"confirmed, then revoked", nil, "revoked", http.StatusOK},
+		{"revocation seen", func() { delete(a.sessions, "revoked") }, "revoked", http.StatusUnauthorized},
+		{"outage: confirmed session stays in", func() { a.down = true }, "admin", http.StatusOK},
+		{"outage: refused session gets no grace", nil, "revoked", http.StatusServiceUnavailable},
+		{"outage: unknown session", nil, "stranger", http.StatusServiceUnavailable},
+	} {
+		if step.do != nil {
+			step.do()
+		}
+		if got := status(step.token); got != step.want {
+			t.Errorf("%s: %d, want %d", step.name, got, step.want)
+		}
+	}
+}
+
+// TestSessionMemo: the grace ends sessionGrace after the last confirmation,
+// and the memo stays bounded.
+func TestSessionMemo(t *testing.T) {
+	t.Parallel()
+	var m sessionMemo
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	m.confirm("a", Identity{User: "ada", Admin: true}, now)
+	if id, ok := m.recall("a", now.Add(sessionGrace)); !ok || id.User != "ada" {
+		t.Errorf("recall at the end of the grace: %+v %v", id, ok)
+	}
+	if _, ok := m.recall("a", now.Add(sessionGrace+time.Second)); ok {
+		t.Error("recall after the grace succeeded")
+	}
+	for i := range sessionMemoSize + 10 {
+		m.confirm(strconv.Itoa(i), Identity{}, now)
+	}
+	if n := len(m.seen); n > sessionMemoSize {
+		t.Errorf("the memo holds %d sessions, more than %d", n, sessionMemoSize)
+	}
+	m.forget("1033")
+	if _, ok := m.recall("1033", now); ok {
+		t.Error("a forgotten session is recalled")
 	}
 }

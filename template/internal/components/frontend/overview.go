@@ -67,7 +67,11 @@ func overviewOf(g registry.Graph, rep registry.Report, st Stats) Overview {
 			Name: n.Name, Kind: n.Kind, Lifetime: n.Lifetime, State: n.State,
 			Description: n.Description, Deps: n.Deps, Optional: n.Optional, Error: n.Error,
 		}
-		if c, ok := checks[n.Name]; ok {
+		c, ok := checks[n.Name]
+		if !ok && n.AliasOf != "" {
+			c, ok = checks[n.AliasOf] // a binding is its target's instance
+		}
+		if ok {
 			card.Health = string(c.Status)
 			card.Message = c.Message
 			card.Latency = c.Latency

@@ -40,6 +40,8 @@ type Node struct {
 	Deps        []string `json:"deps"`       // names, in constructor parameter order
 	Optional    bool     `json:"optional"`
 	Error       string   `json:"error,omitempty"` // why it failed, when State is failed
+	// AliasOf names a binding's target: the same instance, so its health is the target's.
+	AliasOf string `json:"alias_of,omitempty"`
 }
 
 // Graph is the services of a Container and their dependencies, for the services command, the
@@ -64,6 +66,9 @@ func (c *Container) Graph() Graph {
 		}
 		if t.state.Load() == stateFailed {
 			node.Error = bare(t.err)
+		}
+		if t != n {
+			node.AliasOf = t.name()
 		}
 		seen := map[string]bool{}
 		for _, d := range n.deps {

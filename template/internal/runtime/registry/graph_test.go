@@ -40,8 +40,11 @@ func TestGraph(t *testing.T) {
 	if repo := byName["registry_test.Repo"]; repo.Lifetime != "scoped" || repo.State != "registered" || strings.Join(repo.Deps, ",") != "registry_test.DB" {
 		t.Errorf("repo node %+v", repo)
 	}
-	if gr := byName["registry_test.Greeter"]; gr.State != "started" || strings.Join(gr.Deps, ",") != "registry_test.English" {
+	if gr := byName["registry_test.Greeter"]; gr.State != "started" || strings.Join(gr.Deps, ",") != "registry_test.English" || gr.AliasOf != "registry_test.English" {
 		t.Errorf("binding node %+v", gr)
+	}
+	if en := byName["registry_test.English"]; en.AliasOf != "" {
+		t.Errorf("a provided service is not an alias: %+v", en)
 	}
 	if cache := byName["registry_test.Blob"]; !cache.Optional {
 		t.Errorf("cache node %+v", cache)

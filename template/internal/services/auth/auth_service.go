@@ -193,13 +193,10 @@ func (a *AuthService) Refresh(ctx context.Context, token string) (*TokenPair, er
 	var pair *TokenPair
 	reused := false
 	err := a.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		rt := new(refreshToken)
-		err := tx.NewSelect().Model(rt).Where("token_hash = ?", hashToken(token)).Limit(1).Scan(ctx)
+		rt, err := findRefreshToken(ctx, tx, token)
 		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return ErrInvalidToken
 		case err != nil:
-			return fmt.Errorf("auth: load refresh token: %w", err)
+			return err
 		case rt.RevokedAt != nil:
 			return ErrInvalidToken
 		case rt.UsedAt != nil:
@@ -245,18 +242,66 @@ func (a *AuthService) Refresh(ctx context.Context, token string) (*TokenPair, er
 // Logout revokes the session (refresh-token family) token belongs to. An
 // unknown token is not an error: the session is gone either way.
 func (a *AuthService) Logout(ctx context.Context, token string) error {
-	if token == "" || len(token) > MaxTokenLength {
-		return nil
-	}
-	rt := new(refreshToken)
-	err := a.db.Bun().NewSelect().Model(rt).Where("token_hash = ?", hashToken(token)).Limit(1).Scan(ctx)
+	rt, err := findRefreshToken(ctx, a.db.Bun(), token)
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
+	case errors.Is(err, ErrInvalidToken):
 		return nil
 	case err != nil:
-		return fmt.Errorf("auth: load refresh token: %w", err)
+		return err
 	}
 	return revokeFamily(ctx, a.db.Bun(), rt.FamilyID)
+}
+
+// SessionUser returns the user whose session token (a refresh token) is,
+// without using the token up: unlike Refresh it neither rotates the token
+// nor marks it used, so a client that keeps the refresh token as a
+// server-side session handle (the dashboard cookie) can present it on every
+// request, and concurrently, without tripping reuse detection. The state is
+// read on each call, so the answer changes at once when the session is
+// revoked (Logout, a password change, deactivation) or the user's role
+// changes.
+//
+// Unknown, revoked, already rotated (used) and expired tokens, and deleted
+// or deactivated users, give ErrInvalidToken; other errors are the
+// database's.
+func (a *AuthService) SessionUser(ctx context.Context, token string) (*User, error) {
+	rt, err := findRefreshToken(ctx, a.db.Bun(), token)
+	switch {
+	case err != nil:
+		return nil, err
+	// A used token has been exchanged for a newer one of its family: that
+	// one is the live session, not this.
+	case rt.RevokedAt != nil, rt.UsedAt != nil, !now().Before(rt.ExpiresAt):
+		return nil, ErrInvalidToken
+	}
+	u, err := a.users.Get(ctx, rt.UserID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, ErrInvalidToken
+	case err != nil:
+		return nil, err
+	case !u.Active:
+		return nil, ErrInvalidToken
+	}
+	return u, nil
+}
+
+// findRefreshToken loads the stored refresh token whose hash matches
+// token, in whatever state it is; a malformed or unknown token gives
+// ErrInvalidToken.
+func findRefreshToken(ctx context.Context, db bun.IDB, token string) (*refreshToken, error) {
+	if token == "" || len(token) > MaxTokenLength {
+		return nil, ErrInvalidToken
+	}
+	rt := new(refreshToken)
+	err := db.NewSelect().Model(rt).Where("token_hash = ?", hashToken(token)).Limit(1).Scan(ctx)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, ErrInvalidToken
+	case err != nil:
+		return nil, fmt.Errorf("auth: load refresh token: %w", err)
+	}
+	return rt, nil
 }
 
 // Authenticate checks an access token and returns its (active) user and

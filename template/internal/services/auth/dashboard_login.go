@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/components/frontend"
@@ -23,10 +22,14 @@ func init() {
 	})
 }
 
-// dashboardAuth adapts AuthService to frontend.Authenticator. A session
-// token is "<access token>~<refresh token>": the access token (short-lived,
-// signed) authenticates, the refresh token lets logout revoke the session.
-// Neither contains "~".
+// dashboardAuth adapts AuthService to frontend.Authenticator. The session
+// token is the login's refresh token alone: opaque, stored only as a hash,
+// and revocable. Session reads it without rotating it (SessionUser), because
+// the dashboard presents the same cookie on every htmx poll, often
+// concurrently, and rotation would trip reuse detection. Checking the
+// stored token and the user on each request is what makes logout,
+// deactivation and a role change take effect at once, and what lets the
+// session outlive the short access token (which the dashboard drops).
 type dashboardAuth struct{ a *AuthService }
 
 func (d dashboardAuth) Login(ctx context.Context, login, password, ip string) (string, time.Duration, frontend.Identity, error) {
@@ -42,12 +45,11 @@ func (d dashboardAuth) Login(ctx context.Context, login, password, ip string) (s
 	if err != nil {
 		return "", 0, frontend.Identity{}, err
 	}
-	return pair.AccessToken + "~" + pair.RefreshToken, pair.ExpiresIn, identity(pair.User), nil
+	return pair.RefreshToken, d.a.refreshTTL, identity(pair.User), nil
 }
 
 func (d dashboardAuth) Session(ctx context.Context, token string) (frontend.Identity, bool, error) {
-	access, _, _ := strings.Cut(token, "~")
-	u, _, err := d.a.Authenticate(ctx, access)
+	u, err := d.a.SessionUser(ctx, token)
 	if err != nil {
 		if errors.Is(err, ErrInvalidToken) {
 			return frontend.Identity{}, false, nil
@@ -58,8 +60,7 @@ func (d dashboardAuth) Session(ctx context.Context, token string) (frontend.Iden
 }
 
 func (d dashboardAuth) Logout(ctx context.Context, token string) error {
-	_, refresh, _ := strings.Cut(token, "~")
-	return d.a.Logout(ctx, refresh)
+	return d.a.Logout(ctx, token)
 }
 
 func identity(u *User) frontend.Identity {

@@ -9,7 +9,9 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
@@ -37,20 +39,7 @@ func TestDashboardLogin(t *testing.T) {
 		}
 
 		do := func(method, path string, form url.Values, cookies ...*http.Cookie) *httptest.ResponseRecorder {
-			var req *http.Request
-			if form != nil {
-				req = httptest.NewRequestWithContext(t.Context(), method, path, strings.NewReader(form.Encode()))
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			} else {
-				req = httptest.NewRequestWithContext(t.Context(), method, path, nil)
-			}
-			req.Host = "127.0.0.1:8000"
-			for _, ck := range cookies {
-				req.AddCookie(ck)
-			}
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			return rec
+			return serveDashboard(t, h, method, path, form, cookies...)
 		}
 		cookie := func(rec *httptest.ResponseRecorder, name string) *http.Cookie {
 			for _, ck := range rec.Result().Cookies() {
@@ -109,7 +98,7 @@ func TestDashboardLogin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rec := do(http.MethodGet, "/", nil, &http.Cookie{Name: "aegis_dashboard_session", Value: pair.AccessToken + "~" + pair.RefreshToken}); rec.Code != http.StatusForbidden {
+		if rec := do(http.MethodGet, "/", nil, &http.Cookie{Name: "aegis_dashboard_session", Value: pair.RefreshToken}); rec.Code != http.StatusForbidden {
 			t.Errorf("non-admin session GET / = %d, want 403", rec.Code)
 		}
 
@@ -119,7 +108,8 @@ func TestDashboardLogin(t *testing.T) {
 		if ok.Code != http.StatusSeeOther || ok.Header().Get("Location") != "/dashboard/graph" || sess == nil {
 			t.Fatalf("admin login = %d, Location %q\n%s", ok.Code, ok.Header().Get("Location"), ok.Body)
 		}
-		if !sess.HttpOnly || !sess.Secure || sess.SameSite != http.SameSiteStrictMode || sess.MaxAge <= 0 || sess.MaxAge > 3600 {
+		// The session lives as long as the refresh token, not the access token.
+		if !sess.HttpOnly || !sess.Secure || sess.SameSite != http.SameSiteStrictMode || sess.MaxAge != int(testSettings().RefreshTTL/time.Second) {
 			t.Errorf("session cookie = %+v", sess)
 		}
 		if rec := do(http.MethodGet, "/", nil, sess, csrf); !strings.Contains(rec.Body.String(), `action="/dashboard/logout"`) {
@@ -139,21 +129,230 @@ func TestDashboardLogin(t *testing.T) {
 		if out.Code != http.StatusSeeOther || out.Header().Get("Location") != frontend.LoginPath {
 			t.Fatalf("logout = %d\n%s", out.Code, out.Body)
 		}
-		if _, err := a.Refresh(t.Context(), strings.SplitN(sess.Value, "~", 2)[1]); err == nil {
+		if _, err := a.Refresh(t.Context(), sess.Value); err == nil {
 			t.Error("the session's refresh token still works after logout")
 		}
+		if rec := do(http.MethodGet, "/dashboard/graph", nil, sess); rec.Code != http.StatusSeeOther {
+			t.Errorf("GET after logout = %d, want 303 to the login page", rec.Code)
+		}
 	})
+}
+
+// TestDashboardSession: the dashboard session is the refresh token, checked
+// against the database on every request, so it outlives the access token
+// and ends as soon as the account or the session changes.
+func TestDashboardSession(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		s := testSettings()
+		// Access tokens die at once: JWT expiry is in whole seconds, so 1ms
+		// with 1ns of leeway (0 would mean the default) ends them within
+		// the second, and no session below may depend on one.
+		s.AccessTTL, s.Leeway = time.Millisecond, time.Nanosecond
+		h, users, a := dashboardAppWith(t, db, &frontend.Opts{Production: true}, s)
+		dash := dashboardAuth{a}
+		const pw = "correct horse battery staple"
+
+		tests := []struct {
+			name string
+			// after runs between the login and the session check.
+			after      func(t *testing.T, u *User, token string)
+			wantOK     bool
+			wantAdmin  bool
+			wantStatus int // of GET / with the session cookie
+		}{
+			{name: "fresh", after: func(*testing.T, *User, string) {}, wantOK: true, wantAdmin: true, wantStatus: http.StatusOK},
+			{name: "past the access token lifetime", after: func(t *testing.T, u *User, _ string) {
+				waitAccessExpiry(t, a, u)
+			}, wantOK: true, wantAdmin: true, wantStatus: http.StatusOK},
+			{name: "demoted", after: func(t *testing.T, u *User, _ string) {
+				role := RoleUser
+				if _, err := users.Update(t.Context(), u.ID, UpdateUserParams{Role: &role}); err != nil {
+					t.Fatal(err)
+				}
+			}, wantOK: true, wantAdmin: false, wantStatus: http.StatusForbidden},
+			{name: "deactivated", after: func(t *testing.T, u *User, _ string) {
+				if _, err := users.Deactivate(t.Context(), u.ID); err != nil {
+					t.Fatal(err)
+				}
+			}, wantStatus: http.StatusSeeOther},
+			// Deactivate also revokes the sessions; the user check alone
+			// must refuse an inactive account too.
+			{name: "inactive, session not revoked", after: func(t *testing.T, u *User, _ string) {
+				if _, err := db.Bun().NewUpdate().Model((*User)(nil)).Set("active = ?", false).Where("id = ?", u.ID).Exec(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+			}, wantStatus: http.StatusSeeOther},
+			{name: "deleted", after: func(t *testing.T, u *User, _ string) {
+				if err := users.Delete(t.Context(), u.ID); err != nil {
+					t.Fatal(err)
+				}
+			}, wantStatus: http.StatusSeeOther},
+			{name: "logged out", after: func(t *testing.T, _ *User, token string) {
+				if err := dash.Logout(t.Context(), token); err != nil {
+					t.Fatal(err)
+				}
+			}, wantStatus: http.StatusSeeOther},
+			{name: "password changed elsewhere", after: func(t *testing.T, u *User, _ string) {
+				if err := a.ChangePassword(t.Context(), u.ID, "", pw, "another correct horse battery staple"); err != nil {
+					t.Fatal(err)
+				}
+			}, wantStatus: http.StatusSeeOther},
+			{name: "refresh token expired", after: func(t *testing.T, _ *User, token string) {
+				if _, err := db.Bun().NewUpdate().Model((*refreshToken)(nil)).Set("expires_at = ?", now().Add(-time.Second)).
+					Where("token_hash = ?", hashToken(token)).Exec(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+			}, wantStatus: http.StatusSeeOther},
+			// Exchanged through the API: the new token is the session now.
+			{name: "refresh token rotated", after: func(t *testing.T, _ *User, token string) {
+				if _, err := a.Refresh(t.Context(), token); err != nil {
+					t.Fatal(err)
+				}
+			}, wantStatus: http.StatusSeeOther},
+		}
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				u, err := users.Create(t.Context(), CreateUserParams{Email: fmt.Sprintf("admin%d@example.com", i), Username: fmt.Sprintf("admin%d", i), Password: pw, Role: RoleAdmin})
+				if err != nil {
+					t.Fatal(err)
+				}
+				token, ttl, id, err := dash.Login(t.Context(), u.Username, pw, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ttl != s.RefreshTTL || !id.Admin || strings.Contains(token, ".") {
+					t.Fatalf("Login = token %q, ttl %v, %+v; want an opaque token living AUTH_REFRESH_TTL (%v) and an admin", token, ttl, id, s.RefreshTTL)
+				}
+				tt.after(t, u, token)
+
+				id, ok, err := dash.Session(t.Context(), token)
+				if err != nil || ok != tt.wantOK || id.Admin != tt.wantAdmin {
+					t.Errorf("Session = %+v, %v, %v; want ok %v, admin %v", id, ok, err, tt.wantOK, tt.wantAdmin)
+				}
+				rec := serveDashboard(t, h, http.MethodGet, "/", nil, &http.Cookie{Name: "aegis_dashboard_session", Value: token})
+				if rec.Code != tt.wantStatus {
+					t.Errorf("GET / = %d, want %d", rec.Code, tt.wantStatus)
+				}
+			})
+		}
+
+		t.Run("unknown tokens", func(t *testing.T) {
+			t.Parallel()
+			for _, token := range []string{"", "forged", "forged~x", strings.Repeat("a", MaxTokenLength+1)} {
+				if id, ok, err := dash.Session(t.Context(), token); ok || err != nil {
+					t.Errorf("Session(%.20q) = %+v, %v, %v; want not ok and no error", token, id, ok, err)
+				}
+			}
+		})
+	})
+}
+
+// TestDashboardSessionDoesNotRotate: the dashboard polls with one cookie,
+// several requests at a time, so checking a session must leave the refresh
+// token as it was (rotation would make the second poll look like a stolen
+// token and revoke the session).
+func TestDashboardSessionDoesNotRotate(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		h, users, a := dashboardApp(t, db, &frontend.Opts{Production: true})
+		dash := dashboardAuth{a}
+		const pw = "correct horse battery staple"
+		u, err := users.Create(t.Context(), CreateUserParams{Email: "root@example.com", Username: "root", Password: pw, Role: RoleAdmin})
+		if err != nil {
+			t.Fatal(err)
+		}
+		token, _, _, err := dash.Login(t.Context(), u.Email, pw, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cookie := &http.Cookie{Name: "aegis_dashboard_session", Value: token}
+
+		const n = 8
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				if _, ok, err := dash.Session(t.Context(), token); !ok || err != nil {
+					t.Errorf("Session #%d = %v, %v", i, ok, err)
+				}
+				if rec := serveDashboard(t, h, http.MethodGet, "/dashboard/fragments/overview", nil, cookie); rec.Code != http.StatusOK {
+					t.Errorf("poll #%d = %d", i, rec.Code)
+				}
+			})
+		}
+		wg.Wait()
+
+		var rows []refreshToken
+		if err := db.Bun().NewSelect().Model(&rows).Where("user_id = ?", u.ID).Scan(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 1 || rows[0].TokenHash != hashToken(token) || rows[0].UsedAt != nil || rows[0].RevokedAt != nil {
+			t.Fatalf("after %d session checks the user's refresh tokens are %+v; want the login's alone, unused and live", 2*n, rows)
+		}
+		// Still good for exactly one refresh: nothing consumed it.
+		if _, err := a.Refresh(t.Context(), token); err != nil {
+			t.Errorf("Refresh after the session checks: %v", err)
+		}
+	})
+}
+
+// waitAccessExpiry returns once an access token issued now for u is
+// refused, so every access token issued before is expired too.
+func waitAccessExpiry(t *testing.T, a *AuthService, u *User) {
+	t.Helper()
+	tok, err := a.IssueAccessToken(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, _, err := a.Authenticate(t.Context(), tok)
+		if errors.Is(err, ErrInvalidToken) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the access token still works after 5s (AUTH_ACCESS_TTL is %v): %v", a.signer.ttl, err)
+		}
+	}
+}
+
+// serveDashboard sends one request to h as a browser on the app's own
+// address would, with form (if not nil) as the body.
+func serveDashboard(t *testing.T, h http.Handler, method, path string, form url.Values, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+	t.Helper()
+	var req *http.Request
+	if form != nil {
+		req = httptest.NewRequestWithContext(t.Context(), method, path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		req = httptest.NewRequestWithContext(t.Context(), method, path, nil)
+	}
+	req.Host = "127.0.0.1:8000"
+	for _, ck := range cookies {
+		req.AddCookie(ck)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
 }
 
 // dashboardApp starts an app with the backend, the dashboard (opts) and this
 // service on db, and returns its handler.
 func dashboardApp(t *testing.T, db *database.DB, opts *frontend.Opts) (http.Handler, *UserService, *AuthService) {
 	t.Helper()
-	users, err := NewUserServiceWith(db, testSettings())
+	return dashboardAppWith(t, db, opts, testSettings())
+}
+
+// dashboardAppWith is dashboardApp with the service's settings s.
+func dashboardAppWith(t *testing.T, db *database.DB, opts *frontend.Opts, s Settings) (http.Handler, *UserService, *AuthService) {
+	t.Helper()
+	users, err := NewUserServiceWith(db, s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := NewAuthServiceWith(db, users, testSettings(), &AuthOpts{Logger: slog.New(slog.DiscardHandler)})
+	a, err := NewAuthServiceWith(db, users, s, &AuthOpts{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

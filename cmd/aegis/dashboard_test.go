@@ -1,0 +1,562 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	neturl "net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/aegisgo/aegis/internal/catalog"
+)
+
+// TestDashboardInBrowser is the dashboard's end-to-end test: a generated app with everything
+// selected, in production mode on PostgreSQL and Redis, driven by headless Chromium through
+// chromedp. An operator signs in, sees every card healthy, retries a failed job, runs a
+// scheduled job, deactivates a user, and watches the cache and then the database go down.
+// Screenshots of every page land in the test's artifact directory
+// (go test -run TestDashboardInBrowser -artifacts -outputdir DIR ./cmd/aegis keeps them).
+//
+// The database is "stopped" by cutting a TCP proxy the app reaches it through: the shared
+// PostgreSQL server other packages test against in parallel must stay up, and to the app a
+// cut proxy is a stopped server (refused connections, broken pooled ones). Redis is a
+// private redis-server, killed for real.
+func TestDashboardInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the dashboard's browser test builds a whole project; run without -short")
+	}
+	chrome := chromiumBinary(t)
+	pgBase := os.Getenv("TEST_DATABASE_URL")
+	if pgBase == "" {
+		t.Skip("TEST_DATABASE_URL is unset; the end-to-end dashboard test runs on PostgreSQL (scripts/test.sh sets it)")
+	}
+	redisBin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server is not on PATH; install it with: apt-get install -y redis-server")
+	}
+
+	dir, bin := buildEverything(t)
+	dbURL := freshPostgres(t, pgBase)
+	u, _ := neturl.Parse(dbURL)
+	proxy := startProxy(t, u.Host)
+	proxied := *u
+	proxied.Host = proxy.Addr()
+	redis := startRedis(t, redisBin)
+
+	port := freePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	env := []string{
+		"APP_ENV=production", "HOST=127.0.0.1", "PORT=" + strconv.Itoa(port),
+		"DATABASE_URL=" + proxied.String(), "AUTO_MIGRATE=false",
+		"CACHE_URL=redis://" + redis.addr + "/0",
+		"AUTH_SECRET=" + randomHex(t, 32),
+		"WORKER_IN_PROCESS=true", "SCHEDULER_IN_PROCESS=true",
+		"HEALTH_TIMEOUT=1s", "LOG_LEVEL=warn",
+	}
+	runApp(t, bin, dir, env, nil, "migrate", "up")
+	const adminPassword = "correct horse battery staple"
+	runApp(t, bin, dir, env, nil, "users", "create-admin", "--email", "admin@example.com", "--username", "admin", "--password", adminPassword)
+	startServe(t, bin, dir, env, base)
+
+	// State an operator would find: a user to deactivate and a job that failed for good.
+	postJSON(t, base+"/api/v1/auth/register", `{"email":"alice@example.com","username":"alice","password":"a long enough password 42"}`, http.StatusCreated)
+	db := connect(t, dbURL)
+	var jobID int64
+	if err := db.QueryRow(t.Context(), `INSERT INTO river_job (args, attempt, attempted_at, errors, finalized_at, kind, max_attempts, queue, state, metadata)
+		VALUES ('{"email":"bob@example.com"}', 5, now(), ARRAY['{"at":"2026-11-23T10:00:00Z","attempt":5,"error":"smtp: dial tcp 10.0.0.9:587: connection refused","trace":""}'::jsonb],
+		now(), 'send_welcome', 5, 'default', 'discarded', '{}') RETURNING id`).Scan(&jobID); err != nil {
+		t.Fatalf("insert a discarded job: %v", err)
+	}
+
+	// Without a session: pages send to the login, fragments and actions answer 401.
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for path, want := range map[string]int{"/": http.StatusSeeOther, "/dashboard/fragments/overview": http.StatusUnauthorized, "/dashboard/panels/users/actions/deactivate": http.StatusUnauthorized} {
+		method := http.MethodGet
+		if strings.Contains(path, "/actions/") {
+			method = http.MethodPost
+		}
+		req, _ := http.NewRequest(method, base+path, nil)
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s %s without a session: %d, want %d", method, path, resp.StatusCode, want)
+		}
+	}
+
+	b := newBrowser(t, chrome)
+
+	// Sign in: a wrong password is refused on the page, the right one lands on the overview.
+	b.run("login page", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`#login`)))
+	if loc := b.location(); !strings.Contains(loc, "/dashboard/login") {
+		t.Fatalf("the overview without a session went to %s, want the login page", loc)
+	}
+	b.shot("login.png")
+	b.run("wrong password",
+		chromedp.SendKeys(chromedp.CSS(`#login`), "admin"),
+		chromedp.SendKeys(chromedp.CSS(`#password`), "not the password"),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[role=alert]`)))
+	b.shot("login-refused.png")
+	b.run("sign in",
+		script(`document.getElementById('login').value = ''`),
+		chromedp.SendKeys(chromedp.CSS(`#login`), "admin@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`#password`), adminPassword),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#live .card`)))
+
+	// Every card healthy (a component still starting may need a refresh or two).
+	b.waitJS("every card healthy", `document.querySelectorAll('#live li.card').length >= 8 &&
+		document.querySelectorAll('#live li.card:not(.card-healthy)').length === 0`, 20*time.Second)
+	cards := b.text(`Array.from(document.querySelectorAll('#live li.card')).map(c => c.id).join(' ')`)
+	for _, want := range []string{"card-database", "card-cache", "card-worker", "card-scheduler"} {
+		if !strings.Contains(cards, want) {
+			t.Errorf("the overview has no %s card; cards: %s", want, cards)
+		}
+	}
+	b.shot("overview.png")
+	b.run("phone width", chromedp.EmulateViewport(390, 844))
+	b.shot("overview-phone.png")
+	if overflow := b.text(`String(document.documentElement.scrollWidth > window.innerWidth)`); overflow != "false" {
+		t.Error("the overview scrolls sideways at a 390px phone width")
+	}
+	b.run("desktop width", chromedp.EmulateViewport(1280, 1000))
+
+	b.run("graph", chromedp.Navigate(base+"/dashboard/graph"), chromedp.WaitVisible(chromedp.CSS(`svg`)))
+	b.shot("graph.png")
+	b.run("routes", chromedp.Navigate(base+"/dashboard/routes"), chromedp.WaitVisible(chromedp.CSS(`main table`)))
+	if routes := b.text(`document.querySelector('main').innerText`); !strings.Contains(routes, "/api/v1/auth/login") {
+		t.Errorf("the routes page does not list /api/v1/auth/login:\n%s", routes)
+	}
+	b.shot("routes.png")
+
+	// An action without the CSRF token is refused, even with the session cookie.
+	status := b.text(`fetch('/dashboard/panels/jobs/actions/retry', {method: 'POST', body: new URLSearchParams({id: '` +
+		strconv.FormatInt(jobID, 10) + `'})}).then(r => String(r.status))`)
+	if status != "403" {
+		t.Errorf("a retry posted without the CSRF token answered %s, want 403", status)
+	}
+
+	// Retry the failed job: the worker runs it and it completes.
+	retry := fmt.Sprintf(`form:has(input[name=id][value="%d"]) button`, jobID)
+	b.run("jobs panel", chromedp.Navigate(base+"/dashboard/panels/jobs"), chromedp.WaitVisible(chromedp.CSS(retry)))
+	if page := b.text(`document.querySelector('main').innerText`); !strings.Contains(page, "connection refused") {
+		t.Errorf("the failed job's error is not on the jobs panel:\n%s", page)
+	}
+	b.shot("jobs.png")
+	b.run("retry", chromedp.Click(chromedp.CSS(retry)), chromedp.WaitVisible(chromedp.CSS(`[role=status]`)))
+	waitDB(t, db, "the retried job completes", `SELECT state::text = 'completed' FROM river_job WHERE id = $1`, jobID)
+	b.run("jobs panel again", chromedp.Navigate(base+"/dashboard/panels/jobs"), chromedp.WaitVisible(chromedp.CSS(`main table`)))
+	if page := b.text(`document.querySelector('main').innerText`); !strings.Contains(page, "completed") || !strings.Contains(page, "No failed jobs") {
+		t.Errorf("the jobs panel does not show the retried job completed:\n%s", page)
+	}
+	b.shot("jobs-retried.png")
+
+	// Run a scheduled job now: its run is recorded.
+	run := `form:has(input[name=job][value="example_heartbeat"]) button`
+	b.run("scheduler panel", chromedp.Navigate(base+"/dashboard/panels/scheduler"), chromedp.WaitVisible(chromedp.CSS(run)))
+	b.run("run now", chromedp.Click(chromedp.CSS(run)), chromedp.WaitVisible(chromedp.CSS(`[role=status]`)))
+	waitDB(t, db, "the manual run is recorded", `SELECT count(*) > 0 FROM scheduler_runs WHERE job = 'example_heartbeat' AND outcome IN ('ok', 'enqueued')`)
+	b.shot("scheduler.png")
+
+	// Deactivate alice: she can no longer sign in.
+	deactivate := `form[action$="/deactivate"] button`
+	b.run("users panel", chromedp.Navigate(base+"/dashboard/panels/users?q=alice"), chromedp.WaitVisible(chromedp.CSS(deactivate)))
+	b.shot("users.png")
+	b.run("deactivate", chromedp.Click(chromedp.CSS(deactivate)), chromedp.WaitVisible(chromedp.CSS(`form[action$="/activate"] button`)))
+	waitDB(t, db, "alice is inactive", `SELECT NOT active FROM auth_users WHERE username = 'alice'`)
+	postJSON(t, base+"/api/v1/auth/login", `{"login":"alice","password":"a long enough password 42"}`, http.StatusUnauthorized)
+	b.shot("users-deactivated.png")
+
+	// Outages show on the overview without a reload.
+	b.run("overview", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`#card-cache.card-healthy`)))
+	redis.stop()
+	b.waitJS("the cache card turns unhealthy", `!!document.querySelector('#card-cache.card-unhealthy')`, 20*time.Second)
+	b.shot("cache-down.png")
+	proxy.Close()
+	b.waitJS("the database card turns unhealthy", `!!document.querySelector('#card-database.card-unhealthy')`, 20*time.Second)
+	b.shot("database-down.png")
+}
+
+// chromiumBinary finds Chromium or skips, naming the package to install.
+func chromiumBinary(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("no Chromium found (chromium, chromium-browser or google-chrome on PATH); install it with: apt-get install -y chromium")
+	return ""
+}
+
+// buildEverything generates the app with every available component and service and builds
+// its binary; it returns the project folder and the binary.
+func buildEverything(t *testing.T) (dir, bin string) {
+	t.Helper()
+	stacks := coveringStacks(catalog.Default)
+	sel := stacks[len(stacks)-1]
+	if sel.name != "everything" {
+		t.Fatalf("the last covering stack is %s, want everything", sel.name)
+	}
+	root := t.TempDir()
+	args := []string{"init", "app", "--no-interactive", "-o", root, "--module", "example.com/stack",
+		"--components", strings.Join(catalog.Default.Optional(sel.sel), ","), "--services", strings.Join(sel.sel.Services, ",")}
+	if code, _, stderr := runAegis(t, args...); code != 0 {
+		t.Fatalf("aegis %s: exit %d: %s", strings.Join(args, " "), code, stderr)
+	}
+	dir = filepath.Join(root, "app")
+	bin = filepath.Join(dir, "bin", "app")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/app")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOFLAGS=-buildvcs=false", "GOWORK=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return dir, bin
+}
+
+// runApp runs one command of the generated binary and fails the test when it fails.
+func runApp(t *testing.T, bin, dir string, env []string, stdin io.Reader, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = stdin
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("app %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// startServe starts `app serve`, waits for /health/ready and stops it with SIGTERM when the
+// test ends; its output is shown if the test failed.
+func startServe(t *testing.T, bin, dir string, env []string, base string) {
+	t.Helper()
+	cmd := exec.Command(bin, "serve")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("app serve output:\n%s", out.String())
+		}
+	})
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		select {
+		case err := <-exited:
+			t.Fatalf("serve exited before it was ready: %v\n%s", err, out.String())
+		default:
+		}
+		resp, err := http.Get(base + "/health/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+	}
+	t.Fatalf("serve never became ready:\n%s", out.String())
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func postJSON(t *testing.T, url, body string, want int) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != want {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("POST %s: %d, want %d: %s", url, resp.StatusCode, want, b)
+	}
+}
+
+func connect(t *testing.T, url string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// waitDB polls a boolean query until it is true; what the browser did must reach the
+// database, and the worker or scheduler may take a moment.
+func waitDB(t *testing.T, db *pgx.Conn, what, query string, args ...any) {
+	t.Helper()
+	var ok bool
+	var err error
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if err = db.QueryRow(t.Context(), query, args...).Scan(&ok); err == nil && ok {
+			return
+		}
+	}
+	t.Fatalf("%s: not so after 30 s (last error: %v)", what, err)
+}
+
+func randomHex(t *testing.T, n int) string {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// script is an action that runs JavaScript on the page for its effect.
+func script(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[any](expr)(ctx, t)
+		return err
+	})
+}
+
+// browser is one headless Chromium tab; a failed step saves a screenshot named after it.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func newBrowser(t *testing.T, exec string) *browser {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exec),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 1000),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelTab(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil { // starts the browser
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return &browser{t: t, ctx: ctx}
+}
+
+// run performs actions with a minute's budget; on failure it saves failed-STEP.png.
+func (b *browser) run(step string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.shot("failed-" + strings.ReplaceAll(step, " ", "-") + ".png")
+		b.t.Fatalf("%s: %v (page: %s)", step, err, b.location())
+	}
+}
+
+func (b *browser) location() string {
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	return loc
+}
+
+// text evaluates a JavaScript expression (awaiting a promise) and returns its string value.
+func (b *browser) text(expr string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return s
+}
+
+// waitJS waits until a JavaScript condition holds on the page as it updates itself; the page
+// is not reloaded, so this proves the live refresh.
+func (b *browser) waitJS(what, cond string, limit time.Duration) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, limit)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingInterval(100*time.Millisecond)))
+	if err != nil {
+		b.shot("failed-" + strings.ReplaceAll(what, " ", "-") + ".png")
+		html, _ := chromedp.Run(b.ctx, chromedp.OuterHTML(chromedp.CSS("main")))
+		b.t.Fatalf("%s: not within %s: %v\n%s", what, limit, err, html)
+	}
+}
+
+// shot saves a full-page screenshot in the test's artifact directory.
+func (b *browser) shot(name string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(b.t.ArtifactDir(), name), png, 0o644); err != nil {
+		b.t.Errorf("save screenshot %s: %v", name, err)
+	}
+}
+
+// tcpProxy forwards connections to a target; Close refuses new ones and cuts open ones, which
+// is what a stopped server looks like to a client.
+type tcpProxy struct {
+	l      net.Listener
+	target string
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+}
+
+func startProxy(t *testing.T, target string) *tcpProxy {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{l: l, target: target, conns: map[net.Conn]struct{}{}}
+	go p.serve()
+	t.Cleanup(p.Close)
+	return p
+}
+
+func (p *tcpProxy) Addr() string { return p.l.Addr().String() }
+
+func (p *tcpProxy) serve() {
+	for {
+		c, err := p.l.Accept()
+		if err != nil {
+			return
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		if !p.track(c, up) {
+			return
+		}
+		go func() { _, _ = io.Copy(up, c); up.Close(); c.Close() }()
+		go func() { _, _ = io.Copy(c, up); up.Close(); c.Close() }()
+	}
+}
+
+func (p *tcpProxy) track(conns ...net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		for _, c := range conns {
+			c.Close()
+		}
+		return false
+	}
+	for _, c := range conns {
+		p.conns[c] = struct{}{}
+	}
+	return true
+}
+
+func (p *tcpProxy) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.closed = true
+	p.l.Close()
+	for c := range p.conns {
+		c.Close()
+	}
+}
+
+// redisServer is a private redis-server on a free port.
+type redisServer struct {
+	addr string
+	cmd  *exec.Cmd
+	once sync.Once
+}
+
+func startRedis(t *testing.T, bin string) *redisServer {
+	t.Helper()
+	port := freePort(t)
+	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := &redisServer{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd}
+	t.Cleanup(r.stop)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		c, err := net.Dial("tcp", r.addr)
+		if err == nil {
+			c.Close()
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server on %s did not start: %v", r.addr, err)
+		}
+	}
+}
+
+func (r *redisServer) stop() {
+	r.once.Do(func() {
+		_ = r.cmd.Process.Kill()
+		err := r.cmd.Wait()
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			fmt.Fprintln(os.Stderr, "redis-server:", err)
+		}
+	})
+}
