@@ -110,6 +110,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatalf("the overview without a session went to %s, want the login page", loc)
 	}
 	b.shot("login.png")
+	b.audit("login")
 	b.run("wrong password",
 		chromedp.SendKeys(chromedp.CSS(`#login`), "admin"),
 		chromedp.SendKeys(chromedp.CSS(`#password`), "not the password"),
@@ -133,6 +134,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 	}
 	b.shot("overview.png")
+	b.audit("overview")
 	b.run("phone width", chromedp.EmulateViewport(390, 844))
 	b.shot("overview-phone.png")
 	if overflow := b.text(`String(document.documentElement.scrollWidth > window.innerWidth)`); overflow != "false" {
@@ -142,11 +144,13 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	b.run("graph", chromedp.Navigate(base+"/dashboard/graph"), chromedp.WaitVisible(chromedp.CSS(`svg`)))
 	b.shot("graph.png")
+	b.audit("graph")
 	b.run("routes", chromedp.Navigate(base+"/dashboard/routes"), chromedp.WaitVisible(chromedp.CSS(`main table`)))
 	if routes := b.text(`document.querySelector('main').innerText`); !strings.Contains(routes, "/api/v1/auth/login") {
 		t.Errorf("the routes page does not list /api/v1/auth/login:\n%s", routes)
 	}
 	b.shot("routes.png")
+	b.audit("routes")
 
 	// An action without the CSRF token is refused, even with the session cookie.
 	status := b.text(`fetch('/dashboard/panels/jobs/actions/retry', {method: 'POST', body: new URLSearchParams({id: '` +
@@ -162,6 +166,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("the failed job's error is not on the jobs panel:\n%s", page)
 	}
 	b.shot("jobs.png")
+	b.audit("jobs panel")
 	b.run("retry", chromedp.Click(chromedp.CSS(retry)), chromedp.WaitVisible(chromedp.CSS(`[role=status]`)))
 	waitDB(t, db, "the retried job completes", `SELECT state::text = 'completed' FROM river_job WHERE id = $1`, jobID)
 	b.run("jobs panel again", chromedp.Navigate(base+"/dashboard/panels/jobs"), chromedp.WaitVisible(chromedp.CSS(`main table`)))
@@ -176,11 +181,13 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.run("run now", chromedp.Click(chromedp.CSS(run)), chromedp.WaitVisible(chromedp.CSS(`[role=status]`)))
 	waitDB(t, db, "the manual run is recorded", `SELECT count(*) > 0 FROM scheduler_runs WHERE job = 'example_heartbeat' AND outcome IN ('ok', 'enqueued')`)
 	b.shot("scheduler.png")
+	b.audit("scheduler panel")
 
 	// Deactivate alice: she can no longer sign in.
 	deactivate := `form[action$="/deactivate"] button`
 	b.run("users panel", chromedp.Navigate(base+"/dashboard/panels/users?q=alice"), chromedp.WaitVisible(chromedp.CSS(deactivate)))
 	b.shot("users.png")
+	b.audit("users panel")
 	b.run("deactivate", chromedp.Click(chromedp.CSS(deactivate)), chromedp.WaitVisible(chromedp.CSS(`form[action$="/activate"] button`)))
 	waitDB(t, db, "alice is inactive", `SELECT NOT active FROM auth_users WHERE username = 'alice'`)
 	postJSON(t, base+"/api/v1/auth/login", `{"login":"alice","password":"a long enough password 42"}`, http.StatusUnauthorized)
@@ -433,6 +440,36 @@ func (b *browser) waitJS(what, cond string, limit time.Duration) {
 		b.shot("failed-" + strings.ReplaceAll(what, " ", "-") + ".png")
 		html, _ := chromedp.Run(b.ctx, chromedp.OuterHTML(chromedp.CSS("main")))
 		b.t.Fatalf("%s: not within %s: %v\n%s", what, limit, err, html)
+	}
+}
+
+// a11yAudit lists what would stop a keyboard or screen-reader user on the page: controls
+// without an accessible name or taken out of the tab order, inputs without a label, images
+// without alt text, and a page without a language or without exactly one h1.
+const a11yAudit = `(() => {
+	const problems = [];
+	const name = el => (el.getAttribute('aria-label') || el.innerText || el.textContent || el.value || el.title || '').trim();
+	if (!document.documentElement.lang) problems.push('no lang on <html>');
+	const h1 = document.querySelectorAll('h1').length;
+	if (h1 !== 1) problems.push(h1 + ' h1 elements');
+	for (const el of document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea')) {
+		if (el.tabIndex < 0) problems.push('not keyboard reachable: ' + el.outerHTML.slice(0, 80));
+		if ((el.matches('input, select, textarea')) ? el.labels.length === 0 && !el.getAttribute('aria-label') : !name(el))
+			problems.push('no accessible name: ' + el.outerHTML.slice(0, 80));
+	}
+	for (const img of document.querySelectorAll('img:not([alt])')) problems.push('img without alt: ' + img.outerHTML.slice(0, 80));
+	for (const svg of document.querySelectorAll('main svg')) {
+		if (!svg.getAttribute('aria-labelledby') && !svg.getAttribute('aria-label') && !svg.querySelector('title') && svg.getAttribute('aria-hidden') !== 'true')
+			problems.push('svg without a title');
+	}
+	return problems.join('\n');
+})()`
+
+// audit fails the test with what a11yAudit finds on the current page.
+func (b *browser) audit(page string) {
+	b.t.Helper()
+	if problems := b.text(a11yAudit); problems != "" {
+		b.t.Errorf("accessibility of %s:\n%s", page, problems)
 	}
 }
 
