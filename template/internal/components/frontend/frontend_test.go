@@ -571,4 +571,9 @@ func TestOverviewBinding(t *testing.T) {
 			t.Errorf("card %s: %q, want %q", name, health[name], want)
 		}
 	}
+	for _, n := range layout(g, rep).Nodes {
+		if want, _, _ := strings.Cut(health[n.Name], ":"); n.Health != want {
+			t.Errorf("graph node %s: health %q, want %q", n.Name, n.Health, want)
+		}
+	}
 }

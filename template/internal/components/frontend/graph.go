@@ -18,42 +18,94 @@ const (
 	graphColGap  = 72
 	graphRowGap  = 14
 	graphNodeH   = 46
+	graphWayH    = 8   // height reserved in a column for an edge passing through it
 	graphNameW   = 8.2 // width of one character of a name (13px monospace)
 	graphSubW    = 6.9 // width of one character of the second line (11px monospace)
 	graphNodePad = 20
 	graphMinW    = 120
+	graphSweeps  = 4 // barycenter sweeps (each right then left); plenty for a few dozen nodes
 )
 
 // graphNode is a node placed on the diagram.
 type graphNode struct {
 	registry.Node
 	Health     string
-	Layer, Row int
+	Layer, Row int // Row counts the edges' waypoints in the column too
 	X, Y, W    float64
 	Dependents []string
 }
 
-// Diagram is the laid-out service graph.
+// graphPoint is a point of the diagram.
+type graphPoint struct{ X, Y float64 }
+
+// graphEdge is a drawn dependency: From depends on To, which lies in a column
+// to its left. Points run from From's left side to To's right side; an edge
+// that skips columns crosses each column in between horizontally, through a
+// waypoint slot reserved there, so it never runs through a node.
+type graphEdge struct {
+	From, To *graphNode
+	Points   []graphPoint
+}
+
+// graphPiece is one stretch of an edge as a cubic Bézier curve: a straight
+// line through a column, or an S-curve across the gap between two columns,
+// whose control points keep it inside the gap (no node lies there).
+type graphPiece struct {
+	P0, C1, C2, P1 graphPoint
+	Straight       bool
+}
+
+// Pieces returns the edge's stretches, in drawing order.
+func (e *graphEdge) Pieces() []graphPiece {
+	out := make([]graphPiece, 0, len(e.Points)-1)
+	for i := 1; i < len(e.Points); i++ {
+		a, b := e.Points[i-1], e.Points[i]
+		if i%2 == 0 { // a column crossed: a waypoint's two ends, level
+			out = append(out, graphPiece{P0: a, C1: a, C2: b, P1: b, Straight: true})
+			continue
+		}
+		mid := (a.X + b.X) / 2
+		out = append(out, graphPiece{P0: a, C1: graphPoint{mid, a.Y}, C2: graphPoint{mid, b.Y}, P1: b})
+	}
+	return out
+}
+
+// Diagram is the laid-out service graph: what the SVG draws, exposed so tests
+// can check its geometry.
 type Diagram struct {
 	Nodes  []*graphNode // in name order, for the table
+	Edges  []*graphEdge // by dependent's name, then in the order of its Deps
 	Layers int
 	Width  float64
 	Height float64
 	SVG    template.HTML
 }
 
-// layout places every node in a column by its dependency depth (0: depends
-// on nothing), orders each column to cut edge crossings (barycenter sweeps),
-// and draws the result as SVG.
+// graphSlot is one place in a column: a node, or a waypoint of an edge that
+// skips the column (the "virtual node" of a layered drawing).
+type graphSlot struct {
+	node        *graphNode // nil for a waypoint
+	layer, pos  int
+	left, right []*graphSlot // neighbours in the columns either side
+	y, h        float64      // top and height
+}
+
+// layout draws the graph the layered (Sugiyama) way: every node goes in a
+// column by its dependency depth (0: depends on nothing); an edge that skips
+// columns gets a waypoint in each column it crosses, so every link joins
+// neighbouring columns; barycenter sweeps order each column to cut crossings;
+// then columns are stacked and centred, and the result drawn as SVG. The same
+// graph always gives the same bytes: everything is ordered by name, and
+// sorts are stable.
 func layout(g registry.Graph, rep registry.Report) Diagram {
-	health := map[string]string{}
-	for _, c := range rep.Checks {
-		health[c.Name] = string(c.Status)
-	}
+	checks := checksByName(rep)
 	byName := make(map[string]*graphNode, len(g.Nodes))
 	nodes := make([]*graphNode, 0, len(g.Nodes))
 	for _, n := range g.Nodes {
-		gn := &graphNode{Node: n, Health: health[n.Name]}
+		gn := &graphNode{Node: n}
+		if c, ok := checkOf(checks, n); ok {
+			gn.Health = string(c.Status)
+		}
 		byName[n.Name] = gn
 		nodes = append(nodes, gn)
 	}
@@ -94,85 +146,173 @@ func layout(g registry.Graph, rep registry.Report) Diagram {
 		n.Layer = depthOf(n)
 		layers = max(layers, n.Layer+1)
 	}
-	cols := make([][]*graphNode, layers)
-	for _, n := range nodes {
-		cols[n.Layer] = append(cols[n.Layer], n)
-	}
-	setRows := func(col []*graphNode) {
-		for i, n := range col {
-			n.Row = i
-		}
-	}
-	for _, col := range cols {
-		setRows(col)
-	}
-	// Barycenter sweeps: order a column by the mean row of its neighbours in
-	// the column already ordered, right then left, a few times.
-	mean := func(names []string, layer func(int) bool) (float64, bool) {
-		sum, k := 0.0, 0
-		for _, name := range names {
-			if o, ok := byName[name]; ok && layer(o.Layer) {
-				sum += float64(o.Row)
-				k++
-			}
-		}
-		if k == 0 {
-			return 0, false
-		}
-		return sum / float64(k), true
-	}
-	sortCol := func(col []*graphNode, key func(*graphNode) (float64, bool)) {
-		keys := make(map[*graphNode]float64, len(col))
-		for _, n := range col {
-			if v, ok := key(n); ok {
-				keys[n] = v
-			} else {
-				keys[n] = float64(n.Row)
-			}
-		}
-		slices.SortStableFunc(col, func(a, b *graphNode) int { return cmp.Compare(keys[a], keys[b]) })
-		setRows(col)
-	}
-	for range 3 {
-		for i := 1; i < layers; i++ {
-			sortCol(cols[i], func(n *graphNode) (float64, bool) {
-				return mean(n.Deps, func(l int) bool { return l < i })
-			})
-		}
-		for i := layers - 2; i >= 0; i-- {
-			sortCol(cols[i], func(n *graphNode) (float64, bool) {
-				return mean(n.Dependents, func(l int) bool { return l > i })
-			})
-		}
-	}
 
-	// Coordinates: columns as wide as their widest node, each centred
-	// vertically on the tallest.
-	tallest := 0
-	for _, col := range cols {
-		tallest = max(tallest, len(col))
+	// Slots: nodes in name order, then the waypoints of each long edge.
+	cols := make([][]*graphSlot, layers)
+	slotOf := make(map[*graphNode]*graphSlot, len(nodes))
+	for _, n := range nodes {
+		sl := &graphSlot{node: n, layer: n.Layer, h: graphNodeH}
+		slotOf[n] = sl
+		cols[n.Layer] = append(cols[n.Layer], sl)
 	}
-	fullH := float64(tallest)*(graphNodeH+graphRowGap) - graphRowGap
-	x := float64(graphPad)
+	var edges []*graphEdge
+	chains := map[*graphEdge][]*graphSlot{} // an edge's slots, from From to To
+	for _, n := range nodes {
+		for _, name := range n.Deps {
+			dep, ok := byName[name]
+			if !ok {
+				continue
+			}
+			e := &graphEdge{From: n, To: dep}
+			edges = append(edges, e)
+			chain := []*graphSlot{slotOf[n]}
+			for l := n.Layer - 1; l > dep.Layer; l-- {
+				w := &graphSlot{layer: l, h: graphWayH}
+				cols[l] = append(cols[l], w)
+				chain = append(chain, w)
+			}
+			chain = append(chain, slotOf[dep])
+			for i := 1; i < len(chain); i++ {
+				if chain[i].layer >= chain[i-1].layer {
+					break // only a cycle gets here; draw it without links
+				}
+				chain[i-1].left = append(chain[i-1].left, chain[i])
+				chain[i].right = append(chain[i].right, chain[i-1])
+			}
+			chains[e] = chain
+		}
+	}
+	order(cols)
+
+	// Coordinates: columns as wide as their widest node, each stacked and
+	// centred vertically on the tallest.
+	colH := func(col []*graphSlot) float64 {
+		h := 0.0
+		for _, sl := range col {
+			h += sl.h + graphRowGap
+		}
+		return max(h-graphRowGap, 0)
+	}
+	fullH := 0.0
 	for _, col := range cols {
+		fullH = max(fullH, colH(col))
+	}
+	colX := make([]float64, layers)
+	colW := make([]float64, layers)
+	x := float64(graphPad)
+	for l, col := range cols {
 		w := float64(graphMinW)
-		for _, n := range col {
-			w = max(w, float64(len(n.Name))*graphNameW+graphNodePad, float64(len(subtitle(n)))*graphSubW+graphNodePad)
+		for _, sl := range col {
+			if n := sl.node; n != nil {
+				w = max(w, float64(len(n.Name))*graphNameW+graphNodePad, float64(len(subtitle(n)))*graphSubW+graphNodePad)
+			}
 		}
-		colH := float64(len(col))*(graphNodeH+graphRowGap) - graphRowGap
-		y := graphPad + (fullH-colH)/2
-		for _, n := range col {
-			n.X, n.Y, n.W = x, y, w
-			y += graphNodeH + graphRowGap
+		y := graphPad + (fullH-colH(col))/2
+		for _, sl := range col {
+			sl.y = y
+			if n := sl.node; n != nil {
+				n.X, n.Y, n.W, n.Row = x, y, w, sl.pos
+			}
+			y += sl.h + graphRowGap
 		}
+		colX[l], colW[l] = x, w
 		x += w + graphColGap
 	}
-	d := Diagram{Nodes: nodes, Layers: layers, Width: x - graphColGap + graphPad, Height: fullH + 2*graphPad}
+	for _, e := range edges {
+		chain := chains[e]
+		e.Points = append(e.Points, graphPoint{e.From.X, e.From.Y + graphNodeH/2})
+		for _, w := range chain[1 : len(chain)-1] {
+			y := w.y + w.h/2
+			e.Points = append(e.Points, graphPoint{colX[w.layer] + colW[w.layer], y}, graphPoint{colX[w.layer], y})
+		}
+		// One unit off the node's side, where the arrowhead's tip ends.
+		e.Points = append(e.Points, graphPoint{e.To.X + e.To.W + 1, e.To.Y + graphNodeH/2})
+	}
+	d := Diagram{Nodes: nodes, Edges: edges, Layers: layers, Width: x - graphColGap + graphPad, Height: fullH + 2*graphPad}
 	if len(nodes) == 0 {
 		d.Width, d.Height = 2*graphPad, 2*graphPad
 	}
-	d.SVG = d.draw(byName)
+	d.SVG = d.draw()
 	return d
+}
+
+// order sorts each column to cut edge crossings: barycenter sweeps order a
+// column by the mean position of its neighbours in the column just ordered,
+// left to right, then right to left; the order with the fewest crossings
+// seen wins (the first, on a tie).
+func order(cols [][]*graphSlot) {
+	setPos := func(col []*graphSlot) {
+		for i, sl := range col {
+			sl.pos = i
+		}
+	}
+	for _, col := range cols {
+		setPos(col)
+	}
+	sortCol := func(col []*graphSlot, nb func(*graphSlot) []*graphSlot) {
+		keys := make(map[*graphSlot]float64, len(col))
+		for _, sl := range col {
+			keys[sl] = float64(sl.pos) // no neighbours there: stay put
+			if ns := nb(sl); len(ns) > 0 {
+				sum := 0.0
+				for _, o := range ns {
+					sum += float64(o.pos)
+				}
+				keys[sl] = sum / float64(len(ns))
+			}
+		}
+		slices.SortStableFunc(col, func(a, b *graphSlot) int { return cmp.Compare(keys[a], keys[b]) })
+		setPos(col)
+	}
+	best, bestN := snapshot(cols), crossings(cols)
+	for range graphSweeps {
+		if bestN == 0 {
+			break
+		}
+		for l := 1; l < len(cols); l++ {
+			sortCol(cols[l], func(sl *graphSlot) []*graphSlot { return sl.left })
+		}
+		for l := len(cols) - 2; l >= 0; l-- {
+			sortCol(cols[l], func(sl *graphSlot) []*graphSlot { return sl.right })
+		}
+		if n := crossings(cols); n < bestN {
+			best, bestN = snapshot(cols), n
+		}
+	}
+	for l := range cols {
+		cols[l] = best[l]
+		setPos(cols[l])
+	}
+}
+
+func snapshot(cols [][]*graphSlot) [][]*graphSlot {
+	out := make([][]*graphSlot, len(cols))
+	for l, col := range cols {
+		out[l] = slices.Clone(col)
+	}
+	return out
+}
+
+// crossings counts pairs of links between neighbouring columns that cross.
+func crossings(cols [][]*graphSlot) int {
+	n := 0
+	for _, col := range cols {
+		type link struct{ a, b int }
+		var links []link
+		for _, sl := range col {
+			for _, o := range sl.left {
+				links = append(links, link{sl.pos, o.pos})
+			}
+		}
+		for i, p := range links {
+			for _, q := range links[i+1:] {
+				if (p.a-q.a)*(p.b-q.b) < 0 {
+					n++
+				}
+			}
+		}
+	}
+	return n
 }
 
 func subtitle(n *graphNode) string {
@@ -185,7 +325,7 @@ func subtitle(n *graphNode) string {
 
 // draw writes the SVG. Every text goes through html.EscapeString, which is
 // enough for text and quoted attributes in inline SVG.
-func (d Diagram) draw(byName map[string]*graphNode) template.HTML {
+func (d Diagram) draw() template.HTML {
 	var b strings.Builder
 	esc := html.EscapeString
 	fmt.Fprintf(&b, `<svg class="graph" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" role="img" aria-labelledby="graph-title graph-desc">`,
@@ -194,18 +334,16 @@ func (d Diagram) draw(byName map[string]*graphNode) template.HTML {
 	fmt.Fprintf(&b, `<desc id="graph-desc">%d components and services in %d layers by dependency depth; arrows point from a service to what it depends on. The table below lists the same.</desc>`, len(d.Nodes), d.Layers)
 	b.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" class="arrowhead"/></marker></defs>`)
 	b.WriteString(`<g class="edges">`)
-	for _, n := range d.Nodes {
-		for _, name := range n.Deps {
-			dep, ok := byName[name]
-			if !ok {
-				continue
+	for _, e := range d.Edges {
+		fmt.Fprintf(&b, `<path d="M%.1f,%.1f`, e.Points[0].X, e.Points[0].Y)
+		for _, p := range e.Pieces() {
+			if p.Straight {
+				fmt.Fprintf(&b, ` L%.1f,%.1f`, p.P1.X, p.P1.Y)
+			} else {
+				fmt.Fprintf(&b, ` C%.1f,%.1f %.1f,%.1f %.1f,%.1f`, p.C1.X, p.C1.Y, p.C2.X, p.C2.Y, p.P1.X, p.P1.Y)
 			}
-			x1, y1 := n.X, n.Y+graphNodeH/2
-			x2, y2 := dep.X+dep.W, dep.Y+graphNodeH/2
-			mid := (x1 + x2) / 2
-			fmt.Fprintf(&b, `<path d="M%.1f,%.1f C%.1f,%.1f %.1f,%.1f %.1f,%.1f" marker-end="url(#arrow)"><title>%s depends on %s</title></path>`,
-				x1, y1, mid, y1, mid, y2, x2+1, y2, esc(n.Name), esc(dep.Name))
 		}
+		fmt.Fprintf(&b, `" marker-end="url(#arrow)"><title>%s depends on %s</title></path>`, esc(e.From.Name), esc(e.To.Name))
 	}
 	b.WriteString(`</g><g class="nodes">`)
 	for _, n := range d.Nodes {

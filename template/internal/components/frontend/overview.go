@@ -55,23 +55,34 @@ type Overview struct {
 	Sections  []Section // components, then services
 }
 
-// overviewOf joins the graph (what exists) with the health report (how it is).
-func overviewOf(g registry.Graph, rep registry.Report, st Stats) Overview {
+func checksByName(rep registry.Report) map[string]registry.CheckResult {
 	checks := make(map[string]registry.CheckResult, len(rep.Checks))
 	for _, c := range rep.Checks {
 		checks[c.Name] = c
 	}
+	return checks
+}
+
+// checkOf returns the health check of n; a binding has none of its own but
+// is its target's instance, so it gets the target's.
+func checkOf(checks map[string]registry.CheckResult, n registry.Node) (registry.CheckResult, bool) {
+	c, ok := checks[n.Name]
+	if !ok && n.AliasOf != "" {
+		c, ok = checks[n.AliasOf]
+	}
+	return c, ok
+}
+
+// overviewOf joins the graph (what exists) with the health report (how it is).
+func overviewOf(g registry.Graph, rep registry.Report, st Stats) Overview {
+	checks := checksByName(rep)
 	var components, services []Card
 	for _, n := range g.Nodes {
 		card := Card{
 			Name: n.Name, Kind: n.Kind, Lifetime: n.Lifetime, State: n.State,
 			Description: n.Description, Deps: n.Deps, Optional: n.Optional, Error: n.Error,
 		}
-		c, ok := checks[n.Name]
-		if !ok && n.AliasOf != "" {
-			c, ok = checks[n.AliasOf] // a binding is its target's instance
-		}
-		if ok {
+		if c, ok := checkOf(checks, n); ok {
 			card.Health = string(c.Status)
 			card.Message = c.Message
 			card.Latency = c.Latency

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -10,8 +11,12 @@ import (
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
+// TestScheduleCommand is not parallel: running a command makes slog's default logger write to
+// the command's stderr buffer, which cobra writes to as well, so another test logging at the
+// same time would race on it. The previous default is put back afterwards.
 func TestScheduleCommand(t *testing.T) {
-	t.Parallel()
+	prev := slog.Default()
+	t.Cleanup(func() { slog.SetDefault(prev) })
 	run := func(args ...string) (string, error) {
 		t.Helper()
 		r := registry.New()

@@ -1,7 +1,7 @@
 package scheduler
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"time"
@@ -66,7 +66,8 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 }
 
 // runNowAction runs the job named by the form's "job" field. The run is not
-// tied to the request: closing the page does not cancel it.
+// tied to the request (closing the page does not cancel it) but to the
+// scheduler: shutdown waits for it, then cancels it.
 func runNowAction(p *frontend.PanelContext) error {
 	s, err := registry.Get[*Scheduler](p.Container)
 	if err != nil {
@@ -76,19 +77,23 @@ func runNowAction(p *frontend.PanelContext) error {
 	if _, ok := s.byName[name]; !ok {
 		return fmt.Errorf("there is no scheduled job %q", name)
 	}
-	done := make(chan error, 1)
-	go func() {
-		_, err := s.RunNow(context.WithoutCancel(p.Request.Context()), name)
-		done <- err
-	}()
+	done, err := s.RunInBackground(p.Request.Context(), name)
+	if errors.Is(err, ErrStopped) {
+		return fmt.Errorf("job %s was not started: the app is shutting down", name)
+	}
+	if err != nil {
+		return fmt.Errorf("job %s was not started: %w", name, err)
+	}
+	wait := time.NewTimer(panelWait)
+	defer wait.Stop()
 	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("job %s failed: %w", name, err)
+	case res := <-done:
+		if res.Err != nil {
+			return fmt.Errorf("job %s failed: %w", name, res.Err)
 		}
 		p.Notice = "Ran " + name + "."
 		return nil
-	case <-time.After(panelWait):
+	case <-wait.C:
 		p.Notice = "Started " + name + "; it is still running, and its outcome appears here when it ends."
 		return nil
 	}

@@ -73,4 +73,12 @@ func TestPanel(t *testing.T) {
 	if after := post("nope"); !strings.Contains(after, "Failed: there is no scheduled job &#34;nope&#34;") {
 		t.Errorf("an unknown job was not refused:\n%s", after)
 	}
+	// Once the scheduler stops (the app shuts down), Run now is refused rather than started
+	// with nobody to wait for it.
+	if err := sch.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if after := post("test_cron"); !strings.Contains(after, "Failed: job test_cron was not started: the app is shutting down") {
+		t.Errorf("Run now after Stop was not refused:\n%s", after)
+	}
 }

@@ -110,7 +110,8 @@ type Opts struct {
 }
 
 // Scheduler is the scheduler component. It is safe for concurrent use. Start begins ticking
-// (when told to and once its plugins attached); Stop stops ticking and waits for running jobs.
+// (when told to and once its plugins attached); Stop stops ticking and waits for running jobs,
+// scheduled ones and manual ones started with RunInBackground.
 type Scheduler struct {
 	settings  Settings
 	jobs      []*Job
@@ -129,7 +130,19 @@ type Scheduler struct {
 	ctx        context.Context // ends when ticking stops
 	cancel     context.CancelFunc
 	running    sync.WaitGroup
+
+	// Manual runs (RunInBackground) live as long as the scheduler, not as the request that
+	// started them: life ends when Stop gives up waiting for them. A counter under mu rather
+	// than a WaitGroup, so Stop knows at once when there is nothing to wait for.
+	life     context.Context
+	endLife  context.CancelFunc
+	manual   int           // manual runs in progress
+	idle     chan struct{} // made when stopping begins; closed once manual is 0
+	stopping bool          // Stop or Detach began: no more manual runs
 }
+
+// ErrStopped is returned (wrapped) by RunInBackground once the scheduler has begun to stop.
+var ErrStopped = errors.New("the scheduler is stopping or stopped")
 
 // New makes a scheduler for the registered jobs with settings s (defaults filled in).
 func New(s Settings, opts *Opts) (*Scheduler, error) {
@@ -156,6 +169,7 @@ func New(s Settings, opts *Opts) (*Scheduler, error) {
 		instance: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(rnd[:])),
 		tick:     opts.Tick, store: opts.Store, dispatcher: opts.Dispatcher, waiting: map[string]bool{},
 	}
+	sch.life, sch.endLife = context.WithCancel(context.Background())
 	for _, j := range jobs {
 		sch.byName[j.Name] = j
 	}
@@ -196,10 +210,12 @@ func (s *Scheduler) Attach(ctx context.Context, name string, p Plugin) error {
 	return s.maybeStartLocked(ctx)
 }
 
-// Detach is a glue service's Stop: ticking stops (waiting for running jobs, within ctx)
-// before the plugin goes away, and does not resume.
+// Detach is a glue service's Stop: ticking stops and running jobs, scheduled and manual, are
+// awaited (within ctx, as in Stop) before the plugin goes away, since they use its store or
+// dispatcher. Ticking does not resume and RunInBackground refuses new runs from then on: the
+// registry stops glue only while the app shuts down.
 func (s *Scheduler) Detach(ctx context.Context, name string) error {
-	return s.stopTicking(ctx)
+	return s.shutdown(ctx)
 }
 
 // Start begins ticking when the scheduler ticks and every expected plugin has attached;
@@ -372,6 +388,53 @@ func (s *Scheduler) RunNow(ctx context.Context, name string) (Run, error) {
 	return run, err
 }
 
+// RunNowResult is the outcome of a run started by RunInBackground: what RunNow returned.
+type RunNowResult struct {
+	Run Run
+	Err error
+}
+
+// RunInBackground runs job name at once, like RunNow, in a goroutine the scheduler owns, and
+// returns a channel that receives its result once and is then closed. The run keeps ctx's
+// values but not its cancellation (closing the page that asked for it does not stop it); it
+// ends with the scheduler instead: Stop waits for it like a scheduled run and cancels its
+// context if ctx of Stop ends first. An unknown job is an error, and so is a call once Stop or
+// Detach has begun (errors.Is(err, ErrStopped)).
+func (s *Scheduler) RunInBackground(ctx context.Context, name string) (<-chan RunNowResult, error) {
+	if _, ok := s.byName[name]; !ok {
+		return nil, fmt.Errorf("scheduler: no job %q; 'schedule list' shows them", name)
+	}
+	s.mu.Lock()
+	if s.stopping {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("scheduler: run %q: %w", name, ErrStopped)
+	}
+	s.manual++
+	s.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	unhook := context.AfterFunc(s.life, cancel)
+	out := make(chan RunNowResult, 1)
+	go func() {
+		defer s.manualDone()
+		defer unhook()
+		defer cancel()
+		r, err := s.RunNow(ctx, name)
+		out <- RunNowResult{Run: r, Err: err}
+		close(out)
+	}()
+	return out, nil
+}
+
+// manualDone ends a manual run's share of Stop's wait.
+func (s *Scheduler) manualDone() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.manual--
+	if s.stopping && s.manual == 0 {
+		close(s.idle)
+	}
+}
+
 func (s *Scheduler) execute(ctx context.Context, store Store, j *Job, run Run) (err error) {
 	timeout := j.Timeout
 	if timeout == 0 {
@@ -442,38 +505,65 @@ func (s *Scheduler) saveSchedule(ctx context.Context) error {
 	return s.store.SaveSchedule(ctx, entries)
 }
 
-// stopTicking stops gocron and waits for running jobs, at most until ctx ends.
-func (s *Scheduler) stopTicking(ctx context.Context) error {
+// shutdown stops gocron, refuses new manual runs and waits for running jobs, scheduled and
+// manual, at most until ctx ends; then it cancels their contexts. A second call waits again
+// for whatever still runs (jobs that ignored the cancellation).
+func (s *Scheduler) shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	gs, cancel := s.gs, s.cancel
 	s.gs = nil
 	s.tick = false // never again
+	if !s.stopping {
+		s.stopping = true
+		s.idle = make(chan struct{})
+		if s.manual == 0 {
+			close(s.idle)
+		}
+	}
+	idle := s.idle
 	s.mu.Unlock()
+	end := func() {
+		if cancel != nil {
+			cancel()
+		}
+		s.endLife()
+	}
 	if gs == nil {
-		return nil
+		// Not ticking (never started, or stopped before): only manual runs to wait for.
+		select {
+		case <-idle:
+			end()
+			return nil
+		default:
+		}
 	}
 	done := make(chan error, 1)
 	go func() {
-		err := gs.Shutdown() // waits for running tasks up to the job timeout
+		var err error
+		if gs != nil {
+			err = gs.Shutdown() // waits for running tasks up to the job timeout
+		}
 		s.running.Wait()
+		<-idle
 		done <- err
 	}()
 	select {
 	case err := <-done:
-		cancel()
+		end()
 		if err != nil {
 			return fmt.Errorf("scheduler: stop: %w", err)
 		}
 		return nil
 	case <-ctx.Done():
-		cancel() // running jobs see their context end
+		end() // running jobs see their context end
 		return fmt.Errorf("scheduler: stop: running jobs did not finish: %w", ctx.Err())
 	}
 }
 
-// Stop stops ticking and waits for running jobs, at most until ctx ends (then their contexts
-// are cancelled). It is idempotent and does nothing before Start.
-func (s *Scheduler) Stop(ctx context.Context) error { return s.stopTicking(ctx) }
+// Stop stops ticking, refuses new manual runs and waits for running jobs, scheduled and
+// manual (RunInBackground), at most until ctx ends: then their contexts are cancelled and
+// Stop returns ctx's error. It is idempotent and safe before Start.
+func (s *Scheduler) Stop(ctx context.Context) error { return s.shutdown(ctx) }
 
 var (
 	_ registry.Starter = (*Scheduler)(nil)

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -26,6 +27,56 @@ func init() {
 		}
 		return errors.New("broken")
 	}, nil)
+	// test_manual is steered by a *manualControl in its context, so parallel tests do not
+	// share state; without one it returns at once.
+	Every("test_manual", time.Hour, func(ctx context.Context) error {
+		c, ok := ctx.Value(manualControl{}).(*manualControl)
+		if !ok {
+			return nil
+		}
+		close(c.started)
+		select {
+		case <-c.release:
+			return nil
+		case <-ctx.Done():
+			c.cancelled <- ctx.Err()
+			return ctx.Err()
+		}
+	}, nil)
+}
+
+// manualControl sequences a run of test_manual: started closes when it begins, closing
+// release lets it return, and cancelled receives its context's error if that ends first.
+type manualControl struct {
+	started, release chan struct{}
+	cancelled        chan error
+}
+
+func startManual(t *testing.T, s *Scheduler) (*manualControl, <-chan RunNowResult) {
+	t.Helper()
+	c := &manualControl{started: make(chan struct{}), release: make(chan struct{}), cancelled: make(chan error, 1)}
+	// The request's context is cancelled at once: the run must not care.
+	ctx, cancel := context.WithCancel(context.WithValue(t.Context(), manualControl{}, c))
+	defer cancel()
+	done, err := s.RunInBackground(ctx, "test_manual")
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-c.started
+	return c, done
+}
+
+// stopping waits, without sleeping, until s refuses new manual runs.
+func stopping(s *Scheduler) {
+	for {
+		s.mu.Lock()
+		st := s.stopping
+		s.mu.Unlock()
+		if st {
+			return
+		}
+		runtime.Gosched()
+	}
 }
 
 func TestNextAndTick(t *testing.T) {
@@ -182,5 +233,130 @@ func TestSharedStoreRunsTickOnce(t *testing.T) {
 	last, _ := store.Last(t.Context())
 	if r := last["test_cron"]; r.Outcome != OutcomeEnqueued || time.Since(r.Tick) > 48*time.Hour {
 		t.Errorf("missed cron run not caught up: %+v", r)
+	}
+}
+
+// A manual run in progress when the scheduler stops is awaited while it finishes in time, and
+// cancelled when Stop's context ends first; either way its outcome is recorded.
+func TestRunInBackgroundAtStop(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name        string
+		tick        bool
+		stop        func(s *Scheduler, ctx context.Context) error
+		finishes    bool // the run ends on its own once Stop waits for it
+		wantStopErr error
+		wantOutcome Outcome
+		wantRunErr  error
+	}{
+		{name: "awaited", stop: (*Scheduler).Stop, finishes: true, wantOutcome: OutcomeOK},
+		{name: "awaited while ticking", tick: true, stop: (*Scheduler).Stop, finishes: true, wantOutcome: OutcomeOK},
+		{name: "awaited by Detach", stop: func(s *Scheduler, ctx context.Context) error { return s.Detach(ctx, "glue") }, finishes: true, wantOutcome: OutcomeOK},
+		{name: "cancelled at the deadline", stop: (*Scheduler).Stop, wantStopErr: context.Canceled, wantOutcome: OutcomeFailed, wantRunErr: context.Canceled},
+		{name: "cancelled at the deadline while ticking", tick: true, stop: (*Scheduler).Stop, wantStopErr: context.Canceled, wantOutcome: OutcomeFailed, wantRunErr: context.Canceled},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, err := New(Settings{}, &Opts{Tick: tc.tick})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			c, done := startManual(t, s)
+
+			// A run that ends on its own gets all the time it needs; for one that does not,
+			// Stop's context has already ended.
+			ctx, cancel := context.WithCancel(context.Background())
+			if !tc.finishes {
+				cancel()
+			}
+			defer cancel()
+			stopped := make(chan error, 1)
+			go func() { stopped <- tc.stop(s, ctx) }()
+			if tc.finishes {
+				stopping(s)
+				select {
+				case err := <-stopped:
+					t.Fatalf("Stop returned (%v) while a manual run was in progress", err)
+				default:
+				}
+				close(c.release)
+			}
+			if err := <-stopped; !errors.Is(err, tc.wantStopErr) {
+				t.Fatalf("Stop = %v, want %v", err, tc.wantStopErr)
+			}
+			if !tc.finishes {
+				if err := <-c.cancelled; !errors.Is(err, context.Canceled) {
+					t.Errorf("the run's context ended with %v, want it cancelled", err)
+				}
+				// Once cancelled, the run ends; a second Stop waits for it to be recorded.
+				if err := s.Stop(context.Background()); err != nil {
+					t.Errorf("second Stop: %v", err)
+				}
+			}
+
+			res := <-done
+			if !errors.Is(res.Err, tc.wantRunErr) || res.Run.Outcome != tc.wantOutcome {
+				t.Errorf("run = %+v, %v; want %s, %v", res.Run, res.Err, tc.wantOutcome, tc.wantRunErr)
+			}
+			if _, open := <-done; open {
+				t.Error("the result channel is not closed after its result")
+			}
+			st, err := s.Status(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, j := range st {
+				if j.Job.Name == "test_manual" && (j.Last == nil || j.Last.Outcome != tc.wantOutcome) {
+					t.Errorf("recorded run of test_manual: %+v, want %s", j.Last, tc.wantOutcome)
+				}
+			}
+		})
+	}
+}
+
+// Once Stop or Detach began, RunInBackground refuses with ErrStopped; an unknown job is
+// refused before that.
+func TestRunInBackgroundRefuses(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		job     string
+		stop    func(s *Scheduler) error
+		wantErr error
+	}{
+		{name: "after Stop", job: "test_manual", stop: func(s *Scheduler) error { return s.Stop(context.Background()) }, wantErr: ErrStopped},
+		{name: "after Stop before Start", job: "test_manual", stop: func(s *Scheduler) error { return s.Stop(context.Background()) }, wantErr: ErrStopped},
+		{name: "after Detach", job: "test_manual", stop: func(s *Scheduler) error { return s.Detach(context.Background(), "glue") }, wantErr: ErrStopped},
+		{name: "unknown job", job: "nope", stop: func(*Scheduler) error { return nil }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, err := New(Settings{}, &Opts{Tick: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.name != "after Stop before Start" {
+				if err := s.Start(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = s.Stop(context.Background()) })
+			}
+			if err := tc.stop(s); err != nil {
+				t.Fatal(err)
+			}
+			done, err := s.RunInBackground(t.Context(), tc.job)
+			if err == nil || done != nil {
+				t.Fatalf("RunInBackground = %v, %v; want an error", done, err)
+			}
+			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Errorf("error %v, want %v", err, tc.wantErr)
+			}
+			if !strings.Contains(err.Error(), tc.job) {
+				t.Errorf("error %q does not name the job", err)
+			}
+		})
 	}
 }
