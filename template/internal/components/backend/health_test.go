@@ -74,7 +74,7 @@ func TestReady(t *testing.T) {
 		{name: "degraded is still ready", opts: setupOpts{services: []service{{name: "cache", status: registry.StatusDegraded}}}, wantStatus: 200},
 		{name: "optional unhealthy is still ready", opts: setupOpts{services: []service{{name: "mailer", status: registry.StatusUnhealthy, optional: true}}}, wantStatus: 200},
 		{name: "required unhealthy", opts: setupOpts{services: []service{{name: "db", status: registry.StatusUnhealthy}, {name: "ok", status: registry.StatusHealthy}}}, wantStatus: 503, wantReason: "unhealthy: db"},
-		{name: "hung check", opts: setupOpts{services: []service{{name: "stuck", hang: true}}, settings: Settings{HealthTimeout: 20 * time.Millisecond}}, wantStatus: 503, wantReason: "unhealthy: stuck"},
+		{name: "hung check", opts: setupOpts{services: []service{{name: "stuck", hang: true}}, settings: Settings{HealthTimeout: time.Second}}, wantStatus: 503, wantReason: "unhealthy: stuck"},
 		{name: "not started", opts: setupOpts{noStart: true}, wantStatus: 503, wantReason: "not started: backend is registered"},
 		{name: "draining", opts: setupOpts{}, drain: true, wantStatus: 503, wantReason: "shutting down"},
 	}
@@ -103,18 +103,17 @@ func TestReady(t *testing.T) {
 func TestDetailed(t *testing.T) {
 	t.Parallel()
 	f := setup(t, setupOpts{
-		settings: Settings{HealthTimeout: 30 * time.Millisecond},
+		// Long enough that the quick checks always finish on a loaded CI
+		// machine; the stuck one is released only when the test ends, so the
+		// request returning at all proves the endpoint does not await it.
+		settings: Settings{HealthTimeout: time.Second},
 		services: []service{
 			{name: "db", status: registry.StatusHealthy},
 			{name: "mailer", status: registry.StatusUnhealthy, optional: true},
 			{name: "stuck", hang: true},
 		},
 	})
-	start := time.Now()
 	rec := f.do(t, http.MethodGet, DetailedPath, nil, nil)
-	if elapsed := time.Since(start); elapsed > time.Second {
-		t.Errorf("a hung check held the endpoint for %s; HEALTH_TIMEOUT is 30ms", elapsed)
-	}
 	if rec.Code != http.StatusServiceUnavailable {
 		t.Fatalf("status = %d, want 503 with a hung required service; body %s", rec.Code, rec.Body)
 	}
