@@ -23,12 +23,18 @@ const (
 // authorize enforces the access rules and writes the refusal itself:
 //   - credentials set (any environment): HTTP basic auth with them;
 //   - production without credentials: 401 for everyone;
-//   - development without credentials: open.
+//   - development without credentials: open to this machine (loopback)
+//     only, so a dev server bound to 0.0.0.0 on a shared network does not
+//     hand out job retries and user deactivation to anyone on it.
 func (d *Dashboard) authorize(w http.ResponseWriter, req *http.Request) bool {
 	s := d.opts.Settings
 	if s.Username == "" || s.Password == "" {
 		if !d.opts.Production {
-			return true
+			if fromLoopback(req) {
+				return true
+			}
+			http.Error(w, "Without DASHBOARD_USERNAME and DASHBOARD_PASSWORD the dashboard answers only on this machine (localhost); set both to reach it from elsewhere.", http.StatusForbidden)
+			return false
 		}
 		w.Header().Set("WWW-Authenticate", `Basic realm="dashboard", charset="UTF-8"`)
 		http.Error(w, "The dashboard is closed in production until DASHBOARD_USERNAME and DASHBOARD_PASSWORD are set.", http.StatusUnauthorized)
@@ -41,6 +47,16 @@ func (d *Dashboard) authorize(w http.ResponseWriter, req *http.Request) bool {
 	w.Header().Set("WWW-Authenticate", `Basic realm="dashboard", charset="UTF-8"`)
 	http.Error(w, "Sign in with DASHBOARD_USERNAME and DASHBOARD_PASSWORD.", http.StatusUnauthorized)
 	return false
+}
+
+// fromLoopback reports whether the request's peer is this machine.
+func fromLoopback(req *http.Request) bool {
+	host, _, err := net.SplitHostPort(req.RemoteAddr)
+	if err != nil {
+		host = req.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // equal compares in time independent of where the strings differ (hashing

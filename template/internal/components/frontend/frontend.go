@@ -5,8 +5,8 @@
 // about 17 KB gzipped) refreshes the live parts. Nothing is loaded from other
 // hosts and there is no JavaScript build step.
 //
-// In development the dashboard is open (the server listens on 127.0.0.1 by
-// default); in production it requires an admin login through the app's
+// In development without credentials the dashboard is open to this machine
+// (loopback peers) only; in production it requires an admin login through the app's
 // Authenticator (the auth service, when present; see UseAuthenticator),
 // otherwise DASHBOARD_USERNAME and DASHBOARD_PASSWORD (HTTP basic auth), and
 // answers 401 until they are set.
@@ -50,7 +50,7 @@ const (
 // Settings configure access to the dashboard. The zero value leaves it open
 // in development and closed (401) in production.
 type Settings struct {
-	Username string `env:"DASHBOARD_USERNAME" doc:"User name for the dashboard (HTTP basic auth); required with DASHBOARD_PASSWORD in production, where the dashboard answers 401 until both are set."`
+	Username string `env:"DASHBOARD_USERNAME" doc:"User name for the dashboard (HTTP basic auth); required with DASHBOARD_PASSWORD in production, where the dashboard answers 401 until both are set. Without them in development it answers only on localhost."`
 	Password string `env:"DASHBOARD_PASSWORD" doc:"Password for the dashboard; when both are set they are required in development too."`
 }
 

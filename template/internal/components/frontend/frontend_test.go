@@ -148,6 +148,9 @@ var autoTmpl = template.Must(template.New("auto").Parse(
 
 func do(t *testing.T, h http.Handler, req *http.Request) *httptest.ResponseRecorder {
 	t.Helper()
+	if req.RemoteAddr == httptestPeer {
+		req.RemoteAddr = "127.0.0.1:1234" // a developer's own browser, unless a test says otherwise
+	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec
@@ -157,6 +160,9 @@ func get(t *testing.T, h http.Handler, path string) *httptest.ResponseRecorder {
 	t.Helper()
 	return do(t, h, httptest.NewRequestWithContext(t.Context(), http.MethodGet, path, nil))
 }
+
+// httptestPeer is the address httptest.NewRequest gives a request's peer.
+const httptestPeer = "192.0.2.1:1234"
 
 // external matches URLs of other hosts.
 var external = regexp.MustCompile(`(?i)(https?:)?//[a-z0-9.-]+\.[a-z]`)
@@ -303,6 +309,8 @@ func TestAccess(t *testing.T) {
 		want       int
 	}{
 		{"development open", nil, "/", "", "", http.StatusOK},
+		{"development, another machine", nil, "/", "", "", http.StatusForbidden},
+		{"development with credentials, another machine", &Opts{Settings: creds.Settings}, "/", "admin", "s3cret", http.StatusOK},
 		{"production without credentials", &Opts{Production: true}, "/", "", "", http.StatusUnauthorized},
 		{"production without credentials, graph", &Opts{Production: true}, "/dashboard/graph", "", "", http.StatusUnauthorized},
 		{"production without credentials, fragment", &Opts{Production: true}, "/dashboard/fragments/overview", "", "", http.StatusUnauthorized},
@@ -326,6 +334,9 @@ func TestAccess(t *testing.T) {
 			req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, tt.path, nil)
 			if tt.user != "" {
 				req.SetBasicAuth(tt.user, tt.pass)
+			}
+			if strings.Contains(tt.name, "another machine") {
+				req.RemoteAddr = "203.0.113.9:5000"
 			}
 			rec := do(t, e.h, req)
 			if rec.Code != tt.want {

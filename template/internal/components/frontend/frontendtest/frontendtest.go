@@ -15,7 +15,9 @@ import (
 
 // Handler starts a fresh container holding the backend, the dashboard built with opts (with
 // every panel registered from init()) and what register adds, stops it when the test ends, and
-// returns the app's HTTP handler.
+// returns the app's HTTP handler. Requests made with httptest.NewRequest come, as far as the
+// handler can tell, from this machine (a developer's own browser, which the dashboard lets in
+// without credentials in development); set RemoteAddr to test another peer.
 func Handler(t testing.TB, opts *frontend.Opts, register func(*registry.Registry) error) http.Handler {
 	t.Helper()
 	dash, err := frontend.New(opts)
@@ -45,5 +47,13 @@ func Handler(t testing.TB, opts *frontend.Opts, register func(*registry.Registry
 	if err != nil {
 		t.Fatal(err)
 	}
-	return h
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.RemoteAddr == httptestPeer {
+			req.RemoteAddr = "127.0.0.1:1234"
+		}
+		h.ServeHTTP(w, req)
+	})
 }
+
+// httptestPeer is the peer address httptest.NewRequest gives a request.
+const httptestPeer = "192.0.2.1:1234"
