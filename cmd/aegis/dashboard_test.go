@@ -195,12 +195,17 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// Outages show on the overview without a reload.
 	b.run("overview", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`#card-cache.card-healthy`)))
+	stopped := time.Now()
 	redis.stop()
 	b.waitJS("the cache card turns unhealthy", `!!document.querySelector('#card-cache.card-unhealthy')`, 20*time.Second)
+	t.Logf("the cache card turned unhealthy %s after Redis stopped (polling every 2 s)", time.Since(stopped).Round(100*time.Millisecond))
 	b.shot("cache-down.png")
+	stopped = time.Now()
 	proxy.Close()
 	b.waitJS("the database card turns unhealthy", `!!document.querySelector('#card-database.card-unhealthy')`, 20*time.Second)
+	t.Logf("the database card turned unhealthy %s after the database went away", time.Since(stopped).Round(100*time.Millisecond))
 	b.shot("database-down.png")
+	t.Logf("screenshots: %s", t.ArtifactDir())
 }
 
 // chromiumBinary finds Chromium or skips, naming the package to install.
