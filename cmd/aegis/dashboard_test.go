@@ -262,9 +262,10 @@ func runApp(t *testing.T, bin, dir string, env []string, stdin io.Reader, args .
 	return string(out)
 }
 
-// startServe starts `app serve`, waits for /health/ready and stops it with SIGTERM when the
-// test ends; its output is shown if the test failed.
-func startServe(t *testing.T, bin, dir string, env []string, base string) {
+// startServe starts `app serve` with env added, waits for base+/health/ready and returns a
+// stop func: SIGTERM, then the exit error and the output. The test's cleanup stops it too (a
+// second stop is a no-op) and shows the output when the test failed.
+func startServe(t *testing.T, bin, dir string, env []string, base string) (stop func() (output string, err error)) {
 	t.Helper()
 	cmd := exec.Command(bin, "serve")
 	cmd.Dir = dir
@@ -276,33 +277,44 @@ func startServe(t *testing.T, bin, dir string, env []string, base string) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	var once sync.Once
+	var exitErr error
+	stop = func() (string, error) {
+		once.Do(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case exitErr = <-exited:
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				<-exited
+				exitErr = errors.New("still running 30 s after SIGTERM; killed")
+			}
+		})
+		return out.String(), exitErr
+	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("app serve output:\n%s", out.String())
+		if output, _ := stop(); t.Failed() {
+			t.Logf("app serve output:\n%s", output)
 		}
 	})
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		select {
 		case err := <-exited:
+			exited <- err // for stop
 			t.Fatalf("serve exited before it was ready: %v\n%s", err, out.String())
 		default:
 		}
 		resp, err := http.Get(base + "/health/ready")
 		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return stop
 			}
 		}
 	}
-	t.Fatalf("serve never became ready:\n%s", out.String())
+	t.Fatalf("%s/health/ready never answered 200:\n%s", base, out.String())
+	return nil
 }
 
 type lockedBuffer struct {

@@ -1,19 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -147,47 +143,9 @@ func runtimeGOROOT(t *testing.T) string {
 func startAndProbe(t *testing.T, bin, dir string, env ...string) {
 	t.Helper()
 	port := freePort(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "serve")
-	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), "HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port)), env...)
-	stderr, _ := cmd.StderrPipe()
-	cmd.Stdout = cmd.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	logs := make(chan string, 1)
-	go func() {
-		var b strings.Builder
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			b.WriteString(sc.Text() + "\n")
-		}
-		logs <- b.String()
-	}()
-	url := fmt.Sprintf("http://127.0.0.1:%d/health/ready", port)
-	ready := false
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		resp, err := http.Get(url)
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				ready = true
-				break
-			}
-		}
-	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	err := cmd.Wait()
-	out := <-logs
-	if !ready {
-		t.Fatalf("%s never became ready; output:\n%s", url, out)
-	}
-	if err != nil {
+	env = append([]string{"HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port)}, env...)
+	stop := startServe(t, bin, dir, env, fmt.Sprintf("http://127.0.0.1:%d", port))
+	if out, err := stop(); err != nil {
 		t.Fatalf("serve exited with %v after SIGTERM; output:\n%s", err, out)
 	}
 }
