@@ -27,31 +27,37 @@ import (
 )
 
 // TestDashboardInBrowser is the dashboard's end-to-end test: a generated app with everything
-// selected, in production mode on PostgreSQL and Redis, driven by headless Chromium through
-// chromedp. An operator signs in, sees every card healthy, retries a failed job, runs a
-// scheduled job, deactivates a user, and watches the cache and then the database go down.
-// Screenshots of every page land in the test's artifact directory
+// selected, driven by headless Chromium through chromedp, twice. In production on PostgreSQL
+// and Redis, an operator signs in, sees every card healthy, retries a failed job, runs a
+// scheduled job, deactivates a user, and watches the cache and then the database go down. In
+// development on the embedded defaults (SQLite, in-memory cache), the first thing a new user
+// opens: no login on this machine, every card healthy, a scheduled job run and a user
+// deactivated. Screenshots of every page land in the test's artifact directory
 // (go test -run TestDashboardInBrowser -artifacts -outputdir DIR ./cmd/aegis keeps them).
-//
-// The database is "stopped" by cutting a TCP proxy the app reaches it through: the shared
-// PostgreSQL server other packages test against in parallel must stay up, and to the app a
-// cut proxy is a stopped server (refused connections, broken pooled ones). Redis is a
-// private redis-server, killed for real.
 func TestDashboardInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the dashboard's browser test builds a whole project; run without -short")
 	}
 	chrome := chromiumBinary(t)
+	dir, bin := buildEverything(t)
+	t.Run("production on PostgreSQL and Redis", func(t *testing.T) { productionDashboard(t, chrome, dir, bin) })
+	t.Run("development on SQLite", func(t *testing.T) { developmentDashboard(t, chrome, dir, bin) })
+}
+
+// productionDashboard: the database is "stopped" by cutting a TCP proxy the app reaches it
+// through: the shared PostgreSQL server other packages test against in parallel must stay up,
+// and to the app a cut proxy is a stopped server (refused connections, broken pooled ones).
+// Redis is a private redis-server, killed for real.
+func productionDashboard(t *testing.T, chrome, dir, bin string) {
 	pgBase := os.Getenv("TEST_DATABASE_URL")
 	if pgBase == "" {
-		t.Skip("TEST_DATABASE_URL is unset; the end-to-end dashboard test runs on PostgreSQL (scripts/test.sh sets it)")
+		t.Skip("TEST_DATABASE_URL is unset; the production dashboard test runs on PostgreSQL (scripts/test.sh sets it)")
 	}
 	redisBin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Skip("redis-server is not on PATH; install it with: apt-get install -y redis-server")
 	}
 
-	dir, bin := buildEverything(t)
 	dbURL := freshPostgres(t, pgBase)
 	u, _ := neturl.Parse(dbURL)
 	proxy := startProxy(t, u.Host)
@@ -124,15 +130,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#live .card`)))
 
-	// Every card healthy (a component still starting may need a refresh or two).
-	b.waitJS("every card healthy", `document.querySelectorAll('#live li.card').length >= 8 &&
-		document.querySelectorAll('#live li.card:not(.card-healthy)').length === 0`, 20*time.Second)
-	cards := b.text(`Array.from(document.querySelectorAll('#live li.card')).map(c => c.id).join(' ')`)
-	for _, want := range []string{"card-database", "card-cache", "card-worker", "card-scheduler"} {
-		if !strings.Contains(cards, want) {
-			t.Errorf("the overview has no %s card; cards: %s", want, cards)
-		}
-	}
+	b.allHealthy()
 	b.shot("overview.png")
 	b.audit("overview")
 	b.run("phone width", chromedp.EmulateViewport(390, 844))
@@ -206,6 +204,63 @@ func TestDashboardInBrowser(t *testing.T) {
 	t.Logf("the database card turned unhealthy %s after the database went away", time.Since(stopped).Round(100*time.Millisecond))
 	b.shot("database-down.png")
 	t.Logf("screenshots: %s", t.ArtifactDir())
+}
+
+// developmentDashboard runs the app as `aegis init` leaves it: development, SQLite, the
+// in-memory cache, and the dashboard open to this machine without a login.
+func developmentDashboard(t *testing.T, chrome, dir, bin string) {
+	port := freePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	env := []string{
+		"APP_ENV=development", "HOST=127.0.0.1", "PORT=" + strconv.Itoa(port),
+		"DATABASE_URL=sqlite://" + filepath.Join(t.TempDir(), "app.db"), "CACHE_URL=", "LOG_LEVEL=warn",
+	}
+	startServe(t, bin, dir, env, base)
+	postJSON(t, base+"/api/v1/auth/register", `{"email":"carol@example.com","username":"carol","password":"a long enough password 42"}`, http.StatusCreated)
+
+	b := newBrowser(t, chrome)
+	b.run("overview", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`#live .card`)))
+	if loc := b.location(); loc != base+"/" {
+		t.Errorf("the overview in development went to %s, want no login on this machine", loc)
+	}
+	b.allHealthy()
+	b.shot("overview.png")
+	b.audit("overview")
+
+	run := `form:has(input[name=job][value="example_heartbeat"]) button`
+	b.run("scheduler panel", chromedp.Navigate(base+"/dashboard/panels/scheduler"), chromedp.WaitVisible(chromedp.CSS(run)))
+	b.run("run now", chromedp.Click(chromedp.CSS(run)), chromedp.WaitVisible(chromedp.CSS(`[role=status]`)))
+	if page := b.text(`document.querySelector('main').innerText`); !strings.Contains(page, "Ran example_heartbeat.") {
+		t.Errorf("the scheduler panel does not report the run:\n%s", page)
+	}
+	b.shot("scheduler.png")
+
+	deactivate := `form[action$="/deactivate"] button`
+	b.run("users panel", chromedp.Navigate(base+"/dashboard/panels/users?q=carol"), chromedp.WaitVisible(chromedp.CSS(deactivate)))
+	b.run("deactivate", chromedp.Click(chromedp.CSS(deactivate)), chromedp.WaitVisible(chromedp.CSS(`form[action$="/activate"] button`)))
+	postJSON(t, base+"/api/v1/auth/login", `{"login":"carol","password":"a long enough password 42"}`, http.StatusUnauthorized)
+	if q := b.text(`document.getElementById('user-q').value`); q != "carol" {
+		t.Errorf("after the action the users panel searches %q, want the search kept (carol)", q)
+	}
+	b.shot("users-deactivated.png")
+
+	b.run("jobs panel", chromedp.Navigate(base+"/dashboard/panels/jobs"), chromedp.WaitVisible(chromedp.CSS(`main h2`)))
+	b.shot("jobs.png")
+	b.audit("jobs panel")
+}
+
+// allHealthy waits until the overview shows every card healthy (a component still starting
+// may need a refresh or two) and checks the components of the full selection are there.
+func (b *browser) allHealthy() {
+	b.t.Helper()
+	b.waitJS("every card healthy", `document.querySelectorAll('#live li.card').length >= 8 &&
+		document.querySelectorAll('#live li.card:not(.card-healthy)').length === 0`, 20*time.Second)
+	cards := b.text(`Array.from(document.querySelectorAll('#live li.card')).map(c => c.id).join(' ')`)
+	for _, want := range []string{"card-database", "card-cache", "card-worker", "card-scheduler", "card-auth.AuthService"} {
+		if !strings.Contains(cards, want) {
+			b.t.Errorf("the overview has no %s card; cards: %s", want, cards)
+		}
+	}
 }
 
 // chromiumBinary finds Chromium or skips, naming the package to install.

@@ -34,8 +34,8 @@ var panelTmpl = template.Must(template.New("users").Funcs(template.FuncMap{
     <th scope="row">{{.Email}}</th><td>{{.Username}}</td><td>{{.FullName}}</td><td>{{.Role}}</td>
     <td>{{if .Active}}<span class="badge badge-healthy">active</span>{{else}}<span class="badge badge-none">inactive</span>{{end}}</td>
     <td>{{day .CreatedAt}}</td>
-    <td>{{if .Active}}<form method="post" action="{{$.Deactivate}}" hx-post="{{$.Deactivate}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><button type="submit">Deactivate<span class="visually-hidden"> {{.Email}}</span></button></form>
-    {{else}}<form method="post" action="{{$.Activate}}" hx-post="{{$.Activate}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><button type="submit">Activate<span class="visually-hidden"> {{.Email}}</span></button></form>{{end}}</td>
+    <td>{{if .Active}}<form method="post" action="{{$.Deactivate}}" hx-post="{{$.Deactivate}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="q" value="{{$.Query}}"><button type="submit">Deactivate<span class="visually-hidden"> {{.Email}}</span></button></form>
+    {{else}}<form method="post" action="{{$.Activate}}" hx-post="{{$.Activate}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="q" value="{{$.Query}}"><button type="submit">Activate<span class="visually-hidden"> {{.Email}}</span></button></form>{{end}}</td>
   </tr>{{end}}</tbody>
 </table></div>{{end}}`))
 
@@ -44,7 +44,8 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	if err != nil {
 		return "", fmt.Errorf("the user service is not available: %w", err)
 	}
-	q := p.Request.URL.Query().Get("q")
+	// After an action the panel is rendered for the POST, whose form carries the search on.
+	q := p.Request.FormValue("q")
 	res, err := users.List(p.Request.Context(), ListUsersParams{Query: q, PerPage: MaxPageSize})
 	if err != nil {
 		return "", err

@@ -81,5 +81,20 @@ func TestPanel(t *testing.T) {
 		if u, _ := users.Get(t.Context(), ada.ID); !u.Active {
 			t.Error("Ada is not active again")
 		}
+
+		// htmx swaps the panel with the action's answer: the search stays applied.
+		form := url.Values{"id": {fmt.Sprint(ada.ID)}, "q": {"lovelace"}, frontend.CSRFField: {token[1]}}
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/dashboard/panels/users/actions/deactivate", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("HX-Request", "true")
+		for _, ck := range cookies {
+			req.AddCookie(ck)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if body := rec.Body.String(); rec.Code != http.StatusOK || !strings.Contains(body, ada.Email) || strings.Contains(body, "Grace Hopper") ||
+			!strings.Contains(body, `name="q" value="lovelace"`) {
+			t.Errorf("htmx deactivate with a search: %d, want the panel still filtered by it:\n%s", rec.Code, body)
+		}
 	})
 }
