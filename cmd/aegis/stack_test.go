@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	neturl "net/url"
 	"os"
 	"os/exec"
@@ -103,7 +105,13 @@ func TestStackMatrix(t *testing.T) {
 			goRun("test", "./...")
 			bin := filepath.Join(dir, "bin", "app")
 			goRun("build", "-o", bin, "./cmd/app")
-			startAndProbe(t, bin, dir) // embedded defaults: SQLite, in-memory cache
+			overview := startAndProbe(t, bin, dir) // embedded defaults: SQLite, in-memory cache
+			// Each panel comes with its owner and is gone without it.
+			for owner, link := range map[string]string{"worker": `href="/dashboard/panels/jobs"`, "scheduler": `href="/dashboard/panels/scheduler"`, "auth": `href="/dashboard/panels/users"`} {
+				if got := strings.Contains(overview, link); got != s.sel.Has(owner) {
+					t.Errorf("the dashboard links %s: %v, want %v (%s selected: %v)", link, got, s.sel.Has(owner), owner, s.sel.Has(owner))
+				}
+			}
 			if s.sel.Has("database") {
 				if url := os.Getenv("TEST_DATABASE_URL"); url != "" {
 					startAndProbe(t, bin, dir, "DATABASE_URL="+freshPostgres(t, url))
@@ -138,16 +146,30 @@ func runtimeGOROOT(t *testing.T) string {
 	return strings.TrimSpace(string(out))
 }
 
-// startAndProbe runs `app serve` on a free port, waits for /health/ready and stops it with
-// SIGTERM, expecting a clean exit.
-func startAndProbe(t *testing.T, bin, dir string, env ...string) {
+// startAndProbe runs `app serve` on a free port, waits for /health/ready, loads the dashboard's
+// overview and stops the app with SIGTERM, expecting a clean exit. It returns the overview.
+func startAndProbe(t *testing.T, bin, dir string, env ...string) string {
 	t.Helper()
 	port := freePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	env = append([]string{"HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port)}, env...)
-	stop := startServe(t, bin, dir, env, fmt.Sprintf("http://127.0.0.1:%d", port))
+	stop := startServe(t, bin, dir, env, base)
+	var overview string
+	resp, err := http.Get(base + "/")
+	if err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		overview = string(b)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET / = %d, want the dashboard: %s", resp.StatusCode, b)
+		}
+	} else {
+		t.Errorf("GET /: %v", err)
+	}
 	if out, err := stop(); err != nil {
 		t.Fatalf("serve exited with %v after SIGTERM; output:\n%s", err, out)
 	}
+	return overview
 }
 
 func freePort(t *testing.T) int {
