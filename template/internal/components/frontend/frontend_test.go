@@ -588,3 +588,24 @@ func TestOverviewBinding(t *testing.T) {
 		}
 	}
 }
+
+// TestBackTo: a plain form post returns to the panel's page as it was viewed,
+// never to another page or host.
+func TestBackTo(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ name, referer, want string }{
+		{"no referer", "", "/dashboard/panels/users?notice=Done."},
+		{"search kept", "http://example.com/dashboard/panels/users?q=ada&page=2", "/dashboard/panels/users?notice=Done.&page=2&q=ada"},
+		{"old notice replaced", "http://example.com/dashboard/panels/users?notice=old", "/dashboard/panels/users?notice=Done."},
+		{"another page", "http://example.com/dashboard/panels/jobs?q=x", "/dashboard/panels/users?notice=Done."},
+		{"another host", "http://evil.test/dashboard/panels/users?q=x", "/dashboard/panels/users?notice=Done."},
+	} {
+		req := httptest.NewRequest(http.MethodPost, "http://example.com/dashboard/panels/users/actions/deactivate", nil)
+		if tt.referer != "" {
+			req.Header.Set("Referer", tt.referer)
+		}
+		if got := backTo(req, "users", "Done."); got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}

@@ -296,5 +296,17 @@ func (s *site) action(w http.ResponseWriter, req *http.Request, d *Dashboard) {
 		s.render(w, req, d, "panel", "live", s.renderPanel(req, d, p, pc.csrf, notice))
 		return
 	}
-	http.Redirect(w, req, PanelsPath+"/"+url.PathEscape(p.name)+"?notice="+url.QueryEscape(notice), http.StatusSeeOther)
+	http.Redirect(w, req, backTo(req, p.name, notice), http.StatusSeeOther)
+}
+
+// backTo is the panel's page with the notice, keeping the query the page was viewed with (a
+// search, say) when the form was posted from it: the Referer, sent same-origin only.
+func backTo(req *http.Request, panel, notice string) string {
+	page := PanelsPath + "/" + url.PathEscape(panel)
+	q := url.Values{}
+	if ref, err := url.Parse(req.Referer()); err == nil && ref.Host == req.Host && ref.EscapedPath() == page {
+		q = ref.Query()
+	}
+	q.Set("notice", notice)
+	return page + "?" + q.Encode()
 }
