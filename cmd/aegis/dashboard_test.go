@@ -78,7 +78,7 @@ func productionDashboard(t *testing.T, chrome, dir, bin string) {
 	runApp(t, bin, dir, env, nil, "migrate", "up")
 	const adminPassword = "correct horse battery staple"
 	runApp(t, bin, dir, env, nil, "users", "create-admin", "--email", "admin@example.com", "--username", "admin", "--password", adminPassword)
-	startServe(t, bin, dir, env, base)
+	stopApp := startServe(t, bin, dir, env, base)
 
 	// State an operator would find: a user to deactivate and a job that failed for good.
 	postJSON(t, base+"/api/v1/auth/register", `{"email":"alice@example.com","username":"alice","password":"a long enough password 42"}`, http.StatusCreated)
@@ -203,6 +203,17 @@ func productionDashboard(t *testing.T, chrome, dir, bin string) {
 	b.waitJS("the database card turns unhealthy", `!!document.querySelector('#card-database.card-unhealthy')`, 20*time.Second)
 	t.Logf("the database card turned unhealthy %s after the database went away", time.Since(stopped).Round(100*time.Millisecond))
 	b.shot("database-down.png")
+
+	// The app itself goes away: the page must not go on showing its last answer as current.
+	if b.text(`String(document.getElementById('stale').hidden)`) != "true" {
+		t.Error("the stale-data banner shows while refreshes succeed")
+	}
+	if out, err := stopApp(); err != nil {
+		t.Errorf("serve exited with %v after SIGTERM; output:\n%s", err, out)
+	}
+	b.waitJS("the page says its data is stale", `!document.getElementById('stale').hidden &&
+		document.body.classList.contains('is-stale')`, 20*time.Second)
+	b.shot("app-down.png")
 	t.Logf("screenshots: %s", t.ArtifactDir())
 }
 

@@ -15,13 +15,14 @@ import (
 // assets/htmx.min.js.gz is htmx 2.0.11 (npm htmx.org, dist/htmx.min.js.gz),
 // 0BSD licensed (assets/htmx.LICENSE).
 //
-//go:embed assets style.css
+//go:embed assets style.css dashboard.js
 var assetFS embed.FS
 
 var assetTypes = map[string]string{
 	"htmx.min.js":  "text/javascript; charset=utf-8",
 	"htmx.LICENSE": "text/plain; charset=utf-8",
 	"style.css":    "text/css; charset=utf-8",
+	"dashboard.js": "text/javascript; charset=utf-8",
 }
 
 func loadAssets() (map[string]*backend.EmbeddedFile, error) {
@@ -40,7 +41,7 @@ func loadAssets() (map[string]*backend.EmbeddedFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("frontend: read embedded assets: %w", err)
 	}
-	files := []string{"style.css"}
+	files := []string{"style.css", "dashboard.js"}
 	for _, e := range entries {
 		files = append(files, "assets/"+e.Name())
 	}

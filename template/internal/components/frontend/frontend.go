@@ -111,6 +111,7 @@ type Dashboard struct {
 	assets   map[string]*backend.EmbeddedFile
 	css      string // URL of the stylesheet, with its hash
 	htmx     string // URL of htmx, with its hash
+	js       string // URL of dashboard.js, with its hash
 	secret   []byte // signs CSRF tokens; new per process
 	started  time.Time
 	sessions sessionMemo // logins confirmed lately, for when the Authenticator fails
@@ -138,6 +139,7 @@ func New(opts *Opts) (*Dashboard, error) {
 	}
 	d.css = AssetsPath + "/" + versioned(d.assets["style.css"])
 	d.htmx = AssetsPath + "/" + versioned(d.assets["htmx.min.js"])
+	d.js = AssetsPath + "/" + versioned(d.assets["dashboard.js"])
 	if d.pages, err = parsePages(); err != nil {
 		return nil, err
 	}

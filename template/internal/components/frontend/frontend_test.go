@@ -238,8 +238,8 @@ func TestPageWeight(t *testing.T) {
 	page := get(t, e.h, "/").Body.String()
 	total := len(page)
 	links := regexp.MustCompile(`(?:src|href)="(/dashboard/assets/[^"]+)"`).FindAllStringSubmatch(page, -1)
-	if len(links) != 2 {
-		t.Fatalf("overview links %d assets, want 2 (CSS and htmx)", len(links))
+	if len(links) != 3 {
+		t.Fatalf("overview links %d assets, want 3 (CSS, htmx and dashboard.js)", len(links))
 	}
 	for _, l := range links {
 		rec := get(t, e.h, l[1])

@@ -48,14 +48,14 @@ type navItem struct {
 
 // pageData is what the layout renders around a page's content.
 type pageData struct {
-	App         string
-	Heading     string
-	CSS, HTMX   string
-	CSRF        string // token for forms
-	HTMXHeaders string // hx-headers JSON carrying the token
-	Nav         []navItem
-	Logout      string // where to POST to sign out; "" without a session login
-	Content     any
+	App           string
+	Heading       string
+	CSS, HTMX, JS string
+	CSRF          string // token for forms
+	HTMXHeaders   string // hx-headers JSON carrying the token
+	Nav           []navItem
+	Logout        string // where to POST to sign out; "" without a session login
+	Content       any
 }
 
 // page builds the layout data for a page; key marks the current nav item.
@@ -84,7 +84,7 @@ func (s *site) page(w http.ResponseWriter, req *http.Request, d *Dashboard, key,
 	}
 	return pageData{
 		Logout: logout,
-		App:    s.title, Heading: heading, CSS: d.css, HTMX: d.htmx,
+		App:    s.title, Heading: heading, CSS: d.css, HTMX: d.htmx, JS: d.js,
 		CSRF: token, HTMXHeaders: string(hdr),
 		Nav:     nav,
 		Content: content,
