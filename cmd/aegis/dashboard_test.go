@@ -202,6 +202,8 @@ func productionDashboard(t *testing.T, chrome, dir, bin string) {
 	proxy.Close()
 	b.waitJS("the database card turns unhealthy", `!!document.querySelector('#card-database.card-unhealthy')`, 20*time.Second)
 	t.Logf("the database card turned unhealthy %s after the database went away", time.Since(stopped).Round(100*time.Millisecond))
+	// auth passes its own check but cannot work: its card says what it waits on.
+	b.waitJS("the auth card names the database", `((document.getElementById('card-auth.AuthService') || document).querySelector('.blocked') || {textContent: ''}).textContent.includes('database')`, 10*time.Second)
 	b.shot("database-down.png")
 
 	// The app itself goes away: the page must not go on showing its last answer as current.

@@ -559,12 +559,14 @@ func TestFormat(t *testing.T) {
 }
 
 // TestOverviewBinding: a binding is the same instance as its target, so its
-// card shows the target's health instead of "no check".
+// card shows the target's health instead of "no check"; a card that passes
+// its own check names its unhealthy dependencies.
 func TestOverviewBinding(t *testing.T) {
 	g := registry.Graph{Nodes: []registry.Node{
 		{Name: "worker", Kind: registry.KindComponent, State: "started"},
 		{Name: "worker.Enqueuer", Kind: registry.KindService, State: "started", Deps: []string{"worker"}, AliasOf: "worker"},
 		{Name: "plain", Kind: registry.KindService, State: "registered"},
+		{Name: "mailer", Kind: registry.KindService, State: "started", Deps: []string{"plain", "worker"}},
 	}}
 	rep := registry.Report{Checks: []registry.CheckResult{{Name: "worker", Status: registry.StatusUnhealthy, Message: "queue table missing"}}}
 	health := map[string]string{}
@@ -577,9 +579,19 @@ func TestOverviewBinding(t *testing.T) {
 		"worker":          "unhealthy:queue table missing",
 		"worker.Enqueuer": "unhealthy:queue table missing",
 		"plain":           ":",
+		"mailer":          ":",
 	} {
 		if health[name] != want {
 			t.Errorf("card %s: %q, want %q", name, health[name], want)
+		}
+	}
+	for _, s := range overviewOf(g, rep, Stats{}).Sections {
+		for _, c := range s.Cards {
+			// The binding shows its target's health, not a note about it.
+			want := map[string]string{"mailer": "worker"}[c.Name]
+			if got := strings.Join(c.UnhealthyDeps, ","); got != want {
+				t.Errorf("card %s: unhealthy dependencies %q, want %q", c.Name, got, want)
+			}
 		}
 	}
 	for _, n := range layout(g, rep).Nodes {

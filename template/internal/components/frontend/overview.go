@@ -27,6 +27,10 @@ type Card struct {
 	Latency     time.Duration
 	TimedOut    bool
 	Error       string // why it failed to start
+	// UnhealthyDeps are the dependencies whose own check fails: a service can pass its own
+	// check (it has none that reaches the database, say) and still not work.
+	UnhealthyDeps []string
+	AliasOf       string // a binding's target, whose health the card shows
 }
 
 // Section is one group of cards.
@@ -80,7 +84,7 @@ func overviewOf(g registry.Graph, rep registry.Report, st Stats) Overview {
 	for _, n := range g.Nodes {
 		card := Card{
 			Name: n.Name, Kind: n.Kind, Lifetime: n.Lifetime, State: n.State,
-			Description: n.Description, Deps: n.Deps, Optional: n.Optional, Error: n.Error,
+			Description: n.Description, Deps: n.Deps, Optional: n.Optional, Error: n.Error, AliasOf: n.AliasOf,
 		}
 		if c, ok := checkOf(checks, n); ok {
 			card.Health = string(c.Status)
@@ -92,6 +96,22 @@ func overviewOf(g registry.Graph, rep registry.Report, st Stats) Overview {
 			components = append(components, card)
 		} else {
 			services = append(services, card)
+		}
+	}
+	health := map[string]string{}
+	for _, c := range append(slices.Clone(components), services...) {
+		health[c.Name] = c.Health
+	}
+	for _, list := range [][]Card{components, services} {
+		for i := range list {
+			if list[i].AliasOf != "" {
+				continue // its health is the target's already
+			}
+			for _, dep := range list[i].Deps {
+				if health[dep] == string(registry.StatusUnhealthy) {
+					list[i].UnhealthyDeps = append(list[i].UnhealthyDeps, dep)
+				}
+			}
 		}
 	}
 	byName := func(a, b Card) int { return strings.Compare(a.Name, b.Name) }
