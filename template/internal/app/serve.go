@@ -83,7 +83,7 @@ func (a *cli) serveHTTP(ctx context.Context, c *registry.Container, core config.
 	if err != nil {
 		return err
 	}
-	h, err := srv.Handler(c, &backend.HandlerOpts{Title: a.name, Version: version, Logger: logger, Routes: a.routes})
+	h, err := srv.Handler(c, &backend.HandlerOpts{Title: a.name, Version: version, Revision: revision(), Logger: logger, Routes: a.routes})
 	if err != nil {
 		return err
 	}

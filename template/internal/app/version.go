@@ -19,12 +19,17 @@ var (
 	commit  = ""
 )
 
+// revision is the commit set at build time, else the go command's VCS stamp, else "".
+func revision() string {
+	if commit != "" {
+		return commit
+	}
+	return vcsRevision()
+}
+
 // versionLine returns "dev (commit abc1234, go1.26.8)".
 func versionLine() string {
-	c := commit
-	if c == "" {
-		c = vcsRevision()
-	}
+	c := revision()
 	if c == "" {
 		c = "unknown"
 	}

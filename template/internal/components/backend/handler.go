@@ -19,6 +19,8 @@ type HandlerOpts struct {
 	Title string
 	// Version is the API version in /openapi.json. Default "dev".
 	Version string
+	// Revision is the source revision the binary was built from, for pages; may be empty.
+	Revision string
 	// Logger receives access logs and panics. Default slog.Default().
 	Logger *slog.Logger
 	// Routes are the contributed routes to mount. Default: those registered with Routes.
@@ -76,7 +78,7 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 	cfg.OnAddOperation = append(cfg.OnAddOperation, capBody(s.settings.MaxBodyBytes))
 	api := humachi.New(mux, cfg)
 
-	r := &Router{API: api, Mux: mux, Container: c, Logger: o.Logger, Title: o.Title, HealthTimeout: s.settings.HealthTimeout}
+	r := &Router{API: api, Mux: mux, Container: c, Logger: o.Logger, Title: o.Title, Revision: o.Revision, HealthTimeout: s.settings.HealthTimeout}
 	s.mountHealth(r)
 	if err := mountDocs(r, o.Title); err != nil {
 		return nil, err

@@ -32,6 +32,8 @@ type Router struct {
 	Logger *slog.Logger
 	// Title is the app's display name (HandlerOpts.Title), for pages.
 	Title string
+	// Revision is the source revision of the binary (HandlerOpts.Revision), for pages.
+	Revision string
 	// HealthTimeout bounds each health check a page or endpoint runs
 	// (HEALTH_TIMEOUT).
 	HealthTimeout time.Duration

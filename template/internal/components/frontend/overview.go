@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
-	"runtime/debug"
 	"runtime/metrics"
 	"slices"
 	"strings"
@@ -145,7 +144,7 @@ func (s *site) stats(d *Dashboard) Stats {
 	}
 	return Stats{
 		Version:    s.r.API.OpenAPI().Info.Version,
-		Revision:   revision,
+		Revision:   s.r.Revision,
 		GoVersion:  runtime.Version(),
 		Uptime:     time.Since(d.started),
 		Goroutines: runtime.NumGoroutine(),
@@ -153,32 +152,6 @@ func (s *site) stats(d *Dashboard) Stats {
 		TotalBytes: val(1),
 	}
 }
-
-// revision is the VCS revision the go command stamped into the binary.
-var revision = func() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return ""
-	}
-	var rev, dirty string
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				dirty = "-dirty"
-			}
-		}
-	}
-	if len(rev) > 12 {
-		rev = rev[:12]
-	}
-	if rev == "" {
-		return ""
-	}
-	return rev + dirty
-}()
 
 func (s *site) overviewData(req *http.Request, d *Dashboard) Overview {
 	return overviewOf(s.c.Graph(), s.c.CheckHealth(req.Context(), s.timeout), s.stats(d))
