@@ -1,14 +1,10 @@
 package scheduler
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/aegisgo/aegis/template/internal/components/frontend"
 	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
@@ -25,19 +21,8 @@ func TestPanel(t *testing.T) {
 	h := frontendtest.Handler(t, nil, func(r *registry.Registry) error {
 		return registry.Value(r, sch, registry.Name(Name), registry.Kind(registry.KindComponent))
 	})
-	get := func(path string) *httptest.ResponseRecorder {
-		req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, path, nil)
-		req.Host = "127.0.0.1:8000"
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK {
-			t.Fatalf("GET %s = %d\n%s", path, rec.Code, rec.Body)
-		}
-		return rec
-	}
-
-	page := get("/dashboard/panels/scheduler")
-	body := page.Body.String()
+	b := frontendtest.NewBrowser(t, h)
+	body := b.Get("/dashboard/panels/scheduler")
 	for _, want := range []string{
 		"<title>Scheduled jobs · app</title>", "<code>test_cron</code>", "<code>cron 0 3 * * *</code>",
 		`action="/dashboard/panels/scheduler/actions/run"`, `name="job" value="test_cron"`, "never",
@@ -46,25 +31,8 @@ func TestPanel(t *testing.T) {
 			t.Errorf("panel lacks %q", want)
 		}
 	}
-	token := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(body)
-	cookies := page.Result().Cookies()
-	if token == nil || len(cookies) == 0 {
-		t.Fatal("the panel has no CSRF token or cookie")
-	}
-
 	post := func(job string) string {
-		form := url.Values{"job": {job}, frontend.CSRFField: {token[1]}}
-		req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/dashboard/panels/scheduler/actions/run", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		for _, ck := range cookies {
-			req.AddCookie(ck)
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != http.StatusSeeOther {
-			t.Fatalf("POST run %s = %d\n%s", job, rec.Code, rec.Body)
-		}
-		return get(rec.Header().Get("Location")).Body.String()
+		return b.Submit("/dashboard/panels/scheduler/actions/run", url.Values{"job": {job}})
 	}
 	after := post("test_cron")
 	if !strings.Contains(after, "Ran test_cron.") || !strings.Contains(after, `badge-healthy">ok</span>`) {

@@ -2,10 +2,7 @@ package worker
 
 import (
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -13,7 +10,6 @@ import (
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
-	"github.com/aegisgo/aegis/template/internal/components/frontend"
 	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
@@ -37,18 +33,8 @@ func TestPanel(t *testing.T) {
 		}
 		id := res.Job.ID
 
-		get := func(path string) *httptest.ResponseRecorder {
-			req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, path, nil)
-			req.Host = "127.0.0.1:8000"
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			if rec.Code != http.StatusOK {
-				t.Fatalf("GET %s = %d\n%s", path, rec.Code, rec.Body)
-			}
-			return rec
-		}
-		page := get("/dashboard/panels/jobs")
-		body := page.Body.String()
+		b := frontendtest.NewBrowser(t, h)
+		body := b.Get("/dashboard/panels/jobs")
 		for _, want := range []string{
 			"<title>Jobs · app</title>", "<h2 id=\"queues-heading\">Queues</h2>", "<code>default</code>",
 			fmt.Sprintf(`<th scope="row">%d</th><td><code>test_ok</code></td>`, id),
@@ -58,24 +44,8 @@ func TestPanel(t *testing.T) {
 				t.Errorf("panel lacks %q", want)
 			}
 		}
-		token := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(body)
-		cookies := page.Result().Cookies()
-		if token == nil || len(cookies) == 0 {
-			t.Fatal("the panel has no CSRF token or cookie")
-		}
 		post := func(action string) string {
-			form := url.Values{"id": {fmt.Sprint(id)}, frontend.CSRFField: {token[1]}}
-			req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/dashboard/panels/jobs/actions/"+action, strings.NewReader(form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			for _, ck := range cookies {
-				req.AddCookie(ck)
-			}
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			if rec.Code != http.StatusSeeOther {
-				t.Fatalf("POST %s = %d\n%s", action, rec.Code, rec.Body)
-			}
-			return get(rec.Header().Get("Location")).Body.String()
+			return b.Submit("/dashboard/panels/jobs/actions/"+action, url.Values{"id": {fmt.Sprint(id)}})
 		}
 		if after := post("cancel"); !strings.Contains(after, fmt.Sprintf("Job %d is cancelled.", id)) {
 			t.Errorf("no notice after cancel:\n%s", after)

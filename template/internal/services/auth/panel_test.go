@@ -3,15 +3,13 @@ package auth
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
-	"github.com/aegisgo/aegis/template/internal/components/frontend"
+	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
 )
 
 // TestPanel lists and searches accounts in the dashboard panel and
@@ -30,44 +28,18 @@ func TestPanel(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		get := func(path string) *httptest.ResponseRecorder {
-			req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, path, nil)
-			req.Host = "127.0.0.1:8000"
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			if rec.Code != http.StatusOK {
-				t.Fatalf("GET %s = %d\n%s", path, rec.Code, rec.Body)
-			}
-			return rec
-		}
-		page := get("/dashboard/panels/users")
-		body := page.Body.String()
+		b := frontendtest.NewBrowser(t, h)
+		body := b.Get("/dashboard/panels/users")
 		for _, want := range []string{"<title>Users · app</title>", `role="search"`, ada.Email, "Ada &lt;Lovelace&gt;", "Grace Hopper", `action="/dashboard/panels/users/actions/deactivate"`} {
 			if !strings.Contains(body, want) {
 				t.Errorf("panel lacks %q", want)
 			}
 		}
-		if found := get("/dashboard/panels/users?q=lovelace").Body.String(); !strings.Contains(found, ada.Email) || strings.Contains(found, "Grace Hopper") {
+		if found := b.Get("/dashboard/panels/users?q=lovelace"); !strings.Contains(found, ada.Email) || strings.Contains(found, "Grace Hopper") {
 			t.Error("search for lovelace does not show exactly Ada")
 		}
-		token := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(body)
-		cookies := page.Result().Cookies()
-		if token == nil || len(cookies) == 0 {
-			t.Fatal("the panel has no CSRF token or cookie")
-		}
 		post := func(action string) string {
-			form := url.Values{"id": {fmt.Sprint(ada.ID)}, frontend.CSRFField: {token[1]}}
-			req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/dashboard/panels/users/actions/"+action, strings.NewReader(form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			for _, ck := range cookies {
-				req.AddCookie(ck)
-			}
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			if rec.Code != http.StatusSeeOther {
-				t.Fatalf("POST %s = %d\n%s", action, rec.Code, rec.Body)
-			}
-			return get(rec.Header().Get("Location")).Body.String()
+			return b.Submit("/dashboard/panels/users/actions/"+action, url.Values{"id": {fmt.Sprint(ada.ID)}})
 		}
 		if after := post("deactivate"); !strings.Contains(after, "is deactivated") {
 			t.Errorf("no notice after deactivate:\n%s", after)
@@ -83,15 +55,7 @@ func TestPanel(t *testing.T) {
 		}
 
 		// htmx swaps the panel with the action's answer: the search stays applied.
-		form := url.Values{"id": {fmt.Sprint(ada.ID)}, "q": {"lovelace"}, frontend.CSRFField: {token[1]}}
-		req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/dashboard/panels/users/actions/deactivate", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("HX-Request", "true")
-		for _, ck := range cookies {
-			req.AddCookie(ck)
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
+		rec := b.Post("/dashboard/panels/users/actions/deactivate", url.Values{"id": {fmt.Sprint(ada.ID)}, "q": {"lovelace"}}, true)
 		if body := rec.Body.String(); rec.Code != http.StatusOK || !strings.Contains(body, ada.Email) || strings.Contains(body, "Grace Hopper") ||
 			!strings.Contains(body, `name="q" value="lovelace"`) {
 			t.Errorf("htmx deactivate with a search: %d, want the panel still filtered by it:\n%s", rec.Code, body)

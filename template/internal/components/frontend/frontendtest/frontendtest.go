@@ -6,6 +6,10 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
@@ -57,3 +61,77 @@ func Handler(t testing.TB, opts *frontend.Opts, register func(*registry.Registry
 
 // httptestPeer is the peer address httptest.NewRequest gives a request.
 const httptestPeer = "192.0.2.1:1234"
+
+// Browser acts on the dashboard the way a browser without JavaScript does, for panel tests:
+// it keeps the cookies the app sets and the CSRF token of the last page it loaded, posts
+// forms with them and follows the redirect back (post/redirect/get).
+type Browser struct {
+	t       testing.TB
+	h       http.Handler
+	cookies map[string]*http.Cookie
+	token   string
+}
+
+// NewBrowser returns a Browser on h (from Handler).
+func NewBrowser(t testing.TB, h http.Handler) *Browser {
+	return &Browser{t: t, h: h, cookies: map[string]*http.Cookie{}}
+}
+
+var csrfInput = regexp.MustCompile(`name="` + frontend.CSRFField + `" value="([^"]+)"`)
+
+// Get loads path, which must answer 200, and returns the page.
+func (b *Browser) Get(path string) string {
+	b.t.Helper()
+	rec := b.do(httptest.NewRequestWithContext(b.t.Context(), http.MethodGet, path, nil))
+	if rec.Code != http.StatusOK {
+		b.t.Fatalf("GET %s = %d\n%s", path, rec.Code, rec.Body)
+	}
+	body := rec.Body.String()
+	if m := csrfInput.FindStringSubmatch(body); m != nil {
+		b.token = m[1]
+	}
+	return body
+}
+
+// Submit posts form to action with the CSRF token of the last page, expects the redirect back
+// to the panel and returns the page it leads to.
+func (b *Browser) Submit(action string, form url.Values) string {
+	b.t.Helper()
+	rec := b.Post(action, form, false)
+	if rec.Code != http.StatusSeeOther {
+		b.t.Fatalf("POST %s = %d\n%s", action, rec.Code, rec.Body)
+	}
+	return b.Get(rec.Header().Get("Location"))
+}
+
+// Post posts form to action with the CSRF token of the last page, as htmx does when htmx is
+// true (the answer is then the panel itself), and returns the response.
+func (b *Browser) Post(action string, form url.Values, htmx bool) *httptest.ResponseRecorder {
+	b.t.Helper()
+	if b.token == "" {
+		b.t.Fatal("no CSRF token: Get a page with a form first")
+	}
+	f := url.Values{frontend.CSRFField: {b.token}}
+	for k, v := range form {
+		f[k] = v
+	}
+	req := httptest.NewRequestWithContext(b.t.Context(), http.MethodPost, action, strings.NewReader(f.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if htmx {
+		req.Header.Set("HX-Request", "true")
+	}
+	return b.do(req)
+}
+
+func (b *Browser) do(req *http.Request) *httptest.ResponseRecorder {
+	req.Host = "127.0.0.1:8000"
+	for _, c := range b.cookies {
+		req.AddCookie(c)
+	}
+	rec := httptest.NewRecorder()
+	b.h.ServeHTTP(rec, req)
+	for _, c := range rec.Result().Cookies() {
+		b.cookies[c.Name] = c
+	}
+	return rec
+}
