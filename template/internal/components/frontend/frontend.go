@@ -17,7 +17,9 @@ package frontend
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -52,12 +54,16 @@ const (
 type Settings struct {
 	Username string `env:"DASHBOARD_USERNAME" doc:"User name for the dashboard (HTTP basic auth); required with DASHBOARD_PASSWORD in production, where the dashboard answers 401 until both are set. Without them in development it answers only on localhost."`
 	Password string `env:"DASHBOARD_PASSWORD" doc:"Password for the dashboard; when both are set they are required in development too."`
+	Secret   string `env:"DASHBOARD_SECRET" doc:"Key that signs the dashboard's CSRF tokens, at least 32 characters; set the same value on every instance behind one load balancer, or a form loaded from one instance is refused by another. Empty: a random key per process."`
 }
 
 // Validate reports a user name without a password and the other way round.
 func (s Settings) Validate() error {
 	if (s.Username == "") != (s.Password == "") {
 		return config.Invalid("DASHBOARD_USERNAME", s.Username, "and DASHBOARD_PASSWORD must be set together", "set both, or neither to leave the dashboard open in development")
+	}
+	if s.Secret != "" && len(s.Secret) < 32 {
+		return config.Invalid("DASHBOARD_SECRET", "(hidden)", "is shorter than 32 characters", "generate one with: openssl rand -hex 32")
 	}
 	return nil
 }
@@ -132,7 +138,14 @@ func New(opts *Opts) (*Dashboard, error) {
 	if err := d.opts.Panels.Err(); err != nil {
 		return nil, err
 	}
-	_, _ = rand.Read(d.secret) // never fails (crypto/rand panics instead)
+	if key := d.opts.Settings.Secret; key != "" {
+		// A key of its own for CSRF, derived, so DASHBOARD_SECRET signs nothing else.
+		m := hmac.New(sha256.New, []byte(key))
+		m.Write([]byte("aegis dashboard csrf"))
+		d.secret = m.Sum(nil)
+	} else {
+		_, _ = rand.Read(d.secret) // never fails (crypto/rand panics instead)
+	}
 	var err error
 	if d.assets, err = loadAssets(); err != nil {
 		return nil, err

@@ -166,3 +166,35 @@ func TestSessionMemo(t *testing.T) {
 		t.Error("a forgotten session is recalled")
 	}
 }
+
+// TestSharedSecret: instances configured with the same DASHBOARD_SECRET accept
+// each other's CSRF tokens (a form loaded from one, posted to another behind
+// a load balancer); without it each process has its own key.
+func TestSharedSecret(t *testing.T) {
+	t.Parallel()
+	key := strings.Repeat("k", 32)
+	newDash := func(secret string) *Dashboard {
+		d, err := New(&Opts{Settings: Settings{Secret: secret}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	const seed = "0123456789abcdefghijklmnopqrstuvwxyzABCDEF"
+	for _, tt := range []struct {
+		name   string
+		a, b   string
+		shared bool
+	}{
+		{"same secret", key, key, true},
+		{"different secrets", key, strings.Repeat("x", 32), false},
+		{"no secret", "", "", false},
+	} {
+		if got := newDash(tt.a).sign(seed) == newDash(tt.b).sign(seed); got != tt.shared {
+			t.Errorf("%s: tokens interchangeable = %v, want %v", tt.name, got, tt.shared)
+		}
+	}
+	if _, err := New(&Opts{Settings: Settings{Secret: "short"}}); err == nil || !strings.Contains(err.Error(), "DASHBOARD_SECRET") {
+		t.Errorf("a short secret: %v, want an error naming DASHBOARD_SECRET", err)
+	}
+}
