@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -107,10 +108,11 @@ scheduler keeps no history between processes and LAST RUN shows "-".`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return app.WithService(cmd.Context(), env, func(ctx context.Context, s *Scheduler) error {
-				if _, ok := s.byName[args[0]]; !ok {
+				r, err := s.RunNow(ctx, args[0])
+				var noJob *NoJobError
+				if errors.As(err, &noJob) {
 					return app.UsageError(cmd, "no scheduled job %q; 'schedule list' shows them", args[0])
 				}
-				r, err := s.RunNow(ctx, args[0])
 				if err != nil {
 					return err
 				}

@@ -74,10 +74,11 @@ func runNowAction(p *frontend.PanelContext) error {
 		return fmt.Errorf("the scheduler is not available: %w", err)
 	}
 	name := p.Request.PostFormValue("job")
-	if _, ok := s.byName[name]; !ok {
+	done, err := s.RunInBackground(p.Request.Context(), name)
+	var noJob *NoJobError
+	if errors.As(err, &noJob) {
 		return fmt.Errorf("there is no scheduled job %q", name)
 	}
-	done, err := s.RunInBackground(p.Request.Context(), name)
 	if errors.Is(err, ErrStopped) {
 		return fmt.Errorf("job %s was not started: the app is shutting down", name)
 	}

@@ -348,13 +348,28 @@ func (s *Scheduler) runTick(j *Job, tick time.Time) {
 	_ = s.execute(ctx, store, j, run)
 }
 
+// NoJobError is what asking for a job name that no job has returns.
+type NoJobError struct{ Name string }
+
+func (e *NoJobError) Error() string {
+	return fmt.Sprintf("scheduler: no job %q; 'schedule list' shows them", e.Name)
+}
+
+// job returns the job called name, or a *NoJobError.
+func (s *Scheduler) job(name string) (*Job, error) {
+	if j, ok := s.byName[name]; ok {
+		return j, nil
+	}
+	return nil, &NoJobError{Name: name}
+}
+
 // Execute runs job name for tick now, in this process, and records the outcome: the
 // schedulerworker glue's job calls it, so the run's history shows the real outcome. Its
 // error is fn's (so the worker retries it).
 func (s *Scheduler) Execute(ctx context.Context, name string, tick time.Time) error {
-	j, ok := s.byName[name]
-	if !ok {
-		return fmt.Errorf("scheduler: no job %q", name)
+	j, err := s.job(name)
+	if err != nil {
+		return err
 	}
 	s.mu.Lock()
 	store := s.store
@@ -366,9 +381,9 @@ func (s *Scheduler) Execute(ctx context.Context, name string, tick time.Time) er
 // RunNow runs job name at once, in this process, whatever its schedule ('schedule run'), and
 // records it in the history under the current time.
 func (s *Scheduler) RunNow(ctx context.Context, name string) (Run, error) {
-	j, ok := s.byName[name]
-	if !ok {
-		return Run{}, fmt.Errorf("scheduler: no job %q; 'schedule list' shows them", name)
+	j, err := s.job(name)
+	if err != nil {
+		return Run{}, err
 	}
 	s.mu.Lock()
 	store := s.store
@@ -378,7 +393,7 @@ func (s *Scheduler) RunNow(ctx context.Context, name string) (Run, error) {
 	if _, err := store.Claim(ctx, run); err != nil {
 		return Run{}, err
 	}
-	err := s.execute(ctx, store, j, run)
+	err = s.execute(ctx, store, j, run)
 	last, lerr := store.Last(ctx)
 	if lerr == nil {
 		if r, ok := last[name]; ok && r.Tick.Equal(run.Tick) {
@@ -401,8 +416,8 @@ type RunNowResult struct {
 // context if ctx of Stop ends first. An unknown job is an error, and so is a call once Stop or
 // Detach has begun (errors.Is(err, ErrStopped)).
 func (s *Scheduler) RunInBackground(ctx context.Context, name string) (<-chan RunNowResult, error) {
-	if _, ok := s.byName[name]; !ok {
-		return nil, fmt.Errorf("scheduler: no job %q; 'schedule list' shows them", name)
+	if _, err := s.job(name); err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	if s.stopping {
