@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"debug/elf"
 	"encoding/json"
 	"fmt"
@@ -10,9 +9,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/joho/godotenv"
 )
 
 // TestContainerRecipe runs the generated Dockerfile's recipe without a Docker engine (none on
@@ -90,9 +89,13 @@ func TestContainerRecipe(t *testing.T) {
 	}
 
 	// Settings: the image's ENV, then .env (compose's env_file), then the deployment's own.
-	dotenv, err := readDotEnv(filepath.Join(dir, ".env"))
+	values, err := godotenv.Read(filepath.Join(dir, ".env"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	var dotenv []string
+	for k, v := range values {
+		dotenv = append(dotenv, k+"="+v)
 	}
 	port := freePort(t)
 	envFor := func(extra ...string) []string {
@@ -112,47 +115,26 @@ func TestContainerRecipe(t *testing.T) {
 	for what, extra := range deployments {
 		t.Run(what, func(t *testing.T) {
 			env := envFor(extra...)
-			serve := exec.Command(container(df.entrypoint)[0], append(container(df.entrypoint)[1:], df.cmd...)...)
-			serve.Dir = app
-			serve.Env = env
-			var logs lockedBuffer
-			serve.Stdout, serve.Stderr = &logs, &logs
-			if err := serve.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan error, 1)
-			go func() { exited <- serve.Wait() }()
-			defer func() {
-				_ = serve.Process.Signal(syscall.SIGTERM)
-				select {
-				case err := <-exited:
-					if err != nil {
-						t.Errorf("serve exited with %v after SIGTERM\n%s", err, logs.String())
-					}
-				case <-time.After(30 * time.Second):
-					_ = serve.Process.Kill()
-					t.Errorf("serve still running 30 s after SIGTERM\n%s", logs.String())
-				}
-			}()
+			entry := container(df.entrypoint)
+			serve := exec.Command(entry[0], append(entry[1:], df.cmd...)...)
+			serve.Dir, serve.Env = app, env
 			// HEALTHCHECK, retried the way Docker retries it during the start period.
 			check := container(df.healthcheck)
-			var last string
-			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			stop := startProcess(t, serve, func() error {
 				c := exec.Command(check[0], check[1:]...)
 				c.Dir, c.Env = app, env
-				b, err := c.CombinedOutput()
-				if err == nil {
-					break
+				if b, err := c.CombinedOutput(); err != nil {
+					return fmt.Errorf("HEALTHCHECK %q: %v: %s", df.healthcheck, err, b)
 				}
-				last = string(b)
-				if time.Now().After(deadline) {
-					t.Fatalf("HEALTHCHECK %q never passed; last: %s\nserve:\n%s", df.healthcheck, last, logs.String())
-				}
-			}
+				return nil
+			})
 			if extra == nil {
 				if _, err := os.Stat(filepath.Join(app, "data", "app.db")); err != nil {
 					t.Errorf("the SQLite file is not in /app/data: %v", err)
 				}
+			}
+			if out, err := stop(); err != nil {
+				t.Errorf("serve exited with %v after SIGTERM\n%s", err, out)
 			}
 		})
 	}
@@ -225,34 +207,4 @@ func parseDockerfile(path string) (*dockerfile, error) {
 		return nil, fmt.Errorf("%s: no ENTRYPOINT or HEALTHCHECK", path)
 	}
 	return df, nil
-}
-
-// readDotEnv returns the KEY=VALUE lines of a .env file.
-func readDotEnv(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var env []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		l := strings.TrimSpace(sc.Text())
-		if l != "" && !strings.HasPrefix(l, "#") && strings.Contains(l, "=") {
-			env = append(env, l)
-		}
-	}
-	return env, sc.Err()
-}
-
-// runIn runs a command in dir with exactly env and returns its output.
-func runIn(t *testing.T, dir string, env []string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Dir, cmd.Env = dir, env
-	b, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, b)
-	}
-	return string(b)
 }

@@ -75,9 +75,9 @@ func productionDashboard(t *testing.T, chrome, dir, bin string) {
 		"WORKER_IN_PROCESS=true", "SCHEDULER_IN_PROCESS=true",
 		"HEALTH_TIMEOUT=1s", "LOG_LEVEL=warn",
 	}
-	runApp(t, bin, dir, env, nil, "migrate", "up")
+	runApp(t, bin, dir, env, "migrate", "up")
 	const adminPassword = "correct horse battery staple"
-	runApp(t, bin, dir, env, nil, "users", "create-admin", "--email", "admin@example.com", "--username", "admin", "--password", adminPassword)
+	runApp(t, bin, dir, env, "users", "create-admin", "--email", "admin@example.com", "--username", "admin", "--password", adminPassword)
 	stopApp := startServe(t, bin, dir, env, base)
 
 	// State an operator would find: a user to deactivate and a job that failed for good.
@@ -189,6 +189,9 @@ func productionDashboard(t *testing.T, chrome, dir, bin string) {
 	b.run("deactivate", chromedp.Click(chromedp.CSS(deactivate)), chromedp.WaitVisible(chromedp.CSS(`form[action$="/activate"] button`)))
 	waitDB(t, db, "alice is inactive", `SELECT NOT active FROM auth_users WHERE username = 'alice'`)
 	postJSON(t, base+"/api/v1/auth/login", `{"login":"alice","password":"a long enough password 42"}`, http.StatusUnauthorized)
+	if page := b.text(`document.querySelector('main').innerText`); !strings.Contains(page, "alice@example.com is deactivated") {
+		t.Errorf("the users panel was not swapped with the outcome:\n%s", page)
+	}
 	b.shot("users-deactivated.png")
 
 	// Outages show on the overview without a reload.
@@ -252,6 +255,9 @@ func developmentDashboard(t *testing.T, chrome, dir, bin string) {
 	b.run("users panel", chromedp.Navigate(base+"/dashboard/panels/users?q=carol"), chromedp.WaitVisible(chromedp.CSS(deactivate)))
 	b.run("deactivate", chromedp.Click(chromedp.CSS(deactivate)), chromedp.WaitVisible(chromedp.CSS(`form[action$="/activate"] button`)))
 	postJSON(t, base+"/api/v1/auth/login", `{"login":"carol","password":"a long enough password 42"}`, http.StatusUnauthorized)
+	if page := b.text(`document.querySelector('main').innerText`); !strings.Contains(page, "carol@example.com is deactivated") {
+		t.Errorf("the users panel was not swapped with the outcome:\n%s", page)
+	}
 	if q := b.text(`document.getElementById('user-q').value`); q != "carol" {
 		t.Errorf("after the action the users panel searches %q, want the search kept (carol)", q)
 	}
@@ -314,30 +320,54 @@ func buildEverything(t *testing.T) (dir, bin string) {
 	return dir, bin
 }
 
-// runApp runs one command of the generated binary and fails the test when it fails.
-func runApp(t *testing.T, bin, dir string, env []string, stdin io.Reader, args ...string) string {
+// runApp runs one command of the generated binary with env added to this process's, and
+// fails the test when it fails.
+func runApp(t *testing.T, bin, dir string, env []string, args ...string) string {
+	t.Helper()
+	return runIn(t, dir, append(os.Environ(), env...), append([]string{bin}, args...)...)
+}
+
+// runIn runs a command in dir with exactly env, within a minute, and returns its output; a
+// failure fails the test.
+func runIn(t *testing.T, dir string, env []string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdin = stdin
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Dir, cmd.Env = dir, env
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("app %s: %v\n%s", strings.Join(args, " "), err, out)
+		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
 }
 
 // startServe starts `app serve` with env added, waits for base+/health/ready and returns a
-// stop func: SIGTERM, then the exit error and the output. The test's cleanup stops it too (a
-// second stop is a no-op) and shows the output when the test failed.
+// stop func (see startProcess).
 func startServe(t *testing.T, bin, dir string, env []string, base string) (stop func() (output string, err error)) {
 	t.Helper()
 	cmd := exec.Command(bin, "serve")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
+	return startProcess(t, cmd, func() error {
+		resp, err := http.Get(base + "/health/ready")
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s/health/ready answered %d", base, resp.StatusCode)
+		}
+		return nil
+	})
+}
+
+// startProcess starts cmd, polls ready until it returns nil (30 s at most) and returns a stop
+// func: SIGTERM, then the exit error and the combined output. The test's cleanup stops it too
+// (a second stop is a no-op) and shows the output when the test failed.
+func startProcess(t *testing.T, cmd *exec.Cmd, ready func() error) (stop func() (output string, err error)) {
+	t.Helper()
 	var out lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -362,26 +392,22 @@ func startServe(t *testing.T, bin, dir string, env []string, base string) (stop 
 	}
 	t.Cleanup(func() {
 		if output, _ := stop(); t.Failed() {
-			t.Logf("app serve output:\n%s", output)
+			t.Logf("%s output:\n%s", strings.Join(cmd.Args, " "), output)
 		}
 	})
+	var err error
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		select {
 		case err := <-exited:
 			exited <- err // for stop
-			t.Fatalf("serve exited before it was ready: %v\n%s", err, out.String())
+			t.Fatalf("%s exited before it was ready: %v\n%s", strings.Join(cmd.Args, " "), err, out.String())
 		default:
 		}
-		resp, err := http.Get(base + "/health/ready")
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return stop
-			}
+		if err = ready(); err == nil {
+			return stop
 		}
 	}
-	t.Fatalf("%s/health/ready never answered 200:\n%s", base, out.String())
+	t.Fatalf("%s never became ready (%v):\n%s", strings.Join(cmd.Args, " "), err, out.String())
 	return nil
 }
 
