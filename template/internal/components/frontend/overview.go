@@ -98,8 +98,10 @@ func overviewOf(g registry.Graph, rep registry.Report, st Stats) Overview {
 		}
 	}
 	health := map[string]string{}
-	for _, c := range append(slices.Clone(components), services...) {
-		health[c.Name] = c.Health
+	for _, list := range [][]Card{components, services} {
+		for _, c := range list {
+			health[c.Name] = c.Health
+		}
 	}
 	for _, list := range [][]Card{components, services} {
 		for i := range list {
