@@ -103,7 +103,7 @@ func apply(ctx context.Context, env *Env, p *project.Project, pl *project.Plan, 
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	if err := p.Apply(pl); err != nil {
+	if err := p.Apply(ctx, pl); err != nil {
 		return false, fmt.Errorf("%w; the project was left as it was", err)
 	}
 	return true, nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/aegisgo/aegis/internal/catalog"
 	"github.com/aegisgo/aegis/internal/generate"
+	"github.com/aegisgo/aegis/internal/project"
 	"github.com/aegisgo/aegis/internal/prompt"
 )
 
@@ -185,32 +186,23 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 
 	start := time.Now()
 	fmt.Fprintf(out, "Generating %s in %s\n", name, target)
-	files, err := generate.Render(generate.Params{Name: name, Module: o.module, Selection: sel, Catalog: cat})
+	proj := project.New(target, name, o.module, project.Opts{Catalog: cat})
+	pl, err := proj.PlanInit(sel, o.force)
+	if errors.Is(err, project.ErrExists) {
+		return existsError(target)
+	}
 	if err != nil {
 		return err
 	}
-	if files, err = generate.WithBase(files); err != nil {
-		return err
-	}
-	dotenv, err := generate.DotEnv(files)
-	if err != nil {
-		return err
-	}
-	if dotenv != nil {
-		files = append(files, generate.File{Path: ".env", Data: dotenv, Mode: 0o600, Owner: "local", KeepExisting: true})
-	}
-	if err := generate.Write(ctx, target, files, generate.WriteOpts{Force: o.force}); err != nil {
-		if errors.Is(err, generate.ErrExists) {
-			return existsError(target)
-		}
+	if err := proj.Apply(ctx, pl); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		return err
 	}
 	n := 0
-	for _, f := range files {
-		if f.Path != generate.BasePath {
+	for _, c := range pl.Changes {
+		if c.Path != generate.BasePath { // one archive, not files the user works with
 			n++
 		}
 	}

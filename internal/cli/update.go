@@ -19,7 +19,7 @@ func newUpdateCmd(env *Env) *cobra.Command {
 		Long: `Re-render the project in the current folder (or --project-path) with this version of aegis.
 
 Files you never changed are replaced. Files you changed are merged three-way: the base is the
-pristine copy aegis keeps under .aegis/base, yours is the file, theirs the new rendering. A
+pristine copy aegis keeps in .aegis/base.tar, yours is the file, theirs the new rendering. A
 conflict is written with markers (<<<<<<< yours ... >>>>>>> aegis), listed, and update exits
 with status 1. Update needs a clean git tree (or --force), so 'git diff' shows what changed.`,
 		Example: `  aegis update --dry-run

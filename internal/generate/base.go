@@ -18,24 +18,13 @@ import (
 // files is most of what init costs, and a second tree would double it.
 const BasePath = ".aegis/base.tar"
 
-// WithBase returns files plus the base archive of the files the manifest records.
-func WithBase(files []File) ([]File, error) {
-	archive, err := BaseArchive(files)
-	if err != nil {
-		return nil, err
-	}
-	out := append(slices.Clone(files), File{Path: BasePath, Data: archive, Mode: 0o644, Owner: OwnerShared})
-	slices.SortFunc(out, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
-	return out, nil
-}
-
-// BaseArchive returns the base archive of files: every file but the manifest, the archive
-// itself and local files (.env), in path order, with fixed metadata so the same files always
-// give the same bytes.
+// BaseArchive returns the base archive of files: every file but the manifest and the archive
+// itself (everything under .aegis/), in path order, with fixed metadata so the same files always
+// give the same bytes. Render adds it to every project; tests use it to fake an older one.
 func BaseArchive(files []File) ([]byte, error) {
 	var kept []File
 	for _, f := range files {
-		if !strings.HasPrefix(f.Path, ".aegis/") && !f.KeepExisting {
+		if !strings.HasPrefix(f.Path, ".aegis/") {
 			kept = append(kept, f)
 		}
 	}

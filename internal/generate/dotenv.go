@@ -9,37 +9,59 @@ import (
 )
 
 // secretPlaceholder starts the value of every secret in .env.example: the app refuses to run in
-// production with it, and DotEnv replaces it with a random value in the project's .env.
+// production with it, and DotEnv gives it a random value in the project's .env.
 const secretPlaceholder = "change-me"
 
-// DotEnv returns the .env a new project starts with: one random value for each secret of its
-// .env.example, and nothing else, so every other setting keeps its documented default. It returns
-// nil when the selection has no secret. The file is local: it is never in the manifest or in git,
-// and an existing one is never replaced.
-func DotEnv(files []File) ([]byte, error) {
-	var example []byte
-	for _, f := range files {
-		if f.Path == refEnvExample {
-			example = f.Data
+// dotEnvHeader starts a .env that aegis creates.
+const dotEnvHeader = "# Local settings, written by aegis init: never commit this file (.gitignore lists it).\n# Every other setting keeps its default from .env.example.\n"
+
+// DotEnv returns the project's .env, given the folder's current one (exists reports whether
+// there is one): a random value is appended for each secret of .env.example that .env does not
+// set yet, and nothing else, so every other setting keeps its documented default. Values already
+// in .env are never touched. added lists the secrets appended; when it is empty, data is nil and
+// .env stays as it is. The file is local: it is never in the manifest, the base archive or git.
+func (pr *Project) DotEnv(current []byte, exists bool) (data []byte, added []string, err error) {
+	have := map[string]bool{}
+	var out bytes.Buffer
+	if exists {
+		for _, n := range envNames(current) {
+			have[n] = true
+		}
+		out.Write(current)
+		if len(current) > 0 && current[len(current)-1] != '\n' {
+			out.WriteByte('\n')
 		}
 	}
-	var out bytes.Buffer
-	for line := range strings.Lines(string(example)) {
+	for line := range strings.Lines(string(pr.envExample)) {
 		name, value, ok := strings.Cut(strings.TrimSpace(line), "=")
-		if !ok || strings.HasPrefix(name, "#") || !strings.HasPrefix(value, secretPlaceholder) {
+		if !ok || strings.HasPrefix(name, "#") || !strings.HasPrefix(value, secretPlaceholder) || have[name] {
 			continue
 		}
 		secret := make([]byte, 32)
 		if _, err := rand.Read(secret); err != nil {
-			return nil, fmt.Errorf("generate: random secret: %w", err)
+			return nil, nil, fmt.Errorf("generate: random secret: %w", err)
 		}
-		if out.Len() == 0 {
-			out.WriteString("# Local settings, written by aegis init: never commit this file (.gitignore lists it).\n# Every other setting keeps its default from .env.example.\n")
+		if !exists && len(added) == 0 {
+			out.WriteString(dotEnvHeader)
 		}
 		fmt.Fprintf(&out, "%s=%s\n", name, hex.EncodeToString(secret))
+		added = append(added, name)
+		have[name] = true
 	}
-	if out.Len() == 0 {
-		return nil, nil
+	if len(added) == 0 {
+		return nil, nil, nil
 	}
-	return out.Bytes(), nil
+	return out.Bytes(), added, nil
+}
+
+// envNames lists the settings a .env sets, "export NAME=" lines included.
+func envNames(data []byte) []string {
+	var names []string
+	for line := range strings.Lines(string(data)) {
+		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "export "))
+		if name, _, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(name, "#") {
+			names = append(names, strings.TrimSpace(name))
+		}
+	}
+	return names
 }

@@ -3,8 +3,9 @@
 // path, plus the few shared files rendered for the selection (go.mod, go.sum, main.go, the
 // import files, README, Makefile, Dockerfile, ...).
 //
-// Generation happens in memory (Render) and is written atomically (Write), so a failure or an
-// interrupt never leaves a half-written project behind.
+// Render returns the whole project in memory: every file, the manifest, the pristine copies in
+// .aegis/base.tar and the recipe of its .env. Writing it is internal/project's job: init, add,
+// remove and update all plan against the folder and apply through the same atomic writer.
 package generate
 
 import (
@@ -62,8 +63,17 @@ type File struct {
 	Data  []byte
 	Mode  fs.FileMode
 	Owner string // catalog owner, or "shared" for rendered files
-	// KeepExisting files (.env) are never replaced when writing into an existing folder.
-	KeepExisting bool
+}
+
+// Project is one rendered project: what aegis writes for a name, a module and a selection.
+type Project struct {
+	// Files holds every generated file sorted by path, ManifestPath and BasePath included. The
+	// project's .env is not among them: it is local, and DotEnv derives it from the folder's.
+	Files []File
+	// Manifest is the content of ManifestPath.
+	Manifest Manifest
+	// envExample is the rendered .env.example, the list of secrets DotEnv fills in.
+	envExample []byte
 }
 
 // OwnerShared owns the files rendered for the whole selection.
@@ -81,8 +91,9 @@ const (
 
 var rendered = []string{refMain, refComponents, refServices, refEnvExample}
 
-// Render produces every file of the project, sorted by path.
-func Render(p Params) ([]File, error) {
+// Render produces the whole project: its files, sorted by path, with the manifest that records
+// them and the base archive that keeps their pristine copies.
+func Render(p Params) (*Project, error) {
 	p = p.withDefaults()
 	owners := p.Catalog.Owners(p.Selection)
 	selected := func(owner string) bool { return slices.Contains(owners, owner) }
@@ -132,13 +143,25 @@ func Render(p Params) ([]File, error) {
 	}
 	files = append(files, shared...)
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
-	manifest, err := renderManifest(p, files)
+	proj := &Project{}
+	for _, f := range files {
+		if f.Path == refEnvExample {
+			proj.envExample = f.Data
+		}
+	}
+	// The manifest and the base archive record the files above, never themselves.
+	manifest, manifestFile, err := renderManifest(p, files)
 	if err != nil {
 		return nil, err
 	}
-	files = append(files, manifest)
+	archive, err := BaseArchive(files)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, manifestFile, File{Path: BasePath, Data: archive, Mode: 0o644, Owner: OwnerShared})
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
-	return files, nil
+	proj.Files, proj.Manifest = files, manifest
+	return proj, nil
 }
 
 // mapPath moves the reference app's cmd/app to cmd/<name>.

@@ -2,12 +2,9 @@ package generate
 
 import (
 	"bytes"
-	"context"
-	"errors"
+	"encoding/json"
 	"go/format"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -68,12 +65,12 @@ func testCatalog() catalog.Catalog {
 
 func render(t *testing.T, sel catalog.Selection) map[string]File {
 	t.Helper()
-	files, err := Render(Params{Name: "shop", Module: "example.com/shop", Selection: sel, Catalog: testCatalog(), Source: fakeSource(), SkipModules: true})
+	proj, err := Render(Params{Name: "shop", Module: "example.com/shop", Selection: sel, Catalog: testCatalog(), Source: fakeSource(), SkipModules: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := map[string]File{}
-	for _, f := range files {
+	for _, f := range proj.Files {
 		m[f.Path] = f
 	}
 	return m
@@ -184,13 +181,13 @@ func TestGoModFromModuleData(t *testing.T) {
 			"core,backend,frontend,database": {Require: []int{0, 1, 2}, Sum: []int{0, 1, 2, 3}},
 		},
 	}
-	files, err := Render(Params{Name: "shop", Module: "example.com/shop", Catalog: testCatalog(), Source: fakeSource(), Modules: data,
+	proj, err := Render(Params{Name: "shop", Module: "example.com/shop", Catalog: testCatalog(), Source: fakeSource(), Modules: data,
 		Selection: catalog.Selection{Components: []string{"backend", "database", "frontend"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]string{}
-	for _, f := range files {
+	for _, f := range proj.Files {
 		got[f.Path] = string(f.Data)
 	}
 	wantMod := `module example.com/shop
@@ -209,80 +206,6 @@ require (
 	wantSum := "github.com/go-chi/chi/v5 v5.5.0 h1:a\ngithub.com/go-chi/chi/v5 v5.5.0/go.mod h1:c\ngolang.org/x/sys v0.49.0 h1:b\nmodernc.org/sqlite v1.61.1 h1:d\n"
 	if got["go.sum"] != wantSum {
 		t.Errorf("go.sum:\n%s\nwant:\n%s", got["go.sum"], wantSum)
-	}
-}
-
-func TestWriteAtomic(t *testing.T) {
-	files := []File{{Path: "a.txt", Data: []byte("a"), Mode: 0o644}, {Path: "sub/b.sh", Data: []byte("b"), Mode: 0o755}}
-	parent := t.TempDir()
-
-	t.Run("new", func(t *testing.T) {
-		dir := filepath.Join(parent, "new")
-		if err := Write(context.Background(), dir, files, WriteOpts{}); err != nil {
-			t.Fatal(err)
-		}
-		if fi, err := os.Stat(filepath.Join(dir, "sub/b.sh")); err != nil || fi.Mode().Perm() != 0o755 {
-			t.Fatalf("stat b.sh: %v %v", fi, err)
-		}
-	})
-	t.Run("existing refused", func(t *testing.T) {
-		dir := filepath.Join(parent, "busy")
-		os.MkdirAll(dir, 0o755)
-		os.WriteFile(filepath.Join(dir, "mine.txt"), []byte("keep"), 0o644)
-		if err := Write(context.Background(), dir, files, WriteOpts{}); !errors.Is(err, ErrExists) {
-			t.Fatalf("err = %v, want ErrExists", err)
-		}
-		if err := Write(context.Background(), dir, files, WriteOpts{Force: true}); err != nil {
-			t.Fatal(err)
-		}
-		if b, _ := os.ReadFile(filepath.Join(dir, "mine.txt")); string(b) != "keep" {
-			t.Error("force lost a user file")
-		}
-		if b, _ := os.ReadFile(filepath.Join(dir, "a.txt")); string(b) != "a" {
-			t.Error("force did not write a.txt")
-		}
-	})
-	t.Run("empty dir accepted", func(t *testing.T) {
-		dir := filepath.Join(parent, "empty")
-		os.MkdirAll(dir, 0o755)
-		if err := Write(context.Background(), dir, files, WriteOpts{}); err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Run("cancelled leaves nothing", func(t *testing.T) {
-		dir := filepath.Join(parent, "cancelled")
-		ctx, cancel := context.WithCancel(context.Background())
-		n := 0
-		err := Write(ctx, dir, files, WriteOpts{Progress: func(File) {
-			if n++; n == 1 {
-				cancel()
-			}
-		}})
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("err = %v, want context.Canceled", err)
-		}
-		assertOnly(t, parent, "new", "busy", "empty")
-	})
-	t.Run("failure leaves nothing", func(t *testing.T) {
-		bad := append(slices.Clone(files), File{Path: "a.txt/x", Data: []byte("x"), Mode: 0o644})
-		if err := Write(context.Background(), filepath.Join(parent, "broken"), bad, WriteOpts{}); err == nil {
-			t.Fatal("want an error writing a file below a file")
-		}
-		assertOnly(t, parent, "new", "busy", "empty")
-	})
-}
-
-func assertOnly(t *testing.T, dir string, names ...string) {
-	t.Helper()
-	entries, _ := os.ReadDir(dir)
-	var got []string
-	for _, e := range entries {
-		got = append(got, e.Name())
-	}
-	slices.Sort(got)
-	slices.Sort(names)
-	if !slices.Equal(got, names) {
-		t.Errorf("%s holds %v, want %v", dir, got, names)
 	}
 }
 
@@ -315,11 +238,11 @@ func TestReferenceApp(t *testing.T) {
 			all.Services = append(all.Services, e.Name)
 		}
 	}
-	files, err := Render(Params{Name: "app", Module: template.ImportPrefix, Selection: all, SkipModules: true})
+	proj, err := Render(Params{Name: "app", Module: template.ImportPrefix, Selection: all, SkipModules: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range files {
+	for _, f := range proj.Files {
 		switch f.Path {
 		case refMain, refComponents, refServices, refEnvExample:
 			want, err := fs.ReadFile(template.FS, f.Path)
@@ -334,17 +257,94 @@ func TestReferenceApp(t *testing.T) {
 }
 
 func TestDotEnv(t *testing.T) {
-	example := File{Path: ".env.example", Data: []byte("# --- auth ---\n# Signing key.\nAUTH_SECRET=change-me-to-a-random-hex-string\nAUTH_ISSUER=app\n")}
-	a, err := DotEnv([]File{example})
+	proj := &Project{envExample: []byte("# --- auth ---\n# Signing key.\nAUTH_SECRET=change-me-to-a-random-hex-string\nAUTH_ISSUER=app\n# --- other ---\nAPI_KEY=change-me\n")}
+	secret := func(data []byte, name string) string {
+		for line := range strings.Lines(string(data)) {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+"="); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	tests := []struct {
+		name      string
+		current   string
+		exists    bool
+		wantAdded []string
+		// wantPrefix is what the result starts with; the random values follow.
+		wantPrefix string
+	}{
+		{"no .env", "", false, []string{"AUTH_SECRET", "API_KEY"}, dotEnvHeader + "AUTH_SECRET="},
+		{"empty .env", "", true, []string{"AUTH_SECRET", "API_KEY"}, "AUTH_SECRET="},
+		{"one secret set", "PORT=9000\nAUTH_SECRET=mine", true, []string{"API_KEY"}, "PORT=9000\nAUTH_SECRET=mine\nAPI_KEY="},
+		{"export form", "export API_KEY=x\n", true, []string{"AUTH_SECRET"}, "export API_KEY=x\nAUTH_SECRET="},
+		{"all set", "AUTH_SECRET=a\nAPI_KEY=b\n", true, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data, added, err := proj.DotEnv([]byte(tt.current), tt.exists)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(added, tt.wantAdded) || !strings.HasPrefix(string(data), tt.wantPrefix) {
+				t.Fatalf("DotEnv = %q, %v; want %q..., %v", data, added, tt.wantPrefix, tt.wantAdded)
+			}
+			if len(added) == 0 {
+				if data != nil {
+					t.Errorf("nothing added, yet data = %q", data)
+				}
+				return
+			}
+			again, _, _ := proj.DotEnv([]byte(tt.current), tt.exists)
+			for _, name := range added {
+				if v := secret(data, name); len(v) != 64 || v == secret(again, name) {
+					t.Errorf("%s = %q (then %q): want a fresh 64-digit hex value each time", name, v, secret(again, name))
+				}
+			}
+			if strings.Contains(string(data), "AUTH_ISSUER") {
+				t.Errorf(".env = %q sets a setting that is not a secret", data)
+			}
+		})
+	}
+	none := &Project{envExample: []byte("PORT=8000\n")}
+	if data, added, err := none.DotEnv(nil, false); data != nil || added != nil || err != nil {
+		t.Errorf("no secrets: DotEnv = %q, %v, %v; want nothing", data, added, err)
+	}
+}
+
+// Render returns the manifest and the base archive with the files, recording every other file.
+func TestRenderWholeProject(t *testing.T) {
+	proj, err := Render(Params{Name: "shop", Module: "example.com/shop", Catalog: testCatalog(), Source: fakeSource(), SkipModules: true,
+		Selection: catalog.Selection{Components: []string{"backend", "database", "frontend"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := DotEnv([]File{example})
-	if !strings.Contains(string(a), "\nAUTH_SECRET=") || strings.Contains(string(a), "AUTH_ISSUER") || bytes.Equal(a, b) {
-		t.Errorf(".env = %q (second %q): want one fresh random AUTH_SECRET and nothing else", a, b)
+	if !slices.IsSortedFunc(proj.Files, func(a, b File) int { return strings.Compare(a.Path, b.Path) }) {
+		t.Error("files are not sorted by path")
 	}
-	if none, _ := DotEnv([]File{{Path: ".env.example", Data: []byte("PORT=8000\n")}}); none != nil {
-		t.Errorf("no secrets: .env = %q, want none", none)
+	byPath := map[string][]byte{}
+	for _, f := range proj.Files {
+		byPath[f.Path] = f.Data
+	}
+	var m Manifest
+	if err := json.Unmarshal(byPath[ManifestPath], &m); err != nil {
+		t.Fatalf("%s: %v", ManifestPath, err)
+	}
+	base, err := ReadBase(byPath[BasePath])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Files) != len(proj.Files)-2 || len(base) != len(m.Files) || len(proj.Manifest.Files) != len(m.Files) {
+		t.Fatalf("%d files, manifest records %d (struct %d), base archive holds %d; want all but the two .aegis files",
+			len(proj.Files), len(m.Files), len(proj.Manifest.Files), len(base))
+	}
+	for p, rec := range proj.Manifest.Files {
+		if m.Files[p] != rec || !bytes.Equal(base[p], byPath[p]) {
+			t.Errorf("%s: manifest file %+v, struct %+v, base copy equal %v", p, m.Files[p], rec, bytes.Equal(base[p], byPath[p]))
+		}
+	}
+	if m.Name != "shop" || m.Module != "example.com/shop" || !slices.Equal(m.Components, proj.Manifest.Components) {
+		t.Errorf("manifest %+v", m)
 	}
 }
 

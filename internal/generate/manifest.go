@@ -30,7 +30,8 @@ type ManifestFile struct {
 	SHA256 string `json:"sha256"`
 }
 
-func renderManifest(p Params, files []File) (File, error) {
+// renderManifest records files; it returns the manifest and the file that holds it.
+func renderManifest(p Params, files []File) (Manifest, File, error) {
 	m := Manifest{
 		Generator: "aegis", Version: Version, Name: p.Name, Module: p.Module,
 		Components: p.Selection.Components, Services: p.Selection.Services,
@@ -45,7 +46,7 @@ func renderManifest(p Params, files []File) (File, error) {
 	}
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
-		return File{}, fmt.Errorf("generate: manifest: %w", err)
+		return Manifest{}, File{}, fmt.Errorf("generate: manifest: %w", err)
 	}
-	return File{Path: ManifestPath, Data: append(data, '\n'), Mode: 0o644, Owner: OwnerShared}, nil
+	return m, File{Path: ManifestPath, Data: append(data, '\n'), Mode: 0o644, Owner: OwnerShared}, nil
 }

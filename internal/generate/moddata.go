@@ -158,10 +158,11 @@ type tidyResult struct {
 }
 
 func tidy(ctx context.Context, cat catalog.Catalog, src fs.FS, sel catalog.Selection, requires string, rootSum []byte) (tidyResult, error) {
-	files, err := Render(Params{Name: "app", Module: "example.com/app", Selection: sel, Catalog: cat, Source: src, SkipModules: true})
+	proj, err := Render(Params{Name: "app", Module: "example.com/app", Selection: sel, Catalog: cat, Source: src, SkipModules: true})
 	if err != nil {
 		return tidyResult{}, err
 	}
+	files := proj.Files
 	dir, err := os.MkdirTemp("", "aegis-modgen-*")
 	if err != nil {
 		return tidyResult{}, err

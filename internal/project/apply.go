@@ -1,6 +1,7 @@
 package project
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -8,18 +9,94 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
 )
 
-// applyHook, when set (tests), runs before each change is applied; an error aborts the apply.
-var applyHook func(i int, c Change) error
+// Test hooks: stageHook runs as each change is staged, applyHook before each change is moved
+// into place; an error from either aborts the apply.
+var (
+	stageHook func(i int, c Change) error
+	applyHook func(i int, c Change) error
+)
 
-// Apply carries out a plan. New contents are first written to a staging folder inside the
-// project; then each file is moved into place, the one it replaces kept aside. If anything
-// fails, every change already made is undone, so the project is left as it was.
-func (p *Project) Apply(pl *Plan) (err error) {
+// Apply carries out a plan, atomically: new contents are first written to a staging folder, and
+// only then moved into place. If anything fails or ctx is cancelled, nothing is left behind: a
+// project being created does not appear at all, and an existing one is left as it was (every
+// change already made is undone).
+//
+// A project created into a missing or empty folder is staged beside it, as a whole tree, and
+// renamed into place in one step: creating files is most of what init costs, and one rename
+// saves moving each of them. Any other plan is staged in a folder inside the project (so the
+// moves never cross a file-system boundary, even when the project is a mount point), and each
+// file is moved into place with the one it replaces kept aside until the end.
+func (p *Project) Apply(ctx context.Context, pl *Plan) error {
 	if pl.Empty() {
 		return nil
 	}
+	create := !slices.ContainsFunc(pl.Changes, func(c Change) bool { return c.Action != Create })
+	if create {
+		empty, err := emptyDir(p.Dir)
+		if err != nil {
+			return err
+		}
+		create = empty
+	}
+	if create {
+		return p.create(ctx, pl)
+	}
+	return p.replace(ctx, pl)
+}
+
+// create writes a whole new project: staged beside p.Dir, then renamed to it.
+func (p *Project) create(ctx context.Context, pl *Plan) (err error) {
+	parent := filepath.Dir(p.Dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("project: %w", err)
+	}
+	stage, err := os.MkdirTemp(parent, "."+filepath.Base(p.Dir)+".aegis-*")
+	if err != nil {
+		return fmt.Errorf("project: %w", err)
+	}
+	defer func() {
+		if rmErr := os.RemoveAll(stage); rmErr != nil && err == nil {
+			err = fmt.Errorf("project: clean up %s: %w", stage, rmErr)
+		}
+	}()
+	if err := os.Chmod(stage, 0o755); err != nil { // MkdirTemp makes it private
+		return fmt.Errorf("project: %w", err)
+	}
+	dirs := map[string]bool{}
+	for _, c := range pl.Changes {
+		dirs[filepath.Dir(filepath.Join(stage, filepath.FromSlash(c.Path)))] = true
+	}
+	for d := range dirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("project: %w", err)
+		}
+	}
+	if err := stageFiles(ctx, pl.Changes, func(_ int, c Change) string {
+		return filepath.Join(stage, filepath.FromSlash(c.Path))
+	}); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("project: interrupted: %w", err)
+	}
+	// os.Rename refuses to replace a folder, even an empty one: remove it first (Remove fails,
+	// harmlessly, if a file appeared in it meanwhile).
+	if err := os.Remove(p.Dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("project: %w", err)
+	}
+	if err := os.Rename(stage, p.Dir); err != nil {
+		return fmt.Errorf("project: %w", err)
+	}
+	return nil
+}
+
+// replace changes an existing project file by file, undoing every step if one fails.
+func (p *Project) replace(ctx context.Context, pl *Plan) (err error) {
 	stage, err := os.MkdirTemp(p.Dir, ".aegis-stage-*")
 	if err != nil {
 		return fmt.Errorf("project: %w", err)
@@ -34,13 +111,16 @@ func (p *Project) Apply(pl *Plan) (err error) {
 			return fmt.Errorf("project: %w", err)
 		}
 	}
+	var writes []Change
+	var names []string
 	for i, c := range pl.Changes {
-		if c.Action == Delete {
-			continue
+		if c.Action != Delete {
+			writes = append(writes, c)
+			names = append(names, filepath.Join(stage, "new", strconv.Itoa(i)))
 		}
-		if err := os.WriteFile(filepath.Join(stage, "new", strconv.Itoa(i)), c.Data, c.Mode.Perm()); err != nil {
-			return fmt.Errorf("project: stage %s: %w", c.Path, err)
-		}
+	}
+	if err := stageFiles(ctx, writes, func(i int, _ Change) string { return names[i] }); err != nil {
+		return err
 	}
 
 	type step struct {
@@ -66,6 +146,9 @@ func (p *Project) Apply(pl *Plan) (err error) {
 		}
 	}()
 	for i, c := range pl.Changes {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("project: interrupted: %w", err)
+		}
 		if applyHook != nil {
 			if err := applyHook(i, c); err != nil {
 				return err
@@ -110,6 +193,41 @@ func (p *Project) Apply(pl *Plan) (err error) {
 				break
 			}
 		}
+	}
+	return nil
+}
+
+// stageFiles writes each change's data to name(i, c), whose folder exists. Creating a file costs
+// a round trip to the file system, which dominates init, so several are written at once.
+func stageFiles(ctx context.Context, changes []Change, name func(i int, c Change) string) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	var mu sync.Mutex // stageHook is not safe for concurrent use
+	for i, c := range changes {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return fmt.Errorf("project: interrupted: %w", err)
+			}
+			if stageHook != nil {
+				mu.Lock()
+				err := stageHook(i, c)
+				mu.Unlock()
+				if err != nil {
+					return err
+				}
+			}
+			if err := os.WriteFile(name(i, c), c.Data, c.Mode.Perm()); err != nil {
+				return fmt.Errorf("project: stage %s: %w", c.Path, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	// errgroup cancels gctx once a goroutine fails; report an interrupt only when ctx itself ended.
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("project: interrupted: %w", err)
 	}
 	return nil
 }

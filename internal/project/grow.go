@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -57,6 +59,42 @@ func (p *Project) entries(names []string) ([]catalog.Entry, error) {
 
 func (p *Project) request(sel catalog.Selection) catalog.Request {
 	return catalog.Request{Components: p.opts.Catalog.Optional(sel), Services: slices.Clone(sel.Services)}
+}
+
+// ErrExists is returned by PlanInit when the folder holds files and force is not set.
+var ErrExists = errors.New("folder exists and is not empty")
+
+// PlanInit plans creating the project (from New) for sel, a resolved selection: the same
+// planning as add, remove and update, against a folder with no manifest. The folder may be
+// missing or empty. With force it may hold files: generated files then replace the files of the
+// same path, every other file stays, and an existing .env only gets the secrets it lacks.
+func (p *Project) PlanInit(sel catalog.Selection, force bool) (*Plan, error) {
+	if !p.fresh {
+		return nil, fmt.Errorf("project: %s already has a manifest: plan add, remove or update instead", p.Dir)
+	}
+	empty, err := emptyDir(p.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if !empty && !force {
+		return nil, fmt.Errorf("project: %s: %w", p.Dir, ErrExists)
+	}
+	return p.reconcile(sel, modeInit)
+}
+
+// emptyDir reports whether dir is missing or an empty folder; a file there is an error.
+func emptyDir(dir string) (bool, error) {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return true, nil
+	case err != nil:
+		if fi, statErr := os.Stat(dir); statErr == nil && !fi.IsDir() {
+			return false, fmt.Errorf("project: %s exists and is not a folder", dir)
+		}
+		return false, fmt.Errorf("project: %w", err)
+	}
+	return len(entries) == 0, nil
 }
 
 // PlanAdd plans adding components and services, with what they require.

@@ -1,8 +1,6 @@
 package project
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"io/fs"
 	"slices"
@@ -29,7 +27,7 @@ type Change struct {
 	Action Action
 	Data   []byte
 	Mode   fs.FileMode
-	// Internal changes (the manifest, .aegis/base copies, .env) are not listed to the user.
+	// Internal changes (the manifest, .aegis/base.tar, .env) are not listed to the user.
 	Internal bool
 }
 
@@ -82,20 +80,22 @@ const (
 	modeAdd mode = iota
 	modeRemove
 	modeUpdate
+	modeInit
 )
 
-// reconcile plans the move from the recorded selection to sel.
+// reconcile plans the move from the recorded selection to sel (for init, from nothing).
 func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
-	files, err := p.render(sel)
+	proj, err := p.render(sel)
 	if err != nil {
 		return nil, err
 	}
+	files := proj.Files
 	var old map[string][]byte // rendering of the recorded selection, only when a base copy is missing
 	oldRender := func() map[string][]byte {
 		if old == nil {
 			old = map[string][]byte{}
 			if prev, err := p.render(p.Selection()); err == nil {
-				for _, f := range prev {
+				for _, f := range prev.Files {
 					old[f.Path] = f.Data
 				}
 			}
@@ -111,22 +111,26 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 
 	for _, f := range files {
 		newPaths[f.Path] = true
-		if f.Path == generate.ManifestPath {
-			cur, _, err := p.read(f.Path)
-			if err != nil {
-				return nil, err
-			}
-			if !equal(cur, f.Data) {
-				add(Change{Path: f.Path, Action: Update, Data: f.Data, Mode: f.Mode, Internal: true})
-			}
-			continue
-		}
 		disk, exists, err := p.read(f.Path)
 		if err != nil {
 			return nil, err
 		}
+		if f.Path == generate.ManifestPath || f.Path == generate.BasePath {
+			// aegis's own records always follow the rendering.
+			switch {
+			case !exists:
+				add(Change{Path: f.Path, Action: Create, Data: f.Data, Mode: f.Mode, Internal: true})
+			case !equal(disk, f.Data):
+				add(Change{Path: f.Path, Action: Update, Data: f.Data, Mode: f.Mode, Internal: true})
+			}
+			continue
+		}
 		rec, recorded := p.Manifest.Files[f.Path]
 		switch {
+		case m == modeInit && exists:
+			// init --force: generated files replace the files of the same path, even identical
+			// ones, so that their mode is the generated one too.
+			add(Change{Path: f.Path, Action: Update, Data: f.Data, Mode: f.Mode})
 		case exists && equal(disk, f.Data):
 			// already what aegis would write
 		case !recorded && !exists:
@@ -190,22 +194,10 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 		return nil, &ModifiedError{Files: blocked}
 	}
 
-	// The pristine copies always follow the rendering.
-	archive, err := generate.BaseArchive(files)
-	if err != nil {
-		return nil, err
+	var oldOwners []string // a new project has none, not even core
+	if !p.fresh {
+		oldOwners = p.opts.Catalog.Owners(p.Selection())
 	}
-	if cur, ok, err := p.read(generate.BasePath); err != nil {
-		return nil, err
-	} else if !ok || !equal(cur, archive) {
-		act := Update
-		if !ok {
-			act = Create
-		}
-		add(Change{Path: generate.BasePath, Action: act, Data: archive, Mode: 0o644, Internal: true})
-	}
-
-	oldOwners := p.opts.Catalog.Owners(p.Selection())
 	newOwners := p.opts.Catalog.Owners(sel)
 	for _, o := range newOwners {
 		if !slices.Contains(oldOwners, o) {
@@ -221,9 +213,11 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 			if !slices.Contains(newOwners, o) {
 				pl.GoneOwners = append(pl.GoneOwners, o)
 				if prev == nil {
-					if prev, err = p.render(p.Selection()); err != nil {
+					before, err := p.render(p.Selection())
+					if err != nil {
 						return nil, err
 					}
+					prev = before.Files
 				}
 				if t := Tables(prev, o); len(t) > 0 {
 					pl.Tables[o] = t
@@ -232,60 +226,29 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 		}
 	}
 
-	if err := p.planDotEnv(pl, files); err != nil {
+	if err := p.planDotEnv(pl, proj); err != nil {
 		return nil, err
 	}
 	slices.SortFunc(pl.Changes, func(a, b Change) int { return strings.Compare(a.Path, b.Path) })
 	return pl, nil
 }
 
-// planDotEnv appends to .env a random value for each secret of the new .env.example that .env
-// does not set yet. Values already there are never touched.
-func (p *Project) planDotEnv(pl *Plan, files []generate.File) error {
-	fresh, err := generate.DotEnv(files)
-	if err != nil || fresh == nil {
-		return err
-	}
+// planDotEnv appends to .env (creating it if need be) a random value for each secret of the new
+// .env.example that .env does not set yet. Values already there are never touched.
+func (p *Project) planDotEnv(pl *Plan, proj *generate.Project) error {
 	cur, exists, err := p.read(".env")
 	if err != nil {
 		return err
 	}
+	data, added, err := proj.DotEnv(cur, exists)
+	if err != nil || len(added) == 0 {
+		return err
+	}
+	act := Update
 	if !exists {
-		pl.Changes = append(pl.Changes, Change{Path: ".env", Action: Create, Data: fresh, Mode: 0o600, Internal: true})
-		pl.Secrets = envNames(fresh)
-		return nil
+		act = Create
 	}
-	have := map[string]bool{}
-	for _, n := range envNames(cur) {
-		have[n] = true
-	}
-	out := bytes.Clone(cur)
-	if len(out) > 0 && out[len(out)-1] != '\n' {
-		out = append(out, '\n')
-	}
-	sc := bufio.NewScanner(bytes.NewReader(fresh))
-	for sc.Scan() {
-		line := sc.Text()
-		name, _, ok := strings.Cut(line, "=")
-		if !ok || strings.HasPrefix(name, "#") || have[name] {
-			continue
-		}
-		out = append(out, line+"\n"...)
-		pl.Secrets = append(pl.Secrets, name)
-	}
-	if len(pl.Secrets) > 0 {
-		pl.Changes = append(pl.Changes, Change{Path: ".env", Action: Update, Data: out, Mode: 0o600, Internal: true})
-	}
+	pl.Changes = append(pl.Changes, Change{Path: ".env", Action: act, Data: data, Mode: 0o600, Internal: true})
+	pl.Secrets = added
 	return nil
-}
-
-func envNames(data []byte) []string {
-	var names []string
-	for line := range strings.Lines(string(data)) {
-		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "export "))
-		if name, _, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(name, "#") {
-			names = append(names, strings.TrimSpace(name))
-		}
-	}
-	return names
 }

@@ -1,12 +1,14 @@
-// Package project grows an existing aegis project: it loads the manifest a project records
-// (.aegis/manifest.json), plans what `aegis add`, `remove` and `update` change, and applies a plan
-// atomically.
+// Package project creates and grows aegis projects. It loads the manifest a project records
+// (.aegis/manifest.json), plans what `aegis init`, `add`, `remove` and `update` change, and
+// applies a plan atomically.
 //
-// A plan is computed entirely in memory from a fresh rendering of the new selection (the same
-// generate.Render that init uses, so `init A` + `add B` is byte for byte `init A+B`) and the
-// files on disk. A file is replaced only when the user never changed it (its hash matches the
+// A plan is computed entirely in memory from the whole rendered project (generate.Render: files,
+// manifest, base archive and .env) and the files on disk. init is the same planning against a
+// folder with no manifest, usually an empty one, so `init A` + `add B` is byte for byte
+// `init A+B`. A file is replaced only when the user never changed it (its hash matches the
 // manifest); a changed file that must change too is merged three-way against its pristine copy
-// under .aegis/base (git merge-file); files the generator never wrote are never touched.
+// in .aegis/base.tar (git merge-file); files the generator never wrote are never touched (but
+// by init --force, which replaces files of the same path).
 package project
 
 import (
@@ -39,13 +41,28 @@ type Opts struct {
 	Modules *generate.ModuleData
 }
 
-// Project is a generated project on disk.
+// Project is a generated project on disk, or one about to be created (New).
 type Project struct {
 	Dir      string
 	Manifest generate.Manifest
 	opts     Opts
 	// baseFiles is the base archive's content, read on first use.
 	baseFiles map[string][]byte
+	// fresh marks a project New made: nothing of it is on disk yet.
+	fresh bool
+}
+
+// New returns the project aegis init creates at dir: nothing is read or written until PlanInit
+// and Apply. An empty module means name.
+func New(dir, name, module string, opts Opts) *Project {
+	if len(opts.Catalog.Entries) == 0 {
+		opts.Catalog = catalog.Default
+	}
+	if module == "" {
+		module = name
+	}
+	m := generate.Manifest{Generator: "aegis", Version: generate.Version, Name: name, Module: module}
+	return &Project{Dir: dir, Manifest: m, opts: opts, fresh: true}
 }
 
 // Load reads the manifest of the project at dir.
@@ -77,7 +94,7 @@ func (p *Project) Selection() catalog.Selection {
 	return catalog.Selection{Components: p.Manifest.Components, Services: p.Manifest.Services}
 }
 
-func (p *Project) render(sel catalog.Selection) ([]generate.File, error) {
+func (p *Project) render(sel catalog.Selection) (*generate.Project, error) {
 	return generate.Render(generate.Params{
 		Name: p.Manifest.Name, Module: p.Manifest.Module, Selection: sel,
 		Catalog: p.opts.Catalog, Source: p.opts.Source, Modules: p.opts.Modules,

@@ -19,26 +19,17 @@ import (
 
 const testModule = "example.com/grow"
 
-// initProject writes what `aegis init app` writes for sel into dir/app, rendered from src (nil
+// initProject does what `aegis init app` does for sel into dir/app, rendered from src (nil
 // means the reference app), and returns the project folder.
 func initProject(t *testing.T, dir string, sel catalog.Selection, src fs.FS) string {
 	t.Helper()
-	files, err := generate.Render(generate.Params{Name: "app", Module: testModule, Selection: sel, Source: src})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if files, err = generate.WithBase(files); err != nil {
-		t.Fatal(err)
-	}
-	env, err := generate.DotEnv(files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if env != nil {
-		files = append(files, generate.File{Path: ".env", Data: env, Mode: 0o600, KeepExisting: true})
-	}
 	root := filepath.Join(dir, "app")
-	if err := generate.Write(t.Context(), root, files, generate.WriteOpts{}); err != nil {
+	p := New(root, "app", testModule, Opts{Source: src})
+	pl, err := p.PlanInit(sel, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Apply(t.Context(), pl); err != nil {
 		t.Fatal(err)
 	}
 	return root
@@ -188,7 +179,7 @@ func TestParity(t *testing.T) {
 				if !pl.Selection.Equal(selAB) {
 					t.Fatalf("add %s: selection %v, want %v", b, pl.Selection, selAB)
 				}
-				if err := p.Apply(pl); err != nil {
+				if err := p.Apply(t.Context(), pl); err != nil {
 					t.Fatal(err)
 				}
 				fresh := initProject(t, t.TempDir(), selAB, nil)
@@ -204,7 +195,7 @@ func TestParity(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := p.Apply(pl); err != nil {
+				if err := p.Apply(t.Context(), pl); err != nil {
 					t.Fatal(err)
 				}
 				sameTree(t, fresh, initProject(t, t.TempDir(), pl.Selection, nil))
@@ -223,7 +214,7 @@ func TestAddKeepsUserFilesAndSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Apply(pl); err != nil {
+	if err := p.Apply(t.Context(), pl); err != nil {
 		t.Fatal(err)
 	}
 	if data, _ := os.ReadFile(mine); string(data) != "package services\n" {
@@ -245,7 +236,7 @@ func TestAddAppendsSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Apply(pl); err != nil {
+	if err := p.Apply(t.Context(), pl); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(filepath.Join(dir, ".env"))
@@ -266,7 +257,7 @@ func TestAddMergesChangedSharedFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Apply(pl); err != nil {
+	if err := p.Apply(t.Context(), pl); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(readme)
@@ -371,7 +362,7 @@ func TestApplyRollsBack(t *testing.T) {
 			}
 			return nil
 		}
-		err = p.Apply(pl)
+		err = p.Apply(t.Context(), pl)
 		applyHook = nil
 		if !errors.Is(err, boom) {
 			t.Fatalf("err = %v", err)
@@ -454,7 +445,7 @@ func TestUpdate(t *testing.T) {
 	if len(pl.Conflicts) > 0 || len(pl.Visible()) != 1 || pl.Visible()[0].Action != Merge {
 		t.Fatalf("want one clean merge, got %+v conflicts %v", pl.Visible(), pl.Conflicts)
 	}
-	if err := p.Apply(pl); err != nil {
+	if err := p.Apply(t.Context(), pl); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(filepath.Join(dir, file))
@@ -490,7 +481,7 @@ func TestUpdate(t *testing.T) {
 	if !slices.Equal(pl.Conflicts, []string{file}) {
 		t.Fatalf("conflicts %v", pl.Conflicts)
 	}
-	if err := p.Apply(pl); err != nil {
+	if err := p.Apply(t.Context(), pl); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = os.ReadFile(filepath.Join(dir, file))
