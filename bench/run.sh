@@ -20,8 +20,10 @@ go build -o "$work/aegis" ./cmd/aegis
 (cd "$work/benchapp" && CGO_ENABLED=0 go build -trimpath -o "$work/app" ./cmd/benchapp)
 
 if [ "$what" = all ] || [ "$what" = init ]; then
-	echo "== aegis init: in-process render + atomic write (go test -bench BenchmarkInit)"
-	go test -run '^$' -bench BenchmarkInit -benchmem -count 5 ./internal/generate | grep -E '^Benchmark'
+	echo "== aegis init: in-process render only (go test -bench BenchmarkRender)"
+	go test -run '^$' -bench BenchmarkRender -benchmem -count 5 ./internal/generate | grep -E '^Benchmark'
+	echo "== aegis init: in-process render + plan + atomic write (go test -bench BenchmarkInit)"
+	go test -run '^$' -bench BenchmarkInit -benchmem -count 5 ./internal/project | grep -E '^Benchmark'
 	need hyperfine
 	echo "== aegis init: whole CLI process, base app (hyperfine)"
 	hyperfine -N --warmup 3 --runs 30 --prepare "rm -rf $work/h" "$work/aegis init h --no-interactive -o $work/h" 2>/dev/null | grep -E 'Time|Range'

@@ -79,6 +79,8 @@ func (p *Project) PlanInit(sel catalog.Selection, force bool) (*Plan, error) {
 	if !empty && !force {
 		return nil, fmt.Errorf("project: %s: %w", p.Dir, ErrExists)
 	}
+	p.empty = empty
+	defer func() { p.empty = false }()
 	return p.reconcile(sel, modeInit)
 }
 

@@ -50,6 +50,8 @@ type Project struct {
 	baseFiles map[string][]byte
 	// fresh marks a project New made: nothing of it is on disk yet.
 	fresh bool
+	// empty marks a folder PlanInit found missing or empty: there is nothing to read.
+	empty bool
 }
 
 // New returns the project aegis init creates at dir: nothing is read or written until PlanInit
@@ -102,6 +104,9 @@ func (p *Project) render(sel catalog.Selection) (*generate.Project, error) {
 }
 
 func (p *Project) read(rel string) ([]byte, bool, error) {
+	if p.empty {
+		return nil, false, nil
+	}
 	data, err := os.ReadFile(filepath.Join(p.Dir, filepath.FromSlash(rel)))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil

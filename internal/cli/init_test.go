@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/aegisgo/aegis/internal/catalog"
+	"github.com/aegisgo/aegis/internal/generate"
+	"github.com/aegisgo/aegis/internal/project"
+)
+
+// TestInitWritesThePlan: `aegis init` writes exactly what project.PlanInit plans for the same
+// name, module and selection (the .env's random values aside), says how many files, and leaves
+// every file it does not generate alone.
+func TestInitWritesThePlan(t *testing.T) {
+	res, err := catalog.Default.Resolve(catalog.Request{Components: []string{"cache"}, Services: []string{"auth"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		existing map[string]string // files in the folder before init
+	}{
+		{"new folder", nil},
+		{"force over files", map[string]string{"notes.txt": "mine", "Makefile": "old", ".env": "PORT=9000\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parent := t.TempDir()
+			dir := filepath.Join(parent, "shop")
+			args := []string{"init", "shop", "-o", parent, "--module", "example.com/shop", "--components", "cache,database", "--services", "auth", "--no-interactive"}
+			if tt.existing != nil {
+				os.Mkdir(dir, 0o755)
+				for name, data := range tt.existing {
+					os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644)
+				}
+				args = append(args, "--force")
+			}
+			r := run(t, Env{}, "", args...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+
+			pl, err := project.New(filepath.Join(t.TempDir(), "shop"), "shop", "example.com/shop", project.Opts{}).PlanInit(res.Selection, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			planned := map[string]project.Change{}
+			for _, c := range pl.Changes {
+				planned[c.Path] = c
+			}
+			for _, p := range []string{generate.ManifestPath, generate.BasePath, ".env"} {
+				if _, ok := planned[p]; !ok {
+					t.Errorf("the plan lacks %s", p)
+				}
+			}
+			if want := "Created " + dir + ": " + strconv.Itoa(len(pl.Changes)-1) + " files"; !strings.Contains(r.stdout, want) {
+				t.Errorf("output lacks %q:\n%s", want, r.stdout)
+			}
+			err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				rel, _ := filepath.Rel(dir, path)
+				rel = filepath.ToSlash(rel)
+				data, err := os.ReadFile(path)
+				if err != nil {
+					return err
+				}
+				fi, _ := d.Info()
+				c, ok := planned[rel]
+				delete(planned, rel)
+				switch {
+				case rel == ".env":
+					if !strings.HasPrefix(string(data), tt.existing[".env"]) || fi.Mode().Perm() != c.Mode.Perm() ||
+						!slices.Equal(settings(data), slices.Concat(settings([]byte(tt.existing[".env"])), pl.Secrets)) {
+						t.Errorf(".env (%v) = %q; want %q then %v (%v)", fi.Mode().Perm(), data, tt.existing[".env"], pl.Secrets, c.Mode.Perm())
+					}
+				case !ok:
+					if string(data) != tt.existing[rel] {
+						t.Errorf("%s: not planned, yet written: %q", rel, data)
+					}
+				case !bytes.Equal(data, c.Data) || fi.Mode().Perm() != c.Mode.Perm():
+					t.Errorf("%s (%v) differs from the plan (%v)", rel, fi.Mode().Perm(), c.Mode.Perm())
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(planned) > 0 {
+				t.Errorf("planned, not written: %v", slices.Sorted(func(yield func(string) bool) {
+					for p := range planned {
+						if !yield(p) {
+							return
+						}
+					}
+				}))
+			}
+		})
+	}
+}
+
+// settings lists the NAME of each NAME=value line.
+func settings(env []byte) []string {
+	var names []string
+	for line := range strings.Lines(string(env)) {
+		if name, _, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(name, "#") {
+			names = append(names, name)
+		}
+	}
+	return names
+}
