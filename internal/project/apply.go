@@ -31,6 +31,8 @@ var (
 // saves moving each of them. Any other plan is staged in a folder inside the project (so the
 // moves never cross a file-system boundary, even when the project is a mount point), and each
 // file is moved into place with the one it replaces kept aside until the end.
+//
+// Once applied, p describes the project on disk: plan again from it for the next change.
 func (p *Project) Apply(ctx context.Context, pl *Plan) error {
 	if pl.Empty() {
 		return nil
@@ -43,10 +45,15 @@ func (p *Project) Apply(ctx context.Context, pl *Plan) error {
 		}
 		create = empty
 	}
+	apply := p.replace
 	if create {
-		return p.create(ctx, pl)
+		apply = p.create
 	}
-	return p.replace(ctx, pl)
+	if err := apply(ctx, pl); err != nil {
+		return err
+	}
+	p.Manifest, p.fresh, p.baseFiles = pl.Manifest, false, nil
+	return nil
 }
 
 // create writes a whole new project: staged beside p.Dir, then renamed to it.

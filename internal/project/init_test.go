@@ -198,12 +198,29 @@ func TestInitInterruptedLeavesNothing(t *testing.T) {
 }
 
 // TestInitWritesTheRenderedProject: init writes exactly generate.Render's files, with their
-// modes, plus a private .env holding the secrets, and nothing else.
+// modes, plus a private .env holding the secrets, and nothing else; afterwards the Project is
+// the one on disk.
 func TestInitWritesTheRenderedProject(t *testing.T) {
 	for _, names := range [][]string{nil, {"auth", "cache", "worker", "scheduler"}} {
 		t.Run(strings.Join(append([]string{"base"}, names...), "+"), func(t *testing.T) {
 			sel := resolve(t, names...)
-			dir := initProject(t, t.TempDir(), sel, nil)
+			dir := filepath.Join(t.TempDir(), "app")
+			p := New(dir, "app", testModule, Opts{})
+			pl, err := p.PlanInit(sel, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Apply(t.Context(), pl); err != nil {
+				t.Fatal(err)
+			}
+			// Once applied, p is the project on disk: nothing is left to update.
+			again, err := p.PlanUpdate()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !again.Empty() || !slices.Equal(p.Manifest.Components, sel.Components) {
+				t.Errorf("update right after init: %d changes, components %v", len(again.Changes), p.Manifest.Components)
+			}
 			proj, err := generate.Render(generate.Params{Name: "app", Module: testModule, Selection: sel})
 			if err != nil {
 				t.Fatal(err)

@@ -34,6 +34,8 @@ type Change struct {
 // Plan is everything a command changes, computed before anything is written.
 type Plan struct {
 	Selection catalog.Selection
+	// Manifest is the project's manifest once the plan is applied.
+	Manifest generate.Manifest
 	// Added lists the components added to satisfy requirements.
 	Added []catalog.Addition
 	// NewOwners and GoneOwners are the owners whose files appear or disappear.
@@ -104,7 +106,7 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 	}
 	baseOf := func(rel string) ([]byte, bool, error) { return p.base(rel, oldRender) }
 
-	pl := &Plan{Selection: sel, Tables: map[string][]string{}}
+	pl := &Plan{Selection: sel, Manifest: proj.Manifest, Tables: map[string][]string{}}
 	var blocked []string
 	newPaths := map[string]bool{}
 	add := func(c Change) { pl.Changes = append(pl.Changes, c) }
