@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/aegisgo/aegis/internal/catalog"
 	"github.com/aegisgo/aegis/template"
 )
 
@@ -25,7 +24,7 @@ func TestModulesUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := ComputeModules(context.Background(), root, catalog.Default, template.FS)
+	got, err := ComputeModules(context.Background(), root, template.FS)
 	if err != nil {
 		t.Fatal(err)
 	}
