@@ -1,6 +1,7 @@
 package generate
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/json"
 	"fmt"
@@ -150,4 +151,41 @@ func goSum(lines map[string]bool) []byte {
 		b.WriteByte('\n')
 	}
 	return []byte(b.String())
+}
+
+// EncodeModules writes module data as modules.json holds it: one module or package per line,
+// so diffs stay readable without indenting every field.
+func EncodeModules(d *ModuleData) ([]byte, error) {
+	var b bytes.Buffer
+	goJSON, err := json.Marshal(d.Go)
+	if err != nil {
+		return nil, fmt.Errorf("generate: encode module data: %w", err)
+	}
+	fmt.Fprintf(&b, "{\n\"go\": %s,\n\"modules\": [\n", goJSON)
+	for i, m := range d.Modules {
+		if err := encodeLine(&b, m, i == len(d.Modules)-1); err != nil {
+			return nil, err
+		}
+	}
+	b.WriteString("],\n\"packages\": [\n")
+	for i, p := range d.Packages {
+		if err := encodeLine(&b, p, i == len(d.Packages)-1); err != nil {
+			return nil, err
+		}
+	}
+	b.WriteString("]\n}\n")
+	return b.Bytes(), nil
+}
+
+func encodeLine(b *bytes.Buffer, v any, last bool) error {
+	line, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("generate: encode module data: %w", err)
+	}
+	b.Write(line)
+	if !last {
+		b.WriteByte(',')
+	}
+	b.WriteByte('\n')
+	return nil
 }

@@ -8,7 +8,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -34,9 +33,9 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	out, err := json.MarshalIndent(data, "", "  ")
+	out, err := generate.EncodeModules(data)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile("modules.json", append(out, '\n'), 0o644)
+	return os.WriteFile("modules.json", out, 0o644)
 }
