@@ -165,8 +165,17 @@ func ComputeModules(ctx context.Context, root string, src fs.FS) (*ModuleData, e
 			return nil, err
 		}
 	}
+	inData := map[string]bool{}
+	for k := range keep {
+		inData[k.path] = true
+	}
 	for k, info := range keep {
 		m := *info
+		// No selection's files depend on the version of a module the data does not hold.
+		m.Require = slices.DeleteFunc(slices.Clone(m.Require), func(r string) bool {
+			p, _, _ := strings.Cut(r, "@")
+			return !inData[p]
+		})
 		if needed[k] {
 			if m.Sum = sums[k.path+" "+k.version]; m.Sum == "" {
 				return nil, fmt.Errorf("generate: go.sum has no hash for %s@%s; run 'go mod tidy' at the repository root", k.path, k.version)

@@ -102,7 +102,22 @@ func TestEverySelectionTidy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, sel := range Selections(catalog.Default, template.FS) {
+	sels := Selections(catalog.Default, template.FS)
+	// The check itself must catch a wrong go.sum: one line fewer is a diff.
+	t.Run("control", func(t *testing.T) {
+		t.Parallel()
+		files := renderProject(t, catalog.Default, nil, data, sels[len(sels)-1])
+		for i, f := range files {
+			if f.Path == "go.sum" {
+				lines := bytes.SplitAfter(f.Data, []byte("\n"))
+				files[i].Data = bytes.Join(lines[1:], nil)
+			}
+		}
+		if diff := tidyDiff(t, files); diff == "" {
+			t.Error("go mod tidy -diff printed nothing for a go.sum missing a line")
+		}
+	})
+	for _, sel := range sels {
 		t.Run(SelectionKey(catalog.Default.Owners(sel)), func(t *testing.T) {
 			t.Parallel()
 			if diff := tidyDiff(t, renderProject(t, catalog.Default, nil, data, sel)); diff != "" {

@@ -40,7 +40,8 @@ type ModuleInfo struct {
 	// Go is the go directive of its go.mod; below 1.17 (or absent) its requirements are not
 	// pruned and the whole graph beneath it counts.
 	Go string `json:"go,omitempty"`
-	// Require lists its go.mod requirements as path@version.
+	// Require lists its go.mod requirements as path@version, leaving out modules the data does
+	// not hold: no selection's go.mod or go.sum depends on their versions.
 	Require []string `json:"require,omitempty"`
 	// Sum is the go.sum hash of the module's content, set for the modules that provide packages.
 	Sum string `json:"sum,omitempty"`
