@@ -52,7 +52,12 @@ func TestModulesUpToDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(enc, modulesJSON) {
-		t.Errorf("internal/generate/modules.json is stale; run: go generate ./internal/generate")
+		fresh, stored := bytes.Split(enc, []byte("\n")), bytes.Split(modulesJSON, []byte("\n"))
+		i := 0
+		for i < len(fresh) && i < len(stored) && bytes.Equal(fresh[i], stored[i]) {
+			i++
+		}
+		t.Errorf("internal/generate/modules.json is stale (first difference on line %d); run: go generate ./internal/generate", i+1)
 	}
 }
 

@@ -34,12 +34,12 @@ import (
 // must keep them, which holds while the repository's own go.mod is tidy, and is checked.
 func ModFiles(data *ModuleData, modPath string, files []File) (gomod, gosum []byte, err error) {
 	mods := make(map[modKey]*ModuleInfo, len(data.Modules))
-	version := map[string]string{} // the repository's version of each module with a Sum
+	versionOf := map[string]string{} // the repository's version of each module with a Sum
 	for i := range data.Modules {
 		m := &data.Modules[i]
 		mods[modKey{m.Path, m.Version}] = m
 		if m.Sum != "" {
-			version[m.Path] = m.Version
+			versionOf[m.Path] = m.Version
 		}
 	}
 	pkgs := make(map[string]*PackageInfo, len(data.Packages))
@@ -51,7 +51,7 @@ func ModFiles(data *ModuleData, modPath string, files []File) (gomod, gosum []by
 		if !ok {
 			return nil, fmt.Errorf("generate: no module data for package %s; run 'go generate ./internal/generate'", p)
 		}
-		if _, ok := version[info.Module]; !ok {
+		if _, ok := versionOf[info.Module]; !ok {
 			return nil, fmt.Errorf("generate: no module data for module %s of package %s", info.Module, p)
 		}
 		return info, nil
@@ -85,7 +85,7 @@ func ModFiles(data *ModuleData, modPath string, files []File) (gomod, gosum []by
 	}
 	roots := map[string]string{}
 	for _, info := range all {
-		roots[info.Module] = version[info.Module]
+		roots[info.Module] = versionOf[info.Module]
 	}
 
 	// Packages reached only through the tests of "all", by depth; a module providing one becomes
@@ -115,9 +115,8 @@ func ModFiles(data *ModuleData, modPath string, files []File) (gomod, gosum []by
 				edges = n.pkg.TestImports
 			} else {
 				loaded[n.pkg.Path] = n.pkg
-				if !inAll[n.pkg.Path] {
-					// Only the tests of packages in "all" are loaded.
-				} else if t := (node{pkg: n.pkg, test: true}); !queued[t] {
+				// Only the tests of packages in "all" are loaded.
+				if t := (node{pkg: n.pkg, test: true}); inAll[n.pkg.Path] && !queued[t] {
 					next = append(next, t)
 					queued[t] = true
 				}
@@ -133,8 +132,8 @@ func ModFiles(data *ModuleData, modPath string, files []File) (gomod, gosum []by
 				}
 			}
 			m := n.pkg.Module
-			if _, ok := roots[m]; !ok && semver.Compare(g.selected[m], version[m]) < 0 {
-				roots[m] = version[m]
+			if _, ok := roots[m]; !ok && semver.Compare(g.selected[m], versionOf[m]) < 0 {
+				roots[m] = versionOf[m]
 				grew = true
 			}
 		}
@@ -178,7 +177,7 @@ func ModFiles(data *ModuleData, modPath string, files []File) (gomod, gosum []by
 		}
 	}
 	for _, info := range loaded {
-		if err := goModSum(modKey{info.Module, version[info.Module]}); err != nil {
+		if err := goModSum(modKey{info.Module, versionOf[info.Module]}); err != nil {
 			return nil, nil, err
 		}
 		_, isRoot := roots[info.Module]
