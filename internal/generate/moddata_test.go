@@ -361,3 +361,25 @@ func BenchmarkComputeModules(b *testing.B) {
 		})
 	}
 }
+
+// TestRenderUsesModuleData checks that Render computes go.mod and go.sum from Params.Modules and
+// the rendered files, with the project's own module path.
+func TestRenderUsesModuleData(t *testing.T) {
+	data := &ModuleData{
+		Go: GoVersion,
+		Modules: []ModuleInfo{
+			{Path: "github.com/go-chi/chi/v5", Version: "v5.5.0", Go: "1.22", Sum: "h1:a", GoModSum: "h1:c"},
+		},
+		Packages: []PackageInfo{{Path: "github.com/go-chi/chi/v5", Module: "github.com/go-chi/chi/v5"}},
+	}
+	got := map[string]string{}
+	for _, f := range renderProject(t, testCatalog(), fakeSource(), data, catalog.Selection{Components: []string{"backend", "database", "frontend"}}) {
+		got[f.Path] = string(f.Data)
+	}
+	if want := "module example.com/app\n\ngo 1.26.0\n\nrequire github.com/go-chi/chi/v5 v5.5.0\n"; got["go.mod"] != want {
+		t.Errorf("go.mod:\n%s\nwant:\n%s", got["go.mod"], want)
+	}
+	if want := "github.com/go-chi/chi/v5 v5.5.0 h1:a\ngithub.com/go-chi/chi/v5 v5.5.0/go.mod h1:c\n"; got["go.sum"] != want {
+		t.Errorf("go.sum:\n%s\nwant:\n%s", got["go.sum"], want)
+	}
+}
