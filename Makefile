@@ -22,5 +22,5 @@ bench: ## Run the benchmarks recorded in bench/RESULTS.md
 fmt: ## Format every Go file
 	gofmt -w $$(git ls-files '*.go')
 
-generate: ## Refresh generated data (module data of each catalog owner)
+generate: ## Refresh generated data (the module and package graph behind every go.mod)
 	go generate ./internal/generate

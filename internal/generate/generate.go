@@ -38,9 +38,9 @@ type Params struct {
 	Catalog catalog.Catalog
 	// Source is the reference app; nil means template.FS.
 	Source fs.FS
-	// Modules is the per-owner module data; nil means the data embedded in the generator.
+	// Modules is the module graph go.mod and go.sum are computed from; nil means the embedded one.
 	Modules *ModuleData
-	// SkipModules leaves out go.mod and go.sum; the module data tool uses it to bootstrap.
+	// SkipModules leaves out go.mod and go.sum.
 	SkipModules bool
 }
 

@@ -166,49 +166,6 @@ func TestRenderIsDeterministic(t *testing.T) {
 	}
 }
 
-func TestGoModFromModuleData(t *testing.T) {
-	data := &ModuleData{
-		Go: GoVersion,
-		Require: []Requirement{
-			{Path: "github.com/go-chi/chi/v5", Version: "v5.5.0"},
-			{Path: "golang.org/x/sys", Version: "v0.49.0"},
-			{Path: "modernc.org/sqlite", Version: "v1.61.1"},
-			{Path: "golang.org/x/sys", Version: "v0.49.0", Indirect: true},
-		},
-		Sum: []string{"golang.org/x/sys v0.49.0 h1:b", "github.com/go-chi/chi/v5 v5.5.0/go.mod h1:c", "github.com/go-chi/chi/v5 v5.5.0 h1:a", "modernc.org/sqlite v1.61.1 h1:d"},
-		Selections: map[string]SelectionMod{
-			"core,backend,frontend":          {Require: []int{0, 3}, Sum: []int{0, 1, 2}},
-			"core,backend,frontend,database": {Require: []int{0, 1, 2}, Sum: []int{0, 1, 2, 3}},
-		},
-	}
-	proj, err := Render(Params{Name: "shop", Module: "example.com/shop", Catalog: testCatalog(), Source: fakeSource(), Modules: data,
-		Selection: catalog.Selection{Components: []string{"backend", "database", "frontend"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]string{}
-	for _, f := range proj.Files {
-		got[f.Path] = string(f.Data)
-	}
-	wantMod := `module example.com/shop
-
-go 1.26.0
-
-require (
-	github.com/go-chi/chi/v5 v5.5.0
-	golang.org/x/sys v0.49.0
-	modernc.org/sqlite v1.61.1
-)
-`
-	if got["go.mod"] != wantMod {
-		t.Errorf("go.mod:\n%s\nwant:\n%s", got["go.mod"], wantMod)
-	}
-	wantSum := "github.com/go-chi/chi/v5 v5.5.0 h1:a\ngithub.com/go-chi/chi/v5 v5.5.0/go.mod h1:c\ngolang.org/x/sys v0.49.0 h1:b\nmodernc.org/sqlite v1.61.1 h1:d\n"
-	if got["go.sum"] != wantSum {
-		t.Errorf("go.sum:\n%s\nwant:\n%s", got["go.sum"], wantSum)
-	}
-}
-
 // TestReferenceApp checks the real reference app against the generator's expectations.
 func TestReferenceApp(t *testing.T) {
 	env, err := fs.ReadFile(template.FS, refEnvExample)

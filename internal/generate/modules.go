@@ -1,6 +1,7 @@
 package generate
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/json"
 	"fmt"
@@ -15,33 +16,51 @@ import (
 // GoVersion is the go directive of generated projects.
 const GoVersion = "1.26.0"
 
-// ModuleData records, for every valid selection, what `go mod tidy` writes for its project at
-// the versions this repository pins, so `aegis init` needs neither the network nor the go
-// command. Per-selection data is exact where a union of per-owner data is not (tidy keeps
-// version pins that depend on the whole combination). Requirements and go.sum lines are kept once
-// in tables and referenced by index. The modgen tool refreshes it (go generate
+// ModuleData is what `aegis init` needs to write a selection's go.mod and go.sum without the
+// network or the go command: the module graph and the package import graph of the reference
+// app's dependencies, at the versions this repository pins. ModFiles derives a selection's files
+// from it the way `go mod tidy` does, so the data grows with the packages the catalog imports,
+// not with the number of selections. The modgen tool refreshes it (go generate
 // ./internal/generate) and TestModulesUpToDate keeps it in sync with go.mod and the imports.
 type ModuleData struct {
-	Go         string                  `json:"go"`
-	Require    []Requirement           `json:"require"`
-	Sum        []string                `json:"sum"`
-	Selections map[string]SelectionMod `json:"selections"`
+	// Go is the go directive of generated projects.
+	Go string `json:"go"`
+	// Modules holds every module whose go.mod a selection's module graph can read: the modules
+	// that provide packages (they have a Sum and are at the versions of the repository's go.mod)
+	// and, below the ones whose go.mod predates graph pruning, their whole requirement graph.
+	Modules []ModuleInfo `json:"modules"`
+	// Packages are the non-standard packages the reference app imports, directly or not.
+	Packages []PackageInfo `json:"packages"`
 }
 
-// SelectionMod is one selection's tidy result, as indexes into ModuleData's tables.
-type SelectionMod struct {
-	Require []int `json:"require"`
-	Sum     []int `json:"sum"`
+// ModuleInfo is one module version of the graph.
+type ModuleInfo struct {
+	Path    string `json:"path"`
+	Version string `json:"version"`
+	// Go is the go directive of its go.mod; below 1.17 (or absent) its requirements are not
+	// pruned and the whole graph beneath it counts.
+	Go string `json:"go,omitempty"`
+	// Require lists its go.mod requirements as path@version, leaving out modules the data does
+	// not hold: no selection's go.mod or go.sum depends on their versions.
+	Require []string `json:"require,omitempty"`
+	// Sum is the go.sum hash of the module's content, set for the modules that provide packages.
+	Sum string `json:"sum,omitempty"`
+	// GoModSum is the go.sum hash of its go.mod file.
+	GoModSum string `json:"gomodSum"`
 }
 
-// Requirement is one require line of go.mod.
-type Requirement struct {
-	Path     string `json:"path"`
-	Version  string `json:"version"`
-	Indirect bool   `json:"indirect,omitempty"`
+// PackageInfo is one package of a dependency module.
+type PackageInfo struct {
+	Path   string `json:"path"`
+	Module string `json:"module"`
+	// Imports are its non-standard imports under any build tags, test files excluded.
+	Imports []string `json:"imports,omitempty"`
+	// TestImports are the non-standard imports of its test files, kept for the packages that
+	// can be in a selection's "all": tidy loads their tests.
+	TestImports []string `json:"testImports,omitempty"`
 }
 
-// SelectionKey names a selection in ModuleData: its owners, comma-separated.
+// SelectionKey names a selection: its owners, comma-separated.
 func SelectionKey(owners []string) string { return strings.Join(owners, ",") }
 
 //go:embed modules.json
@@ -58,7 +77,8 @@ var embeddedModules = sync.OnceValues(func() (*ModuleData, error) {
 // EmbeddedModules returns the module data compiled into the generator.
 func EmbeddedModules() (*ModuleData, error) { return embeddedModules() }
 
-func moduleFiles(p Params, owners []string) ([]File, error) {
+// moduleFiles renders go.mod and go.sum for the project made of files.
+func moduleFiles(p Params, files []File) ([]File, error) {
 	data := p.Modules
 	if data == nil {
 		var err error
@@ -66,27 +86,11 @@ func moduleFiles(p Params, owners []string) ([]File, error) {
 			return nil, err
 		}
 	}
-	key := SelectionKey(owners)
-	sel, ok := data.Selections[key]
-	if !ok {
-		return nil, fmt.Errorf("generate: no module data for the selection %s; run 'go generate ./internal/generate'", key)
-	}
-	versions := map[string]string{}
-	direct := map[string]bool{}
-	for _, i := range sel.Require {
-		r := data.Require[i]
-		versions[r.Path] = r.Version
-		direct[r.Path] = !r.Indirect
-	}
-	sums := make(map[string]bool, len(sel.Sum))
-	for _, i := range sel.Sum {
-		sums[data.Sum[i]] = true
-	}
-	gomod, err := goMod(p.Module, data.Go, versions, direct)
+	gomod, gosum, err := ModFiles(data, p.Module, files)
 	if err != nil {
 		return nil, err
 	}
-	return []File{{Path: "go.mod", Data: gomod}, {Path: "go.sum", Data: goSum(sums)}}, nil
+	return []File{{Path: "go.mod", Data: gomod}, {Path: "go.sum", Data: gosum}}, nil
 }
 
 // goMod writes go.mod the way the go command does: direct requirements in one block, indirect
@@ -148,4 +152,41 @@ func goSum(lines map[string]bool) []byte {
 		b.WriteByte('\n')
 	}
 	return []byte(b.String())
+}
+
+// EncodeModules writes module data as modules.json holds it: one module or package per line,
+// so diffs stay readable without indenting every field.
+func EncodeModules(d *ModuleData) ([]byte, error) {
+	var b bytes.Buffer
+	goJSON, err := json.Marshal(d.Go)
+	if err != nil {
+		return nil, fmt.Errorf("generate: encode module data: %w", err)
+	}
+	fmt.Fprintf(&b, "{\n\"go\": %s,\n\"modules\": [\n", goJSON)
+	for i, m := range d.Modules {
+		if err := encodeLine(&b, m, i == len(d.Modules)-1); err != nil {
+			return nil, err
+		}
+	}
+	b.WriteString("],\n\"packages\": [\n")
+	for i, p := range d.Packages {
+		if err := encodeLine(&b, p, i == len(d.Packages)-1); err != nil {
+			return nil, err
+		}
+	}
+	b.WriteString("]\n}\n")
+	return b.Bytes(), nil
+}
+
+func encodeLine(b *bytes.Buffer, v any, last bool) error {
+	line, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("generate: encode module data: %w", err)
+	}
+	b.Write(line)
+	if !last {
+		b.WriteByte(',')
+	}
+	b.WriteByte('\n')
+	return nil
 }

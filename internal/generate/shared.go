@@ -93,7 +93,7 @@ func renderShared(p Params, files []File) ([]File, error) {
 		out = append(out, File{Path: s.path, Data: b.Bytes()})
 	}
 	if !p.SkipModules {
-		mods, err := moduleFiles(p, owners)
+		mods, err := moduleFiles(p, append(slices.Clone(files), out...))
 		if err != nil {
 			return nil, err
 		}

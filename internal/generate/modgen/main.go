@@ -1,16 +1,17 @@
-// Command modgen refreshes internal/generate/modules.json: for each catalog owner, the go.mod
-// requirements and go.sum lines of its smallest project. Run it with `go generate
-// ./internal/generate` after changing go.mod or the imports of the reference app.
+// Command modgen refreshes internal/generate/modules.json: the module graph and the package
+// import graph of the reference app's dependencies, read from go.mod, go.sum and the module
+// cache, from which aegis computes each selection's go.mod and go.sum the way `go mod tidy`
+// does. Its size grows with the packages the catalog imports, not with the number of
+// selections. Run it with `go generate ./internal/generate` after changing go.mod or the
+// imports of the reference app.
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 
-	"github.com/aegisgo/aegis/internal/catalog"
 	"github.com/aegisgo/aegis/internal/generate"
 	"github.com/aegisgo/aegis/template"
 )
@@ -28,13 +29,13 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	data, err := generate.ComputeModules(context.Background(), root, catalog.Default, template.FS)
+	data, err := generate.ComputeModules(context.Background(), root, template.FS)
 	if err != nil {
 		return err
 	}
-	out, err := json.MarshalIndent(data, "", "  ")
+	out, err := generate.EncodeModules(data)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile("modules.json", append(out, '\n'), 0o644)
+	return os.WriteFile("modules.json", out, 0o644)
 }
