@@ -72,6 +72,26 @@ var parseTemplates = sync.OnceValues(func() (map[string]sharedTemplate, error) {
 func slotsOf(t *template.Template) ([]string, error) {
 	var slots []string
 	var errs []error
+	eachCommand(t, func(tree *parse.Tree, n *parse.CommandNode) {
+		if !isFragmentsCall(n.Args[0]) {
+			return
+		}
+		at, _ := tree.ErrorContext(n)
+		if len(n.Args) != 2 {
+			errs = append(errs, fmt.Errorf("%s: %s takes one slot name", at, n))
+		} else if slot, ok := n.Args[1].(*parse.StringNode); !ok {
+			errs = append(errs, fmt.Errorf("%s: %s: the slot name must be a literal string", at, n))
+		} else if !slices.Contains(slots, slot.Text) {
+			slots = append(slots, slot.Text)
+		}
+	})
+	slices.Sort(slots)
+	return slots, errors.Join(errs...)
+}
+
+// eachCommand calls fn with every command of every action in the templates of t's set,
+// parenthesised pipelines included: the code of a template, without its text.
+func eachCommand(t *template.Template, fn func(*parse.Tree, *parse.CommandNode)) {
 	var tree *parse.Tree
 	var walk func(n parse.Node)
 	walk = func(n parse.Node) {
@@ -109,16 +129,7 @@ func slotsOf(t *template.Template) ([]string, error) {
 		case *parse.ChainNode:
 			walk(n.Node)
 		case *parse.CommandNode:
-			if isFragmentsCall(n.Args[0]) {
-				at, _ := tree.ErrorContext(n)
-				if len(n.Args) != 2 {
-					errs = append(errs, fmt.Errorf("%s: %s takes one slot name", at, n))
-				} else if slot, ok := n.Args[1].(*parse.StringNode); !ok {
-					errs = append(errs, fmt.Errorf("%s: %s: the slot name must be a literal string", at, n))
-				} else if !slices.Contains(slots, slot.Text) {
-					slots = append(slots, slot.Text)
-				}
-			}
+			fn(tree, n)
 			for _, a := range n.Args {
 				walk(a)
 			}
@@ -129,8 +140,6 @@ func slotsOf(t *template.Template) ([]string, error) {
 			walk(tree.Root)
 		}
 	}
-	slices.Sort(slots)
-	return slots, errors.Join(errs...)
 }
 
 func isFragmentsCall(n parse.Node) bool {
