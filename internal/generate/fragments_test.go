@@ -247,3 +247,46 @@ func TestFragmentsOfReferenceApp(t *testing.T) {
 		}
 	}
 }
+
+// TestGlueFragments checks that glue of three owners adds its fragments, and its files, only
+// when all three are selected, after the entries' fragments.
+func TestGlueFragments(t *testing.T) {
+	cat := testCatalog()
+	cat.Glue = []catalog.Glue{{Owners: []string{"auth", "cache", "database"}, Paths: []string{"internal/services/authcache/"}}}
+	src := fragmentSource(map[string]string{
+		"internal/services/authcache/authcache.go":              "package authcache\n",
+		"internal/services/authcache/_fragments/README.md.tmpl": "{{define \"commands\"}}\n{{.Name}} sessions flush\n{{end}}\n",
+	})
+	tests := []struct {
+		name     string
+		sel      catalog.Selection
+		wantGlue bool
+	}{
+		{"all three", catalog.Selection{Components: []string{"backend", "cache", "database", "frontend"}, Services: []string{"auth"}}, true},
+		{"two of three", catalog.Selection{Components: []string{"backend", "database", "frontend"}, Services: []string{"auth"}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files, err := Render(Params{Name: "shop", Module: "example.com/shop", Selection: tt.sel, Catalog: cat, Source: src, SkipModules: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]File{}
+			for _, f := range files {
+				got[f.Path] = f
+			}
+			readme := string(got["README.md"].Data)
+			hasCommand := strings.Contains(readme, "shop users                            # accounts\nshop sessions flush\n```")
+			glueFile, hasFile := got["internal/services/authcache/authcache.go"]
+			if hasCommand != tt.wantGlue || hasFile != tt.wantGlue {
+				t.Errorf("glue command %v, glue file %v; want both %v:\n%s", hasCommand, hasFile, tt.wantGlue, readme)
+			}
+			if hasFile && glueFile.Owner != "auth+cache+database" {
+				t.Errorf("glue file owner = %q", glueFile.Owner)
+			}
+			if wire := string(got["internal/services/wire_gen.go"].Data); strings.Contains(wire, "authcache") != tt.wantGlue {
+				t.Errorf("services/wire_gen.go:\n%s", wire)
+			}
+		})
+	}
+}
