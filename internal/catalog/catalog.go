@@ -7,6 +7,8 @@
 package catalog
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -42,24 +44,38 @@ type Entry struct {
 	// Requires lists the components this entry cannot work without. Resolution is transitive.
 	Requires []string
 	// Uses lists components this entry integrates with when they are present, without needing
-	// them; the glue lives in files owned by the pair (see Glue).
+	// them; the glue lives in files owned by the set of entries (see Glue).
 	Uses []string
 	// Paths are the folders (ending in "/") or files of the reference app this entry owns,
-	// relative to the template root.
+	// relative to the template root. A folder's _fragments/ sub-folder holds the entry's share
+	// of the shared files (README, compose file, .env.example, ...); it is never copied.
 	Paths []string
 }
 
 // Available reports whether the entry can be selected.
 func (e Entry) Available() bool { return e.Status == StatusAvailable }
 
-// Glue is a set of files owned by a pair of entries: generated only when both are selected.
+// Glue is a set of files owned by a set of entries (two or more): generated only when all of
+// them are selected, so no entry has to name another in its own files.
 type Glue struct {
-	Owners [2]string
-	Paths  []string
+	Owners []string
+	// Paths are owned like an entry's, _fragments/ included.
+	Paths []string
 }
 
-// Name is the owner name of the glue, "a+b", used in manifests and module data.
-func (g Glue) Name() string { return g.Owners[0] + "+" + g.Owners[1] }
+// Name is the owner name of the glue, its owners joined with "+" ("scheduler+database"), used in
+// manifests and module data.
+func (g Glue) Name() string { return strings.Join(g.Owners, "+") }
+
+// Selected reports whether every owner of the glue is in the selection.
+func (g Glue) Selected(sel Selection) bool {
+	for _, o := range g.Owners {
+		if !sel.Has(o) {
+			return false
+		}
+	}
+	return len(g.Owners) > 0
+}
 
 // Catalog is the full list of entries and glue.
 type Catalog struct {
@@ -175,8 +191,8 @@ var Default = Catalog{
 	// Glue folders are immediate children of internal/components, so the components' import file
 	// picks them up when both owners are selected and nothing else has to name them.
 	Glue: []Glue{
-		{Owners: [2]string{"scheduler", "database"}, Paths: []string{"internal/components/schedulerdb/"}},
-		{Owners: [2]string{"scheduler", "worker"}, Paths: []string{"internal/components/schedulerworker/"}},
+		{Owners: []string{"scheduler", "database"}, Paths: []string{"internal/components/schedulerdb/"}},
+		{Owners: []string{"scheduler", "worker"}, Paths: []string{"internal/components/schedulerworker/"}},
 	},
 }
 
@@ -239,7 +255,7 @@ func (c Catalog) OwnerOf(path string) string {
 }
 
 // Owners returns the owners generated for a selection: Core, every selected entry, and the glue
-// whose two owners are both selected. The selection must already be resolved.
+// whose owners are all selected, in catalog order. The selection must already be resolved.
 func (c Catalog) Owners(sel Selection) []string {
 	owners := []string{Core}
 	for _, e := range c.Entries {
@@ -248,11 +264,57 @@ func (c Catalog) Owners(sel Selection) []string {
 		}
 	}
 	for _, g := range c.Glue {
-		if sel.Has(g.Owners[0]) && sel.Has(g.Owners[1]) {
+		if g.Selected(sel) {
 			owners = append(owners, g.Name())
 		}
 	}
 	return owners
+}
+
+// PathsOf returns the paths of an entry or glue, by owner name; nil for Core and unknown names.
+func (c Catalog) PathsOf(owner string) []string {
+	for _, e := range c.Entries {
+		if e.Name == owner {
+			return e.Paths
+		}
+	}
+	for _, g := range c.Glue {
+		if g.Name() == owner {
+			return g.Paths
+		}
+	}
+	return nil
+}
+
+// Check reports the mistakes in the catalog's shape that no resolution would notice: duplicate
+// or reserved owner names, and glue that is not owned by two or more distinct entries.
+func (c Catalog) Check() error {
+	var errs []error
+	seen := map[string]bool{Core: true}
+	for _, e := range c.Entries {
+		if seen[e.Name] || e.Name == "" || strings.Contains(e.Name, "+") {
+			errs = append(errs, fmt.Errorf("catalog: entry name %q is empty, reserved, duplicate or holds a '+'", e.Name))
+		}
+		seen[e.Name] = true
+	}
+	for _, g := range c.Glue {
+		if len(g.Owners) < 2 {
+			errs = append(errs, fmt.Errorf("catalog: glue %q needs two or more owners", g.Name()))
+		}
+		for i, o := range g.Owners {
+			if _, ok := c.Lookup(o); !ok {
+				errs = append(errs, fmt.Errorf("catalog: glue %q names %q, which is not an entry", g.Name(), o))
+			}
+			if slices.Contains(g.Owners[:i], o) {
+				errs = append(errs, fmt.Errorf("catalog: glue %q names %q twice", g.Name(), o))
+			}
+		}
+		if seen[g.Name()] {
+			errs = append(errs, fmt.Errorf("catalog: glue %q is declared twice", g.Name()))
+		}
+		seen[g.Name()] = true
+	}
+	return errors.Join(errs...)
 }
 
 // AllOwners returns every owner the catalog knows: Core, every entry and every glue.

@@ -18,6 +18,9 @@ func allAvailable() Catalog {
 }
 
 func TestCatalogIsConsistent(t *testing.T) {
+	if err := Default.Check(); err != nil {
+		t.Error(err)
+	}
 	seen := map[string]bool{}
 	for _, e := range Default.Entries {
 		if seen[e.Name] {
@@ -57,7 +60,7 @@ func TestCatalogIsConsistent(t *testing.T) {
 
 func TestOwnerOf(t *testing.T) {
 	c := Default
-	c.Glue = []Glue{{Owners: [2]string{"scheduler", "database"}, Paths: []string{"internal/components/scheduler/store/"}}}
+	c.Glue = []Glue{{Owners: []string{"scheduler", "database"}, Paths: []string{"internal/components/scheduler/store/"}}}
 	tests := []struct{ path, want string }{
 		{"cmd/app/main.go", Core},
 		{"internal/app/serve.go", Core},
@@ -174,7 +177,7 @@ func TestResolveComingSoon(t *testing.T) {
 
 func TestOwners(t *testing.T) {
 	c := allAvailable()
-	c.Glue = []Glue{{Owners: [2]string{"scheduler", "database"}, Paths: []string{"x/"}}}
+	c.Glue = []Glue{{Owners: []string{"scheduler", "database"}, Paths: []string{"x/"}}}
 	res, err := c.Resolve(Request{Components: []string{"scheduler", "database"}})
 	if err != nil {
 		t.Fatal(err)
@@ -186,5 +189,85 @@ func TestOwners(t *testing.T) {
 	}
 	if opt := c.Optional(res.Selection); !slices.Equal(opt, []string{"database", "scheduler"}) {
 		t.Errorf("Optional = %v", opt)
+	}
+}
+
+// TestGlueOfAnySet checks glue owned by three entries next to today's pairs: it is generated only
+// when every owner is selected, owns its paths, and keeps its place in catalog order.
+func TestGlueOfAnySet(t *testing.T) {
+	c := allAvailable()
+	c.Glue = []Glue{
+		{Owners: []string{"scheduler", "database"}, Paths: []string{"internal/components/schedulerdb/"}},
+		{Owners: []string{"auth", "comms", "analytics"}, Paths: []string{"internal/services/welcomestats/"}},
+	}
+	if err := c.Check(); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		components []string
+		services   []string
+		wantGlue   []string
+	}{
+		{"none", nil, nil, nil},
+		{"pair", []string{"scheduler", "database"}, nil, []string{"scheduler+database"}},
+		{"two of three", nil, []string{"auth", "comms"}, nil},
+		{"three", nil, []string{"auth", "comms", "analytics"}, []string{"auth+comms+analytics"}},
+		{"pair and three", []string{"scheduler"}, []string{"analytics", "auth", "comms"}, []string{"scheduler+database", "auth+comms+analytics"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := c.Resolve(Request{Components: tt.components, Services: tt.services})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var glue []string
+			for _, o := range c.Owners(res.Selection) {
+				if strings.Contains(o, "+") {
+					glue = append(glue, o)
+				}
+			}
+			if !slices.Equal(glue, tt.wantGlue) {
+				t.Errorf("glue owners = %v, want %v", glue, tt.wantGlue)
+			}
+		})
+	}
+	if got := c.OwnerOf("internal/services/welcomestats/hook.go"); got != "auth+comms+analytics" {
+		t.Errorf("OwnerOf = %q, want auth+comms+analytics", got)
+	}
+	if got := c.PathsOf("auth+comms+analytics"); !slices.Equal(got, []string{"internal/services/welcomestats/"}) {
+		t.Errorf("PathsOf = %v", got)
+	}
+	if !slices.Contains(c.AllOwners(), "auth+comms+analytics") {
+		t.Errorf("AllOwners = %v lacks the glue", c.AllOwners())
+	}
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name string
+		glue Glue
+		want string // "" means valid
+	}{
+		{"pair", Glue{Owners: []string{"scheduler", "worker"}}, ""},
+		{"three", Glue{Owners: []string{"auth", "comms", "analytics"}}, ""},
+		{"one owner", Glue{Owners: []string{"auth"}}, "two or more owners"},
+		{"unknown owner", Glue{Owners: []string{"auth", "nope"}}, `names "nope", which is not an entry`},
+		{"repeated owner", Glue{Owners: []string{"auth", "auth"}}, "twice"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := allAvailable()
+			c.Glue = []Glue{tt.glue}
+			err := c.Check()
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("Check() = %v, want %q", err, tt.want)
+			}
+		})
+	}
+	c := allAvailable()
+	c.Glue = []Glue{{Owners: []string{"auth", "comms"}}, {Owners: []string{"auth", "comms"}}}
+	if err := c.Check(); err == nil || !strings.Contains(err.Error(), "declared twice") {
+		t.Errorf("duplicate glue: Check() = %v", err)
 	}
 }

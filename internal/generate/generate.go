@@ -103,6 +103,9 @@ func Render(p Params) (*Project, error) {
 		if err != nil {
 			return err
 		}
+		if d.IsDir() && d.Name() == fragmentsDir {
+			return fs.SkipDir // read by renderShared, never copied
+		}
 		if d.IsDir() || slices.Contains(rendered, name) || path.Dir(name) == "." && strings.HasSuffix(name, ".go") {
 			return nil
 		}
