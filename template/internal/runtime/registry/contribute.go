@@ -29,10 +29,10 @@ func Contribute[T any](r *Registry, name string, v T) {
 }
 
 // ContributionValidator is implemented by kinds of contribution that can tell a bad one
-// (a route set without a prefix, a job without a schedule). Validate and Build call it
-// on every contribution of that kind.
+// (a panel with an invalid name, a job without a schedule). Validate and Build call it on
+// every contribution of that kind with the contribution's name.
 type ContributionValidator interface {
-	ValidateContribution() error
+	ValidateContribution(name string) error
 }
 
 // Contribution is one recorded contribution, as Contributions lists it.
@@ -54,22 +54,28 @@ func Contributions[T any](r *Registry) []Contribution[T] {
 	var out []Contribution[T]
 	for _, c := range r.contribs {
 		if c.typ == t {
-			v, _ := c.value.(T)
-			out = append(out, Contribution[T]{Name: c.name, Value: v, Registered: c.loc.String()})
+			out = append(out, asContribution[T](c))
 		}
 	}
 	return out
 }
 
-// All is a dependency on every contribution of kind T, in registration order; none is an
-// empty list, not an error.
-type All[T any] []T
+func asContribution[T any](c *contribution) Contribution[T] {
+	v, _ := c.value.(T)
+	return Contribution[T]{Name: c.name, Value: v, Registered: c.loc.String()}
+}
+
+// All is a dependency on every contribution of kind T, in registration order, with their
+// names and file:lines for the consumer's messages; none is an empty list, not an error.
+type All[T any] []Contribution[T]
 
 // One is a dependency on exactly one contribution of kind T, such as the dashboard's
 // authenticator. Validate and Build fail when there is none or more than one, naming the
 // consumer and every contribution.
 type One[T any] struct {
-	Value T
+	Value      T
+	Name       string
+	Registered string
 }
 
 // Maybe is an optional dependency on T: the service of type T when one is registered, else
@@ -91,12 +97,20 @@ type contribution struct {
 	loc   site
 }
 
+// A dependency of type *Container is the container that builds the service, for
+// components that open a Scope per unit of work (a job, a scheduled run).
+
 // derived is implemented by All, One and Maybe. A dependency of such a type that no service
 // provides gets a hidden service built from the contributions (and, for Maybe, the service)
 // of the element type.
 type derived interface {
+	elem() reflect.Type // T
 	derive(in deriveInput) (params []reflect.Type, ctor ctorFunc, err error)
 }
+
+func (All[T]) elem() reflect.Type   { return reflect.TypeFor[T]() }
+func (One[T]) elem() reflect.Type   { return reflect.TypeFor[T]() }
+func (Maybe[T]) elem() reflect.Type { return reflect.TypeFor[T]() }
 
 type deriveInput struct {
 	contribs []*contribution // of the element type, registration order
@@ -106,8 +120,7 @@ type deriveInput struct {
 func (All[T]) derive(in deriveInput) ([]reflect.Type, ctorFunc, error) {
 	out := make(All[T], 0, len(in.contribs))
 	for _, c := range in.contribs {
-		v, _ := c.value.(T)
-		out = append(out, v)
+		out = append(out, asContribution[T](c))
 	}
 	return nil, func(context.Context, []any) (any, error) { return out, nil }, nil
 }
@@ -116,8 +129,9 @@ func (One[T]) derive(in deriveInput) ([]reflect.Type, ctorFunc, error) {
 	if len(in.contribs) != 1 {
 		return nil, nil, countError(reflect.TypeFor[T](), "exactly one", in.contribs)
 	}
-	v, _ := in.contribs[0].value.(T)
-	return nil, func(context.Context, []any) (any, error) { return One[T]{Value: v}, nil }, nil
+	c := asContribution[T](in.contribs[0])
+	one := One[T]{Value: c.Value, Name: c.Name, Registered: c.Registered}
+	return nil, func(context.Context, []any) (any, error) { return one, nil }, nil
 }
 
 func (Maybe[T]) derive(in deriveInput) ([]reflect.Type, ctorFunc, error) {
@@ -197,13 +211,15 @@ func checkContribs(cs []*contribution) []error {
 		}
 		first[k] = c
 		if v, ok := c.value.(ContributionValidator); ok {
-			if err := safely(v.ValidateContribution); err != nil {
+			if err := safely(func() error { return v.ValidateContribution(c.name) }); err != nil {
 				errs = append(errs, cerr(err, at()))
 			}
 		}
 	}
 	return errs
 }
+
+var containerType = reflect.TypeFor[*Container]()
 
 // deriveEntries adds a hidden entry for every dependency on All, One or Maybe that no
 // registered service provides, built from the contributions; errors name the consumer.
@@ -220,16 +236,19 @@ func deriveEntries(entries []*entry, contribs []*contribution) ([]*entry, []erro
 			if d.name != "" || byType[d.typ] || derivedFor[d.typ] {
 				continue
 			}
+			if d.typ == containerType {
+				derivedFor[d.typ] = true
+				out = append(out, &entry{
+					name: typeName(d.typ), typ: d.typ, lifetime: Singleton, kind: KindService,
+					isValue: true, hidden: true, derived: true, self: true, loc: e.loc,
+				})
+				continue
+			}
 			dv, ok := reflect.Zero(d.typ).Interface().(derived)
 			if !ok {
 				continue
 			}
-			var elem reflect.Type
-			if d.typ.Kind() == reflect.Slice {
-				elem = d.typ.Elem() // All
-			} else {
-				elem = d.typ.Field(0).Type // One, Maybe: Value
-			}
+			elem := dv.elem()
 			var of []*contribution
 			for _, c := range contribs {
 				if c.typ == elem {
@@ -248,7 +267,7 @@ func deriveEntries(entries []*entry, contribs []*contribution) ([]*entry, []erro
 			derivedFor[d.typ] = true
 			de := &entry{
 				name: typeName(d.typ), typ: d.typ, lifetime: Singleton, kind: KindService, ctor: ctor,
-				isValue: true, hidden: true, loc: e.loc,
+				isValue: true, hidden: true, derived: true, loc: e.loc,
 			}
 			for _, p := range params {
 				de.deps = append(de.deps, dep{typ: p})

@@ -13,7 +13,7 @@ import (
 // route is a contribution kind for these tests; an empty path is invalid.
 type route struct{ path string }
 
-func (r route) ValidateContribution() error {
+func (r route) ValidateContribution(string) error {
 	if r.path == "" {
 		return errors.New("empty path")
 	}
@@ -29,7 +29,7 @@ type router struct{ paths []string }
 func newRouter(_ context.Context, rs registry.All[route]) (*router, error) {
 	r := &router{}
 	for _, x := range rs {
-		r.paths = append(r.paths, x.path)
+		r.paths = append(r.paths, x.Value.path)
 	}
 	return r, nil
 }

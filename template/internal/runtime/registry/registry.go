@@ -57,7 +57,9 @@ type entry struct {
 	hooks       hooks
 	stopTimeout time.Duration
 	loc         site // the registering call
-	hidden      bool // derived from contributions: left out of Graph and health reports
+	hidden      bool // left out of Graph and health reports: Hidden, or derived
+	derived     bool // built by the registry from contributions (or the container itself)
+	self        bool // the *Container itself; BuildWith sets ctor
 }
 
 // registration is what Provide, Bind and Value pass to register.
@@ -95,6 +97,7 @@ func (r *Registry) register(at site, reg registration, opts []Option) error {
 		kind:        o.kind,
 		desc:        o.desc,
 		optional:    o.optional,
+		hidden:      o.hidden,
 		ctor:        reg.ctor,
 		alias:       reg.what == "Bind",
 		isValue:     reg.what == "Value",
