@@ -30,7 +30,9 @@ var testMigrationsFS = func() fs.FS {
 }()
 
 // Contributed as an owner would, so that Open and databasetest apply them.
-func init() { registry.Contribute(registry.Default, testOwner, database.Migrations{FS: testMigrationsFS}) }
+func init() {
+	registry.Contribute(registry.Default, testOwner, database.Migrations{FS: testMigrationsFS})
+}
 
 type widget struct {
 	bun.BaseModel `bun:"table:dbtest_widgets"`

@@ -44,7 +44,6 @@ const (
 	QueueSystem  = "system"
 )
 
-
 // WithDefaults returns a copy of s with zero fields set to their defaults.
 func (s Settings) WithDefaults() Settings {
 	if s.Queues == "" {
