@@ -254,3 +254,39 @@ func TestCloneIsIndependent(t *testing.T) {
 		t.Errorf("clone: %v, want ErrDuplicateContribution", err)
 	}
 }
+
+// scopes opens a scope per unit of work, as the worker does per job.
+type scopes struct{ c *registry.Container }
+
+func TestContainerDependency(t *testing.T) {
+	t.Parallel()
+	r := registry.New()
+	must(t, registry.Provide1(r, func(_ context.Context, c *registry.Container) (*scopes, error) { return &scopes{c: c}, nil }))
+	c := started(t, r)
+	if got := registry.MustGet[*scopes](c); got.c != c {
+		t.Errorf("the dependency is %p, want the container %p", got.c, c)
+	}
+	if n := len(c.Graph().Nodes); n != 1 {
+		t.Errorf("Graph has %d nodes, want the service only", n)
+	}
+	// Stopping does not stop the container through its own node.
+	if err := c.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHidden(t *testing.T) {
+	t.Parallel()
+	type settings struct{ Port int }
+	r := registry.New()
+	must(t, registry.Value(r, settings{Port: 8000}, registry.Hidden()))
+	must(t, registry.Provide1(r, func(_ context.Context, s settings) (*router, error) { return &router{}, nil }))
+	c := started(t, r)
+	g := c.Graph()
+	if len(g.Nodes) != 1 || len(g.Nodes[0].Deps) != 0 {
+		t.Errorf("Graph = %+v, want the router alone, without its hidden dependency", g.Nodes)
+	}
+	if rep := c.CheckHealth(t.Context(), 0); len(rep.Checks) != 1 {
+		t.Errorf("health checks = %+v, want the router alone", rep.Checks)
+	}
+}
