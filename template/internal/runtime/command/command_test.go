@@ -59,7 +59,7 @@ func TestRun(t *testing.T) {
 		name      string
 		failStart bool
 		end       func(cancel context.CancelFunc) // ends the run from outside
-		runErr    error                          // what run returns
+		runErr    error                           // what run returns
 		wantErr   string
 		wantRun   bool
 	}{
