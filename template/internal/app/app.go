@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/aegisgo/aegis/template/internal/components/backend"
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -42,16 +42,19 @@ type cli struct {
 	stdout io.Writer
 	stderr io.Writer
 	reg    *registry.Registry
-	// routes are the contributed HTTP routes; nil means every backend.Routes registration.
-	routes *backend.RouteBook
 }
 
 // run executes args and maps the outcome to an exit code, printing errors as
 // one line on stderr.
 func run(ctx context.Context, a *cli, args []string) int {
-	root := a.rootCmd()
+	root, err := a.rootCmd()
+	if err != nil {
+		// A contribution mistake (two commands named alike) is the program's, not the user's.
+		fmt.Fprintf(a.stderr, "%s: %s\n", a.name, oneLine(err))
+		return ExitFailure
+	}
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	err = root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
 	}
@@ -60,7 +63,7 @@ func run(ctx context.Context, a *cli, args []string) int {
 		return silent.code
 	}
 	fmt.Fprintf(a.stderr, "%s: %s\n", a.name, oneLine(err))
-	var usage *usageError
+	var usage *command.Usage
 	if errors.As(err, &usage) {
 		return ExitUsage
 	}
@@ -72,22 +75,7 @@ func oneLine(err error) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ; ")), " ")
 }
 
-// usageError is a mistake on the command line: exit code 2 and a pointer to
-// the help of the command involved.
-type usageError struct {
-	err  error
-	path string // command path, e.g. "<name> services graph"
-}
-
-func (e *usageError) Error() string {
-	return fmt.Sprintf("%v (see '%s --help')", e.err, e.path)
-}
-
-func (e *usageError) Unwrap() error { return e.err }
-
-func usageErr(cmd *cobra.Command, format string, args ...any) error {
-	return &usageError{err: fmt.Errorf(format, args...), path: cmd.CommandPath()}
-}
+var usageErr = command.UsageError
 
 // silentError ends a command with an exit code after it has already said
 // what it had to say (health probe: "not ready" is output, not an error).
@@ -95,7 +83,7 @@ type silentError struct{ code int }
 
 func (e silentError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
-func (a *cli) rootCmd() *cobra.Command {
+func (a *cli) rootCmd() (*cobra.Command, error) {
 	root := &cobra.Command{
 		Use:   a.name,
 		Short: a.name + " is a web application",
@@ -124,14 +112,16 @@ full list with defaults.`,
 	root.SetVersionTemplate(a.name + " " + versionLine() + "\n")
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return &usageError{err: err, path: cmd.CommandPath()}
+		return &command.Usage{Err: err, Path: cmd.CommandPath()}
 	})
 	root.AddCommand(a.serveCmd(), a.healthCmd(), a.servicesCmd(), a.versionCmd())
-	for _, cmd := range a.contributed() {
-		root.AddCommand(cmd)
+	contributed, err := a.contributed()
+	if err != nil {
+		return nil, err
 	}
+	root.AddCommand(contributed...)
 	usageArgs(root)
-	return root
+	return root, nil
 }
 
 // groupRun is the RunE of commands that only group others: with no argument
@@ -156,11 +146,11 @@ func usageArgs(cmd *cobra.Command) {
 	}
 	cmd.Args = func(c *cobra.Command, args []string) error {
 		if err := check(c, args); err != nil {
-			var u *usageError
+			var u *command.Usage
 			if errors.As(err, &u) {
 				return err
 			}
-			return &usageError{err: err, path: c.CommandPath()}
+			return &command.Usage{Err: err, Path: c.CommandPath()}
 		}
 		return nil
 	}

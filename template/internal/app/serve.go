@@ -2,17 +2,14 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -44,46 +41,20 @@ service fails to start.`,
 }
 
 func (a *cli) serve(ctx context.Context) error {
-	env := &Env{Name: a.name, Stdout: a.stdout, Stderr: a.stderr, Registry: a.reg}
-	SetRole(RoleServe)
-	c, logger, err := env.Build()
-	if err != nil {
-		return err
-	}
-	core, err := config.Load[config.Core]()
-	if err != nil {
-		return err
-	}
-	ctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stopSignals()
-	// Once shutdown has begun, stop catching signals: a second Ctrl+C then
-	// kills the process the default way, for when a drain takes too long.
-	context.AfterFunc(ctx, stopSignals)
-
-	if err := c.Start(ctx); err != nil {
-		// Start has already stopped whatever it had started.
-		return err
-	}
-	// From here on the container is started and must be stopped whatever
-	// happens; the HTTP server drains first so no request sees a stopped
-	// service.
-	err = a.serveHTTP(ctx, c, core, logger)
-	logger.Info("stopping services")
-	if stopErr := c.Stop(context.WithoutCancel(ctx)); stopErr != nil {
-		err = errors.Join(err, fmt.Errorf("stop: %w", stopErr))
-	}
-	if err == nil {
-		logger.Info("stopped")
-	}
-	return err
+	// The HTTP server drains before the services stop, so no request sees a stopped service.
+	return a.env().Run(ctx, command.RoleServe, a.serveHTTP)
 }
 
-func (a *cli) serveHTTP(ctx context.Context, c *registry.Container, core config.Core, logger *slog.Logger) error {
+func (a *cli) serveHTTP(ctx context.Context, c *registry.Container, logger *slog.Logger) error {
 	srv, err := registry.Get[*backend.Server](c)
 	if err != nil {
 		return err
 	}
-	h, err := srv.Handler(c, &backend.HandlerOpts{Title: a.name, Version: version, Revision: revision(), Logger: logger, Routes: a.routes})
+	core, err := registry.Get[config.Core](c)
+	if err != nil {
+		return err
+	}
+	h, err := srv.Handler(c, &backend.HandlerOpts{Title: a.name, Version: version, Revision: revision(), Logger: logger})
 	if err != nil {
 		return err
 	}

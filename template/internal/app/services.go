@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -42,7 +43,8 @@ are at /health/services.`,
 }
 
 func (a *cli) graph() (registry.Graph, error) {
-	c, err := a.reg.Build()
+	// Built as serve builds it (with the core settings and a role), but never started.
+	c, _, err := a.env().Build(command.RoleNone)
 	if err != nil {
 		return registry.Graph{}, err
 	}

@@ -70,8 +70,8 @@ func setup(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{reg: reg, stdout: &syncBuffer{}, stderr: &syncBuffer{}}
-	// A fresh route book: the test binary also links every component's and service's routes.
-	h.cli = &cli{name: "shop", stdout: h.stdout, stderr: h.stderr, reg: reg, routes: backend.NewRouteBook()}
+	// A fresh registry: the test binary also links every component's and service's routes.
+	h.cli = &cli{name: "shop", stdout: h.stdout, stderr: h.stderr, reg: reg}
 	// serve installs its logger as the default; put the test's back.
 	prev := slog.Default()
 	t.Cleanup(func() { slog.SetDefault(prev) })

@@ -10,10 +10,12 @@
 // A component is infrastructure the app's services build on (the HTTP
 // server, the status page, a database pool, a cache). Each one registers
 // itself with the runtime registry from init() using
-// registry.Kind(registry.KindComponent), declares its settings with
-// config.Register, and mounts any routes with backend.Routes. Components
-// never import one another except the backend, whose route list is the
-// meeting point.
+// registry.Kind(registry.KindComponent), and contributes what it adds to the
+// app with registry.Contribute: its settings (config.Declare), routes
+// (backend.Routes), commands (command.Builder), migrations, dashboard panels.
+// Components import the backend and the frontend (always present) and the
+// components they require; glue folders, generated only when both of their
+// owners are selected, join two others.
 package components
 
 //go:generate go run ../wire/wiregen

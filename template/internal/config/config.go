@@ -2,16 +2,18 @@
 // .env file) and keeps the list of every setting the app's parts declare.
 //
 // Each component declares a struct whose fields carry `env`, `envDefault` and
-// `doc` tags, records it with Register from init() (so `.env.example` and the
-// docs can list it) and reads it with Load when it is built:
+// `doc` tags, contributes its Declaration from init() (so `.env.example` and
+// the docs can list it) and provides it with Loader, so its constructors take
+// the parsed settings as a dependency:
 //
 //	type Settings struct {
 //		Port int `env:"PORT" envDefault:"8000" doc:"TCP port the HTTP server listens on."`
 //	}
 //
-//	func init() { config.Register("backend", Settings{}) }
-//
-//	s, err := config.Load[Settings]()
+//	func init() {
+//		registry.Contribute(registry.Default, "backend", config.Declare[Settings]())
+//		_ = registry.Provide(registry.Default, config.Loader[Settings])
+//	}
 package config
 
 import (

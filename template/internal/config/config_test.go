@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 type sample struct {
@@ -193,46 +195,85 @@ func TestLoadNotStruct(t *testing.T) {
 	}
 }
 
-func TestLedger(t *testing.T) {
+func TestSettings(t *testing.T) {
 	t.Parallel()
-	l := &ledger{}
-	l.add("zeta", sample{}, "z.go:1")
-	l.add(CoreOwner, &Core{}, "core.go:1")
-	l.add("alpha", struct {
+	r := registry.New()
+	registry.Contribute(r, "zeta", Declare[sample]())
+	registry.Contribute(r, CoreOwner, Declare[Core]())
+	registry.Contribute(r, "alpha", Declare[struct {
 		A string `env:"ALPHA_A" envDefault:"a" doc:"A."`
 		B string `env:"-"`
-	}{}, "a.go:1")
-	l.add("zeta", sample{}, "z.go:2")
-	l.add("broken", 42, "b.go:1")
+	}]())
 
 	var names []string
-	for _, s := range l.list() {
+	for _, s := range Settings(r) {
 		names = append(names, s.Owner+"/"+s.Name)
 	}
 	want := "core/APP_ENV core/LOG_LEVEL core/LOG_FORMAT alpha/ALPHA_A zeta/TEST_PORT zeta/TEST_TIMEOUT zeta/TEST_DEBUG zeta/TEST_NAME zeta/TEST_NESTED_SIZE"
 	if got := strings.Join(names, " "); got != want {
-		t.Errorf("list =\n %s\nwant\n %s", got, want)
+		t.Errorf("Settings =\n %s\nwant\n %s", got, want)
 	}
-	settings := l.list()
+	settings := Settings(r)
 	if settings[0].Default != "development" || !strings.Contains(settings[0].Doc, "production") {
 		t.Errorf("APP_ENV setting = %+v, want default and doc from tags", settings[0])
 	}
-
-	err := l.err()
-	for _, w := range []string{`register "zeta" at z.go:2: already registered at z.go:1`, `register "broken" at b.go:1: settings sample must be a struct, got int`} {
-		if err == nil || !strings.Contains(err.Error(), w) {
-			t.Errorf("err() = %v, want it to contain %q", err, w)
-		}
+	if err := r.Validate(); err != nil {
+		t.Errorf("Validate() = %v", err)
 	}
 }
 
-func TestStdHasCore(t *testing.T) {
+func TestDeclarationErrors(t *testing.T) {
 	t.Parallel()
-	if err := Err(); err != nil {
-		t.Fatalf("Err() = %v", err)
+	tests := []struct {
+		name string
+		add  func(r *registry.Registry)
+		want string
+	}{
+		{"owner twice", func(r *registry.Registry) {
+			registry.Contribute(r, "zeta", Declare[sample]())
+			registry.Contribute(r, "zeta", Declare[sample]())
+		}, "duplicate name"},
+		{"not a struct", func(r *registry.Registry) {
+			registry.Contribute(r, "broken", Declare[int]())
+		}, "settings must be a struct type, got int"},
 	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := registry.New()
+			tt.add(r)
+			if err := r.Validate(); err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "config_test.go:") {
+				t.Errorf("Validate() = %v, want %q with the file:line", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoader(t *testing.T) {
+	freshDotEnv(t)
+	t.Chdir(t.TempDir())
+	t.Setenv("LOG_LEVEL", "debug")
+	r := registry.New()
+	if err := registry.Provide(r, Loader[Core]); err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Stop(t.Context()) }()
+	if got := registry.MustGet[Core](c); got.LogLevel != "debug" || got.Env != EnvDevelopment {
+		t.Errorf("Core = %+v, want LOG_LEVEL from the environment and defaults", got)
+	}
+}
+
+func TestDefaultHasCore(t *testing.T) {
+	t.Parallel()
 	found := map[string]bool{}
-	for _, s := range Settings() {
+	for _, s := range Settings(registry.Default) {
 		found[s.Name] = true
 	}
 	for _, n := range []string{"APP_ENV", "LOG_LEVEL", "LOG_FORMAT"} {

@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"log/slog"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 // CoreOwner is the owner name of the settings every app has.
@@ -25,7 +27,9 @@ type Core struct {
 	LogFormat string `env:"LOG_FORMAT" doc:"Log line format: text or json; empty means text in development, json in production."`
 }
 
-func init() { Register(CoreOwner, Core{}) }
+// Core is declared here and provided by the container that the app's commands build (it is
+// parsed once, before the container, to set up logging).
+func init() { registry.Contribute(registry.Default, CoreOwner, Declare[Core]()) }
 
 // Validate reports every bad value at once.
 func (c Core) Validate() error {

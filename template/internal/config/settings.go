@@ -2,13 +2,13 @@ package config
 
 import (
 	"cmp"
-	"errors"
+	"context"
 	"fmt"
 	"reflect"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 // Setting describes one environment variable some part of the app reads.
@@ -28,67 +28,52 @@ type field struct {
 	doc        string
 }
 
-// ledger is the list Register writes to; a type of its own so tests can use a
-// fresh one instead of the process-wide std.
-type ledger struct {
-	mu       sync.Mutex
-	settings []Setting
-	owners   map[string]string // owner -> where it registered, for duplicate errors
-	errs     []error
-}
-
-var std = &ledger{}
-
-// Register records the settings struct of owner so that Settings can list its
-// variables (for .env.example and the docs). Call it from init(), once per
-// owner, with a zero value or a pointer to one.
+// Declaration is the settings struct of one owner: a contribution kind, named by the owner,
+// so that Settings can list its variables (for .env.example and the docs). Components
+// contribute one from init() and provide the parsed struct with Loader:
 //
-// Register never panics: a sample that is not a struct, or a second
-// registration for the same owner, is recorded and reported by Err, which
-// `serve` checks before starting.
-func Register(owner string, sample any) {
-	_, file, line, _ := runtime.Caller(1)
-	std.add(owner, sample, fmt.Sprintf("%s:%d", file, line))
+//	func init() {
+//		registry.Contribute(registry.Default, Name, config.Declare[Settings]())
+//		_ = registry.Provide(registry.Default, config.Loader[Settings])
+//	}
+//
+// Two declarations for one owner fail the container's Build, naming both file:lines.
+type Declaration struct {
+	typ    reflect.Type
+	fields []field
 }
 
-// Settings returns every registered setting: the core ones first, then by
-// owner, each owner's in the order its struct declares them. The result is a
-// copy.
-func Settings() []Setting { return std.list() }
-
-// Err reports registrations that could not be recorded, joined; nil when all
-// were fine.
-func Err() error { return std.err() }
-
-func (l *ledger) add(owner string, sample any, where string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-
-	t := reflect.TypeOf(sample)
-	for t != nil && t.Kind() == reflect.Pointer {
-		t = t.Elem()
+// Declare returns the declaration of settings struct T.
+func Declare[T any]() Declaration {
+	t := reflect.TypeFor[T]()
+	d := Declaration{typ: t}
+	if t.Kind() == reflect.Struct {
+		d.fields = fieldsOf(t, "")
 	}
-	if t == nil || t.Kind() != reflect.Struct {
-		l.errs = append(l.errs, fmt.Errorf("config: register %q at %s: settings sample must be a struct, got %T", owner, where, sample))
-		return
-	}
-	if prev, dup := l.owners[owner]; dup {
-		l.errs = append(l.errs, fmt.Errorf("config: register %q at %s: already registered at %s", owner, where, prev))
-		return
-	}
-	if l.owners == nil {
-		l.owners = map[string]string{}
-	}
-	l.owners[owner] = where
-	for _, f := range fieldsOf(t, "") {
-		l.settings = append(l.settings, Setting{Owner: owner, Name: f.key, Default: f.def, Doc: f.doc})
-	}
+	return d
 }
 
-func (l *ledger) list() []Setting {
-	l.mu.Lock()
-	out := slices.Clone(l.settings)
-	l.mu.Unlock()
+// ValidateContribution rejects a declaration of something that is not a struct.
+func (d Declaration) ValidateContribution(string) error {
+	if d.typ == nil || d.typ.Kind() != reflect.Struct {
+		return fmt.Errorf("config: settings must be a struct type, got %v", d.typ)
+	}
+	return nil
+}
+
+// Loader is the constructor of settings struct T for the registry: Load[T]. Providing it
+// makes the settings a constructor dependency, parsed once per container.
+func Loader[T any](context.Context) (T, error) { return Load[T]() }
+
+// Settings returns every setting declared in r: the core ones first, then by owner, each
+// owner's in the order its struct declares them.
+func Settings(r *registry.Registry) []Setting {
+	var out []Setting
+	for _, c := range registry.Contributions[Declaration](r) {
+		for _, f := range c.Value.fields {
+			out = append(out, Setting{Owner: c.Name, Name: f.key, Default: f.def, Doc: f.doc})
+		}
+	}
 	slices.SortStableFunc(out, func(a, b Setting) int {
 		if ra, rb := ownerRank(a.Owner), ownerRank(b.Owner); ra != rb {
 			return cmp.Compare(ra, rb)
@@ -96,12 +81,6 @@ func (l *ledger) list() []Setting {
 		return cmp.Compare(a.Owner, b.Owner)
 	})
 	return out
-}
-
-func (l *ledger) err() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return errors.Join(l.errs...)
 }
 
 // ownerRank puts the core settings first; everything else sorts by name.

@@ -3,13 +3,13 @@
 // endpoints, and the middleware every request goes through (request ID,
 // access log, panic recovery, body limit, request scope).
 //
-// Other packages add endpoints from init() with Routes:
+// Other packages add endpoints from init() by contributing Routes:
 //
 //	func init() {
-//		backend.Routes("users", func(r *backend.Router) error {
+//		registry.Contribute(registry.Default, "users", backend.Routes(func(r *backend.Router) error {
 //			huma.Get(r.API, "/users/{id}", getUser)
 //			return nil
-//		})
+//		}))
 //	}
 package backend
 
@@ -38,19 +38,21 @@ func init() {
 // Register adds the backend component to r. init() does it for
 // registry.Default; tests call it on a fresh registry.
 func Register(r *registry.Registry) error {
-	return registry.Provide(r, newServer,
-		registry.Name(Name),
-		registry.Kind(registry.KindComponent),
-		registry.Describe("HTTP server: chi router, huma API, health endpoints and /docs"),
+	registry.Contribute(r, Name, config.Declare[Settings]())
+	return errors.Join(
+		registry.Provide(r, config.Loader[Settings], registry.Hidden()),
+		registry.Provide2(r, newServer,
+			registry.Name(Name),
+			registry.Kind(registry.KindComponent),
+			registry.Describe("HTTP server: chi router, huma API, health endpoints and /docs"),
+		),
 	)
 }
 
-func newServer(context.Context) (*Server, error) {
-	s, err := config.Load[Settings]()
-	if err != nil {
-		return nil, err
-	}
-	return NewServer(s), nil
+func newServer(_ context.Context, s Settings, routes registry.All[Routes]) (*Server, error) {
+	srv := NewServer(s)
+	srv.routes = routes
+	return srv, nil
 }
 
 // Server is the backend component. It holds the HTTP settings and knows
@@ -58,6 +60,7 @@ func newServer(context.Context) (*Server, error) {
 // started and runs Serve until shutdown.
 type Server struct {
 	settings Settings
+	routes   registry.All[Routes] // contributed; mounted by Handler
 	state    atomic.Int32
 }
 

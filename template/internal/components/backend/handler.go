@@ -23,8 +23,9 @@ type HandlerOpts struct {
 	Revision string
 	// Logger receives access logs and panics. Default slog.Default().
 	Logger *slog.Logger
-	// Routes are the contributed routes to mount. Default: those registered with Routes.
-	Routes *RouteBook
+	// Routes are the route sets to mount. Nil means those contributed to the registry the
+	// server was built from (none for a server made with NewServer).
+	Routes registry.All[Routes]
 }
 
 func (o *HandlerOpts) withDefaults() HandlerOpts {
@@ -45,7 +46,7 @@ func (o *HandlerOpts) withDefaults() HandlerOpts {
 }
 
 // Handler builds the app's HTTP handler on c: middleware, the core routes
-// (health, OpenAPI, docs) and then every set registered with Routes. c should
+// (health, OpenAPI, docs) and then every contributed Routes set. c should
 // be started before the handler serves; readiness reports 503 until it is.
 func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler, error) {
 	if c == nil {
@@ -83,11 +84,11 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 	if err := mountDocs(r, o.Title); err != nil {
 		return nil, err
 	}
-	book := o.Routes
-	if book == nil {
-		book = routes
+	sets := o.Routes
+	if sets == nil {
+		sets = s.routes
 	}
-	if err := book.mountAll(r); err != nil {
+	if err := mountAll(sets, r); err != nil {
 		return nil, err
 	}
 	return &rootHandler{ids: ids, logger: o.Logger, next: mux}, nil

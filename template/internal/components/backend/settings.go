@@ -37,8 +37,6 @@ type Settings struct {
 	MaxBodyBytes      int64         `env:"MAX_BODY_BYTES" envDefault:"1048576" doc:"Largest request body accepted, in bytes; larger ones get 413."`
 }
 
-func init() { config.Register(Name, Settings{}) }
-
 // WithDefaults returns a copy of s with every zero field but Port set to its
 // default.
 func (s Settings) WithDefaults() Settings {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aegisgo/aegis/template/internal/config"
 )
 
 func TestSettingsValidate(t *testing.T) {
@@ -38,7 +40,11 @@ func TestSettingsDefaultsMatchTags(t *testing.T) {
 	for _, k := range []string{"PORT", "HTTP_READ_HEADER_TIMEOUT", "HTTP_READ_TIMEOUT", "HTTP_WRITE_TIMEOUT", "HTTP_IDLE_TIMEOUT", "HTTP_SHUTDOWN_TIMEOUT", "HEALTH_TIMEOUT", "MAX_BODY_BYTES"} {
 		t.Setenv(k, "")
 	}
-	loaded, err := newServer(t.Context())
+	s, err := config.Loader[Settings](t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := newServer(t.Context(), s, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -96,7 +96,8 @@ func setup(t testing.TB, o setupOpts) fixture {
 	}
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level}))
-	h, err := srv.Handler(c, &HandlerOpts{Title: "testapp", Version: "1.0", Logger: logger})
+	h, err := srv.Handler(c, &HandlerOpts{Title: "testapp", Version: "1.0", Logger: logger,
+		Routes: registry.All[Routes]{{Name: "testroutes", Value: testRoutes}}})
 	if err != nil {
 		t.Fatal(err)
 	}

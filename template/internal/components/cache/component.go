@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"errors"
 
 	"github.com/aegisgo/aegis/template/internal/config"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
@@ -19,20 +20,18 @@ func init() {
 // Register adds the cache component to r, built from the CACHE_* settings.
 // init() does it for registry.Default; tests call it on a fresh registry.
 func Register(r *registry.Registry) error {
-	return registry.Provide(r, newCache,
-		registry.Name(Name),
-		registry.Kind(registry.KindComponent),
-		// Services run without the cache when it is down, so an outage
-		// degrades readiness instead of failing it.
-		registry.Optional(),
-		registry.Describe("Key-value cache: in memory, or Redis when CACHE_URL is set"),
+	registry.Contribute(r, Name, config.Declare[Settings]())
+	return errors.Join(
+		registry.Provide(r, config.Loader[Settings], registry.Hidden()),
+		registry.Provide1(r, newCache,
+			registry.Name(Name),
+			registry.Kind(registry.KindComponent),
+			// Services run without the cache when it is down, so an outage
+			// degrades readiness instead of failing it.
+			registry.Optional(),
+			registry.Describe("Key-value cache: in memory, or Redis when CACHE_URL is set"),
+		),
 	)
 }
 
-func newCache(context.Context) (*Cache, error) {
-	s, err := config.Load[Settings]()
-	if err != nil {
-		return nil, err
-	}
-	return Open(s)
-}
+func newCache(_ context.Context, s Settings) (*Cache, error) { return Open(s) }

@@ -22,8 +22,6 @@ type Settings struct {
 	OpTimeout     time.Duration `env:"CACHE_OP_TIMEOUT" envDefault:"500ms" doc:"Time allowed for each Redis operation; past it the request goes on without the cache."`
 }
 
-func init() { config.Register(Name, Settings{}) }
-
 // Validate reports every bad value, naming its variable.
 func (s Settings) Validate() error {
 	var errs []error

@@ -14,11 +14,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/aegisgo/aegis/template/internal/app"
 	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
-
-func init() { app.AddCommand(migrateCmd) }
 
 // binaryName is the app's binary as the command line knows it, remembered when the migrate
 // command is built so Start's refusal can name the command to run.
@@ -40,7 +39,7 @@ func loadSettings() (Settings, error) {
 	return s.WithDefaults(), nil
 }
 
-func migrateCmd(env *app.Env) *cobra.Command {
+func migrateCmd(env *command.Env) *cobra.Command {
 	binaryName.Store(&env.Name)
 	cmd := &cobra.Command{
 		Use:   "migrate",
@@ -62,7 +61,7 @@ then refuses to start on a database that lacks migrations.`,
 			if len(args) == 0 {
 				return cmd.Help()
 			}
-			return app.UsageError(cmd, "unknown command %q for %q", args[0], cmd.CommandPath())
+			return command.UsageError(cmd, "unknown command %q for %q", args[0], cmd.CommandPath())
 		},
 	}
 
@@ -70,7 +69,7 @@ then refuses to start on a database that lacks migrations.`,
 		Use:   "up",
 		Short: "Apply every pending migration of every owner",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withDB(cmd.Context(), env.Stdout, func(ctx context.Context, db *DB) error {
+			return withDB(cmd.Context(), env, func(ctx context.Context, db *DB) error {
 				done, err := db.MigrateUp(ctx)
 				for _, r := range done {
 					fmt.Fprintf(env.Stdout, "applied %s %s (%s)\n", r.Owner, r.File, r.Duration.Round(time.Microsecond))
@@ -93,17 +92,17 @@ then refuses to start on a database that lacks migrations.`,
 		Long: `Roll back the latest migration of one owner (see 'migrate status' for the
 owners). Run it again to go back further.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			owners, err := Owners()
+			owners, err := newMigrationSet(registry.Contributions[Migrations](env.Registry)).names()
 			if err != nil {
 				return err
 			}
 			if owner == "" {
-				return app.UsageError(cmd, "--owner is required; owners with migrations: %s", listOrNone(owners))
+				return command.UsageError(cmd, "--owner is required; owners with migrations: %s", listOrNone(owners))
 			}
 			if !slices.Contains(owners, owner) {
-				return app.UsageError(cmd, "no migrations registered for owner %q; owners with migrations: %s", owner, listOrNone(owners))
+				return command.UsageError(cmd, "no migrations registered for owner %q; owners with migrations: %s", owner, listOrNone(owners))
 			}
-			return withDB(cmd.Context(), env.Stdout, func(ctx context.Context, db *DB) error {
+			return withDB(cmd.Context(), env, func(ctx context.Context, db *DB) error {
 				r, err := db.MigrateDown(ctx, owner)
 				if err != nil {
 					return err
@@ -119,7 +118,7 @@ owners). Run it again to go back further.`,
 		Use:   "status",
 		Short: "List every owner's migrations, applied and pending",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withDB(cmd.Context(), env.Stdout, func(ctx context.Context, db *DB) error {
+			return withDB(cmd.Context(), env, func(ctx context.Context, db *DB) error {
 				st, err := db.MigrationStatus(ctx)
 				if err != nil {
 					return err
@@ -136,12 +135,12 @@ owners). Run it again to go back further.`,
 
 // withDB opens the database without starting the app: migrating must work while the rest
 // of the app could not start (its tables missing), and must not itself migrate on start.
-func withDB(ctx context.Context, out io.Writer, fn func(context.Context, *DB) error) (err error) {
+func withDB(ctx context.Context, env *command.Env, fn func(context.Context, *DB) error) (err error) {
 	s, err := loadSettings()
 	if err != nil {
 		return err
 	}
-	db, err := Open(ctx, s)
+	db, err := OpenWith(ctx, s, registry.Contributions[Migrations](env.Registry))
 	if err != nil {
 		return err
 	}
@@ -156,7 +155,7 @@ func withDB(ctx context.Context, out io.Writer, fn func(context.Context, *DB) er
 	if err != nil {
 		return fmt.Errorf("%w; check DATABASE_URL and that the database server is running", err)
 	}
-	fmt.Fprintf(out, "database: %s\n", db)
+	fmt.Fprintf(env.Stdout, "database: %s\n", db)
 	return fn(ctx, db)
 }
 

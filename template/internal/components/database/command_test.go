@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aegisgo/aegis/template/internal/app"
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -17,7 +17,7 @@ import (
 func migrate(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
-	cmd := database.MigrateCmd(&app.Env{Name: "shop", Stdout: &out, Stderr: &out, Registry: registry.New()})
+	cmd := database.MigrateCmd(&command.Env{Name: "shop", Stdout: &out, Stderr: &out, Registry: registry.Default})
 	cmd.SetArgs(args)
 	cmd.SetOut(&out)
 	cmd.SetErr(&out)
@@ -80,6 +80,7 @@ func TestComponent(t *testing.T) {
 		if err := database.Register(r); err != nil {
 			t.Fatal(err)
 		}
+		registry.Contribute(r, testOwner, database.Migrations{FS: testMigrationsFS})
 		c, err := r.Build()
 		if err != nil {
 			t.Fatal(err)

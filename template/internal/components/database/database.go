@@ -8,14 +8,14 @@
 //
 //	err := u.db.Bun().NewSelect().Model(&user).Where("email = ?", email).Scan(ctx)
 //
-// and ship their schema as migrations, registered from init():
+// and ship their schema as migrations, contributed from init():
 //
 //	//go:embed migrations/sqlite migrations/postgres
 //	var migrations embed.FS
 //
 //	func init() {
 //		sub, _ := fs.Sub(migrations, "migrations") // cannot fail: the path is a constant
-//		database.RegisterMigrations("auth", sub)
+//		registry.Contribute(registry.Default, "auth", database.Migrations{FS: sub})
 //	}
 //
 // The sub-package databasetest gives tests a fresh, migrated database on each engine.
@@ -41,6 +41,8 @@ import (
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (pure Go: no cgo)
 
+	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -66,19 +68,20 @@ func init() {
 // Register adds the database component to r. init() does it for registry.Default; tests call
 // it on a fresh registry.
 func Register(r *registry.Registry) error {
-	return registry.Provide(r, newComponent,
-		registry.Name(Name),
-		registry.Kind(registry.KindComponent),
-		registry.Describe("SQL database: embedded SQLite or PostgreSQL, bun queries, goose migrations"),
+	registry.Contribute(r, Name, config.Declare[Settings]())
+	registry.Contribute(r, "migrate", command.Builder(migrateCmd))
+	return errors.Join(
+		registry.Provide(r, config.Loader[Settings], registry.Hidden()),
+		registry.Provide2(r, newComponent,
+			registry.Name(Name),
+			registry.Kind(registry.KindComponent),
+			registry.Describe("SQL database: embedded SQLite or PostgreSQL, bun queries, goose migrations"),
+		),
 	)
 }
 
-func newComponent(ctx context.Context) (*DB, error) {
-	s, err := loadSettings()
-	if err != nil {
-		return nil, err
-	}
-	return Open(ctx, s)
+func newComponent(ctx context.Context, s Settings, migrations registry.All[Migrations]) (*DB, error) {
+	return OpenWith(ctx, s, migrations)
 }
 
 // DB is the database component: one connection pool, the bun handle on it, and the
@@ -98,10 +101,21 @@ type DB struct {
 	closeErr  error
 }
 
-// Open opens the database s.URL names, with s's defaults filled in. It does not connect yet
-// (Ping or Start do), so it fails only on bad settings or, for SQLite, a folder it cannot
+// Open opens the database s.URL names, with s's defaults filled in and the migrations
+// contributed to registry.Default (every owner linked into the binary). It does not connect
+// yet (Ping or Start do), so it fails only on bad settings or, for SQLite, a folder it cannot
 // create. The caller must Close the DB.
 func Open(ctx context.Context, s Settings) (*DB, error) {
+	return open(ctx, s, defaultMigrations())
+}
+
+// OpenWith is Open with the given migrations instead of registry.Default's: the component's
+// constructor passes those of its container.
+func OpenWith(ctx context.Context, s Settings, migrations registry.All[Migrations]) (*DB, error) {
+	return open(ctx, s, newMigrationSet(migrations))
+}
+
+func open(ctx context.Context, s Settings, migrations *migrationSet) (*DB, error) {
 	s = s.WithDefaults()
 	if err := s.Validate(); err != nil {
 		return nil, err
@@ -110,7 +124,7 @@ func Open(ctx context.Context, s Settings) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{engine: t.engine, settings: s, target: t, migrations: registered, closed: make(chan struct{})}
+	db := &DB{engine: t.engine, settings: s, target: t, migrations: migrations, closed: make(chan struct{})}
 	switch t.engine {
 	case SQLite:
 		err = db.openSQLite()

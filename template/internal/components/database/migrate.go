@@ -10,14 +10,14 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 // VersionTablePrefix starts the name of each owner's goose version table:
@@ -26,25 +26,34 @@ import (
 // touching anyone else's history.
 const VersionTablePrefix = "goose_db_version_"
 
-// RegisterMigrations records the migrations of owner (a component or service name). Call it
-// from init(). fsys holds sqlite/*.sql and postgres/*.sql, goose SQL migrations
+// Migrations are the migrations of one owner (a component or service, the contribution's
+// name): FS holds sqlite/*.sql and postgres/*.sql, goose SQL migrations
 // (00001_create_users.sql with "-- +goose Up" and "-- +goose Down" sections), one folder per
-// engine because the two dialects differ.
+// engine because the two dialects differ. Owners contribute them from init():
 //
-// RegisterMigrations never panics: an invalid owner name, a nil fsys or a second registration
-// for the same owner is recorded and returned by every migration operation (and so by Start),
-// naming where each registration happened.
-func RegisterMigrations(owner string, fsys fs.FS) {
-	_, file, line, _ := runtime.Caller(1)
-	registered.add(owner, fsys, fmt.Sprintf("%s:%d", file, line))
+//	registry.Contribute(registry.Default, "auth", database.Migrations{FS: sub})
+//
+// An invalid owner name, a nil FS or a second contribution for the same owner fails the
+// container's Build, naming where each registration happened.
+type Migrations struct {
+	FS fs.FS
 }
 
-// migrationSet is the list RegisterMigrations writes to; a type of its own so tests can use a
-// fresh one.
+// ValidateContribution checks the owner name and that there is a file system.
+func (m Migrations) ValidateContribution(owner string) error {
+	switch {
+	case !ownerPattern.MatchString(owner):
+		return fmt.Errorf("database: owner %q must be lowercase letters, digits and _ (at most 46), starting with a letter", owner)
+	case m.FS == nil:
+		return fmt.Errorf("database: migrations of %q: FS is nil", owner)
+	}
+	return nil
+}
+
+// migrationSet is the migrations a DB runs: every owner's, checked.
 type migrationSet struct {
-	mu     sync.Mutex
-	owners map[string]ownerMigrations
-	errs   []error
+	owners []ownerMigrations // by owner name, the order migrations run in
+	err    error             // registration mistakes, returned by every migration operation
 }
 
 type ownerMigrations struct {
@@ -53,52 +62,53 @@ type ownerMigrations struct {
 	where string
 }
 
-var registered = &migrationSet{}
-
 // ownerPattern keeps owner names usable in a table name on both engines (PostgreSQL allows
 // 63 bytes; the prefix takes 17).
 var ownerPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,45}$`)
 
-func (m *migrationSet) add(owner string, fsys fs.FS, where string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	switch {
-	case !ownerPattern.MatchString(owner):
-		m.errs = append(m.errs, fmt.Errorf("database: register migrations at %s: owner %q must be lowercase letters, digits and _ (at most 46), starting with a letter", where, owner))
-		return
-	case fsys == nil:
-		m.errs = append(m.errs, fmt.Errorf("database: register migrations of %q at %s: fsys is nil", owner, where))
-		return
+// newMigrationSet checks all as Build does, for sets that do not come from a built container
+// (Open, tests).
+func newMigrationSet(all registry.All[Migrations]) *migrationSet {
+	m := &migrationSet{}
+	seen := map[string]string{}
+	var errs []error
+	for _, c := range all {
+		if err := c.Value.ValidateContribution(c.Name); err != nil {
+			errs = append(errs, fmt.Errorf("database: register migrations at %s: %w", c.Registered, err))
+			continue
+		}
+		if prev, dup := seen[c.Name]; dup {
+			errs = append(errs, fmt.Errorf("database: register migrations of %q at %s: already registered at %s", c.Name, c.Registered, prev))
+			continue
+		}
+		seen[c.Name] = c.Registered
+		m.owners = append(m.owners, ownerMigrations{owner: c.Name, fsys: c.Value.FS, where: c.Registered})
 	}
-	if prev, dup := m.owners[owner]; dup {
-		m.errs = append(m.errs, fmt.Errorf("database: register migrations of %q at %s: already registered at %s", owner, where, prev.where))
-		return
-	}
-	if m.owners == nil {
-		m.owners = map[string]ownerMigrations{}
-	}
-	m.owners[owner] = ownerMigrations{owner: owner, fsys: fsys, where: where}
+	slices.SortFunc(m.owners, func(a, b ownerMigrations) int { return strings.Compare(a.owner, b.owner) })
+	m.err = errors.Join(errs...)
+	return m
 }
 
-// list returns the owners sorted by name (the order migrations run in), or the registration
-// errors.
+// defaultMigrations are those contributed to registry.Default: every owner linked into the
+// binary.
+func defaultMigrations() *migrationSet {
+	return newMigrationSet(registry.Contributions[Migrations](registry.Default))
+}
+
+// list returns the owners sorted by name, or the registration errors.
 func (m *migrationSet) list() ([]ownerMigrations, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if err := errors.Join(m.errs...); err != nil {
-		return nil, err
+	if m.err != nil {
+		return nil, m.err
 	}
-	out := make([]ownerMigrations, 0, len(m.owners))
-	for _, o := range m.owners {
-		out = append(out, o)
-	}
-	slices.SortFunc(out, func(a, b ownerMigrations) int { return strings.Compare(a.owner, b.owner) })
-	return out, nil
+	return m.owners, nil
 }
 
-// Owners returns the names of the owners that registered migrations, sorted.
-func Owners() ([]string, error) {
-	owners, err := registered.list()
+// Owners returns the names of the owners that contributed migrations to registry.Default,
+// sorted.
+func Owners() ([]string, error) { return defaultMigrations().names() }
+
+func (m *migrationSet) names() ([]string, error) {
+	owners, err := m.list()
 	if err != nil {
 		return nil, err
 	}
@@ -109,11 +119,11 @@ func Owners() ([]string, error) {
 	return names, nil
 }
 
-// MigrationsChecksum returns a digest of every registered migration file for engine, owner
+// MigrationsChecksum returns a digest of every migration file contributed to registry.Default for engine, owner
 // names included. databasetest names its PostgreSQL template database after it, so a changed
 // migration builds a new template instead of reusing a stale one.
 func MigrationsChecksum(engine Engine) (string, error) {
-	owners, err := registered.list()
+	owners, err := defaultMigrations().list()
 	if err != nil {
 		return "", err
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 func TestRegisterMigrationsErrors(t *testing.T) {
@@ -18,15 +20,16 @@ func TestRegisterMigrationsErrors(t *testing.T) {
 	}{
 		{"another owner", "worker", valid, ""},
 		{"duplicate", "auth", valid, `database: register migrations of "auth" at second: already registered at first`},
-		{"upper case", "Auth", valid, `owner "Auth" must be lowercase letters`},
+		{"upper case", "Auth", valid, `at second: database: owner "Auth" must be lowercase letters`},
 		{"dash", "my-owner", valid, `owner "my-owner" must be lowercase letters`},
 		{"empty", "", valid, `owner "" must be lowercase letters`},
-		{"nil fs", "worker", nil, `database: register migrations of "worker" at second: fsys is nil`},
+		{"nil fs", "worker", nil, `at second: database: migrations of "worker": FS is nil`},
 	}
 	for _, tt := range tests {
-		set := &migrationSet{}
-		set.add("auth", valid, "first")
-		set.add(tt.owner, tt.fsys, "second")
+		set := newMigrationSet(registry.All[Migrations]{
+			{Name: "auth", Value: Migrations{FS: valid}, Registered: "first"},
+			{Name: tt.owner, Value: Migrations{FS: tt.fsys}, Registered: "second"},
+		})
 		_, err := set.list()
 		switch {
 		case tt.want == "" && err != nil:

@@ -37,8 +37,6 @@ type Settings struct {
 	BusyTimeout     time.Duration `env:"DATABASE_BUSY_TIMEOUT" envDefault:"5s" doc:"SQLite only: how long a write waits for another writer before failing."`
 }
 
-func init() { config.Register(Name, Settings{}) }
-
 // WithDefaults returns a copy of s with every zero field but AutoMigrate and MinConns set to
 // its default.
 func (s Settings) WithDefaults() Settings {

@@ -10,6 +10,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 // testOwner's migrations (testdata/migrations) create dbtest_widgets and dbtest_parts, which
@@ -19,12 +20,18 @@ const testOwner = "dbtest"
 //go:embed testdata/migrations
 var testMigrations embed.FS
 
-func init() {
+// testMigrationsFS is testMigrations as the Migrations contribution wants it.
+var testMigrationsFS = func() fs.FS {
 	sub, err := fs.Sub(testMigrations, "testdata/migrations")
 	if err != nil {
 		panic(err) // a broken embed path in a test binary: nothing can run
 	}
-	database.RegisterMigrations(testOwner, sub)
+	return sub
+}()
+
+// Contributed as an owner would, so that Open and databasetest apply them.
+func init() {
+	registry.Contribute(registry.Default, testOwner, database.Migrations{FS: testMigrationsFS})
 }
 
 type widget struct {

@@ -7,7 +7,7 @@
 //
 // In development without credentials the dashboard is open to this machine
 // (loopback peers) only; in production it requires an admin login through the app's
-// Authenticator (the auth service, when present; see UseAuthenticator),
+// Authenticator (the auth service, when present; see AuthenticatorFunc),
 // otherwise DASHBOARD_USERNAME and DASHBOARD_PASSWORD (HTTP basic auth), and
 // answers 401 until they are set.
 // Every POST action carries a CSRF token and passes net/http's
@@ -20,6 +20,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -69,50 +70,49 @@ func (s Settings) Validate() error {
 }
 
 func init() {
-	config.Register(Name, Settings{})
 	// The registry keeps registration errors and returns them from Build.
 	_ = Register(registry.Default)
-	backend.Routes(Name, mount)
 }
 
-// Register adds the frontend component to r, configured from the
-// environment. init() does it for registry.Default; tests call it on a fresh
-// registry, or register a value built with New.
+// Register adds the frontend component, its settings and its routes to r. init() does it for
+// registry.Default; tests call it on a fresh registry, or register a value built with New.
+// The dashboard needs config.Core, which the app's commands provide.
 func Register(r *registry.Registry) error {
-	return registry.Provide(r, newFromEnv,
-		registry.Name(Name),
-		registry.Kind(registry.KindComponent),
-		registry.Describe("Dashboard at /: live health, service graph, routes and component panels"),
+	registry.Contribute(r, Name, config.Declare[Settings]())
+	registry.Contribute(r, Name, backend.Routes(mount))
+	return errors.Join(
+		registry.Provide(r, config.Loader[Settings], registry.Hidden()),
+		registry.Provide4(r, newFromEnv,
+			registry.Name(Name),
+			registry.Kind(registry.KindComponent),
+			registry.Describe("Dashboard at /: live health, service graph, routes and component panels"),
+		),
 	)
 }
 
-func newFromEnv(context.Context) (*Dashboard, error) {
-	core, err := config.Load[config.Core]()
-	if err != nil {
-		return nil, err
-	}
-	s, err := config.Load[Settings]()
-	if err != nil {
-		return nil, err
-	}
-	return New(&Opts{Production: core.Production(), Settings: s})
+func newFromEnv(_ context.Context, core config.Core, s Settings, panels registry.All[Panel], auth registry.Maybe[AuthenticatorFunc]) (*Dashboard, error) {
+	return New(&Opts{Production: core.Production(), Settings: s, Panels: panels, Authenticator: auth.Value})
 }
 
 // Opts configure New. A nil *Opts is a development dashboard without
-// credentials, showing the panels registered with Panel.
+// credentials or panels.
 type Opts struct {
 	// Production closes the dashboard unless credentials are set.
 	Production bool
 	// Settings hold the credentials.
 	Settings Settings
-	// Panels are the panels to show. Default: those registered with Panel.
-	Panels *PanelBook
+	// Panels are the panels to show (the contributed ones, in the app).
+	Panels registry.All[Panel]
+	// Authenticator finds the app's Authenticator (the one contributed, in the app); nil
+	// means basic auth only.
+	Authenticator AuthenticatorFunc
 }
 
 // Dashboard is the frontend component: parsed templates, embedded assets,
 // access rules and the panels to show.
 type Dashboard struct {
 	opts     Opts
+	panels   panelList
 	pages    map[string]*template.Template
 	assets   map[string]*backend.EmbeddedFile
 	css      string // URL of the stylesheet, with its hash
@@ -129,15 +129,14 @@ func New(opts *Opts) (*Dashboard, error) {
 	if opts != nil {
 		d.opts = *opts
 	}
-	if d.opts.Panels == nil {
-		d.opts.Panels = panels
-	}
 	if err := d.opts.Settings.Validate(); err != nil {
 		return nil, fmt.Errorf("frontend: %w", err)
 	}
-	if err := d.opts.Panels.Err(); err != nil {
+	panels, err := newPanelList(d.opts.Panels)
+	if err != nil {
 		return nil, err
 	}
+	d.panels = panels
 	if key := d.opts.Settings.Secret; key != "" {
 		// A key of its own for CSRF, derived, so DASHBOARD_SECRET signs nothing else.
 		m := hmac.New(sha256.New, []byte(key))
@@ -146,7 +145,6 @@ func New(opts *Opts) (*Dashboard, error) {
 	} else {
 		_, _ = rand.Read(d.secret) // never fails (crypto/rand panics instead)
 	}
-	var err error
 	if d.assets, err = loadAssets(); err != nil {
 		return nil, err
 	}

@@ -72,10 +72,10 @@ func setup(t testing.TB, so setupOpts) env {
 		}
 	}
 	e := env{retries: new(atomic.Int32)}
-	book := NewPanelBook()
-	book.Add("jobs", "Jobs", func(p *PanelContext) (template.HTML, error) {
+	book := registry.New()
+	registry.Contribute(book, "jobs", Panel{Title: "Jobs", Render: func(p *PanelContext) (template.HTML, error) {
 		return p.Execute(panelTmpl, map[string]any{"URL": p.ActionURL("retry"), "CSRF": p.CSRFField(), "Retries": e.retries.Load()})
-	}, &PanelOpts{Refresh: 3, Actions: map[string]ActionFunc{
+	}, PanelOpts: PanelOpts{Refresh: 3, Actions: map[string]ActionFunc{
 		"retry": func(p *PanelContext) error {
 			if p.Request.PostFormValue("id") == "bad" {
 				return errors.New("job bad does not exist")
@@ -83,20 +83,20 @@ func setup(t testing.TB, so setupOpts) env {
 			e.retries.Add(1)
 			return nil
 		},
-	}})
+	}}})
 	// auto posts its action once as soon as it loads, through htmx: the
 	// browser test's way of pressing a button.
-	book.Add("auto", "Auto", func(p *PanelContext) (template.HTML, error) {
+	registry.Contribute(book, "auto", Panel{Title: "Auto", Render: func(p *PanelContext) (template.HTML, error) {
 		return p.Execute(autoTmpl, map[string]any{"URL": p.ActionURL("retry"), "Retries": e.retries.Load()})
-	}, &PanelOpts{Order: 2, Actions: map[string]ActionFunc{
+	}, PanelOpts: PanelOpts{Order: 2, Actions: map[string]ActionFunc{
 		"retry": func(*PanelContext) error { e.retries.Add(1); return nil },
-	}})
-	book.Add("broken", "Broken", func(*PanelContext) (template.HTML, error) { panic("boom") }, &PanelOpts{Order: 1})
+	}}})
+	registry.Contribute(book, "broken", Panel{Title: "Broken", Render: func(*PanelContext) (template.HTML, error) { panic("boom") }, PanelOpts: PanelOpts{Order: 1}})
 	o := Opts{}
 	if so.opts != nil {
 		o = *so.opts
 	}
-	o.Panels = book
+	o.Panels = registry.Contributions[Panel](book)
 	d, err := New(&o)
 	must(err)
 
@@ -123,16 +123,14 @@ func setup(t testing.TB, so setupOpts) env {
 		must(c.Start(t.Context()))
 		t.Cleanup(func() { _ = c.Stop(context.Background()) })
 	}
-	routes := backend.NewRouteBook()
-	routes.Add(Name, mount)
-	routes.Add("widgets", func(r *backend.Router) error {
+	routes := registry.All[backend.Routes]{{Name: Name, Value: mount}, {Name: "widgets", Value: func(r *backend.Router) error {
 		huma.Get(r.API, "/widgets/{id}", func(context.Context, *struct {
 			ID string `path:"id"`
 		}) (*struct{}, error) {
 			return nil, nil
 		}, func(op *huma.Operation) { op.Summary = "Fetch one widget"; op.Tags = []string{"widgets"} })
 		return nil
-	})
+	}}}
 	logger := slog.New(slog.DiscardHandler)
 	h, err := srv.Handler(c, &backend.HandlerOpts{Title: "shop", Version: "1.2.3", Routes: routes, Logger: logger})
 	must(err)
@@ -469,23 +467,25 @@ func TestUnknownPanelAndAction(t *testing.T) {
 func TestPanelRegistrationErrors(t *testing.T) {
 	t.Parallel()
 	render := func(*PanelContext) (template.HTML, error) { return "", nil }
-	b := NewPanelBook()
-	b.Add("jobs", "Jobs", render, nil)
-	b.Add("jobs", "Again", render, nil)
-	b.Add("Bad Name", "x", render, nil)
-	b.Add("nil", "x", nil, nil)
-	b.Add("act", "x", render, &PanelOpts{Actions: map[string]ActionFunc{"go": nil}})
-	_, err := New(&Opts{Panels: b})
-	if err == nil {
-		t.Fatal("New accepted bad panels")
-	}
-	for _, w := range []string{`panel "jobs" registered at`, "frontend_test.go:", "was already registered at", `panel "Bad Name"`, "nil render function", `action "go"`} {
-		if !strings.Contains(err.Error(), w) {
-			t.Errorf("error lacks %q:\n%v", w, err)
+	b := registry.New()
+	registry.Contribute(b, "jobs", Panel{Title: "Jobs", Render: render})
+	registry.Contribute(b, "jobs", Panel{Title: "Again", Render: render})
+	registry.Contribute(b, "Bad Name", Panel{Title: "x", Render: render})
+	registry.Contribute(b, "nil", Panel{Title: "x"})
+	registry.Contribute(b, "act", Panel{Title: "x", Render: render, PanelOpts: PanelOpts{Actions: map[string]ActionFunc{"go": nil}}})
+	// The container's Build reports them with the registry's file:lines...
+	err := b.Validate()
+	for _, w := range []string{`"jobs"`, "frontend_test.go:", "duplicate name", `"Bad Name"`, "nil render function", `action "go"`} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("Validate error lacks %q:\n%v", w, err)
 		}
 	}
-	if len(b.list()) != 1 {
-		t.Errorf("%d panels kept, want 1", len(b.list()))
+	// ...and New, for panels handed to it directly.
+	_, err = New(&Opts{Panels: registry.Contributions[Panel](b)})
+	for _, w := range []string{`panel "jobs" registered at`, "frontend_test.go:", "was already registered at", `panel "Bad Name"`, "nil render function", `action "go"`} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("New error lacks %q:\n%v", w, err)
+		}
 	}
 }
 
@@ -504,7 +504,7 @@ func TestSecureCookies(t *testing.T) {
 		{true, "app.example.com", false, true},     // behind a TLS proxy
 		{false, "192.168.1.20:8000", false, false}, // the browser would drop a Secure cookie
 	}
-	d, err := New(&Opts{Panels: NewPanelBook()})
+	d, err := New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,34 +56,25 @@ type Authenticator interface {
 	Logout(ctx context.Context, token string) error
 }
 
-// AuthenticatorFunc resolves the Authenticator from the container; nil (or
-// an error) when the service behind it is not part of this app, in which
-// case the dashboard falls back to DASHBOARD_USERNAME/DASHBOARD_PASSWORD.
-type AuthenticatorFunc func(c *registry.Container) Authenticator
-
-var (
-	authMu     sync.Mutex
-	authLookup AuthenticatorFunc
-)
-
-// UseAuthenticator registers, from init(), how to find the app's
-// Authenticator. When it finds one, it takes precedence over basic auth in
+// AuthenticatorFunc resolves the Authenticator from the container; nil when
+// the service behind it cannot serve, in which case the dashboard falls back
+// to DASHBOARD_USERNAME/DASHBOARD_PASSWORD. It is a contribution kind: the
+// service that authenticates users contributes one from init(), and at most
+// one may be contributed (a second fails the container's Build, naming both):
+//
+//	registry.Contribute(registry.Default, "auth", frontend.AuthenticatorFunc(find))
+//
+// When it finds an Authenticator, that takes precedence over basic auth in
 // production, and in development when DASHBOARD_USERNAME is set: the
 // dashboard then asks for an admin login on LoginPath.
-func UseAuthenticator(fn AuthenticatorFunc) {
-	authMu.Lock()
-	defer authMu.Unlock()
-	authLookup = fn
-}
+type AuthenticatorFunc func(c *registry.Container) Authenticator
 
 // authenticator returns the Authenticator for this dashboard, or nil.
 func (s *site) authenticator(d *Dashboard) Authenticator {
 	if !d.opts.Production && d.opts.Settings.Username == "" {
 		return nil
 	}
-	authMu.Lock()
-	fn := authLookup
-	authMu.Unlock()
+	fn := d.opts.Authenticator
 	if fn == nil || s.c == nil {
 		return nil
 	}

@@ -68,7 +68,7 @@ func (s *site) page(w http.ResponseWriter, req *http.Request, d *Dashboard, key,
 		{Href: RoutesPath, Label: "Routes"},
 	}
 	current := map[string]string{"overview": OverviewPath, "graph": GraphPath, "routes": RoutesPath}[key]
-	for _, p := range d.opts.Panels.list() {
+	for _, p := range d.panels {
 		href := PanelsPath + "/" + p.name
 		nav = append(nav, navItem{Href: href, Label: p.title})
 		if key == "panel:"+p.name {

@@ -9,9 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"runtime"
 	"slices"
-	"sync"
 
 	"github.com/go-chi/chi/v5"
 
@@ -72,7 +70,7 @@ func (p *PanelContext) Execute(t *template.Template, data any) (template.HTML, e
 	return template.HTML(b.String()), nil
 }
 
-// PanelOpts adjust a panel. A nil *PanelOpts means defaults.
+// PanelOpts adjust a panel; the zero value means defaults.
 type PanelOpts struct {
 	// Order places the panel in the navigation: lower first, then by name.
 	Order int
@@ -83,42 +81,16 @@ type PanelOpts struct {
 	Actions map[string]ActionFunc
 }
 
-type panel struct {
-	name, title string
-	render      RenderFunc
-	opts        PanelOpts
-	where       string
-}
-
-// PanelBook is a list of panels. Panel writes to the default one; a
-// Dashboard built with Opts.Panels shows another, so tests can hold exactly
-// the panels they ask for.
-type PanelBook struct {
-	mu     sync.Mutex
-	panels []panel
-	errs   []error
-}
-
-var panels = &PanelBook{}
-
-// NewPanelBook returns an empty PanelBook.
-func NewPanelBook() *PanelBook { return &PanelBook{} }
-
-var panelName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
-
-// Panel registers a dashboard panel from init(): a page at
-// /dashboard/panels/<name> titled title, linked from the navigation, whose
-// body render returns. A duplicate or invalid name (lowercase letters,
-// digits and dashes), a nil render or a bad action is an error returned
-// when the dashboard is built (the app does not start), with the file:line
-// of the call. Put the registration in the contributing component's own
-// folder, so the panel leaves with the component.
+// Panel is a dashboard panel: a contribution kind, named by the panel's URL name, registered
+// from the contributing component's own folder so the panel leaves with the component. It is
+// a page at /dashboard/panels/<name> titled Title, linked from the navigation, whose body
+// Render returns. An invalid name (lowercase letters, digits and dashes), a nil Render, a bad
+// action or a name used twice fails the container's Build with the file:line of the
+// registration.
 //
 //	func init() {
-//		frontend.Panel("jobs", "Jobs", renderJobs, &frontend.PanelOpts{
-//			Refresh: 5,
-//			Actions: map[string]frontend.ActionFunc{"retry": retryJob},
-//		})
+//		registry.Contribute(registry.Default, "jobs", frontend.Panel{Title: "Jobs", Render: renderJobs,
+//			PanelOpts: frontend.PanelOpts{Refresh: 5, Actions: map[string]frontend.ActionFunc{"retry": retryJob}}})
 //	}
 //
 // An action button is a form that posts to p.ActionURL(name) and carries
@@ -128,67 +100,69 @@ var panelName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 //	<form method="post" action="{{.URL}}" hx-post="{{.URL}}" hx-target="closest .panel" hx-swap="outerHTML">
 //		{{.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><button>Retry</button>
 //	</form>
-func Panel(name, title string, render RenderFunc, opts *PanelOpts) {
-	_, file, line, _ := runtime.Caller(1)
-	panels.add(name, title, render, opts, fmt.Sprintf("%s:%d", file, line))
+type Panel struct {
+	// Title is the panel's heading and navigation label; empty means its name.
+	Title  string
+	Render RenderFunc
+	PanelOpts
 }
 
-// Add registers a panel in b; see Panel.
-func (b *PanelBook) Add(name, title string, render RenderFunc, opts *PanelOpts) {
-	_, file, line, _ := runtime.Caller(1)
-	b.add(name, title, render, opts, fmt.Sprintf("%s:%d", file, line))
-}
+var panelName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 
-func (b *PanelBook) add(name, title string, render RenderFunc, opts *PanelOpts, where string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+// ValidateContribution checks the panel's name, render function and actions.
+func (p Panel) ValidateContribution(name string) error {
 	switch {
 	case !panelName.MatchString(name):
-		b.errs = append(b.errs, fmt.Errorf("frontend: panel %q registered at %s: the name must be lowercase letters, digits and dashes", name, where))
-		return
-	case render == nil:
-		b.errs = append(b.errs, fmt.Errorf("frontend: panel %q registered at %s has a nil render function", name, where))
-		return
+		return errors.New("frontend: a panel name must be lowercase letters, digits and dashes")
+	case p.Render == nil:
+		return errors.New("frontend: the panel has a nil render function")
 	}
-	for _, p := range b.panels {
-		if p.name == name {
-			b.errs = append(b.errs, fmt.Errorf("frontend: panel %q registered at %s was already registered at %s", name, where, p.where))
-			return
-		}
-	}
-	p := panel{name: name, title: cmp.Or(title, name), render: render, where: where}
-	if opts != nil {
-		p.opts = *opts
-	}
-	for action, fn := range p.opts.Actions {
+	for action, fn := range p.Actions {
 		if !panelName.MatchString(action) || fn == nil {
-			b.errs = append(b.errs, fmt.Errorf("frontend: panel %q registered at %s: action %q needs a name of lowercase letters, digits and dashes and a non-nil function", name, where, action))
-			return
+			return fmt.Errorf("frontend: panel action %q needs a name of lowercase letters, digits and dashes and a non-nil function", action)
 		}
 	}
-	b.panels = append(b.panels, p)
+	return nil
 }
 
-// list returns the panels by order, then name.
-func (b *PanelBook) list() []panel {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := slices.Clone(b.panels)
+// panel is a validated panel with its name.
+type panel struct {
+	name, title string
+	render      RenderFunc
+	opts        PanelOpts
+}
+
+// panelList is the dashboard's panels by order, then name.
+type panelList []panel
+
+// newPanelList validates ps (which may come from a test rather than the registry) and sorts
+// them. Errors name each panel and where it was registered.
+func newPanelList(ps registry.All[Panel]) (panelList, error) {
+	var (
+		out  panelList
+		errs []error
+		seen = map[string]string{}
+	)
+	for _, c := range ps {
+		if prev, dup := seen[c.Name]; dup {
+			errs = append(errs, fmt.Errorf("frontend: panel %q registered at %s was already registered at %s", c.Name, c.Registered, prev))
+			continue
+		}
+		if err := c.Value.ValidateContribution(c.Name); err != nil {
+			errs = append(errs, fmt.Errorf("panel %q registered at %s: %w", c.Name, c.Registered, err))
+			continue
+		}
+		seen[c.Name] = c.Registered
+		out = append(out, panel{name: c.Name, title: cmp.Or(c.Value.Title, c.Name), render: c.Value.Render, opts: c.Value.PanelOpts})
+	}
 	slices.SortFunc(out, func(x, y panel) int {
 		return cmp.Or(cmp.Compare(x.opts.Order, y.opts.Order), cmp.Compare(x.name, y.name))
 	})
-	return out
+	return out, errors.Join(errs...)
 }
 
-// Err reports every registration mistake.
-func (b *PanelBook) Err() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return errors.Join(b.errs...)
-}
-
-func (b *PanelBook) find(name string) (panel, bool) {
-	for _, p := range b.list() {
+func (l panelList) find(name string) (panel, bool) {
+	for _, p := range l {
 		if p.name == name {
 			return p, true
 		}
@@ -241,7 +215,7 @@ func safeAction(fn ActionFunc, pc *PanelContext) (err error) {
 }
 
 func (s *site) findPanel(w http.ResponseWriter, req *http.Request, d *Dashboard) (panel, bool) {
-	p, ok := d.opts.Panels.find(chi.URLParam(req, "name"))
+	p, ok := d.panels.find(chi.URLParam(req, "name"))
 	if !ok {
 		http.Error(w, "No such dashboard panel.", http.StatusNotFound)
 	}

@@ -4,23 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
+	"log/slog"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/aegisgo/aegis/template/internal/app"
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
-func init() {
-	app.AddCommand(schedulerCmd)
-	app.AddCommand(scheduleCmd)
-}
-
-func schedulerCmd(env *app.Env) *cobra.Command {
+func schedulerCmd(env *command.Env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "scheduler",
 		Short: "Run scheduled jobs (the scheduler role)",
@@ -32,25 +26,16 @@ With the worker component each tick becomes a background job, run (and retried)
 by the workers.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			app.SetRole(Name)
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			c, logger, err := env.Start(ctx)
-			if err != nil {
-				return err
-			}
-			<-ctx.Done()
-			stop()
-			logger.Info("scheduler: stopping")
-			if err := c.Stop(context.WithoutCancel(ctx)); err != nil {
-				return fmt.Errorf("scheduler: stop: %w", err)
-			}
-			return nil
+			return env.Run(cmd.Context(), Role, func(ctx context.Context, _ *registry.Container, logger *slog.Logger) error {
+				<-ctx.Done()
+				logger.Info("scheduler: stopping")
+				return nil
+			})
 		},
 	}
 }
 
-func scheduleCmd(env *app.Env) *cobra.Command {
+func scheduleCmd(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "schedule",
 		Short: "List scheduled jobs or run one now",
@@ -61,7 +46,7 @@ func scheduleCmd(env *app.Env) *cobra.Command {
 			if len(args) == 0 {
 				return cmd.Help()
 			}
-			return app.UsageError(cmd, "unknown command %q for %q", args[0], cmd.CommandPath())
+			return command.UsageError(cmd, "unknown command %q for %q", args[0], cmd.CommandPath())
 		},
 	}
 	list := &cobra.Command{
@@ -73,7 +58,7 @@ The run history is kept in the database when the app has one; without it the
 scheduler keeps no history between processes and LAST RUN shows "-".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return app.WithService(cmd.Context(), env, func(ctx context.Context, s *Scheduler) error {
+			return command.WithService(cmd.Context(), env, func(ctx context.Context, s *Scheduler) error {
 				st, err := s.Status(ctx)
 				if err != nil {
 					return err
@@ -107,11 +92,11 @@ scheduler keeps no history between processes and LAST RUN shows "-".`,
 		Short: "Run a scheduled job now, in this process, and record it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return app.WithService(cmd.Context(), env, func(ctx context.Context, s *Scheduler) error {
+			return command.WithService(cmd.Context(), env, func(ctx context.Context, s *Scheduler) error {
 				r, err := s.RunNow(ctx, args[0])
 				var noJob *NoJobError
 				if errors.As(err, &noJob) {
-					return app.UsageError(cmd, "no scheduled job %q; 'schedule list' shows them", args[0])
+					return command.UsageError(cmd, "no scheduled job %q; 'schedule list' shows them", args[0])
 				}
 				if err != nil {
 					return err

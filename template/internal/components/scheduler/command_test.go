@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aegisgo/aegis/template/internal/app"
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -19,12 +19,10 @@ func TestScheduleCommand(t *testing.T) {
 	t.Cleanup(func() { slog.SetDefault(prev) })
 	run := func(args ...string) (string, error) {
 		t.Helper()
-		r := registry.New()
-		if err := AddTo(r); err != nil {
-			t.Fatal(err)
-		}
+		// The scheduler and the jobs, as init() contributed them.
+		r := registry.Default.Clone()
 		var out, errOut bytes.Buffer
-		cmd := scheduleCmd(&app.Env{Name: "app", Stdout: &out, Stderr: &errOut, Registry: r})
+		cmd := scheduleCmd(&command.Env{Name: "app", Stdout: &out, Stderr: &errOut, Registry: r})
 		cmd.SetArgs(args)
 		cmd.SetOut(&out)
 		cmd.SetErr(&errOut)

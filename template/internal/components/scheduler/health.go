@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
@@ -24,9 +23,6 @@ func (s *Scheduler) CheckHealth(ctx context.Context) registry.Health {
 	}
 	if s.dispatcher == nil {
 		details["runs_in"] = "this process"
-	}
-	if s.tick && s.started && len(s.waiting) > 0 {
-		return registry.Health{Status: registry.StatusDegraded, Message: fmt.Sprintf("waiting for %d plugin(s) to attach", len(s.waiting)), Details: details}
 	}
 	msg := "not ticking in this process"
 	if s.gs != nil {

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 // Func is the work of a scheduled job. Its context carries a registry scope of its own
@@ -46,9 +46,9 @@ type JobOpts struct {
 	Timeout time.Duration
 }
 
-// Job describes a registered job.
+// Job describes a scheduled job; Every and Cron make one.
 type Job struct {
-	Name    string
+	Name    string // the name it was contributed under; empty until the scheduler has it
 	Spec    string // "every 1m0s" or "cron 0 3 * * *"
 	Missed  Missed
 	Timeout time.Duration // 0: SCHEDULER_JOB_TIMEOUT
@@ -58,6 +58,7 @@ type Job struct {
 	expr  string
 	fn    Func
 	where string
+	err   error // what Every or Cron found wrong, reported by ValidateContribution
 }
 
 // Next returns the job's first time strictly after t. Interval jobs run at multiples of
@@ -112,91 +113,92 @@ var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,99}$`)
 
 var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
-// Every registers a job that runs fn every interval (at least 1s), at multiples of interval:
-// Every("report", time.Hour, ...) runs on the hour. Call it from init().
+// Every returns a job that runs fn every interval (at least 1s), at multiples of interval: an
+// hourly job runs on the hour. Jobs are a contribution kind named by the job's name;
+// contribute one from init():
 //
-// Every never panics: an invalid name or interval, or a second job of the same name, is
-// recorded and returned by the scheduler's constructor (so by start-up), naming where.
-func Every(name string, interval time.Duration, fn Func, opts *JobOpts) {
-	_, file, line, _ := runtime.Caller(1)
-	j := &Job{Name: name, Spec: "every " + interval.String(), every: interval, fn: fn, where: fmt.Sprintf("%s:%d", file, line)}
+//	registry.Contribute(registry.Default, "refresh_rates", scheduler.Every(10*time.Minute, refreshRates, nil))
+//
+// An invalid name or interval, or a second job of the same name, fails the container's Build,
+// naming where each was registered.
+func Every(interval time.Duration, fn Func, opts *JobOpts) *Job {
+	j := &Job{Spec: "every " + interval.String(), every: interval, fn: fn}
 	if interval < time.Second {
-		registered.fail(fmt.Errorf("scheduler: job %q at %s: interval %s is below 1s", name, j.where, interval))
-		return
+		j.err = fmt.Errorf("interval %s is below 1s", interval)
 	}
-	registered.add(j, opts)
+	return j.with(opts)
 }
 
-// Cron registers a job that runs fn at the times of a cron expression, in UTC: five fields
+// Cron returns a job that runs fn at the times of a cron expression, in UTC: five fields
 // (minute hour day-of-month month day-of-week), six with seconds first, or a descriptor such
-// as @hourly or @daily. Call it from init(); errors are reported as for Every.
-func Cron(name, expr string, fn Func, opts *JobOpts) {
-	_, file, line, _ := runtime.Caller(1)
-	j := &Job{Name: name, Spec: "cron " + expr, expr: expr, fn: fn, where: fmt.Sprintf("%s:%d", file, line)}
+// as @hourly or @daily. Contribute it as for Every; errors are reported as for Every.
+func Cron(expr string, fn Func, opts *JobOpts) *Job {
+	j := &Job{Spec: "cron " + expr, expr: expr, fn: fn}
 	sched, err := cronParser.Parse(expr)
 	if err != nil {
-		registered.fail(fmt.Errorf("scheduler: job %q at %s: cron expression %q: %w", name, j.where, expr, err))
-		return
+		j.err = fmt.Errorf("cron expression %q: %w", expr, err)
+		return j.with(opts)
 	}
 	if s, ok := sched.(*cron.SpecSchedule); ok {
 		s.Location = time.UTC
 	}
 	j.cron = sched
-	registered.add(j, opts)
+	return j.with(opts)
 }
 
-// jobSet is the list Every and Cron write to; a type of its own so tests can use a fresh one.
-type jobSet struct {
-	mu   sync.Mutex
-	jobs map[string]*Job
-	errs []error
-}
-
-var registered = &jobSet{}
-
-func (s *jobSet) fail(err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.errs = append(s.errs, err)
-}
-
-func (s *jobSet) add(j *Job, opts *JobOpts) {
+func (j *Job) with(opts *JobOpts) *Job {
 	if opts != nil {
 		j.Missed, j.Timeout = opts.Missed, opts.Timeout
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case !namePattern.MatchString(j.Name):
-		s.errs = append(s.errs, fmt.Errorf("scheduler: job %q at %s: a name is lowercase letters, digits, '_', '-' and '.', starting with a letter", j.Name, j.where))
-		return
-	case j.fn == nil:
-		s.errs = append(s.errs, fmt.Errorf("scheduler: job %q at %s: fn is nil", j.Name, j.where))
-		return
-	case j.Timeout < 0:
-		s.errs = append(s.errs, fmt.Errorf("scheduler: job %q at %s: negative timeout", j.Name, j.where))
-		return
-	}
-	if prev, dup := s.jobs[j.Name]; dup {
-		s.errs = append(s.errs, fmt.Errorf("scheduler: job %q at %s: already registered at %s", j.Name, j.where, prev.where))
-		return
-	}
-	if s.jobs == nil {
-		s.jobs = map[string]*Job{}
-	}
-	s.jobs[j.Name] = j
+	return j
 }
 
-// list returns the jobs sorted by name, or the registration errors.
-func (s *jobSet) list() ([]*Job, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := errors.Join(s.errs...); err != nil {
-		return nil, err
+// ValidateContribution checks the job's name, function, timeout and schedule.
+func (j *Job) ValidateContribution(name string) error {
+	switch {
+	case !namePattern.MatchString(name):
+		return errors.New("scheduler: a job name is lowercase letters, digits, '_', '-' and '.', starting with a letter")
+	case j.err != nil:
+		return fmt.Errorf("scheduler: job %q: %w", name, j.err)
+	case j.fn == nil:
+		return fmt.Errorf("scheduler: job %q: fn is nil", name)
+	case j.Timeout < 0:
+		return fmt.Errorf("scheduler: job %q: negative timeout", name)
 	}
-	out := make([]*Job, 0, len(s.jobs))
-	for _, j := range s.jobs {
-		out = append(out, j)
+	return nil
+}
+
+// defaultJobs are those contributed to registry.Default: every job linked into the binary.
+func defaultJobs() registry.All[*Job] { return registry.Contributions[*Job](registry.Default) }
+
+// jobList checks jobs as Build does, for lists that do not come from a built container (New
+// in tests), and returns copies named by their contributions, sorted by name.
+func jobList(jobs registry.All[*Job]) ([]*Job, error) {
+	var (
+		out  []*Job
+		errs []error
+		seen = map[string]string{}
+	)
+	for _, c := range jobs {
+		if c.Value == nil {
+			errs = append(errs, fmt.Errorf("scheduler: job %q at %s: nil *Job", c.Name, c.Registered))
+			continue
+		}
+		if err := c.Value.ValidateContribution(c.Name); err != nil {
+			errs = append(errs, fmt.Errorf("%w (registered at %s)", err, c.Registered))
+			continue
+		}
+		if prev, dup := seen[c.Name]; dup {
+			errs = append(errs, fmt.Errorf("scheduler: job %q at %s: already registered at %s", c.Name, c.Registered, prev))
+			continue
+		}
+		seen[c.Name] = c.Registered
+		j := *c.Value
+		j.Name, j.where = c.Name, c.Registered
+		out = append(out, &j)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	slices.SortFunc(out, func(a, b *Job) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil

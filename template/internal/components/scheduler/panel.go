@@ -14,11 +14,11 @@ import (
 // outcome, next run, and a "Run now" button. It lives in this folder so it
 // leaves with the component.
 func init() {
-	frontend.Panel("scheduler", "Scheduled jobs", renderPanel, &frontend.PanelOpts{
+	registry.Contribute(registry.Default, "scheduler", frontend.Panel{Title: "Scheduled jobs", Render: renderPanel, PanelOpts: frontend.PanelOpts{
 		Order:   20,
 		Refresh: 5,
 		Actions: map[string]frontend.ActionFunc{"run": runNowAction},
-	})
+	}})
 }
 
 // panelWait is how long the "Run now" action waits for the run before it

@@ -2,19 +2,21 @@
 // a cron expression, registered from init() and run by gocron (github.com/go-co-op/gocron/v2):
 //
 //	func init() {
-//		scheduler.Every("refresh_rates", 10*time.Minute, refreshRates, nil)
-//		scheduler.Cron("nightly_report", "0 3 * * *", nightlyReport, &scheduler.JobOpts{Missed: scheduler.MissedRunOnce})
+//		registry.Contribute(registry.Default, "refresh_rates", scheduler.Every(10*time.Minute, refreshRates, nil))
+//		registry.Contribute(registry.Default, "nightly_report",
+//			scheduler.Cron("0 3 * * *", nightlyReport, &scheduler.JobOpts{Missed: scheduler.MissedRunOnce}))
 //	}
 //
 // Jobs run in 'serve' when SCHEDULER_IN_PROCESS=true and in the '<app> scheduler' process;
 // '<app> schedule list' shows the schedule and '<app> schedule run JOB' runs a job now.
 //
 // On its own the scheduler keeps its schedule in memory and runs jobs in-process. Glue packages
-// plug more in when their components are present: schedulerdb keeps the schedule and run
-// history in the database, so each tick runs exactly once however many scheduler instances
-// run and missed runs can be caught up; schedulerworker turns each tick into a worker job, so
-// the work is durable and retried. They announce themselves with WillAttach from init() and
-// call Attach from their Start; the scheduler ticks once all have attached.
+// provide more when their components are present, as ordinary optional dependencies of the
+// scheduler: schedulerdb provides a Store that keeps the schedule and run history in the
+// database, so each tick runs exactly once however many scheduler instances run and missed
+// runs can be caught up; schedulerworker provides a Dispatcher that turns each tick into a
+// worker job, so the work is durable and retried. Because the scheduler depends on them, the
+// container starts them first and stops them after the scheduler's ticks have stopped.
 package scheduler
 
 import (
@@ -31,8 +33,8 @@ import (
 
 	"github.com/go-co-op/gocron/v2"
 
-	"github.com/aegisgo/aegis/template/internal/app"
 	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -45,65 +47,46 @@ func init() {
 	_ = AddTo(registry.Default)
 }
 
-// AddTo adds the scheduler component (*Scheduler, named "scheduler") to r. init() does it for
-// registry.Default; tests call it on a fresh registry.
+// Role is the role of the scheduler command.
+const Role command.Role = Name
+
+// AddTo adds the scheduler component (*Scheduler, named "scheduler"), its settings and its
+// commands to r. init() does it for registry.Default; tests call it on a fresh registry.
 func AddTo(r *registry.Registry) error {
-	return registry.Provide(r, newComponent,
-		registry.Name(Name),
-		registry.Kind(registry.KindComponent),
-		registry.Describe("scheduled jobs: intervals and cron expressions, run by gocron"),
-		registry.StopTimeout(time.Minute),
+	registry.Contribute(r, Name, config.Declare[Settings]())
+	registry.Contribute(r, "scheduler", command.Builder(schedulerCmd))
+	registry.Contribute(r, "schedule", command.Builder(scheduleCmd))
+	return errors.Join(
+		registry.Provide(r, config.Loader[Settings], registry.Hidden()),
+		registry.Provide6(r, newComponent,
+			registry.Name(Name),
+			registry.Kind(registry.KindComponent),
+			registry.Describe("scheduled jobs: intervals and cron expressions, run by gocron"),
+			registry.StopTimeout(time.Minute),
+		),
 	)
 }
 
-var (
-	pluginsMu sync.Mutex
-	expected  []string
-)
-
-// WillAttach tells the scheduler, from a glue package's init(), that a plugin called name
-// will Attach when its service starts: until every announced plugin has attached, the
-// scheduler does not tick.
-func WillAttach(name string) {
-	pluginsMu.Lock()
-	defer pluginsMu.Unlock()
-	if !slices.Contains(expected, name) {
-		expected = append(expected, name)
-	}
-}
-
-// Plugin is what a glue package plugs into the scheduler; nil fields leave the default.
-type Plugin struct {
-	Store      Store
-	Dispatcher Dispatcher
-}
-
-func newComponent(ctx context.Context) (*Scheduler, error) {
-	s, err := config.Load[Settings]()
-	if err != nil {
-		return nil, err
-	}
-	res, _ := registry.FromContext(ctx)
-	container, _ := res.(*registry.Container)
-	pluginsMu.Lock()
-	wait := slices.Clone(expected)
-	pluginsMu.Unlock()
+func newComponent(_ context.Context, s Settings, role command.Role, c *registry.Container, jobs registry.All[*Job],
+	store registry.Maybe[Store], dispatcher registry.Maybe[Dispatcher]) (*Scheduler, error) {
 	// The scheduler command ticks; serve does too with SCHEDULER_IN_PROCESS=true; every other
 	// command only lists or runs jobs by hand.
-	tick := app.Role() == Name || (app.Role() == app.RoleServe && s.InProcess)
-	return New(s, &Opts{Tick: tick, Container: container, WaitFor: wait, Logger: slog.Default()})
+	tick := role == Role || (role == command.RoleServe && s.InProcess)
+	return New(s, &Opts{Tick: tick, Container: c, Jobs: jobs, Store: store.Value, Dispatcher: dispatcher.Value, Logger: slog.Default()})
 }
 
 // Opts configures New; nil means a scheduler that does not tick (only Execute and RunNow).
 type Opts struct {
-	// Tick runs the jobs on schedule after Start (and once every WaitFor plugin attached).
+	// Tick runs the jobs on schedule after Start.
 	Tick bool
 	// Container opens a registry scope for each run; nil gives jobs no resolver.
 	Container *registry.Container
-	// WaitFor names plugins that must Attach before ticking starts.
-	WaitFor []string
-	// Store and Dispatcher plug in directly (tests); Attach does it for glue.
-	Store      Store
+	// Jobs are the jobs to run; nil means those contributed to registry.Default (every job
+	// linked into the binary).
+	Jobs registry.All[*Job]
+	// Store keeps the schedule and run history; nil means in memory.
+	Store Store
+	// Dispatcher runs claimed ticks elsewhere; nil means in this process.
 	Dispatcher Dispatcher
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
@@ -124,7 +107,6 @@ type Scheduler struct {
 	mu         sync.Mutex
 	store      Store
 	dispatcher Dispatcher
-	waiting    map[string]bool
 	started    bool // Start was called
 	gs         gocron.Scheduler
 	ctx        context.Context // ends when ticking stops
@@ -138,7 +120,7 @@ type Scheduler struct {
 	endLife  context.CancelFunc
 	manual   int           // manual runs in progress
 	idle     chan struct{} // made when stopping begins; closed once manual is 0
-	stopping bool          // Stop or Detach began: no more manual runs
+	stopping bool          // Stop began: no more manual runs
 }
 
 // ErrStopped is returned (wrapped) by RunInBackground once the scheduler has begun to stop.
@@ -153,7 +135,11 @@ func New(s Settings, opts *Opts) (*Scheduler, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	jobs, err := registered.list()
+	contributed := opts.Jobs
+	if contributed == nil {
+		contributed = defaultJobs()
+	}
+	jobs, err := jobList(contributed)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +153,7 @@ func New(s Settings, opts *Opts) (*Scheduler, error) {
 	sch := &Scheduler{
 		settings: s, jobs: jobs, byName: map[string]*Job{}, container: opts.Container, logger: logger,
 		instance: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(rnd[:])),
-		tick:     opts.Tick, store: opts.Store, dispatcher: opts.Dispatcher, waiting: map[string]bool{},
+		tick:     opts.Tick, store: opts.Store, dispatcher: opts.Dispatcher,
 	}
 	sch.life, sch.endLife = context.WithCancel(context.Background())
 	for _, j := range jobs {
@@ -175,9 +161,6 @@ func New(s Settings, opts *Opts) (*Scheduler, error) {
 	}
 	if sch.store == nil {
 		sch.store = newMemoryStore()
-	}
-	for _, name := range opts.WaitFor {
-		sch.waiting[name] = true
 	}
 	return sch, nil
 }
@@ -195,31 +178,7 @@ func (s *Scheduler) Ticking() bool {
 	return s.gs != nil
 }
 
-// Attach plugs p in, from a glue service's Start; the last expected plugin to attach starts
-// the ticking (if the scheduler ticks and has started).
-func (s *Scheduler) Attach(ctx context.Context, name string, p Plugin) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if p.Store != nil {
-		s.store = p.Store
-	}
-	if p.Dispatcher != nil {
-		s.dispatcher = p.Dispatcher
-	}
-	delete(s.waiting, name)
-	return s.maybeStartLocked(ctx)
-}
-
-// Detach is a glue service's Stop: ticking stops and running jobs, scheduled and manual, are
-// awaited (within ctx, as in Stop) before the plugin goes away, since they use its store or
-// dispatcher. Ticking does not resume and RunInBackground refuses new runs from then on: the
-// registry stops glue only while the app shuts down.
-func (s *Scheduler) Detach(ctx context.Context, name string) error {
-	return s.shutdown(ctx)
-}
-
-// Start begins ticking when the scheduler ticks and every expected plugin has attached;
-// otherwise the last Attach does. It returns at once.
+// Start begins ticking when the scheduler ticks. It returns at once.
 func (s *Scheduler) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -228,7 +187,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 }
 
 func (s *Scheduler) maybeStartLocked(ctx context.Context) error {
-	if !s.tick || !s.started || len(s.waiting) > 0 || s.gs != nil || s.ctx != nil {
+	if !s.tick || !s.started || s.gs != nil || s.ctx != nil {
 		return nil
 	}
 	gs, err := gocron.NewScheduler(gocron.WithLocation(time.UTC), gocron.WithStopTimeout(s.settings.JobTimeout))
@@ -413,8 +372,8 @@ type RunNowResult struct {
 // returns a channel that receives its result once and is then closed. The run keeps ctx's
 // values but not its cancellation (closing the page that asked for it does not stop it); it
 // ends with the scheduler instead: Stop waits for it like a scheduled run and cancels its
-// context if ctx of Stop ends first. An unknown job is an error, and so is a call once Stop or
-// Detach has begun (errors.Is(err, ErrStopped)).
+// context if ctx of Stop ends first. An unknown job is an error, and so is a call once Stop
+// has begun (errors.Is(err, ErrStopped)).
 func (s *Scheduler) RunInBackground(ctx context.Context, name string) (<-chan RunNowResult, error) {
 	if _, err := s.job(name); err != nil {
 		return nil, err

@@ -8,6 +8,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 var everyRuns atomic.Int64
@@ -16,22 +19,22 @@ var everyRuns atomic.Int64
 type panicNow struct{}
 
 func init() {
-	Every("test_every", time.Second, func(ctx context.Context) error {
+	registry.Contribute(registry.Default, "test_every", Every(time.Second, func(ctx context.Context) error {
 		everyRuns.Add(1)
 		return nil
-	}, nil)
-	Cron("test_cron", "0 3 * * *", func(ctx context.Context) error { return nil }, &JobOpts{Missed: MissedRunOnce})
+	}, nil))
+	registry.Contribute(registry.Default, "test_cron", Cron("0 3 * * *", func(ctx context.Context) error { return nil }, &JobOpts{Missed: MissedRunOnce}))
 	// test_fail panics when its context says so, and fails otherwise: steered per call, so the
 	// test gives the same result however often it runs.
-	Every("test_fail", time.Hour, func(ctx context.Context) error {
+	registry.Contribute(registry.Default, "test_fail", Every(time.Hour, func(ctx context.Context) error {
 		if ctx.Value(panicNow{}) != nil {
 			panic("boom")
 		}
 		return errors.New("broken")
-	}, nil)
+	}, nil))
 	// test_manual is steered by a *manualControl in its context, so parallel tests do not
 	// share state; without one it returns at once.
-	Every("test_manual", time.Hour, func(ctx context.Context) error {
+	registry.Contribute(registry.Default, "test_manual", Every(time.Hour, func(ctx context.Context) error {
 		c, ok := ctx.Value(manualControl{}).(*manualControl)
 		if !ok {
 			return nil
@@ -44,7 +47,7 @@ func init() {
 			c.cancelled <- ctx.Err()
 			return ctx.Err()
 		}
-	}, nil)
+	}, nil))
 }
 
 // manualControl sequences a run of test_manual: started closes when it begins, closing
@@ -108,13 +111,29 @@ func TestNextAndTick(t *testing.T) {
 
 func TestRegistrationErrors(t *testing.T) {
 	t.Parallel()
-	s := &jobSet{}
-	s.add(&Job{Name: "a", fn: func(context.Context) error { return nil }, where: "x.go:1"}, nil)
-	s.add(&Job{Name: "a", fn: func(context.Context) error { return nil }, where: "y.go:2"}, nil)
-	s.add(&Job{Name: "Bad Name", fn: func(context.Context) error { return nil }, where: "z.go:3"}, nil)
-	_, err := s.list()
-	if err == nil || !strings.Contains(err.Error(), "x.go:1") || !strings.Contains(err.Error(), "y.go:2") || !strings.Contains(err.Error(), "z.go:3") {
-		t.Errorf("errors %v, want the duplicate and the bad name with their places", err)
+	fn := func(context.Context) error { return nil }
+	_, err := jobList(registry.All[*Job]{
+		{Name: "a", Value: Every(time.Hour, fn, nil), Registered: "x.go:1"},
+		{Name: "a", Value: Every(time.Hour, fn, nil), Registered: "y.go:2"},
+		{Name: "Bad Name", Value: Every(time.Hour, fn, nil), Registered: "z.go:3"},
+		{Name: "fast", Value: Every(time.Millisecond, fn, nil), Registered: "f.go:4"},
+		{Name: "bad_cron", Value: Cron("61 * * * *", fn, nil), Registered: "c.go:5"},
+	})
+	for _, w := range []string{"x.go:1", "y.go:2", "z.go:3", "f.go:4", "below 1s", "c.go:5", "cron expression"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("errors %v, want %q", err, w)
+		}
+	}
+	// Contributed, the same mistakes fail Build with the file:lines of both registrations.
+	r := registry.New()
+	registry.Contribute(r, "a", Every(time.Hour, fn, nil))
+	registry.Contribute(r, "a", Every(time.Hour, fn, nil))
+	registry.Contribute(r, "fast", Every(time.Millisecond, fn, nil))
+	err = r.Validate()
+	for _, w := range []string{"scheduler_test.go:", "duplicate name", "below 1s"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("Validate = %v, want %q", err, w)
+		}
 	}
 }
 
@@ -149,29 +168,41 @@ func TestTicksInProcess(t *testing.T) {
 	}
 }
 
-func TestWaitsForPlugins(t *testing.T) {
+// The store and the dispatcher are optional dependencies: the scheduler uses those the
+// container provides (the glue packages'), and memory and this process without them.
+func TestOptionalStoreAndDispatcher(t *testing.T) {
 	t.Parallel()
-	s, err := New(Settings{}, &Opts{Tick: true, WaitFor: []string{"store"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if s.Ticking() {
-		t.Fatal("ticking before its plugin attached")
-	}
-	if err := s.Attach(t.Context(), "store", Plugin{Store: newMemoryStore()}); err != nil {
-		t.Fatal(err)
-	}
-	if !s.Ticking() {
-		t.Fatal("not ticking after its plugin attached")
-	}
-	if err := s.Detach(t.Context(), "store"); err != nil {
-		t.Fatal(err)
-	}
-	if s.Ticking() {
-		t.Fatal("still ticking after Detach")
+	for _, withPlugins := range []bool{false, true} {
+		r := registry.New()
+		if err := AddTo(r); err != nil {
+			t.Fatal(err)
+		}
+		if err := registry.Value(r, command.RoleNone); err != nil {
+			t.Fatal(err)
+		}
+		store := newMemoryStore()
+		if withPlugins {
+			if err := errors.Join(registry.Value[Store](r, store), registry.Value[Dispatcher](r, &fakeDispatcher{})); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c, err := r.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		s := registry.MustGet[*Scheduler](c)
+		if got := s.store == Store(store); got != withPlugins {
+			t.Errorf("with plugins %v: uses the container's store: %v", withPlugins, got)
+		}
+		if got := s.dispatcher != nil; got != withPlugins {
+			t.Errorf("with plugins %v: has a dispatcher: %v", withPlugins, got)
+		}
+		if err := c.Stop(t.Context()); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -253,7 +284,6 @@ func TestRunInBackgroundAtStop(t *testing.T) {
 	}{
 		{name: "awaited", stop: (*Scheduler).Stop, finishes: true, wantOutcome: OutcomeOK},
 		{name: "awaited while ticking", tick: true, stop: (*Scheduler).Stop, finishes: true, wantOutcome: OutcomeOK},
-		{name: "awaited by Detach", stop: func(s *Scheduler, ctx context.Context) error { return s.Detach(ctx, "glue") }, finishes: true, wantOutcome: OutcomeOK},
 		{name: "cancelled at the deadline", stop: (*Scheduler).Stop, wantStopErr: context.Canceled, wantOutcome: OutcomeFailed, wantRunErr: context.Canceled},
 		{name: "cancelled at the deadline while ticking", tick: true, stop: (*Scheduler).Stop, wantStopErr: context.Canceled, wantOutcome: OutcomeFailed, wantRunErr: context.Canceled},
 	} {
@@ -331,7 +361,6 @@ func TestRunInBackgroundRefuses(t *testing.T) {
 	}{
 		{name: "after Stop", job: "test_manual", stop: func(s *Scheduler) error { return s.Stop(context.Background()) }, wantErr: ErrStopped},
 		{name: "after Stop before Start", job: "test_manual", stop: func(s *Scheduler) error { return s.Stop(context.Background()) }, wantErr: ErrStopped},
-		{name: "after Detach", job: "test_manual", stop: func(s *Scheduler) error { return s.Detach(context.Background(), "glue") }, wantErr: ErrStopped},
 		{name: "unknown job", job: "nope", stop: func(*Scheduler) error { return nil }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -16,8 +16,6 @@ type Settings struct {
 // JobTimeoutDefault is the default of Settings.JobTimeout.
 const JobTimeoutDefault = 5 * time.Minute
 
-func init() { config.Register(Name, Settings{}) }
-
 // WithDefaults returns a copy of s with zero fields set to their defaults.
 func (s Settings) WithDefaults() Settings {
 	if s.JobTimeout == 0 {

@@ -69,14 +69,11 @@ func runChild(url string) error {
 		return err
 	}
 	childDB.Store(db)
-	s, err := scheduler.New(scheduler.Settings{}, &scheduler.Opts{Tick: true, WaitFor: []string{Name}})
+	s, err := scheduler.New(scheduler.Settings{}, &scheduler.Opts{Tick: true, Store: NewStore(db)})
 	if err != nil {
 		return errors.Join(err, db.Close())
 	}
 	if err := s.Start(ctx); err != nil {
-		return errors.Join(err, db.Close())
-	}
-	if err := s.Attach(ctx, Name, scheduler.Plugin{Store: NewStore(db)}); err != nil {
 		return errors.Join(err, db.Close())
 	}
 	fmt.Fprintf(os.Stderr, "child %d: ticking as %s\n", os.Getpid(), s.Instance())

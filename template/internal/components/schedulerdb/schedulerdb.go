@@ -25,40 +25,21 @@ var migrations embed.FS
 func init() {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
-		sub = nil // RegisterMigrations reports a nil fsys
+		sub = nil // the Migrations contribution reports a nil FS
 	}
-	database.RegisterMigrations(Name, sub)
-	scheduler.WillAttach(Name)
-	_ = registry.Provide2(registry.Default, newGlue,
+	registry.Contribute(registry.Default, Name, database.Migrations{FS: sub})
+	// The scheduler takes the Store as an optional dependency, so the container starts the
+	// database first and stops it only after the scheduler's ticks have stopped.
+	_ = registry.Provide1(registry.Default, newStore,
 		registry.Name(Name),
 		registry.Kind(registry.KindComponent),
 		registry.Describe("scheduler history in the database: each tick runs once across instances"),
 	)
 }
 
-// Glue attaches a Store on the database to the scheduler when it starts, and detaches it
-// (stopping the ticks first) when it stops.
-type Glue struct {
-	s     *scheduler.Scheduler
-	store *Store
-}
-
-func newGlue(ctx context.Context, s *scheduler.Scheduler, db *database.DB) (*Glue, error) {
-	return &Glue{s: s, store: NewStore(db)}, nil
-}
-
-// Start plugs the store into the scheduler.
-func (g *Glue) Start(ctx context.Context) error {
-	return g.s.Attach(ctx, Name, scheduler.Plugin{Store: g.store})
-}
-
-// Stop stops the scheduler's ticks before the database goes away.
-func (g *Glue) Stop(ctx context.Context) error { return g.s.Detach(ctx, Name) }
+func newStore(_ context.Context, db *database.DB) (scheduler.Store, error) { return NewStore(db), nil }
 
 // Retention is how long runs are kept; the latest run of each job is always kept.
 const Retention = 7 * 24 * time.Hour
 
-var (
-	_ registry.Starter = (*Glue)(nil)
-	_ registry.Stopper = (*Glue)(nil)
-)
+var _ scheduler.Store = (*Store)(nil)

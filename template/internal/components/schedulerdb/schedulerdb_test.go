@@ -9,16 +9,17 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/components/scheduler"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 var everyRuns atomic.Int64
 
 func init() {
-	scheduler.Every("test_db_every", time.Second, func(ctx context.Context) error {
+	registry.Contribute(registry.Default, "test_db_every", scheduler.Every(time.Second, func(ctx context.Context) error {
 		everyRuns.Add(1)
 		return recordChildRun(ctx) // in a scheduler process of TestSchedulerProcessesRunEachTickOnce
-	}, nil)
-	scheduler.Cron("test_db_nightly", "0 3 * * *", func(ctx context.Context) error { return nil }, &scheduler.JobOpts{Missed: scheduler.MissedRunOnce})
+	}, nil))
+	registry.Contribute(registry.Default, "test_db_nightly", scheduler.Cron("0 3 * * *", func(ctx context.Context) error { return nil }, &scheduler.JobOpts{Missed: scheduler.MissedRunOnce}))
 }
 
 func TestStore(t *testing.T) {
@@ -85,14 +86,11 @@ func TestTwoInstancesRunEachTickOnce(t *testing.T) {
 		}
 		var instances []*scheduler.Scheduler
 		for _, d := range []*database.DB{db, other} {
-			s, err := scheduler.New(scheduler.Settings{}, &scheduler.Opts{Tick: true, WaitFor: []string{Name}})
+			s, err := scheduler.New(scheduler.Settings{}, &scheduler.Opts{Tick: true, Store: NewStore(d)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if err := s.Start(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Attach(ctx, Name, scheduler.Plugin{Store: NewStore(d)}); err != nil {
 				t.Fatal(err)
 			}
 			instances = append(instances, s)

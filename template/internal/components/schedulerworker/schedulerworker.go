@@ -18,17 +18,22 @@ import (
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
-// Name is the glue's name: its service's name and the plugin it attaches as.
+// Name is the glue's name: its service's name.
 const Name = "schedulerworker"
 
 func init() {
-	scheduler.WillAttach(Name)
-	worker.Register(runTick, nil)
-	_ = registry.Provide2(registry.Default, newGlue,
+	registry.Contribute(registry.Default, TickArgs{}.Kind(), worker.NewTask(runTick, nil))
+	// The scheduler takes the Dispatcher as an optional dependency, so the container starts the
+	// worker first and stops it only after the scheduler's ticks have stopped.
+	_ = registry.Provide1(registry.Default, newDispatcher,
 		registry.Name(Name),
 		registry.Kind(registry.KindComponent),
 		registry.Describe("scheduler ticks as worker jobs: durable and retried"),
 	)
+}
+
+func newDispatcher(_ context.Context, w *worker.Client) (scheduler.Dispatcher, error) {
+	return NewDispatcher(w), nil
 }
 
 // TickArgs is the job of one tick of one scheduled job.
@@ -58,25 +63,6 @@ func runTick(ctx context.Context, job *river.Job[TickArgs]) error {
 	return s.Execute(ctx, job.Args.Job, job.Args.Tick)
 }
 
-// Glue attaches the dispatcher to the scheduler when it starts, and detaches it (stopping the
-// ticks first) when it stops.
-type Glue struct {
-	s *scheduler.Scheduler
-	d *Dispatcher
-}
-
-func newGlue(ctx context.Context, s *scheduler.Scheduler, w *worker.Client) (*Glue, error) {
-	return &Glue{s: s, d: &Dispatcher{w: w}}, nil
-}
-
-// Start plugs the dispatcher into the scheduler.
-func (g *Glue) Start(ctx context.Context) error {
-	return g.s.Attach(ctx, Name, scheduler.Plugin{Dispatcher: g.d})
-}
-
-// Stop stops the scheduler's ticks before the worker goes away.
-func (g *Glue) Stop(ctx context.Context) error { return g.s.Detach(ctx, Name) }
-
 // Dispatcher enqueues each tick as a TickArgs job.
 type Dispatcher struct{ w worker.Enqueuer }
 
@@ -91,8 +77,4 @@ func (d *Dispatcher) Dispatch(ctx context.Context, job string, tick time.Time) e
 	return nil
 }
 
-var (
-	_ scheduler.Dispatcher = (*Dispatcher)(nil)
-	_ registry.Starter     = (*Glue)(nil)
-	_ registry.Stopper     = (*Glue)(nil)
-)
+var _ scheduler.Dispatcher = (*Dispatcher)(nil)

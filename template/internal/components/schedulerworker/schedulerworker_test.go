@@ -23,7 +23,7 @@ import (
 var flaky sync.Map // *database.DB -> *atomic.Int64
 
 func init() {
-	scheduler.Every("test_worker_flaky", time.Hour, func(ctx context.Context) error {
+	registry.Contribute(registry.Default, "test_worker_flaky", scheduler.Every(time.Hour, func(ctx context.Context) error {
 		res, ok := registry.FromContext(ctx)
 		if !ok {
 			return errors.New("no scope")
@@ -37,7 +37,7 @@ func init() {
 			return errors.New("first run fails")
 		}
 		return nil
-	}, nil)
+	}, nil))
 }
 
 // A tick enqueued as a job runs the scheduled function in the worker; a failure is retried.

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
+	"log/slog"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -16,16 +14,11 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/spf13/cobra"
 
-	"github.com/aegisgo/aegis/template/internal/app"
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
-func init() {
-	app.AddCommand(workerCmd)
-	app.AddCommand(jobsCmd)
-}
-
-func workerCmd(env *app.Env) *cobra.Command {
+func workerCmd(env *command.Env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "worker",
 		Short: "Work background jobs (the worker role)",
@@ -38,26 +31,16 @@ jobs get WORKER_SHUTDOWN_TIMEOUT to finish, then they are cancelled and retried
 later; a worker killed outright has its jobs retried after WORKER_RESCUE_AFTER.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			app.SetRole(Name)
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			c, logger, err := env.Start(ctx)
-			if err != nil {
-				return err
-			}
-			client, err := registry.Get[*Client](c)
-			if err != nil {
-				return errors.Join(err, c.Stop(context.WithoutCancel(ctx)))
-			}
-			logger.Info("worker: working", "queues", client.settings.Queues)
-			<-ctx.Done()
-			stop() // a second signal kills the process the default way
-			logger.Info("worker: stopping, waiting for running jobs", "timeout", client.settings.ShutdownTimeout)
-			if err := c.Stop(context.WithoutCancel(ctx)); err != nil {
-				return fmt.Errorf("worker: stop: %w", err)
-			}
-			logger.Info("worker: stopped")
-			return nil
+			return env.Run(cmd.Context(), Role, func(ctx context.Context, c *registry.Container, logger *slog.Logger) error {
+				client, err := registry.Get[*Client](c)
+				if err != nil {
+					return err
+				}
+				logger.Info("worker: working", "queues", client.settings.Queues)
+				<-ctx.Done()
+				logger.Info("worker: stopping, waiting for running jobs", "timeout", client.settings.ShutdownTimeout)
+				return nil
+			})
 		},
 	}
 }
@@ -69,7 +52,7 @@ var jobStates = []rivertype.JobState{
 	rivertype.JobStateRunning, rivertype.JobStateScheduled,
 }
 
-func jobsCmd(env *app.Env) *cobra.Command {
+func jobsCmd(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "jobs",
 		Short: "List, retry and cancel background jobs",
@@ -82,7 +65,7 @@ func jobsCmd(env *app.Env) *cobra.Command {
 			if len(args) == 0 {
 				return cmd.Help()
 			}
-			return app.UsageError(cmd, "unknown command %q for %q", args[0], cmd.CommandPath())
+			return command.UsageError(cmd, "unknown command %q for %q", args[0], cmd.CommandPath())
 		},
 	}
 
@@ -95,7 +78,7 @@ func jobsCmd(env *app.Env) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			params := river.NewJobListParams().OrderBy(river.JobListOrderByID, river.SortOrderDesc)
 			if limit < 1 || limit > 10_000 {
-				return app.UsageError(cmd, "--limit must be from 1 to 10000")
+				return command.UsageError(cmd, "--limit must be from 1 to 10000")
 			}
 			params = params.First(limit)
 			if len(states) > 0 {
@@ -103,7 +86,7 @@ func jobsCmd(env *app.Env) *cobra.Command {
 				for _, s := range states {
 					st := rivertype.JobState(strings.ToLower(s))
 					if !isJobState(st) {
-						return app.UsageError(cmd, "--state %q is not a job state; use one of %s", s, stateNames())
+						return command.UsageError(cmd, "--state %q is not a job state; use one of %s", s, stateNames())
 					}
 					ss = append(ss, st)
 				}
@@ -112,7 +95,7 @@ func jobsCmd(env *app.Env) *cobra.Command {
 			if len(queues) > 0 {
 				params = params.Queues(queues...)
 			}
-			return app.WithService(cmd.Context(), env, func(ctx context.Context, c *Client) error {
+			return command.WithService(cmd.Context(), env, func(ctx context.Context, c *Client) error {
 				res, err := c.Jobs(ctx, params)
 				if err != nil {
 					return err
@@ -134,9 +117,9 @@ func jobsCmd(env *app.Env) *cobra.Command {
 			RunE: func(cmd *cobra.Command, args []string) error {
 				id, err := strconv.ParseInt(args[0], 10, 64)
 				if err != nil || id < 1 {
-					return app.UsageError(cmd, "%q is not a job ID; 'jobs list' shows them", args[0])
+					return command.UsageError(cmd, "%q is not a job ID; 'jobs list' shows them", args[0])
 				}
-				return app.WithService(cmd.Context(), env, func(ctx context.Context, c *Client) error {
+				return command.WithService(cmd.Context(), env, func(ctx context.Context, c *Client) error {
 					j, err := do(c, ctx, id)
 					if errors.Is(err, river.ErrNotFound) {
 						return fmt.Errorf("worker: no job %d; 'jobs list' shows them", id)
@@ -157,9 +140,9 @@ func jobsCmd(env *app.Env) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
 			if err != nil || id < 1 {
-				return app.UsageError(cmd, "%q is not a job ID; 'jobs list' shows them", args[0])
+				return command.UsageError(cmd, "%q is not a job ID; 'jobs list' shows them", args[0])
 			}
-			return app.WithService(cmd.Context(), env, func(ctx context.Context, c *Client) error {
+			return command.WithService(cmd.Context(), env, func(ctx context.Context, c *Client) error {
 				j, err := c.Job(ctx, id)
 				if errors.Is(err, river.ErrNotFound) {
 					return fmt.Errorf("worker: no job %d; 'jobs list' shows them", id)
@@ -179,7 +162,7 @@ func jobsCmd(env *app.Env) *cobra.Command {
 	return cmd
 }
 
-func printJobs(env *app.Env, jobs []*rivertype.JobRow) {
+func printJobs(env *command.Env, jobs []*rivertype.JobRow) {
 	if len(jobs) == 0 {
 		fmt.Fprintln(env.Stdout, "no jobs")
 		return
@@ -197,7 +180,7 @@ func printJobs(env *app.Env, jobs []*rivertype.JobRow) {
 	_ = tw.Flush()
 }
 
-func printJob(env *app.Env, j *rivertype.JobRow) {
+func printJob(env *command.Env, j *rivertype.JobRow) {
 	w := env.Stdout
 	fmt.Fprintf(w, "job %d\nkind:      %s\nqueue:     %s\nstate:     %s\npriority:  %d\nattempt:   %d of %d\n",
 		j.ID, j.Kind, j.Queue, j.State, j.Priority, j.Attempt, j.MaxAttempts)

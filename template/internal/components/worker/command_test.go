@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aegisgo/aegis/template/internal/app"
 	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -28,7 +28,7 @@ func TestJobsCommand(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out, errOut bytes.Buffer
-		cmd := jobsCmd(&app.Env{Name: "app", Stdout: &out, Stderr: &errOut, Registry: r})
+		cmd := jobsCmd(&command.Env{Name: "app", Stdout: &out, Stderr: &errOut, Registry: r})
 		cmd.SetArgs(args)
 		cmd.SetOut(&out)
 		cmd.SetErr(&errOut)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 // SendWelcomeArgs is the example task shipped with the component: it "welcomes" a new user by
@@ -36,7 +38,9 @@ func (SendWelcomeArgs) InsertOpts() river.InsertOpts {
 	}
 }
 
-func init() { Register(sendWelcome, &TaskOpts{Timeout: 30 * time.Second}) }
+func init() {
+	registry.Contribute(registry.Default, SendWelcomeArgs{}.Kind(), NewTask(sendWelcome, &TaskOpts{Timeout: 30 * time.Second}))
+}
 
 // sendWelcome would resolve a mailer from the job's scope:
 //

@@ -21,17 +21,9 @@ import (
 // upgrading River adds its new migrations. Each also records its version in River's
 // river_migration table, as River's own migrator does, so River's tools agree.
 
-func init() {
-	fsys, err := riverMigrations()
-	if err != nil {
-		migrationsErr = err
-		return
-	}
-	database.RegisterMigrations(Name, fsys)
-}
-
-// migrationsErr is a failure to render River's migrations, returned by the constructor.
-var migrationsErr error
+// riverMigrationsFS holds River's migrations, contributed by AddTo; migrationsErr is a failure
+// to render them, returned by the constructor.
+var riverMigrationsFS, migrationsErr = riverMigrations()
 
 // riverMigrations renders River's migrations as goose migrations, sqlite/ and postgres/.
 func riverMigrations() (fs.FS, error) {

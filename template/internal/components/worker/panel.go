@@ -19,11 +19,11 @@ import (
 // their last error, the most recent jobs, and buttons to retry or cancel a
 // job. It lives in this folder so it leaves with the component.
 func init() {
-	frontend.Panel("jobs", "Jobs", renderPanel, &frontend.PanelOpts{
+	registry.Contribute(registry.Default, "jobs", frontend.Panel{Title: "Jobs", Render: renderPanel, PanelOpts: frontend.PanelOpts{
 		Order:   10,
 		Refresh: 5,
 		Actions: map[string]frontend.ActionFunc{"retry": retryAction, "cancel": cancelAction},
-	})
+	}})
 }
 
 // panelStates are the columns of the queue table, in a job's life order.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 // The reliability tests run workers in child processes so they can be killed: TestMain runs
@@ -81,7 +82,7 @@ type countArgs struct {
 func (countArgs) Kind() string { return "test_count" }
 
 func init() {
-	Register(func(ctx context.Context, job *river.Job[killArgs]) error {
+	registry.Contribute(registry.Default, killArgs{}.Kind(), NewTask(func(ctx context.Context, job *river.Job[killArgs]) error {
 		dir := os.Getenv(envDir)
 		if _, err := os.Stat(filepath.Join(dir, "started")); errors.Is(err, os.ErrNotExist) {
 			if err := os.WriteFile(filepath.Join(dir, "started"), nil, 0o600); err != nil {
@@ -91,14 +92,14 @@ func init() {
 			return nil
 		}
 		return os.WriteFile(filepath.Join(dir, "done"), []byte(fmt.Sprint(job.Attempt)), 0o600)
-	}, &TaskOpts{Timeout: 2 * time.Second}) // River rescues a job only once its timeout has passed
-	Register(func(ctx context.Context, job *river.Job[countArgs]) error {
+	}, &TaskOpts{Timeout: 2 * time.Second})) // River rescues a job only once its timeout has passed
+	registry.Contribute(registry.Default, countArgs{}.Kind(), NewTask(func(ctx context.Context, job *river.Job[countArgs]) error {
 		if childDB == nil {
 			return errors.New("test_count runs only in a child process")
 		}
 		_, err := childDB.Bun().NewRaw(`INSERT INTO worker_test_runs (job_id, pid) VALUES (?, ?)`, job.ID, os.Getpid()).Exec(ctx)
 		return err
-	}, nil)
+	}, nil))
 }
 
 // child is a worker process.

@@ -44,8 +44,6 @@ const (
 	QueueSystem  = "system"
 )
 
-func init() { config.Register(Name, Settings{}) }
-
 // WithDefaults returns a copy of s with zero fields set to their defaults.
 func (s Settings) WithDefaults() Settings {
 	if s.Queues == "" {

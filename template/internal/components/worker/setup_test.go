@@ -79,15 +79,15 @@ func (l *requestLog) Close() error {
 }
 
 func init() {
-	Register(func(ctx context.Context, job *river.Job[okArgs]) error {
+	registry.Contribute(registry.Default, okArgs{}.Kind(), NewTask(func(ctx context.Context, job *river.Job[okArgs]) error {
 		runCount(job.Args.Token).Add(1)
 		return nil
-	}, nil)
-	Register(func(ctx context.Context, job *river.Job[panicArgs]) error {
+	}, nil))
+	registry.Contribute(registry.Default, panicArgs{}.Kind(), NewTask(func(ctx context.Context, job *river.Job[panicArgs]) error {
 		runCount(job.Args.Token).Add(1)
 		panic("boom " + job.Args.Token)
-	}, nil)
-	Register(func(ctx context.Context, job *river.Job[sleepArgs]) error {
+	}, nil))
+	registry.Contribute(registry.Default, sleepArgs{}.Kind(), NewTask(func(ctx context.Context, job *river.Job[sleepArgs]) error {
 		runCount(job.Args.Token).Add(1)
 		select {
 		case <-time.After(job.Args.For):
@@ -95,13 +95,13 @@ func init() {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-	}, nil)
-	Register(func(ctx context.Context, job *river.Job[blockArgs]) error {
+	}, nil))
+	registry.Contribute(registry.Default, blockArgs{}.Kind(), NewTask(func(ctx context.Context, job *river.Job[blockArgs]) error {
 		runCount(job.Args.Token).Add(1)
 		<-ctx.Done()
 		return ctx.Err()
-	}, &TaskOpts{Timeout: 150 * time.Millisecond})
-	Register(func(ctx context.Context, job *river.Job[scopedArgs]) error {
+	}, &TaskOpts{Timeout: 150 * time.Millisecond}))
+	registry.Contribute(registry.Default, scopedArgs{}.Kind(), NewTask(func(ctx context.Context, job *river.Job[scopedArgs]) error {
 		runCount(job.Args.Token).Add(1)
 		res, ok := registry.FromContext(ctx)
 		if !ok {
@@ -113,8 +113,8 @@ func init() {
 		}
 		l.token = job.Args.Token
 		return nil
-	}, nil)
-	Register(func(ctx context.Context, job *river.Job[noopArgs]) error { return nil }, nil)
+	}, nil))
+	registry.Contribute(registry.Default, noopArgs{}.Kind(), NewTask(func(ctx context.Context, job *river.Job[noopArgs]) error { return nil }, nil))
 }
 
 var tokenSeq atomic.Int64

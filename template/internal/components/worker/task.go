@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
-	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 // TaskOpts tunes one task type. The zero value (or nil) uses the component's settings.
@@ -20,30 +20,17 @@ type TaskOpts struct {
 	Timeout time.Duration
 }
 
-// task is one registered task type: it adds its River worker to a client's bundle.
-type task struct {
-	kind  string
-	where string
-	add   func(*river.Workers) error
-}
-
-// tasks is the list Register writes to; a type of its own so tests can use a fresh one.
-type taskSet struct {
-	mu    sync.Mutex
-	tasks map[string]task
-	errs  []error
-}
-
-var registered = &taskSet{}
-
-// Register adds a task type: jobs whose arguments are an A are run by fn. Call it from init(),
-// next to the arguments type:
+// Task is one task type: jobs whose arguments are an A are run by a function. It is a
+// contribution kind named by the arguments' Kind(); contribute one from init(), next to the
+// arguments type:
 //
 //	type WelcomeArgs struct{ UserID int64 `json:"user_id"` }
 //
 //	func (WelcomeArgs) Kind() string { return "send_welcome" }
 //
-//	func init() { worker.Register(sendWelcome, nil) }
+//	func init() {
+//		registry.Contribute(registry.Default, WelcomeArgs{}.Kind(), worker.NewTask(sendWelcome, nil))
+//	}
 //
 // fn runs once per attempt in a registry scope of its own: registry.FromContext(ctx) resolves
 // any service, scoped ones included, and the scope is closed when the attempt ends. An error
@@ -51,62 +38,68 @@ var registered = &taskSet{}
 // then discarded, kept with its errors for 'jobs list' and 'jobs retry'. Because a job can run
 // more than once (a retry, a worker killed mid-job), fn must be idempotent.
 //
-// Register never panics: a second registration of a kind or a nil fn is recorded and returned
-// by the worker component's constructor (so by start-up), naming where each happened.
-func Register[A river.JobArgs](fn func(ctx context.Context, job *river.Job[A]) error, opts *TaskOpts) {
-	_, file, line, _ := runtime.Caller(1)
-	where := fmt.Sprintf("%s:%d", file, line)
+// A second task of one kind, a name that is not the kind or a nil fn fails the container's
+// Build, naming where each was registered.
+type Task struct {
+	kind  string
+	nilFn bool
+	add   func(*river.Workers) error
+}
+
+// NewTask returns the task that runs fn for jobs of arguments type A; opts may be nil.
+func NewTask[A river.JobArgs](fn func(ctx context.Context, job *river.Job[A]) error, opts *TaskOpts) Task {
 	var zero A
-	kind := zero.Kind()
-	if fn == nil {
-		registered.fail(fmt.Errorf("worker: register task %q at %s: fn is nil", kind, where))
-		return
-	}
 	var o TaskOpts
 	if opts != nil {
 		o = *opts
 	}
-	registered.add(task{kind: kind, where: where, add: func(w *river.Workers) error {
+	return Task{kind: zero.Kind(), nilFn: fn == nil, add: func(w *river.Workers) error {
 		return river.AddWorkerSafely[A](w, &taskWorker[A]{fn: fn, timeout: o.Timeout})
-	}})
+	}}
 }
 
-func (s *taskSet) fail(err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.errs = append(s.errs, err)
+// Kind is the kind of the task's arguments.
+func (t Task) Kind() string { return t.kind }
+
+// ValidateContribution checks that the task is named by its kind and has a function.
+func (t Task) ValidateContribution(name string) error {
+	switch {
+	case t.add == nil:
+		return errors.New("worker: a Task must be made with NewTask")
+	case t.kind == "":
+		return errors.New("worker: the task's Kind() returns an empty string")
+	case name != t.kind:
+		return fmt.Errorf("worker: task of kind %q contributed as %q; contribute it under its kind", t.kind, name)
+	case t.nilFn:
+		return fmt.Errorf("worker: task %q: fn is nil", t.kind)
+	}
+	return nil
 }
 
-func (s *taskSet) add(t task) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if t.kind == "" {
-		s.errs = append(s.errs, fmt.Errorf("worker: register task at %s: Kind() returns an empty string", t.where))
-		return
-	}
-	if prev, dup := s.tasks[t.kind]; dup {
-		s.errs = append(s.errs, fmt.Errorf("worker: register task %q at %s: already registered at %s", t.kind, t.where, prev.where))
-		return
-	}
-	if s.tasks == nil {
-		s.tasks = map[string]task{}
-	}
-	s.tasks[t.kind] = t
-}
+// defaultTasks are those contributed to registry.Default: every task linked into the binary.
+func defaultTasks() registry.All[Task] { return registry.Contributions[Task](registry.Default) }
 
-// workers returns a fresh River bundle holding every registered task, or the registration
-// errors.
-func (s *taskSet) workers() (*river.Workers, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := errors.Join(s.errs...); err != nil {
-		return nil, err
-	}
+// riverWorkers returns a fresh River bundle holding tasks, or what is wrong with them.
+func riverWorkers(tasks registry.All[Task]) (*river.Workers, error) {
 	w := river.NewWorkers()
-	for _, t := range s.tasks {
-		if err := t.add(w); err != nil {
-			return nil, fmt.Errorf("worker: task %q (registered at %s): %w", t.kind, t.where, err)
+	seen := map[string]string{}
+	var errs []error
+	for _, t := range tasks {
+		if err := t.Value.ValidateContribution(t.Name); err != nil {
+			errs = append(errs, fmt.Errorf("worker: register task at %s: %w", t.Registered, err))
+			continue
 		}
+		if prev, dup := seen[t.Name]; dup {
+			errs = append(errs, fmt.Errorf("worker: register task %q at %s: already registered at %s", t.Name, t.Registered, prev))
+			continue
+		}
+		seen[t.Name] = t.Registered
+		if err := t.Value.add(w); err != nil {
+			errs = append(errs, fmt.Errorf("worker: task %q (registered at %s): %w", t.Name, t.Registered, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return w, nil
 }

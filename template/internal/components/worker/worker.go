@@ -2,7 +2,7 @@
 // River (github.com/riverqueue/river) on PostgreSQL or SQLite, with retries and backoff,
 // timeouts, unique, scheduled and prioritised jobs, and the queues "default" and "system".
 //
-// A task is an arguments type, its kind and a handler, registered from init():
+// A task is an arguments type, its kind and a handler, contributed from init():
 //
 //	type WelcomeArgs struct {
 //		UserID int64 `json:"user_id"`
@@ -10,7 +10,9 @@
 //
 //	func (WelcomeArgs) Kind() string { return "send_welcome" }
 //
-//	func init() { worker.Register(sendWelcome, nil) }
+//	func init() {
+//		registry.Contribute(registry.Default, WelcomeArgs{}.Kind(), worker.NewTask(sendWelcome, nil))
+//	}
 //
 //	func sendWelcome(ctx context.Context, job *river.Job[WelcomeArgs]) error {
 //		res, _ := registry.FromContext(ctx) // this job's scope
@@ -40,9 +42,9 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/aegisgo/aegis/template/internal/app"
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -60,8 +62,15 @@ func init() {
 // AddTo adds the worker component (*Client, named "worker") and its Enqueuer interface to r.
 // init() does it for registry.Default; tests call it on a fresh registry.
 func AddTo(r *registry.Registry) error {
+	registry.Contribute(r, Name, config.Declare[Settings]())
+	registry.Contribute(r, "worker", command.Builder(workerCmd))
+	registry.Contribute(r, "jobs", command.Builder(jobsCmd))
+	if migrationsErr == nil {
+		registry.Contribute(r, Name, database.Migrations{FS: riverMigrationsFS})
+	}
 	return errors.Join(
-		registry.Provide1(r, newComponent,
+		registry.Provide(r, config.Loader[Settings], registry.Hidden()),
+		registry.Provide5(r, newComponent,
 			registry.Name(Name),
 			registry.Kind(registry.KindComponent),
 			registry.Describe("background jobs: River queues in the database, retries, scheduled and unique jobs"),
@@ -71,17 +80,14 @@ func AddTo(r *registry.Registry) error {
 	)
 }
 
-func newComponent(ctx context.Context, db *database.DB) (*Client, error) {
-	s, err := config.Load[Settings]()
-	if err != nil {
-		return nil, err
-	}
+// Role is the role of the worker command.
+const Role command.Role = Name
+
+func newComponent(_ context.Context, db *database.DB, s Settings, role command.Role, c *registry.Container, tasks registry.All[Task]) (*Client, error) {
 	// The worker command works jobs; serve does too with WORKER_IN_PROCESS=true; every other
 	// command (jobs, migrate...) only enqueues and inspects.
-	work := app.Role() == Name || (app.Role() == app.RoleServe && s.InProcess)
-	c, _ := registry.FromContext(ctx)
-	container, _ := c.(*registry.Container)
-	return NewClient(db, s, &ClientOpts{Work: work, Container: container, Logger: slog.Default()})
+	work := role == Role || (role == command.RoleServe && s.InProcess)
+	return NewClient(db, s, &ClientOpts{Work: work, Container: c, Tasks: tasks, Logger: slog.Default()})
 }
 
 // Enqueuer is what services that only enqueue depend on, so tests can swap in a fake. Methods
@@ -103,6 +109,9 @@ type ClientOpts struct {
 	Container *registry.Container
 	// Logger receives River's warnings and errors; nil means slog.Default().
 	Logger *slog.Logger
+	// Tasks are the task types the client can work; nil means those contributed to
+	// registry.Default (every task linked into the binary).
+	Tasks registry.All[Task]
 }
 
 // Client is the worker component: River's client on the app's database. It is safe for
@@ -137,7 +146,11 @@ func NewClient(db *database.DB, s Settings, opts *ClientOpts) (*Client, error) {
 		return nil, config.Invalid("WORKER_SHUTDOWN_TIMEOUT", s.ShutdownTimeout.String(), "must be at most "+(stopTimeout-10*time.Second).String(), "use a duration such as 30s")
 	}
 	queues, _ := ParseQueues(s.Queues)
-	workers, err := registered.workers()
+	tasks := opts.Tasks
+	if tasks == nil {
+		tasks = defaultTasks()
+	}
+	workers, err := riverWorkers(tasks)
 	if err != nil {
 		return nil, err
 	}

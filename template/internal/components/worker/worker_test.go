@@ -378,12 +378,36 @@ func TestHealth(t *testing.T) {
 	})
 }
 
-func TestRegisterErrors(t *testing.T) {
+func TestTaskErrors(t *testing.T) {
 	t.Parallel()
-	s := &taskSet{}
-	s.add(task{kind: "a", where: "x.go:1", add: func(*river.Workers) error { return nil }})
-	s.add(task{kind: "a", where: "y.go:2", add: func(*river.Workers) error { return nil }})
-	if _, err := s.workers(); err == nil || !strings.Contains(err.Error(), "x.go:1") || !strings.Contains(err.Error(), "y.go:2") {
-		t.Errorf("duplicate kind: %v, want both places named", err)
+	ok := NewTask(func(context.Context, *river.Job[okArgs]) error { return nil }, nil)
+	tests := []struct {
+		name  string
+		tasks registry.All[Task]
+		want  []string
+	}{
+		{"duplicate kind", registry.All[Task]{{Name: "test_ok", Value: ok, Registered: "x.go:1"}, {Name: "test_ok", Value: ok, Registered: "y.go:2"}},
+			[]string{"x.go:1", "y.go:2", "already registered"}},
+		{"named after another kind", registry.All[Task]{{Name: "other", Value: ok, Registered: "x.go:1"}},
+			[]string{"x.go:1", `task of kind "test_ok" contributed as "other"`}},
+		{"nil fn", registry.All[Task]{{Name: "test_ok", Value: NewTask[okArgs](nil, nil), Registered: "x.go:1"}},
+			[]string{"x.go:1", "fn is nil"}},
+		{"zero Task", registry.All[Task]{{Name: "test_ok", Registered: "x.go:1"}},
+			[]string{"x.go:1", "made with NewTask"}},
+	}
+	for _, tt := range tests {
+		_, err := riverWorkers(tt.tasks)
+		for _, w := range tt.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %v, want %q", tt.name, err, w)
+			}
+		}
+	}
+	// Contributed to a registry, the same mistakes fail Build with the file:lines.
+	r := registry.New()
+	registry.Contribute(r, "test_ok", ok)
+	registry.Contribute(r, "test_ok", ok)
+	if err := r.Validate(); err == nil || !strings.Contains(err.Error(), "worker_test.go:") || !strings.Contains(err.Error(), "duplicate name") {
+		t.Errorf("Validate = %v, want the duplicate with both file:lines", err)
 	}
 }

@@ -138,6 +138,9 @@ func (r *Registry) BuildWith(opts *ContainerOpts) (*Container, error) {
 	}
 	index := make(map[*entry]*node, len(p.entries))
 	for _, e := range p.entries {
+		if e.self { // derived for this build only, so it may capture c
+			e.ctor = func(context.Context, []any) (any, error) { return c, nil }
+		}
 		n := &node{e: e}
 		c.nodes = append(c.nodes, n)
 		c.byName[e.name] = n

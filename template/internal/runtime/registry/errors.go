@@ -3,6 +3,7 @@ package registry
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 )
 
@@ -90,12 +91,20 @@ type MissingDependencyError struct {
 	Name       string   // the name asked for with DependsOnNames, or ""
 	Position   int      // 1-based constructor parameter (after ctx); for Bind, 1 is the target
 	Candidates []string // services of that type when the type alone is ambiguous
+	// Reason says why a dependency on contributions (One, Maybe) cannot be met.
+	Reason string
+
+	typ reflect.Type
 }
 
 func (e *MissingDependencyError) Error() string {
 	want := e.Dependency
 	if e.Name != "" {
 		want = fmt.Sprintf("%s named %q", e.Dependency, e.Name)
+	}
+	if e.Reason != "" {
+		return fmt.Sprintf("registry: %s (registered at %s) needs %s (parameter %d), but it %s",
+			e.Service, e.Registered, want, e.Position, e.Reason)
 	}
 	if len(e.Candidates) > 0 {
 		return fmt.Sprintf("registry: %s (registered at %s) needs %s (parameter %d), but %d services have that type (%s); name one with DependsOnNames",

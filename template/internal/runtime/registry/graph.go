@@ -58,6 +58,9 @@ func (c *Container) Graph() Graph {
 	}
 	nodes := make([]Node, 0, len(c.nodes))
 	for _, n := range c.nodes {
+		if n.e.hidden {
+			continue
+		}
 		t := n.target
 		node := Node{
 			Name: n.name(), Type: n.e.typ.String(), Kind: n.e.kind, Lifetime: t.e.lifetime.String(),
@@ -71,7 +74,7 @@ func (c *Container) Graph() Graph {
 			node.AliasOf = t.name()
 		}
 		seen := map[string]bool{}
-		for _, d := range n.deps {
+		for _, d := range visibleDeps(n.deps) {
 			if !seen[d.name()] {
 				seen[d.name()] = true
 				node.Deps = append(node.Deps, d.name())
@@ -150,4 +153,18 @@ var mermaidEscape = strings.NewReplacer(`"`, "#quot;", "<br/>", "<br/>", "<", "#
 
 func dotQuote(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
+}
+
+// visibleDeps replaces a dependency on contributions (a hidden node) with what that node
+// depends on: Maybe[T] shows as T when T is a service, All and One as nothing.
+func visibleDeps(deps []*node) []*node {
+	var out []*node
+	for _, d := range deps {
+		if d.e.hidden {
+			out = append(out, visibleDeps(d.deps)...)
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
 }

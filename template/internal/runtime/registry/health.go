@@ -199,6 +199,13 @@ func (c *Container) CheckHealth(ctx context.Context, timeout time.Duration) Repo
 			report.Status = st
 		}
 	}
+	visible := results[:0]
+	for i, r := range results {
+		if !c.singletons[i].e.hidden {
+			visible = append(visible, r)
+		}
+	}
+	results = visible
 	sort.Slice(results, func(i, j int) bool { return results[i].Name < results[j].Name })
 	report.Checks = results
 	report.Duration = time.Since(begin)

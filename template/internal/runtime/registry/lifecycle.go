@@ -62,6 +62,9 @@ func (h Lifecycle[T]) erase() hooks {
 
 // starter returns how to start v, or nil.
 func (e *entry) starter(v any) func(context.Context) error {
+	if e.derived {
+		return nil // derived values and the container itself have no lifecycle of their own
+	}
 	if e.hooks.start != nil {
 		return func(ctx context.Context) error { return e.hooks.start(ctx, v) }
 	}
@@ -74,6 +77,9 @@ func (e *entry) starter(v any) func(context.Context) error {
 // stopper returns how to stop v, or nil. io.Closer is honoured only for values the registry
 // built: a Value (os.Stdout, a pool the caller owns) is not ours to close.
 func (e *entry) stopper(v any) func(context.Context) error {
+	if e.derived {
+		return nil
+	}
 	if e.hooks.stop != nil {
 		return func(ctx context.Context) error { return e.hooks.stop(ctx, v) }
 	}
@@ -88,6 +94,9 @@ func (e *entry) stopper(v any) func(context.Context) error {
 
 // checker returns how to check v's health, or nil.
 func (e *entry) checker(v any) func(context.Context) Health {
+	if e.derived {
+		return nil
+	}
 	if e.hooks.health != nil {
 		return func(ctx context.Context) Health { return e.hooks.health(ctx, v) }
 	}

@@ -32,6 +32,7 @@ type options struct {
 	kind        string
 	desc        string
 	optional    bool
+	hidden      bool
 	depNames    []string
 	hooks       hooks
 	stopTimeout time.Duration
@@ -107,6 +108,15 @@ func Optional() Option {
 			return errors.New("Optional: not valid on Bind (a binding has no health of its own)")
 		}
 		o.optional = true
+		return nil
+	}}
+}
+
+// Hidden leaves the service out of Graph and health reports (it still starts, stops and
+// resolves as usual): plumbing that tells an operator nothing, such as parsed settings.
+func Hidden() Option {
+	return Option{func(o *options) error {
+		o.hidden = true
 		return nil
 	}}
 }

@@ -19,6 +19,8 @@ type Registry struct {
 	entries []*entry
 	byName  map[string]*entry
 	errs    []error // registration errors, reported again by Validate and Build
+	// contribs are the Contribute calls, in order; checked by Validate and Build.
+	contribs []*contribution
 }
 
 // New returns an empty Registry. Tests create a fresh one to swap dependencies.
@@ -55,6 +57,9 @@ type entry struct {
 	hooks       hooks
 	stopTimeout time.Duration
 	loc         site // the registering call
+	hidden      bool // left out of Graph and health reports: Hidden, or derived
+	derived     bool // built by the registry from contributions (or the container itself)
+	self        bool // the *Container itself; BuildWith sets ctor
 }
 
 // registration is what Provide, Bind and Value pass to register.
@@ -92,6 +97,7 @@ func (r *Registry) register(at site, reg registration, opts []Option) error {
 		kind:        o.kind,
 		desc:        o.desc,
 		optional:    o.optional,
+		hidden:      o.hidden,
 		ctor:        reg.ctor,
 		alias:       reg.what == "Bind",
 		isValue:     reg.what == "Value",
@@ -144,10 +150,28 @@ func (r *Registry) register(at site, reg registration, opts []Option) error {
 }
 
 // snapshot copies what Validate and Build read, so registration may go on concurrently.
-func (r *Registry) snapshot() ([]*entry, []error) {
+func (r *Registry) snapshot() ([]*entry, []*contribution, []error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]*entry(nil), r.entries...), append([]error(nil), r.errs...)
+	return append([]*entry(nil), r.entries...), append([]*contribution(nil), r.contribs...), append([]error(nil), r.errs...)
+}
+
+// Clone returns a new Registry with r's registrations, contributions and registration errors,
+// so a test can add to or build a copy of Default without changing it.
+func (r *Registry) Clone() *Registry {
+	out := New()
+	if r == nil {
+		return out
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out.entries = append(out.entries, r.entries...)
+	for k, v := range r.byName {
+		out.byName[k] = v
+	}
+	out.errs = append(out.errs, r.errs...)
+	out.contribs = append(out.contribs, r.contribs...)
+	return out
 }
 
 // typeName is the default service name: the Go type without leading pointers.

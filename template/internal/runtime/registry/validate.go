@@ -30,7 +30,17 @@ func (r *Registry) Validate() error {
 
 var errNilRegistry = errors.New("nil *Registry")
 
-func analyze(entries []*entry, regErrs []error) *plan {
+func analyze(entries []*entry, contribs []*contribution, regErrs []error) *plan {
+	regErrs = append(regErrs, checkContribs(contribs)...)
+	entries, derrs := deriveEntries(entries, contribs)
+	regErrs = append(regErrs, derrs...)
+	underived := make(map[reflect.Type]bool, len(derrs))
+	for _, err := range derrs {
+		var me *MissingDependencyError
+		if errors.As(err, &me) {
+			underived[me.typ] = true
+		}
+	}
 	p := &plan{
 		entries: entries,
 		deps:    make([][]*entry, len(entries)),
@@ -67,6 +77,9 @@ func analyze(entries []*entry, regErrs []error) *plan {
 				continue
 			}
 			t, candidates := defaultOf(p.byType[d.typ])
+			if t == nil && underived[d.typ] {
+				continue // reported by deriveEntries
+			}
 			if t == nil {
 				p.errs = append(p.errs, &MissingDependencyError{
 					Service: e.name, Registered: e.loc.String(), Dependency: d.typ.String(), Position: j + 1, Candidates: candidates,

@@ -188,8 +188,8 @@ func mount(r *backend.Router) error {
 		Description: "Access token from POST " + AuthPrefix + "/login.",
 	}
 	secured := []map[string][]string{{securityScheme: {}}}
-	user := huma.Middlewares{RequireUser()}
-	admin := huma.Middlewares{RequireRole(RoleAdmin)}
+	user := huma.Middlewares{a.RequireUser()}
+	admin := huma.Middlewares{a.RequireRole(RoleAdmin)}
 	tags := []string{"auth"}
 	adminTags := []string{"users"}
 

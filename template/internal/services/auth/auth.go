@@ -7,12 +7,17 @@
 // admins GET /api/v1/users, GET/PATCH/DELETE /api/v1/users/{id} and POST
 // /api/v1/users/{id}/deactivate.
 //
-// Other packages protect their own operations with RequireRole (huma) or
-// RequireRoleHTTP (chi) and read the caller with UserFromContext:
+// Other packages protect their own operations with AuthService.RequireRole
+// (huma) or AuthService.RequireRoleHTTP (chi), resolving the AuthService once
+// when their routes are mounted, and read the caller with UserFromContext:
 //
+//	a, err := registry.Get[*auth.AuthService](r.Container)
+//	if err != nil {
+//		return err
+//	}
 //	huma.Register(r.API, huma.Operation{
 //		Method: http.MethodGet, Path: "/api/v1/reports",
-//		Middlewares: huma.Middlewares{auth.RequireRole(auth.RoleAdmin)},
+//		Middlewares: huma.Middlewares{a.RequireRole(auth.RoleAdmin)},
 //	}, func(ctx context.Context, _ *struct{}) (*Out, error) {
 //		me, _ := auth.UserFromContext(ctx)
 //		...
@@ -27,9 +32,10 @@ import (
 	"errors"
 	"io/fs"
 
-	"github.com/aegisgo/aegis/template/internal/app"
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -50,18 +56,22 @@ func Migrations() fs.FS {
 }
 
 func init() {
-	database.RegisterMigrations(Name, Migrations())
 	// Registration errors are kept by the registry and reported by Build.
 	_ = Register(registry.Default)
-	backend.Routes(Name, mount)
-	app.AddCommand(usersCommand)
 }
 
-// Register adds UserService and AuthService to r. init() does it for
-// registry.Default; tests use a fresh registry.
+// Register adds UserService and AuthService to r, with the service's
+// settings, migrations, routes and `users` command. init() does it for
+// registry.Default; tests use a fresh registry. AuthService needs
+// config.Core, which the app's commands provide.
 func Register(r *registry.Registry) error {
+	registry.Contribute(r, Name, config.Declare[Settings]())
+	registry.Contribute(r, Name, database.Migrations{FS: Migrations()})
+	registry.Contribute(r, Name, backend.Routes(mount))
+	registry.Contribute(r, "users", command.Builder(usersCommand))
 	return errors.Join(
-		registry.Provide1(r, NewUserService, registry.Describe("accounts: users, passwords (argon2id), roles")),
-		registry.Provide2(r, NewAuthService, registry.Describe("login, JWT access tokens, rotating refresh tokens, login rate limits")),
+		registry.Provide(r, config.Loader[Settings], registry.Hidden()),
+		registry.Provide2(r, NewUserService, registry.Describe("accounts: users, passwords (argon2id), roles")),
+		registry.Provide4(r, NewAuthService, registry.Describe("login, JWT access tokens, rotating refresh tokens, login rate limits")),
 	)
 }

@@ -29,17 +29,9 @@ type AuthService struct {
 	logger     *slog.Logger
 }
 
-// NewAuthService is the registry constructor: it reads Settings and, for
-// the AUTH_SECRET rules, APP_ENV.
-func NewAuthService(ctx context.Context, db *database.DB, users *UserService) (*AuthService, error) {
-	s, err := config.Load[Settings]()
-	if err != nil {
-		return nil, err
-	}
-	core, err := config.Load[config.Core]()
-	if err != nil {
-		return nil, err
-	}
+// NewAuthService is the registry constructor: Settings, and APP_ENV for the
+// AUTH_SECRET rules.
+func NewAuthService(_ context.Context, db *database.DB, users *UserService, s Settings, core config.Core) (*AuthService, error) {
 	return NewAuthServiceWith(db, users, s, &AuthOpts{Production: core.Production()})
 }
 

@@ -14,11 +14,11 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/aegisgo/aegis/template/internal/app"
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
 )
 
 // usersCommand is `<app> users`: create-admin and list.
-func usersCommand(env *app.Env) *cobra.Command {
+func usersCommand(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "users",
 		Short: "Manage user accounts",
@@ -29,7 +29,7 @@ func usersCommand(env *app.Env) *cobra.Command {
 	return cmd
 }
 
-func createAdminCommand(env *app.Env) *cobra.Command {
+func createAdminCommand(env *command.Env) *cobra.Command {
 	var email, username, password, fullName string
 	cmd := &cobra.Command{
 		Use:   "create-admin",
@@ -42,7 +42,7 @@ that is not a terminal (so scripts can pipe it in without it showing in ps).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if email == "" || username == "" {
-				return app.UsageError(cmd, "--email and --username are required")
+				return command.UsageError(cmd, "--email and --username are required")
 			}
 			if !cmd.Flags().Changed("password") {
 				p, err := readPassword(cmd.InOrStdin(), cmd.ErrOrStderr())
@@ -51,7 +51,7 @@ that is not a terminal (so scripts can pipe it in without it showing in ps).`,
 				}
 				password = p
 			}
-			return app.WithService(cmd.Context(), env, func(ctx context.Context, users *UserService) error {
+			return command.WithService(cmd.Context(), env, func(ctx context.Context, users *UserService) error {
 				u, err := users.Create(cmd.Context(), CreateUserParams{Email: email, Username: username, Password: password, FullName: fullName, Role: RoleAdmin})
 				if err != nil {
 					return err
@@ -100,7 +100,7 @@ func readPassword(in io.Reader, prompt io.Writer) (string, error) {
 	return line, nil
 }
 
-func listUsersCommand(env *app.Env) *cobra.Command {
+func listUsersCommand(env *command.Env) *cobra.Command {
 	var (
 		p      ListUsersParams
 		active string
@@ -116,12 +116,12 @@ func listUsersCommand(env *app.Env) *cobra.Command {
 				a := active == "true"
 				p.Active = &a
 			default:
-				return app.UsageError(cmd, "--active must be true or false")
+				return command.UsageError(cmd, "--active must be true or false")
 			}
 			if p.Role != "" && p.Role != RoleUser && p.Role != RoleAdmin {
-				return app.UsageError(cmd, "--role must be user or admin")
+				return command.UsageError(cmd, "--role must be user or admin")
 			}
-			return app.WithService(cmd.Context(), env, func(ctx context.Context, users *UserService) error {
+			return command.WithService(cmd.Context(), env, func(ctx context.Context, users *UserService) error {
 				res, err := users.List(cmd.Context(), p)
 				if err != nil {
 					return err

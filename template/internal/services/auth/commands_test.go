@@ -5,10 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aegisgo/aegis/template/internal/app"
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -24,6 +25,10 @@ func TestRegister(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := Register(r); err != nil {
+		t.Fatal(err)
+	}
+	// The app's commands provide the core settings; see command.Env.Build.
+	if err := registry.Value(r, config.Core{Env: config.EnvDevelopment}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.Build(); err != nil {
@@ -42,7 +47,7 @@ func users(t *testing.T, stdin string, args ...string) (string, error) {
 		t.Fatal(err)
 	}
 	var out, logs bytes.Buffer
-	cmd := usersCommand(&app.Env{Name: "app", Stdout: &out, Stderr: &logs, Registry: r})
+	cmd := usersCommand(&command.Env{Name: "app", Stdout: &out, Stderr: &logs, Registry: r})
 	cmd.SetArgs(args)
 	cmd.SetIn(strings.NewReader(stdin))
 	cmd.SetOut(&out)

@@ -13,13 +13,13 @@ import (
 // service is part of the app: only admins get in. It lives in this folder
 // so it leaves with the service.
 func init() {
-	frontend.UseAuthenticator(func(c *registry.Container) frontend.Authenticator {
+	registry.Contribute(registry.Default, Name, frontend.AuthenticatorFunc(func(c *registry.Container) frontend.Authenticator {
 		a, err := registry.Get[*AuthService](c)
 		if err != nil || a == nil {
 			return nil
 		}
 		return dashboardAuth{a}
-	})
+	}))
 }
 
 // dashboardAuth adapts AuthService to frontend.Authenticator. The session

@@ -8,8 +8,6 @@ import (
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
-
-	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 type userKey struct{}
@@ -47,21 +45,13 @@ func bearerToken(header string) (string, bool) {
 	return token, token != ""
 }
 
-// authorize authenticates the bearer token in header against the request's
-// AuthService and checks role; it returns the context to continue with, or
-// the HTTP status and message of the refusal.
-func authorize(ctx context.Context, header, role string) (context.Context, int, string) {
+// authorize authenticates the bearer token in header and checks role; it
+// returns the context to continue with, or the HTTP status and message of the
+// refusal.
+func (svc *AuthService) authorize(ctx context.Context, header, role string) (context.Context, int, string) {
 	token, ok := bearerToken(header)
 	if !ok {
 		return nil, http.StatusUnauthorized, "Send an access token: Authorization: Bearer <token>."
-	}
-	res, ok := registry.FromContext(ctx)
-	if !ok {
-		return nil, http.StatusInternalServerError, "The request has no service scope."
-	}
-	svc, err := registry.Get[*AuthService](res)
-	if err != nil {
-		return nil, http.StatusServiceUnavailable, "The auth service is not available."
 	}
 	u, claims, err := svc.Authenticate(ctx, token)
 	switch {
@@ -81,12 +71,15 @@ func authorize(ctx context.Context, header, role string) (context.Context, int, 
 // a valid access token of an active user holding role (admins hold every
 // role; "" admits any user) and puts the user in the context for
 // UserFromContext. Others get a problem response: 401 without a valid token,
-// 403 without the role. Use it in huma.Operation.Middlewares; the
-// AuthService is found through the request's registry scope, so it works in
-// any package's routes.
-func RequireRole(role string) func(huma.Context, func(huma.Context)) {
+// 403 without the role. Use it in huma.Operation.Middlewares, with the
+// AuthService resolved once when the routes are mounted:
+//
+//	a, err := registry.Get[*auth.AuthService](r.Container)
+//	...
+//	huma.Register(r.API, huma.Operation{..., Middlewares: huma.Middlewares{a.RequireRole(auth.RoleAdmin)}}, h)
+func (svc *AuthService) RequireRole(role string) func(huma.Context, func(huma.Context)) {
 	return func(hctx huma.Context, next func(huma.Context)) {
-		ctx, status, msg := authorize(hctx.Context(), hctx.Header("Authorization"), role)
+		ctx, status, msg := svc.authorize(hctx.Context(), hctx.Header("Authorization"), role)
 		if status != 0 {
 			writeProblem(hctx.SetHeader, hctx.SetStatus, hctx.BodyWriter(), hctx.URL().Path, status, msg)
 			return
@@ -96,14 +89,16 @@ func RequireRole(role string) func(huma.Context, func(huma.Context)) {
 }
 
 // RequireUser is RequireRole(""): any authenticated, active user.
-func RequireUser() func(huma.Context, func(huma.Context)) { return RequireRole("") }
+func (svc *AuthService) RequireUser() func(huma.Context, func(huma.Context)) {
+	return svc.RequireRole("")
+}
 
 // RequireRoleHTTP is RequireRole for plain net/http and chi handlers:
-// r.Mux.With(auth.RequireRoleHTTP(auth.RoleAdmin)).Get(...).
-func RequireRoleHTTP(role string) func(http.Handler) http.Handler {
+// r.Mux.With(a.RequireRoleHTTP(auth.RoleAdmin)).Get(...).
+func (svc *AuthService) RequireRoleHTTP(role string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ctx, status, msg := authorize(r.Context(), r.Header.Get("Authorization"), role)
+			ctx, status, msg := svc.authorize(r.Context(), r.Header.Get("Authorization"), role)
 			if status != 0 {
 				writeProblem(w.Header().Set, w.WriteHeader, w, r.URL.Path, status, msg)
 				return

@@ -10,6 +10,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 type whoami struct {
@@ -22,9 +23,13 @@ type whoami struct {
 // Routes as another service would write them: a huma operation and a chi
 // handler guarded by the exported middleware.
 func init() {
-	backend.Routes("authtest", func(r *backend.Router) error {
+	registry.Contribute(registry.Default, "authtest", backend.Routes(func(r *backend.Router) error {
+		a, err := registry.Get[*AuthService](r.Container)
+		if err != nil {
+			return err
+		}
 		huma.Register(r.API, huma.Operation{OperationID: "authtest-huma", Method: http.MethodGet, Path: "/test/auth/huma-admin",
-			Middlewares: huma.Middlewares{RequireRole(RoleAdmin)}}, func(ctx context.Context, _ *struct{}) (*whoami, error) {
+			Middlewares: huma.Middlewares{a.RequireRole(RoleAdmin)}}, func(ctx context.Context, _ *struct{}) (*whoami, error) {
 			u, ok := UserFromContext(ctx)
 			if !ok {
 				return nil, huma.Error500InternalServerError("no user in context")
@@ -33,7 +38,7 @@ func init() {
 			out.Body.Username, out.Body.Role = u.Username, u.Role
 			return out, nil
 		})
-		r.Mux.With(RequireRoleHTTP(RoleAdmin)).Get("/test/auth/chi-admin", func(w http.ResponseWriter, req *http.Request) {
+		r.Mux.With(a.RequireRoleHTTP(RoleAdmin)).Get("/test/auth/chi-admin", func(w http.ResponseWriter, req *http.Request) {
 			u, ok := UserFromContext(req.Context())
 			if !ok {
 				http.Error(w, "no user", http.StatusInternalServerError)
@@ -42,11 +47,11 @@ func init() {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(`{"username":"` + u.Username + `","role":"` + u.Role + `"}`))
 		})
-		r.Mux.With(RequireRoleHTTP("")).Get("/test/auth/chi-user", func(w http.ResponseWriter, req *http.Request) {
+		r.Mux.With(a.RequireRoleHTTP("")).Get("/test/auth/chi-user", func(w http.ResponseWriter, req *http.Request) {
 			w.WriteHeader(http.StatusNoContent)
 		})
 		return nil
-	})
+	}))
 }
 
 func TestRequireRoleElsewhere(t *testing.T) {

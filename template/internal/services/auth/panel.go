@@ -14,10 +14,10 @@ import (
 // activate or deactivate one. It lives in this folder so it leaves with the
 // service.
 func init() {
-	frontend.Panel("users", "Users", renderPanel, &frontend.PanelOpts{
+	registry.Contribute(registry.Default, "users", frontend.Panel{Title: "Users", Render: renderPanel, PanelOpts: frontend.PanelOpts{
 		Order:   30,
 		Actions: map[string]frontend.ActionFunc{"activate": activateAction, "deactivate": deactivateAction},
-	})
+	}})
 }
 
 var panelTmpl = template.Must(template.New("users").Funcs(template.FuncMap{

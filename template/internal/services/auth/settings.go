@@ -58,8 +58,6 @@ type Settings struct {
 	LoginAccountWindow time.Duration `env:"AUTH_LOGIN_ACCOUNT_WINDOW" envDefault:"15m" doc:"Sliding window for AUTH_LOGIN_ACCOUNT_LIMIT."`
 }
 
-func init() { config.Register(Name, Settings{}) }
-
 // WithDefaults returns a copy of s with every zero field but Secret set to
 // its default.
 func (s Settings) WithDefaults() Settings {

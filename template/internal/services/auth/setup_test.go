@@ -86,7 +86,8 @@ func setup(t testing.TB, db *database.DB, mod func(*Settings)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Stop(context.Background()) })
-	h, err := srv.Handler(c, &backend.HandlerOpts{Title: "authtest", Logger: logger})
+	// The routes contributed from init(): the service's own and the test's.
+	h, err := srv.Handler(c, &backend.HandlerOpts{Title: "authtest", Logger: logger, Routes: registry.Contributions[backend.Routes](registry.Default)})
 	if err != nil {
 		t.Fatal(err)
 	}

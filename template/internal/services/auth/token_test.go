@@ -18,6 +18,7 @@ import (
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/config"
 )
 
 // forge signs claims for user id with method and key, for tokens the
@@ -210,13 +211,13 @@ func TestProductionRefusesWeakSecret(t *testing.T) {
 	if _, err := NewAuthServiceWith(db, users, s, &AuthOpts{Production: true}); err == nil || !strings.Contains(err.Error(), "openssl rand -hex 32") {
 		t.Fatalf("production with the placeholder: %v", err)
 	}
-	t.Setenv("APP_ENV", "production")
-	t.Setenv("AUTH_SECRET", "")
-	if _, err := NewAuthService(t.Context(), db, users); err == nil || !strings.Contains(err.Error(), "AUTH_SECRET") {
+	prod := config.Core{Env: config.EnvProduction}
+	s.Secret = ""
+	if _, err := NewAuthService(t.Context(), db, users, s, prod); err == nil || !strings.Contains(err.Error(), "AUTH_SECRET") {
 		t.Fatalf("production without a secret: %v", err)
 	}
-	t.Setenv("AUTH_SECRET", strings.Repeat("z", 64))
-	if _, err := NewAuthService(t.Context(), db, users); err != nil {
+	s.Secret = strings.Repeat("z", 64)
+	if _, err := NewAuthService(t.Context(), db, users, s, prod); err != nil {
 		t.Fatalf("production with a good secret: %v", err)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
-	"github.com/aegisgo/aegis/template/internal/config"
 )
 
 // UserService stores accounts and checks passwords. It is safe for
@@ -21,13 +20,9 @@ type UserService struct {
 	hasher *hasher
 }
 
-// NewUserService is the registry constructor: it reads Settings for the
-// argon2id parameters.
-func NewUserService(ctx context.Context, db *database.DB) (*UserService, error) {
-	s, err := config.Load[Settings]()
-	if err != nil {
-		return nil, err
-	}
+// NewUserService is the registry constructor: Settings hold the argon2id
+// parameters.
+func NewUserService(_ context.Context, db *database.DB, s Settings) (*UserService, error) {
 	return NewUserServiceWith(db, s)
 }
 

@@ -17,14 +17,28 @@ import (
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
-// Handler starts a fresh container holding the backend, the dashboard built with opts (with
-// every panel registered from init()) and what register adds, stops it when the test ends, and
+// Handler starts a fresh container holding the backend, the dashboard built with opts and what
+// register adds. As in the app, the handler mounts every route set contributed to
+// registry.Default from init(), and the dashboard shows the panels and uses the authenticator
+// contributed there unless opts sets its own. It stops the container when the test ends and
 // returns the app's HTTP handler. Requests made with httptest.NewRequest come, as far as the
 // handler can tell, from this machine (a developer's own browser, which the dashboard lets in
 // without credentials in development); set RemoteAddr to test another peer.
 func Handler(t testing.TB, opts *frontend.Opts, register func(*registry.Registry) error) http.Handler {
 	t.Helper()
-	dash, err := frontend.New(opts)
+	o := frontend.Opts{}
+	if opts != nil {
+		o = *opts
+	}
+	if o.Panels == nil {
+		o.Panels = registry.Contributions[frontend.Panel](registry.Default)
+	}
+	if o.Authenticator == nil {
+		if a := registry.Contributions[frontend.AuthenticatorFunc](registry.Default); len(a) == 1 {
+			o.Authenticator = a[0].Value
+		}
+	}
+	dash, err := frontend.New(&o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +61,8 @@ func Handler(t testing.TB, opts *frontend.Opts, register func(*registry.Registry
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Stop(context.Background()) })
-	h, err := srv.Handler(c, &backend.HandlerOpts{Title: "app", Logger: slog.New(slog.DiscardHandler)})
+	h, err := srv.Handler(c, &backend.HandlerOpts{Title: "app", Logger: slog.New(slog.DiscardHandler),
+		Routes: registry.Contributions[backend.Routes](registry.Default)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,194 @@
+// Package command is what components and services need to add subcommands to the app's
+// binary and to run a role (serve, worker, scheduler): Env, Role, Builder, WithService,
+// UsageError and Run. The app's root command (internal/app) imports it; components import it
+// instead of the app, so the plug-in API does not depend on the binary that uses it.
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// Role is what a process is for. The container provides it to constructors (a dependency
+// of type Role), so components that can run work in-process decide when they are built.
+type Role string
+
+const (
+	// RoleNone is the role of commands that only inspect or manage the app (migrate, health,
+	// jobs list...): they run no background work.
+	RoleNone Role = ""
+	// RoleServe is the role of the serve command.
+	RoleServe Role = "serve"
+)
+
+// Builder makes a subcommand; components contribute one per command from init():
+//
+//	func init() { registry.Contribute(registry.Default, "migrate", command.Builder(migrateCmd)) }
+//
+// The contribution's name must be the command's name. It runs once per invocation.
+type Builder func(*Env) *cobra.Command
+
+// Env is what a command contributed by a component or service sees of the app.
+type Env struct {
+	// Name is the binary's name, for help text and messages.
+	Name   string
+	Stdout io.Writer
+	Stderr io.Writer
+	// Registry holds every registered service; Build and Start build it into a container.
+	Registry *registry.Registry
+	// NewLogger makes the process's logger from the core settings; nil means a plain text or
+	// JSON handler on Stderr.
+	NewLogger func(core config.Core, w io.Writer) *slog.Logger
+}
+
+// Build loads the core settings (once: the container provides them as config.Core), sets up
+// logging and validates the container for role, which the container provides as a Role.
+// Nothing runs yet.
+func (e *Env) Build(role Role) (*registry.Container, *slog.Logger, error) {
+	core, err := config.Load[config.Core]()
+	if err != nil {
+		return nil, nil, err
+	}
+	logger := e.logger(core)
+	slog.SetDefault(logger)
+	r := e.Registry.Clone()
+	// Hidden: they are how the process runs, not services an operator looks at.
+	if err := errors.Join(registry.Value(r, role, registry.Hidden()), registry.Value(r, core, registry.Hidden())); err != nil {
+		return nil, nil, err
+	}
+	c, err := r.BuildWith(&registry.ContainerOpts{Logger: logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, logger, nil
+}
+
+func (e *Env) logger(core config.Core) *slog.Logger {
+	if e.NewLogger != nil {
+		return e.NewLogger(core, e.Stderr)
+	}
+	opts := &slog.HandlerOptions{Level: core.Level()}
+	if core.Format() == config.FormatJSON {
+		return slog.New(slog.NewJSONHandler(e.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(e.Stderr, opts))
+}
+
+// Start is Build, then starts every service. The caller must Stop the container. Commands
+// that need no service should not call it.
+func (e *Env) Start(ctx context.Context, role Role) (*registry.Container, *slog.Logger, error) {
+	c, logger, err := e.Build(role)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := c.Start(ctx); err != nil {
+		return nil, nil, err
+	}
+	return c, logger, nil
+}
+
+// Run is the body of every long-running command (serve, worker, scheduler): it builds the
+// container for role, starts it, and calls run with a context that ends on SIGINT or SIGTERM.
+// run returns when that context ends (or on its own failure); then the services stop in
+// reverse order. After the first signal a second one kills the process the default way, for
+// when a drain takes too long. Start failures need no Stop: Start rolled back already.
+func (e *Env) Run(ctx context.Context, role Role, run func(ctx context.Context, c *registry.Container, logger *slog.Logger) error) error {
+	c, logger, err := e.Build(role)
+	if err != nil {
+		return err
+	}
+	ctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	context.AfterFunc(ctx, stopSignals)
+
+	if err := c.Start(ctx); err != nil {
+		return err
+	}
+	err = run(ctx, c, logger)
+	logger.Info("stopping services", "role", string(role))
+	if stopErr := c.Stop(context.WithoutCancel(ctx)); stopErr != nil {
+		err = errors.Join(err, fmt.Errorf("stop: %w", stopErr))
+	}
+	if err == nil {
+		logger.Info("stopped", "role", string(role))
+	}
+	return err
+}
+
+// WithService starts the app's services as Start does (with RoleNone), runs fn with the
+// service of type T and stops them again, joining any stop error to fn's. It is the body of
+// most contributed commands: `jobs retry`, `schedule run`, `users list`.
+func WithService[T any](ctx context.Context, env *Env, fn func(context.Context, T) error) (err error) {
+	c, _, err := env.Start(ctx, RoleNone)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, c.Stop(context.WithoutCancel(ctx))) }()
+	svc, err := registry.Get[T](c)
+	if err != nil {
+		return err
+	}
+	return fn(ctx, svc)
+}
+
+// Usage is a mistake on the command line: the binary exits 2 and points to the help of the
+// command involved.
+type Usage struct {
+	Err  error
+	Path string // command path, e.g. "<name> services graph"
+}
+
+func (e *Usage) Error() string {
+	return fmt.Sprintf("%v (see '%s --help')", e.Err, e.Path)
+}
+
+func (e *Usage) Unwrap() error { return e.Err }
+
+// UsageError reports a command-line mistake in cmd: exit status 2 and a pointer to its help.
+func UsageError(cmd *cobra.Command, format string, args ...any) error {
+	return &Usage{Err: fmt.Errorf(format, args...), Path: cmd.CommandPath()}
+}
+
+// Assemble builds the commands contributed to env.Registry, in registration order. A builder
+// that returns nil adds nothing. Two contributions with one name, or a command whose name
+// differs from its contribution's, is an error naming both file:lines.
+func Assemble(env *Env) ([]*cobra.Command, error) {
+	contribs := registry.Contributions[Builder](env.Registry)
+	seen := make(map[string]string, len(contribs))
+	var (
+		out  []*cobra.Command
+		errs []error
+	)
+	for _, c := range contribs {
+		if prev, dup := seen[c.Name]; dup {
+			errs = append(errs, fmt.Errorf("command %q contributed twice: at %s and at %s", c.Name, prev, c.Registered))
+			continue
+		}
+		seen[c.Name] = c.Registered
+		if c.Value == nil {
+			errs = append(errs, fmt.Errorf("command %q (contributed at %s): nil builder", c.Name, c.Registered))
+			continue
+		}
+		cmd := c.Value(env)
+		if cmd == nil {
+			continue
+		}
+		if cmd.Name() != c.Name {
+			errs = append(errs, fmt.Errorf("command %q (contributed at %s) builds a command named %q", c.Name, c.Registered, cmd.Name()))
+			continue
+		}
+		out = append(out, cmd)
+	}
+	return out, errors.Join(errs...)
+}

@@ -1,0 +1,195 @@
+package command_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// engine records its lifecycle and the role and core settings it was built with.
+type engine struct {
+	role             command.Role
+	env              string
+	started, stopped atomic.Bool
+	failStart        bool
+}
+
+func (e *engine) Start(context.Context) error {
+	if e.failStart {
+		return errors.New("cannot connect")
+	}
+	e.started.Store(true)
+	return nil
+}
+
+func (e *engine) Stop(context.Context) error { e.stopped.Store(true); return nil }
+
+func newEnv(t *testing.T, failStart bool) (*command.Env, *engine, *bytes.Buffer) {
+	t.Helper()
+	t.Chdir(t.TempDir()) // no stray .env
+	e := &engine{failStart: failStart}
+	r := registry.New()
+	err := registry.Provide2(r, func(_ context.Context, role command.Role, core config.Core) (*engine, error) {
+		e.role, e.env = role, core.Env
+		return e, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	prev := slog.Default()
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	return &command.Env{Name: "app", Stdout: &logs, Stderr: &logs, Registry: r}, e, &logs
+}
+
+func TestRun(t *testing.T) {
+	tests := []struct {
+		name      string
+		failStart bool
+		end       func(cancel context.CancelFunc) // ends the run from outside
+		runErr    error                           // what run returns
+		wantErr   string
+		wantRun   bool
+	}{
+		{name: "parent context ends", end: func(cancel context.CancelFunc) { cancel() }, wantRun: true},
+		{name: "SIGTERM", end: func(context.CancelFunc) { _ = syscall.Kill(syscall.Getpid(), syscall.SIGTERM) }, wantRun: true},
+		{name: "run fails", runErr: errors.New("listen: address in use"), wantErr: "listen: address in use", wantRun: true},
+		{name: "start fails", failStart: true, wantErr: "cannot connect"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, e, logs := newEnv(t, tt.failStart)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			ran := false
+			err := env.Run(ctx, command.RoleServe, func(ctx context.Context, c *registry.Container, _ *slog.Logger) error {
+				ran = true
+				if !e.started.Load() || e.stopped.Load() {
+					t.Error("run called before the services started or after they stopped")
+				}
+				if tt.runErr != nil {
+					return tt.runErr
+				}
+				go tt.end(cancel)
+				select {
+				case <-ctx.Done():
+				case <-time.After(10 * time.Second):
+					t.Error("the run's context did not end")
+				}
+				return nil
+			})
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("Run = %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("Run = %v, want %q", err, tt.wantErr)
+			}
+			if ran != tt.wantRun {
+				t.Errorf("run called: %v, want %v", ran, tt.wantRun)
+			}
+			if tt.wantRun && !e.stopped.Load() {
+				t.Error("services not stopped after the run")
+			}
+			if e.role != command.RoleServe || e.env != config.EnvDevelopment {
+				t.Errorf("built with role %q and APP_ENV %q, want serve and the default", e.role, e.env)
+			}
+			if tt.wantErr == "" && !strings.Contains(logs.String(), "msg=stopped") {
+				t.Errorf("logs lack the stopped line:\n%s", logs)
+			}
+		})
+	}
+}
+
+func TestWithService(t *testing.T) {
+	env, e, _ := newEnv(t, false)
+	err := command.WithService(t.Context(), env, func(_ context.Context, got *engine) error {
+		if got != e || !got.started.Load() {
+			t.Error("WithService did not pass the started service")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.stopped.Load() || e.role != command.RoleNone {
+		t.Errorf("stopped %v, role %q; want stopped and no role", e.stopped.Load(), e.role)
+	}
+}
+
+func TestBuildRejectsBadCoreSettings(t *testing.T) {
+	env, _, _ := newEnv(t, false)
+	t.Setenv("APP_ENV", "staging")
+	if _, _, err := env.Build(command.RoleNone); err == nil || !strings.Contains(err.Error(), "APP_ENV") {
+		t.Errorf("Build = %v, want the APP_ENV error", err)
+	}
+}
+
+func TestAssemble(t *testing.T) {
+	t.Parallel()
+	named := func(name string) command.Builder {
+		return func(*command.Env) *cobra.Command { return &cobra.Command{Use: name + " [flags]"} }
+	}
+	tests := []struct {
+		name    string
+		add     func(r *registry.Registry)
+		want    []string // command names
+		wantErr []string
+	}{
+		{"in registration order", func(r *registry.Registry) {
+			registry.Contribute(r, "users", named("users"))
+			registry.Contribute(r, "jobs", named("jobs"))
+			registry.Contribute(r, "none", command.Builder(func(*command.Env) *cobra.Command { return nil }))
+		}, []string{"users", "jobs"}, nil},
+		{"twice", func(r *registry.Registry) {
+			registry.Contribute(r, "jobs", named("jobs"))
+			registry.Contribute(r, "jobs", named("jobs"))
+		}, []string{"jobs"}, []string{`command "jobs" contributed twice`, "command_test.go:"}},
+		{"misnamed", func(r *registry.Registry) {
+			registry.Contribute(r, "job", named("jobs"))
+		}, nil, []string{`command "job"`, `named "jobs"`}},
+	}
+	for _, tt := range tests {
+		r := registry.New()
+		tt.add(r)
+		cmds, err := command.Assemble(&command.Env{Registry: r})
+		var names []string
+		for _, c := range cmds {
+			names = append(names, c.Name())
+		}
+		if strings.Join(names, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("%s: commands %v, want %v", tt.name, names, tt.want)
+		}
+		for _, w := range tt.wantErr {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %v, want %q", tt.name, err, w)
+			}
+		}
+		if tt.wantErr == nil && err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+}
+
+func TestUsageError(t *testing.T) {
+	t.Parallel()
+	root := &cobra.Command{Use: "app"}
+	sub := &cobra.Command{Use: "jobs"}
+	root.AddCommand(sub)
+	err := command.UsageError(sub, "--limit must be from %d to %d", 1, 10)
+	var u *command.Usage
+	if !errors.As(err, &u) || err.Error() != "--limit must be from 1 to 10 (see 'app jobs --help')" {
+		t.Errorf("UsageError = %v", err)
+	}
+}
