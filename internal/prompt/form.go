@@ -58,7 +58,7 @@ func (f *Form) Text(ctx context.Context, title, def string, validate func(string
 // MultiSelect shows every option at once: huh sizes a list without a height to its own lines
 // minus the title's, so it would hide options, and with one option hide all of them. The height is
 // set to what the options need; huh shrinks it (and scrolls) only when the terminal is shorter.
-// Unavailable options follow in a note, greyed, where they cannot be selected.
+// Unavailable options follow in a note under the list, where they cannot be selected.
 func (f *Form) MultiSelect(ctx context.Context, title string, options []Option, selected []string) ([]string, error) {
 	avail, unavail := split(options)
 	lay := newLayout(f.width(), options)
