@@ -24,7 +24,10 @@ byte for byte what 'aegis init' would generate with the same selection.`,
   aegis add auth --dry-run
   aegis add worker scheduler -p ~/src/my-api --yes`,
 		Args: needNames("add"),
-		RunE: func(cmd *cobra.Command, args []string) error { return runAdd(cmd.Context(), env, args, o) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			err := runAdd(cmd.Context(), env, args, o)
+			return onClosedInput(err, "add's confirmation was", "pass --yes to apply the changes without asking; nothing was changed")
+		},
 	}
 	growFlags(cmd, &o, true)
 	return cmd

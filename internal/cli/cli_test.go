@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aegisgo/aegis/internal/catalog"
 	"github.com/aegisgo/aegis/internal/prompt"
@@ -150,13 +153,86 @@ func TestInitInteractiveAddsRequirements(t *testing.T) {
 	assertEntries(t, dir)
 }
 
+// Input that ends before the questions are answered is a mistake in how aegis was run (exit 2,
+// pointing to --no-interactive), not an interrupt, wherever it ends; nothing is written.
+func TestInitEndOfInput(t *testing.T) {
+	tests := []struct {
+		name, stdin string
+		args        []string
+	}{
+		{"at the name", "", []string{"init"}},
+		{"at the components", "", []string{"init", "x"}},
+		{"at the services", "\n", []string{"init", "x"}},
+		{"at the confirmation", "\n\n", []string{"init", "x"}},
+		{"at the confirmation with flags", "", []string{"init", "x", "--components", "cache"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			r := run(t, Env{}, tt.stdin, append(tt.args, "-o", dir)...)
+			want := "aegis: stdin closed before init's questions were answered: pass the choices as flags with --no-interactive (see 'aegis init --help')\n"
+			if r.code != ExitUsage || r.stderr != want {
+				t.Errorf("exit %d, stderr %q; want exit %d, %q", r.code, r.stderr, ExitUsage, want)
+			}
+			assertEntries(t, dir)
+		})
+	}
+}
+
+// An interrupt while a question waits ends init at once with status 130.
 func TestInitInterrupted(t *testing.T) {
 	dir := t.TempDir()
-	r := run(t, Env{Catalog: openCatalog()}, "", "init", "x", "-o", dir) // stdin ends at the first question
-	if r.code != ExitInterrupted || !strings.Contains(r.stderr, "interrupted; nothing was written") {
-		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	waiting, w := io.Pipe() // input that never comes
+	defer w.Close()
+	var out, errb bytes.Buffer
+	ctx, interrupt := context.WithCancel(t.Context())
+	time.AfterFunc(50*time.Millisecond, interrupt)
+	code := Run(ctx, []string{"init", "x", "-o", dir}, Env{Stdout: &out, Stderr: &errb, Prompter: prompt.NewLines(waiting, &out)})
+	if code != ExitInterrupted || errb.String() != "aegis: interrupted; nothing was written\n" {
+		t.Errorf("exit %d, stderr %q", code, errb.String())
 	}
 	assertEntries(t, dir)
+}
+
+// The confirmation of add and remove points to --yes when stdin ends, and changes nothing.
+func TestAddEndOfInput(t *testing.T) {
+	dir := t.TempDir()
+	if r := run(t, Env{}, "", "init", "app", "-o", dir, "--components", "cache", "--no-interactive"); r.code != 0 {
+		t.Fatalf("init: exit %d: %s", r.code, r.stderr)
+	}
+	proj := filepath.Join(dir, "app")
+	before := readTree(t, proj)
+	for _, verb := range []string{"add", "remove"} {
+		t.Run(verb, func(t *testing.T) {
+			name := map[string]string{"add": "scheduler", "remove": "cache"}[verb]
+			r := run(t, Env{}, "", verb, name, "-p", proj)
+			want := "aegis: stdin closed before " + verb + "'s confirmation was answered: pass --yes to apply the changes without asking; nothing was changed\n"
+			if r.code != ExitUsage || r.stderr != want {
+				t.Errorf("exit %d, stderr %q; want exit %d, %q", r.code, r.stderr, ExitUsage, want)
+			}
+			if after := readTree(t, proj); !maps.Equal(after, before) {
+				t.Errorf("%s changed the project", verb)
+			}
+		})
+	}
+}
+
+// readTree returns every file under root with its content.
+func readTree(t *testing.T, root string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		m[p] = string(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 func TestInitServicesWithoutComponentsAddsThem(t *testing.T) {

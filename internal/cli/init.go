@@ -64,7 +64,8 @@ the required components are added and printed.`,
 			if len(args) == 1 {
 				name = args[0]
 			}
-			return runInit(cmd.Context(), env, name, o)
+			err := runInit(cmd.Context(), env, name, o)
+			return onClosedInput(err, "init's questions were", "pass the choices as flags with --no-interactive (see 'aegis init --help')")
 		},
 	}
 	f := cmd.Flags()
@@ -230,11 +231,13 @@ func checkTarget(target string) error {
 	return nil
 }
 
-// ask lets the user pick optional components and available services.
+// ask lets the user pick optional components and available services; entries that are coming
+// soon are listed too, as not selectable, so the form shows the whole catalog.
 func ask(ctx context.Context, p prompt.Prompter, cat catalog.Catalog) (comps, svcs []string, err error) {
 	var compOpts, svcOpts []prompt.Option
+	choosable := map[catalog.Kind]bool{}
 	for _, e := range cat.Entries {
-		if !e.Available() || e.AlwaysOn {
+		if e.AlwaysOn {
 			continue
 		}
 		desc := e.Description
@@ -242,18 +245,23 @@ func ask(ctx context.Context, p prompt.Prompter, cat catalog.Catalog) (comps, sv
 			desc += " (needs " + strings.Join(e.Requires, ", ") + ")"
 		}
 		opt := prompt.Option{Value: e.Name, Label: e.Name, Description: desc}
+		if e.Available() {
+			choosable[e.Kind] = true
+		} else {
+			opt.Unavailable = string(e.Status)
+		}
 		if e.Kind == catalog.KindComponent {
 			compOpts = append(compOpts, opt)
 		} else {
 			svcOpts = append(svcOpts, opt)
 		}
 	}
-	if len(compOpts) > 0 {
+	if choosable[catalog.KindComponent] {
 		if comps, err = p.MultiSelect(ctx, "Components (backend and frontend are always included):", compOpts, nil); err != nil {
 			return nil, nil, err
 		}
 	}
-	if len(svcOpts) > 0 {
+	if choosable[catalog.KindService] {
 		if svcs, err = p.MultiSelect(ctx, "Services:", svcOpts, nil); err != nil {
 			return nil, nil, err
 		}

@@ -22,7 +22,10 @@ Database tables are kept: remove prints them and how to drop them.`,
 		Example: `  aegis remove cache
   aegis remove auth --dry-run`,
 		Args: needNames("remove"),
-		RunE: func(cmd *cobra.Command, args []string) error { return runRemove(cmd.Context(), env, args, o) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			err := runRemove(cmd.Context(), env, args, o)
+			return onClosedInput(err, "remove's confirmation was", "pass --yes to apply the changes without asking; nothing was changed")
+		},
 	}
 	growFlags(cmd, &o, true)
 	return cmd

@@ -82,9 +82,28 @@ func Run(ctx context.Context, args []string, env Env) int {
 	return report(env.Stderr, err, verbose)
 }
 
+// closedInput says which questions stdin ended before and how to run without them.
+type closedInput struct{ msg string }
+
+func (e closedInput) Error() string        { return e.msg }
+func (e closedInput) Is(target error) bool { return target == prompt.ErrEndOfInput }
+
+// onClosedInput turns prompt.ErrEndOfInput into a message naming what was left unanswered
+// ("init's questions were") and what to do instead; other errors pass unchanged.
+func onClosedInput(err error, unanswered, hint string) error {
+	if errors.Is(err, prompt.ErrEndOfInput) {
+		return closedInput{fmt.Sprintf("stdin closed before %s answered: %s", unanswered, hint)}
+	}
+	return err
+}
+
 func report(w io.Writer, err error, verbose bool) int {
 	var usage usageError
 	switch {
+	case errors.Is(err, prompt.ErrEndOfInput):
+		// Nobody is there to answer: a mistake in how aegis was run, not an interrupt.
+		fmt.Fprintf(w, "aegis: %v\n", err)
+		return ExitUsage
 	case errors.Is(err, prompt.ErrAborted) || errors.Is(err, context.Canceled):
 		fmt.Fprintln(w, "aegis: interrupted; nothing was written")
 		return ExitInterrupted

@@ -40,7 +40,7 @@ func TestUsageAndExitCodes(t *testing.T) {
 		{args: []string{"services", "--bogus"}, wantCode: 2, wantErr: "unknown flag: --bogus (see 'shop services --help')", oneLineErr: true},
 		{args: []string{"services", "graph", "--format", "png"}, wantCode: 2, wantErr: `unknown --format "png"; use one of mermaid, dot, json`, oneLineErr: true},
 		{args: []string{"health", "status", "--timeout", "soon"}, wantCode: 2, wantErr: "invalid argument", oneLineErr: true},
-		{args: []string{"health", "probe", "--url", closed, "--timeout", "2s"}, wantCode: 1, wantErr: "cannot reach " + closed + "/health/ready", oneLineErr: true},
+		{args: []string{"health", "probe", "--url", closed, "--timeout", "2s"}, wantCode: 1, wantErr: "shop: health: cannot reach " + closed + "/health/ready: connection refused; is the server running?", oneLineErr: true},
 		{args: []string{"health", "status", "--url", closed}, wantCode: 1, wantErr: "is the server running?", oneLineErr: true},
 	}
 	for _, tt := range tests {
@@ -58,6 +58,35 @@ func TestUsageAndExitCodes(t *testing.T) {
 			}
 			if tt.oneLineErr && strings.Count(h.stderr.String(), "\n") != 1 {
 				t.Errorf("stderr is not one line:\n%s", h.stderr)
+			}
+		})
+	}
+}
+
+// With the server down, probe says so in one line naming the URL it tried,
+// whether the URL comes from --url or from HOST and PORT.
+func TestHealthProbeServerDown(t *testing.T) {
+	cleanEnv(t)
+	closed := closedURL(t)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(closed, "http://"))
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+	}{
+		{name: "--url", args: []string{"health", "probe", "--url", closed}},
+		{name: "HOST and PORT", env: map[string]string{"HOST": "127.0.0.1", "PORT": port}, args: []string{"health", "probe"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			h := setup(t)
+			code := h.run(t.Context(), tt.args...)
+			want := "shop: health: cannot reach " + closed + "/health/ready: connection refused; is the server running? Point --url at it, or set HOST and PORT\n"
+			if code != 1 || h.stderr.String() != want || h.stdout.String() != "" {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 1 and stderr %q", code, h.stdout, h.stderr, want)
 			}
 		})
 	}

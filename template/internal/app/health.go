@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -215,11 +216,18 @@ func fetch(ctx context.Context, target string, timeout time.Duration) ([]byte, i
 	return body, resp.StatusCode, nil
 }
 
-// unwrapURLError drops the "Get <url>:" prefix that net/http adds, since our
-// message already names the URL.
+// unwrapURLError drops what net/http and the dialer put before the cause
+// ("Get <url>: dial tcp <addr>: connect:"), since our message already names the
+// URL: what is left is what the user acts on, such as "connection refused".
 func unwrapURLError(err error) error {
 	if ue, ok := errors.AsType[*url.Error](err); ok {
-		return ue.Err
+		err = ue.Err
+	}
+	if oe, ok := errors.AsType[*net.OpError](err); ok {
+		err = oe.Err
+		if se, ok := errors.AsType[*os.SyscallError](err); ok {
+			err = se.Err
+		}
 	}
 	return err
 }

@@ -1,0 +1,193 @@
+package prompt
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Lines prompts one line at a time: for pipes and for users who prefer plain text.
+type Lines struct {
+	in  *bufio.Reader
+	out io.Writer
+	// pending holds a read that was still waiting for input when its context ended; the next
+	// question takes its answer rather than reading beside it.
+	pending chan lineRead
+}
+
+type lineRead struct {
+	line string
+	err  error
+}
+
+// NewLines returns line prompts reading answers from in.
+func NewLines(in io.Reader, out io.Writer) *Lines {
+	return &Lines{in: bufio.NewReader(in), out: out}
+}
+
+// readLine returns the next answer. A read blocks until input arrives, so it runs apart and an
+// interrupt (ctx ending) is answered at once rather than after the next line.
+func (l *Lines) readLine(ctx context.Context) (string, error) {
+	if ctx.Err() != nil {
+		return "", ErrAborted
+	}
+	if l.pending == nil {
+		l.pending = make(chan lineRead, 1)
+		go func(c chan<- lineRead) {
+			line, err := l.in.ReadString('\n')
+			c <- lineRead{line, err}
+		}(l.pending)
+	}
+	var r lineRead
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(l.out)
+		return "", ErrAborted
+	case r = <-l.pending:
+		l.pending = nil
+	}
+	switch {
+	case errors.Is(r.err, io.EOF) && r.line == "":
+		// End the prompt's line so what follows starts on its own.
+		fmt.Fprintln(l.out)
+		return "", ErrEndOfInput
+	case r.err != nil && !errors.Is(r.err, io.EOF):
+		return "", fmt.Errorf("prompt: read answer: %w", r.err)
+	}
+	return strings.TrimSpace(r.line), nil
+}
+
+func (l *Lines) Text(ctx context.Context, title, def string, validate func(string) error) (string, error) {
+	for {
+		if def != "" {
+			fmt.Fprintf(l.out, "%s [%s]: ", title, def)
+		} else {
+			fmt.Fprintf(l.out, "%s: ", title)
+		}
+		answer, err := l.readLine(ctx)
+		if err != nil {
+			return "", err
+		}
+		if answer == "" {
+			answer = def
+		}
+		if validate != nil {
+			if err := validate(answer); err != nil {
+				fmt.Fprintf(l.out, "  %v\n", err)
+				continue
+			}
+		}
+		return answer, nil
+	}
+}
+
+// MultiSelect lists the options numbered and accepts names or numbers separated by commas or
+// spaces; an empty answer keeps the preselection. Unavailable options are listed after the others,
+// unnumbered, with their reason.
+func (l *Lines) MultiSelect(ctx context.Context, title string, options []Option, selected []string) ([]string, error) {
+	avail, unavail := split(options)
+	fmt.Fprintln(l.out, title)
+	width := 0
+	for _, o := range options {
+		width = max(width, len(o.Label))
+	}
+	for i, o := range avail {
+		mark := " "
+		if slices.Contains(selected, o.Value) {
+			mark = "x"
+		}
+		fmt.Fprintf(l.out, "  %d) [%s] %-*s  %s\n", i+1, mark, width, o.Label, o.Description)
+	}
+	for _, o := range unavail {
+		fmt.Fprintf(l.out, "  %*s %-*s  %s: %s\n", len(strconv.Itoa(len(avail)))+5, "", width, o.Label, o.Unavailable, o.Description)
+	}
+	for {
+		fmt.Fprint(l.out, "Enter names or numbers separated by commas (empty for the marked ones, 'none' for none): ")
+		answer, err := l.readLine(ctx)
+		if err != nil {
+			return nil, err
+		}
+		switch strings.ToLower(answer) {
+		case "":
+			return ordered(avail, selected), nil
+		case "none", "-":
+			return nil, nil
+		}
+		values, err := parseChoices(answer, avail, unavail)
+		if err != nil {
+			fmt.Fprintf(l.out, "  %v\n", err)
+			continue
+		}
+		return values, nil
+	}
+}
+
+func (l *Lines) Confirm(ctx context.Context, title string, def bool) (bool, error) {
+	hint := "y/N"
+	if def {
+		hint = "Y/n"
+	}
+	for {
+		fmt.Fprintf(l.out, "%s [%s]: ", title, hint)
+		answer, err := l.readLine(ctx)
+		if err != nil {
+			return false, err
+		}
+		switch strings.ToLower(answer) {
+		case "":
+			return def, nil
+		case "y", "yes":
+			return true, nil
+		case "n", "no":
+			return false, nil
+		}
+		fmt.Fprintln(l.out, "  please answer y or n")
+	}
+}
+
+// split separates the options that can be chosen from those that cannot, keeping their order.
+func split(options []Option) (avail, unavail []Option) {
+	for _, o := range options {
+		if o.Unavailable != "" {
+			unavail = append(unavail, o)
+		} else {
+			avail = append(avail, o)
+		}
+	}
+	return avail, unavail
+}
+
+func parseChoices(answer string, avail, unavail []Option) ([]string, error) {
+	var values []string
+	for _, tok := range strings.FieldsFunc(answer, func(r rune) bool { return r == ',' || r == ' ' }) {
+		tok = strings.ToLower(tok)
+		found := ""
+		if n, err := strconv.Atoi(tok); err == nil && n >= 1 && n <= len(avail) {
+			found = avail[n-1].Value
+		}
+		for _, o := range avail {
+			if o.Value == tok {
+				found = o.Value
+			}
+		}
+		if found == "" {
+			if i := slices.IndexFunc(unavail, func(o Option) bool { return o.Value == tok }); i >= 0 {
+				return nil, fmt.Errorf("'%s' is %s and cannot be chosen yet", tok, unavail[i].Unavailable)
+			}
+			names := make([]string, len(avail))
+			for i, o := range avail {
+				names[i] = o.Value
+			}
+			return nil, fmt.Errorf("'%s' is not a choice; choose from %s or 1-%d", tok, strings.Join(names, ", "), len(avail))
+		}
+		if !slices.Contains(values, found) {
+			values = append(values, found)
+		}
+	}
+	return ordered(avail, values), nil
+}

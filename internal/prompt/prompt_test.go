@@ -1,0 +1,225 @@
+package prompt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+var testOptions = []Option{
+	{Value: "database", Label: "database", Description: "Embedded SQLite by default"},
+	{Value: "oauth", Label: "oauth", Description: "Sign in with Google", Unavailable: "coming soon"},
+	{Value: "cache", Label: "cache", Description: "Key-value cache"},
+}
+
+func TestLinesAnswers(t *testing.T) {
+	tests := []struct {
+		name    string
+		input   string
+		ask     func(context.Context, *Lines) (any, error)
+		want    any
+		wantErr error
+		wantOut []string
+	}{
+		{
+			name:  "text default",
+			input: "\n",
+			ask: func(ctx context.Context, l *Lines) (any, error) {
+				return l.Text(ctx, "Project name", "my-api", nil)
+			},
+			want: "my-api", wantOut: []string{"Project name [my-api]: "},
+		},
+		{
+			name:  "text validated again",
+			input: "bad name\ngood\n",
+			ask: func(ctx context.Context, l *Lines) (any, error) {
+				return l.Text(ctx, "Name", "", func(s string) error {
+					if strings.Contains(s, " ") {
+						return errors.New("no spaces")
+					}
+					return nil
+				})
+			},
+			want: "good", wantOut: []string{"  no spaces\n"},
+		},
+		{
+			name:  "numbers map to available options only",
+			input: "2,1\n",
+			ask: func(ctx context.Context, l *Lines) (any, error) {
+				return l.MultiSelect(ctx, "Components:", testOptions, nil)
+			},
+			want:    []string{"database", "cache"},
+			wantOut: []string{"  1) [ ] database  Embedded SQLite by default\n", "  2) [ ] cache     Key-value cache\n", "         oauth     coming soon: Sign in with Google\n"},
+		},
+		{
+			name:  "unavailable refused by name",
+			input: "oauth\ncache\n",
+			ask: func(ctx context.Context, l *Lines) (any, error) {
+				return l.MultiSelect(ctx, "Services:", testOptions, nil)
+			},
+			want: []string{"cache"}, wantOut: []string{"'oauth' is coming soon and cannot be chosen yet"},
+		},
+		{
+			name:  "empty keeps the marked ones",
+			input: "\n",
+			ask: func(ctx context.Context, l *Lines) (any, error) {
+				return l.MultiSelect(ctx, "Components:", testOptions, []string{"cache", "oauth"})
+			},
+			want: []string{"cache"}, wantOut: []string{"[x] cache"},
+		},
+		{
+			name:  "confirm default",
+			input: "\n",
+			ask: func(ctx context.Context, l *Lines) (any, error) {
+				return l.Confirm(ctx, "Go?", true)
+			},
+			want: true, wantOut: []string{"Go? [Y/n]: "},
+		},
+		{
+			name:  "confirm asks again",
+			input: "maybe\nn\n",
+			ask: func(ctx context.Context, l *Lines) (any, error) {
+				return l.Confirm(ctx, "Go?", true)
+			},
+			want: false, wantOut: []string{"please answer y or n"},
+		},
+		{
+			name:  "last line without newline",
+			input: "y",
+			ask: func(ctx context.Context, l *Lines) (any, error) {
+				return l.Confirm(ctx, "Go?", false)
+			},
+			want: true,
+		},
+		{
+			name: "end of input at text",
+			ask: func(ctx context.Context, l *Lines) (any, error) {
+				return l.Text(ctx, "Name", "", nil)
+			},
+			want: "", wantErr: ErrEndOfInput, wantOut: []string{"Name: \n"},
+		},
+		{
+			name:  "end of input at multi-select",
+			input: "nope\n",
+			ask: func(ctx context.Context, l *Lines) (any, error) {
+				return l.MultiSelect(ctx, "Components:", testOptions, nil)
+			},
+			want: []string(nil), wantErr: ErrEndOfInput,
+		},
+		{
+			name: "end of input at confirm",
+			ask: func(ctx context.Context, l *Lines) (any, error) {
+				return l.Confirm(ctx, "Go?", true)
+			},
+			want: false, wantErr: ErrEndOfInput,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			got, err := tt.ask(t.Context(), NewLines(strings.NewReader(tt.input), &out))
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if errors.Is(err, ErrEndOfInput) && errors.Is(err, ErrAborted) {
+				t.Errorf("end of input reported as an interrupt: %v", err)
+			}
+			if g, ok := got.([]string); ok {
+				if !slices.Equal(g, tt.want.([]string)) {
+					t.Errorf("got %q, want %q", g, tt.want)
+				}
+			} else if got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+			for _, w := range tt.wantOut {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+}
+
+// An interrupt while a question waits for input ends the question at once, and the line typed
+// afterwards answers the next question rather than being lost.
+func TestLinesInterrupt(t *testing.T) {
+	r, w := io.Pipe()
+	defer w.Close()
+	l := NewLines(r, io.Discard)
+	ctx, interrupt := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		_, err := l.Text(ctx, "Name", "", nil)
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	interrupt()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrAborted) {
+			t.Fatalf("err = %v, want ErrAborted", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("an interrupt did not end the question")
+	}
+	go w.Write([]byte("later\n"))
+	got, err := l.Text(t.Context(), "Name", "", nil)
+	if err != nil || got != "later" {
+		t.Errorf("next question = %q, %v; want the line typed after the interrupt", got, err)
+	}
+}
+
+// The form's labels must fit the terminal without huh wrapping or cutting them, or the height
+// counted for the list would be wrong and options would scroll out of sight.
+func TestLayoutFits(t *testing.T) {
+	long := Option{Value: "worker", Label: "worker", Description: "Background jobs on River, stored in the app's database (needs database)"}
+	soon := Option{Value: "ai", Label: "ai", Description: "Chat and completions with OpenAI, Anthropic and local models behind one interface", Unavailable: "coming soon"}
+	tests := []struct {
+		width      int
+		single     bool
+		wantHeight int // lines of the available options
+	}{
+		{width: 120, single: true, wantHeight: 3},
+		{width: 80, single: false, wantHeight: 6},
+		{width: 40, single: false, wantHeight: 8},
+	}
+	for _, tt := range tests {
+		opts := append(slices.Clone(testOptions), long, soon)
+		l := newLayout(tt.width, opts)
+		if l.single != tt.single {
+			t.Errorf("width %d: single-line = %v, want %v", tt.width, l.single, tt.single)
+		}
+		height := 0
+		for _, o := range opts {
+			var label string
+			if o.Unavailable != "" {
+				label = l.unavailable(o)
+				if lines(label) != 1 {
+					t.Errorf("width %d: unavailable row %q takes %d lines", tt.width, label, lines(label))
+				}
+				if columns(label) > l.field {
+					t.Errorf("width %d: unavailable row %q is wider than the field (%d)", tt.width, label, l.field)
+				}
+				continue
+			}
+			label = l.option(o)
+			height += lines(label)
+			for _, line := range strings.Split(label, "\n") {
+				if columns(line) > l.text {
+					t.Errorf("width %d: line %q is wider than the list (%d)", tt.width, line, l.text)
+				}
+			}
+			if !strings.Contains(strings.ReplaceAll(label, "\n", " "), o.Description) {
+				t.Errorf("width %d: label %q lost part of %q", tt.width, label, o.Description)
+			}
+		}
+		if height != tt.wantHeight {
+			t.Errorf("width %d: options take %d lines, want %d", tt.width, height, tt.wantHeight)
+		}
+	}
+}
