@@ -11,8 +11,7 @@
 //	}
 //
 //	func init() {
-//		registry.Contribute(registry.Default, "backend", config.Declare[Settings]())
-//		_ = registry.Provide(registry.Default, config.Loader[Settings])
+//		_ = config.Provide[Settings](registry.Default, "backend")
 //	}
 package config
 

@@ -30,11 +30,10 @@ type field struct {
 
 // Declaration is the settings struct of one owner: a contribution kind, named by the owner,
 // so that Settings can list its variables (for .env.example and the docs). Components
-// contribute one from init() and provide the parsed struct with Loader:
+// contribute one from init() and provide the parsed struct with Loader, both done by Provide:
 //
 //	func init() {
-//		registry.Contribute(registry.Default, Name, config.Declare[Settings]())
-//		_ = registry.Provide(registry.Default, config.Loader[Settings])
+//		_ = config.Provide[Settings](registry.Default, Name)
 //	}
 //
 // Two declarations for one owner fail the container's Build, naming both file:lines.
@@ -135,4 +134,21 @@ func isLeafStruct(t reflect.Type) bool {
 		return true
 	}
 	return reflect.PointerTo(t).Implements(reflect.TypeFor[interface{ UnmarshalText([]byte) error }]())
+}
+
+// Default sets *v to def when *v is its type's zero value: the one step of every part's
+// WithDefaults, so a zero setting (a test's literal Settings{}) means "the default".
+func Default[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// Provide declares the settings T of owner in r and provides them to constructors: the two
+// registrations every part with settings makes. A duplicate declaration is reported with the
+// file:line of the Provide call.
+func Provide[T any](r *registry.Registry, owner string) error {
+	registry.ContributeFor(r, owner, Declare[T]())
+	return registry.Provide(r, Loader[T], registry.Hidden())
 }

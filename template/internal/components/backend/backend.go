@@ -38,9 +38,8 @@ func init() {
 // Register adds the backend component to r. init() does it for
 // registry.Default; tests call it on a fresh registry.
 func Register(r *registry.Registry) error {
-	registry.Contribute(r, Name, config.Declare[Settings]())
 	return errors.Join(
-		registry.Provide(r, config.Loader[Settings], registry.Hidden()),
+		config.Provide[Settings](r, Name),
 		registry.Provide2(r, newServer,
 			registry.Name(Name),
 			registry.Kind(registry.KindComponent),

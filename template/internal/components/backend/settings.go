@@ -40,23 +40,14 @@ type Settings struct {
 // WithDefaults returns a copy of s with every zero field but Port set to its
 // default.
 func (s Settings) WithDefaults() Settings {
-	if s.Host == "" {
-		s.Host = DefaultHost
-	}
-	set := func(d *time.Duration, def time.Duration) {
-		if *d == 0 {
-			*d = def
-		}
-	}
-	set(&s.ReadHeaderTimeout, DefaultReadHeaderTimeout)
-	set(&s.ReadTimeout, DefaultReadTimeout)
-	set(&s.WriteTimeout, DefaultWriteTimeout)
-	set(&s.IdleTimeout, DefaultIdleTimeout)
-	set(&s.ShutdownTimeout, DefaultShutdownTimeout)
-	set(&s.HealthTimeout, DefaultHealthTimeout)
-	if s.MaxBodyBytes == 0 {
-		s.MaxBodyBytes = DefaultMaxBodyBytes
-	}
+	config.Default(&s.Host, DefaultHost)
+	config.Default(&s.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	config.Default(&s.ReadTimeout, DefaultReadTimeout)
+	config.Default(&s.WriteTimeout, DefaultWriteTimeout)
+	config.Default(&s.IdleTimeout, DefaultIdleTimeout)
+	config.Default(&s.ShutdownTimeout, DefaultShutdownTimeout)
+	config.Default(&s.HealthTimeout, DefaultHealthTimeout)
+	config.Default(&s.MaxBodyBytes, DefaultMaxBodyBytes)
 	return s
 }
 

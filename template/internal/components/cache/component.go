@@ -20,9 +20,8 @@ func init() {
 // Register adds the cache component to r, built from the CACHE_* settings.
 // init() does it for registry.Default; tests call it on a fresh registry.
 func Register(r *registry.Registry) error {
-	registry.Contribute(r, Name, config.Declare[Settings]())
 	return errors.Join(
-		registry.Provide(r, config.Loader[Settings], registry.Hidden()),
+		config.Provide[Settings](r, Name),
 		registry.Provide1(r, newCache,
 			registry.Name(Name),
 			registry.Kind(registry.KindComponent),

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/aegisgo/aegis/template/internal/config"
 )
 
 // Defaults for MemoryOpts; the CACHE_* settings repeat them as text.
@@ -41,15 +43,9 @@ func (o *MemoryOpts) withDefaults() MemoryOpts {
 	if o != nil {
 		out = *o
 	}
-	if out.MaxEntries == 0 {
-		out.MaxEntries = MemoryMaxEntriesDefault
-	}
-	if out.MaxBytes == 0 {
-		out.MaxBytes = MemoryMaxBytesDefault
-	}
-	if out.SweepInterval == 0 {
-		out.SweepInterval = MemorySweepIntervalDefault
-	}
+	config.Default(&out.MaxEntries, MemoryMaxEntriesDefault)
+	config.Default(&out.MaxBytes, MemoryMaxBytesDefault)
+	config.Default(&out.SweepInterval, MemorySweepIntervalDefault)
 	return out
 }
 

@@ -68,10 +68,9 @@ func init() {
 // Register adds the database component to r. init() does it for registry.Default; tests call
 // it on a fresh registry.
 func Register(r *registry.Registry) error {
-	registry.Contribute(r, Name, config.Declare[Settings]())
 	registry.Contribute(r, "migrate", command.Builder(migrateCmd))
 	return errors.Join(
-		registry.Provide(r, config.Loader[Settings], registry.Hidden()),
+		config.Provide[Settings](r, Name),
 		registry.Provide2(r, newComponent,
 			registry.Name(Name),
 			registry.Kind(registry.KindComponent),

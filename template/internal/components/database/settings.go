@@ -40,21 +40,12 @@ type Settings struct {
 // WithDefaults returns a copy of s with every zero field but AutoMigrate and MinConns set to
 // its default.
 func (s Settings) WithDefaults() Settings {
-	if s.URL == "" {
-		s.URL = DefaultURL
-	}
-	if s.MaxConns == 0 {
-		s.MaxConns = DefaultMaxConns
-	}
-	set := func(d *time.Duration, def time.Duration) {
-		if *d == 0 {
-			*d = def
-		}
-	}
-	set(&s.MaxConnLifetime, DefaultMaxConnLifetime)
-	set(&s.MaxConnIdleTime, DefaultMaxConnIdleTime)
-	set(&s.ConnectTimeout, DefaultConnectTimeout)
-	set(&s.BusyTimeout, DefaultBusyTimeout)
+	config.Default(&s.URL, DefaultURL)
+	config.Default(&s.MaxConns, DefaultMaxConns)
+	config.Default(&s.MaxConnLifetime, DefaultMaxConnLifetime)
+	config.Default(&s.MaxConnIdleTime, DefaultMaxConnIdleTime)
+	config.Default(&s.ConnectTimeout, DefaultConnectTimeout)
+	config.Default(&s.BusyTimeout, DefaultBusyTimeout)
 	return s
 }
 

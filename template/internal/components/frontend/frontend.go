@@ -78,10 +78,9 @@ func init() {
 // registry.Default; tests call it on a fresh registry, or register a value built with New.
 // The dashboard needs config.Core, which the app's commands provide.
 func Register(r *registry.Registry) error {
-	registry.Contribute(r, Name, config.Declare[Settings]())
 	registry.Contribute(r, Name, backend.Routes(mount))
 	return errors.Join(
-		registry.Provide(r, config.Loader[Settings], registry.Hidden()),
+		config.Provide[Settings](r, Name),
 		registry.Provide4(r, newFromEnv,
 			registry.Name(Name),
 			registry.Kind(registry.KindComponent),

@@ -53,11 +53,10 @@ const Role command.Role = Name
 // AddTo adds the scheduler component (*Scheduler, named "scheduler"), its settings and its
 // commands to r. init() does it for registry.Default; tests call it on a fresh registry.
 func AddTo(r *registry.Registry) error {
-	registry.Contribute(r, Name, config.Declare[Settings]())
 	registry.Contribute(r, "scheduler", command.Builder(schedulerCmd))
 	registry.Contribute(r, "schedule", command.Builder(scheduleCmd))
 	return errors.Join(
-		registry.Provide(r, config.Loader[Settings], registry.Hidden()),
+		config.Provide[Settings](r, Name),
 		registry.Provide6(r, newComponent,
 			registry.Name(Name),
 			registry.Kind(registry.KindComponent),

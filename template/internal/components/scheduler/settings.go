@@ -18,9 +18,7 @@ const JobTimeoutDefault = 5 * time.Minute
 
 // WithDefaults returns a copy of s with zero fields set to their defaults.
 func (s Settings) WithDefaults() Settings {
-	if s.JobTimeout == 0 {
-		s.JobTimeout = JobTimeoutDefault
-	}
+	config.Default(&s.JobTimeout, JobTimeoutDefault)
 	return s
 }
 

@@ -46,33 +46,15 @@ const (
 
 // WithDefaults returns a copy of s with zero fields set to their defaults.
 func (s Settings) WithDefaults() Settings {
-	if s.Queues == "" {
-		s.Queues = QueuesDefault
-	}
-	if s.JobTimeout == 0 {
-		s.JobTimeout = JobTimeoutDefault
-	}
-	if s.MaxAttempts == 0 {
-		s.MaxAttempts = MaxAttemptsDefault
-	}
-	if s.ShutdownTimeout == 0 {
-		s.ShutdownTimeout = ShutdownTimeoutDefault
-	}
-	if s.PollInterval == 0 {
-		s.PollInterval = PollIntervalDefault
-	}
-	if s.FetchCooldown == 0 {
-		s.FetchCooldown = min(FetchCooldownDefault, s.PollInterval)
-	}
-	if s.RescueAfter == 0 {
-		s.RescueAfter = RescueAfterDefault
-	}
-	if s.CompletedRetention == 0 {
-		s.CompletedRetention = CompletedRetentionDefault
-	}
-	if s.DiscardedRetention == 0 {
-		s.DiscardedRetention = DiscardedRetentionDefault
-	}
+	config.Default(&s.Queues, QueuesDefault)
+	config.Default(&s.JobTimeout, JobTimeoutDefault)
+	config.Default(&s.MaxAttempts, MaxAttemptsDefault)
+	config.Default(&s.ShutdownTimeout, ShutdownTimeoutDefault)
+	config.Default(&s.PollInterval, PollIntervalDefault)
+	config.Default(&s.FetchCooldown, min(FetchCooldownDefault, s.PollInterval))
+	config.Default(&s.RescueAfter, RescueAfterDefault)
+	config.Default(&s.CompletedRetention, CompletedRetentionDefault)
+	config.Default(&s.DiscardedRetention, DiscardedRetentionDefault)
 	return s
 }
 

@@ -62,14 +62,13 @@ func init() {
 // AddTo adds the worker component (*Client, named "worker") and its Enqueuer interface to r.
 // init() does it for registry.Default; tests call it on a fresh registry.
 func AddTo(r *registry.Registry) error {
-	registry.Contribute(r, Name, config.Declare[Settings]())
 	registry.Contribute(r, "worker", command.Builder(workerCmd))
 	registry.Contribute(r, "jobs", command.Builder(jobsCmd))
 	if migrationsErr == nil {
 		registry.Contribute(r, Name, database.Migrations{FS: riverMigrationsFS})
 	}
 	return errors.Join(
-		registry.Provide(r, config.Loader[Settings], registry.Hidden()),
+		config.Provide[Settings](r, Name),
 		registry.Provide5(r, newComponent,
 			registry.Name(Name),
 			registry.Kind(registry.KindComponent),

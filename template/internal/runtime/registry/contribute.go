@@ -18,8 +18,15 @@ import (
 //
 // Services consume contributions as constructor dependencies of type All[T], One[T] or
 // Maybe[T].
-func Contribute[T any](r *Registry, name string, v T) {
-	c := &contribution{typ: reflect.TypeFor[T](), name: name, value: v, loc: caller(1)}
+func Contribute[T any](r *Registry, name string, v T) { contribute(r, name, v, caller(1)) }
+
+// ContributeFor is Contribute for helpers that contribute on their caller's behalf (such as
+// config.Provide): the file:line recorded is that of the helper's caller, where a reader of
+// an error looks.
+func ContributeFor[T any](r *Registry, name string, v T) { contribute(r, name, v, caller(2)) }
+
+func contribute[T any](r *Registry, name string, v T, loc site) {
+	c := &contribution{typ: reflect.TypeFor[T](), name: name, value: v, loc: loc}
 	if r == nil {
 		return
 	}

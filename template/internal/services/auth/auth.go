@@ -65,12 +65,11 @@ func init() {
 // registry.Default; tests use a fresh registry. AuthService needs
 // config.Core, which the app's commands provide.
 func Register(r *registry.Registry) error {
-	registry.Contribute(r, Name, config.Declare[Settings]())
 	registry.Contribute(r, Name, database.Migrations{FS: Migrations()})
 	registry.Contribute(r, Name, backend.Routes(mount))
 	registry.Contribute(r, "users", command.Builder(usersCommand))
 	return errors.Join(
-		registry.Provide(r, config.Loader[Settings], registry.Hidden()),
+		config.Provide[Settings](r, Name),
 		registry.Provide2(r, NewUserService, registry.Describe("accounts: users, passwords (argon2id), roles")),
 		registry.Provide4(r, NewAuthService, registry.Describe("login, JWT access tokens, rotating refresh tokens, login rate limits")),
 	)

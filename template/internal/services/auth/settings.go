@@ -61,37 +61,18 @@ type Settings struct {
 // WithDefaults returns a copy of s with every zero field but Secret set to
 // its default.
 func (s Settings) WithDefaults() Settings {
-	if s.Issuer == "" {
-		s.Issuer = DefaultIssuer
-	}
-	if s.Audience == "" {
-		s.Audience = DefaultAudience
-	}
-	setD := func(d *time.Duration, def time.Duration) {
-		if *d == 0 {
-			*d = def
-		}
-	}
-	setD(&s.AccessTTL, DefaultAccessTTL)
-	setD(&s.RefreshTTL, DefaultRefreshTTL)
-	setD(&s.Leeway, DefaultLeeway)
-	setD(&s.LoginIPWindow, DefaultLoginIPWindow)
-	setD(&s.LoginAccountWindow, DefaultLoginAccountWindow)
-	if s.Argon2MemoryKiB == 0 {
-		s.Argon2MemoryKiB = DefaultArgon2MemoryKiB
-	}
-	if s.Argon2Iterations == 0 {
-		s.Argon2Iterations = DefaultArgon2Iterations
-	}
-	if s.Argon2Parallelism == 0 {
-		s.Argon2Parallelism = DefaultArgon2Parallelism
-	}
-	if s.LoginIPLimit == 0 {
-		s.LoginIPLimit = DefaultLoginIPLimit
-	}
-	if s.LoginAccountLimit == 0 {
-		s.LoginAccountLimit = DefaultLoginAccountLimit
-	}
+	config.Default(&s.Issuer, DefaultIssuer)
+	config.Default(&s.Audience, DefaultAudience)
+	config.Default(&s.AccessTTL, DefaultAccessTTL)
+	config.Default(&s.RefreshTTL, DefaultRefreshTTL)
+	config.Default(&s.Leeway, DefaultLeeway)
+	config.Default(&s.LoginIPWindow, DefaultLoginIPWindow)
+	config.Default(&s.LoginAccountWindow, DefaultLoginAccountWindow)
+	config.Default(&s.Argon2MemoryKiB, DefaultArgon2MemoryKiB)
+	config.Default(&s.Argon2Iterations, DefaultArgon2Iterations)
+	config.Default(&s.Argon2Parallelism, DefaultArgon2Parallelism)
+	config.Default(&s.LoginIPLimit, DefaultLoginIPLimit)
+	config.Default(&s.LoginAccountLimit, DefaultLoginAccountLimit)
 	return s
 }
 
