@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -55,8 +58,10 @@ var jobStates = []rivertype.JobState{
 func jobsCmd(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "jobs",
-		Short: "List, retry and cancel background jobs",
-		Example: fmt.Sprintf(`  %[1]s jobs list --state discarded
+		Short: "Enqueue, list, retry and cancel background jobs",
+		Example: fmt.Sprintf(`  %[1]s jobs enqueue send_welcome --args '{"email":"ada@example.com"}'
+  %[1]s jobs enqueue send_welcome --args '{"email":"ada@example.com"}' --in 1h --unique
+  %[1]s jobs list --state discarded
   %[1]s jobs show 42
   %[1]s jobs retry 42
   %[1]s jobs cancel 42`, env.Name),
@@ -155,12 +160,138 @@ func jobsCmd(env *command.Env) *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(list, show,
+	cmd.AddCommand(enqueueCmd(env), list, show,
 		action("retry", "Run a job again as soon as possible (a discarded or cancelled one too)", "queued to run again", (*Client).Retry),
 		action("cancel", "Cancel a job: it will not run (again)", "cancelled", (*Client).Cancel),
 	)
 	return cmd
 }
+
+// queueName is River's rule for queue names (checked inside its Insert, unexported), applied
+// before connecting so a bad --queue is a usage error like every other flag.
+var queueName = regexp.MustCompile(`^(?:[a-z0-9])+(?:[_|\-]?[a-z0-9]+)*$`)
+
+func enqueueCmd(env *command.Env) *cobra.Command {
+	tasks := registeredTasks(env.Registry)
+	var (
+		argsJSON, queue string
+		priority        int
+		in              time.Duration
+		unique          bool
+	)
+	cmd := &cobra.Command{
+		Use:   "enqueue KIND",
+		Short: "Enqueue a job of a registered task, its arguments as JSON",
+		Long: `Enqueue one job of the task KIND, as a service would with Enqueue. It only
+stores the job: a worker process (or serve with WORKER_IN_PROCESS=true) runs it.
+
+--args is decoded strictly into the task's arguments type: an unknown field or a
+value of the wrong type is refused. Queue, priority and uniqueness default to the
+task's own (its InsertOpts), else queue default, priority 1, not unique. With
+--unique, an existing job of the same kind, arguments and queue (waiting,
+running, or completed and still kept: WORKER_COMPLETED_RETENTION) makes this
+one skipped, and the command names that job. A task unique by its own
+InsertOpts is skipped the same way without --unique.
+
+Kinds registered in this binary, with their arguments:
+` + kindList(tasks),
+		Example: fmt.Sprintf(`  %[1]s jobs enqueue send_welcome --args '{"email":"ada@example.com"}'
+  %[1]s jobs enqueue send_welcome --args '{"email":"ada@example.com"}' --queue system --priority 2
+  %[1]s jobs enqueue send_welcome --args '{"email":"ada@example.com"}' --in 30m --unique`, env.Name),
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			kind := args[0]
+			task, ok := tasks[kind]
+			if !ok {
+				return command.UsageError(cmd, "unknown job kind %q: %s", kind, kindNames(tasks))
+			}
+			jobArgs, err := task.DecodeArgs([]byte(argsJSON))
+			if err != nil {
+				return command.UsageError(cmd, "--args: %s", oneLine(err.Error()))
+			}
+			opts := &river.InsertOpts{}
+			if cmd.Flags().Changed("queue") {
+				if len(queue) > 64 || !queueName.MatchString(queue) {
+					return command.UsageError(cmd, "--queue %q is not a queue name: use at most 64 lowercase letters and digits, separated by single _ or -", queue)
+				}
+				opts.Queue = queue
+			}
+			if cmd.Flags().Changed("priority") {
+				if priority < 1 || priority > 4 {
+					return command.UsageError(cmd, "--priority %d is out of range: use 1 (first) to 4 (last)", priority)
+				}
+				opts.Priority = priority
+			}
+			if in < 0 {
+				return command.UsageError(cmd, "--in %s is negative: use a duration from now, such as 10m or 2h", in)
+			}
+			if in > 0 {
+				opts.ScheduledAt = time.Now().Add(in)
+			}
+			if unique {
+				// ByState left empty: River's default, every state but cancelled and
+				// discarded, so a job that failed for good does not block a new one.
+				opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByQueue: true}
+			}
+			return command.WithService(cmd.Context(), env, func(ctx context.Context, c *Client) error {
+				res, err := c.Enqueue(ctx, jobArgs, opts)
+				if err != nil {
+					return err
+				}
+				j := res.Job
+				if res.UniqueSkippedAsDuplicate {
+					fmt.Fprintf(env.Stdout, "skipped: an identical %s job already exists (job %d, %s)\n", j.Kind, j.ID, j.State)
+					return nil
+				}
+				fmt.Fprintf(env.Stdout, "enqueued job %d (%s) on queue %s, runs at %s\n", j.ID, j.Kind, j.Queue, j.ScheduledAt.UTC().Format(time.RFC3339))
+				if _, worked := c.queues[j.Queue]; !worked {
+					fmt.Fprintf(env.Stderr, "note: WORKER_QUEUES (%s) does not list queue %s: only a worker that lists it will run the job\n", c.settings.Queues, j.Queue)
+				}
+				return nil
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&argsJSON, "args", "{}", "the job's arguments, a JSON object")
+	f.StringVar(&queue, "queue", "", "queue to put the job on (default: the task's, else default)")
+	f.IntVar(&priority, "priority", 0, "1 (runs first) to 4 (default: the task's, else 1)")
+	f.DurationVar(&in, "in", 0, "run the job this long from now, such as 90s or 2h (default: at once)")
+	f.BoolVar(&unique, "unique", false, "skip it if a job of the same kind, arguments and queue already exists")
+	return cmd
+}
+
+// registeredTasks are the tasks contributed to r by kind, read without building the
+// container so that a wrong KIND or --args is reported before anything connects.
+func registeredTasks(r *registry.Registry) map[string]Task {
+	out := map[string]Task{}
+	for _, t := range registry.Contributions[Task](r) {
+		out[t.Name] = t.Value
+	}
+	return out
+}
+
+func kindNames(tasks map[string]Task) string {
+	if len(tasks) == 0 {
+		return "this binary registers no task"
+	}
+	return "registered kinds are " + strings.Join(slices.Sorted(maps.Keys(tasks)), ", ")
+}
+
+func kindList(tasks map[string]Task) string {
+	if len(tasks) == 0 {
+		return "  (none)"
+	}
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	for _, kind := range slices.Sorted(maps.Keys(tasks)) {
+		fmt.Fprintf(tw, "  %s\t%s\n", kind, tasks[kind].ArgsSample())
+	}
+	_ = tw.Flush()
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// oneLine joins the lines of a message (errors.Join, a Validate listing problems) with "; ".
+func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ") }
 
 func printJobs(env *command.Env, jobs []*rivertype.JobRow) {
 	if len(jobs) == 0 {

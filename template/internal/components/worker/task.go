@@ -1,9 +1,14 @@
 package worker
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -40,10 +45,15 @@ type TaskOpts struct {
 //
 // A second task of one kind, a name that is not the kind or a nil fn fails the container's
 // Build, naming where each was registered.
+//
+// A task also knows how to make its arguments from JSON (DecodeArgs), which is how
+// '<app> jobs enqueue KIND --args JSON' enqueues a job of any task without Go code.
 type Task struct {
-	kind  string
-	nilFn bool
-	add   func(*river.Workers) error
+	kind   string
+	nilFn  bool
+	add    func(*river.Workers) error
+	decode func(data []byte) (river.JobArgs, error)
+	sample func() string
 }
 
 // NewTask returns the task that runs fn for jobs of arguments type A; opts may be nil.
@@ -53,18 +63,53 @@ func NewTask[A river.JobArgs](fn func(ctx context.Context, job *river.Job[A]) er
 	if opts != nil {
 		o = *opts
 	}
-	return Task{kind: zero.Kind(), nilFn: fn == nil, add: func(w *river.Workers) error {
-		return river.AddWorkerSafely[A](w, &taskWorker[A]{fn: fn, timeout: o.Timeout})
-	}}
+	return Task{
+		kind:  zero.Kind(),
+		nilFn: fn == nil,
+		add: func(w *river.Workers) error {
+			return river.AddWorkerSafely[A](w, &taskWorker[A]{fn: fn, timeout: o.Timeout})
+		},
+		decode: decodeArgs[A],
+		sample: sampleArgs[A],
+	}
 }
 
 // Kind is the kind of the task's arguments.
 func (t Task) Kind() string { return t.kind }
 
+// ArgsValidator is implemented by arguments types that check their own values. DecodeArgs
+// calls Validate (with a value or pointer receiver) after decoding, so arguments typed on a
+// command line meet the rules the task relies on; Client.Enqueue does not call it, since Go
+// code builds its arguments itself.
+type ArgsValidator interface {
+	Validate() error
+}
+
+// DecodeArgs decodes data, one JSON object, into the task's arguments type and returns it
+// ready for Client.Enqueue. Decoding is strict: an unknown field, a value of the wrong type
+// or anything after the object is an error, as is what the type's Validate method (see
+// ArgsValidator) reports. Every error is one line that names the problem, meant for the
+// person who typed the JSON.
+func (t Task) DecodeArgs(data []byte) (river.JobArgs, error) {
+	if t.decode == nil {
+		return nil, errors.New("worker: a Task must be made with NewTask")
+	}
+	return t.decode(data)
+}
+
+// ArgsSample is the JSON of the task's zero arguments, such as {"email":""}: what the
+// arguments look like, for help text and error messages.
+func (t Task) ArgsSample() string {
+	if t.sample == nil {
+		return "{}"
+	}
+	return t.sample()
+}
+
 // ValidateContribution checks that the task is named by its kind and has a function.
 func (t Task) ValidateContribution(name string) error {
 	switch {
-	case t.add == nil:
+	case t.add == nil || t.decode == nil:
 		return errors.New("worker: a Task must be made with NewTask")
 	case t.kind == "":
 		return errors.New("worker: the task's Kind() returns an empty string")
@@ -115,3 +160,96 @@ func (w *taskWorker[A]) Work(ctx context.Context, job *river.Job[A]) error { ret
 
 // Timeout returns the task's own timeout; 0 makes River use the client's (WORKER_JOB_TIMEOUT).
 func (w *taskWorker[A]) Timeout(*river.Job[A]) time.Duration { return w.timeout }
+
+// decodeArgs is DecodeArgs for arguments type A: generic, so the task's own type is decoded
+// with no lookup by name when a command runs.
+func decodeArgs[A river.JobArgs](data []byte) (river.JobArgs, error) {
+	var args A
+	kind := args.Kind()
+	hint := func() string { return fmt.Sprintf("%s takes arguments like %s", kind, sampleArgs[A]()) }
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, fmt.Errorf("not a JSON object; %s", hint())
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&args); err != nil {
+		return nil, jsonProblem(err, hint)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("more after the JSON object; pass exactly one object")
+	}
+	if v, ok := any(&args).(ArgsValidator); ok {
+		if err := v.Validate(); err != nil {
+			return nil, fmt.Errorf("invalid %s arguments: %w", kind, err)
+		}
+	}
+	return args, nil
+}
+
+// sampleArgs is the JSON of A's zero value.
+func sampleArgs[A river.JobArgs]() string {
+	var zero A
+	b, err := json.Marshal(zero)
+	if err != nil {
+		return "{}"
+	}
+	return string(b)
+}
+
+// jsonProblem rewords encoding/json's errors for someone typing JSON on a command line:
+// which field, what was wrong, what the arguments look like; no Go type names.
+func jsonProblem(err error, hint func() string) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Errorf("not valid JSON: %s (at byte %d)", syntax.Error(), syntax.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("not valid JSON: it ends too early")
+	case errors.As(err, &typ) && typ.Field != "":
+		return fmt.Errorf("field %q: got a JSON %s, want %s; %s", typ.Field, typ.Value, jsonType(typ.Type), hint())
+	case errors.As(err, &typ):
+		return fmt.Errorf("got a JSON %s, want %s; %s", typ.Value, jsonType(typ.Type), hint())
+	}
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	if strings.HasPrefix(msg, "unknown field ") {
+		return fmt.Errorf("%s; %s", msg, hint())
+	}
+	return errors.New(msg)
+}
+
+// jsonType names the JSON a Go type decodes from, for messages.
+func jsonType(t reflect.Type) string {
+	if t == nil {
+		return "another type"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if t == reflect.TypeFor[time.Duration]() {
+			return "a number of nanoseconds"
+		}
+		return "an integer"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "a non-negative integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return "a base64 string"
+		}
+		return "an array"
+	case reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return t.String()
+}
