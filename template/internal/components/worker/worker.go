@@ -23,7 +23,8 @@
 // Services enqueue with the *Client (or the Enqueuer interface) they take as a dependency:
 // Enqueue on its own, or InTx/EnqueueTx to enqueue in the same transaction as the data the
 // job is about. Jobs run in 'serve' when WORKER_IN_PROCESS=true and in the '<app> worker'
-// process; '<app> jobs' lists, retries and cancels them.
+// process; '<app> jobs' enqueues them from the command line (arguments as JSON, decoded by
+// Task.DecodeArgs), lists, retries and cancels them.
 package worker
 
 import (
