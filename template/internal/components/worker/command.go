@@ -205,6 +205,9 @@ Kinds registered in this binary, with their arguments:
 			if !ok {
 				return command.UsageError(cmd, "unknown job kind %q: %s", kind, kindNames(tasks))
 			}
+			if err := task.ValidateContribution(kind); err != nil {
+				return err // a programming error in the binary, not on the command line
+			}
 			jobArgs, err := task.DecodeArgs([]byte(argsJSON))
 			if err != nil {
 				return command.UsageError(cmd, "--args: %s", oneLine(err.Error()))

@@ -411,3 +411,64 @@ func TestTaskErrors(t *testing.T) {
 		t.Errorf("Validate = %v, want the duplicate with both file:lines", err)
 	}
 }
+
+// Arguments for DecodeArgs: nested, a duration, and a Validate with a pointer receiver.
+type decodeArgsT struct {
+	Name  string        `json:"name"`
+	Wait  time.Duration `json:"wait"`
+	Inner decodeInner   `json:"inner"`
+}
+
+type decodeInner struct {
+	Count int `json:"count"`
+}
+
+func (decodeArgsT) Kind() string { return "test_decode" }
+
+func (a *decodeArgsT) Validate() error {
+	if a.Name == "" {
+		return errors.New("name is required")
+	}
+	return nil
+}
+
+// DecodeArgs makes the task's own arguments type from JSON, strictly, with one-line errors
+// that name the field and never Go's internals.
+func TestTaskDecodeArgs(t *testing.T) {
+	t.Parallel()
+	task := NewTask(func(context.Context, *river.Job[decodeArgsT]) error { return nil }, nil)
+	if got := task.ArgsSample(); got != `{"name":"","wait":0,"inner":{"count":0}}` {
+		t.Errorf("ArgsSample = %s", got)
+	}
+	tests := []struct {
+		json string
+		want decodeArgsT
+		err  string
+	}{
+		{json: `{"name":"a","wait":1000,"inner":{"count":3}}`, want: decodeArgsT{Name: "a", Wait: 1000, Inner: decodeInner{Count: 3}}},
+		{json: ` {"name":"a"}  `, want: decodeArgsT{Name: "a"}},
+		{json: `{}`, err: "invalid test_decode arguments: name is required"},
+		{json: `{"name":"a","inner":{"count":"3"}}`, err: `field "inner.count": got a JSON string, want an integer`},
+		{json: `{"name":"a","wait":"1s"}`, err: `field "wait": got a JSON string, want a number of nanoseconds`},
+		{json: `{"name":"a","inner":{"cnt":3}}`, err: `unknown field "cnt"; test_decode takes arguments like {"name":"","wait":0,"inner":{"count":0}}`},
+		{json: ``, err: "not a JSON object"},
+		{json: `null`, err: "not a JSON object"},
+		{json: `{"name":"a"`, err: "not valid JSON"},
+		{json: `{"name":"a"}x`, err: "more after the JSON object"},
+	}
+	for _, tt := range tests {
+		got, err := task.DecodeArgs([]byte(tt.json))
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("DecodeArgs(%s) = %v, %v; want one line with %q", tt.json, got, err, tt.err)
+			}
+			continue
+		}
+		if a, ok := got.(decodeArgsT); err != nil || !ok || a != tt.want {
+			t.Errorf("DecodeArgs(%s) = %#v, %v; want %#v", tt.json, got, err, tt.want)
+		}
+	}
+	if _, err := (Task{}).DecodeArgs([]byte(`{}`)); err == nil {
+		t.Error("DecodeArgs of a Task not made with NewTask succeeded")
+	}
+}
