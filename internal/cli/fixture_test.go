@@ -196,6 +196,13 @@ func TestFixtureOwner(t *testing.T) {
 		t.Errorf("init output lacks %q:\n%s", want, out)
 	}
 	checkFixtureProject(t, with)
+	if out := aegisOK(t, env, "services"); !strings.Contains(out, "fixture") || !strings.Contains(out, fixtureEntry.Description) {
+		t.Errorf("aegis services does not list the fixture:\n%s", out)
+	}
+	// update re-renders with the same generator, the fixture included: nothing to do.
+	if out := aegisOK(t, env, "update", "-p", with, "--dry-run"); !strings.Contains(out, "Nothing to change.") {
+		t.Errorf("update --dry-run right after init plans changes:\n%s", out)
+	}
 
 	// init without it, then add it: the same project.
 	without, _ := initFixture(t, env, filepath.Join(root, "without"), "--components", "database")
@@ -342,7 +349,7 @@ func buildAndRunFixture(t *testing.T, dir string) {
 	if out := goRun("test", "-count=1", "-v", "-run", "^(TestRegister|TestRouteAndPanel|TestDefaults|TestGreetCommand)$", "./internal/services/fixture/"); !strings.Contains(out, "--- PASS: TestRouteAndPanel") {
 		t.Errorf("the fixture's own tests did not run:\n%s", out)
 	}
-	goRun("test", "./...")
+	goRun("test", "-count=1", "./...")
 
 	bin := filepath.Join(dir, "bin", "app")
 	goRun("build", "-o", bin, "./cmd/app")
@@ -355,8 +362,13 @@ func buildAndRunFixture(t *testing.T, dir string) {
 			t.Fatalf("app fixture-greet, run %d: %v: printed %q, want %q", i, err, out, want)
 		}
 	}
-	if got, want := serveGreeting(t, bin, dir, appEnv), `{"greeting":"salut","count":2}`; !strings.Contains(got, want) {
-		t.Errorf("GET /api/v1/fixture/greeting = %s, want %s", got, want)
+	var got struct {
+		Greeting string `json:"greeting"`
+		Count    int    `json:"count"`
+	}
+	body := serveGreeting(t, bin, dir, appEnv)
+	if err := json.Unmarshal([]byte(body), &got); err != nil || got.Greeting != "salut" || got.Count != 2 {
+		t.Errorf("GET /api/v1/fixture/greeting = %s (%v), want the greeting salut and the count 2", body, err)
 	}
 }
 
@@ -403,6 +415,9 @@ func serveGreeting(t *testing.T, bin, dir string, env []string) string {
 		if time.Now().After(deadline) {
 			t.Fatalf("serve was not ready within 30s; output:\n%s", logs.String())
 		}
+	}
+	if code, page := get("/"); code != http.StatusOK || !strings.Contains(page, `href="/dashboard/panels/fixture"`) {
+		t.Errorf("GET / = %d, want the dashboard linking the fixture's panel:\n%s", code, page)
 	}
 	code, body := get("/api/v1/fixture/greeting")
 	if code != http.StatusOK {
