@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -436,4 +437,33 @@ func serveGreeting(t *testing.T, bin, dir string, env []string) string {
 		t.Errorf("serve did not stop within 30s of SIGTERM; output:\n%s", logs.String())
 	}
 	return body
+}
+
+// docQuote is a code block of docs/adding-a-component.md that quotes a file: the line
+// "From [name](path):", a blank line, then the fenced block.
+var docQuote = regexp.MustCompile("(?s)From \\[[^]]*\\]\\(([^)]+)\\):\n\n```[a-z]*\n(.*?)\n```")
+
+// TestFixtureDoc keeps the walk-through in docs/adding-a-component.md true: every block it
+// quotes from the fixture (or from this test) is a verbatim excerpt of the file it names.
+func TestFixtureDoc(t *testing.T) {
+	const doc = "../../docs/adding-a-component.md"
+	data, err := os.ReadFile(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quotes := docQuote.FindAllStringSubmatch(string(data), -1)
+	if len(quotes) < 10 {
+		t.Fatalf("%s quotes %d blocks, want the fixture's code throughout", doc, len(quotes))
+	}
+	for _, q := range quotes {
+		file := filepath.Join(filepath.Dir(doc), filepath.FromSlash(q[1]))
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Errorf("%s quotes %s: %v", doc, q[1], err)
+			continue
+		}
+		if !strings.Contains(string(src), q[2]) {
+			t.Errorf("%s quotes a block that %s does not hold (update the doc or the fixture):\n%s", doc, q[1], q[2])
+		}
+	}
 }
