@@ -350,7 +350,11 @@ func buildAndRunFixture(t *testing.T, dir string) {
 	if out := goRun("test", "-count=1", "-v", "-run", "^(TestRegister|TestRouteAndPanel|TestDefaults|TestGreetCommand)$", "./internal/services/fixture/"); !strings.Contains(out, "--- PASS: TestRouteAndPanel") {
 		t.Errorf("the fixture's own tests did not run:\n%s", out)
 	}
-	goRun("test", "-count=1", "./...")
+	if out := goRun("test", "-count=1", "./..."); !strings.Contains(out, "ok  \t"+fixtureModule+"/internal/services/fixture\t") {
+		t.Errorf("go test ./... did not run the fixture's tests:\n%s", out)
+	} else {
+		t.Logf("go test ./...:\n%s", out)
+	}
 
 	bin := filepath.Join(dir, "bin", "app")
 	goRun("build", "-o", bin, "./cmd/app")
