@@ -471,3 +471,15 @@ func TestFixtureDoc(t *testing.T) {
 		}
 	}
 }
+
+// TestEnvModules: the module data of Env is the one init renders go.mod from; empty data
+// knows none of the packages a project imports, so init stops naming one and writes nothing.
+func TestEnvModules(t *testing.T) {
+	parent := t.TempDir()
+	env := Env{Modules: &generate.ModuleData{Go: generate.GoVersion}}
+	r := run(t, env, "", "init", "app", "-o", parent, "--module", fixtureModule, "--no-interactive")
+	if r.code != ExitError || !strings.Contains(r.stderr, "no module data for package") {
+		t.Errorf("init with empty module data: exit %d, stderr %q; want exit 1 naming a package without module data", r.code, r.stderr)
+	}
+	assertEntries(t, parent)
+}
