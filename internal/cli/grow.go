@@ -71,13 +71,13 @@ func confirm(ctx context.Context, env *Env, yes bool, question string) (bool, er
 	return p.Confirm(ctx, question, true)
 }
 
-// load opens the project at path with the catalog of env.
+// load opens the project at path with the generator of env.
 func load(env *Env, path string) (*project.Project, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
 	}
-	return project.Load(abs, project.Opts{Catalog: env.catalog()})
+	return project.Load(abs, env.projectOpts())
 }
 
 // apply prints the plan, asks, and applies it; it reports whether anything was applied.

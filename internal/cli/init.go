@@ -187,7 +187,7 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 
 	start := time.Now()
 	fmt.Fprintf(out, "Generating %s in %s\n", name, target)
-	proj := project.New(target, name, o.module, project.Opts{Catalog: cat})
+	proj := project.New(target, name, o.module, env.projectOpts())
 	pl, err := proj.PlanInit(sel, o.force)
 	if errors.Is(err, project.ErrExists) {
 		return existsError(target)

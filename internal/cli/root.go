@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"strings"
@@ -14,6 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aegisgo/aegis/internal/catalog"
+	"github.com/aegisgo/aegis/internal/generate"
+	"github.com/aegisgo/aegis/internal/project"
 	"github.com/aegisgo/aegis/internal/prompt"
 )
 
@@ -34,6 +37,11 @@ type Env struct {
 	Prompter prompt.Prompter
 	// Catalog overrides catalog.Default (tests).
 	Catalog *catalog.Catalog
+	// Source overrides the reference app compiled into aegis (tests: a part that lives only in
+	// test data is overlaid onto it, with its entry in Catalog).
+	Source fs.FS
+	// Modules overrides the module data compiled into aegis (tests).
+	Modules *generate.ModuleData
 }
 
 func (e *Env) catalog() catalog.Catalog {
@@ -41,6 +49,12 @@ func (e *Env) catalog() catalog.Catalog {
 		return *e.Catalog
 	}
 	return catalog.Default
+}
+
+// projectOpts is how every command renders projects: the catalog, reference app and module
+// data of env, so init, add, remove and update all see the same generator.
+func (e *Env) projectOpts() project.Opts {
+	return project.Opts{Catalog: e.catalog(), Source: e.Source, Modules: e.Modules}
 }
 
 // usageError marks a mistake in how the command was called (exit status 2).
