@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 // fakeService is a singleton with a health check the test controls.
@@ -63,9 +65,7 @@ func setup(t testing.TB, o setupOpts) fixture {
 	}
 	srv := NewServer(s)
 	reg := registry.New()
-	if err := registry.Value(reg, srv, registry.Name(Name), registry.Kind(registry.KindComponent)); err != nil {
-		t.Fatal(err)
-	}
+	errs := []error{registry.Value(reg, srv, registry.Name(Name), registry.Kind(registry.KindComponent))}
 	for _, sv := range o.services {
 		f := &fakeService{health: registry.Health{Status: sv.status, Message: "fake " + string(sv.status)}}
 		if sv.hang {
@@ -76,20 +76,16 @@ func setup(t testing.TB, o setupOpts) fixture {
 		if sv.optional {
 			opts = append(opts, registry.Optional())
 		}
-		if err := registry.Value(reg, f, opts...); err != nil {
-			t.Fatal(err)
-		}
+		errs = append(errs, registry.Value(reg, f, opts...))
 	}
-	c, err := reg.Build()
-	if err != nil {
+	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	if !o.noStart {
-		if err := c.Start(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	start := registrytest.Start
+	if o.noStart {
+		start = registrytest.Build
 	}
+	c := start(t, reg)
 	level := slog.LevelDebug
 	if o.infoLogs {
 		level = slog.LevelInfo

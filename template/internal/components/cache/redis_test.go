@@ -14,6 +14,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/cache"
 	"github.com/aegisgo/aegis/template/internal/components/cache/cachetest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 func TestRedisConformance(t *testing.T) {
@@ -122,19 +123,8 @@ func TestOutageDeadPort(t *testing.T) {
 	// Not parallel: t.Setenv, to go through the settings as the app does.
 	t.Setenv("CACHE_URL", "redis://127.0.0.1:1/0")
 	t.Setenv("CACHE_OP_TIMEOUT", "300ms")
-	r := registry.New()
-	if err := cache.Register(r); err != nil {
-		t.Fatal(err)
-	}
-	c, err := r.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Starting never fails because of the cache.
-	if err := c.Start(t.Context()); err != nil {
-		t.Fatalf("Start with Redis down: %v", err)
-	}
-	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	c := registrytest.Start(t, registry.New(), cache.Register)
 
 	report := c.CheckHealth(t.Context(), 5*time.Second)
 	if report.Status != registry.StatusDegraded {

@@ -11,28 +11,12 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 // here is the file:line of its caller, to compare with what errors report.
 func here() string {
 	_, file, line, _ := runtime.Caller(1)
 	return fmt.Sprintf("%s:%d", file, line)
-}
-
-// started builds and starts r, failing the test on error, and stops it at cleanup.
-func started(t *testing.T, r *registry.Registry) *registry.Container {
-	t.Helper()
-	c, err := r.Build()
-	if err != nil {
-		t.Fatalf("Build: %v", err)
-	}
-	if err := c.Start(t.Context()); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() { _ = c.Stop(context.Background()) })
-	return c
 }
 
 // must fails the test when a registration returns an error.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 func TestLifetimeString(t *testing.T) {
@@ -512,7 +513,7 @@ func TestConcurrentRegistration(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	c := started(t, r)
+	c := registrytest.Start(t, r)
 	if n := len(c.Graph().Nodes); n != 50 {
 		t.Errorf("%d nodes, want 50", n)
 	}

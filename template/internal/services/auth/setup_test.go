@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 // testSecret is long enough for production rules.
@@ -68,24 +70,13 @@ func setup(t testing.TB, db *database.DB, mod func(*Settings)) *fixture {
 		t.Fatal(err)
 	}
 	srv := backend.NewServer(backend.Settings{MaxBodyBytes: testMaxBody})
-	reg := registry.New()
-	for _, err := range []error{
-		registry.Value(reg, srv, registry.Name(backend.Name), registry.Kind(registry.KindComponent)),
-		registry.Value(reg, users),
-		registry.Value(reg, a),
-	} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	c, err := reg.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	c := registrytest.Start(t, registry.New(), func(r *registry.Registry) error {
+		return errors.Join(
+			registry.Value(r, srv, registry.Name(backend.Name), registry.Kind(registry.KindComponent)),
+			registry.Value(r, users),
+			registry.Value(r, a),
+		)
+	})
 	// The routes contributed from init(): the service's own and the test's.
 	h, err := srv.Handler(c, &backend.HandlerOpts{Title: "authtest", Logger: logger, Routes: registry.Contributions[backend.Routes](registry.Default)})
 	if err != nil {
