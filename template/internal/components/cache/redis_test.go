@@ -1,7 +1,6 @@
 package cache_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/aegisgo/aegis/template/internal/components/cache"
 	"github.com/aegisgo/aegis/template/internal/components/cache/cachetest"
+	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
@@ -40,29 +40,11 @@ func TestRedisBadURL(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe to log into from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // outage checks the contract of a cache whose Redis does not answer: reads
 // miss, writes are dropped, GetOrCompute still computes, health says why,
 // warnings are rate-limited (checked when logs is not nil), and nothing
 // takes longer than bound.
-func outage(t *testing.T, c *cache.Cache, logs *syncBuffer, bound time.Duration) {
+func outage(t *testing.T, c *cache.Cache, logs *logtest.Buffer, bound time.Duration) {
 	t.Helper()
 	ctx := t.Context()
 	timed := func(what string, f func()) {
@@ -136,7 +118,7 @@ func TestOutageDeadPort(t *testing.T) {
 	}
 	outage(t, cc, nil, 2*time.Second)
 
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	cc2 := cache.New(mustRedis(t, "redis://127.0.0.1:1/0", 300*time.Millisecond), &cache.Opts{
 		Logger: slog.New(slog.NewTextHandler(logs, nil)),
 	})
@@ -175,7 +157,7 @@ func TestOutageUnresponsive(t *testing.T) {
 		}
 	})
 
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	const opTimeout = 200 * time.Millisecond
 	c := cache.New(mustRedis(t, "redis://"+ln.Addr().String()+"/0", opTimeout), &cache.Opts{
 		Logger: slog.New(slog.NewTextHandler(logs, nil)),

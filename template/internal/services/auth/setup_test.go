@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -19,6 +18,7 @@ import (
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
@@ -49,7 +49,7 @@ type fixture struct {
 	auth  *AuthService
 	users *UserService
 	h     http.Handler
-	logs  *syncBuffer
+	logs  *logtest.Buffer
 	seq   atomic.Int64
 }
 
@@ -59,7 +59,7 @@ func setup(t testing.TB, db *database.DB, mod func(*Settings)) *fixture {
 	if mod != nil {
 		mod(&s)
 	}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	users, err := NewUserServiceWith(db, s)
 	if err != nil {
@@ -218,22 +218,4 @@ func (f *fixture) login(t testing.TB, a account) TokenBody {
 	t.Helper()
 	return expect[TokenBody](t, f.do(t, req{method: "POST", path: "/api/v1/auth/login",
 		body: map[string]string{"email": a.email, "password": a.password}}), http.StatusOK)
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
