@@ -63,7 +63,7 @@ func setup(t testing.TB, o setupOpts) fixture {
 	}
 	srv := NewServer(s)
 	reg := registry.New()
-	errs := []error{registry.Value(reg, srv, registry.Name(Name), registry.Kind(registry.KindComponent))}
+	errs := []error{registry.Value(reg, srv, registry.Component(Name))}
 	for _, sv := range o.services {
 		f := &fakeService{health: registry.Health{Status: sv.status, Message: "fake " + string(sv.status)}}
 		if sv.hang {

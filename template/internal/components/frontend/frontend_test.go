@@ -103,8 +103,8 @@ func setup(t testing.TB, so setupOpts) env {
 
 	reg := registry.New()
 	srv := backend.NewServer(backend.Settings{HealthTimeout: time.Second})
-	must(registry.Value(reg, srv, registry.Name(backend.Name), registry.Kind(registry.KindComponent)))
-	must(registry.Value(reg, d, registry.Name(Name), registry.Kind(registry.KindComponent)))
+	must(registry.Value(reg, srv, registry.Component(backend.Name)))
+	must(registry.Value(reg, d, registry.Component(Name)))
 	signupDep := "users"
 	if so.flipAfter > 0 {
 		signupDep = "spare"

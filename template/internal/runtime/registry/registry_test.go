@@ -539,3 +539,17 @@ func TestStopTimeoutOption(t *testing.T) {
 		t.Errorf("Stop took %s despite a 20ms timeout", d)
 	}
 }
+
+func TestComponentOption(t *testing.T) {
+	t.Parallel()
+	r := registry.New()
+	must(t, registry.Provide(r, newDB, registry.Component("pool")))
+	if n := registrytest.Start(t, r).Graph().Nodes[0]; n.Name != "pool" || n.Kind != registry.KindComponent {
+		t.Errorf("node %+v, want the component pool", n)
+	}
+	bad := registry.New()
+	_ = registry.Provide(bad, newDB, registry.Component(""))
+	if _, err := bad.Build(); err == nil || !strings.Contains(err.Error(), "Name: empty name") {
+		t.Errorf("Build with an empty component name: %v", err)
+	}
+}

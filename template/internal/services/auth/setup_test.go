@@ -72,7 +72,7 @@ func setup(t testing.TB, db *database.DB, mod func(*Settings)) *fixture {
 	srv := backend.NewServer(backend.Settings{MaxBodyBytes: testMaxBody})
 	c := registrytest.Start(t, registry.New(), func(r *registry.Registry) error {
 		return errors.Join(
-			registry.Value(r, srv, registry.Name(backend.Name), registry.Kind(registry.KindComponent)),
+			registry.Value(r, srv, registry.Component(backend.Name)),
 			registry.Value(r, users),
 			registry.Value(r, a),
 		)

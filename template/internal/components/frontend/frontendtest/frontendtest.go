@@ -46,8 +46,8 @@ func Handler(t testing.TB, opts *frontend.Opts, register func(*registry.Registry
 	srv := backend.NewServer(backend.Settings{})
 	c := registrytest.Start(t, registry.New(), func(r *registry.Registry) error {
 		return errors.Join(
-			registry.Value(r, srv, registry.Name(backend.Name), registry.Kind(registry.KindComponent)),
-			registry.Value(r, dash, registry.Name(frontend.Name), registry.Kind(registry.KindComponent)),
+			registry.Value(r, srv, registry.Component(backend.Name)),
+			registry.Value(r, dash, registry.Component(frontend.Name)),
 		)
 	}, register)
 	h, err := srv.Handler(c, &backend.HandlerOpts{Title: "app", Logger: slog.New(slog.DiscardHandler),
