@@ -26,6 +26,16 @@ func deps(i int) []int {
 	return []int{a, b}
 }
 
+// depList returns the dependencies of service i as parameters ("d3 *S003") and as
+// arguments ("d3"), in order.
+func depList(i int) (params, args []string) {
+	for _, d := range deps(i) {
+		params = append(params, fmt.Sprintf("d%d *S%03d", d, d))
+		args = append(args, fmt.Sprintf("d%d", d))
+	}
+	return params, args
+}
+
 func main() {
 	dependedOn := map[int]bool{}
 	for i := range size {
@@ -43,15 +53,10 @@ func main() {
 
 	p("\n// registerAegis registers the graph into r.\nfunc registerAegis(r *registry.Registry) {\n")
 	for i := range size {
-		ds := deps(i)
-		var params, args []string
-		for _, d := range ds {
-			params = append(params, fmt.Sprintf("d%d *S%03d", d, d))
-			args = append(args, fmt.Sprintf("d%d", d))
-		}
+		params, args := depList(i)
 		fn := "Provide"
-		if len(ds) > 0 {
-			fn = fmt.Sprintf("Provide%d", len(ds))
+		if len(args) > 0 {
+			fn = fmt.Sprintf("Provide%d", len(args))
 		}
 		p("\t_ = registry.%s(r, func(_ context.Context%s) (*S%03d, error) { return &S%03d{deps: []any{%s}}, nil })\n",
 			fn, prefixComma(strings.Join(params, ", ")), i, i, strings.Join(args, ", "))
@@ -80,11 +85,7 @@ func main() {
 
 	p("\n// provideDig registers the graph into c.\nfunc provideDig(c *dig.Container) error {\n")
 	for i := range size {
-		var params, args []string
-		for _, d := range deps(i) {
-			params = append(params, fmt.Sprintf("d%d *S%03d", d, d))
-			args = append(args, fmt.Sprintf("d%d", d))
-		}
+		params, args := depList(i)
 		p("\tif err := c.Provide(func(%s) *S%03d { return &S%03d{deps: []any{%s}} }); err != nil { return err }\n",
 			strings.Join(params, ", "), i, i, strings.Join(args, ", "))
 	}

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -9,26 +8,9 @@ import (
 	"testing"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
+	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
-
-// syncBuffer is a bytes.Buffer safe for a command writing while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // recorder is a service that remembers being stopped.
 type recorder struct {
@@ -59,8 +41,8 @@ func (failing) Start(context.Context) error { return errors.New("cannot connect 
 type harness struct {
 	cli    *cli
 	reg    *registry.Registry
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *logtest.Buffer
+	stderr *logtest.Buffer
 }
 
 func setup(t *testing.T) *harness {
@@ -69,7 +51,7 @@ func setup(t *testing.T) *harness {
 	if err := backend.Register(reg); err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{reg: reg, stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	h := &harness{reg: reg, stdout: &logtest.Buffer{}, stderr: &logtest.Buffer{}}
 	// A fresh registry: the test binary also links every component's and service's routes.
 	h.cli = &cli{name: "shop", stdout: h.stdout, stderr: h.stderr, reg: reg}
 	// serve installs its logger as the default; put the test's back.

@@ -10,7 +10,7 @@
 // A component is infrastructure the app's services build on (the HTTP
 // server, the status page, a database pool, a cache). Each one registers
 // itself with the runtime registry from init() using
-// registry.Kind(registry.KindComponent), and contributes what it adds to the
+// registry.Component(name), and contributes what it adds to the
 // app with registry.Contribute: its settings (config.Declare), routes
 // (backend.Routes), commands (command.Builder), migrations, dashboard panels.
 // Components import the backend and the frontend (always present) and the

@@ -56,8 +56,9 @@ func loadDotEnv() error {
 }
 
 // Validator is implemented by settings structs that check their values after
-// parsing. Errors should be built with Invalid or OneOf so they name the
-// variable and say how to fix it.
+// parsing. Errors should be built with Invalid, OneOf or the range checks
+// (Positive, AtLeast, NotNegative, InRange) so they name the variable and say
+// how to fix it.
 type Validator interface {
 	Validate() error
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 type sample struct {
@@ -253,18 +254,7 @@ func TestLoader(t *testing.T) {
 	freshDotEnv(t)
 	t.Chdir(t.TempDir())
 	t.Setenv("LOG_LEVEL", "debug")
-	r := registry.New()
-	if err := registry.Provide(r, Loader[Core]); err != nil {
-		t.Fatal(err)
-	}
-	c, err := r.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.Stop(t.Context()) }()
+	c := registrytest.Start(t, registry.New(), func(r *registry.Registry) error { return registry.Provide(r, Loader[Core]) })
 	if got := registry.MustGet[Core](c); got.LogLevel != "debug" || got.Env != EnvDevelopment {
 		t.Errorf("Core = %+v, want LOG_LEVEL from the environment and defaults", got)
 	}

@@ -49,3 +49,43 @@ func OneOf(name, value string, allowed ...string) error {
 		Fix:    "use one of " + strings.Join(allowed, ", "),
 	}
 }
+
+// number is what the range checks compare: the integers, floats and time.Duration.
+type number interface {
+	~int | ~int8 | ~int16 | ~int32 | ~int64 | ~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~float32 | ~float64
+}
+
+// Positive returns nil when value is above zero, and otherwise an *Error saying variable name
+// must be positive, with fix: for a settings struct's Validate, as are AtLeast, NotNegative
+// and InRange. Their results can go straight into errors.Join, which drops the nils.
+func Positive[N number](name string, value N, fix string) error {
+	if value > 0 {
+		return nil
+	}
+	return Invalid(name, fmt.Sprint(value), "must be positive", fix)
+}
+
+// AtLeast returns nil when value is least or more, and otherwise an *Error saying so.
+func AtLeast[N number](name string, value, least N, fix string) error {
+	if value >= least {
+		return nil
+	}
+	return Invalid(name, fmt.Sprint(value), fmt.Sprintf("must be at least %v", least), fix)
+}
+
+// NotNegative returns nil when value is zero or more, and otherwise an *Error saying so.
+func NotNegative[N number](name string, value N, fix string) error {
+	if value >= 0 {
+		return nil
+	}
+	return Invalid(name, fmt.Sprint(value), "must not be negative", fix)
+}
+
+// InRange returns nil when value is from lo to hi, and otherwise an *Error saying it is out of
+// range.
+func InRange[N number](name string, value, lo, hi N, fix string) error {
+	if value >= lo && value <= hi {
+		return nil
+	}
+	return Invalid(name, fmt.Sprint(value), "is out of range", fix)
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 func TestDefault(t *testing.T) {
@@ -51,20 +52,12 @@ func TestProvide(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got provided
-		if err := registry.Provide1(r, func(_ context.Context, s provided) (*strings.Builder, error) {
-			got = s
-			return &strings.Builder{}, nil
-		}, registry.Name("greeter")); err != nil {
-			t.Fatal(err)
-		}
-		c, err := r.Build()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Stop(context.Background()) })
+		c := registrytest.Start(t, r, func(r *registry.Registry) error {
+			return registry.Provide1(r, func(_ context.Context, s provided) (*strings.Builder, error) {
+				got = s
+				return &strings.Builder{}, nil
+			}, registry.Name("greeter"))
+		})
 		if _, err := registry.Get[*strings.Builder](c); err != nil {
 			t.Fatal(err)
 		}

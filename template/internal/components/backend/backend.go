@@ -41,8 +41,7 @@ func Register(r *registry.Registry) error {
 	return errors.Join(
 		config.Provide[Settings](r, Name),
 		registry.Provide2(r, newServer,
-			registry.Name(Name),
-			registry.Kind(registry.KindComponent),
+			registry.Component(Name),
 			registry.Describe("HTTP server: chi router, huma API, health endpoints and /docs"),
 		),
 	)

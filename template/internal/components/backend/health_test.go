@@ -35,7 +35,7 @@ func TestLive(t *testing.T) {
 	problem(t, f.do(t, http.MethodPost, LivePath, nil, nil), http.StatusMethodNotAllowed)
 
 	// Probes are logged at debug only, so an info-level app never logs them.
-	for _, r := range f.logs.records(t, "request") {
+	for _, r := range f.logs.Records(t, "request") {
 		if r["path"] == LivePath && r["level"] != "DEBUG" {
 			t.Errorf("probe logged at %v, want DEBUG", r["level"])
 		}

@@ -53,7 +53,7 @@ func TestRequestIDInLogs(t *testing.T) {
 	h := http.Header{}
 	h.Set(RequestIDHeader, "trace-me")
 	f.do(t, http.MethodGet, "/docs", nil, h)
-	access := f.logs.records(t, "request")
+	access := f.logs.Records(t, "request")
 	if len(access) != 1 || access[0]["request_id"] != "trace-me" || access[0]["status"] != float64(200) || access[0]["level"] != "INFO" {
 		t.Errorf("access log = %v, want one INFO line with request_id trace-me and status 200", access)
 	}
@@ -102,7 +102,7 @@ func TestPanicRecovery(t *testing.T) {
 	if p.Instance != "/test/panic" {
 		t.Errorf("instance = %q, want the path", p.Instance)
 	}
-	logged := f.logs.records(t, "panic serving request")
+	logged := f.logs.Records(t, "panic serving request")
 	if len(logged) != 1 {
 		t.Fatalf("panic log lines = %d, want 1; logs:\n%s", len(logged), f.logs)
 	}
@@ -110,7 +110,7 @@ func TestPanicRecovery(t *testing.T) {
 	if logged[0]["panic"] != "boom: secret internals" || logged[0]["request_id"] != "panic-1" || !strings.Contains(stack, "goroutine") {
 		t.Errorf("panic log = %v, want the value, the request ID and a stack", logged[0])
 	}
-	if access := f.logs.records(t, "request"); len(access) != 1 || access[0]["status"] != float64(500) || access[0]["level"] != "ERROR" {
+	if access := f.logs.Records(t, "request"); len(access) != 1 || access[0]["status"] != float64(500) || access[0]["level"] != "ERROR" {
 		t.Errorf("access log = %v, want one ERROR line with status 500", access)
 	}
 }

@@ -53,30 +53,17 @@ func (s Settings) WithDefaults() Settings {
 
 // Validate reports every out-of-range value, naming its variable.
 func (s Settings) Validate() error {
-	var errs []error
-	if s.Port < 0 || s.Port > 65535 {
-		errs = append(errs, config.Invalid("PORT", strconv.Itoa(s.Port), "is out of range", "use a port from 1 to 65535, or 0 for any free port"))
-	}
-	durations := []struct {
-		name string
-		d    time.Duration
-	}{
-		{"HTTP_READ_HEADER_TIMEOUT", s.ReadHeaderTimeout},
-		{"HTTP_READ_TIMEOUT", s.ReadTimeout},
-		{"HTTP_WRITE_TIMEOUT", s.WriteTimeout},
-		{"HTTP_IDLE_TIMEOUT", s.IdleTimeout},
-		{"HTTP_SHUTDOWN_TIMEOUT", s.ShutdownTimeout},
-		{"HEALTH_TIMEOUT", s.HealthTimeout},
-	}
-	for _, d := range durations {
-		if d.d <= 0 {
-			errs = append(errs, config.Invalid(d.name, d.d.String(), "must be positive", "use a duration such as 5s or 1m"))
-		}
-	}
-	if s.MaxBodyBytes <= 0 {
-		errs = append(errs, config.Invalid("MAX_BODY_BYTES", strconv.FormatInt(s.MaxBodyBytes, 10), "must be positive", "use a size in bytes such as 1048576 (1 MiB)"))
-	}
-	return errors.Join(errs...)
+	const duration = "use a duration such as 5s or 1m"
+	return errors.Join(
+		config.InRange("PORT", s.Port, 0, 65535, "use a port from 1 to 65535, or 0 for any free port"),
+		config.Positive("HTTP_READ_HEADER_TIMEOUT", s.ReadHeaderTimeout, duration),
+		config.Positive("HTTP_READ_TIMEOUT", s.ReadTimeout, duration),
+		config.Positive("HTTP_WRITE_TIMEOUT", s.WriteTimeout, duration),
+		config.Positive("HTTP_IDLE_TIMEOUT", s.IdleTimeout, duration),
+		config.Positive("HTTP_SHUTDOWN_TIMEOUT", s.ShutdownTimeout, duration),
+		config.Positive("HEALTH_TIMEOUT", s.HealthTimeout, duration),
+		config.Positive("MAX_BODY_BYTES", s.MaxBodyBytes, "use a size in bytes such as 1048576 (1 MiB)"),
+	)
 }
 
 // Addr returns host:port for net.Listen.

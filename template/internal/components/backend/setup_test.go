@@ -1,21 +1,21 @@
 package backend
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 // fakeService is a singleton with a health check the test controls.
@@ -52,7 +52,7 @@ type fixture struct {
 	c    *registry.Container
 	srv  *Server
 	h    http.Handler
-	logs *syncBuffer
+	logs *logtest.Buffer
 }
 
 func setup(t testing.TB, o setupOpts) fixture {
@@ -63,9 +63,7 @@ func setup(t testing.TB, o setupOpts) fixture {
 	}
 	srv := NewServer(s)
 	reg := registry.New()
-	if err := registry.Value(reg, srv, registry.Name(Name), registry.Kind(registry.KindComponent)); err != nil {
-		t.Fatal(err)
-	}
+	errs := []error{registry.Value(reg, srv, registry.Component(Name))}
 	for _, sv := range o.services {
 		f := &fakeService{health: registry.Health{Status: sv.status, Message: "fake " + string(sv.status)}}
 		if sv.hang {
@@ -76,25 +74,21 @@ func setup(t testing.TB, o setupOpts) fixture {
 		if sv.optional {
 			opts = append(opts, registry.Optional())
 		}
-		if err := registry.Value(reg, f, opts...); err != nil {
-			t.Fatal(err)
-		}
+		errs = append(errs, registry.Value(reg, f, opts...))
 	}
-	c, err := reg.Build()
-	if err != nil {
+	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	if !o.noStart {
-		if err := c.Start(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	start := registrytest.Start
+	if o.noStart {
+		start = registrytest.Build
 	}
+	c := start(t, reg)
 	level := slog.LevelDebug
 	if o.infoLogs {
 		level = slog.LevelInfo
 	}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level}))
 	h, err := srv.Handler(c, &HandlerOpts{Title: "testapp", Version: "1.0", Logger: logger,
 		Routes: registry.All[Routes]{{Name: "testroutes", Value: testRoutes}}})
@@ -140,38 +134,4 @@ func problem(t *testing.T, rec *httptest.ResponseRecorder, status int) huma.Erro
 		t.Fatalf("problem = %+v, want status %d and a title", p, status)
 	}
 	return p
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// records returns the JSON log records whose msg is msg.
-func (b *syncBuffer) records(t *testing.T, msg string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for line := range strings.Lines(b.String()) {
-		var rec map[string]any
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		if rec["msg"] == msg {
-			out = append(out, rec)
-		}
-	}
-	return out
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/cache"
 	"github.com/aegisgo/aegis/template/internal/components/cache/cachetest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 func TestComponentInMemoryByDefault(t *testing.T) {
@@ -17,18 +18,7 @@ func TestComponentInMemoryByDefault(t *testing.T) {
 	// running the tests cannot turn this into a Redis test.
 	t.Setenv("CACHE_URL", "")
 	t.Setenv("CACHE_MAX_ENTRIES", "50")
-	r := registry.New()
-	if err := cache.Register(r); err != nil {
-		t.Fatal(err)
-	}
-	c, err := r.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	c := registrytest.Start(t, registry.New(), cache.Register)
 
 	cc := registry.MustGet[*cache.Cache](c)
 	if cc.Backend() != "memory" {
@@ -56,13 +46,8 @@ func TestComponentInMemoryByDefault(t *testing.T) {
 func TestSettingsInvalid(t *testing.T) {
 	t.Setenv("CACHE_OP_TIMEOUT", "-1s")
 	t.Setenv("CACHE_MAX_ENTRIES", "-5")
-	r := registry.New()
-	_ = cache.Register(r)
-	c, err := r.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = c.Start(t.Context())
+	c := registrytest.Build(t, registry.New(), cache.Register)
+	err := c.Start(t.Context())
 	if err == nil {
 		_ = c.Stop(context.Background())
 		t.Fatal("Start with bad settings succeeded")

@@ -23,8 +23,7 @@ func Register(r *registry.Registry) error {
 	return errors.Join(
 		config.Provide[Settings](r, Name),
 		registry.Provide1(r, newCache,
-			registry.Name(Name),
-			registry.Kind(registry.KindComponent),
+			registry.Component(Name),
 			// Services run without the cache when it is down, so an outage
 			// degrades readiness instead of failing it.
 			registry.Optional(),

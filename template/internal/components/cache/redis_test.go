@@ -1,7 +1,6 @@
 package cache_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -13,7 +12,9 @@ import (
 
 	"github.com/aegisgo/aegis/template/internal/components/cache"
 	"github.com/aegisgo/aegis/template/internal/components/cache/cachetest"
+	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 func TestRedisConformance(t *testing.T) {
@@ -39,29 +40,11 @@ func TestRedisBadURL(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe to log into from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // outage checks the contract of a cache whose Redis does not answer: reads
 // miss, writes are dropped, GetOrCompute still computes, health says why,
 // warnings are rate-limited (checked when logs is not nil), and nothing
 // takes longer than bound.
-func outage(t *testing.T, c *cache.Cache, logs *syncBuffer, bound time.Duration) {
+func outage(t *testing.T, c *cache.Cache, logs *logtest.Buffer, bound time.Duration) {
 	t.Helper()
 	ctx := t.Context()
 	timed := func(what string, f func()) {
@@ -122,19 +105,8 @@ func TestOutageDeadPort(t *testing.T) {
 	// Not parallel: t.Setenv, to go through the settings as the app does.
 	t.Setenv("CACHE_URL", "redis://127.0.0.1:1/0")
 	t.Setenv("CACHE_OP_TIMEOUT", "300ms")
-	r := registry.New()
-	if err := cache.Register(r); err != nil {
-		t.Fatal(err)
-	}
-	c, err := r.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Starting never fails because of the cache.
-	if err := c.Start(t.Context()); err != nil {
-		t.Fatalf("Start with Redis down: %v", err)
-	}
-	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	c := registrytest.Start(t, registry.New(), cache.Register)
 
 	report := c.CheckHealth(t.Context(), 5*time.Second)
 	if report.Status != registry.StatusDegraded {
@@ -146,7 +118,7 @@ func TestOutageDeadPort(t *testing.T) {
 	}
 	outage(t, cc, nil, 2*time.Second)
 
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	cc2 := cache.New(mustRedis(t, "redis://127.0.0.1:1/0", 300*time.Millisecond), &cache.Opts{
 		Logger: slog.New(slog.NewTextHandler(logs, nil)),
 	})
@@ -185,7 +157,7 @@ func TestOutageUnresponsive(t *testing.T) {
 		}
 	})
 
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	const opTimeout = 200 * time.Millisecond
 	c := cache.New(mustRedis(t, "redis://"+ln.Addr().String()+"/0", opTimeout), &cache.Opts{
 		Logger: slog.New(slog.NewTextHandler(logs, nil)),

@@ -2,7 +2,6 @@ package cache
 
 import (
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 
@@ -24,39 +23,28 @@ type Settings struct {
 
 // Validate reports every bad value, naming its variable.
 func (s Settings) Validate() error {
-	var errs []error
+	var urlErr error
 	if s.URL != "" {
 		if _, err := parseURL(s.URL); err != nil {
 			// Show the scheme only: the URL may carry a password.
 			scheme, _, _ := strings.Cut(s.URL, "://")
-			errs = append(errs, &config.Error{
+			urlErr = &config.Error{
 				Var:    "CACHE_URL",
 				Value:  scheme + "://…",
 				Reason: "is not a Redis URL",
 				Fix:    "use redis://host:6379/0, rediss:// for TLS, or leave it empty for the in-memory cache",
 				Err:    err,
-			})
+			}
 		}
 	}
-	if s.MaxEntries < -1 {
-		errs = append(errs, config.Invalid("CACHE_MAX_ENTRIES", strconv.Itoa(s.MaxEntries), "is negative", "use a count such as 10000, or -1 for no limit"))
-	}
-	if s.MaxBytes < -1 {
-		errs = append(errs, config.Invalid("CACHE_MAX_BYTES", strconv.FormatInt(s.MaxBytes, 10), "is negative", "use a size in bytes such as 67108864 (64 MiB), or -1 for no limit"))
-	}
-	for _, d := range []struct {
-		name string
-		d    time.Duration
-	}{
-		{"CACHE_SWEEP_INTERVAL", s.SweepInterval},
-		{"CACHE_DIAL_TIMEOUT", s.DialTimeout},
-		{"CACHE_OP_TIMEOUT", s.OpTimeout},
-	} {
-		if d.d < 0 {
-			errs = append(errs, config.Invalid(d.name, d.d.String(), "is negative", "use a duration such as 500ms or 2s"))
-		}
-	}
-	return errors.Join(errs...)
+	const duration = "use a duration such as 500ms or 2s"
+	return errors.Join(urlErr,
+		config.AtLeast("CACHE_MAX_ENTRIES", s.MaxEntries, -1, "use a count such as 10000, or -1 for no limit"),
+		config.AtLeast("CACHE_MAX_BYTES", s.MaxBytes, -1, "use a size in bytes such as 67108864 (64 MiB), or -1 for no limit"),
+		config.NotNegative("CACHE_SWEEP_INTERVAL", s.SweepInterval, duration),
+		config.NotNegative("CACHE_DIAL_TIMEOUT", s.DialTimeout, duration),
+		config.NotNegative("CACHE_OP_TIMEOUT", s.OpTimeout, duration),
+	)
 }
 
 // Open returns the Cache s describes: Redis when URL is set, memory

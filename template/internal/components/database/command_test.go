@@ -2,7 +2,6 @@ package database_test
 
 import (
 	"bytes"
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 // migrate runs "shop migrate args..." against DATABASE_URL and returns its output.
@@ -77,18 +77,8 @@ func TestComponent(t *testing.T) {
 		t.Setenv("AUTO_MIGRATE", "")
 		t.Setenv("DATABASE_MAX_CONNS", "2")
 		r := registry.New()
-		if err := database.Register(r); err != nil {
-			t.Fatal(err)
-		}
 		registry.Contribute(r, testOwner, database.Migrations{FS: testMigrationsFS})
-		c, err := r.Build()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Start(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Stop(context.Background()) })
+		c := registrytest.Start(t, r, database.Register)
 
 		db, err := registry.GetNamed[*database.DB](c, database.Name)
 		if err != nil {

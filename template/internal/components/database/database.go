@@ -72,8 +72,7 @@ func Register(r *registry.Registry) error {
 	return errors.Join(
 		config.Provide[Settings](r, Name),
 		registry.Provide2(r, newComponent,
-			registry.Name(Name),
-			registry.Kind(registry.KindComponent),
+			registry.Component(Name),
 			registry.Describe("SQL database: embedded SQLite or PostgreSQL, bun queries, goose migrations"),
 		),
 	)

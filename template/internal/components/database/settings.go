@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -51,31 +50,22 @@ func (s Settings) WithDefaults() Settings {
 
 // Validate reports every bad value at once, each naming its variable.
 func (s Settings) Validate() error {
-	var errs []error
-	if _, err := parseURL(s.URL); err != nil {
-		errs = append(errs, err)
+	_, urlErr := parseURL(s.URL)
+	// MIN_CONNS may not exceed a valid MAX_CONNS; a bad MAX_CONNS is reported on its own.
+	maxMinConns := max(s.MinConns, 0)
+	if s.MaxConns >= 1 {
+		maxMinConns = s.MaxConns
 	}
-	if s.MaxConns < 1 {
-		errs = append(errs, config.Invalid("DATABASE_MAX_CONNS", strconv.Itoa(s.MaxConns), "must be at least 1", "use a pool size such as 10"))
-	}
-	if s.MinConns < 0 || (s.MaxConns >= 1 && s.MinConns > s.MaxConns) {
-		errs = append(errs, config.Invalid("DATABASE_MIN_CONNS", strconv.Itoa(s.MinConns), "is out of range", "use a number from 0 to DATABASE_MAX_CONNS"))
-	}
-	durations := []struct {
-		name string
-		d    time.Duration
-	}{
-		{"DATABASE_MAX_CONN_LIFETIME", s.MaxConnLifetime},
-		{"DATABASE_MAX_CONN_IDLE_TIME", s.MaxConnIdleTime},
-		{"DATABASE_CONNECT_TIMEOUT", s.ConnectTimeout},
-		{"DATABASE_BUSY_TIMEOUT", s.BusyTimeout},
-	}
-	for _, d := range durations {
-		if d.d <= 0 {
-			errs = append(errs, config.Invalid(d.name, d.d.String(), "must be positive", "use a duration such as 5s or 1m"))
-		}
-	}
-	return errors.Join(errs...)
+	const duration = "use a duration such as 5s or 1m"
+	return errors.Join(
+		urlErr,
+		config.AtLeast("DATABASE_MAX_CONNS", s.MaxConns, 1, "use a pool size such as 10"),
+		config.InRange("DATABASE_MIN_CONNS", s.MinConns, 0, maxMinConns, "use a number from 0 to DATABASE_MAX_CONNS"),
+		config.Positive("DATABASE_MAX_CONN_LIFETIME", s.MaxConnLifetime, duration),
+		config.Positive("DATABASE_MAX_CONN_IDLE_TIME", s.MaxConnIdleTime, duration),
+		config.Positive("DATABASE_CONNECT_TIMEOUT", s.ConnectTimeout, duration),
+		config.Positive("DATABASE_BUSY_TIMEOUT", s.BusyTimeout, duration),
+	)
 }
 
 // target is DATABASE_URL taken apart.

@@ -82,8 +82,7 @@ func Register(r *registry.Registry) error {
 	return errors.Join(
 		config.Provide[Settings](r, Name),
 		registry.Provide4(r, newFromEnv,
-			registry.Name(Name),
-			registry.Kind(registry.KindComponent),
+			registry.Component(Name),
 			registry.Describe("Dashboard at /: live health, service graph, routes and component panels"),
 		),
 	)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 type checked struct{ status registry.Status }
@@ -102,8 +103,8 @@ func setup(t testing.TB, so setupOpts) env {
 
 	reg := registry.New()
 	srv := backend.NewServer(backend.Settings{HealthTimeout: time.Second})
-	must(registry.Value(reg, srv, registry.Name(backend.Name), registry.Kind(registry.KindComponent)))
-	must(registry.Value(reg, d, registry.Name(Name), registry.Kind(registry.KindComponent)))
+	must(registry.Value(reg, srv, registry.Component(backend.Name)))
+	must(registry.Value(reg, d, registry.Component(Name)))
 	signupDep := "users"
 	if so.flipAfter > 0 {
 		signupDep = "spare"
@@ -117,12 +118,11 @@ func setup(t testing.TB, so setupOpts) env {
 		registry.Name("unit-of-work"), registry.WithLifetime(registry.Scoped)))
 	must(registry.Provide1(reg, func(context.Context, *checked) (*usesUsers, error) { return &usesUsers{}, nil },
 		registry.Name("signup"), registry.DependsOnNames(signupDep)))
-	c, err := reg.Build()
-	must(err)
-	if !so.noStart {
-		must(c.Start(t.Context()))
-		t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	start := registrytest.Start
+	if so.noStart {
+		start = registrytest.Build
 	}
+	c := start(t, reg)
 	routes := registry.All[backend.Routes]{{Name: Name, Value: mount}, {Name: "widgets", Value: func(r *backend.Router) error {
 		huma.Get(r.API, "/widgets/{id}", func(context.Context, *struct {
 			ID string `path:"id"`

@@ -19,7 +19,7 @@ func TestPanel(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := frontendtest.Handler(t, nil, func(r *registry.Registry) error {
-		return registry.Value(r, sch, registry.Name(Name), registry.Kind(registry.KindComponent))
+		return registry.Value(r, sch, registry.Component(Name))
 	})
 	b := frontendtest.NewBrowser(t, h)
 	body := b.Get("/dashboard/panels/scheduler")

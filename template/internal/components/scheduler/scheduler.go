@@ -58,8 +58,7 @@ func AddTo(r *registry.Registry) error {
 	return errors.Join(
 		config.Provide[Settings](r, Name),
 		registry.Provide6(r, newComponent,
-			registry.Name(Name),
-			registry.Kind(registry.KindComponent),
+			registry.Component(Name),
 			registry.Describe("scheduled jobs: intervals and cron expressions, run by gocron"),
 			registry.StopTimeout(time.Minute),
 		),

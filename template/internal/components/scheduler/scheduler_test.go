@@ -11,6 +11,7 @@ import (
 
 	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 var everyRuns atomic.Int64
@@ -173,26 +174,14 @@ func TestTicksInProcess(t *testing.T) {
 func TestOptionalStoreAndDispatcher(t *testing.T) {
 	t.Parallel()
 	for _, withPlugins := range []bool{false, true} {
-		r := registry.New()
-		if err := AddTo(r); err != nil {
-			t.Fatal(err)
-		}
-		if err := registry.Value(r, command.RoleNone); err != nil {
-			t.Fatal(err)
-		}
 		store := newMemoryStore()
-		if withPlugins {
-			if err := errors.Join(registry.Value[Store](r, store), registry.Value[Dispatcher](r, &fakeDispatcher{})); err != nil {
-				t.Fatal(err)
+		c := registrytest.Start(t, registry.New(), AddTo, func(r *registry.Registry) error {
+			err := registry.Value(r, command.RoleNone)
+			if withPlugins {
+				err = errors.Join(err, registry.Value[Store](r, store), registry.Value[Dispatcher](r, &fakeDispatcher{}))
 			}
-		}
-		c, err := r.Build()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Start(t.Context()); err != nil {
-			t.Fatal(err)
-		}
+			return err
+		})
 		s := registry.MustGet[*Scheduler](c)
 		if got := s.store == Store(store); got != withPlugins {
 			t.Errorf("with plugins %v: uses the container's store: %v", withPlugins, got)

@@ -1,7 +1,6 @@
 package schedulerdb
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -20,6 +18,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/components/scheduler"
+	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 )
 
 // TestSchedulerProcessesRunEachTickOnce runs schedulers in child processes: TestMain runs this
@@ -108,7 +107,7 @@ func runChild(url string) error {
 // schedulerProc is a child scheduler process.
 type schedulerProc struct {
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *logtest.Buffer
 	exited chan struct{} // closed once the process ended; err is then its exit
 	err    error
 }
@@ -117,7 +116,7 @@ func startScheduler(t *testing.T, url string) *schedulerProc {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), envChild+"="+url)
-	p := &schedulerProc{cmd: cmd, out: &syncBuffer{}, exited: make(chan struct{})}
+	p := &schedulerProc{cmd: cmd, out: &logtest.Buffer{}, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -163,23 +162,6 @@ func (p *schedulerProc) wait(t *testing.T, within time.Duration) {
 	case <-time.After(within):
 		t.Errorf("scheduler process %d did not stop within %s of SIGTERM", p.pid(), within)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // Scheduler processes (two on PostgreSQL, the case, for 30 s; one on SQLite, which

@@ -31,8 +31,7 @@ func init() {
 	// The scheduler takes the Store as an optional dependency, so the container starts the
 	// database first and stops it only after the scheduler's ticks have stopped.
 	_ = registry.Provide1(registry.Default, newStore,
-		registry.Name(Name),
-		registry.Kind(registry.KindComponent),
+		registry.Component(Name),
 		registry.Describe("scheduler history in the database: each tick runs once across instances"),
 	)
 }

@@ -26,8 +26,7 @@ func init() {
 	// The scheduler takes the Dispatcher as an optional dependency, so the container starts the
 	// worker first and stops it only after the scheduler's ticks have stopped.
 	_ = registry.Provide1(registry.Default, newDispatcher,
-		registry.Name(Name),
-		registry.Kind(registry.KindComponent),
+		registry.Component(Name),
 		registry.Describe("scheduler ticks as worker jobs: durable and retried"),
 	)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/scheduler"
 	"github.com/aegisgo/aegis/template/internal/components/worker"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 // flaky counts runs per database (each engine's subtest has its own), resolved from the
@@ -51,14 +52,7 @@ func TestTickRunsAsRetriedJob(t *testing.T) {
 		_ = registry.Provide(r, func(ctx context.Context) (*scheduler.Scheduler, error) {
 			return scheduler.New(scheduler.Settings{}, nil)
 		})
-		c, err := r.Build()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Stop(context.Background()) })
+		c := registrytest.Start(t, r)
 		w, err := worker.NewClient(db, worker.Settings{PollInterval: 50 * time.Millisecond}, &worker.ClientOpts{Work: true, Container: c})
 		if err != nil {
 			t.Fatal(err)

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"html/template"
 	"slices"
@@ -22,7 +23,10 @@ func init() {
 	registry.Contribute(registry.Default, "jobs", frontend.Panel{Title: "Jobs", Render: renderPanel, PanelOpts: frontend.PanelOpts{
 		Order:   10,
 		Refresh: 5,
-		Actions: map[string]frontend.ActionFunc{"retry": retryAction, "cancel": cancelAction},
+		Actions: map[string]frontend.ActionFunc{
+			"retry":  jobAction((*Client).Retry, "Job %d will run again as soon as a worker is free."),
+			"cancel": jobAction((*Client).Cancel, "Job %d is cancelled."),
+		},
 	}})
 }
 
@@ -133,34 +137,22 @@ func jobID(p *frontend.PanelContext) (int64, error) {
 	return id, nil
 }
 
-func retryAction(p *frontend.PanelContext) error {
-	c, err := registry.Get[*Client](p.Container)
-	if err != nil {
-		return fmt.Errorf("the worker is not available: %w", err)
+// jobAction is the panel action that applies do (Client.Retry or Client.Cancel) to the job
+// the form names and then shows notice, a format of the job's ID.
+func jobAction(do func(*Client, context.Context, int64) (*rivertype.JobRow, error), notice string) frontend.ActionFunc {
+	return func(p *frontend.PanelContext) error {
+		c, err := registry.Get[*Client](p.Container)
+		if err != nil {
+			return fmt.Errorf("the worker is not available: %w", err)
+		}
+		id, err := jobID(p)
+		if err != nil {
+			return err
+		}
+		if _, err := do(c, p.Request.Context(), id); err != nil {
+			return err
+		}
+		p.Notice = fmt.Sprintf(notice, id)
+		return nil
 	}
-	id, err := jobID(p)
-	if err != nil {
-		return err
-	}
-	if _, err := c.Retry(p.Request.Context(), id); err != nil {
-		return err
-	}
-	p.Notice = fmt.Sprintf("Job %d will run again as soon as a worker is free.", id)
-	return nil
-}
-
-func cancelAction(p *frontend.PanelContext) error {
-	c, err := registry.Get[*Client](p.Container)
-	if err != nil {
-		return fmt.Errorf("the worker is not available: %w", err)
-	}
-	id, err := jobID(p)
-	if err != nil {
-		return err
-	}
-	if _, err := c.Cancel(p.Request.Context(), id); err != nil {
-		return err
-	}
-	p.Notice = fmt.Sprintf("Job %d is cancelled.", id)
-	return nil
 }

@@ -25,7 +25,7 @@ func TestPanel(t *testing.T) {
 			t.Fatal(err)
 		}
 		h := frontendtest.Handler(t, nil, func(r *registry.Registry) error {
-			return registry.Value(r, client, registry.Name(Name), registry.Kind(registry.KindComponent))
+			return registry.Value(r, client, registry.Component(Name))
 		})
 		res, err := client.Enqueue(t.Context(), okArgs{Token: token(t)}, nil)
 		if err != nil {

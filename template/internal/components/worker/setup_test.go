@@ -14,6 +14,7 @@ import (
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 // Tasks the tests enqueue. Their behaviour is keyed by the Token in their arguments, so
@@ -133,14 +134,7 @@ func setup(t testing.TB, db *database.DB, s Settings) *Client {
 	r := registry.New()
 	_ = registry.Value(r, db)
 	_ = registry.Provide(r, func(ctx context.Context) (*requestLog, error) { return &requestLog{}, nil }, registry.WithLifetime(registry.Scoped))
-	c, err := r.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	c := registrytest.Start(t, r)
 	client, err := NewClient(db, s, &ClientOpts{Work: true, Container: c})
 	if err != nil {
 		t.Fatal(err)

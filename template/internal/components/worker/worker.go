@@ -71,8 +71,7 @@ func AddTo(r *registry.Registry) error {
 	return errors.Join(
 		config.Provide[Settings](r, Name),
 		registry.Provide5(r, newComponent,
-			registry.Name(Name),
-			registry.Kind(registry.KindComponent),
+			registry.Component(Name),
 			registry.Describe("background jobs: River queues in the database, retries, scheduled and unique jobs"),
 			registry.StopTimeout(stopTimeout),
 		),

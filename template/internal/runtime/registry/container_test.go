@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 var errBoom = errors.New("boom")
@@ -202,7 +203,7 @@ func TestMustGet(t *testing.T) {
 	t.Parallel()
 	r := registry.New()
 	must(t, registry.Provide(r, newDB))
-	c := started(t, r)
+	c := registrytest.Start(t, r)
 	if db := registry.MustGet[*DB](c); db.dsn != "mem" {
 		t.Errorf("MustGet = %+v", db)
 	}
@@ -223,7 +224,7 @@ func TestLifetimes(t *testing.T) {
 	must(t, registry.Provide(r, newDB))
 	must(t, registry.Provide(r, func(context.Context) (*Req, error) { return &Req{reqs.Add(1)}, nil }, registry.WithLifetime(registry.Scoped)))
 	must(t, registry.Provide(r, func(context.Context) (*Tmp, error) { return &Tmp{tmps.Add(1)}, nil }, registry.WithLifetime(registry.Transient)))
-	c := started(t, r)
+	c := registrytest.Start(t, r)
 
 	if a, b := registry.MustGet[*DB](c), registry.MustGet[*DB](c); a != b {
 		t.Error("singleton: two instances")
@@ -258,7 +259,7 @@ func TestScopedBuildsOnceUnderConcurrency(t *testing.T) {
 		time.Sleep(10 * time.Millisecond) // widen the window for a second build
 		return &Req{}, nil
 	}, registry.WithLifetime(registry.Scoped)))
-	c := started(t, r)
+	c := registrytest.Start(t, r)
 	s := c.NewScope(t.Context())
 	defer s.Close(t.Context())
 
@@ -289,7 +290,7 @@ func TestScopedRetriesAfterFailure(t *testing.T) {
 		}
 		return &Req{}, nil
 	}, registry.WithLifetime(registry.Scoped)))
-	c := started(t, r)
+	c := registrytest.Start(t, r)
 	s := c.NewScope(t.Context())
 	defer s.Close(t.Context())
 	if _, err := registry.Get[*Req](s); !errors.Is(err, errBoom) {
@@ -325,7 +326,7 @@ func TestScopeClose(t *testing.T) {
 	must(t, registry.Provide(r, func(context.Context) (*T, error) {
 		return &T{&closer{"t" + itoa(int(tmp.Add(1))), ev}}, nil
 	}, registry.WithLifetime(registry.Transient)))
-	c := started(t, r)
+	c := registrytest.Start(t, r)
 
 	s := c.NewScope(t.Context())
 	registry.MustGet[*T](s) // t1
@@ -370,7 +371,7 @@ func TestScopeCloseErrorsAndPanics(t *testing.T) {
 	must(t, registry.Provide(r, func(context.Context) (*B, error) { return &B{}, nil },
 		registry.WithLifetime(registry.Scoped),
 		registry.Hooks(registry.Lifecycle[*B]{Stop: func(context.Context, *B) error { panic("kaput") }})))
-	c := started(t, r)
+	c := registrytest.Start(t, r)
 	s := c.NewScope(t.Context())
 	registry.MustGet[*A](s)
 	registry.MustGet[*B](s)
@@ -427,7 +428,7 @@ func TestPanicsBecomeErrors(t *testing.T) {
 				return registry.Provide(r, func(context.Context) (*Req, error) { panic("scoped") }, registry.WithLifetime(registry.Scoped))
 			},
 			run: func(t *testing.T, r *registry.Registry) error {
-				c := started(t, r)
+				c := registrytest.Start(t, r)
 				s := c.NewScope(t.Context())
 				defer s.Close(t.Context())
 				return errOf(registry.Get[*Req](s))
@@ -439,7 +440,7 @@ func TestPanicsBecomeErrors(t *testing.T) {
 				return registry.Provide(r, func(context.Context) (*Req, error) { panic(errBoom) }, registry.WithLifetime(registry.Transient))
 			},
 			run: func(t *testing.T, r *registry.Registry) error {
-				return errOf(registry.Get[*Req](started(t, r)))
+				return errOf(registry.Get[*Req](registrytest.Start(t, r)))
 			},
 		},
 	}
@@ -471,7 +472,7 @@ func TestStartIsIdempotent(t *testing.T) {
 	var n atomic.Int64
 	r := registry.New()
 	must(t, registry.Provide(r, func(context.Context) (*DB, error) { n.Add(1); return &DB{}, nil }))
-	c := started(t, r)
+	c := registrytest.Start(t, r)
 	must(t, c.Start(t.Context()))
 	if n.Load() != 1 {
 		t.Errorf("constructed %d times", n.Load())
@@ -495,7 +496,7 @@ func TestStartAfterStop(t *testing.T) {
 	t.Parallel()
 	r := registry.New()
 	must(t, registry.Provide(r, newDB))
-	c := started(t, r)
+	c := registrytest.Start(t, r)
 	must(t, c.Stop(t.Context()))
 	must(t, c.Stop(t.Context())) // idempotent
 	if err := c.Start(t.Context()); !errors.Is(err, registry.ErrStopped) {
@@ -655,7 +656,7 @@ func TestBind(t *testing.T) {
 	must(t, registry.Bind[Greeter, *English](r))
 	type Uses struct{ g Greeter }
 	must(t, registry.Provide1(r, func(_ context.Context, g Greeter) (*Uses, error) { return &Uses{g}, nil }))
-	c := started(t, r)
+	c := registrytest.Start(t, r)
 	g, err := registry.Get[Greeter](c)
 	must(t, err)
 	if g != Greeter(registry.MustGet[*English](c)) {
@@ -675,7 +676,7 @@ func TestBindNamedTargetAndScoped(t *testing.T) {
 	must(t, registry.Provide(r, newEnglish, registry.Name("en"), registry.WithLifetime(registry.Scoped)))
 	must(t, registry.Provide(r, newEnglish, registry.Name("en2"), registry.WithLifetime(registry.Scoped)))
 	must(t, registry.Bind[Greeter, *English](r, registry.DependsOnNames("en2")))
-	c := started(t, r)
+	c := registrytest.Start(t, r)
 	if _, err := registry.Get[Greeter](c); !errors.Is(err, registry.ErrOutsideScope) {
 		t.Errorf("bound scoped from container: %v", err)
 	}
@@ -702,7 +703,7 @@ func TestNamedDependencies(t *testing.T) {
 	must(t, registry.Provide(r, func(context.Context) (*DB, error) { return &DB{"replica"}, nil }, registry.Name("replica")))
 	must(t, registry.Provide2(r, func(_ context.Context, a, b *DB) (*Pair, error) { return &Pair{a, b}, nil },
 		registry.DependsOnNames("replica", "primary")))
-	c := started(t, r)
+	c := registrytest.Start(t, r)
 	p := registry.MustGet[*Pair](c)
 	if p.a.dsn != "replica" || p.b.dsn != "primary" {
 		t.Errorf("got %s, %s", p.a.dsn, p.b.dsn)
@@ -740,7 +741,7 @@ func TestProvideArities(t *testing.T) {
 		return &S6{}, nil
 	}))
 	_, _, _ = S3{}, S4{}, S5{}
-	c := started(t, r)
+	c := registrytest.Start(t, r)
 	registry.MustGet[*S6](c)
 	for _, n := range c.Graph().Nodes {
 		if n.Name == "registry_test.S6" && len(n.Deps) != 6 {
@@ -756,7 +757,7 @@ func TestValueIsNotClosed(t *testing.T) {
 	must(t, registry.Value(r, &closer{"value", ev}))
 	must(t, registry.Value(r, &lifecycle{name: "stoppable", log: ev}))
 	must(t, registry.Provide(r, func(context.Context) (io.Closer, error) { return &closer{"built", ev}, nil }))
-	c := started(t, r)
+	c := registrytest.Start(t, r)
 	if registry.MustGet[*closer](c) == nil {
 		t.Fatal("value")
 	}
@@ -783,7 +784,7 @@ func TestHooksLifecycle(t *testing.T) {
 	// Hooks replace the interface methods of a value that has them.
 	must(t, registry.Provide(r, func(context.Context) (*lifecycle, error) { return &lifecycle{name: "iface", log: ev}, nil },
 		registry.Hooks(registry.Lifecycle[*lifecycle]{Start: func(context.Context, *lifecycle) error { ev.add("hooked"); return nil }})))
-	c := started(t, r)
+	c := registrytest.Start(t, r)
 	rep := c.CheckHealth(t.Context(), time.Second)
 	if rep.Status != registry.StatusDegraded {
 		t.Errorf("report %+v", rep)
@@ -805,7 +806,7 @@ func TestTransientOwnedBySingleton(t *testing.T) {
 	must(t, registry.Provide1(r, func(_ context.Context, _ *closer) (*Owner, error) {
 		return &Owner{&lifecycle{name: "owner", log: ev}}, nil
 	}))
-	c := started(t, r)
+	c := registrytest.Start(t, r)
 	must(t, c.Stop(t.Context()))
 	if got := strings.Join(ev.all(), ","); got != "start owner,stop owner,close tmp" {
 		t.Errorf("events %s", got)
@@ -825,7 +826,7 @@ func TestConstructorContextCarriesResolver(t *testing.T) {
 		db, err := registry.Get[*DB](res)
 		return &Req{db}, err
 	}, registry.WithLifetime(registry.Scoped)))
-	c := started(t, r)
+	c := registrytest.Start(t, r)
 	s := c.NewScope(t.Context())
 	defer s.Close(t.Context())
 	if registry.MustGet[*Req](s).db == nil {
@@ -855,7 +856,7 @@ func TestSingletonGetDoesNotAllocate(t *testing.T) {
 	must(t, registry.Provide(r, newDB))
 	must(t, registry.Provide(r, newEnglish))
 	must(t, registry.Bind[Greeter, *English](r))
-	c := started(t, r)
+	c := registrytest.Start(t, r)
 	s := c.NewScope(t.Context())
 	defer s.Close(t.Context())
 	for name, f := range map[string]func(){

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 // route is a contribution kind for these tests; an empty path is invalid.
@@ -40,7 +41,7 @@ func TestContributeAll(t *testing.T) {
 	registry.Contribute(r, "users", route{"/users"})
 	registry.Contribute(r, "jobs", route{"/jobs"})
 	must(t, registry.Provide1(r, newRouter))
-	c := started(t, r)
+	c := registrytest.Start(t, r)
 	got := registry.MustGet[*router](c)
 	if want := []string{"/users", "/jobs"}; fmt.Sprint(got.paths) != fmt.Sprint(want) {
 		t.Errorf("paths = %v, want %v (registration order)", got.paths, want)
@@ -59,7 +60,7 @@ func TestContributeAllNone(t *testing.T) {
 	t.Parallel()
 	r := registry.New()
 	must(t, registry.Provide1(r, newRouter))
-	if got := registry.MustGet[*router](started(t, r)); len(got.paths) != 0 {
+	if got := registry.MustGet[*router](registrytest.Start(t, r)); len(got.paths) != 0 {
 		t.Errorf("paths = %v, want none", got.paths)
 	}
 }
@@ -176,7 +177,7 @@ func TestOneAndMaybe(t *testing.T) {
 					}
 				}
 			default:
-				if got := registry.MustGet[*dashboard](started(t, one)).who; got != tt.wantOne {
+				if got := registry.MustGet[*dashboard](registrytest.Start(t, one)).who; got != tt.wantOne {
 					t.Errorf("One = %q, want %q", got, tt.wantOne)
 				}
 			}
@@ -189,7 +190,7 @@ func TestOneAndMaybe(t *testing.T) {
 				}
 				return
 			}
-			if got := registry.MustGet[*optional](started(t, maybe)).who; got != tt.wantMayb {
+			if got := registry.MustGet[*optional](registrytest.Start(t, maybe)).who; got != tt.wantMayb {
 				t.Errorf("Maybe = %q, want %q", got, tt.wantMayb)
 			}
 		})
@@ -221,7 +222,7 @@ func TestMaybeService(t *testing.T) {
 			must(t, registry.Value[store](r, memStore{}))
 			want = "mem"
 		}
-		c := started(t, r)
+		c := registrytest.Start(t, r)
 		if got := registry.MustGet[*consumer](c).store; got != want {
 			t.Errorf("with store %v: got %q, want %q", withStore, got, want)
 		}
@@ -262,7 +263,7 @@ func TestContainerDependency(t *testing.T) {
 	t.Parallel()
 	r := registry.New()
 	must(t, registry.Provide1(r, func(_ context.Context, c *registry.Container) (*scopes, error) { return &scopes{c: c}, nil }))
-	c := started(t, r)
+	c := registrytest.Start(t, r)
 	if got := registry.MustGet[*scopes](c); got.c != c {
 		t.Errorf("the dependency is %p, want the container %p", got.c, c)
 	}
@@ -281,7 +282,7 @@ func TestHidden(t *testing.T) {
 	r := registry.New()
 	must(t, registry.Value(r, settings{Port: 8000}, registry.Hidden()))
 	must(t, registry.Provide1(r, func(_ context.Context, s settings) (*router, error) { return &router{}, nil }))
-	c := started(t, r)
+	c := registrytest.Start(t, r)
 	g := c.Graph()
 	if len(g.Nodes) != 1 || len(g.Nodes[0].Deps) != 0 {
 		t.Errorf("Graph = %+v, want the router alone, without its hidden dependency", g.Nodes)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 func TestGraph(t *testing.T) {
@@ -18,7 +19,7 @@ func TestGraph(t *testing.T) {
 	must(t, registry.Provide(r, newEnglish))
 	must(t, registry.Bind[Greeter, *English](r))
 	must(t, registry.Provide(r, newBlob, registry.Optional()))
-	g := started(t, r).Graph()
+	g := registrytest.Start(t, r).Graph()
 
 	var names []string
 	for _, n := range g.Nodes {

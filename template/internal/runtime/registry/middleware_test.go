@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 func TestMiddleware(t *testing.T) {
@@ -20,7 +21,7 @@ func TestMiddleware(t *testing.T) {
 		n++
 		return &Req{&closer{"req" + itoa(n), ev}}, nil
 	}, registry.WithLifetime(registry.Scoped)))
-	c := started(t, r)
+	c := registrytest.Start(t, r)
 
 	var seen []*Req
 	h := registry.Middleware(c)(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

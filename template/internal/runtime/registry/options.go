@@ -89,6 +89,17 @@ func Kind(kind string) Option {
 	}}
 }
 
+// Component is Name(name) and Kind(KindComponent) in one option: how the app's infrastructure
+// (the HTTP server, a database pool, a cache, ...) registers.
+func Component(name string) Option {
+	return Option{func(o *options) error {
+		if err := Name(name).apply(o); err != nil {
+			return err
+		}
+		return Kind(KindComponent).apply(o)
+	}}
+}
+
 // Describe sets a one-line description for dashboards and the services command.
 func Describe(text string) Option {
 	return Option{func(o *options) error {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 func TestLifetimeString(t *testing.T) {
@@ -512,7 +513,7 @@ func TestConcurrentRegistration(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	c := started(t, r)
+	c := registrytest.Start(t, r)
 	if n := len(c.Graph().Nodes); n != 50 {
 		t.Errorf("%d nodes, want 50", n)
 	}
@@ -536,5 +537,19 @@ func TestStopTimeoutOption(t *testing.T) {
 	}
 	if d := time.Since(begin); d > time.Second {
 		t.Errorf("Stop took %s despite a 20ms timeout", d)
+	}
+}
+
+func TestComponentOption(t *testing.T) {
+	t.Parallel()
+	r := registry.New()
+	must(t, registry.Provide(r, newDB, registry.Component("pool")))
+	if n := registrytest.Start(t, r).Graph().Nodes[0]; n.Name != "pool" || n.Kind != registry.KindComponent {
+		t.Errorf("node %+v, want the component pool", n)
+	}
+	bad := registry.New()
+	_ = registry.Provide(bad, newDB, registry.Component(""))
+	if _, err := bad.Build(); err == nil || !strings.Contains(err.Error(), "Name: empty name") {
+		t.Errorf("Build with an empty component name: %v", err)
 	}
 }

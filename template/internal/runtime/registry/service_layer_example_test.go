@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 // --- internal/services/accounts.go
@@ -203,14 +204,7 @@ func TestSignupSendsWelcome(t *testing.T) {
 	_ = registry.Provide(r, NewAuditLog, registry.WithLifetime(registry.Scoped))
 	_ = registry.Provide3(r, NewSignupService, registry.WithLifetime(registry.Scoped))
 
-	c, err := r.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	c := registrytest.Start(t, r) // built and started; stopped when the test ends
 
 	scope := c.NewScope(t.Context())
 	defer scope.Close(t.Context())

@@ -79,39 +79,23 @@ func (s Settings) WithDefaults() Settings {
 // Validate reports every out-of-range value, naming its variable. It does
 // not judge AUTH_SECRET, which depends on APP_ENV (see resolveSecret).
 func (s Settings) Validate() error {
-	var errs []error
-	for _, d := range []struct {
-		name string
-		d    time.Duration
-	}{
-		{"AUTH_ACCESS_TTL", s.AccessTTL},
-		{"AUTH_REFRESH_TTL", s.RefreshTTL},
-		{"AUTH_LOGIN_IP_WINDOW", s.LoginIPWindow},
-		{"AUTH_LOGIN_ACCOUNT_WINDOW", s.LoginAccountWindow},
-	} {
-		if d.d <= 0 {
-			errs = append(errs, config.Invalid(d.name, d.d.String(), "must be positive", "use a duration such as 15m or 720h"))
-		}
-	}
-	if s.Leeway < 0 || s.Leeway > 5*time.Minute {
-		errs = append(errs, config.Invalid("AUTH_LEEWAY", s.Leeway.String(), "is out of range", "use a duration from 0s to 5m, such as 30s"))
-	}
+	var memory error
 	if s.Argon2MemoryKiB < 8*uint32(max(s.Argon2Parallelism, 1)) {
-		errs = append(errs, config.Invalid("AUTH_ARGON2_MEMORY_KIB", strconv.FormatUint(uint64(s.Argon2MemoryKiB), 10), "is too small", "use at least 8 KiB per thread; 19456 is the OWASP recommendation"))
+		memory = config.Invalid("AUTH_ARGON2_MEMORY_KIB", strconv.FormatUint(uint64(s.Argon2MemoryKiB), 10), "is too small", "use at least 8 KiB per thread; 19456 is the OWASP recommendation")
 	}
-	if s.Argon2Iterations < 1 {
-		errs = append(errs, config.Invalid("AUTH_ARGON2_ITERATIONS", strconv.FormatUint(uint64(s.Argon2Iterations), 10), "must be at least 1", "use 2 or more"))
-	}
-	if s.Argon2Parallelism < 1 {
-		errs = append(errs, config.Invalid("AUTH_ARGON2_PARALLELISM", strconv.FormatUint(uint64(s.Argon2Parallelism), 10), "must be at least 1", "use 1"))
-	}
-	if s.LoginIPLimit < 1 {
-		errs = append(errs, config.Invalid("AUTH_LOGIN_IP_LIMIT", strconv.Itoa(s.LoginIPLimit), "must be at least 1", "use a count such as 20"))
-	}
-	if s.LoginAccountLimit < 1 {
-		errs = append(errs, config.Invalid("AUTH_LOGIN_ACCOUNT_LIMIT", strconv.Itoa(s.LoginAccountLimit), "must be at least 1", "use a count such as 5"))
-	}
-	return errors.Join(errs...)
+	const duration = "use a duration such as 15m or 720h"
+	return errors.Join(
+		config.Positive("AUTH_ACCESS_TTL", s.AccessTTL, duration),
+		config.Positive("AUTH_REFRESH_TTL", s.RefreshTTL, duration),
+		config.Positive("AUTH_LOGIN_IP_WINDOW", s.LoginIPWindow, duration),
+		config.Positive("AUTH_LOGIN_ACCOUNT_WINDOW", s.LoginAccountWindow, duration),
+		config.InRange("AUTH_LEEWAY", s.Leeway, 0, 5*time.Minute, "use a duration from 0s to 5m, such as 30s"),
+		memory,
+		config.AtLeast("AUTH_ARGON2_ITERATIONS", s.Argon2Iterations, 1, "use 2 or more"),
+		config.AtLeast("AUTH_ARGON2_PARALLELISM", s.Argon2Parallelism, 1, "use 1"),
+		config.AtLeast("AUTH_LOGIN_IP_LIMIT", s.LoginIPLimit, 1, "use a count such as 20"),
+		config.AtLeast("AUTH_LOGIN_ACCOUNT_LIMIT", s.LoginAccountLimit, 1, "use a count such as 5"),
+	)
 }
 
 // errWeakSecret is the one-line start-up error for a missing, short or

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -18,7 +18,9 @@ import (
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 // testSecret is long enough for production rules.
@@ -47,7 +49,7 @@ type fixture struct {
 	auth  *AuthService
 	users *UserService
 	h     http.Handler
-	logs  *syncBuffer
+	logs  *logtest.Buffer
 	seq   atomic.Int64
 }
 
@@ -57,7 +59,7 @@ func setup(t testing.TB, db *database.DB, mod func(*Settings)) *fixture {
 	if mod != nil {
 		mod(&s)
 	}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	users, err := NewUserServiceWith(db, s)
 	if err != nil {
@@ -68,24 +70,13 @@ func setup(t testing.TB, db *database.DB, mod func(*Settings)) *fixture {
 		t.Fatal(err)
 	}
 	srv := backend.NewServer(backend.Settings{MaxBodyBytes: testMaxBody})
-	reg := registry.New()
-	for _, err := range []error{
-		registry.Value(reg, srv, registry.Name(backend.Name), registry.Kind(registry.KindComponent)),
-		registry.Value(reg, users),
-		registry.Value(reg, a),
-	} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	c, err := reg.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	c := registrytest.Start(t, registry.New(), func(r *registry.Registry) error {
+		return errors.Join(
+			registry.Value(r, srv, registry.Component(backend.Name)),
+			registry.Value(r, users),
+			registry.Value(r, a),
+		)
+	})
 	// The routes contributed from init(): the service's own and the test's.
 	h, err := srv.Handler(c, &backend.HandlerOpts{Title: "authtest", Logger: logger, Routes: registry.Contributions[backend.Routes](registry.Default)})
 	if err != nil {
@@ -227,22 +218,4 @@ func (f *fixture) login(t testing.TB, a account) TokenBody {
 	t.Helper()
 	return expect[TokenBody](t, f.do(t, req{method: "POST", path: "/api/v1/auth/login",
 		body: map[string]string{"email": a.email, "password": a.password}}), http.StatusOK)
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -3,7 +3,7 @@
 package frontendtest
 
 import (
-	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +15,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/frontend"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 // Handler starts a fresh container holding the backend, the dashboard built with opts and what
@@ -42,25 +43,13 @@ func Handler(t testing.TB, opts *frontend.Opts, register func(*registry.Registry
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := registry.New()
 	srv := backend.NewServer(backend.Settings{})
-	for _, err := range []error{
-		registry.Value(reg, srv, registry.Name(backend.Name), registry.Kind(registry.KindComponent)),
-		registry.Value(reg, dash, registry.Name(frontend.Name), registry.Kind(registry.KindComponent)),
-		register(reg),
-	} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	c, err := reg.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	c := registrytest.Start(t, registry.New(), func(r *registry.Registry) error {
+		return errors.Join(
+			registry.Value(r, srv, registry.Component(backend.Name)),
+			registry.Value(r, dash, registry.Component(frontend.Name)),
+		)
+	}, register)
 	h, err := srv.Handler(c, &backend.HandlerOpts{Title: "app", Logger: slog.New(slog.DiscardHandler),
 		Routes: registry.Contributions[backend.Routes](registry.Default)})
 	if err != nil {

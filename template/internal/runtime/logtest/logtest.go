@@ -1,0 +1,49 @@
+// Package logtest captures what an app writes while a test runs (its logs, a command's or a
+// child process's output) for the test to read.
+package logtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Buffer is a bytes.Buffer safe for concurrent use: a logger or a process writes while the
+// test reads. The zero value is an empty buffer ready to use.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p to the buffer.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Records returns the records whose msg is msg of a buffer holding JSON logs (one record a
+// line, as slog.JSONHandler writes them); a line that is not JSON fails the test.
+func (b *Buffer) Records(t testing.TB, msg string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for line := range strings.Lines(b.String()) {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if rec["msg"] == msg {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
