@@ -70,6 +70,13 @@ type registerInput struct {
 		Password string `json:"password" doc:"8-128 characters, not one of the most common passwords."`
 		FullName string `json:"full_name,omitempty" maxLength:"100" doc:"Display name."`
 	}
+	ip string
+}
+
+// Resolve records the client's address for rate limiting.
+func (in *registerInput) Resolve(ctx huma.Context) []error {
+	in.ip = clientIP(ctx.RemoteAddr())
+	return nil
 }
 
 type loginInput struct {
@@ -195,10 +202,10 @@ func mount(r *backend.Router) error {
 
 	huma.Register(r.API, huma.Operation{OperationID: "auth-register", Method: http.MethodPost, Path: AuthPrefix + "/register",
 		Summary: "Create an account", DefaultStatus: http.StatusCreated, Tags: tags,
-		Errors: []int{http.StatusConflict, http.StatusUnprocessableEntity}}, h.register)
+		Errors: []int{http.StatusConflict, http.StatusUnprocessableEntity, http.StatusTooManyRequests, http.StatusServiceUnavailable}}, h.register)
 	huma.Register(r.API, huma.Operation{OperationID: "auth-login", Method: http.MethodPost, Path: AuthPrefix + "/login",
 		Summary: "Log in with email or username and password", Tags: tags,
-		Errors: []int{http.StatusUnauthorized, http.StatusUnprocessableEntity, http.StatusTooManyRequests}}, h.login)
+		Errors: []int{http.StatusUnauthorized, http.StatusUnprocessableEntity, http.StatusTooManyRequests, http.StatusServiceUnavailable}}, h.login)
 	huma.Register(r.API, huma.Operation{OperationID: "auth-refresh", Method: http.MethodPost, Path: AuthPrefix + "/refresh",
 		Summary: "Exchange a refresh token for new tokens (each refresh token works once)", Tags: tags,
 		Errors: []int{http.StatusUnauthorized}}, h.refresh)
@@ -233,7 +240,7 @@ func mount(r *backend.Router) error {
 }
 
 func (h *handlers) register(ctx context.Context, in *registerInput) (*userOutput, error) {
-	u, err := h.auth.Register(ctx, RegisterParams{Email: in.Body.Email, Username: in.Body.Username, Password: in.Body.Password, FullName: in.Body.FullName})
+	u, err := h.auth.Register(ctx, RegisterParams{Email: in.Body.Email, Username: in.Body.Username, Password: in.Body.Password, FullName: in.Body.FullName, IP: in.ip})
 	if err != nil {
 		return nil, h.problem(ctx, err)
 	}
@@ -371,8 +378,9 @@ func (h *handlers) deleteUser(ctx context.Context, in *userIDInput) (*struct{}, 
 // are logged and answered with a 500 that names nothing internal.
 func (h *handlers) problem(ctx context.Context, err error) error {
 	var (
-		ve *ValidationError
-		rl *RateLimitError
+		ve   *ValidationError
+		rl   *RateLimitError
+		busy *BusyError
 	)
 	unauthorized := func(msg string) error {
 		return huma.ErrorWithHeaders(huma.Error401Unauthorized(msg), http.Header{"WWW-Authenticate": {`Bearer realm="api"`}})
@@ -384,6 +392,10 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 	case errors.As(err, &rl):
 		secs := int((rl.RetryAfter + time.Second - 1) / time.Second)
 		return huma.ErrorWithHeaders(huma.NewError(http.StatusTooManyRequests, "Too many login attempts; retry after "+strconv.Itoa(secs)+" seconds."),
+			http.Header{"Retry-After": {strconv.Itoa(secs)}})
+	case errors.As(err, &busy):
+		secs := int((busy.RetryAfter + time.Second - 1) / time.Second)
+		return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable("Too many password checks are in progress; retry after "+strconv.Itoa(secs)+" seconds."),
 			http.Header{"Retry-After": {strconv.Itoa(secs)}})
 	case errors.Is(err, ErrEmailTaken):
 		return huma.Error409Conflict("This email is already registered.")

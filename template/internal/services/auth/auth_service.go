@@ -26,6 +26,7 @@ type AuthService struct {
 	refreshTTL time.Duration
 	byIP       *limiter
 	byAccount  *limiter
+	registerIP *limiter
 	logger     *slog.Logger
 }
 
@@ -72,6 +73,7 @@ func NewAuthServiceWith(db *database.DB, users *UserService, s Settings, opts *A
 		refreshTTL: s.RefreshTTL,
 		byIP:       newLimiter(s.LoginIPLimit, s.LoginIPWindow),
 		byAccount:  newLimiter(s.LoginAccountLimit, s.LoginAccountWindow),
+		registerIP: newLimiter(s.RegisterIPLimit, s.RegisterIPWindow),
 		logger:     o.Logger,
 	}, nil
 }
@@ -80,16 +82,26 @@ func NewAuthServiceWith(db *database.DB, users *UserService, s Settings, opts *A
 func (a *AuthService) Users() *UserService { return a.users }
 
 // RegisterParams describe a self-service sign-up; the account gets the user
-// role.
+// role. IP is the client's address, for the per-IP limit (empty skips it).
 type RegisterParams struct {
 	Email    string
 	Username string
 	Password string
 	FullName string
+	IP       string
 }
 
-// Register creates an active account with the user role.
+// Register creates an active account with the user role. More than
+// AUTH_REGISTER_IP_LIMIT attempts from one IP within AUTH_REGISTER_IP_WINDOW
+// give a *RateLimitError: each sign-up costs an argon2id hash, and the 409
+// for a taken email would otherwise let a client test addresses at will.
 func (a *AuthService) Register(ctx context.Context, p RegisterParams) (*User, error) {
+	if p.IP != "" {
+		if d := a.registerIP.allow(p.IP); d > 0 {
+			a.logger.WarnContext(ctx, "auth: registration rate limit reached for an IP", slog.String("ip", p.IP))
+			return nil, &RateLimitError{RetryAfter: d}
+		}
+	}
 	return a.users.Create(ctx, CreateUserParams{Email: p.Email, Username: p.Username, Password: p.Password, FullName: p.FullName, Role: RoleUser})
 }
 
@@ -338,7 +350,10 @@ func (a *AuthService) ChangePassword(ctx context.Context, userID int64, keepSess
 	if current == "" {
 		return invalid("current_password", "is required")
 	}
-	ok, _, err := a.users.hasher.verify(current, u.PasswordHash)
+	ok, _, err := a.users.hasher.verifyBounded(ctx, current, u.PasswordHash)
+	if isOverload(err) {
+		return err
+	}
 	if err != nil || !ok {
 		return invalid("current_password", "is wrong")
 	}

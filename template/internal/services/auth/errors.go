@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -37,4 +38,23 @@ type RateLimitError struct {
 
 func (e *RateLimitError) Error() string {
 	return fmt.Sprintf("auth: too many login attempts; retry in %s", e.RetryAfter.Round(time.Second))
+}
+
+// BusyError says a request needing a password hash or verification was
+// refused because as many as the server allows were running and waiting
+// (AUTH_HASH_CONCURRENCY, AUTH_HASH_QUEUE, AUTH_HASH_WAIT). The API answers
+// 503 with Retry-After.
+type BusyError struct {
+	RetryAfter time.Duration
+}
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("auth: too many password checks in progress; retry in %s", e.RetryAfter.Round(time.Second))
+}
+
+// isOverload reports whether err means the password work was not done
+// (server busy, request cancelled), as opposed to a verdict on the password.
+func isOverload(err error) bool {
+	var b *BusyError
+	return errors.As(err, &b) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,10 @@ const (
 	DefaultLoginIPWindow      = time.Minute
 	DefaultLoginAccountLimit  = 5
 	DefaultLoginAccountWindow = 15 * time.Minute
+	DefaultHashQueue          = 64
+	DefaultHashWait           = 5 * time.Second
+	DefaultRegisterIPLimit    = 10
+	DefaultRegisterIPWindow   = time.Hour
 
 	// MinSecretBytes is the shortest AUTH_SECRET accepted in production.
 	MinSecretBytes = 32
@@ -56,6 +61,11 @@ type Settings struct {
 	LoginIPWindow      time.Duration `env:"AUTH_LOGIN_IP_WINDOW" envDefault:"1m" doc:"Sliding window for AUTH_LOGIN_IP_LIMIT."`
 	LoginAccountLimit  int           `env:"AUTH_LOGIN_ACCOUNT_LIMIT" envDefault:"5" doc:"Failed logins allowed per account within AUTH_LOGIN_ACCOUNT_WINDOW; more get 429."`
 	LoginAccountWindow time.Duration `env:"AUTH_LOGIN_ACCOUNT_WINDOW" envDefault:"15m" doc:"Sliding window for AUTH_LOGIN_ACCOUNT_LIMIT."`
+	HashConcurrency    int           `env:"AUTH_HASH_CONCURRENCY" envDefault:"0" doc:"argon2id hashes and verifications running at once, each holding AUTH_ARGON2_MEMORY_KIB; 0 means GOMAXPROCS (the CPUs the app may use)."`
+	HashQueue          int           `env:"AUTH_HASH_QUEUE" envDefault:"64" doc:"Requests that may wait for a hashing slot; more get 503 with Retry-After at once."`
+	HashWait           time.Duration `env:"AUTH_HASH_WAIT" envDefault:"5s" doc:"Longest a request waits for a hashing slot before it gets 503 with Retry-After."`
+	RegisterIPLimit    int           `env:"AUTH_REGISTER_IP_LIMIT" envDefault:"10" doc:"Registrations allowed per client IP within AUTH_REGISTER_IP_WINDOW; more get 429."`
+	RegisterIPWindow   time.Duration `env:"AUTH_REGISTER_IP_WINDOW" envDefault:"1h" doc:"Sliding window for AUTH_REGISTER_IP_LIMIT."`
 }
 
 // WithDefaults returns a copy of s with every zero field but Secret set to
@@ -73,6 +83,10 @@ func (s Settings) WithDefaults() Settings {
 	config.Default(&s.Argon2Parallelism, DefaultArgon2Parallelism)
 	config.Default(&s.LoginIPLimit, DefaultLoginIPLimit)
 	config.Default(&s.LoginAccountLimit, DefaultLoginAccountLimit)
+	config.Default(&s.HashQueue, DefaultHashQueue)
+	config.Default(&s.HashWait, DefaultHashWait)
+	config.Default(&s.RegisterIPLimit, DefaultRegisterIPLimit)
+	config.Default(&s.RegisterIPWindow, DefaultRegisterIPWindow)
 	return s
 }
 
@@ -88,6 +102,8 @@ func (s Settings) Validate() error {
 		{"AUTH_REFRESH_TTL", s.RefreshTTL},
 		{"AUTH_LOGIN_IP_WINDOW", s.LoginIPWindow},
 		{"AUTH_LOGIN_ACCOUNT_WINDOW", s.LoginAccountWindow},
+		{"AUTH_HASH_WAIT", s.HashWait},
+		{"AUTH_REGISTER_IP_WINDOW", s.RegisterIPWindow},
 	} {
 		if d.d <= 0 {
 			errs = append(errs, config.Invalid(d.name, d.d.String(), "must be positive", "use a duration such as 15m or 720h"))
@@ -111,7 +127,24 @@ func (s Settings) Validate() error {
 	if s.LoginAccountLimit < 1 {
 		errs = append(errs, config.Invalid("AUTH_LOGIN_ACCOUNT_LIMIT", strconv.Itoa(s.LoginAccountLimit), "must be at least 1", "use a count such as 5"))
 	}
+	if s.HashConcurrency < 0 {
+		errs = append(errs, config.Invalid("AUTH_HASH_CONCURRENCY", strconv.Itoa(s.HashConcurrency), "must not be negative", "use 0 for GOMAXPROCS, or a count such as 2"))
+	}
+	if s.HashQueue < 1 {
+		errs = append(errs, config.Invalid("AUTH_HASH_QUEUE", strconv.Itoa(s.HashQueue), "must be at least 1", "use a count such as 64"))
+	}
+	if s.RegisterIPLimit < 1 {
+		errs = append(errs, config.Invalid("AUTH_REGISTER_IP_LIMIT", strconv.Itoa(s.RegisterIPLimit), "must be at least 1", "use a count such as 10"))
+	}
 	return errors.Join(errs...)
+}
+
+// hashConcurrency is AUTH_HASH_CONCURRENCY with 0 resolved to GOMAXPROCS.
+func (s Settings) hashConcurrency() int {
+	if s.HashConcurrency > 0 {
+		return s.HashConcurrency
+	}
+	return runtime.GOMAXPROCS(0)
 }
 
 // errWeakSecret is the one-line start-up error for a missing, short or

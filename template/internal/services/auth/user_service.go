@@ -36,7 +36,8 @@ func NewUserServiceWith(db *database.DB, s Settings) (*UserService, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	h, err := newHasher(Argon2Params{MemoryKiB: s.Argon2MemoryKiB, Iterations: s.Argon2Iterations, Parallelism: s.Argon2Parallelism})
+	h, err := newHasher(Argon2Params{MemoryKiB: s.Argon2MemoryKiB, Iterations: s.Argon2Iterations, Parallelism: s.Argon2Parallelism},
+		newHashGate(s.hashConcurrency(), s.HashQueue, s.HashWait))
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +59,11 @@ func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // Create validates p, hashes the password and stores the account. A taken
 // email or username is ErrEmailTaken or ErrUsernameTaken, even when two
-// creations race.
+// creations race. The cheap checks (the rules, then a lookup of the email and
+// username) come before the hash, so a flood of sign-ups for taken or invalid
+// accounts costs no argon2id work; the answer for a taken email is the same
+// 409 as before (the unique index still decides a race), so answering early
+// tells an attacker nothing the old answer did not.
 func (s *UserService) Create(ctx context.Context, p CreateUserParams) (*User, error) {
 	email, err := normalizeEmail(p.Email)
 	if err != nil {
@@ -79,7 +84,10 @@ func (s *UserService) Create(ctx context.Context, p CreateUserParams) (*User, er
 	if err := checkPassword(p.Password, email, username); err != nil {
 		return nil, err
 	}
-	hash, err := s.hasher.hash(p.Password)
+	if err := s.checkTaken(ctx, email, username); err != nil {
+		return nil, err
+	}
+	hash, err := s.hasher.hashBounded(ctx, p.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -91,6 +99,26 @@ func (s *UserService) Create(ctx context.Context, p CreateUserParams) (*User, er
 		return nil, s.conflict(ctx, err, u.ID, email)
 	}
 	return u, nil
+}
+
+// checkTaken returns ErrEmailTaken or ErrUsernameTaken when an account
+// already holds email or username (compared as the unique indexes do).
+func (s *UserService) checkTaken(ctx context.Context, email, username string) error {
+	var taken []User
+	err := s.db.Bun().NewSelect().Model(&taken).Column("email").
+		Where("email = ?", email).WhereOr("lower(username) = ?", strings.ToLower(username)).Limit(2).Scan(ctx)
+	if err != nil {
+		return fmt.Errorf("auth: look up email and username: %w", err)
+	}
+	for _, u := range taken {
+		if u.Email == email {
+			return ErrEmailTaken
+		}
+	}
+	if len(taken) > 0 {
+		return ErrUsernameTaken
+	}
+	return nil
 }
 
 // conflict turns a unique violation into ErrEmailTaken or ErrUsernameTaken.
@@ -161,16 +189,21 @@ func (s *UserService) verify(ctx context.Context, u *User, password string) (*Us
 		u = nil
 	}
 	if u == nil {
-		s.hasher.verifyDummy(password)
+		if err := s.hasher.verifyDummyBounded(ctx, password); err != nil {
+			return nil, err
+		}
 		return nil, ErrInvalidCredentials
 	}
-	ok, rehash, err := s.hasher.verify(password, u.PasswordHash)
+	ok, rehash, err := s.hasher.verifyBounded(ctx, password, u.PasswordHash)
+	if isOverload(err) {
+		return nil, err
+	}
 	if err != nil || !ok || !u.Active {
 		// A malformed stored hash must not tell the client anything different.
 		return nil, ErrInvalidCredentials
 	}
 	if rehash {
-		if hash, err := s.hasher.hash(password); err == nil {
+		if hash, err := s.hasher.hashBounded(ctx, password); err == nil {
 			u.PasswordHash = hash
 			_, _ = s.db.Bun().NewUpdate().Model(u).Column("password_hash").WherePK().Exec(ctx)
 		}
@@ -187,7 +220,7 @@ func (s *UserService) SetPassword(ctx context.Context, id int64, password string
 	if err := checkPassword(password, u.Email, u.Username); err != nil {
 		return err
 	}
-	hash, err := s.hasher.hash(password)
+	hash, err := s.hasher.hashBounded(ctx, password)
 	if err != nil {
 		return err
 	}
