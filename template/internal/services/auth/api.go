@@ -124,10 +124,18 @@ type refreshInput struct {
 
 type profileInput struct {
 	Body struct {
-		Email    *string `json:"email,omitempty" maxLength:"254"`
-		Username *string `json:"username,omitempty" maxLength:"32"`
-		FullName *string `json:"full_name,omitempty" maxLength:"100"`
+		Email           *string `json:"email,omitempty" maxLength:"254" doc:"A new email address; needs current_password."`
+		Username        *string `json:"username,omitempty" maxLength:"32"`
+		FullName        *string `json:"full_name,omitempty" maxLength:"100"`
+		CurrentPassword string  `json:"current_password,omitempty" doc:"The account's password; required to change the email."`
 	}
+	ip string
+}
+
+// Resolve records the client's address for rate limiting.
+func (in *profileInput) Resolve(ctx huma.Context) []error {
+	in.ip = clientIP(ctx.RemoteAddr())
+	return nil
 }
 
 type changePasswordInput struct {
@@ -135,6 +143,13 @@ type changePasswordInput struct {
 		CurrentPassword string `json:"current_password"`
 		NewPassword     string `json:"new_password"`
 	}
+	ip string
+}
+
+// Resolve records the client's address for rate limiting.
+func (in *changePasswordInput) Resolve(ctx huma.Context) []error {
+	in.ip = clientIP(ctx.RemoteAddr())
+	return nil
 }
 
 type listUsersInput struct {
@@ -215,11 +230,11 @@ func mount(r *backend.Router) error {
 		Summary: "The signed-in user", Tags: tags, Security: secured, Middlewares: user,
 		Errors: []int{http.StatusUnauthorized}}, h.me)
 	huma.Register(r.API, huma.Operation{OperationID: "auth-update-me", Method: http.MethodPatch, Path: AuthPrefix + "/me",
-		Summary: "Update the signed-in user's profile", Tags: tags, Security: secured, Middlewares: user,
-		Errors: []int{http.StatusUnauthorized, http.StatusConflict, http.StatusUnprocessableEntity}}, h.updateMe)
+		Summary: "Update the signed-in user's profile (a new email needs current_password)", Tags: tags, Security: secured, Middlewares: user,
+		Errors: []int{http.StatusUnauthorized, http.StatusConflict, http.StatusUnprocessableEntity, http.StatusTooManyRequests, http.StatusServiceUnavailable}}, h.updateMe)
 	huma.Register(r.API, huma.Operation{OperationID: "auth-change-password", Method: http.MethodPost, Path: AuthPrefix + "/change-password",
 		Summary: "Change the password; other sessions are signed out", DefaultStatus: http.StatusNoContent, Tags: tags,
-		Security: secured, Middlewares: user, Errors: []int{http.StatusUnauthorized, http.StatusUnprocessableEntity}}, h.changePassword)
+		Security: secured, Middlewares: user, Errors: []int{http.StatusUnauthorized, http.StatusUnprocessableEntity, http.StatusTooManyRequests, http.StatusServiceUnavailable}}, h.changePassword)
 
 	adminErrs := []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}
 	huma.Register(r.API, huma.Operation{OperationID: "users-list", Method: http.MethodGet, Path: UsersPrefix,
@@ -283,7 +298,8 @@ func (h *handlers) updateMe(ctx context.Context, in *profileInput) (*userOutput,
 	if !ok {
 		return nil, h.problem(ctx, ErrUnauthenticated)
 	}
-	u, err := h.users.Update(ctx, u.ID, UpdateUserParams{Email: in.Body.Email, Username: in.Body.Username, FullName: in.Body.FullName})
+	u, err := h.auth.UpdateProfile(ctx, u.ID, UpdateProfileParams{Email: in.Body.Email, Username: in.Body.Username, FullName: in.Body.FullName,
+		CurrentPassword: in.Body.CurrentPassword, IP: in.ip})
 	if err != nil {
 		return nil, h.problem(ctx, err)
 	}
@@ -299,7 +315,8 @@ func (h *handlers) changePassword(ctx context.Context, in *changePasswordInput) 
 	if c := claimsFromContext(ctx); c != nil {
 		sid = c.SessionID
 	}
-	if err := h.auth.ChangePassword(ctx, u.ID, sid, in.Body.CurrentPassword, in.Body.NewPassword); err != nil {
+	if err := h.auth.ChangePasswordWith(ctx, ChangePasswordParams{UserID: u.ID, KeepSession: sid,
+		Current: in.Body.CurrentPassword, New: in.Body.NewPassword, IP: in.ip}); err != nil {
 		return nil, h.problem(ctx, err)
 	}
 	return nil, nil
@@ -391,7 +408,7 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 			&huma.ErrorDetail{Location: "body." + ve.Field, Message: ve.Reason})
 	case errors.As(err, &rl):
 		secs := int((rl.RetryAfter + time.Second - 1) / time.Second)
-		return huma.ErrorWithHeaders(huma.NewError(http.StatusTooManyRequests, "Too many login attempts; retry after "+strconv.Itoa(secs)+" seconds."),
+		return huma.ErrorWithHeaders(huma.NewError(http.StatusTooManyRequests, "Too many password attempts; retry after "+strconv.Itoa(secs)+" seconds."),
 			http.Header{"Retry-After": {strconv.Itoa(secs)}})
 	case errors.As(err, &busy):
 		secs := int((busy.RetryAfter + time.Second - 1) / time.Second)

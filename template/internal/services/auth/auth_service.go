@@ -137,12 +137,6 @@ func (a *AuthService) Login(ctx context.Context, p LoginParams) (*TokenPair, err
 	if p.Password == "" {
 		return nil, invalid("password", "is required")
 	}
-	if p.IP != "" {
-		if d := a.byIP.allow(p.IP); d > 0 {
-			a.logger.WarnContext(ctx, "auth: login rate limit reached for an IP", slog.String("ip", p.IP))
-			return nil, &RateLimitError{RetryAfter: d}
-		}
-	}
 	// Failures count per account, whichever of email or username names it;
 	// logins for unknown accounts are counted by what was typed, so a 429
 	// does not tell them apart.
@@ -152,22 +146,66 @@ func (a *AuthService) Login(ctx context.Context, p LoginParams) (*TokenPair, err
 	}
 	account := "login:" + strings.ToLower(login)
 	if u != nil {
-		account = "user:" + strconv.FormatInt(u.ID, 10)
+		account = accountKey(u.ID)
 	}
-	if d := a.byAccount.check(account); d > 0 {
-		a.logger.WarnContext(ctx, "auth: login rate limit reached for an account", slog.String("ip", p.IP))
-		return nil, &RateLimitError{RetryAfter: d}
-	}
-	u, err = a.users.verify(ctx, u, p.Password)
+	u, err = a.verifyPassword(ctx, u, account, p.Password, p.IP)
 	if err != nil {
 		if errors.Is(err, ErrInvalidCredentials) {
-			a.byAccount.add(account)
 			a.logger.InfoContext(ctx, "auth: login failed", slog.String("ip", p.IP))
 		}
 		return nil, err
 	}
-	a.byAccount.reset(account)
 	return a.openSession(ctx, a.db.Bun(), u, newFamilyID())
+}
+
+// accountKey is the limiter key of an existing account.
+func accountKey(id int64) string { return "user:" + strconv.FormatInt(id, 10) }
+
+// verifyPassword is the one way a request's password is checked: login,
+// change password, email change and any later check go through it, so they
+// share the limits. Every attempt counts against the client IP
+// (AUTH_LOGIN_IP_LIMIT per AUTH_LOGIN_IP_WINDOW; ip "" skips it) and every
+// failure against the account (AUTH_LOGIN_ACCOUNT_LIMIT per
+// AUTH_LOGIN_ACCOUNT_WINDOW); beyond either the answer is a *RateLimitError
+// and no argon2id runs. A success clears the account's failures. u nil means
+// an unknown account (a dummy hash is verified); a wrong password, an
+// unknown or a deactivated account is ErrInvalidCredentials.
+func (a *AuthService) verifyPassword(ctx context.Context, u *User, account, password, ip string) (*User, error) {
+	if ip != "" {
+		if d := a.byIP.allow(ip); d > 0 {
+			a.logger.WarnContext(ctx, "auth: password attempt rate limit reached for an IP", slog.String("ip", ip))
+			return nil, &RateLimitError{RetryAfter: d}
+		}
+	}
+	if d := a.byAccount.check(account); d > 0 {
+		a.logger.WarnContext(ctx, "auth: password attempt rate limit reached for an account", slog.String("ip", ip))
+		return nil, &RateLimitError{RetryAfter: d}
+	}
+	u, err := a.users.verify(ctx, u, password)
+	if err != nil {
+		if errors.Is(err, ErrInvalidCredentials) {
+			a.byAccount.add(account)
+		}
+		return nil, err
+	}
+	a.byAccount.reset(account)
+	return u, nil
+}
+
+// checkCurrentPassword verifies the signed-in user's password for a
+// sensitive change, through the shared limits; a wrong one is a validation
+// error on field current_password.
+func (a *AuthService) checkCurrentPassword(ctx context.Context, u *User, current, ip string) error {
+	if current == "" {
+		return invalid("current_password", "is required")
+	}
+	if _, err := a.verifyPassword(ctx, u, accountKey(u.ID), current, ip); err != nil {
+		if errors.Is(err, ErrInvalidCredentials) {
+			return invalid("current_password", "is wrong")
+		}
+		return err
+	}
+	return nil
 }
 
 // openSession stores a new refresh token in family and signs an access
@@ -341,33 +379,74 @@ func (a *AuthService) IssueAccessToken(u *User) (string, error) {
 
 // ChangePassword checks the current password, stores the new one and revokes
 // every session of the user except keepSession (the caller's own, from the
-// access token's sid claim; empty revokes all).
+// access token's sid claim; empty revokes all). The check counts against the
+// account's password attempts like a login; ChangePasswordWith also limits by
+// client IP.
 func (a *AuthService) ChangePassword(ctx context.Context, userID int64, keepSession, current, next string) error {
-	u, err := a.users.Get(ctx, userID)
+	return a.ChangePasswordWith(ctx, ChangePasswordParams{UserID: userID, KeepSession: keepSession, Current: current, New: next})
+}
+
+// ChangePasswordParams describe a password change. IP is the client's
+// address, for the per-IP limit (empty skips it).
+type ChangePasswordParams struct {
+	UserID      int64
+	KeepSession string
+	Current     string
+	New         string
+	IP          string
+}
+
+// ChangePasswordWith is ChangePassword with the client's IP.
+func (a *AuthService) ChangePasswordWith(ctx context.Context, p ChangePasswordParams) error {
+	u, err := a.users.Get(ctx, p.UserID)
 	if err != nil {
 		return err
 	}
-	if current == "" {
-		return invalid("current_password", "is required")
-	}
-	ok, _, err := a.users.hasher.verifyBounded(ctx, current, u.PasswordHash)
-	if isOverload(err) {
+	if err := a.checkCurrentPassword(ctx, u, p.Current, p.IP); err != nil {
 		return err
 	}
-	if err != nil || !ok {
-		return invalid("current_password", "is wrong")
-	}
-	if current == next {
+	if p.Current == p.New {
 		return invalid("new_password", "must differ from the current password")
 	}
-	if err := a.users.SetPassword(ctx, userID, next); err != nil {
+	if err := a.users.SetPassword(ctx, p.UserID, p.New); err != nil {
 		var ve *ValidationError
 		if errors.As(err, &ve) && ve.Field == "password" {
 			ve.Field = "new_password"
 		}
 		return err
 	}
-	return revokeSessions(ctx, a.db.Bun(), userID, keepSession)
+	return revokeSessions(ctx, a.db.Bun(), p.UserID, p.KeepSession)
+}
+
+// UpdateProfileParams change the signed-in user's own account; nil fields
+// are left alone. A new email needs CurrentPassword: whoever holds a stolen
+// access token must not be able to move the account (and its password
+// resets) to their own address.
+type UpdateProfileParams struct {
+	Email           *string
+	Username        *string
+	FullName        *string
+	CurrentPassword string
+	IP              string
+}
+
+// UpdateProfile applies p to the account userID, checking the current
+// password (through the shared limits) when the email changes.
+func (a *AuthService) UpdateProfile(ctx context.Context, userID int64, p UpdateProfileParams) (*User, error) {
+	if p.Email != nil {
+		// The cheap check first: a malformed address costs no argon2id.
+		if _, err := normalizeEmail(*p.Email); err != nil {
+			return nil, err
+		}
+		u, err := a.users.Get(ctx, userID)
+		if err != nil {
+			return nil, err
+		}
+		if err := a.checkCurrentPassword(ctx, u, p.CurrentPassword, p.IP); err != nil {
+			return nil, err
+		}
+	}
+	return a.users.Update(ctx, userID, UpdateUserParams{Email: p.Email, Username: p.Username, FullName: p.FullName})
 }
 
 // revokeFamily revokes every live token of one session.

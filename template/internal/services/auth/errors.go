@@ -31,13 +31,14 @@ func (e *ValidationError) Error() string { return "auth: " + e.Field + " " + e.R
 
 func invalid(field, reason string) error { return &ValidationError{Field: field, Reason: reason} }
 
-// RateLimitError says a login was refused because of too many attempts.
+// RateLimitError says a request was refused because of too many attempts:
+// logins and other password checks, or registrations.
 type RateLimitError struct {
 	RetryAfter time.Duration
 }
 
 func (e *RateLimitError) Error() string {
-	return fmt.Sprintf("auth: too many login attempts; retry in %s", e.RetryAfter.Round(time.Second))
+	return fmt.Sprintf("auth: too many attempts; retry in %s", e.RetryAfter.Round(time.Second))
 }
 
 // BusyError says a request needing a password hash or verification was
