@@ -347,23 +347,19 @@ func (h *handlers) getUser(ctx context.Context, in *userIDInput) (*userOutput, e
 	return &userOutput{Body: userBody(u)}, nil
 }
 
-// notSelf refuses an admin's own account for actions that would lock them
-// out.
-func notSelf(ctx context.Context, id int64) error {
-	if me, ok := UserFromContext(ctx); ok && me.ID == id {
-		return ErrSelf
+// actor is the ID of the signed-in caller, for the admin rules of
+// UserService (0 when nobody is signed in, which the middleware prevents).
+func actor(ctx context.Context) int64 {
+	if me, ok := UserFromContext(ctx); ok {
+		return me.ID
 	}
-	return nil
+	return 0
 }
 
 func (h *handlers) updateUser(ctx context.Context, in *updateUserInput) (*userOutput, error) {
 	b := in.Body
-	if (b.Active != nil && !*b.Active) || (b.Role != nil && *b.Role != RoleAdmin) {
-		if err := notSelf(ctx, in.ID); err != nil {
-			return nil, h.problem(ctx, err)
-		}
-	}
-	u, err := h.users.Update(ctx, in.ID, UpdateUserParams{Email: b.Email, Username: b.Username, FullName: b.FullName, Role: b.Role, Active: b.Active})
+	u, err := h.users.Update(ctx, in.ID, UpdateUserParams{Email: b.Email, Username: b.Username, FullName: b.FullName, Role: b.Role, Active: b.Active,
+		Actor: actor(ctx)})
 	if err != nil {
 		return nil, h.problem(ctx, err)
 	}
@@ -371,10 +367,8 @@ func (h *handlers) updateUser(ctx context.Context, in *updateUserInput) (*userOu
 }
 
 func (h *handlers) deactivateUser(ctx context.Context, in *userIDInput) (*userOutput, error) {
-	if err := notSelf(ctx, in.ID); err != nil {
-		return nil, h.problem(ctx, err)
-	}
-	u, err := h.users.Deactivate(ctx, in.ID)
+	f := false
+	u, err := h.users.Update(ctx, in.ID, UpdateUserParams{Active: &f, Actor: actor(ctx)})
 	if err != nil {
 		return nil, h.problem(ctx, err)
 	}
@@ -382,10 +376,7 @@ func (h *handlers) deactivateUser(ctx context.Context, in *userIDInput) (*userOu
 }
 
 func (h *handlers) deleteUser(ctx context.Context, in *userIDInput) (*struct{}, error) {
-	if err := notSelf(ctx, in.ID); err != nil {
-		return nil, h.problem(ctx, err)
-	}
-	if err := h.users.Delete(ctx, in.ID); err != nil {
+	if err := h.users.DeleteBy(ctx, actor(ctx), in.ID); err != nil {
 		return nil, h.problem(ctx, err)
 	}
 	return nil, nil
@@ -420,6 +411,8 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 		return huma.Error409Conflict("This username is already taken.")
 	case errors.Is(err, ErrSelf):
 		return huma.Error409Conflict("You cannot deactivate, demote or delete your own account.")
+	case errors.Is(err, ErrLastAdmin):
+		return huma.Error409Conflict("This is the last active admin: make another account an admin first.")
 	case errors.Is(err, ErrInvalidCredentials):
 		return unauthorized("Invalid login or password.")
 	case errors.Is(err, ErrTokenReused):

@@ -18,6 +18,7 @@ var (
 	ErrTokenReused        = errors.New("auth: refresh token was already used; the session is revoked")
 	ErrUnauthenticated    = errors.New("auth: authentication required")
 	ErrSelf               = errors.New("auth: an admin cannot deactivate, demote or delete their own account")
+	ErrLastAdmin          = errors.New("auth: the last active admin cannot be deactivated, demoted or deleted")
 )
 
 // ValidationError is bad input for one field. Its message never repeats the

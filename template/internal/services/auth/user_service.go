@@ -231,17 +231,27 @@ func (s *UserService) SetPassword(ctx context.Context, id int64, password string
 	return nil
 }
 
-// UpdateUserParams change an account; nil fields are left alone.
+// UpdateUserParams change an account; nil fields are left alone. Actor is
+// the ID of the account making the change, 0 for an operator outside the
+// app (the users command): an actor cannot deactivate or demote their own
+// account.
 type UpdateUserParams struct {
 	Email    *string
 	Username *string
 	FullName *string
 	Role     *string
 	Active   *bool
+	Actor    int64
 }
 
 // Update applies p to the account with id and returns it. Deactivating an
 // account also revokes its refresh tokens.
+//
+// The admin rules live here so the API, the dashboard panel and the users
+// command cannot disagree: deactivating or demoting p.Actor's own account is
+// ErrSelf, and deactivating or demoting the last active admin is
+// ErrLastAdmin, whoever asks (an app nobody can administer has no way back
+// but the database).
 func (s *UserService) Update(ctx context.Context, id int64, p UpdateUserParams) (*User, error) {
 	u, err := s.Get(ctx, id)
 	if err != nil {
@@ -262,6 +272,7 @@ func (s *UserService) Update(ctx context.Context, id int64, p UpdateUserParams) 
 			return nil, err
 		}
 	}
+	was := u.Role
 	if p.Role != nil {
 		if *p.Role == "" {
 			return nil, invalid("role", "must be user or admin")
@@ -270,13 +281,23 @@ func (s *UserService) Update(ctx context.Context, id int64, p UpdateUserParams) 
 			return nil, err
 		}
 	}
+	wasActiveAdmin := u.Active && was == RoleAdmin
 	deactivate := p.Active != nil && !*p.Active && u.Active
 	if p.Active != nil {
 		u.Active = *p.Active
 	}
+	losesAdmin := wasActiveAdmin && !(u.Active && u.Role == RoleAdmin)
+	if p.Actor != 0 && p.Actor == u.ID && (deactivate || losesAdmin) {
+		return nil, ErrSelf
+	}
 	u.UpdatedAt = now()
 	u.refreshSearch()
 	err = s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if losesAdmin {
+			if err := s.keepAnAdmin(ctx, tx, u.ID); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.NewUpdate().Model(u).
 			Column("email", "username", "full_name", "role", "active", "search_text", "updated_at").
 			WherePK().Exec(ctx); err != nil {
@@ -287,13 +308,36 @@ func (s *UserService) Update(ctx context.Context, id int64, p UpdateUserParams) 
 		}
 		return nil
 	})
-	if err != nil {
-		if database.IsUniqueViolation(err) {
-			return nil, s.conflict(ctx, err, u.ID, u.Email)
-		}
+	switch {
+	case errors.Is(err, ErrLastAdmin):
+		return nil, err
+	case database.IsUniqueViolation(err):
+		return nil, s.conflict(ctx, err, u.ID, u.Email)
+	case err != nil:
 		return nil, fmt.Errorf("auth: update user: %w", err)
 	}
 	return u, nil
+}
+
+// keepAnAdmin returns ErrLastAdmin unless an active admin other than id
+// exists. On PostgreSQL it locks the active admins' rows until tx ends, so
+// two admins deactivating each other at once cannot both pass; SQLite lets
+// one write transaction in at a time, and a second one that read before the
+// first committed fails to write rather than act on a stale count.
+func (s *UserService) keepAnAdmin(ctx context.Context, tx bun.Tx, id int64) error {
+	var others []int64
+	q := tx.NewSelect().Model((*User)(nil)).Column("id").
+		Where("role = ?", RoleAdmin).Where("active = ?", true).Where("id <> ?", id)
+	if s.db.Engine() == database.Postgres {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx, &others); err != nil {
+		return fmt.Errorf("auth: count active admins: %w", err)
+	}
+	if len(others) == 0 {
+		return ErrLastAdmin
+	}
+	return nil
 }
 
 // Deactivate marks the account inactive and revokes its sessions; its
@@ -303,9 +347,32 @@ func (s *UserService) Deactivate(ctx context.Context, id int64) (*User, error) {
 	return s.Update(ctx, id, UpdateUserParams{Active: &f})
 }
 
-// Delete removes the account and its sessions; ErrNotFound if there is none.
+// Delete removes the account and its sessions; ErrNotFound if there is none,
+// ErrLastAdmin if it is the last active admin. It is DeleteBy for an
+// operator outside the app.
 func (s *UserService) Delete(ctx context.Context, id int64) error {
+	return s.DeleteBy(ctx, 0, id)
+}
+
+// DeleteBy is Delete on behalf of the account actor (0: an operator outside
+// the app), who cannot delete their own account (ErrSelf).
+func (s *UserService) DeleteBy(ctx context.Context, actor, id int64) error {
+	if actor != 0 && actor == id {
+		return ErrSelf
+	}
 	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		u := new(User)
+		switch err := tx.NewSelect().Model(u).Where("id = ?", id).Scan(ctx); {
+		case errors.Is(err, sql.ErrNoRows):
+			return ErrNotFound
+		case err != nil:
+			return fmt.Errorf("auth: load user: %w", err)
+		}
+		if u.Active && u.Role == RoleAdmin {
+			if err := s.keepAnAdmin(ctx, tx, id); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.NewDelete().Model((*refreshToken)(nil)).Where("user_id = ?", id).Exec(ctx); err != nil {
 			return fmt.Errorf("auth: delete sessions: %w", err)
 		}
