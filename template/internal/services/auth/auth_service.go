@@ -233,7 +233,7 @@ func (a *AuthService) Refresh(ctx context.Context, token string) (*TokenPair, er
 		return nil, ErrInvalidToken
 	}
 	var pair *TokenPair
-	reused := false
+	reused, family := false, ""
 	err := a.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		rt, err := findRefreshToken(ctx, tx, token)
 		switch {
@@ -242,7 +242,7 @@ func (a *AuthService) Refresh(ctx context.Context, token string) (*TokenPair, er
 		case rt.RevokedAt != nil:
 			return ErrInvalidToken
 		case rt.UsedAt != nil:
-			reused = true
+			reused, family = true, rt.FamilyID
 			return revokeFamily(ctx, tx, rt.FamilyID)
 		case !now().Before(rt.ExpiresAt):
 			return ErrInvalidToken
@@ -255,7 +255,7 @@ func (a *AuthService) Refresh(ctx context.Context, token string) (*TokenPair, er
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			// A concurrent refresh won the race with the same token: reuse.
-			reused = true
+			reused, family = true, rt.FamilyID
 			return revokeFamily(ctx, tx, rt.FamilyID)
 		}
 		u := new(User)
@@ -275,6 +275,7 @@ func (a *AuthService) Refresh(ctx context.Context, token string) (*TokenPair, er
 		return nil, err
 	}
 	if reused {
+		a.users.sessions.drop(family)
 		a.logger.WarnContext(ctx, "auth: refresh token reused; session revoked")
 		return nil, ErrTokenReused
 	}
@@ -291,7 +292,11 @@ func (a *AuthService) Logout(ctx context.Context, token string) error {
 	case err != nil:
 		return err
 	}
-	return revokeFamily(ctx, a.db.Bun(), rt.FamilyID)
+	if err := revokeFamily(ctx, a.db.Bun(), rt.FamilyID); err != nil {
+		return err
+	}
+	a.users.sessions.drop(rt.FamilyID)
+	return nil
 }
 
 // SessionUser returns the user whose session token (a refresh token) is,
@@ -348,7 +353,10 @@ func findRefreshToken(ctx context.Context, db bun.IDB, token string) (*refreshTo
 
 // Authenticate checks an access token and returns its (active) user and
 // claims. Deactivated and deleted users give ErrInvalidToken even while
-// their token has not expired.
+// their token has not expired, and so does a token whose session (sid) was
+// logged out or revoked: at once when this process revoked it, within
+// AUTH_SESSION_CHECK_TTL otherwise. Tokens without a sid (IssueAccessToken,
+// for tests and tools) are bound to no session.
 func (a *AuthService) Authenticate(ctx context.Context, token string) (*User, *Claims, error) {
 	claims, err := a.signer.parse(token)
 	if err != nil {
@@ -357,6 +365,15 @@ func (a *AuthService) Authenticate(ctx context.Context, token string) (*User, *C
 	id, err := claims.UserID()
 	if err != nil {
 		return nil, nil, err
+	}
+	if claims.SessionID != "" {
+		live, err := a.sessionLive(ctx, claims.SessionID, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !live {
+			return nil, nil, ErrInvalidToken
+		}
 	}
 	u, err := a.users.Get(ctx, id)
 	switch {
@@ -415,7 +432,11 @@ func (a *AuthService) ChangePasswordWith(ctx context.Context, p ChangePasswordPa
 		}
 		return err
 	}
-	return revokeSessions(ctx, a.db.Bun(), p.UserID, p.KeepSession)
+	if err := revokeSessions(ctx, a.db.Bun(), p.UserID, p.KeepSession); err != nil {
+		return err
+	}
+	a.users.sessions.dropUser(p.UserID)
+	return nil
 }
 
 // UpdateProfileParams change the signed-in user's own account; nil fields

@@ -36,6 +36,7 @@ const (
 	DefaultHashWait           = 5 * time.Second
 	DefaultRegisterIPLimit    = 10
 	DefaultRegisterIPWindow   = time.Hour
+	DefaultSessionCheckTTL    = 5 * time.Second
 
 	// MinSecretBytes is the shortest AUTH_SECRET accepted in production.
 	MinSecretBytes = 32
@@ -66,6 +67,7 @@ type Settings struct {
 	HashWait           time.Duration `env:"AUTH_HASH_WAIT" envDefault:"5s" doc:"Longest a request waits for a hashing slot before it gets 503 with Retry-After."`
 	RegisterIPLimit    int           `env:"AUTH_REGISTER_IP_LIMIT" envDefault:"10" doc:"Registrations allowed per client IP within AUTH_REGISTER_IP_WINDOW; more get 429."`
 	RegisterIPWindow   time.Duration `env:"AUTH_REGISTER_IP_WINDOW" envDefault:"1h" doc:"Sliding window for AUTH_REGISTER_IP_LIMIT."`
+	SessionCheckTTL    time.Duration `env:"AUTH_SESSION_CHECK_TTL" envDefault:"5s" doc:"How long a process trusts its last check that an access token's session is live; a logout or revocation made by another instance ends access within this time (in the same process, at once)."`
 }
 
 // WithDefaults returns a copy of s with every zero field but Secret set to
@@ -87,6 +89,7 @@ func (s Settings) WithDefaults() Settings {
 	config.Default(&s.HashWait, DefaultHashWait)
 	config.Default(&s.RegisterIPLimit, DefaultRegisterIPLimit)
 	config.Default(&s.RegisterIPWindow, DefaultRegisterIPWindow)
+	config.Default(&s.SessionCheckTTL, DefaultSessionCheckTTL)
 	return s
 }
 
@@ -126,6 +129,9 @@ func (s Settings) Validate() error {
 	}
 	if s.LoginAccountLimit < 1 {
 		errs = append(errs, config.Invalid("AUTH_LOGIN_ACCOUNT_LIMIT", strconv.Itoa(s.LoginAccountLimit), "must be at least 1", "use a count such as 5"))
+	}
+	if s.SessionCheckTTL <= 0 || s.SessionCheckTTL > time.Hour {
+		errs = append(errs, config.Invalid("AUTH_SESSION_CHECK_TTL", s.SessionCheckTTL.String(), "is out of range", "use a short duration such as 5s"))
 	}
 	if s.HashConcurrency < 0 {
 		errs = append(errs, config.Invalid("AUTH_HASH_CONCURRENCY", strconv.Itoa(s.HashConcurrency), "must not be negative", "use 0 for GOMAXPROCS, or a count such as 2"))

@@ -18,6 +18,9 @@ import (
 type UserService struct {
 	db     *database.DB
 	hasher *hasher
+	// sessions caches the liveness of access tokens' sessions; the service
+	// drops a user's entries when it revokes their sessions.
+	sessions *sessionCache
 }
 
 // NewUserService is the registry constructor: Settings hold the argon2id
@@ -41,7 +44,7 @@ func NewUserServiceWith(db *database.DB, s Settings) (*UserService, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &UserService{db: db, hasher: h}, nil
+	return &UserService{db: db, hasher: h, sessions: newSessionCache(s.SessionCheckTTL)}, nil
 }
 
 // CreateUserParams describe a new account. Role defaults to user; Active
@@ -316,6 +319,9 @@ func (s *UserService) Update(ctx context.Context, id int64, p UpdateUserParams) 
 	case err != nil:
 		return nil, fmt.Errorf("auth: update user: %w", err)
 	}
+	if deactivate {
+		s.sessions.dropUser(u.ID)
+	}
 	return u, nil
 }
 
@@ -360,7 +366,7 @@ func (s *UserService) DeleteBy(ctx context.Context, actor, id int64) error {
 	if actor != 0 && actor == id {
 		return ErrSelf
 	}
-	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		u := new(User)
 		switch err := tx.NewSelect().Model(u).Where("id = ?", id).Scan(ctx); {
 		case errors.Is(err, sql.ErrNoRows):
@@ -385,6 +391,10 @@ func (s *UserService) DeleteBy(ctx context.Context, actor, id int64) error {
 		}
 		return nil
 	})
+	if err == nil {
+		s.sessions.dropUser(id)
+	}
+	return err
 }
 
 // Pagination limits of List.
