@@ -143,17 +143,18 @@ func (s *UserService) Get(ctx context.Context, id int64) (*User, error) {
 
 // GetByEmail returns the account with email (any case), or ErrNotFound.
 func (s *UserService) GetByEmail(ctx context.Context, email string) (*User, error) {
-	return s.getWhere(ctx, "email = ?", strings.ToLower(strings.TrimSpace(email)))
+	return s.getWhere(ctx, "email = ?", strings.ToLower(foldIdentifier(email)))
 }
 
 // GetByUsername returns the account with username (any case), or ErrNotFound.
 func (s *UserService) GetByUsername(ctx context.Context, username string) (*User, error) {
-	return s.getWhere(ctx, "lower(username) = ?", strings.ToLower(strings.TrimSpace(username)))
+	return s.getWhere(ctx, "lower(username) = ?", strings.ToLower(foldIdentifier(username)))
 }
 
 // GetByLogin looks login up as an email when it contains '@', else as a
 // username.
 func (s *UserService) GetByLogin(ctx context.Context, login string) (*User, error) {
+	login = foldIdentifier(login) // a full-width ＠ is an @
 	if strings.Contains(login, "@") {
 		return s.GetByEmail(ctx, login)
 	}
