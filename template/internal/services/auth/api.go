@@ -70,6 +70,13 @@ type registerInput struct {
 		Password string `json:"password" doc:"8-128 characters, not one of the most common passwords."`
 		FullName string `json:"full_name,omitempty" maxLength:"100" doc:"Display name."`
 	}
+	ip string
+}
+
+// Resolve records the client's address for rate limiting.
+func (in *registerInput) Resolve(ctx huma.Context) []error {
+	in.ip = clientIP(ctx.RemoteAddr())
+	return nil
 }
 
 type loginInput struct {
@@ -117,10 +124,18 @@ type refreshInput struct {
 
 type profileInput struct {
 	Body struct {
-		Email    *string `json:"email,omitempty" maxLength:"254"`
-		Username *string `json:"username,omitempty" maxLength:"32"`
-		FullName *string `json:"full_name,omitempty" maxLength:"100"`
+		Email           *string `json:"email,omitempty" maxLength:"254" doc:"A new email address; needs current_password."`
+		Username        *string `json:"username,omitempty" maxLength:"32"`
+		FullName        *string `json:"full_name,omitempty" maxLength:"100"`
+		CurrentPassword string  `json:"current_password,omitempty" doc:"The account's password; required to change the email."`
 	}
+	ip string
+}
+
+// Resolve records the client's address for rate limiting.
+func (in *profileInput) Resolve(ctx huma.Context) []error {
+	in.ip = clientIP(ctx.RemoteAddr())
+	return nil
 }
 
 type changePasswordInput struct {
@@ -128,6 +143,13 @@ type changePasswordInput struct {
 		CurrentPassword string `json:"current_password"`
 		NewPassword     string `json:"new_password"`
 	}
+	ip string
+}
+
+// Resolve records the client's address for rate limiting.
+func (in *changePasswordInput) Resolve(ctx huma.Context) []error {
+	in.ip = clientIP(ctx.RemoteAddr())
+	return nil
 }
 
 type listUsersInput struct {
@@ -195,10 +217,10 @@ func mount(r *backend.Router) error {
 
 	huma.Register(r.API, huma.Operation{OperationID: "auth-register", Method: http.MethodPost, Path: AuthPrefix + "/register",
 		Summary: "Create an account", DefaultStatus: http.StatusCreated, Tags: tags,
-		Errors: []int{http.StatusConflict, http.StatusUnprocessableEntity}}, h.register)
+		Errors: []int{http.StatusConflict, http.StatusUnprocessableEntity, http.StatusTooManyRequests, http.StatusServiceUnavailable}}, h.register)
 	huma.Register(r.API, huma.Operation{OperationID: "auth-login", Method: http.MethodPost, Path: AuthPrefix + "/login",
 		Summary: "Log in with email or username and password", Tags: tags,
-		Errors: []int{http.StatusUnauthorized, http.StatusUnprocessableEntity, http.StatusTooManyRequests}}, h.login)
+		Errors: []int{http.StatusUnauthorized, http.StatusUnprocessableEntity, http.StatusTooManyRequests, http.StatusServiceUnavailable}}, h.login)
 	huma.Register(r.API, huma.Operation{OperationID: "auth-refresh", Method: http.MethodPost, Path: AuthPrefix + "/refresh",
 		Summary: "Exchange a refresh token for new tokens (each refresh token works once)", Tags: tags,
 		Errors: []int{http.StatusUnauthorized}}, h.refresh)
@@ -208,11 +230,11 @@ func mount(r *backend.Router) error {
 		Summary: "The signed-in user", Tags: tags, Security: secured, Middlewares: user,
 		Errors: []int{http.StatusUnauthorized}}, h.me)
 	huma.Register(r.API, huma.Operation{OperationID: "auth-update-me", Method: http.MethodPatch, Path: AuthPrefix + "/me",
-		Summary: "Update the signed-in user's profile", Tags: tags, Security: secured, Middlewares: user,
-		Errors: []int{http.StatusUnauthorized, http.StatusConflict, http.StatusUnprocessableEntity}}, h.updateMe)
+		Summary: "Update the signed-in user's profile (a new email needs current_password)", Tags: tags, Security: secured, Middlewares: user,
+		Errors: []int{http.StatusUnauthorized, http.StatusConflict, http.StatusUnprocessableEntity, http.StatusTooManyRequests, http.StatusServiceUnavailable}}, h.updateMe)
 	huma.Register(r.API, huma.Operation{OperationID: "auth-change-password", Method: http.MethodPost, Path: AuthPrefix + "/change-password",
 		Summary: "Change the password; other sessions are signed out", DefaultStatus: http.StatusNoContent, Tags: tags,
-		Security: secured, Middlewares: user, Errors: []int{http.StatusUnauthorized, http.StatusUnprocessableEntity}}, h.changePassword)
+		Security: secured, Middlewares: user, Errors: []int{http.StatusUnauthorized, http.StatusUnprocessableEntity, http.StatusTooManyRequests, http.StatusServiceUnavailable}}, h.changePassword)
 
 	adminErrs := []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}
 	huma.Register(r.API, huma.Operation{OperationID: "users-list", Method: http.MethodGet, Path: UsersPrefix,
@@ -233,7 +255,7 @@ func mount(r *backend.Router) error {
 }
 
 func (h *handlers) register(ctx context.Context, in *registerInput) (*userOutput, error) {
-	u, err := h.auth.Register(ctx, RegisterParams{Email: in.Body.Email, Username: in.Body.Username, Password: in.Body.Password, FullName: in.Body.FullName})
+	u, err := h.auth.Register(ctx, RegisterParams{Email: in.Body.Email, Username: in.Body.Username, Password: in.Body.Password, FullName: in.Body.FullName, IP: in.ip})
 	if err != nil {
 		return nil, h.problem(ctx, err)
 	}
@@ -276,7 +298,8 @@ func (h *handlers) updateMe(ctx context.Context, in *profileInput) (*userOutput,
 	if !ok {
 		return nil, h.problem(ctx, ErrUnauthenticated)
 	}
-	u, err := h.users.Update(ctx, u.ID, UpdateUserParams{Email: in.Body.Email, Username: in.Body.Username, FullName: in.Body.FullName})
+	u, err := h.auth.UpdateProfile(ctx, u.ID, UpdateProfileParams{Email: in.Body.Email, Username: in.Body.Username, FullName: in.Body.FullName,
+		CurrentPassword: in.Body.CurrentPassword, IP: in.ip})
 	if err != nil {
 		return nil, h.problem(ctx, err)
 	}
@@ -292,7 +315,8 @@ func (h *handlers) changePassword(ctx context.Context, in *changePasswordInput) 
 	if c := claimsFromContext(ctx); c != nil {
 		sid = c.SessionID
 	}
-	if err := h.auth.ChangePassword(ctx, u.ID, sid, in.Body.CurrentPassword, in.Body.NewPassword); err != nil {
+	if err := h.auth.ChangePasswordWith(ctx, ChangePasswordParams{UserID: u.ID, KeepSession: sid,
+		Current: in.Body.CurrentPassword, New: in.Body.NewPassword, IP: in.ip}); err != nil {
 		return nil, h.problem(ctx, err)
 	}
 	return nil, nil
@@ -323,23 +347,19 @@ func (h *handlers) getUser(ctx context.Context, in *userIDInput) (*userOutput, e
 	return &userOutput{Body: userBody(u)}, nil
 }
 
-// notSelf refuses an admin's own account for actions that would lock them
-// out.
-func notSelf(ctx context.Context, id int64) error {
-	if me, ok := UserFromContext(ctx); ok && me.ID == id {
-		return ErrSelf
+// actor is the ID of the signed-in caller, for the admin rules of
+// UserService (0 when nobody is signed in, which the middleware prevents).
+func actor(ctx context.Context) int64 {
+	if me, ok := UserFromContext(ctx); ok {
+		return me.ID
 	}
-	return nil
+	return 0
 }
 
 func (h *handlers) updateUser(ctx context.Context, in *updateUserInput) (*userOutput, error) {
 	b := in.Body
-	if (b.Active != nil && !*b.Active) || (b.Role != nil && *b.Role != RoleAdmin) {
-		if err := notSelf(ctx, in.ID); err != nil {
-			return nil, h.problem(ctx, err)
-		}
-	}
-	u, err := h.users.Update(ctx, in.ID, UpdateUserParams{Email: b.Email, Username: b.Username, FullName: b.FullName, Role: b.Role, Active: b.Active})
+	u, err := h.users.Update(ctx, in.ID, UpdateUserParams{Email: b.Email, Username: b.Username, FullName: b.FullName, Role: b.Role, Active: b.Active,
+		Actor: actor(ctx)})
 	if err != nil {
 		return nil, h.problem(ctx, err)
 	}
@@ -347,10 +367,8 @@ func (h *handlers) updateUser(ctx context.Context, in *updateUserInput) (*userOu
 }
 
 func (h *handlers) deactivateUser(ctx context.Context, in *userIDInput) (*userOutput, error) {
-	if err := notSelf(ctx, in.ID); err != nil {
-		return nil, h.problem(ctx, err)
-	}
-	u, err := h.users.Deactivate(ctx, in.ID)
+	f := false
+	u, err := h.users.Update(ctx, in.ID, UpdateUserParams{Active: &f, Actor: actor(ctx)})
 	if err != nil {
 		return nil, h.problem(ctx, err)
 	}
@@ -358,10 +376,7 @@ func (h *handlers) deactivateUser(ctx context.Context, in *userIDInput) (*userOu
 }
 
 func (h *handlers) deleteUser(ctx context.Context, in *userIDInput) (*struct{}, error) {
-	if err := notSelf(ctx, in.ID); err != nil {
-		return nil, h.problem(ctx, err)
-	}
-	if err := h.users.Delete(ctx, in.ID); err != nil {
+	if err := h.users.DeleteBy(ctx, actor(ctx), in.ID); err != nil {
 		return nil, h.problem(ctx, err)
 	}
 	return nil, nil
@@ -371,8 +386,9 @@ func (h *handlers) deleteUser(ctx context.Context, in *userIDInput) (*struct{}, 
 // are logged and answered with a 500 that names nothing internal.
 func (h *handlers) problem(ctx context.Context, err error) error {
 	var (
-		ve *ValidationError
-		rl *RateLimitError
+		ve   *ValidationError
+		rl   *RateLimitError
+		busy *BusyError
 	)
 	unauthorized := func(msg string) error {
 		return huma.ErrorWithHeaders(huma.Error401Unauthorized(msg), http.Header{"WWW-Authenticate": {`Bearer realm="api"`}})
@@ -383,7 +399,11 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 			&huma.ErrorDetail{Location: "body." + ve.Field, Message: ve.Reason})
 	case errors.As(err, &rl):
 		secs := int((rl.RetryAfter + time.Second - 1) / time.Second)
-		return huma.ErrorWithHeaders(huma.NewError(http.StatusTooManyRequests, "Too many login attempts; retry after "+strconv.Itoa(secs)+" seconds."),
+		return huma.ErrorWithHeaders(huma.NewError(http.StatusTooManyRequests, "Too many password attempts; retry after "+strconv.Itoa(secs)+" seconds."),
+			http.Header{"Retry-After": {strconv.Itoa(secs)}})
+	case errors.As(err, &busy):
+		secs := int((busy.RetryAfter + time.Second - 1) / time.Second)
+		return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable("Too many password checks are in progress; retry after "+strconv.Itoa(secs)+" seconds."),
 			http.Header{"Retry-After": {strconv.Itoa(secs)}})
 	case errors.Is(err, ErrEmailTaken):
 		return huma.Error409Conflict("This email is already registered.")
@@ -391,6 +411,8 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 		return huma.Error409Conflict("This username is already taken.")
 	case errors.Is(err, ErrSelf):
 		return huma.Error409Conflict("You cannot deactivate, demote or delete your own account.")
+	case errors.Is(err, ErrLastAdmin):
+		return huma.Error409Conflict("This is the last active admin: make another account an admin first.")
 	case errors.Is(err, ErrInvalidCredentials):
 		return unauthorized("Invalid login or password.")
 	case errors.Is(err, ErrTokenReused):

@@ -421,13 +421,21 @@ func TestUpdateMe(t *testing.T) {
 		if u.FullName != "Ærøskøbing Ωmega" || u.Email != a.email {
 			t.Fatalf("updated = %+v", u)
 		}
+		// A new email needs the current password.
+		for _, pw := range []string{"", "not the password"} {
+			p := problem(t, f.do(t, req{method: "PATCH", path: "/api/v1/auth/me", token: tok.AccessToken,
+				body: map[string]string{"email": "New.Address@Example.com", "current_password": pw}}), http.StatusUnprocessableEntity)
+			if !strings.Contains(p.Detail, "current_password") {
+				t.Errorf("email change with password %q: detail %q does not name current_password", pw, p.Detail)
+			}
+		}
 		u = expect[UserBody](t, f.do(t, req{method: "PATCH", path: "/api/v1/auth/me", token: tok.AccessToken,
-			body: map[string]string{"email": "New.Address@Example.com"}}), http.StatusOK)
+			body: map[string]string{"email": "New.Address@Example.com", "current_password": a.password}}), http.StatusOK)
 		if u.Email != "new.address@example.com" || u.FullName != "Ærøskøbing Ωmega" {
 			t.Fatalf("updated = %+v", u)
 		}
 		problem(t, f.do(t, req{method: "PATCH", path: "/api/v1/auth/me", token: tok.AccessToken,
-			body: map[string]string{"email": b.email}}), http.StatusConflict)
+			body: map[string]string{"email": b.email, "current_password": a.password}}), http.StatusConflict)
 		problem(t, f.do(t, req{method: "PATCH", path: "/api/v1/auth/me", token: tok.AccessToken,
 			body: map[string]string{"username": strings.ToUpper(b.username)}}), http.StatusConflict)
 		problem(t, f.do(t, req{method: "PATCH", path: "/api/v1/auth/me", token: tok.AccessToken,

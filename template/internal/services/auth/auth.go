@@ -25,6 +25,17 @@
 //
 // The logic lives in two services, UserService and AuthService, registered
 // in the registry; handlers and the `users` command only call them.
+//
+// Security rules (docs/security.md, "Authentication", states them for the
+// app): argon2id work is bounded (AUTH_HASH_CONCURRENCY, beyond it 503 with
+// Retry-After); every password check (login, change password, email change)
+// shares the per-IP and per-account limits, and registration has a per-IP
+// limit (429 with Retry-After); an access token stops working when its
+// session (sid) is logged out or revoked (at once in this process, within
+// AUTH_SESSION_CHECK_TTL elsewhere); identifiers are NFKC-normalised and may
+// not hold invisible, bidi-control or mixed-script text; and UserService
+// refuses to let an admin deactivate or demote themselves, or anyone the last
+// active admin (the `users activate|deactivate|set-role` commands included).
 package auth
 
 import (

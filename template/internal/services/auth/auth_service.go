@@ -26,6 +26,7 @@ type AuthService struct {
 	refreshTTL time.Duration
 	byIP       *limiter
 	byAccount  *limiter
+	registerIP *limiter
 	logger     *slog.Logger
 }
 
@@ -72,6 +73,7 @@ func NewAuthServiceWith(db *database.DB, users *UserService, s Settings, opts *A
 		refreshTTL: s.RefreshTTL,
 		byIP:       newLimiter(s.LoginIPLimit, s.LoginIPWindow),
 		byAccount:  newLimiter(s.LoginAccountLimit, s.LoginAccountWindow),
+		registerIP: newLimiter(s.RegisterIPLimit, s.RegisterIPWindow),
 		logger:     o.Logger,
 	}, nil
 }
@@ -80,16 +82,26 @@ func NewAuthServiceWith(db *database.DB, users *UserService, s Settings, opts *A
 func (a *AuthService) Users() *UserService { return a.users }
 
 // RegisterParams describe a self-service sign-up; the account gets the user
-// role.
+// role. IP is the client's address, for the per-IP limit (empty skips it).
 type RegisterParams struct {
 	Email    string
 	Username string
 	Password string
 	FullName string
+	IP       string
 }
 
-// Register creates an active account with the user role.
+// Register creates an active account with the user role. More than
+// AUTH_REGISTER_IP_LIMIT attempts from one IP within AUTH_REGISTER_IP_WINDOW
+// give a *RateLimitError: each sign-up costs an argon2id hash, and the 409
+// for a taken email would otherwise let a client test addresses at will.
 func (a *AuthService) Register(ctx context.Context, p RegisterParams) (*User, error) {
+	if p.IP != "" {
+		if d := a.registerIP.allow(p.IP); d > 0 {
+			a.logger.WarnContext(ctx, "auth: registration rate limit reached for an IP", slog.String("ip", p.IP))
+			return nil, &RateLimitError{RetryAfter: d}
+		}
+	}
 	return a.users.Create(ctx, CreateUserParams{Email: p.Email, Username: p.Username, Password: p.Password, FullName: p.FullName, Role: RoleUser})
 }
 
@@ -125,12 +137,6 @@ func (a *AuthService) Login(ctx context.Context, p LoginParams) (*TokenPair, err
 	if p.Password == "" {
 		return nil, invalid("password", "is required")
 	}
-	if p.IP != "" {
-		if d := a.byIP.allow(p.IP); d > 0 {
-			a.logger.WarnContext(ctx, "auth: login rate limit reached for an IP", slog.String("ip", p.IP))
-			return nil, &RateLimitError{RetryAfter: d}
-		}
-	}
 	// Failures count per account, whichever of email or username names it;
 	// logins for unknown accounts are counted by what was typed, so a 429
 	// does not tell them apart.
@@ -140,22 +146,66 @@ func (a *AuthService) Login(ctx context.Context, p LoginParams) (*TokenPair, err
 	}
 	account := "login:" + strings.ToLower(login)
 	if u != nil {
-		account = "user:" + strconv.FormatInt(u.ID, 10)
+		account = accountKey(u.ID)
 	}
-	if d := a.byAccount.check(account); d > 0 {
-		a.logger.WarnContext(ctx, "auth: login rate limit reached for an account", slog.String("ip", p.IP))
-		return nil, &RateLimitError{RetryAfter: d}
-	}
-	u, err = a.users.verify(ctx, u, p.Password)
+	u, err = a.verifyPassword(ctx, u, account, p.Password, p.IP)
 	if err != nil {
 		if errors.Is(err, ErrInvalidCredentials) {
-			a.byAccount.add(account)
 			a.logger.InfoContext(ctx, "auth: login failed", slog.String("ip", p.IP))
 		}
 		return nil, err
 	}
-	a.byAccount.reset(account)
 	return a.openSession(ctx, a.db.Bun(), u, newFamilyID())
+}
+
+// accountKey is the limiter key of an existing account.
+func accountKey(id int64) string { return "user:" + strconv.FormatInt(id, 10) }
+
+// verifyPassword is the one way a request's password is checked: login,
+// change password, email change and any later check go through it, so they
+// share the limits. Every attempt counts against the client IP
+// (AUTH_LOGIN_IP_LIMIT per AUTH_LOGIN_IP_WINDOW; ip "" skips it) and every
+// failure against the account (AUTH_LOGIN_ACCOUNT_LIMIT per
+// AUTH_LOGIN_ACCOUNT_WINDOW); beyond either the answer is a *RateLimitError
+// and no argon2id runs. A success clears the account's failures. u nil means
+// an unknown account (a dummy hash is verified); a wrong password, an
+// unknown or a deactivated account is ErrInvalidCredentials.
+func (a *AuthService) verifyPassword(ctx context.Context, u *User, account, password, ip string) (*User, error) {
+	if ip != "" {
+		if d := a.byIP.allow(ip); d > 0 {
+			a.logger.WarnContext(ctx, "auth: password attempt rate limit reached for an IP", slog.String("ip", ip))
+			return nil, &RateLimitError{RetryAfter: d}
+		}
+	}
+	if d := a.byAccount.check(account); d > 0 {
+		a.logger.WarnContext(ctx, "auth: password attempt rate limit reached for an account", slog.String("ip", ip))
+		return nil, &RateLimitError{RetryAfter: d}
+	}
+	u, err := a.users.verify(ctx, u, password)
+	if err != nil {
+		if errors.Is(err, ErrInvalidCredentials) {
+			a.byAccount.add(account)
+		}
+		return nil, err
+	}
+	a.byAccount.reset(account)
+	return u, nil
+}
+
+// checkCurrentPassword verifies the signed-in user's password for a
+// sensitive change, through the shared limits; a wrong one is a validation
+// error on field current_password.
+func (a *AuthService) checkCurrentPassword(ctx context.Context, u *User, current, ip string) error {
+	if current == "" {
+		return invalid("current_password", "is required")
+	}
+	if _, err := a.verifyPassword(ctx, u, accountKey(u.ID), current, ip); err != nil {
+		if errors.Is(err, ErrInvalidCredentials) {
+			return invalid("current_password", "is wrong")
+		}
+		return err
+	}
+	return nil
 }
 
 // openSession stores a new refresh token in family and signs an access
@@ -183,7 +233,7 @@ func (a *AuthService) Refresh(ctx context.Context, token string) (*TokenPair, er
 		return nil, ErrInvalidToken
 	}
 	var pair *TokenPair
-	reused := false
+	reused, family := false, ""
 	err := a.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		rt, err := findRefreshToken(ctx, tx, token)
 		switch {
@@ -192,7 +242,7 @@ func (a *AuthService) Refresh(ctx context.Context, token string) (*TokenPair, er
 		case rt.RevokedAt != nil:
 			return ErrInvalidToken
 		case rt.UsedAt != nil:
-			reused = true
+			reused, family = true, rt.FamilyID
 			return revokeFamily(ctx, tx, rt.FamilyID)
 		case !now().Before(rt.ExpiresAt):
 			return ErrInvalidToken
@@ -205,7 +255,7 @@ func (a *AuthService) Refresh(ctx context.Context, token string) (*TokenPair, er
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			// A concurrent refresh won the race with the same token: reuse.
-			reused = true
+			reused, family = true, rt.FamilyID
 			return revokeFamily(ctx, tx, rt.FamilyID)
 		}
 		u := new(User)
@@ -225,6 +275,7 @@ func (a *AuthService) Refresh(ctx context.Context, token string) (*TokenPair, er
 		return nil, err
 	}
 	if reused {
+		a.users.sessions.drop(family)
 		a.logger.WarnContext(ctx, "auth: refresh token reused; session revoked")
 		return nil, ErrTokenReused
 	}
@@ -241,7 +292,11 @@ func (a *AuthService) Logout(ctx context.Context, token string) error {
 	case err != nil:
 		return err
 	}
-	return revokeFamily(ctx, a.db.Bun(), rt.FamilyID)
+	if err := revokeFamily(ctx, a.db.Bun(), rt.FamilyID); err != nil {
+		return err
+	}
+	a.users.sessions.drop(rt.FamilyID)
+	return nil
 }
 
 // SessionUser returns the user whose session token (a refresh token) is,
@@ -298,7 +353,10 @@ func findRefreshToken(ctx context.Context, db bun.IDB, token string) (*refreshTo
 
 // Authenticate checks an access token and returns its (active) user and
 // claims. Deactivated and deleted users give ErrInvalidToken even while
-// their token has not expired.
+// their token has not expired, and so does a token whose session (sid) was
+// logged out or revoked: at once when this process revoked it, within
+// AUTH_SESSION_CHECK_TTL otherwise. Tokens without a sid (IssueAccessToken,
+// for tests and tools) are bound to no session.
 func (a *AuthService) Authenticate(ctx context.Context, token string) (*User, *Claims, error) {
 	claims, err := a.signer.parse(token)
 	if err != nil {
@@ -307,6 +365,15 @@ func (a *AuthService) Authenticate(ctx context.Context, token string) (*User, *C
 	id, err := claims.UserID()
 	if err != nil {
 		return nil, nil, err
+	}
+	if claims.SessionID != "" {
+		live, err := a.sessionLive(ctx, claims.SessionID, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !live {
+			return nil, nil, ErrInvalidToken
+		}
 	}
 	u, err := a.users.Get(ctx, id)
 	switch {
@@ -329,30 +396,78 @@ func (a *AuthService) IssueAccessToken(u *User) (string, error) {
 
 // ChangePassword checks the current password, stores the new one and revokes
 // every session of the user except keepSession (the caller's own, from the
-// access token's sid claim; empty revokes all).
+// access token's sid claim; empty revokes all). The check counts against the
+// account's password attempts like a login; ChangePasswordWith also limits by
+// client IP.
 func (a *AuthService) ChangePassword(ctx context.Context, userID int64, keepSession, current, next string) error {
-	u, err := a.users.Get(ctx, userID)
+	return a.ChangePasswordWith(ctx, ChangePasswordParams{UserID: userID, KeepSession: keepSession, Current: current, New: next})
+}
+
+// ChangePasswordParams describe a password change. IP is the client's
+// address, for the per-IP limit (empty skips it).
+type ChangePasswordParams struct {
+	UserID      int64
+	KeepSession string
+	Current     string
+	New         string
+	IP          string
+}
+
+// ChangePasswordWith is ChangePassword with the client's IP.
+func (a *AuthService) ChangePasswordWith(ctx context.Context, p ChangePasswordParams) error {
+	u, err := a.users.Get(ctx, p.UserID)
 	if err != nil {
 		return err
 	}
-	if current == "" {
-		return invalid("current_password", "is required")
+	if err := a.checkCurrentPassword(ctx, u, p.Current, p.IP); err != nil {
+		return err
 	}
-	ok, _, err := a.users.hasher.verify(current, u.PasswordHash)
-	if err != nil || !ok {
-		return invalid("current_password", "is wrong")
-	}
-	if current == next {
+	if p.Current == p.New {
 		return invalid("new_password", "must differ from the current password")
 	}
-	if err := a.users.SetPassword(ctx, userID, next); err != nil {
+	if err := a.users.SetPassword(ctx, p.UserID, p.New); err != nil {
 		var ve *ValidationError
 		if errors.As(err, &ve) && ve.Field == "password" {
 			ve.Field = "new_password"
 		}
 		return err
 	}
-	return revokeSessions(ctx, a.db.Bun(), userID, keepSession)
+	if err := revokeSessions(ctx, a.db.Bun(), p.UserID, p.KeepSession); err != nil {
+		return err
+	}
+	a.users.sessions.dropUser(p.UserID)
+	return nil
+}
+
+// UpdateProfileParams change the signed-in user's own account; nil fields
+// are left alone. A new email needs CurrentPassword: whoever holds a stolen
+// access token must not be able to move the account (and its password
+// resets) to their own address.
+type UpdateProfileParams struct {
+	Email           *string
+	Username        *string
+	FullName        *string
+	CurrentPassword string
+	IP              string
+}
+
+// UpdateProfile applies p to the account userID, checking the current
+// password (through the shared limits) when the email changes.
+func (a *AuthService) UpdateProfile(ctx context.Context, userID int64, p UpdateProfileParams) (*User, error) {
+	if p.Email != nil {
+		// The cheap check first: a malformed address costs no argon2id.
+		if _, err := normalizeEmail(*p.Email); err != nil {
+			return nil, err
+		}
+		u, err := a.users.Get(ctx, userID)
+		if err != nil {
+			return nil, err
+		}
+		if err := a.checkCurrentPassword(ctx, u, p.CurrentPassword, p.IP); err != nil {
+			return nil, err
+		}
+	}
+	return a.users.Update(ctx, userID, UpdateUserParams{Email: p.Email, Username: p.Username, FullName: p.FullName})
 }
 
 // revokeFamily revokes every live token of one session.

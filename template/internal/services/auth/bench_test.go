@@ -3,6 +3,7 @@ package auth
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"sync"
@@ -115,4 +116,39 @@ func (l *latencies) report(b *testing.B) {
 	}
 	slices.Sort(l.d)
 	b.ReportMetric(float64(l.d[len(l.d)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkRequireUser: the authentication middleware alone (RequireRoleHTTP
+// around a handler that does nothing), with the session (sid) check served
+// from the cache (the default AUTH_SESSION_CHECK_TTL of 5s: the hit path of
+// nearly every request) against a TTL of 1ns (the check queries the database
+// every time). Results are in bench/RESULTS.md ("Auth: session check").
+func BenchmarkRequireUser(b *testing.B) {
+	benchEngines(b, func(b *testing.B, db *database.DB) {
+		for _, c := range []struct {
+			name string
+			ttl  time.Duration
+		}{
+			{"cached", DefaultSessionCheckTTL},
+			{"uncached", time.Nanosecond},
+		} {
+			b.Run(c.name, func(b *testing.B) {
+				f := setup(b, db, func(s *Settings) { s.SessionCheckTTL = c.ttl })
+				f.seq.Store(time.Now().UnixNano() % 1e9) // fresh accounts on the shared database
+				tok := f.login(b, f.newAccount(b)).AccessToken
+				h := f.auth.RequireRoleHTTP("")(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					r := httptest.NewRequest(http.MethodGet, "/x", nil)
+					r.Header.Set("Authorization", "Bearer "+tok)
+					w := httptest.NewRecorder()
+					h.ServeHTTP(w, r)
+					if w.Code != http.StatusNoContent {
+						b.Fatalf("status %d: %s", w.Code, w.Body)
+					}
+				}
+			})
+		}
+	})
 }

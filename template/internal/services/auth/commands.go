@@ -17,7 +17,8 @@ import (
 	"github.com/aegisgo/aegis/template/internal/runtime/command"
 )
 
-// usersCommand is `<app> users`: create-admin and list.
+// usersCommand is `<app> users`: create-admin, list, activate, deactivate
+// and set-role.
 func usersCommand(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "users",
@@ -25,7 +26,7 @@ func usersCommand(env *command.Env) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(createAdminCommand(env), listUsersCommand(env))
+	cmd.AddCommand(createAdminCommand(env), listUsersCommand(env), setActiveCommand(env, true), setActiveCommand(env, false), setRoleCommand(env))
 	return cmd
 }
 
@@ -147,4 +148,77 @@ func listUsersCommand(env *command.Env) *cobra.Command {
 	f.IntVar(&p.Page, "page", 1, "page number")
 	f.IntVar(&p.PerPage, "per-page", 50, "users per page (at most 100)")
 	return cmd
+}
+
+// setActiveCommand is `users activate EMAIL` or `users deactivate EMAIL`.
+// Activation from the command line is the way back for an account nobody
+// in the app can reactivate; UserService still refuses to deactivate the
+// last active admin.
+func setActiveCommand(env *command.Env, active bool) *cobra.Command {
+	use, short := "deactivate", "Deactivate an account and revoke its sessions"
+	if active {
+		use, short = "activate", "Activate an account again"
+	}
+	return &cobra.Command{
+		Use:     use + " EMAIL",
+		Short:   short,
+		Example: fmt.Sprintf("  %s users %s ada@example.com", env.Name, use),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return command.UsageError(cmd, "%s needs EMAIL", use)
+			}
+			return command.WithService(cmd.Context(), env, func(ctx context.Context, users *UserService) error {
+				u, err := updateByEmail(ctx, users, args[0], UpdateUserParams{Active: &active})
+				if err != nil {
+					return err
+				}
+				state := "deactivated; their sessions are revoked"
+				if active {
+					state = "active"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s <%s> is %s\n", u.Username, u.Email, state)
+				return nil
+			})
+		},
+	}
+}
+
+// setRoleCommand is `users set-role EMAIL ROLE`.
+func setRoleCommand(env *command.Env) *cobra.Command {
+	return &cobra.Command{
+		Use:     "set-role EMAIL ROLE",
+		Short:   "Make an account a user or an admin",
+		Example: fmt.Sprintf("  %s users set-role ada@example.com admin", env.Name),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 2 {
+				return command.UsageError(cmd, "set-role needs EMAIL and ROLE")
+			}
+			role := args[1]
+			if role != RoleUser && role != RoleAdmin {
+				return command.UsageError(cmd, "ROLE must be user or admin")
+			}
+			return command.WithService(cmd.Context(), env, func(ctx context.Context, users *UserService) error {
+				u, err := updateByEmail(ctx, users, args[0], UpdateUserParams{Role: &role})
+				if err != nil {
+					return err
+				}
+				article := "a"
+				if role == RoleAdmin {
+					article = "an"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s <%s> is now %s %s\n", u.Username, u.Email, article, role)
+				return nil
+			})
+		},
+	}
+}
+
+// updateByEmail applies p to the account with email, as an operator outside
+// the app (no actor: only the last-admin rule applies).
+func updateByEmail(ctx context.Context, users *UserService, email string, p UpdateUserParams) (*User, error) {
+	u, err := users.GetByEmail(ctx, email)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", err, email)
+	}
+	return users.Update(ctx, u.ID, p)
 }

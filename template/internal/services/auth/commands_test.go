@@ -83,6 +83,18 @@ func TestUsersCommand(t *testing.T) {
 			{"", []string{"list", "--role", "user"}, []string{"0 of 0 users"}, ""},
 			{"", []string{"list", "--active", "maybe"}, nil, "--active must be true or false"},
 			{"", []string{"list", "--role", "root"}, nil, "--role must be user or admin"},
+			// Roles and activation: the last active admin stays one.
+			{"", []string{"set-role", "ops@example.com", "user"}, []string{"ops <ops@example.com> is now a user"}, ""},
+			{"", []string{"set-role", "ROOT@example.com", "user"}, nil, "last active admin"},
+			{"", []string{"set-role", "ops@example.com", "admin"}, []string{"ops <ops@example.com> is now an admin"}, ""},
+			{"", []string{"set-role", "ops@example.com", "root"}, nil, "ROLE must be user or admin"},
+			{"", []string{"set-role", "nobody@example.com", "user"}, nil, "user not found"},
+			{"", []string{"set-role", "ops@example.com"}, nil, "set-role needs EMAIL and ROLE"},
+			{"", []string{"deactivate", "ops@example.com"}, []string{"ops <ops@example.com> is deactivated"}, ""},
+			{"", []string{"deactivate", "root@example.com"}, nil, "last active admin"},
+			{"", []string{"activate"}, nil, "activate needs EMAIL"},
+			{"", []string{"activate", "ops@example.com"}, []string{"ops <ops@example.com> is active"}, ""},
+			{"", []string{"list", "--role", "admin", "--active", "true"}, []string{"2 of 2 users"}, ""},
 		}
 		for _, s := range steps {
 			out, err := users(t, s.stdin, s.args...)

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -17,6 +18,7 @@ var (
 	ErrTokenReused        = errors.New("auth: refresh token was already used; the session is revoked")
 	ErrUnauthenticated    = errors.New("auth: authentication required")
 	ErrSelf               = errors.New("auth: an admin cannot deactivate, demote or delete their own account")
+	ErrLastAdmin          = errors.New("auth: the last active admin cannot be deactivated, demoted or deleted")
 )
 
 // ValidationError is bad input for one field. Its message never repeats the
@@ -30,11 +32,31 @@ func (e *ValidationError) Error() string { return "auth: " + e.Field + " " + e.R
 
 func invalid(field, reason string) error { return &ValidationError{Field: field, Reason: reason} }
 
-// RateLimitError says a login was refused because of too many attempts.
+// RateLimitError says a request was refused because of too many attempts:
+// logins and other password checks, or registrations.
 type RateLimitError struct {
 	RetryAfter time.Duration
 }
 
 func (e *RateLimitError) Error() string {
-	return fmt.Sprintf("auth: too many login attempts; retry in %s", e.RetryAfter.Round(time.Second))
+	return fmt.Sprintf("auth: too many attempts; retry in %s", e.RetryAfter.Round(time.Second))
+}
+
+// BusyError says a request needing a password hash or verification was
+// refused because as many as the server allows were running and waiting
+// (AUTH_HASH_CONCURRENCY, AUTH_HASH_QUEUE, AUTH_HASH_WAIT). The API answers
+// 503 with Retry-After.
+type BusyError struct {
+	RetryAfter time.Duration
+}
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("auth: too many password checks in progress; retry in %s", e.RetryAfter.Round(time.Second))
+}
+
+// isOverload reports whether err means the password work was not done
+// (server busy, request cancelled), as opposed to a verdict on the password.
+func isOverload(err error) bool {
+	var b *BusyError
+	return errors.As(err, &b) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"errors"
 	"fmt"
 	"html/template"
 	"strconv"
@@ -66,8 +67,13 @@ func setActive(p *frontend.PanelContext, active bool) error {
 	if err != nil {
 		return fmt.Errorf("%q is not a user ID", raw)
 	}
-	u, err := users.Update(p.Request.Context(), id, UpdateUserParams{Active: &active})
-	if err != nil {
+	u, err := users.Update(p.Request.Context(), id, UpdateUserParams{Active: &active, Actor: panelActor(p, users)})
+	switch {
+	case errors.Is(err, ErrSelf):
+		return errors.New("you cannot deactivate your own account")
+	case errors.Is(err, ErrLastAdmin):
+		return errors.New("this is the last active admin; make another account an admin first")
+	case err != nil:
 		return err
 	}
 	if active {
@@ -76,6 +82,36 @@ func setActive(p *frontend.PanelContext, active bool) error {
 		p.Notice = u.Email + " is deactivated; their sessions are revoked."
 	}
 	return nil
+}
+
+// dashboardSessionCookie is the cookie the dashboard keeps its session token
+// in (frontend's sessionCookie, which it does not export).
+const dashboardSessionCookie = "aegis_dashboard_session"
+
+// panelActor is the ID of the account signed in to the dashboard, for the
+// admin rules; 0 when the dashboard runs without this service's login (in
+// development, or behind basic auth), where only the last-admin rule can
+// apply. The frontend does not hand panels the operator's identity, so it
+// is read back from the session cookie through the same Authenticator the
+// dashboard uses.
+func panelActor(p *frontend.PanelContext, users *UserService) int64 {
+	c, err := p.Request.Cookie(dashboardSessionCookie)
+	if err != nil || c.Value == "" {
+		return 0
+	}
+	a, err := registry.Get[*AuthService](p.Container)
+	if err != nil || a == nil {
+		return 0
+	}
+	id, ok, err := dashboardAuth{a}.Session(p.Request.Context(), c.Value)
+	if err != nil || !ok {
+		return 0
+	}
+	u, err := users.GetByEmail(p.Request.Context(), id.User)
+	if err != nil {
+		return 0
+	}
+	return u.ID
 }
 
 func activateAction(p *frontend.PanelContext) error   { return setActive(p, true) }

@@ -3,6 +3,7 @@ package auth
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	_ "embed"
@@ -45,10 +46,20 @@ type hasher struct {
 	// derivations counts argon2id key derivations, so tests can check that an unknown account
 	// costs the same work as a wrong password without timing anything.
 	derivations atomic.Int64
+	// hashes counts new hashes, so tests can check which requests skip the work.
+	hashes atomic.Int64
+	// gate bounds the hashes and verifications running at once (nil: no
+	// bound); the request paths use hashBounded and verifyBounded.
+	gate *hashGate
 }
 
-func newHasher(p Argon2Params) (*hasher, error) {
+// newHasher returns a hasher with params p whose bounded operations go
+// through gate (nil: unbounded).
+func newHasher(p Argon2Params, gate ...*hashGate) (*hasher, error) {
 	h := &hasher{params: p}
+	if len(gate) > 0 {
+		h.gate = gate[0]
+	}
 	dummy, err := h.hash(rand.Text())
 	if err != nil {
 		return nil, err
@@ -66,6 +77,7 @@ func (h *hasher) hash(password string) (string, error) {
 	}
 	p := h.params
 	key := argon2.IDKey([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, argonKeyLen)
+	h.hashes.Add(1)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Iterations, p.Parallelism,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
@@ -105,6 +117,38 @@ func (h *hasher) verify(password, encoded string) (ok, rehash bool, err error) {
 
 // verifyDummy burns the time of one verification, for unknown accounts.
 func (h *hasher) verifyDummy(password string) { _, _, _ = h.verify(password, h.dummy) }
+
+// hashBounded is hash holding one of the gate's slots: what every request
+// path uses, so the memory argon2id takes is bounded by the slots.
+func (h *hasher) hashBounded(ctx context.Context, password string) (string, error) {
+	release, err := h.gate.acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return h.hash(password)
+}
+
+// verifyBounded is verify holding one of the gate's slots.
+func (h *hasher) verifyBounded(ctx context.Context, password, encoded string) (ok, rehash bool, err error) {
+	release, err := h.gate.acquire(ctx)
+	if err != nil {
+		return false, false, err
+	}
+	defer release()
+	return h.verify(password, encoded)
+}
+
+// verifyDummyBounded is verifyDummy holding one of the gate's slots.
+func (h *hasher) verifyDummyBounded(ctx context.Context, password string) error {
+	release, err := h.gate.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	h.verifyDummy(password)
+	return nil
+}
 
 func parseArgon2(encoded string) (p Argon2Params, salt, key []byte, err error) {
 	parts := strings.Split(encoded, "$")

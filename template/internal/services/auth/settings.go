@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,11 @@ const (
 	DefaultLoginIPWindow      = time.Minute
 	DefaultLoginAccountLimit  = 5
 	DefaultLoginAccountWindow = 15 * time.Minute
+	DefaultHashQueue          = 64
+	DefaultHashWait           = 5 * time.Second
+	DefaultRegisterIPLimit    = 10
+	DefaultRegisterIPWindow   = time.Hour
+	DefaultSessionCheckTTL    = 5 * time.Second
 
 	// MinSecretBytes is the shortest AUTH_SECRET accepted in production.
 	MinSecretBytes = 32
@@ -56,6 +62,12 @@ type Settings struct {
 	LoginIPWindow      time.Duration `env:"AUTH_LOGIN_IP_WINDOW" envDefault:"1m" doc:"Sliding window for AUTH_LOGIN_IP_LIMIT."`
 	LoginAccountLimit  int           `env:"AUTH_LOGIN_ACCOUNT_LIMIT" envDefault:"5" doc:"Failed logins allowed per account within AUTH_LOGIN_ACCOUNT_WINDOW; more get 429."`
 	LoginAccountWindow time.Duration `env:"AUTH_LOGIN_ACCOUNT_WINDOW" envDefault:"15m" doc:"Sliding window for AUTH_LOGIN_ACCOUNT_LIMIT."`
+	HashConcurrency    int           `env:"AUTH_HASH_CONCURRENCY" envDefault:"0" doc:"argon2id hashes and verifications running at once, each holding AUTH_ARGON2_MEMORY_KIB; 0 means GOMAXPROCS (the CPUs the app may use)."`
+	HashQueue          int           `env:"AUTH_HASH_QUEUE" envDefault:"64" doc:"Requests that may wait for a hashing slot; more get 503 with Retry-After at once."`
+	HashWait           time.Duration `env:"AUTH_HASH_WAIT" envDefault:"5s" doc:"Longest a request waits for a hashing slot before it gets 503 with Retry-After."`
+	RegisterIPLimit    int           `env:"AUTH_REGISTER_IP_LIMIT" envDefault:"10" doc:"Registrations allowed per client IP within AUTH_REGISTER_IP_WINDOW; more get 429."`
+	RegisterIPWindow   time.Duration `env:"AUTH_REGISTER_IP_WINDOW" envDefault:"1h" doc:"Sliding window for AUTH_REGISTER_IP_LIMIT."`
+	SessionCheckTTL    time.Duration `env:"AUTH_SESSION_CHECK_TTL" envDefault:"5s" doc:"How long a process trusts its last check that an access token's session is live; a logout or revocation made by another instance ends access within this time (in the same process, at once)."`
 }
 
 // WithDefaults returns a copy of s with every zero field but Secret set to
@@ -73,6 +85,11 @@ func (s Settings) WithDefaults() Settings {
 	config.Default(&s.Argon2Parallelism, DefaultArgon2Parallelism)
 	config.Default(&s.LoginIPLimit, DefaultLoginIPLimit)
 	config.Default(&s.LoginAccountLimit, DefaultLoginAccountLimit)
+	config.Default(&s.HashQueue, DefaultHashQueue)
+	config.Default(&s.HashWait, DefaultHashWait)
+	config.Default(&s.RegisterIPLimit, DefaultRegisterIPLimit)
+	config.Default(&s.RegisterIPWindow, DefaultRegisterIPWindow)
+	config.Default(&s.SessionCheckTTL, DefaultSessionCheckTTL)
 	return s
 }
 
@@ -89,13 +106,27 @@ func (s Settings) Validate() error {
 		config.Positive("AUTH_REFRESH_TTL", s.RefreshTTL, duration),
 		config.Positive("AUTH_LOGIN_IP_WINDOW", s.LoginIPWindow, duration),
 		config.Positive("AUTH_LOGIN_ACCOUNT_WINDOW", s.LoginAccountWindow, duration),
+		config.Positive("AUTH_HASH_WAIT", s.HashWait, duration),
+		config.Positive("AUTH_REGISTER_IP_WINDOW", s.RegisterIPWindow, duration),
 		config.InRange("AUTH_LEEWAY", s.Leeway, 0, 5*time.Minute, "use a duration from 0s to 5m, such as 30s"),
 		memory,
 		config.AtLeast("AUTH_ARGON2_ITERATIONS", s.Argon2Iterations, 1, "use 2 or more"),
 		config.AtLeast("AUTH_ARGON2_PARALLELISM", s.Argon2Parallelism, 1, "use 1"),
 		config.AtLeast("AUTH_LOGIN_IP_LIMIT", s.LoginIPLimit, 1, "use a count such as 20"),
 		config.AtLeast("AUTH_LOGIN_ACCOUNT_LIMIT", s.LoginAccountLimit, 1, "use a count such as 5"),
+		config.InRange("AUTH_SESSION_CHECK_TTL", s.SessionCheckTTL, time.Nanosecond, time.Hour, "use a short duration such as 5s"),
+		config.NotNegative("AUTH_HASH_CONCURRENCY", s.HashConcurrency, "use 0 for GOMAXPROCS, or a count such as 2"),
+		config.AtLeast("AUTH_HASH_QUEUE", s.HashQueue, 1, "use a count such as 64"),
+		config.AtLeast("AUTH_REGISTER_IP_LIMIT", s.RegisterIPLimit, 1, "use a count such as 10"),
 	)
+}
+
+// hashConcurrency is AUTH_HASH_CONCURRENCY with 0 resolved to GOMAXPROCS.
+func (s Settings) hashConcurrency() int {
+	if s.HashConcurrency > 0 {
+		return s.HashConcurrency
+	}
+	return runtime.GOMAXPROCS(0)
 }
 
 // errWeakSecret is the one-line start-up error for a missing, short or

@@ -36,6 +36,7 @@ func testSettings() Settings {
 		Argon2Parallelism: 1,
 		LoginIPLimit:      1_000_000,
 		LoginAccountLimit: 1_000_000,
+		RegisterIPLimit:   1_000_000,
 	}.WithDefaults()
 }
 

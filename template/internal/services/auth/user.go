@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/uptrace/bun"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Roles. An admin passes every check a user passes.
@@ -58,9 +59,87 @@ func (u *User) refreshSearch() {
 
 var usernamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
-// normalizeEmail validates an address and returns it lower-cased.
+// foldIdentifier is how an email or username is compared and stored:
+// NFKC-normalised, so that full-width, mathematical and other compatibility
+// forms of a letter are that letter ("ａｄａ" is "ada") and one account
+// cannot be registered twice in two spellings that look the same.
+func foldIdentifier(s string) string { return norm.NFKC.String(strings.TrimSpace(s)) }
+
+// invisible reports characters that render as nothing or reorder the text
+// around them: format characters (zero-width space and joiners, soft hyphen,
+// the byte-order mark, bidi marks, embeddings, overrides and isolates) and
+// the other default-ignorable code points (Hangul fillers, the combining
+// grapheme joiner). In an identifier they only serve to make two different
+// strings look alike, or one read backwards.
+func invisible(r rune) bool {
+	return unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r)
+}
+
+// scriptOf returns the script of a letter or mark, "" for characters every
+// script uses (digits, punctuation, combining marks that inherit one).
+func scriptOf(r rune) string {
+	if r < utf8.RuneSelf {
+		if unicode.IsLetter(r) {
+			return "Latin"
+		}
+		return ""
+	}
+	if unicode.Is(unicode.Common, r) || unicode.Is(unicode.Inherited, r) {
+		return ""
+	}
+	if unicode.Is(unicode.Latin, r) {
+		return "Latin"
+	}
+	for name, table := range unicode.Scripts {
+		if unicode.Is(table, r) {
+			return name
+		}
+	}
+	return ""
+}
+
+// scriptMixes are the combinations of scripts one name may use (Unicode
+// TS #39's "highly restrictive" level): Japanese, Chinese and Korean text
+// mixes scripts by nature, and may carry Latin. Any other mix, such as a
+// Cyrillic "а" among Latin letters, is how look-alikes of another address
+// are made.
+var scriptMixes = []map[string]bool{
+	{"Latin": true, "Han": true, "Hiragana": true, "Katakana": true},
+	{"Latin": true, "Han": true, "Bopomofo": true},
+	{"Latin": true, "Han": true, "Hangul": true},
+}
+
+// mixedScripts reports whether s uses letters of scripts that do not go
+// together.
+func mixedScripts(s string) bool {
+	seen := map[string]bool{}
+	for _, r := range s {
+		if sc := scriptOf(r); sc != "" {
+			seen[sc] = true
+		}
+	}
+	if len(seen) <= 1 {
+		return false
+	}
+next:
+	for _, allowed := range scriptMixes {
+		for sc := range seen {
+			if !allowed[sc] {
+				continue next
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// normalizeEmail validates an address and returns it NFKC-normalised and
+// lower-cased. Invisible and bidi control characters are refused, and so is
+// a local part or a domain label whose letters mix scripts (there is no IDNA
+// library in the app's modules to store such domains as punycode; refusing
+// them is the safe side).
 func normalizeEmail(s string) (string, error) {
-	s = strings.TrimSpace(s)
+	s = foldIdentifier(s)
 	switch {
 	case s == "":
 		return "", invalid("email", "is required")
@@ -73,8 +152,14 @@ func normalizeEmail(s string) (string, error) {
 	if err != nil || addr.Name != "" || addr.Address != s {
 		return "", invalid("email", "is not a valid email address")
 	}
+	if strings.IndexFunc(s, invisible) >= 0 {
+		return "", invalid("email", "must not contain invisible or text-direction characters")
+	}
 	at := strings.LastIndexByte(s, '@')
 	local, domain := s[:at], s[at+1:]
+	if mixedScripts(local) || slicesAny(strings.Split(domain, "."), mixedScripts) {
+		return "", invalid("email", "mixes letters of different scripts in one part, as look-alike addresses do")
+	}
 	if local == "" || len(local) > 64 || strings.HasPrefix(local, `"`) ||
 		!strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") ||
 		strings.Contains(domain, "..") || strings.ContainsAny(domain, "[]") {
@@ -86,7 +171,7 @@ func normalizeEmail(s string) (string, error) {
 // checkUsername validates a username: 3-32 ASCII letters, digits, '.', '_'
 // or '-', starting with a letter or digit.
 func checkUsername(s string) (string, error) {
-	s = strings.TrimSpace(s)
+	s = foldIdentifier(s)
 	switch {
 	case s == "":
 		return "", invalid("username", "is required")
@@ -101,9 +186,14 @@ func checkUsername(s string) (string, error) {
 }
 
 // checkFullName validates a display name: any printable text up to 100
-// characters.
+// characters, NFKC-normalised, without invisible or bidi control characters
+// (a right-to-left override makes a name read as another in the users
+// panel).
 func checkFullName(s string) (string, error) {
 	s = strings.TrimSpace(s)
+	if utf8.ValidString(s) {
+		s = strings.TrimSpace(norm.NFKC.String(s))
+	}
 	switch {
 	case !utf8.ValidString(s):
 		return "", invalid("full_name", "must be valid UTF-8")
@@ -111,8 +201,20 @@ func checkFullName(s string) (string, error) {
 		return "", invalid("full_name", "must be at most 100 characters")
 	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || r == utf8.RuneError }) >= 0:
 		return "", invalid("full_name", "must not contain control characters")
+	case strings.IndexFunc(s, invisible) >= 0:
+		return "", invalid("full_name", "must not contain invisible or text-direction characters")
 	}
 	return s, nil
+}
+
+// slicesAny reports whether f holds for any element of ss.
+func slicesAny(ss []string, f func(string) bool) bool {
+	for _, s := range ss {
+		if f(s) {
+			return true
+		}
+	}
+	return false
 }
 
 func checkRole(s string) (string, error) {

@@ -18,6 +18,9 @@ import (
 type UserService struct {
 	db     *database.DB
 	hasher *hasher
+	// sessions caches the liveness of access tokens' sessions; the service
+	// drops a user's entries when it revokes their sessions.
+	sessions *sessionCache
 }
 
 // NewUserService is the registry constructor: Settings hold the argon2id
@@ -36,11 +39,12 @@ func NewUserServiceWith(db *database.DB, s Settings) (*UserService, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	h, err := newHasher(Argon2Params{MemoryKiB: s.Argon2MemoryKiB, Iterations: s.Argon2Iterations, Parallelism: s.Argon2Parallelism})
+	h, err := newHasher(Argon2Params{MemoryKiB: s.Argon2MemoryKiB, Iterations: s.Argon2Iterations, Parallelism: s.Argon2Parallelism},
+		newHashGate(s.hashConcurrency(), s.HashQueue, s.HashWait))
 	if err != nil {
 		return nil, err
 	}
-	return &UserService{db: db, hasher: h}, nil
+	return &UserService{db: db, hasher: h, sessions: newSessionCache(s.SessionCheckTTL)}, nil
 }
 
 // CreateUserParams describe a new account. Role defaults to user; Active
@@ -58,7 +62,11 @@ func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // Create validates p, hashes the password and stores the account. A taken
 // email or username is ErrEmailTaken or ErrUsernameTaken, even when two
-// creations race.
+// creations race. The cheap checks (the rules, then a lookup of the email and
+// username) come before the hash, so a flood of sign-ups for taken or invalid
+// accounts costs no argon2id work; the answer for a taken email is the same
+// 409 as before (the unique index still decides a race), so answering early
+// tells an attacker nothing the old answer did not.
 func (s *UserService) Create(ctx context.Context, p CreateUserParams) (*User, error) {
 	email, err := normalizeEmail(p.Email)
 	if err != nil {
@@ -79,7 +87,10 @@ func (s *UserService) Create(ctx context.Context, p CreateUserParams) (*User, er
 	if err := checkPassword(p.Password, email, username); err != nil {
 		return nil, err
 	}
-	hash, err := s.hasher.hash(p.Password)
+	if err := s.checkTaken(ctx, email, username); err != nil {
+		return nil, err
+	}
+	hash, err := s.hasher.hashBounded(ctx, p.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -91,6 +102,26 @@ func (s *UserService) Create(ctx context.Context, p CreateUserParams) (*User, er
 		return nil, s.conflict(ctx, err, u.ID, email)
 	}
 	return u, nil
+}
+
+// checkTaken returns ErrEmailTaken or ErrUsernameTaken when an account
+// already holds email or username (compared as the unique indexes do).
+func (s *UserService) checkTaken(ctx context.Context, email, username string) error {
+	var taken []User
+	err := s.db.Bun().NewSelect().Model(&taken).Column("email").
+		Where("email = ?", email).WhereOr("lower(username) = ?", strings.ToLower(username)).Limit(2).Scan(ctx)
+	if err != nil {
+		return fmt.Errorf("auth: look up email and username: %w", err)
+	}
+	for _, u := range taken {
+		if u.Email == email {
+			return ErrEmailTaken
+		}
+	}
+	if len(taken) > 0 {
+		return ErrUsernameTaken
+	}
+	return nil
 }
 
 // conflict turns a unique violation into ErrEmailTaken or ErrUsernameTaken.
@@ -112,17 +143,18 @@ func (s *UserService) Get(ctx context.Context, id int64) (*User, error) {
 
 // GetByEmail returns the account with email (any case), or ErrNotFound.
 func (s *UserService) GetByEmail(ctx context.Context, email string) (*User, error) {
-	return s.getWhere(ctx, "email = ?", strings.ToLower(strings.TrimSpace(email)))
+	return s.getWhere(ctx, "email = ?", strings.ToLower(foldIdentifier(email)))
 }
 
 // GetByUsername returns the account with username (any case), or ErrNotFound.
 func (s *UserService) GetByUsername(ctx context.Context, username string) (*User, error) {
-	return s.getWhere(ctx, "lower(username) = ?", strings.ToLower(strings.TrimSpace(username)))
+	return s.getWhere(ctx, "lower(username) = ?", strings.ToLower(foldIdentifier(username)))
 }
 
 // GetByLogin looks login up as an email when it contains '@', else as a
 // username.
 func (s *UserService) GetByLogin(ctx context.Context, login string) (*User, error) {
+	login = foldIdentifier(login) // a full-width ＠ is an @
 	if strings.Contains(login, "@") {
 		return s.GetByEmail(ctx, login)
 	}
@@ -161,16 +193,21 @@ func (s *UserService) verify(ctx context.Context, u *User, password string) (*Us
 		u = nil
 	}
 	if u == nil {
-		s.hasher.verifyDummy(password)
+		if err := s.hasher.verifyDummyBounded(ctx, password); err != nil {
+			return nil, err
+		}
 		return nil, ErrInvalidCredentials
 	}
-	ok, rehash, err := s.hasher.verify(password, u.PasswordHash)
+	ok, rehash, err := s.hasher.verifyBounded(ctx, password, u.PasswordHash)
+	if isOverload(err) {
+		return nil, err
+	}
 	if err != nil || !ok || !u.Active {
 		// A malformed stored hash must not tell the client anything different.
 		return nil, ErrInvalidCredentials
 	}
 	if rehash {
-		if hash, err := s.hasher.hash(password); err == nil {
+		if hash, err := s.hasher.hashBounded(ctx, password); err == nil {
 			u.PasswordHash = hash
 			_, _ = s.db.Bun().NewUpdate().Model(u).Column("password_hash").WherePK().Exec(ctx)
 		}
@@ -187,7 +224,7 @@ func (s *UserService) SetPassword(ctx context.Context, id int64, password string
 	if err := checkPassword(password, u.Email, u.Username); err != nil {
 		return err
 	}
-	hash, err := s.hasher.hash(password)
+	hash, err := s.hasher.hashBounded(ctx, password)
 	if err != nil {
 		return err
 	}
@@ -198,17 +235,27 @@ func (s *UserService) SetPassword(ctx context.Context, id int64, password string
 	return nil
 }
 
-// UpdateUserParams change an account; nil fields are left alone.
+// UpdateUserParams change an account; nil fields are left alone. Actor is
+// the ID of the account making the change, 0 for an operator outside the
+// app (the users command): an actor cannot deactivate or demote their own
+// account.
 type UpdateUserParams struct {
 	Email    *string
 	Username *string
 	FullName *string
 	Role     *string
 	Active   *bool
+	Actor    int64
 }
 
 // Update applies p to the account with id and returns it. Deactivating an
 // account also revokes its refresh tokens.
+//
+// The admin rules live here so the API, the dashboard panel and the users
+// command cannot disagree: deactivating or demoting p.Actor's own account is
+// ErrSelf, and deactivating or demoting the last active admin is
+// ErrLastAdmin, whoever asks (an app nobody can administer has no way back
+// but the database).
 func (s *UserService) Update(ctx context.Context, id int64, p UpdateUserParams) (*User, error) {
 	u, err := s.Get(ctx, id)
 	if err != nil {
@@ -229,6 +276,7 @@ func (s *UserService) Update(ctx context.Context, id int64, p UpdateUserParams) 
 			return nil, err
 		}
 	}
+	was := u.Role
 	if p.Role != nil {
 		if *p.Role == "" {
 			return nil, invalid("role", "must be user or admin")
@@ -237,13 +285,23 @@ func (s *UserService) Update(ctx context.Context, id int64, p UpdateUserParams) 
 			return nil, err
 		}
 	}
+	wasActiveAdmin := u.Active && was == RoleAdmin
 	deactivate := p.Active != nil && !*p.Active && u.Active
 	if p.Active != nil {
 		u.Active = *p.Active
 	}
+	losesAdmin := wasActiveAdmin && !(u.Active && u.Role == RoleAdmin)
+	if p.Actor != 0 && p.Actor == u.ID && (deactivate || losesAdmin) {
+		return nil, ErrSelf
+	}
 	u.UpdatedAt = now()
 	u.refreshSearch()
 	err = s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if losesAdmin {
+			if err := s.keepAnAdmin(ctx, tx, u.ID); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.NewUpdate().Model(u).
 			Column("email", "username", "full_name", "role", "active", "search_text", "updated_at").
 			WherePK().Exec(ctx); err != nil {
@@ -254,13 +312,39 @@ func (s *UserService) Update(ctx context.Context, id int64, p UpdateUserParams) 
 		}
 		return nil
 	})
-	if err != nil {
-		if database.IsUniqueViolation(err) {
-			return nil, s.conflict(ctx, err, u.ID, u.Email)
-		}
+	switch {
+	case errors.Is(err, ErrLastAdmin):
+		return nil, err
+	case database.IsUniqueViolation(err):
+		return nil, s.conflict(ctx, err, u.ID, u.Email)
+	case err != nil:
 		return nil, fmt.Errorf("auth: update user: %w", err)
 	}
+	if deactivate {
+		s.sessions.dropUser(u.ID)
+	}
 	return u, nil
+}
+
+// keepAnAdmin returns ErrLastAdmin unless an active admin other than id
+// exists. On PostgreSQL it locks the active admins' rows until tx ends, so
+// two admins deactivating each other at once cannot both pass; SQLite lets
+// one write transaction in at a time, and a second one that read before the
+// first committed fails to write rather than act on a stale count.
+func (s *UserService) keepAnAdmin(ctx context.Context, tx bun.Tx, id int64) error {
+	var others []int64
+	q := tx.NewSelect().Model((*User)(nil)).Column("id").
+		Where("role = ?", RoleAdmin).Where("active = ?", true).Where("id <> ?", id)
+	if s.db.Engine() == database.Postgres {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx, &others); err != nil {
+		return fmt.Errorf("auth: count active admins: %w", err)
+	}
+	if len(others) == 0 {
+		return ErrLastAdmin
+	}
+	return nil
 }
 
 // Deactivate marks the account inactive and revokes its sessions; its
@@ -270,9 +354,32 @@ func (s *UserService) Deactivate(ctx context.Context, id int64) (*User, error) {
 	return s.Update(ctx, id, UpdateUserParams{Active: &f})
 }
 
-// Delete removes the account and its sessions; ErrNotFound if there is none.
+// Delete removes the account and its sessions; ErrNotFound if there is none,
+// ErrLastAdmin if it is the last active admin. It is DeleteBy for an
+// operator outside the app.
 func (s *UserService) Delete(ctx context.Context, id int64) error {
-	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return s.DeleteBy(ctx, 0, id)
+}
+
+// DeleteBy is Delete on behalf of the account actor (0: an operator outside
+// the app), who cannot delete their own account (ErrSelf).
+func (s *UserService) DeleteBy(ctx context.Context, actor, id int64) error {
+	if actor != 0 && actor == id {
+		return ErrSelf
+	}
+	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		u := new(User)
+		switch err := tx.NewSelect().Model(u).Where("id = ?", id).Scan(ctx); {
+		case errors.Is(err, sql.ErrNoRows):
+			return ErrNotFound
+		case err != nil:
+			return fmt.Errorf("auth: load user: %w", err)
+		}
+		if u.Active && u.Role == RoleAdmin {
+			if err := s.keepAnAdmin(ctx, tx, id); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.NewDelete().Model((*refreshToken)(nil)).Where("user_id = ?", id).Exec(ctx); err != nil {
 			return fmt.Errorf("auth: delete sessions: %w", err)
 		}
@@ -285,6 +392,10 @@ func (s *UserService) Delete(ctx context.Context, id int64) error {
 		}
 		return nil
 	})
+	if err == nil {
+		s.sessions.dropUser(id)
+	}
+	return err
 }
 
 // Pagination limits of List.

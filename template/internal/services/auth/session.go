@@ -1,0 +1,109 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// maxSessionCacheEntries bounds the session cache: when it is full, entries
+// past their TTL are swept, and if none is, the cache starts over (the cost
+// is one database read per active session, not a wrong answer).
+const maxSessionCacheEntries = 10_000
+
+// sessionCache remembers for a short while whether the session (refresh-token
+// family) behind an access token's sid is live, so that checking it on every
+// authenticated request costs a map lookup, not a query. Revocations made by
+// this process (logout, password change, deactivation, deletion, refresh
+// token reuse) drop the entries at once; revocations made elsewhere (another
+// instance, the database) are seen within the TTL (AUTH_SESSION_CHECK_TTL).
+type sessionCache struct {
+	ttl     time.Duration
+	mu      sync.Mutex
+	entries map[string]sessionEntry
+	now     func() time.Time
+}
+
+type sessionEntry struct {
+	userID int64
+	live   bool
+	until  time.Time
+}
+
+func newSessionCache(ttl time.Duration) *sessionCache {
+	return &sessionCache{ttl: ttl, entries: map[string]sessionEntry{}, now: time.Now}
+}
+
+// get returns whether sid is live for userID, and false for ok when the
+// cache does not know (or no longer trusts) the answer.
+func (c *sessionCache) get(sid string, userID int64) (live, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, found := c.entries[sid]
+	if !found || !c.now().Before(e.until) {
+		return false, false
+	}
+	return e.live && e.userID == userID, true
+}
+
+func (c *sessionCache) put(sid string, userID int64, live bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.now()
+	if len(c.entries) >= maxSessionCacheEntries {
+		for k, e := range c.entries {
+			if !t.Before(e.until) {
+				delete(c.entries, k)
+			}
+		}
+		if len(c.entries) >= maxSessionCacheEntries {
+			clear(c.entries)
+		}
+	}
+	c.entries[sid] = sessionEntry{userID: userID, live: live, until: t.Add(c.ttl)}
+}
+
+// drop forgets one session, after it was revoked.
+func (c *sessionCache) drop(sid string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, sid)
+}
+
+// dropUser forgets every session of userID, after some of them were revoked
+// (the ones kept are read again on their next request).
+func (c *sessionCache) dropUser(userID int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.entries {
+		if e.userID == userID {
+			delete(c.entries, k)
+		}
+	}
+}
+
+// sessionLive reports whether session sid of userID has a refresh token
+// that is neither revoked nor expired, from the cache when it knows.
+func (a *AuthService) sessionLive(ctx context.Context, sid string, userID int64) (bool, error) {
+	if live, ok := a.users.sessions.get(sid, userID); ok {
+		return live, nil
+	}
+	live, err := a.sessionLiveInDB(ctx, sid, userID)
+	if err != nil {
+		return false, err
+	}
+	a.users.sessions.put(sid, userID, live)
+	return live, nil
+}
+
+// sessionLiveInDB is the uncached check: one indexed query.
+func (a *AuthService) sessionLiveInDB(ctx context.Context, sid string, userID int64) (bool, error) {
+	live, err := a.db.Bun().NewSelect().Model((*refreshToken)(nil)).
+		Where("family_id = ?", sid).Where("user_id = ?", userID).
+		Where("revoked_at IS NULL").Where("expires_at > ?", now()).Exists(ctx)
+	if err != nil {
+		return false, fmt.Errorf("auth: check session: %w", err)
+	}
+	return live, nil
+}

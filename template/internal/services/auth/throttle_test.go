@@ -1,0 +1,96 @@
+package auth
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+)
+
+// TestPasswordChecksThrottled: every request that verifies a password
+// (login, change password, email change) goes through the login limiter,
+// per account and per client IP, and is answered 429 with Retry-After.
+func TestPasswordChecksThrottled(t *testing.T) {
+	t.Parallel()
+	type step struct {
+		kind, remote, password string
+		status                 int
+	}
+	const wrong = "not the password at all"
+	cases := []struct {
+		name     string
+		ipLimit  int
+		accLimit int
+		steps    []step
+	}{
+		{"change password: wrong current password per account", 1000, 3, []step{
+			{"change", "192.0.2.1:1", wrong, 422}, {"change", "192.0.2.2:1", wrong, 422}, {"change", "192.0.2.3:1", wrong, 422},
+			{"change", "192.0.2.4:1", wrong, 429}, {"change", "192.0.2.5:1", "", 429},
+		}},
+		{"change password: per IP", 3, 1000, []step{
+			{"change", "192.0.2.9:1", wrong, 422}, {"change", "192.0.2.9:2", wrong, 422}, {"change", "192.0.2.9:3", wrong, 422},
+			{"change", "192.0.2.9:4", wrong, 429}, {"login", "192.0.2.9:5", "", 429}, {"login", "192.0.2.10:1", "", 200},
+		}},
+		{"login and change password share the account's count", 1000, 3, []step{
+			{"login", "192.0.2.1:1", wrong, 401}, {"login", "192.0.2.2:1", wrong, 401}, {"change", "192.0.2.3:1", wrong, 422},
+			{"change", "192.0.2.4:1", "", 429}, {"login", "192.0.2.5:1", "", 429},
+		}},
+		{"email change: wrong current password per account", 1000, 2, []step{
+			{"email", "192.0.2.1:1", wrong, 422}, {"email", "192.0.2.2:1", wrong, 422},
+			{"email", "192.0.2.3:1", "", 429}, {"login", "192.0.2.4:1", "", 429},
+		}},
+		{"a right password resets the account's count", 1000, 3, []step{
+			{"change", "192.0.2.1:1", wrong, 422}, {"change", "192.0.2.1:2", wrong, 422}, {"login", "192.0.2.1:3", "", 200},
+			{"change", "192.0.2.1:4", wrong, 422}, {"change", "192.0.2.1:5", wrong, 422}, {"change", "192.0.2.1:6", wrong, 422},
+			{"change", "192.0.2.1:7", wrong, 429},
+		}},
+	}
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		for ci, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				f := setup(t, db, func(s *Settings) {
+					s.LoginIPLimit, s.LoginIPWindow = c.ipLimit, time.Minute
+					s.LoginAccountLimit, s.LoginAccountWindow = c.accLimit, time.Hour
+				})
+				f.seq.Store(int64(ci) * 100) // the cases share the database: fresh accounts
+				a := f.newAccount(t)
+				tok := f.login(t, a) // from the default remote address, before the steps
+				for i, s := range c.steps {
+					password := s.password
+					if password == "" {
+						password = a.password
+					}
+					var rec *httptest.ResponseRecorder
+					switch s.kind {
+					case "login":
+						rec = f.do(t, req{method: "POST", path: "/api/v1/auth/login", remote: s.remote,
+							body: map[string]string{"email": a.email, "password": password}})
+					case "change":
+						// The new password is refused (too short) when the current one is right, so
+						// the account's password never changes: 422 either way, unless throttled.
+						rec = f.do(t, req{method: "POST", path: "/api/v1/auth/change-password", remote: s.remote, token: tok.AccessToken,
+							body: map[string]string{"current_password": password, "new_password": "short"}})
+						if s.password == "" && s.status != http.StatusTooManyRequests {
+							s.status = http.StatusUnprocessableEntity
+						}
+					case "email":
+						rec = f.do(t, req{method: "PATCH", path: "/api/v1/auth/me", remote: s.remote, token: tok.AccessToken,
+							body: map[string]string{"email": "moved-" + a.email, "current_password": password}})
+					}
+					if rec.Code != s.status {
+						t.Fatalf("step %d (%s from %s): status %d, want %d; body %s", i, s.kind, s.remote, rec.Code, s.status, rec.Body)
+					}
+					if s.status == http.StatusTooManyRequests {
+						problem(t, rec, http.StatusTooManyRequests)
+						if ra := rec.Header().Get("Retry-After"); ra == "" || ra == "0" {
+							t.Errorf("step %d: Retry-After = %q", i, ra)
+						}
+					}
+				}
+			})
+		}
+	})
+}
