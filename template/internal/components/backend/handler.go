@@ -78,6 +78,7 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 	cfg.DocsPath = ""
 	cfg.OnAddOperation = append(cfg.OnAddOperation, capBody(s.settings.MaxBodyBytes))
 	api := humachi.New(mux, cfg)
+	api.UseMiddleware(readBodyFirst(api))
 
 	r := &Router{API: api, Mux: mux, Container: c, Logger: o.Logger, Title: o.Title, Revision: o.Revision, HealthTimeout: s.settings.HealthTimeout}
 	s.mountHealth(r)
