@@ -76,6 +76,8 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 	cfg := huma.DefaultConfig(o.Title, o.Version)
 	// huma's default docs page loads its scripts from a CDN; ours is embedded.
 	cfg.DocsPath = ""
+	// huma's own hook builds $schema links from the request's Host headers.
+	cfg.CreateHooks = []func(huma.Config) huma.Config{schemaLinks(s.settings.BaseURL)}
 	cfg.OnAddOperation = append(cfg.OnAddOperation, capBody(s.settings.MaxBodyBytes))
 	api := humachi.New(mux, cfg)
 	api.UseMiddleware(readBodyFirst(api))

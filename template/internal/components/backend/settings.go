@@ -3,6 +3,7 @@ package backend
 import (
 	"errors"
 	"net"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -35,6 +36,7 @@ type Settings struct {
 	ShutdownTimeout   time.Duration `env:"HTTP_SHUTDOWN_TIMEOUT" envDefault:"15s" doc:"How long shutdown waits for in-flight requests before closing them."`
 	HealthTimeout     time.Duration `env:"HEALTH_TIMEOUT" envDefault:"2s" doc:"Time each health check may take before it counts as timed out."`
 	MaxBodyBytes      int64         `env:"MAX_BODY_BYTES" envDefault:"1048576" doc:"Largest request body accepted, in bytes; larger ones get 413."`
+	BaseURL           string        `env:"BASE_URL" envDefault:"" doc:"Public URL of the app (https://api.example.com) for the absolute links it writes, such as $schema in JSON responses; empty writes relative links. Never taken from the Host or X-Forwarded-Host headers."`
 }
 
 // WithDefaults returns a copy of s with every zero field but Port set to its
@@ -76,7 +78,29 @@ func (s Settings) Validate() error {
 	if s.MaxBodyBytes <= 0 {
 		errs = append(errs, config.Invalid("MAX_BODY_BYTES", strconv.FormatInt(s.MaxBodyBytes, 10), "must be positive", "use a size in bytes such as 1048576 (1 MiB)"))
 	}
+	if err := checkBaseURL(s.BaseURL); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// checkBaseURL accepts an empty BASE_URL or an absolute http(s) URL with a
+// host and nothing after the path.
+func checkBaseURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	const fix = "use the app's public URL such as https://api.example.com, or leave it empty for relative links"
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return config.Invalid("BASE_URL", raw, "is not a URL", fix)
+	case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
+		return config.Invalid("BASE_URL", raw, "is not an absolute http or https URL", fix)
+	case u.User != nil, u.RawQuery != "", u.Fragment != "":
+		return config.Invalid("BASE_URL", raw, "has a user, query or fragment", fix)
+	}
+	return nil
 }
 
 // Addr returns host:port for net.Listen.
