@@ -60,6 +60,7 @@ func newServer(_ context.Context, s Settings, routes registry.All[Routes]) (*Ser
 type Server struct {
 	settings Settings
 	routes   registry.All[Routes] // contributed; mounted by Handler
+	proxies  trustedProxies       // TRUSTED_PROXIES, parsed
 	state    atomic.Int32
 }
 
@@ -70,8 +71,14 @@ const (
 	stateDraining
 )
 
-// NewServer returns a Server for s (with defaults filled in).
-func NewServer(s Settings) *Server { return &Server{settings: s.WithDefaults()} }
+// NewServer returns a Server for s (with defaults filled in). Settings that
+// do not parse (a bad TRUSTED_PROXIES) count as empty here; Validate, which
+// the container runs, reports them.
+func NewServer(s Settings) *Server {
+	s = s.WithDefaults()
+	proxies, _ := parseTrustedProxies(s.TrustedProxies)
+	return &Server{settings: s, proxies: proxies}
+}
 
 // Settings returns the settings the server runs with.
 func (s *Server) Settings() Settings { return s.settings }

@@ -57,6 +57,8 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 
 	mux := chi.NewRouter()
 	mux.Use(
+		// First, so that everything after it sees the client's address.
+		realClient(s.proxies),
 		requestIDMiddleware(ids),
 		accessLog(o.Logger),
 		recoverer(o.Logger),

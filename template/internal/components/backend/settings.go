@@ -36,6 +36,7 @@ type Settings struct {
 	ShutdownTimeout   time.Duration `env:"HTTP_SHUTDOWN_TIMEOUT" envDefault:"15s" doc:"How long shutdown waits for in-flight requests before closing them."`
 	HealthTimeout     time.Duration `env:"HEALTH_TIMEOUT" envDefault:"2s" doc:"Time each health check may take before it counts as timed out."`
 	MaxBodyBytes      int64         `env:"MAX_BODY_BYTES" envDefault:"1048576" doc:"Largest request body accepted, in bytes; larger ones get 413."`
+	TrustedProxies    string        `env:"TRUSTED_PROXIES" envDefault:"" doc:"Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto headers are believed: comma-separated CIDRs or addresses (10.0.0.0/8,192.168.1.10). The client address is then the first untrusted one from the right of X-Forwarded-For. Empty trusts nobody: the headers are ignored."`
 	BaseURL           string        `env:"BASE_URL" envDefault:"" doc:"Public URL of the app (https://api.example.com) for the absolute links it writes, such as $schema in JSON responses; empty writes relative links. Never taken from the Host or X-Forwarded-Host headers."`
 }
 
@@ -77,6 +78,9 @@ func (s Settings) Validate() error {
 	}
 	if s.MaxBodyBytes <= 0 {
 		errs = append(errs, config.Invalid("MAX_BODY_BYTES", strconv.FormatInt(s.MaxBodyBytes, 10), "must be positive", "use a size in bytes such as 1048576 (1 MiB)"))
+	}
+	if _, err := parseTrustedProxies(s.TrustedProxies); err != nil {
+		errs = append(errs, err)
 	}
 	if err := checkBaseURL(s.BaseURL); err != nil {
 		errs = append(errs, err)

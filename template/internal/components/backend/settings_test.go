@@ -40,7 +40,7 @@ func TestSettingsValidate(t *testing.T) {
 
 func TestSettingsDefaultsMatchTags(t *testing.T) {
 	t.Setenv("HOST", "")
-	for _, k := range []string{"PORT", "HTTP_READ_HEADER_TIMEOUT", "HTTP_READ_TIMEOUT", "HTTP_WRITE_TIMEOUT", "HTTP_IDLE_TIMEOUT", "HTTP_SHUTDOWN_TIMEOUT", "HEALTH_TIMEOUT", "MAX_BODY_BYTES", "BASE_URL"} {
+	for _, k := range []string{"PORT", "HTTP_READ_HEADER_TIMEOUT", "HTTP_READ_TIMEOUT", "HTTP_WRITE_TIMEOUT", "HTTP_IDLE_TIMEOUT", "HTTP_SHUTDOWN_TIMEOUT", "HEALTH_TIMEOUT", "MAX_BODY_BYTES", "BASE_URL", "TRUSTED_PROXIES"} {
 		t.Setenv(k, "")
 	}
 	s, err := config.Loader[Settings](t.Context())

@@ -88,9 +88,8 @@ func (in *loginInput) Resolve(ctx huma.Context) []error {
 	return nil
 }
 
-// clientIP is the host part of a RemoteAddr. Behind a reverse proxy every
-// client shares the proxy's address; put the proxy's real-IP middleware in
-// front (chi's middleware.RealIP) so RemoteAddr is the client's.
+// clientIP is the host part of a RemoteAddr. Behind a reverse proxy listed in
+// TRUSTED_PROXIES the backend has already made RemoteAddr the client's.
 func clientIP(remote string) string {
 	if host, _, err := net.SplitHostPort(remote); err == nil {
 		return host
