@@ -40,7 +40,7 @@ func init() {
 func Register(r *registry.Registry) error {
 	return errors.Join(
 		config.Provide[Settings](r, Name),
-		registry.Provide2(r, newServer,
+		registry.Provide3(r, newServer,
 			registry.Name(Name),
 			registry.Kind(registry.KindComponent),
 			registry.Describe("HTTP server: chi router, huma API, health endpoints and /docs"),
@@ -48,8 +48,9 @@ func Register(r *registry.Registry) error {
 	)
 }
 
-func newServer(_ context.Context, s Settings, routes registry.All[Routes]) (*Server, error) {
+func newServer(_ context.Context, s Settings, core config.Core, routes registry.All[Routes]) (*Server, error) {
 	srv := NewServer(s)
+	srv.production = core.Production()
 	srv.routes = routes
 	return srv, nil
 }
@@ -61,6 +62,9 @@ type Server struct {
 	settings Settings
 	routes   registry.All[Routes] // contributed; mounted by Handler
 	proxies  trustedProxies       // TRUSTED_PROXIES, parsed
+	// production is APP_ENV=production: HSTS, and health details only for
+	// those who prove who they are.
+	production bool
 	state    atomic.Int32
 }
 

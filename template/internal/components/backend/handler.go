@@ -60,6 +60,7 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 		// First, so that everything after it sees the client's address.
 		realClient(s.proxies),
 		requestIDMiddleware(ids),
+		hsts(s.production, s.settings.HSTSMaxAge),
 		accessLog(o.Logger),
 		recoverer(o.Logger),
 		limitBody(s.settings.MaxBodyBytes),

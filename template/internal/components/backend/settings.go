@@ -21,6 +21,7 @@ const (
 	DefaultShutdownTimeout   = 15 * time.Second
 	DefaultHealthTimeout     = 2 * time.Second
 	DefaultMaxBodyBytes      = 1 << 20
+	DefaultHSTSMaxAge        = 31536000 // one year, in seconds
 )
 
 // Settings configure the HTTP server. Load them with config.Load[Settings];
@@ -37,6 +38,7 @@ type Settings struct {
 	HealthTimeout     time.Duration `env:"HEALTH_TIMEOUT" envDefault:"2s" doc:"Time each health check may take before it counts as timed out."`
 	MaxBodyBytes      int64         `env:"MAX_BODY_BYTES" envDefault:"1048576" doc:"Largest request body accepted, in bytes; larger ones get 413."`
 	TrustedProxies    string        `env:"TRUSTED_PROXIES" envDefault:"" doc:"Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto headers are believed: comma-separated CIDRs or addresses (10.0.0.0/8,192.168.1.10). The client address is then the first untrusted one from the right of X-Forwarded-For. Empty trusts nobody: the headers are ignored."`
+	HSTSMaxAge        int           `env:"HSTS_MAX_AGE" envDefault:"31536000" doc:"Production only: seconds browsers must keep using HTTPS (Strict-Transport-Security), sent on requests that came over TLS, directly or through a proxy in TRUSTED_PROXIES saying X-Forwarded-Proto: https; -1 sends no header."`
 	BaseURL           string        `env:"BASE_URL" envDefault:"" doc:"Public URL of the app (https://api.example.com) for the absolute links it writes, such as $schema in JSON responses; empty writes relative links. Never taken from the Host or X-Forwarded-Host headers."`
 }
 
@@ -51,6 +53,7 @@ func (s Settings) WithDefaults() Settings {
 	config.Default(&s.ShutdownTimeout, DefaultShutdownTimeout)
 	config.Default(&s.HealthTimeout, DefaultHealthTimeout)
 	config.Default(&s.MaxBodyBytes, DefaultMaxBodyBytes)
+	config.Default(&s.HSTSMaxAge, DefaultHSTSMaxAge)
 	return s
 }
 
@@ -78,6 +81,9 @@ func (s Settings) Validate() error {
 	}
 	if s.MaxBodyBytes <= 0 {
 		errs = append(errs, config.Invalid("MAX_BODY_BYTES", strconv.FormatInt(s.MaxBodyBytes, 10), "must be positive", "use a size in bytes such as 1048576 (1 MiB)"))
+	}
+	if s.HSTSMaxAge < -1 {
+		errs = append(errs, config.Invalid("HSTS_MAX_AGE", strconv.Itoa(s.HSTSMaxAge), "is negative", "use seconds such as 31536000 (a year), or -1 to send no Strict-Transport-Security header"))
 	}
 	if _, err := parseTrustedProxies(s.TrustedProxies); err != nil {
 		errs = append(errs, err)

@@ -43,6 +43,8 @@ type setupOpts struct {
 	settings Settings
 	services []service
 	noStart  bool
+	// production serves as with APP_ENV=production.
+	production bool
 	infoLogs bool // log at info like a production app; default debug, to see every line
 }
 
@@ -62,6 +64,7 @@ func setup(t testing.TB, o setupOpts) fixture {
 		s.HealthTimeout = 200 * time.Millisecond
 	}
 	srv := NewServer(s)
+	srv.production = o.production
 	reg := registry.New()
 	if err := registry.Value(reg, srv, registry.Name(Name), registry.Kind(registry.KindComponent)); err != nil {
 		t.Fatal(err)
