@@ -65,7 +65,7 @@ type Server struct {
 	// production is APP_ENV=production: HSTS, and health details only for
 	// those who prove who they are.
 	production bool
-	state    atomic.Int32
+	state      atomic.Int32
 }
 
 // Server states, reported by CheckHealth and used by readiness.

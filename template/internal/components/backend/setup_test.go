@@ -45,7 +45,7 @@ type setupOpts struct {
 	noStart  bool
 	// production serves as with APP_ENV=production.
 	production bool
-	infoLogs bool // log at info like a production app; default debug, to see every line
+	infoLogs   bool // log at info like a production app; default debug, to see every line
 }
 
 // fixture is what most tests need: a container holding the backend (and
