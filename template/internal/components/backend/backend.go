@@ -40,7 +40,7 @@ func init() {
 func Register(r *registry.Registry) error {
 	return errors.Join(
 		config.Provide[Settings](r, Name),
-		registry.Provide3(r, newServer,
+		registry.Provide4(r, newServer,
 			registry.Name(Name),
 			registry.Kind(registry.KindComponent),
 			registry.Describe("HTTP server: chi router, huma API, health endpoints and /docs"),
@@ -48,10 +48,11 @@ func Register(r *registry.Registry) error {
 	)
 }
 
-func newServer(_ context.Context, s Settings, core config.Core, routes registry.All[Routes]) (*Server, error) {
+func newServer(_ context.Context, s Settings, core config.Core, routes registry.All[Routes], access registry.All[HealthAccess]) (*Server, error) {
 	srv := NewServer(s)
 	srv.production = core.Production()
 	srv.routes = routes
+	srv.access = access
 	return srv, nil
 }
 
@@ -65,6 +66,7 @@ type Server struct {
 	// production is APP_ENV=production: HSTS, and health details only for
 	// those who prove who they are.
 	production bool
+	access     registry.All[HealthAccess] // contributed; may open health details
 	state      atomic.Int32
 }
 
