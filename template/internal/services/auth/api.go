@@ -130,7 +130,7 @@ type changePasswordInput struct {
 }
 
 type listUsersInput struct {
-	Page    int    `query:"page" minimum:"1" default:"1" doc:"Page number, from 1."`
+	Page    int    `query:"page" minimum:"1" maximum:"1000000" default:"1" doc:"Page number, from 1 to 1000000 (backend.MaxPage)."`
 	PerPage int    `query:"per_page" minimum:"1" maximum:"100" default:"20" doc:"Users per page."`
 	Q       string `query:"q" maxLength:"100" doc:"Substring of email, username or full name; case-insensitive."`
 	Active  string `query:"active" enum:"true,false" doc:"Only active (true) or deactivated (false) users."`
