@@ -98,7 +98,7 @@ when it is unhealthy or cannot be reached.`,
 			if err != nil {
 				return err
 			}
-			body, _, err := fetch(cmd.Context(), base+backend.DetailedPath, f.timeout)
+			body, _, err := fetch(cmd.Context(), base+backend.DetailedPath, f.timeout, detailsToken())
 			if err != nil {
 				return err
 			}
@@ -131,6 +131,11 @@ when it is unhealthy or cannot be reached.`,
 }
 
 func printReport(w io.Writer, rep registry.Report) error {
+	if rep.Checks == nil && rep.CheckedAt.IsZero() {
+		// A production server without HEALTH_DETAILS_TOKEN tells the status only.
+		_, err := fmt.Fprintf(w, "Overall: %s (checks not shown: set HEALTH_DETAILS_TOKEN to the server's)\n", rep.Status)
+		return err
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "Overall: %s (checked in %s)\n\n", rep.Status, rep.Duration.Round(time.Microsecond))
 	fmt.Fprintln(tw, "NAME\tKIND\tSTATUS\tLATENCY\tMESSAGE")
@@ -166,7 +171,7 @@ Use it where a command decides health, such as a Dockerfile HEALTHCHECK.`,
 			if err != nil {
 				return err
 			}
-			body, status, err := fetch(cmd.Context(), base+backend.ReadyPath, f.timeout)
+			body, status, err := fetch(cmd.Context(), base+backend.ReadyPath, f.timeout, "")
 			if err != nil {
 				return err
 			}
@@ -190,7 +195,17 @@ Use it where a command decides health, such as a Dockerfile HEALTHCHECK.`,
 // fetch GETs url and returns the body and status. A status other than 200
 // or 503 (which health endpoints use for "not well") is an error, as is a
 // server that cannot be reached; the status is still returned when known.
-func fetch(ctx context.Context, target string, timeout time.Duration) ([]byte, int, error) {
+// detailsToken is HEALTH_DETAILS_TOKEN from the environment serve reads, sent so
+// that a production server shows its checks; "" when unset or unreadable.
+func detailsToken() string {
+	s, err := config.Load[backend.Settings]()
+	if err != nil {
+		return ""
+	}
+	return s.HealthDetailsToken
+}
+
+func fetch(ctx context.Context, target string, timeout time.Duration, token string) ([]byte, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
@@ -198,6 +213,9 @@ func fetch(ctx context.Context, target string, timeout time.Duration) ([]byte, i
 		return nil, 0, fmt.Errorf("health: %w; check --url", err)
 	}
 	req.Header.Set("Accept", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {

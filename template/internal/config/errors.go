@@ -10,17 +10,28 @@ import (
 // variable, the value, what is wrong and how to fix it:
 //
 //	config: LOG_LEVEL="verbose" is not valid; use one of debug, info, warn, error
+//
+// A secret (a password, a token, a URL that may carry either) is named
+// without its value, and the underlying error is not part of the message,
+// since parsers quote their input:
+//
+//	config: DATABASE_URL (value not shown) has no scheme; use ...
 type Error struct {
 	Var    string // environment variable, e.g. "PORT"
-	Value  string // the value that was read
+	Value  string // the value that was read; ignored when Secret
 	Reason string // what is wrong, e.g. "is not a valid whole number"
 	Fix    string // what to do, e.g. "set PORT to a whole number such as 8000"
-	Err    error  // underlying cause, if any
+	Err    error  // underlying cause, if any; never printed
+	Secret bool   // the value may hold a secret: never print it
 }
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "config: %s=%q %s", e.Var, e.Value, e.Reason)
+	if e.Secret {
+		fmt.Fprintf(&b, "config: %s (value not shown) %s", e.Var, e.Reason)
+	} else {
+		fmt.Fprintf(&b, "config: %s=%q %s", e.Var, e.Value, e.Reason)
+	}
 	if e.Fix != "" {
 		b.WriteString("; ")
 		b.WriteString(e.Fix)
@@ -34,6 +45,13 @@ func (e *Error) Unwrap() error { return e.Err }
 // settings struct's Validate method.
 func Invalid(name, value, reason, fix string) error {
 	return &Error{Var: name, Value: value, Reason: reason, Fix: fix}
+}
+
+// InvalidSecret returns an *Error for variable name whose value may hold a
+// secret: the message names the variable and what is wrong, never the value.
+// reason must not quote the value either (nor an error message that does).
+func InvalidSecret(name, reason, fix string) error {
+	return &Error{Var: name, Reason: reason, Fix: fix, Secret: true}
 }
 
 // OneOf returns nil when value is one of allowed, and otherwise an *Error

@@ -40,16 +40,18 @@ func init() {
 func Register(r *registry.Registry) error {
 	return errors.Join(
 		config.Provide[Settings](r, Name),
-		registry.Provide2(r, newServer,
+		registry.Provide4(r, newServer,
 			registry.Component(Name),
 			registry.Describe("HTTP server: chi router, huma API, health endpoints and /docs"),
 		),
 	)
 }
 
-func newServer(_ context.Context, s Settings, routes registry.All[Routes]) (*Server, error) {
+func newServer(_ context.Context, s Settings, core config.Core, routes registry.All[Routes], access registry.All[HealthAccess]) (*Server, error) {
 	srv := NewServer(s)
+	srv.production = core.Production()
 	srv.routes = routes
+	srv.access = access
 	return srv, nil
 }
 
@@ -59,7 +61,12 @@ func newServer(_ context.Context, s Settings, routes registry.All[Routes]) (*Ser
 type Server struct {
 	settings Settings
 	routes   registry.All[Routes] // contributed; mounted by Handler
-	state    atomic.Int32
+	proxies  trustedProxies       // TRUSTED_PROXIES, parsed
+	// production is APP_ENV=production: HSTS, and health details only for
+	// those who prove who they are.
+	production bool
+	access     registry.All[HealthAccess] // contributed; may open health details
+	state      atomic.Int32
 }
 
 // Server states, reported by CheckHealth and used by readiness.
@@ -69,8 +76,14 @@ const (
 	stateDraining
 )
 
-// NewServer returns a Server for s (with defaults filled in).
-func NewServer(s Settings) *Server { return &Server{settings: s.WithDefaults()} }
+// NewServer returns a Server for s (with defaults filled in). Settings that
+// do not parse (a bad TRUSTED_PROXIES) count as empty here; Validate, which
+// the container runs, reports them.
+func NewServer(s Settings) *Server {
+	s = s.WithDefaults()
+	proxies, _ := parseTrustedProxies(s.TrustedProxies)
+	return &Server{settings: s, proxies: proxies}
+}
 
 // Settings returns the settings the server runs with.
 func (s *Server) Settings() Settings { return s.settings }

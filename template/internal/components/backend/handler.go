@@ -57,7 +57,10 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 
 	mux := chi.NewRouter()
 	mux.Use(
+		// First, so that everything after it sees the client's address.
+		realClient(s.proxies),
 		requestIDMiddleware(ids),
+		hsts(s.production, s.settings.HSTSMaxAge),
 		accessLog(o.Logger),
 		recoverer(o.Logger),
 		limitBody(s.settings.MaxBodyBytes),
@@ -76,8 +79,11 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 	cfg := huma.DefaultConfig(o.Title, o.Version)
 	// huma's default docs page loads its scripts from a CDN; ours is embedded.
 	cfg.DocsPath = ""
+	// huma's own hook builds $schema links from the request's Host headers.
+	cfg.CreateHooks = []func(huma.Config) huma.Config{schemaLinks(s.settings.BaseURL)}
 	cfg.OnAddOperation = append(cfg.OnAddOperation, capBody(s.settings.MaxBodyBytes))
 	api := humachi.New(mux, cfg)
+	api.UseMiddleware(readBodyFirst(api))
 
 	r := &Router{API: api, Mux: mux, Container: c, Logger: o.Logger, Title: o.Title, Revision: o.Revision, HealthTimeout: s.settings.HealthTimeout}
 	s.mountHealth(r)

@@ -2,6 +2,8 @@ package backend
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
@@ -44,9 +47,9 @@ type readyOutput struct {
 // which would bypass Report's own encoding; a test keeps the two in step.
 type DetailedBody struct {
 	Status     registry.Status `json:"status" enum:"healthy,degraded,unhealthy" doc:"Worst status of the checks; an optional service counts at most as degraded."`
-	Checks     []CheckBody     `json:"checks" doc:"One entry per singleton component or service, sorted by name."`
-	CheckedAt  time.Time       `json:"checked_at" doc:"When the checks began."`
-	DurationMS float64         `json:"duration_ms" doc:"How long all the checks took, in milliseconds."`
+	Checks     []CheckBody     `json:"checks,omitzero" doc:"One entry per singleton component or service, sorted by name. Left out, like checked_at and duration_ms, in production for callers without HEALTH_DETAILS_TOKEN."`
+	CheckedAt  time.Time       `json:"checked_at,omitzero" doc:"When the checks began."`
+	DurationMS float64         `json:"duration_ms,omitzero" doc:"How long all the checks took, in milliseconds."`
 }
 
 // CheckBody is one entry of DetailedBody.Checks (a registry.CheckResult).
@@ -90,6 +93,67 @@ type servicesOutput struct {
 	Body         registry.Graph
 }
 
+// HealthAccess is a contribution kind: a check that lets a request see the
+// details of /health/detailed and /health/services in production, besides
+// HEALTH_DETAILS_TOKEN. A part that authenticates operators (the dashboard's
+// login, say) contributes one so its users need no second secret:
+//
+//	registry.Contribute(registry.Default, "dashboard", backend.HealthAccess(func(r *http.Request) bool {
+//		return signedIn(r)
+//	}))
+//
+// It must not write to the request, and must answer quickly: probes call it.
+type HealthAccess func(*http.Request) bool
+
+type detailsKey struct{}
+
+// detailsGate is the middleware of the detail endpoints: it decides whether
+// the caller may see details and tells the handler through the context.
+func (s *Server) detailsGate(ctx huma.Context, next func(huma.Context)) {
+	r, _ := humachi.Unwrap(ctx)
+	next(huma.WithValue(ctx, detailsKey{}, s.mayShowDetails(r)))
+}
+
+// mayShowDetails reports whether r may see which hosts, users, paths and
+// instances the app runs with: always in development; in production with
+// the bearer HEALTH_DETAILS_TOKEN (compared in constant time) or when a
+// contributed HealthAccess admits it.
+func (s *Server) mayShowDetails(r *http.Request) bool {
+	if !s.production {
+		return true
+	}
+	if want := s.settings.HealthDetailsToken; want != "" {
+		scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if ok && strings.EqualFold(scheme, "Bearer") && equalSecret(strings.TrimSpace(got), want) {
+			return true
+		}
+	}
+	for _, a := range s.access {
+		if a.Value != nil && a.Value(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// equalSecret compares in time independent of where, and whether in
+// length, the strings differ (hashing first hides the lengths).
+func equalSecret(a, b string) bool {
+	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
+	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
+}
+
+func showDetails(ctx context.Context) bool {
+	show, _ := ctx.Value(detailsKey{}).(bool)
+	return show
+}
+
+// errDetailsClosed is /health/services' answer to a caller who may not see it.
+var errDetailsClosed = huma.ErrorWithHeaders(
+	huma.Error401Unauthorized("In production the service graph is shown only with Authorization: Bearer <HEALTH_DETAILS_TOKEN>."),
+	http.Header{"WWW-Authenticate": {`Bearer realm="health"`}},
+)
+
 func (s *Server) mountHealth(r *Router) {
 	c := r.Container
 	timeout := s.settings.HealthTimeout
@@ -131,16 +195,22 @@ func (s *Server) mountHealth(r *Router) {
 		Method:      http.MethodGet,
 		Path:        DetailedPath,
 		Summary:     "Health of every component and service",
-		Description: "Runs every health check concurrently, each bounded by HEALTH_TIMEOUT, and reports status, latency and details per component and service. 503 when the app as a whole is unhealthy.",
+		Description: "Runs every health check concurrently, each bounded by HEALTH_TIMEOUT, and reports status, latency and details per component and service. 503 when the app as a whole is unhealthy. " +
+			"In production the checks are shown only with Authorization: Bearer <HEALTH_DETAILS_TOKEN>; other callers get the overall status alone.",
 		Tags:        []string{"health"},
 		Errors:      []int{http.StatusServiceUnavailable},
+		Middlewares: huma.Middlewares{s.detailsGate},
 	}, func(ctx context.Context, _ *struct{}) (*detailedOutput, error) {
 		rep := c.CheckHealth(ctx, timeout)
 		status := http.StatusOK
 		if rep.Status == registry.StatusUnhealthy {
 			status = http.StatusServiceUnavailable
 		}
-		return &detailedOutput{Status: status, CacheControl: "no-store", Body: detailedBody(rep)}, nil
+		body := DetailedBody{Status: rep.Status}
+		if showDetails(ctx) {
+			body = detailedBody(rep)
+		}
+		return &detailedOutput{Status: status, CacheControl: "no-store", Body: body}, nil
 	})
 
 	huma.Register(r.API, huma.Operation{
@@ -148,9 +218,14 @@ func (s *Server) mountHealth(r *Router) {
 		Method:      http.MethodGet,
 		Path:        ServicesPath,
 		Summary:     "Service graph",
-		Description: "Every registered component and service with its kind, lifetime, state and dependencies.",
+		Description: "Every registered component and service with its kind, lifetime, state and dependencies. In production only with Authorization: Bearer <HEALTH_DETAILS_TOKEN>.",
 		Tags:        []string{"health"},
-	}, func(context.Context, *struct{}) (*servicesOutput, error) {
+		Errors:      []int{http.StatusUnauthorized},
+		Middlewares: huma.Middlewares{s.detailsGate},
+	}, func(ctx context.Context, _ *struct{}) (*servicesOutput, error) {
+		if !showDetails(ctx) {
+			return nil, errDetailsClosed
+		}
 		return &servicesOutput{CacheControl: "no-store", Body: c.Graph()}, nil
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -110,6 +111,25 @@ func limitBody(limit int64) func(http.Handler) http.Handler {
 			}
 			if r.Body != nil && r.Body != http.NoBody {
 				r.Body = http.MaxBytesReader(w, r.Body, limit)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// hsts tells browsers to use HTTPS only (Strict-Transport-Security), in
+// production and on requests that came over TLS: the header means nothing
+// over plain HTTP, and in development it would pin localhost to HTTPS for
+// every other app on the machine. maxAge -1 turns it off.
+func hsts(production bool, maxAge int) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		if !production || maxAge < 0 {
+			return next
+		}
+		value := "max-age=" + strconv.Itoa(maxAge)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if Secure(r) {
+				w.Header().Set("Strict-Transport-Security", value)
 			}
 			next.ServeHTTP(w, r)
 		})

@@ -3,6 +3,7 @@ package backend
 import (
 	"errors"
 	"net"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -20,21 +21,29 @@ const (
 	DefaultShutdownTimeout   = 15 * time.Second
 	DefaultHealthTimeout     = 2 * time.Second
 	DefaultMaxBodyBytes      = 1 << 20
+	DefaultHSTSMaxAge        = 31536000 // one year, in seconds
+
+	// MinHealthDetailsToken is the shortest HEALTH_DETAILS_TOKEN accepted.
+	MinHealthDetailsToken = 32
 )
 
 // Settings configure the HTTP server. Load them with config.Load[Settings];
 // a literal needs WithDefaults, which fills every zero field except Port (0
 // asks the kernel for a free port, which is what tests want).
 type Settings struct {
-	Host              string        `env:"HOST" envDefault:"127.0.0.1" doc:"Interface the HTTP server listens on; 0.0.0.0 to accept connections from other hosts (containers)."`
-	Port              int           `env:"PORT" envDefault:"8000" doc:"TCP port the HTTP server listens on; 0 picks a free port."`
-	ReadHeaderTimeout time.Duration `env:"HTTP_READ_HEADER_TIMEOUT" envDefault:"5s" doc:"Time allowed to read request headers; guards against slow clients."`
-	ReadTimeout       time.Duration `env:"HTTP_READ_TIMEOUT" envDefault:"30s" doc:"Time allowed to read a whole request, body included."`
-	WriteTimeout      time.Duration `env:"HTTP_WRITE_TIMEOUT" envDefault:"30s" doc:"Time allowed to write a response."`
-	IdleTimeout       time.Duration `env:"HTTP_IDLE_TIMEOUT" envDefault:"120s" doc:"How long an idle keep-alive connection stays open."`
-	ShutdownTimeout   time.Duration `env:"HTTP_SHUTDOWN_TIMEOUT" envDefault:"15s" doc:"How long shutdown waits for in-flight requests before closing them."`
-	HealthTimeout     time.Duration `env:"HEALTH_TIMEOUT" envDefault:"2s" doc:"Time each health check may take before it counts as timed out."`
-	MaxBodyBytes      int64         `env:"MAX_BODY_BYTES" envDefault:"1048576" doc:"Largest request body accepted, in bytes; larger ones get 413."`
+	Host               string        `env:"HOST" envDefault:"127.0.0.1" doc:"Interface the HTTP server listens on; 0.0.0.0 to accept connections from other hosts (containers)."`
+	Port               int           `env:"PORT" envDefault:"8000" doc:"TCP port the HTTP server listens on; 0 picks a free port."`
+	ReadHeaderTimeout  time.Duration `env:"HTTP_READ_HEADER_TIMEOUT" envDefault:"5s" doc:"Time allowed to read request headers; guards against slow clients."`
+	ReadTimeout        time.Duration `env:"HTTP_READ_TIMEOUT" envDefault:"30s" doc:"Time allowed to read a whole request, body included."`
+	WriteTimeout       time.Duration `env:"HTTP_WRITE_TIMEOUT" envDefault:"30s" doc:"Time allowed to write a response."`
+	IdleTimeout        time.Duration `env:"HTTP_IDLE_TIMEOUT" envDefault:"120s" doc:"How long an idle keep-alive connection stays open."`
+	ShutdownTimeout    time.Duration `env:"HTTP_SHUTDOWN_TIMEOUT" envDefault:"15s" doc:"How long shutdown waits for in-flight requests before closing them."`
+	HealthTimeout      time.Duration `env:"HEALTH_TIMEOUT" envDefault:"2s" doc:"Time each health check may take before it counts as timed out."`
+	MaxBodyBytes       int64         `env:"MAX_BODY_BYTES" envDefault:"1048576" doc:"Largest request body accepted, in bytes; larger ones get 413."`
+	TrustedProxies     string        `env:"TRUSTED_PROXIES" envDefault:"" doc:"Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto headers are believed: comma-separated CIDRs or addresses (10.0.0.0/8,192.168.1.10). The client address is then the first untrusted one from the right of X-Forwarded-For. Empty trusts nobody: the headers are ignored."`
+	HSTSMaxAge         int           `env:"HSTS_MAX_AGE" envDefault:"31536000" doc:"Production only: seconds browsers must keep using HTTPS (Strict-Transport-Security), sent on requests that came over TLS, directly or through a proxy in TRUSTED_PROXIES saying X-Forwarded-Proto: https; -1 sends no header."`
+	HealthDetailsToken string        `env:"HEALTH_DETAILS_TOKEN" envDefault:"" doc:"Production only: bearer token (Authorization: Bearer ...) that opens the details of /health/detailed and /health/services, which name hosts, users and paths; without it they show the status only. At least 32 characters; empty keeps the details closed."`
+	BaseURL            string        `env:"BASE_URL" envDefault:"" doc:"Public URL of the app (https://api.example.com) for the absolute links it writes, such as $schema in JSON responses; empty writes relative links. Never taken from the Host or X-Forwarded-Host headers."`
 }
 
 // WithDefaults returns a copy of s with every zero field but Port set to its
@@ -48,12 +57,19 @@ func (s Settings) WithDefaults() Settings {
 	config.Default(&s.ShutdownTimeout, DefaultShutdownTimeout)
 	config.Default(&s.HealthTimeout, DefaultHealthTimeout)
 	config.Default(&s.MaxBodyBytes, DefaultMaxBodyBytes)
+	config.Default(&s.HSTSMaxAge, DefaultHSTSMaxAge)
 	return s
 }
 
 // Validate reports every out-of-range value, naming its variable.
 func (s Settings) Validate() error {
 	const duration = "use a duration such as 5s or 1m"
+	var token error
+	if s.HealthDetailsToken != "" && len(s.HealthDetailsToken) < MinHealthDetailsToken {
+		token = config.InvalidSecret("HEALTH_DETAILS_TOKEN", "is shorter than "+strconv.Itoa(MinHealthDetailsToken)+" characters",
+			"use a random value such as the output of: openssl rand -hex 32")
+	}
+	_, proxies := parseTrustedProxies(s.TrustedProxies)
 	return errors.Join(
 		config.InRange("PORT", s.Port, 0, 65535, "use a port from 1 to 65535, or 0 for any free port"),
 		config.Positive("HTTP_READ_HEADER_TIMEOUT", s.ReadHeaderTimeout, duration),
@@ -63,7 +79,30 @@ func (s Settings) Validate() error {
 		config.Positive("HTTP_SHUTDOWN_TIMEOUT", s.ShutdownTimeout, duration),
 		config.Positive("HEALTH_TIMEOUT", s.HealthTimeout, duration),
 		config.Positive("MAX_BODY_BYTES", s.MaxBodyBytes, "use a size in bytes such as 1048576 (1 MiB)"),
+		config.AtLeast("HSTS_MAX_AGE", s.HSTSMaxAge, -1, "use seconds such as 31536000 (a year), or -1 to send no Strict-Transport-Security header"),
+		proxies,
+		token,
+		checkBaseURL(s.BaseURL),
 	)
+}
+
+// checkBaseURL accepts an empty BASE_URL or an absolute http(s) URL with a
+// host and nothing after the path.
+func checkBaseURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	const fix = "use the app's public URL such as https://api.example.com, or leave it empty for relative links"
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return config.Invalid("BASE_URL", raw, "is not a URL", fix)
+	case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
+		return config.Invalid("BASE_URL", raw, "is not an absolute http or https URL", fix)
+	case u.User != nil, u.RawQuery != "", u.Fragment != "":
+		return config.Invalid("BASE_URL", raw, "has a user, query or fragment", fix)
+	}
+	return nil
 }
 
 // Addr returns host:port for net.Listen.

@@ -21,6 +21,13 @@ func TestSettingsValidate(t *testing.T) {
 		{"port too big", func(s *Settings) { s.Port = 70000 }, `config: PORT="70000" is out of range; use a port from 1 to 65535, or 0 for any free port`},
 		{"negative timeout", func(s *Settings) { s.WriteTimeout = -time.Second }, `config: HTTP_WRITE_TIMEOUT="-1s" must be positive`},
 		{"zero body", func(s *Settings) { s.MaxBodyBytes = 0 }, `config: MAX_BODY_BYTES="0" must be positive`},
+		{"hsts off", func(s *Settings) { s.HSTSMaxAge = -1 }, ""},
+		{"hsts negative", func(s *Settings) { s.HSTSMaxAge = -2 }, `config: HSTS_MAX_AGE="-2" is negative`},
+		{"bad proxy", func(s *Settings) { s.TrustedProxies = "10.0.0.0/8,nope" }, `TRUSTED_PROXIES="10.0.0.0/8,nope" has an entry that is not an IP address or CIDR: "nope"`},
+		{"short health token", func(s *Settings) { s.HealthDetailsToken = "SECRET-short" }, `config: HEALTH_DETAILS_TOKEN (value not shown) is shorter than 32 characters`},
+		{"base URL", func(s *Settings) { s.BaseURL = "https://api.example.com/v1" }, ""},
+		{"base URL relative", func(s *Settings) { s.BaseURL = "api.example.com" }, `config: BASE_URL="api.example.com" is not an absolute http or https URL`},
+		{"base URL with query", func(s *Settings) { s.BaseURL = "https://api.example.com/?a=b" }, `BASE_URL="https://api.example.com/?a=b" has a user, query or fragment`},
 	}
 	for _, tt := range tests {
 		s := valid
@@ -37,14 +44,14 @@ func TestSettingsValidate(t *testing.T) {
 
 func TestSettingsDefaultsMatchTags(t *testing.T) {
 	t.Setenv("HOST", "")
-	for _, k := range []string{"PORT", "HTTP_READ_HEADER_TIMEOUT", "HTTP_READ_TIMEOUT", "HTTP_WRITE_TIMEOUT", "HTTP_IDLE_TIMEOUT", "HTTP_SHUTDOWN_TIMEOUT", "HEALTH_TIMEOUT", "MAX_BODY_BYTES"} {
+	for _, k := range []string{"PORT", "HTTP_READ_HEADER_TIMEOUT", "HTTP_READ_TIMEOUT", "HTTP_WRITE_TIMEOUT", "HTTP_IDLE_TIMEOUT", "HTTP_SHUTDOWN_TIMEOUT", "HEALTH_TIMEOUT", "MAX_BODY_BYTES", "BASE_URL", "TRUSTED_PROXIES", "HSTS_MAX_AGE", "HEALTH_DETAILS_TOKEN"} {
 		t.Setenv(k, "")
 	}
 	s, err := config.Loader[Settings](t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	loaded, err := newServer(t.Context(), s, nil)
+	loaded, err := newServer(t.Context(), s, config.Core{}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

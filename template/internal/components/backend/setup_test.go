@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -35,6 +36,7 @@ func (f *fakeService) CheckHealth(context.Context) registry.Health {
 type service struct {
 	name     string
 	status   registry.Status
+	message  string // the check's message; default "fake <status>"
 	hang     bool
 	optional bool
 }
@@ -43,6 +45,10 @@ type setupOpts struct {
 	settings Settings
 	services []service
 	noStart  bool
+	// production serves as with APP_ENV=production.
+	production bool
+	// access are the HealthAccess contributions the server gets.
+	access   []HealthAccess
 	infoLogs bool // log at info like a production app; default debug, to see every line
 }
 
@@ -62,10 +68,18 @@ func setup(t testing.TB, o setupOpts) fixture {
 		s.HealthTimeout = 200 * time.Millisecond
 	}
 	srv := NewServer(s)
+	srv.production = o.production
+	for i, a := range o.access {
+		srv.access = append(srv.access, registry.Contribution[HealthAccess]{Name: fmt.Sprint("access", i), Value: a})
+	}
 	reg := registry.New()
 	errs := []error{registry.Value(reg, srv, registry.Component(Name))}
 	for _, sv := range o.services {
-		f := &fakeService{health: registry.Health{Status: sv.status, Message: "fake " + string(sv.status)}}
+		msg := sv.message
+		if msg == "" {
+			msg = "fake " + string(sv.status)
+		}
+		f := &fakeService{health: registry.Health{Status: sv.status, Message: msg}}
 		if sv.hang {
 			f.hang = make(chan struct{})
 			t.Cleanup(func() { close(f.hang) })

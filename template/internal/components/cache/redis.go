@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	neturl "net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/aegisgo/aegis/template/internal/config"
 )
 
 // Defaults for RedisOpts; the CACHE_* settings repeat them as text.
@@ -97,16 +98,20 @@ func NewRedis(url string, opts *RedisOpts) (*Redis, error) {
 	}, nil
 }
 
-// parseURL parses a Redis URL. Its error never contains the URL, which may
-// hold a password: net/url quotes the whole input in its errors.
+// parseURL parses a Redis URL. Its error names CACHE_URL and never contains
+// the URL, which may hold a password: net/url and go-redis quote their input
+// (or parts of it) in their errors, so those are kept for errors.Is/As only,
+// not printed.
 func parseURL(rawURL string) (*redis.Options, error) {
 	o, err := redis.ParseURL(rawURL)
 	if err != nil {
-		var uerr *neturl.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
+		return nil, &config.Error{
+			Var:    "CACHE_URL",
+			Secret: true,
+			Reason: "is not a Redis URL (check the scheme, the %-escapes in the password, the port and the database number)",
+			Fix:    urlFix,
+			Err:    err,
 		}
-		return nil, fmt.Errorf("cache: parse redis url: %w", err)
 	}
 	return o, nil
 }

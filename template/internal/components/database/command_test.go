@@ -64,7 +64,7 @@ func TestMigrateCommand(t *testing.T) {
 func TestMigrateCommandBadURL(t *testing.T) {
 	t.Setenv("DATABASE_URL", "mysql://root:pw@localhost/app")
 	_, err := migrate(t, "up")
-	if err == nil || !strings.Contains(err.Error(), `DATABASE_URL="mysql://root:xxxxx@localhost/app" has an unsupported scheme`) {
+	if err == nil || !strings.Contains(err.Error(), `DATABASE_URL (value not shown) has an unsupported scheme "mysql"`) {
 		t.Errorf("migrate up = %v, want the DATABASE_URL error", err)
 	}
 }

@@ -26,11 +26,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -147,11 +149,9 @@ func open(ctx context.Context, s Settings, migrations *migrationSet) (*DB, error
 //     faster than FULL.
 func (db *DB) openSQLite() error {
 	path := db.target.path
-	if path != ":memory:" {
-		if dir := filepath.Dir(path); dir != "." {
-			if err := os.MkdirAll(dir, 0o750); err != nil {
-				return fmt.Errorf("database: create folder for %s: %w; check DATABASE_URL and the folder's permissions", path, err)
-			}
+	if path != ":memory:" && !strings.HasPrefix(path, "file:") {
+		if err := createPrivate(path); err != nil {
+			return err
 		}
 	}
 	q := url.Values{}
@@ -184,6 +184,38 @@ func (db *DB) openSQLite() error {
 	sqlDB.SetMaxIdleConns(maxConns)
 	db.sql = sqlDB
 	db.bun = bun.NewDB(sqlDB, sqlitedialect.New())
+	return nil
+}
+
+// createPrivate makes the SQLite file, and the folder for it, readable by
+// the app's user only (0600 and 0700, like .env): the file holds password
+// hashes and sessions. SQLite gives its -wal and -shm files the mode of the
+// database file, so they follow. Both are set with chmod after creating, so
+// the umask cannot widen them; an existing file or folder is left as it is.
+func createPrivate(path string) error {
+	if dir := filepath.Dir(path); dir != "." {
+		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return fmt.Errorf("database: create folder for %s: %w; check DATABASE_URL and the folder's permissions", path, err)
+			}
+			if err := os.Chmod(dir, 0o700); err != nil {
+				return fmt.Errorf("database: restrict folder for %s: %w", path, err)
+			}
+		}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("database: create %s: %w; check DATABASE_URL and the folder's permissions", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("database: create %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return fmt.Errorf("database: restrict %s: %w", path, err)
+	}
 	return nil
 }
 

@@ -84,42 +84,68 @@ const urlFix = "use sqlite://data/app.db (embedded) or postgres://user:password@
 
 // parseURL splits DATABASE_URL into an engine and its connection settings. SQLite URLs are
 // not parsed with net/url: in sqlite://data/app.db the "host" would be "data", and a
-// relative path is what people write.
+// relative path is what people write. Its errors name DATABASE_URL and never show its
+// value, which may hold a password (in the URL, or in a key=value DSN pasted by mistake);
+// the parsers' own errors quote their input, so they are kept for errors.Is/As only.
 func parseURL(raw string) (target, error) {
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
-		return target{}, config.Invalid("DATABASE_URL", redact(raw), "has no scheme", urlFix)
+		reason := "has no scheme"
+		if strings.Contains(raw, "=") {
+			reason = "looks like a key=value connection string, which is not supported"
+		}
+		return target{}, config.InvalidSecret("DATABASE_URL", reason, urlFix)
 	}
 	switch strings.ToLower(scheme) {
 	case "sqlite", "sqlite3":
 		path, rawQuery, _ := strings.Cut(rest, "?")
 		if path == "" {
-			return target{}, config.Invalid("DATABASE_URL", raw, "has no file path", "use sqlite://data/app.db, or sqlite:///absolute/path.db")
+			return target{}, config.InvalidSecret("DATABASE_URL", "has no file path", "use sqlite://data/app.db, or sqlite:///absolute/path.db")
 		}
 		q, err := url.ParseQuery(rawQuery)
 		if err != nil {
-			return target{}, config.Invalid("DATABASE_URL", raw, "has a bad query string: "+err.Error(), urlFix)
+			return target{}, &config.Error{Var: "DATABASE_URL", Secret: true, Reason: "has a bad query string (a stray % or an unescaped character)", Fix: urlFix, Err: err}
 		}
 		return target{engine: SQLite, path: path, query: q, display: "sqlite://" + path}, nil
 	case "postgres", "postgresql":
 		cfg, err := pgxpool.ParseConfig(raw)
 		if err != nil {
-			// pgconn redacts the password in its own message.
-			return target{}, config.Invalid("DATABASE_URL", redact(raw), "is not a valid PostgreSQL URL: "+err.Error(), urlFix)
+			return target{}, &config.Error{Var: "DATABASE_URL", Secret: true,
+				Reason: "is not a valid PostgreSQL URL (check the %-escapes in the password, the port and parameters such as sslmode)",
+				Fix:    urlFix, Err: err}
 		}
 		return target{engine: Postgres, pg: cfg, display: redact(raw)}, nil
 	default:
-		return target{}, config.Invalid("DATABASE_URL", redact(raw), fmt.Sprintf("has an unsupported scheme %q", scheme), urlFix)
+		if !validScheme(scheme) {
+			return target{}, config.InvalidSecret("DATABASE_URL", "has no valid scheme", urlFix)
+		}
+		return target{}, config.InvalidSecret("DATABASE_URL", fmt.Sprintf("has an unsupported scheme %q", scheme), urlFix)
 	}
 }
 
-// redact hides the password of a URL; what does not parse is shown only up to its scheme,
-// since it may still hold one.
+// validScheme reports whether s is a URL scheme (RFC 3986: a letter, then letters, digits,
+// +, - or .), so that it can be shown: anything else may be part of a secret.
+func validScheme(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// redact hides the password of a URL; what does not parse as a URL with a scheme and a host
+// is not shown at all, since it may still hold one.
 func redact(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil {
-		scheme, _, _ := strings.Cut(raw, "://")
-		return scheme + "://…"
+	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" {
+		return "(DATABASE_URL, not shown)"
 	}
 	return u.Redacted()
 }

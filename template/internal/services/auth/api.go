@@ -95,9 +95,8 @@ func (in *loginInput) Resolve(ctx huma.Context) []error {
 	return nil
 }
 
-// clientIP is the host part of a RemoteAddr. Behind a reverse proxy every
-// client shares the proxy's address; put the proxy's real-IP middleware in
-// front (chi's middleware.RealIP) so RemoteAddr is the client's.
+// clientIP is the host part of a RemoteAddr. Behind a reverse proxy listed in
+// TRUSTED_PROXIES the backend has already made RemoteAddr the client's.
 func clientIP(remote string) string {
 	if host, _, err := net.SplitHostPort(remote); err == nil {
 		return host
@@ -153,7 +152,7 @@ func (in *changePasswordInput) Resolve(ctx huma.Context) []error {
 }
 
 type listUsersInput struct {
-	Page    int    `query:"page" minimum:"1" default:"1" doc:"Page number, from 1."`
+	Page    int    `query:"page" minimum:"1" maximum:"1000000" default:"1" doc:"Page number, from 1 to 1000000 (backend.MaxPage)."`
 	PerPage int    `query:"per_page" minimum:"1" maximum:"100" default:"20" doc:"Users per page."`
 	Q       string `query:"q" maxLength:"100" doc:"Substring of email, username or full name; case-insensitive."`
 	Active  string `query:"active" enum:"true,false" doc:"Only active (true) or deactivated (false) users."`

@@ -584,6 +584,15 @@ func TestAdminRoutes(t *testing.T) {
 				t.Errorf("list %s: total %d, %d items, want %d", q, got.Total, len(got.Items), want)
 			}
 		}
+		// A page number whose offset overflows int64 wrapped round to an early page.
+		for _, bad := range []string{"?page=4611686018427387906&per_page=4", "?page=461168601842738790&per_page=20", "?page=1000001"} {
+			rec := f.do(t, req{method: "GET", path: "/api/v1/users" + bad, token: at.AccessToken})
+			if rec.Code == http.StatusOK {
+				t.Errorf("list %s = 200 %s, want it refused", bad, rec.Body)
+				continue
+			}
+			problem(t, rec, http.StatusUnprocessableEntity)
+		}
 		for _, bad := range []string{"?page=0", "?per_page=1000", "?per_page=-1", "?active=maybe", "?role=root", "?page=abc", "?q=" + strings.Repeat("a", 101)} {
 			problem(t, f.do(t, req{method: "GET", path: "/api/v1/users" + bad, token: at.AccessToken}), http.StatusUnprocessableEntity)
 		}

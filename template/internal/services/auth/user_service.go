@@ -10,6 +10,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/database"
 )
 
@@ -440,6 +441,10 @@ func (s *UserService) List(ctx context.Context, p ListUsersParams) (*ListUsersRe
 			return nil, err
 		}
 	}
+	offset, err := backend.PageOffset(p.Page, p.PerPage)
+	if err != nil {
+		return nil, fmt.Errorf("auth: list users: %w", err)
+	}
 	var users []*User
 	q := s.db.Bun().NewSelect().Model(&users)
 	if term := strings.TrimSpace(p.Query); term != "" {
@@ -451,7 +456,7 @@ func (s *UserService) List(ctx context.Context, p ListUsersParams) (*ListUsersRe
 	if p.Role != "" {
 		q = q.Where("role = ?", p.Role)
 	}
-	total, err := q.Order("id ASC").Limit(int64(p.PerPage)).Offset(int64(p.Page-1) * int64(p.PerPage)).ScanAndCount(ctx)
+	total, err := q.Order("id ASC").Limit(int64(p.PerPage)).Offset(offset).ScanAndCount(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("auth: list users: %w", err)
 	}

@@ -1,0 +1,60 @@
+package backend
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humachi"
+)
+
+// readBodyFirst reads the body of every huma operation that takes one before
+// huma does, and answers a body that cannot be read as the client's fault.
+// huma answers any read error other than a timeout with 500 ("cannot read
+// request body"), so a malformed chunked encoding or a connection cut
+// mid-body, both the client's doing, would count as server errors and be
+// logged at ERROR. huma reads the whole body into memory anyway, bounded by
+// the operation's MaxBodyBytes (capBody), so buffering it here first costs
+// one copy and no more memory than that bound.
+func readBodyFirst(api huma.API) func(huma.Context, func(huma.Context)) {
+	return func(ctx huma.Context, next func(huma.Context)) {
+		op := ctx.Operation()
+		if op == nil || op.RequestBody == nil || op.MaxBodyBytes <= 0 {
+			next(ctx)
+			return
+		}
+		r, _ := humachi.Unwrap(ctx)
+		if r.Body == nil || r.Body == http.NoBody {
+			next(ctx)
+			return
+		}
+		// Reading exactly MaxBodyBytes leaves huma to answer 413, as it
+		// would have reading the body itself.
+		b, err := io.ReadAll(io.LimitReader(r.Body, op.MaxBodyBytes))
+		if err != nil {
+			status, msg := bodyReadError(err)
+			_ = huma.WriteErr(api, ctx, status, msg)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		next(ctx)
+	}
+}
+
+// bodyReadError maps an error reading a request body to the status and
+// detail the client gets. None of them is the server's fault.
+func bodyReadError(err error) (int, string) {
+	var tooBig *http.MaxBytesError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &tooBig):
+		return http.StatusRequestEntityTooLarge, "The request body is larger than the limit (MAX_BODY_BYTES)."
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return http.StatusRequestTimeout, "The request body did not arrive in time."
+	default:
+		return http.StatusBadRequest, "The request body could not be read: it is malformed (for example a broken chunked encoding) or was cut short."
+	}
+}
