@@ -81,7 +81,7 @@ func TestTrustedProxiesReachLogs(t *testing.T) {
 	req.RemoteAddr = "192.0.2.1:1234"
 	req.Header.Set("X-Forwarded-For", "198.51.100.23")
 	f.h.ServeHTTP(httptest.NewRecorder(), req)
-	recs := f.logs.records(t, "request")
+	recs := f.logs.Records(t, "request")
 	if len(recs) != 1 || recs[0]["remote"] != "198.51.100.23:0" {
 		t.Errorf("access log records = %v, want remote 198.51.100.23:0", recs)
 	}
