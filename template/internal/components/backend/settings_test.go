@@ -22,7 +22,7 @@ func TestSettingsValidate(t *testing.T) {
 		{"negative timeout", func(s *Settings) { s.WriteTimeout = -time.Second }, `config: HTTP_WRITE_TIMEOUT="-1s" must be positive`},
 		{"zero body", func(s *Settings) { s.MaxBodyBytes = 0 }, `config: MAX_BODY_BYTES="0" must be positive`},
 		{"hsts off", func(s *Settings) { s.HSTSMaxAge = -1 }, ""},
-		{"hsts negative", func(s *Settings) { s.HSTSMaxAge = -2 }, `config: HSTS_MAX_AGE="-2" is negative`},
+		{"hsts negative", func(s *Settings) { s.HSTSMaxAge = -2 }, `config: HSTS_MAX_AGE="-2" must be at least -1`},
 		{"bad proxy", func(s *Settings) { s.TrustedProxies = "10.0.0.0/8,nope" }, `TRUSTED_PROXIES="10.0.0.0/8,nope" has an entry that is not an IP address or CIDR: "nope"`},
 		{"short health token", func(s *Settings) { s.HealthDetailsToken = "SECRET-short" }, `config: HEALTH_DETAILS_TOKEN (value not shown) is shorter than 32 characters`},
 		{"base URL", func(s *Settings) { s.BaseURL = "https://api.example.com/v1" }, ""},
