@@ -8,6 +8,8 @@ import (
 	"html/template"
 	"net"
 	"net/http"
+	"net/url"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -193,12 +195,55 @@ var loginTmpl = template.Must(template.New("login").Parse(`<!doctype html>
 </form>
 </main></body></html>`))
 
-// safeNext keeps a post-login redirect on the dashboard.
+// maxNext bounds a post-login redirect; the dashboard's own URLs are short.
+const maxNext = 2048
+
+// safeNext keeps a post-login redirect on this site. next comes from the
+// query string, so anyone can craft it, and browsers are lenient readers of
+// a Location header: they drop tabs and newlines ("/\t/evil" is "//evil"),
+// read a backslash as a slash, and some proxies decode %2F. So only a plain
+// path is accepted: printable ASCII, no backslash, starting with exactly one
+// slash, and still so once percent-decoded, with no dot segments. Anything
+// else, and the fragment, gives the overview.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if next == "" || len(next) > maxNext || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
 		return OverviewPath
 	}
-	return next
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c < 0x21 || c > 0x7e || c == '\\' {
+			return OverviewPath
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || u.User != nil {
+		return OverviewPath
+	}
+	// Decode as often as it changes, so a proxy that decodes once more
+	// cannot turn an encoded slash or control character into a real one.
+	p := u.EscapedPath()
+	for range 4 {
+		d, err := url.PathUnescape(p)
+		if err != nil {
+			return OverviewPath
+		}
+		if d == p {
+			break
+		}
+		p = d
+	}
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || path.Clean(p) != p && path.Clean(p)+"/" != p {
+		return OverviewPath
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c < 0x21 || c > 0x7e || c == '\\' {
+			return OverviewPath
+		}
+	}
+	out := u.EscapedPath()
+	if u.RawQuery != "" {
+		out += "?" + u.RawQuery
+	}
+	return out
 }
 
 // login serves the login form (GET) and checks it (POST).

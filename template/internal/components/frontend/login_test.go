@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,22 +13,100 @@ import (
 	"time"
 )
 
-// TestSafeNext keeps the redirect after a login on this site.
+// TestSafeNext keeps the redirect after a login on this site: anything but a
+// plain same-origin path, in any spelling a browser might read as another
+// host, goes to the overview.
 func TestSafeNext(t *testing.T) {
 	t.Parallel()
-	for in, want := range map[string]string{
-		"":                  "/",
-		"/dashboard/graph":  "/dashboard/graph",
-		"/?x=1":             "/?x=1",
-		"//evil.example":    "/",
-		"/\\evil.example":   "/",
-		"https://evil.test": "/",
-		"javascript:alert":  "/",
-	} {
-		if got := safeNext(in); got != want {
-			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+	tests := []struct{ in, want string }{
+		{"", "/"},
+		{"/", "/"},
+		{"/dashboard/graph", "/dashboard/graph"},
+		{"/?x=1", "/?x=1"},
+		{"/dashboard/panels/users?q=ada&page=2", "/dashboard/panels/users?q=ada&page=2"},
+		{"/dashboard/panels/users?q=a%20b", "/dashboard/panels/users?q=a%20b"},
+		{"/dashboard/graph#top", "/dashboard/graph"},
+		// Another host, spelled the many ways browsers accept.
+		{"//evil.example", "/"},
+		{"///evil.example", "/"},
+		{"/\\evil.example", "/"},
+		{"\\evil.example", "/"},
+		{"\\/evil.example", "/"},
+		{"/\t/evil.example/", "/"},
+		{"/\t/evil.example", "/"},
+		{"/\n/evil.example", "/"},
+		{"/\r/evil.example", "/"},
+		{"/\x00/evil.example", "/"},
+		{"/\x7f/evil.example", "/"},
+		{"/%09/evil.example", "/"},
+		{"/%0a/evil.example", "/"},
+		{"/%2F/evil.example", "/"},
+		{"/%2f%2fevil.example", "/"},
+		{"/%5C/evil.example", "/"},
+		{"/%5cevil.example", "/"},
+		{"/%252F/evil.example", "/"}, // decoded twice by a careless proxy
+		{" /evil.example", "/"},
+		{"\t/evil.example", "/"},
+		{"https://evil.example", "/"},
+		{"https:evil.example", "/"},
+		{"https:/evil.example", "/"},
+		{"javascript:alert(1)", "/"},
+		{"JaVaScRiPt:alert(1)", "/"},
+		{"data:text/html,<script>alert(1)</script>", "/"},
+		{"evil.example", "/"},
+		{"./evil", "/"},
+		{"../evil", "/"},
+		{"/../../evil.example", "/"},
+		{"/.//evil.example", "/"},
+		{"/dashboard/../../evil.example", "/"},
+		{"/\u3000/evil.example", "/"},      // ideographic space
+		{"/\uff0f\uff0fevil.example", "/"}, // fullwidth solidus
+		{"/\u2215evil.example", "/"},       // division slash
+		{"/\u200b/evil.example", "/"},      // zero-width space
+		{"/%E3%80%80/evil.example", "/"},
+		{"/\xff", "/"}, // not UTF-8
+		{"/" + strings.Repeat("a", 3000), "/"},
+	}
+	for _, tt := range tests {
+		if got := safeNext(tt.in); got != tt.want {
+			t.Errorf("safeNext(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
+}
+
+// FuzzSafeNext: whatever comes in, what goes out is a path on this site,
+// also as a browser reads it (browsers drop tabs and newlines and treat a
+// backslash as a slash).
+func FuzzSafeNext(f *testing.F) {
+	for _, s := range []string{"/", "/dashboard/graph?x=1", "//x", "/\\x", "/%09/x", "https://x", "/%2F/x", " /x", "\\x", "/\uff0f/x", "/a/../../x"} {
+		f.Add(s)
+	}
+	base, err := url.Parse("https://app.example/dashboard/login")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out := safeNext(in)
+		if !strings.HasPrefix(out, "/") || strings.HasPrefix(out, "//") {
+			t.Fatalf("safeNext(%q) = %q: not a single-slash path", in, out)
+		}
+		for _, r := range out {
+			if r < 0x21 || r > 0x7e || r == '\\' {
+				t.Fatalf("safeNext(%q) = %q holds %q", in, out, r)
+			}
+		}
+		browser := strings.NewReplacer("\t", "", "\n", "", "\r", "", "\\", "/").Replace(out)
+		u, err := base.Parse(browser)
+		if err != nil {
+			t.Fatalf("safeNext(%q) = %q, which does not parse: %v", in, out, err)
+		}
+		if u.Scheme != "https" || u.Host != "app.example" {
+			t.Fatalf("safeNext(%q) = %q leads to %s", in, out, u)
+		}
+		if p, err := url.PathUnescape(u.EscapedPath()); err != nil || strings.HasPrefix(p, "//") || strings.Contains(p, "\\") {
+			t.Fatalf("safeNext(%q) = %q: decoded path %q (%v)", in, out, p, err)
+		}
+	})
 }
 
 // inlineCode matches inline styles and scripts, including event handlers.
