@@ -1,13 +1,21 @@
 package frontend
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"html/template"
 	"net"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aegisgo/aegis/template/internal/components/backend"
+	"github.com/aegisgo/aegis/template/internal/config"
 )
 
 // Names of the CSRF cookie, form field and header. The cookie holds a random
@@ -25,16 +33,22 @@ const (
 //   - production without credentials: 401 for everyone;
 //   - development without credentials: open to this machine (loopback)
 //     only, so a dev server bound to 0.0.0.0 on a shared network does not
-//     hand out job retries and user deactivation to anyone on it.
+//     hand out job retries and user deactivation to anyone on it, and only
+//     under a local name (hostAllowed), so a web page cannot reach it through
+//     the developer's browser by DNS rebinding.
 func (d *Dashboard) authorize(w http.ResponseWriter, req *http.Request) bool {
 	s := d.opts.Settings
 	if s.Username == "" || s.Password == "" {
 		if !d.opts.Production {
-			if fromLoopback(req) {
-				return true
+			switch {
+			case !fromLoopback(req):
+				refuse(w, req, "Without DASHBOARD_USERNAME and DASHBOARD_PASSWORD the dashboard answers only on this machine (localhost); set both to reach it from elsewhere.")
+				return false
+			case !d.hostAllowed(req.Host):
+				refuse(w, req, "Without DASHBOARD_USERNAME and DASHBOARD_PASSWORD the dashboard answers only when opened as localhost, 127.0.0.1 or [::1]: use one of those, or add this host name to ALLOWED_HOSTS (comma-separated).")
+				return false
 			}
-			http.Error(w, "Without DASHBOARD_USERNAME and DASHBOARD_PASSWORD the dashboard answers only on this machine (localhost); set both to reach it from elsewhere.", http.StatusForbidden)
-			return false
+			return true
 		}
 		w.Header().Set("WWW-Authenticate", `Basic realm="dashboard", charset="UTF-8"`)
 		http.Error(w, "The dashboard is closed in production until DASHBOARD_USERNAME and DASHBOARD_PASSWORD are set.", http.StatusUnauthorized)
@@ -48,6 +62,77 @@ func (d *Dashboard) authorize(w http.ResponseWriter, req *http.Request) bool {
 	http.Error(w, "Sign in with DASHBOARD_USERNAME and DASHBOARD_PASSWORD.", http.StatusUnauthorized)
 	return false
 }
+
+// localHosts are the names under which the development dashboard answers
+// without ALLOWED_HOSTS (as Django with DEBUG and Rails' config.hosts do).
+var localHosts = []string{"localhost", "127.0.0.1", "::1"}
+
+// hostName returns the host of a Host header without its port or IPv6
+// brackets, lower-cased and without a final dot.
+func hostName(hostport string) string {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	return strings.TrimSuffix(strings.ToLower(host), ".")
+}
+
+// hostAllowed reports whether the request's Host names this machine or a
+// host of ALLOWED_HOSTS. A loopback peer alone is not enough: after DNS
+// rebinding, a page of another site talks to the server from the
+// developer's own browser, and a local forwarder relays anyone; both keep
+// the other site's name in Host, which this refuses.
+func (d *Dashboard) hostAllowed(hostport string) bool {
+	host := hostName(hostport)
+	return host != "" && (slices.Contains(localHosts, host) || slices.Contains(d.allowedHosts, host))
+}
+
+// parseAllowedHosts splits ALLOWED_HOSTS into host names; it reports an
+// entry that is not a plain host name (a URL, a path, a wildcard).
+func parseAllowedHosts(v string) ([]string, error) {
+	var out []string
+	for entry := range strings.SplitSeq(v, ",") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		host := hostName(entry)
+		if host == "" || strings.ContainsAny(entry, "/@") || strings.ContainsFunc(host, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == ':')
+		}) {
+			return nil, config.Invalid("ALLOWED_HOSTS", v, "holds "+strconv.Quote(entry)+", which is not a host name", "list host names only, comma-separated, such as dev.example.com,box.local (no scheme, path or wildcard)")
+		}
+		out = append(out, host)
+	}
+	return out, nil
+}
+
+// refuse answers 403 with detail: an RFC 9457 problem for what scripts and
+// htmx ask for (fragments, actions), a small page for what a person opens.
+func refuse(w http.ResponseWriter, req *http.Request, detail string) {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead || req.Header.Get("HX-Request") != "" ||
+		strings.HasPrefix(req.URL.Path, FragmentsPath+"/") || strings.Contains(req.Header.Get("Accept"), "json") {
+		backend.WriteProblem(w, req, http.StatusForbidden, detail)
+		return
+	}
+	var buf bytes.Buffer
+	if err := refusalTmpl.Execute(&buf, detail); err != nil {
+		http.Error(w, detail, http.StatusForbidden)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusForbidden)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// refusalTmpl is deliberately bare: no stylesheet, nothing of the dashboard.
+var refusalTmpl = template.Must(template.New("refusal").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>403 Forbidden</title></head>
+<body><h1>403 Forbidden</h1><p>{{.}}</p></body></html>
+`))
 
 // fromLoopback reports whether the request's peer is this machine.
 func fromLoopback(req *http.Request) bool {

@@ -56,6 +56,8 @@ type Settings struct {
 	Username string `env:"DASHBOARD_USERNAME" doc:"User name for the dashboard (HTTP basic auth); required with DASHBOARD_PASSWORD in production, where the dashboard answers 401 until both are set. Without them in development it answers only on localhost."`
 	Password string `env:"DASHBOARD_PASSWORD" doc:"Password for the dashboard; when both are set they are required in development too."`
 	Secret   string `env:"DASHBOARD_SECRET" doc:"Key that signs the dashboard's CSRF tokens, at least 32 characters; set the same value on every instance behind one load balancer, or a form loaded from one instance is refused by another. Empty: a random key per process."`
+	// AllowedHosts is read by hostAllowed.
+	AllowedHosts string `env:"ALLOWED_HOSTS" doc:"Host names, comma-separated, under which the development dashboard answers without credentials besides localhost, 127.0.0.1 and [::1] (a request for any other Host, such as a DNS-rebinding page, gets 403). Ports are ignored."`
 }
 
 // Validate reports a user name without a password and the other way round.
@@ -65,6 +67,9 @@ func (s Settings) Validate() error {
 	}
 	if s.Secret != "" && len(s.Secret) < 32 {
 		return config.Invalid("DASHBOARD_SECRET", "(hidden)", "is shorter than 32 characters", "generate one with: openssl rand -hex 32")
+	}
+	if _, err := parseAllowedHosts(s.AllowedHosts); err != nil {
+		return err
 	}
 	return nil
 }
@@ -110,16 +115,18 @@ type Opts struct {
 // Dashboard is the frontend component: parsed templates, embedded assets,
 // access rules and the panels to show.
 type Dashboard struct {
-	opts     Opts
-	panels   panelList
-	pages    map[string]*template.Template
-	assets   map[string]*backend.EmbeddedFile
-	css      string // URL of the stylesheet, with its hash
-	htmx     string // URL of htmx, with its hash
-	js       string // URL of dashboard.js, with its hash
-	secret   []byte // signs CSRF tokens; new per process
-	started  time.Time
-	sessions sessionMemo // logins confirmed lately, for when the Authenticator fails
+	opts   Opts
+	panels panelList
+	pages  map[string]*template.Template
+	assets map[string]*backend.EmbeddedFile
+	css    string // URL of the stylesheet, with its hash
+	htmx   string // URL of htmx, with its hash
+	js     string // URL of dashboard.js, with its hash
+	secret []byte // signs CSRF tokens; new per process
+	// allowedHosts are ALLOWED_HOSTS, parsed (hostAllowed).
+	allowedHosts []string
+	started      time.Time
+	sessions     sessionMemo // logins confirmed lately, for when the Authenticator fails
 }
 
 // New parses the embedded templates and loads the assets.
@@ -136,6 +143,9 @@ func New(opts *Opts) (*Dashboard, error) {
 		return nil, err
 	}
 	d.panels = panels
+	if d.allowedHosts, err = parseAllowedHosts(d.opts.Settings.AllowedHosts); err != nil {
+		return nil, err
+	}
 	if key := d.opts.Settings.Secret; key != "" {
 		// A key of its own for CSRF, derived, so DASHBOARD_SECRET signs nothing else.
 		m := hmac.New(sha256.New, []byte(key))

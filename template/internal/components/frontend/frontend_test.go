@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"html/template"
 	"io"
@@ -149,6 +150,9 @@ func do(t *testing.T, h http.Handler, req *http.Request) *httptest.ResponseRecor
 	if req.RemoteAddr == httptestPeer {
 		req.RemoteAddr = "127.0.0.1:1234" // a developer's own browser, unless a test says otherwise
 	}
+	if req.Host == httptestHost {
+		req.Host = "127.0.0.1:8000" // the address a developer opens, unless a test says otherwise
+	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec
@@ -161,6 +165,9 @@ func get(t *testing.T, h http.Handler, path string) *httptest.ResponseRecorder {
 
 // httptestPeer is the address httptest.NewRequest gives a request's peer.
 const httptestPeer = "192.0.2.1:1234"
+
+// httptestHost is the Host httptest.NewRequest gives a request with a path only.
+const httptestHost = "example.com"
 
 // external matches URLs of other hosts.
 var external = regexp.MustCompile(`(?i)(https?:)?//[a-z0-9.-]+\.[a-z]`)
@@ -344,6 +351,94 @@ func TestAccess(t *testing.T) {
 				t.Errorf("401 without a Basic challenge: %q", rec.Header().Get("WWW-Authenticate"))
 			}
 		})
+	}
+}
+
+// TestHostRule: without credentials the development dashboard answers only
+// requests addressed to this machine by name (localhost, 127.0.0.1, [::1])
+// or to a host in ALLOWED_HOSTS. A loopback peer is not enough: a page on
+// rebind.attacker.example whose name was rebound to 127.0.0.1 (DNS
+// rebinding) reaches the server from the developer's own browser, and a local
+// forwarder makes any peer look local; both keep the attacker's Host.
+func TestHostRule(t *testing.T) {
+	t.Parallel()
+	const action = "/dashboard/panels/jobs/actions/retry"
+	allowed := &Opts{Settings: Settings{AllowedHosts: "dev.example.com, Box.Local"}}
+	tests := []struct {
+		name     string
+		opts     *Opts
+		method   string
+		path     string
+		host     string
+		htmx     bool
+		want     int
+		wantType string // Content-Type of a refusal
+	}{
+		{name: "localhost", host: "localhost:8000", want: http.StatusOK},
+		{name: "localhost without a port", host: "localhost", want: http.StatusOK},
+		{name: "localhost, any case", host: "LocalHost:8000", want: http.StatusOK},
+		{name: "localhost with a final dot", host: "localhost.:8000", want: http.StatusOK},
+		{name: "127.0.0.1", host: "127.0.0.1:8000", want: http.StatusOK},
+		{name: "::1", host: "[::1]:8000", want: http.StatusOK},
+		{name: "::1 without a port", host: "[::1]", want: http.StatusOK},
+		{name: "rebinding page", host: "rebind.attacker.example:8000", want: http.StatusForbidden, wantType: "text/html"},
+		{name: "rebinding page, fragment", path: "/dashboard/fragments/overview", host: "rebind.attacker.example:8000", want: http.StatusForbidden, wantType: "application/problem+json"},
+		{name: "rebinding page, htmx", path: "/dashboard/panels/jobs", host: "rebind.attacker.example:8000", htmx: true, want: http.StatusForbidden, wantType: "application/problem+json"},
+		{name: "rebinding page, action", method: http.MethodPost, path: action, host: "rebind.attacker.example:8000", want: http.StatusForbidden, wantType: "application/problem+json"},
+		{name: "rebinding page, asset", path: "/dashboard/assets/style.css", host: "rebind.attacker.example", want: http.StatusForbidden},
+		{name: "no Host", host: "", want: http.StatusForbidden},
+		{name: "a name that merely starts with localhost", host: "localhost.attacker.example:8000", want: http.StatusForbidden},
+		{name: "another loopback address", host: "127.0.0.2:8000", want: http.StatusForbidden},
+		{name: "the LAN address", host: "192.168.1.20:8000", want: http.StatusForbidden},
+		{name: "allowed host", opts: allowed, host: "dev.example.com:8000", want: http.StatusOK},
+		{name: "allowed host, any case", opts: allowed, host: "box.local", want: http.StatusOK},
+		{name: "allowed host, localhost still works", opts: allowed, host: "localhost:8000", want: http.StatusOK},
+		{name: "allowed host, another one", opts: allowed, host: "rebind.attacker.example:8000", want: http.StatusForbidden, wantType: "text/html"},
+		{name: "allowed host, subdomain", opts: allowed, host: "x.dev.example.com", want: http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := setup(t, setupOpts{opts: tt.opts})
+			req := httptest.NewRequestWithContext(t.Context(), cmpOr(tt.method, http.MethodGet), cmpOr(tt.path, "/"), nil)
+			req.Host = tt.host
+			if tt.htmx {
+				req.Header.Set("HX-Request", "true")
+			}
+			rec := do(t, e.h, req)
+			if rec.Code != tt.want {
+				t.Fatalf("%s %s with Host %q = %d, want %d\n%s", req.Method, req.URL.Path, tt.host, rec.Code, tt.want, rec.Body)
+			}
+			if rec.Code != http.StatusForbidden {
+				return
+			}
+			if e.retries.Load() != 0 {
+				t.Error("a refused action ran")
+			}
+			body := rec.Body.String()
+			for _, w := range []string{"localhost", "ALLOWED_HOSTS"} {
+				if !strings.Contains(body, w) {
+					t.Errorf("the refusal does not mention %s:\n%s", w, body)
+				}
+			}
+			if strings.Contains(body, "csrf") || strings.Contains(body, "Overview") {
+				t.Errorf("the refusal leaks the dashboard:\n%s", body)
+			}
+			if tt.wantType != "" && !strings.HasPrefix(rec.Header().Get("Content-Type"), tt.wantType) {
+				t.Errorf("Content-Type = %q, want %s", rec.Header().Get("Content-Type"), tt.wantType)
+			}
+			if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/problem+json") {
+				var p huma.ErrorModel
+				if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Status != http.StatusForbidden || p.Detail == "" {
+					t.Errorf("problem = %+v, %v", p, err)
+				}
+			}
+		})
+	}
+	for _, bad := range []string{"https://dev.example.com", "dev.example.com/x", "a b", "*"} {
+		if err := (Settings{AllowedHosts: bad}).Validate(); err == nil || !strings.Contains(err.Error(), "ALLOWED_HOSTS") {
+			t.Errorf("ALLOWED_HOSTS=%q: %v, want an error naming ALLOWED_HOSTS", bad, err)
+		}
 	}
 }
 
