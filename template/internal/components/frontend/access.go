@@ -18,10 +18,14 @@ import (
 	"github.com/aegisgo/aegis/template/internal/config"
 )
 
-// Names of the CSRF cookie, form field and header. The cookie holds a random
-// value; the token in forms and the htmx header is its HMAC under a key that
-// lives only in the process, so a value planted in the cookie by someone else
-// (a sibling subdomain, say) does not yield a valid token.
+// Names of the CSRF cookie, form field and header. The token in forms and
+// the htmx header is an HMAC under a key that lives only in the process (or
+// DASHBOARD_SECRET), of the session it is used with: the session cookie
+// when the operator signed in, so a token minted for one session (or
+// planted from a page served without one) is refused beside another; the
+// CSRF cookie, a random value, otherwise (basic auth, the development
+// dashboard, the login form), so a value planted in the cookie by someone
+// else (a sibling subdomain, say) does not yield a valid token either.
 const (
 	csrfCookie = "aegis_dashboard_csrf"
 	CSRFField  = "csrf_token"
@@ -151,9 +155,13 @@ func equal(a, b string) bool {
 	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
 }
 
-// csrfToken returns the token for forms on this response, setting the CSRF
-// cookie first when the request has none.
+// csrfToken returns the token for forms on this response: bound to the
+// session cookie when there is one, otherwise to the CSRF cookie, which it
+// sets first when the request has none.
 func (d *Dashboard) csrfToken(w http.ResponseWriter, req *http.Request) string {
+	if sess := sessionOf(req); sess != "" {
+		return d.sign("session", sess)
+	}
 	seed := ""
 	if c, err := req.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
 		seed = c.Value
@@ -170,27 +178,45 @@ func (d *Dashboard) csrfToken(w http.ResponseWriter, req *http.Request) string {
 			SameSite: http.SameSiteStrictMode,
 		})
 	}
-	return d.sign(seed)
+	return d.sign("cookie", seed)
 }
 
-func (d *Dashboard) sign(seed string) string {
+// sessionOf returns the session cookie's value, "" without one.
+func sessionOf(req *http.Request) string {
+	if c, err := req.Cookie(sessionCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// sign returns the HMAC of value under the dashboard's key, labelled with
+// what value is (a session, a cookie seed, a flash), so one kind can never
+// stand for another.
+func (d *Dashboard) sign(kind, value string) string {
 	m := hmac.New(sha256.New, d.secret)
-	m.Write([]byte(seed))
+	m.Write([]byte(kind))
+	m.Write([]byte{0})
+	m.Write([]byte(value))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// validCSRF reports whether an unsafe request carries the token that
-// belongs to its cookie, in the header (htmx) or the form field.
+// validCSRF reports whether an unsafe request carries, in the header (htmx)
+// or the form field, the token of its session, or of its CSRF cookie when
+// it has no session.
 func (d *Dashboard) validCSRF(req *http.Request) bool {
-	c, err := req.Cookie(csrfCookie)
-	if err != nil || len(c.Value) < 32 {
+	want := ""
+	if sess := sessionOf(req); sess != "" {
+		want = d.sign("session", sess)
+	} else if c, err := req.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
+		want = d.sign("cookie", c.Value)
+	} else {
 		return false
 	}
 	got := req.Header.Get(CSRFHeader)
 	if got == "" {
 		got = req.PostFormValue(CSRFField)
 	}
-	return got != "" && hmac.Equal([]byte(got), []byte(d.sign(c.Value)))
+	return got != "" && hmac.Equal([]byte(got), []byte(want))
 }
 
 // secureCookies is true in production (behind TLS or a TLS proxy), over TLS,

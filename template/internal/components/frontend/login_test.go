@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 // TestSafeNext keeps the redirect after a login on this site: anything but a
@@ -269,11 +271,76 @@ func TestSharedSecret(t *testing.T) {
 		{"different secrets", key, strings.Repeat("x", 32), false},
 		{"no secret", "", "", false},
 	} {
-		if got := newDash(tt.a).sign(seed) == newDash(tt.b).sign(seed); got != tt.shared {
+		if got := newDash(tt.a).sign("cookie", seed) == newDash(tt.b).sign("cookie", seed); got != tt.shared {
 			t.Errorf("%s: tokens interchangeable = %v, want %v", tt.name, got, tt.shared)
 		}
 	}
 	if _, err := New(&Opts{Settings: Settings{Secret: "short"}}); err == nil || !strings.Contains(err.Error(), "DASHBOARD_SECRET") {
 		t.Errorf("a short secret: %v, want an error naming DASHBOARD_SECRET", err)
+	}
+}
+
+// TestCSRFBoundToSession: with session logins the CSRF token derives from
+// the session, so a token minted for another session, or a valid cookie and
+// token pair planted from a page served without a session (the login page),
+// is refused beside an admin's session even from the same origin.
+func TestCSRFBoundToSession(t *testing.T) {
+	t.Parallel()
+	const action = "/dashboard/panels/jobs/actions/retry"
+	a := &fakeAuth{sessions: map[string]Identity{"session-a": {User: "ada", Admin: true}, "session-b": {User: "bob", Admin: true}}}
+	e := setup(t, setupOpts{opts: &Opts{Production: true, Authenticator: func(*registry.Container) Authenticator { return a }}})
+
+	// pageToken loads a page (with session cookies if any) and returns the
+	// CSRF token of its form and the cookies it set.
+	pageToken := func(path string, cookies ...*http.Cookie) (string, []*http.Cookie) {
+		t.Helper()
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, path, nil)
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		rec := do(t, e.h, req)
+		m := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(rec.Body.String())
+		if rec.Code != http.StatusOK || m == nil {
+			t.Fatalf("GET %s = %d, no CSRF token\n%s", path, rec.Code, rec.Body)
+		}
+		return m[1], rec.Result().Cookies()
+	}
+	sessA := &http.Cookie{Name: sessionCookie, Value: "session-a"}
+	sessB := &http.Cookie{Name: sessionCookie, Value: "session-b"}
+	tokenA, cookiesA := pageToken("/dashboard/panels/jobs", sessA)
+	tokenB, cookiesB := pageToken("/dashboard/panels/jobs", sessB)
+	loginToken, loginCookies := pageToken(LoginPath)
+
+	tests := []struct {
+		name    string
+		session *http.Cookie
+		token   string
+		cookies []*http.Cookie
+		want    int
+	}{
+		{"own session's token", sessA, tokenA, cookiesA, http.StatusSeeOther},
+		{"other session's token", sessB, tokenA, cookiesA, http.StatusForbidden},
+		{"other session's token, with its own cookies", sessB, tokenA, cookiesB, http.StatusForbidden},
+		{"planted pair from the login page", sessB, loginToken, loginCookies, http.StatusForbidden},
+		{"own token again", sessB, tokenB, cookiesB, http.StatusSeeOther},
+	}
+	for _, tt := range tests {
+		form := url.Values{CSRFField: {tt.token}, "id": {"7"}}
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, action, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		req.Header.Set("Origin", "http://127.0.0.1:8000")
+		req.AddCookie(tt.session)
+		for _, c := range tt.cookies {
+			if c.Name != sessionCookie {
+				req.AddCookie(c)
+			}
+		}
+		if rec := do(t, e.h, req); rec.Code != tt.want {
+			t.Errorf("%s: POST = %d, want %d\n%s", tt.name, rec.Code, tt.want, rec.Body)
+		}
+	}
+	if tokenA == tokenB {
+		t.Error("two sessions got the same CSRF token")
 	}
 }

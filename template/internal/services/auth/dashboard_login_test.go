@@ -112,8 +112,15 @@ func TestDashboardLogin(t *testing.T) {
 		if !sess.HttpOnly || !sess.Secure || sess.SameSite != http.SameSiteStrictMode || sess.MaxAge != int(testSettings().RefreshTTL/time.Second) {
 			t.Errorf("session cookie = %+v", sess)
 		}
-		if rec := do(http.MethodGet, "/", nil, sess, csrf); !strings.Contains(rec.Body.String(), `action="/dashboard/logout"`) {
+		overview := do(http.MethodGet, "/", nil, sess, csrf)
+		if !strings.Contains(overview.Body.String(), `action="/dashboard/logout"`) {
 			t.Error("the overview has no sign-out form")
+		}
+		// The CSRF token of a signed-in page is the session's: the login
+		// page's no longer works.
+		sessToken := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(overview.Body.String())
+		if sessToken == nil || sessToken[1] == token[1] {
+			t.Fatalf("the overview's CSRF token is %q, want one of the session, not the login page's", sessToken)
 		}
 		for _, path := range []string{"/", "/dashboard/graph", "/dashboard/panels/users", "/dashboard/fragments/overview"} {
 			if rec := do(http.MethodGet, path, nil, sess); rec.Code != http.StatusOK {
@@ -125,7 +132,10 @@ func TestDashboardLogin(t *testing.T) {
 		if rec := do(http.MethodPost, frontend.LogoutPath, url.Values{}, sess, csrf); rec.Code != http.StatusForbidden {
 			t.Errorf("logout without CSRF = %d, want 403", rec.Code)
 		}
-		out := do(http.MethodPost, frontend.LogoutPath, url.Values{frontend.CSRFField: {token[1]}}, sess, csrf)
+		if rec := do(http.MethodPost, frontend.LogoutPath, url.Values{frontend.CSRFField: {token[1]}}, sess, csrf); rec.Code != http.StatusForbidden {
+			t.Errorf("logout with the login page's CSRF token = %d, want 403", rec.Code)
+		}
+		out := do(http.MethodPost, frontend.LogoutPath, url.Values{frontend.CSRFField: {sessToken[1]}}, sess, csrf)
 		if out.Code != http.StatusSeeOther || out.Header().Get("Location") != frontend.LoginPath {
 			t.Fatalf("logout = %d\n%s", out.Code, out.Body)
 		}
