@@ -526,10 +526,15 @@ func TestActions(t *testing.T) {
 			}
 			if rec.Code == http.StatusSeeOther {
 				loc := rec.Header().Get("Location")
-				if !strings.HasPrefix(loc, "/dashboard/panels/jobs?notice=") {
+				if loc != "/dashboard/panels/jobs" {
 					t.Errorf("redirect to %q", loc)
 				}
-				if page := get(t, e.h, loc).Body.String(); !strings.Contains(page, "Done: retry.") || !strings.Contains(page, "retries: 1") {
+				back := httptest.NewRequestWithContext(t.Context(), http.MethodGet, loc, nil)
+				back.AddCookie(cookie)
+				for _, c := range rec.Result().Cookies() {
+					back.AddCookie(c)
+				}
+				if page := do(t, e.h, back).Body.String(); !strings.Contains(page, "Done: retry.") || !strings.Contains(page, "retries: 1") {
 					t.Errorf("the page after the redirect lacks the notice or the new count")
 				}
 			}
@@ -697,22 +702,102 @@ func TestOverviewBinding(t *testing.T) {
 }
 
 // TestBackTo: a plain form post returns to the panel's page as it was viewed,
-// never to another page or host.
+// never to another page or host, and without a notice in the query (notices
+// travel in the flash cookie).
 func TestBackTo(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct{ name, referer, want string }{
-		{"no referer", "", "/dashboard/panels/users?notice=Done."},
-		{"search kept", "http://example.com/dashboard/panels/users?q=ada&page=2", "/dashboard/panels/users?notice=Done.&page=2&q=ada"},
-		{"old notice replaced", "http://example.com/dashboard/panels/users?notice=old", "/dashboard/panels/users?notice=Done."},
-		{"another page", "http://example.com/dashboard/panels/jobs?q=x", "/dashboard/panels/users?notice=Done."},
-		{"another host", "http://evil.test/dashboard/panels/users?q=x", "/dashboard/panels/users?notice=Done."},
+		{"no referer", "", "/dashboard/panels/users"},
+		{"search kept", "http://example.com/dashboard/panels/users?q=ada&page=2", "/dashboard/panels/users?page=2&q=ada"},
+		{"old notice dropped", "http://example.com/dashboard/panels/users?notice=old&q=x", "/dashboard/panels/users?q=x"},
+		{"another page", "http://example.com/dashboard/panels/jobs?q=x", "/dashboard/panels/users"},
+		{"another host", "http://evil.test/dashboard/panels/users?q=x", "/dashboard/panels/users"},
 	} {
 		req := httptest.NewRequest(http.MethodPost, "http://example.com/dashboard/panels/users/actions/deactivate", nil)
 		if tt.referer != "" {
 			req.Header.Set("Referer", tt.referer)
 		}
-		if got := backTo(req, "users", "Done."); got != tt.want {
+		if got := backTo(req, "users"); got != tt.want {
 			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestFlash: a panel's notice comes only from the server. A notice in the
+// query string (a link someone sent) shows nothing; an action's notice is
+// shown on the page the post redirects to, once, and only to the session
+// (CSRF cookie) that ran it, on the panel that ran it.
+func TestFlash(t *testing.T) {
+	t.Parallel()
+	e := setup(t, setupOpts{})
+	pageWith := func(path string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+		t.Helper()
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, path, nil)
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		return do(t, e.h, req)
+	}
+	notice := regexp.MustCompile(`<p class="notice" role="status">([^<]*)</p>`)
+
+	for _, path := range []string{"/dashboard/panels/jobs?notice=attacker+text", "/dashboard/panels/jobs?notice=Done%3A+retry."} {
+		if body := pageWith(path).Body.String(); notice.MatchString(body) || strings.Contains(body, "attacker text") {
+			t.Errorf("GET %s shows a notice:\n%s", path, body)
+		}
+	}
+
+	csrf, token := session(t, e.h)
+	form := url.Values{CSRFField: {token}, "id": {"7"}}
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/dashboard/panels/jobs/actions/retry", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(csrf)
+	rec := do(t, e.h, req)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("POST = %d\n%s", rec.Code, rec.Body)
+	}
+	var flash *http.Cookie
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == flashCookie {
+			flash = c
+		}
+	}
+	if flash == nil || !flash.HttpOnly || flash.SameSite != http.SameSiteStrictMode || flash.MaxAge <= 0 || flash.MaxAge > 120 {
+		t.Fatalf("flash cookie = %+v; want a short-lived HttpOnly SameSite=Strict cookie", flash)
+	}
+	if strings.Contains(flash.Value, "Done") {
+		t.Errorf("the flash cookie holds the notice in clear: %q", flash.Value)
+	}
+
+	// Another session (another CSRF cookie), another panel, a tampered
+	// cookie: nothing shown.
+	other, _ := session(t, e.h)
+	tampered := *flash
+	tampered.Value = strings.Replace(flash.Value, flash.Value[:1], string(rune('A'+(flash.Value[0]-'A'+1)%26)), 1)
+	for name, cookies := range map[string][]*http.Cookie{
+		"another session": {other, flash},
+		"tampered":        {csrf, &tampered},
+	} {
+		if body := pageWith("/dashboard/panels/jobs", cookies...).Body.String(); notice.MatchString(body) {
+			t.Errorf("%s: a notice is shown:\n%s", name, body)
+		}
+	}
+	if body := pageWith("/dashboard/panels/auto", csrf, flash).Body.String(); notice.MatchString(body) {
+		t.Errorf("another panel shows the notice:\n%s", body)
+	}
+
+	first := pageWith("/dashboard/panels/jobs", csrf, flash)
+	if m := notice.FindStringSubmatch(first.Body.String()); m == nil || m[1] != "Done: retry." {
+		t.Fatalf("the page after the action shows notice %q, want %q", m, "Done: retry.")
+	}
+	cleared := false
+	for _, c := range first.Result().Cookies() {
+		cleared = cleared || c.Name == flashCookie && c.MaxAge < 0
+	}
+	if !cleared {
+		t.Error("showing the notice does not clear the flash cookie")
+	}
+	// A browser drops the cookie; the reload shows nothing.
+	if body := pageWith("/dashboard/panels/jobs", csrf).Body.String(); notice.MatchString(body) {
+		t.Errorf("the reload shows a notice again:\n%s", body)
 	}
 }

@@ -153,6 +153,10 @@ func (b *Browser) do(req *http.Request) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
 	b.h.ServeHTTP(rec, req)
 	for _, c := range rec.Result().Cookies() {
+		if c.MaxAge < 0 {
+			delete(b.cookies, c.Name) // as a browser does
+			continue
+		}
 		b.cookies[c.Name] = c
 	}
 	return rec
