@@ -14,6 +14,7 @@ import (
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/ratelimit"
 )
 
 // AuthService signs users in and out: registration, login with rate
@@ -24,8 +25,8 @@ type AuthService struct {
 	users      *UserService
 	signer     *tokenSigner
 	refreshTTL time.Duration
-	byIP       *limiter
-	byAccount  *limiter
+	byIP       *ratelimit.Limiter
+	byAccount  *ratelimit.Limiter
 	logger     *slog.Logger
 }
 
@@ -70,8 +71,8 @@ func NewAuthServiceWith(db *database.DB, users *UserService, s Settings, opts *A
 		users:      users,
 		signer:     newTokenSigner(key, s),
 		refreshTTL: s.RefreshTTL,
-		byIP:       newLimiter(s.LoginIPLimit, s.LoginIPWindow),
-		byAccount:  newLimiter(s.LoginAccountLimit, s.LoginAccountWindow),
+		byIP:       ratelimit.New(s.LoginIPLimit, s.LoginIPWindow, nil),
+		byAccount:  ratelimit.New(s.LoginAccountLimit, s.LoginAccountWindow, nil),
 		logger:     o.Logger,
 	}, nil
 }
@@ -126,7 +127,7 @@ func (a *AuthService) Login(ctx context.Context, p LoginParams) (*TokenPair, err
 		return nil, invalid("password", "is required")
 	}
 	if p.IP != "" {
-		if d := a.byIP.allow(p.IP); d > 0 {
+		if d := a.byIP.Allow(ratelimit.IPKey(p.IP)); d > 0 {
 			a.logger.WarnContext(ctx, "auth: login rate limit reached for an IP", slog.String("ip", p.IP))
 			return nil, &RateLimitError{RetryAfter: d}
 		}
@@ -142,19 +143,19 @@ func (a *AuthService) Login(ctx context.Context, p LoginParams) (*TokenPair, err
 	if u != nil {
 		account = "user:" + strconv.FormatInt(u.ID, 10)
 	}
-	if d := a.byAccount.check(account); d > 0 {
+	if d := a.byAccount.Check(account); d > 0 {
 		a.logger.WarnContext(ctx, "auth: login rate limit reached for an account", slog.String("ip", p.IP))
 		return nil, &RateLimitError{RetryAfter: d}
 	}
 	u, err = a.users.verify(ctx, u, p.Password)
 	if err != nil {
 		if errors.Is(err, ErrInvalidCredentials) {
-			a.byAccount.add(account)
+			a.byAccount.Add(account)
 			a.logger.InfoContext(ctx, "auth: login failed", slog.String("ip", p.IP))
 		}
 		return nil, err
 	}
-	a.byAccount.reset(account)
+	a.byAccount.Reset(account)
 	return a.openSession(ctx, a.db.Bun(), u, newFamilyID())
 }
 
