@@ -8,14 +8,18 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"html/template"
+	"log/slog"
 	"net"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/ratelimit"
 )
 
 // Names of the CSRF cookie, form field and header. The token in forms and
@@ -40,7 +44,10 @@ const (
 //     hand out job retries and user deactivation to anyone on it, and only
 //     under a local name (hostAllowed), so a web page cannot reach it through
 //     the developer's browser by DNS rebinding.
-func (d *Dashboard) authorize(w http.ResponseWriter, req *http.Request) bool {
+//
+// Failed basic-auth sign-ins are throttled (basicAuthWindow and the limits
+// beside it) and logged through logger, without the password.
+func (d *Dashboard) authorize(w http.ResponseWriter, req *http.Request, logger *slog.Logger) bool {
 	s := d.opts.Settings
 	if s.Username == "" || s.Password == "" {
 		if !d.opts.Production {
@@ -59,12 +66,95 @@ func (d *Dashboard) authorize(w http.ResponseWriter, req *http.Request) bool {
 		return false
 	}
 	user, pass, ok := req.BasicAuth()
-	if ok && equal(user, s.Username) && equal(pass, s.Password) {
+	if !ok {
+		// No attempt yet (a browser asks first without credentials).
+		w.Header().Set("WWW-Authenticate", `Basic realm="dashboard", charset="UTF-8"`)
+		http.Error(w, "Sign in with DASHBOARD_USERNAME and DASHBOARD_PASSWORD.", http.StatusUnauthorized)
+		return false
+	}
+	ip, name := ratelimit.IPKey(req.RemoteAddr), strings.ToLower(user)
+	// Limited means limited, whatever the password: answering a right
+	// guess differently would keep the guessing going.
+	if wait := max(d.failedByIP.Check(ip), d.failedByUser.Check(name)); wait > 0 {
+		tooMany(w, wait)
+		return false
+	}
+	// Both compared, always: stopping at a wrong user name would tell by
+	// the time taken that the name was wrong.
+	userOK, passOK := equal(user, s.Username), equal(pass, s.Password)
+	if userOK && passOK {
 		return true
+	}
+	if wait := max(d.failedByIP.Add(ip), d.failedByUser.Add(name)); wait > 0 {
+		logger.WarnContext(req.Context(), "frontend: too many failed dashboard sign-ins; refusing them for a while",
+			slog.String("ip", ip), slog.String("user", truncate(user, 64)), slog.Duration("retry_after", wait))
+	} else {
+		logger.InfoContext(req.Context(), "frontend: dashboard sign-in failed", slog.String("ip", ip), slog.String("user", truncate(user, 64)))
 	}
 	w.Header().Set("WWW-Authenticate", `Basic realm="dashboard", charset="UTF-8"`)
 	http.Error(w, "Sign in with DASHBOARD_USERNAME and DASHBOARD_PASSWORD.", http.StatusUnauthorized)
 	return false
+}
+
+// Limits of failed basic-auth sign-ins: per client address (IPv6: per /64)
+// and per user name typed, within a sliding window. Past either, every
+// sign-in of that address or name gets 429 until the window slides: 10
+// guesses per 15 minutes instead of thousands per second.
+const (
+	basicAuthWindow    = 15 * time.Minute
+	basicAuthUserLimit = 10
+	basicAuthIPLimit   = 20
+)
+
+// tooMany answers 429 with Retry-After in whole seconds.
+func tooMany(w http.ResponseWriter, wait time.Duration) {
+	secs := int((wait + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	http.Error(w, "Too many failed sign-ins: try again in "+strconv.Itoa(secs)+" seconds.", http.StatusTooManyRequests)
+}
+
+// truncate cuts s to at most n bytes for a log line (a user name field can
+// hold anything a client sends).
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// minPasswordLength is the shortest DASHBOARD_PASSWORD production accepts:
+// with the limits above, 12 characters that are not on a list are out of
+// reach of online guessing.
+const minPasswordLength = 12
+
+// commonPasswords are refused in production whatever their length: the
+// first ones a guesser tries that pass the length rule.
+var commonPasswords = []string{
+	"password1234", "password12345", "password123456", "passwordpassword", "password1234!",
+	"123456789012", "1234567890123", "12345678901234", "123456789abc", "1234567890qwerty",
+	"qwerty123456", "qwertyuiop12", "qwertyuiopasdf", "qwertyuiop123", "1q2w3e4r5t6y", "1qaz2wsx3edc",
+	"administrator", "administrator1", "admin1234567", "adminpassword", "admin@123456",
+	"changeme1234", "changemechangeme", "change-me-please", "letmeinletmein", "letmein12345",
+	"iloveyou1234", "welcome12345", "welcome123456", "abc123abc123", "abcdefghijkl",
+	"dashboard123", "dashboard1234", "dashboardpassword", "superuser123", "trustno1trustno1",
+}
+
+// checkProductionPassword refuses a DASHBOARD_PASSWORD that is short, common,
+// one character repeated or the user name repeated. The error names the
+// variable, never the value.
+func checkProductionPassword(s Settings) error {
+	if s.Password == "" {
+		return nil
+	}
+	p, u := strings.ToLower(s.Password), strings.ToLower(s.Username)
+	fix := "set a random one, for example: openssl rand -base64 18"
+	switch {
+	case utf8.RuneCountInString(s.Password) < minPasswordLength:
+		return config.Invalid("DASHBOARD_PASSWORD", "(hidden)", "is shorter than "+strconv.Itoa(minPasswordLength)+" characters, which production refuses", fix)
+	case slices.Contains(commonPasswords, p), strings.Trim(p, p[:1]) == "", u != "" && strings.ReplaceAll(p, u, "") == "":
+		return config.Invalid("DASHBOARD_PASSWORD", "(hidden)", "is a common or easily guessed password, which production refuses", fix)
+	}
+	return nil
 }
 
 // localHosts are the names under which the development dashboard answers

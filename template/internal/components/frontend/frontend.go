@@ -16,6 +16,7 @@ package frontend
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -23,12 +24,14 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/ratelimit"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -54,7 +57,7 @@ const (
 // in development and closed (401) in production.
 type Settings struct {
 	Username string `env:"DASHBOARD_USERNAME" doc:"User name for the dashboard (HTTP basic auth); required with DASHBOARD_PASSWORD in production, where the dashboard answers 401 until both are set. Without them in development it answers only on localhost."`
-	Password string `env:"DASHBOARD_PASSWORD" doc:"Password for the dashboard; when both are set they are required in development too."`
+	Password string `env:"DASHBOARD_PASSWORD" doc:"Password for the dashboard; when both are set they are required in development too. Production refuses one shorter than 12 characters or a common one. Failed sign-ins are limited per address and per user name (429)."`
 	Secret   string `env:"DASHBOARD_SECRET" doc:"Key that signs the dashboard's CSRF tokens, at least 32 characters; set the same value on every instance behind one load balancer, or a form loaded from one instance is refused by another. Empty: a random key per process."`
 	// AllowedHosts is read by hostAllowed.
 	AllowedHosts string `env:"ALLOWED_HOSTS" doc:"Host names, comma-separated, under which the development dashboard answers without credentials besides localhost, 127.0.0.1 and [::1] (a request for any other Host, such as a DNS-rebinding page, gets 403). Ports are ignored."`
@@ -125,18 +128,28 @@ type Dashboard struct {
 	secret []byte // signs CSRF tokens; new per process
 	// allowedHosts are ALLOWED_HOSTS, parsed (hostAllowed).
 	allowedHosts []string
-	started      time.Time
-	sessions     sessionMemo // logins confirmed lately, for when the Authenticator fails
+	// failedByIP and failedByUser count failed basic-auth sign-ins.
+	failedByIP, failedByUser *ratelimit.Limiter
+	started                  time.Time
+	sessions                 sessionMemo // logins confirmed lately, for when the Authenticator fails
 }
 
 // New parses the embedded templates and loads the assets.
 func New(opts *Opts) (*Dashboard, error) {
-	d := &Dashboard{started: time.Now(), secret: make([]byte, 32)}
+	d := &Dashboard{started: time.Now(), secret: make([]byte, 32),
+		failedByIP:   ratelimit.New(basicAuthIPLimit, basicAuthWindow, nil),
+		failedByUser: ratelimit.New(basicAuthUserLimit, basicAuthWindow, nil),
+	}
 	if opts != nil {
 		d.opts = *opts
 	}
 	if err := d.opts.Settings.Validate(); err != nil {
 		return nil, fmt.Errorf("frontend: %w", err)
+	}
+	if d.opts.Production {
+		if err := checkProductionPassword(d.opts.Settings); err != nil {
+			return nil, fmt.Errorf("frontend: %w", err)
+		}
 	}
 	panels, err := newPanelList(d.opts.Panels)
 	if err != nil {
@@ -216,7 +229,7 @@ func (s *site) guard(h handlerFunc) http.HandlerFunc {
 			if !strings.HasPrefix(req.URL.Path, AssetsPath+"/") && !d.authorizeSession(w, req, a) {
 				return
 			}
-		} else if !d.authorize(w, req) {
+		} else if !d.authorize(w, req, cmp.Or(s.r.Logger, slog.Default())) {
 			return
 		}
 		if req.Method != http.MethodGet && req.Method != http.MethodHead {

@@ -1,11 +1,13 @@
 package frontend
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"io"
 	"log/slog"
@@ -13,7 +15,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -59,6 +63,8 @@ type setupOpts struct {
 	opts    *Opts // nil: development, no credentials
 	// flipAfter > 0 makes "users" turn unhealthy after that many checks.
 	flipAfter int32
+	// logger receives the app's logs (discarded when nil).
+	logger *slog.Logger
 }
 
 // setup builds a container like the app's: the backend, the frontend, a few
@@ -132,7 +138,10 @@ func setup(t testing.TB, so setupOpts) env {
 		}, func(op *huma.Operation) { op.Summary = "Fetch one widget"; op.Tags = []string{"widgets"} })
 		return nil
 	}}}
-	logger := slog.New(slog.DiscardHandler)
+	logger := so.logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	h, err := srv.Handler(c, &backend.HandlerOpts{Title: "shop", Version: "1.2.3", Routes: routes, Logger: logger})
 	must(err)
 	e.h = h
@@ -305,7 +314,7 @@ func TestBeforeStart(t *testing.T) {
 
 func TestAccess(t *testing.T) {
 	t.Parallel()
-	creds := &Opts{Production: true, Settings: Settings{Username: "admin", Password: "s3cret"}}
+	creds := &Opts{Production: true, Settings: Settings{Username: "admin", Password: "s3cret-long-enough"}}
 	tests := []struct {
 		name       string
 		opts       *Opts
@@ -315,7 +324,7 @@ func TestAccess(t *testing.T) {
 	}{
 		{"development open", nil, "/", "", "", http.StatusOK},
 		{"development, another machine", nil, "/", "", "", http.StatusForbidden},
-		{"development with credentials, another machine", &Opts{Settings: creds.Settings}, "/", "admin", "s3cret", http.StatusOK},
+		{"development with credentials, another machine", &Opts{Settings: creds.Settings}, "/", "admin", "s3cret-long-enough", http.StatusOK},
 		{"production without credentials", &Opts{Production: true}, "/", "", "", http.StatusUnauthorized},
 		{"production without credentials, graph", &Opts{Production: true}, "/dashboard/graph", "", "", http.StatusUnauthorized},
 		{"production without credentials, fragment", &Opts{Production: true}, "/dashboard/fragments/overview", "", "", http.StatusUnauthorized},
@@ -327,9 +336,9 @@ func TestAccess(t *testing.T) {
 		{"production without credentials, graph JSON", &Opts{Production: true}, "/health/services", "", "", http.StatusOK},
 		{"production, no login", creds, "/", "", "", http.StatusUnauthorized},
 		{"production, wrong password", creds, "/", "admin", "nope", http.StatusUnauthorized},
-		{"production, wrong user", creds, "/", "root", "s3cret", http.StatusUnauthorized},
-		{"production, login", creds, "/", "admin", "s3cret", http.StatusOK},
-		{"production, login, routes", creds, "/dashboard/routes", "admin", "s3cret", http.StatusOK},
+		{"production, wrong user", creds, "/", "root", "s3cret-long-enough", http.StatusUnauthorized},
+		{"production, login", creds, "/", "admin", "s3cret-long-enough", http.StatusOK},
+		{"production, login, routes", creds, "/dashboard/routes", "admin", "s3cret-long-enough", http.StatusOK},
 		{"development with credentials requires them", &Opts{Settings: creds.Settings}, "/", "", "", http.StatusUnauthorized},
 	}
 	for _, tt := range tests {
@@ -619,6 +628,130 @@ func TestSecureCookies(t *testing.T) {
 			t.Errorf("production=%v host=%s tls=%v: Secure=%v, want %v", tt.production, tt.host, tt.tls, got, tt.want)
 		}
 	}
+}
+
+// TestBasicAuthThrottle: failed basic-auth sign-ins are limited per client
+// IP and per user name (429 with Retry-After, even for the right password
+// while limited), logged as a warning that holds no password, and a success
+// for another name from another address is not held up.
+func TestBasicAuthThrottle(t *testing.T) {
+	t.Parallel()
+	const password = "correct horse battery staple"
+	var logs syncBuffer
+	e := setup(t, setupOpts{
+		opts:   &Opts{Production: true, Settings: Settings{Username: "admin", Password: password}},
+		logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	try := func(ip, user, pass string) *httptest.ResponseRecorder {
+		t.Helper()
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/dashboard/graph", nil)
+		req.RemoteAddr = ip + ":5000"
+		req.SetBasicAuth(user, pass)
+		return do(t, e.h, req)
+	}
+
+	// From one address, guessing one user's password.
+	limited := 0
+	for i := range 50 {
+		rec := try("203.0.113.9", "admin", fmt.Sprint("guess-", i))
+		switch rec.Code {
+		case http.StatusUnauthorized:
+			if limited > 0 {
+				t.Fatalf("guess %d: 401 after a 429", i)
+			}
+		case http.StatusTooManyRequests:
+			limited++
+			if s, err := strconv.Atoi(rec.Header().Get("Retry-After")); err != nil || s < 1 || s > int(basicAuthWindow/time.Second) {
+				t.Fatalf("guess %d: Retry-After %q", i, rec.Header().Get("Retry-After"))
+			}
+		default:
+			t.Fatalf("guess %d = %d", i, rec.Code)
+		}
+	}
+	if limited == 0 || limited > 50-basicAuthUserLimit+1 {
+		t.Fatalf("%d of 50 guesses got 429, want all past the first %d", limited, basicAuthUserLimit)
+	}
+	// Limited means limited: the right password from there gets 429 too,
+	// and so does the same user name from elsewhere.
+	if rec := try("203.0.113.9", "admin", password); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("right password while limited = %d, want 429", rec.Code)
+	}
+	if rec := try("198.51.100.7", "admin", password); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("the limited user from another address = %d, want 429", rec.Code)
+	}
+	// The limit is on failures for a name and an address: other names from
+	// another address still get their answer.
+	if rec := try("198.51.100.8", "root", "whatever"); rec.Code != http.StatusUnauthorized {
+		t.Errorf("another user from another address = %d, want 401", rec.Code)
+	}
+	// One address spraying many names is limited by address.
+	sprayed := false
+	for i := range basicAuthIPLimit + 5 {
+		sprayed = sprayed || try("192.0.2.44", fmt.Sprint("user", i), "x").Code == http.StatusTooManyRequests
+	}
+	if !sprayed {
+		t.Errorf("%d failures for distinct names from one address were never limited", basicAuthIPLimit+5)
+	}
+
+	out := logs.String()
+	if !strings.Contains(out, "level=WARN") || !strings.Contains(out, "203.0.113.9") || !strings.Contains(out, "user=admin") {
+		t.Errorf("no warning naming the address and user:\n%s", out)
+	}
+	if strings.Contains(out, "guess-") || strings.Contains(out, password) {
+		t.Errorf("the log holds a password:\n%s", out)
+	}
+}
+
+// TestProductionPassword: production refuses to start with a short or
+// common dashboard password, naming the variable and never the value;
+// development lets anything through.
+func TestProductionPassword(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		password   string
+		production bool
+		ok         bool
+	}{
+		{"a", true, false},
+		{"s3cret", true, false},
+		{"elevenchars", true, false},
+		{"password1234", true, false},
+		{"Password1234", true, false},
+		{"123456789012", true, false},
+		{"administrator", true, false},
+		{"adminadminadmin", true, false},
+		{"correct horse battery staple", true, true},
+		{"twelve chars", true, true},
+		{"a", false, true},
+	}
+	for _, tt := range tests {
+		_, err := New(&Opts{Production: tt.production, Settings: Settings{Username: "admin", Password: tt.password}})
+		if (err == nil) != tt.ok {
+			t.Errorf("production=%v password %q: %v, want ok %v", tt.production, tt.password, err, tt.ok)
+			continue
+		}
+		if err != nil && (!strings.Contains(err.Error(), "DASHBOARD_PASSWORD") || len(tt.password) > 3 && strings.Contains(err.Error(), tt.password)) {
+			t.Errorf("password %q: error %q must name DASHBOARD_PASSWORD and not the value", tt.password, err)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestSettingsValidate(t *testing.T) {
