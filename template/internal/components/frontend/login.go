@@ -48,12 +48,15 @@ type Authenticator interface {
 	// Login checks the credentials and returns a session token and how
 	// long it lives; wrong credentials give ErrBadLogin.
 	Login(ctx context.Context, login, password, ip string) (token string, ttl time.Duration, id Identity, err error)
-	// Session returns the identity of a token; an invalid, expired or
-	// revoked one gives ok false. It is called on every dashboard request,
-	// several at a time while pages poll, so it must not use the token up
-	// (no rotation), and it should reflect the account as it is now (a
-	// deactivated or demoted admin loses access at once).
-	Session(ctx context.Context, token string) (id Identity, ok bool, err error)
+	// Session returns the identity of a token; an invalid, expired (idle
+	// or past its lifetime) or revoked one gives ok false. It is called on
+	// every dashboard request, several at a time while pages poll, so it
+	// must not use the token up (no rotation), and it should reflect the
+	// account as it is now (a deactivated or demoted admin loses access at
+	// once). activity is true for what the operator does (a page, an
+	// action) and false for the background polling of live parts, which
+	// must not keep an idle session alive.
+	Session(ctx context.Context, token string, activity bool) (id Identity, ok bool, err error)
 	// Logout ends the session of token.
 	Logout(ctx context.Context, token string) error
 }
@@ -87,7 +90,11 @@ func (s *site) authenticator(d *Dashboard) Authenticator {
 // the login page, fragments and actions get 401, non-admins 403.
 func (d *Dashboard) authorizeSession(w http.ResponseWriter, req *http.Request, a Authenticator) bool {
 	if c, err := req.Cookie(sessionCookie); err == nil && c.Value != "" {
-		id, ok, err := a.Session(req.Context(), c.Value)
+		// htmx polls the fragments every few seconds while a tab is open:
+		// that is not the operator at work, and must not defeat the idle
+		// timeout.
+		polling := req.Method == http.MethodGet && strings.HasPrefix(req.URL.Path, FragmentsPath+"/")
+		id, ok, err := a.Session(req.Context(), c.Value, !polling)
 		switch {
 		case err != nil:
 			// The Authenticator cannot answer, most likely because its

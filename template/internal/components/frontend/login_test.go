@@ -171,7 +171,7 @@ func (f *fakeAuth) Login(context.Context, string, string, string) (string, time.
 	return "", 0, Identity{}, ErrBadLogin
 }
 
-func (f *fakeAuth) Session(_ context.Context, token string) (Identity, bool, error) {
+func (f *fakeAuth) Session(_ context.Context, token string, _ bool) (Identity, bool, error) {
 	if f.down {
 		return Identity{}, false, errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
 	}

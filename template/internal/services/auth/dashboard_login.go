@@ -23,17 +23,17 @@ func init() {
 }
 
 // dashboardAuth adapts AuthService to frontend.Authenticator. The session
-// token is the login's refresh token alone: opaque, stored only as a hash,
-// and revocable. Session reads it without rotating it (SessionUser), because
-// the dashboard presents the same cookie on every htmx poll, often
-// concurrently, and rotation would trip reuse detection. Checking the
-// stored token and the user on each request is what makes logout,
-// deactivation and a role change take effect at once, and what lets the
-// session outlive the short access token (which the dashboard drops).
+// token is a dashboard session's (DashboardLogin), not an API refresh token:
+// opaque, stored only as a hash, revocable, ending after
+// AUTH_DASHBOARD_IDLE_TIMEOUT without activity and AUTH_DASHBOARD_SESSION_TTL
+// after sign-in. Session reads it without rotating it, because the
+// dashboard presents the same cookie on every htmx poll, often
+// concurrently. Checking the stored session and the user on each request is
+// what makes logout, deactivation and a role change take effect at once.
 type dashboardAuth struct{ a *AuthService }
 
 func (d dashboardAuth) Login(ctx context.Context, login, password, ip string) (string, time.Duration, frontend.Identity, error) {
-	pair, err := d.a.Login(ctx, LoginParams{Login: login, Password: password, IP: ip})
+	token, u, err := d.a.DashboardLogin(ctx, LoginParams{Login: login, Password: password, IP: ip})
 	var verr *ValidationError
 	if errors.Is(err, ErrInvalidCredentials) || errors.As(err, &verr) {
 		return "", 0, frontend.Identity{}, frontend.ErrBadLogin
@@ -45,11 +45,11 @@ func (d dashboardAuth) Login(ctx context.Context, login, password, ip string) (s
 	if err != nil {
 		return "", 0, frontend.Identity{}, err
 	}
-	return pair.RefreshToken, d.a.refreshTTL, identity(pair.User), nil
+	return token, d.a.dashTTL, identity(u), nil
 }
 
-func (d dashboardAuth) Session(ctx context.Context, token string) (frontend.Identity, bool, error) {
-	u, err := d.a.SessionUser(ctx, token)
+func (d dashboardAuth) Session(ctx context.Context, token string, activity bool) (frontend.Identity, bool, error) {
+	u, err := d.a.DashboardSessionUser(ctx, token, activity)
 	if err != nil {
 		if errors.Is(err, ErrInvalidToken) {
 			return frontend.Identity{}, false, nil
@@ -60,7 +60,7 @@ func (d dashboardAuth) Session(ctx context.Context, token string) (frontend.Iden
 }
 
 func (d dashboardAuth) Logout(ctx context.Context, token string) error {
-	return d.a.Logout(ctx, token)
+	return d.a.DashboardLogout(ctx, token)
 }
 
 func identity(u *User) frontend.Identity {

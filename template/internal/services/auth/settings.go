@@ -31,6 +31,11 @@ const (
 	DefaultLoginIPWindow      = time.Minute
 	DefaultLoginAccountLimit  = 5
 	DefaultLoginAccountWindow = 15 * time.Minute
+	// The dashboard's sessions are privileged (ASVS 4.0 L2, V3.3.2: an idle
+	// timeout and an absolute lifetime); 30 minutes and 12 hours are a
+	// working day with coffee breaks.
+	DefaultDashboardIdleTimeout = 30 * time.Minute
+	DefaultDashboardSessionTTL  = 12 * time.Hour
 
 	// MinSecretBytes is the shortest AUTH_SECRET accepted in production.
 	MinSecretBytes = 32
@@ -56,6 +61,9 @@ type Settings struct {
 	LoginIPWindow      time.Duration `env:"AUTH_LOGIN_IP_WINDOW" envDefault:"1m" doc:"Sliding window for AUTH_LOGIN_IP_LIMIT."`
 	LoginAccountLimit  int           `env:"AUTH_LOGIN_ACCOUNT_LIMIT" envDefault:"5" doc:"Failed logins allowed per account within AUTH_LOGIN_ACCOUNT_WINDOW; more get 429."`
 	LoginAccountWindow time.Duration `env:"AUTH_LOGIN_ACCOUNT_WINDOW" envDefault:"15m" doc:"Sliding window for AUTH_LOGIN_ACCOUNT_LIMIT."`
+	// The dashboard's sign-ins are sessions of their own (not refresh tokens).
+	DashboardIdleTimeout time.Duration `env:"AUTH_DASHBOARD_IDLE_TIMEOUT" envDefault:"30m" doc:"A dashboard session ends after this long without the operator doing anything (loading a page, running an action; the live refreshes do not count)."`
+	DashboardSessionTTL  time.Duration `env:"AUTH_DASHBOARD_SESSION_TTL" envDefault:"12h" doc:"A dashboard session ends this long after sign-in, however active."`
 }
 
 // WithDefaults returns a copy of s with every zero field but Secret set to
@@ -68,6 +76,8 @@ func (s Settings) WithDefaults() Settings {
 	config.Default(&s.Leeway, DefaultLeeway)
 	config.Default(&s.LoginIPWindow, DefaultLoginIPWindow)
 	config.Default(&s.LoginAccountWindow, DefaultLoginAccountWindow)
+	config.Default(&s.DashboardIdleTimeout, DefaultDashboardIdleTimeout)
+	config.Default(&s.DashboardSessionTTL, DefaultDashboardSessionTTL)
 	config.Default(&s.Argon2MemoryKiB, DefaultArgon2MemoryKiB)
 	config.Default(&s.Argon2Iterations, DefaultArgon2Iterations)
 	config.Default(&s.Argon2Parallelism, DefaultArgon2Parallelism)
@@ -88,6 +98,8 @@ func (s Settings) Validate() error {
 		{"AUTH_REFRESH_TTL", s.RefreshTTL},
 		{"AUTH_LOGIN_IP_WINDOW", s.LoginIPWindow},
 		{"AUTH_LOGIN_ACCOUNT_WINDOW", s.LoginAccountWindow},
+		{"AUTH_DASHBOARD_IDLE_TIMEOUT", s.DashboardIdleTimeout},
+		{"AUTH_DASHBOARD_SESSION_TTL", s.DashboardSessionTTL},
 	} {
 		if d.d <= 0 {
 			errs = append(errs, config.Invalid(d.name, d.d.String(), "must be positive", "use a duration such as 15m or 720h"))
