@@ -6,7 +6,8 @@
 // hosts and there is no JavaScript build step.
 //
 // In development without credentials the dashboard is open to this machine
-// (loopback peers) only; in production it requires an admin login through the app's
+// (loopback peers) only, addressed as localhost, 127.0.0.1, [::1] or a host of
+// ALLOWED_HOSTS (so DNS rebinding gets nothing); in production it requires an admin login through the app's
 // Authenticator (the auth service, when present; see AuthenticatorFunc),
 // otherwise DASHBOARD_USERNAME and DASHBOARD_PASSWORD (HTTP basic auth), and
 // answers 401 until they are set.
