@@ -7,6 +7,12 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 )
 
+// WriteProblem writes an RFC 9457 problem+json response with status and
+// detail, for handlers outside huma (the dashboard's refusals).
+func WriteProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	writeProblem(w, r, status, detail)
+}
+
 // writeProblem writes an RFC 9457 problem+json response in the same shape huma
 // uses for its own errors, so clients see one error format whichever layer
 // answered.

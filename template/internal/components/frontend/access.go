@@ -1,19 +1,35 @@
 package frontend
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"html/template"
+	"log/slog"
 	"net"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aegisgo/aegis/template/internal/components/backend"
+	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/ratelimit"
 )
 
-// Names of the CSRF cookie, form field and header. The cookie holds a random
-// value; the token in forms and the htmx header is its HMAC under a key that
-// lives only in the process, so a value planted in the cookie by someone else
-// (a sibling subdomain, say) does not yield a valid token.
+// Names of the CSRF cookie, form field and header. The token in forms and
+// the htmx header is an HMAC under a key that lives only in the process (or
+// DASHBOARD_SECRET), of the session it is used with: the session cookie
+// when the operator signed in, so a token minted for one session (or
+// planted from a page served without one) is refused beside another; the
+// CSRF cookie, a random value, otherwise (basic auth, the development
+// dashboard, the login form), so a value planted in the cookie by someone
+// else (a sibling subdomain, say) does not yield a valid token either.
 const (
 	csrfCookie = "aegis_dashboard_csrf"
 	CSRFField  = "csrf_token"
@@ -25,29 +41,192 @@ const (
 //   - production without credentials: 401 for everyone;
 //   - development without credentials: open to this machine (loopback)
 //     only, so a dev server bound to 0.0.0.0 on a shared network does not
-//     hand out job retries and user deactivation to anyone on it.
-func (d *Dashboard) authorize(w http.ResponseWriter, req *http.Request) bool {
+//     hand out job retries and user deactivation to anyone on it, and only
+//     under a local name (hostAllowed), so a web page cannot reach it through
+//     the developer's browser by DNS rebinding.
+//
+// Failed basic-auth sign-ins are throttled (basicAuthWindow and the limits
+// beside it) and logged through logger, without the password.
+func (d *Dashboard) authorize(w http.ResponseWriter, req *http.Request, logger *slog.Logger) bool {
 	s := d.opts.Settings
 	if s.Username == "" || s.Password == "" {
 		if !d.opts.Production {
-			if fromLoopback(req) {
-				return true
+			switch {
+			case !fromLoopback(req):
+				refuse(w, req, "Without DASHBOARD_USERNAME and DASHBOARD_PASSWORD the dashboard answers only on this machine (localhost); set both to reach it from elsewhere.")
+				return false
+			case !d.hostAllowed(req.Host):
+				refuse(w, req, "Without DASHBOARD_USERNAME and DASHBOARD_PASSWORD the dashboard answers only when opened as localhost, 127.0.0.1 or [::1]: use one of those, or add this host name to ALLOWED_HOSTS (comma-separated).")
+				return false
 			}
-			http.Error(w, "Without DASHBOARD_USERNAME and DASHBOARD_PASSWORD the dashboard answers only on this machine (localhost); set both to reach it from elsewhere.", http.StatusForbidden)
-			return false
+			return true
 		}
 		w.Header().Set("WWW-Authenticate", `Basic realm="dashboard", charset="UTF-8"`)
 		http.Error(w, "The dashboard is closed in production until DASHBOARD_USERNAME and DASHBOARD_PASSWORD are set.", http.StatusUnauthorized)
 		return false
 	}
 	user, pass, ok := req.BasicAuth()
-	if ok && equal(user, s.Username) && equal(pass, s.Password) {
+	if !ok {
+		// No attempt yet (a browser asks first without credentials).
+		w.Header().Set("WWW-Authenticate", `Basic realm="dashboard", charset="UTF-8"`)
+		http.Error(w, "Sign in with DASHBOARD_USERNAME and DASHBOARD_PASSWORD.", http.StatusUnauthorized)
+		return false
+	}
+	ip, name := ratelimit.IPKey(req.RemoteAddr), strings.ToLower(user)
+	// Limited means limited, whatever the password: answering a right
+	// guess differently would keep the guessing going.
+	if wait := max(d.failedByIP.Check(ip), d.failedByUser.Check(name)); wait > 0 {
+		tooMany(w, wait)
+		return false
+	}
+	// Both compared, always: stopping at a wrong user name would tell by
+	// the time taken that the name was wrong.
+	userOK, passOK := equal(user, s.Username), equal(pass, s.Password)
+	if userOK && passOK {
 		return true
+	}
+	if wait := max(d.failedByIP.Add(ip), d.failedByUser.Add(name)); wait > 0 {
+		logger.WarnContext(req.Context(), "frontend: too many failed dashboard sign-ins; refusing them for a while",
+			slog.String("ip", ip), slog.String("user", truncate(user, 64)), slog.Duration("retry_after", wait))
+	} else {
+		logger.InfoContext(req.Context(), "frontend: dashboard sign-in failed", slog.String("ip", ip), slog.String("user", truncate(user, 64)))
 	}
 	w.Header().Set("WWW-Authenticate", `Basic realm="dashboard", charset="UTF-8"`)
 	http.Error(w, "Sign in with DASHBOARD_USERNAME and DASHBOARD_PASSWORD.", http.StatusUnauthorized)
 	return false
 }
+
+// Limits of failed basic-auth sign-ins: per client address (IPv6: per /64)
+// and per user name typed, within a sliding window. Past either, every
+// sign-in of that address or name gets 429 until the window slides: 10
+// guesses per 15 minutes instead of thousands per second.
+const (
+	basicAuthWindow    = 15 * time.Minute
+	basicAuthUserLimit = 10
+	basicAuthIPLimit   = 20
+)
+
+// tooMany answers 429 with Retry-After in whole seconds.
+func tooMany(w http.ResponseWriter, wait time.Duration) {
+	secs := int((wait + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	http.Error(w, "Too many failed sign-ins: try again in "+strconv.Itoa(secs)+" seconds.", http.StatusTooManyRequests)
+}
+
+// truncate cuts s to at most n bytes for a log line (a user name field can
+// hold anything a client sends).
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// minPasswordLength is the shortest DASHBOARD_PASSWORD production accepts:
+// with the limits above, 12 characters that are not on a list are out of
+// reach of online guessing.
+const minPasswordLength = 12
+
+// commonPasswords are refused in production whatever their length: the
+// first ones a guesser tries that pass the length rule.
+var commonPasswords = []string{
+	"password1234", "password12345", "password123456", "passwordpassword", "password1234!",
+	"123456789012", "1234567890123", "12345678901234", "123456789abc", "1234567890qwerty",
+	"qwerty123456", "qwertyuiop12", "qwertyuiopasdf", "qwertyuiop123", "1q2w3e4r5t6y", "1qaz2wsx3edc",
+	"administrator", "administrator1", "admin1234567", "adminpassword", "admin@123456",
+	"changeme1234", "changemechangeme", "change-me-please", "letmeinletmein", "letmein12345",
+	"iloveyou1234", "welcome12345", "welcome123456", "abc123abc123", "abcdefghijkl",
+	"dashboard123", "dashboard1234", "dashboardpassword", "superuser123", "trustno1trustno1",
+}
+
+// checkProductionPassword refuses a DASHBOARD_PASSWORD that is short, common,
+// one character repeated or the user name repeated. The error names the
+// variable, never the value.
+func checkProductionPassword(s Settings) error {
+	if s.Password == "" {
+		return nil
+	}
+	p, u := strings.ToLower(s.Password), strings.ToLower(s.Username)
+	fix := "set a random one, for example: openssl rand -base64 18"
+	switch {
+	case utf8.RuneCountInString(s.Password) < minPasswordLength:
+		return config.Invalid("DASHBOARD_PASSWORD", "(hidden)", "is shorter than "+strconv.Itoa(minPasswordLength)+" characters, which production refuses", fix)
+	case slices.Contains(commonPasswords, p), strings.Trim(p, p[:1]) == "", u != "" && strings.ReplaceAll(p, u, "") == "":
+		return config.Invalid("DASHBOARD_PASSWORD", "(hidden)", "is a common or easily guessed password, which production refuses", fix)
+	}
+	return nil
+}
+
+// localHosts are the names under which the development dashboard answers
+// without ALLOWED_HOSTS (as Django with DEBUG and Rails' config.hosts do).
+var localHosts = []string{"localhost", "127.0.0.1", "::1"}
+
+// hostName returns the host of a Host header without its port or IPv6
+// brackets, lower-cased and without a final dot.
+func hostName(hostport string) string {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	return strings.TrimSuffix(strings.ToLower(host), ".")
+}
+
+// hostAllowed reports whether the request's Host names this machine or a
+// host of ALLOWED_HOSTS. A loopback peer alone is not enough: after DNS
+// rebinding, a page of another site talks to the server from the
+// developer's own browser, and a local forwarder relays anyone; both keep
+// the other site's name in Host, which this refuses.
+func (d *Dashboard) hostAllowed(hostport string) bool {
+	host := hostName(hostport)
+	return host != "" && (slices.Contains(localHosts, host) || slices.Contains(d.allowedHosts, host))
+}
+
+// parseAllowedHosts splits ALLOWED_HOSTS into host names; it reports an
+// entry that is not a plain host name (a URL, a path, a wildcard).
+func parseAllowedHosts(v string) ([]string, error) {
+	var out []string
+	for entry := range strings.SplitSeq(v, ",") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		host := hostName(entry)
+		if host == "" || strings.ContainsAny(entry, "/@") || strings.ContainsFunc(host, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == ':')
+		}) {
+			return nil, config.Invalid("ALLOWED_HOSTS", v, "holds "+strconv.Quote(entry)+", which is not a host name", "list host names only, comma-separated, such as dev.example.com,box.local (no scheme, path or wildcard)")
+		}
+		out = append(out, host)
+	}
+	return out, nil
+}
+
+// refuse answers 403 with detail: an RFC 9457 problem for what scripts and
+// htmx ask for (fragments, actions), a small page for what a person opens.
+func refuse(w http.ResponseWriter, req *http.Request, detail string) {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead || req.Header.Get("HX-Request") != "" ||
+		strings.HasPrefix(req.URL.Path, FragmentsPath+"/") || strings.Contains(req.Header.Get("Accept"), "json") {
+		backend.WriteProblem(w, req, http.StatusForbidden, detail)
+		return
+	}
+	var buf bytes.Buffer
+	if err := refusalTmpl.Execute(&buf, detail); err != nil {
+		http.Error(w, detail, http.StatusForbidden)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusForbidden)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// refusalTmpl is deliberately bare: no stylesheet, nothing of the dashboard.
+var refusalTmpl = template.Must(template.New("refusal").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>403 Forbidden</title></head>
+<body><h1>403 Forbidden</h1><p>{{.}}</p></body></html>
+`))
 
 // fromLoopback reports whether the request's peer is this machine.
 func fromLoopback(req *http.Request) bool {
@@ -66,9 +245,13 @@ func equal(a, b string) bool {
 	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
 }
 
-// csrfToken returns the token for forms on this response, setting the CSRF
-// cookie first when the request has none.
+// csrfToken returns the token for forms on this response: bound to the
+// session cookie when there is one, otherwise to the CSRF cookie, which it
+// sets first when the request has none.
 func (d *Dashboard) csrfToken(w http.ResponseWriter, req *http.Request) string {
+	if sess := sessionOf(req); sess != "" {
+		return d.sign("session", sess)
+	}
 	seed := ""
 	if c, err := req.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
 		seed = c.Value
@@ -85,27 +268,45 @@ func (d *Dashboard) csrfToken(w http.ResponseWriter, req *http.Request) string {
 			SameSite: http.SameSiteStrictMode,
 		})
 	}
-	return d.sign(seed)
+	return d.sign("cookie", seed)
 }
 
-func (d *Dashboard) sign(seed string) string {
+// sessionOf returns the session cookie's value, "" without one.
+func sessionOf(req *http.Request) string {
+	if c, err := req.Cookie(sessionCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// sign returns the HMAC of value under the dashboard's key, labelled with
+// what value is (a session, a cookie seed, a flash), so one kind can never
+// stand for another.
+func (d *Dashboard) sign(kind, value string) string {
 	m := hmac.New(sha256.New, d.secret)
-	m.Write([]byte(seed))
+	m.Write([]byte(kind))
+	m.Write([]byte{0})
+	m.Write([]byte(value))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// validCSRF reports whether an unsafe request carries the token that
-// belongs to its cookie, in the header (htmx) or the form field.
+// validCSRF reports whether an unsafe request carries, in the header (htmx)
+// or the form field, the token of its session, or of its CSRF cookie when
+// it has no session.
 func (d *Dashboard) validCSRF(req *http.Request) bool {
-	c, err := req.Cookie(csrfCookie)
-	if err != nil || len(c.Value) < 32 {
+	want := ""
+	if sess := sessionOf(req); sess != "" {
+		want = d.sign("session", sess)
+	} else if c, err := req.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
+		want = d.sign("cookie", c.Value)
+	} else {
 		return false
 	}
 	got := req.Header.Get(CSRFHeader)
 	if got == "" {
 		got = req.PostFormValue(CSRFField)
 	}
-	return got != "" && hmac.Equal([]byte(got), []byte(d.sign(c.Value)))
+	return got != "" && hmac.Equal([]byte(got), []byte(want))
 }
 
 // secureCookies is true in production (behind TLS or a TLS proxy), over TLS,

@@ -6,7 +6,8 @@
 // hosts and there is no JavaScript build step.
 //
 // In development without credentials the dashboard is open to this machine
-// (loopback peers) only; in production it requires an admin login through the app's
+// (loopback peers) only, addressed as localhost, 127.0.0.1, [::1] or a host of
+// ALLOWED_HOSTS (so DNS rebinding gets nothing); in production it requires an admin login through the app's
 // Authenticator (the auth service, when present; see AuthenticatorFunc),
 // otherwise DASHBOARD_USERNAME and DASHBOARD_PASSWORD (HTTP basic auth), and
 // answers 401 until they are set.
@@ -16,6 +17,7 @@ package frontend
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -23,12 +25,14 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/ratelimit"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -54,8 +58,10 @@ const (
 // in development and closed (401) in production.
 type Settings struct {
 	Username string `env:"DASHBOARD_USERNAME" doc:"User name for the dashboard (HTTP basic auth); required with DASHBOARD_PASSWORD in production, where the dashboard answers 401 until both are set. Without them in development it answers only on localhost."`
-	Password string `env:"DASHBOARD_PASSWORD" doc:"Password for the dashboard; when both are set they are required in development too."`
+	Password string `env:"DASHBOARD_PASSWORD" doc:"Password for the dashboard; when both are set they are required in development too. Production refuses one shorter than 12 characters or a common one. Failed sign-ins are limited per address and per user name (429)."`
 	Secret   string `env:"DASHBOARD_SECRET" doc:"Key that signs the dashboard's CSRF tokens, at least 32 characters; set the same value on every instance behind one load balancer, or a form loaded from one instance is refused by another. Empty: a random key per process."`
+	// AllowedHosts is read by hostAllowed.
+	AllowedHosts string `env:"ALLOWED_HOSTS" doc:"Host names, comma-separated, under which the development dashboard answers without credentials besides localhost, 127.0.0.1 and [::1] (a request for any other Host, such as a DNS-rebinding page, gets 403). Ports are ignored."`
 }
 
 // Validate reports a user name without a password and the other way round.
@@ -65,6 +71,9 @@ func (s Settings) Validate() error {
 	}
 	if s.Secret != "" && len(s.Secret) < 32 {
 		return config.Invalid("DASHBOARD_SECRET", "(hidden)", "is shorter than 32 characters", "generate one with: openssl rand -hex 32")
+	}
+	if _, err := parseAllowedHosts(s.AllowedHosts); err != nil {
+		return err
 	}
 	return nil
 }
@@ -109,32 +118,47 @@ type Opts struct {
 // Dashboard is the frontend component: parsed templates, embedded assets,
 // access rules and the panels to show.
 type Dashboard struct {
-	opts     Opts
-	panels   panelList
-	pages    map[string]*template.Template
-	assets   map[string]*backend.EmbeddedFile
-	css      string // URL of the stylesheet, with its hash
-	htmx     string // URL of htmx, with its hash
-	js       string // URL of dashboard.js, with its hash
-	secret   []byte // signs CSRF tokens; new per process
-	started  time.Time
-	sessions sessionMemo // logins confirmed lately, for when the Authenticator fails
+	opts   Opts
+	panels panelList
+	pages  map[string]*template.Template
+	assets map[string]*backend.EmbeddedFile
+	css    string // URL of the stylesheet, with its hash
+	htmx   string // URL of htmx, with its hash
+	js     string // URL of dashboard.js, with its hash
+	secret []byte // signs CSRF tokens; new per process
+	// allowedHosts are ALLOWED_HOSTS, parsed (hostAllowed).
+	allowedHosts []string
+	// failedByIP and failedByUser count failed basic-auth sign-ins.
+	failedByIP, failedByUser *ratelimit.Limiter
+	started                  time.Time
+	sessions                 sessionMemo // logins confirmed lately, for when the Authenticator fails
 }
 
 // New parses the embedded templates and loads the assets.
 func New(opts *Opts) (*Dashboard, error) {
-	d := &Dashboard{started: time.Now(), secret: make([]byte, 32)}
+	d := &Dashboard{started: time.Now(), secret: make([]byte, 32),
+		failedByIP:   ratelimit.New(basicAuthIPLimit, basicAuthWindow, nil),
+		failedByUser: ratelimit.New(basicAuthUserLimit, basicAuthWindow, nil),
+	}
 	if opts != nil {
 		d.opts = *opts
 	}
 	if err := d.opts.Settings.Validate(); err != nil {
 		return nil, fmt.Errorf("frontend: %w", err)
 	}
+	if d.opts.Production {
+		if err := checkProductionPassword(d.opts.Settings); err != nil {
+			return nil, fmt.Errorf("frontend: %w", err)
+		}
+	}
 	panels, err := newPanelList(d.opts.Panels)
 	if err != nil {
 		return nil, err
 	}
 	d.panels = panels
+	if d.allowedHosts, err = parseAllowedHosts(d.opts.Settings.AllowedHosts); err != nil {
+		return nil, err
+	}
 	if key := d.opts.Settings.Secret; key != "" {
 		// A key of its own for CSRF, derived, so DASHBOARD_SECRET signs nothing else.
 		m := hmac.New(sha256.New, []byte(key))
@@ -202,10 +226,13 @@ func (s *site) guard(h handlerFunc) http.HandlerFunc {
 		}
 		if a := s.authenticator(d); a != nil {
 			// The login page needs the stylesheet before anyone signs in.
-			if !strings.HasPrefix(req.URL.Path, AssetsPath+"/") && !d.authorizeSession(w, req, a) {
-				return
+			if !strings.HasPrefix(req.URL.Path, AssetsPath+"/") {
+				var ok bool
+				if req, ok = d.authorizeSession(w, req, a); !ok {
+					return
+				}
 			}
-		} else if !d.authorize(w, req) {
+		} else if !d.authorize(w, req, cmp.Or(s.r.Logger, slog.Default())) {
 			return
 		}
 		if req.Method != http.MethodGet && req.Method != http.MethodHead {

@@ -1,10 +1,13 @@
 package frontend
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"io"
 	"log/slog"
@@ -12,7 +15,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -59,6 +64,8 @@ type setupOpts struct {
 	opts    *Opts // nil: development, no credentials
 	// flipAfter > 0 makes "users" turn unhealthy after that many checks.
 	flipAfter int32
+	// logger receives the app's logs (discarded when nil).
+	logger *slog.Logger
 }
 
 // setup builds a container like the app's: the backend, the frontend, a few
@@ -131,7 +138,10 @@ func setup(t testing.TB, so setupOpts) env {
 		}, func(op *huma.Operation) { op.Summary = "Fetch one widget"; op.Tags = []string{"widgets"} })
 		return nil
 	}}}
-	logger := slog.New(slog.DiscardHandler)
+	logger := so.logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	h, err := srv.Handler(c, &backend.HandlerOpts{Title: "shop", Version: "1.2.3", Routes: routes, Logger: logger})
 	must(err)
 	e.h = h
@@ -149,6 +159,9 @@ func do(t *testing.T, h http.Handler, req *http.Request) *httptest.ResponseRecor
 	if req.RemoteAddr == httptestPeer {
 		req.RemoteAddr = "127.0.0.1:1234" // a developer's own browser, unless a test says otherwise
 	}
+	if req.Host == httptestHost {
+		req.Host = "127.0.0.1:8000" // the address a developer opens, unless a test says otherwise
+	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec
@@ -161,6 +174,9 @@ func get(t *testing.T, h http.Handler, path string) *httptest.ResponseRecorder {
 
 // httptestPeer is the address httptest.NewRequest gives a request's peer.
 const httptestPeer = "192.0.2.1:1234"
+
+// httptestHost is the Host httptest.NewRequest gives a request with a path only.
+const httptestHost = "example.com"
 
 // external matches URLs of other hosts.
 var external = regexp.MustCompile(`(?i)(https?:)?//[a-z0-9.-]+\.[a-z]`)
@@ -298,7 +314,7 @@ func TestBeforeStart(t *testing.T) {
 
 func TestAccess(t *testing.T) {
 	t.Parallel()
-	creds := &Opts{Production: true, Settings: Settings{Username: "admin", Password: "s3cret"}}
+	creds := &Opts{Production: true, Settings: Settings{Username: "admin", Password: "s3cret-long-enough"}}
 	tests := []struct {
 		name       string
 		opts       *Opts
@@ -308,7 +324,7 @@ func TestAccess(t *testing.T) {
 	}{
 		{"development open", nil, "/", "", "", http.StatusOK},
 		{"development, another machine", nil, "/", "", "", http.StatusForbidden},
-		{"development with credentials, another machine", &Opts{Settings: creds.Settings}, "/", "admin", "s3cret", http.StatusOK},
+		{"development with credentials, another machine", &Opts{Settings: creds.Settings}, "/", "admin", "s3cret-long-enough", http.StatusOK},
 		{"production without credentials", &Opts{Production: true}, "/", "", "", http.StatusUnauthorized},
 		{"production without credentials, graph", &Opts{Production: true}, "/dashboard/graph", "", "", http.StatusUnauthorized},
 		{"production without credentials, fragment", &Opts{Production: true}, "/dashboard/fragments/overview", "", "", http.StatusUnauthorized},
@@ -320,9 +336,9 @@ func TestAccess(t *testing.T) {
 		{"production without credentials, graph JSON", &Opts{Production: true}, "/health/services", "", "", http.StatusOK},
 		{"production, no login", creds, "/", "", "", http.StatusUnauthorized},
 		{"production, wrong password", creds, "/", "admin", "nope", http.StatusUnauthorized},
-		{"production, wrong user", creds, "/", "root", "s3cret", http.StatusUnauthorized},
-		{"production, login", creds, "/", "admin", "s3cret", http.StatusOK},
-		{"production, login, routes", creds, "/dashboard/routes", "admin", "s3cret", http.StatusOK},
+		{"production, wrong user", creds, "/", "root", "s3cret-long-enough", http.StatusUnauthorized},
+		{"production, login", creds, "/", "admin", "s3cret-long-enough", http.StatusOK},
+		{"production, login, routes", creds, "/dashboard/routes", "admin", "s3cret-long-enough", http.StatusOK},
 		{"development with credentials requires them", &Opts{Settings: creds.Settings}, "/", "", "", http.StatusUnauthorized},
 	}
 	for _, tt := range tests {
@@ -344,6 +360,94 @@ func TestAccess(t *testing.T) {
 				t.Errorf("401 without a Basic challenge: %q", rec.Header().Get("WWW-Authenticate"))
 			}
 		})
+	}
+}
+
+// TestHostRule: without credentials the development dashboard answers only
+// requests addressed to this machine by name (localhost, 127.0.0.1, [::1])
+// or to a host in ALLOWED_HOSTS. A loopback peer is not enough: a page on
+// rebind.attacker.example whose name was rebound to 127.0.0.1 (DNS
+// rebinding) reaches the server from the developer's own browser, and a local
+// forwarder makes any peer look local; both keep the attacker's Host.
+func TestHostRule(t *testing.T) {
+	t.Parallel()
+	const action = "/dashboard/panels/jobs/actions/retry"
+	allowed := &Opts{Settings: Settings{AllowedHosts: "dev.example.com, Box.Local"}}
+	tests := []struct {
+		name     string
+		opts     *Opts
+		method   string
+		path     string
+		host     string
+		htmx     bool
+		want     int
+		wantType string // Content-Type of a refusal
+	}{
+		{name: "localhost", host: "localhost:8000", want: http.StatusOK},
+		{name: "localhost without a port", host: "localhost", want: http.StatusOK},
+		{name: "localhost, any case", host: "LocalHost:8000", want: http.StatusOK},
+		{name: "localhost with a final dot", host: "localhost.:8000", want: http.StatusOK},
+		{name: "127.0.0.1", host: "127.0.0.1:8000", want: http.StatusOK},
+		{name: "::1", host: "[::1]:8000", want: http.StatusOK},
+		{name: "::1 without a port", host: "[::1]", want: http.StatusOK},
+		{name: "rebinding page", host: "rebind.attacker.example:8000", want: http.StatusForbidden, wantType: "text/html"},
+		{name: "rebinding page, fragment", path: "/dashboard/fragments/overview", host: "rebind.attacker.example:8000", want: http.StatusForbidden, wantType: "application/problem+json"},
+		{name: "rebinding page, htmx", path: "/dashboard/panels/jobs", host: "rebind.attacker.example:8000", htmx: true, want: http.StatusForbidden, wantType: "application/problem+json"},
+		{name: "rebinding page, action", method: http.MethodPost, path: action, host: "rebind.attacker.example:8000", want: http.StatusForbidden, wantType: "application/problem+json"},
+		{name: "rebinding page, asset", path: "/dashboard/assets/style.css", host: "rebind.attacker.example", want: http.StatusForbidden},
+		{name: "no Host", host: "", want: http.StatusForbidden},
+		{name: "a name that merely starts with localhost", host: "localhost.attacker.example:8000", want: http.StatusForbidden},
+		{name: "another loopback address", host: "127.0.0.2:8000", want: http.StatusForbidden},
+		{name: "the LAN address", host: "192.168.1.20:8000", want: http.StatusForbidden},
+		{name: "allowed host", opts: allowed, host: "dev.example.com:8000", want: http.StatusOK},
+		{name: "allowed host, any case", opts: allowed, host: "box.local", want: http.StatusOK},
+		{name: "allowed host, localhost still works", opts: allowed, host: "localhost:8000", want: http.StatusOK},
+		{name: "allowed host, another one", opts: allowed, host: "rebind.attacker.example:8000", want: http.StatusForbidden, wantType: "text/html"},
+		{name: "allowed host, subdomain", opts: allowed, host: "x.dev.example.com", want: http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := setup(t, setupOpts{opts: tt.opts})
+			req := httptest.NewRequestWithContext(t.Context(), cmpOr(tt.method, http.MethodGet), cmpOr(tt.path, "/"), nil)
+			req.Host = tt.host
+			if tt.htmx {
+				req.Header.Set("HX-Request", "true")
+			}
+			rec := do(t, e.h, req)
+			if rec.Code != tt.want {
+				t.Fatalf("%s %s with Host %q = %d, want %d\n%s", req.Method, req.URL.Path, tt.host, rec.Code, tt.want, rec.Body)
+			}
+			if rec.Code != http.StatusForbidden {
+				return
+			}
+			if e.retries.Load() != 0 {
+				t.Error("a refused action ran")
+			}
+			body := rec.Body.String()
+			for _, w := range []string{"localhost", "ALLOWED_HOSTS"} {
+				if !strings.Contains(body, w) {
+					t.Errorf("the refusal does not mention %s:\n%s", w, body)
+				}
+			}
+			if strings.Contains(body, "csrf") || strings.Contains(body, "Overview") {
+				t.Errorf("the refusal leaks the dashboard:\n%s", body)
+			}
+			if tt.wantType != "" && !strings.HasPrefix(rec.Header().Get("Content-Type"), tt.wantType) {
+				t.Errorf("Content-Type = %q, want %s", rec.Header().Get("Content-Type"), tt.wantType)
+			}
+			if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/problem+json") {
+				var p huma.ErrorModel
+				if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Status != http.StatusForbidden || p.Detail == "" {
+					t.Errorf("problem = %+v, %v", p, err)
+				}
+			}
+		})
+	}
+	for _, bad := range []string{"https://dev.example.com", "dev.example.com/x", "a b", "*"} {
+		if err := (Settings{AllowedHosts: bad}).Validate(); err == nil || !strings.Contains(err.Error(), "ALLOWED_HOSTS") {
+			t.Errorf("ALLOWED_HOSTS=%q: %v, want an error naming ALLOWED_HOSTS", bad, err)
+		}
 	}
 }
 
@@ -431,10 +535,15 @@ func TestActions(t *testing.T) {
 			}
 			if rec.Code == http.StatusSeeOther {
 				loc := rec.Header().Get("Location")
-				if !strings.HasPrefix(loc, "/dashboard/panels/jobs?notice=") {
+				if loc != "/dashboard/panels/jobs" {
 					t.Errorf("redirect to %q", loc)
 				}
-				if page := get(t, e.h, loc).Body.String(); !strings.Contains(page, "Done: retry.") || !strings.Contains(page, "retries: 1") {
+				back := httptest.NewRequestWithContext(t.Context(), http.MethodGet, loc, nil)
+				back.AddCookie(cookie)
+				for _, c := range rec.Result().Cookies() {
+					back.AddCookie(c)
+				}
+				if page := do(t, e.h, back).Body.String(); !strings.Contains(page, "Done: retry.") || !strings.Contains(page, "retries: 1") {
 					t.Errorf("the page after the redirect lacks the notice or the new count")
 				}
 			}
@@ -521,6 +630,130 @@ func TestSecureCookies(t *testing.T) {
 	}
 }
 
+// TestBasicAuthThrottle: failed basic-auth sign-ins are limited per client
+// IP and per user name (429 with Retry-After, even for the right password
+// while limited), logged as a warning that holds no password, and a success
+// for another name from another address is not held up.
+func TestBasicAuthThrottle(t *testing.T) {
+	t.Parallel()
+	const password = "correct horse battery staple"
+	var logs syncBuffer
+	e := setup(t, setupOpts{
+		opts:   &Opts{Production: true, Settings: Settings{Username: "admin", Password: password}},
+		logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	try := func(ip, user, pass string) *httptest.ResponseRecorder {
+		t.Helper()
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/dashboard/graph", nil)
+		req.RemoteAddr = ip + ":5000"
+		req.SetBasicAuth(user, pass)
+		return do(t, e.h, req)
+	}
+
+	// From one address, guessing one user's password.
+	limited := 0
+	for i := range 50 {
+		rec := try("203.0.113.9", "admin", fmt.Sprint("guess-", i))
+		switch rec.Code {
+		case http.StatusUnauthorized:
+			if limited > 0 {
+				t.Fatalf("guess %d: 401 after a 429", i)
+			}
+		case http.StatusTooManyRequests:
+			limited++
+			if s, err := strconv.Atoi(rec.Header().Get("Retry-After")); err != nil || s < 1 || s > int(basicAuthWindow/time.Second) {
+				t.Fatalf("guess %d: Retry-After %q", i, rec.Header().Get("Retry-After"))
+			}
+		default:
+			t.Fatalf("guess %d = %d", i, rec.Code)
+		}
+	}
+	if limited == 0 || limited > 50-basicAuthUserLimit+1 {
+		t.Fatalf("%d of 50 guesses got 429, want all past the first %d", limited, basicAuthUserLimit)
+	}
+	// Limited means limited: the right password from there gets 429 too,
+	// and so does the same user name from elsewhere.
+	if rec := try("203.0.113.9", "admin", password); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("right password while limited = %d, want 429", rec.Code)
+	}
+	if rec := try("198.51.100.7", "admin", password); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("the limited user from another address = %d, want 429", rec.Code)
+	}
+	// The limit is on failures for a name and an address: other names from
+	// another address still get their answer.
+	if rec := try("198.51.100.8", "root", "whatever"); rec.Code != http.StatusUnauthorized {
+		t.Errorf("another user from another address = %d, want 401", rec.Code)
+	}
+	// One address spraying many names is limited by address.
+	sprayed := false
+	for i := range basicAuthIPLimit + 5 {
+		sprayed = sprayed || try("192.0.2.44", fmt.Sprint("user", i), "x").Code == http.StatusTooManyRequests
+	}
+	if !sprayed {
+		t.Errorf("%d failures for distinct names from one address were never limited", basicAuthIPLimit+5)
+	}
+
+	out := logs.String()
+	if !strings.Contains(out, "level=WARN") || !strings.Contains(out, "203.0.113.9") || !strings.Contains(out, "user=admin") {
+		t.Errorf("no warning naming the address and user:\n%s", out)
+	}
+	if strings.Contains(out, "guess-") || strings.Contains(out, password) {
+		t.Errorf("the log holds a password:\n%s", out)
+	}
+}
+
+// TestProductionPassword: production refuses to start with a short or
+// common dashboard password, naming the variable and never the value;
+// development lets anything through.
+func TestProductionPassword(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		password   string
+		production bool
+		ok         bool
+	}{
+		{"a", true, false},
+		{"s3cret", true, false},
+		{"elevenchars", true, false},
+		{"password1234", true, false},
+		{"Password1234", true, false},
+		{"123456789012", true, false},
+		{"administrator", true, false},
+		{"adminadminadmin", true, false},
+		{"correct horse battery staple", true, true},
+		{"twelve chars", true, true},
+		{"a", false, true},
+	}
+	for _, tt := range tests {
+		_, err := New(&Opts{Production: tt.production, Settings: Settings{Username: "admin", Password: tt.password}})
+		if (err == nil) != tt.ok {
+			t.Errorf("production=%v password %q: %v, want ok %v", tt.production, tt.password, err, tt.ok)
+			continue
+		}
+		if err != nil && (!strings.Contains(err.Error(), "DASHBOARD_PASSWORD") || len(tt.password) > 3 && strings.Contains(err.Error(), tt.password)) {
+			t.Errorf("password %q: error %q must name DASHBOARD_PASSWORD and not the value", tt.password, err)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 func TestSettingsValidate(t *testing.T) {
 	t.Parallel()
 	for _, s := range []Settings{{}, {Username: "a", Password: "b"}} {
@@ -602,22 +835,102 @@ func TestOverviewBinding(t *testing.T) {
 }
 
 // TestBackTo: a plain form post returns to the panel's page as it was viewed,
-// never to another page or host.
+// never to another page or host, and without a notice in the query (notices
+// travel in the flash cookie).
 func TestBackTo(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct{ name, referer, want string }{
-		{"no referer", "", "/dashboard/panels/users?notice=Done."},
-		{"search kept", "http://example.com/dashboard/panels/users?q=ada&page=2", "/dashboard/panels/users?notice=Done.&page=2&q=ada"},
-		{"old notice replaced", "http://example.com/dashboard/panels/users?notice=old", "/dashboard/panels/users?notice=Done."},
-		{"another page", "http://example.com/dashboard/panels/jobs?q=x", "/dashboard/panels/users?notice=Done."},
-		{"another host", "http://evil.test/dashboard/panels/users?q=x", "/dashboard/panels/users?notice=Done."},
+		{"no referer", "", "/dashboard/panels/users"},
+		{"search kept", "http://example.com/dashboard/panels/users?q=ada&page=2", "/dashboard/panels/users?page=2&q=ada"},
+		{"old notice dropped", "http://example.com/dashboard/panels/users?notice=old&q=x", "/dashboard/panels/users?q=x"},
+		{"another page", "http://example.com/dashboard/panels/jobs?q=x", "/dashboard/panels/users"},
+		{"another host", "http://evil.test/dashboard/panels/users?q=x", "/dashboard/panels/users"},
 	} {
 		req := httptest.NewRequest(http.MethodPost, "http://example.com/dashboard/panels/users/actions/deactivate", nil)
 		if tt.referer != "" {
 			req.Header.Set("Referer", tt.referer)
 		}
-		if got := backTo(req, "users", "Done."); got != tt.want {
+		if got := backTo(req, "users"); got != tt.want {
 			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestFlash: a panel's notice comes only from the server. A notice in the
+// query string (a link someone sent) shows nothing; an action's notice is
+// shown on the page the post redirects to, once, and only to the session
+// (CSRF cookie) that ran it, on the panel that ran it.
+func TestFlash(t *testing.T) {
+	t.Parallel()
+	e := setup(t, setupOpts{})
+	pageWith := func(path string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+		t.Helper()
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, path, nil)
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		return do(t, e.h, req)
+	}
+	notice := regexp.MustCompile(`<p class="notice" role="status">([^<]*)</p>`)
+
+	for _, path := range []string{"/dashboard/panels/jobs?notice=attacker+text", "/dashboard/panels/jobs?notice=Done%3A+retry."} {
+		if body := pageWith(path).Body.String(); notice.MatchString(body) || strings.Contains(body, "attacker text") {
+			t.Errorf("GET %s shows a notice:\n%s", path, body)
+		}
+	}
+
+	csrf, token := session(t, e.h)
+	form := url.Values{CSRFField: {token}, "id": {"7"}}
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/dashboard/panels/jobs/actions/retry", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(csrf)
+	rec := do(t, e.h, req)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("POST = %d\n%s", rec.Code, rec.Body)
+	}
+	var flash *http.Cookie
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == flashCookie {
+			flash = c
+		}
+	}
+	if flash == nil || !flash.HttpOnly || flash.SameSite != http.SameSiteStrictMode || flash.MaxAge <= 0 || flash.MaxAge > 120 {
+		t.Fatalf("flash cookie = %+v; want a short-lived HttpOnly SameSite=Strict cookie", flash)
+	}
+	if strings.Contains(flash.Value, "Done") {
+		t.Errorf("the flash cookie holds the notice in clear: %q", flash.Value)
+	}
+
+	// Another session (another CSRF cookie), another panel, a tampered
+	// cookie: nothing shown.
+	other, _ := session(t, e.h)
+	tampered := *flash
+	tampered.Value = strings.Replace(flash.Value, flash.Value[:1], string(rune('A'+(flash.Value[0]-'A'+1)%26)), 1)
+	for name, cookies := range map[string][]*http.Cookie{
+		"another session": {other, flash},
+		"tampered":        {csrf, &tampered},
+	} {
+		if body := pageWith("/dashboard/panels/jobs", cookies...).Body.String(); notice.MatchString(body) {
+			t.Errorf("%s: a notice is shown:\n%s", name, body)
+		}
+	}
+	if body := pageWith("/dashboard/panels/auto", csrf, flash).Body.String(); notice.MatchString(body) {
+		t.Errorf("another panel shows the notice:\n%s", body)
+	}
+
+	first := pageWith("/dashboard/panels/jobs", csrf, flash)
+	if m := notice.FindStringSubmatch(first.Body.String()); m == nil || m[1] != "Done: retry." {
+		t.Fatalf("the page after the action shows notice %q, want %q", m, "Done: retry.")
+	}
+	cleared := false
+	for _, c := range first.Result().Cookies() {
+		cleared = cleared || c.Name == flashCookie && c.MaxAge < 0
+	}
+	if !cleared {
+		t.Error("showing the notice does not clear the flash cookie")
+	}
+	// A browser drops the cookie; the reload shows nothing.
+	if body := pageWith("/dashboard/panels/jobs", csrf).Body.String(); notice.MatchString(body) {
+		t.Errorf("the reload shows a notice again:\n%s", body)
 	}
 }

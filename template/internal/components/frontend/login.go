@@ -8,6 +8,9 @@ import (
 	"html/template"
 	"net"
 	"net/http"
+	"net/url"
+	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -33,10 +36,36 @@ var ErrBadLogin = errors.New("frontend: invalid login")
 // attempts were made; the login page asks to wait.
 var ErrLoginLimited = errors.New("frontend: too many login attempts")
 
+// ErrLoginBusy is what an Authenticator's Login returns when it cannot check
+// a password now (too many checks running); the login page asks to retry
+// soon, without logging an error.
+var ErrLoginBusy = errors.New("frontend: login busy")
+
+// RetryAfterError wraps ErrLoginLimited or ErrLoginBusy with how long to
+// wait; the login page sends it as Retry-After.
+type RetryAfterError struct {
+	Err   error
+	After time.Duration
+}
+
+func (e *RetryAfterError) Error() string { return e.Err.Error() }
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
 // Identity is who a session belongs to.
 type Identity struct {
+	ID    string // the account's id in the Authenticator's terms, for rules about the operator
 	User  string // a name to show
 	Admin bool   // only admins may use the dashboard
+}
+
+type operatorKey struct{}
+
+// Operator returns who signed in to the dashboard for the request, when an
+// Authenticator signed them in (not in development without credentials, nor
+// behind basic auth).
+func Operator(ctx context.Context) (Identity, bool) {
+	id, ok := ctx.Value(operatorKey{}).(Identity)
+	return id, ok
 }
 
 // Authenticator signs operators in with the app's own accounts (the auth
@@ -46,12 +75,15 @@ type Authenticator interface {
 	// Login checks the credentials and returns a session token and how
 	// long it lives; wrong credentials give ErrBadLogin.
 	Login(ctx context.Context, login, password, ip string) (token string, ttl time.Duration, id Identity, err error)
-	// Session returns the identity of a token; an invalid, expired or
-	// revoked one gives ok false. It is called on every dashboard request,
-	// several at a time while pages poll, so it must not use the token up
-	// (no rotation), and it should reflect the account as it is now (a
-	// deactivated or demoted admin loses access at once).
-	Session(ctx context.Context, token string) (id Identity, ok bool, err error)
+	// Session returns the identity of a token; an invalid, expired (idle
+	// or past its lifetime) or revoked one gives ok false. It is called on
+	// every dashboard request, several at a time while pages poll, so it
+	// must not use the token up (no rotation), and it should reflect the
+	// account as it is now (a deactivated or demoted admin loses access at
+	// once). activity is true for what the operator does (a page, an
+	// action) and false for the background polling of live parts, which
+	// must not keep an idle session alive.
+	Session(ctx context.Context, token string, activity bool) (id Identity, ok bool, err error)
 	// Logout ends the session of token.
 	Logout(ctx context.Context, token string) error
 }
@@ -82,10 +114,15 @@ func (s *site) authenticator(d *Dashboard) Authenticator {
 }
 
 // authorizeSession enforces an admin session: pages without one redirect to
-// the login page, fragments and actions get 401, non-admins 403.
-func (d *Dashboard) authorizeSession(w http.ResponseWriter, req *http.Request, a Authenticator) bool {
+// the login page, fragments and actions get 401, non-admins 403. The
+// request it returns carries the operator (see Operator).
+func (d *Dashboard) authorizeSession(w http.ResponseWriter, req *http.Request, a Authenticator) (*http.Request, bool) {
 	if c, err := req.Cookie(sessionCookie); err == nil && c.Value != "" {
-		id, ok, err := a.Session(req.Context(), c.Value)
+		// htmx polls the fragments every few seconds while a tab is open:
+		// that is not the operator at work, and must not defeat the idle
+		// timeout.
+		polling := req.Method == http.MethodGet && strings.HasPrefix(req.URL.Path, FragmentsPath+"/")
+		id, ok, err := a.Session(req.Context(), c.Value, !polling)
 		switch {
 		case err != nil:
 			// The Authenticator cannot answer, most likely because its
@@ -93,7 +130,7 @@ func (d *Dashboard) authorizeSession(w http.ResponseWriter, req *http.Request, a
 			// dashboard. A session it confirmed shortly before stays in.
 			if id, ok = d.sessions.recall(c.Value, time.Now()); !ok {
 				http.Error(w, "The login could not be checked; try again.", http.StatusServiceUnavailable)
-				return false
+				return req, false
 			}
 		case ok:
 			d.sessions.confirm(c.Value, id, time.Now())
@@ -103,17 +140,17 @@ func (d *Dashboard) authorizeSession(w http.ResponseWriter, req *http.Request, a
 		if ok {
 			if !id.Admin {
 				http.Error(w, "The dashboard is for administrators only.", http.StatusForbidden)
-				return false
+				return req, false
 			}
-			return true
+			return req.WithContext(context.WithValue(req.Context(), operatorKey{}, id)), true
 		}
 	}
 	if req.Method == http.MethodGet && !strings.HasPrefix(req.URL.Path, FragmentsPath+"/") && req.Header.Get("HX-Request") == "" {
 		http.Redirect(w, req, LoginPath+"?next="+template.URLQueryEscaper(req.URL.RequestURI()), http.StatusSeeOther)
-		return false
+		return req, false
 	}
 	http.Error(w, "Sign in at "+LoginPath+".", http.StatusUnauthorized)
-	return false
+	return req, false
 }
 
 // sessionGrace is how long a session the Authenticator confirmed stays
@@ -193,12 +230,55 @@ var loginTmpl = template.Must(template.New("login").Parse(`<!doctype html>
 </form>
 </main></body></html>`))
 
-// safeNext keeps a post-login redirect on the dashboard.
+// maxNext bounds a post-login redirect; the dashboard's own URLs are short.
+const maxNext = 2048
+
+// safeNext keeps a post-login redirect on this site. next comes from the
+// query string, so anyone can craft it, and browsers are lenient readers of
+// a Location header: they drop tabs and newlines ("/\t/evil" is "//evil"),
+// read a backslash as a slash, and some proxies decode %2F. So only a plain
+// path is accepted: printable ASCII, no backslash, starting with exactly one
+// slash, and still so once percent-decoded, with no dot segments. Anything
+// else, and the fragment, gives the overview.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if next == "" || len(next) > maxNext || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
 		return OverviewPath
 	}
-	return next
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c < 0x21 || c > 0x7e || c == '\\' {
+			return OverviewPath
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || u.User != nil {
+		return OverviewPath
+	}
+	// Decode as often as it changes, so a proxy that decodes once more
+	// cannot turn an encoded slash or control character into a real one.
+	p := u.EscapedPath()
+	for range 4 {
+		d, err := url.PathUnescape(p)
+		if err != nil {
+			return OverviewPath
+		}
+		if d == p {
+			break
+		}
+		p = d
+	}
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || path.Clean(p) != p && path.Clean(p)+"/" != p {
+		return OverviewPath
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c < 0x21 || c > 0x7e || c == '\\' {
+			return OverviewPath
+		}
+	}
+	out := u.EscapedPath()
+	if u.RawQuery != "" {
+		out += "?" + u.RawQuery
+	}
+	return out
 }
 
 // login serves the login form (GET) and checks it (POST).
@@ -245,6 +325,11 @@ func (s *site) login(w http.ResponseWriter, req *http.Request) {
 		case errors.Is(err, ErrLoginLimited):
 			data["Error"] = "Too many attempts: wait a few minutes and try again."
 			status = http.StatusTooManyRequests
+			setRetryAfter(w, err)
+		case errors.Is(err, ErrLoginBusy):
+			data["Error"] = "The server is busy checking other sign-ins: try again in a moment."
+			status = http.StatusServiceUnavailable
+			setRetryAfter(w, err)
 		default:
 			s.r.Logger.ErrorContext(req.Context(), "frontend: login", "error", err)
 			data["Error"] = "The login failed; try again later."
@@ -274,4 +359,12 @@ func (s *site) logout(w http.ResponseWriter, req *http.Request, d *Dashboard) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: d.secureCookies(req), SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, req, LoginPath, http.StatusSeeOther)
+}
+
+// setRetryAfter sends the wait a *RetryAfterError carries, in whole seconds.
+func setRetryAfter(w http.ResponseWriter, err error) {
+	var ra *RetryAfterError
+	if errors.As(err, &ra) && ra.After > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((ra.After+time.Second-1)/time.Second)))
+	}
 }

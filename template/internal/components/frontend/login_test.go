@@ -5,29 +5,110 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
-// TestSafeNext keeps the redirect after a login on this site.
+// TestSafeNext keeps the redirect after a login on this site: anything but a
+// plain same-origin path, in any spelling a browser might read as another
+// host, goes to the overview.
 func TestSafeNext(t *testing.T) {
 	t.Parallel()
-	for in, want := range map[string]string{
-		"":                  "/",
-		"/dashboard/graph":  "/dashboard/graph",
-		"/?x=1":             "/?x=1",
-		"//evil.example":    "/",
-		"/\\evil.example":   "/",
-		"https://evil.test": "/",
-		"javascript:alert":  "/",
-	} {
-		if got := safeNext(in); got != want {
-			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+	tests := []struct{ in, want string }{
+		{"", "/"},
+		{"/", "/"},
+		{"/dashboard/graph", "/dashboard/graph"},
+		{"/?x=1", "/?x=1"},
+		{"/dashboard/panels/users?q=ada&page=2", "/dashboard/panels/users?q=ada&page=2"},
+		{"/dashboard/panels/users?q=a%20b", "/dashboard/panels/users?q=a%20b"},
+		{"/dashboard/graph#top", "/dashboard/graph"},
+		// Another host, spelled the many ways browsers accept.
+		{"//evil.example", "/"},
+		{"///evil.example", "/"},
+		{"/\\evil.example", "/"},
+		{"\\evil.example", "/"},
+		{"\\/evil.example", "/"},
+		{"/\t/evil.example/", "/"},
+		{"/\t/evil.example", "/"},
+		{"/\n/evil.example", "/"},
+		{"/\r/evil.example", "/"},
+		{"/\x00/evil.example", "/"},
+		{"/\x7f/evil.example", "/"},
+		{"/%09/evil.example", "/"},
+		{"/%0a/evil.example", "/"},
+		{"/%2F/evil.example", "/"},
+		{"/%2f%2fevil.example", "/"},
+		{"/%5C/evil.example", "/"},
+		{"/%5cevil.example", "/"},
+		{"/%252F/evil.example", "/"}, // decoded twice by a careless proxy
+		{" /evil.example", "/"},
+		{"\t/evil.example", "/"},
+		{"https://evil.example", "/"},
+		{"https:evil.example", "/"},
+		{"https:/evil.example", "/"},
+		{"javascript:alert(1)", "/"},
+		{"JaVaScRiPt:alert(1)", "/"},
+		{"data:text/html,<script>alert(1)</script>", "/"},
+		{"evil.example", "/"},
+		{"./evil", "/"},
+		{"../evil", "/"},
+		{"/../../evil.example", "/"},
+		{"/.//evil.example", "/"},
+		{"/dashboard/../../evil.example", "/"},
+		{"/\u3000/evil.example", "/"},      // ideographic space
+		{"/\uff0f\uff0fevil.example", "/"}, // fullwidth solidus
+		{"/\u2215evil.example", "/"},       // division slash
+		{"/\u200b/evil.example", "/"},      // zero-width space
+		{"/%E3%80%80/evil.example", "/"},
+		{"/\xff", "/"}, // not UTF-8
+		{"/" + strings.Repeat("a", 3000), "/"},
+	}
+	for _, tt := range tests {
+		if got := safeNext(tt.in); got != tt.want {
+			t.Errorf("safeNext(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
+}
+
+// FuzzSafeNext: whatever comes in, what goes out is a path on this site,
+// also as a browser reads it (browsers drop tabs and newlines and treat a
+// backslash as a slash).
+func FuzzSafeNext(f *testing.F) {
+	for _, s := range []string{"/", "/dashboard/graph?x=1", "//x", "/\\x", "/%09/x", "https://x", "/%2F/x", " /x", "\\x", "/\uff0f/x", "/a/../../x"} {
+		f.Add(s)
+	}
+	base, err := url.Parse("https://app.example/dashboard/login")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out := safeNext(in)
+		if !strings.HasPrefix(out, "/") || strings.HasPrefix(out, "//") {
+			t.Fatalf("safeNext(%q) = %q: not a single-slash path", in, out)
+		}
+		for _, r := range out {
+			if r < 0x21 || r > 0x7e || r == '\\' {
+				t.Fatalf("safeNext(%q) = %q holds %q", in, out, r)
+			}
+		}
+		browser := strings.NewReplacer("\t", "", "\n", "", "\r", "", "\\", "/").Replace(out)
+		u, err := base.Parse(browser)
+		if err != nil {
+			t.Fatalf("safeNext(%q) = %q, which does not parse: %v", in, out, err)
+		}
+		if u.Scheme != "https" || u.Host != "app.example" {
+			t.Fatalf("safeNext(%q) = %q leads to %s", in, out, u)
+		}
+		if p, err := url.PathUnescape(u.EscapedPath()); err != nil || strings.HasPrefix(p, "//") || strings.Contains(p, "\\") {
+			t.Fatalf("safeNext(%q) = %q: decoded path %q (%v)", in, out, p, err)
+		}
+	})
 }
 
 // inlineCode matches inline styles and scripts, including event handlers.
@@ -84,13 +165,17 @@ func TestLoginPage(t *testing.T) {
 type fakeAuth struct {
 	down     bool
 	sessions map[string]Identity
+	loginErr error // what Login returns; nil means ErrBadLogin
 }
 
 func (f *fakeAuth) Login(context.Context, string, string, string) (string, time.Duration, Identity, error) {
+	if f.loginErr != nil {
+		return "", 0, Identity{}, f.loginErr
+	}
 	return "", 0, Identity{}, ErrBadLogin
 }
 
-func (f *fakeAuth) Session(_ context.Context, token string) (Identity, bool, error) {
+func (f *fakeAuth) Session(_ context.Context, token string, _ bool) (Identity, bool, error) {
 	if f.down {
 		return Identity{}, false, errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
 	}
@@ -115,7 +200,7 @@ func TestSessionDuringOutage(t *testing.T) {
 		req := httptest.NewRequest(http.MethodGet, FragmentsPath+"/overview", nil)
 		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
 		w := httptest.NewRecorder()
-		if d.authorizeSession(w, req, a) {
+		if _, ok := d.authorizeSession(w, req, a); ok {
 			return http.StatusOK
 		}
 		return w.Code
@@ -190,11 +275,145 @@ func TestSharedSecret(t *testing.T) {
 		{"different secrets", key, strings.Repeat("x", 32), false},
 		{"no secret", "", "", false},
 	} {
-		if got := newDash(tt.a).sign(seed) == newDash(tt.b).sign(seed); got != tt.shared {
+		if got := newDash(tt.a).sign("cookie", seed) == newDash(tt.b).sign("cookie", seed); got != tt.shared {
 			t.Errorf("%s: tokens interchangeable = %v, want %v", tt.name, got, tt.shared)
 		}
 	}
 	if _, err := New(&Opts{Settings: Settings{Secret: "short"}}); err == nil || !strings.Contains(err.Error(), "DASHBOARD_SECRET") {
 		t.Errorf("a short secret: %v, want an error naming DASHBOARD_SECRET", err)
+	}
+}
+
+// TestCSRFBoundToSession: with session logins the CSRF token derives from
+// the session, so a token minted for another session, or a valid cookie and
+// token pair planted from a page served without a session (the login page),
+// is refused beside an admin's session even from the same origin.
+func TestCSRFBoundToSession(t *testing.T) {
+	t.Parallel()
+	const action = "/dashboard/panels/jobs/actions/retry"
+	a := &fakeAuth{sessions: map[string]Identity{"session-a": {User: "ada", Admin: true}, "session-b": {User: "bob", Admin: true}}}
+	e := setup(t, setupOpts{opts: &Opts{Production: true, Authenticator: func(*registry.Container) Authenticator { return a }}})
+
+	// pageToken loads a page (with session cookies if any) and returns the
+	// CSRF token of its form and the cookies it set.
+	pageToken := func(path string, cookies ...*http.Cookie) (string, []*http.Cookie) {
+		t.Helper()
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, path, nil)
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		rec := do(t, e.h, req)
+		m := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(rec.Body.String())
+		if rec.Code != http.StatusOK || m == nil {
+			t.Fatalf("GET %s = %d, no CSRF token\n%s", path, rec.Code, rec.Body)
+		}
+		return m[1], rec.Result().Cookies()
+	}
+	sessA := &http.Cookie{Name: sessionCookie, Value: "session-a"}
+	sessB := &http.Cookie{Name: sessionCookie, Value: "session-b"}
+	tokenA, cookiesA := pageToken("/dashboard/panels/jobs", sessA)
+	tokenB, cookiesB := pageToken("/dashboard/panels/jobs", sessB)
+	loginToken, loginCookies := pageToken(LoginPath)
+
+	tests := []struct {
+		name    string
+		session *http.Cookie
+		token   string
+		cookies []*http.Cookie
+		want    int
+	}{
+		{"own session's token", sessA, tokenA, cookiesA, http.StatusSeeOther},
+		{"other session's token", sessB, tokenA, cookiesA, http.StatusForbidden},
+		{"other session's token, with its own cookies", sessB, tokenA, cookiesB, http.StatusForbidden},
+		{"planted pair from the login page", sessB, loginToken, loginCookies, http.StatusForbidden},
+		{"own token again", sessB, tokenB, cookiesB, http.StatusSeeOther},
+	}
+	for _, tt := range tests {
+		form := url.Values{CSRFField: {tt.token}, "id": {"7"}}
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, action, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		req.Header.Set("Origin", "http://127.0.0.1:8000")
+		req.AddCookie(tt.session)
+		for _, c := range tt.cookies {
+			if c.Name != sessionCookie {
+				req.AddCookie(c)
+			}
+		}
+		if rec := do(t, e.h, req); rec.Code != tt.want {
+			t.Errorf("%s: POST = %d, want %d\n%s", tt.name, rec.Code, tt.want, rec.Body)
+		}
+	}
+	if tokenA == tokenB {
+		t.Error("two sessions got the same CSRF token")
+	}
+}
+
+// TestLoginWaits: an Authenticator that asks to wait (too many attempts, or
+// too busy to check a password) gets its wait sent as Retry-After, and the
+// page says which it is.
+func TestLoginWaits(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name       string
+		err        error
+		status     int
+		retryAfter string
+		says       string
+	}{
+		{"limited", &RetryAfterError{Err: ErrLoginLimited, After: 90 * time.Second}, http.StatusTooManyRequests, "90", "Too many attempts"},
+		{"limited, rounded up", &RetryAfterError{Err: ErrLoginLimited, After: 1500 * time.Millisecond}, http.StatusTooManyRequests, "2", "Too many attempts"},
+		{"limited, no wait known", ErrLoginLimited, http.StatusTooManyRequests, "", "Too many attempts"},
+		{"busy", &RetryAfterError{Err: ErrLoginBusy, After: 5 * time.Second}, http.StatusServiceUnavailable, "5", "busy"},
+		{"wrong", ErrBadLogin, http.StatusUnauthorized, "", "Wrong email"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			a := &fakeAuth{loginErr: c.err}
+			e := setup(t, setupOpts{opts: &Opts{Production: true, Authenticator: func(*registry.Container) Authenticator { return a }}})
+			page := do(t, e.h, httptest.NewRequestWithContext(t.Context(), http.MethodGet, LoginPath, nil))
+			m := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(page.Body.String())
+			if m == nil {
+				t.Fatalf("the login page has no CSRF token\n%s", page.Body)
+			}
+			form := url.Values{"login": {"ada@example.com"}, "password": {"wrong password"}, "csrf_token": {m[1]}}
+			req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, LoginPath, strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for _, c := range page.Result().Cookies() {
+				req.AddCookie(c)
+			}
+			rec := do(t, e.h, req)
+			if rec.Code != c.status || rec.Header().Get("Retry-After") != c.retryAfter {
+				t.Errorf("status %d, Retry-After %q; want %d, %q", rec.Code, rec.Header().Get("Retry-After"), c.status, c.retryAfter)
+			}
+			if !strings.Contains(rec.Body.String(), c.says) {
+				t.Errorf("the page does not say %q:\n%s", c.says, rec.Body)
+			}
+		})
+	}
+}
+
+// TestOperator: a request the session let in carries the operator, for
+// panels that apply rules about who acts.
+func TestOperator(t *testing.T) {
+	t.Parallel()
+	d, err := New(&Opts{Production: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ada := Identity{ID: "7", User: "ada", Admin: true}
+	a := &fakeAuth{sessions: map[string]Identity{"s": ada}}
+	req := httptest.NewRequest(http.MethodGet, PanelsPath+"/users", nil)
+	if _, ok := Operator(req.Context()); ok {
+		t.Fatal("a request nobody authorized has an operator")
+	}
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: "s"})
+	got, ok := d.authorizeSession(httptest.NewRecorder(), req, a)
+	if !ok {
+		t.Fatal("the session was refused")
+	}
+	pc := &PanelContext{Request: got}
+	if id, ok := pc.Operator(); !ok || id != ada {
+		t.Errorf("Operator = %+v, %v; want %+v", id, ok, ada)
 	}
 }

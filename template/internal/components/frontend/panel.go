@@ -45,6 +45,10 @@ type PanelContext struct {
 	csrf string
 }
 
+// Operator is who signed in to the dashboard, when the app's own accounts
+// sign operators in (see the package's Operator).
+func (p *PanelContext) Operator() (Identity, bool) { return Operator(p.Request.Context()) }
+
 // ActionURL is the URL to POST to for the panel's action name.
 func (p *PanelContext) ActionURL(action string) string {
 	return PanelsPath + "/" + url.PathEscape(p.Panel) + "/actions/" + url.PathEscape(action)
@@ -228,7 +232,7 @@ func (s *site) panel(w http.ResponseWriter, req *http.Request, d *Dashboard) {
 		return
 	}
 	data := s.page(w, req, d, "panel:"+p.name, p.title, nil)
-	data.Content = s.renderPanel(req, d, p, data.CSRF, req.URL.Query().Get("notice"))
+	data.Content = s.renderPanel(req, d, p, data.CSRF, d.takeFlash(w, req, p.name))
 	s.render(w, req, d, "panel", "layout", data)
 }
 
@@ -270,17 +274,22 @@ func (s *site) action(w http.ResponseWriter, req *http.Request, d *Dashboard) {
 		s.render(w, req, d, "panel", "live", s.renderPanel(req, d, p, pc.csrf, notice))
 		return
 	}
-	http.Redirect(w, req, backTo(req, p.name, notice), http.StatusSeeOther)
+	d.setFlash(w, req, p.name, notice)
+	http.Redirect(w, req, backTo(req, p.name), http.StatusSeeOther)
 }
 
-// backTo is the panel's page with the notice, keeping the query the page was viewed with (a
-// search, say) when the form was posted from it: the Referer, sent same-origin only.
-func backTo(req *http.Request, panel, notice string) string {
+// backTo is the panel's page, keeping the query the page was viewed with (a search, say) when
+// the form was posted from it: the Referer, sent same-origin only. The notice goes in the
+// flash cookie, never the URL (a notice parameter from an old link is dropped).
+func backTo(req *http.Request, panel string) string {
 	page := PanelsPath + "/" + url.PathEscape(panel)
 	q := url.Values{}
 	if ref, err := url.Parse(req.Referer()); err == nil && ref.Host == req.Host && ref.EscapedPath() == page {
 		q = ref.Query()
 	}
-	q.Set("notice", notice)
+	q.Del("notice")
+	if len(q) == 0 {
+		return page
+	}
 	return page + "?" + q.Encode()
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/ratelimit"
 )
 
 // AuthService signs users in and out: registration, login with rate
@@ -24,10 +25,13 @@ type AuthService struct {
 	users      *UserService
 	signer     *tokenSigner
 	refreshTTL time.Duration
-	byIP       *limiter
-	byAccount  *limiter
-	registerIP *limiter
+	byIP       *ratelimit.Limiter
+	byAccount  *ratelimit.Limiter
+	registerIP *ratelimit.Limiter
 	logger     *slog.Logger
+	dashIdle   time.Duration    // DashboardIdleTimeout
+	dashTTL    time.Duration    // DashboardSessionTTL
+	now        func() time.Time // the clock of dashboard sessions
 }
 
 // NewAuthService is the registry constructor: Settings, and APP_ENV for the
@@ -43,6 +47,9 @@ type AuthOpts struct {
 	// generating an ephemeral one.
 	Production bool
 	Logger     *slog.Logger
+	// Now is the clock that dashboard sessions are timed by (time.Now when
+	// nil); tests pass a fake one to age sessions.
+	Now func() time.Time
 }
 
 // NewAuthServiceWith returns an AuthService configured by s (after
@@ -54,6 +61,9 @@ func NewAuthServiceWith(db *database.DB, users *UserService, s Settings, opts *A
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	if db == nil || users == nil {
 		return nil, errors.New("auth: new auth service: nil database or user service")
@@ -71,10 +81,13 @@ func NewAuthServiceWith(db *database.DB, users *UserService, s Settings, opts *A
 		users:      users,
 		signer:     newTokenSigner(key, s),
 		refreshTTL: s.RefreshTTL,
-		byIP:       newLimiter(s.LoginIPLimit, s.LoginIPWindow),
-		byAccount:  newLimiter(s.LoginAccountLimit, s.LoginAccountWindow),
-		registerIP: newLimiter(s.RegisterIPLimit, s.RegisterIPWindow),
+		byIP:       ratelimit.New(s.LoginIPLimit, s.LoginIPWindow, nil),
+		byAccount:  ratelimit.New(s.LoginAccountLimit, s.LoginAccountWindow, nil),
+		registerIP: ratelimit.New(s.RegisterIPLimit, s.RegisterIPWindow, nil),
 		logger:     o.Logger,
+		dashIdle:   s.DashboardIdleTimeout,
+		dashTTL:    s.DashboardSessionTTL,
+		now:        o.Now,
 	}, nil
 }
 
@@ -97,7 +110,7 @@ type RegisterParams struct {
 // for a taken email would otherwise let a client test addresses at will.
 func (a *AuthService) Register(ctx context.Context, p RegisterParams) (*User, error) {
 	if p.IP != "" {
-		if d := a.registerIP.allow(p.IP); d > 0 {
+		if d := a.registerIP.Allow(ratelimit.IPKey(p.IP)); d > 0 {
 			a.logger.WarnContext(ctx, "auth: registration rate limit reached for an IP", slog.String("ip", p.IP))
 			return nil, &RateLimitError{RetryAfter: d}
 		}
@@ -127,6 +140,16 @@ type LoginParams struct {
 // credentials, unknown and deactivated accounts all give
 // ErrInvalidCredentials.
 func (a *AuthService) Login(ctx context.Context, p LoginParams) (*TokenPair, error) {
+	u, err := a.checkLogin(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return a.openSession(ctx, a.db.Bun(), u, newFamilyID())
+}
+
+// checkLogin checks the credentials of a login, API or dashboard, with the
+// rate limits and errors Login documents, and returns the user.
+func (a *AuthService) checkLogin(ctx context.Context, p LoginParams) (*User, error) {
 	login := strings.TrimSpace(p.Login)
 	if login == "" {
 		return nil, invalid("login", "is required: send email or username")
@@ -155,7 +178,7 @@ func (a *AuthService) Login(ctx context.Context, p LoginParams) (*TokenPair, err
 		}
 		return nil, err
 	}
-	return a.openSession(ctx, a.db.Bun(), u, newFamilyID())
+	return u, nil
 }
 
 // accountKey is the limiter key of an existing account.
@@ -172,23 +195,23 @@ func accountKey(id int64) string { return "user:" + strconv.FormatInt(id, 10) }
 // unknown or a deactivated account is ErrInvalidCredentials.
 func (a *AuthService) verifyPassword(ctx context.Context, u *User, account, password, ip string) (*User, error) {
 	if ip != "" {
-		if d := a.byIP.allow(ip); d > 0 {
+		if d := a.byIP.Allow(ratelimit.IPKey(ip)); d > 0 {
 			a.logger.WarnContext(ctx, "auth: password attempt rate limit reached for an IP", slog.String("ip", ip))
 			return nil, &RateLimitError{RetryAfter: d}
 		}
 	}
-	if d := a.byAccount.check(account); d > 0 {
+	if d := a.byAccount.Check(account); d > 0 {
 		a.logger.WarnContext(ctx, "auth: password attempt rate limit reached for an account", slog.String("ip", ip))
 		return nil, &RateLimitError{RetryAfter: d}
 	}
 	u, err := a.users.verify(ctx, u, password)
 	if err != nil {
 		if errors.Is(err, ErrInvalidCredentials) {
-			a.byAccount.add(account)
+			a.byAccount.Add(account)
 		}
 		return nil, err
 	}
-	a.byAccount.reset(account)
+	a.byAccount.Reset(account)
 	return u, nil
 }
 
@@ -297,40 +320,6 @@ func (a *AuthService) Logout(ctx context.Context, token string) error {
 	}
 	a.users.sessions.drop(rt.FamilyID)
 	return nil
-}
-
-// SessionUser returns the user whose session token (a refresh token) is,
-// without using the token up: unlike Refresh it neither rotates the token
-// nor marks it used, so a client that keeps the refresh token as a
-// server-side session handle (the dashboard cookie) can present it on every
-// request, and concurrently, without tripping reuse detection. The state is
-// read on each call, so the answer changes at once when the session is
-// revoked (Logout, a password change, deactivation) or the user's role
-// changes.
-//
-// Unknown, revoked, already rotated (used) and expired tokens, and deleted
-// or deactivated users, give ErrInvalidToken; other errors are the
-// database's.
-func (a *AuthService) SessionUser(ctx context.Context, token string) (*User, error) {
-	rt, err := findRefreshToken(ctx, a.db.Bun(), token)
-	switch {
-	case err != nil:
-		return nil, err
-	// A used token has been exchanged for a newer one of its family: that
-	// one is the live session, not this.
-	case rt.RevokedAt != nil, rt.UsedAt != nil, !now().Before(rt.ExpiresAt):
-		return nil, ErrInvalidToken
-	}
-	u, err := a.users.Get(ctx, rt.UserID)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return nil, ErrInvalidToken
-	case err != nil:
-		return nil, err
-	case !u.Active:
-		return nil, ErrInvalidToken
-	}
-	return u, nil
 }
 
 // findRefreshToken loads the stored refresh token whose hash matches
@@ -481,7 +470,7 @@ func revokeFamily(ctx context.Context, db bun.IDB, family string) error {
 }
 
 // revokeSessions revokes every live token of the user except those of the
-// family keep.
+// family keep, and every dashboard session of the user.
 func revokeSessions(ctx context.Context, db bun.IDB, userID int64, keep string) error {
 	q := db.NewUpdate().Model((*refreshToken)(nil)).Set("revoked_at = ?", now()).
 		Where("user_id = ?", userID).Where("revoked_at IS NULL")
@@ -491,5 +480,5 @@ func revokeSessions(ctx context.Context, db bun.IDB, userID int64, keep string) 
 	if _, err := q.Exec(ctx); err != nil {
 		return fmt.Errorf("auth: revoke sessions: %w", err)
 	}
-	return nil
+	return revokeDashboardSessions(ctx, db, userID)
 }

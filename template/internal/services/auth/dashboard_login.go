@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/components/frontend"
@@ -23,33 +24,37 @@ func init() {
 }
 
 // dashboardAuth adapts AuthService to frontend.Authenticator. The session
-// token is the login's refresh token alone: opaque, stored only as a hash,
-// and revocable. Session reads it without rotating it (SessionUser), because
-// the dashboard presents the same cookie on every htmx poll, often
-// concurrently, and rotation would trip reuse detection. Checking the
-// stored token and the user on each request is what makes logout,
-// deactivation and a role change take effect at once, and what lets the
-// session outlive the short access token (which the dashboard drops).
+// token is a dashboard session's (DashboardLogin), not an API refresh token:
+// opaque, stored only as a hash, revocable, ending after
+// AUTH_DASHBOARD_IDLE_TIMEOUT without activity and AUTH_DASHBOARD_SESSION_TTL
+// after sign-in. Session reads it without rotating it, because the
+// dashboard presents the same cookie on every htmx poll, often
+// concurrently. Checking the stored session and the user on each request is
+// what makes logout, deactivation and a role change take effect at once.
 type dashboardAuth struct{ a *AuthService }
 
 func (d dashboardAuth) Login(ctx context.Context, login, password, ip string) (string, time.Duration, frontend.Identity, error) {
-	pair, err := d.a.Login(ctx, LoginParams{Login: login, Password: password, IP: ip})
+	token, u, err := d.a.DashboardLogin(ctx, LoginParams{Login: login, Password: password, IP: ip})
 	var verr *ValidationError
 	if errors.Is(err, ErrInvalidCredentials) || errors.As(err, &verr) {
 		return "", 0, frontend.Identity{}, frontend.ErrBadLogin
 	}
 	var rl *RateLimitError
 	if errors.As(err, &rl) {
-		return "", 0, frontend.Identity{}, frontend.ErrLoginLimited
+		return "", 0, frontend.Identity{}, &frontend.RetryAfterError{Err: frontend.ErrLoginLimited, After: rl.RetryAfter}
+	}
+	var busy *BusyError
+	if errors.As(err, &busy) {
+		return "", 0, frontend.Identity{}, &frontend.RetryAfterError{Err: frontend.ErrLoginBusy, After: busy.RetryAfter}
 	}
 	if err != nil {
 		return "", 0, frontend.Identity{}, err
 	}
-	return pair.RefreshToken, d.a.refreshTTL, identity(pair.User), nil
+	return token, d.a.dashTTL, identity(u), nil
 }
 
-func (d dashboardAuth) Session(ctx context.Context, token string) (frontend.Identity, bool, error) {
-	u, err := d.a.SessionUser(ctx, token)
+func (d dashboardAuth) Session(ctx context.Context, token string, activity bool) (frontend.Identity, bool, error) {
+	u, err := d.a.DashboardSessionUser(ctx, token, activity)
 	if err != nil {
 		if errors.Is(err, ErrInvalidToken) {
 			return frontend.Identity{}, false, nil
@@ -60,12 +65,12 @@ func (d dashboardAuth) Session(ctx context.Context, token string) (frontend.Iden
 }
 
 func (d dashboardAuth) Logout(ctx context.Context, token string) error {
-	return d.a.Logout(ctx, token)
+	return d.a.DashboardLogout(ctx, token)
 }
 
 func identity(u *User) frontend.Identity {
 	if u == nil {
 		return frontend.Identity{}
 	}
-	return frontend.Identity{User: u.Email, Admin: u.Role == RoleAdmin}
+	return frontend.Identity{ID: strconv.FormatInt(u.ID, 10), User: u.Email, Admin: u.Role == RoleAdmin}
 }

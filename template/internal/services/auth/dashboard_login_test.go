@@ -94,11 +94,11 @@ func TestDashboardLogin(t *testing.T) {
 		if rec := login(plain.Username, pw, true); rec.Code != http.StatusForbidden || cookie(rec, "aegis_dashboard_session") != nil {
 			t.Errorf("non-admin login = %d", rec.Code)
 		}
-		pair, err := a.Login(t.Context(), LoginParams{Login: plain.Email, Password: pw})
+		plainSession, _, err := a.DashboardLogin(t.Context(), LoginParams{Login: plain.Email, Password: pw})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rec := do(http.MethodGet, "/", nil, &http.Cookie{Name: "aegis_dashboard_session", Value: pair.RefreshToken}); rec.Code != http.StatusForbidden {
+		if rec := do(http.MethodGet, "/", nil, &http.Cookie{Name: "aegis_dashboard_session", Value: plainSession}); rec.Code != http.StatusForbidden {
 			t.Errorf("non-admin session GET / = %d, want 403", rec.Code)
 		}
 
@@ -108,12 +108,20 @@ func TestDashboardLogin(t *testing.T) {
 		if ok.Code != http.StatusSeeOther || ok.Header().Get("Location") != "/dashboard/graph" || sess == nil {
 			t.Fatalf("admin login = %d, Location %q\n%s", ok.Code, ok.Header().Get("Location"), ok.Body)
 		}
-		// The session lives as long as the refresh token, not the access token.
-		if !sess.HttpOnly || !sess.Secure || sess.SameSite != http.SameSiteStrictMode || sess.MaxAge != int(testSettings().RefreshTTL/time.Second) {
+		// The cookie lives as long as the dashboard session may (its absolute
+		// lifetime); the idle timeout is the server's to enforce.
+		if !sess.HttpOnly || !sess.Secure || sess.SameSite != http.SameSiteStrictMode || sess.MaxAge != int(testSettings().DashboardSessionTTL/time.Second) {
 			t.Errorf("session cookie = %+v", sess)
 		}
-		if rec := do(http.MethodGet, "/", nil, sess, csrf); !strings.Contains(rec.Body.String(), `action="/dashboard/logout"`) {
+		overview := do(http.MethodGet, "/", nil, sess, csrf)
+		if !strings.Contains(overview.Body.String(), `action="/dashboard/logout"`) {
 			t.Error("the overview has no sign-out form")
+		}
+		// The CSRF token of a signed-in page is the session's: the login
+		// page's no longer works.
+		sessToken := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(overview.Body.String())
+		if sessToken == nil || sessToken[1] == token[1] {
+			t.Fatalf("the overview's CSRF token is %q, want one of the session, not the login page's", sessToken)
 		}
 		for _, path := range []string{"/", "/dashboard/graph", "/dashboard/panels/users", "/dashboard/fragments/overview"} {
 			if rec := do(http.MethodGet, path, nil, sess); rec.Code != http.StatusOK {
@@ -125,12 +133,16 @@ func TestDashboardLogin(t *testing.T) {
 		if rec := do(http.MethodPost, frontend.LogoutPath, url.Values{}, sess, csrf); rec.Code != http.StatusForbidden {
 			t.Errorf("logout without CSRF = %d, want 403", rec.Code)
 		}
-		out := do(http.MethodPost, frontend.LogoutPath, url.Values{frontend.CSRFField: {token[1]}}, sess, csrf)
+		if rec := do(http.MethodPost, frontend.LogoutPath, url.Values{frontend.CSRFField: {token[1]}}, sess, csrf); rec.Code != http.StatusForbidden {
+			t.Errorf("logout with the login page's CSRF token = %d, want 403", rec.Code)
+		}
+		out := do(http.MethodPost, frontend.LogoutPath, url.Values{frontend.CSRFField: {sessToken[1]}}, sess, csrf)
 		if out.Code != http.StatusSeeOther || out.Header().Get("Location") != frontend.LoginPath {
 			t.Fatalf("logout = %d\n%s", out.Code, out.Body)
 		}
-		if _, err := a.Refresh(t.Context(), sess.Value); err == nil {
-			t.Error("the session's refresh token still works after logout")
+		var rows []dashboardSession
+		if err := db.Bun().NewSelect().Model(&rows).Where("token_hash = ?", hashToken(sess.Value)).Scan(t.Context()); err != nil || len(rows) != 1 || rows[0].RevokedAt == nil {
+			t.Errorf("after logout the session is %+v (%v); want it revoked in the database", rows, err)
 		}
 		if rec := do(http.MethodGet, "/dashboard/graph", nil, sess); rec.Code != http.StatusSeeOther {
 			t.Errorf("GET after logout = %d, want 303 to the login page", rec.Code)
@@ -138,9 +150,9 @@ func TestDashboardLogin(t *testing.T) {
 	})
 }
 
-// TestDashboardSession: the dashboard session is the refresh token, checked
-// against the database on every request, so it outlives the access token
-// and ends as soon as the account or the session changes.
+// TestDashboardSession: the dashboard session is checked against the
+// database on every request, so it outlives the access token and ends as
+// soon as the account or the session changes.
 func TestDashboardSession(t *testing.T) {
 	t.Parallel()
 	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
@@ -199,15 +211,15 @@ func TestDashboardSession(t *testing.T) {
 					t.Fatal(err)
 				}
 			}, wantStatus: http.StatusSeeOther},
-			{name: "refresh token expired", after: func(t *testing.T, _ *User, token string) {
-				if _, err := db.Bun().NewUpdate().Model((*refreshToken)(nil)).Set("expires_at = ?", now().Add(-time.Second)).
+			{name: "session past its lifetime", after: func(t *testing.T, _ *User, token string) {
+				if _, err := db.Bun().NewUpdate().Model((*dashboardSession)(nil)).Set("expires_at = ?", now().Add(-time.Second)).
 					Where("token_hash = ?", hashToken(token)).Exec(t.Context()); err != nil {
 					t.Fatal(err)
 				}
 			}, wantStatus: http.StatusSeeOther},
-			// Exchanged through the API: the new token is the session now.
-			{name: "refresh token rotated", after: func(t *testing.T, _ *User, token string) {
-				if _, err := a.Refresh(t.Context(), token); err != nil {
+			{name: "session idle", after: func(t *testing.T, _ *User, token string) {
+				if _, err := db.Bun().NewUpdate().Model((*dashboardSession)(nil)).Set("last_seen_at = ?", now().Add(-s.DashboardIdleTimeout)).
+					Where("token_hash = ?", hashToken(token)).Exec(t.Context()); err != nil {
 					t.Fatal(err)
 				}
 			}, wantStatus: http.StatusSeeOther},
@@ -223,12 +235,12 @@ func TestDashboardSession(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if ttl != s.RefreshTTL || !id.Admin || strings.Contains(token, ".") {
-					t.Fatalf("Login = token %q, ttl %v, %+v; want an opaque token living AUTH_REFRESH_TTL (%v) and an admin", token, ttl, id, s.RefreshTTL)
+				if ttl != s.DashboardSessionTTL || !id.Admin || strings.Contains(token, ".") {
+					t.Fatalf("Login = token %q, ttl %v, %+v; want an opaque token living AUTH_DASHBOARD_SESSION_TTL (%v) and an admin", token, ttl, id, s.DashboardSessionTTL)
 				}
 				tt.after(t, u, token)
 
-				id, ok, err := dash.Session(t.Context(), token)
+				id, ok, err := dash.Session(t.Context(), token, false)
 				if err != nil || ok != tt.wantOK || id.Admin != tt.wantAdmin {
 					t.Errorf("Session = %+v, %v, %v; want ok %v, admin %v", id, ok, err, tt.wantOK, tt.wantAdmin)
 				}
@@ -242,7 +254,7 @@ func TestDashboardSession(t *testing.T) {
 		t.Run("unknown tokens", func(t *testing.T) {
 			t.Parallel()
 			for _, token := range []string{"", "forged", "forged~x", strings.Repeat("a", MaxTokenLength+1)} {
-				if id, ok, err := dash.Session(t.Context(), token); ok || err != nil {
+				if id, ok, err := dash.Session(t.Context(), token, true); ok || err != nil {
 					t.Errorf("Session(%.20q) = %+v, %v, %v; want not ok and no error", token, id, ok, err)
 				}
 			}
@@ -251,9 +263,8 @@ func TestDashboardSession(t *testing.T) {
 }
 
 // TestDashboardSessionDoesNotRotate: the dashboard polls with one cookie,
-// several requests at a time, so checking a session must leave the refresh
-// token as it was (rotation would make the second poll look like a stolen
-// token and revoke the session).
+// several requests at a time, so checking a session must leave it as it was
+// (rotation would make the second poll fail).
 func TestDashboardSessionDoesNotRotate(t *testing.T) {
 	t.Parallel()
 	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
@@ -275,7 +286,7 @@ func TestDashboardSessionDoesNotRotate(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				if _, ok, err := dash.Session(t.Context(), token); !ok || err != nil {
+				if _, ok, err := dash.Session(t.Context(), token, i%2 == 0); !ok || err != nil {
 					t.Errorf("Session #%d = %v, %v", i, ok, err)
 				}
 				if rec := serveDashboard(t, h, http.MethodGet, "/dashboard/fragments/overview", nil, cookie); rec.Code != http.StatusOK {
@@ -285,16 +296,16 @@ func TestDashboardSessionDoesNotRotate(t *testing.T) {
 		}
 		wg.Wait()
 
-		var rows []refreshToken
+		var rows []dashboardSession
 		if err := db.Bun().NewSelect().Model(&rows).Where("user_id = ?", u.ID).Scan(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		if len(rows) != 1 || rows[0].TokenHash != hashToken(token) || rows[0].UsedAt != nil || rows[0].RevokedAt != nil {
-			t.Fatalf("after %d session checks the user's refresh tokens are %+v; want the login's alone, unused and live", 2*n, rows)
+		if len(rows) != 1 || rows[0].TokenHash != hashToken(token) || rows[0].RevokedAt != nil {
+			t.Fatalf("after %d session checks the user's dashboard sessions are %+v; want the login's alone, live", 2*n, rows)
 		}
-		// Still good for exactly one refresh: nothing consumed it.
-		if _, err := a.Refresh(t.Context(), token); err != nil {
-			t.Errorf("Refresh after the session checks: %v", err)
+		var refresh int64
+		if refresh, err = db.Bun().NewSelect().Model((*refreshToken)(nil)).Where("user_id = ?", u.ID).Count(t.Context()); err != nil || refresh != 0 {
+			t.Errorf("a dashboard sign-in left %d refresh tokens (%v), want none", refresh, err)
 		}
 	})
 }

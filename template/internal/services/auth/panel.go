@@ -67,7 +67,7 @@ func setActive(p *frontend.PanelContext, active bool) error {
 	if err != nil {
 		return fmt.Errorf("%q is not a user ID", raw)
 	}
-	u, err := users.Update(p.Request.Context(), id, UpdateUserParams{Active: &active, Actor: panelActor(p, users)})
+	u, err := users.Update(p.Request.Context(), id, UpdateUserParams{Active: &active, Actor: panelActor(p)})
 	switch {
 	case errors.Is(err, ErrSelf):
 		return errors.New("you cannot deactivate your own account")
@@ -84,34 +84,20 @@ func setActive(p *frontend.PanelContext, active bool) error {
 	return nil
 }
 
-// dashboardSessionCookie is the cookie the dashboard keeps its session token
-// in (frontend's sessionCookie, which it does not export).
-const dashboardSessionCookie = "aegis_dashboard_session"
-
 // panelActor is the ID of the account signed in to the dashboard, for the
 // admin rules; 0 when the dashboard runs without this service's login (in
 // development, or behind basic auth), where only the last-admin rule can
-// apply. The frontend does not hand panels the operator's identity, so it
-// is read back from the session cookie through the same Authenticator the
-// dashboard uses.
-func panelActor(p *frontend.PanelContext, users *UserService) int64 {
-	c, err := p.Request.Cookie(dashboardSessionCookie)
-	if err != nil || c.Value == "" {
+// apply.
+func panelActor(p *frontend.PanelContext) int64 {
+	op, ok := p.Operator()
+	if !ok {
 		return 0
 	}
-	a, err := registry.Get[*AuthService](p.Container)
-	if err != nil || a == nil {
-		return 0
-	}
-	id, ok, err := dashboardAuth{a}.Session(p.Request.Context(), c.Value)
-	if err != nil || !ok {
-		return 0
-	}
-	u, err := users.GetByEmail(p.Request.Context(), id.User)
+	id, err := strconv.ParseInt(op.ID, 10, 64)
 	if err != nil {
 		return 0
 	}
-	return u.ID
+	return id
 }
 
 func activateAction(p *frontend.PanelContext) error   { return setActive(p, true) }

@@ -3,7 +3,6 @@ package auth
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -113,52 +112,6 @@ func TestUnknownAccountCostsTheSame(t *testing.T) {
 	unknown := h.derivations.Load() - before
 	if wrong != 1 || unknown != 1 {
 		t.Errorf("derivations: wrong password %d, unknown account %d; want 1 each", wrong, unknown)
-	}
-}
-
-func TestLimiter(t *testing.T) {
-	t.Parallel()
-	l := newLimiter(3, time.Minute)
-	clock := time.Unix(1_000_000, 0)
-	l.now = func() time.Time { return clock }
-	for i := range 3 {
-		if d := l.allow("k"); d != 0 {
-			t.Fatalf("attempt %d refused", i+1)
-		}
-		clock = clock.Add(10 * time.Second)
-	}
-	d := l.allow("k")
-	if d <= 0 || d > 40*time.Second {
-		t.Fatalf("4th attempt: wait %v, want about 30s", d)
-	}
-	if l.allow("other") != 0 {
-		t.Fatal("another key was limited")
-	}
-	clock = clock.Add(31 * time.Second) // the first event left the window
-	if l.allow("k") != 0 {
-		t.Fatal("sliding window did not slide")
-	}
-	if l.check("k") == 0 {
-		t.Fatal("check after refill: want limited")
-	}
-	l.reset("k")
-	if l.check("k") != 0 {
-		t.Fatal("reset did not clear")
-	}
-	// add past the limit keeps the log bounded.
-	for range 100 {
-		l.add("flood")
-	}
-	if n := len(l.events["flood"]); n != 3 {
-		t.Fatalf("log holds %d events, want 3", n)
-	}
-	// Old keys are swept.
-	clock = clock.Add(time.Hour)
-	for i := range 2048 {
-		l.allow(strings.Repeat("x", i%7) + string(rune('a'+i%26)))
-	}
-	if _, ok := l.events["flood"]; ok {
-		t.Fatal("stale key not swept")
 	}
 }
 

@@ -37,6 +37,11 @@ const (
 	DefaultRegisterIPLimit    = 10
 	DefaultRegisterIPWindow   = time.Hour
 	DefaultSessionCheckTTL    = 5 * time.Second
+	// The dashboard's sessions are privileged (ASVS 4.0 L2, V3.3.2: an idle
+	// timeout and an absolute lifetime); 30 minutes and 12 hours are a
+	// working day with coffee breaks.
+	DefaultDashboardIdleTimeout = 30 * time.Minute
+	DefaultDashboardSessionTTL  = 12 * time.Hour
 
 	// MinSecretBytes is the shortest AUTH_SECRET accepted in production.
 	MinSecretBytes = 32
@@ -68,6 +73,9 @@ type Settings struct {
 	RegisterIPLimit    int           `env:"AUTH_REGISTER_IP_LIMIT" envDefault:"10" doc:"Registrations allowed per client IP within AUTH_REGISTER_IP_WINDOW; more get 429."`
 	RegisterIPWindow   time.Duration `env:"AUTH_REGISTER_IP_WINDOW" envDefault:"1h" doc:"Sliding window for AUTH_REGISTER_IP_LIMIT."`
 	SessionCheckTTL    time.Duration `env:"AUTH_SESSION_CHECK_TTL" envDefault:"5s" doc:"How long a process trusts its last check that an access token's session is live; a logout or revocation made by another instance ends access within this time (in the same process, at once)."`
+	// The dashboard's sign-ins are sessions of their own (not refresh tokens).
+	DashboardIdleTimeout time.Duration `env:"AUTH_DASHBOARD_IDLE_TIMEOUT" envDefault:"30m" doc:"A dashboard session ends after this long without the operator doing anything (loading a page, running an action; the live refreshes do not count)."`
+	DashboardSessionTTL  time.Duration `env:"AUTH_DASHBOARD_SESSION_TTL" envDefault:"12h" doc:"A dashboard session ends this long after sign-in, however active."`
 }
 
 // WithDefaults returns a copy of s with every zero field but Secret set to
@@ -80,6 +88,8 @@ func (s Settings) WithDefaults() Settings {
 	config.Default(&s.Leeway, DefaultLeeway)
 	config.Default(&s.LoginIPWindow, DefaultLoginIPWindow)
 	config.Default(&s.LoginAccountWindow, DefaultLoginAccountWindow)
+	config.Default(&s.DashboardIdleTimeout, DefaultDashboardIdleTimeout)
+	config.Default(&s.DashboardSessionTTL, DefaultDashboardSessionTTL)
 	config.Default(&s.Argon2MemoryKiB, DefaultArgon2MemoryKiB)
 	config.Default(&s.Argon2Iterations, DefaultArgon2Iterations)
 	config.Default(&s.Argon2Parallelism, DefaultArgon2Parallelism)
@@ -108,6 +118,8 @@ func (s Settings) Validate() error {
 		config.Positive("AUTH_LOGIN_ACCOUNT_WINDOW", s.LoginAccountWindow, duration),
 		config.Positive("AUTH_HASH_WAIT", s.HashWait, duration),
 		config.Positive("AUTH_REGISTER_IP_WINDOW", s.RegisterIPWindow, duration),
+		config.Positive("AUTH_DASHBOARD_IDLE_TIMEOUT", s.DashboardIdleTimeout, duration),
+		config.Positive("AUTH_DASHBOARD_SESSION_TTL", s.DashboardSessionTTL, duration),
 		config.InRange("AUTH_LEEWAY", s.Leeway, 0, 5*time.Minute, "use a duration from 0s to 5m, such as 30s"),
 		memory,
 		config.AtLeast("AUTH_ARGON2_ITERATIONS", s.Argon2Iterations, 1, "use 2 or more"),

@@ -23,8 +23,9 @@ import (
 // registry.Default from init(), and the dashboard shows the panels and uses the authenticator
 // contributed there unless opts sets its own. It stops the container when the test ends and
 // returns the app's HTTP handler. Requests made with httptest.NewRequest come, as far as the
-// handler can tell, from this machine (a developer's own browser, which the dashboard lets in
-// without credentials in development); set RemoteAddr to test another peer.
+// handler can tell, from this machine and addressed to it (a developer's own browser on
+// http://127.0.0.1:8000, which the dashboard lets in without credentials in development); set
+// RemoteAddr or Host to test another peer or name.
 func Handler(t testing.TB, opts *frontend.Opts, register func(*registry.Registry) error) http.Handler {
 	t.Helper()
 	o := frontend.Opts{}
@@ -59,12 +60,18 @@ func Handler(t testing.TB, opts *frontend.Opts, register func(*registry.Registry
 		if req.RemoteAddr == httptestPeer {
 			req.RemoteAddr = "127.0.0.1:1234"
 		}
+		if req.Host == httptestHost {
+			req.Host = "127.0.0.1:8000"
+		}
 		h.ServeHTTP(w, req)
 	})
 }
 
 // httptestPeer is the peer address httptest.NewRequest gives a request.
 const httptestPeer = "192.0.2.1:1234"
+
+// httptestHost is the Host httptest.NewRequest gives a request for a path.
+const httptestHost = "example.com"
 
 // Browser acts on the dashboard the way a browser without JavaScript does, for panel tests:
 // it keeps the cookies the app sets and the CSRF token of the last page it loaded, posts
@@ -135,6 +142,10 @@ func (b *Browser) do(req *http.Request) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
 	b.h.ServeHTTP(rec, req)
 	for _, c := range rec.Result().Cookies() {
+		if c.MaxAge < 0 {
+			delete(b.cookies, c.Name) // as a browser does
+			continue
+		}
 		b.cookies[c.Name] = c
 	}
 	return rec

@@ -1,0 +1,106 @@
+package ratelimit
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// fakeClock is a clock tests move by hand.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time { return c.t }
+
+func TestLimiter(t *testing.T) {
+	t.Parallel()
+	clock := &fakeClock{time.Unix(1_000_000, 0)}
+	l := New(3, time.Minute, &Opts{Now: clock.now})
+	for i := range 3 {
+		if d := l.Allow("k"); d != 0 {
+			t.Fatalf("attempt %d refused", i+1)
+		}
+		clock.t = clock.t.Add(10 * time.Second)
+	}
+	d := l.Allow("k")
+	if d <= 0 || d > 40*time.Second {
+		t.Fatalf("4th attempt: wait %v, want about 30s", d)
+	}
+	if l.Allow("other") != 0 {
+		t.Fatal("another key was limited")
+	}
+	clock.t = clock.t.Add(31 * time.Second) // the first event left the window
+	if l.Allow("k") != 0 {
+		t.Fatal("sliding window did not slide")
+	}
+	if l.Check("k") == 0 {
+		t.Fatal("check after refill: want limited")
+	}
+	l.Reset("k")
+	if l.Check("k") != 0 {
+		t.Fatal("reset did not clear")
+	}
+	// Add past the limit keeps the log bounded and reports the wait.
+	for i := range 100 {
+		d := l.Add("flood")
+		if (d > 0) != (i >= 2) {
+			t.Fatalf("Add #%d: wait %v", i+1, d)
+		}
+	}
+	if n := len(l.keys["flood"].Value.(*entry).events); n != 3 {
+		t.Fatalf("log holds %d events, want 3", n)
+	}
+	// Old keys are swept.
+	clock.t = clock.t.Add(time.Hour)
+	for i := range 2048 {
+		l.Allow(fmt.Sprint("fresh", i%50))
+	}
+	if _, ok := l.keys["flood"]; ok {
+		t.Fatal("stale key not swept")
+	}
+}
+
+// TestLimiterBounded: a flood of distinct keys (spoofed user names, many
+// addresses) holds at most MaxKeys, forgetting the least recently active
+// first, while a key under attack keeps its count.
+func TestLimiterBounded(t *testing.T) {
+	t.Parallel()
+	clock := &fakeClock{time.Unix(1_000_000, 0)}
+	l := New(5, time.Hour, &Opts{MaxKeys: 100, Now: clock.now})
+	for range 5 {
+		l.Add("victim")
+	}
+	for i := range 100_000 {
+		clock.t = clock.t.Add(time.Millisecond)
+		l.Add(fmt.Sprint("spray-", i))
+		if i%50 == 0 {
+			l.Add("victim") // still being guessed: stays among the recent keys
+		}
+	}
+	if n := l.Len(); n > 100 {
+		t.Fatalf("the limiter holds %d keys, want at most 100", n)
+	}
+	if l.Check("victim") == 0 {
+		t.Error("the key under attack was forgotten")
+	}
+	if l.Check("spray-0") != 0 || l.Len() != 100 {
+		t.Errorf("the oldest key is still tracked (%d keys)", l.Len())
+	}
+}
+
+func TestIPKey(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"203.0.113.9":                    "203.0.113.9",
+		"203.0.113.9:5000":               "203.0.113.9",
+		"[::ffff:203.0.113.9]:5000":      "203.0.113.9",
+		"[2001:db8:1:2:3:4:5:6]:443":     "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff:ffff:ffff:ff": "2001:db8:1:2::/64",
+		"[fe80::1%eth0]:80":              "fe80::/64",
+		"not an ip":                      "not an ip",
+		"":                               "",
+	} {
+		if got := IPKey(in); got != want {
+			t.Errorf("IPKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

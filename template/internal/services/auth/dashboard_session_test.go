@@ -1,0 +1,217 @@
+package auth
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/components/frontend"
+	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// TestDashboardSessionIsNotARefreshToken: the dashboard's session cookie
+// and the API's refresh token are different things; neither works as the
+// other, through the HTTP API as through the service.
+func TestDashboardSessionIsNotARefreshToken(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		h, users, a := dashboardApp(t, db, &frontend.Opts{Production: true})
+		u, err := users.Create(t.Context(), CreateUserParams{Email: "root@example.com", Username: "root", Password: goodPassword, Role: RoleAdmin})
+		if err != nil {
+			t.Fatal(err)
+		}
+		session := dashboardSignIn(t, h, u.Email, goodPassword)
+		pair, err := a.Login(t.Context(), LoginParams{Login: u.Email, Password: goodPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		// The dashboard cookie refreshes nothing...
+		body, _ := json.Marshal(map[string]string{"refresh_token": session.Value})
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/api/v1/auth/refresh", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusUnauthorized {
+			t.Errorf("POST /api/v1/auth/refresh with the dashboard cookie = %d, want 401\n%s", rec.Code, rec.Body)
+		}
+		if _, err := a.Refresh(t.Context(), session.Value); err == nil {
+			t.Error("Refresh accepts the dashboard session")
+		}
+		// ...and a refresh token opens no dashboard.
+		if rec := serveDashboard(t, h, http.MethodGet, "/", nil, &http.Cookie{Name: session.Name, Value: pair.RefreshToken}); rec.Code != http.StatusSeeOther {
+			t.Errorf("GET / with a refresh token as the session cookie = %d, want 303 to the login page", rec.Code)
+		}
+		if _, ok, err := (dashboardAuth{a}).Session(t.Context(), pair.RefreshToken, false); ok || err != nil {
+			t.Errorf("Session(refresh token) = %v, %v; want refused", ok, err)
+		}
+		// Both still work for what they are.
+		if rec := serveDashboard(t, h, http.MethodGet, "/", nil, session); rec.Code != http.StatusOK {
+			t.Errorf("GET / with the dashboard session = %d", rec.Code)
+		}
+		if _, err := a.Refresh(t.Context(), pair.RefreshToken); err != nil {
+			t.Errorf("Refresh(refresh token): %v", err)
+		}
+	})
+}
+
+// TestDashboardSessionLifetime: a dashboard session ends after
+// AUTH_DASHBOARD_IDLE_TIMEOUT without the operator doing anything (the live
+// refreshes do not count), AUTH_DASHBOARD_SESSION_TTL after sign-in however
+// active, and at logout, on the server (the same cookie is refused after).
+func TestDashboardSessionLifetime(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		s := testSettings()
+		s.DashboardIdleTimeout, s.DashboardSessionTTL = 30*time.Minute, 12*time.Hour
+		clock := &testClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+		users, err := NewUserServiceWith(db, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := NewAuthServiceWith(db, users, s, &AuthOpts{Logger: slog.New(slog.DiscardHandler), Now: clock.now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := frontendtest.Handler(t, &frontend.Opts{Production: true}, func(r *registry.Registry) error {
+			return errors.Join(registry.Value(r, users), registry.Value(r, a))
+		})
+
+		const (
+			page = "page"   // GET /dashboard/graph: the operator at work
+			poll = "poll"   // GET of a live fragment: htmx, in the background
+			out  = "logout" // POST /dashboard/logout
+		)
+		type step struct {
+			after time.Duration // since the previous step
+			do    string
+			want  int
+		}
+		tests := []struct {
+			name  string
+			steps []step
+		}{
+			{"idle just under the timeout", []step{{29 * time.Minute, page, http.StatusOK}}},
+			{"idle past the timeout", []step{{30 * time.Minute, page, http.StatusSeeOther}}},
+			{"activity restarts the idle timeout", []step{
+				{20 * time.Minute, page, http.StatusOK},
+				{25 * time.Minute, page, http.StatusOK},
+				{25 * time.Minute, page, http.StatusOK},
+				{30 * time.Minute, page, http.StatusSeeOther},
+			}},
+			{"polling does not keep an idle session", []step{
+				{10 * time.Minute, poll, http.StatusOK},
+				{10 * time.Minute, poll, http.StatusOK},
+				{9 * time.Minute, poll, http.StatusOK},
+				{2 * time.Minute, poll, http.StatusUnauthorized},
+				{0, page, http.StatusSeeOther},
+			}},
+			{"absolute lifetime, however active", func() []step {
+				var st []step
+				for range 11*60/20 + 2 { // every 20 minutes until just before 11h40m
+					st = append(st, step{20 * time.Minute, page, http.StatusOK})
+				}
+				return append(st, step{20 * time.Minute, page, http.StatusSeeOther}) // 12h
+			}()},
+			{"logout ends it on the server", []step{
+				{time.Minute, page, http.StatusOK},
+				{0, out, http.StatusSeeOther},
+				{0, page, http.StatusSeeOther},
+				{0, poll, http.StatusUnauthorized},
+			}},
+		}
+		for i, tt := range tests {
+			// One clock for every case: run them in turn.
+			u, err := users.Create(t.Context(), CreateUserParams{Email: fmt.Sprintf("op%d@example.com", i), Username: fmt.Sprintf("op%d", i), Password: goodPassword, Role: RoleAdmin})
+			if err != nil {
+				t.Fatal(err)
+			}
+			session := dashboardSignIn(t, h, u.Email, goodPassword)
+			elapsed := time.Duration(0)
+			for j, st := range tt.steps {
+				clock.advance(st.after)
+				elapsed += st.after
+				var rec *httptest.ResponseRecorder
+				switch st.do {
+				case page:
+					rec = serveDashboard(t, h, http.MethodGet, "/dashboard/graph", nil, session)
+				case poll:
+					req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/dashboard/fragments/overview", nil)
+					req.Host = "127.0.0.1:8000"
+					req.Header.Set("HX-Request", "true")
+					req.AddCookie(session)
+					rec = httptest.NewRecorder()
+					h.ServeHTTP(rec, req)
+				case out:
+					token := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(serveDashboard(t, h, http.MethodGet, "/", nil, session).Body.String())
+					if token == nil {
+						t.Fatalf("%s: no CSRF token on the overview", tt.name)
+					}
+					rec = serveDashboard(t, h, http.MethodPost, frontend.LogoutPath, url.Values{frontend.CSRFField: {token[1]}}, session)
+				}
+				if rec.Code != st.want {
+					t.Errorf("%s, step %d (%s at +%v): %d, want %d", tt.name, j+1, st.do, elapsed, rec.Code, st.want)
+					break
+				}
+			}
+			clock.advance(24 * time.Hour) // the next case starts after this one's sessions are long gone
+		}
+	})
+}
+
+// testClock is a clock tests move by hand, safe for the handler's goroutines.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// dashboardSignIn signs in through the login form and returns the session
+// cookie.
+func dashboardSignIn(t *testing.T, h http.Handler, login, password string) *http.Cookie {
+	t.Helper()
+	page := serveDashboard(t, h, http.MethodGet, frontend.LoginPath, nil)
+	token := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(page.Body.String())
+	var csrf *http.Cookie
+	for _, c := range page.Result().Cookies() {
+		if c.Name == "aegis_dashboard_csrf" {
+			csrf = c
+		}
+	}
+	if token == nil || csrf == nil {
+		t.Fatalf("the login page has no CSRF token or cookie\n%s", page.Body)
+	}
+	rec := serveDashboard(t, h, http.MethodPost, frontend.LoginPath, url.Values{"login": {login}, "password": {password}, frontend.CSRFField: {token[1]}}, csrf)
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == "aegis_dashboard_session" && c.Value != "" {
+			return c
+		}
+	}
+	t.Fatalf("sign-in = %d, no session cookie\n%s", rec.Code, rec.Body)
+	return nil
+}
