@@ -85,11 +85,12 @@ const (
 	refComponents  = "internal/components/wire_gen.go"
 	refServices    = "internal/services/wire_gen.go"
 	refEnvExample  = ".env.example"
+	refSecurity    = "docs/security.md"
 	componentsRoot = "internal/components"
 	servicesRoot   = "internal/services"
 )
 
-var rendered = []string{refMain, refComponents, refServices, refEnvExample}
+var rendered = []string{refMain, refComponents, refServices, refEnvExample, refSecurity}
 
 // Render produces the whole project: its files, sorted by path, with the manifest that records
 // them and the base archive that keeps their pristine copies.

@@ -19,7 +19,7 @@ import (
 
 const ref = template.ImportPrefix
 
-var update = flag.Bool("update", false, "rewrite the reference app's rendered files (template/.env.example, main.go, import files) with what the generator renders")
+var update = flag.Bool("update", false, "rewrite the reference app's rendered files (template/.env.example, docs/security.md, main.go, import files) with what the generator renders")
 
 // fakeSource is a tiny reference app: enough to exercise ownership, rewriting and wiring.
 func fakeSource() fstest.MapFS {
@@ -200,9 +200,10 @@ func TestReferenceApp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var seen []string
 	for _, f := range proj.Files {
-		switch f.Path {
-		case refMain, refComponents, refServices, refEnvExample:
+		if slices.Contains(rendered, f.Path) {
+			seen = append(seen, f.Path)
 			if *update {
 				if err := os.WriteFile(filepath.Join("..", "..", "template", filepath.FromSlash(f.Path)), f.Data, 0o644); err != nil {
 					t.Fatal(err)
@@ -216,6 +217,11 @@ func TestReferenceApp(t *testing.T) {
 			if !bytes.Equal(f.Data, want) {
 				t.Errorf("template/%s is not what the generator renders for the full selection (after a change to a shared template or a fragment: go test ./internal/generate -run TestReferenceApp -update)\ntemplate has:\n%s\ngenerator renders:\n%s", f.Path, want, f.Data)
 			}
+		}
+	}
+	for _, p := range rendered {
+		if !slices.Contains(seen, p) {
+			t.Errorf("the generator renders no %s for the full selection, yet template/%s is listed as rendered", p, p)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package generate
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"errors"
 	"fmt"
@@ -37,6 +38,7 @@ var sharedTemplates = []struct{ path, tmpl string }{
 	{"docker-compose.yml", "docker-compose.yml.tmpl"},
 	{".gitignore", "gitignore.tmpl"},
 	{".github/workflows/ci.yml", "ci.yml.tmpl"},
+	{refSecurity, "security.md.tmpl"},
 }
 
 // sharedTemplate is one parsed shared template and the slots it offers to fragments.
@@ -153,7 +155,7 @@ func isFragmentsCall(n parse.Node) bool {
 		return false
 	}
 	last := ident[len(ident)-1]
-	return last == "Fragments" || last == "Fragment"
+	return last == "Fragments" || last == "Fragment" || last == "Rows"
 }
 
 // fragment is one owner's fragment file for one shared template.
@@ -273,6 +275,61 @@ func (v view) Fragments(slot string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// Rows is Fragments for a slot of table rows kept in order of their first cell rather than by
+// owner (the ASVS table of docs/security.md, by requirement id): every line of every fragment,
+// sorted by that cell with numbers compared as numbers (V2.1.2 before V14.4.3), rows with the
+// same first cell in catalog order.
+func (v view) Rows(slot string) ([]string, error) {
+	frags, err := v.Fragments(slot)
+	if err != nil {
+		return nil, err
+	}
+	var rows []string
+	for _, f := range frags {
+		for line := range strings.Lines(f) {
+			if line = strings.TrimRight(line, "\n"); strings.TrimSpace(line) != "" {
+				rows = append(rows, line)
+			}
+		}
+	}
+	slices.SortStableFunc(rows, func(a, b string) int { return naturalCompare(firstCell(a), firstCell(b)) })
+	return rows, nil
+}
+
+// firstCell returns the text of a Markdown table row's first cell.
+func firstCell(row string) string {
+	cell, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimSpace(row), "|"), "|")
+	return strings.TrimSpace(cell)
+}
+
+// naturalCompare compares a and b with each run of digits taken as a number.
+func naturalCompare(a, b string) int {
+	for a != "" && b != "" {
+		da, db := digitsPrefix(a), digitsPrefix(b)
+		if da != "" && db != "" {
+			na, nb := strings.TrimLeft(da, "0"), strings.TrimLeft(db, "0")
+			if c := cmp.Or(cmp.Compare(len(na), len(nb)), strings.Compare(na, nb)); c != 0 {
+				return c
+			}
+			a, b = a[len(da):], b[len(db):]
+			continue
+		}
+		if a[0] != b[0] {
+			return cmp.Compare(a[0], b[0])
+		}
+		a, b = a[1:], b[1:]
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+func digitsPrefix(s string) string {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return s[:i]
 }
 
 // Fragment is Fragments for a slot that one owner at most may fill, such as a sentence an owner
