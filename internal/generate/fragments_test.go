@@ -118,7 +118,7 @@ func TestFragments(t *testing.T) {
 			want: map[string][]string{
 				"docker-compose.yml": {"    restart: unless-stopped\n\n  db:\n    image: db:1\n\n  mail:\n    image: mail:1\n\nvolumes:\n  db-data:\n"},
 				"Makefile":           {"\tdocker build -t $(APP):$(VERSION) .\n\n.PHONY: db\ndb: ## Open a database shell for shop\n"},
-				"README.md":          {"it asks for a login; every", "shop version\nshop db                               # a shell\nshop users                            # accounts\n```", "logs switch to JSON.\n\n## Add your own"},
+				"README.md":          {"it asks for a login; every", "shop version\nshop db                               # a shell\nshop users                            # accounts\n```", "logs switch to JSON.\n\n## Security\n\n[docs/security.md](docs/security.md) states", "\n\n## Add your own"},
 				".gitignore":         {".DS_Store\n\n/keys/\n"},
 			},
 		},
@@ -289,4 +289,153 @@ func TestGlueFragments(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSecurityDoc checks docs/security.md as projects get it: one title, no auth sections without
+// auth, auth's sections with it, and, for the full selection, nothing it names that the code
+// lacks: every setting is declared by some owner's settings (an env:"NAME" tag) with the default
+// .env.example gives it, and every test it cites exists.
+func TestSecurityDoc(t *testing.T) {
+	renderDoc := func(t *testing.T, sel catalog.Selection) string {
+		t.Helper()
+		proj, err := Render(Params{Name: "shop", Module: "example.com/shop", Selection: sel, SkipModules: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range proj.Files {
+			if f.Path == refSecurity {
+				if f.Owner != OwnerShared {
+					t.Errorf("%s is owned by %q, want %q", f.Path, f.Owner, OwnerShared)
+				}
+				return string(f.Data)
+			}
+		}
+		t.Fatalf("the project has no %s", refSecurity)
+		return ""
+	}
+	sections := []string{"\n## ASVS 4.0.3 level 2 requirements this app meets\n", "\n## What is public in production\n",
+		"\n## Dashboard access and the Host rule\n", "\n## Rate limits\n", "\n## Configuration errors\n", "\n## Settings\n"}
+	authSections := []string{"\n## Authentication\n", "\n## Dashboard sign-in with accounts\n", "`AUTH_LOGIN_IP_LIMIT` (20) per `AUTH_LOGIN_IP_WINDOW` (1m)"}
+
+	base := renderDoc(t, catalog.Selection{Components: []string{"backend", "frontend"}})
+	withAuth := renderDoc(t, catalog.Selection{Components: []string{"backend", "database", "frontend"}, Services: []string{"auth"}})
+	for name, doc := range map[string]string{"base": base, "with auth": withAuth} {
+		if n := strings.Count("\n"+doc, "\n# "); n != 1 || !strings.HasPrefix(doc, "# Security\n") {
+			t.Errorf("%s: security.md has %d titles, want one, \"# Security\":\n%s", name, n, doc)
+		}
+		for _, s := range sections {
+			if !strings.Contains(doc, s) {
+				t.Errorf("%s: security.md lacks %q", name, s)
+			}
+		}
+	}
+	if strings.Contains(base, "AUTH_") || strings.Contains(base, "DATABASE_URL") {
+		t.Errorf("security.md of a project without auth or database names their settings:\n%s", base)
+	}
+	for _, s := range authSections {
+		if strings.Contains(base, s) {
+			t.Errorf("security.md of a project without auth has %q", s)
+		}
+		if !strings.Contains(withAuth, s) {
+			t.Errorf("security.md of a project with auth lacks %q:\n%s", s, withAuth)
+		}
+	}
+
+	// The full selection's page, as checked into the reference app (TestReferenceApp keeps it fresh).
+	full, err := fs.ReadFile(template.FS, refSecurity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := fs.ReadFile(template.FS, refEnvExample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := map[string]bool{}
+	tests := map[string]bool{}
+	envTag := regexp.MustCompile(`env:"([A-Z0-9_]+)"`)
+	testFunc := regexp.MustCompile(`(?m)^func ((?:Test|Fuzz)[A-Za-z0-9_]*)\(`)
+	err = fs.WalkDir(template.FS, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(name, ".go") {
+			return err
+		}
+		data, err := fs.ReadFile(template.FS, name)
+		if err != nil {
+			return err
+		}
+		if strings.HasSuffix(name, "_test.go") {
+			for _, m := range testFunc.FindAllSubmatch(data, -1) {
+				tests[string(m[1])] = true
+			}
+			return nil
+		}
+		for _, m := range envTag.FindAllSubmatch(data, -1) {
+			declared[string(m[1])] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range regexp.MustCompile(`\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b`).FindAllString(string(full), -1) {
+		if !declared[name] {
+			t.Errorf("docs/security.md names the setting %s, which no owner's settings declare (no env:%q tag)", name, name)
+		}
+	}
+	for _, m := range regexp.MustCompile("`((?:Test|Fuzz)[A-Za-z0-9_]+)`").FindAllStringSubmatch(string(full), -1) {
+		if !tests[m[1]] {
+			t.Errorf("docs/security.md cites the test %s, which the reference app does not have", m[1])
+		}
+	}
+	defaults := map[string]string{}
+	for _, s := range settingsOf(env) {
+		defaults[s.Name] = s.Default
+	}
+	_, table, _ := strings.Cut(string(full), "\n## Settings\n")
+	row := regexp.MustCompile("(?m)^\\| ((?:`[A-Z0-9_]+`(?:, )?)+) \\| (empty|`[^`]*`) \\|")
+	rows := row.FindAllStringSubmatch(table, -1)
+	if len(rows) < 10 {
+		t.Fatalf("docs/security.md's settings table has %d rows of the form | `NAME` | `default` |:\n%s", len(rows), table)
+	}
+	for _, r := range rows {
+		want := strings.Trim(r[2], "`")
+		if r[2] == "empty" {
+			want = ""
+		}
+		for _, name := range regexp.MustCompile(`[A-Z0-9_]+`).FindAllString(r[1], -1) {
+			if got, ok := defaults[name]; !ok || got != want {
+				t.Errorf("docs/security.md gives %s the default %s; .env.example has %q (listed: %v)", name, r[2], got, ok)
+			}
+		}
+	}
+}
+
+func TestRowsSortByFirstCell(t *testing.T) {
+	v := view{fragments: []fragment{}}
+	for i, text := range []string{
+		"{{define \"asvs\"}}\n| V14.4.3 | b |\n| V2.2.1 | b |\n{{end}}",
+		"{{define \"asvs\"}}\n| V3.4.1 | c |\n| V2.2.1 | c |\n| V2.10.1 | c |\n{{end}}",
+	} {
+		f, err := parseFragment(fstest.MapFS{"x/security.md.tmpl": {Data: []byte(text)}}, "o"+string(rune('a'+i)), "x/security.md.tmpl", mustParseTemplates(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.fragments = append(v.fragments, f)
+	}
+	got, err := v.Rows("asvs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"| V2.2.1 | b |", "| V2.2.1 | c |", "| V2.10.1 | c |", "| V3.4.1 | c |", "| V14.4.3 | b |"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Rows = %q, want %q", got, want)
+	}
+}
+
+func mustParseTemplates(t *testing.T) map[string]sharedTemplate {
+	t.Helper()
+	shared, err := parseTemplates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return shared
 }
