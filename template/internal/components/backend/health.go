@@ -121,7 +121,7 @@ type HealthAccess func(c *registry.Container) (func(*http.Request) bool, error)
 // with the contributed HealthAccess checks resolved.
 type detailsPolicy struct {
 	production bool
-	token      string                    // HEALTH_DETAILS_TOKEN; empty: none
+	token      string                     // HEALTH_DETAILS_TOKEN; empty: none
 	admit      []func(*http.Request) bool // resolved HealthAccess checks
 }
 
