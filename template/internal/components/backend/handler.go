@@ -48,11 +48,17 @@ func (o *HandlerOpts) withDefaults() HandlerOpts {
 // Handler builds the app's HTTP handler on c: middleware, the core routes
 // (health, OpenAPI, docs) and then every contributed Routes set. c should
 // be started before the handler serves; readiness reports 503 until it is.
+// The contributed HealthAccess checks are resolved here, once: when one
+// needs a service of c (the dashboard's does), c must be started first.
 func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler, error) {
 	if c == nil {
 		return nil, errors.New("backend: build handler: nil container")
 	}
 	o := opts.withDefaults()
+	details, err := s.detailsPolicy(c)
+	if err != nil {
+		return nil, err
+	}
 	ids := newRequestIDs()
 
 	mux := chi.NewRouter()
@@ -86,7 +92,7 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 	api.UseMiddleware(readBodyFirst(api))
 
 	r := &Router{API: api, Mux: mux, Container: c, Logger: o.Logger, Title: o.Title, Revision: o.Revision, HealthTimeout: s.settings.HealthTimeout}
-	s.mountHealth(r)
+	s.mountHealth(r, details)
 	if err := mountDocs(r, o.Title); err != nil {
 		return nil, err
 	}

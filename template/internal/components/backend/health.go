@@ -47,7 +47,7 @@ type readyOutput struct {
 // which would bypass Report's own encoding; a test keeps the two in step.
 type DetailedBody struct {
 	Status     registry.Status `json:"status" enum:"healthy,degraded,unhealthy" doc:"Worst status of the checks; an optional service counts at most as degraded."`
-	Checks     []CheckBody     `json:"checks,omitzero" doc:"One entry per singleton component or service, sorted by name. Left out, like checked_at and duration_ms, in production for callers without HEALTH_DETAILS_TOKEN."`
+	Checks     []CheckBody     `json:"checks,omitzero" doc:"One entry per singleton component or service, sorted by name. Left out, like checked_at and duration_ms, in production for callers without HEALTH_DETAILS_TOKEN or a dashboard sign-in."`
 	CheckedAt  time.Time       `json:"checked_at,omitzero" doc:"When the checks began."`
 	DurationMS float64         `json:"duration_ms,omitzero" doc:"How long all the checks took, in milliseconds."`
 }
@@ -93,43 +93,81 @@ type servicesOutput struct {
 	Body         registry.Graph
 }
 
-// HealthAccess is a contribution kind: a check that lets a request see the
-// details of /health/detailed and /health/services in production, besides
-// HEALTH_DETAILS_TOKEN. A part that authenticates operators (the dashboard's
-// login, say) contributes one so its users need no second secret:
+// HealthAccess is a contribution kind: it lets a request see the details of
+// /health/detailed and /health/services in production, besides
+// HEALTH_DETAILS_TOKEN. A part that authenticates operators (the dashboard,
+// with its credentials and its login) contributes one so its users need no
+// second secret.
 //
-//	registry.Contribute(registry.Default, "dashboard", backend.HealthAccess(func(r *http.Request) bool {
-//		return signedIn(r)
+// The backend resolves each contribution once, when it builds its handler
+// (Server.Handler, on a started container), so the check can use what its
+// part built in the container (credentials, a rate limiter, a session
+// store) without globals or a lookup per request:
+//
+//	registry.Contribute(registry.Default, "dashboard", backend.HealthAccess(func(c *registry.Container) (func(*http.Request) bool, error) {
+//		d, err := registry.Get[*Dashboard](c)
+//		if err != nil {
+//			return nil, err
+//		}
+//		return d.signedIn, nil
 //	}))
 //
-// It must not write to the request, and must answer quickly: probes call it.
-type HealthAccess func(*http.Request) bool
+// A nil check (nothing configured to admit with) is skipped; an error fails
+// Handler. The check must not write to the request, and should answer
+// quickly: monitors poll these endpoints.
+type HealthAccess func(c *registry.Container) (func(*http.Request) bool, error)
+
+// detailsPolicy decides who sees the health details; Handler builds one
+// with the contributed HealthAccess checks resolved.
+type detailsPolicy struct {
+	production bool
+	token      string                     // HEALTH_DETAILS_TOKEN; empty: none
+	admit      []func(*http.Request) bool // resolved HealthAccess checks
+}
+
+// detailsPolicy resolves the contributed HealthAccess checks on c.
+func (s *Server) detailsPolicy(c *registry.Container) (*detailsPolicy, error) {
+	p := &detailsPolicy{production: s.production, token: s.settings.HealthDetailsToken}
+	for _, a := range s.access {
+		if a.Value == nil {
+			continue
+		}
+		admit, err := a.Value(c)
+		if err != nil {
+			return nil, fmt.Errorf("backend: health access %q: %w", a.Name, err)
+		}
+		if admit != nil {
+			p.admit = append(p.admit, admit)
+		}
+	}
+	return p, nil
+}
 
 type detailsKey struct{}
 
-// detailsGate is the middleware of the detail endpoints: it decides whether
-// the caller may see details and tells the handler through the context.
-func (s *Server) detailsGate(ctx huma.Context, next func(huma.Context)) {
+// gate is the middleware of the detail endpoints: it decides whether the
+// caller may see details and tells the handler through the context.
+func (p *detailsPolicy) gate(ctx huma.Context, next func(huma.Context)) {
 	r, _ := humachi.Unwrap(ctx)
-	next(huma.WithValue(ctx, detailsKey{}, s.mayShowDetails(r)))
+	next(huma.WithValue(ctx, detailsKey{}, p.mayShowDetails(r)))
 }
 
 // mayShowDetails reports whether r may see which hosts, users, paths and
 // instances the app runs with: always in development; in production with
 // the bearer HEALTH_DETAILS_TOKEN (compared in constant time) or when a
 // contributed HealthAccess admits it.
-func (s *Server) mayShowDetails(r *http.Request) bool {
-	if !s.production {
+func (p *detailsPolicy) mayShowDetails(r *http.Request) bool {
+	if !p.production {
 		return true
 	}
-	if want := s.settings.HealthDetailsToken; want != "" {
+	if p.token != "" {
 		scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-		if ok && strings.EqualFold(scheme, "Bearer") && equalSecret(strings.TrimSpace(got), want) {
+		if ok && strings.EqualFold(scheme, "Bearer") && equalSecret(strings.TrimSpace(got), p.token) {
 			return true
 		}
 	}
-	for _, a := range s.access {
-		if a.Value != nil && a.Value(r) {
+	for _, admit := range p.admit {
+		if admit(r) {
 			return true
 		}
 	}
@@ -154,7 +192,7 @@ var errDetailsClosed = huma.ErrorWithHeaders(
 	http.Header{"WWW-Authenticate": {`Bearer realm="health"`}},
 )
 
-func (s *Server) mountHealth(r *Router) {
+func (s *Server) mountHealth(r *Router, details *detailsPolicy) {
 	c := r.Container
 	timeout := s.settings.HealthTimeout
 
@@ -196,10 +234,10 @@ func (s *Server) mountHealth(r *Router) {
 		Path:        DetailedPath,
 		Summary:     "Health of every component and service",
 		Description: "Runs every health check concurrently, each bounded by HEALTH_TIMEOUT, and reports status, latency and details per component and service. 503 when the app as a whole is unhealthy. " +
-			"In production the checks are shown only with Authorization: Bearer <HEALTH_DETAILS_TOKEN>; other callers get the overall status alone.",
+			"In production the checks are shown only with Authorization: Bearer <HEALTH_DETAILS_TOKEN>, or to an operator signed in to the app's dashboard, when it has one; other callers get the overall status alone.",
 		Tags:        []string{"health"},
 		Errors:      []int{http.StatusServiceUnavailable},
-		Middlewares: huma.Middlewares{s.detailsGate},
+		Middlewares: huma.Middlewares{details.gate},
 	}, func(ctx context.Context, _ *struct{}) (*detailedOutput, error) {
 		rep := c.CheckHealth(ctx, timeout)
 		status := http.StatusOK
@@ -218,10 +256,10 @@ func (s *Server) mountHealth(r *Router) {
 		Method:      http.MethodGet,
 		Path:        ServicesPath,
 		Summary:     "Service graph",
-		Description: "Every registered component and service with its kind, lifetime, state and dependencies. In production only with Authorization: Bearer <HEALTH_DETAILS_TOKEN>.",
+		Description: "Every registered component and service with its kind, lifetime, state and dependencies. In production only with Authorization: Bearer <HEALTH_DETAILS_TOKEN>, or to an operator signed in to the app's dashboard, when it has one.",
 		Tags:        []string{"health"},
 		Errors:      []int{http.StatusUnauthorized},
-		Middlewares: huma.Middlewares{s.detailsGate},
+		Middlewares: huma.Middlewares{details.gate},
 	}, func(ctx context.Context, _ *struct{}) (*servicesOutput, error) {
 		if !showDetails(ctx) {
 			return nil, errDetailsClosed

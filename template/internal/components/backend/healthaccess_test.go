@@ -1,8 +1,10 @@
 package backend
 
 import (
+	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
@@ -18,7 +20,7 @@ func TestHealthDetailsAccess(t *testing.T) {
 	t.Parallel()
 	const token = "t0ken-for-health-details-0123456789"
 	secret := "db.internal:5432"
-	dashboard := HealthAccess(func(r *http.Request) bool {
+	dashboard := admits(func(r *http.Request) bool {
 		u, p, ok := r.BasicAuth()
 		return ok && u == "admin" && p == "pw"
 	})
@@ -81,5 +83,61 @@ func TestHealthDetailsAccess(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// admits is a HealthAccess whose check is admit, needing nothing from the
+// container.
+func admits(admit func(*http.Request) bool) HealthAccess {
+	return func(*registry.Container) (func(*http.Request) bool, error) { return admit, nil }
+}
+
+// TestHealthAccessResolution: a contributed HealthAccess is resolved once,
+// when Handler builds the handler, on the container it is given (not per
+// request); a nil check is skipped, and one that cannot be resolved fails
+// Handler, naming the contribution, rather than leaving the details closed
+// without a word.
+func TestHealthAccessResolution(t *testing.T) {
+	t.Parallel()
+	var resolved, asked atomic.Int32
+	var seen *registry.Container
+	counting := HealthAccess(func(c *registry.Container) (func(*http.Request) bool, error) {
+		resolved.Add(1)
+		seen = c
+		return func(r *http.Request) bool {
+			asked.Add(1)
+			return r.Header.Get("X-Operator") == "yes"
+		}, nil
+	})
+	nothing := HealthAccess(func(*registry.Container) (func(*http.Request) bool, error) { return nil, nil })
+	f := setup(t, setupOpts{production: true, access: []HealthAccess{nothing, counting}})
+	if got := resolved.Load(); got != 1 {
+		t.Fatalf("HealthAccess resolved %d times by Handler, want 1", got)
+	}
+	if seen != f.c {
+		t.Errorf("HealthAccess resolved on %p, want the handler's container %p", seen, f.c)
+	}
+	for range 3 {
+		if rec := f.do(t, http.MethodGet, DetailedPath, nil, nil); strings.Contains(rec.Body.String(), `"checks"`) {
+			t.Errorf("GET %s without the header shows details: %s", DetailedPath, rec.Body)
+		}
+	}
+	if rec := f.do(t, http.MethodGet, DetailedPath, nil, http.Header{"X-Operator": {"yes"}}); !strings.Contains(rec.Body.String(), `"checks"`) {
+		t.Errorf("GET %s admitted by the check shows no details: %s", DetailedPath, rec.Body)
+	}
+	if got := resolved.Load(); got != 1 {
+		t.Errorf("HealthAccess resolved %d times after requests, want once", got)
+	}
+	if got := asked.Load(); got != 4 {
+		t.Errorf("the check was asked %d times, want 4 (once per request)", got)
+	}
+
+	srv := NewServer(Settings{})
+	srv.access = registry.All[HealthAccess]{{Name: "broken", Value: func(*registry.Container) (func(*http.Request) bool, error) {
+		return nil, errors.New("not started")
+	}}}
+	_, err := srv.Handler(f.c, nil)
+	if err == nil || !strings.Contains(err.Error(), `"broken"`) || !strings.Contains(err.Error(), "not started") {
+		t.Errorf("Handler with a HealthAccess that fails = %v, want an error naming it and its cause", err)
 	}
 }

@@ -72,18 +72,39 @@ func (d *Dashboard) authorize(w http.ResponseWriter, req *http.Request, logger *
 		http.Error(w, "Sign in with DASHBOARD_USERNAME and DASHBOARD_PASSWORD.", http.StatusUnauthorized)
 		return false
 	}
+	ok, wait := d.checkBasic(req, logger, user, pass)
+	switch {
+	case ok:
+		return true
+	case wait > 0:
+		tooMany(w, wait)
+		return false
+	}
+	w.Header().Set("WWW-Authenticate", `Basic realm="dashboard", charset="UTF-8"`)
+	http.Error(w, "Sign in with DASHBOARD_USERNAME and DASHBOARD_PASSWORD.", http.StatusUnauthorized)
+	return false
+}
+
+// checkBasic checks user and pass against DASHBOARD_USERNAME and
+// DASHBOARD_PASSWORD, which must be set, under the limits of failed
+// sign-ins: wait > 0 when the client's address or the name typed is limited,
+// and then nothing is compared; a failure counts towards the limits and is
+// logged through logger, without the password. The dashboard's basic auth
+// and its health access (healthAccess) share it, so the health endpoints
+// cannot be used to guess the password around the limits.
+func (d *Dashboard) checkBasic(req *http.Request, logger *slog.Logger, user, pass string) (ok bool, wait time.Duration) {
+	s := d.opts.Settings
 	ip, name := ratelimit.IPKey(req.RemoteAddr), strings.ToLower(user)
 	// Limited means limited, whatever the password: answering a right
 	// guess differently would keep the guessing going.
 	if wait := max(d.failedByIP.Check(ip), d.failedByUser.Check(name)); wait > 0 {
-		tooMany(w, wait)
-		return false
+		return false, wait
 	}
 	// Both compared, always: stopping at a wrong user name would tell by
 	// the time taken that the name was wrong.
 	userOK, passOK := equal(user, s.Username), equal(pass, s.Password)
 	if userOK && passOK {
-		return true
+		return true, 0
 	}
 	if wait := max(d.failedByIP.Add(ip), d.failedByUser.Add(name)); wait > 0 {
 		logger.WarnContext(req.Context(), "frontend: too many failed dashboard sign-ins; refusing them for a while",
@@ -91,9 +112,7 @@ func (d *Dashboard) authorize(w http.ResponseWriter, req *http.Request, logger *
 	} else {
 		logger.InfoContext(req.Context(), "frontend: dashboard sign-in failed", slog.String("ip", ip), slog.String("user", truncate(user, 64)))
 	}
-	w.Header().Set("WWW-Authenticate", `Basic realm="dashboard", charset="UTF-8"`)
-	http.Error(w, "Sign in with DASHBOARD_USERNAME and DASHBOARD_PASSWORD.", http.StatusUnauthorized)
-	return false
+	return false, 0
 }
 
 // Limits of failed basic-auth sign-ins: per client address (IPv6: per /64)

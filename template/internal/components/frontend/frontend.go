@@ -88,6 +88,7 @@ func init() {
 // The dashboard needs config.Core, which the app's commands provide.
 func Register(r *registry.Registry) error {
 	registry.Contribute(r, Name, backend.Routes(mount))
+	registry.Contribute(r, Name, backend.HealthAccess(healthAccess))
 	return errors.Join(
 		config.Provide[Settings](r, Name),
 		registry.Provide4(r, newFromEnv,

@@ -102,15 +102,20 @@ type Authenticator interface {
 type AuthenticatorFunc func(c *registry.Container) Authenticator
 
 // authenticator returns the Authenticator for this dashboard, or nil.
-func (s *site) authenticator(d *Dashboard) Authenticator {
+func (s *site) authenticator(d *Dashboard) Authenticator { return d.authenticatorIn(s.c) }
+
+// authenticatorIn returns the Authenticator d uses in container c, or nil:
+// in production, and in development when DASHBOARD_USERNAME is set, the one
+// d.opts.Authenticator finds.
+func (d *Dashboard) authenticatorIn(c *registry.Container) Authenticator {
 	if !d.opts.Production && d.opts.Settings.Username == "" {
 		return nil
 	}
 	fn := d.opts.Authenticator
-	if fn == nil || s.c == nil {
+	if fn == nil || c == nil {
 		return nil
 	}
-	return fn(s.c)
+	return fn(c)
 }
 
 // authorizeSession enforces an admin session: pages without one redirect to
