@@ -152,7 +152,7 @@ median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; e
 # ---- rps ----------------------------------------------------------------------------------------
 if [ "$what" = app ] || [ "$what" = all ] || [ "$what" = rps ]; then
 	need wrk
-	app_pid=$(start_app "$work/rps" $port_app 0 1 "$APP_MODE" "$APP_LOG")
+	app_pid=$(start_app "$work/run-rps" $port_app 0 1 "$APP_MODE" "$APP_LOG")
 	pids+=("$app_pid")
 	GOMAXPROCS=1 taskset -c 0 "$work/bare" -addr "127.0.0.1:$port_bare" -body '{"status":"ok"}' 2>/dev/null &
 	pids+=($!)
@@ -193,7 +193,7 @@ fi
 
 # ---- startup ----------------------------------------------------------------------------------
 if [ "$what" = app ] || [ "$what" = all ] || [ "$what" = startup ]; then
-	dir=$work/startup
+	dir=$work/run-startup
 	pid=$(start_app "$dir" $port_startup "" "" "$APP_MODE" warn) # migrates the database once
 	wait_ready $port_startup
 	stop "$pid"
@@ -205,7 +205,7 @@ fi
 
 # ---- idle -------------------------------------------------------------------------------------
 if [ "$what" = app ] || [ "$what" = all ] || [ "$what" = idle ]; then
-	pid=$(start_app "$work/idle" $port_app "" "" "$APP_MODE" "$APP_LOG")
+	pid=$(start_app "$work/run-idle" $port_app "" "" "$APP_MODE" "$APP_LOG")
 	pids+=("$pid")
 	wait_ready $port_app
 	sleep 1
@@ -248,7 +248,7 @@ viewer() {
 	wait $v 2>/dev/null || true
 }
 data_run() { # ENGINE DATABASE_URL
-	local engine=$1 url=$2 dir=$work/data-$1 pid
+	local engine=$1 url=$2 dir=$work/run-data-$1 pid
 	echo "== data, $engine: $JOBS river_job rows (97% completed, 3% discarded), $USERS users; APP_ENV=development, not pinned"
 	pid=$(start_app "$dir" $port_app "" "" development warn DATABASE_URL="$url")
 	wait_ready $port_app
@@ -319,7 +319,7 @@ EOF
 	pp=http://127.0.0.1:$PPROF_PORT/debug/pprof
 	echo "== profile: start-up (GODEBUG=inittrace=1, LOG_LEVEL=debug), APP_ENV=$APP_MODE"
 	note
-	dir=$work/profile
+	dir=$work/run-profile
 	pid=$(start_app "$dir" $port_app "" "" "$APP_MODE" debug) # migrate once
 	wait_ready $port_app
 	stop "$pid"
@@ -335,8 +335,8 @@ EOF
 	echo "   service start timeline (debug log), first and last lines:"
 	grep -E 'starting service|listening|ticking' "$OUT/startup.log" | sed -n '1p;$p' | sed 's/^/   /'
 	echo "== profile: GET /api/v1/ping under wrk (pinned as in rps), CPU 10 s -> $OUT/ping.cpu.pprof"
-	(cd "$work/profile" && exec env APP_ENV="$APP_MODE" LOG_LEVEL="$APP_LOG" HOST=127.0.0.1 PORT=$port_app AUTH_SECRET="$secret" \
-		GOMAXPROCS=1 taskset -c 0 "$work/app-pprof" serve >"$work/profile/log" 2>&1) &
+	(cd "$work/run-profile" && exec env APP_ENV="$APP_MODE" LOG_LEVEL="$APP_LOG" HOST=127.0.0.1 PORT=$port_app AUTH_SECRET="$secret" \
+		GOMAXPROCS=1 taskset -c 0 "$work/app-pprof" serve >"$work/run-profile/log" 2>&1) &
 	pid=$!
 	pids+=("$pid")
 	wait_ready $port_app
@@ -357,8 +357,8 @@ EOF
 	stop "$pid"
 	pids=()
 	echo "== profile: idle (not pinned), CPU over ${IDLE_SECS} s -> $OUT/idle.cpu.pprof, heap -> $OUT/idle.heap.pprof"
-	(cd "$work/profile" && exec env APP_ENV="$APP_MODE" LOG_LEVEL="$APP_LOG" HOST=127.0.0.1 PORT=$port_app AUTH_SECRET="$secret" \
-		"$work/app-pprof" serve >"$work/profile/log" 2>&1) &
+	(cd "$work/run-profile" && exec env APP_ENV="$APP_MODE" LOG_LEVEL="$APP_LOG" HOST=127.0.0.1 PORT=$port_app AUTH_SECRET="$secret" \
+		"$work/app-pprof" serve >"$work/run-profile/log" 2>&1) &
 	pid=$!
 	pids+=("$pid")
 	wait_ready $port_app
