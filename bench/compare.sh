@@ -29,7 +29,7 @@
 #            Profiles land in OUT (default bench/out, not committed).
 #
 # Environment: ROUNDS=3 DURATION=10s STARTS=20 IDLE_SECS=20 JOBS=3000000 USERS=200000 REQS=30
-# BUDGET=60 PG_URL= APP_ENV=production LOG_LEVEL=info (the app's production defaults: JSON access
+# BUDGET=60 PG_URL= PORT_BASE=18450 PPROF_PORT=18459 APP_ENV=production LOG_LEVEL=info (the app's production defaults: JSON access
 # log at info for API requests; probes log at debug) OUT=bench/out.
 # Production needs AUTH_SECRET: the script passes the random one aegis init wrote to the app's
 # .env. The data mode runs in development (the dashboard is open to loopback there; production
@@ -42,7 +42,8 @@ ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-10s} STARTS=${STARTS:-20} IDLE_SECS=${I
 JOBS=${JOBS:-3000000} USERS=${USERS:-200000} REQS=${REQS:-30} BUDGET=${BUDGET:-60}
 APP_MODE=${APP_ENV:-production} APP_LOG=${LOG_LEVEL:-info} OUT=${OUT:-$root/bench/out}
 PG_URL=${PG_URL:-} PPROF_PORT=${PPROF_PORT:-18459}
-port_app=18451 port_bare=18452 port_chihuma=18453 port_startup=18454
+base=${PORT_BASE:-18450} # two runs at once need different PORT_BASE (and PPROF_PORT)
+port_app=$((base + 1)) port_bare=$((base + 2)) port_chihuma=$((base + 3)) port_startup=$((base + 4))
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -105,6 +106,7 @@ secret=$(sed -n 's/^AUTH_SECRET=//p' "$gen/.env")
 
 # start_app DIR PORT CPUS GOMAXPROCS ENV LEVEL [extra VAR=value...]: the app in DIR (its .env and
 # data/ live there) on PORT; prints its PID. CPUS "" means not pinned, GOMAXPROCS "" the default.
+# stdout goes to DIR/log unless APP_STDOUT names another file; stderr to DIR/log.err.
 start_app() {
 	local dir=$1 port=$2 cpus=$3 procs=$4 env=$5 level=$6
 	shift 6
@@ -114,7 +116,7 @@ start_app() {
 	[ -n "$cpus" ] && pin=(taskset -c "$cpus")
 	[ -n "$procs" ] && gmp=("GOMAXPROCS=$procs")
 	(cd "$dir" && exec env APP_ENV="$env" LOG_LEVEL="$level" HOST=127.0.0.1 PORT="$port" AUTH_SECRET="$secret" \
-		"${gmp[@]}" "$@" "${pin[@]}" "$work/app" serve >"$dir/log" 2>&1) &
+		"${gmp[@]}" "$@" "${pin[@]}" "$work/app" serve >"${APP_STDOUT:-$dir/log}" 2>"$dir/log.err") &
 	echo $!
 }
 wait_ready() { # PORT: until /health/ready answers 200 (30 s at most)
@@ -152,7 +154,9 @@ median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; e
 # ---- rps ----------------------------------------------------------------------------------------
 if [ "$what" = app ] || [ "$what" = all ] || [ "$what" = rps ]; then
 	need wrk
-	app_pid=$(start_app "$work/run-rps" $port_app 0 1 "$APP_MODE" "$APP_LOG")
+	# stdout (the access log) to /dev/null as run.sh does: a file on this VM's disk slowed the
+	# app by half once the page cache filled (150 MB of log lines per round).
+	app_pid=$(APP_STDOUT=/dev/null start_app "$work/run-rps" $port_app 0 1 "$APP_MODE" "$APP_LOG")
 	pids+=("$app_pid")
 	GOMAXPROCS=1 taskset -c 0 "$work/bare" -addr "127.0.0.1:$port_bare" -body '{"status":"ok"}' 2>/dev/null &
 	pids+=($!)
@@ -329,14 +333,14 @@ EOF
 	e=$(date +%s%N)
 	echo "   first 200 on /health/ready after $(((e - s) / 1000000)) ms (curl every 50 ms)"
 	stop "$pid"
-	cp "$dir/log" "$OUT/startup.log"
+	cat "$dir/log.err" "$dir/log" >"$OUT/startup.log"
 	awk '/^init / {ms += $5; n++} END {printf "   package init: %d packages, %.1f ms of init time in all\n", n, ms}' "$OUT/startup.log"
 	grep '^init ' "$OUT/startup.log" | sort -k5 -g -r | head -8 | sed 's/^/   /'
 	echo "   service start timeline (debug log), first and last lines:"
 	grep -E 'starting service|listening|ticking' "$OUT/startup.log" | sed -n '1p;$p' | sed 's/^/   /'
 	echo "== profile: GET /api/v1/ping under wrk (pinned as in rps), CPU 10 s -> $OUT/ping.cpu.pprof"
 	(cd "$work/run-profile" && exec env APP_ENV="$APP_MODE" LOG_LEVEL="$APP_LOG" HOST=127.0.0.1 PORT=$port_app AUTH_SECRET="$secret" \
-		GOMAXPROCS=1 taskset -c 0 "$work/app-pprof" serve >"$work/run-profile/log" 2>&1) &
+		GOMAXPROCS=1 taskset -c 0 "$work/app-pprof" serve >/dev/null 2>"$work/run-profile/log.err") &
 	pid=$!
 	pids+=("$pid")
 	wait_ready $port_app
