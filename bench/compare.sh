@@ -22,7 +22,8 @@
 #            and the server's CPU while one viewer polls like the dashboard does (overview
 #            fragment every 2 s; jobs panel fragment every 5 s) for IDLE_SECS. SQLite always;
 #            PostgreSQL too when PG_URL is set (a database aegis_bench_lean is created on that
-#            server, dropped first if present).
+#            server, dropped first if present; CPU figures then add the local PostgreSQL
+#            server's, all of it: other users of that server count too).
 #   profile  a copy of the app with net/http/pprof on 127.0.0.1:PPROF_PORT (one more user file,
 #            that binary only): CPU profile under wrk on /api/v1/ping, allocation profile,
 #            CPU profile at idle, heap; GODEBUG=inittrace=1 and the debug log of one start.
@@ -140,14 +141,29 @@ stop() { # PID: SIGTERM, then wait (up to 20 s) until it is gone so its port is 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 ctxsw() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches/ {s += $2} END {print s + 0}'; }
 rss() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
-# cpu_over PID SECS: % of one core used by PID over SECS, and context switches per second.
+# pg_ticks: CPU ticks of the local PostgreSQL server: its live processes plus the children the
+# postmaster has reaped (cutime+cstime: parallel workers, closed backends). The whole server,
+# so other users of it count too.
+pg_ticks() {
+	local pm
+	pm=$(pgrep -o -x postgres) || { echo 0; return; }
+	{ awk '{print $16 + $17}' "/proc/$pm/stat"; for p in $(pgrep -x postgres); do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null; done; } | awk '{s += $1} END {print s + 0}'
+}
+# cpu_over PID SECS: % of one core used by PID over SECS, and context switches per second; with
+# pg_watch=1, also the PostgreSQL server's CPU over the same window.
+pg_watch=0
 cpu_over() {
-	local t0 c0 s0 t1 c1 s1
+	local t0 c0 s0 t1 c1 s1 p0=0 p1=0
+	[ "$pg_watch" = 1 ] && p0=$(pg_ticks)
 	t0=$(ticks "$1") c0=$(ctxsw "$1") s0=$(date +%s.%N)
 	sleep "$2"
 	t1=$(ticks "$1") c1=$(ctxsw "$1") s1=$(date +%s.%N)
+	[ "$pg_watch" = 1 ] && p1=$(pg_ticks)
 	awk -v t="$((t1 - t0))" -v c="$((c1 - c0))" -v a="$s0" -v b="$s1" -v hz="$tck" \
 		'BEGIN {printf "%.2f%% of one core (%d ticks of 1/%d s), %.1f context switches/s", 100 * t / hz / (b - a), t, hz, c / (b - a)}'
+	if [ "$pg_watch" = 1 ]; then
+		awk -v t="$((p1 - p0))" -v a="$s0" -v b="$s1" -v hz="$tck" 'BEGIN {printf "; PostgreSQL server %.2f%% of one core", 100 * t / hz / (b - a)}'
+	fi
 }
 median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
@@ -293,7 +309,9 @@ if [ "$what" = all ] || [ "$what" = data ]; then
 	if [ -n "$PG_URL" ]; then
 		psql -q "$PG_URL" -c 'DROP DATABASE IF EXISTS aegis_bench_lean' -c 'CREATE DATABASE aegis_bench_lean'
 		pg_db=$(echo "$PG_URL" | sed -E 's#^(postgres(ql)?://[^/]*)/[^?]*#\1/aegis_bench_lean#')
+		pg_watch=1
 		data_run postgres "$pg_db"
+		pg_watch=0
 	fi
 fi
 
