@@ -1,0 +1,399 @@
+#!/usr/bin/env bash
+# Issue 18, "A lean generated app": the generated app against its anchors, measured side by side
+# in one run, and what grows with data. Installs wrk and hyperfine from Debian when absent.
+#
+#   bash bench/compare.sh            # rps + startup + idle (the default, "app")
+#   bash bench/compare.sh rps|startup|idle|data|profile|all
+#
+# Builds: (a) bench/httpbench/bare (net/http, GET /health/live), (b) bench/httpbench/chihuma
+# (chi + huma v2, one typed GET /api/v1/ping), and (g) the app aegis generates with every
+# available component and service (SQLite), plus ONE user file, internal/services/ping.go, that
+# registers GET /api/v1/ping through backend.Routes (so gp crosses the app's whole middleware).
+#
+#   rps      each server alone on core 0 (GOMAXPROCS=1), wrk -t1 -c50 on core 1, ROUNDS rounds
+#            (order reversed every other round); per round g/a (/health/live), gp/b (ping),
+#            gp/a; then the median of each ratio.
+#   startup  exec to first 200 on /health/ready, STARTS runs (bench/httpbench/startup).
+#   idle     VmRSS 1 s after ready; CPU (utime+stime from /proc/PID/stat) and context
+#            switches (all threads) over IDLE_SECS, as % of one core.
+#   data     migrates a fresh database, fills it with bench/httpbench/datagen (JOBS river_job
+#            rows, 97% completed / 3% discarded; USERS auth users), then p50/p90 of each health
+#            endpoint and dashboard page (REQS requests each, at most BUDGET seconds per URL),
+#            and the server's CPU while one viewer polls like the dashboard does (overview
+#            fragment every 2 s; jobs panel fragment every 5 s) for IDLE_SECS. SQLite always;
+#            PostgreSQL too when PG_URL is set (a database aegis_bench_lean is created on that
+#            server, dropped first if present; CPU figures then add the local PostgreSQL
+#            server's, all of it: other users of that server count too).
+#   profile  a copy of the app with net/http/pprof on 127.0.0.1:PPROF_PORT (one more user file,
+#            that binary only): CPU profile under wrk on /api/v1/ping, allocation profile,
+#            CPU profile at idle, heap; GODEBUG=inittrace=1 and the debug log of one start.
+#            Profiles land in OUT (default bench/out, not committed).
+#
+# Environment: ROUNDS=3 DURATION=10s STARTS=20 IDLE_SECS=20 JOBS=3000000 USERS=200000 REQS=30
+# BUDGET=60 PG_URL= PORT_BASE=18450 PPROF_PORT=18459 APP_ENV=production LOG_LEVEL=info (the app's production defaults: JSON access
+# log at info for API requests; probes log at debug) OUT=bench/out.
+# Production needs AUTH_SECRET: the script passes the random one aegis init wrote to the app's
+# .env. The data mode runs in development (the dashboard is open to loopback there; production
+# would need DASHBOARD_USERNAME/PASSWORD); every request sends Host: 127.0.0.1:PORT.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+what=${1:-app}
+ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-10s} STARTS=${STARTS:-20} IDLE_SECS=${IDLE_SECS:-20}
+JOBS=${JOBS:-3000000} USERS=${USERS:-200000} REQS=${REQS:-30} BUDGET=${BUDGET:-60}
+APP_MODE=${APP_ENV:-production} APP_LOG=${LOG_LEVEL:-info} OUT=${OUT:-$root/bench/out}
+PG_URL=${PG_URL:-} PPROF_PORT=${PPROF_PORT:-18459}
+base=${PORT_BASE:-18450} # two runs at once need different PORT_BASE (and PPROF_PORT)
+port_app=$((base + 1)) port_bare=$((base + 2)) port_chihuma=$((base + 3)) port_startup=$((base + 4))
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+tck=$(getconf CLK_TCK)
+
+need() {
+	command -v "$1" >/dev/null && return
+	echo "installing $1"
+	if [ "$(id -u)" = 0 ]; then apt-get install -y -qq "$1" >/dev/null; else sudo apt-get install -y -qq "$1" >/dev/null; fi
+}
+note() { echo "   [$(date -u +%H:%M:%S) UTC, load average $(cut -d' ' -f1-3 /proc/loadavg)]"; }
+
+# ---- build ------------------------------------------------------------------------------------
+echo "== build (go $(go env GOVERSION), $(nproc) cores)"
+go build -o "$work/aegis" ./cmd/aegis
+all=$("$work/aegis" components --json | awk -F'"' '/"name"/ {n=$4} /"status": "available"/ && n != "backend" && n != "frontend" {printf "%s%s", sep, n; sep=","}')
+svcs=$("$work/aegis" services --json | awk -F'"' '/"name"/ {n=$4} /"status": "available"/ {printf "%s%s", sep, n; sep=","}')
+echo "   aegis init everything --components $all --services $svcs"
+"$work/aegis" init everything --no-interactive -o "$work" --module example.com/everything --components "$all" --services "$svcs" >/dev/null
+gen=$work/everything
+cat >"$gen/internal/services/ping.go" <<'EOF'
+package services
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"example.com/everything/internal/components/backend"
+	"example.com/everything/internal/runtime/registry"
+)
+
+// PingBody is the answer of GET /api/v1/ping.
+type PingBody struct {
+	Message string `json:"message" example:"pong" doc:"Always pong"`
+}
+
+type pingOutput struct{ Body PingBody }
+
+func init() {
+	registry.Contribute(registry.Default, "ping", backend.Routes(func(r *backend.Router) error {
+		huma.Register(r.API, huma.Operation{OperationID: "ping", Method: http.MethodGet, Path: "/api/v1/ping",
+			Summary: "Answer pong", Tags: []string{"ping"}},
+			func(context.Context, *struct{}) (*pingOutput, error) {
+				return &pingOutput{Body: PingBody{Message: "pong"}}, nil
+			})
+		return nil
+	}))
+}
+EOF
+(cd "$gen" && CGO_ENABLED=0 go build -trimpath -o "$work/app" ./cmd/everything)
+(cd bench/httpbench && for t in bare chihuma startup datagen; do go build -o "$work/$t" "./$t"; done)
+secret=$(sed -n 's/^AUTH_SECRET=//p' "$gen/.env")
+
+# start_app DIR PORT CPUS GOMAXPROCS ENV LEVEL [extra VAR=value...]: the app in DIR (its .env and
+# data/ live there) on PORT; prints its PID. CPUS "" means not pinned, GOMAXPROCS "" the default.
+# stdout goes to DIR/log unless APP_STDOUT names another file; stderr to DIR/log.err.
+start_app() {
+	local dir=$1 port=$2 cpus=$3 procs=$4 env=$5 level=$6
+	shift 6
+	mkdir -p "$dir"
+	[ -f "$dir/.env" ] || cp "$gen/.env" "$dir/.env"
+	local pin=() gmp=()
+	[ -n "$cpus" ] && pin=(taskset -c "$cpus")
+	[ -n "$procs" ] && gmp=("GOMAXPROCS=$procs")
+	(cd "$dir" && exec env APP_ENV="$env" LOG_LEVEL="$level" HOST=127.0.0.1 PORT="$port" AUTH_SECRET="$secret" \
+		"${gmp[@]}" "$@" "${pin[@]}" "$work/app" serve >"${APP_STDOUT:-$dir/log}" 2>"$dir/log.err") &
+	echo $!
+}
+wait_ready() { # PORT: until /health/ready answers 200 (30 s at most)
+	for _ in $(seq 600); do
+		curl -fs -o /dev/null -H "Host: 127.0.0.1:$1" "http://127.0.0.1:$1/health/ready" && return 0
+		sleep 0.05
+	done
+	echo "not ready on port $1" >&2
+	return 1
+}
+wait_up() { # PORT PATH
+	for _ in $(seq 200); do curl -fs -o /dev/null "http://127.0.0.1:$1$2" && return 0; sleep 0.05; done
+	echo "nothing on port $1$2" >&2
+	return 1
+}
+stop() { # PID: SIGTERM, then wait (up to 20 s) until it is gone so its port is free
+	kill "$1" 2>/dev/null || true
+	for _ in $(seq 400); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done
+	kill -9 "$1" 2>/dev/null || true
+}
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+ctxsw() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches/ {s += $2} END {print s + 0}'; }
+rss() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+# pg_ticks: CPU ticks of the local PostgreSQL server: its live processes plus the children the
+# postmaster has reaped (cutime+cstime: parallel workers, closed backends). The whole server,
+# so other users of it count too.
+pg_ticks() {
+	local pm
+	pm=$(pgrep -o -x postgres) || { echo 0; return; }
+	{ awk '{print $16 + $17}' "/proc/$pm/stat"; for p in $(pgrep -x postgres); do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null; done; } | awk '{s += $1} END {print s + 0}'
+}
+# cpu_over PID SECS: % of one core used by PID over SECS, and context switches per second; with
+# pg_watch=1, also the PostgreSQL server's CPU over the same window.
+pg_watch=0
+cpu_over() {
+	local t0 c0 s0 t1 c1 s1 p0=0 p1=0
+	[ "$pg_watch" = 1 ] && p0=$(pg_ticks)
+	t0=$(ticks "$1") c0=$(ctxsw "$1") s0=$(date +%s.%N)
+	sleep "$2"
+	t1=$(ticks "$1") c1=$(ctxsw "$1") s1=$(date +%s.%N)
+	[ "$pg_watch" = 1 ] && p1=$(pg_ticks)
+	awk -v t="$((t1 - t0))" -v c="$((c1 - c0))" -v a="$s0" -v b="$s1" -v hz="$tck" \
+		'BEGIN {printf "%.2f%% of one core (%d ticks of 1/%d s), %.1f context switches/s", 100 * t / hz / (b - a), t, hz, c / (b - a)}'
+	if [ "$pg_watch" = 1 ]; then
+		awk -v t="$((p1 - p0))" -v a="$s0" -v b="$s1" -v hz="$tck" 'BEGIN {printf "; PostgreSQL server %.2f%% of one core", 100 * t / hz / (b - a)}'
+	fi
+}
+median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+# ---- rps ----------------------------------------------------------------------------------------
+if [ "$what" = app ] || [ "$what" = all ] || [ "$what" = rps ]; then
+	need wrk
+	# stdout (the access log) to /dev/null as run.sh does: a file on this VM's disk slowed the
+	# app by half once the page cache filled (150 MB of log lines per round).
+	app_pid=$(APP_STDOUT=/dev/null start_app "$work/run-rps" $port_app 0 1 "$APP_MODE" "$APP_LOG")
+	pids+=("$app_pid")
+	GOMAXPROCS=1 taskset -c 0 "$work/bare" -addr "127.0.0.1:$port_bare" -body '{"status":"ok"}' 2>/dev/null &
+	pids+=($!)
+	GOMAXPROCS=1 taskset -c 0 "$work/chihuma" -addr "127.0.0.1:$port_chihuma" 2>/dev/null &
+	pids+=($!)
+	wait_ready $port_app
+	wait_up $port_bare /health/live
+	wait_up $port_chihuma /api/v1/ping
+	echo "== requests/s: each server on core 0 (GOMAXPROCS=1), wrk -t1 -c50 -d$DURATION on core 1; app APP_ENV=$APP_MODE LOG_LEVEL=$APP_LOG"
+	echo "   g  app /health/live:  $(curl -s "http://127.0.0.1:$port_app/health/live")"
+	echo "   a  bare /health/live: $(curl -s "http://127.0.0.1:$port_bare/health/live")"
+	echo "   gp app /api/v1/ping:  $(curl -s "http://127.0.0.1:$port_app/api/v1/ping")"
+	echo "   b  chihuma ping:      $(curl -s "http://127.0.0.1:$port_chihuma/api/v1/ping")"
+	note
+	urls=("g http://127.0.0.1:$port_app/health/live" "a http://127.0.0.1:$port_bare/health/live"
+		"gp http://127.0.0.1:$port_app/api/v1/ping" "b http://127.0.0.1:$port_chihuma/api/v1/ping")
+	for u in "${urls[@]}"; do taskset -c 1 wrk -t1 -c50 -d2s "${u#* }" >/dev/null; done # warm-up
+	: >"$work/ratios"
+	printf "   %-6s %10s %10s %10s %10s %7s %7s %7s\n" round g a gp b g/a gp/b gp/a
+	for round in $(seq "$ROUNDS"); do
+		order=(0 1 2 3)
+		[ $((round % 2)) = 0 ] && order=(3 2 1 0)
+		declare -A r=()
+		for i in "${order[@]}"; do
+			u=${urls[$i]}
+			r[${u%% *}]=$(taskset -c 1 wrk -t1 -c50 -d"$DURATION" "${u#* }" | awk '/Requests\/sec/ {print $2}')
+		done
+		line=$(awk -v g="${r[g]}" -v a="${r[a]}" -v gp="${r[gp]}" -v b="${r[b]}" 'BEGIN {printf "%.3f %.3f %.3f", g / a, gp / b, gp / a}')
+		echo "$line" >>"$work/ratios"
+		read -r ga gpb gpa <<<"$line"
+		printf "   %-6s %10.0f %10.0f %10.0f %10.0f %7s %7s %7s\n" "$round" "${r[g]}" "${r[a]}" "${r[gp]}" "${r[b]}" "$ga" "$gpb" "$gpa"
+	done
+	echo "   median: g/a $(cut -d' ' -f1 "$work/ratios" | median), gp/b $(cut -d' ' -f2 "$work/ratios" | median), gp/a $(cut -d' ' -f3 "$work/ratios" | median) (goals: g/a >= 0.9, gp/b >= 0.9)"
+	note
+	for p in "${pids[@]}"; do stop "$p"; done
+	pids=()
+fi
+
+# ---- startup ----------------------------------------------------------------------------------
+if [ "$what" = app ] || [ "$what" = all ] || [ "$what" = startup ]; then
+	dir=$work/run-startup
+	pid=$(start_app "$dir" $port_startup "" "" "$APP_MODE" warn) # migrates the database once
+	wait_ready $port_startup
+	stop "$pid"
+	echo "== start-up: exec to first 200 on /health/ready, $STARTS starts, APP_ENV=$APP_MODE, database migrated already (goal < 50 ms)"
+	note
+	(cd "$dir" && APP_ENV=$APP_MODE AUTH_SECRET=$secret "$work/startup" -bin "$work/app" -runs "$STARTS" -port $port_startup | sed 's/^/   /')
+	note
+fi
+
+# ---- idle -------------------------------------------------------------------------------------
+if [ "$what" = app ] || [ "$what" = all ] || [ "$what" = idle ]; then
+	pid=$(start_app "$work/run-idle" $port_app "" "" "$APP_MODE" "$APP_LOG")
+	pids+=("$pid")
+	wait_ready $port_app
+	sleep 1
+	echo "== idle, not pinned, default GOMAXPROCS, APP_ENV=$APP_MODE (goals: RSS < 30 MiB, CPU < 0.5%)"
+	note
+	echo "   RSS 1 s after ready: $(rss "$pid") MiB; threads $(awk '/^Threads/ {print $2}' "/proc/$pid/status")"
+	echo "   over ${IDLE_SECS} s: $(cpu_over "$pid" "$IDLE_SECS")"
+	echo "   RSS after: $(rss "$pid") MiB"
+	note
+	stop "$pid"
+	pids=()
+fi
+
+# ---- data -------------------------------------------------------------------------------------
+# lat LABEL PORT PATH: REQS sequential GETs (at most BUDGET s), p50/p90/max of curl's total time.
+lat() {
+	local label=$1 port=$2 path=$3 start n=0 code
+	: >"$work/lat"
+	start=$(date +%s)
+	while [ $n -lt "$REQS" ] && { [ $n -lt 5 ] || [ $(($(date +%s) - start)) -lt "$BUDGET" ]; }; do
+		code=$(curl -s -o /dev/null -w '%{http_code} %{time_total}\n' -H "Host: 127.0.0.1:$port" "http://127.0.0.1:$port$path")
+		[ "${code%% *}" = 200 ] || echo "   warning: $path answered ${code%% *}" >&2
+		echo "${code#* }" >>"$work/lat"
+		n=$((n + 1))
+	done
+	sort -g "$work/lat" | awk -v l="$label" -v p="$path" '{v[NR] = $1 * 1000}
+		END {i50 = int(NR * 0.5 + 0.5); i90 = int(NR * 0.9 + 0.5); if (i50 < 1) i50 = 1; if (i90 < 1) i90 = 1
+		printf "   %-18s p50 %8.1f ms  p90 %8.1f ms  max %8.1f ms  (n=%d)  %s\n", l, v[i50], v[i90], v[NR], NR, p}'
+}
+# viewer PID PORT PATH EVERY: GET PATH every EVERY s for IDLE_SECS while measuring PID's CPU.
+viewer() {
+	local pid=$1 port=$2 path=$3 every=$4
+	(for _ in $(seq $((IDLE_SECS / every))); do
+		curl -s -o /dev/null -H "Host: 127.0.0.1:$port" -H "HX-Request: true" "http://127.0.0.1:$port$path"
+		sleep "$every"
+	done) &
+	local v=$!
+	echo "   viewer of $path every ${every}s: $(cpu_over "$pid" "$IDLE_SECS")"
+	kill $v 2>/dev/null || true
+	wait $v 2>/dev/null || true
+}
+data_run() { # ENGINE DATABASE_URL
+	local engine=$1 url=$2 dir=$work/run-data-$1 pid
+	echo "== data, $engine: $JOBS river_job rows (97% completed, 3% discarded), $USERS users; APP_ENV=development, not pinned"
+	pid=$(start_app "$dir" $port_app "" "" development warn DATABASE_URL="$url")
+	wait_ready $port_app
+	stop "$pid"
+	note
+	local s e
+	s=$(date +%s.%N)
+	(cd "$dir" && "$work/datagen" -db "$url" -jobs "$JOBS" -users "$USERS" 2>&1 | tr '\r' '\n' | grep -v '^$' | awk '/rows/ {last[$1] = $0} END {for (k in last) print "   " last[k]}')
+	e=$(date +%s.%N)
+	echo "   datagen: $(awk -v a="$s" -v b="$e" 'BEGIN {printf "%.1f", b - a}') s in all"
+	[ "$engine" = sqlite ] && echo "   database file: $(du -sh "$dir/data" | cut -f1)"
+	pid=$(start_app "$dir" $port_app "" "" development warn DATABASE_URL="$url")
+	pids+=("$pid")
+	wait_ready $port_app
+	sleep 1
+	note
+	echo "   RSS 1 s after ready: $(rss "$pid") MiB"
+	lat "ready" $port_app /health/ready
+	lat "detailed" $port_app /health/detailed
+	lat "overview page" $port_app /
+	lat "overview fragment" $port_app /dashboard/fragments/overview
+	lat "jobs panel" $port_app /dashboard/panels/jobs
+	lat "jobs fragment" $port_app /dashboard/fragments/panels/jobs
+	lat "users panel" $port_app /dashboard/panels/users
+	lat "users search" $port_app "/dashboard/fragments/panels/users?q=user19999"
+	lat "scheduler panel" $port_app /dashboard/panels/scheduler
+	note
+	echo "   no viewer: $(cpu_over "$pid" "$IDLE_SECS")"
+	viewer "$pid" $port_app /dashboard/fragments/overview 2
+	viewer "$pid" $port_app /dashboard/fragments/panels/jobs 5
+	echo "   RSS after: $(rss "$pid") MiB"
+	note
+	stop "$pid"
+	pids=()
+}
+if [ "$what" = all ] || [ "$what" = data ]; then
+	data_run sqlite "sqlite://data/app.db"
+	if [ -n "$PG_URL" ]; then
+		psql -q "$PG_URL" -c 'DROP DATABASE IF EXISTS aegis_bench_lean' -c 'CREATE DATABASE aegis_bench_lean'
+		pg_db=$(echo "$PG_URL" | sed -E 's#^(postgres(ql)?://[^/]*)/[^?]*#\1/aegis_bench_lean#')
+		pg_watch=1
+		data_run postgres "$pg_db"
+		pg_watch=0
+	fi
+fi
+
+# ---- profile ----------------------------------------------------------------------------------
+if [ "$what" = all ] || [ "$what" = profile ]; then
+	need wrk
+	mkdir -p "$OUT"
+	cat >"$gen/internal/services/zz_pprof.go" <<EOF
+package services
+
+import (
+	"net/http"
+	_ "net/http/pprof"
+	"runtime"
+)
+
+// Benchmark harness only (bench/compare.sh profile): pprof on a side port.
+func init() {
+	runtime.MemProfileRate = 64 << 10
+	go func() { _ = http.ListenAndServe("127.0.0.1:$PPROF_PORT", nil) }()
+}
+EOF
+	(cd "$gen" && CGO_ENABLED=0 go build -trimpath -o "$work/app-pprof" ./cmd/everything)
+	rm "$gen/internal/services/zz_pprof.go"
+	cp "$work/app" "$OUT/app"
+	cp "$work/app-pprof" "$OUT/app-pprof"
+	pp=http://127.0.0.1:$PPROF_PORT/debug/pprof
+	echo "== profile: start-up (GODEBUG=inittrace=1, LOG_LEVEL=debug), APP_ENV=$APP_MODE"
+	note
+	dir=$work/run-profile
+	pid=$(start_app "$dir" $port_app "" "" "$APP_MODE" debug) # migrate once
+	wait_ready $port_app
+	stop "$pid"
+	s=$(date +%s%N)
+	pid=$(start_app "$dir" $port_app "" "" "$APP_MODE" debug GODEBUG=inittrace=1)
+	wait_ready $port_app
+	e=$(date +%s%N)
+	echo "   first 200 on /health/ready after $(((e - s) / 1000000)) ms (curl every 50 ms)"
+	stop "$pid"
+	cat "$dir/log.err" "$dir/log" >"$OUT/startup.log"
+	awk '/^init / {ms += $5; n++} END {printf "   package init: %d packages, %.1f ms of init time in all\n", n, ms}' "$OUT/startup.log"
+	grep '^init ' "$OUT/startup.log" | sort -k5 -g -r | head -8 | sed 's/^/   /'
+	echo "   service start timeline (debug log), first and last lines:"
+	grep -E 'starting service|listening|ticking' "$OUT/startup.log" | sed -n '1p;$p' | sed 's/^/   /'
+	echo "== profile: GET /api/v1/ping under wrk (pinned as in rps), CPU 10 s -> $OUT/ping.cpu.pprof"
+	(cd "$work/run-profile" && exec env APP_ENV="$APP_MODE" LOG_LEVEL="$APP_LOG" HOST=127.0.0.1 PORT=$port_app AUTH_SECRET="$secret" \
+		GOMAXPROCS=1 taskset -c 0 "$work/app-pprof" serve >/dev/null 2>"$work/run-profile/log.err") &
+	pid=$!
+	pids+=("$pid")
+	wait_ready $port_app
+	wait_up $PPROF_PORT /debug/pprof/
+	note
+	taskset -c 1 wrk -t1 -c50 -d2s "http://127.0.0.1:$port_app/api/v1/ping" >/dev/null
+	curl -s -o "$OUT/ping.allocs.before" "$pp/allocs"
+	taskset -c 1 wrk -t1 -c50 -d12s "http://127.0.0.1:$port_app/api/v1/ping" >"$work/wrk.out" &
+	w=$!
+	sleep 1
+	curl -s -o "$OUT/ping.cpu.pprof" "$pp/profile?seconds=10"
+	wait $w || true
+	awk '/Requests\/sec/ {print "   wrk: " $2 " req/s (with the profiler on)"}' "$work/wrk.out"
+	curl -s -o "$OUT/ping.allocs.pprof" "$pp/allocs"
+	go tool pprof -top -nodecount=25 "$OUT/app-pprof" "$OUT/ping.cpu.pprof" 2>/dev/null | sed 's/^/   /' | head -32
+	echo "   allocations during the run (alloc_space, minus the profile before):"
+	go tool pprof -top -nodecount=15 -sample_index=alloc_space -diff_base "$OUT/ping.allocs.before" "$OUT/app-pprof" "$OUT/ping.allocs.pprof" 2>/dev/null | sed 's/^/   /' | head -22
+	stop "$pid"
+	pids=()
+	echo "== profile: idle (not pinned), CPU over ${IDLE_SECS} s -> $OUT/idle.cpu.pprof, heap -> $OUT/idle.heap.pprof"
+	(cd "$work/run-profile" && exec env APP_ENV="$APP_MODE" LOG_LEVEL="$APP_LOG" HOST=127.0.0.1 PORT=$port_app AUTH_SECRET="$secret" \
+		"$work/app-pprof" serve >"$work/run-profile/log" 2>&1) &
+	pid=$!
+	pids+=("$pid")
+	wait_ready $port_app
+	wait_up $PPROF_PORT /debug/pprof/
+	sleep 1
+	note
+	curl -s -o "$OUT/idle.heap.pprof" "$pp/heap"
+	curl -s -o "$OUT/idle.goroutine.txt" "$pp/goroutine?debug=1"
+	curl -s -o "$OUT/idle.cpu.pprof" "$pp/profile?seconds=$IDLE_SECS"
+	go tool pprof -top -nodecount=20 "$OUT/app-pprof" "$OUT/idle.cpu.pprof" 2>/dev/null | sed 's/^/   /' | head -28
+	echo "   heap in use 1 s after ready:"
+	go tool pprof -top -nodecount=15 -sample_index=inuse_space "$OUT/app-pprof" "$OUT/idle.heap.pprof" 2>/dev/null | sed 's/^/   /' | head -22
+	echo "   goroutines: $(head -1 "$OUT/idle.goroutine.txt")"
+	stop "$pid"
+	pids=()
+fi

@@ -1,0 +1,43 @@
+// Command chihuma serves GET /api/v1/ping with chi and huma v2 (the versions the generated app
+// uses) and nothing else: one typed operation returning the same JSON as the ping operation that
+// bench/compare.sh adds to the generated app. It is the anchor the app's API requests are
+// compared against (the app adds its middleware stack, request scope and access log on top).
+// It also answers GET /health/live like the bare server, so both anchors take the same probes.
+package main
+
+import (
+	"context"
+	"flag"
+	"log"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humachi"
+	"github.com/go-chi/chi/v5"
+)
+
+// PingBody is the answer of GET /api/v1/ping.
+type PingBody struct {
+	Message string `json:"message" example:"pong" doc:"Always pong"`
+}
+
+type pingOutput struct{ Body PingBody }
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8101", "listen address")
+	flag.Parse()
+	mux := chi.NewRouter()
+	cfg := huma.DefaultConfig("chihuma", "1.0.0")
+	cfg.DocsPath = ""
+	api := humachi.New(mux, cfg)
+	huma.Register(api, huma.Operation{OperationID: "ping", Method: http.MethodGet, Path: "/api/v1/ping",
+		Summary: "Answer pong", Tags: []string{"ping"}},
+		func(context.Context, *struct{}) (*pingOutput, error) {
+			return &pingOutput{Body: PingBody{Message: "pong"}}, nil
+		})
+	mux.Get("/health/live", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	log.Fatal(http.ListenAndServe(*addr, mux))
+}

@@ -1,0 +1,148 @@
+// Command querytime times the queries behind the health endpoints and dashboard panels on a
+// database filled by datagen, next to rewrites that could replace them (issue 18), in the
+// app's own SQLite engine (modernc.org/sqlite) or on PostgreSQL: the query plan, then the
+// median and max of -runs executions (all rows read and discarded).
+//
+//	querytime -db 'sqlite://data/app.db'
+//	querytime -db 'postgres://postgres@127.0.0.1:5432/aegis_bench_lean?sslmode=disable'
+package main
+
+import (
+	"context"
+	"database/sql"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
+)
+
+type query struct{ name, sqlite, postgres string }
+
+// Same text on both engines unless postgres is set.
+var queries = []query{
+	{name: "count now (worker/health.go Count)",
+		sqlite:   `SELECT queue, state, count(*) FROM river_job WHERE state <> 'completed' GROUP BY queue, state`,
+		postgres: `SELECT queue, state::text, count(*) FROM river_job WHERE state <> 'completed' GROUP BY queue, state`},
+	{name: "count, states listed",
+		sqlite:   `SELECT queue, state, count(*) FROM river_job WHERE state IN ('available','cancelled','discarded','pending','retryable','running','scheduled') GROUP BY queue, state`,
+		postgres: `SELECT queue, state::text, count(*) FROM river_job WHERE state IN ('available','cancelled','discarded','pending','retryable','running','scheduled') GROUP BY queue, state`},
+	{name: "count, live states only (no discarded/cancelled)",
+		sqlite:   `SELECT queue, state, count(*) FROM river_job WHERE state IN ('available','pending','retryable','running','scheduled') GROUP BY queue, state`,
+		postgres: `SELECT queue, state::text, count(*) FROM river_job WHERE state IN ('available','pending','retryable','running','scheduled') GROUP BY queue, state`},
+	{name: "discarded in the last hour (partial index state, finalized_at)",
+		sqlite:   `SELECT count(*) FROM river_job WHERE state = 'discarded' AND finalized_at IS NOT NULL AND finalized_at > strftime('%Y-%m-%d %H:%M:%f', 'now', '-1 hour')`,
+		postgres: `SELECT count(*) FROM river_job WHERE state = 'discarded' AND finalized_at IS NOT NULL AND finalized_at > now() - interval '1 hour'`},
+	{name: "recent now (panel: NewJobListParams, all 8 states)",
+		sqlite: `SELECT id, kind, state FROM river_job WHERE state IN ('available','cancelled','completed','discarded','pending','retryable','running','scheduled') ORDER BY id DESC LIMIT 15`},
+	{name: "recent, no state filter",
+		sqlite: `SELECT id, kind, state FROM river_job ORDER BY id DESC LIMIT 15`},
+	{name: "failed now (panel: States(retryable, discarded) by id)",
+		sqlite: `SELECT id, kind, state FROM river_job WHERE state IN ('retryable','discarded') ORDER BY id DESC LIMIT 15`},
+	{name: "failed: discarded by finalized_at (one state)",
+		sqlite: `SELECT id, kind, state FROM river_job WHERE state = 'discarded' AND finalized_at IS NOT NULL ORDER BY finalized_at DESC, id DESC LIMIT 15`},
+	{name: "failed: retryable (one state)",
+		sqlite: `SELECT id, kind, state FROM river_job WHERE state = 'retryable' ORDER BY id DESC LIMIT 15`},
+	{name: "users search now (auth List: LIKE + count)",
+		sqlite: `SELECT count(*) FROM auth_users WHERE search_text LIKE '%user19999%' ESCAPE '\'`},
+	{name: "users search, rows only (LIKE, LIMIT 100)",
+		sqlite: `SELECT id FROM auth_users WHERE search_text LIKE '%user19999%' ESCAPE '\' ORDER BY id LIMIT 100`},
+	{name: "users search, email prefix (unique index on email)",
+		sqlite: `SELECT id FROM auth_users WHERE email >= 'user19999' AND email < 'user1999:' ORDER BY email LIMIT 100`},
+	{name: "users page 1 without search (count)",
+		sqlite: `SELECT count(*) FROM auth_users`},
+}
+
+func main() {
+	dsn := flag.String("db", "sqlite://data/app.db", "the app's DATABASE_URL")
+	runs := flag.Int("runs", 5, "executions per query")
+	flag.Parse()
+	ctx := context.Background()
+	pg := strings.HasPrefix(*dsn, "postgres")
+	var db *sql.DB
+	var err error
+	if pg {
+		db, err = sql.Open("pgx", *dsn)
+	} else {
+		db, err = sql.Open("sqlite", "file:"+strings.TrimPrefix(strings.TrimPrefix(*dsn, "sqlite://"), "sqlite:")+"?mode=ro&_pragma=busy_timeout(5000)")
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "querytime:", err)
+		os.Exit(1)
+	}
+	defer db.Close()
+	for _, q := range queries {
+		text := q.sqlite
+		if pg && q.postgres != "" {
+			text = q.postgres
+		}
+		plan := explain(ctx, db, pg, text)
+		var times []time.Duration
+		var rows int
+		for range *runs {
+			start := time.Now()
+			n, err := run(ctx, db, text)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "querytime: %s: %v\n", q.name, err)
+				os.Exit(1)
+			}
+			times = append(times, time.Since(start))
+			rows = n
+		}
+		slices.Sort(times)
+		fmt.Printf("%-62s median %9.2f ms  max %9.2f ms  rows %d\n    plan: %s\n", q.name,
+			ms(times[len(times)/2]), ms(times[len(times)-1]), rows, plan)
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func run(ctx context.Context, db *sql.DB, q string) (int, error) {
+	rows, err := db.QueryContext(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	vals := make([]any, len(cols))
+	for i := range vals {
+		vals[i] = new(any)
+	}
+	n := 0
+	for rows.Next() {
+		if err := rows.Scan(vals...); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, rows.Err()
+}
+
+func explain(ctx context.Context, db *sql.DB, pg bool, q string) string {
+	prefix := "EXPLAIN QUERY PLAN "
+	if pg {
+		prefix = "EXPLAIN "
+	}
+	rows, err := db.QueryContext(ctx, prefix+q)
+	if err != nil {
+		return "(" + err.Error() + ")"
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		for i := range vals {
+			vals[i] = new(any)
+		}
+		if rows.Scan(vals...) != nil {
+			break
+		}
+		out = append(out, fmt.Sprint(*(vals[len(vals)-1].(*any))))
+	}
+	return strings.Join(out, " | ")
+}
