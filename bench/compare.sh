@@ -336,6 +336,7 @@ func init() {
 EOF
 	(cd "$gen" && CGO_ENABLED=0 go build -trimpath -o "$work/app-pprof" ./cmd/everything)
 	rm "$gen/internal/services/zz_pprof.go"
+	rm -f "$OUT/app" "$OUT/app-pprof" # unlink first: an old copy may still be running
 	cp "$work/app" "$OUT/app"
 	cp "$work/app-pprof" "$OUT/app-pprof"
 	pp=http://127.0.0.1:$PPROF_PORT/debug/pprof
