@@ -364,7 +364,7 @@ func (d Diagram) draw() template.HTML {
 }
 
 func (s *site) diagram(req *http.Request) Diagram {
-	return layout(s.c.Graph(), s.c.CheckHealth(req.Context(), s.timeout))
+	return layout(s.c.Graph(), s.c.SharedHealth(req.Context(), s.timeout, 0))
 }
 
 func (s *site) graph(w http.ResponseWriter, req *http.Request, d *Dashboard) {

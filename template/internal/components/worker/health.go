@@ -145,3 +145,5 @@ func (c *Client) Ready(context.Context) error {
 }
 
 var errLoopStopped = errors.New("worker: job loop stopped unexpectedly")
+
+var _ registry.ReadinessChecker = (*Client)(nil)
