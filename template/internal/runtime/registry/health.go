@@ -161,8 +161,8 @@ type sharedHealth struct {
 }
 
 // SharedHealth returns CheckHealth's report, shared by every caller: one finished less than
-// maxAge ago (zero means SharedReportMaxAgeDefault) if there is one, else the one being
-// computed, else a new one, so that any number of viewers polling the health cost one check
+// maxAge ago (zero means SharedReportMaxAgeDefault; a negative maxAge reuses none) if there is
+// one, else the one being computed, else a new one, so that any number of viewers polling the health cost one check
 // every maxAge at most. The computation runs with ctx's values but not its cancellation (it is
 // bounded by timeout, and other callers may wait for it); a caller whose ctx ends first gets
 // an unhealthy report with no checks. The report is shared: callers must not modify it.
@@ -170,7 +170,7 @@ func (c *Container) SharedHealth(ctx context.Context, timeout, maxAge time.Durat
 	if c == nil {
 		return c.CheckHealth(ctx, timeout)
 	}
-	if maxAge <= 0 {
+	if maxAge == 0 {
 		maxAge = SharedReportMaxAgeDefault
 	}
 	sh := &c.shared

@@ -135,6 +135,10 @@ func TestSharedHealth(t *testing.T) {
 		t.Errorf("an old report was reused: %d checks, want 2", svc.n.Load())
 	}
 
+	if c.SharedHealth(t.Context(), time.Second, -1); svc.n.Load() != 3 {
+		t.Errorf("a negative maximum age reused a report: %d checks, want 3", svc.n.Load())
+	}
+
 	// A viewer whose request ends while it waits leaves without the report.
 	svc2 := &counter{release: make(chan struct{})}
 	r2 := registry.New()
