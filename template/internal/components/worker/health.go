@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -15,36 +16,37 @@ import (
 // read every one of them on each health check; the recent ones are what an operator acts on.
 const FailedWindow = time.Hour
 
-// Counts is how many jobs are in each state, per queue and in total. The live states
-// (available, pending, scheduled, running, retryable) are counted all; discarded and cancelled
-// jobs only when they ended after Since (FailedWindow ago); completed jobs are not counted:
-// there are many and they need nothing.
+// Counts is how many jobs are in each state. The live states (available, pending, scheduled,
+// running, retryable) are counted all, per queue and in total; discarded and cancelled jobs
+// only in total and when they ended after Since (FailedWindow ago); completed jobs are not
+// counted: there are many and they need nothing.
 type Counts struct {
-	Queues map[string]map[string]int // queue -> state -> jobs
+	Queues map[string]map[string]int // queue -> live state -> jobs
 	States map[string]int            // state -> jobs, all queues
 	Since  time.Time                 // discarded and cancelled jobs are counted from then on
 }
 
-// countSQL counts by queue and state without reading the finished jobs: the live states are a
-// prefix of River's (state, queue, priority, scheduled_at, id) index, and the recent
-// discarded and cancelled jobs a range of its partial (state, finalized_at) index, so the
-// cost follows the backlog, not the history.
+// countSQL counts without reading the finished jobs: the live states per queue from a prefix
+// of River's (state, queue, priority, scheduled_at, id) index, and the recent discarded and
+// cancelled jobs per state from a range of its partial (state, finalized_at) index alone (no
+// queue: that would read each row), so the cost follows the backlog and the failures of the
+// last hour, not the history.
 const countSQL = `SELECT queue, state, count(*) FROM river_job
 WHERE state IN ('available', 'pending', 'retryable', 'running', 'scheduled')
 GROUP BY queue, state
 UNION ALL
-SELECT queue, state, count(*) FROM river_job
+SELECT NULL, state, count(*) FROM river_job
 WHERE state IN ('cancelled', 'discarded') AND finalized_at IS NOT NULL AND finalized_at >= ?
-GROUP BY queue, state`
+GROUP BY state`
 
 // countPostgres is countSQL in PostgreSQL's dialect (state is an enum; $1 placeholder).
 const countPostgres = `SELECT queue, state::text, count(*) FROM river_job
 WHERE state IN ('available', 'pending', 'retryable', 'running', 'scheduled')
 GROUP BY queue, state
 UNION ALL
-SELECT queue, state::text, count(*) FROM river_job
+SELECT NULL, state::text, count(*) FROM river_job
 WHERE state IN ('cancelled', 'discarded') AND finalized_at IS NOT NULL AND finalized_at >= $1
-GROUP BY queue, state`
+GROUP BY state`
 
 // sqliteTime is how riversqlite writes timestamps (UTC text), so comparisons are textual.
 const sqliteTime = "2006-01-02 15:04:05.000"
@@ -57,8 +59,8 @@ func countQuery(engine database.Engine, since time.Time) (string, any) {
 	return countSQL, since.UTC().Format(sqliteTime)
 }
 
-// Count returns the number of jobs by queue and state: every job waiting, running or to be
-// retried, and the discarded and cancelled ones of the last FailedWindow. It reads indexes
+// Count returns the number of jobs by state: every job waiting, running or to be retried (per
+// queue too), and the discarded and cancelled ones of the last FailedWindow. It reads indexes
 // only, so it stays cheap whatever the number of finished jobs.
 func (c *Client) Count(ctx context.Context) (Counts, error) {
 	since := time.Now().Add(-FailedWindow)
@@ -70,16 +72,20 @@ func (c *Client) Count(ctx context.Context) (Counts, error) {
 	defer rows.Close()
 	out := Counts{Queues: map[string]map[string]int{}, States: map[string]int{}, Since: since}
 	for rows.Next() {
-		var queue, state string
+		var queue sql.NullString
+		var state string
 		var n int
 		if err := rows.Scan(&queue, &state, &n); err != nil {
 			return Counts{}, fmt.Errorf("worker: count jobs: %w", err)
 		}
-		if out.Queues[queue] == nil {
-			out.Queues[queue] = map[string]int{}
-		}
-		out.Queues[queue][state] += n
 		out.States[state] += n
+		if !queue.Valid {
+			continue
+		}
+		if out.Queues[queue.String] == nil {
+			out.Queues[queue.String] = map[string]int{}
+		}
+		out.Queues[queue.String][state] += n
 	}
 	if err := rows.Err(); err != nil {
 		return Counts{}, fmt.Errorf("worker: count jobs: %w", err)

@@ -30,12 +30,9 @@ func init() {
 	}})
 }
 
-// panelStates are the columns of the queue table, in a job's life order.
-// Discarded and cancelled jobs are those of the last hour (Counts, FailedWindow).
-var panelStates = []string{"available", "scheduled", "running", "retryable", "discarded", "cancelled"}
-
-// panelHeadings are the panel's column headings for panelStates.
-var panelHeadings = []string{"available", "scheduled", "running", "retryable", "discarded (last hour)", "cancelled (last hour)"}
+// panelStates are the columns of the queue table, in a job's life order: the live states
+// (Counts has the discarded and cancelled jobs of the last hour in total only).
+var panelStates = []string{"available", "scheduled", "running", "retryable"}
 
 // panelRows is how many failed and recent jobs the panel lists.
 const panelRows = 15
@@ -59,7 +56,8 @@ var panelTmpl = template.Must(template.New("jobs").Funcs(template.FuncMap{
 {{if .Queues}}<div class="scroll" tabindex="0" role="group" aria-labelledby="queues-heading"><table>
   <thead><tr><th scope="col">Queue</th>{{range .States}}<th scope="col">{{.}}</th>{{end}}</tr></thead>
   <tbody>{{range .Queues}}<tr><th scope="row"><code>{{.Name}}</code></th>{{range .Counts}}<td>{{.}}</td>{{end}}</tr>{{end}}</tbody>
-</table></div>{{else}}<p class="muted">No jobs waiting or running, none failed in the last hour.</p>{{end}}
+</table></div>{{else}}<p class="muted">No jobs waiting, running or to be retried.</p>{{end}}
+<p>In the last hour: {{.Discarded}} discarded (failed for good), {{.Cancelled}} cancelled.</p>
 {{define "joblist"}}<div class="scroll" tabindex="0" role="group" aria-label="Jobs, scrollable"><table>
   <thead><tr><th scope="col">ID</th><th scope="col">Kind</th><th scope="col">Queue</th><th scope="col">State</th><th scope="col">Attempt</th><th scope="col">Created</th><th scope="col">Last error</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
   <tbody>{{range .Jobs}}<tr>
@@ -104,7 +102,8 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 		return map[string]any{"Jobs": js, "Retry": p.ActionURL("retry"), "Cancel": p.ActionURL("cancel"), "CSRF": p.CSRFField()}
 	}
 	return p.Execute(panelTmpl, map[string]any{
-		"States": panelHeadings, "Queues": queues, "Failed": jobs(failed), "Recent": jobs(recent),
+		"States": panelStates, "Queues": queues, "Failed": jobs(failed), "Recent": jobs(recent),
+		"Discarded": counts.States["discarded"], "Cancelled": counts.States["cancelled"],
 	})
 }
 
