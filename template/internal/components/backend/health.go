@@ -216,7 +216,7 @@ func (s *Server) mountHealth(r *Router, details *detailsPolicy) {
 		Method:      http.MethodGet,
 		Path:        ReadyPath,
 		Summary:     "Readiness probe",
-		Description: "200 when the app is started and no required service is unhealthy; 503 otherwise (starting, shutting down, or a required service failing). Optional services only degrade the app.",
+		Description: "200 when the app is started and no required service fails its readiness check (the database answers, the worker's loop runs); 503 otherwise (starting, shutting down, or a required service not ready). It runs no full health check, so it answers in about constant time; /health/detailed has the full report.",
 		Tags:        []string{"health"},
 		Errors:      []int{http.StatusServiceUnavailable},
 	}, func(ctx context.Context, _ *struct{}) (*readyOutput, error) {
@@ -233,13 +233,13 @@ func (s *Server) mountHealth(r *Router, details *detailsPolicy) {
 		Method:      http.MethodGet,
 		Path:        DetailedPath,
 		Summary:     "Health of every component and service",
-		Description: "Runs every health check concurrently, each bounded by HEALTH_TIMEOUT, and reports status, latency and details per component and service. 503 when the app as a whole is unhealthy. " +
+		Description: "Runs every health check concurrently, each bounded by HEALTH_TIMEOUT, and reports status, latency and details per component and service. The report is shared by every caller for up to a second (checked_at says when it began), so polling it from many places costs one check. 503 when the app as a whole is unhealthy. " +
 			"In production the checks are shown only with Authorization: Bearer <HEALTH_DETAILS_TOKEN>, or to an operator signed in to the app's dashboard, when it has one; other callers get the overall status alone.",
 		Tags:        []string{"health"},
 		Errors:      []int{http.StatusServiceUnavailable},
 		Middlewares: huma.Middlewares{details.gate},
 	}, func(ctx context.Context, _ *struct{}) (*detailedOutput, error) {
-		rep := c.CheckHealth(ctx, timeout)
+		rep := c.SharedHealth(ctx, timeout, 0)
 		status := http.StatusOK
 		if rep.Status == registry.StatusUnhealthy {
 			status = http.StatusServiceUnavailable
@@ -268,7 +268,10 @@ func (s *Server) mountHealth(r *Router, details *detailsPolicy) {
 	})
 }
 
-// notReady returns why the app cannot take traffic, or "" when it can.
+// notReady returns why the app cannot take traffic, or "" when it can: the server is not
+// draining, every singleton is started, and no required one fails its readiness check
+// (registry.ReadinessChecker: the database answers a ping, the worker's loop runs). It runs
+// no full health check, so it answers in the same time whatever the data.
 func (s *Server) notReady(ctx context.Context, c *registry.Container, timeout time.Duration) string {
 	if s.state.Load() == stateDraining {
 		return "shutting down"
@@ -276,7 +279,7 @@ func (s *Server) notReady(ctx context.Context, c *registry.Container, timeout ti
 	if reason := notStarted(c.Graph()); reason != "" {
 		return reason
 	}
-	rep := c.CheckHealth(ctx, timeout)
+	rep := c.CheckReady(ctx, timeout)
 	var failing []string
 	for _, ch := range rep.Checks {
 		if ch.Status == registry.StatusUnhealthy && !ch.Optional {

@@ -1,14 +1,18 @@
 package backend
 
 import (
+	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 func TestLive(t *testing.T) {
@@ -222,5 +226,76 @@ func TestOpenAPI(t *testing.T) {
 	}
 	if _, ok := doc.Paths["/test/echo"]["post"]; !ok {
 		t.Error("OpenAPI lacks the contributed POST /test/echo")
+	}
+}
+
+// TestReadyRunsNoFullCheck: readiness runs each service's Ready, not its CheckHealth, so a full
+// check that never ends does not hold /health/ready back: it answers 200 before the test's
+// deadline, which is far shorter than the health timeout the full check would wait for. A
+// service whose Ready fails still makes the app not ready.
+func TestReadyRunsNoFullCheck(t *testing.T) {
+	t.Parallel()
+	f := setup(t, setupOpts{
+		settings: Settings{HealthTimeout: time.Hour},
+		services: []service{{name: "db", status: registry.StatusHealthy}, {name: "jobs", status: registry.StatusHealthy, slowHealth: true}},
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	req := httptest.NewRequestWithContext(ctx, http.MethodGet, ReadyPath, nil)
+	rec := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() { defer close(done); f.h.ServeHTTP(rec, req) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatal("/health/ready waited for a service's full health check")
+	}
+	if rec.Code != http.StatusOK || decode[ReadyBody](t, rec).Status != "ready" {
+		t.Fatalf("GET %s = %d %s, want 200 ready", ReadyPath, rec.Code, rec.Body)
+	}
+
+	notReady := setup(t, setupOpts{services: []service{{name: "db", status: registry.StatusUnhealthy, message: "db: connection refused"}}})
+	rec = notReady.do(t, http.MethodGet, ReadyPath, nil, nil)
+	if body := decode[ReadyBody](t, rec); rec.Code != http.StatusServiceUnavailable || body.Reason != "unhealthy: db" {
+		t.Fatalf("GET %s = %d %+v, want 503 unhealthy: db", ReadyPath, rec.Code, body)
+	}
+}
+
+// countingService counts its full health checks.
+type countingService struct{ n atomic.Int64 }
+
+func (c *countingService) CheckHealth(context.Context) registry.Health {
+	c.n.Add(1)
+	return registry.Health{Status: registry.StatusHealthy}
+}
+
+// TestDetailedShared: viewers of /health/detailed within a second share one report, so the
+// services' checks run once for all of them.
+func TestDetailedShared(t *testing.T) {
+	t.Parallel()
+	svc := &countingService{}
+	reg := registry.New()
+	if err := registry.Value(reg, svc, registry.Name("counted")); err != nil {
+		t.Fatal(err)
+	}
+	c := registrytest.Start(t, reg)
+	srv := NewServer(Settings{HealthTimeout: time.Second})
+	h, err := srv.Handler(c, &HandlerOpts{Title: "testapp", Version: "1.0", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	begin := time.Now()
+	for range 2 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, DetailedPath, nil))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET %s = %d %s", DetailedPath, rec.Code, rec.Body)
+		}
+	}
+	if time.Since(begin) >= registry.SharedReportMaxAgeDefault {
+		t.Skip("the machine took longer than the report's maximum age for two requests")
+	}
+	if n := svc.n.Load(); n != 1 {
+		t.Errorf("2 viewers within the report's maximum age ran %d health checks, want 1", n)
 	}
 }

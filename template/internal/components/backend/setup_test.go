@@ -19,10 +19,12 @@ import (
 	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
-// fakeService is a singleton with a health check the test controls.
+// fakeService is a singleton with health and readiness checks the test controls.
 type fakeService struct {
-	health registry.Health
-	hang   chan struct{} // when non-nil, CheckHealth blocks until it is closed
+	health    registry.Health
+	hang      chan struct{} // when non-nil, CheckHealth blocks until it is closed
+	ready     error         // what Ready returns
+	readyHang chan struct{} // when non-nil, Ready blocks until it is closed
 }
 
 func (f *fakeService) CheckHealth(context.Context) registry.Health {
@@ -32,13 +34,22 @@ func (f *fakeService) CheckHealth(context.Context) registry.Health {
 	return f.health
 }
 
+func (f *fakeService) Ready(context.Context) error {
+	if f.readyHang != nil {
+		<-f.readyHang // deliberately ignores ctx, like hang
+	}
+	return f.ready
+}
+
 // service describes one fake service for setup.
 type service struct {
 	name     string
 	status   registry.Status
 	message  string // the check's message; default "fake <status>"
-	hang     bool
+	hang     bool   // both checks hang, unless slowHealth
 	optional bool
+	// slowHealth: only CheckHealth hangs (an expensive full check); Ready answers.
+	slowHealth bool
 }
 
 type setupOpts struct {
@@ -79,10 +90,17 @@ func setup(t testing.TB, o setupOpts) fixture {
 		if msg == "" {
 			msg = "fake " + string(sv.status)
 		}
+		// Readiness follows the status: an unhealthy fake is not ready either.
 		f := &fakeService{health: registry.Health{Status: sv.status, Message: msg}}
-		if sv.hang {
+		if sv.status == registry.StatusUnhealthy {
+			f.ready = errors.New(msg)
+		}
+		if sv.hang || sv.slowHealth {
 			f.hang = make(chan struct{})
 			t.Cleanup(func() { close(f.hang) })
+			if !sv.slowHealth {
+				f.readyHang = f.hang
+			}
 		}
 		opts := []registry.Option{registry.Name(sv.name)}
 		if sv.optional {

@@ -352,6 +352,9 @@ func (db *DB) CheckHealth(ctx context.Context) registry.Health {
 	return registry.Health{Status: registry.StatusHealthy, Message: "reachable", Details: details}
 }
 
+// Ready is the database's readiness (registry.ReadinessChecker): it answers a ping.
+func (db *DB) Ready(ctx context.Context) error { return db.Ping(ctx) }
+
 // details describes the database and its connections, without secrets.
 func (db *DB) details() map[string]any {
 	d := map[string]any{"engine": string(db.engine)}
@@ -375,7 +378,8 @@ func (db *DB) details() map[string]any {
 }
 
 var (
-	_ registry.Starter       = (*DB)(nil)
-	_ registry.Stopper       = (*DB)(nil)
-	_ registry.HealthChecker = (*DB)(nil)
+	_ registry.Starter          = (*DB)(nil)
+	_ registry.Stopper          = (*DB)(nil)
+	_ registry.HealthChecker    = (*DB)(nil)
+	_ registry.ReadinessChecker = (*DB)(nil)
 )

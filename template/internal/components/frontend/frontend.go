@@ -133,6 +133,9 @@ type Dashboard struct {
 	failedByIP, failedByUser *ratelimit.Limiter
 	started                  time.Time
 	sessions                 sessionMemo // logins confirmed lately, for when the Authenticator fails
+	// reportMaxAge is how old a health report the overview and the graph may show
+	// (registry.Container.SharedHealth): zero, the default of a second; tests set -1.
+	reportMaxAge time.Duration
 }
 
 // New parses the embedded templates and loads the assets.

@@ -363,14 +363,14 @@ func (d Diagram) draw() template.HTML {
 	return template.HTML(b.String())
 }
 
-func (s *site) diagram(req *http.Request) Diagram {
-	return layout(s.c.Graph(), s.c.CheckHealth(req.Context(), s.timeout))
+func (s *site) diagram(req *http.Request, d *Dashboard) Diagram {
+	return layout(s.c.Graph(), s.c.SharedHealth(req.Context(), s.timeout, d.reportMaxAge))
 }
 
 func (s *site) graph(w http.ResponseWriter, req *http.Request, d *Dashboard) {
-	s.render(w, req, d, "graph", "layout", s.page(w, req, d, "graph", "Service graph", s.diagram(req)))
+	s.render(w, req, d, "graph", "layout", s.page(w, req, d, "graph", "Service graph", s.diagram(req, d)))
 }
 
 func (s *site) graphFragment(w http.ResponseWriter, req *http.Request, d *Dashboard) {
-	s.render(w, req, d, "graph", "live", s.diagram(req))
+	s.render(w, req, d, "graph", "live", s.diagram(req, d))
 }

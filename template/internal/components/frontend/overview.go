@@ -156,7 +156,7 @@ func (s *site) stats(d *Dashboard) Stats {
 }
 
 func (s *site) overviewData(req *http.Request, d *Dashboard) Overview {
-	return overviewOf(s.c.Graph(), s.c.CheckHealth(req.Context(), s.timeout), s.stats(d))
+	return overviewOf(s.c.Graph(), s.c.SharedHealth(req.Context(), s.timeout, d.reportMaxAge), s.stats(d))
 }
 
 func (s *site) overview(w http.ResponseWriter, req *http.Request, d *Dashboard) {

@@ -2,42 +2,90 @@ package worker
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
-// Counts is how many jobs are in each state, per queue and in total (completed jobs are not
-// counted: there are many and they need nothing).
+// FailedWindow is how far back Count counts the jobs that ended without success (discarded and
+// cancelled): their number grows with WORKER_DISCARDED_RETENTION, so an all-time count would
+// read every one of them on each health check; the recent ones are what an operator acts on.
+const FailedWindow = time.Hour
+
+// Counts is how many jobs are in each state. The live states (available, pending, scheduled,
+// running, retryable) are counted all, per queue and in total; discarded and cancelled jobs
+// only in total and when they ended after Since (FailedWindow ago); completed jobs are not
+// counted: there are many and they need nothing.
 type Counts struct {
-	Queues map[string]map[string]int // queue -> state -> jobs
+	Queues map[string]map[string]int // queue -> live state -> jobs
 	States map[string]int            // state -> jobs, all queues
+	Since  time.Time                 // discarded and cancelled jobs are counted from then on
 }
 
-// Count returns the number of jobs by queue and state.
-func (c *Client) Count(ctx context.Context) (Counts, error) {
-	q := `SELECT queue, state, count(*) FROM river_job WHERE state <> 'completed' GROUP BY queue, state`
-	if c.db.Engine() == database.Postgres {
-		q = `SELECT queue, state::text, count(*) FROM river_job WHERE state <> 'completed' GROUP BY queue, state`
+// countSQL counts without reading the finished jobs: the live states per queue from a prefix
+// of River's (state, queue, priority, scheduled_at, id) index, and the recent discarded and
+// cancelled jobs per state from a range of its partial (state, finalized_at) index alone (no
+// queue: that would read each row), so the cost follows the backlog and the failures of the
+// last hour, not the history.
+const countSQL = `SELECT queue, state, count(*) FROM river_job
+WHERE state IN ('available', 'pending', 'retryable', 'running', 'scheduled')
+GROUP BY queue, state
+UNION ALL
+SELECT NULL, state, count(*) FROM river_job
+WHERE state IN ('cancelled', 'discarded') AND finalized_at IS NOT NULL AND finalized_at >= ?
+GROUP BY state`
+
+// countPostgres is countSQL in PostgreSQL's dialect (state is an enum; $1 placeholder).
+const countPostgres = `SELECT queue, state::text, count(*) FROM river_job
+WHERE state IN ('available', 'pending', 'retryable', 'running', 'scheduled')
+GROUP BY queue, state
+UNION ALL
+SELECT NULL, state::text, count(*) FROM river_job
+WHERE state IN ('cancelled', 'discarded') AND finalized_at IS NOT NULL AND finalized_at >= $1
+GROUP BY state`
+
+// sqliteTime is how riversqlite writes timestamps (UTC text), so comparisons are textual.
+const sqliteTime = "2006-01-02 15:04:05.000"
+
+// countQuery returns Count's SQL and its argument for engine, counting failures since since.
+func countQuery(engine database.Engine, since time.Time) (string, any) {
+	if engine == database.Postgres {
+		return countPostgres, since
 	}
-	rows, err := c.db.SQL().QueryContext(ctx, q)
+	return countSQL, since.UTC().Format(sqliteTime)
+}
+
+// Count returns the number of jobs by state: every job waiting, running or to be retried (per
+// queue too), and the discarded and cancelled ones of the last FailedWindow. It reads indexes
+// only, so it stays cheap whatever the number of finished jobs.
+func (c *Client) Count(ctx context.Context) (Counts, error) {
+	since := time.Now().Add(-FailedWindow)
+	q, arg := countQuery(c.db.Engine(), since)
+	rows, err := c.db.SQL().QueryContext(ctx, q, arg)
 	if err != nil {
 		return Counts{}, fmt.Errorf("worker: count jobs: %w", err)
 	}
 	defer rows.Close()
-	out := Counts{Queues: map[string]map[string]int{}, States: map[string]int{}}
+	out := Counts{Queues: map[string]map[string]int{}, States: map[string]int{}, Since: since}
 	for rows.Next() {
-		var queue, state string
+		var queue sql.NullString
+		var state string
 		var n int
 		if err := rows.Scan(&queue, &state, &n); err != nil {
 			return Counts{}, fmt.Errorf("worker: count jobs: %w", err)
 		}
-		if out.Queues[queue] == nil {
-			out.Queues[queue] = map[string]int{}
-		}
-		out.Queues[queue][state] += n
 		out.States[state] += n
+		if !queue.Valid {
+			continue
+		}
+		if out.Queues[queue.String] == nil {
+			out.Queues[queue.String] = map[string]int{}
+		}
+		out.Queues[queue.String][state] += n
 	}
 	if err := rows.Err(); err != nil {
 		return Counts{}, fmt.Errorf("worker: count jobs: %w", err)
@@ -45,10 +93,10 @@ func (c *Client) Count(ctx context.Context) (Counts, error) {
 	return out, nil
 }
 
-// CheckHealth reports the queues' depths (jobs available to run now), and the running,
-// retryable (failed, to be retried) and discarded (failed for good) jobs, so
-// /health/detailed shows the backlog. A worker whose job loop stopped by itself, or a
-// database it cannot count jobs in, is unhealthy.
+// CheckHealth reports the queues' depths (jobs available to run now), the running, scheduled
+// and retryable (failed, to be retried) jobs, and the jobs discarded (failed for good) in the
+// last hour, so /health/detailed shows the backlog. A worker whose job loop stopped by itself,
+// or a database it cannot count jobs in, is unhealthy.
 func (c *Client) CheckHealth(ctx context.Context) registry.Health {
 	details := map[string]any{"role": "client"}
 	if c.work {
@@ -70,21 +118,38 @@ func (c *Client) CheckHealth(ctx context.Context) registry.Health {
 	details["running"] = counts.States["running"]
 	details["scheduled"] = counts.States["scheduled"]
 	details["retryable"] = counts.States["retryable"]
-	details["discarded"] = counts.States["discarded"]
+	details["discarded_last_hour"] = counts.States["discarded"]
 
+	if err := c.Ready(ctx); err != nil {
+		return registry.Health{Status: registry.StatusUnhealthy, Message: err.Error(), Details: details}
+	}
+	msg := "enqueue only"
+	if c.work {
+		msg = "working"
+	}
+	if n := counts.States["discarded"]; n > 0 {
+		msg += fmt.Sprintf("; %d discarded in the last hour", n)
+	}
+	return registry.Health{Status: registry.StatusHealthy, Message: msg, Details: details}
+}
+
+// Ready is the worker's readiness (registry.ReadinessChecker): it reads no table, and fails
+// only when the job loop of a working client stopped by itself. Whether the database answers
+// is the database's own readiness.
+func (c *Client) Ready(context.Context) error {
 	c.mu.Lock()
 	started, stopping := c.started, c.stopping
 	c.mu.Unlock()
 	if started && !stopping {
 		select {
 		case <-c.eng.stopped():
-			return registry.Health{Status: registry.StatusUnhealthy, Message: "worker: job loop stopped unexpectedly", Details: details}
+			return errLoopStopped
 		default:
 		}
 	}
-	msg := "enqueue only"
-	if c.work {
-		msg = "working"
-	}
-	return registry.Health{Status: registry.StatusHealthy, Message: msg, Details: details}
+	return nil
 }
+
+var errLoopStopped = errors.New("worker: job loop stopped unexpectedly")
+
+var _ registry.ReadinessChecker = (*Client)(nil)

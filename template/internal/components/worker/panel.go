@@ -30,8 +30,9 @@ func init() {
 	}})
 }
 
-// panelStates are the columns of the queue table, in a job's life order.
-var panelStates = []string{"available", "scheduled", "running", "retryable", "discarded", "cancelled"}
+// panelStates are the columns of the queue table, in a job's life order: the live states
+// (Counts has the discarded and cancelled jobs of the last hour in total only).
+var panelStates = []string{"available", "scheduled", "running", "retryable"}
 
 // panelRows is how many failed and recent jobs the panel lists.
 const panelRows = 15
@@ -55,7 +56,8 @@ var panelTmpl = template.Must(template.New("jobs").Funcs(template.FuncMap{
 {{if .Queues}}<div class="scroll" tabindex="0" role="group" aria-labelledby="queues-heading"><table>
   <thead><tr><th scope="col">Queue</th>{{range .States}}<th scope="col">{{.}}</th>{{end}}</tr></thead>
   <tbody>{{range .Queues}}<tr><th scope="row"><code>{{.Name}}</code></th>{{range .Counts}}<td>{{.}}</td>{{end}}</tr>{{end}}</tbody>
-</table></div>{{else}}<p class="muted">No jobs waiting, running or failed.</p>{{end}}
+</table></div>{{else}}<p class="muted">No jobs waiting, running or to be retried.</p>{{end}}
+<p>In the last hour: {{.Discarded}} discarded (failed for good), {{.Cancelled}} cancelled.</p>
 {{define "joblist"}}<div class="scroll" tabindex="0" role="group" aria-label="Jobs, scrollable"><table>
   <thead><tr><th scope="col">ID</th><th scope="col">Kind</th><th scope="col">Queue</th><th scope="col">State</th><th scope="col">Attempt</th><th scope="col">Created</th><th scope="col">Last error</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
   <tbody>{{range .Jobs}}<tr>
@@ -67,8 +69,10 @@ var panelTmpl = template.Must(template.New("jobs").Funcs(template.FuncMap{
   </tr>{{end}}</tbody>
 </table></div>{{end}}
 <h2>Failed jobs</h2>
+<p class="muted">To be retried, or discarded (failed for good); the latest failures first.</p>
 {{if .Failed.Jobs}}{{template "joblist" .Failed}}{{else}}<p class="muted">No failed jobs.</p>{{end}}
 <h2>Recent jobs</h2>
+<p class="muted">Every state, the newest first.</p>
 {{if .Recent.Jobs}}{{template "joblist" .Recent}}{{else}}<p class="muted">No jobs yet.</p>{{end}}`))
 
 func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
@@ -90,34 +94,7 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 		queues = append(queues, q)
 	}
 	slices.SortFunc(queues, func(a, b panelQueue) int { return cmp.Compare(a.Name, b.Name) })
-	list := func(params *river.JobListParams) ([]panelJob, error) {
-		res, err := c.Jobs(ctx, params.First(panelRows).OrderBy(river.JobListOrderByID, river.SortOrderDesc))
-		if err != nil {
-			return nil, err
-		}
-		out := make([]panelJob, 0, len(res.Jobs))
-		for _, j := range res.Jobs {
-			pj := panelJob{JobRow: j}
-			if n := len(j.Errors); n > 0 {
-				pj.LastError = j.Errors[n-1].Error
-			}
-			switch j.State {
-			case rivertype.JobStateRunning:
-				pj.CanCancel = true
-			case rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStatePending:
-				pj.CanCancel, pj.CanRetry = true, j.State != rivertype.JobStateAvailable
-			default: // completed, discarded, cancelled
-				pj.CanRetry = true
-			}
-			out = append(out, pj)
-		}
-		return out, nil
-	}
-	failed, err := list(river.NewJobListParams().States(rivertype.JobStateRetryable, rivertype.JobStateDiscarded))
-	if err != nil {
-		return "", err
-	}
-	recent, err := list(river.NewJobListParams())
+	failed, recent, err := panelJobs(ctx, c)
 	if err != nil {
 		return "", err
 	}
@@ -126,6 +103,7 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	}
 	return p.Execute(panelTmpl, map[string]any{
 		"States": panelStates, "Queues": queues, "Failed": jobs(failed), "Recent": jobs(recent),
+		"Discarded": counts.States["discarded"], "Cancelled": counts.States["cancelled"],
 	})
 }
 
@@ -155,4 +133,79 @@ func jobAction(do func(*Client, context.Context, int64) (*rivertype.JobRow, erro
 		p.Notice = fmt.Sprintf(notice, id)
 		return nil
 	}
+}
+
+// panelJobs lists the panel's failed and recent jobs with queries that read panelRows rows
+// of an index each, whatever the number of jobs:
+//   - recent: no state filter (States() without arguments drops River's state predicate,
+//     which would make SQLite sort every job), newest id first: the primary key, backwards;
+//   - failed: the retryable jobs by id (a live state: the state index, then few rows) and the
+//     discarded ones by finalized_at (River's partial (state, finalized_at) index), merged by
+//     when they last failed, latest first.
+func panelJobs(ctx context.Context, c *Client) (failed, recent []panelJob, err error) {
+	list := func(params *river.JobListParams) ([]*rivertype.JobRow, error) {
+		res, err := c.Jobs(ctx, params.First(panelRows))
+		if err != nil {
+			return nil, err
+		}
+		return res.Jobs, nil
+	}
+	retryable, err := list(river.NewJobListParams().States(rivertype.JobStateRetryable).
+		OrderBy(river.JobListOrderByID, river.SortOrderDesc))
+	if err != nil {
+		return nil, nil, err
+	}
+	discarded, err := list(river.NewJobListParams().States(rivertype.JobStateDiscarded).
+		OrderBy(river.JobListOrderByFinalizedAt, river.SortOrderDesc))
+	if err != nil {
+		return nil, nil, err
+	}
+	latest, err := list(river.NewJobListParams().States().OrderBy(river.JobListOrderByID, river.SortOrderDesc))
+	if err != nil {
+		return nil, nil, err
+	}
+	both := append(retryable, discarded...)
+	slices.SortStableFunc(both, func(a, b *rivertype.JobRow) int {
+		if d := failedAt(b).Compare(failedAt(a)); d != 0 {
+			return d
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	return panelRowsOf(both[:min(len(both), panelRows)]), panelRowsOf(latest), nil
+}
+
+// failedAt is when j last failed: when it was discarded, else its last recorded error (a
+// retryable job has one), else its last attempt.
+func failedAt(j *rivertype.JobRow) time.Time {
+	if j.FinalizedAt != nil {
+		return *j.FinalizedAt
+	}
+	if n := len(j.Errors); n > 0 {
+		return j.Errors[n-1].At
+	}
+	if j.AttemptedAt != nil {
+		return *j.AttemptedAt
+	}
+	return j.CreatedAt
+}
+
+// panelRowsOf makes the panel's rows of jobs: the last error and the actions each allows.
+func panelRowsOf(jobs []*rivertype.JobRow) []panelJob {
+	out := make([]panelJob, 0, len(jobs))
+	for _, j := range jobs {
+		pj := panelJob{JobRow: j}
+		if n := len(j.Errors); n > 0 {
+			pj.LastError = j.Errors[n-1].Error
+		}
+		switch j.State {
+		case rivertype.JobStateRunning:
+			pj.CanCancel = true
+		case rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStatePending:
+			pj.CanCancel, pj.CanRetry = true, j.State != rivertype.JobStateAvailable
+		default: // completed, discarded, cancelled
+			pj.CanRetry = true
+		}
+		out = append(out, pj)
+	}
+	return out
 }

@@ -367,7 +367,7 @@ func TestHealth(t *testing.T) {
 		if h.Status != registry.StatusHealthy {
 			t.Fatalf("health %+v", h)
 		}
-		for _, k := range []string{"queue_depth", "running", "retryable", "discarded", "scheduled", "role"} {
+		for _, k := range []string{"queue_depth", "running", "retryable", "discarded_last_hour", "scheduled", "role"} {
 			if _, ok := h.Details[k]; !ok {
 				t.Errorf("health details lack %q: %v", k, h.Details)
 			}

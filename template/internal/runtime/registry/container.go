@@ -56,6 +56,8 @@ type Container struct {
 	sem      chan struct{} // held by Start and Stop; a channel so waiting honours ctx
 	phase    phase
 	startErr error
+
+	shared sharedHealth // SharedHealth's report
 }
 
 type phase uint8

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -128,6 +129,82 @@ func fromMillis(ms float64) time.Duration { return time.Duration(ms * float64(ti
 // that failed, is not started or is stopped is unhealthy. Scoped and transient services have
 // no instance to check and are not listed. Checks are sorted by name.
 func (c *Container) CheckHealth(ctx context.Context, timeout time.Duration) Report {
+	return c.check(ctx, timeout, stateHealth)
+}
+
+// ReadinessChecker is implemented by singletons that can tell cheaply, in about the same time
+// whatever their data, whether they can serve now: a database that answers a ping, a worker
+// whose loop runs. Readiness probes poll it often, so it must not count or scan anything;
+// HealthChecker is for the full report.
+type ReadinessChecker interface {
+	Ready(ctx context.Context) error
+}
+
+// CheckReady is CheckHealth for readiness: it runs the Ready method of each started singleton
+// that is a ReadinessChecker (an error makes it unhealthy, with the error as message) and
+// judges every other singleton by its state alone (started: healthy), so it never runs
+// CheckHealth. Timeouts, optional services and the overall status are as in CheckHealth.
+func (c *Container) CheckReady(ctx context.Context, timeout time.Duration) Report {
+	return c.check(ctx, timeout, stateReady)
+}
+
+// SharedReportMaxAgeDefault is how old a report SharedHealth hands out at most when given no
+// maximum age.
+const SharedReportMaxAgeDefault = time.Second
+
+// sharedHealth is the state of SharedHealth: the last report and the computation under way.
+type sharedHealth struct {
+	mu     sync.Mutex
+	last   Report
+	lastAt time.Time     // when last was finished; zero: none yet
+	run    chan struct{} // closed when the computation under way ends; nil: none
+}
+
+// SharedHealth returns CheckHealth's report, shared by every caller: one finished less than
+// maxAge ago (zero means SharedReportMaxAgeDefault; a negative maxAge reuses none) if there is
+// one, else the one being computed, else a new one, so that any number of viewers polling the health cost one check
+// every maxAge at most. The computation runs with ctx's values but not its cancellation (it is
+// bounded by timeout, and other callers may wait for it); a caller whose ctx ends first gets
+// an unhealthy report with no checks. The report is shared: callers must not modify it.
+func (c *Container) SharedHealth(ctx context.Context, timeout, maxAge time.Duration) Report {
+	if c == nil {
+		return c.CheckHealth(ctx, timeout)
+	}
+	if maxAge == 0 {
+		maxAge = SharedReportMaxAgeDefault
+	}
+	sh := &c.shared
+	sh.mu.Lock()
+	if !sh.lastAt.IsZero() && time.Since(sh.lastAt) < maxAge {
+		rep := sh.last
+		sh.mu.Unlock()
+		return rep
+	}
+	if run := sh.run; run != nil {
+		sh.mu.Unlock()
+		select {
+		case <-run:
+			sh.mu.Lock()
+			defer sh.mu.Unlock()
+			return sh.last
+		case <-orBackground(ctx).Done():
+			return Report{Status: StatusUnhealthy, CheckedAt: time.Now(), Checks: []CheckResult{}}
+		}
+	}
+	run := make(chan struct{})
+	sh.run = run
+	sh.mu.Unlock()
+
+	rep := c.CheckHealth(context.WithoutCancel(orBackground(ctx)), timeout)
+	sh.mu.Lock()
+	sh.last, sh.lastAt, sh.run = rep, time.Now(), nil
+	sh.mu.Unlock()
+	close(run)
+	return rep
+}
+
+// check runs the check pick returns for each singleton (nil: its state is the answer).
+func (c *Container) check(ctx context.Context, timeout time.Duration, pick func(*node) func(context.Context) Health) Report {
 	begin := time.Now()
 	if timeout <= 0 {
 		timeout = CheckTimeoutDefault
@@ -150,7 +227,7 @@ func (c *Container) CheckHealth(ctx context.Context, timeout time.Duration) Repo
 	pending := 0
 	for i, n := range c.singletons {
 		results[i] = CheckResult{Name: n.name(), Kind: n.e.kind, Optional: n.e.optional}
-		check := stateHealth(n)
+		check := pick(n)
 		if check == nil {
 			finished[i] = true
 			results[i].Status, results[i].Message = stateStatus(n)
@@ -219,6 +296,24 @@ func stateHealth(n *node) func(context.Context) Health {
 		return nil
 	}
 	return n.e.checker(n.value)
+}
+
+// stateReady returns the readiness check of a started singleton that is a ReadinessChecker, as
+// a health check, or nil when its state is all there is to report.
+func stateReady(n *node) func(context.Context) Health {
+	if n.state.Load() != stateStarted || n.e.derived {
+		return nil
+	}
+	r, ok := n.value.(ReadinessChecker)
+	if !ok {
+		return nil
+	}
+	return func(ctx context.Context) Health {
+		if err := r.Ready(ctx); err != nil {
+			return Health{Status: StatusUnhealthy, Message: err.Error()}
+		}
+		return Health{Status: StatusHealthy, Message: "ready"}
+	}
 }
 
 func stateStatus(n *node) (Status, string) {
