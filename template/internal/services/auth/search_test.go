@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
 )
 
 // emails returns the emails of a List's users, in order.
@@ -273,6 +275,39 @@ func TestListSearchPlan(t *testing.T) {
 					t.Errorf("%+v: plan scans a table:\n%s\n%s", c.p, got, q)
 				}
 			}
+		}
+	})
+}
+
+// TestPanelAndAPICappedTotal: past TotalCap accounts the panel says
+// "10,000+ accounts" and the API sets total_capped.
+func TestPanelAndAPICappedTotal(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		h, _, _ := dashboardApp(t, db, nil)
+		addUsers(t, db, TotalCap+5)
+		b := frontendtest.NewBrowser(t, h)
+		if body := b.Get("/dashboard/panels/users"); !strings.Contains(body, "10,000+ accounts, the first 100 shown.") {
+			t.Errorf("panel does not say 10,000+ accounts:\n%s", body)
+		}
+		if body := b.Get("/dashboard/panels/users?q=user123"); !strings.Contains(body, "11 accounts matching “user123”.") {
+			t.Errorf("panel does not count the matches of user123:\n%s", body)
+		}
+		if body := b.Get("/dashboard/panels/users?q=U"); !strings.Contains(body, "10,000+ accounts starting with “U”") {
+			t.Errorf("panel does not say what a short search matches:\n%s", body)
+		}
+
+		f := setup(t, db, nil)
+		_, login := f.newAdmin(t)
+		tok := login.AccessToken
+		page := expect[UserPage](t, f.do(t, req{method: "GET", path: "/api/v1/users?per_page=5", token: tok}), http.StatusOK)
+		if page.Total != TotalCap || !page.TotalCapped || len(page.Items) != 5 {
+			t.Errorf("GET /api/v1/users = total %d capped %v, %d items", page.Total, page.TotalCapped, len(page.Items))
+		}
+		page = expect[UserPage](t, f.do(t, req{method: "GET", path: "/api/v1/users?q=ADMIN1@", token: tok}), http.StatusOK)
+		if page.Total != 1 || page.TotalCapped || len(page.Items) != 1 {
+			t.Errorf("GET /api/v1/users?q=ADMIN1@ = %+v", page)
 		}
 	})
 }
