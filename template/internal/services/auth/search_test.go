@@ -178,18 +178,37 @@ func TestListTotalCapped(t *testing.T) {
 				t.Errorf("List(%+v) = total %d capped %v, %d rows; want %d %v %d", c.p, res.Total, res.TotalCapped, len(res.Users), c.total, c.capped, c.rows)
 			}
 		}
-		res, _ := f.users.List(t.Context(), ListUsersParams{Query: "user1000"})
-		if len(res.Users) > 1 && res.Users[0].Email != "user1000@example.com" {
-			t.Errorf("first match %s, want the oldest", res.Users[0].Email)
+		// Oldest first, on every path: page 2 of 3 per page.
+		for q, first := range map[string]string{"user1000": "user10002@example.com", "u": "user4@example.com", "US": "user4@example.com", "": "user4@example.com"} {
+			res, err := f.users.List(t.Context(), ListUsersParams{Query: q, Page: 2, PerPage: 3})
+			if err != nil || len(res.Users) != 3 || res.Users[0].Email != first {
+				t.Errorf("List(%q, page 2 of 3) = %+v, %v: want %s first", q, res, err, first)
+			}
+		}
+		if db.Engine() == database.SQLite {
+			// Every account starts with "u": the page walks the primary key
+			// (no sort of 10,000 rows), the count both indexes up to its limit.
+			dense := ListUsersParams{Query: "u"}
+			if got := plan(t, db, listSQL(t, f.users, dense, true)); strings.Contains(got, "TEMP B-TREE") || !strings.Contains(got, "SCAN user") {
+				t.Errorf("dense prefix, rows plan:\n%s", got)
+			}
+			if got := plan(t, db, listSQL(t, f.users, dense, false)); !strings.Contains(got, "MULTI-INDEX OR") {
+				t.Errorf("dense prefix, count plan:\n%s", got)
+			}
 		}
 	})
 }
 
 // listSQL is the statement List runs for p's rows (ordered) or, unordered,
 // the matches it counts.
-func listSQL(s *UserService, p ListUsersParams, ordered bool) string {
+func listSQL(t *testing.T, s *UserService, p ListUsersParams, ordered bool) string {
+	t.Helper()
+	dense, err := s.densePrefix(t.Context(), p.Query)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var users []*User
-	return s.listQuery(s.db.Bun().NewSelect().Model(&users), p, ordered).Limit(MaxPageSize).String()
+	return s.listQuery(s.db.Bun().NewSelect().Model(&users), p, ordered, dense).Limit(MaxPageSize).String()
 }
 
 // plan returns the query plan of q, one line per node.
@@ -259,7 +278,7 @@ func TestListSearchPlan(t *testing.T) {
 				// The planner may walk the primary key of a table this small
 				// for the ordered page; the matches it counts show the index
 				// serves the search.
-				q := listSQL(f.users, c.p, false)
+				q := listSQL(t, f.users, c.p, false)
 				got := plan(t, db, q)
 				for _, idx := range c.want {
 					if !strings.Contains(got, idx) {
@@ -268,8 +287,8 @@ func TestListSearchPlan(t *testing.T) {
 				}
 				continue
 			}
-			q := listSQL(f.users, c.p, true) + ";" + listSQL(f.users, c.p, false)
-			got := plan(t, db, listSQL(f.users, c.p, true)) + "\n" + plan(t, db, listSQL(f.users, c.p, false))
+			q := listSQL(t, f.users, c.p, true) + ";" + listSQL(t, f.users, c.p, false)
+			got := plan(t, db, listSQL(t, f.users, c.p, true)) + "\n" + plan(t, db, listSQL(t, f.users, c.p, false))
 			for _, line := range strings.Split(got, "\n") {
 				if strings.HasPrefix(strings.TrimSpace(line), "SCAN ") && !strings.Contains(line, "VIRTUAL TABLE") {
 					t.Errorf("%+v: plan scans a table:\n%s\n%s", c.p, got, q)

@@ -481,8 +481,12 @@ func (s *UserService) List(ctx context.Context, p ListUsersParams) (*ListUsersRe
 	if err != nil {
 		return nil, fmt.Errorf("auth: list users: %w", err)
 	}
+	dense, err := s.densePrefix(ctx, p.Query)
+	if err != nil {
+		return nil, fmt.Errorf("auth: list users: %w", err)
+	}
 	var users []*User
-	rows := s.listQuery(s.db.Bun().NewSelect().Model(&users), p, true)
+	rows := s.listQuery(s.db.Bun().NewSelect().Model(&users), p, true, dense)
 	if err := rows.Limit(int64(p.PerPage)).Offset(offset).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("auth: list users: %w", err)
 	}
@@ -497,7 +501,7 @@ func (s *UserService) List(ctx context.Context, p ListUsersParams) (*ListUsersRe
 	}
 	// count(*) over at most offset+TotalCap+1 matches.
 	limit := int(offset) + TotalCap + 1
-	matches := s.listQuery(s.db.Bun().NewSelect().Model((*User)(nil)).ColumnExpr("1"), p, false).Limit(int64(limit))
+	matches := s.listQuery(s.db.Bun().NewSelect().Model((*User)(nil)).ColumnExpr("1"), p, false, dense).Limit(int64(limit))
 	var n int
 	if err := s.db.Bun().NewSelect().ColumnExpr("count(*)").TableExpr("(?) AS m", matches).Scan(ctx, &n); err != nil {
 		return nil, fmt.Errorf("auth: count users: %w", err)
@@ -509,11 +513,55 @@ func (s *UserService) List(ctx context.Context, p ListUsersParams) (*ListUsersRe
 	return res, nil
 }
 
-// listQuery adds p's filters to q, and the order when ordered.
-func (s *UserService) listQuery(q *bun.SelectQuery, p ListUsersParams, ordered bool) *bun.SelectQuery {
+// denseRows is where a short search counts as dense (densePrefix).
+const denseRows = 5000
+
+// densePrefix reports, on SQLite, whether query is a short one (a prefix
+// search) that starts at least denseRows emails or usernames. SQLite has no
+// statistics to choose between the two ways to list them oldest first, and
+// each is slow for the other case: collecting the ids from the indexes and
+// sorting them costs what the matches are (a second for "u" among a million
+// user<N>); walking the rows in id order until the page is full costs, for a
+// page, about (offset+page size) × accounts ÷ matches rows, which is a scan
+// of every row when nothing matches. Two capped counts, through the indexes,
+// choose: at most 2 × denseRows ids are sorted, or at most accounts ÷
+// denseRows rows are read per row shown. PostgreSQL's planner makes this
+// choice from its statistics.
+func (s *UserService) densePrefix(ctx context.Context, query string) (bool, error) {
+	term := searchTerm(query)
+	if s.db.Engine() != database.SQLite || term == "" || utf8.RuneCountInString(term) >= MinSubstring {
+		return false, nil
+	}
+	for _, col := range []string{"email", "lower(username)"} {
+		var n int
+		err := s.db.Bun().NewRaw("SELECT count(*) FROM (SELECT 1 FROM auth_users WHERE "+col+" >= ? AND "+col+" < ? LIMIT ?)",
+			term, term+maxRune, denseRows).Scan(ctx, &n)
+		if err != nil {
+			return false, err
+		}
+		if n >= denseRows {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// listQuery adds p's filters to q, and the order when ordered. dense is
+// densePrefix's answer.
+func (s *UserService) listQuery(q *bun.SelectQuery, p ListUsersParams, ordered, dense bool) *bun.SelectQuery {
 	order := "?TableAlias.id ASC"
 	switch term := searchTerm(p.Query); {
 	case term == "":
+	case dense && ordered:
+		// Many matches: the rows in id order (the unary + keeps SQLite
+		// off the indexes), which fill a page after few rows.
+		q = q.Where(`((+?TableAlias.email >= ? AND +?TableAlias.email < ?) OR (+lower(?TableAlias.username) >= ? AND +lower(?TableAlias.username) < ?))`,
+			term, term+maxRune, term, term+maxRune)
+	case dense:
+		// Counting needs no order: both indexes, one after the other,
+		// until the count's limit.
+		q = q.Where(`((?TableAlias.email >= ? AND ?TableAlias.email < ?) OR (lower(?TableAlias.username) >= ? AND lower(?TableAlias.username) < ?))`,
+			term, term+maxRune, term, term+maxRune)
 	case utf8.RuneCountInString(term) < MinSubstring:
 		// Too short for trigrams: the start of the email or the username,
 		// each through its unique index. [term, term+U+10FFFF) holds the
