@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -329,4 +331,64 @@ func TestPanelAndAPICappedTotal(t *testing.T) {
 			t.Errorf("GET /api/v1/users?q=ADMIN1@ = %+v", page)
 		}
 	})
+}
+
+// TestMigrationWithoutTrgm: a role that may create tables but not
+// extensions (a managed database without pg_trgm, say) still migrates; the
+// trigram index is left out and search answers the same through a scan.
+func TestMigrationWithoutTrgm(t *testing.T) {
+	t.Parallel()
+	s := databasetest.Settings(t, database.Postgres) // empty, created by the test's superuser
+	admin, err := database.Open(t.Context(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	role := fmt.Sprintf("aegis_noext_%d", time.Now().UnixNano())
+	for _, stmt := range []string{
+		"CREATE ROLE " + role + " LOGIN",
+		"GRANT CREATE, USAGE ON SCHEMA public TO " + role, // tables, but not CREATE on the database: no extension
+	} {
+		if _, err := admin.Bun().ExecContext(t.Context(), stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		_, _ = admin.Bun().ExecContext(ctx, "DROP OWNED BY "+role)
+		_, _ = admin.Bun().ExecContext(ctx, "DROP ROLE IF EXISTS "+role)
+	})
+	u, err := url.Parse(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(role)
+	limited := s
+	limited.URL = u.String()
+	db, err := database.Open(t.Context(), limited)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.MigrateUp(t.Context()); err != nil {
+		db.Close()
+		t.Fatalf("migrate without the right to create pg_trgm: %v", err)
+	}
+	var idx []string
+	if err := db.Bun().NewSelect().ColumnExpr("indexname").TableExpr("pg_indexes").Where("tablename = 'auth_users'").Scan(t.Context(), &idx); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(idx, "auth_users_search_trgm_idx") || !slices.Contains(idx, "auth_users_email_prefix_idx") {
+		t.Errorf("indexes on auth_users: %v; want the prefix ones, not the trigram one", idx)
+	}
+	f := setup(t, db, nil)
+	if _, err := f.users.Create(t.Context(), CreateUserParams{Email: "ada@example.com", Username: "ada", FullName: "Ada Lovelace", Password: goodPassword}); err != nil {
+		t.Fatal(err)
+	}
+	if got := emails(t, f.users, ListUsersParams{Query: "LOVELACE"}); !slices.Equal(got, []string{"ada@example.com"}) {
+		t.Errorf("search without pg_trgm = %v", got)
+	}
+	// Closed before the database is dropped.
+	if err := db.Close(); err != nil {
+		t.Error(err)
+	}
 }
