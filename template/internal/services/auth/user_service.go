@@ -459,11 +459,13 @@ func ftsPhrase(term string) string { return `"` + strings.ReplaceAll(term, `"`, 
 
 // List returns the accounts matching p, oldest first.
 //
-// No query reads every row: a search of MinSubstring or more characters goes
+// No search reads every row: one of MinSubstring or more characters goes
 // through the trigram index (SQLite: the FTS5 table auth_users_fts; PostgreSQL:
 // the pg_trgm GIN index, when the extension could be created), a shorter one
 // through the indexes on email and username, and the total stops counting at
-// TotalCap.
+// TotalCap. (Active and Role have no index of their own: they filter the rows
+// the search or the id order gives, so a rare role on its own walks the table
+// until the page is full, as before.)
 func (s *UserService) List(ctx context.Context, p ListUsersParams) (*ListUsersResult, error) {
 	if p.Page < 1 {
 		p.Page = 1
