@@ -343,7 +343,6 @@ func TestMigrationWithoutTrgm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
 	role := fmt.Sprintf("aegis_noext_%d", time.Now().UnixNano())
 	for _, stmt := range []string{
 		"CREATE ROLE " + role + " LOGIN",
@@ -353,10 +352,14 @@ func TestMigrationWithoutTrgm(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	t.Cleanup(func() {
+	t.Cleanup(func() { // after the role's connections are closed, before the database is dropped
 		ctx := context.Background()
-		_, _ = admin.Bun().ExecContext(ctx, "DROP OWNED BY "+role)
-		_, _ = admin.Bun().ExecContext(ctx, "DROP ROLE IF EXISTS "+role)
+		for _, stmt := range []string{"DROP OWNED BY " + role, "DROP ROLE IF EXISTS " + role} {
+			if _, err := admin.Bun().ExecContext(ctx, stmt); err != nil {
+				t.Errorf("%s: %v", stmt, err)
+			}
+		}
+		_ = admin.Close()
 	})
 	u, err := url.Parse(s.URL)
 	if err != nil {
@@ -369,8 +372,8 @@ func TestMigrationWithoutTrgm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = db.Close() })
 	if _, err := db.MigrateUp(t.Context()); err != nil {
-		db.Close()
 		t.Fatalf("migrate without the right to create pg_trgm: %v", err)
 	}
 	var idx []string
@@ -386,9 +389,5 @@ func TestMigrationWithoutTrgm(t *testing.T) {
 	}
 	if got := emails(t, f.users, ListUsersParams{Query: "LOVELACE"}); !slices.Equal(got, []string{"ada@example.com"}) {
 		t.Errorf("search without pg_trgm = %v", got)
-	}
-	// Closed before the database is dropped.
-	if err := db.Close(); err != nil {
-		t.Error(err)
 	}
 }
