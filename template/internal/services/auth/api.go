@@ -154,17 +154,21 @@ func (in *changePasswordInput) Resolve(ctx huma.Context) []error {
 type listUsersInput struct {
 	Page    int    `query:"page" minimum:"1" maximum:"1000000" default:"1" doc:"Page number, from 1 to 1000000 (backend.MaxPage)."`
 	PerPage int    `query:"per_page" minimum:"1" maximum:"100" default:"20" doc:"Users per page."`
-	Q       string `query:"q" maxLength:"100" doc:"Substring of email, username or full name; case-insensitive."`
+	Q       string `query:"q" maxLength:"100" doc:"Substring of email, username or full name; case-insensitive. A query of 1 or 2 characters matches the start of the email or username."`
 	Active  string `query:"active" enum:"true,false" doc:"Only active (true) or deactivated (false) users."`
 	Role    string `query:"role" enum:"user,admin" doc:"Only users with this role."`
 }
 
-// UserPage is one page of the user list.
+// UserPage is one page of the user list. Total is exact unless TotalCapped:
+// counting stops 10,000 matches past the page's offset (a count of a million
+// rows per page view costs more than the page), and then more than Total
+// users match.
 type UserPage struct {
-	Items   []UserBody `json:"items"`
-	Total   int        `json:"total"`
-	Page    int        `json:"page"`
-	PerPage int        `json:"per_page"`
+	Items       []UserBody `json:"items"`
+	Total       int        `json:"total" doc:"Users matching; a lower bound when total_capped is true."`
+	TotalCapped bool       `json:"total_capped" doc:"True when counting stopped at total (10,000 past this page's start): more users match."`
+	Page        int        `json:"page"`
+	PerPage     int        `json:"per_page"`
 }
 
 type userPageOutput struct {
@@ -331,7 +335,7 @@ func (h *handlers) listUsers(ctx context.Context, in *listUsersInput) (*userPage
 	if err != nil {
 		return nil, h.problem(ctx, err)
 	}
-	out := &userPageOutput{Body: UserPage{Items: make([]UserBody, 0, len(res.Users)), Total: res.Total, Page: res.Page, PerPage: res.PerPage}}
+	out := &userPageOutput{Body: UserPage{Items: make([]UserBody, 0, len(res.Users)), Total: res.Total, TotalCapped: res.TotalCapped, Page: res.Page, PerPage: res.PerPage}}
 	for _, u := range res.Users {
 		out.Body.Items = append(out.Body.Items, userBody(u))
 	}

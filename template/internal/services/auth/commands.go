@@ -136,13 +136,17 @@ func listUsersCommand(env *command.Env) *cobra.Command {
 				if err := w.Flush(); err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%d of %d users (page %d)\n", len(res.Users), res.Total, res.Page)
+				more := ""
+				if res.TotalCapped {
+					more = "+"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%d of %d%s users (page %d)\n", len(res.Users), res.Total, more, res.Page)
 				return nil
 			})
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&p.Query, "query", "q", "", "search email, username and full name")
+	f.StringVarP(&p.Query, "query", "q", "", "search email, username and full name (1-2 characters: the start of email or username)")
 	f.StringVar(&p.Role, "role", "", "only this role: user or admin")
 	f.StringVar(&active, "active", "", "only active (true) or deactivated (false) users")
 	f.IntVar(&p.Page, "page", 1, "page number")

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aegisgo/aegis/template/internal/components/frontend"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
@@ -22,13 +23,14 @@ func init() {
 }
 
 var panelTmpl = template.Must(template.New("users").Funcs(template.FuncMap{
-	"day": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+	"day":   func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+	"count": thousands,
 }).Parse(`<form method="get" action="{{.Page}}" role="search" class="search">
   <label for="user-q">Search email, username or name</label>
   <input id="user-q" type="search" name="q" value="{{.Query}}">
   <button type="submit">Search</button>
 </form>
-<p class="muted">{{.Total}} account{{if ne .Total 1}}s{{end}}{{with .Query}} matching “{{.}}”{{end}}{{if gt .Total (len .Users)}}, the first {{len .Users}} shown{{end}}.</p>
+<p class="muted">{{count .Total}}{{if .Capped}}+{{end}} account{{if or .Capped (ne .Total 1)}}s{{end}}{{with .Query}} {{if $.Short}}starting with{{else}}matching{{end}} “{{.}}”{{end}}{{if gt .Total (len .Users)}}, the first {{len .Users}} shown{{end}}.</p>
 {{if .Users}}<div class="scroll" tabindex="0" role="group" aria-label="Users, scrollable"><table>
   <thead><tr><th scope="col">Email</th><th scope="col">Username</th><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
   <tbody>{{range .Users}}<tr>
@@ -53,6 +55,7 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	}
 	return p.Execute(panelTmpl, map[string]any{
 		"Page": frontend.PanelsPath + "/" + p.Panel, "Query": q, "Users": res.Users, "Total": res.Total,
+		"Capped": res.TotalCapped, "Short": shortQuery(q),
 		"Activate": p.ActionURL("activate"), "Deactivate": p.ActionURL("deactivate"), "CSRF": p.CSRFField(),
 	})
 }
@@ -102,3 +105,22 @@ func panelActor(p *frontend.PanelContext) int64 {
 
 func activateAction(p *frontend.PanelContext) error   { return setActive(p, true) }
 func deactivateAction(p *frontend.PanelContext) error { return setActive(p, false) }
+
+// thousands writes n with thousands separators: 10,000.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// shortQuery reports whether List matches q at the start of the email or
+// username only.
+func shortQuery(q string) bool {
+	n := utf8.RuneCountInString(searchTerm(q))
+	return n > 0 && n < MinSubstring
+}

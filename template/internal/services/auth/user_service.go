@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/database"
@@ -405,9 +407,22 @@ const (
 	MaxPageSize     = 100
 )
 
+// TotalCap bounds the counting List does: past the page's offset it counts at
+// most TotalCap more matches, so a page costs the same with a million
+// accounts as with ten thousand. ListUsersResult.TotalCapped says when the
+// count stopped there.
+const TotalCap = 10_000
+
+// MinSubstring is the shortest search that matches anywhere in the text (the
+// indexes work on trigrams); a shorter one matches the start of the email or
+// the username.
+const MinSubstring = 3
+
 // ListUsersParams select a page of accounts. Query matches email, username
-// and full name, case-insensitively, as a substring. Nil Active and empty
-// Role mean any. Page counts from 1.
+// and full name, case-insensitively and NFKC-normalised (a full-width "ａｄａ"
+// finds "ada"), as a substring when it has at least MinSubstring characters;
+// a query of 1 or 2 characters matches the start of the email or the
+// username. Nil Active and empty Role mean any. Page counts from 1.
 type ListUsersParams struct {
 	Query   string
 	Active  *bool
@@ -416,18 +431,41 @@ type ListUsersParams struct {
 	PerPage int
 }
 
-// ListUsersResult is one page and the total number of matches.
+// ListUsersResult is one page and the number of matches. Total is exact
+// unless TotalCapped: then more than Total accounts match (Total is the
+// page's offset plus TotalCap), and the next pages exist.
 type ListUsersResult struct {
-	Users   []*User
-	Total   int
-	Page    int
-	PerPage int
+	Users       []*User
+	Total       int
+	TotalCapped bool
+	Page        int
+	PerPage     int
 }
 
 // likeEscaper escapes LIKE wildcards; the queries say ESCAPE '\'.
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
+// maxRune sorts after every other code point in UTF-8.
+const maxRune = string(utf8.MaxRune)
+
+// searchTerm is a query as search_text is written: NFKC, lower case.
+func searchTerm(q string) string {
+	return strings.TrimSpace(strings.ToLower(norm.NFKC.String(strings.TrimSpace(q))))
+}
+
+// ftsPhrase quotes term as one FTS5 phrase: with the trigram tokenizer it
+// matches the rows that contain term.
+func ftsPhrase(term string) string { return `"` + strings.ReplaceAll(term, `"`, `""`) + `"` }
+
 // List returns the accounts matching p, oldest first.
+//
+// No search reads every row: one of MinSubstring or more characters goes
+// through the trigram index (SQLite: the FTS5 table auth_users_fts; PostgreSQL:
+// the pg_trgm GIN index, when the extension could be created), a shorter one
+// through the indexes on email and username, and the total stops counting at
+// TotalCap. (Active and Role have no index of their own: they filter the rows
+// the search or the id order gives, so a rare role on its own walks the table
+// until the page is full, as before.)
 func (s *UserService) List(ctx context.Context, p ListUsersParams) (*ListUsersResult, error) {
 	if p.Page < 1 {
 		p.Page = 1
@@ -445,23 +483,125 @@ func (s *UserService) List(ctx context.Context, p ListUsersParams) (*ListUsersRe
 	if err != nil {
 		return nil, fmt.Errorf("auth: list users: %w", err)
 	}
-	var users []*User
-	q := s.db.Bun().NewSelect().Model(&users)
-	if term := strings.TrimSpace(p.Query); term != "" {
-		q = q.Where(`search_text LIKE ? ESCAPE '\'`, "%"+likeEscaper.Replace(strings.ToLower(term))+"%")
-	}
-	if p.Active != nil {
-		q = q.Where("active = ?", *p.Active)
-	}
-	if p.Role != "" {
-		q = q.Where("role = ?", p.Role)
-	}
-	total, err := q.Order("id ASC").Limit(int64(p.PerPage)).Offset(offset).ScanAndCount(ctx)
+	dense, err := s.densePrefix(ctx, p.Query)
 	if err != nil {
+		return nil, fmt.Errorf("auth: list users: %w", err)
+	}
+	var users []*User
+	rows := s.listQuery(s.db.Bun().NewSelect().Model(&users), p, true, dense)
+	if err := rows.Limit(int64(p.PerPage)).Offset(offset).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("auth: list users: %w", err)
 	}
 	if users == nil {
 		users = []*User{}
 	}
-	return &ListUsersResult{Users: users, Total: int(total), Page: p.Page, PerPage: p.PerPage}, nil
+	res := &ListUsersResult{Users: users, Page: p.Page, PerPage: p.PerPage}
+	if len(users) > 0 && len(users) < p.PerPage {
+		// The last page: no need to count.
+		res.Total = int(offset) + len(users)
+		return res, nil
+	}
+	// count(*) over at most offset+TotalCap+1 matches.
+	limit := int(offset) + TotalCap + 1
+	matches := s.listQuery(s.db.Bun().NewSelect().Model((*User)(nil)).ColumnExpr("1"), p, false, dense).Limit(int64(limit))
+	var n int
+	if err := s.db.Bun().NewSelect().ColumnExpr("count(*)").TableExpr("(?) AS m", matches).Scan(ctx, &n); err != nil {
+		return nil, fmt.Errorf("auth: count users: %w", err)
+	}
+	res.Total = n
+	if n >= limit {
+		res.Total, res.TotalCapped = limit-1, true
+	}
+	return res, nil
+}
+
+// denseRows is where a short search counts as dense (densePrefix).
+const denseRows = 5000
+
+// densePrefix reports, on SQLite, whether query is a short one (a prefix
+// search) that starts at least denseRows emails or usernames. SQLite has no
+// statistics to choose between the two ways to list them oldest first, and
+// each is slow for the other case: collecting the ids from the indexes and
+// sorting them costs what the matches are (a second for "u" among a million
+// user<N>); walking the rows in id order until the page is full costs, for a
+// page, about (offset+page size) × accounts ÷ matches rows, which is a scan
+// of every row when nothing matches. Two capped counts, through the indexes,
+// choose: at most 2 × denseRows ids are sorted, or at most accounts ÷
+// denseRows rows are read per row shown. PostgreSQL's planner makes this
+// choice from its statistics.
+func (s *UserService) densePrefix(ctx context.Context, query string) (bool, error) {
+	term := searchTerm(query)
+	if s.db.Engine() != database.SQLite || term == "" || utf8.RuneCountInString(term) >= MinSubstring {
+		return false, nil
+	}
+	for _, col := range []string{"email", "lower(username)"} {
+		var n int
+		err := s.db.Bun().NewRaw("SELECT count(*) FROM (SELECT 1 FROM auth_users WHERE "+col+" >= ? AND "+col+" < ? LIMIT ?)",
+			term, term+maxRune, denseRows).Scan(ctx, &n)
+		if err != nil {
+			return false, err
+		}
+		if n >= denseRows {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// listQuery adds p's filters to q, and the order when ordered. dense is
+// densePrefix's answer.
+func (s *UserService) listQuery(q *bun.SelectQuery, p ListUsersParams, ordered, dense bool) *bun.SelectQuery {
+	order := "?TableAlias.id ASC"
+	switch term := searchTerm(p.Query); {
+	case term == "":
+	case dense && ordered:
+		// Many matches: the rows in id order (the unary + keeps SQLite
+		// off the indexes), which fill a page after few rows.
+		q = q.Where(`((+?TableAlias.email >= ? AND +?TableAlias.email < ?) OR (+lower(?TableAlias.username) >= ? AND +lower(?TableAlias.username) < ?))`,
+			term, term+maxRune, term, term+maxRune)
+	case dense:
+		// Counting needs no order: both indexes, one after the other,
+		// until the count's limit.
+		q = q.Where(`((?TableAlias.email >= ? AND ?TableAlias.email < ?) OR (lower(?TableAlias.username) >= ? AND lower(?TableAlias.username) < ?))`,
+			term, term+maxRune, term, term+maxRune)
+	case utf8.RuneCountInString(term) < MinSubstring:
+		// Too short for trigrams: the start of the email or the username,
+		// each through its unique index. [term, term+U+10FFFF) holds the
+		// strings that start with term (but for one that goes on with the
+		// noncharacter U+10FFFF); bun writes the values into the SQL and
+		// would replace an invalid byte such as 0xFF.
+		if s.db.Engine() == database.Postgres {
+			// LIKE 'te%' through the text_pattern_ops indexes of migration
+			// 00003, whatever the database's collation.
+			prefix := likeEscaper.Replace(term) + "%"
+			q = q.Where(`(?TableAlias.email LIKE ? OR lower(?TableAlias.username) LIKE ?)`, prefix, prefix)
+		} else {
+			// The ids from the two indexes alone (covering), then the rows
+			// by primary key in id order.
+			q = q.Where(`?TableAlias.id IN (SELECT id FROM auth_users WHERE email >= ? AND email < ?
+				UNION SELECT id FROM auth_users WHERE lower(username) >= ? AND lower(username) < ?)`,
+				term, term+maxRune, term, term+maxRune)
+		}
+	case s.db.Engine() == database.Postgres:
+		// The pg_trgm GIN index serves this LIKE as it is.
+		q = q.Where(`?TableAlias.search_text LIKE ? ESCAPE '\'`, "%"+likeEscaper.Replace(term)+"%")
+	default:
+		// FTS5 returns its matches in rowid order, so the join reads them as
+		// the page needs them and stops at the limit. The LIKE checks the few
+		// rows it returns, so the answers are exactly those of a scan.
+		q = q.Join("JOIN auth_users_fts AS fts ON fts.rowid = ?TableAlias.id").
+			Where("fts.auth_users_fts MATCH ?", ftsPhrase(term)).
+			Where(`?TableAlias.search_text LIKE ? ESCAPE '\'`, "%"+likeEscaper.Replace(term)+"%")
+		order = "fts.rowid ASC"
+	}
+	if p.Active != nil {
+		q = q.Where("?TableAlias.active = ?", *p.Active)
+	}
+	if p.Role != "" {
+		q = q.Where("?TableAlias.role = ?", p.Role)
+	}
+	if ordered {
+		q = q.OrderExpr(order)
+	}
+	return q
 }
