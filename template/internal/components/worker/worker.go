@@ -39,6 +39,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
@@ -86,7 +87,11 @@ func newComponent(_ context.Context, db *database.DB, s Settings, role command.R
 	// The worker command works jobs; serve does too with WORKER_IN_PROCESS=true; every other
 	// command (jobs, migrate...) only enqueues and inspects.
 	work := role == Role || (role == command.RoleServe && s.InProcess)
-	return NewClient(db, s, &ClientOpts{Work: work, Container: c, Tasks: tasks, Logger: slog.Default()})
+	// serve works jobs it mostly enqueues itself: on SQLite it does without River's notification
+	// listener (see ClientOpts.PollOnly). The worker command keeps it: its jobs come from other
+	// processes, which the listener makes it see within 50 ms instead of WORKER_POLL_INTERVAL.
+	pollOnly := role == command.RoleServe
+	return NewClient(db, s, &ClientOpts{Work: work, PollOnly: pollOnly, Container: c, Tasks: tasks, Logger: slog.Default()})
 }
 
 // Enqueuer is what services that only enqueue depend on, so tests can swap in a fake. Methods
@@ -103,6 +108,13 @@ type Enqueuer interface {
 type ClientOpts struct {
 	// Work runs the queues of Settings.Queues after Start; false makes an enqueue-only client.
 	Work bool
+	// PollOnly, on SQLite, runs River without its notification listener, which queries
+	// river_notification every 50 ms: the largest idle cost of a working client. Jobs this
+	// client enqueues with Enqueue or EnqueueMany still wake its queues at once, as do its
+	// cancels; jobs enqueued in a transaction (EnqueueTx) or by other processes (the 'jobs'
+	// command, a separate serve) wait for the next poll, WORKER_POLL_INTERVAL; cancels from
+	// other processes take about 2 s. No effect on PostgreSQL, where LISTEN costs nothing idle.
+	PollOnly bool
 	// Container opens a registry scope for each job (put in the job's context); nil gives
 	// handlers no resolver.
 	Container *registry.Container
@@ -185,7 +197,12 @@ func NewClient(db *database.DB, s Settings, opts *ClientOpts) (*Client, error) {
 		}
 		c.eng = &riverEngine[pgx.Tx]{c: rc, tx: pgxTxOf}
 	default:
-		rc, err := river.NewClient(riversqlite.New(db.SQL()), cfg)
+		var driver riverdriver.Driver[*sql.Tx] = riversqlite.New(db.SQL())
+		if opts.PollOnly {
+			cfg.PollOnly = true
+			driver = sqliteWithoutListener{riversqlite.New(db.SQL())}
+		}
+		rc, err := river.NewClient(driver, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("worker: %w", err)
 		}
@@ -193,6 +210,18 @@ func NewClient(db *database.DB, s Settings, opts *ClientOpts) (*Client, error) {
 	}
 	return c, nil
 }
+
+// sqliteWithoutListener is riversqlite's driver saying it has no listener. River's PollOnly
+// alone drops the listener but not the driver's claim to one, and River wakes its own queues
+// after an insert only for drivers without a listener (Client.notifyProducerWithoutListener*,
+// river v0.49.0): with PollOnly alone, a job enqueued by this very process would wait for the
+// next poll. Without the claim, River starts in poll-only mode by itself and wakes the
+// producer of the job's queue after each insert outside a transaction, and after a cancel.
+// The driver still writes insert notifications (SupportsListenNotify), so a worker process
+// that does listen on the same database still sees this process's jobs at once.
+type sqliteWithoutListener struct{ *riversqlite.Driver }
+
+func (sqliteWithoutListener) SupportsListener() bool { return false }
 
 // scopeJob runs each job attempt in a registry scope of its own, closed when it ends.
 func (c *Client) scopeJob(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
@@ -324,7 +353,8 @@ func (c *Client) Retry(ctx context.Context, id int64) (*rivertype.JobRow, error)
 }
 
 // Cancel cancels a job: one waiting never runs; a running one has its context cancelled
-// (in this process at once, in another within a second or so) and is not retried.
+// (in this process at once, in another within a second or so; within about 2 s in a SQLite
+// serve, which polls for cancels: see ClientOpts.PollOnly) and is not retried.
 func (c *Client) Cancel(ctx context.Context, id int64) (*rivertype.JobRow, error) {
 	j, err := c.eng.jobCancel(ctx, id)
 	if err != nil {

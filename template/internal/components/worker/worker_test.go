@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -470,5 +472,58 @@ func TestTaskDecodeArgs(t *testing.T) {
 	}
 	if _, err := (Task{}).DecodeArgs([]byte(`{}`)); err == nil {
 		t.Error("DecodeArgs of a Task not made with NewTask succeeded")
+	}
+}
+
+// TestPollOnlySQLiteWakesOnLocalInsert: serve's client on SQLite runs without River's
+// notification listener (its 50 ms poll of river_notification was most of an idle app's CPU),
+// and a job it enqueues still starts at once rather than at the next poll: with a 10 s poll
+// interval, the job completes within 3 s. The first job only proves the client is up (River's
+// first fetch at start could have caught it); the second can only be woken by the insert.
+func TestPollOnlySQLiteWakesOnLocalInsert(t *testing.T) {
+	t.Parallel()
+	db := databasetest.New(t, database.SQLite)
+	s := testSettings()
+	s.PollInterval = 10 * time.Second
+	client, err := NewClient(db, s, &ClientOpts{Work: true, PollOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eng, ok := client.eng.(*riverEngine[*sql.Tx]); !ok || eng.c.Driver().SupportsListener() {
+		t.Fatal("River's client on SQLite with PollOnly still has a listener")
+	}
+	if err := client.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := client.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	first, err := client.Enqueue(t.Context(), okArgs{Token: token(t)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, client, first.Job.ID, rivertype.JobStateCompleted, 8*time.Second)
+	second, err := client.Enqueue(t.Context(), okArgs{Token: token(t)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, client, second.Job.ID, rivertype.JobStateCompleted, 3*time.Second)
+}
+
+// TestComponentPollOnly: serve's client (working in-process or only enqueueing) goes without
+// the listener on SQLite; the worker command, whose jobs come from other processes, keeps it.
+func TestComponentPollOnly(t *testing.T) {
+	t.Parallel()
+	db := databasetest.New(t, database.SQLite)
+	for role, listens := range map[command.Role]bool{command.RoleServe: false, Role: true} {
+		c, err := newComponent(t.Context(), db, testSettings(), role, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.eng.(*riverEngine[*sql.Tx]).c.Driver().SupportsListener(); got != listens {
+			t.Errorf("role %s: River's driver has a listener: %v, want %v", role, got, listens)
+		}
 	}
 }

@@ -40,6 +40,14 @@ const (
 // hasher hashes and verifies passwords with argon2id and knows a dummy hash
 // to verify against when an account does not exist, so that a login for an
 // unknown user costs as much as one with a wrong password.
+//
+// The dummy is a PHC string with the current parameters, a random salt and a
+// random key: verifying a password against it derives one argon2id key with
+// exactly the cost of a real verification, and no password matches it (the
+// odds are those of guessing a 256-bit key). Making it costs no argon2id work,
+// so start-up does not pay a 19 MiB, two-pass hash nobody needs until the first
+// login for an unknown account, and that first login costs one derivation like
+// every later one (a lazily computed real hash would cost it two).
 type hasher struct {
 	params Argon2Params
 	dummy  string
@@ -60,12 +68,30 @@ func newHasher(p Argon2Params, gate ...*hashGate) (*hasher, error) {
 	if len(gate) > 0 {
 		h.gate = gate[0]
 	}
-	dummy, err := h.hash(rand.Text())
+	dummy, err := dummyHash(p)
 	if err != nil {
 		return nil, err
 	}
 	h.dummy = dummy
 	return h, nil
+}
+
+// dummyHash returns an argon2id PHC string with parameters p, a random salt
+// and a random key of the lengths hash uses: verifying against it costs what
+// verifying against a real hash costs, and nothing verifies.
+func dummyHash(p Argon2Params) (string, error) {
+	var b [argonSaltLen + argonKeyLen]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("auth: dummy password hash: %w", err)
+	}
+	return encodeArgon2(p, b[:argonSaltLen], b[argonSaltLen:]), nil
+}
+
+// encodeArgon2 is the PHC string of an argon2id key.
+func encodeArgon2(p Argon2Params, salt, key []byte) string {
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Iterations, p.Parallelism,
+		b64.EncodeToString(salt), b64.EncodeToString(key))
 }
 
 // hash returns the PHC string of password:
@@ -78,9 +104,7 @@ func (h *hasher) hash(password string) (string, error) {
 	p := h.params
 	key := argon2.IDKey([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, argonKeyLen)
 	h.hashes.Add(1)
-	b64 := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Iterations, p.Parallelism,
-		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+	return encodeArgon2(p, salt, key), nil
 }
 
 // errMalformedHash is returned for a stored hash in no format we know.

@@ -1,10 +1,15 @@
 package auth
 
 import (
+	"context"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/aegisgo/aegis/template/internal/components/database"
 )
 
 var fastParams = Argon2Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}
@@ -112,6 +117,53 @@ func TestUnknownAccountCostsTheSame(t *testing.T) {
 	unknown := h.derivations.Load() - before
 	if wrong != 1 || unknown != 1 {
 		t.Errorf("derivations: wrong password %d, unknown account %d; want 1 each", wrong, unknown)
+	}
+}
+
+// TestNewHasherDerivesNothing: building the hasher (what NewUserService does at start-up, on the
+// critical path of every service that waits for it) computes no argon2id key, neither a hash nor
+// a verification, and allocates nothing near the AUTH_ARGON2_MEMORY_KIB an argon2id pass holds
+// (19 MiB with the defaults); the first unknown-account login still costs one derivation. Counts
+// and bytes, not time.
+func TestNewHasherDerivesNothing(t *testing.T) {
+	// Not parallel: the byte count reads the process-wide allocation total.
+	d := Settings{}.WithDefaults()
+	params := Argon2Params{MemoryKiB: d.Argon2MemoryKiB, Iterations: d.Argon2Iterations, Parallelism: d.Argon2Parallelism}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	h, err := newHasher(params, newHashGate(1, 0, time.Second))
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := h.hashes.Load() + h.derivations.Load(); n != 0 {
+		t.Errorf("newHasher did %d argon2id computations, want 0", n)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<10 {
+		t.Errorf("newHasher allocated %d bytes; an argon2id pass with the defaults takes %d KiB", grew, params.MemoryKiB)
+	}
+	if dp, salt, key, err := parseArgon2(h.dummy); err != nil || dp != params || len(salt) != argonSaltLen || len(key) != argonKeyLen {
+		t.Fatalf("dummy %q: params %+v, salt %d bytes, key %d bytes, %v", h.dummy, dp, len(salt), len(key), err)
+	}
+	if other, _ := newHasher(params); other.dummy == h.dummy {
+		t.Error("two hashers share a dummy hash: not random")
+	}
+	// The same through the service's constructor.
+	s := testSettings()
+	s.Argon2MemoryKiB, s.Argon2Iterations, s.Argon2Parallelism = d.Argon2MemoryKiB, d.Argon2Iterations, d.Argon2Parallelism
+	users, err := NewUserServiceWith(&database.DB{}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := users.hasher.hashes.Load() + users.hasher.derivations.Load(); n != 0 {
+		t.Errorf("NewUserServiceWith did %d argon2id computations, want 0", n)
+	}
+	// The first login for an unknown account: one derivation through the gate, no hash.
+	if err := users.hasher.verifyDummyBounded(context.Background(), "wrong password"); err != nil {
+		t.Fatal(err)
+	}
+	if d, n := users.hasher.derivations.Load(), users.hasher.hashes.Load(); d != 1 || n != 0 {
+		t.Errorf("first unknown-account login: %d derivations, %d hashes; want 1 and 0", d, n)
 	}
 }
 
