@@ -136,11 +136,11 @@ func BenchmarkPingLayers(b *testing.B) {
 		name string
 		mw   func(http.Handler) http.Handler
 	}{
-		{"1_requestid", requestIDMiddleware(ids)},
+		{"1_requestid", requestIDMiddleware(ids, f.c)},
 		{"2_accesslog_info", accessLog(logger)},
 		{"3_recoverer", recoverer(logger)},
 		{"4_limitbody", limitBody(limit)},
-		{"5_scope", registry.Middleware(f.c)},
+		{"5_scope", closeScope(f.c)},
 	}
 	b.Run("0_chihuma", func(b *testing.B) { benchHandler(b, chiHuma(), pingPath) })
 	for i := range layers {

@@ -29,6 +29,14 @@ func (l *LazyScope) Init(c *Container, ctx context.Context) {
 	l.s.Store(nil)
 }
 
+// Container returns the Container l was given by Init.
+func (l *LazyScope) Container() *Container {
+	if l == nil {
+		return nil
+	}
+	return l.c
+}
+
 // Scope returns l's Scope, opening it on first call. After Close it returns a closed Scope.
 func (l *LazyScope) Scope() *Scope {
 	if l == nil {
