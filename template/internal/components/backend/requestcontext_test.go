@@ -165,7 +165,7 @@ func TestRecorder(t *testing.T) {
 	if _, _, err := rc.Hijack(); err != nil || !full.hijacked {
 		t.Errorf("Hijack: %v, hijacked %v", err, full.hijacked)
 	}
-	w.WriteHeader(http.StatusTeapot)                 // superfluous: dropped
+	w.WriteHeader(http.StatusTeapot)                          // superfluous: dropped
 	n, err := io.Copy(w, chunked{strings.NewReader("hello")}) // through ReadFrom
 	if err != nil || n != 5 || !full.readFrom {
 		t.Errorf("io.Copy: %d %v, ReadFrom used %v", n, err, full.readFrom)
