@@ -92,13 +92,14 @@ func saneRequestID(id string) bool {
 
 // requestContext is the context of one request: its ID and its registry scope (opened only
 // if the request resolves a scoped service), installed with one WithContext and one
-// allocation. It also holds the header value and the access log's ResponseWriter, which
-// share that allocation.
+// allocation. It also holds the header value and the wrappers the access log and the $schema
+// links put around the ResponseWriter and huma's context, which share that allocation.
 type requestContext struct {
 	registry.ScopeContext
 	id     string
 	header [1]string // X-Request-ID's value in the response headers
 	rw     recorder  // accessLog's wrapper of the ResponseWriter
+	host   fixedHost // schemaLinks' wrapper of the huma context
 }
 
 // Value answers RequestID's key with the request context itself (a pointer: no allocation,
