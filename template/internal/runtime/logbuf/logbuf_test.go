@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -156,5 +158,53 @@ func TestHandlerFlushesErrors(t *testing.T) {
 	out, _ := s.snapshot()
 	if i, j := strings.Index(out, "first"), strings.Index(out, "broken"); i < 0 || j < i {
 		t.Errorf("after an error: %q, want first then broken", out)
+	}
+}
+
+// BenchmarkWriter is the cost that decides buffering: an access-log-sized line written
+// directly (one write(2) per line) and through a Writer, to /dev/null (as bench/compare.sh
+// runs the app) and to a pipe drained by another goroutine (as a container runtime or
+// systemd collects a service's output).
+func BenchmarkWriter(b *testing.B) {
+	line := []byte(`{"time":"2026-12-04T14:00:00.000000000Z","level":"INFO","msg":"request","method":"GET","path":"/api/v1/ping","status":200,"bytes":71,"duration":41230,"remote":"127.0.0.1:40000","request_id":"0123456789ABCDEF-1a2b"}` + "\n")
+	sinks := map[string]func(b *testing.B) io.Writer{
+		"devnull": func(b *testing.B) io.Writer {
+			f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { _ = f.Close() })
+			return f
+		},
+		"pipe": func(b *testing.B) io.Writer {
+			r, w, err := os.Pipe()
+			if err != nil {
+				b.Fatal(err)
+			}
+			done := make(chan struct{})
+			go func() { _, _ = io.Copy(io.Discard, r); close(done) }()
+			b.Cleanup(func() { _ = w.Close(); <-done; _ = r.Close() })
+			return w
+		},
+	}
+	for _, sink := range []string{"devnull", "pipe"} {
+		for _, buffered := range []bool{false, true} {
+			name := sink + "/direct"
+			if buffered {
+				name = sink + "/buffered"
+			}
+			b.Run(name, func(b *testing.B) {
+				w := sinks[sink](b)
+				if buffered {
+					bw := logbuf.New(w, 0, 0)
+					b.Cleanup(func() { _ = bw.Close() })
+					w = bw
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					_, _ = w.Write(line)
+				}
+			})
+		}
 	}
 }
