@@ -114,6 +114,8 @@ func TestRequestContext(t *testing.T) {
 	}
 }
 
+type otherKey struct{}
+
 // RequestID reads the request context, a WithRequestID on top of it, or a plain context.
 func TestRequestIDLookup(t *testing.T) {
 	t.Parallel()
@@ -122,7 +124,7 @@ func TestRequestIDLookup(t *testing.T) {
 	if got := RequestID(rc); got != "outer" {
 		t.Errorf("RequestID(request context) = %q", got)
 	}
-	if got := RequestID(context.WithValue(rc, struct{}{}, 1)); got != "outer" {
+	if got := RequestID(context.WithValue(rc, otherKey{}, 1)); got != "outer" {
 		t.Errorf("RequestID(derived) = %q", got)
 	}
 	if got := RequestID(WithRequestID(rc, "job")); got != "job" {

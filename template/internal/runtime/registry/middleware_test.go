@@ -85,6 +85,7 @@ type (
 	lazyReq    struct{ *closer }
 	lazyTemp   struct{ *closer }
 	ctxKey     struct{}
+	otherKey   struct{}
 )
 
 func newLazyFixture(t *testing.T) *lazyFixture {
@@ -257,7 +258,7 @@ func TestScopeContextEmbedded(t *testing.T) {
 	f := newLazyFixture(t)
 	tc := &tagged{tag: "-own"}
 	tc.Init(f.c, context.Background(), tc)
-	res, ok := registry.FromContext(context.WithValue(tc, struct{}{}, 1)) // derived contexts too
+	res, ok := registry.FromContext(context.WithValue(tc, otherKey{}, 1)) // derived contexts too
 	if !ok {
 		t.Fatal("no resolver")
 	}
