@@ -25,10 +25,12 @@ func schemaLinks(baseURL string) func(huma.Config) huma.Config {
 		c.Transformers = append(c.Transformers, func(ctx huma.Context, status string, v any) (any, error) {
 			// The wrapper lives in the request context's allocation when there is one
 			// (a fixedHost value in an interface would be one more per response).
-			var hidden huma.Context = fixedHost{ctx}
+			var hidden huma.Context
 			if rc := requestContextOf(ctx.Context()); rc != nil {
 				rc.host = fixedHost{ctx}
 				hidden = &rc.host
+			} else {
+				hidden = fixedHost{ctx}
 			}
 			out, err := lt.Transform(hidden, status, v)
 			if err != nil || out == v {
