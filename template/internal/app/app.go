@@ -27,12 +27,20 @@ const (
 // Main runs the command line named name with os.Args and returns the exit
 // code for os.Exit.
 func Main(name string) int {
-	return run(context.Background(), &cli{
+	a := &cli{
 		name:   name,
 		stdout: os.Stdout,
 		stderr: os.Stderr,
 		reg:    registry.Default,
-	}, os.Args[1:])
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			// Crashing: what is logged so far goes out before the panic's trace.
+			a.logs.close()
+			panic(v)
+		}
+	}()
+	return run(context.Background(), a, os.Args[1:])
 }
 
 // cli is what every command shares. Tests make their own with a fresh
@@ -42,6 +50,7 @@ type cli struct {
 	stdout io.Writer
 	stderr io.Writer
 	reg    *registry.Registry
+	logs   logWriters // buffered log output, flushed when run returns
 }
 
 // run executes args and maps the outcome to an exit code, printing errors as
@@ -55,6 +64,8 @@ func run(ctx context.Context, a *cli, args []string) int {
 	}
 	root.SetArgs(args)
 	err = root.ExecuteContext(ctx)
+	// Every log line out before the final message, and before Main's caller exits.
+	a.logs.close()
 	if err == nil {
 		return ExitOK
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -158,6 +159,18 @@ func TestServe(t *testing.T) {
 		t.Errorf("health probe = %d %q, want 0 ready", code, probe.stdout)
 	}
 
+	// Access lines, buffered by the JSON logger: all out, whole and in order once serve returns.
+	const requests = 200
+	for i := range requests {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, url+"/no/such/page", nil)
+		req.Header.Set("X-Request-ID", fmt.Sprint("line-", i))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+	}
+
 	interrupt()
 	select {
 	case code := <-exit:
@@ -175,6 +188,34 @@ func TestServe(t *testing.T) {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %s:\n%s", want, logs)
 		}
+	}
+	var order []string
+	next := 0
+	for _, line := range strings.Split(strings.TrimSuffix(logs, "\n"), "\n") {
+		var rec struct {
+			Msg       string `json:"msg"`
+			RequestID string `json:"request_id"`
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("incomplete log line %q: %v", line, err)
+		}
+		if rec.Msg == "request" && strings.HasPrefix(rec.RequestID, "line-") {
+			if rec.RequestID != fmt.Sprint("line-", next) {
+				t.Fatalf("access line %s after line-%d", rec.RequestID, next-1)
+			}
+			if next == 0 {
+				order = append(order, "requests")
+			}
+			next++
+			continue
+		}
+		order = append(order, rec.Msg)
+	}
+	if next != requests {
+		t.Errorf("%d access lines, want %d", next, requests)
+	}
+	if got := strings.Join(order, ","); !regexp.MustCompile(`listening,.*requests,.*stopping services,.*stopped$`).MatchString(got) {
+		t.Errorf("log order %s, want listening, the requests, stopping services, stopped", got)
 	}
 }
 

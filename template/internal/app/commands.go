@@ -8,7 +8,7 @@ import (
 
 // env is what contributed commands see of this invocation.
 func (a *cli) env() *command.Env {
-	return &command.Env{Name: a.name, Stdout: a.stdout, Stderr: a.stderr, Registry: a.reg, NewLogger: newLogger}
+	return &command.Env{Name: a.name, Stdout: a.stdout, Stderr: a.stderr, Registry: a.reg, NewLogger: a.newLogger}
 }
 
 // contributed builds the commands components and services contribute (the database adds

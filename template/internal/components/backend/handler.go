@@ -65,12 +65,15 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 	mux.Use(
 		// First, so that everything after it sees the client's address.
 		realClient(s.proxies),
-		requestIDMiddleware(ids),
+		// The request's context: its ID and its registry scope, one allocation.
+		requestIDMiddleware(ids, c),
 		hsts(s.production, s.settings.HSTSMaxAge),
 		accessLog(o.Logger),
 		recoverer(o.Logger),
 		limitBody(s.settings.MaxBodyBytes),
-		registry.Middleware(c),
+		// Innermost: the scope's instances close before the access log line and
+		// before recoverer's 500.
+		closeScope(c),
 	)
 	// The root handler answers GET and HEAD /health/live before the router;
 	// registering it here too makes other methods get 405 rather than 404.

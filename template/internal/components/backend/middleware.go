@@ -1,16 +1,17 @@
 package backend
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/go-chi/chi/v5/middleware"
 )
 
 // isProbe reports requests that arrive every few seconds for as long as
@@ -23,13 +24,27 @@ func isProbe(path string) bool {
 
 // accessLog writes one structured line per request once it is answered:
 // debug for health probes, error for 5xx, info otherwise.
+//
+// It runs on every request, so it is written for cost: the ResponseWriter
+// wrapper lives in the request context's allocation (requestIDMiddleware),
+// and the record goes straight to the logger's handler, built with the time
+// already taken for the duration and without the caller's program counter
+// (slog's Logger looks it up on every call, for AddSource, which the app
+// does not use: the access log's source would always be this file anyway).
 func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
+	h := logger.Handler()
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			var rw *recorder
+			if rc := requestContextOf(r.Context()); rc != nil && rc.rw.ResponseWriter == nil {
+				rw = &rc.rw
+			} else {
+				rw = new(recorder)
+			}
+			rw.ResponseWriter = w
 			defer func() {
-				status := ww.Status()
+				status := rw.status
 				if status == 0 {
 					// Nothing written: net/http will send 200 with an empty body.
 					status = http.StatusOK
@@ -42,23 +57,94 @@ func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 					level = slog.LevelDebug
 				}
 				ctx := r.Context()
-				if !logger.Enabled(ctx, level) {
+				if !h.Enabled(ctx, level) {
 					return
 				}
-				logger.LogAttrs(ctx, level, "request",
+				now := time.Now()
+				rec := slog.NewRecord(now, level, "request", 0)
+				rec.AddAttrs(
 					slog.String("method", r.Method),
 					slog.String("path", r.URL.Path),
 					slog.Int("status", status),
-					slog.Int("bytes", ww.BytesWritten()),
-					slog.Duration("duration", time.Since(start)),
+					slog.Int64("bytes", rw.bytes),
+					slog.Duration("duration", now.Sub(start)),
 					slog.String("remote", r.RemoteAddr),
 					slog.String("request_id", RequestID(ctx)),
 				)
+				_ = h.Handle(ctx, rec)
 			}()
-			next.ServeHTTP(ww, r)
+			next.ServeHTTP(rw, r)
 		})
 	}
 }
+
+// recorder is the access log's ResponseWriter: it notes the status and the
+// body bytes, and passes everything else through. Flush, Hijack, Push and
+// ReadFrom reach the wrapped writer (an error when it cannot), and Unwrap
+// lets http.ResponseController find the features it offers.
+type recorder struct {
+	http.ResponseWriter
+	status int   // first final status sent, 0 before
+	bytes  int64 // body bytes written
+}
+
+func (w *recorder) WriteHeader(code int) {
+	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+		w.ResponseWriter.WriteHeader(code) // informational: more headers follow
+		return
+	}
+	if w.status != 0 {
+		return // net/http would only complain about a superfluous call
+	}
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recorder) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK // the wrapped writer sends it with the first byte
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// ReadFrom keeps net/http's sendfile path for files (io.Copy to the response).
+func (w *recorder) ReadFrom(src io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := io.Copy(w.ResponseWriter, src)
+	w.bytes += n
+	return n, err
+}
+
+// Status is the status sent so far, 0 before any (recoverer asks).
+func (w *recorder) Status() int { return w.status }
+
+func (w *recorder) Flush() { _ = w.FlushError() }
+
+// FlushError is what http.ResponseController.Flush calls.
+func (w *recorder) FlushError() error {
+	err := http.NewResponseController(w.ResponseWriter).Flush()
+	if err == nil && w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return err
+}
+
+func (w *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+func (w *recorder) Push(target string, opts *http.PushOptions) error {
+	if p, ok := w.ResponseWriter.(http.Pusher); ok {
+		return p.Push(target, opts)
+	}
+	return http.ErrNotSupported
+}
+
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // statusWriter is what recoverer needs from the access log's wrapper: whether
 // a status has gone out already.

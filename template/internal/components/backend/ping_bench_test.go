@@ -6,12 +6,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
 
+	"github.com/aegisgo/aegis/template/internal/runtime/logbuf"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -26,8 +28,9 @@ import (
 // Ping/chihuma is the anchor (chi router + humachi, nothing else); Ping/app_info is the
 // handler Server.Handler builds, logging like a production app (JSON, info: one access-log
 // line per API request, to io.Discard here); Ping/app_warn is the same with the access log
-// filtered out. PingLayers adds the app's middleware to the anchor one at a time, in the
-// order Handler installs them, to show what each costs.
+// filtered out; app_info_devnull and app_info_devnull_buffered log to /dev/null, unbuffered
+// and as the app does (logbuf). PingLayers adds the app's middleware to the anchor one at a
+// time, in the order Handler installs them, to show what each costs.
 
 type pingBody struct {
 	Message string `json:"message" example:"pong" doc:"Always pong"`
@@ -109,10 +112,30 @@ func appHandler(b *testing.B, logger *slog.Logger) http.Handler {
 	return h
 }
 
+// devNullLogger logs like a production app to /dev/null, a real file: one write(2) per line
+// unbuffered (the app before logbuf), or through logbuf as app/logging.go does.
+func devNullLogger(b *testing.B, buffered bool) *slog.Logger {
+	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = f.Close() })
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if !buffered {
+		return slog.New(LogHandler(slog.NewJSONHandler(f, opts)))
+	}
+	w := logbuf.New(f, 0, 0)
+	b.Cleanup(func() { _ = w.Close() })
+	return slog.New(LogHandler(logbuf.Handler(slog.NewJSONHandler(w, opts), w, slog.LevelError)))
+}
+
 func BenchmarkPing(b *testing.B) {
 	b.Run("chihuma", func(b *testing.B) { benchHandler(b, chiHuma(), pingPath) })
 	b.Run("app_info", func(b *testing.B) { benchHandler(b, appHandler(b, jsonLogger(slog.LevelInfo)), pingPath) })
 	b.Run("app_warn", func(b *testing.B) { benchHandler(b, appHandler(b, jsonLogger(slog.LevelWarn)), pingPath) })
+	// The access log reaching a file: which is what decides buffering the app's log output.
+	b.Run("app_info_devnull", func(b *testing.B) { benchHandler(b, appHandler(b, devNullLogger(b, false)), pingPath) })
+	b.Run("app_info_devnull_buffered", func(b *testing.B) { benchHandler(b, appHandler(b, devNullLogger(b, true)), pingPath) })
 }
 
 // BenchmarkLiveHandler is /health/live in process: a bare handler against the app's, which
@@ -136,11 +159,11 @@ func BenchmarkPingLayers(b *testing.B) {
 		name string
 		mw   func(http.Handler) http.Handler
 	}{
-		{"1_requestid", requestIDMiddleware(ids)},
+		{"1_requestid", requestIDMiddleware(ids, f.c)},
 		{"2_accesslog_info", accessLog(logger)},
 		{"3_recoverer", recoverer(logger)},
 		{"4_limitbody", limitBody(limit)},
-		{"5_scope", registry.Middleware(f.c)},
+		{"5_scope", closeScope(f.c)},
 	}
 	b.Run("0_chihuma", func(b *testing.B) { benchHandler(b, chiHuma(), pingPath) })
 	for i := range layers {

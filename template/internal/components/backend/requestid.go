@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"sync/atomic"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 // RequestIDHeader carries the request ID in both directions.
@@ -24,8 +26,16 @@ type requestIDKey struct{}
 
 // RequestID returns the ID of the request ctx belongs to, or "" outside one.
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	if rc, ok := ctx.(*requestContext); ok {
+		return rc.id
+	}
+	switch v := ctx.Value(requestIDKey{}).(type) {
+	case *requestContext:
+		return v.id
+	case string:
+		return v
+	}
+	return ""
 }
 
 // WithRequestID returns a copy of ctx carrying id, for code that starts work
@@ -80,13 +90,66 @@ func saneRequestID(id string) bool {
 	return true
 }
 
-// requestIDMiddleware sets the ID on the response and in the request context.
-func requestIDMiddleware(g *requestIDs) func(http.Handler) http.Handler {
+// requestContext is the context of one request: its ID and its registry scope (opened only
+// if the request resolves a scoped service), installed with one WithContext and one
+// allocation. It also holds the header value and the wrappers the access log and the $schema
+// links put around the ResponseWriter and huma's context, which share that allocation.
+type requestContext struct {
+	registry.ScopeContext
+	id     string
+	header [1]string // X-Request-ID's value in the response headers
+	rw     recorder  // accessLog's wrapper of the ResponseWriter
+	host   fixedHost // schemaLinks' wrapper of the huma context
+}
+
+// Value answers RequestID's key with the request context itself (a pointer: no allocation,
+// where a string would be boxed on every call) and FromContext's with the request's scope.
+func (c *requestContext) Value(key any) any {
+	if key == (requestIDKey{}) {
+		return c
+	}
+	return c.ScopeContext.Value(key)
+}
+
+// requestContextOf returns the request context ctx is or derives from, or nil.
+func requestContextOf(ctx context.Context) *requestContext {
+	if rc, ok := ctx.(*requestContext); ok {
+		return rc
+	}
+	rc, _ := ctx.Value(requestIDKey{}).(*requestContext)
+	return rc
+}
+
+// requestIDMiddleware sets the ID on the response and gives the request its context: the ID
+// (RequestID) and a scope of c (registry.FromContext), closed by closeScope at the end of
+// the chain. c may be nil: no scope then.
+func requestIDMiddleware(g *requestIDs, c *registry.Container) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			id := g.fromRequest(r)
-			w.Header()[requestIDHeaderKey] = []string{id}
-			next.ServeHTTP(w, r.WithContext(WithRequestID(r.Context(), id)))
+			rc := &requestContext{id: g.fromRequest(r)}
+			rc.header[0] = rc.id
+			rc.Init(c, r.Context(), rc)
+			w.Header()[requestIDHeaderKey] = rc.header[:]
+			next.ServeHTTP(w, r.WithContext(rc))
+		})
+	}
+}
+
+// closeScope closes the request's scope (if it was opened) when the rest of the chain
+// returns, even if it panics: it goes innermost, so instances close before the access log
+// line is written and before recoverer answers a panic. Without requestIDMiddleware (of the
+// same container) before it, it opens a scope per request itself (registry.Middleware).
+func closeScope(c *registry.Container) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		own := registry.Middleware(c)(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rc := requestContextOf(r.Context())
+			if rc == nil || rc.Scope.Container() != c {
+				own.ServeHTTP(w, r)
+				return
+			}
+			defer registry.CloseScope(c, &rc.Scope, r)
+			next.ServeHTTP(w, r)
 		})
 	}
 }

@@ -23,7 +23,16 @@ func schemaLinks(baseURL string) func(huma.Config) huma.Config {
 		lt := huma.NewSchemaLinkTransformer("#/components/schemas/", c.SchemasPath)
 		c.OnAddOperation = append(c.OnAddOperation, lt.OnAddOperation)
 		c.Transformers = append(c.Transformers, func(ctx huma.Context, status string, v any) (any, error) {
-			out, err := lt.Transform(fixedHost{ctx}, status, v)
+			// The wrapper lives in the request context's allocation when there is one
+			// (a fixedHost value in an interface would be one more per response).
+			var hidden huma.Context
+			if rc := requestContextOf(ctx.Context()); rc != nil {
+				rc.host = fixedHost{ctx}
+				hidden = &rc.host
+			} else {
+				hidden = fixedHost{ctx}
+			}
+			out, err := lt.Transform(hidden, status, v)
 			if err != nil || out == v {
 				return out, err
 			}
@@ -56,10 +65,10 @@ type humaContext = huma.Context
 func (c fixedHost) Unwrap() huma.Context { return c.humaContext }
 
 func (c fixedHost) Header(name string) string {
-	switch strings.ToLower(name) {
-	case "x-forwarded-host":
+	switch {
+	case strings.EqualFold(name, "x-forwarded-host"):
 		return schemaBase
-	case "forwarded":
+	case strings.EqualFold(name, "forwarded"):
 		return ""
 	}
 	return c.humaContext.Header(name)

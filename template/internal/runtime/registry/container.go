@@ -53,6 +53,10 @@ type Container struct {
 	nScoped    int
 	opts       ContainerOpts
 
+	// ended stands for the Scope of a LazyScope closed before anything opened it: closed,
+	// so it refuses scoped and transient services like any closed Scope, and shared.
+	ended *Scope
+
 	sem      chan struct{} // held by Start and Stop; a channel so waiting honours ctx
 	phase    phase
 	startErr error
@@ -138,6 +142,8 @@ func (r *Registry) BuildWith(opts *ContainerOpts) (*Container, error) {
 	if opts != nil {
 		c.opts = *opts
 	}
+	c.ended = c.NewScope(context.Background())
+	c.ended.closed = true
 	index := make(map[*entry]*node, len(p.entries))
 	for _, e := range p.entries {
 		if e.self { // derived for this build only, so it may capture c

@@ -29,6 +29,10 @@ func Get[T any](r Resolver) (T, error) {
 		if r != nil {
 			c = r.c
 		}
+	case *LazyScope:
+		if r != nil {
+			c = r.c
+		}
 	}
 	if c != nil {
 		if n := c.byType[t]; n != nil && n.state.Load() == stateStarted {
@@ -89,12 +93,14 @@ func MustGet[T any](r Resolver) T {
 
 type resolverKey struct{}
 
-// WithResolver returns a context carrying r, as Middleware does with each request's Scope.
+// WithResolver returns a context carrying r. Middleware puts each request's LazyScope in the
+// request context without it (ScopeContext), saving an allocation.
 func WithResolver(ctx context.Context, r Resolver) context.Context {
 	return context.WithValue(ctx, resolverKey{}, r)
 }
 
-// FromContext returns the Resolver put into ctx by WithResolver or Middleware.
+// FromContext returns the Resolver put into ctx by WithResolver, or the LazyScope of the
+// ScopeContext ctx is or derives from (Middleware puts one in every request context).
 func FromContext(ctx context.Context) (Resolver, bool) {
 	r, ok := ctx.Value(resolverKey{}).(Resolver)
 	return r, ok && r != nil
@@ -143,4 +149,5 @@ func (c *Container) lookup(t reflect.Type, name string) (*node, error) {
 var (
 	_ Resolver = (*Container)(nil)
 	_ Resolver = (*Scope)(nil)
+	_ Resolver = (*LazyScope)(nil)
 )

@@ -65,6 +65,11 @@ func (s *Scope) resolve(t reflect.Type, name string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.resolveNode(n)
+}
+
+// resolveNode returns the instance of n (found by lookup) for this scope.
+func (s *Scope) resolveNode(n *node) (any, error) {
 	switch n.e.lifetime {
 	case Singleton:
 		return s.c.singleton(n)
