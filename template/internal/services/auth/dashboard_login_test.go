@@ -3,7 +3,6 @@ package auth
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,27 +15,17 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/components/frontend"
-	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
-	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 // TestDashboardLogin: in production, with this service in the app, the
 // dashboard asks for an admin login through it instead of basic auth.
 func TestDashboardLogin(t *testing.T) {
 	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
-		h, users, a := dashboardApp(t, db, &frontend.Opts{Production: true})
+	productionDashboard(t, func(t *testing.T, db *database.DB, h http.Handler, users *UserService, a *AuthService) {
 		tag := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
 		const pw = "correct horse battery staple"
-		admin, err := users.Create(t.Context(), CreateUserParams{Email: "root-" + tag + "@example.com", Username: "root" + fmt.Sprint(len(tag)) + "x", Password: pw, Role: RoleAdmin})
-		if err != nil {
-			t.Fatal(err)
-		}
-		plain, err := users.Create(t.Context(), CreateUserParams{Email: "joe-" + tag + "@example.com", Username: "joe" + fmt.Sprint(len(tag)) + "x", Password: pw})
-		if err != nil {
-			t.Fatal(err)
-		}
+		admin := createUser(t, users, CreateUserParams{Email: "root-" + tag + "@example.com", Username: "root" + fmt.Sprint(len(tag)) + "x", Password: pw, Role: RoleAdmin})
+		plain := createUser(t, users, CreateUserParams{Email: "joe-" + tag + "@example.com", Username: "joe" + fmt.Sprint(len(tag)) + "x", Password: pw})
 
 		do := func(method, path string, form url.Values, cookies ...*http.Cookie) *httptest.ResponseRecorder {
 			return serveDashboard(t, h, method, path, form, cookies...)
@@ -162,7 +151,7 @@ func TestDashboardSession(t *testing.T) {
 		// with 1ns of leeway (0 would mean the default) ends them within
 		// the second, and no session below may depend on one.
 		s.AccessTTL, s.Leeway = time.Millisecond, time.Nanosecond
-		h, users, a := dashboardAppWith(t, db, &frontend.Opts{Production: true}, s)
+		h, users, a := dashboardAppWith(t, db, &frontend.Opts{Production: true}, s, AuthOpts{})
 		dash := dashboardAuth{a}
 		const pw = "correct horse battery staple"
 
@@ -267,15 +256,10 @@ func TestDashboardSession(t *testing.T) {
 // (rotation would make the second poll fail).
 func TestDashboardSessionDoesNotRotate(t *testing.T) {
 	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
-		h, users, a := dashboardApp(t, db, &frontend.Opts{Production: true})
+	productionDashboard(t, func(t *testing.T, db *database.DB, h http.Handler, users *UserService, a *AuthService) {
 		dash := dashboardAuth{a}
 		const pw = "correct horse battery staple"
-		u, err := users.Create(t.Context(), CreateUserParams{Email: "root@example.com", Username: "root", Password: pw, Role: RoleAdmin})
-		if err != nil {
-			t.Fatal(err)
-		}
+		u := createUser(t, users, CreateUserParams{Email: "root@example.com", Username: "root", Password: pw, Role: RoleAdmin})
 		token, _, _, err := dash.Login(t.Context(), u.Email, pw, "")
 		if err != nil {
 			t.Fatal(err)
@@ -327,48 +311,4 @@ func waitAccessExpiry(t *testing.T, a *AuthService, u *User) {
 			t.Fatalf("the access token still works after 5s (AUTH_ACCESS_TTL is %v): %v", a.signer.ttl, err)
 		}
 	}
-}
-
-// serveDashboard sends one request to h as a browser on the app's own
-// address would, with form (if not nil) as the body.
-func serveDashboard(t *testing.T, h http.Handler, method, path string, form url.Values, cookies ...*http.Cookie) *httptest.ResponseRecorder {
-	t.Helper()
-	var req *http.Request
-	if form != nil {
-		req = httptest.NewRequestWithContext(t.Context(), method, path, strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	} else {
-		req = httptest.NewRequestWithContext(t.Context(), method, path, nil)
-	}
-	req.Host = "127.0.0.1:8000"
-	for _, ck := range cookies {
-		req.AddCookie(ck)
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
-}
-
-// dashboardApp starts an app with the backend, the dashboard (opts) and this
-// service on db, and returns its handler.
-func dashboardApp(t *testing.T, db *database.DB, opts *frontend.Opts) (http.Handler, *UserService, *AuthService) {
-	t.Helper()
-	return dashboardAppWith(t, db, opts, testSettings())
-}
-
-// dashboardAppWith is dashboardApp with the service's settings s.
-func dashboardAppWith(t *testing.T, db *database.DB, opts *frontend.Opts, s Settings) (http.Handler, *UserService, *AuthService) {
-	t.Helper()
-	users, err := NewUserServiceWith(db, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := NewAuthServiceWith(db, users, s, &AuthOpts{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := frontendtest.Handler(t, opts, func(r *registry.Registry) error {
-		return errors.Join(registry.Value(r, users), registry.Value(r, a))
-	})
-	return h, users, a
 }

@@ -3,9 +3,7 @@ package auth
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,8 +15,6 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/components/frontend"
-	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
-	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 // TestDashboardSessionIsNotARefreshToken: the dashboard's session cookie
@@ -26,13 +22,8 @@ import (
 // other, through the HTTP API as through the service.
 func TestDashboardSessionIsNotARefreshToken(t *testing.T) {
 	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
-		h, users, a := dashboardApp(t, db, &frontend.Opts{Production: true})
-		u, err := users.Create(t.Context(), CreateUserParams{Email: "root@example.com", Username: "root", Password: goodPassword, Role: RoleAdmin})
-		if err != nil {
-			t.Fatal(err)
-		}
+	productionDashboard(t, func(t *testing.T, _ *database.DB, h http.Handler, users *UserService, a *AuthService) {
+		u := createUser(t, users, CreateUserParams{Email: "root@example.com", Username: "root", Password: goodPassword, Role: RoleAdmin})
 		session := dashboardSignIn(t, h, u.Email, goodPassword)
 		pair, err := a.Login(t.Context(), LoginParams{Login: u.Email, Password: goodPassword})
 		if err != nil {
@@ -79,17 +70,7 @@ func TestDashboardSessionLifetime(t *testing.T) {
 		s := testSettings()
 		s.DashboardIdleTimeout, s.DashboardSessionTTL = 30*time.Minute, 12*time.Hour
 		clock := &testClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-		users, err := NewUserServiceWith(db, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := NewAuthServiceWith(db, users, s, &AuthOpts{Logger: slog.New(slog.DiscardHandler), Now: clock.now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		h := frontendtest.Handler(t, &frontend.Opts{Production: true}, func(r *registry.Registry) error {
-			return errors.Join(registry.Value(r, users), registry.Value(r, a))
-		})
+		h, users, _ := dashboardAppWith(t, db, &frontend.Opts{Production: true}, s, AuthOpts{Now: clock.now})
 
 		const (
 			page = "page"   // GET /dashboard/graph: the operator at work
@@ -136,10 +117,7 @@ func TestDashboardSessionLifetime(t *testing.T) {
 		}
 		for i, tt := range tests {
 			// One clock for every case: run them in turn.
-			u, err := users.Create(t.Context(), CreateUserParams{Email: fmt.Sprintf("op%d@example.com", i), Username: fmt.Sprintf("op%d", i), Password: goodPassword, Role: RoleAdmin})
-			if err != nil {
-				t.Fatal(err)
-			}
+			u := createUser(t, users, CreateUserParams{Email: fmt.Sprintf("op%d@example.com", i), Username: fmt.Sprintf("op%d", i), Password: goodPassword, Role: RoleAdmin})
 			session := dashboardSignIn(t, h, u.Email, goodPassword)
 			elapsed := time.Duration(0)
 			for j, st := range tt.steps {
@@ -189,29 +167,4 @@ func (c *testClock) advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
-}
-
-// dashboardSignIn signs in through the login form and returns the session
-// cookie.
-func dashboardSignIn(t *testing.T, h http.Handler, login, password string) *http.Cookie {
-	t.Helper()
-	page := serveDashboard(t, h, http.MethodGet, frontend.LoginPath, nil)
-	token := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(page.Body.String())
-	var csrf *http.Cookie
-	for _, c := range page.Result().Cookies() {
-		if c.Name == "aegis_dashboard_csrf" {
-			csrf = c
-		}
-	}
-	if token == nil || csrf == nil {
-		t.Fatalf("the login page has no CSRF token or cookie\n%s", page.Body)
-	}
-	rec := serveDashboard(t, h, http.MethodPost, frontend.LoginPath, url.Values{"login": {login}, "password": {password}, frontend.CSRFField: {token[1]}}, csrf)
-	for _, c := range rec.Result().Cookies() {
-		if c.Name == "aegis_dashboard_session" && c.Value != "" {
-			return c
-		}
-	}
-	t.Fatalf("sign-in = %d, no session cookie\n%s", rec.Code, rec.Body)
-	return nil
 }

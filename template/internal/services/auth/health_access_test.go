@@ -35,15 +35,7 @@ func TestHealthDetailsWithDashboardSession(t *testing.T) {
 		t.Fatalf("%d Authenticators contributed from init(), want this service's", len(authenticator))
 	}
 	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		s := testSettings()
-		users, err := NewUserServiceWith(db, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := NewAuthServiceWith(db, users, s, &AuthOpts{Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
+		users, a := newServices(t, db, testSettings(), AuthOpts{})
 		c := registrytest.Start(t, registry.New(), func(r *registry.Registry) error {
 			registry.Contribute(r, Name, authenticator[0].Value)
 			return errors.Join(
@@ -65,9 +57,7 @@ func TestHealthDetailsWithDashboardSession(t *testing.T) {
 
 		session := func(login string, role string) string {
 			t.Helper()
-			if _, err := users.Create(t.Context(), CreateUserParams{Email: login + "@example.com", Username: login, Password: goodPassword, Role: role}); err != nil {
-				t.Fatal(err)
-			}
+			createUser(t, users, CreateUserParams{Email: login + "@example.com", Username: login, Password: goodPassword, Role: role})
 			token, _, err := a.DashboardLogin(t.Context(), LoginParams{Login: login, Password: goodPassword, IP: "203.0.113.9"})
 			if err != nil {
 				t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,6 +20,9 @@ import (
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/components/frontend"
+	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
@@ -62,14 +67,7 @@ func setup(t testing.TB, db *database.DB, mod func(*Settings)) *fixture {
 	}
 	logs := &logtest.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	users, err := NewUserServiceWith(db, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := NewAuthServiceWith(db, users, s, &AuthOpts{Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
+	users, a := newServices(t, db, s, AuthOpts{Logger: logger})
 	srv := backend.NewServer(backend.Settings{MaxBodyBytes: testMaxBody})
 	c := registrytest.Start(t, registry.New(), func(r *registry.Registry) error {
 		return errors.Join(
@@ -219,4 +217,106 @@ func (f *fixture) login(t testing.TB, a account) TokenBody {
 	t.Helper()
 	return expect[TokenBody](t, f.do(t, req{method: "POST", path: "/api/v1/auth/login",
 		body: map[string]string{"email": a.email, "password": a.password}}), http.StatusOK)
+}
+
+// newServices builds the user and auth services on db with the settings s
+// and the options ao (their logger discards when it is nil).
+func newServices(t testing.TB, db *database.DB, s Settings, ao AuthOpts) (*UserService, *AuthService) {
+	t.Helper()
+	if ao.Logger == nil {
+		ao.Logger = slog.New(slog.DiscardHandler)
+	}
+	users, err := NewUserServiceWith(db, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := NewAuthServiceWith(db, users, s, &ao)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return users, a
+}
+
+// createUser creates the account p through the service.
+func createUser(t testing.TB, users *UserService, p CreateUserParams) *User {
+	t.Helper()
+	u, err := users.Create(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// dashboardApp starts an app with the backend, the dashboard (opts) and this
+// service on db, and returns its handler.
+func dashboardApp(t *testing.T, db *database.DB, opts *frontend.Opts) (http.Handler, *UserService, *AuthService) {
+	t.Helper()
+	return dashboardAppWith(t, db, opts, testSettings(), AuthOpts{})
+}
+
+// dashboardAppWith is dashboardApp with the service's settings s and
+// options ao.
+func dashboardAppWith(t *testing.T, db *database.DB, opts *frontend.Opts, s Settings, ao AuthOpts) (http.Handler, *UserService, *AuthService) {
+	t.Helper()
+	users, a := newServices(t, db, s, ao)
+	h := frontendtest.Handler(t, opts, func(r *registry.Registry) error {
+		return errors.Join(registry.Value(r, users), registry.Value(r, a))
+	})
+	return h, users, a
+}
+
+// productionDashboard runs fn in parallel on every test engine with a
+// production dashboardApp.
+func productionDashboard(t *testing.T, fn func(t *testing.T, db *database.DB, h http.Handler, users *UserService, a *AuthService)) {
+	t.Helper()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		h, users, a := dashboardApp(t, db, &frontend.Opts{Production: true})
+		fn(t, db, h, users, a)
+	})
+}
+
+// serveDashboard sends one request to h as a browser on the app's own
+// address would, with form (if not nil) as the body.
+func serveDashboard(t *testing.T, h http.Handler, method, path string, form url.Values, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+	t.Helper()
+	var req *http.Request
+	if form != nil {
+		req = httptest.NewRequestWithContext(t.Context(), method, path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		req = httptest.NewRequestWithContext(t.Context(), method, path, nil)
+	}
+	req.Host = "127.0.0.1:8000"
+	for _, ck := range cookies {
+		req.AddCookie(ck)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// dashboardSignIn signs in through the login form and returns the session
+// cookie.
+func dashboardSignIn(t *testing.T, h http.Handler, login, password string) *http.Cookie {
+	t.Helper()
+	page := serveDashboard(t, h, http.MethodGet, frontend.LoginPath, nil)
+	token := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(page.Body.String())
+	var csrf *http.Cookie
+	for _, c := range page.Result().Cookies() {
+		if c.Name == "aegis_dashboard_csrf" {
+			csrf = c
+		}
+	}
+	if token == nil || csrf == nil {
+		t.Fatalf("the login page has no CSRF token or cookie\n%s", page.Body)
+	}
+	rec := serveDashboard(t, h, http.MethodPost, frontend.LoginPath, url.Values{"login": {login}, "password": {password}, frontend.CSRFField: {token[1]}}, csrf)
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == "aegis_dashboard_session" && c.Value != "" {
+			return c
+		}
+	}
+	t.Fatalf("sign-in = %d, no session cookie\n%s", rec.Code, rec.Body)
+	return nil
 }
