@@ -1,11 +1,10 @@
 package cache
 
 import (
-	"bytes"
-	"log/slog"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 )
 
 // TestURLErrorsHideSecrets: a CACHE_URL that does not parse is named in the
@@ -23,25 +22,10 @@ func TestURLErrorsHideSecrets(t *testing.T) {
 		"redis://:" + marker + "@cache.internal:6379/0?dial_timeout=abc",
 	}
 	for _, u := range urls {
-		var logs bytes.Buffer
-		logger := slog.New(slog.NewTextHandler(&logs, nil))
 		s := Settings{URL: u, OpTimeout: time.Second}
 		_, openErr := Open(s)
 		_, redisErr := NewRedis(u, nil)
-		for _, e := range []error{s.Validate(), openErr, redisErr} {
-			if e == nil {
-				t.Errorf("%q: no error, want one", strings.ReplaceAll(u, marker, "<marker>"))
-				continue
-			}
-			logger.Error("config", "err", e)
-		}
-		if strings.Contains(logs.String(), marker) {
-			t.Errorf("an error shows the secret:\n%s", logs.String())
-		}
-		for _, e := range []error{s.Validate(), openErr} {
-			if e != nil && !strings.Contains(e.Error(), "CACHE_URL") {
-				t.Errorf("error %q does not name CACHE_URL", e)
-			}
-		}
+		logtest.HideSecret(t, u, marker, "CACHE_URL", s.Validate(), openErr)
+		logtest.HideSecret(t, u, marker, "", redisErr)
 	}
 }

@@ -1,12 +1,10 @@
 package database_test
 
 import (
-	"bytes"
-	"log/slog"
-	"strings"
 	"testing"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 )
 
 // TestURLErrorsHideSecrets: a DATABASE_URL that is wrong in any way is
@@ -30,27 +28,11 @@ func TestURLErrorsHideSecrets(t *testing.T) {
 		"://" + marker,
 	}
 	for _, u := range urls {
-		var logs bytes.Buffer
-		logger := slog.New(slog.NewTextHandler(&logs, nil))
 		s := database.Settings{URL: u}.WithDefaults()
-		errs := []error{s.Validate()}
 		db, err := database.Open(t.Context(), s)
 		if err == nil {
 			db.Close()
 		}
-		errs = append(errs, err)
-		for _, e := range errs {
-			if e == nil {
-				t.Errorf("%q: no error, want one", strings.ReplaceAll(u, marker, "<marker>"))
-				continue
-			}
-			logger.Error("config", "err", e)
-			if !strings.Contains(e.Error(), "DATABASE_URL") {
-				t.Errorf("error %q does not name DATABASE_URL", e)
-			}
-		}
-		if strings.Contains(logs.String(), marker) {
-			t.Errorf("an error shows the secret:\n%s", logs.String())
-		}
+		logtest.HideSecret(t, u, marker, "DATABASE_URL", s.Validate(), err)
 	}
 }

@@ -5,6 +5,7 @@ package logtest
 import (
 	"bytes"
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -46,4 +47,27 @@ func (b *Buffer) Records(t testing.TB, msg string) []map[string]any {
 		}
 	}
 	return out
+}
+
+// HideSecret fails t unless every error in errs is set, names name (when
+// name is not empty) and, logged through slog's text handler, shows nothing
+// of secret. input is what the errors came from; the failures show it with
+// secret masked.
+func HideSecret(t testing.TB, input, secret, name string, errs ...error) {
+	t.Helper()
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	for _, e := range errs {
+		if e == nil {
+			t.Errorf("%q: no error, want one", strings.ReplaceAll(input, secret, "<marker>"))
+			continue
+		}
+		logger.Error("config", "err", e)
+		if name != "" && !strings.Contains(e.Error(), name) {
+			t.Errorf("error %q does not name %s", e, name)
+		}
+	}
+	if strings.Contains(logs.String(), secret) {
+		t.Errorf("an error shows the secret:\n%s", logs.String())
+	}
 }
