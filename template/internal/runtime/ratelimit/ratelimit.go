@@ -114,8 +114,9 @@ func (l *Limiter) wait(e *entry, t time.Time) time.Duration {
 }
 
 // record appends an event at t to key's log (keeping at most limit) and
-// makes key the most recent, evicting the least recent key when full.
-func (l *Limiter) record(key string, e *entry, t time.Time) {
+// makes key the most recent, evicting the least recent key when full. It
+// returns key's entry.
+func (l *Limiter) record(key string, e *entry, t time.Time) *entry {
 	if e == nil {
 		for len(l.keys) >= l.maxKeys {
 			back := l.order.Back()
@@ -131,6 +132,15 @@ func (l *Limiter) record(key string, e *entry, t time.Time) {
 		e.events = append(e.events[:0], e.events[len(e.events)-l.limit+1:]...)
 	}
 	e.events = append(e.events, t)
+	return e
+}
+
+// current returns the time and key's entry pruned at that time, after a
+// sweep: where Allow and Add start. l.mu must be held.
+func (l *Limiter) current(key string) (*entry, time.Time) {
+	t := l.now()
+	l.sweep(t)
+	return l.prune(key, t), t
 }
 
 // Check reports how long to wait before key may have another event; 0 means
@@ -147,9 +157,7 @@ func (l *Limiter) Check(key string) time.Duration {
 func (l *Limiter) Allow(key string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	t := l.now()
-	l.sweep(t)
-	e := l.prune(key, t)
+	e, t := l.current(key)
 	if d := l.wait(e, t); d > 0 {
 		return d
 	}
@@ -163,11 +171,8 @@ func (l *Limiter) Allow(key string) time.Duration {
 func (l *Limiter) Add(key string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	t := l.now()
-	l.sweep(t)
-	e := l.prune(key, t)
-	l.record(key, e, t)
-	return l.wait(l.keys[key].Value.(*entry), t)
+	e, t := l.current(key)
+	return l.wait(l.record(key, e, t), t)
 }
 
 // Reset forgets key.
