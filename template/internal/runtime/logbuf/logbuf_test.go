@@ -91,23 +91,21 @@ func TestDelayFlushes(t *testing.T) {
 		t.Errorf("written at once: %q", out)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if out, _ := s.snapshot(); out == "one\n" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the delay did not flush")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	s.waitFor(t, "one\n", deadline, "the delay did not flush")
 	// The timer rearms for the next line.
 	fmt.Fprintln(w, "two")
+	s.waitFor(t, "one\ntwo\n", deadline, "the delay did not flush the second line")
+}
+
+// waitFor returns once s holds want, failing with msg at deadline.
+func (s *sink) waitFor(t *testing.T, want string, deadline time.Time, msg string) {
+	t.Helper()
 	for {
-		if out, _ := s.snapshot(); out == "one\ntwo\n" {
-			break
+		if out, _ := s.snapshot(); out == want {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the delay did not flush the second line")
+			t.Fatal(msg)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

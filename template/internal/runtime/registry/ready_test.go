@@ -90,16 +90,31 @@ func (c *counter) CheckHealth(context.Context) registry.Health {
 	return registry.Health{Status: registry.StatusHealthy}
 }
 
-// TestSharedHealth: viewers within the maximum age share one report, viewers arriving while it
-// is computed wait for the same computation, and an older report is computed anew.
-func TestSharedHealth(t *testing.T) {
-	t.Parallel()
+// startBlockedCounter starts a container holding one counter, named svc,
+// whose checks block until its release is closed.
+func startBlockedCounter(t *testing.T) (*counter, *registry.Container) {
+	t.Helper()
 	svc := &counter{release: make(chan struct{})}
 	r := registry.New()
 	must(t, registry.Value(r, svc, registry.Name("svc")))
 	c, err := r.Build()
 	must(t, err)
 	must(t, c.Start(t.Context()))
+	return svc, c
+}
+
+// waitBlocked returns once a check has started (and blocks on release).
+func (c *counter) waitBlocked() {
+	for c.n.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestSharedHealth: viewers within the maximum age share one report, viewers arriving while it
+// is computed wait for the same computation, and an older report is computed anew.
+func TestSharedHealth(t *testing.T) {
+	t.Parallel()
+	svc, c := startBlockedCounter(t)
 
 	// Concurrent viewers while the first computation blocks: one computation.
 	var wg sync.WaitGroup
@@ -107,9 +122,7 @@ func TestSharedHealth(t *testing.T) {
 	for i := range reports {
 		wg.Go(func() { reports[i] = c.SharedHealth(t.Context(), time.Hour, time.Hour) })
 	}
-	for svc.n.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	svc.waitBlocked()
 	time.Sleep(20 * time.Millisecond) // let the others arrive and wait
 	close(svc.release)
 	wg.Wait()
@@ -140,16 +153,9 @@ func TestSharedHealth(t *testing.T) {
 	}
 
 	// A viewer whose request ends while it waits leaves without the report.
-	svc2 := &counter{release: make(chan struct{})}
-	r2 := registry.New()
-	must(t, registry.Value(r2, svc2, registry.Name("svc")))
-	c2, err := r2.Build()
-	must(t, err)
-	must(t, c2.Start(t.Context()))
+	svc2, c2 := startBlockedCounter(t)
 	go c2.SharedHealth(t.Context(), time.Hour, time.Hour)
-	for svc2.n.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	svc2.waitBlocked()
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if rep := c2.SharedHealth(ctx, time.Hour, time.Hour); rep.Status != registry.StatusUnhealthy {
