@@ -67,21 +67,22 @@ func run(dsn string, jobs, users, batch int) error {
 		return err
 	}
 	end := time.Now().UTC().Add(-5 * time.Minute)
-	if jobs > 0 {
-		q := jobsSQLite
+	for _, f := range []struct {
+		table            string
+		sqlite, postgres string
+		n                int
+	}{
+		{"river_job", jobsSQLite, jobsPostgres, jobs},
+		{"auth_users", usersSQLite, usersPostgres, users},
+	} {
+		if f.n <= 0 {
+			continue
+		}
+		q := f.sqlite
 		if pg {
-			q = jobsPostgres
+			q = f.postgres
 		}
-		if err := fill(ctx, db, "river_job", q, jobs, batch, end); err != nil {
-			return err
-		}
-	}
-	if users > 0 {
-		q := usersSQLite
-		if pg {
-			q = usersPostgres
-		}
-		if err := fill(ctx, db, "auth_users", q, users, batch, end); err != nil {
+		if err := fill(ctx, db, f.table, q, f.n, batch, end); err != nil {
 			return err
 		}
 	}
