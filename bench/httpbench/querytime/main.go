@@ -34,7 +34,7 @@ type query struct {
 }
 
 // Same text on both engines unless postgres is set.
-var queries = []query{
+var queries = slices.Concat([]query{
 	{name: "count now (worker/health.go Count)",
 		sqlite:   `SELECT queue, state, count(*) FROM river_job WHERE state <> 'completed' GROUP BY queue, state`,
 		postgres: `SELECT queue, state::text, count(*) FROM river_job WHERE state <> 'completed' GROUP BY queue, state`},
@@ -79,38 +79,45 @@ UNION ALL SELECT NULL, state::text, count(*) FROM river_job WHERE state IN ('can
 		sqlite: `SELECT id FROM auth_users WHERE email >= 'user19999' AND email < 'user1999:' ORDER BY email LIMIT 100`},
 	{name: "users page 1 without search (count)",
 		sqlite: `SELECT count(*) FROM auth_users`},
+},
 	// After the fix (auth migration 00003, UserService.List): the statements bun writes.
-	{name: "users search after: FTS5 trigram / pg_trgm, rows (LIMIT 100)", fts: true,
-		sqlite:   `SELECT u.id FROM auth_users AS u JOIN auth_users_fts AS fts ON fts.rowid = u.id WHERE fts.auth_users_fts MATCH '"user19999"' AND u.search_text LIKE '%user19999%' ESCAPE '\' ORDER BY fts.rowid LIMIT 100`,
-		postgres: `SELECT u.id FROM auth_users AS u WHERE u.search_text LIKE '%user19999%' ESCAPE '\' ORDER BY u.id LIMIT 100`},
-	{name: "same, count capped at 10,001", fts: true,
-		sqlite:   `SELECT count(*) FROM (SELECT 1 FROM auth_users AS u JOIN auth_users_fts AS fts ON fts.rowid = u.id WHERE fts.auth_users_fts MATCH '"user19999"' AND u.search_text LIKE '%user19999%' ESCAPE '\' LIMIT 10001)`,
-		postgres: `SELECT count(*) FROM (SELECT 1 FROM auth_users AS u WHERE u.search_text LIKE '%user19999%' ESCAPE '\' LIMIT 10001) AS m`},
-	{name: "search matching every user ('example'), rows", fts: true,
-		sqlite:   `SELECT u.id FROM auth_users AS u JOIN auth_users_fts AS fts ON fts.rowid = u.id WHERE fts.auth_users_fts MATCH '"example"' AND u.search_text LIKE '%example%' ESCAPE '\' ORDER BY fts.rowid LIMIT 100`,
-		postgres: `SELECT u.id FROM auth_users AS u WHERE u.search_text LIKE '%example%' ESCAPE '\' ORDER BY u.id LIMIT 100`},
-	{name: "same, count capped at 10,001", fts: true,
-		sqlite:   `SELECT count(*) FROM (SELECT 1 FROM auth_users AS u JOIN auth_users_fts AS fts ON fts.rowid = u.id WHERE fts.auth_users_fts MATCH '"example"' AND u.search_text LIKE '%example%' ESCAPE '\' LIMIT 10001)`,
-		postgres: `SELECT count(*) FROM (SELECT 1 FROM auth_users AS u WHERE u.search_text LIKE '%example%' ESCAPE '\' LIMIT 10001) AS m`},
-	{name: "search 1-2 characters ('zz'): email/username prefix, rows",
-		sqlite:   `SELECT u.id FROM auth_users AS u WHERE u.id IN (SELECT id FROM auth_users WHERE email >= 'zz' AND email < 'u9􏿿' UNION SELECT id FROM auth_users WHERE lower(username) >= 'zz' AND lower(username) < 'u9􏿿') ORDER BY u.id LIMIT 100`,
-		postgres: `SELECT u.id FROM auth_users AS u WHERE (u.email LIKE 'zz%' OR lower(u.username) LIKE 'zz%') ORDER BY u.id LIMIT 100`},
-	{name: "same, count capped at 10,001",
-		sqlite:   `SELECT count(*) FROM (SELECT 1 FROM auth_users AS u WHERE u.id IN (SELECT id FROM auth_users WHERE email >= 'zz' AND email < 'u9􏿿' UNION SELECT id FROM auth_users WHERE lower(username) >= 'zz' AND lower(username) < 'u9􏿿') LIMIT 10001)`,
-		postgres: `SELECT count(*) FROM (SELECT 1 FROM auth_users AS u WHERE (u.email LIKE 'zz%' OR lower(u.username) LIKE 'zz%') LIMIT 10001) AS m`},
-	{name: "search 1 character matching every user ('u'), prefix via the indexes, rows",
-		sqlite:   `SELECT u.id FROM auth_users AS u WHERE u.id IN (SELECT id FROM auth_users WHERE email >= 'u' AND email < 'u` + top + `' UNION SELECT id FROM auth_users WHERE lower(username) >= 'u' AND lower(username) < 'u` + top + `') ORDER BY u.id LIMIT 100`,
-		postgres: `SELECT u.id FROM auth_users AS u WHERE (u.email LIKE 'u%' OR lower(u.username) LIKE 'u%') ORDER BY u.id LIMIT 100`},
-	{name: "same, dense (List's probe: >= 5000 in an index), rows by id", sqliteOnly: true,
-		sqlite: `SELECT u.id FROM auth_users AS u WHERE ((+u.email >= 'u' AND +u.email < 'u` + top + `') OR (+lower(u.username) >= 'u' AND +lower(u.username) < 'u` + top + `')) ORDER BY u.id LIMIT 100`},
-	{name: "same, dense, count capped at 10,001",
-		sqlite:   `SELECT count(*) FROM (SELECT 1 FROM auth_users AS u WHERE ((u.email >= 'u' AND u.email < 'u` + top + `') OR (lower(u.username) >= 'u' AND lower(u.username) < 'u` + top + `')) LIMIT 10001)`,
-		postgres: `SELECT count(*) FROM (SELECT 1 FROM auth_users AS u WHERE (u.email LIKE 'u%' OR lower(u.username) LIKE 'u%') LIMIT 10001) AS m`},
-	{name: "the probe: prefix count in one index, capped at 5000", sqliteOnly: true,
-		sqlite: `SELECT count(*) FROM (SELECT 1 FROM auth_users WHERE email >= 'u' AND email < 'u` + top + `' LIMIT 5000)`},
-	{name: "users page 1 without search, count capped at 10,001",
-		sqlite:   `SELECT count(*) FROM (SELECT 1 FROM auth_users AS u LIMIT 10001)`,
-		postgres: `SELECT count(*) FROM (SELECT 1 FROM auth_users AS u LIMIT 10001) AS m`},
+	ftsSearch("users search after: FTS5 trigram / pg_trgm, rows (LIMIT 100)", "user19999"),
+	ftsSearch("search matching every user ('example'), rows", "example"),
+	[]query{
+		{name: "search 1-2 characters ('zz'): email/username prefix, rows",
+			sqlite:   `SELECT u.id FROM auth_users AS u WHERE u.id IN (SELECT id FROM auth_users WHERE email >= 'zz' AND email < 'u9􏿿' UNION SELECT id FROM auth_users WHERE lower(username) >= 'zz' AND lower(username) < 'u9􏿿') ORDER BY u.id LIMIT 100`,
+			postgres: `SELECT u.id FROM auth_users AS u WHERE (u.email LIKE 'zz%' OR lower(u.username) LIKE 'zz%') ORDER BY u.id LIMIT 100`},
+		{name: "same, count capped at 10,001",
+			sqlite:   `SELECT count(*) FROM (SELECT 1 FROM auth_users AS u WHERE u.id IN (SELECT id FROM auth_users WHERE email >= 'zz' AND email < 'u9􏿿' UNION SELECT id FROM auth_users WHERE lower(username) >= 'zz' AND lower(username) < 'u9􏿿') LIMIT 10001)`,
+			postgres: `SELECT count(*) FROM (SELECT 1 FROM auth_users AS u WHERE (u.email LIKE 'zz%' OR lower(u.username) LIKE 'zz%') LIMIT 10001) AS m`},
+		{name: "search 1 character matching every user ('u'), prefix via the indexes, rows",
+			sqlite:   `SELECT u.id FROM auth_users AS u WHERE u.id IN (SELECT id FROM auth_users WHERE email >= 'u' AND email < 'u` + top + `' UNION SELECT id FROM auth_users WHERE lower(username) >= 'u' AND lower(username) < 'u` + top + `') ORDER BY u.id LIMIT 100`,
+			postgres: `SELECT u.id FROM auth_users AS u WHERE (u.email LIKE 'u%' OR lower(u.username) LIKE 'u%') ORDER BY u.id LIMIT 100`},
+		{name: "same, dense (List's probe: >= 5000 in an index), rows by id", sqliteOnly: true,
+			sqlite: `SELECT u.id FROM auth_users AS u WHERE ((+u.email >= 'u' AND +u.email < 'u` + top + `') OR (+lower(u.username) >= 'u' AND +lower(u.username) < 'u` + top + `')) ORDER BY u.id LIMIT 100`},
+		{name: "same, dense, count capped at 10,001",
+			sqlite:   `SELECT count(*) FROM (SELECT 1 FROM auth_users AS u WHERE ((u.email >= 'u' AND u.email < 'u` + top + `') OR (lower(u.username) >= 'u' AND lower(u.username) < 'u` + top + `')) LIMIT 10001)`,
+			postgres: `SELECT count(*) FROM (SELECT 1 FROM auth_users AS u WHERE (u.email LIKE 'u%' OR lower(u.username) LIKE 'u%') LIMIT 10001) AS m`},
+		{name: "the probe: prefix count in one index, capped at 5000", sqliteOnly: true,
+			sqlite: `SELECT count(*) FROM (SELECT 1 FROM auth_users WHERE email >= 'u' AND email < 'u` + top + `' LIMIT 5000)`},
+		{name: "users page 1 without search, count capped at 10,001",
+			sqlite:   `SELECT count(*) FROM (SELECT 1 FROM auth_users AS u LIMIT 10001)`,
+			postgres: `SELECT count(*) FROM (SELECT 1 FROM auth_users AS u LIMIT 10001) AS m`},
+	})
+
+// ftsSearch is the pair of statements bun writes for a List search for term
+// with FTS5 trigram (SQLite) or pg_trgm: the rows (name) and the capped count.
+func ftsSearch(name, term string) []query {
+	match := `u.search_text LIKE '%` + term + `%' ESCAPE '\'`
+	fts := `auth_users AS u JOIN auth_users_fts AS fts ON fts.rowid = u.id WHERE fts.auth_users_fts MATCH '"` + term + `"' AND ` + match
+	return []query{
+		{name: name, fts: true,
+			sqlite:   `SELECT u.id FROM ` + fts + ` ORDER BY fts.rowid LIMIT 100`,
+			postgres: `SELECT u.id FROM auth_users AS u WHERE ` + match + ` ORDER BY u.id LIMIT 100`},
+		{name: "same, count capped at 10,001", fts: true,
+			sqlite:   `SELECT count(*) FROM (SELECT 1 FROM ` + fts + ` LIMIT 10001)`,
+			postgres: `SELECT count(*) FROM (SELECT 1 FROM auth_users AS u WHERE ` + match + ` LIMIT 10001) AS m`},
+	}
 }
 
 func main() {
