@@ -228,13 +228,7 @@ func productionDashboard(t *testing.T, chrome, dir, bin string) {
 // developmentDashboard runs the app as `aegis init` leaves it: development, SQLite, the
 // in-memory cache, and the dashboard open to this machine without a login.
 func developmentDashboard(t *testing.T, chrome, dir, bin string) {
-	port := freePort(t)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	env := []string{
-		"APP_ENV=development", "HOST=127.0.0.1", "PORT=" + strconv.Itoa(port),
-		"DATABASE_URL=sqlite://" + filepath.Join(t.TempDir(), "app.db"), "CACHE_URL=", "LOG_LEVEL=warn",
-	}
-	startServe(t, bin, dir, env, base)
+	base := serveDevelopment(t, bin, dir)
 	postJSON(t, base+"/api/v1/auth/register", `{"email":"carol@example.com","username":"carol","password":"a long enough password 42"}`, http.StatusCreated)
 
 	b := newBrowser(t, chrome)
@@ -285,13 +279,7 @@ document.addEventListener('securitypolicyviolation', e => {
 // "Execute" on GET /health/ready shows the response (a fetch under connect-src 'self'), and
 // the page reports no CSP violation, console error or uncaught exception on the way.
 func docsInBrowser(t *testing.T, chrome, dir, bin string) {
-	port := freePort(t)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	env := []string{
-		"APP_ENV=development", "HOST=127.0.0.1", "PORT=" + strconv.Itoa(port),
-		"DATABASE_URL=sqlite://" + filepath.Join(t.TempDir(), "app.db"), "CACHE_URL=", "LOG_LEVEL=warn",
-	}
-	startServe(t, bin, dir, env, base)
+	base := serveDevelopment(t, bin, dir)
 
 	b := newBrowser(t, chrome)
 	var (
@@ -462,6 +450,20 @@ func runIn(t *testing.T, dir string, env []string, args ...string) string {
 		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
+}
+
+// serveDevelopment starts `app serve` as `aegis init` leaves it (development, SQLite in a
+// temporary directory, the in-memory cache) on a free port and returns its base URL.
+func serveDevelopment(t *testing.T, bin, dir string) string {
+	t.Helper()
+	port := freePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	env := []string{
+		"APP_ENV=development", "HOST=127.0.0.1", "PORT=" + strconv.Itoa(port),
+		"DATABASE_URL=sqlite://" + filepath.Join(t.TempDir(), "app.db"), "CACHE_URL=", "LOG_LEVEL=warn",
+	}
+	startServe(t, bin, dir, env, base)
+	return base
 }
 
 // startServe starts `app serve` with env added, waits for base+/health/ready and returns a
