@@ -68,10 +68,10 @@ func (l *LazyScope) endUnopened() bool {
 }
 
 func (l *LazyScope) resolve(t reflect.Type, name string) (any, error) {
-	if l == nil || l.c == nil {
+	if l == nil {
 		return nil, ErrNilResolver
 	}
-	n, err := l.c.lookup(t, name)
+	n, err := l.c.lookup(t, name) // ErrNilResolver without a Container
 	if err != nil {
 		return nil, err
 	}

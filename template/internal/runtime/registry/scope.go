@@ -58,10 +58,10 @@ func (c *Container) NewScope(ctx context.Context) *Scope {
 }
 
 func (s *Scope) resolve(t reflect.Type, name string) (any, error) {
-	if s == nil || s.c == nil {
+	if s == nil {
 		return nil, ErrNilResolver
 	}
-	n, err := s.c.lookup(t, name)
+	n, err := s.c.lookup(t, name) // ErrNilResolver without a Container
 	if err != nil {
 		return nil, err
 	}
