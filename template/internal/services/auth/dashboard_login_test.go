@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -30,14 +29,6 @@ func TestDashboardLogin(t *testing.T) {
 		do := func(method, path string, form url.Values, cookies ...*http.Cookie) *httptest.ResponseRecorder {
 			return serveDashboard(t, h, method, path, form, cookies...)
 		}
-		cookie := func(rec *httptest.ResponseRecorder, name string) *http.Cookie {
-			for _, ck := range rec.Result().Cookies() {
-				if ck.Name == name {
-					return ck
-				}
-			}
-			return nil
-		}
 
 		// Anonymous: pages redirect to the login page, fragments get 401.
 		if rec := do(http.MethodGet, "/dashboard/graph", nil); rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), frontend.LoginPath+"?next=") {
@@ -53,9 +44,9 @@ func TestDashboardLogin(t *testing.T) {
 		if loginPage.Code != http.StatusOK || !strings.Contains(loginPage.Body.String(), `name="password"`) {
 			t.Fatalf("login page = %d\n%s", loginPage.Code, loginPage.Body)
 		}
-		token := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(loginPage.Body.String())
-		csrf := cookie(loginPage, "aegis_dashboard_csrf")
-		if token == nil || csrf == nil {
+		token := csrfToken(loginPage)
+		csrf := responseCookie(loginPage, "aegis_dashboard_csrf")
+		if token == "" || csrf == nil {
 			t.Fatal("the login page has no CSRF token or cookie")
 		}
 		login := func(who, password string, withCSRF bool) *httptest.ResponseRecorder {
@@ -63,24 +54,24 @@ func TestDashboardLogin(t *testing.T) {
 			if !withCSRF {
 				return do(http.MethodPost, frontend.LoginPath, form)
 			}
-			form.Set(frontend.CSRFField, token[1])
+			form.Set(frontend.CSRFField, token)
 			return do(http.MethodPost, frontend.LoginPath, form, csrf)
 		}
 
 		// No CSRF token: 403, and no session.
-		if rec := login(admin.Email, pw, false); rec.Code != http.StatusForbidden || cookie(rec, "aegis_dashboard_session") != nil {
+		if rec := login(admin.Email, pw, false); rec.Code != http.StatusForbidden || responseCookie(rec, "aegis_dashboard_session") != nil {
 			t.Errorf("login without CSRF = %d", rec.Code)
 		}
 		// Bad password and unknown account: the same generic error.
 		bad, unknown := login(admin.Email, "wrong password!", true), login("nobody@example.com", pw, true)
 		for _, rec := range []*httptest.ResponseRecorder{bad, unknown} {
-			if rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), "Wrong email, username or password.") || cookie(rec, "aegis_dashboard_session") != nil {
+			if rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), "Wrong email, username or password.") || responseCookie(rec, "aegis_dashboard_session") != nil {
 				t.Errorf("bad login = %d\n%s", rec.Code, rec.Body)
 			}
 		}
 		// A user without the admin role: 403 at login, and with a session
 		// of their own the dashboard answers 403 too.
-		if rec := login(plain.Username, pw, true); rec.Code != http.StatusForbidden || cookie(rec, "aegis_dashboard_session") != nil {
+		if rec := login(plain.Username, pw, true); rec.Code != http.StatusForbidden || responseCookie(rec, "aegis_dashboard_session") != nil {
 			t.Errorf("non-admin login = %d", rec.Code)
 		}
 		plainSession, _, err := a.DashboardLogin(t.Context(), LoginParams{Login: plain.Email, Password: pw})
@@ -93,7 +84,7 @@ func TestDashboardLogin(t *testing.T) {
 
 		// The admin signs in and sees the dashboard.
 		ok := login(admin.Email, pw, true)
-		sess := cookie(ok, "aegis_dashboard_session")
+		sess := responseCookie(ok, "aegis_dashboard_session")
 		if ok.Code != http.StatusSeeOther || ok.Header().Get("Location") != "/dashboard/graph" || sess == nil {
 			t.Fatalf("admin login = %d, Location %q\n%s", ok.Code, ok.Header().Get("Location"), ok.Body)
 		}
@@ -108,8 +99,8 @@ func TestDashboardLogin(t *testing.T) {
 		}
 		// The CSRF token of a signed-in page is the session's: the login
 		// page's no longer works.
-		sessToken := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(overview.Body.String())
-		if sessToken == nil || sessToken[1] == token[1] {
+		sessToken := csrfToken(overview)
+		if sessToken == "" || sessToken == token {
 			t.Fatalf("the overview's CSRF token is %q, want one of the session, not the login page's", sessToken)
 		}
 		for _, path := range []string{"/", "/dashboard/graph", "/dashboard/panels/users", "/dashboard/fragments/overview"} {
@@ -122,10 +113,10 @@ func TestDashboardLogin(t *testing.T) {
 		if rec := do(http.MethodPost, frontend.LogoutPath, url.Values{}, sess, csrf); rec.Code != http.StatusForbidden {
 			t.Errorf("logout without CSRF = %d, want 403", rec.Code)
 		}
-		if rec := do(http.MethodPost, frontend.LogoutPath, url.Values{frontend.CSRFField: {token[1]}}, sess, csrf); rec.Code != http.StatusForbidden {
+		if rec := do(http.MethodPost, frontend.LogoutPath, url.Values{frontend.CSRFField: {token}}, sess, csrf); rec.Code != http.StatusForbidden {
 			t.Errorf("logout with the login page's CSRF token = %d, want 403", rec.Code)
 		}
-		out := do(http.MethodPost, frontend.LogoutPath, url.Values{frontend.CSRFField: {sessToken[1]}}, sess, csrf)
+		out := do(http.MethodPost, frontend.LogoutPath, url.Values{frontend.CSRFField: {sessToken}}, sess, csrf)
 		if out.Code != http.StatusSeeOther || out.Header().Get("Location") != frontend.LoginPath {
 			t.Fatalf("logout = %d\n%s", out.Code, out.Body)
 		}

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -135,11 +134,11 @@ func TestDashboardSessionLifetime(t *testing.T) {
 					rec = httptest.NewRecorder()
 					h.ServeHTTP(rec, req)
 				case out:
-					token := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(serveDashboard(t, h, http.MethodGet, "/", nil, session).Body.String())
-					if token == nil {
+					token := csrfToken(serveDashboard(t, h, http.MethodGet, "/", nil, session))
+					if token == "" {
 						t.Fatalf("%s: no CSRF token on the overview", tt.name)
 					}
-					rec = serveDashboard(t, h, http.MethodPost, frontend.LogoutPath, url.Values{frontend.CSRFField: {token[1]}}, session)
+					rec = serveDashboard(t, h, http.MethodPost, frontend.LogoutPath, url.Values{frontend.CSRFField: {token}}, session)
 				}
 				if rec.Code != st.want {
 					t.Errorf("%s, step %d (%s at +%v): %d, want %d", tt.name, j+1, st.do, elapsed, rec.Code, st.want)

@@ -296,22 +296,38 @@ func serveDashboard(t *testing.T, h http.Handler, method, path string, form url.
 	return rec
 }
 
+// csrfTokenRE finds the CSRF token in the forms of a dashboard page.
+var csrfTokenRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// csrfToken returns the CSRF token of the dashboard page in rec, "" if it
+// has none.
+func csrfToken(rec *httptest.ResponseRecorder) string {
+	if m := csrfTokenRE.FindStringSubmatch(rec.Body.String()); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// responseCookie returns the cookie called name that rec sets, nil if none.
+func responseCookie(rec *httptest.ResponseRecorder, name string) *http.Cookie {
+	for _, ck := range rec.Result().Cookies() {
+		if ck.Name == name {
+			return ck
+		}
+	}
+	return nil
+}
+
 // dashboardSignIn signs in through the login form and returns the session
 // cookie.
 func dashboardSignIn(t *testing.T, h http.Handler, login, password string) *http.Cookie {
 	t.Helper()
 	page := serveDashboard(t, h, http.MethodGet, frontend.LoginPath, nil)
-	token := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(page.Body.String())
-	var csrf *http.Cookie
-	for _, c := range page.Result().Cookies() {
-		if c.Name == "aegis_dashboard_csrf" {
-			csrf = c
-		}
-	}
-	if token == nil || csrf == nil {
+	token, csrf := csrfToken(page), responseCookie(page, "aegis_dashboard_csrf")
+	if token == "" || csrf == nil {
 		t.Fatalf("the login page has no CSRF token or cookie\n%s", page.Body)
 	}
-	rec := serveDashboard(t, h, http.MethodPost, frontend.LoginPath, url.Values{"login": {login}, "password": {password}, frontend.CSRFField: {token[1]}}, csrf)
+	rec := serveDashboard(t, h, http.MethodPost, frontend.LoginPath, url.Values{"login": {login}, "password": {password}, frontend.CSRFField: {token}}, csrf)
 	for _, c := range rec.Result().Cookies() {
 		if c.Name == "aegis_dashboard_session" && c.Value != "" {
 			return c
