@@ -19,9 +19,7 @@ import (
 )
 
 func TestOpenAndQuery(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		ctx := t.Context()
 		w, err := insertWidget(ctx, db.Bun(), "gear")
 		if err != nil {
@@ -49,9 +47,7 @@ func TestOpenAndQuery(t *testing.T) {
 }
 
 func TestForeignKeysEnforced(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		_, err := db.Bun().NewInsert().Model(&part{WidgetID: 999, Label: "orphan"}).Exec(t.Context())
 		if err == nil {
 			t.Error("a part of a missing widget was inserted; foreign keys are off")
@@ -60,9 +56,7 @@ func TestForeignKeysEnforced(t *testing.T) {
 }
 
 func TestUniqueViolation(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		ctx := t.Context()
 		if _, err := insertWidget(ctx, db.Bun(), "gear"); err != nil {
 			t.Fatal(err)
@@ -157,9 +151,7 @@ func TestInTx(t *testing.T) {
 }
 
 func TestMigrations(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		ctx := t.Context()
 		counts := func() (applied, pending int) {
 			t.Helper()
@@ -270,9 +262,7 @@ func TestStartRefusesUnmigrated(t *testing.T) {
 }
 
 func TestHealth(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		h := db.CheckHealth(t.Context())
 		if h.Status != registry.StatusHealthy {
 			t.Fatalf("health = %+v, want healthy", h)

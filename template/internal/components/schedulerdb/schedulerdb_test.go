@@ -23,9 +23,7 @@ func init() {
 }
 
 func TestStore(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		ctx := t.Context()
 		s := NewStore(db)
 		tick := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)

@@ -43,9 +43,7 @@ func init() {
 
 // A tick enqueued as a job runs the scheduled function in the worker; a failure is retried.
 func TestTickRunsAsRetriedJob(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		ctx := t.Context()
 		r := registry.New()
 		_ = registry.Value(r, db)

@@ -57,9 +57,7 @@ func enqueueN(t *testing.T, c *Client, n int) []int64 {
 // first (whatever their IDs), and the recent list every state, newest ID first, with the
 // queries that read the indexes (no state filter; one state each for the failed jobs).
 func TestPanelJobs(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		c, err := NewClient(db, testSettings(), nil) // enqueues, does not work
 		if err != nil {
 			t.Fatal(err)
@@ -143,9 +141,7 @@ func TestPanelJobs(t *testing.T) {
 // TestCount counts the live states all and the discarded and cancelled jobs of the last hour
 // only, never the completed ones, and the health check reports them so.
 func TestCount(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		c, err := NewClient(db, testSettings(), nil)
 		if err != nil {
 			t.Fatal(err)

@@ -17,9 +17,7 @@ import (
 // TestPanel renders the worker's dashboard panel and cancels, then retries,
 // a job from it the way a browser without JavaScript does.
 func TestPanel(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		client, err := NewClient(db, testSettings(), nil) // enqueues, does not work
 		if err != nil {
 			t.Fatal(err)

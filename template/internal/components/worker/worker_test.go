@@ -68,9 +68,7 @@ func TestSettingsValidate(t *testing.T) {
 // River's schema is the worker's goose migrations: applied by databasetest like everyone's,
 // and reversible.
 func TestMigrations(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		ctx := t.Context()
 		var n int
 		if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM river_migration`).Scan(&n); err != nil {
@@ -108,9 +106,7 @@ func TestMigrations(t *testing.T) {
 }
 
 func TestEnqueueRunsInScope(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		c := setup(t, db, testSettings())
 		tok := token(t)
 		res, err := c.Enqueue(t.Context(), scopedArgs{Token: tok}, nil)
@@ -127,9 +123,7 @@ func TestEnqueueRunsInScope(t *testing.T) {
 
 // A panicking job is retried, then discarded with the panic recorded, and the worker goes on.
 func TestPanicRetriedThenDiscarded(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		c := setup(t, db, testSettings())
 		tok := token(t)
 		res, err := c.Enqueue(t.Context(), panicArgs{Token: tok}, &river.InsertOpts{MaxAttempts: 2})
@@ -166,9 +160,7 @@ func TestPanicRetriedThenDiscarded(t *testing.T) {
 
 // A task's timeout cancels its context; the attempt fails and is retried.
 func TestTimeoutFailsAttempt(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		c := setup(t, db, testSettings())
 		tok := token(t)
 		res, err := c.Enqueue(t.Context(), blockArgs{Token: tok}, &river.InsertOpts{MaxAttempts: 3})
@@ -188,9 +180,7 @@ func TestTimeoutFailsAttempt(t *testing.T) {
 }
 
 func TestUniqueScheduledAndPriority(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		c := setup(t, db, testSettings())
 		ctx := t.Context()
 		tok := token(t)
@@ -222,9 +212,7 @@ func TestUniqueScheduledAndPriority(t *testing.T) {
 }
 
 func TestExampleTaskIsUnique(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		c := setup(t, db, testSettings())
 		a, err := c.Enqueue(t.Context(), SendWelcomeArgs{Email: "ada@example.com"}, nil)
 		if err != nil {
@@ -243,9 +231,7 @@ func TestExampleTaskIsUnique(t *testing.T) {
 
 // Jobs enqueued in a transaction exist exactly when the transaction commits, with the data.
 func TestInTx(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		ctx := t.Context()
 		c, err := NewClient(db, testSettings(), nil) // enqueue only
 		if err != nil {
@@ -303,9 +289,7 @@ func TestInTx(t *testing.T) {
 
 // Stop lets a running job finish within WORKER_SHUTDOWN_TIMEOUT.
 func TestGracefulShutdown(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		c := setup(t, db, testSettings())
 		tok := token(t)
 		res, err := c.Enqueue(t.Context(), sleepArgs{Token: tok, For: 700 * time.Millisecond}, nil)
@@ -332,9 +316,7 @@ func TestGracefulShutdown(t *testing.T) {
 
 // A job that outlives WORKER_SHUTDOWN_TIMEOUT is cancelled and left to be retried.
 func TestShutdownTimeoutCancels(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		s := testSettings()
 		s.ShutdownTimeout = 300 * time.Millisecond
 		c := setup(t, db, s)
@@ -358,9 +340,7 @@ func TestShutdownTimeoutCancels(t *testing.T) {
 }
 
 func TestHealth(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		c := setup(t, db, testSettings())
 		if _, err := c.Enqueue(t.Context(), okArgs{Token: token(t)}, &river.InsertOpts{ScheduledAt: time.Now().Add(time.Hour)}); err != nil {
 			t.Fatal(err)

@@ -101,9 +101,7 @@ func TestAdminRules(t *testing.T) {
 // rules: an admin signed in to the dashboard cannot deactivate their own
 // account, and nobody the last active admin.
 func TestPanelAdminRules(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		// Development without a login: the operator is this machine; only the
 		// last-admin rule can apply.
 		h, users, _ := dashboardApp(t, db, nil)

@@ -134,9 +134,7 @@ func TestDashboardLogin(t *testing.T) {
 // database on every request, so it outlives the access token and ends as
 // soon as the account or the session changes.
 func TestDashboardSession(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		s := testSettings()
 		// Access tokens die at once: JWT expiry is in whole seconds, so 1ms
 		// with 1ns of leeway (0 would mean the default) ends them within

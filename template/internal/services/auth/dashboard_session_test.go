@@ -63,9 +63,7 @@ func TestDashboardSessionIsNotARefreshToken(t *testing.T) {
 // refreshes do not count), AUTH_DASHBOARD_SESSION_TTL after sign-in however
 // active, and at logout, on the server (the same cookie is refused after).
 func TestDashboardSessionLifetime(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		s := testSettings()
 		s.DashboardIdleTimeout, s.DashboardSessionTTL = 30*time.Minute, 12*time.Hour
 		clock := &testClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}

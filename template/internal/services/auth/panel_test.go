@@ -15,9 +15,7 @@ import (
 // TestPanel lists and searches accounts in the dashboard panel and
 // deactivates, then activates, one the way a browser without JavaScript does.
 func TestPanel(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		h, users, _ := dashboardApp(t, db, nil) // the panels registered from init(): this one
 		tag := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
 		ada, err := users.Create(t.Context(), CreateUserParams{Email: "ada-" + tag + "@example.com", Username: "ada" + fmt.Sprint(len(tag)) + "x", Password: "correct horse battery staple", FullName: "Ada <Lovelace>"})

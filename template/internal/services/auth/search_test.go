@@ -39,9 +39,7 @@ func emails(t *testing.T, users *UserService, p ListUsersParams) []string {
 // match the start of the email or username; the index follows every create,
 // update and delete.
 func TestListSearch(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		f := setup(t, db, nil)
 		ctx := t.Context()
 		mk := func(email, username, name string) *User {
@@ -149,9 +147,7 @@ FROM seq`
 // TestListTotalCapped: past TotalCap matches List stops counting and says so;
 // the last page and small results stay exact.
 func TestListTotalCapped(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		f := setup(t, db, nil)
 		n := TotalCap + 150
 		addUsers(t, db, n)
@@ -256,9 +252,7 @@ func plan(t *testing.T, db *database.DB, q string) string {
 // sequential scans off, name the trigram and prefix indexes (without them the
 // planner has no other way than a scan).
 func TestListSearchPlan(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		f := setup(t, db, nil)
 		addUsers(t, db, 3000)
 		if _, err := db.Bun().ExecContext(t.Context(), "ANALYZE auth_users"); err != nil {
@@ -303,9 +297,7 @@ func TestListSearchPlan(t *testing.T) {
 // TestPanelAndAPICappedTotal: past TotalCap accounts the panel says
 // "10,000+ accounts" and the API sets total_capped.
 func TestPanelAndAPICappedTotal(t *testing.T) {
-	t.Parallel()
-	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		t.Parallel()
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		h, _, _ := dashboardApp(t, db, nil)
 		addUsers(t, db, TotalCap+5)
 		b := frontendtest.NewBrowser(t, h)

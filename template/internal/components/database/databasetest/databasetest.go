@@ -54,6 +54,18 @@ func Engines(t *testing.T, fn func(t *testing.T, db *database.DB)) {
 	})
 }
 
+// Parallel is Engines for a test that runs in parallel with others, and whose two engines run in
+// parallel with each other: each on its own database, so they share nothing.
+func Parallel(t *testing.T, fn func(t *testing.T, db *database.DB)) {
+	t.Helper()
+	t.Parallel()
+	ForEachEngine(t, func(t *testing.T, engine database.Engine) {
+		t.Helper()
+		t.Parallel()
+		fn(t, New(t, engine))
+	})
+}
+
 // ForEachEngine runs fn as the subtests "sqlite" and "postgres"; the postgres one skips
 // when TEST_DATABASE_URL is not set. For tests that need more than New gives, such as an
 // empty database from Settings.
