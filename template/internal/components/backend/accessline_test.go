@@ -54,7 +54,7 @@ func TestAccessLineMatchesSlog(t *testing.T) {
 	times := []time.Time{
 		time.Date(2026, 12, 4, 14, 5, 6, 123456789, time.UTC),
 		time.Date(2026, 12, 4, 14, 5, 6, 120000000, time.FixedZone("CET", 3600)),
-		time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("", -(3*3600 + 30*60))),
+		time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("", -(3*3600+30*60))),
 		time.Now(), // with a monotonic reading, as accessLog's
 	}
 	tests := []struct {
