@@ -226,3 +226,37 @@ func TestAccessLogWithAttrsUsesSlog(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAccessLine is the access line alone: slog.JSONHandler formatting the record
+// accessLog builds against appendAccessLine, both to io.Discard.
+func BenchmarkAccessLine(b *testing.B) {
+	tm := time.Now()
+	const path, remote, id = "/api/v1/ping", "127.0.0.1:40000", "AB3DEFGHIJKLMNOPQRSTUVWXYZ"
+	b.Run("slog", func(b *testing.B) {
+		h := slog.NewJSONHandler(io.Discard, nil)
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			rec := slog.NewRecord(tm, slog.LevelInfo, "request", 0)
+			rec.AddAttrs(
+				slog.String("method", "GET"),
+				slog.String("path", path),
+				slog.Int("status", 200),
+				slog.Int64("bytes", 18),
+				slog.Duration("duration", 12345),
+				slog.String("remote", remote),
+				slog.String("request_id", id),
+			)
+			_ = h.Handle(ctx, rec)
+		}
+	})
+	b.Run("append", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			bp := lineBufs.Get().(*[]byte)
+			*bp = appendAccessLine((*bp)[:0], tm, slog.LevelInfo, "GET", path, 200, 18, 12345, remote, id)
+			_, _ = io.Discard.Write(*bp)
+			lineBufs.Put(bp)
+		}
+	})
+}
