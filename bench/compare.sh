@@ -12,7 +12,12 @@
 #
 #   rps      each server alone on core 0 (GOMAXPROCS=1), wrk -t1 -c50 on core 1, ROUNDS rounds
 #            (order reversed every other round); per round g/a (/health/live), gp/b (ping),
-#            gp/a; then the median of each ratio.
+#            gp/a; then the median of each ratio. The comparison's rule: the servers differ only in
+#            what handles the request. So the anchors get the app's default http.Server timeouts
+#            (backend settings.go: -read-header-timeout 5s -read-timeout 30s -write-timeout 30s
+#            -idle-timeout 120s; net/http then sets read/write deadlines on the connection per
+#            request, as it does for the app). PARITY=0 runs the anchors without timeouts
+#            (http.ListenAndServe's defaults, as before).
 #   startup  exec to first 200 on /health/ready, STARTS runs (bench/httpbench/startup).
 #   idle     VmRSS 1 s after ready; CPU (utime+stime from /proc/PID/stat) and context
 #            switches (all threads) over IDLE_SECS, as % of one core.
@@ -29,7 +34,7 @@
 #            CPU profile at idle, heap; GODEBUG=inittrace=1 and the debug log of one start.
 #            Profiles land in OUT (default bench/out, not committed).
 #
-# Environment: ROUNDS=3 DURATION=10s STARTS=20 IDLE_SECS=20 JOBS=3000000 USERS=200000 REQS=30
+# Environment: PARITY=1 ROUNDS=3 DURATION=10s STARTS=20 IDLE_SECS=20 JOBS=3000000 USERS=200000 REQS=30
 # BUDGET=60 PG_URL= PORT_BASE=18450 PPROF_PORT=18459 APP_ENV=production LOG_LEVEL=info (the app's production defaults: JSON access
 # log at info for API requests; probes log at debug) OUT=bench/out.
 # Production needs AUTH_SECRET: the script passes the random one aegis init wrote to the app's
@@ -42,7 +47,10 @@ what=${1:-app}
 ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-10s} STARTS=${STARTS:-20} IDLE_SECS=${IDLE_SECS:-20}
 JOBS=${JOBS:-3000000} USERS=${USERS:-200000} REQS=${REQS:-30} BUDGET=${BUDGET:-60}
 APP_MODE=${APP_ENV:-production} APP_LOG=${LOG_LEVEL:-info} OUT=${OUT:-$root/bench/out}
-PG_URL=${PG_URL:-} PPROF_PORT=${PPROF_PORT:-18459}
+PG_URL=${PG_URL:-} PPROF_PORT=${PPROF_PORT:-18459} PARITY=${PARITY:-1}
+# The anchors' server timeouts: the app's defaults (backend settings.go) unless PARITY=0.
+anchor_timeouts=()
+[ "$PARITY" = 0 ] || anchor_timeouts=(-read-header-timeout 5s -read-timeout 30s -write-timeout 30s -idle-timeout 120s)
 base=${PORT_BASE:-18450} # two runs at once need different PORT_BASE (and PPROF_PORT)
 port_app=$((base + 1)) port_bare=$((base + 2)) port_chihuma=$((base + 3)) port_startup=$((base + 4))
 work=$(mktemp -d)
@@ -174,14 +182,15 @@ if [ "$what" = app ] || [ "$what" = all ] || [ "$what" = rps ]; then
 	# app by half once the page cache filled (150 MB of log lines per round).
 	app_pid=$(APP_STDOUT=/dev/null start_app "$work/run-rps" $port_app 0 1 "$APP_MODE" "$APP_LOG")
 	pids+=("$app_pid")
-	GOMAXPROCS=1 taskset -c 0 "$work/bare" -addr "127.0.0.1:$port_bare" -body '{"status":"ok"}' 2>/dev/null &
+	GOMAXPROCS=1 taskset -c 0 "$work/bare" -addr "127.0.0.1:$port_bare" -body '{"status":"ok"}' "${anchor_timeouts[@]}" 2>/dev/null &
 	pids+=($!)
-	GOMAXPROCS=1 taskset -c 0 "$work/chihuma" -addr "127.0.0.1:$port_chihuma" 2>/dev/null &
+	GOMAXPROCS=1 taskset -c 0 "$work/chihuma" -addr "127.0.0.1:$port_chihuma" "${anchor_timeouts[@]}" 2>/dev/null &
 	pids+=($!)
 	wait_ready $port_app
 	wait_up $port_bare /health/live
 	wait_up $port_chihuma /api/v1/ping
 	echo "== requests/s: each server on core 0 (GOMAXPROCS=1), wrk -t1 -c50 -d$DURATION on core 1; app APP_ENV=$APP_MODE LOG_LEVEL=$APP_LOG"
+	echo "   anchors' server timeouts: ${anchor_timeouts[*]:-none (PARITY=0)}"
 	echo "   g  app /health/live:  $(curl -s "http://127.0.0.1:$port_app/health/live")"
 	echo "   a  bare /health/live: $(curl -s "http://127.0.0.1:$port_bare/health/live")"
 	echo "   gp app /api/v1/ping:  $(curl -s "http://127.0.0.1:$port_app/api/v1/ping")"

@@ -3,6 +3,8 @@
 // bench/compare.sh adds to the generated app. It is the anchor the app's API requests are
 // compared against (the app adds its middleware stack, request scope and access log on top).
 // It also answers GET /health/live like the bare server, so both anchors take the same probes.
+// The -read-header-timeout, -read-timeout, -write-timeout and -idle-timeout flags set the
+// http.Server's timeouts as in bench/httpbench/bare (0, the default: none).
 package main
 
 import (
@@ -25,6 +27,10 @@ type pingOutput struct{ Body PingBody }
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8101", "listen address")
+	readHeader := flag.Duration("read-header-timeout", 0, "http.Server ReadHeaderTimeout (0: none)")
+	read := flag.Duration("read-timeout", 0, "http.Server ReadTimeout (0: none)")
+	write := flag.Duration("write-timeout", 0, "http.Server WriteTimeout (0: none)")
+	idle := flag.Duration("idle-timeout", 0, "http.Server IdleTimeout (0: none)")
 	flag.Parse()
 	mux := chi.NewRouter()
 	cfg := huma.DefaultConfig("chihuma", "1.0.0")
@@ -39,5 +45,7 @@ func main() {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
-	log.Fatal(http.ListenAndServe(*addr, mux))
+	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: *readHeader,
+		ReadTimeout: *read, WriteTimeout: *write, IdleTimeout: *idle}
+	log.Fatal(srv.ListenAndServe())
 }

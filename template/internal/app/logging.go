@@ -17,13 +17,15 @@ import (
 // JSON output is buffered (logbuf: flushed every 100 ms, when 64 KiB are
 // waiting, at once for errors, and when the command ends): with an access line
 // per request, one write(2) per line costs a server a measurable share of its
-// CPU. Text output, for a person at a terminal, is written line by line.
+// CPU. Text output, for a person at a terminal, is written line by line. The JSON
+// handler is slog's (logbuf.JSONHandler): the access log formats its lines itself, the
+// same bytes slog would write, and hands them to it (backend.accessLog).
 func (a *cli) newLogger(core config.Core, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: core.Level()}
 	var h slog.Handler
 	if core.Format() == config.FormatJSON {
 		buf := a.logs.add(w)
-		h = logbuf.Handler(slog.NewJSONHandler(buf, opts), buf, slog.LevelError)
+		h = logbuf.Handler(logbuf.JSONHandler(buf, opts), buf, slog.LevelError)
 	} else {
 		h = slog.NewTextHandler(w, opts)
 	}

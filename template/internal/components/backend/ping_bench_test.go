@@ -27,8 +27,9 @@ import (
 //
 // Ping/chihuma is the anchor (chi router + humachi, nothing else); Ping/app_info is the
 // handler Server.Handler builds, logging like a production app (JSON, info: one access-log
-// line per API request, to io.Discard here); Ping/app_warn is the same with the access log
-// filtered out; app_info_devnull and app_info_devnull_buffered log to /dev/null, unbuffered
+// line per API request, buffered, to io.Discard here); Ping/app_warn is the same with the access log
+// filtered out; app_info_slog formats the line with slog.JSONHandler (any handler other than
+// the app's); app_info_devnull and app_info_devnull_buffered log to /dev/null, unbuffered
 // and as the app does (logbuf). PingLayers adds the app's middleware to the anchor one at a
 // time, in the order Handler installs them, to show what each costs.
 
@@ -85,8 +86,18 @@ func benchHandler(b *testing.B, h http.Handler, path string) {
 	}
 }
 
-// jsonLogger logs like a production app (app/logging.go): JSON, through LogHandler.
-func jsonLogger(level slog.Level) *slog.Logger {
+// jsonLogger logs like a production app (app/logging.go): JSON (logbuf.JSONHandler, so the
+// access log writes its own line), buffered, through LogHandler; to io.Discard.
+func jsonLogger(b testing.TB, level slog.Level) *slog.Logger {
+	w := logbuf.New(io.Discard, 0, 0)
+	b.Cleanup(func() { _ = w.Close() })
+	opts := &slog.HandlerOptions{Level: level}
+	return slog.New(LogHandler(logbuf.Handler(logbuf.JSONHandler(w, opts), w, slog.LevelError)))
+}
+
+// slogLogger is JSON through slog.JSONHandler alone (not a logbuf.LineHandler): the access
+// log builds a slog.Record, as it does for any handler other than the app's.
+func slogLogger(level slog.Level) *slog.Logger {
 	return slog.New(LogHandler(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: level})))
 }
 
@@ -126,13 +137,15 @@ func devNullLogger(b *testing.B, buffered bool) *slog.Logger {
 	}
 	w := logbuf.New(f, 0, 0)
 	b.Cleanup(func() { _ = w.Close() })
-	return slog.New(LogHandler(logbuf.Handler(slog.NewJSONHandler(w, opts), w, slog.LevelError)))
+	return slog.New(LogHandler(logbuf.Handler(logbuf.JSONHandler(w, opts), w, slog.LevelError)))
 }
 
 func BenchmarkPing(b *testing.B) {
 	b.Run("chihuma", func(b *testing.B) { benchHandler(b, chiHuma(), pingPath) })
-	b.Run("app_info", func(b *testing.B) { benchHandler(b, appHandler(b, jsonLogger(slog.LevelInfo)), pingPath) })
-	b.Run("app_warn", func(b *testing.B) { benchHandler(b, appHandler(b, jsonLogger(slog.LevelWarn)), pingPath) })
+	b.Run("app_info", func(b *testing.B) { benchHandler(b, appHandler(b, jsonLogger(b, slog.LevelInfo)), pingPath) })
+	b.Run("app_warn", func(b *testing.B) { benchHandler(b, appHandler(b, jsonLogger(b, slog.LevelWarn)), pingPath) })
+	// The access line through slog's own JSON formatting (a handler other than the app's).
+	b.Run("app_info_slog", func(b *testing.B) { benchHandler(b, appHandler(b, slogLogger(slog.LevelInfo)), pingPath) })
 	// The access log reaching a file: which is what decides buffering the app's log output.
 	b.Run("app_info_devnull", func(b *testing.B) { benchHandler(b, appHandler(b, devNullLogger(b, false)), pingPath) })
 	b.Run("app_info_devnull_buffered", func(b *testing.B) { benchHandler(b, appHandler(b, devNullLogger(b, true)), pingPath) })
@@ -147,12 +160,12 @@ func BenchmarkLiveHandler(b *testing.B) {
 			_, _ = w.Write([]byte(`{"status":"ok"}`))
 		}), LivePath)
 	})
-	b.Run("app", func(b *testing.B) { benchHandler(b, appHandler(b, jsonLogger(slog.LevelInfo)), LivePath) })
+	b.Run("app", func(b *testing.B) { benchHandler(b, appHandler(b, jsonLogger(b, slog.LevelInfo)), LivePath) })
 }
 
 func BenchmarkPingLayers(b *testing.B) {
 	f := setup(b, setupOpts{infoLogs: true})
-	logger := jsonLogger(slog.LevelInfo)
+	logger := jsonLogger(b, slog.LevelInfo)
 	limit := f.srv.Settings().MaxBodyBytes
 	ids := newRequestIDs()
 	layers := []struct {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync/atomic"
 
+	"github.com/aegisgo/aegis/template/internal/runtime/logbuf"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -156,10 +157,26 @@ func closeScope(c *registry.Container) func(http.Handler) http.Handler {
 
 // LogHandler wraps h so that records logged with a request's context (for
 // example slog.InfoContext(r.Context(), ...)) carry a request_id attribute.
-// The app installs it around its default handler.
-func LogHandler(h slog.Handler) slog.Handler { return contextHandler{h} }
+// The app installs it around its default handler. When h is a
+// logbuf.LineHandler, so is the result (lines pass through as they are: the
+// access log's carry their request_id already).
+func LogHandler(h slog.Handler) slog.Handler {
+	if lh, ok := h.(logbuf.LineHandler); ok {
+		return contextLineHandler{contextHandler{h}, lh}
+	}
+	return contextHandler{h}
+}
 
 type contextHandler struct{ slog.Handler }
+
+type contextLineHandler struct {
+	contextHandler
+	line logbuf.LineHandler
+}
+
+func (h contextLineHandler) HandleLine(level slog.Level, line []byte) error {
+	return h.line.HandleLine(level, line)
+}
 
 func (h contextHandler) Handle(ctx context.Context, rec slog.Record) error {
 	if id := RequestID(ctx); id != "" && !hasAttr(rec, "request_id") {

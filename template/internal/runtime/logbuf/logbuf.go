@@ -128,8 +128,61 @@ func (b *Writer) writeLocked(p []byte) (int, error) {
 
 // Handler wraps h, which writes to w, so that a record at level or above is flushed at once,
 // with everything buffered before it.
+//
+// When h is a LineHandler, so is the handler returned: a line it takes is flushed at once too
+// when its level is at or above level.
 func Handler(h slog.Handler, w *Writer, level slog.Leveler) slog.Handler {
-	return &flushHandler{Handler: h, w: w, level: level}
+	f := &flushHandler{Handler: h, w: w, level: level}
+	if lh, ok := h.(LineHandler); ok {
+		return &flushLineHandler{flushHandler: f, line: lh}
+	}
+	return f
+}
+
+// LineHandler is a slog.Handler that also takes lines formatted by its caller exactly as it
+// would format a record of its own: the access log (backend) writes its JSON line itself,
+// without building a slog.Record, when the app's handler is a JSONHandler of this package.
+type LineHandler interface {
+	slog.Handler
+	// HandleLine writes line, one complete line with its newline, as the output of a record
+	// at level. The caller has checked Enabled.
+	HandleLine(level slog.Level, line []byte) error
+}
+
+// JSONHandler is slog.NewJSONHandler(w, opts). Without opts.ReplaceAttr and opts.AddSource,
+// what slog writes for a record depends only on the record, so the handler is a LineHandler
+// too: a caller may write a line it formatted the same way, straight to w (whole writes keep
+// lines apart: w is safe for concurrent use). WithAttrs and WithGroup return plain slog
+// handlers (their lines carry more than the record).
+func JSONHandler(w *Writer, opts *slog.HandlerOptions) slog.Handler {
+	h := slog.NewJSONHandler(w, opts)
+	if opts != nil && (opts.ReplaceAttr != nil || opts.AddSource) {
+		return h
+	}
+	return &jsonHandler{JSONHandler: h, w: w}
+}
+
+type jsonHandler struct {
+	*slog.JSONHandler
+	w *Writer
+}
+
+func (h *jsonHandler) HandleLine(_ slog.Level, line []byte) error {
+	_, err := h.w.Write(line)
+	return err
+}
+
+type flushLineHandler struct {
+	*flushHandler
+	line LineHandler
+}
+
+func (h *flushLineHandler) HandleLine(level slog.Level, line []byte) error {
+	err := h.line.HandleLine(level, line)
+	if level >= h.level.Level() {
+		_ = h.w.Flush()
+	}
+	return err
 }
 
 type flushHandler struct {

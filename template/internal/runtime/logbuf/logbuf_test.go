@@ -206,3 +206,36 @@ func BenchmarkWriter(b *testing.B) {
 		}
 	}
 }
+
+func TestJSONHandlerLines(t *testing.T) {
+	var out bytes.Buffer
+	w := logbuf.New(&out, 0, time.Hour)
+	defer w.Close()
+	if _, ok := logbuf.JSONHandler(w, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr { return a }}).(logbuf.LineHandler); ok {
+		t.Error("JSONHandler with ReplaceAttr takes raw lines")
+	}
+	if _, ok := logbuf.JSONHandler(w, &slog.HandlerOptions{AddSource: true}).(logbuf.LineHandler); ok {
+		t.Error("JSONHandler with AddSource takes raw lines")
+	}
+	if _, ok := logbuf.Handler(slog.NewJSONHandler(w, nil), w, slog.LevelError).(logbuf.LineHandler); ok {
+		t.Error("Handler of a plain slog handler takes raw lines")
+	}
+	h, ok := logbuf.Handler(logbuf.JSONHandler(w, nil), w, slog.LevelError).(logbuf.LineHandler)
+	if !ok {
+		t.Fatal("logbuf.Handler(JSONHandler) is not a LineHandler")
+	}
+	if _, ok := h.WithAttrs([]slog.Attr{slog.Int("a", 1)}).(logbuf.LineHandler); ok {
+		t.Error("a handler with attributes takes raw lines")
+	}
+	if _, ok := h.WithGroup("g").(logbuf.LineHandler); ok {
+		t.Error("a handler with a group takes raw lines")
+	}
+	_ = h.HandleLine(slog.LevelInfo, []byte("{\"a\":1}\n"))
+	if out.Len() != 0 {
+		t.Errorf("an info line was written at once: %q", out.String())
+	}
+	_ = h.HandleLine(slog.LevelError, []byte("{\"b\":2}\n"))
+	if got := out.String(); got != "{\"a\":1}\n{\"b\":2}\n" {
+		t.Errorf("after an error line, output = %q, want both lines in order", got)
+	}
+}
