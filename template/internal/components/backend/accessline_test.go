@@ -10,11 +10,11 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/logbuf"
+	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 )
 
 // slogAccessLine is what slog.JSONHandler writes for the record accessLog builds.
@@ -91,24 +91,6 @@ func TestAccessLineMatchesSlog(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for logbuf's timer goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // accessRequests serves a few requests through accessLog(logger), each with a request ID.
 func accessRequests(t *testing.T, logger *slog.Logger, after func(path string)) {
 	t.Helper()
@@ -164,7 +146,7 @@ func TestAccessLogFastPath(t *testing.T) {
 	t.Parallel()
 	for _, level := range []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelError} {
 		opts := &slog.HandlerOptions{Level: level}
-		var fastOut syncBuffer
+		var fastOut logtest.Buffer
 		w := logbuf.New(&fastOut, 0, time.Hour)
 		fast := slog.New(LogHandler(logbuf.Handler(logbuf.JSONHandler(w, opts), w, slog.LevelError)))
 		if _, ok := fast.Handler().(logbuf.LineHandler); !ok {
@@ -208,7 +190,7 @@ func TestAccessLogFastPath(t *testing.T) {
 // carry them.
 func TestAccessLogWithAttrsUsesSlog(t *testing.T) {
 	t.Parallel()
-	var out syncBuffer
+	var out logtest.Buffer
 	w := logbuf.New(&out, 0, 0)
 	logger := slog.New(LogHandler(logbuf.Handler(logbuf.JSONHandler(w, nil), w, slog.LevelError))).With("app", "x")
 	if _, ok := logger.Handler().(logbuf.LineHandler); ok {

@@ -1,7 +1,6 @@
 package frontend
 
 import (
-	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/tls"
@@ -17,7 +16,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,6 +23,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
+	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
@@ -642,7 +641,7 @@ func TestSecureCookies(t *testing.T) {
 func TestBasicAuthThrottle(t *testing.T) {
 	t.Parallel()
 	const password = "correct horse battery staple"
-	var logs syncBuffer
+	var logs logtest.Buffer
 	e := setup(t, setupOpts{
 		opts:   &Opts{Production: true, Settings: Settings{Username: "admin", Password: password}},
 		logger: slog.New(slog.NewTextHandler(&logs, nil)),
@@ -739,24 +738,6 @@ func TestProductionPassword(t *testing.T) {
 			t.Errorf("password %q: error %q must name DASHBOARD_PASSWORD and not the value", tt.password, err)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestSettingsValidate(t *testing.T) {
