@@ -46,6 +46,12 @@ if ! command -v chromium >/dev/null; then
 	apt_install chromium || echo "Chromium could not be installed: the browser tests will skip"
 fi
 
+# The interactive form's terminal test drives aegis in tmux (it skips, saying so, when absent).
+if ! command -v tmux >/dev/null; then
+	step "installing tmux for the terminal screen test"
+	apt_install tmux || echo "tmux could not be installed: the terminal screen test will skip"
+fi
+
 start_postgres
 start_redis
 export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}

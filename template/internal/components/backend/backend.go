@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/aegisgo/aegis/template/internal/config"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
@@ -66,7 +67,10 @@ type Server struct {
 	// those who prove who they are.
 	production bool
 	access     registry.All[HealthAccess] // contributed; may open health details
-	state      atomic.Int32
+	// reportMaxAge is how long /health/detailed reuses a report (registry.SharedHealth's
+	// maxAge: zero is its default); tests set it.
+	reportMaxAge time.Duration
+	state        atomic.Int32
 }
 
 // Server states, reported by CheckHealth and used by readiness.

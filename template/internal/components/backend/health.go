@@ -239,7 +239,7 @@ func (s *Server) mountHealth(r *Router, details *detailsPolicy) {
 		Errors:      []int{http.StatusServiceUnavailable},
 		Middlewares: huma.Middlewares{details.gate},
 	}, func(ctx context.Context, _ *struct{}) (*detailedOutput, error) {
-		rep := c.SharedHealth(ctx, timeout, 0)
+		rep := c.SharedHealth(ctx, timeout, s.reportMaxAge)
 		status := http.StatusOK
 		if rep.Status == registry.StatusUnhealthy {
 			status = http.StatusServiceUnavailable
