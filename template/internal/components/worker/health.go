@@ -31,21 +31,19 @@ type Counts struct {
 // cancelled jobs per state from a range of its partial (state, finalized_at) index alone (no
 // queue: that would read each row), so the cost follows the backlog and the failures of the
 // last hour, not the history.
-const countSQL = `SELECT queue, state, count(*) FROM river_job
-WHERE state IN ('available', 'pending', 'retryable', 'running', 'scheduled')
-GROUP BY queue, state
-UNION ALL
-SELECT NULL, state, count(*) FROM river_job
-WHERE state IN ('cancelled', 'discarded') AND finalized_at IS NOT NULL AND finalized_at >= ?
-GROUP BY state`
+var countSQL = fmt.Sprintf(countTemplate, "state", "?")
 
 // countPostgres is countSQL in PostgreSQL's dialect (state is an enum; $1 placeholder).
-const countPostgres = `SELECT queue, state::text, count(*) FROM river_job
+var countPostgres = fmt.Sprintf(countTemplate, "state::text", "$1")
+
+// countTemplate is Count's SQL with the state column (%[1]s) and the placeholder (%[2]s) left
+// to the dialect.
+const countTemplate = `SELECT queue, %[1]s, count(*) FROM river_job
 WHERE state IN ('available', 'pending', 'retryable', 'running', 'scheduled')
 GROUP BY queue, state
 UNION ALL
-SELECT NULL, state::text, count(*) FROM river_job
-WHERE state IN ('cancelled', 'discarded') AND finalized_at IS NOT NULL AND finalized_at >= $1
+SELECT NULL, %[1]s, count(*) FROM river_job
+WHERE state IN ('cancelled', 'discarded') AND finalized_at IS NOT NULL AND finalized_at >= %[2]s
 GROUP BY state`
 
 // sqliteTime is how riversqlite writes timestamps (UTC text), so comparisons are textual.

@@ -197,10 +197,10 @@ func NewClient(db *database.DB, s Settings, opts *ClientOpts) (*Client, error) {
 		}
 		c.eng = &riverEngine[pgx.Tx]{c: rc, tx: pgxTxOf}
 	default:
-		var driver riverdriver.Driver[*sql.Tx] = riversqlite.New(db.SQL())
+		d := riversqlite.New(db.SQL())
+		var driver riverdriver.Driver[*sql.Tx] = d
 		if opts.PollOnly {
-			cfg.PollOnly = true
-			driver = sqliteWithoutListener{riversqlite.New(db.SQL())}
+			driver = sqliteWithoutListener{d}
 		}
 		rc, err := river.NewClient(driver, cfg)
 		if err != nil {
