@@ -172,7 +172,6 @@ func jobsCmd(env *command.Env) *cobra.Command {
 var queueName = regexp.MustCompile(`^(?:[a-z0-9])+(?:[_|\-]?[a-z0-9]+)*$`)
 
 func enqueueCmd(env *command.Env) *cobra.Command {
-	tasks := registeredTasks(env.Registry)
 	var (
 		argsJSON, queue string
 		priority        int
@@ -194,12 +193,13 @@ one skipped, and the command names that job. A task unique by its own
 InsertOpts is skipped the same way without --unique.
 
 Kinds registered in this binary, with their arguments:
-` + kindList(tasks),
+`,
 		Example: fmt.Sprintf(`  %[1]s jobs enqueue send_welcome --args '{"email":"ada@example.com"}'
   %[1]s jobs enqueue send_welcome --args '{"email":"ada@example.com"}' --queue system --priority 2
   %[1]s jobs enqueue send_welcome --args '{"email":"ada@example.com"}' --in 30m --unique`, env.Name),
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			tasks := registeredTasks(env.Registry)
 			kind := args[0]
 			task, ok := tasks[kind]
 			if !ok {
@@ -260,6 +260,14 @@ Kinds registered in this binary, with their arguments:
 	f.IntVar(&priority, "priority", 0, "1 (runs first) to 4 (default: the task's, else 1)")
 	f.DurationVar(&in, "in", 0, "run the job this long from now, such as 90s or 2h (default: at once)")
 	f.BoolVar(&unique, "unique", false, "skip it if a job of the same kind, arguments and queue already exists")
+	// The kinds and their sample arguments are listed when the help is shown, not each time
+	// the binary assembles its commands (serve included).
+	long := cmd.Long
+	help := cmd.HelpFunc()
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
+		c.Long = long + kindList(registeredTasks(env.Registry))
+		help(c, args)
+	})
 	return cmd
 }
 
