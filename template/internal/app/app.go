@@ -33,13 +33,9 @@ func Main(name string) int {
 		stderr: os.Stderr,
 		reg:    registry.Default,
 	}
-	defer func() {
-		if v := recover(); v != nil {
-			// Crashing: what is logged so far goes out before the panic's trace.
-			a.logs.close()
-			panic(v)
-		}
-	}()
+	// Deferred calls run while a panic unwinds, before its trace is printed: what is logged
+	// so far goes out first (close is idempotent; run closes too).
+	defer a.logs.close()
 	return run(context.Background(), a, os.Args[1:])
 }
 

@@ -162,7 +162,7 @@ func (p *detailsPolicy) mayShowDetails(r *http.Request) bool {
 	}
 	if p.token != "" {
 		scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-		if ok && strings.EqualFold(scheme, "Bearer") && equalSecret(strings.TrimSpace(got), p.token) {
+		if ok && strings.EqualFold(scheme, "Bearer") && EqualSecret(strings.TrimSpace(got), p.token) {
 			return true
 		}
 	}
@@ -174,9 +174,10 @@ func (p *detailsPolicy) mayShowDetails(r *http.Request) bool {
 	return false
 }
 
-// equalSecret compares in time independent of where, and whether in
-// length, the strings differ (hashing first hides the lengths).
-func equalSecret(a, b string) bool {
+// EqualSecret compares in time independent of where, and whether in
+// length, the strings differ (hashing first hides the lengths): for tokens
+// and passwords from settings.
+func EqualSecret(a, b string) bool {
 	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
 	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
 }

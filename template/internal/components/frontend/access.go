@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"html/template"
 	"log/slog"
@@ -102,7 +101,7 @@ func (d *Dashboard) checkBasic(req *http.Request, logger *slog.Logger, user, pas
 	}
 	// Both compared, always: stopping at a wrong user name would tell by
 	// the time taken that the name was wrong.
-	userOK, passOK := equal(user, s.Username), equal(pass, s.Password)
+	userOK, passOK := backend.EqualSecret(user, s.Username), backend.EqualSecret(pass, s.Password)
 	if userOK && passOK {
 		return true, 0
 	}
@@ -255,13 +254,6 @@ func fromLoopback(req *http.Request) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// equal compares in time independent of where the strings differ (hashing
-// first also hides their lengths).
-func equal(a, b string) bool {
-	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
-	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
 }
 
 // csrfToken returns the token for forms on this response: bound to the

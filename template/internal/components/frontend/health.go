@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
@@ -63,15 +62,7 @@ func (d *Dashboard) healthAccess(a Authenticator, logger *slog.Logger) func(*htt
 		if token == "" {
 			return false
 		}
-		id, ok, err := a.Session(req.Context(), token, false)
-		switch {
-		case err != nil:
-			id, ok = d.sessions.recall(token, time.Now())
-		case ok:
-			d.sessions.confirm(token, id, time.Now())
-		default:
-			d.sessions.forget(token)
-		}
-		return ok && id.Admin
+		id, ok, err := d.checkSession(req.Context(), a, token, false)
+		return err == nil && ok && id.Admin
 	}
 }

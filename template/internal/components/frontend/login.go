@@ -122,25 +122,15 @@ func (d *Dashboard) authenticatorIn(c *registry.Container) Authenticator {
 // the login page, fragments and actions get 401, non-admins 403. The
 // request it returns carries the operator (see Operator).
 func (d *Dashboard) authorizeSession(w http.ResponseWriter, req *http.Request, a Authenticator) (*http.Request, bool) {
-	if c, err := req.Cookie(sessionCookie); err == nil && c.Value != "" {
+	if token := sessionOf(req); token != "" {
 		// htmx polls the fragments every few seconds while a tab is open:
 		// that is not the operator at work, and must not defeat the idle
 		// timeout.
 		polling := req.Method == http.MethodGet && strings.HasPrefix(req.URL.Path, FragmentsPath+"/")
-		id, ok, err := a.Session(req.Context(), c.Value, !polling)
-		switch {
-		case err != nil:
-			// The Authenticator cannot answer, most likely because its
-			// database is down: exactly when an operator needs the
-			// dashboard. A session it confirmed shortly before stays in.
-			if id, ok = d.sessions.recall(c.Value, time.Now()); !ok {
-				http.Error(w, "The login could not be checked; try again.", http.StatusServiceUnavailable)
-				return req, false
-			}
-		case ok:
-			d.sessions.confirm(c.Value, id, time.Now())
-		default:
-			d.sessions.forget(c.Value)
+		id, ok, err := d.checkSession(req.Context(), a, token, !polling)
+		if err != nil {
+			http.Error(w, "The login could not be checked; try again.", http.StatusServiceUnavailable)
+			return req, false
 		}
 		if ok {
 			if !id.Admin {
@@ -156,6 +146,25 @@ func (d *Dashboard) authorizeSession(w http.ResponseWriter, req *http.Request, a
 	}
 	http.Error(w, "Sign in at "+LoginPath+".", http.StatusUnauthorized)
 	return req, false
+}
+
+// checkSession asks a for the session of token and keeps the memo in step.
+// When a cannot answer, most likely because its database is down (exactly
+// when an operator needs the dashboard), a session it confirmed shortly
+// before stays in; err is returned only when the memo does not know it.
+func (d *Dashboard) checkSession(ctx context.Context, a Authenticator, token string, activity bool) (Identity, bool, error) {
+	id, ok, err := a.Session(ctx, token, activity)
+	switch {
+	case err != nil:
+		if id, ok = d.sessions.recall(token, time.Now()); !ok {
+			return Identity{}, false, err
+		}
+	case ok:
+		d.sessions.confirm(token, id, time.Now())
+	default:
+		d.sessions.forget(token)
+	}
+	return id, ok, nil
 }
 
 // sessionGrace is how long a session the Authenticator confirmed stays

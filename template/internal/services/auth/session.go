@@ -22,7 +22,6 @@ type sessionCache struct {
 	ttl     time.Duration
 	mu      sync.Mutex
 	entries map[string]sessionEntry
-	now     func() time.Time
 }
 
 type sessionEntry struct {
@@ -32,7 +31,7 @@ type sessionEntry struct {
 }
 
 func newSessionCache(ttl time.Duration) *sessionCache {
-	return &sessionCache{ttl: ttl, entries: map[string]sessionEntry{}, now: time.Now}
+	return &sessionCache{ttl: ttl, entries: map[string]sessionEntry{}}
 }
 
 // get returns whether sid is live for userID, and false for ok when the
@@ -41,7 +40,7 @@ func (c *sessionCache) get(sid string, userID int64) (live, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, found := c.entries[sid]
-	if !found || !c.now().Before(e.until) {
+	if !found || !time.Now().Before(e.until) {
 		return false, false
 	}
 	return e.live && e.userID == userID, true
@@ -50,7 +49,7 @@ func (c *sessionCache) get(sid string, userID int64) (live, ok bool) {
 func (c *sessionCache) put(sid string, userID int64, live bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := c.now()
+	t := time.Now()
 	if len(c.entries) >= maxSessionCacheEntries {
 		for k, e := range c.entries {
 			if !t.Before(e.until) {

@@ -3,6 +3,7 @@ package auth
 import (
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -157,7 +158,7 @@ func normalizeEmail(s string) (string, error) {
 	}
 	at := strings.LastIndexByte(s, '@')
 	local, domain := s[:at], s[at+1:]
-	if mixedScripts(local) || slicesAny(strings.Split(domain, "."), mixedScripts) {
+	if mixedScripts(local) || slices.ContainsFunc(strings.Split(domain, "."), mixedScripts) {
 		return "", invalid("email", "mixes letters of different scripts in one part, as look-alike addresses do")
 	}
 	if local == "" || len(local) > 64 || strings.HasPrefix(local, `"`) ||
@@ -205,16 +206,6 @@ func checkFullName(s string) (string, error) {
 		return "", invalid("full_name", "must not contain invisible or text-direction characters")
 	}
 	return s, nil
-}
-
-// slicesAny reports whether f holds for any element of ss.
-func slicesAny(ss []string, f func(string) bool) bool {
-	for _, s := range ss {
-		if f(s) {
-			return true
-		}
-	}
-	return false
 }
 
 func checkRole(s string) (string, error) {
