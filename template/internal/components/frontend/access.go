@@ -126,7 +126,7 @@ const (
 
 // tooMany answers 429 with Retry-After in whole seconds.
 func tooMany(w http.ResponseWriter, wait time.Duration) {
-	secs := int((wait + time.Second - 1) / time.Second)
+	secs := ratelimit.Seconds(wait)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	http.Error(w, "Too many failed sign-ins: try again in "+strconv.Itoa(secs)+" seconds.", http.StatusTooManyRequests)
 }

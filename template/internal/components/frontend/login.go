@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aegisgo/aegis/template/internal/runtime/ratelimit"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -379,6 +380,6 @@ func (s *site) logout(w http.ResponseWriter, req *http.Request, d *Dashboard) {
 func setRetryAfter(w http.ResponseWriter, err error) {
 	var ra *RetryAfterError
 	if errors.As(err, &ra) && ra.After > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((ra.After+time.Second-1)/time.Second)))
+		w.Header().Set("Retry-After", strconv.Itoa(ratelimit.Seconds(ra.After)))
 	}
 }

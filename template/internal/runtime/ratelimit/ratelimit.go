@@ -212,3 +212,6 @@ func IPKey(addr string) string {
 	}
 	return netip.PrefixFrom(ip, 64).Masked().String()
 }
+
+// Seconds is a wait in whole seconds, rounded up, as Retry-After carries it.
+func Seconds(wait time.Duration) int { return int((wait + time.Second - 1) / time.Second) }

@@ -12,6 +12,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
+	"github.com/aegisgo/aegis/template/internal/runtime/ratelimit"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -401,11 +402,11 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 		return huma.Error422UnprocessableEntity("validation failed: "+ve.Field+" "+ve.Reason,
 			&huma.ErrorDetail{Location: "body." + ve.Field, Message: ve.Reason})
 	case errors.As(err, &rl):
-		secs := int((rl.RetryAfter + time.Second - 1) / time.Second)
+		secs := ratelimit.Seconds(rl.RetryAfter)
 		return huma.ErrorWithHeaders(huma.NewError(http.StatusTooManyRequests, "Too many password attempts; retry after "+strconv.Itoa(secs)+" seconds."),
 			http.Header{"Retry-After": {strconv.Itoa(secs)}})
 	case errors.As(err, &busy):
-		secs := int((busy.RetryAfter + time.Second - 1) / time.Second)
+		secs := ratelimit.Seconds(busy.RetryAfter)
 		return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable("Too many password checks are in progress; retry after "+strconv.Itoa(secs)+" seconds."),
 			http.Header{"Retry-After": {strconv.Itoa(secs)}})
 	case errors.Is(err, ErrEmailTaken):
