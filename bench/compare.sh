@@ -115,7 +115,8 @@ secret=$(sed -n 's/^AUTH_SECRET=//p' "$gen/.env")
 
 # start_app DIR PORT CPUS GOMAXPROCS ENV LEVEL [extra VAR=value...]: the app in DIR (its .env and
 # data/ live there) on PORT; prints its PID. CPUS "" means not pinned, GOMAXPROCS "" the default.
-# stdout goes to DIR/log unless APP_STDOUT names another file; stderr to DIR/log.err.
+# stdout goes to DIR/log unless APP_STDOUT names another file; stderr (the JSON log, access
+# lines included) to DIR/log.err unless APP_STDERR names another.
 start_app() {
 	local dir=$1 port=$2 cpus=$3 procs=$4 env=$5 level=$6
 	shift 6
@@ -125,7 +126,7 @@ start_app() {
 	[ -n "$cpus" ] && pin=(taskset -c "$cpus")
 	[ -n "$procs" ] && gmp=("GOMAXPROCS=$procs")
 	(cd "$dir" && exec env APP_ENV="$env" LOG_LEVEL="$level" HOST=127.0.0.1 PORT="$port" AUTH_SECRET="$secret" \
-		"${gmp[@]}" "$@" "${pin[@]}" "$work/app" serve >"${APP_STDOUT:-$dir/log}" 2>"$dir/log.err") &
+		"${gmp[@]}" "$@" "${pin[@]}" "$work/app" serve >"${APP_STDOUT:-$dir/log}" 2>"${APP_STDERR:-$dir/log.err}") &
 	echo $!
 }
 wait_ready() { # PORT: until /health/ready answers 200 (30 s at most)
@@ -178,14 +179,19 @@ median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; e
 # ---- rps ----------------------------------------------------------------------------------------
 if [ "$what" = app ] || [ "$what" = all ] || [ "$what" = rps ]; then
 	need wrk
-	# stdout (the access log) to /dev/null as run.sh does: a file on this VM's disk slowed the
-	# app by half once the page cache filled (150 MB of log lines per round).
-	app_pid=$(APP_STDOUT=/dev/null start_app "$work/run-rps" $port_app 0 1 "$APP_MODE" "$APP_LOG")
+	# The app's output to /dev/null: the log (stderr: JSON, one access line per API request) is
+	# formatted and written as in production, but where the bytes go is the host's cost, not the
+	# app's (a file on this VM's disk slowed the app by half once the page cache filled, 150 MB
+	# of log lines per round).
+	app_pid=$(APP_STDOUT=/dev/null APP_STDERR=/dev/null start_app "$work/run-rps" $port_app 0 1 "$APP_MODE" "$APP_LOG")
 	pids+=("$app_pid")
 	GOMAXPROCS=1 taskset -c 0 "$work/bare" -addr "127.0.0.1:$port_bare" -body '{"status":"ok"}' "${anchor_timeouts[@]}" 2>/dev/null &
+	bare_pid=$!
 	pids+=($!)
 	GOMAXPROCS=1 taskset -c 0 "$work/chihuma" -addr "127.0.0.1:$port_chihuma" "${anchor_timeouts[@]}" 2>/dev/null &
+	chihuma_pid=$!
 	pids+=($!)
+	declare -A pid_of=([g]=$app_pid [gp]=$app_pid [a]=$bare_pid [b]=$chihuma_pid)
 	wait_ready $port_app
 	wait_up $port_bare /health/live
 	wait_up $port_chihuma /api/v1/ping
@@ -200,21 +206,37 @@ if [ "$what" = app ] || [ "$what" = all ] || [ "$what" = rps ]; then
 		"gp http://127.0.0.1:$port_app/api/v1/ping" "b http://127.0.0.1:$port_chihuma/api/v1/ping")
 	for u in "${urls[@]}"; do taskset -c 1 wrk -t1 -c50 -d2s "${u#* }" >/dev/null; done # warm-up
 	: >"$work/ratios"
-	printf "   %-6s %10s %10s %10s %10s %7s %7s %7s\n" round g a gp b g/a gp/b gp/a
+	: >"$work/cpuratios"
+	# Two readings per run: requests/s (wrk) and the server's CPU per request (utime+stime of
+	# its process over the run, divided by the requests wrk completed). On a quiet machine they
+	# agree (the server saturates core 0); when other work shares the cores, requests/s drops
+	# with the core's share while CPU per request moves much less, so the CPU ratios are the
+	# steadier reading of "costs at most 10% more server CPU".
+	printf "   %-6s %10s %10s %10s %10s %7s %7s %7s   %s\n" round g a gp b g/a gp/b gp/a "server CPU per request (us): g a gp b -> a/g b/gp"
 	for round in $(seq "$ROUNDS"); do
 		order=(0 1 2 3)
 		[ $((round % 2)) = 0 ] && order=(3 2 1 0)
-		declare -A r=()
+		declare -A r=() us=()
 		for i in "${order[@]}"; do
 			u=${urls[$i]}
-			r[${u%% *}]=$(taskset -c 1 wrk -t1 -c50 -d"$DURATION" "${u#* }" | awk '/Requests\/sec/ {print $2}')
+			k=${u%% *}
+			t0=$(ticks "${pid_of[$k]}")
+			out=$(taskset -c 1 wrk -t1 -c50 -d"$DURATION" "${u#* }")
+			t1=$(ticks "${pid_of[$k]}")
+			r[$k]=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+			us[$k]=$(awk -v t="$((t1 - t0))" -v hz="$tck" '/requests in/ {printf "%.2f", t / hz * 1e6 / $1}' <<<"$out")
 		done
 		line=$(awk -v g="${r[g]}" -v a="${r[a]}" -v gp="${r[gp]}" -v b="${r[b]}" 'BEGIN {printf "%.3f %.3f %.3f", g / a, gp / b, gp / a}')
 		echo "$line" >>"$work/ratios"
+		cline=$(awk -v g="${us[g]}" -v a="${us[a]}" -v gp="${us[gp]}" -v b="${us[b]}" 'BEGIN {printf "%.3f %.3f", a / g, b / gp}')
+		echo "$cline" >>"$work/cpuratios"
 		read -r ga gpb gpa <<<"$line"
-		printf "   %-6s %10.0f %10.0f %10.0f %10.0f %7s %7s %7s\n" "$round" "${r[g]}" "${r[a]}" "${r[gp]}" "${r[b]}" "$ga" "$gpb" "$gpa"
+		read -r cga cgpb <<<"$cline"
+		printf "   %-6s %10.0f %10.0f %10.0f %10.0f %7s %7s %7s   %s %s %s %s -> %s %s\n" "$round" "${r[g]}" "${r[a]}" "${r[gp]}" "${r[b]}" "$ga" "$gpb" "$gpa" \
+			"${us[g]}" "${us[a]}" "${us[gp]}" "${us[b]}" "$cga" "$cgpb"
 	done
 	echo "   median: g/a $(cut -d' ' -f1 "$work/ratios" | median), gp/b $(cut -d' ' -f2 "$work/ratios" | median), gp/a $(cut -d' ' -f3 "$work/ratios" | median) (goals: g/a >= 0.9, gp/b >= 0.9)"
+	echo "   median by CPU per request: a/g $(cut -d' ' -f1 "$work/cpuratios" | median), b/gp $(cut -d' ' -f2 "$work/cpuratios" | median)"
 	note
 	for p in "${pids[@]}"; do stop "$p"; done
 	pids=()
@@ -295,6 +317,7 @@ data_run() { # ENGINE DATABASE_URL
 	sleep 1
 	note
 	echo "   RSS 1 s after ready: $(rss "$pid") MiB"
+	lat "live" $port_app /health/live
 	lat "ready" $port_app /health/ready
 	lat "detailed" $port_app /health/detailed
 	lat "overview page" $port_app /
@@ -304,6 +327,9 @@ data_run() { # ENGINE DATABASE_URL
 	lat "users panel" $port_app /dashboard/panels/users
 	lat "users search" $port_app "/dashboard/fragments/panels/users?q=user19999"
 	lat "scheduler panel" $port_app /dashboard/panels/scheduler
+	lat "graph page" $port_app /dashboard/graph
+	lat "graph fragment" $port_app /dashboard/fragments/graph
+	lat "routes page" $port_app /dashboard/routes
 	note
 	echo "   no viewer: $(cpu_over "$pid" "$IDLE_SECS")"
 	viewer "$pid" $port_app /dashboard/fragments/overview 2

@@ -184,10 +184,7 @@ func NewClient(db *database.DB, s Settings, opts *ClientOpts) (*Client, error) {
 		Middleware:                  []rivertype.Middleware{river.WorkerMiddlewareFunc(c.scopeJob)},
 	}
 	if opts.Work {
-		cfg.Queues = map[string]river.QueueConfig{}
-		for name, n := range queues {
-			cfg.Queues[name] = river.QueueConfig{MaxWorkers: n}
-		}
+		cfg.Queues = queueConfigs(queues, s, opts.PollOnly && db.Engine() != database.Postgres)
 	}
 	switch db.Engine() {
 	case database.Postgres:
@@ -209,6 +206,26 @@ func NewClient(db *database.DB, s Settings, opts *ClientOpts) (*Client, error) {
 		c.eng = &riverEngine[*sql.Tx]{c: rc, tx: sqlTxOf}
 	}
 	return c, nil
+}
+
+// SystemPollInterval is the least time between two polls of the system queue by a poll-only
+// client (serve on SQLite). Its jobs are the scheduler's ticks, enqueued by serve itself outside
+// a transaction, which wake the queue at once; only ticks from a scheduler in another process
+// wait for a poll. Polling it like the default queue was a third of what an idle app costs.
+const SystemPollInterval = 5 * time.Second
+
+// queueConfigs is River's per-queue configuration: each queue's concurrency, and for a
+// poll-only client the system queue's longer poll (SystemPollInterval).
+func queueConfigs(queues map[string]int, s Settings, pollOnly bool) map[string]river.QueueConfig {
+	out := make(map[string]river.QueueConfig, len(queues))
+	for name, n := range queues {
+		qc := river.QueueConfig{MaxWorkers: n}
+		if pollOnly && name == QueueSystem && s.PollInterval < SystemPollInterval {
+			qc.FetchPollInterval = SystemPollInterval
+		}
+		out[name] = qc
+	}
+	return out
 }
 
 // sqliteWithoutListener is riversqlite's driver saying it has no listener. River's PollOnly

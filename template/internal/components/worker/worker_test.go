@@ -507,3 +507,32 @@ func TestComponentPollOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestQueueConfigs(t *testing.T) {
+	queues := map[string]int{QueueDefault: 10, QueueSystem: 2}
+	tests := []struct {
+		name       string
+		poll       time.Duration
+		pollOnly   bool
+		wantSystem time.Duration // the system queue's FetchPollInterval (0: the client's)
+	}{
+		{"listener", time.Second, false, 0},
+		{"poll-only", time.Second, true, SystemPollInterval},
+		{"poll-only, longer poll already", 10 * time.Second, true, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := Settings{PollInterval: tt.poll}.WithDefaults()
+			got := queueConfigs(queues, s, tt.pollOnly)
+			if len(got) != 2 || got[QueueDefault].MaxWorkers != 10 || got[QueueSystem].MaxWorkers != 2 {
+				t.Fatalf("queue configs = %+v, want default=10 and system=2 workers", got)
+			}
+			if got[QueueDefault].FetchPollInterval != 0 {
+				t.Errorf("default queue polls every %s, want the client's interval (0)", got[QueueDefault].FetchPollInterval)
+			}
+			if got[QueueSystem].FetchPollInterval != tt.wantSystem {
+				t.Errorf("system queue polls every %s, want %s", got[QueueSystem].FetchPollInterval, tt.wantSystem)
+			}
+		})
+	}
+}
