@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
@@ -62,11 +63,15 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 	ids := newRequestIDs()
 
 	mux := chi.NewRouter()
-	mux.Use(
+	// The middleware wraps the router rather than being installed in it (mux.Use), so that
+	// the request context it makes also carries chi's routing context: chi then routes
+	// with it instead of copying the request once more (see requestIDMiddleware).
+	middleware := []func(http.Handler) http.Handler{
 		// First, so that everything after it sees the client's address.
 		realClient(s.proxies),
-		// The request's context: its ID and its registry scope, one allocation.
-		requestIDMiddleware(ids, c),
+		// The request's context: its ID, its registry scope and chi's routing context,
+		// one allocation and one WithContext.
+		requestIDMiddleware(ids, c, mux),
 		hsts(s.production, s.settings.HSTSMaxAge),
 		accessLog(o.Logger),
 		recoverer(o.Logger),
@@ -74,7 +79,11 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 		// Innermost: the scope's instances close before the access log line and
 		// before recoverer's 500.
 		closeScope(c),
-	)
+	}
+	var chain http.Handler = mux
+	for _, mw := range slices.Backward(middleware) {
+		chain = mw(chain)
+	}
 	// The root handler answers GET and HEAD /health/live before the router;
 	// registering it here too makes other methods get 405 rather than 404.
 	mux.Method(http.MethodGet, LivePath, http.HandlerFunc(writeLive))
@@ -106,7 +115,7 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 	if err := mountAll(sets, r); err != nil {
 		return nil, err
 	}
-	return &rootHandler{ids: ids, logger: o.Logger, next: mux}, nil
+	return &rootHandler{ids: ids, logger: o.Logger, next: chain}, nil
 }
 
 // capBody lowers each huma operation's own body limit (1 MiB unless the

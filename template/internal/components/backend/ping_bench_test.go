@@ -172,7 +172,7 @@ func BenchmarkPingLayers(b *testing.B) {
 		name string
 		mw   func(http.Handler) http.Handler
 	}{
-		{"1_requestid", requestIDMiddleware(ids, f.c)},
+		{"1_requestid", requestIDMiddleware(ids, f.c, nil)},
 		{"2_accesslog_info", accessLog(logger)},
 		{"3_recoverer", recoverer(logger)},
 		{"4_limitbody", limitBody(limit)},

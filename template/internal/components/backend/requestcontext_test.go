@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/go-chi/chi/v5"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
@@ -221,3 +223,57 @@ type codeWriter struct {
 }
 
 func (w *codeWriter) WriteHeader(code int) { w.codes = append(w.codes, code) }
+
+// The request context carries chi's routing context, so chi routes with it instead of adding
+// its own (one more context and one more copy of the request): a handler's context is the
+// request context itself. The pooled routing context is reset between requests: path
+// parameters and patterns of one request never show in the next, mounted sub-routers included.
+func TestRoutingContext(t *testing.T) {
+	t.Parallel()
+	reg := registry.New()
+	srv := NewServer(Settings{})
+	if err := registry.Value(reg, srv, registry.Component(Name)); err != nil {
+		t.Fatal(err)
+	}
+	c := registrytest.Start(t, reg)
+	show := func(w http.ResponseWriter, req *http.Request) {
+		rctx := chi.RouteContext(req.Context())
+		rc, _ := req.Context().(*requestContext)
+		direct := rc != nil && rctx != nil && rc.route == rctx // chi routed with ours, added none
+		fmt.Fprintf(w, "%s|%s|%s|%v", rctx.RoutePattern(), chi.URLParam(req, "id"), chi.URLParam(req, "x"), direct)
+	}
+	type out struct{ Body struct{ ID string } }
+	routes := Routes(func(r *Router) error {
+		r.Mux.Get("/items/{id}", show)
+		sub := chi.NewRouter()
+		sub.Get("/{x}", show)
+		r.Mux.Mount("/sub", sub)
+		huma.Get(r.API, "/huma/{id}", func(_ context.Context, in *struct {
+			ID string `path:"id"`
+		}) (*out, error) {
+			o := &out{}
+			o.Body.ID = in.ID
+			return o, nil
+		})
+		return nil
+	})
+	h, err := srv.Handler(c, &HandlerOpts{Logger: slog.New(slog.DiscardHandler), Routes: registry.All[Routes]{{Name: "t", Value: routes}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ path, want string }{
+		{"/items/1", "/items/{id}|1||true"},
+		{"/sub/a", "/sub/{x}||a|true"},
+		{"/items/2", "/items/{id}|2||true"},
+		{"/huma/3", `"ID":"3"`},
+		{"/sub/b", "/sub/{x}||b|true"},
+		{"/nowhere", "No route matches /nowhere"},
+		{"/items/4", "/items/{id}|4||true"},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tt.path, nil))
+		if !strings.Contains(rec.Body.String(), tt.want) {
+			t.Errorf("GET %s: %d %q, want it to contain %q", tt.path, rec.Code, rec.Body, tt.want)
+		}
+	}
+}

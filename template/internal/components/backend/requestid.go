@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
+
+	"github.com/go-chi/chi/v5"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/logbuf"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
@@ -97,6 +100,7 @@ func saneRequestID(id string) bool {
 // links put around the ResponseWriter and huma's context, which share that allocation.
 type requestContext struct {
 	registry.ScopeContext
+	route  *chi.Context // chi's routing context (chi.RouteContext), pooled
 	id     string
 	header [1]string // X-Request-ID's value in the response headers
 	rw     recorder  // accessLog's wrapper of the ResponseWriter
@@ -106,8 +110,13 @@ type requestContext struct {
 // Value answers RequestID's key with the request context itself (a pointer: no allocation,
 // where a string would be boxed on every call) and FromContext's with the request's scope.
 func (c *requestContext) Value(key any) any {
-	if key == (requestIDKey{}) {
+	switch key {
+	case requestIDKey{}:
 		return c
+	case chi.RouteCtxKey:
+		if c.route != nil {
+			return c.route
+		}
 	}
 	return c.ScopeContext.Value(key)
 }
@@ -121,17 +130,34 @@ func requestContextOf(ctx context.Context) *requestContext {
 	return rc
 }
 
+// routeContexts recycles chi's routing contexts, as chi's own Mux does.
+var routeContexts = sync.Pool{New: func() any { return chi.NewRouteContext() }}
+
 // requestIDMiddleware sets the ID on the response and gives the request its context: the ID
-// (RequestID) and a scope of c (registry.FromContext), closed by closeScope at the end of
-// the chain. c may be nil: no scope then.
-func requestIDMiddleware(g *requestIDs, c *registry.Container) func(http.Handler) http.Handler {
+// (RequestID), a scope of c (registry.FromContext), closed by closeScope at the end of the
+// chain, and a routing context for routes, the router the chain ends in. A chi router that
+// finds a routing context in the request's context routes with it, as a mounted sub-router
+// does; otherwise it would add its own with one more context and one more copy of the
+// request. c may be nil: no scope then; routes may be nil: no routing context then (a chain
+// installed inside a router, which has made its own).
+func requestIDMiddleware(g *requestIDs, c *registry.Container, routes chi.Routes) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rc := &requestContext{id: g.fromRequest(r)}
 			rc.header[0] = rc.id
 			rc.Init(c, r.Context(), rc)
 			w.Header()[requestIDHeaderKey] = rc.header[:]
+			if routes == nil {
+				next.ServeHTTP(w, r.WithContext(rc))
+				return
+			}
+			rc.route = routeContexts.Get().(*chi.Context)
+			rc.route.Reset()
+			rc.route.Routes = routes
 			next.ServeHTTP(w, r.WithContext(rc))
+			// Like chi's Mux, the routing context is reused once the request is answered
+			// (not if the chain panics: the pool then makes another).
+			routeContexts.Put(rc.route)
 		})
 	}
 }
