@@ -41,7 +41,7 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (pure Go: no cgo)
+	"modernc.org/sqlite" // the SQLite driver in pure Go (no cgo); also registers "sqlite" for database/sql
 
 	"github.com/aegisgo/aegis/template/internal/config"
 	"github.com/aegisgo/aegis/template/internal/runtime/command"
@@ -169,10 +169,12 @@ func (db *DB) openSQLite() error {
 			q.Add(k, v)
 		}
 	}
-	sqlDB, err := sql.Open("sqlite", path+"?"+q.Encode())
+	conns, err := sqlite.NewConnector(path + "?" + q.Encode())
 	if err != nil {
 		return fmt.Errorf("database: open %s: %w", path, err)
 	}
+	// Each connection keeps its repeated statements compiled (stmtcache.go).
+	sqlDB := sql.OpenDB(cachingConnector{Connector: conns, size: stmtCacheSize})
 	maxConns := db.settings.MaxConns
 	if path == ":memory:" {
 		// Every connection to :memory: is a database of its own: keep exactly one, forever.
