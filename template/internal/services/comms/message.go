@@ -263,4 +263,3 @@ func address(s string) string {
 	}
 	return s
 }
-
