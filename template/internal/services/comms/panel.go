@@ -44,7 +44,7 @@ var panelTmpl = template.Must(template.New("comms").Funcs(template.FuncMap{
   <thead><tr><th scope="col">Created</th><th scope="col">Channel</th><th scope="col">To</th><th scope="col">Subject</th><th scope="col">Status</th><th scope="col">Provider</th><th scope="col">Attempts</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
   <tbody>{{range .Messages}}<tr>
     <td>{{when .CreatedAt}}</td><td>{{.Channel}}</td><td>{{.Recipients}}</td>
-    <th scope="row"><a href="?id={{.ID}}">{{with .Summary}}{{.}}{{else}}(no subject){{end}}</a></th>
+    <th scope="row"><a href="{{$.Self}}?id={{.ID}}">{{with .Summary}}{{.}}{{else}}(no subject){{end}}</a></th>
     <td>{{status .Status}}{{with .Error}}<br><span class="msg">{{.}}</span>{{end}}</td>
     <td>{{.Provider}}</td><td>{{.Attempts}}</td>
     <td><form method="post" action="{{$.Resend}}" hx-post="{{$.Resend}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><button type="submit">Resend<span class="visually-hidden"> message {{.ID}}</span></button></form></td>
@@ -77,7 +77,7 @@ var panelTmpl = template.Must(template.New("comms").Funcs(template.FuncMap{
 {{if .Attachments}}<h3>Attachments</h3><ul>{{range .Attachments}}<li><code>{{.Filename}}</code> ({{.ContentType}}, {{size .Content}}){{with .ContentID}}, inline as <code>cid:{{.}}</code>{{end}}</li>{{end}}</ul>{{end}}
 {{end}}
 <form method="post" action="{{.Resend}}" hx-post="{{.Resend}}" hx-target="closest .panel" hx-swap="outerHTML">{{.CSRF}}<input type="hidden" name="id" value="{{.Record.ID}}"><button type="submit">Resend this message</button></form>
-<p><a href="?">Back to the list</a></p>
+<p><a href="{{.Self}}">Back to the list</a></p>
 </section>{{end}}`))
 
 type panelHeader struct{ Name, Value string }
@@ -96,20 +96,22 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	if err != nil {
 		return "", err
 	}
+	// Absolute, so the links work wherever the panel is shown.
+	self := frontend.PanelsPath + "/" + p.Panel
 	byStatus := map[string]int{}
 	for _, st := range Statuses {
 		byStatus[string(st)] = counts.ByStatus[st]
 	}
 	data := map[string]any{
 		"EmailProvider": svc.email.Name(), "SMSProvider": svc.sms.Name(), "Counts": byStatus,
-		"Messages": msgs, "Resend": p.ActionURL("resend"), "CSRF": p.CSRFField(),
+		"Messages": msgs, "Resend": p.ActionURL("resend"), "CSRF": p.CSRFField(), "Self": self,
 	}
 	if id := p.Request.URL.Query().Get("id"); id != "" {
 		r, err := svc.Message(ctx, ID(id))
 		if err != nil {
 			return "", err
 		}
-		sel := map[string]any{"Record": r, "Resend": p.ActionURL("resend"), "CSRF": p.CSRFField()}
+		sel := map[string]any{"Record": r, "Resend": p.ActionURL("resend"), "CSRF": p.CSRFField(), "Self": self}
 		if r.Email != nil {
 			var headers []panelHeader
 			for _, name := range slices.Sorted(maps.Keys(r.Email.Headers)) {
