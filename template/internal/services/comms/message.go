@@ -255,11 +255,3 @@ func prepareSMS(m SMS) (SMS, error) {
 	}
 	return m, nil
 }
-
-// address returns the bare address of a checked "Name <addr>" or "addr".
-func address(s string) string {
-	if a, err := mail.ParseAddress(s); err == nil {
-		return a.Address
-	}
-	return s
-}

@@ -2,7 +2,6 @@ package comms
 
 import (
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/config"
@@ -158,6 +157,3 @@ func (s Settings) Validate() error {
 	}
 	return errors.Join(errs...)
 }
-
-// port returns the SMTP port as text, for addresses.
-func (s Settings) port() string { return strconv.Itoa(s.SMTPPort) }
