@@ -52,8 +52,19 @@ if ! command -v tmux >/dev/null; then
 	apt_install tmux || echo "tmux could not be installed: the terminal screen test will skip"
 fi
 
+# The comms service's SMTP tests start their own Mailpit on free ports (they skip, saying so,
+# when it is absent): install the pinned version when it is missing.
+install_mailpit() {
+	local bin
+	bin="$(go env GOPATH)/bin/mailpit"
+	command -v mailpit >/dev/null || [ -x "$bin" ] && return
+	step "installing Mailpit for the comms service's SMTP tests"
+	go install github.com/axllent/mailpit@v1.33.1 || echo "Mailpit could not be installed: the SMTP tests will skip"
+}
+
 start_postgres
 start_redis
+install_mailpit
 export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 export TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
 

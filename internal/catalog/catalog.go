@@ -169,8 +169,9 @@ var Default = Catalog{
 		},
 		{
 			Name: "comms", Kind: KindService, Category: CategoryComms,
-			Status:      StatusComingSoon,
-			Description: "Transactional email with templates",
+			Status:      StatusAvailable,
+			Description: "Email (SMTP, Resend, Postmark) and SMS (Twilio) with templates, and a development outbox in the dashboard",
+			Uses:        []string{"database"},
 			Paths:       []string{"internal/services/comms/"},
 		},
 		{
@@ -188,11 +189,13 @@ var Default = Catalog{
 			Paths:       []string{"internal/services/payment/"},
 		},
 	},
-	// Glue folders are immediate children of internal/components, so the components' import file
-	// picks them up when both owners are selected and nothing else has to name them.
+	// Glue folders are immediate children of internal/components (or internal/services, when a
+	// service owns them), so that folder's import file picks them up when all owners are
+	// selected and nothing else has to name them.
 	Glue: []Glue{
 		{Owners: []string{"scheduler", "database"}, Paths: []string{"internal/components/schedulerdb/"}},
 		{Owners: []string{"scheduler", "worker"}, Paths: []string{"internal/components/schedulerworker/"}},
+		{Owners: []string{"comms", "database"}, Paths: []string{"internal/services/commsdb/"}},
 	},
 }
 

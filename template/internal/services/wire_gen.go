@@ -5,4 +5,6 @@ package services
 
 import (
 	_ "github.com/aegisgo/aegis/template/internal/services/auth"
+	_ "github.com/aegisgo/aegis/template/internal/services/comms"
+	_ "github.com/aegisgo/aegis/template/internal/services/commsdb"
 )

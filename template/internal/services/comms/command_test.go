@@ -1,0 +1,89 @@
+package comms
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// TestRegister builds the service's graph as registry.Default holds it, without a database.
+func TestRegister(t *testing.T) {
+	t.Parallel()
+	r := registry.New()
+	if err := Register(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := registry.Value(r, config.Core{Env: config.EnvDevelopment}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Build(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// comms runs "<app> comms args..." and returns its output.
+func commsRun(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	r := registry.New()
+	if err := Register(r); err != nil {
+		t.Fatal(err)
+	}
+	var out, logs bytes.Buffer
+	cmd := commsCommand(&command.Env{Name: "app", Stdout: &out, Stderr: &logs, Registry: r})
+	cmd.SetArgs(args)
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	err := cmd.ExecuteContext(t.Context())
+	return out.String(), err
+}
+
+// The commands read the environment: not parallel.
+func TestCommands(t *testing.T) {
+	t.Setenv("COMMS_APP_NAME", "Acme")
+	out, err := commsRun(t, "templates")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"welcome", "text+html", "Welcome to Acme, Ada", "Reset your Acme password", "verify-email", "password-changed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("templates lacks %q:\n%s", want, out)
+		}
+	}
+	out, err = commsRun(t, "templates", "password-reset")
+	if err != nil || !strings.Contains(out, "Subject: Reset your Acme password") || !strings.Contains(out, "--- html ---") || !strings.Contains(out, "https://example.com/reset?token=sample") {
+		t.Errorf("templates password-reset: %v\n%s", err, out)
+	}
+	if _, err := commsRun(t, "templates", "nope"); err == nil || !strings.Contains(err.Error(), "unknown template") {
+		t.Errorf("unknown template: %v", err)
+	}
+	if _, err := commsRun(t, "send-test"); err == nil || !strings.Contains(err.Error(), "--to is required") {
+		t.Errorf("send-test without --to: %v", err)
+	}
+	if _, err := commsRun(t, "send-test", "--to", "not an address"); err == nil || !strings.Contains(err.Error(), "invalid email address") {
+		t.Errorf("send-test with a bad --to: %v", err)
+	}
+	out, err = commsRun(t, "send-test", "--to", "ada@example.com")
+	if err != nil || !strings.Contains(out, "kept in the outbox") {
+		t.Errorf("send-test to the outbox: %v\n%s", err, out)
+	}
+
+	mp := startMailpit(t)
+	t.Setenv("COMMS_EMAIL_PROVIDER", "smtp")
+	t.Setenv("COMMS_SMTP_HOST", "127.0.0.1")
+	t.Setenv("COMMS_SMTP_PORT", strconv.Itoa(mp.smtpPort))
+	t.Setenv("COMMS_SMTP_TLS_POLICY", "none")
+	out, err = commsRun(t, "send-test", "--to", "ada@example.com", "--template", "verify-email")
+	if err != nil || !strings.Contains(out, "sent with smtp") {
+		t.Fatalf("send-test through Mailpit: %v\n%s", err, out)
+	}
+	got := mp.message("Confirm your email address for Acme")
+	if !strings.Contains(got.HTML, "https://example.com/verify?token=sample") || !strings.Contains(got.Text, "24 hours") {
+		t.Errorf("verify-email as received: %+v", got)
+	}
+}

@@ -1,0 +1,300 @@
+// Package comms is the communications service: transactional email and SMS.
+//
+// Email goes through one EmailProvider chosen by COMMS_EMAIL_PROVIDER: SMTP (go-mail;
+// STARTTLS or implicit TLS, PLAIN or LOGIN), Resend, Postmark, or the development outbox,
+// the default, which sends nothing and shows every message in the dashboard's Comms panel as
+// the recipient would see it. SMS goes through Twilio or the same outbox
+// (COMMS_SMS_PROVIDER). Every message is recorded with its status (queued, then sent or
+// failed with the reason, the provider's ID and the attempts): in memory, or in the database
+// when the app has one (the comms+database glue, commsdb, registers that Store).
+//
+// Services take *Service as a constructor parameter and call Send, SendTemplate or SendSMS:
+//
+//	id, err := c.SendTemplate(ctx, "welcome", user.Email, map[string]any{
+//		"Name": user.Name, "LoginURL": loginURL,
+//	})
+//
+// Bad input is refused before anything is recorded, each with its sentinel error: an
+// invalid address (ErrInvalidAddress), a line break in a subject, name or header
+// (ErrHeaderInjection), attachments over COMMS_MAX_ATTACHMENT_BYTES (ErrAttachmentTooLarge),
+// no recipient (ErrNoRecipient), an unknown template or a missing template variable
+// (ErrUnknownTemplate, ErrTemplate), a phone number not in E.164 form (ErrInvalidPhone).
+//
+// Delivery is synchronous unless a Dispatcher is registered: the comms+worker glue
+// registers one that enqueues a job calling Deliver, which retries with backoff.
+package comms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/aegisgo/aegis/template/internal/components/frontend"
+	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// Name is the service's name in the catalog, in config and in the registry.
+const Name = "comms"
+
+func init() {
+	// Registration errors are kept by the registry and reported by Build.
+	_ = Register(registry.Default)
+}
+
+// Register adds the Service to r with its settings, its dashboard panel and the comms
+// command. init() does it for registry.Default; tests use a fresh registry.
+func Register(r *registry.Registry) error {
+	registry.Contribute(r, Name, frontend.Panel{Title: "Comms", Render: renderPanel, PanelOpts: frontend.PanelOpts{
+		Order:   30,
+		Actions: map[string]frontend.ActionFunc{"resend": resendAction},
+	}})
+	registry.Contribute(r, Name, command.Builder(commsCommand))
+	return errors.Join(
+		config.Provide[Settings](r, Name),
+		registry.Provide4(r, newService, registry.Describe("email and SMS: providers, templates, the development outbox, message status")),
+	)
+}
+
+// Dispatcher takes over the delivery of recorded messages: Dispatch must make sure that
+// Service.Deliver(ctx, id) runs later (a job in a queue), and returns once that is certain.
+// Without one, Send delivers at once and returns the outcome. It is a registry service,
+// found when present: the comms+worker glue provides one.
+type Dispatcher interface {
+	Dispatch(ctx context.Context, id ID, ch Channel) error
+}
+
+// Opts are the collaborators of New; nil or zero fields mean the defaults.
+type Opts struct {
+	// Store keeps messages; nil means a MemoryStore of Settings.OutboxSize.
+	Store Store
+	// Dispatcher, when set, takes over delivery (see Dispatcher).
+	Dispatcher Dispatcher
+	// Email and SMS replace the providers the settings choose (tests).
+	Email EmailProvider
+	SMS   SMSProvider
+	// Production makes the health check report the outbox as degraded: nothing is delivered.
+	Production bool
+	Logger     *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Service sends and records email and SMS. It is safe for concurrent use.
+type Service struct {
+	settings   Settings
+	email      EmailProvider
+	sms        SMSProvider
+	store      Store
+	dispatcher Dispatcher
+	templates  *Templates
+	production bool
+	logger     *slog.Logger
+	now        func() time.Time
+
+	healthMu   sync.Mutex
+	healthAt   time.Time
+	healthErr  error
+	healthBusy bool
+}
+
+func newService(_ context.Context, s Settings, core config.Core, store registry.Maybe[Store], disp registry.Maybe[Dispatcher]) (*Service, error) {
+	opts := &Opts{Production: core.Production(), Logger: slog.Default()}
+	opts.Store, _ = store.Get()
+	opts.Dispatcher, _ = disp.Get()
+	return New(s, opts)
+}
+
+// New returns the service for settings s (defaults filled in) and opts.
+func New(s Settings, opts *Opts) (*Service, error) {
+	s = s.WithDefaults()
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if opts == nil {
+		opts = &Opts{}
+	}
+	templates, err := LoadTemplates(s.TemplatesDir, s.AppName)
+	if err != nil {
+		return nil, err
+	}
+	svc := &Service{
+		settings: s, store: opts.Store, dispatcher: opts.Dispatcher, templates: templates,
+		email: opts.Email, sms: opts.SMS, production: opts.Production, logger: opts.Logger, now: opts.Now,
+	}
+	if svc.store == nil {
+		svc.store = NewMemoryStore(s.OutboxSize)
+	}
+	if svc.logger == nil {
+		svc.logger = slog.Default()
+	}
+	if svc.now == nil {
+		svc.now = time.Now
+	}
+	if svc.email == nil {
+		if svc.email, err = EmailProviderFor(s); err != nil {
+			return nil, err
+		}
+	}
+	if svc.sms == nil {
+		svc.sms = SMSProviderFor(s)
+	}
+	return svc, nil
+}
+
+// EmailProviderFor returns the email provider settings s choose.
+func EmailProviderFor(s Settings) (EmailProvider, error) {
+	switch s.EmailProvider {
+	case ProviderSMTP:
+		return NewSMTP(SMTPParams{Host: s.SMTPHost, Port: s.SMTPPort, ImplicitTLS: s.SMTPImplicit, TLSPolicy: s.SMTPTLSPolicy,
+			Auth: s.SMTPAuth, Username: s.SMTPUsername, Password: s.SMTPPassword, Timeout: s.SMTPTimeout})
+	case ProviderResend:
+		return NewResend(newHTTPClient(s.HTTPTimeout), s.ResendBaseURL, s.ResendAPIKey), nil
+	case ProviderPostmark:
+		return NewPostmark(newHTTPClient(s.HTTPTimeout), s.PostmarkBaseURL, s.PostmarkToken, s.PostmarkStream), nil
+	case ProviderOutbox, "":
+		return Outbox{}, nil
+	}
+	return nil, fmt.Errorf("%w: unknown email provider %q", ErrNotConfigured, s.EmailProvider)
+}
+
+// SMSProviderFor returns the SMS provider settings s choose.
+func SMSProviderFor(s Settings) SMSProvider {
+	if s.SMSProvider == ProviderTwilio {
+		return NewTwilio(newHTTPClient(s.HTTPTimeout), TwilioParams{BaseURL: s.TwilioBaseURL, AccountSID: s.TwilioAccountSID,
+			AuthToken: s.TwilioAuthToken, From: s.TwilioFrom, MessagingServiceSID: s.TwilioMessagingServiceSID})
+	}
+	return Outbox{}
+}
+
+// Settings returns the service's settings, defaults filled in.
+func (s *Service) Settings() Settings { return s.settings }
+
+// Templates returns the service's email templates.
+func (s *Service) Templates() *Templates { return s.templates }
+
+// Store returns where the service records messages.
+func (s *Service) Store() Store { return s.store }
+
+// EmailProvider and SMSProvider return the providers in use.
+func (s *Service) EmailProvider() EmailProvider { return s.email }
+
+// SMSProvider returns the SMS provider in use.
+func (s *Service) SMSProvider() SMSProvider { return s.sms }
+
+// Send checks m, records it as queued and delivers it (or hands it to the Dispatcher). Bad
+// input is refused with one of the package's errors and nothing is recorded. A delivery that
+// fails returns the message's ID with the error: the message stays recorded as failed with
+// the reason.
+func (s *Service) Send(ctx context.Context, m Message) (ID, error) {
+	m, err := prepare(m, s.settings.From, s.settings.MaxAttachmentBytes)
+	if err != nil {
+		return "", err
+	}
+	return s.submit(ctx, Record{Channel: ChannelEmail, Email: &m})
+}
+
+// SendTemplate renders the template name with data and sends it to one address.
+func (s *Service) SendTemplate(ctx context.Context, name, to string, data any) (ID, error) {
+	r, err := s.templates.Render(name, data)
+	if err != nil {
+		return "", err
+	}
+	return s.Send(ctx, Message{To: []string{to}, Subject: r.Subject, Text: r.Text, HTML: r.HTML, Template: name})
+}
+
+// SendSMS sends body to the number to, in E.164 form (+14155550123), as Send does an email.
+func (s *Service) SendSMS(ctx context.Context, to, body string) (ID, error) {
+	m, err := prepareSMS(SMS{To: to, Body: body})
+	if err != nil {
+		return "", err
+	}
+	return s.submit(ctx, Record{Channel: ChannelSMS, SMS: &m})
+}
+
+// Resend sends a recorded message again, as a new message (its own ID and status), through
+// the providers in use now: an outbox message once a real provider is set up, a failed one
+// after the cause was fixed.
+func (s *Service) Resend(ctx context.Context, id ID) (ID, error) {
+	r, err := s.store.Get(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return s.submit(ctx, Record{Channel: r.Channel, Email: r.Email, SMS: r.SMS})
+}
+
+// submit records a checked message and delivers or dispatches it.
+func (s *Service) submit(ctx context.Context, r Record) (ID, error) {
+	now := s.now().UTC()
+	r.ID, r.Status, r.CreatedAt, r.UpdatedAt = newID(now), StatusQueued, now, now
+	if err := s.store.Add(ctx, r); err != nil {
+		return "", fmt.Errorf("comms: record message: %w", err)
+	}
+	if s.dispatcher != nil {
+		if err := s.dispatcher.Dispatch(ctx, r.ID, r.Channel); err != nil {
+			err = fmt.Errorf("comms: dispatch message %s: %w", r.ID, err)
+			s.record(ctx, r.ID, Update{Status: StatusFailed, Error: err.Error()})
+			return r.ID, err
+		}
+		return r.ID, nil
+	}
+	return r.ID, s.Deliver(ctx, r.ID)
+}
+
+// Deliver makes one delivery attempt of the recorded message id and records its outcome. A
+// message already sent is not sent again (a job retried after its send succeeded), so
+// dispatchers may call it more than once.
+func (s *Service) Deliver(ctx context.Context, id ID) error {
+	r, err := s.store.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if r.Status == StatusSent {
+		return nil
+	}
+	var provider, providerID string
+	switch {
+	case r.Email != nil:
+		provider = s.email.Name()
+		providerID, err = s.email.SendEmail(ctx, r.Email)
+	case r.SMS != nil:
+		provider = s.sms.Name()
+		providerID, err = s.sms.SendSMS(ctx, r.SMS)
+	default:
+		err = fmt.Errorf("comms: message %s has no content", id)
+	}
+	u := Update{Status: StatusSent, Provider: provider, ProviderID: providerID, Attempt: true}
+	if err != nil {
+		u.Status, u.Error = StatusFailed, err.Error()
+	}
+	s.record(ctx, id, u)
+	if err != nil {
+		s.logger.WarnContext(ctx, "comms: delivery failed", "id", id, "channel", r.Channel, "provider", provider, "error", err)
+		return err
+	}
+	s.logger.DebugContext(ctx, "comms: delivered", "id", id, "channel", r.Channel, "provider", provider, "provider_id", providerID)
+	return nil
+}
+
+// record stores a transition; a store failure is logged, since the delivery's own outcome
+// is what the caller needs (and it is already decided).
+func (s *Service) record(ctx context.Context, id ID, u Update) {
+	u.At = s.now().UTC()
+	if err := s.store.Update(context.WithoutCancel(ctx), id, u); err != nil {
+		s.logger.ErrorContext(ctx, "comms: record message status", "id", id, "status", u.Status, "error", err)
+	}
+}
+
+// Message returns the recorded message id.
+func (s *Service) Message(ctx context.Context, id ID) (Record, error) { return s.store.Get(ctx, id) }
+
+// Messages lists recorded messages, newest first.
+func (s *Service) Messages(ctx context.Context, p ListParams) ([]Record, error) {
+	return s.store.List(ctx, p)
+}
+
+var _ registry.HealthChecker = (*Service)(nil)

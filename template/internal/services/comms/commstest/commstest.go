@@ -1,0 +1,106 @@
+// Package commstest holds the conformance suite every comms.Store passes: the in-memory
+// ring and the database store run the same tests.
+package commstest
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aegisgo/aegis/template/internal/services/comms"
+)
+
+// StoreSuite runs the Store contract against the stores newStore makes (a fresh, empty one
+// per call).
+func StoreSuite(t *testing.T, newStore func(t *testing.T) comms.Store) {
+	t.Run("AddGetUpdate", func(t *testing.T) {
+		s := newStore(t)
+		ctx := t.Context()
+		at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+		email := &comms.Message{From: "App <noreply@example.com>", To: []string{"ada@example.com"}, Bcc: []string{"bob@example.com"},
+			Subject: "Hello", Text: "hi", HTML: "<p>hi</p>", Headers: map[string]string{"X-Tag": "t"},
+			Attachments: []comms.Attachment{{Filename: "a.bin", ContentType: "application/octet-stream", Content: []byte{0, 1, 2, 255}}}}
+		r := comms.Record{ID: "0001", Channel: comms.ChannelEmail, Status: comms.StatusQueued, CreatedAt: at, UpdatedAt: at, Email: email}
+		if err := s.Add(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Get(ctx, "0001")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != comms.StatusQueued || got.Channel != comms.ChannelEmail || !got.CreatedAt.Equal(at) || got.Email == nil ||
+			got.Email.Subject != "Hello" || got.Email.Bcc[0] != "bob@example.com" || string(got.Email.Attachments[0].Content) != "\x00\x01\x02\xff" ||
+			got.Email.Headers["X-Tag"] != "t" {
+			t.Fatalf("Get after Add = %+v", got)
+		}
+		if err := s.Update(ctx, "0001", comms.Update{Status: comms.StatusFailed, Provider: "smtp", Error: "down", Attempt: true, At: at.Add(time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Update(ctx, "0001", comms.Update{Status: comms.StatusSent, Provider: "smtp", ProviderID: "abc@host", Attempt: true, At: at.Add(2 * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		got, err = s.Get(ctx, "0001")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != comms.StatusSent || got.Attempts != 2 || got.Error != "" || got.ProviderID != "abc@host" || got.Provider != "smtp" ||
+			!got.SentAt.Equal(at.Add(2*time.Second)) || !got.UpdatedAt.Equal(at.Add(2*time.Second)) {
+			t.Fatalf("after failed then sent: %+v", got)
+		}
+	})
+	t.Run("NotFound", func(t *testing.T) {
+		s := newStore(t)
+		if _, err := s.Get(t.Context(), "nope"); !errors.Is(err, comms.ErrNotFound) {
+			t.Errorf("Get unknown = %v, want ErrNotFound", err)
+		}
+		if err := s.Update(t.Context(), "nope", comms.Update{Status: comms.StatusSent, At: time.Now()}); !errors.Is(err, comms.ErrNotFound) {
+			t.Errorf("Update unknown = %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("ListCount", func(t *testing.T) {
+		s := newStore(t)
+		ctx := t.Context()
+		base := time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC)
+		for i := range 5 {
+			st := comms.StatusSent
+			if i%2 == 1 {
+				st = comms.StatusFailed
+			}
+			r := comms.Record{ID: comms.ID(fmt.Sprintf("%04d", i)), Channel: comms.ChannelSMS, Status: st,
+				CreatedAt: base.Add(time.Duration(i) * time.Minute), UpdatedAt: base, SMS: &comms.SMS{To: "+14155550123", Body: fmt.Sprint(i)}}
+			if err := s.Add(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		all, err := s.List(ctx, comms.ListParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all) != 5 || all[0].ID != "0004" || all[4].ID != "0000" || all[0].SMS == nil || all[0].SMS.Body != "4" {
+			t.Fatalf("List = %v, want 5 newest first", ids(all))
+		}
+		failed, err := s.List(ctx, comms.ListParams{Status: comms.StatusFailed, Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(failed) != 1 || failed[0].ID != "0003" {
+			t.Fatalf("List failed, limit 1 = %v", ids(failed))
+		}
+		c, err := s.Count(ctx, base.Add(90*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.ByStatus[comms.StatusSent] != 2 || c.ByStatus[comms.StatusFailed] != 1 {
+			t.Fatalf("Count since 1m30 = %v, want 2 sent (2, 4), 1 failed (3)", c.ByStatus)
+		}
+	})
+}
+
+func ids(rs []comms.Record) []comms.ID {
+	out := make([]comms.ID, len(rs))
+	for i, r := range rs {
+		out[i] = r.ID
+	}
+	return out
+}

@@ -1,0 +1,92 @@
+package comms
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Errors of the comms service. Each is wrapped with the detail (the field, the address, the
+// size) so callers test them with errors.Is and people read the whole message.
+var (
+	// ErrNoRecipient: an email without To, Cc or Bcc, or an SMS without a number.
+	ErrNoRecipient = errors.New("comms: no recipient")
+	// ErrInvalidAddress: an address net/mail cannot parse, or a list where one address belongs.
+	ErrInvalidAddress = errors.New("comms: invalid email address")
+	// ErrHeaderInjection: CR or LF in the subject, a display name or a header, which would
+	// let the text start headers of its own.
+	ErrHeaderInjection = errors.New("comms: line break in a header")
+	// ErrInvalidHeader: a custom header with a name that is not a header name, or one the
+	// service sets itself (From, To, Subject...).
+	ErrInvalidHeader = errors.New("comms: invalid header")
+	// ErrNoContent: an email with neither a text nor an HTML body, or an empty SMS.
+	ErrNoContent = errors.New("comms: empty message")
+	// ErrAttachmentTooLarge: attachments and inline images above COMMS_MAX_ATTACHMENT_BYTES.
+	ErrAttachmentTooLarge = errors.New("comms: attachments too large")
+	// ErrInvalidAttachment: an attachment without a name, with both or neither of content
+	// and path, or whose file cannot be read.
+	ErrInvalidAttachment = errors.New("comms: invalid attachment")
+	// ErrInvalidPhone: a number not in E.164 form (+ and up to 15 digits).
+	ErrInvalidPhone = errors.New("comms: invalid phone number")
+	// ErrSMSTooLong: an SMS body above MaxSMSBody characters.
+	ErrSMSTooLong = errors.New("comms: SMS too long")
+	// ErrUnknownTemplate: SendTemplate or Render with a name no template has.
+	ErrUnknownTemplate = errors.New("comms: unknown template")
+	// ErrTemplate: a template that fails to render, such as one using a missing variable.
+	ErrTemplate = errors.New("comms: template failed")
+	// ErrNotFound: no message with that ID in the store.
+	ErrNotFound = errors.New("comms: message not found")
+	// ErrNotConfigured: a provider chosen without the settings it needs.
+	ErrNotConfigured = errors.New("comms: provider not configured")
+
+	// ErrSMTPUnreachable: the SMTP server did not answer (down, wrong host or port, timeout).
+	ErrSMTPUnreachable = errors.New("comms: SMTP server unreachable")
+	// ErrSMTPTLSRequired: COMMS_SMTP_TLS_POLICY=require and the server offers no STARTTLS.
+	ErrSMTPTLSRequired = errors.New("comms: SMTP server offers no TLS and COMMS_SMTP_TLS_POLICY=require")
+	// ErrSMTPTLS: the TLS handshake failed (certificate not trusted, wrong name, protocol).
+	ErrSMTPTLS = errors.New("comms: SMTP TLS handshake failed")
+	// ErrSMTPAuth: the server refused the credentials or offers no usable mechanism.
+	ErrSMTPAuth = errors.New("comms: SMTP authentication failed")
+	// ErrSMTPRejected: the server refused the sender, a recipient or the message.
+	ErrSMTPRejected = errors.New("comms: SMTP server rejected the message")
+)
+
+// ProviderError is an error answer from an HTTP provider (Resend, Postmark, Twilio).
+// Temporary tells a retrying caller (the worker glue) whether trying again may help: rate
+// limits (429) and server errors (5xx) are temporary, the rest (bad key, bad request) are not.
+type ProviderError struct {
+	Provider   string        // "resend", "postmark", "twilio"
+	StatusCode int           // HTTP status
+	Code       string        // the provider's own error code, when it gives one
+	Message    string        // the provider's message, trimmed
+	RetryAfter time.Duration // from Retry-After on a 429 or 503; 0 when absent
+}
+
+func (e *ProviderError) Error() string {
+	msg := fmt.Sprintf("comms: %s answered %d", e.Provider, e.StatusCode)
+	if e.Code != "" {
+		msg += " (code " + e.Code + ")"
+	}
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	if e.RetryAfter > 0 {
+		msg += "; retry after " + e.RetryAfter.String()
+	}
+	return msg
+}
+
+// Temporary reports whether a later attempt may succeed.
+func (e *ProviderError) Temporary() bool {
+	return e.StatusCode == 429 || e.StatusCode == 408 || e.StatusCode >= 500
+}
+
+// retryAfter parses a Retry-After header in seconds; the HTTP-date form is left to the
+// shared HTTP client (it is rare from these providers).
+func retryAfter(v string) time.Duration {
+	if n, err := strconv.Atoi(v); err == nil && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	return 0
+}

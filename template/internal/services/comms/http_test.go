@@ -1,0 +1,210 @@
+package comms
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakeAPI is an httptest server that records the last request and answers with the next
+// canned answer.
+type fakeAPI struct {
+	*httptest.Server
+	req     *http.Request
+	body    []byte
+	status  int
+	answer  string
+	headers map[string]string
+}
+
+func newFakeAPI(t *testing.T) *fakeAPI {
+	f := &fakeAPI{}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.req = r
+		f.body, _ = io.ReadAll(r.Body)
+		for k, v := range f.headers {
+			w.Header().Set(k, v)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(f.status)
+		_, _ = io.WriteString(w, f.answer)
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fakeAPI) reply(status int, answer string, headers map[string]string) {
+	f.status, f.answer, f.headers = status, answer, headers
+}
+
+func testEmail(t *testing.T) *Message {
+	t.Helper()
+	m, err := prepare(Message{
+		From: "Acme <noreply@acme.test>", To: []string{"Ada <ada@example.com>"}, Cc: []string{"cc@example.com"}, Bcc: []string{"bcc@example.com"},
+		ReplyTo: "help@acme.test", Subject: "Hello", Text: "hi", HTML: "<p>hi</p>", Headers: map[string]string{"X-Entity-Ref-ID": "42"},
+		Attachments: []Attachment{{Filename: "a.txt", Content: []byte("attached")}, {Filename: "logo.png", Content: []byte("png"), ContentID: "logo"}},
+	}, DefaultFrom, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &m
+}
+
+func TestResend(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t)
+	p := NewResend(api.Client(), api.URL, "re_key")
+	api.reply(200, `{"id":"49a3999c-0ce1-4ea6-ab68-afcd6dc2e794"}`, nil)
+	id, err := p.SendEmail(t.Context(), testEmail(t))
+	if err != nil || id != "49a3999c-0ce1-4ea6-ab68-afcd6dc2e794" {
+		t.Fatalf("SendEmail = %q, %v", id, err)
+	}
+	if api.req.Method != http.MethodPost || api.req.URL.Path != "/emails" || api.req.Header.Get("Authorization") != "Bearer re_key" ||
+		api.req.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("request %s %s, headers %v", api.req.Method, api.req.URL.Path, api.req.Header)
+	}
+	var got struct {
+		From, Subject, HTML, Text string
+		To, Cc, Bcc               []string
+		ReplyTo                   []string          `json:"reply_to"`
+		Headers                   map[string]string `json:"headers"`
+		Attachments               []struct {
+			Filename, Content string
+			ContentID         string `json:"content_id"`
+		}
+	}
+	if err := json.Unmarshal(api.body, &got); err != nil {
+		t.Fatal(err)
+	}
+	content, _ := base64.StdEncoding.DecodeString(got.Attachments[0].Content)
+	if got.From != "Acme <noreply@acme.test>" || got.To[0] != "Ada <ada@example.com>" || got.Cc[0] != "cc@example.com" || got.Bcc[0] != "bcc@example.com" ||
+		got.ReplyTo[0] != "help@acme.test" || got.Subject != "Hello" || got.HTML != "<p>hi</p>" || got.Text != "hi" || got.Headers["X-Entity-Ref-ID"] != "42" ||
+		got.Attachments[0].Filename != "a.txt" || string(content) != "attached" || got.Attachments[1].ContentID != "logo" {
+		t.Errorf("request body %s", api.body)
+	}
+
+	api.reply(422, `{"statusCode":422,"name":"validation_error","message":"Invalid `+"`to`"+` field."}`, nil)
+	_, err = p.SendEmail(t.Context(), testEmail(t))
+	var pe *ProviderError
+	if !errors.As(err, &pe) || pe.StatusCode != 422 || pe.Code != "validation_error" || !strings.Contains(pe.Message, "Invalid") || pe.Temporary() {
+		t.Errorf("422: %v", err)
+	}
+	api.reply(429, `{"statusCode":429,"name":"rate_limit_exceeded","message":"Too many requests."}`, map[string]string{"Retry-After": "2"})
+	_, err = p.SendEmail(t.Context(), testEmail(t))
+	if !errors.As(err, &pe) || pe.StatusCode != 429 || !pe.Temporary() || pe.RetryAfter != 2*time.Second {
+		t.Errorf("429: %v", err)
+	}
+	api.reply(502, `<html>bad gateway</html>`, nil)
+	_, err = p.SendEmail(t.Context(), testEmail(t))
+	if !errors.As(err, &pe) || pe.StatusCode != 502 || !pe.Temporary() || !strings.Contains(pe.Message, "bad gateway") {
+		t.Errorf("502: %v", err)
+	}
+}
+
+func TestPostmark(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t)
+	p := NewPostmark(api.Client(), api.URL, "pm_token", "")
+	api.reply(200, `{"To":"ada@example.com","SubmittedAt":"2026-01-01T00:00:00Z","MessageID":"b7bc2f4a-e38e-4336-af7d-e6c392c2f817","ErrorCode":0,"Message":"OK"}`, nil)
+	id, err := p.SendEmail(t.Context(), testEmail(t))
+	if err != nil || id != "b7bc2f4a-e38e-4336-af7d-e6c392c2f817" {
+		t.Fatalf("SendEmail = %q, %v", id, err)
+	}
+	if api.req.URL.Path != "/email" || api.req.Header.Get("X-Postmark-Server-Token") != "pm_token" || api.req.Header.Get("Accept") != "application/json" {
+		t.Errorf("request %s, headers %v", api.req.URL.Path, api.req.Header)
+	}
+	var got postmarkRequest
+	if err := json.Unmarshal(api.body, &got); err != nil {
+		t.Fatal(err)
+	}
+	content, _ := base64.StdEncoding.DecodeString(got.Attachments[0].Content)
+	if got.From != "Acme <noreply@acme.test>" || got.To != "Ada <ada@example.com>" || got.Cc != "cc@example.com" || got.Bcc != "bcc@example.com" ||
+		got.ReplyTo != "help@acme.test" || got.HtmlBody != "<p>hi</p>" || got.TextBody != "hi" || got.MessageStream != "outbound" ||
+		len(got.Headers) != 1 || got.Headers[0] != (postmarkHeader{"X-Entity-Ref-ID", "42"}) || string(content) != "attached" ||
+		got.Attachments[0].ContentType != "text/plain; charset=utf-8" || got.Attachments[1].ContentID != "cid:logo" {
+		t.Errorf("request body %s", api.body)
+	}
+
+	api.reply(422, `{"ErrorCode":300,"Message":"Invalid 'To' address: 'x'."}`, nil)
+	_, err = p.SendEmail(t.Context(), testEmail(t))
+	var pe *ProviderError
+	if !errors.As(err, &pe) || pe.StatusCode != 422 || pe.Code != "300" || !strings.Contains(pe.Message, "Invalid 'To'") || pe.Temporary() {
+		t.Errorf("422: %v", err)
+	}
+	api.reply(401, `{"ErrorCode":10,"Message":"No Account or Server API tokens were supplied in the HTTP headers."}`, nil)
+	if _, err = p.SendEmail(t.Context(), testEmail(t)); !errors.As(err, &pe) || pe.StatusCode != 401 || pe.Code != "10" {
+		t.Errorf("401: %v", err)
+	}
+	api.reply(429, `{"ErrorCode":429,"Message":"Rate limit exceeded"}`, map[string]string{"Retry-After": "5"})
+	if _, err = p.SendEmail(t.Context(), testEmail(t)); !errors.As(err, &pe) || !pe.Temporary() || pe.RetryAfter != 5*time.Second {
+		t.Errorf("429: %v", err)
+	}
+	api.reply(500, `{"ErrorCode":0,"Message":"Internal server error"}`, nil)
+	if _, err = p.SendEmail(t.Context(), testEmail(t)); !errors.As(err, &pe) || pe.StatusCode != 500 || !pe.Temporary() {
+		t.Errorf("500: %v", err)
+	}
+	// A 200 whose ErrorCode is not 0 is still a refusal.
+	api.reply(200, `{"ErrorCode":406,"Message":"You tried to send to a recipient that has been marked as inactive."}`, nil)
+	if _, err = p.SendEmail(t.Context(), testEmail(t)); !errors.As(err, &pe) || pe.Code != "406" {
+		t.Errorf("200 with ErrorCode 406: %v", err)
+	}
+}
+
+func TestTwilio(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t)
+	p := NewTwilio(api.Client(), TwilioParams{BaseURL: api.URL, AccountSID: "AC123", AuthToken: "tok", From: "+15005550006"})
+	api.reply(201, `{"sid":"SM1234567890abcdef","status":"queued","to":"+14155550123"}`, nil)
+	id, err := p.SendSMS(t.Context(), &SMS{To: "+14155550123", Body: "Your code is 123456"})
+	if err != nil || id != "SM1234567890abcdef" {
+		t.Fatalf("SendSMS = %q, %v", id, err)
+	}
+	user, pass, _ := api.req.BasicAuth()
+	form, _ := url.ParseQuery(string(api.body))
+	if api.req.URL.Path != "/2010-04-01/Accounts/AC123/Messages.json" || user != "AC123" || pass != "tok" ||
+		api.req.Header.Get("Content-Type") != "application/x-www-form-urlencoded" ||
+		form.Get("To") != "+14155550123" || form.Get("From") != "+15005550006" || form.Get("Body") != "Your code is 123456" || form.Has("MessagingServiceSid") {
+		t.Errorf("request %s, auth %s:%s, form %v", api.req.URL.Path, user, pass, form)
+	}
+	p = NewTwilio(api.Client(), TwilioParams{BaseURL: api.URL, AccountSID: "AC123", AuthToken: "tok", MessagingServiceSID: "MG9"})
+	if _, err := p.SendSMS(t.Context(), &SMS{To: "+14155550123", Body: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if form, _ := url.ParseQuery(string(api.body)); form.Get("MessagingServiceSid") != "MG9" || form.Has("From") {
+		t.Errorf("with a messaging service: %v", form)
+	}
+
+	api.reply(400, `{"code":21211,"message":"The 'To' number +1415 is not a valid phone number.","more_info":"https://www.twilio.com/docs/errors/21211","status":400}`, nil)
+	_, err = p.SendSMS(t.Context(), &SMS{To: "+1415", Body: "x"})
+	var pe *ProviderError
+	if !errors.As(err, &pe) || pe.StatusCode != 400 || pe.Code != "21211" || !strings.Contains(pe.Message, "docs/errors/21211") || pe.Temporary() {
+		t.Errorf("400: %v", err)
+	}
+	api.reply(429, `{"code":20429,"message":"Too Many Requests","more_info":"https://www.twilio.com/docs/errors/20429","status":429}`, map[string]string{"Retry-After": "1"})
+	if _, err = p.SendSMS(t.Context(), &SMS{To: "+14155550123", Body: "x"}); !errors.As(err, &pe) || pe.Code != "20429" || !pe.Temporary() || pe.RetryAfter != time.Second {
+		t.Errorf("429: %v", err)
+	}
+	api.reply(503, ``, nil)
+	if _, err = p.SendSMS(t.Context(), &SMS{To: "+14155550123", Body: "x"}); !errors.As(err, &pe) || pe.StatusCode != 503 {
+		t.Errorf("503: %v", err)
+	}
+}
+
+// A provider that does not answer is a transport error, not a ProviderError.
+func TestProviderDown(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t)
+	url := api.URL
+	api.Close()
+	_, err := NewResend(&http.Client{Timeout: time.Second}, url, "k").SendEmail(t.Context(), testEmail(t))
+	if err == nil || isProviderError(err) || !strings.HasPrefix(err.Error(), "comms: resend:") {
+		t.Errorf("down: %v", err)
+	}
+}

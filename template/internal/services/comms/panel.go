@@ -1,0 +1,171 @@
+package comms
+
+import (
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aegisgo/aegis/template/internal/components/frontend"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// The Comms panel: the latest messages with their status, and one message shown as its
+// recipient would see it (?id=...), like a built-in Mailpit. It lives in this folder so it
+// leaves with the service.
+
+// panelRows is how many messages the list shows.
+const panelRows = 50
+
+// previewCSP is the policy written into the previewed email: no scripts, no network, only
+// inline styles and the message's own inline images (as data: URLs). The iframe's sandbox
+// attribute (no allow-*) already blocks scripts, forms and navigation; the policy also
+// keeps remote images and fonts (trackers) from loading.
+const previewCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:"
+
+var panelTmpl = template.Must(template.New("comms").Funcs(template.FuncMap{
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	},
+	"size":   byteSize,
+	"join":   func(list []string) string { return strings.Join(list, ", ") },
+	"status": func(s Status) string { return string(s) },
+}).Parse(`<p>Email: <strong>{{.EmailProvider}}</strong>{{if eq .EmailProvider "outbox"}} (kept here, never sent){{end}} · SMS: <strong>{{.SMSProvider}}</strong>{{if eq .SMSProvider "outbox"}} (kept here, never sent){{end}}</p>
+<p>Last day: {{.Counts.queued}} queued, {{.Counts.sent}} sent, {{.Counts.failed}} failed.</p>
+{{with .Selected}}{{template "message" .}}{{end}}
+<h2 id="messages-heading">Messages</h2>
+{{if .Messages}}<div class="scroll" tabindex="0" role="group" aria-labelledby="messages-heading"><table>
+  <thead><tr><th scope="col">Created</th><th scope="col">Channel</th><th scope="col">To</th><th scope="col">Subject</th><th scope="col">Status</th><th scope="col">Provider</th><th scope="col">Attempts</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+  <tbody>{{range .Messages}}<tr>
+    <td>{{when .CreatedAt}}</td><td>{{.Channel}}</td><td>{{.Recipients}}</td>
+    <th scope="row"><a href="{{$.Self}}?id={{.ID}}">{{with .Summary}}{{.}}{{else}}(no subject){{end}}</a></th>
+    <td>{{status .Status}}{{with .Error}}<br><span class="msg">{{.}}</span>{{end}}</td>
+    <td>{{.Provider}}</td><td>{{.Attempts}}</td>
+    <td><form method="post" action="{{$.Resend}}" hx-post="{{$.Resend}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><button type="submit">Resend<span class="visually-hidden"> message {{.ID}}</span></button></form></td>
+  </tr>{{end}}</tbody>
+</table></div>{{else}}<p class="muted">No messages yet. Send one with <code>comms send-test --to you@example.com</code>.</p>{{end}}
+{{define "message"}}<section aria-labelledby="message-heading">
+<h2 id="message-heading">{{with .Record.Summary}}{{.}}{{else}}(no subject){{end}}</h2>
+<table>
+  <tbody>
+  <tr><th scope="row">Message</th><td><code>{{.Record.ID}}</code> · {{.Record.Channel}}{{with .Record.Email}}{{with .Template}} · template <code>{{.}}</code>{{end}}{{end}}</td></tr>
+  <tr><th scope="row">Status</th><td>{{status .Record.Status}} after {{.Record.Attempts}} attempt(s){{with .Record.Provider}} with {{.}}{{end}}{{with .Record.ProviderID}} (<code>{{.}}</code>){{end}}{{with .Record.Error}}<br><span class="msg">{{.}}</span>{{end}}</td></tr>
+  <tr><th scope="row">Created</th><td>{{when .Record.CreatedAt}}{{with when .Record.SentAt}} · sent {{.}}{{end}}</td></tr>
+  {{with .Record.Email}}
+  <tr><th scope="row">From</th><td>{{.From}}</td></tr>
+  <tr><th scope="row">To</th><td>{{join .To}}</td></tr>
+  {{with .Cc}}<tr><th scope="row">Cc</th><td>{{join .}}</td></tr>{{end}}
+  {{with .Bcc}}<tr><th scope="row">Bcc</th><td>{{join .}}</td></tr>{{end}}
+  {{with .ReplyTo}}<tr><th scope="row">Reply-To</th><td>{{.}}</td></tr>{{end}}
+  <tr><th scope="row">Subject</th><td>{{.Subject}}</td></tr>
+  {{end}}
+  {{range .Headers}}<tr><th scope="row">{{.Name}}</th><td>{{.Value}}</td></tr>{{end}}
+  {{with .Record.SMS}}<tr><th scope="row">To</th><td>{{.To}}</td></tr>{{end}}
+  </tbody>
+</table>
+{{with .Record.SMS}}<h3>Text</h3><pre class="sms">{{.Body}}</pre>{{end}}
+{{with .Record.Email}}
+{{if .HTML}}<h3>HTML</h3>
+<iframe class="mail-preview" title="The HTML part as the recipient sees it" sandbox="" referrerpolicy="no-referrer" style="width:100%;min-height:480px;border:1px solid #ccc;background:#fff" srcdoc="{{$.Preview}}"></iframe>{{end}}
+{{if .Text}}<h3>Text</h3><pre class="mail-text">{{.Text}}</pre>{{end}}
+{{if .Attachments}}<h3>Attachments</h3><ul>{{range .Attachments}}<li><code>{{.Filename}}</code> ({{.ContentType}}, {{size .Content}}){{with .ContentID}}, inline as <code>cid:{{.}}</code>{{end}}</li>{{end}}</ul>{{end}}
+{{end}}
+<form method="post" action="{{.Resend}}" hx-post="{{.Resend}}" hx-target="closest .panel" hx-swap="outerHTML">{{.CSRF}}<input type="hidden" name="id" value="{{.Record.ID}}"><button type="submit">Resend this message</button></form>
+<p><a href="{{.Self}}">Back to the list</a></p>
+</section>{{end}}`))
+
+type panelHeader struct{ Name, Value string }
+
+func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
+	svc, err := registry.Get[*Service](p.Container)
+	if err != nil {
+		return "", fmt.Errorf("the comms service is not available: %w", err)
+	}
+	ctx := p.Request.Context()
+	msgs, err := svc.Messages(ctx, ListParams{Limit: panelRows})
+	if err != nil {
+		return "", err
+	}
+	counts, err := svc.store.Count(ctx, svc.now().Add(-CountWindow))
+	if err != nil {
+		return "", err
+	}
+	// Absolute, so the links work wherever the panel is shown.
+	self := frontend.PanelsPath + "/" + p.Panel
+	byStatus := map[string]int{}
+	for _, st := range Statuses {
+		byStatus[string(st)] = counts.ByStatus[st]
+	}
+	data := map[string]any{
+		"EmailProvider": svc.email.Name(), "SMSProvider": svc.sms.Name(), "Counts": byStatus,
+		"Messages": msgs, "Resend": p.ActionURL("resend"), "CSRF": p.CSRFField(), "Self": self,
+	}
+	if id := p.Request.URL.Query().Get("id"); id != "" {
+		r, err := svc.Message(ctx, ID(id))
+		if err != nil {
+			return "", err
+		}
+		sel := map[string]any{"Record": r, "Resend": p.ActionURL("resend"), "CSRF": p.CSRFField(), "Self": self}
+		if r.Email != nil {
+			var headers []panelHeader
+			for _, name := range slices.Sorted(maps.Keys(r.Email.Headers)) {
+				headers = append(headers, panelHeader{name, r.Email.Headers[name]})
+			}
+			sel["Headers"] = headers
+			sel["Preview"] = Preview(r.Email)
+		}
+		data["Selected"] = sel
+	}
+	return p.Execute(panelTmpl, data)
+}
+
+// Preview is the HTML part of m made safe to show in a sandboxed iframe's srcdoc: a
+// Content-Security-Policy that allows no script and no network, and the inline images
+// (cid:...) turned into data: URLs so they show as in a mail client.
+func Preview(m *Message) string {
+	html := m.HTML
+	for _, a := range m.Attachments {
+		if a.Inline() {
+			data := "data:" + a.ContentType + ";base64," + base64.StdEncoding.EncodeToString(a.Content)
+			html = strings.ReplaceAll(html, "cid:"+a.ContentID, data)
+		}
+	}
+	return `<meta http-equiv="Content-Security-Policy" content="` + previewCSP + `"><base target="_blank">` + html
+}
+
+func byteSize(b []byte) string {
+	n := len(b)
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+func resendAction(p *frontend.PanelContext) error {
+	svc, err := registry.Get[*Service](p.Container)
+	if err != nil {
+		return fmt.Errorf("the comms service is not available: %w", err)
+	}
+	id := ID(p.Request.PostFormValue("id"))
+	if id == "" {
+		return fmt.Errorf("no message to resend")
+	}
+	newID, err := svc.Resend(p.Request.Context(), id)
+	if err != nil {
+		if newID != "" {
+			return fmt.Errorf("message %s was sent again as %s, which failed: %w", id, newID, err)
+		}
+		return err
+	}
+	p.Notice = fmt.Sprintf("Message %s was sent again as %s.", id, newID)
+	return nil
+}

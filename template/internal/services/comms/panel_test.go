@@ -1,0 +1,65 @@
+package comms
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// TestPanel lists the outbox, shows one email as its recipient would see it (HTML in a
+// sandboxed iframe with a restrictive policy, inline image inlined, text part, headers,
+// attachments) and resends it, the way a browser without JavaScript does.
+func TestPanel(t *testing.T) {
+	t.Parallel()
+	svc, err := New(Settings{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := frontendtest.Handler(t, nil, func(r *registry.Registry) error { return registry.Value(r, svc) })
+	id, err := svc.Send(t.Context(), Message{
+		To: []string{"Ada <ada@example.com>"}, Bcc: []string{"audit@example.com"}, Subject: "Invoice <7>",
+		Text: "Pay 9 EUR", HTML: `<p style="color:red">Pay <b>9 EUR</b></p><img src="cid:logo"><script>alert(1)</script>`,
+		Headers:     map[string]string{"X-Entity-Ref-ID": "inv-7"},
+		Attachments: []Attachment{{Filename: "invoice.pdf", Content: []byte("%PDF-1.4")}, {Filename: "logo.png", Content: []byte("PNG"), ContentID: "logo"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SendSMS(t.Context(), "+14155550123", "Your code is 123456"); err != nil {
+		t.Fatal(err)
+	}
+
+	b := frontendtest.NewBrowser(t, h)
+	list := b.Get("/dashboard/panels/comms")
+	for _, want := range []string{"<title>Comms · app</title>", "Email: <strong>outbox</strong>", `href="/dashboard/panels/comms?id=` + string(id) + `"`,
+		"Invoice &lt;7&gt;", "Your code is 123456", "&#43;14155550123", `action="/dashboard/panels/comms/actions/resend"`, "2 sent"} {
+		if !strings.Contains(list, want) {
+			t.Errorf("list lacks %q", want)
+		}
+	}
+	one := b.Get("/dashboard/panels/comms?id=" + string(id))
+	for _, want := range []string{
+		`sandbox=""`, `srcdoc="&lt;meta http-equiv=&#34;Content-Security-Policy&#34; content=&#34;default-src &#39;none&#39;`,
+		"data:image/png;base64,UE5H", // the inline image, as the mail client shows it
+		`<pre class="mail-text">Pay 9 EUR</pre>`, "<th scope=\"row\">X-Entity-Ref-ID</th><td>inv-7</td>",
+		"<th scope=\"row\">Bcc</th><td>audit@example.com</td>", "<code>invoice.pdf</code> (application/pdf, 8 bytes)", "inline as <code>cid:logo</code>",
+	} {
+		if !strings.Contains(one, want) {
+			t.Errorf("message view lacks %q", want)
+		}
+	}
+	if strings.Contains(one, "<script>alert(1)</script>") || strings.Contains(one, `<p style="color:red">`) {
+		t.Error("the email's HTML reached the page unescaped")
+	}
+
+	after := b.Submit("/dashboard/panels/comms/actions/resend", url.Values{"id": {string(id)}})
+	if !strings.Contains(after, "was sent again as") {
+		t.Errorf("no notice after resend:\n%s", after)
+	}
+	if list, _ := svc.Messages(t.Context(), ListParams{}); len(list) != 3 || list[0].Email == nil || list[0].Email.Subject != "Invoice <7>" {
+		t.Errorf("after resend: %d messages", len(list))
+	}
+}

@@ -1,0 +1,111 @@
+package comms
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Postmark sends email through Postmark's API (POST /email,
+// https://postmarkapp.com/developer/api/email-api).
+type Postmark struct {
+	client  *http.Client
+	baseURL string
+	token   string
+	stream  string
+}
+
+// NewPostmark returns the provider for the API at baseURL (DefaultPostmarkBaseURL in
+// production) with a server token, sending through message stream (empty: "outbound").
+func NewPostmark(client *http.Client, baseURL, token, stream string) *Postmark {
+	if stream == "" {
+		stream = DefaultPostmarkStream
+	}
+	return &Postmark{client: client, baseURL: strings.TrimRight(baseURL, "/"), token: token, stream: stream}
+}
+
+// Name implements EmailProvider.
+func (*Postmark) Name() string { return ProviderPostmark }
+
+type postmarkHeader struct {
+	Name  string
+	Value string
+}
+
+type postmarkAttachment struct {
+	Name        string
+	Content     string // base64
+	ContentType string
+	ContentID   string `json:",omitempty"` // "cid:logo" for inline images
+}
+
+type postmarkRequest struct {
+	From          string
+	To            string
+	Cc            string               `json:",omitempty"`
+	Bcc           string               `json:",omitempty"`
+	ReplyTo       string               `json:",omitempty"`
+	Subject       string               `json:",omitempty"`
+	HtmlBody      string               `json:",omitempty"`
+	TextBody      string               `json:",omitempty"`
+	Headers       []postmarkHeader     `json:",omitempty"`
+	Attachments   []postmarkAttachment `json:",omitempty"`
+	MessageStream string               `json:",omitempty"`
+}
+
+// postmarkAnswer is Postmark's answer, success and error alike: ErrorCode 0 means sent.
+type postmarkAnswer struct {
+	ErrorCode int
+	Message   string
+	MessageID string
+}
+
+// SendEmail implements EmailProvider.
+func (p *Postmark) SendEmail(ctx context.Context, m *Message) (string, error) {
+	req := postmarkRequest{
+		From: m.From, To: strings.Join(m.To, ","), Cc: strings.Join(m.Cc, ","), Bcc: strings.Join(m.Bcc, ","),
+		ReplyTo: m.ReplyTo, Subject: m.Subject, HtmlBody: m.HTML, TextBody: m.Text, MessageStream: p.stream,
+	}
+	for _, name := range slices.Sorted(maps.Keys(m.Headers)) {
+		req.Headers = append(req.Headers, postmarkHeader{Name: name, Value: m.Headers[name]})
+	}
+	for _, a := range m.Attachments {
+		pa := postmarkAttachment{Name: a.Filename, Content: base64.StdEncoding.EncodeToString(a.Content), ContentType: a.ContentType}
+		if a.ContentID != "" {
+			pa.ContentID = "cid:" + a.ContentID
+		}
+		req.Attachments = append(req.Attachments, pa)
+	}
+	var out postmarkAnswer
+	err := postJSON(ctx, p.client, p.baseURL+"/email", req, func(r *http.Request) {
+		r.Header.Set("X-Postmark-Server-Token", p.token)
+	}, &out, func(status int, body []byte, h http.Header) error {
+		e := &ProviderError{Provider: ProviderPostmark, StatusCode: status, RetryAfter: retryAfter(h.Get("Retry-After"))}
+		var pa postmarkAnswer
+		if json.Unmarshal(body, &pa) == nil && (pa.ErrorCode != 0 || pa.Message != "") {
+			e.Code, e.Message = strconv.Itoa(pa.ErrorCode), pa.Message
+		} else {
+			e.Message = excerpt(body)
+		}
+		return e
+	})
+	if err != nil {
+		if isProviderError(err) {
+			return "", err
+		}
+		return "", fmt.Errorf("comms: postmark: %w", err)
+	}
+	if out.ErrorCode != 0 {
+		// Postmark documents 200 with ErrorCode 0 for success; anything else is refused.
+		return "", &ProviderError{Provider: ProviderPostmark, StatusCode: http.StatusOK, Code: strconv.Itoa(out.ErrorCode), Message: out.Message}
+	}
+	return out.MessageID, nil
+}
+
+var _ EmailProvider = (*Postmark)(nil)

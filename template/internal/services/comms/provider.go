@@ -1,0 +1,107 @@
+package comms
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// EmailProvider delivers emails. SendEmail gets a message the service has checked (addresses
+// parsed, no line breaks in headers, attachments read into Content and within the size
+// limit) and returns the provider's ID for it. It must be safe for concurrent use and must
+// return once ctx is done.
+type EmailProvider interface {
+	Name() string
+	SendEmail(ctx context.Context, m *Message) (providerID string, err error)
+}
+
+// SMSProvider delivers text messages, under the same contract as EmailProvider (the number
+// is in E.164 form).
+type SMSProvider interface {
+	Name() string
+	SendSMS(ctx context.Context, m *SMS) (providerID string, err error)
+}
+
+// Outbox is the development provider: it delivers nothing. The service records every
+// message in its store anyway, so with the outbox they are only kept, and the dashboard's
+// Comms panel shows them as the recipient would see them.
+type Outbox struct{}
+
+// Name implements EmailProvider and SMSProvider.
+func (Outbox) Name() string { return ProviderOutbox }
+
+// SendEmail keeps the message (the store already has it).
+func (Outbox) SendEmail(context.Context, *Message) (string, error) { return "", nil }
+
+// SendSMS keeps the message (the store already has it).
+func (Outbox) SendSMS(context.Context, *SMS) (string, error) { return "", nil }
+
+// newHTTPClient is the one place the HTTP providers get their client. A plain client with a
+// timeout for now: the app's resilient outbound client (retries with backoff, a breaker per
+// host) replaces it when that service is merged, and nothing else changes.
+func newHTTPClient(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout}
+}
+
+// maxErrorBody bounds how much of an error answer is read.
+const maxErrorBody = 64 << 10
+
+// postJSON sends body as JSON with the headers set by auth, decodes a 2xx answer into out,
+// and hands any other answer to fail, which turns the provider's error body into an error.
+func postJSON(ctx context.Context, client *http.Client, url string, body any, auth func(*http.Request), out any, fail func(status int, body []byte, h http.Header) error) error {
+	payload, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("encode request: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(string(payload)))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	auth(req)
+	return do(client, req, out, fail)
+}
+
+// do sends req and decodes the answer as postJSON says.
+func do(client *http.Client, req *http.Request, out any, fail func(status int, body []byte, h http.Header) error) error {
+	res, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		b, _ := io.ReadAll(io.LimitReader(res.Body, maxErrorBody))
+		return fail(res.StatusCode, b, res.Header)
+	}
+	if err := json.NewDecoder(io.LimitReader(res.Body, maxErrorBody)).Decode(out); err != nil {
+		return fmt.Errorf("decode answer (status %d): %w", res.StatusCode, err)
+	}
+	return nil
+}
+
+// excerpt is a provider's raw error body made fit for a message: one line, bounded.
+func excerpt(b []byte) string {
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if len(s) > 300 {
+		s = s[:299] + "…"
+	}
+	return s
+}
+
+// isProviderError reports whether err is an answer from a provider rather than a transport
+// failure.
+func isProviderError(err error) bool {
+	var pe *ProviderError
+	return errors.As(err, &pe)
+}
+
+var (
+	_ EmailProvider = Outbox{}
+	_ SMSProvider   = Outbox{}
+)

@@ -1,0 +1,180 @@
+package comms
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// fakeEmail fails while err is set and counts what it sent.
+type fakeEmail struct {
+	mu   sync.Mutex
+	err  error
+	sent []*Message
+}
+
+func (f *fakeEmail) Name() string { return "fake" }
+
+func (f *fakeEmail) SendEmail(_ context.Context, m *Message) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return "", f.err
+	}
+	f.sent = append(f.sent, m)
+	return "fake-1", nil
+}
+
+func TestOutbox(t *testing.T) {
+	t.Parallel()
+	svc, err := New(Settings{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	id, err := svc.SendTemplate(ctx, "welcome", "ada@example.com", map[string]any{"Name": "Ada", "LoginURL": "https://x.test/login"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := svc.Message(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != StatusSent || r.Provider != ProviderOutbox || r.Attempts != 1 || r.Email.From != DefaultFrom || r.Email.Template != "welcome" ||
+		r.Email.Subject != "Welcome to App, Ada" || !strings.Contains(r.Email.HTML, "https://x.test/login") || r.SentAt.IsZero() {
+		t.Errorf("outbox record %+v", r)
+	}
+	smsID, err := svc.SendSMS(ctx, "+14155550123", "Your code is 123456")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := svc.Message(ctx, smsID); r.Channel != ChannelSMS || r.Status != StatusSent || r.SMS.Body != "Your code is 123456" {
+		t.Errorf("SMS record %+v", r)
+	}
+	if _, err := svc.SendSMS(ctx, "0612345678", "x"); !errors.Is(err, ErrInvalidPhone) {
+		t.Errorf("bad number: %v", err)
+	}
+	if _, err := svc.SendTemplate(ctx, "nope", "ada@example.com", nil); !errors.Is(err, ErrUnknownTemplate) {
+		t.Errorf("unknown template: %v", err)
+	}
+	if _, err := svc.SendTemplate(ctx, "welcome", "ada@example.com", map[string]any{"Name": "Ada"}); !errors.Is(err, ErrTemplate) {
+		t.Errorf("missing variable: %v", err)
+	}
+	if list, _ := svc.Messages(ctx, ListParams{}); len(list) != 2 {
+		t.Errorf("refused messages were recorded: %d messages", len(list))
+	}
+	if h := svc.CheckHealth(ctx); h.Status != registry.StatusHealthy || h.Details["sent_last_day"] != 2 {
+		t.Errorf("health %+v", h)
+	}
+}
+
+// A failed delivery is recorded with its reason; resending after the cause is fixed gives a
+// new message that is sent; Deliver never sends a sent message again.
+func TestFailureAndResend(t *testing.T) {
+	t.Parallel()
+	fake := &fakeEmail{err: errors.New("mailbox unavailable")}
+	svc, err := New(Settings{}, &Opts{Email: fake, Production: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	id, err := svc.Send(ctx, Message{To: []string{"ada@example.com"}, Subject: "Hi", Text: "hello"})
+	if id == "" || err == nil || !strings.Contains(err.Error(), "mailbox unavailable") {
+		t.Fatalf("Send = %q, %v", id, err)
+	}
+	r, _ := svc.Message(ctx, id)
+	if r.Status != StatusFailed || r.Error != "mailbox unavailable" || r.Attempts != 1 || r.Provider != "fake" {
+		t.Errorf("failed record %+v", r)
+	}
+	h := svc.CheckHealth(ctx)
+	if h.Details["failed_last_day"] != 1 || !strings.Contains(h.Message, "1 failed") || h.Status != registry.StatusDegraded {
+		t.Errorf("health %+v (degraded: SMS in the outbox in production)", h)
+	}
+
+	fake.mu.Lock()
+	fake.err = nil
+	fake.mu.Unlock()
+	again, err := svc.Resend(ctx, id)
+	if err != nil || again == id {
+		t.Fatalf("Resend = %q, %v", again, err)
+	}
+	if r, _ := svc.Message(ctx, again); r.Status != StatusSent || r.ProviderID != "fake-1" {
+		t.Errorf("resent record %+v", r)
+	}
+	if err := svc.Deliver(ctx, again); err != nil || len(fake.sent) != 1 {
+		t.Errorf("Deliver of a sent message: %v, %d sent", err, len(fake.sent))
+	}
+	if err := svc.Deliver(ctx, id); err != nil || len(fake.sent) != 2 {
+		t.Errorf("Deliver of the failed one: %v, %d sent", err, len(fake.sent))
+	}
+	if r, _ := svc.Message(ctx, id); r.Status != StatusSent || r.Attempts != 2 || r.Error != "" {
+		t.Errorf("failed then delivered: %+v", r)
+	}
+}
+
+// dispatcher records what it is handed, as a queue would.
+type dispatcher struct {
+	ids []ID
+	err error
+}
+
+func (d *dispatcher) Dispatch(_ context.Context, id ID, _ Channel) error {
+	d.ids = append(d.ids, id)
+	return d.err
+}
+
+// With a Dispatcher, Send records the message as queued and leaves delivery to it.
+func TestDispatcher(t *testing.T) {
+	t.Parallel()
+	d := &dispatcher{}
+	fake := &fakeEmail{}
+	svc, err := New(Settings{}, &Opts{Email: fake, Dispatcher: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	id, err := svc.Send(ctx, Message{To: []string{"ada@example.com"}, Subject: "Hi", Text: "hello"})
+	if err != nil || len(d.ids) != 1 || d.ids[0] != id || len(fake.sent) != 0 {
+		t.Fatalf("Send = %q, %v; dispatched %v; sent %d", id, err, d.ids, len(fake.sent))
+	}
+	if r, _ := svc.Message(ctx, id); r.Status != StatusQueued || r.Attempts != 0 {
+		t.Errorf("queued record %+v", r)
+	}
+	if err := svc.Deliver(ctx, id); err != nil || len(fake.sent) != 1 {
+		t.Fatal(err)
+	}
+	d.err = errors.New("queue full")
+	id, err = svc.Send(ctx, Message{To: []string{"ada@example.com"}, Subject: "Hi", Text: "hello"})
+	if r, _ := svc.Message(ctx, id); err == nil || r.Status != StatusFailed || !strings.Contains(r.Error, "queue full") {
+		t.Errorf("dispatch failure: %v, %+v", err, r)
+	}
+}
+
+func TestSettingsValidate(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		s    Settings
+		want string
+	}{
+		{Settings{EmailProvider: "sendgrid"}, "COMMS_EMAIL_PROVIDER"},
+		{Settings{EmailProvider: ProviderResend}, "COMMS_RESEND_API_KEY"},
+		{Settings{EmailProvider: ProviderPostmark}, "COMMS_POSTMARK_SERVER_TOKEN"},
+		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAuthToken: "t"}, "COMMS_TWILIO_FROM"},
+		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAuthToken: "t", TwilioFrom: "555"}, "E.164"},
+		{Settings{From: "nobody"}, "COMMS_FROM"},
+		{Settings{SMTPTLSPolicy: "maybe"}, "COMMS_SMTP_TLS_POLICY"},
+		{Settings{MaxAttachmentBytes: -1}, "COMMS_MAX_ATTACHMENT_BYTES"},
+	} {
+		err := tt.s.WithDefaults().Validate()
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%+v: %v, want an error naming %s", tt.s, err, tt.want)
+		}
+	}
+	if err := (Settings{}).WithDefaults().Validate(); err != nil {
+		t.Errorf("defaults: %v", err)
+	}
+}

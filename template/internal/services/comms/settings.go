@@ -1,0 +1,159 @@
+package comms
+
+import (
+	"errors"
+	"time"
+
+	"github.com/aegisgo/aegis/template/internal/config"
+)
+
+// Email and SMS providers COMMS_EMAIL_PROVIDER and COMMS_SMS_PROVIDER choose from.
+const (
+	ProviderOutbox   = "outbox"
+	ProviderSMTP     = "smtp"
+	ProviderResend   = "resend"
+	ProviderPostmark = "postmark"
+	ProviderTwilio   = "twilio"
+)
+
+// TLS policies of COMMS_SMTP_TLS_POLICY, for a connection that starts in plain text.
+const (
+	TLSRequire       = "require"
+	TLSOpportunistic = "opportunistic"
+	TLSNone          = "none"
+)
+
+// SMTP authentication mechanisms of COMMS_SMTP_AUTH.
+const (
+	AuthPlain = "plain"
+	AuthLogin = "login"
+	AuthNone  = "none"
+)
+
+// Defaults of Settings; the env tags repeat them as text.
+const (
+	DefaultEmailProvider      = ProviderOutbox
+	DefaultSMSProvider        = ProviderOutbox
+	DefaultFrom               = "App <noreply@example.com>"
+	DefaultAppName            = "App"
+	DefaultMaxAttachmentBytes = 10 << 20 // Postmark's limit for a whole message; Resend allows 40 MB
+	DefaultOutboxSize         = 200
+	DefaultSMTPHost           = "localhost"
+	DefaultSMTPPort           = 587
+	DefaultSMTPTLSPolicy      = TLSRequire
+	DefaultSMTPAuth           = AuthPlain
+	DefaultSMTPTimeout        = 15 * time.Second
+	DefaultHTTPTimeout        = 15 * time.Second
+	DefaultHealthInterval     = time.Minute
+	DefaultResendBaseURL      = "https://api.resend.com"
+	DefaultPostmarkBaseURL    = "https://api.postmarkapp.com"
+	DefaultPostmarkStream     = "outbound"
+	DefaultTwilioBaseURL      = "https://api.twilio.com"
+)
+
+// Settings configure the comms service. The zero value, after WithDefaults, keeps every
+// email and SMS in the development outbox (shown in the dashboard's Comms panel) and sends
+// nothing.
+type Settings struct {
+	EmailProvider      string        `env:"COMMS_EMAIL_PROVIDER" envDefault:"outbox" doc:"Who delivers email: outbox (kept and shown in the dashboard's Comms panel, never sent; the development default), smtp, resend or postmark."`
+	From               string        `env:"COMMS_FROM" envDefault:"App <noreply@example.com>" doc:"Sender of messages that name none, as 'Name <address>' or an address; use a domain your provider has verified."`
+	AppName            string        `env:"COMMS_APP_NAME" envDefault:"App" doc:"The app's name as email templates show it (greeting, footer)."`
+	MaxAttachmentBytes int64         `env:"COMMS_MAX_ATTACHMENT_BYTES" envDefault:"10485760" doc:"Largest total size of one email's attachments and inline images, in bytes; larger ones are refused before sending (10 MiB: Postmark's limit)."`
+	TemplatesDir       string        `env:"COMMS_TEMPLATES_DIR" doc:"Folder whose template files replace or add to the ones built into the binary (same names: welcome.html.tmpl, welcome.txt.tmpl, welcome.json, layout.html.tmpl...); empty means the built-in ones only."`
+	OutboxSize         int           `env:"COMMS_OUTBOX_SIZE" envDefault:"200" doc:"Messages kept in memory when the app has no database (the oldest goes first); with the database every message is kept there."`
+	HealthInterval     time.Duration `env:"COMMS_HEALTH_INTERVAL" envDefault:"1m" doc:"Least time between two checks that the SMTP server answers; health reports in between reuse the last result."`
+	HTTPTimeout        time.Duration `env:"COMMS_HTTP_TIMEOUT" envDefault:"15s" doc:"Longest one call to an HTTP provider (Resend, Postmark, Twilio) may take."`
+
+	SMTPHost      string        `env:"COMMS_SMTP_HOST" envDefault:"localhost" doc:"SMTP server's host name (COMMS_EMAIL_PROVIDER=smtp)."`
+	SMTPPort      int           `env:"COMMS_SMTP_PORT" envDefault:"587" doc:"SMTP server's port: 587 for STARTTLS, 465 for implicit TLS, 1025 for a local Mailpit."`
+	SMTPImplicit  bool          `env:"COMMS_SMTP_IMPLICIT_TLS" envDefault:"false" doc:"Speak TLS from the first byte (SMTPS, usually port 465) instead of upgrading with STARTTLS."`
+	SMTPTLSPolicy string        `env:"COMMS_SMTP_TLS_POLICY" envDefault:"require" doc:"STARTTLS on a plain connection: require (refuse a server without it), opportunistic (use it when offered) or none (never; for a local test server only)."`
+	SMTPAuth      string        `env:"COMMS_SMTP_AUTH" envDefault:"plain" doc:"SMTP authentication when COMMS_SMTP_USERNAME is set: plain or login (both only over TLS unless COMMS_SMTP_TLS_POLICY=none), or none."`
+	SMTPUsername  string        `env:"COMMS_SMTP_USERNAME" doc:"SMTP user name; empty means no authentication."`
+	SMTPPassword  string        `env:"COMMS_SMTP_PASSWORD" doc:"SMTP password; keep it in your secret store, not in git."`
+	SMTPTimeout   time.Duration `env:"COMMS_SMTP_TIMEOUT" envDefault:"15s" doc:"Longest an SMTP connection, and each of its commands, may take."`
+
+	ResendAPIKey  string `env:"COMMS_RESEND_API_KEY" doc:"Resend API key (re_...), required with COMMS_EMAIL_PROVIDER=resend."`
+	ResendBaseURL string `env:"COMMS_RESEND_BASE_URL" envDefault:"https://api.resend.com" doc:"Resend API's base URL (tests point it at a local server)."`
+
+	PostmarkToken   string `env:"COMMS_POSTMARK_SERVER_TOKEN" doc:"Postmark server API token, required with COMMS_EMAIL_PROVIDER=postmark."`
+	PostmarkStream  string `env:"COMMS_POSTMARK_MESSAGE_STREAM" envDefault:"outbound" doc:"Postmark message stream transactional email goes through."`
+	PostmarkBaseURL string `env:"COMMS_POSTMARK_BASE_URL" envDefault:"https://api.postmarkapp.com" doc:"Postmark API's base URL (tests point it at a local server)."`
+
+	SMSProvider               string `env:"COMMS_SMS_PROVIDER" envDefault:"outbox" doc:"Who delivers SMS: outbox (kept and shown in the Comms panel, never sent) or twilio."`
+	TwilioAccountSID          string `env:"COMMS_TWILIO_ACCOUNT_SID" doc:"Twilio account SID (AC...), required with COMMS_SMS_PROVIDER=twilio."`
+	TwilioAuthToken           string `env:"COMMS_TWILIO_AUTH_TOKEN" doc:"Twilio auth token; keep it in your secret store."`
+	TwilioFrom                string `env:"COMMS_TWILIO_FROM" doc:"Twilio number SMS are sent from, in E.164 form (+14155550123); or set COMMS_TWILIO_MESSAGING_SERVICE_SID."`
+	TwilioMessagingServiceSID string `env:"COMMS_TWILIO_MESSAGING_SERVICE_SID" doc:"Twilio messaging service (MG...) that picks the sender; used instead of COMMS_TWILIO_FROM when set."`
+	TwilioBaseURL             string `env:"COMMS_TWILIO_BASE_URL" envDefault:"https://api.twilio.com" doc:"Twilio API's base URL (tests point it at a local server)."`
+}
+
+// WithDefaults returns a copy of s with every zero field that has a default set to it.
+func (s Settings) WithDefaults() Settings {
+	config.Default(&s.EmailProvider, DefaultEmailProvider)
+	config.Default(&s.SMSProvider, DefaultSMSProvider)
+	config.Default(&s.From, DefaultFrom)
+	config.Default(&s.AppName, DefaultAppName)
+	config.Default(&s.MaxAttachmentBytes, DefaultMaxAttachmentBytes)
+	config.Default(&s.OutboxSize, DefaultOutboxSize)
+	config.Default(&s.HealthInterval, DefaultHealthInterval)
+	config.Default(&s.HTTPTimeout, DefaultHTTPTimeout)
+	config.Default(&s.SMTPHost, DefaultSMTPHost)
+	config.Default(&s.SMTPPort, DefaultSMTPPort)
+	config.Default(&s.SMTPTLSPolicy, DefaultSMTPTLSPolicy)
+	config.Default(&s.SMTPAuth, DefaultSMTPAuth)
+	config.Default(&s.SMTPTimeout, DefaultSMTPTimeout)
+	config.Default(&s.ResendBaseURL, DefaultResendBaseURL)
+	config.Default(&s.PostmarkBaseURL, DefaultPostmarkBaseURL)
+	config.Default(&s.PostmarkStream, DefaultPostmarkStream)
+	config.Default(&s.TwilioBaseURL, DefaultTwilioBaseURL)
+	return s
+}
+
+// Validate reports every bad value, naming its variable; a provider chosen without the
+// settings it needs is refused here, at start-up, rather than at the first message.
+func (s Settings) Validate() error {
+	const duration = "use a duration such as 15s"
+	errs := []error{
+		config.OneOf("COMMS_EMAIL_PROVIDER", s.EmailProvider, ProviderOutbox, ProviderSMTP, ProviderResend, ProviderPostmark),
+		config.OneOf("COMMS_SMS_PROVIDER", s.SMSProvider, ProviderOutbox, ProviderTwilio),
+		config.OneOf("COMMS_SMTP_TLS_POLICY", s.SMTPTLSPolicy, TLSRequire, TLSOpportunistic, TLSNone),
+		config.OneOf("COMMS_SMTP_AUTH", s.SMTPAuth, AuthPlain, AuthLogin, AuthNone),
+		config.Positive("COMMS_MAX_ATTACHMENT_BYTES", s.MaxAttachmentBytes, "use a size in bytes such as 10485760 (10 MiB)"),
+		config.AtLeast("COMMS_OUTBOX_SIZE", s.OutboxSize, 1, "use a count such as 200"),
+		config.Positive("COMMS_HEALTH_INTERVAL", s.HealthInterval, duration),
+		config.Positive("COMMS_HTTP_TIMEOUT", s.HTTPTimeout, duration),
+		config.Positive("COMMS_SMTP_TIMEOUT", s.SMTPTimeout, duration),
+		config.InRange("COMMS_SMTP_PORT", s.SMTPPort, 1, 65535, "use a port such as 587"),
+	}
+	if err := checkAddress("COMMS_FROM", s.From); err != nil {
+		errs = append(errs, config.Invalid("COMMS_FROM", s.From, "is not an email address", "write it as 'Name <noreply@your-domain>' or an address"))
+	}
+	switch s.EmailProvider {
+	case ProviderSMTP:
+		if s.SMTPHost == "" {
+			errs = append(errs, config.Invalid("COMMS_SMTP_HOST", "", "is empty", "set the SMTP server's host name"))
+		}
+	case ProviderResend:
+		if s.ResendAPIKey == "" {
+			errs = append(errs, config.InvalidSecret("COMMS_RESEND_API_KEY", "is empty and COMMS_EMAIL_PROVIDER=resend", "set it to an API key from resend.com/api-keys"))
+		}
+	case ProviderPostmark:
+		if s.PostmarkToken == "" {
+			errs = append(errs, config.InvalidSecret("COMMS_POSTMARK_SERVER_TOKEN", "is empty and COMMS_EMAIL_PROVIDER=postmark", "set it to the server's API token (Servers, API Tokens)"))
+		}
+	}
+	if s.SMSProvider == ProviderTwilio {
+		switch {
+		case s.TwilioAccountSID == "":
+			errs = append(errs, config.Invalid("COMMS_TWILIO_ACCOUNT_SID", "", "is empty and COMMS_SMS_PROVIDER=twilio", "set it to the account SID (AC...) from the Twilio console"))
+		case s.TwilioAuthToken == "":
+			errs = append(errs, config.InvalidSecret("COMMS_TWILIO_AUTH_TOKEN", "is empty and COMMS_SMS_PROVIDER=twilio", "set it to the auth token from the Twilio console"))
+		case s.TwilioFrom == "" && s.TwilioMessagingServiceSID == "":
+			errs = append(errs, config.Invalid("COMMS_TWILIO_FROM", "", "is empty, and so is COMMS_TWILIO_MESSAGING_SERVICE_SID", "set one of them"))
+		case s.TwilioMessagingServiceSID == "" && ValidatePhone(s.TwilioFrom) != nil:
+			errs = append(errs, config.Invalid("COMMS_TWILIO_FROM", s.TwilioFrom, "is not in E.164 form", "write it like +14155550123"))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,217 @@
+package comms
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"slices"
+	"strings"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+)
+
+// SMTP sends email through an SMTP server with go-mail: STARTTLS (required, opportunistic or
+// off) or implicit TLS, PLAIN or LOGIN authentication. Each send opens its own connection, so
+// a server restarted between two messages costs nothing.
+type SMTP struct {
+	host    string
+	opts    []gomail.Option
+	timeout time.Duration
+}
+
+// SMTPParams configure NewSMTP; see Settings for what each means.
+type SMTPParams struct {
+	Host        string
+	Port        int
+	ImplicitTLS bool
+	TLSPolicy   string // TLSRequire (empty), TLSOpportunistic or TLSNone
+	Auth        string // AuthPlain (empty), AuthLogin or AuthNone; used when Username is set
+	Username    string
+	Password    string
+	Timeout     time.Duration // of the connection and of each command; 0: DefaultSMTPTimeout
+	// TLSConfig verifies the server; nil means the system's roots and Host as the name.
+	TLSConfig *tls.Config
+}
+
+// NewSMTP returns the provider for the server p describes.
+func NewSMTP(p SMTPParams) (*SMTP, error) {
+	if p.Host == "" {
+		return nil, fmt.Errorf("%w: smtp: no host", ErrNotConfigured)
+	}
+	if p.Timeout <= 0 {
+		p.Timeout = DefaultSMTPTimeout
+	}
+	tlsConfig := p.TLSConfig
+	if tlsConfig == nil {
+		tlsConfig = &tls.Config{}
+	}
+	tlsConfig = tlsConfig.Clone()
+	if tlsConfig.ServerName == "" {
+		tlsConfig.ServerName = p.Host
+	}
+	tlsConfig.MinVersion = max(tlsConfig.MinVersion, tls.VersionTLS12)
+	opts := []gomail.Option{
+		gomail.WithPort(p.Port),
+		gomail.WithTimeout(p.Timeout),
+		gomail.WithTLSConfig(tlsConfig),
+		gomail.WithHELO("localhost"),
+	}
+	policy := gomail.TLSMandatory
+	switch p.TLSPolicy {
+	case TLSOpportunistic:
+		policy = gomail.TLSOpportunistic
+	case TLSNone:
+		policy = gomail.NoTLS
+	}
+	if p.ImplicitTLS {
+		opts = append(opts, gomail.WithSSL())
+	} else {
+		opts = append(opts, gomail.WithTLSPolicy(policy))
+	}
+	if p.Username != "" && p.Auth != AuthNone {
+		// The mechanisms refuse to send credentials in clear, unless TLS is explicitly off
+		// (a local relay): then the operator chose it.
+		var mech gomail.SMTPAuthType
+		switch {
+		case p.Auth == AuthLogin && policy == gomail.NoTLS && !p.ImplicitTLS:
+			mech = gomail.SMTPAuthLoginNoEnc
+		case p.Auth == AuthLogin:
+			mech = gomail.SMTPAuthLogin
+		case policy == gomail.NoTLS && !p.ImplicitTLS:
+			mech = gomail.SMTPAuthPlainNoEnc
+		default:
+			mech = gomail.SMTPAuthPlain
+		}
+		opts = append(opts, gomail.WithSMTPAuth(mech), gomail.WithUsername(p.Username), gomail.WithPassword(p.Password))
+	}
+	// Fail now on a bad option rather than at the first message.
+	if _, err := gomail.NewClient(p.Host, opts...); err != nil {
+		return nil, fmt.Errorf("comms: smtp: %w", err)
+	}
+	return &SMTP{host: p.Host, opts: opts, timeout: p.Timeout}, nil
+}
+
+// Name implements EmailProvider.
+func (*SMTP) Name() string { return ProviderSMTP }
+
+// SendEmail implements EmailProvider; the provider ID is the Message-ID header.
+func (p *SMTP) SendEmail(ctx context.Context, m *Message) (string, error) {
+	msg, err := p.build(m)
+	if err != nil {
+		return "", err
+	}
+	client, err := gomail.NewClient(p.host, p.opts...)
+	if err != nil {
+		return "", fmt.Errorf("comms: smtp: %w", err)
+	}
+	conn, err := client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return "", p.classify(err)
+	}
+	defer func() { _ = client.CloseWithSMTPClient(conn) }()
+	if err := client.SendWithSMTPClient(conn, msg); err != nil {
+		return "", p.classify(err)
+	}
+	return strings.Trim(msg.GetMessageID(), "<>"), nil
+}
+
+// Check connects, says hello, starts TLS and authenticates as a send would, then quits:
+// what the health check runs.
+func (p *SMTP) Check(ctx context.Context) error {
+	client, err := gomail.NewClient(p.host, p.opts...)
+	if err != nil {
+		return fmt.Errorf("comms: smtp: %w", err)
+	}
+	conn, err := client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return p.classify(err)
+	}
+	return client.CloseWithSMTPClient(conn)
+}
+
+// build turns a checked Message into go-mail's.
+func (p *SMTP) build(m *Message) (*gomail.Msg, error) {
+	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	if err := msg.From(m.From); err != nil {
+		return nil, fmt.Errorf("%w: From: %w", ErrInvalidAddress, err)
+	}
+	set := func(h gomail.AddrHeader, list []string) error {
+		if len(list) == 0 {
+			return nil
+		}
+		if err := msg.SetAddrHeader(h, list...); err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrInvalidAddress, h, err)
+		}
+		return nil
+	}
+	if err := errors.Join(set(gomail.HeaderTo, m.To), set(gomail.HeaderCc, m.Cc), set(gomail.HeaderBcc, m.Bcc)); err != nil {
+		return nil, err
+	}
+	if m.ReplyTo != "" {
+		if err := msg.ReplyTo(m.ReplyTo); err != nil {
+			return nil, fmt.Errorf("%w: Reply-To: %w", ErrInvalidAddress, err)
+		}
+	}
+	msg.Subject(m.Subject)
+	msg.SetMessageID()
+	msg.SetDate()
+	for _, name := range slices.Sorted(maps.Keys(m.Headers)) {
+		msg.SetGenHeader(gomail.Header(name), m.Headers[name])
+	}
+	switch {
+	case m.Text != "" && m.HTML != "":
+		msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+	case m.HTML != "":
+		msg.SetBodyString(gomail.TypeTextHTML, m.HTML)
+	default:
+		msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+	}
+	for _, a := range m.Attachments {
+		opts := []gomail.FileOption{gomail.WithFileContentType(gomail.ContentType(a.ContentType))}
+		var err error
+		if a.Inline() {
+			opts = append(opts, gomail.WithFileContentID(a.ContentID))
+			err = msg.EmbedReader(a.Filename, bytes.NewReader(a.Content), opts...)
+		} else {
+			err = msg.AttachReader(a.Filename, bytes.NewReader(a.Content), opts...)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %q: %w", ErrInvalidAttachment, a.Filename, err)
+		}
+	}
+	return msg, nil
+}
+
+// classify wraps an error of go-mail with the sentinel that says what went wrong, so callers
+// (and the panel) tell a server that is down from one that refuses the password.
+func (p *SMTP) classify(err error) error {
+	var (
+		sendErr *gomail.SendError
+		netErr  net.Error
+		opErr   *net.OpError
+		certErr *tls.CertificateVerificationError
+		recErr  tls.RecordHeaderError
+	)
+	msg := err.Error()
+	switch {
+	case errors.As(err, &sendErr) && sendErr.Reason != gomail.ErrConnCheck:
+		return fmt.Errorf("%w: %w", ErrSMTPRejected, err)
+	case strings.Contains(msg, "does not support STARTTLS"):
+		return fmt.Errorf("%w (%s): %w", ErrSMTPTLSRequired, p.host, err)
+	case errors.As(err, &certErr), errors.As(err, &recErr), strings.Contains(msg, "tls:"):
+		return fmt.Errorf("%w (%s): %w", ErrSMTPTLS, p.host, err)
+	case strings.Contains(msg, "SMTP AUTH"), strings.Contains(msg, "auth"), errors.Is(err, gomail.ErrPlainAuthNotSupported), errors.Is(err, gomail.ErrLoginAuthNotSupported):
+		return fmt.Errorf("%w (%s): %w", ErrSMTPAuth, p.host, err)
+	case errors.As(err, &opErr), errors.As(err, &netErr), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w (%s): %w", ErrSMTPUnreachable, p.host, err)
+	}
+	return fmt.Errorf("comms: smtp (%s): %w", p.host, err)
+}
+
+var _ EmailProvider = (*SMTP)(nil)

@@ -1,0 +1,226 @@
+package comms
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSMTPMailpit sends one email with every feature through Mailpit and reads it back
+// through Mailpit's API: recipients (bcc delivered, absent from the headers), both MIME
+// parts, attachments and the inline image byte for byte, the custom header.
+func TestSMTPMailpit(t *testing.T) {
+	t.Parallel()
+	mp := startMailpit(t)
+	p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: mp.smtpPort, TLSPolicy: TLSNone, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(Settings{}, &Opts{Email: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf := make([]byte, 70_000) // several base64 lines, every byte value
+	for i := range pdf {
+		pdf[i] = byte(i * 7)
+	}
+	file := filepath.Join(t.TempDir(), "report.csv")
+	if err := os.WriteFile(file, []byte("name,total\nada,42\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	png := []byte("\x89PNG\r\n\x1a\nnot really a png")
+	id, err := svc.Send(t.Context(), Message{
+		From: "Acme Billing <billing@acme.test>", To: []string{"Ada Lovelace <ada@example.com>"}, Cc: []string{"grace@example.com"},
+		Bcc: []string{"audit@example.com"}, ReplyTo: "help@acme.test", Subject: "Invoice 7 – été",
+		Text: "Your invoice is attached.\n", HTML: `<p>Your invoice is attached.</p><img src="cid:logo@acme">`,
+		Headers: map[string]string{"X-Entity-Ref-ID": "inv-7", "List-Unsubscribe": "<mailto:unsub@acme.test>"},
+		Attachments: []Attachment{
+			{Filename: "invoice.pdf", Content: pdf},
+			{Path: file},
+			{Filename: "logo.png", Content: png, ContentID: "logo@acme"},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := svc.Message(t.Context(), id)
+	if r.Status != StatusSent || r.Provider != ProviderSMTP || r.ProviderID == "" {
+		t.Fatalf("record %+v", r)
+	}
+
+	got := mp.message("Invoice 7 – été")
+	addrs := func(list []mpAddress) []string {
+		var out []string
+		for _, a := range list {
+			out = append(out, a.Address)
+		}
+		return out
+	}
+	if got.From.Address != "billing@acme.test" || got.From.Name != "Acme Billing" || !slices.Equal(addrs(got.To), []string{"ada@example.com"}) ||
+		got.To[0].Name != "Ada Lovelace" || !slices.Equal(addrs(got.Cc), []string{"grace@example.com"}) ||
+		!slices.Equal(addrs(got.Bcc), []string{"audit@example.com"}) || !slices.Equal(addrs(got.ReplyTo), []string{"help@acme.test"}) {
+		t.Errorf("addresses: from %v, to %v, cc %v, bcc %v, reply-to %v", got.From, got.To, got.Cc, got.Bcc, got.ReplyTo)
+	}
+	if got.MessageID != r.ProviderID {
+		t.Errorf("Message-ID %q, recorded provider ID %q", got.MessageID, r.ProviderID)
+	}
+	if strings.TrimSpace(got.Text) != "Your invoice is attached." || !strings.Contains(got.HTML, `<img src="cid:logo@acme">`) {
+		t.Errorf("parts: text %q, html %q", got.Text, got.HTML)
+	}
+	// Mailpit writes a Bcc header of its own for envelope recipients the headers do not
+	// name (so its UI can show them); what the provider writes has none.
+	var headers map[string][]string
+	mp.get("/api/v1/message/"+got.ID+"/headers", &headers)
+	if slices.Contains(headers["To"], "audit@example.com") || slices.Contains(headers["Cc"], "audit@example.com") {
+		t.Errorf("the bcc address is in To or Cc: %v", headers)
+	}
+	built, err := p.build(r.Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wire bytes.Buffer
+	if _, err := built.WriteTo(&wire); err != nil {
+		t.Fatal(err)
+	}
+	if head, _, _ := strings.Cut(wire.String(), "\r\n\r\n"); strings.Contains(strings.ToLower(head), "\nbcc:") || strings.Contains(head, "audit@") {
+		t.Errorf("the message as written carries the bcc address:\n%s", head)
+	}
+	if h := headers["X-Entity-Ref-Id"]; len(h) == 0 {
+		if h = headers["X-Entity-Ref-ID"]; len(h) != 1 || h[0] != "inv-7" {
+			t.Errorf("custom header: %v", headers)
+		}
+	}
+	if h := headers["List-Unsubscribe"]; len(h) != 1 || h[0] != "<mailto:unsub@acme.test>" {
+		t.Errorf("List-Unsubscribe: %v", h)
+	}
+	raw := string(mp.get("/api/v1/message/"+got.ID+"/raw", nil))
+	if !strings.Contains(raw, "multipart/alternative") || !strings.Contains(raw, "text/plain") || !strings.Contains(raw, "text/html") {
+		t.Errorf("raw message lacks the two parts:\n%.2000s", raw)
+	}
+
+	want := map[string][]byte{"invoice.pdf": pdf, "report.csv": []byte("name,total\nada,42\n")}
+	if len(got.Attachments) != 2 {
+		t.Fatalf("attachments %+v", got.Attachments)
+	}
+	for _, a := range got.Attachments {
+		if body := mp.get("/api/v1/message/"+got.ID+"/part/"+a.PartID, nil); !bytes.Equal(body, want[a.FileName]) {
+			t.Errorf("attachment %s: %d bytes differ from the %d sent", a.FileName, len(body), len(want[a.FileName]))
+		}
+	}
+	if len(got.Inline) != 1 || got.Inline[0].ContentID != "logo@acme" {
+		t.Fatalf("inline %+v", got.Inline)
+	}
+	if body := mp.get("/api/v1/message/"+got.ID+"/part/"+got.Inline[0].PartID, nil); !bytes.Equal(body, png) {
+		t.Errorf("inline image differs: %q", body)
+	}
+	if h := svc.CheckHealth(t.Context()); h.Details["smtp"] != "ok" {
+		t.Errorf("health %+v", h)
+	}
+}
+
+// STARTTLS required by both sides, with PLAIN and LOGIN authentication against Mailpit's
+// password file; a wrong password, an untrusted certificate and a server without STARTTLS
+// are each a clear error, and the failed message is recorded with it.
+func TestSMTPStartTLSAndAuth(t *testing.T) {
+	t.Parallel()
+	cert, key, pool := selfSigned(t)
+	auth := filepath.Join(t.TempDir(), "auth")
+	if err := os.WriteFile(auth, []byte("ada:correct-horse\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mp := startMailpit(t, "--smtp-tls-cert", cert, "--smtp-tls-key", key, "--smtp-require-starttls", "--smtp-auth-file", auth)
+	params := func(mod func(*SMTPParams)) SMTPParams {
+		p := SMTPParams{Host: "127.0.0.1", Port: mp.smtpPort, TLSPolicy: TLSRequire, Username: "ada", Password: "correct-horse",
+			Timeout: 5 * time.Second, TLSConfig: trust(pool)}
+		if mod != nil {
+			mod(&p)
+		}
+		return p
+	}
+	send := func(p SMTPParams, subject string) (Record, error) {
+		t.Helper()
+		prov, err := NewSMTP(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc, err := New(Settings{}, &Opts{Email: prov})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := svc.Send(t.Context(), Message{To: []string{"ada@example.com"}, Subject: subject, Text: "hello"})
+		r, _ := svc.Message(t.Context(), id)
+		return r, err
+	}
+	for _, mech := range []string{AuthPlain, AuthLogin} {
+		if _, err := send(params(func(p *SMTPParams) { p.Auth = mech }), "over TLS with "+mech); err != nil {
+			t.Fatalf("%s: %v", mech, err)
+		}
+		mp.message("over TLS with " + mech)
+	}
+	r, err := send(params(func(p *SMTPParams) { p.Password = "wrong" }), "wrong password")
+	if !errors.Is(err, ErrSMTPAuth) || r.Status != StatusFailed || !strings.Contains(r.Error, "authentication failed") {
+		t.Errorf("wrong password: %v, record %+v", err, r)
+	}
+	if _, err := send(params(func(p *SMTPParams) { p.TLSConfig = nil }), "untrusted"); !errors.Is(err, ErrSMTPTLS) {
+		t.Errorf("untrusted certificate: %v", err)
+	}
+	if _, err := send(params(func(p *SMTPParams) { p.TLSPolicy = TLSNone; p.Username = "" }), "no TLS"); err == nil {
+		t.Error("a plain-text send went through a server that requires STARTTLS")
+	}
+
+	plain := startMailpit(t)
+	if _, err := send(params(func(p *SMTPParams) { p.Port = plain.smtpPort; p.Username = "" }), "tls required"); !errors.Is(err, ErrSMTPTLSRequired) {
+		t.Errorf("server without STARTTLS, TLS required: %v", err)
+	}
+	if _, err := send(params(func(p *SMTPParams) { p.Port = plain.smtpPort; p.Username = ""; p.TLSPolicy = TLSOpportunistic }), "opportunistic"); err != nil {
+		t.Errorf("opportunistic on a server without STARTTLS: %v", err)
+	}
+	plain.message("opportunistic")
+}
+
+// Implicit TLS (SMTPS): TLS from the first byte.
+func TestSMTPImplicitTLS(t *testing.T) {
+	t.Parallel()
+	cert, key, pool := selfSigned(t)
+	mp := startMailpit(t, "--smtp-tls-cert", cert, "--smtp-tls-key", key, "--smtp-require-tls")
+	p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: mp.smtpPort, ImplicitTLS: true, Timeout: 5 * time.Second, TLSConfig: trust(pool)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(Settings{}, &Opts{Email: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Send(t.Context(), Message{To: []string{"ada@example.com"}, Subject: "implicit", Text: "hello"}); err != nil {
+		t.Fatal(err)
+	}
+	mp.message("implicit")
+}
+
+// A server that is down is ErrSMTPUnreachable, recorded, and degrades health.
+func TestSMTPDown(t *testing.T) {
+	t.Parallel()
+	p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: freePort(t), TLSPolicy: TLSNone, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(Settings{}, &Opts{Email: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := svc.Send(t.Context(), Message{To: []string{"ada@example.com"}, Subject: "down", Text: "hello"})
+	if !errors.Is(err, ErrSMTPUnreachable) {
+		t.Fatalf("down: %v", err)
+	}
+	if r, _ := svc.Message(t.Context(), id); r.Status != StatusFailed || !strings.Contains(r.Error, "unreachable") {
+		t.Errorf("record %+v", r)
+	}
+	if h := svc.CheckHealth(t.Context()); h.Status != "degraded" || h.Details["smtp"] != "unreachable" || h.Details["failed_last_day"] != 1 {
+		t.Errorf("health %+v", h)
+	}
+}

@@ -1,0 +1,93 @@
+package comms
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Twilio sends SMS through Twilio's Programmable Messaging API
+// (POST /2010-04-01/Accounts/{AccountSid}/Messages.json).
+type Twilio struct {
+	client              *http.Client
+	baseURL             string
+	accountSID, token   string
+	from, messagingSvcs string
+}
+
+// TwilioParams configure NewTwilio. From or MessagingServiceSID is needed; the service wins.
+type TwilioParams struct {
+	BaseURL             string // empty: DefaultTwilioBaseURL
+	AccountSID          string
+	AuthToken           string
+	From                string
+	MessagingServiceSID string
+}
+
+// NewTwilio returns the provider; client carries the timeouts and retries.
+func NewTwilio(client *http.Client, p TwilioParams) *Twilio {
+	if p.BaseURL == "" {
+		p.BaseURL = DefaultTwilioBaseURL
+	}
+	return &Twilio{client: client, baseURL: strings.TrimRight(p.BaseURL, "/"), accountSID: p.AccountSID, token: p.AuthToken,
+		from: p.From, messagingSvcs: p.MessagingServiceSID}
+}
+
+// Name implements SMSProvider.
+func (*Twilio) Name() string { return ProviderTwilio }
+
+// twilioError is Twilio's error body: {"code":21211,"message":"...","more_info":"...","status":400}.
+type twilioError struct {
+	Code     int    `json:"code"`
+	Message  string `json:"message"`
+	MoreInfo string `json:"more_info"`
+	Status   int    `json:"status"`
+}
+
+// SendSMS implements SMSProvider.
+func (p *Twilio) SendSMS(ctx context.Context, m *SMS) (string, error) {
+	form := url.Values{"To": {m.To}, "Body": {m.Body}}
+	if p.messagingSvcs != "" {
+		form.Set("MessagingServiceSid", p.messagingSvcs)
+	} else {
+		form.Set("From", p.from)
+	}
+	endpoint := p.baseURL + "/2010-04-01/Accounts/" + url.PathEscape(p.accountSID) + "/Messages.json"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", fmt.Errorf("comms: twilio: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	req.SetBasicAuth(p.accountSID, p.token)
+	var out struct {
+		SID    string `json:"sid"`
+		Status string `json:"status"`
+	}
+	err = do(p.client, req, &out, func(status int, body []byte, h http.Header) error {
+		e := &ProviderError{Provider: ProviderTwilio, StatusCode: status, RetryAfter: retryAfter(h.Get("Retry-After"))}
+		var te twilioError
+		if json.Unmarshal(body, &te) == nil && (te.Code != 0 || te.Message != "") {
+			e.Code, e.Message = strconv.Itoa(te.Code), te.Message
+			if te.MoreInfo != "" {
+				e.Message += " (" + te.MoreInfo + ")"
+			}
+		} else {
+			e.Message = excerpt(body)
+		}
+		return e
+	})
+	if err != nil {
+		if isProviderError(err) {
+			return "", err
+		}
+		return "", fmt.Errorf("comms: twilio: %w", err)
+	}
+	return out.SID, nil
+}
+
+var _ SMSProvider = (*Twilio)(nil)
