@@ -1,0 +1,388 @@
+package httpclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/circuitbreaker"
+	"github.com/failsafe-go/failsafe-go/retrypolicy"
+
+	"github.com/aegisgo/aegis/template/internal/components/backend"
+	"github.com/aegisgo/aegis/template/internal/config"
+)
+
+// Options configure one client. A zero field means the registry's setting (HTTP_CLIENT_*).
+type Options struct {
+	// BaseURL is what Do's paths are relative to ("https://api.example.com/v1"); empty means
+	// Do takes absolute URLs.
+	BaseURL string
+	// Timeout bounds one call: every attempt, the waits between them and reading the response.
+	Timeout time.Duration
+	// MaxAttempts is the number of attempts of a call, the first included; 1 means no retry.
+	MaxAttempts int
+	// Backoff and MaxDelay shape the waits between attempts (see HTTP_CLIENT_BACKOFF and
+	// HTTP_CLIENT_MAX_DELAY).
+	Backoff  time.Duration
+	MaxDelay time.Duration
+	// Headers are set on every request that does not set them itself (Authorization with the
+	// integration's key, User-Agent, an API version). Secret ones are never logged.
+	Headers http.Header
+	// MaxResponseBytes bounds the body Do decodes; zero means MaxResponseBytesDefault.
+	MaxResponseBytes int64
+}
+
+// MaxResponseBytesDefault is the largest response body Do decodes when Options say nothing.
+const MaxResponseBytesDefault = 16 << 20
+
+// drainBytes is how much of a discarded response body is read so its connection can be reused;
+// a longer body costs its connection instead.
+const drainBytes = 64 << 10
+
+// Client calls one integration. It is safe for concurrent use; build one with Clients.New.
+type Client struct {
+	name    string
+	clients *Clients
+	base    *url.URL
+	o       Options
+	http    *http.Client
+
+	retrying failsafe.Policy[*http.Response]
+	routes   sync.Map // host name -> *route
+}
+
+// route is a client's way to one host: the host's shared breaker, alone for calls that must
+// not be retried and inside the client's retry policy for those that may.
+type route struct {
+	host     *host
+	once     failsafe.Executor[*http.Response]
+	retrying failsafe.Executor[*http.Response]
+}
+
+func newClient(cs *Clients, name string, o Options) (*Client, error) {
+	s := cs.s
+	config.Default(&o.Timeout, s.Timeout)
+	config.Default(&o.MaxAttempts, s.MaxAttempts)
+	config.Default(&o.Backoff, s.Backoff)
+	config.Default(&o.MaxDelay, s.MaxDelay)
+	config.Default(&o.MaxResponseBytes, MaxResponseBytesDefault)
+	switch {
+	case o.Timeout < 0, o.MaxAttempts < 1, o.Backoff < 0, o.MaxDelay < o.Backoff, o.MaxResponseBytes < 0:
+		return nil, fmt.Errorf("httpclient: new client %q: timeout, backoff and size must not be negative, attempts at least 1, max delay at least the backoff", name)
+	}
+	c := &Client{name: name, clients: cs, o: o}
+	if o.BaseURL != "" {
+		u, err := url.Parse(o.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("httpclient: new client %q: base URL %q is not an absolute http(s) URL", name, RedactURL(u))
+		}
+		c.base = u
+	}
+	o.Headers = o.Headers.Clone()
+	c.o.Headers = o.Headers
+	c.http = &http.Client{Transport: &transport{c: c}, Timeout: o.Timeout}
+	// Retries stop at once when the host's breaker is open or the caller cancelled.
+	c.retrying = retrypolicy.NewBuilder[*http.Response]().
+		HandleIf(retryWorthy).
+		AbortOnErrors(circuitbreaker.ErrOpen, context.Canceled).
+		WithMaxAttempts(o.MaxAttempts).
+		WithDelayFunc(c.delay).
+		ReturnLastFailure().
+		Build()
+	return c, nil
+}
+
+// Name returns the client's name.
+func (c *Client) Name() string { return c.name }
+
+// Options returns the client's options, defaults filled in.
+func (c *Client) Options() Options { return c.o }
+
+// HTTP returns a standard client whose transport applies the client's policies, headers and
+// logging, for SDKs that take an *http.Client (openai-go's option.WithHTTPClient,
+// anthropic-sdk-go's). Its Timeout is the client's. Share it; do not change it.
+func (c *Client) HTTP() *http.Client { return c.http }
+
+// Do sends req through the client's policies (see HTTP) and returns the response as
+// http.Client.Do does: a non-2xx response is not an error, and the caller closes the body.
+// When every attempt failed with a status, the last response is returned. Errors do not show
+// the URL's secret query values.
+func (c *Client) Do(req *http.Request) (*http.Response, error) {
+	resp, err := c.http.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) && req.URL != nil {
+			ue.URL = RedactURL(req.URL)
+		}
+	}
+	return resp, err
+}
+
+// route returns the client's route to a host, built on first use.
+func (c *Client) route(name string) *route {
+	if r, ok := c.routes.Load(name); ok {
+		return r.(*route)
+	}
+	h := c.clients.host(name)
+	r := &route{
+		host:     h,
+		once:     failsafe.With[*http.Response](h.breaker),
+		retrying: failsafe.With[*http.Response](c.retrying, h.breaker),
+	}
+	actual, _ := c.routes.LoadOrStore(name, r)
+	return actual.(*route)
+}
+
+// transport is the RoundTripper of a client's http.Client: it prepares the request (headers,
+// request ID), runs the attempts through the route's policies, counts and logs the call.
+type transport struct{ c *Client }
+
+// ErrBreakerOpen is wrapped by the error of a call refused because its host's circuit breaker
+// is open; errors.Is(err, circuitbreaker.ErrOpen) holds too.
+var ErrBreakerOpen = errors.New("circuit breaker open")
+
+// errNoTime is the cause that ends a call's waiting when the next wait would outlast the
+// call's deadline.
+var errNoTime = errors.New("httpclient: no time left for another attempt")
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	c := t.c
+	start := time.Now()
+	out := c.prepare(req)
+	rt := c.route(req.URL.Host)
+	st := &call{Context: req.Context(), client: c, req: out}
+
+	ex := rt.once
+	if c.o.MaxAttempts > 1 && retryable(out) {
+		ex = rt.retrying
+		if _, ok := req.Context().Deadline(); ok {
+			// The executor's waits run on a context of their own, so a wait that would end
+			// after the deadline can be cut short without cancelling the last response.
+			ctx, cancel := context.WithCancelCause(req.Context())
+			defer cancel(nil)
+			st.Context, st.cancel = ctx, cancel
+		}
+	}
+	resp, err := ex.WithContext(st).GetWithExecution(st.attempt)
+	if err != nil {
+		switch {
+		case st.gaveUp:
+			// The deadline is too close for another wait: the last failure is the answer.
+			resp, err = st.last, st.lastErr
+			if err != nil {
+				err = fmt.Errorf("httpclient %s: %d attempts, no time left for another: %w", c.name, st.attempts, err)
+			}
+		case errors.Is(err, circuitbreaker.ErrOpen):
+			st.discard()
+			err = fmt.Errorf("httpclient %s: %s: %w (%w)", c.name, req.URL.Host, ErrBreakerOpen, err)
+		case req.Context().Err() != nil:
+			// Cancelled or past the deadline, during an attempt or a wait.
+			last := st.discard()
+			err = fmt.Errorf("httpclient %s: cancelled after %d attempts%s: %w", c.name, st.attempts, last,
+				context.Cause(req.Context()))
+		default:
+			err = fmt.Errorf("httpclient %s: %d attempts: %w", c.name, st.attempts, err)
+		}
+	}
+	if info, ok := req.Context().Value(callInfoKey{}).(*callInfo); ok {
+		info.attempts += st.attempts
+	}
+	c.finish(req, out, rt.host, st.attempts, resp, err, start)
+	return resp, err
+}
+
+// prepare returns the request to send: req itself, or a copy with the default headers it lacks
+// and the request ID of its context (a RoundTripper must not change its request).
+func (c *Client) prepare(req *http.Request) *http.Request {
+	id := backend.RequestID(req.Context())
+	needID := id != "" && req.Header.Get(backend.RequestIDHeader) == ""
+	missing := false
+	for k := range c.o.Headers {
+		if _, ok := req.Header[k]; !ok {
+			missing = true
+			break
+		}
+	}
+	if !needID && !missing {
+		return req
+	}
+	out := *req
+	out.Header = req.Header.Clone()
+	if out.Header == nil {
+		out.Header = http.Header{}
+	}
+	for k, v := range c.o.Headers {
+		if _, ok := out.Header[k]; !ok {
+			out.Header[k] = v
+		}
+	}
+	if needID {
+		out.Header.Set(backend.RequestIDHeader, id)
+	}
+	return &out
+}
+
+// retryable reports whether a request may be sent more than once: its body can be replayed
+// (GetBody) and it is idempotent, or carries an Idempotency-Key that makes it so.
+func retryable(req *http.Request) bool {
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		return false
+	}
+	switch req.Method {
+	case http.MethodPost, http.MethodPatch:
+		return req.Header.Get("Idempotency-Key") != ""
+	}
+	return true
+}
+
+// call is the state of one RoundTrip, and the context its policies run with (so the delay
+// function finds it without a lookup).
+type call struct {
+	context.Context
+	cancel context.CancelCauseFunc // set when the call has a deadline and may wait
+
+	client   *Client
+	req      *http.Request
+	attempts int
+	last     *http.Response // the last attempt's response, until the next attempt
+	lastErr  error
+	gaveUp   bool
+}
+
+// attempt sends the request once. Before a retry it discards the previous response and
+// replays the body through GetBody.
+func (st *call) attempt(failsafe.Execution[*http.Response]) (*http.Response, error) {
+	r := st.req
+	if st.attempts > 0 {
+		st.discard()
+		if r.Body != nil && r.Body != http.NoBody {
+			body, err := r.GetBody()
+			if err != nil {
+				return nil, fmt.Errorf("replay the request body: %w", err)
+			}
+			// The transport may still hold the previous attempt's request: each gets its own.
+			again := *r
+			again.Body = body
+			r = &again
+		}
+	}
+	st.attempts++
+	resp, err := st.client.clients.transport.RoundTrip(r)
+	st.last, st.lastErr = resp, err
+	return resp, err
+}
+
+// discard closes the last response, reading a little of it first so its connection is reused,
+// and says what it was (" (last: 503 Service Unavailable)"), or "" when there was none.
+func (st *call) discard() string {
+	if st.last == nil {
+		return ""
+	}
+	_, _ = io.CopyN(io.Discard, st.last.Body, drainBytes)
+	_ = st.last.Body.Close()
+	what := " (last: " + st.last.Status + ")"
+	st.last = nil
+	return what
+}
+
+// delay is the retry policy's wait before the next attempt: the server's Retry-After when it
+// sent one, else exponential backoff with full jitter (random between zero and Backoff ×
+// 2^(attempts-1)), both capped by MaxDelay. When the wait would end after the call's deadline,
+// the call gives up at once instead (see RoundTrip).
+func (c *Client) delay(exec failsafe.ExecutionAttempt[*http.Response]) time.Duration {
+	d := time.Duration(-1)
+	if resp := exec.LastResult(); resp != nil {
+		if ra, ok := RetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			d = min(ra, c.o.MaxDelay)
+		}
+	}
+	if d < 0 {
+		ceiling := c.o.MaxDelay
+		if n := exec.Attempts() - 1; n < 32 && c.o.Backoff<<n > 0 {
+			ceiling = min(c.o.Backoff<<n, ceiling)
+		}
+		d = rand.N(ceiling + 1)
+	}
+	if st, ok := exec.Context().(*call); ok && st.cancel != nil {
+		if deadline, ok := st.Deadline(); ok && time.Until(deadline) <= d {
+			st.gaveUp = true
+			st.cancel(errNoTime)
+			return 0
+		}
+	}
+	return d
+}
+
+// RetryAfter parses a Retry-After value, delta seconds ("120") or an HTTP-date ("Wed, 21 Oct
+// 2015 07:28:00 GMT"), into a wait from now; a date in the past is no wait. ok is false when
+// the value is empty or neither form.
+func RetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		return time.Duration(min(secs, int64(365*24*time.Hour/time.Second))) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(t.Sub(now), 0), true
+}
+
+// finish counts the call against its host and logs it at debug, without secrets.
+func (c *Client) finish(req, sent *http.Request, h *host, attempts int, resp *http.Response, err error, start time.Time) {
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
+	}
+	failed := err != nil || status >= 500 || status == http.StatusTooManyRequests || status == http.StatusRequestTimeout
+	var msg string
+	if failed {
+		msg = failureText(req, status, err)
+	}
+	h.record(attempts, failed, msg)
+
+	ctx := req.Context()
+	logger := c.clients.log()
+	if !logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("client", c.name), slog.String("method", req.Method), slog.String("host", req.URL.Host),
+		slog.String("path", redactedPath(req.URL)), slog.Int("status", status), slog.Int("attempts", attempts),
+		slog.Duration("duration", time.Since(start)), headerAttrs(sent.Header),
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", msg))
+	}
+	logger.LogAttrs(ctx, slog.LevelDebug, "http client call", attrs...)
+}
+
+// failureText is a failed call as the panel and the log show it.
+func failureText(req *http.Request, status int, err error) string {
+	what := req.Method + " " + redactedPath(req.URL)
+	if err != nil {
+		return what + ": " + err.Error()
+	}
+	return what + ": " + strconv.Itoa(status) + " " + http.StatusText(status)
+}
+
+// callInfoKey is the context key of a *callInfo, which Do installs to learn the attempts.
+type callInfoKey struct{}
+
+type callInfo struct{ attempts int }
