@@ -145,7 +145,12 @@ func (c *Client) resolve(path string) (*url.URL, error) {
 	if u.RawPath != "" {
 		out.RawPath = strings.TrimSuffix(c.base.EscapedPath(), "/") + "/" + strings.TrimPrefix(u.RawPath, "/")
 	}
-	out.RawQuery = u.RawQuery
+	switch {
+	case out.RawQuery == "":
+		out.RawQuery = u.RawQuery
+	case u.RawQuery != "":
+		out.RawQuery += "&" + u.RawQuery // the base's parameters (an API version) first
+	}
 	out.Fragment = ""
 	return &out, nil
 }
