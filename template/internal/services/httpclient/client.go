@@ -90,7 +90,9 @@ func newClient(cs *Clients, name string, o Options) (*Client, error) {
 	}
 	o.Headers = o.Headers.Clone()
 	c.o.Headers = o.Headers
-	c.http = &http.Client{Transport: &transport{c: c}, Timeout: o.Timeout}
+	// The transport applies the timeout: http.Client.Timeout with a RoundTripper it does not
+	// know costs a goroutine and a timer per request.
+	c.http = &http.Client{Transport: &transport{c: c}}
 	// Retries stop at once when the host's breaker is open or the caller cancelled.
 	c.retrying = retrypolicy.NewBuilder[*http.Response]().
 		HandleIf(retryWorthy).
@@ -108,9 +110,9 @@ func (c *Client) Name() string { return c.name }
 // Options returns the client's options, defaults filled in.
 func (c *Client) Options() Options { return c.o }
 
-// HTTP returns a standard client whose transport applies the client's policies, headers and
-// logging, for SDKs that take an *http.Client (openai-go's option.WithHTTPClient,
-// anthropic-sdk-go's). Its Timeout is the client's. Share it; do not change it.
+// HTTP returns a standard client whose transport applies the client's policies, timeout,
+// headers and logging, for SDKs that take an *http.Client (openai-go's option.WithHTTPClient,
+// anthropic-sdk-go's). Share it; do not change it.
 func (c *Client) HTTP() *http.Client { return c.http }
 
 // Do sends req through the client's policies (see HTTP) and returns the response as
@@ -151,29 +153,74 @@ type transport struct{ c *Client }
 // is open; errors.Is(err, circuitbreaker.ErrOpen) holds too.
 var ErrBreakerOpen = errors.New("circuit breaker open")
 
-// errNoTime is the cause that ends a call's waiting when the next wait would outlast the
-// call's deadline.
+// errNoTime ends a call's waiting when the next wait would outlast the call's deadline.
 var errNoTime = errors.New("httpclient: no time left for another attempt")
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	c := t.c
 	start := time.Now()
-	out := c.prepare(req)
-	rt := c.route(req.URL.Host)
-	st := &call{Context: req.Context(), client: c, req: out}
+	ctx, cancel := req.Context(), context.CancelFunc(nil)
+	if timeout := t.c.o.Timeout; timeout > 0 {
+		if d, ok := ctx.Deadline(); !ok || start.Add(timeout).Before(d) {
+			ctx, cancel = context.WithDeadline(ctx, start.Add(timeout))
+		}
+	}
+	resp, err := t.roundTrip(ctx, req, start)
+	if cancel != nil {
+		if err != nil {
+			cancel()
+		} else {
+			// The timeout covers reading the body too: it ends with the body.
+			resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+		}
+	}
+	return resp, err
+}
 
+// cancelBody ends the context of a call when its body is read to the end or closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		b.cancel()
+	}
+	return n, err
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// roundTrip is RoundTrip under ctx, the request's context bounded by the client's timeout.
+func (t *transport) roundTrip(ctx context.Context, req *http.Request, start time.Time) (*http.Response, error) {
+	c := t.c
+	out := c.prepare(ctx, req)
+	rt := c.route(req.URL.Host)
+	st := &call{Context: ctx, client: c, req: out}
+
+	// The happy path skips the policy executor: while the host's breaker is closed the first
+	// attempt goes straight out, and a success is recorded on the breaker as the executor
+	// would. A failure is handed to the executor as its first attempt's result, so the
+	// breaker and the retry policy see it as if they had sent it.
+	if rt.host.breaker.IsClosed() {
+		resp, err := st.attempt()
+		if err == nil && !breakerFailure(resp, nil) && !retryWorthy(resp, nil) {
+			rt.host.breaker.RecordSuccess()
+			c.finish(req, out, rt.host, st.attempts, resp, nil, start)
+			return resp, nil
+		}
+		st.pending = true
+	}
 	ex := rt.once
 	if c.o.MaxAttempts > 1 && retryable(out) {
 		ex = rt.retrying
-		if _, ok := req.Context().Deadline(); ok {
-			// The executor's waits run on a context of their own, so a wait that would end
-			// after the deadline can be cut short without cancelling the last response.
-			ctx, cancel := context.WithCancelCause(req.Context())
-			defer cancel(nil)
-			st.Context, st.cancel = ctx, cancel
-		}
 	}
-	resp, err := ex.WithContext(st).GetWithExecution(st.attempt)
+	resp, err := ex.WithContext(st).Get(st.attempt)
 	if err != nil {
 		switch {
 		case st.gaveUp:
@@ -185,26 +232,22 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		case errors.Is(err, circuitbreaker.ErrOpen):
 			st.discard()
 			err = fmt.Errorf("httpclient %s: %s: %w (%w)", c.name, req.URL.Host, ErrBreakerOpen, err)
-		case req.Context().Err() != nil:
+		case ctx.Err() != nil:
 			// Cancelled or past the deadline, during an attempt or a wait.
 			last := st.discard()
-			err = fmt.Errorf("httpclient %s: cancelled after %d attempts%s: %w", c.name, st.attempts, last,
-				context.Cause(req.Context()))
+			err = fmt.Errorf("httpclient %s: stopped after %d attempts%s: %w", c.name, st.attempts, last, context.Cause(ctx))
 		default:
 			err = fmt.Errorf("httpclient %s: %d attempts: %w", c.name, st.attempts, err)
 		}
-	}
-	if info, ok := req.Context().Value(callInfoKey{}).(*callInfo); ok {
-		info.attempts += st.attempts
 	}
 	c.finish(req, out, rt.host, st.attempts, resp, err, start)
 	return resp, err
 }
 
-// prepare returns the request to send: req itself, or a copy with the default headers it lacks
-// and the request ID of its context (a RoundTripper must not change its request).
-func (c *Client) prepare(req *http.Request) *http.Request {
-	id := backend.RequestID(req.Context())
+// prepare returns the request to send: req itself, or a copy with ctx, the default headers it
+// lacks and the request ID of its context (a RoundTripper must not change its request).
+func (c *Client) prepare(ctx context.Context, req *http.Request) *http.Request {
+	id := backend.RequestID(ctx)
 	needID := id != "" && req.Header.Get(backend.RequestIDHeader) == ""
 	missing := false
 	for k := range c.o.Headers {
@@ -214,9 +257,12 @@ func (c *Client) prepare(req *http.Request) *http.Request {
 		}
 	}
 	if !needID && !missing {
-		return req
+		if ctx == req.Context() {
+			return req
+		}
+		return req.WithContext(ctx)
 	}
-	out := *req
+	out := req.WithContext(ctx) // a shallow copy
 	out.Header = req.Header.Clone()
 	if out.Header == nil {
 		out.Header = http.Header{}
@@ -229,7 +275,7 @@ func (c *Client) prepare(req *http.Request) *http.Request {
 	if needID {
 		out.Header.Set(backend.RequestIDHeader, id)
 	}
-	return &out
+	return out
 }
 
 // retryable reports whether a request may be sent more than once: its body can be replayed
@@ -245,23 +291,39 @@ func retryable(req *http.Request) bool {
 	return true
 }
 
-// call is the state of one RoundTrip, and the context its policies run with (so the delay
-// function finds it without a lookup).
+// call is the state of one RoundTrip, and the context its policies run with: the delay
+// function finds it there without a lookup, and ends the waiting through Err (see gaveUp).
 type call struct {
-	context.Context
-	cancel context.CancelCauseFunc // set when the call has a deadline and may wait
+	context.Context // the request's
 
 	client   *Client
 	req      *http.Request
 	attempts int
 	last     *http.Response // the last attempt's response, until the next attempt
 	lastErr  error
-	gaveUp   bool
+	pending  bool // the first attempt was made before the executor ran: hand it its result
+	// gaveUp is set by the delay function when the next wait would outlast the deadline: Err
+	// then reports errNoTime, which the executor takes for a cancellation and stops on at
+	// once, while the request's context (which the last response's body is read under) stays
+	// live. The executor runs in RoundTrip's goroutine, so no lock is needed.
+	gaveUp bool
+}
+
+// Err is the request context's error, or errNoTime once the call gave up waiting.
+func (st *call) Err() error {
+	if st.gaveUp {
+		return errNoTime
+	}
+	return st.Context.Err()
 }
 
 // attempt sends the request once. Before a retry it discards the previous response and
 // replays the body through GetBody.
-func (st *call) attempt(failsafe.Execution[*http.Response]) (*http.Response, error) {
+func (st *call) attempt() (*http.Response, error) {
+	if st.pending {
+		st.pending = false
+		return st.last, st.lastErr
+	}
 	r := st.req
 	if st.attempts > 0 {
 		st.discard()
@@ -277,7 +339,7 @@ func (st *call) attempt(failsafe.Execution[*http.Response]) (*http.Response, err
 		}
 	}
 	st.attempts++
-	resp, err := st.client.clients.transport.RoundTrip(r)
+	resp, err := st.client.clients.send(r)
 	st.last, st.lastErr = resp, err
 	return resp, err
 }
@@ -313,10 +375,9 @@ func (c *Client) delay(exec failsafe.ExecutionAttempt[*http.Response]) time.Dura
 		}
 		d = rand.N(ceiling + 1)
 	}
-	if st, ok := exec.Context().(*call); ok && st.cancel != nil {
+	if st, ok := exec.Context().(*call); ok {
 		if deadline, ok := st.Deadline(); ok && time.Until(deadline) <= d {
 			st.gaveUp = true
-			st.cancel(errNoTime)
 			return 0
 		}
 	}
@@ -358,6 +419,9 @@ func (c *Client) finish(req, sent *http.Request, h *host, attempts int, resp *ht
 	h.record(attempts, failed, msg)
 
 	ctx := req.Context()
+	if info, ok := ctx.Value(callInfoKey{}).(*callInfo); ok {
+		info.attempts += attempts
+	}
 	logger := c.clients.log()
 	if !logger.Enabled(ctx, slog.LevelDebug) {
 		return
