@@ -207,10 +207,10 @@ func (t *transport) roundTrip(ctx context.Context, req *http.Request, start time
 	// attempt goes straight out, and a success is recorded on the breaker as the executor
 	// would. A failure is handed to the executor as its first attempt's result, so the
 	// breaker and the retry policy see it as if they had sent it.
-	if rt.host.breaker.IsClosed() {
+	if rt.host.closed.Load() {
 		resp, err := st.attempt()
 		if err == nil && !breakerFailure(resp, nil) && !retryWorthy(resp, nil) {
-			rt.host.breaker.RecordSuccess()
+			rt.host.success()
 			c.finish(req, out, rt.host, st.attempts, resp, nil, start)
 			return resp, nil
 		}
@@ -220,6 +220,7 @@ func (t *transport) roundTrip(ctx context.Context, req *http.Request, start time
 	if c.o.MaxAttempts > 1 && retryable(out) {
 		ex = rt.retrying
 	}
+	rt.host.dirty.Store(true)
 	resp, err := ex.WithContext(st).Get(st.attempt)
 	if err != nil {
 		switch {

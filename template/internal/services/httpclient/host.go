@@ -29,6 +29,13 @@ type host struct {
 	retries  atomic.Int64 // attempts after the first
 	opened   atomic.Int64 // times the breaker opened
 	lastErr  atomic.Pointer[lastError]
+
+	// closed mirrors the breaker's state, kept by its listeners, so the happy path reads an
+	// atomic instead of taking the breaker's lock. dirty is set when the policy executor ran
+	// (it may have recorded failures): only then does a success on the happy path need
+	// recording, to reset the count of consecutive failures.
+	closed atomic.Bool
+	dirty  atomic.Bool
 }
 
 // lastError is the most recent failure of a host, redacted.
@@ -42,20 +49,32 @@ type lastError struct {
 // attempts for cooldown, then lets one probe through and closes when it succeeds.
 func newHost(name string, failures int, cooldown time.Duration, logger func() *slog.Logger) *host {
 	h := &host{name: name}
+	h.closed.Store(true)
 	h.breaker = circuitbreaker.NewBuilder[*http.Response]().
 		HandleIf(breakerFailure).
 		WithFailureThreshold(uint(failures)).
 		WithSuccessThreshold(1).
 		WithDelay(cooldown).
+		OnHalfOpen(func(circuitbreaker.StateChangedEvent) { h.closed.Store(false) }).
 		OnOpen(func(circuitbreaker.StateChangedEvent) {
+			h.closed.Store(false)
 			h.opened.Add(1)
 			logger().Warn("http client: circuit breaker opened", "host", name, "cooldown", cooldown)
 		}).
 		OnClose(func(circuitbreaker.StateChangedEvent) {
+			h.closed.Store(true)
 			logger().Info("http client: circuit breaker closed", "host", name)
 		}).
 		Build()
 	return h
+}
+
+// success records a successful attempt made on the happy path (the breaker closed, the
+// executor not involved).
+func (h *host) success() {
+	if h.dirty.CompareAndSwap(true, false) {
+		h.breaker.RecordSuccess()
+	}
 }
 
 // breakerFailure reports whether an attempt counts against its host. A caller's cancellation
