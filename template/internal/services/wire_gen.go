@@ -5,4 +5,5 @@ package services
 
 import (
 	_ "github.com/aegisgo/aegis/template/internal/services/auth"
+	_ "github.com/aegisgo/aegis/template/internal/services/httpclient"
 )
