@@ -39,7 +39,8 @@ type Entry struct {
 	Category    string
 	Description string
 	Status      Status
-	// AlwaysOn entries (backend, frontend) are part of every project and cannot be removed.
+	// AlwaysOn entries (the backend and frontend components, the httpclient service) are part of
+	// every project and cannot be removed.
 	AlwaysOn bool
 	// Requires lists the components this entry cannot work without. Resolution is transitive.
 	Requires []string
@@ -140,6 +141,12 @@ var Default = Catalog{
 			Paths:       []string{"internal/components/cache/"},
 		},
 		{
+			Name: "httpclient", Kind: KindService, Category: CategoryCore, AlwaysOn: true,
+			Status:      StatusAvailable,
+			Description: "Outbound HTTP client: retries with backoff, a circuit breaker per host, request IDs, redacted logs",
+			Paths:       []string{"internal/services/httpclient/"},
+		},
+		{
 			Name: "auth", Kind: KindService, Category: CategoryAuth,
 			Status:      StatusAvailable,
 			Description: "JWT authentication and user management: registration, login, profiles, roles",
@@ -199,8 +206,9 @@ var Default = Catalog{
 	},
 }
 
-// ServiceCategories is the listing order of service categories.
-var ServiceCategories = []string{CategoryAuth, CategoryAI, CategoryComms, CategoryAnalytics, CategoryPayment}
+// ServiceCategories is the listing order of service categories; CategoryCore holds the
+// always-on services.
+var ServiceCategories = []string{CategoryCore, CategoryAuth, CategoryAI, CategoryComms, CategoryAnalytics, CategoryPayment}
 
 // ComponentCategories is the listing order of component categories.
 var ComponentCategories = []string{CategoryCore, CategoryInfrastructure}
@@ -351,9 +359,15 @@ func (s Selection) Equal(o Selection) bool {
 
 // Optional returns the selected components that are not always on, in sorted order: what a user
 // passes to --components.
-func (c Catalog) Optional(s Selection) []string {
+func (c Catalog) Optional(s Selection) []string { return c.optional(s.Components) }
+
+// OptionalServices returns the selected services that are not always on, in sorted order: what
+// a user passes to --services.
+func (c Catalog) OptionalServices(s Selection) []string { return c.optional(s.Services) }
+
+func (c Catalog) optional(names []string) []string {
 	var out []string
-	for _, name := range s.Components {
+	for _, name := range names {
 		if e, ok := c.Lookup(name); ok && !e.AlwaysOn {
 			out = append(out, name)
 		}

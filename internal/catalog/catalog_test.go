@@ -89,17 +89,17 @@ func TestResolve(t *testing.T) {
 		wantAdded []string
 		wantErr   string
 	}{
-		{name: "base", wantComps: []string{"backend", "frontend"}},
+		{name: "base", wantComps: []string{"backend", "frontend"}, wantSvcs: []string{"httpclient"}},
 		{name: "auth adds database", req: Request{Services: []string{"auth"}},
-			wantComps: []string{"backend", "database", "frontend"}, wantSvcs: []string{"auth"},
+			wantComps: []string{"backend", "database", "frontend"}, wantSvcs: []string{"auth", "httpclient"},
 			wantAdded: []string{"service 'auth' requires component 'database'"}},
 		{name: "transitive ai", req: Request{Services: []string{"ai"}},
-			wantComps: []string{"backend", "database", "frontend", "worker"}, wantSvcs: []string{"ai"},
+			wantComps: []string{"backend", "database", "frontend", "worker"}, wantSvcs: []string{"ai", "httpclient"},
 			wantAdded: []string{"service 'ai' requires component 'worker'", "component 'worker' requires component 'database'"}},
 		{name: "explicit requirement satisfied", req: Request{Services: []string{"auth"}, Components: []string{"database"}, Strict: true},
-			wantComps: []string{"backend", "database", "frontend"}, wantSvcs: []string{"auth"}},
-		{name: "always-on names accepted", req: Request{Components: []string{"backend", " Frontend ", "backend"}},
-			wantComps: []string{"backend", "frontend"}},
+			wantComps: []string{"backend", "database", "frontend"}, wantSvcs: []string{"auth", "httpclient"}},
+		{name: "always-on names accepted", req: Request{Components: []string{"backend", " Frontend ", "backend"}, Services: []string{"httpclient"}},
+			wantComps: []string{"backend", "frontend"}, wantSvcs: []string{"httpclient"}},
 		{name: "strict missing", req: Request{Services: []string{"auth"}, Components: []string{"cache"}, Strict: true},
 			wantErr: "service 'auth' requires component 'database'"},
 		{name: "strict transitive", req: Request{Services: []string{"ai"}, Components: []string{"cache"}, Strict: true},
@@ -109,7 +109,7 @@ func TestResolve(t *testing.T) {
 		{name: "service as component", req: Request{Components: []string{"auth"}},
 			wantErr: "'auth' is a service: use --services auth"},
 		{name: "unknown service", req: Request{Services: []string{"billing"}},
-			wantErr: "unknown service 'billing'; valid services: ai, analytics, auth, comms, oauth, payment, saml"},
+			wantErr: "unknown service 'billing'; valid services: ai, analytics, auth, comms, httpclient, oauth, payment, saml"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -183,12 +183,15 @@ func TestOwners(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := c.Owners(res.Selection)
-	want := []string{Core, "backend", "frontend", "database", "scheduler", "scheduler+database"}
+	want := []string{Core, "backend", "frontend", "database", "scheduler", "httpclient", "scheduler+database"}
 	if !slices.Equal(got, want) {
 		t.Errorf("Owners = %v, want %v", got, want)
 	}
 	if opt := c.Optional(res.Selection); !slices.Equal(opt, []string{"database", "scheduler"}) {
 		t.Errorf("Optional = %v", opt)
+	}
+	if opt := c.OptionalServices(res.Selection); len(opt) != 0 {
+		t.Errorf("OptionalServices = %v, want none: httpclient is always on", opt)
 	}
 }
 

@@ -305,8 +305,8 @@ func checkFixtureProject(t *testing.T, dir string) {
 	if err := json.Unmarshal([]byte(readFile(t, dir, generate.ManifestPath)), &m); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(m.Services, []string{"fixture"}) {
-		t.Errorf("the manifest's services are %v, want [fixture]", m.Services)
+	if !slices.Equal(m.Services, []string{"fixture", "httpclient"}) {
+		t.Errorf("the manifest's services are %v, want [fixture httpclient]", m.Services)
 	}
 	var owned []string
 	for p, f := range m.Files {

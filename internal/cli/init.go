@@ -161,7 +161,7 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 	var missing *catalog.MissingError
 	if errors.As(err, &missing) {
 		fixed := o
-		fixed.components, fixed.services = cat.Optional(missing.Fixed), missing.Fixed.Services
+		fixed.components, fixed.services = cat.Optional(missing.Fixed), cat.OptionalServices(missing.Fixed)
 		return fmt.Errorf("%w; run: %s", err, replay(name, fixed))
 	}
 	if err != nil {
@@ -171,7 +171,7 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 		fmt.Fprintf(out, "+ adding component '%s': %s '%s' requires it\n", a.Name, a.ByKind, a.RequiredBy)
 	}
 	sel := res.Selection
-	o.components, o.services = cat.Optional(sel), sel.Services
+	o.components, o.services = cat.Optional(sel), cat.OptionalServices(sel)
 
 	if interactive && !o.yes {
 		summary(out, cat, name, o, sel, target)

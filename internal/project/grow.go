@@ -58,7 +58,7 @@ func (p *Project) entries(names []string) ([]catalog.Entry, error) {
 }
 
 func (p *Project) request(sel catalog.Selection) catalog.Request {
-	return catalog.Request{Components: p.opts.Catalog.Optional(sel), Services: slices.Clone(sel.Services)}
+	return catalog.Request{Components: p.opts.Catalog.Optional(sel), Services: p.opts.Catalog.OptionalServices(sel)}
 }
 
 // ErrExists is returned by PlanInit when the folder holds files and force is not set.
@@ -143,7 +143,7 @@ func (p *Project) PlanRemove(names []string) (*Plan, error) {
 		case e.AlwaysOn:
 			return nil, invalidf("%s '%s' is part of every project and cannot be removed", e.Kind, e.Name)
 		case !cur.Has(e.Name):
-			have := slices.Concat(p.opts.Catalog.Optional(cur), cur.Services)
+			have := slices.Concat(p.opts.Catalog.Optional(cur), p.opts.Catalog.OptionalServices(cur))
 			list := "nothing optional"
 			if len(have) > 0 {
 				list = strings.Join(have, ", ")
@@ -164,7 +164,7 @@ func (p *Project) PlanRemove(names []string) (*Plan, error) {
 		}
 	}
 	var req catalog.Request
-	for _, name := range slices.Concat(p.opts.Catalog.Optional(cur), cur.Services) {
+	for _, name := range slices.Concat(p.opts.Catalog.Optional(cur), p.opts.Catalog.OptionalServices(cur)) {
 		if gone[name] {
 			continue
 		}
@@ -183,8 +183,14 @@ func (p *Project) PlanRemove(names []string) (*Plan, error) {
 
 // PlanUpdate plans re-rendering the project with this generator: unchanged files are replaced,
 // changed ones merged three-way (conflicts are written with markers and listed in the plan).
+// Entries that became always on since the project was generated (the httpclient service) join
+// the selection.
 func (p *Project) PlanUpdate() (*Plan, error) {
-	return p.reconcile(p.Selection(), modeUpdate)
+	sel := p.Selection()
+	if res, err := p.opts.Catalog.Resolve(p.request(sel)); err == nil {
+		sel = res.Selection
+	}
+	return p.reconcile(sel, modeUpdate)
 }
 
 // CleanTree returns an error unless dir is inside a git work tree with no uncommitted change,

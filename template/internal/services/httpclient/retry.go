@@ -1,0 +1,44 @@
+package httpclient
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net/http"
+	"strings"
+)
+
+// retryWorthy reports whether a failed attempt may succeed when sent again: a transport error
+// (reset, refused, timed out, a dropped connection) or a status that says "later" (408, 429,
+// 5xx but 501, which will not change). A certificate the client does not trust, an unsupported
+// scheme or the caller's cancellation will not change either.
+//
+// failsafehttp.NewRetryPolicyBuilder decides about the same, but importing failsafehttp
+// compiles its server half (adaptive limiter, t-digest) into every app; this is the client
+// half, with 408 added.
+func retryWorthy(resp *http.Response, err error) bool {
+	if err != nil {
+		var unknown x509.UnknownAuthorityError
+		var hostname x509.HostnameError
+		var invalid x509.CertificateInvalidError
+		var verify *tls.CertificateVerificationError
+		switch {
+		case errors.Is(err, context.Canceled),
+			errors.As(err, &unknown), errors.As(err, &hostname), errors.As(err, &invalid), errors.As(err, &verify),
+			strings.Contains(err.Error(), "unsupported protocol scheme"):
+			return false
+		}
+		return true
+	}
+	if resp == nil {
+		return false
+	}
+	switch s := resp.StatusCode; {
+	case s == http.StatusRequestTimeout, s == http.StatusTooManyRequests:
+		return true
+	case s >= 500 && s != http.StatusNotImplemented && s != http.StatusHTTPVersionNotSupported:
+		return true
+	}
+	return false
+}
