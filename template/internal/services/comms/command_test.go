@@ -2,6 +2,7 @@ package comms
 
 import (
 	"bytes"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -9,13 +10,14 @@ import (
 	"github.com/aegisgo/aegis/template/internal/config"
 	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/services/httpclient"
 )
 
 // TestRegister builds the service's graph as registry.Default holds it, without a database.
 func TestRegister(t *testing.T) {
 	t.Parallel()
 	r := registry.New()
-	if err := Register(r); err != nil {
+	if err := errors.Join(Register(r), httpclient.Register(r)); err != nil {
 		t.Fatal(err)
 	}
 	if err := registry.Value(r, config.Core{Env: config.EnvDevelopment}); err != nil {
@@ -30,7 +32,7 @@ func TestRegister(t *testing.T) {
 func commsRun(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	r := registry.New()
-	if err := Register(r); err != nil {
+	if err := errors.Join(Register(r), httpclient.Register(r)); err != nil {
 		t.Fatal(err)
 	}
 	var out, logs bytes.Buffer
@@ -85,5 +87,26 @@ func TestCommands(t *testing.T) {
 	got := mp.message("Confirm your email address for Acme")
 	if !strings.Contains(got.HTML, "https://example.com/verify?token=sample") || !strings.Contains(got.Text, "24 hours") {
 		t.Errorf("verify-email as received: %+v", got)
+	}
+}
+
+// The HTTP-API providers send through the app's outbound client service, one named client each.
+func TestProvidersUseOutboundClients(t *testing.T) {
+	t.Parallel()
+	clients, err := httpclient.NewClients(httpclient.Settings{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Settings{EmailProvider: ProviderResend, ResendAPIKey: "re_test", SMSProvider: ProviderTwilio,
+		TwilioAccountSID: "AC123", TwilioAuthToken: "secret", TwilioFrom: "+15005550006"}
+	if _, err := New(s, &Opts{HTTP: clients}); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range clients.Clients() {
+		names = append(names, c.Name())
+	}
+	if got := strings.Join(names, ","); got != "comms-resend,comms-twilio" {
+		t.Errorf("outbound clients %q, want comms-resend,comms-twilio", got)
 	}
 }

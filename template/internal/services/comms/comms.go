@@ -36,6 +36,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/config"
 	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/services/httpclient"
 )
 
 // Name is the service's name in the catalog, in config and in the registry.
@@ -56,7 +57,7 @@ func Register(r *registry.Registry) error {
 	registry.Contribute(r, Name, command.Builder(commsCommand))
 	return errors.Join(
 		config.Provide[Settings](r, Name),
-		registry.Provide4(r, newService, registry.Describe("email and SMS: providers, templates, the development outbox, message status")),
+		registry.Provide5(r, newService, registry.Describe("email and SMS: providers, templates, the development outbox, message status")),
 	)
 }
 
@@ -77,6 +78,9 @@ type Opts struct {
 	// Email and SMS replace the providers the settings choose (tests).
 	Email EmailProvider
 	SMS   SMSProvider
+	// HTTP makes the clients of the HTTP-API providers (Resend, Postmark, Twilio): retries,
+	// a breaker per host, redacted logs. Nil means plain clients with COMMS_HTTP_TIMEOUT.
+	HTTP *httpclient.Clients
 	// Production makes the health check report the outbox as degraded: nothing is delivered.
 	Production bool
 	Logger     *slog.Logger
@@ -102,8 +106,8 @@ type Service struct {
 	healthBusy bool
 }
 
-func newService(_ context.Context, s Settings, core config.Core, store registry.Maybe[Store], disp registry.Maybe[Dispatcher]) (*Service, error) {
-	opts := &Opts{Production: core.Production(), Logger: slog.Default()}
+func newService(_ context.Context, s Settings, core config.Core, clients *httpclient.Clients, store registry.Maybe[Store], disp registry.Maybe[Dispatcher]) (*Service, error) {
+	opts := &Opts{Production: core.Production(), Logger: slog.Default(), HTTP: clients}
 	opts.Store, _ = store.Get()
 	opts.Dispatcher, _ = disp.Get()
 	return New(s, opts)
@@ -136,39 +140,55 @@ func New(s Settings, opts *Opts) (*Service, error) {
 		svc.now = time.Now
 	}
 	if svc.email == nil {
-		if svc.email, err = EmailProviderFor(s); err != nil {
+		if svc.email, err = EmailProviderFor(s, opts.HTTP); err != nil {
 			return nil, err
 		}
 	}
 	if svc.sms == nil {
-		svc.sms = SMSProviderFor(s)
+		if svc.sms, err = SMSProviderFor(s, opts.HTTP); err != nil {
+			return nil, err
+		}
 	}
 	return svc, nil
 }
 
-// EmailProviderFor returns the email provider settings s choose.
-func EmailProviderFor(s Settings) (EmailProvider, error) {
+// EmailProviderFor returns the email provider settings s choose; an HTTP-API provider gets its
+// client from clients (see Opts.HTTP).
+func EmailProviderFor(s Settings, clients *httpclient.Clients) (EmailProvider, error) {
 	switch s.EmailProvider {
 	case ProviderSMTP:
 		return NewSMTP(SMTPParams{Host: s.SMTPHost, Port: s.SMTPPort, ImplicitTLS: s.SMTPImplicit, TLSPolicy: s.SMTPTLSPolicy,
 			Auth: s.SMTPAuth, Username: s.SMTPUsername, Password: s.SMTPPassword, Timeout: s.SMTPTimeout})
 	case ProviderResend:
-		return NewResend(newHTTPClient(s.HTTPTimeout), s.ResendBaseURL, s.ResendAPIKey), nil
+		client, err := httpClient(clients, ProviderResend, s.HTTPTimeout)
+		if err != nil {
+			return nil, err
+		}
+		return NewResend(client, s.ResendBaseURL, s.ResendAPIKey), nil
 	case ProviderPostmark:
-		return NewPostmark(newHTTPClient(s.HTTPTimeout), s.PostmarkBaseURL, s.PostmarkToken, s.PostmarkStream), nil
+		client, err := httpClient(clients, ProviderPostmark, s.HTTPTimeout)
+		if err != nil {
+			return nil, err
+		}
+		return NewPostmark(client, s.PostmarkBaseURL, s.PostmarkToken, s.PostmarkStream), nil
 	case ProviderOutbox, "":
 		return Outbox{}, nil
 	}
 	return nil, fmt.Errorf("%w: unknown email provider %q", ErrNotConfigured, s.EmailProvider)
 }
 
-// SMSProviderFor returns the SMS provider settings s choose.
-func SMSProviderFor(s Settings) SMSProvider {
-	if s.SMSProvider == ProviderTwilio {
-		return NewTwilio(newHTTPClient(s.HTTPTimeout), TwilioParams{BaseURL: s.TwilioBaseURL, AccountSID: s.TwilioAccountSID,
-			AuthToken: s.TwilioAuthToken, From: s.TwilioFrom, MessagingServiceSID: s.TwilioMessagingServiceSID})
+// SMSProviderFor returns the SMS provider settings s choose; Twilio gets its client from
+// clients (see Opts.HTTP).
+func SMSProviderFor(s Settings, clients *httpclient.Clients) (SMSProvider, error) {
+	if s.SMSProvider != ProviderTwilio {
+		return Outbox{}, nil
 	}
-	return Outbox{}
+	client, err := httpClient(clients, ProviderTwilio, s.HTTPTimeout)
+	if err != nil {
+		return nil, err
+	}
+	return NewTwilio(client, TwilioParams{BaseURL: s.TwilioBaseURL, AccountSID: s.TwilioAccountSID,
+		AuthToken: s.TwilioAuthToken, From: s.TwilioFrom, MessagingServiceSID: s.TwilioMessagingServiceSID}), nil
 }
 
 // Settings returns the service's settings, defaults filled in.

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/aegisgo/aegis/template/internal/services/httpclient"
 )
 
 // EmailProvider delivers emails. SendEmail gets a message the service has checked (addresses
@@ -41,11 +43,19 @@ func (Outbox) SendEmail(context.Context, *Message) (string, error) { return "", 
 // SendSMS keeps the message (the store already has it).
 func (Outbox) SendSMS(context.Context, *SMS) (string, error) { return "", nil }
 
-// newHTTPClient is the one place the HTTP providers get their client. A plain client with a
-// timeout for now: the app's resilient outbound client (retries with backoff, a breaker per
-// host) replaces it when that service is merged, and nothing else changes.
-func newHTTPClient(timeout time.Duration) *http.Client {
-	return &http.Client{Timeout: timeout}
+// httpClient is the client of one HTTP-API provider: the app's outbound client named
+// "comms-"+provider (retries on 429, 5xx and transport errors, Retry-After honoured, a breaker
+// per host, secrets kept out of its logs; a POST is retried only with an Idempotency-Key), or,
+// without the service (New in tests), a plain client with the timeout.
+func httpClient(clients *httpclient.Clients, provider string, timeout time.Duration) (*http.Client, error) {
+	if clients == nil {
+		return &http.Client{Timeout: timeout}, nil
+	}
+	c, err := clients.New("comms-"+provider, httpclient.Options{Timeout: timeout})
+	if err != nil {
+		return nil, fmt.Errorf("comms: %s client: %w", provider, err)
+	}
+	return c.HTTP(), nil
 }
 
 // maxErrorBody bounds how much of an error answer is read.
