@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -85,21 +84,15 @@ func (p *Postmark) SendEmail(ctx context.Context, m *Message) (string, error) {
 	var out postmarkAnswer
 	err := postJSON(ctx, p.client, p.baseURL+"/email", req, func(r *http.Request) {
 		r.Header.Set("X-Postmark-Server-Token", p.token)
-	}, &out, func(status int, body []byte, h http.Header) error {
-		e := &ProviderError{Provider: ProviderPostmark, StatusCode: status, RetryAfter: retryAfter(h.Get("Retry-After"))}
+	}, &out, failure(ProviderPostmark, func(body []byte) (code, message string, ok bool) {
 		var pa postmarkAnswer
-		if json.Unmarshal(body, &pa) == nil && (pa.ErrorCode != 0 || pa.Message != "") {
-			e.Code, e.Message = strconv.Itoa(pa.ErrorCode), pa.Message
-		} else {
-			e.Message = excerpt(body)
+		if json.Unmarshal(body, &pa) != nil || pa.ErrorCode == 0 && pa.Message == "" {
+			return "", "", false
 		}
-		return e
-	})
+		return strconv.Itoa(pa.ErrorCode), pa.Message, true
+	}))
 	if err != nil {
-		if isProviderError(err) {
-			return "", err
-		}
-		return "", fmt.Errorf("comms: postmark: %w", err)
+		return "", sendError(ProviderPostmark, err)
 	}
 	if out.ErrorCode != 0 {
 		// Postmark documents 200 with ErrorCode 0 for success; anything else is refused.

@@ -58,6 +58,29 @@ func httpClient(clients *httpclient.Clients, provider string, timeout time.Durat
 	return c.HTTP(), nil
 }
 
+// failure turns a provider's error answer into a ProviderError: decode reads the provider's
+// own error body (ok false when the body is not one), else the error keeps an excerpt of it.
+func failure(provider string, decode func(body []byte) (code, message string, ok bool)) func(int, []byte, http.Header) error {
+	return func(status int, body []byte, h http.Header) error {
+		e := &ProviderError{Provider: provider, StatusCode: status, RetryAfter: retryAfter(h.Get("Retry-After"))}
+		if code, message, ok := decode(body); ok {
+			e.Code, e.Message = code, message
+		} else {
+			e.Message = excerpt(body)
+		}
+		return e
+	}
+}
+
+// sendError returns a provider's refusal as it is and wraps any other failure (the network, an
+// answer that does not decode) with the provider's name.
+func sendError(provider string, err error) error {
+	if isProviderError(err) {
+		return err
+	}
+	return fmt.Errorf("comms: %s: %w", provider, err)
+}
+
 // maxErrorBody bounds how much of an error answer is read.
 const maxErrorBody = 64 << 10
 

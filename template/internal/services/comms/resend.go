@@ -3,7 +3,6 @@ package comms
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 )
@@ -65,21 +64,15 @@ func (p *Resend) SendEmail(ctx context.Context, m *Message) (string, error) {
 	}
 	err := postJSON(ctx, p.client, p.baseURL+"/emails", req, func(r *http.Request) {
 		r.Header.Set("Authorization", "Bearer "+p.apiKey)
-	}, &out, func(status int, body []byte, h http.Header) error {
-		e := &ProviderError{Provider: ProviderResend, StatusCode: status, RetryAfter: retryAfter(h.Get("Retry-After"))}
+	}, &out, failure(ProviderResend, func(body []byte) (code, message string, ok bool) {
 		var re resendError
-		if json.Unmarshal(body, &re) == nil && (re.Name != "" || re.Message != "") {
-			e.Code, e.Message = re.Name, re.Message
-		} else {
-			e.Message = excerpt(body)
+		if json.Unmarshal(body, &re) != nil || re.Name == "" && re.Message == "" {
+			return "", "", false
 		}
-		return e
-	})
+		return re.Name, re.Message, true
+	}))
 	if err != nil {
-		if isProviderError(err) {
-			return "", err
-		}
-		return "", fmt.Errorf("comms: resend: %w", err)
+		return "", sendError(ProviderResend, err)
 	}
 	return out.ID, nil
 }

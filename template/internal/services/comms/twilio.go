@@ -68,24 +68,18 @@ func (p *Twilio) SendSMS(ctx context.Context, m *SMS) (string, error) {
 		SID    string `json:"sid"`
 		Status string `json:"status"`
 	}
-	err = do(p.client, req, &out, func(status int, body []byte, h http.Header) error {
-		e := &ProviderError{Provider: ProviderTwilio, StatusCode: status, RetryAfter: retryAfter(h.Get("Retry-After"))}
+	err = do(p.client, req, &out, failure(ProviderTwilio, func(body []byte) (code, message string, ok bool) {
 		var te twilioError
-		if json.Unmarshal(body, &te) == nil && (te.Code != 0 || te.Message != "") {
-			e.Code, e.Message = strconv.Itoa(te.Code), te.Message
-			if te.MoreInfo != "" {
-				e.Message += " (" + te.MoreInfo + ")"
-			}
-		} else {
-			e.Message = excerpt(body)
+		if json.Unmarshal(body, &te) != nil || te.Code == 0 && te.Message == "" {
+			return "", "", false
 		}
-		return e
-	})
+		if te.MoreInfo != "" {
+			te.Message += " (" + te.MoreInfo + ")"
+		}
+		return strconv.Itoa(te.Code), te.Message, true
+	}))
 	if err != nil {
-		if isProviderError(err) {
-			return "", err
-		}
-		return "", fmt.Errorf("comms: twilio: %w", err)
+		return "", sendError(ProviderTwilio, err)
 	}
 	return out.SID, nil
 }
