@@ -150,7 +150,7 @@ func mount(r *backend.Router) error {
 	}
 	huma.Register(r.API, huma.Operation{OperationID: "analytics-track", Method: http.MethodPost, Path: EventsPath,
 		Summary: "Track a batch of events", Tags: []string{"analytics"}, DefaultStatus: http.StatusAccepted,
-		Description: "Accepts 1 to 100 events, stored all or none. Rate-limited per client address (ANALYTICS_INGEST_IP_LIMIT). With the auth service, a bearer token attributes the events to its user.",
+		Description:  "Accepts 1 to 100 events, stored all or none. Rate-limited per client address (ANALYTICS_INGEST_IP_LIMIT). With the auth service, a bearer token attributes the events to its user.",
 		MaxBodyBytes: maxEventsBody, Middlewares: ingest}, h.track)
 
 	read := huma.Middlewares{h.guard()}

@@ -63,7 +63,7 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	r := Range{From: now.Add(-spec.span), To: now}
 	if spec.bucket == Day {
 		// Whole days, today included, so the chart and the totals agree.
-		r = Range{From: now.Truncate(24*time.Hour).Add(-spec.span + 24*time.Hour), To: now}
+		r = Range{From: now.Truncate(24 * time.Hour).Add(-spec.span + 24*time.Hour), To: now}
 	}
 	points, err := svc.Series(ctx, r, spec.bucket, "")
 	if err != nil {

@@ -98,7 +98,9 @@ func (s *Service) Counts(ctx context.Context, r Range) ([]NameCount, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("analytics: counts: %w", err)
 	}
-	slices.SortFunc(out, func(a, b NameCount) int { return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Name, b.Name)) })
+	slices.SortFunc(out, func(a, b NameCount) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Name, b.Name))
+	})
 	return out, nil
 }
 
