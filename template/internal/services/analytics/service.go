@@ -36,6 +36,7 @@ type Service struct {
 	mu       sync.Mutex
 	buf      []Event // waiting, oldest first, at most BufferLimit
 	spare    []Event // the other buffer, swapped in while buf is written
+	inflight int // taken from buf by the write in progress, not yet stored
 	stopped  bool
 	lastDrop time.Time
 
@@ -238,6 +239,7 @@ func (s *Service) Flush(ctx context.Context) error {
 	s.mu.Lock()
 	batch := s.buf
 	s.buf, s.spare = s.spare[:0], nil
+	s.inflight = len(batch)
 	s.mu.Unlock()
 	all := batch
 	if len(batch) == 0 {
@@ -246,13 +248,17 @@ func (s *Service) Flush(ctx context.Context) error {
 	}
 	for len(batch) > 0 {
 		n := min(len(batch), s.settings.BufferSize)
-		if err := s.write(ctx, batch[:n]); err != nil {
+		written, err := s.write(ctx, batch[:n])
+		if err != nil {
 			s.failures.Add(1)
 			s.lastFailure.Store(s.now().UnixNano())
 			s.requeue(batch)
 			return err
 		}
-		s.stored.Add(int64(n))
+		s.stored.Add(int64(written))
+		s.mu.Lock()
+		s.inflight -= n
+		s.mu.Unlock()
 		clear(batch[:n]) // release the property maps
 		batch = batch[n:]
 	}
@@ -274,6 +280,7 @@ func (s *Service) giveBack(b []Event) {
 func (s *Service) requeue(failed []Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.inflight = 0
 	arrived := s.buf
 	room := s.settings.BufferLimit - len(failed)
 	take := min(len(arrived), max(room, 0))
@@ -314,16 +321,16 @@ func (s *Service) Stop(ctx context.Context) error {
 	return err
 }
 
-// Pending is the number of events waiting in memory.
+// Pending is the number of events waiting in memory, those being written included.
 func (s *Service) Pending() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.buf)
+	return len(s.buf) + s.inflight
 }
 
 // Stats are the service's counters since it was made.
 type Stats struct {
-	Tracked  int64 `json:"tracked" doc:"Events accepted into the buffer."`
+	Tracked  int64 `json:"tracked" doc:"Events accepted into the buffer (stored, waiting, or dropped later when the buffer overflowed)."`
 	Stored   int64 `json:"stored" doc:"Events written to the database."`
 	Dropped  int64 `json:"dropped" doc:"Events lost because the buffer was full (the database slow or down) or the service stopped."`
 	Invalid  int64 `json:"invalid" doc:"Events refused for a malformed name."`

@@ -109,13 +109,17 @@ func (s *Service) encode(evs []Event) []encoded {
 	return out
 }
 
-// write stores evs and adds them to the hourly counts in one transaction: with COPY on
+// write stores evs (those that can be encoded; it returns how many) and adds them to the hourly counts in one transaction: with COPY on
 // PostgreSQL, multi-row INSERTs on SQLite.
-func (s *Service) write(ctx context.Context, evs []Event) error {
+func (s *Service) write(ctx context.Context, evs []Event) (int, error) {
 	rows := s.encode(evs)
 	if len(rows) == 0 {
-		return nil
+		return 0, nil
 	}
+	return len(rows), s.writeRows(ctx, rows)
+}
+
+func (s *Service) writeRows(ctx context.Context, rows []encoded) error {
 	hours := rollUp(rows)
 	if pool := s.db.Pool(); pool != nil {
 		tx, err := pool.Begin(ctx)
