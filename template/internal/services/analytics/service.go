@@ -36,7 +36,7 @@ type Service struct {
 	mu       sync.Mutex
 	buf      []Event // waiting, oldest first, at most BufferLimit
 	spare    []Event // the other buffer, swapped in while buf is written
-	inflight int // taken from buf by the write in progress, not yet stored
+	inflight int     // taken from buf by the write in progress, not yet stored
 	stopped  bool
 	lastDrop time.Time
 

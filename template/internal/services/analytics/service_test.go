@@ -208,7 +208,7 @@ func TestValidName(t *testing.T) {
 	for name, want := range map[string]bool{
 		"signup": true, "a": true, "checkout.step-2:done_ok": true, "x[]": false,
 		"": false, "Signup": false, "1st": false, "has space": false, "émoji": false,
-		"a123456789012345678901234567890123456789012345678901234567890123": true,
+		"a123456789012345678901234567890123456789012345678901234567890123":  true,
 		"a1234567890123456789012345678901234567890123456789012345678901234": false,
 	} {
 		if got := ValidName(name); got != want {
