@@ -77,12 +77,8 @@ func (s *Service) Counts(ctx context.Context, r Range) ([]NameCount, error) {
 	if err := r.check(); err != nil {
 		return nil, err
 	}
-	q := "SELECT name, COUNT(*) FROM analytics_events WHERE occurred_at >= ? AND occurred_at < ? GROUP BY name"
-	if s.rolledUp(r) {
-		r = r.hours()
-		q = "SELECT name, SUM(count) FROM analytics_hourly WHERE hour >= ? AND hour < ? GROUP BY name"
-	}
-	rows, err := s.db.SQL().QueryContext(ctx, s.rebind(q), s.timeArg(r.From), s.timeArg(r.To))
+	q, args := s.countsQuery(r)
+	rows, err := s.db.SQL().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("analytics: counts: %w", err)
 	}
@@ -102,6 +98,16 @@ func (s *Service) Counts(ctx context.Context, r Range) ([]NameCount, error) {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Name, b.Name))
 	})
 	return out, nil
+}
+
+// countsQuery is the statement of Counts.
+func (s *Service) countsQuery(r Range) (string, []any) {
+	q := "SELECT name, COUNT(*) FROM analytics_events WHERE occurred_at >= ? AND occurred_at < ? GROUP BY name"
+	if s.rolledUp(r) {
+		r = r.hours()
+		q = "SELECT name, SUM(count) FROM analytics_hourly WHERE hour >= ? AND hour < ? GROUP BY name"
+	}
+	return s.rebind(q), []any{s.timeArg(r.From), s.timeArg(r.To)}
 }
 
 // Top returns the limit most frequent events in r.
@@ -159,14 +165,8 @@ func (s *Service) Series(ctx context.Context, r Range, bucket Bucket, name strin
 	if n > MaxPoints {
 		return nil, ErrTooManyPts
 	}
-	q := "SELECT hour, SUM(count) FROM analytics_hourly WHERE hour >= ? AND hour < ?"
-	args := []any{s.timeArg(from), s.timeArg(to)}
-	if name != "" {
-		q += " AND name = ?"
-		args = append(args, name)
-	}
-	q += " GROUP BY hour"
-	rows, err := s.db.SQL().QueryContext(ctx, s.rebind(q), args...)
+	q, args := s.seriesQuery(from, to, name)
+	rows, err := s.db.SQL().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("analytics: series: %w", err)
 	}
@@ -197,6 +197,17 @@ func (s *Service) Series(ctx context.Context, r Range, bucket Bucket, name strin
 	return out, nil
 }
 
+// seriesQuery is the statement of Series over [from, to).
+func (s *Service) seriesQuery(from, to time.Time, name string) (string, []any) {
+	q := "SELECT hour, SUM(count) FROM analytics_hourly WHERE hour >= ? AND hour < ?"
+	args := []any{s.timeArg(from), s.timeArg(to)}
+	if name != "" {
+		q += " AND name = ?"
+		args = append(args, name)
+	}
+	return s.rebind(q + " GROUP BY hour"), args
+}
+
 // scanTime reads a time column: a time.Time from PostgreSQL, text (or a time.Time, when the
 // driver parsed it) from SQLite.
 func scanTime(v any) (time.Time, error) {
@@ -217,17 +228,23 @@ func (s *Service) UniqueUsers(ctx context.Context, r Range, name string) (int64,
 	if err := r.check(); err != nil {
 		return 0, err
 	}
+	q, args := s.uniqueQuery(r, name)
+	var n int64
+	if err := s.db.SQL().QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("analytics: unique users: %w", err)
+	}
+	return n, nil
+}
+
+// uniqueQuery is the statement of UniqueUsers.
+func (s *Service) uniqueQuery(r Range, name string) (string, []any) {
 	q := "SELECT COUNT(DISTINCT user_id) FROM analytics_events WHERE occurred_at >= ? AND occurred_at < ?"
 	args := []any{s.timeArg(r.From), s.timeArg(r.To)}
 	if name != "" {
 		q = "SELECT COUNT(DISTINCT user_id) FROM analytics_events WHERE name = ? AND occurred_at >= ? AND occurred_at < ?"
 		args = append([]any{name}, args...)
 	}
-	var n int64
-	if err := s.db.SQL().QueryRowContext(ctx, s.rebind(q), args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("analytics: unique users: %w", err)
-	}
-	return n, nil
+	return s.rebind(q), args
 }
 
 // FunnelParams ask for a funnel.
@@ -270,15 +287,8 @@ func (s *Service) Funnel(ctx context.Context, p FunnelParams) ([]FunnelStep, err
 	if window <= 0 {
 		window = p.Range.To.Sub(p.Range.From)
 	}
-	q := "SELECT user_id, name, occurred_at FROM analytics_events WHERE name IN (" +
-		strings.TrimSuffix(strings.Repeat("?,", len(p.Steps)), ",") +
-		") AND occurred_at >= ? AND occurred_at < ? AND user_id IS NOT NULL ORDER BY user_id, occurred_at"
-	args := make([]any, 0, len(p.Steps)+2)
-	for _, name := range p.Steps {
-		args = append(args, name)
-	}
-	args = append(args, s.timeArg(p.Range.From), s.timeArg(p.Range.To))
-	rows, err := s.db.SQL().QueryContext(ctx, s.rebind(q), args...)
+	q, args := s.funnelQuery(p)
+	rows, err := s.db.SQL().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("analytics: funnel: %w", err)
 	}
@@ -326,6 +336,18 @@ func (s *Service) Funnel(ctx context.Context, p FunnelParams) ([]FunnelStep, err
 		}
 	}
 	return out, nil
+}
+
+// funnelQuery is the statement of Funnel: the steps' events of users, per user in time order.
+func (s *Service) funnelQuery(p FunnelParams) (string, []any) {
+	q := "SELECT user_id, name, occurred_at FROM analytics_events WHERE name IN (" +
+		strings.TrimSuffix(strings.Repeat("?,", len(p.Steps)), ",") +
+		") AND occurred_at >= ? AND occurred_at < ? AND user_id IS NOT NULL ORDER BY user_id, occurred_at"
+	args := make([]any, 0, len(p.Steps)+2)
+	for _, name := range p.Steps {
+		args = append(args, name)
+	}
+	return s.rebind(q), append(args, s.timeArg(p.Range.From), s.timeArg(p.Range.To))
 }
 
 // step is one event of a user's trail through a funnel.
@@ -455,12 +477,10 @@ func (s *Service) Recent(ctx context.Context, limit int) ([]Event, error) {
 // Prune deletes the raw events older than ANALYTICS_RETENTION, a batch at a time so no
 // statement holds the table for long; the hourly counts stay. It returns how many it deleted.
 func (s *Service) Prune(ctx context.Context) (int64, error) {
-	cutoff := s.timeArg(s.now().Add(-s.settings.Retention))
-	const batch = 10_000
-	q := s.rebind("DELETE FROM analytics_events WHERE id IN (SELECT id FROM analytics_events WHERE occurred_at < ? LIMIT " + strconv.Itoa(batch) + ")")
+	q, args := s.pruneQuery()
 	var total int64
 	for {
-		res, err := s.db.SQL().ExecContext(ctx, q, cutoff)
+		res, err := s.db.SQL().ExecContext(ctx, q, args...)
 		if err != nil {
 			return total, fmt.Errorf("analytics: prune: %w", err)
 		}
@@ -469,8 +489,19 @@ func (s *Service) Prune(ctx context.Context) (int64, error) {
 			return total, fmt.Errorf("analytics: prune: %w", err)
 		}
 		total += n
-		if n < batch {
+		if n < pruneBatch {
 			return total, nil
 		}
 	}
+}
+
+// pruneBatch is the most events one DELETE of Prune removes.
+const pruneBatch = 10_000
+
+// pruneQuery is the statement of Prune: a batch of the events past the retention, oldest
+// first.
+func (s *Service) pruneQuery() (string, []any) {
+	q := "DELETE FROM analytics_events WHERE id IN (SELECT id FROM analytics_events WHERE occurred_at < ? ORDER BY occurred_at LIMIT " +
+		strconv.Itoa(pruneBatch) + ")"
+	return s.rebind(q), []any{s.timeArg(s.now().Add(-s.settings.Retention))}
 }
