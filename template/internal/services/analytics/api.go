@@ -52,13 +52,15 @@ type eventsOutput struct {
 	}
 }
 
-type rangeInput struct {
+// RangeQuery is the range of the GET endpoints' query (exported: huma reads the parameters
+// of exported embedded structs only).
+type RangeQuery struct {
 	From time.Time `query:"from" doc:"Start of the range (RFC 3339, inclusive); default: a day before to."`
 	To   time.Time `query:"to" doc:"End of the range (RFC 3339, exclusive); default: now."`
 }
 
 // span is the input's range with its defaults.
-func (in rangeInput) span(now time.Time) Range {
+func (in RangeQuery) span(now time.Time) Range {
 	r := Range{From: in.From, To: in.To}
 	if r.To.IsZero() {
 		r.To = now
@@ -70,7 +72,7 @@ func (in rangeInput) span(now time.Time) Range {
 }
 
 type countsInput struct {
-	rangeInput
+	RangeQuery
 	Limit int `query:"limit" minimum:"0" maximum:"1000" default:"0" doc:"The most events listed, most frequent first; 0 lists every one."`
 }
 
@@ -84,7 +86,7 @@ type countsOutput struct {
 }
 
 type seriesInput struct {
-	rangeInput
+	RangeQuery
 	Bucket string `query:"bucket" enum:"hour,day" default:"hour"`
 	Name   string `query:"name" maxLength:"64" doc:"Only this event; default: every event."`
 }
@@ -97,7 +99,7 @@ type seriesOutput struct {
 }
 
 type usersInput struct {
-	rangeInput
+	RangeQuery
 	Name string `query:"name" maxLength:"64" doc:"Only users with this event; default: any event."`
 }
 
@@ -108,7 +110,7 @@ type usersOutput struct {
 }
 
 type funnelInput struct {
-	rangeInput
+	RangeQuery
 	Steps  string `query:"steps" required:"true" maxLength:"700" doc:"2 to 10 distinct event names, comma-separated, in order."`
 	Window string `query:"window" maxLength:"20" doc:"How long after the first step the others count (a duration such as 24h); default: the whole range."`
 }
@@ -203,6 +205,10 @@ func (h *handlers) track(ctx context.Context, in *eventsInput) (*eventsOutput, e
 		secs := ratelimit.Seconds(d)
 		return nil, huma.ErrorWithHeaders(huma.NewError(http.StatusTooManyRequests, "Too many event batches from this address; retry after "+strconv.Itoa(secs)+" seconds."),
 			http.Header{"Retry-After": {strconv.Itoa(secs)}})
+	}
+	if len(in.Body.Events) == 0 {
+		return nil, huma.Error422UnprocessableEntity("validation failed: give 1 to 100 events",
+			&huma.ErrorDetail{Location: "body.events", Message: "expected 1 to 100 events"})
 	}
 	now := h.svc.now()
 	user := h.svc.userID(ctx)
