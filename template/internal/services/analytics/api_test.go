@@ -184,14 +184,14 @@ func TestReadAPI(t *testing.T) {
 		}
 		auth := map[string]string{"Authorization": "Bearer " + readToken}
 		for path, want := range map[string]string{
-			"/counts":                                `"counts":[{"name":"signup","count":2},{"name":"activate","count":1}]`,
-			"/counts?limit=1":                        `"counts":[{"name":"signup","count":2}]`,
-			"/users":                                 `"unique_users":2`,
-			"/users?name=activate":                   `"unique_users":1`,
-			"/series?bucket=day":                     `"bucket":"day"`,
-			"/funnel?steps=signup,activate":          `"users":1`,
+			"/counts":                       `"counts":[{"name":"signup","count":2},{"name":"activate","count":1}]`,
+			"/counts?limit=1":               `"counts":[{"name":"signup","count":2}]`,
+			"/users":                        `"unique_users":2`,
+			"/users?name=activate":          `"unique_users":1`,
+			"/series?bucket=day":            `"bucket":"day"`,
+			"/funnel?steps=signup,activate": `"users":1`,
 			"/funnel?steps=signup,activate&window=1h": `"rate":0.5`,
-			"/stats":                                 `"stored":3`,
+			"/stats": `"stored":3`,
 		} {
 			rec := send(t, h, http.MethodGet, Prefix+path, nil, auth)
 			if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), want) {

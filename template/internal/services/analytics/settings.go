@@ -23,7 +23,7 @@ const (
 // defaults (with request tracking off and no read token).
 type Settings struct {
 	FlushInterval time.Duration `env:"ANALYTICS_FLUSH_INTERVAL" envDefault:"5s" doc:"Longest an event waits in memory before it is written to the database."`
-	BufferSize    int           `env:"ANALYTICS_BUFFER_SIZE" envDefault:"1000" doc:"Events waiting that start a write at once (and the most written per statement)."`
+	BufferSize    int           `env:"ANALYTICS_BUFFER_SIZE" envDefault:"1000" doc:"Events waiting that start a write at once; one transaction writes at most ten times as many."`
 	BufferLimit   int           `env:"ANALYTICS_BUFFER_LIMIT" envDefault:"100000" doc:"Most events held in memory while the database is slow or down; past it new events are dropped and counted (health turns degraded)."`
 	Retention     time.Duration `env:"ANALYTICS_RETENTION" envDefault:"2160h" doc:"Raw events older than this are deleted by the analytics_retention job (or analytics prune); the hourly counts stay."`
 	TrackRequests bool          `env:"ANALYTICS_TRACK_REQUESTS" envDefault:"false" doc:"Record every API request (route pattern, method, status, duration) as an api_request event."`
