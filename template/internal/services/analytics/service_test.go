@@ -230,3 +230,38 @@ func TestSettingsValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestTrackDoesNotWaitForAWrite: while a write is stuck behind another writer's lock for a
+// second, Track calls stay appends; the events are stored once the lock is released.
+func TestTrackDoesNotWaitForAWrite(t *testing.T) {
+	t.Parallel()
+	db := databasetest.New(t, database.SQLite)
+	svc := newService(t, db, Settings{BufferSize: 10, FlushInterval: 10 * time.Millisecond}, nil)
+	// The app's SQLite transactions take the write lock when they begin.
+	tx, err := db.SQL().BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(t.Context(), "INSERT INTO analytics_hourly (hour, name, count) VALUES ('2000-01-01 00:00:00.000000', 'lock', 1)"); err != nil {
+		t.Fatal(err)
+	}
+	const n = 5000
+	var slowest time.Duration
+	lockedUntil := time.Now().Add(time.Second)
+	for i := range n {
+		start := time.Now()
+		svc.Track(t.Context(), "while_locked", nil)
+		slowest = max(slowest, time.Since(start))
+		if i%500 == 0 {
+			time.Sleep(time.Until(lockedUntil) / 10)
+		}
+	}
+	time.Sleep(time.Until(lockedUntil))
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if slowest > 200*time.Millisecond {
+		t.Errorf("the slowest Track took %s while a write waited for the lock", slowest)
+	}
+	waitFor(t, 10*time.Second, "every event stored", func() bool { return storedEvents(t, db) == n })
+}
