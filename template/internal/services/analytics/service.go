@@ -39,7 +39,7 @@ type Service struct {
 	now      func() time.Time
 
 	mu       sync.Mutex
-	buf      []Event // waiting, oldest first, at most BufferLimit
+	buf      []Event // waiting, oldest first; with inflight at most BufferLimit
 	spare    []Event // the other buffer, swapped in while buf is written
 	inflight int     // taken from buf by the write in progress, not yet stored
 	stopped  bool
@@ -153,7 +153,7 @@ func (s *Service) add(e Event) bool {
 		return false
 	}
 	s.mu.Lock()
-	if s.stopped || len(s.buf) >= s.settings.BufferLimit {
+	if s.stopped || len(s.buf)+s.inflight >= s.settings.BufferLimit {
 		s.lastDrop = e.At
 		s.mu.Unlock()
 		s.dropped.Add(1)
@@ -176,7 +176,7 @@ func (s *Service) add(e Event) bool {
 // a batch from the API is stored whole or not at all.
 func (s *Service) addAll(evs []Event) bool {
 	s.mu.Lock()
-	if s.stopped || len(s.buf)+len(evs) > s.settings.BufferLimit {
+	if s.stopped || len(s.buf)+s.inflight+len(evs) > s.settings.BufferLimit {
 		s.lastDrop = s.now()
 		s.mu.Unlock()
 		s.dropped.Add(int64(len(evs)))

@@ -80,7 +80,7 @@ func TestStopLosesNothing(t *testing.T) {
 		if err := registry.Value(r, Settings{FlushInterval: time.Hour}.WithDefaults()); err != nil {
 			t.Fatal(err)
 		}
-		if err := registry.Provide4(r, NewService); err != nil {
+		if err := registry.Provide4(r, NewService, registry.StopTimeout(StopTimeout)); err != nil {
 			t.Fatal(err)
 		}
 		c, err := r.Build()
@@ -152,8 +152,9 @@ func TestDatabaseDown(t *testing.T) {
 				time.Sleep(30 * time.Millisecond) // let the flusher fail a few times meanwhile
 			}
 		}
-		// An append under a mutex; a generous bound for a shared 2-core machine.
-		if slowest > 20*time.Millisecond {
+		// An append under a mutex; a generous bound for a shared 2-core machine under -race
+		// (a write that waits for the database takes seconds).
+		if slowest > 100*time.Millisecond {
 			t.Errorf("the slowest Track took %s while the database was down", slowest)
 		}
 		st := svc.Stats()
