@@ -64,7 +64,7 @@ func init() {
 func Register(r *registry.Registry) error {
 	registry.Contribute(r, Name, database.Migrations{FS: Migrations()})
 	registry.Contribute(r, Name, backend.Routes(mount))
-	registry.Contribute(r, Name, frontend.Panel{Title: "Analytics", Render: renderPanel, PanelOpts: frontend.PanelOpts{Order: 50, Refresh: 30}})
+	registry.Contribute(r, Name, frontend.Panel{Title: "Analytics", Render: renderPanel, PanelOpts: frontend.PanelOpts{Order: 50}})
 	registry.Contribute(r, Name, command.Builder(analyticsCommand))
 	return errors.Join(
 		config.Provide[Settings](r, Name),

@@ -315,7 +315,7 @@ func (h *handlers) stats(context.Context, *struct{}) (*statsOutput, error) {
 // and answered with a 500 that names nothing internal.
 func (h *handlers) problem(ctx context.Context, err error) error {
 	switch {
-	case errors.Is(err, ErrBadRange), errors.Is(err, ErrTooManyPts), errors.Is(err, ErrBadFunnel), errors.Is(err, ErrBadBucket):
+	case errors.Is(err, ErrBadRange), errors.Is(err, ErrTooManyPoints), errors.Is(err, ErrBadFunnel), errors.Is(err, ErrBadBucket):
 		return huma.Error422UnprocessableEntity(strings.TrimPrefix(err.Error(), "analytics: "))
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return huma.Error503ServiceUnavailable("The request was cancelled or timed out.")

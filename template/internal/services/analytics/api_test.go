@@ -230,6 +230,11 @@ func TestPanel(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{"", "?range=7d&steps=signup,purchase", "?range=bogus&steps=only-one"} {
+		// The page, and the fragment htmx fetches when the form changes.
+		if rec := send(t, h, http.MethodGet, "/dashboard/fragments/panels/analytics"+q, nil, nil); rec.Code != http.StatusOK ||
+			!strings.Contains(rec.Body.String(), `class="panel"`) || !strings.Contains(rec.Body.String(), "<svg") {
+			t.Errorf("fragment%s: %d %s", q, rec.Code, rec.Body)
+		}
 		rec := send(t, h, http.MethodGet, "/dashboard/panels/analytics"+q, nil, nil)
 		body := rec.Body.String()
 		if rec.Code != http.StatusOK {

@@ -11,10 +11,12 @@ import (
 
 // The Analytics panel: events over the last day (or week) as a server-rendered SVG chart, the
 // top events, unique users, a funnel the operator types in, and the buffer's health. Its
-// range and funnel are GET parameters, so htmx refreshes and plain links both work.
+// range and funnel are GET parameters of the page (without JavaScript) or of the panel's
+// fragment (htmx swaps the panel in place). It does not refresh itself: a refresh would fetch
+// the fragment without the operator's range and funnel.
 var panelTmpl = template.Must(template.New("analytics").Funcs(template.FuncMap{
 	"pct": func(f float64) float64 { return f * 100 },
-}).Parse(`<form method="get" action="{{.Page}}" class="search" hx-get="{{.Page}}" hx-target="closest .panel" hx-swap="outerHTML" hx-select=".panel">
+}).Parse(`<form method="get" action="{{.Page}}" class="search" hx-get="{{.Fragment}}" hx-target="closest .panel" hx-swap="outerHTML">
   <label for="analytics-range">Range</label>
   <select id="analytics-range" name="range">{{range .Ranges}}<option value="{{.}}"{{if eq . $.Range}} selected{{end}}>last {{.}}</option>{{end}}</select>
   <label for="analytics-steps">Funnel steps (comma-separated)</label>
@@ -82,7 +84,7 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 		return "", err
 	}
 	data := map[string]any{
-		"Page": frontend.PanelsPath + "/" + p.Panel, "Ranges": []string{"24h", "7d", "30d"}, "Range": rangeName,
+		"Page": frontend.PanelsPath + "/" + p.Panel, "Fragment": frontend.FragmentsPath + "/panels/" + p.Panel, "Ranges": []string{"24h", "7d", "30d"}, "Range": rangeName,
 		"Bucket": string(spec.bucket), "Chart": chartSVG(points, spec.bucket), "Total": total, "Unique": unique, "Top": top,
 		"Stats": svc.Stats(), "Health": svc.CheckHealth(ctx), "Limit": svc.settings.BufferLimit,
 		"LastFlush": sinceLabel(now, svc.Stats().LastFlush), "LastFailure": sinceLabel(now, svc.Stats().LastFailure),

@@ -26,12 +26,12 @@ const MaxFunnelSteps = 10
 
 // Errors of the queries; the API answers them with 422.
 var (
-	ErrBadRange    = errors.New("analytics: the range must end after it starts")
-	ErrTooManyPts  = fmt.Errorf("analytics: the series would have more than %d points; use a shorter range or day buckets", MaxPoints)
-	ErrBadFunnel   = fmt.Errorf("analytics: a funnel has 2 to %d distinct, valid event names", MaxFunnelSteps)
-	ErrNoIdentity  = errors.New("analytics: user statistics need the auth service")
-	ErrBadBucket   = errors.New(`analytics: a bucket is "hour" or "day"`)
-	errScanTimeArg = errors.New("analytics: unexpected time value")
+	ErrBadRange      = errors.New("analytics: the range must end after it starts")
+	ErrTooManyPoints = fmt.Errorf("analytics: the series would have more than %d points; use a shorter range or day buckets", MaxPoints)
+	ErrBadFunnel     = fmt.Errorf("analytics: a funnel has 2 to %d distinct, valid event names", MaxFunnelSteps)
+	ErrNoIdentity    = errors.New("analytics: user statistics need the auth service")
+	ErrBadBucket     = errors.New(`analytics: a bucket is "hour" or "day"`)
+	errScanTimeArg   = errors.New("analytics: unexpected time value")
 )
 
 // Range is the span [From, To).
@@ -67,7 +67,9 @@ type NameCount struct {
 // rolledUp reports whether counts over r are read from analytics_hourly: for whole hours
 // (exact), long ranges, and ranges reaching past the retention (whose raw events are gone).
 func (s *Service) rolledUp(r Range) bool {
-	return r.hours() == r || r.To.Sub(r.From) >= LongRange || r.From.Before(s.now().Add(-s.settings.Retention))
+	h := r.hours()
+	whole := h.From.Equal(r.From) && h.To.Equal(r.To)
+	return whole || r.To.Sub(r.From) >= LongRange || r.From.Before(s.now().Add(-s.settings.Retention))
 }
 
 // Counts returns how many times each event happened in r, most frequent first. A long range
@@ -163,7 +165,7 @@ func (s *Service) Series(ctx context.Context, r Range, bucket Bucket, name strin
 	}
 	n := int(to.Sub(from) / step)
 	if n > MaxPoints {
-		return nil, ErrTooManyPts
+		return nil, ErrTooManyPoints
 	}
 	q, args := s.seriesQuery(from, to, name)
 	rows, err := s.db.SQL().QueryContext(ctx, q, args...)

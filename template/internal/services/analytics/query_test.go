@@ -141,8 +141,8 @@ func TestQueries(t *testing.T) {
 				t.Errorf("day %s: %d signups, want %d", p.Time.Format(time.DateOnly), p.Count, want)
 			}
 		}
-		if _, err := svc.Series(ctx, Last(queryNow, 5*365*24*time.Hour), Hour, ""); err != ErrTooManyPts {
-			t.Errorf("five years of hours: %v, want ErrTooManyPts", err)
+		if _, err := svc.Series(ctx, Last(queryNow, 5*365*24*time.Hour), Hour, ""); err != ErrTooManyPoints {
+			t.Errorf("five years of hours: %v, want ErrTooManyPoints", err)
 		}
 
 		// Unique users: the anonymous page views do not count.
