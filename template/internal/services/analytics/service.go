@@ -154,7 +154,7 @@ func (s *Service) add(e Event) bool {
 	}
 	s.mu.Lock()
 	if s.stopped || len(s.buf)+s.inflight >= s.settings.BufferLimit {
-		s.lastDrop = e.At
+		s.lastDrop = s.now()
 		s.mu.Unlock()
 		s.dropped.Add(1)
 		return false
