@@ -183,9 +183,10 @@ var Default = Catalog{
 		},
 		{
 			Name: "analytics", Kind: KindService, Category: CategoryAnalytics,
-			Status:      StatusComingSoon,
+			Status:      StatusAvailable,
 			Description: "Event tracking and usage metrics stored in the app's database",
 			Requires:    []string{"database"},
+			Uses:        []string{"cache", "scheduler"},
 			Paths:       []string{"internal/services/analytics/"},
 		},
 		{
@@ -203,6 +204,10 @@ var Default = Catalog{
 		{Owners: []string{"scheduler", "database"}, Paths: []string{"internal/components/schedulerdb/"}},
 		{Owners: []string{"scheduler", "worker"}, Paths: []string{"internal/components/schedulerworker/"}},
 		{Owners: []string{"comms", "database"}, Paths: []string{"internal/services/commsdb/"}},
+		// Service glue lives beside the services, so the services' import file picks it up.
+		{Owners: []string{"analytics", "auth"}, Paths: []string{"internal/services/analyticsauth/"}},
+		{Owners: []string{"analytics", "cache"}, Paths: []string{"internal/services/analyticscache/"}},
+		{Owners: []string{"analytics", "scheduler"}, Paths: []string{"internal/services/analyticsscheduler/"}},
 	},
 }
 

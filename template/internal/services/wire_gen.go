@@ -4,6 +4,10 @@
 package services
 
 import (
+	_ "github.com/aegisgo/aegis/template/internal/services/analytics"
+	_ "github.com/aegisgo/aegis/template/internal/services/analyticsauth"
+	_ "github.com/aegisgo/aegis/template/internal/services/analyticscache"
+	_ "github.com/aegisgo/aegis/template/internal/services/analyticsscheduler"
 	_ "github.com/aegisgo/aegis/template/internal/services/auth"
 	_ "github.com/aegisgo/aegis/template/internal/services/comms"
 	_ "github.com/aegisgo/aegis/template/internal/services/commsdb"

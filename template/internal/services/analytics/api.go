@@ -1,0 +1,368 @@
+package analytics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/aegisgo/aegis/template/internal/components/backend"
+	"github.com/aegisgo/aegis/template/internal/runtime/ratelimit"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// Prefix is the path of every analytics endpoint.
+const Prefix = "/api/v1/analytics"
+
+// EventsPath is the public endpoint that accepts batches of events.
+const EventsPath = Prefix + "/events"
+
+// maxEventsBody bounds a batch's body: MaxBatch events of MaxPropertyBytes and a name each,
+// with room for JSON's spacing.
+const maxEventsBody = 256 << 10
+
+// EventBody is one event as POST /api/v1/analytics/events takes it.
+type EventBody struct {
+	Name       string         `json:"name" pattern:"^[a-z][a-z0-9_.:-]{0,63}$" maxLength:"64" doc:"A lowercase letter, then lowercase letters, digits, '_', '.', ':' or '-'; at most 64 characters."`
+	Properties map[string]any `json:"properties,omitempty" maxProperties:"20" doc:"At most 20 properties of string, number, boolean or null values, 2048 bytes as JSON; keys are letters, digits and '_'."`
+	At         *time.Time     `json:"at,omitempty" doc:"When it happened (RFC 3339); at most a day ago and 5 minutes ahead. Default: when it arrives."`
+}
+
+type eventsInput struct {
+	Body struct {
+		Events []EventBody `json:"events" minItems:"1" maxItems:"100" doc:"1 to 100 events, stored all or none."`
+	}
+	ip string
+}
+
+// Resolve records the client's address for rate limiting.
+func (in *eventsInput) Resolve(ctx huma.Context) []error {
+	in.ip = ratelimit.IPKey(ctx.RemoteAddr())
+	return nil
+}
+
+type eventsOutput struct {
+	Body struct {
+		Accepted int `json:"accepted" doc:"Events accepted; they are stored within ANALYTICS_FLUSH_INTERVAL."`
+	}
+}
+
+// RangeQuery is the range of the GET endpoints' query (exported: huma reads the parameters
+// of exported embedded structs only).
+type RangeQuery struct {
+	From time.Time `query:"from" doc:"Start of the range (RFC 3339, inclusive); default: a day before to."`
+	To   time.Time `query:"to" doc:"End of the range (RFC 3339, exclusive); default: now."`
+}
+
+// span is the input's range with its defaults.
+func (in RangeQuery) span(now time.Time) Range {
+	r := Range{From: in.From, To: in.To}
+	if r.To.IsZero() {
+		r.To = now
+	}
+	if r.From.IsZero() {
+		r.From = r.To.Add(-24 * time.Hour)
+	}
+	return r
+}
+
+type countsInput struct {
+	RangeQuery
+	Limit int `query:"limit" minimum:"0" maximum:"1000" default:"0" doc:"The most events listed, most frequent first; 0 lists every one."`
+}
+
+type countsOutput struct {
+	Body struct {
+		From   time.Time   `json:"from"`
+		To     time.Time   `json:"to"`
+		Source string      `json:"source" enum:"events,hourly" doc:"Raw events, or the hourly roll-up (for long ranges, the range widened to whole hours)."`
+		Counts []NameCount `json:"counts"`
+	}
+}
+
+type seriesInput struct {
+	RangeQuery
+	Bucket string `query:"bucket" enum:"hour,day" default:"hour"`
+	Name   string `query:"name" maxLength:"64" doc:"Only this event; default: every event."`
+}
+
+type seriesOutput struct {
+	Body struct {
+		Bucket string  `json:"bucket"`
+		Points []Point `json:"points"`
+	}
+}
+
+type usersInput struct {
+	RangeQuery
+	Name string `query:"name" maxLength:"64" doc:"Only users with this event; default: any event."`
+}
+
+type usersOutput struct {
+	Body struct {
+		UniqueUsers int64 `json:"unique_users"`
+	}
+}
+
+type funnelInput struct {
+	RangeQuery
+	Steps  string `query:"steps" required:"true" maxLength:"700" doc:"2 to 10 distinct event names, comma-separated, in order."`
+	Window string `query:"window" maxLength:"20" doc:"How long after the first step the others count (a duration such as 24h); default: the whole range."`
+}
+
+type funnelOutput struct {
+	Body struct {
+		Steps []FunnelStep `json:"steps"`
+	}
+}
+
+type userStatsInput struct {
+	Days int `query:"days" minimum:"1" maximum:"366" default:"30" doc:"Users tracked in this many last days."`
+}
+
+type userStatsOutput struct {
+	Body UserStats
+}
+
+type statsOutput struct {
+	Body Stats
+}
+
+// mount registers the endpoints; the Service is resolved once, when the routes are mounted.
+func mount(r *backend.Router) error {
+	svc, err := registry.Get[*Service](r.Container)
+	if err != nil {
+		return err
+	}
+	h := &handlers{svc: svc, r: r, limiter: ratelimit.New(svc.settings.IngestIPLimit, svc.settings.IngestWindow, nil)}
+	if svc.settings.TrackRequests {
+		// huma applies a middleware to the operations registered after it: those of the
+		// contributors mounted after this one (in name order) and this service's own, which
+		// trackRequests leaves out.
+		r.API.UseMiddleware(svc.trackRequests)
+	}
+	ingest := huma.Middlewares{}
+	if svc.identity != nil {
+		ingest = append(ingest, svc.identity.Authenticate())
+	}
+	huma.Register(r.API, huma.Operation{OperationID: "analytics-track", Method: http.MethodPost, Path: EventsPath,
+		Summary: "Track a batch of events", Tags: []string{"analytics"}, DefaultStatus: http.StatusAccepted,
+		Description:  "Accepts 1 to 100 events, stored all or none. Rate-limited per client address (ANALYTICS_INGEST_IP_LIMIT). With the auth service, a bearer token attributes the events to its user.",
+		MaxBodyBytes: maxEventsBody, Middlewares: ingest}, h.track)
+
+	read := huma.Middlewares{h.guard()}
+	get := func(id, path, summary string) huma.Operation {
+		return huma.Operation{OperationID: id, Method: http.MethodGet, Path: Prefix + path, Summary: summary,
+			Tags: []string{"analytics"}, Middlewares: read,
+			Description: "Admins only with the auth service; without it, send Authorization: Bearer $ANALYTICS_READ_TOKEN."}
+	}
+	huma.Register(r.API, get("analytics-counts", "/counts", "Event counts by name over a range"), h.counts)
+	huma.Register(r.API, get("analytics-series", "/series", "Event counts per hour or day over a range"), h.series)
+	huma.Register(r.API, get("analytics-users", "/users", "Unique users over a range"), h.users)
+	huma.Register(r.API, get("analytics-funnel", "/funnel", "Users reaching each step of a funnel"), h.funnel)
+	huma.Register(r.API, get("analytics-stats", "/stats", "Buffer and write counters of this process"), h.stats)
+	if svc.identity != nil {
+		huma.Register(r.API, get("analytics-user-stats", "/user-stats", "Accounts: total, active, inactive, activity rate"), h.userStats)
+	}
+	return nil
+}
+
+type handlers struct {
+	svc     *Service
+	r       *backend.Router
+	limiter *ratelimit.Limiter
+}
+
+// guard admits the read endpoints' callers: admins with the auth service, else the holders
+// of ANALYTICS_READ_TOKEN; nobody when neither is there.
+func (h *handlers) guard() func(huma.Context, func(huma.Context)) {
+	if h.svc.identity != nil {
+		return h.svc.identity.RequireAdmin()
+	}
+	token := h.svc.settings.ReadToken
+	return func(ctx huma.Context, next func(huma.Context)) {
+		if token == "" {
+			_ = huma.WriteErr(h.r.API, ctx, http.StatusForbidden, "Analytics can be read by admins when the auth service is selected, or with ANALYTICS_READ_TOKEN; neither is set up.")
+			return
+		}
+		scheme, got, _ := strings.Cut(ctx.Header("Authorization"), " ")
+		if !strings.EqualFold(scheme, "bearer") || !backend.EqualSecret(strings.TrimSpace(got), token) {
+			ctx.SetHeader("WWW-Authenticate", `Bearer realm="analytics"`)
+			_ = huma.WriteErr(h.r.API, ctx, http.StatusUnauthorized, "Send Authorization: Bearer <ANALYTICS_READ_TOKEN>.")
+			return
+		}
+		next(ctx)
+	}
+}
+
+func (h *handlers) track(ctx context.Context, in *eventsInput) (*eventsOutput, error) {
+	if d := h.limiter.Allow(in.ip); d > 0 {
+		secs := ratelimit.Seconds(d)
+		return nil, huma.ErrorWithHeaders(huma.NewError(http.StatusTooManyRequests, "Too many event batches from this address; retry after "+strconv.Itoa(secs)+" seconds."),
+			http.Header{"Retry-After": {strconv.Itoa(secs)}})
+	}
+	if len(in.Body.Events) == 0 {
+		return nil, huma.Error422UnprocessableEntity("validation failed: give 1 to 100 events",
+			&huma.ErrorDetail{Location: "body.events", Message: "expected 1 to 100 events"})
+	}
+	now := h.svc.now()
+	user := h.svc.userID(ctx)
+	evs := make([]Event, 0, len(in.Body.Events))
+	var problems []error
+	for i, e := range in.Body.Events {
+		where := "body.events[" + strconv.Itoa(i) + "]"
+		if !ValidName(e.Name) {
+			problems = append(problems, &huma.ErrorDetail{Location: where + ".name", Message: "does not match " + NamePattern, Value: e.Name})
+		}
+		if msg := checkProps(e.Properties); msg != "" {
+			problems = append(problems, &huma.ErrorDetail{Location: where + ".properties", Message: msg})
+		}
+		at := now
+		if e.At != nil {
+			at = *e.At
+			if at.Before(now.Add(-MaxEventAge)) || at.After(now.Add(MaxClockSkew)) {
+				problems = append(problems, &huma.ErrorDetail{Location: where + ".at", Message: "must be within the last 24 hours and at most 5 minutes ahead", Value: at})
+			}
+		}
+		evs = append(evs, Event{Name: e.Name, UserID: user, Props: e.Properties, At: at.UTC()})
+	}
+	if len(problems) > 0 {
+		return nil, huma.Error422UnprocessableEntity("validation failed: nothing of the batch was stored", problems...)
+	}
+	if !h.svc.addAll(evs) {
+		secs := ratelimit.Seconds(h.svc.settings.FlushInterval)
+		return nil, huma.ErrorWithHeaders(huma.Error503ServiceUnavailable("Analytics cannot take more events right now; nothing of the batch was stored. Retry after "+strconv.Itoa(secs)+" seconds."),
+			http.Header{"Retry-After": {strconv.Itoa(secs)}})
+	}
+	out := &eventsOutput{}
+	out.Body.Accepted = len(evs)
+	return out, nil
+}
+
+func (h *handlers) counts(ctx context.Context, in *countsInput) (*countsOutput, error) {
+	r := in.span(h.svc.now())
+	counts, err := h.svc.Top(ctx, r, in.Limit)
+	if err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	out := &countsOutput{}
+	out.Body.Source = "events"
+	if h.svc.rolledUp(r) {
+		r = r.hours()
+		out.Body.Source = "hourly"
+	}
+	out.Body.From, out.Body.To, out.Body.Counts = r.From.UTC(), r.To.UTC(), nonNil(counts)
+	return out, nil
+}
+
+func (h *handlers) series(ctx context.Context, in *seriesInput) (*seriesOutput, error) {
+	points, err := h.svc.Series(ctx, in.span(h.svc.now()), Bucket(in.Bucket), in.Name)
+	if err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	out := &seriesOutput{}
+	out.Body.Bucket, out.Body.Points = in.Bucket, nonNil(points)
+	return out, nil
+}
+
+func (h *handlers) users(ctx context.Context, in *usersInput) (*usersOutput, error) {
+	n, err := h.svc.UniqueUsers(ctx, in.span(h.svc.now()), in.Name)
+	if err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	out := &usersOutput{}
+	out.Body.UniqueUsers = n
+	return out, nil
+}
+
+func (h *handlers) funnel(ctx context.Context, in *funnelInput) (*funnelOutput, error) {
+	var window time.Duration
+	if in.Window != "" {
+		d, err := time.ParseDuration(in.Window)
+		if err != nil || d <= 0 {
+			return nil, huma.Error422UnprocessableEntity("window must be a positive duration such as 24h",
+				&huma.ErrorDetail{Location: "query.window", Value: in.Window})
+		}
+		window = d
+	}
+	steps, err := h.svc.Funnel(ctx, FunnelParams{Steps: splitSteps(in.Steps), Range: in.span(h.svc.now()), Window: window})
+	if err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	out := &funnelOutput{}
+	out.Body.Steps = steps
+	return out, nil
+}
+
+func (h *handlers) userStats(ctx context.Context, in *userStatsInput) (*userStatsOutput, error) {
+	st, err := h.svc.UserStats(ctx, in.Days)
+	if err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	return &userStatsOutput{Body: st}, nil
+}
+
+func (h *handlers) stats(context.Context, *struct{}) (*statsOutput, error) {
+	return &statsOutput{Body: h.svc.Stats()}, nil
+}
+
+// problem maps a query error to a problem: the caller's mistakes are 422, the rest is logged
+// and answered with a 500 that names nothing internal.
+func (h *handlers) problem(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(err, ErrBadRange), errors.Is(err, ErrTooManyPoints), errors.Is(err, ErrBadFunnel), errors.Is(err, ErrBadBucket):
+		return huma.Error422UnprocessableEntity(strings.TrimPrefix(err.Error(), "analytics: "))
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return huma.Error503ServiceUnavailable("The request was cancelled or timed out.")
+	}
+	h.r.Logger.ErrorContext(ctx, "analytics: request failed", "error_kind", errorKind(err), "request_id", backend.RequestID(ctx))
+	return huma.Error500InternalServerError("The server hit an unexpected error. Quote the X-Request-ID header when reporting it.")
+}
+
+// splitSteps reads a comma-separated list of step names.
+func splitSteps(s string) []string {
+	var out []string
+	for part := range strings.SplitSeq(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// trackRequests is the middleware of ANALYTICS_TRACK_REQUESTS: one api_request event per
+// operation call, with its route pattern (never the path, which may hold IDs), method,
+// status and duration. The analytics endpoints themselves are left out.
+func (s *Service) trackRequests(ctx huma.Context, next func(huma.Context)) {
+	start := time.Now()
+	next(ctx)
+	op := ctx.Operation()
+	if op == nil || strings.HasPrefix(op.Path, Prefix) {
+		return
+	}
+	status := ctx.Status()
+	if status == 0 {
+		status = http.StatusOK
+	}
+	s.Track(ctx.Context(), EventAPIRequest, map[string]any{
+		"route": op.Path, "method": op.Method, "status": status,
+		"duration_ms": float64(time.Since(start).Microseconds()) / 1000,
+	})
+}
+
+// describe is the one-line summary of a range for commands and the panel.
+func describe(r Range) string {
+	return fmt.Sprintf("%s to %s", r.From.UTC().Format(time.RFC3339), r.To.UTC().Format(time.RFC3339))
+}

@@ -1,0 +1,294 @@
+package analytics
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/humatest"
+
+	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+const readToken = "test-read-token-0123456789"
+
+// apiSetup returns the app's real handler with the service registered, and the service.
+func apiSetup(t *testing.T, db *database.DB, s Settings) (http.Handler, *Service) {
+	t.Helper()
+	svc := newService(t, db, s, nil)
+	h := frontendtest.Handler(t, nil, func(r *registry.Registry) error { return registry.Value(r, svc) })
+	return h, svc
+}
+
+func send(t *testing.T, h http.Handler, method, path string, body any, header map[string]string) *httptest.ResponseRecorder {
+	t.Helper()
+	var rd *bytes.Reader
+	switch b := body.(type) {
+	case nil:
+		rd = bytes.NewReader(nil)
+	case string:
+		rd = bytes.NewReader([]byte(b))
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req := httptest.NewRequestWithContext(context.Background(), method, path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	if ip := header["X-Test-Remote"]; ip != "" {
+		req.RemoteAddr = ip
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func batch(events ...map[string]any) map[string]any { return map[string]any{"events": events} }
+
+// TestTrackAPI: a valid batch is accepted and stored; each kind of bad input is a 422 problem
+// and nothing of the refused batch is stored.
+func TestTrackAPI(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		h, svc := apiSetup(t, db, Settings{IngestIPLimit: 1000})
+		now := time.Now().UTC()
+		rec := send(t, h, http.MethodPost, EventsPath, batch(
+			map[string]any{"name": "page_view", "properties": map[string]any{"page": "/", "n": 1.5, "ok": true, "none": nil}},
+			map[string]any{"name": "signup", "at": now.Add(-time.Hour).Format(time.RFC3339)},
+		), nil)
+		if rec.Code != http.StatusAccepted || !strings.Contains(rec.Body.String(), `"accepted":2`) {
+			t.Fatalf("valid batch: %d %s", rec.Code, rec.Body)
+		}
+		if err := svc.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if n := storedEvents(t, db); n != 2 {
+			t.Fatalf("stored %d, want 2", n)
+		}
+
+		big := map[string]any{}
+		for i := range MaxProperties + 1 {
+			big[fmt.Sprintf("k%d", i)] = i
+		}
+		var many []map[string]any
+		for range MaxBatch + 1 {
+			many = append(many, map[string]any{"name": "x"})
+		}
+		good := map[string]any{"name": "fine"}
+		for _, c := range []struct {
+			what string
+			body any
+			want string
+		}{
+			{"malformed name", batch(good, map[string]any{"name": "Bad Name"}), "name"},
+			{"name too long", batch(good, map[string]any{"name": "a" + strings.Repeat("b", MaxNameLen)}), "name"},
+			{"too many properties", batch(good, map[string]any{"name": "x", "properties": big}), "properties"},
+			{"oversized properties", batch(good, map[string]any{"name": "x", "properties": map[string]any{"s": strings.Repeat("y", MaxPropertyBytes)}}), "properties"},
+			{"nested property", batch(good, map[string]any{"name": "x", "properties": map[string]any{"o": map[string]any{"a": 1}}}), "properties"},
+			{"bad property key", batch(good, map[string]any{"name": "x", "properties": map[string]any{"has space": 1}}), "properties"},
+			{"far future", batch(good, map[string]any{"name": "x", "at": now.Add(time.Hour).Format(time.RFC3339)}), "at"},
+			{"far past", batch(good, map[string]any{"name": "x", "at": now.Add(-48 * time.Hour).Format(time.RFC3339)}), "at"},
+			{"batch over the limit", map[string]any{"events": many}, "events"},
+			{"empty batch", batch(), "events"},
+			{"not JSON", "{", ""},
+		} {
+			rec := send(t, h, http.MethodPost, EventsPath, c.body, nil)
+			if rec.Code != http.StatusUnprocessableEntity && !(c.want == "" && rec.Code == http.StatusBadRequest) {
+				t.Errorf("%s: status %d, want 422; %s", c.what, rec.Code, rec.Body)
+				continue
+			}
+			if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+				t.Errorf("%s: Content-Type %q, want a problem", c.what, ct)
+			}
+			if c.want != "" && !strings.Contains(rec.Body.String(), c.want) {
+				t.Errorf("%s: problem %s does not name %q", c.what, rec.Body, c.want)
+			}
+		}
+		if err := svc.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if n := storedEvents(t, db); n != 2 {
+			t.Errorf("stored %d after the refused batches, want still 2 (nothing partial)", n)
+		}
+	})
+}
+
+// TestTrackRateLimit: past ANALYTICS_INGEST_IP_LIMIT batches an address gets 429 with
+// Retry-After; another address is not affected.
+func TestTrackRateLimit(t *testing.T) {
+	t.Parallel()
+	h, _ := apiSetup(t, databasetest.New(t, database.SQLite), Settings{IngestIPLimit: 3, IngestWindow: time.Minute})
+	one := batch(map[string]any{"name": "ping"})
+	for i := range 3 {
+		if rec := send(t, h, http.MethodPost, EventsPath, one, map[string]string{"X-Test-Remote": "203.0.113.7:1234"}); rec.Code != http.StatusAccepted {
+			t.Fatalf("batch %d: %d %s", i, rec.Code, rec.Body)
+		}
+	}
+	rec := send(t, h, http.MethodPost, EventsPath, one, map[string]string{"X-Test-Remote": "203.0.113.7:1234"})
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" ||
+		!strings.HasPrefix(rec.Header().Get("Content-Type"), "application/problem+json") {
+		t.Errorf("fourth batch: %d %v %s, want a 429 problem with Retry-After", rec.Code, rec.Header(), rec.Body)
+	}
+	if rec := send(t, h, http.MethodPost, EventsPath, one, map[string]string{"X-Test-Remote": "198.51.100.1:1"}); rec.Code != http.StatusAccepted {
+		t.Errorf("another address: %d", rec.Code)
+	}
+}
+
+// TestTrackFullBuffer: a batch that does not fit the buffer is refused whole with 503.
+func TestTrackFullBuffer(t *testing.T) {
+	t.Parallel()
+	h, svc := apiSetup(t, databasetest.New(t, database.SQLite), Settings{BufferSize: 2, BufferLimit: 3, FlushInterval: time.Hour, IngestIPLimit: 100})
+	svc.Stop(t.Context()) //nolint:errcheck // stopped: every batch is refused
+	rec := send(t, h, http.MethodPost, EventsPath, batch(map[string]any{"name": "a"}), nil)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Errorf("batch into a stopped service: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestReadAPI: the GET endpoints need ANALYTICS_READ_TOKEN without the auth service, and
+// answer the queries.
+func TestReadAPI(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		closed, _ := apiSetup(t, db, Settings{})
+		if rec := send(t, closed, http.MethodGet, Prefix+"/counts", nil, nil); rec.Code != http.StatusForbidden {
+			t.Errorf("without a read token configured: %d, want 403", rec.Code)
+		}
+		h, svc := apiSetup(t, db, Settings{ReadToken: readToken})
+		for _, e := range []Event{{Name: "signup", UserID: "a"}, {Name: "signup", UserID: "b"}, {Name: "activate", UserID: "a"}} {
+			svc.TrackEvent(e)
+		}
+		if err := svc.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if rec := send(t, h, http.MethodGet, Prefix+"/counts", nil, nil); rec.Code != http.StatusUnauthorized {
+			t.Errorf("without a token: %d, want 401", rec.Code)
+		}
+		if rec := send(t, h, http.MethodGet, Prefix+"/counts", nil, map[string]string{"Authorization": "Bearer wrong"}); rec.Code != http.StatusUnauthorized {
+			t.Errorf("with a wrong token: %d, want 401", rec.Code)
+		}
+		auth := map[string]string{"Authorization": "Bearer " + readToken}
+		for path, want := range map[string]string{
+			"/counts":                       `"counts":[{"name":"signup","count":2},{"name":"activate","count":1}]`,
+			"/counts?limit=1":               `"counts":[{"name":"signup","count":2}]`,
+			"/users":                        `"unique_users":2`,
+			"/users?name=activate":          `"unique_users":1`,
+			"/series?bucket=day":            `"bucket":"day"`,
+			"/funnel?steps=signup,activate": `"users":1`,
+			"/funnel?steps=signup,activate&window=1h": `"rate":0.5`,
+			"/stats": `"stored":3`,
+		} {
+			rec := send(t, h, http.MethodGet, Prefix+path, nil, auth)
+			if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), want) {
+				t.Errorf("GET %s: %d %s, want %s", path, rec.Code, rec.Body, want)
+			}
+		}
+		for _, path := range []string{"/funnel?steps=signup", "/funnel?steps=a,b&window=soon", "/counts?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", "/series?bucket=week"} {
+			if rec := send(t, h, http.MethodGet, Prefix+path, nil, auth); rec.Code != http.StatusUnprocessableEntity {
+				t.Errorf("GET %s: %d %s, want 422", path, rec.Code, rec.Body)
+			}
+		}
+		// Without the auth service there are no user statistics.
+		if rec := send(t, h, http.MethodGet, Prefix+"/user-stats", nil, auth); rec.Code != http.StatusNotFound {
+			t.Errorf("GET /user-stats without auth: %d, want 404", rec.Code)
+		}
+		// The OpenAPI document describes the endpoints.
+		rec := send(t, h, http.MethodGet, "/openapi.json", nil, nil)
+		for _, op := range []string{`"analytics-track"`, `"analytics-counts"`, `"analytics-funnel"`} {
+			if !strings.Contains(rec.Body.String(), op) {
+				t.Errorf("/openapi.json lacks %s", op)
+			}
+		}
+	})
+}
+
+// TestPanel: the dashboard panel renders the chart as SVG, the top events, unique users, a
+// funnel from its form and the buffer's health.
+func TestPanel(t *testing.T) {
+	t.Parallel()
+	db := databasetest.New(t, database.SQLite)
+	h, svc := apiSetup(t, db, Settings{})
+	svc.TrackEvent(Event{Name: "signup", UserID: "a"})
+	svc.TrackEvent(Event{Name: "purchase", UserID: "a"})
+	svc.TrackEvent(Event{Name: "signup", UserID: "<b>"})
+	if err := svc.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"", "?range=7d&steps=signup,purchase", "?range=bogus&steps=only-one"} {
+		// The page, and the fragment htmx fetches when the form changes.
+		if rec := send(t, h, http.MethodGet, "/dashboard/fragments/panels/analytics"+q, nil, nil); rec.Code != http.StatusOK ||
+			!strings.Contains(rec.Body.String(), `class="panel"`) || !strings.Contains(rec.Body.String(), "<svg") {
+			t.Errorf("fragment%s: %d %s", q, rec.Code, rec.Body)
+		}
+		rec := send(t, h, http.MethodGet, "/dashboard/panels/analytics"+q, nil, nil)
+		body := rec.Body.String()
+		if rec.Code != http.StatusOK {
+			t.Fatalf("panel%s: %d %s", q, rec.Code, body)
+		}
+		for _, want := range []string{"<svg", "<rect", "signup", "purchase", "2 unique users", "badge-healthy"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("panel%s lacks %q", q, want)
+			}
+		}
+		switch q {
+		case "?range=7d&steps=signup,purchase":
+			if !strings.Contains(body, "Funnel") || !strings.Contains(body, "50.0%") {
+				t.Errorf("panel%s lacks the funnel", q)
+			}
+		case "?range=bogus&steps=only-one":
+			if !strings.Contains(body, "give 2 to 10 distinct event names") {
+				t.Errorf("panel%s lacks the funnel's advice", q)
+			}
+		}
+	}
+}
+
+// TestTrackRequests: with ANALYTICS_TRACK_REQUESTS the API operations mounted after the
+// service record api_request events with the route pattern; the analytics endpoints do not.
+func TestTrackRequests(t *testing.T) {
+	t.Parallel()
+	db := databasetest.New(t, database.SQLite)
+	h, svc := apiSetup(t, db, Settings{TrackRequests: true, ReadToken: readToken})
+	send(t, h, http.MethodGet, Prefix+"/stats", nil, map[string]string{"Authorization": "Bearer " + readToken})
+	if err := svc.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := storedEvents(t, db); n != 0 {
+		t.Errorf("the analytics endpoints recorded %d api_request events", n)
+	}
+	// An operation registered after the middleware, as those of later contributors are.
+	_, api := humatest.New(t)
+	api.UseMiddleware(svc.trackRequests)
+	huma.Get(api, "/api/v1/items/{id}", func(_ context.Context, in *struct {
+		ID int `path:"id"`
+	}) (*struct{}, error) {
+		return nil, huma.Error404NotFound("no such item")
+	})
+	api.Get("/api/v1/items/7")
+	if err := svc.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := svc.Recent(t.Context(), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].Name != EventAPIRequest || evs[0].Props["route"] != "/api/v1/items/{id}" ||
+		evs[0].Props["status"] != float64(404) || evs[0].Props["method"] != "GET" || evs[0].Props["duration_ms"] == nil {
+		t.Errorf("recorded %+v, want one api_request with the route pattern and status 404", evs)
+	}
+}

@@ -1,0 +1,121 @@
+package analytics
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aegisgo/aegis/template/internal/components/backend"
+	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// TestRegister builds the real graph: the database component, the backend and the service,
+// as registry.Default holds them in an app without auth and cache.
+func TestRegister(t *testing.T) {
+	t.Parallel()
+	r := registry.New()
+	if err := database.Register(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := backend.Register(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := Register(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := registry.Value(r, config.Core{Env: config.EnvDevelopment}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Build(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// run runs "<app> analytics args..." and returns its output.
+func run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	r := registry.New()
+	if err := database.Register(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := Register(r); err != nil {
+		t.Fatal(err)
+	}
+	var out, logs bytes.Buffer
+	cmd := analyticsCommand(&command.Env{Name: "app", Stdout: &out, Stderr: &logs, Registry: r})
+	cmd.SetArgs(args)
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	err := cmd.ExecuteContext(t.Context())
+	return out.String(), err
+}
+
+func TestCommands(t *testing.T) {
+	databasetest.ForEachEngine(t, func(t *testing.T, engine database.Engine) {
+		s := databasetest.Settings(t, engine)
+		t.Setenv("DATABASE_URL", s.URL)
+		t.Setenv("AUTO_MIGRATE", "true")
+		t.Setenv("ANALYTICS_RETENTION", "48h")
+		// Events of now and of three days ago, stored through a service of their own.
+		s.AutoMigrate = true
+		db, err := database.Open(context.Background(), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		svc := newService(t, db, Settings{}, nil)
+		now := time.Now().UTC()
+		for _, e := range []Event{
+			{Name: "signup", UserID: "a", At: now.Add(-time.Minute)}, {Name: "purchase", UserID: "a", At: now.Add(-30 * time.Second)},
+			{Name: "signup", UserID: "b", At: now.Add(-time.Minute)}, {Name: "signup", UserID: "old", At: now.Add(-72 * time.Hour)},
+		} {
+			svc.TrackEvent(e)
+		}
+		if err := svc.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+
+		for _, c := range []struct {
+			args    []string
+			want    []string
+			wantErr string
+		}{
+			{[]string{"stats"}, []string{"events:         3 (2 names)", "unique users:   2"}, ""},
+			{[]string{"events"}, []string{"signup", "2", "purchase"}, ""},
+			{[]string{"events", "--since", "96h", "--json"}, []string{`"name": "signup"`, `"count": 3`}, ""},
+			{[]string{"events", "--bucket", "day", "--name", "signup"}, []string{"FROM", "COUNT"}, ""},
+			{[]string{"events", "--recent", "2"}, []string{"NAME", "purchase"}, ""},
+			{[]string{"events", "--bucket", "week"}, nil, `--bucket is "hour" or "day"`},
+			{[]string{"events", "--since", "-1h"}, nil, "--since must be a positive duration"},
+			{[]string{"funnel", "signup", "purchase"}, []string{"signup    3", "purchase  1", "33.3%"}, ""},
+			{[]string{"funnel", "signup", "purchase", "--since", "1h"}, []string{"signup    2", "purchase  1", "50.0%"}, ""},
+			{[]string{"funnel", "signup", "Bad"}, nil, "is not an event name"},
+			{[]string{"prune"}, []string{"deleted 1 events older than 48h0m0s"}, ""},
+		} {
+			out, err := run(t, c.args...)
+			switch {
+			case c.wantErr == "" && err != nil:
+				t.Fatalf("analytics %v: %v\n%s", c.args, err, out)
+			case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
+				t.Fatalf("analytics %v: error %v, want %q", c.args, err, c.wantErr)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("analytics %v printed:\n%s\nwant %q", c.args, out, w)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,102 @@
+package analytics
+
+import (
+	"fmt"
+	"html/template"
+	"time"
+
+	"github.com/aegisgo/aegis/template/internal/components/frontend"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// The Analytics panel: events over the last day (or week) as a server-rendered SVG chart, the
+// top events, unique users, a funnel the operator types in, and the buffer's health. Its
+// range and funnel are GET parameters of the page (without JavaScript) or of the panel's
+// fragment (htmx swaps the panel in place). It does not refresh itself: a refresh would fetch
+// the fragment without the operator's range and funnel.
+var panelTmpl = template.Must(template.New("analytics").Funcs(template.FuncMap{
+	"pct": func(f float64) float64 { return f * 100 },
+}).Parse(`<form method="get" action="{{.Page}}" class="search" hx-get="{{.Fragment}}" hx-target="closest .panel" hx-swap="outerHTML">
+  <label for="analytics-range">Range</label>
+  <select id="analytics-range" name="range">{{range .Ranges}}<option value="{{.}}"{{if eq . $.Range}} selected{{end}}>last {{.}}</option>{{end}}</select>
+  <label for="analytics-steps">Funnel steps (comma-separated)</label>
+  <input id="analytics-steps" type="text" name="steps" value="{{.Steps}}" maxlength="700" placeholder="signup,activate,purchase">
+  <button type="submit">Show</button>
+</form>
+<h3>Events per {{.Bucket}}</h3>
+{{.Chart}}
+<p class="muted">{{.Total}} events in the last {{.Range}}; {{.Unique}} unique user{{if ne .Unique 1}}s{{end}}.</p>
+<h3>Top events</h3>
+{{if .Top}}<table><thead><tr><th scope="col">Event</th><th scope="col">Count</th></tr></thead>
+<tbody>{{range .Top}}<tr><th scope="row">{{.Name}}</th><td>{{.Count}}</td></tr>{{end}}</tbody></table>
+{{else}}<p class="muted">No events in this range.</p>{{end}}
+{{if .Funnel}}<h3>Funnel</h3>
+<table><thead><tr><th scope="col">Step</th><th scope="col">Users</th><th scope="col">Of the first step</th></tr></thead>
+<tbody>{{range .Funnel}}<tr><th scope="row">{{.Name}}</th><td>{{.Users}}</td><td>{{printf "%.1f" (pct .Rate)}}%</td></tr>{{end}}</tbody></table>
+{{else if .FunnelError}}<p class="muted">Funnel: {{.FunnelError}}</p>{{end}}
+<h3>Buffer</h3>
+<p><span class="badge badge-{{.Health.Status}}">{{.Health.Status}}</span> {{.Health.Message}}</p>
+<table><tbody>
+<tr><th scope="row">Waiting</th><td>{{.Stats.Pending}} of at most {{.Limit}}</td></tr>
+<tr><th scope="row">Stored</th><td>{{.Stats.Stored}} in {{.Stats.Flushes}} writes; the last {{.LastFlush}}</td></tr>
+<tr><th scope="row">Dropped</th><td>{{.Stats.Dropped}}</td></tr>
+<tr><th scope="row">Invalid</th><td>{{.Stats.Invalid}}</td></tr>
+<tr><th scope="row">Failed writes</th><td>{{.Stats.Failures}}; the last {{.LastFailure}}</td></tr>
+</tbody></table>`))
+
+// panelRanges are the ranges the panel offers, with their buckets.
+var panelRanges = map[string]struct {
+	span   time.Duration
+	bucket Bucket
+}{"24h": {24 * time.Hour, Hour}, "7d": {7 * 24 * time.Hour, Day}, "30d": {30 * 24 * time.Hour, Day}}
+
+func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
+	svc, err := registry.Get[*Service](p.Container)
+	if err != nil {
+		return "", fmt.Errorf("the analytics service is not available: %w", err)
+	}
+	ctx := p.Request.Context()
+	rangeName := p.Request.FormValue("range")
+	spec, ok := panelRanges[rangeName]
+	if !ok {
+		rangeName, spec = "24h", panelRanges["24h"]
+	}
+	now := svc.now().UTC()
+	r := Range{From: now.Add(-spec.span), To: now}
+	if spec.bucket == Day {
+		// Whole days, today included, so the chart and the totals agree.
+		r = Range{From: now.Truncate(24 * time.Hour).Add(-spec.span + 24*time.Hour), To: now}
+	}
+	points, err := svc.Series(ctx, r, spec.bucket, "")
+	if err != nil {
+		return "", err
+	}
+	var total int64
+	for _, pt := range points {
+		total += pt.Count
+	}
+	top, err := svc.Top(ctx, r, 10)
+	if err != nil {
+		return "", err
+	}
+	unique, err := svc.UniqueUsers(ctx, r, "")
+	if err != nil {
+		return "", err
+	}
+	data := map[string]any{
+		"Page": frontend.PanelsPath + "/" + p.Panel, "Fragment": frontend.FragmentsPath + "/panels/" + p.Panel, "Ranges": []string{"24h", "7d", "30d"}, "Range": rangeName,
+		"Bucket": string(spec.bucket), "Chart": chartSVG(points, spec.bucket), "Total": total, "Unique": unique, "Top": top,
+		"Stats": svc.Stats(), "Health": svc.CheckHealth(ctx), "Limit": svc.settings.BufferLimit,
+		"LastFlush": sinceLabel(now, svc.Stats().LastFlush), "LastFailure": sinceLabel(now, svc.Stats().LastFailure),
+	}
+	if steps := p.Request.FormValue("steps"); steps != "" {
+		data["Steps"] = steps
+		funnel, err := svc.Funnel(ctx, FunnelParams{Steps: splitSteps(steps), Range: r})
+		if err != nil {
+			data["FunnelError"] = "give 2 to 10 distinct event names, comma-separated"
+		} else {
+			data["Funnel"] = funnel
+		}
+	}
+	return p.Execute(panelTmpl, data)
+}
