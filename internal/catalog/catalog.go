@@ -196,6 +196,7 @@ var Default = Catalog{
 		{Owners: []string{"scheduler", "database"}, Paths: []string{"internal/components/schedulerdb/"}},
 		{Owners: []string{"scheduler", "worker"}, Paths: []string{"internal/components/schedulerworker/"}},
 		{Owners: []string{"comms", "database"}, Paths: []string{"internal/services/commsdb/"}},
+		{Owners: []string{"auth", "comms"}, Paths: []string{"internal/services/authcomms/"}},
 	},
 }
 

@@ -5,6 +5,7 @@ package services
 
 import (
 	_ "github.com/aegisgo/aegis/template/internal/services/auth"
+	_ "github.com/aegisgo/aegis/template/internal/services/authcomms"
 	_ "github.com/aegisgo/aegis/template/internal/services/comms"
 	_ "github.com/aegisgo/aegis/template/internal/services/commsdb"
 )
