@@ -208,6 +208,7 @@ var Default = Catalog{
 		{Owners: []string{"analytics", "auth"}, Paths: []string{"internal/services/analyticsauth/"}},
 		{Owners: []string{"analytics", "cache"}, Paths: []string{"internal/services/analyticscache/"}},
 		{Owners: []string{"analytics", "scheduler"}, Paths: []string{"internal/services/analyticsscheduler/"}},
+		{Owners: []string{"auth", "comms"}, Paths: []string{"internal/services/authcomms/"}},
 	},
 }
 

@@ -9,6 +9,7 @@ import (
 	_ "github.com/aegisgo/aegis/template/internal/services/analyticscache"
 	_ "github.com/aegisgo/aegis/template/internal/services/analyticsscheduler"
 	_ "github.com/aegisgo/aegis/template/internal/services/auth"
+	_ "github.com/aegisgo/aegis/template/internal/services/authcomms"
 	_ "github.com/aegisgo/aegis/template/internal/services/comms"
 	_ "github.com/aegisgo/aegis/template/internal/services/commsdb"
 	_ "github.com/aegisgo/aegis/template/internal/services/httpclient"

@@ -35,11 +35,13 @@ type UserBody struct {
 	Active    bool      `json:"active"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// EmailVerifiedAt is absent while the email is not confirmed.
+	EmailVerifiedAt *time.Time `json:"email_verified_at,omitempty" doc:"When the email address was confirmed; absent while it is not."`
 }
 
 func userBody(u *User) UserBody {
 	return UserBody{ID: u.ID, Email: u.Email, Username: u.Username, FullName: u.FullName, Role: u.Role,
-		Active: u.Active, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+		Active: u.Active, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, EmailVerifiedAt: u.EmailVerifiedAt}
 }
 
 type userOutput struct {
@@ -224,7 +226,7 @@ func mount(r *backend.Router) error {
 		Errors: []int{http.StatusConflict, http.StatusUnprocessableEntity, http.StatusTooManyRequests, http.StatusServiceUnavailable}}, h.register)
 	huma.Register(r.API, huma.Operation{OperationID: "auth-login", Method: http.MethodPost, Path: AuthPrefix + "/login",
 		Summary: "Log in with email or username and password", Tags: tags,
-		Errors: []int{http.StatusUnauthorized, http.StatusUnprocessableEntity, http.StatusTooManyRequests, http.StatusServiceUnavailable}}, h.login)
+		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusUnprocessableEntity, http.StatusTooManyRequests, http.StatusServiceUnavailable}}, h.login)
 	huma.Register(r.API, huma.Operation{OperationID: "auth-refresh", Method: http.MethodPost, Path: AuthPrefix + "/refresh",
 		Summary: "Exchange a refresh token for new tokens (each refresh token works once)", Tags: tags,
 		Errors: []int{http.StatusUnauthorized}}, h.refresh)
@@ -390,9 +392,10 @@ func (h *handlers) deleteUser(ctx context.Context, in *userIDInput) (*struct{}, 
 // are logged and answered with a 500 that names nothing internal.
 func (h *handlers) problem(ctx context.Context, err error) error {
 	var (
-		ve   *ValidationError
-		rl   *RateLimitError
-		busy *BusyError
+		ve     *ValidationError
+		rl     *RateLimitError
+		busy   *BusyError
+		denied *LoginDeniedError
 	)
 	unauthorized := func(msg string) error {
 		return huma.ErrorWithHeaders(huma.Error401Unauthorized(msg), http.Header{"WWW-Authenticate": {`Bearer realm="api"`}})
@@ -409,6 +412,8 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 		secs := ratelimit.Seconds(busy.RetryAfter)
 		return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable("Too many password checks are in progress; retry after "+strconv.Itoa(secs)+" seconds."),
 			http.Header{"Retry-After": {strconv.Itoa(secs)}})
+	case errors.As(err, &denied):
+		return huma.Error403Forbidden(denied.Detail)
 	case errors.Is(err, ErrEmailTaken):
 		return huma.Error409Conflict("This email is already registered.")
 	case errors.Is(err, ErrUsernameTaken):

@@ -15,6 +15,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/config"
 	"github.com/aegisgo/aegis/template/internal/runtime/ratelimit"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 // AuthService signs users in and out: registration, login with rate
@@ -32,12 +33,15 @@ type AuthService struct {
 	dashIdle   time.Duration    // DashboardIdleTimeout
 	dashTTL    time.Duration    // DashboardSessionTTL
 	now        func() time.Time // the clock of dashboard sessions
+	hooks      Hooks            // never nil: BaseHooks when none is registered
 }
 
-// NewAuthService is the registry constructor: Settings, and APP_ENV for the
-// AUTH_SECRET rules.
-func NewAuthService(_ context.Context, db *database.DB, users *UserService, s Settings, core config.Core) (*AuthService, error) {
-	return NewAuthServiceWith(db, users, s, &AuthOpts{Production: core.Production()})
+// NewAuthService is the registry constructor: Settings, APP_ENV for the
+// AUTH_SECRET rules, and the Hooks service when one is registered (a glue
+// folder's).
+func NewAuthService(_ context.Context, db *database.DB, users *UserService, s Settings, core config.Core, hooks registry.Maybe[Hooks]) (*AuthService, error) {
+	h, _ := hooks.Get()
+	return NewAuthServiceWith(db, users, s, &AuthOpts{Production: core.Production(), Hooks: h})
 }
 
 // AuthOpts adjust NewAuthServiceWith. A nil *AuthOpts means development
@@ -50,6 +54,9 @@ type AuthOpts struct {
 	// Now is the clock that dashboard sessions are timed by (time.Now when
 	// nil); tests pass a fake one to age sessions.
 	Now func() time.Time
+	// Hooks are told of registrations and password changes and may refuse
+	// logins; nil means BaseHooks (nothing happens, every login is allowed).
+	Hooks Hooks
 }
 
 // NewAuthServiceWith returns an AuthService configured by s (after
@@ -64,6 +71,9 @@ func NewAuthServiceWith(db *database.DB, users *UserService, s Settings, opts *A
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Hooks == nil {
+		o.Hooks = BaseHooks{}
 	}
 	if db == nil || users == nil {
 		return nil, errors.New("auth: new auth service: nil database or user service")
@@ -88,6 +98,7 @@ func NewAuthServiceWith(db *database.DB, users *UserService, s Settings, opts *A
 		dashIdle:   s.DashboardIdleTimeout,
 		dashTTL:    s.DashboardSessionTTL,
 		now:        o.Now,
+		hooks:      o.Hooks,
 	}, nil
 }
 
@@ -115,7 +126,12 @@ func (a *AuthService) Register(ctx context.Context, p RegisterParams) (*User, er
 			return nil, &RateLimitError{RetryAfter: d}
 		}
 	}
-	return a.users.Create(ctx, CreateUserParams{Email: p.Email, Username: p.Username, Password: p.Password, FullName: p.FullName, Role: RoleUser})
+	u, err := a.users.Create(ctx, CreateUserParams{Email: p.Email, Username: p.Username, Password: p.Password, FullName: p.FullName, Role: RoleUser})
+	if err != nil {
+		return nil, err
+	}
+	a.hooks.UserRegistered(ctx, u)
+	return u, nil
 }
 
 // TokenPair is what login and refresh return.
@@ -138,10 +154,14 @@ type LoginParams struct {
 // Login checks the credentials and opens a session. Too many attempts from
 // one IP, or too many failures for one account, give a *RateLimitError; bad
 // credentials, unknown and deactivated accounts all give
-// ErrInvalidCredentials.
+// ErrInvalidCredentials. The Hooks may then refuse the login (a
+// *LoginDeniedError, for instance while the email is not confirmed).
 func (a *AuthService) Login(ctx context.Context, p LoginParams) (*TokenPair, error) {
 	u, err := a.checkLogin(ctx, p)
 	if err != nil {
+		return nil, err
+	}
+	if err := a.hooks.AllowLogin(ctx, u); err != nil {
 		return nil, err
 	}
 	return a.openSession(ctx, a.db.Bun(), u, newFamilyID())
@@ -425,6 +445,37 @@ func (a *AuthService) ChangePasswordWith(ctx context.Context, p ChangePasswordPa
 		return err
 	}
 	a.users.sessions.dropUser(p.UserID)
+	a.hooks.PasswordChanged(ctx, u, PasswordChange{At: now()})
+	return nil
+}
+
+// ResetPassword sets the password of the account userID without the
+// current one, for a caller that established who the user is another way
+// (a single-use link sent to the account's email), and revokes every
+// session of the user (API refresh tokens and dashboard sessions); their
+// access tokens stop working at once in this process. The password rules
+// apply (a *ValidationError on field new_password); a deactivated account is
+// ErrNotFound. The Hooks hear of it as a reset.
+func (a *AuthService) ResetPassword(ctx context.Context, userID int64, next string) error {
+	u, err := a.users.Get(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if !u.Active {
+		return ErrNotFound
+	}
+	if err := a.users.SetPassword(ctx, userID, next); err != nil {
+		var ve *ValidationError
+		if errors.As(err, &ve) && ve.Field == "password" {
+			ve.Field = "new_password"
+		}
+		return err
+	}
+	if err := revokeSessions(ctx, a.db.Bun(), userID, ""); err != nil {
+		return err
+	}
+	a.users.sessions.dropUser(userID)
+	a.hooks.PasswordChanged(ctx, u, PasswordChange{Reset: true, At: now()})
 	return nil
 }
 

@@ -53,7 +53,8 @@ that is not a terminal (so scripts can pipe it in without it showing in ps).`,
 				password = p
 			}
 			return command.WithService(cmd.Context(), env, func(ctx context.Context, users *UserService) error {
-				u, err := users.Create(cmd.Context(), CreateUserParams{Email: email, Username: username, Password: password, FullName: fullName, Role: RoleAdmin})
+				u, err := users.Create(cmd.Context(), CreateUserParams{Email: email, Username: username, Password: password, FullName: fullName, Role: RoleAdmin,
+					EmailVerified: true})
 				if err != nil {
 					return err
 				}

@@ -19,6 +19,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 // forge signs claims for user id with method and key, for tokens the
@@ -213,11 +214,11 @@ func TestProductionRefusesWeakSecret(t *testing.T) {
 	}
 	prod := config.Core{Env: config.EnvProduction}
 	s.Secret = ""
-	if _, err := NewAuthService(t.Context(), db, users, s, prod); err == nil || !strings.Contains(err.Error(), "AUTH_SECRET") {
+	if _, err := NewAuthService(t.Context(), db, users, s, prod, registry.Maybe[Hooks]{}); err == nil || !strings.Contains(err.Error(), "AUTH_SECRET") {
 		t.Fatalf("production without a secret: %v", err)
 	}
 	s.Secret = strings.Repeat("z", 64)
-	if _, err := NewAuthService(t.Context(), db, users, s, prod); err != nil {
+	if _, err := NewAuthService(t.Context(), db, users, s, prod, registry.Maybe[Hooks]{}); err != nil {
 		t.Fatalf("production with a good secret: %v", err)
 	}
 }

@@ -43,7 +43,14 @@ type User struct {
 	SearchText   string    `bun:"search_text,notnull" json:"-"`
 	CreatedAt    time.Time `bun:"created_at,notnull"`
 	UpdatedAt    time.Time `bun:"updated_at,notnull"`
+	// EmailVerifiedAt is when the owner of Email proved it (opened a link
+	// sent to it, MarkEmailVerified); nil while unproven. Changing the email
+	// clears it.
+	EmailVerifiedAt *time.Time `bun:"email_verified_at"`
 }
+
+// EmailVerified reports whether the account's current email was confirmed.
+func (u *User) EmailVerified() bool { return u != nil && u.EmailVerifiedAt != nil }
 
 // HasRole reports whether u may act as role: admins hold every role.
 func (u *User) HasRole(role string) bool {
@@ -133,6 +140,11 @@ next:
 	}
 	return true
 }
+
+// NormalizeEmail validates an address as registration does and returns it
+// as accounts store it (NFKC, lower case), or a *ValidationError on field
+// "email": for callers that look accounts up by an address a client typed.
+func NormalizeEmail(s string) (string, error) { return normalizeEmail(s) }
 
 // normalizeEmail validates an address and returns it NFKC-normalised and
 // lower-cased. Invisible and bidi control characters are refused, and so is

@@ -59,6 +59,9 @@ type CreateUserParams struct {
 	FullName string
 	Role     string
 	Inactive bool
+	// EmailVerified records the email as confirmed from the start: an
+	// operator creating the account (users create-admin) vouches for it.
+	EmailVerified bool
 }
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
@@ -100,6 +103,9 @@ func (s *UserService) Create(ctx context.Context, p CreateUserParams) (*User, er
 	t := now()
 	u := &User{Email: email, Username: username, FullName: fullName, PasswordHash: hash,
 		Role: role, Active: !p.Inactive, CreatedAt: t, UpdatedAt: t}
+	if p.EmailVerified {
+		u.EmailVerifiedAt = &t
+	}
 	u.refreshSearch()
 	if _, err := s.db.Bun().NewInsert().Model(u).Returning("id").Exec(ctx); err != nil {
 		return nil, s.conflict(ctx, err, u.ID, email)
@@ -218,6 +224,40 @@ func (s *UserService) verify(ctx context.Context, u *User, password string) (*Us
 	return u, nil
 }
 
+// CheckNewPassword checks password against the rules for u's account (length,
+// common passwords, not the email or username) without storing it: a
+// *ValidationError on field "password", or nil. SetPassword applies the same
+// rules.
+func (s *UserService) CheckNewPassword(u *User, password string) error {
+	if u == nil {
+		return ErrNotFound
+	}
+	return checkPassword(password, u.Email, u.Username)
+}
+
+// MarkEmailVerified records that the owner of email proved it, for the
+// account id, if email is still that account's address (compared as stored:
+// NFKC, lower case); otherwise, or when there is no such account, it
+// returns ErrNotFound. An address already confirmed keeps its first time.
+func (s *UserService) MarkEmailVerified(ctx context.Context, id int64, email string) (*User, error) {
+	t := now()
+	_, err := s.db.Bun().NewUpdate().Model((*User)(nil)).
+		Set("email_verified_at = ?", t).Set("updated_at = ?", t).
+		Where("id = ?", id).Where("email = ?", strings.ToLower(foldIdentifier(email))).
+		Where("email_verified_at IS NULL").Exec(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("auth: mark email verified: %w", err)
+	}
+	u, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if u.Email != strings.ToLower(foldIdentifier(email)) || u.EmailVerifiedAt == nil {
+		return nil, ErrNotFound
+	}
+	return u, nil
+}
+
 // SetPassword checks password against the rules and stores its hash.
 func (s *UserService) SetPassword(ctx context.Context, id int64, password string) error {
 	u, err := s.Get(ctx, id)
@@ -264,9 +304,16 @@ func (s *UserService) Update(ctx context.Context, id int64, p UpdateUserParams) 
 	if err != nil {
 		return nil, err
 	}
+	columns := []string{"email", "username", "full_name", "role", "active", "search_text", "updated_at"}
 	if p.Email != nil {
+		was := u.Email
 		if u.Email, err = normalizeEmail(*p.Email); err != nil {
 			return nil, err
+		}
+		if u.Email != was {
+			// Whoever owns the new address has not proved it yet.
+			u.EmailVerifiedAt = nil
+			columns = append(columns, "email_verified_at")
 		}
 	}
 	if p.Username != nil {
@@ -305,9 +352,7 @@ func (s *UserService) Update(ctx context.Context, id int64, p UpdateUserParams) 
 				return err
 			}
 		}
-		if _, err := tx.NewUpdate().Model(u).
-			Column("email", "username", "full_name", "role", "active", "search_text", "updated_at").
-			WherePK().Exec(ctx); err != nil {
+		if _, err := tx.NewUpdate().Model(u).Column(columns...).WherePK().Exec(ctx); err != nil {
 			return err
 		}
 		if deactivate {

@@ -1,10 +1,14 @@
-package comms
+// Package mailpittest starts a real Mailpit (an SMTP server with an HTTP API) for tests and
+// reads what arrived, so every test that sends mail checks it the same way: the comms
+// service's own tests and those of the glue folders that send through it.
+//
+// Tests skip, naming the install command, when mailpit is not installed.
+package mailpittest
 
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
@@ -14,6 +18,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,11 +28,11 @@ import (
 	"time"
 )
 
-// mailpitInstall is how to get the SMTP test server the tests look for.
-const mailpitInstall = "go install github.com/axllent/mailpit@v1.33.1"
+// Install is how to get the SMTP test server the tests look for.
+const Install = "go install github.com/axllent/mailpit@v1.33.1"
 
-// mailpitBinary finds mailpit on PATH or in $(go env GOPATH)/bin, or skips t.
-func mailpitBinary(t *testing.T) string {
+// Binary finds mailpit on PATH or in $(go env GOPATH)/bin, or skips t.
+func Binary(t testing.TB) string {
 	t.Helper()
 	if p, err := exec.LookPath("mailpit"); err == nil {
 		return p
@@ -45,18 +50,19 @@ func mailpitBinary(t *testing.T) string {
 			}
 		}
 	}
-	t.Skipf("mailpit is not installed (PATH, $(go env GOPATH)/bin); install it with: %s", mailpitInstall)
+	t.Skipf("mailpit is not installed (PATH, $(go env GOPATH)/bin); install it with: %s", Install)
 	return ""
 }
 
-// mailpit is a running Mailpit: its SMTP port and its HTTP API.
-type mailpit struct {
-	t        *testing.T
-	smtpPort int
-	api      string
+// Server is a running Mailpit: its SMTP port and the base URL of its HTTP API.
+type Server struct {
+	t        testing.TB
+	SMTPPort int
+	API      string
 }
 
-func freePort(t *testing.T) int {
+// FreePort returns a TCP port of 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -66,12 +72,12 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// startMailpit starts a Mailpit of its own on free ports with the extra flags, stopped when
-// the test ends.
-func startMailpit(t *testing.T, flags ...string) *mailpit {
+// Start starts a Mailpit of its own on free ports with the extra flags, stopped when the
+// test ends.
+func Start(t testing.TB, flags ...string) *Server {
 	t.Helper()
-	bin := mailpitBinary(t)
-	smtpPort, httpPort := freePort(t), freePort(t)
+	bin := Binary(t)
+	smtpPort, httpPort := FreePort(t), FreePort(t)
 	args := append([]string{"--smtp", "127.0.0.1:" + strconv.Itoa(smtpPort), "--listen", "127.0.0.1:" + strconv.Itoa(httpPort),
 		"--database", filepath.Join(t.TempDir(), "mailpit.db"), "--quiet", "--smtp-disable-rdns"}, flags...)
 	cmd := exec.Command(bin, args...)
@@ -84,10 +90,10 @@ func startMailpit(t *testing.T, flags ...string) *mailpit {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
-	m := &mailpit{t: t, smtpPort: smtpPort, api: "http://127.0.0.1:" + strconv.Itoa(httpPort)}
+	m := &Server{t: t, SMTPPort: smtpPort, API: "http://127.0.0.1:" + strconv.Itoa(httpPort)}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		res, err := http.Get(m.api + "/api/v1/messages")
+		res, err := http.Get(m.API + "/api/v1/messages")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
@@ -104,9 +110,10 @@ func startMailpit(t *testing.T, flags ...string) *mailpit {
 	}
 }
 
-func (m *mailpit) get(path string, out any) []byte {
+// Get reads path of the API, decodes it into out unless out is nil, and returns the body.
+func (m *Server) Get(path string, out any) []byte {
 	m.t.Helper()
-	res, err := http.Get(m.api + path)
+	res, err := http.Get(m.API + path)
 	if err != nil {
 		m.t.Fatal(err)
 	}
@@ -123,46 +130,83 @@ func (m *mailpit) get(path string, out any) []byte {
 	return b
 }
 
-type mpAddress struct{ Name, Address string }
+// Address is a mailbox as Mailpit reports it.
+type Address struct{ Name, Address string }
 
-type mpPart struct {
+// Part is an attachment or inline part of a message.
+type Part struct {
 	PartID, FileName, ContentType, ContentID string
 	Size                                     int
 }
 
-type mpMessage struct {
+// Message is a message in full, as GET /api/v1/message/{id} returns it.
+type Message struct {
 	ID, MessageID, Subject, Text, HTML string
-	From                               mpAddress
-	To, Cc, Bcc, ReplyTo               []mpAddress
-	Attachments, Inline                []mpPart
+	From                               Address
+	To, Cc, Bcc, ReplyTo               []Address
+	Attachments, Inline                []Part
 }
 
-// message waits for the message with subject to arrive and returns it in full.
-func (m *mailpit) message(subject string) mpMessage {
+// Summary is a message as the list shows it.
+type Summary struct {
+	ID, Subject string
+	To          []Address
+}
+
+// Messages returns the messages that arrived so far, newest first (at most 200).
+func (m *Server) Messages() []Summary {
+	m.t.Helper()
+	var list struct{ Messages []Summary }
+	m.Get("/api/v1/messages?limit=200", &list)
+	return list.Messages
+}
+
+// Message waits (up to 10 seconds) for a message with subject to arrive and returns it in
+// full.
+func (m *Server) Message(subject string) Message {
+	m.t.Helper()
+	return m.Wait("subject "+strconv.Quote(subject), func(s Summary) bool { return s.Subject == subject })
+}
+
+// MessageTo waits (up to 10 seconds) for a message to the address to with subject.
+func (m *Server) MessageTo(to, subject string) Message {
+	m.t.Helper()
+	return m.Wait(fmt.Sprintf("to %s with subject %q", to, subject), func(s Summary) bool {
+		if s.Subject != subject {
+			return false
+		}
+		for _, a := range s.To {
+			if strings.EqualFold(a.Address, to) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// Wait waits (up to 10 seconds) for the newest message that match accepts and returns it in
+// full; what describes it in the failure.
+func (m *Server) Wait(what string, match func(Summary) bool) Message {
 	m.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		var list struct {
-			Messages []struct{ ID, Subject string }
-		}
-		m.get("/api/v1/messages?limit=200", &list)
-		for _, s := range list.Messages {
-			if s.Subject == subject {
-				var full mpMessage
-				m.get("/api/v1/message/"+s.ID, &full)
+		for _, s := range m.Messages() {
+			if match(s) {
+				var full Message
+				m.Get("/api/v1/message/"+url.PathEscape(s.ID), &full)
 				return full
 			}
 		}
 		if time.Now().After(deadline) {
-			m.t.Fatalf("no message %q arrived in mailpit", subject)
+			m.t.Fatalf("no message %s arrived in mailpit", what)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-// selfSigned writes a certificate for 127.0.0.1 and localhost and its key, and returns their
+// SelfSigned writes a certificate for 127.0.0.1 and localhost and its key, and returns their
 // paths and a pool trusting it.
-func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+func SelfSigned(t testing.TB) (certFile, keyFile string, pool *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -198,6 +242,3 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
 }
-
-// trust is a TLS config trusting pool only.
-func trust(pool *x509.CertPool) *tls.Config { return &tls.Config{RootCAs: pool} }

@@ -1,0 +1,135 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+)
+
+// recordingHooks records the events and refuses the logins of deny.
+type recordingHooks struct {
+	BaseHooks
+	mu         sync.Mutex
+	registered []int64
+	changed    []PasswordChange
+	deny       int64
+}
+
+func (h *recordingHooks) UserRegistered(_ context.Context, u *User) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.registered = append(h.registered, u.ID)
+}
+
+func (h *recordingHooks) PasswordChanged(_ context.Context, _ *User, e PasswordChange) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.changed = append(h.changed, e)
+}
+
+func (h *recordingHooks) AllowLogin(_ context.Context, u *User) error {
+	if u.ID == h.deny {
+		return &LoginDeniedError{Detail: "confirm your address first"}
+	}
+	return nil
+}
+
+// TestHooks: registration, password change and reset reach the Hooks; AllowLogin refuses
+// an API login (403 with its detail) but not the dashboard's; a reset revokes every session.
+func TestHooks(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		h := &recordingHooks{}
+		_, a := newServices(t, db, testSettings(), AuthOpts{Hooks: h})
+		u, err := a.Register(ctx, RegisterParams{Email: "hook@example.com", Username: "hook", Password: goodPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h.registered) != 1 || h.registered[0] != u.ID || u.EmailVerified() {
+			t.Fatalf("registered = %v, verified %v", h.registered, u.EmailVerified())
+		}
+		pair, err := a.Login(ctx, LoginParams{Login: "hook", Password: goodPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.ChangePassword(ctx, u.ID, "", goodPassword, "another good passphrase"); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.ResetPassword(ctx, u.ID, "password"); err == nil {
+			t.Fatal("a common password was accepted by a reset")
+		}
+		if err := a.ResetPassword(ctx, u.ID, "a third good passphrase"); err != nil {
+			t.Fatal(err)
+		}
+		if len(h.changed) != 2 || h.changed[0].Reset || !h.changed[1].Reset || h.changed[1].At.IsZero() {
+			t.Fatalf("changed = %+v", h.changed)
+		}
+		if _, _, err := a.Authenticate(ctx, pair.AccessToken); !errors.Is(err, ErrInvalidToken) {
+			t.Errorf("access token after a reset: %v", err)
+		}
+
+		h.deny = u.ID
+		_, err = a.Login(ctx, LoginParams{Login: "hook", Password: "a third good passphrase"})
+		var denied *LoginDeniedError
+		if !errors.As(err, &denied) {
+			t.Fatalf("denied login = %v", err)
+		}
+		var se huma.StatusError
+		if p := (&handlers{logger: slog.New(slog.DiscardHandler)}).problem(ctx, err); !errors.As(p, &se) || se.GetStatus() != http.StatusForbidden {
+			t.Errorf("problem = %v", p)
+		}
+		if _, _, err := a.DashboardLogin(ctx, LoginParams{Login: "hook", Password: "a third good passphrase"}); err != nil {
+			t.Errorf("the dashboard asked the hooks: %v", err)
+		}
+		if _, err := a.Login(ctx, LoginParams{Login: "hook", Password: "wrong password here"}); !errors.Is(err, ErrInvalidCredentials) {
+			t.Errorf("a wrong password was not the plain refusal: %v", err)
+		}
+	})
+}
+
+// TestEmailVerified: MarkEmailVerified needs the current address; changing it clears the
+// mark; operator-made accounts start confirmed.
+func TestEmailVerified(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		users, _ := newServices(t, db, testSettings(), AuthOpts{})
+		u := createUser(t, users, CreateUserParams{Email: "ver@example.com", Username: "ver", Password: goodPassword})
+		if _, err := users.MarkEmailVerified(ctx, u.ID, "other@example.com"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("another address: %v", err)
+		}
+		got, err := users.MarkEmailVerified(ctx, u.ID, "VER@example.com")
+		if err != nil || !got.EmailVerified() {
+			t.Fatalf("mark = %+v, %v", got, err)
+		}
+		first := *got.EmailVerifiedAt
+		if again, err := users.MarkEmailVerified(ctx, u.ID, "ver@example.com"); err != nil || !again.EmailVerifiedAt.Equal(first) {
+			t.Errorf("again = %+v, %v", again, err)
+		}
+		name := "Ver"
+		if got, err := users.Update(ctx, u.ID, UpdateUserParams{FullName: &name}); err != nil || !got.EmailVerified() {
+			t.Errorf("a name change cleared the mark: %+v, %v", got, err)
+		}
+		moved := "moved@example.com"
+		if got, err := users.Update(ctx, u.ID, UpdateUserParams{Email: &moved}); err != nil || got.EmailVerified() {
+			t.Errorf("an email change kept the mark: %+v, %v", got, err)
+		}
+		if got, _ := users.Get(ctx, u.ID); got.EmailVerified() {
+			t.Error("the cleared mark was not stored")
+		}
+		admin := createUser(t, users, CreateUserParams{Email: "op@example.com", Username: "operator", Password: goodPassword, Role: RoleAdmin, EmailVerified: true})
+		if !admin.EmailVerified() {
+			t.Error("an operator-made account is not confirmed")
+		}
+		if err := users.CheckNewPassword(u, "ver@example.com"); err == nil {
+			t.Error("CheckNewPassword accepted the email as password")
+		}
+	})
+}
