@@ -417,3 +417,23 @@ func errorsJoin(msgs ...string) error {
 	}
 	return errors.Join(errs...)
 }
+
+func TestGCPercent(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		env     map[string]string
+		want    int
+		wantSet bool
+	}{
+		{"GOGC unset: the app's default", map[string]string{}, DefaultGCPercent, true},
+		{"GOGC set: the operator's value stays", map[string]string{"GOGC": "50"}, 0, false},
+		{"GOGC=off stays off", map[string]string{"GOGC": "off"}, 0, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, set := gcPercent(func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok })
+			if got != tt.want || set != tt.wantSet {
+				t.Errorf("gcPercent = %d, %v; want %d, %v", got, set, tt.want, tt.wantSet)
+			}
+		})
+	}
+}
