@@ -27,7 +27,8 @@ type stack struct {
 }
 
 // coveringStacks is the matrix: the base app, each available component with its requirements,
-// each available service with its requirements, and everything available at once.
+// each available service with its requirements, each glue's owners with theirs, and everything
+// available at once.
 func coveringStacks(c catalog.Catalog) []stack {
 	var stacks []stack
 	add := func(name string, req catalog.Request) {
@@ -54,6 +55,31 @@ func coveringStacks(c catalog.Catalog) []stack {
 		} else {
 			add(e.Name, catalog.Request{Services: []string{e.Name}})
 			all.Services = append(all.Services, e.Name)
+		}
+	}
+	// Each glue with its owners and their requirements only, so that glue is built and tested
+	// without the other parts "everything" brings (a glue that leans on a third part fails here).
+	kinds := map[string]catalog.Kind{}
+	for _, e := range c.Entries {
+		if e.Available() {
+			kinds[e.Name] = e.Kind
+		}
+	}
+	for _, g := range c.Glue {
+		var req catalog.Request
+		ok := true
+		for _, o := range g.Owners {
+			switch kind, found := kinds[o]; {
+			case !found:
+				ok = false
+			case kind == catalog.KindComponent:
+				req.Components = append(req.Components, o)
+			default:
+				req.Services = append(req.Services, o)
+			}
+		}
+		if ok {
+			add(g.Name(), req)
 		}
 	}
 	add("everything", all)
@@ -183,7 +209,7 @@ func freePort(t *testing.T) int {
 }
 
 func TestCoveringStacks(t *testing.T) {
-	c := catalog.Catalog{Entries: slices.Clone(catalog.Default.Entries)}
+	c := catalog.Catalog{Entries: slices.Clone(catalog.Default.Entries), Glue: catalog.Default.Glue}
 	for i := range c.Entries {
 		c.Entries[i].Status = catalog.StatusAvailable
 	}
@@ -192,7 +218,7 @@ func TestCoveringStacks(t *testing.T) {
 		names = append(names, s.name)
 	}
 	// cache alone, database alone, ...; services dedupe against equal selections.
-	for _, want := range []string{"base", "database", "worker", "scheduler", "cache", "auth", "ai", "comms", "everything"} {
+	for _, want := range []string{"base", "database", "worker", "scheduler", "cache", "auth", "ai", "comms", "auth+comms", "analytics+cache", "everything"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("covering stacks %v lack %s", names, want)
 		}
