@@ -9,6 +9,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/config"
 	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/services/comms/mailpittest"
 )
 
 // TestRegister builds the service's graph as registry.Default holds it, without a database.
@@ -73,16 +74,16 @@ func TestCommands(t *testing.T) {
 		t.Errorf("send-test to the outbox: %v\n%s", err, out)
 	}
 
-	mp := startMailpit(t)
+	mp := mailpittest.Start(t)
 	t.Setenv("COMMS_EMAIL_PROVIDER", "smtp")
 	t.Setenv("COMMS_SMTP_HOST", "127.0.0.1")
-	t.Setenv("COMMS_SMTP_PORT", strconv.Itoa(mp.smtpPort))
+	t.Setenv("COMMS_SMTP_PORT", strconv.Itoa(mp.SMTPPort))
 	t.Setenv("COMMS_SMTP_TLS_POLICY", "none")
 	out, err = commsRun(t, "send-test", "--to", "ada@example.com", "--template", "verify-email")
 	if err != nil || !strings.Contains(out, "sent with smtp") {
 		t.Fatalf("send-test through Mailpit: %v\n%s", err, out)
 	}
-	got := mp.message("Confirm your email address for Acme")
+	got := mp.Message("Confirm your email address for Acme")
 	if !strings.Contains(got.HTML, "https://example.com/verify?token=sample") || !strings.Contains(got.Text, "24 hours") {
 		t.Errorf("verify-email as received: %+v", got)
 	}

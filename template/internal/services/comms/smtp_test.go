@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aegisgo/aegis/template/internal/services/comms/mailpittest"
 )
 
 // TestSMTPMailpit sends one email with every feature through Mailpit and reads it back
@@ -16,8 +18,8 @@ import (
 // parts, attachments and the inline image byte for byte, the custom header.
 func TestSMTPMailpit(t *testing.T) {
 	t.Parallel()
-	mp := startMailpit(t)
-	p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: mp.smtpPort, TLSPolicy: TLSNone, Timeout: 5 * time.Second})
+	mp := mailpittest.Start(t)
+	p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: mp.SMTPPort, TLSPolicy: TLSNone, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,8 +55,8 @@ func TestSMTPMailpit(t *testing.T) {
 		t.Fatalf("record %+v", r)
 	}
 
-	got := mp.message("Invoice 7 – été")
-	addrs := func(list []mpAddress) []string {
+	got := mp.Message("Invoice 7 – été")
+	addrs := func(list []mailpittest.Address) []string {
 		var out []string
 		for _, a := range list {
 			out = append(out, a.Address)
@@ -75,7 +77,7 @@ func TestSMTPMailpit(t *testing.T) {
 	// Mailpit writes a Bcc header of its own for envelope recipients the headers do not
 	// name (so its UI can show them); what the provider writes has none.
 	var headers map[string][]string
-	mp.get("/api/v1/message/"+got.ID+"/headers", &headers)
+	mp.Get("/api/v1/message/"+got.ID+"/headers", &headers)
 	if slices.Contains(headers["To"], "audit@example.com") || slices.Contains(headers["Cc"], "audit@example.com") {
 		t.Errorf("the bcc address is in To or Cc: %v", headers)
 	}
@@ -98,7 +100,7 @@ func TestSMTPMailpit(t *testing.T) {
 	if h := headers["List-Unsubscribe"]; len(h) != 1 || h[0] != "<mailto:unsub@acme.test>" {
 		t.Errorf("List-Unsubscribe: %v", h)
 	}
-	raw := string(mp.get("/api/v1/message/"+got.ID+"/raw", nil))
+	raw := string(mp.Get("/api/v1/message/"+got.ID+"/raw", nil))
 	if !strings.Contains(raw, "multipart/alternative") || !strings.Contains(raw, "text/plain") || !strings.Contains(raw, "text/html") {
 		t.Errorf("raw message lacks the two parts:\n%.2000s", raw)
 	}
@@ -108,14 +110,14 @@ func TestSMTPMailpit(t *testing.T) {
 		t.Fatalf("attachments %+v", got.Attachments)
 	}
 	for _, a := range got.Attachments {
-		if body := mp.get("/api/v1/message/"+got.ID+"/part/"+a.PartID, nil); !bytes.Equal(body, want[a.FileName]) {
+		if body := mp.Get("/api/v1/message/"+got.ID+"/part/"+a.PartID, nil); !bytes.Equal(body, want[a.FileName]) {
 			t.Errorf("attachment %s: %d bytes differ from the %d sent", a.FileName, len(body), len(want[a.FileName]))
 		}
 	}
 	if len(got.Inline) != 1 || got.Inline[0].ContentID != "logo@acme" {
 		t.Fatalf("inline %+v", got.Inline)
 	}
-	if body := mp.get("/api/v1/message/"+got.ID+"/part/"+got.Inline[0].PartID, nil); !bytes.Equal(body, png) {
+	if body := mp.Get("/api/v1/message/"+got.ID+"/part/"+got.Inline[0].PartID, nil); !bytes.Equal(body, png) {
 		t.Errorf("inline image differs: %q", body)
 	}
 	if h := svc.CheckHealth(t.Context()); h.Details["smtp"] != "ok" {
@@ -133,9 +135,9 @@ func TestSMTPStartTLSAndAuth(t *testing.T) {
 	if err := os.WriteFile(auth, []byte("ada:correct-horse\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	mp := startMailpit(t, "--smtp-tls-cert", cert, "--smtp-tls-key", key, "--smtp-require-starttls", "--smtp-auth-file", auth)
+	mp := mailpittest.Start(t, "--smtp-tls-cert", cert, "--smtp-tls-key", key, "--smtp-require-starttls", "--smtp-auth-file", auth)
 	params := func(mod func(*SMTPParams)) SMTPParams {
-		p := SMTPParams{Host: "127.0.0.1", Port: mp.smtpPort, TLSPolicy: TLSRequire, Username: "ada", Password: "correct-horse",
+		p := SMTPParams{Host: "127.0.0.1", Port: mp.SMTPPort, TLSPolicy: TLSRequire, Username: "ada", Password: "correct-horse",
 			Timeout: 5 * time.Second, TLSConfig: trust(pool)}
 		if mod != nil {
 			mod(&p)
@@ -160,7 +162,7 @@ func TestSMTPStartTLSAndAuth(t *testing.T) {
 		if _, err := send(params(func(p *SMTPParams) { p.Auth = mech }), "over TLS with "+mech); err != nil {
 			t.Fatalf("%s: %v", mech, err)
 		}
-		mp.message("over TLS with " + mech)
+		mp.Message("over TLS with " + mech)
 	}
 	r, err := send(params(func(p *SMTPParams) { p.Password = "wrong" }), "wrong password")
 	if !errors.Is(err, ErrSMTPAuth) || r.Status != StatusFailed || !strings.Contains(r.Error, "authentication failed") {
@@ -173,22 +175,22 @@ func TestSMTPStartTLSAndAuth(t *testing.T) {
 		t.Error("a plain-text send went through a server that requires STARTTLS")
 	}
 
-	plain := startMailpit(t)
-	if _, err := send(params(func(p *SMTPParams) { p.Port = plain.smtpPort; p.Username = "" }), "tls required"); !errors.Is(err, ErrSMTPTLSRequired) {
+	plain := mailpittest.Start(t)
+	if _, err := send(params(func(p *SMTPParams) { p.Port = plain.SMTPPort; p.Username = "" }), "tls required"); !errors.Is(err, ErrSMTPTLSRequired) {
 		t.Errorf("server without STARTTLS, TLS required: %v", err)
 	}
-	if _, err := send(params(func(p *SMTPParams) { p.Port = plain.smtpPort; p.Username = ""; p.TLSPolicy = TLSOpportunistic }), "opportunistic"); err != nil {
+	if _, err := send(params(func(p *SMTPParams) { p.Port = plain.SMTPPort; p.Username = ""; p.TLSPolicy = TLSOpportunistic }), "opportunistic"); err != nil {
 		t.Errorf("opportunistic on a server without STARTTLS: %v", err)
 	}
-	plain.message("opportunistic")
+	plain.Message("opportunistic")
 }
 
 // Implicit TLS (SMTPS): TLS from the first byte.
 func TestSMTPImplicitTLS(t *testing.T) {
 	t.Parallel()
 	cert, key, pool := selfSigned(t)
-	mp := startMailpit(t, "--smtp-tls-cert", cert, "--smtp-tls-key", key, "--smtp-require-tls")
-	p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: mp.smtpPort, ImplicitTLS: true, Timeout: 5 * time.Second, TLSConfig: trust(pool)})
+	mp := mailpittest.Start(t, "--smtp-tls-cert", cert, "--smtp-tls-key", key, "--smtp-require-tls")
+	p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: mp.SMTPPort, ImplicitTLS: true, Timeout: 5 * time.Second, TLSConfig: trust(pool)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,13 +201,13 @@ func TestSMTPImplicitTLS(t *testing.T) {
 	if _, err := svc.Send(t.Context(), Message{To: []string{"ada@example.com"}, Subject: "implicit", Text: "hello"}); err != nil {
 		t.Fatal(err)
 	}
-	mp.message("implicit")
+	mp.Message("implicit")
 }
 
 // A server that is down is ErrSMTPUnreachable, recorded, and degrades health.
 func TestSMTPDown(t *testing.T) {
 	t.Parallel()
-	p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: freePort(t), TLSPolicy: TLSNone, Timeout: 2 * time.Second})
+	p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: mailpittest.FreePort(t), TLSPolicy: TLSNone, Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

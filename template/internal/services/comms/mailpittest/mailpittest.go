@@ -1,0 +1,233 @@
+// Package mailpittest runs a real SMTP server for tests: Mailpit (https://mailpit.axllent.org),
+// one per test on free ports, read back through its HTTP API. Tests skip, naming the install
+// command, when Mailpit is not installed. It imports nothing of the app, so the comms
+// service's own tests and its glue's tests share this one copy.
+package mailpittest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Install is how to get the Mailpit the tests look for.
+const Install = "go install github.com/axllent/mailpit@v1.33.1"
+
+// Binary finds mailpit on PATH or in $(go env GOPATH)/bin, or skips t.
+func Binary(t testing.TB) string {
+	t.Helper()
+	if p, err := exec.LookPath("mailpit"); err == nil {
+		return p
+	}
+	gopath := os.Getenv("GOPATH")
+	if gopath == "" {
+		if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+			gopath = strings.TrimSpace(string(out))
+		}
+	}
+	for dir := range strings.SplitSeq(gopath, string(os.PathListSeparator)) {
+		if p := filepath.Join(dir, "bin", "mailpit"); dir != "" {
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+	}
+	t.Skipf("mailpit is not installed (PATH, $(go env GOPATH)/bin); install it with: %s", Install)
+	return ""
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that nothing listens on.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Server is a running Mailpit: its SMTP port and its HTTP API. Stop and Start take it down
+// and bring it back on the same ports with the same mailbox, as a restarted mail server.
+type Server struct {
+	// SMTPPort is where it takes mail, on 127.0.0.1.
+	SMTPPort int
+	// API is the base URL of its HTTP API and web UI.
+	API string
+
+	t    testing.TB
+	bin  string
+	args []string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	logs *strings.Builder
+}
+
+// Start starts a Mailpit of its own on free ports with the extra flags (--smtp-auth-file,
+// --smtp-tls-cert...), stopped when the test ends.
+func Start(t testing.TB, flags ...string) *Server {
+	t.Helper()
+	smtpPort, httpPort := FreePort(t), FreePort(t)
+	s := &Server{
+		SMTPPort: smtpPort, API: "http://127.0.0.1:" + strconv.Itoa(httpPort), t: t, bin: Binary(t),
+		args: append([]string{"--smtp", "127.0.0.1:" + strconv.Itoa(smtpPort), "--listen", "127.0.0.1:" + strconv.Itoa(httpPort),
+			"--database", filepath.Join(t.TempDir(), "mailpit.db"), "--quiet", "--smtp-disable-rdns"}, flags...),
+	}
+	t.Cleanup(s.Stop)
+	s.Start()
+	return s
+}
+
+// Start runs the server again after Stop, on the same ports and mailbox, and waits until its
+// SMTP port and API answer. It does nothing while the server runs.
+func (s *Server) Start() {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		return
+	}
+	cmd := exec.Command(s.bin, s.args...)
+	logs := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.cmd, s.logs = cmd, logs
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		res, err := http.Get(s.API + "/api/v1/messages")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", s.SMTPPort)); err == nil {
+					c.Close()
+					return
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("mailpit did not start: %v\n%s", err, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Stop kills the server; connections to its SMTP port are refused until Start. It is
+// idempotent.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
+
+// Get fetches path from the API, fails the test unless it answers 200, decodes the JSON
+// answer into out when out is not nil, and returns the body.
+func (s *Server) Get(path string, out any) []byte {
+	s.t.Helper()
+	res, err := http.Get(s.API + path)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != http.StatusOK {
+		s.t.Fatalf("GET %s: %d %v\n%s", path, res.StatusCode, err, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			s.t.Fatalf("GET %s: %v\n%s", path, err, b)
+		}
+	}
+	return b
+}
+
+// Address is a mailbox as the API gives it.
+type Address struct{ Name, Address string }
+
+// Part is an attachment or inline part of a message.
+type Part struct {
+	PartID, FileName, ContentType, ContentID string
+	Size                                     int
+}
+
+// Message is one message in full (GET /api/v1/message/{ID}).
+type Message struct {
+	ID, MessageID, Subject, Text, HTML string
+	From                               Address
+	To, Cc, Bcc, ReplyTo               []Address
+	Attachments, Inline                []Part
+}
+
+// Summary is a message as the list gives it. ID is Mailpit's; MessageID the Message-ID header.
+type Summary struct{ ID, MessageID, Subject string }
+
+// Summaries lists every message in the mailbox, newest first.
+func (s *Server) Summaries() []Summary {
+	s.t.Helper()
+	var all []Summary
+	for start := 0; ; {
+		var page struct {
+			Total    int
+			Messages []Summary
+		}
+		s.Get("/api/v1/messages?limit=500&start="+strconv.Itoa(start), &page)
+		all = append(all, page.Messages...)
+		start += len(page.Messages)
+		if len(page.Messages) == 0 || start >= page.Total {
+			return all
+		}
+	}
+}
+
+// WaitCount waits until the mailbox holds at least n messages, at most timeout, and returns
+// them all; it fails the test on timeout.
+func (s *Server) WaitCount(n int, timeout time.Duration) []Summary {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		list := s.Summaries()
+		if len(list) >= n {
+			return list
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%d messages arrived in mailpit within %s, want %d", len(list), timeout, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Message waits for the message with subject to arrive and returns it in full.
+func (s *Server) Message(subject string) Message {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, m := range s.Summaries() {
+			if m.Subject == subject {
+				var full Message
+				s.Get("/api/v1/message/"+m.ID, &full)
+				return full
+			}
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("no message %q arrived in mailpit", subject)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
