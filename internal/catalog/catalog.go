@@ -171,7 +171,7 @@ var Default = Catalog{
 			Name: "comms", Kind: KindService, Category: CategoryComms,
 			Status:      StatusAvailable,
 			Description: "Email (SMTP, Resend, Postmark) and SMS (Twilio) with templates, and a development outbox in the dashboard",
-			Uses:        []string{"database"},
+			Uses:        []string{"database", "worker"},
 			Paths:       []string{"internal/services/comms/"},
 		},
 		{
@@ -196,6 +196,7 @@ var Default = Catalog{
 		{Owners: []string{"scheduler", "database"}, Paths: []string{"internal/components/schedulerdb/"}},
 		{Owners: []string{"scheduler", "worker"}, Paths: []string{"internal/components/schedulerworker/"}},
 		{Owners: []string{"comms", "database"}, Paths: []string{"internal/services/commsdb/"}},
+		{Owners: []string{"comms", "worker"}, Paths: []string{"internal/services/commsworker/"}},
 	},
 }
 

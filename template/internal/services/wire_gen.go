@@ -7,4 +7,5 @@ import (
 	_ "github.com/aegisgo/aegis/template/internal/services/auth"
 	_ "github.com/aegisgo/aegis/template/internal/services/comms"
 	_ "github.com/aegisgo/aegis/template/internal/services/commsdb"
+	_ "github.com/aegisgo/aegis/template/internal/services/commsworker"
 )
