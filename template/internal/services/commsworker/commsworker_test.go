@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
 	"github.com/aegisgo/aegis/template/internal/components/worker"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
@@ -254,17 +257,39 @@ func TestPermanentFailure(t *testing.T) {
 			t.Fatalf("%d messages arrived, want none", n)
 		}
 
-		// The credentials are fixed: retrying the job (jobs retry ID) delivers the message.
-		p.set(smtpTo(t, mp, "ada", "right-password"))
+		// Both show in the dashboard: the messages failed with the reason in the Comms panel,
+		// their jobs among the failed ones of the Jobs panel, with a Retry button.
+		h := frontendtest.Handler(t, nil, func(r *registry.Registry) error {
+			return errors.Join(registry.Value(r, e.w, registry.Component(worker.Name)), registry.Value(r, e.svc))
+		})
+		b := frontendtest.NewBrowser(t, h)
+		jobs := b.Get("/dashboard/panels/jobs")
+		failed := jobs[strings.Index(jobs, "<h2>Failed jobs</h2>"):strings.Index(jobs, "<h2>Recent jobs</h2>")]
+		msgs := b.Get("/dashboard/panels/comms")
+		if !strings.Contains(msgs, "0 queued, 0 sent, 2 failed") {
+			t.Errorf("the Comms panel does not count 2 failed messages:\n%s", msgs)
+		}
 		var id comms.ID
 		for _, r := range e.messages(t) {
 			if r.Email.Subject == "refused credentials" {
 				id = r.ID
 			}
+			job := e.jobOf(t, r.ID)
+			for _, want := range []string{fmt.Sprintf(`<th scope="row">%d</th><td><code>comms_deliver</code></td>`, job.ID),
+				fmt.Sprintf(`Retry<span class="visually-hidden"> job %d</span>`, job.ID)} {
+				if !strings.Contains(failed, want) {
+					t.Errorf("the Jobs panel's failed jobs lack %q:\n%s", want, failed)
+				}
+			}
+			if !strings.Contains(msgs, template.HTMLEscapeString(r.Error)) {
+				t.Errorf("the Comms panel lacks the error %q", r.Error)
+			}
 		}
-		if _, err := e.w.Retry(ctx, e.jobOf(t, id).ID); err != nil {
-			t.Fatal(err)
-		}
+
+		// The credentials are fixed: retrying the job from the Jobs panel (or jobs retry ID)
+		// delivers the message.
+		p.set(smtpTo(t, mp, "ada", "right-password"))
+		b.Submit("/dashboard/panels/jobs/actions/retry", url.Values{"id": {fmt.Sprint(e.jobOf(t, id).ID)}})
 		waitFor(t, 20*time.Second, func() bool { return e.message(t, id).Status == comms.StatusSent },
 			func() string { return fmt.Sprintf("after jobs retry: %+v", e.message(t, id)) })
 		if got := mp.Message("refused credentials"); got.To[0].Address != "bob@ok.test" {
