@@ -178,7 +178,7 @@ var Default = Catalog{
 			Name: "comms", Kind: KindService, Category: CategoryComms,
 			Status:      StatusAvailable,
 			Description: "Email (SMTP, Resend, Postmark) and SMS (Twilio) with templates, and a development outbox in the dashboard",
-			Uses:        []string{"database"},
+			Uses:        []string{"database", "worker"},
 			Paths:       []string{"internal/services/comms/"},
 		},
 		{
@@ -209,6 +209,7 @@ var Default = Catalog{
 		{Owners: []string{"analytics", "cache"}, Paths: []string{"internal/services/analyticscache/"}},
 		{Owners: []string{"analytics", "scheduler"}, Paths: []string{"internal/services/analyticsscheduler/"}},
 		{Owners: []string{"auth", "comms"}, Paths: []string{"internal/services/authcomms/"}},
+		{Owners: []string{"comms", "worker"}, Paths: []string{"internal/services/commsworker/"}},
 	},
 }
 

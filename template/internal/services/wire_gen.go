@@ -12,5 +12,6 @@ import (
 	_ "github.com/aegisgo/aegis/template/internal/services/authcomms"
 	_ "github.com/aegisgo/aegis/template/internal/services/comms"
 	_ "github.com/aegisgo/aegis/template/internal/services/commsdb"
+	_ "github.com/aegisgo/aegis/template/internal/services/commsworker"
 	_ "github.com/aegisgo/aegis/template/internal/services/httpclient"
 )

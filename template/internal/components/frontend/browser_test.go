@@ -1,76 +1,25 @@
 package frontend
 
 import (
-	"context"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aegisgo/aegis/template/internal/components/frontend/browsertest"
 )
 
-// These tests drive a real Chromium through its command line (headless,
-// --dump-dom and --screenshot with virtual time), so they need no Go
-// dependency. They skip when no Chromium is installed; on Debian:
-// apt-get install -y chromium. Screenshots go to the test's artifact
-// directory (go test -artifacts -outputdir DIR keeps them).
+// These tests drive a real Chromium (browsertest); they skip when none is installed. On
+// Debian: apt-get install -y chromium.
 
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("browser tests are skipped in -short mode")
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("no Chromium found (chromium, chromium-browser or google-chrome on PATH); install it with: apt-get install -y chromium")
-	return ""
-}
-
-// browse loads url in headless Chromium, lets budget of virtual time pass
-// (timers, htmx polling and requests run meanwhile), and returns the DOM as
-// it is then. With a screenshot name it also saves a PNG of that state.
+// browse loads url in headless Chromium (see browsertest.Browse).
 func browse(t *testing.T, url string, budget time.Duration, width, height int, screenshot string) string {
 	t.Helper()
-	bin := chromiumPath(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
-	defer cancel()
-	args := []string{
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-		"--disable-component-update", "--no-first-run", "--disable-dev-shm-usage",
-		"--hide-scrollbars", "--user-data-dir=" + t.TempDir(),
-		"--window-size=" + strconv.Itoa(width) + "," + strconv.Itoa(height),
-		"--virtual-time-budget=" + strconv.Itoa(int(budget/time.Millisecond)),
-	}
-	cmd := exec.CommandContext(ctx, bin, append(args, "--dump-dom", url)...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("chromium --dump-dom: %v\n%s", err, stderr.String())
-	}
-	if screenshot != "" {
-		// A second load: the DOM above is from the first one, which is what
-		// tests of one-off effects (an action) look at.
-		dir := t.ArtifactDir()
-		path := filepath.Join(dir, screenshot)
-		shot := exec.CommandContext(ctx, bin, append(args, "--screenshot="+path, url)...)
-		shot.Dir = dir
-		if out, err := shot.CombinedOutput(); err != nil {
-			t.Fatalf("chromium --screenshot: %v\n%s", err, out)
-		}
-		if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
-			t.Errorf("no screenshot at %s: %v", path, err)
-		}
-	}
-	return string(out)
+	return browsertest.Browse(t, url, browsertest.Opts{Budget: budget, Width: width, Height: height, Screenshot: screenshot})
 }
+
+func chromiumPath(t *testing.T) string { t.Helper(); return browsertest.Chromium(t) }
 
 // TestBrowserLiveHealth loads the overview in Chromium: the users card is
 // healthy when the page is served and must turn unhealthy through htmx

@@ -45,13 +45,14 @@ const (
 	Prefix        = "/dashboard"
 	GraphPath     = Prefix + "/graph"
 	RoutesPath    = Prefix + "/routes"
-	PanelsPath    = Prefix + "/panels"             // + "/{name}"
-	FragmentsPath = Prefix + "/fragments"          // + "/overview"
-	AssetsPath    = Prefix + "/assets"             // + "/{name}"
-	overviewFrag  = FragmentsPath + "/overview"    // the live part of the overview
-	graphFrag     = FragmentsPath + "/graph"       // the live part of the graph page
-	panelFrag     = FragmentsPath + "/panels"      // + "/{name}"
-	actionsPath   = PanelsPath + "/{name}/actions" // + "/{action}"
+	PanelsPath    = Prefix + "/panels"               // + "/{name}"
+	FragmentsPath = Prefix + "/fragments"            // + "/overview"
+	AssetsPath    = Prefix + "/assets"               // + "/{name}"
+	overviewFrag  = FragmentsPath + "/overview"      // the live part of the overview
+	graphFrag     = FragmentsPath + "/graph"         // the live part of the graph page
+	panelFrag     = FragmentsPath + "/panels"        // + "/{name}"
+	actionsPath   = PanelsPath + "/{name}/actions"   // + "/{action}"
+	resourcesPath = PanelsPath + "/{name}/resources" // + "/{resource}"
 )
 
 // Settings configure access to the dashboard. The zero value leaves it open
@@ -206,6 +207,7 @@ func mount(r *backend.Router) error {
 	r.Mux.Get(PanelsPath+"/{name}", guard(s.panel))
 	r.Mux.Get(panelFrag+"/{name}", guard(s.panelFragment))
 	r.Mux.Post(actionsPath+"/{action}", guard(s.action))
+	r.Mux.Get(resourcesPath+"/{resource}", guard(s.resource))
 	r.Mux.Get(AssetsPath+"/{name}", guard(s.asset))
 	r.Mux.Get(LoginPath, s.login)
 	r.Mux.Post(LoginPath, s.login)

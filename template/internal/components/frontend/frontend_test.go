@@ -90,6 +90,19 @@ func setup(t testing.TB, so setupOpts) env {
 			e.retries.Add(1)
 			return nil
 		},
+	}, Resources: map[string]ResourceFunc{
+		"doc": func(p *PanelContext) (Resource, error) {
+			switch id := p.Request.URL.Query().Get("id"); id {
+			case "styled":
+				return Resource{Body: []byte(`<p style="color:red">hi</p>`), CSP: "default-src 'none'; style-src 'unsafe-inline'"}, nil
+			case "file":
+				return Resource{ContentType: "text/csv", Body: []byte("a,b\n"), Filename: "jobs.csv"}, nil
+			case "fail":
+				return Resource{}, errors.New("the store is down")
+			default:
+				return Resource{}, fmt.Errorf("%w: job %q", ErrNoResource, id)
+			}
+		},
 	}}})
 	// auto posts its action once as soon as it loads, through htmx: the
 	// browser test's way of pressing a button.
@@ -562,6 +575,46 @@ func cmpOr(a, b string) string {
 	return b
 }
 
+// A panel's resource is its own response, with its own policy, always sandboxed and framed by
+// the dashboard only.
+func TestPanelResource(t *testing.T) {
+	t.Parallel()
+	e := setup(t, setupOpts{})
+	rec := get(t, e.h, "/dashboard/panels/jobs/resources/doc?id=styled")
+	h := rec.Header()
+	if rec.Code != http.StatusOK || rec.Body.String() != `<p style="color:red">hi</p>` || h.Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Fatalf("styled = %d %q %q", rec.Code, h.Get("Content-Type"), rec.Body)
+	}
+	if csp := h.Get("Content-Security-Policy"); csp != "default-src 'none'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'self'; base-uri 'none'; form-action 'none'" {
+		t.Errorf("CSP = %q", csp)
+	}
+	if h.Get("X-Frame-Options") != "SAMEORIGIN" || h.Get("Cache-Control") != "no-store" || h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Set-Cookie") != "" {
+		t.Errorf("headers %v", h)
+	}
+	rec = get(t, e.h, "/dashboard/panels/jobs/resources/doc?id=file")
+	if rec.Header().Get("Content-Disposition") != `attachment; filename=jobs.csv` || rec.Header().Get("Content-Type") != "text/csv" ||
+		!strings.HasPrefix(rec.Header().Get("Content-Security-Policy"), "default-src 'none'; sandbox") {
+		t.Errorf("file headers %v", rec.Header())
+	}
+	for path, want := range map[string]int{
+		"/dashboard/panels/jobs/resources/doc?id=gone": http.StatusNotFound,
+		"/dashboard/panels/jobs/resources/doc?id=fail": http.StatusInternalServerError,
+		"/dashboard/panels/jobs/resources/nope":        http.StatusNotFound,
+		"/dashboard/panels/nope/resources/doc":         http.StatusNotFound,
+	} {
+		rec := get(t, e.h, path)
+		if rec.Code != want || strings.Contains(rec.Body.String(), "the store is down") {
+			t.Errorf("GET %s = %d %q, want %d without the internal error", path, rec.Code, rec.Body, want)
+		}
+	}
+	// The access rules apply as to every dashboard page.
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/dashboard/panels/jobs/resources/doc?id=styled", nil)
+	req.RemoteAddr = "203.0.113.9:4000"
+	if rec := do(t, e.h, req); rec.Code != http.StatusForbidden {
+		t.Errorf("from another machine = %d, want 403", rec.Code)
+	}
+}
+
 func TestUnknownPanelAndAction(t *testing.T) {
 	t.Parallel()
 	e := setup(t, setupOpts{})
@@ -586,9 +639,10 @@ func TestPanelRegistrationErrors(t *testing.T) {
 	registry.Contribute(b, "Bad Name", Panel{Title: "x", Render: render})
 	registry.Contribute(b, "nil", Panel{Title: "x"})
 	registry.Contribute(b, "act", Panel{Title: "x", Render: render, PanelOpts: PanelOpts{Actions: map[string]ActionFunc{"go": nil}}})
+	registry.Contribute(b, "res", Panel{Title: "x", Render: render, PanelOpts: PanelOpts{Resources: map[string]ResourceFunc{"Doc": nil}}})
 	// The container's Build reports them with the registry's file:lines...
 	err := b.Validate()
-	for _, w := range []string{`"jobs"`, "frontend_test.go:", "duplicate name", `"Bad Name"`, "nil render function", `action "go"`} {
+	for _, w := range []string{`"jobs"`, "frontend_test.go:", "duplicate name", `"Bad Name"`, "nil render function", `action "go"`, `resource "Doc"`} {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("Validate error lacks %q:\n%v", w, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -54,6 +55,12 @@ func (p *PanelContext) ActionURL(action string) string {
 	return PanelsPath + "/" + url.PathEscape(p.Panel) + "/actions/" + url.PathEscape(action)
 }
 
+// ResourceURL is the URL of the panel's resource name (see PanelOpts.Resources); add a query
+// for the ResourceFunc to read.
+func (p *PanelContext) ResourceURL(name string) string {
+	return PanelsPath + "/" + url.PathEscape(p.Panel) + "/resources/" + url.PathEscape(name)
+}
+
 // CSRFField is the hidden form field that every action form must carry (htmx
 // requests send the token as a header already).
 func (p *PanelContext) CSRFField() template.HTML {
@@ -83,6 +90,38 @@ type PanelOpts struct {
 	Refresh int
 	// Actions are the panel's POST actions by name.
 	Actions map[string]ActionFunc
+	// Resources are documents the panel's page embeds or links to, by name: served at
+	// p.ResourceURL(name), each with its own headers (see Resource).
+	Resources map[string]ResourceFunc
+}
+
+// ResourceFunc makes a sub-resource of a panel: a document the panel shows in an iframe (a
+// preview of content the app did not write, such as an email) or offers for download. It runs
+// for GET requests that passed the access rules, with the query in p.Request. An error
+// wrapping ErrNoResource answers 404; any other is logged and answered with a plain 500.
+type ResourceFunc func(p *PanelContext) (Resource, error)
+
+// ErrNoResource is what a ResourceFunc returns (wrapped) when what the request names does
+// not exist.
+var ErrNoResource = errors.New("frontend: no such resource")
+
+// Resource is a panel's sub-resource, served as its own response rather than inside the
+// dashboard's page, so it gets a Content-Security-Policy of its own instead of the
+// dashboard's (whose style-src 'self' would block an email's inline styles, for example).
+// Whatever CSP says, the response is sandboxed (CSP sandbox: no scripts, forms or
+// same-origin access, even when opened directly), never cached, and may be framed by the
+// dashboard's own pages only.
+type Resource struct {
+	// ContentType is the media type; empty means text/html; charset=utf-8.
+	ContentType string
+	// Body is the content.
+	Body []byte
+	// CSP is the Content-Security-Policy for the content; empty means default-src 'none'
+	// (nothing loads: no styles, images or fonts). The frontend appends sandbox and
+	// frame-ancestors 'self'.
+	CSP string
+	// Filename, when set, makes the response a download (Content-Disposition: attachment).
+	Filename string
 }
 
 // Panel is a dashboard panel: a contribution kind, named by the panel's URL name, registered
@@ -124,6 +163,11 @@ func (p Panel) ValidateContribution(name string) error {
 	for action, fn := range p.Actions {
 		if !panelName.MatchString(action) || fn == nil {
 			return fmt.Errorf("frontend: panel action %q needs a name of lowercase letters, digits and dashes and a non-nil function", action)
+		}
+	}
+	for res, fn := range p.Resources {
+		if !panelName.MatchString(res) || fn == nil {
+			return fmt.Errorf("frontend: panel resource %q needs a name of lowercase letters, digits and dashes and a non-nil function", res)
 		}
 	}
 	return nil
@@ -276,6 +320,56 @@ func (s *site) action(w http.ResponseWriter, req *http.Request, d *Dashboard) {
 	}
 	d.setFlash(w, req, p.name, notice)
 	http.Redirect(w, req, backTo(req, p.name), http.StatusSeeOther)
+}
+
+// resourceCSP is appended to every resource's own policy: the content runs no script and has
+// an opaque origin whether it is framed or opened directly, and only the dashboard may frame
+// it.
+const resourceCSP = "; sandbox; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+
+// resource serves a panel's sub-resource with its own headers (see Resource).
+func (s *site) resource(w http.ResponseWriter, req *http.Request, d *Dashboard) {
+	p, ok := s.findPanel(w, req, d)
+	if !ok {
+		return
+	}
+	name := chi.URLParam(req, "resource")
+	fn, ok := p.opts.Resources[name]
+	if !ok {
+		http.Error(w, "No such resource on this panel.", http.StatusNotFound)
+		return
+	}
+	// No CSRF token: a resource is a GET document, sandboxed, with no form that could post.
+	pc := &PanelContext{Request: req, Container: s.c, Panel: p.name}
+	res, err := safeResource(fn, pc)
+	switch {
+	case errors.Is(err, ErrNoResource):
+		http.Error(w, "Not found: "+err.Error(), http.StatusNotFound)
+		return
+	case err != nil:
+		s.r.Logger.ErrorContext(req.Context(), "frontend: panel resource", "panel", p.name, "resource", name, "error", err)
+		http.Error(w, "The resource failed to render.", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Security-Policy", cmp.Or(res.CSP, "default-src 'none'")+resourceCSP)
+	h.Set("X-Frame-Options", "SAMEORIGIN")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Type", cmp.Or(res.ContentType, "text/html; charset=utf-8"))
+	if res.Filename != "" {
+		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": res.Filename}))
+	}
+	_, _ = w.Write(res.Body)
+}
+
+func safeResource(fn ResourceFunc, pc *PanelContext) (res Resource, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("resource of panel %s panicked: %v", pc.Panel, v)
+		}
+	}()
+	return fn(pc)
 }
 
 // backTo is the panel's page, keeping the query the page was viewed with (a search, say) when

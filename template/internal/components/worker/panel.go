@@ -69,7 +69,7 @@ var panelTmpl = template.Must(template.New("jobs").Funcs(template.FuncMap{
   </tr>{{end}}</tbody>
 </table></div>{{end}}
 <h2>Failed jobs</h2>
-<p class="muted">To be retried, or discarded (failed for good); the latest failures first.</p>
+<p class="muted">To be retried, discarded (failed for good), or cancelled with an error (their task gave up); the latest failures first.</p>
 {{if .Failed.Jobs}}{{template "joblist" .Failed}}{{else}}<p class="muted">No failed jobs.</p>{{end}}
 <h2>Recent jobs</h2>
 <p class="muted">Every state, the newest first.</p>
@@ -139,9 +139,9 @@ func jobAction(do func(*Client, context.Context, int64) (*rivertype.JobRow, erro
 // of an index each, whatever the number of jobs:
 //   - recent: no state filter (States() without arguments drops River's state predicate,
 //     which would make SQLite sort every job), newest id first: the primary key, backwards;
-//   - failed: the retryable jobs by id (a live state: the state index, then few rows) and the
-//     discarded ones by finalized_at (River's partial (state, finalized_at) index), merged by
-//     when they last failed, latest first.
+//   - failed: the retryable jobs by id (a live state: the state index, then few rows), the
+//     discarded ones and the cancelled ones with an error by finalized_at (River's partial
+//     (state, finalized_at) index), merged by when they last failed, latest first.
 func panelJobs(ctx context.Context, c *Client) (failed, recent []panelJob, err error) {
 	list := func(params *river.JobListParams) ([]*rivertype.JobRow, error) {
 		res, err := c.Jobs(ctx, params.First(panelRows))
@@ -160,11 +160,24 @@ func panelJobs(ctx context.Context, c *Client) (failed, recent []panelJob, err e
 	if err != nil {
 		return nil, nil, err
 	}
+	cancelled, err := list(river.NewJobListParams().States(rivertype.JobStateCancelled).
+		OrderBy(river.JobListOrderByFinalizedAt, river.SortOrderDesc))
+	if err != nil {
+		return nil, nil, err
+	}
 	latest, err := list(river.NewJobListParams().States().OrderBy(river.JobListOrderByID, river.SortOrderDesc))
 	if err != nil {
 		return nil, nil, err
 	}
 	both := append(retryable, discarded...)
+	for _, j := range cancelled {
+		// With an error, its task gave up (river.JobCancel(err): a permanent failure, such as
+		// a refused email address) or it was stopped while running: a failure too. One
+		// cancelled before it ran, by an operator, is not.
+		if len(j.Errors) > 0 {
+			both = append(both, j)
+		}
+	}
 	slices.SortStableFunc(both, func(a, b *rivertype.JobRow) int {
 		if d := failedAt(b).Compare(failedAt(a)); d != 0 {
 			return d

@@ -21,7 +21,9 @@
 // (ErrUnknownTemplate, ErrTemplate), a phone number not in E.164 form (ErrInvalidPhone).
 //
 // Delivery is synchronous unless a Dispatcher is registered: the comms+worker glue
-// registers one that enqueues a job calling Deliver, which retries with backoff.
+// (commsworker) registers one that stores each message with a job in one transaction (the
+// caller's, when it passes one); the job calls DeliverWith and retries temporary failures
+// (Temporary) with backoff.
 package comms
 
 import (
@@ -51,8 +53,9 @@ func init() {
 // command. init() does it for registry.Default; tests use a fresh registry.
 func Register(r *registry.Registry) error {
 	registry.Contribute(r, Name, frontend.Panel{Title: "Comms", Render: renderPanel, PanelOpts: frontend.PanelOpts{
-		Order:   30,
-		Actions: map[string]frontend.ActionFunc{"resend": resendAction},
+		Order:     30,
+		Actions:   map[string]frontend.ActionFunc{"resend": resendAction},
+		Resources: map[string]frontend.ResourceFunc{"preview": previewResource},
 	}})
 	registry.Contribute(r, Name, command.Builder(commsCommand))
 	return errors.Join(
@@ -67,6 +70,17 @@ func Register(r *registry.Registry) error {
 // found when present: the comms+worker glue provides one.
 type Dispatcher interface {
 	Dispatch(ctx context.Context, id ID, ch Channel) error
+}
+
+// RecordDispatcher is a Dispatcher that stores a new message and its dispatch together, in
+// one database transaction, so that neither exists without the other: no job for a message
+// that was rolled back, no message left queued without a job. Send calls RecordAndDispatch
+// instead of Store.Add then Dispatch. ctx may carry the caller's own transaction, in the
+// dispatcher's terms (the worker glue's commsworker.WithTx); the message then commits or
+// rolls back with the caller's data.
+type RecordDispatcher interface {
+	Dispatcher
+	RecordAndDispatch(ctx context.Context, r Record) error
 }
 
 // Opts are the collaborators of New; nil or zero fields mean the defaults.
@@ -251,6 +265,13 @@ func (s *Service) Resend(ctx context.Context, id ID) (ID, error) {
 func (s *Service) submit(ctx context.Context, r Record) (ID, error) {
 	now := s.now().UTC()
 	r.ID, r.Status, r.CreatedAt, r.UpdatedAt = newID(now), StatusQueued, now, now
+	if rd, ok := s.dispatcher.(RecordDispatcher); ok {
+		// Nothing is stored when this fails, so there is no status to record.
+		if err := rd.RecordAndDispatch(ctx, r); err != nil {
+			return "", fmt.Errorf("comms: record and dispatch message: %w", err)
+		}
+		return r.ID, nil
+	}
 	if err := s.store.Add(ctx, r); err != nil {
 		return "", fmt.Errorf("comms: record message: %w", err)
 	}
@@ -265,10 +286,24 @@ func (s *Service) submit(ctx context.Context, r Record) (ID, error) {
 	return r.ID, s.Deliver(ctx, r.ID)
 }
 
+// DeliverOpts adjust DeliverWith for a dispatcher that retries; the zero value is Deliver.
+type DeliverOpts struct {
+	// WillRetry says the dispatcher tries again after a temporary failure (see Temporary): the
+	// message then stays queued, with the error and the attempt recorded, rather than failed.
+	// A permanent failure marks it failed either way.
+	WillRetry bool
+}
+
 // Deliver makes one delivery attempt of the recorded message id and records its outcome. A
 // message already sent is not sent again (a job retried after its send succeeded), so
 // dispatchers may call it more than once.
 func (s *Service) Deliver(ctx context.Context, id ID) error {
+	return s.DeliverWith(ctx, id, DeliverOpts{})
+}
+
+// DeliverWith is Deliver for a dispatcher: one attempt, recorded as opts say. The error is
+// the provider's, for Temporary and RetryAfter to classify.
+func (s *Service) DeliverWith(ctx context.Context, id ID, opts DeliverOpts) error {
 	r, err := s.store.Get(ctx, id)
 	if err != nil {
 		return err
@@ -290,10 +325,14 @@ func (s *Service) Deliver(ctx context.Context, id ID) error {
 	u := Update{Status: StatusSent, Provider: provider, ProviderID: providerID, Attempt: true}
 	if err != nil {
 		u.Status, u.Error = StatusFailed, err.Error()
+		if opts.WillRetry && Temporary(err) {
+			u.Status = StatusQueued
+		}
 	}
 	s.record(ctx, id, u)
 	if err != nil {
-		s.logger.WarnContext(ctx, "comms: delivery failed", "id", id, "channel", r.Channel, "provider", provider, "error", err)
+		s.logger.WarnContext(ctx, "comms: delivery failed", "id", id, "channel", r.Channel, "provider", provider,
+			"status", u.Status, "error", err)
 		return err
 	}
 	s.logger.DebugContext(ctx, "comms: delivered", "id", id, "channel", r.Channel, "provider", provider, "provider_id", providerID)

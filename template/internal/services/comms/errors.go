@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	gomail "github.com/wneessen/go-mail"
 )
 
 // Errors of the comms service. Each is wrapped with the detail (the field, the address, the
@@ -87,6 +89,46 @@ func (e *ProviderError) Temporary() bool {
 func retryAfter(v string) time.Duration {
 	if n, err := strconv.Atoi(v); err == nil && n > 0 {
 		return time.Duration(n) * time.Second
+	}
+	return 0
+}
+
+// Temporary reports whether a delivery that failed with err may succeed if tried again, for
+// dispatchers that retry (the worker glue): a server that is down or times out, a rate limit
+// or a server error of an HTTP provider (ProviderError.Temporary), an SMTP 4xx answer. A
+// refused address (SMTP 5xx, an API's 4xx), refused credentials, a TLS problem, a provider
+// that is not configured and bad input are permanent: trying again sends nothing. An error
+// the service cannot place (a transport error of an HTTP provider) counts as temporary, since
+// retries are bounded and a message is never sent twice.
+func Temporary(err error) bool {
+	if err == nil {
+		return false
+	}
+	if pe, ok := errors.AsType[*ProviderError](err); ok {
+		return pe.Temporary()
+	}
+	if se, ok := errors.AsType[*gomail.SendError](err); ok && errors.Is(err, ErrSMTPRejected) {
+		return se.IsTemp()
+	}
+	for _, permanent := range []error{
+		ErrSMTPRejected, ErrSMTPAuth, ErrSMTPTLS, ErrSMTPTLSRequired, ErrNotConfigured, ErrNotFound,
+		ErrNoRecipient, ErrInvalidAddress, ErrHeaderInjection, ErrInvalidHeader, ErrNoContent,
+		ErrAttachmentTooLarge, ErrInvalidAttachment, ErrInvalidPhone, ErrSMSTooLong,
+	} {
+		if errors.Is(err, permanent) {
+			return false
+		}
+	}
+	// The rest: ErrSMTPUnreachable, a timeout, a transport error of an HTTP provider, a
+	// cancelled attempt (a worker shutting down).
+	return true
+}
+
+// RetryAfter is how long the provider asked to wait before the next attempt (Retry-After on
+// a 429 or 503), or 0 when it did not say.
+func RetryAfter(err error) time.Duration {
+	if pe, ok := errors.AsType[*ProviderError](err); ok {
+		return pe.RetryAfter
 	}
 	return 0
 }

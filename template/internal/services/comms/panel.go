@@ -2,9 +2,11 @@ package comms
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"html/template"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -20,10 +22,12 @@ import (
 // panelRows is how many messages the list shows.
 const panelRows = 50
 
-// previewCSP is the policy written into the previewed email: no scripts, no network, only
-// inline styles and the message's own inline images (as data: URLs). The iframe's sandbox
-// attribute (no allow-*) already blocks scripts, forms and navigation; the policy also
-// keeps remote images and fonts (trackers) from loading.
+// previewCSP is the policy of the previewed email, served as a panel resource of its own (the
+// dashboard's policy, style-src 'self', would block the email's inline styles): no scripts,
+// no network, only inline styles and the message's own inline images (as data: URLs). The
+// frontend adds the CSP sandbox, and the iframe's sandbox attribute (no allow-*) blocks
+// scripts, forms and navigation too; the policy also keeps remote images and fonts
+// (trackers) from loading.
 const previewCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:"
 
 var panelTmpl = template.Must(template.New("comms").Funcs(template.FuncMap{
@@ -45,7 +49,7 @@ var panelTmpl = template.Must(template.New("comms").Funcs(template.FuncMap{
   <tbody>{{range .Messages}}<tr>
     <td>{{when .CreatedAt}}</td><td>{{.Channel}}</td><td>{{.Recipients}}</td>
     <th scope="row"><a href="{{$.Self}}?id={{.ID}}">{{with .Summary}}{{.}}{{else}}(no subject){{end}}</a></th>
-    <td>{{status .Status}}{{with .Error}}<br><span class="msg">{{.}}</span>{{end}}</td>
+    <td>{{status .Status}}{{if and (eq (status .Status) "queued") .Error}} (will retry){{end}}{{with .Error}}<br><span class="msg">{{.}}</span>{{end}}</td>
     <td>{{.Provider}}</td><td>{{.Attempts}}</td>
     <td><form method="post" action="{{$.Resend}}" hx-post="{{$.Resend}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><button type="submit">Resend<span class="visually-hidden"> message {{.ID}}</span></button></form></td>
   </tr>{{end}}</tbody>
@@ -55,7 +59,7 @@ var panelTmpl = template.Must(template.New("comms").Funcs(template.FuncMap{
 <table>
   <tbody>
   <tr><th scope="row">Message</th><td><code>{{.Record.ID}}</code> · {{.Record.Channel}}{{with .Record.Email}}{{with .Template}} · template <code>{{.}}</code>{{end}}{{end}}</td></tr>
-  <tr><th scope="row">Status</th><td>{{status .Record.Status}} after {{.Record.Attempts}} attempt(s){{with .Record.Provider}} with {{.}}{{end}}{{with .Record.ProviderID}} (<code>{{.}}</code>){{end}}{{with .Record.Error}}<br><span class="msg">{{.}}</span>{{end}}</td></tr>
+  <tr><th scope="row">Status</th><td>{{status .Record.Status}}{{if and (eq (status .Record.Status) "queued") .Record.Error}} (will retry){{end}} after {{.Record.Attempts}} attempt(s){{with .Record.Provider}} with {{.}}{{end}}{{with .Record.ProviderID}} (<code>{{.}}</code>){{end}}{{with .Record.Error}}<br><span class="msg">{{.}}</span>{{end}}</td></tr>
   <tr><th scope="row">Created</th><td>{{when .Record.CreatedAt}}{{with when .Record.SentAt}} · sent {{.}}{{end}}</td></tr>
   {{with .Record.Email}}
   <tr><th scope="row">From</th><td>{{.From}}</td></tr>
@@ -72,7 +76,7 @@ var panelTmpl = template.Must(template.New("comms").Funcs(template.FuncMap{
 {{with .Record.SMS}}<h3>Text</h3><pre class="sms">{{.Body}}</pre>{{end}}
 {{with .Record.Email}}
 {{if .HTML}}<h3>HTML</h3>
-<iframe class="mail-preview" title="The HTML part as the recipient sees it" sandbox="" referrerpolicy="no-referrer" style="width:100%;min-height:480px;border:1px solid #ccc;background:#fff" srcdoc="{{$.Preview}}"></iframe>{{end}}
+<iframe class="mail-preview" title="The HTML part as the recipient sees it" sandbox="" referrerpolicy="no-referrer" src="{{$.Preview}}"></iframe>{{end}}
 {{if .Text}}<h3>Text</h3><pre class="mail-text">{{.Text}}</pre>{{end}}
 {{if .Attachments}}<h3>Attachments</h3><ul>{{range .Attachments}}<li><code>{{.Filename}}</code> ({{.ContentType}}, {{size .Content}}){{with .ContentID}}, inline as <code>cid:{{.}}</code>{{end}}</li>{{end}}</ul>{{end}}
 {{end}}
@@ -118,16 +122,16 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 				headers = append(headers, panelHeader{name, r.Email.Headers[name]})
 			}
 			sel["Headers"] = headers
-			sel["Preview"] = Preview(r.Email)
+			sel["Preview"] = p.ResourceURL("preview") + "?id=" + url.QueryEscape(string(r.ID))
 		}
 		data["Selected"] = sel
 	}
 	return p.Execute(panelTmpl, data)
 }
 
-// Preview is the HTML part of m made safe to show in a sandboxed iframe's srcdoc: a
-// Content-Security-Policy that allows no script and no network, and the inline images
-// (cid:...) turned into data: URLs so they show as in a mail client.
+// Preview is the HTML part of m as the panel serves it: the inline images (cid:...) turned
+// into data: URLs so they show as in a mail client, behind a Content-Security-Policy (also
+// sent as a header) that allows no script and no network.
 func Preview(m *Message) string {
 	html := m.HTML
 	for _, a := range m.Attachments {
@@ -137,6 +141,26 @@ func Preview(m *Message) string {
 		}
 	}
 	return `<meta http-equiv="Content-Security-Policy" content="` + previewCSP + `"><base target="_blank">` + html
+}
+
+// previewResource serves the HTML part of the message ?id= as its own document, for the
+// panel's iframe.
+func previewResource(p *frontend.PanelContext) (frontend.Resource, error) {
+	svc, err := registry.Get[*Service](p.Container)
+	if err != nil {
+		return frontend.Resource{}, fmt.Errorf("the comms service is not available: %w", err)
+	}
+	id := ID(p.Request.URL.Query().Get("id"))
+	r, err := svc.Message(p.Request.Context(), id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return frontend.Resource{}, fmt.Errorf("%w: message %q", frontend.ErrNoResource, id)
+	case err != nil:
+		return frontend.Resource{}, err
+	case r.Email == nil || r.Email.HTML == "":
+		return frontend.Resource{}, fmt.Errorf("%w: message %q has no HTML part", frontend.ErrNoResource, id)
+	}
+	return frontend.Resource{Body: []byte(Preview(r.Email)), CSP: previewCSP}, nil
 }
 
 func byteSize(b []byte) string {

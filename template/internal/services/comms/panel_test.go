@@ -1,6 +1,8 @@
 package comms
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -42,8 +44,7 @@ func TestPanel(t *testing.T) {
 	}
 	one := b.Get("/dashboard/panels/comms?id=" + string(id))
 	for _, want := range []string{
-		`sandbox=""`, `srcdoc="&lt;meta http-equiv=&#34;Content-Security-Policy&#34; content=&#34;default-src &#39;none&#39;`,
-		"data:image/png;base64,UE5H", // the inline image, as the mail client shows it
+		`sandbox=""`, `src="/dashboard/panels/comms/resources/preview?id=` + string(id) + `"`,
 		`<pre class="mail-text">Pay 9 EUR</pre>`, "<th scope=\"row\">X-Entity-Ref-ID</th><td>inv-7</td>",
 		"<th scope=\"row\">Bcc</th><td>audit@example.com</td>", "<code>invoice.pdf</code> (application/pdf, 8 bytes)", "inline as <code>cid:logo</code>",
 	} {
@@ -53,6 +54,33 @@ func TestPanel(t *testing.T) {
 	}
 	if strings.Contains(one, "<script>alert(1)</script>") || strings.Contains(one, `<p style="color:red">`) {
 		t.Error("the email's HTML reached the page unescaped")
+	}
+
+	// The preview is a document of its own, with a policy that lets the email's inline styles
+	// and images show and nothing else run or load.
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/dashboard/panels/comms/resources/preview?id="+string(id), nil))
+	csp := rec.Header().Get("Content-Security-Policy")
+	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
+		t.Fatalf("preview = %d %s\n%s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+	}
+	for _, want := range []string{"default-src 'none'", "style-src 'unsafe-inline'", "img-src data:", "sandbox", "frame-ancestors 'self'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("preview CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "script-src") || rec.Header().Get("X-Frame-Options") != "SAMEORIGIN" {
+		t.Errorf("preview CSP %q, X-Frame-Options %q", csp, rec.Header().Get("X-Frame-Options"))
+	}
+	for _, want := range []string{`<p style="color:red">`, "data:image/png;base64,UE5H"} { // the inline image, as the mail client shows it
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("preview lacks %q:\n%s", want, rec.Body)
+		}
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/dashboard/panels/comms/resources/preview?id=nope", nil))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("preview of an unknown message = %d, want 404", rec.Code)
 	}
 
 	after := b.Submit("/dashboard/panels/comms/actions/resend", url.Values{"id": {string(id)}})

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/services/comms"
 )
@@ -40,12 +42,16 @@ func fromMS(v int64) time.Time {
 }
 
 // Add implements comms.Store.
-func (s *Store) Add(ctx context.Context, r comms.Record) error {
+func (s *Store) Add(ctx context.Context, r comms.Record) error { return s.AddTx(ctx, s.db.Bun(), r) }
+
+// AddTx is Add in a transaction of the caller's (or through any other bun handle): the message
+// exists only if tx commits, so it can be stored together with the job that delivers it.
+func (s *Store) AddTx(ctx context.Context, tx bun.IDB, r comms.Record) error {
 	body, err := json.Marshal(payload{Email: r.Email, SMS: r.SMS})
 	if err != nil {
 		return fmt.Errorf("commsdb: encode message %s: %w", r.ID, err)
 	}
-	_, err = s.db.Bun().NewRaw(`INSERT INTO comms_messages
+	_, err = tx.NewRaw(`INSERT INTO comms_messages
 (id, channel, status, provider, provider_id, error, attempts, created_ms, updated_ms, sent_ms, payload)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		string(r.ID), string(r.Channel), string(r.Status), r.Provider, r.ProviderID, r.Error, r.Attempts,

@@ -1,8 +1,7 @@
-// Package mailpittest starts a real Mailpit (an SMTP server with an HTTP API) for tests and
-// reads what arrived, so every test that sends mail checks it the same way: the comms
-// service's own tests and those of the glue folders that send through it.
-//
-// Tests skip, naming the install command, when mailpit is not installed.
+// Package mailpittest runs a real SMTP server for tests: Mailpit (https://mailpit.axllent.org),
+// one per test on free ports, read back through its HTTP API. Tests skip, naming the install
+// command, when Mailpit is not installed. It imports nothing of the app, so the comms
+// service's own tests and its glue's tests share this one copy.
 package mailpittest
 
 import (
@@ -24,11 +23,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-// Install is how to get the SMTP test server the tests look for.
+// Install is how to get the Mailpit the tests look for.
 const Install = "go install github.com/axllent/mailpit@v1.33.1"
 
 // Binary finds mailpit on PATH or in $(go env GOPATH)/bin, or skips t.
@@ -54,14 +54,7 @@ func Binary(t testing.TB) string {
 	return ""
 }
 
-// Server is a running Mailpit: its SMTP port and the base URL of its HTTP API.
-type Server struct {
-	t        testing.TB
-	SMTPPort int
-	API      string
-}
-
-// FreePort returns a TCP port of 127.0.0.1 that was free a moment ago.
+// FreePort returns a TCP port on 127.0.0.1 that nothing listens on.
 func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -72,65 +65,108 @@ func FreePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// Start starts a Mailpit of its own on free ports with the extra flags, stopped when the
-// test ends.
+// Server is a running Mailpit: its SMTP port and its HTTP API. Stop and Start take it down
+// and bring it back on the same ports with the same mailbox, as a restarted mail server.
+type Server struct {
+	// SMTPPort is where it takes mail, on 127.0.0.1.
+	SMTPPort int
+	// API is the base URL of its HTTP API and web UI.
+	API string
+
+	t    testing.TB
+	bin  string
+	args []string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	logs *strings.Builder
+}
+
+// Start starts a Mailpit of its own on free ports with the extra flags (--smtp-auth-file,
+// --smtp-tls-cert...), stopped when the test ends.
 func Start(t testing.TB, flags ...string) *Server {
 	t.Helper()
-	bin := Binary(t)
 	smtpPort, httpPort := FreePort(t), FreePort(t)
-	args := append([]string{"--smtp", "127.0.0.1:" + strconv.Itoa(smtpPort), "--listen", "127.0.0.1:" + strconv.Itoa(httpPort),
-		"--database", filepath.Join(t.TempDir(), "mailpit.db"), "--quiet", "--smtp-disable-rdns"}, flags...)
-	cmd := exec.Command(bin, args...)
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	s := &Server{
+		SMTPPort: smtpPort, API: "http://127.0.0.1:" + strconv.Itoa(httpPort), t: t, bin: Binary(t),
+		args: append([]string{"--smtp", "127.0.0.1:" + strconv.Itoa(smtpPort), "--listen", "127.0.0.1:" + strconv.Itoa(httpPort),
+			"--database", filepath.Join(t.TempDir(), "mailpit.db"), "--quiet", "--smtp-disable-rdns"}, flags...),
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	m := &Server{t: t, SMTPPort: smtpPort, API: "http://127.0.0.1:" + strconv.Itoa(httpPort)}
+	t.Cleanup(s.Stop)
+	s.Start()
+	return s
+}
+
+// Start runs the server again after Stop, on the same ports and mailbox, and waits until its
+// SMTP port and API answer. It does nothing while the server runs.
+func (s *Server) Start() {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		return
+	}
+	cmd := exec.Command(s.bin, s.args...)
+	logs := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.cmd, s.logs = cmd, logs
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		res, err := http.Get(m.API + "/api/v1/messages")
+		res, err := http.Get(s.API + "/api/v1/messages")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", smtpPort)); err == nil {
+				if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", s.SMTPPort)); err == nil {
 					c.Close()
-					return m
+					return
 				}
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("mailpit did not start: %v\n%s", err, logs.String())
+			s.t.Fatalf("mailpit did not start: %v\n%s", err, logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-// Get reads path of the API, decodes it into out unless out is nil, and returns the body.
-func (m *Server) Get(path string, out any) []byte {
-	m.t.Helper()
-	res, err := http.Get(m.API + path)
+// Stop kills the server; connections to its SMTP port are refused until Start. It is
+// idempotent.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
+
+// Get fetches path from the API, fails the test unless it answers 200, decodes the JSON
+// answer into out when out is not nil, and returns the body.
+func (s *Server) Get(path string, out any) []byte {
+	s.t.Helper()
+	res, err := http.Get(s.API + path)
 	if err != nil {
-		m.t.Fatal(err)
+		s.t.Fatal(err)
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil || res.StatusCode != http.StatusOK {
-		m.t.Fatalf("GET %s: %d %v\n%s", path, res.StatusCode, err, b)
+		s.t.Fatalf("GET %s: %d %v\n%s", path, res.StatusCode, err, b)
 	}
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
-			m.t.Fatalf("GET %s: %v\n%s", path, err, b)
+			s.t.Fatalf("GET %s: %v\n%s", path, err, b)
 		}
 	}
 	return b
 }
 
-// Address is a mailbox as Mailpit reports it.
+// Address is a mailbox as the API gives it.
 type Address struct{ Name, Address string }
 
 // Part is an attachment or inline part of a message.
@@ -139,7 +175,7 @@ type Part struct {
 	Size                                     int
 }
 
-// Message is a message in full, as GET /api/v1/message/{id} returns it.
+// Message is one message in full (GET /api/v1/message/{ID}).
 type Message struct {
 	ID, MessageID, Subject, Text, HTML string
 	From                               Address
@@ -147,35 +183,65 @@ type Message struct {
 	Attachments, Inline                []Part
 }
 
-// Summary is a message as the list shows it.
+// Summary is a message as the list gives it. ID is Mailpit's; MessageID the Message-ID header.
 type Summary struct {
-	ID, Subject string
-	To          []Address
+	ID, MessageID, Subject string
+	To                     []Address
 }
 
-// Messages returns the messages that arrived so far, newest first (at most 200).
-func (m *Server) Messages() []Summary {
-	m.t.Helper()
-	var list struct{ Messages []Summary }
-	m.Get("/api/v1/messages?limit=200", &list)
-	return list.Messages
+// Summaries lists every message in the mailbox, newest first.
+func (s *Server) Summaries() []Summary {
+	s.t.Helper()
+	var all []Summary
+	for start := 0; ; {
+		var page struct {
+			Total    int
+			Messages []Summary
+		}
+		s.Get("/api/v1/messages?limit=500&start="+strconv.Itoa(start), &page)
+		all = append(all, page.Messages...)
+		start += len(page.Messages)
+		if len(page.Messages) == 0 || start >= page.Total {
+			return all
+		}
+	}
 }
 
-// Message waits (up to 10 seconds) for a message with subject to arrive and returns it in
-// full.
-func (m *Server) Message(subject string) Message {
-	m.t.Helper()
-	return m.Wait("subject "+strconv.Quote(subject), func(s Summary) bool { return s.Subject == subject })
+// Messages is Summaries.
+func (s *Server) Messages() []Summary { return s.Summaries() }
+
+// WaitCount waits until the mailbox holds at least n messages, at most timeout, and returns
+// them all; it fails the test on timeout.
+func (s *Server) WaitCount(n int, timeout time.Duration) []Summary {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		list := s.Summaries()
+		if len(list) >= n {
+			return list
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%d messages arrived in mailpit within %s, want %d", len(list), timeout, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
-// MessageTo waits (up to 10 seconds) for a message to the address to with subject.
-func (m *Server) MessageTo(to, subject string) Message {
-	m.t.Helper()
-	return m.Wait(fmt.Sprintf("to %s with subject %q", to, subject), func(s Summary) bool {
-		if s.Subject != subject {
+// Message waits (up to 30 seconds: a loaded CI machine) for a message with subject to arrive
+// and returns it in full.
+func (s *Server) Message(subject string) Message {
+	s.t.Helper()
+	return s.Wait("subject "+strconv.Quote(subject), func(m Summary) bool { return m.Subject == subject })
+}
+
+// MessageTo waits (up to 30 seconds) for a message to the address to with subject.
+func (s *Server) MessageTo(to, subject string) Message {
+	s.t.Helper()
+	return s.Wait(fmt.Sprintf("to %s with subject %q", to, subject), func(m Summary) bool {
+		if m.Subject != subject {
 			return false
 		}
-		for _, a := range s.To {
+		for _, a := range m.To {
 			if strings.EqualFold(a.Address, to) {
 				return true
 			}
@@ -184,21 +250,21 @@ func (m *Server) MessageTo(to, subject string) Message {
 	})
 }
 
-// Wait waits (up to 10 seconds) for the newest message that match accepts and returns it in
-// full; what describes it in the failure.
-func (m *Server) Wait(what string, match func(Summary) bool) Message {
-	m.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+// Wait waits (up to 30 seconds) for the newest message that match accepts and returns it in
+// full; what describes it in the failure. It returns as soon as the message is there.
+func (s *Server) Wait(what string, match func(Summary) bool) Message {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
 	for {
-		for _, s := range m.Messages() {
-			if match(s) {
+		for _, m := range s.Summaries() {
+			if match(m) {
 				var full Message
-				m.Get("/api/v1/message/"+url.PathEscape(s.ID), &full)
+				s.Get("/api/v1/message/"+url.PathEscape(m.ID), &full)
 				return full
 			}
 		}
 		if time.Now().After(deadline) {
-			m.t.Fatalf("no message %s arrived in mailpit", what)
+			s.t.Fatalf("no message %s arrived in mailpit", what)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
