@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"go/build"
 	"io"
 	"net"
 	"net/http"
@@ -67,6 +68,9 @@ func productionDashboard(t *testing.T, chrome, dir, bin string) {
 	proxied := *u
 	proxied.Host = proxy.Addr()
 	redis := startRedis(t, redisBin)
+	// A production app with comms sends through a real provider (the development outbox
+	// reports itself degraded in production): SMTP to a Mailpit of the test's own.
+	smtpPort := startMailpit(t)
 
 	port := freePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
@@ -77,6 +81,8 @@ func productionDashboard(t *testing.T, chrome, dir, bin string) {
 		"AUTH_SECRET=" + randomHex(t, 32),
 		"WORKER_IN_PROCESS=true", "SCHEDULER_IN_PROCESS=true",
 		"HEALTH_TIMEOUT=1s", "LOG_LEVEL=warn",
+		"COMMS_EMAIL_PROVIDER=smtp", "COMMS_SMTP_HOST=127.0.0.1", "COMMS_SMTP_PORT=" + strconv.Itoa(smtpPort),
+		"COMMS_SMTP_TLS_POLICY=none", "COMMS_SMTP_AUTH=none",
 	}
 	runApp(t, bin, dir, env, "migrate", "up")
 	const adminPassword = "correct horse battery staple"
@@ -831,4 +837,37 @@ func (r *redisServer) stop() {
 			fmt.Fprintln(os.Stderr, "redis-server:", err)
 		}
 	})
+}
+
+// startMailpit runs Mailpit (the SMTP server the comms service's own tests use) on free ports
+// until the test ends and returns its SMTP port; the test skips, naming the install command,
+// when Mailpit is not installed.
+func startMailpit(t *testing.T) int {
+	t.Helper()
+	bin, err := exec.LookPath("mailpit")
+	if err != nil {
+		gobin := filepath.Join(build.Default.GOPATH, "bin", "mailpit")
+		if _, statErr := os.Stat(gobin); statErr != nil {
+			t.Skip("mailpit is not installed; install it with: go install github.com/axllent/mailpit@v1.33.1")
+		}
+		bin = gobin
+	}
+	smtpPort, httpPort := freePort(t), freePort(t)
+	cmd := exec.Command(bin, "--smtp", "127.0.0.1:"+strconv.Itoa(smtpPort), "--listen", "127.0.0.1:"+strconv.Itoa(httpPort),
+		"--database", filepath.Join(t.TempDir(), "mailpit.db"), "--quiet", "--smtp-disable-rdns")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(smtpPort))
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			return smtpPort
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mailpit on %s did not start: %v", addr, err)
+		}
+	}
 }
