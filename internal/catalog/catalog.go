@@ -208,6 +208,9 @@ var Default = Catalog{
 		{Owners: []string{"analytics", "auth"}, Paths: []string{"internal/services/analyticsauth/"}},
 		{Owners: []string{"analytics", "cache"}, Paths: []string{"internal/services/analyticscache/"}},
 		{Owners: []string{"analytics", "scheduler"}, Paths: []string{"internal/services/analyticsscheduler/"}},
+		// The composite service: one call creates the account, caches its profile, tracks
+		// user_created and sends the welcome email.
+		{Owners: []string{"auth", "comms", "analytics", "cache"}, Paths: []string{"internal/services/onboarding/"}},
 	},
 }
 

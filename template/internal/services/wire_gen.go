@@ -12,4 +12,5 @@ import (
 	_ "github.com/aegisgo/aegis/template/internal/services/comms"
 	_ "github.com/aegisgo/aegis/template/internal/services/commsdb"
 	_ "github.com/aegisgo/aegis/template/internal/services/httpclient"
+	_ "github.com/aegisgo/aegis/template/internal/services/onboarding"
 )
