@@ -54,7 +54,7 @@ func mount(r *backend.Router) error {
 		Summary:     "Create an account with its welcome email (admin)",
 		Description: "Creates the account, caches its profile, tracks user_created and sends the welcome email. Steps after the creation never fail the request: they are listed in pending and retried.",
 		Tags:        []string{"users"}, DefaultStatus: http.StatusCreated,
-		Security:    []map[string][]string{{"bearerAuth": {}}}, Middlewares: huma.Middlewares{a.RequireRole(auth.RoleAdmin)},
+		Security: []map[string][]string{{"bearerAuth": {}}}, Middlewares: huma.Middlewares{a.RequireRole(auth.RoleAdmin)},
 		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusConflict, http.StatusUnprocessableEntity, http.StatusServiceUnavailable}},
 		func(ctx context.Context, in *createInput) (*createOutput, error) {
 			res, err := svc.CreateUserWithWelcome(ctx, NewUser{Email: in.Body.Email, Username: in.Body.Username,

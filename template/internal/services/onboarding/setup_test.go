@@ -165,5 +165,7 @@ type failingStore struct{ cache.Store }
 var errCacheDown = errors.New("cache down")
 
 func (failingStore) Set(context.Context, string, []byte, time.Duration) error { return errCacheDown }
-func (failingStore) Get(context.Context, string) ([]byte, bool, error)      { return nil, false, errCacheDown }
-func (failingStore) Close() error                                             { return nil }
+func (failingStore) Get(context.Context, string) ([]byte, bool, error) {
+	return nil, false, errCacheDown
+}
+func (failingStore) Close() error { return nil }
