@@ -98,7 +98,8 @@ func TestAPI(t *testing.T) {
 func TestRegister(t *testing.T) {
 	t.Parallel()
 	r := newRegistry(t)
-	if err := registry.Value(r, config.Core{Env: config.EnvDevelopment}); err != nil {
+	// What the commands provide: the core settings and the process's role.
+	if err := errors.Join(registry.Value(r, config.Core{Env: config.EnvDevelopment}), registry.Value(r, command.RoleServe)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.Build(); err != nil {

@@ -7,8 +7,8 @@
 // Creating the account is the step that decides: when it fails nothing else happens and the
 // caller gets the error. The other steps never fail the call: a step that fails is logged,
 // counted in the health check, named in Result.Pending and recorded in the
-// onboarding_pending table, and the service retries it (at start, every
-// ONBOARDING_RETRY_INTERVAL, and with `<app> onboarding retry`) until it is done. The row is
+// onboarding_pending table, and the Retrier retries it (when the server starts, then every
+// ONBOARDING_RETRY_INTERVAL; `<app> onboarding retry` on demand) until it is done. The row is
 // written before the account is created, so a crash between the two leaves a row the retry
 // completes (or removes, when the account was never created): no account is ever left
 // half-onboarded without a trace.
@@ -61,7 +61,8 @@ func init() {
 	_ = Register(registry.Default)
 }
 
-// Register adds the Service to r with its settings, table, route and command. init() does it
+// Register adds the Service and its Retrier to r with their settings, table, route and
+// command. init() does it
 // for registry.Default; tests use a fresh registry.
 func Register(r *registry.Registry) error {
 	registry.Contribute(r, Name, database.Migrations{FS: Migrations()})
@@ -73,6 +74,7 @@ func Register(r *registry.Registry) error {
 			registry.Describe("creates an account with its cached profile, user_created event and welcome email; retries the steps that failed"),
 			// A step waiting for its retry makes the app degraded, not unhealthy.
 			registry.Optional()),
+		registry.Provide3(r, newRetrier, registry.Describe("retries the failed onboarding steps: at start, then every ONBOARDING_RETRY_INTERVAL (serve only)")),
 	)
 }
 

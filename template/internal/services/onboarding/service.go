@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -106,11 +105,6 @@ type Service struct {
 
 	created, completed, removed            atomic.Int64
 	profileFails, eventFails, welcomeFails atomic.Int64
-
-	started atomic.Bool
-	stop    sync.Once
-	quit    chan struct{}
-	done    chan struct{}
 }
 
 // New returns the Service storing its pending steps in db, composing c, with settings s
@@ -134,7 +128,7 @@ func New(db *database.DB, c Collaborators, s Settings, opts *Opts) (*Service, er
 		o.Now = time.Now
 	}
 	return &Service{db: db, users: c.Users, mail: c.Mailer, events: c.Tracker, cache: c.Cache,
-		settings: s, logger: o.Logger, now: o.Now, quit: make(chan struct{}), done: make(chan struct{})}, nil
+		settings: s, logger: o.Logger, now: o.Now}, nil
 }
 
 // NewUser is the account to create. Role defaults to user.
@@ -423,69 +417,6 @@ func (s *Service) Pending(ctx context.Context, limit int) ([]PendingAccount, err
 	return out, nil
 }
 
-// Start retries the pending steps at once (in the background: Start does not wait), then
-// every RetryInterval when it is set.
-func (s *Service) Start(context.Context) error {
-	if !s.started.CompareAndSwap(false, true) {
-		return nil
-	}
-	go s.loop()
-	return nil
-}
-
-func (s *Service) loop() {
-	defer close(s.done)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-s.quit:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	// At start every row is due: the steps that waited for a restart go first.
-	s.retryPass(ctx, true)
-	if s.settings.RetryInterval <= 0 {
-		return
-	}
-	t := time.NewTicker(s.settings.RetryInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			s.retryPass(ctx, false)
-		}
-	}
-}
-
-func (s *Service) retryPass(ctx context.Context, all bool) {
-	res, err := s.Retry(ctx, all)
-	if err != nil && ctx.Err() == nil {
-		s.logger.ErrorContext(ctx, "onboarding: retry pending steps", "error", err)
-	}
-	if res != (RetryResult{}) {
-		s.logger.InfoContext(ctx, "onboarding: retried pending steps", "completed", res.Completed, "pending", res.Pending, "removed", res.Removed)
-	}
-}
-
-// Stop ends the retries, waiting for the one in progress within ctx. It is idempotent and
-// safe before Start.
-func (s *Service) Stop(ctx context.Context) error {
-	s.stop.Do(func() { close(s.quit) })
-	if !s.started.Load() {
-		return nil
-	}
-	select {
-	case <-s.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("onboarding: stop: %w", ctx.Err())
-	}
-}
-
 // CheckHealth is degraded while accounts have steps pending (the service is registered as
 // optional, so it never makes the app unhealthy), with the counters of failed steps.
 func (s *Service) CheckHealth(ctx context.Context) registry.Health {
@@ -515,8 +446,6 @@ func stepNames(steps []Step) string {
 }
 
 var (
-	_ registry.Starter       = (*Service)(nil)
-	_ registry.Stopper       = (*Service)(nil)
 	_ registry.HealthChecker = (*Service)(nil)
 	_ Users                  = (*auth.UserService)(nil)
 	_ Mailer                 = (*comms.Service)(nil)

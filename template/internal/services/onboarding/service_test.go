@@ -107,7 +107,7 @@ func TestWelcomeRetried(t *testing.T) {
 
 		// The provider is back; the next start retries.
 		b.email.fail(nil)
-		restarted := b.compose(t, b.cache, b.events, nil)
+		restarted := NewRetrier(b.compose(t, b.cache, b.events, nil), 0)
 		if err := restarted.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
