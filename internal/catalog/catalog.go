@@ -210,6 +210,9 @@ var Default = Catalog{
 		{Owners: []string{"analytics", "scheduler"}, Paths: []string{"internal/services/analyticsscheduler/"}},
 		{Owners: []string{"auth", "comms"}, Paths: []string{"internal/services/authcomms/"}},
 		{Owners: []string{"comms", "worker"}, Paths: []string{"internal/services/commsworker/"}},
+		// The composite service: one call creates the account, caches its profile, tracks
+		// user_created and sends the welcome email.
+		{Owners: []string{"auth", "comms", "analytics", "cache"}, Paths: []string{"internal/services/onboarding/"}},
 	},
 }
 

@@ -274,3 +274,37 @@ func TestCheck(t *testing.T) {
 		t.Errorf("duplicate glue: Check() = %v", err)
 	}
 }
+
+// TestGlueOfFour checks the real catalog's composite glue, owned by three services and a
+// component: generated with all four and only then, its folder among the services.
+func TestGlueOfFour(t *testing.T) {
+	c := allAvailable()
+	const owner = "auth+comms+analytics+cache"
+	if !slices.Contains(c.AllOwners(), owner) {
+		t.Fatalf("AllOwners = %v lacks %s", c.AllOwners(), owner)
+	}
+	if got := c.OwnerOf("internal/services/onboarding/service.go"); got != owner {
+		t.Errorf("OwnerOf = %q, want %s", got, owner)
+	}
+	for _, tt := range []struct {
+		name       string
+		components []string
+		services   []string
+		want       bool
+	}{
+		{"all four", []string{"cache"}, []string{"auth", "comms", "analytics"}, true},
+		{"without cache", nil, []string{"auth", "comms", "analytics"}, false},
+		{"without comms", []string{"cache"}, []string{"auth", "analytics"}, false},
+		{"everything", []string{"cache", "scheduler", "worker"}, []string{"auth", "comms", "analytics"}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := c.Resolve(Request{Components: tt.components, Services: tt.services})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := slices.Contains(c.Owners(res.Selection), owner); got != tt.want {
+				t.Errorf("glue generated = %v, want %v (owners %v)", got, tt.want, c.Owners(res.Selection))
+			}
+		})
+	}
+}

@@ -86,11 +86,12 @@ const (
 	refServices    = "internal/services/wire_gen.go"
 	refEnvExample  = ".env.example"
 	refSecurity    = "docs/security.md"
+	refServiceDoc  = "docs/service-layer.md"
 	componentsRoot = "internal/components"
 	servicesRoot   = "internal/services"
 )
 
-var rendered = []string{refMain, refComponents, refServices, refEnvExample, refSecurity}
+var rendered = []string{refMain, refComponents, refServices, refEnvExample, refSecurity, refServiceDoc}
 
 // Render produces the whole project: its files, sorted by path, with the manifest that records
 // them and the base archive that keeps their pristine copies.

@@ -39,6 +39,7 @@ var sharedTemplates = []struct{ path, tmpl string }{
 	{".gitignore", "gitignore.tmpl"},
 	{".github/workflows/ci.yml", "ci.yml.tmpl"},
 	{refSecurity, "security.md.tmpl"},
+	{refServiceDoc, "service-layer.md.tmpl"},
 }
 
 // sharedTemplate is one parsed shared template and the slots it offers to fragments.

@@ -14,4 +14,5 @@ import (
 	_ "github.com/aegisgo/aegis/template/internal/services/commsdb"
 	_ "github.com/aegisgo/aegis/template/internal/services/commsworker"
 	_ "github.com/aegisgo/aegis/template/internal/services/httpclient"
+	_ "github.com/aegisgo/aegis/template/internal/services/onboarding"
 )

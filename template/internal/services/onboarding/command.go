@@ -1,0 +1,79 @@
+package onboarding
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
+)
+
+// onboardingCommand is `<app> onboarding`: retry and pending.
+func onboardingCommand(env *command.Env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   Name,
+		Short: "Retry and list the onboarding steps (cached profile, user_created event, welcome email) that failed",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(retryCommand(env), pendingCommand(env))
+	return cmd
+}
+
+func retryCommand(env *command.Env) *cobra.Command {
+	var due bool
+	cmd := &cobra.Command{
+		Use:   "retry",
+		Short: "Run the pending steps now, without waiting for their backoff",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return command.WithService(cmd.Context(), env, func(ctx context.Context, s *Service) error {
+				res, err := s.Retry(ctx, !due)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "completed %d, still pending %d, removed %d (accounts never created or deleted since)\n",
+					res.Completed, res.Pending, res.Removed)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&due, "due", false, "only the accounts whose backoff has passed")
+	return cmd
+}
+
+func pendingCommand(env *command.Env) *cobra.Command {
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "pending",
+		Short: "List the accounts with onboarding steps pending, oldest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if limit < 1 {
+				return command.UsageError(cmd, "--limit must be at least 1")
+			}
+			return command.WithService(cmd.Context(), env, func(ctx context.Context, s *Service) error {
+				list, err := s.Pending(ctx, limit)
+				if err != nil {
+					return err
+				}
+				if len(list) == 0 {
+					fmt.Fprintln(cmd.OutOrStdout(), "no onboarding steps pending")
+					return nil
+				}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "USER\tEMAIL\tSTEPS\tATTEMPTS\tNEXT RETRY\tLAST ERROR")
+				for _, p := range list {
+					fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\t%s\n", p.UserID, p.Email, stepNames(p.Steps), p.Attempts,
+						p.NextRetry.Format(time.RFC3339), p.LastError)
+				}
+				return w.Flush()
+			})
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 50, "most accounts listed")
+	return cmd
+}
