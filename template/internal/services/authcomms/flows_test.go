@@ -23,6 +23,7 @@ func TestVerifyEmailFlow(t *testing.T) {
 			t.Errorf("verification mail text:\n%s", m.Text)
 		}
 		token := linkToken(t, m, "https://app.example.com/verify-email")
+		e.noTokenStored(t, token, subjectVerify, "the email verification link")
 
 		r, _ := e.login(t, a.email, a.password)
 		p := wantProblem(t, r, http.StatusForbidden)
@@ -99,6 +100,7 @@ func TestResetFlow(t *testing.T) {
 			t.Errorf("reset mail text:\n%s", m.Text)
 		}
 		token := linkToken(t, m, "https://app.example.com/reset-password")
+		e.noTokenStored(t, token, subjectReset, "the password reset link")
 
 		// The password rules apply, and a refused password leaves the link usable.
 		p := wantProblem(t, e.call(t, "POST", ResetPath, map[string]string{"token": token, "new_password": "password"}, ""), http.StatusUnprocessableEntity)
