@@ -32,9 +32,10 @@ const testSecret = "0123456789abcdef0123456789abcdef-authcomms-test"
 
 // Subjects of the shipped templates with COMMS_APP_NAME=Acme.
 const (
-	subjectVerify  = "Confirm your email address for Acme"
-	subjectReset   = "Reset your Acme password"
-	subjectChanged = "Your Acme password was changed"
+	subjectVerify       = "Confirm your email address for Acme"
+	subjectReset        = "Reset your Acme password"
+	subjectChanged      = "Your Acme password was changed"
+	subjectEmailChanged = "Your Acme email address was changed"
 )
 
 // goodPassword and newPassword are not on the common list.
