@@ -54,7 +54,7 @@ type AuthOpts struct {
 	// Now is the clock that dashboard sessions are timed by (time.Now when
 	// nil); tests pass a fake one to age sessions.
 	Now func() time.Time
-	// Hooks are told of registrations and password changes and may refuse
+	// Hooks are told of registrations, password and address changes and may refuse
 	// logins; nil means BaseHooks (nothing happens, every login is allowed).
 	Hooks Hooks
 }

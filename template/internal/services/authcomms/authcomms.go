@@ -83,7 +83,7 @@ func Register(r *registry.Registry) error {
 	registry.Contribute(r, Name, backend.Routes(mount))
 	return errors.Join(
 		config.Provide[Settings](r, Name),
-		registry.Provide6(r, newService, registry.Describe("account emails: address verification, password reset, password-changed notices")),
+		registry.Provide6(r, newService, registry.Describe("account emails: address verification, password reset, password- and email-changed notices")),
 		registry.Bind[auth.Hooks, *Service](r),
 	)
 }
