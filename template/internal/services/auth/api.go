@@ -364,7 +364,7 @@ func actor(ctx context.Context) int64 {
 
 func (h *handlers) updateUser(ctx context.Context, in *updateUserInput) (*userOutput, error) {
 	b := in.Body
-	u, err := h.users.Update(ctx, in.ID, UpdateUserParams{Email: b.Email, Username: b.Username, FullName: b.FullName, Role: b.Role, Active: b.Active,
+	u, err := h.auth.UpdateUser(ctx, in.ID, UpdateUserParams{Email: b.Email, Username: b.Username, FullName: b.FullName, Role: b.Role, Active: b.Active,
 		Actor: actor(ctx)})
 	if err != nil {
 		return nil, h.problem(ctx, err)

@@ -54,7 +54,7 @@ type AuthOpts struct {
 	// Now is the clock that dashboard sessions are timed by (time.Now when
 	// nil); tests pass a fake one to age sessions.
 	Now func() time.Time
-	// Hooks are told of registrations and password changes and may refuse
+	// Hooks are told of registrations, password and address changes and may refuse
 	// logins; nil means BaseHooks (nothing happens, every login is allowed).
 	Hooks Hooks
 }
@@ -507,7 +507,21 @@ func (a *AuthService) UpdateProfile(ctx context.Context, userID int64, p UpdateP
 			return nil, err
 		}
 	}
-	return a.users.Update(ctx, userID, UpdateUserParams{Email: p.Email, Username: p.Username, FullName: p.FullName})
+	return a.UpdateUser(ctx, userID, UpdateUserParams{Email: p.Email, Username: p.Username, FullName: p.FullName})
+}
+
+// UpdateUser is UserService.Update that tells the Hooks when the address
+// changed (EmailChanged), after the change is stored: the profile endpoint
+// and the admin API go through it.
+func (a *AuthService) UpdateUser(ctx context.Context, id int64, p UpdateUserParams) (*User, error) {
+	u, old, err := a.users.update(ctx, id, p)
+	if err != nil {
+		return nil, err
+	}
+	if u.Email != old {
+		a.hooks.EmailChanged(ctx, u, old)
+	}
+	return u, nil
 }
 
 // revokeFamily revokes every live token of one session.

@@ -28,6 +28,11 @@ type Hooks interface {
 	// PasswordChanged is called after u's password was replaced, by any
 	// path: the change-password endpoint or a reset.
 	PasswordChanged(ctx context.Context, u *User, e PasswordChange)
+	// EmailChanged is called after u's address was replaced by old's
+	// successor u.Email, by the profile endpoint (PATCH /me) or an admin's
+	// update (AuthService.UpdateUser); u.Email starts unconfirmed. old is
+	// the address before, normalized.
+	EmailChanged(ctx context.Context, u *User, old string)
 	// AllowLogin is called by an API login after the password matched and
 	// before a session opens. A non-nil error refuses the login; a
 	// *LoginDeniedError is answered 403 with its Detail, anything else is an
@@ -53,6 +58,9 @@ func (BaseHooks) UserRegistered(context.Context, *User) {}
 
 // PasswordChanged does nothing.
 func (BaseHooks) PasswordChanged(context.Context, *User, PasswordChange) {}
+
+// EmailChanged does nothing.
+func (BaseHooks) EmailChanged(context.Context, *User, string) {}
 
 // AllowLogin allows the login.
 func (BaseHooks) AllowLogin(context.Context, *User) error { return nil }

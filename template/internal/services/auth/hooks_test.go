@@ -20,7 +20,14 @@ type recordingHooks struct {
 	mu         sync.Mutex
 	registered []int64
 	changed    []PasswordChange
+	moved      []string // "old -> new"
 	deny       int64
+}
+
+func (h *recordingHooks) EmailChanged(_ context.Context, u *User, old string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.moved = append(h.moved, old+" -> "+u.Email)
 }
 
 func (h *recordingHooks) UserRegistered(_ context.Context, u *User) {
@@ -91,6 +98,37 @@ func TestHooks(t *testing.T) {
 		}
 		if _, err := a.Login(ctx, LoginParams{Login: "hook", Password: "wrong password here"}); !errors.Is(err, ErrInvalidCredentials) {
 			t.Errorf("a wrong password was not the plain refusal: %v", err)
+		}
+	})
+}
+
+// TestEmailChangedHook: a new address, by the profile or an admin, reaches the Hooks with
+// the old one; the same address in other letters, or another field, does not.
+func TestEmailChangedHook(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		h := &recordingHooks{}
+		_, a := newServices(t, db, testSettings(), AuthOpts{Hooks: h})
+		u, err := a.Register(ctx, RegisterParams{Email: "first@example.com", Username: "mover", Password: goodPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, same, third, name := "second@example.com", "SECOND@example.com", "third@example.com", "Mover"
+		if _, err := a.UpdateProfile(ctx, u.ID, UpdateProfileParams{Email: &second, CurrentPassword: goodPassword}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.UpdateProfile(ctx, u.ID, UpdateProfileParams{Email: &same, FullName: &name, CurrentPassword: goodPassword}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.UpdateProfile(ctx, u.ID, UpdateProfileParams{Email: &third, CurrentPassword: "wrong password here"}); err == nil {
+			t.Fatal("a wrong password moved the account")
+		}
+		if _, err := a.UpdateUser(ctx, u.ID, UpdateUserParams{Email: &third}); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"first@example.com -> second@example.com", "second@example.com -> third@example.com"}
+		if len(h.moved) != 2 || h.moved[0] != want[0] || h.moved[1] != want[1] {
+			t.Errorf("moved = %q, want %q", h.moved, want)
 		}
 	})
 }

@@ -299,16 +299,26 @@ type UpdateUserParams struct {
 // ErrSelf, and deactivating or demoting the last active admin is
 // ErrLastAdmin, whoever asks (an app nobody can administer has no way back
 // but the database).
+//
+// It does not tell the Hooks of a new address: AuthService.UpdateUser does.
 func (s *UserService) Update(ctx context.Context, id int64, p UpdateUserParams) (*User, error) {
+	u, _, err := s.update(ctx, id, p)
+	return u, err
+}
+
+// update is Update that also returns the address the account had before
+// (equal to u.Email when it did not change).
+func (s *UserService) update(ctx context.Context, id int64, p UpdateUserParams) (*User, string, error) {
 	u, err := s.Get(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
+	old := u.Email
 	columns := []string{"email", "username", "full_name", "role", "active", "search_text", "updated_at"}
 	if p.Email != nil {
 		was := u.Email
 		if u.Email, err = normalizeEmail(*p.Email); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if u.Email != was {
 			// Whoever owns the new address has not proved it yet.
@@ -318,21 +328,21 @@ func (s *UserService) Update(ctx context.Context, id int64, p UpdateUserParams) 
 	}
 	if p.Username != nil {
 		if u.Username, err = checkUsername(*p.Username); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	if p.FullName != nil {
 		if u.FullName, err = checkFullName(*p.FullName); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	was := u.Role
 	if p.Role != nil {
 		if *p.Role == "" {
-			return nil, invalid("role", "must be user or admin")
+			return nil, "", invalid("role", "must be user or admin")
 		}
 		if u.Role, err = checkRole(*p.Role); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	wasActiveAdmin := u.Active && was == RoleAdmin
@@ -342,7 +352,7 @@ func (s *UserService) Update(ctx context.Context, id int64, p UpdateUserParams) 
 	}
 	losesAdmin := wasActiveAdmin && !(u.Active && u.Role == RoleAdmin)
 	if p.Actor != 0 && p.Actor == u.ID && (deactivate || losesAdmin) {
-		return nil, ErrSelf
+		return nil, "", ErrSelf
 	}
 	u.UpdatedAt = now()
 	u.refreshSearch()
@@ -362,16 +372,16 @@ func (s *UserService) Update(ctx context.Context, id int64, p UpdateUserParams) 
 	})
 	switch {
 	case errors.Is(err, ErrLastAdmin):
-		return nil, err
+		return nil, "", err
 	case database.IsUniqueViolation(err):
-		return nil, s.conflict(ctx, err, u.ID, u.Email)
+		return nil, "", s.conflict(ctx, err, u.ID, u.Email)
 	case err != nil:
-		return nil, fmt.Errorf("auth: update user: %w", err)
+		return nil, "", fmt.Errorf("auth: update user: %w", err)
 	}
 	if deactivate {
 		s.sessions.dropUser(u.ID)
 	}
-	return u, nil
+	return u, old, nil
 }
 
 // keepAnAdmin returns ErrLastAdmin unless an active admin other than id

@@ -6,7 +6,8 @@
 //
 // It plugs into auth through auth.Hooks, which auth takes from the registry without naming
 // this package: UserRegistered sends the verification link, PasswordChanged the notice,
-// and AllowLogin refuses API logins of unconfirmed addresses when
+// EmailChanged a verification link to the new address and a notice to the old one, and
+// AllowLogin refuses API logins of unconfirmed addresses when
 // AUTH_REQUIRE_VERIFIED_EMAIL is set.
 //
 // Links carry a token that works once and expires (AUTH_VERIFY_TOKEN_TTL, 24h;
@@ -53,6 +54,7 @@ const (
 	TemplateVerify          = "verify-email"
 	TemplateReset           = "password-reset"
 	TemplatePasswordChanged = "password-changed"
+	TemplateEmailChanged    = "email-changed"
 )
 
 //go:embed migrations
@@ -81,7 +83,7 @@ func Register(r *registry.Registry) error {
 	registry.Contribute(r, Name, backend.Routes(mount))
 	return errors.Join(
 		config.Provide[Settings](r, Name),
-		registry.Provide6(r, newService, registry.Describe("account emails: address verification, password reset, password-changed notices")),
+		registry.Provide6(r, newService, registry.Describe("account emails: address verification, password reset, password- and email-changed notices")),
 		registry.Bind[auth.Hooks, *Service](r),
 	)
 }
@@ -156,7 +158,7 @@ func New(db *database.DB, users *auth.UserService, c *comms.Service, s Settings,
 		settings:    s,
 		users:       users,
 		mail:        c,
-		tokens:      &tokens{db: db, signer: signer{key: tokenKey(o.Secret)}, now: o.Now},
+		tokens:      &tokens{db: db, signer: signer{key: tokenKey(o.Secret)}, now: o.Now, logger: o.Logger},
 		logger:      o.Logger,
 		verifyURL:   cmp(s.VerifyURL, origin+DefaultVerifyPath),
 		resetURL:    cmp(s.ResetURL, origin+DefaultResetPath),
@@ -286,6 +288,28 @@ func (s *Service) PasswordChanged(ctx context.Context, u *auth.User, e auth.Pass
 	})
 	if err != nil {
 		s.logger.WarnContext(ctx, "authcomms: password-changed email not sent", "user_id", id, "error", err)
+	}
+}
+
+// EmailChanged sends, in the background, a verification link to the account's new address
+// (which starts unconfirmed) and a notice without a link to the old one, so the owner hears
+// of a change made with a stolen session and password. Links sent to the old address no
+// longer confirm anything (they name the address they went to).
+func (s *Service) EmailChanged(ctx context.Context, u *auth.User, old string) {
+	id, name := u.ID, displayName(u)
+	at := time.Now().UTC().Format("2006-01-02 15:04 UTC")
+	if err := s.background(ctx, TemplateVerify, func(ctx context.Context) error { return s.sendVerification(ctx, id) }); err != nil {
+		// The owner can ask for a link again.
+		s.logger.WarnContext(ctx, "authcomms: verification email for a new address not sent", "user_id", id, "error", err)
+	}
+	err := s.background(ctx, TemplateEmailChanged, func(ctx context.Context) error {
+		_, err := s.mail.SendTemplate(ctx, TemplateEmailChanged, old, map[string]any{
+			"Name": name, "ChangedAt": at, "SupportEmail": s.support,
+		})
+		return err
+	})
+	if err != nil {
+		s.logger.WarnContext(ctx, "authcomms: email-changed notice not sent", "user_id", id, "error", err)
 	}
 }
 

@@ -23,6 +23,7 @@ func TestVerifyEmailFlow(t *testing.T) {
 			t.Errorf("verification mail text:\n%s", m.Text)
 		}
 		token := linkToken(t, m, "https://app.example.com/verify-email")
+		e.noTokenStored(t, token, subjectVerify, "the email verification link")
 
 		r, _ := e.login(t, a.email, a.password)
 		p := wantProblem(t, r, http.StatusForbidden)
@@ -99,6 +100,7 @@ func TestResetFlow(t *testing.T) {
 			t.Errorf("reset mail text:\n%s", m.Text)
 		}
 		token := linkToken(t, m, "https://app.example.com/reset-password")
+		e.noTokenStored(t, token, subjectReset, "the password reset link")
 
 		// The password rules apply, and a refused password leaves the link usable.
 		p := wantProblem(t, e.call(t, "POST", ResetPath, map[string]string{"token": token, "new_password": "password"}, ""), http.StatusUnprocessableEntity)
@@ -234,16 +236,112 @@ func TestTokensRefused(t *testing.T) {
 }
 
 // TestAddressChangeVoidsLinks: a verification link sent to an old address does not confirm
-// the new one.
+// the new one; the new address gets a link of its own, which does, and the old one a notice
+// without a link. An admin's change of the address does the same.
 func TestAddressChangeVoidsLinks(t *testing.T) {
 	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		e := setup(t, db, nil)
 		a := e.register(t)
 		token := linkToken(t, e.mp.MessageTo(a.email, subjectVerify), "https://app.example.com/verify-email")
 		_, tokens := e.login(t, a.email, a.password)
+		moved := "moved-" + a.email
 		want[auth.UserBody](t, e.call(t, "PATCH", auth.AuthPrefix+"/me",
-			map[string]string{"email": "moved-" + a.email, "current_password": a.password}, tokens.AccessToken), http.StatusOK)
+			map[string]string{"email": moved, "current_password": a.password}, tokens.AccessToken), http.StatusOK)
 		wantProblem(t, e.call(t, "POST", VerifyPath, map[string]string{"token": token}, ""), http.StatusBadRequest)
+
+		notice := e.mp.MessageTo(a.email, subjectEmailChanged)
+		if strings.Contains(notice.Text+notice.HTML, "token=") || strings.Contains(notice.Text+notice.HTML, moved) ||
+			!strings.Contains(notice.Text, "noreply@acme.test") {
+			t.Errorf("the notice to the old address carries a link or the new address, or no support address:\n%s", notice.Text)
+		}
+		fresh := linkToken(t, e.mp.MessageTo(moved, subjectVerify), "https://app.example.com/verify-email")
+		v := want[VerifiedBody](t, e.call(t, "POST", VerifyPath, map[string]string{"token": fresh}, ""), http.StatusOK)
+		if v.Email != moved {
+			t.Errorf("verified %q, want %q", v.Email, moved)
+		}
+		e.svc.wait()
+		if n, m := e.mailsTo(a.email), e.mailsTo(moved); n != 2 || m != 1 {
+			t.Errorf("%d mails to the old address (want the link and the notice), %d to the new (want the link)", n, m)
+		}
+
+		// An admin moves the account again, through auth's admin API path.
+		again := "again-" + a.email
+		if _, err := e.auth.UpdateUser(t.Context(), a.id, auth.UpdateUserParams{Email: &again}); err != nil {
+			t.Fatal(err)
+		}
+		linkToken(t, e.mp.MessageTo(again, subjectVerify), "https://app.example.com/verify-email")
+		e.mp.MessageTo(moved, subjectEmailChanged)
+		// A change of the name alone sends nothing.
+		name := "Renamed"
+		if _, err := e.auth.UpdateUser(t.Context(), a.id, auth.UpdateUserParams{FullName: &name}); err != nil {
+			t.Fatal(err)
+		}
+		e.svc.wait()
+		if n := len(e.mp.Messages()); n != 5 {
+			t.Errorf("%d mails in all, want 5", n)
+		}
+	})
+}
+
+// TestExpiredTokensSwept: issuing a token deletes a bounded batch of expired tokens of every
+// account, oldest first; live and recent ones stay.
+func TestExpiredTokensSwept(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		e := setup(t, db, nil)
+		var ids []int64
+		for range 3 {
+			ids = append(ids, e.register(t).id)
+		}
+		e.svc.wait()
+		count := func(where string, args ...any) int64 {
+			n, err := db.Bun().NewSelect().Model((*tokenRow)(nil)).Where(where, args...).Count(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		// Old links of accounts that never came back: 5 expired tokens for each account.
+		now := e.clock.now().UTC()
+		var rows []tokenRow
+		for i, id := range ids {
+			for k := range 5 {
+				at := now.Add(-time.Duration(48+i*5+k) * time.Hour)
+				rows = append(rows, tokenRow{UserID: id, Purpose: PurposeReset, Email: "x@example.com",
+					TokenHash: hashToken(e.svc.tokens.signer.issue(PurposeReset)), CreatedAt: at, ExpiresAt: at.Add(time.Hour)})
+			}
+		}
+		if _, err := db.Bun().NewInsert().Model(&rows).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		live := count("expires_at > ?", now)
+		if live != 3 || count("expires_at <= ?", now) != 15 {
+			t.Fatalf("%d live, %d expired before", live, count("expires_at <= ?", now))
+		}
+		e.svc.tokens.sweep = 10
+		if _, err := e.svc.tokens.create(ctx, ids[0], "x@example.com", PurposeVerify, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		// The 10 oldest went: all of the third account's, all of the second's.
+		if n := count("expires_at <= ?", now); n != 5 {
+			t.Errorf("%d expired left after one token, want 5", n)
+		}
+		if n := count("expires_at <= ? AND user_id = ?", now, ids[0]); n != 5 {
+			t.Errorf("%d expired of the first account left, want its 5 (the newest)", n)
+		}
+		if _, err := e.svc.tokens.create(ctx, ids[1], "x@example.com", PurposeVerify, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if n := count("expires_at <= ?", now); n != 0 {
+			t.Errorf("%d expired left after two tokens, want 0", n)
+		}
+		if n := count("expires_at > ?", now); n != live+2 {
+			t.Errorf("%d live tokens, want %d", n, live+2)
+		}
+		// The sweep is one statement; on an empty backlog it deletes nothing.
+		if n, err := e.svc.tokens.sweepExpired(ctx, now); err != nil || n != 0 {
+			t.Errorf("sweep of nothing = %d, %v", n, err)
+		}
 	})
 }
 

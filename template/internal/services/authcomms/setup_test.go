@@ -17,12 +17,14 @@ import (
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 	"github.com/aegisgo/aegis/template/internal/services/auth"
 	"github.com/aegisgo/aegis/template/internal/services/comms"
 	"github.com/aegisgo/aegis/template/internal/services/comms/mailpittest"
+	"github.com/aegisgo/aegis/template/internal/services/commsdb"
 )
 
 // testSecret is long enough for production rules.
@@ -30,9 +32,10 @@ const testSecret = "0123456789abcdef0123456789abcdef-authcomms-test"
 
 // Subjects of the shipped templates with COMMS_APP_NAME=Acme.
 const (
-	subjectVerify  = "Confirm your email address for Acme"
-	subjectReset   = "Reset your Acme password"
-	subjectChanged = "Your Acme password was changed"
+	subjectVerify       = "Confirm your email address for Acme"
+	subjectReset        = "Reset your Acme password"
+	subjectChanged      = "Your Acme password was changed"
+	subjectEmailChanged = "Your Acme email address was changed"
 )
 
 // goodPassword and newPassword are not on the common list.
@@ -58,6 +61,8 @@ func (c *testClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 // database, served by the real backend handler on a real HTTP server.
 type env struct {
 	mp    *mailpittest.Server
+	db    *database.DB
+	comms *comms.Service
 	svc   *Service
 	auth  *auth.AuthService
 	users *auth.UserService
@@ -75,7 +80,8 @@ func setup(t *testing.T, db *database.DB, mod func(*Settings)) *env {
 	logs := &logtest.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c, err := comms.New(comms.Settings{EmailProvider: comms.ProviderSMTP, SMTPHost: "127.0.0.1", SMTPPort: mp.SMTPPort,
-		SMTPTLSPolicy: comms.TLSNone, SMTPTimeout: 5 * time.Second, AppName: "Acme", From: "Acme <noreply@acme.test>"}, &comms.Opts{Logger: logger})
+		SMTPTLSPolicy: comms.TLSNone, SMTPTimeout: 5 * time.Second, AppName: "Acme", From: "Acme <noreply@acme.test>"},
+		&comms.Opts{Logger: logger, Store: commsdb.NewStore(db)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +125,7 @@ func setup(t *testing.T, db *database.DB, mod func(*Settings)) *env {
 			t.Errorf("a token reached the log: %s", m)
 		}
 	})
-	return &env{mp: mp, svc: svc, auth: a, users: users, url: hs.URL, logs: logs, clock: clock}
+	return &env{mp: mp, db: db, comms: c, svc: svc, auth: a, users: users, url: hs.URL, logs: logs, clock: clock}
 }
 
 // response is an answer read in full.
@@ -258,4 +264,52 @@ func (e *env) mailsTo(addr string) int {
 		}
 	}
 	return n
+}
+
+// noTokenStored checks that the comms message store (the comms_messages table) and the
+// dashboard's Comms panel hold no trace of token once the mails in progress were handed
+// over, and that the panel says the body of the sensitive mail with subject was removed.
+func (e *env) noTokenStored(t *testing.T, token, subject, reason string) {
+	t.Helper()
+	e.svc.wait()
+	var rows []string
+	if err := e.db.Bun().NewRaw(`SELECT payload FROM comms_messages`).Scan(t.Context(), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) == 0 {
+		t.Fatal("no message stored")
+	}
+	for _, row := range rows {
+		if strings.Contains(row, token) {
+			t.Errorf("comms_messages holds the token: %s", row)
+		}
+	}
+	list, err := e.comms.Messages(t.Context(), comms.ListParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The app's container: the routes contributed from init() need auth and this glue.
+	h := frontendtest.Handler(t, nil, func(r *registry.Registry) error {
+		return errors.Join(registry.Value(r, e.comms), registry.Value(r, e.users), registry.Value(r, e.auth), registry.Value(r, e.svc))
+	})
+	b := frontendtest.NewBrowser(t, h)
+	if page := b.Get("/dashboard/panels/comms"); strings.Contains(page, token) {
+		t.Errorf("the Comms panel shows the token:\n%s", page)
+	}
+	found := false
+	for _, m := range list {
+		page := b.Get("/dashboard/panels/comms?id=" + string(m.ID))
+		if strings.Contains(page, token) {
+			t.Errorf("the Comms panel shows the token in message %s:\n%s", m.ID, page)
+		}
+		if m.Summary() == subject {
+			found = true
+			if !strings.Contains(page, "Body removed after delivery: it held "+reason) {
+				t.Errorf("the panel does not say the body of %q was removed:\n%s", subject, page)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no stored message %q", subject)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -97,33 +98,59 @@ type tokenRow struct {
 	UsedAt    *time.Time `bun:"used_at"`
 }
 
+// sweepBatchDefault is how many expired tokens, of any account, issuing one token deletes
+// at most: bounded, so issuing stays as quick with a backlog of a million rows as with none,
+// and above the one row issuing adds, so the backlog shrinks with every link sent.
+const sweepBatchDefault = 100
+
 // tokens stores and spends the tokens of one database.
 type tokens struct {
 	db     *database.DB
 	signer signer
 	now    func() time.Time
+	logger *slog.Logger
+	// sweep bounds the expired tokens deleted per issued token; 0 means sweepBatchDefault.
+	sweep int
 }
 
 func (t *tokens) clock() time.Time { return t.now().UTC().Truncate(time.Microsecond) }
 
 // create stores a new token of purpose for the account userID at email, valid for ttl, and
-// returns it. Expired tokens of the account are deleted on the way, so the table holds
-// about one row per pending link.
+// returns it. It first deletes a bounded batch of expired tokens of every account (see
+// sweepExpired), so the table does not fill with the links of accounts that never come back.
 func (t *tokens) create(ctx context.Context, userID int64, email, purpose string, ttl time.Duration) (string, error) {
-	token := t.signer.issue(purpose)
 	at := t.clock()
+	if _, err := t.sweepExpired(ctx, at); err != nil {
+		// Housekeeping: the link is still worth sending, and the next one sweeps again.
+		t.logger.WarnContext(ctx, "authcomms: delete expired tokens", "error", err)
+	}
+	token := t.signer.issue(purpose)
 	row := &tokenRow{UserID: userID, Purpose: purpose, Email: email, TokenHash: hashToken(token), CreatedAt: at, ExpiresAt: at.Add(ttl)}
-	err := t.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewDelete().Model((*tokenRow)(nil)).Where("user_id = ?", userID).Where("expires_at <= ?", at).Exec(ctx); err != nil {
-			return err
-		}
-		_, err := tx.NewInsert().Model(row).Returning("id").Exec(ctx)
-		return err
-	})
-	if err != nil {
+	if _, err := t.db.Bun().NewInsert().Model(row).Returning("id").Exec(ctx); err != nil {
 		return "", fmt.Errorf("authcomms: store token: %w", err)
 	}
 	return token, nil
+}
+
+// sweepExpired deletes at most t.sweep tokens, of any account, that expired by at, oldest
+// first, in one statement that reads the (expires_at) index: a used or expired token has
+// nothing left to do. It runs in a statement of its own, not in the issuing transaction, so
+// concurrent sweeps hold their row locks only briefly. It returns how many it deleted.
+func (t *tokens) sweepExpired(ctx context.Context, at time.Time) (int64, error) {
+	batch := t.sweep
+	if batch <= 0 {
+		batch = sweepBatchDefault
+	}
+	res, err := t.db.Bun().NewRaw(`DELETE FROM authcomms_tokens WHERE id IN
+(SELECT id FROM authcomms_tokens WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`, at, batch).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("authcomms: delete expired tokens: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("authcomms: delete expired tokens: %w", err)
+	}
+	return n, nil
 }
 
 // find returns the live token row of purpose for token: ErrTokenInvalid, ErrTokenExpired or

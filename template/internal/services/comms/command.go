@@ -168,7 +168,11 @@ func printTemplate(w io.Writer, t *Templates, name string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "Subject: %s\n\n--- text ---\n%s", r.Subject, r.Text)
+	fmt.Fprintf(w, "Subject: %s\n", r.Subject)
+	if r.Sensitive != "" {
+		fmt.Fprintf(w, "Sensitive: %s (the body leaves the message store once a provider has delivered it)\n", r.Sensitive)
+	}
+	fmt.Fprintf(w, "\n--- text ---\n%s", r.Text)
 	if r.HTML != "" {
 		fmt.Fprintf(w, "\n--- html ---\n%s", r.HTML)
 	}

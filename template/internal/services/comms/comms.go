@@ -232,13 +232,14 @@ func (s *Service) Send(ctx context.Context, m Message) (ID, error) {
 	return s.submit(ctx, Record{Channel: ChannelEmail, Email: &m})
 }
 
-// SendTemplate renders the template name with data and sends it to one address.
+// SendTemplate renders the template name with data and sends it to one address. A
+// template that defines "sensitive" makes the message sensitive (Message.Sensitive).
 func (s *Service) SendTemplate(ctx context.Context, name, to string, data any) (ID, error) {
 	r, err := s.templates.Render(name, data)
 	if err != nil {
 		return "", err
 	}
-	return s.Send(ctx, Message{To: []string{to}, Subject: r.Subject, Text: r.Text, HTML: r.HTML, Template: name})
+	return s.Send(ctx, Message{To: []string{to}, Subject: r.Subject, Text: r.Text, HTML: r.HTML, Template: name, Sensitive: r.Sensitive})
 }
 
 // SendSMS sends body to the number to, in E.164 form (+14155550123), as Send does an email.
@@ -252,11 +253,15 @@ func (s *Service) SendSMS(ctx context.Context, to, body string) (ID, error) {
 
 // Resend sends a recorded message again, as a new message (its own ID and status), through
 // the providers in use now: an outbox message once a real provider is set up, a failed one
-// after the cause was fixed.
+// after the cause was fixed. A sensitive message whose body was removed after delivery is
+// refused with ErrRedacted: what it carried (a one-time link) must be requested anew.
 func (s *Service) Resend(ctx context.Context, id ID) (ID, error) {
 	r, err := s.store.Get(ctx, id)
 	if err != nil {
 		return "", err
+	}
+	if r.Email != nil && r.Email.Redacted {
+		return "", fmt.Errorf("%w: message %s held %s, which is not kept once delivered; request a new one instead", ErrRedacted, id, r.Email.Sensitive)
 	}
 	return s.submit(ctx, Record{Channel: r.Channel, Email: r.Email, SMS: r.SMS})
 }
@@ -328,6 +333,15 @@ func (s *Service) DeliverWith(ctx context.Context, id ID, opts DeliverOpts) erro
 		if opts.WillRetry && Temporary(err) {
 			u.Status = StatusQueued
 		}
+	} else if redact(r, provider) {
+		// The redacted copy travels with the "sent" status, in one store write, rather than
+		// in a write of its own: redacting first is impossible (the body is needed to send),
+		// and redacting after would leave a crash or a failed write between the two with a
+		// record that says sent and still holds the secret. As it is, a record either is
+		// queued or failed with its body (it must still be sent), or sent without it. A crash
+		// after the provider accepted the message and before this write leaves it queued with
+		// its body, as it leaves any message unrecorded as sent.
+		u.Email = r.Email.Redact()
 	}
 	s.record(ctx, id, u)
 	if err != nil {
@@ -339,12 +353,19 @@ func (s *Service) DeliverWith(ctx context.Context, id ID, opts DeliverOpts) erro
 	return nil
 }
 
+// redact reports whether r's email must lose its body now that provider delivered it: a
+// sensitive email delivered by a provider other than the development outbox, which
+// delivers nowhere else (its panel is where a developer reads the link).
+func redact(r Record, provider string) bool {
+	return r.Email != nil && r.Email.Sensitive != "" && !r.Email.Redacted && provider != ProviderOutbox
+}
+
 // record stores a transition; a store failure is logged, since the delivery's own outcome
 // is what the caller needs (and it is already decided).
 func (s *Service) record(ctx context.Context, id ID, u Update) {
 	u.At = s.now().UTC()
 	if err := s.store.Update(context.WithoutCancel(ctx), id, u); err != nil {
-		s.logger.ErrorContext(ctx, "comms: record message status", "id", id, "status", u.Status, "error", err)
+		s.logger.ErrorContext(ctx, "comms: record message status", "id", id, "status", u.Status, "body_removed", u.Email != nil, "error", err)
 	}
 }
 

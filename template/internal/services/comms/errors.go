@@ -39,6 +39,9 @@ var (
 	ErrTemplate = errors.New("comms: template failed")
 	// ErrNotFound: no message with that ID in the store.
 	ErrNotFound = errors.New("comms: message not found")
+	// ErrRedacted: a resend of a sensitive message whose body was removed after delivery (see
+	// Message.Sensitive); whatever it carried (a one-time link) must be asked for anew.
+	ErrRedacted = errors.New("comms: message body removed after delivery")
 	// ErrNotConfigured: a provider chosen without the settings it needs.
 	ErrNotConfigured = errors.New("comms: provider not configured")
 
@@ -113,7 +116,7 @@ func Temporary(err error) bool {
 	for _, permanent := range []error{
 		ErrSMTPRejected, ErrSMTPAuth, ErrSMTPTLS, ErrSMTPTLSRequired, ErrNotConfigured, ErrNotFound,
 		ErrNoRecipient, ErrInvalidAddress, ErrHeaderInjection, ErrInvalidHeader, ErrNoContent,
-		ErrAttachmentTooLarge, ErrInvalidAttachment, ErrInvalidPhone, ErrSMSTooLong,
+		ErrAttachmentTooLarge, ErrInvalidAttachment, ErrInvalidPhone, ErrSMSTooLong, ErrRedacted,
 	} {
 		if errors.Is(err, permanent) {
 			return false

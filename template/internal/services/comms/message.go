@@ -48,6 +48,32 @@ type Message struct {
 	// Template is the template the message was rendered from, set by SendTemplate; shown in
 	// the panel, never sent.
 	Template string `json:"template,omitempty"`
+	// Sensitive, when not empty, says what secret the bodies carry ("the password reset
+	// link"): once a provider other than the development outbox has delivered the message,
+	// the store keeps its envelope (addresses, subject, status, provider ID, times,
+	// attachment names and sizes) but not its bodies, headers or attachment contents, so
+	// whoever reads the store or the Comms panel cannot use the secret. SendTemplate sets it
+	// from the template's "sensitive" block. Never sent. Keep the secret out of the subject,
+	// which stays.
+	Sensitive string `json:"sensitive,omitempty"`
+	// Redacted is set on the stored copy of a sensitive message whose bodies were removed
+	// after delivery (see Redact); such a message cannot be resent.
+	Redacted bool `json:"redacted,omitempty"`
+}
+
+// Redact returns the envelope of m without what may carry its secret: the bodies, the
+// custom headers and the attachments' bytes (their names, types and sizes stay). The copy
+// is marked Redacted; m is left alone.
+func (m *Message) Redact() *Message {
+	out := *m
+	out.Text, out.HTML, out.Headers, out.Redacted = "", "", nil, true
+	out.To, out.Cc, out.Bcc = slices.Clone(m.To), slices.Clone(m.Cc), slices.Clone(m.Bcc)
+	out.Attachments = nil
+	for _, a := range m.Attachments {
+		out.Attachments = append(out.Attachments, Attachment{Filename: a.Filename, ContentType: a.ContentType,
+			ContentID: a.ContentID, Size: a.Len()})
+	}
+	return &out
 }
 
 // Attachment is a file attached to a message: its bytes in Content, or a Path read when the
@@ -59,6 +85,17 @@ type Attachment struct {
 	Content     []byte `json:"content,omitempty"`
 	Path        string `json:"path,omitempty"`
 	ContentID   string `json:"content_id,omitempty"`
+	// Size is the length of Content once Content was removed (a redacted message); 0
+	// otherwise: use Len.
+	Size int64 `json:"size,omitempty"`
+}
+
+// Len is the attachment's size in bytes, whether or not its content is still kept.
+func (a Attachment) Len() int64 {
+	if a.Content == nil {
+		return a.Size
+	}
+	return int64(len(a.Content))
 }
 
 // Inline reports whether a is an inline image rather than a download.
@@ -99,6 +136,9 @@ func ValidatePhone(number string) error {
 
 func hasLineBreak(s string) bool { return strings.ContainsAny(s, "\r\n") }
 
+// oneLine is s with its runs of white space, line breaks included, made single spaces.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
 // checkAddress parses one address of field (From, To...).
 func checkAddress(field, addr string) error {
 	if hasLineBreak(addr) {
@@ -122,6 +162,12 @@ func prepare(m Message, from string, maxBytes int64) (Message, error) {
 		m.From = from
 	}
 	m.ReplyTo = strings.TrimSpace(m.ReplyTo)
+	// The reason is shown in the panel on one line; a message that comes in redacted has
+	// nothing left to send.
+	m.Sensitive = oneLine(m.Sensitive)
+	if m.Redacted {
+		return Message{}, fmt.Errorf("%w: its body was removed after delivery", ErrRedacted)
+	}
 	trim := func(list []string) []string {
 		out := make([]string, 0, len(list))
 		for _, a := range list {
@@ -209,6 +255,7 @@ func loadAttachments(in []Attachment, maxBytes int64) ([]Attachment, error) {
 		case a.Path != "" && a.Content != nil:
 			return nil, fmt.Errorf("%w: attachment %q has both content and a path; give one", ErrInvalidAttachment, a.Filename)
 		}
+		a.Size = 0 // Len counts Content; Size is only for a redacted copy
 		if a.Path != "" {
 			info, err := os.Stat(a.Path)
 			if err != nil {

@@ -37,10 +37,12 @@ var panelTmpl = template.Must(template.New("comms").Funcs(template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
-	"size":   byteSize,
-	"join":   func(list []string) string { return strings.Join(list, ", ") },
-	"status": func(s Status) string { return string(s) },
+	"size":     byteSize,
+	"join":     func(list []string) string { return strings.Join(list, ", ") },
+	"status":   func(s Status) string { return string(s) },
+	"redacted": func(r Record) bool { return r.Email != nil && r.Email.Redacted },
 }).Parse(`<p>Email: <strong>{{.EmailProvider}}</strong>{{if eq .EmailProvider "outbox"}} (kept here, never sent){{end}} · SMS: <strong>{{.SMSProvider}}</strong>{{if eq .SMSProvider "outbox"}} (kept here, never sent){{end}}</p>
+{{if eq .EmailProvider "outbox"}}<p class="muted">Sensitive emails (one-time links such as password resets) keep their body here, since the outbox delivers them nowhere else: this is where you open their links. With a real provider their body is removed once delivered.</p>{{end}}
 <p>Last day: {{.Counts.queued}} queued, {{.Counts.sent}} sent, {{.Counts.failed}} failed.</p>
 {{with .Selected}}{{template "message" .}}{{end}}
 <h2 id="messages-heading">Messages</h2>
@@ -51,7 +53,7 @@ var panelTmpl = template.Must(template.New("comms").Funcs(template.FuncMap{
     <th scope="row"><a href="{{$.Self}}?id={{.ID}}">{{with .Summary}}{{.}}{{else}}(no subject){{end}}</a></th>
     <td>{{status .Status}}{{if and (eq (status .Status) "queued") .Error}} (will retry){{end}}{{with .Error}}<br><span class="msg">{{.}}</span>{{end}}</td>
     <td>{{.Provider}}</td><td>{{.Attempts}}</td>
-    <td><form method="post" action="{{$.Resend}}" hx-post="{{$.Resend}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><button type="submit">Resend<span class="visually-hidden"> message {{.ID}}</span></button></form></td>
+    <td>{{if redacted .}}<span class="muted">body removed</span>{{else}}<form method="post" action="{{$.Resend}}" hx-post="{{$.Resend}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><button type="submit">Resend<span class="visually-hidden"> message {{.ID}}</span></button></form>{{end}}</td>
   </tr>{{end}}</tbody>
 </table></div>{{else}}<p class="muted">No messages yet. Send one with <code>comms send-test --to you@example.com</code>.</p>{{end}}
 {{define "message"}}<section aria-labelledby="message-heading">
@@ -75,12 +77,14 @@ var panelTmpl = template.Must(template.New("comms").Funcs(template.FuncMap{
 </table>
 {{with .Record.SMS}}<h3>Text</h3><pre class="sms">{{.Body}}</pre>{{end}}
 {{with .Record.Email}}
+{{if .Redacted}}<p class="msg">Body removed after delivery: it held {{.Sensitive}}. It cannot be resent; request a new one instead.</p>
+{{else if .Sensitive}}<p class="muted">Sensitive: it holds {{.Sensitive}}. {{if eq $.Provider "outbox"}}The development outbox delivers nowhere else, so the body stays here.{{else}}The body is removed once a provider has delivered it.{{end}}</p>{{end}}
 {{if .HTML}}<h3>HTML</h3>
 <iframe class="mail-preview" title="The HTML part as the recipient sees it" sandbox="" referrerpolicy="no-referrer" src="{{$.Preview}}"></iframe>{{end}}
 {{if .Text}}<h3>Text</h3><pre class="mail-text">{{.Text}}</pre>{{end}}
-{{if .Attachments}}<h3>Attachments</h3><ul>{{range .Attachments}}<li><code>{{.Filename}}</code> ({{.ContentType}}, {{size .Content}}){{with .ContentID}}, inline as <code>cid:{{.}}</code>{{end}}</li>{{end}}</ul>{{end}}
+{{if .Attachments}}<h3>Attachments</h3><ul>{{range .Attachments}}<li><code>{{.Filename}}</code> ({{.ContentType}}, {{size .Len}}){{with .ContentID}}, inline as <code>cid:{{.}}</code>{{end}}</li>{{end}}</ul>{{end}}
 {{end}}
-<form method="post" action="{{.Resend}}" hx-post="{{.Resend}}" hx-target="closest .panel" hx-swap="outerHTML">{{.CSRF}}<input type="hidden" name="id" value="{{.Record.ID}}"><button type="submit">Resend this message</button></form>
+{{if not (redacted .Record)}}<form method="post" action="{{.Resend}}" hx-post="{{.Resend}}" hx-target="closest .panel" hx-swap="outerHTML">{{.CSRF}}<input type="hidden" name="id" value="{{.Record.ID}}"><button type="submit">Resend this message</button></form>{{end}}
 <p><a href="{{.Self}}">Back to the list</a></p>
 </section>{{end}}`))
 
@@ -115,7 +119,7 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 		if err != nil {
 			return "", err
 		}
-		sel := map[string]any{"Record": r, "Resend": p.ActionURL("resend"), "CSRF": p.CSRFField(), "Self": self}
+		sel := map[string]any{"Record": r, "Resend": p.ActionURL("resend"), "CSRF": p.CSRFField(), "Self": self, "Provider": svc.email.Name()}
 		if r.Email != nil {
 			var headers []panelHeader
 			for _, name := range slices.Sorted(maps.Keys(r.Email.Headers)) {
@@ -163,8 +167,7 @@ func previewResource(p *frontend.PanelContext) (frontend.Resource, error) {
 	return frontend.Resource{Body: []byte(Preview(r.Email)), CSP: previewCSP}, nil
 }
 
-func byteSize(b []byte) string {
-	n := len(b)
+func byteSize(n int64) string {
 	switch {
 	case n >= 1<<20:
 		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
@@ -184,6 +187,9 @@ func resendAction(p *frontend.PanelContext) error {
 		return fmt.Errorf("no message to resend")
 	}
 	newID, err := svc.Resend(p.Request.Context(), id)
+	if errors.Is(err, ErrRedacted) {
+		return fmt.Errorf("message %s cannot be resent: %w", id, err)
+	}
 	if err != nil {
 		if newID != "" {
 			return fmt.Errorf("message %s was sent again as %s, which failed: %w", id, newID, err)

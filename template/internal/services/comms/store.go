@@ -82,6 +82,10 @@ type Update struct {
 	Error      string
 	Attempt    bool // count one more delivery attempt
 	At         time.Time
+	// Email, when not nil, replaces the stored email in the same write as the status: the
+	// redacted copy of a sensitive message (Message.Redact) with its "sent" update, so the
+	// record is never sent with its secret still in it. Ignored for an SMS.
+	Email *Message
 }
 
 // ListParams select messages for List; the zero value is the 50 newest of any status.
@@ -103,7 +107,8 @@ type Counts struct {
 type Store interface {
 	// Add records a new message; r.ID is set and unique.
 	Add(ctx context.Context, r Record) error
-	// Update applies u to the message id, or returns ErrNotFound.
+	// Update applies u to the message id, or returns ErrNotFound. The status and the
+	// replaced email (u.Email) are written together: a reader sees both or neither.
 	Update(ctx context.Context, id ID, u Update) error
 	// Get returns the message id, or ErrNotFound.
 	Get(ctx context.Context, id ID) (Record, error)
@@ -128,6 +133,9 @@ func (u Update) Apply(r *Record) {
 	}
 	if u.Status == StatusSent {
 		r.SentAt = u.At
+	}
+	if u.Email != nil && r.Email != nil {
+		r.Email = u.Email
 	}
 }
 

@@ -18,16 +18,32 @@ import (
 // "content" (the text body), N.html.tmpl defines "content" (the HTML body; optional), and
 // N.json holds sample data for previews ('comms templates', the send-test command). The
 // layouts (layout.txt.tmpl, layout.html.tmpl) define "layout", which wraps "content".
+// A text template that defines "sensitive" marks its emails as carrying a secret (a
+// one-time link, a code): the block says what, as in
+// {{define "sensitive"}}the password reset link{{end}}, and the message store drops their
+// bodies once a provider has delivered them (see Message.Sensitive).
 //
 //go:embed templates
 var templateFiles embed.FS
 
-// Rendered is a template rendered with data: the three parts of an email.
+// Rendered is a template rendered with data: the three parts of an email, and whether it
+// carries a secret.
 type Rendered struct {
 	Subject string
 	Text    string
 	HTML    string // empty when the template has no HTML part
+	// Sensitive is what the template's "sensitive" block says is secret in the email ("the
+	// password reset link"); empty when the template defines no such block. SendTemplate
+	// passes it on as Message.Sensitive.
+	Sensitive string
 }
+
+// sensitiveBlock is the text template block that marks a template as sensitive.
+const sensitiveBlock = "sensitive"
+
+// defaultSensitive is the reason of a template whose "sensitive" block is empty: defining
+// the block is what marks it, so an empty one still does.
+const defaultSensitive = "a secret"
 
 // Templates are the app's email templates, parsed once. Executing them is safe for
 // concurrent use. A variable the data lacks is an error (missingkey=error), never empty text.
@@ -228,6 +244,15 @@ func (t *Templates) Render(name string, data any) (Rendered, error) {
 		}
 	}
 	r := Rendered{Subject: strings.TrimSpace(subject.String()), Text: strings.TrimSpace(text.String()) + "\n", HTML: html.String()}
+	if et.text.Lookup(sensitiveBlock) != nil {
+		var reason bytes.Buffer
+		if err := et.text.ExecuteTemplate(&reason, sensitiveBlock, data); err != nil {
+			return fail(sensitiveBlock, err)
+		}
+		if r.Sensitive = oneLine(reason.String()); r.Sensitive == "" {
+			r.Sensitive = defaultSensitive
+		}
+	}
 	if hasLineBreak(r.Subject) {
 		return Rendered{}, fmt.Errorf("%w: %s: the subject has a line break (from the data?)", ErrHeaderInjection, name)
 	}

@@ -15,7 +15,7 @@ func TestShippedTemplates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"password-changed", "password-reset", "verify-email", "welcome"}
+	want := []string{"email-changed", "password-changed", "password-reset", "verify-email", "welcome"}
 	if got := tpl.Names(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("Names = %v, want %v", got, want)
 	}

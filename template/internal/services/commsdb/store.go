@@ -62,7 +62,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	return nil
 }
 
-// Update implements comms.Store: one statement, so concurrent attempts count exactly.
+// Update implements comms.Store: one statement, so concurrent attempts count exactly, and a
+// replaced email (u.Email, the redacted copy of a sensitive message) is written with its
+// status: no reader, and no crash, ever sees the message sent with its secret still stored.
 func (s *Store) Update(ctx context.Context, id comms.ID, u comms.Update) error {
 	attempt := 0
 	if u.Attempt {
@@ -72,13 +74,25 @@ func (s *Store) Update(ctx context.Context, id comms.ID, u comms.Update) error {
 	if u.Status == comms.StatusSent {
 		sent = ms(u.At)
 	}
+	// The payload is replaced only for an email: an SMS has none to replace. An empty
+	// parameter keeps the stored payload.
+	replace := ""
+	if u.Email != nil {
+		b, err := json.Marshal(payload{Email: u.Email})
+		if err != nil {
+			return fmt.Errorf("commsdb: encode message %s: %w", id, err)
+		}
+		replace = string(b)
+	}
 	res, err := s.db.Bun().NewRaw(`UPDATE comms_messages SET status = ?,
 provider = CASE WHEN ? = '' THEN provider ELSE ? END,
 provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END,
 error = ?, attempts = attempts + ?, updated_ms = ?,
-sent_ms = CASE WHEN ? = 0 THEN sent_ms ELSE ? END
+sent_ms = CASE WHEN ? = 0 THEN sent_ms ELSE ? END,
+payload = CASE WHEN ? = '' OR channel <> ? THEN payload ELSE ? END
 WHERE id = ?`,
-		string(u.Status), u.Provider, u.Provider, u.ProviderID, u.ProviderID, u.Error, attempt, ms(u.At), sent, sent, string(id)).Exec(ctx)
+		string(u.Status), u.Provider, u.Provider, u.ProviderID, u.ProviderID, u.Error, attempt, ms(u.At), sent, sent,
+		replace, string(comms.ChannelEmail), replace, string(id)).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("commsdb: update message %s: %w", id, err)
 	}

@@ -468,3 +468,45 @@ func (l *limited) SendEmail(context.Context, *comms.Message) (string, error) {
 }
 
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }
+
+// A sensitive message that waits for a retry keeps its body (it must still be sent); once the
+// worker has delivered it, neither the table nor the job holds its secret, and the recipient
+// got it.
+func TestSensitiveThroughWorker(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		mp := mailpittest.Start(t)
+		e := setup(t, db, smtpTo(t, mp, "", ""), testSettings())
+		mp.Stop()
+		const secret = "https://app.test/verify?token=s3cr3t-w0rker"
+		id, err := e.svc.SendTemplate(ctx, "verify-email", "ada@example.com", map[string]any{"Name": "Ada", "Email": "ada@example.com",
+			"VerifyURL": secret, "ExpiresIn": "24 hours"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		payloads := func() string {
+			var rows []string
+			if err := db.Bun().NewRaw(`SELECT payload FROM comms_messages`).Scan(ctx, &rows); err != nil {
+				t.Fatal(err)
+			}
+			return strings.Join(rows, "\n")
+		}
+		waitFor(t, 20*time.Second, func() bool { return e.message(t, id).Attempts == 1 },
+			func() string { return fmt.Sprintf("%+v", e.message(t, id)) })
+		if r := e.message(t, id); r.Status != comms.StatusQueued || r.Email.Redacted || !strings.Contains(payloads(), secret) {
+			t.Fatalf("waiting for a retry: %s, redacted %v; the body must stay until delivered", r.Status, r.Email.Redacted)
+		}
+		mp.Start()
+		waitFor(t, 30*time.Second, func() bool { return e.message(t, id).Status == comms.StatusSent },
+			func() string { return fmt.Sprintf("%+v", e.message(t, id)) })
+		if m := mp.MessageTo("ada@example.com", "Confirm your email address for App"); !strings.Contains(m.Text, secret) {
+			t.Errorf("the mail lacks the link:\n%s", m.Text)
+		}
+		if r := e.message(t, id); !r.Email.Redacted || r.Email.Sensitive != "the email verification link" || strings.Contains(payloads(), "s3cr3t") {
+			t.Errorf("after delivery: %+v; payload %s", r.Email, payloads())
+		}
+		if job := e.jobOf(t, id); job == nil || strings.Contains(string(job.EncodedArgs), "s3cr3t") {
+			t.Errorf("job %+v", job)
+		}
+	})
+}

@@ -5,6 +5,7 @@ package commstest
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,6 +48,64 @@ func StoreSuite(t *testing.T, newStore func(t *testing.T) comms.Store) {
 		if got.Status != comms.StatusSent || got.Attempts != 2 || got.Error != "" || got.ProviderID != "abc@host" || got.Provider != "smtp" ||
 			!got.SentAt.Equal(at.Add(2*time.Second)) || !got.UpdatedAt.Equal(at.Add(2*time.Second)) {
 			t.Fatalf("after failed then sent: %+v", got)
+		}
+	})
+	t.Run("ReplaceEmail", func(t *testing.T) {
+		// A sensitive message loses its bodies with its "sent" update (Update.Email), in one
+		// call; a failed attempt before it leaves the body in place.
+		s := newStore(t)
+		ctx := t.Context()
+		at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+		const secret = "https://app.test/reset?token=s3cr3t"
+		email := &comms.Message{From: "noreply@example.com", To: []string{"ada@example.com"}, Subject: "Reset your password",
+			Text: "Open " + secret, HTML: `<a href="` + secret + `">reset</a>`, Headers: map[string]string{"X-Link": secret},
+			Sensitive: "the password reset link", Template: "password-reset",
+			Attachments: []comms.Attachment{{Filename: "note.txt", ContentType: "text/plain", Content: []byte(secret)}}}
+		if err := s.Add(ctx, comms.Record{ID: "0001", Channel: comms.ChannelEmail, Status: comms.StatusQueued, CreatedAt: at, UpdatedAt: at, Email: email}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Update(ctx, "0001", comms.Update{Status: comms.StatusQueued, Provider: "smtp", Error: "down", Attempt: true, At: at.Add(time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Get(ctx, "0001"); err != nil || got.Email.Text != email.Text || got.Email.Sensitive != email.Sensitive || got.Email.Redacted {
+			t.Fatalf("after a failed attempt: %+v, %v", got.Email, err)
+		}
+		if err := s.Update(ctx, "0001", comms.Update{Status: comms.StatusSent, Provider: "smtp", ProviderID: "id@host", Attempt: true,
+			At: at.Add(2 * time.Second), Email: email.Redact()}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Get(ctx, "0001")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprintf("%+v", *got.Email) != fmt.Sprintf("%+v", *email.Redact()) {
+			t.Errorf("stored email after redaction:\n%+v\nwant\n%+v", *got.Email, *email.Redact())
+		}
+		if got.Status != comms.StatusSent || got.Attempts != 2 || got.ProviderID != "id@host" || !got.SentAt.Equal(at.Add(2*time.Second)) ||
+			!got.Email.Redacted || got.Email.Text != "" || got.Email.HTML != "" || got.Email.Headers != nil ||
+			got.Email.Subject != "Reset your password" || got.Email.To[0] != "ada@example.com" || got.Email.Template != "password-reset" ||
+			got.Email.Attachments[0].Filename != "note.txt" || got.Email.Attachments[0].Len() != int64(len(secret)) {
+			t.Fatalf("after sent with the redacted copy: %+v %+v", got, got.Email)
+		}
+		for _, p := range []comms.ListParams{{}, {Status: comms.StatusSent}} {
+			list, err := s.List(ctx, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(list) != 1 || strings.Contains(fmt.Sprintf("%+v", *list[0].Email), "s3cr3t") {
+				t.Errorf("List holds the secret: %+v", list)
+			}
+		}
+		// An SMS has no email to replace.
+		if err := s.Add(ctx, comms.Record{ID: "0002", Channel: comms.ChannelSMS, Status: comms.StatusQueued, CreatedAt: at, UpdatedAt: at,
+			SMS: &comms.SMS{To: "+14155550123", Body: "hi"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Update(ctx, "0002", comms.Update{Status: comms.StatusSent, At: at, Email: email.Redact()}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Get(ctx, "0002"); err != nil || got.Email != nil || got.SMS == nil || got.SMS.Body != "hi" {
+			t.Errorf("SMS after an update with an email: %+v, %v", got, err)
 		}
 	})
 	t.Run("NotFound", func(t *testing.T) {
