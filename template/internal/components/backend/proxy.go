@@ -144,3 +144,13 @@ func forwardedHTTPS(v string) bool {
 	first, _, _ := strings.Cut(v, ",")
 	return strings.EqualFold(strings.TrimSpace(first), "https")
 }
+
+// ClientIP is the host part of a request's remote address (http.Request.RemoteAddr, or huma's
+// Context.RemoteAddr), without the port. Behind a reverse proxy listed in TRUSTED_PROXIES the
+// middleware has already made RemoteAddr the client's.
+func ClientIP(remoteAddr string) string {
+	if host, _, err := net.SplitHostPort(remoteAddr); err == nil {
+		return host
+	}
+	return remoteAddr
+}

@@ -109,3 +109,16 @@ func TestParseTrustedProxies(t *testing.T) {
 		}
 	}
 }
+
+func TestClientIP(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.7:51234": "203.0.113.7",
+		"[2001:db8::1]:443": "2001:db8::1",
+		"203.0.113.7":       "203.0.113.7", // no port: as it is
+		"":                  "",
+	} {
+		if got := ClientIP(in); got != want {
+			t.Errorf("ClientIP(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -78,7 +77,7 @@ type registerInput struct {
 
 // Resolve records the client's address for rate limiting.
 func (in *registerInput) Resolve(ctx huma.Context) []error {
-	in.ip = clientIP(ctx.RemoteAddr())
+	in.ip = backend.ClientIP(ctx.RemoteAddr())
 	return nil
 }
 
@@ -94,17 +93,8 @@ type loginInput struct {
 
 // Resolve records the client's address for rate limiting.
 func (in *loginInput) Resolve(ctx huma.Context) []error {
-	in.ip = clientIP(ctx.RemoteAddr())
+	in.ip = backend.ClientIP(ctx.RemoteAddr())
 	return nil
-}
-
-// clientIP is the host part of a RemoteAddr. Behind a reverse proxy listed in
-// TRUSTED_PROXIES the backend has already made RemoteAddr the client's.
-func clientIP(remote string) string {
-	if host, _, err := net.SplitHostPort(remote); err == nil {
-		return host
-	}
-	return remote
 }
 
 func (in *loginInput) login() string {
@@ -136,7 +126,7 @@ type profileInput struct {
 
 // Resolve records the client's address for rate limiting.
 func (in *profileInput) Resolve(ctx huma.Context) []error {
-	in.ip = clientIP(ctx.RemoteAddr())
+	in.ip = backend.ClientIP(ctx.RemoteAddr())
 	return nil
 }
 
@@ -150,7 +140,7 @@ type changePasswordInput struct {
 
 // Resolve records the client's address for rate limiting.
 func (in *changePasswordInput) Resolve(ctx huma.Context) []error {
-	in.ip = clientIP(ctx.RemoteAddr())
+	in.ip = backend.ClientIP(ctx.RemoteAddr())
 	return nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -53,7 +52,7 @@ type tokenInput struct {
 
 // Resolve records the client's address for rate limiting.
 func (in *tokenInput) Resolve(ctx huma.Context) []error {
-	in.ip = clientIP(ctx.RemoteAddr())
+	in.ip = backend.ClientIP(ctx.RemoteAddr())
 	return nil
 }
 
@@ -76,7 +75,7 @@ type emailInput struct {
 
 // Resolve records the client's address for rate limiting.
 func (in *emailInput) Resolve(ctx huma.Context) []error {
-	in.ip = clientIP(ctx.RemoteAddr())
+	in.ip = backend.ClientIP(ctx.RemoteAddr())
 	return nil
 }
 
@@ -90,7 +89,7 @@ type resendInput struct {
 
 // Resolve records the client's address for rate limiting.
 func (in *resendInput) Resolve(ctx huma.Context) []error {
-	in.ip = clientIP(ctx.RemoteAddr())
+	in.ip = backend.ClientIP(ctx.RemoteAddr())
 	return nil
 }
 
@@ -104,17 +103,8 @@ type resetInput struct {
 
 // Resolve records the client's address for rate limiting.
 func (in *resetInput) Resolve(ctx huma.Context) []error {
-	in.ip = clientIP(ctx.RemoteAddr())
+	in.ip = backend.ClientIP(ctx.RemoteAddr())
 	return nil
-}
-
-// clientIP is the host part of a RemoteAddr. Behind a reverse proxy listed in
-// TRUSTED_PROXIES the backend has already made RemoteAddr the client's.
-func clientIP(remote string) string {
-	if host, _, err := net.SplitHostPort(remote); err == nil {
-		return host
-	}
-	return remote
 }
 
 type handlers struct {
