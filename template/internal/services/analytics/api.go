@@ -61,7 +61,7 @@ type RangeQuery struct {
 
 // span is the input's range with its defaults.
 func (in RangeQuery) span(now time.Time) Range {
-	r := Range{From: in.From, To: in.To}
+	r := Range(in)
 	if r.To.IsZero() {
 		r.To = now
 	}
