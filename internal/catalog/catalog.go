@@ -141,6 +141,12 @@ var Default = Catalog{
 			Paths:       []string{"internal/components/cache/"},
 		},
 		{
+			Name: "observability", Kind: KindComponent, Category: CategoryInfrastructure,
+			Status:      StatusAvailable,
+			Description: "OpenTelemetry traces and metrics: a span and RED metrics per request, OTLP export, /metrics for Prometheus",
+			Paths:       []string{"internal/components/observability/"},
+		},
+		{
 			Name: "httpclient", Kind: KindService, Category: CategoryCore, AlwaysOn: true,
 			Status:      StatusAvailable,
 			Description: "Outbound HTTP client: retries with backoff, a circuit breaker per host, request IDs, redacted logs",
