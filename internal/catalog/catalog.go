@@ -209,6 +209,7 @@ var Default = Catalog{
 	Glue: []Glue{
 		{Owners: []string{"scheduler", "database"}, Paths: []string{"internal/components/schedulerdb/"}},
 		{Owners: []string{"scheduler", "worker"}, Paths: []string{"internal/components/schedulerworker/"}},
+		{Owners: []string{"observability", "database"}, Paths: []string{"internal/components/observabilitydatabase/"}},
 		{Owners: []string{"observability", "worker"}, Paths: []string{"internal/components/observabilityworker/"}},
 		{Owners: []string{"comms", "database"}, Paths: []string{"internal/services/commsdb/"}},
 		// Service glue lives beside the services, so the services' import file picks it up.
