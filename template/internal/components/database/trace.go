@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 
 	"github.com/uptrace/bun"
 	"go.opentelemetry.io/otel/attribute"
@@ -41,6 +42,10 @@ func (q queryTracer) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context
 	// No statement text: bun formats most values into it (an insert's password hash, a
 	// token), and traces leave the app. The operation and the table say which query it was.
 	op := e.Operation()
+	if _, raw := e.IQuery.(*bun.RawQuery); raw {
+		// bun calls every raw query a SELECT; its first word says what it is.
+		op = statementVerb(e.Query)
+	}
 	name := op
 	attrs := []attribute.KeyValue{
 		attribute.String("db.system.name", q.system),
@@ -64,6 +69,18 @@ func (q queryTracer) AfterQuery(ctx context.Context, e *bun.QueryEvent) {
 		span.SetStatus(codes.Error, e.Err.Error())
 	}
 	span.End()
+}
+
+// statementVerb is the first word of query, upper-cased: INSERT, UPDATE, WITH, ...
+func statementVerb(query string) string {
+	query = strings.TrimSpace(query)
+	if i := strings.IndexAny(query, " \t\n\r("); i >= 0 {
+		query = query[:i]
+	}
+	if len(query) > 16 {
+		query = query[:16]
+	}
+	return strings.ToUpper(query)
 }
 
 var _ bun.QueryHook = queryTracer{}
