@@ -141,6 +141,12 @@ var Default = Catalog{
 			Paths:       []string{"internal/components/cache/"},
 		},
 		{
+			Name: "observability", Kind: KindComponent, Category: CategoryInfrastructure,
+			Status:      StatusAvailable,
+			Description: "OpenTelemetry traces and metrics: a span and RED metrics per request, OTLP export, /metrics for Prometheus",
+			Paths:       []string{"internal/components/observability/"},
+		},
+		{
 			Name: "httpclient", Kind: KindService, Category: CategoryCore, AlwaysOn: true,
 			Status:      StatusAvailable,
 			Description: "Outbound HTTP client: retries with backoff, a circuit breaker per host, request IDs, redacted logs",
@@ -203,6 +209,8 @@ var Default = Catalog{
 	Glue: []Glue{
 		{Owners: []string{"scheduler", "database"}, Paths: []string{"internal/components/schedulerdb/"}},
 		{Owners: []string{"scheduler", "worker"}, Paths: []string{"internal/components/schedulerworker/"}},
+		{Owners: []string{"observability", "database"}, Paths: []string{"internal/components/observabilitydatabase/"}},
+		{Owners: []string{"observability", "worker"}, Paths: []string{"internal/components/observabilityworker/"}},
 		{Owners: []string{"comms", "database"}, Paths: []string{"internal/services/commsdb/"}},
 		// Service glue lives beside the services, so the services' import file picks it up.
 		{Owners: []string{"analytics", "auth"}, Paths: []string{"internal/services/analyticsauth/"}},

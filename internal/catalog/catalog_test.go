@@ -105,7 +105,7 @@ func TestResolve(t *testing.T) {
 		{name: "strict transitive", req: Request{Services: []string{"ai"}, Components: []string{"cache"}, Strict: true},
 			wantErr: "service 'ai' requires component 'worker'; component 'worker' requires component 'database'"},
 		{name: "unknown component", req: Request{Components: []string{"redis", "kafka"}},
-			wantErr: "unknown components 'redis', 'kafka'; valid components: backend, cache, database, frontend, scheduler, worker"},
+			wantErr: "unknown components 'redis', 'kafka'; valid components: backend, cache, database, frontend, observability, scheduler, worker"},
 		{name: "service as component", req: Request{Components: []string{"auth"}},
 			wantErr: "'auth' is a service: use --services auth"},
 		{name: "unknown service", req: Request{Services: []string{"billing"}},

@@ -109,7 +109,7 @@ func TestInitErrors(t *testing.T) {
 		{"coming soon", Env{}, []string{"init", "a", "-o", dir, "--services", "oauth", "--no-interactive"}, 1,
 			"service 'oauth' is coming soon and cannot be generated yet; run 'aegis services' to see what is available"},
 		{"unknown component", Env{}, []string{"init", "a", "-o", dir, "--components", "kafka", "--no-interactive"}, 1,
-			"unknown component 'kafka'; valid components: backend, cache, database, frontend, scheduler, worker"},
+			"unknown component 'kafka'; valid components: backend, cache, database, frontend, observability, scheduler, worker"},
 		{"unknown service", Env{}, []string{"init", "a", "-o", dir, "--services", "billing", "--no-interactive"}, 1, "valid services: ai, analytics, auth"},
 		{"missing requirement", Env{Catalog: open}, []string{"init", "user-app", "-o", dir, "--services", "auth", "--components", "cache", "--no-interactive"}, 1,
 			"service 'auth' requires component 'database'; run: aegis init user-app --components cache,database --services auth --module user-app --output-dir " + dir + " --no-interactive"},

@@ -94,7 +94,7 @@ func TestAccessLineMatchesSlog(t *testing.T) {
 // accessRequests serves a few requests through accessLog(logger), each with a request ID.
 func accessRequests(t *testing.T, logger *slog.Logger, after func(path string)) {
 	t.Helper()
-	mw := accessLog(logger)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mw := accessLog(logger, false)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasPrefix(r.URL.Path, "/boom"):
 			http.Error(w, "boom", http.StatusInternalServerError)

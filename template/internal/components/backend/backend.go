@@ -41,15 +41,17 @@ func init() {
 func Register(r *registry.Registry) error {
 	return errors.Join(
 		config.Provide[Settings](r, Name),
-		registry.Provide4(r, newServer,
+		registry.Provide5(r, newServer,
 			registry.Component(Name),
 			registry.Describe("HTTP server: chi router, huma API, health endpoints and /docs"),
 		),
 	)
 }
 
-func newServer(_ context.Context, s Settings, core config.Core, routes registry.All[Routes], access registry.All[HealthAccess]) (*Server, error) {
+func newServer(_ context.Context, s Settings, core config.Core, routes registry.All[Routes], access registry.All[HealthAccess],
+	telemetry registry.Maybe[Telemetry]) (*Server, error) {
 	srv := NewServer(s)
+	srv.telemetry = telemetry.Value
 	srv.production = core.Production()
 	srv.routes = routes
 	srv.access = access
@@ -67,6 +69,7 @@ type Server struct {
 	// those who prove who they are.
 	production bool
 	access     registry.All[HealthAccess] // contributed; may open health details
+	telemetry  Telemetry                  // contributed (observability); zero: none
 	// reportMaxAge is how long /health/detailed reuses a report (registry.SharedHealth's
 	// maxAge: zero is its default); tests set it.
 	reportMaxAge time.Duration

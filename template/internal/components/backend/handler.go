@@ -27,6 +27,9 @@ type HandlerOpts struct {
 	// Routes are the route sets to mount. Nil means those contributed to the registry the
 	// server was built from (none for a server made with NewServer).
 	Routes registry.All[Routes]
+	// Telemetry instruments the requests (spans and metrics). Nil means the one contributed
+	// to the registry the server was built from, if any; without one nothing is wrapped.
+	Telemetry *Telemetry
 }
 
 func (o *HandlerOpts) withDefaults() HandlerOpts {
@@ -61,6 +64,11 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 		return nil, err
 	}
 	ids := newRequestIDs()
+	telemetry := s.telemetry
+	if o.Telemetry != nil {
+		telemetry = *o.Telemetry
+	}
+	traced := telemetry.TracerProvider != nil
 
 	mux := chi.NewRouter()
 	// The middleware wraps the router rather than being installed in it (mux.Use), so that
@@ -72,14 +80,25 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 		// The request's context: its ID, its registry scope and chi's routing context,
 		// one allocation and one WithContext.
 		requestIDMiddleware(ids, c, mux),
+	}
+	if telemetry.enabled() {
+		// After the request context (the ID, the routing context, the recorder), before
+		// the access log, whose line then carries the trace.
+		mw, err := instrument(telemetry)
+		if err != nil {
+			return nil, err
+		}
+		middleware = append(middleware, mw)
+	}
+	middleware = append(middleware,
 		hsts(s.production, s.settings.HSTSMaxAge),
-		accessLog(o.Logger),
+		accessLog(o.Logger, traced),
 		recoverer(o.Logger),
 		limitBody(s.settings.MaxBodyBytes),
 		// Innermost: the scope's instances close before the access log line and
 		// before recoverer's 500.
 		closeScope(c),
-	}
+	)
 	var chain http.Handler = mux
 	for _, mw := range slices.Backward(middleware) {
 		chain = mw(chain)

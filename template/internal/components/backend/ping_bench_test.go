@@ -173,7 +173,7 @@ func BenchmarkPingLayers(b *testing.B) {
 		mw   func(http.Handler) http.Handler
 	}{
 		{"1_requestid", requestIDMiddleware(ids, f.c, nil)},
-		{"2_accesslog_info", accessLog(logger)},
+		{"2_accesslog_info", accessLog(logger, false)},
 		{"3_recoverer", recoverer(logger)},
 		{"4_limitbody", limitBody(limit)},
 		{"5_scope", closeScope(f.c)},

@@ -182,7 +182,8 @@ func closeScope(c *registry.Container) func(http.Handler) http.Handler {
 }
 
 // LogHandler wraps h so that records logged with a request's context (for
-// example slog.InfoContext(r.Context(), ...)) carry a request_id attribute.
+// example slog.InfoContext(r.Context(), ...)) carry a request_id attribute,
+// and records logged inside an OpenTelemetry span its trace_id and span_id.
 // The app installs it around its default handler. When h is a
 // logbuf.LineHandler, so is the result (lines pass through as they are: the
 // access log's carry their request_id already).
@@ -205,9 +206,20 @@ func (h contextLineHandler) HandleLine(level slog.Level, line []byte) error {
 }
 
 func (h contextHandler) Handle(ctx context.Context, rec slog.Record) error {
+	cloned := false
 	if id := RequestID(ctx); id != "" && !hasAttr(rec, "request_id") {
 		rec = rec.Clone()
+		cloned = true
 		rec.AddAttrs(slog.String("request_id", id))
+	}
+	// A record made inside a span (the observability component traces requests, jobs and
+	// calls) carries its IDs, so logs and traces join; without the component no context
+	// holds a span and this is one lookup.
+	if traceID, spanID, ok := traceAttrs(ctx); ok && !hasAttr(rec, "trace_id") {
+		if !cloned {
+			rec = rec.Clone()
+		}
+		rec.AddAttrs(traceID, spanID)
 	}
 	return h.Handler.Handle(ctx, rec)
 }

@@ -51,7 +51,7 @@ func TestSettingsDefaultsMatchTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loaded, err := newServer(t.Context(), s, config.Core{}, nil, nil)
+	loaded, err := newServer(t.Context(), s, config.Core{}, nil, nil, noTelemetry)
 	if err != nil {
 		t.Fatal(err)
 	}

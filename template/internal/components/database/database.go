@@ -41,8 +41,10 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"go.opentelemetry.io/otel/trace"
 	"modernc.org/sqlite" // the SQLite driver in pure Go (no cgo); also registers "sqlite" for database/sql
 
+	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/config"
 	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
@@ -73,15 +75,31 @@ func Register(r *registry.Registry) error {
 	registry.Contribute(r, "migrate", command.Builder(migrateCmd))
 	return errors.Join(
 		config.Provide[Settings](r, Name),
-		registry.Provide2(r, newComponent,
+		registry.Provide3(r, newComponent,
 			registry.Component(Name),
 			registry.Describe("SQL database: embedded SQLite or PostgreSQL, bun queries, goose migrations"),
 		),
 	)
 }
 
-func newComponent(ctx context.Context, s Settings, migrations registry.All[Migrations]) (*DB, error) {
-	return OpenWith(ctx, s, migrations)
+// newComponent opens the database; with the observability component's tracer provider,
+// queries made inside a trace get a span each (queryTracer).
+func newComponent(ctx context.Context, s Settings, migrations registry.All[Migrations],
+	telemetry registry.Maybe[backend.Telemetry]) (*DB, error) {
+	db, err := OpenWith(ctx, s, migrations)
+	if err != nil {
+		return nil, err
+	}
+	if tp := telemetry.Value.TracerProvider; tp != nil {
+		db.TraceQueries(tp)
+	}
+	return db, nil
+}
+
+// TraceQueries makes a span with tp for every query run inside a trace. Call it before the
+// database is shared: bun's hooks are not safe to add while queries run.
+func (db *DB) TraceQueries(tp trace.TracerProvider) {
+	db.bun.AddQueryHook(newQueryTracer(tp, db.engine))
 }
 
 // DB is the database component: one connection pool, the bun handle on it, and the

@@ -181,7 +181,9 @@ func NewClient(db *database.DB, s Settings, opts *ClientOpts) (*Client, error) {
 		CompletedJobRetentionPeriod: s.CompletedRetention,
 		CancelledJobRetentionPeriod: s.DiscardedRetention,
 		DiscardedJobRetentionPeriod: s.DiscardedRetention,
-		Middleware:                  []rivertype.Middleware{river.WorkerMiddlewareFunc(c.scopeJob)},
+		// The spans first, so a job's scope and work run inside its span.
+		Middleware: []rivertype.Middleware{river.JobInsertMiddlewareFunc(traceInsert),
+			river.WorkerMiddlewareFunc(traceWork), river.WorkerMiddlewareFunc(c.scopeJob)},
 	}
 	if opts.Work {
 		cfg.Queues = queueConfigs(queues, s, opts.PollOnly && db.Engine() != database.Postgres)

@@ -17,6 +17,9 @@ import (
 	"github.com/failsafe-go/failsafe-go"
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
 	"github.com/failsafe-go/failsafe-go/retrypolicy"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/config"
@@ -164,7 +167,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			ctx, cancel = context.WithDeadline(ctx, start.Add(timeout))
 		}
 	}
+	ctx, span := startSpan(ctx, req)
 	resp, err := t.roundTrip(ctx, req, start)
+	if span != nil {
+		endSpan(span, resp, err)
+	}
 	if cancel != nil {
 		if err != nil {
 			cancel()
@@ -250,6 +257,9 @@ func (t *transport) roundTrip(ctx context.Context, req *http.Request, start time
 func (c *Client) prepare(ctx context.Context, req *http.Request) *http.Request {
 	id := backend.RequestID(ctx)
 	needID := id != "" && req.Header.Get(backend.RequestIDHeader) == ""
+	// A call made inside a trace carries it to the server (W3C traceparent), which
+	// continues it.
+	traced := trace.SpanContextFromContext(ctx).IsValid()
 	missing := false
 	for k := range c.o.Headers {
 		if _, ok := req.Header[k]; !ok {
@@ -257,7 +267,7 @@ func (c *Client) prepare(ctx context.Context, req *http.Request) *http.Request {
 			break
 		}
 	}
-	if !needID && !missing {
+	if !needID && !missing && !traced {
 		if ctx == req.Context() {
 			return req
 		}
@@ -275,6 +285,9 @@ func (c *Client) prepare(ctx context.Context, req *http.Request) *http.Request {
 	}
 	if needID {
 		out.Header.Set(backend.RequestIDHeader, id)
+	}
+	if traced {
+		otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(out.Header))
 	}
 	return out
 }

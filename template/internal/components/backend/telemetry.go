@@ -1,0 +1,160 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// instrumentationScope names the tracer and meter of the server's instrumentation.
+const instrumentationScope = "github.com/aegisgo/aegis/template/internal/components/backend"
+
+// Telemetry is the OpenTelemetry a handler instruments its requests with: a span and RED
+// metrics per request. It is a contribution kind; the observability component contributes
+// the one it installs (the SDK, its exporters and propagators). Without one the handler
+// wraps nothing, so an app without the component pays nothing per request: the decision is
+// taken once, when the handler is built, rather than calling the no-op API on every request
+// (which would cost a context and a request copy each).
+type Telemetry struct {
+	// TracerProvider makes the request spans. Nil means no spans.
+	TracerProvider trace.TracerProvider
+	// MeterProvider makes the request metrics. Nil means no metrics.
+	MeterProvider metric.MeterProvider
+	// Propagator reads the caller's trace context (W3C traceparent) from the request
+	// headers. Nil means every request starts a new trace.
+	Propagator propagation.TextMapPropagator
+}
+
+// enabled reports whether t instruments anything.
+func (t Telemetry) enabled() bool { return t.TracerProvider != nil || t.MeterProvider != nil }
+
+// The request metrics, named as OpenTelemetry's HTTP semantic conventions name them.
+const (
+	metricRequestDuration = "http.server.request.duration"
+	metricRequests        = "http.server.requests"
+	metricErrors          = "http.server.errors"
+)
+
+// durationBuckets are the semantic conventions' advised boundaries, in seconds.
+var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
+
+// instrument returns the middleware that gives each request a server span (named by its
+// route pattern once routed, with the status and the request ID) and records the RED
+// metrics per route: requests, 5xx errors and a duration histogram. It goes after
+// requestIDMiddleware (whose request context holds the ID, chi's routing context and the
+// access log's recorder) and before the access log, whose line then carries the trace.
+func instrument(t Telemetry) (func(http.Handler) http.Handler, error) {
+	in := &instrumentation{propagator: t.Propagator}
+	if t.TracerProvider != nil {
+		in.tracer = t.TracerProvider.Tracer(instrumentationScope)
+	}
+	if t.MeterProvider != nil {
+		meter := t.MeterProvider.Meter(instrumentationScope)
+		var errs [3]error
+		in.duration, errs[0] = meter.Float64Histogram(metricRequestDuration, metric.WithUnit("s"),
+			metric.WithDescription("Duration of HTTP server requests."),
+			metric.WithExplicitBucketBoundaries(durationBuckets...))
+		in.requests, errs[1] = meter.Int64Counter(metricRequests, metric.WithUnit("{request}"),
+			metric.WithDescription("HTTP requests answered."))
+		in.errors, errs[2] = meter.Int64Counter(metricErrors, metric.WithUnit("{request}"),
+			metric.WithDescription("HTTP requests answered with a 5xx status."))
+		if err := errors.Join(errs[:]...); err != nil {
+			return nil, fmt.Errorf("backend: request metrics: %w", err)
+		}
+	}
+	return in.middleware, nil
+}
+
+type instrumentation struct {
+	tracer     trace.Tracer // nil: no spans
+	propagator propagation.TextMapPropagator
+	duration   metric.Float64Histogram // nil (with the counters): no metrics
+	requests   metric.Int64Counter
+	errors     metric.Int64Counter
+}
+
+func (in *instrumentation) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ctx := r.Context()
+		var span trace.Span
+		if in.tracer != nil {
+			if in.propagator != nil {
+				ctx = in.propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
+			}
+			ctx, span = in.tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
+				trace.WithTimestamp(start),
+				trace.WithAttributes(
+					attribute.String("http.request.method", r.Method),
+					attribute.String("url.path", r.URL.Path),
+					attribute.String("request_id", RequestID(ctx)),
+				))
+			r = r.WithContext(ctx)
+		}
+		next.ServeHTTP(w, r)
+
+		status := responseStatus(ctx, w)
+		route := ""
+		if rctx := chi.RouteContext(ctx); rctx != nil {
+			route = rctx.RoutePattern()
+		}
+		if span != nil {
+			if route != "" {
+				span.SetName(r.Method + " " + route)
+				span.SetAttributes(attribute.String("http.route", route))
+			}
+			span.SetAttributes(attribute.Int("http.response.status_code", status))
+			if status >= 500 {
+				span.SetStatus(codes.Error, http.StatusText(status))
+			}
+			span.End()
+		}
+		if in.requests != nil {
+			attrs := metric.WithAttributes(
+				attribute.String("http.request.method", r.Method),
+				attribute.String("http.route", route),
+				attribute.Int("http.response.status_code", status),
+			)
+			in.requests.Add(ctx, 1, attrs)
+			if status >= 500 {
+				in.errors.Add(ctx, 1, attrs)
+			}
+			in.duration.Record(ctx, time.Since(start).Seconds(), attrs)
+		}
+	})
+}
+
+// responseStatus is the status the request was answered with: the access log's recorder
+// notes it (in the request context, or as the writer), and nothing written means 200.
+func responseStatus(ctx context.Context, w http.ResponseWriter) int {
+	status := 0
+	if rc := requestContextOf(ctx); rc != nil && rc.rw.ResponseWriter != nil {
+		status = rc.rw.status
+	} else if sw, ok := w.(statusWriter); ok {
+		status = sw.Status()
+	}
+	if status == 0 {
+		return http.StatusOK
+	}
+	return status
+}
+
+// traceAttrs returns the trace_id and span_id of the span ctx carries, if any, as log
+// attributes.
+func traceAttrs(ctx context.Context) (slog.Attr, slog.Attr, bool) {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		return slog.Attr{}, slog.Attr{}, false
+	}
+	return slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()), true
+}

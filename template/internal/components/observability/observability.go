@@ -1,0 +1,197 @@
+// Package observability is the OpenTelemetry component: it installs the SDK behind the API
+// the rest of the app instruments against (the backend's request spans and metrics, the
+// HTTP client's calls), W3C trace context propagation, OTLP exporters when
+// OTEL_EXPORTER_OTLP_ENDPOINT is set, and GET /metrics in Prometheus text format.
+//
+// Without this component nothing is installed: the OpenTelemetry API stays a no-op and the
+// backend wraps no request at all.
+package observability
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	"go.opentelemetry.io/otel/propagation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+
+	"github.com/aegisgo/aegis/template/internal/components/backend"
+	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// Name is the component's name, in the registry and in config.
+const Name = "observability"
+
+func init() {
+	// The registry keeps registration errors and returns them from Build.
+	_ = Register(registry.Default)
+}
+
+// Register adds the component to r: its settings, the SDK (*Observability), the
+// backend.Telemetry the server instruments requests with, and the /metrics route. init()
+// does it for registry.Default; tests call it on a fresh registry.
+func Register(r *registry.Registry) error {
+	registry.Contribute(r, Name, backend.Routes(mountMetrics))
+	return errors.Join(
+		config.Provide[Settings](r, Name),
+		registry.Provide2(r, newObservability,
+			registry.Component(Name),
+			registry.Describe("OpenTelemetry SDK: request traces and metrics, OTLP export, /metrics"),
+		),
+		registry.Provide1(r, telemetry, registry.Hidden()),
+	)
+}
+
+func newObservability(ctx context.Context, s Settings, core config.Core) (*Observability, error) {
+	return New(ctx, s, &Opts{Production: core.Production(), Global: true})
+}
+
+// telemetry is what the backend instruments requests with.
+func telemetry(_ context.Context, o *Observability) (backend.Telemetry, error) {
+	return o.Telemetry(), nil
+}
+
+// Opts adjust New. A nil *Opts means all defaults.
+type Opts struct {
+	// Production closes /metrics without METRICS_TOKEN (development opens it to loopback).
+	Production bool
+	// Global installs the providers and the propagator as OpenTelemetry's globals
+	// (otel.SetTracerProvider, ...), which libraries instrumented against the API use. The
+	// app does; tests that run in parallel do not.
+	Global bool
+	// SpanProcessors receive every span besides the OTLP exporter (tests record them).
+	SpanProcessors []sdktrace.SpanProcessor
+}
+
+// Observability is the installed SDK: a tracer provider, a meter provider whose readers are
+// the Prometheus registry behind /metrics (and OTLP when configured), and the propagator.
+type Observability struct {
+	settings   Settings
+	production bool
+	tracer     *sdktrace.TracerProvider
+	meter      *sdkmetric.MeterProvider
+	propagator propagation.TextMapPropagator
+	prom       *prometheus.Registry
+}
+
+// New builds the SDK for s. It connects to nothing yet: the OTLP exporters send in the
+// background and drop what a collector that is down does not take.
+func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	var o Opts
+	if opts != nil {
+		o = *opts
+	}
+	res, err := newResource(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	prom := prometheus.NewRegistry()
+	// Go runtime (GC, goroutines, memory) and process (CPU, RSS, descriptors) metrics.
+	if err := errors.Join(
+		prom.Register(collectors.NewGoCollector()),
+		prom.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})),
+	); err != nil {
+		return nil, fmt.Errorf("observability: register runtime metrics: %w", err)
+	}
+	promReader, err := otelprom.New(otelprom.WithRegisterer(prom))
+	if err != nil {
+		return nil, fmt.Errorf("observability: prometheus exporter: %w", err)
+	}
+	meterOpts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(promReader)}
+	// The sampler is the SDK's default, ParentBased(AlwaysSample), unless OTEL_TRACES_SAMPLER
+	// and OTEL_TRACES_SAMPLER_ARG say otherwise: the SDK reads them itself.
+	traceOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	for _, sp := range o.SpanProcessors {
+		traceOpts = append(traceOpts, sdktrace.WithSpanProcessor(sp))
+	}
+	if s.OTLPEndpoint != "" {
+		// The other OTEL_EXPORTER_OTLP_* variables (headers, timeout, compression) are read
+		// by the exporters.
+		base := strings.TrimSuffix(s.OTLPEndpoint, "/")
+		spans, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(base+"/v1/traces"))
+		if err != nil {
+			return nil, fmt.Errorf("observability: OTLP trace exporter: %w", err)
+		}
+		metrics, err := otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpointURL(base+"/v1/metrics"))
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("observability: OTLP metric exporter: %w", err), spans.Shutdown(ctx))
+		}
+		traceOpts = append(traceOpts, sdktrace.WithBatcher(spans))
+		meterOpts = append(meterOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(metrics)))
+	}
+	obs := &Observability{
+		settings:   s,
+		production: o.Production,
+		tracer:     sdktrace.NewTracerProvider(traceOpts...),
+		meter:      sdkmetric.NewMeterProvider(meterOpts...),
+		propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+		prom:       prom,
+	}
+	if o.Global {
+		otel.SetTracerProvider(obs.tracer)
+		otel.SetMeterProvider(obs.meter)
+		otel.SetTextMapPropagator(obs.propagator)
+	}
+	return obs, nil
+}
+
+// newResource describes the process: OTEL_SERVICE_NAME (or the binary's name), the
+// attributes of OTEL_RESOURCE_ATTRIBUTES and the SDK's own.
+func newResource(ctx context.Context, s Settings) (*resource.Resource, error) {
+	name := s.ServiceName
+	if name == "" {
+		name = filepath.Base(os.Args[0])
+	}
+	res, err := resource.New(ctx,
+		resource.WithAttributes(semconv.ServiceName(name)),
+		// After the name above, so OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win.
+		resource.WithFromEnv(),
+		resource.WithTelemetrySDK(),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("observability: resource: %w", err)
+	}
+	return res, nil
+}
+
+// Telemetry is what the backend instruments requests with.
+func (o *Observability) Telemetry() backend.Telemetry {
+	return backend.Telemetry{TracerProvider: o.tracer, MeterProvider: o.meter, Propagator: o.propagator}
+}
+
+// TracerProvider returns the SDK's tracer provider.
+func (o *Observability) TracerProvider() *sdktrace.TracerProvider { return o.tracer }
+
+// MeterProvider returns the SDK's meter provider.
+func (o *Observability) MeterProvider() *sdkmetric.MeterProvider { return o.meter }
+
+// Propagator returns the propagator: W3C trace context and baggage.
+func (o *Observability) Propagator() propagation.TextMapPropagator { return o.propagator }
+
+// Stop flushes what the exporters hold and shuts the providers down, within ctx. It is
+// safe to call twice (the SDK's Shutdown is) and before anything was recorded.
+func (o *Observability) Stop(ctx context.Context) error {
+	err := errors.Join(o.tracer.Shutdown(ctx), o.meter.Shutdown(ctx))
+	if err != nil && !errors.Is(err, sdkmetric.ErrReaderShutdown) {
+		return fmt.Errorf("observability: stop: %w", err)
+	}
+	return nil
+}
+
+var _ registry.Stopper = (*Observability)(nil)

@@ -1,0 +1,318 @@
+package observability
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/danielgtaylor/huma/v2"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/aegisgo/aegis/template/internal/components/backend"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
+)
+
+// syncBuffer collects log output written from the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) lines(t *testing.T) []map[string]any {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []map[string]any
+	for line := range strings.Lines(s.b.String()) {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+type fixture struct {
+	url   string
+	spans *tracetest.SpanRecorder
+	logs  *syncBuffer
+	obs   *Observability
+}
+
+type pingOutput struct {
+	Body struct {
+		Message string `json:"message"`
+	}
+}
+
+// setup serves the app's handler with the component (settings s) and two routes: a typed
+// API operation that logs inside its span, and one that fails with a 500.
+func setup(t *testing.T, s Settings, production bool) fixture {
+	t.Helper()
+	spans := tracetest.NewSpanRecorder()
+	obs, err := New(t.Context(), s, &Opts{Production: production, SpanProcessors: []sdktrace.SpanProcessor{spans}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = obs.Stop(context.Background()) })
+	logs := &syncBuffer{}
+	logger := slog.New(backend.LogHandler(slog.NewJSONHandler(logs, nil)))
+	srv := backend.NewServer(backend.Settings{})
+	c := registrytest.Start(t, registry.New(), func(r *registry.Registry) error {
+		return errors.Join(registry.Value(r, srv, registry.Component(backend.Name)), registry.Value(r, obs))
+	})
+	routes := func(r *backend.Router) error {
+		huma.Get(r.API, "/api/items/{id}", func(ctx context.Context, _ *struct {
+			ID string `path:"id"`
+		}) (*pingOutput, error) {
+			logger.InfoContext(ctx, "inside the handler")
+			out := &pingOutput{}
+			out.Body.Message = "pong"
+			return out, nil
+		})
+		r.Mux.Get("/boom", func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "failed", http.StatusInternalServerError)
+		})
+		return nil
+	}
+	tel := obs.Telemetry()
+	h, err := srv.Handler(c, &backend.HandlerOpts{Logger: logger, Telemetry: &tel, Routes: registry.All[backend.Routes]{
+		{Name: Name, Value: mountMetrics}, {Name: "test", Value: routes},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	return fixture{url: ts.URL, spans: spans, logs: logs, obs: obs}
+}
+
+func get(t *testing.T, url string, header http.Header) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(body)
+}
+
+func TestRequestSpans(t *testing.T) {
+	t.Parallel()
+	f := setup(t, Settings{}, false)
+	// A caller's W3C trace context is continued.
+	const parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	resp, _ := get(t, f.url+"/api/items/7", http.Header{"Traceparent": {parent}, "X-Request-Id": {"req-1"}})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if resp, _ := get(t, f.url+"/boom", nil); resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("/boom: status %d", resp.StatusCode)
+	}
+	ended := f.spans.Ended()
+	if len(ended) != 2 {
+		t.Fatalf("%d spans, want 2", len(ended))
+	}
+	s := ended[0]
+	if s.Name() != "GET /api/items/{id}" || s.SpanKind() != trace.SpanKindServer {
+		t.Errorf("span %q kind %v, want GET /api/items/{id}, server", s.Name(), s.SpanKind())
+	}
+	if got := s.Parent().TraceID().String(); got != "4bf92f3577b34da6a3ce929d0e0e4736" || s.SpanContext().TraceID().String() != got {
+		t.Errorf("trace %s parent trace %s: the caller's trace context was not continued", s.SpanContext().TraceID(), got)
+	}
+	attrs := map[string]string{}
+	for _, a := range s.Attributes() {
+		attrs[string(a.Key)] = a.Value.Emit()
+	}
+	for k, want := range map[string]string{"http.route": "/api/items/{id}", "http.response.status_code": "200", "request_id": "req-1", "http.request.method": "GET"} {
+		if attrs[k] != want {
+			t.Errorf("attribute %s = %q, want %q", k, attrs[k], want)
+		}
+	}
+	if ended[1].Status().Code.String() != "Error" {
+		t.Errorf("/boom span status %v, want Error", ended[1].Status())
+	}
+
+	// Logs made inside the span, and the access line, carry its IDs.
+	traceID, spanID := s.SpanContext().TraceID().String(), s.SpanContext().SpanID().String()
+	var inside, access bool
+	for _, l := range f.logs.lines(t) {
+		if l["request_id"] != "req-1" {
+			continue
+		}
+		switch l["msg"] {
+		case "inside the handler":
+			inside = l["trace_id"] == traceID && l["span_id"] == spanID
+		case "request":
+			access = l["trace_id"] == traceID && l["span_id"] == spanID
+		}
+	}
+	if !inside || !access {
+		t.Errorf("trace_id/span_id in the handler's log: %v, in the access line: %v; logs:\n%s", inside, access, f.logs.b.String())
+	}
+}
+
+func TestMetricsScrape(t *testing.T) {
+	t.Parallel()
+	f := setup(t, Settings{}, false)
+	for range 3 {
+		get(t, f.url+"/api/items/1", nil)
+	}
+	for range 2 {
+		get(t, f.url+"/boom", nil)
+	}
+	resp, body := get(t, f.url+MetricsPath, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: status %d: %s", resp.StatusCode, body)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("parse /metrics: %v\n%s", err, body)
+	}
+	count := func(family, route, status string) float64 {
+		t.Helper()
+		mf := families[family]
+		if mf == nil {
+			t.Fatalf("no %s in /metrics:\n%s", family, body)
+		}
+		for _, m := range mf.GetMetric() {
+			if label(m, "http_route") == route && label(m, "http_response_status_code") == status {
+				switch {
+				case m.GetCounter() != nil:
+					return m.GetCounter().GetValue()
+				case m.GetHistogram() != nil:
+					return float64(m.GetHistogram().GetSampleCount())
+				}
+			}
+		}
+		return 0
+	}
+	for _, c := range []struct {
+		family, route, status string
+		want                  float64
+	}{
+		{"http_server_requests_total", "/api/items/{id}", "200", 3},
+		{"http_server_requests_total", "/boom", "500", 2},
+		{"http_server_errors_total", "/boom", "500", 2},
+		{"http_server_errors_total", "/api/items/{id}", "200", 0},
+		{"http_server_request_duration_seconds", "/api/items/{id}", "200", 3},
+	} {
+		if got := count(c.family, c.route, c.status); got != c.want {
+			t.Errorf("%s{route=%q,status=%s} = %v, want %v", c.family, c.route, c.status, got, c.want)
+		}
+	}
+	if families["go_goroutines"] == nil {
+		t.Error("no Go runtime metrics (go_goroutines) in /metrics")
+	}
+	promtoolCheck(t, body)
+}
+
+// promtoolCheck runs Prometheus' own linter on a scrape when promtool is installed
+// (Debian's prometheus package); without it the parse above is the check.
+func promtoolCheck(t *testing.T, body string) {
+	t.Helper()
+	path, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Log("promtool not installed (apt-get install prometheus): checked with the text parser only")
+		return
+	}
+	cmd := exec.CommandContext(t.Context(), path, "check", "metrics")
+	cmd.Stdin = strings.NewReader(body)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+func label(m *dto.Metric, name string) string {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name {
+			return l.GetValue()
+		}
+	}
+	return ""
+}
+
+func TestMetricsAccess(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name       string
+		token      string
+		production bool
+		auth       string
+		want       int
+	}{
+		{"development, loopback, no token", "", false, "", http.StatusOK},
+		{"production, no token set", "", true, "", http.StatusUnauthorized},
+		{"token set, none sent", "s3cret-token", false, "", http.StatusUnauthorized},
+		{"token set, wrong one", "s3cret-token", true, "Bearer nope", http.StatusUnauthorized},
+		{"token set, right one", "s3cret-token", true, "Bearer s3cret-token", http.StatusOK},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, Settings{MetricsToken: c.token}, c.production)
+			h := http.Header{}
+			if c.auth != "" {
+				h.Set("Authorization", c.auth)
+			}
+			if resp, body := get(t, f.url+MetricsPath, h); resp.StatusCode != c.want {
+				t.Errorf("status %d, want %d: %s", resp.StatusCode, c.want, body)
+			}
+		})
+	}
+	// Development without a token: not from another machine.
+	obs, err := New(t.Context(), Settings{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, MetricsPath, nil)
+	req.RemoteAddr = "192.0.2.1:1234"
+	obs.MetricsHandler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden {
+		t.Errorf("remote peer without a token: status %d, want 403", rec.Code)
+	}
+}
+
+func TestSettingsValidate(t *testing.T) {
+	t.Parallel()
+	if err := (Settings{OTLPEndpoint: "localhost:4318"}).Validate(); err == nil || !strings.Contains(err.Error(), "OTEL_EXPORTER_OTLP_ENDPOINT") {
+		t.Errorf("Validate(localhost:4318) = %v, want an error naming OTEL_EXPORTER_OTLP_ENDPOINT", err)
+	}
+	if err := (Settings{OTLPEndpoint: "http://localhost:4318"}).Validate(); err != nil {
+		t.Errorf("Validate(http://localhost:4318) = %v", err)
+	}
+}

@@ -1,0 +1,80 @@
+package observability
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestOTLPExport points the component at a stand-in OTLP/HTTP collector: Stop flushes the
+// spans and metrics to /v1/traces and /v1/metrics as protobuf, and a second Stop is a no-op.
+func TestOTLPExport(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var got []string
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Method+" "+r.URL.Path+" "+r.Header.Get("Content-Type"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(collector.Close)
+
+	obs, err := New(t.Context(), Settings{OTLPEndpoint: collector.URL + "/"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, span := obs.TracerProvider().Tracer("test").Start(t.Context(), "work")
+	counter, err := obs.MeterProvider().Meter("test").Int64Counter("things")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter.Add(ctx, 1)
+	span.End()
+	if err := obs.Stop(context.Background()); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if err := obs.Stop(context.Background()); err != nil {
+		t.Errorf("second Stop: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, want := range []string{"POST /v1/traces application/x-protobuf", "POST /v1/metrics application/x-protobuf"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("the collector got %q, want %q among them", got, want)
+		}
+	}
+}
+
+// TestStandardVariables: the SDK honours OTEL_TRACES_SAMPLER, OTEL_SERVICE_NAME and
+// OTEL_RESOURCE_ATTRIBUTES (set in the environment, so not in parallel).
+func TestStandardVariables(t *testing.T) {
+	t.Setenv("OTEL_TRACES_SAMPLER", "always_off")
+	t.Setenv("OTEL_SERVICE_NAME", "from-env")
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=staging")
+	obs, err := New(t.Context(), Settings{ServiceName: "from-settings"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = obs.Stop(context.Background()) })
+	_, span := obs.TracerProvider().Tracer("test").Start(t.Context(), "work")
+	if span.IsRecording() {
+		t.Error("OTEL_TRACES_SAMPLER=always_off: the span records")
+	}
+	span.End()
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, MetricsPath, nil)
+	req.RemoteAddr = "127.0.0.1:1"
+	obs.MetricsHandler().ServeHTTP(rec, req)
+	body := rec.Body.String()
+	for _, want := range []string{`service_name="from-env"`, `deployment_environment_name="staging"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("target_info lacks %s:\n%s", want, body)
+		}
+	}
+}

@@ -1,0 +1,30 @@
+package observability
+
+import (
+	"net/url"
+
+	"github.com/aegisgo/aegis/template/internal/config"
+)
+
+// Settings configure the component. The OpenTelemetry SDK reads the standard OTEL_*
+// variables itself (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER and
+// OTEL_TRACES_SAMPLER_ARG, OTEL_EXPORTER_OTLP_HEADERS, ...); the two declared here are the
+// ones the app acts on or that every deployment sets. The zero value exports nothing and
+// serves /metrics to this machine only (in development).
+type Settings struct {
+	ServiceName  string `env:"OTEL_SERVICE_NAME" envDefault:"" doc:"Service name on traces and metrics (OpenTelemetry's variable); empty means the binary's name."`
+	OTLPEndpoint string `env:"OTEL_EXPORTER_OTLP_ENDPOINT" envDefault:"" doc:"OTLP/HTTP collector to push traces and metrics to (e.g. http://localhost:4318); empty exports nothing, /metrics still serves."`
+	MetricsToken string `env:"METRICS_TOKEN" envDefault:"" doc:"Bearer token GET /metrics requires (Authorization: Bearer ...); empty closes it in production and opens it to this machine only in development."`
+}
+
+// Validate reports a bad value, naming its variable.
+func (s Settings) Validate() error {
+	if s.OTLPEndpoint == "" {
+		return nil
+	}
+	if u, err := url.Parse(s.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return config.Invalid("OTEL_EXPORTER_OTLP_ENDPOINT", s.OTLPEndpoint, "is not an http(s) URL",
+			"use the collector's OTLP/HTTP address, such as http://localhost:4318")
+	}
+	return nil
+}

@@ -1,0 +1,109 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+
+	"github.com/riverqueue/river/rivertype"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// instrumentationScope names the tracer of the jobs' spans.
+const instrumentationScope = "github.com/aegisgo/aegis/template/internal/components/worker"
+
+// traceMetadataKey holds a job's trace context (W3C traceparent, tracestate) in its
+// metadata, so that the job's work continues the trace of the request that enqueued it.
+const traceMetadataKey = "otel"
+
+// apiTracerProvider is OpenTelemetry's global tracer provider as the API starts: a no-op
+// until an SDK is installed (the observability component installs one). Comparing against
+// it keeps enqueues and jobs free of the no-op API's own cost when nothing records spans.
+var apiTracerProvider = otel.GetTracerProvider()
+
+// tracer returns the tracer of jobs, or nil when no SDK is installed.
+func tracer() trace.Tracer {
+	tp := otel.GetTracerProvider()
+	if tp == apiTracerProvider {
+		return nil
+	}
+	return tp.Tracer(instrumentationScope)
+}
+
+// traceInsert is River's insert middleware: a producer span around each insert, whose
+// context goes into every job's metadata.
+func traceInsert(ctx context.Context, many []*rivertype.JobInsertParams,
+	doInner func(context.Context) ([]*rivertype.JobInsertResult, error)) ([]*rivertype.JobInsertResult, error) {
+	t := tracer()
+	if t == nil || len(many) == 0 {
+		return doInner(ctx)
+	}
+	name := "enqueue " + many[0].Kind
+	if len(many) > 1 {
+		name = "enqueue " + strconv.Itoa(len(many)) + " jobs"
+	}
+	ctx, span := t.Start(ctx, name, trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(attribute.String("messaging.system", "river"),
+			attribute.String("messaging.destination.name", many[0].Queue),
+			attribute.Int("messaging.batch.message_count", len(many))))
+	defer span.End()
+	carrier := propagation.MapCarrier{}
+	otel.GetTextMapPropagator().Inject(ctx, carrier)
+	for _, p := range many {
+		p.Metadata = withTraceContext(p.Metadata, carrier)
+	}
+	res, err := doInner(ctx)
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return res, err
+}
+
+// withTraceContext returns metadata (a JSON object, or empty) with the trace context set;
+// metadata that is not an object is kept as it is.
+func withTraceContext(metadata []byte, carrier propagation.MapCarrier) []byte {
+	m := map[string]any{}
+	if len(metadata) > 0 {
+		if err := json.Unmarshal(metadata, &m); err != nil || m == nil {
+			return metadata
+		}
+	}
+	m[traceMetadataKey] = map[string]string(carrier)
+	out, err := json.Marshal(m)
+	if err != nil {
+		return metadata
+	}
+	return out
+}
+
+// traceWork is River's worker middleware: a consumer span per attempt, continuing the
+// trace the job's metadata carries (the enqueuing request's).
+func traceWork(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+	t := tracer()
+	if t == nil {
+		return doInner(ctx)
+	}
+	var meta struct {
+		Trace map[string]string `json:"otel"`
+	}
+	if len(job.Metadata) > 0 && json.Unmarshal(job.Metadata, &meta) == nil && len(meta.Trace) > 0 {
+		ctx = otel.GetTextMapPropagator().Extract(ctx, propagation.MapCarrier(meta.Trace))
+	}
+	ctx, span := t.Start(ctx, "work "+job.Kind, trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("messaging.system", "river"),
+			attribute.String("messaging.destination.name", job.Queue),
+			attribute.Int64("messaging.message.id", job.ID),
+			attribute.Int("river.attempt", job.Attempt)))
+	defer span.End()
+	err := doInner(ctx)
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return err
+}
