@@ -169,8 +169,8 @@ var Default = Catalog{
 		},
 		{
 			Name: "ai", Kind: KindService, Category: CategoryAI,
-			Status:      StatusComingSoon,
-			Description: "Chat and completions with OpenAI, Anthropic and local models behind one interface",
+			Status:      StatusAvailable,
+			Description: "Chat with OpenAI, Anthropic and local models behind one interface: streaming, conversations, usage ledger",
 			Requires:    []string{"worker"},
 			Paths:       []string{"internal/services/ai/"},
 		},
@@ -208,6 +208,7 @@ var Default = Catalog{
 		{Owners: []string{"analytics", "auth"}, Paths: []string{"internal/services/analyticsauth/"}},
 		{Owners: []string{"analytics", "cache"}, Paths: []string{"internal/services/analyticscache/"}},
 		{Owners: []string{"analytics", "scheduler"}, Paths: []string{"internal/services/analyticsscheduler/"}},
+		{Owners: []string{"ai", "auth"}, Paths: []string{"internal/services/aiauth/"}},
 	},
 }
 
