@@ -24,6 +24,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -48,11 +49,12 @@ func init() {
 	_ = Register(registry.Default)
 }
 
-// Register adds the Service to r with its settings, migrations and routes. init() does it
+// Register adds the Service to r with its settings, migrations, routes and command. init() does it
 // for registry.Default; tests use a fresh registry.
 func Register(r *registry.Registry) error {
 	registry.Contribute(r, Name, database.Migrations{FS: Migrations()})
 	registry.Contribute(r, Name, backend.Routes(mount))
+	registry.Contribute(r, Name, command.Builder(aiCommand))
 	return errors.Join(
 		config.Provide[Settings](r, Name),
 		registry.Provide5(r, NewService, registry.Describe("chat with OpenAI, Anthropic and local models: conversations, streaming, usage ledger")),
