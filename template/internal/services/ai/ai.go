@@ -57,6 +57,6 @@ func Register(r *registry.Registry) error {
 	registry.Contribute(r, Name, command.Builder(aiCommand))
 	return errors.Join(
 		config.Provide[Settings](r, Name),
-		registry.Provide5(r, NewService, registry.Describe("chat with OpenAI, Anthropic and local models: conversations, streaming, usage ledger")),
+		registry.Provide6(r, NewService, registry.Describe("chat with OpenAI, Anthropic and local models: conversations, streaming, usage ledger")),
 	)
 }

@@ -158,6 +158,7 @@ func mount(r *backend.Router) error {
 	del := op("ai-delete-conversation", http.MethodDelete, Prefix+"/conversations/{id}", "Delete a conversation of yours and its messages")
 	del.DefaultStatus = http.StatusNoContent
 	huma.Register(r.API, del, h.deleteConversation)
+	r.Mux.Handle(MCPPath, h.mcpHandler())
 	huma.Register(r.API, op("ai-usage", http.MethodGet, Prefix+"/usage", "Tokens and cost per day and model (yours; everyone's for admins with all=true)"), h.usage)
 	return nil
 }

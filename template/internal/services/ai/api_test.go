@@ -47,6 +47,19 @@ func (headerIdentity) RequireUser() func(huma.Context, func(huma.Context)) {
 	}
 }
 
+func (headerIdentity) RequireUserHTTP() func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			u := r.Header.Get("X-Test-User")
+			if u == "" {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), testUserKey{}, u)))
+		})
+	}
+}
+
 // setup is a service on db whose profiles use the fake provider f, and the app's handler.
 func setup(t *testing.T, db *database.DB, f *fakeProvider, s Settings, opts *Opts) (*Service, http.Handler) {
 	t.Helper()

@@ -2,6 +2,7 @@ package ai
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
 )
@@ -19,4 +20,6 @@ type Identity interface {
 	IsAdmin(ctx context.Context) bool
 	// RequireUser returns the middleware of every endpoint: a valid access token.
 	RequireUser() func(huma.Context, func(huma.Context))
+	// RequireUserHTTP is RequireUser for plain net/http handlers (the MCP server at /mcp).
+	RequireUserHTTP() func(http.Handler) http.Handler
 }

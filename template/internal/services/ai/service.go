@@ -44,6 +44,8 @@ type Opts struct {
 	Clients *httpclient.Clients
 	// Providers replaces the provider of a kind (tests); nil means the SDKs'.
 	Providers map[string]Provider
+	// Tools are offered by RunTools and served at /mcp; NewService passes the registered ones.
+	Tools []Tool
 	// Logger receives failures (never keys, prompts or answers); nil means slog.Default().
 	Logger *slog.Logger
 	// Production refuses the endpoints without the auth service and AI_ACCESS_TOKEN.
@@ -61,6 +63,7 @@ type Service struct {
 	prices     Prices
 	store      *store
 	identity   Identity
+	tools      []Tool
 	logger     *slog.Logger
 	production bool
 	now        func() time.Time
@@ -73,8 +76,12 @@ type Service struct {
 }
 
 // NewService is the registry constructor.
-func NewService(_ context.Context, db *database.DB, hc *httpclient.Clients, s Settings, core config.Core, id registry.Maybe[Identity]) (*Service, error) {
-	return New(db, s, &Opts{Identity: id.Value, Clients: hc, Production: core.Production()})
+func NewService(_ context.Context, db *database.DB, hc *httpclient.Clients, s Settings, core config.Core, id registry.Maybe[Identity], tools registry.All[Tool]) (*Service, error) {
+	opts := &Opts{Identity: id.Value, Clients: hc, Production: core.Production()}
+	for _, t := range tools {
+		opts.Tools = append(opts.Tools, t.Value)
+	}
+	return New(db, s, opts)
 }
 
 // New returns the service on db with settings s (zero fields mean the defaults).
@@ -92,7 +99,7 @@ func New(db *database.DB, s Settings, opts *Opts) (*Service, error) {
 	profiles, _ := s.ProfileList()
 	prices, _ := newPrices(s.Prices)
 	svc := &Service{settings: s, profiles: profiles, providers: map[string]Provider{}, prices: prices,
-		identity: opts.Identity, logger: opts.Logger, production: opts.Production, now: opts.Now}
+		identity: opts.Identity, tools: slices.Clone(opts.Tools), logger: opts.Logger, production: opts.Production, now: opts.Now}
 	if svc.logger == nil {
 		svc.logger = slog.Default()
 	}

@@ -8,6 +8,7 @@ package aiauth
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -60,6 +61,11 @@ func (i *Identity) IsAdmin(ctx context.Context) bool {
 // RequireUser admits requests with a valid access token of an active user.
 func (i *Identity) RequireUser() func(huma.Context, func(huma.Context)) {
 	return i.auth.RequireUser()
+}
+
+// RequireUserHTTP is RequireUser for the MCP endpoint.
+func (i *Identity) RequireUserHTTP() func(http.Handler) http.Handler {
+	return i.auth.RequireRoleHTTP("")
 }
 
 var _ ai.Identity = (*Identity)(nil)
