@@ -20,9 +20,12 @@ import (
 	"embed"
 	"errors"
 	"io/fs"
+	"time"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/components/frontend"
+	"github.com/aegisgo/aegis/template/internal/components/worker"
 	"github.com/aegisgo/aegis/template/internal/config"
 	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
@@ -49,14 +52,18 @@ func init() {
 	_ = Register(registry.Default)
 }
 
-// Register adds the Service to r with its settings, migrations, routes and command. init() does it
+// Register adds the Service to r with its settings, migrations, routes, job task, panel and command. init() does it
 // for registry.Default; tests use a fresh registry.
 func Register(r *registry.Registry) error {
 	registry.Contribute(r, Name, database.Migrations{FS: Migrations()})
 	registry.Contribute(r, Name, backend.Routes(mount))
 	registry.Contribute(r, Name, command.Builder(aiCommand))
+	registry.Contribute(r, PanelName, frontend.Panel{Title: "AI", Render: renderPanel, PanelOpts: frontend.PanelOpts{Order: 55}})
+	// One attempt may take AI_TIMEOUT (5m by default) and its bookkeeping.
+	registry.Contribute(r, GenerateArgs{}.Kind(), worker.NewTask(runGenerate, &worker.TaskOpts{Timeout: 10 * time.Minute}))
 	return errors.Join(
 		config.Provide[Settings](r, Name),
 		registry.Provide6(r, NewService, registry.Describe("chat with OpenAI, Anthropic and local models: conversations, streaming, usage ledger")),
+		registry.Provide2(r, NewJobs, registry.Describe("AI generations as durable River jobs")),
 	)
 }

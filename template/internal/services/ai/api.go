@@ -121,8 +121,40 @@ type profilesOutput struct {
 }
 
 type handlers struct {
-	svc *Service
-	r   *backend.Router
+	svc  *Service
+	jobs *Jobs
+	r    *backend.Router
+}
+
+type jobInput struct {
+	Body struct {
+		Prompt string `json:"prompt" doc:"The prompt; not empty, at most AI_MAX_PROMPT_BYTES bytes."`
+		System string `json:"system,omitempty"`
+		Model  string `json:"model,omitempty" maxLength:"200"`
+	}
+}
+
+type jobOutput struct {
+	Body *Job
+}
+
+func (h *handlers) submitJob(ctx context.Context, in *jobInput) (*jobOutput, error) {
+	job, err := h.jobs.Submit(ctx, GenerateParams{Prompt: in.Body.Prompt, System: in.Body.System, Model: in.Body.Model})
+	if err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	return &jobOutput{Body: job}, nil
+}
+
+func (h *handlers) job(ctx context.Context, in *idInput) (*jobOutput, error) {
+	job, err := h.jobs.Get(ctx, in.ID)
+	if errors.Is(err, ErrJobNotFound) {
+		return nil, huma.Error404NotFound("No such job of yours.")
+	}
+	if err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	return &jobOutput{Body: job}, nil
 }
 
 // mount registers the endpoints; the Service is resolved once, when the routes are mounted.
@@ -159,6 +191,13 @@ func mount(r *backend.Router) error {
 	del.DefaultStatus = http.StatusNoContent
 	huma.Register(r.API, del, h.deleteConversation)
 	r.Mux.Handle(MCPPath, h.mcpHandler())
+	if jobs, err := registry.Get[*Jobs](r.Container); err == nil {
+		h.jobs = jobs
+		submit := op("ai-submit-job", http.MethodPost, Prefix+"/jobs", "Run a generation as a durable background job")
+		submit.DefaultStatus, submit.MaxBodyBytes = http.StatusAccepted, maxChatBody
+		huma.Register(r.API, submit, h.submitJob)
+		huma.Register(r.API, op("ai-job", http.MethodGet, Prefix+"/jobs/{id}", "A job of yours: its status and, when done, its result"), h.job)
+	}
 	huma.Register(r.API, op("ai-usage", http.MethodGet, Prefix+"/usage", "Tokens and cost per day and model (yours; everyone's for admins with all=true)"), h.usage)
 	return nil
 }

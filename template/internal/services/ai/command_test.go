@@ -2,12 +2,14 @@ package ai
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/components/worker"
 	"github.com/aegisgo/aegis/template/internal/config"
 	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
@@ -19,7 +21,7 @@ import (
 func testRegistry(t *testing.T) *registry.Registry {
 	t.Helper()
 	r := registry.New()
-	for _, reg := range []func(*registry.Registry) error{database.Register, backend.Register, httpclient.Register, Register} {
+	for _, reg := range []func(*registry.Registry) error{database.Register, backend.Register, httpclient.Register, worker.AddTo, Register} {
 		if err := reg(r); err != nil {
 			t.Fatal(err)
 		}
@@ -30,7 +32,7 @@ func testRegistry(t *testing.T) *registry.Registry {
 // TestRegister builds the real graph.
 func TestRegister(t *testing.T) {
 	r := testRegistry(t)
-	if err := registry.Value(r, config.Core{Env: config.EnvDevelopment}); err != nil {
+	if err := errors.Join(registry.Value(r, config.Core{Env: config.EnvDevelopment}), registry.Value(r, command.RoleServe)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.Build(); err != nil {

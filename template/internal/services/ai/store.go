@@ -224,3 +224,12 @@ func (s *store) lastErrors(ctx context.Context, limit int) ([]UsageRecord, error
 	}
 	return out, nil
 }
+
+// recentConversations lists everyone's latest conversations, for the dashboard.
+func (s *store) recentConversations(ctx context.Context, limit int) ([]Conversation, error) {
+	var out []Conversation
+	if err := s.db.NewSelect().Model(&out).Order("id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("ai: recent conversations: %w", err)
+	}
+	return out, nil
+}
