@@ -84,6 +84,7 @@ func productionDashboard(t *testing.T, chrome, dir, bin string) {
 		"COMMS_EMAIL_PROVIDER=smtp", "COMMS_SMTP_HOST=127.0.0.1", "COMMS_SMTP_PORT=" + strconv.Itoa(smtpPort),
 		"COMMS_SMTP_TLS_POLICY=none", "COMMS_SMTP_AUTH=none",
 	}
+	env = append(env, aiProfile...)
 	runApp(t, bin, dir, env, "migrate", "up")
 	const adminPassword = "correct horse battery staple"
 	runApp(t, bin, dir, env, "users", "create-admin", "--email", "admin@example.com", "--username", "admin", "--password", adminPassword)
@@ -468,6 +469,7 @@ func serveDevelopment(t *testing.T, bin, dir string) string {
 		"APP_ENV=development", "HOST=127.0.0.1", "PORT=" + strconv.Itoa(port),
 		"DATABASE_URL=sqlite://" + filepath.Join(t.TempDir(), "app.db"), "CACHE_URL=", "LOG_LEVEL=warn",
 	}
+	env = append(env, aiProfile...)
 	startServe(t, bin, dir, env, base)
 	return base
 }
@@ -871,3 +873,7 @@ func startMailpit(t *testing.T) int {
 		}
 	}
 }
+
+// aiProfile configures the ai service (unconfigured, it reports itself degraded): a local
+// OpenAI-compatible model the test never calls, so the card is healthy.
+var aiProfile = []string{"AI_PROVIDER=local", "AI_MODEL=llama3.2", "AI_LOCAL_BASE_URL=http://127.0.0.1:9/v1"}
