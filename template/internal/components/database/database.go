@@ -99,7 +99,7 @@ func newComponent(ctx context.Context, s Settings, migrations registry.All[Migra
 // TraceQueries makes a span with tp for every query run inside a trace. Call it before the
 // database is shared: bun's hooks are not safe to add while queries run.
 func (db *DB) TraceQueries(tp trace.TracerProvider) {
-	db.bun.AddQueryHook(newQueryTracer(tp, db.engine))
+	db.bun = db.bun.WithQueryHook(newQueryTracer(tp, db.engine))
 }
 
 // DB is the database component: one connection pool, the bun handle on it, and the

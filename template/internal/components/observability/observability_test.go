@@ -155,7 +155,7 @@ func TestRequestSpans(t *testing.T) {
 	}
 	attrs := map[string]string{}
 	for _, a := range s.Attributes() {
-		attrs[string(a.Key)] = a.Value.Emit()
+		attrs[string(a.Key)] = a.Value.String()
 	}
 	for k, want := range map[string]string{"http.route": "/api/items/{id}", "http.response.status_code": "200", "request_id": "req-1", "http.request.method": "GET"} {
 		if attrs[k] != want {

@@ -48,7 +48,7 @@ func TestQuerySpans(t *testing.T) {
 		q := ended[0]
 		attrs := map[string]string{}
 		for _, a := range q.Attributes() {
-			attrs[string(a.Key)] = a.Value.Emit()
+			attrs[string(a.Key)] = a.Value.String()
 		}
 		if q.Name() != "SELECT" || q.SpanKind() != trace.SpanKindClient || q.Parent().SpanID() != parent.SpanContext().SpanID() {
 			t.Errorf("query span %q kind %v parent %s, want SELECT, client, under %s", q.Name(), q.SpanKind(), q.Parent().SpanID(), parent.SpanContext().SpanID())
