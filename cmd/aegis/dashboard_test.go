@@ -389,8 +389,15 @@ func docsInBrowser(t *testing.T, chrome, dir, bin string) {
 // may need a refresh or two) and checks the components of the full selection are there.
 func (b *browser) allHealthy() {
 	b.t.Helper()
-	b.waitJS("every card healthy", `document.querySelectorAll('#live li.card').length >= 8 &&
-		document.querySelectorAll('#live li.card:not(.card-healthy)').length === 0`, 20*time.Second)
+	const unhealthy = `Array.from(document.querySelectorAll('#live li.card:not(.card-healthy)')).map(c => c.id + ': ' + (c.querySelector('.msg') || c).innerText.trim())`
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll('#live li.card').length >= 8 && `+unhealthy+`.length === 0`,
+		chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
+		// The cards that are not healthy, first: the whole page is long and CI cuts output.
+		b.shot("failed-every-card-healthy.png")
+		b.t.Fatalf("every card healthy: not within 20s: %v; not healthy: %s", err, b.text(unhealthy+`.join('; ')`))
+	}
 	cards := b.text(`Array.from(document.querySelectorAll('#live li.card')).map(c => c.id).join(' ')`)
 	for _, want := range []string{"card-database", "card-cache", "card-worker", "card-scheduler", "card-auth.AuthService"} {
 		if !strings.Contains(cards, want) {

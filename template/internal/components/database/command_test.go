@@ -1,14 +1,13 @@
 package database_test
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
-	"github.com/aegisgo/aegis/template/internal/runtime/command"
+	"github.com/aegisgo/aegis/template/internal/runtime/command/commandtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
@@ -16,14 +15,8 @@ import (
 // migrate runs "shop migrate args..." against DATABASE_URL and returns its output.
 func migrate(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	var out bytes.Buffer
-	cmd := database.MigrateCmd(&command.Env{Name: "shop", Stdout: &out, Stderr: &out, Registry: registry.Default})
-	cmd.SetArgs(args)
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	err := cmd.ExecuteContext(t.Context())
-	return out.String(), err
+	out, logs, err := commandtest.Run(t.Context(), registry.Default, database.MigrateCmd, args...)
+	return out + logs, err
 }
 
 func TestMigrateCommand(t *testing.T) {

@@ -1,13 +1,12 @@
 package scheduler
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
 	"testing"
 
-	"github.com/aegisgo/aegis/template/internal/runtime/command"
+	"github.com/aegisgo/aegis/template/internal/runtime/command/commandtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -21,13 +20,8 @@ func TestScheduleCommand(t *testing.T) {
 		t.Helper()
 		// The scheduler and the jobs, as init() contributed them.
 		r := registry.Default.Clone()
-		var out, errOut bytes.Buffer
-		cmd := scheduleCmd(&command.Env{Name: "app", Stdout: &out, Stderr: &errOut, Registry: r})
-		cmd.SetArgs(args)
-		cmd.SetOut(&out)
-		cmd.SetErr(&errOut)
-		err := cmd.ExecuteContext(context.Background())
-		return out.String(), err
+		out, _, err := commandtest.Run(context.Background(), r, scheduleCmd, args...)
+		return out, err
 	}
 	out, err := run("list")
 	if err != nil || !strings.Contains(out, "test_cron") || !strings.Contains(out, "cron 0 3 * * *") || !strings.Contains(out, "run once") {

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,11 +14,11 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/spf13/cobra"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/runtime/command"
+	"github.com/aegisgo/aegis/template/internal/runtime/command/commandtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -39,15 +38,7 @@ func runJobs(t *testing.T, args ...string) (stdout, stderr string, err error) {
 		registry.Contribute(r, c.Name, c.Value)
 	}
 	registry.Contribute(r, validArgs{}.Kind(), NewTask(func(context.Context, *river.Job[validArgs]) error { return nil }, nil))
-	var out, errOut bytes.Buffer
-	// Under a root like the binary's: quiet on errors, which it prints itself.
-	root := &cobra.Command{Use: "app", SilenceUsage: true, SilenceErrors: true}
-	root.AddCommand(jobsCmd(&command.Env{Name: "app", Stdout: &out, Stderr: &errOut, Registry: r}))
-	root.SetArgs(append([]string{"jobs"}, args...))
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	err = root.ExecuteContext(context.Background())
-	return out.String(), errOut.String(), err
+	return commandtest.Run(context.Background(), r, jobsCmd, args...)
 }
 
 // validArgs has a Validate method, which 'jobs enqueue' must run.

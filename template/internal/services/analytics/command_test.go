@@ -1,7 +1,6 @@
 package analytics
 
 import (
-	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -11,7 +10,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/config"
-	"github.com/aegisgo/aegis/template/internal/runtime/command"
+	"github.com/aegisgo/aegis/template/internal/runtime/command/commandtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -47,14 +46,8 @@ func run(t *testing.T, args ...string) (string, error) {
 	if err := Register(r); err != nil {
 		t.Fatal(err)
 	}
-	var out, logs bytes.Buffer
-	cmd := analyticsCommand(&command.Env{Name: "app", Stdout: &out, Stderr: &logs, Registry: r})
-	cmd.SetArgs(args)
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	err := cmd.ExecuteContext(t.Context())
-	return out.String(), err
+	out, _, err := commandtest.Run(t.Context(), r, analyticsCommand, args...)
+	return out, err
 }
 
 func TestCommands(t *testing.T) {

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 
@@ -9,7 +8,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/config"
-	"github.com/aegisgo/aegis/template/internal/runtime/command"
+	"github.com/aegisgo/aegis/template/internal/runtime/command/commandtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -46,15 +45,8 @@ func users(t *testing.T, stdin string, args ...string) (string, error) {
 	if err := Register(r); err != nil {
 		t.Fatal(err)
 	}
-	var out, logs bytes.Buffer
-	cmd := usersCommand(&command.Env{Name: "app", Stdout: &out, Stderr: &logs, Registry: r})
-	cmd.SetArgs(args)
-	cmd.SetIn(strings.NewReader(stdin))
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	err := cmd.ExecuteContext(t.Context())
-	return out.String(), err
+	out, _, err := commandtest.RunWithInput(t.Context(), r, usersCommand, strings.NewReader(stdin), args...)
+	return out, err
 }
 
 func TestUsersCommand(t *testing.T) {

@@ -1,14 +1,13 @@
 package comms
 
 import (
-	"bytes"
 	"errors"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/aegisgo/aegis/template/internal/config"
-	"github.com/aegisgo/aegis/template/internal/runtime/command"
+	"github.com/aegisgo/aegis/template/internal/runtime/command/commandtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/services/comms/mailpittest"
 	"github.com/aegisgo/aegis/template/internal/services/httpclient"
@@ -36,14 +35,8 @@ func commsRun(t *testing.T, args ...string) (string, error) {
 	if err := errors.Join(Register(r), httpclient.Register(r)); err != nil {
 		t.Fatal(err)
 	}
-	var out, logs bytes.Buffer
-	cmd := commsCommand(&command.Env{Name: "app", Stdout: &out, Stderr: &logs, Registry: r})
-	cmd.SetArgs(args)
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	err := cmd.ExecuteContext(t.Context())
-	return out.String(), err
+	out, _, err := commandtest.Run(t.Context(), r, commsCommand, args...)
+	return out, err
 }
 
 // The commands read the environment: not parallel.

@@ -16,6 +16,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
 	"github.com/aegisgo/aegis/template/internal/config"
 	"github.com/aegisgo/aegis/template/internal/runtime/command"
+	"github.com/aegisgo/aegis/template/internal/runtime/command/commandtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/services/analytics"
 	"github.com/aegisgo/aegis/template/internal/services/auth"
@@ -131,14 +132,9 @@ func TestCommands(t *testing.T) {
 			{[]string{"pending"}, "no onboarding steps pending"},
 			{[]string{"retry"}, "completed 0, still pending 0, removed 0"},
 		} {
-			var out, logs bytes.Buffer
-			cmd := onboardingCommand(&command.Env{Name: "app", Stdout: &out, Stderr: &logs, Registry: newRegistry(t)})
-			cmd.SetArgs(c.args)
-			cmd.SetOut(&out)
-			cmd.SetErr(&out)
-			cmd.SilenceUsage, cmd.SilenceErrors = true, true
-			if err := cmd.ExecuteContext(t.Context()); err != nil || !strings.Contains(out.String(), c.want) {
-				t.Errorf("%v: %q, %v; want %q", c.args, out.String(), err, c.want)
+			out, _, err := commandtest.Run(t.Context(), newRegistry(t), onboardingCommand, c.args...)
+			if err != nil || !strings.Contains(out, c.want) {
+				t.Errorf("%v: %q, %v; want %q", c.args, out, err, c.want)
 			}
 		}
 	})
