@@ -57,12 +57,7 @@ then refuses to start on a database that lacks migrations.`,
   %[1]s migrate status
   %[1]s migrate down --owner auth`, env.Name),
 		Args: cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return cmd.Help()
-			}
-			return command.UsageError(cmd, "unknown command %q for %q", args[0], cmd.CommandPath())
-		},
+		RunE: command.Group,
 	}
 
 	up := &cobra.Command{

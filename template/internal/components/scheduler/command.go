@@ -42,12 +42,7 @@ func scheduleCmd(env *command.Env) *cobra.Command {
 		Example: fmt.Sprintf(`  %[1]s schedule list
   %[1]s schedule run nightly_report`, env.Name),
 		Args: cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return cmd.Help()
-			}
-			return command.UsageError(cmd, "unknown command %q for %q", args[0], cmd.CommandPath())
-		},
+		RunE: command.Group,
 	}
 	list := &cobra.Command{
 		Use:   "list",

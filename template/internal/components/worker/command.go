@@ -66,12 +66,7 @@ func jobsCmd(env *command.Env) *cobra.Command {
   %[1]s jobs retry 42
   %[1]s jobs cancel 42`, env.Name),
 		Args: cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return cmd.Help()
-			}
-			return command.UsageError(cmd, "unknown command %q for %q", args[0], cmd.CommandPath())
-		},
+		RunE: command.Group,
 	}
 
 	var states, queues []string

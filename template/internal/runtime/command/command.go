@@ -160,6 +160,15 @@ func UsageError(cmd *cobra.Command, format string, args ...any) error {
 	return &Usage{Err: fmt.Errorf(format, args...), Path: cmd.CommandPath()}
 }
 
+// Group is the RunE of a command that only holds subcommands (with Args: cobra.ArbitraryArgs):
+// its help without arguments, a usage error naming an unknown subcommand otherwise.
+func Group(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return cmd.Help()
+	}
+	return UsageError(cmd, "unknown command %q for %q", args[0], cmd.CommandPath())
+}
+
 // Assemble builds the commands contributed to env.Registry, in registration order. A builder
 // that returns nil adds nothing. Two contributions with one name, or a command whose name
 // differs from its contribution's, is an error naming both file:lines.

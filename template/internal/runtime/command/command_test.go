@@ -15,6 +15,7 @@ import (
 
 	"github.com/aegisgo/aegis/template/internal/config"
 	"github.com/aegisgo/aegis/template/internal/runtime/command"
+	"github.com/aegisgo/aegis/template/internal/runtime/command/commandtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -191,5 +192,28 @@ func TestUsageError(t *testing.T) {
 	var u *command.Usage
 	if !errors.As(err, &u) || err.Error() != "--limit must be from 1 to 10 (see 'app jobs --help')" {
 		t.Errorf("UsageError = %v", err)
+	}
+}
+
+func TestGroup(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args             []string
+		wantOut, wantErr string
+	}{
+		{nil, "Usage:\n  app jobs", ""},
+		{[]string{"nope"}, "", `unknown command "nope" for "app jobs" (see 'app jobs --help')`},
+		{[]string{"list"}, "listed", ""},
+	}
+	for _, tt := range tests {
+		out, _, err := commandtest.Run(t.Context(), registry.New(), func(*command.Env) *cobra.Command {
+			jobs := &cobra.Command{Use: "jobs", Short: "Jobs", Args: cobra.ArbitraryArgs, RunE: command.Group}
+			jobs.AddCommand(&cobra.Command{Use: "list", Run: func(cmd *cobra.Command, _ []string) { cmd.Print("listed") }})
+			return jobs
+		}, tt.args...)
+		var u *command.Usage
+		if !strings.Contains(out, tt.wantOut) || (tt.wantErr == "") != (err == nil) || (err != nil && (err.Error() != tt.wantErr || !errors.As(err, &u))) {
+			t.Errorf("%v: out %q, err %v; want out with %q, err %q", tt.args, out, err, tt.wantOut, tt.wantErr)
+		}
 	}
 }

@@ -18,8 +18,8 @@ func analyticsCommand(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   Name,
 		Short: "Read the analytics events and prune old ones",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Args:  cobra.ArbitraryArgs,
+		RunE:  command.Group,
 	}
 	cmd.AddCommand(statsCommand(env), eventsCommand(env), funnelCommand(env), pruneCommand(env))
 	return cmd

@@ -23,8 +23,8 @@ func usersCommand(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "users",
 		Short: "Manage user accounts",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Args:  cobra.ArbitraryArgs,
+		RunE:  command.Group,
 	}
 	cmd.AddCommand(createAdminCommand(env), listUsersCommand(env), setActiveCommand(env, true), setActiveCommand(env, false), setRoleCommand(env))
 	return cmd

@@ -24,12 +24,7 @@ func commsCommand(env *command.Env) *cobra.Command {
   %[1]s comms templates
   %[1]s comms templates password-reset`, env.Name),
 		Args: cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return cmd.Help()
-			}
-			return command.UsageError(cmd, "unknown command %q for %q", args[0], cmd.CommandPath())
-		},
+		RunE: command.Group,
 	}
 	cmd.AddCommand(sendTestCmd(env), templatesCmd(env))
 	return cmd

@@ -16,8 +16,8 @@ func onboardingCommand(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   Name,
 		Short: "Retry and list the onboarding steps (cached profile, user_created event, welcome email) that failed",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Args:  cobra.ArbitraryArgs,
+		RunE:  command.Group,
 	}
 	cmd.AddCommand(retryCommand(env), pendingCommand(env))
 	return cmd
