@@ -12,6 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 before_rev=${1:?usage: bench/ab_startup_idle.sh BEFORE_REVISION}
 ROUNDS=${ROUNDS:-2} STARTS=${STARTS:-20} IDLE_SECS=${IDLE_SECS:-20} PORT_BASE=${PORT_BASE:-18470}
+# Every available part but EXCLUDE (default observability, as bench/compare.sh).
+export EXCLUDE=${EXCLUDE-observability}
 root=$(pwd) work=$(mktemp -d) tck=$(getconf CLK_TCK) pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 note() { echo "   [$(date -u +%H:%M:%S) UTC, load average $(cut -d' ' -f1-3 /proc/loadavg)]"; }
@@ -20,8 +22,8 @@ build() { # SRC NAME: aegis from SRC generates everything into $work/NAME, build
 	local src=$1 out=$work/$2 all svcs
 	mkdir -p "$out"
 	(cd "$src" && go build -o "$out/aegis" ./cmd/aegis && cd bench/httpbench && go build -o "$out/startup" ./startup)
-	all=$("$out/aegis" components --json | awk -F'"' '/"name"/ {n=$4} /"status": "available"/ && n != "backend" && n != "frontend" {printf "%s%s", sep, n; sep=","}')
-	svcs=$("$out/aegis" services --json | awk -F'"' '/"name"/ {n=$4} /"status": "available"/ {printf "%s%s", sep, n; sep=","}')
+	all=$("$out/aegis" components --json | awk -F'"' '/"name"/ {n=$4} /"status": "available"/ && n != "backend" && n != "frontend" && ("," ENVIRON["EXCLUDE"] ",") !~ ("," n ",") {printf "%s%s", sep, n; sep=","}')
+	svcs=$("$out/aegis" services --json | awk -F'"' '/"name"/ {n=$4} /"status": "available"/ && ("," ENVIRON["EXCLUDE"] ",") !~ ("," n ",") {printf "%s%s", sep, n; sep=","}')
 	"$out/aegis" init everything --no-interactive -o "$out" --module example.com/everything --components "$all" --services "$svcs" >/dev/null
 	(cd "$out/everything" && CGO_ENABLED=0 go build -trimpath -o "$out/app" ./cmd/everything)
 	mkdir -p "$out/run" && cp "$out/everything/.env" "$out/run/.env"

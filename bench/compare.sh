@@ -34,7 +34,7 @@
 #            CPU profile at idle, heap; GODEBUG=inittrace=1 and the debug log of one start.
 #            Profiles land in OUT (default bench/out, not committed).
 #
-# Environment: PARITY=1 ROUNDS=3 DURATION=10s STARTS=20 IDLE_SECS=20 JOBS=3000000 USERS=200000 REQS=30
+# Environment: EXCLUDE=observability PARITY=1 ROUNDS=3 DURATION=10s STARTS=20 IDLE_SECS=20 JOBS=3000000 USERS=200000 REQS=30
 # BUDGET=60 PG_URL= PORT_BASE=18450 PPROF_PORT=18459 APP_ENV=production LOG_LEVEL=info (the app's production defaults: JSON access
 # log at info for API requests; probes log at debug) OUT=bench/out.
 # Production needs AUTH_SECRET: the script passes the random one aegis init wrote to the app's
@@ -47,6 +47,9 @@ what=${1:-app}
 ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-10s} STARTS=${STARTS:-20} IDLE_SECS=${IDLE_SECS:-20}
 JOBS=${JOBS:-3000000} USERS=${USERS:-200000} REQS=${REQS:-30} BUDGET=${BUDGET:-60}
 APP_MODE=${APP_ENV:-production} APP_LOG=${LOG_LEVEL:-info} OUT=${OUT:-$root/bench/out}
+# The lean app is measured without the observability component (issue 18: its goals hold with
+# observability absent); EXCLUDE= (empty) includes every available part.
+export EXCLUDE=${EXCLUDE-observability}
 PG_URL=${PG_URL:-} PPROF_PORT=${PPROF_PORT:-18459} PARITY=${PARITY:-1}
 # The anchors' server timeouts: the app's defaults (backend settings.go) unless PARITY=0.
 anchor_timeouts=()
@@ -73,8 +76,8 @@ note() { echo "   [$(date -u +%H:%M:%S) UTC, load average $(cut -d' ' -f1-3 /pro
 # ---- build ------------------------------------------------------------------------------------
 echo "== build (go $(go env GOVERSION), $(nproc) cores)"
 go build -o "$work/aegis" ./cmd/aegis
-all=$("$work/aegis" components --json | awk -F'"' '/"name"/ {n=$4} /"status": "available"/ && n != "backend" && n != "frontend" {printf "%s%s", sep, n; sep=","}')
-svcs=$("$work/aegis" services --json | awk -F'"' '/"name"/ {n=$4} /"status": "available"/ {printf "%s%s", sep, n; sep=","}')
+all=$("$work/aegis" components --json | awk -F'"' '/"name"/ {n=$4} /"status": "available"/ && n != "backend" && n != "frontend" && ("," ENVIRON["EXCLUDE"] ",") !~ ("," n ",") {printf "%s%s", sep, n; sep=","}')
+svcs=$("$work/aegis" services --json | awk -F'"' '/"name"/ {n=$4} /"status": "available"/ && ("," ENVIRON["EXCLUDE"] ",") !~ ("," n ",") {printf "%s%s", sep, n; sep=","}')
 echo "   aegis init everything --components $all --services $svcs"
 "$work/aegis" init everything --no-interactive -o "$work" --module example.com/everything --components "$all" --services "$svcs" >/dev/null
 gen=$work/everything

@@ -301,6 +301,13 @@ func (s *Service) Funnel(ctx context.Context, p FunnelParams) ([]FunnelStep, err
 		trail []step
 	)
 	finish := func() {
+		// Events stored in one microsecond come back in any order: take them in the funnel's.
+		slices.SortStableFunc(trail, func(a, b step) int {
+			if c := a.at.Compare(b.at); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.index, b.index)
+		})
 		if d := deepest(trail, len(p.Steps), window); d > 0 {
 			for i := range d {
 				reached[i]++

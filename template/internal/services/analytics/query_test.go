@@ -327,3 +327,22 @@ func TestQueriesUseIndexes(t *testing.T) {
 		}
 	})
 }
+
+// TestFunnelSameInstant: steps stored in one microsecond count in the funnel's order, whatever
+// order the database returns them in (activate is stored first here).
+func TestFunnelSameInstant(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		svc := newService(t, db, Settings{}, nil)
+		at := time.Now().UTC().Add(-time.Minute).Truncate(time.Microsecond)
+		for _, e := range []Event{{Name: "activate", UserID: "u", At: at}, {Name: "signup", UserID: "u", At: at}} {
+			svc.TrackEvent(e)
+		}
+		if err := svc.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		got, err := svc.Funnel(t.Context(), FunnelParams{Steps: []string{"signup", "activate"}, Range: Last(time.Now(), time.Hour), Window: time.Hour})
+		if err != nil || len(got) != 2 || got[0].Users != 1 || got[1].Users != 1 {
+			t.Errorf("funnel = %+v, %v; want 1 user through both steps", got, err)
+		}
+	})
+}

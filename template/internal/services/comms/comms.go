@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/components/frontend"
@@ -113,6 +114,10 @@ type Service struct {
 	production bool
 	logger     *slog.Logger
 	now        func() time.Time
+
+	// smsKept counts the SMS kept in the outbox since start while the app runs in production
+	// without an SMS provider: an app that sends none is not degraded for lacking one.
+	smsKept atomic.Int64
 
 	healthMu   sync.Mutex
 	healthAt   time.Time
@@ -268,6 +273,9 @@ func (s *Service) Resend(ctx context.Context, id ID) (ID, error) {
 
 // submit records a checked message and delivers or dispatches it.
 func (s *Service) submit(ctx context.Context, r Record) (ID, error) {
+	if r.Channel == ChannelSMS && s.production && s.sms.Name() == ProviderOutbox {
+		s.smsKept.Add(1)
+	}
 	now := s.now().UTC()
 	r.ID, r.Status, r.CreatedAt, r.UpdatedAt = newID(now), StatusQueued, now, now
 	if rd, ok := s.dispatcher.(RecordDispatcher); ok {

@@ -21,8 +21,9 @@ type checker interface {
 
 // CheckHealth reports the providers, whether the SMTP server answers (checked at most every
 // COMMS_HEALTH_INTERVAL), and the messages of the last day by status. An SMTP server that
-// does not answer, or the outbox in production (nothing is delivered), is degraded: the app
-// still serves, mail does not go out.
+// does not answer, email going to the outbox in production, or an SMS kept there in production
+// (an app that sends none needs no SMS provider), is degraded: the app still serves, messages
+// do not go out.
 func (s *Service) CheckHealth(ctx context.Context) registry.Health {
 	details := map[string]any{"email_provider": s.email.Name(), "sms_provider": s.sms.Name()}
 	status, notes := registry.StatusHealthy, []string{}
@@ -37,9 +38,13 @@ func (s *Service) CheckHealth(ctx context.Context) registry.Health {
 			details["smtp"] = "ok"
 		}
 	}
-	if s.production && (s.email.Name() == ProviderOutbox || s.sms.Name() == ProviderOutbox) {
+	if s.production && s.email.Name() == ProviderOutbox {
 		status = registry.StatusDegraded
-		notes = append(notes, "the outbox keeps messages without delivering them; set COMMS_EMAIL_PROVIDER and COMMS_SMS_PROVIDER")
+		notes = append(notes, "the outbox keeps email without delivering it; set COMMS_EMAIL_PROVIDER")
+	}
+	if n := s.smsKept.Load(); n > 0 {
+		status = registry.StatusDegraded
+		notes = append(notes, fmt.Sprintf("%d SMS kept in the outbox since start, not delivered; set COMMS_SMS_PROVIDER", n))
 	}
 	counts, err := s.store.Count(ctx, s.now().Add(-CountWindow))
 	if err != nil {

@@ -91,8 +91,8 @@ func TestFailureAndResend(t *testing.T) {
 		t.Errorf("failed record %+v", r)
 	}
 	h := svc.CheckHealth(ctx)
-	if h.Details["failed_last_day"] != 1 || !strings.Contains(h.Message, "1 failed") || h.Status != registry.StatusDegraded {
-		t.Errorf("health %+v (degraded: SMS in the outbox in production)", h)
+	if h.Details["failed_last_day"] != 1 || !strings.Contains(h.Message, "1 failed") || h.Status != registry.StatusHealthy {
+		t.Errorf("health %+v (healthy: the failure is noted; no SMS was sent, so the SMS outbox is fine)", h)
 	}
 
 	fake.mu.Lock()
@@ -176,5 +176,41 @@ func TestSettingsValidate(t *testing.T) {
 	}
 	if err := (Settings{}).WithDefaults().Validate(); err != nil {
 		t.Errorf("defaults: %v", err)
+	}
+}
+
+// TestProductionOutboxHealth: in production the outbox degrades the service for email always
+// (auth's mail would not go out), for SMS once one was kept there.
+func TestProductionOutboxHealth(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		email      EmailProvider
+		sendSMS    bool
+		production bool
+		want       registry.Status
+		note       string
+	}{
+		{"development outbox", nil, true, false, registry.StatusHealthy, ""},
+		{"production email outbox", nil, false, true, registry.StatusDegraded, "set COMMS_EMAIL_PROVIDER"},
+		{"production email provider, no SMS sent", &fakeEmail{}, false, true, registry.StatusHealthy, ""},
+		{"production email provider, an SMS kept", &fakeEmail{}, true, true, registry.StatusDegraded, "1 SMS kept in the outbox"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc, err := New(Settings{}, &Opts{Email: tt.email, Production: tt.production})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.sendSMS {
+				if _, err := svc.SendSMS(t.Context(), "+15555550100", "hello"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h := svc.CheckHealth(t.Context())
+			if h.Status != tt.want || (tt.note != "" && !strings.Contains(h.Message, tt.note)) {
+				t.Errorf("health %s %q, want %s with %q", h.Status, h.Message, tt.want, tt.note)
+			}
+		})
 	}
 }
