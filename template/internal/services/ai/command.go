@@ -20,8 +20,8 @@ func aiCommand(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   Name,
 		Short: "Chat with the configured models, list them, and read the usage ledger",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Args:  cobra.ArbitraryArgs,
+		RunE:  command.Group,
 	}
 	cmd.AddCommand(chatCommand(env), modelsCommand(env), usageCommand(env))
 	return cmd

@@ -1,7 +1,6 @@
 package ai
 
 import (
-	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/worker"
 	"github.com/aegisgo/aegis/template/internal/config"
 	"github.com/aegisgo/aegis/template/internal/runtime/command"
+	"github.com/aegisgo/aegis/template/internal/runtime/command/commandtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/services/httpclient"
 )
@@ -43,15 +43,8 @@ func TestRegister(t *testing.T) {
 // run runs "<app> ai args..." with stdin and returns its output.
 func run(t *testing.T, stdin string, args ...string) (string, error) {
 	t.Helper()
-	var out, logs bytes.Buffer
-	cmd := aiCommand(&command.Env{Name: "app", Stdout: &out, Stderr: &logs, Registry: testRegistry(t)})
-	cmd.SetArgs(args)
-	cmd.SetIn(strings.NewReader(stdin))
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	err := cmd.ExecuteContext(t.Context())
-	return out.String(), err
+	out, _, err := commandtest.RunWithInput(t.Context(), testRegistry(t), aiCommand, strings.NewReader(stdin), args...)
+	return out, err
 }
 
 // TestCommands: a chat session against a local (OpenAI-compatible) server keeps its
