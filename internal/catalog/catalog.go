@@ -175,8 +175,8 @@ var Default = Catalog{
 		},
 		{
 			Name: "ai", Kind: KindService, Category: CategoryAI,
-			Status:      StatusComingSoon,
-			Description: "Chat and completions with OpenAI, Anthropic and local models behind one interface",
+			Status:      StatusAvailable,
+			Description: "Chat with OpenAI, Anthropic and local models behind one interface: streaming, conversations, usage ledger",
 			Requires:    []string{"worker"},
 			Paths:       []string{"internal/services/ai/"},
 		},
@@ -221,6 +221,7 @@ var Default = Catalog{
 		// The composite service: one call creates the account, caches its profile, tracks
 		// user_created and sends the welcome email.
 		{Owners: []string{"auth", "comms", "analytics", "cache"}, Paths: []string{"internal/services/onboarding/"}},
+		{Owners: []string{"ai", "auth"}, Paths: []string{"internal/services/aiauth/"}},
 	},
 }
 

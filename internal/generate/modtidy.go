@@ -166,7 +166,10 @@ func ModFiles(data *ModuleData, modPath string, files []File) (gomod, gosum []by
 	zipSum := func(k modKey) error {
 		m, ok := mods[k]
 		if !ok || m.Sum == "" {
-			return fmt.Errorf("generate: no go.sum hash for %s@%s; run 'go generate ./internal/generate'", k.path, k.version)
+			// The selection's graph reads a go.mod the repository's pruned graph does not (a
+			// module that is a requirement here but not there), and it selects a version the
+			// repository never downloaded: requiring that version at the root puts it in both.
+			return fmt.Errorf("generate: no go.sum hash for %[1]s@%[2]s; run 'go get %[1]s@%[2]s && go mod tidy && go generate ./internal/generate' at the repository root", k.path, k.version)
 		}
 		sums[k.path+" "+k.version+" "+m.Sum] = true
 		return nil

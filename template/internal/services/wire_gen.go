@@ -4,6 +4,8 @@
 package services
 
 import (
+	_ "github.com/aegisgo/aegis/template/internal/services/ai"
+	_ "github.com/aegisgo/aegis/template/internal/services/aiauth"
 	_ "github.com/aegisgo/aegis/template/internal/services/analytics"
 	_ "github.com/aegisgo/aegis/template/internal/services/analyticsauth"
 	_ "github.com/aegisgo/aegis/template/internal/services/analyticscache"

@@ -1,0 +1,201 @@
+package ai
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/anthropics/anthropic-sdk-go/v2"
+	"github.com/anthropics/anthropic-sdk-go/v2/option"
+)
+
+// anthropicProvider speaks Anthropic's Messages API through the official SDK.
+type anthropicProvider struct {
+	client    anthropic.Client
+	maxTokens int64
+}
+
+// AnthropicParams configure the Anthropic provider.
+type AnthropicParams struct {
+	APIKey string
+	// BaseURL is the API's root; empty means Anthropic's (https://api.anthropic.com).
+	BaseURL string
+	// HTTP is the client every call goes through; nil means http.DefaultClient.
+	HTTP *http.Client
+	// MaxTokens bounds an answer when a Request does not (Anthropic requires a bound).
+	MaxTokens int64
+}
+
+// NewAnthropic returns a provider on the Anthropic SDK. It reads nothing from the
+// environment itself (ANTHROPIC_API_KEY, profiles): the app's settings are the one source,
+// and the SDK's retries are off so the httpclient service's policy is the only one.
+func NewAnthropic(p AnthropicParams) Provider {
+	hc := p.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	opts := []option.RequestOption{option.WithoutEnvironmentDefaults(), option.WithAPIKey(p.APIKey),
+		option.WithHTTPClient(hc), option.WithMaxRetries(0)}
+	if p.BaseURL != "" {
+		opts = append(opts, option.WithBaseURL(strings.TrimSuffix(p.BaseURL, "/")+"/"))
+	}
+	return &anthropicProvider{client: anthropic.NewClient(opts...), maxTokens: cmp.Or(p.MaxTokens, DefaultMaxOutputTokens)}
+}
+
+func (p *anthropicProvider) Kind() string { return ProviderAnthropic }
+
+func (p *anthropicProvider) params(req Request) anthropic.MessageNewParams {
+	out := anthropic.MessageNewParams{Model: anthropic.Model(req.Model), MaxTokens: cmp.Or(req.MaxTokens, p.maxTokens)}
+	system := req.System
+	for _, m := range req.Messages {
+		switch m.Role {
+		case RoleSystem:
+			// Anthropic takes one system prompt beside the messages.
+			system = strings.TrimSpace(system + "\n\n" + m.Content)
+		case RoleAssistant:
+			var blocks []anthropic.ContentBlockParamUnion
+			if m.Content != "" {
+				blocks = append(blocks, anthropic.NewTextBlock(m.Content))
+			}
+			for _, c := range m.ToolCalls {
+				blocks = append(blocks, anthropic.NewToolUseBlock(c.ID, c.Arguments, c.Name))
+			}
+			out.Messages = append(out.Messages, anthropic.NewAssistantMessage(blocks...))
+		case RoleTool:
+			block := anthropic.NewToolResultBlock(m.ToolCallID, m.Content, false)
+			// Consecutive tool results belong in one user message.
+			if n := len(out.Messages); n > 0 && out.Messages[n-1].OfUser != nil && isToolResults(out.Messages[n-1]) {
+				out.Messages[n-1].OfUser.Content = append(out.Messages[n-1].OfUser.Content, block)
+				continue
+			}
+			out.Messages = append(out.Messages, anthropic.NewUserMessage(block))
+		default:
+			out.Messages = append(out.Messages, anthropic.NewUserMessage(anthropic.NewTextBlock(m.Content)))
+		}
+	}
+	if system != "" {
+		out.System = []anthropic.TextBlockParam{{Text: system}}
+	}
+	for _, t := range req.Tools {
+		schema := anthropic.ToolInputSchemaParam{Properties: t.Schema["properties"]}
+		if req, ok := t.Schema["required"].([]string); ok {
+			schema.Required = req
+		}
+		extra := map[string]any{}
+		for k, v := range t.Schema {
+			if k != "properties" && k != "required" && k != "type" {
+				extra[k] = v
+			}
+		}
+		if len(extra) > 0 {
+			schema.ExtraFields = extra
+		}
+		out.Tools = append(out.Tools, anthropic.ToolUnionParam{OfTool: &anthropic.ToolParam{
+			Name: t.Name, Description: anthropic.String(t.Description), InputSchema: schema,
+		}})
+	}
+	if req.Output != nil {
+		out.OutputConfig.Format = anthropic.JSONOutputFormatParam{Schema: req.Output.Schema}
+	}
+	return out
+}
+
+func isToolResults(m anthropic.MessageParam) bool {
+	for _, b := range m.OfUser.Content {
+		if b.OfToolResult == nil {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *anthropicProvider) Chat(ctx context.Context, req Request) (*Response, error) {
+	msg, err := p.client.Messages.New(ctx, p.params(req), option.WithHeader("Idempotency-Key", idempotencyKey()))
+	if err != nil {
+		return nil, p.fail(err)
+	}
+	return fromMessage(msg), nil
+}
+
+func fromMessage(msg *anthropic.Message) *Response {
+	out := &Response{Model: string(msg.Model), StopReason: string(msg.StopReason),
+		Usage: Usage{InputTokens: msg.Usage.InputTokens, OutputTokens: msg.Usage.OutputTokens}}
+	var text strings.Builder
+	for _, b := range msg.Content {
+		switch b.Type {
+		case "text":
+			text.WriteString(b.Text)
+		case "tool_use":
+			args := json.RawMessage(b.Input)
+			if len(args) == 0 {
+				args = json.RawMessage("{}")
+			}
+			out.ToolCalls = append(out.ToolCalls, ToolCall{ID: b.ID, Name: b.Name, Arguments: args})
+		}
+	}
+	out.Content = text.String()
+	return out
+}
+
+func (p *anthropicProvider) Stream(ctx context.Context, req Request, onDelta func(string) error) (*Response, error) {
+	stream := p.client.Messages.NewStreaming(ctx, p.params(req), option.WithHeader("Idempotency-Key", idempotencyKey()))
+	defer stream.Close()
+	var msg anthropic.Message
+	stopped := false
+	var cbErr error
+	for stream.Next() {
+		ev := stream.Current()
+		if err := msg.Accumulate(ev); err != nil {
+			cbErr = &ProviderError{Provider: ProviderAnthropic, Reason: "the stream was malformed", Err: err}
+			break
+		}
+		if ev.Type == "message_stop" {
+			stopped = true
+		}
+		if ev.Type == "content_block_delta" && ev.Delta.Type == "text_delta" && ev.Delta.Text != "" {
+			if err := onDelta(ev.Delta.Text); err != nil {
+				cbErr = err
+				break
+			}
+		}
+	}
+	out := fromMessage(&msg)
+	if out.Model == "" {
+		out.Model = req.Model
+	}
+	if cbErr != nil {
+		return out, cbErr
+	}
+	if err := stream.Err(); err != nil {
+		return out, p.fail(err)
+	}
+	if !stopped {
+		return out, &ProviderError{Provider: ProviderAnthropic, Reason: "the answer was cut short", Err: errors.New("stream ended before message_stop")}
+	}
+	return out, nil
+}
+
+func (p *anthropicProvider) Models(ctx context.Context) ([]string, error) {
+	page, err := p.client.Models.List(ctx, anthropic.ModelListParams{})
+	if err != nil {
+		return nil, p.fail(err)
+	}
+	out := make([]string, 0, len(page.Data))
+	for _, m := range page.Data {
+		out = append(out, m.ID)
+	}
+	return out, nil
+}
+
+func (p *anthropicProvider) fail(err error) error {
+	var apiErr *anthropic.Error
+	if errors.As(err, &apiErr) {
+		// The SDK's message quotes the request URL and the body; keep the status only.
+		return providerError(ProviderAnthropic, apiErr.StatusCode, fmt.Errorf("anthropic error %d", apiErr.StatusCode))
+	}
+	return providerError(ProviderAnthropic, 0, err)
+}

@@ -1,0 +1,473 @@
+package ai
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/aegisgo/aegis/template/internal/components/backend"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// Prefix is the path of every ai endpoint.
+const Prefix = "/api/v1/ai"
+
+// ChatPath answers a prompt, as JSON or as Server-Sent Events.
+const ChatPath = Prefix + "/chat"
+
+// maxChatBody bounds a chat request's body: AI_MAX_PROMPT_BYTES is at most 1 MiB for each
+// of the prompt and the system prompt, with room for JSON's escapes.
+const maxChatBody = 4 << 20
+
+// ChatBody is what POST /api/v1/ai/chat takes.
+type ChatBody struct {
+	Prompt         string `json:"prompt" doc:"The user's message; not empty, at most AI_MAX_PROMPT_BYTES bytes."`
+	System         string `json:"system,omitempty" doc:"An optional system prompt, bounded like the prompt."`
+	Model          string `json:"model,omitempty" maxLength:"200" doc:"A profile name (default, or one of AI_PROFILES) or a configured model; default: the default profile."`
+	ConversationID int64  `json:"conversation_id,omitempty" minimum:"0" doc:"Continue this conversation of yours; default: start a new one."`
+	MaxTokens      int64  `json:"max_tokens,omitempty" minimum:"0" maximum:"1048576" doc:"Most tokens of the answer; default: AI_MAX_OUTPUT_TOKENS."`
+	Stream         bool   `json:"stream,omitempty" doc:"Answer as Server-Sent Events: 'delta' events with {text}, then 'done' with the result and usage, or 'error' with a problem."`
+}
+
+type chatInput struct {
+	Body ChatBody
+}
+
+type chatOutput struct {
+	Body func(huma.Context)
+}
+
+// DeltaEvent is the data of an SSE 'delta' event.
+type DeltaEvent struct {
+	Text string `json:"text"`
+}
+
+// ErrorEvent is the data of an SSE 'error' event: an RFC 9457 problem with what was kept.
+type ErrorEvent struct {
+	Status         int    `json:"status"`
+	Title          string `json:"title"`
+	Detail         string `json:"detail"`
+	ConversationID int64  `json:"conversation_id,omitempty"`
+	// Partial is true when part of an answer arrived; it is stored with status partial.
+	Partial bool `json:"partial,omitempty"`
+}
+
+type conversationsInput struct {
+	Limit  int   `query:"limit" minimum:"1" maximum:"200" default:"50"`
+	Before int64 `query:"before" minimum:"0" doc:"Only conversations with a smaller ID (the next page)."`
+}
+
+type conversationsOutput struct {
+	Body struct {
+		Conversations []Conversation `json:"conversations"`
+	}
+}
+
+type createConversationInput struct {
+	Body struct {
+		Title string `json:"title,omitempty" maxLength:"200"`
+		Model string `json:"model,omitempty" maxLength:"200" doc:"Profile or model the conversation starts with."`
+	}
+}
+
+type conversationOutput struct {
+	Body *Conversation
+}
+
+type idInput struct {
+	ID int64 `path:"id" minimum:"1"`
+}
+
+// ConversationWithMessages is a conversation and its messages, oldest first.
+type ConversationWithMessages struct {
+	Conversation
+	Messages []StoredMessage `json:"messages"`
+}
+
+type conversationMessagesOutput struct {
+	Body ConversationWithMessages
+}
+
+type usageInput struct {
+	From string `query:"from" pattern:"^\\d{4}-\\d{2}-\\d{2}$" doc:"First UTC day (2006-01-02); default: 29 days before to."`
+	To   string `query:"to" pattern:"^\\d{4}-\\d{2}-\\d{2}$" doc:"Last UTC day; default: today."`
+	All  bool   `query:"all" doc:"Everyone's usage (admins only); default: your own."`
+}
+
+// UsageSummary is the ledger summed per day and model over a range of days, with totals.
+type UsageSummary struct {
+	From   string     `json:"from"`
+	To     string     `json:"to"`
+	Rows   []UsageRow `json:"rows"`
+	Totals UsageRow   `json:"totals"`
+}
+
+type usageOutput struct {
+	Body UsageSummary
+}
+
+type profilesOutput struct {
+	Body struct {
+		Profiles []Profile `json:"profiles"`
+	}
+}
+
+type handlers struct {
+	svc  *Service
+	jobs *Jobs
+	r    *backend.Router
+}
+
+type jobInput struct {
+	Body struct {
+		Prompt string `json:"prompt" doc:"The prompt; not empty, at most AI_MAX_PROMPT_BYTES bytes."`
+		System string `json:"system,omitempty"`
+		Model  string `json:"model,omitempty" maxLength:"200"`
+	}
+}
+
+type jobOutput struct {
+	Body *Job
+}
+
+func (h *handlers) submitJob(ctx context.Context, in *jobInput) (*jobOutput, error) {
+	job, err := h.jobs.Submit(ctx, GenerateParams{Prompt: in.Body.Prompt, System: in.Body.System, Model: in.Body.Model})
+	if err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	return &jobOutput{Body: job}, nil
+}
+
+func (h *handlers) job(ctx context.Context, in *idInput) (*jobOutput, error) {
+	job, err := h.jobs.Get(ctx, in.ID)
+	if errors.Is(err, ErrJobNotFound) {
+		return nil, huma.Error404NotFound("No such job of yours.")
+	}
+	if err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	return &jobOutput{Body: job}, nil
+}
+
+// mount registers the endpoints; the Service is resolved once, when the routes are mounted.
+func mount(r *backend.Router) error {
+	svc, err := registry.Get[*Service](r.Container)
+	if err != nil {
+		return err
+	}
+	h := &handlers{svc: svc, r: r}
+	mw := huma.Middlewares{h.guard()}
+	desc := "With the auth service, send a user's access token; without it, Authorization: Bearer $AI_ACCESS_TOKEN (when set). 503 while no provider is configured."
+	op := func(id, method, path, summary string) huma.Operation {
+		return huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: []string{"ai"},
+			Middlewares: mw, Description: desc}
+	}
+
+	chat := op("ai-chat", http.MethodPost, ChatPath, "Answer a prompt (JSON, or Server-Sent Events with stream: true)")
+	chat.MaxBodyBytes = maxChatBody
+	chat.Description += " With stream: true the answer is a text/event-stream: 'delta' events ({text}), then 'done' (the JSON result) or 'error' (a problem; a partial answer is stored as such). Closing the connection cancels the provider call."
+	result := r.API.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[ChatResult](), true, "ChatResult")
+	chat.Responses = map[string]*huma.Response{"200": {Description: "The answer, stored in its conversation.", Content: map[string]*huma.MediaType{
+		"application/json":  {Schema: result},
+		"text/event-stream": {Schema: &huma.Schema{Type: "string", Description: "event: delta|done|error, data: JSON"}},
+	}}}
+	huma.Register(r.API, chat, h.chat)
+
+	huma.Register(r.API, op("ai-profiles", http.MethodGet, Prefix+"/profiles", "The configured profiles (provider and model)"), h.profiles)
+	huma.Register(r.API, op("ai-conversations", http.MethodGet, Prefix+"/conversations", "Your conversations, newest first"), h.conversations)
+	create := op("ai-create-conversation", http.MethodPost, Prefix+"/conversations", "Start an empty conversation")
+	create.DefaultStatus = http.StatusCreated
+	huma.Register(r.API, create, h.createConversation)
+	huma.Register(r.API, op("ai-conversation", http.MethodGet, Prefix+"/conversations/{id}", "A conversation of yours with its messages"), h.conversation)
+	del := op("ai-delete-conversation", http.MethodDelete, Prefix+"/conversations/{id}", "Delete a conversation of yours and its messages")
+	del.DefaultStatus = http.StatusNoContent
+	huma.Register(r.API, del, h.deleteConversation)
+	r.Mux.Handle(MCPPath, h.mcpHandler())
+	if jobs, err := registry.Get[*Jobs](r.Container); err == nil {
+		h.jobs = jobs
+		submit := op("ai-submit-job", http.MethodPost, Prefix+"/jobs", "Run a generation as a durable background job")
+		submit.DefaultStatus, submit.MaxBodyBytes = http.StatusAccepted, maxChatBody
+		huma.Register(r.API, submit, h.submitJob)
+		huma.Register(r.API, op("ai-job", http.MethodGet, Prefix+"/jobs/{id}", "A job of yours: its status and, when done, its result"), h.job)
+	}
+	huma.Register(r.API, op("ai-usage", http.MethodGet, Prefix+"/usage", "Tokens and cost per day and model (yours; everyone's for admins with all=true)"), h.usage)
+	return nil
+}
+
+// guard admits callers: the auth service's users, else the holders of AI_ACCESS_TOKEN (or
+// anyone outside production while it is empty); nobody while no provider is configured.
+func (h *handlers) guard() func(huma.Context, func(huma.Context)) {
+	configured := func(ctx huma.Context, next func(huma.Context)) {
+		if !h.svc.Configured() {
+			_ = huma.WriteErr(h.r.API, ctx, http.StatusServiceUnavailable, notConfiguredDetail())
+			return
+		}
+		next(ctx)
+	}
+	if h.svc.identity != nil {
+		user := h.svc.identity.RequireUser()
+		return func(ctx huma.Context, next func(huma.Context)) {
+			user(ctx, func(ctx huma.Context) { configured(ctx, next) })
+		}
+	}
+	token := h.svc.settings.AccessToken
+	return func(ctx huma.Context, next func(huma.Context)) {
+		if token == "" {
+			if h.svc.production {
+				_ = huma.WriteErr(h.r.API, ctx, http.StatusForbidden, "In production the ai endpoints need the auth service or AI_ACCESS_TOKEN; neither is set up.")
+				return
+			}
+			configured(ctx, next)
+			return
+		}
+		scheme, got, _ := strings.Cut(ctx.Header("Authorization"), " ")
+		if !strings.EqualFold(scheme, "bearer") || !backend.EqualSecret(strings.TrimSpace(got), token) {
+			ctx.SetHeader("WWW-Authenticate", `Bearer realm="ai"`)
+			_ = huma.WriteErr(h.r.API, ctx, http.StatusUnauthorized, "Send Authorization: Bearer <AI_ACCESS_TOKEN>.")
+			return
+		}
+		configured(ctx, next)
+	}
+}
+
+func notConfiguredDetail() string {
+	return "The ai service is not configured: " + strings.TrimPrefix(ErrNotConfigured.Error(), "ai: no provider is configured; ") + "."
+}
+
+func (h *handlers) params(in *chatInput) ChatParams {
+	b := in.Body
+	return ChatParams{Prompt: b.Prompt, System: b.System, Model: b.Model, ConversationID: b.ConversationID, MaxTokens: b.MaxTokens}
+}
+
+func (h *handlers) chat(ctx context.Context, in *chatInput) (*chatOutput, error) {
+	p := h.params(in)
+	// Refusals come before the answer starts, as plain problems.
+	if err := h.svc.Prepare(ctx, p); err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	if !in.Body.Stream {
+		return &chatOutput{Body: func(hctx huma.Context) {
+			extendWrite(hctx, h.svc.settings.Timeout)
+			res, err := h.svc.Chat(hctx.Context(), p)
+			if err != nil {
+				h.writeProblem(hctx, h.problem(hctx.Context(), err))
+				return
+			}
+			hctx.SetHeader("Content-Type", "application/json")
+			hctx.SetStatus(http.StatusOK)
+			_ = json.NewEncoder(hctx.BodyWriter()).Encode(res)
+		}}, nil
+	}
+	return &chatOutput{Body: func(hctx huma.Context) { h.stream(hctx, p) }}, nil
+}
+
+// stream answers as Server-Sent Events. The request's context is the provider call's: a
+// client that closes the connection cancels it, and what arrived is stored as partial.
+func (h *handlers) stream(hctx huma.Context, p ChatParams) {
+	ctx := hctx.Context()
+	hctx.SetHeader("Content-Type", "text/event-stream")
+	hctx.SetHeader("Cache-Control", "no-store")
+	hctx.SetHeader("X-Accel-Buffering", "no")
+	hctx.SetStatus(http.StatusOK)
+	w := hctx.BodyWriter()
+	flush := extendWrite(hctx, h.svc.settings.Timeout)
+	send := func(event string, v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b); err != nil {
+			return err
+		}
+		return flush()
+	}
+	p.OnDelta = func(text string) error { return send("delta", DeltaEvent{Text: text}) }
+	res, err := h.svc.Chat(ctx, p)
+	if err != nil {
+		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+			return // nobody is listening
+		}
+		ev := ErrorEvent{Status: http.StatusInternalServerError, Title: http.StatusText(http.StatusInternalServerError)}
+		var se huma.StatusError
+		if errors.As(h.problem(ctx, err), &se) {
+			ev.Status, ev.Title = se.GetStatus(), http.StatusText(se.GetStatus())
+			if m, ok := se.(*huma.ErrorModel); ok {
+				ev.Detail = m.Detail
+			}
+		}
+		if res != nil {
+			ev.ConversationID, ev.Partial = res.ConversationID, res.Partial
+		}
+		_ = send("error", ev)
+		return
+	}
+	_ = send("done", res)
+}
+
+// extendWrite lets a long answer outlive HTTP_WRITE_TIMEOUT (up to AI_TIMEOUT and a margin)
+// and returns the function that pushes what was written to the client.
+func extendWrite(hctx huma.Context, d time.Duration) func() error {
+	rw, ok := hctx.BodyWriter().(http.ResponseWriter)
+	if !ok {
+		return func() error { return nil }
+	}
+	rc := http.NewResponseController(rw)
+	_ = rc.SetWriteDeadline(time.Now().Add(d + 30*time.Second))
+	return rc.Flush
+}
+
+// writeProblem writes err (a huma status error) as the response.
+func (h *handlers) writeProblem(hctx huma.Context, err error) {
+	var se huma.StatusError
+	if !errors.As(err, &se) {
+		se = huma.Error500InternalServerError("The server hit an unexpected error.")
+	}
+	if hs, ok := err.(huma.HeadersError); ok {
+		for k, vs := range hs.GetHeaders() {
+			for _, v := range vs {
+				hctx.AppendHeader(k, v)
+			}
+		}
+	}
+	ct := "application/problem+json"
+	hctx.SetHeader("Content-Type", ct)
+	hctx.SetStatus(se.GetStatus())
+	_ = json.NewEncoder(hctx.BodyWriter()).Encode(se)
+}
+
+// problem maps an error to an RFC 9457 problem that names no key, body or stack: bad input
+// is 422, a spent quota 429, a missing conversation 404, the provider's failures 502 (or 503
+// when it rate-limits, 504 on a timeout); the rest is logged and answered with a plain 500.
+func (h *handlers) problem(ctx context.Context, err error) error {
+	var qe *QuotaError
+	var pe *ProviderError
+	switch {
+	case errors.Is(err, ErrNotConfigured):
+		return huma.Error503ServiceUnavailable(notConfiguredDetail())
+	case errors.Is(err, ErrEmptyPrompt):
+		return huma.Error422UnprocessableEntity("validation failed: the prompt is empty or not UTF-8",
+			&huma.ErrorDetail{Location: "body.prompt", Message: "give a non-empty prompt"})
+	case errors.Is(err, ErrPromptTooLarge):
+		return huma.Error422UnprocessableEntity("validation failed: the prompt is too large",
+			&huma.ErrorDetail{Location: "body.prompt", Message: "at most " + strconv.Itoa(h.svc.settings.MaxPromptBytes) + " bytes (AI_MAX_PROMPT_BYTES), the system prompt too"})
+	case errors.Is(err, ErrUnknownModel):
+		return huma.Error422UnprocessableEntity("validation failed: unknown model",
+			&huma.ErrorDetail{Location: "body.model", Message: strings.TrimPrefix(err.Error(), "ai: ")})
+	case errors.As(err, &qe):
+		secs := int(max(time.Until(qe.Reset), time.Second).Seconds())
+		return huma.ErrorWithHeaders(huma.NewError(http.StatusTooManyRequests,
+			fmt.Sprintf("Your daily AI token quota is spent (%d of %d tokens); it resets at %s.", qe.Used, qe.Quota, qe.Reset.UTC().Format(time.RFC3339))),
+			http.Header{"Retry-After": {strconv.Itoa(secs)}})
+	case errors.Is(err, ErrNotFound):
+		return huma.Error404NotFound("No such conversation of yours.")
+	case errors.As(err, &pe):
+		switch {
+		case pe.Status == http.StatusTooManyRequests:
+			return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable("The AI provider is rate limiting the app; retry later."),
+				http.Header{"Retry-After": {"30"}})
+		case pe.Status == http.StatusNotFound:
+			return huma.Error422UnprocessableEntity("The AI provider does not know the model of this profile.")
+		}
+		return huma.Error502BadGateway("The AI provider failed: " + pe.Reason + ".")
+	case errors.Is(err, context.DeadlineExceeded):
+		return huma.Error504GatewayTimeout("The AI provider did not answer within AI_TIMEOUT.")
+	case errors.Is(err, context.Canceled):
+		return huma.Error503ServiceUnavailable("The request was cancelled.")
+	}
+	h.r.Logger.ErrorContext(ctx, "ai: request failed", "error", err, "request_id", backend.RequestID(ctx))
+	return huma.Error500InternalServerError("The server hit an unexpected error. Quote the X-Request-ID header when reporting it.")
+}
+
+func (h *handlers) profiles(context.Context, *struct{}) (*profilesOutput, error) {
+	out := &profilesOutput{}
+	out.Body.Profiles = h.svc.Profiles()
+	return out, nil
+}
+
+func (h *handlers) conversations(ctx context.Context, in *conversationsInput) (*conversationsOutput, error) {
+	cs, err := h.svc.Conversations(ctx, in.Limit, in.Before)
+	if err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	out := &conversationsOutput{}
+	out.Body.Conversations = nonNil(cs)
+	return out, nil
+}
+
+func (h *handlers) createConversation(ctx context.Context, in *createConversationInput) (*conversationOutput, error) {
+	c, err := h.svc.CreateConversation(ctx, in.Body.Title, in.Body.Model)
+	if err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	return &conversationOutput{Body: c}, nil
+}
+
+func (h *handlers) conversation(ctx context.Context, in *idInput) (*conversationMessagesOutput, error) {
+	c, msgs, err := h.svc.Conversation(ctx, in.ID)
+	if err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	return &conversationMessagesOutput{Body: ConversationWithMessages{Conversation: *c, Messages: nonNil(msgs)}}, nil
+}
+
+func (h *handlers) deleteConversation(ctx context.Context, in *idInput) (*struct{}, error) {
+	if err := h.svc.DeleteConversation(ctx, in.ID); err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	return nil, nil
+}
+
+func (h *handlers) usage(ctx context.Context, in *usageInput) (*usageOutput, error) {
+	now := h.svc.now().UTC()
+	to, from := now, now.AddDate(0, 0, -29)
+	var err error
+	if in.To != "" {
+		if to, err = time.Parse(time.DateOnly, in.To); err != nil {
+			return nil, huma.Error422UnprocessableEntity("to is not a date", &huma.ErrorDetail{Location: "query.to", Value: in.To})
+		}
+		if in.From == "" {
+			from = to.AddDate(0, 0, -29)
+		}
+	}
+	if in.From != "" {
+		if from, err = time.Parse(time.DateOnly, in.From); err != nil {
+			return nil, huma.Error422UnprocessableEntity("from is not a date", &huma.ErrorDetail{Location: "query.from", Value: in.From})
+		}
+	}
+	if from.After(to) || to.Sub(from) > 366*24*time.Hour {
+		return nil, huma.Error422UnprocessableEntity("give a range of at most 366 days with from before to")
+	}
+	if in.All && h.svc.identity != nil && !h.svc.identity.IsAdmin(ctx) {
+		return nil, huma.Error403Forbidden("Only admins may read everyone's usage.")
+	}
+	rows, err := h.svc.Usage(ctx, UsageParams{From: from, To: to, All: in.All})
+	if err != nil {
+		return nil, h.problem(ctx, err)
+	}
+	out := &usageOutput{}
+	out.Body.From, out.Body.To, out.Body.Rows = from.Format(time.DateOnly), to.Format(time.DateOnly), nonNil(rows)
+	for _, r := range rows {
+		t := &out.Body.Totals
+		t.Calls += r.Calls
+		t.InputTokens += r.InputTokens
+		t.OutputTokens += r.OutputTokens
+		t.CostUSD += r.CostUSD
+		t.Errors += r.Errors
+	}
+	return out, nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,487 @@
+package ai
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// headerIdentity is an Identity for tests: the user is the X-Test-User header, checked by
+// RequireUser; "admin" is an admin.
+type headerIdentity struct{}
+
+type testUserKey struct{}
+
+func (headerIdentity) UserID(ctx context.Context) (string, bool) {
+	u, ok := ctx.Value(testUserKey{}).(string)
+	return u, ok
+}
+
+func (headerIdentity) IsAdmin(ctx context.Context) bool {
+	u, _ := ctx.Value(testUserKey{}).(string)
+	return u == "admin"
+}
+
+func (headerIdentity) RequireUser() func(huma.Context, func(huma.Context)) {
+	return func(ctx huma.Context, next func(huma.Context)) {
+		u := ctx.Header("X-Test-User")
+		if u == "" {
+			ctx.SetStatus(http.StatusUnauthorized)
+			return
+		}
+		next(huma.WithValue(ctx, testUserKey{}, u))
+	}
+}
+
+func (headerIdentity) RequireUserHTTP() func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			u := r.Header.Get("X-Test-User")
+			if u == "" {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), testUserKey{}, u)))
+		})
+	}
+}
+
+// setup is a service on db whose profiles use the fake provider f, and the app's handler.
+func setup(t *testing.T, db *database.DB, f *fakeProvider, s Settings, opts *Opts) (*Service, http.Handler) {
+	t.Helper()
+	if opts == nil {
+		opts = &Opts{}
+	}
+	if opts.Clients == nil {
+		opts.Clients = testClients(t, 1)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if f != nil {
+		if s.Provider == "" {
+			s.Provider, s.Model = ProviderOpenAI, "gpt-4o-mini"
+		}
+		s.OpenAIKey, s.OpenAIBaseURL = "sk-secret", f.srv.URL+"/v1"
+		s.AnthropicKey, s.AnthropicBaseURL = "sk-ant-secret", f.srv.URL
+		s.LocalBaseURL = f.srv.URL + "/v1"
+	}
+	svc, err := New(db, s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := frontendtest.Handler(t, nil, func(r *registry.Registry) error { return registry.Value(r, svc) })
+	return svc, h
+}
+
+func send(t *testing.T, h http.Handler, method, path string, body any, header map[string]string) *httptest.ResponseRecorder {
+	t.Helper()
+	var rd *bytes.Reader
+	switch b := body.(type) {
+	case nil:
+		rd = bytes.NewReader(nil)
+	case string:
+		rd = bytes.NewReader([]byte(b))
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req := httptest.NewRequestWithContext(context.Background(), method, path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func decode[T any](t *testing.T, rec *httptest.ResponseRecorder) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
+		t.Fatalf("decode %s: %v", rec.Body.String(), err)
+	}
+	return v
+}
+
+// sseEvent is one Server-Sent Event.
+type sseEvent struct {
+	name string
+	data string
+}
+
+func readEvents(t *testing.T, body string) []sseEvent {
+	t.Helper()
+	var out []sseEvent
+	var cur sseEvent
+	sc := bufio.NewScanner(strings.NewReader(body))
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "event: "):
+			cur.name = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			cur.data = strings.TrimPrefix(line, "data: ")
+		case line == "" && cur.name != "":
+			out = append(out, cur)
+			cur = sseEvent{}
+		}
+	}
+	return out
+}
+
+func countRows(t *testing.T, db *database.DB, q string) int64 {
+	t.Helper()
+	var n int64
+	if err := db.SQL().QueryRowContext(context.Background(), q).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestChatAPI: an answer as JSON and as SSE, stored in its conversation and recorded in the
+// ledger with its cost; the conversation continues with its history.
+func TestChatAPI(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		f := newFakeOpenAI(t, fakeOK)
+		svc, h := setup(t, db, f, Settings{}, nil)
+
+		rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi there"}, nil)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("chat = %d %s", rec.Code, rec.Body)
+		}
+		res := decode[ChatResult](t, rec)
+		if res.Content != "Hello, world" || res.ConversationID == 0 || res.Usage != (Usage{12, 3}) || res.CostUSD <= 0 || res.Profile != DefaultProfile {
+			t.Fatalf("result = %+v", res)
+		}
+
+		// The same conversation, streamed: the history goes with the prompt.
+		rec = send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "again", "conversation_id": res.ConversationID, "stream": true}, nil)
+		if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/event-stream") {
+			t.Fatalf("stream = %d %s %s", rec.Code, rec.Header(), rec.Body)
+		}
+		events := readEvents(t, rec.Body.String())
+		var text strings.Builder
+		for _, e := range events[:len(events)-1] {
+			if e.name != "delta" {
+				t.Fatalf("event %q before the end", e.name)
+			}
+			var d DeltaEvent
+			_ = json.Unmarshal([]byte(e.data), &d)
+			text.WriteString(d.Text)
+		}
+		last := events[len(events)-1]
+		var done ChatResult
+		_ = json.Unmarshal([]byte(last.data), &done)
+		if len(events) != 4 || text.String() != "Hello, world" || last.name != "done" || done.Usage != (Usage{12, 3}) || done.ConversationID != res.ConversationID {
+			t.Fatalf("events = %+v", events)
+		}
+		body, _ := f.last()
+		if msgs, _ := body["messages"].([]any); len(msgs) != 3 {
+			t.Fatalf("sent %d messages, want the history (2) and the prompt", len(msgs))
+		}
+
+		rec = send(t, h, http.MethodGet, Prefix+"/conversations/"+jsonNumber(res.ConversationID), nil, nil)
+		conv := decode[ConversationWithMessages](t, rec)
+		if rec.Code != http.StatusOK || len(conv.Messages) != 4 || conv.Title != "hi there" || conv.Messages[3].Status != StatusComplete {
+			t.Fatalf("conversation = %d %+v", rec.Code, conv)
+		}
+		if n := countRows(t, db, "SELECT COUNT(*) FROM ai_usage WHERE status = 'ok' AND input_tokens = 12 AND cost_usd > 0"); n != 2 {
+			t.Fatalf("%d usage rows, want 2", n)
+		}
+
+		rec = send(t, h, http.MethodGet, Prefix+"/usage", nil, nil)
+		usage := decode[UsageSummary](t, rec)
+		if rec.Code != http.StatusOK || usage.Totals.Calls != 2 || usage.Totals.InputTokens != 24 {
+			t.Fatalf("usage = %d %s", rec.Code, rec.Body)
+		}
+		_ = svc
+	})
+}
+
+func jsonNumber(n int64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// TestConversationsAPI: create, list, get and delete; another's or a missing one is 404.
+func TestConversationsAPI(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		f := newFakeOpenAI(t, fakeOK)
+		_, h := setup(t, db, f, Settings{}, &Opts{Identity: headerIdentity{}})
+		alice, bob := map[string]string{"X-Test-User": "alice"}, map[string]string{"X-Test-User": "bob"}
+		rec := send(t, h, http.MethodPost, Prefix+"/conversations", map[string]any{"title": "plans"}, alice)
+		if rec.Code != http.StatusCreated {
+			t.Fatalf("create = %d %s", rec.Code, rec.Body)
+		}
+		c := decode[Conversation](t, rec)
+		if rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi", "conversation_id": c.ID}, alice); rec.Code != http.StatusOK {
+			t.Fatalf("chat = %d %s", rec.Code, rec.Body)
+		}
+		list := decode[struct{ Conversations []Conversation }](t, send(t, h, http.MethodGet, Prefix+"/conversations", nil, alice))
+		if len(list.Conversations) != 1 || list.Conversations[0].ID != c.ID {
+			t.Fatalf("alice's list = %+v", list)
+		}
+		if list := decode[struct{ Conversations []Conversation }](t, send(t, h, http.MethodGet, Prefix+"/conversations", nil, bob)); len(list.Conversations) != 0 {
+			t.Fatalf("bob sees %+v", list)
+		}
+		path := Prefix + "/conversations/" + jsonNumber(c.ID)
+		for _, probe := range []struct {
+			method string
+			header map[string]string
+			want   int
+		}{
+			{http.MethodGet, bob, http.StatusNotFound},
+			{http.MethodDelete, bob, http.StatusNotFound},
+			{http.MethodGet, nil, http.StatusUnauthorized},
+			{http.MethodGet, alice, http.StatusOK},
+			{http.MethodDelete, alice, http.StatusNoContent},
+			{http.MethodGet, alice, http.StatusNotFound},
+		} {
+			if rec := send(t, h, probe.method, path, nil, probe.header); rec.Code != probe.want {
+				t.Fatalf("%s %v = %d, want %d: %s", probe.method, probe.header, rec.Code, probe.want, rec.Body)
+			}
+		}
+		if n := countRows(t, db, "SELECT COUNT(*) FROM ai_messages"); n != 0 {
+			t.Fatalf("%d messages left after the delete", n)
+		}
+		// Bob may not continue Alice's conversation (nor a missing one).
+		if rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi", "conversation_id": c.ID}, bob); rec.Code != http.StatusNotFound {
+			t.Fatalf("chat in another's conversation = %d", rec.Code)
+		}
+	})
+}
+
+// TestBadInput: each mistake is an RFC 9457 problem that names no key, before anything is
+// sent or stored.
+func TestBadInput(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		f := newFakeOpenAI(t, fakeOK)
+		_, h := setup(t, db, f, Settings{MaxPromptBytes: 100}, nil)
+		for _, tc := range []struct {
+			name string
+			body any
+			want int
+			in   string
+		}{
+			{"empty", map[string]any{"prompt": "  "}, 422, "body.prompt"},
+			{"oversized", map[string]any{"prompt": strings.Repeat("x", 101)}, 422, "body.prompt"},
+			{"oversized system", map[string]any{"prompt": "hi", "system": strings.Repeat("x", 101)}, 422, "body.prompt"},
+			{"unknown model", map[string]any{"prompt": "hi", "model": "gpt-9"}, 422, "body.model"},
+			{"not JSON", "{", 400, ""},
+		} {
+			rec := send(t, h, http.MethodPost, ChatPath, tc.body, nil)
+			if rec.Code != tc.want || !strings.Contains(rec.Header().Get("Content-Type"), "problem+json") || !strings.Contains(rec.Body.String(), tc.in) {
+				t.Errorf("%s: %d %s %s", tc.name, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+			}
+		}
+		if f.count() != 0 || countRows(t, db, "SELECT COUNT(*) FROM ai_messages") != 0 {
+			t.Fatal("a refused request reached the provider or the database")
+		}
+	})
+}
+
+// TestProviderFailures: a provider's refusal is a problem without its body or the key; a
+// stream cut short ends with an error event, its partial answer stored as such and its
+// usage recorded.
+func TestProviderFailures(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		for _, tc := range []struct {
+			mode string
+			want int
+		}{{fake401, 502}, {fake429, 503}, {fake500, 502}, {fakeNoModel, 422}} {
+			f := newFakeOpenAI(t, tc.mode)
+			_, h := setup(t, db, f, Settings{}, nil)
+			rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi"}, nil)
+			if rec.Code != tc.want || strings.Contains(rec.Body.String(), "secret") || strings.Contains(rec.Body.String(), f.srv.URL) {
+				t.Fatalf("%s: %d %s", tc.mode, rec.Code, rec.Body)
+			}
+			rec = send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi", "stream": true}, nil)
+			events := readEvents(t, rec.Body.String())
+			if len(events) != 1 || events[0].name != "error" || !strings.Contains(events[0].data, `"status":`+jsonNumber(int64(tc.want))) {
+				t.Fatalf("%s stream: %+v", tc.mode, events)
+			}
+		}
+		if n := countRows(t, db, "SELECT COUNT(*) FROM ai_usage WHERE status = 'error' AND error <> ''"); n != 8 {
+			t.Fatalf("%d failed calls recorded, want 8", n)
+		}
+
+		f := newFakeOpenAI(t, fakeCut)
+		_, h := setup(t, db, f, Settings{}, nil)
+		rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "tell me", "stream": true}, nil)
+		events := readEvents(t, rec.Body.String())
+		last := events[len(events)-1]
+		var ev ErrorEvent
+		_ = json.Unmarshal([]byte(last.data), &ev)
+		if last.name != "error" || !ev.Partial || ev.ConversationID == 0 || ev.Status != 502 {
+			t.Fatalf("events = %+v", events)
+		}
+		if n := countRows(t, db, "SELECT COUNT(*) FROM ai_messages WHERE status = 'partial' AND content = 'Hello, '"); n != 1 {
+			t.Fatal("the partial answer was not stored as partial")
+		}
+		if n := countRows(t, db, "SELECT COUNT(*) FROM ai_usage WHERE status = 'error' AND output_tokens > 0"); n != 1 {
+			t.Fatal("the usage of the partial answer was not recorded")
+		}
+	})
+}
+
+// TestStreamCancelled: a client that goes away mid-stream cancels the provider call; what
+// arrived is stored as partial and the call recorded as cancelled.
+func TestStreamCancelled(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		f := newFakeOpenAI(t, fakeSlow)
+		_, h := setup(t, db, f, Settings{}, nil)
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		ctx, cancel := context.WithCancel(t.Context())
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+ChatPath, strings.NewReader(`{"prompt":"go on","stream":true}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd := bufio.NewReader(resp.Body)
+		for {
+			line, err := rd.ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasPrefix(line, "event: delta") {
+				break
+			}
+		}
+		cancel()
+		resp.Body.Close()
+		select {
+		case <-f.gone:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the provider call went on after the client left")
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for countRows(t, db, "SELECT COUNT(*) FROM ai_usage WHERE status = 'cancelled'") != 1 {
+			if time.Now().After(deadline) {
+				t.Fatal("the cancelled call was not recorded")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n := countRows(t, db, "SELECT COUNT(*) FROM ai_messages WHERE status = 'partial'"); n != 1 {
+			t.Fatal("the partial answer was not stored")
+		}
+	})
+}
+
+// TestQuota: a user past AI_DAILY_TOKEN_QUOTA gets 429 with Retry-After, before the provider
+// is called; others are not affected, and an admin may read everyone's usage.
+func TestQuota(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		f := newFakeOpenAI(t, fakeOK)
+		_, h := setup(t, db, f, Settings{DailyTokenQuota: 15}, &Opts{Identity: headerIdentity{}})
+		alice := map[string]string{"X-Test-User": "alice"}
+		if rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi"}, alice); rec.Code != http.StatusOK {
+			t.Fatalf("first = %d %s", rec.Code, rec.Body)
+		}
+		rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi", "stream": true}, alice)
+		if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "quota") {
+			t.Fatalf("over quota = %d %s", rec.Code, rec.Body)
+		}
+		if f.count() != 1 {
+			t.Fatalf("%d provider calls, want 1", f.count())
+		}
+		if rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi"}, map[string]string{"X-Test-User": "bob"}); rec.Code != http.StatusOK {
+			t.Fatalf("bob = %d", rec.Code)
+		}
+		if rec := send(t, h, http.MethodGet, Prefix+"/usage?all=true", nil, alice); rec.Code != http.StatusForbidden {
+			t.Fatalf("alice reads everyone's usage: %d", rec.Code)
+		}
+		u := decode[UsageSummary](t, send(t, h, http.MethodGet, Prefix+"/usage?all=true", nil, map[string]string{"X-Test-User": "admin"}))
+		if u.Totals.Calls != 2 {
+			t.Fatalf("everyone's usage = %+v", u)
+		}
+		u = decode[UsageSummary](t, send(t, h, http.MethodGet, Prefix+"/usage", nil, alice))
+		if u.Totals.Calls != 1 {
+			t.Fatalf("alice's usage = %+v", u)
+		}
+	})
+}
+
+// TestNotConfigured: without a provider the service starts, its health says how to fix it,
+// and the endpoints answer 503 with the same hint.
+func TestNotConfigured(t *testing.T) {
+	db := databasetest.New(t, database.SQLite)
+	svc, h := setup(t, db, nil, Settings{}, nil)
+	hl := svc.CheckHealth(t.Context())
+	if hl.Status != registry.StatusDegraded || !strings.Contains(hl.Message, "not configured") || !strings.Contains(hl.Message, "AI_PROVIDER") {
+		t.Fatalf("health = %+v", hl)
+	}
+	for _, path := range []string{ChatPath, Prefix + "/conversations"} {
+		rec := send(t, h, http.MethodPost, path, map[string]any{"prompt": "hi"}, nil)
+		if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "AI_PROVIDER") {
+			t.Fatalf("%s = %d %s", path, rec.Code, rec.Body)
+		}
+	}
+}
+
+// TestAccessToken: without the auth service, AI_ACCESS_TOKEN guards the endpoints; in
+// production an empty one refuses them.
+func TestAccessToken(t *testing.T) {
+	db := databasetest.New(t, database.SQLite)
+	f := newFakeOpenAI(t, fakeOK)
+	_, h := setup(t, db, f, Settings{AccessToken: "tok-0123456789"}, nil)
+	if rec := send(t, h, http.MethodGet, Prefix+"/profiles", nil, nil); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("no token = %d", rec.Code)
+	}
+	rec := send(t, h, http.MethodGet, Prefix+"/profiles", nil, map[string]string{"Authorization": "Bearer tok-0123456789"})
+	if rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), "secret") {
+		t.Fatalf("token = %d %s", rec.Code, rec.Body)
+	}
+	_, h = setup(t, db, newFakeOpenAI(t, fakeOK), Settings{}, &Opts{Production: true})
+	if rec := send(t, h, http.MethodGet, Prefix+"/profiles", nil, nil); rec.Code != http.StatusForbidden {
+		t.Fatalf("production without a token = %d", rec.Code)
+	}
+}
+
+// TestOpenAPI: the chat endpoint documents both answers.
+func TestOpenAPI(t *testing.T) {
+	db := databasetest.New(t, database.SQLite)
+	_, h := setup(t, db, newFakeOpenAI(t, fakeOK), Settings{}, nil)
+	rec := send(t, h, http.MethodGet, "/openapi.json", nil, nil)
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Responses map[string]struct {
+				Content map[string]any `json:"content"`
+			} `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	content := doc.Paths[ChatPath]["post"].Responses["200"].Content
+	if content["application/json"] == nil || content["text/event-stream"] == nil {
+		t.Fatalf("POST %s documents %v", ChatPath, content)
+	}
+	for _, p := range []string{Prefix + "/conversations", Prefix + "/conversations/{id}", Prefix + "/usage"} {
+		if doc.Paths[p] == nil {
+			t.Errorf("%s is not documented", p)
+		}
+	}
+}

@@ -1,0 +1,196 @@
+package ai
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
+)
+
+// aiCommand is `<app> ai`: chat, models and usage.
+func aiCommand(env *command.Env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   Name,
+		Short: "Chat with the configured models, list them, and read the usage ledger",
+		Args:  cobra.ArbitraryArgs,
+		RunE:  command.Group,
+	}
+	cmd.AddCommand(chatCommand(env), modelsCommand(env), usageCommand(env))
+	return cmd
+}
+
+func chatCommand(env *command.Env) *cobra.Command {
+	var model, system string
+	cmd := &cobra.Command{
+		Use:   "chat",
+		Short: "A streaming chat that keeps the conversation (/model NAME, /new, /exit)",
+		Args:  cobra.NoArgs,
+	}
+	cmd.Flags().StringVar(&model, "model", "", "profile or model to start with (default: the default profile)")
+	cmd.Flags().StringVar(&system, "system", "", "system prompt")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return command.WithService(cmd.Context(), env, func(ctx context.Context, svc *Service) error {
+			return repl(ctx, svc, cmd.InOrStdin(), cmd.OutOrStdout(), model, system)
+		})
+	}
+	return cmd
+}
+
+// repl reads prompts line by line and streams the answers; the conversation goes on until
+// /new or /exit (or the end of the input).
+func repl(ctx context.Context, svc *Service, in io.Reader, out io.Writer, model, system string) error {
+	if !svc.Configured() {
+		return ErrNotConfigured
+	}
+	profile, _, err := svc.Provider(model)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Chatting with %s (%s/%s). /model NAME switches, /new starts over, /exit leaves.\n", profile.Name, profile.Provider, profile.Model)
+	var conversation int64
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64<<10), svc.settings.MaxPromptBytes+1)
+	for {
+		fmt.Fprint(out, "> ")
+		if !sc.Scan() {
+			fmt.Fprintln(out)
+			return sc.Err()
+		}
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "":
+			continue
+		case line == "/exit" || line == "/quit":
+			return nil
+		case line == "/new":
+			conversation = 0
+			fmt.Fprintln(out, "(new conversation)")
+			continue
+		case strings.HasPrefix(line, "/model"):
+			name := strings.TrimSpace(strings.TrimPrefix(line, "/model"))
+			p, _, err := svc.Provider(name)
+			if err != nil || name == "" {
+				fmt.Fprintf(out, "profiles: %s\n", strings.Join(svc.profileNames(), ", "))
+				continue
+			}
+			model = name
+			fmt.Fprintf(out, "(now %s: %s/%s)\n", p.Name, p.Provider, p.Model)
+			continue
+		}
+		res, err := svc.Chat(ctx, ChatParams{Prompt: line, System: system, Model: model, ConversationID: conversation,
+			OnDelta: func(text string) error { _, err := io.WriteString(out, text); return err }})
+		fmt.Fprintln(out)
+		if res != nil && res.ConversationID != 0 {
+			conversation = res.ConversationID
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			fmt.Fprintf(out, "error: %s\n", strings.TrimPrefix(err.Error(), "ai: "))
+			continue
+		}
+		fmt.Fprintf(out, "[%d in, %d out tokens, $%.6f]\n", res.Usage.InputTokens, res.Usage.OutputTokens, res.CostUSD)
+	}
+}
+
+func modelsCommand(env *command.Env) *cobra.Command {
+	var remote bool
+	cmd := &cobra.Command{
+		Use:   "models",
+		Short: "The configured profiles, and with --remote the models each provider offers",
+		Args:  cobra.NoArgs,
+	}
+	cmd.Flags().BoolVar(&remote, "remote", false, "also ask each provider for its models")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return command.WithService(cmd.Context(), env, func(ctx context.Context, svc *Service) error {
+			out := cmd.OutOrStdout()
+			if !svc.Configured() {
+				return ErrNotConfigured
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "PROFILE\tPROVIDER\tMODEL")
+			for _, p := range svc.Profiles() {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, p.Provider, p.Model)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if !remote {
+				return nil
+			}
+			seen := map[string]bool{}
+			var errs []error
+			for _, p := range svc.Profiles() {
+				if seen[p.Provider] {
+					continue
+				}
+				seen[p.Provider] = true
+				_, prov, _ := svc.Provider(p.Name)
+				models, err := prov.Models(ctx)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				fmt.Fprintf(out, "\n%s offers:\n  %s\n", p.Provider, strings.Join(models, "\n  "))
+			}
+			return errors.Join(errs...)
+		})
+	}
+	return cmd
+}
+
+func usageCommand(env *command.Env) *cobra.Command {
+	var days int
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "usage",
+		Short: "Tokens and cost per day and model, from the usage ledger",
+		Args:  cobra.NoArgs,
+	}
+	cmd.Flags().IntVar(&days, "days", 30, "days to show, today included")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if days < 1 || days > 366 {
+			return command.UsageError(cmd, "--days must be from 1 to 366")
+		}
+		return command.WithService(cmd.Context(), env, func(ctx context.Context, svc *Service) error {
+			now := svc.now().UTC()
+			rows, err := svc.Usage(ctx, UsageParams{From: now.AddDate(0, 0, -(days - 1)), To: now, All: true})
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(nonNil(rows))
+			}
+			if len(rows) == 0 {
+				fmt.Fprintf(out, "No AI calls in the last %d days.\n", days)
+				return nil
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "DAY\tMODEL\tCALLS\tERRORS\tINPUT\tOUTPUT\tCOST (USD)")
+			var total UsageRow
+			for _, r := range rows {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%.6f\n", r.Day, r.Model, r.Calls, r.Errors, r.InputTokens, r.OutputTokens, r.CostUSD)
+				total.Calls += r.Calls
+				total.InputTokens += r.InputTokens
+				total.OutputTokens += r.OutputTokens
+				total.CostUSD += r.CostUSD
+			}
+			fmt.Fprintf(tw, "total\t\t%d\t\t%d\t%d\t%.6f\n", total.Calls, total.InputTokens, total.OutputTokens, total.CostUSD)
+			return tw.Flush()
+		})
+	}
+	return cmd
+}

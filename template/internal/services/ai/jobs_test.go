@@ -1,0 +1,100 @@
+package ai
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
+	"github.com/aegisgo/aegis/template/internal/components/worker"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// enqueued records the jobs a test enqueues instead of running River.
+type enqueued struct {
+	mu   sync.Mutex
+	args []river.JobArgs
+}
+
+func (e *enqueued) Enqueue(_ context.Context, args river.JobArgs, _ *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.args = append(e.args, args)
+	return &rivertype.JobInsertResult{Job: &rivertype.JobRow{ID: int64(len(e.args))}}, nil
+}
+
+func (e *enqueued) EnqueueTx(ctx context.Context, _ *worker.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	return e.Enqueue(ctx, args, opts)
+}
+
+// TestJobs: POST /api/v1/ai/jobs stores and enqueues a generation; its attempts retry on
+// provider errors and the result (or the last error) is fetched by ID.
+func TestJobs(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		f := newFakeOpenAI(t, fakeFlaky)
+		svc, _ := setup(t, db, f, Settings{}, &Opts{Identity: headerIdentity{}})
+		enq := &enqueued{}
+		jobs, err := NewJobs(t.Context(), svc, enq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := frontendtest.Handler(t, nil, func(r *registry.Registry) error {
+			return errors.Join(registry.Value(r, svc), registry.Value(r, jobs))
+		})
+		alice := map[string]string{"X-Test-User": "alice"}
+		rec := send(t, h, http.MethodPost, Prefix+"/jobs", map[string]any{"prompt": "write a poem"}, alice)
+		if rec.Code != http.StatusAccepted {
+			t.Fatalf("submit = %d %s", rec.Code, rec.Body)
+		}
+		job := decode[Job](t, rec)
+		if job.Status != JobQueued || len(enq.args) != 1 || enq.args[0].(GenerateArgs).JobID != job.ID {
+			t.Fatalf("job %+v, enqueued %+v", job, enq.args)
+		}
+		if rec := send(t, h, http.MethodPost, Prefix+"/jobs", map[string]any{"prompt": ""}, alice); rec.Code != http.StatusUnprocessableEntity {
+			t.Fatalf("empty prompt = %d", rec.Code)
+		}
+		// The first attempt meets a 500 and fails (River retries it); the second succeeds.
+		if err := jobs.Run(t.Context(), job.ID, 1, JobMaxAttempts); err == nil {
+			t.Fatal("the failed attempt returned no error")
+		}
+		if got, _ := jobs.Get(userCtx("alice"), job.ID); got.Status != JobQueued || got.Error == "" || got.Attempts != 1 {
+			t.Fatalf("after a failed attempt: %+v", got)
+		}
+		if err := jobs.Run(t.Context(), job.ID, 2, JobMaxAttempts); err != nil {
+			t.Fatal(err)
+		}
+		got := decode[Job](t, send(t, h, http.MethodGet, Prefix+"/jobs/"+jsonNumber(job.ID), nil, alice))
+		if got.Status != JobDone || got.Result != "Hello, world" || got.FinishedAt == nil {
+			t.Fatalf("done: %+v", got)
+		}
+		if rec := send(t, h, http.MethodGet, Prefix+"/jobs/"+jsonNumber(job.ID), nil, map[string]string{"X-Test-User": "bob"}); rec.Code != http.StatusNotFound {
+			t.Fatalf("bob reads alice's job: %d", rec.Code)
+		}
+		// A job that fails its last attempt is marked failed.
+		f.mode = fake500
+		job2, err := jobs.Submit(userCtx("alice"), GenerateParams{Prompt: "again"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := jobs.Run(t.Context(), job2.ID, JobMaxAttempts, JobMaxAttempts); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := jobs.Get(userCtx("alice"), job2.ID); got.Status != JobFailed || got.Error == "" {
+			t.Fatalf("after the last attempt: %+v", got)
+		}
+		if n := countRows(t, db, "SELECT COUNT(*) FROM ai_usage WHERE kind = 'job' AND user_id = 'alice'"); n != 3 {
+			t.Fatalf("%d job calls recorded for alice, want 3", n)
+		}
+	})
+}
+
+func userCtx(user string) context.Context {
+	return context.WithValue(context.Background(), testUserKey{}, user)
+}

@@ -1,0 +1,60 @@
+package ai
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/aegisgo/aegis/template/internal/components/backend"
+)
+
+// MCPPath is where the MCP server (streamable HTTP transport) serves the registered tools.
+const MCPPath = "/mcp"
+
+// MCPServer returns an MCP server offering the registered tools to external agents: the
+// same tools, schemas and timeouts as RunTools, every call recorded in the ledger (kind
+// "mcp"). A tool's failure is a tool result with isError, never a protocol error.
+func (s *Service) MCPServer(name, version string) *mcp.Server {
+	server := mcp.NewServer(&mcp.Implementation{Name: name, Version: version}, nil)
+	for _, t := range s.tools {
+		server.AddTool(&mcp.Tool{Name: t.name, Description: t.description, InputSchema: t.schema},
+			func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				run := s.callTool(ctx, t.name, req.Params.Arguments, "mcp")
+				if run.Error != "" {
+					return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: run.Error}}}, nil
+				}
+				return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: run.Result}}}, nil
+			})
+	}
+	return server
+}
+
+// mcpHandler is the MCP endpoint behind the same guard as the API: a user's token with the
+// auth service, else AI_ACCESS_TOKEN (open outside production while it is empty).
+func (h *handlers) mcpHandler() http.Handler {
+	server := h.svc.MCPServer(strings.ToLower(strings.ReplaceAll(cmpOrString(h.r.Title, "app"), " ", "-")), cmpOrString(h.r.Revision, "dev"))
+	var next http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)
+	if h.svc.identity != nil {
+		return h.svc.identity.RequireUserHTTP()(next)
+	}
+	token := h.svc.settings.AccessToken
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if token == "" {
+			if h.svc.production {
+				http.Error(w, "In production /mcp needs the auth service or AI_ACCESS_TOKEN.", http.StatusForbidden)
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !strings.EqualFold(scheme, "bearer") || !backend.EqualSecret(strings.TrimSpace(got), token) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ai"`)
+			http.Error(w, "Send Authorization: Bearer <AI_ACCESS_TOKEN>.", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,158 @@
+package ai
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Role says who wrote a message.
+type Role string
+
+const (
+	RoleSystem    Role = "system"
+	RoleUser      Role = "user"
+	RoleAssistant Role = "assistant"
+	// RoleTool is the answer of a tool the model called; ToolCallID names the call.
+	RoleTool Role = "tool"
+)
+
+// Message is one turn of a conversation, in the providers' common shape.
+type Message struct {
+	Role    Role   `json:"role"`
+	Content string `json:"content"`
+	// ToolCalls are the calls an assistant message asks for.
+	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
+	// ToolCallID is the call a tool message answers.
+	ToolCallID string `json:"tool_call_id,omitempty"`
+}
+
+// ToolCall is the model asking for a tool to run with arguments (a JSON object).
+type ToolCall struct {
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	Arguments json.RawMessage `json:"arguments"`
+}
+
+// ToolSpec offers a tool to the model: its name, what it does and its arguments' JSON schema.
+type ToolSpec struct {
+	Name        string
+	Description string
+	Schema      map[string]any
+}
+
+// OutputSchema constrains the answer to JSON matching Schema (structured output).
+type OutputSchema struct {
+	// Name identifies the schema to the provider: letters, digits, '_' and '-'.
+	Name   string
+	Schema map[string]any
+}
+
+// Request is one call to a model.
+type Request struct {
+	// Model is the provider's model name; empty means the profile's.
+	Model string
+	// System is the system prompt, empty for none.
+	System   string
+	Messages []Message
+	Tools    []ToolSpec
+	// MaxTokens bounds the answer; zero means AI_MAX_OUTPUT_TOKENS.
+	MaxTokens int64
+	// Output, when set, asks for a JSON answer matching its schema.
+	Output *OutputSchema
+}
+
+// Usage is what a call consumed.
+type Usage struct {
+	InputTokens  int64 `json:"input_tokens"`
+	OutputTokens int64 `json:"output_tokens"`
+}
+
+// Total is input and output tokens together.
+func (u Usage) Total() int64 { return u.InputTokens + u.OutputTokens }
+
+// Response is a model's answer, complete or, alongside an error from Stream, as far as it got.
+type Response struct {
+	Model     string     `json:"model"`
+	Content   string     `json:"content"`
+	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
+	Usage     Usage      `json:"usage"`
+	// StopReason is the provider's word for why the answer ended ("stop", "end_turn",
+	// "tool_calls", "length", ...).
+	StopReason string `json:"stop_reason,omitempty"`
+}
+
+// Provider is one way to reach models: OpenAI, Anthropic, or an OpenAI-compatible server.
+// Implementations are safe for concurrent use and never put their API key in an error.
+type Provider interface {
+	// Kind is the provider's kind: ProviderOpenAI, ProviderAnthropic or ProviderLocal.
+	Kind() string
+	// Chat sends req and returns the whole answer.
+	Chat(ctx context.Context, req Request) (*Response, error)
+	// Stream sends req and calls onDelta with each piece of text as it arrives, then returns
+	// the whole answer. On an error (the provider's, a stream cut short, ctx cancelled, or
+	// onDelta's, which stops the stream) it returns what arrived so far with the error, so
+	// the caller can keep a partial answer and count its tokens.
+	Stream(ctx context.Context, req Request, onDelta func(text string) error) (*Response, error)
+	// Models lists the models the provider offers to this key.
+	Models(ctx context.Context) ([]string, error)
+}
+
+// ErrNotConfigured is returned when no provider is set up; its message says how to set one.
+var ErrNotConfigured = errors.New("ai: no provider is configured; set AI_PROVIDER (openai, anthropic or local), AI_MODEL and the provider's key (AI_OPENAI_API_KEY or AI_ANTHROPIC_API_KEY), or AI_LOCAL_BASE_URL for a local server")
+
+// ProviderError is a provider's refusal or failure, with what a caller may show: the status
+// and a short reason, never the key, the request or the provider's raw body.
+type ProviderError struct {
+	Provider string
+	// Status is the provider's HTTP status; 0 for a transport failure or a broken stream.
+	Status int
+	// Reason is a short explanation safe to show to clients.
+	Reason string
+	// Err is the underlying error, for logs and errors.Is (it may hold the provider's
+	// message; do not show it to clients).
+	Err error
+}
+
+func (e *ProviderError) Error() string {
+	if e.Status != 0 {
+		return fmt.Sprintf("ai: %s answered %d: %s", e.Provider, e.Status, e.Reason)
+	}
+	return fmt.Sprintf("ai: %s: %s", e.Provider, e.Reason)
+}
+
+func (e *ProviderError) Unwrap() error { return e.Err }
+
+// providerError wraps an SDK's error: status (0 when none) and the cause.
+func providerError(provider string, status int, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("ai: %s: %w", provider, err)
+	}
+	reason := "the call failed before an answer arrived"
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		reason = "the API key was refused; check the provider's key setting"
+	case status == http.StatusNotFound:
+		reason = "the model or endpoint is unknown to the provider"
+	case status == http.StatusTooManyRequests:
+		reason = "rate limited or out of quota at the provider; retry later"
+	case status == http.StatusBadRequest || status == http.StatusUnprocessableEntity:
+		reason = "the provider refused the request as invalid"
+	case status >= 500:
+		reason = "the provider failed; retry later"
+	case status == 0:
+		reason = "the connection failed or the answer was cut short"
+	}
+	return &ProviderError{Provider: provider, Status: status, Reason: reason, Err: err}
+}
+
+// idempotencyKey is a fresh key per call: the httpclient service retries a POST (on 429,
+// 5xx or a transport error before the answer) only when it carries one, and a retried
+// generation is worth its cost where a failed one is not.
+func idempotencyKey() string { return "ai-" + rand.Text() }

@@ -1,0 +1,220 @@
+package ai
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aegisgo/aegis/template/internal/services/httpclient"
+)
+
+// testClients returns outbound clients that do not retry (unless attempts > 1) and wait
+// little between attempts.
+func testClients(t testing.TB, attempts int) *httpclient.Clients {
+	t.Helper()
+	hc, err := httpclient.NewClients(httpclient.Settings{MaxAttempts: attempts, Backoff: 1e6, MaxDelay: 1e7}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hc
+}
+
+// providerCase builds one kind of provider against its fake server.
+type providerCase struct {
+	kind  string
+	model string
+	fake  func(testing.TB, string) *fakeProvider
+	build func(t testing.TB, f *fakeProvider, attempts int) Provider
+}
+
+var providerCases = []providerCase{
+	{kind: ProviderOpenAI, model: "gpt-4o-mini", fake: newFakeOpenAI, build: func(t testing.TB, f *fakeProvider, attempts int) Provider {
+		c, _ := testClients(t, attempts).New("ai-openai", httpclient.Options{})
+		return NewOpenAI(OpenAIParams{APIKey: "sk-secret", BaseURL: f.srv.URL + "/v1", HTTP: c.HTTP(), MaxTokens: 100})
+	}},
+	// Ollama, llama.cpp and vLLM serve the same API under /v1; the local kind has no key.
+	{kind: ProviderLocal, model: "llama3.2", fake: newFakeOpenAI, build: func(t testing.TB, f *fakeProvider, attempts int) Provider {
+		c, _ := testClients(t, attempts).New("ai-local", httpclient.Options{})
+		return NewOpenAI(OpenAIParams{Kind: ProviderLocal, BaseURL: f.srv.URL + "/v1", HTTP: c.HTTP()})
+	}},
+	{kind: ProviderAnthropic, model: "claude-sonnet-4-5", fake: newFakeAnthropic, build: func(t testing.TB, f *fakeProvider, attempts int) Provider {
+		c, _ := testClients(t, attempts).New("ai-anthropic", httpclient.Options{})
+		return NewAnthropic(AnthropicParams{APIKey: "sk-ant-secret", BaseURL: f.srv.URL, HTTP: c.HTTP(), MaxTokens: 100})
+	}},
+}
+
+func userPrompt(text string) Request {
+	return Request{Messages: []Message{{Role: RoleUser, Content: text}}}
+}
+
+// TestProviders drives each provider through its official SDK against a server speaking
+// its wire format: answers, streams, tool calls, structured output, models and errors.
+func TestProviders(t *testing.T) {
+	for _, pc := range providerCases {
+		t.Run(pc.kind, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			req := userPrompt("hi")
+			req.Model, req.System = pc.model, "be brief"
+
+			t.Run("chat", func(t *testing.T) {
+				f := pc.fake(t, fakeOK)
+				resp, err := pc.build(t, f, 1).Chat(ctx, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if resp.Content != "Hello, world" || resp.Usage != (Usage{12, 3}) || resp.Model != pc.model {
+					t.Fatalf("response = %+v", resp)
+				}
+				body, h := f.last()
+				if body["model"] != pc.model {
+					t.Errorf("model sent = %v", body["model"])
+				}
+				if h.Get("Idempotency-Key") == "" {
+					t.Error("no Idempotency-Key: the httpclient service would not retry the call")
+				}
+				switch pc.kind {
+				case ProviderOpenAI:
+					if h.Get("Authorization") != "Bearer sk-secret" {
+						t.Errorf("Authorization = %q", h.Get("Authorization"))
+					}
+				case ProviderAnthropic:
+					// SDK v2 sends the key as a bearer token.
+					if h.Get("Authorization") != "Bearer sk-ant-secret" || body["max_tokens"] != float64(100) {
+						t.Errorf("Authorization = %q, max_tokens = %v", h.Get("Authorization"), body["max_tokens"])
+					}
+				}
+			})
+
+			t.Run("stream", func(t *testing.T) {
+				f := pc.fake(t, fakeOK)
+				var deltas []string
+				resp, err := pc.build(t, f, 1).Stream(ctx, req, func(s string) error { deltas = append(deltas, s); return nil })
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.Join(deltas, "|") != "Hello|, |world" || resp.Content != "Hello, world" || resp.Usage != (Usage{12, 3}) {
+					t.Fatalf("deltas %q, response %+v", deltas, resp)
+				}
+			})
+
+			t.Run("stream cut short", func(t *testing.T) {
+				f := pc.fake(t, fakeCut)
+				resp, err := pc.build(t, f, 1).Stream(ctx, req, func(string) error { return nil })
+				var pe *ProviderError
+				if !errors.As(err, &pe) {
+					t.Fatalf("err = %v, want a ProviderError", err)
+				}
+				if resp == nil || resp.Content != "Hello, " {
+					t.Fatalf("partial response = %+v", resp)
+				}
+			})
+
+			t.Run("tool calls", func(t *testing.T) {
+				f := pc.fake(t, fakeTool)
+				p := pc.build(t, f, 1)
+				treq := req
+				treq.Tools = []ToolSpec{{Name: "weather", Description: "Weather of a city",
+					Schema: map[string]any{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}, "required": []string{"city"}}}}
+				for _, stream := range []bool{false, true} {
+					var resp *Response
+					var err error
+					if stream {
+						resp, err = p.Stream(ctx, treq, func(string) error { return nil })
+					} else {
+						resp, err = p.Chat(ctx, treq)
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(resp.ToolCalls) != 1 || resp.ToolCalls[0].Name != "weather" || string(resp.ToolCalls[0].Arguments) != `{"city":"Paris"}` {
+						t.Fatalf("stream=%v: tool calls = %+v", stream, resp.ToolCalls)
+					}
+					body, _ := f.last()
+					tools, _ := body["tools"].([]any)
+					if len(tools) != 1 {
+						t.Fatalf("tools sent = %v", body["tools"])
+					}
+				}
+				// The tool's answer goes back and the model answers in text.
+				call := ToolCall{ID: "call_1", Name: "weather", Arguments: []byte(`{"city":"Paris"}`)}
+				treq.Messages = append(treq.Messages, Message{Role: RoleAssistant, ToolCalls: []ToolCall{call}},
+					Message{Role: RoleTool, ToolCallID: "call_1", Content: `{"temp":21}`})
+				resp, err := p.Chat(ctx, treq)
+				if err != nil || resp.Content != "Hello, world" {
+					t.Fatalf("after the tool: %+v, %v", resp, err)
+				}
+			})
+
+			t.Run("structured output", func(t *testing.T) {
+				f := pc.fake(t, fakeOK)
+				sreq := req
+				sreq.Output = &OutputSchema{Name: "answer", Schema: map[string]any{"type": "object", "properties": map[string]any{"x": map[string]any{"type": "integer"}}}}
+				if _, err := pc.build(t, f, 1).Chat(ctx, sreq); err != nil {
+					t.Fatal(err)
+				}
+				body, _ := f.last()
+				var got any
+				if pc.kind == ProviderAnthropic {
+					oc, _ := body["output_config"].(map[string]any)
+					got = oc["format"]
+				} else {
+					got = body["response_format"]
+				}
+				if m, _ := got.(map[string]any); m["type"] != "json_schema" {
+					t.Fatalf("format sent = %v", got)
+				}
+			})
+
+			t.Run("models", func(t *testing.T) {
+				f := pc.fake(t, fakeOK)
+				models, err := pc.build(t, f, 1).Models(ctx)
+				if err != nil || len(models) == 0 {
+					t.Fatalf("models = %v, %v", models, err)
+				}
+			})
+
+			for _, mode := range []string{fake401, fake429, fake500, fakeNoModel} {
+				t.Run("error "+mode, func(t *testing.T) {
+					f := pc.fake(t, mode)
+					p := pc.build(t, f, 1)
+					_, err := p.Chat(ctx, req)
+					_, serr := p.Stream(ctx, req, func(string) error { return nil })
+					for _, err := range []error{err, serr} {
+						var pe *ProviderError
+						if !errors.As(err, &pe) || pe.Status == 0 || !strings.Contains(err.Error(), mode[:3]) && mode != fakeNoModel {
+							t.Fatalf("err = %v, want a ProviderError with status %s", err, mode)
+						}
+						if strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), f.srv.URL) {
+							t.Fatalf("the error quotes the key, the provider's body or the URL: %v", err)
+						}
+					}
+				})
+			}
+
+			t.Run("one retry policy", func(t *testing.T) {
+				// The SDK does not retry; the httpclient service does, once, on a 500.
+				f := pc.fake(t, fakeFlaky)
+				if _, err := pc.build(t, f, 2).Chat(ctx, req); err != nil {
+					t.Fatal(err)
+				}
+				if n := f.count(); n != 2 {
+					t.Fatalf("%d requests, want 2", n)
+				}
+				f = pc.fake(t, fake500)
+				if _, err := pc.build(t, f, 1).Chat(ctx, req); err == nil || f.count() != 1 {
+					t.Fatalf("with one attempt: %d requests, err %v", f.count(), err)
+				}
+			})
+
+			t.Run("stopped by the caller", func(t *testing.T) {
+				f := pc.fake(t, fakeOK)
+				stop := errors.New("client gone")
+				resp, err := pc.build(t, f, 1).Stream(ctx, req, func(string) error { return stop })
+				if !errors.Is(err, stop) || resp == nil || resp.Content != "Hello" {
+					t.Fatalf("response %+v, err %v", resp, err)
+				}
+			})
+		})
+	}
+}

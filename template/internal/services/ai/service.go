@@ -1,0 +1,524 @@
+package ai
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/services/httpclient"
+)
+
+// Errors of bad input; the API answers them with 422 (quota: 429).
+var (
+	ErrEmptyPrompt    = errors.New("ai: the prompt is empty")
+	ErrPromptTooLarge = errors.New("ai: the prompt is larger than AI_MAX_PROMPT_BYTES")
+	ErrUnknownModel   = errors.New("ai: unknown model or profile")
+)
+
+// QuotaError is returned when a user spent their daily tokens.
+type QuotaError struct {
+	Used, Quota int64
+	// Reset is when the quota starts again (the next UTC midnight).
+	Reset time.Time
+}
+
+func (e *QuotaError) Error() string {
+	return fmt.Sprintf("ai: daily token quota spent (%d of %d); it resets at %s", e.Used, e.Quota, e.Reset.UTC().Format(time.RFC3339))
+}
+
+// Opts adjust New. A nil *Opts means the defaults.
+type Opts struct {
+	// Identity attributes calls to users (the ai+auth glue provides it); nil means anonymous.
+	Identity Identity
+	// Clients builds the HTTP clients of the providers; nil means a fresh set with the
+	// default HTTP_CLIENT_* settings.
+	Clients *httpclient.Clients
+	// Providers replaces the provider of a kind (tests); nil means the SDKs'.
+	Providers map[string]Provider
+	// Tools are offered by RunTools and served at /mcp; NewService passes the registered ones.
+	Tools []Tool
+	// Logger receives failures (never keys, prompts or answers); nil means slog.Default().
+	Logger *slog.Logger
+	// Production refuses the endpoints without the auth service and AI_ACCESS_TOKEN.
+	Production bool
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Service is the ai service: profiles of providers and models, conversations, the usage
+// ledger and quotas. It is safe for concurrent use.
+type Service struct {
+	settings   Settings
+	profiles   []Profile
+	providers  map[string]Provider // by profile name
+	prices     Prices
+	store      *store
+	identity   Identity
+	tools      []Tool
+	logger     *slog.Logger
+	production bool
+	now        func() time.Time
+
+	mu      sync.Mutex
+	calls   int64
+	fails   int64
+	lastErr string
+	lastAt  time.Time
+}
+
+// NewService is the registry constructor.
+func NewService(_ context.Context, db *database.DB, hc *httpclient.Clients, s Settings, core config.Core, id registry.Maybe[Identity], tools registry.All[Tool]) (*Service, error) {
+	opts := &Opts{Identity: id.Value, Clients: hc, Production: core.Production()}
+	for _, t := range tools {
+		opts.Tools = append(opts.Tools, t.Value)
+	}
+	return New(db, s, opts)
+}
+
+// New returns the service on db with settings s (zero fields mean the defaults).
+func New(db *database.DB, s Settings, opts *Opts) (*Service, error) {
+	if db == nil {
+		return nil, errors.New("ai: new service: nil database")
+	}
+	if opts == nil {
+		opts = &Opts{}
+	}
+	s = s.WithDefaults()
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("ai: %w", err)
+	}
+	profiles, _ := s.ProfileList()
+	prices, _ := newPrices(s.Prices)
+	svc := &Service{settings: s, profiles: profiles, providers: map[string]Provider{}, prices: prices,
+		identity: opts.Identity, tools: slices.Clone(opts.Tools), logger: opts.Logger, production: opts.Production, now: opts.Now}
+	if svc.logger == nil {
+		svc.logger = slog.Default()
+	}
+	if svc.now == nil {
+		svc.now = time.Now
+	}
+	svc.store = &store{db: db.Bun(), now: svc.now}
+	hc := opts.Clients
+	byKind := map[string]Provider{}
+	for _, p := range profiles {
+		prov, ok := opts.Providers[p.Provider]
+		if !ok {
+			prov, ok = byKind[p.Provider]
+		}
+		if !ok {
+			if hc == nil {
+				var err error
+				if hc, err = httpclient.NewClients(httpclient.Settings{}, nil); err != nil {
+					return nil, fmt.Errorf("ai: %w", err)
+				}
+			}
+			var err error
+			if prov, err = newProvider(hc, s, p.Provider); err != nil {
+				return nil, err
+			}
+		}
+		byKind[p.Provider] = prov
+		svc.providers[p.Name] = prov
+	}
+	return svc, nil
+}
+
+// newProvider builds the provider of a kind on its own HTTP client ("ai-openai", ...).
+func newProvider(hc *httpclient.Clients, s Settings, kind string) (Provider, error) {
+	c, err := hc.New("ai-"+kind, httpclient.Options{Timeout: s.Timeout})
+	if err != nil {
+		return nil, fmt.Errorf("ai: provider %s: %w", kind, err)
+	}
+	switch kind {
+	case ProviderAnthropic:
+		return NewAnthropic(AnthropicParams{APIKey: s.key(kind), BaseURL: s.baseURL(kind), HTTP: c.HTTP(), MaxTokens: s.MaxOutputTokens}), nil
+	default:
+		return NewOpenAI(OpenAIParams{Kind: kind, APIKey: s.key(kind), BaseURL: s.baseURL(kind), HTTP: c.HTTP(), MaxTokens: s.MaxOutputTokens}), nil
+	}
+}
+
+// Settings returns the settings, defaults filled in. They hold the API keys: never log or
+// return them.
+func (s *Service) Settings() Settings { return s.settings }
+
+// Configured reports whether at least one profile is set up.
+func (s *Service) Configured() bool { return len(s.profiles) > 0 }
+
+// Profiles returns the configured profiles, the default first.
+func (s *Service) Profiles() []Profile { return slices.Clone(s.profiles) }
+
+// Provider returns the provider of a profile (or model) name; "" means the default profile.
+func (s *Service) Provider(name string) (Profile, Provider, error) {
+	if !s.Configured() {
+		return Profile{}, nil, ErrNotConfigured
+	}
+	if name == "" {
+		return s.profiles[0], s.providers[s.profiles[0].Name], nil
+	}
+	for _, p := range s.profiles {
+		if p.Name == name || p.Model == name {
+			return p, s.providers[p.Name], nil
+		}
+	}
+	return Profile{}, nil, fmt.Errorf("%w %q; use one of %s", ErrUnknownModel, name, strings.Join(s.profileNames(), ", "))
+}
+
+func (s *Service) profileNames() []string {
+	var out []string
+	for _, p := range s.profiles {
+		out = append(out, p.Name+" ("+p.Model+")")
+	}
+	return out
+}
+
+// userID is the user of ctx, "" for none.
+func (s *Service) userID(ctx context.Context) string {
+	if s.identity == nil {
+		return ""
+	}
+	id, _ := s.identity.UserID(ctx)
+	return id
+}
+
+// ChatParams is one prompt to send.
+type ChatParams struct {
+	// Prompt is the user's message: not empty, at most AI_MAX_PROMPT_BYTES.
+	Prompt string
+	// System is an optional system prompt, bounded like Prompt.
+	System string
+	// Model is a profile name or a configured model; "" means the default profile.
+	Model string
+	// ConversationID continues a stored conversation of the caller's; 0 starts a new one.
+	ConversationID int64
+	// MaxTokens bounds the answer; 0 means AI_MAX_OUTPUT_TOKENS.
+	MaxTokens int64
+	// OnDelta, when set, streams the answer: it gets each piece of text as it arrives. An
+	// error from it stops the stream (the answer so far is kept as partial).
+	OnDelta func(text string) error
+}
+
+// ChatResult is the answer to a prompt, stored in its conversation.
+type ChatResult struct {
+	ConversationID int64   `json:"conversation_id"`
+	MessageID      int64   `json:"message_id,omitempty"`
+	Profile        string  `json:"profile"`
+	Model          string  `json:"model"`
+	Content        string  `json:"content"`
+	Usage          Usage   `json:"usage"`
+	CostUSD        float64 `json:"cost_usd"`
+	// Partial is true when the answer was cut short; Content is what arrived.
+	Partial bool `json:"partial,omitempty"`
+}
+
+// checkPrompt validates the text a caller sends.
+func (s *Service) checkPrompt(p ChatParams) error {
+	if strings.TrimSpace(p.Prompt) == "" {
+		return ErrEmptyPrompt
+	}
+	if len(p.Prompt) > s.settings.MaxPromptBytes || len(p.System) > s.settings.MaxPromptBytes {
+		return ErrPromptTooLarge
+	}
+	if !utf8.ValidString(p.Prompt) || !utf8.ValidString(p.System) {
+		return fmt.Errorf("%w: it is not valid UTF-8", ErrEmptyPrompt)
+	}
+	return nil
+}
+
+// checkQuota refuses a user who spent AI_DAILY_TOKEN_QUOTA today.
+func (s *Service) checkQuota(ctx context.Context, user string) error {
+	q := s.settings.DailyTokenQuota
+	if q <= 0 || user == "" {
+		return nil
+	}
+	now := s.now().UTC()
+	used, err := s.store.tokensOn(ctx, user, now.Format(time.DateOnly))
+	if err != nil {
+		return err
+	}
+	if used >= q {
+		return &QuotaError{Used: used, Quota: q, Reset: now.Truncate(24 * time.Hour).Add(24 * time.Hour)}
+	}
+	return nil
+}
+
+// Prepare checks a prompt before anything is sent or stored: configuration, the prompt,
+// the model and the caller's quota. Chat runs it too; the API calls it first so that a
+// streamed answer's refusals are plain problems, not stream events.
+func (s *Service) Prepare(ctx context.Context, p ChatParams) error {
+	if _, _, err := s.Provider(p.Model); err != nil {
+		return err
+	}
+	if err := s.checkPrompt(p); err != nil {
+		return err
+	}
+	if p.ConversationID > 0 {
+		if _, err := s.store.conversation(ctx, p.ConversationID, s.userID(ctx)); err != nil {
+			return err
+		}
+	}
+	return s.checkQuota(ctx, s.userID(ctx))
+}
+
+// Chat sends a prompt in a conversation (a new one when p.ConversationID is 0), stores the
+// prompt and the answer, and records the call in the usage ledger. On a provider failure it
+// returns the result as far as it got (Partial, the partial answer stored as such) with the
+// error.
+func (s *Service) Chat(ctx context.Context, p ChatParams) (*ChatResult, error) {
+	if err := s.Prepare(ctx, p); err != nil {
+		return nil, err
+	}
+	profile, prov, _ := s.Provider(p.Model)
+	user := s.userID(ctx)
+	var conv *Conversation
+	var history []StoredMessage
+	var err error
+	if p.ConversationID > 0 {
+		if conv, err = s.store.conversation(ctx, p.ConversationID, user); err != nil {
+			return nil, err
+		}
+		if history, err = s.store.messages(ctx, conv.ID, s.settings.HistoryMessages); err != nil {
+			return nil, err
+		}
+	} else if conv, err = s.store.createConversation(ctx, user, titleOf(p.Prompt), profile.Name); err != nil {
+		return nil, err
+	}
+	// The prompt is stored before the call, so it is kept whatever happens to the answer.
+	if err := s.store.addMessages(ctx, conv.ID, &StoredMessage{Role: RoleUser, Content: p.Prompt}); err != nil {
+		return nil, err
+	}
+	req := Request{Model: profile.Model, System: p.System, MaxTokens: p.MaxTokens}
+	for _, m := range history {
+		req.Messages = append(req.Messages, Message{Role: m.Role, Content: m.Content, ToolCalls: m.ToolCalls, ToolCallID: m.ToolCallID})
+	}
+	req.Messages = append(req.Messages, Message{Role: RoleUser, Content: p.Prompt})
+
+	resp, callErr := s.call(ctx, callInfo{kind: "chat", profile: profile, prov: prov, user: user, conversation: conv.ID}, req, p.OnDelta)
+	res := &ChatResult{ConversationID: conv.ID, Profile: profile.Name, Model: profile.Model}
+	if resp == nil {
+		return res, callErr
+	}
+	res.Model, res.Content, res.Usage = cmpOrString(resp.Model, profile.Model), resp.Content, resp.Usage
+	res.CostUSD, _ = s.cost(res.Model, resp.Usage)
+	res.Partial = callErr != nil
+	if resp.Content == "" && callErr != nil {
+		return res, callErr
+	}
+	m := &StoredMessage{Role: RoleAssistant, Content: resp.Content, Status: StatusComplete}
+	if res.Partial {
+		m.Status = StatusPartial
+	}
+	// The answer is stored even when the caller went away mid-stream.
+	storeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := s.store.addMessages(storeCtx, conv.ID, m); err != nil {
+		return res, errors.Join(callErr, err)
+	}
+	res.MessageID = m.ID
+	return res, callErr
+}
+
+func cmpOrString(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// titleOf is a conversation's title from its first prompt: its first line, shortened.
+func titleOf(prompt string) string {
+	t, _, _ := strings.Cut(strings.TrimSpace(prompt), "\n")
+	if utf8.RuneCountInString(t) > 80 {
+		r := []rune(t)
+		t = string(r[:79]) + "…"
+	}
+	return t
+}
+
+// callInfo is what the ledger records of a call besides its usage.
+type callInfo struct {
+	kind         string
+	profile      Profile
+	prov         Provider
+	user         string
+	conversation int64
+}
+
+// call sends req (streaming when onDelta is set), and records it in the ledger whatever
+// happened: tokens as the provider reported them, or estimated for an answer cut short.
+func (s *Service) call(ctx context.Context, ci callInfo, req Request, onDelta func(string) error) (*Response, error) {
+	start := s.now()
+	var resp *Response
+	var err error
+	if onDelta != nil {
+		resp, err = ci.prov.Stream(ctx, req, onDelta)
+	} else {
+		resp, err = ci.prov.Chat(ctx, req)
+	}
+	latency := s.now().Sub(start)
+	rec := &UsageRecord{At: start.UTC(), Day: start.UTC().Format(time.DateOnly), UserID: ci.user, Kind: ci.kind,
+		Profile: ci.profile.Name, Provider: ci.prov.Kind(), Model: ci.profile.Model, LatencyMS: latency.Milliseconds(), Status: "ok"}
+	if ci.conversation > 0 {
+		rec.ConversationID = &ci.conversation
+	}
+	if resp != nil {
+		if resp.Model != "" {
+			rec.Model = resp.Model
+		}
+		u := resp.Usage
+		if u.Total() == 0 && resp.Content != "" {
+			// A stream cut short never got its usage event: estimate about four bytes a
+			// token, so a quota still sees what was consumed.
+			u = Usage{InputTokens: int64(requestBytes(req)/4 + 1), OutputTokens: int64(len(resp.Content)/4 + 1)}
+			resp.Usage = u
+		}
+		rec.InputTokens, rec.OutputTokens = u.InputTokens, u.OutputTokens
+	}
+	rec.CostUSD, rec.Priced = s.cost(rec.Model, Usage{InputTokens: rec.InputTokens, OutputTokens: rec.OutputTokens})
+	if ci.prov.Kind() == ProviderLocal {
+		rec.Priced = true
+	}
+	if err != nil {
+		rec.Status, rec.Error = "error", safeReason(err)
+		if errors.Is(err, context.Canceled) {
+			rec.Status = "cancelled"
+		}
+	}
+	s.note(err, rec.Error)
+	recCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if rerr := s.store.recordUsage(recCtx, rec); rerr != nil {
+		s.logger.ErrorContext(ctx, "ai: record usage failed", "error", rerr)
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		s.logger.WarnContext(ctx, "ai: provider call failed", "provider", rec.Provider, "model", rec.Model, "reason", rec.Error)
+	}
+	return resp, err
+}
+
+// cost prices usage; local models are free and unknown models cost 0 (priced=false).
+func (s *Service) cost(model string, u Usage) (float64, bool) {
+	p, ok := s.prices.Lookup(model)
+	if !ok {
+		return 0, false
+	}
+	return p.Cost(u), true
+}
+
+func requestBytes(r Request) int {
+	n := len(r.System)
+	for _, m := range r.Messages {
+		n += len(m.Content)
+	}
+	return n
+}
+
+// safeReason is an error's text fit for the ledger and the dashboard: a provider's reason,
+// or the kind of failure, never a provider's raw body.
+func safeReason(err error) string {
+	var pe *ProviderError
+	switch {
+	case errors.As(err, &pe):
+		return pe.Error()
+	case errors.Is(err, context.Canceled):
+		return "cancelled: the caller went away"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timed out (AI_TIMEOUT)"
+	}
+	return "failed"
+}
+
+// note keeps the counters the health check reports.
+func (s *Service) note(err error, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	s.lastAt = s.now()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		s.fails++
+		s.lastErr = reason
+	} else if err == nil {
+		s.lastErr = ""
+	}
+}
+
+// CheckHealth reports "not configured" (degraded: the endpoints answer 503) with how to fix
+// it, or the profiles and the outcome of the last call. It never calls a provider: that
+// would spend the app's quota on every probe.
+func (s *Service) CheckHealth(context.Context) registry.Health {
+	if !s.Configured() {
+		return registry.Health{Status: registry.StatusDegraded, Message: "not configured: " + strings.TrimPrefix(ErrNotConfigured.Error(), "ai: no provider is configured; ")}
+	}
+	s.mu.Lock()
+	calls, fails, lastErr := s.calls, s.fails, s.lastErr
+	s.mu.Unlock()
+	var names []string
+	for _, p := range s.profiles {
+		names = append(names, p.Name+"="+p.Provider+"/"+p.Model)
+	}
+	h := registry.Health{Status: registry.StatusHealthy, Message: strings.Join(names, ", "),
+		Details: map[string]any{"profiles": names, "calls": calls, "failures": fails}}
+	if lastErr != "" {
+		h.Status = registry.StatusDegraded
+		h.Message += "; the last call failed: " + lastErr
+	}
+	return h
+}
+
+// Conversations lists the caller's conversations, newest first.
+func (s *Service) Conversations(ctx context.Context, limit int, before int64) ([]Conversation, error) {
+	return s.store.conversations(ctx, s.userID(ctx), limit, before)
+}
+
+// CreateConversation starts an empty conversation of the caller's.
+func (s *Service) CreateConversation(ctx context.Context, title, model string) (*Conversation, error) {
+	profile, _, err := s.Provider(model)
+	if err != nil && !errors.Is(err, ErrNotConfigured) {
+		return nil, err
+	}
+	return s.store.createConversation(ctx, s.userID(ctx), title, profile.Name)
+}
+
+// Conversation returns a conversation of the caller's with its messages.
+func (s *Service) Conversation(ctx context.Context, id int64) (*Conversation, []StoredMessage, error) {
+	c, err := s.store.conversation(ctx, id, s.userID(ctx))
+	if err != nil {
+		return nil, nil, err
+	}
+	msgs, err := s.store.messages(ctx, id, 0)
+	return c, msgs, err
+}
+
+// DeleteConversation deletes a conversation of the caller's with its messages.
+func (s *Service) DeleteConversation(ctx context.Context, id int64) error {
+	return s.store.deleteConversation(ctx, id, s.userID(ctx))
+}
+
+// UsageParams select a part of the ledger.
+type UsageParams struct {
+	// From and To are UTC days (inclusive).
+	From, To time.Time
+	// All sums everyone's usage; else the caller's (or, without users, everything).
+	All bool
+}
+
+// Usage sums the ledger per day and model.
+func (s *Service) Usage(ctx context.Context, p UsageParams) ([]UsageRow, error) {
+	all := p.All || s.identity == nil
+	return s.store.usage(ctx, p.From.UTC().Format(time.DateOnly), p.To.UTC().Format(time.DateOnly), s.userID(ctx), all)
+}
+
+// LastErrors returns the newest failed calls.
+func (s *Service) LastErrors(ctx context.Context, limit int) ([]UsageRecord, error) {
+	return s.store.lastErrors(ctx, limit)
+}
+
+var _ registry.HealthChecker = (*Service)(nil)

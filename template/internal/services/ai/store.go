@@ -1,0 +1,235 @@
+package ai
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Message statuses.
+const (
+	StatusComplete = "complete"
+	// StatusPartial marks an answer cut short (a provider failure, a client gone): its content
+	// is what arrived.
+	StatusPartial = "partial"
+)
+
+// ErrNotFound is returned for a conversation that does not exist or is not the caller's.
+var ErrNotFound = errors.New("ai: conversation not found")
+
+// Conversation is a stored conversation.
+type Conversation struct {
+	bun.BaseModel `bun:"table:ai_conversations"`
+
+	ID        int64     `bun:"id,pk,autoincrement" json:"id"`
+	UserID    string    `bun:"user_id,notnull" json:"user_id,omitempty"`
+	Title     string    `bun:"title,notnull" json:"title"`
+	Profile   string    `bun:"profile,notnull" json:"profile"`
+	CreatedAt time.Time `bun:"created_at,notnull" json:"created_at"`
+	UpdatedAt time.Time `bun:"updated_at,notnull" json:"updated_at"`
+}
+
+// StoredMessage is a stored message of a conversation.
+type StoredMessage struct {
+	bun.BaseModel `bun:"table:ai_messages"`
+
+	ID             int64      `bun:"id,pk,autoincrement" json:"id"`
+	ConversationID int64      `bun:"conversation_id,notnull" json:"conversation_id"`
+	Role           Role       `bun:"role,notnull" json:"role"`
+	Content        string     `bun:"content,notnull" json:"content"`
+	Status         string     `bun:"status,notnull" json:"status" enum:"complete,partial"`
+	ToolCalls      []ToolCall `bun:"tool_calls,type:text,nullzero" json:"tool_calls,omitempty"`
+	ToolCallID     string     `bun:"tool_call_id,notnull" json:"tool_call_id,omitempty"`
+	CreatedAt      time.Time  `bun:"created_at,notnull" json:"created_at"`
+}
+
+// UsageRecord is one row of the usage ledger.
+type UsageRecord struct {
+	bun.BaseModel `bun:"table:ai_usage"`
+
+	ID             int64     `bun:"id,pk,autoincrement" json:"id"`
+	At             time.Time `bun:"at,notnull" json:"at"`
+	Day            string    `bun:"day,notnull" json:"day"`
+	UserID         string    `bun:"user_id,notnull" json:"user_id,omitempty"`
+	ConversationID *int64    `bun:"conversation_id" json:"conversation_id,omitempty"`
+	Kind           string    `bun:"kind,notnull" json:"kind"`
+	Profile        string    `bun:"profile,notnull" json:"profile"`
+	Provider       string    `bun:"provider,notnull" json:"provider"`
+	Model          string    `bun:"model,notnull" json:"model"`
+	InputTokens    int64     `bun:"input_tokens,notnull" json:"input_tokens"`
+	OutputTokens   int64     `bun:"output_tokens,notnull" json:"output_tokens"`
+	LatencyMS      int64     `bun:"latency_ms,notnull" json:"latency_ms"`
+	CostUSD        float64   `bun:"cost_usd,notnull" json:"cost_usd"`
+	Priced         bool      `bun:"priced,notnull" json:"priced"`
+	Status         string    `bun:"status,notnull" json:"status"`
+	Error          string    `bun:"error,notnull" json:"error,omitempty"`
+}
+
+// store reads and writes the service's tables.
+type store struct {
+	db  *bun.DB
+	now func() time.Time
+}
+
+func (s *store) createConversation(ctx context.Context, userID, title, profile string) (*Conversation, error) {
+	now := s.now().UTC()
+	c := &Conversation{UserID: userID, Title: title, Profile: profile, CreatedAt: now, UpdatedAt: now}
+	if _, err := s.db.NewInsert().Model(c).Returning("id").Exec(ctx); err != nil {
+		return nil, fmt.Errorf("ai: create conversation: %w", err)
+	}
+	return c, nil
+}
+
+// conversation returns conversation id if it is userID's.
+func (s *store) conversation(ctx context.Context, id int64, userID string) (*Conversation, error) {
+	c := new(Conversation)
+	err := s.db.NewSelect().Model(c).Where("id = ?", id).Where("user_id = ?", userID).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ai: get conversation: %w", err)
+	}
+	return c, nil
+}
+
+// conversations lists userID's conversations, newest first, at most limit, before the ID
+// before (0 for the newest).
+func (s *store) conversations(ctx context.Context, userID string, limit int, before int64) ([]Conversation, error) {
+	var out []Conversation
+	q := s.db.NewSelect().Model(&out).Where("user_id = ?", userID).Order("id DESC").Limit(int64(limit))
+	if before > 0 {
+		q = q.Where("id < ?", before)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("ai: list conversations: %w", err)
+	}
+	return out, nil
+}
+
+// messages returns the last limit messages of a conversation, oldest first (limit <= 0: all).
+func (s *store) messages(ctx context.Context, conversationID int64, limit int) ([]StoredMessage, error) {
+	var out []StoredMessage
+	q := s.db.NewSelect().Model(&out).Where("conversation_id = ?", conversationID).Order("id DESC")
+	if limit > 0 {
+		q = q.Limit(int64(limit))
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("ai: list messages: %w", err)
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, nil
+}
+
+// addMessages stores messages at the end of their conversation and touches it.
+func (s *store) addMessages(ctx context.Context, conversationID int64, msgs ...*StoredMessage) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	now := s.now().UTC()
+	for _, m := range msgs {
+		m.ConversationID, m.CreatedAt = conversationID, now
+		if m.Status == "" {
+			m.Status = StatusComplete
+		}
+	}
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(&msgs).Exec(ctx); err != nil {
+			return fmt.Errorf("ai: store messages: %w", err)
+		}
+		if _, err := tx.NewUpdate().Model((*Conversation)(nil)).Set("updated_at = ?", now).Where("id = ?", conversationID).Exec(ctx); err != nil {
+			return fmt.Errorf("ai: touch conversation: %w", err)
+		}
+		return nil
+	})
+}
+
+// deleteConversation deletes a conversation of userID's and its messages; the usage ledger
+// keeps its rows (the spending happened).
+func (s *store) deleteConversation(ctx context.Context, id int64, userID string) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewDelete().Model((*Conversation)(nil)).Where("id = ?", id).Where("user_id = ?", userID).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("ai: delete conversation: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		// SQLite enforces ON DELETE CASCADE only with foreign keys on; say it here too.
+		if _, err := tx.NewDelete().Model((*StoredMessage)(nil)).Where("conversation_id = ?", id).Exec(ctx); err != nil {
+			return fmt.Errorf("ai: delete messages: %w", err)
+		}
+		return nil
+	})
+}
+
+func (s *store) recordUsage(ctx context.Context, r *UsageRecord) error {
+	if _, err := s.db.NewInsert().Model(r).Returning("id").Exec(ctx); err != nil {
+		return fmt.Errorf("ai: record usage: %w", err)
+	}
+	return nil
+}
+
+// tokensOn is what userID spent on day (input and output tokens).
+func (s *store) tokensOn(ctx context.Context, userID, day string) (int64, error) {
+	var n sql.NullInt64
+	err := s.db.NewSelect().Model((*UsageRecord)(nil)).ColumnExpr("SUM(input_tokens + output_tokens)").
+		Where("user_id = ?", userID).Where("day = ?", day).Scan(ctx, &n)
+	if err != nil {
+		return 0, fmt.Errorf("ai: sum usage: %w", err)
+	}
+	return n.Int64, nil
+}
+
+// UsageRow is usage summed per day and model.
+type UsageRow struct {
+	Day          string  `json:"day"`
+	Model        string  `json:"model"`
+	Calls        int64   `json:"calls"`
+	InputTokens  int64   `json:"input_tokens"`
+	OutputTokens int64   `json:"output_tokens"`
+	CostUSD      float64 `json:"cost_usd"`
+	Errors       int64   `json:"errors"`
+}
+
+// usage sums the ledger per day and model from day from to day to (inclusive), for one
+// user ("" and all=true for everyone).
+func (s *store) usage(ctx context.Context, from, to string, userID string, all bool) ([]UsageRow, error) {
+	var out []UsageRow
+	q := s.db.NewSelect().Model((*UsageRecord)(nil)).
+		ColumnExpr("day, model, COUNT(*) AS calls, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens, SUM(cost_usd) AS cost_usd").
+		ColumnExpr("SUM(CASE WHEN status = 'ok' THEN 0 ELSE 1 END) AS errors").
+		Where("day >= ?", from).Where("day <= ?", to).
+		GroupExpr("day, model").OrderExpr("day, model")
+	if !all {
+		q = q.Where("user_id = ?", userID)
+	}
+	if err := q.Scan(ctx, &out); err != nil {
+		return nil, fmt.Errorf("ai: usage: %w", err)
+	}
+	return out, nil
+}
+
+// lastErrors returns the newest failed calls of the ledger.
+func (s *store) lastErrors(ctx context.Context, limit int) ([]UsageRecord, error) {
+	var out []UsageRecord
+	if err := s.db.NewSelect().Model(&out).Where("status <> 'ok'").Order("id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("ai: last errors: %w", err)
+	}
+	return out, nil
+}
+
+// recentConversations lists everyone's latest conversations, for the dashboard.
+func (s *store) recentConversations(ctx context.Context, limit int) ([]Conversation, error) {
+	var out []Conversation
+	if err := s.db.NewSelect().Model(&out).Order("id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("ai: recent conversations: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,120 @@
+package aiauth
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/services/ai"
+	"github.com/aegisgo/aegis/template/internal/services/auth"
+)
+
+const password = "correct horse battery staple"
+
+// echo is a provider that answers with the prompt and counts 5 tokens each way.
+type echo struct{}
+
+func (echo) Kind() string { return ai.ProviderLocal }
+
+func (echo) Chat(_ context.Context, req ai.Request) (*ai.Response, error) {
+	return &ai.Response{Model: req.Model, Content: req.Messages[len(req.Messages)-1].Content, Usage: ai.Usage{InputTokens: 5, OutputTokens: 5}, StopReason: "stop"}, nil
+}
+
+func (e echo) Stream(ctx context.Context, req ai.Request, onDelta func(string) error) (*ai.Response, error) {
+	resp, _ := e.Chat(ctx, req)
+	return resp, onDelta(resp.Content)
+}
+
+func (echo) Models(context.Context) ([]string, error) { return []string{"echo"}, nil }
+
+// TestIdentity: with the glue the endpoints need a token, conversations are their user's,
+// the daily quota counts per user, and only admins read everyone's usage.
+func TestIdentity(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		s := auth.Settings{Secret: strings.Repeat("k", 40), Argon2MemoryKiB: 64, Argon2Iterations: 1, Argon2Parallelism: 1}.WithDefaults()
+		users, err := auth.NewUserServiceWith(db, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := auth.NewAuthServiceWith(db, users, s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []auth.CreateUserParams{
+			{Email: "admin@example.com", Username: "admin", Password: password, Role: auth.RoleAdmin},
+			{Email: "user@example.com", Username: "user", Password: password},
+		} {
+			if _, err := users.Create(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		token := func(login string) string {
+			p, err := a.Login(ctx, auth.LoginParams{Login: login, Password: password, IP: "192.0.2.1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p.AccessToken
+		}
+		id, err := New(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc, err := ai.New(db, ai.Settings{Provider: ai.ProviderLocal, Model: "echo", DailyTokenQuota: 10},
+			&ai.Opts{Identity: id, Providers: map[string]ai.Provider{ai.ProviderLocal: echo{}}, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := frontendtest.Handler(t, nil, func(r *registry.Registry) error {
+			return errors.Join(registry.Value(r, svc), registry.Value(r, a), registry.Value(r, users))
+		})
+		do := func(method, path, body, bearer string) *httptest.ResponseRecorder {
+			req := httptest.NewRequestWithContext(ctx, method, path, bytes.NewReader([]byte(body)))
+			if body != "" {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			if bearer != "" {
+				req.Header.Set("Authorization", "Bearer "+bearer)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			return rec
+		}
+		userToken, adminToken := token("user"), token("admin")
+		prompt := `{"prompt":"hello"}`
+		if rec := do(http.MethodPost, ai.ChatPath, prompt, ""); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("chat without a token = %d", rec.Code)
+		}
+		if rec := do(http.MethodPost, ai.ChatPath, prompt, "not-a-token"); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("chat with a bad token = %d", rec.Code)
+		}
+		if rec := do(http.MethodPost, ai.ChatPath, prompt, userToken); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"content":"hello"`) {
+			t.Fatalf("chat = %d %s", rec.Code, rec.Body)
+		}
+		// 10 tokens spent: the user's quota is used up, the admin's is not.
+		if rec := do(http.MethodPost, ai.ChatPath, prompt, userToken); rec.Code != http.StatusTooManyRequests {
+			t.Fatalf("over quota = %d %s", rec.Code, rec.Body)
+		}
+		if rec := do(http.MethodPost, ai.ChatPath, prompt, adminToken); rec.Code != http.StatusOK {
+			t.Fatalf("admin's chat = %d", rec.Code)
+		}
+		if rec := do(http.MethodGet, ai.Prefix+"/conversations", "", userToken); strings.Count(rec.Body.String(), `"id":`) != 1 {
+			t.Fatalf("the user's conversations: %s", rec.Body)
+		}
+		if rec := do(http.MethodGet, ai.Prefix+"/usage?all=true", "", userToken); rec.Code != http.StatusForbidden {
+			t.Fatalf("user reads everyone's usage: %d", rec.Code)
+		}
+		if rec := do(http.MethodGet, ai.Prefix+"/usage?all=true", "", adminToken); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"calls":2`) {
+			t.Fatalf("admin reads everyone's usage: %d %s", rec.Code, rec.Body)
+		}
+	})
+}
