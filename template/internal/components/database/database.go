@@ -10,12 +10,11 @@
 //
 // and ship their schema as migrations, contributed from init():
 //
-//	//go:embed migrations/sqlite migrations/postgres
-//	var migrations embed.FS
+//	//go:embed migrations
+//	var migrationFiles embed.FS
 //
 //	func init() {
-//		sub, _ := fs.Sub(migrations, "migrations") // cannot fail: the path is a constant
-//		registry.Contribute(registry.Default, "auth", database.Migrations{FS: sub})
+//		registry.Contribute(registry.Default, "auth", database.MigrationsFrom(migrationFiles))
 //	}
 //
 // The sub-package databasetest gives tests a fresh, migrated database on each engine.

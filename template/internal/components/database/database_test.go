@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -391,5 +393,19 @@ func TestSQLiteFile(t *testing.T) {
 		if got != p.want {
 			t.Errorf("PRAGMA %s = %s, want %s", p.name, got, p.want)
 		}
+	}
+}
+
+// TestMigrationsFrom: the migrations folder of an owner's embedded files, as the engines'
+// folders see it.
+func TestMigrationsFrom(t *testing.T) {
+	t.Parallel()
+	files := fstest.MapFS{"migrations/sqlite/00001_a.sql": {Data: []byte("-- +goose Up\n")}}
+	m := database.MigrationsFrom(files)
+	if err := m.ValidateContribution("owner"); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := fs.ReadFile(m.FS, "sqlite/00001_a.sql"); err != nil || string(b) != "-- +goose Up\n" {
+		t.Errorf("sqlite/00001_a.sql: %q, %v", b, err)
 	}
 }

@@ -39,6 +39,22 @@ type Migrations struct {
 	FS fs.FS
 }
 
+// MigrationsFrom returns the migrations in the "migrations" folder of fsys, the embed.FS of
+// an owner that embeds it (migrations/sqlite/*.sql and migrations/postgres/*.sql):
+//
+//	//go:embed migrations
+//	var migrationFiles embed.FS
+//
+//	registry.Contribute(r, "auth", database.MigrationsFrom(migrationFiles))
+func MigrationsFrom(fsys fs.FS) Migrations {
+	sub, err := fs.Sub(fsys, "migrations")
+	if err != nil {
+		// Sub fails only on an invalid name; a nil FS makes Build name the owner.
+		return Migrations{}
+	}
+	return Migrations{FS: sub}
+}
+
 // ValidateContribution checks the owner name and that there is a file system.
 func (m Migrations) ValidateContribution(owner string) error {
 	switch {

@@ -8,7 +8,6 @@ package schedulerdb
 import (
 	"context"
 	"embed"
-	"io/fs"
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
@@ -23,11 +22,7 @@ const Name = "schedulerdb"
 var migrations embed.FS
 
 func init() {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		sub = nil // the Migrations contribution reports a nil FS
-	}
-	registry.Contribute(registry.Default, Name, database.Migrations{FS: sub})
+	registry.Contribute(registry.Default, Name, database.MigrationsFrom(migrations))
 	// The scheduler takes the Store as an optional dependency, so the container starts the
 	// database first and stops it only after the scheduler's ticks have stopped.
 	_ = registry.Provide1(registry.Default, newStore,

@@ -19,7 +19,6 @@ package ai
 import (
 	"embed"
 	"errors"
-	"io/fs"
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
@@ -37,16 +36,6 @@ const Name = "ai"
 //go:embed migrations
 var migrationFiles embed.FS
 
-// Migrations returns the schema: sqlite/*.sql and postgres/*.sql.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		// "migrations" is embedded above; Sub only fails on an invalid name.
-		return migrationFiles
-	}
-	return sub
-}
-
 func init() {
 	// Registration errors are kept by the registry and reported by Build.
 	_ = Register(registry.Default)
@@ -55,7 +44,7 @@ func init() {
 // Register adds the Service to r with its settings, migrations, routes, job task, panel and command. init() does it
 // for registry.Default; tests use a fresh registry.
 func Register(r *registry.Registry) error {
-	registry.Contribute(r, Name, database.Migrations{FS: Migrations()})
+	registry.Contribute(r, Name, database.MigrationsFrom(migrationFiles))
 	registry.Contribute(r, Name, backend.Routes(mount))
 	registry.Contribute(r, Name, command.Builder(aiCommand))
 	registry.Contribute(r, PanelName, frontend.Panel{Title: "AI", Render: renderPanel, PanelOpts: frontend.PanelOpts{Order: 55}})

@@ -22,7 +22,6 @@ package analytics
 import (
 	"embed"
 	"errors"
-	"io/fs"
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
@@ -44,16 +43,6 @@ const StopTimeout = 30 * time.Second
 //go:embed migrations
 var migrationFiles embed.FS
 
-// Migrations returns the schema: sqlite/*.sql and postgres/*.sql.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		// "migrations" is embedded above; Sub only fails on an invalid name.
-		return migrationFiles
-	}
-	return sub
-}
-
 func init() {
 	// Registration errors are kept by the registry and reported by Build.
 	_ = Register(registry.Default)
@@ -62,7 +51,7 @@ func init() {
 // Register adds the Service to r with its settings, migrations, routes, panel and command.
 // init() does it for registry.Default; tests use a fresh registry.
 func Register(r *registry.Registry) error {
-	registry.Contribute(r, Name, database.Migrations{FS: Migrations()})
+	registry.Contribute(r, Name, database.MigrationsFrom(migrationFiles))
 	registry.Contribute(r, Name, backend.Routes(mount))
 	registry.Contribute(r, Name, frontend.Panel{Title: "Analytics", Render: renderPanel, PanelOpts: frontend.PanelOpts{Order: 50}})
 	registry.Contribute(r, Name, command.Builder(analyticsCommand))

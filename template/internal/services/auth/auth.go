@@ -41,7 +41,6 @@ package auth
 import (
 	"embed"
 	"errors"
-	"io/fs"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/database"
@@ -56,16 +55,6 @@ const Name = "auth"
 //go:embed migrations
 var migrationFiles embed.FS
 
-// Migrations returns the auth schema: sqlite/*.sql and postgres/*.sql.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		// "migrations" is embedded above; Sub only fails on an invalid name.
-		return migrationFiles
-	}
-	return sub
-}
-
 func init() {
 	// Registration errors are kept by the registry and reported by Build.
 	_ = Register(registry.Default)
@@ -76,7 +65,7 @@ func init() {
 // registry.Default; tests use a fresh registry. AuthService needs
 // config.Core, which the app's commands provide.
 func Register(r *registry.Registry) error {
-	registry.Contribute(r, Name, database.Migrations{FS: Migrations()})
+	registry.Contribute(r, Name, database.MigrationsFrom(migrationFiles))
 	registry.Contribute(r, Name, backend.Routes(mount))
 	registry.Contribute(r, "users", command.Builder(usersCommand))
 	return errors.Join(

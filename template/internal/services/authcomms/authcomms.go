@@ -29,7 +29,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/mail"
 	"strconv"
@@ -60,17 +59,6 @@ const (
 //go:embed migrations
 var migrationFiles embed.FS
 
-// Migrations returns the glue's schema: sqlite/*.sql and postgres/*.sql. They run after
-// auth's ("auth" sorts first), whose auth_users the tokens refer to.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		// "migrations" is embedded above; Sub only fails on an invalid name.
-		return migrationFiles
-	}
-	return sub
-}
-
 func init() {
 	// Registration errors are kept by the registry and reported by Build.
 	_ = Register(registry.Default)
@@ -79,7 +67,7 @@ func init() {
 // Register adds the Service to r, bound as auth.Hooks, with its settings, migrations and
 // routes. init() does it for registry.Default; tests use a fresh registry.
 func Register(r *registry.Registry) error {
-	registry.Contribute(r, Name, database.Migrations{FS: Migrations()})
+	registry.Contribute(r, Name, database.MigrationsFrom(migrationFiles))
 	registry.Contribute(r, Name, backend.Routes(mount))
 	return errors.Join(
 		config.Provide[Settings](r, Name),

@@ -8,7 +8,6 @@ package commsdb
 import (
 	"context"
 	"embed"
-	"io/fs"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
@@ -21,18 +20,8 @@ const Name = "commsdb"
 //go:embed migrations
 var migrations embed.FS
 
-// Migrations returns the glue's schema: sqlite/*.sql and postgres/*.sql.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		// "migrations" is embedded above; Sub only fails on an invalid name.
-		return migrations
-	}
-	return sub
-}
-
 func init() {
-	registry.Contribute(registry.Default, Name, database.Migrations{FS: Migrations()})
+	registry.Contribute(registry.Default, Name, database.MigrationsFrom(migrations))
 	// comms takes the Store as an optional dependency, so the container starts the database
 	// before the service and stops it after.
 	_ = registry.Provide1(registry.Default, newStore,

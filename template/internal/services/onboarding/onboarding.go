@@ -26,7 +26,6 @@ import (
 	"context"
 	"embed"
 	"errors"
-	"io/fs"
 	"log/slog"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
@@ -46,16 +45,6 @@ const Name = "onboarding"
 //go:embed migrations
 var migrationFiles embed.FS
 
-// Migrations returns the glue's schema: sqlite/*.sql and postgres/*.sql.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		// "migrations" is embedded above; Sub only fails on an invalid name.
-		return migrationFiles
-	}
-	return sub
-}
-
 func init() {
 	// Registration errors are kept by the registry and reported by Build.
 	_ = Register(registry.Default)
@@ -65,7 +54,7 @@ func init() {
 // command. init() does it
 // for registry.Default; tests use a fresh registry.
 func Register(r *registry.Registry) error {
-	registry.Contribute(r, Name, database.Migrations{FS: Migrations()})
+	registry.Contribute(r, Name, database.MigrationsFrom(migrationFiles))
 	registry.Contribute(r, Name, backend.Routes(mount))
 	registry.Contribute(r, Name, command.Builder(onboardingCommand))
 	return errors.Join(
