@@ -1,7 +1,6 @@
 package aiauth
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -78,16 +77,15 @@ func TestIdentity(t *testing.T) {
 			return errors.Join(registry.Value(r, svc), registry.Value(r, a), registry.Value(r, users))
 		})
 		do := func(method, path, body, bearer string) *httptest.ResponseRecorder {
-			req := httptest.NewRequestWithContext(ctx, method, path, bytes.NewReader([]byte(body)))
-			if body != "" {
-				req.Header.Set("Content-Type", "application/json")
-			}
+			header := map[string]string{}
 			if bearer != "" {
-				req.Header.Set("Authorization", "Bearer "+bearer)
+				header["Authorization"] = "Bearer " + bearer
 			}
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			return rec
+			var b any
+			if body != "" {
+				b = body
+			}
+			return frontendtest.Send(t, h, method, path, b, header)
 		}
 		userToken, adminToken := token("user"), token("admin")
 		prompt := `{"prompt":"hello"}`

@@ -1,9 +1,7 @@
 package analytics
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -32,32 +30,11 @@ func apiSetup(t *testing.T, db *database.DB, s Settings) (http.Handler, *Service
 
 func send(t *testing.T, h http.Handler, method, path string, body any, header map[string]string) *httptest.ResponseRecorder {
 	t.Helper()
-	var rd *bytes.Reader
-	switch b := body.(type) {
-	case nil:
-		rd = bytes.NewReader(nil)
-	case string:
-		rd = bytes.NewReader([]byte(b))
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(data)
-	}
-	req := httptest.NewRequestWithContext(context.Background(), method, path, rd)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
+	req := frontendtest.NewRequest(t, method, path, body, header)
 	if ip := header["X-Test-Remote"]; ip != "" {
 		req.RemoteAddr = ip
 	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
+	return frontendtest.Serve(h, req)
 }
 
 func batch(events ...map[string]any) map[string]any { return map[string]any{"events": events} }

@@ -3,6 +3,9 @@
 package frontendtest
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -65,6 +68,48 @@ func Handler(t testing.TB, opts *frontend.Opts, register func(*registry.Registry
 		}
 		h.ServeHTTP(w, req)
 	})
+}
+
+// Send serves one API request to h and returns the response. body is nil (none), a string or
+// []byte sent as is, or a value sent as JSON; any body goes with Content-Type
+// application/json. header adds request headers, such as Authorization.
+func Send(t testing.TB, h http.Handler, method, path string, body any, header map[string]string) *httptest.ResponseRecorder {
+	t.Helper()
+	return Serve(h, NewRequest(t, method, path, body, header))
+}
+
+// NewRequest is the request Send sends, for a test that changes it first (its RemoteAddr, say)
+// and then serves it with Serve.
+func NewRequest(t testing.TB, method, path string, body any, header map[string]string) *http.Request {
+	t.Helper()
+	var data []byte
+	switch b := body.(type) {
+	case nil:
+	case string:
+		data = []byte(b)
+	case []byte:
+		data = b
+	default:
+		var err error
+		if data, err = json.Marshal(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req := httptest.NewRequestWithContext(context.Background(), method, path, bytes.NewReader(data))
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	return req
+}
+
+// Serve serves req to h and returns the recorded response.
+func Serve(h http.Handler, req *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
 }
 
 // httptestPeer is the peer address httptest.NewRequest gives a request.
