@@ -320,7 +320,7 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"unknown", func() error { _, err := p.PlanAdd([]string{"nope"}); return err }, "unknown component or service 'nope'"},
 		{"already there", func() error { _, err := p.PlanAdd([]string{"auth"}); return err }, "already in this project"},
-		{"coming soon", func() error { _, err := p.PlanAdd([]string{"ai"}); return err }, "coming soon"},
+		{"coming soon", func() error { _, err := p.PlanAdd([]string{"payment"}); return err }, "coming soon"},
 		{"not there", func() error { _, err := p.PlanRemove([]string{"cache"}); return err }, "'cache' is not in this project (it has database, auth)"},
 		{"core", func() error { _, err := p.PlanRemove([]string{"backend"}); return err }, "part of every project"},
 		{"required", func() error { _, err := p.PlanRemove([]string{"database"}); return err }, "service 'auth' requires it"},
