@@ -85,6 +85,7 @@ type Observability struct {
 	meter      *sdkmetric.MeterProvider
 	propagator propagation.TextMapPropagator
 	prom       *prometheus.Registry
+	traces     *TraceRing // nil with OTEL_DASHBOARD_TRACES=0
 }
 
 // New builds the SDK for s. It connects to nothing yet: the OTLP exporters send in the
@@ -117,6 +118,11 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 	// The sampler is the SDK's default, ParentBased(AlwaysSample), unless OTEL_TRACES_SAMPLER
 	// and OTEL_TRACES_SAMPLER_ARG say otherwise: the SDK reads them itself.
 	traceOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	var ring *TraceRing
+	if s.DashboardTraces > 0 {
+		ring = NewTraceRing(s.DashboardTraces)
+		traceOpts = append(traceOpts, sdktrace.WithSpanProcessor(ring))
+	}
 	for _, sp := range o.SpanProcessors {
 		traceOpts = append(traceOpts, sdktrace.WithSpanProcessor(sp))
 	}
@@ -142,6 +148,7 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 		meter:      sdkmetric.NewMeterProvider(meterOpts...),
 		propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
 		prom:       prom,
+		traces:     ring,
 	}
 	if o.Global {
 		otel.SetTracerProvider(obs.tracer)
@@ -180,6 +187,10 @@ func (o *Observability) TracerProvider() *sdktrace.TracerProvider { return o.tra
 
 // MeterProvider returns the SDK's meter provider.
 func (o *Observability) MeterProvider() *sdkmetric.MeterProvider { return o.meter }
+
+// Traces returns the ring of recent traces the dashboard shows, or nil when
+// OTEL_DASHBOARD_TRACES is 0.
+func (o *Observability) Traces() *TraceRing { return o.traces }
 
 // Propagator returns the propagator: W3C trace context and baggage.
 func (o *Observability) Propagator() propagation.TextMapPropagator { return o.propagator }
