@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -45,6 +46,7 @@ func init() {
 // does it for registry.Default; tests call it on a fresh registry.
 func Register(r *registry.Registry) error {
 	registry.Contribute(r, Name, backend.Routes(mountMetrics))
+	contributePanels(r)
 	return errors.Join(
 		config.Provide[Settings](r, Name),
 		registry.Provide2(r, newObservability,
@@ -86,6 +88,7 @@ type Observability struct {
 	propagator propagation.TextMapPropagator
 	prom       *prometheus.Registry
 	traces     *TraceRing // nil with OTEL_DASHBOARD_TRACES=0
+	started    time.Time  // the counters' start, for the Metrics panel's rates
 }
 
 // New builds the SDK for s. It connects to nothing yet: the OTLP exporters send in the
@@ -149,6 +152,7 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 		propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
 		prom:       prom,
 		traces:     ring,
+		started:    time.Now(),
 	}
 	if o.Global {
 		otel.SetTracerProvider(obs.tracer)

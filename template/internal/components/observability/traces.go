@@ -60,7 +60,7 @@ type Trace struct {
 }
 
 // Duration is how long the root span lasted.
-func (t *Trace) Duration() time.Duration { return t.Root.Duration() }
+func (t Trace) Duration() time.Duration { return t.Root.Duration() }
 
 // TraceStats are the ring's counts, for the panel and for the bound test.
 type TraceStats struct {
