@@ -20,12 +20,12 @@ var (
 // page would look at in the SVG: the image is named, and every bar has a text alternative.
 func TestBrowserTraces(t *testing.T) {
 	browsertest.Chromium(t)
-	h, id := panelSetup(t)
+	h, _, id := panelSetup(t)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
 	list := browsertest.Browse(t, srv.URL+"/dashboard/panels/traces", browsertest.Opts{Screenshot: "traces-list.png"})
-	for _, want := range []string{"GET /api/items/{id}", "GET /boom", "req-api-items-7"} {
+	for _, want := range []string{"GET /api/items/{id}", "GET /boom", "req-api-items-7", "work send_welcome"} {
 		if !strings.Contains(list, want) {
 			t.Errorf("the list in the browser lacks %q:\n%s", want, list)
 		}
@@ -50,8 +50,8 @@ func TestBrowserTraces(t *testing.T) {
 		t.Errorf("the waterfall is not a named image:\n%s", svg)
 	}
 	groups := spanGroup.FindAllStringSubmatch(svg, -1)
-	if len(groups) == 0 {
-		t.Fatalf("the waterfall draws no span:\n%s", svg)
+	if len(groups) != 4 {
+		t.Fatalf("the waterfall draws %d spans, want 4:\n%s", len(groups), svg)
 	}
 	for _, g := range groups {
 		if !strings.HasPrefix(g[1], "<title>") || strings.Count(g[1], "<rect") != 1 || strings.Count(g[1], "<text") != 2 {

@@ -70,9 +70,7 @@ var tracesTmpl = template.Must(template.New("traces").Funcs(template.FuncMap{
 </table></div>
 </section>{{else}}{{with .Missing}}<p class="notice notice-error" role="alert">{{.}}</p>{{end}}{{end}}
 <h2 id="traces-heading">{{if eq .Filter "slow"}}Slowest traces{{else if eq .Filter "failed"}}Failed traces{{else}}Recent traces{{end}}{{with .RequestID}} of request <code>{{.}}</code>{{end}}</h2>
-<nav aria-label="Trace lists"><ul class="filters">
-{{range .Filters}}<li><a href="{{$.Self}}{{with .Value}}?filter={{.}}{{end}}"{{if eq .Value $.Filter}} aria-current="page"{{end}}>{{.Label}}</a></li>{{end}}
-</ul></nav>
+<nav aria-label="Trace lists"><p>{{range $i, $f := .Filters}}{{if $i}} · {{end}}<a href="{{$.Self}}{{with $f.Value}}?filter={{.}}{{end}}"{{if eq $f.Value $.Filter}} aria-current="page"{{end}}>{{$f.Label}}</a>{{end}}</p></nav>
 {{if .Traces}}<div class="scroll" tabindex="0" role="group" aria-labelledby="traces-heading"><table>
 <thead><tr><th scope="col">Time</th><th scope="col">Root span</th><th scope="col">Status</th><th scope="col">Duration</th><th scope="col">Spans</th><th scope="col">Request ID</th></tr></thead>
 <tbody>{{range .Traces}}<tr><td>{{when .Root.Start}}</td>

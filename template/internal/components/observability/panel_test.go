@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
@@ -17,9 +18,9 @@ import (
 )
 
 // panelSetup serves the component's routes with a few requests made (an item with a request
-// ID, a failure), and returns the dashboard's handler with the component, and the item's
-// trace ID.
-func panelSetup(t *testing.T) (http.Handler, trace.TraceID) {
+// ID, a failure) and a job's trace of four spans, and returns the dashboard's handler with the
+// component and the item's and the job's trace IDs.
+func panelSetup(t *testing.T) (h http.Handler, item, job trace.TraceID) {
 	t.Helper()
 	f := setup(t, Settings{DashboardTraces: 20}, false)
 	for _, path := range []string{"/api/items/7", "/boom", "/api/items/8"} {
@@ -29,8 +30,18 @@ func panelSetup(t *testing.T) (http.Handler, trace.TraceID) {
 	if len(items) != 1 {
 		t.Fatalf("the ring holds no trace of request req-api-items-7: %+v", f.obs.Traces().Stats())
 	}
-	h := frontendtest.Handler(t, nil, func(r *registry.Registry) error { return registry.Value(r, f.obs) })
-	return h, items[0].ID
+	tr := f.obs.TracerProvider().Tracer("test")
+	ctx, root := tr.Start(t.Context(), "work send_welcome", trace.WithSpanKind(trace.SpanKindConsumer))
+	txCtx, tx := tr.Start(ctx, "tx")
+	_, insert := tr.Start(txCtx, "insert users")
+	insert.End()
+	tx.End()
+	_, send := tr.Start(ctx, "smtp send")
+	send.SetStatus(codes.Error, "connection refused")
+	send.End()
+	root.End()
+	h = frontendtest.Handler(t, nil, func(r *registry.Registry) error { return registry.Value(r, f.obs) })
+	return h, items[0].ID, root.SpanContext().TraceID()
 }
 
 func page(t *testing.T, h http.Handler, path string) string {
@@ -45,7 +56,7 @@ func page(t *testing.T, h http.Handler, path string) string {
 
 func TestTracesPanel(t *testing.T) {
 	t.Parallel()
-	h, id := panelSetup(t)
+	h, id, job := panelSetup(t)
 	const self = "/dashboard/panels/traces"
 	tests := []struct {
 		query      string
@@ -59,6 +70,8 @@ func TestTracesPanel(t *testing.T) {
 		{"?request_id=req-api-items-7", []string{"req-api-items-7", "GET /api/items/{id}"}, []string{"GET /boom", "req-api-items-8"}},
 		{"?trace=" + id.String(), []string{`<svg class="waterfall"`, `<title id="waterfall-title">Waterfall of trace ` + id.String(),
 			`<g class="span"><title>GET /api/items/{id}: `, "Request ID", "All traces", `href="/dashboard/panels/traces?request_id=req-api-items-7"`}, nil},
+		{"?trace=" + job.String(), []string{"work send_welcome", "<title>smtp send: ", ", failed: connection refused</title>",
+			"\u00a0\u00a0\u00a0\u00a0insert users"}, []string{`<th scope="row">Request ID</th>`}},
 		{"?trace=not-hex", []string{"That is not a trace ID."}, []string{"<svg"}},
 		{"?trace=0123456789abcdef0123456789abcdef", []string{"is no longer kept"}, []string{"<svg"}},
 	}
@@ -83,7 +96,7 @@ func TestTracesPanel(t *testing.T) {
 
 func TestMetricsPanel(t *testing.T) {
 	t.Parallel()
-	h, _ := panelSetup(t)
+	h, _, _ := panelSetup(t)
 	body := page(t, h, "/dashboard/panels/metrics")
 	for _, want := range []string{"<title>Metrics · app</title>", "<code>/api/items/{id}</code>", "<code>/boom</code>",
 		"<td>2</td>", "0 (0.0%)", "1 (100.0%)", `<svg class="histogram"`, "<title>0 to 5.00ms: "} {
