@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -28,7 +29,7 @@ type routeStats struct {
 	Method, Route string
 	Requests      float64
 	Errors        float64
-	Rate          float64 // requests per second since start
+	Rate          float64 // requests per second over the rate's window
 	ErrorRatio    float64
 	P50, P95, P99 float64 // seconds; +Inf: beyond the last bucket
 	bounds        []float64
@@ -36,12 +37,46 @@ type routeStats struct {
 	count         uint64
 }
 
+// rateWindow keeps samples of the request counters, taken when the Metrics panel renders,
+// so that its rates are over the last minutes rather than since start: at most one sample per
+// rateSampleEvery, none older than rateWindowSpan, whatever the traffic.
+type rateWindow struct {
+	mu      sync.Mutex
+	samples []rateSample // oldest first
+}
+
+type rateSample struct {
+	at     time.Time
+	counts map[[2]string]float64 // requests by method and route
+}
+
+const (
+	rateSampleEvery = 10 * time.Second
+	rateWindowSpan  = 5 * time.Minute
+)
+
+// observe records counts at now when the last sample is old enough, and returns the oldest
+// sample kept, the rates' base.
+func (w *rateWindow) observe(now time.Time, counts map[[2]string]float64) rateSample {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for len(w.samples) > 0 && now.Sub(w.samples[0].at) > rateWindowSpan {
+		w.samples = w.samples[1:]
+	}
+	if n := len(w.samples); n == 0 || now.Sub(w.samples[n-1].at) >= rateSampleEvery {
+		w.samples = append(w.samples, rateSample{at: now, counts: counts})
+	}
+	return w.samples[0]
+}
+
 // routeMetrics reads the RED metrics per route from the registry /metrics serves, in
-// process: the same numbers a scrape would get, without a request.
-func (o *Observability) routeMetrics(now time.Time) ([]*routeStats, error) {
+// process: the same numbers a scrape would get, without a request. The rates are over the
+// window it returns: since the oldest sample of o.rates, or since start before there is one
+// (the first view).
+func (o *Observability) routeMetrics(now time.Time) ([]*routeStats, time.Duration, error) {
 	families, err := o.prom.Gather()
 	if err != nil {
-		return nil, fmt.Errorf("observability: gather metrics: %w", err)
+		return nil, 0, fmt.Errorf("observability: gather metrics: %w", err)
 	}
 	routes := map[[2]string]*routeStats{}
 	route := func(m *dto.Metric) *routeStats {
@@ -90,14 +125,22 @@ func (o *Observability) routeMetrics(now time.Time) ([]*routeStats, error) {
 			}
 		}
 	}
-	up := now.Sub(o.started).Seconds()
+	counts := make(map[[2]string]float64, len(routes))
+	for key, rs := range routes {
+		counts[key] = rs.Requests
+	}
+	base := o.rates.observe(now, counts)
+	window := now.Sub(base.at)
+	if window < time.Second {
+		window, base.counts = now.Sub(o.started), nil
+	}
 	out := make([]*routeStats, 0, len(routes))
-	for _, rs := range routes {
+	for key, rs := range routes {
 		if rs.Requests > 0 {
 			rs.ErrorRatio = rs.Errors / rs.Requests
-			if up > 0 {
-				rs.Rate = rs.Requests / up
-			}
+		}
+		if window > 0 {
+			rs.Rate = (rs.Requests - base.counts[key]) / window.Seconds()
 		}
 		rs.P50, rs.P95, rs.P99 = rs.quantile(0.5), rs.quantile(0.95), rs.quantile(0.99)
 		out = append(out, rs)
@@ -105,7 +148,7 @@ func (o *Observability) routeMetrics(now time.Time) ([]*routeStats, error) {
 	slices.SortFunc(out, func(a, b *routeStats) int {
 		return cmp.Or(cmp.Compare(b.Requests, a.Requests), cmp.Compare(a.Route, b.Route), cmp.Compare(a.Method, b.Method))
 	})
-	return out, nil
+	return out, window, nil
 }
 
 // quantile estimates the q-quantile from the histogram, as Prometheus's histogram_quantile
@@ -156,7 +199,7 @@ var metricsTmpl = template.Must(template.New("metrics").Funcs(template.FuncMap{
 <td>{{num .Requests}}</td><td>{{rate .Rate}}</td><td>{{num .Errors}} ({{pct .ErrorRatio}})</td>
 <td>{{secs .P50}}</td><td>{{secs .P95}}</td><td>{{secs .P99}}</td><td>{{chart .}}</td></tr>{{end}}</tbody>
 </table></div>
-<p class="muted">Counted since the app started ({{.Uptime}} ago); per second is the average over that time. Percentiles are estimated from the duration histogram's buckets, as Prometheus does. The same metrics are at <code>GET /metrics</code>.</p>
+<p class="muted">Counted since the app started ({{.Uptime}} ago); per second is the average over the last {{.Window}}. Percentiles are estimated from the duration histogram's buckets, as Prometheus does. The same metrics are at <code>GET /metrics</code>.</p>
 {{else}}<p class="muted">No requests counted yet.</p>{{end}}`))
 
 func renderMetrics(p *frontend.PanelContext) (template.HTML, error) {
@@ -165,11 +208,12 @@ func renderMetrics(p *frontend.PanelContext) (template.HTML, error) {
 		return "", fmt.Errorf("the observability component is not available: %w", err)
 	}
 	now := time.Now()
-	routes, err := o.routeMetrics(now)
+	routes, window, err := o.routeMetrics(now)
 	if err != nil {
 		return "", err
 	}
-	return p.Execute(metricsTmpl, map[string]any{"Routes": routes, "Uptime": now.Sub(o.started).Round(time.Second).String()})
+	return p.Execute(metricsTmpl, map[string]any{"Routes": routes, "Uptime": now.Sub(o.started).Round(time.Second).String(),
+		"Window": window.Round(time.Second).String()})
 }
 
 // secondsLabel writes a duration in seconds for the table: "n/a" without data.

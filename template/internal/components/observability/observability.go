@@ -89,6 +89,7 @@ type Observability struct {
 	prom       *prometheus.Registry
 	traces     *TraceRing // nil with OTEL_DASHBOARD_TRACES=0
 	started    time.Time  // the counters' start, for the Metrics panel's rates
+	rates      rateWindow // the Metrics panel's samples of the counters
 }
 
 // New builds the SDK for s. It connects to nothing yet: the OTLP exporters send in the

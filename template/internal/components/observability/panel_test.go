@@ -106,6 +106,52 @@ func TestMetricsPanel(t *testing.T) {
 	}
 }
 
+// TestRouteRates: the first view's rate is since start, later ones over the window since the
+// oldest sample; times are given, not waited for.
+func TestRouteRates(t *testing.T) {
+	t.Parallel()
+	f := setup(t, Settings{}, false)
+	base := time.Now()
+	f.obs.started = base.Add(-4 * time.Second)
+	items := func(now time.Time) (float64, time.Duration) {
+		t.Helper()
+		routes, window, err := f.obs.routeMetrics(now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rs := range routes {
+			if rs.Route == "/api/items/{id}" {
+				return rs.Rate, window
+			}
+		}
+		t.Fatalf("no /api/items/{id} in %v", routes)
+		return 0, 0
+	}
+	for range 2 {
+		get(t, f.url+"/api/items/1", nil)
+	}
+	tests := []struct {
+		at       time.Duration // after base
+		requests int           // made before
+		rate     float64
+		window   time.Duration
+	}{
+		{0, 0, 2.0 / 4, 4 * time.Second},                                  // since start: the first sample is now
+		{5 * time.Second, 3, 3.0 / 5, 5 * time.Second},                    // since the sample at base
+		{20 * time.Second, 4, 7.0 / 20, 20 * time.Second},                 // a second sample at +20s, the base stays
+		{5*time.Minute + 10*time.Second, 4, 4.0 / 290, 290 * time.Second}, // base dropped: from +20s
+	}
+	for _, tt := range tests {
+		for range tt.requests {
+			get(t, f.url+"/api/items/1", nil)
+		}
+		rate, window := items(base.Add(tt.at))
+		if math.Abs(rate-tt.rate) > 1e-9 || window != tt.window {
+			t.Errorf("at +%s: rate %v over %s, want %v over %s", tt.at, rate, window, tt.rate, tt.window)
+		}
+	}
+}
+
 func TestQuantile(t *testing.T) {
 	t.Parallel()
 	bounds := []float64{0.1, 0.5, 1}
