@@ -66,7 +66,7 @@ var tracesTmpl = template.Must(template.New("traces").Funcs(template.FuncMap{
 <thead><tr><th scope="col">Span</th><th scope="col">Starts at</th><th scope="col">Duration</th><th scope="col">Status</th><th scope="col">Attributes</th></tr></thead>
 <tbody>{{range .Rows}}<tr><th scope="row">{{.Indent}}{{.Span.Name}}</th><td>+{{dur .Offset}}</td><td>{{dur .Span.Duration}}</td>
 <td>{{if .Span.Failed}}<span class="badge badge-unhealthy">error</span> {{.Span.Status}}{{else}}ok{{end}}</td>
-<td>{{range .Span.Attrs}}<code>{{.Key}}={{.Value.Emit}}</code> {{end}}</td></tr>{{end}}</tbody>
+<td>{{range .Span.Attrs}}<code>{{.Key}}={{.Value.String}}</code> {{end}}</td></tr>{{end}}</tbody>
 </table></div>
 </section>{{else}}{{with .Missing}}<p class="notice notice-error" role="alert">{{.}}</p>{{end}}{{end}}
 <h2 id="traces-heading">{{if eq .Filter "slow"}}Slowest traces{{else if eq .Filter "failed"}}Failed traces{{else}}Recent traces{{end}}{{with .RequestID}} of request <code>{{.}}</code>{{end}}</h2>
@@ -85,7 +85,7 @@ var tracesTmpl = template.Must(template.New("traces").Funcs(template.FuncMap{
 func statusCode(s SpanRecord) string {
 	for _, kv := range s.Attrs {
 		if kv.Key == "http.response.status_code" {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""

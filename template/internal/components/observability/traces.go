@@ -209,7 +209,7 @@ func (r *TraceRing) complete(t *Trace, rec SpanRecord) {
 	t.Root = rec
 	for _, kv := range rec.Attrs {
 		if kv.Key == requestIDAttr {
-			t.RequestID = kv.Value.Emit()
+			t.RequestID = kv.Value.String()
 		}
 	}
 	r.seq++
