@@ -3,6 +3,7 @@ package observability
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -190,5 +191,51 @@ func TestTraceRingBound(t *testing.T) {
 	ring.mu.Unlock()
 	if order > 2*maxAssembling+1 {
 		t.Errorf("the assembly order holds %d IDs, want at most %d", order, 2*maxAssembling+1)
+	}
+}
+
+// TestTraceRingConcurrent records traces from several goroutines while others read the lists
+// and traces (run with -race): every request is counted and the lists stay within bounds.
+func TestTraceRingConcurrent(t *testing.T) {
+	t.Parallel()
+	const writers, each = 4, 2000
+	ring, tr := ringProvider(t, 50)
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	for range 2 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				for _, f := range []TraceFilter{AllTraces, SlowTraces, FailedTraces} {
+					for _, c := range ring.Traces(f, "", 10) {
+						if got, ok := ring.Trace(c.ID); ok {
+							_ = waterfallRows(got)
+						}
+					}
+				}
+			}
+		})
+	}
+	var writing sync.WaitGroup
+	for w := range writers {
+		writing.Go(func() {
+			for i := range each {
+				request(tr, fmt.Sprintf("w%d", w), time.Duration(i)*time.Microsecond, 3, i%7 == 0)
+			}
+		})
+	}
+	writing.Wait()
+	close(done)
+	wg.Wait()
+	s := ring.Stats()
+	if s.Completed != writers*each || s.Recent != 50 || s.Slowest != keptSlowest || s.Failed != keptFailed || s.Assembling != 0 {
+		t.Errorf("stats %+v", s)
+	}
+	if want := s.Indexed * 4; s.Spans != want {
+		t.Errorf("%d spans counted, want %d", s.Spans, want)
 	}
 }
