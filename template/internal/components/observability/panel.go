@@ -78,7 +78,7 @@ var tracesTmpl = template.Must(template.New("traces").Funcs(template.FuncMap{
 <td>{{template "status" .}}</td><td>{{dur .Duration}}</td><td>{{len .Spans}}{{with .Dropped}}+{{.}}{{end}}</td>
 <td>{{with .RequestID}}{{template "rid" (map "Self" $.Self "ID" .)}}{{end}}</td></tr>{{end}}</tbody>
 </table></div>{{else}}<p class="muted">No traces {{if .RequestID}}of this request {{end}}held yet{{if eq .Filter "failed"}}: nothing failed{{end}}.</p>{{end}}
-<p class="muted">Kept in memory: the newest {{.Size}} traces, the {{.KeptSlowest}} slowest and the latest {{.KeptFailed}} failed; {{.Stats.Completed}} completed since start, {{.Stats.DroppedSpans}} spans not kept.</p>
+<p class="muted">Kept in memory: the newest {{.Size}} traces, the {{.KeptSlowest}} slowest since start and the latest {{.KeptFailed}} failed; {{.Stats.Completed}} completed since start, {{.Stats.DroppedSpans}} spans not kept.</p>
 {{define "status"}}{{if .Failed}}<span class="badge badge-unhealthy">error</span>{{else}}<span class="badge badge-healthy">ok</span>{{end}}{{with statusCode .Root}} {{.}}{{end}}{{end}}`))
 
 // statusCode is the HTTP status of a server span, or "".

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -173,19 +174,28 @@ func record(s sdktrace.ReadOnlySpan) SpanRecord {
 	attrs := s.Attributes()
 	rec.Attrs = make([]attribute.KeyValue, 0, min(len(attrs), maxSpanAttrs))
 	for _, kv := range attrs[:min(len(attrs), maxSpanAttrs)] {
-		if kv.Value.Type() == attribute.STRING {
+		switch kv.Value.Type() {
+		case attribute.BOOL, attribute.INT64, attribute.FLOAT64:
+		case attribute.STRING:
 			kv = attribute.String(string(kv.Key), truncate(kv.Value.AsString()))
+		default: // slices (and whatever comes next): as text, bounded like a string
+			kv = attribute.String(string(kv.Key), truncate(kv.Value.String()))
 		}
 		rec.Attrs = append(rec.Attrs, kv)
 	}
 	return rec
 }
 
+// truncate cuts s to maxTextLen bytes, at the start of a character.
 func truncate(s string) string {
 	if len(s) <= maxTextLen {
 		return s
 	}
-	return s[:maxTextLen] + "…"
+	i := maxTextLen
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }
 
 // add appends rec to t within the cap (the caller holds mu).

@@ -3,9 +3,11 @@ package observability
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -83,6 +85,45 @@ func TestTraceAssembly(t *testing.T) {
 		{"failed", got.Failed, false},
 		{"dropped spans", ring.Stats().DroppedSpans, uint64(1)},
 		{"assembling", ring.Stats().Assembling, 0},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s = %v, want %v", tt.what, tt.got, tt.want)
+		}
+	}
+}
+
+// TestSpanRecordBounds: names and attributes are cut to maxTextLen bytes at a character's
+// start, slices become text, and only maxSpanAttrs attributes are kept.
+func TestSpanRecordBounds(t *testing.T) {
+	t.Parallel()
+	ring, tr := ringProvider(t, 10)
+	long := strings.Repeat("é", maxTextLen) // two bytes each
+	attrs := []attribute.KeyValue{attribute.String("long", long), attribute.StringSlice("list", []string{long, long}),
+		attribute.Int("n", 7), attribute.Bool("b", true)}
+	for i := range maxSpanAttrs {
+		attrs = append(attrs, attribute.Int(fmt.Sprintf("extra%d", i), i))
+	}
+	_, s := tr.Start(context.Background(), long, trace.WithAttributes(attrs...))
+	s.End()
+	got, ok := ring.Trace(s.SpanContext().TraceID())
+	if !ok {
+		t.Fatal("the trace is not held")
+	}
+	rec := got.Root
+	tests := []struct {
+		what string
+		got  any
+		want any
+	}{
+		{"name", rec.Name, strings.Repeat("é", maxTextLen/2) + "…"},
+		{"attributes", len(rec.Attrs), maxSpanAttrs},
+		{"long value", rec.Attrs[0].Value.AsString(), strings.Repeat("é", maxTextLen/2) + "…"},
+		{"slice as text", rec.Attrs[1].Value.Type(), attribute.STRING},
+		{"slice bounded", len(rec.Attrs[1].Value.AsString()) <= maxTextLen+len("…"), true},
+		{"valid text", utf8.ValidString(rec.Attrs[1].Value.AsString()), true},
+		{"int", rec.Attrs[2].Value.AsInt64(), int64(7)},
+		{"bool", rec.Attrs[3].Value.AsBool(), true},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
