@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -45,6 +46,7 @@ func init() {
 // does it for registry.Default; tests call it on a fresh registry.
 func Register(r *registry.Registry) error {
 	registry.Contribute(r, Name, backend.Routes(mountMetrics))
+	contributePanels(r)
 	return errors.Join(
 		config.Provide[Settings](r, Name),
 		registry.Provide2(r, newObservability,
@@ -85,6 +87,9 @@ type Observability struct {
 	meter      *sdkmetric.MeterProvider
 	propagator propagation.TextMapPropagator
 	prom       *prometheus.Registry
+	traces     *TraceRing // nil with OTEL_DASHBOARD_TRACES=0
+	started    time.Time  // the counters' start, for the Metrics panel's rates
+	rates      rateWindow // the Metrics panel's samples of the counters
 }
 
 // New builds the SDK for s. It connects to nothing yet: the OTLP exporters send in the
@@ -117,6 +122,11 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 	// The sampler is the SDK's default, ParentBased(AlwaysSample), unless OTEL_TRACES_SAMPLER
 	// and OTEL_TRACES_SAMPLER_ARG say otherwise: the SDK reads them itself.
 	traceOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	var ring *TraceRing
+	if s.DashboardTraces > 0 {
+		ring = NewTraceRing(s.DashboardTraces)
+		traceOpts = append(traceOpts, sdktrace.WithSpanProcessor(ring))
+	}
 	for _, sp := range o.SpanProcessors {
 		traceOpts = append(traceOpts, sdktrace.WithSpanProcessor(sp))
 	}
@@ -142,6 +152,8 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 		meter:      sdkmetric.NewMeterProvider(meterOpts...),
 		propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
 		prom:       prom,
+		traces:     ring,
+		started:    time.Now(),
 	}
 	if o.Global {
 		otel.SetTracerProvider(obs.tracer)
@@ -180,6 +192,10 @@ func (o *Observability) TracerProvider() *sdktrace.TracerProvider { return o.tra
 
 // MeterProvider returns the SDK's meter provider.
 func (o *Observability) MeterProvider() *sdkmetric.MeterProvider { return o.meter }
+
+// Traces returns the ring of recent traces the dashboard shows, or nil when
+// OTEL_DASHBOARD_TRACES is 0.
+func (o *Observability) Traces() *TraceRing { return o.traces }
 
 // Propagator returns the propagator: W3C trace context and baggage.
 func (o *Observability) Propagator() propagation.TextMapPropagator { return o.propagator }

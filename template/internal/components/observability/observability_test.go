@@ -309,10 +309,20 @@ func TestMetricsAccess(t *testing.T) {
 
 func TestSettingsValidate(t *testing.T) {
 	t.Parallel()
-	if err := (Settings{OTLPEndpoint: "localhost:4318"}).Validate(); err == nil || !strings.Contains(err.Error(), "OTEL_EXPORTER_OTLP_ENDPOINT") {
-		t.Errorf("Validate(localhost:4318) = %v, want an error naming OTEL_EXPORTER_OTLP_ENDPOINT", err)
+	tests := []struct {
+		s       Settings
+		wantVar string // "" means valid
+	}{
+		{Settings{OTLPEndpoint: "localhost:4318"}, "OTEL_EXPORTER_OTLP_ENDPOINT"},
+		{Settings{OTLPEndpoint: "http://localhost:4318"}, ""},
+		{Settings{DashboardTraces: -1}, "OTEL_DASHBOARD_TRACES"},
+		{Settings{DashboardTraces: maxDashboardTraces + 1}, "OTEL_DASHBOARD_TRACES"},
+		{Settings{DashboardTraces: maxDashboardTraces}, ""},
 	}
-	if err := (Settings{OTLPEndpoint: "http://localhost:4318"}).Validate(); err != nil {
-		t.Errorf("Validate(http://localhost:4318) = %v", err)
+	for _, tt := range tests {
+		err := tt.s.Validate()
+		if tt.wantVar == "" && err != nil || tt.wantVar != "" && (err == nil || !strings.Contains(err.Error(), tt.wantVar)) {
+			t.Errorf("Validate(%+v) = %v, want an error naming %q (none: valid)", tt.s, err, tt.wantVar)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package observability
 
 import (
 	"net/url"
+	"strconv"
 
 	"github.com/aegisgo/aegis/template/internal/config"
 )
@@ -15,10 +16,20 @@ type Settings struct {
 	ServiceName  string `env:"OTEL_SERVICE_NAME" envDefault:"" doc:"Service name on traces and metrics (OpenTelemetry's variable); empty means the binary's name."`
 	OTLPEndpoint string `env:"OTEL_EXPORTER_OTLP_ENDPOINT" envDefault:"" doc:"OTLP/HTTP collector to push traces and metrics to (e.g. http://localhost:4318); empty exports nothing, /metrics still serves."`
 	MetricsToken string `env:"METRICS_TOKEN" envDefault:"" doc:"Bearer token GET /metrics requires (Authorization: Bearer ...); empty closes it in production and opens it to this machine only in development."`
+	// DashboardTraces sizes the in-memory ring of recent traces behind the dashboard's Traces
+	// panel; the slowest 50 and the latest 50 failed are kept besides.
+	DashboardTraces int `env:"OTEL_DASHBOARD_TRACES" envDefault:"200" doc:"Recent traces kept in memory for the dashboard's Traces panel (besides the 50 slowest and 50 failed); 0 keeps none."`
 }
+
+// maxDashboardTraces bounds OTEL_DASHBOARD_TRACES: a trace may hold 256 spans.
+const maxDashboardTraces = 10000
 
 // Validate reports a bad value, naming its variable.
 func (s Settings) Validate() error {
+	if s.DashboardTraces < 0 || s.DashboardTraces > maxDashboardTraces {
+		return config.Invalid("OTEL_DASHBOARD_TRACES", strconv.Itoa(s.DashboardTraces), "is out of range",
+			"use 0 (keep none) to "+strconv.Itoa(maxDashboardTraces))
+	}
 	if s.OTLPEndpoint == "" {
 		return nil
 	}

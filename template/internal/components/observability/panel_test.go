@@ -1,0 +1,214 @@
+package observability
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// panelSetup serves the component's routes with a few requests made (an item with a request
+// ID, a failure) and a job's trace of four spans, and returns the dashboard's handler with the
+// component and the item's and the job's trace IDs.
+func panelSetup(t *testing.T) (h http.Handler, item, job trace.TraceID) {
+	t.Helper()
+	f := setup(t, Settings{DashboardTraces: 20}, false)
+	for _, path := range []string{"/api/items/7", "/boom", "/api/items/8"} {
+		get(t, f.url+path, http.Header{"X-Request-Id": {"req" + strings.ReplaceAll(path, "/", "-")}})
+	}
+	items := f.obs.Traces().Traces(AllTraces, "req-api-items-7", 1)
+	if len(items) != 1 {
+		t.Fatalf("the ring holds no trace of request req-api-items-7: %+v", f.obs.Traces().Stats())
+	}
+	tr := f.obs.TracerProvider().Tracer("test")
+	ctx, root := tr.Start(t.Context(), "work send_welcome", trace.WithSpanKind(trace.SpanKindConsumer))
+	txCtx, tx := tr.Start(ctx, "tx")
+	_, insert := tr.Start(txCtx, "insert users")
+	insert.End()
+	tx.End()
+	_, send := tr.Start(ctx, "smtp send")
+	send.SetStatus(codes.Error, "connection refused")
+	send.End()
+	root.End()
+	h = frontendtest.Handler(t, nil, func(r *registry.Registry) error { return registry.Value(r, f.obs) })
+	return h, items[0].ID, root.SpanContext().TraceID()
+}
+
+func page(t *testing.T, h http.Handler, path string) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequestWithContext(context.Background(), http.MethodGet, path, nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET %s = %d\n%s", path, rec.Code, rec.Body)
+	}
+	return rec.Body.String()
+}
+
+func TestTracesPanel(t *testing.T) {
+	t.Parallel()
+	h, id, job := panelSetup(t)
+	const self = "/dashboard/panels/traces"
+	tests := []struct {
+		query      string
+		want, lack []string
+	}{
+		{"", []string{"<title>Traces · app</title>", "GET /api/items/{id}", "GET /boom", "badge-unhealthy", "badge-healthy",
+			`href="/dashboard/panels/traces?request_id=req-api-items-7"`, `href="/dashboard/panels/traces?trace=` + id.String() + `"`,
+			`aria-current="page">Recent`}, nil},
+		{"?filter=failed", []string{"Failed traces", "GET /boom", " 500"}, []string{"GET /api/items/{id}"}},
+		{"?filter=slow", []string{"Slowest traces", "GET /boom", "GET /api/items/{id}", `aria-current="page">Slowest`}, nil},
+		{"?request_id=req-api-items-7", []string{"req-api-items-7", "GET /api/items/{id}"}, []string{"GET /boom", "req-api-items-8"}},
+		{"?trace=" + id.String(), []string{`<svg class="waterfall"`, `<title id="waterfall-title">Waterfall of trace ` + id.String(),
+			`<g class="span"><title>GET /api/items/{id}: `, "Request ID", "All traces", `href="/dashboard/panels/traces?request_id=req-api-items-7"`}, nil},
+		{"?trace=" + job.String(), []string{"work send_welcome", "<title>smtp send: ", ", failed: connection refused</title>",
+			"\u00a0\u00a0\u00a0\u00a0insert users"}, []string{`<th scope="row">Request ID</th>`}},
+		{"?trace=not-hex", []string{"That is not a trace ID."}, []string{"<svg"}},
+		{"?trace=0123456789abcdef0123456789abcdef", []string{"is no longer kept"}, []string{"<svg"}},
+	}
+	for _, tt := range tests {
+		body := page(t, h, self+tt.query)
+		for _, w := range tt.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s%s lacks %q", self, tt.query, w)
+			}
+		}
+		for _, l := range append(tt.lack, "This panel failed to render") {
+			if strings.Contains(body, l) {
+				t.Errorf("%s%s shows %q", self, tt.query, l)
+			}
+		}
+	}
+	// The fragment htmx would fetch renders too.
+	if body := page(t, h, "/dashboard/fragments/panels/traces"); !strings.Contains(body, `class="panel"`) {
+		t.Errorf("fragment: %s", body)
+	}
+}
+
+func TestMetricsPanel(t *testing.T) {
+	t.Parallel()
+	h, _, _ := panelSetup(t)
+	body := page(t, h, "/dashboard/panels/metrics")
+	for _, want := range []string{"<title>Metrics · app</title>", "<code>/api/items/{id}</code>", "<code>/boom</code>",
+		"<td>2</td>", "0 (0.0%)", "1 (100.0%)", `<svg class="histogram"`, "<title>0 to 5.00ms: "} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the Metrics panel lacks %q:\n%s", want, body)
+		}
+	}
+}
+
+// TestRouteRates: the first view's rate is since start, later ones over the window since the
+// oldest sample; times are given, not waited for.
+func TestRouteRates(t *testing.T) {
+	t.Parallel()
+	f := setup(t, Settings{}, false)
+	base := time.Now()
+	f.obs.started = base.Add(-4 * time.Second)
+	items := func(now time.Time) (float64, time.Duration) {
+		t.Helper()
+		routes, window, err := f.obs.routeMetrics(now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rs := range routes {
+			if rs.Route == "/api/items/{id}" {
+				return rs.Rate, window
+			}
+		}
+		t.Fatalf("no /api/items/{id} in %v", routes)
+		return 0, 0
+	}
+	for range 2 {
+		get(t, f.url+"/api/items/1", nil)
+	}
+	tests := []struct {
+		at       time.Duration // after base
+		requests int           // made before
+		rate     float64
+		window   time.Duration
+	}{
+		{0, 0, 2.0 / 4, 4 * time.Second},                                  // since start: the first sample is now
+		{5 * time.Second, 3, 3.0 / 5, 5 * time.Second},                    // since the sample at base
+		{20 * time.Second, 4, 7.0 / 20, 20 * time.Second},                 // a second sample at +20s, the base stays
+		{5*time.Minute + 10*time.Second, 4, 4.0 / 290, 290 * time.Second}, // base dropped: from +20s
+	}
+	for _, tt := range tests {
+		for range tt.requests {
+			get(t, f.url+"/api/items/1", nil)
+		}
+		rate, window := items(base.Add(tt.at))
+		if math.Abs(rate-tt.rate) > 1e-9 || window != tt.window {
+			t.Errorf("at +%s: rate %v over %s, want %v over %s", tt.at, rate, window, tt.rate, tt.window)
+		}
+	}
+}
+
+func TestQuantile(t *testing.T) {
+	t.Parallel()
+	bounds := []float64{0.1, 0.5, 1}
+	tests := []struct {
+		cumulative []uint64
+		count      uint64
+		q, want    float64
+	}{
+		{[]uint64{10, 90, 100}, 100, 0.5, 0.3},
+		{[]uint64{10, 90, 100}, 100, 0.95, 0.75},
+		{[]uint64{10, 90, 100}, 100, 0.99, 0.95},
+		{[]uint64{10, 90, 100}, 100, 0.05, 0.05},
+		{[]uint64{0, 0, 0}, 10, 0.5, math.Inf(1)},
+		{[]uint64{0, 0, 0}, 0, 0.5, math.NaN()},
+	}
+	for _, tt := range tests {
+		rs := &routeStats{bounds: bounds, cumulative: tt.cumulative, count: tt.count}
+		got := rs.quantile(tt.q)
+		if math.IsNaN(tt.want) && math.IsNaN(got) {
+			continue
+		}
+		if math.Abs(got-tt.want) > 1e-9 && !(math.IsInf(got, 1) && math.IsInf(tt.want, 1)) {
+			t.Errorf("quantile(%v) of %v/%d = %v, want %v", tt.q, tt.cumulative, tt.count, got, tt.want)
+		}
+	}
+}
+
+// TestWaterfall: each span after its parent, siblings by start, one bar and title each; a
+// span whose parent is not held starts a tree of its own.
+func TestWaterfall(t *testing.T) {
+	t.Parallel()
+	sid := func(b byte) trace.SpanID { return trace.SpanID{b} }
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	tr := Trace{ID: trace.TraceID{1}, Spans: []SpanRecord{
+		{SpanID: sid(4), ParentID: sid(2), Name: "insert", Start: at(3), End: at(4)},
+		{SpanID: sid(3), ParentID: sid(1), Name: "enqueue", Start: at(5), End: at(6), Failed: true, Status: "full"},
+		{SpanID: sid(1), Name: "GET /x", Start: at(0), End: at(10)},
+		{SpanID: sid(2), ParentID: sid(1), Name: "tx", Start: at(2), End: at(5)},
+		{SpanID: sid(5), ParentID: sid(9), Name: "orphan <b>", Start: at(1), End: at(2)},
+	}}
+	tr.Root = tr.Spans[2]
+	rows := waterfallRows(tr)
+	var got []string
+	for _, r := range rows {
+		got = append(got, fmt.Sprintf("%d:%s", r.Depth, r.Span.Name))
+	}
+	if want := "[0:GET /x 1:tx 2:insert 1:enqueue 0:orphan <b>]"; fmt.Sprint(got) != want {
+		t.Errorf("rows %v, want %s", got, want)
+	}
+	svg := string(waterfallSVG(tr, rows))
+	for _, want := range []string{`<rect x="300.0" y="24" width="570.0"`, "<title>enqueue: 1.00ms, starting at +5.00ms, failed: full</title>",
+		`fill="#c62828"`, "orphan &lt;b&gt;", ">10.0ms</text>"} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("the waterfall lacks %q:\n%s", want, svg)
+		}
+	}
+	if n := strings.Count(svg, `<g class="span">`); n != 5 {
+		t.Errorf("%d span groups, want 5", n)
+	}
+}
