@@ -345,6 +345,39 @@ func TestProviderFailures(t *testing.T) {
 	})
 }
 
+// TestStreamErrorEvent: Anthropic's error event mid-stream (overloaded_error after some text)
+// reaches the client as an error event naming the reason, the partial answer is kept in its
+// conversation with status partial, and the call is in the ledger.
+func TestStreamErrorEvent(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		f := newFakeAnthropic(t, fakeOverloaded)
+		svc, h := setup(t, db, f, Settings{Provider: ProviderAnthropic, Model: "claude-sonnet-4-5"}, nil)
+		rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "tell me", "stream": true}, nil)
+		events := readEvents(t, rec.Body.String())
+		if len(events) != 3 || events[0].name != "delta" || events[1].name != "delta" {
+			t.Fatalf("events = %+v, want two deltas then an error", events)
+		}
+		last := events[len(events)-1]
+		var ev ErrorEvent
+		if err := json.Unmarshal([]byte(last.data), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if last.name != "error" || !ev.Partial || ev.ConversationID == 0 || ev.Status != http.StatusBadGateway || !strings.Contains(ev.Detail, "overloaded") {
+			t.Fatalf("error event = %s %+v", last.name, ev)
+		}
+		_, msgs, err := svc.Conversation(t.Context(), ev.ConversationID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) != 2 || msgs[1].Role != RoleAssistant || msgs[1].Content != "Hello, " || msgs[1].Status != StatusPartial {
+			t.Fatalf("conversation messages = %+v, want the prompt and the partial answer", msgs)
+		}
+		if n := countRows(t, db, "SELECT COUNT(*) FROM ai_usage WHERE provider = 'anthropic' AND status = 'error' AND error LIKE '%overloaded%'"); n != 1 {
+			t.Fatalf("%d ledger rows for the overloaded call, want 1", n)
+		}
+	})
+}
+
 // TestStreamCancelled: a client that goes away mid-stream cancels the provider call; what
 // arrived is stored as partial and the call recorded as cancelled.
 func TestStreamCancelled(t *testing.T) {
