@@ -423,6 +423,38 @@ func TestStreamCancelled(t *testing.T) {
 	})
 }
 
+// TestStreamOutlivesBodyDeadline: a stream runs past huma's 5 s body-read deadline. That
+// deadline stays on the connection, and net/http's background read of it then cancels the
+// request's context; extendWrite moves it, or every answer longer than 5 s would be cut.
+// Over real TCP (a recorder has no deadlines) on SQLite only: it takes 6 s by nature.
+func TestStreamOutlivesBodyDeadline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 6 s")
+	}
+	t.Parallel()
+	db := databasetest.New(t, database.SQLite)
+	f := newFakeOpenAI(t, fakeSlow) // a word every 20 ms for 10 s
+	_, h := setup(t, db, f, Settings{}, nil)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+ChatPath, strings.NewReader(`{"prompt":"go on","stream":true}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rd := bufio.NewReader(resp.Body)
+	for until := time.Now().Add(6 * time.Second); time.Now().Before(until); {
+		line, err := rd.ReadString('\n')
+		if err != nil || strings.HasPrefix(line, "event: error") {
+			t.Fatalf("the stream ended before 6 s: %q, %v", line, err)
+		}
+	}
+}
+
 // TestQuota: a user past AI_DAILY_TOKEN_QUOTA gets 429 with Retry-After, before the provider
 // is called; others are not affected, and an admin may read everyone's usage.
 func TestQuota(t *testing.T) {
