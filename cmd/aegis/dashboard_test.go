@@ -1,15 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"go/build"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	neturl "net/url"
 	"os"
 	"os/exec"
@@ -235,8 +238,13 @@ func productionDashboard(t *testing.T, chrome, dir, bin string) {
 // developmentDashboard runs the app as `aegis init` leaves it: development, SQLite, the
 // in-memory cache, and the dashboard open to this machine without a login.
 func developmentDashboard(t *testing.T, chrome, dir, bin string) {
-	base := serveDevelopment(t, bin, dir)
+	model := startFakeModel(t)
+	base := serveDevelopment(t, bin, dir, "AI_LOCAL_BASE_URL="+model+"/v1")
 	postJSON(t, base+"/api/v1/auth/register", `{"email":"carol@example.com","username":"carol","password":"a long enough password 42"}`, http.StatusCreated)
+	// carol chats before she is deactivated below: the AI panel then has a conversation and a
+	// day of tokens to show.
+	token := accessToken(t, base, "carol", "a long enough password 42")
+	chatOnce(t, base, token, "Name a colour of the sky")
 
 	b := newBrowser(t, chrome)
 	b.run("overview", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`#live .card`)))
@@ -270,6 +278,101 @@ func developmentDashboard(t *testing.T, chrome, dir, bin string) {
 	b.run("jobs panel", chromedp.Navigate(base+"/dashboard/panels/jobs"), chromedp.WaitVisible(chromedp.CSS(`main h2`)))
 	b.shot("jobs.png")
 	b.audit("jobs panel")
+
+	// The AI panel: the profile, carol's conversation and the usage chart, whose bars have
+	// titles (the chart is server-rendered SVG, so it is there once the panel is).
+	b.run("ai panel", chromedp.Navigate(base+"/dashboard/panels/ai"), chromedp.WaitVisible(chromedp.CSS(`main svg`)))
+	b.waitJS("the ai panel shows the conversation", `document.querySelector('main').innerText.includes('Name a colour of the sky')`, 10*time.Second)
+	page := b.text(`document.querySelector('main').innerText`)
+	for _, want := range []string{"default", "local", "llama3.2", "Name a colour of the sky"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the ai panel does not show %q:\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, "No AI calls") {
+		t.Errorf("the ai panel shows no calls after one chat:\n%s", page)
+	}
+	if title := b.text(`(document.querySelector('main svg title') || {textContent: ''}).textContent`); title == "" {
+		t.Error("the ai panel's usage chart has no <title>")
+	}
+	if today := b.text(`[...document.querySelectorAll('main svg title')].map(e => e.textContent).pop() || ''`); !strings.HasSuffix(today, fakeModelTokens) {
+		t.Errorf("the chart's last bar (today) says %q, want the chat's %s", today, fakeModelTokens)
+	}
+	b.shot("ai.png")
+	b.audit("ai")
+}
+
+// fakeModelTokens is what the chart's bar says for one answer of startFakeModel: 12 prompt
+// and 5 completion tokens.
+const fakeModelTokens = "17 tokens"
+
+// startFakeModel serves OpenAI's chat completions (non-streaming) as a local model would, and
+// returns its base URL; the app under test reaches it over loopback.
+func startFakeModel(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/v1/chat/completions" {
+			http.NotFound(w, r)
+			return
+		}
+		var req struct {
+			Model string `json:"model"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"id": "chatcmpl-test", "object": "chat.completion", "created": time.Now().Unix(), "model": req.Model,
+			"choices": []any{map[string]any{"index": 0, "finish_reason": "stop",
+				"message": map[string]any{"role": "assistant", "content": "Blue, on a clear day."}}},
+			"usage": map[string]any{"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
+		})
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// accessToken signs in through the auth API and returns the access token.
+func accessToken(t *testing.T, base, login, password string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"login": login, "password": password})
+	resp, err := http.Post(base+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != http.StatusOK || tok.AccessToken == "" {
+		t.Fatalf("login as %s: %d, %v", login, resp.StatusCode, err)
+	}
+	return tok.AccessToken
+}
+
+// chatOnce asks the app's chat API one question (JSON, not streamed) and checks the answer
+// came from the fake model.
+func chatOnce(t *testing.T, base, token, prompt string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"prompt": prompt})
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/ai/chat", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var res struct {
+		ConversationID int64  `json:"conversation_id"`
+		Content        string `json:"content"`
+	}
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(raw, &res) != nil || res.Content != "Blue, on a clear day." || res.ConversationID == 0 {
+		t.Fatalf("POST /api/v1/ai/chat: %d %s", resp.StatusCode, raw)
+	}
 }
 
 // cspRecorder runs before any script of every page: it keeps each Content-Security-Policy
@@ -467,8 +570,9 @@ func runIn(t *testing.T, dir string, env []string, args ...string) string {
 }
 
 // serveDevelopment starts `app serve` as `aegis init` leaves it (development, SQLite in a
-// temporary directory, the in-memory cache) on a free port and returns its base URL.
-func serveDevelopment(t *testing.T, bin, dir string) string {
+// temporary directory, the in-memory cache) on a free port, with extraEnv on top, and returns
+// its base URL.
+func serveDevelopment(t *testing.T, bin, dir string, extraEnv ...string) string {
 	t.Helper()
 	port := freePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
@@ -476,7 +580,7 @@ func serveDevelopment(t *testing.T, bin, dir string) string {
 		"APP_ENV=development", "HOST=127.0.0.1", "PORT=" + strconv.Itoa(port),
 		"DATABASE_URL=sqlite://" + filepath.Join(t.TempDir(), "app.db"), "CACHE_URL=", "LOG_LEVEL=warn",
 	}
-	env = append(env, aiProfile...)
+	env = append(append(env, aiProfile...), extraEnv...) // the last of a variable wins
 	startServe(t, bin, dir, env, base)
 	return base
 }

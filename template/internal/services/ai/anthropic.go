@@ -194,8 +194,38 @@ func (p *anthropicProvider) Models(ctx context.Context) ([]string, error) {
 func (p *anthropicProvider) fail(err error) error {
 	var apiErr *anthropic.Error
 	if errors.As(err, &apiErr) {
+		status := apiErr.StatusCode
+		if status < 400 {
+			// An error event in a stream whose 200 already went out: the event's type is the
+			// failure, mapped to the status the API gives it on a plain request.
+			status = streamErrorStatus(string(apiErr.Type()))
+		}
 		// The SDK's message quotes the request URL and the body; keep the status only.
-		return providerError(ProviderAnthropic, apiErr.StatusCode, fmt.Errorf("anthropic error %d", apiErr.StatusCode))
+		return providerError(ProviderAnthropic, status, fmt.Errorf("anthropic error %d (%s)", status, apiErr.Type()))
 	}
 	return providerError(ProviderAnthropic, 0, err)
+}
+
+// streamErrorStatus is the HTTP status Anthropic documents for an error type, for error
+// events that arrive mid-stream; an unknown type is a provider failure (500).
+func streamErrorStatus(errType string) int {
+	switch errType {
+	case "overloaded_error":
+		return statusOverloaded
+	case "rate_limit_error":
+		return http.StatusTooManyRequests
+	case "authentication_error":
+		return http.StatusUnauthorized
+	case "permission_error":
+		return http.StatusForbidden
+	case "not_found_error":
+		return http.StatusNotFound
+	case "invalid_request_error":
+		return http.StatusBadRequest
+	case "request_too_large":
+		return http.StatusRequestEntityTooLarge
+	case "timeout_error":
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusInternalServerError
 }

@@ -35,6 +35,7 @@ type ChatBody struct {
 	ConversationID int64  `json:"conversation_id,omitempty" minimum:"0" doc:"Continue this conversation of yours; default: start a new one."`
 	MaxTokens      int64  `json:"max_tokens,omitempty" minimum:"0" maximum:"1048576" doc:"Most tokens of the answer; default: AI_MAX_OUTPUT_TOKENS."`
 	Stream         bool   `json:"stream,omitempty" doc:"Answer as Server-Sent Events: 'delta' events with {text}, then 'done' with the result and usage, or 'error' with a problem."`
+	Tools          bool   `json:"tools,omitempty" doc:"Offer the app's registered tools and run the calls the model asks for until it answers in text; the answer is a ToolLoopResult. Not with stream or conversation_id."`
 }
 
 type chatInput struct {
@@ -175,8 +176,9 @@ func mount(r *backend.Router) error {
 	chat.MaxBodyBytes = maxChatBody
 	chat.Description += " With stream: true the answer is a text/event-stream: 'delta' events ({text}), then 'done' (the JSON result) or 'error' (a problem; a partial answer is stored as such). Closing the connection cancels the provider call."
 	result := r.API.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[ChatResult](), true, "ChatResult")
-	chat.Responses = map[string]*huma.Response{"200": {Description: "The answer, stored in its conversation.", Content: map[string]*huma.MediaType{
-		"application/json":  {Schema: result},
+	toolResult := r.API.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[ToolLoopResult](), true, "ToolLoopResult")
+	chat.Responses = map[string]*huma.Response{"200": {Description: "The answer, stored in its conversation (a ToolLoopResult, not stored, with tools: true).", Content: map[string]*huma.MediaType{
+		"application/json":  {Schema: &huma.Schema{OneOf: []*huma.Schema{result, toolResult}}},
 		"text/event-stream": {Schema: &huma.Schema{Type: "string", Description: "event: delta|done|error, data: JSON"}},
 	}}}
 	huma.Register(r.API, chat, h.chat)
@@ -250,8 +252,16 @@ func (h *handlers) params(in *chatInput) ChatParams {
 func (h *handlers) chat(ctx context.Context, in *chatInput) (*chatOutput, error) {
 	p := h.params(in)
 	// Refusals come before the answer starts, as plain problems.
+	if in.Body.Tools {
+		if err := toolsRefusal(in.Body); err != nil {
+			return nil, err
+		}
+	}
 	if err := h.svc.Prepare(ctx, p); err != nil {
 		return nil, h.problem(ctx, err)
+	}
+	if in.Body.Tools {
+		return h.chatWithTools(in.Body), nil
 	}
 	if !in.Body.Stream {
 		return &chatOutput{Body: func(hctx huma.Context) {
@@ -267,6 +277,38 @@ func (h *handlers) chat(ctx context.Context, in *chatInput) (*chatOutput, error)
 		}}, nil
 	}
 	return &chatOutput{Body: func(hctx huma.Context) { h.stream(hctx, p) }}, nil
+}
+
+// toolsRefusal refuses what tools: true cannot honour. The tool loop has no streaming and
+// keeps no conversation (its intermediate turns are tool calls, not messages of a chat), so
+// both are refused rather than silently ignored.
+func toolsRefusal(b ChatBody) error {
+	switch {
+	case b.Stream:
+		return huma.Error422UnprocessableEntity("validation failed: tools cannot be streamed",
+			&huma.ErrorDetail{Location: "body.stream", Message: "send stream: false with tools: true"})
+	case b.ConversationID != 0:
+		return huma.Error422UnprocessableEntity("validation failed: tools do not continue a conversation",
+			&huma.ErrorDetail{Location: "body.conversation_id", Message: "leave conversation_id out with tools: true"})
+	}
+	return nil
+}
+
+// chatWithTools answers with Service.RunTools: the model may call the registered tools, in
+// the request's context (so its user and registry scope), for up to DefaultToolMaxSteps turns
+// within AI_TIMEOUT.
+func (h *handlers) chatWithTools(b ChatBody) *chatOutput {
+	return &chatOutput{Body: func(hctx huma.Context) {
+		extendWrite(hctx, h.svc.settings.Timeout)
+		res, err := h.svc.RunTools(hctx.Context(), ToolLoopParams{Prompt: b.Prompt, System: b.System, Model: b.Model})
+		if err != nil {
+			h.writeProblem(hctx, h.problem(hctx.Context(), err))
+			return
+		}
+		hctx.SetHeader("Content-Type", "application/json")
+		hctx.SetStatus(http.StatusOK)
+		_ = json.NewEncoder(hctx.BodyWriter()).Encode(res)
+	}}
 }
 
 // stream answers as Server-Sent Events. The request's context is the provider call's: a
@@ -314,13 +356,21 @@ func (h *handlers) stream(hctx huma.Context, p ChatParams) {
 
 // extendWrite lets a long answer outlive HTTP_WRITE_TIMEOUT (up to AI_TIMEOUT and a margin)
 // and returns the function that pushes what was written to the client.
+//
+// The read deadline moves with it: huma bounds reading the body (BodyReadTimeout, 5 s) with
+// a read deadline it never clears, and once the body is read net/http keeps reading the idle
+// connection in the background to notice a client that hangs up. When that deadline passes
+// the background read fails and net/http cancels the request's context, which would cut
+// every answer (streamed or not) that takes more than 5 s to complete.
 func extendWrite(hctx huma.Context, d time.Duration) func() error {
 	rw, ok := hctx.BodyWriter().(http.ResponseWriter)
 	if !ok {
 		return func() error { return nil }
 	}
 	rc := http.NewResponseController(rw)
-	_ = rc.SetWriteDeadline(time.Now().Add(d + 30*time.Second))
+	deadline := time.Now().Add(d + 30*time.Second)
+	_ = rc.SetWriteDeadline(deadline)
+	_ = rc.SetReadDeadline(deadline)
 	return rc.Flush
 }
 
@@ -377,6 +427,8 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 			return huma.Error422UnprocessableEntity("The AI provider does not know the model of this profile.")
 		}
 		return huma.Error502BadGateway("The AI provider failed: " + pe.Reason + ".")
+	case errors.Is(err, ErrTooManySteps):
+		return huma.Error502BadGateway(fmt.Sprintf("The model did not answer within %d tool-call turns.", DefaultToolMaxSteps))
 	case errors.Is(err, context.DeadlineExceeded):
 		return huma.Error504GatewayTimeout("The AI provider did not answer within AI_TIMEOUT.")
 	case errors.Is(err, context.Canceled):

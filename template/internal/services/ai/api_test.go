@@ -345,6 +345,39 @@ func TestProviderFailures(t *testing.T) {
 	})
 }
 
+// TestStreamErrorEvent: Anthropic's error event mid-stream (overloaded_error after some text)
+// reaches the client as an error event naming the reason, the partial answer is kept in its
+// conversation with status partial, and the call is in the ledger.
+func TestStreamErrorEvent(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		f := newFakeAnthropic(t, fakeOverloaded)
+		svc, h := setup(t, db, f, Settings{Provider: ProviderAnthropic, Model: "claude-sonnet-4-5"}, nil)
+		rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "tell me", "stream": true}, nil)
+		events := readEvents(t, rec.Body.String())
+		if len(events) != 3 || events[0].name != "delta" || events[1].name != "delta" {
+			t.Fatalf("events = %+v, want two deltas then an error", events)
+		}
+		last := events[len(events)-1]
+		var ev ErrorEvent
+		if err := json.Unmarshal([]byte(last.data), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if last.name != "error" || !ev.Partial || ev.ConversationID == 0 || ev.Status != http.StatusBadGateway || !strings.Contains(ev.Detail, "overloaded") {
+			t.Fatalf("error event = %s %+v", last.name, ev)
+		}
+		_, msgs, err := svc.Conversation(t.Context(), ev.ConversationID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) != 2 || msgs[1].Role != RoleAssistant || msgs[1].Content != "Hello, " || msgs[1].Status != StatusPartial {
+			t.Fatalf("conversation messages = %+v, want the prompt and the partial answer", msgs)
+		}
+		if n := countRows(t, db, "SELECT COUNT(*) FROM ai_usage WHERE provider = 'anthropic' AND status = 'error' AND error LIKE '%overloaded%'"); n != 1 {
+			t.Fatalf("%d ledger rows for the overloaded call, want 1", n)
+		}
+	})
+}
+
 // TestStreamCancelled: a client that goes away mid-stream cancels the provider call; what
 // arrived is stored as partial and the call recorded as cancelled.
 func TestStreamCancelled(t *testing.T) {
@@ -391,6 +424,38 @@ func TestStreamCancelled(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestStreamOutlivesBodyDeadline: a stream runs past huma's 5 s body-read deadline. That
+// deadline stays on the connection, and net/http's background read of it then cancels the
+// request's context; extendWrite moves it, or every answer longer than 5 s would be cut.
+// Over real TCP (a recorder has no deadlines) on SQLite only: it takes 6 s by nature.
+func TestStreamOutlivesBodyDeadline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 6 s")
+	}
+	t.Parallel()
+	db := databasetest.New(t, database.SQLite)
+	f := newFakeOpenAI(t, fakeSlow) // a word every 20 ms for 10 s
+	_, h := setup(t, db, f, Settings{}, nil)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+ChatPath, strings.NewReader(`{"prompt":"go on","stream":true}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rd := bufio.NewReader(resp.Body)
+	for until := time.Now().Add(6 * time.Second); time.Now().Before(until); {
+		line, err := rd.ReadString('\n')
+		if err != nil || strings.HasPrefix(line, "event: error") {
+			t.Fatalf("the stream ended before 6 s: %q, %v", line, err)
+		}
+	}
 }
 
 // TestQuota: a user past AI_DAILY_TOKEN_QUOTA gets 429 with Retry-After, before the provider

@@ -23,6 +23,9 @@ const (
 	fakeFlaky   = "flaky"   // 500 once, then ok
 	fakeNoModel = "nomodel" // 404 for the model
 	fakeSlow    = "slow"    // a long stream, a word every 20ms, until the client goes
+	// fakeOverloaded: Anthropic's stream sends an error event (overloaded_error) mid-answer,
+	// as its API does when it runs out of capacity after the 200 went out.
+	fakeOverloaded = "overloaded"
 )
 
 // fakeProvider is an httptest server speaking OpenAI's chat completions API (and so
@@ -249,6 +252,10 @@ func (f *fakeProvider) anthropic(w http.ResponseWriter, r *http.Request) {
 		for i, word := range f.words {
 			event("content_block_delta", fmt.Sprintf(`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":%q}}`, word))
 			if f.mode == fakeCut && i == 1 {
+				return
+			}
+			if f.mode == fakeOverloaded && i == 1 {
+				event("error", `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`)
 				return
 			}
 		}

@@ -127,6 +127,10 @@ func (e *ProviderError) Error() string {
 func (e *ProviderError) Unwrap() error { return e.Err }
 
 // providerError wraps an SDK's error: status (0 when none) and the cause.
+// statusOverloaded is Anthropic's status for "overloaded_error": the API is out of capacity,
+// not failing; a retry later usually succeeds.
+const statusOverloaded = 529
+
 func providerError(provider string, status int, err error) error {
 	if err == nil {
 		return nil
@@ -144,6 +148,8 @@ func providerError(provider string, status int, err error) error {
 		reason = "rate limited or out of quota at the provider; retry later"
 	case status == http.StatusBadRequest || status == http.StatusUnprocessableEntity:
 		reason = "the provider refused the request as invalid"
+	case status == statusOverloaded:
+		reason = "the provider is overloaded; retry later"
 	case status >= 500:
 		reason = "the provider failed; retry later"
 	case status == 0:

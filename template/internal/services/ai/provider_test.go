@@ -110,6 +110,25 @@ func TestProviders(t *testing.T) {
 				}
 			})
 
+			if pc.kind == ProviderAnthropic {
+				// Anthropic reports some failures (overloaded_error) as an error event after
+				// the 200 and some text: the error and what arrived both come back.
+				t.Run("error event mid-stream", func(t *testing.T) {
+					f := pc.fake(t, fakeOverloaded)
+					resp, err := pc.build(t, f, 1).Stream(ctx, req, func(string) error { return nil })
+					var pe *ProviderError
+					if !errors.As(err, &pe) {
+						t.Fatalf("err = %v, want a ProviderError", err)
+					}
+					if pe.Reason != "the provider is overloaded; retry later" || pe.Status != 529 {
+						t.Errorf("status %d, reason %q: want 529, overloaded", pe.Status, pe.Reason)
+					}
+					if resp == nil || resp.Content != "Hello, " {
+						t.Fatalf("partial response = %+v", resp)
+					}
+				})
+			}
+
 			t.Run("tool calls", func(t *testing.T) {
 				f := pc.fake(t, fakeTool)
 				p := pc.build(t, f, 1)

@@ -203,3 +203,40 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	r.Header.Set("Authorization", "Bearer "+b.token)
 	return b.next.RoundTrip(r)
 }
+
+// TestChatAPIWithTools: tools: true on POST /api/v1/ai/chat runs the loop (the fake model
+// asks for weather, then answers) and answers with the final text and the calls; streaming or
+// a conversation with tools is refused before the model is called.
+func TestChatAPIWithTools(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		f := newFakeOpenAI(t, fakeTool)
+		_, h := setup(t, db, f, Settings{}, &Opts{Tools: testTools()})
+		for _, tc := range []struct {
+			name string
+			body map[string]any
+			want int
+		}{
+			{"tools", map[string]any{"prompt": "weather in Paris?", "tools": true}, http.StatusOK},
+			{"streamed", map[string]any{"prompt": "weather in Paris?", "tools": true, "stream": true}, http.StatusUnprocessableEntity},
+			{"in a conversation", map[string]any{"prompt": "weather in Paris?", "tools": true, "conversation_id": 1}, http.StatusUnprocessableEntity},
+		} {
+			rec := send(t, h, http.MethodPost, ChatPath, tc.body, nil)
+			if rec.Code != tc.want {
+				t.Fatalf("%s: %d %s, want %d", tc.name, rec.Code, rec.Body, tc.want)
+			}
+			if tc.want != http.StatusOK {
+				continue
+			}
+			res := decode[ToolLoopResult](t, rec)
+			if res.Content != "Hello, world" || res.Steps != 2 || len(res.Calls) != 1 || res.Calls[0].Name != "weather" || res.Calls[0].Result != `{"city":"Paris","temp":21}` {
+				t.Fatalf("%s: %+v", tc.name, res)
+			}
+		}
+		if n := f.count(); n != 2 {
+			t.Fatalf("the model was called %d times, want 2 (the refusals call it never)", n)
+		}
+		if n := countRows(t, db, "SELECT COUNT(*) FROM ai_usage WHERE (kind = 'tools' AND provider = 'openai') OR (kind = 'tool' AND model = 'weather')"); n != 3 {
+			t.Fatalf("%d ledger rows, want 3 (two model calls, one tool call)", n)
+		}
+	})
+}
