@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
@@ -40,9 +41,24 @@ func readBodyFirst(api huma.API) func(huma.Context, func(huma.Context)) {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(b))
-		next(ctx)
+		next(bodyRead{ctx})
 	}
 }
+
+// bodyRead is the context of an operation whose body readBodyFirst has read. huma sets a read
+// deadline (BodyReadTimeout) before it reads a body and never clears it; with the body read
+// already, net/http is reading the idle connection in the background (to notice a client that
+// hangs up), and when that deadline passed the read would fail and net/http would cancel the
+// request's context: every such operation running longer than 5 s would be cut.
+type bodyRead struct{ operationContext }
+
+// operationContext names the embedded huma.Context apart from its Context method.
+type operationContext = huma.Context
+
+func (bodyRead) SetReadDeadline(time.Time) error { return nil }
+
+// Unwrap gives humachi.Unwrap the adapter's context.
+func (c bodyRead) Unwrap() huma.Context { return c.operationContext }
 
 // bodyReadError maps an error reading a request body to the status and
 // detail the client gets. None of them is the server's fault.

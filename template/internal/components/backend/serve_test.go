@@ -125,3 +125,59 @@ func TestListenPortInUse(t *testing.T) {
 		t.Errorf("Listen on a taken port = %v, want advice to change PORT", err)
 	}
 }
+
+// TestLongHandlers: a handler may run past HTTP_READ_TIMEOUT and past huma's body-read
+// timeout once it has read its body. Those deadlines bound reading; one set after the body
+// was read stays on the connection, where net/http's background read (which watches for a
+// client that hangs up) fails when it passes and cancels the request's context. A body sent
+// slower than HTTP_READ_TIMEOUT is still cut.
+func TestLongHandlers(t *testing.T) {
+	t.Parallel()
+	f := setup(t, setupOpts{settings: Settings{ReadTimeout: 100 * time.Millisecond}})
+	base, _, _ := serving(t, f)
+	tests := []struct {
+		name, method, path, body string
+		want                     string
+	}{
+		{"no body, past the read timeout", http.MethodGet, "/test/slow?ms=400&key=long", "", "done"},
+		{"huma body, past its body-read timeout", http.MethodPost, "/test/slow-echo?ms=400", `{"text":"hi"}`, `"text":"hi"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.method == http.MethodGet {
+				go func() { <-slowEntered("long") }()
+			}
+			req, _ := http.NewRequest(tt.method, base+tt.path, strings.NewReader(tt.body))
+			if tt.body != "" {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), tt.want) {
+				t.Errorf("%d %s, want 200 with %s", resp.StatusCode, b, tt.want)
+			}
+		})
+	}
+	t.Run("a body slower than the read timeout", func(t *testing.T) {
+		pr, pw := io.Pipe()
+		go func() {
+			_, _ = pw.Write([]byte("a"))
+			time.Sleep(400 * time.Millisecond)
+			_, _ = pw.Write([]byte("b"))
+			_ = pw.Close()
+		}()
+		req, _ := http.NewRequest(http.MethodPost, base+"/test/raw", pr)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && string(b) == "2" {
+				t.Errorf("a body sent over 400 ms was read whole under a 100 ms read timeout")
+			}
+		}
+	})
+}

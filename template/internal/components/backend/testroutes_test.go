@@ -27,6 +27,13 @@ type echoInput struct {
 	}
 }
 
+type slowEchoInput struct {
+	MS   int `query:"ms"`
+	Body struct {
+		Text string `json:"text"`
+	}
+}
+
 type echoOutput struct {
 	Body struct {
 		Text string `json:"text"`
@@ -60,6 +67,19 @@ var testRoutes = Routes(func(r *Router) error {
 		case <-req.Context().Done():
 		}
 	})
+	// Reads its body within 100 ms, then works for ?ms; a cancelled context is a 503.
+	huma.Register(r.API, huma.Operation{OperationID: "test-slow-echo", Method: http.MethodPost, Path: "/test/slow-echo",
+		BodyReadTimeout: 100 * time.Millisecond},
+		func(ctx context.Context, in *slowEchoInput) (*echoOutput, error) {
+			select {
+			case <-time.After(time.Duration(in.MS) * time.Millisecond):
+			case <-ctx.Done():
+				return nil, huma.Error503ServiceUnavailable("cancelled")
+			}
+			out := &echoOutput{}
+			out.Body.Text = in.Body.Text
+			return out, nil
+		})
 	huma.Post(r.API, "/test/echo", func(_ context.Context, in *echoInput) (*echoOutput, error) {
 		out := &echoOutput{}
 		out.Body.Text = in.Body.Text

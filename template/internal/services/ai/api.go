@@ -355,13 +355,9 @@ func (h *handlers) stream(hctx huma.Context, p ChatParams) {
 }
 
 // extendWrite lets a long answer outlive HTTP_WRITE_TIMEOUT (up to AI_TIMEOUT and a margin)
-// and returns the function that pushes what was written to the client.
-//
-// The read deadline moves with it: huma bounds reading the body (BodyReadTimeout, 5 s) with
-// a read deadline it never clears, and once the body is read net/http keeps reading the idle
-// connection in the background to notice a client that hangs up. When that deadline passes
-// the background read fails and net/http cancels the request's context, which would cut
-// every answer (streamed or not) that takes more than 5 s to complete.
+// and returns the function that pushes what was written to the client. (The backend keeps
+// huma's body-read deadline off the connection once the body is read, so the request is not
+// cancelled when it passes: see TestStreamOutlivesBodyDeadline.)
 func extendWrite(hctx huma.Context, d time.Duration) func() error {
 	rw, ok := hctx.BodyWriter().(http.ResponseWriter)
 	if !ok {
@@ -370,7 +366,6 @@ func extendWrite(hctx huma.Context, d time.Duration) func() error {
 	rc := http.NewResponseController(rw)
 	deadline := time.Now().Add(d + 30*time.Second)
 	_ = rc.SetWriteDeadline(deadline)
-	_ = rc.SetReadDeadline(deadline)
 	return rc.Flush
 }
 

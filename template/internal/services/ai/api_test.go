@@ -426,9 +426,10 @@ func TestStreamCancelled(t *testing.T) {
 	})
 }
 
-// TestStreamOutlivesBodyDeadline: a stream runs past huma's 5 s body-read deadline. That
-// deadline stays on the connection, and net/http's background read of it then cancels the
-// request's context; extendWrite moves it, or every answer longer than 5 s would be cut.
+// TestStreamOutlivesBodyDeadline: a stream runs past huma's 5 s body-read deadline. Left on
+// the connection, net/http's background read would fail when it passes and cancel the
+// request's context, cutting every answer longer than 5 s; the backend keeps it off once the
+// body is read (backend's TestLongHandlers).
 // Over real TCP (a recorder has no deadlines) on SQLite only: it takes 6 s by nature.
 func TestStreamOutlivesBodyDeadline(t *testing.T) {
 	if testing.Short() {
