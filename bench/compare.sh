@@ -4,6 +4,7 @@
 #
 #   bash bench/compare.sh            # rps + startup + idle (the default, "app")
 #   bash bench/compare.sh rps|startup|idle|data|profile|all
+#   bash bench/compare.sh obs        # issue 16: the app with observability against itself without
 #
 # Builds: (a) bench/httpbench/bare (net/http, GET /health/live), (b) bench/httpbench/chihuma
 # (chi + huma v2, one typed GET /api/v1/ping), and (g) the app aegis generates with every
@@ -34,6 +35,17 @@
 #            CPU profile at idle, heap; GODEBUG=inittrace=1 and the debug log of one start.
 #            Profiles land in OUT (default bench/out, not committed).
 #
+#   obs      the app generated WITH observability (one aegis init), built twice: as generated
+#            (o) and with the observability imports taken out of internal/components/wire_gen.go
+#            (n, the same app without the component). o exports over OTLP/HTTP to
+#            bench/httpbench/otlpsink (on core 1, beside wrk), so it pays for encoding and sending
+#            its spans. Per round, in alternating order: rps on /api/v1/ping (each server alone on
+#            core 0, wrk -t1 -c50 on core 1) for n, o at 10% (OTEL_TRACES_SAMPLER=
+#            parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG=0.1) and o at 100% (ARG=1.0),
+#            with the ratios o10/n and o100/n (goals >= 0.85 and >= 0.7); start-up (median of
+#            STARTS/ROUNDS starts each, exec to first 200 on /health/ready; goal: under 5 ms
+#            added); idle RSS 1 s after ready (goal: under 8 MiB added). Medians over ROUNDS.
+#
 # Environment: EXCLUDE=observability PARITY=1 ROUNDS=3 DURATION=10s STARTS=20 IDLE_SECS=20 JOBS=3000000 USERS=200000 REQS=30
 # BUDGET=60 PG_URL= PORT_BASE=18450 PPROF_PORT=18459 APP_ENV=production LOG_LEVEL=info (the app's production defaults: JSON access
 # log at info for API requests; probes log at debug) OUT=bench/out.
@@ -50,6 +62,8 @@ APP_MODE=${APP_ENV:-production} APP_LOG=${LOG_LEVEL:-info} OUT=${OUT:-$root/benc
 # The lean app is measured without the observability component (issue 18: its goals hold with
 # observability absent); EXCLUDE= (empty) includes every available part.
 export EXCLUDE=${EXCLUDE-observability}
+# obs compares the app with the component against the same app without it: generate with it.
+if [ "$what" = obs ]; then EXCLUDE=$(printf '%s' "$EXCLUDE" | awk -v RS=, -v ORS=, '$0 != "observability" && $0 != ""' | sed 's/,$//'); fi
 PG_URL=${PG_URL:-} PPROF_PORT=${PPROF_PORT:-18459} PARITY=${PARITY:-1}
 # The anchors' server timeouts: the app's defaults (backend settings.go) unless PARITY=0.
 anchor_timeouts=()
@@ -113,11 +127,21 @@ func init() {
 }
 EOF
 (cd "$gen" && CGO_ENABLED=0 go build -trimpath -o "$work/app" ./cmd/everything)
+if [ "$what" = obs ]; then
+	# The same tree without the component: only its blank imports (and its glues', which hold
+	# tests alone) leave the wiring file; nothing else imports it.
+	wire=$gen/internal/components/wire_gen.go
+	cp "$wire" "$work/wire_gen.go.orig"
+	grep -v '/internal/components/observability' "$work/wire_gen.go.orig" >"$wire"
+	(cd "$gen" && CGO_ENABLED=0 go build -trimpath -o "$work/app-noobs" ./cmd/everything)
+	cp "$work/wire_gen.go.orig" "$wire"
+	(cd bench/httpbench && go build -o "$work/otlpsink" ./otlpsink)
+fi
 (cd bench/httpbench && for t in bare chihuma startup datagen; do go build -o "$work/$t" "./$t"; done)
 secret=$(sed -n 's/^AUTH_SECRET=//p' "$gen/.env")
 
-# start_app DIR PORT CPUS GOMAXPROCS ENV LEVEL [extra VAR=value...]: the app in DIR (its .env and
-# data/ live there) on PORT; prints its PID. CPUS "" means not pinned, GOMAXPROCS "" the default.
+# start_app DIR PORT CPUS GOMAXPROCS ENV LEVEL [extra VAR=value...]: the app (APP_BIN, default
+# the generated one) in DIR (its .env and data/ live there) on PORT; prints its PID. CPUS "" means not pinned, GOMAXPROCS "" the default.
 # stdout goes to DIR/log unless APP_STDOUT names another file; stderr (the JSON log, access
 # lines included) to DIR/log.err unless APP_STDERR names another.
 start_app() {
@@ -129,7 +153,7 @@ start_app() {
 	[ -n "$cpus" ] && pin=(taskset -c "$cpus")
 	[ -n "$procs" ] && gmp=("GOMAXPROCS=$procs")
 	(cd "$dir" && exec env APP_ENV="$env" LOG_LEVEL="$level" HOST=127.0.0.1 PORT="$port" AUTH_SECRET="$secret" \
-		"${gmp[@]}" "$@" "${pin[@]}" "$work/app" serve >"${APP_STDOUT:-$dir/log}" 2>"${APP_STDERR:-$dir/log.err}") &
+		"${gmp[@]}" "$@" "${pin[@]}" "${APP_BIN:-$work/app}" serve >"${APP_STDOUT:-$dir/log}" 2>"${APP_STDERR:-$dir/log.err}") &
 	echo $!
 }
 wait_ready() { # PORT: until /health/ready answers 200 (30 s at most)
@@ -270,6 +294,102 @@ if [ "$what" = app ] || [ "$what" = all ] || [ "$what" = idle ]; then
 	echo "   RSS after: $(rss "$pid") MiB"
 	note
 	stop "$pid"
+	pids=()
+fi
+
+# ---- obs --------------------------------------------------------------------------------------
+if [ "$what" = obs ]; then
+	need wrk
+	port_n=$((base + 5)) port_o10=$((base + 6)) port_o100=$((base + 7)) port_sink=$((base + 8))
+	taskset -c 1 "$work/otlpsink" -addr "127.0.0.1:$port_sink" 2>/dev/null &
+	pids+=($!)
+	# What the traced app is started with: the sink as its collector, the sampler per run.
+	otel=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$port_sink" OTEL_TRACES_SAMPLER=parentbased_traceidratio)
+	# One data folder for all: migrate it once, so no start below migrates.
+	APP_BIN=$work/app-noobs start_app "$work/run-obs" $port_n "" "" "$APP_MODE" warn >"$work/pid"
+	wait_ready $port_n
+	stop "$(cat "$work/pid")"
+	n_pid=$(APP_BIN=$work/app-noobs APP_STDOUT=/dev/null APP_STDERR=/dev/null start_app "$work/run-obs" $port_n 0 1 "$APP_MODE" "$APP_LOG")
+	pids+=("$n_pid")
+	o10_pid=$(APP_STDOUT=/dev/null APP_STDERR=/dev/null start_app "$work/run-obs" $port_o10 0 1 "$APP_MODE" "$APP_LOG" "${otel[@]}" OTEL_TRACES_SAMPLER_ARG=0.1)
+	pids+=("$o10_pid")
+	o100_pid=$(APP_STDOUT=/dev/null APP_STDERR=/dev/null start_app "$work/run-obs" $port_o100 0 1 "$APP_MODE" "$APP_LOG" "${otel[@]}" OTEL_TRACES_SAMPLER_ARG=1.0)
+	pids+=("$o100_pid")
+	declare -A pid_of=([n]=$n_pid [o10]=$o10_pid [o100]=$o100_pid)
+	wait_ready $port_n
+	wait_ready $port_o10
+	wait_ready $port_o100
+	wait_up $port_sink /stats
+	echo "== observability: requests/s on /api/v1/ping, each server on core 0 (GOMAXPROCS=1), wrk -t1 -c50 -d$DURATION on core 1; APP_ENV=$APP_MODE LOG_LEVEL=$APP_LOG"
+	echo "   n    without observability: $(curl -s "http://127.0.0.1:$port_n/api/v1/ping")"
+	echo "   o10  with it, 10% sampled:  $(curl -s "http://127.0.0.1:$port_o10/api/v1/ping"), /metrics $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port_o10/metrics")"
+	echo "   o100 with it, 100% sampled: $(curl -s "http://127.0.0.1:$port_o100/api/v1/ping")"
+	note
+	urls=("n http://127.0.0.1:$port_n/api/v1/ping" "o10 http://127.0.0.1:$port_o10/api/v1/ping" "o100 http://127.0.0.1:$port_o100/api/v1/ping")
+	for u in "${urls[@]}"; do taskset -c 1 wrk -t1 -c50 -d2s "${u#* }" >/dev/null; done # warm-up
+	: >"$work/ratios"
+	printf "   %-6s %10s %10s %10s %8s %8s   %s\n" round n o10 o100 o10/n o100/n "server CPU per request (us): n o10 o100 -> n/o10 n/o100"
+	for round in $(seq "$ROUNDS"); do
+		order=(0 1 2)
+		[ $((round % 2)) = 0 ] && order=(2 1 0)
+		declare -A r=() us=()
+		for i in "${order[@]}"; do
+			u=${urls[$i]}
+			k=${u%% *}
+			t0=$(ticks "${pid_of[$k]}")
+			out=$(taskset -c 1 wrk -t1 -c50 -d"$DURATION" "${u#* }")
+			t1=$(ticks "${pid_of[$k]}")
+			r[$k]=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+			us[$k]=$(awk -v t="$((t1 - t0))" -v hz="$tck" '/requests in/ {printf "%.2f", t / hz * 1e6 / $1}' <<<"$out")
+		done
+		line=$(awk -v n="${r[n]}" -v a="${r[o10]}" -v b="${r[o100]}" -v un="${us[n]}" -v ua="${us[o10]}" -v ub="${us[o100]}" \
+			'BEGIN {printf "%.3f %.3f %.3f %.3f", a / n, b / n, un / ua, un / ub}')
+		echo "$line" >>"$work/ratios"
+		read -r ra rb ca cb <<<"$line"
+		printf "   %-6s %10.0f %10.0f %10.0f %8s %8s   %s %s %s -> %s %s\n" "$round" "${r[n]}" "${r[o10]}" "${r[o100]}" "$ra" "$rb" \
+			"${us[n]}" "${us[o10]}" "${us[o100]}" "$ca" "$cb"
+	done
+	echo "   median: o10/n $(cut -d' ' -f1 "$work/ratios" | median), o100/n $(cut -d' ' -f2 "$work/ratios" | median) (goals: >= 0.85 at 10%, >= 0.7 at 100%)"
+	echo "   median by CPU per request: n/o10 $(cut -d' ' -f3 "$work/ratios" | median), n/o100 $(cut -d' ' -f4 "$work/ratios" | median)"
+	echo "   the sink received: $(curl -s "http://127.0.0.1:$port_sink/stats")"
+	note
+	for k in n o10 o100; do stop "${pid_of[$k]}"; done
+
+	per=$(((STARTS + ROUNDS - 1) / ROUNDS))
+	echo "== observability: start-up, exec to first 200 on /health/ready, $per starts per round each, $ROUNDS rounds; idle RSS 1 s after ready (not pinned)"
+	echo "   (o at 10%, exporting to the sink)"
+	note
+	: >"$work/obs-startup"
+	: >"$work/obs-rss"
+	ms() { # a Go duration (1.5ms, 850µs, 1.2s) in ms
+		awk '{v = $1; if (v ~ /µs$/) {sub(/µs$/, "", v); v /= 1000} else if (v ~ /ms$/) {sub(/ms$/, "", v)} else if (v ~ /s$/) {sub(/s$/, "", v); v *= 1000}; printf "%.2f\n", v}'
+	}
+	printf "   %-6s %12s %12s %10s   %9s %9s %9s\n" round "start n ms" "start o ms" "o-n ms" "RSS n" "RSS o" "o-n MiB"
+	for round in $(seq "$ROUNDS"); do
+		order=(n o)
+		[ $((round % 2)) = 0 ] && order=(o n)
+		declare -A st=() rs=()
+		for k in "${order[@]}"; do
+			bin=$work/app env=()
+			[ "$k" = n ] && bin=$work/app-noobs
+			[ "$k" = o ] && env=("${otel[@]}" OTEL_TRACES_SAMPLER_ARG=0.1)
+			st[$k]=$(cd "$work/run-obs" && env APP_ENV="$APP_MODE" AUTH_SECRET="$secret" "${env[@]}" "$work/startup" -bin "$bin" -runs "$per" -port $port_startup |
+				sed -n 's/.*median=\([^ ]*\).*/\1/p' | ms)
+			pid=$(APP_BIN=$bin start_app "$work/run-obs" $port_app "" "" "$APP_MODE" "$APP_LOG" "${env[@]}")
+			pids+=("$pid")
+			wait_ready $port_app
+			sleep 1
+			rs[$k]=$(rss "$pid")
+			stop "$pid"
+		done
+		line=$(awk -v a="${st[n]}" -v b="${st[o]}" -v c="${rs[n]}" -v d="${rs[o]}" 'BEGIN {printf "%.2f %.1f", b - a, d - c}')
+		echo "$line" >>"$work/obs-startup"
+		read -r dst drs <<<"$line"
+		printf "   %-6s %12s %12s %10s   %9s %9s %9s\n" "$round" "${st[n]}" "${st[o]}" "$dst" "${rs[n]}" "${rs[o]}" "$drs"
+	done
+	echo "   median added: start-up $(cut -d' ' -f1 "$work/obs-startup" | median) ms (goal < 5 ms), idle RSS $(cut -d' ' -f2 "$work/obs-startup" | median) MiB (goal < 8 MiB)"
+	note
+	for p in "${pids[@]}"; do stop "$p"; done
 	pids=()
 fi
 

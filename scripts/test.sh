@@ -62,9 +62,30 @@ install_mailpit() {
 	go install github.com/axllent/mailpit@v1.33.1 || echo "Mailpit could not be installed: the SMTP tests will skip"
 }
 
+# The observability tests export traces to a Jaeger of their own on free ports and read them
+# back through its query API (they skip, saying so, when it is absent). `go install` cannot
+# build it (Jaeger's go.mod has a replace directive), so build the pinned module from a
+# writable copy with its own go.mod and go.sum; it is large (about 6 minutes on 2 cores).
+install_jaeger() {
+	local bin dir tmp
+	bin="$(go env GOPATH)/bin/jaeger-all-in-one"
+	command -v jaeger-all-in-one >/dev/null || [ -x "$bin" ] && return
+	step "building Jaeger all-in-one for the observability tests"
+	if dir=$(go mod download -json github.com/jaegertracing/jaeger@v1.75.0 | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p') && [ -n "$dir" ] &&
+		tmp=$(mktemp -d) && cp -r "$dir" "$tmp/jaeger" && chmod -R u+w "$tmp/jaeger" &&
+		(cd "$tmp/jaeger" && go build -o "$bin" ./cmd/all-in-one); then
+		:
+	else
+		echo "Jaeger could not be built: the Jaeger trace tests will skip"
+	fi
+	[ -n "${tmp:-}" ] && rm -rf "$tmp"
+	return 0
+}
+
 start_postgres
 start_redis
 install_mailpit
+install_jaeger
 export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 export TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
 

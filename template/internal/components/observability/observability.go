@@ -138,12 +138,17 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 		if err != nil {
 			return nil, fmt.Errorf("observability: OTLP trace exporter: %w", err)
 		}
-		metrics, err := otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpointURL(base+"/v1/metrics"))
-		if err != nil {
-			return nil, errors.Join(fmt.Errorf("observability: OTLP metric exporter: %w", err), spans.Shutdown(ctx))
-		}
 		traceOpts = append(traceOpts, sdktrace.WithBatcher(spans))
-		meterOpts = append(meterOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(metrics)))
+		// OTEL_METRICS_EXPORTER=none (the standard switch) keeps metrics off the wire: for
+		// a backend that takes traces only, such as Jaeger, which answers 404 to
+		// /v1/metrics. /metrics serves them either way.
+		if os.Getenv("OTEL_METRICS_EXPORTER") != "none" {
+			metrics, err := otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpointURL(base+"/v1/metrics"))
+			if err != nil {
+				return nil, errors.Join(fmt.Errorf("observability: OTLP metric exporter: %w", err), spans.Shutdown(ctx))
+			}
+			meterOpts = append(meterOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(metrics)))
+		}
 	}
 	obs := &Observability{
 		settings:   s,

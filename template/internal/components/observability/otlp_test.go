@@ -78,3 +78,39 @@ func TestStandardVariables(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsExporterNone: OTEL_METRICS_EXPORTER=none sends the spans and no metrics, for a
+// backend that takes traces only (Jaeger answers 404 to /v1/metrics, which Stop would
+// report). In the environment, so not in parallel.
+func TestMetricsExporterNone(t *testing.T) {
+	t.Setenv("OTEL_METRICS_EXPORTER", "none")
+	var mu sync.Mutex
+	var got []string
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.URL.Path)
+		mu.Unlock()
+		if r.URL.Path != "/v1/traces" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(collector.Close)
+
+	obs, err := New(t.Context(), Settings{OTLPEndpoint: collector.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := obs.TracerProvider().Tracer("test").Start(t.Context(), "work")
+	span.End()
+	if err := obs.Stop(context.Background()); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(got, []string{"/v1/traces"}) {
+		t.Errorf("the collector got %q, want the traces alone", got)
+	}
+}

@@ -9,8 +9,9 @@ import (
 
 // Settings configure the component. The OpenTelemetry SDK reads the standard OTEL_*
 // variables itself (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER and
-// OTEL_TRACES_SAMPLER_ARG, OTEL_EXPORTER_OTLP_HEADERS, ...); the two declared here are the
-// ones the app acts on or that every deployment sets. The zero value exports nothing and
+// OTEL_TRACES_SAMPLER_ARG, OTEL_EXPORTER_OTLP_HEADERS, ...) and New reads
+// OTEL_METRICS_EXPORTER (none: no OTLP metrics); those declared here are the ones the app
+// acts on or that every deployment sets. The zero value exports nothing and
 // serves /metrics to this machine only (in development).
 type Settings struct {
 	ServiceName  string `env:"OTEL_SERVICE_NAME" envDefault:"" doc:"Service name on traces and metrics (OpenTelemetry's variable); empty means the binary's name."`

@@ -2,29 +2,17 @@ package observabilityworker
 
 import (
 	"context"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/components/observability"
-	"github.com/aegisgo/aegis/template/internal/components/worker"
-	"github.com/aegisgo/aegis/template/internal/runtime/registry"
-	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
-
-type recordedArgs struct{}
-
-func (recordedArgs) Kind() string { return "observability_recorded" }
 
 // TestRequestTrace is the whole path in one trace: a request through the app's handler
 // writes the database and enqueues a job, which a worker runs. The spans: the request's
@@ -41,61 +29,7 @@ func TestRequestTrace(t *testing.T) {
 	t.Cleanup(func() { _ = obs.Stop(context.Background()) })
 
 	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
-		if _, err := db.Bun().NewRaw("CREATE TABLE obs_things (id INTEGER NOT NULL)").Exec(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		db.TraceQueries(obs.TracerProvider())
-		worked := make(chan trace.SpanContext, 1)
-		task := worker.NewTask(func(ctx context.Context, _ *river.Job[recordedArgs]) error {
-			worked <- trace.SpanContextFromContext(ctx)
-			return nil
-		}, nil)
-		w, err := worker.NewClient(db, worker.Settings{Queues: "default=2", PollInterval: 50 * time.Millisecond,
-			FetchCooldown: 10 * time.Millisecond, ShutdownTimeout: 5 * time.Second},
-			&worker.ClientOpts{Work: true, Tasks: registry.All[worker.Task]{{Name: recordedArgs{}.Kind(), Value: task}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Start(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = w.Stop(context.Background()) })
-
-		srv := backend.NewServer(backend.Settings{})
-		c := registrytest.Start(t, registry.New(), func(r *registry.Registry) error {
-			return registry.Value(r, srv, registry.Component(backend.Name))
-		})
-		tel := obs.Telemetry()
-		h, err := srv.Handler(c, &backend.HandlerOpts{Logger: slog.New(slog.DiscardHandler), Telemetry: &tel,
-			Routes: registry.All[backend.Routes]{{Name: "things", Value: func(r *backend.Router) error {
-				r.Mux.Post("/things", func(rw http.ResponseWriter, req *http.Request) {
-					ctx := req.Context()
-					if _, err := db.Bun().NewRaw("INSERT INTO obs_things (id) VALUES (?)", 1).Exec(ctx); err != nil {
-						http.Error(rw, err.Error(), http.StatusInternalServerError)
-						return
-					}
-					if _, err := w.Enqueue(ctx, recordedArgs{}, nil); err != nil {
-						http.Error(rw, err.Error(), http.StatusInternalServerError)
-						return
-					}
-					rw.WriteHeader(http.StatusAccepted)
-				})
-				return nil
-			}}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/things", nil))
-		if rec.Code != http.StatusAccepted {
-			t.Fatalf("POST /things: %d %s", rec.Code, rec.Body)
-		}
-		var inJob trace.SpanContext
-		select {
-		case inJob = <-worked:
-		case <-time.After(10 * time.Second):
-			t.Fatal("the job was not worked within 10s")
-		}
+		inJob := requestThroughApp(t, db, obs)
 
 		byName := map[string]sdktrace.ReadOnlySpan{}
 		deadline := time.Now().Add(5 * time.Second)
@@ -105,13 +39,13 @@ func TestRequestTrace(t *testing.T) {
 					byName[s.Name()] = s
 				}
 			}
-			if byName["work observability_recorded"] != nil || time.Now().After(deadline) {
+			if byName[workSpan] != nil || time.Now().After(deadline) {
 				break
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		request, insert := byName["POST /things"], byName["INSERT"]
-		enqueue, work := byName["enqueue observability_recorded"], byName["work observability_recorded"]
+		request, insert := byName[requestSpan], byName[insertSpan]
+		enqueue, work := byName[enqueueSpan], byName[workSpan]
 		if request == nil || insert == nil || enqueue == nil || work == nil {
 			names := make([]string, 0, len(byName))
 			for n := range byName {

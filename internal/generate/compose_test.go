@@ -1,0 +1,93 @@
+package generate
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/aegisgo/aegis/internal/catalog"
+)
+
+// TestComposeObservability renders the real catalog's docker-compose.yml with and without the
+// observability component: with it, the app sends traces to a Jaeger service and a Prometheus
+// service scrapes /metrics with the app's token from an inline config; without it, none of
+// that. No container engine: the pieces are checked as text, in order, at their indentation.
+func TestComposeObservability(t *testing.T) {
+	obsPieces := []string{
+		"services:\n  app:\n",
+		"    environment:\n",
+		"      OTEL_EXPORTER_OTLP_ENDPOINT: http://jaeger:4318\n",
+		"      OTEL_METRICS_EXPORTER: none\n",
+		"      METRICS_TOKEN: ${METRICS_TOKEN:-compose-metrics-token}\n",
+		"    depends_on:\n",
+		"      jaeger:\n        condition: service_started\n",
+		"\n  jaeger:\n    image: jaegertracing/all-in-one:1.75.0\n",
+		"      COLLECTOR_OTLP_ENABLED: \"true\"\n",
+		"      - \"16686:16686\"\n      - \"4318:4318\"\n",
+		"\n  prometheus:\n    image: prom/prometheus:",
+		"      - source: prometheus\n        target: /etc/prometheus/prometheus.yml\n",
+		"\nconfigs:\n",
+		"  prometheus:\n    content: |\n",
+		"          metrics_path: /metrics\n",
+		"            credentials: ${METRICS_TOKEN:-compose-metrics-token}\n",
+		"            - targets: [\"app:8000\"]\n",
+	}
+	tests := []struct {
+		name    string
+		sel     catalog.Selection
+		want    []string // in this order
+		wantNot []string
+	}{
+		{
+			name: "observability selected",
+			sel:  catalog.Selection{Components: []string{"observability"}},
+			want: obsPieces,
+		},
+		{
+			name:    "observability with the database",
+			sel:     catalog.Selection{Components: []string{"database", "observability"}},
+			want:    []string{"      DATABASE_URL: ", "      OTEL_EXPORTER_OTLP_ENDPOINT: ", "      postgres:\n", "      jaeger:\n", "\n  postgres:\n", "\n  jaeger:\n", "\n  prometheus:\n", "\nvolumes:\n", "\nconfigs:\n"},
+			wantNot: nil,
+		},
+		{
+			name:    "observability not selected",
+			sel:     catalog.Selection{},
+			want:    []string{"services:\n  app:\n", "    restart: unless-stopped\n"},
+			wantNot: []string{"OTEL_", "METRICS_TOKEN", "jaeger", "prometheus", "configs:", "depends_on:"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			proj, err := Render(Params{Name: "shop", Module: "example.com/shop", Selection: tt.sel, SkipModules: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var compose string
+			for _, f := range proj.Files {
+				if f.Path == "docker-compose.yml" {
+					compose = string(f.Data)
+				}
+			}
+			if compose == "" {
+				t.Fatal("no docker-compose.yml rendered")
+			}
+			// YAML forbids tabs in indentation; a fragment indented with one breaks the file.
+			if strings.Contains(compose, "\t") {
+				t.Errorf("docker-compose.yml holds a tab:\n%s", compose)
+			}
+			rest := compose
+			for _, p := range tt.want {
+				i := strings.Index(rest, p)
+				if i < 0 {
+					t.Errorf("docker-compose.yml lacks, in this order, %q:\n%s", p, compose)
+					break
+				}
+				rest = rest[i+len(p):]
+			}
+			for _, p := range tt.wantNot {
+				if strings.Contains(compose, p) {
+					t.Errorf("docker-compose.yml has %q:\n%s", p, compose)
+				}
+			}
+		})
+	}
+}
