@@ -16,6 +16,8 @@ import (
 	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/services/comms/mailpittest"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/testserver"
 )
 
 // secretLink is the one-time link of the tests: it must reach the recipient and nothing else.
@@ -200,7 +202,7 @@ func TestSensitiveKeptUntilDelivered(t *testing.T) {
 	t.Parallel()
 	t.Run("failed", func(t *testing.T) {
 		t.Parallel()
-		p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: mailpittest.FreePort(t), TLSPolicy: TLSNone, Timeout: 2 * time.Second})
+		p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: testserver.FreePort(t), TLSPolicy: TLSNone, Timeout: 2 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/services/comms/mailpittest"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/testserver"
 )
 
 // TestSMTPMailpit sends one email with every feature through Mailpit and reads it back
@@ -209,7 +211,7 @@ func TestSMTPImplicitTLS(t *testing.T) {
 // A server that is down is ErrSMTPUnreachable, recorded, and degrades health.
 func TestSMTPDown(t *testing.T) {
 	t.Parallel()
-	p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: mailpittest.FreePort(t), TLSPolicy: TLSNone, Timeout: 2 * time.Second})
+	p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: testserver.FreePort(t), TLSPolicy: TLSNone, Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

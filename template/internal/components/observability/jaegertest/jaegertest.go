@@ -13,13 +13,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/testserver"
 )
 
 // Install is how to get the Jaeger the tests look for. `go install` refuses the module (its
@@ -34,36 +34,7 @@ const binary = "jaeger-all-in-one"
 // Binary finds jaeger-all-in-one on PATH or in $(go env GOPATH)/bin, or skips t.
 func Binary(t testing.TB) string {
 	t.Helper()
-	if p, err := exec.LookPath(binary); err == nil {
-		return p
-	}
-	gopath := os.Getenv("GOPATH")
-	if gopath == "" {
-		if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-			gopath = strings.TrimSpace(string(out))
-		}
-	}
-	for dir := range strings.SplitSeq(gopath, string(os.PathListSeparator)) {
-		if p := filepath.Join(dir, "bin", binary); dir != "" {
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-		}
-	}
-	t.Skipf("%s is not installed (PATH, $(go env GOPATH)/bin); build it with: %s", binary, Install)
-	return ""
-}
-
-// freePort returns a TCP port on 127.0.0.1 that nothing listens on. The OTLP and query
-// ports must be known before Jaeger starts; the listeners the tests do not use get port 0.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return testserver.Binary(t, binary, Install)
 }
 
 // Server is a running Jaeger.
@@ -83,7 +54,7 @@ type Server struct {
 func Start(t testing.TB) *Server {
 	t.Helper()
 	bin := Binary(t)
-	otlp, query, admin := freePort(t), freePort(t), freePort(t)
+	otlp, query, admin := testserver.FreePort(t), testserver.FreePort(t), testserver.FreePort(t)
 	s := &Server{
 		OTLPEndpoint: "http://127.0.0.1:" + strconv.Itoa(otlp),
 		Query:        "http://127.0.0.1:" + strconv.Itoa(query),

@@ -26,6 +26,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/testserver"
 )
 
 // Install is how to get the Mailpit the tests look for.
@@ -34,35 +36,7 @@ const Install = "go install github.com/axllent/mailpit@v1.33.1"
 // Binary finds mailpit on PATH or in $(go env GOPATH)/bin, or skips t.
 func Binary(t testing.TB) string {
 	t.Helper()
-	if p, err := exec.LookPath("mailpit"); err == nil {
-		return p
-	}
-	gopath := os.Getenv("GOPATH")
-	if gopath == "" {
-		if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-			gopath = strings.TrimSpace(string(out))
-		}
-	}
-	for dir := range strings.SplitSeq(gopath, string(os.PathListSeparator)) {
-		if p := filepath.Join(dir, "bin", "mailpit"); dir != "" {
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-		}
-	}
-	t.Skipf("mailpit is not installed (PATH, $(go env GOPATH)/bin); install it with: %s", Install)
-	return ""
-}
-
-// FreePort returns a TCP port on 127.0.0.1 that nothing listens on.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return testserver.Binary(t, "mailpit", Install)
 }
 
 // Server is a running Mailpit: its SMTP port and its HTTP API. Stop and Start take it down
@@ -86,7 +60,7 @@ type Server struct {
 // --smtp-tls-cert...), stopped when the test ends.
 func Start(t testing.TB, flags ...string) *Server {
 	t.Helper()
-	smtpPort, httpPort := FreePort(t), FreePort(t)
+	smtpPort, httpPort := testserver.FreePort(t), testserver.FreePort(t)
 	s := &Server{
 		SMTPPort: smtpPort, API: "http://127.0.0.1:" + strconv.Itoa(httpPort), t: t, bin: Binary(t),
 		args: append([]string{"--smtp", "127.0.0.1:" + strconv.Itoa(smtpPort), "--listen", "127.0.0.1:" + strconv.Itoa(httpPort),
