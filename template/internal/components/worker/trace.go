@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"time"
 
 	"github.com/riverqueue/river/rivertype"
 	"go.opentelemetry.io/otel"
@@ -35,12 +36,16 @@ func tracer() trace.Tracer {
 }
 
 // traceInsert is River's insert middleware: a producer span around each insert, whose
-// context goes into every job's metadata.
+// context goes into every job's metadata, and the count of jobs inserted.
 func traceInsert(ctx context.Context, many []*rivertype.JobInsertParams,
 	doInner func(context.Context) ([]*rivertype.JobInsertResult, error)) ([]*rivertype.JobInsertResult, error) {
-	t := tracer()
+	t, m := tracer(), metrics()
 	if t == nil || len(many) == 0 {
-		return doInner(ctx)
+		res, err := doInner(ctx)
+		if m != nil && err == nil {
+			m.countInserted(ctx, res)
+		}
+		return res, err
 	}
 	name := "enqueue " + many[0].Kind
 	if len(many) > 1 {
@@ -60,6 +65,8 @@ func traceInsert(ctx context.Context, many []*rivertype.JobInsertParams,
 	if err != nil {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, err.Error())
+	} else if m != nil {
+		m.countInserted(ctx, res)
 	}
 	return res, err
 }
@@ -82,9 +89,14 @@ func withTraceContext(metadata []byte, carrier propagation.MapCarrier) []byte {
 }
 
 // traceWork is River's worker middleware: a consumer span per attempt, continuing the
-// trace the job's metadata carries (the enqueuing request's).
-func traceWork(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
-	t := tracer()
+// trace the job's metadata carries (the enqueuing request's), and the attempt's duration,
+// outcome and wait in the job metrics.
+func traceWork(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) (err error) {
+	t, m := tracer(), metrics()
+	if m != nil {
+		start := time.Now()
+		defer func() { m.recordAttempt(ctx, job, start, err) }()
+	}
 	if t == nil {
 		return doInner(ctx)
 	}
@@ -100,7 +112,7 @@ func traceWork(ctx context.Context, job *rivertype.JobRow, doInner func(context.
 			attribute.Int64("messaging.message.id", job.ID),
 			attribute.Int("river.attempt", job.Attempt)))
 	defer span.End()
-	err := doInner(ctx)
+	err = doInner(ctx)
 	if err != nil {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, err.Error())
