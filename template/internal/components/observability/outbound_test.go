@@ -3,6 +3,7 @@ package observability
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -68,5 +69,16 @@ func TestOutboundCall(t *testing.T) {
 	defer mu.Unlock()
 	if got != want {
 		t.Errorf("traceparent sent %q, want %q (the call's span)", got, want)
+	}
+
+	// The call is in the outbound metrics, by client, host and outcome.
+	req = httptest.NewRequest(http.MethodGet, MetricsPath, nil)
+	req.RemoteAddr = "127.0.0.1:40000"
+	rec := httptest.NewRecorder()
+	obs.MetricsHandler().ServeHTTP(rec, req)
+	for _, w := range []string{"http_client_request_duration_seconds_count{", `httpclient_name="downstream"`, `outcome="204"`, `server_address="127.0.0.1"`} {
+		if !strings.Contains(rec.Body.String(), w) {
+			t.Errorf("/metrics lacks %s", w)
+		}
 	}
 }

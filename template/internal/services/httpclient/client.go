@@ -172,6 +172,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if span != nil {
 		endSpan(span, resp, err)
 	}
+	recordCall(ctx, t.c.name, req, resp, time.Since(start))
 	if cancel != nil {
 		if err != nil {
 			cancel()
