@@ -211,6 +211,7 @@ var Default = Catalog{
 		{Owners: []string{"scheduler", "worker"}, Paths: []string{"internal/components/schedulerworker/"}},
 		{Owners: []string{"observability", "database"}, Paths: []string{"internal/components/observabilitydatabase/"}},
 		{Owners: []string{"observability", "worker"}, Paths: []string{"internal/components/observabilityworker/"}},
+		{Owners: []string{"observability", "cache"}, Paths: []string{"internal/components/observabilitycache/"}},
 		{Owners: []string{"comms", "database"}, Paths: []string{"internal/services/commsdb/"}},
 		// Service glue lives beside the services, so the services' import file picks it up.
 		{Owners: []string{"analytics", "auth"}, Paths: []string{"internal/services/analyticsauth/"}},

@@ -9,6 +9,7 @@ import (
 	_ "github.com/aegisgo/aegis/template/internal/components/database"
 	_ "github.com/aegisgo/aegis/template/internal/components/frontend"
 	_ "github.com/aegisgo/aegis/template/internal/components/observability"
+	_ "github.com/aegisgo/aegis/template/internal/components/observabilitycache"
 	_ "github.com/aegisgo/aegis/template/internal/components/observabilitydatabase"
 	_ "github.com/aegisgo/aegis/template/internal/components/observabilityworker"
 	_ "github.com/aegisgo/aegis/template/internal/components/scheduler"

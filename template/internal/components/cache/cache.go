@@ -23,6 +23,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -67,6 +69,7 @@ type Cache struct {
 	suppressed atomic.Int64 // failures not logged since then
 
 	hits, misses, failures atomic.Uint64
+	metrics                metric.Registration // nil until Start
 }
 
 // New returns a Cache on store. The Cache owns store from then on: Stop
@@ -341,6 +344,9 @@ func isContextErr(err error) bool {
 // It never fails: the cache is optional, and a Redis that is down at start
 // is used as soon as it comes back.
 func (c *Cache) Start(ctx context.Context) error {
+	if reg, err := c.observe(); err == nil {
+		c.metrics = reg
+	}
 	if err := c.store.Ping(ctx); err != nil {
 		logger := c.logger
 		if logger == nil {
@@ -354,6 +360,10 @@ func (c *Cache) Start(ctx context.Context) error {
 
 // Stop closes the store, giving up when ctx ends. It is idempotent.
 func (c *Cache) Stop(ctx context.Context) error {
+	if c.metrics != nil {
+		_ = c.metrics.Unregister()
+		c.metrics = nil
+	}
 	done := make(chan error, 1)
 	go func() { done <- c.store.Close() }()
 	select {
