@@ -414,6 +414,10 @@ func (s *Scheduler) execute(ctx context.Context, store Store, j *Job, run Run) (
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	ctx, span := startRun(ctx, j.Name, run.Tick)
+	if span != nil {
+		defer func() { endRun(span, err) }()
+	}
 	start := time.Now()
 	func() {
 		defer func() {
