@@ -4,28 +4,24 @@ import (
 	"context"
 	"time"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/tracing"
 )
 
 // instrumentationScope names the tracer of the scheduled runs' spans.
 const instrumentationScope = "github.com/aegisgo/aegis/template/internal/components/scheduler"
 
-// apiTracerProvider is OpenTelemetry's global tracer provider as the API starts: a no-op
-// until an SDK is installed (the observability component installs one); comparing against
-// it keeps a run free of the no-op API's cost.
-var apiTracerProvider = otel.GetTracerProvider()
-
 // startRun starts the span of one run of job name for tick (a scheduled one, or a manual
 // run's), the root of its trace; nil when no SDK is installed.
 func startRun(ctx context.Context, name string, tick time.Time) (context.Context, trace.Span) {
-	tp := otel.GetTracerProvider()
-	if tp == apiTracerProvider {
+	t := tracing.Tracer(instrumentationScope)
+	if t == nil {
 		return ctx, nil
 	}
-	return tp.Tracer(instrumentationScope).Start(ctx, "schedule "+name,
+	return t.Start(ctx, "schedule "+name,
 		trace.WithAttributes(attribute.String("scheduler.job", name), attribute.String("scheduler.tick", tick.UTC().Format(time.RFC3339))))
 }
 

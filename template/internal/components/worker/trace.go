@@ -12,6 +12,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/tracing"
 )
 
 // instrumentationScope names the tracer of the jobs' spans.
@@ -21,19 +23,8 @@ const instrumentationScope = "github.com/aegisgo/aegis/template/internal/compone
 // metadata, so that the job's work continues the trace of the request that enqueued it.
 const traceMetadataKey = "otel"
 
-// apiTracerProvider is OpenTelemetry's global tracer provider as the API starts: a no-op
-// until an SDK is installed (the observability component installs one). Comparing against
-// it keeps enqueues and jobs free of the no-op API's own cost when nothing records spans.
-var apiTracerProvider = otel.GetTracerProvider()
-
 // tracer returns the tracer of jobs, or nil when no SDK is installed.
-func tracer() trace.Tracer {
-	tp := otel.GetTracerProvider()
-	if tp == apiTracerProvider {
-		return nil
-	}
-	return tp.Tracer(instrumentationScope)
-}
+func tracer() trace.Tracer { return tracing.Tracer(instrumentationScope) }
 
 // traceInsert is River's insert middleware: a producer span around each insert, whose
 // context goes into every job's metadata, and the count of jobs inserted.

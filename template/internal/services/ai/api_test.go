@@ -17,6 +17,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/tracing/tracingtest"
 )
 
 // headerIdentity is an Identity for tests: the user is the X-Test-User header, checked by
@@ -529,5 +530,27 @@ func TestOpenAPI(t *testing.T) {
 		if doc.Paths[p] == nil {
 			t.Errorf("%s is not documented", p)
 		}
+	}
+}
+
+// TestCallSpan: with a tracer provider installed, a provider call is a client span named
+// after the model, with the tokens it used. It sets OpenTelemetry's global: not parallel.
+func TestCallSpan(t *testing.T) {
+	rec := tracingtest.Install(t)
+	db := databasetest.New(t, database.SQLite)
+	f := newFakeOpenAI(t, fakeOK)
+	_, h := setup(t, db, f, Settings{}, nil)
+	if r := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi"}, nil); r.Code != http.StatusOK {
+		t.Fatalf("chat: %d %s", r.Code, r.Body)
+	}
+	var span tracingtest.Span
+	for _, s := range rec.Spans() {
+		if strings.HasPrefix(s.Name, "chat ") {
+			span = s
+		}
+	}
+	if !span.Ended || span.Attrs["gen_ai.usage.input_tokens"].AsInt64() != 12 || span.Attrs["gen_ai.usage.output_tokens"].AsInt64() != 3 ||
+		span.Attrs["gen_ai.system"].AsString() == "" {
+		t.Errorf("the call's span: %+v", span)
 	}
 }

@@ -11,9 +11,14 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/config"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/tracing"
 	"github.com/aegisgo/aegis/template/internal/services/httpclient"
 )
 
@@ -343,6 +348,9 @@ func titleOf(prompt string) string {
 	return t
 }
 
+// instrumentationScope names the tracer of the provider calls.
+const instrumentationScope = "github.com/aegisgo/aegis/template/internal/services/ai"
+
 // callInfo is what the ledger records of a call besides its usage.
 type callInfo struct {
 	kind         string
@@ -358,6 +366,15 @@ func (s *Service) call(ctx context.Context, ci callInfo, req Request, onDelta fu
 	start := s.now()
 	var resp *Response
 	var err error
+	// A client span per provider call, with OpenTelemetry's generative-AI attribute names;
+	// the outbound HTTP call under it is the httpclient service's span.
+	var span trace.Span
+	if t := tracing.Tracer(instrumentationScope); t != nil {
+		ctx, span = t.Start(ctx, "chat "+ci.profile.Model, trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String("gen_ai.operation.name", "chat"),
+				attribute.String("gen_ai.system", ci.prov.Kind()), attribute.String("gen_ai.request.model", ci.profile.Model),
+				attribute.String("ai.profile", ci.profile.Name), attribute.String("ai.kind", ci.kind)))
+	}
 	if onDelta != nil {
 		resp, err = ci.prov.Stream(ctx, req, onDelta)
 	} else {
@@ -391,6 +408,15 @@ func (s *Service) call(ctx context.Context, ci callInfo, req Request, onDelta fu
 		if errors.Is(err, context.Canceled) {
 			rec.Status = "cancelled"
 		}
+	}
+	if span != nil {
+		span.SetAttributes(attribute.String("gen_ai.response.model", rec.Model),
+			attribute.Int64("gen_ai.usage.input_tokens", rec.InputTokens), attribute.Int64("gen_ai.usage.output_tokens", rec.OutputTokens),
+			attribute.Float64("ai.cost_usd", rec.CostUSD))
+		if err != nil {
+			span.SetStatus(codes.Error, rec.Error) // the safe reason: never the provider's body
+		}
+		span.End()
 	}
 	s.note(err, rec.Error)
 	recCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

@@ -156,8 +156,13 @@ type LoginParams struct {
 // credentials, unknown and deactivated accounts all give
 // ErrInvalidCredentials. The Hooks may then refuse the login (a
 // *LoginDeniedError, for instance while the email is not confirmed).
-func (a *AuthService) Login(ctx context.Context, p LoginParams) (*TokenPair, error) {
-	u, err := a.checkLogin(ctx, p)
+func (a *AuthService) Login(ctx context.Context, p LoginParams) (_ *TokenPair, err error) {
+	ctx, span := startLogin(ctx)
+	var u *User
+	if span != nil {
+		defer func() { endLogin(span, u, err) }()
+	}
+	u, err = a.checkLogin(ctx, p)
 	if err != nil {
 		return nil, err
 	}

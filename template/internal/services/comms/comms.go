@@ -325,6 +325,7 @@ func (s *Service) DeliverWith(ctx context.Context, id ID, opts DeliverOpts) erro
 		return nil
 	}
 	var provider, providerID string
+	ctx, span := startSend(ctx, &r)
 	switch {
 	case r.Email != nil:
 		provider = s.email.Name()
@@ -334,6 +335,9 @@ func (s *Service) DeliverWith(ctx context.Context, id ID, opts DeliverOpts) erro
 		providerID, err = s.sms.SendSMS(ctx, r.SMS)
 	default:
 		err = fmt.Errorf("comms: message %s has no content", id)
+	}
+	if span != nil {
+		endSend(span, provider, err)
 	}
 	u := Update{Status: StatusSent, Provider: provider, ProviderID: providerID, Attempt: true}
 	if err != nil {
