@@ -201,6 +201,17 @@ cpu_over() {
 		awk -v t="$((p1 - p0))" -v a="$s0" -v b="$s1" -v hz="$tck" 'BEGIN {printf "; PostgreSQL server %.2f%% of one core", 100 * t / hz / (b - a)}'
 	fi
 }
+# run_wrk KEY URL: wrk on core 1 against URL for DURATION; sets r[KEY] to its requests/s and
+# us[KEY] to the server's CPU per request (utime+stime of pid_of[KEY] over the run, divided by
+# the requests wrk completed).
+run_wrk() {
+	local k=$1 url=$2 t0 t1 out
+	t0=$(ticks "${pid_of[$k]}")
+	out=$(taskset -c 1 wrk -t1 -c50 -d"$DURATION" "$url")
+	t1=$(ticks "${pid_of[$k]}")
+	r[$k]=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+	us[$k]=$(awk -v t="$((t1 - t0))" -v hz="$tck" '/requests in/ {printf "%.2f", t / hz * 1e6 / $1}' <<<"$out")
+}
 median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 # ---- rps ----------------------------------------------------------------------------------------
@@ -246,12 +257,7 @@ if [ "$what" = app ] || [ "$what" = all ] || [ "$what" = rps ]; then
 		declare -A r=() us=()
 		for i in "${order[@]}"; do
 			u=${urls[$i]}
-			k=${u%% *}
-			t0=$(ticks "${pid_of[$k]}")
-			out=$(taskset -c 1 wrk -t1 -c50 -d"$DURATION" "${u#* }")
-			t1=$(ticks "${pid_of[$k]}")
-			r[$k]=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-			us[$k]=$(awk -v t="$((t1 - t0))" -v hz="$tck" '/requests in/ {printf "%.2f", t / hz * 1e6 / $1}' <<<"$out")
+			run_wrk "${u%% *}" "${u#* }"
 		done
 		line=$(awk -v g="${r[g]}" -v a="${r[a]}" -v gp="${r[gp]}" -v b="${r[b]}" 'BEGIN {printf "%.3f %.3f %.3f", g / a, gp / b, gp / a}')
 		echo "$line" >>"$work/ratios"
@@ -335,12 +341,7 @@ if [ "$what" = obs ]; then
 		declare -A r=() us=()
 		for i in "${order[@]}"; do
 			u=${urls[$i]}
-			k=${u%% *}
-			t0=$(ticks "${pid_of[$k]}")
-			out=$(taskset -c 1 wrk -t1 -c50 -d"$DURATION" "${u#* }")
-			t1=$(ticks "${pid_of[$k]}")
-			r[$k]=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-			us[$k]=$(awk -v t="$((t1 - t0))" -v hz="$tck" '/requests in/ {printf "%.2f", t / hz * 1e6 / $1}' <<<"$out")
+			run_wrk "${u%% *}" "${u#* }"
 		done
 		line=$(awk -v n="${r[n]}" -v a="${r[o10]}" -v b="${r[o100]}" -v un="${us[n]}" -v ua="${us[o10]}" -v ub="${us[o100]}" \
 			'BEGIN {printf "%.3f %.3f %.3f %.3f", a / n, b / n, un / ua, un / ub}')
