@@ -16,40 +16,22 @@ import (
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/services/analytics"
 	"github.com/aegisgo/aegis/template/internal/services/auth"
+	"github.com/aegisgo/aegis/template/internal/services/auth/authtest"
 )
-
-const password = "correct horse battery staple"
 
 // TestIdentity: with the glue, a batch posted with a token is the token's user's, an invalid
 // token is refused, the read endpoints need an admin, and the user statistics count accounts.
 func TestIdentity(t *testing.T) {
 	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		ctx := t.Context()
-		s := auth.Settings{Secret: strings.Repeat("k", 40), Argon2MemoryKiB: 64, Argon2Iterations: 1, Argon2Parallelism: 1}.WithDefaults()
-		users, err := auth.NewUserServiceWith(db, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := auth.NewAuthServiceWith(db, users, s, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range []auth.CreateUserParams{
-			{Email: "admin@example.com", Username: "admin", Password: password, Role: auth.RoleAdmin},
-			{Email: "user@example.com", Username: "user", Password: password},
-			{Email: "gone@example.com", Username: "gone", Password: password, Inactive: true},
-		} {
-			if _, err := users.Create(ctx, p); err != nil {
-				t.Fatal(err)
-			}
-		}
-		token := func(login string) string {
-			p, err := a.Login(ctx, auth.LoginParams{Login: login, Password: password, IP: "192.0.2.1"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return p.AccessToken
-		}
+		env := authtest.New(t, db)
+		users, a := env.Users, env.Auth
+		env.Accounts(ctx, t,
+			auth.CreateUserParams{Email: "admin@example.com", Username: "admin", Role: auth.RoleAdmin},
+			auth.CreateUserParams{Email: "user@example.com", Username: "user"},
+			auth.CreateUserParams{Email: "gone@example.com", Username: "gone", Inactive: true},
+		)
+		token := func(login string) string { return env.Token(ctx, t, login) }
 		id, err := New(a, db)
 		if err != nil {
 			t.Fatal(err)

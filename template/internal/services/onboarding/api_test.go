@@ -20,6 +20,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/services/analytics"
 	"github.com/aegisgo/aegis/template/internal/services/auth"
+	"github.com/aegisgo/aegis/template/internal/services/auth/authtest"
 	"github.com/aegisgo/aegis/template/internal/services/comms"
 	"github.com/aegisgo/aegis/template/internal/services/httpclient"
 )
@@ -30,25 +31,13 @@ func TestAPI(t *testing.T) {
 	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		ctx := t.Context()
 		b := setup(t, db, true)
-		a, err := auth.NewAuthServiceWith(db, b.users, authSettings.WithDefaults(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range []auth.CreateUserParams{
-			{Email: "admin@example.com", Username: "admin", Password: password, Role: auth.RoleAdmin},
-			{Email: "user@example.com", Username: "user", Password: password},
-		} {
-			if _, err := b.users.Create(ctx, p); err != nil {
-				t.Fatal(err)
-			}
-		}
-		token := func(login string) string {
-			p, err := a.Login(ctx, auth.LoginParams{Login: login, Password: password, IP: "192.0.2.1"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return p.AccessToken
-		}
+		env := authtest.With(t, db, b.users)
+		a := env.Auth
+		env.Accounts(ctx, t,
+			auth.CreateUserParams{Email: "admin@example.com", Username: "admin", Password: password, Role: auth.RoleAdmin},
+			auth.CreateUserParams{Email: "user@example.com", Username: "user", Password: password},
+		)
+		token := func(login string) string { return env.Token(ctx, t, login) }
 		h := frontendtest.Handler(t, nil, func(r *registry.Registry) error {
 			// Every route contributed from init() is mounted: the other owners' too.
 			return errors.Join(registry.Value(r, b.svc), registry.Value(r, a), registry.Value(r, b.users),

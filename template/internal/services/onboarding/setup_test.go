@@ -13,10 +13,11 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/services/analytics"
 	"github.com/aegisgo/aegis/template/internal/services/auth"
+	"github.com/aegisgo/aegis/template/internal/services/auth/authtest"
 	"github.com/aegisgo/aegis/template/internal/services/comms"
 )
 
-const password = "correct horse battery staple"
+const password = authtest.Password
 
 // quiet is a logger for services whose warnings the test provokes.
 var quiet = slog.New(slog.DiscardHandler)
