@@ -393,7 +393,7 @@ func renderMetrics(p *frontend.PanelContext) (template.HTML, error) {
 	return p.Execute(metricsTmpl, map[string]any{"Routes": v.Routes, "Uptime": now.Sub(o.started).Round(time.Second).String(),
 		"Window":  v.Window.Round(time.Second).String(),
 		"HasJobs": v.HasJobs, "Jobs": v.Jobs, "Recent": recent, "RecentRate": recentRate,
-		"JobWindow": last.At.Sub(first.At).Round(time.Second).String(), "Throughput": throughputSVG(v.JobPoints),
+		"JobWindow": durLabel(last.At.Sub(first.At)), "Throughput": throughputSVG(v.JobPoints),
 		"Queues": v.Queues, "Pools": v.Pools})
 }
 
@@ -431,9 +431,9 @@ func throughputSVG(points []jobPoint) template.HTML {
 	fmt.Fprintf(&b, `<svg class="throughput" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-labelledby="throughput-title" xmlns="http://www.w3.org/2000/svg">`,
 		thrW, thrH+thrLabelH, thrW, thrH+thrLabelH)
 	fmt.Fprintf(&b, `<title id="throughput-title">%s</title>`, esc(fmt.Sprintf("Job throughput over the last %s: %s completed, %s failed, at most %s per second",
-		durLabel(span.Round(time.Second)), num(okSum), num(failedSum), strconv.FormatFloat(peak, 'f', 2, 64))))
+		durLabel(span), num(okSum), num(failedSum), strconv.FormatFloat(peak, 'f', 2, 64))))
 	fmt.Fprintf(&b, `<line x1="0" y1="%d" x2="%d" y2="%d" stroke="currentColor" stroke-opacity="0.4"/>`, thrH, thrW, thrH)
-	fmt.Fprintf(&b, `<text x="0" y="%d" font-size="10" fill="currentColor">-%s</text>`, thrH+thrLabelH-2, esc(durLabel(span.Round(time.Second))))
+	fmt.Fprintf(&b, `<text x="0" y="%d" font-size="10" fill="currentColor">-%s</text>`, thrH+thrLabelH-2, esc(durLabel(span)))
 	fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="10" text-anchor="end" fill="currentColor">now; peak %s/s</text>`, thrW, thrH+thrLabelH-2, strconv.FormatFloat(peak, 'f', 2, 64))
 	for _, br := range bars {
 		x, w := 0.0, float64(thrW)

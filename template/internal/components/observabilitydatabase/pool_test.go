@@ -3,13 +3,19 @@ package observabilitydatabase
 import (
 	"context"
 	"database/sql"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
 	"github.com/aegisgo/aegis/template/internal/components/observability"
 	"github.com/aegisgo/aegis/template/internal/components/observability/observabilitytest"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 // TestPoolMetrics: /metrics shows the pool as the test uses it: one connection in use while
@@ -93,6 +99,46 @@ func TestPoolMetrics(t *testing.T) {
 		}
 		if got := value(m, "db_client_connection_count", "db_client_connection_state", "idle"); got < 1 {
 			t.Errorf("idle connections = %v, want the ones given back", got)
+		}
+	})
+}
+
+// TestPoolPanel: the dashboard's Metrics panel shows the pool /metrics publishes: the
+// connection the test holds in use, and the pool's size.
+func TestPoolPanel(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		ctx := t.Context()
+		obs, err := observability.New(ctx, observability.Settings{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = obs.Stop(context.Background()) })
+		pm, err := NewPoolMetrics(obs.MeterProvider(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = pm.Stop(context.Background()) })
+		conn, err := db.SQL().Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if err := conn.PingContext(ctx); err != nil {
+			t.Fatal(err)
+		}
+
+		h := frontendtest.Handler(t, nil, func(r *registry.Registry) error { return registry.Value(r, obs) })
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodGet, "/dashboard/panels/metrics", nil))
+		body := rec.Body.String()
+		max := strconv.Itoa(db.Settings().MaxConns)
+		for _, want := range []string{"Database pool", "<code>" + db.PoolName() + "</code></th><td>1</td>",
+			"</td><td>" + max + "</td>", "<title>1 in use, "} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the Metrics panel lacks %q:\n%s", want, body)
+			}
 		}
 	})
 }
