@@ -370,7 +370,7 @@ var metricsTmpl = template.Must(template.New("metrics").Funcs(template.FuncMap{
 {{if .Pools}}<h2 id="pool-heading">Database pool</h2>
 <div class="scroll" tabindex="0" role="group" aria-labelledby="pool-heading"><table>
 <thead><tr><th scope="col">Pool</th><th scope="col">In use</th><th scope="col">Idle</th><th scope="col">Max</th><th scope="col">Usage</th><th scope="col">Waits</th><th scope="col">Waited</th></tr></thead>
-<tbody>{{range .Pools}}<tr><th scope="row">{{.System}} <code>{{.Name}}</code></th><td>{{num .Used}}</td><td>{{num .Idle}}</td><td>{{num .Max}}</td><td>{{usage .}}</td><td>{{num .Waits}}</td><td>{{secs .WaitTotal}}</td></tr>{{end}}</tbody>
+<tbody>{{range .Pools}}<tr><th scope="row">{{.System}} <code>{{.Name}}</code></th><td>{{num .Used}}</td><td>{{num .Idle}}</td><td>{{num .Max}}</td><td>{{usage .}}</td><td>{{num .Waits}}</td><td>{{if .WaitTotal}}{{secs .WaitTotal}}{{else}}0{{end}}</td></tr>{{end}}</tbody>
 </table></div>
 <p class="muted">Waits are the requests for a connection that found none idle, since start, and waited the total shown (<code>db_client_connection_*</code>).</p>{{end}}`))
 
