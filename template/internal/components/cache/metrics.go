@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/tracing"
 )
 
 // instrumentationScope names the meter of the cache's metrics.
@@ -17,7 +18,7 @@ const instrumentationScope = "github.com/aegisgo/aegis/template/internal/compone
 // against the global meter provider, which hands them to an SDK installed later (the
 // observability component's); without one they are never read.
 func (c *Cache) observe() (metric.Registration, error) {
-	meter := otel.GetMeterProvider().Meter(instrumentationScope)
+	meter := tracing.GlobalMeter(instrumentationScope)
 	hits, err1 := meter.Int64ObservableCounter("cache.hits", metric.WithUnit("{read}"),
 		metric.WithDescription("Cache reads that found the key."))
 	misses, err2 := meter.Int64ObservableCounter("cache.misses", metric.WithUnit("{read}"),

@@ -160,6 +160,9 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 		traces:     ring,
 		started:    time.Now(),
 	}
+	if err := startRuntimeMetrics(obs.meter); err != nil {
+		return nil, errors.Join(err, obs.Stop(ctx))
+	}
 	if o.Global {
 		otel.SetTracerProvider(obs.tracer)
 		otel.SetMeterProvider(obs.meter)

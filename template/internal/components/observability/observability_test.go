@@ -235,8 +235,11 @@ func TestMetricsScrape(t *testing.T) {
 			t.Errorf("%s{route=%q,status=%s} = %v, want %v", c.family, c.route, c.status, got, c.want)
 		}
 	}
-	if families["go_goroutines"] == nil {
-		t.Error("no Go runtime metrics (go_goroutines) in /metrics")
+	// The Prometheus client's runtime metrics, and OpenTelemetry's (which OTLP carries too).
+	for _, name := range []string{"go_goroutines", "go_goroutine_count", "go_memory_used_bytes"} {
+		if families[name] == nil {
+			t.Errorf("no Go runtime metric %s in /metrics", name)
+		}
 	}
 	promtoolCheck(t, body)
 }

@@ -1,7 +1,9 @@
 package observability
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -16,9 +18,14 @@ func TestOTLPExport(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
 	var got []string
+	var metrics []byte // the /v1/metrics bodies: protobuf, whose strings are plain bytes
 	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
 		mu.Lock()
 		got = append(got, r.Method+" "+r.URL.Path+" "+r.Header.Get("Content-Type"))
+		if r.URL.Path == "/v1/metrics" {
+			metrics = append(metrics, body...)
+		}
 		mu.Unlock()
 		w.Header().Set("Content-Type", "application/x-protobuf")
 		w.WriteHeader(http.StatusOK)
@@ -47,6 +54,12 @@ func TestOTLPExport(t *testing.T) {
 	for _, want := range []string{"POST /v1/traces application/x-protobuf", "POST /v1/metrics application/x-protobuf"} {
 		if !slices.Contains(got, want) {
 			t.Errorf("the collector got %q, want %q among them", got, want)
+		}
+	}
+	// The Go runtime's metrics go over OTLP too, not only the app's.
+	for _, want := range []string{"things", "go.goroutine.count", "go.memory.used"} {
+		if !bytes.Contains(metrics, []byte(want)) {
+			t.Errorf("the metrics sent over OTLP lack %s", want)
 		}
 	}
 }

@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
@@ -102,6 +104,103 @@ func TestMetricsPanel(t *testing.T) {
 		"<td>2</td>", "0 (0.0%)", "1 (100.0%)", `<svg class="histogram"`, "<title>0 to 5.00ms: "} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the Metrics panel lacks %q:\n%s", want, body)
+		}
+	}
+	// Without the worker and the database (their glues publish those metrics) the panel
+	// shows neither.
+	for _, lack := range []string{"Job throughput", "Queue depth", "Database pool"} {
+		if strings.Contains(body, lack) {
+			t.Errorf("the Metrics panel shows %q without a worker or a database", lack)
+		}
+	}
+}
+
+// TestMetricsPanelJobsAndPool: job attempts, queue depths and a pool published under the
+// names the worker and the glues use show in the panel: the totals, the throughput chart, the
+// queues' table and the pool's, with its usage bar.
+func TestMetricsPanelJobsAndPool(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	obs, err := New(ctx, Settings{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = obs.Stop(context.Background()) })
+	meter := obs.MeterProvider().Meter("test")
+	attempts, err := meter.Float64Histogram("river.job.duration", metric.WithUnit("s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, outcome := range []string{"ok", "ok", "ok", "error"} {
+		attempts.Record(ctx, 0.01*float64(i+1), metric.WithAttributes(attribute.String("river.queue", "default"), attribute.String("outcome", outcome)))
+	}
+	depth, _ := meter.Int64ObservableGauge("river.queue.depth", metric.WithUnit("{job}"))
+	conns, _ := meter.Int64ObservableUpDownCounter("db.client.connection.count", metric.WithUnit("{connection}"))
+	maxConns, _ := meter.Int64ObservableUpDownCounter("db.client.connection.max", metric.WithUnit("{connection}"))
+	waits, _ := meter.Int64ObservableCounter("db.client.connection.wait_count", metric.WithUnit("{request}"))
+	waited, _ := meter.Float64ObservableCounter("db.client.connection.wait_duration", metric.WithUnit("s"))
+	pool := []attribute.KeyValue{attribute.String("db.system.name", "sqlite"), attribute.String("db.client.connection.pool.name", "data/app.db")}
+	_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(depth, 7, metric.WithAttributes(attribute.String("river.queue", "mail"), attribute.String("river.job.state", "available")))
+		o.ObserveInt64(depth, 2, metric.WithAttributes(attribute.String("river.queue", "mail"), attribute.String("river.job.state", "scheduled")))
+		o.ObserveInt64(conns, 3, metric.WithAttributes(append(pool, attribute.String("db.client.connection.state", "used"))...))
+		o.ObserveInt64(conns, 1, metric.WithAttributes(append(pool, attribute.String("db.client.connection.state", "idle"))...))
+		o.ObserveInt64(maxConns, 10, metric.WithAttributes(pool...))
+		o.ObserveInt64(waits, 4, metric.WithAttributes(pool...))
+		o.ObserveFloat64(waited, 0.25, metric.WithAttributes(pool...))
+		return nil
+	}, depth, conns, maxConns, waits, waited)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := frontendtest.Handler(t, nil, func(r *registry.Registry) error { return registry.Value(r, obs) })
+	body := page(t, h, "/dashboard/panels/metrics")
+	for _, want := range []string{
+		"Job throughput", "3 jobs completed, 1 attempts failed", `<svg class="throughput"`,
+		`<title id="throughput-title">Job throughput over the last `, ": 3 completed, 1 failed", `class="failed"`,
+		"Queue depth", "<th scope=\"row\"><code>mail</code></th><td>7</td><td>2</td><td>0</td><td>0</td>",
+		"Database pool", "sqlite <code>data/app.db</code></th><td>3</td><td>1</td><td>10</td>",
+		`<svg class="pool"`, "<title>3 in use, 1 idle, of 10</title>", "<td>4</td><td>250ms</td>",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the Metrics panel lacks %q:\n%s", want, body)
+		}
+	}
+}
+
+// TestThroughputSVG: one bar per interval, placed by time and as high as its rate, failed
+// attempts stacked in red, a title on each.
+func TestThroughputSVG(t *testing.T) {
+	t.Parallel()
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	tests := []struct {
+		name       string
+		points     []jobPoint
+		bars       int
+		want, lack []string
+	}{
+		{"first view", []jobPoint{{At: at(0)}, {At: at(10), Jobs: jobTotals{OK: 20}}}, 1,
+			[]string{`<rect x="0.5" y="2.0" width="319.0" height="46.0"`, "<title>03:04:05 to 03:04:15 UTC", ": 20 completed, 0 failed (2.00 per second)", "peak 2.00/s"},
+			[]string{`class="failed"`}},
+		{"two intervals", []jobPoint{{At: at(0)}, {At: at(10), Jobs: jobTotals{OK: 10}}, {At: at(40), Jobs: jobTotals{OK: 10, Failed: 3}}}, 2,
+			[]string{`<rect x="0.5" y="2.0" width="79.0" height="46.0"`, `<rect class="failed" x="80.5" y="43.4" width="239.0" height="4.6"`,
+				": 0 completed, 3 failed (0.10 per second)", "over the last 40.0s: 10 completed, 3 failed"}, nil},
+		{"nothing worked", []jobPoint{{At: at(0)}, {At: at(10)}}, 1, []string{"peak 0.00/s", "0 completed, 0 failed"}, nil},
+	}
+	for _, tt := range tests {
+		svg := string(throughputSVG(tt.points))
+		if n := strings.Count(svg, `<g class="interval">`); n != tt.bars {
+			t.Errorf("%s: %d bars, want %d:\n%s", tt.name, n, tt.bars, svg)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(svg, w) {
+				t.Errorf("%s: the chart lacks %q:\n%s", tt.name, w, svg)
+			}
+		}
+		for _, l := range tt.lack {
+			if strings.Contains(svg, l) {
+				t.Errorf("%s: the chart has %q:\n%s", tt.name, l, svg)
+			}
 		}
 	}
 }

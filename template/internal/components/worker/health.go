@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
@@ -59,8 +60,44 @@ func countQuery(engine database.Engine, since time.Time) (string, any) {
 
 // Count returns the number of jobs by state: every job waiting, running or to be retried (per
 // queue too), and the discarded and cancelled ones of the last FailedWindow. It reads indexes
-// only, so it stays cheap whatever the number of finished jobs.
+// only, so it stays cheap whatever the number of finished jobs. The result is kept for
+// RecentCount; its maps are shared with later callers and must not be changed.
 func (c *Client) Count(ctx context.Context) (Counts, error) {
+	out, err := c.count(ctx)
+	if err != nil {
+		return Counts{}, err
+	}
+	c.counted.mu.Lock()
+	c.counted.counts, c.counted.at = out, time.Now()
+	c.counted.mu.Unlock()
+	return out, nil
+}
+
+// countCache is the last Count and when it was made.
+type countCache struct {
+	refresh sync.Mutex // held by RecentCount while it counts, so callers at once share one count
+	mu      sync.Mutex
+	counts  Counts
+	at      time.Time
+}
+
+// RecentCount returns the last Count when it is at most maxAge old (the health check's, the
+// Jobs panel's or an earlier RecentCount's), else counts again. Metrics read the queues with it
+// at every collection: however often /metrics is scraped, the database counts at most once per
+// maxAge. Its maps must not be changed.
+func (c *Client) RecentCount(ctx context.Context, maxAge time.Duration) (Counts, error) {
+	c.counted.refresh.Lock()
+	defer c.counted.refresh.Unlock()
+	c.counted.mu.Lock()
+	counts, at := c.counted.counts, c.counted.at
+	c.counted.mu.Unlock()
+	if !at.IsZero() && time.Since(at) <= maxAge {
+		return counts, nil
+	}
+	return c.Count(ctx)
+}
+
+func (c *Client) count(ctx context.Context) (Counts, error) {
 	since := time.Now().Add(-FailedWindow)
 	q, arg := countQuery(c.db.Engine(), since)
 	rows, err := c.db.SQL().QueryContext(ctx, q, arg)

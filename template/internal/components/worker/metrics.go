@@ -3,13 +3,13 @@ package worker
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river/rivertype"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/tracing"
 )
 
 // Job metrics, against OpenTelemetry's API like the spans: recorded only once an SDK is
@@ -20,35 +20,24 @@ const (
 	metricJobWait     = "river.job.wait"
 )
 
-// apiMeterProvider is the global meter provider as the API starts: a no-op until an SDK is
-// installed; comparing against it keeps jobs free of the no-op API's cost.
-var apiMeterProvider = otel.GetMeterProvider()
-
 type jobMetrics struct {
-	provider metric.MeterProvider
 	enqueued metric.Int64Counter
 	duration metric.Float64Histogram // per attempt, with its outcome
 	wait     metric.Float64Histogram // from the time the job was due to its attempt's start
 }
 
-// current holds the instruments of the provider last seen: one set per installed SDK.
-var current atomic.Pointer[jobMetrics]
+// instruments are made once per installed SDK; nil without one.
+var instruments = tracing.NewInstruments(instrumentationScope, newJobMetrics)
 
 // jobBuckets span a quick job to the 30 s River allows by default, in seconds.
 var jobBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300}
 
 // metrics returns the job instruments, or nil when no SDK is installed (or they cannot be
 // made: metrics are never a reason for a job to fail).
-func metrics() *jobMetrics {
-	mp := otel.GetMeterProvider()
-	if mp == apiMeterProvider {
-		return nil
-	}
-	if m := current.Load(); m != nil && m.provider == mp {
-		return m
-	}
-	meter := mp.Meter(instrumentationScope)
-	m := &jobMetrics{provider: mp}
+func metrics() *jobMetrics { return instruments.Get() }
+
+func newJobMetrics(meter metric.Meter) (*jobMetrics, error) {
+	m := &jobMetrics{}
 	var errs [3]error
 	m.enqueued, errs[0] = meter.Int64Counter(metricEnqueued, metric.WithUnit("{job}"),
 		metric.WithDescription("Jobs inserted into the queue."))
@@ -58,11 +47,10 @@ func metrics() *jobMetrics {
 	m.wait, errs[2] = meter.Float64Histogram(metricJobWait, metric.WithUnit("s"),
 		metric.WithDescription("Time from when a job was due to the start of its attempt."),
 		metric.WithExplicitBucketBoundaries(jobBuckets...))
-	if errors.Join(errs[:]...) != nil {
-		return nil
+	if err := errors.Join(errs[:]...); err != nil {
+		return nil, err
 	}
-	current.Store(m)
-	return m
+	return m, nil
 }
 
 // countInserted records the jobs an insert added, by kind and queue.

@@ -139,6 +139,8 @@ type Client struct {
 	mu       sync.Mutex
 	started  bool
 	stopping bool
+
+	counted countCache // the last Count, for RecentCount
 }
 
 // NewClient makes a client on db with settings s (defaults filled in).

@@ -1,7 +1,8 @@
-// Package tracing gives components and services the tracer they instrument with, against
-// OpenTelemetry's API only: the observability component installs the SDK as the global
-// provider. Without it, Tracer returns nil and callers skip their spans, which keeps them
-// free of the no-op API's own cost (a context and a span value per call).
+// Package tracing gives components and services the tracer and the meter they instrument
+// with, against OpenTelemetry's API only: the observability component installs the SDK as the
+// global provider. Without it, Tracer and Meter return nil and callers skip their spans and
+// measurements, which keeps them free of the no-op API's own cost (a context and a span value
+// per call).
 package tracing
 
 import (

@@ -1,0 +1,75 @@
+// Package observabilitytest reads /metrics as a scraper does, for the tests of the parts that
+// publish metrics through the observability component (its glues).
+package observabilitytest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/aegisgo/aegis/template/internal/components/observability"
+)
+
+// Metrics is one scrape of /metrics, parsed with Prometheus's text parser.
+type Metrics map[string]*dto.MetricFamily
+
+// Scrape gets o's /metrics from loopback (allowed without METRICS_TOKEN in development) and
+// parses it; a status other than 200 or text Prometheus would refuse fails the test.
+func Scrape(t testing.TB, o *observability.Observability) Metrics {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, observability.MetricsPath, nil)
+	req.RemoteAddr = "127.0.0.1:40000"
+	rec := httptest.NewRecorder()
+	o.MetricsHandler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /metrics = %d: %s", rec.Code, rec.Body)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(rec.Body.String()))
+	if err != nil {
+		t.Fatalf("parse /metrics: %v\n%s", err, rec.Body)
+	}
+	return families
+}
+
+// Value sums the samples of family whose labels include every name=value pair of labels: a
+// counter's or gauge's value, a histogram's count. ok is false when none matched.
+func (m Metrics) Value(family string, labels ...string) (sum float64, ok bool) {
+	mf := m[family]
+	if mf == nil {
+		return 0, false
+	}
+	for _, s := range mf.GetMetric() {
+		if !hasLabels(s, labels) {
+			continue
+		}
+		ok = true
+		switch {
+		case s.GetCounter() != nil:
+			sum += s.GetCounter().GetValue()
+		case s.GetGauge() != nil:
+			sum += s.GetGauge().GetValue()
+		case s.GetHistogram() != nil:
+			sum += float64(s.GetHistogram().GetSampleCount())
+		}
+	}
+	return sum, ok
+}
+
+func hasLabels(s *dto.Metric, labels []string) bool {
+	for i := 0; i+1 < len(labels); i += 2 {
+		found := false
+		for _, l := range s.GetLabel() {
+			found = found || (l.GetName() == labels[i] && l.GetValue() == labels[i+1])
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
