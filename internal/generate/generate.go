@@ -133,6 +133,9 @@ func Render(p Params) (*Project, error) {
 				if data, err = rewriteImports(f.Path, data, template.ImportPrefix, p.Module); err != nil {
 					return fmt.Errorf("generate: %w", err)
 				}
+			} else if strings.HasSuffix(f.Path, ".md") {
+				// A README's Go examples import the app's packages by the app's path.
+				data = bytes.ReplaceAll(data, []byte(`"`+template.ImportPrefix+"/"), []byte(`"`+p.Module+"/"))
 			}
 			f.Data, f.Path = data, mapPath(f.Path, p.Name)
 			return nil

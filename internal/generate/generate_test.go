@@ -107,6 +107,31 @@ func TestRenderOwnership(t *testing.T) {
 	}
 }
 
+// TestRenderNoReferencePath: no file of a project with every part names the reference app's
+// module, in imports or in string literals such as instrumentation scopes.
+func TestRenderNoReferencePath(t *testing.T) {
+	all := catalog.Selection{}
+	for _, e := range catalog.Default.Entries {
+		if e.Status != catalog.StatusAvailable {
+			continue
+		}
+		if e.Kind == catalog.KindComponent {
+			all.Components = append(all.Components, e.Name)
+		} else {
+			all.Services = append(all.Services, e.Name)
+		}
+	}
+	proj, err := Render(Params{Name: "shop", Module: "example.com/shop", Selection: all, SkipModules: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range proj.Files {
+		if bytes.Contains(f.Data, []byte(ref)) {
+			t.Errorf("%s still mentions %s", f.Path, ref)
+		}
+	}
+}
+
 func TestRenderRewritesImports(t *testing.T) {
 	files := render(t, catalog.Selection{Components: []string{"backend", "frontend"}})
 	got := string(files["internal/app/app.go"].Data)
@@ -332,6 +357,13 @@ import (
 import "` + ref + `/internal/c"
 
 var _ = fmt.Sprint
+
+// The instrumentation scope is the package's path; the others are aligned with it.
+const (
+	scope = "` + ref + `/internal/c"
+	other = "` + ref + `x/not/ours" // a module whose path starts with ours
+	b     = 1
+)
 `
 	for _, module := range []string{"aaa", "zzz.example/app", "github.com/acme/app"} {
 		out, err := rewriteImports("x.go", []byte(src), ref, module)
@@ -345,8 +377,9 @@ var _ = fmt.Sprint
 		if !bytes.Equal(out, formatted) {
 			t.Errorf("module %s: output is not gofmt-clean:\n%s", module, out)
 		}
-		if !bytes.Contains(out, []byte(`"`+module+`/internal/c"`)) || bytes.Contains(out, []byte(ref)) {
-			t.Errorf("module %s: imports not rewritten:\n%s", module, out)
+		if !bytes.Contains(out, []byte(`import "`+module+`/internal/c"`)) || !bytes.Contains(out, []byte(`= "`+module+`/internal/c"`)) ||
+			bytes.Contains(out, []byte(ref+"/")) || !bytes.Contains(out, []byte(ref+"x/not/ours")) {
+			t.Errorf("module %s: paths not rewritten:\n%s", module, out)
 		}
 	}
 }

@@ -6,22 +6,22 @@ import (
 	"go/format"
 	"go/parser"
 	"go/token"
+	"slices"
 	"strconv"
 	"strings"
 )
 
 // rewriteImports replaces the import prefix from with to in a Go file's import paths, as gonew
-// does. Only imports change: comments and string literals that mention the prefix are left
-// alone, and a test checks that no generated file mentions the reference app's path at all.
+// does, and in the other interpreted string literals that hold one of the reference app's
+// package paths (an OpenTelemetry instrumentation scope is named by its package's import path,
+// so a user's traces and metrics name the user's packages). Text that only mentions the prefix
+// in passing is left alone; a test checks that no generated file mentions the reference app's
+// path at all.
 func rewriteImports(name string, src []byte, from, to string) ([]byte, error) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, name, src, parser.ImportsOnly|parser.ParseComments)
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", name, err)
-	}
-	type edit struct {
-		start, end int
-		text       string
 	}
 	var edits []edit
 	paths := make([]string, len(f.Imports)) // after rewriting
@@ -43,6 +43,11 @@ func rewriteImports(name string, src []byte, from, to string) ([]byte, error) {
 			text:  strconv.Quote(to + path[len(from):]),
 		})
 	}
+	literals := pathLiterals(src, from, edits)
+	for _, start := range literals {
+		edits = append(edits, edit{start: start, end: start + 1 + len(from), text: `"` + to})
+	}
+	slices.SortFunc(edits, func(a, b edit) int { return a.start - b.start })
 	if len(edits) == 0 {
 		return src, nil
 	}
@@ -55,7 +60,8 @@ func rewriteImports(name string, src []byte, from, to string) ([]byte, error) {
 		last = e.end
 	}
 	buf.Write(src[last:])
-	if sortedGroups(paths, lines) {
+	// A literal of another length can move gofmt's alignment of a const or var block.
+	if len(literals) == 0 && sortedGroups(paths, lines) {
 		return buf.Bytes(), nil
 	}
 	// A new path sorts differently among the other imports of its group: gofmt would reorder
@@ -66,6 +72,35 @@ func rewriteImports(name string, src []byte, from, to string) ([]byte, error) {
 		return nil, fmt.Errorf("format %s: %w", name, err)
 	}
 	return out, nil
+}
+
+// pathLiterals returns the offsets of the opening quotes of the interpreted string literals
+// in src whose text is one of the from module's package paths ("from" or "from/..."), other
+// than the import paths already in edits.
+func pathLiterals(src []byte, from string, edits []edit) []int {
+	var out []int
+	quoted := []byte(`"` + from)
+	for off := 0; ; {
+		i := bytes.Index(src[off:], quoted)
+		if i < 0 {
+			return out
+		}
+		start := off + i
+		off = start + len(quoted)
+		if off >= len(src) || (src[off] != '/' && src[off] != '"') {
+			continue // another module whose path starts with from's
+		}
+		if slices.ContainsFunc(edits, func(e edit) bool { return e.start == start }) {
+			continue
+		}
+		out = append(out, start)
+	}
+}
+
+// edit replaces src[start:end] with text.
+type edit struct {
+	start, end int
+	text       string
 }
 
 // sortedGroups reports whether each run of imports on consecutive lines (what gofmt sorts as
