@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -66,14 +67,20 @@ func instrument(t Telemetry) (func(http.Handler) http.Handler, error) {
 	}
 	if t.MeterProvider != nil {
 		meter := t.MeterProvider.Meter(instrumentationScope)
-		var errs [3]error
+		var errs [4]error
 		in.duration, errs[0] = meter.Float64Histogram(metricRequestDuration, metric.WithUnit("s"),
 			metric.WithDescription("Duration of HTTP server requests."),
 			metric.WithExplicitBucketBoundaries(durationBuckets...))
-		in.requests, errs[1] = meter.Int64Counter(metricRequests, metric.WithUnit("{request}"),
+		// The counters are read at collection from counts kept per route (routeInfo): the
+		// SDK's synchronous Add, per request and per reader (Prometheus, OTLP), cost more than
+		// the histogram's Record it duplicates.
+		in.requests, errs[1] = meter.Int64ObservableCounter(metricRequests, metric.WithUnit("{request}"),
 			metric.WithDescription("HTTP requests answered."))
-		in.errors, errs[2] = meter.Int64Counter(metricErrors, metric.WithUnit("{request}"),
+		in.errors, errs[2] = meter.Int64ObservableCounter(metricErrors, metric.WithUnit("{request}"),
 			metric.WithDescription("HTTP requests answered with a 5xx status."))
+		if errs[1] == nil && errs[2] == nil {
+			_, errs[3] = meter.RegisterCallback(in.observe, in.requests, in.errors)
+		}
 		if err := errors.Join(errs[:]...); err != nil {
 			return nil, fmt.Errorf("backend: request metrics: %w", err)
 		}
@@ -85,8 +92,8 @@ type instrumentation struct {
 	tracer     trace.Tracer // nil: no spans
 	propagator propagation.TextMapPropagator
 	duration   metric.Float64Histogram // nil (with the counters): no metrics
-	requests   metric.Int64Counter
-	errors     metric.Int64Counter
+	requests   metric.Int64ObservableCounter
+	errors     metric.Int64ObservableCounter
 	// routes holds what is fixed per method, route and status: the metric attributes
 	// (building and sorting the set on every request was a fifth of the middleware's time)
 	// and the span name (a concatenation per request otherwise). The keys are bounded by the
@@ -105,11 +112,13 @@ type routeKey struct {
 // options below, because a variadic call through an interface allocates its arguments.
 var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
 
-// routeInfo is what one method, route and status's requests share.
+// routeInfo is what one method, route and status's requests share, and their counts.
 type routeInfo struct {
 	spanName string // "GET /api/items/{id}", or the method alone when unrouted
-	add      []metric.AddOption
 	record   []metric.RecordOption
+	observe  []metric.ObserveOption
+	requests atomic.Int64
+	errors   atomic.Int64 // 5xx answers
 }
 
 func (in *instrumentation) route(method, route string, status int) *routeInfo {
@@ -122,12 +131,29 @@ func (in *instrumentation) route(method, route string, status int) *routeInfo {
 		attribute.String("http.route", route),
 		attribute.Int("http.response.status_code", status),
 	))
-	o := &routeInfo{spanName: method, add: []metric.AddOption{set}, record: []metric.RecordOption{set}}
+	o := &routeInfo{spanName: method, record: []metric.RecordOption{set}, observe: []metric.ObserveOption{set}}
 	if route != "" {
 		o.spanName = method + " " + route
 	}
-	in.routes.Store(k, o)
-	return o
+	// LoadOrStore: a request that raced this one may have stored it first, with a count.
+	actual, _ := in.routes.LoadOrStore(k, o)
+	return actual.(*routeInfo)
+}
+
+// observe reports the request counters at collection, a series per method, route and status
+// once counted (as the SDK's synchronous counter reports one from its first Add on).
+func (in *instrumentation) observe(_ context.Context, o metric.Observer) error {
+	in.routes.Range(func(_, v any) bool {
+		ri := v.(*routeInfo)
+		if n := ri.requests.Load(); n > 0 {
+			o.ObserveInt64(in.requests, n, ri.observe...)
+		}
+		if n := ri.errors.Load(); n > 0 {
+			o.ObserveInt64(in.errors, n, ri.observe...)
+		}
+		return true
+	})
+	return nil
 }
 
 // carries reports whether h holds any header the propagator reads: most requests carry no
@@ -185,10 +211,10 @@ func (in *instrumentation) middleware(next http.Handler) http.Handler {
 			}
 			span.End()
 		}
-		if in.requests != nil {
-			in.requests.Add(ctx, 1, info.add...)
+		if in.duration != nil {
+			info.requests.Add(1)
 			if status >= 500 {
-				in.errors.Add(ctx, 1, info.add...)
+				info.errors.Add(1)
 			}
 			in.duration.Record(ctx, time.Since(start).Seconds(), info.record...)
 		}
