@@ -2,6 +2,7 @@ package backend
 
 import (
 	"bufio"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/logbuf"
 )
@@ -75,23 +78,27 @@ func accessLog(logger *slog.Logger, traced bool) func(http.Handler) http.Handler
 					return
 				}
 				now := time.Now()
-				var traceID, spanID slog.Attr
-				hasTrace := false
-				if traced {
-					traceID, spanID, hasTrace = traceAttrs(ctx)
-				}
 				if lh != nil {
 					bp := lineBufs.Get().(*[]byte)
 					*bp = appendAccessLine((*bp)[:0], now, level, r.Method, r.URL.Path, status,
 						rw.bytes, now.Sub(start), r.RemoteAddr, RequestID(ctx))
-					if hasTrace {
-						*bp = appendTrace(*bp, traceID.Value.String(), spanID.Value.String())
+					if traced {
+						// The IDs as hex straight into the line: their String methods would
+						// allocate two strings per sampled request.
+						if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && sc.IsSampled() {
+							*bp = appendTrace(*bp, sc.TraceID(), sc.SpanID())
+						}
 					}
 					_ = lh.HandleLine(level, *bp)
 					if cap(*bp) <= 4<<10 {
 						lineBufs.Put(bp)
 					}
 					return
+				}
+				var traceID, spanID slog.Attr
+				hasTrace := false
+				if traced {
+					traceID, spanID, hasTrace = traceAttrs(ctx)
 				}
 				rec := slog.NewRecord(now, level, "request", 0)
 				rec.AddAttrs(
@@ -148,12 +155,12 @@ func appendAccessLine(b []byte, t time.Time, level slog.Level, method, path stri
 
 // appendTrace adds the trace_id and span_id attributes to an access line appendAccessLine
 // ended (both IDs are hex: nothing to escape).
-func appendTrace(b []byte, traceID, spanID string) []byte {
+func appendTrace(b []byte, traceID trace.TraceID, spanID trace.SpanID) []byte {
 	b = b[:len(b)-2] // "}\n"
 	b = append(b, `,"trace_id":"`...)
-	b = append(b, traceID...)
+	b = hex.AppendEncode(b, traceID[:])
 	b = append(b, `","span_id":"`...)
-	b = append(b, spanID...)
+	b = hex.AppendEncode(b, spanID[:])
 	return append(b, "\"}\n"...)
 }
 

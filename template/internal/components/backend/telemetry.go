@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -66,14 +67,20 @@ func instrument(t Telemetry) (func(http.Handler) http.Handler, error) {
 	}
 	if t.MeterProvider != nil {
 		meter := t.MeterProvider.Meter(instrumentationScope)
-		var errs [3]error
+		var errs [4]error
 		in.duration, errs[0] = meter.Float64Histogram(metricRequestDuration, metric.WithUnit("s"),
 			metric.WithDescription("Duration of HTTP server requests."),
 			metric.WithExplicitBucketBoundaries(durationBuckets...))
-		in.requests, errs[1] = meter.Int64Counter(metricRequests, metric.WithUnit("{request}"),
+		// The counters are read at collection from counts kept per route (routeInfo): the
+		// SDK's synchronous Add, per request and per reader (Prometheus, OTLP), cost more than
+		// the histogram's Record it duplicates.
+		in.requests, errs[1] = meter.Int64ObservableCounter(metricRequests, metric.WithUnit("{request}"),
 			metric.WithDescription("HTTP requests answered."))
-		in.errors, errs[2] = meter.Int64Counter(metricErrors, metric.WithUnit("{request}"),
+		in.errors, errs[2] = meter.Int64ObservableCounter(metricErrors, metric.WithUnit("{request}"),
 			metric.WithDescription("HTTP requests answered with a 5xx status."))
+		if errs[1] == nil && errs[2] == nil {
+			_, errs[3] = meter.RegisterCallback(in.observe, in.requests, in.errors)
+		}
 		if err := errors.Join(errs[:]...); err != nil {
 			return nil, fmt.Errorf("backend: request metrics: %w", err)
 		}
@@ -85,17 +92,18 @@ type instrumentation struct {
 	tracer     trace.Tracer // nil: no spans
 	propagator propagation.TextMapPropagator
 	duration   metric.Float64Histogram // nil (with the counters): no metrics
-	requests   metric.Int64Counter
-	errors     metric.Int64Counter
-	// attrs holds the metric attributes of each method, route and status seen: building and
-	// sorting the set on every request was a fifth of the middleware's time. The keys are
-	// bounded by the routes (chi patterns, "" when unrouted), methods and statuses.
-	attrs sync.Map // attrKey -> *metricOpts
+	requests   metric.Int64ObservableCounter
+	errors     metric.Int64ObservableCounter
+	// routes holds what is fixed per method, route and status: the metric attributes
+	// (building and sorting the set on every request was a fifth of the middleware's time)
+	// and the span name (a concatenation per request otherwise). The keys are bounded by the
+	// routes (chi patterns, "" when unrouted), methods and statuses.
+	routes sync.Map // routeKey -> *routeInfo
 	// fields are the propagator's header names, canonical.
 	fields []string
 }
 
-type attrKey struct {
+type routeKey struct {
 	method, route string
 	status        int
 }
@@ -104,25 +112,48 @@ type attrKey struct {
 // options below, because a variadic call through an interface allocates its arguments.
 var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
 
-// metricOpts are the options of one method, route and status's measurements.
-type metricOpts struct {
-	add    []metric.AddOption
-	record []metric.RecordOption
+// routeInfo is what one method, route and status's requests share, and their counts.
+type routeInfo struct {
+	spanName string // "GET /api/items/{id}", or the method alone when unrouted
+	record   []metric.RecordOption
+	observe  []metric.ObserveOption
+	requests atomic.Int64
+	errors   atomic.Int64 // 5xx answers
 }
 
-func (in *instrumentation) metricAttrs(method, route string, status int) *metricOpts {
-	k := attrKey{method, route, status}
-	if o, ok := in.attrs.Load(k); ok {
-		return o.(*metricOpts)
+func (in *instrumentation) route(method, route string, status int) *routeInfo {
+	k := routeKey{method, route, status}
+	if o, ok := in.routes.Load(k); ok {
+		return o.(*routeInfo)
 	}
 	set := metric.WithAttributeSet(attribute.NewSet(
 		attribute.String("http.request.method", method),
 		attribute.String("http.route", route),
 		attribute.Int("http.response.status_code", status),
 	))
-	o := &metricOpts{add: []metric.AddOption{set}, record: []metric.RecordOption{set}}
-	in.attrs.Store(k, o)
-	return o
+	o := &routeInfo{spanName: method, record: []metric.RecordOption{set}, observe: []metric.ObserveOption{set}}
+	if route != "" {
+		o.spanName = method + " " + route
+	}
+	// LoadOrStore: a request that raced this one may have stored it first, with a count.
+	actual, _ := in.routes.LoadOrStore(k, o)
+	return actual.(*routeInfo)
+}
+
+// observe reports the request counters at collection, a series per method, route and status
+// once counted (as the SDK's synchronous counter reports one from its first Add on).
+func (in *instrumentation) observe(_ context.Context, o metric.Observer) error {
+	in.routes.Range(func(_, v any) bool {
+		ri := v.(*routeInfo)
+		if n := ri.requests.Load(); n > 0 {
+			o.ObserveInt64(in.requests, n, ri.observe...)
+		}
+		if n := ri.errors.Load(); n > 0 {
+			o.ObserveInt64(in.errors, n, ri.observe...)
+		}
+		return true
+	})
+	return nil
 }
 
 // carries reports whether h holds any header the propagator reads: most requests carry no
@@ -145,16 +176,7 @@ func (in *instrumentation) middleware(next http.Handler) http.Handler {
 			if in.propagator != nil && in.carries(r.Header) {
 				ctx = in.propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
 			}
-			// The attributes go on only when the span is kept: an unsampled request (most of
-			// them at a 10% ratio) then costs no attribute slice.
 			ctx, span = in.tracer.Start(ctx, r.Method, serverSpan...)
-			if span.IsRecording() {
-				span.SetAttributes(
-					attribute.String("http.request.method", r.Method),
-					attribute.String("url.path", r.URL.Path),
-					attribute.String("request_id", RequestID(ctx)),
-				)
-			}
 			r = r.WithContext(ctx)
 		}
 		next.ServeHTTP(w, r)
@@ -164,26 +186,37 @@ func (in *instrumentation) middleware(next http.Handler) http.Handler {
 		if rctx := chi.RouteContext(ctx); rctx != nil {
 			route = rctx.RoutePattern()
 		}
-		if span != nil && span.IsRecording() {
-			if route != "" {
-				span.SetName(r.Method + " " + route)
-				span.SetAttributes(attribute.String("http.route", route))
-			}
-			span.SetAttributes(attribute.Int("http.response.status_code", status))
-			if status >= 500 {
-				span.SetStatus(codes.Error, http.StatusText(status))
-			}
-		}
+		info := in.route(r.Method, route, status)
 		if span != nil {
+			// The attributes go on only when the span is kept (an unsampled request, most of
+			// them at a 10% ratio, then costs nothing here), all in one call: each call copies
+			// its arguments and grows the span's slice once more.
+			if span.IsRecording() {
+				span.SetName(info.spanName)
+				attrs := [5]attribute.KeyValue{
+					attribute.String("http.request.method", r.Method),
+					attribute.String("url.path", r.URL.Path),
+					attribute.String("request_id", RequestID(ctx)),
+					attribute.Int("http.response.status_code", status),
+					attribute.String("http.route", route),
+				}
+				n := len(attrs)
+				if route == "" {
+					n-- // unrouted: no http.route
+				}
+				span.SetAttributes(attrs[:n]...)
+				if status >= 500 {
+					span.SetStatus(codes.Error, http.StatusText(status))
+				}
+			}
 			span.End()
 		}
-		if in.requests != nil {
-			attrs := in.metricAttrs(r.Method, route, status)
-			in.requests.Add(ctx, 1, attrs.add...)
+		if in.duration != nil {
+			info.requests.Add(1)
 			if status >= 500 {
-				in.errors.Add(ctx, 1, attrs.add...)
+				info.errors.Add(1)
 			}
-			in.duration.Record(ctx, time.Since(start).Seconds(), attrs.record...)
+			in.duration.Record(ctx, time.Since(start).Seconds(), info.record...)
 		}
 	})
 }

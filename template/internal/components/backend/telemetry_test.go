@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -19,7 +21,15 @@ func TestAccessLineWithTrace(t *testing.T) {
 	t.Parallel()
 	tm := time.Date(2026, 12, 4, 14, 5, 6, 123456789, time.UTC)
 	const traceID, spanID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
-	got := appendTrace(appendAccessLine(nil, tm, slog.LevelInfo, "GET", "/api/v1/ping", 200, 18, 12345, "127.0.0.1:1", "id-1"), traceID, spanID)
+	tid, err := trace.TraceIDFromHex(traceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid, err := trace.SpanIDFromHex(spanID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := appendTrace(appendAccessLine(nil, tm, slog.LevelInfo, "GET", "/api/v1/ping", 200, 18, 12345, "127.0.0.1:1", "id-1"), tid, sid)
 
 	var buf bytes.Buffer
 	rec := slog.NewRecord(tm, slog.LevelInfo, "request", 0)

@@ -35,12 +35,31 @@ func (w *nullWriter) Write(p []byte) (int, error) { return len(p), nil }
 // sampled_10 keeps 10% of the traces (OTEL_TRACES_SAMPLER=traceidratio, 0.1); sampled_100_ring
 // adds the dashboard's ring of recent traces (OTEL_DASHBOARD_TRACES, on by default in the app):
 // most of its cost is the SDK's, which snapshots each ended span once any processor is
-// installed (without one, as in sampled_100 here, it skips that).
+// installed (without one, as in sampled_100 here, it skips that). The _otlp ones are the app
+// as bench/compare.sh obs runs it: the ring, and OTLP/HTTP export of spans and metrics to a
+// collector that discards (the batch processor, encoding and sending); run them with -cpu 1,
+// as the server runs there, so that the exporter's work shares the core with the requests.
 func BenchmarkPingTraced(b *testing.B) {
 	b.Run("sampled_100", func(b *testing.B) { benchPing(b, "1", Settings{}) })
 	b.Run("sampled_10", func(b *testing.B) { benchPing(b, "0.1", Settings{}) })
 	// With the dashboard's ring of recent traces, as the app runs by default.
 	b.Run("sampled_100_ring", func(b *testing.B) { benchPing(b, "1", Settings{DashboardTraces: 200}) })
+	b.Run("sampled_10_ring_otlp", func(b *testing.B) {
+		benchPing(b, "0.1", Settings{DashboardTraces: 200, OTLPEndpoint: sink(b)})
+	})
+	b.Run("sampled_100_ring_otlp", func(b *testing.B) {
+		benchPing(b, "1", Settings{DashboardTraces: 200, OTLPEndpoint: sink(b)})
+	})
+}
+
+// sink is an OTLP/HTTP collector that reads each export and discards it.
+func sink(b *testing.B) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusOK)
+	}))
+	b.Cleanup(srv.Close)
+	return srv.URL
 }
 
 func benchPing(b *testing.B, ratio string, s Settings) {

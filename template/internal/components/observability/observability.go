@@ -24,6 +24,7 @@ import (
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -119,6 +120,15 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 		return nil, fmt.Errorf("observability: prometheus exporter: %w", err)
 	}
 	meterOpts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(promReader)}
+	// Exemplars (a sampled span's IDs kept beside a measurement, offered on every sampled
+	// request) leave the process over OTLP only: /metrics serves the Prometheus text format,
+	// which carries none. Without OTLP metrics the SDK's default (trace_based) would record
+	// them for nobody, so they are off unless OTEL_METRICS_EXEMPLAR_FILTER asks (the SDK
+	// reads it; an option given here would override it).
+	otlpMetrics := s.OTLPEndpoint != "" && os.Getenv("OTEL_METRICS_EXPORTER") != "none"
+	if exemplarsOff(otlpMetrics, os.Getenv("OTEL_METRICS_EXEMPLAR_FILTER")) {
+		meterOpts = append(meterOpts, sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter))
+	}
 	// The sampler is the SDK's default, ParentBased(AlwaysSample), unless OTEL_TRACES_SAMPLER
 	// and OTEL_TRACES_SAMPLER_ARG say otherwise: the SDK reads them itself.
 	traceOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
@@ -142,7 +152,7 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 		// OTEL_METRICS_EXPORTER=none (the standard switch) keeps metrics off the wire: for
 		// a backend that takes traces only, such as Jaeger, which answers 404 to
 		// /v1/metrics. /metrics serves them either way.
-		if os.Getenv("OTEL_METRICS_EXPORTER") != "none" {
+		if otlpMetrics {
 			metrics, err := otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpointURL(base+"/v1/metrics"))
 			if err != nil {
 				return nil, errors.Join(fmt.Errorf("observability: OTLP metric exporter: %w", err), spans.Shutdown(ctx))
@@ -169,6 +179,12 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 		otel.SetTextMapPropagator(obs.propagator)
 	}
 	return obs, nil
+}
+
+// exemplarsOff reports whether New turns exemplars off: when no metric leaves over OTLP and
+// OTEL_METRICS_EXEMPLAR_FILTER (filter, which the SDK applies itself) says nothing.
+func exemplarsOff(otlpMetrics bool, filter string) bool {
+	return !otlpMetrics && strings.TrimSpace(filter) == ""
 }
 
 // newResource describes the process: OTEL_SERVICE_NAME (or the binary's name), the

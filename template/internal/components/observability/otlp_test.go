@@ -127,3 +127,27 @@ func TestMetricsExporterNone(t *testing.T) {
 		t.Errorf("the collector got %q, want the traces alone", got)
 	}
 }
+
+// TestExemplarsOff: exemplars are recorded only where they can leave the process (OTLP
+// metrics), unless OTEL_METRICS_EXEMPLAR_FILTER chooses.
+func TestExemplarsOff(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name        string
+		otlpMetrics bool
+		filter      string
+		off         bool
+	}{
+		{"prometheus only", false, "", true},
+		{"prometheus only, blank variable", false, " ", true},
+		{"prometheus only, asked for", false, "always_on", false},
+		{"otlp metrics", true, "", false},
+		{"otlp metrics, asked off", true, "always_off", false}, // the SDK applies it
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := exemplarsOff(tc.otlpMetrics, tc.filter); got != tc.off {
+				t.Errorf("exemplarsOff(%v, %q) = %v, want %v", tc.otlpMetrics, tc.filter, got, tc.off)
+			}
+		})
+	}
+}

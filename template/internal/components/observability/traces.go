@@ -56,8 +56,9 @@ type Trace struct {
 	Spans     []SpanRecord
 	Dropped   int // spans beyond maxTraceSpans, not kept
 
-	seq  uint64 // completion order
-	held uint8  // the rings that hold it (inRecent, ...)
+	seq   uint64        // completion order
+	held  uint8         // the rings that hold it (inRecent, ...)
+	first [1]SpanRecord // Spans' first backing array: most traces hold one span (a request's)
 }
 
 // Duration is how long the root span lasted.
@@ -145,6 +146,7 @@ func (r *TraceRing) OnEnd(s sdktrace.ReadOnlySpan) {
 		}
 	}
 	t := &Trace{ID: id}
+	t.Spans = t.first[:0]
 	r.add(t, rec)
 	if root {
 		r.complete(t, rec)
@@ -172,6 +174,12 @@ func record(s sdktrace.ReadOnlySpan) SpanRecord {
 		rec.Failed, rec.Status = true, truncate(st.Description)
 	}
 	attrs := s.Attributes()
+	if withinBounds(attrs) {
+		// The SDK's ended span is read-only and this is its own slice, which nothing
+		// changes any more: kept as it is, a request span costs no copy.
+		rec.Attrs = attrs[:len(attrs):len(attrs)]
+		return rec
+	}
 	rec.Attrs = make([]attribute.KeyValue, 0, min(len(attrs), maxSpanAttrs))
 	for _, kv := range attrs[:min(len(attrs), maxSpanAttrs)] {
 		switch kv.Value.Type() {
@@ -184,6 +192,26 @@ func record(s sdktrace.ReadOnlySpan) SpanRecord {
 		rec.Attrs = append(rec.Attrs, kv)
 	}
 	return rec
+}
+
+// withinBounds reports whether attrs are few enough and short enough scalars or strings to
+// keep as they are.
+func withinBounds(attrs []attribute.KeyValue) bool {
+	if len(attrs) > maxSpanAttrs {
+		return false
+	}
+	for _, kv := range attrs {
+		switch kv.Value.Type() {
+		case attribute.BOOL, attribute.INT64, attribute.FLOAT64:
+		case attribute.STRING:
+			if len(kv.Value.AsString()) > maxTextLen {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // truncate cuts s to maxTextLen bytes, at the start of a character.
