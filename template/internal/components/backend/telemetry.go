@@ -131,13 +131,36 @@ func (in *instrumentation) route(method, route string, status int) *routeInfo {
 		attribute.String("http.route", route),
 		attribute.Int("http.response.status_code", status),
 	))
-	o := &routeInfo{spanName: method, record: []metric.RecordOption{set}, observe: []metric.ObserveOption{set}}
+	o := &routeInfo{spanName: spanMethod(method), record: []metric.RecordOption{set}, observe: []metric.ObserveOption{set}}
 	if route != "" {
-		o.spanName = method + " " + route
+		o.spanName = spanMethod(method) + " " + route
 	}
 	// LoadOrStore: a request that raced this one may have stored it first, with a count.
 	actual, _ := in.routes.LoadOrStore(k, o)
 	return actual.(*routeInfo)
+}
+
+// knownMethod is the request's method as metrics and spans name it: one of HTTP's own, or
+// "_OTHER" (OpenTelemetry's HTTP conventions). Whatever a client sends as its method must not
+// become a new series and a new entry of the route cache each time.
+func knownMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return m
+	}
+	return otherMethod
+}
+
+const otherMethod = "_OTHER"
+
+// spanMethod is the method part of a server span's name: "HTTP" for an unknown method, as the
+// conventions ask.
+func spanMethod(m string) string {
+	if m == otherMethod {
+		return "HTTP"
+	}
+	return m
 }
 
 // observe reports the request counters at collection, a series per method, route and status
@@ -171,12 +194,13 @@ func (in *instrumentation) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ctx := r.Context()
+		method := knownMethod(r.Method)
 		var span trace.Span
 		if in.tracer != nil {
 			if in.propagator != nil && in.carries(r.Header) {
 				ctx = in.propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
 			}
-			ctx, span = in.tracer.Start(ctx, r.Method, serverSpan...)
+			ctx, span = in.tracer.Start(ctx, spanMethod(method), serverSpan...)
 			r = r.WithContext(ctx)
 		}
 		next.ServeHTTP(w, r)
@@ -186,7 +210,7 @@ func (in *instrumentation) middleware(next http.Handler) http.Handler {
 		if rctx := chi.RouteContext(ctx); rctx != nil {
 			route = rctx.RoutePattern()
 		}
-		info := in.route(r.Method, route, status)
+		info := in.route(method, route, status)
 		if span != nil {
 			// The attributes go on only when the span is kept (an unsampled request, most of
 			// them at a 10% ratio, then costs nothing here), all in one call: each call copies
@@ -194,7 +218,7 @@ func (in *instrumentation) middleware(next http.Handler) http.Handler {
 			if span.IsRecording() {
 				span.SetName(info.spanName)
 				attrs := [5]attribute.KeyValue{
-					attribute.String("http.request.method", r.Method),
+					attribute.String("http.request.method", method),
 					attribute.String("url.path", r.URL.Path),
 					attribute.String("request_id", RequestID(ctx)),
 					attribute.Int("http.response.status_code", status),

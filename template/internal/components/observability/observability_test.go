@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -242,6 +243,49 @@ func TestMetricsScrape(t *testing.T) {
 		}
 	}
 	promtoolCheck(t, body)
+}
+
+// TestMetricsUnknownMethods: methods a client makes up share one series ("_OTHER") instead
+// of adding one each, in the metrics and in the spans' names.
+func TestMetricsUnknownMethods(t *testing.T) {
+	t.Parallel()
+	f := setup(t, Settings{}, false)
+	const n = 20
+	for i := range n {
+		req, err := http.NewRequestWithContext(t.Context(), "MADEUP"+strconv.Itoa(i), f.url+"/api/items/1", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	_, body := get(t, f.url+MetricsPath, nil)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	var total float64
+	for _, m := range families["http_server_requests_total"].GetMetric() {
+		method := label(m, "http_request_method")
+		if strings.HasPrefix(method, "MADEUP") {
+			t.Fatalf("a made-up method has its own series: %s", method)
+		}
+		if method == "_OTHER" {
+			total += m.GetCounter().GetValue()
+		}
+	}
+	if total != n {
+		t.Errorf("requests with made-up methods counted under _OTHER: %v, want %d", total, n)
+	}
+	for _, s := range f.spans.Ended() {
+		if strings.Contains(s.Name(), "MADEUP") {
+			t.Errorf("span named after a made-up method: %q", s.Name())
+		}
+	}
 }
 
 // promtoolCheck runs Prometheus' own linter on a scrape when promtool is installed
