@@ -244,7 +244,10 @@ func lead[T any](ctx context.Context, c *Cache, f *flight, key string, ttl time.
 // returned: the value still expires with its TTL. Use Store().Delete when a
 // stale value must not survive the outage.
 func (c *Cache) Delete(ctx context.Context, key string) {
-	if err := c.store.Delete(ctx, key); err != nil {
+	span := c.startSpan(ctx, "delete")
+	err := c.store.Delete(ctx, key)
+	endSpan(span, err)
+	if err != nil {
 		c.warn(ctx, "delete", err)
 	}
 }
@@ -252,7 +255,9 @@ func (c *Cache) Delete(ctx context.Context, key string) {
 // Exists reports whether key holds a value; a store failure counts as
 // false and is logged (rate-limited).
 func (c *Cache) Exists(ctx context.Context, key string) bool {
+	span := c.startSpan(ctx, "exists")
 	ok, err := c.store.Exists(ctx, key)
+	endRead(span, err, ok)
 	if err != nil {
 		c.warn(ctx, "exists", err)
 		return false
@@ -267,7 +272,9 @@ func (c *Cache) Exists(ctx context.Context, key string) bool {
 // through). The failure is logged too (rate-limited); an error wraps
 // ErrNotInteger when the value is not an integer.
 func (c *Cache) Incr(ctx context.Context, key string, delta int64) (int64, error) {
+	span := c.startSpan(ctx, "incr")
 	n, err := c.store.Incr(ctx, key, delta)
+	endSpan(span, err)
 	if err != nil && !errors.Is(err, ErrNotInteger) {
 		c.warn(ctx, "incr", err)
 	}
@@ -277,7 +284,9 @@ func (c *Cache) Incr(ctx context.Context, key string, delta int64) (int64, error
 // get reads key from the store, counting hits, misses and failures; failed
 // reports a store error (already logged).
 func (c *Cache) get(ctx context.Context, key string) (raw []byte, ok, failed bool) {
+	span := c.startSpan(ctx, "get")
 	raw, ok, err := c.store.Get(ctx, key)
+	endRead(span, err, ok)
 	switch {
 	case err != nil:
 		c.warn(ctx, "get", err)
@@ -293,7 +302,10 @@ func (c *Cache) get(ctx context.Context, key string) (raw []byte, ok, failed boo
 
 // set writes raw under key, logging a failure.
 func (c *Cache) set(ctx context.Context, key string, raw []byte, ttl time.Duration) {
-	if err := c.store.Set(ctx, key, raw, c.ttl(ttl)); err != nil {
+	span := c.startSpan(ctx, "set")
+	err := c.store.Set(ctx, key, raw, c.ttl(ttl))
+	endSpan(span, err)
+	if err != nil {
 		c.warn(ctx, "set", err)
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/runtime/tracing"
 )
 
-// instrumentationScope names the meter of the cache's metrics.
+// instrumentationScope names the meter of the cache's metrics and the tracer of its spans.
 const instrumentationScope = "github.com/aegisgo/aegis/template/internal/components/cache"
 
 // observe publishes the counts the cache keeps anyway (hits, misses, store failures) as

@@ -15,9 +15,11 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 )
 
-// Span is what a recorded span was given: its name, attributes and status.
+// Span is what a recorded span was given: its name, attributes and status, and the name of
+// the recorded span it was started under ("" for a root).
 type Span struct {
 	Name   string
+	Parent string
 	Attrs  map[attribute.Key]attribute.Value
 	Status codes.Code
 	Ended  bool
@@ -78,6 +80,9 @@ type tracer struct {
 
 func (t tracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
 	s := &Span{Name: name, Attrs: map[attribute.Key]attribute.Value{}}
+	if parent, ok := trace.SpanFromContext(ctx).(*span); ok {
+		s.Parent = parent.s.Name
+	}
 	cfg := trace.NewSpanStartConfig(opts...)
 	for _, a := range cfg.Attributes() {
 		s.Attrs[a.Key] = a.Value
@@ -86,7 +91,10 @@ func (t tracer) Start(ctx context.Context, name string, opts ...trace.SpanStartO
 	t.r.spans = append(t.r.spans, s)
 	t.r.mu.Unlock()
 	ctx, inner := noop.NewTracerProvider().Tracer("").Start(ctx, name)
-	return ctx, &span{Span: inner, r: t.r, s: s}
+	// The context carries the recording span, as an SDK's would: parts that start spans only
+	// under a recording one (IsRecording) see it, and children know their parent.
+	sp := &span{Span: inner, r: t.r, s: s}
+	return trace.ContextWithSpan(ctx, sp), sp
 }
 
 type span struct {

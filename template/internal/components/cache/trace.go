@@ -1,0 +1,50 @@
+package cache
+
+import (
+	"context"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/tracing"
+)
+
+// startSpan starts the span of one cache call (op: get, set, delete, exists, incr) under the
+// span ctx carries, when that one records: a cache call is a step of a request or a job, and
+// on its own (or under an unsampled request) it is not worth a trace. nil otherwise, and
+// always without an SDK.
+func (c *Cache) startSpan(ctx context.Context, op string) trace.Span {
+	t := tracing.Tracer(instrumentationScope)
+	if t == nil || !trace.SpanFromContext(ctx).IsRecording() {
+		return nil
+	}
+	kind := trace.SpanKindInternal
+	if c.backend == "redis" {
+		kind = trace.SpanKindClient
+	}
+	// The key is left out: applications put user identifiers and emails in keys.
+	_, span := t.Start(ctx, "cache "+op, trace.WithSpanKind(kind),
+		trace.WithAttributes(attribute.String("cache.backend", c.backend), attribute.String("cache.operation", op)))
+	return span
+}
+
+// endSpan ends span (nil: nothing to do), recording a store failure as its error.
+func endSpan(span trace.Span, err error) {
+	if span == nil {
+		return
+	}
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "cache call failed")
+	}
+	span.End()
+}
+
+// endRead is endSpan for a read, which also says whether it found the key.
+func endRead(span trace.Span, err error, hit bool) {
+	if span != nil {
+		span.SetAttributes(attribute.Bool("cache.hit", hit))
+	}
+	endSpan(span, err)
+}
