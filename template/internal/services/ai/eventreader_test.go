@@ -3,13 +3,16 @@ package ai
 import (
 	"errors"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/openai/openai-go/v3/packages/ssestream"
 )
 
-// TestEventReader reads event streams as openai-go's decoder does, lines longer than the
-// read buffer included.
+// TestEventReader reads event streams as openai-go's decoder does (each case is read by both),
+// lines longer than the read buffer included.
 func TestEventReader(t *testing.T) {
 	long := strings.Repeat("x", 3*eventBufferBytes+7)
 	tests := []struct {
@@ -36,6 +39,19 @@ func TestEventReader(t *testing.T) {
 			}
 			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
 				t.Fatalf("events = %q, want %q", got, tc.want)
+			}
+			// The SDK's own decoder reads the same events from the same bytes.
+			sdk := ssestream.NewDecoder(&http.Response{Header: http.Header{"Content-Type": {"text/event-stream"}},
+				Body: io.NopCloser(strings.NewReader(tc.in))})
+			var fromSDK []string
+			for sdk.Next() {
+				fromSDK = append(fromSDK, string(sdk.Event().Data))
+			}
+			if err := sdk.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, "|") != strings.Join(fromSDK, "|") {
+				t.Fatalf("events = %q, openai-go's decoder reads %q", got, fromSDK)
 			}
 		})
 	}
