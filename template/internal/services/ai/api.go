@@ -332,7 +332,7 @@ func (h *handlers) stream(hctx huma.Context, p ChatParams) {
 		return flush()
 	}
 	p.OnDelta = func(text string) error { return send("delta", DeltaEvent{Text: text}) }
-	res, err := h.svc.Chat(ctx, p)
+	res, err := chatApart(ctx, h.svc, p)
 	if err != nil {
 		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
 			return // nobody is listening
@@ -352,6 +352,35 @@ func (h *handlers) stream(hctx huma.Context, p ChatParams) {
 		return
 	}
 	_ = send("done", res)
+}
+
+// chatApart runs svc.Chat on a goroutine of its own and waits for it. A streamed answer lasts
+// minutes, and at each GC Go halves a waiting goroutine's stack only while it uses under a
+// quarter of it: the handler's stack holds net/http's, the middleware's and huma's frames
+// (about 6 KB), and with the provider's reading on top it used just over 8 KB, so it kept
+// 32 KB. Apart, the handler waits on 16 KB and the reader, with its short stack, on 8 KB
+// (bench/RESULTS.md, "Concurrent open streams"). Only one of them runs at a time, so the
+// reader may write the response. A panic in Chat is raised again here, for the recoverer.
+func chatApart(ctx context.Context, svc *Service, p ChatParams) (*ChatResult, error) {
+	type result struct {
+		res      *ChatResult
+		err      error
+		panicked any
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() {
+			r.panicked = recover()
+			done <- r
+		}()
+		r.res, r.err = svc.Chat(ctx, p)
+	}()
+	r := <-done
+	if r.panicked != nil {
+		panic(r.panicked)
+	}
+	return r.res, r.err
 }
 
 // extendWrite lets a long answer outlive HTTP_WRITE_TIMEOUT (up to AI_TIMEOUT and a margin)

@@ -554,3 +554,31 @@ func TestCallSpan(t *testing.T) {
 		t.Errorf("the call's span: %+v", span)
 	}
 }
+
+// panicProvider panics in the middle of an answer.
+type panicProvider struct{ Provider }
+
+func (panicProvider) Kind() string { return ProviderOpenAI }
+
+func (panicProvider) Stream(context.Context, Request, func(string) error) (*Response, error) {
+	panic("provider bug")
+}
+
+// TestStreamPanicReachesRecoverer: the answer is read on a goroutine of its own
+// (chatApart); a panic there must reach the handler's recoverer, which cuts the response
+// short (its headers are out), rather than end the process.
+func TestStreamPanicReachesRecoverer(t *testing.T) {
+	db := databasetest.New(t, database.SQLite)
+	_, h := setup(t, db, nil, Settings{Provider: ProviderOpenAI, Model: "gpt-4o-mini", OpenAIKey: "sk-secret"},
+		&Opts{Providers: map[string]Provider{ProviderOpenAI: panicProvider{}}})
+	req := httptest.NewRequest(http.MethodPost, ChatPath, strings.NewReader(`{"prompt":"hi","stream":true}`))
+	req.Header.Set("Content-Type", "application/json")
+	got := func() (v any) {
+		defer func() { v = recover() }()
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		return nil
+	}()
+	if got != http.ErrAbortHandler {
+		t.Fatalf("recovered %v, want http.ErrAbortHandler from the recoverer", got)
+	}
+}

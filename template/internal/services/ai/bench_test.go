@@ -213,6 +213,8 @@ func BenchmarkTimeToFirstToken(b *testing.B) {
 // the app and, for comparison, straight to the model, and reports how many streams were
 // held to their end (held) and the process's Go heap (heap-B/stream), goroutine stacks
 // (stack-B/stream) and RSS (rss-B/stream) while all were open, per stream, over the process before they opened.
+// live-B/stream is the heap's live objects alone (HeapAlloc after the GC): heap-B/stream counts
+// every span that holds one, so it also grows with the fragmentation a burst of setups leaves.
 // Model, app and client share the process: a stream's share of the app is the app's figure
 // minus the direct one. Run it with -benchtime 1x. With AI_BENCH_HEAP_PROFILE=PATH it also
 // writes the heap and goroutine profiles taken while the streams are open (PATH.NAME).
@@ -238,6 +240,7 @@ func BenchmarkOpenStreams(b *testing.B) {
 				b.ReportMetric(float64(grew.heap)/float64(streams), "heap-B/stream")
 				b.ReportMetric(float64(grew.stack)/float64(streams), "stack-B/stream")
 				b.ReportMetric(float64(grew.rss)/float64(streams), "rss-B/stream")
+				b.ReportMetric(float64(grew.live)/float64(streams), "live-B/stream")
 			}
 		})
 	}
@@ -293,16 +296,17 @@ func holdStreams(b *testing.B, target streamTarget, n int) (held int, grew memor
 	if err := firstErr.Load(); err != nil {
 		b.Logf("%d streams failed; the first: %v", failed.Load(), err)
 	}
-	return int(ok.Load()), memory{heap: during.heap - before.heap, stack: during.stack - before.stack, rss: during.rss - before.rss}
+	return int(ok.Load()), memory{heap: during.heap - before.heap, stack: during.stack - before.stack, rss: during.rss - before.rss, live: during.live - before.live}
 }
 
-// memory is the Go heap in use, the goroutine stacks and the process's resident set, in bytes.
-type memory struct{ heap, stack, rss int64 }
+// memory is the Go heap in use (its spans), the goroutine stacks, the process's resident set
+// and the heap's live objects, in bytes.
+type memory struct{ heap, stack, rss, live int64 }
 
 func memNow() memory {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	out := memory{heap: int64(m.HeapInuse), stack: int64(m.StackInuse)}
+	out := memory{heap: int64(m.HeapInuse), stack: int64(m.StackInuse), live: int64(m.HeapAlloc)}
 	status, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return out // not Linux: RSS is not measured

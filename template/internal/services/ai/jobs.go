@@ -120,7 +120,7 @@ func (j *Jobs) Run(ctx context.Context, jobID int64, attempt, maxAttempts int) e
 		return j.finish(ctx, job, "", err, attempt, true)
 	}
 	req := Request{Model: profile.Model, System: job.System, Messages: []Message{{Role: RoleUser, Content: job.Prompt}}}
-	resp, err := j.svc.call(ctx, callInfo{kind: "job", profile: profile, prov: prov, user: job.UserID}, req, nil)
+	resp, err := j.svc.call(ctx, &callInfo{kind: "job", profile: profile, prov: prov, user: job.UserID}, &req, nil)
 	if err != nil {
 		return j.finish(ctx, job, "", err, attempt, attempt >= maxAttempts)
 	}

@@ -1,11 +1,14 @@
 package ai
 
 import (
+	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -124,67 +127,42 @@ func (p *openAIProvider) Chat(ctx context.Context, req Request) (*Response, erro
 	return out, nil
 }
 
+// Stream posts the request through the SDK (its request building, auth and error statuses)
+// but reads the event stream itself, into chatChunk: the SDK's decoder keeps the last chunk
+// with the gjson maps of its metadata (about 11 KB) for as long as the stream waits for the
+// next one, and decoding its 1.4 KB chunk type by value through reflection grows the
+// goroutine's stack, which a handler holding a stream for minutes then keeps. See "Concurrent
+// open streams" in bench/RESULTS.md.
 func (p *openAIProvider) Stream(ctx context.Context, req Request, onDelta func(string) error) (*Response, error) {
-	params := p.params(req)
-	params.StreamOptions.IncludeUsage = openai.Bool(true)
-	stream := p.client.Chat.Completions.NewStreaming(ctx, params, option.WithHeader("Idempotency-Key", idempotencyKey()))
-	defer stream.Close()
+	raw, err := p.post(ctx, req)
+	if raw != nil && raw.Body != nil {
+		defer raw.Body.Close()
+	}
 	out := &Response{Model: req.Model}
-	var text strings.Builder
-	// Tool calls arrive in pieces, keyed by index: the first carries the ID and the name,
-	// the next ones more of the arguments.
-	var calls []ToolCall
-	var args []strings.Builder
+	if err != nil {
+		return out, p.fail(err)
+	}
+	dec := newEventReader(raw.Body)
+	acc := new(streamAcc)
 	var cbErr error
-	for stream.Next() {
-		chunk := stream.Current()
-		if chunk.Model != "" {
-			out.Model = chunk.Model
-		}
-		if chunk.Usage.TotalTokens > 0 || chunk.Usage.PromptTokens > 0 {
-			out.Usage = Usage{InputTokens: chunk.Usage.PromptTokens, OutputTokens: chunk.Usage.CompletionTokens}
-		}
-		if len(chunk.Choices) == 0 {
-			continue
-		}
-		ch := chunk.Choices[0]
-		if ch.FinishReason != "" {
-			out.StopReason = ch.FinishReason
-		}
-		for _, tc := range ch.Delta.ToolCalls {
-			i := int(tc.Index)
-			if i < 0 || i > 127 {
-				continue
+	for dec.next() {
+		done, err := acc.add(dec.data, out, onDelta)
+		if err != nil {
+			if errors.Is(err, errBadStream) {
+				return acc.finish(out), p.fail(err)
 			}
-			for len(calls) <= i {
-				calls = append(calls, ToolCall{})
-				args = append(args, strings.Builder{})
-			}
-			if tc.ID != "" {
-				calls[i].ID = tc.ID
-			}
-			if tc.Function.Name != "" {
-				calls[i].Name = tc.Function.Name
-			}
-			args[i].WriteString(tc.Function.Arguments)
+			cbErr = err
+			break
 		}
-		if d := ch.Delta.Content; d != "" {
-			text.WriteString(d)
-			if err := onDelta(d); err != nil {
-				cbErr = err
-				break
-			}
+		if done {
+			break
 		}
 	}
-	out.Content = text.String()
-	for i := range calls {
-		calls[i].Arguments = rawArgs(args[i].String())
-	}
-	out.ToolCalls = calls
+	acc.finish(out)
 	if cbErr != nil {
 		return out, cbErr
 	}
-	if err := stream.Err(); err != nil {
+	if err := dec.err; err != nil {
 		return out, p.fail(err)
 	}
 	if out.StopReason == "" {
@@ -192,6 +170,186 @@ func (p *openAIProvider) Stream(ctx context.Context, req Request, onDelta func(s
 		return out, &ProviderError{Provider: p.kind, Reason: "the answer was cut short", Err: errors.New("stream ended without a finish reason")}
 	}
 	return out, nil
+}
+
+// post sends a streamed chat request. The SDK's request parameters are a 2.8 KB value: built
+// here, they stay off Stream's frame, which is on the stack for the whole answer.
+func (p *openAIProvider) post(ctx context.Context, req Request) (*http.Response, error) {
+	params := p.params(req)
+	params.StreamOptions.IncludeUsage = openai.Bool(true)
+	var raw *http.Response
+	err := p.client.Post(ctx, "chat/completions", params, &raw,
+		option.WithHeader("Idempotency-Key", idempotencyKey()), option.WithJSONSet("stream", true))
+	return raw, err
+}
+
+// eventReader reads the data of a text/event-stream's events, as the SDK's decoder does
+// (event names and comments are skipped, data lines are joined with newlines), on a smaller
+// buffer: the SDK's bufio.Scanner takes 4 KB per stream where a chunk is a few hundred bytes.
+// A longer line is gathered in data, up to maxEventBytes.
+type eventReader struct {
+	r    *bufio.Reader
+	data []byte
+	err  error
+}
+
+// eventBufferBytes is the read buffer of a stream; maxEventBytes bounds one event (the SDK's
+// bound).
+const (
+	eventBufferBytes = 512
+	maxEventBytes    = 32 << 20
+)
+
+func newEventReader(body io.Reader) *eventReader {
+	return &eventReader{r: bufio.NewReaderSize(body, eventBufferBytes)}
+}
+
+// next reads up to the end of the next event with data; false at the end of the stream or
+// on an error (err, nil at a clean end).
+func (e *eventReader) next() bool {
+	e.data = e.data[:0]
+	var line []byte
+	for {
+		chunk, err := e.r.ReadSlice('\n')
+		if err == bufio.ErrBufferFull || (err == nil && line != nil) {
+			// A line longer than the buffer, or the end of one.
+			if len(line)+len(chunk) > maxEventBytes {
+				e.err = errors.New("an event is larger than 32 MB")
+				return false
+			}
+			line = append(line, chunk...)
+			if err == bufio.ErrBufferFull {
+				continue
+			}
+			chunk = line
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			if err != io.EOF {
+				e.err = err
+			}
+			// A last event without its blank line is dropped, as the SDK drops it.
+			return false
+		}
+		line = nil
+		chunk = bytes.TrimSuffix(bytes.TrimSuffix(chunk, []byte("\n")), []byte("\r"))
+		if len(chunk) == 0 {
+			if len(e.data) > 0 {
+				return true
+			}
+			continue
+		}
+		name, value, _ := bytes.Cut(chunk, []byte(":"))
+		if string(name) != "data" {
+			continue // a comment, an event name, an ID or a retry
+		}
+		value = bytes.TrimPrefix(value, []byte(" "))
+		if len(e.data)+len(value) > maxEventBytes {
+			e.err = errors.New("an event is larger than 32 MB")
+			return false
+		}
+		e.data = append(e.data, value...)
+		e.data = append(e.data, '\n')
+	}
+}
+
+// chatChunk is what Stream reads of a chat completion chunk.
+type chatChunk struct {
+	Model   string `json:"model"`
+	Choices []struct {
+		Delta struct {
+			Content   string `json:"content"`
+			ToolCalls []struct {
+				Index    int64  `json:"index"`
+				ID       string `json:"id"`
+				Function struct {
+					Name      string `json:"name"`
+					Arguments string `json:"arguments"`
+				} `json:"function"`
+			} `json:"tool_calls"`
+		} `json:"delta"`
+		FinishReason string `json:"finish_reason"`
+	} `json:"choices"`
+	Usage struct {
+		PromptTokens     int64 `json:"prompt_tokens"`
+		CompletionTokens int64 `json:"completion_tokens"`
+		TotalTokens      int64 `json:"total_tokens"`
+	} `json:"usage"`
+	// Error is an error the server sends in the stream instead of a chunk.
+	Error json.RawMessage `json:"error"`
+}
+
+// errBadStream marks a stream that failed on the server's side: an error it sent as an
+// event, or a chunk that is not JSON.
+var errBadStream = errors.New("openai stream")
+
+// streamAcc gathers a streamed answer: its text, and its tool calls, which arrive in pieces
+// keyed by index (the first carries the ID and the name, the next ones more of the
+// arguments).
+type streamAcc struct {
+	text  strings.Builder
+	calls []ToolCall
+	args  []strings.Builder
+}
+
+// add decodes one event's data into out and acc, and hands its text to onDelta; done is the
+// end of the stream ([DONE]). It is a function of its own so that the decoding's frames are
+// off the stack while Stream waits for the next event.
+func (acc *streamAcc) add(data []byte, out *Response, onDelta func(string) error) (done bool, err error) {
+	if bytes.HasPrefix(data, []byte("[DONE]")) {
+		return true, nil
+	}
+	var chunk chatChunk
+	if err := json.Unmarshal(data, &chunk); err != nil {
+		return false, fmt.Errorf("%w: decode chunk: %w", errBadStream, err)
+	}
+	if len(chunk.Error) > 0 {
+		return false, fmt.Errorf("%w: error event: %s", errBadStream, chunk.Error)
+	}
+	if chunk.Model != "" {
+		out.Model = chunk.Model
+	}
+	if u := chunk.Usage; u.TotalTokens > 0 || u.PromptTokens > 0 {
+		out.Usage = Usage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens}
+	}
+	if len(chunk.Choices) == 0 {
+		return false, nil
+	}
+	ch := &chunk.Choices[0]
+	if ch.FinishReason != "" {
+		out.StopReason = ch.FinishReason
+	}
+	for _, tc := range ch.Delta.ToolCalls {
+		i := int(tc.Index)
+		if i < 0 || i > 127 {
+			continue
+		}
+		for len(acc.calls) <= i {
+			acc.calls = append(acc.calls, ToolCall{})
+			acc.args = append(acc.args, strings.Builder{})
+		}
+		if tc.ID != "" {
+			acc.calls[i].ID = tc.ID
+		}
+		if tc.Function.Name != "" {
+			acc.calls[i].Name = tc.Function.Name
+		}
+		acc.args[i].WriteString(tc.Function.Arguments)
+	}
+	if d := ch.Delta.Content; d != "" {
+		acc.text.WriteString(d)
+		return false, onDelta(d)
+	}
+	return false, nil
+}
+
+// finish puts the answer as far as it got into out.
+func (acc *streamAcc) finish(out *Response) *Response {
+	out.Content = acc.text.String()
+	for i := range acc.calls {
+		acc.calls[i].Arguments = rawArgs(acc.args[i].String())
+	}
+	out.ToolCalls = acc.calls
+	return out
 }
 
 func (p *openAIProvider) Models(ctx context.Context) ([]string, error) {

@@ -281,6 +281,18 @@ func (s *Service) Chat(ctx context.Context, p ChatParams) (*ChatResult, error) {
 	if err := s.Prepare(ctx, p); err != nil {
 		return nil, err
 	}
+	ci, req, err := s.startChat(ctx, &p)
+	if err != nil {
+		return nil, err
+	}
+	resp, callErr := s.call(ctx, ci, req, p.OnDelta)
+	return s.keepAnswer(ctx, ci, resp, callErr)
+}
+
+// startChat finds or creates the conversation, stores the prompt and returns the call with
+// the conversation's history. (Chat's steps are functions of their own, and pass pointers, so
+// that their locals are not on the stack while a streamed answer arrives.)
+func (s *Service) startChat(ctx context.Context, p *ChatParams) (*callInfo, *Request, error) {
 	profile, prov, _ := s.Provider(p.Model)
 	user := s.userID(ctx)
 	var conv *Conversation
@@ -288,26 +300,30 @@ func (s *Service) Chat(ctx context.Context, p ChatParams) (*ChatResult, error) {
 	var err error
 	if p.ConversationID > 0 {
 		if conv, err = s.store.conversation(ctx, p.ConversationID, user); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if history, err = s.store.messages(ctx, conv.ID, s.settings.HistoryMessages); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	} else if conv, err = s.store.createConversation(ctx, user, titleOf(p.Prompt), profile.Name); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// The prompt is stored before the call, so it is kept whatever happens to the answer.
 	if err := s.store.addMessages(ctx, conv.ID, &StoredMessage{Role: RoleUser, Content: p.Prompt}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	req := Request{Model: profile.Model, System: p.System, MaxTokens: p.MaxTokens}
+	req := &Request{Model: profile.Model, System: p.System, MaxTokens: p.MaxTokens}
 	for _, m := range history {
 		req.Messages = append(req.Messages, Message{Role: m.Role, Content: m.Content, ToolCalls: m.ToolCalls, ToolCallID: m.ToolCallID})
 	}
 	req.Messages = append(req.Messages, Message{Role: RoleUser, Content: p.Prompt})
+	return &callInfo{kind: "chat", profile: profile, prov: prov, user: user, conversation: conv.ID}, req, nil
+}
 
-	resp, callErr := s.call(ctx, callInfo{kind: "chat", profile: profile, prov: prov, user: user, conversation: conv.ID}, req, p.OnDelta)
-	res := &ChatResult{ConversationID: conv.ID, Profile: profile.Name, Model: profile.Model}
+// keepAnswer stores a call's answer in its conversation and returns the result.
+func (s *Service) keepAnswer(ctx context.Context, ci *callInfo, resp *Response, callErr error) (*ChatResult, error) {
+	profile, convID := ci.profile, ci.conversation
+	res := &ChatResult{ConversationID: convID, Profile: profile.Name, Model: profile.Model}
 	if resp == nil {
 		return res, callErr
 	}
@@ -324,7 +340,7 @@ func (s *Service) Chat(ctx context.Context, p ChatParams) (*ChatResult, error) {
 	// The answer is stored even when the caller went away mid-stream.
 	storeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := s.store.addMessages(storeCtx, conv.ID, m); err != nil {
+	if err := s.store.addMessages(storeCtx, convID, m); err != nil {
 		return res, errors.Join(callErr, err)
 	}
 	res.MessageID = m.ID
@@ -362,24 +378,38 @@ type callInfo struct {
 
 // call sends req (streaming when onDelta is set), and records it in the ledger whatever
 // happened: tokens as the provider reported them, or estimated for an answer cut short.
-func (s *Service) call(ctx context.Context, ci callInfo, req Request, onDelta func(string) error) (*Response, error) {
+func (s *Service) call(ctx context.Context, ci *callInfo, req *Request, onDelta func(string) error) (*Response, error) {
 	start := s.now()
+	ctx, span := startCallSpan(ctx, ci)
 	var resp *Response
 	var err error
-	// A client span per provider call, with OpenTelemetry's generative-AI attribute names;
-	// the outbound HTTP call under it is the httpclient service's span.
-	var span trace.Span
-	if t := tracing.Tracer(instrumentationScope); t != nil {
-		ctx, span = t.Start(ctx, "chat "+ci.profile.Model, trace.WithSpanKind(trace.SpanKindClient),
-			trace.WithAttributes(attribute.String("gen_ai.operation.name", "chat"),
-				attribute.String("gen_ai.system", ci.prov.Kind()), attribute.String("gen_ai.request.model", ci.profile.Model),
-				attribute.String("ai.profile", ci.profile.Name), attribute.String("ai.kind", ci.kind)))
-	}
 	if onDelta != nil {
-		resp, err = ci.prov.Stream(ctx, req, onDelta)
+		resp, err = ci.prov.Stream(ctx, *req, onDelta)
 	} else {
-		resp, err = ci.prov.Chat(ctx, req)
+		resp, err = ci.prov.Chat(ctx, *req)
 	}
+	s.record(ctx, ci, req, start, span, resp, err)
+	return resp, err
+}
+
+// startCallSpan starts a client span for a provider call, with OpenTelemetry's generative-AI
+// attribute names (the outbound HTTP call under it is the httpclient service's span); nil
+// without a tracer. It and record are apart from call so that their locals are not on the
+// stack while a streamed answer arrives.
+func startCallSpan(ctx context.Context, ci *callInfo) (context.Context, trace.Span) {
+	t := tracing.Tracer(instrumentationScope)
+	if t == nil {
+		return ctx, nil
+	}
+	return t.Start(ctx, "chat "+ci.profile.Model, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("gen_ai.operation.name", "chat"),
+			attribute.String("gen_ai.system", ci.prov.Kind()), attribute.String("gen_ai.request.model", ci.profile.Model),
+			attribute.String("ai.profile", ci.profile.Name), attribute.String("ai.kind", ci.kind)))
+}
+
+// record ends a provider call: its span, its line in the ledger (tokens as the provider
+// reported them, or estimated for an answer cut short, which also go into resp) and its log.
+func (s *Service) record(ctx context.Context, ci *callInfo, req *Request, start time.Time, span trace.Span, resp *Response, err error) {
 	latency := s.now().Sub(start)
 	rec := &UsageRecord{At: start.UTC(), Day: start.UTC().Format(time.DateOnly), UserID: ci.user, Kind: ci.kind,
 		Profile: ci.profile.Name, Provider: ci.prov.Kind(), Model: ci.profile.Model, LatencyMS: latency.Milliseconds(), Status: "ok"}
@@ -394,7 +424,7 @@ func (s *Service) call(ctx context.Context, ci callInfo, req Request, onDelta fu
 		if u.Total() == 0 && resp.Content != "" {
 			// A stream cut short never got its usage event: estimate about four bytes a
 			// token, so a quota still sees what was consumed.
-			u = Usage{InputTokens: int64(requestBytes(req)/4 + 1), OutputTokens: int64(len(resp.Content)/4 + 1)}
+			u = Usage{InputTokens: int64(requestBytes(*req)/4 + 1), OutputTokens: int64(len(resp.Content)/4 + 1)}
 			resp.Usage = u
 		}
 		rec.InputTokens, rec.OutputTokens = u.InputTokens, u.OutputTokens
@@ -427,7 +457,6 @@ func (s *Service) call(ctx context.Context, ci callInfo, req Request, onDelta fu
 	if err != nil && !errors.Is(err, context.Canceled) {
 		s.logger.WarnContext(ctx, "ai: provider call failed", "provider", rec.Provider, "model", rec.Model, "reason", rec.Error)
 	}
-	return resp, err
 }
 
 // cost prices usage; local models are free and unknown models cost 0 (priced=false).

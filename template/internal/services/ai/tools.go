@@ -295,7 +295,7 @@ func (s *Service) RunTools(ctx context.Context, p ToolLoopParams) (*ToolLoopResu
 	ci := callInfo{kind: "tools", profile: profile, prov: prov, user: s.userID(ctx)}
 	for res.Steps < steps {
 		res.Steps++
-		resp, err := s.call(ctx, ci, req, nil)
+		resp, err := s.call(ctx, &ci, &req, nil)
 		if resp != nil {
 			res.Usage.InputTokens += resp.Usage.InputTokens
 			res.Usage.OutputTokens += resp.Usage.OutputTokens
@@ -359,7 +359,7 @@ func Generate[T any](ctx context.Context, s *Service, p GenerateParams) (T, erro
 	profile, prov, _ := s.Provider(p.Model)
 	req := Request{Model: profile.Model, System: p.System, MaxTokens: p.MaxTokens,
 		Messages: []Message{{Role: RoleUser, Content: p.Prompt}}, Output: &OutputSchema{Name: "result", Schema: schema}}
-	resp, err := s.call(ctx, callInfo{kind: "generate", profile: profile, prov: prov, user: s.userID(ctx)}, req, nil)
+	resp, err := s.call(ctx, &callInfo{kind: "generate", profile: profile, prov: prov, user: s.userID(ctx)}, &req, nil)
 	if err != nil {
 		return zero, err
 	}

@@ -109,13 +109,15 @@ func NewClients(s Settings, opts *ClientsOpts) (*Clients, error) {
 }
 
 // newTransport is the one pool every client shares: the standard transport's dialing, proxy,
-// TLS and HTTP/2 behaviour, bounded per host.
+// TLS and HTTP/2 behaviour, bounded per host, with HTTP_CLIENT_BUFFER_BYTES buffers per
+// connection.
 func newTransport(s Settings) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	t.MaxConnsPerHost = s.MaxConnsPerHost
 	t.MaxIdleConnsPerHost = s.MaxIdleConnsPerHost
 	t.MaxIdleConns = max(t.MaxIdleConns, 4*s.MaxIdleConnsPerHost)
+	t.ReadBufferSize, t.WriteBufferSize = s.BufferBytes, s.BufferBytes
 	return t
 }
 

@@ -16,6 +16,7 @@ const (
 	MaxDelayDefault            = 10 * time.Second
 	MaxConnsPerHostDefault     = 64
 	MaxIdleConnsPerHostDefault = 16
+	BufferBytesDefault         = 1024
 	BreakerFailuresDefault     = 5
 	BreakerCooldownDefault     = 30 * time.Second
 )
@@ -30,6 +31,7 @@ type Settings struct {
 	MaxDelay            time.Duration `env:"HTTP_CLIENT_MAX_DELAY" envDefault:"10s" doc:"Longest wait between two attempts: caps the backoff and a server's Retry-After. A wait that would end after the call's deadline is not taken: the last failure is returned at once."`
 	MaxConnsPerHost     int           `env:"HTTP_CLIENT_MAX_CONNS_PER_HOST" envDefault:"64" doc:"Connections open at once to one host, over every client (the pool is shared); more calls wait for a free one."`
 	MaxIdleConnsPerHost int           `env:"HTTP_CLIENT_MAX_IDLE_CONNS_PER_HOST" envDefault:"16" doc:"Idle connections kept per host for reuse."`
+	BufferBytes         int           `env:"HTTP_CLIENT_BUFFER_BYTES" envDefault:"1024" doc:"Bytes of the read buffer and of the write buffer of each outbound HTTP/1 connection. Every open connection holds both, for as long as it is open: a streamed AI answer holds one for minutes, so a thousand streams hold a thousand of each. net/http's default, 4096, saves a few system calls on large bodies (bigger reads and writes bypass the buffers anyway)."`
 	BreakerFailures     int           `env:"HTTP_CLIENT_BREAKER_FAILURES" envDefault:"5" doc:"Consecutive failed attempts (transport errors and 5xx) to one host that open its circuit breaker: calls to it then fail at once, and /health/detailed reports degraded."`
 	BreakerCooldown     time.Duration `env:"HTTP_CLIENT_BREAKER_COOLDOWN" envDefault:"30s" doc:"How long an open circuit breaker refuses calls before it lets one probe through (half-open); a successful probe closes it, a failed one opens it again."`
 }
@@ -42,6 +44,7 @@ func (s Settings) WithDefaults() Settings {
 	config.Default(&s.MaxDelay, MaxDelayDefault)
 	config.Default(&s.MaxConnsPerHost, MaxConnsPerHostDefault)
 	config.Default(&s.MaxIdleConnsPerHost, MaxIdleConnsPerHostDefault)
+	config.Default(&s.BufferBytes, BufferBytesDefault)
 	config.Default(&s.BreakerFailures, BreakerFailuresDefault)
 	config.Default(&s.BreakerCooldown, BreakerCooldownDefault)
 	return s
@@ -56,6 +59,7 @@ func (s Settings) Validate() error {
 		config.AtLeast("HTTP_CLIENT_MAX_DELAY", s.MaxDelay, s.Backoff, "use a duration at least HTTP_CLIENT_BACKOFF, such as 10s"),
 		config.Positive("HTTP_CLIENT_MAX_CONNS_PER_HOST", s.MaxConnsPerHost, "use a count such as 64"),
 		config.InRange("HTTP_CLIENT_MAX_IDLE_CONNS_PER_HOST", s.MaxIdleConnsPerHost, 1, s.MaxConnsPerHost, "use a count from 1 to HTTP_CLIENT_MAX_CONNS_PER_HOST, such as 16"),
+		config.InRange("HTTP_CLIENT_BUFFER_BYTES", s.BufferBytes, 256, 1<<20, "use a size in bytes from 256 to 1048576, such as 1024"),
 		config.Positive("HTTP_CLIENT_BREAKER_FAILURES", s.BreakerFailures, "use a count such as 5"),
 		config.Positive("HTTP_CLIENT_BREAKER_COOLDOWN", s.BreakerCooldown, "use a duration such as 30s"),
 	)
