@@ -47,7 +47,7 @@ func TestSpans(t *testing.T) {
 		s := spans[i]
 		hit := ""
 		if v, ok := s.Attrs["cache.hit"]; ok {
-			hit = v.Emit()
+			hit = v.String()
 		}
 		if s.Name != w.name || hit != w.hit || !s.Ended {
 			t.Errorf("span %d: %+v, want %s with cache.hit %q, ended", i, s, w.name, w.hit)
