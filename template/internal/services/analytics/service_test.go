@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"context"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -17,11 +19,20 @@ import (
 // wait, and the rest at Stop.
 func TestFlushBySize(t *testing.T) {
 	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
-		svc := newService(t, db, Settings{BufferSize: 10, FlushInterval: time.Hour}, nil)
+		// The service's log is shown if the wait fails: a write that failed would say why.
+		logs := &logtest.Buffer{}
+		svc := newService(t, db, Settings{BufferSize: 10, FlushInterval: time.Hour}, &Opts{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("service log:\n%s", logs)
+			}
+		})
 		for i := range 25 {
 			svc.Track(t.Context(), "clicked", map[string]any{"i": i})
 		}
-		waitFor(t, 5*time.Second, "two batches of 10", func() bool { return storedEvents(t, db) >= 20 })
+		// Generous: the wait ends as soon as the writes land, and a loaded CI machine once
+		// took over 5 s.
+		waitFor(t, 30*time.Second, "two batches of 10", func() bool { return storedEvents(t, db) >= 20 })
 		if err := svc.Stop(t.Context()); err != nil {
 			t.Fatal(err)
 		}
