@@ -13,7 +13,6 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
-	"github.com/aegisgo/aegis/template/internal/components/observability"
 	"github.com/aegisgo/aegis/template/internal/components/observability/observabilitytest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
@@ -27,11 +26,7 @@ func TestPoolMetrics(t *testing.T) {
 	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
 		t.Parallel()
 		ctx := t.Context()
-		obs, err := observability.New(ctx, observability.Settings{}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = obs.Stop(context.Background()) })
+		obs := observabilitytest.Start(t)
 		pm, err := NewPoolMetrics(obs.MeterProvider(), db)
 		if err != nil {
 			t.Fatal(err)
@@ -110,11 +105,7 @@ func TestPoolPanel(t *testing.T) {
 	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
 		t.Parallel()
 		ctx := t.Context()
-		obs, err := observability.New(ctx, observability.Settings{}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = obs.Stop(context.Background()) })
+		obs := observabilitytest.Start(t)
 		pm, err := NewPoolMetrics(obs.MeterProvider(), db)
 		if err != nil {
 			t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
-	"github.com/aegisgo/aegis/template/internal/components/observability"
 	"github.com/aegisgo/aegis/template/internal/components/observability/observabilitytest"
 	"github.com/aegisgo/aegis/template/internal/components/worker"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
@@ -35,11 +34,7 @@ func TestQueueDepth(t *testing.T) {
 	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
 		t.Parallel()
 		ctx := t.Context()
-		obs, err := observability.New(ctx, observability.Settings{}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = obs.Stop(context.Background()) })
+		obs := observabilitytest.Start(t)
 		w := enqueueOnly(t, db)
 		const maxAge = time.Hour // long enough that only the test's own counts refresh it
 		qm, err := NewQueueMetrics(obs.MeterProvider(), w, maxAge)

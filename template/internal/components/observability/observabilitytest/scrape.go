@@ -3,6 +3,7 @@
 package observabilitytest
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,6 +18,17 @@ import (
 
 // Metrics is one scrape of /metrics, parsed with Prometheus's text parser.
 type Metrics map[string]*dto.MetricFamily
+
+// Start returns the component with its default settings (nothing exported), stopped when t ends.
+func Start(t testing.TB) *observability.Observability {
+	t.Helper()
+	o, err := observability.New(t.Context(), observability.Settings{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = o.Stop(context.Background()) })
+	return o
+}
 
 // Scrape gets o's /metrics from loopback (allowed without METRICS_TOKEN in development) and
 // parses it; a status other than 200 or text Prometheus would refuse fails the test.
