@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,11 +36,12 @@ import (
 // Each compares the app with the same client talking to the same fake model directly, in one
 // run, so the figures that matter are the differences.
 
-// streamingModel is an OpenAI-compatible server (a local model, as Ollama serves it) whose
-// streamed answers are tokens tokens, the first at once and the others every interval.
-func streamingModel(b *testing.B, tokens int, interval time.Duration) *httptest.Server {
+// streamingModel is an OpenAI-compatible server whose streamed answers are tokens tokens,
+// the first at once and the others every interval: over plain HTTP/1.1, as a local model
+// (Ollama, llama.cpp) serves it, or, with h2, over TLS with HTTP/2, as the hosted providers do.
+func streamingModel(b *testing.B, tokens int, interval time.Duration, h2 bool) *httptest.Server {
 	b.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Model string `json:"model"`
 		}
@@ -74,21 +77,38 @@ func streamingModel(b *testing.B, tokens int, interval time.Duration) *httptest.
 		fmt.Fprint(w, "data: [DONE]\n\n")
 		fl.Flush()
 	}))
+	if h2 {
+		srv.EnableHTTP2 = true
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	b.Cleanup(srv.Close)
 	return srv
 }
 
-// benchApp serves the ai API on a fresh SQLite database, its default profile a local model
-// at modelURL; maxConns is HTTP_CLIENT_MAX_CONNS_PER_HOST (the app's default, 64, would
+// modelTLS is the TLS configuration that trusts model's certificate (nil for plain HTTP).
+func modelTLS(model *httptest.Server) *tls.Config {
+	if model.TLS == nil {
+		return nil
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(model.Certificate())
+	return &tls.Config{RootCAs: roots}
+}
+
+// benchApp serves the ai API on a fresh SQLite database, its default profile the model at
+// model's address; maxConns is HTTP_CLIENT_MAX_CONNS_PER_HOST (the app's default, 64, would
 // queue the 65th concurrent stream to one provider).
-func benchApp(b *testing.B, modelURL string, maxConns int) *httptest.Server {
+func benchApp(b *testing.B, model *httptest.Server, maxConns int) *httptest.Server {
 	b.Helper()
 	db := databasetest.New(b, database.SQLite)
-	hc, err := httpclient.NewClients(httpclient.Settings{MaxAttempts: 1, MaxConnsPerHost: maxConns, MaxIdleConnsPerHost: min(maxConns, 64)}, nil)
+	hc, err := httpclient.NewClients(httpclient.Settings{MaxAttempts: 1, MaxConnsPerHost: maxConns, MaxIdleConnsPerHost: min(maxConns, 64)},
+		&httpclient.ClientsOpts{TLS: modelTLS(model)})
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc, err := New(db, Settings{Provider: ProviderLocal, Model: "llama3.2", LocalBaseURL: modelURL + "/v1"},
+	svc, err := New(db, Settings{Provider: ProviderLocal, Model: "llama3.2", LocalBaseURL: model.URL + "/v1"},
 		&Opts{Clients: hc, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
@@ -102,10 +122,11 @@ func benchApp(b *testing.B, modelURL string, maxConns int) *httptest.Server {
 // the first token arrived.
 type streamTarget struct {
 	url, body, first string
+	tls              *tls.Config // the model's, for the direct target over TLS
 }
 
 func directTarget(model *httptest.Server) streamTarget {
-	return streamTarget{url: model.URL + "/v1/chat/completions", first: `"content":"tok `,
+	return streamTarget{url: model.URL + "/v1/chat/completions", first: `"content":"tok `, tls: modelTLS(model),
 		body: `{"model":"llama3.2","stream":true,"messages":[{"role":"user","content":"hi"}]}`}
 }
 
@@ -177,13 +198,13 @@ func finish(rd *bufio.Reader, body io.Closer) error {
 // the iterations are reported (p50-µs, p99-µs) beside the mean (ns/op, which includes reading
 // the rest of the short answer).
 func BenchmarkTimeToFirstToken(b *testing.B) {
-	model := streamingModel(b, 3, 0)
+	model := streamingModel(b, 3, 0, false)
 	targets := []struct {
 		name   string
 		target func(*testing.B) streamTarget
 	}{
 		{"direct", func(*testing.B) streamTarget { return directTarget(model) }},
-		{"app", func(b *testing.B) streamTarget { return appTarget(benchApp(b, model.URL, 64)) }},
+		{"app", func(b *testing.B) streamTarget { return appTarget(benchApp(b, model, 64)) }},
 	}
 	for _, tc := range targets {
 		b.Run(tc.name, func(b *testing.B) {
@@ -216,31 +237,41 @@ func BenchmarkTimeToFirstToken(b *testing.B) {
 // live-B/stream is the heap's live objects alone (HeapAlloc after the GC): heap-B/stream counts
 // every span that holds one, so it also grows with the fragmentation a burst of setups leaves.
 // Model, app and client share the process: a stream's share of the app is the app's figure
-// minus the direct one. Run it with -benchtime 1x. With AI_BENCH_HEAP_PROFILE=PATH it also
-// writes the heap and goroutine profiles taken while the streams are open (PATH.NAME).
+// minus the direct one. The model speaks plain HTTP/1.1 (http1: a local model, each stream
+// its own connection) or HTTP/2 over TLS (h2: the hosted providers, streams sharing
+// connections); the app's own clients come in over HTTP/1.1 either way. Run it with
+// -benchtime 1x. With AI_BENCH_HEAP_PROFILE=PATH it also writes the heap and goroutine
+// profiles taken while the streams are open (PATH.NAME).
 func BenchmarkOpenStreams(b *testing.B) {
 	streams := envInt(b, "AI_BENCH_STREAMS", 1000)
 	seconds := envInt(b, "AI_BENCH_STREAM_SECONDS", 10)
 	const interval = 50 * time.Millisecond
 	tokens := seconds * int(time.Second/interval)
-	model := streamingModel(b, tokens, interval)
-	targets := []struct {
-		name   string
-		target func(*testing.B) streamTarget
-	}{
-		{"direct", func(*testing.B) streamTarget { return directTarget(model) }},
-		{"app", func(b *testing.B) streamTarget { return appTarget(benchApp(b, model.URL, streams+16)) }},
-	}
-	for _, tc := range targets {
-		b.Run(tc.name, func(b *testing.B) {
-			target := tc.target(b)
-			for b.Loop() {
-				held, grew := holdStreams(b, target, streams)
-				b.ReportMetric(float64(held), "held")
-				b.ReportMetric(float64(grew.heap)/float64(streams), "heap-B/stream")
-				b.ReportMetric(float64(grew.stack)/float64(streams), "stack-B/stream")
-				b.ReportMetric(float64(grew.rss)/float64(streams), "rss-B/stream")
-				b.ReportMetric(float64(grew.live)/float64(streams), "live-B/stream")
+	for _, proto := range []struct {
+		name string
+		h2   bool
+	}{{"http1", false}, {"h2", true}} {
+		b.Run(proto.name, func(b *testing.B) {
+			model := streamingModel(b, tokens, interval, proto.h2)
+			targets := []struct {
+				name   string
+				target func(*testing.B) streamTarget
+			}{
+				{"direct", func(*testing.B) streamTarget { return directTarget(model) }},
+				{"app", func(b *testing.B) streamTarget { return appTarget(benchApp(b, model, streams+16)) }},
+			}
+			for _, tc := range targets {
+				b.Run(tc.name, func(b *testing.B) {
+					target := tc.target(b)
+					for b.Loop() {
+						held, grew := holdStreams(b, target, streams)
+						b.ReportMetric(float64(held), "held")
+						b.ReportMetric(float64(grew.heap)/float64(streams), "heap-B/stream")
+						b.ReportMetric(float64(grew.stack)/float64(streams), "stack-B/stream")
+						b.ReportMetric(float64(grew.rss)/float64(streams), "rss-B/stream")
+						b.ReportMetric(float64(grew.live)/float64(streams), "live-B/stream")
+					}
+				})
 			}
 		})
 	}
@@ -250,10 +281,9 @@ func BenchmarkOpenStreams(b *testing.B) {
 // minute has passed), and waits for them to end; it returns how many ended well and the
 // growth of memory while they were open.
 func holdStreams(b *testing.B, target streamTarget, n int) (held int, grew memory) {
-	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n}}
+	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n, TLSClientConfig: target.tls, ForceAttemptHTTP2: true}}
 	defer c.CloseIdleConnections()
-	runtime.GC()
-	before := memNow()
+	before := settledMem()
 	var opened, done sync.WaitGroup
 	var ok, failed atomic.Int64
 	var firstErr atomic.Value
@@ -282,8 +312,7 @@ func holdStreams(b *testing.B, target streamTarget, n int) (held int, grew memor
 	case <-time.After(time.Minute):
 		b.Logf("not every stream had its first token within a minute")
 	}
-	runtime.GC()
-	during := memNow()
+	during := settledMem()
 	if path := os.Getenv("AI_BENCH_HEAP_PROFILE"); path != "" {
 		f, _ := os.Create(path + "." + strings.ReplaceAll(b.Name(), "/", "_"))
 		_ = pprof.WriteHeapProfile(f)
@@ -302,6 +331,17 @@ func holdStreams(b *testing.B, target streamTarget, n int) (held int, grew memor
 // memory is the Go heap in use (its spans), the goroutine stacks, the process's resident set
 // and the heap's live objects, in bytes.
 type memory struct{ heap, stack, rss, live int64 }
+
+// settledMem is memNow after two collections: the first moves what sync.Pools hold free
+// (net/http keeps its connections' bufio buffers there) to their victim caches, the second
+// frees it. With one collection the buffers the previous run's closed connections pooled
+// counted as live, in the figure before the streams opened or in the one while they were
+// open, whichever came first, and the per-stream figures moved by 10-15 KB from run to run.
+func settledMem() memory {
+	runtime.GC()
+	runtime.GC()
+	return memNow()
+}
 
 func memNow() memory {
 	var m runtime.MemStats

@@ -29,7 +29,7 @@ func BenchmarkOverhead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bare := &http.Client{Transport: newTransport(cs.Settings()), Timeout: cs.Settings().Timeout}
+	bare := &http.Client{Transport: newTransport(cs.Settings(), nil), Timeout: cs.Settings().Timeout}
 	defer bare.CloseIdleConnections()
 
 	run := func(b *testing.B, do func(*http.Request) (*http.Response, error)) {

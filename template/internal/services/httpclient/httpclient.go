@@ -30,6 +30,7 @@ package httpclient
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -75,6 +76,12 @@ type ClientsOpts struct {
 	// Logger receives a debug line per call and the breakers' changes of state; nil means
 	// slog.Default() at the moment of logging.
 	Logger *slog.Logger
+	// TLS, when set, is the shared transport's TLS configuration: a private certificate
+	// authority (RootCAs) or a client certificate for mutual TLS. Nil means the system's
+	// roots. HTTPS hosts that offer HTTP/2 get it either way, so concurrent calls to one
+	// provider share a few connections (a streamed answer then holds a stream, not a
+	// connection with its goroutines and buffers).
+	TLS *tls.Config
 }
 
 // Clients is the registry of outbound clients: the shared transport, the circuit breaker and
@@ -100,24 +107,28 @@ func NewClients(s Settings, opts *ClientsOpts) (*Clients, error) {
 		return nil, fmt.Errorf("httpclient: %w", err)
 	}
 	c := &Clients{s: s}
+	var tc *tls.Config
 	if opts != nil {
-		c.logger = opts.Logger
+		c.logger, tc = opts.Logger, opts.TLS
 	}
-	c.transport = newTransport(s)
+	c.transport = newTransport(s, tc)
 	c.send = c.transport.RoundTrip
 	return c, nil
 }
 
 // newTransport is the one pool every client shares: the standard transport's dialing, proxy,
 // TLS and HTTP/2 behaviour, bounded per host, with HTTP_CLIENT_BUFFER_BYTES buffers per
-// connection.
-func newTransport(s Settings) *http.Transport {
+// connection; tc (nil: the system's roots) is its TLS configuration.
+func newTransport(s Settings, tc *tls.Config) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	t.MaxConnsPerHost = s.MaxConnsPerHost
 	t.MaxIdleConnsPerHost = s.MaxIdleConnsPerHost
 	t.MaxIdleConns = max(t.MaxIdleConns, 4*s.MaxIdleConnsPerHost)
 	t.ReadBufferSize, t.WriteBufferSize = s.BufferBytes, s.BufferBytes
+	if tc != nil {
+		t.TLSClientConfig = tc.Clone()
+	}
 	return t
 }
 
