@@ -383,16 +383,15 @@ func (db *DB) details() map[string]any {
 			path = abs
 		}
 		d["path"] = path
-		st := db.sql.Stats()
-		d["open"], d["in_use"], d["idle"], d["max_open"] = st.OpenConnections, st.InUse, st.Idle, st.MaxOpenConnections
-		return d
+	} else {
+		cc := db.target.pg.ConnConfig
+		d["host"] = net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port)))
+		d["database"] = cc.Database
+		d["user"] = cc.User
 	}
-	cc := db.target.pg.ConnConfig
-	d["host"] = net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port)))
-	d["database"] = cc.Database
-	d["user"] = cc.User
-	st := db.pool.Stat()
-	d["open"], d["in_use"], d["idle"], d["max_open"] = st.TotalConns(), st.AcquiredConns(), st.IdleConns(), st.MaxConns()
+	st := db.PoolStats()
+	d["open"], d["in_use"], d["idle"], d["max_open"] = st.Open, st.InUse, st.Idle, st.Max
+	d["waits"], d["wait_ms"] = st.Waits, float64(st.WaitDuration)/float64(time.Millisecond)
 	return d
 }
 

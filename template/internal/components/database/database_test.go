@@ -269,7 +269,7 @@ func TestHealth(t *testing.T) {
 		if h.Status != registry.StatusHealthy {
 			t.Fatalf("health = %+v, want healthy", h)
 		}
-		for _, k := range []string{"engine", "open", "in_use", "idle", "max_open"} {
+		for _, k := range []string{"engine", "open", "in_use", "idle", "max_open", "waits", "wait_ms"} {
 			if _, ok := h.Details[k]; !ok {
 				t.Errorf("details %v lack %q", h.Details, k)
 			}
