@@ -139,8 +139,7 @@ func TestStopLosesNothing(t *testing.T) {
 	})
 }
 
-// TestDatabaseDown: while writes fail (the table is renamed away), Track stays an append, the
-// buffer keeps at most ANALYTICS_BUFFER_LIMIT events and counts the others as dropped, health
+// TestDatabaseDown: while writes fail (the table is renamed away), the buffer keeps at most ANALYTICS_BUFFER_LIMIT events and counts the others as dropped, health
 // is degraded; once writes work again every kept event is stored.
 func TestDatabaseDown(t *testing.T) {
 	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
@@ -153,20 +152,12 @@ func TestDatabaseDown(t *testing.T) {
 			}
 		}
 		exec("ALTER TABLE analytics_events RENAME TO analytics_events_away")
-		var slowest time.Duration
 		const attempts = 2000
 		for i := range attempts {
-			start := time.Now()
 			svc.Track(t.Context(), "during_outage", map[string]any{"i": i})
-			slowest = max(slowest, time.Since(start))
 			if i%200 == 0 {
 				time.Sleep(30 * time.Millisecond) // let the flusher fail a few times meanwhile
 			}
-		}
-		// An append under a mutex; a generous bound for a shared 2-core machine under -race
-		// (a write that waits for the database takes seconds).
-		if slowest > 100*time.Millisecond {
-			t.Errorf("the slowest Track took %s while the database was down", slowest)
 		}
 		st := svc.Stats()
 		if st.Pending > limit || st.Dropped == 0 || st.Failures == 0 || st.Stored != 0 {
@@ -243,37 +234,63 @@ func TestSettingsValidate(t *testing.T) {
 	}
 }
 
-// TestTrackDoesNotWaitForAWrite: while a write is stuck behind another writer's lock for a
-// second, Track calls stay appends; the events are stored once the lock is released.
-func TestTrackDoesNotWaitForAWrite(t *testing.T) {
-	t.Parallel()
-	db := databasetest.New(t, database.SQLite)
-	svc := newService(t, db, Settings{BufferSize: 10, FlushInterval: 10 * time.Millisecond}, nil)
-	// The app's SQLite transactions take the write lock when they begin.
-	tx, err := db.SQL().BeginTx(t.Context(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.ExecContext(t.Context(), "INSERT INTO analytics_hourly (hour, name, count) VALUES ('2000-01-01 00:00:00.000000', 'lock', 1)"); err != nil {
-		t.Fatal(err)
-	}
-	const n = 5000
-	var slowest time.Duration
-	lockedUntil := time.Now().Add(time.Second)
-	for i := range n {
-		start := time.Now()
-		svc.Track(t.Context(), "while_locked", nil)
-		slowest = max(slowest, time.Since(start))
-		if i%500 == 0 {
-			time.Sleep(time.Until(lockedUntil) / 10)
+// TestTrackDoesNotWaitForTheDatabase: while a write hangs on a lock another connection holds,
+// Track keeps returning; the events wait in the buffer and are stored once the lock is gone.
+// (A bound on each Track's time would fail whenever a shared machine pauses the test.)
+func TestTrackDoesNotWaitForTheDatabase(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		svc := newService(t, db, Settings{BufferSize: 10, BufferLimit: 100_000, FlushInterval: time.Hour}, nil)
+		ctx := t.Context()
+		conn, err := db.SQL().Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	time.Sleep(time.Until(lockedUntil))
-	if err := tx.Rollback(); err != nil {
-		t.Fatal(err)
-	}
-	if slowest > 200*time.Millisecond {
-		t.Errorf("the slowest Track took %s while a write waited for the lock", slowest)
-	}
-	waitFor(t, 10*time.Second, "every event stored", func() bool { return storedEvents(t, db) == n })
+		defer conn.Close()
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback() // for a failed test; released below otherwise
+		// SQLite has one write lock: any write statement takes it until the transaction ends.
+		lock := "UPDATE analytics_events SET name = name WHERE 1 = 0"
+		if db.Engine() == database.Postgres {
+			lock = "LOCK TABLE analytics_events IN ACCESS EXCLUSIVE MODE"
+		}
+		if _, err := tx.ExecContext(ctx, lock); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 10 { // a full buffer: the flusher takes it and waits for the lock
+			svc.Track(ctx, "before", map[string]any{"i": i})
+		}
+		waitFor(t, 10*time.Second, "the flusher to wait for the lock", func() bool {
+			svc.mu.Lock()
+			defer svc.mu.Unlock()
+			return svc.inflight == 10
+		})
+		const attempts = 2000
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := range attempts {
+				svc.Track(ctx, "during_lock", map[string]any{"i": i})
+			}
+		}()
+		// A liveness bound, not a speed one: the write waits far longer (PostgreSQL: until the
+		// flush times out after 30 s), and 2,000 appends take milliseconds.
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatal("Track waited for the locked database")
+		}
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.Flush(ctx); err != nil { // SQLite's writer may have given up on the lock: retry
+			t.Fatal(err)
+		}
+		waitFor(t, 30*time.Second, "every event stored", func() bool { return svc.Stats().Stored == attempts+10 })
+		if st := svc.Stats(); st.Dropped != 0 || st.Pending != 0 {
+			t.Errorf("stats %+v, want nothing dropped or waiting", st)
+		}
+	})
 }
