@@ -178,10 +178,10 @@ func median(x []float64) float64 {
 func medianCI(x []float64) (lo, hi float64) {
 	s := slices.Sorted(slices.Values(x))
 	n := len(s)
+	// P(B = i) = C(n, i) / 2^n, through logarithms so n may be large.
+	lg := func(v int) float64 { r, _ := math.Lgamma(float64(v) + 1); return r }
 	k, cum := 0, 0.0
 	for i := 0; i < n; i++ {
-		// P(B = i) = C(n, i) / 2^n, through logarithms so n may be large.
-		lg := func(v int) float64 { r, _ := math.Lgamma(float64(v) + 1); return r }
 		p := math.Exp(lg(n) - lg(i) - lg(n-i) - float64(n)*math.Ln2)
 		if cum+p > 0.025 {
 			break
