@@ -1,0 +1,478 @@
+package observability
+
+// The OTLP/HTTP exporters for spans and metrics. They stand in for the official otlptracehttp
+// and otlpmetrichttp, which link gRPC and the generated OTLP protobuf packages: their package
+// initialisation alone cost ~4.5 ms at start-up. These write the same protobuf by hand
+// (otlp_wire.go) and speak the same protocol: POST, retries with backoff on 429/502/503/504,
+// Retry-After, partial success, the standard OTEL_EXPORTER_OTLP_* variables.
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+// otlpConfig is one signal's exporter configuration.
+type otlpConfig struct {
+	URL     string            // full URL, e.g. http://localhost:4318/v1/traces
+	Headers map[string]string // sent on every request (may hold API keys: never log or return them)
+	Timeout time.Duration     // per export, retries included (default 10 s)
+	Gzip    bool
+	// Temporality is the metric exporter's choice per instrument kind
+	// (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE); nil means
+	// sdkmetric.DefaultTemporalitySelector (cumulative).
+	Temporality sdkmetric.TemporalitySelector
+	// ExponentialHistograms makes histograms base-2 exponential ones
+	// (OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION).
+	ExponentialHistograms bool
+}
+
+const (
+	otlpDefaultTimeout = 10 * time.Second
+	// otlpResponseLimit bounds how much of a response is read: a partial success or an
+	// error message is small, and a misdirected endpoint must not make us buffer a page.
+	otlpResponseLimit = 64 << 10
+	// otlpUserAgent names this exporter to collectors and proxies, distinct from the
+	// official exporter's.
+	otlpUserAgent = "aegis-otlp-exporter/1 (OTLP/HTTP protobuf; Go)"
+)
+
+// otlpConfigFromEnv reads the standard OTEL_EXPORTER_OTLP_* variables for signal ("traces"
+// or "metrics") as the official exporters do. base is OTEL_EXPORTER_OTLP_ENDPOINT's value,
+// which the caller has already read. Errors name the variable and the fix, never a header
+// value.
+func otlpConfigFromEnv(base, signal string, getenv func(string) string) (otlpConfig, error) {
+	sig := strings.ToUpper(signal)
+	generic := func(name string) string { return "OTEL_EXPORTER_OTLP_" + name }
+	specific := func(name string) string { return "OTEL_EXPORTER_OTLP_" + sig + "_" + name }
+	// pick returns the signal's variable if set, else the generic one, with its name.
+	pick := func(name string) (string, string) {
+		if v := strings.TrimSpace(getenv(specific(name))); v != "" {
+			return specific(name), v
+		}
+		return generic(name), strings.TrimSpace(getenv(generic(name)))
+	}
+	cfg := otlpConfig{Timeout: otlpDefaultTimeout}
+
+	// The signal's variable wins, as with every pair below.
+	if name, p := pick("PROTOCOL"); p != "" && p != "http/protobuf" {
+		return otlpConfig{}, fmt.Errorf("%s=%s: this app exports OTLP over HTTP with protobuf; unset it or set http/protobuf (and point OTEL_EXPORTER_OTLP_ENDPOINT at the collector's HTTP port, usually 4318)", name, p)
+	}
+
+	endpointVar, endpoint := specific("ENDPOINT"), strings.TrimSpace(getenv(specific("ENDPOINT")))
+	if endpoint == "" {
+		base = strings.TrimSpace(base)
+		if base == "" {
+			return otlpConfig{}, fmt.Errorf("OTEL_EXPORTER_OTLP_ENDPOINT is empty: set it to the collector's OTLP/HTTP base URL, e.g. http://localhost:4318")
+		}
+		endpointVar, endpoint = generic("ENDPOINT"), strings.TrimSuffix(base, "/")+"/v1/"+signal
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// The URL is not printed: it may carry credentials.
+		return otlpConfig{}, fmt.Errorf("%s is not an http:// or https:// URL with a host: set it like http://localhost:4318", endpointVar)
+	}
+	cfg.URL = endpoint
+
+	headers, err := parseOTLPHeaders(generic("HEADERS"), getenv(generic("HEADERS")), nil)
+	if err != nil {
+		return otlpConfig{}, err
+	}
+	if headers, err = parseOTLPHeaders(specific("HEADERS"), getenv(specific("HEADERS")), headers); err != nil {
+		return otlpConfig{}, err
+	}
+	cfg.Headers = headers
+
+	if name, v := pick("TIMEOUT"); v != "" {
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || ms <= 0 || ms > int64(time.Hour/time.Millisecond) {
+			return otlpConfig{}, fmt.Errorf("%s=%s: want a whole number of milliseconds, from 1 to 3600000, e.g. 10000", name, v)
+		}
+		cfg.Timeout = time.Duration(ms) * time.Millisecond
+	}
+
+	switch name, v := pick("COMPRESSION"); strings.ToLower(v) {
+	case "gzip":
+		cfg.Gzip = true
+	case "", "none":
+	default:
+		return otlpConfig{}, fmt.Errorf("%s=%s: want gzip or none", name, v)
+	}
+
+	if signal == "metrics" {
+		name := generic("METRICS_TEMPORALITY_PREFERENCE")
+		switch v := strings.TrimSpace(getenv(name)); strings.ToLower(v) {
+		case "", "cumulative":
+		case "delta":
+			cfg.Temporality = deltaTemporality
+		case "lowmemory":
+			cfg.Temporality = lowMemoryTemporality
+		default:
+			return otlpConfig{}, fmt.Errorf("%s=%s: want cumulative, delta or lowmemory", name, v)
+		}
+		name = generic("METRICS_DEFAULT_HISTOGRAM_AGGREGATION")
+		switch v := strings.TrimSpace(getenv(name)); strings.ToLower(v) {
+		case "", "explicit_bucket_histogram":
+		case "base2_exponential_bucket_histogram":
+			cfg.ExponentialHistograms = true
+		default:
+			return otlpConfig{}, fmt.Errorf("%s=%s: want explicit_bucket_histogram or base2_exponential_bucket_histogram", name, v)
+		}
+	}
+	return cfg, nil
+}
+
+// parseOTLPHeaders adds the headers of value ("k=v,k2=v2", values URL-encoded), read from
+// variable name, to into, replacing a key already there. A malformed entry is an error, not
+// skipped as the official exporters do: a silently dropped API key shows up only as 401s
+// at the collector. Errors name the entry by position and, once it is known to be one, its
+// key: never a value.
+func parseOTLPHeaders(name, value string, into map[string]string) (map[string]string, error) {
+	if strings.TrimSpace(value) == "" {
+		return into, nil
+	}
+	if into == nil {
+		into = map[string]string{}
+	}
+	for i, entry := range strings.Split(value, ",") {
+		if strings.TrimSpace(entry) == "" {
+			continue // a trailing comma
+		}
+		k, v, ok := strings.Cut(entry, "=")
+		k = strings.TrimSpace(k)
+		if !ok || !validHeaderName(k) {
+			return nil, fmt.Errorf("%s: entry %d is not key=value with a header name for key: write it as key1=value1,key2=value2", name, i+1)
+		}
+		dv, err := url.PathUnescape(strings.TrimSpace(v))
+		if err != nil {
+			return nil, fmt.Errorf("%s: the value of %s is not URL-encoded correctly (a %% not followed by two hex digits): write %% as %%25", name, k)
+		}
+		into[k] = dv
+	}
+	return into, nil
+}
+
+// validHeaderName reports whether k is an HTTP token (RFC 9110), the syntax of header names.
+func validHeaderName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// deltaTemporality is OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta: whatever
+// only grows is sent as deltas; up-down counters and gauges stay cumulative.
+func deltaTemporality(k sdkmetric.InstrumentKind) metricdata.Temporality {
+	switch k {
+	case sdkmetric.InstrumentKindCounter, sdkmetric.InstrumentKindObservableCounter, sdkmetric.InstrumentKindHistogram:
+		return metricdata.DeltaTemporality
+	}
+	return metricdata.CumulativeTemporality
+}
+
+// lowMemoryTemporality is ...=lowmemory: deltas only for the synchronous counters and
+// histograms, whose cumulative state the SDK would otherwise keep per attribute set.
+func lowMemoryTemporality(k sdkmetric.InstrumentKind) metricdata.Temporality {
+	switch k {
+	case sdkmetric.InstrumentKindCounter, sdkmetric.InstrumentKindHistogram:
+		return metricdata.DeltaTemporality
+	}
+	return metricdata.CumulativeTemporality
+}
+
+// otlpSender POSTs encoded requests to one endpoint: the part both exporters share.
+type otlpSender struct {
+	cfg     otlpConfig
+	client  *http.Client
+	private bool   // client is ours: its idle connections are closed at shutdown
+	display string // the URL for errors: no user info, no query (either may hold a key)
+	signal  string // "spans" or "data points", for partial success reports
+
+	// backoff is the first retry's wait (doubling up to maxBackoff); tests shorten it.
+	backoff, maxBackoff time.Duration
+
+	closed   atomic.Bool
+	sizeHint atomic.Int64 // the last request's size, so encoding rarely regrows its buffer
+}
+
+var gzipWriters = sync.Pool{New: func() any {
+	// BestSpeed: OTLP's repetitive keys compress well at any level; the app's CPU is
+	// better spent on requests.
+	w, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+	return w
+}}
+
+func newOTLPSender(cfg otlpConfig, client *http.Client, signal string) *otlpSender {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = otlpDefaultTimeout
+	}
+	s := &otlpSender{cfg: cfg, client: client, signal: signal, backoff: time.Second, maxBackoff: 30 * time.Second}
+	if s.client == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		// One collector: keep a few connections to it rather than the default two.
+		t.MaxIdleConnsPerHost = 4
+		t.IdleConnTimeout = 90 * time.Second
+		s.client = &http.Client{Transport: t}
+		s.private = true
+	}
+	s.display = cfg.URL
+	if u, err := url.Parse(cfg.URL); err == nil {
+		s.display = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+	}
+	return s
+}
+
+var errOTLPShutdown = errors.New("otlp: exporter is shut down")
+
+// encode runs enc on a buffer sized after the last request and returns the request body,
+// gzipped when configured.
+func (s *otlpSender) encode(enc func([]byte) ([]byte, error)) ([]byte, error) {
+	raw, err := enc(make([]byte, 0, s.sizeHint.Load()+512))
+	s.sizeHint.Store(int64(len(raw)))
+	if !s.cfg.Gzip || len(raw) == 0 {
+		return raw, err
+	}
+	var out bytes.Buffer
+	out.Grow(len(raw)/4 + 64)
+	zw := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(zw)
+	zw.Reset(&out)
+	if _, werr := zw.Write(raw); werr != nil {
+		return nil, errors.Join(fmt.Errorf("otlp: gzip: %w", werr), err)
+	}
+	if cerr := zw.Close(); cerr != nil {
+		return nil, errors.Join(fmt.Errorf("otlp: gzip: %w", cerr), err)
+	}
+	return out.Bytes(), err
+}
+
+// send POSTs body, retrying what a retry can fix, within min(ctx's deadline, cfg.Timeout).
+func (s *otlpSender) send(ctx context.Context, body []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		wait, err := s.post(ctx, body)
+		if err == nil || wait < 0 {
+			return err
+		}
+		if wait == 0 {
+			wait = s.backoffFor(attempt)
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return fmt.Errorf("%w (not retried: the next try, in %v, would pass the export's deadline)", err, wait.Round(time.Millisecond))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (retries stopped: %w)", err, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// backoffFor is the wait before retry attempt+1: exponential with ±50% jitter, so many
+// instances that failed together do not retry together.
+func (s *otlpSender) backoffFor(attempt int) time.Duration {
+	d := s.backoff
+	for range attempt {
+		if d >= s.maxBackoff {
+			break
+		}
+		d *= 2
+	}
+	d = min(d, s.maxBackoff)
+	return d/2 + rand.N(d+1)
+}
+
+// post makes one request. It returns nil on success; else the error and how long to wait
+// before retrying: -1 if retrying cannot help, 0 for the caller's backoff, or the server's
+// Retry-After.
+func (s *otlpSender) post(ctx context.Context, body []byte) (time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.URL, bytes.NewReader(body))
+	if err != nil {
+		return -1, fmt.Errorf("otlp: POST %s: %w", s.display, err)
+	}
+	for k, v := range s.cfg.Headers {
+		req.Header.Set(k, v)
+	}
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("User-Agent", otlpUserAgent)
+	if s.cfg.Gzip {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		// *url.Error prints the full URL, query included: keep only its cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		if ctx.Err() != nil {
+			return -1, fmt.Errorf("otlp: POST %s: %w", s.display, err)
+		}
+		return 0, fmt.Errorf("otlp: POST %s: %w", s.display, err)
+	}
+	defer resp.Body.Close()
+	respBody, err := io.ReadAll(io.LimitReader(resp.Body, otlpResponseLimit))
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if err == nil {
+			if rejected, msg := partialSuccess(respBody); rejected != 0 || msg != "" {
+				reason := " (no message)"
+				if msg != "" {
+					reason = ": " + oneLine(msg, 200)
+				}
+				otel.Handle(fmt.Errorf("otlp: POST %s: the collector rejected %d %s%s", s.display, rejected, s.signal, reason))
+			}
+		}
+		return 0, nil
+	}
+	statusErr := fmt.Errorf("otlp: POST %s: %s: %s", s.display, resp.Status, oneLine(string(respBody), 200))
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return retryAfter(resp.Header.Get("Retry-After")), statusErr
+	}
+	return -1, statusErr
+}
+
+// retryAfter reads a Retry-After header, in seconds or as an HTTP date; 0 if absent or
+// unreadable (use the backoff). A Retry-After of 0 waits a millisecond: "now", but not 0,
+// which means no advice.
+func retryAfter(h string) time.Duration {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(h, 10, 64); err == nil && secs >= 0 {
+		return max(time.Duration(min(secs, 3600))*time.Second, time.Millisecond)
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		return max(time.Until(t), time.Millisecond)
+	}
+	return 0
+}
+
+// oneLine shortens s to at most n bytes on one line, for an error message.
+func oneLine(s string, n int) string {
+	if len(s) > n {
+		s = s[:n]
+	}
+	s = strings.ToValidUTF8(s, "")
+	s = strings.Join(strings.Fields(s), " ")
+	if s == "" {
+		return "(no body)"
+	}
+	return s
+}
+
+func (s *otlpSender) shutdown(ctx context.Context) error {
+	s.closed.Store(true)
+	if s.private {
+		s.client.CloseIdleConnections()
+	}
+	return ctx.Err()
+}
+
+// spanExporter sends spans to an OTLP/HTTP collector; it implements sdktrace.SpanExporter
+// and is safe for concurrent use.
+type spanExporter struct{ s *otlpSender }
+
+var _ sdktrace.SpanExporter = (*spanExporter)(nil)
+
+// newSpanExporter returns an exporter for cfg; a nil client means a private one.
+func newSpanExporter(cfg otlpConfig, client *http.Client) *spanExporter {
+	return &spanExporter{s: newOTLPSender(cfg, client, "spans")}
+}
+
+// ExportSpans sends spans as one ExportTraceServiceRequest.
+func (e *spanExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	if e.s.closed.Load() {
+		return errOTLPShutdown
+	}
+	if len(spans) == 0 {
+		return nil
+	}
+	body, err := e.s.encode(func(b []byte) ([]byte, error) { return appendTraceRequest(b, spans), nil })
+	if err != nil {
+		return err
+	}
+	return e.s.send(ctx, body)
+}
+
+// Shutdown makes later exports fail; nothing is buffered here, so nothing is lost.
+func (e *spanExporter) Shutdown(ctx context.Context) error { return e.s.shutdown(ctx) }
+
+// metricExporter sends metrics to an OTLP/HTTP collector; it implements sdkmetric.Exporter
+// and is safe for concurrent use.
+type metricExporter struct{ s *otlpSender }
+
+var _ sdkmetric.Exporter = (*metricExporter)(nil)
+
+// newMetricExporter returns an exporter for cfg; a nil client means a private one.
+func newMetricExporter(cfg otlpConfig, client *http.Client) *metricExporter {
+	return &metricExporter{s: newOTLPSender(cfg, client, "data points")}
+}
+
+// Temporality is cumulative unless OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE asks
+// otherwise.
+func (e *metricExporter) Temporality(k sdkmetric.InstrumentKind) metricdata.Temporality {
+	if e.s.cfg.Temporality != nil {
+		return e.s.cfg.Temporality(k)
+	}
+	return sdkmetric.DefaultTemporalitySelector(k)
+}
+
+// Aggregation is the SDK's default, with base-2 exponential histograms if configured.
+func (e *metricExporter) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggregation {
+	if e.s.cfg.ExponentialHistograms && k == sdkmetric.InstrumentKindHistogram {
+		// The SDK's (and the specification's) defaults for this aggregation.
+		return sdkmetric.AggregationBase2ExponentialHistogram{MaxSize: 160, MaxScale: 20}
+	}
+	return sdkmetric.DefaultAggregationSelector(k)
+}
+
+// Export sends rm as one ExportMetricsServiceRequest. rm is not kept: the reader may reuse it.
+func (e *metricExporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) error {
+	if e.s.closed.Load() {
+		return errOTLPShutdown
+	}
+	if rm == nil || len(rm.ScopeMetrics) == 0 {
+		return nil
+	}
+	body, encErr := e.s.encode(func(b []byte) ([]byte, error) { return appendMetricsRequest(b, rm) })
+	if body == nil {
+		return encErr
+	}
+	return errors.Join(e.s.send(ctx, body), encErr)
+}
+
+// ForceFlush has nothing to flush: every export is sent before it returns.
+func (e *metricExporter) ForceFlush(ctx context.Context) error { return ctx.Err() }
+
+// Shutdown makes later exports fail; nothing is buffered here, so nothing is lost.
+func (e *metricExporter) Shutdown(ctx context.Context) error { return e.s.shutdown(ctx) }
