@@ -10,12 +10,15 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,6 +44,10 @@ type otlpConfig struct {
 	// ExponentialHistograms makes histograms base-2 exponential ones
 	// (OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION).
 	ExponentialHistograms bool
+	// TLS, when not nil, is the private client's TLS configuration: the collector's CA
+	// (OTEL_EXPORTER_OTLP_CERTIFICATE) and a client certificate (..._CLIENT_CERTIFICATE,
+	// ..._CLIENT_KEY). A client passed to the exporter brings its own and this is unused.
+	TLS *tls.Config
 }
 
 const (
@@ -107,6 +114,10 @@ func otlpConfigFromEnv(base, signal string, getenv func(string) string) (otlpCon
 		cfg.Timeout = time.Duration(ms) * time.Millisecond
 	}
 
+	if cfg.TLS, err = otlpTLSFromEnv(pick); err != nil {
+		return otlpConfig{}, err
+	}
+
 	switch name, v := pick("COMPRESSION"); strings.ToLower(v) {
 	case "gzip":
 		cfg.Gzip = true
@@ -134,6 +145,40 @@ func otlpConfigFromEnv(base, signal string, getenv func(string) string) (otlpCon
 		default:
 			return otlpConfig{}, fmt.Errorf("%s=%s: want explicit_bucket_histogram or base2_exponential_bucket_histogram", name, v)
 		}
+	}
+	return cfg, nil
+}
+
+// otlpTLSFromEnv builds the TLS configuration the certificate variables ask for, nil when
+// none is set (the system's roots, no client certificate). pick returns a variable's name
+// and value, the signal's own winning.
+func otlpTLSFromEnv(pick func(string) (string, string)) (*tls.Config, error) {
+	caVar, ca := pick("CERTIFICATE")
+	certVar, cert := pick("CLIENT_CERTIFICATE")
+	keyVar, key := pick("CLIENT_KEY")
+	if ca == "" && cert == "" && key == "" {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if ca != "" {
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w: point it at the collector's CA certificate (PEM)", caVar, err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s=%s holds no PEM certificate: point it at the collector's CA certificate (PEM)", caVar, ca)
+		}
+	}
+	if (cert == "") != (key == "") {
+		return nil, fmt.Errorf("%s and %s go together: set both (PEM files) or neither", certVar, keyVar)
+	}
+	if cert != "" {
+		pair, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			return nil, fmt.Errorf("%s, %s: %w: point them at a PEM certificate and its private key", certVar, keyVar, err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
 	}
 	return cfg, nil
 }
@@ -237,6 +282,9 @@ func newOTLPSender(cfg otlpConfig, client *http.Client, signal string) *otlpSend
 		// One collector: keep a few connections to it rather than the default two.
 		t.MaxIdleConnsPerHost = 4
 		t.IdleConnTimeout = 90 * time.Second
+		if cfg.TLS != nil {
+			t.TLSClientConfig = cfg.TLS
+		}
 		s.client = &http.Client{Transport: t}
 		s.private = true
 	}
@@ -333,7 +381,10 @@ func (s *otlpSender) post(ctx context.Context, body []byte) (time.Duration, erro
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		if ctx.Err() != nil {
+		// The deadline passed, or the collector's certificate is not trusted: retrying
+		// changes neither.
+		var certErr *tls.CertificateVerificationError
+		if ctx.Err() != nil || errors.As(err, &certErr) {
 			return -1, fmt.Errorf("otlp: POST %s: %w", s.display, err)
 		}
 		return 0, fmt.Errorf("otlp: POST %s: %w", s.display, err)

@@ -4,12 +4,23 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1173,4 +1184,97 @@ func BenchmarkEncodeSpans(b *testing.B) {
 		buf = appendTraceRequest(buf[:0], spans)
 	}
 	b.SetBytes(int64(len(buf)))
+}
+
+// writeSelfSigned writes a fresh self-signed certificate for 127.0.0.1 and its key as PEM
+// files in dir.
+func writeSelfSigned(t *testing.T, dir, name string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:    x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, name+".pem"), filepath.Join(dir, name+".key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+// TestOTLPTLS: the certificate variables give the private client the collector's CA and a
+// client certificate; without the CA, an untrusted collector fails at once, not after
+// retries.
+func TestOTLPTLS(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var peers atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		peers.Store(int32(len(r.TLS.PeerCertificates)))
+	}))
+	srv.TLS = &tls.Config{ClientAuth: tls.RequireAnyClientCert}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	caFile := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clientCert, clientKey := writeSelfSigned(t, dir, "client")
+	spans := recordSpans(t)[:1]
+
+	env := map[string]string{
+		"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE": caFile,
+		"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE": clientCert,
+		"OTEL_EXPORTER_OTLP_CLIENT_KEY":         clientKey,
+	}
+	cfg, err := otlpConfigFromEnv(srv.URL, "traces", func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := newSpanExporter(cfg, nil).ExportSpans(t.Context(), spans); err != nil {
+		t.Fatal(err)
+	}
+	if peers.Load() != 1 {
+		t.Fatalf("the collector saw %d client certificates, want 1", peers.Load())
+	}
+
+	cfg.TLS = nil
+	start := time.Now()
+	err = newSpanExporter(cfg, nil).ExportSpans(t.Context(), spans)
+	var certErr *tls.CertificateVerificationError
+	if !errors.As(err, &certErr) || time.Since(start) > time.Second {
+		t.Fatalf("untrusted collector: %v after %v, want a certificate error at once", err, time.Since(start))
+	}
+
+	for _, tc := range []struct {
+		env map[string]string
+		err string
+	}{
+		{map[string]string{"OTEL_EXPORTER_OTLP_CERTIFICATE": filepath.Join(dir, "missing.pem")}, "OTEL_EXPORTER_OTLP_CERTIFICATE: open "},
+		{map[string]string{"OTEL_EXPORTER_OTLP_CERTIFICATE": clientKey}, "holds no PEM certificate"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE": clientCert}, "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY go together"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE": clientKey, "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY": clientKey},
+			"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE, OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: "},
+	} {
+		_, err := otlpConfigFromEnv("https://c:4318", "traces", func(k string) string { return tc.env[k] })
+		if err == nil || !strings.Contains(err.Error(), tc.err) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v: err = %v, want one line containing %q", tc.env, err, tc.err)
+		}
+	}
 }
