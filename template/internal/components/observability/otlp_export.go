@@ -208,6 +208,11 @@ func parseOTLPHeaders(name, value string, into map[string]string) (map[string]st
 		if err != nil {
 			return nil, fmt.Errorf("%s: the value of %s is not URL-encoded correctly (a %% not followed by two hex digits): write %% as %%25", name, k)
 		}
+		// net/http refuses such a value on every request, which would look like a
+		// network failure and be retried: refuse it here, once.
+		if strings.ContainsFunc(dv, func(r rune) bool { return (r < 0x20 && r != '\t') || r == 0x7f }) {
+			return nil, fmt.Errorf("%s: the value of %s holds a control character (once URL-decoded): remove it", name, k)
+		}
 		into[k] = dv
 	}
 	return into, nil
