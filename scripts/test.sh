@@ -46,6 +46,13 @@ if ! command -v chromium >/dev/null; then
 	apt_install chromium || echo "Chromium could not be installed: the browser tests will skip"
 fi
 
+# The observability component's /metrics tests check the scrape with promtool from Debian's
+# prometheus package (they parse it with Prometheus's text parser alone when it is absent).
+if ! command -v promtool >/dev/null; then
+	step "installing Debian's prometheus for promtool"
+	apt_install prometheus || echo "prometheus could not be installed: /metrics is checked by the text parser alone"
+fi
+
 # The interactive form's terminal test drives aegis in tmux (it skips, saying so, when absent).
 if ! command -v tmux >/dev/null; then
 	step "installing tmux for the terminal screen test"

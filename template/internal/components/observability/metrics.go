@@ -1,12 +1,17 @@
 package observability
 
 import (
+	"compress/gzip"
+	"context"
 	"crypto/subtle"
+	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
@@ -27,15 +32,57 @@ func mountMetrics(r *backend.Router) error {
 }
 
 // MetricsHandler serves the meter provider's metrics and the Go runtime's in Prometheus
-// text format to those METRICS_TOKEN lets in (authorize).
+// text format to those METRICS_TOKEN lets in (authorize), gzipped when the scraper accepts it
+// (Prometheus does).
 func (o *Observability) MetricsHandler() http.Handler {
-	h := promhttp.HandlerFor(o.prom, promhttp.HandlerOpts{})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !o.authorize(w, r) {
 			return
 		}
-		h.ServeHTTP(w, r)
+		families, err := o.gather(r.Context())
+		if err != nil {
+			http.Error(w, "The metrics could not be collected; the app's log says why.", http.StatusInternalServerError)
+			otel.Handle(err)
+			return
+		}
+		families = append(families, runtimeFamilies()...)
+		slices.SortFunc(families, func(a, b *promFamily) int { return strings.Compare(a.Name, b.Name) })
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		if !acceptsGzip(r) {
+			_ = writeText(w, families) // an error here is the scraper gone
+			return
+		}
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Add("Vary", "Accept-Encoding")
+		zw := gzip.NewWriter(w)
+		if writeText(zw, families) == nil {
+			_ = zw.Close()
+		}
 	})
+}
+
+// gather collects the meter provider's metrics as Prometheus families; a name two
+// instruments claim with different types is reported through otel.Handle and served once.
+func (o *Observability) gather(ctx context.Context) ([]*promFamily, error) {
+	var rm metricdata.ResourceMetrics
+	if err := o.reader.Collect(ctx, &rm); err != nil {
+		return nil, fmt.Errorf("observability: collect metrics: %w", err)
+	}
+	families, errs := promFamilies(&rm)
+	for _, err := range errs {
+		otel.Handle(err)
+	}
+	return families, nil
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(coding), "gzip") && strings.ReplaceAll(params, " ", "") != "q=0" {
+			return true
+		}
+	}
+	return false
 }
 
 // authorize enforces who may scrape, and writes the refusal itself:

@@ -2,6 +2,7 @@ package observability
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"html/template"
 	"math"
@@ -10,8 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/aegisgo/aegis/template/internal/components/frontend"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
@@ -122,30 +121,22 @@ type poolStats struct {
 // process: the same numbers a scrape would get, without a request. The rates are over the
 // window it returns: since the oldest sample of o.rates, or since start before there is one
 // (the first view).
-func (o *Observability) routeMetrics(now time.Time) ([]*routeStats, time.Duration, error) {
-	v, err := o.metricsView(now)
+func (o *Observability) routeMetrics(ctx context.Context, now time.Time) ([]*routeStats, time.Duration, error) {
+	v, err := o.metricsView(ctx, now)
 	return v.Routes, v.Window, err
 }
 
 // metricsView gathers the registry once and reads the routes, the jobs, the queues and the
 // database pools from it, and samples the counters into o.rates.
-func (o *Observability) metricsView(now time.Time) (metricsView, error) {
-	families, err := o.prom.Gather()
+func (o *Observability) metricsView(ctx context.Context, now time.Time) (metricsView, error) {
+	families, err := o.gather(ctx)
 	if err != nil {
-		return metricsView{}, fmt.Errorf("observability: gather metrics: %w", err)
+		return metricsView{}, err
 	}
 	var v metricsView
 	routes := map[[2]string]*routeStats{}
-	route := func(m *dto.Metric) *routeStats {
-		var key [2]string
-		for _, l := range m.GetLabel() {
-			switch l.GetName() {
-			case "http_request_method":
-				key[0] = l.GetValue()
-			case "http_route":
-				key[1] = l.GetValue()
-			}
-		}
+	route := func(m *promSeries) *routeStats {
+		key := [2]string{m.label("http_request_method"), m.label("http_route")}
 		rs, ok := routes[key]
 		if !ok {
 			rs = &routeStats{Method: key[0], Route: key[1]}
@@ -155,47 +146,49 @@ func (o *Observability) metricsView(now time.Time) (metricsView, error) {
 	}
 	queues := map[string]*queueDepth{}
 	pools := map[string]*poolStats{}
-	pool := func(m *dto.Metric) *poolStats {
-		name := labelValue(m, "db_client_connection_pool_name")
+	pool := func(m *promSeries) *poolStats {
+		name := m.label("db_client_connection_pool_name")
 		ps, ok := pools[name]
 		if !ok {
-			ps = &poolStats{Name: name, System: labelValue(m, "db_system_name")}
+			ps = &poolStats{Name: name, System: m.label("db_system_name")}
 			pools[name] = ps
 		}
 		return ps
 	}
 	for _, f := range families {
-		switch f.GetName() {
+		switch f.Name {
 		case promRequests:
-			for _, m := range f.GetMetric() {
-				route(m).Requests += m.GetCounter().GetValue()
+			for i := range f.Series {
+				m := &f.Series[i]
+				route(m).Requests += m.Value
 			}
 		case promErrors:
-			for _, m := range f.GetMetric() {
-				route(m).Errors += m.GetCounter().GetValue()
+			for i := range f.Series {
+				m := &f.Series[i]
+				route(m).Errors += m.Value
 			}
 		case promDuration:
-			for _, m := range f.GetMetric() {
-				rs, h := route(m), m.GetHistogram()
+			for i := range f.Series {
+				m := &f.Series[i]
+				rs := route(m)
 				if rs.bounds == nil {
-					for _, bk := range h.GetBucket() {
-						rs.bounds = append(rs.bounds, bk.GetUpperBound())
-					}
+					rs.bounds = m.Bounds
 					rs.cumulative = make([]uint64, len(rs.bounds))
 				}
 				// Every status of a route has the same buckets (the backend's boundaries).
-				for i, bk := range h.GetBucket() {
+				for i, c := range m.Cumulative {
 					if i < len(rs.cumulative) {
-						rs.cumulative[i] += bk.GetCumulativeCount()
+						rs.cumulative[i] += c
 					}
 				}
-				rs.count += h.GetSampleCount()
+				rs.count += m.Count
 			}
 		case promJobDuration:
 			v.HasJobs = true
-			for _, m := range f.GetMetric() {
-				n := float64(m.GetHistogram().GetSampleCount())
-				if labelValue(m, "outcome") == "ok" {
+			for i := range f.Series {
+				m := &f.Series[i]
+				n := float64(m.Count)
+				if m.label("outcome") == "ok" {
 					v.Jobs.OK += n
 				} else {
 					v.Jobs.Failed += n
@@ -203,15 +196,16 @@ func (o *Observability) metricsView(now time.Time) (metricsView, error) {
 			}
 		case promQueueDepth:
 			v.HasJobs = true
-			for _, m := range f.GetMetric() {
-				name := labelValue(m, "river_queue")
+			for i := range f.Series {
+				m := &f.Series[i]
+				name := m.label("river_queue")
 				q, ok := queues[name]
 				if !ok {
 					q = &queueDepth{Name: name}
 					queues[name] = q
 				}
-				n := m.GetGauge().GetValue()
-				switch labelValue(m, "river_job_state") {
+				n := m.Value
+				switch m.label("river_job_state") {
 				case "available":
 					q.Available += n
 				case "scheduled":
@@ -223,25 +217,29 @@ func (o *Observability) metricsView(now time.Time) (metricsView, error) {
 				}
 			}
 		case promPoolConns:
-			for _, m := range f.GetMetric() {
-				switch labelValue(m, "db_client_connection_state") {
+			for i := range f.Series {
+				m := &f.Series[i]
+				switch m.label("db_client_connection_state") {
 				case "used":
-					pool(m).Used += m.GetGauge().GetValue()
+					pool(m).Used += m.Value
 				case "idle":
-					pool(m).Idle += m.GetGauge().GetValue()
+					pool(m).Idle += m.Value
 				}
 			}
 		case promPoolMax:
-			for _, m := range f.GetMetric() {
-				pool(m).Max += m.GetGauge().GetValue()
+			for i := range f.Series {
+				m := &f.Series[i]
+				pool(m).Max += m.Value
 			}
 		case promPoolWaits:
-			for _, m := range f.GetMetric() {
-				pool(m).Waits += m.GetCounter().GetValue()
+			for i := range f.Series {
+				m := &f.Series[i]
+				pool(m).Waits += m.Value
 			}
 		case promPoolWaitTime:
-			for _, m := range f.GetMetric() {
-				pool(m).WaitTotal += m.GetCounter().GetValue()
+			for i := range f.Series {
+				m := &f.Series[i]
+				pool(m).WaitTotal += m.Value
 			}
 		}
 	}
@@ -295,15 +293,6 @@ func jobPoints(samples []rateSample, now time.Time, current jobTotals, started t
 		points = append([]jobPoint{{At: started}}, points...)
 	}
 	return points
-}
-
-func labelValue(m *dto.Metric, name string) string {
-	for _, l := range m.GetLabel() {
-		if l.GetName() == name {
-			return l.GetValue()
-		}
-	}
-	return ""
 }
 
 // quantile estimates the q-quantile from the histogram, as Prometheus's histogram_quantile
@@ -380,7 +369,7 @@ func renderMetrics(p *frontend.PanelContext) (template.HTML, error) {
 		return "", fmt.Errorf("the observability component is not available: %w", err)
 	}
 	now := time.Now()
-	v, err := o.metricsView(now)
+	v, err := o.metricsView(p.Request.Context(), now)
 	if err != nil {
 		return "", err
 	}

@@ -16,12 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
-	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/exemplar"
@@ -80,17 +75,17 @@ type Opts struct {
 }
 
 // Observability is the installed SDK: a tracer provider, a meter provider whose readers are
-// the Prometheus registry behind /metrics (and OTLP when configured), and the propagator.
+// the one behind /metrics (and OTLP when configured), and the propagator.
 type Observability struct {
 	settings   Settings
 	production bool
 	tracer     *sdktrace.TracerProvider
 	meter      *sdkmetric.MeterProvider
 	propagator propagation.TextMapPropagator
-	prom       *prometheus.Registry
-	traces     *TraceRing // nil with OTEL_DASHBOARD_TRACES=0
-	started    time.Time  // the counters' start, for the Metrics panel's rates
-	rates      rateWindow // the Metrics panel's samples of the counters
+	reader     *sdkmetric.ManualReader // behind /metrics and the Metrics panel
+	traces     *TraceRing              // nil with OTEL_DASHBOARD_TRACES=0
+	started    time.Time               // the counters' start, for the Metrics panel's rates
+	rates      rateWindow              // the Metrics panel's samples of the counters
 }
 
 // New builds the SDK for s. It connects to nothing yet: the OTLP exporters send in the
@@ -107,19 +102,10 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 	if err != nil {
 		return nil, err
 	}
-	prom := prometheus.NewRegistry()
-	// Go runtime (GC, goroutines, memory) and process (CPU, RSS, descriptors) metrics.
-	if err := errors.Join(
-		prom.Register(collectors.NewGoCollector()),
-		prom.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})),
-	); err != nil {
-		return nil, fmt.Errorf("observability: register runtime metrics: %w", err)
-	}
-	promReader, err := otelprom.New(otelprom.WithRegisterer(prom))
-	if err != nil {
-		return nil, fmt.Errorf("observability: prometheus exporter: %w", err)
-	}
-	meterOpts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(promReader)}
+	// /metrics and the Metrics panel collect from this reader when asked; nothing runs
+	// between scrapes.
+	reader := sdkmetric.NewManualReader()
+	meterOpts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(reader)}
 	// Exemplars (a sampled span's IDs kept beside a measurement, offered on every sampled
 	// request) leave the process over OTLP only: /metrics serves the Prometheus text format,
 	// which carries none. Without OTLP metrics the SDK's default (trace_based) would record
@@ -141,23 +127,24 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 		traceOpts = append(traceOpts, sdktrace.WithSpanProcessor(sp))
 	}
 	if s.OTLPEndpoint != "" {
-		// The other OTEL_EXPORTER_OTLP_* variables (headers, timeout, compression) are read
-		// by the exporters.
-		base := strings.TrimSuffix(s.OTLPEndpoint, "/")
-		spans, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(base+"/v1/traces"))
+		// The exporters are the component's own (otlp_export.go: OTLP/HTTP with protobuf
+		// written by hand; the official ones link gRPC, see the README) and read the other
+		// OTEL_EXPORTER_OTLP_* variables as those do: per-signal endpoints, headers, timeout,
+		// compression, certificates.
+		spans, err := otlpConfigFromEnv(s.OTLPEndpoint, "traces", os.Getenv)
 		if err != nil {
-			return nil, fmt.Errorf("observability: OTLP trace exporter: %w", err)
+			return nil, err
 		}
-		traceOpts = append(traceOpts, sdktrace.WithBatcher(spans))
+		traceOpts = append(traceOpts, sdktrace.WithBatcher(newSpanExporter(spans, nil)))
 		// OTEL_METRICS_EXPORTER=none (the standard switch) keeps metrics off the wire: for
 		// a backend that takes traces only, such as Jaeger, which answers 404 to
 		// /v1/metrics. /metrics serves them either way.
 		if otlpMetrics {
-			metrics, err := otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpointURL(base+"/v1/metrics"))
+			metrics, err := otlpConfigFromEnv(s.OTLPEndpoint, "metrics", os.Getenv)
 			if err != nil {
-				return nil, errors.Join(fmt.Errorf("observability: OTLP metric exporter: %w", err), spans.Shutdown(ctx))
+				return nil, err
 			}
-			meterOpts = append(meterOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(metrics)))
+			meterOpts = append(meterOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(newMetricExporter(metrics, nil))))
 		}
 	}
 	obs := &Observability{
@@ -166,7 +153,7 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 		tracer:     sdktrace.NewTracerProvider(traceOpts...),
 		meter:      sdkmetric.NewMeterProvider(meterOpts...),
 		propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
-		prom:       prom,
+		reader:     reader,
 		traces:     ring,
 		started:    time.Now(),
 	}

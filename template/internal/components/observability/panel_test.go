@@ -214,7 +214,7 @@ func TestRouteRates(t *testing.T) {
 	f.obs.started = base.Add(-4 * time.Second)
 	items := func(now time.Time) (float64, time.Duration) {
 		t.Helper()
-		routes, window, err := f.obs.routeMetrics(now)
+		routes, window, err := f.obs.routeMetrics(t.Context(), now)
 		if err != nil {
 			t.Fatal(err)
 		}
