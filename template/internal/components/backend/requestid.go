@@ -105,6 +105,10 @@ type requestContext struct {
 	header [1]string // X-Request-ID's value in the response headers
 	rw     recorder  // accessLog's wrapper of the ResponseWriter
 	host   fixedHost // schemaLinks' wrapper of the huma context
+	// span is the request span's context (the instrumentation's): one that holds the span
+	// (and a trace context or baggage the request brought) over context.Background, asked
+	// before the parent, so that the span needs no WithContext and no copy of the request.
+	span context.Context
 }
 
 // Value answers RequestID's key with the request context itself (a pointer: no allocation,
@@ -116,6 +120,11 @@ func (c *requestContext) Value(key any) any {
 	case chi.RouteCtxKey:
 		if c.route != nil {
 			return c.route
+		}
+	}
+	if c.span != nil {
+		if v := c.span.Value(key); v != nil {
+			return v
 		}
 	}
 	return c.ScopeContext.Value(key)

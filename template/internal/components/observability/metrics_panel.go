@@ -85,7 +85,7 @@ const (
 	promPoolWaitTime = "db_client_connection_wait_duration_seconds_total"
 )
 
-// metricsView is what the Metrics panel shows, read from one gathering of the registry.
+// metricsView is what the Metrics panel shows, read from one collection of the metrics.
 type metricsView struct {
 	Routes []*routeStats
 	Window time.Duration // of the routes' rates
@@ -117,7 +117,7 @@ type poolStats struct {
 	Waits, WaitTotal float64 // WaitTotal in seconds
 }
 
-// routeMetrics reads the RED metrics per route from the registry /metrics serves, in
+// routeMetrics reads the RED metrics per route from the collection /metrics serves, in
 // process: the same numbers a scrape would get, without a request. The rates are over the
 // window it returns: since the oldest sample of o.rates, or since start before there is one
 // (the first view).
@@ -126,7 +126,7 @@ func (o *Observability) routeMetrics(ctx context.Context, now time.Time) ([]*rou
 	return v.Routes, v.Window, err
 }
 
-// metricsView gathers the registry once and reads the routes, the jobs, the queues and the
+// metricsView collects the metrics once and reads the routes, the jobs, the queues and the
 // database pools from it, and samples the counters into o.rates.
 func (o *Observability) metricsView(ctx context.Context, now time.Time) (metricsView, error) {
 	families, err := o.gather(ctx)
