@@ -371,10 +371,9 @@ if [ "$what" = obs ]; then
 
 	echo "== observability: start-up, exec to first 200 on /health/ready, $STARTS pairs of starts in alternating order"
 	echo "   (o at 10%, exporting to the sink; each binary read whole before its start, so neither waits for the disk)"
-	# How the binary came into the page cache changes every start (on this VM by 25 ms, and
-	# what the component adds by several): read from the disk (the pages dropped, then read
-	# whole: a deployed binary's usual state), and just written (fresh copies: the state right
-	# after go build). Both are shown.
+	# How the binary came into the page cache changes every start (on this VM by 25 ms): read
+	# from the disk (the pages dropped, then read whole: a deployed binary's usual state), and
+	# just written (fresh copies: the state right after go build). Both are shown.
 	for state in "read from the disk" "just written"; do
 		o=$work/app n=$work/app-noobs
 		if [ "$state" = "just written" ]; then
