@@ -5,6 +5,7 @@
 #   bash bench/compare.sh            # rps + startup + idle (the default, "app")
 #   bash bench/compare.sh rps|startup|idle|data|profile|all
 #   bash bench/compare.sh obs        # issue 16: the app with observability against itself without
+#   bash bench/compare.sh obs-startup # issue 16: what that start-up comparison can resolve (null comparisons)
 #
 # Builds: (a) bench/httpbench/bare (net/http, GET /health/live), (b) bench/httpbench/chihuma
 # (chi + huma v2, one typed GET /api/v1/ping), and (g) the app aegis generates with every
@@ -64,6 +65,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 what=${1:-app}
 if [ "$what" = obs ]; then ROUNDS=${ROUNDS:-9} DURATION=${DURATION:-4s} STARTS=${STARTS:-41}; fi
+if [ "$what" = obs-startup ]; then ROUNDS=${ROUNDS:-6} STARTS=${STARTS:-41}; fi
 ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-10s} STARTS=${STARTS:-20} IDLE_SECS=${IDLE_SECS:-20}
 JOBS=${JOBS:-3000000} USERS=${USERS:-200000} REQS=${REQS:-30} BUDGET=${BUDGET:-60}
 APP_MODE=${APP_ENV:-production} APP_LOG=${LOG_LEVEL:-info} OUT=${OUT:-$root/bench/out}
@@ -71,7 +73,7 @@ APP_MODE=${APP_ENV:-production} APP_LOG=${LOG_LEVEL:-info} OUT=${OUT:-$root/benc
 # observability absent); EXCLUDE= (empty) includes every available part.
 export EXCLUDE=${EXCLUDE-observability}
 # obs compares the app with the component against the same app without it: generate with it.
-if [ "$what" = obs ]; then EXCLUDE=$(printf '%s' "$EXCLUDE" | awk -v RS=, -v ORS=, '$0 != "observability" && $0 != ""' | sed 's/,$//'); fi
+if [ "$what" = obs ] || [ "$what" = obs-startup ]; then EXCLUDE=$(printf '%s' "$EXCLUDE" | awk -v RS=, -v ORS=, '$0 != "observability" && $0 != ""' | sed 's/,$//'); fi
 PG_URL=${PG_URL:-} PPROF_PORT=${PPROF_PORT:-18459} PARITY=${PARITY:-1}
 # The anchors' server timeouts: the app's defaults (backend settings.go) unless PARITY=0.
 anchor_timeouts=()
@@ -135,7 +137,7 @@ func init() {
 }
 EOF
 (cd "$gen" && CGO_ENABLED=0 go build -trimpath -o "$work/app" ./cmd/everything)
-if [ "$what" = obs ]; then
+if [ "$what" = obs ] || [ "$what" = obs-startup ]; then
 	# The same tree without the component: only its blank imports (and its glues', which hold
 	# tests alone) leave the wiring file; nothing else imports it.
 	wire=$gen/internal/components/wire_gen.go
@@ -302,13 +304,23 @@ fi
 
 # ---- idle -------------------------------------------------------------------------------------
 if [ "$what" = app ] || [ "$what" = all ] || [ "$what" = idle ]; then
-	pid=$(start_app "$work/run-idle" $port_app "" "" "$APP_MODE" "$APP_LOG")
-	pids+=("$pid")
-	wait_ready $port_app
-	sleep 1
 	echo "== idle, not pinned, default GOMAXPROCS, APP_ENV=$APP_MODE (goals: RSS < 30 MiB, CPU < 0.5%)"
 	note
-	echo "   RSS 1 s after ready: $(rss "$pid") MiB (RssAnon $(anon "$pid") MiB); threads $(awk '/^Threads/ {print $2}' "/proc/$pid/status")"
+	# VmRSS counts the binary's clean file pages, and how many a start maps depends on the page
+	# cache (see obs below): started cold (its pages dropped first: a container's first start)
+	# and warm (read whole first: a binary just built or copied). Then the warm one idles.
+	pid=$(start_app "$work/run-idle" $port_app "" "" "$APP_MODE" warn) # migrates the database once
+	wait_ready $port_app
+	stop "$pid"
+	for mode in cold warm; do
+		if [ "$mode" = cold ]; then dd if="$work/app" iflag=nocache count=0 status=none; else cat "$work/app" >/dev/null; fi
+		pid=$(start_app "$work/run-idle" $port_app "" "" "$APP_MODE" "$APP_LOG")
+		pids+=("$pid")
+		wait_ready $port_app
+		sleep 1
+		echo "   RSS 1 s after ready, started $mode: $(rss "$pid") MiB (RssAnon $(anon "$pid") MiB); threads $(awk '/^Threads/ {print $2}' "/proc/$pid/status")"
+		[ "$mode" = warm ] || stop "$pid"
+	done
 	echo "   over ${IDLE_SECS} s: $(cpu_over "$pid" "$IDLE_SECS")"
 	echo "   RSS after: $(rss "$pid") MiB (RssAnon $(anon "$pid") MiB)"
 	note
@@ -434,6 +446,58 @@ if [ "$what" = obs ]; then
 	done
 	echo "   median added (goal < 8 MiB): idle RSS started cold $(cut -d' ' -f1 "$work/obs-rss" | median) MiB, warm $(cut -d' ' -f2 "$work/obs-rss" | median) MiB; private (RssAnon) $(cut -d' ' -f3 "$work/obs-rss" | median) MiB"
 	note
+	for p in "${pids[@]}"; do stop "$p"; done
+	pids=()
+fi
+
+# ---- obs-startup --------------------------------------------------------------------------------
+# What the start-up comparison can resolve on this machine. Each of ROUNDS rounds runs four
+# comparisons of STARTS pairs (the obs mode's method: alternating pairs, each binary read whole
+# before its start, o at 10% exporting to the sink), in an order that rotates by round:
+#   o-n    the app with observability against the same app without it (what obs measures)
+#   n-n    the app without it against itself: the same file, started twice per pair
+#   n-n'   against a byte-identical copy of itself (another file, other page-cache pages)
+#   o-o'   the same with observability
+# Before every comparison the binaries' pages are dropped from the page cache, so each is read
+# back from the disk as in obs ("read from the disk"). The three null comparisons must come out
+# at 0: how far their medians move from round to round is the resolution, and an o-n that moves
+# as far is not told apart from it.
+if [ "$what" = obs-startup ]; then
+	port_sink=$((base + 8))
+	taskset -c 1 "$work/otlpsink" -addr "127.0.0.1:$port_sink" 2>/dev/null &
+	pids+=($!)
+	otel=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$port_sink" OTEL_TRACES_SAMPLER=parentbased_traceidratio)
+	APP_BIN=$work/app-noobs start_app "$work/run-obs" $port_app "" "" "$APP_MODE" warn >"$work/pid"
+	wait_ready $port_app
+	stop "$(cat "$work/pid")"
+	cp "$work/app" "$work/app-copy" && cp "$work/app-noobs" "$work/app-noobs-copy" && sync
+	declare -A bin_of=([o]=$work/app [n]=$work/app-noobs ["o'"]=$work/app-copy ["n'"]=$work/app-noobs-copy)
+	comparisons=("o n" "n n" "n n'" "o o'")
+	echo "== observability: start-up resolution, $ROUNDS rounds of four comparisons ($STARTS pairs each; exec to first 200 on /health/ready)"
+	note
+	: >"$work/obs-null"
+	printf "   %-6s %-6s %9s %9s %9s   %s\n" round pair "bin ms" "vs ms" "added" "95% CI"
+	for round in $(seq "$ROUNDS"); do
+		for j in 0 1 2 3; do
+			read -r x y <<<"${comparisons[$(((j + round - 1) % 4))]}"
+			for f in "${bin_of[@]}"; do dd if="$f" iflag=nocache count=0 status=none; done
+			line=$(cd "$work/run-obs" && env APP_ENV="$APP_MODE" AUTH_SECRET="$secret" "${otel[@]}" OTEL_TRACES_SAMPLER_ARG=0.1 \
+				"$work/startup" -bin "${bin_of[$x]}" -against "${bin_of[$y]}" -runs "$STARTS" -port $port_startup -warm | grep '^wall ms')
+			# wall ms bin B against A added (median of N pairs) +D 95% CI [+L, +H]
+			read -r b a d lo hi <<<"$(awk '{gsub(/[\[\],]/, ""); print $4, $6, $12, $15, $16}' <<<"$line")"
+			echo "$x-$y $d $lo $hi" >>"$work/obs-null"
+			printf "   %-6s %-6s %9s %9s %9s   [%s, %s]\n" "$round" "$x-$y" "$b" "$a" "$d" "$lo" "$hi"
+		done
+	done
+	note
+	echo "   per comparison, over the rounds: the median of the medians, their range, and in how many rounds the 95% CI left out 0"
+	for c in "o-n" "n-n" "n-n'" "o-o'"; do
+		ds=$(awk -v c="$c" '$1 == c {print $2}' "$work/obs-null")
+		printf "   %-6s median %+.2f ms  range [%+.2f, %+.2f]  CI without 0 in %s of %s\n" "$c" "$(median <<<"$ds")" \
+			"$(sort -g <<<"$ds" | head -1)" "$(sort -g <<<"$ds" | tail -1)" \
+			"$(awk -v c="$c" '$1 == c && ($3 > 0 || $4 < 0)' "$work/obs-null" | wc -l)" "$ROUNDS"
+	done
+	rm -f "$work/app-copy" "$work/app-noobs-copy"
 	for p in "${pids[@]}"; do stop "$p"; done
 	pids=()
 fi

@@ -62,20 +62,23 @@ func main() {
 	}
 	var a, b []start
 	for i := range *runs {
-		order := []string{*bin, *against}
+		// Indexed by position, not path: -bin and -against may name the same file (a null
+		// comparison, which shows how far apart two identical starts come out).
+		paths := [2]string{*bin, *against}
+		order := [2]int{0, 1}
 		if i%2 == 1 {
-			order[0], order[1] = order[1], order[0]
+			order = [2]int{1, 0}
 		}
-		got := map[string]start{}
-		for _, path := range order {
-			s, err := m.start(path)
+		var got [2]start
+		for _, k := range order {
+			s, err := m.start(paths[k])
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "startup:", err)
 				os.Exit(1)
 			}
-			got[path] = s
+			got[k] = s
 		}
-		a, b = append(a, got[*bin]), append(b, got[*against])
+		a, b = append(a, got[0]), append(b, got[1])
 	}
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	report := func(name string, f func(start) float64) {

@@ -197,19 +197,20 @@ func (in *instrumentation) middleware(next http.Handler) http.Handler {
 		method := knownMethod(r.Method)
 		var span trace.Span
 		if in.tracer != nil {
+			carried := in.propagator != nil && in.carries(r.Header)
 			if rc, ok := ctx.(*requestContext); ok && rc.span == nil {
 				// The request's own context (requestIDMiddleware's) holds the span: a copy of
 				// the request per request spared. The span starts over Background, with the
 				// parent the request carries or the context already had.
 				parent := context.Background()
-				if in.propagator != nil && in.carries(r.Header) {
+				if carried {
 					parent = in.propagator.Extract(parent, propagation.HeaderCarrier(r.Header))
 				} else if outer := trace.SpanFromContext(ctx); outer.SpanContext().IsValid() {
 					parent = trace.ContextWithSpan(parent, outer)
 				}
 				rc.span, span = in.tracer.Start(parent, spanMethod(method), serverSpan...)
 			} else {
-				if in.propagator != nil && in.carries(r.Header) {
+				if carried {
 					ctx = in.propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
 				}
 				ctx, span = in.tracer.Start(ctx, spanMethod(method), serverSpan...)

@@ -55,9 +55,10 @@ func (s *promSeries) label(name string) string {
 }
 
 // promFamilies converts one collection into families sorted by name, target_info (the
-// resource's attributes) among them. A name that two instruments claim with different types
-// keeps the first; the others are reported through errs.
-func promFamilies(rm *metricdata.ResourceMetrics) (families []*promFamily, errs []error) {
+// resource's attributes) and extra (families read elsewhere, such as the runtime's) among
+// them. A name that two sources claim with different types keeps the first; the others are
+// reported through errs.
+func promFamilies(rm *metricdata.ResourceMetrics, extra ...*promFamily) (families []*promFamily, errs []error) {
 	byName := map[string]*promFamily{}
 	add := func(name, help, typ string, series []promSeries) {
 		f, ok := byName[name]
@@ -69,6 +70,9 @@ func promFamilies(rm *metricdata.ResourceMetrics) (families []*promFamily, errs 
 		default:
 			f.Series = append(f.Series, series...)
 		}
+	}
+	for _, f := range extra {
+		add(f.Name, f.Help, f.Type, f.Series)
 	}
 	if rm.Resource != nil && rm.Resource.Len() > 0 {
 		add("target_info", "Target metadata", "gauge", []promSeries{{Labels: promLabels(rm.Resource.Iter(), nil), Value: 1}})

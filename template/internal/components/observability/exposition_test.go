@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -139,6 +140,22 @@ func TestPromFamilies(t *testing.T) {
 		if f.Name == "inflight" && f.Type != "gauge" {
 			t.Errorf("inflight became a %s", f.Type)
 		}
+	}
+
+	// Families read elsewhere (the runtime's) sort in with the collection's, and come first
+	// when they claim a name with another type.
+	rm2 := *rm
+	rm2.ScopeMetrics = rm.ScopeMetrics[:1]
+	families, errs = promFamilies(&rm2, gauge("go_threads", "", 9), counter("duration_seconds", "", 1))
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "duration_seconds is a counter and a histogram") {
+		t.Errorf("errors = %v, want one about duration_seconds", errs)
+	}
+	var names []string
+	for _, f := range families {
+		names = append(names, f.Name)
+	}
+	if want := []string{"duration_seconds", "go_threads", "inflight", "load_ratio", "requests_total", "target_info"}; !slices.Equal(names, want) {
+		t.Errorf("families %v, want %v", names, want)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"slices"
 	"strings"
 
 	"go.opentelemetry.io/otel"
@@ -39,14 +38,12 @@ func (o *Observability) MetricsHandler() http.Handler {
 		if !o.authorize(w, r) {
 			return
 		}
-		families, err := o.gather(r.Context())
+		families, err := o.gather(r.Context(), runtimeFamilies()...)
 		if err != nil {
 			http.Error(w, "The metrics could not be collected; the app's log says why.", http.StatusInternalServerError)
 			otel.Handle(err)
 			return
 		}
-		families = append(families, runtimeFamilies()...)
-		slices.SortFunc(families, func(a, b *promFamily) int { return strings.Compare(a.Name, b.Name) })
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		if !acceptsGzip(r) {
 			_ = writeText(w, families) // an error here is the scraper gone
@@ -61,14 +58,15 @@ func (o *Observability) MetricsHandler() http.Handler {
 	})
 }
 
-// gather collects the meter provider's metrics as Prometheus families; a name two
-// instruments claim with different types is reported through otel.Handle and served once.
-func (o *Observability) gather(ctx context.Context) ([]*promFamily, error) {
+// gather collects the meter provider's metrics as Prometheus families, extra among them, in
+// one sorted list; a name two sources claim with different types is reported through
+// otel.Handle and served once.
+func (o *Observability) gather(ctx context.Context, extra ...*promFamily) ([]*promFamily, error) {
 	var rm metricdata.ResourceMetrics
 	if err := o.reader.Collect(ctx, &rm); err != nil {
 		return nil, fmt.Errorf("observability: collect metrics: %w", err)
 	}
-	families, errs := promFamilies(&rm)
+	families, errs := promFamilies(&rm, extra...)
 	for _, err := range errs {
 		otel.Handle(err)
 	}
