@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
@@ -241,10 +240,10 @@ func refuse(w http.ResponseWriter, req *http.Request, detail string) {
 }
 
 // refusalTmpl is deliberately bare: no stylesheet, nothing of the dashboard.
-var refusalTmpl = template.Must(template.New("refusal").Parse(`<!doctype html>
+var refusalTmpl = NewTemplate("refusal", nil, `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>403 Forbidden</title></head>
 <body><h1>403 Forbidden</h1><p>{{.}}</p></body></html>
-`))
+`)
 
 // fromLoopback reports whether the request's peer is this machine.
 func fromLoopback(req *http.Request) bool {

@@ -227,7 +227,7 @@ func (m *sessionMemo) forget(token string) {
 // loginTmpl is a card centred on the page (style.css, .login-page): the CSP
 // allows no inline style or script. The field names and ids are what the
 // handler reads and what browser tests fill in.
-var loginTmpl = template.Must(template.New("login").Parse(`<!doctype html>
+var loginTmpl = NewTemplate("login", nil, `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sign in · {{.Title}}</title><link rel="stylesheet" href="{{.CSS}}"></head>
 <body class="login-page"><main class="login" aria-labelledby="login-title">
@@ -243,7 +243,7 @@ var loginTmpl = template.Must(template.New("login").Parse(`<!doctype html>
   <input id="password" name="password" type="password" autocomplete="current-password" required>
   <button type="submit">Sign in</button>
 </form>
-</main></body></html>`))
+</main></body></html>`)
 
 // maxNext bounds a post-login redirect; the dashboard's own URLs are short.
 const maxNext = 2048

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
+	"sync"
 
 	"github.com/go-chi/chi/v5"
 
@@ -73,7 +75,7 @@ func (p *PanelContext) CSRFToken() string { return p.csrf }
 // Execute runs t with data and returns the result: a convenience for render
 // functions built on html/template (pass p.CSRFField() and p.ActionURL(...)
 // in data for action forms).
-func (p *PanelContext) Execute(t *template.Template, data any) (template.HTML, error) {
+func (p *PanelContext) Execute(t Executor, data any) (template.HTML, error) {
 	var b bytes.Buffer
 	if err := t.Execute(&b, data); err != nil {
 		return "", err
@@ -386,4 +388,37 @@ func backTo(req *http.Request, panel string) string {
 		return page
 	}
 	return page + "?" + q.Encode()
+}
+
+// Executor is a template PanelContext.Execute runs: an *html/template.Template,
+// or a *Template parsed on first use.
+type Executor interface {
+	Execute(w io.Writer, data any) error
+}
+
+// Template is an html/template parsed on its first use instead of when the
+// program starts: a package-level template.Must(...Parse(...)) runs in the
+// package's init, and the app's panels took 0.1-1.9 ms each of every start that
+// way (GODEBUG=inittrace=1), for pages most starts never serve. A text that does
+// not parse fails every Execute with the parse error (each panel's tests render
+// its template).
+type Template struct {
+	parse func() (*template.Template, error)
+}
+
+// NewTemplate returns the template name with funcs (nil for none) and text,
+// parsed once, on its first Execute.
+func NewTemplate(name string, funcs template.FuncMap, text string) *Template {
+	return &Template{parse: sync.OnceValues(func() (*template.Template, error) {
+		return template.New(name).Funcs(funcs).Parse(text)
+	})}
+}
+
+// Execute parses t on its first call, then applies it to data, writing to w.
+func (t *Template) Execute(w io.Writer, data any) error {
+	tmpl, err := t.parse()
+	if err != nil {
+		return fmt.Errorf("frontend: template: %w", err)
+	}
+	return tmpl.Execute(w, data)
 }

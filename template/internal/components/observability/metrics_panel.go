@@ -329,7 +329,7 @@ func (rs *routeStats) buckets() []uint64 {
 	return out
 }
 
-var metricsTmpl = template.Must(template.New("metrics").Funcs(template.FuncMap{
+var metricsTmpl = frontend.NewTemplate("metrics", template.FuncMap{
 	"secs":  secondsLabel,
 	"pct":   func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" },
 	"rate":  func(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) },
@@ -337,7 +337,7 @@ var metricsTmpl = template.Must(template.New("metrics").Funcs(template.FuncMap{
 	"chart": histogramSVG,
 	"usage": poolSVG,
 	"lower": strings.ToLower,
-}).Parse(`<h2 id="routes-heading">Requests per route</h2>
+}, `<h2 id="routes-heading">Requests per route</h2>
 {{if .Routes}}<div class="scroll" tabindex="0" role="group" aria-labelledby="routes-heading"><table>
 <thead><tr><th scope="col">Route</th><th scope="col">Requests</th><th scope="col">Per second</th><th scope="col">Errors (5xx)</th><th scope="col">p50</th><th scope="col">p95</th><th scope="col">p99</th><th scope="col">Durations</th></tr></thead>
 <tbody>{{range .Routes}}<tr><th scope="row"><span class="method method-{{.Method | lower}}">{{.Method}}</span> <code>{{with .Route}}{{.}}{{else}}(no route){{end}}</code></th>
@@ -361,7 +361,7 @@ var metricsTmpl = template.Must(template.New("metrics").Funcs(template.FuncMap{
 <thead><tr><th scope="col">Pool</th><th scope="col">In use</th><th scope="col">Idle</th><th scope="col">Max</th><th scope="col">Usage</th><th scope="col">Waits</th><th scope="col">Waited</th></tr></thead>
 <tbody>{{range .Pools}}<tr><th scope="row">{{.System}} <code>{{.Name}}</code></th><td>{{num .Used}}</td><td>{{num .Idle}}</td><td>{{num .Max}}</td><td>{{usage .}}</td><td>{{num .Waits}}</td><td>{{if .WaitTotal}}{{secs .WaitTotal}}{{else}}0{{end}}</td></tr>{{end}}</tbody>
 </table></div>
-<p class="muted">Waits are the requests for a connection that found none idle, since start, and waited the total shown (<code>db_client_connection_*</code>).</p>{{end}}`))
+<p class="muted">Waits are the requests for a connection that found none idle, since start, and waited the total shown (<code>db_client_connection_*</code>).</p>{{end}}`)
 
 func renderMetrics(p *frontend.PanelContext) (template.HTML, error) {
 	o, err := registry.Get[*Observability](p.Container)

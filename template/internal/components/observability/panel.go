@@ -34,7 +34,7 @@ func contributePanels(r *registry.Registry) {
 	registry.Contribute(r, MetricsPanel, frontend.Panel{Title: "Metrics", Render: renderMetrics, PanelOpts: frontend.PanelOpts{Order: 61, Refresh: 10}})
 }
 
-var tracesTmpl = template.Must(template.New("traces").Funcs(template.FuncMap{
+var tracesTmpl = frontend.NewTemplate("traces", template.FuncMap{
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000 UTC") },
 	"dur":  durLabel,
 	"len":  func(s []SpanRecord) int { return len(s) },
@@ -47,7 +47,7 @@ var tracesTmpl = template.Must(template.New("traces").Funcs(template.FuncMap{
 		return m
 	},
 	"statusCode": statusCode,
-}).Parse(`{{define "rid"}}<a href="{{.Self}}?request_id={{.ID}}"><code>{{.ID}}</code></a>{{end}}
+}, `{{define "rid"}}<a href="{{.Self}}?request_id={{.ID}}"><code>{{.ID}}</code></a>{{end}}
 {{with .Selected}}<section aria-labelledby="trace-heading">
 <h2 id="trace-heading">{{.Trace.Root.Name}}</h2>
 <p><a href="{{$.Self}}">All traces</a></p>
@@ -79,7 +79,7 @@ var tracesTmpl = template.Must(template.New("traces").Funcs(template.FuncMap{
 <td>{{with .RequestID}}{{template "rid" (map "Self" $.Self "ID" .)}}{{end}}</td></tr>{{end}}</tbody>
 </table></div>{{else}}<p class="muted">No traces {{if .RequestID}}of this request {{end}}held yet{{if eq .Filter "failed"}}: nothing failed{{end}}.</p>{{end}}
 <p class="muted">Kept in memory: the newest {{.Size}} traces, the {{.KeptSlowest}} slowest since start and the latest {{.KeptFailed}} failed; {{.Stats.Completed}} completed since start, {{.Stats.DroppedSpans}} spans not kept.</p>
-{{define "status"}}{{if .Failed}}<span class="badge badge-unhealthy">error</span>{{else}}<span class="badge badge-healthy">ok</span>{{end}}{{with statusCode .Root}} {{.}}{{end}}{{end}}`))
+{{define "status"}}{{if .Failed}}<span class="badge badge-unhealthy">error</span>{{else}}<span class="badge badge-healthy">ok</span>{{end}}{{with statusCode .Root}} {{.}}{{end}}{{end}}`)
 
 // statusCode is the HTTP status of a server span, or "".
 func statusCode(s SpanRecord) string {

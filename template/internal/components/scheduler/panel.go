@@ -25,7 +25,7 @@ func init() {
 // answers; a longer run goes on and the panel's refresh shows its outcome.
 const panelWait = 10 * time.Second
 
-var panelTmpl = template.Must(template.New("scheduler").Funcs(template.FuncMap{
+var panelTmpl = frontend.NewTemplate("scheduler", template.FuncMap{
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return ""
@@ -33,7 +33,7 @@ var panelTmpl = template.Must(template.New("scheduler").Funcs(template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
 	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-}).Parse(`{{if not .Jobs}}<p class="muted">No scheduled jobs are registered.</p>{{else}}
+}, `{{if not .Jobs}}<p class="muted">No scheduled jobs are registered.</p>{{else}}
 <div class="scroll" tabindex="0" role="group" aria-label="Scheduled jobs, scrollable">
 <table>
   <thead><tr><th scope="col">Job</th><th scope="col">Schedule</th><th scope="col">Last run</th><th scope="col">Outcome</th><th scope="col">Next run</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
@@ -49,7 +49,7 @@ var panelTmpl = template.Must(template.New("scheduler").Funcs(template.FuncMap{
   {{end}}</tbody>
 </table>
 </div>{{end}}
-<p class="muted">Instance <code>{{.Instance}}</code>. "Run now" runs the job in this process at once, like <code>schedule run</code>.</p>`))
+<p class="muted">Instance <code>{{.Instance}}</code>. "Run now" runs the job in this process at once, like <code>schedule run</code>.</p>`)
 
 func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	s, err := registry.Get[*Scheduler](p.Container)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
 	"testing/fstest"
 
 	"github.com/riverqueue/river/riverdriver"
@@ -21,41 +22,70 @@ import (
 // upgrading River adds its new migrations. Each also records its version in River's
 // river_migration table, as River's own migrator does, so River's tools agree.
 
-// riverMigrationsFS holds River's migrations, contributed by AddTo; migrationsErr is a failure
-// to render them, returned by the constructor.
-var riverMigrationsFS, migrationsErr = riverMigrations()
+// riverMigrationsFS holds River's migrations, contributed by AddTo.
+var riverMigrationsFS fs.FS = newRiverFS()
 
-// riverMigrations renders River's migrations as goose migrations, sqlite/ and postgres/.
-func riverMigrations() (fs.FS, error) {
-	out := fstest.MapFS{}
-	engines := []struct {
-		dir string
-		m   func() ([]rivermigrate.Migration, error)
-	}{
-		{string(database.SQLite), func() ([]rivermigrate.Migration, error) {
+// riverFS holds River's migrations as goose migrations, sqlite/ and postgres/, each folder
+// rendered on its first access: a start reads its own engine's only, and rendering both from
+// init took 1-2 ms of every start (GODEBUG=inittrace=1), the commands that touch no database
+// included. A failure to render is the error of every access to that folder.
+type riverFS struct {
+	root    fstest.MapFS                     // the two folders, for listing the root
+	engines map[string]func() (fs.FS, error) // by folder: its files, rendered once
+}
+
+func newRiverFS() riverFS {
+	versions := map[string]func() ([]rivermigrate.Migration, error){
+		string(database.SQLite): func() ([]rivermigrate.Migration, error) {
 			m, err := rivermigrate.New(riversqlite.New(nil), nil)
 			if err != nil {
 				return nil, err
 			}
 			return m.AllVersions(), nil
-		}},
-		{string(database.Postgres), func() ([]rivermigrate.Migration, error) {
+		},
+		string(database.Postgres): func() ([]rivermigrate.Migration, error) {
 			m, err := rivermigrate.New(riverpgxv5.New(nil), nil)
 			if err != nil {
 				return nil, err
 			}
 			return m.AllVersions(), nil
-		}},
+		},
 	}
-	for _, e := range engines {
-		versions, err := e.m()
-		if err != nil {
-			return nil, fmt.Errorf("worker: read river migrations for %s: %w", e.dir, err)
-		}
-		for _, v := range versions {
-			name := fmt.Sprintf("%s/%05d_river_%s.sql", e.dir, v.Version, strings.ReplaceAll(v.Name, " ", "_"))
-			out[name] = &fstest.MapFile{Data: []byte(gooseMigration(v)), Mode: 0o444}
-		}
+	r := riverFS{root: fstest.MapFS{}, engines: map[string]func() (fs.FS, error){}}
+	for dir, all := range versions {
+		r.root[dir] = &fstest.MapFile{Mode: fs.ModeDir | 0o555}
+		r.engines[dir] = sync.OnceValues(func() (fs.FS, error) { return renderRiver(dir, all) })
+	}
+	return r
+}
+
+// Open opens name, rendering its engine's folder first if need be.
+func (r riverFS) Open(name string) (fs.File, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+	}
+	dir, _, _ := strings.Cut(name, "/")
+	render, ok := r.engines[dir]
+	if !ok {
+		return r.root.Open(name) // "." or a name that does not exist
+	}
+	files, err := render()
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	return files.Open(name)
+}
+
+// renderRiver renders the migrations all returns as goose migrations in dir.
+func renderRiver(dir string, all func() ([]rivermigrate.Migration, error)) (fs.FS, error) {
+	versions, err := all()
+	if err != nil {
+		return nil, fmt.Errorf("worker: read river migrations for %s: %w", dir, err)
+	}
+	out := fstest.MapFS{}
+	for _, v := range versions {
+		name := fmt.Sprintf("%s/%05d_river_%s.sql", dir, v.Version, strings.ReplaceAll(v.Name, " ", "_"))
+		out[name] = &fstest.MapFile{Data: []byte(gooseMigration(v)), Mode: 0o444}
 	}
 	return out, nil
 }

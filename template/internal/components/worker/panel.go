@@ -50,9 +50,9 @@ type panelQueue struct {
 	Counts []int
 }
 
-var panelTmpl = template.Must(template.New("jobs").Funcs(template.FuncMap{
+var panelTmpl = frontend.NewTemplate("jobs", template.FuncMap{
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-}).Parse(`<h2 id="queues-heading">Queues</h2>
+}, `<h2 id="queues-heading">Queues</h2>
 {{if .Queues}}<div class="scroll" tabindex="0" role="group" aria-labelledby="queues-heading"><table>
   <thead><tr><th scope="col">Queue</th>{{range .States}}<th scope="col">{{.}}</th>{{end}}</tr></thead>
   <tbody>{{range .Queues}}<tr><th scope="row"><code>{{.Name}}</code></th>{{range .Counts}}<td>{{.}}</td>{{end}}</tr>{{end}}</tbody>
@@ -73,7 +73,7 @@ var panelTmpl = template.Must(template.New("jobs").Funcs(template.FuncMap{
 {{if .Failed.Jobs}}{{template "joblist" .Failed}}{{else}}<p class="muted">No failed jobs.</p>{{end}}
 <h2>Recent jobs</h2>
 <p class="muted">Every state, the newest first.</p>
-{{if .Recent.Jobs}}{{template "joblist" .Recent}}{{else}}<p class="muted">No jobs yet.</p>{{end}}`))
+{{if .Recent.Jobs}}{{template "joblist" .Recent}}{{else}}<p class="muted">No jobs yet.</p>{{end}}`)
 
 func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	c, err := registry.Get[*Client](p.Container)

@@ -66,9 +66,7 @@ func init() {
 func AddTo(r *registry.Registry) error {
 	registry.Contribute(r, "worker", command.Builder(workerCmd))
 	registry.Contribute(r, "jobs", command.Builder(jobsCmd))
-	if migrationsErr == nil {
-		registry.Contribute(r, Name, database.Migrations{FS: riverMigrationsFS})
-	}
+	registry.Contribute(r, Name, database.Migrations{FS: riverMigrationsFS})
 	return errors.Join(
 		config.Provide[Settings](r, Name),
 		registry.Provide5(r, newComponent,
@@ -145,9 +143,6 @@ type Client struct {
 
 // NewClient makes a client on db with settings s (defaults filled in).
 func NewClient(db *database.DB, s Settings, opts *ClientOpts) (*Client, error) {
-	if migrationsErr != nil {
-		return nil, migrationsErr
-	}
 	if opts == nil {
 		opts = &ClientOpts{}
 	}

@@ -18,7 +18,7 @@ const panelDays = 14
 
 // The AI panel: the profiles and the service's health, tokens per day as a server-rendered
 // SVG chart, usage per model, the latest conversations and the last failed calls.
-var panelTmpl = template.Must(template.New("ai").Parse(`<p><span class="badge badge-{{.Health.Status}}">{{.Health.Status}}</span> {{.Health.Message}}</p>
+var panelTmpl = frontend.NewTemplate("ai", nil, `<p><span class="badge badge-{{.Health.Status}}">{{.Health.Status}}</span> {{.Health.Message}}</p>
 {{if .Profiles}}<table><thead><tr><th scope="col">Profile</th><th scope="col">Provider</th><th scope="col">Model</th></tr></thead>
 <tbody>{{range .Profiles}}<tr><th scope="row">{{.Name}}</th><td>{{.Provider}}</td><td>{{.Model}}</td></tr>{{end}}</tbody></table>{{end}}
 <h3>Tokens per day, last {{.Days}} days</h3>
@@ -33,7 +33,7 @@ var panelTmpl = template.Must(template.New("ai").Parse(`<p><span class="badge ba
 <h3>Last errors</h3>
 {{if .Errors}}<table><thead><tr><th scope="col">When</th><th scope="col">Kind</th><th scope="col">Provider / model</th><th scope="col">Error</th></tr></thead>
 <tbody>{{range .Errors}}<tr><td>{{.At.UTC.Format "2006-01-02 15:04:05"}}</td><td>{{.Kind}}</td><td>{{.Provider}} / {{.Model}}</td><td>{{.Error}}</td></tr>{{end}}</tbody></table>
-{{else}}<p class="muted">No failed calls.</p>{{end}}`))
+{{else}}<p class="muted">No failed calls.</p>{{end}}`)
 
 func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	svc, err := registry.Get[*Service](p.Container)

@@ -14,9 +14,9 @@ import (
 // range and funnel are GET parameters of the page (without JavaScript) or of the panel's
 // fragment (htmx swaps the panel in place). It does not refresh itself: a refresh would fetch
 // the fragment without the operator's range and funnel.
-var panelTmpl = template.Must(template.New("analytics").Funcs(template.FuncMap{
+var panelTmpl = frontend.NewTemplate("analytics", template.FuncMap{
 	"pct": func(f float64) float64 { return f * 100 },
-}).Parse(`<form method="get" action="{{.Page}}" class="search" hx-get="{{.Fragment}}" hx-target="closest .panel" hx-swap="outerHTML">
+}, `<form method="get" action="{{.Page}}" class="search" hx-get="{{.Fragment}}" hx-target="closest .panel" hx-swap="outerHTML">
   <label for="analytics-range">Range</label>
   <select id="analytics-range" name="range">{{range .Ranges}}<option value="{{.}}"{{if eq . $.Range}} selected{{end}}>last {{.}}</option>{{end}}</select>
   <label for="analytics-steps">Funnel steps (comma-separated)</label>
@@ -42,7 +42,7 @@ var panelTmpl = template.Must(template.New("analytics").Funcs(template.FuncMap{
 <tr><th scope="row">Dropped</th><td>{{.Stats.Dropped}}</td></tr>
 <tr><th scope="row">Invalid</th><td>{{.Stats.Invalid}}</td></tr>
 <tr><th scope="row">Failed writes</th><td>{{.Stats.Failures}}; the last {{.LastFailure}}</td></tr>
-</tbody></table>`))
+</tbody></table>`)
 
 // panelRanges are the ranges the panel offers, with their buckets.
 var panelRanges = map[string]struct {

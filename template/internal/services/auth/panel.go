@@ -22,10 +22,10 @@ func init() {
 	}})
 }
 
-var panelTmpl = template.Must(template.New("users").Funcs(template.FuncMap{
+var panelTmpl = frontend.NewTemplate("users", template.FuncMap{
 	"day":   func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 	"count": thousands,
-}).Parse(`<form method="get" action="{{.Page}}" role="search" class="search">
+}, `<form method="get" action="{{.Page}}" role="search" class="search">
   <label for="user-q">Search email, username or name</label>
   <input id="user-q" type="search" name="q" value="{{.Query}}">
   <button type="submit">Search</button>
@@ -40,7 +40,7 @@ var panelTmpl = template.Must(template.New("users").Funcs(template.FuncMap{
     <td>{{if .Active}}<form method="post" action="{{$.Deactivate}}" hx-post="{{$.Deactivate}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="q" value="{{$.Query}}"><button type="submit">Deactivate<span class="visually-hidden"> {{.Email}}</span></button></form>
     {{else}}<form method="post" action="{{$.Activate}}" hx-post="{{$.Activate}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="q" value="{{$.Query}}"><button type="submit">Activate<span class="visually-hidden"> {{.Email}}</span></button></form>{{end}}</td>
   </tr>{{end}}</tbody>
-</table></div>{{end}}`))
+</table></div>{{end}}`)
 
 func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	users, err := registry.Get[*UserService](p.Container)

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 
@@ -203,8 +204,9 @@ func parseArgon2(encoded string) (p Argon2Params, salt, key []byte, err error) {
 //go:embed common_passwords.txt
 var commonPasswordsFile []byte
 
-// commonPasswords holds the embedded list, lower-cased.
-var commonPasswords = func() map[string]struct{} {
+// commonPasswords returns the embedded list, lower-cased; built on first use rather than in
+// init, where it cost every start (the commands' too) its thousand map inserts.
+var commonPasswords = sync.OnceValue(func() map[string]struct{} {
 	m := make(map[string]struct{}, 1100)
 	sc := bufio.NewScanner(bytes.NewReader(commonPasswordsFile))
 	for sc.Scan() {
@@ -213,12 +215,12 @@ var commonPasswords = func() map[string]struct{} {
 		}
 	}
 	return m
-}()
+})
 
 // IsCommonPassword reports whether password (case-insensitively) is on the
 // embedded list of the most common passwords.
 func IsCommonPassword(password string) bool {
-	_, ok := commonPasswords[strings.ToLower(password)]
+	_, ok := commonPasswords()[strings.ToLower(password)]
 	return ok
 }
 

@@ -30,7 +30,7 @@ const panelRows = 50
 // (trackers) from loading.
 const previewCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:"
 
-var panelTmpl = template.Must(template.New("comms").Funcs(template.FuncMap{
+var panelTmpl = frontend.NewTemplate("comms", template.FuncMap{
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return ""
@@ -41,7 +41,7 @@ var panelTmpl = template.Must(template.New("comms").Funcs(template.FuncMap{
 	"join":     func(list []string) string { return strings.Join(list, ", ") },
 	"status":   func(s Status) string { return string(s) },
 	"redacted": func(r Record) bool { return r.Email != nil && r.Email.Redacted },
-}).Parse(`<p>Email: <strong>{{.EmailProvider}}</strong>{{if eq .EmailProvider "outbox"}} (kept here, never sent){{end}} · SMS: <strong>{{.SMSProvider}}</strong>{{if eq .SMSProvider "outbox"}} (kept here, never sent){{end}}</p>
+}, `<p>Email: <strong>{{.EmailProvider}}</strong>{{if eq .EmailProvider "outbox"}} (kept here, never sent){{end}} · SMS: <strong>{{.SMSProvider}}</strong>{{if eq .SMSProvider "outbox"}} (kept here, never sent){{end}}</p>
 {{if eq .EmailProvider "outbox"}}<p class="muted">Sensitive emails (one-time links such as password resets) keep their body here, since the outbox delivers them nowhere else: this is where you open their links. With a real provider their body is removed once delivered.</p>{{end}}
 <p>Last day: {{.Counts.queued}} queued, {{.Counts.sent}} sent, {{.Counts.failed}} failed.</p>
 {{with .Selected}}{{template "message" .}}{{end}}
@@ -86,7 +86,7 @@ var panelTmpl = template.Must(template.New("comms").Funcs(template.FuncMap{
 {{end}}
 {{if not (redacted .Record)}}<form method="post" action="{{.Resend}}" hx-post="{{.Resend}}" hx-target="closest .panel" hx-swap="outerHTML">{{.CSRF}}<input type="hidden" name="id" value="{{.Record.ID}}"><button type="submit">Resend this message</button></form>{{end}}
 <p><a href="{{.Self}}">Back to the list</a></p>
-</section>{{end}}`))
+</section>{{end}}`)
 
 type panelHeader struct{ Name, Value string }
 

@@ -13,7 +13,7 @@ import (
 // circuit breaker and counts, then the clients and their options. It lives in this folder so
 // it leaves with the service.
 
-var panelTmpl = template.Must(template.New("http").Funcs(template.FuncMap{
+var panelTmpl = frontend.NewTemplate("http", template.FuncMap{
 	"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"round": func(d time.Duration) string { return d.Round(time.Second).String() },
 	"badge": func(state string) string {
@@ -25,7 +25,7 @@ var panelTmpl = template.Must(template.New("http").Funcs(template.FuncMap{
 		}
 		return "badge-healthy"
 	},
-}).Parse(`<h2 id="hosts-heading">Hosts</h2>
+}, `<h2 id="hosts-heading">Hosts</h2>
 {{if .Hosts}}<div class="scroll" tabindex="0" role="group" aria-labelledby="hosts-heading"><table>
   <thead><tr><th scope="col">Host</th><th scope="col">Circuit breaker</th><th scope="col">Calls</th><th scope="col">Failures</th><th scope="col">Retries</th><th scope="col">Last error</th></tr></thead>
   <tbody>{{range .Hosts}}<tr>
@@ -40,7 +40,7 @@ var panelTmpl = template.Must(template.New("http").Funcs(template.FuncMap{
 {{if .Clients}}<div class="scroll" tabindex="0" role="group" aria-labelledby="clients-heading"><table>
   <thead><tr><th scope="col">Client</th><th scope="col">Base URL</th><th scope="col">Timeout</th><th scope="col">Attempts</th></tr></thead>
   <tbody>{{range .Clients}}<tr><th scope="row">{{.Name}}</th><td>{{with .Base}}<code>{{.}}</code>{{else}}<span class="muted">none</span>{{end}}</td><td>{{.Timeout}}</td><td>{{.Attempts}}</td></tr>{{end}}</tbody>
-</table></div>{{else}}<p class="muted">No client built yet: services build theirs with Clients.New.</p>{{end}}`))
+</table></div>{{else}}<p class="muted">No client built yet: services build theirs with Clients.New.</p>{{end}}`)
 
 type panelClient struct {
 	Name, Base string
