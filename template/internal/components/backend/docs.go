@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 )
 
 // Paths of the API description and its docs page.
@@ -49,13 +50,10 @@ func loadAssets() (map[string]*EmbeddedFile, error) {
 	}
 	out := map[string]*EmbeddedFile{}
 	for _, e := range entries {
-		data, err := docsFS.ReadFile(path.Join("docs", e.Name()))
-		if err != nil {
-			return nil, fmt.Errorf("backend: read embedded docs: %w", err)
-		}
+		file := path.Join("docs", e.Name())
 		name, gz := strings.CutSuffix(e.Name(), ".gz")
 		if ct, ok := assetTypes[name]; ok {
-			out[name] = NewEmbeddedFile(name, ct, data, gz)
+			out[name] = NewEmbeddedFile(name, ct, func() ([]byte, error) { return docsFS.ReadFile(file) }, gz)
 		}
 	}
 	return out, nil
@@ -67,18 +65,26 @@ func mountDocs(r *Router, title string) error {
 	if err != nil {
 		return err
 	}
-	tmpl, err := template.ParseFS(docsFS, "docs/index.html")
-	if err != nil {
-		return fmt.Errorf("backend: parse docs page: %w", err)
-	}
-	var page bytes.Buffer
-	err = tmpl.Execute(&page, struct{ Title, Assets, Spec string }{title, docsAssets, OpenAPIPath})
-	if err != nil {
-		return fmt.Errorf("backend: render docs page: %w", err)
-	}
-	html := page.Bytes()
+	// The page is rendered on its first request, not at start: most starts never serve it.
+	page := sync.OnceValues(func() ([]byte, error) {
+		tmpl, err := template.ParseFS(docsFS, "docs/index.html")
+		if err != nil {
+			return nil, fmt.Errorf("backend: parse docs page: %w", err)
+		}
+		var b bytes.Buffer
+		if err := tmpl.Execute(&b, struct{ Title, Assets, Spec string }{title, docsAssets, OpenAPIPath}); err != nil {
+			return nil, fmt.Errorf("backend: render docs page: %w", err)
+		}
+		return b.Bytes(), nil
+	})
 
 	r.Mux.Get(DocsPath, func(w http.ResponseWriter, req *http.Request) {
+		html, err := page()
+		if err != nil {
+			r.Logger.ErrorContext(req.Context(), "docs page", "error", err)
+			writeProblem(w, req, http.StatusInternalServerError, "The docs page failed to render; the log says why.")
+			return
+		}
 		h := w.Header()
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("Cache-Control", "no-cache")

@@ -28,12 +28,11 @@ var assetTypes = map[string]string{
 func loadAssets() (map[string]*backend.EmbeddedFile, error) {
 	out := map[string]*backend.EmbeddedFile{}
 	add := func(file string) error {
-		data, err := assetFS.ReadFile(file)
-		if err != nil {
+		if _, err := fs.Stat(assetFS, file); err != nil {
 			return fmt.Errorf("frontend: read embedded %s: %w", file, err)
 		}
 		name, gz := strings.CutSuffix(path.Base(file), ".gz")
-		a := backend.NewEmbeddedFile(name, assetTypes[name], data, gz)
+		a := backend.NewEmbeddedFile(name, assetTypes[name], func() ([]byte, error) { return assetFS.ReadFile(file) }, gz)
 		out[name] = a
 		return nil
 	}
@@ -58,10 +57,13 @@ func loadAssets() (map[string]*backend.EmbeddedFile, error) {
 	return out, nil
 }
 
+// assetURLs are the dashboard's assets' URLs, with their hashes.
+type assetURLs struct{ css, htmx, js string }
+
 // versioned is the asset's file name with its hash: htmx.min.js -> htmx.min.<hash>.js.
 func versioned(a *backend.EmbeddedFile) string {
 	ext := path.Ext(a.Name)
-	return strings.TrimSuffix(a.Name, ext) + "." + a.Hash + ext
+	return strings.TrimSuffix(a.Name, ext) + "." + a.Hash() + ext
 }
 
 // lookup finds an asset by plain or versioned name.

@@ -28,6 +28,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
@@ -122,11 +123,11 @@ type Opts struct {
 type Dashboard struct {
 	opts   Opts
 	panels panelList
-	pages  map[string]*template.Template
+	// pages and urls are made on first use, not at start: a start that serves no dashboard
+	// page (most, in production) parses no template and hashes no asset.
+	pages  func() (map[string]*template.Template, error)
+	urls   func() assetURLs
 	assets map[string]*backend.EmbeddedFile
-	css    string // URL of the stylesheet, with its hash
-	htmx   string // URL of htmx, with its hash
-	js     string // URL of dashboard.js, with its hash
 	secret []byte // signs CSRF tokens; new per process
 	// allowedHosts are ALLOWED_HOSTS, parsed (hostAllowed).
 	allowedHosts []string
@@ -175,12 +176,14 @@ func New(opts *Opts) (*Dashboard, error) {
 	if d.assets, err = loadAssets(); err != nil {
 		return nil, err
 	}
-	d.css = AssetsPath + "/" + versioned(d.assets["style.css"])
-	d.htmx = AssetsPath + "/" + versioned(d.assets["htmx.min.js"])
-	d.js = AssetsPath + "/" + versioned(d.assets["dashboard.js"])
-	if d.pages, err = parsePages(); err != nil {
-		return nil, err
-	}
+	d.urls = sync.OnceValue(func() assetURLs {
+		return assetURLs{
+			css:  AssetsPath + "/" + versioned(d.assets["style.css"]),
+			htmx: AssetsPath + "/" + versioned(d.assets["htmx.min.js"]),
+			js:   AssetsPath + "/" + versioned(d.assets["dashboard.js"]),
+		}
+	})
+	d.pages = sync.OnceValues(parsePages)
 	return d, nil
 }
 
@@ -269,7 +272,13 @@ func setSecurityHeaders(w http.ResponseWriter) {
 // render executes template tmpl of page into a buffer first, so a template
 // error becomes a clean 500 rather than half a page.
 func (s *site) render(w http.ResponseWriter, req *http.Request, d *Dashboard, page, tmpl string, data any) {
-	t, ok := d.pages[page]
+	pages, err := d.pages()
+	if err != nil {
+		s.r.Logger.ErrorContext(req.Context(), "frontend: parse pages", "error", err)
+		http.Error(w, "The page failed to render.", http.StatusInternalServerError)
+		return
+	}
+	t, ok := pages[page]
 	if !ok {
 		s.r.Logger.ErrorContext(req.Context(), "frontend: no such page template", "page", page)
 		http.Error(w, "The page failed to render.", http.StatusInternalServerError)

@@ -309,7 +309,7 @@ func (s *site) login(w http.ResponseWriter, req *http.Request) {
 		http.NotFound(w, req)
 		return
 	}
-	data := map[string]any{"Title": s.title, "CSS": d.css, "Action": LoginPath, "Next": safeNext(req.URL.Query().Get("next"))}
+	data := map[string]any{"Title": s.title, "CSS": d.urls().css, "Action": LoginPath, "Next": safeNext(req.URL.Query().Get("next"))}
 	status := http.StatusOK
 	if req.Method == http.MethodPost {
 		if err := http.NewCrossOriginProtection().Check(req); err != nil || !d.validCSRF(req) {

@@ -82,9 +82,10 @@ func (s *site) page(w http.ResponseWriter, req *http.Request, d *Dashboard, key,
 	if s.authenticator(d) != nil {
 		logout = LogoutPath
 	}
+	urls := d.urls()
 	return pageData{
 		Logout: logout,
-		App:    s.title, Heading: heading, CSS: d.css, HTMX: d.htmx, JS: d.js,
+		App:    s.title, Heading: heading, CSS: urls.css, HTMX: urls.htmx, JS: urls.js,
 		CSRF: token, HTMXHeaders: string(hdr),
 		Nav:     nav,
 		Content: content,
