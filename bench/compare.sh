@@ -329,17 +329,22 @@ if [ "$what" = app ] || [ "$what" = all ] || [ "$what" = idle ]; then
 fi
 
 # ---- obs --------------------------------------------------------------------------------------
-if [ "$what" = obs ]; then
-	need wrk
-	port_n=$((base + 5)) port_o10=$((base + 6)) port_o100=$((base + 7)) port_sink=$((base + 8))
+# obs_prepare: the sink (on core 1) that the traced app exports to, otel (what the traced app is
+# started with: the sink as its collector, the sampler per run; OTEL_TRACES_SAMPLER_ARG is
+# added per start), and one data folder for every start, migrated once so that none migrates.
+obs_prepare() {
+	port_sink=$((base + 8))
 	taskset -c 1 "$work/otlpsink" -addr "127.0.0.1:$port_sink" 2>/dev/null &
 	pids+=($!)
-	# What the traced app is started with: the sink as its collector, the sampler per run.
 	otel=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$port_sink" OTEL_TRACES_SAMPLER=parentbased_traceidratio)
-	# One data folder for all: migrate it once, so no start below migrates.
-	APP_BIN=$work/app-noobs start_app "$work/run-obs" $port_n "" "" "$APP_MODE" warn >"$work/pid"
-	wait_ready $port_n
+	APP_BIN=$work/app-noobs start_app "$work/run-obs" $port_app "" "" "$APP_MODE" warn >"$work/pid"
+	wait_ready $port_app
 	stop "$(cat "$work/pid")"
+}
+if [ "$what" = obs ]; then
+	need wrk
+	port_n=$((base + 5)) port_o10=$((base + 6)) port_o100=$((base + 7))
+	obs_prepare
 	n_pid=$(APP_BIN=$work/app-noobs APP_STDOUT=/dev/null APP_STDERR=/dev/null start_app "$work/run-obs" $port_n 0 1 "$APP_MODE" "$APP_LOG")
 	pids+=("$n_pid")
 	o10_pid=$(APP_STDOUT=/dev/null APP_STDERR=/dev/null start_app "$work/run-obs" $port_o10 0 1 "$APP_MODE" "$APP_LOG" "${otel[@]}" OTEL_TRACES_SAMPLER_ARG=0.1)
@@ -463,13 +468,7 @@ fi
 # at 0: how far their medians move from round to round is the resolution, and an o-n that moves
 # as far is not told apart from it.
 if [ "$what" = obs-startup ]; then
-	port_sink=$((base + 8))
-	taskset -c 1 "$work/otlpsink" -addr "127.0.0.1:$port_sink" 2>/dev/null &
-	pids+=($!)
-	otel=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$port_sink" OTEL_TRACES_SAMPLER=parentbased_traceidratio)
-	APP_BIN=$work/app-noobs start_app "$work/run-obs" $port_app "" "" "$APP_MODE" warn >"$work/pid"
-	wait_ready $port_app
-	stop "$(cat "$work/pid")"
+	obs_prepare
 	cp "$work/app" "$work/app-copy" && cp "$work/app-noobs" "$work/app-noobs-copy" && sync
 	declare -A bin_of=([o]=$work/app [n]=$work/app-noobs ["o'"]=$work/app-copy ["n'"]=$work/app-noobs-copy)
 	comparisons=("o n" "n n" "n n'" "o o'")
