@@ -76,8 +76,6 @@ func (f *EmbeddedFile) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		h.Del("Content-Encoding")
-		h.Del("Vary")
 		writeProblem(w, r, http.StatusInternalServerError, "The embedded file "+f.Name+" is corrupt.")
 		return
 	}

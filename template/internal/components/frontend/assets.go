@@ -60,6 +60,15 @@ func loadAssets() (map[string]*backend.EmbeddedFile, error) {
 // assetURLs are the dashboard's assets' URLs, with their hashes.
 type assetURLs struct{ css, htmx, js string }
 
+// urls returns the assets' URLs; each file hashes itself once, on first use.
+func (d *Dashboard) urls() assetURLs {
+	return assetURLs{
+		css:  AssetsPath + "/" + versioned(d.assets["style.css"]),
+		htmx: AssetsPath + "/" + versioned(d.assets["htmx.min.js"]),
+		js:   AssetsPath + "/" + versioned(d.assets["dashboard.js"]),
+	}
+}
+
 // versioned is the asset's file name with its hash: htmx.min.js -> htmx.min.<hash>.js.
 func versioned(a *backend.EmbeddedFile) string {
 	ext := path.Ext(a.Name)

@@ -123,10 +123,9 @@ type Opts struct {
 type Dashboard struct {
 	opts   Opts
 	panels panelList
-	// pages and urls are made on first use, not at start: a start that serves no dashboard
-	// page (most, in production) parses no template and hashes no asset.
+	// pages are parsed on first use, not at start: a start that serves no dashboard page
+	// (most, in production) parses no template (nor hashes an asset: see urls).
 	pages  func() (map[string]*template.Template, error)
-	urls   func() assetURLs
 	assets map[string]*backend.EmbeddedFile
 	secret []byte // signs CSRF tokens; new per process
 	// allowedHosts are ALLOWED_HOSTS, parsed (hostAllowed).
@@ -176,13 +175,6 @@ func New(opts *Opts) (*Dashboard, error) {
 	if d.assets, err = loadAssets(); err != nil {
 		return nil, err
 	}
-	d.urls = sync.OnceValue(func() assetURLs {
-		return assetURLs{
-			css:  AssetsPath + "/" + versioned(d.assets["style.css"]),
-			htmx: AssetsPath + "/" + versioned(d.assets["htmx.min.js"]),
-			js:   AssetsPath + "/" + versioned(d.assets["dashboard.js"]),
-		}
-	})
 	d.pages = sync.OnceValues(parsePages)
 	return d, nil
 }
