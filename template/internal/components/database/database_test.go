@@ -218,6 +218,10 @@ func TestMigrations(t *testing.T) {
 			if applied, pending := counts(); applied != s.wantApplied || pending != 2-s.wantApplied {
 				t.Fatalf("%s: %d applied, %d pending; want %d applied", s.name, applied, pending, s.wantApplied)
 			}
+			// Start's one-query check agrees with goose's status.
+			if all, err := db.AllApplied(ctx); err != nil || all != (s.wantApplied == 2) {
+				t.Fatalf("%s: AllApplied = %v, %v; want %v", s.name, all, err, s.wantApplied == 2)
+			}
 		}
 		// Each owner has its own version table.
 		var n int
@@ -238,6 +242,10 @@ func TestStartRefusesUnmigrated(t *testing.T) {
 		}
 		defer db.Close()
 
+		// No version table yet: the one-query check fails and Start asks goose.
+		if all, err := db.AllApplied(t.Context()); err == nil || all {
+			t.Errorf("AllApplied on an empty database = %v, %v; want false and the missing table's error", all, err)
+		}
 		err = db.Start(t.Context())
 		if !errors.Is(err, database.ErrPendingMigrations) {
 			t.Fatalf("Start on an empty database = %v, want ErrPendingMigrations", err)
@@ -257,8 +265,18 @@ func TestStartRefusesUnmigrated(t *testing.T) {
 		if err := auto.Start(t.Context()); err != nil {
 			t.Fatalf("Start with AutoMigrate: %v", err)
 		}
+		if all, err := db.AllApplied(t.Context()); err != nil || !all {
+			t.Errorf("AllApplied after migrating = %v, %v; want true", all, err)
+		}
 		if err := db.Start(t.Context()); err != nil {
 			t.Errorf("Start after migrating: %v", err)
+		}
+		// One owner a step behind: Start refuses again.
+		if _, err := db.MigrateDown(t.Context(), testOwner); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Start(t.Context()); !errors.Is(err, database.ErrPendingMigrations) {
+			t.Errorf("Start with one migration rolled back = %v, want ErrPendingMigrations", err)
 		}
 	})
 }

@@ -1,4 +1,9 @@
 package database
 
+import "context"
+
 // MigrateCmd exposes the migrate command's builder to the external tests.
 var MigrateCmd = migrateCmd
+
+// AllApplied exposes Start's one-query check, so tests see which way Start went.
+func (db *DB) AllApplied(ctx context.Context) (bool, error) { return db.allApplied(ctx) }

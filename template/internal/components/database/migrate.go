@@ -231,6 +231,69 @@ func (db *DB) provider(o ownerMigrations) (*goose.Provider, error) {
 	return p, nil
 }
 
+// allApplied reports whether every owner's version table records every one of its migrations
+// as applied, in one query over all the tables. It never migrates and takes no lock: a false
+// answer or an error (a table missing, an unparsable file name) only means "ask goose".
+func (db *DB) allApplied(ctx context.Context) (bool, error) {
+	owners, err := db.migrations.list()
+	if err != nil || len(owners) == 0 {
+		return false, err
+	}
+	want := make([][]int64, len(owners))
+	var q strings.Builder
+	for i, o := range owners {
+		files, err := fs.Glob(o.fsys, string(db.engine)+"/*.sql")
+		if err != nil || len(files) == 0 {
+			return false, err
+		}
+		for _, f := range files {
+			v, err := goose.NumericComponent(f)
+			if err != nil {
+				return false, err
+			}
+			want[i] = append(want[i], v)
+		}
+		if i > 0 {
+			q.WriteString(" UNION ALL ")
+		}
+		// Owner names match ownerPattern, so they are safe in an identifier.
+		fmt.Fprintf(&q, "SELECT %d, version_id FROM %s%s WHERE is_applied", i, VersionTablePrefix, o.owner)
+	}
+	rows, err := db.sql.QueryContext(ctx, q.String())
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	applied := make([]map[int64]bool, len(owners))
+	for rows.Next() {
+		var (
+			i int
+			v int64
+		)
+		if err := rows.Scan(&i, &v); err != nil {
+			return false, err
+		}
+		if i < 0 || i >= len(owners) {
+			return false, fmt.Errorf("database: migration status: owner index %d out of range", i)
+		}
+		if applied[i] == nil {
+			applied[i] = map[int64]bool{}
+		}
+		applied[i][v] = true
+	}
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	for i, versions := range want {
+		for _, v := range versions {
+			if !applied[i][v] {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
+}
+
 // findOwner returns the registered migrations of owner.
 func (db *DB) findOwner(owner string) (ownerMigrations, []ownerMigrations, error) {
 	owners, err := db.migrations.list()

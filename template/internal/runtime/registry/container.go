@@ -243,9 +243,9 @@ func (c *Container) logger() *slog.Logger {
 
 // debug logs a lifecycle step, checking the level first: building the record on every start
 // and stop would cost more than the step itself for most services.
-func (c *Container) debug(ctx context.Context, msg string, n *node) {
+func (c *Container) debug(ctx context.Context, msg string, n *node, attrs ...any) {
 	if l := c.logger(); l.Enabled(ctx, slog.LevelDebug) {
-		l.DebugContext(ctx, msg, "service", n.name())
+		l.DebugContext(ctx, msg, append([]any{"service", n.name()}, attrs...)...)
 	}
 }
 
@@ -335,6 +335,7 @@ func (c *Container) start(ctx context.Context) error {
 			}
 			n.state.Store(stateStarting)
 			c.debug(startCtx, "registry: starting service", n)
+			began := time.Now()
 			v, err := c.build(buildCtx, n, nil, &n.owned)
 			if err != nil {
 				// What the failed singleton built for itself is ours to release now: the
@@ -350,6 +351,8 @@ func (c *Container) start(ctx context.Context) error {
 			}
 			n.value = v
 			n.state.Store(stateStarted)
+			// Where a slow start-up goes: LOG_LEVEL=debug shows each service's share.
+			c.debug(startCtx, "registry: started service", n, "duration", time.Since(began))
 			mu.Lock()
 			started = append(started, n)
 			mu.Unlock()

@@ -624,6 +624,36 @@ func TestStopOrderTimeoutAndLogging(t *testing.T) {
 	}
 }
 
+// At debug level the log says when each singleton starts and how long its start took, so
+// that LOG_LEVEL=debug shows where a slow start-up goes.
+func TestStartLogsDurations(t *testing.T) {
+	t.Parallel()
+	type Slow struct{}
+	r := registry.New()
+	must(t, registry.Provide(r, func(context.Context) (*Slow, error) {
+		time.Sleep(20 * time.Millisecond)
+		return &Slow{}, nil
+	}))
+	logger, logs := newLogger()
+	c, err := r.BuildWith(&registry.ContainerOpts{Logger: logger})
+	must(t, err)
+	must(t, c.Start(t.Context()))
+	defer c.Stop(t.Context())
+	var line string
+	for l := range strings.Lines(logs.String()) {
+		if strings.Contains(l, "registry: started service") && strings.Contains(l, "service=registry_test.Slow") {
+			line = l
+		}
+	}
+	_, d, ok := strings.Cut(strings.TrimSpace(line), "duration=")
+	if !ok {
+		t.Fatalf("no started line with a duration for registry_test.Slow in:\n%s", logs.String())
+	}
+	if got, err := time.ParseDuration(d); err != nil || got < 20*time.Millisecond {
+		t.Errorf("duration %q (%v), want at least the constructor's 20ms", d, err)
+	}
+}
+
 func TestStopBoundedByContext(t *testing.T) {
 	t.Parallel()
 	ev := &events{}
