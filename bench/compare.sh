@@ -639,6 +639,10 @@ EOF
 	grep '^init ' "$OUT/startup.log" | sort -k5 -g -r | head -8 | sed 's/^/   /'
 	echo "   service start timeline (debug log), first and last lines:"
 	grep -E 'starting service|listening|ticking' "$OUT/startup.log" | sed -n '1p;$p' | sed 's/^/   /'
+	echo "   the slowest services to start (constructor and Start hook, from 'registry: started service'):"
+	grep 'registry: started service' "$OUT/startup.log" |
+		sed -n 's/.*"service":"\([^"]*\)".*"duration":\([0-9]*\).*/\2 \1/p' | sort -rn | head -6 |
+		awk '{printf "   %8.2f ms  %s\n", $1 / 1e6, $2}'
 	echo "== profile: GET /api/v1/ping under wrk (pinned as in rps), CPU 10 s -> $OUT/ping.cpu.pprof"
 	(cd "$work/run-profile" && exec env APP_ENV="$APP_MODE" LOG_LEVEL="$APP_LOG" HOST=127.0.0.1 PORT=$port_app AUTH_SECRET="$secret" \
 		GOMAXPROCS=1 taskset -c 0 "$work/app-pprof" serve >/dev/null 2>"$work/run-profile/log.err") &

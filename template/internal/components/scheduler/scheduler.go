@@ -114,11 +114,13 @@ type Scheduler struct {
 	// Manual runs (RunInBackground) live as long as the scheduler, not as the request that
 	// started them: life ends when Stop gives up waiting for them. A counter under mu rather
 	// than a WaitGroup, so Stop knows at once when there is nothing to wait for.
-	life     context.Context
-	endLife  context.CancelFunc
-	manual   int           // manual runs in progress
-	idle     chan struct{} // made when stopping begins; closed once manual is 0
-	stopping bool          // Stop began: no more manual runs
+	life    context.Context
+	endLife context.CancelFunc
+	// endStartup ends the start's bookkeeping (the schedule's record, the catch-up check).
+	endStartup context.CancelFunc
+	manual     int           // manual runs in progress
+	idle       chan struct{} // made when stopping begins; closed once manual is 0
+	stopping   bool          // Stop began: no more manual runs
 }
 
 // ErrStopped is returned (wrapped) by RunInBackground once the scheduler has begun to stop.
@@ -210,10 +212,21 @@ func (s *Scheduler) maybeStartLocked(ctx context.Context) error {
 		}
 	}
 	s.gs = gs
-	if err := s.saveSchedule(ctx); err != nil {
-		s.logger.Warn("scheduler: save schedule", "err", err)
-	}
-	s.catchUp(ctx)
+	// Recording the schedule and catching up missed runs touch the database, where River
+	// writes too while the app starts: waiting for SQLite's write lock, they held up the
+	// app's start by 0.6-8 ms (bench/RESULTS.md, issue 18). They run beside it instead; Stop
+	// ends them (a missed run not yet caught up is caught up at the next start) and waits.
+	bg, cancel := context.WithCancel(s.ctx)
+	s.endStartup = cancel
+	s.running.Add(1)
+	go func() {
+		defer s.running.Done()
+		defer cancel()
+		if err := s.saveSchedule(bg); err != nil && bg.Err() == nil {
+			s.logger.Warn("scheduler: save schedule", "err", err)
+		}
+		s.catchUp(bg)
+	}()
 	gs.Start()
 	s.logger.Info("scheduler: ticking", "jobs", len(s.jobs), "instance", s.instance)
 	return nil
@@ -239,7 +252,9 @@ func hasSeconds(expr string) bool {
 func (s *Scheduler) catchUp(ctx context.Context) {
 	last, err := s.store.Last(ctx)
 	if err != nil {
-		s.logger.Warn("scheduler: read run history; missed runs are not caught up", "err", err)
+		if ctx.Err() == nil { // not stopped while starting
+			s.logger.Warn("scheduler: read run history; missed runs are not caught up", "err", err)
+		}
 		return
 	}
 	now := time.Now()
@@ -489,6 +504,9 @@ func (s *Scheduler) shutdown(ctx context.Context) error {
 	gs, cancel := s.gs, s.cancel
 	s.gs = nil
 	s.tick = false // never again
+	if s.endStartup != nil {
+		s.endStartup()
+	}
 	if !s.stopping {
 		s.stopping = true
 		s.idle = make(chan struct{})

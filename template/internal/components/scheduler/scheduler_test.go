@@ -258,6 +258,78 @@ func TestSharedStoreRunsTickOnce(t *testing.T) {
 	}
 }
 
+// slowStore's SaveSchedule waits for release or for its context, as a database write that
+// waits for SQLite's lock would; Last waits the same way.
+type slowStore struct {
+	*memoryStore
+	release chan struct{}
+	saved   atomic.Bool
+	ended   atomic.Bool // a call returned because its context ended
+}
+
+func (s *slowStore) wait(ctx context.Context) error {
+	select {
+	case <-s.release:
+		return nil
+	case <-ctx.Done():
+		s.ended.Store(true)
+		return ctx.Err()
+	}
+}
+
+func (s *slowStore) SaveSchedule(ctx context.Context, _ []Entry) error {
+	if err := s.wait(ctx); err != nil {
+		return err
+	}
+	s.saved.Store(true)
+	return nil
+}
+
+func (s *slowStore) Last(ctx context.Context) (map[string]Run, error) {
+	if err := s.wait(ctx); err != nil {
+		return nil, err
+	}
+	return s.memoryStore.Last(ctx)
+}
+
+// Recording the schedule and reading the run history happen beside the app's start: Start
+// returns while the store is still busy, the work finishes afterwards, and Stop ends and
+// awaits work that has not finished.
+func TestStartDoesNotWaitForTheStore(t *testing.T) {
+	t.Parallel()
+	for _, finish := range []bool{true, false} {
+		store := &slowStore{memoryStore: newMemoryStore(), release: make(chan struct{})}
+		s, err := New(Settings{}, &Opts{Tick: true, Store: store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		if err := s.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cancel() // as Container.Start does once every service has started
+		if store.saved.Load() {
+			t.Fatal("Start waited for SaveSchedule")
+		}
+		if finish {
+			close(store.release)
+			deadline := time.Now().Add(5 * time.Second)
+			for !store.saved.Load() && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			if !store.saved.Load() {
+				t.Fatal("the schedule was not saved after Start")
+			}
+		}
+		if err := s.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if !finish && !store.ended.Load() {
+			t.Error("Stop returned while the start-up work still waited on the store")
+		}
+	}
+}
+
 // A manual run in progress when the scheduler stops is awaited while it finishes in time, and
 // cancelled when Stop's context ends first; either way its outcome is recorded.
 func TestRunInBackgroundAtStop(t *testing.T) {
