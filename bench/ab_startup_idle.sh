@@ -3,14 +3,23 @@
 # versions of aegis, alternating: BEFORE (a git revision) against the working tree.
 #
 #   bash bench/ab_startup_idle.sh 8819a5e        # ROUNDS=2 STARTS=20 IDLE_SECS=20
+#   bash bench/ab_startup_idle.sh 526b482 paired # ROUNDS=4 STARTS=41: start-up only, in pairs
 #
 # Per round and binary (the order reverses every other round): bench/httpbench/startup -runs STARTS
 # (exec to first 200 on /health/ready), then the app alone: VmRSS, RssAnon, RssFile 1 s after
 # ready, utime+stime over IDLE_SECS as % of one core. APP_ENV=production with the AUTH_SECRET
 # aegis init wrote, database migrated first, as bench/compare.sh runs it.
+#
+# paired: per round three comparisons of STARTS alternating pairs (startup -against -warm, each
+# binary read whole before its start, its pages dropped from the page cache before each
+# comparison: "read from the disk"): after against before, and two null comparisons, a
+# byte-identical copy of each against its original. The median of each comparison's pair
+# differences with its 95% interval; how far the nulls move is what the method resolves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-before_rev=${1:?usage: bench/ab_startup_idle.sh BEFORE_REVISION}
+before_rev=${1:?usage: bench/ab_startup_idle.sh BEFORE_REVISION [paired]}
+mode=${2:-}
+if [ "$mode" = paired ]; then ROUNDS=${ROUNDS:-4} STARTS=${STARTS:-41}; fi
 ROUNDS=${ROUNDS:-2} STARTS=${STARTS:-20} IDLE_SECS=${IDLE_SECS:-20} PORT_BASE=${PORT_BASE:-18470}
 # Every available part but EXCLUDE (default observability, as bench/compare.sh).
 export EXCLUDE=${EXCLUDE-observability}
@@ -44,6 +53,23 @@ mkdir -p "$work/src-before" && git archive "$before_rev" | tar -x -C "$work/src-
 build "$work/src-before" before
 build "$root" after
 for n in before after; do start $n $((PORT_BASE + 1)); ready $((PORT_BASE + 1)); stop; done # migrate
+
+if [ "$mode" = paired ]; then
+	cp "$work/before/app" "$work/before/app-copy" && cp "$work/after/app" "$work/after/app-copy" && sync
+	echo "== start-up in pairs: $ROUNDS rounds of three comparisons, $STARTS pairs each (ms: median of the pair differences, 95% interval)"
+	note
+	for r in $(seq "$ROUNDS"); do
+		for c in "after/app before/app" "before/app-copy before/app" "after/app-copy after/app"; do
+			read -r x y <<<"$c"
+			for f in "$work"/before/app* "$work"/after/app*; do dd if="$f" iflag=nocache count=0 status=none; done
+			printf "   round %d  %-16s - %-11s " "$r" "$x" "$y"
+			(cd "$work/after/run" && APP_ENV=production AUTH_SECRET=$(secret after) "$work/after/startup" -bin "$work/$x" -against "$work/$y" \
+				-runs "$STARTS" -port $((PORT_BASE + 2)) -warm | awk '/^wall ms/ {print "bin", $4, "against", $6, "added", $12, $15, $16}')
+		done
+	done
+	note
+	exit 0
+fi
 
 for r in $(seq "$ROUNDS"); do
 	order="before after"
