@@ -232,26 +232,29 @@ func (db *DB) provider(o ownerMigrations) (*goose.Provider, error) {
 }
 
 // allApplied reports whether every owner's version table records every one of its migrations
-// as applied, in one query over all the tables. It never migrates and takes no lock: a false
-// answer or an error (a table missing, an unparsable file name) only means "ask goose".
+// as applied, in one query over all the tables. The migrations are goose's own list (a
+// provider reads the files and touches no database). It never migrates and takes no lock: a
+// false answer or an error (a table missing) only means "ask goose".
 func (db *DB) allApplied(ctx context.Context) (bool, error) {
 	owners, err := db.migrations.list()
 	if err != nil || len(owners) == 0 {
 		return false, err
 	}
-	want := make([][]int64, len(owners))
-	var q strings.Builder
+	type version struct {
+		owner int
+		id    int64
+	}
+	var (
+		want []version
+		q    strings.Builder
+	)
 	for i, o := range owners {
-		files, err := fs.Glob(o.fsys, string(db.engine)+"/*.sql")
-		if err != nil || len(files) == 0 {
+		p, err := db.provider(o)
+		if err != nil {
 			return false, err
 		}
-		for _, f := range files {
-			v, err := goose.NumericComponent(f)
-			if err != nil {
-				return false, err
-			}
-			want[i] = append(want[i], v)
+		for _, src := range p.ListSources() {
+			want = append(want, version{i, src.Version})
 		}
 		if i > 0 {
 			q.WriteString(" UNION ALL ")
@@ -264,31 +267,20 @@ func (db *DB) allApplied(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	defer rows.Close()
-	applied := make([]map[int64]bool, len(owners))
+	applied := map[version]bool{}
 	for rows.Next() {
-		var (
-			i int
-			v int64
-		)
-		if err := rows.Scan(&i, &v); err != nil {
+		var v version
+		if err := rows.Scan(&v.owner, &v.id); err != nil {
 			return false, err
 		}
-		if i < 0 || i >= len(owners) {
-			return false, fmt.Errorf("database: migration status: owner index %d out of range", i)
-		}
-		if applied[i] == nil {
-			applied[i] = map[int64]bool{}
-		}
-		applied[i][v] = true
+		applied[v] = true
 	}
 	if err := rows.Err(); err != nil {
 		return false, err
 	}
-	for i, versions := range want {
-		for _, v := range versions {
-			if !applied[i][v] {
-				return false, nil
-			}
+	for _, v := range want {
+		if !applied[v] {
+			return false, nil
 		}
 	}
 	return true, nil
