@@ -4,6 +4,7 @@
 #
 #   bash bench/compare.sh            # rps + startup + idle (the default, "app")
 #   bash bench/compare.sh rps|startup|idle|data|profile|all
+#   bash bench/compare.sh spin       # what a microsecond more per request costs here (anchor b only)
 #   bash bench/compare.sh obs        # issue 16: the app with observability against itself without
 #   bash bench/compare.sh obs-startup # issue 16: what that start-up comparison can resolve (null comparisons)
 #
@@ -98,6 +99,42 @@ need() {
 }
 note() { echo "   [$(date -u +%H:%M:%S) UTC, load average $(cut -d' ' -f1-3 /proc/loadavg)]"; }
 
+# ---- spin (no app: the anchor b alone) ----------------------------------------------------------
+# What one more microsecond of work per request costs the server here, in CPU per request: b with
+# -spin 0, 2, 4 and 8 us of busy work per ping. When the server is the bottleneck, a slower one
+# finds wrk idle more often and pays for waking it (on a VM, an interrupt to the other core) in
+# each response's write: the added cost can exceed the added work, by how much depends on the
+# machine. The gp/b ratio of rps then moves with the machine as much as with the app.
+if [ "$what" = spin ]; then
+	need wrk
+	(cd bench/httpbench && go build -o "$work/chihuma" ./chihuma)
+	port=$((base + 3))
+	echo "== spin: b with busy work added per ping, alone on core 0 (GOMAXPROCS=1), wrk -t1 -c50 -d$DURATION on core 1, $ROUNDS rounds"
+	printf "   %-6s %s\n" round "server CPU per request (us) at spin 0 2us 4us 8us -> added over spin 0"
+	note
+	for round in $(seq "$ROUNDS"); do
+		spins=(0 2us 4us 8us)
+		[ $((round % 2)) = 0 ] && spins=(8us 4us 2us 0)
+		declare -A cost=()
+		for sp in "${spins[@]}"; do
+			GOMAXPROCS=1 taskset -c 0 "$work/chihuma" -addr "127.0.0.1:$port" -spin "$sp" 2>/dev/null &
+			p=$!
+			for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$port/api/v1/ping" && break; sleep 0.05; done
+			taskset -c 1 wrk -t1 -c50 -d2s "http://127.0.0.1:$port/api/v1/ping" >/dev/null
+			t0=$(awk '{print $14 + $15}' "/proc/$p/stat")
+			out=$(taskset -c 1 wrk -t1 -c50 -d"$DURATION" "http://127.0.0.1:$port/api/v1/ping")
+			t1=$(awk '{print $14 + $15}' "/proc/$p/stat")
+			cost[$sp]=$(awk -v t="$((t1 - t0))" -v hz="$tck" '/requests in/ {printf "%.2f", t / hz * 1e6 / $1}' <<<"$out")
+			kill "$p"
+			wait "$p" 2>/dev/null || true
+		done
+		printf "   %-6s %s %s %s %s -> %s\n" "$round" "${cost[0]}" "${cost[2us]}" "${cost[4us]}" "${cost[8us]}" \
+			"$(awk -v a="${cost[0]}" -v b="${cost[2us]}" -v c="${cost[4us]}" -v d="${cost[8us]}" 'BEGIN {printf "+%.1f +%.1f +%.1f us", b - a, c - a, d - a}')"
+	done
+	note
+	exit 0
+fi
+
 # ---- build ------------------------------------------------------------------------------------
 echo "== build (go $(go env GOVERSION), $(nproc) cores)"
 go build -o "$work/aegis" ./cmd/aegis
@@ -106,37 +143,8 @@ svcs=$("$work/aegis" services --json | awk -F'"' '/"name"/ {n=$4} /"status": "av
 echo "   aegis init everything --components $all --services $svcs"
 "$work/aegis" init everything --no-interactive -o "$work" --module example.com/everything --components "$all" --services "$svcs" >/dev/null
 gen=$work/everything
-cat >"$gen/internal/services/ping.go" <<'EOF'
-package services
-
-import (
-	"context"
-	"net/http"
-
-	"github.com/danielgtaylor/huma/v2"
-
-	"example.com/everything/internal/components/backend"
-	"example.com/everything/internal/runtime/registry"
-)
-
-// PingBody is the answer of GET /api/v1/ping.
-type PingBody struct {
-	Message string `json:"message" example:"pong" doc:"Always pong"`
-}
-
-type pingOutput struct{ Body PingBody }
-
-func init() {
-	registry.Contribute(registry.Default, "ping", backend.Routes(func(r *backend.Router) error {
-		huma.Register(r.API, huma.Operation{OperationID: "ping", Method: http.MethodGet, Path: "/api/v1/ping",
-			Summary: "Answer pong", Tags: []string{"ping"}},
-			func(context.Context, *struct{}) (*pingOutput, error) {
-				return &pingOutput{Body: PingBody{Message: "pong"}}, nil
-			})
-		return nil
-	}))
-}
-EOF
+# The one user file (bench/ping.go.txt; .txt so that no Go build in this repository picks it up).
+cp bench/ping.go.txt "$gen/internal/services/ping.go"
 (cd "$gen" && CGO_ENABLED=0 go build -trimpath -o "$work/app" ./cmd/everything)
 if [ "$what" = obs ] || [ "$what" = obs-startup ]; then
 	# The same tree without the component: only its blank imports (and its glues', which hold

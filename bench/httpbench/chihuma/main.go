@@ -4,7 +4,9 @@
 // compared against (the app adds its middleware stack, request scope and access log on top).
 // It also answers GET /health/live like the bare server, so both anchors take the same probes.
 // The -read-header-timeout, -read-timeout, -write-timeout and -idle-timeout flags set the
-// http.Server's timeouts as in bench/httpbench/bare (0, the default: none).
+// http.Server's timeouts as in bench/httpbench/bare (0, the default: none). -spin adds that much
+// busy work to each ping (bench/compare.sh spin: what a microsecond more per request costs the
+// server on this machine).
 package main
 
 import (
@@ -12,6 +14,7 @@ import (
 	"flag"
 	"log"
 	"net/http"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
@@ -31,6 +34,7 @@ func main() {
 	read := flag.Duration("read-timeout", 0, "http.Server ReadTimeout (0: none)")
 	write := flag.Duration("write-timeout", 0, "http.Server WriteTimeout (0: none)")
 	idle := flag.Duration("idle-timeout", 0, "http.Server IdleTimeout (0: none)")
+	spin := flag.Duration("spin", 0, "busy work added to each ping (0: none)")
 	flag.Parse()
 	mux := chi.NewRouter()
 	cfg := huma.DefaultConfig("chihuma", "1.0.0")
@@ -39,6 +43,8 @@ func main() {
 	huma.Register(api, huma.Operation{OperationID: "ping", Method: http.MethodGet, Path: "/api/v1/ping",
 		Summary: "Answer pong", Tags: []string{"ping"}},
 		func(context.Context, *struct{}) (*pingOutput, error) {
+			for began := time.Now(); time.Since(began) < *spin; {
+			}
 			return &pingOutput{Body: PingBody{Message: "pong"}}, nil
 		})
 	mux.Get("/health/live", func(w http.ResponseWriter, _ *http.Request) {
