@@ -63,7 +63,12 @@ func (a *cli) serveHTTP(ctx context.Context, c *registry.Container, logger *slog
 		return err
 	}
 	url := listenURL(srv.Settings(), ln.Addr().String())
-	fmt.Fprintf(a.stdout, "%s is listening on %s (API docs at %s%s); press Ctrl+C to stop\n", a.name, url, url, backend.DocsPath)
+	if !core.Production() {
+		// For the person at the terminal. In production the log line below says it: logs
+		// are JSON there and collectors merge stdout with stderr, so a plain line would be
+		// a record that does not parse.
+		fmt.Fprintf(a.stdout, "%s is listening on %s (API docs at %s%s); press Ctrl+C to stop\n", a.name, url, url, backend.DocsPath)
+	}
 	logger.Info("listening", "url", url, "env", core.Env)
 	return srv.Serve(ctx, ln, h)
 }
