@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
@@ -107,10 +108,14 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 	// registering it here too makes other methods get 405 rather than 404.
 	mux.Method(http.MethodGet, LivePath, http.HandlerFunc(writeLive))
 	mux.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, http.StatusNotFound, "No route matches "+r.URL.Path+"; see /docs for the API.")
+		writeProblem(w, r, http.StatusNotFound, "No route matches "+clip(r.URL.Path)+"; see /docs for the API.")
 	})
 	mux.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+".")
+		allowed := allowedMethods(mux, r)
+		if len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+		}
+		writeProblem(w, r, http.StatusMethodNotAllowed, clip(r.Method)+" is not allowed on "+clip(r.URL.Path)+".")
 	})
 
 	cfg := huma.DefaultConfig(o.Title, o.Version)
@@ -118,6 +123,9 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 	cfg.DocsPath = ""
 	// huma's own hook builds $schema links from the request's Host headers.
 	cfg.CreateHooks = []func(huma.Config) huma.Config{schemaLinks(s.settings.BaseURL)}
+	// First, so that the schema link transformer (added by the hook above) copies the
+	// problem as it will be sent.
+	cfg.Transformers = append([]huma.Transformer{humaProblems}, cfg.Transformers...)
 	cfg.OnAddOperation = append(cfg.OnAddOperation, capBody(s.settings.MaxBodyBytes))
 	api := humachi.New(mux, cfg)
 	api.UseMiddleware(readBodyFirst(api))
@@ -135,6 +143,30 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 		return nil, err
 	}
 	return &rootHandler{ids: ids, logger: o.Logger, next: chain}, nil
+}
+
+// methods are those a 405's Allow header may list: the ones chi routes.
+var methods = []string{
+	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace,
+}
+
+// allowedMethods lists the methods mux routes for r's path, for the Allow header
+// RFC 9110 requires on a 405. chi notes them while routing but gives them only to
+// its own 405 handler, which ours replaces; asking the tree again costs a lookup
+// per method, on refused requests only.
+func allowedMethods(mux *chi.Mux, r *http.Request) []string {
+	path := r.URL.RawPath
+	if path == "" {
+		path = r.URL.Path
+	}
+	var allowed []string
+	for _, m := range methods {
+		if mux.Match(chi.NewRouteContext(), m, path) {
+			allowed = append(allowed, m)
+		}
+	}
+	return allowed
 }
 
 // capBody lowers each huma operation's own body limit (1 MiB unless the

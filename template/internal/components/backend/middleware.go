@@ -30,7 +30,9 @@ func isProbe(path string) bool {
 }
 
 // accessLog writes one structured line per request once it is answered:
-// debug for health probes, error for 5xx, info otherwise.
+// debug for health probes, warn for 503 (a part of the app off or not ready),
+// error for the other 5xx, info otherwise. Method and path are clipped (clip)
+// when long.
 //
 // It runs on every request, so it is written for cost: the ResponseWriter
 // wrapper lives in the request context's allocation (requestIDMiddleware),
@@ -68,6 +70,11 @@ func accessLog(logger *slog.Logger, traced bool) func(http.Handler) http.Handler
 				}
 				level := slog.LevelInfo
 				switch {
+				case status == http.StatusServiceUnavailable:
+					// The app saying a part of it is off or not ready (a service not
+					// configured, readiness while starting): a state, not a failure, and
+					// any client may ask for it as often as it likes.
+					level = slog.LevelWarn
 				case status >= 500:
 					level = slog.LevelError
 				case isProbe(r.URL.Path):
@@ -78,9 +85,13 @@ func accessLog(logger *slog.Logger, traced bool) func(http.Handler) http.Handler
 					return
 				}
 				now := time.Now()
+				method, path := r.Method, r.URL.Path
+				if len(method) > maxShown || len(path) > maxShown {
+					method, path = clip(method), clip(path)
+				}
 				if lh != nil {
 					bp := lineBufs.Get().(*[]byte)
-					*bp = appendAccessLine((*bp)[:0], now, level, r.Method, r.URL.Path, status,
+					*bp = appendAccessLine((*bp)[:0], now, level, method, path, status,
 						rw.bytes, now.Sub(start), r.RemoteAddr, RequestID(ctx))
 					if traced {
 						// The IDs as hex straight into the line: their String methods would
@@ -102,8 +113,8 @@ func accessLog(logger *slog.Logger, traced bool) func(http.Handler) http.Handler
 				}
 				rec := slog.NewRecord(now, level, "request", 0)
 				rec.AddAttrs(
-					slog.String("method", r.Method),
-					slog.String("path", r.URL.Path),
+					slog.String("method", method),
+					slog.String("path", path),
 					slog.Int("status", status),
 					slog.Int64("bytes", rw.bytes),
 					slog.Duration("duration", now.Sub(start)),
@@ -306,8 +317,8 @@ func recoverer(logger *slog.Logger) func(http.Handler) http.Handler {
 				ctx := r.Context()
 				logger.LogAttrs(ctx, slog.LevelError, "panic serving request",
 					slog.String("panic", fmt.Sprint(v)),
-					slog.String("method", r.Method),
-					slog.String("path", r.URL.Path),
+					slog.String("method", clip(r.Method)),
+					slog.String("path", clip(r.URL.Path)),
 					slog.String("request_id", RequestID(ctx)),
 					slog.String("stack", string(debug.Stack())),
 				)

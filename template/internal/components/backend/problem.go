@@ -3,6 +3,9 @@ package backend
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 )
@@ -13,15 +16,17 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, status int, detail str
 	writeProblem(w, r, status, detail)
 }
 
-// writeProblem writes an RFC 9457 problem+json response in the same shape huma
-// uses for its own errors, so clients see one error format whichever layer
-// answered.
+// writeProblem writes an RFC 9457 problem+json response with the fields huma's
+// own problems have (title, status, detail, instance: humaProblems adds the
+// instance to huma's), so clients read one error format whichever layer
+// answered. Only huma's carry a $schema link (to the ErrorModel schema of its
+// operations) and errors[].
 func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
 	body, err := json.Marshal(&huma.ErrorModel{
 		Title:    http.StatusText(status),
 		Status:   status,
 		Detail:   detail,
-		Instance: r.URL.Path,
+		Instance: clip(r.URL.Path),
 	})
 	if err != nil {
 		// ErrorModel holds only strings and ints here; Marshal cannot fail.
@@ -33,4 +38,118 @@ func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail str
 	h.Del("Content-Length")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))
+}
+
+// maxShown bounds what problems and the access log repeat of the request line
+// (path, method): a client can send a URL of a megabyte, and repeating it in
+// detail and instance, and again in every log line, multiplies what it costs
+// the server and the log store.
+const maxShown = 200
+
+// clip returns s, or when it is longer than maxShown its first bytes (cut
+// where a character starts) and its full length.
+func clip(s string) string {
+	if len(s) <= maxShown {
+		return s
+	}
+	cut := maxShown
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…(" + strconv.Itoa(len(s)) + " bytes)"
+}
+
+// maxEchoedValue bounds a query or path value echoed in a problem's errors[]:
+// enough to show a mistyped number or date, too little to reflect a blob.
+const maxEchoedValue = 64
+
+// humaProblems is the first of the huma API's transformers; huma runs every
+// response through them. For answers of 400 and above it sets nosniff, which
+// writeProblem sets on the router's, and it makes huma's problems safe to send
+// (problemToSend). A successful response costs the status check only.
+func humaProblems(ctx huma.Context, status string, v any) (any, error) {
+	// huma passes the status as its decimal text; 4xx and 5xx start at '4'.
+	if len(status) != 3 || status[0] < '4' {
+		return v, nil
+	}
+	ctx.SetHeader("X-Content-Type-Options", "nosniff")
+	m, ok := v.(*huma.ErrorModel)
+	if !ok {
+		return v, nil
+	}
+	u := ctx.URL()
+	return problemToSend(m, u.Path), nil
+}
+
+// humaValidationFailed is the detail huma gives every problem of request
+// validation (a malformed or unknown body, a bad parameter), the reasons being
+// in errors[] only.
+const humaValidationFailed = "validation failed"
+
+// problemToSend returns the problem m as it goes to the client: with the
+// instance (the request's path, clipped) when m has none, a validation
+// failure's detail naming its first error, and no error echoing what the
+// client sent unless it is a short query or path value (errorValue). huma
+// echoes the whole request body in a body error (a login's password
+// included), and an app's error may be a package-level value returned on
+// every request, so m and its details are copied, never changed.
+func problemToSend(m *huma.ErrorModel, path string) *huma.ErrorModel {
+	out := *m
+	if out.Instance == "" {
+		out.Instance = clip(path)
+	}
+	if len(m.Errors) == 0 {
+		return &out
+	}
+	out.Errors = make([]*huma.ErrorDetail, 0, len(m.Errors))
+	for _, d := range m.Errors {
+		if d == nil {
+			continue // huma's NewError leaves a nil error as a nil detail
+		}
+		c := *d
+		c.Value = errorValue(c.Location, c.Value)
+		out.Errors = append(out.Errors, &c)
+	}
+	if out.Detail == humaValidationFailed && len(out.Errors) > 0 {
+		out.Detail = summary(out.Detail, out.Errors)
+	}
+	return &out
+}
+
+// errorValue is the value an error at location may echo: a query or path
+// parameter's when it is short and a plain value, nothing else. Body values
+// may be passwords or whole batches; headers and cookies carry tokens.
+func errorValue(location string, v any) any {
+	if !strings.HasPrefix(location, "query") && !strings.HasPrefix(location, "path") {
+		return nil
+	}
+	switch x := v.(type) {
+	case string:
+		if len(x) <= maxEchoedValue {
+			return x
+		}
+	case bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64:
+		return x
+	}
+	return nil
+}
+
+// summary puts the first error into a validation problem's detail, on one
+// line, so that a client (or a person reading a log) that shows only the
+// detail still sees what was wrong.
+func summary(detail string, errs []*huma.ErrorDetail) string {
+	var b strings.Builder
+	b.WriteString(detail)
+	b.WriteString(": ")
+	if loc := errs[0].Location; loc != "" {
+		b.WriteString(loc)
+		b.WriteString(": ")
+	}
+	b.WriteString(strings.ReplaceAll(errs[0].Message, "\n", " "))
+	if n := len(errs) - 1; n > 0 {
+		b.WriteString("; and ")
+		b.WriteString(strconv.Itoa(n))
+		b.WriteString(" more")
+	}
+	return b.String()
 }

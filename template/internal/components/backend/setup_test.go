@@ -61,6 +61,8 @@ type setupOpts struct {
 	// access are the HealthAccess contributions the server gets.
 	access   []HealthAccess
 	infoLogs bool // log at info like a production app; default debug, to see every line
+	// routes are mounted after testRoutes, for the routes of one test.
+	routes Routes
 }
 
 // fixture is what most tests need: a container holding the backend (and
@@ -122,8 +124,11 @@ func setup(t testing.TB, o setupOpts) fixture {
 	}
 	logs := &logtest.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level}))
-	h, err := srv.Handler(c, &HandlerOpts{Title: "testapp", Version: "1.0", Logger: logger,
-		Routes: registry.All[Routes]{{Name: "testroutes", Value: testRoutes}}})
+	routes := registry.All[Routes]{{Name: "testroutes", Value: testRoutes}}
+	if o.routes != nil {
+		routes = append(routes, registry.Contribution[Routes]{Name: "testcase", Value: o.routes})
+	}
+	h, err := srv.Handler(c, &HandlerOpts{Title: "testapp", Version: "1.0", Logger: logger, Routes: routes})
 	if err != nil {
 		t.Fatal(err)
 	}
