@@ -162,7 +162,8 @@ func allowedMethods(mux *chi.Mux, r *http.Request) []string {
 	}
 	var allowed []string
 	for _, m := range methods {
-		if mux.Match(chi.NewRouteContext(), m, path) {
+		// rootHandler answers HEAD on the liveness path before the router.
+		if mux.Match(chi.NewRouteContext(), m, path) || (m == http.MethodHead && path == LivePath) {
 			allowed = append(allowed, m)
 		}
 	}

@@ -184,7 +184,7 @@ func TestMethodNotAllowedAllow(t *testing.T) {
 		{http.MethodDelete, "/test/login", "POST"},
 		{http.MethodOptions, "/test/login", "POST"},
 		{http.MethodPut, "/test/both", "GET, POST"},
-		{http.MethodPost, LivePath, "GET"},
+		{http.MethodPost, LivePath, "GET, HEAD"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.target, func(t *testing.T) {
