@@ -326,8 +326,7 @@ func recoverer(logger *slog.Logger) func(http.Handler) http.Handler {
 					// Headers are out; the best we can do is cut the response short.
 					panic(http.ErrAbortHandler)
 				}
-				writeProblem(w, r, http.StatusInternalServerError,
-					"The server hit an unexpected error. Quote the X-Request-ID header when reporting it.")
+				writeProblem(w, r, http.StatusInternalServerError, unexpectedDetail)
 			}()
 			next.ServeHTTP(w, r)
 		})

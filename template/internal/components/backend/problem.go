@@ -2,6 +2,7 @@ package backend
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -63,22 +64,56 @@ func clip(s string) string {
 // enough to show a mistyped number or date, too little to reflect a blob.
 const maxEchoedValue = 64
 
-// humaProblems is the first of the huma API's transformers; huma runs every
+// humaProblems makes the first of the huma API's transformers; huma runs every
 // response through them. For answers of 400 and above it sets nosniff, which
 // writeProblem sets on the router's, and it makes huma's problems safe to send
 // (problemToSend). A successful response costs the status check only.
-func humaProblems(ctx huma.Context, status string, v any) (any, error) {
-	// huma passes the status as its decimal text; 4xx and 5xx start at '4'.
-	if len(status) != 3 || status[0] < '4' {
-		return v, nil
+func humaProblems(logger *slog.Logger) huma.Transformer {
+	return func(ctx huma.Context, status string, v any) (any, error) {
+		// huma passes the status as its decimal text; 4xx and 5xx start at '4'.
+		if len(status) != 3 || status[0] < '4' {
+			return v, nil
+		}
+		ctx.SetHeader("X-Content-Type-Options", "nosniff")
+		m, ok := v.(*huma.ErrorModel)
+		if !ok {
+			return v, nil
+		}
+		u := ctx.URL()
+		if m.Status == http.StatusInternalServerError && m.Detail == humaUnexpected {
+			return unexpected(ctx, logger, m, u.Path), nil
+		}
+		return problemToSend(m, u.Path), nil
 	}
-	ctx.SetHeader("X-Content-Type-Options", "nosniff")
-	m, ok := v.(*huma.ErrorModel)
-	if !ok {
-		return v, nil
+}
+
+// unexpectedDetail is what a client is told of an unexpected error (a panic, an
+// operation's plain error): where to look, not what happened.
+const unexpectedDetail = "The server hit an unexpected error. Quote the X-Request-ID header when reporting it."
+
+// humaUnexpected is the detail of the 500 huma writes when an operation returns
+// an error that is not a huma.StatusError: its errors[] then holds that error's
+// text, which may name a table, a file or a host.
+const humaUnexpected = "unexpected error occurred"
+
+// unexpected logs the error behind huma's 500 (the operation's plain error) and
+// returns the problem the recoverer sends for a panic: the cause goes to the
+// log, with the request ID that the client is asked to quote, never to the
+// client.
+func unexpected(ctx huma.Context, logger *slog.Logger, m *huma.ErrorModel, path string) *huma.ErrorModel {
+	msgs := make([]string, 0, len(m.Errors))
+	for _, d := range m.Errors {
+		if d != nil {
+			msgs = append(msgs, d.Message)
+		}
 	}
-	u := ctx.URL()
-	return problemToSend(m, u.Path), nil
+	rctx := ctx.Context()
+	logger.LogAttrs(rctx, slog.LevelError, "request failed",
+		slog.String("error", strings.Join(msgs, "; ")),
+		slog.String("method", clip(ctx.Method())),
+		slog.String("path", clip(path)),
+		slog.String("request_id", RequestID(rctx)))
+	return &huma.ErrorModel{Title: m.Title, Status: m.Status, Detail: unexpectedDetail, Instance: clip(path)}
 }
 
 // humaValidationFailed is the detail huma gives every problem of request

@@ -269,3 +269,26 @@ func TestAccessLogLevels(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainErrorHidden checks that an operation's plain error reaches the log,
+// with the request ID, and not the client, who gets the recoverer's answer.
+func TestPlainErrorHidden(t *testing.T) {
+	t.Parallel()
+	f := setup(t, setupOpts{routes: problemRoutes})
+	rec := f.do(t, http.MethodGet, "/test/failure", nil, nil)
+	p := problem(t, rec, http.StatusInternalServerError)
+	if strings.Contains(rec.Body.String(), "disk on fire") || len(p.Errors) != 0 {
+		t.Errorf("the client sees the error: %s", rec.Body)
+	}
+	if p.Detail != unexpectedDetail || p.Instance != "/test/failure" {
+		t.Errorf("problem = %+v, want the recoverer's detail and the path", p)
+	}
+	logged := f.logs.Records(t, "request failed")
+	if len(logged) != 1 {
+		t.Fatalf("%d 'request failed' records, want 1: %s", len(logged), f.logs)
+	}
+	id := rec.Header().Get("X-Request-ID")
+	if l := logged[0]; l["error"] != "disk on fire" || l["level"] != "ERROR" || l["request_id"] != id || id == "" {
+		t.Errorf("logged %v, want the error at ERROR with request ID %q", l, id)
+	}
+}
