@@ -53,8 +53,14 @@ func runAdd(ctx context.Context, env *Env, names []string, o growOpts) error {
 	}
 	fmt.Fprintf(out, "Added %s.\n", strings.Join(pl.NewOwners, ", "))
 	if len(pl.Migrations) > 0 {
+		// The names the app runs them under, which 'migrate status' and 'migrate down --owner'
+		// show and take, not the catalog's.
+		names := make([]string, len(pl.Migrations))
+		for i, m := range pl.Migrations {
+			names[i] = m.Name
+		}
 		fmt.Fprintf(out, "The migrations of %s run with the next 'go run ./cmd/%s migrate up' (serve runs them too).\n",
-			strings.Join(pl.Migrations, ", "), p.Manifest.Name)
+			strings.Join(names, ", "), p.Manifest.Name)
 	}
 	fmt.Fprintln(out, "Next: go build ./... && go test ./...   (git diff shows every change)")
 	return nil

@@ -3,9 +3,12 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/aegisgo/aegis/internal/project"
 )
 
 func newRemoveCmd(env *Env) *cobra.Command {
@@ -47,16 +50,42 @@ func runRemove(ctx context.Context, env *Env, names []string, o growOpts) error 
 		return err
 	}
 	fmt.Fprintf(out, "Removed %s.\n", strings.Join(pl.GoneOwners, ", "))
-	for _, owner := range pl.GoneOwners {
-		tables := pl.Tables[owner]
-		if len(tables) == 0 {
-			continue
-		}
-		fmt.Fprintf(out, "Database tables of '%s' were not dropped: %s, and its version table goose_db_version_%s.\n",
-			owner, strings.Join(tables, ", "), owner)
-		fmt.Fprintf(out, "  To drop them, restore the previous commit and run 'go run ./cmd/%s migrate down --owner %s' once per applied migration before removing again,\n  or drop them by hand: DROP TABLE %s, goose_db_version_%s;\n",
-			p.Manifest.Name, owner, strings.Join(tables, ", "), owner)
-	}
+	keptTables(out, p.Manifest.Name, pl.Tables)
 	fmt.Fprintln(out, "Next: go build ./... && go test ./...   (git diff shows every change)")
 	return nil
+}
+
+// keptTables tells what the removed parts' migrations left in the database and how to drop
+// it. Owners and statements come in the reverse of the order 'migrate up' ran them (owners by
+// name, then each owner's migrations), so a table is dropped before the tables it references
+// (authcomms_tokens before auth_users): PostgreSQL refuses the other order. The owners are the
+// names the app runs migrations under (commsdb, not the catalog's comms+database), the only
+// ones its 'migrate down --owner' knows.
+func keptTables(out io.Writer, app string, owners []project.MigrationOwner) {
+	for i := len(owners) - 1; i >= 0; i-- {
+		o := owners[i]
+		what := "its version table " + o.VersionTable()
+		if len(o.Tables) > 0 {
+			what = strings.Join(o.Tables, ", ") + ", and " + what
+		}
+		from := ""
+		if o.Part != o.Name {
+			from = " (from " + o.Part + ")"
+		}
+		fmt.Fprintf(out, "Database tables of '%s'%s were not dropped: %s.\n", o.Name, from, what)
+		fmt.Fprintf(out, "  To drop them, restore the previous commit, run 'go run ./cmd/%s migrate down --owner %s' once per applied migration\n", app, o.Name)
+		fmt.Fprintf(out, "  ('migrate status' lists them), then DROP TABLE IF EXISTS %s; and remove again. Or drop them all by hand:\n", o.VersionTable())
+		// One statement per table: neither SQLite nor PostgreSQL take a list everywhere, and
+		// IF EXISTS lets the same lines run on a database that never migrated everything.
+		for j := len(o.Tables) - 1; j >= 0; j-- {
+			fmt.Fprintf(out, "    DROP TABLE IF EXISTS %s;\n", o.Tables[j])
+		}
+		fmt.Fprintf(out, "    DROP TABLE IF EXISTS %s;\n", o.VersionTable())
+		if len(o.PostgresObjects) > 0 {
+			fmt.Fprintln(out, "  and on PostgreSQL also:")
+			for _, obj := range o.PostgresObjects {
+				fmt.Fprintf(out, "    DROP %s IF EXISTS %s;\n", strings.Fields(obj)[0], strings.Join(strings.Fields(obj)[1:], " "))
+			}
+		}
+	}
 }

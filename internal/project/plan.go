@@ -43,12 +43,13 @@ type Plan struct {
 	Changes               []Change
 	// Conflicts lists the files written with conflict markers.
 	Conflicts []string
-	// Tables maps each removed owner to the tables its migrations created (never dropped).
-	Tables map[string][]string
+	// Tables lists the migration owners of the removed parts, by name: their tables are kept
+	// (never dropped), and so are their version tables.
+	Tables []MigrationOwner
 	// Secrets lists the settings appended to .env.
 	Secrets []string
-	// Migrations lists the added owners that carry database migrations.
-	Migrations []string
+	// Migrations lists the migration owners of the added parts, by name.
+	Migrations []MigrationOwner
 }
 
 // Visible returns the changes a user is told about, in path order.
@@ -106,7 +107,7 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 	}
 	baseOf := func(rel string) ([]byte, bool, error) { return p.base(rel, oldRender) }
 
-	pl := &Plan{Selection: sel, Manifest: proj.Manifest, Tables: map[string][]string{}}
+	pl := &Plan{Selection: sel, Manifest: proj.Manifest}
 	var blocked []string
 	newPaths := map[string]bool{}
 	add := func(c Change) { pl.Changes = append(pl.Changes, c) }
@@ -204,9 +205,7 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 	for _, o := range newOwners {
 		if !slices.Contains(oldOwners, o) {
 			pl.NewOwners = append(pl.NewOwners, o)
-			if len(Tables(files, o)) > 0 {
-				pl.Migrations = append(pl.Migrations, o)
-			}
+			pl.Migrations = append(pl.Migrations, MigrationOwners(files, o)...)
 		}
 	}
 	if len(oldOwners) > 0 {
@@ -221,12 +220,14 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 					}
 					prev = before.Files
 				}
-				if t := Tables(prev, o); len(t) > 0 {
-					pl.Tables[o] = t
-				}
+				pl.Tables = append(pl.Tables, MigrationOwners(prev, o)...)
 			}
 		}
 	}
+	// By name, as the app migrates them: the user drops them in reverse.
+	byName := func(a, b MigrationOwner) int { return strings.Compare(a.Name, b.Name) }
+	slices.SortFunc(pl.Migrations, byName)
+	slices.SortFunc(pl.Tables, byName)
 
 	if err := p.planDotEnv(pl, proj); err != nil {
 		return nil, err

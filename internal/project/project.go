@@ -149,12 +149,19 @@ func (p *Project) base(rel string, old func() map[string][]byte) ([]byte, bool, 
 	return nil, false, nil
 }
 
-// Tables lists the tables an owner's migrations create, from its CREATE TABLE statements.
+// Tables lists the tables the .sql migrations among a catalog owner's files create, from their
+// CREATE TABLE statements. MigrationOwners tells them apart by the name the app runs them under.
 func Tables(files []generate.File, owner string) []string {
+	return sqlTables(files, func(f generate.File) bool { return f.Owner == owner })
+}
+
+// sqlTables lists the tables the .sql migrations among the files keep selects create, in the
+// order the files create them.
+func sqlTables(files []generate.File, keep func(generate.File) bool) []string {
 	var tables []string
 	seen := map[string]bool{}
 	for _, f := range files {
-		if f.Owner != owner || !strings.HasSuffix(f.Path, ".sql") || strings.Contains(f.Path, "/testdata/") {
+		if !strings.HasSuffix(f.Path, ".sql") || strings.Contains(f.Path, "/testdata/") || !keep(f) {
 			continue
 		}
 		for line := range strings.Lines(string(f.Data)) {
