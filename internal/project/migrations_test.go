@@ -1,0 +1,287 @@
+package project
+
+import (
+	"io/fs"
+	"path"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/aegisgo/aegis/internal/generate"
+	"github.com/aegisgo/aegis/template"
+)
+
+// renderAll renders the reference app with every part, so every registration is among its files.
+func renderAll(t *testing.T) []generate.File {
+	t.Helper()
+	proj, err := New(t.TempDir(), "app", testModule, Opts{}).render(resolve(t, optional()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return proj.Files
+}
+
+// TestMigrationOwnersOfTemplate: each part's migration owners are the names its code registers
+// with the database component, the names the app's 'migrate down --owner' takes, and nothing a
+// part registers is missed.
+func TestMigrationOwnersOfTemplate(t *testing.T) {
+	files := renderAll(t)
+	tests := []struct {
+		part   string
+		owners []string
+		tables []string // of the first owner, at least these
+	}{
+		{"auth", []string{"auth"}, []string{"auth_users", "auth_refresh_tokens", "auth_dashboard_sessions"}},
+		{"comms+database", []string{"commsdb"}, []string{"comms_messages"}},
+		{"scheduler+database", []string{"schedulerdb"}, nil},
+		{"auth+comms", []string{"authcomms"}, []string{"authcomms_tokens"}},
+		{"worker", []string{"worker"}, []string{"river_job", "river_queue", "river_leader", "river_migration"}},
+		{"auth+comms+analytics+cache", []string{"onboarding"}, nil},
+		{"ai", []string{"ai"}, nil},
+		{"analytics", []string{"analytics"}, nil},
+		{"comms", nil, nil},
+		{"database", nil, nil},
+		{"core", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.part, func(t *testing.T) {
+			got := MigrationOwners(files, tt.part)
+			var names []string
+			for _, o := range got {
+				names = append(names, o.Name)
+				if o.Part != tt.part {
+					t.Errorf("%s: Part = %q", o.Name, o.Part)
+				}
+			}
+			if !slices.Equal(names, tt.owners) {
+				t.Fatalf("owners = %v, want %v", names, tt.owners)
+			}
+			for _, table := range tt.tables {
+				if !slices.Contains(got[0].Tables, table) {
+					t.Errorf("%s: tables %v lack %s", got[0].Name, got[0].Tables, table)
+				}
+			}
+		})
+	}
+
+	// Every registration in the template is found, under the name the source gives, and every
+	// owner has tables: from its .sql files or, for migrations rendered at run time, from rendered.
+	registration := regexp.MustCompile(`(?m)^\s*registry\.Contribute\([^,]+, *([^,]+), *database\.Migrations(From\(|\{)`)
+	want := map[string]bool{}
+	err := fs.WalkDir(template.FS, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !isSource(name) {
+			return err
+		}
+		data, err := fs.ReadFile(template.FS, name)
+		for _, m := range registration.FindAllStringSubmatch(string(data), -1) {
+			want[path.Base(path.Dir(name))+" "+m[1]] = true
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	parts := map[string]bool{}
+	for _, f := range files {
+		parts[f.Owner] = true
+	}
+	var all []MigrationOwner
+	for part := range parts {
+		all = append(all, MigrationOwners(files, part)...)
+	}
+	for _, o := range all {
+		found[o.Name] = true
+		if len(o.Tables) == 0 {
+			t.Errorf("owner %s (%s) has no tables: its migrations are not .sql files, so it needs an entry in rendered", o.Name, o.Part)
+		}
+	}
+	if len(all) != len(want) {
+		t.Errorf("found %d owners %v; the template registers %d: %v", len(all), keys(found), len(want), keys(want))
+	}
+	for name := range rendered {
+		if !found[name] {
+			t.Errorf("rendered names %s, which no part registers", name)
+		}
+	}
+}
+
+// TestRenderedMatchesRiver: the worker's tables and PostgreSQL objects are what River's own
+// migrations leave after all of them ran, on each engine, for the River in go.mod.
+func TestRenderedMatchesRiver(t *testing.T) {
+	sqlite, err := rivermigrate.New(riversqlite.New(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := rivermigrate.New(riverpgxv5.New(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := rendered["worker"]
+	tests := []struct {
+		engine   string
+		versions []rivermigrate.Migration
+		objects  []string
+	}{
+		{"sqlite", sqlite.AllVersions(), nil},
+		{"postgres", pg.AllVersions(), w.PostgresObjects},
+	}
+	for _, tt := range tests {
+		t.Run(tt.engine, func(t *testing.T) {
+			var sql []string
+			for _, v := range tt.versions {
+				sql = append(sql, v.SQLUp)
+			}
+			tables, objects := schemaAfter(strings.Join(sql, "\n"))
+			if got, want := sorted(tables), sorted(w.Tables); !slices.Equal(got, want) {
+				t.Errorf("River leaves the tables %v; rendered lists %v", got, want)
+			}
+			if got, want := sorted(objects), sorted(tt.objects); !slices.Equal(got, want) {
+				t.Errorf("River leaves %v besides tables; rendered lists %v", got, want)
+			}
+		})
+	}
+}
+
+func keys(m map[string]bool) []string {
+	var s []string
+	for k := range m {
+		s = append(s, k)
+	}
+	return sorted(s)
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+// schemaAfter plays the CREATE, DROP and RENAME statements of sql in order and returns the tables
+// and the other objects ("TYPE x", "FUNCTION y") left.
+func schemaAfter(sql string) (tables, objects []string) {
+	sql = strings.ReplaceAll(sql, "/* TEMPLATE: schema */", "")
+	sql = regexp.MustCompile(`--[^\n]*`).ReplaceAllString(sql, "")
+	type op struct {
+		re   *regexp.Regexp
+		kind string
+		act  string
+	}
+	ops := []op{
+		{regexp.MustCompile(`(?i)\bCREATE\s+(?:UNLOGGED\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)`), "TABLE", "create"},
+		{regexp.MustCompile(`(?i)\bDROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?(\w+)`), "TABLE", "drop"},
+		{regexp.MustCompile(`(?i)\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(\w+)\s+RENAME\s+TO\s+(\w+)`), "TABLE", "rename"},
+		{regexp.MustCompile(`(?i)\bCREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+(\w+)`), "FUNCTION", "create"},
+		{regexp.MustCompile(`(?i)\bDROP\s+FUNCTION\s+(?:IF\s+EXISTS\s+)?(\w+)`), "FUNCTION", "drop"},
+		{regexp.MustCompile(`(?i)\bCREATE\s+TYPE\s+(\w+)`), "TYPE", "create"},
+		{regexp.MustCompile(`(?i)\bDROP\s+TYPE\s+(?:IF\s+EXISTS\s+)?(\w+)`), "TYPE", "drop"},
+	}
+	type event struct {
+		at       int
+		kind     string
+		act      string
+		from, to string
+	}
+	var events []event
+	for _, o := range ops {
+		for _, m := range o.re.FindAllStringSubmatchIndex(sql, -1) {
+			e := event{at: m[0], kind: o.kind, act: o.act, from: sql[m[2]:m[3]]}
+			if o.act == "rename" {
+				e.to = sql[m[4]:m[5]]
+			}
+			events = append(events, e)
+		}
+	}
+	sort.Slice(events, func(i, j int) bool { return events[i].at < events[j].at })
+	left := map[string]bool{}
+	for _, e := range events {
+		key := e.kind + " " + e.from
+		switch e.act {
+		case "create":
+			left[key] = true
+		case "drop":
+			delete(left, key)
+		case "rename":
+			delete(left, key)
+			left[e.kind+" "+e.to] = true
+		}
+	}
+	for key := range left {
+		if name, ok := strings.CutPrefix(key, "TABLE "); ok {
+			tables = append(tables, name)
+		} else {
+			objects = append(objects, key)
+		}
+	}
+	return tables, objects
+}
+
+// TestPlanMigrationOwners: add and remove report the migration owners of the parts they add or
+// remove by the names the app runs them under, the worker's (whose migrations are River's,
+// rendered at run time) included.
+func TestPlanMigrationOwners(t *testing.T) {
+	tests := []struct {
+		name         string
+		init         []string
+		add, remove  []string
+		wantOwners   []string
+		wantTablesOf map[string][]string // owner -> some of its tables
+	}{
+		{
+			name: "remove comms", init: []string{"comms", "database", "worker"}, remove: []string{"comms"},
+			wantOwners:   []string{"commsdb"},
+			wantTablesOf: map[string][]string{"commsdb": {"comms_messages"}},
+		},
+		{
+			name: "remove worker", init: []string{"database", "worker"}, remove: []string{"worker"},
+			wantOwners:   []string{"worker"},
+			wantTablesOf: map[string][]string{"worker": {"river_job", "river_queue", "river_migration"}},
+		},
+		{
+			name: "remove auth", init: []string{"auth", "comms"}, remove: []string{"auth"},
+			wantOwners:   []string{"auth", "authcomms"},
+			wantTablesOf: map[string][]string{"auth": {"auth_users"}, "authcomms": {"authcomms_tokens"}},
+		},
+		{
+			name: "add comms and worker", init: []string{"database"}, add: []string{"comms", "worker"},
+			wantOwners: []string{"commsdb", "worker"},
+		},
+		{name: "remove cache", init: []string{"cache", "database"}, remove: []string{"cache"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := initProject(t, t.TempDir(), resolve(t, tt.init...), nil)
+			p := load(t, dir, nil)
+			var pl *Plan
+			var err error
+			got := func() []MigrationOwner { return pl.Tables }
+			if tt.add != nil {
+				pl, err = p.PlanAdd(tt.add)
+				got = func() []MigrationOwner { return pl.Migrations }
+			} else {
+				pl, err = p.PlanRemove(tt.remove)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, o := range got() {
+				names = append(names, o.Name)
+				for _, table := range tt.wantTablesOf[o.Name] {
+					if !slices.Contains(o.Tables, table) {
+						t.Errorf("%s: tables %v lack %s", o.Name, o.Tables, table)
+					}
+				}
+			}
+			if !slices.Equal(names, tt.wantOwners) {
+				t.Errorf("owners = %v, want %v", names, tt.wantOwners)
+			}
+		})
+	}
+}
