@@ -1,6 +1,7 @@
 package project
 
 import (
+	"bytes"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -55,7 +56,7 @@ var rendered = map[string]MigrationOwner{
 func MigrationOwners(files []generate.File, part string) []MigrationOwner {
 	var owners []MigrationOwner
 	for _, f := range files {
-		if f.Owner != part || !isSource(f.Path) || !strings.Contains(string(f.Data), "database.Migrations") {
+		if f.Owner != part || !isSource(f.Path) || !bytes.Contains(f.Data, []byte("database.Migrations")) {
 			continue
 		}
 		for _, name := range registeredOwners(files, f) {

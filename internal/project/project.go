@@ -149,14 +149,9 @@ func (p *Project) base(rel string, old func() map[string][]byte) ([]byte, bool, 
 	return nil, false, nil
 }
 
-// Tables lists the tables the .sql migrations among a catalog owner's files create, from their
-// CREATE TABLE statements. MigrationOwners tells them apart by the name the app runs them under.
-func Tables(files []generate.File, owner string) []string {
-	return sqlTables(files, func(f generate.File) bool { return f.Owner == owner })
-}
-
-// sqlTables lists the tables the .sql migrations among the files keep selects create, in the
-// order the files create them.
+// sqlTables lists the tables the .sql migrations among the files keep selects create, from
+// their CREATE TABLE statements, in the order the files create them. MigrationOwners gives
+// each owner the tables of its own migrations folder.
 func sqlTables(files []generate.File, keep func(generate.File) bool) []string {
 	var tables []string
 	seen := map[string]bool{}
