@@ -75,8 +75,9 @@ func keptTables(out io.Writer, app string, owners []project.MigrationOwner) {
 		fmt.Fprintf(out, "Database tables of '%s'%s were not dropped: %s.\n", o.Name, from, what)
 		fmt.Fprintf(out, "  To drop them, restore the previous commit, run 'go run ./cmd/%s migrate down --owner %s' once per applied migration\n", app, o.Name)
 		fmt.Fprintf(out, "  ('migrate status' lists them), then DROP TABLE IF EXISTS %s; and remove again. Or drop them all by hand:\n", o.VersionTable())
-		// One statement per table: neither SQLite nor PostgreSQL take a list everywhere, and
-		// IF EXISTS lets the same lines run on a database that never migrated everything.
+		// One statement per table: SQLite's DROP TABLE takes a single table (PostgreSQL's takes
+		// a list, but the lines must run on both), and IF EXISTS lets them run on a database
+		// where not every migration ran.
 		for j := len(o.Tables) - 1; j >= 0; j-- {
 			fmt.Fprintf(out, "    DROP TABLE IF EXISTS %s;\n", o.Tables[j])
 		}
