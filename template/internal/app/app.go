@@ -148,7 +148,7 @@ full list with defaults.`,
 		return nil, err
 	}
 	root.AddCommand(contributed...)
-	usageArgs(root)
+	command.UsageArgs(root)
 	return root, nil
 }
 
@@ -163,26 +163,4 @@ func groupRun(cmd *cobra.Command, args []string) error {
 		msg += fmt.Sprintf("; did you mean %q?", s[0])
 	}
 	return usageErr(cmd, "%s", msg)
-}
-
-// usageArgs makes every command's argument check return a usageError, so bad
-// arguments exit 2 like bad flags do. Commands without a check take none.
-func usageArgs(cmd *cobra.Command) {
-	check := cmd.Args
-	if check == nil {
-		check = cobra.NoArgs
-	}
-	cmd.Args = func(c *cobra.Command, args []string) error {
-		if err := check(c, args); err != nil {
-			var u *command.Usage
-			if errors.As(err, &u) {
-				return err
-			}
-			return &command.Usage{Err: err, Path: c.CommandPath()}
-		}
-		return nil
-	}
-	for _, sub := range cmd.Commands() {
-		usageArgs(sub)
-	}
 }

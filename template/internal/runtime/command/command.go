@@ -169,6 +169,31 @@ func Group(cmd *cobra.Command, args []string) error {
 	return UsageError(cmd, "unknown command %q for %q", args[0], cmd.CommandPath())
 }
 
+// UsageArgs makes the argument check of cmd and of every command under it return a Usage
+// error, so bad arguments exit 2 like bad flags do. A command without a check takes no
+// arguments: one that takes some must say so with Args (cobra.ExactArgs(1)...), or its own
+// arguments are refused as unknown subcommands. The binary and commandtest both apply it,
+// so command tests see what the binary does.
+func UsageArgs(cmd *cobra.Command) {
+	check := cmd.Args
+	if check == nil {
+		check = cobra.NoArgs
+	}
+	cmd.Args = func(c *cobra.Command, args []string) error {
+		if err := check(c, args); err != nil {
+			var u *Usage
+			if errors.As(err, &u) {
+				return err
+			}
+			return &Usage{Err: err, Path: c.CommandPath()}
+		}
+		return nil
+	}
+	for _, sub := range cmd.Commands() {
+		UsageArgs(sub)
+	}
+}
+
 // Assemble builds the commands contributed to env.Registry, in registration order. A builder
 // that returns nil adds nothing. Two contributions with one name, or a command whose name
 // differs from its contribution's, is an error naming both file:lines.

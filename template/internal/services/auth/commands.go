@@ -168,10 +168,9 @@ func setActiveCommand(env *command.Env, active bool) *cobra.Command {
 		Use:     use + " EMAIL",
 		Short:   short,
 		Example: fmt.Sprintf("  %s users %s ada@example.com", env.Name, use),
+		// Without Args the binary takes none and refuses EMAIL as an unknown subcommand.
+		Args: exactArgs("EMAIL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return command.UsageError(cmd, "%s needs EMAIL", use)
-			}
 			return command.WithService(cmd.Context(), env, func(ctx context.Context, users *UserService) error {
 				u, err := updateByEmail(ctx, users, args[0], UpdateUserParams{Active: &active})
 				if err != nil {
@@ -194,10 +193,8 @@ func setRoleCommand(env *command.Env) *cobra.Command {
 		Use:     "set-role EMAIL ROLE",
 		Short:   "Make an account a user or an admin",
 		Example: fmt.Sprintf("  %s users set-role ada@example.com admin", env.Name),
+		Args:    exactArgs("EMAIL", "ROLE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 2 {
-				return command.UsageError(cmd, "set-role needs EMAIL and ROLE")
-			}
 			role := args[1]
 			if role != RoleUser && role != RoleAdmin {
 				return command.UsageError(cmd, "ROLE must be user or admin")
@@ -215,6 +212,21 @@ func setRoleCommand(env *command.Env) *cobra.Command {
 				return nil
 			})
 		},
+	}
+}
+
+// exactArgs is cobra.ExactArgs with a message naming the arguments, so
+// "users deactivate" alone says what is missing.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		want := strings.Join(names, " and ")
+		switch {
+		case len(args) < len(names):
+			return command.UsageError(cmd, "%s needs %s", cmd.Name(), want)
+		case len(args) > len(names):
+			return command.UsageError(cmd, "%s takes only %s; got %d arguments", cmd.Name(), want, len(args))
+		}
+		return nil
 	}
 }
 

@@ -4,10 +4,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/command/commandtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
@@ -85,6 +88,7 @@ func TestUsersCommand(t *testing.T) {
 			{"", []string{"deactivate", "ops@example.com"}, []string{"ops <ops@example.com> is deactivated"}, ""},
 			{"", []string{"deactivate", "root@example.com"}, nil, "last active admin"},
 			{"", []string{"activate"}, nil, "activate needs EMAIL"},
+			{"", []string{"activate", "ops@example.com", "root@example.com"}, nil, "activate takes only EMAIL; got 2 arguments"},
 			{"", []string{"activate", "ops@example.com"}, []string{"ops <ops@example.com> is active"}, ""},
 			{"", []string{"list", "--role", "admin", "--active", "true"}, []string{"2 of 2 users"}, ""},
 		}
@@ -115,6 +119,56 @@ func TestUsersCommand(t *testing.T) {
 		for login, password := range map[string]string{"ops": "piped passphrase here", "ROOT@example.com": goodPassword} {
 			if u, err := svc.VerifyPassword(t.Context(), login, password); err != nil || u.Role != RoleAdmin {
 				t.Errorf("log in as %s: %v", login, err)
+			}
+		}
+	})
+}
+
+// Every users subcommand runs with the arguments its help shows (the first
+// line of its Example, or none), the way the binary parses them: a command
+// that forgets Args refuses its own EMAIL as an unknown subcommand.
+func TestUsersCommandExamples(t *testing.T) {
+	databasetest.ForEachEngine(t, func(t *testing.T, engine database.Engine) {
+		t.Setenv("DATABASE_URL", databasetest.Settings(t, engine).URL)
+		t.Setenv("AUTO_MIGRATE", "true")
+		t.Setenv("AUTH_ARGON2_MEMORY_KIB", "64")
+		t.Setenv("AUTH_ARGON2_ITERATIONS", "1")
+		// The examples name admin@example.com and ada@example.com; ada is an
+		// admin too, so that deactivating her leaves one active admin.
+		if _, err := users(t, "", "create-admin", "--email", "ada@example.com", "--username", "ada", "--password", goodPassword); err != nil {
+			t.Fatal(err)
+		}
+		// Each in the order a reader would try them; stdin answers create-admin's prompt.
+		tests := []struct {
+			name string
+			want string
+		}{
+			{"create-admin", "created admin admin <admin@example.com>"},
+			{"list", "2 of 2 users"},
+			{"set-role", "ada <ada@example.com> is now an admin"},
+			{"deactivate", "ada <ada@example.com> is deactivated"},
+			{"activate", "ada <ada@example.com> is active"},
+		}
+		subs := map[string]*cobra.Command{}
+		for _, c := range usersCommand(&command.Env{Name: "app"}).Commands() {
+			subs[c.Name()] = c
+		}
+		if len(subs) != len(tests) {
+			t.Fatalf("users has %d subcommands, the test runs %d: add the new one", len(subs), len(tests))
+		}
+		for _, tt := range tests {
+			c, ok := subs[tt.name]
+			if !ok {
+				t.Fatalf("no users %s", tt.name)
+			}
+			args := []string{tt.name}
+			if c.Example != "" {
+				line, _, _ := strings.Cut(strings.TrimSpace(c.Example), "\n")
+				args = strings.Fields(strings.TrimPrefix(line, "app users "))
+			}
+			out, err := users(t, goodPassword+"\n", args...)
+			if err != nil || !strings.Contains(out, tt.want) {
+				t.Errorf("app users %s: %v\n%s\nwant %q", strings.Join(args, " "), err, out, tt.want)
 			}
 		}
 	})

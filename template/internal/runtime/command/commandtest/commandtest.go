@@ -26,6 +26,8 @@ func RunWithInput(ctx context.Context, r *registry.Registry, build command.Build
 	// Under a root like the binary's: quiet on errors and usage, which the binary prints itself.
 	root := &cobra.Command{Use: "app", SilenceUsage: true, SilenceErrors: true}
 	root.AddCommand(sub)
+	// The binary's argument rule: a command without Args takes none.
+	command.UsageArgs(root)
 	root.SetArgs(append([]string{sub.Name()}, args...))
 	if in != nil {
 		root.SetIn(in)

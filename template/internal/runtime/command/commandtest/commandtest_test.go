@@ -17,7 +17,8 @@ import (
 // echo prints its arguments and stdin, logs the app's name and fails on "fail".
 func echo(env *command.Env) *cobra.Command {
 	return &cobra.Command{
-		Use: "echo",
+		Use:  "echo [ARG...]",
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in, _ := io.ReadAll(cmd.InOrStdin())
 			fmt.Fprintf(cmd.OutOrStdout(), "%s|%s", strings.Join(args, ","), in)
@@ -49,6 +50,37 @@ func TestRun(t *testing.T) {
 			}
 			if got := fmt.Sprint(err); (tt.wantErr == "" && err != nil) || (tt.wantErr != "" && got != tt.wantErr) {
 				t.Errorf("error %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// A command that sets no Args takes none, as in the binary: its arguments are a usage error
+// (exit 2), which is how a command that forgot Args shows up in its own tests.
+func TestRunNoArgsByDefault(t *testing.T) {
+	bare := func(*command.Env) *cobra.Command {
+		return &cobra.Command{Use: "bare NAME", RunE: func(*cobra.Command, []string) error { return nil }}
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"no arguments", nil, ""},
+		{"an argument", []string{"ada"}, `unknown command "ada" for "app bare" (see 'app bare --help')`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := commandtest.Run(t.Context(), registry.New(), bare, tt.args...)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("error %v, want none", err)
+				}
+				return
+			}
+			var u *command.Usage
+			if !errors.As(err, &u) || err.Error() != tt.wantErr {
+				t.Fatalf("error %v, want the usage error %q", err, tt.wantErr)
 			}
 		})
 	}
