@@ -91,12 +91,12 @@ type Observability struct {
 // New builds the SDK for s. It connects to nothing yet: the OTLP exporters send in the
 // background and drop what a collector that is down does not take.
 func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
-	if err := s.Validate(); err != nil {
-		return nil, err
-	}
 	var o Opts
 	if opts != nil {
 		o = *opts
+	}
+	if err := s.ValidateFor(o.Production); err != nil {
+		return nil, err
 	}
 	res, err := newResource(ctx, s)
 	if err != nil {

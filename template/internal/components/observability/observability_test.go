@@ -345,8 +345,8 @@ func TestMetricsAccess(t *testing.T) {
 		{"development, loopback, no token", "", false, "", http.StatusOK},
 		{"production, no token set", "", true, "", http.StatusUnauthorized},
 		{"token set, none sent", "s3cret-token", false, "", http.StatusUnauthorized},
-		{"token set, wrong one", "s3cret-token", true, "Bearer nope", http.StatusUnauthorized},
-		{"token set, right one", "s3cret-token", true, "Bearer s3cret-token", http.StatusOK},
+		{"token set, wrong one", longToken, true, "Bearer nope", http.StatusUnauthorized},
+		{"token set, right one", longToken, true, "Bearer " + longToken, http.StatusOK},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -371,6 +371,47 @@ func TestMetricsAccess(t *testing.T) {
 	obs.MetricsHandler().ServeHTTP(rec, req)
 	if rec.Code != http.StatusForbidden {
 		t.Errorf("remote peer without a token: status %d, want 403", rec.Code)
+	}
+}
+
+// longToken is a METRICS_TOKEN production accepts.
+const longToken = "0123456789abcdef0123456789abcdef"
+
+// Production refuses a METRICS_TOKEN shorter than HEALTH_DETAILS_TOKEN's and
+// DASHBOARD_SECRET's minimum, and New with it; development takes any.
+func TestSettingsValidateFor(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		token      string
+		production bool
+		wantErr    bool
+	}{
+		{"production, one character", "x", true, true},
+		{"production, 31 characters", longToken[:31], true, true},
+		{"production, 32 characters", longToken, true, false},
+		{"production, none", "", true, false},
+		{"development, one character", "x", false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := Settings{MetricsToken: tt.token}
+			err := s.ValidateFor(tt.production)
+			if tt.wantErr != (err != nil) {
+				t.Fatalf("ValidateFor(%v) = %v, want an error: %v", tt.production, err, tt.wantErr)
+			}
+			if err == nil {
+				return
+			}
+			// The message names the variable and the minimum, never the value.
+			if msg := err.Error(); !strings.Contains(msg, "METRICS_TOKEN (value not shown)") || !strings.Contains(msg, "32 characters") {
+				t.Errorf("error %q: want METRICS_TOKEN and the minimum, without the value", msg)
+			}
+			if _, err := New(t.Context(), s, &Opts{Production: tt.production}); err == nil {
+				t.Error("New accepted the token")
+			}
+		})
 	}
 }
 

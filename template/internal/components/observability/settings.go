@@ -16,11 +16,16 @@ import (
 type Settings struct {
 	ServiceName  string `env:"OTEL_SERVICE_NAME" envDefault:"" doc:"Service name on traces and metrics (OpenTelemetry's variable); empty means the binary's name."`
 	OTLPEndpoint string `env:"OTEL_EXPORTER_OTLP_ENDPOINT" envDefault:"" doc:"OTLP/HTTP collector to push traces and metrics to (e.g. http://localhost:4318); empty exports nothing, /metrics still serves."`
-	MetricsToken string `env:"METRICS_TOKEN" envDefault:"" doc:"Bearer token GET /metrics requires (Authorization: Bearer ...); empty closes it in production and opens it to this machine only in development."`
+	MetricsToken string `env:"METRICS_TOKEN" envDefault:"" doc:"Bearer token GET /metrics requires (Authorization: Bearer ...); at least 32 characters in production. Empty closes it in production and opens it to this machine only in development."`
 	// DashboardTraces sizes the in-memory ring of recent traces behind the dashboard's Traces
 	// panel; the slowest 50 and the latest 50 failed are kept besides.
 	DashboardTraces int `env:"OTEL_DASHBOARD_TRACES" envDefault:"200" doc:"Recent traces kept in memory for the dashboard's Traces panel (besides the 50 slowest and 50 failed); 0 keeps none."`
 }
+
+// MinMetricsToken is the shortest METRICS_TOKEN production accepts, as for
+// HEALTH_DETAILS_TOKEN and DASHBOARD_SECRET: the token is all that guards
+// /metrics (route names and volumes) from the internet there.
+const MinMetricsToken = 32
 
 // maxDashboardTraces bounds OTEL_DASHBOARD_TRACES: a trace may hold 256 spans.
 const maxDashboardTraces = 10000
@@ -37,6 +42,20 @@ func (s Settings) Validate() error {
 	if u, err := url.Parse(s.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return config.Invalid("OTEL_EXPORTER_OTLP_ENDPOINT", s.OTLPEndpoint, "is not an http(s) URL",
 			"use the collector's OTLP/HTTP address, such as http://localhost:4318")
+	}
+	return nil
+}
+
+// ValidateFor is Validate plus the rules of production: a METRICS_TOKEN of at
+// least MinMetricsToken characters. Development takes a short one, so a
+// local scrape config can say "dev".
+func (s Settings) ValidateFor(production bool) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if production && s.MetricsToken != "" && len(s.MetricsToken) < MinMetricsToken {
+		return config.InvalidSecret("METRICS_TOKEN", "is shorter than "+strconv.Itoa(MinMetricsToken)+" characters in production",
+			"use a random value such as the output of: openssl rand -hex 32")
 	}
 	return nil
 }
