@@ -396,8 +396,11 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 			&huma.ErrorDetail{Location: "body." + ve.Field, Message: ve.Reason})
 	case errors.As(err, &rl):
 		secs := ratelimit.Seconds(rl.RetryAfter)
-		return huma.ErrorWithHeaders(huma.NewError(http.StatusTooManyRequests, "Too many password attempts; retry after "+strconv.Itoa(secs)+" seconds."),
-			http.Header{"Retry-After": {strconv.Itoa(secs)}})
+		msg := "Too many password attempts; retry after " + strconv.Itoa(secs) + " seconds."
+		if rl.Registration {
+			msg = "Too many registrations from this address; retry after " + strconv.Itoa(secs) + " seconds."
+		}
+		return huma.ErrorWithHeaders(huma.NewError(http.StatusTooManyRequests, msg), http.Header{"Retry-After": {strconv.Itoa(secs)}})
 	case errors.As(err, &busy):
 		secs := ratelimit.Seconds(busy.RetryAfter)
 		return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable("Too many password checks are in progress; retry after "+strconv.Itoa(secs)+" seconds."),

@@ -288,7 +288,9 @@ func TestLoginRateLimit(t *testing.T) {
 			expect[TokenBody](t, login("198.51.100.1:5000", a.email, a.password), http.StatusOK)
 		}
 		rec := login("198.51.100.1:5001", a.email, a.password)
-		problem(t, rec, http.StatusTooManyRequests)
+		if p := problem(t, rec, http.StatusTooManyRequests); !strings.HasPrefix(p.Detail, "Too many password attempts; retry after ") {
+			t.Errorf("detail %q, want the password limit's", p.Detail)
+		}
 		if ra := rec.Header().Get("Retry-After"); ra == "" || ra == "0" {
 			t.Errorf("Retry-After = %q", ra)
 		}

@@ -123,7 +123,7 @@ func (a *AuthService) Register(ctx context.Context, p RegisterParams) (*User, er
 	if p.IP != "" {
 		if d := a.registerIP.Allow(ratelimit.IPKey(p.IP)); d > 0 {
 			a.logger.WarnContext(ctx, "auth: registration rate limit reached for an IP", slog.String("ip", p.IP))
-			return nil, &RateLimitError{RetryAfter: d}
+			return nil, &RateLimitError{RetryAfter: d, Registration: true}
 		}
 	}
 	u, err := a.users.Create(ctx, CreateUserParams{Email: p.Email, Username: p.Username, Password: p.Password, FullName: p.FullName, Role: RoleUser})

@@ -36,10 +36,17 @@ func invalid(field, reason string) error { return &ValidationError{Field: field,
 // logins and other password checks, or registrations.
 type RateLimitError struct {
 	RetryAfter time.Duration
+	// Registration marks the sign-up limit per address, which no password
+	// attempt counts towards: its answer must not speak of passwords.
+	Registration bool
 }
 
 func (e *RateLimitError) Error() string {
-	return fmt.Sprintf("auth: too many attempts; retry in %s", e.RetryAfter.Round(time.Second))
+	what := "attempts"
+	if e.Registration {
+		what = "registrations"
+	}
+	return fmt.Sprintf("auth: too many %s; retry in %s", what, e.RetryAfter.Round(time.Second))
 }
 
 // BusyError says a request needing a password hash or verification was
