@@ -79,6 +79,10 @@ func TestTrackAPI(t *testing.T) {
 			{"oversized properties", batch(good, map[string]any{"name": "x", "properties": map[string]any{"s": strings.Repeat("y", MaxPropertyBytes)}}), "properties"},
 			{"nested property", batch(good, map[string]any{"name": "x", "properties": map[string]any{"o": map[string]any{"a": 1}}}), "properties"},
 			{"bad property key", batch(good, map[string]any{"name": "x", "properties": map[string]any{"has space": 1}}), "properties"},
+			// PostgreSQL stores no NUL: one would make it refuse every later batch.
+			{"NUL in a property value", batch(good, map[string]any{"name": "x", "properties": map[string]any{"a": "b\u0000c"}}), `holds a NUL character (U+0000), which cannot be stored; remove it","location":"body.events[1].properties"`},
+			{"NUL in a property key", batch(good, map[string]any{"name": "x", "properties": map[string]any{"a\u0000": "b"}}), "body.events[1].properties"},
+			{"NUL in the name", batch(good, map[string]any{"name": "x\u0000"}), "body.events[1].name"},
 			{"far future", batch(good, map[string]any{"name": "x", "at": now.Add(time.Hour).Format(time.RFC3339)}), "at"},
 			{"far past", batch(good, map[string]any{"name": "x", "at": now.Add(-48 * time.Hour).Format(time.RFC3339)}), "at"},
 			{"batch over the limit", map[string]any{"events": many}, "events"},

@@ -3,6 +3,7 @@ package analytics
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -83,8 +84,12 @@ func checkProps(props map[string]any) string {
 		if !validKey(k) {
 			return fmt.Sprintf("property %q: a key is 1-64 letters, digits or '_', starting with a letter or '_'", k)
 		}
-		switch v.(type) {
-		case nil, string, bool, float64, json.Number:
+		switch v := v.(type) {
+		case string:
+			if strings.IndexByte(v, 0) >= 0 {
+				return fmt.Sprintf("property %q: the value holds a NUL character (U+0000), which cannot be stored; remove it", k)
+			}
+		case nil, bool, float64, json.Number:
 		default:
 			return fmt.Sprintf("property %q: a value is a string, number, boolean or null", k)
 		}
@@ -111,4 +116,40 @@ func validKey(k string) bool {
 		}
 	}
 	return true
+}
+
+// hasNUL reports whether v holds a NUL character (U+0000) in a string, a map key or a value
+// at any depth of maps and slices. PostgreSQL stores no NUL in text or jsonb: one such event
+// would make the database refuse its whole batch. Other types (structs, a caller's own maps)
+// are not looked into; the store drops an event the database refuses (see writeSplit).
+func hasNUL(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return strings.IndexByte(v, 0) >= 0
+	case map[string]any:
+		for k, x := range v {
+			if strings.IndexByte(k, 0) >= 0 || hasNUL(x) {
+				return true
+			}
+		}
+	case map[string]string:
+		for k, x := range v {
+			if strings.IndexByte(k, 0) >= 0 || strings.IndexByte(x, 0) >= 0 {
+				return true
+			}
+		}
+	case []any:
+		for _, x := range v {
+			if hasNUL(x) {
+				return true
+			}
+		}
+	case []string:
+		for _, x := range v {
+			if strings.IndexByte(x, 0) >= 0 {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,7 +54,10 @@ type Service struct {
 	stop    sync.Once
 
 	tracked, stored, dropped, invalid, flushes, failures atomic.Int64
-	lastFlush, lastFailure                               atomic.Int64 // unix nanoseconds; 0: never
+	// refused counts the dropped events the database refused for a value (see writeSplit).
+	refused                  atomic.Int64
+	lastFlush, lastFailure   atomic.Int64 // unix nanoseconds; 0: never
+	nulLogged, refusedLogged atomic.Bool
 }
 
 // Opts adjust New; nil means defaults.
@@ -104,8 +108,8 @@ func New(db *database.DB, s Settings, opts *Opts) (*Service, error) {
 func (s *Service) Settings() Settings { return s.settings }
 
 // Track records the event name with props for the user of ctx (see WithUser and Identity).
-// It never blocks on the database and never fails: an invalid name is counted as invalid
-// and a full buffer (the database down for long) counts the event as dropped; both show in
+// It never blocks on the database and never fails: an invalid name, or a NUL character
+// (U+0000) in props or the user, is counted as invalid and a full buffer (the database down for long) counts the event as dropped; both show in
 // Stats and in the health check. props must not change after the call.
 func (s *Service) Track(ctx context.Context, name string, props map[string]any) {
 	s.add(Event{Name: name, UserID: s.userID(ctx), Props: props, At: s.now()})
@@ -149,6 +153,14 @@ func (s *Service) add(e Event) bool {
 		if s.invalid.Add(1) == 1 {
 			s.logger.Warn("analytics: an event name does not match the pattern; such events are counted as invalid and not stored",
 				slog.String("pattern", NamePattern))
+		}
+		return false
+	}
+	// Refused here like a bad name, rather than left for the database to refuse at write time.
+	if hasNUL(e.Props) || strings.IndexByte(e.UserID, 0) >= 0 {
+		s.invalid.Add(1)
+		if s.nulLogged.CompareAndSwap(false, true) {
+			s.logger.Warn("analytics: an event's properties or user hold a NUL character (U+0000), which the database cannot store; such events are counted as invalid and not stored")
 		}
 		return false
 	}
@@ -235,9 +247,10 @@ func (s *Service) loop() {
 	}
 }
 
-// Flush writes every waiting event now, in transactions of up to ten times BufferSize. On failure the events not
-// written go back to the front of the buffer, as many as fit beside those that arrived
-// meanwhile (the rest are dropped and counted).
+// Flush writes every waiting event now, in transactions of up to ten times BufferSize. An
+// event the database refuses for one of its values is dropped and counted (see writeSplit).
+// On failure the events not written go back to the front of the buffer, as many as fit
+// beside those that arrived meanwhile (the rest are dropped and counted).
 func (s *Service) Flush(ctx context.Context) error {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
@@ -253,14 +266,20 @@ func (s *Service) Flush(ctx context.Context) error {
 	}
 	for len(batch) > 0 {
 		n := min(len(batch), s.settings.BufferSize*writeBatches)
-		written, err := s.write(ctx, batch[:n])
+		rows := s.encode(batch[:n])
+		done, written, err := s.writeSplit(ctx, rows)
+		s.stored.Add(int64(written))
 		if err != nil {
 			s.failures.Add(1)
 			s.lastFailure.Store(s.now().UnixNano())
-			s.requeue(batch)
+			// Retry only what is not stored or dropped yet: a split write may have stored a part.
+			left := make([]Event, 0, len(rows)-done+len(batch)-n)
+			for _, r := range rows[done:] {
+				left = append(left, batch[r.i])
+			}
+			s.requeue(append(left, batch[n:]...))
 			return err
 		}
-		s.stored.Add(int64(written))
 		s.mu.Lock()
 		s.inflight -= n
 		s.mu.Unlock()
@@ -337,8 +356,9 @@ func (s *Service) Pending() int {
 type Stats struct {
 	Tracked  int64 `json:"tracked" doc:"Events accepted into the buffer (stored, waiting, or dropped later when the buffer overflowed)."`
 	Stored   int64 `json:"stored" doc:"Events written to the database."`
-	Dropped  int64 `json:"dropped" doc:"Events lost because the buffer was full (the database slow or down) or the service stopped."`
-	Invalid  int64 `json:"invalid" doc:"Events refused for a malformed name."`
+	Dropped  int64 `json:"dropped" doc:"Events lost because the buffer was full (the database slow or down) or the service stopped, or refused by the database (see refused)."`
+	Refused  int64 `json:"refused" doc:"Of the dropped events, those the database refused for a value it cannot store (PostgreSQL's data exceptions); the rest of their batch was stored."`
+	Invalid  int64 `json:"invalid" doc:"Events refused for a malformed name, or a NUL character (U+0000) in their properties or user."`
 	Pending  int   `json:"pending" doc:"Events waiting in memory."`
 	Flushes  int64 `json:"flushes" doc:"Successful writes of the buffer."`
 	Failures int64 `json:"failures" doc:"Failed writes of the buffer."`
@@ -350,7 +370,7 @@ type Stats struct {
 // Stats returns the counters.
 func (s *Service) Stats() Stats {
 	return Stats{
-		Tracked: s.tracked.Load(), Stored: s.stored.Load(), Dropped: s.dropped.Load(), Invalid: s.invalid.Load(),
+		Tracked: s.tracked.Load(), Stored: s.stored.Load(), Dropped: s.dropped.Load(), Refused: s.refused.Load(), Invalid: s.invalid.Load(),
 		Pending: s.Pending(), Flushes: s.flushes.Load(), Failures: s.failures.Load(),
 		LastFlush: unixTime(s.lastFlush.Load()), LastFailure: unixTime(s.lastFailure.Load()),
 	}
@@ -371,7 +391,7 @@ func (s *Service) CheckHealth(context.Context) registry.Health {
 	s.mu.Lock()
 	lastDrop := s.lastDrop
 	s.mu.Unlock()
-	details := map[string]any{"tracked": st.Tracked, "stored": st.Stored, "dropped": st.Dropped, "invalid": st.Invalid,
+	details := map[string]any{"tracked": st.Tracked, "stored": st.Stored, "dropped": st.Dropped, "refused": st.Refused, "invalid": st.Invalid,
 		"pending": st.Pending, "flushes": st.Flushes, "failures": st.Failures, "buffer_limit": s.settings.BufferLimit}
 	switch {
 	case st.LastFailure.After(st.LastFlush):
@@ -379,7 +399,8 @@ func (s *Service) CheckHealth(context.Context) registry.Health {
 			Message: fmt.Sprintf("writing events to the database fails; %d waiting in memory, %d dropped", st.Pending, st.Dropped)}
 	case !lastDrop.IsZero() && s.now().Sub(lastDrop) < dropWindow:
 		return registry.Health{Status: registry.StatusDegraded, Details: details,
-			Message: fmt.Sprintf("%d events dropped (buffer full); the last %s ago", st.Dropped, s.now().Sub(lastDrop).Round(time.Second))}
+			Message: fmt.Sprintf("%d events dropped (%d refused by the database for a value it cannot store, the rest for a full buffer); the last %s ago",
+				st.Dropped, st.Refused, s.now().Sub(lastDrop).Round(time.Second))}
 	}
 	return registry.Health{Status: registry.StatusHealthy, Details: details,
 		Message: fmt.Sprintf("%d events stored, %d waiting", st.Stored, st.Pending)}

@@ -3,13 +3,18 @@ package analytics
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 )
@@ -86,13 +91,14 @@ type encoded struct {
 	name, props string
 	user        any // nil for no user
 	at          time.Time
+	i           int // index of the event in the slice encode was given
 }
 
 // encode prepares evs, leaving out (and counting as invalid) those whose properties cannot be
 // encoded.
 func (s *Service) encode(evs []Event) []encoded {
 	out := make([]encoded, 0, len(evs))
-	for _, e := range evs {
+	for i, e := range evs {
 		props, err := encodeProps(e.Props)
 		if err != nil {
 			if s.invalid.Add(1) == 1 {
@@ -104,19 +110,75 @@ func (s *Service) encode(evs []Event) []encoded {
 		if e.UserID != "" {
 			user = e.UserID
 		}
-		out = append(out, encoded{name: e.Name, props: props, user: user, at: e.At.UTC()})
+		out = append(out, encoded{name: e.Name, props: props, user: user, at: e.At.UTC(), i: i})
 	}
 	return out
 }
 
-// write stores evs (those that can be encoded; it returns how many) and adds them to the hourly counts in one transaction: with COPY on
-// PostgreSQL, multi-row INSERTs on SQLite.
-func (s *Service) write(ctx context.Context, evs []Event) (int, error) {
-	rows := s.encode(evs)
+// writeSplit stores rows and adds them to the hourly counts. When the database refuses a
+// value of one of them (rowError), writing them again would fail again, and the buffer
+// would hold them, and everything after them, until the service stops: so each half is
+// written apart, down to single rows, and a single row the database refuses is dropped and
+// counted as dropped and refused. done is how many rows, from the first, were stored or
+// dropped; on any other error the rest are left to retry.
+func (s *Service) writeSplit(ctx context.Context, rows []encoded) (done, stored int, err error) {
 	if len(rows) == 0 {
-		return 0, nil
+		return 0, 0, nil
 	}
-	return len(rows), s.writeRows(ctx, rows)
+	err = s.writeRows(ctx, rows)
+	switch {
+	case err == nil:
+		return len(rows), len(rows), nil
+	case !rowError(err):
+		return 0, 0, err
+	case len(rows) == 1:
+		s.refused.Add(1)
+		s.dropped.Add(1)
+		s.mu.Lock()
+		s.lastDrop = s.now()
+		s.mu.Unlock()
+		if s.refusedLogged.CompareAndSwap(false, true) {
+			// The cause may quote the data; the log gets its code only.
+			s.logger.Warn("analytics: the database refused an event for a value it cannot store; such events are dropped (health counts them as refused) and the rest of their batch is stored",
+				slog.String("sqlstate", sqlState(err)), slog.String("event", rows[0].name))
+		}
+		return 1, 0, nil
+	}
+	half := len(rows) / 2
+	d1, s1, err := s.writeSplit(ctx, rows[:half])
+	if err != nil {
+		return d1, s1, err
+	}
+	d2, s2, err := s.writeSplit(ctx, rows[half:])
+	return d1 + d2, s1 + s2, err
+}
+
+// rowError reports whether err is the database refusing a value of a row, which the same
+// rows would meet again: PostgreSQL's class 22, data exception (a NUL in text or jsonb, a
+// time out of range...), and SQLite's too big, mismatch and constraint errors (SQLite takes
+// a NUL and any time, so these come from what no event should carry).
+func rowError(err error) bool {
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return strings.HasPrefix(pgErr.Code, "22")
+	}
+	if sqErr, ok := errors.AsType[*sqlite.Error](err); ok {
+		switch sqErr.Code() & 0xff { // the primary code, without the extended bits
+		case sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_MISMATCH, sqlite3.SQLITE_CONSTRAINT:
+			return true
+		}
+	}
+	return false
+}
+
+// sqlState is the SQLSTATE or SQLite code of err, for the log.
+func sqlState(err error) string {
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return pgErr.Code
+	}
+	if sqErr, ok := errors.AsType[*sqlite.Error](err); ok {
+		return "sqlite " + strconv.Itoa(sqErr.Code())
+	}
+	return ""
 }
 
 func (s *Service) writeRows(ctx context.Context, rows []encoded) error {
