@@ -392,8 +392,12 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 	}
 	switch {
 	case errors.As(err, &ve):
+		loc := "body." + ve.Field
+		if ve.Field == "q" { // the users search is the one field in the query string
+			loc = "query.q"
+		}
 		return huma.Error422UnprocessableEntity("validation failed: "+ve.Field+" "+ve.Reason,
-			&huma.ErrorDetail{Location: "body." + ve.Field, Message: ve.Reason})
+			&huma.ErrorDetail{Location: loc, Message: ve.Reason})
 	case errors.As(err, &rl):
 		secs := ratelimit.Seconds(rl.RetryAfter)
 		msg := "Too many password attempts; retry after " + strconv.Itoa(secs) + " seconds."

@@ -182,6 +182,9 @@ func (a *AuthService) checkLogin(ctx context.Context, p LoginParams) (*User, err
 	if len(login) > MaxEmailLength {
 		return nil, invalid("login", "must be at most 254 bytes")
 	}
+	if err := checkLookup("login", login); err != nil {
+		return nil, err
+	}
 	if p.Password == "" {
 		return nil, invalid("password", "is required")
 	}

@@ -30,7 +30,7 @@ var panelTmpl = frontend.NewTemplate("users", template.FuncMap{
   <input id="user-q" type="search" name="q" value="{{.Query}}">
   <button type="submit">Search</button>
 </form>
-<p class="muted">{{count .Total}}{{if .Capped}}+{{end}} account{{if or .Capped (ne .Total 1)}}s{{end}}{{with .Query}} {{if $.Short}}starting with{{else}}matching{{end}} “{{.}}”{{end}}{{if gt .Total (len .Users)}}, the first {{len .Users}} shown{{end}}.</p>
+{{with .Bad}}<p role="alert">{{.}}</p>{{else}}<p class="muted">{{count .Total}}{{if .Capped}}+{{end}} account{{if or .Capped (ne .Total 1)}}s{{end}}{{with .Query}} {{if $.Short}}starting with{{else}}matching{{end}} “{{.}}”{{end}}{{if gt .Total (len .Users)}}, the first {{len .Users}} shown{{end}}.</p>{{end}}
 {{if .Users}}<div class="scroll" tabindex="0" role="group" aria-label="Users, scrollable"><table>
   <thead><tr><th scope="col">Email</th><th scope="col">Username</th><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
   <tbody>{{range .Users}}<tr>
@@ -50,12 +50,20 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	// After an action the panel is rendered for the POST, whose form carries the search on.
 	q := p.Request.FormValue("q")
 	res, err := users.List(p.Request.Context(), ListUsersParams{Query: q, PerPage: MaxPageSize})
+	var ve *ValidationError
+	bad := ""
+	if errors.As(err, &ve) {
+		// The operator's mistake (a control character pasted into the box), not
+		// the panel failing: said in the panel, not logged as an error.
+		bad = "The search " + ve.Reason + "."
+		res, err = &ListUsersResult{}, nil
+	}
 	if err != nil {
 		return "", err
 	}
 	return p.Execute(panelTmpl, map[string]any{
 		"Page": frontend.PanelsPath + "/" + p.Panel, "Query": q, "Users": res.Users, "Total": res.Total,
-		"Capped": res.TotalCapped, "Short": shortQuery(q),
+		"Capped": res.TotalCapped, "Short": shortQuery(q), "Bad": bad,
 		"Activate": p.ActionURL("activate"), "Deactivate": p.ActionURL("deactivate"), "CSRF": p.CSRFField(),
 	})
 }

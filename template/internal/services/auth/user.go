@@ -141,6 +141,22 @@ next:
 	return true
 }
 
+// checkLookup refuses, in an identifier or a search a client sent, what no
+// stored account holds and a query cannot carry: invalid UTF-8 and control
+// characters. PostgreSQL refuses both in text, and bun cannot quote a NUL
+// (it writes an error marker into the SQL): without this check a NUL in a
+// login or a search was a 500 with the SQL in the log, instead of the
+// client's mistake, a 422 naming field.
+func checkLookup(field, s string) error {
+	switch {
+	case !utf8.ValidString(s):
+		return invalid(field, "must be valid UTF-8")
+	case strings.IndexFunc(s, unicode.IsControl) >= 0:
+		return invalid(field, "must not contain control characters such as NUL (U+0000); remove them")
+	}
+	return nil
+}
+
 // NormalizeEmail validates an address as registration does and returns it
 // as accounts store it (NFKC, lower case), or a *ValidationError on field
 // "email": for callers that look accounts up by an address a client typed.

@@ -151,18 +151,30 @@ func (s *UserService) Get(ctx context.Context, id int64) (*User, error) {
 }
 
 // GetByEmail returns the account with email (any case), or ErrNotFound.
+// An email with a control character is a *ValidationError on "email": no
+// account holds one (see checkLookup).
 func (s *UserService) GetByEmail(ctx context.Context, email string) (*User, error) {
+	if err := checkLookup("email", email); err != nil {
+		return nil, err
+	}
 	return s.getWhere(ctx, "email = ?", strings.ToLower(foldIdentifier(email)))
 }
 
 // GetByUsername returns the account with username (any case), or ErrNotFound.
+// A username with a control character is a *ValidationError on "username".
 func (s *UserService) GetByUsername(ctx context.Context, username string) (*User, error) {
+	if err := checkLookup("username", username); err != nil {
+		return nil, err
+	}
 	return s.getWhere(ctx, "lower(username) = ?", strings.ToLower(foldIdentifier(username)))
 }
 
 // GetByLogin looks login up as an email when it contains '@', else as a
 // username.
 func (s *UserService) GetByLogin(ctx context.Context, login string) (*User, error) {
+	if err := checkLookup("login", login); err != nil {
+		return nil, err
+	}
 	login = foldIdentifier(login) // a full-width ＠ is an @
 	if strings.Contains(login, "@") {
 		return s.GetByEmail(ctx, login)
@@ -240,6 +252,9 @@ func (s *UserService) CheckNewPassword(u *User, password string) error {
 // NFKC, lower case); otherwise, or when there is no such account, it
 // returns ErrNotFound. An address already confirmed keeps its first time.
 func (s *UserService) MarkEmailVerified(ctx context.Context, id int64, email string) (*User, error) {
+	if checkLookup("email", email) != nil {
+		return nil, ErrNotFound // no account holds such an address
+	}
 	t := now()
 	_, err := s.db.Bun().NewUpdate().Model((*User)(nil)).
 		Set("email_verified_at = ?", t).Set("updated_at = ?", t).
@@ -529,6 +544,9 @@ func (s *UserService) List(ctx context.Context, p ListUsersParams) (*ListUsersRe
 		p.PerPage = DefaultPageSize
 	}
 	p.PerPage = min(p.PerPage, MaxPageSize)
+	if err := checkLookup("q", p.Query); err != nil {
+		return nil, err
+	}
 	if p.Role != "" {
 		if _, err := checkRole(p.Role); err != nil {
 			return nil, err
