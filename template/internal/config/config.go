@@ -81,9 +81,34 @@ func Load[T any]() (T, error) {
 		return zero, explain[T](err)
 	}
 	if err := validate(&v); err != nil {
-		return zero, err
+		return zero, asTyped[T](err)
 	}
 	return v, nil
+}
+
+// asTyped puts in each *Error of err about one of T's variables the value as it was set,
+// instead of the parsed value that Validate quotes: "-1m", not "-1m0s". The user looks for
+// what they typed. A variable that is not set (or empty) keeps the quoted value, its default.
+func asTyped[T any](err error) error {
+	keys := make(map[string]bool)
+	for _, f := range fieldsOf(reflect.TypeFor[T](), "") {
+		keys[f.key] = true
+	}
+	var walk func(error)
+	walk = func(err error) {
+		switch e := err.(type) {
+		case *Error:
+			if raw := os.Getenv(e.Var); raw != "" && keys[e.Var] && !e.Secret {
+				e.Value = raw
+			}
+		case interface{ Unwrap() []error }:
+			for _, err := range e.Unwrap() {
+				walk(err)
+			}
+		}
+	}
+	walk(err)
+	return err
 }
 
 func validate(p any) error {

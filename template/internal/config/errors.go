@@ -41,6 +41,11 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// Standalone says the message is complete for whoever runs the app: the registry then reports
+// a settings constructor's *Error as it is, without the service and registration site that
+// would bury the fix (registry.StandaloneError).
+func (e *Error) Standalone() bool { return true }
+
 // Invalid returns an *Error for variable name holding value, for use in a
 // settings struct's Validate method.
 func Invalid(name, value, reason, fix string) error {

@@ -152,3 +152,7 @@ func Provide[T any](r *registry.Registry, owner string) error {
 	registry.ContributeFor(r, owner, Declare[T]())
 	return registry.Provide(r, Loader[T], registry.Hidden())
 }
+
+// A bad setting reaches the user as its own one-line message, not inside the registry's
+// "construct X (registered at ...)".
+var _ registry.StandaloneError = (*Error)(nil)

@@ -239,10 +239,16 @@ type sqliteWithoutListener struct{ *riversqlite.Driver }
 
 func (sqliteWithoutListener) SupportsListener() bool { return false }
 
-// scopeJob runs each job attempt in a registry scope of its own, closed when it ends.
+// scopeJob runs each job attempt in a registry scope of its own, closed when it ends. The
+// attempt first waits until the container has started every singleton: River fetches as soon
+// as this client's Start returns, while services the handlers resolve lazily (and which need
+// not be this client's dependencies) may still be starting.
 func (c *Client) scopeJob(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
 	if c.container == nil {
 		return doInner(ctx)
+	}
+	if err := c.container.WaitStarted(ctx); err != nil {
+		return fmt.Errorf("worker: job %d (%s) not run: %w", job.ID, job.Kind, err)
 	}
 	scope := c.container.NewScope(ctx)
 	err := doInner(registry.WithResolver(ctx, scope))

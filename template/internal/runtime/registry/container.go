@@ -61,6 +61,13 @@ type Container struct {
 	phase    phase
 	startErr error
 
+	// startDone is closed when Start has finished starting the singletons, before a failed
+	// start is rolled back, so that work begun by a started singleton (a worker's job) can
+	// wait for the services it resolves lazily without holding up the rollback's Stop calls.
+	// startOutcome is written once before it is closed.
+	startDone    chan struct{}
+	startOutcome error
+
 	shared sharedHealth // SharedHealth's report
 }
 
@@ -138,6 +145,7 @@ func (r *Registry) BuildWith(opts *ContainerOpts) (*Container, error) {
 		byType:    make(map[reflect.Type]*node, len(p.byType)),
 		ambiguous: make(map[reflect.Type][]string),
 		sem:       make(chan struct{}, 1),
+		startDone: make(chan struct{}),
 	}
 	if opts != nil {
 		c.opts = *opts
@@ -344,7 +352,12 @@ func (c *Container) start(ctx context.Context) error {
 				n.err = err
 				n.state.Store(stateFailed)
 				mu.Lock()
-				failures = append(failures, err)
+				// A failure that is only the cancellation this start made after an earlier
+				// failure ("ping: context canceled") would bury the cause under a second,
+				// misleading error: report real failures only.
+				if !cancelledByUs(ctx, startCtx, err) {
+					failures = append(failures, err)
+				}
 				mu.Unlock()
 				cancel(err)
 				return
@@ -361,18 +374,59 @@ func (c *Container) start(ctx context.Context) error {
 	wg.Wait()
 
 	if len(failures) == 0 && len(started) == len(c.singletons) {
+		c.startFinished(nil)
 		return nil
 	}
 	errs := failures
 	if len(failures) == 0 {
 		errs = append(errs, fmt.Errorf("registry: start: %w", context.Cause(ctx)))
 	}
+	// Before the rollback: a started singleton's Stop may wait for work that waits in
+	// WaitStarted.
+	c.startFinished(errors.Join(errs...))
 	// The caller's ctx may be what was cancelled; stopping must still happen, bounded by
 	// each service's stop timeout.
 	if err := c.stopNodes(context.WithoutCancel(ctx), started); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// cancelledByUs reports whether err is only the cancellation of startCtx that start made itself
+// after a failure, rather than a failure of its own or of the caller's ctx.
+func cancelledByUs(ctx, startCtx context.Context, err error) bool {
+	return startCtx.Err() != nil && ctx.Err() == nil && errors.Is(err, context.Canceled)
+}
+
+// startFinished records how starting the singletons went and wakes WaitStarted.
+func (c *Container) startFinished(err error) {
+	c.startOutcome = err
+	close(c.startDone)
+}
+
+// WaitStarted returns nil once Start has constructed and started every singleton, at once if
+// it already has. If the start fails, it returns an error matching ErrFailed and the start's
+// error, before the started singletons are stopped; if ctx ends first, its cause. Work that a
+// singleton begins in its Start hook and that resolves other services lazily, such as a job
+// queue's handlers, waits here: a singleton's dependents and independent singletons may still
+// be starting when its own Start returns.
+func (c *Container) WaitStarted(ctx context.Context) error {
+	if c == nil {
+		return fmt.Errorf("registry: wait for start: nil *Container")
+	}
+	select {
+	case <-c.startDone:
+	default:
+		select {
+		case <-c.startDone:
+		case <-orBackground(ctx).Done():
+			return fmt.Errorf("registry: wait for start: %w", context.Cause(ctx))
+		}
+	}
+	if c.startOutcome != nil {
+		return because(ErrFailed, c.startOutcome)
+	}
+	return nil
 }
 
 // build makes a new instance of n: resolves its dependencies, calls the constructor and the

@@ -179,6 +179,9 @@ type ServiceError struct {
 }
 
 func (e *ServiceError) Error() string {
+	if standalone(e.Err) {
+		return e.Err.Error()
+	}
 	if e.Registered == "" {
 		return prefix + e.Op + " " + e.Service + ": " + bare(e.Err)
 	}
@@ -186,6 +189,47 @@ func (e *ServiceError) Error() string {
 }
 
 func (e *ServiceError) Unwrap() error { return e.Err }
+
+// StandaloneError is implemented by errors whose message is complete for the person running
+// the app, such as a setting with a bad value, whose message names the variable and the fix.
+// A ServiceError whose cause is one (or a join of only such errors) reads as the cause alone:
+// which service was being constructed and where it was registered help with programming
+// errors but would bury the fix for a configuration one. errors.Is and errors.As still see
+// the ServiceError and everything it wraps.
+type StandaloneError interface {
+	error
+	// Standalone reports whether the message stands on its own.
+	Standalone() bool
+}
+
+// standalone reports whether err, followed through single wrapping and joins, is made only of
+// StandaloneErrors. A wrapper that is not a ServiceError adds words of its own, so it does not
+// count.
+func standalone(err error) bool {
+	switch e := err.(type) {
+	case nil:
+		return false
+	case StandaloneError:
+		return e.Standalone()
+	case *ServiceError:
+		return standalone(e.Err)
+	case interface{ Unwrap() []error }:
+		if reflect.TypeOf(err) != joinType {
+			return false
+		}
+		for _, err := range e.Unwrap() {
+			if !standalone(err) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// joinType is the type of errors.Join's errors, whose message is only its errors' own, one a
+// line.
+var joinType = reflect.TypeOf(errors.Join(errors.New("x")))
 
 // PanicError is a panic recovered from a user constructor, hook or health check.
 type PanicError struct {
