@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -39,7 +40,9 @@ func sendTestCmd(env *command.Env) *cobra.Command {
 say what became of it. Without --template it is a short message with a text and
 an HTML part; with --template it is that template rendered with its sample data.
 With the outbox (the default) nothing leaves the machine: the message shows in
-the dashboard's Comms panel.`,
+the dashboard's Comms panel. It is sent here and now with this process's
+settings, even when a worker delivers the app's other messages, and recorded
+like them; a failure exits 1 with the provider's reason and what to check.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if to == "" {
@@ -49,26 +52,32 @@ the dashboard's Comms panel.`,
 				return command.UsageError(cmd, "%v", err)
 			}
 			return command.WithService(cmd.Context(), env, func(ctx context.Context, svc *Service) error {
-				var id ID
-				var err error
+				m := testMessage(to, svc.Settings().AppName)
 				if name != "" {
-					data, serr := svc.Templates().Sample(name)
-					if serr != nil {
-						return serr
+					data, err := svc.Templates().Sample(name)
+					if err != nil {
+						return err
 					}
-					id, err = svc.SendTemplate(ctx, name, to, data)
-				} else {
-					id, err = svc.Send(ctx, testMessage(to, svc.Settings().AppName))
+					if m, err = svc.templateMessage(name, to, data); err != nil {
+						return err
+					}
 				}
-				if id == "" {
-					return err
+				// Here and now, with this process's provider: queued for a worker (perhaps
+				// another process, with other settings), the outcome would say nothing about
+				// the provider this command is asked to check.
+				id, err := svc.SendNow(ctx, m)
+				if err != nil {
+					if id == "" {
+						return err
+					}
+					return sendTestFailure(id, svc.EmailProvider().Name(), err)
 				}
-				r, gerr := svc.Message(ctx, id)
-				if gerr != nil {
-					return errors.Join(err, gerr)
+				r, err := svc.Message(ctx, id)
+				if err != nil {
+					return fmt.Errorf("comms: message %s was sent, but reading its record failed: %w", id, err)
 				}
 				printOutcome(env.Stdout, r)
-				return err
+				return nil
 			})
 		},
 	}
@@ -87,6 +96,51 @@ func testMessage(to, app string) Message {
 	}
 }
 
+// sendTestFailure is a failed test send as one line: what failed, the provider's reason and
+// which settings to check.
+func sendTestFailure(id ID, provider string, err error) error {
+	return &sendTestError{id: id, provider: provider, err: err}
+}
+
+type sendTestError struct {
+	id       ID
+	provider string
+	err      error
+}
+
+func (e *sendTestError) Error() string {
+	// The reason's own "comms: " would repeat the line's.
+	return fmt.Sprintf("comms: message %s not sent with %s: %s; %s", e.id, e.provider,
+		strings.TrimPrefix(e.err.Error(), "comms: "), sendFix(e.provider, e.err))
+}
+
+func (e *sendTestError) Unwrap() error { return e.err }
+
+// sendFix says what to check after a delivery failed with err.
+func sendFix(provider string, err error) string {
+	switch {
+	case errors.Is(err, ErrSMTPUnreachable):
+		return "check COMMS_SMTP_HOST and COMMS_SMTP_PORT, and that the server is running"
+	case errors.Is(err, ErrSMTPTLSRequired):
+		return "use a server that offers STARTTLS, or set COMMS_SMTP_TLS_POLICY=opportunistic"
+	case errors.Is(err, ErrSMTPTLS):
+		return "check COMMS_SMTP_HOST against the server's certificate, COMMS_SMTP_IMPLICIT_TLS and COMMS_SMTP_PORT"
+	case errors.Is(err, ErrSMTPAuth):
+		return "check COMMS_SMTP_USERNAME, COMMS_SMTP_PASSWORD and COMMS_SMTP_AUTH"
+	case errors.Is(err, ErrSMTPRejected):
+		return "check COMMS_FROM (a sender the server accepts) and --to"
+	}
+	if pe, ok := errors.AsType[*ProviderError](err); ok && (pe.StatusCode == 401 || pe.StatusCode == 403) {
+		switch provider {
+		case ProviderResend:
+			return "check COMMS_RESEND_API_KEY"
+		case ProviderPostmark:
+			return "check COMMS_POSTMARK_SERVER_TOKEN"
+		}
+	}
+	return "check the COMMS_ settings for COMMS_EMAIL_PROVIDER=" + provider
+}
+
 func printOutcome(w io.Writer, r Record) {
 	switch r.Status {
 	case StatusSent:
@@ -95,8 +149,6 @@ func printOutcome(w io.Writer, r Record) {
 			return
 		}
 		fmt.Fprintf(w, "message %s sent with %s (id %s)\n", r.ID, r.Provider, r.ProviderID)
-	case StatusQueued:
-		fmt.Fprintf(w, "message %s queued for delivery\n", r.ID)
 	default:
 		fmt.Fprintf(w, "message %s %s with %s: %s\n", r.ID, r.Status, r.Provider, r.Error)
 	}

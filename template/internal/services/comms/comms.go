@@ -234,17 +234,39 @@ func (s *Service) Send(ctx context.Context, m Message) (ID, error) {
 	if err != nil {
 		return "", err
 	}
-	return s.submit(ctx, Record{Channel: ChannelEmail, Email: &m})
+	return s.submit(ctx, Record{Channel: ChannelEmail, Email: &m}, false)
+}
+
+// SendNow is Send delivered at once, through this process's email provider, even when a
+// Dispatcher is registered: the message is recorded like any other, and the outcome is known
+// when SendNow returns. It is for checking the provider (comms send-test), where a queued
+// message would only say that a worker, perhaps another process with other settings, will try
+// later. A delivery failure is not logged: the caller reports it.
+func (s *Service) SendNow(ctx context.Context, m Message) (ID, error) {
+	m, err := prepare(m, s.settings.From, s.settings.MaxAttachmentBytes)
+	if err != nil {
+		return "", err
+	}
+	return s.submit(ctx, Record{Channel: ChannelEmail, Email: &m}, true)
 }
 
 // SendTemplate renders the template name with data and sends it to one address. A
 // template that defines "sensitive" makes the message sensitive (Message.Sensitive).
 func (s *Service) SendTemplate(ctx context.Context, name, to string, data any) (ID, error) {
-	r, err := s.templates.Render(name, data)
+	m, err := s.templateMessage(name, to, data)
 	if err != nil {
 		return "", err
 	}
-	return s.Send(ctx, Message{To: []string{to}, Subject: r.Subject, Text: r.Text, HTML: r.HTML, Template: name, Sensitive: r.Sensitive})
+	return s.Send(ctx, m)
+}
+
+// templateMessage is the email of template name rendered with data, to one address.
+func (s *Service) templateMessage(name, to string, data any) (Message, error) {
+	r, err := s.templates.Render(name, data)
+	if err != nil {
+		return Message{}, err
+	}
+	return Message{To: []string{to}, Subject: r.Subject, Text: r.Text, HTML: r.HTML, Template: name, Sensitive: r.Sensitive}, nil
 }
 
 // SendSMS sends body to the number to, in E.164 form (+14155550123), as Send does an email.
@@ -253,7 +275,7 @@ func (s *Service) SendSMS(ctx context.Context, to, body string) (ID, error) {
 	if err != nil {
 		return "", err
 	}
-	return s.submit(ctx, Record{Channel: ChannelSMS, SMS: &m})
+	return s.submit(ctx, Record{Channel: ChannelSMS, SMS: &m}, false)
 }
 
 // Resend sends a recorded message again, as a new message (its own ID and status), through
@@ -268,16 +290,23 @@ func (s *Service) Resend(ctx context.Context, id ID) (ID, error) {
 	if r.Email != nil && r.Email.Redacted {
 		return "", fmt.Errorf("%w: message %s held %s, which is not kept once delivered; request a new one instead", ErrRedacted, id, r.Email.Sensitive)
 	}
-	return s.submit(ctx, Record{Channel: r.Channel, Email: r.Email, SMS: r.SMS})
+	return s.submit(ctx, Record{Channel: r.Channel, Email: r.Email, SMS: r.SMS}, false)
 }
 
-// submit records a checked message and delivers or dispatches it.
-func (s *Service) submit(ctx context.Context, r Record) (ID, error) {
+// submit records a checked message and delivers or dispatches it; direct delivers it here
+// whatever the Dispatcher (SendNow).
+func (s *Service) submit(ctx context.Context, r Record, direct bool) (ID, error) {
 	if r.Channel == ChannelSMS && s.production && s.sms.Name() == ProviderOutbox {
 		s.smsKept.Add(1)
 	}
 	now := s.now().UTC()
 	r.ID, r.Status, r.CreatedAt, r.UpdatedAt = newID(now), StatusQueued, now, now
+	if direct {
+		if err := s.store.Add(ctx, r); err != nil {
+			return "", fmt.Errorf("comms: record message: %w", err)
+		}
+		return r.ID, s.DeliverWith(ctx, r.ID, DeliverOpts{callerReports: true})
+	}
 	if rd, ok := s.dispatcher.(RecordDispatcher); ok {
 		// Nothing is stored when this fails, so there is no status to record.
 		if err := rd.RecordAndDispatch(ctx, r); err != nil {
@@ -305,6 +334,8 @@ type DeliverOpts struct {
 	// message then stays queued, with the error and the attempt recorded, rather than failed.
 	// A permanent failure marks it failed either way.
 	WillRetry bool
+
+	callerReports bool // a failure is the caller's to report (SendNow): not logged
 }
 
 // Deliver makes one delivery attempt of the recorded message id and records its outcome. A
@@ -357,8 +388,10 @@ func (s *Service) DeliverWith(ctx context.Context, id ID, opts DeliverOpts) erro
 	}
 	s.record(ctx, id, u)
 	if err != nil {
-		s.logger.WarnContext(ctx, "comms: delivery failed", "id", id, "channel", r.Channel, "provider", provider,
-			"status", u.Status, "error", err)
+		if !opts.callerReports {
+			s.logger.WarnContext(ctx, "comms: delivery failed", "id", id, "channel", r.Channel, "provider", provider,
+				"status", u.Status, "error", err)
+		}
 		return err
 	}
 	s.logger.DebugContext(ctx, "comms: delivered", "id", id, "channel", r.Channel, "provider", provider, "provider_id", providerID)
