@@ -132,6 +132,7 @@ type Client struct {
 	queues    map[string]int
 	work      bool
 	container *registry.Container
+	logger    *slog.Logger
 	eng       engine
 
 	mu       sync.Mutex
@@ -166,7 +167,7 @@ func NewClient(db *database.DB, s Settings, opts *ClientOpts) (*Client, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	c := &Client{db: db, settings: s, queues: queues, work: opts.Work, container: opts.Container}
+	c := &Client{db: db, settings: s, queues: queues, work: opts.Work, container: opts.Container, logger: logger}
 	cfg := &river.Config{
 		Logger:                      slog.New(warnHandler{logger.Handler()}),
 		Workers:                     workers,
@@ -178,9 +179,11 @@ func NewClient(db *database.DB, s Settings, opts *ClientOpts) (*Client, error) {
 		CompletedJobRetentionPeriod: s.CompletedRetention,
 		CancelledJobRetentionPeriod: s.DiscardedRetention,
 		DiscardedJobRetentionPeriod: s.DiscardedRetention,
-		// The spans first, so a job's scope and work run inside its span.
+		// The spans first, so a job's scope and work run inside its span; the log outside the
+		// scope, so it reports a scope that failed to close or a start the job waited for.
 		Middleware: []rivertype.Middleware{river.JobInsertMiddlewareFunc(traceInsert),
-			river.WorkerMiddlewareFunc(traceWork), river.WorkerMiddlewareFunc(c.scopeJob)},
+			river.WorkerMiddlewareFunc(traceWork), river.WorkerMiddlewareFunc(c.logAttempt),
+			river.WorkerMiddlewareFunc(c.scopeJob)},
 	}
 	if opts.Work {
 		cfg.Queues = queueConfigs(queues, s, opts.PollOnly && db.Engine() != database.Postgres)
@@ -238,6 +241,40 @@ func queueConfigs(queues map[string]int, s Settings, pollOnly bool) map[string]r
 type sqliteWithoutListener struct{ *riversqlite.Driver }
 
 func (sqliteWithoutListener) SupportsListener() bool { return false }
+
+// logAttempt logs each job attempt that returns an error, one line without the job's
+// arguments (they may hold personal data): a failure to be retried at WARN, the last failed
+// attempt, after which River discards the job, at ERROR. River says this only below WARN,
+// among routine messages warnHandler drops. A panic does not pass through here: River
+// recovers it around the middleware and logs it at ERROR itself.
+func (c *Client) logAttempt(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+	err := doInner(ctx)
+	if err == nil {
+		return nil
+	}
+	attrs := []any{"kind", job.Kind, "id", job.ID, "attempt", job.Attempt, "max_attempts", job.MaxAttempts,
+		"error", oneLine(err.Error())}
+	var (
+		snooze *river.JobSnoozeError
+		cancel *river.JobCancelError
+	)
+	switch {
+	case errors.As(err, &snooze):
+		// Not a failure: the task asked to run later.
+	case errors.As(err, &cancel):
+		c.logger.WarnContext(ctx, "worker: job cancelled by its task; it will not run again", attrs...)
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		// Stop or a cancel from the jobs command or the panel; River decides whether it runs
+		// again (a job interrupted by shutdown does, without losing an attempt).
+		attrs = append(attrs, "cause", oneLine(context.Cause(ctx).Error()))
+		c.logger.WarnContext(ctx, "worker: job attempt interrupted", attrs...)
+	case job.Attempt >= job.MaxAttempts:
+		c.logger.ErrorContext(ctx, "worker: job failed its last attempt and is discarded; 'jobs retry' runs it again", attrs...)
+	default:
+		c.logger.WarnContext(ctx, "worker: job attempt failed; it will be retried", attrs...)
+	}
+	return err
+}
 
 // scopeJob runs each job attempt in a registry scope of its own, closed when it ends. The
 // attempt first waits until the container has started every singleton: River fetches as soon
