@@ -441,6 +441,12 @@ func (s *Scheduler) execute(ctx context.Context, store Store, j *Job, run Run) (
 			}
 		}()
 		if s.container != nil {
+			// A run caught up at start, or a tick, can come while services the job resolves
+			// lazily are still starting: wait for the app's start, as the worker's jobs do.
+			if err = s.container.WaitStarted(ctx); err != nil {
+				err = fmt.Errorf("scheduler: job %q not run: %w", j.Name, err)
+				return
+			}
 			scope := s.container.NewScope(ctx)
 			defer func() { err = errors.Join(err, scope.Close(context.WithoutCancel(ctx))) }()
 			ctx = registry.WithResolver(ctx, scope)
