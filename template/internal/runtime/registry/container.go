@@ -33,8 +33,10 @@ type ContainerOpts struct {
 //
 //  1. Start constructs every singleton, then calls its Start hook (Hooks Start, else
 //     Starter), in dependency order; singletons that do not depend on each other start
-//     concurrently. If one fails, those not yet begun are skipped and those already started
-//     are stopped in reverse order.
+//     concurrently. If one fails, those not yet begun are skipped, those still starting are
+//     cancelled (what the cancellation makes them fail with is not reported), and those
+//     already started are stopped in reverse order. WaitStarted tells background work begun
+//     by a started singleton when every singleton has started.
 //  2. While started, Get returns singletons without locking or allocating. Scoped and
 //     transient instances are constructed on demand (and started, if they have a Start hook).
 //  3. Stop stops singletons in reverse dependency order (a service stops after everything
