@@ -20,12 +20,9 @@ type queue struct {
 	got     error         // what the work's WaitStarted and Get returned
 }
 
-type (
-	mailer      struct{}
-	blockingSvc struct {
-		entered, release chan struct{}
-	}
-)
+type blockingSvc struct {
+	entered, release chan struct{}
+}
 
 func (b *blockingSvc) Start(ctx context.Context) error {
 	close(b.entered)
