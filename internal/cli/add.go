@@ -62,6 +62,7 @@ func runAdd(ctx context.Context, env *Env, names []string, o growOpts) error {
 		fmt.Fprintf(out, "The migrations of %s run with the next 'go run ./cmd/%s migrate up' (serve runs them too).\n",
 			strings.Join(names, ", "), p.Manifest.Name)
 	}
+	printTidy(out, pl)
 	fmt.Fprintln(out, "Next: go build ./... && go test ./...   (git diff shows every change)")
 	return nil
 }

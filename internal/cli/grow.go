@@ -55,6 +55,15 @@ func printPlan(w io.Writer, pl *project.Plan) {
 	}
 }
 
+// printTidy tells the user to tidy the module after go.mod or go.sum kept their changes beside
+// aegis's: the merge keeps every requirement either side needs, which builds but may leave
+// requirements nothing needs any more or markings that are out of date.
+func printTidy(w io.Writer, pl *project.Plan) {
+	if pl.Tidy {
+		fmt.Fprintln(w, "go.mod and go.sum keep your changes beside aegis's: run 'go mod tidy' to settle them.")
+	}
+}
+
 // confirm asks before changing the project when a person is at the terminal.
 func confirm(ctx context.Context, env *Env, yes bool, question string) (bool, error) {
 	if yes {

@@ -51,6 +51,7 @@ func runRemove(ctx context.Context, env *Env, names []string, o growOpts) error 
 	}
 	fmt.Fprintf(out, "Removed %s.\n", strings.Join(pl.GoneOwners, ", "))
 	keptTables(out, p.Manifest.Name, pl.Tables)
+	printTidy(out, pl)
 	fmt.Fprintln(out, "Next: go build ./... && go test ./...   (git diff shows every change)")
 	return nil
 }

@@ -59,6 +59,9 @@ func runUpdate(ctx context.Context, env *Env, o growOpts) error {
 	if err != nil {
 		return err
 	}
+	if applied {
+		printTidy(out, pl)
+	}
 	if len(pl.Conflicts) > 0 {
 		verb := "have"
 		if !applied {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -104,7 +105,7 @@ func TestInitFolders(t *testing.T) {
 					delete(got, name)
 				}
 			}
-			if !maps(got, want) {
+			if !maps.Equal(got, want) {
 				sameTree(t, dir, fresh)
 			}
 		})
@@ -190,7 +191,7 @@ func TestInitInterruptedLeavesNothing(t *testing.T) {
 			if env, _ := os.ReadFile(filepath.Join(dir, ".env")); string(env) != "PORT=1\n" {
 				t.Errorf(".env = %q, want it as it was", env)
 			}
-			if after := tree(t, dir); !maps(before, after) {
+			if after := tree(t, dir); !maps.Equal(before, after) {
 				t.Errorf("an interrupted init --force changed the folder: %d entries before, %d after", len(before), len(after))
 			}
 		})
@@ -233,7 +234,7 @@ func TestInitWritesTheRenderedProject(t *testing.T) {
 				}
 			}
 			got := tree(t, dir)
-			if !maps(got, want) {
+			if !maps.Equal(got, want) {
 				var diffs []string
 				for p := range got {
 					if got[p] != want[p] {

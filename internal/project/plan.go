@@ -50,6 +50,9 @@ type Plan struct {
 	Secrets []string
 	// Migrations lists the migration owners of the added parts, by name.
 	Migrations []MigrationOwner
+	// Tidy reports that go.mod or go.sum was merged keeping changes of the user's beside
+	// aegis's: the result is valid but may not be tidy, so the user should run go mod tidy.
+	Tidy bool
 }
 
 // Visible returns the changes a user is told about, in path order.
@@ -156,6 +159,13 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 			}
 			if !hasBase {
 				blocked = append(blocked, f.Path+" (changed, and no pristine copy in "+generate.BasePath+" to merge with)")
+				continue
+			}
+			if merged, ok := mergeModule(f.Path, disk, base, f.Data); ok {
+				add(Change{Path: f.Path, Action: Merge, Data: merged, Mode: f.Mode})
+				if !equal(merged, f.Data) {
+					pl.Tidy = true
+				}
 				continue
 			}
 			merged, conflicts, err := merge3(disk, base, f.Data)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -275,21 +276,9 @@ func TestAddMergesChangedSharedFile(t *testing.T) {
 	if !errors.As(err, &modErr) || !strings.Contains(err.Error(), "internal/components/wire_gen.go (your changes overlap") {
 		t.Fatalf("err = %v, want a ModifiedError naming wire_gen.go", err)
 	}
-	if !maps(before, tree(t, dir)) {
+	if !maps.Equal(before, tree(t, dir)) {
 		t.Error("a refused add changed the project")
 	}
-}
-
-func maps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 func TestRemoveRefusesChangedFile(t *testing.T) {
@@ -305,7 +294,7 @@ func TestRemoveRefusesChangedFile(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "internal/components/cache/cache.go (changed") {
 		t.Fatalf("err = %v", err)
 	}
-	if !maps(before, tree(t, dir)) {
+	if !maps.Equal(before, tree(t, dir)) {
 		t.Error("a refused remove changed the project")
 	}
 }
@@ -367,7 +356,7 @@ func TestApplyRollsBack(t *testing.T) {
 		if !errors.Is(err, boom) {
 			t.Fatalf("err = %v", err)
 		}
-		if after := tree(t, dir); !maps(before, after) {
+		if after := tree(t, dir); !maps.Equal(before, after) {
 			for k := range after {
 				if before[k] != after[k] {
 					t.Errorf("changed: %s", k)
