@@ -1,7 +1,6 @@
 package project
 
 import (
-	"fmt"
 	"io/fs"
 	"slices"
 	"strings"
@@ -72,12 +71,62 @@ func (pl *Plan) Empty() bool { return len(pl.Changes) == 0 }
 // ModifiedError stops add or remove when a file the user changed would have to be overwritten or
 // deleted and no clean merge applies.
 type ModifiedError struct {
-	Files []string // "path (why)"
+	Files []Blocked
+}
+
+// Blocked is one file that stops a plan, and why.
+type Blocked struct {
+	Path   string
+	Reason Reason
+}
+
+// Reason is why a file stops a plan; each has its own fix.
+type Reason int
+
+const (
+	// Overlap: the user's changes and aegis's touch the same lines.
+	Overlap Reason = iota
+	// Deleted: the user deleted a file aegis must change.
+	Deleted
+	// DeletedNoBase: as Deleted, and the base archive has no copy to restore it from.
+	DeletedNoBase
+	// NoBase: the user changed a file aegis must change, and there is no pristine copy to merge
+	// with.
+	NoBase
+	// NotOurs: a file aegis would create exists, and aegis did not write it.
+	NotOurs
+	// WouldDelete: the user changed a file aegis would delete.
+	WouldDelete
+)
+
+// fix says what is wrong with b and how to get past it. The pristine copies in the base archive
+// are what the manifest's hashes record, so a file restored from it counts as unchanged; commits
+// do not matter (the check is against the manifest, not git), and git checkout cannot restore a
+// file the last commit deleted.
+func (b Blocked) fix() string {
+	restore := "tar -xOf " + generate.BasePath + " " + b.Path + " > " + b.Path
+	switch b.Reason {
+	case Overlap:
+		return b.Path + ": your changes overlap aegis's: move your version aside, restore aegis's copy (" + restore + "), retry, then re-apply your change"
+	case Deleted:
+		return b.Path + ": you deleted it and aegis must change it: restore it (" + restore + ") and retry"
+	case DeletedNoBase:
+		return b.Path + ": you deleted it and aegis must change it: restore it from your git history (git checkout COMMIT -- " + b.Path + ", with a commit that has it) and retry"
+	case NoBase:
+		return b.Path + ": you changed it and " + generate.BasePath + " has no pristine copy to merge with: move your version aside, restore the version aegis wrote from your git history, retry, then re-apply your change"
+	case NotOurs:
+		return b.Path + ": exists and aegis did not write it: move it away and retry"
+	default: // WouldDelete
+		return b.Path + ": you changed it and aegis would delete it: move it away (or undo your changes) and retry"
+	}
 }
 
 func (e *ModifiedError) Error() string {
-	return fmt.Sprintf("files you changed stand in the way: %s; commit or move your changes, restore the files (git checkout -- FILE), then retry; nothing was changed",
-		strings.Join(e.Files, ", "))
+	fixes := make([]string, len(e.Files))
+	for i, b := range e.Files {
+		fixes[i] = b.fix()
+	}
+	return "files you changed stand in the way (nothing was changed); from the project folder: " + strings.Join(fixes, "; ")
 }
 
 type mode int
@@ -111,7 +160,8 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 	baseOf := func(rel string) ([]byte, bool, error) { return p.base(rel, oldRender) }
 
 	pl := &Plan{Selection: sel, Manifest: proj.Manifest}
-	var blocked []string
+	var blocked []Blocked
+	block := func(rel string, r Reason) { blocked = append(blocked, Blocked{Path: rel, Reason: r}) }
 	newPaths := map[string]bool{}
 	add := func(c Change) { pl.Changes = append(pl.Changes, c) }
 
@@ -142,7 +192,7 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 		case !recorded && !exists:
 			add(Change{Path: f.Path, Action: Create, Data: f.Data, Mode: f.Mode})
 		case !recorded:
-			blocked = append(blocked, f.Path+" (exists and aegis did not write it)")
+			block(f.Path, NotOurs)
 		case exists && hash(disk) == rec.SHA256:
 			add(Change{Path: f.Path, Action: Update, Data: f.Data, Mode: f.Mode})
 		default: // the user changed or deleted it
@@ -154,11 +204,15 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 				continue // aegis has nothing new for it: the user's version stays
 			}
 			if !exists {
-				blocked = append(blocked, f.Path+" (deleted)")
+				if _, inArchive := p.baseFiles[f.Path]; inArchive {
+					block(f.Path, Deleted)
+				} else {
+					block(f.Path, DeletedNoBase)
+				}
 				continue
 			}
 			if !hasBase {
-				blocked = append(blocked, f.Path+" (changed, and no pristine copy in "+generate.BasePath+" to merge with)")
+				block(f.Path, NoBase)
 				continue
 			}
 			if merged, ok := mergeModule(f.Path, disk, base, f.Data); ok {
@@ -179,7 +233,7 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 				add(Change{Path: f.Path, Action: Conflict, Data: merged, Mode: f.Mode})
 				pl.Conflicts = append(pl.Conflicts, f.Path)
 			default:
-				blocked = append(blocked, f.Path+" (your changes overlap aegis's)")
+				block(f.Path, Overlap)
 			}
 		}
 	}
@@ -200,7 +254,7 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 		case hash(disk) == p.Manifest.Files[rel].SHA256:
 			add(Change{Path: rel, Action: Delete})
 		default:
-			blocked = append(blocked, rel+" (changed; aegis would delete it)")
+			block(rel, WouldDelete)
 		}
 	}
 	if len(blocked) > 0 {

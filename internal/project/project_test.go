@@ -273,7 +273,7 @@ func TestAddMergesChangedSharedFile(t *testing.T) {
 	before := tree(t, dir)
 	_, err = load(t, dir, nil).PlanAdd([]string{"auth"})
 	var modErr *ModifiedError
-	if !errors.As(err, &modErr) || !strings.Contains(err.Error(), "internal/components/wire_gen.go (your changes overlap") {
+	if !errors.As(err, &modErr) || !strings.Contains(err.Error(), "internal/components/wire_gen.go: your changes overlap aegis's: move your version aside, restore aegis's copy (tar -xOf .aegis/base.tar internal/components/wire_gen.go > internal/components/wire_gen.go)") {
 		t.Fatalf("err = %v, want a ModifiedError naming wire_gen.go", err)
 	}
 	if !maps.Equal(before, tree(t, dir)) {
@@ -291,11 +291,110 @@ func TestRemoveRefusesChangedFile(t *testing.T) {
 	os.WriteFile(f, append(data, "// mine\n"...), 0o644)
 	before := tree(t, dir)
 	_, err = load(t, dir, nil).PlanRemove([]string{"cache"})
-	if err == nil || !strings.Contains(err.Error(), "internal/components/cache/cache.go (changed") {
+	if err == nil || !strings.Contains(err.Error(), "internal/components/cache/cache.go: you changed it and aegis would delete it: move it away") {
 		t.Fatalf("err = %v", err)
 	}
 	if !maps.Equal(before, tree(t, dir)) {
 		t.Error("a refused remove changed the project")
+	}
+}
+
+// TestBlockedFixes: each kind of file that stops add or remove is named with the fix that works
+// for it, and carrying out that fix (the printed command, from the project folder) lets the
+// command through.
+func TestBlockedFixes(t *testing.T) {
+	mine := func(rel string) func(t *testing.T, dir string) {
+		return func(t *testing.T, dir string) {
+			f := filepath.Join(dir, filepath.FromSlash(rel))
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(f, append(data, "// mine\n"...), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tests := []struct {
+		name  string
+		sel   []string
+		setup func(t *testing.T, dir string)
+		plan  func(p *Project) error
+		want  string
+		// restores: the fix runs the printed tar command after moving the file aside;
+		// otherwise it moves the file away.
+		restores bool
+	}{
+		{
+			name: "overlap", sel: []string{"cache"},
+			setup: func(t *testing.T, dir string) {
+				f := filepath.Join(dir, "internal", "components", "wire_gen.go")
+				data, _ := os.ReadFile(f)
+				os.WriteFile(f, bytes.Replace(data, []byte("/cache\"\n"), []byte("/cache\" // mine\n"), 1), 0o644)
+			},
+			plan:     func(p *Project) error { _, err := p.PlanAdd([]string{"auth"}); return err },
+			want:     "internal/components/wire_gen.go: your changes overlap aegis's: move your version aside, restore aegis's copy (tar -xOf .aegis/base.tar internal/components/wire_gen.go > internal/components/wire_gen.go), retry, then re-apply your change",
+			restores: true,
+		},
+		{
+			name: "deleted",
+			setup: func(t *testing.T, dir string) {
+				os.Remove(filepath.Join(dir, "internal", "components", "wire_gen.go"))
+			},
+			plan:     func(p *Project) error { _, err := p.PlanAdd([]string{"cache"}); return err },
+			want:     "internal/components/wire_gen.go: you deleted it and aegis must change it: restore it (tar -xOf .aegis/base.tar internal/components/wire_gen.go > internal/components/wire_gen.go) and retry",
+			restores: true,
+		},
+		{
+			name: "not aegis's",
+			setup: func(t *testing.T, dir string) {
+				os.MkdirAll(filepath.Join(dir, "internal", "components", "cache"), 0o755)
+				os.WriteFile(filepath.Join(dir, "internal", "components", "cache", "cache.go"), []byte("package cache\n"), 0o644)
+			},
+			plan: func(p *Project) error { _, err := p.PlanAdd([]string{"cache"}); return err },
+			want: "internal/components/cache/cache.go: exists and aegis did not write it: move it away and retry",
+		},
+		{
+			name: "changed, aegis would delete it", sel: []string{"cache"},
+			setup: mine("internal/components/cache/cache.go"),
+			plan:  func(p *Project) error { _, err := p.PlanRemove([]string{"cache"}); return err },
+			want:  "internal/components/cache/cache.go: you changed it and aegis would delete it: move it away (or undo your changes) and retry",
+		},
+	}
+	_, noTar := exec.LookPath("tar")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := initProject(t, t.TempDir(), resolve(t, tt.sel...), nil)
+			tt.setup(t, dir)
+			err := tt.plan(load(t, dir, nil))
+			var modErr *ModifiedError
+			if !errors.As(err, &modErr) || !strings.HasPrefix(err.Error(), "files you changed stand in the way") ||
+				!strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err = %v\nwant one line with %q", err, tt.want)
+			}
+			if len(modErr.Files) != 1 {
+				t.Fatalf("blocked %v, want one file", modErr.Files)
+			}
+			rel := filepath.FromSlash(modErr.Files[0].Path)
+			aside := filepath.Join(t.TempDir(), "aside")
+			if err := os.Rename(filepath.Join(dir, rel), aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				t.Fatal(err)
+			}
+			if tt.restores {
+				if noTar != nil {
+					t.Skip("no tar to run the printed fix with")
+				}
+				cmd, _, _ := strings.Cut(tt.want[strings.Index(tt.want, "(tar ")+1:], ")")
+				sh := exec.Command("sh", "-c", cmd)
+				sh.Dir = dir
+				if out, err := sh.CombinedOutput(); err != nil {
+					t.Fatalf("%s: %v\n%s", cmd, err, out)
+				}
+			}
+			if err := tt.plan(load(t, dir, nil)); err != nil {
+				t.Fatalf("after the fix: %v", err)
+			}
+		})
 	}
 }
 
