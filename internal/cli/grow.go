@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/aegisgo/aegis/internal/generate"
 	"github.com/aegisgo/aegis/internal/project"
 	"github.com/aegisgo/aegis/internal/prompt"
 )
@@ -52,6 +53,10 @@ func printPlan(w io.Writer, pl *project.Plan) {
 	}
 	for _, s := range pl.Secrets {
 		fmt.Fprintf(w, "  + .env      %s (random value)\n", s)
+	}
+	for _, f := range pl.KeptDeleted {
+		fmt.Fprintf(w, "  x keep deleted %s: you deleted it; aegis changed it: its new version is in %s (tar -xOf %s %s)\n",
+			f, generate.BasePath, generate.BasePath, f)
 	}
 }
 

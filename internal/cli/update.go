@@ -21,7 +21,10 @@ func newUpdateCmd(env *Env) *cobra.Command {
 Files you never changed are replaced. Files you changed are merged three-way: the base is the
 pristine copy aegis keeps in .aegis/base.tar, yours is the file, theirs the new rendering. A
 conflict is written with markers (<<<<<<< yours ... >>>>>>> aegis), listed, and update exits
-with status 1. Update needs a clean git tree (or --force), so 'git diff' shows what changed.`,
+with status 1. go.mod and go.sum are merged by their meaning: your requirements and aegis's are
+kept side by side. A file you deleted stays deleted; when aegis changed it, update says so and
+its new version can be read from .aegis/base.tar. Update needs a clean git tree (or --force),
+so 'git diff' shows what changed.`,
 		Example: `  aegis update --dry-run
   aegis update`,
 		Args: func(cmd *cobra.Command, args []string) error {

@@ -52,6 +52,9 @@ type Plan struct {
 	// Tidy reports that go.mod or go.sum was merged keeping changes of the user's beside
 	// aegis's: the result is valid but may not be tidy, so the user should run go mod tidy.
 	Tidy bool
+	// KeptDeleted lists the files the user deleted that aegis's new rendering changed (update
+	// only): they stay deleted, and their new version is in the base archive.
+	KeptDeleted []string
 }
 
 // Visible returns the changes a user is told about, in path order.
@@ -204,6 +207,16 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 				continue // aegis has nothing new for it: the user's version stays
 			}
 			if !exists {
+				if m == modeUpdate {
+					// update keeps the user's deletion. The manifest still records the file
+					// with the new rendering's hash and the base archive holds that rendering,
+					// as for any generated file the user deleted: the next add, remove or
+					// update then finds it deleted with nothing new for it and leaves it alone,
+					// and stops only if it changes the file again. Dropping it from the
+					// manifest instead would make the next command create it anew.
+					pl.KeptDeleted = append(pl.KeptDeleted, f.Path)
+					continue
+				}
 				if _, inArchive := p.baseFiles[f.Path]; inArchive {
 					block(f.Path, Deleted)
 				} else {

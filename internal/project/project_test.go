@@ -577,3 +577,51 @@ func TestUpdate(t *testing.T) {
 		t.Errorf("no conflict markers:\n%s", got)
 	}
 }
+
+// TestUpdateKeepsDeletedFile: update keeps the deletion of a file aegis's new rendering changed,
+// applies the rest, and the next add does not stop on the file.
+func TestUpdateKeepsDeletedFile(t *testing.T) {
+	dir := initProject(t, t.TempDir(), resolve(t), nil)
+	const file = "internal/components/backend/body.go"
+	if err := os.Remove(filepath.Join(dir, file)); err != nil {
+		t.Fatal(err)
+	}
+	gen := overlay(t, map[string]func(string) string{file: func(s string) string { return s + "// v2\n" }})
+	p := load(t, dir, gen)
+	pl, err := p.PlanUpdate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(pl.KeptDeleted, []string{file}) || len(pl.Visible()) != 0 {
+		t.Fatalf("kept deleted %v, visible changes %+v; want the file kept deleted and nothing else", pl.KeptDeleted, pl.Visible())
+	}
+	if err := p.Apply(t.Context(), pl); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, file)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the file came back: %v", err)
+	}
+	archive, _ := os.ReadFile(filepath.Join(dir, generate.BasePath))
+	bases, err := generate.ReadBase(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(string(bases[file]), "// v2\n") {
+		t.Error("the base archive does not hold aegis's new version")
+	}
+
+	// Neither update again nor add stops on it, and it stays deleted.
+	if pl, err := load(t, dir, gen).PlanUpdate(); err != nil || !pl.Empty() {
+		t.Fatalf("second update: %v, %+v, kept deleted %v", err, pl.Visible(), pl.KeptDeleted)
+	}
+	p = load(t, dir, gen)
+	if pl, err = p.PlanAdd([]string{"cache"}); err != nil {
+		t.Fatalf("add after update: %v", err)
+	}
+	if err := p.Apply(t.Context(), pl); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, file)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("add brought the file back: %v", err)
+	}
+}
