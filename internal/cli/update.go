@@ -65,12 +65,16 @@ func runUpdate(ctx context.Context, env *Env, o growOpts) error {
 	if applied {
 		printTidy(out, pl)
 	}
-	if len(pl.Conflicts) > 0 {
-		verb := "have"
-		if !applied {
-			verb = "would have"
+	if n := len(pl.Conflicts); n > 0 {
+		files, verb := "1 file", "has"
+		if n > 1 {
+			files, verb = fmt.Sprintf("%d files", n), "have"
 		}
-		return fmt.Errorf("%d files %s conflicts, marked <<<<<<< yours / >>>>>>> aegis: %s; resolve them, then commit", len(pl.Conflicts), verb, strings.Join(pl.Conflicts, ", "))
+		list := strings.Join(pl.Conflicts, ", ")
+		if !applied {
+			return fmt.Errorf("%s would have conflicts (%s): aegis update would write them with <<<<<<< yours / >>>>>>> aegis markers for you to resolve, then commit; nothing was changed", files, list)
+		}
+		return fmt.Errorf("%s %s conflicts, marked <<<<<<< yours / >>>>>>> aegis: %s; resolve them, then commit", files, verb, list)
 	}
 	if applied {
 		fmt.Fprintln(out, "Updated. Review with git diff, then: go build ./... && go test ./...")
