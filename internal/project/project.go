@@ -7,7 +7,7 @@
 // folder with no manifest, usually an empty one, so `init A` + `add B` is byte for byte
 // `init A+B`. A file is replaced only when the user never changed it (its hash matches the
 // manifest); a changed file that must change too is merged three-way against its pristine copy
-// in .aegis/base.tar (git merge-file); files the generator never wrote are never touched (but
+// in .aegis/base.tar (git merge-file; go.mod and go.sum by their meaning, gomod.go); files the generator never wrote are never touched (but
 // by init --force, which replaces files of the same path).
 package project
 
