@@ -55,7 +55,7 @@ func printPlan(w io.Writer, pl *project.Plan) {
 		fmt.Fprintf(w, "  + .env      %s (random value)\n", s)
 	}
 	for _, f := range pl.KeptDeleted {
-		fmt.Fprintf(w, "  x keep deleted %s: you deleted it; aegis changed it: its new version is in %s (tar -xOf %s %s)\n",
+		fmt.Fprintf(w, "  x keep deleted %s: you deleted it; aegis changed it: its new version is written to %s (read it with tar -xOf %s %s)\n",
 			f, generate.BasePath, generate.BasePath, f)
 	}
 }

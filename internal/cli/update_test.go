@@ -54,7 +54,7 @@ func TestGrowOutput(t *testing.T) {
 			setup:    func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, body)) },
 			gen:      map[string]func(string) string{body: func(s string) string { return s + "// v2\n" }},
 			args:     []string{"update", "--force"},
-			wantOut:  "x keep deleted " + body + ": you deleted it; aegis changed it: its new version is in .aegis/base.tar (tar -xOf .aegis/base.tar " + body + ")",
+			wantOut:  "x keep deleted " + body + ": you deleted it; aegis changed it: its new version is written to .aegis/base.tar (read it with tar -xOf .aegis/base.tar " + body + ")",
 			wantCode: 0,
 		},
 		{
