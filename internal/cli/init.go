@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -100,9 +101,11 @@ func validateName(name string) error {
 	return nil
 }
 
-func validateModule(path string) error {
+// validateModule checks the module path; the example it suggests is built from the project
+// name, which is already valid, so it never repeats the bad text.
+func validateModule(path, name string) error {
 	if err := module.CheckImportPath(path); err != nil {
-		return usagef("invalid module path %q: use a Go import path such as github.com/you/%s", path, filepath.Base(path))
+		return usagef("invalid module path %q: use a Go import path such as github.com/you/%s", path, strings.ToLower(name))
 	}
 	return nil
 }
@@ -136,10 +139,16 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 	if o.module == "" {
 		o.module = name
 	}
-	if err := validateModule(o.module); err != nil {
+	if err := validateModule(o.module, name); err != nil {
 		return err
 	}
 	target := filepath.Join(o.outputDir, name)
+	if err := checkOutputDir(o.outputDir); err != nil {
+		return err
+	}
+	if err := checkNotProject(target); err != nil {
+		return err
+	}
 	if !o.force {
 		if err := checkTarget(target); err != nil {
 			return err
@@ -213,6 +222,26 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 
 func existsError(target string) error {
 	return fmt.Errorf("folder %s already exists and is not empty: choose another name or --output-dir, or pass --force to write into it", target)
+}
+
+// checkNotProject refuses a folder that already holds an aegis project, even with --force:
+// init would write the new selection over it and leave the files of the old one behind, and
+// the project would no longer build. add and remove change a project's selection cleanly.
+func checkNotProject(target string) error {
+	if _, err := os.Stat(filepath.Join(target, filepath.FromSlash(generate.ManifestPath))); err == nil {
+		return fmt.Errorf("folder %s is already an aegis project: run 'aegis add' or 'aegis remove' inside it to change it, or remove the folder first", target)
+	}
+	return nil
+}
+
+// checkOutputDir rejects an --output-dir that exists and is not a folder, before the error
+// would name the project folder inside it instead.
+func checkOutputDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err == nil && !fi.IsDir() || errors.Is(err, syscall.ENOTDIR) {
+		return fmt.Errorf("--output-dir %s is not a folder: --output-dir must be a folder (it is created when missing)", dir)
+	}
+	return nil
 }
 
 func checkTarget(target string) error {
