@@ -26,10 +26,15 @@ func (e *invalidError) Error() string { return e.msg }
 func (e *invalidError) Unwrap() error { return ErrInvalid }
 
 // entries looks names up, case-insensitively and without duplicates, and rejects unknown ones.
+// A name may list several, comma-separated ("worker,comms"), as init's flags take them.
 func (p *Project) entries(names []string) ([]catalog.Entry, error) {
 	var out []catalog.Entry
 	var unknown []string
-	for _, raw := range names {
+	var split []string
+	for _, n := range names {
+		split = append(split, strings.Split(n, ",")...)
+	}
+	for _, raw := range split {
 		name := strings.ToLower(strings.TrimSpace(raw))
 		if name == "" || slices.ContainsFunc(out, func(e catalog.Entry) bool { return e.Name == name }) {
 			continue
@@ -152,16 +157,8 @@ func (p *Project) PlanRemove(names []string) (*Plan, error) {
 		}
 		gone[e.Name] = true
 	}
-	for _, e := range p.opts.Catalog.Entries {
-		if !cur.Has(e.Name) || gone[e.Name] {
-			continue
-		}
-		for _, r := range e.Requires {
-			if gone[r] {
-				return nil, invalidf("cannot remove component '%s': %s '%s' requires it; remove both (aegis remove %s %s) or keep it",
-					r, e.Kind, e.Name, e.Name, r)
-			}
-		}
+	if err := p.dependents(cur, es, gone); err != nil {
+		return nil, err
 	}
 	var req catalog.Request
 	for _, name := range slices.Concat(p.opts.Catalog.Optional(cur), p.opts.Catalog.OptionalServices(cur)) {
@@ -179,6 +176,48 @@ func (p *Project) PlanRemove(names []string) (*Plan, error) {
 		return nil, err
 	}
 	return p.reconcile(res.Selection, modeRemove)
+}
+
+// dependents refuses removing what a selected entry that stays still requires. The command it
+// suggests names every dependent, transitively (ai requires worker, which requires database),
+// so that it succeeds when run: dependents first, outermost first, then the names asked for.
+func (p *Project) dependents(cur catalog.Selection, asked []catalog.Entry, gone map[string]bool) error {
+	closure := map[string]bool{}
+	for n := range gone {
+		closure[n] = true
+	}
+	var why []string   // "component 'worker' requires it", then "service 'ai' requires 'worker'"
+	var added []string // dependents in the order found
+	for changed := true; changed; {
+		changed = false
+		for _, e := range p.opts.Catalog.Entries {
+			if !cur.Has(e.Name) || closure[e.Name] {
+				continue
+			}
+			for _, r := range e.Requires {
+				if !closure[r] {
+					continue
+				}
+				if len(why) == 0 {
+					why = append(why, fmt.Sprintf("cannot remove component '%s': %s '%s' requires it", r, e.Kind, e.Name))
+				} else {
+					why = append(why, fmt.Sprintf("%s '%s' requires '%s'", e.Kind, e.Name, r))
+				}
+				closure[e.Name] = true
+				added = append(added, e.Name)
+				changed = true
+				break
+			}
+		}
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	slices.Reverse(added)
+	for _, e := range asked {
+		added = append(added, e.Name)
+	}
+	return invalidf("%s; remove them together (aegis remove %s) or keep it", strings.Join(why, ", and "), strings.Join(added, " "))
 }
 
 // PlanUpdate plans re-rendering the project with this generator: unchanged files are replaced,
@@ -208,8 +247,22 @@ func CleanTree(dir string) error {
 		return invalidf("%s is not in a git repository: commit the project first (git init && git add -A && git commit -m init), or pass --force", dir)
 	}
 	if out.Len() > 0 {
-		first, _, _ := strings.Cut(strings.TrimSpace(out.String()), "\n")
-		return invalidf("the git tree has uncommitted changes (%s ...): commit or stash them first so git diff shows what update changed, or pass --force", strings.TrimSpace(first))
+		return invalidf("the git tree has uncommitted changes (%s): commit or stash them first so git diff shows what update changed, or pass --force", dirtySummary(out.String()))
 	}
 	return nil
+}
+
+// dirtySummary shows the first line of git status --porcelain and how many more there are, so
+// the message neither hides files nor suggests more when there is one.
+func dirtySummary(status string) string {
+	lines := strings.Split(strings.Trim(status, "\n"), "\n")
+	first := strings.TrimSpace(lines[0])
+	switch n := len(lines) - 1; n {
+	case 0:
+		return first
+	case 1:
+		return first + " and 1 more file"
+	default:
+		return fmt.Sprintf("%s and %d more files", first, n)
+	}
 }
