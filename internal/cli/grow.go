@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -35,11 +36,26 @@ func growFlags(cmd *cobra.Command, o *growOpts, confirm bool) {
 
 func needNames(verb string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
-		if len(args) == 0 {
+		if len(splitNames(args)) == 0 { // "" too: still no name
 			return usagef("%s needs at least one component or service name, for example: aegis %s cache", verb, verb)
 		}
 		return nil
 	}
+}
+
+// splitNames accepts names as separate arguments and comma-separated, as init's --components
+// and --services take them, so "worker,comms" and "worker comms" mean the same; empty names are
+// dropped.
+func splitNames(args []string) []string {
+	var names []string
+	for _, a := range args {
+		for n := range strings.SplitSeq(a, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				names = append(names, n)
+			}
+		}
+	}
+	return names
 }
 
 // printPlan lists what a plan changes, one line per file.
@@ -91,7 +107,15 @@ func load(env *Env, path string) (*project.Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	return project.Load(abs, env.projectOpts())
+	p, err := project.Load(abs, env.projectOpts())
+	if errors.Is(err, project.ErrNoManifest) {
+		// The fix depends on whether a folder was named: the flag's default is ".".
+		if path == "." {
+			return nil, fmt.Errorf("%w: run this in a folder made by 'aegis init', or pass --project-path", err)
+		}
+		return nil, fmt.Errorf("%w: pass --project-path the folder of a project made by 'aegis init' (the one holding .aegis/manifest.json)", err)
+	}
+	return p, err
 }
 
 // apply prints the plan, asks, and applies it; it reports whether anything was applied.

@@ -89,11 +89,15 @@ func Run(ctx context.Context, args []string, env Env) int {
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
-	return report(env.Stderr, err, verbose)
+	help := "aegis --help"
+	if cmd != nil && cmd != root && cmd.Name() != "help" {
+		help = cmd.CommandPath() + " --help"
+	}
+	return report(env.Stderr, err, verbose, help)
 }
 
 // closedInput says which questions stdin ended before and how to run without them.
@@ -111,7 +115,9 @@ func onClosedInput(err error, unanswered, hint string) error {
 	return err
 }
 
-func report(w io.Writer, err error, verbose bool) int {
+// report prints err and returns the exit status; help is the help of the command that failed,
+// which a usage error points at.
+func report(w io.Writer, err error, verbose bool, help string) int {
 	var usage usageError
 	switch {
 	case errors.Is(err, prompt.ErrEndOfInput):
@@ -122,7 +128,7 @@ func report(w io.Writer, err error, verbose bool) int {
 		fmt.Fprintln(w, "aegis: interrupted; nothing was written")
 		return ExitInterrupted
 	case errors.As(err, &usage) || isCobraUsage(err):
-		fmt.Fprintf(w, "aegis: %v (see 'aegis --help')\n", err)
+		fmt.Fprintf(w, "aegis: %v (see '%s')\n", err, help)
 		return ExitUsage
 	}
 	fmt.Fprintf(w, "aegis: %v\n", err)
@@ -167,5 +173,26 @@ and grow the project later.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newInitCmd(env), newAddCmd(env), newRemoveCmd(env), newUpdateCmd(env), newServicesCmd(env), newComponentsCmd(env), newVersionCmd())
 	root.CompletionOptions.HiddenDefaultCmd = true
+	// --version prints what 'aegis version' prints, as most command-line tools accept it.
+	root.Version = versionLine()
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.SetHelpCommand(newHelpCmd(root))
 	return root
+}
+
+// newHelpCmd replaces cobra's help command, which prints its own message for an unknown topic
+// and exits 0: an unknown topic is a usage error like an unknown command.
+func newHelpCmd(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(_ *cobra.Command, args []string) error {
+			cmd, rest, err := root.Find(args)
+			if err != nil || cmd == nil || len(rest) > 0 {
+				return usagef("unknown help topic %q: name a command", strings.Join(args, " "))
+			}
+			cmd.InitDefaultHelpFlag()
+			return cmd.Help()
+		},
+	}
 }

@@ -20,20 +20,25 @@ func newVersionCmd() *cobra.Command {
 		Short: "Print the aegis version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c := commit
-			if info, ok := debug.ReadBuildInfo(); ok && c == "" {
-				for _, s := range info.Settings {
-					if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-						c = s.Value[:12]
-					}
-				}
-			}
-			line := "aegis " + generate.Version
-			if c != "" {
-				line += " (" + c + ")"
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s %s %s/%s; generates Go %s projects\n", line, runtime.Version(), runtime.GOOS, runtime.GOARCH, generate.GoVersion)
+			fmt.Fprintln(cmd.OutOrStdout(), versionLine())
 			return nil
 		},
 	}
+}
+
+// versionLine is what 'aegis version' and 'aegis --version' print.
+func versionLine() string {
+	c := commit
+	if info, ok := debug.ReadBuildInfo(); ok && c == "" {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				c = s.Value[:12]
+			}
+		}
+	}
+	line := "aegis " + generate.Version
+	if c != "" {
+		line += " (" + c + ")"
+	}
+	return fmt.Sprintf("%s %s %s/%s; generates Go %s projects", line, runtime.Version(), runtime.GOOS, runtime.GOARCH, generate.GoVersion)
 }

@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Errors are one line that say what is wrong and how to fix it; usage errors point at the help
+// of the command that was run.
+func TestErrorMessages(t *testing.T) {
+	dir := t.TempDir()
+	if r := run(t, Env{}, "", "init", "proj", "-o", dir, "--components", "cache", "--no-interactive"); r.code != 0 {
+		t.Fatalf("init: exit %d: %s", r.code, r.stderr)
+	}
+	proj := filepath.Join(dir, "proj")
+	file := filepath.Join(dir, "afile")
+	os.WriteFile(file, []byte("x"), 0o644)
+	nope := filepath.Join(dir, "nope")
+
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"force over a project", []string{"init", "proj", "-o", dir, "--force", "--no-interactive"}, 1,
+			"aegis: folder " + proj + " is already an aegis project: run 'aegis add' or 'aegis remove' inside it to change it, or remove the folder first\n"},
+		{"output dir is a file", []string{"init", "x", "-o", file, "--no-interactive"}, 1,
+			"aegis: --output-dir " + file + " is not a folder: --output-dir must be a folder (it is created when missing)\n"},
+		{"output dir under a file", []string{"init", "x", "-o", filepath.Join(file, "sub"), "--no-interactive"}, 1, "--output-dir must be a folder"},
+		{"bad module", []string{"init", "m", "--module", "bad module", "--no-interactive"}, 2,
+			"aegis: invalid module path \"bad module\": use a Go import path such as github.com/you/m (see 'aegis init --help')\n"},
+		{"not a project", []string{"add", "cache", "-p", nope}, 1,
+			"aegis: " + nope + " is not an aegis project (it does not exist): pass --project-path the folder of a project made by 'aegis init' (the one holding .aegis/manifest.json)\n"},
+		{"project path is a file", []string{"add", "cache", "-p", file}, 1, file + " is not an aegis project (not a folder)"},
+		{"extra argument", []string{"services", "extra"}, 2, "(see 'aegis services --help')"},
+		{"unknown help topic", []string{"help", "bogus"}, 2, "aegis: unknown help topic \"bogus\": name a command (see 'aegis --help')\n"},
+		{"empty name", []string{"add", "", "-p", proj}, 2, "add needs at least one component or service name"},
+		{"only commas", []string{"remove", ",", "-p", proj}, 2, "remove needs at least one component or service name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, Env{}, "", tt.args...)
+			if r.code != tt.code || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", r.code, r.stderr, tt.code, tt.want)
+			}
+			if n := strings.Count(strings.TrimSpace(r.stderr), "\n"); n != 0 {
+				t.Errorf("error takes %d lines, want one:\n%s", n+1, r.stderr)
+			}
+		})
+	}
+}
