@@ -19,7 +19,10 @@ The components they require are added too, and add says so. Add writes the new f
 re-renders the shared ones (go.mod, go.sum, import files, README, .env.example, ...) and
 appends a random value to .env for each new secret. A shared file you changed is merged
 with the new version; if your changes overlap, add stops and names the file. The result is
-byte for byte what 'aegis init' would generate with the same selection.`,
+byte for byte what 'aegis init' would generate with the same selection.
+
+Add asks before writing; without a terminal it reads the answer from stdin as init does
+(y or n, an empty line means yes). --yes skips the question.`,
 		Example: `  aegis add cache
   aegis add auth --dry-run
   aegis add worker scheduler -p ~/src/my-api --yes`,

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,5 +51,32 @@ func TestErrorMessages(t *testing.T) {
 				t.Errorf("error takes %d lines, want one:\n%s", n+1, r.stderr)
 			}
 		})
+	}
+}
+
+// add and remove read their confirmation from stdin without a terminal, as init does: a piped
+// "n" cancels, an empty line means yes.
+func TestGrowConfirmsFromPipedStdin(t *testing.T) {
+	dir := t.TempDir()
+	if r := run(t, Env{}, "", "init", "app", "-o", dir, "--components", "cache", "--no-interactive"); r.code != 0 {
+		t.Fatalf("init: exit %d: %s", r.code, r.stderr)
+	}
+	proj := filepath.Join(dir, "app")
+	before := readTree(t, proj)
+	for _, tt := range []struct{ verb, name string }{{"add", "scheduler"}, {"remove", "cache"}} {
+		var out, errb strings.Builder
+		env := Env{Stdin: strings.NewReader("n\n"), Stdout: &out, Stderr: &errb}
+		code := Run(t.Context(), []string{tt.verb, tt.name, "-p", proj}, env)
+		if code != 0 || !strings.Contains(out.String(), "Cancelled; nothing was changed.") {
+			t.Errorf("%s with a piped n: exit %d, stdout %q, stderr %q", tt.verb, code, out.String(), errb.String())
+		}
+		if after := readTree(t, proj); !maps.Equal(after, before) {
+			t.Errorf("%s with a piped n changed the project", tt.verb)
+		}
+	}
+	var out, errb strings.Builder
+	env := Env{Stdin: strings.NewReader("\n"), Stdout: &out, Stderr: &errb}
+	if code := Run(t.Context(), []string{"add", "scheduler", "-p", proj}, env); code != 0 || !strings.Contains(out.String(), "Added scheduler.") {
+		t.Errorf("add with an empty answer: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
 	}
 }

@@ -23,6 +23,10 @@ type growOpts struct {
 	yes    bool
 	dryRun bool
 	force  bool
+	// asks marks a command with --yes (add, remove): it asks for confirmation even without a
+	// terminal, reading the answer from stdin as init does; update has no --yes and asks only
+	// at a terminal.
+	asks bool
 }
 
 func growFlags(cmd *cobra.Command, o *growOpts, confirm bool) {
@@ -30,7 +34,8 @@ func growFlags(cmd *cobra.Command, o *growOpts, confirm bool) {
 	f.StringVarP(&o.path, "project-path", "p", ".", "folder of the project (the one holding .aegis/manifest.json)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print what would change and change nothing")
 	if confirm {
-		f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
+		o.asks = true
+		f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation (without a terminal the answer is read from stdin: y, n, or empty for yes)")
 	}
 }
 
@@ -85,15 +90,17 @@ func printTidy(w io.Writer, pl *project.Plan) {
 	}
 }
 
-// confirm asks before changing the project when a person is at the terminal.
-func confirm(ctx context.Context, env *Env, yes bool, question string) (bool, error) {
-	if yes {
+// confirm asks before changing the project. A command with --yes asks whether or not a person
+// is at the terminal, as init does, so that a piped "n" cancels; one without (update) asks
+// only at a terminal.
+func confirm(ctx context.Context, env *Env, o growOpts, question string) (bool, error) {
+	if o.yes {
 		return true, nil
 	}
 	p := env.Prompter
 	if p == nil {
 		f, ok := env.Stdin.(*os.File)
-		if !ok || !term.IsTerminal(int(f.Fd())) {
+		if !o.asks && (!ok || !term.IsTerminal(int(f.Fd()))) {
 			return true, nil
 		}
 		p = prompt.New(env.Stdin, env.Stdout)
@@ -130,7 +137,7 @@ func apply(ctx context.Context, env *Env, p *project.Project, pl *project.Plan, 
 		fmt.Fprintln(out, "Dry run: nothing was changed.")
 		return false, nil
 	}
-	ok, err := confirm(ctx, env, o.yes, strings.ToUpper(verb[:1])+verb[1:]+" these files?")
+	ok, err := confirm(ctx, env, o, strings.ToUpper(verb[:1])+verb[1:]+" these files?")
 	if err != nil {
 		return false, err
 	}
