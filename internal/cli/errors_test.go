@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"maps"
 	"os"
 	"path/filepath"
@@ -78,5 +79,47 @@ func TestGrowConfirmsFromPipedStdin(t *testing.T) {
 	env := Env{Stdin: strings.NewReader("\n"), Stdout: &out, Stderr: &errb}
 	if code := Run(t.Context(), []string{"add", "scheduler", "-p", proj}, env); code != 0 || !strings.Contains(out.String(), "Added scheduler.") {
 		t.Errorf("add with an empty answer: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+}
+
+// The help and listings name what the catalog has, and point at add for existing projects.
+func TestHelpFollowsTheCatalog(t *testing.T) {
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--help"}, []string{"(backend, frontend, database, worker, scheduler, cache, observability)", "(auth, ai, comms, analytics)"}},
+		{[]string{"components"}, []string{"aegis init NAME --components NAME[,NAME...]", "aegis add NAME..."}},
+		{[]string{"services"}, []string{"aegis init NAME --services NAME[,NAME...]", "aegis add NAME..."}},
+		{[]string{"--version"}, []string{"aegis 0.1.0", "generates Go"}},
+		{[]string{"help", "init"}, []string{"Create a new Go web application"}},
+	}
+	for _, tt := range tests {
+		r := run(t, Env{}, "", tt.args...)
+		if r.code != 0 {
+			t.Errorf("%v: exit %d, stderr %s", tt.args, r.code, r.stderr)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(r.stdout, w) {
+				t.Errorf("%v: output lacks %q:\n%s", tt.args, w, r.stdout)
+			}
+		}
+	}
+}
+
+// The JSON listing has the same fields on every entry and does not escape '&'.
+func TestListingJSONShape(t *testing.T) {
+	r := run(t, Env{}, "", "services", "--json")
+	if !strings.Contains(r.stdout, `"AI & Machine Learning"`) {
+		t.Errorf("'&' is escaped:\n%s", r.stdout)
+	}
+	var entries []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &entries); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if _, ok := e["always_included"]; !ok || len(e) != 6 {
+			t.Errorf("entry %v: want the 6 fields with always_included", e)
+		}
 	}
 }

@@ -157,8 +157,7 @@ func newRoot(env *Env, verbose *bool) *cobra.Command {
 		Short: "Scaffold production-ready Go web applications from components and services",
 		Long: `aegis generates Go web applications that build, pass their own tests and run at once.
 
-Components are how an app works (backend, frontend, database, worker, scheduler, cache);
-services are what it does (auth, ai, comms, ...). Pick what you need with 'aegis init'
+` + kinds(env.catalog()) + ` Pick what you need with 'aegis init'
 and grow the project later.`,
 		Example: `  aegis init my-api
   aegis init user-app --services auth --components database --no-interactive
@@ -178,6 +177,19 @@ and grow the project later.`,
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetHelpCommand(newHelpCmd(root))
 	return root
+}
+
+// kinds says what components and services are, with their names from the catalog so the help
+// never lags behind it.
+func kinds(c catalog.Catalog) string {
+	var svcs []string
+	for _, e := range c.OfKind(catalog.KindService) {
+		if e.Available() && !e.AlwaysOn {
+			svcs = append(svcs, e.Name)
+		}
+	}
+	return fmt.Sprintf("Components are how an app works (%s);\nservices are what it does (%s).",
+		strings.Join(c.Names(catalog.KindComponent), ", "), strings.Join(svcs, ", "))
 }
 
 // newHelpCmd replaces cobra's help command, which prints its own message for an unknown topic
