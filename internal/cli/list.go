@@ -51,7 +51,8 @@ type listEntry struct {
 	Status      string   `json:"status"`
 	Description string   `json:"description"`
 	Requires    []string `json:"requires"`
-	AlwaysOn    bool     `json:"always_included,omitempty"`
+	// AlwaysOn is on every entry, false on most, so the shape of the JSON does not vary.
+	AlwaysOn bool `json:"always_included"`
 }
 
 func list(w io.Writer, c catalog.Catalog, kind catalog.Kind, categories []string, asJSON bool) error {
@@ -65,8 +66,11 @@ func list(w io.Writer, c catalog.Catalog, kind catalog.Kind, categories []string
 			}
 			out = append(out, listEntry{e.Name, e.Category, string(e.Status), e.Description, req, e.AlwaysOn})
 		}
+		// One field per line: bench/*.sh read the names and statuses with awk. Descriptions
+		// keep '&' as is ("AI & Machine Learning"): this is not HTML.
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		return enc.Encode(out)
 	}
 	title := map[catalog.Kind]string{catalog.KindService: "Services: what your app does", catalog.KindComponent: "Components: how your app works"}[kind]
@@ -94,5 +98,6 @@ func list(w io.Writer, c catalog.Catalog, kind catalog.Kind, categories []string
 	}
 	flag := map[catalog.Kind]string{catalog.KindService: "--services", catalog.KindComponent: "--components"}[kind]
 	fmt.Fprintf(w, "\nAdd to a new project with: aegis init NAME %s NAME[,NAME...]\n", flag)
+	fmt.Fprintf(w, "Add to an existing project with: aegis add NAME... (in its folder)\n")
 	return nil
 }
