@@ -123,3 +123,13 @@ func TestListingJSONShape(t *testing.T) {
 		}
 	}
 }
+
+func TestReservedNames(t *testing.T) {
+	for _, name := range []string{"aegis", "AEGIS", "vendor", "Vendor", "testdata", "TestData"} {
+		r := run(t, Env{}, "", "init", name, "-o", t.TempDir(), "--no-interactive")
+		want := "aegis: project name \"" + name + "\" is reserved: choose another name (see 'aegis init --help')\n"
+		if r.code != ExitUsage || r.stderr != want {
+			t.Errorf("%s: exit %d, stderr %q; want exit 2, %q", name, r.code, r.stderr, want)
+		}
+	}
+}

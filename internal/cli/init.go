@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -95,11 +96,16 @@ func validateName(name string) error {
 		return usagef("project name is %d characters long: %s", len(name), rule)
 	case !nameRE.MatchString(name):
 		return usagef("invalid project name %q: %s", name, rule)
-	case strings.EqualFold(name, "aegis"):
+	case slices.ContainsFunc(reservedNames, func(r string) bool { return strings.EqualFold(name, r) }):
 		return usagef("project name %q is reserved: choose another name", name)
 	}
 	return nil
 }
+
+// reservedNames cannot name a project: aegis itself, and the names the go command treats
+// specially in a path, which would hide cmd/NAME from the build (cmd/vendor is read as a
+// vendor folder, cmd/testdata is ignored).
+var reservedNames = []string{"aegis", "vendor", "testdata"}
 
 // validateModule checks the module path; the example it suggests is built from the project
 // name, which is already valid, so it never repeats the bad text.
