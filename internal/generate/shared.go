@@ -231,7 +231,10 @@ func parseFragment(src fs.FS, owner, name string, shared map[string]sharedTempla
 
 // view is what the shared templates and the fragments see.
 type view struct {
-	Name      string
+	Name string
+	// Image is the Docker image name derived from Name (ImageName): every template that names
+	// the image uses it, so they agree and it is always a valid reference.
+	Image     string
 	Module    string
 	Version   string
 	GoVersion string
@@ -246,7 +249,7 @@ type view struct {
 
 func newView(p Params) view {
 	v := view{
-		Name: p.Name, Module: p.Module, Version: Version, GoVersion: GoVersion,
+		Name: p.Name, Image: ImageName(p.Name), Module: p.Module, Version: Version, GoVersion: GoVersion,
 		Components: p.Catalog.Optional(p.Selection), Services: p.Selection.Services,
 	}
 	for _, e := range p.Catalog.Entries {
@@ -255,6 +258,34 @@ func newView(p Params) view {
 		}
 	}
 	return v
+}
+
+// ImageName derives a Docker image name from a project name (letters, digits, '-' and '_',
+// starting with a letter). A Docker reference is lowercase and has no trailing or repeated
+// separators, which project names may have (MyApi, a_, a___b): letters are lowercased, each run
+// of separators becomes its first one, and trailing separators are dropped. A name that is
+// already valid stays as it is.
+func ImageName(name string) string {
+	var b strings.Builder
+	sep := false
+	for _, r := range strings.ToLower(name) {
+		if r == '-' || r == '_' {
+			if !sep {
+				b.WriteRune(r)
+			}
+			sep = true
+			continue
+		}
+		sep = false
+		b.WriteRune(r)
+	}
+	return strings.TrimRight(b.String(), "-_")
+}
+
+// Pad returns s followed by spaces up to width, and by one space at least, so that a column
+// after a name-dependent cell lines up whatever the project's name.
+func (v view) Pad(s string, width int) string {
+	return s + strings.Repeat(" ", max(1, width-len(s)))
 }
 
 // Fragments renders a slot of every selected owner that fills it, in catalog order. Newlines
