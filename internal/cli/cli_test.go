@@ -53,6 +53,12 @@ func TestListings(t *testing.T) {
 		{[]string{"components"}, []string{"Core", "Infrastructure", "backend", "always included", "worker", "requires database"}},
 		{[]string{"--help"}, []string{"aegis init user-app --services auth --components database --no-interactive"}},
 		{[]string{"init", "--help"}, []string{"--no-interactive", "--output-dir", "--module", "--force", "--yes"}},
+		// The help and listings name what the catalog has, and point at add for existing projects.
+		{[]string{"--help"}, []string{"(backend, frontend, database, worker, scheduler, cache, observability)", "(auth, ai, comms, analytics)"}},
+		{[]string{"components"}, []string{"aegis init NAME --components NAME[,NAME...]", "aegis add NAME..."}},
+		{[]string{"services"}, []string{"aegis init NAME --services NAME[,NAME...]", "aegis add NAME..."}},
+		{[]string{"--version"}, []string{"aegis 0.1.0", "generates Go"}},
+		{[]string{"help", "init"}, []string{"Create a new Go web application"}},
 	}
 	for _, tt := range tests {
 		r := run(t, Env{}, "", tt.args...)

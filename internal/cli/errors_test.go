@@ -82,31 +82,6 @@ func TestGrowConfirmsFromPipedStdin(t *testing.T) {
 	}
 }
 
-// The help and listings name what the catalog has, and point at add for existing projects.
-func TestHelpFollowsTheCatalog(t *testing.T) {
-	tests := []struct {
-		args []string
-		want []string
-	}{
-		{[]string{"--help"}, []string{"(backend, frontend, database, worker, scheduler, cache, observability)", "(auth, ai, comms, analytics)"}},
-		{[]string{"components"}, []string{"aegis init NAME --components NAME[,NAME...]", "aegis add NAME..."}},
-		{[]string{"services"}, []string{"aegis init NAME --services NAME[,NAME...]", "aegis add NAME..."}},
-		{[]string{"--version"}, []string{"aegis 0.1.0", "generates Go"}},
-		{[]string{"help", "init"}, []string{"Create a new Go web application"}},
-	}
-	for _, tt := range tests {
-		r := run(t, Env{}, "", tt.args...)
-		if r.code != 0 {
-			t.Errorf("%v: exit %d, stderr %s", tt.args, r.code, r.stderr)
-		}
-		for _, w := range tt.want {
-			if !strings.Contains(r.stdout, w) {
-				t.Errorf("%v: output lacks %q:\n%s", tt.args, w, r.stdout)
-			}
-		}
-	}
-}
-
 // The JSON listing has the same fields on every entry and does not escape '&'.
 func TestListingJSONShape(t *testing.T) {
 	r := run(t, Env{}, "", "services", "--json")

@@ -6,20 +6,8 @@ import (
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
-
-// gate is a service whose Start blocks until released.
-type gate struct{ entered, release chan struct{} }
-
-func (g *gate) Start(ctx context.Context) error {
-	close(g.entered)
-	select {
-	case <-g.release:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // A run that comes while the app is still starting (a missed run caught up at start) waits
 // for the start instead of failing to resolve a service that is not started yet. This checks
@@ -27,7 +15,7 @@ func (g *gate) Start(ctx context.Context) error {
 // tested in the registry (the scheduler offers no point to observe the wait from).
 func TestRunWaitsForContainerStart(t *testing.T) {
 	t.Parallel()
-	g := &gate{entered: make(chan struct{}), release: make(chan struct{})}
+	g := registrytest.NewGate()
 	r := registry.New()
 	if err := registry.Value(r, g); err != nil {
 		t.Fatal(err)
@@ -39,11 +27,11 @@ func TestRunWaitsForContainerStart(t *testing.T) {
 	started := make(chan error, 1)
 	go func() { started <- c.Start(t.Context()) }()
 	t.Cleanup(func() { _ = c.Stop(context.Background()) })
-	<-g.entered
+	<-g.Entered()
 
 	job := Every(time.Hour, func(ctx context.Context) error {
 		res, _ := registry.FromContext(ctx)
-		_, err := registry.Get[*gate](res)
+		_, err := registry.Get[*registrytest.Gate](res)
 		return err
 	}, nil)
 	s, err := New(Settings{}, &Opts{Container: c, Jobs: registry.All[*Job]{{Name: "test_gated", Value: job, Registered: "startwait_test.go"}}})
@@ -59,7 +47,7 @@ func TestRunWaitsForContainerStart(t *testing.T) {
 		run, err := s.RunNow(t.Context(), "test_gated")
 		done <- result{run, err}
 	}()
-	close(g.release)
+	g.Release()
 	if err := <-started; err != nil {
 		t.Fatal(err)
 	}

@@ -11,23 +11,8 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
-
-// gate is a service whose Start blocks until released: a slow service that a task needs but
-// the worker does not depend on, such as comms.Service for comms' delivery jobs.
-type gate struct {
-	entered, release chan struct{}
-}
-
-func (g *gate) Start(ctx context.Context) error {
-	close(g.entered)
-	select {
-	case <-g.release:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 type gatedArgs struct {
 	Token string `json:"token"`
@@ -39,7 +24,7 @@ func init() {
 	registry.Contribute(registry.Default, gatedArgs{}.Kind(), NewTask(func(ctx context.Context, job *river.Job[gatedArgs]) error {
 		runCount(job.Args.Token).Add(1)
 		res, _ := registry.FromContext(ctx)
-		_, err := registry.Get[*gate](res)
+		_, err := registry.Get[*registrytest.Gate](res)
 		return err
 	}, nil))
 }
@@ -60,7 +45,7 @@ func TestJobsWaitForContainerStart(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		g := &gate{entered: make(chan struct{}), release: make(chan struct{})}
+		g := registrytest.NewGate()
 		r := registry.New()
 		_ = registry.Value(r, g)
 		_ = registry.Provide1(r, func(_ context.Context, c *registry.Container) (*Client, error) {
@@ -77,14 +62,14 @@ func TestJobsWaitForContainerStart(t *testing.T) {
 				t.Error(err)
 			}
 		})
-		<-g.entered
+		<-g.Entered()
 		// The worker, which does not depend on the gate, has started and fetched the job
 		// while the gate is still starting; the handler must not have run.
 		waitState(t, enq, res.Job.ID, rivertype.JobStateRunning, 10*time.Second)
 		if n := runCount(tok).Load(); n != 0 {
 			t.Fatalf("the handler ran %d times before the container finished starting", n)
 		}
-		close(g.release)
+		g.Release()
 		if err := <-started; err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 // queue stands for a job queue: its Start begins background work that resolves another
@@ -18,20 +19,6 @@ type queue struct {
 	waiting chan struct{} // closed when the background work is about to wait for the start
 	done    chan struct{} // closed when the background work has ended
 	got     error         // what the work's WaitStarted and Get returned
-}
-
-type blockingSvc struct {
-	entered, release chan struct{}
-}
-
-func (b *blockingSvc) Start(ctx context.Context) error {
-	close(b.entered)
-	select {
-	case <-b.release:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func (q *queue) Start(context.Context) error {
@@ -44,7 +31,7 @@ func (q *queue) Start(context.Context) error {
 			q.got = err
 			return
 		}
-		_, q.got = registry.Get[*blockingSvc](q.c)
+		_, q.got = registry.Get[*registrytest.Gate](q.c)
 	}()
 	return nil
 }
@@ -66,7 +53,7 @@ func newQueue(_ context.Context, c *registry.Container) (*queue, error) {
 // needs a service still starting waits for it instead of failing with ErrNotStarted.
 func TestWaitStartedHoldsWorkUntilEverySingletonStarted(t *testing.T) {
 	t.Parallel()
-	svc := &blockingSvc{entered: make(chan struct{}), release: make(chan struct{})}
+	svc := registrytest.NewGate()
 	made := make(chan *queue, 1)
 	r := registry.New()
 	must(t, registry.Provide1(r, func(ctx context.Context, c *registry.Container) (*queue, error) {
@@ -79,7 +66,7 @@ func TestWaitStartedHoldsWorkUntilEverySingletonStarted(t *testing.T) {
 	must(t, err)
 	started := make(chan error, 1)
 	go func() { started <- c.Start(t.Context()) }()
-	<-svc.entered
+	<-svc.Entered()
 	// The queue does not depend on the blocked service, so it starts meanwhile, and its work
 	// waits while the service starts.
 	work := <-made
@@ -89,7 +76,7 @@ func TestWaitStartedHoldsWorkUntilEverySingletonStarted(t *testing.T) {
 		t.Fatalf("work ran before the container finished starting: %v", work.got)
 	default:
 	}
-	close(svc.release)
+	svc.Release()
 	if err := <-started; err != nil {
 		t.Fatal(err)
 	}

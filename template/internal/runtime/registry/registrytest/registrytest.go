@@ -38,3 +38,27 @@ func Build(t testing.TB, r *registry.Registry, register ...func(*registry.Regist
 	}
 	return c
 }
+
+// Gate is a service whose Start blocks until Release: a slow service, to test what may or may
+// not happen while a container is still starting. Make it with NewGate.
+type Gate struct{ entered, release chan struct{} }
+
+// NewGate returns a closed gate.
+func NewGate() *Gate { return &Gate{entered: make(chan struct{}), release: make(chan struct{})} }
+
+// Start waits until Release, or until ctx ends (the container cancelling its start).
+func (g *Gate) Start(ctx context.Context) error {
+	close(g.entered)
+	select {
+	case <-g.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Entered is closed once Start has begun.
+func (g *Gate) Entered() <-chan struct{} { return g.entered }
+
+// Release lets Start return.
+func (g *Gate) Release() { close(g.release) }
