@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
@@ -55,4 +57,34 @@ func IsUniqueViolation(err error) bool {
 		return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 	}
 	return false
+}
+
+// IsValueRefused reports whether err (or an error it wraps) is the database refusing a value
+// of a row, which the same row would meet again however often it is retried: PostgreSQL's
+// class 22, data exception (a NUL in text or jsonb, a time out of range...), and SQLite's
+// too big, mismatch and constraint errors.
+func IsValueRefused(err error) bool {
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return strings.HasPrefix(pgErr.Code, "22")
+	}
+	if sqErr, ok := errors.AsType[*sqlite.Error](err); ok {
+		switch sqErr.Code() & 0xff { // the primary code, without the extended bits
+		case sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_MISMATCH, sqlite3.SQLITE_CONSTRAINT:
+			return true
+		}
+	}
+	return false
+}
+
+// ErrorCode is the engine's code for err, for a log line that must not quote the error's
+// text (which may hold the data): PostgreSQL's SQLSTATE, "sqlite N" for SQLite, "" for an
+// error that is neither's.
+func ErrorCode(err error) string {
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return pgErr.Code
+	}
+	if sqErr, ok := errors.AsType[*sqlite.Error](err); ok {
+		return "sqlite " + strconv.Itoa(sqErr.Code())
+	}
+	return ""
 }

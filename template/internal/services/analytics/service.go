@@ -109,8 +109,9 @@ func (s *Service) Settings() Settings { return s.settings }
 
 // Track records the event name with props for the user of ctx (see WithUser and Identity).
 // It never blocks on the database and never fails: an invalid name, or a NUL character
-// (U+0000) in props or the user, is counted as invalid and a full buffer (the database down for long) counts the event as dropped; both show in
-// Stats and in the health check. props must not change after the call.
+// (U+0000) in props or the user, is counted as invalid, and a full buffer (the database down
+// for long) counts the event as dropped; both show in Stats and in the health check. props
+// must not change after the call.
 func (s *Service) Track(ctx context.Context, name string, props map[string]any) {
 	s.add(Event{Name: name, UserID: s.userID(ctx), Props: props, At: s.now()})
 }

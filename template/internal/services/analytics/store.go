@@ -3,7 +3,6 @@ package analytics
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -12,9 +11,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 )
@@ -116,7 +112,7 @@ func (s *Service) encode(evs []Event) []encoded {
 }
 
 // writeSplit stores rows and adds them to the hourly counts. When the database refuses a
-// value of one of them (rowError), writing them again would fail again, and the buffer
+// value of one of them (database.IsValueRefused), writing them again would fail again, and the buffer
 // would hold them, and everything after them, until the service stops: so each half is
 // written apart, down to single rows, and a single row the database refuses is dropped and
 // counted as dropped and refused. done is how many rows, from the first, were stored or
@@ -129,7 +125,7 @@ func (s *Service) writeSplit(ctx context.Context, rows []encoded) (done, stored 
 	switch {
 	case err == nil:
 		return len(rows), len(rows), nil
-	case !rowError(err):
+	case !database.IsValueRefused(err):
 		return 0, 0, err
 	case len(rows) == 1:
 		s.refused.Add(1)
@@ -140,7 +136,7 @@ func (s *Service) writeSplit(ctx context.Context, rows []encoded) (done, stored 
 		if s.refusedLogged.CompareAndSwap(false, true) {
 			// The cause may quote the data; the log gets its code only.
 			s.logger.Warn("analytics: the database refused an event for a value it cannot store; such events are dropped (health counts them as refused) and the rest of their batch is stored",
-				slog.String("sqlstate", sqlState(err)), slog.String("event", rows[0].name))
+				slog.String("code", database.ErrorCode(err)), slog.String("event", rows[0].name))
 		}
 		return 1, 0, nil
 	}
@@ -151,34 +147,6 @@ func (s *Service) writeSplit(ctx context.Context, rows []encoded) (done, stored 
 	}
 	d2, s2, err := s.writeSplit(ctx, rows[half:])
 	return d1 + d2, s1 + s2, err
-}
-
-// rowError reports whether err is the database refusing a value of a row, which the same
-// rows would meet again: PostgreSQL's class 22, data exception (a NUL in text or jsonb, a
-// time out of range...), and SQLite's too big, mismatch and constraint errors (SQLite takes
-// a NUL and any time, so these come from what no event should carry).
-func rowError(err error) bool {
-	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
-		return strings.HasPrefix(pgErr.Code, "22")
-	}
-	if sqErr, ok := errors.AsType[*sqlite.Error](err); ok {
-		switch sqErr.Code() & 0xff { // the primary code, without the extended bits
-		case sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_MISMATCH, sqlite3.SQLITE_CONSTRAINT:
-			return true
-		}
-	}
-	return false
-}
-
-// sqlState is the SQLSTATE or SQLite code of err, for the log.
-func sqlState(err error) string {
-	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
-		return pgErr.Code
-	}
-	if sqErr, ok := errors.AsType[*sqlite.Error](err); ok {
-		return "sqlite " + strconv.Itoa(sqErr.Code())
-	}
-	return ""
 }
 
 func (s *Service) writeRows(ctx context.Context, rows []encoded) error {
