@@ -127,7 +127,13 @@ func jobsCmd(env *command.Env) *cobra.Command {
 					if err != nil {
 						return err
 					}
-					fmt.Fprintf(env.Stdout, "job %d (%s) %s: now %s\n", j.ID, j.Kind, done, j.State)
+					// The state is worth saying when it is not what was asked: a running job
+					// stays running until its work sees the cancellation.
+					if string(j.State) == done {
+						fmt.Fprintf(env.Stdout, "job %d (%s) %s\n", j.ID, j.Kind, done)
+					} else {
+						fmt.Fprintf(env.Stdout, "job %d (%s) %s: now %s\n", j.ID, j.Kind, done, j.State)
+					}
 					return nil
 				})
 			},

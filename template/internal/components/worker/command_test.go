@@ -89,7 +89,7 @@ func TestJobsCommand(t *testing.T) {
 	if out, err := run("show", id); err != nil || !strings.Contains(out, "kind:      test_ok") {
 		t.Errorf("show: %q, %v", out, err)
 	}
-	if out, err := run("cancel", id); err != nil || !strings.Contains(out, "cancelled") {
+	if out, err := run("cancel", id); err != nil || !strings.HasSuffix(out, "(test_ok) cancelled\n") {
 		t.Errorf("cancel: %q, %v", out, err)
 	}
 	if out, err := run("retry", id); err != nil || !strings.Contains(out, "now available") {

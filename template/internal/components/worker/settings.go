@@ -96,7 +96,11 @@ func ParseQueues(spec string) (map[string]int, error) {
 		workers, err := strconv.Atoi(strings.TrimSpace(n))
 		switch {
 		case !ok || err != nil || workers < 1 || workers > 10_000:
-			return nil, config.Invalid("WORKER_QUEUES", spec, fmt.Sprintf("%q is not name=concurrency with a concurrency from 1 to 10000", part), "write it like default=10,system=2")
+			what := "is not name=concurrency with a concurrency from 1 to 10000"
+			if part != strings.TrimSpace(spec) { // the message quotes the whole value already
+				what = fmt.Sprintf("%q %s", part, what)
+			}
+			return nil, config.Invalid("WORKER_QUEUES", spec, what, "write it like default=10,system=2")
 		case name == "" || len(name) > 128 || strings.ContainsAny(name, " \t"):
 			return nil, config.Invalid("WORKER_QUEUES", spec, fmt.Sprintf("%q is not a valid queue name", name), "use letters, digits, - and _")
 		}

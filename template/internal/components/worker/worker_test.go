@@ -28,7 +28,8 @@ func TestParseQueues(t *testing.T) {
 		{"default=10,system=2", map[string]int{"default": 10, "system": 2}, ""},
 		{" default = 3 ", map[string]int{"default": 3}, ""},
 		{"", nil, "lists no queue"},
-		{"default", nil, "name=concurrency"},
+		{"default", nil, `"default" is not name=concurrency`}, // the value once, not twice
+		{"system=2,default", nil, `"default" is not name=concurrency`},
 		{"default=0", nil, "name=concurrency"},
 		{"default=x", nil, "name=concurrency"},
 		{"=3", nil, "not a valid queue name"},
@@ -37,7 +38,8 @@ func TestParseQueues(t *testing.T) {
 	for _, tt := range tests {
 		got, err := ParseQueues(tt.spec)
 		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) || !strings.Contains(err.Error(), "WORKER_QUEUES") {
+			if err == nil || !strings.Contains(err.Error(), tt.err) || !strings.Contains(err.Error(), "WORKER_QUEUES") ||
+				strings.Count(err.Error(), `"default"`) > 1 {
 				t.Errorf("ParseQueues(%q) error = %v, want one naming WORKER_QUEUES with %q", tt.spec, err, tt.err)
 			}
 			continue
