@@ -87,14 +87,21 @@ func TestEndToEndInit(t *testing.T) {
 		t.Errorf("replay produced a different tree: %s", diff)
 	}
 
-	// A second init into the same folder is refused and changes nothing.
-	code, _, stderr = runAegis(t, "init", "demo", "--no-interactive", "-o", dir)
-	if code != 1 || !strings.Contains(stderr, "pass --force") {
-		t.Errorf("second init: exit %d, %s", code, stderr)
+	// A second init into the project, even with --force, is refused and changes nothing:
+	// over an aegis project it would leave the old selection's files behind; add, remove and
+	// update are how a project changes.
+	before := snapshot(t, filepath.Join(dir, "demo"))
+	for _, force := range []string{"", "--force"} {
+		args := []string{"init", "demo", "--no-interactive", "-o", dir, "--module", "example.com/demo"}
+		if force != "" {
+			args = append(args, force)
+		}
+		code, _, stderr = runAegis(t, args...)
+		if code != 1 || !strings.Contains(stderr, "already an aegis project: run 'aegis add' or 'aegis remove' inside it") {
+			t.Errorf("second init %s: exit %d, %s", force, code, stderr)
+		}
 	}
-	if code, _, stderr := runAegis(t, "init", "demo", "--no-interactive", "-o", dir, "--force", "--module", "example.com/demo"); code != 0 {
-		t.Errorf("--force: exit %d, %s", code, stderr)
-	}
+	unchanged(t, before, filepath.Join(dir, "demo"))
 }
 
 func TestEndToEndUsageExit(t *testing.T) {
