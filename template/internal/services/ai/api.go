@@ -165,11 +165,19 @@ func mount(r *backend.Router) error {
 		return err
 	}
 	h := &handlers{svc: svc, r: r}
-	mw := huma.Middlewares{h.guard()}
-	desc := "With the auth service, send a user's access token; without it, Authorization: Bearer $AI_ACCESS_TOKEN (when set). 503 while no provider is configured."
+	// What calls or names a provider answers 503 while none is configured; what reads the
+	// app's own records (conversations, jobs, the ledger) keeps working, so that the history
+	// stays readable while a key is being replaced.
+	mw, readMW := huma.Middlewares{h.guard(true)}, huma.Middlewares{h.guard(false)}
+	desc := "With the auth service, send a user's access token; without it, Authorization: Bearer $AI_ACCESS_TOKEN (when set)."
 	op := func(id, method, path, summary string) huma.Operation {
 		return huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: []string{"ai"},
-			Middlewares: mw, Description: desc}
+			Middlewares: mw, Description: desc + " 503 while no provider is configured."}
+	}
+	readOp := func(id, method, path, summary string) huma.Operation {
+		o := op(id, method, path, summary)
+		o.Middlewares, o.Description = readMW, desc
+		return o
 	}
 
 	chat := op("ai-chat", http.MethodPost, ChatPath, "Answer a prompt (JSON, or Server-Sent Events with stream: true)")
@@ -184,12 +192,12 @@ func mount(r *backend.Router) error {
 	huma.Register(r.API, chat, h.chat)
 
 	huma.Register(r.API, op("ai-profiles", http.MethodGet, Prefix+"/profiles", "The configured profiles (provider and model)"), h.profiles)
-	huma.Register(r.API, op("ai-conversations", http.MethodGet, Prefix+"/conversations", "Your conversations, newest first"), h.conversations)
+	huma.Register(r.API, readOp("ai-conversations", http.MethodGet, Prefix+"/conversations", "Your conversations, newest first"), h.conversations)
 	create := op("ai-create-conversation", http.MethodPost, Prefix+"/conversations", "Start an empty conversation")
 	create.DefaultStatus = http.StatusCreated
 	huma.Register(r.API, create, h.createConversation)
-	huma.Register(r.API, op("ai-conversation", http.MethodGet, Prefix+"/conversations/{id}", "A conversation of yours with its messages"), h.conversation)
-	del := op("ai-delete-conversation", http.MethodDelete, Prefix+"/conversations/{id}", "Delete a conversation of yours and its messages")
+	huma.Register(r.API, readOp("ai-conversation", http.MethodGet, Prefix+"/conversations/{id}", "A conversation of yours with its messages"), h.conversation)
+	del := readOp("ai-delete-conversation", http.MethodDelete, Prefix+"/conversations/{id}", "Delete a conversation of yours and its messages")
 	del.DefaultStatus = http.StatusNoContent
 	huma.Register(r.API, del, h.deleteConversation)
 	r.Mux.Handle(MCPPath, h.mcpHandler())
@@ -198,17 +206,18 @@ func mount(r *backend.Router) error {
 		submit := op("ai-submit-job", http.MethodPost, Prefix+"/jobs", "Run a generation as a durable background job")
 		submit.DefaultStatus, submit.MaxBodyBytes = http.StatusAccepted, maxChatBody
 		huma.Register(r.API, submit, h.submitJob)
-		huma.Register(r.API, op("ai-job", http.MethodGet, Prefix+"/jobs/{id}", "A job of yours: its status and, when done, its result"), h.job)
+		huma.Register(r.API, readOp("ai-job", http.MethodGet, Prefix+"/jobs/{id}", "A job of yours: its status and, when done, its result"), h.job)
 	}
-	huma.Register(r.API, op("ai-usage", http.MethodGet, Prefix+"/usage", "Tokens and cost per day and model (yours; everyone's for admins with all=true)"), h.usage)
+	huma.Register(r.API, readOp("ai-usage", http.MethodGet, Prefix+"/usage", "Tokens and cost per day and model (yours; everyone's for admins with all=true)"), h.usage)
 	return nil
 }
 
 // guard admits callers: the auth service's users, else the holders of AI_ACCESS_TOKEN (or
-// anyone outside production while it is empty); nobody while no provider is configured.
-func (h *handlers) guard() func(huma.Context, func(huma.Context)) {
+// anyone outside production while it is empty); with needsProvider, nobody while no provider
+// is configured.
+func (h *handlers) guard(needsProvider bool) func(huma.Context, func(huma.Context)) {
 	configured := func(ctx huma.Context, next func(huma.Context)) {
-		if !h.svc.Configured() {
+		if needsProvider && !h.svc.Configured() {
 			_ = huma.WriteErr(h.r.API, ctx, http.StatusServiceUnavailable, notConfiguredDetail())
 			return
 		}
@@ -268,7 +277,7 @@ func (h *handlers) chat(ctx context.Context, in *chatInput) (*chatOutput, error)
 			extendWrite(hctx, h.svc.settings.Timeout)
 			res, err := h.svc.Chat(hctx.Context(), p)
 			if err != nil {
-				h.writeProblem(hctx, h.problem(hctx.Context(), err))
+				h.writeProblem(hctx, withConversation(h.problem(hctx.Context(), err), res))
 				return
 			}
 			hctx.SetHeader("Content-Type", "application/json")
@@ -396,6 +405,28 @@ func extendWrite(hctx huma.Context, d time.Duration) func() error {
 	deadline := time.Now().Add(d + 30*time.Second)
 	_ = rc.SetWriteDeadline(deadline)
 	return rc.Flush
+}
+
+// conversationProblem is a failed chat's problem with the conversation it went into (RFC
+// 9457 extension members): the prompt is stored there, and so is a partial answer, so a
+// client can show the conversation or continue it instead of starting another.
+type conversationProblem struct {
+	*huma.ErrorModel
+	ConversationID int64 `json:"conversation_id"`
+	Partial        bool  `json:"partial,omitempty"`
+}
+
+// withConversation adds res's conversation to err's problem, keeping its headers.
+func withConversation(err error, res *ChatResult) error {
+	var m *huma.ErrorModel
+	if res == nil || res.ConversationID == 0 || !errors.As(err, &m) {
+		return err
+	}
+	var cp huma.StatusError = &conversationProblem{ErrorModel: m, ConversationID: res.ConversationID, Partial: res.Partial}
+	if hs, ok := err.(huma.HeadersError); ok {
+		return huma.ErrorWithHeaders(cp, hs.GetHeaders())
+	}
+	return cp
 }
 
 // writeProblem writes err (a huma status error) as the response.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -294,6 +295,18 @@ func TestProviderFailures(t *testing.T) {
 			if rec.Code != tc.want || strings.Contains(rec.Body.String(), "secret") || strings.Contains(rec.Body.String(), f.srv.URL) {
 				t.Fatalf("%s: %d %s", tc.mode, rec.Code, rec.Body)
 			}
+			// The problem names the conversation the prompt was kept in, and it holds it.
+			var p struct {
+				ConversationID int64 `json:"conversation_id"`
+			}
+			_ = json.Unmarshal(rec.Body.Bytes(), &p)
+			if tc.mode == fake429 && rec.Header().Get("Retry-After") == "" {
+				t.Fatalf("%s: the problem lost its Retry-After header", tc.mode)
+			}
+			conv := send(t, h, http.MethodGet, Prefix+"/conversations/"+strconv.FormatInt(p.ConversationID, 10), nil, nil)
+			if p.ConversationID == 0 || conv.Code != http.StatusOK || !strings.Contains(conv.Body.String(), `"content":"hi"`) {
+				t.Fatalf("%s: conversation %d: %d %s", tc.mode, p.ConversationID, conv.Code, conv.Body)
+			}
 			rec = send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi", "stream": true}, nil)
 			events := readEvents(t, rec.Body.String())
 			if len(events) != 1 || events[0].name != "error" || !strings.Contains(events[0].data, `"status":`+jsonNumber(int64(tc.want))) {
@@ -485,6 +498,18 @@ func TestNotConfigured(t *testing.T) {
 		if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "AI_PROVIDER") {
 			t.Fatalf("%s = %d %s", path, rec.Code, rec.Body)
 		}
+	}
+	if rec := send(t, h, http.MethodGet, Prefix+"/profiles", nil, nil); rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("profiles = %d %s", rec.Code, rec.Body)
+	}
+	// What the app itself keeps stays readable while no provider is configured.
+	for _, path := range []string{Prefix + "/conversations", Prefix + "/usage"} {
+		if rec := send(t, h, http.MethodGet, path, nil, nil); rec.Code != http.StatusOK {
+			t.Fatalf("GET %s = %d %s", path, rec.Code, rec.Body)
+		}
+	}
+	if rec := send(t, h, http.MethodGet, Prefix+"/conversations/7", nil, nil); rec.Code != http.StatusNotFound {
+		t.Fatalf("GET a missing conversation = %d %s", rec.Code, rec.Body)
 	}
 }
 

@@ -43,7 +43,7 @@ func (h *handlers) mcpHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if token == "" {
 			if h.svc.production {
-				http.Error(w, "In production /mcp needs the auth service or AI_ACCESS_TOKEN.", http.StatusForbidden)
+				backend.WriteProblem(w, r, http.StatusForbidden, "In production /mcp needs the auth service or AI_ACCESS_TOKEN.")
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -52,7 +52,7 @@ func (h *handlers) mcpHandler() http.Handler {
 		scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !strings.EqualFold(scheme, "bearer") || !backend.EqualSecret(strings.TrimSpace(got), token) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="ai"`)
-			http.Error(w, "Send Authorization: Bearer <AI_ACCESS_TOKEN>.", http.StatusUnauthorized)
+			backend.WriteProblem(w, r, http.StatusUnauthorized, "Send Authorization: Bearer <AI_ACCESS_TOKEN>.")
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -1,8 +1,16 @@
 package ai
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/aegisgo/aegis/template/internal/services/httpclient"
@@ -237,3 +245,48 @@ func TestProviders(t *testing.T) {
 		})
 	}
 }
+
+// TestTransportReason: a call that got no status names what the user can act on, for the
+// problem, the ledger and the log; a real refused connection is classified as such.
+func TestTransportReason(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"breaker", fmt.Errorf("httpclient ai: host: %w", httpclient.ErrBreakerOpen), "circuit breaker open"},
+		{"dns", &url.Error{Op: "Post", URL: "http://nowhere.invalid", Err: &net.OpError{Op: "dial", Err: &net.DNSError{Name: "nowhere.invalid", IsNotFound: true}}}, "did not resolve"},
+		{"refused", &url.Error{Op: "Post", Err: &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}, "refused the connection"},
+		{"certificate", &url.Error{Op: "Post", Err: &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}}, "certificate was not trusted"},
+		{"hostname", &url.Error{Op: "Post", Err: x509.HostnameError{Certificate: &x509.Certificate{}, Host: "a"}}, "certificate was not trusted"},
+		{"closed", fmt.Errorf("read body: %w", io.ErrUnexpectedEOF), "closed the connection"},
+		{"reset", &net.OpError{Op: "read", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, "closed the connection"},
+		{"timeout", &url.Error{Op: "Post", Err: &net.OpError{Op: "dial", Err: timeoutError{}}}, "timed out"},
+		{"other", errors.New("something"), "the connection failed or the answer was cut short"},
+	} {
+		var pe *ProviderError
+		if err := providerError(ProviderLocal, 0, tc.err); !errors.As(err, &pe) || !strings.Contains(pe.Reason, tc.want) {
+			t.Errorf("%s: %v, want a reason with %q", tc.name, err, tc.want)
+		}
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	c, _ := testClients(t, 1).New("ai-local", httpclient.Options{})
+	p := NewOpenAI(OpenAIParams{Kind: ProviderLocal, BaseURL: "http://" + addr + "/v1", HTTP: c.HTTP()})
+	_, err = p.Chat(t.Context(), Request{Model: "llama3.2", Messages: []Message{{Role: RoleUser, Content: "hi"}}})
+	var pe *ProviderError
+	if !errors.As(err, &pe) || !strings.Contains(pe.Reason, "refused the connection") {
+		t.Fatalf("a closed port: %v", err)
+	}
+}
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "i/o timeout" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
