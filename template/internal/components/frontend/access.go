@@ -219,30 +219,70 @@ func parseAllowedHosts(v string) ([]string, error) {
 	return out, nil
 }
 
-// refuse answers 403 with detail: an RFC 9457 problem for what scripts and
-// htmx ask for (fragments, actions), a small page for what a person opens.
+// refuse answers 403 with detail (see refusal).
 func refuse(w http.ResponseWriter, req *http.Request, detail string) {
-	if req.Method != http.MethodGet && req.Method != http.MethodHead || req.Header.Get("HX-Request") != "" ||
-		strings.HasPrefix(req.URL.Path, FragmentsPath+"/") || strings.Contains(req.Header.Get("Accept"), "json") {
-		backend.WriteProblem(w, req, http.StatusForbidden, detail)
+	refusal(w, req, http.StatusForbidden, detail)
+}
+
+// refusal answers status with detail: a small page when a person's browser
+// shows the answer (wantsPage), an RFC 9457 problem otherwise (fragments,
+// htmx requests, scripts), written by backend.WriteProblem so the dashboard's
+// problems read like the API's.
+func refusal(w http.ResponseWriter, req *http.Request, status int, detail string) {
+	if !wantsPage(req) {
+		backend.WriteProblem(w, req, status, detail)
 		return
 	}
 	var buf bytes.Buffer
-	if err := refusalTmpl.Execute(&buf, detail); err != nil {
-		http.Error(w, detail, http.StatusForbidden)
+	if err := refusalTmpl.Execute(&buf, refusalPage{Status: status, Title: http.StatusText(status), Detail: detail}); err != nil {
+		// The template is fixed and its data strings and an int; should it
+		// fail all the same, the problem still says what to do.
+		backend.WriteProblem(w, req, status, detail)
 		return
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusForbidden)
+	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// wantsPage reports whether the answer to req is shown by a browser as a
+// page: a navigation (a link followed, an address typed, a form posted
+// without htmx). The choice goes by the Accept header, which browsers set to
+// text/html first on navigations, GET and form POST alike, and which
+// fetch/XHR leave at */* unless told: a form posted with a stale token then
+// shows a page saying to reload, not raw JSON. htmx requests (HX-Request)
+// and the live fragments are never navigations: htmx swaps no error, and
+// dashboard.js reports the status. An Accept naming JSON asks for the
+// problem. Without any of these, a GET or HEAD still gets the page, as the
+// host rule's refusals always did (a bare GET is most likely a person's
+// first try), and anything else the problem.
+func wantsPage(req *http.Request) bool {
+	if req.Header.Get("HX-Request") != "" || strings.HasPrefix(req.URL.Path, FragmentsPath+"/") {
+		return false
+	}
+	accept := req.Header.Get("Accept")
+	switch {
+	case strings.Contains(accept, "json"):
+		return false
+	case strings.Contains(accept, "text/html"):
+		return true
+	}
+	return req.Method == http.MethodGet || req.Method == http.MethodHead
+}
+
+// refusalPage is what refusalTmpl shows.
+type refusalPage struct {
+	Status int
+	Title  string
+	Detail string
 }
 
 // refusalTmpl is deliberately bare: no stylesheet, nothing of the dashboard.
 var refusalTmpl = NewTemplate("refusal", nil, `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>403 Forbidden</title></head>
-<body><h1>403 Forbidden</h1><p>{{.}}</p></body></html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Status}} {{.Title}}</title></head>
+<body><h1>{{.Status}} {{.Title}}</h1><p>{{.Detail}}</p></body></html>
 `)
 
 // fromLoopback reports whether the request's peer is this machine.

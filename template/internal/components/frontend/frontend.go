@@ -238,17 +238,24 @@ func (s *site) guard(h handlerFunc) http.HandlerFunc {
 		}
 		if req.Method != http.MethodGet && req.Method != http.MethodHead {
 			if err := cop.Check(req); err != nil {
-				http.Error(w, "Cross-origin request refused.", http.StatusForbidden)
+				refusal(w, req, http.StatusForbidden, crossOriginDetail)
 				return
 			}
 			if !d.validCSRF(req) {
-				http.Error(w, "Missing or invalid CSRF token: reload the page and try again.", http.StatusForbidden)
+				refusal(w, req, http.StatusForbidden, csrfDetail)
 				return
 			}
 		}
 		h(w, req, d)
 	}
 }
+
+// What the dashboard's refusals of an unsafe request say; the login form's
+// share them.
+const (
+	crossOriginDetail = "Cross-origin request refused: the dashboard accepts changes only from its own pages; open it at its own address and try again there."
+	csrfDetail        = "Missing or invalid CSRF token: reload the page and try again."
+)
 
 func setSecurityHeaders(w http.ResponseWriter) {
 	h := w.Header()

@@ -630,6 +630,137 @@ func TestUnknownPanelAndAction(t *testing.T) {
 	}
 }
 
+// TestRefusals: the dashboard's refusals of a CSRF failure, a cross-origin
+// post and an unknown panel, action or resource keep their status; a
+// browser's navigation (Accept: text/html, no htmx) gets a small page, and
+// htmx, the live fragments and scripts an RFC 9457 problem that says what to
+// do without echoing the request.
+func TestRefusals(t *testing.T) {
+	t.Parallel()
+	const (
+		navigation = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8" // what browsers send
+		action     = "/dashboard/panels/jobs/actions/retry"
+		page       = "text/html"
+		problem    = "application/problem+json"
+	)
+	a := &fakeAuth{}
+	withLogin := &Opts{Production: true, Authenticator: func(*registry.Container) Authenticator { return a }}
+	tests := []struct {
+		name     string
+		opts     *Opts
+		method   string
+		path     string
+		accept   string
+		htmx     bool
+		token    bool   // send the page's CSRF token (in the form, or the header with htmx)
+		site     string // Sec-Fetch-Site
+		want     int
+		wantType string
+		says     string // in the detail or the page
+	}{
+		{name: "CSRF, form post", method: http.MethodPost, path: action, accept: navigation, want: http.StatusForbidden, wantType: page, says: "reload the page"},
+		{name: "CSRF, htmx", method: http.MethodPost, path: action, accept: "*/*", htmx: true, want: http.StatusForbidden, wantType: problem, says: "reload the page"},
+		{name: "CSRF, script", method: http.MethodPost, path: action, accept: "application/json", want: http.StatusForbidden, wantType: problem, says: "reload the page"},
+		{name: "CSRF, no Accept", method: http.MethodPost, path: action, want: http.StatusForbidden, wantType: problem, says: "reload the page"},
+		{name: "CSRF, login form", opts: withLogin, method: http.MethodPost, path: LoginPath, accept: navigation, want: http.StatusForbidden, wantType: page, says: "reload the page"},
+		{name: "CSRF, login by script", opts: withLogin, method: http.MethodPost, path: LoginPath, accept: "*/*", want: http.StatusForbidden, wantType: problem, says: "reload the page"},
+		{name: "cross-origin, form post", method: http.MethodPost, path: action, accept: navigation, token: true, site: "cross-site", want: http.StatusForbidden, wantType: page, says: "its own pages"},
+		{name: "cross-origin, htmx", method: http.MethodPost, path: action, accept: "*/*", htmx: true, token: true, site: "cross-site", want: http.StatusForbidden, wantType: problem, says: "its own pages"},
+		{name: "cross-origin, script", method: http.MethodPost, path: action, token: true, site: "cross-site", want: http.StatusForbidden, wantType: problem, says: "its own pages"},
+		{name: "cross-origin, login form", opts: withLogin, method: http.MethodPost, path: LoginPath, accept: navigation, site: "cross-site", want: http.StatusForbidden, wantType: page, says: "its own pages"},
+		{name: "unknown panel, navigation", path: "/dashboard/panels/nope", accept: navigation, want: http.StatusNotFound, wantType: page, says: "navigation"},
+		{name: "unknown panel, no Accept", path: "/dashboard/panels/nope", want: http.StatusNotFound, wantType: page, says: "navigation"},
+		{name: "unknown panel, htmx", path: "/dashboard/panels/nope", accept: "*/*", htmx: true, want: http.StatusNotFound, wantType: problem, says: "navigation"},
+		{name: "unknown panel, script", path: "/dashboard/panels/nope", accept: "application/json", want: http.StatusNotFound, wantType: problem, says: "navigation"},
+		{name: "unknown panel, fragment", path: panelFrag + "/nope", accept: navigation, want: http.StatusNotFound, wantType: problem, says: "navigation"},
+		{name: "unknown panel, action", method: http.MethodPost, path: "/dashboard/panels/nope/actions/retry", token: true, htmx: true, want: http.StatusNotFound, wantType: problem, says: "navigation"},
+		{name: "unknown action, form post", method: http.MethodPost, path: "/dashboard/panels/jobs/actions/nope", accept: navigation, token: true, want: http.StatusNotFound, wantType: page, says: "reload the panel"},
+		{name: "unknown action, htmx", method: http.MethodPost, path: "/dashboard/panels/jobs/actions/nope", token: true, htmx: true, want: http.StatusNotFound, wantType: problem, says: "reload the panel"},
+		{name: "unknown resource, frame", path: "/dashboard/panels/jobs/resources/nope", accept: navigation, want: http.StatusNotFound, wantType: page, says: "reload the panel"},
+		{name: "unknown resource, script", path: "/dashboard/panels/jobs/resources/nope", accept: "application/json", want: http.StatusNotFound, wantType: problem, says: "reload the panel"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := setup(t, setupOpts{opts: tt.opts})
+			var cookies []*http.Cookie
+			var token string
+			if tt.opts == nil {
+				var c *http.Cookie
+				c, token = session(t, e.h)
+				cookies = []*http.Cookie{c}
+			} else {
+				login := do(t, e.h, httptest.NewRequestWithContext(t.Context(), http.MethodGet, LoginPath, nil))
+				m := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(login.Body.String())
+				if m == nil {
+					t.Fatalf("the login page has no CSRF token\n%s", login.Body)
+				}
+				token, cookies = m[1], login.Result().Cookies()
+			}
+			form := url.Values{"id": {"7"}, "login": {"ada@example.com"}, "password": {"hunter2-but-longer"}}
+			if tt.token && !tt.htmx {
+				form.Set(CSRFField, token)
+			}
+			var body io.Reader
+			if tt.method == http.MethodPost {
+				body = strings.NewReader(form.Encode())
+			}
+			req := httptest.NewRequestWithContext(t.Context(), cmpOr(tt.method, http.MethodGet), tt.path, body)
+			req.Host = "127.0.0.1:8000"
+			if body != nil {
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			if tt.accept != "" {
+				req.Header.Set("Accept", tt.accept)
+			}
+			if tt.htmx {
+				req.Header.Set("HX-Request", "true")
+				if tt.token {
+					req.Header.Set(CSRFHeader, token)
+				}
+			}
+			if tt.site != "" {
+				req.Header.Set("Sec-Fetch-Site", tt.site)
+			}
+			for _, c := range cookies {
+				req.AddCookie(c)
+			}
+			rec := do(t, e.h, req)
+			if rec.Code != tt.want {
+				t.Fatalf("%s %s = %d, want %d\n%s", req.Method, tt.path, rec.Code, tt.want, rec.Body)
+			}
+			if e.retries.Load() != 0 {
+				t.Error("a refused action ran")
+			}
+			ct := rec.Header().Get("Content-Type")
+			if !strings.HasPrefix(ct, tt.wantType) {
+				t.Fatalf("Content-Type = %q, want %s\n%s", ct, tt.wantType, rec.Body)
+			}
+			text := rec.Body.String()
+			if tt.wantType == problem {
+				var p huma.ErrorModel
+				if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Status != tt.want || p.Title != http.StatusText(tt.want) {
+					t.Fatalf("problem = %+v, %v", p, err)
+				}
+				text = p.Detail
+				if strings.Contains(text, "\n") {
+					t.Errorf("the detail is not one line: %q", text)
+				}
+			} else if !strings.Contains(text, "<h1>"+strconv.Itoa(tt.want)+" "+http.StatusText(tt.want)+"</h1>") || rec.Header().Get("Cache-Control") != "no-store" {
+				t.Errorf("the page lacks its heading or Cache-Control: no-store (%q):\n%s", rec.Header().Get("Cache-Control"), text)
+			}
+			if !strings.Contains(text, tt.says) {
+				t.Errorf("the refusal does not say %q:\n%s", tt.says, text)
+			}
+			for _, leak := range []string{"nope", "ada@example.com", "hunter2", token} {
+				if strings.Contains(text, leak) {
+					t.Errorf("the refusal echoes %q:\n%s", leak, text)
+				}
+			}
+		})
+	}
+}
+
 func TestPanelRegistrationErrors(t *testing.T) {
 	t.Parallel()
 	render := func(*PanelContext) (template.HTML, error) { return "", nil }

@@ -312,8 +312,12 @@ func (s *site) login(w http.ResponseWriter, req *http.Request) {
 	data := map[string]any{"Title": s.title, "CSS": d.urls().css, "Action": LoginPath, "Next": safeNext(req.URL.Query().Get("next"))}
 	status := http.StatusOK
 	if req.Method == http.MethodPost {
-		if err := http.NewCrossOriginProtection().Check(req); err != nil || !d.validCSRF(req) {
-			http.Error(w, "Missing or invalid CSRF token: reload the page and try again.", http.StatusForbidden)
+		if err := http.NewCrossOriginProtection().Check(req); err != nil {
+			refusal(w, req, http.StatusForbidden, crossOriginDetail)
+			return
+		}
+		if !d.validCSRF(req) {
+			refusal(w, req, http.StatusForbidden, csrfDetail)
 			return
 		}
 		login := req.PostFormValue("login")
