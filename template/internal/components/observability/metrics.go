@@ -40,7 +40,7 @@ func (o *Observability) MetricsHandler() http.Handler {
 		}
 		families, err := o.gather(r.Context(), runtimeFamilies()...)
 		if err != nil {
-			http.Error(w, "The metrics could not be collected; the app's log says why.", http.StatusInternalServerError)
+			backend.WriteProblem(w, r, http.StatusInternalServerError, "The metrics could not be collected; the app's log says why.")
 			otel.Handle(err)
 			return
 		}
@@ -92,22 +92,33 @@ func (o *Observability) authorize(w http.ResponseWriter, r *http.Request) bool {
 	token := o.settings.MetricsToken
 	if token == "" {
 		if o.production {
-			http.Error(w, "GET /metrics is closed in production until METRICS_TOKEN is set.", http.StatusUnauthorized)
+			unauthorized(w, r, "GET /metrics is closed in production until METRICS_TOKEN is set: set it, then scrape with Authorization: Bearer and its value.")
 			return false
 		}
 		if !fromLoopback(r) {
-			http.Error(w, "Without METRICS_TOKEN, /metrics answers only on this machine; set it to scrape from elsewhere.", http.StatusForbidden)
+			backend.WriteProblem(w, r, http.StatusForbidden, "Without METRICS_TOKEN, /metrics answers only on this machine; set it to scrape from elsewhere.")
 			return false
 		}
 		return true
 	}
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
-		http.Error(w, "Send Authorization: Bearer with METRICS_TOKEN.", http.StatusUnauthorized)
+		unauthorized(w, r, "Send Authorization: Bearer with the value of METRICS_TOKEN.")
 		return false
 	}
 	return true
+}
+
+// unauthorized answers 401 with detail as an RFC 9457 problem, as the API's
+// refusals are. A 401 must carry a challenge (RFC 9110, 11.6.1): /metrics
+// takes a bearer token, so the challenge is Bearer, in production without
+// METRICS_TOKEN too (the scheme a scraper will have to use once it is set).
+// A challenge already set (by a wrapping handler) is kept.
+func unauthorized(w http.ResponseWriter, r *http.Request, detail string) {
+	if w.Header().Get("WWW-Authenticate") == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+	}
+	backend.WriteProblem(w, r, http.StatusUnauthorized, detail)
 }
 
 // fromLoopback reports whether the request's peer is this machine.

@@ -374,6 +374,85 @@ func TestMetricsAccess(t *testing.T) {
 	}
 }
 
+// TestMetricsRefusals: every refusal of /metrics is an RFC 9457 problem with a
+// one-line detail that says what to do and echoes nothing sent; a 401 carries
+// the Bearer challenge, unless one was set before it, which is kept.
+func TestMetricsRefusals(t *testing.T) {
+	t.Parallel()
+	const (
+		bearer = `Bearer realm="metrics"`
+		preset = `Bearer realm="ops", error="invalid_token"`
+	)
+	for _, c := range []struct {
+		name       string
+		token      string
+		production bool
+		remote     bool   // a peer on another machine
+		auth       string // Authorization sent
+		challenge  string // WWW-Authenticate set before the handler runs
+		stopped    bool   // the meter provider shut down: collection fails
+		want       int
+		wantAuth   string // WWW-Authenticate of the answer
+		says       string
+	}{
+		{name: "production, no token set", production: true, want: http.StatusUnauthorized, wantAuth: bearer, says: "until METRICS_TOKEN is set"},
+		{name: "token set, none sent", token: "s3cret-token", want: http.StatusUnauthorized, wantAuth: bearer, says: "Authorization: Bearer"},
+		{name: "token set, wrong one", token: longToken, production: true, auth: "Bearer nope-not-it", want: http.StatusUnauthorized, wantAuth: bearer, says: "Authorization: Bearer"},
+		{name: "token set, basic auth", token: longToken, production: true, auth: "Basic YWRtaW46cGFzc3dvcmQ=", want: http.StatusUnauthorized, wantAuth: bearer, says: "Authorization: Bearer"},
+		{name: "challenge already set", token: longToken, auth: "Bearer nope-not-it", challenge: preset, want: http.StatusUnauthorized, wantAuth: preset, says: "Authorization: Bearer"},
+		{name: "development, another machine", remote: true, want: http.StatusForbidden, says: "set it to scrape from elsewhere"},
+		{name: "collection fails", stopped: true, want: http.StatusInternalServerError, says: "log says why"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			obs, err := New(t.Context(), Settings{MetricsToken: c.token}, &Opts{Production: c.production})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = obs.Stop(context.Background()) })
+			if c.stopped {
+				if err := obs.Stop(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, MetricsPath, nil)
+			req.RemoteAddr = "127.0.0.1:1234"
+			if c.remote {
+				req.RemoteAddr = "192.0.2.1:1234"
+			}
+			if c.auth != "" {
+				req.Header.Set("Authorization", c.auth)
+			}
+			rec := httptest.NewRecorder()
+			if c.challenge != "" {
+				rec.Header().Set("WWW-Authenticate", c.challenge)
+			}
+			obs.MetricsHandler().ServeHTTP(rec, req)
+			if rec.Code != c.want {
+				t.Fatalf("status %d, want %d: %s", rec.Code, c.want, rec.Body)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+				t.Errorf("Content-Type = %q, want application/problem+json", ct)
+			}
+			if got := rec.Header().Values("WWW-Authenticate"); len(got) > 1 || c.wantAuth != "" && (len(got) == 0 || got[0] != c.wantAuth) || c.wantAuth == "" && len(got) != 0 {
+				t.Errorf("WWW-Authenticate = %q, want %q", got, c.wantAuth)
+			}
+			var p huma.ErrorModel
+			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Status != c.want || p.Title != http.StatusText(c.want) || p.Instance != MetricsPath {
+				t.Fatalf("problem = %+v, %v: %s", p, err, rec.Body)
+			}
+			if !strings.Contains(p.Detail, c.says) || strings.Contains(p.Detail, "\n") {
+				t.Errorf("detail %q: want one line saying %q", p.Detail, c.says)
+			}
+			for _, leak := range []string{"nope-not-it", "YWRtaW4", longToken, "s3cret"} {
+				if strings.Contains(rec.Body.String(), leak) {
+					t.Errorf("the problem echoes %q: %s", leak, rec.Body)
+				}
+			}
+		})
+	}
+}
+
 // longToken is a METRICS_TOKEN production accepts.
 const longToken = "0123456789abcdef0123456789abcdef"
 
