@@ -55,20 +55,55 @@ type eventsOutput struct {
 // RangeQuery is the range of the GET endpoints' query (exported: huma reads the parameters
 // of exported embedded structs only).
 type RangeQuery struct {
-	From time.Time `query:"from" doc:"Start of the range (RFC 3339, inclusive); default: a day before to."`
+	From time.Time `query:"from" doc:"Start of the range (RFC 3339, inclusive), before to; default: a day before to."`
 	To   time.Time `query:"to" doc:"End of the range (RFC 3339, exclusive); default: now."`
 }
 
-// span is the input's range with its defaults.
-func (in RangeQuery) span(now time.Time) Range {
-	r := Range(in)
+// rangeExample is the allowed form the range's refusals show.
+const rangeExample = "from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z"
+
+// Resolve refuses a from or to given as the zero time (0001-01-01T00:00:00Z). huma parses
+// it into the zero time.Time, which span could not tell from an absent parameter: the
+// query would silently answer for the default range instead of the one asked for. A
+// value that does not parse is left to huma's own error. The order of the two is checked
+// by span, which knows what to defaults to.
+func (in *RangeQuery) Resolve(ctx huma.Context) []error {
+	var errs []error
+	for _, p := range []struct {
+		name, what string
+		t          time.Time
+	}{{"from", "a day before to", in.From}, {"to", "now", in.To}} {
+		raw := ctx.Query(p.name)
+		if raw == "" || !p.t.IsZero() {
+			continue
+		}
+		if t, err := time.Parse(time.RFC3339Nano, raw); err != nil || !t.IsZero() {
+			continue
+		}
+		errs = append(errs, &huma.ErrorDetail{Location: "query." + p.name,
+			Message: "is the zero time (0001-01-01T00:00:00Z), which bounds no range: give an RFC 3339 time such as 2026-01-02T15:04:05Z, or leave " + p.name + " out for " + p.what})
+	}
+	return errs
+}
+
+// span is the input's range with its defaults, or a 422 naming from when it does not
+// start before to (given, or now by default): an empty or reversed range is the caller's
+// mistake, never replaced by the default.
+func (in RangeQuery) span(now time.Time) (Range, error) {
+	r := Range{From: in.From, To: in.To}
+	end := "to"
 	if r.To.IsZero() {
-		r.To = now
+		r.To, end = now, "to (default: now)"
 	}
 	if r.From.IsZero() {
 		r.From = r.To.Add(-24 * time.Hour)
 	}
-	return r
+	if !r.To.After(r.From) {
+		msg := "must be before " + end + ": give RFC 3339 times with from the earlier, such as " + rangeExample
+		return Range{}, huma.Error422UnprocessableEntity("validation failed: query.from: "+msg,
+			&huma.ErrorDetail{Location: "query.from", Message: msg})
+	}
+	return r, nil
 }
 
 type countsInput struct {
@@ -245,7 +280,10 @@ func (h *handlers) track(ctx context.Context, in *eventsInput) (*eventsOutput, e
 }
 
 func (h *handlers) counts(ctx context.Context, in *countsInput) (*countsOutput, error) {
-	r := in.span(h.svc.now())
+	r, err := in.span(h.svc.now())
+	if err != nil {
+		return nil, err
+	}
 	counts, err := h.svc.Top(ctx, r, in.Limit)
 	if err != nil {
 		return nil, h.problem(ctx, err)
@@ -261,7 +299,11 @@ func (h *handlers) counts(ctx context.Context, in *countsInput) (*countsOutput, 
 }
 
 func (h *handlers) series(ctx context.Context, in *seriesInput) (*seriesOutput, error) {
-	points, err := h.svc.Series(ctx, in.span(h.svc.now()), Bucket(in.Bucket), in.Name)
+	r, err := in.span(h.svc.now())
+	if err != nil {
+		return nil, err
+	}
+	points, err := h.svc.Series(ctx, r, Bucket(in.Bucket), in.Name)
 	if err != nil {
 		return nil, h.problem(ctx, err)
 	}
@@ -271,7 +313,11 @@ func (h *handlers) series(ctx context.Context, in *seriesInput) (*seriesOutput, 
 }
 
 func (h *handlers) users(ctx context.Context, in *usersInput) (*usersOutput, error) {
-	n, err := h.svc.UniqueUsers(ctx, in.span(h.svc.now()), in.Name)
+	r, err := in.span(h.svc.now())
+	if err != nil {
+		return nil, err
+	}
+	n, err := h.svc.UniqueUsers(ctx, r, in.Name)
 	if err != nil {
 		return nil, h.problem(ctx, err)
 	}
@@ -290,7 +336,11 @@ func (h *handlers) funnel(ctx context.Context, in *funnelInput) (*funnelOutput, 
 		}
 		window = d
 	}
-	steps, err := h.svc.Funnel(ctx, FunnelParams{Steps: splitSteps(in.Steps), Range: in.span(h.svc.now()), Window: window})
+	r, err := in.span(h.svc.now())
+	if err != nil {
+		return nil, err
+	}
+	steps, err := h.svc.Funnel(ctx, FunnelParams{Steps: splitSteps(in.Steps), Range: r, Window: window})
 	if err != nil {
 		return nil, h.problem(ctx, err)
 	}

@@ -2,9 +2,11 @@ package analytics
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -193,6 +195,86 @@ func TestReadAPI(t *testing.T) {
 		for _, op := range []string{`"analytics-track"`, `"analytics-counts"`, `"analytics-funnel"`} {
 			if !strings.Contains(rec.Body.String(), op) {
 				t.Errorf("/openapi.json lacks %s", op)
+			}
+		}
+	})
+}
+
+// TestReadRange: a from or to given as the zero time, and a from that is not before to (given,
+// or now by default), are refused with 422 on every read endpoint, naming the parameter and
+// the allowed form without echoing it, instead of answering for the default range.
+func TestReadRange(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		h, _ := apiSetup(t, db, Settings{ReadToken: readToken})
+		auth := map[string]string{"Authorization": "Bearer " + readToken}
+		at := func(d time.Duration) string {
+			return time.Now().UTC().Add(d).Truncate(time.Second).Format(time.RFC3339)
+		}
+		past, earlier, future := at(-time.Hour), at(-2*time.Hour), at(time.Hour)
+		tests := []struct {
+			name  string
+			query string
+			want  int
+			where []string // the errors' locations, in order
+			says  string   // in the detail
+		}{
+			{name: "defaults", query: "", want: http.StatusOK},
+			{name: "a range", query: "from=" + earlier + "&to=" + past, want: http.StatusOK},
+			{name: "from only", query: "from=" + past, want: http.StatusOK},
+			{name: "zero from", query: "from=0001-01-01T00:00:00Z", want: http.StatusUnprocessableEntity, where: []string{"query.from"}, says: "query.from: is the zero time"},
+			{name: "zero from, with fractions", query: "from=0001-01-01T00:00:00.000Z&to=" + past, want: http.StatusUnprocessableEntity, where: []string{"query.from"}, says: "RFC 3339"},
+			{name: "zero to", query: "from=" + earlier + "&to=0001-01-01T00:00:00Z", want: http.StatusUnprocessableEntity, where: []string{"query.to"}, says: "leave to out for now"},
+			{name: "both zero", query: "from=0001-01-01T00:00:00Z&to=0001-01-01T00:00:00Z", want: http.StatusUnprocessableEntity, where: []string{"query.from", "query.to"}, says: "and 1 more"},
+			{name: "date only", query: "from=0001-01-01", want: http.StatusUnprocessableEntity, where: []string{"query.from"}, says: "query.from: invalid date/time"},
+			{name: "from after to", query: "from=" + past + "&to=" + earlier, want: http.StatusUnprocessableEntity, where: []string{"query.from"}, says: "query.from: must be before to: give RFC 3339 times"},
+			{name: "from at to", query: "from=" + past + "&to=" + past, want: http.StatusUnprocessableEntity, where: []string{"query.from"}, says: "query.from: must be before to"},
+			{name: "from after now", query: "from=" + future, want: http.StatusUnprocessableEntity, where: []string{"query.from"}, says: "must be before to (default: now)"},
+		}
+		for _, path := range []string{"/counts", "/series", "/users", "/funnel?steps=signup,activate"} {
+			for _, tt := range tests {
+				q := Prefix + path
+				if tt.query != "" {
+					sep := "?"
+					if strings.Contains(path, "?") {
+						sep = "&"
+					}
+					q += sep + tt.query
+				}
+				rec := send(t, h, http.MethodGet, q, nil, auth)
+				if rec.Code != tt.want {
+					t.Errorf("%s, GET %s: %d %s, want %d", tt.name, q, rec.Code, rec.Body, tt.want)
+					continue
+				}
+				if tt.want == http.StatusOK {
+					continue
+				}
+				if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+					t.Errorf("%s, GET %s: Content-Type %q", tt.name, q, ct)
+				}
+				var p huma.ErrorModel
+				if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+					t.Fatalf("%s: %v: %s", tt.name, err, rec.Body)
+				}
+				if !strings.Contains(p.Detail, tt.says) || strings.Contains(p.Detail, "\n") {
+					t.Errorf("%s, GET %s: detail %q, want one line saying %q", tt.name, q, p.Detail, tt.says)
+				}
+				var where []string
+				for _, e := range p.Errors {
+					where = append(where, e.Location)
+					// Ours echo nothing; huma's parse error may echo a short value, as every
+					// API problem does.
+					if e.Value != nil && !strings.HasPrefix(e.Message, "invalid date/time") {
+						t.Errorf("%s, GET %s: error %+v echoes the value", tt.name, q, e)
+					}
+				}
+				if !slices.Equal(where, tt.where) {
+					t.Errorf("%s, GET %s: errors at %q, want %q", tt.name, q, where, tt.where)
+				}
+				for _, v := range []string{past, earlier, future} {
+					if strings.Contains(rec.Body.String(), v) {
+						t.Errorf("%s, GET %s: the problem echoes %s: %s", tt.name, q, v, rec.Body)
+					}
+				}
 			}
 		}
 	})
