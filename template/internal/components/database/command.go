@@ -81,11 +81,16 @@ then refuses to start on a database that lacks migrations.`,
 	}
 
 	var owner string
+	var all bool
 	down := &cobra.Command{
-		Use:   "down --owner OWNER",
-		Short: "Roll back the latest migration of one owner",
+		Use:   "down --owner OWNER [--all]",
+		Short: "Roll back the latest migration of one owner (or all of them)",
 		Long: `Roll back the latest migration of one owner (see 'migrate status' for the
-owners). Run it again to go back further.`,
+owners). Run it again to go back further, or pass --all to roll back every
+applied migration of the owner, newest first (before taking its part out of
+the app: its tables go with its first migration's down step).`,
+		Example: fmt.Sprintf(`  %[1]s migrate down --owner auth
+  %[1]s migrate down --owner analytics --all`, env.Name),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			owners, err := newMigrationSet(registry.Contributions[Migrations](env.Registry)).names()
 			if err != nil {
@@ -96,6 +101,18 @@ owners). Run it again to go back further.`,
 			}
 			if !slices.Contains(owners, owner) {
 				return command.UsageError(cmd, "no migrations registered for owner %q; owners with migrations: %s", owner, listOrNone(owners))
+			}
+			if all {
+				return withDB(cmd.Context(), env, func(ctx context.Context, db *DB) error {
+					done, err := db.MigrateDownAll(ctx, owner)
+					for _, r := range done {
+						fmt.Fprintf(env.Stdout, "rolled back %s %s (%s)\n", r.Owner, r.File, r.Duration.Round(time.Microsecond))
+					}
+					if err == nil && len(done) == 0 {
+						fmt.Fprintf(env.Stdout, "nothing to roll back: no migration of %s is applied\n", owner)
+					}
+					return err
+				})
 			}
 			return withDB(cmd.Context(), env, func(ctx context.Context, db *DB) error {
 				r, err := db.MigrateDown(ctx, owner)
@@ -108,6 +125,7 @@ owners). Run it again to go back further.`,
 		},
 	}
 	down.Flags().StringVar(&owner, "owner", "", "owner whose latest migration to roll back (required)")
+	down.Flags().BoolVar(&all, "all", false, "roll back every applied migration of the owner, newest first")
 
 	status := &cobra.Command{
 		Use:   "status",

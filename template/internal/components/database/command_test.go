@@ -35,6 +35,11 @@ func TestMigrateCommand(t *testing.T) {
 			{[]string{"down", "--owner", "nobody"}, nil, `no migrations registered for owner "nobody"`},
 			{[]string{"down", "--owner", "dbtest"}, []string{"rolled back dbtest 00002_parts.sql"}, ""},
 			{[]string{"status"}, []string{"dbtest: 1 applied, 1 pending"}, ""},
+			{[]string{"up"}, []string{"applied dbtest 00002_parts.sql"}, ""},
+			{[]string{"down", "--owner", "dbtest", "--all"}, []string{"rolled back dbtest 00002_parts.sql", "rolled back dbtest 00001_widgets.sql"}, ""},
+			{[]string{"status"}, []string{"dbtest: 0 applied, 2 pending"}, ""},
+			{[]string{"down", "--owner", "dbtest", "--all"}, []string{"nothing to roll back: no migration of dbtest is applied"}, ""},
+			{[]string{"down", "--all"}, nil, "--owner is required"},
 			{[]string{"sideways"}, nil, `unknown command "sideways"`},
 		}
 		for _, s := range steps {

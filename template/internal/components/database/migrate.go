@@ -358,6 +358,29 @@ func (db *DB) MigrateDown(ctx context.Context, owner string) (MigrationResult, e
 	return results(owner, []*goose.MigrationResult{res})[0], nil
 }
 
+// MigrateDownAll rolls back every applied migration of owner, newest first: what taking a
+// part out of an app needs before its tables go. On a failure it returns what was rolled back.
+func (db *DB) MigrateDownAll(ctx context.Context, owner string) ([]MigrationResult, error) {
+	o, _, err := db.findOwner(owner)
+	if err != nil {
+		return nil, err
+	}
+	p, err := db.provider(o)
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.DownTo(ctx, 0)
+	var partial *goose.PartialError
+	if errors.As(err, &partial) {
+		res = partial.Applied
+	}
+	done := results(owner, res)
+	if err != nil {
+		return done, fmt.Errorf("database: migrate %q down: %w", owner, err)
+	}
+	return done, nil
+}
+
 // MigrationStatus returns every owner's migrations and whether each is applied.
 func (db *DB) MigrationStatus(ctx context.Context) ([]OwnerStatus, error) {
 	owners, err := db.migrations.list()
