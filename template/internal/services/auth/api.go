@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -392,12 +393,16 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 	}
 	switch {
 	case errors.As(err, &ve):
-		loc := "body." + ve.Field
-		if ve.Field == "q" { // the users search is the one field in the query string
-			loc = "query.q"
+		all := invalidFields(err)
+		details := make([]error, len(all))
+		for i, v := range all {
+			loc := "body." + v.Field
+			if v.Field == "q" { // the users search is the one field in the query string
+				loc = "query.q"
+			}
+			details[i] = &huma.ErrorDetail{Location: loc, Message: v.Reason}
 		}
-		return huma.Error422UnprocessableEntity("validation failed: "+ve.Field+" "+ve.Reason,
-			&huma.ErrorDetail{Location: loc, Message: ve.Reason})
+		return huma.Error422UnprocessableEntity("validation failed: "+strings.TrimPrefix(ValidationErrors(all).Error(), "auth: "), details...)
 	case errors.As(err, &rl):
 		secs := ratelimit.Seconds(rl.RetryAfter)
 		msg := "Too many password attempts; retry after " + strconv.Itoa(secs) + " seconds."

@@ -2,9 +2,11 @@ package auth
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -126,6 +128,55 @@ func TestRegisterBadInput(t *testing.T) {
 		res, err := f.users.List(t.Context(), ListUsersParams{})
 		if err != nil || res.Total != 0 {
 			t.Fatalf("after bad registrations: %d users, %v", res.Total, err)
+		}
+	})
+}
+
+// TestEveryBadFieldNamed: a registration (and an update) with several bad
+// fields is refused once, naming each of them, not one a try.
+func TestEveryBadFieldNamed(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		f := setup(t, db, nil)
+		rec := f.do(t, req{method: "POST", path: "/api/v1/auth/register",
+			body: `{"email":"bob.example.com","username":"bo","password":"Ab1!xyz","full_name":"Bob\u0007"}`})
+		p := problem(t, rec, http.StatusUnprocessableEntity)
+		var locs []string
+		for _, e := range p.Errors {
+			locs = append(locs, e.Location)
+		}
+		want := []string{"body.email", "body.username", "body.full_name", "body.password"}
+		if !slices.Equal(locs, want) {
+			t.Errorf("errors at %v, want %v", locs, want)
+		}
+		for _, field := range []string{"email is not a valid", "username must be", "full_name must not", "password must be at least"} {
+			if !strings.Contains(p.Detail, field) {
+				t.Errorf("detail %q does not name %q", p.Detail, field)
+			}
+		}
+		if strings.Contains(p.Detail, "\n") {
+			t.Errorf("detail is not one line: %q", p.Detail)
+		}
+
+		u, err := f.users.Create(t.Context(), CreateUserParams{Email: "ann@example.com", Username: "ann", Password: goodPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad, short, role := "ann@", "a", "root"
+		_, err = f.users.Update(t.Context(), u.ID, UpdateUserParams{Email: &bad, Username: &short, Role: &role})
+		var fields []string
+		for _, ve := range invalidFields(err) {
+			fields = append(fields, ve.Field)
+		}
+		if !slices.Equal(fields, []string{"email", "username", "role"}) {
+			t.Fatalf("update: %v, fields %v", err, fields)
+		}
+		var ve *ValidationError
+		if !errors.As(err, &ve) || ve.Field != "email" {
+			t.Fatalf("errors.As found %v, want the email's error first", ve)
+		}
+		if got, _ := f.users.Get(t.Context(), u.ID); got.Email != "ann@example.com" || got.Username != "ann" {
+			t.Fatalf("a refused update changed the account: %+v", got)
 		}
 	})
 }

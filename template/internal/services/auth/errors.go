@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -31,6 +32,66 @@ type ValidationError struct {
 func (e *ValidationError) Error() string { return "auth: " + e.Field + " " + e.Reason }
 
 func invalid(field, reason string) error { return &ValidationError{Field: field, Reason: reason} }
+
+// ValidationErrors is bad input in several fields at once, in the order of the
+// form, so that one answer names every field to fix instead of one a try.
+// errors.As finds its first *ValidationError, so code that handles one field
+// handles it too.
+type ValidationErrors []*ValidationError
+
+func (e ValidationErrors) Error() string {
+	parts := make([]string, len(e))
+	for i, v := range e {
+		parts[i] = v.Field + " " + v.Reason
+	}
+	return "auth: " + strings.Join(parts, "; ")
+}
+
+func (e ValidationErrors) Unwrap() []error {
+	out := make([]error, len(e))
+	for i, v := range e {
+		out[i] = v
+	}
+	return out
+}
+
+// joinInvalid gathers the checks' errors: nil when all passed, the one
+// *ValidationError when one failed, ValidationErrors when several did. Any
+// other error is returned as it is: it is not the input's fault.
+func joinInvalid(errs ...error) error {
+	var all ValidationErrors
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		var ve *ValidationError
+		if !errors.As(err, &ve) {
+			return err
+		}
+		all = append(all, ve)
+	}
+	switch len(all) {
+	case 0:
+		return nil
+	case 1:
+		return all[0]
+	}
+	return all
+}
+
+// invalidFields returns every field error in err, in order (none when err
+// holds none).
+func invalidFields(err error) []*ValidationError {
+	var all ValidationErrors
+	if errors.As(err, &all) {
+		return all
+	}
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		return []*ValidationError{ve}
+	}
+	return nil
+}
 
 // RateLimitError says a request was refused because of too many attempts:
 // logins and other password checks, or registrations.

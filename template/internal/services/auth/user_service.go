@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -74,23 +75,13 @@ func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 // 409 as before (the unique index still decides a race), so answering early
 // tells an attacker nothing the old answer did not.
 func (s *UserService) Create(ctx context.Context, p CreateUserParams) (*User, error) {
-	email, err := normalizeEmail(p.Email)
-	if err != nil {
-		return nil, err
-	}
-	username, err := checkUsername(p.Username)
-	if err != nil {
-		return nil, err
-	}
-	fullName, err := checkFullName(p.FullName)
-	if err != nil {
-		return nil, err
-	}
-	role, err := checkRole(p.Role)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkPassword(p.Password, email, username); err != nil {
+	// Every field is checked, so one answer names all that need fixing.
+	email, emailErr := normalizeEmail(p.Email)
+	username, usernameErr := checkUsername(p.Username)
+	fullName, nameErr := checkFullName(p.FullName)
+	role, roleErr := checkRole(p.Role)
+	passwordErr := checkPassword(p.Password, cmp.Or(email, p.Email), cmp.Or(username, p.Username))
+	if err := joinInvalid(emailErr, usernameErr, nameErr, roleErr, passwordErr); err != nil {
 		return nil, err
 	}
 	if err := s.checkTaken(ctx, email, username); err != nil {
@@ -330,35 +321,32 @@ func (s *UserService) update(ctx context.Context, id int64, p UpdateUserParams) 
 	}
 	old := u.Email
 	columns := []string{"email", "username", "full_name", "role", "active", "search_text", "updated_at"}
+	// Every field given is checked, so one answer names all that need fixing.
+	var emailErr, usernameErr, nameErr, roleErr error
 	if p.Email != nil {
 		was := u.Email
-		if u.Email, err = normalizeEmail(*p.Email); err != nil {
-			return nil, "", err
-		}
-		if u.Email != was {
+		if u.Email, emailErr = normalizeEmail(*p.Email); emailErr == nil && u.Email != was {
 			// Whoever owns the new address has not proved it yet.
 			u.EmailVerifiedAt = nil
 			columns = append(columns, "email_verified_at")
 		}
 	}
 	if p.Username != nil {
-		if u.Username, err = checkUsername(*p.Username); err != nil {
-			return nil, "", err
-		}
+		u.Username, usernameErr = checkUsername(*p.Username)
 	}
 	if p.FullName != nil {
-		if u.FullName, err = checkFullName(*p.FullName); err != nil {
-			return nil, "", err
-		}
+		u.FullName, nameErr = checkFullName(*p.FullName)
 	}
 	was := u.Role
 	if p.Role != nil {
 		if *p.Role == "" {
-			return nil, "", invalid("role", "must be user or admin")
+			roleErr = invalid("role", "must be user or admin")
+		} else {
+			u.Role, roleErr = checkRole(*p.Role)
 		}
-		if u.Role, err = checkRole(*p.Role); err != nil {
-			return nil, "", err
-		}
+	}
+	if err := joinInvalid(emailErr, usernameErr, nameErr, roleErr); err != nil {
+		return nil, "", err
 	}
 	wasActiveAdmin := u.Active && was == RoleAdmin
 	deactivate := p.Active != nil && !*p.Active && u.Active
