@@ -85,7 +85,7 @@ scheduler keeps no history between processes and LAST RUN shows "-".`,
 	run := &cobra.Command{
 		Use:   "run JOB",
 		Short: "Run a scheduled job now, in this process, and record it",
-		Args:  cobra.ExactArgs(1),
+		Args:  command.ExactArgs("JOB"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return command.WithService(cmd.Context(), env, func(ctx context.Context, s *Scheduler) error {
 				r, err := s.RunNow(ctx, args[0])

@@ -2,10 +2,12 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
 
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/command/commandtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
@@ -32,5 +34,26 @@ func TestScheduleCommand(t *testing.T) {
 	}
 	if _, err := run("run", "nope"); err == nil || !strings.Contains(err.Error(), "no scheduled job") {
 		t.Errorf("run of an unknown job: %v", err)
+	}
+}
+
+// 'schedule run' without JOB, or with more, says what it takes, as a usage error (exit 2) the
+// way the binary reports it.
+func TestScheduleRunArguments(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run"}, "run needs JOB (see 'app schedule run --help')"},
+		{[]string{"run", "a", "b"}, "run takes only JOB; got 2 arguments (see 'app schedule run --help')"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			_, _, err := commandtest.Run(t.Context(), registry.Default.Clone(), scheduleCmd, tt.args...)
+			var u *command.Usage
+			if !errors.As(err, &u) || err.Error() != tt.want {
+				t.Errorf("error %v, want the usage error %q", err, tt.want)
+			}
+		})
 	}
 }

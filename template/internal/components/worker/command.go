@@ -113,7 +113,7 @@ func jobsCmd(env *command.Env) *cobra.Command {
 		return &cobra.Command{
 			Use:   use + " ID",
 			Short: short,
-			Args:  cobra.ExactArgs(1),
+			Args:  command.ExactArgs("ID"),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				id, err := strconv.ParseInt(args[0], 10, 64)
 				if err != nil || id < 1 {
@@ -142,7 +142,7 @@ func jobsCmd(env *command.Env) *cobra.Command {
 	show := &cobra.Command{
 		Use:   "show ID",
 		Short: "Show one job: its arguments and every failed attempt's error (and panic stack)",
-		Args:  cobra.ExactArgs(1),
+		Args:  command.ExactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
 			if err != nil || id < 1 {
@@ -198,7 +198,7 @@ Kinds registered in this binary, with their arguments:
 		Example: fmt.Sprintf(`  %[1]s jobs enqueue send_welcome --args '{"email":"ada@example.com"}'
   %[1]s jobs enqueue send_welcome --args '{"email":"ada@example.com"}' --queue system --priority 2
   %[1]s jobs enqueue send_welcome --args '{"email":"ada@example.com"}' --in 30m --unique`, env.Name),
-		Args: cobra.ExactArgs(1),
+		Args: command.ExactArgs("KIND"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tasks := registeredTasks(env.Registry)
 			kind := args[0]

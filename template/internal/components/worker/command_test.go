@@ -292,3 +292,32 @@ func TestJobsEnqueue(t *testing.T) {
 		})
 	})
 }
+
+// Missing or extra arguments name what the command takes, as usage errors (exit 2) the way
+// the binary reports them; nothing connects before they are refused.
+func TestJobsUsageErrors(t *testing.T) {
+	// Should a check be missing, the command would reach a throwaway database, not ./data.
+	t.Setenv("DATABASE_URL", "sqlite://"+filepath.Join(t.TempDir(), "app.db"))
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"show"}, "show needs ID (see 'app jobs show --help')"},
+		{[]string{"show", "1", "2"}, "show takes only ID; got 2 arguments (see 'app jobs show --help')"},
+		{[]string{"retry"}, "retry needs ID (see 'app jobs retry --help')"},
+		{[]string{"cancel", "1", "2", "3"}, "cancel takes only ID; got 3 arguments (see 'app jobs cancel --help')"},
+		{[]string{"enqueue"}, "enqueue needs KIND (see 'app jobs enqueue --help')"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			out, _, err := runJobs(t, tt.args...)
+			var u *command.Usage
+			if !errors.As(err, &u) || err.Error() != tt.want {
+				t.Errorf("error %v, want the usage error %q", err, tt.want)
+			}
+			if out != "" {
+				t.Errorf("stdout %q, want nothing", out)
+			}
+		})
+	}
+}

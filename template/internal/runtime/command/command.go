@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -171,8 +172,9 @@ func Group(cmd *cobra.Command, args []string) error {
 
 // UsageArgs makes the argument check of cmd and of every command under it return a Usage
 // error, so bad arguments exit 2 like bad flags do. A command without a check takes no
-// arguments: one that takes some must say so with Args (cobra.ExactArgs(1)...), or its own
-// arguments are refused as unknown subcommands. The binary and commandtest both apply it,
+// arguments: one that takes some must say so with Args (ExactArgs("ID"), cobra.RangeArgs...),
+// or its own arguments are refused as unknown subcommands. A check that already returns a
+// Usage error (ExactArgs does) is kept as it is. The binary and commandtest both apply it,
 // so command tests see what the binary does.
 func UsageArgs(cmd *cobra.Command) {
 	check := cmd.Args
@@ -191,6 +193,25 @@ func UsageArgs(cmd *cobra.Command) {
 	}
 	for _, sub := range cmd.Commands() {
 		UsageArgs(sub)
+	}
+}
+
+// ExactArgs is the Args of a command that takes exactly the arguments names, as its Use line
+// spells them ("set-role EMAIL ROLE": ExactArgs("EMAIL", "ROLE")). It is cobra.ExactArgs with
+// a usage error that says which arguments the command takes: cobra's "accepts 2 arg(s),
+// received 1" leaves the reader to count, and does not say which one is missing.
+func ExactArgs(names ...string) cobra.PositionalArgs {
+	want := strings.Join(names, " and ")
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) < len(names):
+			return UsageError(cmd, "%s needs %s", cmd.Name(), want)
+		case len(args) > len(names) && len(names) == 0:
+			return UsageError(cmd, "%s takes no arguments; got %d", cmd.Name(), len(args))
+		case len(args) > len(names):
+			return UsageError(cmd, "%s takes only %s; got %d arguments", cmd.Name(), want, len(args))
+		}
+		return nil
 	}
 }
 

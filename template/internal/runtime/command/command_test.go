@@ -217,3 +217,50 @@ func TestGroup(t *testing.T) {
 		}
 	}
 }
+
+// ExactArgs names what is missing or extra, as a usage error through UsageArgs (commandtest
+// applies it as the binary does), and lets the right arguments through.
+func TestExactArgs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		use     string
+		names   []string
+		args    []string
+		wantErr string
+	}{
+		{"one, given", "activate EMAIL", []string{"EMAIL"}, []string{"ada@example.com"}, ""},
+		{"two, given", "set-role EMAIL ROLE", []string{"EMAIL", "ROLE"}, []string{"ada@example.com", "admin"}, ""},
+		{"one, missing", "activate EMAIL", []string{"EMAIL"}, nil,
+			"activate needs EMAIL (see 'app users activate --help')"},
+		{"two, one missing", "set-role EMAIL ROLE", []string{"EMAIL", "ROLE"}, []string{"ada@example.com"},
+			"set-role needs EMAIL and ROLE (see 'app users set-role --help')"},
+		{"one, two given", "activate EMAIL", []string{"EMAIL"}, []string{"ada@example.com", "bob@example.com"},
+			"activate takes only EMAIL; got 2 arguments (see 'app users activate --help')"},
+		{"none, one given", "list", nil, []string{"x"}, "list takes no arguments; got 1 (see 'app users list --help')"},
+		{"none, none given", "list", nil, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			build := func(*command.Env) *cobra.Command {
+				users := &cobra.Command{Use: "users", Args: cobra.ArbitraryArgs, RunE: command.Group}
+				users.AddCommand(&cobra.Command{Use: tt.use, Args: command.ExactArgs(tt.names...),
+					RunE: func(_ *cobra.Command, args []string) error { got = args; return nil }})
+				return users
+			}
+			name, _, _ := strings.Cut(tt.use, " ")
+			_, _, err := commandtest.Run(t.Context(), registry.New(), build, append([]string{name}, tt.args...)...)
+			if tt.wantErr == "" {
+				if err != nil || len(got) != len(tt.args) {
+					t.Fatalf("error %v, arguments %q; want none, %q", err, got, tt.args)
+				}
+				return
+			}
+			var u *command.Usage
+			if !errors.As(err, &u) || err.Error() != tt.wantErr {
+				t.Fatalf("error %v, want the usage error %q", err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -169,7 +169,7 @@ func setActiveCommand(env *command.Env, active bool) *cobra.Command {
 		Short:   short,
 		Example: fmt.Sprintf("  %s users %s ada@example.com", env.Name, use),
 		// Without Args the binary takes none and refuses EMAIL as an unknown subcommand.
-		Args: exactArgs("EMAIL"),
+		Args: command.ExactArgs("EMAIL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return command.WithService(cmd.Context(), env, func(ctx context.Context, users *UserService) error {
 				u, err := updateByEmail(ctx, users, args[0], UpdateUserParams{Active: &active})
@@ -193,7 +193,7 @@ func setRoleCommand(env *command.Env) *cobra.Command {
 		Use:     "set-role EMAIL ROLE",
 		Short:   "Make an account a user or an admin",
 		Example: fmt.Sprintf("  %s users set-role ada@example.com admin", env.Name),
-		Args:    exactArgs("EMAIL", "ROLE"),
+		Args:    command.ExactArgs("EMAIL", "ROLE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			role := args[1]
 			if role != RoleUser && role != RoleAdmin {
@@ -212,21 +212,6 @@ func setRoleCommand(env *command.Env) *cobra.Command {
 				return nil
 			})
 		},
-	}
-}
-
-// exactArgs is cobra.ExactArgs with a message naming the arguments, so
-// "users deactivate" alone says what is missing.
-func exactArgs(names ...string) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		want := strings.Join(names, " and ")
-		switch {
-		case len(args) < len(names):
-			return command.UsageError(cmd, "%s needs %s", cmd.Name(), want)
-		case len(args) > len(names):
-			return command.UsageError(cmd, "%s takes only %s; got %d arguments", cmd.Name(), want, len(args))
-		}
-		return nil
 	}
 }
 
