@@ -77,8 +77,8 @@ func jobsCmd(env *command.Env) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			params := river.NewJobListParams().OrderBy(river.JobListOrderByID, river.SortOrderDesc)
-			if limit < 1 || limit > 10_000 {
-				return command.UsageError(cmd, "--limit must be from 1 to 10000")
+			if err := command.IntRange(cmd, "--limit", limit, 1, 10_000); err != nil {
+				return err
 			}
 			params = params.First(limit)
 			if len(states) > 0 {
@@ -107,7 +107,7 @@ func jobsCmd(env *command.Env) *cobra.Command {
 	}
 	list.Flags().StringSliceVar(&states, "state", nil, "only jobs in these states: "+stateNames())
 	list.Flags().StringSliceVar(&queues, "queue", nil, "only jobs in these queues")
-	list.Flags().IntVar(&limit, "limit", 50, "at most this many jobs")
+	list.Flags().IntVar(&limit, "limit", 50, "at most this many jobs, from 1 to 10000")
 
 	action := func(use, short, done string, do func(*Client, context.Context, int64) (*rivertype.JobRow, error)) *cobra.Command {
 		return &cobra.Command{

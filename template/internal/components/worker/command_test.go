@@ -293,8 +293,8 @@ func TestJobsEnqueue(t *testing.T) {
 	})
 }
 
-// Missing or extra arguments name what the command takes, as usage errors (exit 2) the way
-// the binary reports them; nothing connects before they are refused.
+// Missing or extra arguments name what the command takes, and --limit its range, as usage
+// errors (exit 2) the way the binary reports them; nothing connects before they are refused.
 func TestJobsUsageErrors(t *testing.T) {
 	// Should a check be missing, the command would reach a throwaway database, not ./data.
 	t.Setenv("DATABASE_URL", "sqlite://"+filepath.Join(t.TempDir(), "app.db"))
@@ -307,6 +307,8 @@ func TestJobsUsageErrors(t *testing.T) {
 		{[]string{"retry"}, "retry needs ID (see 'app jobs retry --help')"},
 		{[]string{"cancel", "1", "2", "3"}, "cancel takes only ID; got 3 arguments (see 'app jobs cancel --help')"},
 		{[]string{"enqueue"}, "enqueue needs KIND (see 'app jobs enqueue --help')"},
+		{[]string{"list", "--limit", "0"}, "--limit must be from 1 to 10000 (got 0) (see 'app jobs list --help')"},
+		{[]string{"list", "--limit", "-1"}, "--limit must be from 1 to 10000 (got -1) (see 'app jobs list --help')"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"strings"
@@ -159,6 +160,21 @@ func (e *Usage) Unwrap() error { return e.Err }
 // UsageError reports a command-line mistake in cmd: exit status 2 and a pointer to its help.
 func UsageError(cmd *cobra.Command, format string, args ...any) error {
 	return &Usage{Err: fmt.Errorf(format, args...), Path: cmd.CommandPath()}
+}
+
+// IntRange is nil when the value v of the integer flag named flag ("--page") is from lo to hi,
+// and otherwise a usage error naming the flag and the values it takes; hi math.MaxInt means no
+// upper bound ("--page must be 1 or more"). Commands check their numeric flags with it rather
+// than letting the service clamp 0 or a negative number to something else: a command that was
+// asked for page 0 and shows page 1 answers a question nobody asked, without saying so.
+func IntRange(cmd *cobra.Command, flag string, v, lo, hi int) error {
+	if v >= lo && v <= hi {
+		return nil
+	}
+	if hi == math.MaxInt {
+		return UsageError(cmd, "%s must be %d or more (got %d)", flag, lo, v)
+	}
+	return UsageError(cmd, "%s must be from %d to %d (got %d)", flag, lo, hi, v)
 }
 
 // Group is the RunE of a command that only holds subcommands (with Args: cobra.ArbitraryArgs):

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -254,6 +255,44 @@ func TestExactArgs(t *testing.T) {
 			if tt.wantErr == "" {
 				if err != nil || len(got) != len(tt.args) {
 					t.Fatalf("error %v, arguments %q; want none, %q", err, got, tt.args)
+				}
+				return
+			}
+			var u *command.Usage
+			if !errors.As(err, &u) || err.Error() != tt.wantErr {
+				t.Fatalf("error %v, want the usage error %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// IntRange lets the values from lo to hi through and names the flag and its range otherwise,
+// as a usage error (exit 2) pointing to the command's help.
+func TestIntRange(t *testing.T) {
+	t.Parallel()
+	root := &cobra.Command{Use: "app"}
+	sub := &cobra.Command{Use: "list"}
+	root.AddCommand(sub)
+	tests := []struct {
+		name    string
+		v       int
+		lo, hi  int
+		wantErr string
+	}{
+		{"low end", 1, 1, 366, ""},
+		{"high end", 366, 1, 366, ""},
+		{"zero", 0, 1, 366, "--days must be from 1 to 366 (got 0) (see 'app list --help')"},
+		{"negative", -3, 1, 366, "--days must be from 1 to 366 (got -3) (see 'app list --help')"},
+		{"above", 367, 1, 366, "--days must be from 1 to 366 (got 367) (see 'app list --help')"},
+		{"no upper bound", math.MaxInt, 1, math.MaxInt, ""},
+		{"no upper bound, zero", 0, 1, math.MaxInt, "--days must be 1 or more (got 0) (see 'app list --help')"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := command.IntRange(sub, "--days", tt.v, tt.lo, tt.hi)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("error %v, want none", err)
 				}
 				return
 			}

@@ -156,11 +156,11 @@ func usageCommand(env *command.Env) *cobra.Command {
 		Short: "Tokens and cost per day and model, from the usage ledger",
 		Args:  cobra.NoArgs,
 	}
-	cmd.Flags().IntVar(&days, "days", 30, "days to show, today included")
+	cmd.Flags().IntVar(&days, "days", 30, "days to show, today included: from 1 to 366")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if days < 1 || days > 366 {
-			return command.UsageError(cmd, "--days must be from 1 to 366")
+		if err := command.IntRange(cmd, "--days", days, 1, 366); err != nil {
+			return err
 		}
 		return command.WithService(cmd.Context(), env, func(ctx context.Context, svc *Service) error {
 			now := svc.now().UTC()

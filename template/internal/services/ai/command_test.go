@@ -2,6 +2,7 @@ package ai
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -95,4 +96,28 @@ func TestCommands(t *testing.T) {
 			t.Fatal("usage --days 0 passed")
 		}
 	})
+}
+
+// usage --days outside 1 to 366 is a usage error naming the range, refused before the
+// service starts (no database needed).
+func TestUsageDays(t *testing.T) {
+	// Should a check be missing, the command would reach a throwaway database, not ./data.
+	t.Setenv("DATABASE_URL", "sqlite://"+filepath.Join(t.TempDir(), "app.db"))
+	tests := []struct {
+		days string
+		want string
+	}{
+		{"0", "--days must be from 1 to 366 (got 0) (see 'app ai usage --help')"},
+		{"-1", "--days must be from 1 to 366 (got -1) (see 'app ai usage --help')"},
+		{"367", "--days must be from 1 to 366 (got 367) (see 'app ai usage --help')"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.days, func(t *testing.T) {
+			_, err := run(t, "", "usage", "--days", tt.days)
+			var u *command.Usage
+			if !errors.As(err, &u) || err.Error() != tt.want {
+				t.Errorf("error %v, want the usage error %q", err, tt.want)
+			}
+		})
+	}
 }

@@ -47,9 +47,13 @@ func statsCommand(env *command.Env) *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	since := sinceFlag(cmd, 24*time.Hour)
-	cmd.Flags().IntVar(&days, "days", 30, "days of tracked users in the account statistics")
+	cmd.Flags().IntVar(&days, "days", 30, "days of tracked users in the account statistics, from 1 to 366")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if err := checkSince(cmd, *since); err != nil {
+			return err
+		}
+		// UserStats would count 0 or fewer days as 1 without saying so; 366 is the API's limit too.
+		if err := command.IntRange(cmd, "--days", days, 1, 366); err != nil {
 			return err
 		}
 		return command.WithService(cmd.Context(), env, func(ctx context.Context, svc *Service) error {

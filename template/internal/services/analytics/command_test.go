@@ -2,6 +2,8 @@ package analytics
 
 import (
 	"context"
+	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/command/commandtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
@@ -111,4 +114,28 @@ func TestCommands(t *testing.T) {
 			}
 		}
 	})
+}
+
+// stats --days outside 1 to 366 is a usage error naming the range, where UserStats would have
+// counted it as 1 day; refused before the service starts (no database needed).
+func TestStatsDays(t *testing.T) {
+	// Should a check be missing, the command would reach a throwaway database, not ./data.
+	t.Setenv("DATABASE_URL", "sqlite://"+filepath.Join(t.TempDir(), "app.db"))
+	tests := []struct {
+		days string
+		want string
+	}{
+		{"0", "--days must be from 1 to 366 (got 0) (see 'app analytics stats --help')"},
+		{"-7", "--days must be from 1 to 366 (got -7) (see 'app analytics stats --help')"},
+		{"367", "--days must be from 1 to 366 (got 367) (see 'app analytics stats --help')"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.days, func(t *testing.T) {
+			_, err := run(t, "stats", "--days", tt.days)
+			var u *command.Usage
+			if !errors.As(err, &u) || err.Error() != tt.want {
+				t.Errorf("error %v, want the usage error %q", err, tt.want)
+			}
+		})
+	}
 }

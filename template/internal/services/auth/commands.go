@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/runtime/command"
 )
 
@@ -123,6 +124,13 @@ func listUsersCommand(env *command.Env) *cobra.Command {
 			if p.Role != "" && p.Role != RoleUser && p.Role != RoleAdmin {
 				return command.UsageError(cmd, "--role must be user or admin")
 			}
+			// Refused here: List would quietly show page 1, or its default page size, instead.
+			if err := command.IntRange(cmd, "--page", p.Page, 1, backend.MaxPage); err != nil {
+				return err
+			}
+			if err := command.IntRange(cmd, "--per-page", p.PerPage, 1, MaxPageSize); err != nil {
+				return err
+			}
 			return command.WithService(cmd.Context(), env, func(ctx context.Context, users *UserService) error {
 				res, err := users.List(cmd.Context(), p)
 				if err != nil {
@@ -150,8 +158,8 @@ func listUsersCommand(env *command.Env) *cobra.Command {
 	f.StringVarP(&p.Query, "query", "q", "", "search email, username and full name (1-2 characters: the start of email or username)")
 	f.StringVar(&p.Role, "role", "", "only this role: user or admin")
 	f.StringVar(&active, "active", "", "only active (true) or deactivated (false) users")
-	f.IntVar(&p.Page, "page", 1, "page number")
-	f.IntVar(&p.PerPage, "per-page", 50, "users per page (at most 100)")
+	f.IntVar(&p.Page, "page", 1, "page number, from 1")
+	f.IntVar(&p.PerPage, "per-page", 50, fmt.Sprintf("users per page, from 1 to %d", MaxPageSize))
 	return cmd
 }
 

@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -172,4 +174,33 @@ func TestUsersCommandExamples(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Wrong arguments and out-of-range numbers are usage errors (exit 2) naming what is wrong,
+// refused before anything connects: 'list --page 0' used to show page 1 without a word.
+func TestUsersCommandUsageErrors(t *testing.T) {
+	// Should a check be missing, the command would reach a throwaway database, not ./data.
+	t.Setenv("DATABASE_URL", "sqlite://"+filepath.Join(t.TempDir(), "app.db"))
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"list", "--page", "0"}, "--page must be from 1 to 1000000 (got 0) (see 'app users list --help')"},
+		{[]string{"list", "--page", "-2"}, "--page must be from 1 to 1000000 (got -2) (see 'app users list --help')"},
+		{[]string{"list", "--page", "1000001"}, "--page must be from 1 to 1000000 (got 1000001) (see 'app users list --help')"},
+		{[]string{"list", "--per-page", "0"}, "--per-page must be from 1 to 100 (got 0) (see 'app users list --help')"},
+		{[]string{"list", "--per-page", "101"}, "--per-page must be from 1 to 100 (got 101) (see 'app users list --help')"},
+		{[]string{"activate"}, "activate needs EMAIL (see 'app users activate --help')"},
+		{[]string{"deactivate", "a@example.com", "b@example.com"}, "deactivate takes only EMAIL; got 2 arguments (see 'app users deactivate --help')"},
+		{[]string{"set-role", "a@example.com"}, "set-role needs EMAIL and ROLE (see 'app users set-role --help')"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			_, err := users(t, "", tt.args...)
+			var u *command.Usage
+			if !errors.As(err, &u) || err.Error() != tt.want {
+				t.Errorf("error %v, want the usage error %q", err, tt.want)
+			}
+		})
+	}
 }

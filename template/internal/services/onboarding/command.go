@@ -3,6 +3,7 @@ package onboarding
 import (
 	"context"
 	"fmt"
+	"math"
 	"text/tabwriter"
 	"time"
 
@@ -52,8 +53,8 @@ func pendingCommand(env *command.Env) *cobra.Command {
 		Short: "List the accounts with onboarding steps pending, oldest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if limit < 1 {
-				return command.UsageError(cmd, "--limit must be at least 1")
+			if err := command.IntRange(cmd, "--limit", limit, 1, math.MaxInt); err != nil {
+				return err
 			}
 			return command.WithService(cmd.Context(), env, func(ctx context.Context, s *Service) error {
 				list, err := s.Pending(ctx, limit)
