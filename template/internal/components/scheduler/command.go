@@ -39,6 +39,9 @@ func scheduleCmd(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "schedule",
 		Short: "List scheduled jobs or run one now",
+		Long: fmt.Sprintf(`List the jobs the app runs on a schedule, with their last run and next one, or
+run one now in this process (to try it, or to catch up). The scheduler ('%[1]s
+scheduler', or serve with SCHEDULER_IN_PROCESS=true) runs them on schedule.`, env.Name),
 		Example: fmt.Sprintf(`  %[1]s schedule list
   %[1]s schedule run nightly_report`, env.Name),
 		Args: cobra.ArbitraryArgs,

@@ -59,6 +59,11 @@ func jobsCmd(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "jobs",
 		Short: "Enqueue, list, retry and cancel background jobs",
+		Long: fmt.Sprintf(`Enqueue, inspect, retry and cancel the background jobs kept in the database.
+These commands only store and change jobs: a worker ('%[1]s worker', or serve
+with WORKER_IN_PROCESS=true) runs them. A job that failed its last attempt is
+kept for WORKER_DISCARDED_RETENTION: 'jobs list --state discarded' finds it and
+'jobs retry ID' runs it again.`, env.Name),
 		Example: fmt.Sprintf(`  %[1]s jobs enqueue send_welcome --args '{"email":"ada@example.com"}'
   %[1]s jobs enqueue send_welcome --args '{"email":"ada@example.com"}' --in 1h --unique
   %[1]s jobs list --state discarded

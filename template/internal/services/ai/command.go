@@ -20,8 +20,14 @@ func aiCommand(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   Name,
 		Short: "Chat with the configured models, list them, and read the usage ledger",
-		Args:  cobra.ArbitraryArgs,
-		RunE:  command.Group,
+		Long: `Try the models the AI_ settings configure (AI_PROVIDER and AI_MODEL, more with
+AI_PROFILES) without the server: chat with one, list the profiles and what each
+provider offers, and read the usage ledger, the tokens and cost of every
+provider call the app made, per day and model.`,
+		Example: fmt.Sprintf(`  %[1]s ai chat
+  %[1]s ai usage --days 7`, env.Name),
+		Args: cobra.ArbitraryArgs,
+		RunE: command.Group,
 	}
 	cmd.AddCommand(chatCommand(env), modelsCommand(env), usageCommand(env))
 	return cmd

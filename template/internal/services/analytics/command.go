@@ -18,8 +18,14 @@ func analyticsCommand(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   Name,
 		Short: "Read the analytics events and prune old ones",
-		Args:  cobra.ArbitraryArgs,
-		RunE:  command.Group,
+		Long: `Read the events the app tracked, as the dashboard's Analytics panel does: totals
+and unique users (stats), counts by name or per hour or day (events), how many
+users did steps in order (funnel); and delete the raw events older than
+ANALYTICS_RETENTION (prune), keeping their hourly counts.`,
+		Example: fmt.Sprintf(`  %[1]s analytics stats --since 168h
+  %[1]s analytics funnel signup purchase --since 720h`, env.Name),
+		Args: cobra.ArbitraryArgs,
+		RunE: command.Group,
 	}
 	cmd.AddCommand(statsCommand(env), eventsCommand(env), funnelCommand(env), pruneCommand(env))
 	return cmd

@@ -24,8 +24,14 @@ func usersCommand(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "users",
 		Short: "Manage user accounts",
-		Args:  cobra.ArbitraryArgs,
-		RunE:  command.Group,
+		Long: `Manage user accounts from the command line, on the database DATABASE_URL names:
+create an admin (the first one, say), list and search the accounts, activate or
+deactivate one, and make it a user or an admin. No login is needed, so this is
+the way back in when nobody can sign in; the last active admin still stays one.`,
+		Example: fmt.Sprintf(`  %[1]s users create-admin --email admin@example.com --username admin
+  %[1]s users list -q ada`, env.Name),
+		Args: cobra.ArbitraryArgs,
+		RunE: command.Group,
 	}
 	cmd.AddCommand(createAdminCommand(env), listUsersCommand(env), setActiveCommand(env, true), setActiveCommand(env, false), setRoleCommand(env))
 	return cmd

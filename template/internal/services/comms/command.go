@@ -20,6 +20,9 @@ func commsCommand(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   Name,
 		Short: "Send a test email, list and preview the email templates",
+		Long: `Check the app's email before a user does: send a test message through the
+provider COMMS_EMAIL_PROVIDER chooses and see what became of it, list the email
+templates, or render one with its sample data.`,
 		Example: fmt.Sprintf(`  %[1]s comms send-test --to you@example.com
   %[1]s comms send-test --to you@example.com --template welcome
   %[1]s comms templates

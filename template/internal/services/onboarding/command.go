@@ -17,8 +17,14 @@ func onboardingCommand(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   Name,
 		Short: "Retry and list the onboarding steps (cached profile, user_created event, welcome email) that failed",
-		Args:  cobra.ArbitraryArgs,
-		RunE:  command.Group,
+		Long: `Onboarding creates an account, then caches its profile, tracks user_created and
+sends the welcome email; a step that fails is retried when the server starts and
+every ONBOARDING_RETRY_INTERVAL until it is done. List the accounts with steps
+pending, or run those steps now instead of waiting.`,
+		Example: fmt.Sprintf(`  %[1]s onboarding pending
+  %[1]s onboarding retry`, env.Name),
+		Args: cobra.ArbitraryArgs,
+		RunE: command.Group,
 	}
 	cmd.AddCommand(retryCommand(env), pendingCommand(env))
 	return cmd

@@ -1,0 +1,66 @@
+package app
+
+import (
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+
+	// The commands every component and service contributes, as in the binary.
+	_ "github.com/aegisgo/aegis/template/internal/components"
+	_ "github.com/aegisgo/aegis/template/internal/services"
+)
+
+// Every command that groups others (users, jobs, migrate...) says in its --help what the
+// group is for and how it is used: without Long, help repeats the one-line Short, and without
+// Example a reader has to open each subcommand's help to see a command line.
+func TestGroupHelp(t *testing.T) {
+	root, err := (&cli{name: "app", stdout: io.Discard, stderr: io.Discard, reg: registry.Default}).rootCmd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var groups []*cobra.Command
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.HasSubCommands() {
+			groups = append(groups, c)
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	// health is built in: the walk reaching it shows it works whatever the app's parts are.
+	if len(groups) < 2 {
+		t.Fatalf("found %d commands with subcommands, want the root, health and the contributed groups", len(groups))
+	}
+	for _, g := range groups {
+		path := g.CommandPath()
+		t.Run(path, func(t *testing.T) {
+			if strings.TrimSpace(g.Long) == "" {
+				t.Errorf("%s has no Long: say what the group is for", path)
+			}
+			if strings.TrimSpace(g.Example) == "" {
+				t.Errorf("%s has no Example: show a command line or two", path)
+			}
+			if g.Long == "" {
+				return
+			}
+			// What --help prints, through the binary's own root.
+			var out logtest.Buffer
+			a := &cli{name: "app", stdout: &out, stderr: io.Discard, reg: registry.Default}
+			args := append(strings.Fields(strings.TrimPrefix(path, "app")), "--help")
+			if code := run(t.Context(), a, args); code != ExitOK {
+				t.Fatalf("%s --help: exit %d", path, code)
+			}
+			first, _, _ := strings.Cut(g.Long, "\n")
+			if !strings.Contains(out.String(), first) {
+				t.Errorf("%s --help lacks its Long's first line %q:\n%s", path, first, out.String())
+			}
+		})
+	}
+}
