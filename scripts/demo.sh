@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Build the aegis CLI, generate a demo app with every available component and service on the
-# embedded defaults (SQLite, in-memory cache: nothing to install) into build/demo and start it.
-# Stop it with Ctrl-C. Arguments replace the default selection, for example: --components cache
+# Build the aegis CLI, generate a demo app into build/demo and start it. By default the app has
+# the database, cache, worker and scheduler components and the auth service (not every part:
+# 'bin/aegis components' and 'bin/aegis services' list them all), on the embedded defaults
+# (SQLite, in-memory cache: nothing to install). Stop it with Ctrl-C. Arguments replace the
+# default selection, for example: --components cache
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
