@@ -1,6 +1,6 @@
 // Package command is what components and services need to add subcommands to the app's
 // binary and to run a role (serve, worker, scheduler): Env, Role, Builder, WithService,
-// UsageError and Run. The app's root command (internal/app) imports it; components import it
+// UsageError (with ExactArgs and IntRange, the usual checks) and Run. The app's root command (internal/app) imports it; components import it
 // instead of the app, so the plug-in API does not depend on the binary that uses it.
 package command
 
