@@ -28,10 +28,23 @@ func greetCmd(env *command.Env) *cobra.Command {
 	}
 }
 
+// waveCmd takes its argument through command.ExactArgs, whose usage error the binary prints as is.
+func waveCmd(env *command.Env) *cobra.Command {
+	return &cobra.Command{
+		Use:  "wave NAME",
+		Args: command.ExactArgs("NAME"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			fmt.Fprintf(env.Stdout, "waved at %s\n", args[0])
+			return nil
+		},
+	}
+}
+
 func TestContributedCommand(t *testing.T) {
 	t.Parallel()
 	reg := registry.New()
 	registry.Contribute(reg, "greet", command.Builder(greetCmd))
+	registry.Contribute(reg, "wave", command.Builder(waveCmd))
 	tests := []struct {
 		args []string
 		code int
@@ -39,6 +52,9 @@ func TestContributedCommand(t *testing.T) {
 	}{
 		{[]string{"greet", "ada"}, ExitOK, "hello ada from demo (0 services)\n"},
 		{[]string{"greet"}, ExitUsage, "see 'demo greet --help'"},
+		{[]string{"wave", "ada"}, ExitOK, "waved at ada\n"},
+		{[]string{"wave"}, ExitUsage, "demo: wave needs NAME (see 'demo wave --help')\n"},
+		{[]string{"wave", "ada", "bob"}, ExitUsage, "demo: wave takes only NAME; got 2 arguments (see 'demo wave --help')\n"},
 	}
 	for _, tt := range tests {
 		var out, errb bytes.Buffer
