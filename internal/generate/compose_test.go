@@ -1,6 +1,7 @@
 package generate
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,7 +18,7 @@ func TestComposeObservability(t *testing.T) {
 		"    environment:\n",
 		"      OTEL_EXPORTER_OTLP_ENDPOINT: http://jaeger:4318\n",
 		"      OTEL_METRICS_EXPORTER: none\n",
-		"      METRICS_TOKEN: ${METRICS_TOKEN:-compose-metrics-token}\n",
+		"      METRICS_TOKEN: ${METRICS_TOKEN:?set METRICS_TOKEN in .env, e.g. to the output of openssl rand -hex 32}\n",
 		"    depends_on:\n",
 		"      jaeger:\n        condition: service_started\n",
 		"\n  jaeger:\n    image: jaegertracing/all-in-one:1.75.0\n",
@@ -28,7 +29,7 @@ func TestComposeObservability(t *testing.T) {
 		"\nconfigs:\n",
 		"  prometheus:\n    content: |\n",
 		"          metrics_path: /metrics\n",
-		"            credentials: ${METRICS_TOKEN:-compose-metrics-token}\n",
+		"            credentials: ${METRICS_TOKEN:?set METRICS_TOKEN in .env, e.g. to the output of openssl rand -hex 32}\n",
 		"            - targets: [\"app:8000\"]\n",
 	}
 	tests := []struct {
@@ -89,5 +90,36 @@ func TestComposeObservability(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDotEnvMetricsToken: Compose reads METRICS_TOKEN from .env for the app and Prometheus
+// (production needs 32 characters or more), so a project with observability gets a random
+// one there from init, and one without gets none.
+func TestDotEnvMetricsToken(t *testing.T) {
+	for _, tt := range []struct {
+		sel  catalog.Selection
+		want bool
+	}{
+		{catalog.Selection{Components: []string{"observability"}}, true},
+		{catalog.Selection{}, false},
+	} {
+		proj, err := Render(Params{Name: "shop", Module: "example.com/shop", Selection: tt.sel, SkipModules: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, added, err := proj.DotEnv(nil, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		value := ""
+		for line := range strings.Lines(string(data)) {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "METRICS_TOKEN="); ok {
+				value = v
+			}
+		}
+		if got := slices.Contains(added, "METRICS_TOKEN"); got != tt.want || tt.want && (len(value) < 32 || strings.HasPrefix(value, "change-me")) {
+			t.Errorf("%v: .env added %v, METRICS_TOKEN=%q", tt.sel.Components, added, value)
+		}
 	}
 }

@@ -87,19 +87,21 @@ func acceptsGzip(r *http.Request) bool {
 //   - METRICS_TOKEN set (any environment): "Authorization: Bearer <token>", compared in
 //     constant time;
 //   - production without a token: 401 for everyone (metrics name routes and volumes);
-//   - development without a token: this machine (loopback) only, like the dashboard.
+//   - development: this machine (loopback) without a token, like the dashboard, whether
+//     one is set or not (aegis init writes one to .env for Compose's Prometheus, and a
+//     local curl should not need it).
 func (o *Observability) authorize(w http.ResponseWriter, r *http.Request) bool {
 	token := o.settings.MetricsToken
+	if !o.production && fromLoopback(r) && (token == "" || r.Header.Get("Authorization") == "") {
+		return true
+	}
 	if token == "" {
 		if o.production {
 			unauthorized(w, r, "GET /metrics is closed in production until METRICS_TOKEN is set: set it, then scrape with Authorization: Bearer and its value.")
 			return false
 		}
-		if !fromLoopback(r) {
-			backend.WriteProblem(w, r, http.StatusForbidden, "Without METRICS_TOKEN, /metrics answers only on this machine; set it to scrape from elsewhere.")
-			return false
-		}
-		return true
+		backend.WriteProblem(w, r, http.StatusForbidden, "Without METRICS_TOKEN, /metrics answers only on this machine; set it to scrape from elsewhere.")
+		return false
 	}
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {

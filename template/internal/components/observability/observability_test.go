@@ -344,7 +344,11 @@ func TestMetricsAccess(t *testing.T) {
 	}{
 		{"development, loopback, no token", "", false, "", http.StatusOK},
 		{"production, no token set", "", true, "", http.StatusUnauthorized},
-		{"token set, none sent", "s3cret-token", false, "", http.StatusUnauthorized},
+		{"development, loopback, token set, none sent", "s3cret-token", false, "", http.StatusOK},
+		{"development, loopback, token set, wrong one", "s3cret-token", false, "Bearer nope", http.StatusUnauthorized},
+		{"development, loopback, token set, right one", "s3cret-token", false, "Bearer s3cret-token", http.StatusOK},
+		{"development, loopback, no token set, one sent", "", false, "Bearer anything", http.StatusOK},
+		{"production, token set, none sent", longToken, true, "", http.StatusUnauthorized},
 		{"token set, wrong one", longToken, true, "Bearer nope", http.StatusUnauthorized},
 		{"token set, right one", longToken, true, "Bearer " + longToken, http.StatusOK},
 	} {
@@ -396,7 +400,7 @@ func TestMetricsRefusals(t *testing.T) {
 		says       string
 	}{
 		{name: "production, no token set", production: true, want: http.StatusUnauthorized, wantAuth: bearer, says: "until METRICS_TOKEN is set"},
-		{name: "token set, none sent", token: "s3cret-token", want: http.StatusUnauthorized, wantAuth: bearer, says: "Authorization: Bearer"},
+		{name: "token set, none sent", token: "s3cret-token", remote: true, want: http.StatusUnauthorized, wantAuth: bearer, says: "Authorization: Bearer"},
 		{name: "token set, wrong one", token: longToken, production: true, auth: "Bearer nope-not-it", want: http.StatusUnauthorized, wantAuth: bearer, says: "Authorization: Bearer"},
 		{name: "token set, basic auth", token: longToken, production: true, auth: "Basic YWRtaW46cGFzc3dvcmQ=", want: http.StatusUnauthorized, wantAuth: bearer, says: "Authorization: Bearer"},
 		{name: "challenge already set", token: longToken, auth: "Bearer nope-not-it", challenge: preset, want: http.StatusUnauthorized, wantAuth: preset, says: "Authorization: Bearer"},
@@ -465,12 +469,15 @@ func TestSettingsValidateFor(t *testing.T) {
 		token      string
 		production bool
 		wantErr    bool
+		says       string
 	}{
-		{"production, one character", "x", true, true},
-		{"production, 31 characters", longToken[:31], true, true},
-		{"production, 32 characters", longToken, true, false},
-		{"production, none", "", true, false},
-		{"development, one character", "x", false, false},
+		{"production, one character", "x", true, true, "32 characters"},
+		{"production, 31 characters", longToken[:31], true, true, "32 characters"},
+		{"production, 32 characters", longToken, true, false, ""},
+		{"production, none", "", true, false, ""},
+		{"production, the placeholder", "change-me-generate-with-openssl-rand-hex-32", true, true, "placeholder"},
+		{"development, one character", "x", false, false, ""},
+		{"development, the placeholder", "change-me-generate-with-openssl-rand-hex-32", false, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -484,7 +491,7 @@ func TestSettingsValidateFor(t *testing.T) {
 				return
 			}
 			// The message names the variable and the minimum, never the value.
-			if msg := err.Error(); !strings.Contains(msg, "METRICS_TOKEN (value not shown)") || !strings.Contains(msg, "32 characters") {
+			if msg := err.Error(); !strings.Contains(msg, "METRICS_TOKEN (value not shown)") || !strings.Contains(msg, tt.says) {
 				t.Errorf("error %q: want METRICS_TOKEN and the minimum, without the value", msg)
 			}
 			if _, err := New(t.Context(), s, &Opts{Production: tt.production}); err == nil {

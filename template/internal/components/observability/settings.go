@@ -3,6 +3,7 @@ package observability
 import (
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/aegisgo/aegis/template/internal/config"
 )
@@ -16,7 +17,7 @@ import (
 type Settings struct {
 	ServiceName  string `env:"OTEL_SERVICE_NAME" envDefault:"" doc:"Service name on traces and metrics (OpenTelemetry's variable); empty means the binary's name."`
 	OTLPEndpoint string `env:"OTEL_EXPORTER_OTLP_ENDPOINT" envDefault:"" doc:"OTLP/HTTP collector to push traces and metrics to (e.g. http://localhost:4318); empty exports nothing, /metrics still serves."`
-	MetricsToken string `env:"METRICS_TOKEN" envDefault:"" doc:"Bearer token GET /metrics requires (Authorization: Bearer ...); at least 32 characters in production. Empty closes it in production and opens it to this machine only in development."`
+	MetricsToken string `env:"METRICS_TOKEN" envDefault:"" doc:"Bearer token GET /metrics requires (Authorization: Bearer ...); at least 32 characters in production; aegis init writes a random one to .env. Empty closes it in production; development always lets this machine in without it."`
 	// DashboardTraces sizes the in-memory ring of recent traces behind the dashboard's Traces
 	// panel; the slowest 50 and the latest 50 failed are kept besides.
 	DashboardTraces int `env:"OTEL_DASHBOARD_TRACES" envDefault:"200" doc:"Recent traces kept in memory for the dashboard's Traces panel (besides the 50 slowest and 50 failed); 0 keeps none."`
@@ -26,6 +27,10 @@ type Settings struct {
 // HEALTH_DETAILS_TOKEN and DASHBOARD_SECRET: the token is all that guards
 // /metrics (route names and volumes) from the internet there.
 const MinMetricsToken = 32
+
+// placeholderPrefix starts the value .env.example gives METRICS_TOKEN; aegis init
+// writes a random one to .env in its place, and production refuses the placeholder.
+const placeholderPrefix = "change-me"
 
 // maxDashboardTraces bounds OTEL_DASHBOARD_TRACES: a trace may hold 256 spans.
 const maxDashboardTraces = 10000
@@ -52,6 +57,10 @@ func (s Settings) Validate() error {
 func (s Settings) ValidateFor(production bool) error {
 	if err := s.Validate(); err != nil {
 		return err
+	}
+	if production && strings.HasPrefix(s.MetricsToken, placeholderPrefix) {
+		return config.InvalidSecret("METRICS_TOKEN", "is the placeholder of .env.example",
+			"use a random value such as the output of: openssl rand -hex 32")
 	}
 	if production && s.MetricsToken != "" && len(s.MetricsToken) < MinMetricsToken {
 		return config.InvalidSecret("METRICS_TOKEN", "is shorter than "+strconv.Itoa(MinMetricsToken)+" characters in production",
