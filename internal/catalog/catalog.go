@@ -9,6 +9,7 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 )
@@ -51,6 +52,13 @@ type Entry struct {
 	// relative to the template root. A folder's _fragments/ sub-folder holds the entry's share
 	// of the shared files (README, compose file, .env.example, ...); it is never copied.
 	Paths []string
+	// Migrations are the owner names the entry's code registers migrations under with the
+	// database component (registry.Contribute(r, NAME, database.MigrationsFrom(...))): what the
+	// app's 'migrate down --owner' takes and its goose version table is named after, which add
+	// and remove tell the user. Each one's .sql files are in the migrations/ folder of the
+	// entry's folder of the same name. A test in internal/project checks them against the
+	// reference app's registrations.
+	Migrations []string
 }
 
 // Available reports whether the entry can be selected.
@@ -62,6 +70,9 @@ type Glue struct {
 	Owners []string
 	// Paths are owned like an entry's, _fragments/ included.
 	Paths []string
+	// Migrations are the owner names the glue's code registers migrations under, as an
+	// entry's: the app knows the glue comms+database only as "commsdb".
+	Migrations []string
 }
 
 // Name is the owner name of the glue, its owners joined with "+" ("scheduler+database"), used in
@@ -126,6 +137,7 @@ var Default = Catalog{
 			Description: "Background jobs on River, stored in the app's database",
 			Requires:    []string{"database"},
 			Paths:       []string{"internal/components/worker/"},
+			Migrations:  []string{"worker"},
 		},
 		{
 			Name: "scheduler", Kind: KindComponent, Category: CategoryInfrastructure,
@@ -158,6 +170,7 @@ var Default = Catalog{
 			Description: "JWT authentication and user management: registration, login, profiles, roles",
 			Requires:    []string{"database"},
 			Paths:       []string{"internal/services/auth/"},
+			Migrations:  []string{"auth"},
 		},
 		{
 			Name: "oauth", Kind: KindService, Category: CategoryAuth,
@@ -179,6 +192,7 @@ var Default = Catalog{
 			Description: "Chat with OpenAI, Anthropic and local models behind one interface: streaming, conversations, usage ledger",
 			Requires:    []string{"worker"},
 			Paths:       []string{"internal/services/ai/"},
+			Migrations:  []string{"ai"},
 		},
 		{
 			Name: "comms", Kind: KindService, Category: CategoryComms,
@@ -194,6 +208,7 @@ var Default = Catalog{
 			Requires:    []string{"database"},
 			Uses:        []string{"cache", "scheduler"},
 			Paths:       []string{"internal/services/analytics/"},
+			Migrations:  []string{"analytics"},
 		},
 		{
 			Name: "payment", Kind: KindService, Category: CategoryPayment,
@@ -207,21 +222,21 @@ var Default = Catalog{
 	// service owns them), so that folder's import file picks them up when all owners are
 	// selected and nothing else has to name them.
 	Glue: []Glue{
-		{Owners: []string{"scheduler", "database"}, Paths: []string{"internal/components/schedulerdb/"}},
+		{Owners: []string{"scheduler", "database"}, Paths: []string{"internal/components/schedulerdb/"}, Migrations: []string{"schedulerdb"}},
 		{Owners: []string{"scheduler", "worker"}, Paths: []string{"internal/components/schedulerworker/"}},
 		{Owners: []string{"observability", "database"}, Paths: []string{"internal/components/observabilitydatabase/"}},
 		{Owners: []string{"observability", "worker"}, Paths: []string{"internal/components/observabilityworker/"}},
 		{Owners: []string{"observability", "cache"}, Paths: []string{"internal/components/observabilitycache/"}},
-		{Owners: []string{"comms", "database"}, Paths: []string{"internal/services/commsdb/"}},
+		{Owners: []string{"comms", "database"}, Paths: []string{"internal/services/commsdb/"}, Migrations: []string{"commsdb"}},
 		// Service glue lives beside the services, so the services' import file picks it up.
 		{Owners: []string{"analytics", "auth"}, Paths: []string{"internal/services/analyticsauth/"}},
 		{Owners: []string{"analytics", "cache"}, Paths: []string{"internal/services/analyticscache/"}},
 		{Owners: []string{"analytics", "scheduler"}, Paths: []string{"internal/services/analyticsscheduler/"}},
-		{Owners: []string{"auth", "comms"}, Paths: []string{"internal/services/authcomms/"}},
+		{Owners: []string{"auth", "comms"}, Paths: []string{"internal/services/authcomms/"}, Migrations: []string{"authcomms"}},
 		{Owners: []string{"comms", "worker"}, Paths: []string{"internal/services/commsworker/"}},
 		// The composite service: one call creates the account, caches its profile, tracks
 		// user_created and sends the welcome email.
-		{Owners: []string{"auth", "comms", "analytics", "cache"}, Paths: []string{"internal/services/onboarding/"}},
+		{Owners: []string{"auth", "comms", "analytics", "cache"}, Paths: []string{"internal/services/onboarding/"}, Migrations: []string{"onboarding"}},
 		{Owners: []string{"ai", "auth"}, Paths: []string{"internal/services/aiauth/"}},
 	},
 }
@@ -317,10 +332,55 @@ func (c Catalog) PathsOf(owner string) []string {
 	return nil
 }
 
+// MigrationsOf returns the migration owner names an entry or glue registers, by owner name; nil
+// for Core, unknown names and parts without migrations.
+func (c Catalog) MigrationsOf(owner string) []string {
+	for _, e := range c.Entries {
+		if e.Name == owner {
+			return e.Migrations
+		}
+	}
+	for _, g := range c.Glue {
+		if g.Name() == owner {
+			return g.Migrations
+		}
+	}
+	return nil
+}
+
+// MigrationsDir returns the folder, relative to the template root and ending in "/", that holds
+// the .sql files of the migration owner name of the entry or glue owner: the migrations/ folder
+// of its folder of that name. ok is false when the owner has no such folder.
+func (c Catalog) MigrationsDir(owner, name string) (dir string, ok bool) {
+	for _, p := range c.PathsOf(owner) {
+		if strings.HasSuffix(p, "/") && path.Base(p) == name {
+			return p + "migrations/", true
+		}
+	}
+	return "", false
+}
+
 // Check reports the mistakes in the catalog's shape that no resolution would notice: duplicate
-// or reserved owner names, and glue that is not owned by two or more distinct entries.
+// or reserved owner names, glue that is not owned by two or more distinct entries, and migration
+// owner names that are empty, taken twice (two parts would share one goose version table) or
+// name none of their part's folders (their tables could not be found).
 func (c Catalog) Check() error {
 	var errs []error
+	migrations := map[string]string{} // migration owner name -> the part that registers it
+	for _, owner := range c.AllOwners() {
+		for _, name := range c.MigrationsOf(owner) {
+			prev, taken := migrations[name]
+			migrations[name] = owner
+			switch _, ok := c.MigrationsDir(owner, name); {
+			case name == "":
+				errs = append(errs, fmt.Errorf("catalog: %q has an empty migration owner name", owner))
+			case taken:
+				errs = append(errs, fmt.Errorf("catalog: %q and %q both register migrations as %q, which would share one version table", prev, owner, name))
+			case !ok:
+				errs = append(errs, fmt.Errorf("catalog: %q registers migrations as %q, but none of its folders is named so", owner, name))
+			}
+		}
+	}
 	seen := map[string]bool{Core: true}
 	for _, e := range c.Entries {
 		if seen[e.Name] || e.Name == "" || strings.Contains(e.Name, "+") {

@@ -275,6 +275,55 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+// TestCheckMigrations: migration owner names are checked as the CLI relies on them: present,
+// one part each (each names a goose version table), and each the name of a folder of its part,
+// whose migrations/ folder holds its .sql files.
+func TestCheckMigrations(t *testing.T) {
+	tests := []struct {
+		name       string
+		migrations []string // of the glue auth+comms, folder internal/services/authcomms/
+		want       string   // "" means valid
+	}{
+		{"none", nil, ""},
+		{"its folder", []string{"authcomms"}, ""},
+		{"empty", []string{""}, "empty migration owner name"},
+		{"another part's", []string{"auth"}, `"auth" and "auth+comms" both register migrations as "auth"`},
+		{"no such folder", []string{"welcome"}, `registers migrations as "welcome", but none of its folders`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := allAvailable()
+			c.Glue = []Glue{{Owners: []string{"auth", "comms"}, Paths: []string{"internal/services/authcomms/"}, Migrations: tt.migrations}}
+			err := c.Check()
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("Check() = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestMigrationsDir: an owner's .sql files are in the migrations/ folder of its folder of the
+// same name.
+func TestMigrationsDir(t *testing.T) {
+	tests := []struct {
+		owner, name string
+		want        string // "" means none
+	}{
+		{"auth", "auth", "internal/services/auth/migrations/"},
+		{"comms+database", "commsdb", "internal/services/commsdb/migrations/"},
+		{"comms+database", "comms", ""},
+		{"nope", "nope", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.owner+"/"+tt.name, func(t *testing.T) {
+			got, ok := Default.MigrationsDir(tt.owner, tt.name)
+			if got != tt.want || ok != (tt.want != "") {
+				t.Errorf("MigrationsDir = %q, %v; want %q", got, ok, tt.want)
+			}
+		})
+	}
+}
+
 // TestGlueOfFour checks the real catalog's composite glue, owned by three services and a
 // component: generated with all four and only then, its folder among the services.
 func TestGlueOfFour(t *testing.T) {

@@ -43,6 +43,7 @@ var fixtureEntry = catalog.Entry{
 	Description: "Worked example: a greeting with a table, an API route, a panel, a command and a compose service",
 	Requires:    []string{"database"},
 	Paths:       []string{fixtureFolder},
+	Migrations:  []string{"fixture"},
 }
 
 // fixtureEnv is the aegis environment of these tests: the shipped catalog plus the fixture's

@@ -1,15 +1,10 @@
 package project
 
 import (
-	"bytes"
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"path"
 	"slices"
-	"strconv"
 	"strings"
 
+	"github.com/aegisgo/aegis/internal/catalog"
 	"github.com/aegisgo/aegis/internal/generate"
 )
 
@@ -18,8 +13,9 @@ import (
 const VersionTablePrefix = "goose_db_version_"
 
 // MigrationOwner is one set of migrations as the app's database component knows it. Its Name is
-// the one the registering code gives at run time, not the catalog owner of its files: the glue
-// comms+database registers "commsdb", and the app knows nothing of "comms+database".
+// the one the registering code gives at run time (the catalog's Migrations), not the catalog
+// owner of its files: the glue comms+database registers "commsdb", and the app knows nothing of
+// "comms+database".
 type MigrationOwner struct {
 	// Name is what 'migrate down --owner' takes and what the version table is named after.
 	Name string
@@ -30,6 +26,10 @@ type MigrationOwner struct {
 	// PostgresObjects are what the migrations leave on PostgreSQL besides tables ("TYPE x",
 	// "FUNCTION y"), in the order they must be dropped.
 	PostgresObjects []string
+	// PostgresExtensions are the extensions the migrations create on PostgreSQL (pg_trgm).
+	// They are database-wide and may serve other tables, so they are reported apart from what
+	// can be dropped.
+	PostgresExtensions []string
 }
 
 // VersionTable is the goose table that records which of the owner's migrations ran.
@@ -49,119 +49,61 @@ var rendered = map[string]MigrationOwner{
 	},
 }
 
-// MigrationOwners lists the migration owners that the files of the catalog owner part register
-// with the database component (registry.Contribute(r, NAME, database.MigrationsFrom(...)) or
-// database.Migrations{...}), sorted by name as the app runs them. The name is read from the
-// registration itself, a string or a constant of the package, so it is what the app uses.
-func MigrationOwners(files []generate.File, part string) []MigrationOwner {
+// MigrationOwners lists the migration owners the catalog owner part registers with the database
+// component, by the names its catalog entry gives (checked against the reference app's
+// registrations by TestMigrationOwnersOfTemplate), sorted by name as the app runs them. Their
+// tables and extensions come from the .sql files among files, those of the app about to be
+// written or, on removal, of the app before.
+func MigrationOwners(cat catalog.Catalog, files []generate.File, part string) []MigrationOwner {
 	var owners []MigrationOwner
-	for _, f := range files {
-		if f.Owner != part || !isSource(f.Path) || !bytes.Contains(f.Data, []byte("database.Migrations")) {
-			continue
+	for _, name := range cat.MigrationsOf(part) {
+		o := MigrationOwner{Name: name, Part: part}
+		// Check keeps a catalog whose owner has no folder from shipping; an owner without one
+		// still gets its version table reported.
+		if dir, ok := cat.MigrationsDir(part, name); ok {
+			in := func(g generate.File) bool { return strings.HasPrefix(g.Path, dir) }
+			o.Tables = sqlTables(files, in)
+			o.PostgresExtensions = sqlExtensions(files, func(g generate.File) bool {
+				return in(g) && strings.HasPrefix(g.Path, dir+"postgres/")
+			})
 		}
-		for _, name := range registeredOwners(files, f) {
-			o := MigrationOwner{Name: name, Part: part}
-			dir := path.Dir(f.Path) + "/migrations/"
-			o.Tables = sqlTables(files, func(g generate.File) bool { return strings.HasPrefix(g.Path, dir) })
-			if r, ok := rendered[name]; ok {
-				o.Tables = append(o.Tables, r.Tables...)
-				o.PostgresObjects = r.PostgresObjects
-			}
-			owners = append(owners, o)
+		if r, ok := rendered[name]; ok {
+			o.Tables = append(o.Tables, r.Tables...)
+			o.PostgresObjects = r.PostgresObjects
 		}
+		owners = append(owners, o)
 	}
 	slices.SortFunc(owners, func(a, b MigrationOwner) int { return strings.Compare(a.Name, b.Name) })
 	return owners
 }
 
-func isSource(p string) bool {
-	return strings.HasSuffix(p, ".go") && !strings.HasSuffix(p, "_test.go") && !strings.Contains(p, "/testdata/")
-}
-
-// registeredOwners returns the owner names f registers migrations under.
-func registeredOwners(files []generate.File, f generate.File) []string {
-	file, err := parser.ParseFile(token.NewFileSet(), f.Path, f.Data, parser.SkipObjectResolution)
-	if err != nil {
-		return nil // the project would not build either; nothing to report
-	}
-	var names []string
-	ast.Inspect(file, func(n ast.Node) bool {
-		call, ok := n.(*ast.CallExpr)
-		if !ok || !isSelector(call.Fun, "registry", "Contribute") || len(call.Args) != 3 || !isMigrations(call.Args[2]) {
-			return true
-		}
-		if name, ok := stringValue(files, f.Path, call.Args[1]); ok {
-			names = append(names, name)
-		}
-		return true
-	})
-	return names
-}
-
-func isSelector(e ast.Expr, pkg, name string) bool {
-	sel, ok := e.(*ast.SelectorExpr)
-	if !ok || sel.Sel.Name != name {
-		return false
-	}
-	id, ok := sel.X.(*ast.Ident)
-	return ok && id.Name == pkg
-}
-
-// isMigrations reports whether e is database.Migrations{...} or database.MigrationsFrom(...).
-func isMigrations(e ast.Expr) bool {
-	switch v := e.(type) {
-	case *ast.CompositeLit:
-		return isSelector(v.Type, "database", "Migrations")
-	case *ast.CallExpr:
-		return isSelector(v.Fun, "database", "MigrationsFrom")
-	}
-	return false
-}
-
-// stringValue resolves e, a string literal or a constant of the package in the folder of rel.
-func stringValue(files []generate.File, rel string, e ast.Expr) (string, bool) {
-	switch v := e.(type) {
-	case *ast.BasicLit:
-		if v.Kind == token.STRING {
-			s, err := strconv.Unquote(v.Value)
-			return s, err == nil
-		}
-	case *ast.Ident:
-		dir := path.Dir(rel)
-		for _, f := range files {
-			if path.Dir(f.Path) != dir || !isSource(f.Path) {
-				continue
-			}
-			file, err := parser.ParseFile(token.NewFileSet(), f.Path, f.Data, parser.SkipObjectResolution)
-			if err != nil {
-				continue
-			}
-			if s, ok := constString(file, v.Name); ok {
-				return s, true
-			}
-		}
-	}
-	return "", false
-}
-
-func constString(file *ast.File, name string) (string, bool) {
-	for _, decl := range file.Decls {
-		gen, ok := decl.(*ast.GenDecl)
-		if !ok || gen.Tok != token.CONST {
+// sqlExtensions lists the extensions the Up parts of the .sql migrations among the files keep
+// selects create (CREATE EXTENSION [IF NOT EXISTS] name), in the order they create them.
+func sqlExtensions(files []generate.File, keep func(generate.File) bool) []string {
+	var exts []string
+	for _, f := range files {
+		if !strings.HasSuffix(f.Path, ".sql") || strings.Contains(f.Path, "/testdata/") || !keep(f) {
 			continue
 		}
-		for _, spec := range gen.Specs {
-			vs := spec.(*ast.ValueSpec)
-			for i, id := range vs.Names {
-				if id.Name != name || i >= len(vs.Values) {
-					continue
-				}
-				if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-					s, err := strconv.Unquote(lit.Value)
-					return s, err == nil
-				}
+		for line := range strings.Lines(string(f.Data)) {
+			// A Down part that creates one again undoes a drop, not what the owner leaves.
+			if strings.Contains(line, "+goose Down") {
+				break
+			}
+			fields := strings.Fields(strings.ToUpper(line))
+			orig := strings.Fields(line)
+			if len(fields) < 3 || fields[0] != "CREATE" || fields[1] != "EXTENSION" {
+				continue
+			}
+			i := 2
+			if len(fields) > 5 && fields[2] == "IF" && fields[3] == "NOT" && fields[4] == "EXISTS" {
+				i = 5
+			}
+			name := strings.Trim(strings.TrimRight(orig[i], ";"), `"`)
+			if name != "" && !slices.Contains(exts, name) {
+				exts = append(exts, name)
 			}
 		}
 	}
-	return "", false
+	return exts
 }

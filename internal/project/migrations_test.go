@@ -1,11 +1,16 @@
 package project
 
 import (
+	"bytes"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"path"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -13,6 +18,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 
+	"github.com/aegisgo/aegis/internal/catalog"
 	"github.com/aegisgo/aegis/internal/generate"
 	"github.com/aegisgo/aegis/template"
 )
@@ -27,31 +33,31 @@ func renderAll(t *testing.T) []generate.File {
 	return proj.Files
 }
 
-// TestMigrationOwnersOfTemplate: each part's migration owners are the names its code registers
-// with the database component, the names the app's 'migrate down --owner' takes, and nothing a
-// part registers is missed.
+// TestMigrationOwnersOfTemplate: each part's migration owners are the names its catalog entry
+// gives, with the tables of its migrations folder (or rendered's, for River's).
 func TestMigrationOwnersOfTemplate(t *testing.T) {
 	files := renderAll(t)
 	tests := []struct {
-		part   string
-		owners []string
-		tables []string // of the first owner, at least these
+		part       string
+		owners     []string
+		tables     []string // of the first owner, at least these
+		extensions []string // of the first owner, on PostgreSQL
 	}{
-		{"auth", []string{"auth"}, []string{"auth_users", "auth_refresh_tokens", "auth_dashboard_sessions"}},
-		{"comms+database", []string{"commsdb"}, []string{"comms_messages"}},
-		{"scheduler+database", []string{"schedulerdb"}, nil},
-		{"auth+comms", []string{"authcomms"}, []string{"authcomms_tokens"}},
-		{"worker", []string{"worker"}, []string{"river_job", "river_queue", "river_leader", "river_migration"}},
-		{"auth+comms+analytics+cache", []string{"onboarding"}, nil},
-		{"ai", []string{"ai"}, nil},
-		{"analytics", []string{"analytics"}, nil},
-		{"comms", nil, nil},
-		{"database", nil, nil},
-		{"core", nil, nil},
+		{"auth", []string{"auth"}, []string{"auth_users", "auth_refresh_tokens", "auth_dashboard_sessions"}, []string{"pg_trgm"}},
+		{"comms+database", []string{"commsdb"}, []string{"comms_messages"}, nil},
+		{"scheduler+database", []string{"schedulerdb"}, nil, nil},
+		{"auth+comms", []string{"authcomms"}, []string{"authcomms_tokens"}, nil},
+		{"worker", []string{"worker"}, []string{"river_job", "river_queue", "river_leader", "river_migration"}, nil},
+		{"auth+comms+analytics+cache", []string{"onboarding"}, nil, nil},
+		{"ai", []string{"ai"}, nil, nil},
+		{"analytics", []string{"analytics"}, nil, nil},
+		{"comms", nil, nil, nil},
+		{"database", nil, nil, nil},
+		{"core", nil, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.part, func(t *testing.T) {
-			got := MigrationOwners(files, tt.part)
+			got := MigrationOwners(catalog.Default, files, tt.part)
 			var names []string
 			for _, o := range got {
 				names = append(names, o.Name)
@@ -67,11 +73,55 @@ func TestMigrationOwnersOfTemplate(t *testing.T) {
 					t.Errorf("%s: tables %v lack %s", got[0].Name, got[0].Tables, table)
 				}
 			}
+			if len(got) > 0 && !slices.Equal(got[0].PostgresExtensions, tt.extensions) {
+				t.Errorf("%s: extensions = %v, want %v", got[0].Name, got[0].PostgresExtensions, tt.extensions)
+			}
 		})
 	}
+}
 
-	// Every registration in the template is found, under the name the source gives, and every
-	// owner has tables: from its .sql files or, for migrations rendered at run time, from rendered.
+// TestCatalogMigrationsMatchTemplate: the catalog's migration owner names are the ones the
+// reference app's code registers (registry.Contribute(r, NAME, database.MigrationsFrom(...)) or
+// database.Migrations{...}), part by part, each from the folder whose migrations/ holds its
+// .sql files: a registration renamed, added or moved in the template without its catalog entry
+// fails here. Every owner has tables, from its .sql files or, for migrations rendered at run
+// time, from rendered.
+func TestCatalogMigrationsMatchTemplate(t *testing.T) {
+	files := renderAll(t)
+	type reg struct{ part, name, dir string }
+	var source []reg // from the source, parsed
+	for _, f := range files {
+		if !isSource(f.Path) || !bytes.Contains(f.Data, []byte("database.Migrations")) {
+			continue
+		}
+		for _, name := range registeredOwners(files, f) {
+			source = append(source, reg{f.Owner, name, path.Dir(f.Path) + "/migrations/"})
+		}
+	}
+	var cat []reg // from the catalog
+	parts := map[string]bool{}
+	for _, f := range files {
+		parts[f.Owner] = true
+	}
+	for part := range parts {
+		for _, name := range catalog.Default.MigrationsOf(part) {
+			dir, _ := catalog.Default.MigrationsDir(part, name)
+			cat = append(cat, reg{part, name, dir})
+		}
+		for _, o := range MigrationOwners(catalog.Default, files, part) {
+			if len(o.Tables) == 0 {
+				t.Errorf("owner %s (%s) has no tables: its migrations are not .sql files, so it needs an entry in rendered", o.Name, o.Part)
+			}
+		}
+	}
+	byName := func(a, b reg) int { return strings.Compare(a.name, b.name) }
+	slices.SortFunc(source, byName)
+	slices.SortFunc(cat, byName)
+	if !slices.Equal(source, cat) {
+		t.Errorf("the template registers migrations (part, name, folder) as\n  %v\nthe catalog says\n  %v", source, cat)
+	}
+
+	// The parse above misses no registration: the same ones, by a plain text search.
 	registration := regexp.MustCompile(`(?m)^\s*registry\.Contribute\([^,]+, *([^,]+), *database\.Migrations(From\(|\{)`)
 	want := map[string]bool{}
 	err := fs.WalkDir(template.FS, ".", func(name string, d fs.DirEntry, err error) error {
@@ -88,28 +138,111 @@ func TestMigrationOwnersOfTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	found := map[string]bool{}
-	parts := map[string]bool{}
-	for _, f := range files {
-		parts[f.Owner] = true
+	for _, r := range source {
+		found[r.name] = true
 	}
-	var all []MigrationOwner
-	for part := range parts {
-		all = append(all, MigrationOwners(files, part)...)
-	}
-	for _, o := range all {
-		found[o.Name] = true
-		if len(o.Tables) == 0 {
-			t.Errorf("owner %s (%s) has no tables: its migrations are not .sql files, so it needs an entry in rendered", o.Name, o.Part)
-		}
-	}
-	if len(all) != len(want) {
-		t.Errorf("found %d owners %v; the template registers %d: %v", len(all), keys(found), len(want), keys(want))
+	if len(source) != len(want) {
+		t.Errorf("parsed %d registrations %v; the template has %d: %v", len(source), keys(found), len(want), keys(want))
 	}
 	for name := range rendered {
 		if !found[name] {
 			t.Errorf("rendered names %s, which no part registers", name)
 		}
 	}
+}
+
+func isSource(p string) bool {
+	return strings.HasSuffix(p, ".go") && !strings.HasSuffix(p, "_test.go") && !strings.Contains(p, "/testdata/")
+}
+
+// registeredOwners returns the owner names f registers migrations under: the name argument of
+// each registry.Contribute whose contribution is database.Migrations, a string or a constant of
+// the package, as the app evaluates it.
+func registeredOwners(files []generate.File, f generate.File) []string {
+	file, err := parser.ParseFile(token.NewFileSet(), f.Path, f.Data, parser.SkipObjectResolution)
+	if err != nil {
+		return nil // the app would not build either, which its own tests report
+	}
+	var names []string
+	ast.Inspect(file, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok || !isSelector(call.Fun, "registry", "Contribute") || len(call.Args) != 3 || !isMigrations(call.Args[2]) {
+			return true
+		}
+		if name, ok := stringValue(files, f.Path, call.Args[1]); ok {
+			names = append(names, name)
+		}
+		return true
+	})
+	return names
+}
+
+func isSelector(e ast.Expr, pkg, name string) bool {
+	sel, ok := e.(*ast.SelectorExpr)
+	if !ok || sel.Sel.Name != name {
+		return false
+	}
+	id, ok := sel.X.(*ast.Ident)
+	return ok && id.Name == pkg
+}
+
+// isMigrations reports whether e is database.Migrations{...} or database.MigrationsFrom(...).
+func isMigrations(e ast.Expr) bool {
+	switch v := e.(type) {
+	case *ast.CompositeLit:
+		return isSelector(v.Type, "database", "Migrations")
+	case *ast.CallExpr:
+		return isSelector(v.Fun, "database", "MigrationsFrom")
+	}
+	return false
+}
+
+// stringValue resolves e, a string literal or a constant of the package in the folder of rel.
+func stringValue(files []generate.File, rel string, e ast.Expr) (string, bool) {
+	switch v := e.(type) {
+	case *ast.BasicLit:
+		if v.Kind == token.STRING {
+			s, err := strconv.Unquote(v.Value)
+			return s, err == nil
+		}
+	case *ast.Ident:
+		dir := path.Dir(rel)
+		for _, f := range files {
+			if path.Dir(f.Path) != dir || !isSource(f.Path) {
+				continue
+			}
+			file, err := parser.ParseFile(token.NewFileSet(), f.Path, f.Data, parser.SkipObjectResolution)
+			if err != nil {
+				continue
+			}
+			if s, ok := constString(file, v.Name); ok {
+				return s, true
+			}
+		}
+	}
+	return "", false
+}
+
+func constString(file *ast.File, name string) (string, bool) {
+	for _, decl := range file.Decls {
+		gen, ok := decl.(*ast.GenDecl)
+		if !ok || gen.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range gen.Specs {
+			vs := spec.(*ast.ValueSpec)
+			for i, id := range vs.Names {
+				if id.Name != name || i >= len(vs.Values) {
+					continue
+				}
+				if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					s, err := strconv.Unquote(lit.Value)
+					return s, err == nil
+				}
+			}
+		}
+	}
+	return "", false
 }
 
 // TestRenderedMatchesRiver: the worker's tables and PostgreSQL objects are what River's own

@@ -282,7 +282,7 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 	for _, o := range newOwners {
 		if !slices.Contains(oldOwners, o) {
 			pl.NewOwners = append(pl.NewOwners, o)
-			pl.Migrations = append(pl.Migrations, MigrationOwners(files, o)...)
+			pl.Migrations = append(pl.Migrations, MigrationOwners(p.opts.Catalog, files, o)...)
 		}
 	}
 	if len(oldOwners) > 0 {
@@ -297,7 +297,7 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 					}
 					prev = before.Files
 				}
-				pl.Tables = append(pl.Tables, MigrationOwners(prev, o)...)
+				pl.Tables = append(pl.Tables, MigrationOwners(p.opts.Catalog, prev, o)...)
 			}
 		}
 	}
