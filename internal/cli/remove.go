@@ -61,7 +61,8 @@ func runRemove(ctx context.Context, env *Env, names []string, o growOpts) error 
 // name, then each owner's migrations), so a table is dropped before the tables it references
 // (authcomms_tokens before auth_users): PostgreSQL refuses the other order. The owners are the
 // names the app runs migrations under (commsdb, not the catalog's comms+database), the only
-// ones its 'migrate down --owner' knows.
+// ones its 'migrate down --owner' knows. PostgreSQL extensions the migrations created come last,
+// each with the condition to drop it.
 func keptTables(out io.Writer, app string, owners []project.MigrationOwner) {
 	for i := len(owners) - 1; i >= 0; i-- {
 		o := owners[i]
@@ -88,6 +89,13 @@ func keptTables(out io.Writer, app string, owners []project.MigrationOwner) {
 			for _, obj := range o.PostgresObjects {
 				fmt.Fprintf(out, "    DROP %s IF EXISTS %s;\n", strings.Fields(obj)[0], strings.Join(strings.Fields(obj)[1:], " "))
 			}
+		}
+		// An extension belongs to the whole database, not to the owner: another part or the
+		// user's own tables may use it, so it is named apart, with the condition to drop it.
+		for _, ext := range o.PostgresExtensions {
+			fmt.Fprintf(out, "  On PostgreSQL its migrations also created the extension %s, which was kept: it serves the whole database,\n", ext)
+			fmt.Fprintln(out, "  so drop it only if nothing else uses it (without CASCADE, PostgreSQL refuses while an index or column needs it):")
+			fmt.Fprintf(out, "    DROP EXTENSION IF EXISTS %s;\n", ext)
 		}
 	}
 }

@@ -9,7 +9,8 @@ import (
 
 // TestMigrationNotices: add and remove name migration owners as the app's migrate command knows
 // them (commsdb, not the catalog's comms+database), the worker's River tables included, and
-// remove prints one DROP TABLE IF EXISTS per table, a table before those it references.
+// remove prints one DROP TABLE IF EXISTS per table, a table before those it references, and the
+// PostgreSQL extensions a part's migrations created (auth's pg_trgm) apart, only for that part.
 func TestMigrationNotices(t *testing.T) {
 	env := Env{}
 	root := t.TempDir()
@@ -36,7 +37,7 @@ func TestMigrationNotices(t *testing.T) {
 				"Database tables of 'authcomms' (from auth+comms) were not dropped: authcomms_tokens,",
 				"    DROP TABLE IF EXISTS authcomms_tokens;\n",
 			},
-			not: []string{"comms+database migrate", "goose_db_version_comms+"},
+			not: []string{"comms+database migrate", "goose_db_version_comms+", "EXTENSION"},
 		},
 		{
 			remove: "auth",
@@ -44,6 +45,10 @@ func TestMigrationNotices(t *testing.T) {
 				"Database tables of 'auth' were not dropped: auth_users, auth_refresh_tokens, auth_dashboard_sessions, and its version table goose_db_version_auth.",
 				"--owner auth'",
 				"    DROP TABLE IF EXISTS auth_dashboard_sessions;\n    DROP TABLE IF EXISTS auth_refresh_tokens;\n    DROP TABLE IF EXISTS auth_users;\n    DROP TABLE IF EXISTS goose_db_version_auth;\n",
+				// Its search index's extension, database-wide, with the condition to drop it.
+				"  On PostgreSQL its migrations also created the extension pg_trgm, which was kept: it serves the whole database,\n" +
+					"  so drop it only if nothing else uses it (without CASCADE, PostgreSQL refuses while an index or column needs it):\n" +
+					"    DROP EXTENSION IF EXISTS pg_trgm;\n",
 			},
 		},
 		{
@@ -55,6 +60,7 @@ func TestMigrationNotices(t *testing.T) {
 				"    DROP TABLE IF EXISTS river_migration;\n    DROP TABLE IF EXISTS goose_db_version_worker;\n",
 				"on PostgreSQL also:\n    DROP FUNCTION IF EXISTS river_job_state_in_bitmask;\n    DROP TYPE IF EXISTS river_job_state;\n",
 			},
+			not: []string{"EXTENSION"},
 		},
 	}
 	list := regexp.MustCompile(`DROP TABLE [^;]*,`)
