@@ -2,10 +2,13 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -106,5 +109,92 @@ func TestReservedNames(t *testing.T) {
 		if r.code != ExitUsage || r.stderr != want {
 			t.Errorf("%s: exit %d, stderr %q; want exit 2, %q", name, r.code, r.stderr, want)
 		}
+	}
+}
+
+// A folder aegis cannot write in fails in one line naming it and the fix, whichever command
+// writes; -v adds the failed call once, not the same message again.
+func TestWriteErrors(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root writes in a read-only folder")
+	}
+	dir := t.TempDir()
+	if r := run(t, Env{}, "", "init", "proj", "-o", dir, "--components", "cache", "--no-interactive"); r.code != 0 {
+		t.Fatalf("init: exit %d: %s", r.code, r.stderr)
+	}
+	proj := filepath.Join(dir, "proj")
+	ro := filepath.Join(dir, "ro")
+	for _, d := range []string{ro, proj} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(d, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(d, 0o755) })
+	}
+
+	tests := []struct {
+		name  string
+		args  []string
+		want  string
+		cause string // the -v line
+	}{
+		{"init", []string{"init", "x", "-o", ro, "--no-interactive"},
+			"aegis: cannot write in " + ro + " (permission denied): pick another --output-dir, or make " + ro + " writable; nothing was written\n",
+			"  caused by: mkdir " + filepath.Join(ro, ".x.aegis-")},
+		{"init under", []string{"init", "x", "-o", filepath.Join(ro, "sub"), "--no-interactive"},
+			"aegis: cannot write in " + ro + " (permission denied): pick another --output-dir",
+			"  caused by: mkdir " + filepath.Join(ro, "sub") + ": permission denied"},
+		{"add", []string{"add", "scheduler", "-p", proj, "--yes"},
+			"aegis: cannot write in " + proj + " (permission denied): make " + proj + " writable and run again; the project was left as it was\n",
+			"  caused by: mkdir " + filepath.Join(proj, ".aegis-stage-")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, Env{}, "", tt.args...)
+			if r.code != ExitError || !strings.Contains(r.stderr, tt.want) || strings.Count(r.stderr, "\n") != 1 {
+				t.Errorf("exit %d, stderr %q; want exit 1 and the one line %q", r.code, r.stderr, tt.want)
+			}
+			r = run(t, Env{}, "", append(tt.args, "-v")...)
+			lines := strings.SplitAfter(strings.TrimSuffix(r.stderr, "\n"), "\n")
+			if len(lines) != 2 || !strings.HasPrefix(lines[1], tt.cause) {
+				t.Errorf("-v: stderr %q; want the error and one cause %q", r.stderr, tt.cause)
+			}
+		})
+	}
+}
+
+// hiding is an error whose message does not include its cause's.
+type hiding struct{ cause error }
+
+func (h hiding) Error() string { return "the part could not be found" }
+func (h hiding) Unwrap() error { return h.cause }
+
+// -v prints the causes behind an error, but only those that add to what was printed: a cause
+// wrapped with %w is already in its wrapper's message.
+func TestVerboseCauses(t *testing.T) {
+	pathErr := &fs.PathError{Op: "open", Path: "/x/y", Err: syscall.ENOENT}
+	tests := []struct {
+		name    string
+		err     error
+		verbose bool
+		want    string
+	}{
+		{"not verbose", fmt.Errorf("project: %w", pathErr), false, "aegis: project: open /x/y: no such file or directory\n"},
+		{"causes in the message", fmt.Errorf("load: %w", fmt.Errorf("project: %w", pathErr)), true,
+			"aegis: load: project: open /x/y: no such file or directory\n"},
+		{"a cause the message hides", fmt.Errorf("add: %w", hiding{pathErr}), true,
+			"aegis: add: the part could not be found\n  caused by: open /x/y: no such file or directory\n"},
+		{"hidden twice", hiding{fmt.Errorf("catalog: %w", hiding{pathErr})}, true,
+			"aegis: the part could not be found\n  caused by: catalog: the part could not be found\n  caused by: open /x/y: no such file or directory\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			if code := report(&b, tt.err, tt.verbose, "aegis --help"); code != ExitError || b.String() != tt.want {
+				t.Errorf("report: exit %d,\n%q\nwant exit 1,\n%q", code, b.String(), tt.want)
+			}
+		})
 	}
 }

@@ -149,6 +149,12 @@ func apply(ctx context.Context, env *Env, p *project.Project, pl *project.Plan, 
 		return false, err
 	}
 	if err := p.Apply(ctx, pl); err != nil {
+		// Permissions are the user's to fix, in the folder the error names: say so, since the
+		// failed call alone does not.
+		var we *project.WriteError
+		if errors.As(err, &we) {
+			return false, fmt.Errorf("%w: make %s writable and run again; the project was left as it was", err, we.Dir)
+		}
 		return false, fmt.Errorf("%w; the project was left as it was", err)
 	}
 	return true, nil

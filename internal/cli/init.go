@@ -214,6 +214,12 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		// The folder is the user's to fix or to change, which the file-system error alone
+		// does not say.
+		var we *project.WriteError
+		if errors.As(err, &we) {
+			return fmt.Errorf("%w: pick another --output-dir, or make %s writable; nothing was written", err, we.Dir)
+		}
 		return err
 	}
 	n := 0

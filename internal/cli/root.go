@@ -133,8 +133,14 @@ func report(w io.Writer, err error, verbose bool, help string) int {
 	}
 	fmt.Fprintf(w, "aegis: %v\n", err)
 	if verbose {
+		// A cause wrapped with %w is already in its wrapper's message: print only the causes
+		// whose text adds something to what was printed (a custom message hides its cause).
+		said := err.Error()
 		for e := errors.Unwrap(err); e != nil; e = errors.Unwrap(e) {
-			fmt.Fprintf(w, "  caused by: %v\n", e)
+			if msg := e.Error(); !strings.Contains(said, msg) {
+				fmt.Fprintf(w, "  caused by: %v\n", msg)
+				said += "\n" + msg
+			}
 		}
 	}
 	return ExitError

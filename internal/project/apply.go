@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -20,6 +22,52 @@ var (
 	stageHook func(i int, c Change) error
 	applyHook func(i int, c Change) error
 )
+
+// WriteError is a folder Apply could not write in: the user's permissions or a read-only file
+// system refuse it. It names the folder to fix rather than the file that failed, which may be
+// one of Apply's staging files the user never sees.
+type WriteError struct {
+	// Dir is the folder that must be writable.
+	Dir string
+	// Err is the failed file-system call.
+	Err error
+}
+
+func (e *WriteError) Error() string {
+	reason := "permission denied"
+	if errors.Is(e.Err, syscall.EROFS) {
+		reason = "read-only file system"
+	}
+	return fmt.Sprintf("cannot write in %s (%s)", e.Dir, reason)
+}
+
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// fsError wraps a failed file-system call of Apply: a *WriteError when permissions refused it,
+// "project: ..." otherwise. stage is Apply's staging folder, which Apply made and can write in:
+// of a rename's two paths, the folder at fault is that of the one outside it.
+func fsError(err error, stage string) error {
+	if !errors.Is(err, fs.ErrPermission) && !errors.Is(err, syscall.EROFS) {
+		return fmt.Errorf("project: %w", err)
+	}
+	var path string
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &le):
+		path = le.New
+		if stage != "" && strings.HasPrefix(path, stage+string(filepath.Separator)) {
+			path = le.Old
+		}
+	case errors.As(err, &pe):
+		path = pe.Path
+	default:
+		return fmt.Errorf("project: %w", err)
+	}
+	// Creating, removing or renaming an entry needs write permission on its folder, and Apply
+	// never writes an existing file in place: the folder is what the user must fix.
+	return &WriteError{Dir: filepath.Dir(path), Err: err}
+}
 
 // Apply carries out a plan, atomically: new contents are first written to a staging folder, and
 // only then moved into place. If anything fails or ctx is cancelled, nothing is left behind: a
@@ -60,11 +108,11 @@ func (p *Project) Apply(ctx context.Context, pl *Plan) error {
 func (p *Project) create(ctx context.Context, pl *Plan) (err error) {
 	parent := filepath.Dir(p.Dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return fmt.Errorf("project: %w", err)
+		return fsError(err, "")
 	}
 	stage, err := os.MkdirTemp(parent, "."+filepath.Base(p.Dir)+".aegis-*")
 	if err != nil {
-		return fmt.Errorf("project: %w", err)
+		return fsError(err, "")
 	}
 	defer func() {
 		if rmErr := os.RemoveAll(stage); rmErr != nil && err == nil {
@@ -94,10 +142,10 @@ func (p *Project) create(ctx context.Context, pl *Plan) (err error) {
 	// os.Rename refuses to replace a folder, even an empty one: remove it first (Remove fails,
 	// harmlessly, if a file appeared in it meanwhile).
 	if err := os.Remove(p.Dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("project: %w", err)
+		return fsError(err, stage)
 	}
 	if err := os.Rename(stage, p.Dir); err != nil {
-		return fmt.Errorf("project: %w", err)
+		return fsError(err, stage)
 	}
 	return nil
 }
@@ -106,7 +154,7 @@ func (p *Project) create(ctx context.Context, pl *Plan) (err error) {
 func (p *Project) replace(ctx context.Context, pl *Plan) (err error) {
 	stage, err := os.MkdirTemp(p.Dir, ".aegis-stage-*")
 	if err != nil {
-		return fmt.Errorf("project: %w", err)
+		return fsError(err, "")
 	}
 	defer func() {
 		if rmErr := os.RemoveAll(stage); rmErr != nil && err == nil {
@@ -165,7 +213,7 @@ func (p *Project) replace(ctx context.Context, pl *Plan) (err error) {
 		if _, statErr := os.Lstat(s.dst); statErr == nil {
 			s.backup = filepath.Join(stage, "old", strconv.Itoa(i))
 			if err := os.Rename(s.dst, s.backup); err != nil {
-				return fmt.Errorf("project: %w", err)
+				return fsError(err, stage)
 			}
 		} else if !errors.Is(statErr, fs.ErrNotExist) {
 			return fmt.Errorf("project: %w", statErr)
@@ -179,11 +227,11 @@ func (p *Project) replace(ctx context.Context, pl *Plan) (err error) {
 			}
 			if err := os.MkdirAll(filepath.Dir(s.dst), 0o755); err != nil {
 				done = append(done, s)
-				return fmt.Errorf("project: %w", err)
+				return fsError(err, stage)
 			}
 			if err := os.Rename(filepath.Join(stage, "new", strconv.Itoa(i)), s.dst); err != nil {
 				done = append(done, s)
-				return fmt.Errorf("project: %w", err)
+				return fsError(err, stage)
 			}
 			s.placed = true
 		}
