@@ -38,7 +38,7 @@ func (o MigrationOwner) VersionTable() string { return VersionTablePrefix + o.Na
 // rendered holds what the migrations of owners that keep no .sql files in the project create:
 // their migrations are rendered by the app at run time, so the files say nothing. Keyed by the
 // run-time owner; TestRenderedMatchesRiver checks the worker's against River's own migrations
-// and TestMigrationOwnersOfTemplate that no other owner needs an entry.
+// and TestCatalogMigrationsMatchTemplate that no other owner needs an entry.
 var rendered = map[string]MigrationOwner{
 	// River's schema (the worker component's migrations, River's own for the version in go.mod),
 	// after all of River's migrations: 005 made river_client and river_client_queue and 007
@@ -51,7 +51,7 @@ var rendered = map[string]MigrationOwner{
 
 // MigrationOwners lists the migration owners the catalog owner part registers with the database
 // component, by the names its catalog entry gives (checked against the reference app's
-// registrations by TestMigrationOwnersOfTemplate), sorted by name as the app runs them. Their
+// registrations by TestCatalogMigrationsMatchTemplate), sorted by name as the app runs them. Their
 // tables and extensions come from the .sql files among files, those of the app about to be
 // written or, on removal, of the app before.
 func MigrationOwners(cat catalog.Catalog, files []generate.File, part string) []MigrationOwner {
@@ -61,10 +61,10 @@ func MigrationOwners(cat catalog.Catalog, files []generate.File, part string) []
 		// Check keeps a catalog whose owner has no folder from shipping; an owner without one
 		// still gets its version table reported.
 		if dir, ok := cat.MigrationsDir(part, name); ok {
-			in := func(g generate.File) bool { return strings.HasPrefix(g.Path, dir) }
-			o.Tables = sqlTables(files, in)
+			o.Tables = sqlTables(files, func(g generate.File) bool { return strings.HasPrefix(g.Path, dir) })
+			// Extensions are PostgreSQL's only: the SQLite folder has none to report.
 			o.PostgresExtensions = sqlExtensions(files, func(g generate.File) bool {
-				return in(g) && strings.HasPrefix(g.Path, dir+"postgres/")
+				return strings.HasPrefix(g.Path, dir+"postgres/")
 			})
 		}
 		if r, ok := rendered[name]; ok {

@@ -418,3 +418,28 @@ func TestPlanMigrationOwners(t *testing.T) {
 		})
 	}
 }
+
+// TestSQLExtensions: the extensions an owner's Up migrations create, however the statement is
+// written, and not those a comment shows or a Down part creates again.
+func TestSQLExtensions(t *testing.T) {
+	tests := []struct {
+		name string
+		sql  string
+		want []string
+	}{
+		{"plain", "-- +goose Up\nCREATE EXTENSION pg_trgm;\n", []string{"pg_trgm"}},
+		{"if not exists, in a DO block", "DO $$\nBEGIN\n    CREATE EXTENSION IF NOT EXISTS pg_trgm;\nEND\n$$;\n", []string{"pg_trgm"}},
+		{"quoted, lower case, with a schema", "create extension if not exists \"uuid-ossp\" schema extensions;\n", []string{"uuid-ossp"}},
+		{"in a comment", "--   CREATE EXTENSION IF NOT EXISTS pg_trgm;\n", nil},
+		{"in the Down part", "-- +goose Up\nCREATE TABLE t (id int);\n-- +goose Down\nCREATE EXTENSION pg_trgm;\n", nil},
+		{"twice", "CREATE EXTENSION pg_trgm;\nCREATE EXTENSION IF NOT EXISTS pg_trgm;\n", []string{"pg_trgm"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files := []generate.File{{Path: "internal/services/x/migrations/postgres/00001_x.sql", Data: []byte(tt.sql)}}
+			if got := sqlExtensions(files, func(generate.File) bool { return true }); !slices.Equal(got, tt.want) {
+				t.Errorf("sqlExtensions = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
