@@ -112,8 +112,8 @@ func TestReservedNames(t *testing.T) {
 	}
 }
 
-// A folder aegis cannot write in fails in one line naming it and the fix, whichever command
-// writes; -v adds the failed call once, not the same message again.
+// A folder aegis cannot write in (or, for init, read) fails in one line naming it and the fix,
+// whichever command writes; -v adds the failed call once, not the same message again.
 func TestWriteErrors(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("root writes in a read-only folder")
@@ -124,11 +124,12 @@ func TestWriteErrors(t *testing.T) {
 	}
 	proj := filepath.Join(dir, "proj")
 	ro := filepath.Join(dir, "ro")
-	for _, d := range []string{ro, proj} {
+	closed := filepath.Join(dir, "closed", "x") // a project folder aegis cannot even read
+	for d, mode := range map[string]os.FileMode{ro: 0o555, proj: 0o555, closed: 0} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Chmod(d, 0o555); err != nil {
+		if err := os.Chmod(d, mode); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { os.Chmod(d, 0o755) })
@@ -146,6 +147,9 @@ func TestWriteErrors(t *testing.T) {
 		{"init under", []string{"init", "x", "-o", filepath.Join(ro, "sub"), "--no-interactive"},
 			"aegis: cannot write in " + ro + " (permission denied): pick another --output-dir",
 			"  caused by: mkdir " + filepath.Join(ro, "sub") + ": permission denied"},
+		{"init into an unreadable folder", []string{"init", "x", "-o", filepath.Dir(closed), "--no-interactive"},
+			"aegis: cannot read " + closed + " (permission denied): choose another name or --output-dir, or make " + closed + " readable\n",
+			"  caused by: open " + closed + ": permission denied"},
 		{"add", []string{"add", "scheduler", "-p", proj, "--yes"},
 			"aegis: cannot write in " + proj + " (permission denied): make " + proj + " writable and run again; the project was left as it was\n",
 			"  caused by: mkdir " + filepath.Join(proj, ".aegis-stage-")},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -264,6 +265,9 @@ func checkTarget(target string) error {
 	case err != nil:
 		if fi, statErr := os.Stat(target); statErr == nil && !fi.IsDir() {
 			return fmt.Errorf("%s exists and is a file: choose another name or --output-dir", target)
+		}
+		if errors.Is(err, fs.ErrPermission) {
+			return explained{fmt.Sprintf("cannot read %s (permission denied): choose another name or --output-dir, or make %s readable", target, target), err}
 		}
 		return fmt.Errorf("cannot read %s: %w", target, err)
 	case len(entries) > 0:

@@ -100,6 +100,17 @@ func Run(ctx context.Context, args []string, env Env) int {
 	return report(env.Stderr, err, verbose, help)
 }
 
+// explained is an error whose message says in its own words what its cause is and how to fix
+// it, keeping the cause for errors.Is and -v: the cause's text would only repeat the message
+// ("open X: permission denied" after "cannot read X (permission denied)").
+type explained struct {
+	msg string
+	err error
+}
+
+func (e explained) Error() string { return e.msg }
+func (e explained) Unwrap() error { return e.err }
+
 // closedInput says which questions stdin ended before and how to run without them.
 type closedInput struct{ msg string }
 
