@@ -75,8 +75,8 @@ func keptTables(out io.Writer, app string, owners []project.MigrationOwner) {
 			from = " (from " + o.Part + ")"
 		}
 		fmt.Fprintf(out, "Database tables of '%s'%s were not dropped: %s.\n", o.Name, from, what)
-		fmt.Fprintf(out, "  To drop them, restore the previous commit, run 'go run ./cmd/%s migrate down --owner %s' once per applied migration\n", app, o.Name)
-		fmt.Fprintf(out, "  ('migrate status' lists them), then DROP TABLE IF EXISTS %s; and remove again. Or drop them all by hand:\n", o.VersionTable())
+		fmt.Fprintf(out, "  To drop them, restore the previous commit, run 'go run ./cmd/%s migrate down --owner %s --all'\n", app, o.Name)
+		fmt.Fprintf(out, "  (its migrations' down steps), then DROP TABLE IF EXISTS %s; and remove again. Or drop them all by hand:\n", o.VersionTable())
 		// One statement per table: SQLite's DROP TABLE takes a single table (PostgreSQL's takes
 		// a list, but the lines must run on both), and IF EXISTS lets them run on a database
 		// where not every migration ran.

@@ -31,7 +31,7 @@ func TestMigrationNotices(t *testing.T) {
 			remove: "comms",
 			want: []string{
 				"Database tables of 'commsdb' (from comms+database) were not dropped: comms_messages, and its version table goose_db_version_commsdb.",
-				"'go run ./cmd/app migrate down --owner commsdb'",
+				"'go run ./cmd/app migrate down --owner commsdb --all'",
 				"    DROP TABLE IF EXISTS comms_messages;\n    DROP TABLE IF EXISTS goose_db_version_commsdb;\n",
 				// auth+comms goes with comms; its owner sorts first, so it is dropped after.
 				"Database tables of 'authcomms' (from auth+comms) were not dropped: authcomms_tokens,",
@@ -43,7 +43,7 @@ func TestMigrationNotices(t *testing.T) {
 			remove: "auth",
 			want: []string{
 				"Database tables of 'auth' were not dropped: auth_users, auth_refresh_tokens, auth_dashboard_sessions, and its version table goose_db_version_auth.",
-				"--owner auth'",
+				"--owner auth --all'",
 				"    DROP TABLE IF EXISTS auth_dashboard_sessions;\n    DROP TABLE IF EXISTS auth_refresh_tokens;\n    DROP TABLE IF EXISTS auth_users;\n    DROP TABLE IF EXISTS goose_db_version_auth;\n",
 				// Its search index's extension, database-wide, with the condition to drop it.
 				"  On PostgreSQL its migrations also created the extension pg_trgm, which was kept: it serves the whole database,\n" +
@@ -55,7 +55,7 @@ func TestMigrationNotices(t *testing.T) {
 			remove: "worker",
 			want: []string{
 				"Database tables of 'worker' were not dropped: river_migration, river_job, river_leader, river_queue, river_notification, and its version table goose_db_version_worker.",
-				"'go run ./cmd/app migrate down --owner worker'",
+				"'go run ./cmd/app migrate down --owner worker --all'",
 				"    DROP TABLE IF EXISTS river_notification;\n",
 				"    DROP TABLE IF EXISTS river_migration;\n    DROP TABLE IF EXISTS goose_db_version_worker;\n",
 				"on PostgreSQL also:\n    DROP FUNCTION IF EXISTS river_job_state_in_bitmask;\n    DROP TYPE IF EXISTS river_job_state;\n",
