@@ -3,11 +3,16 @@ package comms
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"maps"
 	"net"
+	"net/mail"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -158,7 +163,10 @@ func (p *SMTP) build(m *Message) (*gomail.Msg, error) {
 		}
 	}
 	msg.Subject(m.Subject)
-	msg.SetMessageID()
+	// Not go-mail's SetMessageID: its random part may begin or end with a dot or hold two in
+	// a row, which RFC 5322 forbids, and its domain is the machine's host name (a container
+	// ID in Docker) rather than the sender's.
+	msg.SetMessageIDWithValue(newMessageID(m.From, time.Now()))
 	msg.SetDate()
 	for _, name := range slices.Sorted(maps.Keys(m.Headers)) {
 		msg.SetGenHeader(gomail.Header(name), m.Headers[name])
@@ -186,6 +194,42 @@ func (p *SMTP) build(m *Message) (*gomail.Msg, error) {
 		}
 	}
 	return msg, nil
+}
+
+// dotAtom is RFC 5322's dot-atom: atext runs joined by single dots, none at either end. Both
+// halves of a Message-ID must be one (the domain may also be a bracketed literal, not made
+// here).
+var dotAtom = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+
+// messageIDEncoding writes the random part with lower-case letters and digits only: atext
+// in every mail system, and no dots or padding to break the dot-atom.
+var messageIDEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// newMessageID returns a Message-ID, without its angle brackets, for a message from the
+// address from: the send time in hexadecimal milliseconds, a dot and 120 random bits, then
+// @ and the sender's domain. The sender's domain makes the ID globally unique in a way its
+// owner controls (and is what spam filters expect to see), where the host name is often a
+// container ID; the host name is used only when from has no usable domain.
+func newMessageID(from string, now time.Time) string {
+	var b [15]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return fmt.Sprintf("%x.%s@%s", now.UnixMilli(), messageIDEncoding.EncodeToString(b[:]), messageIDDomain(from))
+}
+
+// messageIDDomain is the domain of the address from, else the host name, else localhost:
+// whichever is first a dot-atom (an internationalized domain is not, unencoded).
+func messageIDDomain(from string) string {
+	if a, err := mail.ParseAddress(from); err == nil {
+		if i := strings.LastIndexByte(a.Address, '@'); i >= 0 {
+			if d := strings.ToLower(a.Address[i+1:]); dotAtom.MatchString(d) {
+				return d
+			}
+		}
+	}
+	if h, err := os.Hostname(); err == nil && dotAtom.MatchString(h) {
+		return strings.ToLower(h)
+	}
+	return "localhost"
 }
 
 // classify wraps an error of go-mail with the sentinel that says what went wrong, so callers

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -74,6 +75,9 @@ func TestSMTPMailpit(t *testing.T) {
 	}
 	if got.MessageID != r.ProviderID {
 		t.Errorf("Message-ID %q, recorded provider ID %q", got.MessageID, r.ProviderID)
+	}
+	if !msgIDPattern.MatchString("<"+got.MessageID+">") || !strings.HasSuffix(got.MessageID, "@acme.test") {
+		t.Errorf("Message-ID %q: not <dot-atom@acme.test>, the From address's domain", got.MessageID)
 	}
 	if strings.TrimSpace(got.Text) != "Your invoice is attached." || !strings.Contains(got.HTML, `<img src="cid:logo@acme">`) {
 		t.Errorf("parts: text %q, html %q", got.Text, got.HTML)
@@ -233,3 +237,69 @@ func TestSMTPDown(t *testing.T) {
 
 // trust is a TLS config trusting pool only.
 func trust(pool *x509.CertPool) *tls.Config { return &tls.Config{RootCAs: pool} }
+
+// msgIDPattern is RFC 5322's msg-id with dot-atoms on both sides, written out apart from the
+// code's own pattern: atext runs joined by single dots, never a dot at either end.
+var msgIDPattern = regexp.MustCompile("^<" + atomRun + `(\.` + atomRun + ")*@" + atomRun + `(\.` + atomRun + ")*>$")
+
+const atomRun = "[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]+"
+
+// The Message-ID is a dot-atom on both sides (go-mail's own could start or end its random
+// part with a dot, or hold two in a row) and names the sender's domain, not the host; the
+// host name is the fallback only when From has no usable domain.
+func TestMessageID(t *testing.T) {
+	t.Parallel()
+	p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: 25, TLSPolicy: TLSNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := make(map[string]bool)
+	for range 5000 {
+		msg, err := p.build(&Message{From: "Acme Billing <Billing@Mail.Acme.test>", To: []string{"ada@example.com"}, Subject: "hi", Text: "hi"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := msg.GetMessageID()
+		if !msgIDPattern.MatchString(id) || !strings.HasSuffix(id, "@mail.acme.test>") {
+			t.Fatalf("Message-ID %q: not <dot-atom@mail.acme.test>", id)
+		}
+		if seen[id] {
+			t.Fatalf("Message-ID %q made twice", id)
+		}
+		seen[id] = true
+	}
+
+	host, _ := os.Hostname()
+	for _, tt := range []struct{ from, want string }{
+		{"noreply@example.com", "example.com"},
+		{"App <noreply@EXAMPLE.org>", "example.org"},
+		{"App <noreply@bücher.example>", ""}, // not ASCII: the host name or localhost
+		{"no address", ""},
+		{"", ""},
+	} {
+		id := "<" + newMessageID(tt.from, time.Now()) + ">"
+		if !msgIDPattern.MatchString(id) {
+			t.Errorf("from %q: Message-ID %q is not <dot-atom@dot-atom>", tt.from, id)
+		}
+		_, domain, _ := strings.Cut(strings.Trim(id, "<>"), "@")
+		switch {
+		case tt.want != "" && domain != tt.want:
+			t.Errorf("from %q: domain %q, want %q", tt.from, domain, tt.want)
+		case tt.want == "" && domain != strings.ToLower(host) && domain != "localhost":
+			t.Errorf("from %q: domain %q, want the host name %q or localhost", tt.from, domain, host)
+		}
+	}
+
+	// As written on the wire: one line, the ID go-mail reports.
+	msg, err := p.build(&Message{From: "noreply@acme.test", To: []string{"ada@example.com"}, Subject: "hi", Text: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wire bytes.Buffer
+	if _, err := msg.WriteTo(&wire); err != nil {
+		t.Fatal(err)
+	}
+	if want := "\r\nMessage-ID: " + msg.GetMessageID() + "\r\n"; !strings.Contains(wire.String(), want) {
+		t.Errorf("the message as written lacks %q:\n%s", want, wire.String())
+	}
+}
