@@ -82,8 +82,9 @@ type Opts struct {
 	// placeholder one means a random key (links then stop working when the process ends;
 	// auth refuses to start in production with such a secret anyway).
 	Secret string
-	// BaseURL is BASE_URL, the origin of the links when AUTH_VERIFY_EMAIL_URL or
-	// AUTH_RESET_PASSWORD_URL are empty; empty means http://localhost:8000.
+	// BaseURL is the origin of the links when AUTH_VERIFY_EMAIL_URL or
+	// AUTH_RESET_PASSWORD_URL are empty: BASE_URL, or in development http://localhost:$PORT
+	// (see linkOrigin); empty means http://localhost:8000.
 	BaseURL string
 	Logger  *slog.Logger
 	// Now is the clock of tokens; nil means time.Now.
@@ -116,7 +117,19 @@ type Service struct {
 }
 
 func newService(_ context.Context, db *database.DB, users *auth.UserService, mail *comms.Service, s Settings, as auth.Settings, bs backend.Settings) (*Service, error) {
-	return New(db, users, mail, s, &Opts{Secret: as.Secret, BaseURL: bs.BaseURL, Logger: slog.Default()})
+	return New(db, users, mail, s, &Opts{Secret: as.Secret, BaseURL: linkOrigin(bs, mail.Production()), Logger: slog.Default()})
+}
+
+// linkOrigin is the origin of the links in the account emails: BASE_URL when set. Without it
+// a development app links to itself on localhost at the port it listens on (PORT), so the
+// links work whatever the port; production keeps New's fixed fallback, as before (a
+// production app should set BASE_URL, since localhost there is the reader's machine). PORT 0
+// (a free port, known only once listening) also keeps the fallback.
+func linkOrigin(bs backend.Settings, production bool) string {
+	if bs.BaseURL != "" || production || bs.Port <= 0 {
+		return bs.BaseURL
+	}
+	return "http://localhost:" + strconv.Itoa(bs.Port)
 }
 
 // New returns the service for settings s (defaults filled in).

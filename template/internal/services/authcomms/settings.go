@@ -25,14 +25,14 @@ const (
 )
 
 // Settings configure the account emails. The zero value, after WithDefaults, sends
-// verification and reset links to BASE_URL (or http://localhost:8000) and lets unconfirmed
-// accounts log in.
+// verification and reset links to BASE_URL (or, without it, http://localhost:$PORT in
+// development and http://localhost:8000 in production) and lets unconfirmed accounts log in.
 type Settings struct {
 	VerifyTokenTTL       time.Duration `env:"AUTH_VERIFY_TOKEN_TTL" envDefault:"24h" doc:"How long an email verification link works (once)."`
 	ResetTokenTTL        time.Duration `env:"AUTH_RESET_TOKEN_TTL" envDefault:"1h" doc:"How long a password reset link works (once)."`
 	RequireVerifiedEmail bool          `env:"AUTH_REQUIRE_VERIFIED_EMAIL" envDefault:"false" doc:"Refuse API logins (403) until the account's email address is confirmed through the link sent to it; the answer says how to get a new link."`
-	VerifyURL            string        `env:"AUTH_VERIFY_EMAIL_URL" doc:"Page of your front end that confirms an address: the verification email links to it with ?token=..., and it POSTs the token to /api/v1/auth/email/verify. Empty means BASE_URL (or http://localhost:8000) + /verify-email."`
-	ResetURL             string        `env:"AUTH_RESET_PASSWORD_URL" doc:"Page of your front end that sets a new password: the reset email links to it with ?token=..., and it POSTs the token and the new password to /api/v1/auth/password/reset. Empty means BASE_URL (or http://localhost:8000) + /reset-password."`
+	VerifyURL            string        `env:"AUTH_VERIFY_EMAIL_URL" doc:"Page of your front end that confirms an address: the verification email links to it with ?token=..., and it POSTs the token to /api/v1/auth/email/verify. Empty means BASE_URL + /verify-email; with BASE_URL empty too, the origin is http://localhost:$PORT in development and http://localhost:8000 in production (set BASE_URL there)."`
+	ResetURL             string        `env:"AUTH_RESET_PASSWORD_URL" doc:"Page of your front end that sets a new password: the reset email links to it with ?token=..., and it POSTs the token and the new password to /api/v1/auth/password/reset. Empty means BASE_URL + /reset-password; with BASE_URL empty too, the origin is http://localhost:$PORT in development and http://localhost:8000 in production (set BASE_URL there)."`
 	SupportEmail         string        `env:"AUTH_SUPPORT_EMAIL" doc:"Address the password-changed email tells users to write to when they did not change it; empty means the address of COMMS_FROM."`
 	MailIPLimit          int           `env:"AUTH_MAIL_IP_LIMIT" envDefault:"10" doc:"Requests for an account email (forgot password, resend verification) allowed per client IP within AUTH_MAIL_IP_WINDOW; more get 429."`
 	MailIPWindow         time.Duration `env:"AUTH_MAIL_IP_WINDOW" envDefault:"1h" doc:"Sliding window for AUTH_MAIL_IP_LIMIT."`

@@ -213,6 +213,10 @@ func SMSProviderFor(s Settings, clients *httpclient.Clients) (SMSProvider, error
 // Settings returns the service's settings, defaults filled in.
 func (s *Service) Settings() Settings { return s.settings }
 
+// Production reports whether the service runs in production (APP_ENV): the services that
+// send through it, and take no config.Core of their own, pick their defaults by it.
+func (s *Service) Production() bool { return s.production }
+
 // Templates returns the service's email templates.
 func (s *Service) Templates() *Templates { return s.templates }
 
