@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	gomail "github.com/wneessen/go-mail"
 )
@@ -162,7 +163,11 @@ func (p *SMTP) build(m *Message) (*gomail.Msg, error) {
 			return nil, fmt.Errorf("%w: Reply-To: %w", ErrInvalidAddress, err)
 		}
 	}
-	msg.Subject(m.Subject)
+	if folded, ok := encodeSubject(m.Subject); ok {
+		msg.SetGenHeaderPreformatted(gomail.HeaderSubject, folded)
+	} else {
+		msg.Subject(m.Subject)
+	}
 	// Not go-mail's SetMessageID: its random part may begin or end with a dot or hold two in
 	// a row, which RFC 5322 forbids, and its domain is the machine's host name (a container
 	// ID in Docker) rather than the sender's.
@@ -230,6 +235,69 @@ func messageIDDomain(from string) string {
 		return strings.ToLower(h)
 	}
 	return "localhost"
+}
+
+// Line lengths of an encoded Subject: RFC 2047 keeps each encoded word to 75 characters and
+// each line holding one to 76. The first line starts with "Subject: ", the others with a
+// space.
+const (
+	maxEncodedWord   = 75
+	maxHeaderLine    = 76
+	subjectFirstWord = maxHeaderLine - len("Subject: ")
+)
+
+// encodeSubject writes a subject that needs encoding (anything but printable ASCII) as
+// RFC 2047 Q-encoded UTF-8 words, folded one to a line, and reports whether it did; a
+// printable ASCII subject is left to go-mail. go-mail's own encoding cuts the words without
+// regard to the header name, so a long one does not fit after "Subject: " and the header
+// starts with an empty line ("Subject:" then " =?UTF-8?q?..."): valid, but some parsers then
+// read a leading space. Here the first word is cut to fit the first line. Words hold whole
+// characters, as RFC 2047 requires, and decoders join adjacent encoded words without the
+// folding white space, so the subject reads back exactly.
+func encodeSubject(subject string) (string, bool) {
+	if !strings.ContainsFunc(subject, func(r rune) bool { return r < ' ' || r > '~' }) {
+		return "", false
+	}
+	const prefix, suffix = "=?UTF-8?q?", "?="
+	var (
+		out   strings.Builder
+		word  strings.Builder
+		limit = subjectFirstWord
+	)
+	flush := func() {
+		if word.Len() == 0 {
+			return
+		}
+		if out.Len() > 0 {
+			out.WriteString("\r\n ")
+		}
+		out.WriteString(prefix + word.String() + suffix)
+		word.Reset()
+		limit = maxEncodedWord
+	}
+	for rest := subject; rest != ""; {
+		// One character's bytes as they are (an invalid byte is a character of its own).
+		_, size := utf8.DecodeRuneInString(rest)
+		char := rest[:size]
+		rest = rest[size:]
+		var enc strings.Builder
+		for _, b := range []byte(char) {
+			switch {
+			case b == ' ':
+				enc.WriteByte('_')
+			case b > ' ' && b <= '~' && b != '=' && b != '?' && b != '_':
+				enc.WriteByte(b)
+			default:
+				fmt.Fprintf(&enc, "=%02X", b)
+			}
+		}
+		if len(prefix)+word.Len()+enc.Len()+len(suffix) > limit {
+			flush()
+		}
+		word.WriteString(enc.String())
+	}
+	flush()
+	return out.String(), true
 }
 
 // classify wraps an error of go-mail with the sentinel that says what went wrong, so callers

@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"mime"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -301,5 +303,82 @@ func TestMessageID(t *testing.T) {
 	}
 	if want := "\r\nMessage-ID: " + msg.GetMessageID() + "\r\n"; !strings.Contains(wire.String(), want) {
 		t.Errorf("the message as written lacks %q:\n%s", want, wire.String())
+	}
+}
+
+// A subject that needs encoding starts on the Subject line itself, even a long one (go-mail
+// alone folds a long one so the header starts with an empty line, which some parsers read as
+// a leading space); no line passes 76 characters, and it decodes back exactly. A printable
+// ASCII subject is go-mail's, as before.
+func TestSubjectEncoding(t *testing.T) {
+	t.Parallel()
+	p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: 25, TLSPolicy: TLSNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, subject := range []string{
+		"Invoice 7 – été",
+		"Confirmez votre adresse électronique pour Acme — le lien est valable 24 heures, une seule fois",
+		strings.Repeat("日本語のお知らせ ", 12) + "✓ 🎉",
+		"Reçu: 100% = ok? a_b =?UTF-8?q?not-a-word?= " + strings.Repeat("é", 80),
+		"Your Acme password was changed",
+		"A plain ASCII subject that is long enough to be folded by go-mail on the spaces between its words",
+		"bad \xff byte é",
+	} {
+		msg, err := p.build(&Message{From: "noreply@acme.test", To: []string{"ada@example.com"}, Subject: subject, Text: "hi"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wire bytes.Buffer
+		if _, err := msg.WriteTo(&wire); err != nil {
+			t.Fatal(err)
+		}
+		head, _, _ := strings.Cut(wire.String(), "\r\n\r\n")
+		for line := range strings.SplitSeq(head, "\r\n") {
+			if strings.HasPrefix(line, "Subject:") && !strings.HasPrefix(line, "Subject: ") {
+				t.Errorf("subject %q: the header starts with an empty line:\n%s", subject, head)
+			}
+			if len(line) > 76 && !strings.HasPrefix(line, "Content-") {
+				t.Errorf("subject %q: a header line of %d characters: %q", subject, len(line), line)
+			}
+		}
+		parsed, err := mail.ReadMessage(strings.NewReader(wire.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := parsed.Header.Get("Subject")
+		got, err := new(mime.WordDecoder).DecodeHeader(raw)
+		if err != nil {
+			t.Fatalf("subject %q: decode %q: %v", subject, raw, err)
+		}
+		if want := strings.ToValidUTF8(subject, "\uFFFD"); got != subject && got != want {
+			t.Errorf("subject %q reads back as %q (raw %q)", subject, got, raw)
+		}
+	}
+}
+
+// Through Mailpit, a long subject that needs encoding reads back whole, with no leading space.
+func TestSMTPLongSubject(t *testing.T) {
+	t.Parallel()
+	mp := mailpittest.Start(t)
+	p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: mp.SMTPPort, TLSPolicy: TLSNone, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(Settings{}, &Opts{Email: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject := "Confirmez votre adresse électronique pour Acme — le lien est valable 24 heures ✓"
+	if _, err := svc.Send(t.Context(), Message{From: "noreply@acme.test", To: []string{"ada@example.com"}, Subject: subject, Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	got := mp.Message(subject) // waits for this exact subject: a leading space would not match
+	raw := string(mp.Get("/api/v1/message/"+got.ID+"/raw", nil))
+	if !strings.Contains(raw, "\r\nSubject: =?UTF-8?q?") {
+		t.Errorf("the Subject header does not start on its own line:\n%.1000s", raw)
+	}
+	if !msgIDPattern.MatchString("<"+got.MessageID+">") || !strings.HasSuffix(got.MessageID, "@acme.test") {
+		t.Errorf("Message-ID %q: not <dot-atom@acme.test>", got.MessageID)
 	}
 }
