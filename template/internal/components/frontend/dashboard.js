@@ -19,9 +19,35 @@
     b.hidden = false;
     document.body.classList.add("is-stale");
   }
+  // A 401 means the session ended (expired, revoked, signed out in another tab). The server
+  // sends HX-Redirect to the login page, which htmx follows; should it not, retrying cannot
+  // help, so polling stops and the banner links to the login page instead.
+  var signedOut = false;
+  function signIn(e) {
+    signedOut = true;
+    var b = banner();
+    if (!b) return;
+    var xhr = e.detail && e.detail.xhr;
+    var to = (xhr && xhr.getResponseHeader("HX-Redirect")) || "/dashboard/login";
+    var a = document.createElement("a");
+    a.href = to;
+    a.textContent = "Sign in again";
+    b.textContent = "Your dashboard session has ended, so the page no longer refreshes. ";
+    b.appendChild(a);
+    b.appendChild(document.createTextNode("."));
+    b.hidden = false;
+    document.body.classList.add("is-stale");
+  }
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    if (signedOut && isRefresh(e)) e.preventDefault();
+  });
   document.addEventListener("htmx:sendError", function (e) { fail(e, "no answer from the app"); });
   document.addEventListener("htmx:responseError", function (e) {
     var xhr = e.detail && e.detail.xhr;
+    if (xhr && xhr.status === 401) {
+      signIn(e);
+      return;
+    }
     fail(e, "HTTP " + (xhr ? xhr.status : "error"));
   });
   document.addEventListener("htmx:afterRequest", function (e) {

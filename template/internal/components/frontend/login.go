@@ -145,8 +145,26 @@ func (d *Dashboard) authorizeSession(w http.ResponseWriter, req *http.Request, a
 		http.Redirect(w, req, LoginPath+"?next="+template.URLQueryEscaper(req.URL.RequestURI()), http.StatusSeeOther)
 		return req, false
 	}
+	if req.Header.Get("HX-Request") != "" {
+		// htmx swaps no error and would keep polling a dead session every
+		// few seconds; HX-Redirect makes it load the login page instead,
+		// coming back to the page the operator had open.
+		w.Header().Set("HX-Redirect", loginRedirect(req.Header.Get("HX-Current-URL")))
+	}
 	http.Error(w, "Sign in at "+LoginPath+".", http.StatusUnauthorized)
 	return req, false
+}
+
+// loginRedirect is the login page, returning after sign-in to the page
+// current (the HX-Current-URL htmx sends: a full URL, of this site since the
+// dashboard's requests are same-origin) when it is one of the dashboard's.
+func loginRedirect(current string) string {
+	next := OverviewPath
+	if u, err := url.Parse(current); err == nil && u.Path != "" {
+		u.Scheme, u.Host, u.User, u.Fragment, u.RawFragment = "", "", nil, "", ""
+		next = safeNext(u.RequestURI())
+	}
+	return LoginPath + "?next=" + template.URLQueryEscaper(next)
 }
 
 // checkSession asks a for the session of token and keeps the memo in step.

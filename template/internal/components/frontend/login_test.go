@@ -417,3 +417,68 @@ func TestOperator(t *testing.T) {
 		t.Errorf("Operator = %+v, %v; want %+v", id, ok, ada)
 	}
 }
+
+// TestSessionEndedHTMX: an htmx request without a valid session gets 401
+// with HX-Redirect to the login page (htmx swaps no error, so without it
+// the page would poll a dead session for ever), coming back to the page that
+// was open; a plain request gets no HX-Redirect, and a page navigation is
+// still redirected.
+func TestSessionEndedHTMX(t *testing.T) {
+	t.Parallel()
+	d, err := New(&Opts{Production: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &fakeAuth{sessions: map[string]Identity{}}
+	for _, tt := range []struct {
+		name, method, path, current string
+		htmx                        bool
+		want                        int
+		redirect                    string // HX-Redirect
+	}{
+		{"htmx poll", http.MethodGet, overviewFrag, "https://ops.example.com/", true, http.StatusUnauthorized, LoginPath + "?next=%2F"},
+		{"htmx poll of a panel", http.MethodGet, panelFrag + "/jobs", "https://ops.example.com/dashboard/panels/jobs?state=failed", true, http.StatusUnauthorized, LoginPath + "?next=%2Fdashboard%2Fpanels%2Fjobs%3Fstate%3Dfailed"},
+		{"htmx action", http.MethodPost, PanelsPath + "/jobs/actions/retry", "https://ops.example.com/dashboard/panels/jobs", true, http.StatusUnauthorized, LoginPath + "?next=%2Fdashboard%2Fpanels%2Fjobs"},
+		{"htmx, no current URL", http.MethodGet, overviewFrag, "", true, http.StatusUnauthorized, LoginPath + "?next=%2F"},
+		{"htmx, odd current URL", http.MethodGet, overviewFrag, "https://ops.example.com//evil.example", true, http.StatusUnauthorized, LoginPath + "?next=%2F"},
+		{"plain fragment", http.MethodGet, overviewFrag, "", false, http.StatusUnauthorized, ""},
+		{"page", http.MethodGet, GraphPath, "", false, http.StatusSeeOther, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(tt.method, tt.path, nil)
+			req.AddCookie(&http.Cookie{Name: sessionCookie, Value: "expired"})
+			if tt.htmx {
+				req.Header.Set("HX-Request", "true")
+				if tt.current != "" {
+					req.Header.Set("HX-Current-URL", tt.current)
+				}
+			}
+			w := httptest.NewRecorder()
+			if _, ok := d.authorizeSession(w, req, a); ok {
+				t.Fatal("an expired session was let in")
+			}
+			if w.Code != tt.want {
+				t.Errorf("status %d, want %d", w.Code, tt.want)
+			}
+			if got := w.Header().Get("HX-Redirect"); got != tt.redirect {
+				t.Errorf("HX-Redirect = %q, want %q", got, tt.redirect)
+			}
+		})
+	}
+}
+
+// TestDashboardJSSignedOut: dashboard.js treats a 401 as the end of the
+// session (stops refreshing and links to the login page) rather than as a
+// failed refresh to retry.
+func TestDashboardJSSignedOut(t *testing.T) {
+	t.Parallel()
+	js, err := assetFS.ReadFile("dashboard.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"status === 401", "htmx:beforeRequest", "e.preventDefault()", `getResponseHeader("HX-Redirect")`, `"` + LoginPath + `"`} {
+		if !strings.Contains(string(js), want) {
+			t.Errorf("dashboard.js lacks %s", want)
+		}
+	}
+}
