@@ -229,12 +229,25 @@ func refuse(w http.ResponseWriter, req *http.Request, detail string) {
 // htmx requests, scripts), written by backend.WriteProblem so the dashboard's
 // problems read like the API's.
 func refusal(w http.ResponseWriter, req *http.Request, status int, detail string) {
+	writeRefusal(w, req, refusalPage{Status: status, Title: http.StatusText(status), Detail: detail})
+}
+
+// notFound answers 404 with detail like refusal, and its page links to the
+// dashboard's home: the request got past the access rules, so the operator
+// can use the dashboard, and a mistyped or stale address is best answered with
+// the way back.
+func notFound(w http.ResponseWriter, req *http.Request, detail string) {
+	writeRefusal(w, req, refusalPage{Status: http.StatusNotFound, Title: http.StatusText(http.StatusNotFound), Detail: detail, Home: OverviewPath})
+}
+
+func writeRefusal(w http.ResponseWriter, req *http.Request, page refusalPage) {
+	status, detail := page.Status, page.Detail
 	if !wantsPage(req) {
 		backend.WriteProblem(w, req, status, detail)
 		return
 	}
 	var buf bytes.Buffer
-	if err := refusalTmpl.Execute(&buf, refusalPage{Status: status, Title: http.StatusText(status), Detail: detail}); err != nil {
+	if err := refusalTmpl.Execute(&buf, page); err != nil {
 		// The template is fixed and its data strings and an int; should it
 		// fail all the same, the problem still says what to do.
 		backend.WriteProblem(w, req, status, detail)
@@ -277,12 +290,13 @@ type refusalPage struct {
 	Status int
 	Title  string
 	Detail string
+	Home   string // when set, the page links to it (the dashboard's home)
 }
 
 // refusalTmpl is deliberately bare: no stylesheet, nothing of the dashboard.
 var refusalTmpl = NewTemplate("refusal", nil, `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Status}} {{.Title}}</title></head>
-<body><h1>{{.Status}} {{.Title}}</h1><p>{{.Detail}}</p></body></html>
+<body><h1>{{.Status}} {{.Title}}</h1><p>{{.Detail}}</p>{{with .Home}}<p><a href="{{.}}">Back to the dashboard</a></p>{{end}}</body></html>
 `)
 
 // fromLoopback reports whether the request's peer is this machine.

@@ -195,6 +195,10 @@ func mount(r *backend.Router) error {
 	s := &site{c: r.Container, r: r, title: r.Title, timeout: r.HealthTimeout}
 	guard := s.guard
 	r.Mux.Get(OverviewPath, guard(s.overview))
+	// The dashboard's pages live under Prefix but its home is the overview
+	// at "/": someone who types the prefix means the dashboard.
+	r.Mux.Get(Prefix, guard(s.home))
+	r.Mux.Get(Prefix+"/", guard(s.home))
 	r.Mux.Get(overviewFrag, guard(s.overviewFragment))
 	r.Mux.Get(GraphPath, guard(s.graph))
 	r.Mux.Get(graphFrag, guard(s.graphFragment))
@@ -208,6 +212,13 @@ func mount(r *backend.Router) error {
 	r.Mux.Post(LoginPath, s.login)
 	r.Mux.Post(LogoutPath, guard(s.logout))
 	return nil
+}
+
+// home sends /dashboard and /dashboard/ to the overview, the dashboard's
+// home; it is guarded like the pages so it answers nothing the overview
+// would not.
+func (s *site) home(w http.ResponseWriter, req *http.Request, _ *Dashboard) {
+	http.Redirect(w, req, OverviewPath, http.StatusSeeOther)
 }
 
 // handlerFunc is a dashboard handler: it gets the dashboard resolved and

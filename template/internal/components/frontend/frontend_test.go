@@ -1105,3 +1105,38 @@ func TestFlash(t *testing.T) {
 		t.Errorf("the reload shows a notice again:\n%s", body)
 	}
 }
+
+// TestDashboardHome: /dashboard and /dashboard/ send a browser to the
+// overview, the dashboard's home at "/", instead of the API's JSON 404; and
+// the page for an unknown panel links back to it.
+func TestDashboardHome(t *testing.T) {
+	t.Parallel()
+	e := setup(t, setupOpts{})
+	for _, path := range []string{Prefix, Prefix + "/"} {
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, path, nil)
+		req.Header.Set("Accept", "text/html")
+		rec := do(t, e.h, req)
+		if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != OverviewPath {
+			t.Errorf("GET %s = %d to %q, want %d to %q", path, rec.Code, rec.Header().Get("Location"), http.StatusSeeOther, OverviewPath)
+		}
+	}
+	// The redirect is behind the same access rules as the pages.
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, Prefix, nil)
+	req.Host = "evil.example"
+	if rec := do(t, e.h, req); rec.Code != http.StatusForbidden {
+		t.Errorf("GET %s for another host = %d, want 403", Prefix, rec.Code)
+	}
+
+	req = httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/dashboard/panels/nope", nil)
+	req.Header.Set("Accept", "text/html")
+	rec := do(t, e.h, req)
+	if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), `<a href="/">Back to the dashboard</a>`) {
+		t.Errorf("unknown panel = %d without a link home:\n%s", rec.Code, rec.Body)
+	}
+	// Refusals outside the dashboard's reach (another host) link nowhere.
+	req = httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/dashboard/panels/nope", nil)
+	req.Host = "evil.example"
+	if rec := do(t, e.h, req); strings.Contains(rec.Body.String(), "Back to the dashboard") {
+		t.Errorf("the host refusal links to the dashboard:\n%s", rec.Body)
+	}
+}

@@ -267,7 +267,7 @@ func safeAction(fn ActionFunc, pc *PanelContext) (err error) {
 func (s *site) findPanel(w http.ResponseWriter, req *http.Request, d *Dashboard) (panel, bool) {
 	p, ok := d.panels.find(chi.URLParam(req, "name"))
 	if !ok {
-		refusal(w, req, http.StatusNotFound, "No such dashboard panel: pick one from the dashboard's navigation.")
+		notFound(w, req, "No such dashboard panel: pick one from the dashboard's navigation.")
 	}
 	return p, ok
 }
@@ -301,7 +301,7 @@ func (s *site) action(w http.ResponseWriter, req *http.Request, d *Dashboard) {
 	name := chi.URLParam(req, "action")
 	fn, ok := p.opts.Actions[name]
 	if !ok {
-		refusal(w, req, http.StatusNotFound, "No such action on this panel: reload the panel for the actions it offers.")
+		notFound(w, req, "No such action on this panel: reload the panel for the actions it offers.")
 		return
 	}
 	pc := &PanelContext{Request: req, Container: s.c, Panel: p.name, Action: name, csrf: d.csrfToken(w, req)}
@@ -338,7 +338,7 @@ func (s *site) resource(w http.ResponseWriter, req *http.Request, d *Dashboard) 
 	name := chi.URLParam(req, "resource")
 	fn, ok := p.opts.Resources[name]
 	if !ok {
-		refusal(w, req, http.StatusNotFound, "No such resource on this panel: reload the panel for its current links.")
+		notFound(w, req, "No such resource on this panel: reload the panel for its current links.")
 		return
 	}
 	// No CSRF token: a resource is a GET document, sandboxed, with no form that could post.
