@@ -3,6 +3,7 @@ package worker
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"slices"
@@ -24,7 +25,7 @@ func init() {
 		Order:   10,
 		Refresh: 5,
 		Actions: map[string]frontend.ActionFunc{
-			"retry":  jobAction((*Client).Retry, "Job %d will run again as soon as a worker is free."),
+			"retry":  jobAction(retryJob, "Job %d will run again as soon as a worker is free."),
 			"cancel": jobAction((*Client).Cancel, "Job %d is cancelled."),
 		},
 	}})
@@ -135,6 +136,44 @@ func jobAction(do func(*Client, context.Context, int64) (*rivertype.JobRow, erro
 	}
 }
 
+// canRetry reports whether the panel offers Retry for a job in state: River's JobRetry makes
+// any job but a running one available at once, so Retry suits one that failed (retryable,
+// discarded), was cancelled, or waits (scheduled, pending: run it now). A completed job would
+// run its work a second time (another email sent) with one more attempt counted, and an
+// available or running one has nothing to retry.
+func canRetry(state rivertype.JobState) bool {
+	switch state {
+	case rivertype.JobStateRetryable, rivertype.JobStateDiscarded, rivertype.JobStateCancelled,
+		rivertype.JobStateScheduled, rivertype.JobStatePending:
+		return true
+	}
+	return false
+}
+
+// retryJob is the panel's retry: Client.Retry for a job canRetry allows. The check is here
+// too, not only in the rows offered, because a form can be posted from a page rendered
+// before the job completed, or crafted. It reads the job first, so a job that completes
+// between the read and the retry still runs again: the window is a few milliseconds, and
+// River offers no conditional retry to close it.
+func retryJob(c *Client, ctx context.Context, id int64) (*rivertype.JobRow, error) {
+	j, err := c.Job(ctx, id)
+	if errors.Is(err, river.ErrNotFound) {
+		return nil, fmt.Errorf("there is no job %d: it may have been deleted; reload the panel", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case j.State == rivertype.JobStateCompleted:
+		return nil, fmt.Errorf("job %d completed successfully, so it is not retried: that would run its work again; enqueue a new job if that is what you want", id)
+	case j.State == rivertype.JobStateRunning:
+		return nil, fmt.Errorf("job %d is running, so it is not retried: wait for it to finish, or cancel it first", id)
+	case !canRetry(j.State):
+		return nil, fmt.Errorf("job %d is %s, so it is not retried: it runs as soon as a worker is free", id, j.State)
+	}
+	return c.Retry(ctx, id)
+}
+
 // panelJobs lists the panel's failed and recent jobs with queries that read panelRows rows
 // of an index each, whatever the number of jobs:
 //   - recent: no state filter (States() without arguments drops River's state predicate,
@@ -211,13 +250,11 @@ func panelRowsOf(jobs []*rivertype.JobRow) []panelJob {
 			pj.LastError = j.Errors[n-1].Error
 		}
 		switch j.State {
-		case rivertype.JobStateRunning:
+		case rivertype.JobStateRunning, rivertype.JobStateAvailable, rivertype.JobStateScheduled,
+			rivertype.JobStateRetryable, rivertype.JobStatePending:
 			pj.CanCancel = true
-		case rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStatePending:
-			pj.CanCancel, pj.CanRetry = true, j.State != rivertype.JobStateAvailable
-		default: // completed, discarded, cancelled
-			pj.CanRetry = true
 		}
+		pj.CanRetry = canRetry(j.State)
 		out = append(out, pj)
 	}
 	return out

@@ -5,7 +5,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
@@ -58,4 +60,76 @@ func TestPanel(t *testing.T) {
 			t.Errorf("after retry the job is %s", j.State)
 		}
 	})
+}
+
+// TestPanelRetryCompleted: a completed job offers no Retry, and a retry posted for it all
+// the same (from a page rendered before it completed) is refused with a reason, the job left
+// completed with its one attempt; a scheduled one is still retried (run now).
+func TestPanelRetryCompleted(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		client := setup(t, db, testSettings())
+		h := frontendtest.Handler(t, nil, func(r *registry.Registry) error {
+			return registry.Value(r, client, registry.Component(Name))
+		})
+		res, err := client.Enqueue(t.Context(), okArgs{Token: token(t)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := res.Job.ID
+		waitState(t, client, id, rivertype.JobStateCompleted, 10*time.Second)
+		// A job waiting for later, so the page has forms (and the test browser a CSRF token).
+		later, err := client.Enqueue(t.Context(), okArgs{Token: token(t)}, &river.InsertOpts{ScheduledAt: time.Now().Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		b := frontendtest.NewBrowser(t, h)
+		body := b.Get("/dashboard/panels/jobs")
+		if !strings.Contains(body, fmt.Sprintf(`<th scope="row">%d</th>`, id)) {
+			t.Fatalf("the completed job is not listed:\n%s", body)
+		}
+		if strings.Contains(body, fmt.Sprintf("Retry<span class=\"visually-hidden\"> job %d</span>", id)) {
+			t.Errorf("the completed job offers Retry:\n%s", body)
+		}
+		after := b.Submit("/dashboard/panels/jobs/actions/retry", url.Values{"id": {fmt.Sprint(id)}})
+		if !strings.Contains(after, fmt.Sprintf("job %d completed successfully, so it is not retried", id)) {
+			t.Errorf("no refusal after retrying a completed job:\n%s", after)
+		}
+		j, err := client.Job(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.State != rivertype.JobStateCompleted || j.Attempt != 1 {
+			t.Errorf("after the refused retry the job is %s, attempt %d; want completed, 1", j.State, j.Attempt)
+		}
+		if after := b.Submit("/dashboard/panels/jobs/actions/retry", url.Values{"id": {fmt.Sprint(later.Job.ID)}}); !strings.Contains(after, fmt.Sprintf("Job %d will run again", later.Job.ID)) {
+			t.Errorf("a scheduled job was not retried (run now):\n%s", after)
+		}
+		if after := b.Submit("/dashboard/panels/jobs/actions/retry", url.Values{"id": {"999999999"}}); !strings.Contains(after, "there is no job 999999999") {
+			t.Errorf("no reason after retrying a missing job:\n%s", after)
+		}
+	})
+}
+
+// TestPanelRowActions: which states offer Retry and Cancel.
+func TestPanelRowActions(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		state         rivertype.JobState
+		retry, cancel bool
+	}{
+		{rivertype.JobStateAvailable, false, true},
+		{rivertype.JobStatePending, true, true},
+		{rivertype.JobStateScheduled, true, true},
+		{rivertype.JobStateRunning, false, true},
+		{rivertype.JobStateRetryable, true, true},
+		{rivertype.JobStateCompleted, false, false},
+		{rivertype.JobStateDiscarded, true, false},
+		{rivertype.JobStateCancelled, true, false},
+	} {
+		row := panelRowsOf([]*rivertype.JobRow{{State: tt.state}})[0]
+		if row.CanRetry != tt.retry || row.CanCancel != tt.cancel {
+			t.Errorf("%s: retry %v, cancel %v; want %v, %v", tt.state, row.CanRetry, row.CanCancel, tt.retry, tt.cancel)
+		}
+	}
 }
