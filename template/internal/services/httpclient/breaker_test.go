@@ -50,12 +50,18 @@ func TestBreaker(t *testing.T) {
 	if !errors.Is(err, ErrBreakerOpen) || !errors.Is(err, circuitbreaker.ErrOpen) {
 		t.Errorf("call with the breaker open: %v, want ErrBreakerOpen", err)
 	}
+	// ErrBreakerOpen and the breaker's own error both read "circuit breaker open": once is enough.
+	if err != nil && strings.Count(err.Error(), "circuit breaker open") != 1 {
+		t.Errorf("error %q does not say the breaker is open exactly once", err)
+	}
 	if srv.count() != 3 {
 		t.Errorf("the host got %d calls, want 3: an open breaker must not let calls through", srv.count())
 	}
 	st := f.cs.Hosts()
 	if len(st) != 1 || st[0].Breaker != BreakerOpen || st[0].Failures != 4 || st[0].Opened != 1 || st[0].LastError == "" {
 		t.Errorf("host stats %+v, want open, 4 failures, opened once, a last error", st)
+	} else if !strings.HasSuffix(st[0].LastError, ": circuit breaker open") || strings.Count(st[0].LastError, "circuit breaker open") != 1 {
+		t.Errorf("last error %q, want it to end with the breaker open, said once", st[0].LastError)
 	}
 
 	// A probe while the host still fails opens the breaker again.

@@ -156,6 +156,14 @@ type transport struct{ c *Client }
 // is open; errors.Is(err, circuitbreaker.ErrOpen) holds too.
 var ErrBreakerOpen = errors.New("circuit breaker open")
 
+// breakerOpenError is the error of a call the breaker refused: it matches ErrBreakerOpen and
+// the breaker's own error (circuitbreaker.ErrOpen) but reads as one of them, since both say
+// "circuit breaker open" and the panel showed the words twice.
+type breakerOpenError struct{ breaker error }
+
+func (e breakerOpenError) Error() string   { return ErrBreakerOpen.Error() }
+func (e breakerOpenError) Unwrap() []error { return []error{ErrBreakerOpen, e.breaker} }
+
 // errNoTime ends a call's waiting when the next wait would outlast the call's deadline.
 var errNoTime = errors.New("httpclient: no time left for another attempt")
 
@@ -240,7 +248,7 @@ func (t *transport) roundTrip(ctx context.Context, req *http.Request, start time
 			}
 		case errors.Is(err, circuitbreaker.ErrOpen):
 			st.discard()
-			err = fmt.Errorf("httpclient %s: %s: %w (%w)", c.name, req.URL.Host, ErrBreakerOpen, err)
+			err = fmt.Errorf("httpclient %s: %s: %w", c.name, req.URL.Host, breakerOpenError{err})
 		case ctx.Err() != nil:
 			// Cancelled or past the deadline, during an attempt or a wait.
 			last := st.discard()

@@ -35,7 +35,7 @@ var panelTmpl = frontend.NewTemplate("http", template.FuncMap{
     <td>{{if .LastError}}<span class="msg">{{.LastError}}</span> <span class="muted">{{when .LastErrorAt}}</span>{{else}}<span class="muted">none</span>{{end}}</td>
   </tr>{{end}}</tbody>
 </table></div>{{else}}<p class="muted">No outbound calls yet.</p>{{end}}
-<p class="muted">A breaker opens after {{.Settings.BreakerFailures}} consecutive failures (transport errors, 5xx) and lets a probe through {{.Settings.BreakerCooldown}} later.</p>
+<p class="muted">Calls count requests once, however many attempts each took; Failures, the calls that ended in an error or a 5xx, 408 or 429 answer; Retries, the attempts after the first. A breaker counts attempts, not calls: it opens after {{.Settings.BreakerFailures}} consecutive failed attempts (transport errors, 5xx), so one call and its retries can open it, and lets a probe through {{.Settings.BreakerCooldown}} later.</p>
 <h2 id="clients-heading">Clients</h2>
 {{if .Clients}}<div class="scroll" tabindex="0" role="group" aria-labelledby="clients-heading"><table>
   <thead><tr><th scope="col">Client</th><th scope="col">Base URL</th><th scope="col">Timeout</th><th scope="col">Attempts</th></tr></thead>

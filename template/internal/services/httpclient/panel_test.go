@@ -35,6 +35,8 @@ func TestPanel(t *testing.T) {
 		"GET /fail?token=REDACTED: 503 Service Unavailable",
 		"<code>" + good.host() + "</code>", `<span class="badge badge-healthy">closed</span>`,
 		"<th scope=\"row\">vendor</th>", "<code>https://api.example.com/v1?key=REDACTED</code>",
+		// The breaker counts attempts while the columns count calls: the note says which.
+		"opens after 1 consecutive failed attempts", "Retries, the attempts after the first",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("panel lacks %q", want)
