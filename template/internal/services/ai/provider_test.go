@@ -290,3 +290,23 @@ type timeoutError struct{}
 func (timeoutError) Error() string   { return "i/o timeout" }
 func (timeoutError) Timeout() bool   { return true }
 func (timeoutError) Temporary() bool { return true }
+
+// TestProviderClientBaseURL: each provider's HTTP client is told its provider's base URL,
+// so the Outbound HTTP panel shows where ai-local calls (AI_LOCAL_BASE_URL), not none.
+func TestProviderClientBaseURL(t *testing.T) {
+	t.Parallel()
+	hc := testClients(t, 1)
+	s := Settings{LocalBaseURL: "http://gpu-box:8080/v1", AnthropicKey: "sk-ant"}.WithDefaults()
+	for _, kind := range []string{ProviderLocal, ProviderAnthropic} {
+		if _, err := newProvider(hc, s, kind); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := map[string]string{}
+	for _, c := range hc.Clients() {
+		got[c.Name()] = c.Options().BaseURL
+	}
+	if got["ai-local"] != "http://gpu-box:8080/v1" || got["ai-anthropic"] != DefaultAnthropicBaseURL {
+		t.Errorf("the clients' base URLs are %v", got)
+	}
+}

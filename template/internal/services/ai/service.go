@@ -137,9 +137,12 @@ func New(db *database.DB, s Settings, opts *Opts) (*Service, error) {
 	return svc, nil
 }
 
-// newProvider builds the provider of a kind on its own HTTP client ("ai-openai", ...).
+// newProvider builds the provider of a kind on its own HTTP client ("ai-openai", ...). The
+// SDKs send absolute URLs, so the client needs no BaseURL to work; it gets the provider's
+// all the same so the dashboard's Outbound HTTP panel shows where the client calls (an
+// AI_LOCAL_BASE_URL set, say), instead of none.
 func newProvider(hc *httpclient.Clients, s Settings, kind string) (Provider, error) {
-	c, err := hc.New("ai-"+kind, httpclient.Options{Timeout: s.Timeout})
+	c, err := hc.New("ai-"+kind, httpclient.Options{BaseURL: s.baseURL(kind), Timeout: s.Timeout})
 	if err != nil {
 		return nil, fmt.Errorf("ai: provider %s: %w", kind, err)
 	}
