@@ -23,3 +23,13 @@ type Identity interface {
 	// RequireUserHTTP is RequireUser for plain net/http handlers (the MCP server at /mcp).
 	RequireUserHTTP() func(http.Handler) http.Handler
 }
+
+// UserNamer is an Identity that can also name its users: the dashboard's AI panel shows a
+// conversation's user by name (an email or username) rather than by ID when the Identity
+// is one. It is a separate interface so an Identity without accounts to read need not
+// implement it.
+type UserNamer interface {
+	// UserNames returns a name to show for each of ids that names a user; an ID of no user
+	// (deleted since) is left out.
+	UserNames(ctx context.Context, ids []string) (map[string]string, error)
+}

@@ -1,8 +1,10 @@
 package ai
 
 import (
+	"context"
 	"fmt"
 	"html/template"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,7 +30,7 @@ var panelTmpl = frontend.NewTemplate("ai", nil, `<p><span class="badge badge-{{.
 {{else}}<p class="muted">No AI calls in the last {{.Days}} days.</p>{{end}}
 <h3>Latest conversations</h3>
 {{if .Conversations}}<table><thead><tr><th scope="col">ID</th><th scope="col">Title</th><th scope="col">User</th><th scope="col">Updated</th></tr></thead>
-<tbody>{{range .Conversations}}<tr><td>{{.ID}}</td><td>{{.Title}}</td><td>{{if .UserID}}{{.UserID}}{{else}}-{{end}}</td><td>{{.UpdatedAt.UTC.Format "2006-01-02 15:04"}}</td></tr>{{end}}</tbody></table>
+<tbody>{{range .Conversations}}<tr><td>{{.ID}}</td><td>{{.Title}}</td><td>{{if .User}}<span title="user {{.UserID}}">{{.User}}</span>{{else if .UserID}}{{.UserID}}{{else}}-{{end}}</td><td>{{.UpdatedAt.UTC.Format "2006-01-02 15:04"}}</td></tr>{{end}}</tbody></table>
 {{else}}<p class="muted">No conversations yet.</p>{{end}}
 <h3>Last errors</h3>
 {{if .Errors}}<table><thead><tr><th scope="col">When</th><th scope="col">Kind</th><th scope="col">Provider / model</th><th scope="col">Error</th></tr></thead>
@@ -73,14 +75,48 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	if err != nil {
 		return "", err
 	}
+	views := svc.conversationViews(ctx, convs)
 	errs, err := svc.LastErrors(ctx, 5)
 	if err != nil {
 		return "", err
 	}
 	return p.Execute(panelTmpl, map[string]any{
 		"Health": svc.CheckHealth(ctx), "Profiles": svc.Profiles(), "Days": panelDays, "Chart": tokensChart(days),
-		"Models": models, "Conversations": convs, "Errors": errs,
+		"Models": models, "Conversations": views, "Errors": errs,
 	})
+}
+
+// conversationView is a conversation as the panel lists it: with its user's name when the
+// Identity can tell it (see UserNamer).
+type conversationView struct {
+	Conversation
+	User string // "" when unknown: the panel shows UserID
+}
+
+// conversationViews names the users of convs. A failed lookup is logged and leaves the IDs:
+// the panel is still worth showing.
+func (s *Service) conversationViews(ctx context.Context, convs []Conversation) []conversationView {
+	out := make([]conversationView, len(convs))
+	var ids []string
+	for i, c := range convs {
+		out[i].Conversation = c
+		if c.UserID != "" && !slices.Contains(ids, c.UserID) {
+			ids = append(ids, c.UserID)
+		}
+	}
+	namer, ok := s.identity.(UserNamer)
+	if !ok || len(ids) == 0 {
+		return out
+	}
+	names, err := namer.UserNames(ctx, ids)
+	if err != nil {
+		s.logger.WarnContext(ctx, "ai: panel: name the users of conversations", "error", err)
+		return out
+	}
+	for i := range out {
+		out[i].User = names[out[i].UserID]
+	}
+	return out
 }
 
 // dayTokens is one bar of the chart.

@@ -6,8 +6,10 @@
 package aiauth
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -68,4 +70,32 @@ func (i *Identity) RequireUserHTTP() func(http.Handler) http.Handler {
 	return i.auth.RequireRoleHTTP("")
 }
 
-var _ ai.Identity = (*Identity)(nil)
+// UserNames names the users of ids for the dashboard's AI panel: the email, else the
+// username. An ID that is not a number or of no user (deleted since) is left out; the panel
+// then shows the ID. The panel lists at most a few conversations, so one lookup per distinct
+// user is cheap.
+func (i *Identity) UserNames(ctx context.Context, ids []string) (map[string]string, error) {
+	out := make(map[string]string, len(ids))
+	for _, id := range ids {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil {
+			continue
+		}
+		u, err := i.auth.Users().Get(ctx, n)
+		switch {
+		case errors.Is(err, auth.ErrNotFound):
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("aiauth: name user %s: %w", id, err)
+		}
+		if name := cmp.Or(u.Email, u.Username); name != "" {
+			out[id] = name
+		}
+	}
+	return out, nil
+}
+
+var (
+	_ ai.Identity  = (*Identity)(nil)
+	_ ai.UserNamer = (*Identity)(nil)
+)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -95,6 +96,23 @@ func TestIdentity(t *testing.T) {
 		}
 		if rec := do(http.MethodGet, ai.Prefix+"/usage?all=true", "", adminToken); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"calls":2`) {
 			t.Fatalf("admin reads everyone's usage: %d %s", rec.Code, rec.Body)
+		}
+
+		// The dashboard names a conversation's user rather than showing an ID.
+		body := frontendtest.NewBrowser(t, h).Get("/dashboard/panels/" + ai.PanelName)
+		for _, want := range []string{">user@example.com</span>", ">admin@example.com</span>"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the ai panel lacks %q:\n%s", want, body)
+			}
+		}
+		u, err := users.GetByLogin(ctx, "user")
+		if err != nil {
+			t.Fatal(err)
+		}
+		uid := strconv.FormatInt(u.ID, 10)
+		names, err := id.UserNames(ctx, []string{uid, "999999", "not-an-id"})
+		if err != nil || len(names) != 1 || names[uid] != "user@example.com" {
+			t.Errorf("UserNames = %v, %v; want only %s named user@example.com", names, err, uid)
 		}
 	})
 }
