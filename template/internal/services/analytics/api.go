@@ -90,7 +90,7 @@ func (in *RangeQuery) Resolve(ctx huma.Context) []error {
 // start before to (given, or now by default): an empty or reversed range is the caller's
 // mistake, never replaced by the default.
 func (in RangeQuery) span(now time.Time) (Range, error) {
-	r := Range{From: in.From, To: in.To}
+	r := Range(in)
 	end := "to"
 	if r.To.IsZero() {
 		r.To, end = now, "to (default: now)"
