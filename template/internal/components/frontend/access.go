@@ -378,16 +378,19 @@ func (d *Dashboard) validCSRF(req *http.Request) bool {
 // to another host in development gets a cookie without Secure, which the
 // browser would otherwise drop.
 func (d *Dashboard) secureCookies(req *http.Request) bool {
-	if d.opts.Production || req.TLS != nil {
-		return true
-	}
-	host, _, err := net.SplitHostPort(req.Host)
+	return d.opts.Production || req.TLS != nil || loopbackHost(req.Host)
+}
+
+// loopbackHost reports whether a Host header names this machine (localhost or
+// a loopback address), which browsers treat as a secure context.
+func loopbackHost(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
 	if err != nil {
-		host = req.Host
+		host = hostport
 	}
 	if host == "localhost" {
 		return true
 	}
-	ip := net.ParseIP(host)
+	ip := net.ParseIP(strings.Trim(host, "[]"))
 	return ip != nil && ip.IsLoopback()
 }

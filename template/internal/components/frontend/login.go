@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/runtime/ratelimit"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
@@ -251,6 +252,7 @@ var loginTmpl = NewTemplate("login", nil, `<!doctype html>
 <body class="login-page"><main class="login" aria-labelledby="login-title">
 <p class="app">{{.Title}}</p>
 <h1 id="login-title">Sign in to the dashboard</h1>
+{{with .Warning}}<p role="alert" class="notice notice-error" id="insecure">{{.}}</p>{{end}}
 {{with .Error}}<p role="alert" class="notice notice-error">{{.}}</p>{{end}}
 <form method="post" action="{{.Action}}">
   <input type="hidden" name="csrf_token" value="{{.CSRF}}">
@@ -328,6 +330,12 @@ func (s *site) login(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	data := map[string]any{"Title": s.title, "CSS": d.urls().css, "Action": LoginPath, "Next": safeNext(req.URL.Query().Get("next"))}
+	if d.opts.Production && !backend.Secure(req) && !loopbackHost(req.Host) {
+		// The session cookie is Secure in production, and a browser drops a Secure cookie
+		// that came over plain HTTP from any host but localhost: the sign-in would only
+		// bring the operator back here, with no word why.
+		data["Warning"] = "This page came over plain HTTP. In production the dashboard's cookies are Secure, which browsers keep only over HTTPS (or on localhost), so signing in here would not stick: open the dashboard through HTTPS (behind a TLS proxy, listed in TRUSTED_PROXIES)."
+	}
 	status := http.StatusOK
 	if req.Method == http.MethodPost {
 		if err := http.NewCrossOriginProtection().Check(req); err != nil {

@@ -482,3 +482,34 @@ func TestDashboardJSSignedOut(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginOverPlainHTTP: in production the session cookie is Secure, which a browser drops
+// over plain HTTP from any host but localhost; the login page says so there, and only there.
+func TestLoginOverPlainHTTP(t *testing.T) {
+	t.Parallel()
+	a := &fakeAuth{}
+	for _, c := range []struct {
+		name, target string
+		production   bool
+		warned       bool
+	}{
+		{"production, plain HTTP, another host", "http://ops.example.com/dashboard/login", true, true},
+		{"production, plain HTTP, with a port", "http://example.com:8000/dashboard/login", true, true},
+		{"production, HTTPS", "https://example.com/dashboard/login", true, false},
+		{"production, localhost", "http://localhost:8000/dashboard/login", true, false},
+		{"production, loopback address", "http://127.0.0.1:8000/dashboard/login", true, false},
+		{"production, IPv6 loopback", "http://[::1]:8000/dashboard/login", true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			e := setup(t, setupOpts{opts: &Opts{Production: c.production, Authenticator: func(*registry.Container) Authenticator { return a }}})
+			page := do(t, e.h, httptest.NewRequestWithContext(t.Context(), http.MethodGet, c.target, nil))
+			if page.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", page.Code, page.Body)
+			}
+			if got := strings.Contains(page.Body.String(), `id="insecure"`); got != c.warned {
+				t.Errorf("warned = %v, want %v:\n%s", got, c.warned, page.Body)
+			}
+		})
+	}
+}
