@@ -8,12 +8,15 @@
 package observability
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -72,7 +75,16 @@ type Opts struct {
 	Global bool
 	// SpanProcessors receive every span besides the OTLP exporter (tests record them).
 	SpanProcessors []sdktrace.SpanProcessor
+	// Logger receives failed exports and a failed final flush, at WARN. Nil means
+	// slog.Default() at the moment of logging, which the commands set up after New.
+	Logger *slog.Logger
 }
+
+// FlushTimeout bounds the final flush in Stop: the spans and metrics the exporters still
+// hold are sent within it or dropped, so that a collector that is down delays shutdown by
+// this much at most (each export's own OTEL_EXPORTER_OTLP_TIMEOUT, 10 s by default, would
+// take the registry's whole stop bound) and does not make the stop fail.
+const FlushTimeout = 3 * time.Second
 
 // Observability is the installed SDK: a tracer provider, a meter provider whose readers are
 // the one behind /metrics (and OTLP when configured), and the propagator.
@@ -86,6 +98,9 @@ type Observability struct {
 	traces     *TraceRing              // nil with OTEL_DASHBOARD_TRACES=0
 	started    time.Time               // the counters' start, for the Metrics panel's rates
 	rates      rateWindow              // the Metrics panel's samples of the counters
+	logger     func() *slog.Logger     // Opts.Logger or slog.Default()
+	exports    []*exportStatus         // one per OTLP exporter, for the health check
+	senders    []*otlpSender           // the OTLP exporters', aborted at the end of Stop
 }
 
 // New builds the SDK for s. It connects to nothing yet: the OTLP exporters send in the
@@ -98,6 +113,9 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 	if err := s.ValidateFor(o.Production); err != nil {
 		return nil, err
 	}
+	logger := func() *slog.Logger { return cmp.Or(o.Logger, slog.Default()) }
+	var exports []*exportStatus
+	var senders []*otlpSender
 	res, err := newResource(ctx, s)
 	if err != nil {
 		return nil, err
@@ -135,7 +153,10 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 		if err != nil {
 			return nil, err
 		}
-		traceOpts = append(traceOpts, sdktrace.WithBatcher(newSpanExporter(spans, nil)))
+		se := newSpanExporter(spans, nil)
+		se.s.status = newExportStatus("traces", logger)
+		exports, senders = append(exports, se.s.status), append(senders, se.s)
+		traceOpts = append(traceOpts, sdktrace.WithBatcher(se))
 		// OTEL_METRICS_EXPORTER=none (the standard switch) keeps metrics off the wire: for
 		// a backend that takes traces only, such as Jaeger, which answers 404 to
 		// /v1/metrics. /metrics serves them either way.
@@ -144,7 +165,10 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 			if err != nil {
 				return nil, err
 			}
-			meterOpts = append(meterOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(newMetricExporter(metrics, nil))))
+			me := newMetricExporter(metrics, nil)
+			me.s.status = newExportStatus("metrics", logger)
+			exports, senders = append(exports, me.s.status), append(senders, me.s)
+			meterOpts = append(meterOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(me)))
 		}
 	}
 	obs := &Observability{
@@ -156,6 +180,9 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 		reader:     reader,
 		traces:     ring,
 		started:    time.Now(),
+		logger:     logger,
+		exports:    exports,
+		senders:    senders,
 	}
 	if err := startRuntimeMetrics(obs.meter); err != nil {
 		return nil, errors.Join(err, obs.Stop(ctx))
@@ -164,6 +191,10 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 		otel.SetTracerProvider(obs.tracer)
 		otel.SetMeterProvider(obs.meter)
 		otel.SetTextMapPropagator(obs.propagator)
+		// The SDK reports failed exports and other trouble through otel.Handle, whose
+		// default prints every one through the log package (INFO once slog is the default
+		// logger): log at WARN instead, what an exporter has not, rate-limited.
+		otel.SetErrorHandler(&errorHandler{logger: logger, now: time.Now, limit: warnLimiter{every: warnEvery}})
 	}
 	return obs, nil
 }
@@ -211,14 +242,42 @@ func (o *Observability) Traces() *TraceRing { return o.traces }
 // Propagator returns the propagator: W3C trace context and baggage.
 func (o *Observability) Propagator() propagation.TextMapPropagator { return o.propagator }
 
-// Stop flushes what the exporters hold and shuts the providers down, within ctx. It is
-// safe to call twice (the SDK's Shutdown is) and before anything was recorded.
+// Stop flushes what the exporters hold and shuts the providers down, within FlushTimeout
+// (or ctx, if sooner). A flush that fails or runs out of time is logged at WARN and does not
+// fail the stop: the telemetry it held is lost either way, and the app's exit status should
+// say whether the app stopped cleanly, not whether a collector was up. It is safe to call
+// twice (the SDK's Shutdown is) and before anything was recorded.
 func (o *Observability) Stop(ctx context.Context) error {
-	err := errors.Join(o.tracer.Shutdown(ctx), o.meter.Shutdown(ctx))
-	if err != nil && !errors.Is(err, sdkmetric.ErrReaderShutdown) {
-		return fmt.Errorf("observability: stop: %w", err)
+	flushCtx, cancel := context.WithTimeout(ctx, FlushTimeout)
+	defer cancel()
+	// Concurrently, so that spans stuck on a collector that is down do not use up the
+	// metrics' share of the bound, or the other way round.
+	var traceErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { traceErr = o.tracer.Shutdown(flushCtx) })
+	meterErr := o.meter.Shutdown(flushCtx)
+	wg.Wait()
+	// Whatever is still being sent has missed the bound: end it rather than let it retry in
+	// the background.
+	for _, s := range o.senders {
+		s.abort()
 	}
+	err := errors.Join(traceErr, meterErr)
+	if err == nil || errors.Is(err, sdkmetric.ErrReaderShutdown) {
+		return nil
+	}
+	attrs := []any{"err", oneLine(err.Error(), 500), "timeout", FlushTimeout.String()}
+	for _, s := range o.exports {
+		if bad, reason, _ := s.health(); bad {
+			attrs = append(attrs, "last_"+s.signal+"_export_error", reason)
+		}
+	}
+	attrs = append(attrs, "hint", exportHint)
+	o.logger().Warn("observability: final flush of traces and metrics failed; what it held is lost", attrs...)
 	return nil
 }
 
-var _ registry.Stopper = (*Observability)(nil)
+var (
+	_ registry.Stopper       = (*Observability)(nil)
+	_ registry.HealthChecker = (*Observability)(nil)
+)

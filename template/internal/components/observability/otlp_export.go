@@ -268,6 +268,16 @@ type otlpSender struct {
 
 	closed   atomic.Bool
 	sizeHint atomic.Int64 // the last request's size, so encoding rarely regrows its buffer
+
+	// status records each export's outcome for the health check and the log; nil records
+	// nothing (an exporter built outside New).
+	status *exportStatus
+	// aborted is cancelled by abort: Observability.Stop ends the exports still in flight
+	// once its flush bound has passed, such as the span processor's final drain, which runs
+	// on a context of its own and would otherwise retry a collector that is down for the
+	// whole OTLP timeout after the app has stopped waiting.
+	aborted context.Context
+	abort   context.CancelFunc
 }
 
 var gzipWriters = sync.Pool{New: func() any {
@@ -282,6 +292,7 @@ func newOTLPSender(cfg otlpConfig, client *http.Client, signal string) *otlpSend
 		cfg.Timeout = otlpDefaultTimeout
 	}
 	s := &otlpSender{cfg: cfg, client: client, signal: signal, backoff: time.Second, maxBackoff: 30 * time.Second}
+	s.aborted, s.abort = context.WithCancel(context.Background())
 	if s.client == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		// One collector: keep a few connections to it rather than the default two.
@@ -328,6 +339,7 @@ func (s *otlpSender) encode(enc func([]byte) ([]byte, error)) ([]byte, error) {
 func (s *otlpSender) send(ctx context.Context, body []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
+	defer context.AfterFunc(s.aborted, cancel)()
 	for attempt := 0; ; attempt++ {
 		wait, err := s.post(ctx, body)
 		if err == nil || wait < 0 {
@@ -446,6 +458,18 @@ func oneLine(s string, n int) string {
 	return s
 }
 
+// deliver sends body and records the outcome in s.status. An export that abort ended
+// returns nil, unrecorded: Stop has already logged at WARN that what it held is lost, and the
+// span processor, which drains on a goroutine of its own, would otherwise report it again
+// through otel.Handle after the app has stopped.
+func (s *otlpSender) deliver(ctx context.Context, body []byte) error {
+	err := s.send(ctx, body)
+	if err != nil && s.aborted.Err() != nil {
+		return nil
+	}
+	return s.status.record(err)
+}
+
 func (s *otlpSender) shutdown(ctx context.Context) error {
 	s.closed.Store(true)
 	if s.private {
@@ -477,7 +501,7 @@ func (e *spanExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 	if err != nil {
 		return err
 	}
-	return e.s.send(ctx, body)
+	return e.s.deliver(ctx, body)
 }
 
 // Shutdown makes later exports fail; nothing is buffered here, so nothing is lost.
@@ -524,7 +548,7 @@ func (e *metricExporter) Export(ctx context.Context, rm *metricdata.ResourceMetr
 	if body == nil {
 		return encErr
 	}
-	return errors.Join(e.s.send(ctx, body), encErr)
+	return errors.Join(e.s.deliver(ctx, body), encErr)
 }
 
 // ForceFlush has nothing to flush: every export is sent before it returns.
