@@ -14,6 +14,10 @@ import (
 // OTEL_METRICS_EXPORTER (none: no OTLP metrics); those declared here are the ones the app
 // acts on or that every deployment sets. The zero value exports nothing and
 // serves /metrics to this machine only (in development).
+//
+// No setting bounds the shutdown: Stop gives the final flush FlushTimeout (3 s), whatever
+// OTEL_EXPORTER_OTLP_TIMEOUT says, logs a failed one at WARN and does not fail the stop. A
+// failing export degrades the health check rather than failing it (see CheckHealth).
 type Settings struct {
 	ServiceName  string `env:"OTEL_SERVICE_NAME" envDefault:"" doc:"Service name on traces and metrics (OpenTelemetry's variable); empty means the binary's name."`
 	OTLPEndpoint string `env:"OTEL_EXPORTER_OTLP_ENDPOINT" envDefault:"" doc:"OTLP/HTTP collector to push traces and metrics to (e.g. http://localhost:4318); empty exports nothing, /metrics still serves."`
