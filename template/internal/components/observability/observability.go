@@ -266,7 +266,8 @@ func (o *Observability) Stop(ctx context.Context) error {
 	if err == nil || errors.Is(err, sdkmetric.ErrReaderShutdown) {
 		return nil
 	}
-	attrs := []any{"err", oneLine(err.Error(), 500), "timeout", FlushTimeout.String()}
+	// errors.Join puts each error on a line of its own; the log line keeps them apart.
+	attrs := []any{"err", oneLine(strings.ReplaceAll(err.Error(), "\n", "; "), 500), "timeout", FlushTimeout.String()}
 	for _, s := range o.exports {
 		if bad, reason, _ := s.health(); bad {
 			attrs = append(attrs, "last_"+s.signal+"_export_error", reason)
