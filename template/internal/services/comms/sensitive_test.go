@@ -15,7 +15,6 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
-	"github.com/aegisgo/aegis/template/internal/services/comms/mailpittest"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/testserver"
 )
@@ -126,11 +125,7 @@ func (e sensitiveEnv) sendReset(t *testing.T) ID {
 // service nor the panel resends it.
 func TestSensitiveDeliveredOverSMTP(t *testing.T) {
 	t.Parallel()
-	mp := mailpittest.Start(t)
-	p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: mp.SMTPPort, TLSPolicy: TLSNone, Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mp, p := mailpitSMTP(t)
 	e := newSensitiveEnv(t, p)
 	id := e.sendReset(t)
 	// An email sent with Send and a reason of its own, with an attachment.

@@ -25,11 +25,7 @@ import (
 // parts, attachments and the inline image byte for byte, the custom header.
 func TestSMTPMailpit(t *testing.T) {
 	t.Parallel()
-	mp := mailpittest.Start(t)
-	p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: mp.SMTPPort, TLSPolicy: TLSNone, Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mp, p := mailpitSMTP(t)
 	svc, err := New(Settings{}, &Opts{Email: p})
 	if err != nil {
 		t.Fatal(err)
@@ -360,11 +356,7 @@ func TestSubjectEncoding(t *testing.T) {
 // Through Mailpit, a long subject that needs encoding reads back whole, with no leading space.
 func TestSMTPLongSubject(t *testing.T) {
 	t.Parallel()
-	mp := mailpittest.Start(t)
-	p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: mp.SMTPPort, TLSPolicy: TLSNone, Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mp, p := mailpitSMTP(t)
 	svc, err := New(Settings{}, &Opts{Email: p})
 	if err != nil {
 		t.Fatal(err)
@@ -381,4 +373,15 @@ func TestSMTPLongSubject(t *testing.T) {
 	if !msgIDPattern.MatchString("<"+got.MessageID+">") || !strings.HasSuffix(got.MessageID, "@acme.test") {
 		t.Errorf("Message-ID %q: not <dot-atom@acme.test>", got.MessageID)
 	}
+}
+
+// mailpitSMTP starts Mailpit and the SMTP provider that sends to it (plain, no TLS).
+func mailpitSMTP(t *testing.T) (*mailpittest.Server, *SMTP) {
+	t.Helper()
+	mp := mailpittest.Start(t)
+	p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: mp.SMTPPort, TLSPolicy: TLSNone, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mp, p
 }
