@@ -154,3 +154,10 @@ func ClientIP(remoteAddr string) string {
 	}
 	return remoteAddr
 }
+
+// FromLoopback reports whether a request's peer is this machine (a loopback address), the
+// client behind a trusted proxy included: what development opens the dashboard and /metrics to.
+func FromLoopback(r *http.Request) bool {
+	ip := net.ParseIP(ClientIP(r.RemoteAddr))
+	return ip != nil && ip.IsLoopback()
+}

@@ -50,7 +50,7 @@ func (d *Dashboard) authorize(w http.ResponseWriter, req *http.Request, logger *
 	if s.Username == "" || s.Password == "" {
 		if !d.opts.Production {
 			switch {
-			case !fromLoopback(req):
+			case !backend.FromLoopback(req):
 				refuse(w, req, "Without DASHBOARD_USERNAME and DASHBOARD_PASSWORD the dashboard answers only on this machine (localhost); set both to reach it from elsewhere.")
 				return false
 			case !d.hostAllowed(req.Host):
@@ -299,16 +299,6 @@ var refusalTmpl = NewTemplate("refusal", nil, `<!doctype html>
 <body><h1>{{.Status}} {{.Title}}</h1><p>{{.Detail}}</p>{{with .Home}}<p><a href="{{.}}">Back to the dashboard</a></p>{{end}}</body></html>
 `)
 
-// fromLoopback reports whether the request's peer is this machine.
-func fromLoopback(req *http.Request) bool {
-	host, _, err := net.SplitHostPort(req.RemoteAddr)
-	if err != nil {
-		host = req.RemoteAddr
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 // csrfToken returns the token for forms on this response: bound to the
 // session cookie when there is one, otherwise to the CSRF cookie, which it
 // sets first when the request has none.
@@ -384,13 +374,7 @@ func (d *Dashboard) secureCookies(req *http.Request) bool {
 // loopbackHost reports whether a Host header names this machine (localhost or
 // a loopback address), which browsers treat as a secure context.
 func loopbackHost(hostport string) bool {
-	host, _, err := net.SplitHostPort(hostport)
-	if err != nil {
-		host = hostport
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
+	host := hostName(hostport)
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
 }

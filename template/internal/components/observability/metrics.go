@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 
@@ -92,7 +91,7 @@ func acceptsGzip(r *http.Request) bool {
 //     local curl should not need it).
 func (o *Observability) authorize(w http.ResponseWriter, r *http.Request) bool {
 	token := o.settings.MetricsToken
-	if !o.production && fromLoopback(r) && (token == "" || r.Header.Get("Authorization") == "") {
+	if !o.production && backend.FromLoopback(r) && (token == "" || r.Header.Get("Authorization") == "") {
 		return true
 	}
 	if token == "" {
@@ -121,14 +120,4 @@ func unauthorized(w http.ResponseWriter, r *http.Request, detail string) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
 	}
 	backend.WriteProblem(w, r, http.StatusUnauthorized, detail)
-}
-
-// fromLoopback reports whether the request's peer is this machine.
-func fromLoopback(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

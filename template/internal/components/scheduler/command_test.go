@@ -2,12 +2,10 @@ package scheduler
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"strings"
 	"testing"
 
-	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/command/commandtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
@@ -50,10 +48,7 @@ func TestScheduleRunArguments(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			_, _, err := commandtest.Run(t.Context(), registry.Default.Clone(), scheduleCmd, tt.args...)
-			var u *command.Usage
-			if !errors.As(err, &u) || err.Error() != tt.want {
-				t.Errorf("error %v, want the usage error %q", err, tt.want)
-			}
+			commandtest.WantUsage(t, err, tt.want)
 		})
 	}
 }

@@ -313,10 +313,7 @@ func TestJobsUsageErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			out, _, err := runJobs(t, tt.args...)
-			var u *command.Usage
-			if !errors.As(err, &u) || err.Error() != tt.want {
-				t.Errorf("error %v, want the usage error %q", err, tt.want)
-			}
+			commandtest.WantUsage(t, err, tt.want)
 			if out != "" {
 				t.Errorf("stdout %q, want nothing", out)
 			}

@@ -258,10 +258,7 @@ func TestExactArgs(t *testing.T) {
 				}
 				return
 			}
-			var u *command.Usage
-			if !errors.As(err, &u) || err.Error() != tt.wantErr {
-				t.Fatalf("error %v, want the usage error %q", err, tt.wantErr)
-			}
+			commandtest.WantUsage(t, err, tt.wantErr)
 		})
 	}
 }
@@ -296,10 +293,7 @@ func TestIntRange(t *testing.T) {
 				}
 				return
 			}
-			var u *command.Usage
-			if !errors.As(err, &u) || err.Error() != tt.wantErr {
-				t.Fatalf("error %v, want the usage error %q", err, tt.wantErr)
-			}
+			commandtest.WantUsage(t, err, tt.wantErr)
 		})
 	}
 }

@@ -114,10 +114,7 @@ func TestUsageDays(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.days, func(t *testing.T) {
 			_, err := run(t, "", "usage", "--days", tt.days)
-			var u *command.Usage
-			if !errors.As(err, &u) || err.Error() != tt.want {
-				t.Errorf("error %v, want the usage error %q", err, tt.want)
-			}
+			commandtest.WantUsage(t, err, tt.want)
 		})
 	}
 }

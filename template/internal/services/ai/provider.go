@@ -3,15 +3,10 @@ package ai
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"syscall"
 
 	"github.com/aegisgo/aegis/template/internal/services/httpclient"
 )
@@ -160,35 +155,12 @@ func providerError(provider string, status int, err error) error {
 	case status >= 500:
 		reason = "the provider failed; retry later"
 	case status == 0:
-		reason = transportReason(err)
+		reason = "the connection failed or the answer was cut short"
+		if r, ok := httpclient.Reason(err); ok {
+			reason = r
+		}
 	}
 	return &ProviderError{Provider: provider, Status: status, Reason: reason, Err: err}
-}
-
-// transportReason names what went wrong on the way to the provider when no status came
-// back: the kind of failure a user can act on (the base URL, the provider's state, a
-// certificate), in words safe for clients and logs. Transport errors carry no provider body.
-func transportReason(err error) string {
-	var dns *net.DNSError
-	var cert *tls.CertificateVerificationError
-	var unknownCA x509.UnknownAuthorityError
-	var hostname x509.HostnameError
-	var ne net.Error
-	switch {
-	case errors.Is(err, httpclient.ErrBreakerOpen):
-		return "the provider failed repeatedly and calls to it are paused (circuit breaker open); retry later"
-	case errors.As(err, &dns):
-		return "the provider's host name did not resolve; check the base URL setting"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "the provider refused the connection; check that it runs at the base URL setting"
-	case errors.As(err, &cert), errors.As(err, &unknownCA), errors.As(err, &hostname):
-		return "the provider's TLS certificate was not trusted"
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
-		return "the provider closed the connection before the answer was complete"
-	case errors.As(err, &ne) && ne.Timeout():
-		return "the connection to the provider timed out"
-	}
-	return "the connection failed or the answer was cut short"
 }
 
 // idempotencyKey is a fresh key per call: the httpclient service retries a POST (on 429,

@@ -2,7 +2,6 @@ package analytics
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,7 +11,6 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/config"
-	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/command/commandtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
@@ -132,10 +130,7 @@ func TestStatsDays(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.days, func(t *testing.T) {
 			_, err := run(t, "stats", "--days", tt.days)
-			var u *command.Usage
-			if !errors.As(err, &u) || err.Error() != tt.want {
-				t.Errorf("error %v, want the usage error %q", err, tt.want)
-			}
+			commandtest.WantUsage(t, err, tt.want)
 		})
 	}
 }

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -197,10 +196,7 @@ func TestUsersCommandUsageErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			_, err := users(t, "", tt.args...)
-			var u *command.Usage
-			if !errors.As(err, &u) || err.Error() != tt.want {
-				t.Errorf("error %v, want the usage error %q", err, tt.want)
-			}
+			commandtest.WantUsage(t, err, tt.want)
 		})
 	}
 }

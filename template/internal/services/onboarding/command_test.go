@@ -1,11 +1,8 @@
 package onboarding
 
 import (
-	"errors"
-	"strings"
 	"testing"
 
-	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/command/commandtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
@@ -25,10 +22,7 @@ func TestPendingLimit(t *testing.T) {
 		t.Run(tt.limit, func(t *testing.T) {
 			t.Parallel()
 			_, _, err := commandtest.Run(t.Context(), registry.New(), onboardingCommand, "pending", "--limit", tt.limit)
-			var u *command.Usage
-			if !errors.As(err, &u) || err.Error() != tt.want || strings.Contains(err.Error(), "\n") {
-				t.Errorf("error %v, want the usage error %q", err, tt.want)
-			}
+			commandtest.WantUsage(t, err, tt.want)
 		})
 	}
 }

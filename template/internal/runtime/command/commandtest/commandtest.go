@@ -5,7 +5,9 @@ package commandtest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
+	"testing"
 
 	"github.com/spf13/cobra"
 
@@ -36,4 +38,14 @@ func RunWithInput(ctx context.Context, r *registry.Registry, build command.Build
 	root.SetErr(&errOut)
 	err = root.ExecuteContext(ctx)
 	return out.String(), errOut.String(), err
+}
+
+// WantUsage reports a test error unless err is the usage error (*command.Usage) the binary
+// answers with exit status 2, worded exactly as want.
+func WantUsage(t testing.TB, err error, want string) {
+	t.Helper()
+	var u *command.Usage
+	if !errors.As(err, &u) || err.Error() != want {
+		t.Errorf("error %v, want the usage error %q", err, want)
+	}
 }

@@ -78,10 +78,7 @@ func TestRunNoArgsByDefault(t *testing.T) {
 				}
 				return
 			}
-			var u *command.Usage
-			if !errors.As(err, &u) || err.Error() != tt.wantErr {
-				t.Fatalf("error %v, want the usage error %q", err, tt.wantErr)
-			}
+			commandtest.WantUsage(t, err, tt.wantErr)
 		})
 	}
 }
