@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/config"
@@ -84,6 +85,19 @@ func (s Settings) Validate() error {
 		token,
 		checkBaseURL(s.BaseURL),
 	)
+}
+
+// LinkOrigin is the origin of the absolute links the app writes where no request gives one
+// (the links in emails): BASE_URL when set, without its trailing slash. Without it a
+// development app links to itself on localhost at the port it listens on (PORT), so the links
+// work whatever the port. In production, or with PORT 0 (a free port, known only once
+// listening), it is empty: localhost there is the reader's machine, so the caller falls back
+// and should say that BASE_URL is missing.
+func (s Settings) LinkOrigin(production bool) string {
+	if s.BaseURL != "" || production || s.Port <= 0 {
+		return strings.TrimRight(s.BaseURL, "/")
+	}
+	return "http://localhost:" + strconv.Itoa(s.Port)
 }
 
 // checkBaseURL accepts an empty BASE_URL or an absolute http(s) URL with a

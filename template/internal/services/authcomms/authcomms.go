@@ -84,7 +84,7 @@ type Opts struct {
 	Secret string
 	// BaseURL is the origin of the links when AUTH_VERIFY_EMAIL_URL or
 	// AUTH_RESET_PASSWORD_URL are empty: BASE_URL, or in development http://localhost:$PORT
-	// (see linkOrigin); empty means http://localhost:8000.
+	// (see backend.Settings.LinkOrigin); empty means http://localhost:8000.
 	BaseURL string
 	Logger  *slog.Logger
 	// Now is the clock of tokens; nil means time.Now.
@@ -117,19 +117,18 @@ type Service struct {
 }
 
 func newService(_ context.Context, db *database.DB, users *auth.UserService, mail *comms.Service, s Settings, as auth.Settings, bs backend.Settings) (*Service, error) {
-	return New(db, users, mail, s, &Opts{Secret: as.Secret, BaseURL: linkOrigin(bs, mail.Production()), Logger: slog.Default()})
+	return build(db, users, mail, s, as, bs, slog.Default())
 }
 
-// linkOrigin is the origin of the links in the account emails: BASE_URL when set. Without it
-// a development app links to itself on localhost at the port it listens on (PORT), so the
-// links work whatever the port; production keeps New's fixed fallback, as before (a
-// production app should set BASE_URL, since localhost there is the reader's machine). PORT 0
-// (a free port, known only once listening) also keeps the fallback.
-func linkOrigin(bs backend.Settings, production bool) string {
-	if bs.BaseURL != "" || production || bs.Port <= 0 {
-		return bs.BaseURL
+// build is newService with its logger.
+func build(db *database.DB, users *auth.UserService, mail *comms.Service, s Settings, as auth.Settings, bs backend.Settings, logger *slog.Logger) (*Service, error) {
+	origin := bs.LinkOrigin(mail.Production())
+	if origin == "" && mail.Production() && (s.VerifyURL == "" || s.ResetURL == "") {
+		// The links would name the reader's own machine: start, but say so once.
+		logger.Warn("authcomms: BASE_URL is empty in production, so the verification and password-reset emails link to " +
+			DefaultFallbackLinkOrigin + "; set BASE_URL to the app's public URL (or AUTH_VERIFY_EMAIL_URL and AUTH_RESET_PASSWORD_URL)")
 	}
-	return "http://localhost:" + strconv.Itoa(bs.Port)
+	return New(db, users, mail, s, &Opts{Secret: as.Secret, BaseURL: origin, Logger: logger})
 }
 
 // New returns the service for settings s (defaults filled in).

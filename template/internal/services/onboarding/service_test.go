@@ -2,14 +2,18 @@ package onboarding
 
 import (
 	"errors"
+	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/cache"
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/services/auth"
 	"github.com/aegisgo/aegis/template/internal/services/comms"
@@ -273,5 +277,43 @@ func TestSettings(t *testing.T) {
 	}
 	if _, err := New(nil, Collaborators{}, Settings{}, nil); err == nil {
 		t.Error("New without collaborators: no error")
+	}
+}
+
+// The welcome email's Sign in link follows BASE_URL and PORT when ONBOARDING_LOGIN_URL is
+// empty (it named port 8000 whatever the app listened on); production without BASE_URL keeps
+// the fallback and says so once.
+func TestResolveLoginURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		s          Settings
+		bs         backend.Settings
+		production bool
+		want       string
+		wantWarn   bool
+	}{
+		{name: "development, PORT 8123", bs: backend.Settings{Port: 8123}, want: "http://localhost:8123/"},
+		{name: "development, PORT 0", bs: backend.Settings{Port: 0}, want: DefaultLoginURL},
+		{name: "BASE_URL", bs: backend.Settings{Port: 8123, BaseURL: "https://app.example.com/"}, want: "https://app.example.com/"},
+		{name: "production, BASE_URL", production: true, bs: backend.Settings{Port: 8123, BaseURL: "https://app.example.com"}, want: "https://app.example.com/"},
+		{name: "production, no BASE_URL", production: true, bs: backend.Settings{Port: 8123}, want: DefaultLoginURL, wantWarn: true},
+		{name: "set", production: true, s: Settings{LoginURL: "https://front.example.com/login"}, bs: backend.Settings{Port: 8123},
+			want: "https://front.example.com/login"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logs := &logtest.Buffer{}
+			got := resolveLoginURL(tt.s, tt.bs, tt.production, slog.New(slog.NewJSONHandler(logs, nil)))
+			if got.LoginURL != tt.want {
+				t.Errorf("LoginURL = %q, want %q", got.LoginURL, tt.want)
+			}
+			if err := got.Validate(); err != nil {
+				t.Errorf("resolved settings: %v", err)
+			}
+			if warned := strings.Contains(logs.String(), "set BASE_URL"); warned != tt.wantWarn {
+				t.Errorf("warned = %v, want %v; logs: %s", warned, tt.wantWarn, logs)
+			}
+		})
 	}
 }
