@@ -166,8 +166,30 @@ kept for WORKER_DISCARDED_RETENTION: 'jobs list --state discarded' finds it and
 			})
 		},
 	}
-	cmd.AddCommand(enqueueCmd(env), list, show,
-		action("retry", "Run a job again as soon as possible (a discarded or cancelled one too)", "queued to run again", (*Client).Retry),
+	var force bool
+	retry := action("retry", "Run a failed, cancelled or waiting job now (a completed one with --force)", "queued to run again",
+		func(c *Client, ctx context.Context, id int64) (*rivertype.JobRow, error) {
+			if force {
+				return c.Retry(ctx, id)
+			}
+			j, err := c.Job(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			if err := retryRefusal(j, "pass --force to run it again anyway"); err != nil {
+				return nil, err
+			}
+			return c.Retry(ctx, id)
+		})
+	retry.Long = `Make a job available to run at once: one that failed (retryable, discarded), was
+cancelled, or waits (scheduled, pending). Its attempts go on counting.
+
+A completed job is refused, since its work would run a second time (another email
+sent): --force runs it again anyway. A running job is refused too: wait for it, or
+cancel it first.`
+	retry.Example = fmt.Sprintf("  %[1]s jobs retry 42\n  %[1]s jobs retry 42 --force   # a completed job, run again", env.Name)
+	retry.Flags().BoolVar(&force, "force", false, "retry a job in any state: a completed job runs its work again")
+	cmd.AddCommand(enqueueCmd(env), list, show, retry,
 		action("cancel", "Cancel a job: it will not run (again)", "cancelled", (*Client).Cancel),
 	)
 	return cmd

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
@@ -72,7 +73,7 @@ func TestJobsCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { _ = db.Close() }) // after the working client below stops
 	c, err := NewClient(db, testSettings(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -98,6 +99,29 @@ func TestJobsCommand(t *testing.T) {
 	if _, err := run("retry", "99"); err == nil || !strings.Contains(err.Error(), "no job 99") {
 		t.Errorf("retry of a missing job: %v", err)
 	}
+	if _, err := run("retry", id); err == nil || !strings.Contains(err.Error(), "is available, so it is not retried") {
+		t.Errorf("retry of an available job: %v", err)
+	}
+
+	// A completed job is refused, as in the panel (its work would run again), unless --force.
+	worked := setup(t, db, testSettings())
+	res, err = worked.Enqueue(t.Context(), okArgs{Token: token(t)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, worked, res.Job.ID, rivertype.JobStateCompleted, 10*time.Second)
+	done := strconv.FormatInt(res.Job.ID, 10)
+	if _, err := run("retry", done); err == nil || !strings.Contains(err.Error(), "completed successfully, so it is not retried") ||
+		!strings.Contains(err.Error(), "--force") {
+		t.Errorf("retry of a completed job: %v, want a refusal naming --force", err)
+	}
+	if j := waitState(t, worked, res.Job.ID, rivertype.JobStateCompleted, time.Second); j.Attempt != 1 {
+		t.Errorf("the refused retry changed the job: attempt %d", j.Attempt)
+	}
+	if out, err := run("retry", "--force", done); err != nil || !strings.Contains(out, "queued to run again") {
+		t.Errorf("retry --force of a completed job: %q, %v", out, err)
+	}
+	waitState(t, worked, res.Job.ID, rivertype.JobStateCompleted, 10*time.Second)
 	if _, err := run("list", "--state", "bogus"); err == nil {
 		t.Error("list --state bogus succeeded")
 	}

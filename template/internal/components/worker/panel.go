@@ -163,15 +163,24 @@ func retryJob(c *Client, ctx context.Context, id int64) (*rivertype.JobRow, erro
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case j.State == rivertype.JobStateCompleted:
-		return nil, fmt.Errorf("job %d completed successfully, so it is not retried: that would run its work again; enqueue a new job if that is what you want", id)
-	case j.State == rivertype.JobStateRunning:
-		return nil, fmt.Errorf("job %d is running, so it is not retried: wait for it to finish, or cancel it first", id)
-	case !canRetry(j.State):
-		return nil, fmt.Errorf("job %d is %s, so it is not retried: it runs as soon as a worker is free", id, j.State)
+	if err := retryRefusal(j, "enqueue a new job if that is what you want"); err != nil {
+		return nil, err
 	}
 	return c.Retry(ctx, id)
+}
+
+// retryRefusal says why the job j is not retried (canRetry), or is nil; completedFix is
+// what to do instead for a completed job, which the panel and the command word differently.
+func retryRefusal(j *rivertype.JobRow, completedFix string) error {
+	switch {
+	case j.State == rivertype.JobStateCompleted:
+		return fmt.Errorf("job %d completed successfully, so it is not retried: that would run its work again; %s", j.ID, completedFix)
+	case j.State == rivertype.JobStateRunning:
+		return fmt.Errorf("job %d is running, so it is not retried: wait for it to finish, or cancel it first", j.ID)
+	case !canRetry(j.State):
+		return fmt.Errorf("job %d is %s, so it is not retried: it runs as soon as a worker is free", j.ID, j.State)
+	}
+	return nil
 }
 
 // panelJobs lists the panel's failed and recent jobs with queries that read panelRows rows
