@@ -110,6 +110,12 @@ func TestResolve(t *testing.T) {
 			wantErr: "'auth' is a service: use --services auth"},
 		{name: "unknown service", req: Request{Services: []string{"billing"}},
 			wantErr: "unknown service 'billing'; valid services: ai, analytics, auth, comms, httpclient, oauth, payment, saml"},
+		{name: "misspelt service", req: Request{Services: []string{"auht"}},
+			wantErr: "unknown service 'auht'; valid services: ai, analytics, auth, comms, httpclient, oauth, payment, saml; did you mean 'auth'?"},
+		{name: "misspelt component as service", req: Request{Services: []string{"cahce"}},
+			wantErr: "did you mean component 'cache'?"},
+		{name: "several misspelt", req: Request{Components: []string{"wroker", "kafka", "schduler"}},
+			wantErr: "; did you mean 'worker' (for 'wroker'), 'scheduler' (for 'schduler')?"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -355,5 +361,31 @@ func TestGlueOfFour(t *testing.T) {
 				t.Errorf("glue generated = %v, want %v (owners %v)", got, tt.want, c.Owners(res.Selection))
 			}
 		})
+	}
+}
+
+// A misspelt name finds the entry it was meant to be: a swap of neighbouring letters or a
+// letter more, less or wrong counts as one edit, at most two, and no more than half the name.
+func TestSuggest(t *testing.T) {
+	c := Default
+	for _, tt := range []struct{ name, want string }{
+		{"cahce", "cache"}, {"chace", "cache"}, {"databse", "database"}, {"wroker", "worker"},
+		{"ia", "ai"}, {"analytic", "analytics"}, {"observabilty", "observability"}, {"scheduller", "scheduler"},
+		{"auht", "auth"}, {"oath", "oauth"},
+		{"a", ""}, {"nope", ""}, {"redis", ""}, {"kafka", ""}, {"billing", ""}, {"x", ""},
+	} {
+		e, ok := c.Suggest(tt.name)
+		if got := map[bool]string{true: e.Name}[ok]; got != tt.want {
+			t.Errorf("Suggest(%q) = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		a, b string
+		want int
+	}{{"", "", 0}, {"", "abc", 3}, {"abc", "", 3}, {"cache", "cache", 0}, {"cahce", "cache", 1}, {"ca", "ac", 1},
+		{"kitten", "sitting", 3}, {"abcd", "badc", 2}} {
+		if got := editDistance(tt.a, tt.b); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
 	}
 }

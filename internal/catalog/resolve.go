@@ -40,7 +40,8 @@ type UnknownError struct {
 	Kind  Kind
 	Names []string
 	Valid []string
-	// Hints explain names that exist with the other kind ("'auth' is a service").
+	// Hints explain names that exist with the other kind ("'auth' is a service") and name
+	// the entry a misspelt name probably meant ("did you mean 'cache'?").
 	Hints []string
 }
 
@@ -184,6 +185,17 @@ func (c Catalog) check(kind Kind, names []string) ([]string, error) {
 		}
 	}
 	if len(unknown) > 0 {
+		// A misspelt name of the other kind is named with its kind ("component 'cache'"),
+		// since the flag is wrong too.
+		mean := c.DidYouMean(unknown, func(Entry) bool { return true }, func(e Entry) string {
+			if e.Kind != kind {
+				return string(e.Kind) + " "
+			}
+			return ""
+		})
+		if mean != "" {
+			hints = append(hints, mean)
+		}
 		valid := c.Names(kind)
 		slices.Sort(valid)
 		return nil, &UnknownError{Kind: kind, Names: unknown, Valid: valid, Hints: hints}

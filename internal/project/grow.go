@@ -41,7 +41,7 @@ func (p *Project) entries(names []string) ([]catalog.Entry, error) {
 		}
 		e, ok := p.opts.Catalog.Lookup(name)
 		if !ok {
-			unknown = append(unknown, "'"+name+"'")
+			unknown = append(unknown, name)
 			continue
 		}
 		out = append(out, e)
@@ -53,8 +53,13 @@ func (p *Project) entries(names []string) ([]catalog.Entry, error) {
 				valid = append(valid, e.Name)
 			}
 		}
-		return nil, invalidf("unknown component or service %s; choose from: %s ('aegis components' and 'aegis services' describe them)",
-			strings.Join(unknown, ", "), strings.Join(valid, ", "))
+		msg := fmt.Sprintf("unknown component or service '%s'; choose from: %s ('aegis components' and 'aegis services' describe them)",
+			strings.Join(unknown, "', '"), strings.Join(valid, ", "))
+		if mean := p.opts.Catalog.DidYouMean(unknown, func(e catalog.Entry) bool { return e.Available() && !e.AlwaysOn },
+			func(catalog.Entry) string { return "" }); mean != "" {
+			msg += "; " + mean
+		}
+		return nil, invalidf("%s", msg)
 	}
 	if len(out) == 0 {
 		return nil, invalidf("name at least one component or service")

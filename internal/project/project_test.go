@@ -407,6 +407,8 @@ func TestBadInput(t *testing.T) {
 		want string
 	}{
 		{"unknown", func() error { _, err := p.PlanAdd([]string{"nope"}); return err }, "unknown component or service 'nope'"},
+		{"misspelt", func() error { _, err := p.PlanAdd([]string{"cahce"}); return err }, "describe them); did you mean 'cache'?"},
+		{"misspelt always-on", func() error { _, err := p.PlanAdd([]string{"backedn"}); return err }, "describe them)"},
 		{"already there", func() error { _, err := p.PlanAdd([]string{"auth"}); return err }, "already in this project"},
 		{"coming soon", func() error { _, err := p.PlanAdd([]string{"payment"}); return err }, "coming soon"},
 		{"not there", func() error { _, err := p.PlanRemove([]string{"cache"}); return err }, "'cache' is not in this project (it has database, auth)"},
