@@ -42,6 +42,10 @@ var (
 	// ErrRedacted: a resend of a sensitive message whose body was removed after delivery (see
 	// Message.Sensitive); whatever it carried (a one-time link) must be asked for anew.
 	ErrRedacted = errors.New("comms: message body removed after delivery")
+	// ErrUnreadableAnswer: an HTTP provider accepted the message (a 2xx status) with an answer
+	// that does not decode. The message was probably sent, so it is not tried again: a retry
+	// would send it twice.
+	ErrUnreadableAnswer = errors.New("comms: provider accepted the message but its answer does not decode")
 	// ErrNotConfigured: a provider chosen without the settings it needs.
 	ErrNotConfigured = errors.New("comms: provider not configured")
 
@@ -100,7 +104,8 @@ func retryAfter(v string) time.Duration {
 // dispatchers that retry (the worker glue): a server that is down or times out, a rate limit
 // or a server error of an HTTP provider (ProviderError.Temporary), an SMTP 4xx answer. A
 // refused address (SMTP 5xx, an API's 4xx), refused credentials, a TLS problem, a provider
-// that is not configured and bad input are permanent: trying again sends nothing. An error
+// that is not configured, an accepted message whose answer does not decode and bad input are
+// permanent: trying again sends nothing. An error
 // the service cannot place (a transport error of an HTTP provider) counts as temporary, since
 // retries are bounded and a message is never sent twice.
 func Temporary(err error) bool {
@@ -114,7 +119,7 @@ func Temporary(err error) bool {
 		return se.IsTemp()
 	}
 	for _, permanent := range []error{
-		ErrSMTPRejected, ErrSMTPAuth, ErrSMTPTLS, ErrSMTPTLSRequired, ErrNotConfigured, ErrNotFound,
+		ErrSMTPRejected, ErrSMTPAuth, ErrSMTPTLS, ErrSMTPTLSRequired, ErrNotConfigured, ErrNotFound, ErrUnreadableAnswer,
 		ErrNoRecipient, ErrInvalidAddress, ErrHeaderInjection, ErrInvalidHeader, ErrNoContent,
 		ErrAttachmentTooLarge, ErrInvalidAttachment, ErrInvalidPhone, ErrSMSTooLong, ErrRedacted,
 	} {

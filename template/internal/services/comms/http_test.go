@@ -208,3 +208,39 @@ func TestProviderDown(t *testing.T) {
 		t.Errorf("down: %v", err)
 	}
 }
+
+// A 2xx answer that does not decode means the provider took the message: the error says so
+// and is permanent, since a retry (the worker's) would send the message a second time.
+func TestUnreadableAnswer(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		status int
+		send   func(url string) error
+	}{
+		{"resend", 200, func(url string) error {
+			_, err := NewResend(&http.Client{Timeout: time.Second}, url, "k").SendEmail(t.Context(), testEmail(t))
+			return err
+		}},
+		{"postmark", 200, func(url string) error {
+			_, err := NewPostmark(&http.Client{Timeout: time.Second}, url, "k", "").SendEmail(t.Context(), testEmail(t))
+			return err
+		}},
+		{"twilio", 201, func(url string) error {
+			_, err := NewTwilio(&http.Client{Timeout: time.Second}, TwilioParams{BaseURL: url, AccountSID: "AC1", AuthToken: "k", From: "+14155550100"}).
+				SendSMS(t.Context(), &SMS{To: "+14155550123", Body: "x"})
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		api := newFakeAPI(t)
+		api.reply(tt.status, `{"id": "49a3`, nil)
+		err := tt.send(api.URL)
+		if !errors.Is(err, ErrUnreadableAnswer) || Temporary(err) {
+			t.Errorf("%s: malformed %d answer = %v (Temporary %v), want ErrUnreadableAnswer, not temporary", tt.name, tt.status, err, Temporary(err))
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), "comms: "+tt.name+": accepted the message") {
+			t.Errorf("%s: error %q does not say the provider accepted the message", tt.name, err)
+		}
+	}
+}

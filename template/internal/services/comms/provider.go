@@ -113,10 +113,25 @@ func do(client *http.Client, req *http.Request, out any, fail func(status int, b
 		return fail(res.StatusCode, b, res.Header)
 	}
 	if err := json.NewDecoder(io.LimitReader(res.Body, maxErrorBody)).Decode(out); err != nil {
-		return fmt.Errorf("decode answer (status %d): %w", res.StatusCode, err)
+		return &unreadableAnswer{status: res.StatusCode, err: err}
 	}
 	return nil
 }
+
+// unreadableAnswer is a 2xx answer that does not decode: the provider took the message, so it
+// is ErrUnreadableAnswer, which is not retried.
+type unreadableAnswer struct {
+	status int
+	err    error
+}
+
+func (e *unreadableAnswer) Error() string {
+	return fmt.Sprintf("accepted the message (status %d) but its answer does not decode (%v); it may have been sent, so it is not tried again", e.status, e.err)
+}
+
+func (e *unreadableAnswer) Is(target error) bool { return target == ErrUnreadableAnswer }
+
+func (e *unreadableAnswer) Unwrap() error { return e.err }
 
 // excerpt is a provider's raw error body made fit for a message: one line, bounded.
 func excerpt(b []byte) string {
