@@ -133,13 +133,33 @@ func sendFix(provider string, err error) string {
 	case errors.Is(err, ErrSMTPRejected):
 		return "check COMMS_FROM (a sender the server accepts) and --to"
 	}
-	if pe, ok := errors.AsType[*ProviderError](err); ok && (pe.StatusCode == 401 || pe.StatusCode == 403) {
-		switch provider {
-		case ProviderResend:
-			return "check COMMS_RESEND_API_KEY"
-		case ProviderPostmark:
-			return "check COMMS_POSTMARK_SERVER_TOKEN"
-		}
+	if errors.Is(err, ErrUnreadableAnswer) {
+		return "look in the provider's dashboard whether it arrived before sending it again"
+	}
+	key, baseURL := "", ""
+	switch provider {
+	case ProviderResend:
+		key, baseURL = "COMMS_RESEND_API_KEY", "COMMS_RESEND_BASE_URL"
+	case ProviderPostmark:
+		key, baseURL = "COMMS_POSTMARK_SERVER_TOKEN", "COMMS_POSTMARK_BASE_URL"
+	}
+	pe, ok := errors.AsType[*ProviderError](err)
+	switch {
+	case !ok && baseURL != "":
+		// No answer: the network, the address or a server too slow.
+		return "check " + baseURL + " and the network; a server that answers slowly needs a longer COMMS_HTTP_TIMEOUT"
+	case !ok:
+	case pe.Temporary():
+		// A rate limit or the provider's own failure: no setting of this app fixes it.
+		return "the provider is busy or failing, not refusing the message: try again later"
+	case pe.StatusCode == 403 && pe.Code == "validation_error":
+		// Resend's 403 for a sender whose domain is not verified (its bad key is invalid_api_key).
+		return "check COMMS_FROM: its domain must be verified with " + provider
+	case (pe.StatusCode == 401 || pe.StatusCode == 403) && key != "":
+		return "check " + key
+	case pe.StatusCode >= 400 && pe.StatusCode < 500 || pe.StatusCode == 200:
+		// Postmark's 422 and 200 with an ErrorCode, Resend's 422: the message was refused.
+		return "check COMMS_FROM (a sender " + provider + " has verified) and --to"
 	}
 	return "check the COMMS_ settings for COMMS_EMAIL_PROVIDER=" + provider
 }

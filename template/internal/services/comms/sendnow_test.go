@@ -3,9 +3,11 @@ package comms
 import (
 	"errors"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/command/commandtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
@@ -112,5 +114,46 @@ func TestSendTestIsSynchronous(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// After a failed send-test, the line says what to check for the failure it was: a bad key, an
+// unverified sender, a refused message, a busy provider, no answer at all.
+func TestSendFix(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, provider string
+		status         int
+		answer         string
+		want           string
+	}{
+		{"resend bad key", ProviderResend, 401, `{"statusCode":401,"name":"missing_api_key","message":"Missing API key"}`, "check COMMS_RESEND_API_KEY"},
+		{"resend invalid key", ProviderResend, 403, `{"statusCode":403,"name":"invalid_api_key","message":"API key is invalid"}`, "check COMMS_RESEND_API_KEY"},
+		{"resend unverified domain", ProviderResend, 403, `{"statusCode":403,"name":"validation_error","message":"The example.com domain is not verified."}`, "check COMMS_FROM: its domain must be verified with resend"},
+		{"resend invalid from", ProviderResend, 422, `{"statusCode":422,"name":"validation_error","message":"Invalid from field."}`, "check COMMS_FROM (a sender resend has verified) and --to"},
+		{"resend rate limit", ProviderResend, 429, `{"statusCode":429,"name":"rate_limit_exceeded","message":"Too many requests."}`, "try again later"},
+		{"resend down", ProviderResend, 502, `<html>502 Bad Gateway</html>`, "try again later"},
+		{"postmark bad token", ProviderPostmark, 401, `{"ErrorCode":10,"Message":"The Server Token you provided was invalid."}`, "check COMMS_POSTMARK_SERVER_TOKEN"},
+		{"postmark no sender signature", ProviderPostmark, 422, `{"ErrorCode":400,"Message":"The 'From' address is not a Sender Signature."}`, "check COMMS_FROM (a sender postmark has verified) and --to"},
+		{"postmark inactive recipient", ProviderPostmark, 200, `{"ErrorCode":406,"Message":"You tried to send to recipient(s) that have been marked as inactive."}`, "check COMMS_FROM (a sender postmark has verified) and --to"},
+		{"postmark error", ProviderPostmark, 500, `{"ErrorCode":0,"Message":"Internal error"}`, "try again later"},
+		{"postmark unreadable", ProviderPostmark, 200, `{"MessageID": "0a`, "look in the provider's dashboard"},
+	}
+	for _, tt := range tests {
+		api := newFakeAPI(t)
+		api.reply(tt.status, tt.answer, nil)
+		client := &http.Client{Timeout: time.Second}
+		var p EmailProvider = NewResend(client, api.URL, "re_secret")
+		if tt.provider == ProviderPostmark {
+			p = NewPostmark(client, api.URL, "pm-secret", "")
+		}
+		_, err := p.SendEmail(t.Context(), testEmail(t))
+		if got := sendFix(tt.provider, err); !strings.Contains(got, tt.want) {
+			t.Errorf("%s: %v\nsendFix = %q, want %q", tt.name, err, got, tt.want)
+		}
+	}
+	_, err := NewResend(&http.Client{Timeout: time.Second}, "http://127.0.0.1:"+strconv.Itoa(closedPort(t)), "re_secret").SendEmail(t.Context(), testEmail(t))
+	if got, want := sendFix(ProviderResend, err), "check COMMS_RESEND_BASE_URL and the network"; !strings.Contains(got, want) {
+		t.Errorf("connection refused: %v\nsendFix = %q, want %q", err, got, want)
 	}
 }
