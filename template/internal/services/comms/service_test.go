@@ -168,6 +168,13 @@ func TestSettingsValidate(t *testing.T) {
 		{Settings{From: "nobody"}, "COMMS_FROM"},
 		{Settings{SMTPTLSPolicy: "maybe"}, "COMMS_SMTP_TLS_POLICY"},
 		{Settings{MaxAttachmentBytes: -1}, "COMMS_MAX_ATTACHMENT_BYTES"},
+		{Settings{SMSProvider: ProviderTwilio}, "COMMS_TWILIO_ACCOUNT_SID"},
+		{Settings{SMSProvider: ProviderTwilio}, "COMMS_TWILIO_AUTH_TOKEN"},
+		{Settings{SMSProvider: ProviderTwilio}, "COMMS_TWILIO_FROM"},
+		{Settings{SMSProvider: ProviderTwilio, TwilioFrom: "+14155550100"}, "COMMS_TWILIO_AUTH_TOKEN"},
+		{Settings{ResendBaseURL: "ftp://api.resend.com"}, "COMMS_RESEND_BASE_URL"},
+		{Settings{PostmarkBaseURL: "api.postmarkapp.com"}, "COMMS_POSTMARK_BASE_URL"},
+		{Settings{TwilioBaseURL: "http//127.0.0.1:8080"}, "COMMS_TWILIO_BASE_URL"},
 	} {
 		err := tt.s.WithDefaults().Validate()
 		if err == nil || !strings.Contains(err.Error(), tt.want) {

@@ -2,6 +2,7 @@ package comms
 
 import (
 	"errors"
+	"net/url"
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/config"
@@ -144,15 +145,28 @@ func (s Settings) Validate() error {
 		}
 	}
 	if s.SMSProvider == ProviderTwilio {
-		switch {
-		case s.TwilioAccountSID == "":
+		// Each missing value is named at once, not one per start.
+		if s.TwilioAccountSID == "" {
 			errs = append(errs, config.Invalid("COMMS_TWILIO_ACCOUNT_SID", "", "is empty and COMMS_SMS_PROVIDER=twilio", "set it to the account SID (AC...) from the Twilio console"))
-		case s.TwilioAuthToken == "":
+		}
+		if s.TwilioAuthToken == "" {
 			errs = append(errs, config.InvalidSecret("COMMS_TWILIO_AUTH_TOKEN", "is empty and COMMS_SMS_PROVIDER=twilio", "set it to the auth token from the Twilio console"))
+		}
+		switch {
 		case s.TwilioFrom == "" && s.TwilioMessagingServiceSID == "":
 			errs = append(errs, config.Invalid("COMMS_TWILIO_FROM", "", "is empty, and so is COMMS_TWILIO_MESSAGING_SERVICE_SID", "set one of them"))
 		case s.TwilioMessagingServiceSID == "" && ValidatePhone(s.TwilioFrom) != nil:
 			errs = append(errs, config.Invalid("COMMS_TWILIO_FROM", s.TwilioFrom, "is not in E.164 form", "write it like +14155550123"))
+		}
+	}
+	// A base URL without http(s) and a host fails at every message, not here, unless checked.
+	for _, u := range []struct{ name, value, def string }{
+		{"COMMS_RESEND_BASE_URL", s.ResendBaseURL, DefaultResendBaseURL},
+		{"COMMS_POSTMARK_BASE_URL", s.PostmarkBaseURL, DefaultPostmarkBaseURL},
+		{"COMMS_TWILIO_BASE_URL", s.TwilioBaseURL, DefaultTwilioBaseURL},
+	} {
+		if p, err := url.Parse(u.value); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+			errs = append(errs, config.Invalid(u.name, u.value, "is not an http(s) URL", "leave it unset for "+u.def))
 		}
 	}
 	return errors.Join(errs...)
