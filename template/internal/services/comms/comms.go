@@ -141,6 +141,11 @@ func New(s Settings, opts *Opts) (*Service, error) {
 	if opts == nil {
 		opts = &Opts{}
 	}
+	if opts.Production {
+		if err := s.validateProduction(); err != nil {
+			return nil, err
+		}
+	}
 	templates, err := LoadTemplates(s.TemplatesDir, s.AppName)
 	if err != nil {
 		return nil, err

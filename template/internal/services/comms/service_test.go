@@ -221,3 +221,31 @@ func TestProductionOutboxHealth(t *testing.T) {
 		})
 	}
 }
+
+// In production a provider's base URL must be https: an http one is a test server's setting
+// left in place, and would carry the key in clear.
+func TestProductionBaseURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		s          Settings
+		production bool
+		want       string // "" for no error
+	}{
+		{"resend http in production", Settings{EmailProvider: ProviderResend, ResendAPIKey: "re_k", ResendBaseURL: "http://127.0.0.1:18025"}, true, "COMMS_RESEND_BASE_URL"},
+		{"postmark http in production", Settings{EmailProvider: ProviderPostmark, PostmarkToken: "t", PostmarkBaseURL: "http://localhost:8080"}, true, "COMMS_POSTMARK_BASE_URL"},
+		{"twilio http in production", Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAuthToken: "t", TwilioFrom: "+14155550100", TwilioBaseURL: "http://localhost:8080"}, true, "COMMS_TWILIO_BASE_URL"},
+		{"resend http in development", Settings{EmailProvider: ProviderResend, ResendAPIKey: "re_k", ResendBaseURL: "http://127.0.0.1:18025"}, false, ""},
+		{"resend default in production", Settings{EmailProvider: ProviderResend, ResendAPIKey: "re_k"}, true, ""},
+		{"unused provider's http URL in production", Settings{EmailProvider: ProviderResend, ResendAPIKey: "re_k", PostmarkBaseURL: "http://localhost"}, true, ""},
+	}
+	for _, tt := range tests {
+		_, err := New(tt.s, &Opts{Production: tt.production})
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "re_k")):
+			t.Errorf("%s: %v, want an error naming %s (and not the key)", tt.name, err, tt.want)
+		}
+	}
+}

@@ -171,3 +171,23 @@ func (s Settings) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// validateProduction refuses, in production, a base URL of the chosen HTTP provider that is
+// not https: a local test server's setting left in place, which would send the key in clear
+// and deliver nothing.
+func (s Settings) validateProduction() error {
+	var errs []error
+	for _, u := range []struct {
+		name, value, def string
+		used             bool
+	}{
+		{"COMMS_RESEND_BASE_URL", s.ResendBaseURL, DefaultResendBaseURL, s.EmailProvider == ProviderResend},
+		{"COMMS_POSTMARK_BASE_URL", s.PostmarkBaseURL, DefaultPostmarkBaseURL, s.EmailProvider == ProviderPostmark},
+		{"COMMS_TWILIO_BASE_URL", s.TwilioBaseURL, DefaultTwilioBaseURL, s.SMSProvider == ProviderTwilio},
+	} {
+		if p, err := url.Parse(u.value); u.used && (err != nil || p.Scheme != "https") {
+			errs = append(errs, config.Invalid(u.name, u.value, "is not https and APP_ENV=production (a test server's setting?)", "leave it unset for "+u.def))
+		}
+	}
+	return errors.Join(errs...)
+}
