@@ -366,6 +366,7 @@ func (s *Service) DeliverWith(ctx context.Context, id ID, opts DeliverOpts) erro
 	}
 	var provider, providerID string
 	ctx, span := startSend(ctx, &r)
+	ctx = context.WithValue(ctx, messageIDKey{}, r.ID)
 	switch {
 	case r.Email != nil:
 		provider = s.email.Name()

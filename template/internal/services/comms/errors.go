@@ -88,7 +88,10 @@ func (e *ProviderError) Error() string {
 
 // Temporary reports whether a later attempt may succeed.
 func (e *ProviderError) Temporary() bool {
-	return e.StatusCode == 429 || e.StatusCode == 408 || e.StatusCode >= 500
+	// Resend's 409 concurrent_idempotent_requests: the same message's earlier attempt is
+	// still in progress there; the next one gets its outcome.
+	return e.StatusCode == 429 || e.StatusCode == 408 || e.StatusCode >= 500 ||
+		e.StatusCode == 409 && e.Code == "concurrent_idempotent_requests"
 }
 
 // retryAfter parses a Retry-After header in seconds; the HTTP-date form is left to the
@@ -105,9 +108,11 @@ func retryAfter(v string) time.Duration {
 // or a server error of an HTTP provider (ProviderError.Temporary), an SMTP 4xx answer. A
 // refused address (SMTP 5xx, an API's 4xx), refused credentials, a TLS problem, a provider
 // that is not configured, an accepted message whose answer does not decode and bad input are
-// permanent: trying again sends nothing. An error
-// the service cannot place (a transport error of an HTTP provider) counts as temporary, since
-// retries are bounded and a message is never sent twice.
+// permanent: trying again sends nothing. An error the service cannot place (a transport error
+// of an HTTP provider) counts as temporary, since retries are bounded and a message already
+// sent is not sent again. An attempt that timed out after the provider took the message may
+// still be repeated: Resend gets the message's Idempotency-Key and sends it once; Postmark,
+// Twilio and SMTP have no such key and may deliver it twice.
 func Temporary(err error) bool {
 	if err == nil {
 		return false

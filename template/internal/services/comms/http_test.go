@@ -244,3 +244,37 @@ func TestUnreadableAnswer(t *testing.T) {
 		}
 	}
 }
+
+// Every attempt at one message carries the same Idempotency-Key, so Resend sends it once even
+// when an attempt that timed out had reached it; another message has another key.
+func TestResendIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t)
+	api.reply(500, `{"statusCode":500,"name":"internal_server_error","message":"An unexpected error occurred."}`, nil)
+	svc, err := New(Settings{EmailProvider: ProviderResend, ResendAPIKey: "re_k", ResendBaseURL: api.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	id, err := svc.Send(ctx, Message{To: []string{"ada@example.com"}, Subject: "Hi", Text: "hello"})
+	if err == nil {
+		t.Fatal("send to a failing Resend succeeded")
+	}
+	first := api.req.Header.Get("Idempotency-Key")
+	if first != "comms/"+string(id) {
+		t.Errorf("first attempt's Idempotency-Key = %q, want comms/%s", first, id)
+	}
+	api.reply(200, `{"id":"49a3999c-0ce1-4ea6-ab68-afcd6dc2e794"}`, nil)
+	if err := svc.Deliver(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if again := api.req.Header.Get("Idempotency-Key"); again != first {
+		t.Errorf("second attempt's Idempotency-Key = %q, want the first's %q", again, first)
+	}
+	if _, err := svc.Send(ctx, Message{To: []string{"ada@example.com"}, Subject: "Hi", Text: "hello"}); err != nil {
+		t.Fatal(err)
+	}
+	if other := api.req.Header.Get("Idempotency-Key"); other == first || other == "" {
+		t.Errorf("another message's Idempotency-Key = %q, want its own", other)
+	}
+}

@@ -58,6 +58,19 @@ func httpClient(clients *httpclient.Clients, provider string, timeout time.Durat
 	return c.HTTP(), nil
 }
 
+// messageIDKey carries the ID of the message being delivered to its provider, which may name
+// the request by it (Resend's Idempotency-Key).
+type messageIDKey struct{}
+
+// idempotencyKey is the key of one message's send: the same for every attempt, so a provider
+// that honours it sends the message once however often a timed-out attempt is repeated.
+func idempotencyKey(ctx context.Context) string {
+	if id, _ := ctx.Value(messageIDKey{}).(ID); id != "" {
+		return "comms/" + string(id)
+	}
+	return ""
+}
+
 // failure turns a provider's error answer into a ProviderError: decode reads the provider's
 // own error body (ok false when the body is not one), else the error keeps an excerpt of it.
 func failure(provider string, decode func(body []byte) (code, message string, ok bool)) func(int, []byte, http.Header) error {

@@ -64,6 +64,11 @@ func (p *Resend) SendEmail(ctx context.Context, m *Message) (string, error) {
 	}
 	err := postJSON(ctx, p.client, p.baseURL+"/emails", req, func(r *http.Request) {
 		r.Header.Set("Authorization", "Bearer "+p.apiKey)
+		// Resend sends a message once per key for 24 hours: a retry after a timeout (the
+		// client's or the worker's) cannot send it twice.
+		if key := idempotencyKey(ctx); key != "" {
+			r.Header.Set("Idempotency-Key", key)
+		}
 	}, &out, failure(ProviderResend, func(body []byte) (code, message string, ok bool) {
 		var re resendError
 		if json.Unmarshal(body, &re) != nil || re.Name == "" && re.Message == "" {

@@ -22,6 +22,8 @@ func TestTemporary(t *testing.T) {
 		{"rate limited", &ProviderError{Provider: "resend", StatusCode: 429, RetryAfter: 2 * time.Second}, true},
 		{"server error", fmt.Errorf("wrapped: %w", &ProviderError{Provider: "postmark", StatusCode: 503}), true},
 		{"bad key", &ProviderError{Provider: "resend", StatusCode: 401}, false},
+		{"same key in progress", &ProviderError{Provider: "resend", StatusCode: 409, Code: "concurrent_idempotent_requests"}, true},
+		{"same key, other request", &ProviderError{Provider: "resend", StatusCode: 409, Code: "invalid_idempotent_request"}, false},
 		{"refused recipient", fmt.Errorf("%w: 550 no such user", ErrSMTPRejected), false},
 		{"refused credentials", fmt.Errorf("%w (mail): 535", ErrSMTPAuth), false},
 		{"tls", ErrSMTPTLS, false},
