@@ -278,3 +278,20 @@ func TestResendIdempotencyKey(t *testing.T) {
 		t.Errorf("another message's Idempotency-Key = %q, want its own", other)
 	}
 }
+
+// An error answer without a code of its own does not show "(code 0)".
+func TestErrorWithoutCode(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t)
+	client := &http.Client{Timeout: time.Second}
+	api.reply(500, `{"ErrorCode":0,"Message":"Internal server error"}`, nil)
+	_, err := NewPostmark(client, api.URL, "k", "").SendEmail(t.Context(), testEmail(t))
+	if err == nil || err.Error() != "comms: postmark answered 500: Internal server error" {
+		t.Errorf("postmark: %v", err)
+	}
+	api.reply(500, `{"message":"An internal server error occurred","status":500}`, nil)
+	_, err = NewTwilio(client, TwilioParams{BaseURL: api.URL, AccountSID: "AC1", AuthToken: "k", From: "+14155550100"}).SendSMS(t.Context(), &SMS{To: "+14155550123", Body: "x"})
+	if err == nil || err.Error() != "comms: twilio answered 500: An internal server error occurred" {
+		t.Errorf("twilio: %v", err)
+	}
+}

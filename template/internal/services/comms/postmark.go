@@ -89,7 +89,7 @@ func (p *Postmark) SendEmail(ctx context.Context, m *Message) (string, error) {
 		if json.Unmarshal(body, &pa) != nil || pa.ErrorCode == 0 && pa.Message == "" {
 			return "", "", false
 		}
-		return strconv.Itoa(pa.ErrorCode), pa.Message, true
+		return errorCode(pa.ErrorCode), pa.Message, true
 	}))
 	if err != nil {
 		return "", sendError(ProviderPostmark, err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -83,6 +84,15 @@ func failure(provider string, decode func(body []byte) (code, message string, ok
 		}
 		return e
 	}
+}
+
+// errorCode is a provider's numeric error code as ProviderError.Code: empty for 0, which
+// Postmark and Twilio give, or leave out, when the error has no code of its own.
+func errorCode(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
 }
 
 // sendError returns a provider's refusal as it is and wraps any other failure (the network, an

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 )
 
@@ -76,7 +75,7 @@ func (p *Twilio) SendSMS(ctx context.Context, m *SMS) (string, error) {
 		if te.MoreInfo != "" {
 			te.Message += " (" + te.MoreInfo + ")"
 		}
-		return strconv.Itoa(te.Code), te.Message, true
+		return errorCode(te.Code), te.Message, true
 	}))
 	if err != nil {
 		return "", sendError(ProviderTwilio, err)
