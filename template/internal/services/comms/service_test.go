@@ -222,8 +222,9 @@ func TestProductionOutboxHealth(t *testing.T) {
 	}
 }
 
-// In production a provider's base URL must be https: an http one is a test server's setting
-// left in place, and would carry the key in clear.
+// In production a provider's base URL must be https (an http one is a test server's setting
+// left in place, and would carry the key in clear), and COMMS_FROM not the example default,
+// which no provider would send from.
 func TestProductionBaseURL(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -232,12 +233,17 @@ func TestProductionBaseURL(t *testing.T) {
 		production bool
 		want       string // "" for no error
 	}{
-		{"resend http in production", Settings{EmailProvider: ProviderResend, ResendAPIKey: "re_k", ResendBaseURL: "http://127.0.0.1:18025"}, true, "COMMS_RESEND_BASE_URL"},
-		{"postmark http in production", Settings{EmailProvider: ProviderPostmark, PostmarkToken: "t", PostmarkBaseURL: "http://localhost:8080"}, true, "COMMS_POSTMARK_BASE_URL"},
+		{"resend http in production", Settings{EmailProvider: ProviderResend, ResendAPIKey: "re_k", ResendBaseURL: "http://127.0.0.1:18025", From: "a@acme.io"}, true, "COMMS_RESEND_BASE_URL"},
+		{"default COMMS_FROM in production", Settings{EmailProvider: ProviderPostmark, PostmarkToken: "t"}, true, "COMMS_FROM"},
+		{"test domain in production", Settings{EmailProvider: ProviderResend, ResendAPIKey: "re_k", From: "App <noreply@acme.test>"}, true, "COMMS_FROM"},
+		{"default COMMS_FROM with SMTP in production", Settings{EmailProvider: ProviderSMTP}, true, ""},
+		{"default COMMS_FROM with the outbox in production", Settings{}, true, ""},
+		{"default COMMS_FROM in development", Settings{EmailProvider: ProviderPostmark, PostmarkToken: "t"}, false, ""},
+		{"postmark http in production", Settings{EmailProvider: ProviderPostmark, PostmarkToken: "t", From: "a@acme.io", PostmarkBaseURL: "http://localhost:8080"}, true, "COMMS_POSTMARK_BASE_URL"},
 		{"twilio http in production", Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAuthToken: "t", TwilioFrom: "+14155550100", TwilioBaseURL: "http://localhost:8080"}, true, "COMMS_TWILIO_BASE_URL"},
 		{"resend http in development", Settings{EmailProvider: ProviderResend, ResendAPIKey: "re_k", ResendBaseURL: "http://127.0.0.1:18025"}, false, ""},
-		{"resend default in production", Settings{EmailProvider: ProviderResend, ResendAPIKey: "re_k"}, true, ""},
-		{"unused provider's http URL in production", Settings{EmailProvider: ProviderResend, ResendAPIKey: "re_k", PostmarkBaseURL: "http://localhost"}, true, ""},
+		{"resend default in production", Settings{EmailProvider: ProviderResend, ResendAPIKey: "re_k", From: "App <noreply@acme.io>"}, true, ""},
+		{"unused provider's http URL in production", Settings{EmailProvider: ProviderResend, ResendAPIKey: "re_k", From: "a@acme.io", PostmarkBaseURL: "http://localhost"}, true, ""},
 	}
 	for _, tt := range tests {
 		_, err := New(tt.s, &Opts{Production: tt.production})

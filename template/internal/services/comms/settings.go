@@ -2,7 +2,9 @@ package comms
 
 import (
 	"errors"
+	"net/mail"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/config"
@@ -189,5 +191,29 @@ func (s Settings) validateProduction() error {
 			errs = append(errs, config.Invalid(u.name, u.value, "is not https and APP_ENV=production (a test server's setting?)", "leave it unset for "+u.def))
 		}
 	}
+	if s.EmailProvider == ProviderResend || s.EmailProvider == ProviderPostmark {
+		// RFC 2606's reserved domains (the default's example.com) can be verified with no
+		// API provider: every message would be refused. (An SMTP relay may take them.)
+		if a, err := mail.ParseAddress(s.From); err == nil {
+			_, domain, _ := strings.Cut(strings.ToLower(a.Address), "@")
+			if reservedDomain(domain) {
+				errs = append(errs, config.Invalid("COMMS_FROM", s.From, "uses the reserved domain "+domain+" and APP_ENV=production", "set it to an address of a domain "+s.EmailProvider+" has verified"))
+			}
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// reservedDomain reports whether domain is one RFC 2606 keeps for examples and tests.
+func reservedDomain(domain string) bool {
+	switch domain {
+	case "example.com", "example.net", "example.org":
+		return true
+	}
+	for _, tld := range []string{".example", ".test", ".invalid", ".localhost"} {
+		if strings.HasSuffix("."+domain, tld) {
+			return true
+		}
+	}
+	return false
 }
