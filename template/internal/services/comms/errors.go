@@ -3,10 +3,11 @@ package comms
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+
+	"github.com/aegisgo/aegis/template/internal/services/httpclient"
 )
 
 // Errors of the comms service. Each is wrapped with the detail (the field, the address, the
@@ -94,11 +95,11 @@ func (e *ProviderError) Temporary() bool {
 		e.StatusCode == 409 && e.Code == "concurrent_idempotent_requests"
 }
 
-// retryAfter parses a Retry-After header in seconds; the HTTP-date form is left to the
-// shared HTTP client (it is rare from these providers).
-func retryAfter(v string) time.Duration {
-	if n, err := strconv.Atoi(v); err == nil && n > 0 {
-		return time.Duration(n) * time.Second
+// retryAfter parses a Retry-After header, seconds or an HTTP-date (httpclient.RetryAfter), into
+// a wait from now in whole seconds; 0 when absent, unreadable or already past.
+func retryAfter(v string, now time.Time) time.Duration {
+	if d, ok := httpclient.RetryAfter(v, now); ok && d > 0 {
+		return d.Round(time.Second)
 	}
 	return 0
 }

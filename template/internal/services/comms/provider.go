@@ -76,7 +76,7 @@ func idempotencyKey(ctx context.Context) string {
 // own error body (ok false when the body is not one), else the error keeps an excerpt of it.
 func failure(provider string, decode func(body []byte) (code, message string, ok bool)) func(int, []byte, http.Header) error {
 	return func(status int, body []byte, h http.Header) error {
-		e := &ProviderError{Provider: provider, StatusCode: status, RetryAfter: retryAfter(h.Get("Retry-After"))}
+		e := &ProviderError{Provider: provider, StatusCode: status, RetryAfter: retryAfter(h.Get("Retry-After"), time.Now())}
 		if code, message, ok := decode(body); ok {
 			e.Code, e.Message = code, message
 		} else {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 )
@@ -92,3 +93,28 @@ func TestDeliverWith(t *testing.T) {
 type nopDispatcher struct{}
 
 func (nopDispatcher) Dispatch(context.Context, ID, Channel) error { return nil }
+
+// A provider's Retry-After reaches the retrying dispatcher in both of its forms, seconds and
+// an HTTP-date.
+func TestRetryAfterForms(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, header string
+		want         time.Duration
+	}{
+		{"seconds", "7", 7 * time.Second},
+		{"http-date", time.Now().Add(30 * time.Second).UTC().Format(http.TimeFormat), 30 * time.Second},
+		{"date past", "Wed, 21 Oct 2015 07:28:00 GMT", 0},
+		{"absent", "", 0},
+		{"garbage", "soon", 0},
+	}
+	for _, tt := range tests {
+		api := newFakeAPI(t)
+		api.reply(429, `{"statusCode":429,"name":"rate_limit_exceeded","message":"Too many requests."}`, map[string]string{"Retry-After": tt.header})
+		_, err := NewResend(&http.Client{Timeout: time.Second}, api.URL, "k").SendEmail(t.Context(), testEmail(t))
+		// The date has whole seconds: allow the second the request took.
+		if got := RetryAfter(err); got < tt.want-time.Second || got > tt.want {
+			t.Errorf("%s: Retry-After %q gives RetryAfter %s, want %s", tt.name, tt.header, got, tt.want)
+		}
+	}
+}
