@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf16"
 )
 
 // ID names one message (email or SMS) in the store, the panel and the logs.
@@ -107,8 +108,10 @@ type SMS struct {
 	Body string `json:"body"`
 }
 
-// MaxSMSBody is the longest SMS body accepted, in characters: Twilio's limit (it splits a
-// long body into up to 10 segments).
+// MaxSMSBody is the longest SMS body accepted, in characters as Twilio counts them (UTF-16
+// code units: an emoji or another character beyond U+FFFF counts as two): Twilio's limit,
+// above which it refuses the message (error 21617). It splits a long body into segments of
+// 153 characters, or 67 when a character is not in GSM-7 (an accent, an emoji), each billed.
 const MaxSMSBody = 1600
 
 // reservedHeaders are set by the service from the Message's fields or by the MIME writer;
@@ -285,6 +288,19 @@ func loadAttachments(in []Attachment, maxBytes int64) ([]Attachment, error) {
 	return out, nil
 }
 
+// smsLength is the length of body in UTF-16 code units, as Twilio counts it.
+func smsLength(body string) int {
+	n := 0
+	for _, r := range body {
+		if l := utf16.RuneLen(r); l > 0 {
+			n += l
+		} else {
+			n++ // invalid UTF-8 is sent as U+FFFD
+		}
+	}
+	return n
+}
+
 // prepareSMS checks an SMS.
 func prepareSMS(m SMS) (SMS, error) {
 	m.To = strings.TrimSpace(m.To)
@@ -297,8 +313,8 @@ func prepareSMS(m SMS) (SMS, error) {
 	if strings.TrimSpace(m.Body) == "" {
 		return SMS{}, fmt.Errorf("%w: the SMS body is empty", ErrNoContent)
 	}
-	if n := len([]rune(m.Body)); n > MaxSMSBody {
-		return SMS{}, fmt.Errorf("%w: the body is %d characters, more than %d", ErrSMSTooLong, n, MaxSMSBody)
+	if n := smsLength(m.Body); n > MaxSMSBody {
+		return SMS{}, fmt.Errorf("%w: the body is %d characters as Twilio counts them (an emoji counts as two), more than %d", ErrSMSTooLong, n, MaxSMSBody)
 	}
 	return m, nil
 }

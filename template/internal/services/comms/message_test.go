@@ -95,6 +95,22 @@ func TestPhone(t *testing.T) {
 			t.Errorf("%q: %v, want ErrInvalidPhone", bad, err)
 		}
 	}
+	// Twilio counts UTF-16 code units: an emoji is two, an accented letter one.
+	for _, tt := range []struct {
+		name string
+		body string
+		ok   bool
+	}{
+		{"ascii at the limit", strings.Repeat("x", MaxSMSBody), true},
+		{"accents at the limit", strings.Repeat("é", MaxSMSBody), true},
+		{"emoji at the limit", strings.Repeat("😀", MaxSMSBody/2), true},
+		{"emoji above the limit", strings.Repeat("😀", MaxSMSBody/2+1), false},
+		{"1600 emoji", strings.Repeat("😀", MaxSMSBody), false},
+	} {
+		if _, err := prepareSMS(SMS{To: "+14155550123", Body: tt.body}); (err == nil) != tt.ok || err != nil && !errors.Is(err, ErrSMSTooLong) {
+			t.Errorf("%s: %v, want ok %v", tt.name, err, tt.ok)
+		}
+	}
 	if _, err := prepareSMS(SMS{To: "+14155550123", Body: strings.Repeat("x", MaxSMSBody+1)}); !errors.Is(err, ErrSMSTooLong) {
 		t.Errorf("long SMS: %v", err)
 	}
