@@ -53,7 +53,7 @@ var panelTmpl = frontend.NewTemplate("comms", template.FuncMap{
     <th scope="row"><a href="{{$.Self}}?id={{.ID}}">{{with .Summary}}{{.}}{{else}}(no subject){{end}}</a></th>
     <td>{{status .Status}}{{if and (eq (status .Status) "queued") .Error}} (will retry){{end}}{{with .Error}}<br><span class="msg">{{.}}</span>{{end}}</td>
     <td>{{.Provider}}</td><td>{{.Attempts}}</td>
-    <td>{{if redacted .}}<span class="muted">body removed</span>{{else}}<form method="post" action="{{$.Resend}}" hx-post="{{$.Resend}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><button type="submit">Resend<span class="visually-hidden"> message {{.ID}}</span></button></form>{{end}}</td>
+    <td>{{if redacted .}}<span class="muted">body removed</span>{{else if and (eq (status .Status) "queued") .Error}}<span class="muted">retrying</span>{{else}}<form method="post" action="{{$.Resend}}" hx-post="{{$.Resend}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><button type="submit">Resend<span class="visually-hidden"> message {{.ID}}</span></button></form>{{end}}</td>
   </tr>{{end}}</tbody>
 </table></div>{{else}}<p class="muted">No messages yet. Send one with <code>comms send-test --to you@example.com</code>.</p>{{end}}
 {{define "message"}}<section aria-labelledby="message-heading">
@@ -84,7 +84,8 @@ var panelTmpl = frontend.NewTemplate("comms", template.FuncMap{
 {{if .Text}}<h3>Text</h3><pre class="mail-text">{{.Text}}</pre>{{end}}
 {{if .Attachments}}<h3>Attachments</h3><ul>{{range .Attachments}}<li><code>{{.Filename}}</code> ({{.ContentType}}, {{size .Len}}){{with .ContentID}}, inline as <code>cid:{{.}}</code>{{end}}</li>{{end}}</ul>{{end}}
 {{end}}
-{{if not (redacted .Record)}}<form method="post" action="{{.Resend}}" hx-post="{{.Resend}}" hx-target="closest .panel" hx-swap="outerHTML">{{.CSRF}}<input type="hidden" name="id" value="{{.Record.ID}}"><button type="submit">Resend this message</button></form>{{end}}
+{{if and (eq (status .Record.Status) "queued") .Record.Error}}<p class="muted">Being retried: resending it now would deliver it twice.</p>
+{{else if not (redacted .Record)}}<form method="post" action="{{.Resend}}" hx-post="{{.Resend}}" hx-target="closest .panel" hx-swap="outerHTML">{{.CSRF}}<input type="hidden" name="id" value="{{.Record.ID}}"><button type="submit">Resend this message</button></form>{{end}}
 <p><a href="{{.Self}}">Back to the list</a></p>
 </section>{{end}}`)
 

@@ -91,3 +91,41 @@ func TestPanel(t *testing.T) {
 		t.Errorf("after resend: %d messages", len(list))
 	}
 }
+
+// A message the worker is retrying has no Resend button (a resend now would deliver it twice);
+// a failed one, and one queued without a failed attempt yet, keep theirs.
+func TestPanelNoResendWhileRetrying(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	f := &fakeEmail{err: &ProviderError{Provider: "resend", StatusCode: 503}}
+	svc, err := New(Settings{}, &Opts{Email: f, Dispatcher: nopDispatcher{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	retrying, err := svc.Send(ctx, Message{To: []string{"ada@example.com"}, Subject: "Retrying", Text: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = svc.DeliverWith(ctx, retrying, DeliverOpts{WillRetry: true})
+	failed, err := svc.Send(ctx, Message{To: []string{"ada@example.com"}, Subject: "Failed", Text: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = svc.DeliverWith(ctx, failed, DeliverOpts{})
+	waiting, err := svc.Send(ctx, Message{To: []string{"ada@example.com"}, Subject: "Waiting", Text: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := frontendtest.Handler(t, nil, func(r *registry.Registry) error { return registry.Value(r, svc) })
+	b := frontendtest.NewBrowser(t, h)
+	list := b.Get("/dashboard/panels/comms")
+	for id, want := range map[ID]bool{retrying: false, failed: true, waiting: true} {
+		if got := strings.Contains(list, `name="id" value="`+string(id)+`"`); got != want {
+			t.Errorf("list: Resend button for %s = %v, want %v", id, got, want)
+		}
+		one := b.Get("/dashboard/panels/comms?id=" + string(id))
+		if got := strings.Contains(one, "Resend this message"); got != want {
+			t.Errorf("message %s: Resend button = %v, want %v", id, got, want)
+		}
+	}
+}
