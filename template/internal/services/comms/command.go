@@ -157,9 +157,15 @@ func sendFix(provider string, err error) string {
 		return "check COMMS_FROM: its domain must be verified with " + provider
 	case (pe.StatusCode == 401 || pe.StatusCode == 403) && key != "":
 		return "check " + key
+	case provider == ProviderPostmark && (pe.Code == "400" || pe.Code == "401"):
+		// Sender signature not found, or not confirmed.
+		return "check COMMS_FROM: a sender signature or domain confirmed in Postmark"
+	case provider == ProviderPostmark && (pe.Code == "300" || pe.Code == "406"):
+		// An invalid request (most often an address), an inactive (bounced) recipient.
+		return "check --to, and COMMS_FROM"
 	case pe.StatusCode >= 400 && pe.StatusCode < 500 || pe.StatusCode == 200:
 		// Postmark's 422 and 200 with an ErrorCode, Resend's 422: the message was refused.
-		return "check COMMS_FROM (a sender " + provider + " has verified) and --to"
+		return provider + " refused the message for the reason above; most often COMMS_FROM (a sender it has verified) or --to is the cause"
 	}
 	return "check the COMMS_ settings for COMMS_EMAIL_PROVIDER=" + provider
 }
