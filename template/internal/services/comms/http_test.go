@@ -295,3 +295,23 @@ func TestErrorWithoutCode(t *testing.T) {
 		t.Errorf("twilio: %v", err)
 	}
 }
+
+// Resend and Postmark require To: an email to Bcc only is refused before the call, as
+// ErrNoRecipient (permanent), rather than by a 422 from the API.
+func TestAPIProvidersNeedTo(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t)
+	api.reply(200, `{"id":"x","MessageID":"x","ErrorCode":0}`, nil)
+	client := &http.Client{Timeout: time.Second}
+	for _, p := range []EmailProvider{NewResend(client, api.URL, "k"), NewPostmark(client, api.URL, "k", "")} {
+		m := testEmail(t)
+		m.To, m.Cc = nil, nil
+		_, err := p.SendEmail(t.Context(), m)
+		if !errors.Is(err, ErrNoRecipient) || Temporary(err) || !strings.Contains(err.Error(), p.Name()+" needs a To address") {
+			t.Errorf("%s, Bcc only: %v, want ErrNoRecipient naming the provider", p.Name(), err)
+		}
+	}
+	if api.req != nil {
+		t.Errorf("a Bcc-only email reached the API: %s %s", api.req.Method, api.req.URL)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -67,6 +68,10 @@ type postmarkAnswer struct {
 
 // SendEmail implements EmailProvider.
 func (p *Postmark) SendEmail(ctx context.Context, m *Message) (string, error) {
+	if len(m.To) == 0 {
+		// The API requires To: an email to Cc or Bcc only is refused there, so it is here.
+		return "", fmt.Errorf("%w: %s needs a To address (Cc or Bcc alone is refused); put one recipient in To", ErrNoRecipient, ProviderPostmark)
+	}
 	req := postmarkRequest{
 		From: m.From, To: strings.Join(m.To, ","), Cc: strings.Join(m.Cc, ","), Bcc: strings.Join(m.Bcc, ","),
 		ReplyTo: m.ReplyTo, Subject: m.Subject, HtmlBody: m.HTML, TextBody: m.Text, MessageStream: p.stream,

@@ -3,6 +3,7 @@ package comms
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -52,6 +53,10 @@ type resendError struct {
 
 // SendEmail implements EmailProvider.
 func (p *Resend) SendEmail(ctx context.Context, m *Message) (string, error) {
+	if len(m.To) == 0 {
+		// The API requires To: an email to Cc or Bcc only is refused there, so it is here.
+		return "", fmt.Errorf("%w: %s needs a To address (Cc or Bcc alone is refused); put one recipient in To", ErrNoRecipient, ProviderResend)
+	}
 	req := resendRequest{From: m.From, To: m.To, Cc: m.Cc, Bcc: m.Bcc, Subject: m.Subject, HTML: m.HTML, Text: m.Text, Headers: m.Headers}
 	if m.ReplyTo != "" {
 		req.ReplyTo = []string{m.ReplyTo}
