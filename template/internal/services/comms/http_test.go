@@ -315,3 +315,21 @@ func TestAPIProvidersNeedTo(t *testing.T) {
 		t.Errorf("a Bcc-only email reached the API: %s %s", api.req.Method, api.req.URL)
 	}
 }
+
+// A proxy's HTML error page in front of the API is cut to its title, not pasted tags and all.
+func TestHTMLErrorPage(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ body, want string }{
+		{"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>", "comms: resend answered 502: 502 Bad Gateway"},
+		{"<h1>Service &amp; API down</h1>", "comms: resend answered 502: Service & API down"},
+		{"upstream connect error", "comms: resend answered 502: upstream connect error"},
+	}
+	for _, tt := range tests {
+		api := newFakeAPI(t)
+		api.reply(502, tt.body, nil)
+		_, err := NewResend(&http.Client{Timeout: time.Second}, api.URL, "k").SendEmail(t.Context(), testEmail(t))
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("502 %q: %v, want %q", tt.body, err, tt.want)
+		}
+	}
+}

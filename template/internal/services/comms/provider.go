@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -156,9 +158,25 @@ func (e *unreadableAnswer) Is(target error) bool { return target == ErrUnreadabl
 
 func (e *unreadableAnswer) Unwrap() error { return e.err }
 
-// excerpt is a provider's raw error body made fit for a message: one line, bounded.
+// htmlTitle and htmlTag find an HTML error page's title and tags (a proxy's 502 page).
+var (
+	htmlTitle = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
+	htmlTag   = regexp.MustCompile(`<[^>]*>`)
+)
+
+// excerpt is a provider's raw error body made fit for a message: one line, bounded; an HTML
+// page (a proxy's or load balancer's) is its title, or its text without the tags.
 func excerpt(b []byte) string {
-	s := strings.Join(strings.Fields(string(b)), " ")
+	raw := strings.TrimSpace(string(b))
+	if strings.HasPrefix(raw, "<") {
+		if m := htmlTitle.FindStringSubmatch(raw); m != nil && strings.TrimSpace(m[1]) != "" {
+			raw = m[1]
+		} else {
+			raw = htmlTag.ReplaceAllString(raw, " ")
+		}
+		raw = html.UnescapeString(raw)
+	}
+	s := strings.Join(strings.Fields(raw), " ")
 	if len(s) > 300 {
 		s = s[:299] + "…"
 	}
