@@ -290,7 +290,8 @@ func (s *Service) SendSMS(ctx context.Context, to, body string) (ID, error) {
 // Resend sends a recorded message again, as a new message (its own ID and status), through
 // the providers in use now: an outbox message once a real provider is set up, a failed one
 // after the cause was fixed. A sensitive message whose body was removed after delivery is
-// refused with ErrRedacted: what it carried (a one-time link) must be requested anew.
+// refused with ErrRedacted: what it carried (a one-time link) must be requested anew. A
+// message still being retried (queued after a failed attempt) is refused with ErrRetrying.
 func (s *Service) Resend(ctx context.Context, id ID) (ID, error) {
 	r, err := s.store.Get(ctx, id)
 	if err != nil {
@@ -298,6 +299,9 @@ func (s *Service) Resend(ctx context.Context, id ID) (ID, error) {
 	}
 	if r.Email != nil && r.Email.Redacted {
 		return "", fmt.Errorf("%w: message %s held %s, which is not kept once delivered; request a new one instead", ErrRedacted, id, r.Email.Sensitive)
+	}
+	if r.Status == StatusQueued && r.Error != "" {
+		return "", fmt.Errorf("%w: resending message %s now would deliver it twice; wait until it is sent or fails", ErrRetrying, id)
 	}
 	return s.submit(ctx, Record{Channel: r.Channel, Email: r.Email, SMS: r.SMS}, false)
 }

@@ -43,6 +43,9 @@ var (
 	// ErrRedacted: a resend of a sensitive message whose body was removed after delivery (see
 	// Message.Sensitive); whatever it carried (a one-time link) must be asked for anew.
 	ErrRedacted = errors.New("comms: message body removed after delivery")
+	// ErrRetrying: a resend of a message the worker is still retrying (queued after a failed
+	// attempt): the copy and the retried original would both arrive.
+	ErrRetrying = errors.New("comms: message is being retried")
 	// ErrUnreadableAnswer: an HTTP provider accepted the message (a 2xx status) with an answer
 	// that does not decode. The message was probably sent, so it is not tried again: a retry
 	// would send it twice.

@@ -188,7 +188,7 @@ func resendAction(p *frontend.PanelContext) error {
 		return fmt.Errorf("no message to resend")
 	}
 	newID, err := svc.Resend(p.Request.Context(), id)
-	if errors.Is(err, ErrRedacted) {
+	if errors.Is(err, ErrRedacted) || errors.Is(err, ErrRetrying) {
 		return fmt.Errorf("message %s cannot be resent: %w", id, err)
 	}
 	if err != nil {

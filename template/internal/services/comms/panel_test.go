@@ -1,6 +1,7 @@
 package comms
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -127,5 +128,26 @@ func TestPanelNoResendWhileRetrying(t *testing.T) {
 		if got := strings.Contains(one, "Resend this message"); got != want {
 			t.Errorf("message %s: Resend button = %v, want %v", id, got, want)
 		}
+	}
+	// A resend posted all the same (from a page rendered before the failure, or crafted) is
+	// refused with the reason, and nothing is sent.
+	count := func() int {
+		t.Helper()
+		all, err := svc.Messages(ctx, ListParams{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(all)
+	}
+	before := count()
+	after := b.Submit("/dashboard/panels/comms/actions/resend", url.Values{"id": {string(retrying)}})
+	if !strings.Contains(after, "would deliver it twice") {
+		t.Errorf("no refusal after resending a message being retried:\n%s", after)
+	}
+	if _, err := svc.Resend(ctx, retrying); !errors.Is(err, ErrRetrying) {
+		t.Errorf("Resend of a message being retried: %v, want ErrRetrying", err)
+	}
+	if got := count(); got != before {
+		t.Errorf("the refused resends recorded %d new messages", got-before)
 	}
 }
