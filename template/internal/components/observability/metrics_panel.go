@@ -334,6 +334,13 @@ var metricsTmpl = frontend.NewTemplate("metrics", template.FuncMap{
 	"pct":   func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" },
 	"rate":  func(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) },
 	"num":   func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) },
+	// count is a number with its noun: "1 job", "3 jobs".
+	"count": func(f float64, one, many string) string {
+		if f == 1 {
+			return "1 " + one
+		}
+		return strconv.FormatFloat(f, 'f', -1, 64) + " " + many
+	},
 	"chart": histogramSVG,
 	"usage": poolSVG,
 	"lower": strings.ToLower,
@@ -347,7 +354,7 @@ var metricsTmpl = frontend.NewTemplate("metrics", template.FuncMap{
 <p class="muted">Counted since the app started ({{.Uptime}} ago); per second is the average over the last {{.Window}}. Percentiles are estimated from the duration histogram's buckets, as Prometheus does. The same metrics are at <code>GET /metrics</code>.</p>
 {{else}}<p class="muted">No requests counted yet.</p>{{end}}
 {{if .HasJobs}}<h2 id="jobs-heading">Job throughput</h2>
-<p>Since the app started: {{num .Jobs.OK}} jobs completed, {{num .Jobs.Failed}} attempts failed. Over the last {{.JobWindow}}: {{num .Recent.OK}} completed, {{num .Recent.Failed}} failed ({{rate .RecentRate}} per second).</p>
+<p>Since the app started: {{count .Jobs.OK "job" "jobs"}} completed, {{count .Jobs.Failed "attempt" "attempts"}} failed. Over the last {{.JobWindow}}: {{num .Recent.OK}} completed, {{num .Recent.Failed}} failed ({{rate .RecentRate}} per second).</p>
 <div class="scroll" tabindex="0" role="group" aria-labelledby="jobs-heading">{{.Throughput}}</div>
 <p class="muted">Job attempts per second in each interval between the panel's samples (one per 10 s at most while it is open, none older than 5 minutes); failed attempts in red, on top. From <code>river_job_duration_seconds</code>.</p>
 {{if .Queues}}<h3 id="depth-heading">Queue depth</h3>

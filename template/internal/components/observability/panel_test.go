@@ -156,7 +156,7 @@ func TestMetricsPanelJobsAndPool(t *testing.T) {
 	h := frontendtest.Handler(t, nil, func(r *registry.Registry) error { return registry.Value(r, obs) })
 	body := page(t, h, "/dashboard/panels/metrics")
 	for _, want := range []string{
-		"Job throughput", "3 jobs completed, 1 attempts failed", `<svg class="throughput"`,
+		"Job throughput", "3 jobs completed, 1 attempt failed", `<svg class="throughput"`,
 		`<title id="throughput-title">Job throughput over the last `, ": 3 completed, 1 failed", `class="failed"`,
 		"Queue depth", "<th scope=\"row\"><code>mail</code></th><td>7</td><td>2</td><td>0</td><td>0</td>",
 		"Database pool", "sqlite <code>data/app.db</code></th><td>3</td><td>1</td><td>10</td>",

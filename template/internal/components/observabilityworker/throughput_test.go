@@ -100,7 +100,7 @@ func TestJobThroughput(t *testing.T) {
 		h.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodGet, "/dashboard/panels/metrics", nil))
 		body := rec.Body.String()
 		for _, want := range []string{
-			"Since the app started: " + strconv.Itoa(n) + " jobs completed, 1 attempts failed.",
+			"Since the app started: " + strconv.Itoa(n) + " jobs completed, 1 attempt failed.",
 			`<svg class="throughput"`, ": " + strconv.Itoa(n) + " completed, 1 failed", `class="failed"`,
 			"Queue depth", `<code>default</code></th><td>0</td><td>0</td><td>0</td><td>0</td>`,
 		} {

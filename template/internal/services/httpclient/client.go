@@ -244,7 +244,7 @@ func (t *transport) roundTrip(ctx context.Context, req *http.Request, start time
 			// The deadline is too close for another wait: the last failure is the answer.
 			resp, err = st.last, st.lastErr
 			if err != nil {
-				err = fmt.Errorf("httpclient %s: %d attempts, no time left for another: %w", c.name, st.attempts, err)
+				err = fmt.Errorf("httpclient %s: %s, no time left for another: %w", c.name, attempts(st.attempts), err)
 			}
 		case errors.Is(err, circuitbreaker.ErrOpen):
 			st.discard()
@@ -252,9 +252,9 @@ func (t *transport) roundTrip(ctx context.Context, req *http.Request, start time
 		case ctx.Err() != nil:
 			// Cancelled or past the deadline, during an attempt or a wait.
 			last := st.discard()
-			err = fmt.Errorf("httpclient %s: stopped after %d attempts%s: %w", c.name, st.attempts, last, context.Cause(ctx))
+			err = fmt.Errorf("httpclient %s: stopped after %s%s: %w", c.name, attempts(st.attempts), last, context.Cause(ctx))
 		default:
-			err = fmt.Errorf("httpclient %s: %d attempts: %w", c.name, st.attempts, err)
+			err = fmt.Errorf("httpclient %s: %s: %w", c.name, attempts(st.attempts), err)
 		}
 	}
 	c.finish(req, out, rt.host, st.attempts, resp, err, start)

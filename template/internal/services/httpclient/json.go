@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -34,17 +35,25 @@ func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "httpclient %s: %s %s%s: ", e.Client, e.Method, e.Host, e.Path)
 	if e.Status != 0 {
-		fmt.Fprintf(&b, "%d %s after %d attempts", e.Status, http.StatusText(e.Status), e.Attempts)
+		fmt.Fprintf(&b, "%d %s after %s", e.Status, http.StatusText(e.Status), attempts(e.Attempts))
 		if body := strings.TrimSpace(e.Body); body != "" {
 			b.WriteString(": " + body)
 		}
 		return b.String()
 	}
-	fmt.Fprintf(&b, "no response after %d attempts: %v", e.Attempts, e.Err)
+	fmt.Fprintf(&b, "no response after %s: %v", attempts(e.Attempts), e.Err)
 	return b.String()
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// attempts is "1 attempt" or "n attempts".
+func attempts(n int) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return strconv.Itoa(n) + " attempts"
+}
 
 // CallOption adjusts one request of Do.
 type CallOption func(*http.Request)

@@ -64,7 +64,7 @@ func TestDo(t *testing.T) {
 		he.Host != srv.host() || he.Path != "/v1/invalid" || he.Client != "api" {
 		t.Errorf("422: %+v", he)
 	}
-	if !strings.Contains(err.Error(), "422 Unprocessable Entity after 1 attempts") {
+	if !strings.Contains(err.Error(), "422 Unprocessable Entity after 1 attempt:") {
 		t.Errorf("422: message %q", err)
 	}
 
