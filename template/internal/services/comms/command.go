@@ -177,6 +177,11 @@ func printOutcome(w io.Writer, r Record) {
 			fmt.Fprintf(w, "message %s kept in the outbox (COMMS_EMAIL_PROVIDER=outbox): see the dashboard's Comms panel\n", r.ID)
 			return
 		}
+		if r.ProviderID == "" {
+			// SMTP servers and some API answers give no ID of their own.
+			fmt.Fprintf(w, "message %s sent with %s\n", r.ID, r.Provider)
+			return
+		}
 		fmt.Fprintf(w, "message %s sent with %s (id %s)\n", r.ID, r.Provider, r.ProviderID)
 	default:
 		fmt.Fprintf(w, "message %s %s with %s: %s\n", r.ID, r.Status, r.Provider, r.Error)

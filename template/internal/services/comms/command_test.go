@@ -104,3 +104,22 @@ func TestProvidersUseOutboundClients(t *testing.T) {
 		t.Errorf("outbound clients %q, want comms-resend,comms-twilio", got)
 	}
 }
+
+// send-test's outcome line names the provider's ID only when it gave one.
+func TestPrintOutcome(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		r    Record
+		want string
+	}{
+		{Record{ID: "m1", Status: StatusSent, Provider: ProviderResend, ProviderID: "re_1"}, "message m1 sent with resend (id re_1)\n"},
+		{Record{ID: "m2", Status: StatusSent, Provider: ProviderResend}, "message m2 sent with resend\n"},
+		{Record{ID: "m3", Status: StatusFailed, Provider: ProviderPostmark, Error: "refused"}, "message m3 failed with postmark: refused\n"},
+	} {
+		var b strings.Builder
+		printOutcome(&b, tt.r)
+		if b.String() != tt.want {
+			t.Errorf("printOutcome(%+v) = %q, want %q", tt.r, b.String(), tt.want)
+		}
+	}
+}
