@@ -19,18 +19,19 @@ import (
 func commsCommand(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   Name,
-		Short: "Send a test email, list and preview the email templates",
-		Long: `Check the app's email before a user does: send a test message through the
-provider COMMS_EMAIL_PROVIDER chooses and see what became of it, list the email
-templates, or render one with its sample data.`,
+		Short: "Send a test email or SMS, list and preview the email templates",
+		Long: `Check the app's email and SMS before a user does: send a test message through
+the provider COMMS_EMAIL_PROVIDER (or COMMS_SMS_PROVIDER) chooses and see what
+became of it, list the email templates, or render one with its sample data.`,
 		Example: fmt.Sprintf(`  %[1]s comms send-test --to you@example.com
   %[1]s comms send-test --to you@example.com --template welcome
+  %[1]s comms send-test-sms --to +14155550123
   %[1]s comms templates
   %[1]s comms templates password-reset`, env.Name),
 		Args: cobra.ArbitraryArgs,
 		RunE: command.Group,
 	}
-	cmd.AddCommand(sendTestCmd(env), templatesCmd(env))
+	cmd.AddCommand(sendTestCmd(env), sendTestSMSCmd(env), templatesCmd(env))
 	return cmd
 }
 
@@ -89,6 +90,52 @@ like them; a failure exits 1 with the provider's reason and what to check.`,
 	return cmd
 }
 
+func sendTestSMSCmd(env *command.Env) *cobra.Command {
+	var to, body string
+	cmd := &cobra.Command{
+		Use:   "send-test-sms",
+		Short: "Send a test SMS through the configured provider (COMMS_SMS_PROVIDER)",
+		Long: `Send one SMS to --to (E.164: +, country code, number) through the provider
+COMMS_SMS_PROVIDER chooses, and say what became of it. With the outbox (the
+default) nothing leaves the machine: the message shows in the dashboard's Comms
+panel. Like send-test, it is sent here and now with this process's settings and
+recorded; a failure exits 1 with the provider's reason and what to check.`,
+		Example: fmt.Sprintf(`  %[1]s comms send-test-sms --to +14155550123
+  %[1]s comms send-test-sms --to +447700900123 --body "Your code is 123456"`, env.Name),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if to == "" {
+				return command.UsageError(cmd, "--to is required: the number to send the test to, such as +14155550123")
+			}
+			if err := ValidatePhone(to); err != nil {
+				return command.UsageError(cmd, "--to: %s", strings.TrimPrefix(err.Error(), "comms: "))
+			}
+			return command.WithService(cmd.Context(), env, func(ctx context.Context, svc *Service) error {
+				text := body
+				if text == "" {
+					text = "Test SMS from " + svc.Settings().AppName + ", sent at " + time.Now().UTC().Format(time.RFC1123) + "."
+				}
+				id, err := svc.SendSMSNow(ctx, to, text)
+				if err != nil {
+					if id == "" {
+						return err
+					}
+					return sendTestFailure(id, svc.SMSProvider().Name(), err)
+				}
+				r, err := svc.Message(ctx, id)
+				if err != nil {
+					return fmt.Errorf("comms: message %s was sent, but reading its record failed: %w", id, err)
+				}
+				printOutcome(env.Stdout, r)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&to, "to", "", "number to send the test SMS to, in E.164 form (+14155550123)")
+	cmd.Flags().StringVar(&body, "body", "", "text of the SMS (default: a short test message)")
+	return cmd
+}
+
 func testMessage(to, app string) Message {
 	when := time.Now().UTC().Format(time.RFC1123)
 	return Message{
@@ -142,6 +189,8 @@ func sendFix(provider string, err error) string {
 		key, baseURL = "COMMS_RESEND_API_KEY", "COMMS_RESEND_BASE_URL"
 	case ProviderPostmark:
 		key, baseURL = "COMMS_POSTMARK_SERVER_TOKEN", "COMMS_POSTMARK_BASE_URL"
+	case ProviderTwilio:
+		key, baseURL = "COMMS_TWILIO_ACCOUNT_SID and COMMS_TWILIO_AUTH_TOKEN", "COMMS_TWILIO_BASE_URL"
 	}
 	pe, ok := errors.AsType[*ProviderError](err)
 	switch {
@@ -157,6 +206,8 @@ func sendFix(provider string, err error) string {
 		return "check COMMS_FROM: its domain must be verified with " + provider
 	case (pe.StatusCode == 401 || pe.StatusCode == 403) && key != "":
 		return "check " + key
+	case provider == ProviderTwilio:
+		return twilioFix(pe.Code)
 	case provider == ProviderPostmark && (pe.Code == "400" || pe.Code == "401"):
 		// Sender signature not found, or not confirmed.
 		return "check COMMS_FROM: a sender signature or domain confirmed in Postmark"
@@ -168,6 +219,22 @@ func sendFix(provider string, err error) string {
 		return provider + " refused the message for the reason above; most often COMMS_FROM (a sender it has verified) or --to is the cause"
 	}
 	return "check the COMMS_ settings for COMMS_EMAIL_PROVIDER=" + provider
+}
+
+// twilioFix says what to check after Twilio refused a message with its error code.
+func twilioFix(code string) string {
+	switch code {
+	case "21211", "21614", "21612":
+		// Not a valid number; not a mobile number; not reachable from this sender.
+		return "check --to: a mobile number Twilio can reach, in E.164 form"
+	case "21608":
+		return "a trial account sends only to numbers verified in the Twilio console: verify --to there, or upgrade the account"
+	case "21610":
+		return "the recipient replied STOP to this sender: Twilio sends nothing more until they reply START"
+	case "21606", "21659", "21212":
+		return "check COMMS_TWILIO_FROM: an SMS-capable number of this Twilio account (or set COMMS_TWILIO_MESSAGING_SERVICE_SID)"
+	}
+	return "twilio refused the message for the reason above; most often COMMS_TWILIO_FROM or --to is the cause"
 }
 
 func printOutcome(w io.Writer, r Record) {

@@ -2,6 +2,7 @@ package comms
 
 import (
 	"errors"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -120,6 +121,59 @@ func TestPrintOutcome(t *testing.T) {
 		printOutcome(&b, tt.r)
 		if b.String() != tt.want {
 			t.Errorf("printOutcome(%+v) = %q, want %q", tt.r, b.String(), tt.want)
+		}
+	}
+}
+
+// send-test-sms checks the SMS provider as send-test does email: to the outbox by default,
+// through Twilio's API when set, and a refusal is one line with what to check. It reads the
+// environment: not parallel.
+func TestSendTestSMS(t *testing.T) {
+	t.Setenv("COMMS_APP_NAME", "Acme")
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"send-test-sms"}, "--to is required"},
+		{[]string{"send-test-sms", "--to", "0612345678"}, "--to: "},
+		{[]string{"send-test-sms", "--to", "+14155550123", "extra"}, "unknown command"},
+	} {
+		if _, err := commsRun(t, tt.args...); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: %v, want an error containing %q", tt.args, err, tt.want)
+		}
+	}
+	out, err := commsRun(t, "send-test-sms", "--to", "+14155550123")
+	if err != nil || !strings.Contains(out, "kept in the outbox") {
+		t.Errorf("send-test-sms to the outbox: %v\n%s", err, out)
+	}
+
+	api := newFakeAPI(t)
+	t.Setenv("COMMS_SMS_PROVIDER", "twilio")
+	t.Setenv("COMMS_TWILIO_ACCOUNT_SID", "AC123")
+	t.Setenv("COMMS_TWILIO_AUTH_TOKEN", "tok-secret")
+	t.Setenv("COMMS_TWILIO_FROM", "+15005550006")
+	t.Setenv("COMMS_TWILIO_BASE_URL", api.URL)
+	api.reply(201, `{"sid":"SM42","status":"queued"}`, nil)
+	out, err = commsRun(t, "send-test-sms", "--to", "+14155550123", "--body", "Your code is 123456")
+	form, _ := url.ParseQuery(string(api.body))
+	if err != nil || !strings.Contains(out, "sent with twilio (id SM42)") || form.Get("Body") != "Your code is 123456" || form.Get("To") != "+14155550123" {
+		t.Errorf("send-test-sms through Twilio: %v, %q, form %v", err, out, form)
+	}
+	for _, tt := range []struct {
+		status int
+		answer string
+		want   string
+	}{
+		{401, `{"code":20003,"message":"Authenticate","status":401}`, "check COMMS_TWILIO_ACCOUNT_SID and COMMS_TWILIO_AUTH_TOKEN"},
+		{400, `{"code":21608,"message":"The number +14155550123 is unverified.","status":400}`, "verify --to there"},
+		{400, `{"code":21606,"message":"The From phone number is not a valid, SMS-capable inbound phone number.","status":400}`, "check COMMS_TWILIO_FROM"},
+		{400, `{"code":21211,"message":"Invalid 'To' Phone Number","status":400}`, "check --to"},
+	} {
+		api.reply(tt.status, tt.answer, nil)
+		_, err := commsRun(t, "send-test-sms", "--to", "+14155550123")
+		if err == nil || !strings.Contains(err.Error(), "not sent with twilio") || !strings.Contains(err.Error(), tt.want) ||
+			strings.Contains(err.Error(), "tok-secret") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("Twilio %d: %v, want one line containing %q", tt.status, err, tt.want)
 		}
 	}
 }

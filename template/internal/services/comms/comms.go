@@ -259,6 +259,16 @@ func (s *Service) SendNow(ctx context.Context, m Message) (ID, error) {
 	return s.submit(ctx, Record{Channel: ChannelEmail, Email: &m}, true)
 }
 
+// SendSMSNow is SendSMS delivered here and now, as SendNow does an email: for checking the
+// SMS provider (comms send-test-sms).
+func (s *Service) SendSMSNow(ctx context.Context, to, body string) (ID, error) {
+	m, err := prepareSMS(SMS{To: to, Body: body})
+	if err != nil {
+		return "", err
+	}
+	return s.submit(ctx, Record{Channel: ChannelSMS, SMS: &m}, true)
+}
+
 // SendTemplate renders the template name with data and sends it to one address. A
 // template that defines "sensitive" makes the message sensitive (Message.Sensitive).
 func (s *Service) SendTemplate(ctx context.Context, name, to string, data any) (ID, error) {
