@@ -290,7 +290,13 @@ func (s *Service) templateMessage(name, to string, data any) (Message, error) {
 
 // SendSMS sends body to the number to, in E.164 form (+14155550123), as Send does an email.
 func (s *Service) SendSMS(ctx context.Context, to, body string) (ID, error) {
-	m, err := prepareSMS(SMS{To: to, Body: body})
+	return s.SendSMSMessage(ctx, SMS{To: to, Body: body})
+}
+
+// SendSMSMessage sends m as SendSMS does; set m.Sensitive for a body that carries a secret
+// (a one-time code), so the store keeps it only until a provider has delivered it.
+func (s *Service) SendSMSMessage(ctx context.Context, m SMS) (ID, error) {
+	m, err := prepareSMS(m)
 	if err != nil {
 		return "", err
 	}
@@ -309,6 +315,9 @@ func (s *Service) Resend(ctx context.Context, id ID) (ID, error) {
 	}
 	if r.Email != nil && r.Email.Redacted {
 		return "", fmt.Errorf("%w: message %s held %s, which is not kept once delivered; request a new one instead", ErrRedacted, id, r.Email.Sensitive)
+	}
+	if r.SMS != nil && r.SMS.Redacted {
+		return "", fmt.Errorf("%w: message %s held %s, which is not kept once delivered; request a new one instead", ErrRedacted, id, r.SMS.Sensitive)
 	}
 	if r.Status == StatusQueued && r.Error != "" {
 		return "", fmt.Errorf("%w: resending message %s now would deliver it twice; wait until it is sent or fails", ErrRetrying, id)
@@ -408,7 +417,11 @@ func (s *Service) DeliverWith(ctx context.Context, id ID, opts DeliverOpts) erro
 		// queued or failed with its body (it must still be sent), or sent without it. A crash
 		// after the provider accepted the message and before this write leaves it queued with
 		// its body, as it leaves any message unrecorded as sent.
-		u.Email = r.Email.Redact()
+		if r.Email != nil {
+			u.Email = r.Email.Redact()
+		} else {
+			u.SMS = r.SMS.Redact()
+		}
 	}
 	s.record(ctx, id, u)
 	if err != nil {
@@ -422,11 +435,15 @@ func (s *Service) DeliverWith(ctx context.Context, id ID, opts DeliverOpts) erro
 	return nil
 }
 
-// redact reports whether r's email must lose its body now that provider delivered it: a
-// sensitive email delivered by a provider other than the development outbox, which
-// delivers nowhere else (its panel is where a developer reads the link).
+// redact reports whether r must lose its body now that provider delivered it: a sensitive
+// email or SMS delivered by a provider other than the development outbox, which delivers
+// nowhere else (its panel is where a developer reads the link or the code).
 func redact(r Record, provider string) bool {
-	return r.Email != nil && r.Email.Sensitive != "" && !r.Email.Redacted && provider != ProviderOutbox
+	if provider == ProviderOutbox {
+		return false
+	}
+	return r.Email != nil && r.Email.Sensitive != "" && !r.Email.Redacted ||
+		r.SMS != nil && r.SMS.Sensitive != "" && !r.SMS.Redacted
 }
 
 // record stores a transition; a store failure is logged, since the delivery's own outcome

@@ -106,6 +106,20 @@ func (a Attachment) Inline() bool { return a.ContentID != "" }
 type SMS struct {
 	To   string `json:"to"`
 	Body string `json:"body"`
+	// Sensitive, when not empty, says what secret the body carries ("a sign-in code"): as
+	// for an email (Message.Sensitive), once a provider other than the development outbox
+	// has delivered it, the store keeps the number, status and times but not the body.
+	Sensitive string `json:"sensitive,omitempty"`
+	// Redacted is set on the stored copy of a sensitive SMS whose body was removed after
+	// delivery; such a message cannot be resent.
+	Redacted bool `json:"redacted,omitempty"`
+}
+
+// Redact returns m without its body, marked Redacted; m is left alone.
+func (m *SMS) Redact() *SMS {
+	out := *m
+	out.Body, out.Redacted = "", true
+	return &out
 }
 
 // MaxSMSBody is the longest SMS body accepted, in characters as Twilio counts them (UTF-16
@@ -309,6 +323,10 @@ func prepareSMS(m SMS) (SMS, error) {
 	}
 	if err := ValidatePhone(m.To); err != nil {
 		return SMS{}, err
+	}
+	m.Sensitive = oneLine(m.Sensitive)
+	if m.Redacted {
+		return SMS{}, fmt.Errorf("%w: its body was removed after delivery", ErrRedacted)
 	}
 	if strings.TrimSpace(m.Body) == "" {
 		return SMS{}, fmt.Errorf("%w: the SMS body is empty", ErrNoContent)

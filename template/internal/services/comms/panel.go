@@ -40,7 +40,7 @@ var panelTmpl = frontend.NewTemplate("comms", template.FuncMap{
 	"size":     byteSize,
 	"join":     func(list []string) string { return strings.Join(list, ", ") },
 	"status":   func(s Status) string { return string(s) },
-	"redacted": func(r Record) bool { return r.Email != nil && r.Email.Redacted },
+	"redacted": func(r Record) bool { return r.Email != nil && r.Email.Redacted || r.SMS != nil && r.SMS.Redacted },
 }, `<p>Email: <strong>{{.EmailProvider}}</strong>{{if eq .EmailProvider "outbox"}} (kept here, never sent){{end}} · SMS: <strong>{{.SMSProvider}}</strong>{{if eq .SMSProvider "outbox"}} (kept here, never sent){{end}}</p>
 {{if eq .EmailProvider "outbox"}}<p class="muted">Sensitive emails (one-time links such as password resets) keep their body here, since the outbox delivers them nowhere else: this is where you open their links. With a real provider their body is removed once delivered.</p>{{end}}
 <p>Last day: {{.Counts.queued}} queued, {{.Counts.sent}} sent, {{.Counts.failed}} failed.</p>
@@ -75,7 +75,11 @@ var panelTmpl = frontend.NewTemplate("comms", template.FuncMap{
   {{with .Record.SMS}}<tr><th scope="row">To</th><td>{{.To}}</td></tr>{{end}}
   </tbody>
 </table>
-{{with .Record.SMS}}<h3>Text</h3><pre class="sms">{{.Body}}</pre>{{end}}
+{{with .Record.SMS}}
+{{if .Redacted}}<p class="msg">Body removed after delivery: it held {{.Sensitive}}. It cannot be resent; request a new one instead.</p>
+{{else}}{{if .Sensitive}}<p class="muted">Sensitive: it holds {{.Sensitive}}. {{if eq $.SMSProvider "outbox"}}The development outbox delivers nowhere else, so the body stays here.{{else}}The body is removed once a provider has delivered it.{{end}}</p>{{end}}
+<h3>Text</h3><pre class="sms">{{.Body}}</pre>{{end}}
+{{end}}
 {{with .Record.Email}}
 {{if .Redacted}}<p class="msg">Body removed after delivery: it held {{.Sensitive}}. It cannot be resent; request a new one instead.</p>
 {{else if .Sensitive}}<p class="muted">Sensitive: it holds {{.Sensitive}}. {{if eq $.Provider "outbox"}}The development outbox delivers nowhere else, so the body stays here.{{else}}The body is removed once a provider has delivered it.{{end}}</p>{{end}}
@@ -120,7 +124,7 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 		if err != nil {
 			return "", err
 		}
-		sel := map[string]any{"Record": r, "Resend": p.ActionURL("resend"), "CSRF": p.CSRFField(), "Self": self, "Provider": svc.email.Name()}
+		sel := map[string]any{"Record": r, "Resend": p.ActionURL("resend"), "CSRF": p.CSRFField(), "Self": self, "Provider": svc.email.Name(), "SMSProvider": svc.sms.Name()}
 		if r.Email != nil {
 			var headers []panelHeader
 			for _, name := range slices.Sorted(maps.Keys(r.Email.Headers)) {

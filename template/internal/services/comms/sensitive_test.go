@@ -240,3 +240,59 @@ func TestSensitiveKeptUntilDelivered(t *testing.T) {
 		}
 	})
 }
+
+// A sensitive SMS (a one-time code) is kept like a sensitive email: its body stays until a
+// provider delivered it (a failed attempt keeps it, the outbox keeps it), then the store, the
+// list and the panel hold the number and what it held, never the code, and it is not resent.
+func TestSensitiveSMS(t *testing.T) {
+	t.Parallel()
+	const code = "Your sign-in code is 424242"
+	api := newFakeAPI(t)
+	twilio := NewTwilio(api.Client(), TwilioParams{BaseURL: api.URL, AccountSID: "AC1", AuthToken: "tok", From: "+15005550006"})
+	for _, tt := range []struct {
+		name       string
+		provider   SMSProvider
+		status     int
+		wantStatus Status
+		wantKept   bool
+	}{
+		{name: "delivered", provider: twilio, status: 201, wantStatus: StatusSent},
+		{name: "failed", provider: twilio, status: 400, wantStatus: StatusFailed, wantKept: true},
+		{name: "outbox", wantStatus: StatusSent, wantKept: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			api.reply(tt.status, `{"sid":"SM1","code":21211,"message":"bad"}`, nil)
+			svc, err := New(Settings{}, &Opts{SMS: tt.provider})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, err := svc.SendSMSMessage(t.Context(), SMS{To: "+14155550123", Body: code, Sensitive: "a sign-in\ncode"})
+			if (err == nil) != (tt.wantStatus == StatusSent) {
+				t.Fatalf("SendSMSMessage: %v", err)
+			}
+			r, err := svc.Message(t.Context(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Status != tt.wantStatus || r.SMS.Sensitive != "a sign-in code" || (r.SMS.Body == code) != tt.wantKept || r.SMS.Redacted == tt.wantKept {
+				t.Fatalf("record %+v %+v", r, r.SMS)
+			}
+			h := frontendtest.Handler(t, nil, func(r *registry.Registry) error { return registry.Value(r, svc) })
+			b := frontendtest.NewBrowser(t, h)
+			list, one := b.Get("/dashboard/panels/comms"), b.Get("/dashboard/panels/comms?id="+string(id))
+			if tt.wantKept {
+				if !strings.Contains(one, "Sensitive: it holds a sign-in code.") || !strings.Contains(one, code) {
+					t.Errorf("message view:\n%s", one)
+				}
+				return
+			}
+			if strings.Contains(list+one, "424242") || !strings.Contains(list, "(SMS holding a sign-in code, body removed)") ||
+				!strings.Contains(one, "Body removed after delivery: it held a sign-in code.") || strings.Contains(one, "Resend this message") {
+				t.Errorf("list:\n%s\nmessage view:\n%s", list, one)
+			}
+			if _, err := svc.Resend(t.Context(), id); !errors.Is(err, ErrRedacted) || !strings.Contains(err.Error(), "held a sign-in code") {
+				t.Errorf("Resend = %v, want ErrRedacted", err)
+			}
+		})
+	}
+}

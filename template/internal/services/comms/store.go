@@ -59,11 +59,14 @@ func (r Record) Recipients() string {
 	return ""
 }
 
-// Summary is the subject of an email, or the start of an SMS.
+// Summary is the subject of an email, or the start of an SMS (what it held, once its body
+// was removed).
 func (r Record) Summary() string {
 	switch {
 	case r.Email != nil:
 		return r.Email.Subject
+	case r.SMS != nil && r.SMS.Redacted:
+		return "(SMS holding " + r.SMS.Sensitive + ", body removed)"
 	case r.SMS != nil:
 		if b := []rune(r.SMS.Body); len(b) > 80 {
 			return string(b[:79]) + "…"
@@ -86,6 +89,8 @@ type Update struct {
 	// redacted copy of a sensitive message (Message.Redact) with its "sent" update, so the
 	// record is never sent with its secret still in it. Ignored for an SMS.
 	Email *Message
+	// SMS is the same for an SMS (SMS.Redact); ignored for an email.
+	SMS *SMS
 }
 
 // ListParams select messages for List; the zero value is the 50 newest of any status.
@@ -108,7 +113,8 @@ type Store interface {
 	// Add records a new message; r.ID is set and unique.
 	Add(ctx context.Context, r Record) error
 	// Update applies u to the message id, or returns ErrNotFound. The status and the
-	// replaced email (u.Email) are written together: a reader sees both or neither.
+	// replaced email or SMS (u.Email, u.SMS) are written together: a reader sees both or
+	// neither.
 	Update(ctx context.Context, id ID, u Update) error
 	// Get returns the message id, or ErrNotFound.
 	Get(ctx context.Context, id ID) (Record, error)
@@ -136,6 +142,9 @@ func (u Update) Apply(r *Record) {
 	}
 	if u.Email != nil && r.Email != nil {
 		r.Email = u.Email
+	}
+	if u.SMS != nil && r.SMS != nil {
+		r.SMS = u.SMS
 	}
 }
 

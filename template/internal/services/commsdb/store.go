@@ -63,7 +63,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 }
 
 // Update implements comms.Store: one statement, so concurrent attempts count exactly, and a
-// replaced email (u.Email, the redacted copy of a sensitive message) is written with its
+// replaced email or SMS (u.Email, u.SMS: the redacted copy of a sensitive message) is written with its
 // status: no reader, and no crash, ever sees the message sent with its secret still stored.
 func (s *Store) Update(ctx context.Context, id comms.ID, u comms.Update) error {
 	attempt := 0
@@ -74,15 +74,19 @@ func (s *Store) Update(ctx context.Context, id comms.ID, u comms.Update) error {
 	if u.Status == comms.StatusSent {
 		sent = ms(u.At)
 	}
-	// The payload is replaced only for an email: an SMS has none to replace. An empty
-	// parameter keeps the stored payload.
-	replace := ""
-	if u.Email != nil {
-		b, err := json.Marshal(payload{Email: u.Email})
+	// The payload is replaced by the redacted copy of the message's own channel (u.Email
+	// for an email, u.SMS for an SMS); an empty parameter keeps the stored payload.
+	replace, channel := "", ""
+	if u.Email != nil || u.SMS != nil {
+		p, ch := payload{Email: u.Email}, comms.ChannelEmail
+		if u.Email == nil {
+			p, ch = payload{SMS: u.SMS}, comms.ChannelSMS
+		}
+		b, err := json.Marshal(p)
 		if err != nil {
 			return fmt.Errorf("commsdb: encode message %s: %w", id, err)
 		}
-		replace = string(b)
+		replace, channel = string(b), string(ch)
 	}
 	res, err := s.db.Bun().NewRaw(`UPDATE comms_messages SET status = ?,
 provider = CASE WHEN ? = '' THEN provider ELSE ? END,
@@ -92,7 +96,7 @@ sent_ms = CASE WHEN ? = 0 THEN sent_ms ELSE ? END,
 payload = CASE WHEN ? = '' OR channel <> ? THEN payload ELSE ? END
 WHERE id = ?`,
 		string(u.Status), u.Provider, u.Provider, u.ProviderID, u.ProviderID, u.Error, attempt, ms(u.At), sent, sent,
-		replace, string(comms.ChannelEmail), replace, string(id)).Exec(ctx)
+		replace, channel, replace, string(id)).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("commsdb: update message %s: %w", id, err)
 	}

@@ -107,6 +107,32 @@ func StoreSuite(t *testing.T, newStore func(t *testing.T) comms.Store) {
 		if got, err := s.Get(ctx, "0002"); err != nil || got.Email != nil || got.SMS == nil || got.SMS.Body != "hi" {
 			t.Errorf("SMS after an update with an email: %+v, %v", got, err)
 		}
+		// A sensitive SMS loses its body with its "sent" update; an email ignores an SMS.
+		sms := &comms.SMS{To: "+14155550123", Body: "Your code is 424242", Sensitive: "a sign-in code"}
+		if err := s.Add(ctx, comms.Record{ID: "0003", Channel: comms.ChannelSMS, Status: comms.StatusQueued, CreatedAt: at, UpdatedAt: at, SMS: sms}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Update(ctx, "0003", comms.Update{Status: comms.StatusSent, Provider: "twilio", At: at, SMS: sms.Redact()}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Get(ctx, "0003"); err != nil || got.SMS == nil || *got.SMS != *sms.Redact() || got.Status != comms.StatusSent {
+			t.Errorf("sensitive SMS after sent with the redacted copy: %+v, %v", got, err)
+		}
+		if err := s.Update(ctx, "0001", comms.Update{Status: comms.StatusSent, At: at, SMS: sms.Redact()}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Get(ctx, "0001"); err != nil || got.SMS != nil || got.Email == nil || got.Email.Subject != "Reset your password" {
+			t.Errorf("email after an update with an SMS: %+v, %v", got, err)
+		}
+		list, err := s.List(ctx, comms.ListParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range list {
+			if r.SMS != nil && strings.Contains(r.SMS.Body, "424242") {
+				t.Errorf("List holds the code: %+v", r.SMS)
+			}
+		}
 	})
 	t.Run("NotFound", func(t *testing.T) {
 		s := newStore(t)
