@@ -330,10 +330,10 @@ func (rs *routeStats) buckets() []uint64 {
 }
 
 var metricsTmpl = frontend.NewTemplate("metrics", template.FuncMap{
-	"secs":  secondsLabel,
-	"pct":   func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" },
-	"rate":  func(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) },
-	"num":   func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) },
+	"secs": secondsLabel,
+	"pct":  func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" },
+	"rate": func(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) },
+	"num":  func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) },
 	// count is a number with its noun: "1 job", "3 jobs".
 	"count": func(f float64, one, many string) string {
 		if f == 1 {
