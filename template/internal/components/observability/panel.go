@@ -50,6 +50,7 @@ var tracesTmpl = frontend.NewTemplate("traces", template.FuncMap{
 }, `{{define "rid"}}<a href="{{.Self}}?request_id={{.ID}}"><code>{{.ID}}</code></a>{{end}}
 {{with .Selected}}<section aria-labelledby="trace-heading">
 <h2 id="trace-heading">{{.Trace.Root.Name}}</h2>
+{{with .Trace.Path}}<p><code>{{.}}</code></p>{{end}}
 <p><a href="{{$.Self}}">All traces</a></p>
 <table><tbody>
 <tr><th scope="row">Trace ID</th><td><code>{{.Trace.ID}}</code></td></tr>
@@ -74,7 +75,7 @@ var tracesTmpl = frontend.NewTemplate("traces", template.FuncMap{
 {{if .Traces}}<div class="scroll" tabindex="0" role="group" aria-labelledby="traces-heading"><table>
 <thead><tr><th scope="col">Time</th><th scope="col">Root span</th><th scope="col">Status</th><th scope="col">Duration</th><th scope="col">Spans</th><th scope="col">Request ID</th></tr></thead>
 <tbody>{{range .Traces}}<tr><td>{{when .Root.Start}}</td>
-<th scope="row"><a href="{{$.Self}}?trace={{.ID}}">{{.Root.Name}}</a></th>
+<th scope="row"><a href="{{$.Self}}?trace={{.ID}}">{{.Root.Name}}</a>{{with .Path}}<br><code class="muted">{{.}}</code>{{end}}</th>
 <td>{{template "status" .}}</td><td>{{dur .Duration}}</td><td>{{len .Spans}}{{with .Dropped}}+{{.}}{{end}}</td>
 <td>{{with .RequestID}}{{template "rid" (map "Self" $.Self "ID" .)}}{{end}}</td></tr>{{end}}</tbody>
 </table></div>{{else}}<p class="muted">No traces {{if .RequestID}}of this request {{end}}held yet{{if eq .Filter "failed"}}: nothing failed{{end}}.</p>{{end}}

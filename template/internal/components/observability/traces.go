@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -63,6 +64,21 @@ type Trace struct {
 
 // Duration is how long the root span lasted.
 func (t Trace) Duration() time.Duration { return t.Root.Duration() }
+
+// Path is the URL path of a request whose root span is named by its route pattern
+// ("GET /dashboard/panels/{name}"), so that the panel tells its requests apart; "" when the
+// name holds no pattern or the span no path.
+func (t Trace) Path() string {
+	if !strings.Contains(t.Root.Name, "{") {
+		return ""
+	}
+	for _, kv := range t.Root.Attrs {
+		if kv.Key == "url.path" {
+			return kv.Value.AsString()
+		}
+	}
+	return ""
+}
 
 // TraceStats are the ring's counts, for the panel and for the bound test.
 type TraceStats struct {
