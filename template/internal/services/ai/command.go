@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
 	"text/tabwriter"
 
@@ -91,8 +93,14 @@ func repl(ctx context.Context, svc *Service, in io.Reader, out io.Writer, model,
 			fmt.Fprintf(out, "(now %s: %s/%s)\n", p.Name, p.Provider, p.Model)
 			continue
 		}
-		res, err := svc.Chat(ctx, ChatParams{Prompt: line, System: system, Model: model, ConversationID: conversation,
+		// Ctrl-C (SIGINT) while an answer streams cancels that answer, not the program: the
+		// provider call is cancelled, the answer so far stored as partial and its tokens
+		// recorded, and the REPL goes on. At the prompt Ctrl-C ends the program as usual.
+		turn, stop := signal.NotifyContext(ctx, os.Interrupt)
+		res, err := svc.Chat(turn, ChatParams{Prompt: line, System: system, Model: model, ConversationID: conversation,
 			OnDelta: func(text string) error { _, err := io.WriteString(out, text); return err }})
+		interrupted := turn.Err() != nil
+		stop()
 		fmt.Fprintln(out)
 		if res != nil && res.ConversationID != 0 {
 			conversation = res.ConversationID
@@ -100,6 +108,14 @@ func repl(ctx context.Context, svc *Service, in io.Reader, out io.Writer, model,
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
+			}
+			if interrupted {
+				if res != nil && res.Partial {
+					fmt.Fprintln(out, "(interrupted: the answer so far is kept as partial)")
+				} else {
+					fmt.Fprintln(out, "(interrupted)")
+				}
+				continue
 			}
 			fmt.Fprintf(out, "error: %s\n", strings.TrimPrefix(err.Error(), "ai: "))
 			continue

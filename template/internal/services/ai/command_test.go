@@ -2,9 +2,15 @@ package ai
 
 import (
 	"errors"
+	"io"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+
+	"github.com/spf13/cobra"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/database"
@@ -115,6 +121,83 @@ func TestUsageDays(t *testing.T) {
 		t.Run(tt.days, func(t *testing.T) {
 			_, err := run(t, "", "usage", "--days", tt.days)
 			commandtest.WantUsage(t, err, tt.want)
+		})
+	}
+}
+
+// interruptingWriter sends the process SIGINT (Ctrl-C) once the answer's first word is
+// written, as a user pressing Ctrl-C while it streams.
+type interruptingWriter struct {
+	buf  strings.Builder // not embedded: its WriteString would bypass Write
+	once sync.Once
+}
+
+func (w *interruptingWriter) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), "word") {
+		w.once.Do(func() { _ = syscall.Kill(os.Getpid(), syscall.SIGINT) })
+	}
+	return w.buf.Write(p)
+}
+
+func (w *interruptingWriter) String() string { return w.buf.String() }
+
+// TestChatInterrupt: Ctrl-C while an answer streams cancels that answer, not the program (the
+// process used to die, losing the answer and its ledger row): the provider call is
+// cancelled, the partial answer stored as such, its tokens recorded, and the REPL goes on.
+func TestChatInterrupt(t *testing.T) {
+	tests := []struct {
+		name    string
+		stdin   string
+		want    []string
+		calls   int
+		partial int
+	}{
+		{"ctrl-c mid-answer, then the REPL goes on", "tell me\n/new\n/exit\n",
+			[]string{"word", "(interrupted: the answer so far is kept as partial)", "(new conversation)"}, 1, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := databasetest.Settings(t, database.SQLite)
+			f := newFakeOpenAI(t, fakeSlow)
+			t.Setenv("DATABASE_URL", s.URL)
+			t.Setenv("AUTO_MIGRATE", "true")
+			t.Setenv("AI_PROVIDER", "local")
+			t.Setenv("AI_MODEL", "llama3.2")
+			t.Setenv("AI_LOCAL_BASE_URL", f.srv.URL+"/v1")
+			out := new(interruptingWriter)
+			root := &cobra.Command{Use: "app", SilenceUsage: true, SilenceErrors: true}
+			root.AddCommand(aiCommand(&command.Env{Name: "app", Stdout: out, Stderr: io.Discard, Registry: testRegistry(t)}))
+			root.SetArgs([]string{"ai", "chat"})
+			root.SetIn(strings.NewReader(tt.stdin))
+			root.SetOut(out)
+			root.SetErr(io.Discard)
+			err := root.ExecuteContext(t.Context())
+			if err != nil {
+				t.Fatalf("chat: %v\n%s", err, out.String())
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("chat printed:\n%s\nwant %q", out.String(), want)
+				}
+			}
+			if f.count() != tt.calls {
+				t.Errorf("%d provider calls, want %d", f.count(), tt.calls)
+			}
+			db, err := database.Open(t.Context(), s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			var partial, cancelled int
+			if err := db.Bun().NewRaw("SELECT count(*) FROM ai_messages WHERE status = 'partial'").Scan(t.Context(), &partial); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Bun().NewRaw("SELECT count(*) FROM ai_usage WHERE status = 'cancelled' AND output_tokens > 0").Scan(t.Context(), &cancelled); err != nil {
+				t.Fatal(err)
+			}
+			if partial != tt.partial || cancelled != tt.partial {
+				t.Errorf("%d partial answers and %d cancelled calls with tokens in the ledger, want %d", partial, cancelled, tt.partial)
+			}
 		})
 	}
 }
