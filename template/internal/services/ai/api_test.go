@@ -607,3 +607,33 @@ func TestStreamPanicReachesRecoverer(t *testing.T) {
 		t.Fatalf("recovered %v, want http.ErrAbortHandler from the recoverer", got)
 	}
 }
+
+// TestStreamErrorPartial: a stream's error event says partial only when part of an answer
+// arrived and was stored; a refusal before any text (the key refused, a 5xx) used to say
+// partial: true with nothing stored.
+func TestStreamErrorPartial(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		for _, tc := range []struct {
+			mode    string
+			partial bool
+		}{{fake401, false}, {fake500, false}, {fakeNoModel, false}, {fakeCut, true}} {
+			f := newFakeOpenAI(t, tc.mode)
+			_, h := setup(t, db, f, Settings{}, nil)
+			rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi", "stream": true}, nil)
+			events := readEvents(t, rec.Body.String())
+			last := events[len(events)-1]
+			var ev ErrorEvent
+			_ = json.Unmarshal([]byte(last.data), &ev)
+			if last.name != "error" || ev.Partial != tc.partial || ev.ConversationID == 0 {
+				t.Errorf("%s: last event %s %s, want an error with partial %v", tc.mode, last.name, last.data, tc.partial)
+			}
+			var msgs []StoredMessage
+			if err := db.Bun().NewSelect().Model(&msgs).Where("conversation_id = ?", ev.ConversationID).Where("role = ?", RoleAssistant).Scan(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if stored := len(msgs) == 1 && msgs[0].Status == StatusPartial; stored != tc.partial {
+				t.Errorf("%s: stored answers %+v, want a partial one: %v", tc.mode, msgs, tc.partial)
+			}
+		}
+	})
+}

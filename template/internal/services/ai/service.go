@@ -332,7 +332,9 @@ func (s *Service) keepAnswer(ctx context.Context, ci *callInfo, resp *Response, 
 	}
 	res.Model, res.Content, res.Usage = cmpOrString(resp.Model, profile.Model), resp.Content, resp.Usage
 	res.CostUSD, _ = s.cost(res.Model, resp.Usage)
-	res.Partial = callErr != nil
+	// Partial only when part of an answer arrived (and is stored below): a refusal before any
+	// text leaves nothing to keep.
+	res.Partial = callErr != nil && resp.Content != ""
 	if resp.Content == "" && callErr != nil {
 		return res, callErr
 	}
