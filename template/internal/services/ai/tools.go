@@ -79,7 +79,17 @@ func NewTool[A, R any](name, description string, fn func(ctx context.Context, ar
 		t.err = errors.Join(t.err, fmt.Errorf("ai: tool %q: nil function", name))
 		return t
 	}
+	// The decoding below is strict about unknown fields and types, but a missing required
+	// argument would decode as its zero value: the arguments are validated against the
+	// schema first.
+	var resolved *jsonschema.Resolved
+	if s, err := jsonschema.For[A](nil); err == nil {
+		resolved, _ = s.Resolve(nil)
+	}
 	t.run = func(ctx context.Context, raw json.RawMessage) (any, error) {
+		if err := validateArgs(resolved, raw); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrToolArgs, err)
+		}
 		var args A
 		if err := decodeStrict(raw, &args); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrToolArgs, err)
@@ -171,6 +181,22 @@ func SchemaFor[T any]() (map[string]any, error) {
 		return nil, fmt.Errorf("ai: schema: %w", err)
 	}
 	return m, nil
+}
+
+// validateArgs checks a call's arguments against its tool's schema (nil: no check); what is
+// not JSON is left to decodeStrict to report.
+func validateArgs(rs *jsonschema.Resolved, raw json.RawMessage) error {
+	if rs == nil {
+		return nil
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		raw = json.RawMessage("{}")
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil
+	}
+	return rs.Validate(v)
 }
 
 // decodeStrict decodes one JSON value into v: unknown fields and trailing data are errors.

@@ -62,6 +62,10 @@ func TestTool(t *testing.T) {
 	}{
 		{w, `{"town":"Paris"}`, ErrToolArgs},
 		{w, `{"city":3}`, ErrToolArgs},
+		// A required argument left out used to reach the function as its zero value.
+		{w, `{}`, ErrToolArgs},
+		{w, ``, ErrToolArgs},
+		{w, `null`, ErrToolArgs},
 		{w, `{"city":""}`, ErrToolFailed},
 		{tools[1], `{}`, ErrToolFailed},
 		{tools[2], `{}`, ErrToolTimeout},
