@@ -181,6 +181,12 @@ func (f *fakeProvider) openAI(w http.ResponseWriter, r *http.Request) {
 			if f.mode == fakeCut && i == 1 {
 				return // the connection closes mid-answer
 			}
+			if f.mode == fakeOverloaded && i == 1 {
+				// An error instead of the next chunk, as OpenAI-compatible servers send one.
+				fmt.Fprint(w, "data: {\"error\":{\"message\":\"The server is overloaded (key sk-secret)\",\"type\":\"server_error\",\"code\":null}}\n\n")
+				fl.Flush()
+				return
+			}
 		}
 		chunk(`{}`, "stop")
 	}

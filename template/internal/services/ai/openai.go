@@ -148,6 +148,11 @@ func (p *openAIProvider) Stream(ctx context.Context, req Request, onDelta func(s
 	for dec.next() {
 		done, err := acc.add(dec.data, out, onDelta)
 		if err != nil {
+			if errors.Is(err, errStreamErrorEvent) {
+				// The 200 went out, then the server sent an error instead of the next chunk
+				// (its body can quote the request, so it stays in Err, for errors.Is only).
+				return acc.finish(out), &ProviderError{Provider: p.kind, Reason: "the provider reported an error in the middle of the answer; retry later", Err: err}
+			}
 			if errors.Is(err, errBadStream) {
 				return acc.finish(out), p.fail(err)
 			}
@@ -282,6 +287,9 @@ type chatChunk struct {
 // event, or a chunk that is not JSON.
 var errBadStream = errors.New("openai stream")
 
+// errStreamErrorEvent marks the error event of errBadStream.
+var errStreamErrorEvent = errors.New("error event")
+
 // streamAcc gathers a streamed answer: its text, and its tool calls, which arrive in pieces
 // keyed by index (the first carries the ID and the name, the next ones more of the
 // arguments).
@@ -303,7 +311,7 @@ func (acc *streamAcc) add(data []byte, out *Response, onDelta func(string) error
 		return false, fmt.Errorf("%w: decode chunk: %w", errBadStream, err)
 	}
 	if len(chunk.Error) > 0 {
-		return false, fmt.Errorf("%w: error event: %s", errBadStream, chunk.Error)
+		return false, fmt.Errorf("%w: %w: %s", errBadStream, errStreamErrorEvent, chunk.Error)
 	}
 	if chunk.Model != "" {
 		out.Model = chunk.Model

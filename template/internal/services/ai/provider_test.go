@@ -118,24 +118,32 @@ func TestProviders(t *testing.T) {
 				}
 			})
 
-			if pc.kind == ProviderAnthropic {
-				// Anthropic reports some failures (overloaded_error) as an error event after
-				// the 200 and some text: the error and what arrived both come back.
-				t.Run("error event mid-stream", func(t *testing.T) {
-					f := pc.fake(t, fakeOverloaded)
-					resp, err := pc.build(t, f, 1).Stream(ctx, req, func(string) error { return nil })
-					var pe *ProviderError
-					if !errors.As(err, &pe) {
-						t.Fatalf("err = %v, want a ProviderError", err)
-					}
-					if pe.Reason != "the provider is overloaded; retry later" || pe.Status != 529 {
-						t.Errorf("status %d, reason %q: want 529, overloaded", pe.Status, pe.Reason)
-					}
-					if resp == nil || resp.Content != "Hello, " {
-						t.Fatalf("partial response = %+v", resp)
-					}
-				})
-			}
+			// Anthropic reports some failures (overloaded_error) as an error event after the
+			// 200 and some text, and OpenAI-compatible servers a data line with an error: the
+			// error, named as such (it used to read as a failed connection for OpenAI), and
+			// what arrived both come back.
+			t.Run("error event mid-stream", func(t *testing.T) {
+				want := map[string]struct {
+					status int
+					reason string
+				}{
+					ProviderAnthropic: {529, "the provider is overloaded; retry later"},
+					ProviderOpenAI:    {0, "the provider reported an error in the middle of the answer; retry later"},
+					ProviderLocal:     {0, "the provider reported an error in the middle of the answer; retry later"},
+				}[pc.kind]
+				f := pc.fake(t, fakeOverloaded)
+				resp, err := pc.build(t, f, 1).Stream(ctx, req, func(string) error { return nil })
+				var pe *ProviderError
+				if !errors.As(err, &pe) {
+					t.Fatalf("err = %v, want a ProviderError", err)
+				}
+				if pe.Reason != want.reason || pe.Status != want.status || strings.Contains(pe.Error(), "secret") {
+					t.Errorf("status %d, reason %q: want %d, %q", pe.Status, pe.Reason, want.status, want.reason)
+				}
+				if resp == nil || resp.Content != "Hello, " {
+					t.Fatalf("partial response = %+v", resp)
+				}
+			})
 
 			t.Run("tool calls", func(t *testing.T) {
 				f := pc.fake(t, fakeTool)
