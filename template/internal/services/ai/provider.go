@@ -143,7 +143,7 @@ func providerError(provider string, status int, err error) error {
 	reason := "the call failed before an answer arrived"
 	switch {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		reason = "the API key was refused; check the provider's key setting"
+		reason = "the API key was refused; check " + keySetting(provider)
 	case status == http.StatusNotFound:
 		reason = "the model or endpoint is unknown to the provider"
 	case status == http.StatusTooManyRequests:
@@ -161,6 +161,19 @@ func providerError(provider string, status int, err error) error {
 		}
 	}
 	return &ProviderError{Provider: provider, Status: status, Reason: reason, Err: err}
+}
+
+// keySetting names the setting of a provider kind's key, for the reason of a refused key.
+func keySetting(provider string) string {
+	switch provider {
+	case ProviderOpenAI:
+		return "AI_OPENAI_API_KEY"
+	case ProviderAnthropic:
+		return "AI_ANTHROPIC_API_KEY"
+	case ProviderLocal:
+		return "AI_LOCAL_API_KEY"
+	}
+	return "the provider's key setting"
 }
 
 // idempotencyKey is a fresh key per call: the httpclient service retries a POST (on 429,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -316,5 +317,24 @@ func TestProviderClientBaseURL(t *testing.T) {
 	}
 	if got["ai-local"] != "http://gpu-box:8080/v1" || got["ai-anthropic"] != DefaultAnthropicBaseURL {
 		t.Errorf("the clients' base URLs are %v", got)
+	}
+}
+
+// TestKeyRefusedReason: a refused key's reason names the setting to fix (it said "the
+// provider's key setting", leaving the user to find which of three it is).
+func TestKeyRefusedReason(t *testing.T) {
+	for _, tc := range []struct {
+		provider string
+		status   int
+		want     string
+	}{
+		{ProviderOpenAI, http.StatusUnauthorized, "the API key was refused; check AI_OPENAI_API_KEY"},
+		{ProviderAnthropic, http.StatusUnauthorized, "the API key was refused; check AI_ANTHROPIC_API_KEY"},
+		{ProviderLocal, http.StatusForbidden, "the API key was refused; check AI_LOCAL_API_KEY"},
+	} {
+		var pe *ProviderError
+		if err := providerError(tc.provider, tc.status, errors.New("refused")); !errors.As(err, &pe) || pe.Reason != tc.want {
+			t.Errorf("%s %d: %v, want the reason %q", tc.provider, tc.status, err, tc.want)
+		}
 	}
 }
