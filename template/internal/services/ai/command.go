@@ -209,8 +209,9 @@ func usageCommand(env *command.Env) *cobra.Command {
 				total.InputTokens += r.InputTokens
 				total.OutputTokens += r.OutputTokens
 				total.CostUSD += r.CostUSD
+				total.Errors += r.Errors
 			}
-			fmt.Fprintf(tw, "total\t\t%d\t\t%d\t%d\t%.6f\n", total.Calls, total.InputTokens, total.OutputTokens, total.CostUSD)
+			fmt.Fprintf(tw, "total\t\t%d\t%d\t%d\t%d\t%.6f\n", total.Calls, total.Errors, total.InputTokens, total.OutputTokens, total.CostUSD)
 			return tw.Flush()
 		})
 	}

@@ -201,3 +201,38 @@ func TestChatInterrupt(t *testing.T) {
 		})
 	}
 }
+
+// TestUsageTotals: the total line of 'ai usage' sums the errors column too (it was left
+// blank, so failed calls showed only per day and model).
+func TestUsageTotals(t *testing.T) {
+	tests := []struct {
+		mode  string
+		chat  string
+		total []string // the fields of the total line
+	}{
+		{fake500, "hi\nagain\n/exit\n", []string{"total", "2", "2", "0", "0", "0.000000"}},
+		{fakeOK, "hi\n/exit\n", []string{"total", "1", "0", "12", "3", "0.000000"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			s := databasetest.Settings(t, database.SQLite)
+			f := newFakeOpenAI(t, tt.mode)
+			t.Setenv("DATABASE_URL", s.URL)
+			t.Setenv("AUTO_MIGRATE", "true")
+			t.Setenv("AI_PROVIDER", "local")
+			t.Setenv("AI_MODEL", "llama3.2")
+			t.Setenv("AI_LOCAL_BASE_URL", f.srv.URL+"/v1")
+			if out, err := run(t, tt.chat, "chat"); err != nil {
+				t.Fatalf("chat: %v\n%s", err, out)
+			}
+			out, err := run(t, "", "usage")
+			if err != nil {
+				t.Fatalf("usage: %v\n%s", err, out)
+			}
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			if got := strings.Fields(lines[len(lines)-1]); strings.Join(got, " ") != strings.Join(tt.total, " ") {
+				t.Errorf("usage printed:\n%s\nwant the total line %q", out, tt.total)
+			}
+		})
+	}
+}
