@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -122,9 +123,24 @@ func (j *Jobs) Run(ctx context.Context, jobID int64, attempt, maxAttempts int) e
 	req := Request{Model: profile.Model, System: job.System, Messages: []Message{{Role: RoleUser, Content: job.Prompt}}}
 	resp, err := j.svc.call(ctx, &callInfo{kind: "job", profile: profile, prov: prov, user: job.UserID}, &req, nil)
 	if err != nil {
-		return j.finish(ctx, job, "", err, attempt, attempt >= maxAttempts)
+		return j.finish(ctx, job, "", err, attempt, attempt >= maxAttempts || !retryable(err))
 	}
 	return j.finish(ctx, job, resp.Content, nil, attempt, true)
+}
+
+// retryable reports whether another attempt may succeed: not when the provider refused the
+// key, the model or the request itself, which only a change of settings fixes (retrying
+// would keep the job queued for minutes of River's backoff before it fails all the same).
+func retryable(err error) bool {
+	var pe *ProviderError
+	if !errors.As(err, &pe) {
+		return true
+	}
+	switch pe.Status {
+	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusUnprocessableEntity:
+		return false
+	}
+	return true
 }
 
 // finish records an attempt; final marks the job done or failed.

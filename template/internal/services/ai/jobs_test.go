@@ -98,3 +98,37 @@ func TestJobs(t *testing.T) {
 func userCtx(user string) context.Context {
 	return context.WithValue(context.Background(), testUserKey{}, user)
 }
+
+// TestJobNotRetried: a job whose provider refuses the key or the model fails at once (it used
+// to stay queued through River's backoff, about six minutes, to fail the same way); a
+// provider failure or rate limit is retried.
+func TestJobNotRetried(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		for _, tc := range []struct {
+			mode   string
+			status string
+			retry  bool
+		}{
+			{fake401, JobFailed, false},
+			{fakeNoModel, JobFailed, false},
+			{fake500, JobQueued, true},
+			{fake429, JobQueued, true},
+		} {
+			f := newFakeOpenAI(t, tc.mode)
+			svc, _ := setup(t, db, f, Settings{}, &Opts{Identity: headerIdentity{}})
+			jobs, err := NewJobs(t.Context(), svc, &enqueued{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			job, err := jobs.Submit(userCtx("alice"), GenerateParams{Prompt: "write"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			runErr := jobs.Run(t.Context(), job.ID, 1, JobMaxAttempts)
+			got, _ := jobs.Get(userCtx("alice"), job.ID)
+			if (runErr != nil) != tc.retry || got.Status != tc.status || got.Error == "" {
+				t.Errorf("%s: attempt 1 returned %v, job %+v; want retry %v, status %s", tc.mode, runErr, got, tc.retry, tc.status)
+			}
+		}
+	})
+}
