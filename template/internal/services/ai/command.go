@@ -64,16 +64,22 @@ func repl(ctx context.Context, svc *Service, in io.Reader, out io.Writer, model,
 	}
 	fmt.Fprintf(out, "Chatting with %s (%s/%s). /model NAME switches, /new starts over, /exit leaves.\n", profile.Name, profile.Provider, profile.Model)
 	var conversation int64
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64<<10), svc.settings.MaxPromptBytes+1)
+	rd := bufio.NewReader(in)
 	for {
 		fmt.Fprint(out, "> ")
-		if !sc.Scan() {
+		line, tooLong, err := readLine(rd, svc.settings.MaxPromptBytes)
+		if err != nil {
 			fmt.Fprintln(out)
-			return sc.Err()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
 		}
-		line := strings.TrimSpace(sc.Text())
+		line = strings.TrimSpace(line)
 		switch {
+		case tooLong:
+			fmt.Fprintf(out, "error: the prompt is larger than AI_MAX_PROMPT_BYTES (%d bytes)\n", svc.settings.MaxPromptBytes)
+			continue
 		case line == "":
 			continue
 		case line == "/exit" || line == "/quit":
@@ -121,6 +127,30 @@ func repl(ctx context.Context, svc *Service, in io.Reader, out io.Writer, model,
 			continue
 		}
 		fmt.Fprintf(out, "[%d in, %d out tokens, $%.6f]\n", res.Usage.InputTokens, res.Usage.OutputTokens, res.CostUSD)
+	}
+}
+
+// readLine reads a line of at most limit bytes; a longer one (a large paste) is read to its
+// end and dropped, tooLong set, so the REPL can say so and go on (a bufio.Scanner stopped
+// the session with "token too long"). err is io.EOF at the end of the input.
+func readLine(rd *bufio.Reader, limit int) (line string, tooLong bool, err error) {
+	var b []byte
+	for {
+		chunk, err := rd.ReadSlice('\n')
+		if len(b)+len(chunk) > limit+1 { // +1: the newline
+			tooLong, b = true, b[:0]
+		} else if !tooLong {
+			b = append(b, chunk...)
+		}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == io.EOF && (len(b) > 0 || tooLong):
+			return string(b), tooLong, nil
+		case err != nil:
+			return "", false, err
+		}
+		return string(b), tooLong, nil
 	}
 }
 

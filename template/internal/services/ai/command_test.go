@@ -236,3 +236,42 @@ func TestUsageTotals(t *testing.T) {
 		})
 	}
 }
+
+// TestChatLongLine: a line longer than AI_MAX_PROMPT_BYTES (a large paste) is refused with a
+// line saying so and the session goes on; past 64 KiB it used to end the session with
+// "bufio.Scanner: token too long".
+func TestChatLongLine(t *testing.T) {
+	tests := []struct {
+		name  string
+		stdin string
+		want  []string
+		calls int
+	}{
+		{"70 KB", strings.Repeat("x", 70000) + "\nhi\n/exit\n", []string{"error: the prompt is larger than AI_MAX_PROMPT_BYTES (32768 bytes)", "Hello, world"}, 1},
+		{"just over the limit", strings.Repeat("x", 32769) + "\nhi\n", []string{"error: the prompt is larger than AI_MAX_PROMPT_BYTES (32768 bytes)", "Hello, world"}, 1},
+		{"at the limit, no newline at the end", strings.Repeat("x", 32768), []string{"Hello, world"}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := databasetest.Settings(t, database.SQLite)
+			f := newFakeOpenAI(t, fakeOK)
+			t.Setenv("DATABASE_URL", s.URL)
+			t.Setenv("AUTO_MIGRATE", "true")
+			t.Setenv("AI_PROVIDER", "local")
+			t.Setenv("AI_MODEL", "llama3.2")
+			t.Setenv("AI_LOCAL_BASE_URL", f.srv.URL+"/v1")
+			out, err := run(t, tt.stdin, "chat")
+			if err != nil {
+				t.Fatalf("chat: %v\n%.300s", err, out)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(out, want) {
+					t.Errorf("chat printed:\n%.300s\nwant %q", out, want)
+				}
+			}
+			if f.count() != tt.calls {
+				t.Errorf("%d provider calls, want %d", f.count(), tt.calls)
+			}
+		})
+	}
+}
