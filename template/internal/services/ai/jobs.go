@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -123,7 +124,18 @@ func (j *Jobs) Run(ctx context.Context, jobID int64, attempt, maxAttempts int) e
 	req := Request{Model: profile.Model, System: job.System, Messages: []Message{{Role: RoleUser, Content: job.Prompt}}}
 	resp, err := j.svc.call(ctx, &callInfo{kind: "job", profile: profile, prov: prov, user: job.UserID}, &req, nil)
 	if err != nil {
-		return j.finish(ctx, job, "", err, attempt, attempt >= maxAttempts || !retryable(err))
+		final := attempt >= maxAttempts || !retryable(err)
+		if ferr := j.finish(ctx, job, "", err, attempt, final); ferr != nil || !final {
+			return ferr
+		}
+		// The job is marked failed; River is told too, so that 'jobs list' and the jobs panel
+		// show it with its reason instead of completed: discarded after the last attempt,
+		// cancelled when retrying cannot help.
+		failed := fmt.Errorf("ai: job %d failed: %s", job.ID, strings.TrimPrefix(safeReason(err), "ai: "))
+		if attempt < maxAttempts {
+			return river.JobCancel(failed)
+		}
+		return failed
 	}
 	return j.finish(ctx, job, resp.Content, nil, attempt, true)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -83,8 +84,9 @@ func TestJobs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := jobs.Run(t.Context(), job2.ID, JobMaxAttempts, JobMaxAttempts); err != nil {
-			t.Fatal(err)
+		// River is told the last attempt failed (it discards the job, shown with its reason).
+		if err := jobs.Run(t.Context(), job2.ID, JobMaxAttempts, JobMaxAttempts); err == nil || !strings.Contains(err.Error(), "the provider failed") {
+			t.Fatalf("the last attempt returned %v, want its reason", err)
 		}
 		if got, _ := jobs.Get(userCtx("alice"), job2.ID); got.Status != JobFailed || got.Error == "" {
 			t.Fatalf("after the last attempt: %+v", got)
@@ -100,8 +102,9 @@ func userCtx(user string) context.Context {
 }
 
 // TestJobNotRetried: a job whose provider refuses the key or the model fails at once (it used
-// to stay queued through River's backoff, about six minutes, to fail the same way); a
-// provider failure or rate limit is retried.
+// to stay queued through River's backoff, about six minutes, to fail the same way) and is
+// cancelled in River with its reason (it showed as completed); a provider failure or rate
+// limit is retried.
 func TestJobNotRetried(t *testing.T) {
 	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		for _, tc := range []struct {
@@ -124,9 +127,11 @@ func TestJobNotRetried(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// Not retried: River cancels the job, shown with its reason; else the attempt fails.
 			runErr := jobs.Run(t.Context(), job.ID, 1, JobMaxAttempts)
+			var cancelled *river.JobCancelError
 			got, _ := jobs.Get(userCtx("alice"), job.ID)
-			if (runErr != nil) != tc.retry || got.Status != tc.status || got.Error == "" {
+			if runErr == nil || errors.As(runErr, &cancelled) == tc.retry || got.Status != tc.status || got.Error == "" {
 				t.Errorf("%s: attempt 1 returned %v, job %+v; want retry %v, status %s", tc.mode, runErr, got, tc.retry, tc.status)
 			}
 		}
