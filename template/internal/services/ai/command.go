@@ -92,6 +92,9 @@ func repl(ctx context.Context, svc *Service, in io.Reader, out io.Writer, model,
 			name := strings.TrimSpace(strings.TrimPrefix(line, "/model"))
 			p, _, err := svc.Provider(name)
 			if err != nil || name == "" {
+				if name != "" {
+					fmt.Fprintf(out, "unknown profile or model %q; ", name)
+				}
 				fmt.Fprintf(out, "profiles: %s\n", strings.Join(svc.profileNames(), ", "))
 				continue
 			}

@@ -71,7 +71,7 @@ func TestCommands(t *testing.T) {
 		if err != nil {
 			t.Fatalf("chat: %v\n%s", err, out)
 		}
-		for _, want := range []string{"Chatting with default (local/llama3.2)", "Hello, world", "[12 in, 3 out tokens", "(now big: local/llama3.3)", "(new conversation)", "profiles: default (llama3.2), big (llama3.3)"} {
+		for _, want := range []string{"Chatting with default (local/llama3.2)", "Hello, world", "[12 in, 3 out tokens", "(now big: local/llama3.3)", "(new conversation)", "unknown profile or model \"nope\"; profiles: default (llama3.2), big (llama3.3)"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("chat printed:\n%s\nwant %q", out, want)
 			}
