@@ -131,7 +131,7 @@ func (j *Jobs) Run(ctx context.Context, jobID int64, attempt, maxAttempts int) e
 		// The job is marked failed; River is told too, so that 'jobs list' and the jobs panel
 		// show it with its reason instead of completed: discarded after the last attempt,
 		// cancelled when retrying cannot help.
-		failed := fmt.Errorf("ai: job %d failed: %s", job.ID, strings.TrimPrefix(safeReason(err), "ai: "))
+		failed := fmt.Errorf("ai: job %d failed: %s", job.ID, jobReason(err))
 		if attempt < maxAttempts {
 			return river.JobCancel(failed)
 		}
@@ -174,10 +174,14 @@ func (j *Jobs) finish(ctx context.Context, job *Job, result string, callErr erro
 		return fmt.Errorf("ai: update job: %w", err)
 	}
 	if callErr != nil && !final {
-		return fmt.Errorf("ai: job %d: %s", job.ID, safeReason(callErr))
+		return fmt.Errorf("ai: job %d: %s", job.ID, jobReason(callErr))
 	}
 	return nil
 }
+
+// jobReason is a failed attempt's safe reason without its own "ai: " prefix: the job's error
+// has one already ("ai: job 3: local: ...", not "ai: job 3: ai: local: ...").
+func jobReason(err error) string { return strings.TrimPrefix(safeReason(err), "ai: ") }
 
 // runGenerate is the ai_generate task: it resolves Jobs from the job's scope.
 func runGenerate(ctx context.Context, job *river.Job[GenerateArgs]) error {

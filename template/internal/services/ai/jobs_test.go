@@ -137,3 +137,34 @@ func TestJobNotRetried(t *testing.T) {
 		}
 	})
 }
+
+// TestJobErrorPrefix: a failed attempt's error says "ai: " once (it read "ai: job 3: ai:
+// local: ..."), whether River retries it or not.
+func TestJobErrorPrefix(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		for _, tc := range []struct {
+			mode    string
+			attempt int
+		}{
+			{fake500, 1},                  // retried: "ai: job N: ..."
+			{fake500, JobMaxAttempts},     // the last: "ai: job N failed: ..."
+			{fake401, 1},                  // not retryable: cancelled with its reason
+			{fake429, JobMaxAttempts - 1}, // rate limited, retried
+		} {
+			f := newFakeOpenAI(t, tc.mode)
+			svc, _ := setup(t, db, f, Settings{}, &Opts{Identity: headerIdentity{}})
+			jobs, err := NewJobs(t.Context(), svc, &enqueued{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			job, err := jobs.Submit(userCtx("alice"), GenerateParams{Prompt: "write"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			runErr := jobs.Run(t.Context(), job.ID, tc.attempt, JobMaxAttempts)
+			if runErr == nil || strings.Count(runErr.Error(), "ai: ") != 1 {
+				t.Errorf("%s attempt %d: error %q, want one \"ai: \" prefix", tc.mode, tc.attempt, runErr)
+			}
+		}
+	})
+}
