@@ -116,6 +116,11 @@ func (s Settings) Validate() error {
 		if p.Name == DefaultProfile {
 			where = "AI_PROVIDER"
 		}
+		if p.Name == DefaultProfile && p.Provider == "" {
+			// AI_MODEL without AI_PROVIDER: name the missing half, not an "invalid" empty value.
+			errs = append(errs, config.Invalid("AI_MODEL", p.Model, "needs AI_PROVIDER", "set AI_PROVIDER to openai, anthropic or local"))
+			continue
+		}
 		if err := config.OneOf(where, p.Provider, ProviderOpenAI, ProviderAnthropic, ProviderLocal); err != nil {
 			errs = append(errs, err)
 			continue
