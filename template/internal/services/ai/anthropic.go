@@ -201,7 +201,7 @@ func (p *anthropicProvider) fail(err error) error {
 			status = streamErrorStatus(string(apiErr.Type()))
 		}
 		// The SDK's message quotes the request URL and the body; keep the status only.
-		return providerError(ProviderAnthropic, status, fmt.Errorf("anthropic error %d (%s)", status, apiErr.Type()))
+		return withRetryAfter(providerError(ProviderAnthropic, status, fmt.Errorf("anthropic error %d (%s)", status, apiErr.Type())), apiErr.Response)
 	}
 	return providerError(ProviderAnthropic, 0, err)
 }

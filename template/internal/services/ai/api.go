@@ -59,6 +59,9 @@ type ErrorEvent struct {
 	ConversationID int64  `json:"conversation_id,omitempty"`
 	// Partial is true when part of an answer arrived; it is stored with status partial.
 	Partial bool `json:"partial,omitempty"`
+	// RetryAfter is, for a temporary failure (the provider rate limiting, its circuit breaker
+	// open), the seconds to wait before retrying: the plain problem's Retry-After header.
+	RetryAfter int64 `json:"retry_after,omitempty"`
 }
 
 type conversationsInput struct {
@@ -348,11 +351,15 @@ func (h *handlers) stream(hctx huma.Context, p ChatParams) {
 		}
 		ev := ErrorEvent{Status: http.StatusInternalServerError, Title: http.StatusText(http.StatusInternalServerError)}
 		var se huma.StatusError
-		if errors.As(h.problem(ctx, err), &se) {
+		pr := h.problem(ctx, err)
+		if errors.As(pr, &se) {
 			ev.Status, ev.Title = se.GetStatus(), http.StatusText(se.GetStatus())
 			if m, ok := se.(*huma.ErrorModel); ok {
 				ev.Detail = m.Detail
 			}
+		}
+		if hs := huma.HeadersError(nil); errors.As(pr, &hs) {
+			ev.RetryAfter, _ = strconv.ParseInt(hs.GetHeaders().Get("Retry-After"), 10, 64)
 		}
 		if res != nil {
 			ev.ConversationID, ev.Partial = res.ConversationID, res.Partial
@@ -450,7 +457,8 @@ func (h *handlers) writeProblem(hctx huma.Context, err error) {
 
 // problem maps an error to an RFC 9457 problem that names no key, body or stack: bad input
 // is 422, a spent quota 429, a missing conversation 404, the provider's failures 502 (or 503
-// when it rate-limits, 504 on a timeout); the rest is logged and answered with a plain 500.
+// with Retry-After when it rate-limits, 504 on a timeout); the rest is logged and answered
+// with a plain 500.
 func (h *handlers) problem(ctx context.Context, err error) error {
 	var qe *QuotaError
 	var pe *ProviderError
@@ -476,8 +484,7 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 	case errors.As(err, &pe):
 		switch {
 		case pe.Status == http.StatusTooManyRequests:
-			return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable("The AI provider is rate limiting the app; retry later."),
-				http.Header{"Retry-After": {"30"}})
+			return retryLater("The AI provider is rate limiting the app", pe.RetryAfter)
 		case pe.Status == http.StatusNotFound:
 			return huma.Error422UnprocessableEntity("The AI provider does not know the model of this profile.")
 		}
@@ -491,6 +498,22 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 	}
 	h.r.Logger.ErrorContext(ctx, "ai: request failed", "error", err, "request_id", backend.RequestID(ctx))
 	return huma.Error500InternalServerError("The server hit an unexpected error. Quote the X-Request-ID header when reporting it.")
+}
+
+// retryLater is a 503 problem for a temporary condition, with the wait in its Retry-After
+// header and its detail: wait, bounded to MinRetryAfter..MaxRetryAfter, or DefaultRetryAfter
+// when zero (unknown).
+func retryLater(what string, wait time.Duration) error {
+	if wait <= 0 {
+		wait = DefaultRetryAfter
+	}
+	secs := int64((boundRetryAfter(wait) + time.Second - 1) / time.Second)
+	unit := "seconds"
+	if secs == 1 {
+		unit = "second"
+	}
+	return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable(fmt.Sprintf("%s; this is temporary: retry in %d %s.", what, secs, unit)),
+		http.Header{"Retry-After": {strconv.FormatInt(secs, 10)}})
 }
 
 func (h *handlers) profiles(context.Context, *struct{}) (*profilesOutput, error) {

@@ -637,3 +637,53 @@ func TestStreamErrorPartial(t *testing.T) {
 		}
 	})
 }
+
+// TestRetryAfter: a provider's rate limit is a 503 whose Retry-After, detail and stream error
+// event carry the provider's Retry-After (bounded to 1 s .. 1 h, 30 s when it sent none;
+// always 30 before), also after the outbound client retried.
+func TestRetryAfter(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		for _, tc := range []struct {
+			name         string
+			anthropic    bool
+			retryAfter   string
+			retryAfterMs string
+			attempts     int
+			want         string
+		}{
+			{name: "openai 7", retryAfter: "7", want: "7"},
+			{name: "anthropic 7", anthropic: true, retryAfter: "7", want: "7"},
+			{name: "retried first", retryAfter: "7", attempts: 2, want: "7"},
+			{name: "none", retryAfter: "none", want: "30"},
+			{name: "zero", retryAfter: "0", want: "1"},
+			{name: "a day", retryAfter: "86400", want: "3600"},
+			{name: "garbage", retryAfter: "soon", want: "30"},
+			{name: "milliseconds", retryAfter: "none", retryAfterMs: "2500", want: "3"},
+			{name: "http date", retryAfter: time.Now().Add(time.Hour + time.Minute).UTC().Format(http.TimeFormat), want: "3600"},
+		} {
+			f, s := newFakeOpenAI(t, fake429), Settings{}
+			if tc.anthropic {
+				f, s = newFakeAnthropic(t, fake429), Settings{Provider: ProviderAnthropic, Model: "claude-sonnet-4-5"}
+			}
+			f.retryAfter, f.retryAfterMs = tc.retryAfter, tc.retryAfterMs
+			_, h := setup(t, db, f, s, &Opts{Clients: testClients(t, max(tc.attempts, 1))})
+			rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi"}, nil)
+			p := decode[ErrorEvent](t, rec)
+			if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != tc.want || !strings.Contains(p.Detail, "retry in "+tc.want+" second") {
+				t.Errorf("%s: %d Retry-After %q %+v, want 503 and %s", tc.name, rec.Code, rec.Header().Get("Retry-After"), p, tc.want)
+			}
+			if tc.attempts > 1 && f.count() != tc.attempts {
+				t.Errorf("%s: %d calls, want %d", tc.name, f.count(), tc.attempts)
+			}
+			rec = send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi", "stream": true}, nil)
+			events := readEvents(t, rec.Body.String())
+			var ev ErrorEvent
+			if len(events) == 1 {
+				_ = json.Unmarshal([]byte(events[0].data), &ev)
+			}
+			if len(events) != 1 || events[0].name != "error" || ev.Status != http.StatusServiceUnavailable || strconv.FormatInt(ev.RetryAfter, 10) != tc.want {
+				t.Errorf("%s stream: %+v", tc.name, events)
+			}
+		}
+	})
+}

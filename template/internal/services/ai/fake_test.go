@@ -38,6 +38,10 @@ type fakeProvider struct {
 	// words are the answer, one SSE delta each.
 	words []string
 
+	// retryAfter is the Retry-After of a 429 ("0" when empty, none when "none");
+	// retryAfterMs, when set, is its retry-after-ms header.
+	retryAfter, retryAfterMs string
+
 	// gone is closed when a slow stream's client went away.
 	gone     chan struct{}
 	mu       sync.Mutex
@@ -111,7 +115,16 @@ func (f *fakeProvider) fail(w http.ResponseWriter, n int, anthropic bool) bool {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if status == 429 {
-		w.Header().Set("Retry-After", "0")
+		switch f.retryAfter {
+		case "":
+			w.Header().Set("Retry-After", "0")
+		case "none":
+		default:
+			w.Header().Set("Retry-After", f.retryAfter)
+		}
+		if f.retryAfterMs != "" {
+			w.Header().Set("Retry-After-Ms", f.retryAfterMs)
+		}
 	}
 	w.WriteHeader(status)
 	if anthropic {

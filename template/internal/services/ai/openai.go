@@ -377,7 +377,7 @@ func (p *openAIProvider) fail(err error) error {
 	if errors.As(err, &apiErr) {
 		// The SDK's message quotes the request URL and the body; keep only the status and
 		// the provider's error code in the chain.
-		return providerError(p.kind, apiErr.StatusCode, fmt.Errorf("openai error %d %s", apiErr.StatusCode, apiErr.Code))
+		return withRetryAfter(providerError(p.kind, apiErr.StatusCode, fmt.Errorf("openai error %d %s", apiErr.StatusCode, apiErr.Code)), apiErr.Response)
 	}
 	return providerError(p.kind, 0, err)
 }

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/aegisgo/aegis/template/internal/services/httpclient"
 )
@@ -117,6 +120,39 @@ type ProviderError struct {
 	// Err is the underlying error, for logs and errors.Is (it may hold the provider's
 	// message; do not show it to clients).
 	Err error
+	// RetryAfter is how long the provider asked to wait (its Retry-After, bounded to
+	// MinRetryAfter..MaxRetryAfter), or, while the app's circuit breaker for the provider is
+	// open, how long before it lets a call through; 0 when neither is known.
+	RetryAfter time.Duration
+}
+
+// The bounds of a ProviderError's RetryAfter, and the wait a client is told when the provider
+// gave none.
+const (
+	MinRetryAfter     = time.Second
+	MaxRetryAfter     = time.Hour
+	DefaultRetryAfter = 30 * time.Second
+)
+
+// boundRetryAfter keeps a wait within MinRetryAfter..MaxRetryAfter.
+func boundRetryAfter(d time.Duration) time.Duration {
+	return min(max(d, MinRetryAfter), MaxRetryAfter)
+}
+
+// withRetryAfter sets err's RetryAfter from the provider's response: Retry-After (seconds or
+// an HTTP date), else retry-after-ms, which OpenAI and Anthropic send and their SDKs honour.
+// The httpclient service may have waited and retried first: resp is the last attempt's.
+func withRetryAfter(err error, resp *http.Response) error {
+	var pe *ProviderError
+	if resp == nil || !errors.As(err, &pe) {
+		return err
+	}
+	if d, ok := httpclient.RetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		pe.RetryAfter = boundRetryAfter(d)
+	} else if ms, perr := strconv.ParseFloat(strings.TrimSpace(resp.Header.Get("Retry-After-Ms")), 64); perr == nil && ms >= 0 && ms < float64(MaxRetryAfter/time.Millisecond) {
+		pe.RetryAfter = boundRetryAfter(time.Duration(ms * float64(time.Millisecond)))
+	}
+	return err
 }
 
 func (e *ProviderError) Error() string {
