@@ -15,6 +15,7 @@ import (
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/services/httpclient"
 )
 
 // Prefix is the path of every ai endpoint.
@@ -457,7 +458,7 @@ func (h *handlers) writeProblem(hctx huma.Context, err error) {
 
 // problem maps an error to an RFC 9457 problem that names no key, body or stack: bad input
 // is 422, a spent quota 429, a missing conversation 404, the provider's failures 502 (or 503
-// with Retry-After when it rate-limits, 504 on a timeout); the rest is logged and answered
+// with Retry-After when it rate-limits or its circuit breaker is open, 504 on a timeout); the rest is logged and answered
 // with a plain 500.
 func (h *handlers) problem(ctx context.Context, err error) error {
 	var qe *QuotaError
@@ -485,6 +486,9 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 		switch {
 		case pe.Status == http.StatusTooManyRequests:
 			return retryLater("The AI provider is rate limiting the app", pe.RetryAfter)
+		case errors.Is(pe, httpclient.ErrBreakerOpen):
+			// Temporary: the breaker lets a call through after its cooldown.
+			return retryLater("The AI provider failed repeatedly, so calls to it are paused for now (circuit breaker open)", pe.RetryAfter)
 		case pe.Status == http.StatusNotFound:
 			return huma.Error422UnprocessableEntity("The AI provider does not know the model of this profile.")
 		}

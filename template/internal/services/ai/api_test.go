@@ -19,6 +19,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/runtime/tracing/tracingtest"
+	"github.com/aegisgo/aegis/template/internal/services/httpclient"
 )
 
 // headerIdentity is an Identity for tests: the user is the X-Test-User header, checked by
@@ -684,6 +685,42 @@ func TestRetryAfter(t *testing.T) {
 			if len(events) != 1 || events[0].name != "error" || ev.Status != http.StatusServiceUnavailable || strconv.FormatInt(ev.RetryAfter, 10) != tc.want {
 				t.Errorf("%s stream: %+v", tc.name, events)
 			}
+		}
+	})
+}
+
+// TestBreakerOpen: a call refused by the provider's open circuit breaker is a 503 saying it
+// is temporary, with the time before the breaker lets a call through in Retry-After (it was a
+// 502 without Retry-After); nothing reaches the provider.
+func TestBreakerOpen(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		// The breaker opens after one failure and stays open 42 s.
+		f := newFakeOpenAI(t, fake500)
+		hc, err := httpclient.NewClients(httpclient.Settings{MaxAttempts: 1, BreakerFailures: 1, BreakerCooldown: 42 * time.Second}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, h := setup(t, db, f, Settings{}, &Opts{Clients: hc})
+		if rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi"}, nil); rec.Code != http.StatusBadGateway {
+			t.Fatalf("the failure that opens the breaker: %d %s", rec.Code, rec.Body)
+		}
+		rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi"}, nil)
+		p := decode[ErrorEvent](t, rec)
+		if ra, _ := strconv.Atoi(rec.Header().Get("Retry-After")); rec.Code != http.StatusServiceUnavailable || ra < 40 || ra > 42 ||
+			!strings.Contains(p.Detail, "circuit breaker open") || !strings.Contains(p.Detail, "temporary") || p.ConversationID == 0 {
+			t.Fatalf("breaker open: %d Retry-After %q %+v", rec.Code, rec.Header().Get("Retry-After"), p)
+		}
+		if f.count() != 1 {
+			t.Fatalf("%d calls reached the provider, want 1", f.count())
+		}
+		rec = send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi", "stream": true}, nil)
+		events := readEvents(t, rec.Body.String())
+		var ev ErrorEvent
+		if len(events) == 1 {
+			_ = json.Unmarshal([]byte(events[0].data), &ev)
+		}
+		if len(events) != 1 || ev.Status != http.StatusServiceUnavailable || ev.RetryAfter < 40 || ev.RetryAfter > 42 {
+			t.Fatalf("breaker open, stream: %+v", events)
 		}
 	})
 }

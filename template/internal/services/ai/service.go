@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -72,6 +73,9 @@ type Service struct {
 	logger     *slog.Logger
 	production bool
 	now        func() time.Time
+	// clients are the providers' HTTP clients, for their circuit breakers' state; nil when
+	// every provider came from Opts.Providers.
+	clients *httpclient.Clients
 
 	mu      sync.Mutex
 	calls   int64
@@ -134,6 +138,7 @@ func New(db *database.DB, s Settings, opts *Opts) (*Service, error) {
 		byKind[p.Provider] = prov
 		svc.providers[p.Name] = prov
 	}
+	svc.clients = hc
 	return svc, nil
 }
 
@@ -393,8 +398,34 @@ func (s *Service) call(ctx context.Context, ci *callInfo, req *Request, onDelta 
 	} else {
 		resp, err = ci.prov.Chat(ctx, *req)
 	}
+	s.breakerWait(ci, err)
 	s.record(ctx, ci, req, start, span, resp, err)
 	return resp, err
+}
+
+// breakerWait sets the RetryAfter of a call refused by the open circuit breaker of its
+// provider's host: the time before the breaker lets a call through, else the breaker's
+// cooldown (HTTP_CLIENT_BREAKER_COOLDOWN).
+func (s *Service) breakerWait(ci *callInfo, err error) {
+	var pe *ProviderError
+	if err == nil || !errors.As(err, &pe) || pe.RetryAfter > 0 || !errors.Is(err, httpclient.ErrBreakerOpen) {
+		return
+	}
+	pe.RetryAfter = DefaultRetryAfter
+	if s.clients == nil {
+		return
+	}
+	pe.RetryAfter = boundRetryAfter(s.clients.Settings().BreakerCooldown)
+	u, perr := url.Parse(s.settings.baseURL(ci.profile.Provider))
+	if perr != nil {
+		return
+	}
+	for _, h := range s.clients.Hosts() {
+		if h.Host == u.Host && h.Breaker == httpclient.BreakerOpen {
+			// Rounded up: a client that waits the whole seconds finds the breaker half-open.
+			pe.RetryAfter = boundRetryAfter((h.Reopen + time.Second - 1).Truncate(time.Second))
+		}
+	}
 }
 
 // startCallSpan starts a client span for a provider call, with OpenTelemetry's generative-AI
