@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -721,6 +722,52 @@ func TestBreakerOpen(t *testing.T) {
 		}
 		if len(events) != 1 || ev.Status != http.StatusServiceUnavailable || ev.RetryAfter < 40 || ev.RetryAfter > 42 {
 			t.Fatalf("breaker open, stream: %+v", events)
+		}
+	})
+}
+
+// TestCancelledBeforeAnswer: a chat whose client goes away before any answer, JSON or
+// stream, is recorded as cancelled with the prompt's estimated input tokens (the prompt was
+// sent; a JSON chat recorded 0 tokens), so the quota counts it; no output is estimated.
+func TestCancelledBeforeAnswer(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		prompt := strings.Repeat("a long prompt ", 40) // 560 bytes: about 141 tokens
+		for i, stream := range []bool{false, true} {
+			f := newFakeOpenAI(t, fakeHang)
+			_, h := setup(t, db, f, Settings{}, nil)
+			srv := httptest.NewServer(h)
+			ctx, cancel := context.WithCancel(t.Context())
+			body, _ := json.Marshal(map[string]any{"prompt": prompt, "stream": stream})
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+ChatPath, strings.NewReader(string(body)))
+			req.Header.Set("Content-Type", "application/json")
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if resp, err := http.DefaultClient.Do(req); err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}()
+			for f.count() == 0 {
+				time.Sleep(5 * time.Millisecond)
+			}
+			cancel()
+			<-done
+			select {
+			case <-f.gone:
+			case <-time.After(5 * time.Second):
+				t.Fatalf("stream %v: the provider call went on after the client left", stream)
+			}
+			q := "SELECT COUNT(*) FROM ai_usage WHERE status = 'cancelled' AND input_tokens = 141 AND output_tokens = 0 AND provider = 'openai'"
+			deadline := time.Now().Add(5 * time.Second)
+			for countRows(t, db, q) != int64(i+1) {
+				if time.Now().After(deadline) {
+					t.Fatalf("stream %v: the cancelled call was not recorded with its input tokens (%d cancelled rows)", stream,
+						countRows(t, db, "SELECT COUNT(*) FROM ai_usage WHERE status = 'cancelled'"))
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			srv.Close()
 		}
 	})
 }

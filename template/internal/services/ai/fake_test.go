@@ -23,6 +23,7 @@ const (
 	fakeFlaky   = "flaky"   // 500 once, then ok
 	fakeNoModel = "nomodel" // 404 for the model
 	fakeSlow    = "slow"    // a long stream, a word every 20ms, until the client goes
+	fakeHang    = "hang"    // no answer at all (JSON or stream) until the client goes
 	// fakeOverloaded: Anthropic's stream sends an error event (overloaded_error) mid-answer,
 	// as its API does when it runs out of capacity after the 200 went out.
 	fakeOverloaded = "overloaded"
@@ -147,6 +148,11 @@ func (f *fakeProvider) openAI(w http.ResponseWriter, r *http.Request) {
 	}
 	body, n := f.record(r)
 	if f.fail(w, n, false) {
+		return
+	}
+	if f.mode == fakeHang {
+		<-r.Context().Done()
+		close(f.gone)
 		return
 	}
 	model, _ := body["model"].(string)

@@ -465,6 +465,11 @@ func (s *Service) record(ctx context.Context, ci *callInfo, req *Request, start 
 		}
 		rec.InputTokens, rec.OutputTokens = u.InputTokens, u.OutputTokens
 	}
+	if rec.InputTokens+rec.OutputTokens == 0 && errors.Is(err, context.Canceled) {
+		// Cancelled before any answer, JSON or stream: the prompt was sent and the provider
+		// counts it; estimate it as above, so a quota sees it too.
+		rec.InputTokens = int64(requestBytes(*req)/4 + 1)
+	}
 	rec.CostUSD, rec.Priced = s.cost(rec.Model, Usage{InputTokens: rec.InputTokens, OutputTokens: rec.OutputTokens})
 	if ci.prov.Kind() == ProviderLocal {
 		rec.Priced = true
