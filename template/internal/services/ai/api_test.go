@@ -771,3 +771,50 @@ func TestCancelledBeforeAnswer(t *testing.T) {
 		}
 	})
 }
+
+// TestQuotaCapsAnswer: the answer's bound sent to the provider is what is left of the user's
+// daily quota when that is less than the request's bound (or AI_MAX_OUTPUT_TOKENS), so a
+// user overshoots the quota by the prompt at most (it was the whole answer's bound).
+func TestQuotaCapsAnswer(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		for _, tc := range []struct {
+			name      string
+			anthropic bool
+			quota     int64
+			maxTokens int64
+			user      string
+			calls     int   // chats before the one checked; each uses 15 tokens
+			want      int64 // the bound sent
+		}{
+			{name: "quota below the default", quota: 100, user: "alice", want: 100},
+			{name: "quota above the default", quota: 5000, user: "alice", want: DefaultMaxOutputTokens},
+			{name: "request asks fewer", quota: 100, maxTokens: 50, user: "alice", want: 50},
+			{name: "request asks more", quota: 100, maxTokens: 500, user: "alice", want: 100},
+			{name: "after a chat", quota: 100, user: "alice", calls: 1, want: 85},
+			{name: "no quota", user: "alice", want: DefaultMaxOutputTokens},
+			{name: "no user", quota: 100, want: DefaultMaxOutputTokens},
+			{name: "anthropic", anthropic: true, quota: 100, user: "alice", calls: 2, want: 70},
+		} {
+			f, s, field := newFakeOpenAI(t, fakeOK), Settings{DailyTokenQuota: tc.quota}, "max_completion_tokens"
+			if tc.anthropic {
+				f, s, field = newFakeAnthropic(t, fakeOK), Settings{Provider: ProviderAnthropic, Model: "claude-sonnet-4-5", DailyTokenQuota: tc.quota}, "max_tokens"
+			}
+			opts := &Opts{}
+			ctx := t.Context()
+			if tc.user != "" {
+				// A user of its own per case: the ledger is the database's.
+				opts.Identity, ctx = headerIdentity{}, context.WithValue(ctx, testUserKey{}, tc.name)
+			}
+			svc, _ := setup(t, db, f, s, opts)
+			for range tc.calls + 1 {
+				if _, err := svc.Chat(ctx, ChatParams{Prompt: "hi", MaxTokens: tc.maxTokens}); err != nil {
+					t.Fatalf("%s: %v", tc.name, err)
+				}
+			}
+			body, _ := f.last()
+			if got, _ := body[field].(float64); int64(got) != tc.want {
+				t.Errorf("%s: %s = %v, want %d", tc.name, field, body[field], tc.want)
+			}
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package ai
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -389,6 +390,7 @@ type callInfo struct {
 // call sends req (streaming when onDelta is set), and records it in the ledger whatever
 // happened: tokens as the provider reported them, or estimated for an answer cut short.
 func (s *Service) call(ctx context.Context, ci *callInfo, req *Request, onDelta func(string) error) (*Response, error) {
+	s.capToQuota(ctx, ci, req)
 	start := s.now()
 	ctx, span := startCallSpan(ctx, ci)
 	var resp *Response
@@ -401,6 +403,26 @@ func (s *Service) call(ctx context.Context, ci *callInfo, req *Request, onDelta 
 	s.breakerWait(ci, err)
 	s.record(ctx, ci, req, start, span, resp, err)
 	return resp, err
+}
+
+// capToQuota bounds req's answer to what is left of its user's AI_DAILY_TOKEN_QUOTA today,
+// when that is less than the answer's bound (the request's, else AI_MAX_OUTPUT_TOKENS): the
+// quota is checked before a call, and without the cap one answer could overshoot it by up to
+// its whole bound; with it, only by the prompt's tokens. Nothing is left (calls after the
+// check, such as the tool loop's next turns or a job's attempt): the bound stays.
+func (s *Service) capToQuota(ctx context.Context, ci *callInfo, req *Request) {
+	q := s.settings.DailyTokenQuota
+	if q <= 0 || ci.user == "" {
+		return
+	}
+	used, err := s.store.tokensOn(ctx, ci.user, s.now().UTC().Format(time.DateOnly))
+	if err != nil {
+		s.logger.WarnContext(ctx, "ai: reading the quota used failed; the answer is not capped to it", "error", err)
+		return
+	}
+	if left := q - used; left > 0 && left < cmp.Or(req.MaxTokens, s.settings.MaxOutputTokens) {
+		req.MaxTokens = left
+	}
 }
 
 // breakerWait sets the RetryAfter of a call refused by the open circuit breaker of its
