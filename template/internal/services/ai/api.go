@@ -34,7 +34,7 @@ type ChatBody struct {
 	System         string `json:"system,omitempty" doc:"An optional system prompt, bounded like the prompt."`
 	Model          string `json:"model,omitempty" maxLength:"200" doc:"A profile name (default, or one of AI_PROFILES) or a configured model; default: the default profile."`
 	ConversationID int64  `json:"conversation_id,omitempty" minimum:"0" doc:"Continue this conversation of yours; default: start a new one."`
-	MaxTokens      int64  `json:"max_tokens,omitempty" minimum:"0" maximum:"1048576" doc:"Most tokens of the answer; default: AI_MAX_OUTPUT_TOKENS."`
+	MaxTokens      int64  `json:"max_tokens,omitempty" minimum:"0" maximum:"1048576" doc:"Most tokens of the answer, up to AI_MAX_OUTPUT_TOKENS (the default)."`
 	Stream         bool   `json:"stream,omitempty" doc:"Answer as Server-Sent Events: 'delta' events with {text}, then 'done' with the result and usage, or 'error' with a problem."`
 	Tools          bool   `json:"tools,omitempty" doc:"Offer the app's registered tools and run the calls the model asks for until it answers in text; the answer is a ToolLoopResult. Not with stream or conversation_id."`
 }

@@ -818,3 +818,23 @@ func TestQuotaCapsAnswer(t *testing.T) {
 		}
 	})
 }
+
+// TestMaxTokensBound: a request's max_tokens above AI_MAX_OUTPUT_TOKENS is sent as
+// AI_MAX_OUTPUT_TOKENS (it was sent as asked, although the setting is the most an answer may
+// take); fewer is sent as asked.
+func TestMaxTokensBound(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		for _, tc := range []struct {
+			asked, want int64
+		}{{0, 200}, {50, 50}, {200, 200}, {100000, 200}} {
+			f := newFakeOpenAI(t, fakeOK)
+			_, h := setup(t, db, f, Settings{MaxOutputTokens: 200}, nil)
+			if rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi", "max_tokens": tc.asked}, nil); rec.Code != http.StatusOK {
+				t.Fatalf("max_tokens %d: %d %s", tc.asked, rec.Code, rec.Body)
+			}
+			if body, _ := f.last(); body["max_completion_tokens"] != float64(tc.want) {
+				t.Errorf("max_tokens %d: sent %v, want %d", tc.asked, body["max_completion_tokens"], tc.want)
+			}
+		}
+	})
+}

@@ -390,6 +390,8 @@ type callInfo struct {
 // call sends req (streaming when onDelta is set), and records it in the ledger whatever
 // happened: tokens as the provider reported them, or estimated for an answer cut short.
 func (s *Service) call(ctx context.Context, ci *callInfo, req *Request, onDelta func(string) error) (*Response, error) {
+	// AI_MAX_OUTPUT_TOKENS is the most an answer may take: a request may ask for fewer only.
+	req.MaxTokens = min(cmp.Or(req.MaxTokens, s.settings.MaxOutputTokens), s.settings.MaxOutputTokens)
 	s.capToQuota(ctx, ci, req)
 	start := s.now()
 	ctx, span := startCallSpan(ctx, ci)
