@@ -123,7 +123,7 @@ type countsOutput struct {
 type seriesInput struct {
 	RangeQuery
 	Bucket string `query:"bucket" enum:"hour,day" default:"hour"`
-	Name   string `query:"name" maxLength:"64" doc:"Only this event; default: every event."`
+	Name   string `query:"name" maxLength:"64" pattern:"^[a-z][a-z0-9_.:-]{0,63}$" doc:"Only this event (an event name: a lowercase letter, then lowercase letters, digits, '_', '.', ':' or '-'); default: every event."`
 }
 
 type seriesOutput struct {
@@ -135,7 +135,7 @@ type seriesOutput struct {
 
 type usersInput struct {
 	RangeQuery
-	Name string `query:"name" maxLength:"64" doc:"Only users with this event; default: any event."`
+	Name string `query:"name" maxLength:"64" pattern:"^[a-z][a-z0-9_.:-]{0,63}$" doc:"Only users with this event (an event name: a lowercase letter, then lowercase letters, digits, '_', '.', ':' or '-'); default: any event."`
 }
 
 type usersOutput struct {

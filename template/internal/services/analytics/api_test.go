@@ -200,6 +200,49 @@ func TestReadAPI(t *testing.T) {
 	})
 }
 
+// TestReadEventName: the name filter of /series and /users is an event name; one that
+// cannot be one (a typo such as "Signup") is a 422 naming query.name, not a range of zeros
+// that reads as "nobody did it".
+func TestReadEventName(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		h, svc := apiSetup(t, db, Settings{ReadToken: readToken})
+		svc.TrackEvent(Event{Name: "signup", UserID: "a"})
+		if err := svc.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		auth := map[string]string{"Authorization": "Bearer " + readToken}
+		for _, tt := range []struct {
+			path string
+			want int
+		}{
+			{"/series?bucket=day&name=signup", http.StatusOK},
+			{"/series?bucket=day&name=never_seen", http.StatusOK},
+			{"/series?bucket=day&name=Signup", http.StatusUnprocessableEntity},
+			{"/series?bucket=day&name=sign%20up", http.StatusUnprocessableEntity},
+			{"/series?bucket=day&name=1st", http.StatusUnprocessableEntity},
+			{"/users?name=signup", http.StatusOK},
+			{"/users?name=SIGNUP", http.StatusUnprocessableEntity},
+			{"/users?name=a%2Cb", http.StatusUnprocessableEntity},
+		} {
+			rec := send(t, h, http.MethodGet, Prefix+tt.path, nil, auth)
+			if rec.Code != tt.want {
+				t.Errorf("GET %s: %d %s, want %d", tt.path, rec.Code, rec.Body, tt.want)
+				continue
+			}
+			if tt.want == http.StatusOK {
+				continue
+			}
+			var p huma.ErrorModel
+			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+				t.Fatalf("GET %s: %v: %s", tt.path, err, rec.Body)
+			}
+			if !strings.Contains(p.Detail, "query.name") || strings.Contains(p.Detail, "\n") {
+				t.Errorf("GET %s: detail %q, want one line naming query.name", tt.path, p.Detail)
+			}
+		}
+	})
+}
+
 // TestReadRange: a from or to given as the zero time, and a from that is not before to (given,
 // or now by default), are refused with 422 on every read endpoint, naming the parameter and
 // the allowed form without echoing it, instead of answering for the default range.
