@@ -267,7 +267,14 @@ func (h *handlers) track(ctx context.Context, in *eventsInput) (*eventsOutput, e
 		evs = append(evs, Event{Name: e.Name, UserID: user, Props: e.Properties, At: at.UTC()})
 	}
 	if len(problems) > 0 {
-		return nil, huma.Error422UnprocessableEntity("validation failed: nothing of the batch was stored", problems...)
+		// The detail names the first problem, as huma's own validation problems do, so a
+		// client that shows only the detail still learns what to fix.
+		first := problems[0].(*huma.ErrorDetail)
+		detail := "validation failed: " + first.Location + ": " + first.Message
+		if n := len(problems) - 1; n > 0 {
+			detail += "; and " + strconv.Itoa(n) + " more"
+		}
+		return nil, huma.Error422UnprocessableEntity(detail+"; nothing of the batch was stored", problems...)
 	}
 	if !h.svc.addAll(evs) {
 		secs := ratelimit.Seconds(h.svc.settings.FlushInterval)

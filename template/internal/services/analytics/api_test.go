@@ -71,25 +71,27 @@ func TestTrackAPI(t *testing.T) {
 		}
 		good := map[string]any{"name": "fine"}
 		for _, c := range []struct {
-			what string
-			body any
-			want string
+			what   string
+			body   any
+			want   string
+			detail string // in the problem's detail, when set
 		}{
-			{"malformed name", batch(good, map[string]any{"name": "Bad Name"}), "name"},
-			{"name too long", batch(good, map[string]any{"name": "a" + strings.Repeat("b", MaxNameLen)}), "name"},
-			{"too many properties", batch(good, map[string]any{"name": "x", "properties": big}), "properties"},
-			{"oversized properties", batch(good, map[string]any{"name": "x", "properties": map[string]any{"s": strings.Repeat("y", MaxPropertyBytes)}}), "properties"},
-			{"nested property", batch(good, map[string]any{"name": "x", "properties": map[string]any{"o": map[string]any{"a": 1}}}), "properties"},
-			{"bad property key", batch(good, map[string]any{"name": "x", "properties": map[string]any{"has space": 1}}), "properties"},
+			{"malformed name", batch(good, map[string]any{"name": "Bad Name"}), "name", ""},
+			{"two bad events", batch(map[string]any{"name": "x", "at": now.Add(time.Hour).Format(time.RFC3339)}, map[string]any{"name": "x", "properties": map[string]any{"has space": 1}}), "at", "validation failed: body.events[0].at: must be within the last 24 hours and at most 5 minutes ahead; and 1 more; nothing of the batch was stored"},
+			{"name too long", batch(good, map[string]any{"name": "a" + strings.Repeat("b", MaxNameLen)}), "name", ""},
+			{"too many properties", batch(good, map[string]any{"name": "x", "properties": big}), "properties", ""},
+			{"oversized properties", batch(good, map[string]any{"name": "x", "properties": map[string]any{"s": strings.Repeat("y", MaxPropertyBytes)}}), "properties", ""},
+			{"nested property", batch(good, map[string]any{"name": "x", "properties": map[string]any{"o": map[string]any{"a": 1}}}), "properties", `body.events[1].properties: property "o": a value is a string`},
+			{"bad property key", batch(good, map[string]any{"name": "x", "properties": map[string]any{"has space": 1}}), "properties", ""},
 			// PostgreSQL stores no NUL: one would make it refuse every later batch.
-			{"NUL in a property value", batch(good, map[string]any{"name": "x", "properties": map[string]any{"a": "b\u0000c"}}), `holds a NUL character (U+0000), which cannot be stored; remove it","location":"body.events[1].properties"`},
-			{"NUL in a property key", batch(good, map[string]any{"name": "x", "properties": map[string]any{"a\u0000": "b"}}), "body.events[1].properties"},
-			{"NUL in the name", batch(good, map[string]any{"name": "x\u0000"}), "body.events[1].name"},
-			{"far future", batch(good, map[string]any{"name": "x", "at": now.Add(time.Hour).Format(time.RFC3339)}), "at"},
-			{"far past", batch(good, map[string]any{"name": "x", "at": now.Add(-48 * time.Hour).Format(time.RFC3339)}), "at"},
-			{"batch over the limit", map[string]any{"events": many}, "events"},
-			{"empty batch", batch(), "events"},
-			{"not JSON", "{", ""},
+			{"NUL in a property value", batch(good, map[string]any{"name": "x", "properties": map[string]any{"a": "b\u0000c"}}), `holds a NUL character (U+0000), which cannot be stored; remove it","location":"body.events[1].properties"`, ""},
+			{"NUL in a property key", batch(good, map[string]any{"name": "x", "properties": map[string]any{"a\u0000": "b"}}), "body.events[1].properties", ""},
+			{"NUL in the name", batch(good, map[string]any{"name": "x\u0000"}), "body.events[1].name", ""},
+			{"far future", batch(good, map[string]any{"name": "x", "at": now.Add(time.Hour).Format(time.RFC3339)}), "at", "body.events[1].at: must be within the last 24 hours"},
+			{"far past", batch(good, map[string]any{"name": "x", "at": now.Add(-48 * time.Hour).Format(time.RFC3339)}), "at", "body.events[1].at: must be within the last 24 hours"},
+			{"batch over the limit", map[string]any{"events": many}, "events", ""},
+			{"empty batch", batch(), "events", ""},
+			{"not JSON", "{", "", ""},
 		} {
 			rec := send(t, h, http.MethodPost, EventsPath, c.body, nil)
 			if rec.Code != http.StatusUnprocessableEntity && !(c.want == "" && rec.Code == http.StatusBadRequest) {
@@ -101,6 +103,11 @@ func TestTrackAPI(t *testing.T) {
 			}
 			if c.want != "" && !strings.Contains(rec.Body.String(), c.want) {
 				t.Errorf("%s: problem %s does not name %q", c.what, rec.Body, c.want)
+			}
+			// The one-line detail says what is wrong, not only that the batch was refused.
+			var p huma.ErrorModel
+			if c.detail != "" && (json.Unmarshal(rec.Body.Bytes(), &p) != nil || !strings.Contains(p.Detail, c.detail) || strings.Contains(p.Detail, "\n")) {
+				t.Errorf("%s: detail %q, want one line saying %q", c.what, p.Detail, c.detail)
 			}
 		}
 		if err := svc.Flush(t.Context()); err != nil {
