@@ -110,7 +110,7 @@ func eventsCommand(env *command.Env) *cobra.Command {
 	since := sinceFlag(cmd, 24*time.Hour)
 	f := cmd.Flags()
 	f.StringVar(&bucket, "bucket", "", `"hour" or "day": counts per bucket instead of per name`)
-	f.StringVar(&name, "name", "", "only this event (with --bucket)")
+	f.StringVar(&name, "name", "", "only this event (its count, or its counts per --bucket)")
 	f.IntVar(&recent, "recent", 0, "list the latest N events instead")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -122,6 +122,12 @@ func eventsCommand(env *command.Env) *cobra.Command {
 		}
 		if recent < 0 || recent > 10_000 {
 			return command.UsageError(cmd, "--recent takes 1 to 10000")
+		}
+		if name != "" && !ValidName(name) {
+			return command.UsageError(cmd, "--name %q is not an event name (%s)", name, NamePattern)
+		}
+		if name != "" && recent > 0 {
+			return command.UsageError(cmd, "--name does not go with --recent: --recent lists every event; leave one of them out")
 		}
 		return command.WithService(cmd.Context(), env, func(ctx context.Context, svc *Service) error {
 			out := cmd.OutOrStdout()
@@ -161,6 +167,16 @@ func eventsCommand(env *command.Env) *cobra.Command {
 				counts, err := svc.Counts(ctx, r)
 				if err != nil {
 					return err
+				}
+				if name != "" {
+					// Only that event's count, 0 when it did not happen in the range.
+					one := NameCount{Name: name}
+					for _, c := range counts {
+						if c.Name == name {
+							one = c
+						}
+					}
+					counts = []NameCount{one}
 				}
 				if !asJSON {
 					tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)

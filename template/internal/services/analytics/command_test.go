@@ -91,6 +91,10 @@ func TestCommands(t *testing.T) {
 			{[]string{"events", "--since", "96h", "--json"}, []string{`"name": "signup"`, `"count": 3`}, ""},
 			{[]string{"events", "--bucket", "day", "--name", "signup"}, []string{"FROM", "COUNT"}, ""},
 			{[]string{"events", "--recent", "2"}, []string{"NAME", "purchase"}, ""},
+			{[]string{"events", "--name", "purchase"}, []string{"purchase  1"}, ""},
+			{[]string{"events", "--name", "never_seen", "--json"}, []string{`"name": "never_seen"`, `"count": 0`}, ""},
+			{[]string{"events", "--name", "Signup", "--bucket", "day"}, nil, `--name "Signup" is not an event name`},
+			{[]string{"events", "--name", "signup", "--recent", "2"}, nil, "--name does not go with --recent"},
 			{[]string{"events", "--bucket", "week"}, nil, `--bucket is "hour" or "day"`},
 			{[]string{"events", "--since", "-1h"}, nil, "--since must be a positive duration"},
 			{[]string{"funnel", "signup", "purchase"}, []string{"signup    3", "purchase  1", "33.3%"}, ""},
@@ -109,6 +113,10 @@ func TestCommands(t *testing.T) {
 				if !strings.Contains(out, w) {
 					t.Errorf("analytics %v printed:\n%s\nwant %q", c.args, out, w)
 				}
+			}
+			// --name lists that event only.
+			if len(c.args) == 3 && c.args[0] == "events" && c.args[1] == "--name" && strings.Contains(out, "signup") {
+				t.Errorf("analytics %v printed:\n%s\nwant only %s", c.args, out, c.args[2])
 			}
 		}
 	})
