@@ -233,6 +233,10 @@ func setRoleCommand(env *command.Env) *cobra.Command {
 // the app (no actor: only the last-admin rule applies).
 func updateByEmail(ctx context.Context, users *UserService, email string, p UpdateUserParams) (*User, error) {
 	u, err := users.GetByEmail(ctx, email)
+	if errors.Is(err, ErrNotFound) && !strings.Contains(email, "@") {
+		// A username or an id, as 'users list' shows them beside the email.
+		return nil, fmt.Errorf("%w: %s is not an email address; give the account's email, as 'users list' shows it", err, email)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", err, email)
 	}

@@ -85,6 +85,8 @@ func TestUsersCommand(t *testing.T) {
 			{"", []string{"set-role", "ops@example.com", "admin"}, []string{"ops <ops@example.com> is now an admin"}, ""},
 			{"", []string{"set-role", "ops@example.com", "root"}, nil, "ROLE must be user or admin"},
 			{"", []string{"set-role", "nobody@example.com", "user"}, nil, "user not found"},
+			{"", []string{"set-role", "ops", "user"}, nil, "user not found: ops is not an email address; give the account's email, as 'users list' shows it"},
+			{"", []string{"deactivate", "2"}, nil, "user not found: 2 is not an email address; give the account's email"},
 			{"", []string{"set-role", "ops@example.com"}, nil, "set-role needs EMAIL and ROLE"},
 			{"", []string{"deactivate", "ops@example.com"}, []string{"ops <ops@example.com> is deactivated"}, ""},
 			{"", []string{"deactivate", "root@example.com"}, nil, "last active admin"},
