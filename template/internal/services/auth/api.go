@@ -115,6 +115,21 @@ type refreshInput struct {
 	}
 }
 
+// logoutInput takes the refresh token in the body, or, without one, the
+// access token in the Authorization header: a client that keeps only the
+// access token at hand can still end its session.
+type logoutInput struct {
+	Body *struct {
+		RefreshToken string `json:"refresh_token,omitempty" maxLength:"4096" doc:"The session's refresh token; without it, the session of the access token in Authorization: Bearer is revoked."`
+	}
+	authorization string
+}
+
+func (in *logoutInput) Resolve(ctx huma.Context) []error {
+	in.authorization = ctx.Header("Authorization")
+	return nil
+}
+
 type profileInput struct {
 	Body struct {
 		Email           *string `json:"email,omitempty" maxLength:"254" doc:"A new email address; needs current_password."`
@@ -222,7 +237,8 @@ func mount(r *backend.Router) error {
 		Summary: "Exchange a refresh token for new tokens (each refresh token works once)", Tags: tags,
 		Errors: []int{http.StatusUnauthorized}}, h.refresh)
 	huma.Register(r.API, huma.Operation{OperationID: "auth-logout", Method: http.MethodPost, Path: AuthPrefix + "/logout",
-		Summary: "Revoke a refresh token and its session", DefaultStatus: http.StatusNoContent, Tags: tags}, h.logout)
+		Summary: "Revoke a refresh token and its session (or the session of the access token in Authorization: Bearer)", DefaultStatus: http.StatusNoContent, Tags: tags,
+		Errors: []int{http.StatusUnauthorized, http.StatusUnprocessableEntity}}, h.logout)
 	huma.Register(r.API, huma.Operation{OperationID: "auth-me", Method: http.MethodGet, Path: AuthPrefix + "/me",
 		Summary: "The signed-in user", Tags: tags, Security: secured, Middlewares: user,
 		Errors: []int{http.StatusUnauthorized}}, h.me)
@@ -275,8 +291,32 @@ func (h *handlers) refresh(ctx context.Context, in *refreshInput) (*tokenOutput,
 	return tokens(pair), nil
 }
 
-func (h *handlers) logout(ctx context.Context, in *refreshInput) (*struct{}, error) {
-	if err := h.auth.Logout(ctx, in.Body.RefreshToken); err != nil {
+func (h *handlers) logout(ctx context.Context, in *logoutInput) (*struct{}, error) {
+	if in.Body != nil && in.Body.RefreshToken != "" {
+		if err := h.auth.Logout(ctx, in.Body.RefreshToken); err != nil {
+			return nil, h.problem(ctx, err)
+		}
+		return nil, nil
+	}
+	token, ok := bearerToken(in.authorization)
+	if !ok {
+		msg := "is required without an access token in Authorization: Bearer <token>"
+		return nil, huma.Error422UnprocessableEntity(`validation failed: send {"refresh_token": "<refresh token>"}, or the access token as Authorization: Bearer <token>`,
+			&huma.ErrorDetail{Location: "body.refresh_token", Message: msg})
+	}
+	_, claims, err := h.auth.Authenticate(ctx, token)
+	switch {
+	case errors.Is(err, ErrInvalidToken):
+		// An expired access token may belong to a live session: saying 204 would
+		// leave its refresh token working while the client believes it logged out.
+		return nil, huma.Error401Unauthorized(`The access token is invalid or expired; to end its session send {"refresh_token": "<refresh token>"}.`)
+	case err != nil:
+		return nil, h.problem(ctx, err)
+	case claims.SessionID == "":
+		return nil, huma.Error422UnprocessableEntity(`validation failed: this access token has no session to end; send {"refresh_token": "<refresh token>"}`,
+			&huma.ErrorDetail{Location: "body.refresh_token", Message: "is required for an access token without a session"})
+	}
+	if err := h.auth.LogoutSession(ctx, claims.SessionID); err != nil {
 		return nil, h.problem(ctx, err)
 	}
 	return nil, nil

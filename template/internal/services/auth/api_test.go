@@ -462,6 +462,45 @@ func TestLogout(t *testing.T) {
 	})
 }
 
+// TestLogoutWithAccessToken: without a refresh token in the body, logout ends the session of
+// the access token in Authorization: its access and refresh tokens die, other sessions live;
+// an invalid access token or no credentials at all get a problem saying what to send.
+func TestLogoutWithAccessToken(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		f := setup(t, db, nil)
+		a := f.newAccount(t)
+		tok := f.login(t, a)
+		keep := f.login(t, a)
+		for _, tt := range []struct {
+			name   string
+			body   any
+			token  string
+			want   int
+			detail string
+		}{
+			{"no body, the access token", nil, tok.AccessToken, http.StatusNoContent, ""},
+			{"again: the session is gone", nil, tok.AccessToken, http.StatusUnauthorized, `send {"refresh_token"`},
+			{"garbage access token", map[string]string{}, "not.a.token", http.StatusUnauthorized, "The access token is invalid or expired"},
+			{"nothing at all", nil, "", http.StatusUnprocessableEntity, `send {"refresh_token": "<refresh token>"}, or the access token as Authorization: Bearer`},
+			{"empty object", map[string]string{}, "", http.StatusUnprocessableEntity, "Authorization: Bearer"},
+		} {
+			rec := f.do(t, req{method: "POST", path: "/api/v1/auth/logout", body: tt.body, token: tt.token})
+			if tt.want == http.StatusNoContent {
+				expect[struct{}](t, rec, tt.want)
+				continue
+			}
+			if p := problem(t, rec, tt.want); !strings.Contains(p.Detail, tt.detail) || strings.Contains(p.Detail, "\n") {
+				t.Errorf("%s: detail %q, want one line saying %q", tt.name, p.Detail, tt.detail)
+			}
+		}
+		problem(t, f.do(t, req{method: "GET", path: "/api/v1/auth/me", token: tok.AccessToken}), http.StatusUnauthorized)
+		problem(t, f.do(t, req{method: "POST", path: "/api/v1/auth/refresh", body: map[string]string{"refresh_token": tok.RefreshToken}}), http.StatusUnauthorized)
+		expect[UserBody](t, f.do(t, req{method: "GET", path: "/api/v1/auth/me", token: keep.AccessToken}), http.StatusOK)
+		expect[TokenBody](t, f.do(t, req{method: "POST", path: "/api/v1/auth/refresh", body: map[string]string{"refresh_token": keep.RefreshToken}}), http.StatusOK)
+	})
+}
+
 func TestUpdateMe(t *testing.T) {
 	t.Parallel()
 	databasetest.Engines(t, func(t *testing.T, db *database.DB) {

@@ -350,6 +350,17 @@ func (a *AuthService) Logout(ctx context.Context, token string) error {
 	return nil
 }
 
+// LogoutSession revokes the session sid (an access token's SessionID): its
+// refresh tokens stop working and its access tokens are refused at once in
+// this process, within AUTH_SESSION_CHECK_TTL in others.
+func (a *AuthService) LogoutSession(ctx context.Context, sid string) error {
+	if err := revokeFamily(ctx, a.db.Bun(), sid); err != nil {
+		return err
+	}
+	a.users.sessions.drop(sid)
+	return nil
+}
+
 // findRefreshToken loads the stored refresh token whose hash matches
 // token, in whatever state it is; a malformed or unknown token gives
 // ErrInvalidToken.
