@@ -324,6 +324,9 @@ func (h *handlers) users(ctx context.Context, in *usersInput) (*usersOutput, err
 	if err != nil {
 		return nil, err
 	}
+	if err := h.withinRetention(r); err != nil {
+		return nil, err
+	}
 	n, err := h.svc.UniqueUsers(ctx, r, in.Name)
 	if err != nil {
 		return nil, h.problem(ctx, err)
@@ -347,6 +350,9 @@ func (h *handlers) funnel(ctx context.Context, in *funnelInput) (*funnelOutput, 
 	if err != nil {
 		return nil, err
 	}
+	if err := h.withinRetention(r); err != nil {
+		return nil, err
+	}
 	steps, err := h.svc.Funnel(ctx, FunnelParams{Steps: splitSteps(in.Steps), Range: r, Window: window})
 	if err != nil {
 		return nil, h.problem(ctx, err)
@@ -354,6 +360,20 @@ func (h *handlers) funnel(ctx context.Context, in *funnelInput) (*funnelOutput, 
 	out := &funnelOutput{}
 	out.Body.Steps = steps
 	return out, nil
+}
+
+// withinRetention refuses a range of /users or /funnel that starts before the oldest raw
+// event kept: those count from the raw events, which ANALYTICS_RETENTION deletes, so the
+// answer would silently leave out the users of the deleted part. Counts and series read the
+// hourly roll-up there and need no such check.
+func (h *handlers) withinRetention(r Range) error {
+	oldest := h.svc.now().Add(-h.svc.settings.Retention)
+	if !r.From.Before(oldest) {
+		return nil
+	}
+	msg := "is before the oldest raw events kept (ANALYTICS_RETENTION=" + h.svc.settings.Retention.String() +
+		"), so users there are no longer known: give from=" + oldest.UTC().Add(time.Minute).Truncate(time.Minute).Format(time.RFC3339) + " or later"
+	return huma.Error422UnprocessableEntity("validation failed: query.from: "+msg, &huma.ErrorDetail{Location: "query.from", Message: msg})
 }
 
 func (h *handlers) userStats(ctx context.Context, in *userStatsInput) (*userStatsOutput, error) {

@@ -250,6 +250,47 @@ func TestReadEventName(t *testing.T) {
 	})
 }
 
+// TestReadPastRetention: /users and /funnel count from the raw events, which the retention
+// deletes; a range starting before the oldest kept is a 422 naming query.from and the
+// earliest from that works, not a silent undercount. /counts and /series read the roll-up
+// there and still answer.
+func TestReadPastRetention(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		h, _ := apiSetup(t, db, Settings{ReadToken: readToken, Retention: 48 * time.Hour})
+		auth := map[string]string{"Authorization": "Bearer " + readToken}
+		at := func(d time.Duration) string { return time.Now().UTC().Add(d).Format(time.RFC3339) }
+		for _, tt := range []struct {
+			path string
+			want int
+		}{
+			{"/users?from=" + at(-47*time.Hour), http.StatusOK},
+			{"/users?from=" + at(-49*time.Hour), http.StatusUnprocessableEntity},
+			{"/users?from=2000-01-01T00:00:00Z&to=" + at(-time.Hour), http.StatusUnprocessableEntity},
+			{"/funnel?steps=signup,activate&from=" + at(-47*time.Hour), http.StatusOK},
+			{"/funnel?steps=signup,activate&from=" + at(-72*time.Hour), http.StatusUnprocessableEntity},
+			{"/counts?from=" + at(-72*time.Hour), http.StatusOK},
+			{"/series?bucket=day&from=" + at(-72*time.Hour), http.StatusOK},
+		} {
+			rec := send(t, h, http.MethodGet, Prefix+tt.path, nil, auth)
+			if rec.Code != tt.want {
+				t.Errorf("GET %s: %d %s, want %d", tt.path, rec.Code, rec.Body, tt.want)
+				continue
+			}
+			if tt.want == http.StatusOK {
+				continue
+			}
+			var p huma.ErrorModel
+			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+				t.Fatalf("GET %s: %v: %s", tt.path, err, rec.Body)
+			}
+			if !strings.Contains(p.Detail, "query.from: is before the oldest raw events kept (ANALYTICS_RETENTION=48h0m0s)") ||
+				!strings.Contains(p.Detail, "or later") || strings.Contains(p.Detail, "\n") {
+				t.Errorf("GET %s: detail %q", tt.path, p.Detail)
+			}
+		}
+	})
+}
+
 // TestReadRange: a from or to given as the zero time, and a from that is not before to (given,
 // or now by default), are refused with 422 on every read endpoint, naming the parameter and
 // the allowed form without echoing it, instead of answering for the default range.
