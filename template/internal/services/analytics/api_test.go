@@ -250,6 +250,44 @@ func TestReadEventName(t *testing.T) {
 	})
 }
 
+// TestStatsNoZeroTimes: /stats leaves out last_failure (and last_flush) when there was none,
+// instead of a 0001-01-01T00:00:00Z a client would show as a date.
+func TestStatsNoZeroTimes(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		h, svc := apiSetup(t, db, Settings{ReadToken: readToken})
+		auth := map[string]string{"Authorization": "Bearer " + readToken}
+		for _, tt := range []struct {
+			name      string
+			track     bool
+			want, not []string
+		}{
+			{"before any write", false, nil, []string{"0001-01-01", `"last_flush"`, `"last_failure"`}},
+			{"after a write", true, []string{`"last_flush":"`}, []string{"0001-01-01", `"last_failure"`}},
+		} {
+			if tt.track {
+				svc.TrackEvent(Event{Name: "signup"})
+				if err := svc.Flush(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rec := send(t, h, http.MethodGet, Prefix+"/stats", nil, auth)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("%s: %d %s", tt.name, rec.Code, rec.Body)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(rec.Body.String(), w) {
+					t.Errorf("%s: %s lacks %s", tt.name, rec.Body, w)
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(rec.Body.String(), n) {
+					t.Errorf("%s: %s holds %s", tt.name, rec.Body, n)
+				}
+			}
+		}
+	})
+}
+
 // TestReadPastRetention: /users and /funnel count from the raw events, which the retention
 // deletes; a range starting before the oldest kept is a 422 naming query.from and the
 // earliest from that works, not a silent undercount. /counts and /series read the roll-up

@@ -363,9 +363,10 @@ type Stats struct {
 	Pending  int   `json:"pending" doc:"Events waiting in memory."`
 	Flushes  int64 `json:"flushes" doc:"Successful writes of the buffer."`
 	Failures int64 `json:"failures" doc:"Failed writes of the buffer."`
-	// LastFlush and LastFailure are zero when there was none.
-	LastFlush   time.Time `json:"last_flush"`
-	LastFailure time.Time `json:"last_failure"`
+	// LastFlush and LastFailure are zero when there was none, and then left out of the JSON
+	// rather than shown as 0001-01-01T00:00:00Z.
+	LastFlush   time.Time `json:"last_flush,omitzero" doc:"When the buffer was last written; absent before the first write."`
+	LastFailure time.Time `json:"last_failure,omitzero" doc:"When a write of the buffer last failed; absent when none has."`
 }
 
 // Stats returns the counters.
