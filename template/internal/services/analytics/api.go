@@ -353,7 +353,11 @@ func (h *handlers) funnel(ctx context.Context, in *funnelInput) (*funnelOutput, 
 	if err := h.withinRetention(r); err != nil {
 		return nil, err
 	}
-	steps, err := h.svc.Funnel(ctx, FunnelParams{Steps: splitSteps(in.Steps), Range: r, Window: window})
+	names := splitSteps(in.Steps)
+	if err := checkSteps(names); err != nil {
+		return nil, err
+	}
+	steps, err := h.svc.Funnel(ctx, FunnelParams{Steps: names, Range: r, Window: window})
 	if err != nil {
 		return nil, h.problem(ctx, err)
 	}
@@ -402,6 +406,32 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 }
 
 // splitSteps reads a comma-separated list of step names.
+// checkSteps is a 422 naming query.steps and what is wrong with them (how many, which name
+// is malformed or repeated), which Funnel's ErrBadFunnel does not say.
+func checkSteps(names []string) error {
+	var msg string
+	seen := make(map[string]bool, len(names))
+	for _, n := range names {
+		switch {
+		case !ValidName(n):
+			msg = strconv.Quote(n) + " is not an event name (" + NamePattern + ")"
+		case seen[n]:
+			msg = n + " is given twice; each step is a different event"
+		}
+		if msg != "" {
+			break
+		}
+		seen[n] = true
+	}
+	if msg == "" && (len(names) < 2 || len(names) > MaxFunnelSteps) {
+		msg = "give 2 to " + strconv.Itoa(MaxFunnelSteps) + " event names, comma-separated, such as steps=signup,activate (got " + strconv.Itoa(len(names)) + ")"
+	}
+	if msg == "" {
+		return nil
+	}
+	return huma.Error422UnprocessableEntity("validation failed: query.steps: "+msg, &huma.ErrorDetail{Location: "query.steps", Message: msg})
+}
+
 func splitSteps(s string) []string {
 	var out []string
 	for part := range strings.SplitSeq(s, ",") {

@@ -250,6 +250,42 @@ func TestReadEventName(t *testing.T) {
 	})
 }
 
+// TestFunnelSteps: a refused funnel names query.steps and what is wrong with the steps.
+func TestFunnelSteps(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		h, _ := apiSetup(t, db, Settings{ReadToken: readToken})
+		auth := map[string]string{"Authorization": "Bearer " + readToken}
+		for _, tt := range []struct {
+			steps string
+			want  int
+			says  string
+		}{
+			{"signup,activate", http.StatusOK, ""},
+			{"signup,,activate,", http.StatusOK, ""},
+			{"signup", http.StatusUnprocessableEntity, "query.steps: give 2 to 10 event names, comma-separated, such as steps=signup,activate (got 1)"},
+			{"a,b,c,d,e,f,g,h,i,j,k", http.StatusUnprocessableEntity, "(got 11)"},
+			{"signup,Activate", http.StatusUnprocessableEntity, `query.steps: "Activate" is not an event name`},
+			{"signup,activate,signup", http.StatusUnprocessableEntity, "query.steps: signup is given twice"},
+		} {
+			rec := send(t, h, http.MethodGet, Prefix+"/funnel?steps="+tt.steps, nil, auth)
+			if rec.Code != tt.want {
+				t.Errorf("steps=%s: %d %s, want %d", tt.steps, rec.Code, rec.Body, tt.want)
+				continue
+			}
+			if tt.want == http.StatusOK {
+				continue
+			}
+			var p huma.ErrorModel
+			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(p.Detail, tt.says) || len(p.Errors) != 1 || p.Errors[0].Location != "query.steps" {
+				t.Errorf("steps=%s: %s, want a detail saying %q and an error at query.steps", tt.steps, rec.Body, tt.says)
+			}
+		}
+	})
+}
+
 // TestStatsNoZeroTimes: /stats leaves out last_failure (and last_flush) when there was none,
 // instead of a 0001-01-01T00:00:00Z a client would show as a date.
 func TestStatsNoZeroTimes(t *testing.T) {
