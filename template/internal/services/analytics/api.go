@@ -341,8 +341,9 @@ func (h *handlers) funnel(ctx context.Context, in *funnelInput) (*funnelOutput, 
 	if in.Window != "" {
 		d, err := time.ParseDuration(in.Window)
 		if err != nil || d <= 0 {
-			return nil, huma.Error422UnprocessableEntity("window must be a positive duration such as 24h",
-				&huma.ErrorDetail{Location: "query.window", Value: in.Window})
+			msg := "must be a positive duration such as 24h or 30m"
+			return nil, huma.Error422UnprocessableEntity("validation failed: query.window: "+msg,
+				&huma.ErrorDetail{Location: "query.window", Message: msg, Value: in.Window})
 		}
 		window = d
 	}

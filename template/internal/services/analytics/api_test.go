@@ -250,7 +250,7 @@ func TestReadEventName(t *testing.T) {
 	})
 }
 
-// TestFunnelSteps: a refused funnel names query.steps and what is wrong with the steps.
+// TestFunnelSteps: a refused funnel names query.steps (or query.window) and what is wrong.
 func TestFunnelSteps(t *testing.T) {
 	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		h, _ := apiSetup(t, db, Settings{ReadToken: readToken})
@@ -266,6 +266,8 @@ func TestFunnelSteps(t *testing.T) {
 			{"a,b,c,d,e,f,g,h,i,j,k", http.StatusUnprocessableEntity, "(got 11)"},
 			{"signup,Activate", http.StatusUnprocessableEntity, `query.steps: "Activate" is not an event name`},
 			{"signup,activate,signup", http.StatusUnprocessableEntity, "query.steps: signup is given twice"},
+			{"signup,activate&window=soon", http.StatusUnprocessableEntity, "query.window: must be a positive duration such as 24h"},
+			{"signup,activate&window=-1h", http.StatusUnprocessableEntity, "query.window: must be a positive duration"},
 		} {
 			rec := send(t, h, http.MethodGet, Prefix+"/funnel?steps="+tt.steps, nil, auth)
 			if rec.Code != tt.want {
@@ -279,8 +281,12 @@ func TestFunnelSteps(t *testing.T) {
 			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
 				t.Fatal(err)
 			}
-			if !strings.Contains(p.Detail, tt.says) || len(p.Errors) != 1 || p.Errors[0].Location != "query.steps" {
-				t.Errorf("steps=%s: %s, want a detail saying %q and an error at query.steps", tt.steps, rec.Body, tt.says)
+			where := "query.steps"
+			if strings.Contains(tt.steps, "window") {
+				where = "query.window"
+			}
+			if !strings.Contains(p.Detail, tt.says) || len(p.Errors) != 1 || p.Errors[0].Location != where || p.Errors[0].Message == "" {
+				t.Errorf("steps=%s: %s, want a detail saying %q and an error at %s", tt.steps, rec.Body, tt.says, where)
 			}
 		}
 	})
