@@ -77,7 +77,12 @@ func statsCommand(env *command.Env) *cobra.Command {
 				total += c.Count
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "range:          %s\nevents:         %d (%d names)\nunique users:   %d\n", describe(r), total, len(counts), unique)
+			fmt.Fprintf(out, "range:          %s\nevents:         %d (%d names)\nunique users:   %d", describe(r), total, len(counts), unique)
+			if *since > svc.settings.Retention {
+				// Unique users come from the raw events, which the retention deletes.
+				fmt.Fprintf(out, " (only over the last %s, ANALYTICS_RETENTION: older raw events are deleted)", svc.settings.Retention)
+			}
+			fmt.Fprintln(out)
 			st, err := svc.UserStats(ctx, days)
 			switch {
 			case errors.Is(err, ErrNoIdentity):
@@ -210,12 +215,26 @@ func funnelCommand(env *command.Env) *cobra.Command {
 		if err := checkSince(cmd, *since); err != nil {
 			return err
 		}
+		seen := map[string]bool{}
 		for _, a := range args {
 			if !ValidName(a) {
 				return command.UsageError(cmd, "%q is not an event name (%s)", a, NamePattern)
 			}
+			if seen[a] {
+				return command.UsageError(cmd, "%s is given twice; each step is a different event", a)
+			}
+			seen[a] = true
 		}
 		return command.WithService(cmd.Context(), env, func(ctx context.Context, svc *Service) error {
+			if *since > svc.settings.Retention && !cmd.Flags().Changed("since") {
+				*since = svc.settings.Retention // the default week, shortened to what is kept
+			}
+			if *since > svc.settings.Retention {
+				// Funnels count from the raw events, which the retention deletes: the older
+				// part of the range would be left out without a word.
+				return fmt.Errorf("--since %s reaches past ANALYTICS_RETENTION (%s), whose raw events are deleted, so users there are no longer known: use --since %s or less",
+					*since, svc.settings.Retention, svc.settings.Retention)
+			}
 			steps, err := svc.Funnel(ctx, FunnelParams{Steps: args, Range: Last(svc.now(), *since), Window: window})
 			if err != nil {
 				return err

@@ -97,10 +97,15 @@ func TestCommands(t *testing.T) {
 			{[]string{"events", "--name", "signup", "--recent", "2"}, nil, "--name does not go with --recent"},
 			{[]string{"events", "--bucket", "week"}, nil, `--bucket is "hour" or "day"`},
 			{[]string{"events", "--since", "-1h"}, nil, "--since must be a positive duration"},
-			{[]string{"funnel", "signup", "purchase"}, []string{"signup    3", "purchase  1", "33.3%"}, ""},
+			// The default week is shortened to ANALYTICS_RETENTION (48h): "old", 72h ago, is past it.
+			{[]string{"funnel", "signup", "purchase"}, []string{"signup    2", "purchase  1", "50.0%"}, ""},
+			{[]string{"funnel", "signup", "purchase", "--since", "48h"}, []string{"signup    2", "purchase  1", "50.0%"}, ""},
 			{[]string{"funnel", "signup", "purchase", "--since", "1h"}, []string{"signup    2", "purchase  1", "50.0%"}, ""},
 			{[]string{"funnel", "signup", "Bad"}, nil, "is not an event name"},
+			{[]string{"funnel", "signup", "purchase", "signup"}, nil, "signup is given twice"},
+			{[]string{"funnel", "signup", "purchase", "--since", "96h"}, nil, "--since 96h0m0s reaches past ANALYTICS_RETENTION (48h0m0s)"},
 			{[]string{"prune"}, []string{"deleted 1 events older than 48h0m0s"}, ""},
+			{[]string{"stats", "--since", "96h"}, []string{"unique users:   2 (only over the last 48h0m0s, ANALYTICS_RETENTION"}, ""},
 		} {
 			out, err := run(t, c.args...)
 			switch {
