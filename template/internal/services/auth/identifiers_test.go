@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
@@ -59,6 +60,19 @@ func TestHostileIdentifiers(t *testing.T) {
 				t.Fatalf("%+q = %+q, %v; want %+q", c.in, got, err, c.want)
 			}
 		})
+	}
+}
+
+// TestUsernameRuleMessage: a username refused for its characters is told the rule as it is
+// (ASCII letters only), not "letters", which "çarol" or "山田" would read as allowing them.
+func TestUsernameRuleMessage(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{"\u00e7arol", "\u5c71\u7530\u592a", "_ada", "ada!"} {
+		_, err := checkUsername(in)
+		var ve *ValidationError
+		if !errors.As(err, &ve) || !strings.Contains(err.Error(), "only the letters a-z and A-Z (no accents), digits") {
+			t.Errorf("checkUsername(%+q) = %v, want the rule naming a-z and A-Z", in, err)
+		}
 	}
 }
 

@@ -207,7 +207,7 @@ func checkUsername(s string) (string, error) {
 	case len(s) < MinUsernameLength || len(s) > MaxUsernameLength:
 		return "", invalid("username", "must be 3 to 32 characters")
 	case !usernamePattern.MatchString(s):
-		return "", invalid("username", "may contain only letters, digits, '.', '_' and '-', and must start with a letter or digit")
+		return "", invalid("username", "may contain only the letters a-z and A-Z (no accents), digits, '.', '_' and '-', and must start with a letter or digit")
 	case strings.Contains(s, "@"):
 		return "", invalid("username", "must not contain '@'")
 	}
