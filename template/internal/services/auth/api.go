@@ -69,7 +69,7 @@ func tokens(p *TokenPair) *tokenOutput {
 type registerInput struct {
 	Body struct {
 		Email    string `json:"email" maxLength:"254" doc:"Email address; unique, case-insensitive."`
-		Username string `json:"username" maxLength:"32" doc:"3-32 letters, digits, '.', '_' or '-'; unique, case-insensitive."`
+		Username string `json:"username" maxLength:"32" doc:"3-32 ASCII letters (a-z, A-Z), digits, '.', '_' or '-', starting with a letter or digit; unique, case-insensitive."`
 		Password string `json:"password" doc:"8-128 characters, not one of the most common passwords."`
 		FullName string `json:"full_name,omitempty" maxLength:"100" doc:"Display name."`
 	}
