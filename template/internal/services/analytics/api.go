@@ -122,7 +122,7 @@ type countsOutput struct {
 
 type seriesInput struct {
 	RangeQuery
-	Bucket string `query:"bucket" enum:"hour,day" default:"hour"`
+	Bucket string `query:"bucket" enum:"hour,day" default:"hour" doc:"hour, or day: a UTC day (00:00Z to 24:00Z) whatever the offset of from and to; the range is widened to whole buckets."`
 	Name   string `query:"name" maxLength:"64" pattern:"^[a-z][a-z0-9_.:-]{0,63}$" doc:"Only this event (an event name: a lowercase letter, then lowercase letters, digits, '_', '.', ':' or '-'); default: every event."`
 }
 
