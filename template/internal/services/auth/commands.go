@@ -62,6 +62,10 @@ that is not a terminal (so scripts can pipe it in without it showing in ps).`,
 			return command.WithService(cmd.Context(), env, func(ctx context.Context, users *UserService) error {
 				u, err := users.Create(cmd.Context(), CreateUserParams{Email: email, Username: username, Password: password, FullName: fullName, Role: RoleAdmin,
 					EmailVerified: true})
+				if errors.Is(err, ErrEmailTaken) {
+					// The usual case: the operator registered through the app first.
+					return fmt.Errorf("%w: to make that account an admin, run: %s users set-role %s admin", err, env.Name, email)
+				}
 				if err != nil {
 					return err
 				}

@@ -71,7 +71,7 @@ func TestUsersCommand(t *testing.T) {
 			{"piped passphrase here\n", []string{"create-admin", "--email", "ops@example.com", "--username", "ops"},
 				[]string{"created admin ops <ops@example.com>"}, ""},
 			{"", []string{"create-admin", "--email", "x@example.com", "--username", "xuser"}, nil, "no password given"},
-			{"", []string{"create-admin", "--email", "root@example.com", "--username", "other", "--password", goodPassword}, nil, "email is already registered"},
+			{"", []string{"create-admin", "--email", "root@example.com", "--username", "other", "--password", goodPassword}, nil, "email is already registered: to make that account an admin, run: app users set-role root@example.com admin"},
 			{"", []string{"create-admin", "--email", "weak@example.com", "--username", "weak", "--password", "password"}, nil, "password is one of the most common"},
 			{"", []string{"create-admin", "--username", "nomail", "--password", goodPassword}, nil, "--email and --username are required"},
 			{"", []string{"list"}, []string{"root", "root@example.com", "Rö Öt", "ops@example.com", "admin", "2 of 2 users"}, ""},
