@@ -469,7 +469,7 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 	case errors.Is(err, ErrTokenReused):
 		return unauthorized("This refresh token was already used; the session has been revoked. Log in again.")
 	case errors.Is(err, ErrInvalidToken):
-		return unauthorized("The token is invalid or expired.")
+		return unauthorized("The token is invalid, expired or revoked; log in again (POST " + AuthPrefix + "/login).")
 	case errors.Is(err, ErrUnauthenticated):
 		return unauthorized("Authentication required.")
 	case errors.Is(err, ErrNotFound):

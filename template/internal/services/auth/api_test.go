@@ -462,6 +462,26 @@ func TestLogout(t *testing.T) {
 	})
 }
 
+// TestUnauthorizedSaysWhatToDo: a refused access or refresh token is told what to do next.
+func TestUnauthorizedSaysWhatToDo(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		f := setup(t, db, nil)
+		for _, tt := range []struct {
+			name string
+			r    req
+			says string
+		}{
+			{"garbage access token", req{method: "GET", path: "/api/v1/auth/me", token: "not.a.token"}, "get a new one from POST /api/v1/auth/refresh, or log in again"},
+			{"unknown refresh token", req{method: "POST", path: "/api/v1/auth/refresh", body: map[string]string{"refresh_token": "unknown"}}, "log in again (POST /api/v1/auth/login)"},
+		} {
+			if p := problem(t, f.do(t, tt.r), http.StatusUnauthorized); !strings.Contains(p.Detail, tt.says) {
+				t.Errorf("%s: detail %q, want it to say %q", tt.name, p.Detail, tt.says)
+			}
+		}
+	})
+}
+
 // TestLogoutWithAccessToken: without a refresh token in the body, logout ends the session of
 // the access token in Authorization: its access and refresh tokens die, other sessions live;
 // an invalid access token or no credentials at all get a problem saying what to send.

@@ -56,7 +56,7 @@ func (svc *AuthService) authorize(ctx context.Context, header, role string) (con
 	u, claims, err := svc.Authenticate(ctx, token)
 	switch {
 	case errors.Is(err, ErrInvalidToken):
-		return nil, http.StatusUnauthorized, "The access token is invalid or expired."
+		return nil, http.StatusUnauthorized, "The access token is invalid or expired; get a new one from POST " + AuthPrefix + "/refresh, or log in again."
 	case err != nil:
 		svc.logger.ErrorContext(ctx, "auth: authenticate", "error", err)
 		return nil, http.StatusServiceUnavailable, "Authentication is unavailable right now; try again."
