@@ -2,6 +2,7 @@ package backend
 
 import (
 	"bufio"
+	"encoding/json"
 	"net"
 	"net/http"
 	"strings"
@@ -64,5 +65,27 @@ func TestMalformedBody(t *testing.T) {
 				t.Errorf("an ERROR was logged for a client's malformed body:\n%s", f.logs)
 			}
 		})
+	}
+}
+
+// A body in a content type the API does not read is a 415 whose detail says what to send.
+func TestUnsupportedMediaType(t *testing.T) {
+	t.Parallel()
+	f := setup(t, setupOpts{})
+	base, _, _ := serving(t, f)
+	for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded"} {
+		resp, err := http.Post(base+"/test/echo", ct, strings.NewReader(`text=hi`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p struct {
+			Detail string `json:"detail"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&p)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusUnsupportedMediaType ||
+			!strings.Contains(p.Detail, "unknown content type: "+ct) || !strings.Contains(p.Detail, "send the body as JSON with Content-Type: application/json") {
+			t.Errorf("%s: %d %q (%v), want a 415 saying to send JSON", ct, resp.StatusCode, p.Detail, err)
+		}
 	}
 }

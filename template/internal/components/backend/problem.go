@@ -143,6 +143,10 @@ func problemToSend(m *huma.ErrorModel, path string) *huma.ErrorModel {
 		}
 		c := *d
 		c.Value = errorValue(c.Location, c.Value)
+		if out.Status == http.StatusUnsupportedMediaType && strings.HasPrefix(c.Message, huma.ErrUnknownContentType.Error()) {
+			// huma says what it got; say what to send.
+			c.Message += "; send the body as JSON with Content-Type: application/json"
+		}
 		out.Errors = append(out.Errors, &c)
 	}
 	if out.Detail == humaValidationFailed && len(out.Errors) > 0 {
