@@ -192,3 +192,11 @@ func summary(detail string, errs []*huma.ErrorDetail) string {
 	}
 	return b.String()
 }
+
+// Seconds is a wait as the problems say it: "1 second", "30 seconds".
+func Seconds(n int) string {
+	if n == 1 {
+		return "1 second"
+	}
+	return strconv.Itoa(n) + " seconds"
+}

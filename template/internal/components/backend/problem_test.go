@@ -292,3 +292,12 @@ func TestPlainErrorHidden(t *testing.T) {
 		t.Errorf("logged %v, want the error at ERROR with request ID %q", l, id)
 	}
 }
+
+func TestSeconds(t *testing.T) {
+	t.Parallel()
+	for n, want := range map[int]string{0: "0 seconds", 1: "1 second", 2: "2 seconds", 900: "900 seconds"} {
+		if got := Seconds(n); got != want {
+			t.Errorf("Seconds(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

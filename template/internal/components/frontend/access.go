@@ -127,7 +127,7 @@ const (
 func tooMany(w http.ResponseWriter, wait time.Duration) {
 	secs := ratelimit.Seconds(wait)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	http.Error(w, "Too many failed sign-ins: try again in "+strconv.Itoa(secs)+" seconds.", http.StatusTooManyRequests)
+	http.Error(w, "Too many failed sign-ins: try again in "+backend.Seconds(secs)+".", http.StatusTooManyRequests)
 }
 
 // truncate cuts s to at most n bytes for a log line (a user name field can

@@ -512,11 +512,7 @@ func retryLater(what string, wait time.Duration) error {
 		wait = DefaultRetryAfter
 	}
 	secs := int64((boundRetryAfter(wait) + time.Second - 1) / time.Second)
-	unit := "seconds"
-	if secs == 1 {
-		unit = "second"
-	}
-	return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable(fmt.Sprintf("%s; this is temporary: retry in %d %s.", what, secs, unit)),
+	return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable(fmt.Sprintf("%s; this is temporary: retry in %s.", what, backend.Seconds(int(secs)))),
 		http.Header{"Retry-After": {strconv.FormatInt(secs, 10)}})
 }
 

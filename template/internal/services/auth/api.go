@@ -445,14 +445,14 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 		return huma.Error422UnprocessableEntity("validation failed: "+strings.TrimPrefix(ValidationErrors(all).Error(), "auth: "), details...)
 	case errors.As(err, &rl):
 		secs := ratelimit.Seconds(rl.RetryAfter)
-		msg := "Too many password attempts; retry after " + strconv.Itoa(secs) + " seconds."
+		msg := "Too many password attempts; retry after " + backend.Seconds(secs) + "."
 		if rl.Registration {
-			msg = "Too many registrations from this address; retry after " + strconv.Itoa(secs) + " seconds."
+			msg = "Too many registrations from this address; retry after " + backend.Seconds(secs) + "."
 		}
 		return huma.ErrorWithHeaders(huma.NewError(http.StatusTooManyRequests, msg), http.Header{"Retry-After": {strconv.Itoa(secs)}})
 	case errors.As(err, &busy):
 		secs := ratelimit.Seconds(busy.RetryAfter)
-		return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable("Too many password checks are in progress; retry after "+strconv.Itoa(secs)+" seconds."),
+		return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable("Too many password checks are in progress; retry after "+backend.Seconds(secs)+"."),
 			http.Header{"Retry-After": {strconv.Itoa(secs)}})
 	case errors.As(err, &denied):
 		return huma.Error403Forbidden(denied.Detail)

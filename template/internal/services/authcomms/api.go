@@ -223,7 +223,7 @@ func (h *handlers) problem(ctx context.Context, purpose string, err error) error
 	tokenDetail := func(msg string) *huma.ErrorDetail { return &huma.ErrorDetail{Location: "body.token", Message: msg} }
 	retry := func(status int, msg string, d time.Duration) error {
 		secs := ratelimit.Seconds(d)
-		return huma.ErrorWithHeaders(huma.NewError(status, msg+" Retry after "+strconv.Itoa(secs)+" seconds."),
+		return huma.ErrorWithHeaders(huma.NewError(status, msg+" Retry after "+backend.Seconds(secs)+"."),
 			http.Header{"Retry-After": {strconv.Itoa(secs)}})
 	}
 	switch {

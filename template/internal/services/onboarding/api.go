@@ -93,7 +93,7 @@ func problem(ctx context.Context, r *backend.Router, err error) error {
 		return huma.Error409Conflict("This username is already taken.")
 	case errors.As(err, &busy):
 		secs := ratelimit.Seconds(busy.RetryAfter)
-		return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable("Too many password checks are in progress; retry after "+strconv.Itoa(secs)+" seconds."),
+		return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable("Too many password checks are in progress; retry after "+backend.Seconds(secs)+"."),
 			http.Header{"Retry-After": {strconv.Itoa(secs)}})
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return huma.Error503ServiceUnavailable("The request was cancelled or timed out.")
