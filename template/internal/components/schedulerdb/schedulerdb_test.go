@@ -2,6 +2,7 @@ package schedulerdb
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -115,6 +116,52 @@ FROM scheduler_runs WHERE job = 'test_db_every' AND outcome = 'ok'`).Scan(&rows,
 		}
 		if caughtUp != 1 {
 			t.Errorf("the missed nightly run was caught up %d times, want once", caughtUp)
+		}
+	})
+}
+
+// With the worker, the instance that claimed a tick records "enqueued" once the job is in the
+// queue; a worker on another instance may run it and record its outcome before that. The late
+// "enqueued" must not hide the real outcome: it only replaces "running".
+func TestFinishEnqueuedKeepsOutcome(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		tick := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
+		for i, tc := range []struct {
+			name   string
+			before scheduler.Outcome // recorded by the worker before the dispatcher's "enqueued"; "" for none
+			want   scheduler.Outcome
+		}{
+			{"worker not done yet", "", scheduler.OutcomeEnqueued},
+			{"worker finished ok first", scheduler.OutcomeOK, scheduler.OutcomeOK},
+			{"worker failed first", scheduler.OutcomeFailed, scheduler.OutcomeFailed},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				s := NewStore(db)
+				job := fmt.Sprintf("enqueued_%d", i)
+				claimed := scheduler.Run{Job: job, Tick: tick, Instance: "scheduler", Started: tick, Outcome: scheduler.OutcomeRunning}
+				if won, err := s.Claim(ctx, claimed); err != nil || !won {
+					t.Fatalf("claim: %v, %v", won, err)
+				}
+				if tc.before != "" {
+					done := scheduler.Run{Job: job, Tick: tick, Instance: "worker", Started: tick, Duration: time.Second, Outcome: tc.before}
+					if err := s.Finish(ctx, done); err != nil {
+						t.Fatal(err)
+					}
+				}
+				enq := claimed
+				enq.Outcome, enq.Duration = scheduler.OutcomeEnqueued, time.Millisecond
+				if err := s.Finish(ctx, enq); err != nil {
+					t.Fatal(err)
+				}
+				last, err := s.Last(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := last[job].Outcome; got != tc.want {
+					t.Errorf("outcome %q, want %q", got, tc.want)
+				}
+			})
 		}
 	})
 }

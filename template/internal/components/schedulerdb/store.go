@@ -38,12 +38,18 @@ VALUES (?, ?, ?, ?, ?) ON CONFLICT (job, tick_ms) DO NOTHING`,
 	return n == 1, nil
 }
 
-// Finish records the run's outcome (inserting it if it was never claimed).
+// Finish records the run's outcome (inserting it if it was never claimed). Enqueued only
+// replaces running: a worker, on this instance or another, may have run the job and recorded
+// its outcome before the dispatching instance records that it enqueued it.
 func (s *Store) Finish(ctx context.Context, r scheduler.Run) error {
+	onlyRunning := ""
+	if r.Outcome == scheduler.OutcomeEnqueued {
+		onlyRunning = "\nWHERE scheduler_runs.outcome = '" + string(scheduler.OutcomeRunning) + "'"
+	}
 	_, err := s.db.Bun().NewRaw(`INSERT INTO scheduler_runs (job, tick_ms, instance, started_ms, duration_us, outcome, error)
 VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (job, tick_ms) DO UPDATE SET instance = excluded.instance, started_ms = excluded.started_ms,
-	duration_us = excluded.duration_us, outcome = excluded.outcome, error = excluded.error`,
+	duration_us = excluded.duration_us, outcome = excluded.outcome, error = excluded.error`+onlyRunning,
 		r.Job, r.Tick.UnixMilli(), r.Instance, r.Started.UnixMilli(), r.Duration.Microseconds(), string(r.Outcome), r.Error).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("schedulerdb: record run of %s: %w", r.Job, err)
