@@ -253,7 +253,7 @@ func (s *site) guard(h handlerFunc) http.HandlerFunc {
 				return
 			}
 			if !d.validCSRF(req) {
-				refusal(w, req, http.StatusForbidden, csrfDetail)
+				refusal(w, req, http.StatusForbidden, d.csrfDetail())
 				return
 			}
 		}
@@ -266,7 +266,19 @@ func (s *site) guard(h handlerFunc) http.HandlerFunc {
 const (
 	crossOriginDetail = "Cross-origin request refused: the dashboard accepts changes only from its own pages; open it at its own address and try again there."
 	csrfDetail        = "Missing or invalid CSRF token: reload the page and try again."
+	// Without DASHBOARD_SECRET each process signs with a random key: behind a load balancer a
+	// form from one instance is refused by another, and reloading lands on any of them again.
+	csrfNoSecretDetail = csrfDetail + " If the app runs as several instances, set the same DASHBOARD_SECRET on each: without it every instance signs its forms with a key of its own and refuses the others'."
 )
+
+// csrfDetail is what a CSRF refusal says: with the random per-process key, also how to make
+// instances accept each other's forms.
+func (d *Dashboard) csrfDetail() string {
+	if d.opts.Settings.Secret == "" {
+		return csrfNoSecretDetail
+	}
+	return csrfDetail
+}
 
 func setSecurityHeaders(w http.ResponseWriter) {
 	h := w.Header()

@@ -343,7 +343,7 @@ func (s *site) login(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		if !d.validCSRF(req) {
-			refusal(w, req, http.StatusForbidden, csrfDetail)
+			refusal(w, req, http.StatusForbidden, d.csrfDetail())
 			return
 		}
 		login := req.PostFormValue("login")
