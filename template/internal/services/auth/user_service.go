@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -388,21 +389,24 @@ func (s *UserService) update(ctx context.Context, id int64, p UpdateUserParams) 
 }
 
 // keepAnAdmin returns ErrLastAdmin unless an active admin other than id
-// exists. On PostgreSQL it locks the active admins' rows until tx ends, so
-// two admins deactivating each other at once cannot both pass; SQLite lets
+// exists. On PostgreSQL it locks the active admins' rows, id's included, in
+// id order until tx ends, so two admins deactivating each other at once
+// (from two instances, say) cannot both pass: the second waits for the
+// first and then sees it gone. Locking only the others, each would hold the
+// row the other then updates: a deadlock, answered with a 500. SQLite lets
 // one write transaction in at a time, and a second one that read before the
 // first committed fails to write rather than act on a stale count.
 func (s *UserService) keepAnAdmin(ctx context.Context, tx bun.Tx, id int64) error {
-	var others []int64
+	var admins []int64
 	q := tx.NewSelect().Model((*User)(nil)).Column("id").
-		Where("role = ?", RoleAdmin).Where("active = ?", true).Where("id <> ?", id)
+		Where("role = ?", RoleAdmin).Where("active = ?", true).OrderExpr("id")
 	if s.db.Engine() == database.Postgres {
 		q = q.For("UPDATE")
 	}
-	if err := q.Scan(ctx, &others); err != nil {
+	if err := q.Scan(ctx, &admins); err != nil {
 		return fmt.Errorf("auth: count active admins: %w", err)
 	}
-	if len(others) == 0 {
+	if !slices.ContainsFunc(admins, func(a int64) bool { return a != id }) {
 		return ErrLastAdmin
 	}
 	return nil
