@@ -118,9 +118,12 @@ type Scheduler struct {
 	endLife context.CancelFunc
 	// endStartup ends the start's bookkeeping (the schedule's record, the catch-up check).
 	endStartup context.CancelFunc
-	manual     int           // manual runs in progress
-	idle       chan struct{} // made when stopping begins; closed once manual is 0
-	stopping   bool          // Stop began: no more manual runs
+	manual     int // manual runs in progress
+	// claimFailures counts the ticks in a row whose claim failed (the store's table gone, its
+	// database refusing): the health check reports them, since no scheduled job runs then.
+	claimFailures int
+	idle          chan struct{} // made when stopping begins; closed once manual is 0
+	stopping      bool          // Stop began: no more manual runs
 }
 
 // ErrStopped is returned (wrapped) by RunInBackground once the scheduler has begun to stop.
@@ -292,6 +295,15 @@ func (s *Scheduler) runTick(j *Job, tick time.Time) {
 	}
 	run := Run{Job: j.Name, Tick: tick, Instance: s.instance, Started: time.Now().UTC(), Outcome: OutcomeRunning}
 	won, err := store.Claim(ctx, run)
+	if ctx.Err() == nil { // not a claim cut short by Stop
+		s.mu.Lock()
+		if err != nil {
+			s.claimFailures++
+		} else {
+			s.claimFailures = 0
+		}
+		s.mu.Unlock()
+	}
 	if err != nil {
 		s.logger.Error("scheduler: claim tick", "job", j.Name, "tick", tick, "err", err)
 		return

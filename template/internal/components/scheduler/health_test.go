@@ -1,0 +1,69 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// claimFailStore fails every claim while fail is set, as a store whose table was rolled back
+// ('migrate down --owner schedulerdb' while instances run) or whose database refuses writes.
+type claimFailStore struct {
+	*memoryStore
+	fail atomic.Bool
+}
+
+func (s *claimFailStore) Claim(ctx context.Context, r Run) (bool, error) {
+	if s.fail.Load() {
+		return false, errors.New(`relation "scheduler_runs" does not exist`)
+	}
+	return s.memoryStore.Claim(ctx, r)
+}
+
+// TestHealthReportsFailingClaims: while claiming ticks fails no scheduled job runs on any
+// instance, so the health check says so (degraded) instead of "ticking"; once a claim
+// succeeds again it is healthy.
+func TestHealthReportsFailingClaims(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		fails []bool // whether each claim in turn fails
+		want  registry.Status
+	}{
+		{"claims succeed", []bool{false, false}, registry.StatusHealthy},
+		{"claims fail", []bool{true, true}, registry.StatusDegraded},
+		{"claims fail, then one succeeds", []bool{true, true, false}, registry.StatusHealthy},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			store := &claimFailStore{memoryStore: newMemoryStore()}
+			s, err := New(Settings{}, &Opts{Tick: true, Store: store, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = s.Stop(context.Background()) })
+			j := s.byName["test_fail"]
+			tick := time.Now().UTC().Add(24 * time.Hour).Truncate(time.Hour)
+			for i, fail := range tt.fails {
+				store.fail.Store(fail)
+				s.runTick(j, tick.Add(time.Duration(i)*time.Hour))
+			}
+			h := s.CheckHealth(t.Context())
+			if h.Status != tt.want {
+				t.Errorf("health %s (%q), want %s", h.Status, h.Message, tt.want)
+			}
+			if h.Status == registry.StatusDegraded && h.Message == "ticking" {
+				t.Errorf("degraded health says only %q", h.Message)
+			}
+		})
+	}
+}
