@@ -55,7 +55,7 @@ func TestHealthReportsFailingClaims(t *testing.T) {
 			tick := time.Now().UTC().Add(24 * time.Hour).Truncate(time.Hour)
 			for i, fail := range tt.fails {
 				store.fail.Store(fail)
-				s.runTick(j, tick.Add(time.Duration(i)*time.Hour))
+				s.runTick(j, tick.Add(time.Duration(i)*time.Hour), false)
 			}
 			h := s.CheckHealth(t.Context())
 			if h.Status != tt.want {

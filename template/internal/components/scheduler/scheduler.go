@@ -269,11 +269,10 @@ func (s *Scheduler) catchUp(ctx context.Context) {
 		// The latest missed time names the catch-up run, so instances starting together run it
 		// once.
 		if missed, ok := j.prevBefore(now.Add(-time.Second), prev.Tick); ok {
-			s.logger.Info("scheduler: running missed job once", "job", j.Name, "missed", missed)
 			s.running.Add(1)
 			go func() {
 				defer s.running.Done()
-				s.runTick(j, missed)
+				s.runTick(j, missed, true)
 			}()
 		}
 	}
@@ -283,10 +282,13 @@ func (s *Scheduler) catchUp(ctx context.Context) {
 func (s *Scheduler) fire(j *Job) {
 	s.running.Add(1)
 	defer s.running.Done()
-	s.runTick(j, j.tickAt(time.Now()))
+	s.runTick(j, j.tickAt(time.Now()), false)
 }
 
-func (s *Scheduler) runTick(j *Job, tick time.Time) {
+// runTick claims tick of j and runs or dispatches it if this instance won the claim. missed
+// says it is the catch-up of a missed run, which the winner alone logs: instances starting
+// together all try it.
+func (s *Scheduler) runTick(j *Job, tick time.Time, missed bool) {
 	s.mu.Lock()
 	ctx, store, dispatcher := s.ctx, s.store, s.dispatcher
 	s.mu.Unlock()
@@ -310,6 +312,9 @@ func (s *Scheduler) runTick(j *Job, tick time.Time) {
 	}
 	if !won {
 		return // another instance runs this tick
+	}
+	if missed {
+		s.logger.Info("scheduler: running missed job once", "job", j.Name, "missed", tick)
 	}
 	defer func() {
 		if err := store.SaveSchedule(context.WithoutCancel(ctx), []Entry{{Name: j.Name, Spec: j.Spec, Next: j.Next(time.Now())}}); err != nil {

@@ -1,0 +1,93 @@
+package scheduler
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
+)
+
+// barrierStore's Last returns once n callers wait in it, as when instances start together:
+// every one reads the history before any claims the missed run.
+type barrierStore struct {
+	*memoryStore
+	mu      sync.Mutex
+	n       int
+	waiting int
+	all     chan struct{}
+}
+
+func (s *barrierStore) Last(ctx context.Context) (map[string]Run, error) {
+	s.mu.Lock()
+	if s.waiting++; s.waiting == s.n {
+		close(s.all)
+	}
+	s.mu.Unlock()
+	select {
+	case <-s.all:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return s.memoryStore.Last(ctx)
+}
+
+// TestCatchUpLoggedOnce: instances starting together each try the catch-up of a missed run;
+// one claims it and runs it, and only that one logs "running missed job once", so the logs of
+// n instances do not read as n runs.
+func TestCatchUpLoggedOnce(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name      string
+		instances int
+	}{
+		{"one instance", 1},
+		{"three instances", 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			store := &barrierStore{memoryStore: newMemoryStore(), n: tt.instances, all: make(chan struct{})}
+			// test_cron (03:00 daily, MissedRunOnce) last ran two days ago.
+			twoDaysAgo := time.Now().UTC().Add(-48 * time.Hour).Truncate(24 * time.Hour).Add(3 * time.Hour)
+			if err := store.Finish(t.Context(), Run{Job: "test_cron", Tick: twoDaysAgo, Outcome: OutcomeOK}); err != nil {
+				t.Fatal(err)
+			}
+			var logs logtest.Buffer
+			logger := slog.New(slog.NewJSONHandler(&logs, nil))
+			var ss []*Scheduler
+			for range tt.instances {
+				s, err := New(Settings{}, &Opts{Tick: true, Store: store, Dispatcher: &fakeDispatcher{}, Logger: logger})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ss = append(ss, s)
+			}
+			for _, s := range ss {
+				if err := s.Start(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				last, _ := store.memoryStore.Last(t.Context())
+				if last["test_cron"].Tick.After(twoDaysAgo) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the missed run was not caught up")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			for _, s := range ss {
+				if err := s.Stop(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := len(logs.Records(t, "scheduler: running missed job once")); n != 1 {
+				t.Errorf("%d instances logged the catch-up %d times, want once\n%s", tt.instances, n, logs.String())
+			}
+		})
+	}
+}
