@@ -60,7 +60,7 @@ const (
 // in development and closed (401) in production.
 type Settings struct {
 	Username string `env:"DASHBOARD_USERNAME" doc:"User name for the dashboard (HTTP basic auth); required with DASHBOARD_PASSWORD in production, where the dashboard answers 401 until both are set. Without them in development it answers only on localhost."`
-	Password string `env:"DASHBOARD_PASSWORD" doc:"Password for the dashboard; when both are set they are required in development too. Production refuses one shorter than 12 characters or a common one. Failed sign-ins are limited per address and per user name (429)."`
+	Password string `env:"DASHBOARD_PASSWORD" doc:"Password for the dashboard; when both are set they are required in development too. Production refuses one shorter than 12 characters or a common one. Failed sign-ins are limited per address and per user name (429), counted by each instance on its own."`
 	Secret   string `env:"DASHBOARD_SECRET" doc:"Key that signs the dashboard's CSRF tokens, at least 32 characters; set the same value on every instance behind one load balancer, or a form loaded from one instance is refused by another. Empty: a random key per process."`
 	// AllowedHosts is read by hostAllowed.
 	AllowedHosts string `env:"ALLOWED_HOSTS" doc:"Host names, comma-separated, under which the development dashboard answers without credentials besides localhost, 127.0.0.1 and [::1] (a request for any other Host, such as a DNS-rebinding page, gets 403). Ports are ignored."`

@@ -27,7 +27,7 @@ type Settings struct {
 	BufferLimit   int           `env:"ANALYTICS_BUFFER_LIMIT" envDefault:"100000" doc:"Most events held in memory while the database is slow or down; past it new events are dropped and counted (health turns degraded)."`
 	Retention     time.Duration `env:"ANALYTICS_RETENTION" envDefault:"2160h" doc:"Raw events older than this are deleted by the analytics_retention job (or analytics prune); the hourly counts stay."`
 	TrackRequests bool          `env:"ANALYTICS_TRACK_REQUESTS" envDefault:"false" doc:"Record every API request (route pattern, method, status, duration) as an api_request event."`
-	IngestIPLimit int           `env:"ANALYTICS_INGEST_IP_LIMIT" envDefault:"60" doc:"Batches POST /api/v1/analytics/events accepts per client IP within ANALYTICS_INGEST_IP_WINDOW; more get 429."`
+	IngestIPLimit int           `env:"ANALYTICS_INGEST_IP_LIMIT" envDefault:"60" doc:"Batches POST /api/v1/analytics/events accepts per client IP within ANALYTICS_INGEST_IP_WINDOW, counted by each instance on its own (n instances allow up to n times as many); more get 429."`
 	IngestWindow  time.Duration `env:"ANALYTICS_INGEST_IP_WINDOW" envDefault:"1m" doc:"Sliding window for ANALYTICS_INGEST_IP_LIMIT."`
 	ReadToken     string        `env:"ANALYTICS_READ_TOKEN" envDefault:"" doc:"Without the auth service, the bearer token GET /api/v1/analytics/... require; empty refuses them (with auth they need the admin role instead)."`
 	CacheTTL      time.Duration `env:"ANALYTICS_CACHE_TTL" envDefault:"1m" doc:"How long user statistics are cached when the cache component is selected."`
