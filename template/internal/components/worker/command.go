@@ -134,9 +134,12 @@ kept for WORKER_DISCARDED_RETENTION: 'jobs list --state discarded' finds it and
 					}
 					// The state is worth saying when it is not what was asked: a running job
 					// stays running until its work sees the cancellation.
-					if string(j.State) == done {
+					switch {
+					case string(j.State) == done:
 						fmt.Fprintf(env.Stdout, "job %d (%s) %s\n", j.ID, j.Kind, done)
-					} else {
+					case done == "cancelled" && j.State == rivertype.JobStateRunning:
+						fmt.Fprintf(env.Stdout, "job %d (%s) is running: cancel requested, it stops when its work sees the cancellation (a second or so)\n", j.ID, j.Kind)
+					default:
 						fmt.Fprintf(env.Stdout, "job %d (%s) %s: now %s\n", j.ID, j.Kind, done, j.State)
 					}
 					return nil

@@ -122,6 +122,17 @@ func TestJobsCommand(t *testing.T) {
 		t.Errorf("retry --force of a completed job: %q, %v", out, err)
 	}
 	waitState(t, worked, res.Job.ID, rivertype.JobStateCompleted, 10*time.Second)
+
+	// Cancelling a running job says it was asked to stop (it read "cancelled: now running").
+	res, err = worked.Enqueue(t.Context(), sleepArgs{Token: token(t), For: time.Minute}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, worked, res.Job.ID, rivertype.JobStateRunning, 10*time.Second)
+	if out, err := run("cancel", strconv.FormatInt(res.Job.ID, 10)); err != nil || !strings.Contains(out, "is running: cancel requested") {
+		t.Errorf("cancel of a running job: %q, %v", out, err)
+	}
+	waitState(t, worked, res.Job.ID, rivertype.JobStateCancelled, 10*time.Second)
 	if _, err := run("list", "--state", "bogus"); err == nil {
 		t.Error("list --state bogus succeeded")
 	}
