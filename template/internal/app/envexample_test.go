@@ -54,3 +54,19 @@ func TestEnvExample(t *testing.T) {
 		}
 	}
 }
+
+// rateLimit names the settings of the limiters each process keeps in its own memory
+// (runtime/ratelimit): a count per client address or account.
+var rateLimit = regexp.MustCompile(`_(IP|ACCOUNT)_LIMIT$|^DASHBOARD_PASSWORD$`)
+
+// TestRateLimitDocsSayPerInstance: the limits are counted in each process's memory, so behind
+// a load balancer n instances allow n times the limit; every such setting's doc (and so
+// .env.example and the README's table) says so.
+func TestRateLimitDocsSayPerInstance(t *testing.T) {
+	t.Parallel()
+	for _, s := range config.Settings(registry.Default) {
+		if rateLimit.MatchString(s.Name) && !strings.Contains(s.Doc, "each instance") {
+			t.Errorf("%s (registered by %s): its doc does not say the limit is counted by each instance: %q", s.Name, s.Owner, s.Doc)
+		}
+	}
+}

@@ -117,16 +117,7 @@ func TestJobNotRetried(t *testing.T) {
 			{fake500, JobQueued, true},
 			{fake429, JobQueued, true},
 		} {
-			f := newFakeOpenAI(t, tc.mode)
-			svc, _ := setup(t, db, f, Settings{}, &Opts{Identity: headerIdentity{}})
-			jobs, err := NewJobs(t.Context(), svc, &enqueued{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			job, err := jobs.Submit(userCtx("alice"), GenerateParams{Prompt: "write"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			jobs, job := submitJob(t, db, tc.mode)
 			// Not retried: River cancels the job, shown with its reason; else the attempt fails.
 			runErr := jobs.Run(t.Context(), job.ID, 1, JobMaxAttempts)
 			var cancelled *river.JobCancelError
@@ -136,6 +127,21 @@ func TestJobNotRetried(t *testing.T) {
 			}
 		}
 	})
+}
+
+// submitJob submits alice's generation to jobs on a fake provider answering as mode says.
+func submitJob(t *testing.T, db *database.DB, mode string) (*Jobs, *Job) {
+	t.Helper()
+	svc, _ := setup(t, db, newFakeOpenAI(t, mode), Settings{}, &Opts{Identity: headerIdentity{}})
+	jobs, err := NewJobs(t.Context(), svc, &enqueued{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := jobs.Submit(userCtx("alice"), GenerateParams{Prompt: "write"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jobs, job
 }
 
 // TestJobErrorPrefix: a failed attempt's error says "ai: " once (it read "ai: job 3: ai:
@@ -151,16 +157,7 @@ func TestJobErrorPrefix(t *testing.T) {
 			{fake401, 1},                  // not retryable: cancelled with its reason
 			{fake429, JobMaxAttempts - 1}, // rate limited, retried
 		} {
-			f := newFakeOpenAI(t, tc.mode)
-			svc, _ := setup(t, db, f, Settings{}, &Opts{Identity: headerIdentity{}})
-			jobs, err := NewJobs(t.Context(), svc, &enqueued{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			job, err := jobs.Submit(userCtx("alice"), GenerateParams{Prompt: "write"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			jobs, job := submitJob(t, db, tc.mode)
 			runErr := jobs.Run(t.Context(), job.ID, tc.attempt, JobMaxAttempts)
 			if runErr == nil || strings.Count(runErr.Error(), "ai: ") != 1 {
 				t.Errorf("%s attempt %d: error %q, want one \"ai: \" prefix", tc.mode, tc.attempt, runErr)

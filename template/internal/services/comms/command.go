@@ -70,18 +70,7 @@ like them; a failure exits 1 with the provider's reason and what to check.`,
 				// another process, with other settings), the outcome would say nothing about
 				// the provider this command is asked to check.
 				id, err := svc.SendNow(ctx, m)
-				if err != nil {
-					if id == "" {
-						return err
-					}
-					return sendTestFailure(id, svc.EmailProvider().Name(), err)
-				}
-				r, err := svc.Message(ctx, id)
-				if err != nil {
-					return fmt.Errorf("comms: message %s was sent, but reading its record failed: %w", id, err)
-				}
-				printOutcome(env.Stdout, r)
-				return nil
+				return reportTest(ctx, env.Stdout, svc, svc.EmailProvider().Name(), id, err)
 			})
 		},
 	}
@@ -116,24 +105,30 @@ recorded; a failure exits 1 with the provider's reason and what to check.`,
 					text = "Test SMS from " + svc.Settings().AppName + ", sent at " + time.Now().UTC().Format(time.RFC1123) + "."
 				}
 				id, err := svc.SendSMSNow(ctx, to, text)
-				if err != nil {
-					if id == "" {
-						return err
-					}
-					return sendTestFailure(id, svc.SMSProvider().Name(), err)
-				}
-				r, err := svc.Message(ctx, id)
-				if err != nil {
-					return fmt.Errorf("comms: message %s was sent, but reading its record failed: %w", id, err)
-				}
-				printOutcome(env.Stdout, r)
-				return nil
+				return reportTest(ctx, env.Stdout, svc, svc.SMSProvider().Name(), id, err)
 			})
 		},
 	}
 	cmd.Flags().StringVar(&to, "to", "", "number to send the test SMS to, in E.164 form (+14155550123)")
 	cmd.Flags().StringVar(&body, "body", "", "text of the SMS (default: a short test message)")
 	return cmd
+}
+
+// reportTest prints what became of the test message id that provider was given (SendNow's
+// or SendSMSNow's id and err), or returns its failure as one line.
+func reportTest(ctx context.Context, w io.Writer, svc *Service, provider string, id ID, err error) error {
+	if err != nil {
+		if id == "" {
+			return err
+		}
+		return sendTestFailure(id, provider, err)
+	}
+	r, err := svc.Message(ctx, id)
+	if err != nil {
+		return fmt.Errorf("comms: message %s was sent, but reading its record failed: %w", id, err)
+	}
+	printOutcome(w, r)
+	return nil
 }
 
 func testMessage(to, app string) Message {
