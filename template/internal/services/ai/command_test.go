@@ -54,6 +54,20 @@ func run(t *testing.T, stdin string, args ...string) (string, error) {
 	return out, err
 }
 
+// chatEnv points the commands' environment at a new SQLite database and a fake local
+// (OpenAI-compatible) server answering as mode says, with llama3.2 as the default model.
+func chatEnv(t *testing.T, mode string) (database.Settings, *fakeProvider) {
+	t.Helper()
+	s := databasetest.Settings(t, database.SQLite)
+	f := newFakeOpenAI(t, mode)
+	t.Setenv("DATABASE_URL", s.URL)
+	t.Setenv("AUTO_MIGRATE", "true")
+	t.Setenv("AI_PROVIDER", "local")
+	t.Setenv("AI_MODEL", "llama3.2")
+	t.Setenv("AI_LOCAL_BASE_URL", f.srv.URL+"/v1")
+	return s, f
+}
+
 // TestCommands: a chat session against a local (OpenAI-compatible) server keeps its
 // conversation, switches models and starts over; models and usage read what it did.
 func TestCommands(t *testing.T) {
@@ -157,13 +171,7 @@ func TestChatInterrupt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := databasetest.Settings(t, database.SQLite)
-			f := newFakeOpenAI(t, fakeSlow)
-			t.Setenv("DATABASE_URL", s.URL)
-			t.Setenv("AUTO_MIGRATE", "true")
-			t.Setenv("AI_PROVIDER", "local")
-			t.Setenv("AI_MODEL", "llama3.2")
-			t.Setenv("AI_LOCAL_BASE_URL", f.srv.URL+"/v1")
+			s, f := chatEnv(t, fakeSlow)
 			out := new(interruptingWriter)
 			root := &cobra.Command{Use: "app", SilenceUsage: true, SilenceErrors: true}
 			root.AddCommand(aiCommand(&command.Env{Name: "app", Stdout: out, Stderr: io.Discard, Registry: testRegistry(t)}))
@@ -215,13 +223,7 @@ func TestUsageTotals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
-			s := databasetest.Settings(t, database.SQLite)
-			f := newFakeOpenAI(t, tt.mode)
-			t.Setenv("DATABASE_URL", s.URL)
-			t.Setenv("AUTO_MIGRATE", "true")
-			t.Setenv("AI_PROVIDER", "local")
-			t.Setenv("AI_MODEL", "llama3.2")
-			t.Setenv("AI_LOCAL_BASE_URL", f.srv.URL+"/v1")
+			chatEnv(t, tt.mode)
 			if out, err := run(t, tt.chat, "chat"); err != nil {
 				t.Fatalf("chat: %v\n%s", err, out)
 			}
@@ -253,13 +255,7 @@ func TestChatLongLine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := databasetest.Settings(t, database.SQLite)
-			f := newFakeOpenAI(t, fakeOK)
-			t.Setenv("DATABASE_URL", s.URL)
-			t.Setenv("AUTO_MIGRATE", "true")
-			t.Setenv("AI_PROVIDER", "local")
-			t.Setenv("AI_MODEL", "llama3.2")
-			t.Setenv("AI_LOCAL_BASE_URL", f.srv.URL+"/v1")
+			_, f := chatEnv(t, fakeOK)
 			out, err := run(t, tt.stdin, "chat")
 			if err != nil {
 				t.Fatalf("chat: %v\n%.300s", err, out)

@@ -39,6 +39,28 @@ func send(t *testing.T, h http.Handler, method, path string, body any, header ma
 	return frontendtest.Serve(h, req)
 }
 
+// getProblem sends GET path (under Prefix) with header and checks its status is want. It
+// returns the problem a refusal answered, or nil for a 200 or a wrong status (reported).
+func getProblem(t *testing.T, h http.Handler, path string, header map[string]string, want int) *huma.ErrorModel {
+	t.Helper()
+	rec := send(t, h, http.MethodGet, Prefix+path, nil, header)
+	if rec.Code != want {
+		t.Errorf("GET %s: %d %s, want %d", path, rec.Code, rec.Body, want)
+		return nil
+	}
+	if want == http.StatusOK {
+		return nil
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+		t.Errorf("GET %s: Content-Type %q", path, ct)
+	}
+	var p huma.ErrorModel
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+		t.Fatalf("GET %s: %v: %s", path, err, rec.Body)
+	}
+	return &p
+}
+
 func batch(events ...map[string]any) map[string]any { return map[string]any{"events": events} }
 
 // TestTrackAPI: a valid batch is accepted and stored; each kind of bad input is a 422 problem
@@ -231,17 +253,9 @@ func TestReadEventName(t *testing.T) {
 			{"/users?name=SIGNUP", http.StatusUnprocessableEntity},
 			{"/users?name=a%2Cb", http.StatusUnprocessableEntity},
 		} {
-			rec := send(t, h, http.MethodGet, Prefix+tt.path, nil, auth)
-			if rec.Code != tt.want {
-				t.Errorf("GET %s: %d %s, want %d", tt.path, rec.Code, rec.Body, tt.want)
+			p := getProblem(t, h, tt.path, auth, tt.want)
+			if p == nil {
 				continue
-			}
-			if tt.want == http.StatusOK {
-				continue
-			}
-			var p huma.ErrorModel
-			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
-				t.Fatalf("GET %s: %v: %s", tt.path, err, rec.Body)
 			}
 			if !strings.Contains(p.Detail, "query.name") || strings.Contains(p.Detail, "\n") {
 				t.Errorf("GET %s: detail %q, want one line naming query.name", tt.path, p.Detail)
@@ -269,24 +283,16 @@ func TestFunnelSteps(t *testing.T) {
 			{"signup,activate&window=soon", http.StatusUnprocessableEntity, "query.window: must be a positive duration such as 24h"},
 			{"signup,activate&window=-1h", http.StatusUnprocessableEntity, "query.window: must be a positive duration"},
 		} {
-			rec := send(t, h, http.MethodGet, Prefix+"/funnel?steps="+tt.steps, nil, auth)
-			if rec.Code != tt.want {
-				t.Errorf("steps=%s: %d %s, want %d", tt.steps, rec.Code, rec.Body, tt.want)
+			p := getProblem(t, h, "/funnel?steps="+tt.steps, auth, tt.want)
+			if p == nil {
 				continue
-			}
-			if tt.want == http.StatusOK {
-				continue
-			}
-			var p huma.ErrorModel
-			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
-				t.Fatal(err)
 			}
 			where := "query.steps"
 			if strings.Contains(tt.steps, "window") {
 				where = "query.window"
 			}
 			if !strings.Contains(p.Detail, tt.says) || len(p.Errors) != 1 || p.Errors[0].Location != where || p.Errors[0].Message == "" {
-				t.Errorf("steps=%s: %s, want a detail saying %q and an error at %s", tt.steps, rec.Body, tt.says, where)
+				t.Errorf("steps=%s: %+v, want a detail saying %q and an error at %s", tt.steps, p, tt.says, where)
 			}
 		}
 	})
@@ -351,17 +357,9 @@ func TestReadPastRetention(t *testing.T) {
 			{"/counts?from=" + at(-72*time.Hour), http.StatusOK},
 			{"/series?bucket=day&from=" + at(-72*time.Hour), http.StatusOK},
 		} {
-			rec := send(t, h, http.MethodGet, Prefix+tt.path, nil, auth)
-			if rec.Code != tt.want {
-				t.Errorf("GET %s: %d %s, want %d", tt.path, rec.Code, rec.Body, tt.want)
+			p := getProblem(t, h, tt.path, auth, tt.want)
+			if p == nil {
 				continue
-			}
-			if tt.want == http.StatusOK {
-				continue
-			}
-			var p huma.ErrorModel
-			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
-				t.Fatalf("GET %s: %v: %s", tt.path, err, rec.Body)
 			}
 			if !strings.Contains(p.Detail, "query.from: is before the oldest raw events kept (ANALYTICS_RETENTION=48h0m0s)") ||
 				!strings.Contains(p.Detail, "or later") || strings.Contains(p.Detail, "\n") {
