@@ -91,3 +91,54 @@ func TestCatchUpLoggedOnce(t *testing.T) {
 		})
 	}
 }
+
+// A run stopped from outside (shutdown, the worker's job cancelled) is a WARN "job
+// interrupted", not an ERROR "job failed", which would page someone at every deploy; a job
+// failing on its own, its timeout included, is still an ERROR.
+func TestInterruptedRunIsNotAnError(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name        string
+		interrupt   bool
+		wantLevel   string
+		wantMsg     string
+		wantOutcome Outcome
+		fromTimeout bool
+	}{
+		{name: "cancelled from outside", interrupt: true, wantLevel: "WARN", wantMsg: "scheduler: job interrupted", wantOutcome: OutcomeFailed},
+		{name: "past its timeout", fromTimeout: true, wantLevel: "ERROR", wantMsg: "scheduler: job failed", wantOutcome: OutcomeFailed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var logs logtest.Buffer
+			settings := Settings{}
+			if tt.fromTimeout {
+				settings.JobTimeout = 50 * time.Millisecond
+			}
+			s, err := New(settings, &Opts{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &manualControl{started: make(chan struct{}), release: make(chan struct{}), cancelled: make(chan error, 1)}
+			ctx, cancel := context.WithCancel(context.WithValue(t.Context(), manualControl{}, c))
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- s.Execute(ctx, "test_manual", time.Now()) }()
+			<-c.started
+			if tt.interrupt {
+				cancel()
+			}
+			if err := <-done; err == nil {
+				t.Fatal("the run did not fail")
+			}
+			recs := logs.Records(t, tt.wantMsg)
+			if len(recs) != 1 || recs[0]["level"] != tt.wantLevel {
+				t.Errorf("logs %s, want one %s %q", logs.String(), tt.wantLevel, tt.wantMsg)
+			}
+			last, err := s.store.Last(t.Context())
+			if err != nil || last["test_manual"].Outcome != tt.wantOutcome {
+				t.Errorf("recorded run %+v (%v), want outcome %s", last["test_manual"], err, tt.wantOutcome)
+			}
+		})
+	}
+}

@@ -444,6 +444,7 @@ func (s *Scheduler) execute(ctx context.Context, store Store, j *Job, run Run) (
 	if timeout == 0 {
 		timeout = s.settings.JobTimeout
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	ctx, span := startRun(ctx, j.Name, run.Tick)
@@ -474,7 +475,13 @@ func (s *Scheduler) execute(ctx context.Context, store Store, j *Job, run Run) (
 	run.Outcome = OutcomeOK
 	if err != nil {
 		run.Outcome, run.Error = OutcomeFailed, err.Error()
-		s.logger.Error("scheduler: job failed", "job", j.Name, "tick", run.Tick, "err", err)
+		if parent.Err() != nil {
+			// Stopped from outside (the process shutting down, the worker's job cancelled),
+			// not failing on its own: the worker retries it, or the next tick runs it.
+			s.logger.Warn("scheduler: job interrupted", "job", j.Name, "tick", run.Tick, "err", err)
+		} else {
+			s.logger.Error("scheduler: job failed", "job", j.Name, "tick", run.Tick, "err", err)
+		}
 	}
 	if ferr := store.Finish(context.WithoutCancel(ctx), run); ferr != nil {
 		s.logger.Warn("scheduler: record run", "job", j.Name, "err", ferr)
