@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -167,8 +168,16 @@ func open(ctx context.Context, s Settings, migrations *migrationSet) (*DB, error
 func (db *DB) openSQLite() error {
 	path := db.target.path
 	if path != ":memory:" && !strings.HasPrefix(path, "file:") {
-		if err := createPrivate(path); err != nil {
+		created, err := createPrivate(path)
+		if err != nil {
 			return err
+		}
+		if created {
+			// Said once, with the absolute path: a relative DATABASE_URL (the default) run
+			// from another folder makes a new, empty database there, and a command's
+			// "user not found" would otherwise not say why.
+			abs, _ := filepath.Abs(path)
+			slog.Info("database: created a new, empty SQLite database; a relative DATABASE_URL is read from the current folder", "path", abs)
 		}
 	}
 	q := url.Values{}
@@ -210,32 +219,33 @@ func (db *DB) openSQLite() error {
 // the app's user only (0600 and 0700, like .env): the file holds password
 // hashes and sessions. SQLite gives its -wal and -shm files the mode of the
 // database file, so they follow. Both are set with chmod after creating, so
-// the umask cannot widen them; an existing file or folder is left as it is.
-func createPrivate(path string) error {
+// the umask cannot widen them; an existing file or folder is left as it is. It reports
+// whether it created the file.
+func createPrivate(path string) (bool, error) {
 	if dir := filepath.Dir(path); dir != "." {
 		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return fmt.Errorf("database: create folder for %s: %w; check DATABASE_URL and the folder's permissions", path, err)
+				return false, fmt.Errorf("database: create folder for %s: %w; check DATABASE_URL and the folder's permissions", path, err)
 			}
 			if err := os.Chmod(dir, 0o700); err != nil {
-				return fmt.Errorf("database: restrict folder for %s: %w", path, err)
+				return false, fmt.Errorf("database: restrict folder for %s: %w", path, err)
 			}
 		}
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	switch {
 	case errors.Is(err, fs.ErrExist):
-		return nil
+		return false, nil
 	case err != nil:
-		return fmt.Errorf("database: create %s: %w; check DATABASE_URL and the folder's permissions", path, err)
+		return false, fmt.Errorf("database: create %s: %w; check DATABASE_URL and the folder's permissions", path, err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("database: create %s: %w", path, err)
+		return false, fmt.Errorf("database: create %s: %w", path, err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
-		return fmt.Errorf("database: restrict %s: %w", path, err)
+		return false, fmt.Errorf("database: restrict %s: %w", path, err)
 	}
-	return nil
+	return true, nil
 }
 
 func (db *DB) openPostgres(ctx context.Context) error {
