@@ -14,6 +14,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
+	"github.com/aegisgo/aegis/template/internal/runtime/ratelimit"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/services/httpclient"
 )
@@ -511,9 +512,10 @@ func retryLater(what string, wait time.Duration) error {
 	if wait <= 0 {
 		wait = DefaultRetryAfter
 	}
-	secs := int64((boundRetryAfter(wait) + time.Second - 1) / time.Second)
-	return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable(fmt.Sprintf("%s; this is temporary: retry in %s.", what, backend.Seconds(int(secs)))),
-		http.Header{"Retry-After": {strconv.FormatInt(secs, 10)}})
+	// Rounded up: a client that waits the whole seconds finds the condition over.
+	secs := ratelimit.Seconds(boundRetryAfter(wait))
+	return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable(fmt.Sprintf("%s; this is temporary: retry in %s.", what, backend.Seconds(secs))),
+		http.Header{"Retry-After": {strconv.Itoa(secs)}})
 }
 
 func (h *handlers) profiles(context.Context, *struct{}) (*profilesOutput, error) {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -74,9 +73,6 @@ type Service struct {
 	logger     *slog.Logger
 	production bool
 	now        func() time.Time
-	// clients are the providers' HTTP clients, for their circuit breakers' state; nil when
-	// every provider came from Opts.Providers.
-	clients *httpclient.Clients
 
 	mu      sync.Mutex
 	calls   int64
@@ -139,7 +135,6 @@ func New(db *database.DB, s Settings, opts *Opts) (*Service, error) {
 		byKind[p.Provider] = prov
 		svc.providers[p.Name] = prov
 	}
-	svc.clients = hc
 	return svc, nil
 }
 
@@ -402,7 +397,7 @@ func (s *Service) call(ctx context.Context, ci *callInfo, req *Request, onDelta 
 	} else {
 		resp, err = ci.prov.Chat(ctx, *req)
 	}
-	s.breakerWait(ci, err)
+	breakerWait(err)
 	s.record(ctx, ci, req, start, span, resp, err)
 	return resp, err
 }
@@ -427,28 +422,15 @@ func (s *Service) capToQuota(ctx context.Context, ci *callInfo, req *Request) {
 	}
 }
 
-// breakerWait sets the RetryAfter of a call refused by the open circuit breaker of its
-// provider's host: the time before the breaker lets a call through, else the breaker's
-// cooldown (HTTP_CLIENT_BREAKER_COOLDOWN).
-func (s *Service) breakerWait(ci *callInfo, err error) {
+// breakerWait sets the RetryAfter of a call refused by its provider's open circuit breaker:
+// the time before the breaker lets a call through (httpclient.BreakerWait).
+func breakerWait(err error) {
 	var pe *ProviderError
-	if err == nil || !errors.As(err, &pe) || pe.RetryAfter > 0 || !errors.Is(err, httpclient.ErrBreakerOpen) {
+	if err == nil || !errors.As(err, &pe) || pe.RetryAfter > 0 {
 		return
 	}
-	pe.RetryAfter = DefaultRetryAfter
-	if s.clients == nil {
-		return
-	}
-	pe.RetryAfter = boundRetryAfter(s.clients.Settings().BreakerCooldown)
-	u, perr := url.Parse(s.settings.baseURL(ci.profile.Provider))
-	if perr != nil {
-		return
-	}
-	for _, h := range s.clients.Hosts() {
-		if h.Host == u.Host && h.Breaker == httpclient.BreakerOpen {
-			// Rounded up: a client that waits the whole seconds finds the breaker half-open.
-			pe.RetryAfter = boundRetryAfter((h.Reopen + time.Second - 1).Truncate(time.Second))
-		}
+	if wait, ok := httpclient.BreakerWait(err); ok {
+		pe.RetryAfter = boundRetryAfter(wait)
 	}
 }
 

@@ -50,6 +50,12 @@ func TestBreaker(t *testing.T) {
 	if !errors.Is(err, ErrBreakerOpen) || !errors.Is(err, circuitbreaker.ErrOpen) {
 		t.Errorf("call with the breaker open: %v, want ErrBreakerOpen", err)
 	}
+	if wait, ok := BreakerWait(err); !ok || wait <= 0 || wait > 150*time.Millisecond {
+		t.Errorf("BreakerWait = %s, %v; want the rest of the 150ms cooldown", wait, ok)
+	}
+	if _, ok := BreakerWait(errors.New("other")); ok {
+		t.Error("BreakerWait of another error: ok")
+	}
 	// ErrBreakerOpen and the breaker's own error both read "circuit breaker open": once is enough.
 	if err != nil && strings.Count(err.Error(), "circuit breaker open") != 1 {
 		t.Errorf("error %q does not say the breaker is open exactly once", err)

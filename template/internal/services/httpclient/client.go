@@ -158,8 +158,23 @@ var ErrBreakerOpen = errors.New("circuit breaker open")
 
 // breakerOpenError is the error of a call the breaker refused: it matches ErrBreakerOpen and
 // the breaker's own error (circuitbreaker.ErrOpen) but reads as one of them, since both say
-// "circuit breaker open" and the panel showed the words twice.
-type breakerOpenError struct{ breaker error }
+// "circuit breaker open" and the panel showed the words twice. wait is how long the breaker
+// stayed open when it refused (BreakerWait).
+type breakerOpenError struct {
+	breaker error
+	wait    time.Duration
+}
+
+// BreakerWait reports whether err is the error of a call refused by its host's open circuit
+// breaker, and how long from the refusal until the breaker lets a call through: the wait a
+// caller can pass on as Retry-After.
+func BreakerWait(err error) (time.Duration, bool) {
+	var b breakerOpenError
+	if !errors.As(err, &b) {
+		return 0, false
+	}
+	return b.wait, true
+}
 
 func (e breakerOpenError) Error() string   { return ErrBreakerOpen.Error() }
 func (e breakerOpenError) Unwrap() []error { return []error{ErrBreakerOpen, e.breaker} }
@@ -248,7 +263,7 @@ func (t *transport) roundTrip(ctx context.Context, req *http.Request, start time
 			}
 		case errors.Is(err, circuitbreaker.ErrOpen):
 			st.discard()
-			err = fmt.Errorf("httpclient %s: %s: %w", c.name, req.URL.Host, breakerOpenError{err})
+			err = fmt.Errorf("httpclient %s: %s: %w", c.name, req.URL.Host, breakerOpenError{err, rt.host.breaker.RemainingDelay()})
 		case ctx.Err() != nil:
 			// Cancelled or past the deadline, during an attempt or a wait.
 			last := st.discard()
