@@ -100,8 +100,7 @@ func (in RangeQuery) span(now time.Time) (Range, error) {
 	}
 	if !r.To.After(r.From) {
 		msg := "must be before " + end + ": give RFC 3339 times with from the earlier, such as " + rangeExample
-		return Range{}, huma.Error422UnprocessableEntity("validation failed: query.from: "+msg,
-			&huma.ErrorDetail{Location: "query.from", Message: msg})
+		return Range{}, invalid("query.from", msg, nil)
 	}
 	return r, nil
 }
@@ -342,8 +341,7 @@ func (h *handlers) funnel(ctx context.Context, in *funnelInput) (*funnelOutput, 
 		d, err := time.ParseDuration(in.Window)
 		if err != nil || d <= 0 {
 			msg := "must be a positive duration such as 24h or 30m"
-			return nil, huma.Error422UnprocessableEntity("validation failed: query.window: "+msg,
-				&huma.ErrorDetail{Location: "query.window", Message: msg, Value: in.Window})
+			return nil, invalid("query.window", msg, in.Window)
 		}
 		window = d
 	}
@@ -378,7 +376,7 @@ func (h *handlers) withinRetention(r Range) error {
 	}
 	msg := "is before the oldest raw events kept (ANALYTICS_RETENTION=" + h.svc.settings.Retention.String() +
 		"), so users there are no longer known: give from=" + oldest.UTC().Add(time.Minute).Truncate(time.Minute).Format(time.RFC3339) + " or later"
-	return huma.Error422UnprocessableEntity("validation failed: query.from: "+msg, &huma.ErrorDetail{Location: "query.from", Message: msg})
+	return invalid("query.from", msg, nil)
 }
 
 func (h *handlers) userStats(ctx context.Context, in *userStatsInput) (*userStatsOutput, error) {
@@ -430,7 +428,7 @@ func checkSteps(names []string) error {
 	if msg == "" {
 		return nil
 	}
-	return huma.Error422UnprocessableEntity("validation failed: query.steps: "+msg, &huma.ErrorDetail{Location: "query.steps", Message: msg})
+	return invalid("query.steps", msg, nil)
 }
 
 func splitSteps(s string) []string {
@@ -473,4 +471,10 @@ func (s *Service) trackRequests(ctx huma.Context, next func(huma.Context)) {
 // describe is the one-line summary of a range for commands and the panel.
 func describe(r Range) string {
 	return fmt.Sprintf("%s to %s", r.From.UTC().Format(time.RFC3339), r.To.UTC().Format(time.RFC3339))
+}
+
+// invalid is a 422 for one bad parameter at location. Its detail is huma's "validation
+// failed", which the backend completes with the location and msg, as for huma's own checks.
+func invalid(location, msg string, value any) error {
+	return huma.Error422UnprocessableEntity("validation failed", &huma.ErrorDetail{Location: location, Message: msg, Value: value})
 }
