@@ -162,11 +162,7 @@ func (s Settings) Validate() error {
 		}
 	}
 	// A base URL without http(s) and a host fails at every message, not here, unless checked.
-	for _, u := range []struct{ name, value, def string }{
-		{"COMMS_RESEND_BASE_URL", s.ResendBaseURL, DefaultResendBaseURL},
-		{"COMMS_POSTMARK_BASE_URL", s.PostmarkBaseURL, DefaultPostmarkBaseURL},
-		{"COMMS_TWILIO_BASE_URL", s.TwilioBaseURL, DefaultTwilioBaseURL},
-	} {
+	for _, u := range s.baseURLs() {
 		if p, err := url.Parse(u.value); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
 			errs = append(errs, config.Invalid(u.name, u.value, "is not an http(s) URL", "leave it unset for "+u.def))
 		}
@@ -174,19 +170,28 @@ func (s Settings) Validate() error {
 	return errors.Join(errs...)
 }
 
+// baseURL is one HTTP provider's base URL setting: its name, value and default, and whether
+// the chosen providers use it.
+type baseURL struct {
+	name, value, def string
+	used             bool
+}
+
+// baseURLs are the HTTP providers' base URL settings.
+func (s Settings) baseURLs() []baseURL {
+	return []baseURL{
+		{"COMMS_RESEND_BASE_URL", s.ResendBaseURL, DefaultResendBaseURL, s.EmailProvider == ProviderResend},
+		{"COMMS_POSTMARK_BASE_URL", s.PostmarkBaseURL, DefaultPostmarkBaseURL, s.EmailProvider == ProviderPostmark},
+		{"COMMS_TWILIO_BASE_URL", s.TwilioBaseURL, DefaultTwilioBaseURL, s.SMSProvider == ProviderTwilio},
+	}
+}
+
 // validateProduction refuses, in production, a base URL of the chosen HTTP provider that is
 // not https: a local test server's setting left in place, which would send the key in clear
 // and deliver nothing.
 func (s Settings) validateProduction() error {
 	var errs []error
-	for _, u := range []struct {
-		name, value, def string
-		used             bool
-	}{
-		{"COMMS_RESEND_BASE_URL", s.ResendBaseURL, DefaultResendBaseURL, s.EmailProvider == ProviderResend},
-		{"COMMS_POSTMARK_BASE_URL", s.PostmarkBaseURL, DefaultPostmarkBaseURL, s.EmailProvider == ProviderPostmark},
-		{"COMMS_TWILIO_BASE_URL", s.TwilioBaseURL, DefaultTwilioBaseURL, s.SMSProvider == ProviderTwilio},
-	} {
+	for _, u := range s.baseURLs() {
 		if p, err := url.Parse(u.value); u.used && (err != nil || p.Scheme != "https") {
 			errs = append(errs, config.Invalid(u.name, u.value, "is not https and APP_ENV=production (a test server's setting?)", "leave it unset for "+u.def))
 		}
