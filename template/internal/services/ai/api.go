@@ -506,14 +506,14 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 }
 
 // retryLater is a 503 problem for a temporary condition, with the wait in its Retry-After
-// header and its detail: wait, bounded to MinRetryAfter..MaxRetryAfter, or DefaultRetryAfter
-// when zero (unknown).
+// header and its detail: wait (a ProviderError's RetryAfter, bounded where it is set), or
+// DefaultRetryAfter when zero (unknown).
 func retryLater(what string, wait time.Duration) error {
 	if wait <= 0 {
 		wait = DefaultRetryAfter
 	}
 	// Rounded up: a client that waits the whole seconds finds the condition over.
-	secs := ratelimit.Seconds(boundRetryAfter(wait))
+	secs := ratelimit.Seconds(wait)
 	return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable(fmt.Sprintf("%s; this is temporary: retry in %s.", what, backend.Seconds(secs))),
 		http.Header{"Retry-After": {strconv.Itoa(secs)}})
 }
