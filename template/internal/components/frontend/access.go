@@ -229,7 +229,7 @@ func refuse(w http.ResponseWriter, req *http.Request, detail string) {
 // htmx requests, scripts), written by backend.WriteProblem so the dashboard's
 // problems read like the API's.
 func refusal(w http.ResponseWriter, req *http.Request, status int, detail string) {
-	writeRefusal(w, req, refusalPage{Status: status, Title: http.StatusText(status), Detail: detail})
+	writeRefusal(w, req, refusalPage{Status: status, Detail: detail})
 }
 
 // notFound answers 404 with detail like refusal, and its page links to the
@@ -237,7 +237,7 @@ func refusal(w http.ResponseWriter, req *http.Request, status int, detail string
 // can use the dashboard, and a mistyped or stale address is best answered with
 // the way back.
 func notFound(w http.ResponseWriter, req *http.Request, detail string) {
-	writeRefusal(w, req, refusalPage{Status: http.StatusNotFound, Title: http.StatusText(http.StatusNotFound), Detail: detail, Home: OverviewPath})
+	writeRefusal(w, req, refusalPage{Status: http.StatusNotFound, Detail: detail, Home: OverviewPath})
 }
 
 func writeRefusal(w http.ResponseWriter, req *http.Request, page refusalPage) {
@@ -288,10 +288,12 @@ func wantsPage(req *http.Request) bool {
 // refusalPage is what refusalTmpl shows.
 type refusalPage struct {
 	Status int
-	Title  string
 	Detail string
 	Home   string // when set, the page links to it (the dashboard's home)
 }
+
+// Title is the status's text ("Forbidden").
+func (p refusalPage) Title() string { return http.StatusText(p.Status) }
 
 // refusalTmpl is deliberately bare: no stylesheet, nothing of the dashboard.
 var refusalTmpl = NewTemplate("refusal", nil, `<!doctype html>
