@@ -230,7 +230,7 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 			}
 			if merged, ok := mergeModule(f.Path, disk, base, f.Data); ok {
 				add(Change{Path: f.Path, Action: Merge, Data: merged, Mode: f.Mode})
-				if !equal(merged, f.Data) {
+				if !equal(merged, f.Data) && !wireFiles[f.Path] {
 					pl.Tidy = true
 				}
 				continue
