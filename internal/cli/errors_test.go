@@ -202,3 +202,30 @@ func TestVerboseCauses(t *testing.T) {
 		})
 	}
 }
+
+// TestGrowFromSubfolder: run in a folder inside a project (internal/services, where users add
+// code), add, remove and update work on the project around it and say which; a folder named
+// with -p is taken as is, and a folder in no project keeps the error.
+func TestGrowFromSubfolder(t *testing.T) {
+	dir := t.TempDir()
+	if r := run(t, Env{}, "", "init", "proj", "-o", dir, "--no-interactive"); r.code != 0 {
+		t.Fatalf("init: exit %d: %s", r.code, r.stderr)
+	}
+	proj := filepath.Join(dir, "proj")
+	sub := filepath.Join(proj, "internal", "services")
+
+	t.Chdir(sub)
+	r := run(t, Env{}, "", "add", "cache", "--dry-run")
+	if r.code != 0 || !strings.Contains(r.stdout, "Project: "+proj+"\n") || !strings.Contains(r.stdout, "internal/components/cache/") {
+		t.Errorf("add from %s: exit %d, stdout %q, stderr %q; want the plan for %s", sub, r.code, r.stdout, r.stderr, proj)
+	}
+	r = run(t, Env{}, "", "add", "cache", "--dry-run", "-p", sub)
+	if r.code != 1 || !strings.Contains(r.stderr, sub+" is not an aegis project") {
+		t.Errorf("add -p %s: exit %d, stderr %q; want the not-a-project error", sub, r.code, r.stderr)
+	}
+	t.Chdir(dir)
+	r = run(t, Env{}, "", "add", "cache", "--dry-run")
+	if r.code != 1 || !strings.Contains(r.stderr, dir+" is not an aegis project") {
+		t.Errorf("add outside a project: exit %d, stderr %q; want the not-a-project error", r.code, r.stderr)
+	}
+}

@@ -115,6 +115,14 @@ func load(env *Env, path string) (*project.Project, error) {
 		return nil, err
 	}
 	p, err := project.Load(abs, env.projectOpts())
+	if errors.Is(err, project.ErrNoManifest) && path == "." {
+		// Run in a folder of the project (internal/services, say), the command works on the
+		// project around it, as git and go find theirs; a folder named with -p is taken as is.
+		if root, ok := enclosingProject(abs); ok {
+			fmt.Fprintf(env.Stdout, "Project: %s\n", root)
+			return project.Load(root, env.projectOpts())
+		}
+	}
 	if errors.Is(err, project.ErrNoManifest) {
 		// The fix depends on whether a folder was named: the flag's default is ".".
 		if path == "." {
@@ -158,4 +166,18 @@ func apply(ctx context.Context, env *Env, p *project.Project, pl *project.Plan, 
 		return false, fmt.Errorf("%w; the project was left as it was", err)
 	}
 	return true, nil
+}
+
+// enclosingProject finds the nearest folder above dir that holds an aegis manifest.
+func enclosingProject(dir string) (string, bool) {
+	for {
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", false
+		}
+		dir = parent
+		if fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(generate.ManifestPath))); err == nil && fi.Mode().IsRegular() {
+			return dir, true
+		}
+	}
 }

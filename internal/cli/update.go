@@ -16,7 +16,8 @@ func newUpdateCmd(env *Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "update",
 		Short: "Re-render a project with this version of aegis",
-		Long: `Re-render the project in the current folder (or --project-path) with this version of aegis.
+		Long: `Re-render the project in the current folder or the nearest one above it (or --project-path)
+with this version of aegis.
 
 Files you never changed are replaced. Files you changed are merged three-way: the base is the
 pristine copy aegis keeps in .aegis/base.tar, yours is the file, theirs the new rendering. A
