@@ -40,6 +40,7 @@ func TestErrorMessages(t *testing.T) {
 		{"not a project", []string{"add", "cache", "-p", nope}, 1,
 			"aegis: " + nope + " is not an aegis project (it does not exist): pass --project-path the folder of a project made by 'aegis init' (the one holding .aegis/manifest.json)\n"},
 		{"project path is a file", []string{"add", "cache", "-p", file}, 1, file + " is not an aegis project (not a folder)"},
+		{"command typo", []string{"inti", "x"}, 2, "aegis: unknown command \"inti\" for \"aegis\"; did you mean 'init'? (see 'aegis --help')\n"},
 		{"extra argument", []string{"services", "extra"}, 2, "(see 'aegis services --help')"},
 		{"unknown help topic", []string{"help", "bogus"}, 2, "aegis: unknown help topic \"bogus\": name a command (see 'aegis --help')\n"},
 		{"empty name", []string{"add", "", "-p", proj}, 2, "add needs at least one component or service name"},

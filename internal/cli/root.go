@@ -139,7 +139,7 @@ func report(w io.Writer, err error, verbose bool, help string) int {
 		fmt.Fprintln(w, "aegis: interrupted; nothing was written")
 		return ExitInterrupted
 	case errors.As(err, &usage) || isCobraUsage(err):
-		fmt.Fprintf(w, "aegis: %v (see '%s')\n", err, help)
+		fmt.Fprintf(w, "aegis: %s (see '%s')\n", oneLine(err.Error()), help)
 		return ExitUsage
 	}
 	fmt.Fprintf(w, "aegis: %v\n", err)
@@ -155,6 +155,20 @@ func report(w io.Writer, err error, verbose bool, help string) int {
 		}
 	}
 	return ExitError
+}
+
+// oneLine folds cobra's suggestion block ("\n\nDid you mean this?\n\tinit\n") into the line of
+// its error, as every aegis error is one line: unknown command "inti"; did you mean 'init'?
+func oneLine(msg string) string {
+	head, names, ok := strings.Cut(msg, "\n\nDid you mean this?\n")
+	if !ok {
+		return msg
+	}
+	quoted := strings.Fields(names)
+	for i, n := range quoted {
+		quoted[i] = "'" + n + "'"
+	}
+	return strings.TrimSpace(head) + "; did you mean " + strings.Join(quoted, " or ") + "?"
 }
 
 // isCobraUsage recognises the errors cobra returns for bad commands and arguments.
