@@ -13,7 +13,8 @@ func newAddCmd(env *Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "add NAME...",
 		Short: "Add components or services to a project",
-		Long: `Add components or services to the project in the current folder or the nearest one above it (or --project-path).
+		Long: `Add components or services to the project in the current folder or the nearest one above
+it (or --project-path).
 
 The components they require are added too, and add says so. Add writes the new files,
 re-renders the shared ones (go.mod, go.sum, import files, README, .env.example, ...) and

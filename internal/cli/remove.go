@@ -16,7 +16,8 @@ func newRemoveCmd(env *Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "remove NAME...",
 		Short: "Remove components or services from a project",
-		Long: `Remove components or services from the project in the current folder or the nearest one above it (or --project-path).
+		Long: `Remove components or services from the project in the current folder or the nearest one
+above it (or --project-path).
 
 Remove refuses the components every project has (backend, frontend) and anything another
 selected component or service requires. It deletes the files of what is removed and
