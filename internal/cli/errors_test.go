@@ -230,3 +230,31 @@ func TestGrowFromSubfolder(t *testing.T) {
 		t.Errorf("add outside a project: exit %d, stderr %q; want the not-a-project error", r.code, r.stderr)
 	}
 }
+
+// TestRemoveNamesKeptFiles: remove never deletes a file aegis did not generate, so a user's
+// file in the removed part's folder stays, and with it a Go package the project's wire test
+// then fails on: remove must name what it kept.
+func TestRemoveNamesKeptFiles(t *testing.T) {
+	dir := t.TempDir()
+	if r := run(t, Env{}, "", "init", "proj", "-o", dir, "--components", "cache", "--no-interactive"); r.code != 0 {
+		t.Fatalf("init: exit %d: %s", r.code, r.stderr)
+	}
+	proj := filepath.Join(dir, "proj")
+	cache := filepath.Join(proj, "internal", "components", "cache")
+	for _, f := range []string{filepath.Join(cache, "mine.go"), filepath.Join(cache, "extra", "more.go")} {
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, []byte("package cache\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := run(t, Env{}, "", "remove", "cache", "--yes", "-p", proj)
+	want := "Kept files aegis did not generate in the removed folders: internal/components/cache/extra/, internal/components/cache/mine.go\n"
+	if r.code != 0 || !strings.Contains(r.stdout, want) {
+		t.Errorf("remove: exit %d, stdout %q, stderr %q; want %q", r.code, r.stdout, r.stderr, want)
+	}
+	if _, err := os.Stat(filepath.Join(cache, "mine.go")); err != nil {
+		t.Errorf("remove deleted the user's file: %v", err)
+	}
+}

@@ -4,6 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -51,6 +55,12 @@ func runRemove(ctx context.Context, env *Env, names []string, o growOpts) error 
 		return err
 	}
 	fmt.Fprintf(out, "Removed %s.\n", strings.Join(pl.GoneOwners, ", "))
+	if kept := leftovers(p.Dir, pl); len(kept) > 0 {
+		// A .go file left in a part's folder keeps it a package: the project's wire test then
+		// fails on it, and the user would not know why the folder is still there.
+		fmt.Fprintf(out, "Kept files aegis did not generate in the removed folders: %s\n", strings.Join(kept, ", "))
+		fmt.Fprintln(out, "  Delete them, or move them out: a Go package left under internal/components or internal/services is imported by wire_gen.go on the next go generate.")
+	}
 	keptTables(out, p.Manifest.Name, pl.Tables)
 	printTidy(out, pl)
 	fmt.Fprintln(out, "Next: go build ./... && go test ./...   (git diff shows every change)")
@@ -99,4 +109,36 @@ func keptTables(out io.Writer, app string, owners []project.MigrationOwner) {
 			fmt.Fprintf(out, "    DROP EXTENSION IF EXISTS %s;\n", ext)
 		}
 	}
+}
+
+// leftovers lists the files remove kept (aegis never deletes a file it did not generate) in
+// the folders it emptied of generated files, relative to root and in slash form.
+func leftovers(root string, pl *project.Plan) []string {
+	dirs := map[string]bool{}
+	for _, c := range pl.Changes {
+		if c.Action == project.Delete {
+			dirs[path.Dir(c.Path)] = true
+		}
+	}
+	for rel := range pl.Manifest.Files {
+		delete(dirs, path.Dir(rel)) // still holds generated files: not a removed folder
+	}
+	var kept []string
+	for dir := range dirs {
+		entries, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(dir)))
+		if err != nil {
+			continue // gone with its files
+		}
+		for _, e := range entries {
+			rel := path.Join(dir, e.Name())
+			switch {
+			case !e.IsDir():
+				kept = append(kept, rel)
+			case !dirs[rel]: // a folder of the user's own; one of aegis's lists its files itself
+				kept = append(kept, rel+"/")
+			}
+		}
+	}
+	slices.Sort(kept)
+	return kept
 }
