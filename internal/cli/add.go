@@ -50,12 +50,12 @@ func runAdd(ctx context.Context, env *Env, names []string, o growOpts) error {
 	for _, a := range pl.Added {
 		fmt.Fprintf(out, "+ adding component '%s': %s '%s' requires it\n", a.Name, a.ByKind, a.RequiredBy)
 	}
-	fmt.Fprintf(out, "Adding %s to %s\n", strings.Join(pl.NewOwners, ", "), p.Manifest.Name)
+	fmt.Fprintf(out, "Adding %s to %s%s\n", ownerList(pl.NewOwners), p.Manifest.Name, glueNote(pl.NewOwners))
 	applied, err := apply(ctx, env, p, pl, o, "write")
 	if err != nil || !applied {
 		return err
 	}
-	fmt.Fprintf(out, "Added %s.\n", strings.Join(pl.NewOwners, ", "))
+	fmt.Fprintf(out, "Added %s%s.\n", ownerList(pl.NewOwners), glueNote(pl.NewOwners))
 	if len(pl.Migrations) > 0 {
 		// The names the app runs them under, which 'migrate status' and 'migrate down --owner'
 		// show and take, not the catalog's.

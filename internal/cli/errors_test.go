@@ -258,3 +258,25 @@ func TestRemoveNamesKeptFiles(t *testing.T) {
 		t.Errorf("remove deleted the user's file: %v", err)
 	}
 }
+
+// TestGrowNamesGlueApart: the glue code that joins a new part to one already there is said
+// apart from the parts, which are what the user named.
+func TestGrowNamesGlueApart(t *testing.T) {
+	dir := t.TempDir()
+	if r := run(t, Env{}, "", "init", "proj", "-o", dir, "--components", "database", "--no-interactive"); r.code != 0 {
+		t.Fatalf("init: exit %d: %s", r.code, r.stderr)
+	}
+	proj := filepath.Join(dir, "proj")
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"add", "scheduler", "cache", "--yes", "-p", proj}, "Adding scheduler, cache to proj (with the glue code scheduler+database)\n"},
+		{[]string{"remove", "scheduler", "--yes", "-p", proj}, "Removed scheduler (with the glue code scheduler+database).\n"},
+	}
+	for _, tt := range tests {
+		if r := run(t, Env{}, "", tt.args...); r.code != 0 || !strings.Contains(r.stdout, tt.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want %q", tt.args, r.code, r.stdout, r.stderr, tt.want)
+		}
+	}
+}

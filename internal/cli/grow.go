@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -181,3 +182,26 @@ func enclosingProject(dir string) (string, bool) {
 		}
 	}
 }
+
+// ownerList names the parts a plan adds or removes; glueNote names the glue that comes and goes
+// with them ("scheduler to app (with the glue code scheduler+database)"): a glue owner is no part
+// the user can name, and listed among the parts it reads as one more thing that was asked for.
+func ownerList(owners []string) string {
+	return strings.Join(slices.DeleteFunc(slices.Clone(owners), isGlue), ", ")
+}
+
+func glueNote(owners []string) string {
+	var glue []string
+	for _, o := range owners {
+		if isGlue(o) {
+			glue = append(glue, o)
+		}
+	}
+	if len(glue) == 0 {
+		return ""
+	}
+	return " (with the glue code " + strings.Join(glue, ", ") + ")"
+}
+
+// isGlue tells a glue owner, named by its owners joined with "+" (catalog.Glue.Name).
+func isGlue(owner string) bool { return strings.Contains(owner, "+") }

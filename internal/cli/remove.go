@@ -49,12 +49,12 @@ func runRemove(ctx context.Context, env *Env, names []string, o growOpts) error 
 		return err
 	}
 	out := env.Stdout
-	fmt.Fprintf(out, "Removing %s from %s\n", strings.Join(pl.GoneOwners, ", "), p.Manifest.Name)
+	fmt.Fprintf(out, "Removing %s from %s%s\n", ownerList(pl.GoneOwners), p.Manifest.Name, glueNote(pl.GoneOwners))
 	applied, err := apply(ctx, env, p, pl, o, "change")
 	if err != nil || !applied {
 		return err
 	}
-	fmt.Fprintf(out, "Removed %s.\n", strings.Join(pl.GoneOwners, ", "))
+	fmt.Fprintf(out, "Removed %s%s.\n", ownerList(pl.GoneOwners), glueNote(pl.GoneOwners))
 	if kept := leftovers(p.Dir, pl); len(kept) > 0 {
 		// A .go file left in a part's folder keeps it a package: the project's wire test then
 		// fails on it, and the user would not know why the folder is still there.
