@@ -88,6 +88,7 @@ func TestResolve(t *testing.T) {
 		wantSvcs  []string
 		wantAdded []string
 		wantErr   string
+		notWant   string // a part wantErr's message must not have
 	}{
 		{name: "base", wantComps: []string{"backend", "frontend"}, wantSvcs: []string{"httpclient"}},
 		{name: "auth adds database", req: Request{Services: []string{"auth"}},
@@ -107,7 +108,7 @@ func TestResolve(t *testing.T) {
 		{name: "unknown component", req: Request{Components: []string{"redis", "kafka"}},
 			wantErr: "unknown components 'redis', 'kafka'; valid components: backend, cache, database, frontend, observability, scheduler, worker"},
 		{name: "service as component", req: Request{Components: []string{"auth"}},
-			wantErr: "'auth' is a service: use --services auth"},
+			wantErr: "'auth' is a service: use --services auth", notWant: "did you mean"},
 		{name: "unknown service", req: Request{Services: []string{"billing"}},
 			wantErr: "unknown service 'billing'; valid services: ai, analytics, auth, comms, httpclient, oauth, payment, saml"},
 		{name: "misspelt service", req: Request{Services: []string{"auht"}},
@@ -123,6 +124,9 @@ func TestResolve(t *testing.T) {
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
+				}
+				if tt.notWant != "" && strings.Contains(err.Error(), tt.notWant) {
+					t.Errorf("error = %v, want it without %q", err, tt.notWant)
 				}
 				if !errors.Is(err, ErrInvalid) {
 					t.Errorf("error %v does not wrap ErrInvalid", err)

@@ -167,7 +167,7 @@ func (c Catalog) Resolve(req Request) (Resolution, error) {
 
 // check returns the deduplicated names of one kind, or an UnknownError naming every bad one.
 func (c Catalog) check(kind Kind, names []string) ([]string, error) {
-	var out, unknown, hints []string
+	var out, unknown, misspelt, hints []string
 	for _, raw := range names {
 		name := strings.ToLower(strings.TrimSpace(raw))
 		if name == "" || slices.Contains(out, name) {
@@ -182,12 +182,14 @@ func (c Catalog) check(kind Kind, names []string) ([]string, error) {
 			hints = append(hints, fmt.Sprintf("'%s' is a %s: use --%ss %s", name, e.Kind, e.Kind, name))
 		default:
 			unknown = append(unknown, name)
+			misspelt = append(misspelt, name)
 		}
 	}
 	if len(unknown) > 0 {
 		// A misspelt name of the other kind is named with its kind ("component 'cache'"),
-		// since the flag is wrong too.
-		mean := c.DidYouMean(unknown, func(Entry) bool { return true }, func(e Entry) string {
+		// since the flag is wrong too. A name of the other kind has its hint already: it is
+		// not misspelt, and "did you mean service 'auth'?" for 'auth' would only repeat it.
+		mean := c.DidYouMean(misspelt, func(Entry) bool { return true }, func(e Entry) string {
 			if e.Kind != kind {
 				return string(e.Kind) + " "
 			}
