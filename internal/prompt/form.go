@@ -23,13 +23,16 @@ type Form struct {
 // theme is the form's look; option layout measures its prefixes, so both use the same one.
 var theme = huh.ThemeFunc(huh.ThemeCharm)
 
-// keyMap is huh's default with the toggle key named "space": huh's own help says "x", and
-// descriptions and help must name the same key.
+// keyMap is huh's default with the toggle key named "space" (huh's own help says "x", and
+// descriptions and help must name the same key) and esc quitting as ctrl+c does.
 func keyMap() *huh.KeyMap {
 	km := huh.NewDefaultKeyMap()
 	km.MultiSelect.Toggle.SetHelp("space", "toggle")
 	km.MultiSelect.Next.SetHelp("enter", "confirm")
 	km.MultiSelect.Submit.SetHelp("enter", "confirm")
+	// Esc is the key people press first to get out of a question; huh quits only on ctrl+c
+	// and ignores esc, which left them stuck. No field we show uses esc (filtering is off).
+	km.Quit.SetKeys("ctrl+c", "esc")
 	return km
 }
 

@@ -223,3 +223,15 @@ func TestLayoutFits(t *testing.T) {
 		}
 	}
 }
+
+// TestFormEscapeAborts: Esc leaves the terminal form as Ctrl-C does (nothing is written), the
+// key people press first to get out of a question.
+func TestFormEscapeAborts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	f := &Form{In: strings.NewReader("\x1b"), Out: io.Discard}
+	_, err := f.Confirm(ctx, "Generate this project?", true)
+	if !errors.Is(err, ErrAborted) || ctx.Err() != nil {
+		t.Fatalf("Esc: err = %v (context: %v), want ErrAborted at once", err, ctx.Err())
+	}
+}
