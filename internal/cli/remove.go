@@ -3,15 +3,20 @@ package cli
 import (
 	"context"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/aegisgo/aegis/internal/generate"
 	"github.com/aegisgo/aegis/internal/project"
 )
 
@@ -50,6 +55,11 @@ func runRemove(ctx context.Context, env *Env, names []string, o growOpts) error 
 	}
 	out := env.Stdout
 	fmt.Fprintf(out, "Removing %s from %s%s\n", ownerList(pl.GoneOwners), p.Manifest.Name, glueNote(pl.GoneOwners))
+	// The catalog knows what its parts need of each other, not what the user's code imports:
+	// say so before asking, since the project stops building until that code changes.
+	for _, u := range userImports(p.Dir, p.Manifest.Module, p.Manifest.Files, pl) {
+		fmt.Fprintf(out, "  ! your code %s imports %s, which this removes: the build fails until you change it\n", u.file, u.pkg)
+	}
 	applied, err := apply(ctx, env, p, pl, o, "change")
 	if err != nil || !applied {
 		return err
@@ -141,4 +151,52 @@ func leftovers(root string, pl *project.Plan) []string {
 	}
 	slices.Sort(kept)
 	return kept
+}
+
+// userImport is a Go file aegis did not generate that imports a package remove deletes.
+type userImport struct{ file, pkg string }
+
+// userImports finds the Go files of the user's (those the manifest does not list) that import
+// a package whose every generated file the plan deletes.
+func userImports(root, module string, generated map[string]generate.ManifestFile, pl *project.Plan) []userImport {
+	gone := map[string]bool{} // import paths of the folders the plan empties
+	for _, c := range pl.Changes {
+		if c.Action == project.Delete && strings.HasSuffix(c.Path, ".go") {
+			gone[module+"/"+path.Dir(c.Path)] = true
+		}
+	}
+	for rel := range pl.Manifest.Files {
+		delete(gone, module+"/"+path.Dir(rel)) // the package stays
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	var found []userImport
+	_ = filepath.WalkDir(root, func(file string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // unreadable: nothing to say about it
+		}
+		rel, _ := filepath.Rel(root, file)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if name := d.Name(); rel != "." && (strings.HasPrefix(name, ".") || name == "vendor" || name == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if _, ours := generated[rel]; ours || !strings.HasSuffix(rel, ".go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ImportsOnly)
+		if err != nil {
+			return nil
+		}
+		for _, imp := range f.Imports {
+			if pkg, err := strconv.Unquote(imp.Path.Value); err == nil && gone[pkg] {
+				found = append(found, userImport{rel, pkg})
+			}
+		}
+		return nil
+	})
+	return found
 }
