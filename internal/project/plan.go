@@ -1,6 +1,7 @@
 package project
 
 import (
+	"bytes"
 	"io/fs"
 	"slices"
 	"strings"
@@ -235,6 +236,13 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 				}
 				continue
 			}
+			if tail, ok := bytes.CutPrefix(disk, base); ok && endsLine(base) && endsLine(f.Data) {
+				// The user only appended (notes at the end of the README): their lines follow
+				// aegis's new version. A line merge would call it an overlap whenever aegis
+				// changed the last lines, as git does for neighbouring changes.
+				add(Change{Path: f.Path, Action: Merge, Data: append(slices.Clip(f.Data), tail...), Mode: f.Mode})
+				continue
+			}
 			merged, conflicts, err := merge3(disk, base, f.Data)
 			if err != nil {
 				return nil, err
@@ -332,3 +340,7 @@ func (p *Project) planDotEnv(pl *Plan, proj *generate.Project) error {
 	pl.Secrets = added
 	return nil
 }
+
+// endsLine reports whether data is empty or ends with a newline, so that lines appended to it
+// start a line of their own.
+func endsLine(data []byte) bool { return len(data) == 0 || data[len(data)-1] == '\n' }

@@ -677,3 +677,31 @@ func TestWireGenKeepsUserSubpackage(t *testing.T) {
 		}
 	}
 }
+
+// TestAddKeepsAppendedNotes: notes appended at the end of the README, the edit users make most,
+// stay at the end when aegis rewrites the README's last paragraph (auth does), instead of
+// stopping add as an overlap of neighbouring lines.
+func TestAddKeepsAppendedNotes(t *testing.T) {
+	dir := initProject(t, t.TempDir(), resolve(t), nil)
+	readme := filepath.Join(dir, "README.md")
+	orig, err := os.ReadFile(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const notes = "\n## Our notes\n\nBilling lives in internal/services/billing.\n"
+	if err := os.WriteFile(readme, append(orig, notes...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := load(t, dir, nil)
+	pl, err := p.PlanAdd([]string{"auth"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Apply(t.Context(), pl); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(readme)
+	if !strings.HasSuffix(string(got), notes) || !strings.Contains(string(got), "AUTH_SECRET") {
+		t.Errorf("README lost the notes or aegis's auth section:\n%s", got)
+	}
+}
