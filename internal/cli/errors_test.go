@@ -305,3 +305,19 @@ func TestRemoveWarnsOfUserImports(t *testing.T) {
 		t.Errorf("the warning comes after the question (%d > %d):\n%s", i, j, r.stdout)
 	}
 }
+
+// TestInitForceNamesReplacedFiles: init --force replaces generated paths in a folder that has
+// files, as documented; the replaced content is gone, so init names those files. Files it
+// leaves alone are not named.
+func TestInitForceNamesReplacedFiles(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "forced")
+	os.MkdirAll(target, 0o755)
+	os.WriteFile(filepath.Join(target, "go.mod"), []byte("module forced\n\ngo 1.22\n"), 0o644)
+	os.WriteFile(filepath.Join(target, "notes.txt"), []byte("mine\n"), 0o644)
+	r := run(t, Env{}, "", "init", "forced", "-o", dir, "--force", "--no-interactive")
+	want := "--force replaced these files that were in " + target + ": go.mod\n"
+	if r.code != 0 || !strings.Contains(r.stdout, want) {
+		t.Errorf("exit %d, stdout %q, stderr %q; want %q", r.code, r.stdout, r.stderr, want)
+	}
+}
