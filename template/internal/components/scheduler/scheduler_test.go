@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,16 +16,13 @@ import (
 	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
-var everyRuns atomic.Int64
-
 // panicNow in a run's context makes test_fail panic.
 type panicNow struct{}
 
 func init() {
-	registry.Contribute(registry.Default, "test_every", Every(time.Second, func(ctx context.Context) error {
-		everyRuns.Add(1)
-		return nil
-	}, nil))
+	// test_every's runs are counted in each test's own store or dispatcher: the schedulers of
+	// parallel tests run it too.
+	registry.Contribute(registry.Default, "test_every", Every(time.Second, func(ctx context.Context) error { return nil }, nil))
 	registry.Contribute(registry.Default, "test_cron", Cron("0 3 * * *", func(ctx context.Context) error { return nil }, &JobOpts{Missed: MissedRunOnce}))
 	// test_fail panics when its context says so, and fails otherwise: steered per call, so the
 	// test gives the same result however often it runs.
@@ -140,20 +139,28 @@ func TestRegistrationErrors(t *testing.T) {
 
 func TestTicksInProcess(t *testing.T) {
 	t.Parallel()
-	s, err := New(Settings{}, &Opts{Tick: true})
+	// The runs are counted in this scheduler's store, not in test_every: the package's parallel
+	// tests start schedulers that run it too.
+	store := &tickLog{memoryStore: newMemoryStore()}
+	s, err := New(Settings{}, &Opts{Tick: true, Store: store})
 	if err != nil {
 		t.Fatal(err)
 	}
+	from := time.Now()
 	if err := s.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	before := everyRuns.Load()
-	time.Sleep(2500 * time.Millisecond)
+	// Two runs, however late a loaded machine fires them (a wait that costs 1-2 s when fast).
+	waitFor(t, "test_every to run twice", func() bool { return len(store.runs()) >= 2 })
 	if err := s.Stop(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if n := everyRuns.Load() - before; n < 2 || n > 3 {
-		t.Errorf("an every-second job ran %d times in 2.5s", n)
+	runs := store.runs()
+	checkTicks(t, runs, from, time.Now())
+	for _, r := range runs {
+		if r.Outcome != OutcomeOK {
+			t.Errorf("run of tick %s: %s %q, want ok", r.Tick, r.Outcome, r.Error)
+		}
 	}
 	st, err := s.Status(t.Context())
 	if err != nil {
@@ -166,6 +173,61 @@ func TestTicksInProcess(t *testing.T) {
 	}
 	if err := s.Stop(t.Context()); err != nil {
 		t.Errorf("second Stop: %v", err)
+	}
+}
+
+// tickLog is a memoryStore that keeps every finished run of test_every.
+type tickLog struct {
+	*memoryStore
+	mu       sync.Mutex
+	finished []Run
+}
+
+func (s *tickLog) Finish(ctx context.Context, r Run) error {
+	if r.Job == "test_every" {
+		s.mu.Lock()
+		s.finished = append(s.finished, r)
+		s.mu.Unlock()
+	}
+	return s.memoryStore.Finish(ctx, r)
+}
+
+func (s *tickLog) runs() []Run {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.finished)
+}
+
+// waitFor polls cond until it holds. The deadline is for a hung scheduler, not a measure: on a
+// loaded CI machine ticks fire late (a fixed sleep then counted too few of them).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 30 s for %s", what)
+		}
+	}
+}
+
+// checkTicks checks that the runs of an every-second job between from and to each ran a
+// distinct tick, on a whole second, within that time: at most one run a tick, and no more
+// ticks than seconds passed.
+func checkTicks(t *testing.T, runs []Run, from, to time.Time) {
+	t.Helper()
+	seen := map[time.Time]bool{}
+	for _, r := range runs {
+		tick := r.Tick
+		if seen[tick] {
+			t.Errorf("tick %s ran twice", tick)
+		}
+		seen[tick] = true
+		// A run names the tick nearest its firing (tickAt): within half a second of it.
+		if !tick.Equal(tick.Truncate(time.Second)) || tick.Before(from.Add(-time.Second)) || tick.After(to.Add(time.Second)) {
+			t.Errorf("tick %s is not a whole second between %s and %s", tick, from, to)
+		}
+	}
+	if len(runs) < 2 {
+		t.Errorf("%d runs of an every-second job, want at least 2", len(runs))
 	}
 }
 
@@ -214,14 +276,25 @@ func TestRunNowRecordsFailures(t *testing.T) {
 	}
 }
 
-// fakeDispatcher records dispatched ticks.
-type fakeDispatcher struct{ n atomic.Int64 }
+// fakeDispatcher records dispatched ticks of test_every.
+type fakeDispatcher struct {
+	mu    sync.Mutex
+	ticks []Run
+}
 
 func (f *fakeDispatcher) Dispatch(ctx context.Context, job string, tick time.Time) error {
 	if job == "test_every" {
-		f.n.Add(1)
+		f.mu.Lock()
+		f.ticks = append(f.ticks, Run{Job: job, Tick: tick})
+		f.mu.Unlock()
 	}
 	return nil
+}
+
+func (f *fakeDispatcher) dispatched() []Run {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.ticks)
 }
 
 // Two schedulers sharing a store run each tick once; missed runs of MissedRunOnce jobs are
@@ -232,6 +305,7 @@ func TestSharedStoreRunsTickOnce(t *testing.T) {
 	// test_cron last ran two days ago: its run of yesterday 03:00 was missed.
 	_, _ = store.Claim(t.Context(), Run{Job: "test_cron", Tick: time.Now().UTC().Add(-48 * time.Hour).Truncate(24 * time.Hour).Add(3 * time.Hour)})
 	d := &fakeDispatcher{}
+	from := time.Now()
 	var ss []*Scheduler
 	for range 2 {
 		s, err := New(Settings{}, &Opts{Tick: true, Store: store, Dispatcher: d})
@@ -243,15 +317,18 @@ func TestSharedStoreRunsTickOnce(t *testing.T) {
 		}
 		ss = append(ss, s)
 	}
-	time.Sleep(3200 * time.Millisecond)
+	// Three ticks and the catch-up, however late a loaded machine runs them.
+	caughtUp := func() bool {
+		last, _ := store.Last(t.Context())
+		return last["test_cron"].Outcome == OutcomeEnqueued
+	}
+	waitFor(t, "three ticks and the catch-up", func() bool { return len(d.dispatched()) >= 3 && caughtUp() })
 	for _, s := range ss {
 		if err := s.Stop(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := d.n.Load(); n < 3 || n > 4 {
-		t.Errorf("two schedulers dispatched %d ticks of an every-second job in 3.2s, want 3", n)
-	}
+	checkTicks(t, d.dispatched(), from, time.Now())
 	last, _ := store.Last(t.Context())
 	if r := last["test_cron"]; r.Outcome != OutcomeEnqueued || time.Since(r.Tick) > 48*time.Hour {
 		t.Errorf("missed cron run not caught up: %+v", r)
