@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"slices"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -247,8 +248,44 @@ func TestSchedulerProcessesRunEachTickOnce(t *testing.T) {
 			pids[int64(p.pid())] = true
 		}
 
-		// Every execution of the job, named after the tick it ran for: the nearest second
-		// (the scheduler names a firing's tick the same way; runs start within milliseconds).
+		// The history: each tick claimed once (its primary key), by which process, when.
+		type claim struct {
+			tick, started, durationUS int64
+			instance                  string
+		}
+		history := map[int64]string{}
+		claims := map[int64][]claim{} // pid -> its claims, by start
+		hrows, err := db.SQL().QueryContext(ctx, `SELECT tick_ms, instance, outcome, started_ms, duration_us FROM scheduler_runs WHERE job = 'test_db_every' ORDER BY started_ms`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for hrows.Next() {
+			var c claim
+			var outcome string
+			if err := hrows.Scan(&c.tick, &c.instance, &outcome, &c.started, &c.durationUS); err != nil {
+				t.Fatal(err)
+			}
+			history[c.tick] = c.instance
+			if outcome != string(scheduler.OutcomeOK) {
+				t.Errorf("the history says tick %s by %s: %s", time.UnixMilli(c.tick).UTC().Format(time.TimeOnly), c.instance, outcome)
+			}
+			for pid := range pids {
+				if strings.Contains(c.instance, fmt.Sprintf("-%d-", pid)) {
+					claims[pid] = append(claims[pid], c)
+				}
+			}
+		}
+		if err := hrows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		hrows.Close()
+
+		// Every execution of the job, named after the tick it ran for: its process's latest
+		// claim before it (a process runs the job's ticks one at a time, each after claiming
+		// it). Not the second nearest its start: on a loaded machine a run can start over half
+		// a second after its tick, which then read as the next tick run twice. An execution
+		// without a claim of its own (a tick run by a process that lost it, or run twice) falls
+		// on its process's previous claim, which then has two.
 		byTick := map[int64][]int64{} // tick ms -> pids that ran it
 		var latest time.Duration
 		rows, err := db.SQL().QueryContext(ctx, `SELECT pid, at_ms FROM schedulerdb_test_runs`)
@@ -260,12 +297,19 @@ func TestSchedulerProcessesRunEachTickOnce(t *testing.T) {
 			if err := rows.Scan(&pid, &at); err != nil {
 				t.Fatal(err)
 			}
-			tick := (at + 500) / 1000 * 1000
+			if !pids[pid] {
+				t.Errorf("a run at %s in process %d, not one of the schedulers", time.UnixMilli(at).UTC().Format("15:04:05.000"), pid)
+				continue
+			}
+			cs := claims[pid]
+			i := sort.Search(len(cs), func(i int) bool { return cs[i].started > at }) - 1
+			if i < 0 {
+				t.Errorf("a run at %s in process %d before any claim of it", time.UnixMilli(at).UTC().Format("15:04:05.000"), pid)
+				continue
+			}
+			tick := cs[i].tick
 			byTick[tick] = append(byTick[tick], pid)
 			latest = max(latest, time.Duration(at-tick)*time.Millisecond)
-			if !pids[pid] {
-				t.Errorf("tick %s ran in process %d, not one of the schedulers", time.UnixMilli(tick).UTC().Format(time.TimeOnly), pid)
-			}
 		}
 		if err := rows.Err(); err != nil {
 			t.Fatal(err)
@@ -282,12 +326,41 @@ func TestSchedulerProcessesRunEachTickOnce(t *testing.T) {
 			}
 			won[byTick[tick][0]]++
 		}
-		// No gaps: every second from the first tick to the last, which cover the window
-		// but for its first and last second.
-		for i := 1; i < len(ticks); i++ {
-			if gap := ticks[i] - ticks[i-1]; gap != 1000 {
-				t.Errorf("no run between %s and %s", time.UnixMilli(ticks[i-1]).UTC().Format(time.TimeOnly), time.UnixMilli(ticks[i]).UTC().Format(time.TimeOnly))
+		beats := heartbeats(t, db)
+		// No gaps: every second from the first tick to the last, which cover the window but for
+		// its first and last second. A second is excused only when every process demonstrably
+		// could not fire it: its heartbeats stalled then (a loaded machine starving it), or its
+		// previous run still ran (the scheduler does not overlap a job's runs).
+		busy := func(pid, m int64) bool {
+			for _, c := range claims[pid] {
+				if c.started <= m && m <= c.started+c.durationUS/1000+500 {
+					return true
+				}
 			}
+			b := beats[pid]
+			for i := 1; i < len(b); i++ {
+				if b[i]-b[i-1] >= 3*heartbeatEvery.Milliseconds() && b[i-1] <= m+500 && b[i] >= m-500 {
+					return true
+				}
+			}
+			return false
+		}
+		var excused []string
+		for i := 1; i < len(ticks); i++ {
+			for m := ticks[i-1] + 1000; m < ticks[i]; m += 1000 {
+				stalled := true
+				for pid := range pids {
+					stalled = stalled && busy(pid, m)
+				}
+				if !stalled {
+					t.Errorf("no run for %s, while a process was ticking", time.UnixMilli(m).UTC().Format(time.TimeOnly))
+				} else {
+					excused = append(excused, time.UnixMilli(m).UTC().Format(time.TimeOnly))
+				}
+			}
+		}
+		if len(excused) > 0 {
+			t.Logf("no run for %v, while every process was held up (a loaded machine)", excused)
 		}
 		first, last := ticks[0], ticks[len(ticks)-1]
 		if first > from.UnixMilli()+1000 || last < to.UnixMilli()-1000 {
@@ -296,28 +369,7 @@ func TestSchedulerProcessesRunEachTickOnce(t *testing.T) {
 				from.UTC().Format("15:04:05.000"), to.UTC().Format("15:04:05.000"))
 		}
 
-		// The history agrees: each run claimed by the process that ran it, finished ok,
-		// nothing left running.
-		history := map[int64]string{}
-		hrows, err := db.SQL().QueryContext(ctx, `SELECT tick_ms, instance, outcome FROM scheduler_runs WHERE job = 'test_db_every'`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for hrows.Next() {
-			var tick int64
-			var instance, outcome string
-			if err := hrows.Scan(&tick, &instance, &outcome); err != nil {
-				t.Fatal(err)
-			}
-			history[tick] = instance
-			if outcome != string(scheduler.OutcomeOK) {
-				t.Errorf("the history says tick %s by %s: %s", time.UnixMilli(tick).UTC().Format(time.TimeOnly), instance, outcome)
-			}
-		}
-		if err := hrows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		hrows.Close()
+		// The history agrees: each run claimed by the process that ran it, finished ok.
 		if len(history) != len(ticks) {
 			t.Errorf("the history has %d runs, the job ran for %d ticks", len(history), len(ticks))
 		}
@@ -330,22 +382,6 @@ func TestSchedulerProcessesRunEachTickOnce(t *testing.T) {
 		// Alive and ticking the whole time: heartbeats from ready to SIGTERM, none missing
 		// for long.
 		var worstGap time.Duration
-		beats := map[int64][]int64{} // pid -> heartbeat times, ascending
-		brows, err := db.SQL().QueryContext(ctx, `SELECT pid, at_ms FROM schedulerdb_test_alive ORDER BY pid, at_ms`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for brows.Next() {
-			var pid, at int64
-			if err := brows.Scan(&pid, &at); err != nil {
-				t.Fatal(err)
-			}
-			beats[pid] = append(beats[pid], at)
-		}
-		if err := brows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		brows.Close()
 		for pid := range pids {
 			b := beats[pid]
 			if len(b) == 0 || b[0] > from.UnixMilli() || b[len(b)-1] < to.UnixMilli()-time.Second.Milliseconds() {
@@ -356,10 +392,34 @@ func TestSchedulerProcessesRunEachTickOnce(t *testing.T) {
 				worstGap = max(worstGap, time.Duration(b[i]-b[i-1])*time.Millisecond)
 			}
 		}
-		if worstGap > 2*time.Second {
+		// The bound catches a hung process (one that stopped ticking exits, and the parent
+		// watches for that), not a slow one: a loaded machine can starve a process for seconds.
+		if worstGap > 10*time.Second {
 			t.Errorf("a scheduler process went %s without a heartbeat (every %s)", worstGap, heartbeatEvery)
 		}
 		t.Logf("%d ticks (%s to %s), each run once; runs per process %v; latest start %s after its tick; longest heartbeat gap %s",
 			len(ticks), time.UnixMilli(first).UTC().Format(time.TimeOnly), time.UnixMilli(last).UTC().Format(time.TimeOnly), won, latest, worstGap)
 	})
+}
+
+// heartbeats returns the heartbeat times of each child process, ascending.
+func heartbeats(t *testing.T, db *database.DB) map[int64][]int64 {
+	t.Helper()
+	beats := map[int64][]int64{}
+	rows, err := db.SQL().QueryContext(t.Context(), `SELECT pid, at_ms FROM schedulerdb_test_alive ORDER BY pid, at_ms`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var pid, at int64
+		if err := rows.Scan(&pid, &at); err != nil {
+			t.Fatal(err)
+		}
+		beats[pid] = append(beats[pid], at)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return beats
 }
