@@ -457,7 +457,7 @@ func TestStreamOutlivesBodyDeadline(t *testing.T) {
 func TestQuota(t *testing.T) {
 	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		f := newFakeOpenAI(t, fakeOK)
-		_, h := setup(t, db, f, Settings{DailyTokenQuota: 15}, &Opts{Identity: headerIdentity{}})
+		_, h := setup(t, db, f, Settings{DailyTokenQuota: 15}, &Opts{Identity: headerIdentity{}, Now: middayClock()})
 		alice := map[string]string{"X-Test-User": "alice"}
 		if rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi"}, alice); rec.Code != http.StatusOK {
 			t.Fatalf("first = %d %s", rec.Code, rec.Body)
@@ -484,6 +484,14 @@ func TestQuota(t *testing.T) {
 			t.Fatalf("alice's usage = %+v", u)
 		}
 	})
+}
+
+// middayClock is a clock that runs from noon UTC of today: a test whose calls count against a
+// daily quota would see the quota renewed between them if they straddled midnight.
+func middayClock() func() time.Time {
+	start := time.Now()
+	noon := start.UTC().Truncate(24 * time.Hour).Add(12 * time.Hour)
+	return func() time.Time { return noon.Add(time.Since(start)) }
 }
 
 // TestNotConfigured: without a provider the service starts, its health says how to fix it,
@@ -799,7 +807,7 @@ func TestQuotaCapsAnswer(t *testing.T) {
 			if tc.anthropic {
 				f, s, field = newFakeAnthropic(t, fakeOK), Settings{Provider: ProviderAnthropic, Model: "claude-sonnet-4-5", DailyTokenQuota: tc.quota}, "max_tokens"
 			}
-			opts := &Opts{}
+			opts := &Opts{Now: middayClock()}
 			ctx := t.Context()
 			if tc.user != "" {
 				// A user of its own per case: the ledger is the database's.

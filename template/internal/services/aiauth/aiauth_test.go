@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
@@ -52,7 +53,7 @@ func TestIdentity(t *testing.T) {
 			t.Fatal(err)
 		}
 		svc, err := ai.New(db, ai.Settings{Provider: ai.ProviderLocal, Model: "echo", DailyTokenQuota: 10},
-			&ai.Opts{Identity: id, Providers: map[string]ai.Provider{ai.ProviderLocal: echo{}}, Logger: slog.New(slog.DiscardHandler)})
+			&ai.Opts{Identity: id, Providers: map[string]ai.Provider{ai.ProviderLocal: echo{}}, Logger: slog.New(slog.DiscardHandler), Now: middayClock()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,4 +116,12 @@ func TestIdentity(t *testing.T) {
 			t.Errorf("UserNames = %v, %v; want only %s named user@example.com", names, err, uid)
 		}
 	})
+}
+
+// middayClock is a clock that runs from noon UTC of today: calls counted against the daily
+// quota would see it renewed between them if they straddled midnight.
+func middayClock() func() time.Time {
+	start := time.Now()
+	noon := start.UTC().Truncate(24 * time.Hour).Add(12 * time.Hour)
+	return func() time.Time { return noon.Add(time.Since(start)) }
 }
