@@ -86,6 +86,14 @@ func NewRedis(url string, opts *RedisOpts) (*Redis, error) {
 	if o.DialerRetries == 0 {
 		o.DialerRetries = 1
 	}
+	// go-redis also retries each command 3 times, with pauses, before it
+	// gives up: against a Redis that accepts and drops connections (one at
+	// maxclients, or a proxy whose backend is down) that made each call of
+	// an outage cost ~400 ms. One retry is enough to replace a pooled
+	// connection that went stale when Redis restarted; ?max_retries= wins.
+	if o.MaxRetries == 0 {
+		o.MaxRetries = 1
+	}
 	// Maintenance notifications are for Redis Enterprise clusters; probing
 	// for them costs a round trip per connection and logs on plain servers.
 	o.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}

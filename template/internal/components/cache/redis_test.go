@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -204,5 +205,48 @@ func TestRedisStopIsBounded(t *testing.T) {
 	}
 	if err := c.Stop(ctx); err != nil {
 		t.Fatalf("second Stop = %v, want nil", err)
+	}
+}
+
+// TestOutageDroppedConnections points the cache at a server that accepts
+// connections and closes them at once (a Redis at maxclients, or a proxy
+// whose backend is down): each call must give up after one retry, not
+// go-redis's default three with pauses, unless the URL asks for more.
+func TestOutageDroppedConnections(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	var accepted atomic.Int64
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			_ = conn.Close()
+		}
+	}()
+	tests := []struct {
+		name      string
+		query     string
+		wantDials int64
+	}{
+		{"default: one retry", "", 2},
+		{"max_retries in the URL wins", "?max_retries=3", 4},
+	}
+	for _, tt := range tests {
+		r := mustRedis(t, "redis://"+ln.Addr().String()+"/0"+tt.query, time.Second)
+		before := accepted.Load()
+		if _, _, err := r.Get(t.Context(), "k"); err == nil {
+			t.Fatalf("%s: Get succeeded against a server that drops connections", tt.name)
+		}
+		if got := accepted.Load() - before; got != tt.wantDials {
+			t.Errorf("%s: one Get opened %d connections, want %d", tt.name, got, tt.wantDials)
+		}
+		_ = r.Close()
 	}
 }
