@@ -113,6 +113,9 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 	if err := s.ValidateFor(o.Production); err != nil {
 		return nil, err
 	}
+	if err := checkSamplerEnv(os.Getenv); err != nil {
+		return nil, err
+	}
 	logger := func() *slog.Logger { return cmp.Or(o.Logger, slog.Default()) }
 	var exports []*exportStatus
 	var senders []*otlpSender

@@ -520,3 +520,45 @@ func TestSettingsValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestSamplerEnv(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		sampler, arg string
+		wantVar      string // "" means valid
+	}{
+		{"", "", ""},
+		{"", "abc", ""}, // no sampler chosen: the argument is unused
+		{"parentbased_traceidratio", "0.1", ""},
+		{" ParentBased_TraceIDRatio ", "1", ""}, // the SDK trims and lowers the name
+		{"traceidratio", "", ""},                // the SDK's default ratio, 1.0
+		{"always_off", "whatever", ""},          // takes no argument
+		{"bogus", "", "OTEL_TRACES_SAMPLER"},
+		{"jaeger_remote", "", "OTEL_TRACES_SAMPLER"},
+		{"parentbased_traceidratio", "10%", "OTEL_TRACES_SAMPLER_ARG"},
+		{"traceidratio", "5", "OTEL_TRACES_SAMPLER_ARG"},
+		{"traceidratio", "-0.5", "OTEL_TRACES_SAMPLER_ARG"},
+		{"traceidratio", "NaN", "OTEL_TRACES_SAMPLER_ARG"},
+	}
+	for _, tt := range tests {
+		env := map[string]string{"OTEL_TRACES_SAMPLER": tt.sampler, "OTEL_TRACES_SAMPLER_ARG": tt.arg}
+		err := checkSamplerEnv(func(k string) string { return env[k] })
+		if tt.wantVar == "" && err != nil || tt.wantVar != "" && (err == nil || !strings.Contains(err.Error(), tt.wantVar+"=")) {
+			t.Errorf("sampler %q, arg %q: %v; want an error naming %s (none: valid)", tt.sampler, tt.arg, err, tt.wantVar)
+		}
+	}
+}
+
+// TestNewRefusesBadSampler checks New applies the check: the SDK would sample everything.
+func TestNewRefusesBadSampler(t *testing.T) {
+	t.Setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+	t.Setenv("OTEL_TRACES_SAMPLER_ARG", "10%")
+	o, err := New(t.Context(), Settings{}, nil)
+	if err == nil {
+		_ = o.Stop(context.Background())
+		t.Fatal("New accepted OTEL_TRACES_SAMPLER_ARG=10%; want an error naming it")
+	}
+	if !strings.Contains(err.Error(), "OTEL_TRACES_SAMPLER_ARG") {
+		t.Errorf("New error = %v; want it to name OTEL_TRACES_SAMPLER_ARG", err)
+	}
+}

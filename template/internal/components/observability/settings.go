@@ -72,3 +72,37 @@ func (s Settings) ValidateFor(production bool) error {
 	}
 	return nil
 }
+
+// samplers are the values of OTEL_TRACES_SAMPLER the SDK knows, and whether each takes a
+// ratio in OTEL_TRACES_SAMPLER_ARG.
+var samplers = map[string]bool{
+	"always_on": false, "always_off": false, "traceidratio": true,
+	"parentbased_always_on": false, "parentbased_always_off": false, "parentbased_traceidratio": true,
+}
+
+// checkSamplerEnv checks OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG, which the SDK
+// reads itself. The SDK takes a bad value without failing: it logs one line at INFO and
+// samples every trace (an unknown sampler is the default, a ratio it cannot parse or out
+// of [0, 1] is 1.0), so a typo meant to keep 10% exported everything. Refuse them at start
+// instead, as the other settings are.
+func checkSamplerEnv(getenv func(string) string) error {
+	name := strings.ToLower(strings.TrimSpace(getenv("OTEL_TRACES_SAMPLER")))
+	if name == "" {
+		return nil
+	}
+	takesRatio, ok := samplers[name]
+	if !ok {
+		return config.Invalid("OTEL_TRACES_SAMPLER", getenv("OTEL_TRACES_SAMPLER"), "is not a sampler",
+			"use parentbased_traceidratio (with OTEL_TRACES_SAMPLER_ARG=0.1 to keep 10%), parentbased_always_on, parentbased_always_off, traceidratio, always_on or always_off, or leave it empty")
+	}
+	arg := strings.TrimSpace(getenv("OTEL_TRACES_SAMPLER_ARG"))
+	if !takesRatio || arg == "" {
+		return nil
+	}
+	// !(0 <= r <= 1) also refuses NaN, which ParseFloat accepts.
+	if r, err := strconv.ParseFloat(arg, 64); err != nil || !(r >= 0 && r <= 1) {
+		return config.Invalid("OTEL_TRACES_SAMPLER_ARG", arg, "is not a ratio between 0 and 1",
+			"use the share of traces to keep as a decimal, such as 0.1 for 10%")
+	}
+	return nil
+}
