@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -116,12 +117,33 @@ func parseURL(rawURL string) (*redis.Options, error) {
 		return nil, &config.Error{
 			Var:    "CACHE_URL",
 			Secret: true,
-			Reason: "is not a Redis URL (check the scheme, the %-escapes in the password, the port and the database number)",
+			Reason: urlReason(err),
 			Fix:    urlFix,
 			Err:    err,
 		}
 	}
 	return o, nil
+}
+
+// go-redis's errors for a query parameter it does not know, or whose value it cannot
+// read; the first group holds parameter names only (the values may be secret).
+var (
+	unknownParams = regexp.MustCompile(`^redis: unexpected option: ([a-z0-9_, ]+)$`)
+	badParam      = regexp.MustCompile(`^redis: invalid ([a-z0-9_]+) (number|duration|boolean)`)
+)
+
+// urlReason says what is wrong with a CACHE_URL go-redis refused, without its value:
+// the query parameter at fault when go-redis names one (the generic advice sent users
+// looking at the scheme and password of a URL whose only fault was ?foo=1).
+func urlReason(err error) string {
+	msg := err.Error()
+	if m := unknownParams.FindStringSubmatch(msg); m != nil {
+		return "has query parameters go-redis does not know: " + m[1] + " (it knows dial_timeout, read_timeout, pool_size, max_retries and more)"
+	}
+	if m := badParam.FindStringSubmatch(msg); m != nil && m[1] != "database" {
+		return "has a query parameter " + m[1] + " whose value is not a " + m[2]
+	}
+	return "is not a Redis URL (check the scheme, the %-escapes in the password, the port and the database number)"
 }
 
 // Client returns the underlying go-redis client, for the commands a Store

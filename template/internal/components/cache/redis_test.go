@@ -250,3 +250,22 @@ func TestOutageDroppedConnections(t *testing.T) {
 		_ = r.Close()
 	}
 }
+
+// TestRedisBadURLParams checks a refused query parameter is named (its value is not shown).
+func TestRedisBadURLParams(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		url, want string
+	}{
+		{"redis://:pw@host:6379/0?foo=s3cret", "query parameters go-redis does not know: foo"},
+		{"redis://:pw@host:6379/0?read_timeout=s3cret", "query parameter read_timeout whose value is not a duration"},
+		{"redis://:pw@host:6379/0?pool_size=s3cret", "query parameter pool_size whose value is not a number"},
+		{"redis://:pw@host:6379/s3cret", "is not a Redis URL"},
+	}
+	for _, tt := range tests {
+		_, err := cache.NewRedis(tt.url, nil)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("NewRedis(%q) error = %v; want it to say %q and not show the value", tt.url, err, tt.want)
+		}
+	}
+}
