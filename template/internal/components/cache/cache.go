@@ -169,7 +169,7 @@ func GetOrCompute[T any](ctx context.Context, c *Cache, key string, ttl time.Dur
 		if err == nil {
 			return v, nil
 		}
-		c.warn(ctx, "decode", fmt.Errorf("cache: get %q as %T: %w: %w; computing it again", key, zero, ErrDecode, err))
+		c.warn(ctx, "decode", key, fmt.Errorf("cache: get %q as %T: %w: %w; computing it again", key, zero, ErrDecode, err))
 	}
 	for {
 		f, leader := c.flights.join(key)
@@ -246,9 +246,9 @@ func lead[T any](ctx context.Context, c *Cache, f *flight, key string, ttl time.
 func (c *Cache) Delete(ctx context.Context, key string) {
 	span := c.startSpan(ctx, "delete")
 	err := c.store.Delete(ctx, key)
-	endSpan(span, err)
+	endSpan(span, err, key)
 	if err != nil {
-		c.warn(ctx, "delete", err)
+		c.warn(ctx, "delete", key, err)
 	}
 }
 
@@ -257,9 +257,9 @@ func (c *Cache) Delete(ctx context.Context, key string) {
 func (c *Cache) Exists(ctx context.Context, key string) bool {
 	span := c.startSpan(ctx, "exists")
 	ok, err := c.store.Exists(ctx, key)
-	endRead(span, err, ok)
+	endRead(span, err, key, ok)
 	if err != nil {
-		c.warn(ctx, "exists", err)
+		c.warn(ctx, "exists", key, err)
 		return false
 	}
 	return ok
@@ -274,9 +274,9 @@ func (c *Cache) Exists(ctx context.Context, key string) bool {
 func (c *Cache) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	span := c.startSpan(ctx, "incr")
 	n, err := c.store.Incr(ctx, key, delta)
-	endSpan(span, err)
+	endSpan(span, err, key)
 	if err != nil && !errors.Is(err, ErrNotInteger) {
-		c.warn(ctx, "incr", err)
+		c.warn(ctx, "incr", key, err)
 	}
 	return n, err
 }
@@ -286,10 +286,10 @@ func (c *Cache) Incr(ctx context.Context, key string, delta int64) (int64, error
 func (c *Cache) get(ctx context.Context, key string) (raw []byte, ok, failed bool) {
 	span := c.startSpan(ctx, "get")
 	raw, ok, err := c.store.Get(ctx, key)
-	endRead(span, err, ok)
+	endRead(span, err, key, ok)
 	switch {
 	case err != nil:
-		c.warn(ctx, "get", err)
+		c.warn(ctx, "get", key, err)
 		c.misses.Add(1)
 		return nil, false, true
 	case ok:
@@ -304,9 +304,9 @@ func (c *Cache) get(ctx context.Context, key string) (raw []byte, ok, failed boo
 func (c *Cache) set(ctx context.Context, key string, raw []byte, ttl time.Duration) {
 	span := c.startSpan(ctx, "set")
 	err := c.store.Set(ctx, key, raw, c.ttl(ttl))
-	endSpan(span, err)
+	endSpan(span, err, key)
 	if err != nil {
-		c.warn(ctx, "set", err)
+		c.warn(ctx, "set", key, err)
 	}
 }
 
@@ -324,8 +324,9 @@ func (c *Cache) ttl(ttl time.Duration) time.Duration {
 
 // warn counts a store failure and logs it unless one was logged less than
 // WarnInterval ago. A failure caused by the caller's own ctx ending is
-// counted but not logged: the store is not at fault.
-func (c *Cache) warn(ctx context.Context, op string, err error) {
+// counted but not logged: the store is not at fault. The key is left out of
+// the line (withoutKey), as out of spans.
+func (c *Cache) warn(ctx context.Context, op, key string, err error) {
 	c.failures.Add(1)
 	if ctx.Err() != nil {
 		return
@@ -343,7 +344,7 @@ func (c *Cache) warn(ctx context.Context, op string, err error) {
 	logger.LogAttrs(ctx, slog.LevelWarn, "cache: store failed; serving without the cache",
 		slog.String("backend", c.backend),
 		slog.String("op", op),
-		slog.String("error", err.Error()),
+		slog.String("error", withoutKey(err, key)),
 		slog.Int64("suppressed", c.suppressed.Swap(0)),
 	)
 }

@@ -2,6 +2,9 @@ package cache
 
 import (
 	"context"
+	"errors"
+	"strconv"
+	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -29,22 +32,38 @@ func (c *Cache) startSpan(ctx context.Context, op string) trace.Span {
 	return span
 }
 
-// endSpan ends span (nil: nothing to do), recording a store failure as its error.
-func endSpan(span trace.Span, err error) {
+// endSpan ends span (nil: nothing to do), recording a store failure as its error. The
+// stores' errors quote the key, which is left out of spans: the error is recorded with
+// the key replaced (withoutKey).
+func endSpan(span trace.Span, err error, key string) {
 	if span == nil {
 		return
 	}
 	if err != nil {
-		span.RecordError(err)
+		span.RecordError(errors.New(withoutKey(err, key)))
 		span.SetStatus(codes.Error, "cache call failed")
 	}
 	span.End()
 }
 
 // endRead is endSpan for a read, which also says whether it found the key.
-func endRead(span trace.Span, err error, hit bool) {
+func endRead(span trace.Span, err error, key string, hit bool) {
 	if span != nil {
 		span.SetAttributes(attribute.Bool("cache.hit", hit))
 	}
-	endSpan(span, err)
+	endSpan(span, err, key)
+}
+
+// withoutKey is err's message with key, where it ends a %q-quoted string (as the stores
+// write the key, after the prefix), replaced by <key>. Applications put user identifiers
+// and emails in keys, and the stores name the key in their errors (rightly, for the
+// caller): spans and the outage warning, which leave the process, keep the prefix (the
+// app's) and lose the key.
+func withoutKey(err error, key string) string {
+	msg := err.Error()
+	if key == "" {
+		return msg
+	}
+	q := strconv.Quote(key)
+	return strings.ReplaceAll(msg, q[1:], "<key>\"")
 }

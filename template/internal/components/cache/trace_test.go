@@ -1,10 +1,17 @@
 package cache
 
 import (
+	"context"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/tracing/tracingtest"
 )
@@ -54,6 +61,55 @@ func TestSpans(t *testing.T) {
 		}
 		if i > 0 && (s.Parent != "request" || s.Attrs["cache.backend"].AsString() != "memory") {
 			t.Errorf("span %s: parent %q, backend %q; want request, memory", s.Name, s.Parent, s.Attrs["cache.backend"].AsString())
+		}
+	}
+}
+
+// TestFailureHidesKey: a store failure is recorded on the span and logged without the key
+// (applications put emails in keys), keeping the prefix and the cause. It sets
+// OpenTelemetry's global: not parallel.
+func TestFailureHidesKey(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	prev := otel.GetTracerProvider()
+	otel.SetTracerProvider(tp)
+	t.Cleanup(func() { otel.SetTracerProvider(prev); _ = tp.Shutdown(context.Background()) })
+
+	r, err := NewRedis("redis://127.0.0.1:1/0", &RedisOpts{DialTimeout: 200 * time.Millisecond, OpTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &logtest.Buffer{}
+	c := New(WithPrefix(r, "app:"), &Opts{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+
+	const key = `user:"alice"@example.com`
+	ctx, request := tp.Tracer("test").Start(t.Context(), "request")
+	if _, ok, err := Get[string](ctx, c, key); ok || err != nil {
+		t.Fatalf("Get = %v, %v; want a miss", ok, err)
+	}
+	request.End()
+
+	var recorded []string
+	for _, s := range rec.Ended() {
+		for _, e := range s.Events() {
+			for _, a := range e.Attributes {
+				recorded = append(recorded, a.Value.Emit())
+			}
+		}
+	}
+	tests := []struct {
+		where, text string
+	}{
+		{"span", strings.Join(recorded, "\n")},
+		{"log", logs.String()},
+	}
+	for _, tt := range tests {
+		if strings.Contains(tt.text, "alice") {
+			t.Errorf("the %s shows the key:\n%s", tt.where, tt.text)
+		}
+		if !strings.Contains(tt.text, `app:<key>`) || !strings.Contains(tt.text, "connection refused") {
+			t.Errorf("the %s lacks the prefix or the cause:\n%s", tt.where, tt.text)
 		}
 	}
 }
