@@ -341,7 +341,17 @@ func (c *Cache) warn(ctx context.Context, op, key string, err error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	logger.LogAttrs(ctx, slog.LevelWarn, "cache: store failed; serving without the cache",
+	// The store being down is the usual failure; the two that are the caller's own
+	// (a value too large for the memory store, a stored value of another type) say so,
+	// rather than send the reader looking for an outage.
+	msg := "cache: store failed; serving without the cache"
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		msg = "cache: value too large to keep; it is not cached (raise CACHE_MAX_BYTES or cache smaller values)"
+	case errors.Is(err, ErrDecode):
+		msg = "cache: stored value is not of the type asked for; computing it again (put a version in the key)"
+	}
+	logger.LogAttrs(ctx, slog.LevelWarn, msg,
 		slog.String("backend", c.backend),
 		slog.String("op", op),
 		slog.String("error", withoutKey(err, key)),

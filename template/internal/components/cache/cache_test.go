@@ -3,12 +3,14 @@ package cache_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/components/cache"
 	"github.com/aegisgo/aegis/template/internal/components/cache/cachetest"
+	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
@@ -151,4 +153,34 @@ func Example() {
 	// Ada
 	// Ada
 	// loads: 1
+}
+
+// TestWarningSaysWhy: a failure that is the caller's, not the store's, is not logged as
+// an outage.
+func TestWarningSaysWhy(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		call func(ctx context.Context, c *cache.Cache)
+		want string
+	}{
+		{"too large", func(ctx context.Context, c *cache.Cache) {
+			_ = cache.Set(ctx, c, "big", strings.Repeat("x", 200), time.Minute)
+		}, "cache: value too large to keep"},
+		{"another type", func(ctx context.Context, c *cache.Cache) {
+			_ = cache.Set(ctx, c, "k", "text", time.Minute)
+			_, _ = cache.GetOrCompute(ctx, c, "k", time.Minute, func(context.Context) (int, error) { return 1, nil })
+		}, "cache: stored value is not of the type asked for"},
+	}
+	for _, tt := range tests {
+		logs := &logtest.Buffer{}
+		c := cache.New(cache.NewMemory(&cache.MemoryOpts{MaxBytes: 100}), &cache.Opts{
+			Logger: slog.New(slog.NewTextHandler(logs, nil)),
+		})
+		tt.call(t.Context(), c)
+		_ = c.Stop(context.Background())
+		if !strings.Contains(logs.String(), tt.want) || strings.Contains(logs.String(), "store failed") {
+			t.Errorf("%s: logged %q; want %q and no outage warning", tt.name, logs.String(), tt.want)
+		}
+	}
 }
