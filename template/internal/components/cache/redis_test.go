@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -266,6 +267,34 @@ func TestRedisBadURLParams(t *testing.T) {
 		_, err := cache.NewRedis(tt.url, nil)
 		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("NewRedis(%q) error = %v; want it to say %q and not show the value", tt.url, err, tt.want)
+		}
+	}
+}
+
+// TestStartRefusedByRedis: a Redis that answers the ping with an error is reachable, so
+// the start-up warning points at CACHE_URL rather than at an outage.
+func TestStartRefusedByRedis(t *testing.T) {
+	t.Parallel()
+	u, err := url.Parse(cachetest.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/99999" // no Redis has that many databases: ERR DB index is out of range
+	tests := []struct {
+		url, want string
+	}{
+		{u.String(), "cache: Redis refused the app at start (check the user, password and database number in CACHE_URL)"},
+		{"redis://127.0.0.1:1/0", "cache: store not reachable at start"},
+	}
+	for _, tt := range tests {
+		logs := &logtest.Buffer{}
+		c := cache.New(mustRedis(t, tt.url, time.Second), &cache.Opts{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		if err := c.Start(t.Context()); err != nil {
+			t.Errorf("Start = %v; want nil (the cache is optional)", err)
+		}
+		_ = c.Stop(context.Background())
+		if !strings.Contains(logs.String(), tt.want) {
+			t.Errorf("start-up log %q; want %q", logs.String(), tt.want)
 		}
 	}
 }
