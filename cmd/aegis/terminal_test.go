@@ -160,22 +160,12 @@ func (p *tmuxPane) send(keys ...string) {
 	p.tmux(append([]string{"send-keys", "-t", "aegis"}, keys...)...)
 }
 
-// press sends key until the screen satisfies ok, and returns that screen. A form that starts
-// right after another (huh v2.0.3 on bubbletea v2.0.2) reads its first key but does not act on it,
-// so a key is sent again when its effect has not shown within five seconds.
+// press sends key once and waits until the screen satisfies ok, and returns that screen. Once:
+// every form, including one that starts right after another, must act on its first key.
 func (p *tmuxPane) press(key, what string, ok func(screen string) bool) string {
 	p.t.Helper()
-	var s string
-	for try := 0; try < 5; try++ {
-		p.send(key)
-		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			if s = p.screen(); ok(s) {
-				return s
-			}
-		}
-	}
-	p.t.Fatalf("pressed %s 5 times and still waiting for %s; screen:\n%s", key, what, s)
-	return ""
+	p.send(key)
+	return p.waitScreen(what+" after one "+key, ok)
 }
 
 // waitScreen waits until the screen satisfies ok and returns it.

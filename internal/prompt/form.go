@@ -37,8 +37,10 @@ func keyMap() *huh.KeyMap {
 }
 
 func (f *Form) run(ctx context.Context, fields ...huh.Field) error {
+	in, done := formInput(f.In)
+	defer done()
 	err := huh.NewForm(huh.NewGroup(fields...)).
-		WithInput(f.In).WithOutput(f.Out).WithShowHelp(true).
+		WithInput(in).WithOutput(f.Out).WithShowHelp(true).
 		WithTheme(theme).WithKeyMap(keyMap()).
 		RunWithContext(ctx)
 	// An interrupt signal ends ctx, which huh reports as a timeout or a kill.
