@@ -82,9 +82,7 @@ func (p *anthropicProvider) params(req Request) anthropic.MessageNewParams {
 	}
 	for _, t := range req.Tools {
 		schema := anthropic.ToolInputSchemaParam{Properties: t.Schema["properties"]}
-		if req, ok := t.Schema["required"].([]string); ok {
-			schema.Required = req
-		}
+		schema.Required = requiredOf(t.Schema["required"])
 		extra := map[string]any{}
 		for k, v := range t.Schema {
 			if k != "properties" && k != "required" && k != "type" {
@@ -102,6 +100,24 @@ func (p *anthropicProvider) params(req Request) anthropic.MessageNewParams {
 		out.OutputConfig.Format = anthropic.JSONOutputFormatParam{Schema: req.Output.Schema}
 	}
 	return out
+}
+
+// requiredOf is a schema's required properties: a []string when written in Go, a []any when
+// decoded from JSON (SchemaFor, so every NewTool's), which must not be lost on the way.
+func requiredOf(v any) []string {
+	switch r := v.(type) {
+	case []string:
+		return r
+	case []any:
+		out := make([]string, 0, len(r))
+		for _, x := range r {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
 }
 
 func isToolResults(m anthropic.MessageParam) bool {

@@ -338,3 +338,43 @@ func TestKeyRefusedReason(t *testing.T) {
 		}
 	}
 }
+
+// TestAnthropicToolInputSchema: a tool's schema as NewTool derives it (SchemaFor: decoded
+// JSON, so "required" is a []any) reaches Anthropic whole as input_schema; its required
+// properties used to be dropped, so the model was free to leave out an argument.
+func TestAnthropicToolInputSchema(t *testing.T) {
+	type args struct {
+		City string `json:"city"`
+		Days int    `json:"days,omitempty"`
+	}
+	schema, err := SchemaFor[args]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		schema map[string]any
+	}{
+		{"derived", schema},
+		{"hand-written", map[string]any{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}, "required": []string{"city"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeAnthropic(t, fakeTool)
+			c, _ := testClients(t, 1).New("ai-anthropic", httpclient.Options{})
+			p := NewAnthropic(AnthropicParams{APIKey: "k", BaseURL: f.srv.URL, HTTP: c.HTTP()})
+			req := userPrompt("weather?")
+			req.Model = "claude-sonnet-4-5"
+			req.Tools = []ToolSpec{{Name: "weather", Description: "Weather of a city", Schema: tc.schema}}
+			if _, err := p.Chat(t.Context(), req); err != nil {
+				t.Fatal(err)
+			}
+			body, _ := f.last()
+			tools, _ := body["tools"].([]any)
+			tool, _ := tools[0].(map[string]any)
+			in, _ := tool["input_schema"].(map[string]any)
+			if in["type"] != "object" || fmt.Sprint(in["required"]) != "[city]" || in["properties"] == nil {
+				t.Fatalf("input_schema sent = %v", in)
+			}
+		})
+	}
+}
