@@ -138,8 +138,11 @@ func (p *anthropicProvider) Chat(ctx context.Context, req Request) (*Response, e
 }
 
 func fromMessage(msg *anthropic.Message) *Response {
+	// Anthropic's input_tokens leave out the prompt tokens written to or read from its cache;
+	// they were consumed all the same, so the ledger and the quota count them as input.
+	in := msg.Usage.InputTokens + msg.Usage.CacheCreationInputTokens + msg.Usage.CacheReadInputTokens
 	out := &Response{Model: string(msg.Model), StopReason: string(msg.StopReason),
-		Usage: Usage{InputTokens: msg.Usage.InputTokens, OutputTokens: msg.Usage.OutputTokens}}
+		Usage: Usage{InputTokens: in, OutputTokens: msg.Usage.OutputTokens}}
 	var text strings.Builder
 	for _, b := range msg.Content {
 		switch b.Type {

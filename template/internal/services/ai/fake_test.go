@@ -43,6 +43,10 @@ type fakeProvider struct {
 	// retryAfterMs, when set, is its retry-after-ms header.
 	retryAfter, retryAfterMs string
 
+	// cacheUsage, when set, is Anthropic's prompt-cache counts added to its usage
+	// (`"cache_read_input_tokens":N,...`), in the answer and in message_start.
+	cacheUsage string
+
 	// gone is closed when a slow stream's client went away.
 	gone     chan struct{}
 	mu       sync.Mutex
@@ -255,7 +259,7 @@ func (f *fakeProvider) anthropic(w http.ResponseWriter, r *http.Request) {
 			content = `[{"type":"text","text":"Let me look."},{"type":"tool_use","id":"toolu_1","name":"weather","input":{"city":"Paris"}}]`
 			stop = "tool_use"
 		}
-		fmt.Fprintf(w, `{"id":"msg_1","type":"message","role":"assistant","model":%q,"content":%s,"stop_reason":%q,"stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":3}}`, model, content, stop)
+		fmt.Fprintf(w, `{"id":"msg_1","type":"message","role":"assistant","model":%q,"content":%s,"stop_reason":%q,"stop_sequence":null,"usage":{"input_tokens":12,%s"output_tokens":3}}`, model, content, stop, f.cacheUsage)
 		return
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -264,7 +268,7 @@ func (f *fakeProvider) anthropic(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "event: %s\ndata: %s\n\n", name, data)
 		fl.Flush()
 	}
-	event("message_start", fmt.Sprintf(`{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":%q,"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":1}}}`, model))
+	event("message_start", fmt.Sprintf(`{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":%q,"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,%s"output_tokens":1}}}`, model, f.cacheUsage))
 	event("ping", `{"type":"ping"}`)
 	stop := "end_turn"
 	if f.mode == fakeTool {

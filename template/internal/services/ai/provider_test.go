@@ -378,3 +378,28 @@ func TestAnthropicToolInputSchema(t *testing.T) {
 		})
 	}
 }
+
+// TestAnthropicCacheTokens: Anthropic's input_tokens leave out the prompt tokens written to
+// or read from its cache (cache_creation_input_tokens, cache_read_input_tokens); they were
+// consumed all the same, so the ledger and the quota count them as input.
+func TestAnthropicCacheTokens(t *testing.T) {
+	f := newFakeAnthropic(t, fakeOK)
+	f.cacheUsage = `"cache_creation_input_tokens":100,"cache_read_input_tokens":2000,`
+	c, _ := testClients(t, 1).New("ai-anthropic", httpclient.Options{})
+	p := NewAnthropic(AnthropicParams{APIKey: "k", BaseURL: f.srv.URL, HTTP: c.HTTP()})
+	req := userPrompt("hi")
+	req.Model = "claude-sonnet-4-5"
+	resp, err := p.Chat(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sresp, serr := p.Stream(t.Context(), req, func(string) error { return nil })
+	if serr != nil {
+		t.Fatal(serr)
+	}
+	for name, got := range map[string]Usage{"chat": resp.Usage, "stream": sresp.Usage} {
+		if want := (Usage{InputTokens: 2112, OutputTokens: 3}); got != want {
+			t.Errorf("%s usage = %+v, want %+v", name, got, want)
+		}
+	}
+}
