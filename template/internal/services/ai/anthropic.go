@@ -64,6 +64,12 @@ func (p *anthropicProvider) params(req Request) anthropic.MessageNewParams {
 			for _, c := range m.ToolCalls {
 				blocks = append(blocks, anthropic.NewToolUseBlock(c.ID, c.Arguments, c.Name))
 			}
+			if len(blocks) == 0 {
+				// An empty answer in the history (a model may end its turn with no text): the
+				// API refuses a message without content (400), so the whole conversation could
+				// not go on; leaving it out only joins the user turns around it, as the API does.
+				continue
+			}
 			out.Messages = append(out.Messages, anthropic.NewAssistantMessage(blocks...))
 		case RoleTool:
 			block := anthropic.NewToolResultBlock(m.ToolCallID, m.Content, false)

@@ -403,3 +403,27 @@ func TestAnthropicCacheTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestAnthropicEmptyAnswerInHistory: a stored empty answer (a model may end its turn with
+// no text) was sent as an assistant message without content, which Anthropic refuses (400),
+// so the conversation could not go on; it is left out.
+func TestAnthropicEmptyAnswerInHistory(t *testing.T) {
+	f := newFakeAnthropic(t, fakeOK)
+	c, _ := testClients(t, 1).New("ai-anthropic", httpclient.Options{})
+	p := NewAnthropic(AnthropicParams{APIKey: "k", BaseURL: f.srv.URL, HTTP: c.HTTP()})
+	req := Request{Model: "claude-sonnet-4-5", Messages: []Message{
+		{Role: RoleUser, Content: "hi"}, {Role: RoleAssistant}, {Role: RoleUser, Content: "still there?"}}}
+	if _, err := p.Chat(t.Context(), req); err != nil {
+		t.Fatal(err)
+	}
+	body, _ := f.last()
+	msgs, _ := body["messages"].([]any)
+	for i, m := range msgs {
+		if content, _ := m.(map[string]any)["content"].([]any); len(content) == 0 {
+			t.Fatalf("message %d has no content: %v", i, msgs)
+		}
+	}
+	if len(msgs) != 2 {
+		t.Fatalf("messages sent = %v", msgs)
+	}
+}
