@@ -205,13 +205,14 @@ func (p *anthropicProvider) Stream(ctx context.Context, req Request, onDelta fun
 }
 
 func (p *anthropicProvider) Models(ctx context.Context) ([]string, error) {
-	page, err := p.client.Models.List(ctx, anthropic.ModelListParams{})
-	if err != nil {
-		return nil, p.fail(err)
+	// The API pages its list (20 a page by default): every page, not the first only.
+	pager := p.client.Models.ListAutoPaging(ctx, anthropic.ModelListParams{})
+	var out []string
+	for pager.Next() {
+		out = append(out, pager.Current().ID)
 	}
-	out := make([]string, 0, len(page.Data))
-	for _, m := range page.Data {
-		out = append(out, m.ID)
+	if err := pager.Err(); err != nil {
+		return nil, p.fail(err)
 	}
 	return out, nil
 }

@@ -427,3 +427,14 @@ func TestAnthropicEmptyAnswerInHistory(t *testing.T) {
 		t.Fatalf("messages sent = %v", msgs)
 	}
 }
+
+// TestAnthropicModelsPages: Anthropic pages its model list; `ai models --remote` showed the
+// first page only.
+func TestAnthropicModelsPages(t *testing.T) {
+	f := newFakeAnthropic(t, fakeOK)
+	c, _ := testClients(t, 1).New("ai-anthropic", httpclient.Options{})
+	models, err := NewAnthropic(AnthropicParams{APIKey: "k", BaseURL: f.srv.URL, HTTP: c.HTTP()}).Models(t.Context())
+	if err != nil || strings.Join(models, ",") != "claude-sonnet-4-5,claude-haiku-4-5" {
+		t.Fatalf("models = %v, %v", models, err)
+	}
+}
