@@ -186,6 +186,9 @@ func providerError(provider string, status int, err error) error {
 		reason = "rate limited or out of quota at the provider; retry later"
 	case status == http.StatusBadRequest || status == http.StatusUnprocessableEntity:
 		reason = "the provider refused the request as invalid"
+	case status == http.StatusRequestEntityTooLarge:
+		// Anthropic's request_too_large: an answer came, so not "failed before an answer".
+		reason = "the request is too large for the provider; shorten the prompt or start a new conversation"
 	case status == statusOverloaded:
 		reason = "the provider is overloaded; retry later"
 	case status >= 500:

@@ -331,6 +331,8 @@ func TestKeyRefusedReason(t *testing.T) {
 		{ProviderOpenAI, http.StatusUnauthorized, "the API key was refused; check AI_OPENAI_API_KEY"},
 		{ProviderAnthropic, http.StatusUnauthorized, "the API key was refused; check AI_ANTHROPIC_API_KEY"},
 		{ProviderLocal, http.StatusForbidden, "the API key was refused; check AI_LOCAL_API_KEY"},
+		// Anthropic's request_too_large (413) read as "the call failed before an answer arrived".
+		{ProviderAnthropic, http.StatusRequestEntityTooLarge, "the request is too large for the provider; shorten the prompt or start a new conversation"},
 	} {
 		var pe *ProviderError
 		if err := providerError(tc.provider, tc.status, errors.New("refused")); !errors.As(err, &pe) || pe.Reason != tc.want {
