@@ -1,9 +1,12 @@
 package frontend
 
 import (
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,5 +70,48 @@ func TestBrowserAction(t *testing.T) {
 	}
 	if !strings.Contains(dom, "Done: retry.") || !strings.Contains(dom, "retries: 1") {
 		t.Errorf("the panel was not swapped with the action's outcome:\n%s", dom)
+	}
+}
+
+// TestBrowserHiddenTabDoesNotPoll loads the dashboard's own htmx and dashboard.js in a page
+// whose document says it is hidden (a background tab): its polling must send nothing, since
+// every refresh runs the health checks and a forgotten tab would load the app for nobody. The
+// same page left visible must poll, so the test cannot pass on a page that never polls.
+func TestBrowserHiddenTabDoesNotPoll(t *testing.T) {
+	chromiumPath(t)
+	e := setup(t, setupOpts{})
+	overview := get(t, e.h, "/")
+	scripts := regexp.MustCompile(`<script src="([^"]+)" defer></script>`).FindAllStringSubmatch(overview.Body.String(), -1)
+	if len(scripts) != 2 {
+		t.Fatalf("want htmx and dashboard.js in the layout, got %q", scripts)
+	}
+	var polls atomic.Int32
+	mux := http.NewServeMux()
+	mux.Handle("/", e.h)
+	mux.HandleFunc("/test/poll", func(w http.ResponseWriter, r *http.Request) {
+		polls.Add(1)
+		fmt.Fprint(w, `<div id="live" hx-get="/test/poll" hx-trigger="every 1s" hx-swap="outerHTML">polled</div>`)
+	})
+	mux.HandleFunc("/test/page", func(w http.ResponseWriter, r *http.Request) {
+		hide := ""
+		if r.URL.Query().Get("hidden") == "1" {
+			hide = `<script>Object.defineProperty(document, "hidden", {value: true}); Object.defineProperty(document, "visibilityState", {value: "hidden"});</script>`
+		}
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><head>%s<script src="%s" defer></script><script src="%s" defer></script></head>
+<body><div id="stale" hidden></div><div id="live" hx-get="/test/poll" hx-trigger="every 1s" hx-swap="outerHTML">first</div></body></html>`,
+			hide, scripts[0][1], scripts[1][1])
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	for _, tc := range []struct {
+		query  string
+		polled bool
+	}{{"?hidden=1", false}, {"", true}} {
+		polls.Store(0)
+		browse(t, srv.URL+"/test/page"+tc.query, 5*time.Second, 800, 600, "")
+		if got := polls.Load(); (got > 0) != tc.polled {
+			t.Errorf("page%s: %d polls in 5 s, want polling %v", tc.query, got, tc.polled)
+		}
 	}
 }

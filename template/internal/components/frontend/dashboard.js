@@ -38,8 +38,11 @@
     b.hidden = false;
     document.body.classList.add("is-stale");
   }
+  // A tab in the background (another tab in front, the window minimised) skips its refreshes:
+  // each one runs the app's health checks, and nobody sees the result. htmx's polling timer
+  // keeps ticking, so the next tick after the tab comes back refreshes it.
   document.addEventListener("htmx:beforeRequest", function (e) {
-    if (signedOut && isRefresh(e)) e.preventDefault();
+    if ((signedOut || document.hidden) && isRefresh(e)) e.preventDefault();
   });
   document.addEventListener("htmx:sendError", function (e) { fail(e, "no answer from the app"); });
   document.addEventListener("htmx:responseError", function (e) {
