@@ -30,7 +30,9 @@ func chartSVG(points []Point, bucket Bucket) template.HTML {
 	plotW, plotH := float64(chartW-padL-padR), float64(chartH-padT-padB)
 	// Axis and the peak's gridline with its label.
 	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="currentColor" stroke-opacity="0.4"/>`, padL, chartH-padB, chartW-padR, chartH-padB)
-	fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" text-anchor="end" fill="currentColor">%s</text>`, padL-4, padT+10, strconv.FormatInt(peak, 10))
+	if peak > 0 { // an empty range has one label, 0: a peak of 0 above it reads as a broken scale
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" text-anchor="end" fill="currentColor">%s</text>`, padL-4, padT+10, strconv.FormatInt(peak, 10))
+	}
 	fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" text-anchor="end" fill="currentColor">0</text>`, padL-4, chartH-padB)
 	if len(points) > 0 {
 		slot := plotW / float64(len(points))
@@ -49,7 +51,11 @@ func chartSVG(points []Point, bucket Bucket) template.HTML {
 				x+gap/2, float64(chartH-padB)-h, max(slot-gap, 0.5), h, template.HTMLEscapeString(p.Time.UTC().Format("2006-01-02 15:04 UTC")), p.Count)
 		}
 		// Labels at the first, middle and last bucket.
-		for _, i := range []int{0, len(points) / 2, len(points) - 1} {
+		last := len(points) - 1
+		for n, i := range []int{0, len(points) / 2, last} {
+			if (n == 1 && (i == 0 || i == last)) || (n == 2 && i == 0) {
+				continue // with one or two buckets the middle is an end: each is labelled once
+			}
 			anchor := "middle"
 			switch i {
 			case 0:
@@ -63,8 +69,12 @@ func chartSVG(points []Point, bucket Bucket) template.HTML {
 			} else if anchor == "end" {
 				x = float64(chartW - padR)
 			}
+			label := points[i].Time.UTC().Format(layout)
+			if i == last {
+				label += " UTC" // the operator's clock may be in another zone
+			}
 			fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="11" text-anchor="%s" fill="currentColor">%s</text>`,
-				x, chartH-6, anchor, points[i].Time.UTC().Format(layout))
+				x, chartH-6, anchor, label)
 		}
 	}
 	b.WriteString(`</svg>`)
