@@ -145,7 +145,9 @@ func tokensChart(days []dayTokens) template.HTML {
 		chartW, chartH, template.HTMLEscapeString(fmt.Sprintf("Tokens per day: %d in all, at most %d in one day", total, peak)))
 	plotW, plotH := float64(chartW-padL-padR), float64(chartH-padT-padB)
 	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="currentColor" stroke-opacity="0.4"/>`, padL, chartH-padB, chartW-padR, chartH-padB)
-	fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" text-anchor="end" fill="currentColor">%d</text>`, padL-4, padT+10, peak)
+	if peak > 0 { // an empty fortnight has one label, 0: a peak of 0 above it reads as a broken scale
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" text-anchor="end" fill="currentColor">%d</text>`, padL-4, padT+10, peak)
+	}
 	fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" text-anchor="end" fill="currentColor">0</text>`, padL-4, chartH-padB)
 	if len(days) > 0 {
 		slot := plotW / float64(len(days))
@@ -160,7 +162,8 @@ func tokensChart(days []dayTokens) template.HTML {
 				x+gap/2, float64(chartH-padB)-h, max(slot-gap, 0.5), h, d.Day, d.Tokens)
 		}
 		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" text-anchor="start" fill="currentColor">%s</text>`, padL, chartH-6, days[0].Day)
-		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" text-anchor="end" fill="currentColor">%s</text>`, chartW-padR, chartH-6, days[len(days)-1].Day)
+		// The ledger's days are UTC days, which the operator's own may not be.
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" text-anchor="end" fill="currentColor">%s UTC</text>`, chartW-padR, chartH-6, days[len(days)-1].Day)
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) // every text above is a number, a date or escaped

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -78,4 +80,34 @@ func TestPanelUserNames(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestTokensChartAxis: an empty fortnight's y axis shows one "0", not a peak of 0 above a 0
+// (which reads as a broken scale); a peak is labelled above it. The last day says UTC, since
+// the ledger's days are UTC days.
+func TestTokensChartAxis(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		days   []dayTokens
+		labels []string // the y axis's, top first
+	}{
+		{"empty", []dayTokens{{"2026-12-05", 0}, {"2026-12-06", 0}}, []string{"0"}},
+		{"peak", []dayTokens{{"2026-12-05", 40}, {"2026-12-06", 12}}, []string{"40", "0"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			svg := string(tokensChart(tc.days))
+			var labels []string
+			for _, m := range regexp.MustCompile(`<text x="(\d+)" [^>]*>([^<]*)</text>`).FindAllStringSubmatch(svg, -1) {
+				if m[1] == strconv.Itoa(padL-4) {
+					labels = append(labels, m[2])
+				}
+			}
+			if strings.Join(labels, ",") != strings.Join(tc.labels, ",") {
+				t.Errorf("y axis labels %q, want %q", labels, tc.labels)
+			}
+			if !strings.Contains(svg, ">2026-12-06 UTC</text>") {
+				t.Errorf("the last day is not labelled as a UTC day:\n%s", svg)
+			}
+		})
+	}
 }
