@@ -30,7 +30,7 @@ var panelTmpl = frontend.NewTemplate("users", template.FuncMap{
   <input id="user-q" type="search" name="q" value="{{.Query}}">
   <button type="submit">Search</button>
 </form>
-{{with .Bad}}<p role="alert">{{.}}</p>{{else}}<p class="muted">{{count .Total}}{{if .Capped}}+{{end}} account{{if or .Capped (ne .Total 1)}}s{{end}}{{with .Query}} {{if $.Short}}starting with{{else}}matching{{end}} “{{.}}”{{end}}{{if gt .Total (len .Users)}}, the first {{len .Users}} shown{{end}}.</p>{{end}}
+{{if .Bad}}<p role="alert">{{.Bad}}</p>{{else if and (not .Query) (eq .Total 0) (not .Capped)}}<p class="muted">No accounts yet. People sign up through the API (<code>POST /api/v1/auth/register</code>); make the first admin with the app's <code>users create-admin</code> command, then sign in here with it.</p>{{else}}<p class="muted">{{count .Total}}{{if .Capped}}+{{end}} account{{if or .Capped (ne .Total 1)}}s{{end}}{{with .Query}} {{if $.Short}}starting with{{else}}matching{{end}} “{{.}}”{{end}}{{if gt .Total (len .Users)}}, the first {{len .Users}} shown{{end}}.</p>{{end}}
 {{if .Users}}<div class="scroll" tabindex="0" role="group" aria-label="Users, scrollable"><table>
   <thead><tr><th scope="col">Email</th><th scope="col">Username</th><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
   <tbody>{{range .Users}}<tr>

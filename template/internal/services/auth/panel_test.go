@@ -60,3 +60,24 @@ func TestPanel(t *testing.T) {
 		}
 	})
 }
+
+// TestPanelEmpty: with no account yet, the panel says how the first one is made rather than
+// only "0 accounts."; a search that matches nothing says just that.
+func TestPanelEmpty(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		h, _, _ := dashboardApp(t, db, nil)
+		b := frontendtest.NewBrowser(t, h)
+		for _, tc := range []struct {
+			path       string
+			want, lack string
+		}{
+			{"/dashboard/panels/users", "users create-admin", "0 accounts."},
+			{"/dashboard/panels/users?q=nobody", "0 accounts matching", "users create-admin"},
+		} {
+			body := b.Get(tc.path)
+			if !strings.Contains(body, tc.want) || strings.Contains(body, tc.lack) {
+				t.Errorf("%s: want %q and not %q in:\n%s", tc.path, tc.want, tc.lack, body)
+			}
+		}
+	})
+}
