@@ -1140,3 +1140,15 @@ func TestDashboardHome(t *testing.T) {
 		t.Errorf("the host refusal links to the dashboard:\n%s", rec.Body)
 	}
 }
+
+// TestRefusalPageOnPhone: the refusal page is bare, but a phone must show it at its own width;
+// without a viewport it lays the page out 980px wide and shrinks the text to a third.
+func TestRefusalPageOnPhone(t *testing.T) {
+	e := setup(t, setupOpts{})
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/dashboard/panels/nope", nil)
+	req.Header.Set("Accept", "text/html")
+	rec := do(t, e.h, req)
+	if body := rec.Body.String(); rec.Code != http.StatusNotFound || !strings.Contains(body, `<meta name="viewport" content="width=device-width, initial-scale=1">`) {
+		t.Errorf("refusal page: %d, want 404 with a viewport:\n%s", rec.Code, body)
+	}
+}
