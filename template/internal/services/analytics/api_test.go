@@ -524,3 +524,15 @@ func TestTrackRequests(t *testing.T) {
 		t.Errorf("recorded %+v, want one api_request with the route pattern and status 404", evs)
 	}
 }
+
+// TestPanelEmpty: with no events the panel says where events come from, not only that there
+// are none.
+func TestPanelEmpty(t *testing.T) {
+	t.Parallel()
+	db := databasetest.New(t, database.SQLite)
+	h, _ := apiSetup(t, db, Settings{})
+	rec := send(t, h, http.MethodGet, "/dashboard/panels/analytics", nil, nil)
+	if body := rec.Body.String(); rec.Code != http.StatusOK || !strings.Contains(body, "POST "+EventsPath) {
+		t.Errorf("empty panel: %d, want it to name POST %s:\n%s", rec.Code, EventsPath, body)
+	}
+}

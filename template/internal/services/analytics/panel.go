@@ -29,7 +29,7 @@ var panelTmpl = frontend.NewTemplate("analytics", template.FuncMap{
 <h3>Top events</h3>
 {{if .Top}}<table><thead><tr><th scope="col">Event</th><th scope="col">Count</th></tr></thead>
 <tbody>{{range .Top}}<tr><th scope="row">{{.Name}}</th><td>{{.Count}}</td></tr>{{end}}</tbody></table>
-{{else}}<p class="muted">No events in this range.</p>{{end}}
+{{else}}<p class="muted">No events in this range. The app records them with <code>TrackEvent</code>, clients send them to <code>POST {{.EventsPath}}</code>.</p>{{end}}
 {{if .Funnel}}<h3>Funnel</h3>
 <table><thead><tr><th scope="col">Step</th><th scope="col">Users</th><th scope="col">Of the first step</th></tr></thead>
 <tbody>{{range .Funnel}}<tr><th scope="row">{{.Name}}</th><td>{{.Users}}</td><td>{{printf "%.1f" (pct .Rate)}}%</td></tr>{{end}}</tbody></table>
@@ -85,7 +85,7 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	}
 	data := map[string]any{
 		"Page": frontend.PanelsPath + "/" + p.Panel, "Fragment": frontend.FragmentsPath + "/panels/" + p.Panel, "Ranges": []string{"24h", "7d", "30d"}, "Range": rangeName,
-		"Bucket": string(spec.bucket), "Chart": chartSVG(points, spec.bucket), "Total": total, "Unique": unique, "Top": top,
+		"Bucket": string(spec.bucket), "Chart": chartSVG(points, spec.bucket), "Total": total, "Unique": unique, "Top": top, "EventsPath": EventsPath,
 		"Stats": svc.Stats(), "Health": svc.CheckHealth(ctx), "Limit": svc.settings.BufferLimit,
 		"LastFlush": sinceLabel(now, svc.Stats().LastFlush), "LastFailure": sinceLabel(now, svc.Stats().LastFailure),
 	}
