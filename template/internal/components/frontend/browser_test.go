@@ -148,3 +148,37 @@ func TestBrowserFormControlsMatchText(t *testing.T) {
 		t.Errorf("a select's font is %s, a text input's %s: want the same", m[1], m[2])
 	}
 }
+
+// TestBrowserCurrentNavLinkKeepsItsWidth: the current page's link in the navigation is as
+// wide as when it is not current. A bolder current link was wider, so a navigation that just
+// fitted on one line wrapped on some pages (Analytics) and not others: the header jumped as
+// the operator moved between panels.
+func TestBrowserCurrentNavLinkKeepsItsWidth(t *testing.T) {
+	chromiumPath(t)
+	e := setup(t, setupOpts{})
+	css := regexp.MustCompile(`<link rel="stylesheet" href="([^"]+)"`).FindStringSubmatch(get(t, e.h, "/").Body.String())
+	if css == nil {
+		t.Fatal("no stylesheet in the layout")
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", e.h)
+	mux.HandleFunc("/test/page", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><link rel="stylesheet" href="%s"></head>
+<body><header class="top"><nav aria-label="Dashboard"><a id="a" href="/x">Analytics</a> <a id="b" href="/y" aria-current="page">Analytics</a></nav></header><p id="out"></p>
+<script>addEventListener("load", function () {
+  var w = function (id) { return document.getElementById(id).getBoundingClientRect().width.toFixed(1); };
+  document.getElementById("out").textContent = "plain=" + w("a") + " current=" + w("b");
+});</script></body></html>`, css[1])
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	dom := browse(t, srv.URL+"/test/page", time.Second, 800, 600, "")
+	m := regexp.MustCompile(`plain=([\d.]+) current=([\d.]+)`).FindStringSubmatch(dom)
+	if m == nil {
+		t.Fatalf("the page did not report the links' widths:\n%s", dom)
+	}
+	if m[1] != m[2] {
+		t.Errorf("the current link is %spx wide, the same link not current %spx: want the same", m[2], m[1])
+	}
+}
