@@ -23,37 +23,48 @@ func TestCreatedSQLiteIsLogged(t *testing.T) {
 
 	dir := t.TempDir()
 	t.Chdir(dir)
+	elsewhere := filepath.Join(t.TempDir(), "abs.db")
 	for _, tt := range []struct {
-		name string
-		want int
-	}{{"new file", 1}, {"existing file", 0}} {
+		name, url, msg, path string
+		want             int
+	}{
+		{"new file", "sqlite://data/app.db", msgCreatedRelative, filepath.Join(dir, "data", "app.db"), 1},
+		{"existing file", "sqlite://data/app.db", msgCreatedRelative, "", 0},
+		// An absolute URL does not depend on the current folder: no hint about it.
+		{"new file, absolute URL", "sqlite://" + elsewhere, msgCreated, elsewhere, 1},
+	} {
 		t.Run(tt.name, func(t *testing.T) {
-			before := len(logs.Records(t, msgCreated))
-			db, err := database.Open(t.Context(), database.Settings{URL: "sqlite://data/app.db"})
+			before := len(logs.Records(t, tt.msg))
+			db, err := database.Open(t.Context(), database.Settings{URL: tt.url})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if err := db.Close(); err != nil {
 				t.Fatal(err)
 			}
-			recs := logs.Records(t, msgCreated)
+			recs := logs.Records(t, tt.msg)
 			if got := len(recs) - before; got != tt.want {
-				t.Fatalf("%d lines %q, want %d:\n%s", got, msgCreated, tt.want, logs.String())
+				t.Fatalf("%d lines %q, want %d:\n%s", got, tt.msg, tt.want, logs.String())
 			}
 			if tt.want == 1 {
-				want := filepath.Join(dir, "data", "app.db")
-				if path, _ := recs[len(recs)-1]["path"].(string); path != want {
-					t.Errorf("path %q, want %q", path, want)
+				if path, _ := recs[len(recs)-1]["path"].(string); path != tt.path {
+					t.Errorf("path %q, want %q", path, tt.path)
 				}
-				if _, err := os.Stat(want); err != nil {
+				if _, err := os.Stat(tt.path); err != nil {
 					t.Error(err)
 				}
 			}
 		})
+	}
+	if n := len(logs.Records(t, msgCreatedRelative)) + len(logs.Records(t, msgCreated)); n != 2 {
+		t.Errorf("%d creation lines, want 2:\n%s", n, logs.String())
 	}
 	if strings.Contains(logs.String(), `"level":"WARN"`) || strings.Contains(logs.String(), `"level":"ERROR"`) {
 		t.Errorf("a new database is not a warning:\n%s", logs.String())
 	}
 }
 
-const msgCreated = "database: created a new, empty SQLite database; a relative DATABASE_URL is read from the current folder"
+const (
+	msgCreated         = "database: created a new, empty SQLite database"
+	msgCreatedRelative = msgCreated + "; a relative DATABASE_URL is read from the current folder"
+)
