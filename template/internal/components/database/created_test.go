@@ -26,7 +26,7 @@ func TestCreatedSQLiteIsLogged(t *testing.T) {
 	elsewhere := filepath.Join(t.TempDir(), "abs.db")
 	for _, tt := range []struct {
 		name, url, msg, path string
-		want             int
+		want                 int
 	}{
 		{"new file", "sqlite://data/app.db", msgCreatedRelative, filepath.Join(dir, "data", "app.db"), 1},
 		{"existing file", "sqlite://data/app.db", msgCreatedRelative, "", 0},
