@@ -121,25 +121,12 @@ func TestBrowserHiddenTabDoesNotPoll(t *testing.T) {
 // Chromium's default it is 13.33px beside 16px text and looks broken.
 func TestBrowserFormControlsMatchText(t *testing.T) {
 	chromiumPath(t)
-	e := setup(t, setupOpts{})
-	css := regexp.MustCompile(`<link rel="stylesheet" href="([^"]+)"`).FindStringSubmatch(get(t, e.h, "/").Body.String())
-	if css == nil {
-		t.Fatal("no stylesheet in the layout")
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/", e.h)
-	mux.HandleFunc("/test/page", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><link rel="stylesheet" href="%s"></head>
-<body><label>Range <select id="s"><option>last 24h</option></select></label><input id="i" type="text"><p id="out"></p>
+	page := styledPage(t, `<label>Range <select id="s"><option>last 24h</option></select></label><input id="i" type="text"><p id="out"></p>
 <script>addEventListener("load", function () {
   var f = function (id) { return getComputedStyle(document.getElementById(id)).fontSize; };
   document.getElementById("out").textContent = "select=" + f("s") + " input=" + f("i");
-});</script></body></html>`, css[1])
-	})
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-
-	dom := browse(t, srv.URL+"/test/page", time.Second, 800, 600, "")
+});</script>`)
+	dom := browse(t, page, time.Second, 800, 600, "")
 	m := regexp.MustCompile(`select=([\d.]+px) input=([\d.]+px)`).FindStringSubmatch(dom)
 	if m == nil {
 		t.Fatalf("the page did not report its font sizes:\n%s", dom)
@@ -155,6 +142,25 @@ func TestBrowserFormControlsMatchText(t *testing.T) {
 // the operator moved between panels.
 func TestBrowserCurrentNavLinkKeepsItsWidth(t *testing.T) {
 	chromiumPath(t)
+	page := styledPage(t, `<header class="top"><nav aria-label="Dashboard"><a id="a" href="/x">Analytics</a> <a id="b" href="/y" aria-current="page">Analytics</a></nav></header><p id="out"></p>
+<script>addEventListener("load", function () {
+  var w = function (id) { return document.getElementById(id).getBoundingClientRect().width.toFixed(1); };
+  document.getElementById("out").textContent = "plain=" + w("a") + " current=" + w("b");
+});</script>`)
+	dom := browse(t, page, time.Second, 800, 600, "")
+	m := regexp.MustCompile(`plain=([\d.]+) current=([\d.]+)`).FindStringSubmatch(dom)
+	if m == nil {
+		t.Fatalf("the page did not report the links' widths:\n%s", dom)
+	}
+	if m[1] != m[2] {
+		t.Errorf("the current link is %spx wide, the same link not current %spx: want the same", m[2], m[1])
+	}
+}
+
+// styledPage serves body in a page that links the dashboard's stylesheet, and returns its URL:
+// for measuring what the stylesheet does to markup the panels use.
+func styledPage(t *testing.T, body string) string {
+	t.Helper()
 	e := setup(t, setupOpts{})
 	css := regexp.MustCompile(`<link rel="stylesheet" href="([^"]+)"`).FindStringSubmatch(get(t, e.h, "/").Body.String())
 	if css == nil {
@@ -163,22 +169,9 @@ func TestBrowserCurrentNavLinkKeepsItsWidth(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("/", e.h)
 	mux.HandleFunc("/test/page", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><link rel="stylesheet" href="%s"></head>
-<body><header class="top"><nav aria-label="Dashboard"><a id="a" href="/x">Analytics</a> <a id="b" href="/y" aria-current="page">Analytics</a></nav></header><p id="out"></p>
-<script>addEventListener("load", function () {
-  var w = function (id) { return document.getElementById(id).getBoundingClientRect().width.toFixed(1); };
-  document.getElementById("out").textContent = "plain=" + w("a") + " current=" + w("b");
-});</script></body></html>`, css[1])
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><link rel="stylesheet" href="%s"></head><body>%s</body></html>`, css[1], body)
 	})
 	srv := httptest.NewServer(mux)
-	defer srv.Close()
-
-	dom := browse(t, srv.URL+"/test/page", time.Second, 800, 600, "")
-	m := regexp.MustCompile(`plain=([\d.]+) current=([\d.]+)`).FindStringSubmatch(dom)
-	if m == nil {
-		t.Fatalf("the page did not report the links' widths:\n%s", dom)
-	}
-	if m[1] != m[2] {
-		t.Errorf("the current link is %spx wide, the same link not current %spx: want the same", m[2], m[1])
-	}
+	t.Cleanup(srv.Close)
+	return srv.URL + "/test/page"
 }
