@@ -188,9 +188,11 @@ func (o *Observability) metricsView(ctx context.Context, now time.Time) (metrics
 			for i := range f.Series {
 				m := &f.Series[i]
 				n := float64(m.Count)
-				if m.label("outcome") == "ok" {
+				// A snoozed attempt (the task asked to run later) is neither.
+				switch m.label("outcome") {
+				case "ok":
 					v.Jobs.OK += n
-				} else {
+				case "error":
 					v.Jobs.Failed += n
 				}
 			}

@@ -64,11 +64,11 @@ func (m *jobMetrics) countInserted(ctx context.Context, res []*rivertype.JobInse
 	}
 }
 
-// recordAttempt records one attempt of job that started at start and ended with err.
-func (m *jobMetrics) recordAttempt(ctx context.Context, job *rivertype.JobRow, start time.Time, err error) {
-	outcome := "ok"
-	if err != nil {
-		outcome = "error"
+// recordAttempt records one attempt of job that started at start and ended as outcome
+// (attemptOutcome's; a panic counts as an error).
+func (m *jobMetrics) recordAttempt(ctx context.Context, job *rivertype.JobRow, start time.Time, outcome string) {
+	if outcome == outcomePanic {
+		outcome = outcomeError
 	}
 	m.duration.Record(ctx, time.Since(start).Seconds(), metric.WithAttributes(
 		attribute.String("river.job.kind", job.Kind), attribute.String("river.queue", job.Queue),

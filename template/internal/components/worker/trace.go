@@ -3,9 +3,11 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -84,12 +86,18 @@ func withTraceContext(metadata []byte, carrier propagation.MapCarrier) []byte {
 // outcome and wait in the job metrics.
 func traceWork(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) (err error) {
 	t, m := tracer(), metrics()
+	// A task that panics returns nothing: River recovers the panic above this middleware and
+	// fails the attempt, so without this flag the attempt's span and metric would say it
+	// succeeded. The panic is left to unwind as it is (River records its value and stack).
+	returned := false
 	if m != nil {
 		start := time.Now()
-		defer func() { m.recordAttempt(ctx, job, start, err) }()
+		defer func() { m.recordAttempt(ctx, job, start, attemptOutcome(err, returned)) }()
 	}
 	if t == nil {
-		return doInner(ctx)
+		err = doInner(ctx)
+		returned = true
+		return err
 	}
 	var meta struct {
 		Trace map[string]string `json:"otel"`
@@ -102,11 +110,44 @@ func traceWork(ctx context.Context, job *rivertype.JobRow, doInner func(context.
 			attribute.String("messaging.destination.name", job.Queue),
 			attribute.Int64("messaging.message.id", job.ID),
 			attribute.Int("river.attempt", job.Attempt)))
-	defer span.End()
+	defer func() {
+		switch attemptOutcome(err, returned) {
+		case outcomePanic:
+			span.SetStatus(codes.Error, "the job's task panicked")
+		case outcomeError:
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+		case outcomeSnoozed:
+			// Not a failure: the task asked to run later (river.JobSnooze).
+			span.SetAttributes(attribute.Bool("river.snoozed", true))
+		}
+		span.End()
+	}()
 	err = doInner(ctx)
-	if err != nil {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, err.Error())
-	}
+	returned = true
 	return err
+}
+
+// How a job attempt ended, as the work span's status and the outcome label of
+// river_job_duration_seconds say it.
+const (
+	outcomeOK      = "ok"
+	outcomeError   = "error"
+	outcomePanic   = "panic" // a failure, counted as "error"
+	outcomeSnoozed = "snoozed"
+)
+
+// attemptOutcome is how an attempt that returned err ended; returned is false when the task
+// panicked instead of returning.
+func attemptOutcome(err error, returned bool) string {
+	var snooze *river.JobSnoozeError
+	switch {
+	case !returned:
+		return outcomePanic
+	case err == nil:
+		return outcomeOK
+	case errors.As(err, &snooze):
+		return outcomeSnoozed
+	}
+	return outcomeError
 }
