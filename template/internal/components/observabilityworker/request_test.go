@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -68,6 +69,35 @@ func TestRequestTrace(t *testing.T) {
 		}
 		if request.SpanKind() != trace.SpanKindServer || request.Parent().IsValid() {
 			t.Errorf("request span kind %v parent %v, want a server root span", request.SpanKind(), request.Parent())
+		}
+		// The job spans say what they did, and to which job, in attributes as well as in their
+		// names: a backend filters and groups by attribute (OpenTelemetry's messaging
+		// conventions require the operation's name; its type is conditionally required).
+		for _, tt := range []struct {
+			span sdktrace.ReadOnlySpan
+			want map[attribute.Key]attribute.Value
+		}{
+			{enqueue, map[attribute.Key]attribute.Value{
+				"messaging.operation.name": attribute.StringValue("enqueue"),
+				"messaging.operation.type": attribute.StringValue("send"),
+				"river.job.kind":           attribute.StringValue(recordedArgs{}.Kind()),
+			}},
+			{work, map[attribute.Key]attribute.Value{
+				"messaging.operation.name": attribute.StringValue("work"),
+				"messaging.operation.type": attribute.StringValue("process"),
+				"river.job.kind":           attribute.StringValue(recordedArgs{}.Kind()),
+				"river.attempt":            attribute.IntValue(1),
+			}},
+		} {
+			got := map[attribute.Key]attribute.Value{}
+			for _, a := range tt.span.Attributes() {
+				got[a.Key] = a.Value
+			}
+			for k, v := range tt.want {
+				if got[k] != v {
+					t.Errorf("%s: %s = %v, want %v", tt.span.Name(), k, got[k].Emit(), v.Emit())
+				}
+			}
 		}
 	})
 }

@@ -44,10 +44,16 @@ func traceInsert(ctx context.Context, many []*rivertype.JobInsertParams,
 	if len(many) > 1 {
 		name = "enqueue " + strconv.Itoa(len(many)) + " jobs"
 	}
-	ctx, span := t.Start(ctx, name, trace.WithSpanKind(trace.SpanKindProducer),
-		trace.WithAttributes(attribute.String("messaging.system", "river"),
-			attribute.String("messaging.destination.name", many[0].Queue),
-			attribute.Int("messaging.batch.message_count", len(many))))
+	// The operation and the kind are attributes as well as in the name, for a backend's
+	// filters (OpenTelemetry's messaging conventions; river.job.kind as on the job metrics).
+	attrs := []attribute.KeyValue{attribute.String("messaging.system", "river"),
+		attribute.String("messaging.operation.name", "enqueue"), attribute.String("messaging.operation.type", "send"),
+		attribute.String("messaging.destination.name", many[0].Queue),
+		attribute.Int("messaging.batch.message_count", len(many))}
+	if oneKind(many) {
+		attrs = append(attrs, attribute.String("river.job.kind", many[0].Kind))
+	}
+	ctx, span := t.Start(ctx, name, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attrs...))
 	defer span.End()
 	carrier := propagation.MapCarrier{}
 	otel.GetTextMapPropagator().Inject(ctx, carrier)
@@ -62,6 +68,16 @@ func traceInsert(ctx context.Context, many []*rivertype.JobInsertParams,
 		m.countInserted(ctx, res)
 	}
 	return res, err
+}
+
+// oneKind reports whether the jobs of an insert are all of one kind.
+func oneKind(many []*rivertype.JobInsertParams) bool {
+	for _, p := range many[1:] {
+		if p.Kind != many[0].Kind {
+			return false
+		}
+	}
+	return true
 }
 
 // withTraceContext returns metadata (a JSON object, or empty) with the trace context set;
@@ -107,6 +123,8 @@ func traceWork(ctx context.Context, job *rivertype.JobRow, doInner func(context.
 	}
 	ctx, span := t.Start(ctx, "work "+job.Kind, trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(attribute.String("messaging.system", "river"),
+			attribute.String("messaging.operation.name", "work"), attribute.String("messaging.operation.type", "process"),
+			attribute.String("river.job.kind", job.Kind),
 			attribute.String("messaging.destination.name", job.Queue),
 			attribute.Int64("messaging.message.id", job.ID),
 			attribute.Int("river.attempt", job.Attempt)))
