@@ -132,7 +132,7 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 	// which carries none. Without OTLP metrics the SDK's default (trace_based) would record
 	// them for nobody, so they are off unless OTEL_METRICS_EXEMPLAR_FILTER asks (the SDK
 	// reads it; an option given here would override it).
-	otlpMetrics := s.OTLPEndpoint != "" && os.Getenv("OTEL_METRICS_EXPORTER") != "none"
+	otlpMetrics := otlpSignal(s.OTLPEndpoint, "metrics", os.Getenv) && os.Getenv("OTEL_METRICS_EXPORTER") != "none"
 	if exemplarsOff(otlpMetrics, os.Getenv("OTEL_METRICS_EXEMPLAR_FILTER")) {
 		meterOpts = append(meterOpts, sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter))
 	}
@@ -147,11 +147,11 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 	for _, sp := range o.SpanProcessors {
 		traceOpts = append(traceOpts, sdktrace.WithSpanProcessor(sp))
 	}
-	if s.OTLPEndpoint != "" {
-		// The exporters are the component's own (otlp_export.go: OTLP/HTTP with protobuf
-		// written by hand; the official ones link gRPC, see the README) and read the other
-		// OTEL_EXPORTER_OTLP_* variables as those do: per-signal endpoints, headers, timeout,
-		// compression, certificates.
+	// The exporters are the component's own (otlp_export.go: OTLP/HTTP with protobuf
+	// written by hand; the official ones link gRPC, see the README) and read the other
+	// OTEL_EXPORTER_OTLP_* variables as those do: per-signal endpoints, headers, timeout,
+	// compression, certificates.
+	if otlpSignal(s.OTLPEndpoint, "traces", os.Getenv) {
 		spans, err := otlpConfigFromEnv(s.OTLPEndpoint, "traces", os.Getenv)
 		if err != nil {
 			return nil, err
@@ -160,19 +160,19 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 		se.s.status = newExportStatus("traces", logger)
 		exports, senders = append(exports, se.s.status), append(senders, se.s)
 		traceOpts = append(traceOpts, sdktrace.WithBatcher(se))
-		// OTEL_METRICS_EXPORTER=none (the standard switch) keeps metrics off the wire: for
-		// a backend that takes traces only, such as Jaeger, which answers 404 to
-		// /v1/metrics. /metrics serves them either way.
-		if otlpMetrics {
-			metrics, err := otlpConfigFromEnv(s.OTLPEndpoint, "metrics", os.Getenv)
-			if err != nil {
-				return nil, err
-			}
-			me := newMetricExporter(metrics, nil)
-			me.s.status = newExportStatus("metrics", logger)
-			exports, senders = append(exports, me.s.status), append(senders, me.s)
-			meterOpts = append(meterOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(me)))
+	}
+	// OTEL_METRICS_EXPORTER=none (the standard switch) keeps metrics off the wire: for
+	// a backend that takes traces only, such as Jaeger, which answers 404 to
+	// /v1/metrics. /metrics serves them either way.
+	if otlpMetrics {
+		metrics, err := otlpConfigFromEnv(s.OTLPEndpoint, "metrics", os.Getenv)
+		if err != nil {
+			return nil, err
 		}
+		me := newMetricExporter(metrics, nil)
+		me.s.status = newExportStatus("metrics", logger)
+		exports, senders = append(exports, me.s.status), append(senders, me.s)
+		meterOpts = append(meterOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(me)))
 	}
 	obs := &Observability{
 		settings:   s,
@@ -200,6 +200,14 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 		otel.SetErrorHandler(&errorHandler{logger: logger, now: time.Now, limit: warnLimiter{every: warnEvery}})
 	}
 	return obs, nil
+}
+
+// otlpSignal reports whether signal (traces, metrics) has somewhere to go over OTLP: the
+// base endpoint, or the signal's own OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT, which the
+// specification lets stand alone (traces only to Jaeger or Tempo, for one).
+func otlpSignal(base, signal string, getenv func(string) string) bool {
+	return strings.TrimSpace(base) != "" ||
+		strings.TrimSpace(getenv("OTEL_EXPORTER_OTLP_"+strings.ToUpper(signal)+"_ENDPOINT")) != ""
 }
 
 // exemplarsOff reports whether New turns exemplars off: when no metric leaves over OTLP and

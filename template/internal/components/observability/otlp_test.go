@@ -151,3 +151,51 @@ func TestExemplarsOff(t *testing.T) {
 		})
 	}
 }
+
+// TestSignalEndpointAlone: a per-signal endpoint is enough to export that signal, as the
+// OpenTelemetry specification has it: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT alone sends the spans
+// (and no metrics, which have nowhere to go), the way to send traces only to Jaeger or Tempo.
+// In the environment, so not in parallel.
+func TestSignalEndpointAlone(t *testing.T) {
+	for _, tc := range []struct {
+		name, variable, path string
+		want                 []string // the paths the collector gets
+	}{
+		{"traces", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "/custom/traces", []string{"/custom/traces"}},
+		{"metrics", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "/custom/metrics", []string{"/custom/metrics"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var got []string
+			collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				if !slices.Contains(got, r.URL.Path) {
+					got = append(got, r.URL.Path)
+				}
+				mu.Unlock()
+				w.Header().Set("Content-Type", "application/x-protobuf")
+				w.WriteHeader(http.StatusOK)
+			}))
+			t.Cleanup(collector.Close)
+			t.Setenv(tc.variable, collector.URL+tc.path)
+
+			obs, err := New(t.Context(), Settings{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h := obs.CheckHealth(t.Context()); h.Details["otlp"] != true {
+				t.Errorf("health details %v, want otlp: true", h.Details)
+			}
+			_, span := obs.TracerProvider().Tracer("test").Start(t.Context(), "work")
+			span.End()
+			if err := obs.Stop(context.Background()); err != nil {
+				t.Fatalf("Stop: %v", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("the collector got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -20,7 +20,7 @@ import (
 // failing export degrades the health check rather than failing it (see CheckHealth).
 type Settings struct {
 	ServiceName  string `env:"OTEL_SERVICE_NAME" envDefault:"" doc:"Service name on traces and metrics (OpenTelemetry's variable); empty means the binary's name."`
-	OTLPEndpoint string `env:"OTEL_EXPORTER_OTLP_ENDPOINT" envDefault:"" doc:"OTLP/HTTP collector to push traces and metrics to (e.g. http://localhost:4318); empty exports nothing, /metrics still serves."`
+	OTLPEndpoint string `env:"OTEL_EXPORTER_OTLP_ENDPOINT" envDefault:"" doc:"OTLP/HTTP collector to push traces and metrics to (e.g. http://localhost:4318); empty exports nothing unless OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT (full URLs) is set; /metrics still serves."`
 	MetricsToken string `env:"METRICS_TOKEN" envDefault:"" doc:"Bearer token GET /metrics requires (Authorization: Bearer ...); at least 32 characters in production; aegis init writes a random one to .env. Empty closes it in production; development always lets this machine in without it."`
 	// DashboardTraces sizes the in-memory ring of recent traces behind the dashboard's Traces
 	// panel; the slowest 50 and the latest 50 failed are kept besides.
