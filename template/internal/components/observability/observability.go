@@ -151,7 +151,9 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 	// written by hand; the official ones link gRPC, see the README) and read the other
 	// OTEL_EXPORTER_OTLP_* variables as those do: per-signal endpoints, headers, timeout,
 	// compression, certificates.
-	if otlpSignal(s.OTLPEndpoint, "traces", os.Getenv) {
+	// OTEL_TRACES_EXPORTER=none keeps spans off the wire, as OTEL_METRICS_EXPORTER=none does
+	// metrics: for a backend that takes metrics only. The dashboard's ring keeps them.
+	if otlpSignal(s.OTLPEndpoint, "traces", os.Getenv) && os.Getenv("OTEL_TRACES_EXPORTER") != "none" {
 		spans, err := otlpConfigFromEnv(s.OTLPEndpoint, "traces", os.Getenv)
 		if err != nil {
 			return nil, err

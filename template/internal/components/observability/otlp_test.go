@@ -199,3 +199,37 @@ func TestSignalEndpointAlone(t *testing.T) {
 		})
 	}
 }
+
+// TestTracesExporterNone: OTEL_TRACES_EXPORTER=none sends the metrics and no spans, as
+// OTEL_METRICS_EXPORTER=none does the other way round: for a backend that takes metrics
+// only. In the environment, so not in parallel.
+func TestTracesExporterNone(t *testing.T) {
+	t.Setenv("OTEL_TRACES_EXPORTER", "none")
+	var mu sync.Mutex
+	var got []string
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if !slices.Contains(got, r.URL.Path) {
+			got = append(got, r.URL.Path)
+		}
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(collector.Close)
+
+	obs, err := New(t.Context(), Settings{OTLPEndpoint: collector.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := obs.TracerProvider().Tracer("test").Start(t.Context(), "work")
+	span.End()
+	if err := obs.Stop(context.Background()); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(got, []string{"/v1/metrics"}) {
+		t.Errorf("the collector got %q, want the metrics alone", got)
+	}
+}
