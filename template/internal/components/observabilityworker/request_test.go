@@ -95,7 +95,7 @@ func TestRequestTrace(t *testing.T) {
 			}
 			for k, v := range tt.want {
 				if got[k] != v {
-					t.Errorf("%s: %s = %v, want %v", tt.span.Name(), k, got[k].Emit(), v.Emit())
+					t.Errorf("%s: %s = %v, want %v", tt.span.Name(), k, got[k].String(), v.String())
 				}
 			}
 		}
