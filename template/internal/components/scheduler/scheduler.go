@@ -589,7 +589,12 @@ func (s *Scheduler) shutdown(ctx context.Context) error {
 // Stop returns ctx's error. It is idempotent and safe before Start.
 func (s *Scheduler) Stop(ctx context.Context) error { return s.shutdown(ctx) }
 
+// Drain is Stop, called by the container before it stops any service, so the runs still in
+// progress can use the services they resolve from the container.
+func (s *Scheduler) Drain(ctx context.Context) error { return s.shutdown(ctx) }
+
 var (
 	_ registry.Starter = (*Scheduler)(nil)
 	_ registry.Stopper = (*Scheduler)(nil)
+	_ registry.Drainer = (*Scheduler)(nil)
 )

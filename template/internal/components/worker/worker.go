@@ -325,7 +325,12 @@ func (c *Client) Start(ctx context.Context) error {
 // Stop stops fetching jobs and waits for running ones, at most WORKER_SHUTDOWN_TIMEOUT (or
 // until ctx ends); then it cancels their contexts and waits a little more. A cancelled job
 // is retried later. Stop is idempotent and does nothing before Start.
-func (c *Client) Stop(ctx context.Context) error {
+func (c *Client) Stop(ctx context.Context) error { return c.Drain(ctx) }
+
+// Drain is Stop, called by the container before it stops any service: the jobs still running
+// resolve the services they use (comms, ai...) from the container, and those must still run.
+// Enqueueing keeps working after it (a service stopping may still enqueue).
+func (c *Client) Drain(ctx context.Context) error {
 	c.mu.Lock()
 	if !c.started || c.stopping {
 		c.mu.Unlock()
@@ -447,5 +452,6 @@ var (
 	_ Enqueuer               = (*Client)(nil)
 	_ registry.Starter       = (*Client)(nil)
 	_ registry.Stopper       = (*Client)(nil)
+	_ registry.Drainer       = (*Client)(nil)
 	_ registry.HealthChecker = (*Client)(nil)
 )

@@ -39,8 +39,10 @@ type ContainerOpts struct {
 //     by a started singleton when every singleton has started.
 //  2. While started, Get returns singletons without locking or allocating. Scoped and
 //     transient instances are constructed on demand (and started, if they have a Start hook).
-//  3. Stop stops singletons in reverse dependency order (a service stops after everything
-//     that depends on it): the Stop hook, else Stopper, else io.Closer (not for Value).
+//  3. Stop first drains the singletons that implement Drainer (the worker, the scheduler),
+//     concurrently, while every service still runs; then it stops singletons in reverse
+//     dependency order (a service stops after everything that depends on it): the Stop
+//     hook, else Stopper, else io.Closer (not for Value).
 //     Transients built for a singleton are stopped after it. Each stop is bounded by the
 //     service's StopTimeout; one that does not return in time is logged and abandoned.
 //
@@ -524,7 +526,49 @@ func (c *Container) Stop(ctx context.Context) error {
 			started = append(started, n)
 		}
 	}
-	return c.stopNodes(ctx, started)
+	drainErr := c.drainNodes(ctx, started)
+	return errors.Join(drainErr, c.stopNodes(ctx, started))
+}
+
+// drainNodes calls Drain on the given started singletons that implement Drainer, all at
+// once, each bounded by its stop timeout, and returns their errors.
+func (c *Container) drainNodes(ctx context.Context, nodes []*node) error {
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	for _, n := range nodes {
+		d, ok := n.value.(Drainer)
+		if !ok || n.e.derived {
+			continue
+		}
+		wg.Go(func() {
+			c.debug(ctx, "registry: draining service", n)
+			drainCtx, cancel := context.WithTimeout(ctx, c.stopTimeout(n))
+			defer cancel()
+			result := make(chan error, 1) // buffered: an abandoned drain must not block on send
+			go func() { result <- safely(func() error { return d.Drain(drainCtx) }) }()
+			var err error
+			select {
+			case err = <-result:
+			case <-drainCtx.Done():
+				select {
+				case err = <-result:
+				default:
+					c.logger().Warn("registry: service did not drain in time", "service", n.name(), "cause", context.Cause(drainCtx))
+					err = fmt.Errorf("did not drain in time: %w", context.Cause(drainCtx))
+				}
+			}
+			if err != nil {
+				mu.Lock()
+				errs = append(errs, &ServiceError{Op: "drain", Service: n.name(), Registered: n.e.loc.String(), Err: err})
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // stopNodes stops the given started singletons, each after its started dependents, as

@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -897,5 +898,75 @@ func TestSingletonGetDoesNotAllocate(t *testing.T) {
 		if n := testing.AllocsPerRun(100, f); n != 0 {
 			t.Errorf("%s: %v allocations per Get", name, n)
 		}
+	}
+}
+
+// drainer is a lifecycle that also drains: its drain records what it could still get.
+type drainer struct {
+	*lifecycle
+	c         func() *registry.Container
+	drainHang time.Duration
+}
+
+func (d *drainer) Drain(ctx context.Context) error {
+	_, err := registry.Get[*user](d.c())
+	d.log.add("drain " + d.name + fmt.Sprintf(" (user available: %v)", err == nil))
+	select {
+	case <-time.After(d.drainHang):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+type user struct{ *lifecycle }
+
+// TestStopDrainsFirst: Stop drains every Drainer before it stops any service, so the work a
+// drainer finishes can still use services that depend on it (the worker's jobs use comms,
+// which sends through the worker); a drain is bounded by the stop timeout and its error joins
+// Stop's.
+func TestStopDrainsFirst(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		hang    time.Duration
+		want    string
+		wantErr bool
+	}{
+		{"drains", 0, "drain worker (user available: true),stop user,stop worker", false},
+		{"drain past its timeout", time.Hour, "drain worker (user available: true),stop user,stop worker", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ev := &events{}
+			var c *registry.Container
+			r := registry.New()
+			must(t, registry.Provide(r, func(context.Context) (*drainer, error) {
+				return &drainer{lifecycle: &lifecycle{name: "worker", log: ev}, c: func() *registry.Container { return c }, drainHang: tc.hang}, nil
+			}))
+			must(t, registry.Provide1(r, func(_ context.Context, _ *drainer) (*user, error) {
+				return &user{&lifecycle{name: "user", log: ev}}, nil
+			}))
+			var err error
+			c, err = r.BuildWith(&registry.ContainerOpts{StopTimeout: 200 * time.Millisecond})
+			must(t, err)
+			must(t, c.Start(t.Context()))
+			err = c.Stop(t.Context())
+			if (err != nil) != tc.wantErr {
+				t.Errorf("Stop: %v, want an error: %v", err, tc.wantErr)
+			}
+			if tc.wantErr && (!errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "drain registry_test.drainer")) {
+				t.Errorf("Stop: %v, want the drain's timeout naming the service", err)
+			}
+			var got []string
+			for _, e := range ev.all() {
+				if !strings.HasPrefix(e, "start ") {
+					got = append(got, e)
+				}
+			}
+			if strings.Join(got, ",") != tc.want {
+				t.Errorf("events %s, want %s", strings.Join(got, ","), tc.want)
+			}
+		})
 	}
 }

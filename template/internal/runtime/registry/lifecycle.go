@@ -24,6 +24,15 @@ type Stopper interface {
 	Stop(ctx context.Context) error
 }
 
+// Drainer is implemented by services that run work of their own which uses other services,
+// found at run time rather than declared as dependencies: the worker's jobs, the scheduler's
+// runs. Stop calls Drain on every started singleton that has it, concurrently, before it stops
+// any singleton: Drain stops taking new work and waits for the work in hand, which can still
+// use every service. It is bounded by the service's StopTimeout; Stop follows as usual.
+type Drainer interface {
+	Drain(ctx context.Context) error
+}
+
 // HealthChecker is implemented by singletons that can report their health. CheckHealth is
 // called concurrently with everything else, must honour ctx, and should be cheap: health
 // endpoints call it on every probe.
