@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/uptrace/bun"
@@ -65,10 +66,32 @@ func (q queryTracer) AfterQuery(ctx context.Context, e *bun.QueryEvent) {
 		return
 	}
 	if e.Err != nil && !errors.Is(e.Err, sql.ErrNoRows) {
-		span.RecordError(e.Err)
-		span.SetStatus(codes.Error, e.Err.Error())
+		// Never the error's text: the engines quote the refused value in it (PostgreSQL's
+		// `invalid input syntax for type integer: "..."`, a duplicate key's value), and
+		// traces leave the app. The engine's code says what went wrong.
+		kind, desc := spanError(e.Err)
+		attrs := []attribute.KeyValue{attribute.String("error.type", kind)}
+		if code := ErrorCode(e.Err); code != "" {
+			attrs = append(attrs, attribute.String("db.response.status_code", code))
+		}
+		span.SetAttributes(attrs...)
+		span.SetStatus(codes.Error, desc)
 	}
 	span.End()
+}
+
+// spanError is a query error's error.type and status description, both free of its text.
+func spanError(err error) (kind, desc string) {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "canceled", "the query was cancelled"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout", "the query ran out of time"
+	}
+	if code := ErrorCode(err); code != "" {
+		return code, "the database refused the query (code " + code + ")"
+	}
+	return fmt.Sprintf("%T", err), "the query failed"
 }
 
 // statementVerb is the first word of query, upper-cased: INSERT, UPDATE, WITH, ...

@@ -2,8 +2,11 @@ package observabilitydatabase
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
+	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -55,6 +58,53 @@ func TestQuerySpans(t *testing.T) {
 		}
 		if _, ok := attrs["db.query.text"]; ok || attrs["db.operation.name"] != "SELECT" || attrs["db.system.name"] == "" {
 			t.Errorf("query span attributes %v, want operation SELECT, the system, no statement text", attrs)
+		}
+	})
+}
+
+// TestQueryErrorSpanHidesValues: a failed query's span says it failed and the engine's code,
+// never the error's text, which quotes the refused value (PostgreSQL's "invalid input syntax
+// for type integer: ..."): traces leave the app.
+func TestQueryErrorSpanHidesValues(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		spans := tracetest.NewSpanRecorder()
+		obs, err := observability.New(t.Context(), observability.Settings{},
+			&observability.Opts{SpanProcessors: []sdktrace.SpanProcessor{spans}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = obs.Stop(context.Background()) })
+		db.TraceQueries(obs.TracerProvider())
+
+		const secret = "s3cret-value"
+		query := "SELECT CAST(? AS integer)" // PostgreSQL refuses the text and quotes it
+		if db.Engine() == database.SQLite {
+			query = "SELECT * FROM no_such_table WHERE x = ?"
+		}
+		ctx, parent := obs.TracerProvider().Tracer("test").Start(t.Context(), "request")
+		var n int
+		if err := db.Bun().NewRaw(query, secret).Scan(ctx, &n); err == nil {
+			t.Fatal("the query did not fail")
+		} else if db.Engine() == database.Postgres && !strings.Contains(err.Error(), secret) {
+			t.Fatalf("the error %q does not quote the value: the test checks nothing", err)
+		}
+		parent.End()
+		q := spans.Ended()[0]
+		attrs := map[string]string{}
+		for _, a := range q.Attributes() {
+			attrs[string(a.Key)] = a.Value.String()
+		}
+		if q.Status().Code != codes.Error || attrs["error.type"] == "" {
+			t.Errorf("status %v, attributes %v: want an error with error.type", q.Status(), attrs)
+		}
+		if db.Engine() == database.Postgres && (attrs["db.response.status_code"] != "22P02" || attrs["error.type"] != "22P02") {
+			t.Errorf("attributes %v, want SQLSTATE 22P02", attrs)
+		}
+		all := fmt.Sprint(q.Status(), attrs, q.Events())
+		if strings.Contains(all, secret) {
+			t.Errorf("the span holds the value: %s", all)
 		}
 	})
 }
