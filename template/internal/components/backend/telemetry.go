@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -231,21 +233,31 @@ func (in *instrumentation) middleware(next http.Handler) http.Handler {
 			// its arguments and grows the span's slice once more.
 			if span.IsRecording() {
 				span.SetName(info.spanName)
-				attrs := [5]attribute.KeyValue{
+				// The HTTP server conventions' attributes, the ones the traces panel shows first
+				// (it keeps a few) first; the client's address is the one the access log
+				// writes (realClient's, behind a trusted proxy).
+				var buf [10]attribute.KeyValue
+				attrs := append(buf[:0],
 					attribute.String("http.request.method", method),
-					attribute.String("url.path", r.URL.Path),
-					attribute.String("request_id", RequestID(ctx)),
+					attribute.String("url.path", r.URL.Path))
+				if route != "" { // unrouted: no http.route
+					attrs = append(attrs, attribute.String("http.route", route))
+				}
+				attrs = append(attrs,
 					attribute.Int("http.response.status_code", status),
-					attribute.String("http.route", route),
-				}
-				n := len(attrs)
-				if route == "" {
-					n-- // unrouted: no http.route
-				}
-				span.SetAttributes(attrs[:n]...)
+					attribute.String("request_id", RequestID(ctx)))
 				if status >= 500 {
+					attrs = append(attrs, attribute.String("error.type", strconv.Itoa(status)))
 					span.SetStatus(codes.Error, http.StatusText(status))
 				}
+				attrs = append(attrs,
+					attribute.String("client.address", clientHost(r.RemoteAddr)),
+					attribute.String("url.scheme", scheme(r)),
+					attribute.String("network.protocol.version", protocolVersion(r)))
+				if ua := r.UserAgent(); ua != "" {
+					attrs = append(attrs, attribute.String("user_agent.original", ua))
+				}
+				span.SetAttributes(attrs...)
 			}
 			span.End()
 		}
@@ -257,6 +269,33 @@ func (in *instrumentation) middleware(next http.Handler) http.Handler {
 			in.duration.Record(ctx, time.Since(start).Seconds(), info.record...)
 		}
 	})
+}
+
+// scheme is the request's URL scheme as the client used it (a trusted proxy's TLS counts).
+func scheme(r *http.Request) string {
+	if Secure(r) {
+		return "https"
+	}
+	return "http"
+}
+
+// protocolVersion is the HTTP version without its name: "1.1", "2".
+func protocolVersion(r *http.Request) string {
+	switch {
+	case r.ProtoMajor == 2:
+		return "2"
+	case r.ProtoMajor == 1 && r.ProtoMinor == 0:
+		return "1.0"
+	}
+	return "1.1"
+}
+
+// clientHost is the address part of a RemoteAddr (host:port).
+func clientHost(remote string) string {
+	if host, _, err := net.SplitHostPort(remote); err == nil {
+		return host
+	}
+	return remote
 }
 
 // responseStatus is the status the request was answered with: the access log's recorder

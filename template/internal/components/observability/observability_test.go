@@ -136,7 +136,7 @@ func TestRequestSpans(t *testing.T) {
 	f := setup(t, Settings{}, false)
 	// A caller's W3C trace context is continued.
 	const parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-	resp, _ := get(t, f.url+"/api/items/7", http.Header{"Traceparent": {parent}, "X-Request-Id": {"req-1"}})
+	resp, _ := get(t, f.url+"/api/items/7", http.Header{"Traceparent": {parent}, "X-Request-Id": {"req-1"}, "User-Agent": {"probe/1.0"}})
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
@@ -158,13 +158,25 @@ func TestRequestSpans(t *testing.T) {
 	for _, a := range s.Attributes() {
 		attrs[string(a.Key)] = a.Value.String()
 	}
-	for k, want := range map[string]string{"http.route": "/api/items/{id}", "http.response.status_code": "200", "request_id": "req-1", "http.request.method": "GET"} {
+	// The HTTP server conventions: url.scheme is required, the client, its user agent and the
+	// protocol version recommended; error.type only on a 5xx.
+	for k, want := range map[string]string{"http.route": "/api/items/{id}", "http.response.status_code": "200", "request_id": "req-1", "http.request.method": "GET",
+		"url.scheme": "http", "client.address": "127.0.0.1", "user_agent.original": "probe/1.0", "network.protocol.version": "1.1", "error.type": ""} {
 		if attrs[k] != want {
 			t.Errorf("attribute %s = %q, want %q", k, attrs[k], want)
 		}
 	}
 	if ended[1].Status().Code.String() != "Error" {
 		t.Errorf("/boom span status %v, want Error", ended[1].Status())
+	}
+	errType := ""
+	for _, a := range ended[1].Attributes() {
+		if a.Key == "error.type" {
+			errType = a.Value.String()
+		}
+	}
+	if errType != "500" {
+		t.Errorf("/boom error.type %q, want 500", errType)
 	}
 
 	// Logs made inside the span, and the access line, carry its IDs.

@@ -23,7 +23,7 @@ const (
 	keptFailed    = 50
 	maxTraceSpans = 256
 	maxAssembling = 1000
-	maxSpanAttrs  = 8
+	maxSpanAttrs  = 12
 	maxTextLen    = 200
 	lateSpanGrace = 5 * time.Second
 	requestIDAttr = attribute.Key("request_id")
