@@ -72,7 +72,7 @@ func (p *anthropicProvider) params(req Request) anthropic.MessageNewParams {
 			}
 			out.Messages = append(out.Messages, anthropic.NewAssistantMessage(blocks...))
 		case RoleTool:
-			block := anthropic.NewToolResultBlock(m.ToolCallID, m.Content, false)
+			block := anthropic.NewToolResultBlock(m.ToolCallID, m.Content, m.IsError)
 			// Consecutive tool results belong in one user message.
 			if n := len(out.Messages); n > 0 && out.Messages[n-1].OfUser != nil && isToolResults(out.Messages[n-1]) {
 				out.Messages[n-1].OfUser.Content = append(out.Messages[n-1].OfUser.Content, block)
@@ -148,7 +148,8 @@ func fromMessage(msg *anthropic.Message) *Response {
 	// they were consumed all the same, so the ledger and the quota count them as input.
 	in := msg.Usage.InputTokens + msg.Usage.CacheCreationInputTokens + msg.Usage.CacheReadInputTokens
 	out := &Response{Model: string(msg.Model), StopReason: string(msg.StopReason),
-		Usage: Usage{InputTokens: in, OutputTokens: msg.Usage.OutputTokens}}
+		Usage: Usage{InputTokens: in, OutputTokens: msg.Usage.OutputTokens,
+			CacheReadTokens: msg.Usage.CacheReadInputTokens, CacheWriteTokens: msg.Usage.CacheCreationInputTokens}}
 	var text strings.Builder
 	for _, b := range msg.Content {
 		switch b.Type {

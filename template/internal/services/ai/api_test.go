@@ -152,7 +152,7 @@ func TestChatAPI(t *testing.T) {
 			t.Fatalf("chat = %d %s", rec.Code, rec.Body)
 		}
 		res := decode[ChatResult](t, rec)
-		if res.Content != "Hello, world" || res.ConversationID == 0 || res.Usage != (Usage{12, 3}) || res.CostUSD <= 0 || res.Profile != DefaultProfile {
+		if res.Content != "Hello, world" || res.ConversationID == 0 || res.Usage != (Usage{InputTokens: 12, OutputTokens: 3}) || res.CostUSD <= 0 || res.Profile != DefaultProfile {
 			t.Fatalf("result = %+v", res)
 		}
 
@@ -174,7 +174,7 @@ func TestChatAPI(t *testing.T) {
 		last := events[len(events)-1]
 		var done ChatResult
 		_ = json.Unmarshal([]byte(last.data), &done)
-		if len(events) != 4 || text.String() != "Hello, world" || last.name != "done" || done.Usage != (Usage{12, 3}) || done.ConversationID != res.ConversationID {
+		if len(events) != 4 || text.String() != "Hello, world" || last.name != "done" || done.Usage != (Usage{InputTokens: 12, OutputTokens: 3}) || done.ConversationID != res.ConversationID {
 			t.Fatalf("events = %+v", events)
 		}
 		body, _ := f.last()

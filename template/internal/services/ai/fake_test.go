@@ -43,8 +43,9 @@ type fakeProvider struct {
 	// retryAfterMs, when set, is its retry-after-ms header.
 	retryAfter, retryAfterMs string
 
-	// cacheUsage, when set, is Anthropic's prompt-cache counts added to its usage
-	// (`"cache_read_input_tokens":N,...`), in the answer and in message_start.
+	// cacheUsage, when set, is the provider's prompt-cache counts added to its usage:
+	// Anthropic's `"cache_read_input_tokens":N,` (in the answer and in message_start),
+	// OpenAI's `,"prompt_tokens_details":{"cached_tokens":N}` (in the answer and the last chunk).
 	cacheUsage string
 
 	// gone is closed when a slow stream's client went away.
@@ -168,7 +169,7 @@ func (f *fakeProvider) openAI(w http.ResponseWriter, r *http.Request) {
 			msg = `{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"weather","arguments":"{\"city\":\"Paris\"}"}}]}`
 			finish = "tool_calls"
 		}
-		fmt.Fprintf(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":%q,"choices":[{"index":0,"message":%s,"finish_reason":%q,"logprobs":null}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}`, model, msg, finish)
+		fmt.Fprintf(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":%q,"choices":[{"index":0,"message":%s,"finish_reason":%q,"logprobs":null}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15%s}}`, model, msg, finish, f.cacheUsage)
 		return
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -213,7 +214,7 @@ func (f *fakeProvider) openAI(w http.ResponseWriter, r *http.Request) {
 		}
 		chunk(`{}`, "stop")
 	}
-	fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":%q,\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3,\"total_tokens\":15}}\n\n", model)
+	fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":%q,\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3,\"total_tokens\":15%s}}\n\n", model, f.cacheUsage)
 	fmt.Fprint(w, "data: [DONE]\n\n")
 	fl.Flush()
 }

@@ -115,7 +115,8 @@ func (p *openAIProvider) Chat(ctx context.Context, req Request) (*Response, erro
 	if err != nil {
 		return nil, p.fail(err)
 	}
-	out := &Response{Model: c.Model, Usage: Usage{InputTokens: c.Usage.PromptTokens, OutputTokens: c.Usage.CompletionTokens}}
+	out := &Response{Model: c.Model, Usage: Usage{InputTokens: c.Usage.PromptTokens, OutputTokens: c.Usage.CompletionTokens,
+		CacheReadTokens: c.Usage.PromptTokensDetails.CachedTokens}}
 	if len(c.Choices) == 0 {
 		return out, &ProviderError{Provider: p.kind, Reason: "the answer has no choices"}
 	}
@@ -275,9 +276,12 @@ type chatChunk struct {
 		FinishReason string `json:"finish_reason"`
 	} `json:"choices"`
 	Usage struct {
-		PromptTokens     int64 `json:"prompt_tokens"`
-		CompletionTokens int64 `json:"completion_tokens"`
-		TotalTokens      int64 `json:"total_tokens"`
+		PromptTokens        int64 `json:"prompt_tokens"`
+		CompletionTokens    int64 `json:"completion_tokens"`
+		TotalTokens         int64 `json:"total_tokens"`
+		PromptTokensDetails struct {
+			CachedTokens int64 `json:"cached_tokens"`
+		} `json:"prompt_tokens_details"`
 	} `json:"usage"`
 	// Error is an error the server sends in the stream instead of a chunk.
 	Error json.RawMessage `json:"error"`
@@ -317,7 +321,7 @@ func (acc *streamAcc) add(data []byte, out *Response, onDelta func(string) error
 		out.Model = chunk.Model
 	}
 	if u := chunk.Usage; u.TotalTokens > 0 || u.PromptTokens > 0 {
-		out.Usage = Usage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens}
+		out.Usage = Usage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens, CacheReadTokens: u.PromptTokensDetails.CachedTokens}
 	}
 	if len(chunk.Choices) == 0 {
 		return false, nil

@@ -1,9 +1,10 @@
 package ai
 
 import (
-	"errors"
+	"cmp"
 	"fmt"
 	"maps"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -12,11 +13,31 @@ import (
 type Price struct {
 	Input  float64 `json:"input"`
 	Output float64 `json:"output"`
+	// CacheRead and CacheWrite price the input tokens read from and written to the
+	// provider's prompt cache; 0 prices them as Input.
+	CacheRead  float64 `json:"cache_read,omitempty"`
+	CacheWrite float64 `json:"cache_write,omitempty"`
 }
 
 // Cost is what usage costs at p, in USD.
 func (p Price) Cost(u Usage) float64 {
-	return (float64(u.InputTokens)*p.Input + float64(u.OutputTokens)*p.Output) / 1e6
+	read, write := min(u.CacheReadTokens, u.InputTokens), min(u.CacheWriteTokens, u.InputTokens)
+	write = min(write, u.InputTokens-read)
+	plain := u.InputTokens - read - write
+	return (float64(plain)*p.Input + float64(read)*cmp.Or(p.CacheRead, p.Input) +
+		float64(write)*cmp.Or(p.CacheWrite, p.Input) + float64(u.OutputTokens)*p.Output) / 1e6
+}
+
+// openAIPrice is an OpenAI model's price: cached input is read at its own price and writing
+// the cache costs nothing more than input.
+func openAIPrice(input, output, cachedInput float64) Price {
+	return Price{Input: input, Output: output, CacheRead: cachedInput}
+}
+
+// anthropicPrice is a Claude model's price: cache reads cost a tenth of input, cache writes
+// (the default five-minute cache) a quarter more.
+func anthropicPrice(input, output float64) Price {
+	return Price{Input: input, Output: output, CacheRead: input / 10, CacheWrite: input * 1.25}
 }
 
 // DefaultPrices are the list prices the app ships, in USD per million tokens, keyed by model
@@ -24,22 +45,22 @@ func (p Price) Cost(u Usage) float64 {
 // They go stale: AI_PRICES overrides and extends them. Models of the local provider cost
 // nothing; a model in no table is recorded with a cost of 0 and priced=false.
 var DefaultPrices = map[string]Price{
-	"gpt-4o":            {2.50, 10},
-	"gpt-4o-mini":       {0.15, 0.60},
-	"gpt-4.1":           {2, 8},
-	"gpt-4.1-mini":      {0.40, 1.60},
-	"gpt-4.1-nano":      {0.10, 0.40},
-	"gpt-5":             {1.25, 10},
-	"gpt-5-mini":        {0.25, 2},
-	"gpt-5-nano":        {0.05, 0.40},
-	"o3":                {2, 8},
-	"o4-mini":           {1.10, 4.40},
-	"claude-opus-4":     {15, 75},
-	"claude-opus-4-1":   {15, 75},
-	"claude-sonnet-4":   {3, 15},
-	"claude-sonnet-4-5": {3, 15},
-	"claude-haiku-4-5":  {1, 5},
-	"claude-3-5-haiku":  {0.80, 4},
+	"gpt-4o":            openAIPrice(2.50, 10, 1.25),
+	"gpt-4o-mini":       openAIPrice(0.15, 0.60, 0.075),
+	"gpt-4.1":           openAIPrice(2, 8, 0.50),
+	"gpt-4.1-mini":      openAIPrice(0.40, 1.60, 0.10),
+	"gpt-4.1-nano":      openAIPrice(0.10, 0.40, 0.025),
+	"gpt-5":             openAIPrice(1.25, 10, 0.125),
+	"gpt-5-mini":        openAIPrice(0.25, 2, 0.025),
+	"gpt-5-nano":        openAIPrice(0.05, 0.40, 0.005),
+	"o3":                openAIPrice(2, 8, 0.50),
+	"o4-mini":           openAIPrice(1.10, 4.40, 0.275),
+	"claude-opus-4":     anthropicPrice(15, 75),
+	"claude-opus-4-1":   anthropicPrice(15, 75),
+	"claude-sonnet-4":   anthropicPrice(3, 15),
+	"claude-sonnet-4-5": anthropicPrice(3, 15),
+	"claude-haiku-4-5":  anthropicPrice(1, 5),
+	"claude-3-5-haiku":  anthropicPrice(0.80, 4),
 }
 
 // Prices looks up a model's price: an exact name first, then the longest known prefix.
@@ -73,7 +94,8 @@ func newPrices(override string) (Prices, error) {
 	return out, nil
 }
 
-// parsePrices reads "model=input/output,..." in USD per million tokens.
+// parsePrices reads "model=input/output[/cache_read[/cache_write]],..." in USD per million
+// tokens.
 func parsePrices(s string) (Prices, error) {
 	out := Prices{}
 	for item := range strings.SplitSeq(s, ",") {
@@ -82,16 +104,19 @@ func parsePrices(s string) (Prices, error) {
 			continue
 		}
 		model, spec, ok := strings.Cut(item, "=")
-		in, outp, ok2 := strings.Cut(spec, "/")
-		if !ok || !ok2 || strings.TrimSpace(model) == "" {
-			return nil, fmt.Errorf("entry %q is not model=input/output", item)
+		parts := strings.Split(spec, "/")
+		if !ok || len(parts) < 2 || len(parts) > 4 || strings.TrimSpace(model) == "" {
+			return nil, fmt.Errorf("entry %q is not model=input/output (optionally /cache_read/cache_write)", item)
 		}
-		pi, err1 := strconv.ParseFloat(strings.TrimSpace(in), 64)
-		po, err2 := strconv.ParseFloat(strings.TrimSpace(outp), 64)
-		if err := errors.Join(err1, err2); err != nil || pi < 0 || po < 0 {
-			return nil, fmt.Errorf("entry %q has a price that is not a non-negative number", item)
+		var nums [4]float64
+		for i, p := range parts {
+			n, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+			if err != nil || n < 0 || math.IsNaN(n) || math.IsInf(n, 0) {
+				return nil, fmt.Errorf("entry %q has a price that is not a non-negative number", item)
+			}
+			nums[i] = n
 		}
-		out[strings.TrimSpace(model)] = Price{Input: pi, Output: po}
+		out[strings.TrimSpace(model)] = Price{Input: nums[0], Output: nums[1], CacheRead: nums[2], CacheWrite: nums[3]}
 	}
 	return out, nil
 }

@@ -33,6 +33,9 @@ type Message struct {
 	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
 	// ToolCallID is the call a tool message answers.
 	ToolCallID string `json:"tool_call_id,omitempty"`
+	// IsError marks a tool message whose tool failed: Content is the error. Anthropic takes
+	// the flag (is_error); OpenAI has none and reads the error from the content.
+	IsError bool `json:"is_error,omitempty"`
 }
 
 // ToolCall is the model asking for a tool to run with arguments (a JSON object).
@@ -74,6 +77,19 @@ type Request struct {
 type Usage struct {
 	InputTokens  int64 `json:"input_tokens"`
 	OutputTokens int64 `json:"output_tokens"`
+	// CacheReadTokens and CacheWriteTokens are the part of InputTokens the provider read from
+	// or wrote to its prompt cache, which it prices apart (Anthropic: reads a tenth of the
+	// input price, writes a quarter more; OpenAI: reads at a discount, writes free).
+	CacheReadTokens  int64 `json:"cache_read_tokens,omitempty"`
+	CacheWriteTokens int64 `json:"cache_write_tokens,omitempty"`
+}
+
+// add sums o into u.
+func (u *Usage) add(o Usage) {
+	u.InputTokens += o.InputTokens
+	u.OutputTokens += o.OutputTokens
+	u.CacheReadTokens += o.CacheReadTokens
+	u.CacheWriteTokens += o.CacheWriteTokens
 }
 
 // Total is input and output tokens together.

@@ -72,7 +72,7 @@ func TestProviders(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if resp.Content != "Hello, world" || resp.Usage != (Usage{12, 3}) || resp.Model != pc.model {
+				if resp.Content != "Hello, world" || resp.Usage != (Usage{InputTokens: 12, OutputTokens: 3}) || resp.Model != pc.model {
 					t.Fatalf("response = %+v", resp)
 				}
 				body, h := f.last()
@@ -102,7 +102,7 @@ func TestProviders(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if strings.Join(deltas, "|") != "Hello|, |world" || resp.Content != "Hello, world" || resp.Usage != (Usage{12, 3}) {
+				if strings.Join(deltas, "|") != "Hello|, |world" || resp.Content != "Hello, world" || resp.Usage != (Usage{InputTokens: 12, OutputTokens: 3}) {
 					t.Fatalf("deltas %q, response %+v", deltas, resp)
 				}
 			})
@@ -400,7 +400,31 @@ func TestAnthropicCacheTokens(t *testing.T) {
 		t.Fatal(serr)
 	}
 	for name, got := range map[string]Usage{"chat": resp.Usage, "stream": sresp.Usage} {
-		if want := (Usage{InputTokens: 2112, OutputTokens: 3}); got != want {
+		if want := (Usage{InputTokens: 2112, OutputTokens: 3, CacheReadTokens: 2000, CacheWriteTokens: 100}); got != want {
+			t.Errorf("%s usage = %+v, want %+v", name, got, want)
+		}
+	}
+}
+
+// TestOpenAICachedTokens: OpenAI counts cached prompt tokens inside prompt_tokens and names
+// them in prompt_tokens_details.cached_tokens, which it prices lower; both are kept.
+func TestOpenAICachedTokens(t *testing.T) {
+	f := newFakeOpenAI(t, fakeOK)
+	f.cacheUsage = `,"prompt_tokens_details":{"cached_tokens":8}`
+	c, _ := testClients(t, 1).New("ai-openai", httpclient.Options{})
+	p := NewOpenAI(OpenAIParams{APIKey: "k", BaseURL: f.srv.URL, HTTP: c.HTTP()})
+	req := userPrompt("hi")
+	req.Model = "gpt-4o-mini"
+	resp, err := p.Chat(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sresp, serr := p.Stream(t.Context(), req, func(string) error { return nil })
+	if serr != nil {
+		t.Fatal(serr)
+	}
+	for name, got := range map[string]Usage{"chat": resp.Usage, "stream": sresp.Usage} {
+		if want := (Usage{InputTokens: 12, OutputTokens: 3, CacheReadTokens: 8}); got != want {
 			t.Errorf("%s usage = %+v, want %+v", name, got, want)
 		}
 	}

@@ -458,6 +458,7 @@ func (s *Service) record(ctx context.Context, ci *callInfo, req *Request, start 
 	if ci.conversation > 0 {
 		rec.ConversationID = &ci.conversation
 	}
+	var priced Usage // what the cost is computed from: the record's tokens, with the cache's share
 	if resp != nil {
 		if resp.Model != "" {
 			rec.Model = resp.Model
@@ -470,13 +471,15 @@ func (s *Service) record(ctx context.Context, ci *callInfo, req *Request, start 
 			resp.Usage = u
 		}
 		rec.InputTokens, rec.OutputTokens = u.InputTokens, u.OutputTokens
+		priced = u
 	}
 	if rec.InputTokens+rec.OutputTokens == 0 && errors.Is(err, context.Canceled) {
 		// Cancelled before any answer, JSON or stream: the prompt was sent and the provider
 		// counts it; estimate it as above, so a quota sees it too.
 		rec.InputTokens = int64(requestBytes(*req)/4 + 1)
 	}
-	rec.CostUSD, rec.Priced = s.cost(rec.Model, Usage{InputTokens: rec.InputTokens, OutputTokens: rec.OutputTokens})
+	priced.InputTokens, priced.OutputTokens = rec.InputTokens, rec.OutputTokens
+	rec.CostUSD, rec.Priced = s.cost(rec.Model, priced)
 	if ci.prov.Kind() == ProviderLocal {
 		rec.Priced = true
 	}

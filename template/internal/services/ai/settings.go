@@ -55,7 +55,7 @@ type Settings struct {
 	DailyTokenQuota  int64         `env:"AI_DAILY_TOKEN_QUOTA" envDefault:"200000" doc:"Tokens (input and output) one user may spend per UTC day through the API, with the auth service; past it requests get 429. 0 means no quota."`
 	HistoryMessages  int           `env:"AI_HISTORY_MESSAGES" envDefault:"50" doc:"Most earlier messages of a conversation sent with a new prompt (the latest ones)."`
 	AccessToken      string        `env:"AI_ACCESS_TOKEN" doc:"Without the auth service, the bearer token the /api/v1/ai endpoints require; empty leaves them open outside production and refuses them in production (with auth they need a user's access token instead)."`
-	Prices           string        `env:"AI_PRICES" envDefault:"" doc:"Prices overriding or adding to the shipped table, in USD per million tokens: model=input/output, comma-separated (my-model=0.5/1.5)."`
+	Prices           string        `env:"AI_PRICES" envDefault:"" doc:"Prices overriding or adding to the shipped table, in USD per million tokens: model=input/output, optionally /cache_read/cache_write for prompt-cache tokens (else priced as input), comma-separated (my-model=0.5/1.5, my-claude=3/15/0.3/3.75)."`
 }
 
 // WithDefaults returns a copy of s with every zero field set to its default.
@@ -142,7 +142,7 @@ func (s Settings) Validate() error {
 		}
 	}
 	if _, err := parsePrices(s.Prices); err != nil {
-		errs = append(errs, config.Invalid("AI_PRICES", s.Prices, err.Error(), "use model=input/output in USD per million tokens, such as my-model=0.5/1.5"))
+		errs = append(errs, config.Invalid("AI_PRICES", s.Prices, err.Error(), "use model=input/output[/cache_read/cache_write] in USD per million tokens, such as my-model=0.5/1.5"))
 	}
 	errs = append(errs,
 		config.Positive("AI_TIMEOUT", s.Timeout, "use a duration such as 5m"),

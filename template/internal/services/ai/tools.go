@@ -323,8 +323,7 @@ func (s *Service) RunTools(ctx context.Context, p ToolLoopParams) (*ToolLoopResu
 		res.Steps++
 		resp, err := s.call(ctx, &ci, &req, nil)
 		if resp != nil {
-			res.Usage.InputTokens += resp.Usage.InputTokens
-			res.Usage.OutputTokens += resp.Usage.OutputTokens
+			res.Usage.add(resp.Usage)
 		}
 		if err != nil {
 			return res, err
@@ -342,7 +341,7 @@ func (s *Service) RunTools(ctx context.Context, p ToolLoopParams) (*ToolLoopResu
 			if run.Error != "" {
 				content = `{"error":` + quote(run.Error) + `}`
 			}
-			req.Messages = append(req.Messages, Message{Role: RoleTool, ToolCallID: c.ID, Content: content})
+			req.Messages = append(req.Messages, Message{Role: RoleTool, ToolCallID: c.ID, Content: content, IsError: run.Error != ""})
 		}
 	}
 	res.CostUSD, _ = s.cost(profile.Model, res.Usage)

@@ -131,6 +131,45 @@ func TestRunTools(t *testing.T) {
 	})
 }
 
+// TestToolErrorFlagged: a failed tool's result goes back to Anthropic with is_error set, so
+// the model knows the call failed rather than reading the error as the tool's answer.
+func TestToolErrorFlagged(t *testing.T) {
+	db := databasetest.New(t, database.SQLite)
+	failing := NewTool("weather", "Current weather of a city", func(context.Context, weatherArgs) (forecast, error) {
+		return forecast{}, errors.New("the weather station is down")
+	}, nil)
+	for _, tc := range []struct {
+		name string
+		tool Tool
+		want bool
+	}{{"fails", failing, true}, {"answers", testTools()[0], false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeAnthropic(t, fakeTool)
+			svc, _ := setup(t, db, f, Settings{Provider: ProviderAnthropic, Model: "claude-sonnet-4-5"}, &Opts{Tools: []Tool{tc.tool}})
+			if _, err := svc.RunTools(t.Context(), ToolLoopParams{Prompt: "weather in Paris?"}); err != nil {
+				t.Fatal(err)
+			}
+			body, _ := f.last()
+			var results []map[string]any
+			msgs, _ := body["messages"].([]any)
+			for _, m := range msgs {
+				content, _ := m.(map[string]any)["content"].([]any)
+				for _, c := range content {
+					if cm, _ := c.(map[string]any); cm["type"] == "tool_result" {
+						results = append(results, cm)
+					}
+				}
+			}
+			if len(results) != 1 {
+				t.Fatalf("tool results sent: %v", msgs)
+			}
+			if got, _ := results[0]["is_error"].(bool); got != tc.want {
+				t.Errorf("is_error = %v, want %v: %v", results[0]["is_error"], tc.want, results[0])
+			}
+		})
+	}
+}
+
 // TestGenerate: the answer is constrained by T's schema and decoded; one that does not
 // decode is ErrInvalidOutput.
 func TestGenerate(t *testing.T) {
