@@ -487,6 +487,10 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 		switch {
 		case pe.Status == http.StatusTooManyRequests:
 			return retryLater("The AI provider is rate limiting the app", pe.RetryAfter)
+		case pe.Status == statusOverloaded:
+			// Anthropic's 529 (overloaded_error, also sent mid-stream) is out of capacity, not
+			// a failure: as temporary as a rate limit, so a client is told when to retry.
+			return retryLater("The AI provider is overloaded", pe.RetryAfter)
 		case errors.Is(pe, httpclient.ErrBreakerOpen):
 			// Temporary: the breaker lets a call through after its cooldown.
 			return retryLater("The AI provider failed repeatedly, so calls to it are paused for now (circuit breaker open)", pe.RetryAfter)

@@ -339,7 +339,8 @@ func TestProviderFailures(t *testing.T) {
 }
 
 // TestStreamErrorEvent: Anthropic's error event mid-stream (overloaded_error after some text)
-// reaches the client as an error event naming the reason, the partial answer is kept in its
+// reaches the client as an error event naming the reason, temporary (503 with retry_after, as
+// a rate limit: the API is out of capacity, not failing), the partial answer is kept in its
 // conversation with status partial, and the call is in the ledger.
 func TestStreamErrorEvent(t *testing.T) {
 	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
@@ -355,7 +356,7 @@ func TestStreamErrorEvent(t *testing.T) {
 		if err := json.Unmarshal([]byte(last.data), &ev); err != nil {
 			t.Fatal(err)
 		}
-		if last.name != "error" || !ev.Partial || ev.ConversationID == 0 || ev.Status != http.StatusBadGateway || !strings.Contains(ev.Detail, "overloaded") {
+		if last.name != "error" || !ev.Partial || ev.ConversationID == 0 || ev.Status != http.StatusServiceUnavailable || ev.RetryAfter != int64(DefaultRetryAfter/time.Second) || !strings.Contains(ev.Detail, "overloaded") {
 			t.Fatalf("error event = %s %+v", last.name, ev)
 		}
 		_, msgs, err := svc.Conversation(t.Context(), ev.ConversationID)
@@ -367,6 +368,30 @@ func TestStreamErrorEvent(t *testing.T) {
 		}
 		if n := countRows(t, db, "SELECT COUNT(*) FROM ai_usage WHERE provider = 'anthropic' AND status = 'error' AND error LIKE '%overloaded%'"); n != 1 {
 			t.Fatalf("%d ledger rows for the overloaded call, want 1", n)
+		}
+	})
+}
+
+// TestAnthropicOverloaded: Anthropic's 529 before any answer is temporary, like a rate limit:
+// 503 with Retry-After (JSON) or retry_after (stream), not a 502 the client would not retry.
+func TestAnthropicOverloaded(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		f := newFakeAnthropic(t, fake529)
+		_, h := setup(t, db, f, Settings{Provider: ProviderAnthropic, Model: "claude-sonnet-4-5"}, nil)
+		for _, stream := range []bool{false, true} {
+			rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi", "stream": stream}, nil)
+			status, detail, retry := rec.Code, rec.Body.String(), rec.Header().Get("Retry-After")
+			if stream {
+				events := readEvents(t, rec.Body.String())
+				var ev ErrorEvent
+				if len(events) != 1 || events[0].name != "error" || json.Unmarshal([]byte(events[0].data), &ev) != nil {
+					t.Fatalf("stream: events = %+v", events)
+				}
+				status, detail, retry = ev.Status, ev.Detail, strconv.FormatInt(ev.RetryAfter, 10)
+			}
+			if status != http.StatusServiceUnavailable || retry != "30" || !strings.Contains(detail, "overloaded") {
+				t.Fatalf("stream=%v: %d, Retry-After %q, %s", stream, status, retry, detail)
+			}
 		}
 	})
 }

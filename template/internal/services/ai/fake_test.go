@@ -27,6 +27,8 @@ const (
 	// fakeOverloaded: Anthropic's stream sends an error event (overloaded_error) mid-answer,
 	// as its API does when it runs out of capacity after the 200 went out.
 	fakeOverloaded = "overloaded"
+	// fake529: Anthropic answers 529 (overloaded_error) before any answer.
+	fake529 = "529"
 )
 
 // fakeProvider is an httptest server speaking OpenAI's chat completions API (and so
@@ -111,6 +113,8 @@ func (f *fakeProvider) fail(w http.ResponseWriter, n int, anthropic bool) bool {
 		status = 500
 	case fakeNoModel:
 		status = 404
+	case fake529:
+		status = 529
 	case fakeFlaky:
 		if n == 1 {
 			status = 500
@@ -133,7 +137,9 @@ func (f *fakeProvider) fail(w http.ResponseWriter, n int, anthropic bool) bool {
 		}
 	}
 	w.WriteHeader(status)
-	if anthropic {
+	if anthropic && status == 529 {
+		fmt.Fprint(w, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`)
+	} else if anthropic {
 		fmt.Fprintf(w, `{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key sk-ant-secret"}}`)
 	} else {
 		fmt.Fprintf(w, `{"error":{"message":"Incorrect API key provided: sk-secret","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`)
