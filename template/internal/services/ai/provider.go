@@ -212,7 +212,9 @@ func providerError(provider string, status int, err error) error {
 	case status == 0:
 		reason = "the connection failed or the answer was cut short"
 		if r, ok := httpclient.Reason(err); ok {
-			reason = r
+			// httpclient serves every part, so it says "the base URL setting"; with profiles on
+			// several providers the user needs the one to fix.
+			reason = strings.Replace(r, "the base URL setting", baseURLSetting(provider), 1)
 		}
 	}
 	return &ProviderError{Provider: provider, Status: status, Reason: reason, Err: err}
@@ -229,6 +231,20 @@ func keySetting(provider string) string {
 		return "AI_LOCAL_API_KEY"
 	}
 	return "the provider's key setting"
+}
+
+// baseURLSetting names the setting of a provider kind's base URL, for the reason of a host
+// that did not resolve or refused the connection.
+func baseURLSetting(provider string) string {
+	switch provider {
+	case ProviderOpenAI:
+		return "AI_OPENAI_BASE_URL"
+	case ProviderAnthropic:
+		return "AI_ANTHROPIC_BASE_URL"
+	case ProviderLocal:
+		return "AI_LOCAL_BASE_URL"
+	}
+	return "the base URL setting"
 }
 
 // idempotencyKey is a fresh key per call: the httpclient service retries a POST (on 429,

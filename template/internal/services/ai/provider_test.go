@@ -279,6 +279,26 @@ func TestTransportReason(t *testing.T) {
 		}
 	}
 
+	// The reason names the provider's own base URL setting, not "the base URL setting": with
+	// profiles on several providers, the user must know which one to fix.
+	refused := &url.Error{Op: "Post", Err: &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}
+	dns := &url.Error{Op: "Post", Err: &net.OpError{Op: "dial", Err: &net.DNSError{Name: "nowhere.invalid", IsNotFound: true}}}
+	for _, tc := range []struct {
+		provider string
+		err      error
+		want     string
+	}{
+		{ProviderOpenAI, refused, "check that it runs at AI_OPENAI_BASE_URL"},
+		{ProviderAnthropic, refused, "check that it runs at AI_ANTHROPIC_BASE_URL"},
+		{ProviderLocal, refused, "check that it runs at AI_LOCAL_BASE_URL"},
+		{ProviderAnthropic, dns, "did not resolve; check AI_ANTHROPIC_BASE_URL"},
+	} {
+		var pe *ProviderError
+		if err := providerError(tc.provider, 0, tc.err); !errors.As(err, &pe) || !strings.HasSuffix(pe.Reason, tc.want) {
+			t.Errorf("%s: %v, want a reason ending %q", tc.provider, err, tc.want)
+		}
+	}
+
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
