@@ -1,8 +1,10 @@
 package ai
 
 import (
+	"bytes"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -270,4 +272,24 @@ func TestChatLongLine(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestChatFailureNotLogged: a failed turn is told once, by the REPL, not also by the service's
+// warning, which went to the same terminal in the middle of the streamed answer.
+func TestChatFailureNotLogged(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		var logs bytes.Buffer
+		f := newFakeAnthropic(t, fakeOverloaded)
+		svc, _ := setup(t, db, f, Settings{Provider: ProviderAnthropic, Model: "claude-sonnet-4-5"}, &Opts{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		var out bytes.Buffer
+		if err := repl(t.Context(), svc, strings.NewReader("hi\n/exit\n"), &out, "", ""); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), "Hello, \nerror: anthropic answered 529: the provider is overloaded") {
+			t.Errorf("chat printed:\n%s", out.String())
+		}
+		if logs.Len() != 0 {
+			t.Errorf("the service logged in the REPL's terminal:\n%s", logs.String())
+		}
+	})
 }
