@@ -111,6 +111,7 @@ func (s Settings) ProfileList() ([]Profile, error) {
 func (s Settings) Validate() error {
 	profiles, err := s.ProfileList()
 	errs := []error{err}
+	keyless := map[string][]string{} // provider kind: the profiles that need its missing key
 	for _, p := range profiles {
 		where := "AI_PROFILES"
 		if p.Name == DefaultProfile {
@@ -129,16 +130,37 @@ func (s Settings) Validate() error {
 			errs = append(errs, config.Invalid(map[bool]string{true: "AI_MODEL", false: "AI_PROFILES"}[p.Name == DefaultProfile], "",
 				"is empty for profile "+p.Name, "name a model such as gpt-4o-mini, claude-sonnet-4-5 or llama3.2"))
 		}
-		switch {
-		case p.Provider == ProviderOpenAI && s.OpenAIKey == "":
-			errs = append(errs, config.InvalidSecret("AI_OPENAI_API_KEY", "is empty and profile "+p.Name+" uses openai", "set it to a key from platform.openai.com/api-keys"))
-		case p.Provider == ProviderAnthropic && s.AnthropicKey == "":
-			errs = append(errs, config.InvalidSecret("AI_ANTHROPIC_API_KEY", "is empty and profile "+p.Name+" uses anthropic", "set it to a key from console.anthropic.com"))
+		if (p.Provider == ProviderOpenAI || p.Provider == ProviderAnthropic) && s.key(p.Provider) == "" {
+			keyless[p.Provider] = append(keyless[p.Provider], p.Name)
 		}
 	}
-	for name, v := range map[string]string{"AI_OPENAI_BASE_URL": s.OpenAIBaseURL, "AI_ANTHROPIC_BASE_URL": s.AnthropicBaseURL, "AI_LOCAL_BASE_URL": s.LocalBaseURL} {
-		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-			errs = append(errs, config.Invalid(name, "", "is not an absolute http(s) URL without credentials", "use a URL such as "+DefaultLocalBaseURL))
+	// One line per missing key, naming every profile that needs it: the same fix repeated
+	// for each profile of a provider hid the other errors.
+	for _, k := range []struct{ provider, setting, fix string }{
+		{ProviderOpenAI, "AI_OPENAI_API_KEY", "set it to a key from platform.openai.com/api-keys"},
+		{ProviderAnthropic, "AI_ANTHROPIC_API_KEY", "set it to a key from console.anthropic.com"},
+	} {
+		switch names := keyless[k.provider]; len(names) {
+		case 0:
+		case 1:
+			errs = append(errs, config.InvalidSecret(k.setting, "is empty and profile "+names[0]+" uses "+k.provider, k.fix))
+		default:
+			errs = append(errs, config.InvalidSecret(k.setting, "is empty and profiles "+strings.Join(names, ", ")+" use "+k.provider, k.fix))
+		}
+	}
+	// Each example is that provider's own root: Ollama's local URL is no model for Anthropic's.
+	for _, u := range []struct{ name, value, example string }{
+		{"AI_OPENAI_BASE_URL", s.OpenAIBaseURL, DefaultOpenAIBaseURL},
+		{"AI_ANTHROPIC_BASE_URL", s.AnthropicBaseURL, DefaultAnthropicBaseURL},
+		{"AI_LOCAL_BASE_URL", s.LocalBaseURL, DefaultLocalBaseURL},
+	} {
+		pu, err := url.Parse(u.value)
+		switch {
+		case err == nil && pu.User != nil:
+			// Its password is not to be printed.
+			errs = append(errs, config.InvalidSecret(u.name, "holds credentials", "put the key in the provider's key setting and use a URL such as "+u.example))
+		case err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "":
+			errs = append(errs, config.Invalid(u.name, u.value, "is not an absolute http(s) URL", "use a URL such as "+u.example))
 		}
 	}
 	if _, err := parsePrices(s.Prices); err != nil {
