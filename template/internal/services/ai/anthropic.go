@@ -228,7 +228,9 @@ func (p *anthropicProvider) fail(err error) error {
 			status = streamErrorStatus(string(apiErr.Type()))
 		}
 		// The SDK's message quotes the request URL and the body; keep the status only.
-		return withRetryAfter(providerError(ProviderAnthropic, status, fmt.Errorf("anthropic error %d (%s)", status, apiErr.Type())), apiErr.Response)
+		perr := providerError(ProviderAnthropic, status, fmt.Errorf("anthropic error %d (%s)", status, apiErr.Type()))
+		perr = contextTooLong(perr, strings.HasPrefix(apiErr.Message, "prompt is too long"))
+		return withRetryAfter(perr, apiErr.Response)
 	}
 	return providerError(ProviderAnthropic, 0, err)
 }

@@ -396,6 +396,27 @@ func TestAnthropicOverloaded(t *testing.T) {
 	})
 }
 
+// TestContextTooLong: a prompt longer, with its history, than the model's context window is
+// told as such (shorten it or start a new conversation), not as any invalid request.
+func TestContextTooLong(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		for _, tc := range []struct {
+			name string
+			f    *fakeProvider
+			s    Settings
+		}{
+			{"anthropic", newFakeAnthropic(t, fakeTooLong), Settings{Provider: ProviderAnthropic, Model: "claude-sonnet-4-5"}},
+			{"openai", newFakeOpenAI(t, fakeTooLong), Settings{}},
+		} {
+			_, h := setup(t, db, tc.f, tc.s, nil)
+			rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi"}, nil)
+			if rec.Code != http.StatusBadGateway || !strings.Contains(rec.Body.String(), "longer than the model's context window; shorten the prompt or start a new conversation") {
+				t.Errorf("%s: %d %s", tc.name, rec.Code, rec.Body)
+			}
+		}
+	})
+}
+
 // TestStreamCancelled: a client that goes away mid-stream cancels the provider call; what
 // arrived is stored as partial and the call recorded as cancelled.
 func TestStreamCancelled(t *testing.T) {

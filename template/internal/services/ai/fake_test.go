@@ -29,6 +29,8 @@ const (
 	fakeOverloaded = "overloaded"
 	// fake529: Anthropic answers 529 (overloaded_error) before any answer.
 	fake529 = "529"
+	// fakeTooLong: the prompt and its history exceed the model's context window (400).
+	fakeTooLong = "toolong"
 )
 
 // fakeProvider is an httptest server speaking OpenAI's chat completions API (and so
@@ -115,6 +117,8 @@ func (f *fakeProvider) fail(w http.ResponseWriter, n int, anthropic bool) bool {
 		status = 404
 	case fake529:
 		status = 529
+	case fakeTooLong:
+		status = 400
 	case fakeFlaky:
 		if n == 1 {
 			status = 500
@@ -137,7 +141,11 @@ func (f *fakeProvider) fail(w http.ResponseWriter, n int, anthropic bool) bool {
 		}
 	}
 	w.WriteHeader(status)
-	if anthropic && status == 529 {
+	if f.mode == fakeTooLong && anthropic {
+		fmt.Fprint(w, `{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 250000 tokens > 200000 maximum"}}`)
+	} else if f.mode == fakeTooLong {
+		fmt.Fprint(w, `{"error":{"message":"This model's maximum context length is 128000 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}`)
+	} else if anthropic && status == 529 {
 		fmt.Fprint(w, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`)
 	} else if anthropic {
 		fmt.Fprintf(w, `{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key sk-ant-secret"}}`)

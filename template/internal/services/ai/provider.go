@@ -220,6 +220,22 @@ func providerError(provider string, status int, err error) error {
 	return &ProviderError{Provider: provider, Status: status, Reason: reason, Err: err}
 }
 
+// reasonContextTooLong is the reason of a provider's refusal of a prompt that, with the
+// conversation's history, is longer than the model's context window: the one 400 a user can
+// fix, so it is told apart from "refused the request as invalid".
+const reasonContextTooLong = "the prompt and the conversation's history are longer than the model's context window; shorten the prompt or start a new conversation"
+
+// contextTooLong sets err's reason to reasonContextTooLong when the provider said so: OpenAI's
+// error code context_length_exceeded, Anthropic's message "prompt is too long: N tokens > M
+// maximum" (its only sign: the type is invalid_request_error, like any invalid request).
+func contextTooLong(err error, tooLong bool) error {
+	var pe *ProviderError
+	if tooLong && errors.As(err, &pe) && pe.Status == http.StatusBadRequest {
+		pe.Reason = reasonContextTooLong
+	}
+	return err
+}
+
 // keySetting names the setting of a provider kind's key, for the reason of a refused key.
 func keySetting(provider string) string {
 	switch provider {
