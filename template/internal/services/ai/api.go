@@ -590,14 +590,16 @@ func (h *handlers) usage(ctx context.Context, in *usageInput) (*usageOutput, err
 	}
 	out := &usageOutput{}
 	out.Body.From, out.Body.To, out.Body.Rows = from.Format(time.DateOnly), to.Format(time.DateOnly), nonNil(rows)
-	for _, r := range rows {
-		t := &out.Body.Totals
+	t := &out.Body.Totals
+	for i, r := range rows {
 		t.Calls += r.Calls
 		t.InputTokens += r.InputTokens
 		t.OutputTokens += r.OutputTokens
 		t.CostUSD += r.CostUSD
 		t.Errors += r.Errors
+		rows[i].CostUSD = roundUSD(r.CostUSD)
 	}
+	t.CostUSD = roundUSD(t.CostUSD)
 	return out, nil
 }
 

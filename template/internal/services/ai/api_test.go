@@ -417,6 +417,24 @@ func TestContextTooLong(t *testing.T) {
 	})
 }
 
+// TestUsageCostRounded: the usage API's costs are sums of floats; they come out as the cents
+// they are (0.6), not 0.6000000000000001, per row and in the totals.
+func TestUsageCostRounded(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		svc, h := setup(t, db, newFakeOpenAI(t, fakeOK), Settings{}, nil)
+		day := time.Now().UTC().Format(time.DateOnly)
+		for _, c := range []float64{0.1, 0.2, 0.1, 0.2} {
+			if err := svc.store.recordUsage(t.Context(), &UsageRecord{At: time.Now(), Day: day, Kind: "chat", Profile: "default", Provider: ProviderOpenAI, Model: "gpt-4o-mini", CostUSD: c, Priced: true, Status: "ok"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rec := send(t, h, http.MethodGet, Prefix+"/usage", nil, nil)
+		if body := rec.Body.String(); rec.Code != http.StatusOK || !strings.Contains(body, `"cost_usd":0.6,`) || strings.Contains(body, "00000") || strings.Contains(body, "99999") {
+			t.Fatalf("usage = %d %s", rec.Code, body)
+		}
+	})
+}
+
 // TestStreamCancelled: a client that goes away mid-stream cancels the provider call; what
 // arrived is stored as partial and the call recorded as cancelled.
 func TestStreamCancelled(t *testing.T) {

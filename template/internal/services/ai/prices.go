@@ -120,3 +120,8 @@ func parsePrices(s string) (Prices, error) {
 	}
 	return out, nil
 }
+
+// roundUSD rounds a sum of costs to a billionth of a dollar: summed as floats (by the
+// database and here), 0.1 and 0.2 make 0.30000000000000004, which the usage API showed as
+// such. A billionth is below the cost of one token at any listed price.
+func roundUSD(x float64) float64 { return math.Round(x*1e9) / 1e9 }
