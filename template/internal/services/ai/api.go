@@ -33,7 +33,7 @@ const maxChatBody = 4 << 20
 type ChatBody struct {
 	Prompt         string `json:"prompt" doc:"The user's message; not empty, at most AI_MAX_PROMPT_BYTES bytes."`
 	System         string `json:"system,omitempty" doc:"An optional system prompt, bounded like the prompt."`
-	Model          string `json:"model,omitempty" maxLength:"200" doc:"A profile name (default, or one of AI_PROFILES) or a configured model; default: the default profile."`
+	Model          string `json:"model,omitempty" maxLength:"200" doc:"A profile name (default, or one of AI_PROFILES) or a configured model; default: the conversation's profile, else the default profile."`
 	ConversationID int64  `json:"conversation_id,omitempty" minimum:"0" doc:"Continue this conversation of yours; default: start a new one."`
 	MaxTokens      int64  `json:"max_tokens,omitempty" minimum:"0" maximum:"1048576" doc:"Most tokens of the answer, up to AI_MAX_OUTPUT_TOKENS (the default)."`
 	Stream         bool   `json:"stream,omitempty" doc:"Answer as Server-Sent Events: 'delta' events with {text}, then 'done' with the result and usage, or 'error' with a problem."`

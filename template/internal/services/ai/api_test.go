@@ -435,6 +435,23 @@ func TestUsageCostRounded(t *testing.T) {
 	})
 }
 
+// TestConversationKeepsProfile: a conversation created with a profile goes on with it when a
+// prompt names no model (it went to the default profile); a prompt naming one still wins.
+func TestConversationKeepsProfile(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		f := newFakeAnthropic(t, fakeOK)
+		_, h := setup(t, db, f, Settings{Provider: ProviderAnthropic, Model: "claude-sonnet-4-5", Profiles: "cheap=anthropic/claude-haiku-4-5"}, nil)
+		conv := decode[Conversation](t, send(t, h, http.MethodPost, Prefix+"/conversations", map[string]any{"title": "t", "model": "cheap"}, nil))
+		for _, tc := range []struct{ model, want string }{{"", "claude-haiku-4-5"}, {"default", "claude-sonnet-4-5"}} {
+			rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi", "conversation_id": conv.ID, "model": tc.model}, nil)
+			body, _ := f.last()
+			if rec.Code != http.StatusOK || body["model"] != tc.want {
+				t.Errorf("model %q: %d, sent to %v, want %s", tc.model, rec.Code, body["model"], tc.want)
+			}
+		}
+	})
+}
+
 // TestStreamCancelled: a client that goes away mid-stream cancels the provider call; what
 // arrived is stored as partial and the call recorded as cancelled.
 func TestStreamCancelled(t *testing.T) {

@@ -309,6 +309,12 @@ func (s *Service) startChat(ctx context.Context, p *ChatParams) (*callInfo, *Req
 		if history, err = s.store.messages(ctx, conv.ID, s.settings.HistoryMessages); err != nil {
 			return nil, nil, err
 		}
+		// A prompt that names no model goes on with the conversation's profile (the one it was
+		// created with, such as a cheaper model), not the default; a profile since removed
+		// from AI_PROFILES falls back to the default.
+		if cp, cprov, cerr := s.Provider(conv.Profile); p.Model == "" && conv.Profile != "" && cerr == nil {
+			profile, prov = cp, cprov
+		}
 	} else if conv, err = s.store.createConversation(ctx, user, titleOf(p.Prompt), profile.Name); err != nil {
 		return nil, nil, err
 	}
