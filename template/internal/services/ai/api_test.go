@@ -397,7 +397,8 @@ func TestAnthropicOverloaded(t *testing.T) {
 }
 
 // TestContextTooLong: a prompt longer, with its history, than the model's context window is
-// told as such (shorten it or start a new conversation), not as any invalid request.
+// told as such (shorten it or start a new conversation), not as any invalid request, and is
+// the caller's to fix: 422 like an oversized prompt, not 502.
 func TestContextTooLong(t *testing.T) {
 	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		for _, tc := range []struct {
@@ -410,7 +411,7 @@ func TestContextTooLong(t *testing.T) {
 		} {
 			_, h := setup(t, db, tc.f, tc.s, nil)
 			rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi"}, nil)
-			if rec.Code != http.StatusBadGateway || !strings.Contains(rec.Body.String(), "longer than the model's context window; shorten the prompt or start a new conversation") {
+			if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "longer than the model's context window; shorten the prompt or start a new conversation") {
 				t.Errorf("%s: %d %s", tc.name, rec.Code, rec.Body)
 			}
 		}
