@@ -97,33 +97,12 @@ func TestStandardVariables(t *testing.T) {
 // report). In the environment, so not in parallel.
 func TestMetricsExporterNone(t *testing.T) {
 	t.Setenv("OTEL_METRICS_EXPORTER", "none")
-	var mu sync.Mutex
-	var got []string
-	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		got = append(got, r.URL.Path)
-		mu.Unlock()
-		if r.URL.Path != "/v1/traces" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "application/x-protobuf")
-		w.WriteHeader(http.StatusOK)
-	}))
-	t.Cleanup(collector.Close)
-
-	obs, err := New(t.Context(), Settings{OTLPEndpoint: collector.URL}, nil)
+	url, paths := pathCollector(t)
+	obs, err := New(t.Context(), Settings{OTLPEndpoint: url}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, span := obs.TracerProvider().Tracer("test").Start(t.Context(), "work")
-	span.End()
-	if err := obs.Stop(context.Background()); err != nil {
-		t.Fatalf("Stop: %v", err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if !slices.Equal(got, []string{"/v1/traces"}) {
+	if got := exportSpan(t, obs, paths); !slices.Equal(got, []string{"/v1/traces"}) {
 		t.Errorf("the collector got %q, want the traces alone", got)
 	}
 }
@@ -165,19 +144,8 @@ func TestSignalEndpointAlone(t *testing.T) {
 		{"metrics", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "/custom/metrics", []string{"/custom/metrics"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var mu sync.Mutex
-			var got []string
-			collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				mu.Lock()
-				if !slices.Contains(got, r.URL.Path) {
-					got = append(got, r.URL.Path)
-				}
-				mu.Unlock()
-				w.Header().Set("Content-Type", "application/x-protobuf")
-				w.WriteHeader(http.StatusOK)
-			}))
-			t.Cleanup(collector.Close)
-			t.Setenv(tc.variable, collector.URL+tc.path)
+			url, paths := pathCollector(t)
+			t.Setenv(tc.variable, url+tc.path)
 
 			obs, err := New(t.Context(), Settings{}, nil)
 			if err != nil {
@@ -186,14 +154,7 @@ func TestSignalEndpointAlone(t *testing.T) {
 			if h := obs.CheckHealth(t.Context()); h.Details["otlp"] != true {
 				t.Errorf("health details %v, want otlp: true", h.Details)
 			}
-			_, span := obs.TracerProvider().Tracer("test").Start(t.Context(), "work")
-			span.End()
-			if err := obs.Stop(context.Background()); err != nil {
-				t.Fatalf("Stop: %v", err)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if !slices.Equal(got, tc.want) {
+			if got := exportSpan(t, obs, paths); !slices.Equal(got, tc.want) {
 				t.Errorf("the collector got %q, want %q", got, tc.want)
 			}
 		})
@@ -205,6 +166,20 @@ func TestSignalEndpointAlone(t *testing.T) {
 // only. In the environment, so not in parallel.
 func TestTracesExporterNone(t *testing.T) {
 	t.Setenv("OTEL_TRACES_EXPORTER", "none")
+	url, paths := pathCollector(t)
+	obs, err := New(t.Context(), Settings{OTLPEndpoint: url}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := exportSpan(t, obs, paths); !slices.Equal(got, []string{"/v1/metrics"}) {
+		t.Errorf("the collector got %q, want the metrics alone", got)
+	}
+}
+
+// pathCollector is an OTLP/HTTP collector that accepts everything and tells which paths it
+// was sent to, each once, in the order they came.
+func pathCollector(t *testing.T) (url string, paths func() []string) {
+	t.Helper()
 	var mu sync.Mutex
 	var got []string
 	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -217,19 +192,21 @@ func TestTracesExporterNone(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	t.Cleanup(collector.Close)
-
-	obs, err := New(t.Context(), Settings{OTLPEndpoint: collector.URL}, nil)
-	if err != nil {
-		t.Fatal(err)
+	return collector.URL, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
 	}
+}
+
+// exportSpan ends a span and stops obs, which flushes it, and returns where the collector
+// was sent to.
+func exportSpan(t *testing.T, obs *Observability, paths func() []string) []string {
+	t.Helper()
 	_, span := obs.TracerProvider().Tracer("test").Start(t.Context(), "work")
 	span.End()
 	if err := obs.Stop(context.Background()); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if !slices.Equal(got, []string{"/v1/metrics"}) {
-		t.Errorf("the collector got %q, want the metrics alone", got)
-	}
+	return paths()
 }

@@ -23,14 +23,7 @@ func TestQuerySpans(t *testing.T) {
 	t.Parallel()
 	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
 		t.Parallel()
-		spans := tracetest.NewSpanRecorder()
-		obs, err := observability.New(t.Context(), observability.Settings{},
-			&observability.Opts{SpanProcessors: []sdktrace.SpanProcessor{spans}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = obs.Stop(context.Background()) })
-		db.TraceQueries(obs.TracerProvider())
+		spans, obs := traceQueries(t, db)
 
 		var n int
 		if err := db.Bun().NewSelect().ColumnExpr("?", 42).Scan(t.Context(), &n); err != nil {
@@ -69,14 +62,7 @@ func TestQueryErrorSpanHidesValues(t *testing.T) {
 	t.Parallel()
 	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
 		t.Parallel()
-		spans := tracetest.NewSpanRecorder()
-		obs, err := observability.New(t.Context(), observability.Settings{},
-			&observability.Opts{SpanProcessors: []sdktrace.SpanProcessor{spans}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = obs.Stop(context.Background()) })
-		db.TraceQueries(obs.TracerProvider())
+		spans, obs := traceQueries(t, db)
 
 		const secret = "s3cret-value"
 		query := "SELECT CAST(? AS integer)" // PostgreSQL refuses the text and quotes it
@@ -107,4 +93,18 @@ func TestQueryErrorSpanHidesValues(t *testing.T) {
 			t.Errorf("the span holds the value: %s", all)
 		}
 	})
+}
+
+// traceQueries has db's queries traced into the returned recorder, by obs.
+func traceQueries(t *testing.T, db *database.DB) (*tracetest.SpanRecorder, *observability.Observability) {
+	t.Helper()
+	spans := tracetest.NewSpanRecorder()
+	obs, err := observability.New(t.Context(), observability.Settings{},
+		&observability.Opts{SpanProcessors: []sdktrace.SpanProcessor{spans}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = obs.Stop(context.Background()) })
+	db.TraceQueries(obs.TracerProvider())
+	return spans, obs
 }

@@ -401,52 +401,50 @@ func TestAnthropicToolInputSchema(t *testing.T) {
 	}
 }
 
-// TestAnthropicCacheTokens: Anthropic's input_tokens leave out the prompt tokens written to
-// or read from its cache (cache_creation_input_tokens, cache_read_input_tokens); they were
-// consumed all the same, so the ledger and the quota count them as input.
-func TestAnthropicCacheTokens(t *testing.T) {
-	f := newFakeAnthropic(t, fakeOK)
-	f.cacheUsage = `"cache_creation_input_tokens":100,"cache_read_input_tokens":2000,`
-	c, _ := testClients(t, 1).New("ai-anthropic", httpclient.Options{})
-	p := NewAnthropic(AnthropicParams{APIKey: "k", BaseURL: f.srv.URL, HTTP: c.HTTP()})
-	req := userPrompt("hi")
-	req.Model = "claude-sonnet-4-5"
-	resp, err := p.Chat(t.Context(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sresp, serr := p.Stream(t.Context(), req, func(string) error { return nil })
-	if serr != nil {
-		t.Fatal(serr)
-	}
-	for name, got := range map[string]Usage{"chat": resp.Usage, "stream": sresp.Usage} {
-		if want := (Usage{InputTokens: 2112, OutputTokens: 3, CacheReadTokens: 2000, CacheWriteTokens: 100}); got != want {
-			t.Errorf("%s usage = %+v, want %+v", name, got, want)
-		}
-	}
-}
-
-// TestOpenAICachedTokens: OpenAI counts cached prompt tokens inside prompt_tokens and names
-// them in prompt_tokens_details.cached_tokens, which it prices lower; both are kept.
-func TestOpenAICachedTokens(t *testing.T) {
-	f := newFakeOpenAI(t, fakeOK)
-	f.cacheUsage = `,"prompt_tokens_details":{"cached_tokens":8}`
-	c, _ := testClients(t, 1).New("ai-openai", httpclient.Options{})
-	p := NewOpenAI(OpenAIParams{APIKey: "k", BaseURL: f.srv.URL, HTTP: c.HTTP()})
-	req := userPrompt("hi")
-	req.Model = "gpt-4o-mini"
-	resp, err := p.Chat(t.Context(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sresp, serr := p.Stream(t.Context(), req, func(string) error { return nil })
-	if serr != nil {
-		t.Fatal(serr)
-	}
-	for name, got := range map[string]Usage{"chat": resp.Usage, "stream": sresp.Usage} {
-		if want := (Usage{InputTokens: 12, OutputTokens: 3, CacheReadTokens: 8}); got != want {
-			t.Errorf("%s usage = %+v, want %+v", name, got, want)
-		}
+// TestCacheTokens: the prompt tokens a provider wrote to or read from its cache are kept
+// apart, since they are priced apart. Anthropic's input_tokens leave them out
+// (cache_creation_input_tokens, cache_read_input_tokens): they were consumed all the same, so
+// the ledger and the quota count them as input. OpenAI counts its cached tokens inside
+// prompt_tokens and names them in prompt_tokens_details.cached_tokens.
+func TestCacheTokens(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fake  func(testing.TB, string) *fakeProvider
+		cache string
+		build func(url string, c *httpclient.Client) Provider
+		model string
+		want  Usage
+	}{
+		{"anthropic", newFakeAnthropic, `"cache_creation_input_tokens":100,"cache_read_input_tokens":2000,`,
+			func(url string, c *httpclient.Client) Provider {
+				return NewAnthropic(AnthropicParams{APIKey: "k", BaseURL: url, HTTP: c.HTTP()})
+			}, "claude-sonnet-4-5", Usage{InputTokens: 2112, OutputTokens: 3, CacheReadTokens: 2000, CacheWriteTokens: 100}},
+		{"openai", newFakeOpenAI, `,"prompt_tokens_details":{"cached_tokens":8}`,
+			func(url string, c *httpclient.Client) Provider {
+				return NewOpenAI(OpenAIParams{APIKey: "k", BaseURL: url, HTTP: c.HTTP()})
+			}, "gpt-4o-mini", Usage{InputTokens: 12, OutputTokens: 3, CacheReadTokens: 8}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := tc.fake(t, fakeOK)
+			f.cacheUsage = tc.cache
+			c, _ := testClients(t, 1).New("ai-"+tc.name, httpclient.Options{})
+			p := tc.build(f.srv.URL, c)
+			req := userPrompt("hi")
+			req.Model = tc.model
+			resp, err := p.Chat(t.Context(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sresp, serr := p.Stream(t.Context(), req, func(string) error { return nil })
+			if serr != nil {
+				t.Fatal(serr)
+			}
+			for name, got := range map[string]Usage{"chat": resp.Usage, "stream": sresp.Usage} {
+				if got != tc.want {
+					t.Errorf("%s usage = %+v, want %+v", name, got, tc.want)
+				}
+			}
+		})
 	}
 }
 
