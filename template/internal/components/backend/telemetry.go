@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -251,7 +250,7 @@ func (in *instrumentation) middleware(next http.Handler) http.Handler {
 					span.SetStatus(codes.Error, http.StatusText(status))
 				}
 				attrs = append(attrs,
-					attribute.String("client.address", clientHost(r.RemoteAddr)),
+					attribute.String("client.address", ClientIP(r.RemoteAddr)),
 					attribute.String("url.scheme", scheme(r)),
 					attribute.String("network.protocol.version", protocolVersion(r)))
 				if ua := r.UserAgent(); ua != "" {
@@ -288,14 +287,6 @@ func protocolVersion(r *http.Request) string {
 		return "1.0"
 	}
 	return "1.1"
-}
-
-// clientHost is the address part of a RemoteAddr (host:port).
-func clientHost(remote string) string {
-	if host, _, err := net.SplitHostPort(remote); err == nil {
-		return host
-	}
-	return remote
 }
 
 // responseStatus is the status the request was answered with: the access log's recorder

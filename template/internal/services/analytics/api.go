@@ -237,7 +237,7 @@ func (h *handlers) guard() func(huma.Context, func(huma.Context)) {
 func (h *handlers) track(ctx context.Context, in *eventsInput) (*eventsOutput, error) {
 	if d := h.limiter.Allow(in.ip); d > 0 {
 		secs := ratelimit.Seconds(d)
-		return nil, huma.ErrorWithHeaders(huma.NewError(http.StatusTooManyRequests, "Too many event batches from this address; retry after "+strconv.Itoa(secs)+" seconds."),
+		return nil, huma.ErrorWithHeaders(huma.NewError(http.StatusTooManyRequests, "Too many event batches from this address; retry after "+backend.Seconds(secs)+"."),
 			http.Header{"Retry-After": {strconv.Itoa(secs)}})
 	}
 	if len(in.Body.Events) == 0 {
@@ -277,7 +277,7 @@ func (h *handlers) track(ctx context.Context, in *eventsInput) (*eventsOutput, e
 	}
 	if !h.svc.addAll(evs) {
 		secs := ratelimit.Seconds(h.svc.settings.FlushInterval)
-		return nil, huma.ErrorWithHeaders(huma.Error503ServiceUnavailable("Analytics cannot take more events right now; nothing of the batch was stored. Retry after "+strconv.Itoa(secs)+" seconds."),
+		return nil, huma.ErrorWithHeaders(huma.Error503ServiceUnavailable("Analytics cannot take more events right now; nothing of the batch was stored. Retry after "+backend.Seconds(secs)+"."),
 			http.Header{"Retry-After": {strconv.Itoa(secs)}})
 	}
 	out := &eventsOutput{}
@@ -404,7 +404,6 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 	return huma.Error500InternalServerError("The server hit an unexpected error. Quote the X-Request-ID header when reporting it.")
 }
 
-// splitSteps reads a comma-separated list of step names.
 // checkSteps is a 422 naming query.steps and what is wrong with them (how many, which name
 // is malformed or repeated), which Funnel's ErrBadFunnel does not say.
 func checkSteps(names []string) error {
@@ -431,6 +430,7 @@ func checkSteps(names []string) error {
 	return invalid("query.steps", msg, nil)
 }
 
+// splitSteps reads a comma-separated list of step names.
 func splitSteps(s string) []string {
 	var out []string
 	for part := range strings.SplitSeq(s, ",") {

@@ -3,6 +3,7 @@ package analytics
 import (
 	"fmt"
 	"html/template"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,17 +51,15 @@ func chartSVG(points []Point, bucket Bucket) template.HTML {
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="currentColor" fill-opacity="0.7"><title>%s: %d</title></rect>`,
 				x+gap/2, float64(chartH-padB)-h, max(slot-gap, 0.5), h, template.HTMLEscapeString(p.Time.UTC().Format("2006-01-02 15:04 UTC")), p.Count)
 		}
-		// Labels at the first, middle and last bucket.
+		// Labels at the first, middle and last bucket; with one or two buckets the middle is
+		// an end, and each is labelled once.
 		last := len(points) - 1
-		for n, i := range []int{0, len(points) / 2, last} {
-			if (n == 1 && (i == 0 || i == last)) || (n == 2 && i == 0) {
-				continue // with one or two buckets the middle is an end: each is labelled once
-			}
+		for _, i := range slices.Compact([]int{0, len(points) / 2, last}) {
 			anchor := "middle"
 			switch i {
 			case 0:
 				anchor = "start"
-			case len(points) - 1:
+			case last:
 				anchor = "end"
 			}
 			x := float64(padL) + (float64(i)+0.5)*slot

@@ -343,11 +343,7 @@ func (a *AuthService) Logout(ctx context.Context, token string) error {
 	case err != nil:
 		return err
 	}
-	if err := revokeFamily(ctx, a.db.Bun(), rt.FamilyID); err != nil {
-		return err
-	}
-	a.users.sessions.drop(rt.FamilyID)
-	return nil
+	return a.LogoutSession(ctx, rt.FamilyID)
 }
 
 // LogoutSession revokes the session sid (an access token's SessionID): its
