@@ -14,9 +14,8 @@ import (
 
 // mergeModule merges the project's go.mod or go.sum by meaning rather than by lines: after a
 // user's `go get` and `go mod tidy` touch the same requirement blocks and go.sum lines aegis
-// rewrites, a line merge overlaps although the two sets of requirements combine cleanly. The
-// wire_gen.go import files are merged by meaning too (mergeWire). It reports false for any
-// other file, and when one of the three versions cannot be parsed (the
+// rewrites, a line merge overlaps although the two sets of requirements combine cleanly. It
+// reports false for any other file, and when one of the three versions cannot be parsed (the
 // caller then falls back to the line merge).
 func mergeModule(rel string, ours, base, theirs []byte) ([]byte, bool) {
 	switch rel {
@@ -24,9 +23,6 @@ func mergeModule(rel string, ours, base, theirs []byte) ([]byte, bool) {
 		return mergeGoMod(ours, base, theirs)
 	case "go.sum":
 		return mergeGoSum(ours, base, theirs)
-	}
-	if wireFiles[rel] {
-		return mergeWire(ours, base, theirs)
 	}
 	return nil, false
 }

@@ -229,14 +229,21 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 				block(f.Path, NoBase)
 				continue
 			}
+			if wireFiles[f.Path] {
+				// The wire_gen.go import files are merged by their imports (mergeWire).
+				if merged, ok := mergeWire(disk, base, f.Data); ok {
+					add(Change{Path: f.Path, Action: Merge, Data: merged, Mode: f.Mode})
+					continue
+				}
+			}
 			if merged, ok := mergeModule(f.Path, disk, base, f.Data); ok {
 				add(Change{Path: f.Path, Action: Merge, Data: merged, Mode: f.Mode})
-				if !equal(merged, f.Data) && !wireFiles[f.Path] {
+				if !equal(merged, f.Data) {
 					pl.Tidy = true
 				}
 				continue
 			}
-			if tail, ok := bytes.CutPrefix(disk, base); ok && endsLine(base) && endsLine(f.Data) {
+			if tail, ok := bytes.CutPrefix(disk, base); ok && len(base) > 0 && endsLine(base) && endsLine(f.Data) {
 				// The user only appended (notes at the end of the README): their lines follow
 				// aegis's new version. A line merge would call it an overlap whenever aegis
 				// changed the last lines, as git does for neighbouring changes.
