@@ -539,30 +539,15 @@ func (c *Container) drainNodes(ctx context.Context, nodes []*node) error {
 		wg   sync.WaitGroup
 	)
 	for _, n := range nodes {
-		d, ok := n.value.(Drainer)
-		if !ok || n.e.derived {
+		drain := n.e.drainer(n.value)
+		if drain == nil {
 			continue
 		}
 		wg.Go(func() {
 			c.debug(ctx, "registry: draining service", n)
-			drainCtx, cancel := context.WithTimeout(ctx, c.stopTimeout(n))
-			defer cancel()
-			result := make(chan error, 1) // buffered: an abandoned drain must not block on send
-			go func() { result <- safely(func() error { return d.Drain(drainCtx) }) }()
-			var err error
-			select {
-			case err = <-result:
-			case <-drainCtx.Done():
-				select {
-				case err = <-result:
-				default:
-					c.logger().Warn("registry: service did not drain in time", "service", n.name(), "cause", context.Cause(drainCtx))
-					err = fmt.Errorf("did not drain in time: %w", context.Cause(drainCtx))
-				}
-			}
-			if err != nil {
+			if err := c.bounded(ctx, n, "drain", drain, true); err != nil {
 				mu.Lock()
-				errs = append(errs, &ServiceError{Op: "drain", Service: n.name(), Registered: n.e.loc.String(), Err: err})
+				errs = append(errs, err)
 				mu.Unlock()
 			}
 		})
@@ -634,21 +619,27 @@ func (c *Container) stopInstance(ctx context.Context, n *node, v any, abandon bo
 	if n.e.lifetime == Singleton {
 		op = "stop"
 	}
+	return c.bounded(ctx, n, op, stop, abandon)
+}
+
+// bounded runs a stop or drain hook of n within n's stop timeout. With abandon, a hook that
+// does not return in time is logged and left running; the error names the operation.
+func (c *Container) bounded(ctx context.Context, n *node, op string, hook func(context.Context) error, abandon bool) error {
 	timeout := c.stopTimeout(n)
-	stopCtx, cancel := context.WithTimeout(ctx, timeout)
+	hookCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if !abandon {
-		if err := safely(func() error { return stop(stopCtx) }); err != nil {
+		if err := safely(func() error { return hook(hookCtx) }); err != nil {
 			return &ServiceError{Op: op, Service: n.name(), Registered: n.e.loc.String(), Err: err}
 		}
 		return nil
 	}
 	result := make(chan error, 1) // buffered: an abandoned hook must not block forever on send
-	go func() { result <- safely(func() error { return stop(stopCtx) }) }()
+	go func() { result <- safely(func() error { return hook(hookCtx) }) }()
 	var err error
 	select {
 	case err = <-result:
-	case <-stopCtx.Done():
+	case <-hookCtx.Done():
 		select {
 		case err = <-result: // finished just in time
 		default:
@@ -657,9 +648,13 @@ func (c *Container) stopInstance(ctx context.Context, n *node, v any, abandon bo
 			if ctx.Err() != nil {
 				limit = "before the stop context ended"
 			}
-			c.logger().Warn("registry: service did not stop in time",
-				"service", n.name(), "limit", limit, "cause", context.Cause(stopCtx))
-			err = fmt.Errorf("did not stop %s: %w", limit, context.Cause(stopCtx))
+			verb := "stop"
+			if op == "drain" {
+				verb = "drain"
+			}
+			c.logger().Warn("registry: service did not "+verb+" in time",
+				"service", n.name(), "limit", limit, "cause", context.Cause(hookCtx))
+			err = fmt.Errorf("did not %s %s: %w", verb, limit, context.Cause(hookCtx))
 		}
 	}
 	if err != nil {

@@ -101,6 +101,14 @@ func (e *entry) stopper(v any) func(context.Context) error {
 	return nil
 }
 
+// drainer returns how to drain v, or nil (see Drainer).
+func (e *entry) drainer(v any) func(context.Context) error {
+	if d, ok := v.(Drainer); ok && !e.derived {
+		return d.Drain
+	}
+	return nil
+}
+
 // checker returns how to check v's health, or nil.
 func (e *entry) checker(v any) func(context.Context) Health {
 	if e.derived {
