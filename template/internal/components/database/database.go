@@ -176,12 +176,12 @@ func (db *DB) openSQLite() error {
 			// Said once, with the absolute path: a relative DATABASE_URL (the default) run
 			// from another folder makes a new, empty database there, and a command's
 			// "user not found" would otherwise not say why.
-			msg := "database: created a new, empty SQLite database"
-			if !filepath.IsAbs(path) {
-				msg += "; a relative DATABASE_URL is read from the current folder"
-			}
 			abs, _ := filepath.Abs(path)
-			slog.Info(msg, "path", abs)
+			attrs := []any{"path", abs}
+			if !filepath.IsAbs(path) {
+				attrs = append(attrs, "hint", "a relative DATABASE_URL is read from the current folder")
+			}
+			slog.Info("database: created a new, empty SQLite database", attrs...)
 		}
 	}
 	q := url.Values{}

@@ -69,29 +69,27 @@ func (q queryTracer) AfterQuery(ctx context.Context, e *bun.QueryEvent) {
 		// Never the error's text: the engines quote the refused value in it (PostgreSQL's
 		// `invalid input syntax for type integer: "..."`, a duplicate key's value), and
 		// traces leave the app. The engine's code says what went wrong.
-		kind, desc := spanError(e.Err)
-		attrs := []attribute.KeyValue{attribute.String("error.type", kind)}
-		if code := ErrorCode(e.Err); code != "" {
-			attrs = append(attrs, attribute.String("db.response.status_code", code))
-		}
+		desc, attrs := spanError(e.Err)
 		span.SetAttributes(attrs...)
 		span.SetStatus(codes.Error, desc)
 	}
 	span.End()
 }
 
-// spanError is a query error's error.type and status description, both free of its text.
-func spanError(err error) (kind, desc string) {
+// spanError is a query error's status description and attributes (error.type, and the
+// engine's code as db.response.status_code), all free of its text.
+func spanError(err error) (string, []attribute.KeyValue) {
 	switch {
 	case errors.Is(err, context.Canceled):
-		return "canceled", "the query was cancelled"
+		return "the query was cancelled", []attribute.KeyValue{attribute.String("error.type", "canceled")}
 	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout", "the query ran out of time"
+		return "the query ran out of time", []attribute.KeyValue{attribute.String("error.type", "timeout")}
 	}
 	if code := ErrorCode(err); code != "" {
-		return code, "the database refused the query (code " + code + ")"
+		return "the database refused the query (code " + code + ")",
+			[]attribute.KeyValue{attribute.String("error.type", code), attribute.String("db.response.status_code", code)}
 	}
-	return fmt.Sprintf("%T", err), "the query failed"
+	return "the query failed", []attribute.KeyValue{attribute.String("error.type", fmt.Sprintf("%T", err))}
 }
 
 // statementVerb is the first word of query, upper-cased: INSERT, UPDATE, WITH, ...
