@@ -47,6 +47,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/config"
 	"github.com/aegisgo/aegis/template/internal/runtime/command"
+	"github.com/aegisgo/aegis/template/internal/runtime/logbuf"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -169,7 +170,7 @@ func NewClient(db *database.DB, s Settings, opts *ClientOpts) (*Client, error) {
 	}
 	c := &Client{db: db, settings: s, queues: queues, work: opts.Work, container: opts.Container, logger: logger}
 	cfg := &river.Config{
-		Logger:                      slog.New(warnHandler{logger.Handler()}),
+		Logger:                      slog.New(logbuf.MinLevel(logger.Handler(), slog.LevelWarn)),
 		Workers:                     workers,
 		MaxAttempts:                 s.MaxAttempts,
 		JobTimeout:                  s.JobTimeout,
@@ -245,7 +246,7 @@ func (sqliteWithoutListener) SupportsListener() bool { return false }
 // logAttempt logs each job attempt that returns an error, one line without the job's
 // arguments (they may hold personal data): a failure to be retried at WARN, the last failed
 // attempt, after which River discards the job, at ERROR. River says this only below WARN,
-// among routine messages warnHandler drops. A panic does not pass through here: River
+// among its routine messages, which are dropped. A panic does not pass through here: River
 // recovers it around the middleware and logs it at ERROR itself.
 func (c *Client) logAttempt(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
 	err := doInner(ctx)
@@ -431,21 +432,6 @@ func (c *Client) Cancel(ctx context.Context, id int64) (*rivertype.JobRow, error
 // for tests and metrics; call the func to unsubscribe.
 func (c *Client) Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func()) {
 	return c.eng.subscribe(kinds...)
-}
-
-// warnHandler passes on River's warnings and errors only: its info logs are routine.
-type warnHandler struct{ slog.Handler }
-
-func (h warnHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
-}
-
-func (h warnHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return warnHandler{h.Handler.WithAttrs(attrs)}
-}
-
-func (h warnHandler) WithGroup(name string) slog.Handler {
-	return warnHandler{h.Handler.WithGroup(name)}
 }
 
 var (

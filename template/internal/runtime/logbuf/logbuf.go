@@ -8,7 +8,7 @@
 // a level, so an error (a panic being reported, a failing dependency) is out at once, with
 // everything logged before it. What it cannot save is the last Delay of output when the
 // process dies without running its exit path: a fatal signal, or an unrecovered panic on a
-// goroutine the app does not own.
+// goroutine the app does not own. MinLevel filters a handler's records by level.
 package logbuf
 
 import (
@@ -205,4 +205,26 @@ func (h *flushHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 func (h *flushHandler) WithGroup(name string) slog.Handler {
 	return &flushHandler{Handler: h.Handler.WithGroup(name), w: h.w, level: h.level}
+}
+
+// MinLevel wraps h so that records below min are dropped, whatever h would take: a library's
+// routine logs (River's info), or a service's warnings where its caller reports the same
+// failure itself (the ai chat REPL).
+func MinLevel(h slog.Handler, min slog.Level) slog.Handler { return minLevel{h, min} }
+
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(attrs), h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.min}
 }

@@ -87,11 +87,12 @@ func (p *anthropicProvider) params(req Request) anthropic.MessageNewParams {
 		out.System = []anthropic.TextBlockParam{{Text: system}}
 	}
 	for _, t := range req.Tools {
+		// Every other keyword ("required" among them, a []string written in Go or a []any
+		// decoded from JSON) goes as it is.
 		schema := anthropic.ToolInputSchemaParam{Properties: t.Schema["properties"]}
-		schema.Required = requiredOf(t.Schema["required"])
 		extra := map[string]any{}
 		for k, v := range t.Schema {
-			if k != "properties" && k != "required" && k != "type" {
+			if k != "properties" && k != "type" {
 				extra[k] = v
 			}
 		}
@@ -106,24 +107,6 @@ func (p *anthropicProvider) params(req Request) anthropic.MessageNewParams {
 		out.OutputConfig.Format = anthropic.JSONOutputFormatParam{Schema: req.Output.Schema}
 	}
 	return out
-}
-
-// requiredOf is a schema's required properties: a []string when written in Go, a []any when
-// decoded from JSON (SchemaFor, so every NewTool's), which must not be lost on the way.
-func requiredOf(v any) []string {
-	switch r := v.(type) {
-	case []string:
-		return r
-	case []any:
-		out := make([]string, 0, len(r))
-		for _, x := range r {
-			if s, ok := x.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	return nil
 }
 
 func isToolResults(m anthropic.MessageParam) bool {
@@ -228,8 +211,8 @@ func (p *anthropicProvider) fail(err error) error {
 			status = streamErrorStatus(string(apiErr.Type()))
 		}
 		// The SDK's message quotes the request URL and the body; keep the status only.
-		perr := providerError(ProviderAnthropic, status, fmt.Errorf("anthropic error %d (%s)", status, apiErr.Type()))
-		perr = contextTooLong(perr, strings.HasPrefix(apiErr.Message, "prompt is too long"))
+		perr := refusalError(ProviderAnthropic, status, fmt.Errorf("anthropic error %d (%s)", status, apiErr.Type()),
+			strings.HasPrefix(apiErr.Message, "prompt is too long"))
 		return withRetryAfter(perr, apiErr.Response)
 	}
 	return providerError(ProviderAnthropic, 0, err)

@@ -496,9 +496,10 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 			return retryLater("The AI provider failed repeatedly, so calls to it are paused for now (circuit breaker open)", pe.RetryAfter)
 		case pe.Status == http.StatusNotFound:
 			return huma.Error422UnprocessableEntity("The AI provider does not know the model of this profile.")
-		case pe.Reason == reasonContextTooLong:
-			// The caller's to fix, like an oversized prompt: not the provider failing.
-			return huma.Error422UnprocessableEntity("The prompt and the conversation's history are longer than the model's context window; shorten the prompt or start a new conversation.")
+		case pe.Reason == reasonContextTooLong, pe.Status == http.StatusRequestEntityTooLarge:
+			// The caller's to fix, like an oversized prompt: not the provider failing (a 5xx
+			// would invite a retry that cannot succeed).
+			return huma.Error422UnprocessableEntity("The AI provider refused the request: " + pe.Reason + ".")
 		}
 		return huma.Error502BadGateway("The AI provider failed: " + pe.Reason + ".")
 	case errors.Is(err, ErrTooManySteps):

@@ -862,6 +862,22 @@ func TestCancelledBeforeAnswer(t *testing.T) {
 	})
 }
 
+// TestTimedOutBeforeAnswer: a call that reaches AI_TIMEOUT before any answer sent its prompt
+// all the same: it is recorded with the prompt's estimated input tokens (it was 0), so the
+// quota counts it.
+func TestTimedOutBeforeAnswer(t *testing.T) {
+	db := databasetest.New(t, database.SQLite)
+	f := newFakeOpenAI(t, fakeHang)
+	_, h := setup(t, db, f, Settings{Timeout: 200 * time.Millisecond}, nil)
+	prompt := strings.Repeat("a long prompt ", 40) // 560 bytes: about 141 tokens
+	if rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": prompt}, nil); rec.Code != http.StatusGatewayTimeout {
+		t.Fatalf("chat = %d %s, want 504", rec.Code, rec.Body)
+	}
+	if n := countRows(t, db, "SELECT COUNT(*) FROM ai_usage WHERE status = 'error' AND input_tokens = 141 AND output_tokens = 0"); n != 1 {
+		t.Fatalf("the timed-out call was not recorded with its input tokens: %d rows", n)
+	}
+}
+
 // TestQuotaCapsAnswer: the answer's bound sent to the provider is what is left of the user's
 // daily quota when that is less than the request's bound (or AI_MAX_OUTPUT_TOKENS), so a
 // user overshoots the quota by the prompt at most (it was the whole answer's bound).

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/command"
+	"github.com/aegisgo/aegis/template/internal/runtime/logbuf"
 )
 
 // aiCommand is `<app> ai`: chat, models and usage.
@@ -66,7 +67,7 @@ func repl(ctx context.Context, svc *Service, in io.Reader, out io.Writer, model,
 	// The REPL says why each turn failed; the service's warning of the same failure went to
 	// the same terminal, in the middle of a streamed answer. Errors (the ledger not written)
 	// still show.
-	svc.logger = slog.New(minLevel{svc.logger.Handler(), slog.LevelError})
+	svc.logger = slog.New(logbuf.MinLevel(svc.logger.Handler(), slog.LevelError))
 	fmt.Fprintf(out, "Chatting with %s (%s/%s). /model NAME switches, /new starts over, /exit leaves.\n", profile.Name, profile.Provider, profile.Model)
 	var conversation int64
 	rd := bufio.NewReader(in)
@@ -136,24 +137,6 @@ func repl(ctx context.Context, svc *Service, in io.Reader, out io.Writer, model,
 		}
 		fmt.Fprintf(out, "[%d in, %d out tokens, $%.6f]\n", res.Usage.InputTokens, res.Usage.OutputTokens, res.CostUSD)
 	}
-}
-
-// minLevel drops the records of h below min.
-type minLevel struct {
-	slog.Handler
-	min slog.Level
-}
-
-func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.min && h.Handler.Enabled(ctx, l)
-}
-
-func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return minLevel{h.Handler.WithAttrs(attrs), h.min}
-}
-
-func (h minLevel) WithGroup(name string) slog.Handler {
-	return minLevel{h.Handler.WithGroup(name), h.min}
 }
 
 // readLine reads a line of at most limit bytes; a longer one (a large paste) is read to its

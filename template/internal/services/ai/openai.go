@@ -381,8 +381,8 @@ func (p *openAIProvider) fail(err error) error {
 	if errors.As(err, &apiErr) {
 		// The SDK's message quotes the request URL and the body; keep only the status and
 		// the provider's error code in the chain.
-		perr := providerError(p.kind, apiErr.StatusCode, fmt.Errorf("openai error %d %s", apiErr.StatusCode, apiErr.Code))
-		perr = contextTooLong(perr, apiErr.Code == "context_length_exceeded")
+		perr := refusalError(p.kind, apiErr.StatusCode, fmt.Errorf("openai error %d %s", apiErr.StatusCode, apiErr.Code),
+			apiErr.Code == "context_length_exceeded")
 		return withRetryAfter(perr, apiErr.Response)
 	}
 	return providerError(p.kind, 0, err)

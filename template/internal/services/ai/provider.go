@@ -211,13 +211,16 @@ func providerError(provider string, status int, err error) error {
 		reason = "the provider failed; retry later"
 	case status == 0:
 		reason = "the connection failed or the answer was cut short"
-		if r, ok := httpclient.Reason(err); ok {
-			// httpclient serves every part, so it says "the base URL setting"; with profiles on
-			// several providers the user needs the one to fix.
-			reason = strings.Replace(r, "the base URL setting", baseURLSetting(provider), 1)
+		if r, ok := httpclient.Reason(err, baseURLSetting(provider)); ok {
+			reason = r
 		}
 	}
-	return &ProviderError{Provider: provider, Status: status, Reason: reason, Err: err}
+	pe := &ProviderError{Provider: provider, Status: status, Reason: reason, Err: err}
+	if wait, ok := httpclient.BreakerWait(err); ok {
+		// Refused by the provider's open circuit breaker: retry once it lets a call through.
+		pe.RetryAfter = boundRetryAfter(wait)
+	}
+	return pe
 }
 
 // reasonContextTooLong is the reason of a provider's refusal of a prompt that, with the
@@ -225,15 +228,16 @@ func providerError(provider string, status int, err error) error {
 // fix, so it is told apart from "refused the request as invalid".
 const reasonContextTooLong = "the prompt and the conversation's history are longer than the model's context window; shorten the prompt or start a new conversation"
 
-// contextTooLong sets err's reason to reasonContextTooLong when the provider said so: OpenAI's
-// error code context_length_exceeded, Anthropic's message "prompt is too long: N tokens > M
-// maximum" (its only sign: the type is invalid_request_error, like any invalid request).
-func contextTooLong(err error, tooLong bool) error {
-	var pe *ProviderError
-	if tooLong && errors.As(err, &pe) && pe.Status == http.StatusBadRequest {
+// refusalError is providerError for a provider's error answer (status >= 400, or an error
+// event): tooLong says the provider called the prompt longer than the model's context window
+// (OpenAI's error code context_length_exceeded, Anthropic's message "prompt is too long: N
+// tokens > M maximum", its only sign), which a 400 then says instead of "invalid".
+func refusalError(provider string, status int, err error, tooLong bool) error {
+	perr := providerError(provider, status, err)
+	if pe, ok := perr.(*ProviderError); ok && tooLong && status == http.StatusBadRequest {
 		pe.Reason = reasonContextTooLong
 	}
-	return err
+	return perr
 }
 
 // keySetting names the setting of a provider kind's key, for the reason of a refused key.

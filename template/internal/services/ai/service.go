@@ -312,8 +312,10 @@ func (s *Service) startChat(ctx context.Context, p *ChatParams) (*callInfo, *Req
 		// A prompt that names no model goes on with the conversation's profile (the one it was
 		// created with, such as a cheaper model), not the default; a profile since removed
 		// from AI_PROFILES falls back to the default.
-		if cp, cprov, cerr := s.Provider(conv.Profile); p.Model == "" && conv.Profile != "" && cerr == nil {
-			profile, prov = cp, cprov
+		if p.Model == "" && conv.Profile != "" {
+			if cp, cprov, cerr := s.Provider(conv.Profile); cerr == nil {
+				profile, prov = cp, cprov
+			}
 		}
 	} else if conv, err = s.store.createConversation(ctx, user, titleOf(p.Prompt), profile.Name); err != nil {
 		return nil, nil, err
@@ -403,7 +405,6 @@ func (s *Service) call(ctx context.Context, ci *callInfo, req *Request, onDelta 
 	} else {
 		resp, err = ci.prov.Chat(ctx, *req)
 	}
-	breakerWait(err)
 	s.record(ctx, ci, req, start, span, resp, err)
 	return resp, err
 }
@@ -425,18 +426,6 @@ func (s *Service) capToQuota(ctx context.Context, ci *callInfo, req *Request) {
 	}
 	if left := q - used; left > 0 && left < cmp.Or(req.MaxTokens, s.settings.MaxOutputTokens) {
 		req.MaxTokens = left
-	}
-}
-
-// breakerWait sets the RetryAfter of a call refused by its provider's open circuit breaker:
-// the time before the breaker lets a call through (httpclient.BreakerWait).
-func breakerWait(err error) {
-	var pe *ProviderError
-	if err == nil || !errors.As(err, &pe) || pe.RetryAfter > 0 {
-		return
-	}
-	if wait, ok := httpclient.BreakerWait(err); ok {
-		pe.RetryAfter = boundRetryAfter(wait)
 	}
 }
 
@@ -464,28 +453,26 @@ func (s *Service) record(ctx context.Context, ci *callInfo, req *Request, start 
 	if ci.conversation > 0 {
 		rec.ConversationID = &ci.conversation
 	}
-	var priced Usage // what the cost is computed from: the record's tokens, with the cache's share
+	var u Usage
 	if resp != nil {
 		if resp.Model != "" {
 			rec.Model = resp.Model
 		}
-		u := resp.Usage
+		u = resp.Usage
 		if u.Total() == 0 && resp.Content != "" {
-			// A stream cut short never got its usage event: estimate about four bytes a
-			// token, so a quota still sees what was consumed.
-			u = Usage{InputTokens: int64(requestBytes(*req)/4 + 1), OutputTokens: int64(len(resp.Content)/4 + 1)}
+			// A stream cut short never got its usage event: estimate, so a quota still sees
+			// what was consumed.
+			u = Usage{InputTokens: estimateTokens(requestBytes(*req)), OutputTokens: estimateTokens(len(resp.Content))}
 			resp.Usage = u
 		}
-		rec.InputTokens, rec.OutputTokens = u.InputTokens, u.OutputTokens
-		priced = u
 	}
-	if rec.InputTokens+rec.OutputTokens == 0 && errors.Is(err, context.Canceled) {
-		// Cancelled before any answer, JSON or stream: the prompt was sent and the provider
-		// counts it; estimate it as above, so a quota sees it too.
-		rec.InputTokens = int64(requestBytes(*req)/4 + 1)
+	if u.Total() == 0 && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		// Cancelled or timed out before any answer, JSON or stream: the prompt was sent and
+		// the provider counts it; estimate it, so a quota sees it too.
+		u.InputTokens = estimateTokens(requestBytes(*req))
 	}
-	priced.InputTokens, priced.OutputTokens = rec.InputTokens, rec.OutputTokens
-	rec.CostUSD, rec.Priced = s.cost(rec.Model, priced)
+	rec.InputTokens, rec.OutputTokens = u.InputTokens, u.OutputTokens
+	rec.CostUSD, rec.Priced = s.cost(rec.Model, u)
 	if ci.prov.Kind() == ProviderLocal {
 		rec.Priced = true
 	}
@@ -523,6 +510,10 @@ func (s *Service) cost(model string, u Usage) (float64, bool) {
 	}
 	return p.Cost(u), true
 }
+
+// estimateTokens is the tokens of n bytes of text when the provider did not say: about four
+// bytes a token.
+func estimateTokens(n int) int64 { return int64(n/4 + 1) }
 
 func requestBytes(r Request) int {
 	n := len(r.System)

@@ -149,18 +149,17 @@ func (s Settings) Validate() error {
 		}
 	}
 	// Each example is that provider's own root: Ollama's local URL is no model for Anthropic's.
-	for _, u := range []struct{ name, value, example string }{
-		{"AI_OPENAI_BASE_URL", s.OpenAIBaseURL, DefaultOpenAIBaseURL},
-		{"AI_ANTHROPIC_BASE_URL", s.AnthropicBaseURL, DefaultAnthropicBaseURL},
-		{"AI_LOCAL_BASE_URL", s.LocalBaseURL, DefaultLocalBaseURL},
+	for _, u := range []struct{ kind, example string }{
+		{ProviderOpenAI, DefaultOpenAIBaseURL}, {ProviderAnthropic, DefaultAnthropicBaseURL}, {ProviderLocal, DefaultLocalBaseURL},
 	} {
-		pu, err := url.Parse(u.value)
+		name, value, example := baseURLSetting(u.kind), s.baseURL(u.kind), u.example
+		pu, err := url.Parse(value)
 		switch {
 		case err == nil && pu.User != nil:
 			// Its password is not to be printed.
-			errs = append(errs, config.InvalidSecret(u.name, "holds credentials", "put the key in the provider's key setting and use a URL such as "+u.example))
+			errs = append(errs, config.InvalidSecret(name, "holds credentials", "put the key in the provider's key setting and use a URL such as "+example))
 		case err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "":
-			errs = append(errs, config.Invalid(u.name, u.value, "is not an absolute http(s) URL", "use a URL such as "+u.example))
+			errs = append(errs, config.Invalid(name, value, "is not an absolute http(s) URL", "use a URL such as "+example))
 		}
 	}
 	if _, err := parsePrices(s.Prices); err != nil {
