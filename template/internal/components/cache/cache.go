@@ -23,7 +23,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
@@ -376,11 +375,10 @@ func (c *Cache) Start(ctx context.Context) error {
 		if logger == nil {
 			logger = slog.Default()
 		}
-		// A Redis that answers with an error (WRONGPASS, NOAUTH, a database number
-		// out of range) is reachable: its URL is wrong, and waiting will not fix it.
+		// A store that refuses the app is reachable: its URL is wrong, and waiting will
+		// not fix it.
 		msg := "cache: store not reachable at start; serving without the cache until it is"
-		var refusal redis.Error
-		if errors.As(err, &refusal) {
+		if errors.Is(err, ErrRefused) {
 			msg = "cache: Redis refused the app at start (check the user, password and database number in CACHE_URL); serving without the cache"
 		}
 		logger.LogAttrs(ctx, slog.LevelWarn, msg,

@@ -239,11 +239,14 @@ func (r *Redis) wrap(op, key string, err error) error {
 	return fmt.Errorf("cache: redis %s %q: %w", op, key, r.mapErr(err))
 }
 
-// mapErr turns go-redis's closed-client error into ErrClosed, so callers test
-// one sentinel whatever the backend.
+// mapErr turns go-redis's closed-client error into ErrClosed and a refusal of the app's
+// credentials or database into ErrRefused, so callers test one sentinel whatever the backend.
 func (r *Redis) mapErr(err error) error {
-	if errors.Is(err, redis.ErrClosed) {
+	switch {
+	case errors.Is(err, redis.ErrClosed):
 		return fmt.Errorf("%w (%w)", ErrClosed, err)
+	case redis.IsAuthError(err), redis.IsPermissionError(err), strings.Contains(err.Error(), "DB index is out of range"):
+		return fmt.Errorf("%w (%w)", ErrRefused, err)
 	}
 	return err
 }

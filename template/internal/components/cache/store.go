@@ -11,6 +11,9 @@ import (
 var (
 	// ErrClosed is returned by every operation on a store after Close.
 	ErrClosed = errors.New("cache: store is closed")
+	// ErrRefused: the store answered but refused the app (Redis: WRONGPASS, NOAUTH, NOPERM,
+	// a database number out of range): its settings are wrong, and waiting will not help.
+	ErrRefused = errors.New("cache: the store refused the app")
 	// ErrNotInteger is returned by Incr when the value under the key is not
 	// a base-10 integer, or when the result would overflow an int64.
 	ErrNotInteger = errors.New("cache: value is not an integer or out of range")
