@@ -128,7 +128,7 @@ func (s *exportStatus) health() (failing bool, reason string, details map[string
 func (o *Observability) CheckHealth(context.Context) registry.Health {
 	if len(o.exports) == 0 {
 		return registry.Health{Status: registry.StatusHealthy,
-			Message: "OTLP export off (OTEL_EXPORTER_OTLP_ENDPOINT and the per-signal endpoints are empty); /metrics serves",
+			Message: "OTLP export off (no OTEL_EXPORTER_OTLP_ENDPOINT nor per-signal endpoint, or OTEL_TRACES_EXPORTER and OTEL_METRICS_EXPORTER are none); /metrics serves",
 			Details: map[string]any{"otlp": false}}
 	}
 	details := map[string]any{"otlp": true}

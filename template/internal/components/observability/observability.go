@@ -132,7 +132,10 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 	// which carries none. Without OTLP metrics the SDK's default (trace_based) would record
 	// them for nobody, so they are off unless OTEL_METRICS_EXEMPLAR_FILTER asks (the SDK
 	// reads it; an option given here would override it).
-	otlpMetrics := otlpSignal(s.OTLPEndpoint, "metrics", os.Getenv) && os.Getenv("OTEL_METRICS_EXPORTER") != "none"
+	metrics, otlpMetrics, err := otlpExport(s.OTLPEndpoint, "metrics", os.Getenv)
+	if err != nil {
+		return nil, err
+	}
 	if exemplarsOff(otlpMetrics, os.Getenv("OTEL_METRICS_EXEMPLAR_FILTER")) {
 		meterOpts = append(meterOpts, sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter))
 	}
@@ -153,11 +156,11 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 	// compression, certificates.
 	// OTEL_TRACES_EXPORTER=none keeps spans off the wire, as OTEL_METRICS_EXPORTER=none does
 	// metrics: for a backend that takes metrics only. The dashboard's ring keeps them.
-	if otlpSignal(s.OTLPEndpoint, "traces", os.Getenv) && os.Getenv("OTEL_TRACES_EXPORTER") != "none" {
-		spans, err := otlpConfigFromEnv(s.OTLPEndpoint, "traces", os.Getenv)
-		if err != nil {
-			return nil, err
-		}
+	spans, otlpTraces, err := otlpExport(s.OTLPEndpoint, "traces", os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if otlpTraces {
 		se := newSpanExporter(spans, nil)
 		se.s.status = newExportStatus("traces", logger)
 		exports, senders = append(exports, se.s.status), append(senders, se.s)
@@ -167,10 +170,6 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 	// a backend that takes traces only, such as Jaeger, which answers 404 to
 	// /v1/metrics. /metrics serves them either way.
 	if otlpMetrics {
-		metrics, err := otlpConfigFromEnv(s.OTLPEndpoint, "metrics", os.Getenv)
-		if err != nil {
-			return nil, err
-		}
 		me := newMetricExporter(metrics, nil)
 		me.s.status = newExportStatus("metrics", logger)
 		exports, senders = append(exports, me.s.status), append(senders, me.s)
@@ -204,12 +203,18 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 	return obs, nil
 }
 
-// otlpSignal reports whether signal (traces, metrics) has somewhere to go over OTLP: the
-// base endpoint, or the signal's own OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT, which the
-// specification lets stand alone (traces only to Jaeger or Tempo, for one).
-func otlpSignal(base, signal string, getenv func(string) string) bool {
-	return strings.TrimSpace(base) != "" ||
-		strings.TrimSpace(getenv("OTEL_EXPORTER_OTLP_"+strings.ToUpper(signal)+"_ENDPOINT")) != ""
+// otlpExport is signal's (traces, metrics) OTLP exporter configuration, and whether it is
+// exported at all: it is when it has somewhere to go (the base endpoint, or the signal's own
+// OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT, which the specification lets stand alone: traces
+// only to Jaeger or Tempo, for one) and OTEL_<SIGNAL>_EXPORTER is not none.
+func otlpExport(base, signal string, getenv func(string) string) (otlpConfig, bool, error) {
+	sig := strings.ToUpper(signal)
+	if getenv("OTEL_"+sig+"_EXPORTER") == "none" ||
+		strings.TrimSpace(base) == "" && strings.TrimSpace(getenv("OTEL_EXPORTER_OTLP_"+sig+"_ENDPOINT")) == "" {
+		return otlpConfig{}, false, nil
+	}
+	cfg, err := otlpConfigFromEnv(base, signal, getenv)
+	return cfg, err == nil, err
 }
 
 // exemplarsOff reports whether New turns exemplars off: when no metric leaves over OTLP and
