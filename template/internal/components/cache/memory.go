@@ -350,7 +350,7 @@ func wrapOp(op, key string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("cache: %s %q: %w", op, key, err)
+	return &opError{op: op, key: key, err: err}
 }
 
 var _ Store = (*Memory)(nil)

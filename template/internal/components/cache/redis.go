@@ -236,7 +236,7 @@ func (r *Redis) wrap(op, key string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("cache: redis %s %q: %w", op, key, r.mapErr(err))
+	return &opError{store: "redis ", op: op, key: key, err: r.mapErr(err)}
 }
 
 // mapErr turns go-redis's closed-client error into ErrClosed and a refusal of the app's

@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 )
 
@@ -111,3 +112,19 @@ func unwrap(s Store) Store {
 }
 
 var _ Store = (*prefixed)(nil)
+
+// opError is a store operation's error: it names the operation and the key, for the caller.
+type opError struct {
+	store   string // "redis " or "" (the memory store)
+	op, key string
+	err     error
+}
+
+func (e *opError) Error() string { return e.text(e.key) }
+
+func (e *opError) Unwrap() error { return e.err }
+
+// text is the error's message naming key in place of the operation's.
+func (e *opError) text(key string) string {
+	return "cache: " + e.store + e.op + " " + strconv.Quote(key) + ": " + e.err.Error()
+}

@@ -3,7 +3,6 @@ package cache
 import (
 	"context"
 	"errors"
-	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -54,16 +53,15 @@ func endRead(span trace.Span, err error, key string, hit bool) {
 	endSpan(span, err, key)
 }
 
-// withoutKey is err's message with key, where it ends a %q-quoted string (as the stores
-// write the key, after the prefix), replaced by <key>. Applications put user identifiers
-// and emails in keys, and the stores name the key in their errors (rightly, for the
-// caller): spans and the outage warning, which leave the process, keep the prefix (the
-// app's) and lose the key.
+// withoutKey is err's message with key, the end of the stored key its store's error names
+// (after the prefix), replaced by <key>. Applications put user identifiers and emails in
+// keys, and the stores name the key in their errors (rightly, for the caller): spans and the
+// outage warning, which leave the process, keep the prefix (the app's) and lose the key.
 func withoutKey(err error, key string) string {
 	msg := err.Error()
-	if key == "" {
+	var oe *opError
+	if key == "" || !errors.As(err, &oe) || !strings.HasSuffix(oe.key, key) {
 		return msg
 	}
-	q := strconv.Quote(key)
-	return strings.ReplaceAll(msg, q[1:], "<key>\"")
+	return strings.Replace(msg, oe.Error(), oe.text(strings.TrimSuffix(oe.key, key)+"<key>"), 1)
 }
