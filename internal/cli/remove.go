@@ -124,15 +124,7 @@ func keptTables(out io.Writer, app string, owners []project.MigrationOwner) {
 // leftovers lists the files remove kept (aegis never deletes a file it did not generate) in
 // the folders it emptied of generated files, relative to root and in slash form.
 func leftovers(root string, pl *project.Plan) []string {
-	dirs := map[string]bool{}
-	for _, c := range pl.Changes {
-		if c.Action == project.Delete {
-			dirs[path.Dir(c.Path)] = true
-		}
-	}
-	for rel := range pl.Manifest.Files {
-		delete(dirs, path.Dir(rel)) // still holds generated files: not a removed folder
-	}
+	dirs := emptiedDirs(pl, func(string) bool { return true })
 	var kept []string
 	for dir := range dirs {
 		entries, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(dir)))
@@ -153,20 +145,30 @@ func leftovers(root string, pl *project.Plan) []string {
 	return kept
 }
 
+// emptiedDirs are the folders (slash form) of the files the plan deletes that keep holds,
+// which no generated file is left in.
+func emptiedDirs(pl *project.Plan, keep func(path string) bool) map[string]bool {
+	dirs := map[string]bool{}
+	for _, c := range pl.Changes {
+		if c.Action == project.Delete && keep(c.Path) {
+			dirs[path.Dir(c.Path)] = true
+		}
+	}
+	for rel := range pl.Manifest.Files {
+		delete(dirs, path.Dir(rel)) // still holds generated files: not a removed folder
+	}
+	return dirs
+}
+
 // userImport is a Go file aegis did not generate that imports a package remove deletes.
 type userImport struct{ file, pkg string }
 
 // userImports finds the Go files of the user's (those the manifest does not list) that import
 // a package whose every generated file the plan deletes.
 func userImports(root, module string, generated map[string]generate.ManifestFile, pl *project.Plan) []userImport {
-	gone := map[string]bool{} // import paths of the folders the plan empties
-	for _, c := range pl.Changes {
-		if c.Action == project.Delete && strings.HasSuffix(c.Path, ".go") {
-			gone[module+"/"+path.Dir(c.Path)] = true
-		}
-	}
-	for rel := range pl.Manifest.Files {
-		delete(gone, module+"/"+path.Dir(rel)) // the package stays
+	gone := map[string]bool{} // import paths of the packages the plan empties
+	for dir := range emptiedDirs(pl, func(p string) bool { return strings.HasSuffix(p, ".go") }) {
+		gone[module+"/"+dir] = true
 	}
 	if len(gone) == 0 {
 		return nil
