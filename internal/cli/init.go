@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -212,7 +211,6 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 	if err != nil {
 		return err
 	}
-	replaced := replacedFiles(target, pl)
 	if err := proj.Apply(ctx, pl); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -232,25 +230,11 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 		}
 	}
 	nextSteps(out, name, target, o, n, time.Since(start))
-	if len(replaced) > 0 {
+	if len(pl.Replaced) > 0 {
 		// --force replaces them by design; their old content is gone, so say which they were.
-		fmt.Fprintf(out, "--force replaced these files that were in %s: %s\n", target, strings.Join(replaced, ", "))
+		fmt.Fprintf(out, "--force replaced these files that were in %s: %s\n", target, strings.Join(pl.Replaced, ", "))
 	}
 	return nil
-}
-
-// replacedFiles lists the files init --force overwrites with different content.
-func replacedFiles(target string, pl *project.Plan) []string {
-	var out []string
-	for _, c := range pl.Changes {
-		if c.Action != project.Update || c.Internal {
-			continue
-		}
-		if old, err := os.ReadFile(filepath.Join(target, filepath.FromSlash(c.Path))); err == nil && !bytes.Equal(old, c.Data) {
-			out = append(out, c.Path)
-		}
-	}
-	return out
 }
 
 func existsError(target string) error {

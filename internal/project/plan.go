@@ -53,6 +53,9 @@ type Plan struct {
 	// Tidy reports that go.mod or go.sum was merged keeping changes of the user's beside
 	// aegis's: the result is valid but may not be tidy, so the user should run go mod tidy.
 	Tidy bool
+	// Replaced lists the files init --force overwrites with different content (in path
+	// order): their old content is gone, so init names them.
+	Replaced []string
 	// KeptDeleted lists the files the user deleted that aegis's new rendering changed (update
 	// only): they stay deleted, and their new version is in the base archive.
 	KeptDeleted []string
@@ -191,6 +194,9 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 			// init --force: generated files replace the files of the same path, even identical
 			// ones, so that their mode is the generated one too.
 			add(Change{Path: f.Path, Action: Update, Data: f.Data, Mode: f.Mode})
+			if !equal(disk, f.Data) {
+				pl.Replaced = append(pl.Replaced, f.Path)
+			}
 		case exists && equal(disk, f.Data):
 			// already what aegis would write
 		case !recorded && !exists:
