@@ -235,9 +235,9 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 				block(f.Path, NoBase)
 				continue
 			}
-			if wireFiles[f.Path] {
+			if slices.Contains(generate.WireFiles, f.Path) {
 				// The wire_gen.go import files are merged by their imports (mergeWire).
-				if merged, ok := mergeWire(disk, base, f.Data); ok {
+				if merged, ok := mergeWire(f.Path, disk, base, f.Data); ok {
 					add(Change{Path: f.Path, Action: Merge, Data: merged, Mode: f.Mode})
 					continue
 				}
