@@ -407,27 +407,18 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 // checkSteps is a 422 naming query.steps and what is wrong with them (how many, which name
 // is malformed or repeated), which Funnel's ErrBadFunnel does not say.
 func checkSteps(names []string) error {
-	var msg string
-	seen := make(map[string]bool, len(names))
-	for _, n := range names {
-		switch {
-		case !ValidName(n):
-			msg = strconv.Quote(n) + " is not an event name (" + NamePattern + ")"
-		case seen[n]:
-			msg = n + " is given twice; each step is a different event"
-		}
-		if msg != "" {
-			break
-		}
-		seen[n] = true
+	if msg := stepsProblem(names); msg != "" {
+		return invalid("query.steps", msg+stepsExample(names), nil)
 	}
-	if msg == "" && (len(names) < 2 || len(names) > MaxFunnelSteps) {
-		msg = "give 2 to " + strconv.Itoa(MaxFunnelSteps) + " event names, comma-separated, such as steps=signup,activate (got " + strconv.Itoa(len(names)) + ")"
+	return nil
+}
+
+// stepsExample completes stepsProblem's count message for the API.
+func stepsExample(names []string) string {
+	if len(names) < 2 || len(names) > MaxFunnelSteps {
+		return ", comma-separated, such as steps=signup,activate (got " + strconv.Itoa(len(names)) + ")"
 	}
-	if msg == "" {
-		return nil
-	}
-	return invalid("query.steps", msg, nil)
+	return ""
 }
 
 // splitSteps reads a comma-separated list of step names.

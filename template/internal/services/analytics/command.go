@@ -215,15 +215,8 @@ func funnelCommand(env *command.Env) *cobra.Command {
 		if err := checkSince(cmd, *since); err != nil {
 			return err
 		}
-		seen := map[string]bool{}
-		for _, a := range args {
-			if !ValidName(a) {
-				return command.UsageError(cmd, "%q is not an event name (%s)", a, NamePattern)
-			}
-			if seen[a] {
-				return command.UsageError(cmd, "%s is given twice; each step is a different event", a)
-			}
-			seen[a] = true
+		if msg := stepsProblem(args); msg != "" {
+			return command.UsageError(cmd, "%s", msg)
 		}
 		return command.WithService(cmd.Context(), env, func(ctx context.Context, svc *Service) error {
 			if *since > svc.settings.Retention && !cmd.Flags().Changed("since") {

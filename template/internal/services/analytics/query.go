@@ -275,14 +275,11 @@ func (s *Service) Funnel(ctx context.Context, p FunnelParams) ([]FunnelStep, err
 	if err := p.Range.check(); err != nil {
 		return nil, err
 	}
-	if len(p.Steps) < 2 || len(p.Steps) > MaxFunnelSteps {
+	if stepsProblem(p.Steps) != "" {
 		return nil, ErrBadFunnel
 	}
 	index := make(map[string]int, len(p.Steps))
 	for i, name := range p.Steps {
-		if _, dup := index[name]; dup || !ValidName(name) {
-			return nil, ErrBadFunnel
-		}
 		index[name] = i
 	}
 	window := p.Window
@@ -513,4 +510,23 @@ func (s *Service) pruneQuery() (string, []any) {
 	q := "DELETE FROM analytics_events WHERE id IN (SELECT id FROM analytics_events WHERE occurred_at < ? ORDER BY occurred_at LIMIT " +
 		strconv.Itoa(pruneBatch) + ")"
 	return s.rebind(q), []any{s.timeArg(s.now().Add(-s.settings.Retention))}
+}
+
+// stepsProblem says what is wrong with a funnel's steps, the first problem found; "" when
+// nothing is: a malformed name, one given twice, or not 2 to MaxFunnelSteps of them.
+func stepsProblem(names []string) string {
+	seen := make(map[string]bool, len(names))
+	for _, n := range names {
+		switch {
+		case !ValidName(n):
+			return strconv.Quote(n) + " is not an event name (" + NamePattern + ")"
+		case seen[n]:
+			return n + " is given twice; each step is a different event"
+		}
+		seen[n] = true
+	}
+	if len(names) < 2 || len(names) > MaxFunnelSteps {
+		return "give 2 to " + strconv.Itoa(MaxFunnelSteps) + " event names"
+	}
+	return ""
 }
