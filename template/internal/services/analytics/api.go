@@ -156,7 +156,7 @@ type funnelOutput struct {
 }
 
 type userStatsInput struct {
-	Days int `query:"days" minimum:"1" maximum:"366" default:"30" doc:"Users tracked in this many last days."`
+	Days int `query:"days" minimum:"1" maximum:"366" default:"30" doc:"Users tracked in this many last days, or since the oldest raw event kept (ANALYTICS_RETENTION) when that is later: see tracked_since."`
 }
 
 type userStatsOutput struct {
@@ -365,17 +365,15 @@ func (h *handlers) funnel(ctx context.Context, in *funnelInput) (*funnelOutput, 
 	return out, nil
 }
 
-// withinRetention refuses a range of /users or /funnel that starts before the oldest raw
-// event kept: those count from the raw events, which ANALYTICS_RETENTION deletes, so the
-// answer would silently leave out the users of the deleted part. Counts and series read the
-// hourly roll-up there and need no such check.
+// withinRetention is ErrBeforeRetention as a 422 naming query.from and the earliest from that
+// works, checked before the query so the answer can say so.
 func (h *handlers) withinRetention(r Range) error {
-	oldest := h.svc.now().Add(-h.svc.settings.Retention)
-	if !r.From.Before(oldest) {
+	kept := h.svc.KeptSince()
+	if !r.From.Before(kept) {
 		return nil
 	}
 	msg := "is before the oldest raw events kept (ANALYTICS_RETENTION=" + h.svc.settings.Retention.String() +
-		"), so users there are no longer known: give from=" + oldest.UTC().Add(time.Minute).Truncate(time.Minute).Format(time.RFC3339) + " or later"
+		"), so users there are no longer known: give from=" + kept.UTC().Add(time.Minute).Truncate(time.Minute).Format(time.RFC3339) + " or later"
 	return invalid("query.from", msg, nil)
 }
 
@@ -395,7 +393,8 @@ func (h *handlers) stats(context.Context, *struct{}) (*statsOutput, error) {
 // and answered with a 500 that names nothing internal.
 func (h *handlers) problem(ctx context.Context, err error) error {
 	switch {
-	case errors.Is(err, ErrBadRange), errors.Is(err, ErrTooManyPoints), errors.Is(err, ErrBadFunnel), errors.Is(err, ErrBadBucket):
+	case errors.Is(err, ErrBadRange), errors.Is(err, ErrTooManyPoints), errors.Is(err, ErrBadFunnel), errors.Is(err, ErrBadBucket),
+		errors.Is(err, ErrBeforeRetention):
 		return huma.Error422UnprocessableEntity(strings.TrimPrefix(err.Error(), "analytics: "))
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return huma.Error503ServiceUnavailable("The request was cancelled or timed out.")

@@ -490,6 +490,33 @@ func TestPanel(t *testing.T) {
 	}
 }
 
+// TestPanelPastRetention: with a retention shorter than the panel's range, the unique users
+// and the funnel count over what is kept and the panel says since when, instead of an error
+// or a silent undercount.
+func TestPanelPastRetention(t *testing.T) {
+	t.Parallel()
+	db := databasetest.New(t, database.SQLite)
+	h, svc := apiSetup(t, db, Settings{Retention: time.Hour})
+	svc.TrackEvent(Event{Name: "signup", UserID: "a"})
+	svc.TrackEvent(Event{Name: "purchase", UserID: "a"})
+	svc.TrackEvent(Event{Name: "signup", UserID: "b"})
+	if err := svc.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"?range=24h&steps=signup,purchase", "?range=30d&steps=signup,purchase"} {
+		rec := send(t, h, http.MethodGet, "/dashboard/panels/analytics"+q, nil, nil)
+		body := rec.Body.String()
+		if rec.Code != http.StatusOK {
+			t.Fatalf("panel%s: %d %s", q, rec.Code, body)
+		}
+		for _, want := range []string{"2 unique users since ", "ANALYTICS_RETENTION keeps no older raw events", "50.0%"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("panel%s lacks %q", q, want)
+			}
+		}
+	}
+}
+
 // TestTrackRequests: with ANALYTICS_TRACK_REQUESTS the API operations mounted after the
 // service record api_request events with the route pattern; the analytics endpoints do not.
 func TestTrackRequests(t *testing.T) {

@@ -68,7 +68,8 @@ func statsCommand(env *command.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			unique, err := svc.UniqueUsers(ctx, r, "")
+			kept, cut := svc.Kept(r)
+			unique, err := svc.UniqueUsers(ctx, kept, "")
 			if err != nil {
 				return err
 			}
@@ -78,7 +79,7 @@ func statsCommand(env *command.Env) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "range:          %s\nevents:         %d (%d names)\nunique users:   %d", describe(r), total, len(counts), unique)
-			if *since > svc.settings.Retention {
+			if cut {
 				// Unique users come from the raw events, which the retention deletes.
 				fmt.Fprintf(out, " (only over the last %s, ANALYTICS_RETENTION: older raw events are deleted)", svc.settings.Retention)
 			}
@@ -89,8 +90,12 @@ func statsCommand(env *command.Env) *cobra.Command {
 			case err != nil:
 				return err
 			default:
-				fmt.Fprintf(out, "accounts:       %d (%d active, %d inactive, activity rate %.1f%%)\ntracked users:  %d in the last %d days\n",
+				fmt.Fprintf(out, "accounts:       %d (%d active, %d inactive, activity rate %.1f%%)\ntracked users:  %d in the last %d days",
 					st.TotalUsers, st.ActiveUsers, st.InactiveUsers, st.ActivityRate*100, st.TrackedUsers, st.Days)
+				if st.TrackedSince.After(st.GeneratedAt.Add(-time.Duration(st.Days) * 24 * time.Hour)) {
+					fmt.Fprintf(out, " (only since %s, ANALYTICS_RETENTION)", st.TrackedSince.Format(time.RFC3339))
+				}
+				fmt.Fprintln(out)
 			}
 			return nil
 		})

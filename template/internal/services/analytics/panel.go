@@ -25,7 +25,7 @@ var panelTmpl = frontend.NewTemplate("analytics", template.FuncMap{
 </form>
 <h3>Events per {{.Bucket}}</h3>
 {{.Chart}}
-<p class="muted">{{.Total}} events in the last {{.Range}}; {{.Unique}} unique user{{if ne .Unique 1}}s{{end}}.</p>
+<p class="muted">{{.Total}} events in the last {{.Range}}; {{.Unique}} unique user{{if ne .Unique 1}}s{{end}}{{if .KeptSince}} since {{.KeptSince}} (ANALYTICS_RETENTION keeps no older raw events; funnels count from then too){{end}}.</p>
 <h3>Top events</h3>
 {{if .Top}}<table><thead><tr><th scope="col">Event</th><th scope="col">Count</th></tr></thead>
 <tbody>{{range .Top}}<tr><th scope="row">{{.Name}}</th><td>{{.Count}}</td></tr>{{end}}</tbody></table>
@@ -79,7 +79,10 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	if err != nil {
 		return "", err
 	}
-	unique, err := svc.UniqueUsers(ctx, r, "")
+	// Unique users and funnels count from the raw events, which a retention shorter than the
+	// range has deleted: count over what is kept and say since when.
+	kept, cut := svc.Kept(r)
+	unique, err := svc.UniqueUsers(ctx, kept, "")
 	if err != nil {
 		return "", err
 	}
@@ -89,9 +92,12 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 		"Stats": svc.Stats(), "Health": svc.CheckHealth(ctx), "Limit": svc.settings.BufferLimit,
 		"LastFlush": sinceLabel(now, svc.Stats().LastFlush), "LastFailure": sinceLabel(now, svc.Stats().LastFailure),
 	}
+	if cut {
+		data["KeptSince"] = kept.From.Format("2006-01-02 15:04 UTC")
+	}
 	if steps := p.Request.FormValue("steps"); steps != "" {
 		data["Steps"] = steps
-		funnel, err := svc.Funnel(ctx, FunnelParams{Steps: splitSteps(steps), Range: r})
+		funnel, err := svc.Funnel(ctx, FunnelParams{Steps: splitSteps(steps), Range: kept})
 		if err != nil {
 			data["FunnelError"] = "give 2 to 10 distinct event names, comma-separated"
 		} else {

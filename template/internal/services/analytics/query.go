@@ -31,8 +31,38 @@ var (
 	ErrBadFunnel     = fmt.Errorf("analytics: a funnel has 2 to %d distinct, valid event names", MaxFunnelSteps)
 	ErrNoIdentity    = errors.New("analytics: user statistics need the auth service")
 	ErrBadBucket     = errors.New(`analytics: a bucket is "hour" or "day"`)
-	errScanTimeArg   = errors.New("analytics: unexpected time value")
+	// ErrBeforeRetention: UniqueUsers and Funnel count from the raw events, which
+	// ANALYTICS_RETENTION deletes, so a range starting before KeptSince would silently leave
+	// out the users of the deleted part.
+	ErrBeforeRetention = errors.New("analytics: the range starts before the oldest raw events kept (ANALYTICS_RETENTION), so users there are no longer known; start it at KeptSince or later")
+	errScanTimeArg     = errors.New("analytics: unexpected time value")
 )
+
+// retentionSlack lets a range computed from KeptSince a moment ago still pass: the retention
+// job runs hourly, so the raw events a minute past the retention are almost always there.
+const retentionSlack = time.Minute
+
+// KeptSince is the time of the oldest raw event ANALYTICS_RETENTION keeps: UniqueUsers and
+// Funnel answer for ranges starting then or later.
+func (s *Service) KeptSince() time.Time { return s.now().Add(-s.settings.Retention) }
+
+// Kept returns r starting no earlier than KeptSince, and whether it had to be shortened; a
+// range that ends before KeptSince is returned as it is (UniqueUsers and Funnel refuse it).
+func (s *Service) Kept(r Range) (Range, bool) {
+	kept := s.KeptSince()
+	if !r.From.Before(kept) || !r.To.After(kept) {
+		return r, false
+	}
+	return Range{From: kept, To: r.To}, true
+}
+
+// checkKept refuses a range whose raw events may be deleted.
+func (s *Service) checkKept(r Range) error {
+	if r.From.Before(s.KeptSince().Add(-retentionSlack)) {
+		return ErrBeforeRetention
+	}
+	return nil
+}
 
 // Range is the span [From, To).
 type Range struct {
@@ -225,9 +255,13 @@ func scanTime(v any) (time.Time, error) {
 }
 
 // UniqueUsers counts the distinct users with events in r (only those called name, unless
-// name is ""), from the raw events: users past ANALYTICS_RETENTION are no longer known.
+// name is ""), from the raw events: users past ANALYTICS_RETENTION are no longer known, so a
+// range starting before KeptSince is ErrBeforeRetention (Kept shortens one).
 func (s *Service) UniqueUsers(ctx context.Context, r Range, name string) (int64, error) {
 	if err := r.check(); err != nil {
+		return 0, err
+	}
+	if err := s.checkKept(r); err != nil {
 		return 0, err
 	}
 	q, args := s.uniqueQuery(r, name)
@@ -270,9 +304,13 @@ type FunnelStep struct {
 }
 
 // Funnel counts, for each step, the users who did the steps before it and then it, in order,
-// within Window of the first step. Anonymous events do not count.
+// within Window of the first step. Anonymous events do not count. Like UniqueUsers, it counts
+// from the raw events: a range starting before KeptSince is ErrBeforeRetention.
 func (s *Service) Funnel(ctx context.Context, p FunnelParams) ([]FunnelStep, error) {
 	if err := p.Range.check(); err != nil {
+		return nil, err
+	}
+	if err := s.checkKept(p.Range); err != nil {
 		return nil, err
 	}
 	if stepsProblem(p.Steps) != "" {
@@ -394,9 +432,11 @@ type UserStats struct {
 	ActiveUsers   int64   `json:"active_users" doc:"Accounts that are active (not deactivated)."`
 	InactiveUsers int64   `json:"inactive_users"`
 	ActivityRate  float64 `json:"activity_rate" doc:"Active over total accounts, 0 without accounts."`
-	// TrackedUsers are the users with events in the last Days days.
-	TrackedUsers int64     `json:"tracked_users" doc:"Distinct users with events in the last days."`
+	// TrackedUsers are the users with events since TrackedSince: Days days ago, or the oldest
+	// raw event kept when ANALYTICS_RETENTION is shorter.
+	TrackedUsers int64     `json:"tracked_users" doc:"Distinct users with events since tracked_since."`
 	Days         int       `json:"days"`
+	TrackedSince time.Time `json:"tracked_since" doc:"Days days ago, or the oldest raw event kept (ANALYTICS_RETENTION) when that is later."`
 	GeneratedAt  time.Time `json:"generated_at"`
 }
 
@@ -414,12 +454,13 @@ func (s *Service) UserStats(ctx context.Context, days int) (UserStats, error) {
 			return nil, fmt.Errorf("analytics: user stats: %w", err)
 		}
 		now := s.now().UTC()
-		tracked, err := s.UniqueUsers(ctx, Last(now, time.Duration(days)*24*time.Hour), "")
+		r, _ := s.Kept(Last(now, time.Duration(days)*24*time.Hour))
+		tracked, err := s.UniqueUsers(ctx, r, "")
 		if err != nil {
 			return nil, err
 		}
 		st := UserStats{TotalUsers: c.Total, ActiveUsers: c.Active, InactiveUsers: c.Total - c.Active,
-			TrackedUsers: tracked, Days: days, GeneratedAt: now}
+			TrackedUsers: tracked, Days: days, TrackedSince: r.From, GeneratedAt: now}
 		if c.Total > 0 {
 			st.ActivityRate = float64(c.Active) / float64(c.Total)
 		}

@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -218,6 +219,76 @@ func TestRetention(t *testing.T) {
 		}
 		if n, err := svc.Prune(t.Context()); err != nil || n != 0 {
 			t.Errorf("second prune: %d, %v; want nothing left to delete", n, err)
+		}
+	})
+}
+
+// countsIdentity is an Identity that only counts accounts.
+type countsIdentity struct{ Identity }
+
+func (countsIdentity) UserStats(context.Context) (UserCounts, error) {
+	return UserCounts{Total: 3, Active: 2}, nil
+}
+
+// TestUsersWithinRetention: unique users and funnels count from the raw events, which a
+// retention shorter than the range deletes, so the service refuses such a range
+// (ErrBeforeRetention) instead of undercounting, Kept shortens one to what is kept, and
+// UserStats counts over what is kept and says since when.
+func TestUsersWithinRetention(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		clock := &fakeClock{t: queryNow}
+		svc := newService(t, db, Settings{Retention: 48 * time.Hour}, &Opts{Now: clock.Now, Identity: countsIdentity{}})
+		for _, e := range knownEvents {
+			svc.TrackEvent(Event{Name: e.name, UserID: e.user, At: queryNow.Add(-e.ago)})
+		}
+		if err := svc.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		kept := queryNow.Add(-48 * time.Hour)
+		if got := svc.KeptSince(); !got.Equal(kept) {
+			t.Fatalf("KeptSince = %s, want %s", got, kept)
+		}
+		steps := []string{"signup", "activate"}
+		for _, tt := range []struct {
+			name string
+			r    Range
+			err  error
+		}{
+			{"past the retention", Last(queryNow, 72*time.Hour), ErrBeforeRetention},
+			{"wholly past it", Range{From: queryNow.Add(-100 * time.Hour), To: queryNow.Add(-60 * time.Hour)}, ErrBeforeRetention},
+			{"from the oldest kept", Range{From: kept, To: queryNow}, nil},
+			{"a moment before it", Range{From: kept.Add(-30 * time.Second), To: queryNow}, nil},
+		} {
+			if _, err := svc.UniqueUsers(t.Context(), tt.r, ""); !errors.Is(err, tt.err) {
+				t.Errorf("UniqueUsers %s: %v, want %v", tt.name, err, tt.err)
+			}
+			if _, err := svc.Funnel(t.Context(), FunnelParams{Steps: steps, Range: tt.r}); !errors.Is(err, tt.err) {
+				t.Errorf("Funnel %s: %v, want %v", tt.name, err, tt.err)
+			}
+		}
+
+		r, cut := svc.Kept(Last(queryNow, 72*time.Hour))
+		if !cut || !r.From.Equal(kept) || !r.To.Equal(queryNow) {
+			t.Errorf("Kept(72h) = %s, %v; want from %s, cut", describe(r), cut, kept)
+		}
+		if r, cut := svc.Kept(Last(queryNow, 24*time.Hour)); cut || !r.From.Equal(queryNow.Add(-24*time.Hour)) {
+			t.Errorf("Kept(24h) = %s, %v; want it unchanged", describe(r), cut)
+		}
+		// u1's signup and activate are 50 and 49 hours old: the funnel counts from 48 hours ago.
+		got, err := svc.Funnel(t.Context(), FunnelParams{Steps: steps, Range: r})
+		if err != nil || got[0].Users != 4 || got[1].Users != 3 {
+			t.Errorf("funnel over the kept range = %+v, %v; want 4 then 3 users", got, err)
+		}
+
+		st, err := svc.UserStats(t.Context(), 30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Days != 30 || !st.TrackedSince.Equal(kept) || st.TrackedUsers != 6 || st.TotalUsers != 3 {
+			t.Errorf("UserStats(30) = %+v; want 6 users tracked since %s", st, kept)
+		}
+		if st, err := svc.UserStats(t.Context(), 1); err != nil || !st.TrackedSince.Equal(queryNow.Add(-24*time.Hour)) || st.TrackedUsers != 5 {
+			t.Errorf("UserStats(1) = %+v, %v; want 5 users tracked over the last day", st, err)
 		}
 	})
 }
