@@ -211,7 +211,14 @@ func mount(r *backend.Router) error {
 	r.Mux.Get(LoginPath, s.login)
 	r.Mux.Post(LoginPath, s.login)
 	r.Mux.Post(LogoutPath, guard(s.logout))
+	// Any other address under the prefix is a mistyped or stale dashboard link: answered like
+	// an unknown panel (a page with the way home), not with the API's "see /docs".
+	r.Mux.Handle(Prefix+"/*", guard(s.unknownPage))
 	return nil
+}
+
+func (s *site) unknownPage(w http.ResponseWriter, req *http.Request, _ *Dashboard) {
+	notFound(w, req, "No such dashboard page: use the navigation.")
 }
 
 // home sends /dashboard and /dashboard/ to the overview, the dashboard's

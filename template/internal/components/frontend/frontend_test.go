@@ -668,6 +668,8 @@ func TestRefusals(t *testing.T) {
 		{name: "cross-origin, htmx", method: http.MethodPost, path: action, accept: "*/*", htmx: true, token: true, site: "cross-site", want: http.StatusForbidden, wantType: problem, says: "its own pages"},
 		{name: "cross-origin, script", method: http.MethodPost, path: action, token: true, site: "cross-site", want: http.StatusForbidden, wantType: problem, says: "its own pages"},
 		{name: "cross-origin, login form", opts: withLogin, method: http.MethodPost, path: LoginPath, accept: navigation, site: "cross-site", want: http.StatusForbidden, wantType: page, says: "its own pages"},
+		{name: "unknown page, navigation", path: "/dashboard/nope", accept: navigation, want: http.StatusNotFound, wantType: page, says: "navigation"},
+		{name: "unknown page, script", path: "/dashboard/panels/jobs/extra", accept: "application/json", want: http.StatusNotFound, wantType: problem, says: "navigation"},
 		{name: "unknown panel, navigation", path: "/dashboard/panels/nope", accept: navigation, want: http.StatusNotFound, wantType: page, says: "navigation"},
 		{name: "unknown panel, no Accept", path: "/dashboard/panels/nope", want: http.StatusNotFound, wantType: page, says: "navigation"},
 		{name: "unknown panel, htmx", path: "/dashboard/panels/nope", accept: "*/*", htmx: true, want: http.StatusNotFound, wantType: problem, says: "navigation"},
