@@ -124,6 +124,11 @@ type Scheduler struct {
 	claimFailures int
 	idle          chan struct{} // made when stopping begins; closed once manual is 0
 	stopping      bool          // Stop began: no more manual runs
+
+	// dispatchWaits are the pauses between attempts to dispatch a claimed tick: an enqueue
+	// fails while the database is briefly unreachable, and a tick given up is a run lost
+	// (the tick stays claimed, so no instance tries it again).
+	dispatchWaits []time.Duration
 }
 
 // ErrStopped is returned (wrapped) by RunInBackground once the scheduler has begun to stop.
@@ -157,6 +162,7 @@ func New(s Settings, opts *Opts) (*Scheduler, error) {
 		settings: s, jobs: jobs, byName: map[string]*Job{}, container: opts.Container, logger: logger,
 		instance: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(rnd[:])),
 		tick:     opts.Tick, store: opts.Store, dispatcher: opts.Dispatcher,
+		dispatchWaits: []time.Duration{time.Second, 2 * time.Second, 4 * time.Second},
 	}
 	sch.life, sch.endLife = context.WithCancel(context.Background())
 	for _, j := range jobs {
@@ -322,7 +328,7 @@ func (s *Scheduler) runTick(j *Job, tick time.Time, missed bool) {
 		}
 	}()
 	if dispatcher != nil {
-		err := dispatcher.Dispatch(ctx, j.Name, tick)
+		err := s.dispatch(ctx, dispatcher, j.Name, tick)
 		run.Duration = time.Since(run.Started)
 		run.Outcome = OutcomeEnqueued
 		if err != nil {
@@ -335,6 +341,25 @@ func (s *Scheduler) runTick(j *Job, tick time.Time, missed bool) {
 		return
 	}
 	_ = s.execute(ctx, store, j, run)
+}
+
+// dispatch hands tick of job to d, trying again after each of dispatchWaits (Dispatch is
+// idempotent: a tick enqueued once is not enqueued again) until it succeeds or Stop ends ctx.
+func (s *Scheduler) dispatch(ctx context.Context, d Dispatcher, job string, tick time.Time) error {
+	for i := 0; ; i++ {
+		err := d.Dispatch(ctx, job, tick)
+		if err == nil || i == len(s.dispatchWaits) || ctx.Err() != nil {
+			return err
+		}
+		s.logger.Warn("scheduler: dispatch failed, trying again", "job", job, "tick", tick, "attempt", i+1, "retry_in", s.dispatchWaits[i], "err", err)
+		t := time.NewTimer(s.dispatchWaits[i])
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		}
+	}
 }
 
 // NoJobError is what asking for a job name that no job has returns.

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"runtime"
 	"slices"
 	"strings"
@@ -295,6 +296,108 @@ func (f *fakeDispatcher) dispatched() []Run {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.ticks)
+}
+
+// failingDispatcher fails the first fails dispatches of test_every, as an enqueue does while
+// the database is briefly unreachable.
+type failingDispatcher struct {
+	fakeDispatcher
+	fails atomic.Int32
+	calls []time.Time // the tick of each call
+}
+
+func (f *failingDispatcher) Dispatch(ctx context.Context, job string, tick time.Time) error {
+	if job != "test_every" {
+		return nil
+	}
+	f.mu.Lock()
+	f.calls = append(f.calls, tick)
+	f.mu.Unlock()
+	if f.fails.Add(-1) >= 0 {
+		return errors.New("enqueue: connection refused")
+	}
+	return f.fakeDispatcher.Dispatch(ctx, job, tick)
+}
+
+// finishStore keeps every finished run of test_every by tick.
+type finishStore struct {
+	*memoryStore
+	mu   sync.Mutex
+	runs map[time.Time]Run
+}
+
+func (s *finishStore) Finish(ctx context.Context, r Run) error {
+	if r.Job == "test_every" {
+		s.mu.Lock()
+		if s.runs == nil {
+			s.runs = map[time.Time]Run{}
+		}
+		s.runs[r.Tick] = r
+		s.mu.Unlock()
+	}
+	return s.memoryStore.Finish(ctx, r)
+}
+
+func (s *finishStore) finished(tick time.Time) (Run, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.runs[tick]
+	return r, ok
+}
+
+// TestDispatchRetried: a tick whose dispatch fails is dispatched again, the same tick, and
+// recorded as enqueued once that works; a dispatch that keeps failing is recorded as failed
+// after the last try.
+func TestDispatchRetried(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		fails int32
+		want  Outcome
+		calls int
+	}{
+		{"recovers", 2, OutcomeEnqueued, 3},
+		{"gives up", 100, OutcomeFailed, 4},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			store := &finishStore{memoryStore: newMemoryStore()}
+			d := &failingDispatcher{}
+			d.fails.Store(tt.fails)
+			s, err := New(Settings{}, &Opts{Tick: true, Store: store, Dispatcher: d, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.dispatchWaits = []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond}
+			if err := s.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			defer s.Stop(context.Background())
+			var first Run
+			waitFor(t, "the first tick's outcome", func() bool {
+				d.mu.Lock()
+				defer d.mu.Unlock()
+				if len(d.calls) == 0 {
+					return false
+				}
+				var ok bool
+				first, ok = store.finished(d.calls[0])
+				return ok
+			})
+			d.mu.Lock()
+			calls := slices.Clone(d.calls)
+			d.mu.Unlock()
+			var same int
+			for _, c := range calls {
+				if c.Equal(first.Tick) {
+					same++
+				}
+			}
+			if first.Outcome != tt.want || same != tt.calls {
+				t.Errorf("first tick: outcome %s after %d dispatches, want %s after %d", first.Outcome, same, tt.want, tt.calls)
+			}
+		})
+	}
 }
 
 // Two schedulers sharing a store run each tick once; missed runs of MissedRunOnce jobs are
