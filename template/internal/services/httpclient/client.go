@@ -256,7 +256,8 @@ func (t *transport) roundTrip(ctx context.Context, req *http.Request, start time
 	if err != nil {
 		switch {
 		case st.gaveUp:
-			// The deadline is too close for another wait: the last failure is the answer.
+			// No wait is taken (the deadline is too close, or the server asks for more than
+			// MaxDelay): the last failure is the answer.
 			resp, err = st.last, st.lastErr
 			if err != nil {
 				err = fmt.Errorf("httpclient %s: %s, no time left for another: %w", c.name, attempts(st.attempts), err)
@@ -340,7 +341,8 @@ type call struct {
 	last     *http.Response // the last attempt's response, until the next attempt
 	lastErr  error
 	pending  bool // the first attempt was made before the executor ran: hand it its result
-	// gaveUp is set by the delay function when the next wait would outlast the deadline: Err
+	// gaveUp is set by the delay function when it takes no next wait (it would outlast the
+	// deadline, or the server's Retry-After exceeds MaxDelay): Err
 	// then reports errNoTime, which the executor takes for a cancellation and stops on at
 	// once, while the request's context (which the last response's body is read under) stays
 	// live. The executor runs in RoundTrip's goroutine, so no lock is needed.
@@ -397,13 +399,21 @@ func (st *call) discard() string {
 
 // delay is the retry policy's wait before the next attempt: the server's Retry-After when it
 // sent one, else exponential backoff with full jitter (random between zero and Backoff ×
-// 2^(attempts-1)), both capped by MaxDelay. When the wait would end after the call's deadline,
-// the call gives up at once instead (see RoundTrip).
+// 2^(attempts-1)) capped by MaxDelay. When the server asks for more than MaxDelay, or the wait
+// would end after the call's deadline, the call gives up at once instead (see RoundTrip).
 func (c *Client) delay(exec failsafe.ExecutionAttempt[*http.Response]) time.Duration {
 	d := time.Duration(-1)
 	if resp := exec.LastResult(); resp != nil {
 		if ra, ok := RetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-			d = min(ra, c.o.MaxDelay)
+			if ra > c.o.MaxDelay {
+				// An attempt sooner than the server asked would be refused again: the
+				// answer, with its Retry-After for the caller to pass on, is returned now.
+				if st, ok := exec.Context().(*call); ok {
+					st.gaveUp = true
+				}
+				return 0
+			}
+			d = ra
 		}
 	}
 	if d < 0 {

@@ -2,6 +2,7 @@ package httpclient
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -31,24 +32,33 @@ func TestRetries(t *testing.T) {
 	withHeader := func(code int, k, v string) func(http.ResponseWriter) {
 		return func(w http.ResponseWriter) { w.Header().Set(k, v); w.WriteHeader(code) }
 	}
-	// Retry-After asks for more than MaxDelay: the wait is MaxDelay, far above the backoff.
+	// A Retry-After within MaxDelay is waited for, far above the backoff; one beyond it is not
+	// waited for at all: the answer comes back at once, for the caller to pass the wait on.
 	const maxDelay = 80 * time.Millisecond
 	tests := []struct {
 		name       string
 		method     string
 		key        string // Idempotency-Key
+		maxDelay   time.Duration
 		handle     func(int, http.ResponseWriter, *http.Request)
 		wantStatus int
 		wantCalls  int
 		minElapsed time.Duration
+		maxElapsed time.Duration
 	}{
 		{name: "500 then 200", method: http.MethodGet, handle: failFirst(func(w http.ResponseWriter) { w.WriteHeader(500) }), wantStatus: 200, wantCalls: 2},
 		{name: "connection reset then 200", method: http.MethodGet, handle: failFirst(reset), wantStatus: 200, wantCalls: 2},
 		{name: "408 then 200", method: http.MethodPut, handle: failFirst(func(w http.ResponseWriter) { w.WriteHeader(408) }), wantStatus: 200, wantCalls: 2},
-		{name: "429 Retry-After seconds", method: http.MethodGet, handle: failFirst(withHeader(429, "Retry-After", "3")), wantStatus: 200, wantCalls: 2, minElapsed: maxDelay},
-		{name: "429 Retry-After HTTP-date", method: http.MethodDelete,
-			handle:     failFirst(withHeader(429, "Retry-After", time.Now().Add(5*time.Second).UTC().Format(http.TimeFormat))),
-			wantStatus: 200, wantCalls: 2, minElapsed: maxDelay},
+		{name: "429 Retry-After seconds within MaxDelay", method: http.MethodGet, maxDelay: 3 * time.Second,
+			handle: failFirst(withHeader(429, "Retry-After", "1")), wantStatus: 200, wantCalls: 2, minElapsed: 900 * time.Millisecond},
+		{name: "429 Retry-After HTTP-date within MaxDelay", method: http.MethodDelete, maxDelay: 5 * time.Second,
+			handle:     failFirst(withHeader(429, "Retry-After", time.Now().Add(3*time.Second).UTC().Format(http.TimeFormat))),
+			wantStatus: 200, wantCalls: 2, minElapsed: time.Second, maxElapsed: 4500 * time.Millisecond},
+		{name: "429 Retry-After seconds beyond MaxDelay", method: http.MethodGet,
+			handle: failFirst(withHeader(429, "Retry-After", "3")), wantStatus: 429, wantCalls: 1},
+		{name: "503 Retry-After HTTP-date beyond MaxDelay", method: http.MethodGet,
+			handle:     failFirst(withHeader(503, "Retry-After", time.Now().Add(5*time.Second).UTC().Format(http.TimeFormat))),
+			wantStatus: 503, wantCalls: 1},
 		{name: "503 every time: the last answer", method: http.MethodGet, handle: status(503), wantStatus: 503, wantCalls: 3},
 		{name: "404 is not retried", method: http.MethodGet, handle: status(404), wantStatus: 404, wantCalls: 1},
 		{name: "501 is not retried", method: http.MethodGet, handle: status(501), wantStatus: 501, wantCalls: 1},
@@ -61,7 +71,7 @@ func TestRetries(t *testing.T) {
 			t.Parallel()
 			f := setup(t, fastSettings())
 			srv := newServer(t, tt.handle)
-			c := f.client(t, "test", Options{MaxDelay: maxDelay})
+			c := f.client(t, "test", Options{MaxDelay: cmp.Or(tt.maxDelay, maxDelay)})
 			req, err := http.NewRequestWithContext(t.Context(), tt.method, srv.URL+"/things", strings.NewReader(`{"n":1}`))
 			if err != nil {
 				t.Fatal(err)
@@ -84,10 +94,10 @@ func TestRetries(t *testing.T) {
 				t.Errorf("the server got %d requests, want %d", srv.count(), tt.wantCalls)
 			}
 			if elapsed < tt.minElapsed {
-				t.Errorf("took %s, want at least %s (Retry-After capped by MaxDelay)", elapsed, tt.minElapsed)
+				t.Errorf("took %s, want at least %s (the Retry-After)", elapsed, tt.minElapsed)
 			}
-			if elapsed > 2*time.Second {
-				t.Errorf("took %s", elapsed)
+			if elapsed > cmp.Or(tt.maxElapsed, 2*time.Second) {
+				t.Errorf("took %s, want at most %s", elapsed, cmp.Or(tt.maxElapsed, 2*time.Second))
 			}
 		})
 	}

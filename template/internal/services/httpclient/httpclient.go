@@ -4,7 +4,7 @@
 //
 // Every call goes through failsafe-go policies composed around the shared transport: retries
 // with exponential backoff and full jitter on transport errors, 5xx, 408 and 429 (honouring
-// Retry-After, both forms), POST and PATCH retried only with an Idempotency-Key header, and a
+// Retry-After, both forms, and returning at once when it asks for more than MaxDelay), POST and PATCH retried only with an Idempotency-Key header, and a
 // circuit breaker per host, shared by every client, visible in /health/detailed and in the
 // dashboard's "Outbound HTTP" panel. A service asks for *Clients in its constructor:
 //
