@@ -146,6 +146,7 @@ func mount(r *backend.Router) error {
 		Summary:       "Set a new password with the token of a reset link; every session is signed out",
 		Description:   "The token works once, within AUTH_RESET_TOKEN_TTL. The password-changed email follows.",
 		DefaultStatus: http.StatusNoContent, Tags: tags, Errors: append([]int{http.StatusBadRequest, http.StatusGone}, limited...)}, h.reset)
+	h.mountPages(r)
 	return nil
 }
 
