@@ -123,7 +123,7 @@ func (h *handlers) resetPage(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &ve):
 		d.Token = token
-		d.Error = "The new password " + ve.Reason + "; choose another one."
+		d.Error = "The new password " + ve.Reason + "."
 		h.page(w, http.StatusUnprocessableEntity, d)
 	case err != nil:
 		status, msg := h.pageProblem(r.Context(), PurposeReset, err)

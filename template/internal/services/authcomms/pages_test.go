@@ -80,7 +80,7 @@ func TestLinkPagesWork(t *testing.T) {
 		token = linkToken(t, e.mp.MessageTo(a.email, subjectReset), "https://app.example.com/reset-password")
 		wantPage(t, "open the reset link", e.page(t, DefaultResetPath+"?token="+token, nil), http.StatusOK, `name="new_password"`, `value="`+token+`"`)
 		wantPage(t, "a common password", e.page(t, DefaultResetPath, url.Values{"token": {token}, "new_password": {"password"}}),
-			http.StatusUnprocessableEntity, `name="new_password"`, `value="`+token+`"`)
+			http.StatusUnprocessableEntity, `name="new_password"`, `value="`+token+`"`, "The new password is one of the most common passwords; choose another.<")
 		wantPage(t, "reset", e.page(t, DefaultResetPath, url.Values{"token": {token}, "new_password": {newPassword}}), http.StatusOK, "password was changed")
 		if r, _ := e.login(t, a.email, newPassword); r.status != http.StatusOK {
 			t.Fatalf("login with the new password: %d %s", r.status, r.body)
