@@ -23,7 +23,8 @@ import (
 // own errors, which cannot undo the change.
 type Hooks interface {
 	// UserRegistered is called after a self-service registration
-	// (POST /api/v1/auth/register) stored u.
+	// (POST /api/v1/auth/register) or AuthService.CreateUser stored u, whose
+	// address is not confirmed yet.
 	UserRegistered(ctx context.Context, u *User)
 	// PasswordChanged is called after u's password was replaced, by any
 	// path: the change-password endpoint or a reset.

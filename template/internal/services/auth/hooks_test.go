@@ -63,6 +63,14 @@ func TestHooks(t *testing.T) {
 		if len(h.registered) != 1 || h.registered[0] != u.ID || u.EmailVerified() {
 			t.Fatalf("registered = %v, verified %v", h.registered, u.EmailVerified())
 		}
+		// An account created for someone else is announced too: its address is as unconfirmed.
+		made, err := a.CreateUser(ctx, CreateUserParams{Email: "made@example.com", Username: "made", Password: goodPassword, Role: RoleUser})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h.registered) != 2 || h.registered[1] != made.ID {
+			t.Fatalf("after CreateUser registered = %v, want [%d %d]", h.registered, u.ID, made.ID)
+		}
 		pair, err := a.Login(ctx, LoginParams{Login: "hook", Password: goodPassword})
 		if err != nil {
 			t.Fatal(err)

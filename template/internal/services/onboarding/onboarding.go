@@ -72,7 +72,23 @@ func Register(r *registry.Registry) error {
 // NewService is the registry constructor. The collaborators come in as parameters, concrete
 // types from their owners; New takes them as the small interfaces this service uses, so a
 // test can pass a fake for any of them.
-func NewService(_ context.Context, db *database.DB, users *auth.UserService, mail *comms.Service,
+func NewService(_ context.Context, db *database.DB, a *auth.AuthService, mail *comms.Service,
 	events *analytics.Service, c *cache.Cache, s Settings) (*Service, error) {
-	return New(db, Collaborators{Users: users, Mailer: mail, Tracker: events, Cache: c}, s, &Opts{Logger: slog.Default()})
+	return New(db, Collaborators{Users: AccountsOf(a), Mailer: mail, Tracker: events, Cache: c}, s, &Opts{Logger: slog.Default()})
+}
+
+// AccountsOf returns the Users of a: accounts are created through a.CreateUser, so auth's
+// hooks hear of them as of a registration and, with the auth+comms glue, the new address
+// gets its verification link beside the welcome (without it, AUTH_REQUIRE_VERIFIED_EMAIL
+// refused the account's logins, asking it to open a link that was never sent).
+func AccountsOf(a *auth.AuthService) Users { return accounts{UserService: a.Users(), auth: a} }
+
+// accounts creates through the AuthService and reads through its UserService.
+type accounts struct {
+	*auth.UserService
+	auth *auth.AuthService
+}
+
+func (u accounts) Create(ctx context.Context, p auth.CreateUserParams) (*auth.User, error) {
+	return u.auth.CreateUser(ctx, p)
 }

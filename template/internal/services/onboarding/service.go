@@ -53,7 +53,8 @@ const retryBatch = 100
 // errEventDropped is the event step's failure: analytics keeps no event it cannot buffer.
 var errEventDropped = errors.New("onboarding: analytics dropped the user_created event (buffer full or service stopped)")
 
-// Users creates and reads accounts: *auth.UserService.
+// Users creates and reads accounts: AccountsOf(*auth.AuthService), so that auth's hooks hear of
+// every account created (a *auth.UserService creates without them).
 type Users interface {
 	Create(ctx context.Context, p auth.CreateUserParams) (*auth.User, error)
 	Get(ctx context.Context, id int64) (*auth.User, error)
