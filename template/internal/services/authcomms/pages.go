@@ -5,6 +5,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"strconv"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/runtime/ratelimit"
@@ -29,6 +30,8 @@ type pageData struct {
 	Action   string
 	Button   string
 	Password bool
+	// retryAfter, in seconds, is sent as the Retry-After header of a 429 or 503.
+	retryAfter int
 }
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
@@ -93,8 +96,8 @@ func (h *handlers) verifyPage(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := h.svc.VerifyEmail(r.Context(), backend.ClientIP(r.RemoteAddr), token)
 	if err != nil {
-		status, msg := h.pageProblem(r.Context(), PurposeVerify, err)
-		h.page(w, status, pageData{Title: d.Title, Error: msg})
+		status, pd := h.pageProblem(r.Context(), PurposeVerify, err, pageData{Title: d.Title})
+		h.page(w, status, pd)
 		return
 	}
 	h.page(w, http.StatusOK, pageData{Title: "Email address confirmed", Message: u.Email + " is confirmed. You can close this page."})
@@ -126,8 +129,8 @@ func (h *handlers) resetPage(w http.ResponseWriter, r *http.Request) {
 		d.Error = "The new password " + ve.Reason + "."
 		h.page(w, http.StatusUnprocessableEntity, d)
 	case err != nil:
-		status, msg := h.pageProblem(r.Context(), PurposeReset, err)
-		h.page(w, status, pageData{Title: d.Title, Error: msg})
+		status, pd := h.pageProblem(r.Context(), PurposeReset, err, pageData{Title: d.Title})
+		h.page(w, status, pd)
 	default:
 		h.page(w, http.StatusOK, pageData{Title: "Password changed", Message: "Your password was changed. Sign in with the new one."})
 	}
@@ -143,8 +146,9 @@ func (h *handlers) form(w http.ResponseWriter, r *http.Request) (token, password
 	return r.PostForm.Get("token"), r.PostForm.Get("new_password"), true
 }
 
-// pageProblem is problem for a person at a page: the status and one sentence.
-func (h *handlers) pageProblem(ctx context.Context, purpose string, err error) (int, string) {
+// pageProblem is problem for a person at a page: the status, and d with one sentence (and,
+// for a 429 or 503, the wait) added.
+func (h *handlers) pageProblem(ctx context.Context, purpose string, err error, d pageData) (int, pageData) {
 	again := "Ask the app for a new confirmation email."
 	if purpose == PurposeReset {
 		again = "Ask the app for a new password reset email (forgot password)."
@@ -155,18 +159,25 @@ func (h *handlers) pageProblem(ctx context.Context, purpose string, err error) (
 	)
 	switch {
 	case errors.As(err, &rl):
-		return http.StatusTooManyRequests, "Too many attempts. Try again in " + backend.Seconds(ratelimit.Seconds(rl.RetryAfter)) + "."
+		d.retryAfter = ratelimit.Seconds(rl.RetryAfter)
+		d.Error = "Too many attempts. Try again in " + backend.Seconds(d.retryAfter) + "."
+		return http.StatusTooManyRequests, d
 	case errors.As(err, &busy), errors.Is(err, ErrBusy), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return http.StatusServiceUnavailable, "The app is busy. Try again in a moment."
+		d.retryAfter, d.Error = 1, "The app is busy. Try again in a moment."
+		return http.StatusServiceUnavailable, d
 	case errors.Is(err, ErrTokenExpired):
-		return http.StatusGone, "This link has expired. " + again
+		d.Error = "This link has expired. " + again
+		return http.StatusGone, d
 	case errors.Is(err, ErrTokenUsed):
-		return http.StatusGone, "This link was already used; it works once. " + again
+		d.Error = "This link was already used; it works once. " + again
+		return http.StatusGone, d
 	case errors.Is(err, ErrTokenInvalid):
-		return http.StatusBadRequest, "This link is not valid: it is incomplete or altered, or the account's address changed since it was sent. " + again
+		d.Error = "This link is not valid: it is incomplete or altered, or the account's address changed since it was sent. " + again
+		return http.StatusBadRequest, d
 	default:
 		h.logger.ErrorContext(ctx, "authcomms: page request failed", "error", err, "request_id", backend.RequestID(ctx))
-		return http.StatusInternalServerError, "The server hit an unexpected error. Try again later."
+		d.Error = "The server hit an unexpected error. Try again later."
+		return http.StatusInternalServerError, d
 	}
 }
 
@@ -179,6 +190,9 @@ func (h *handlers) page(w http.ResponseWriter, status int, d pageData) {
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	if d.retryAfter > 0 {
+		hd.Set("Retry-After", strconv.Itoa(d.retryAfter))
+	}
 	w.WriteHeader(status)
 	if err := pageTemplate.Execute(w, d); err != nil {
 		h.logger.Warn("authcomms: write page", "error", err)

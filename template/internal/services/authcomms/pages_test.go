@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -87,6 +88,22 @@ func TestLinkPagesWork(t *testing.T) {
 		}
 		wantPage(t, "reset again", e.page(t, DefaultResetPath, url.Values{"token": {token}, "new_password": {"yet another long passphrase"}}), http.StatusGone, "already used")
 	})
+}
+
+// TestLinkPagesRateLimited: a page refused by AUTH_TOKEN_IP_LIMIT says how long to wait, in
+// its text and in Retry-After.
+func TestLinkPagesRateLimited(t *testing.T) {
+	t.Parallel()
+	db := databasetest.New(t, database.SQLite)
+	e := setup(t, db, func(s *Settings) { s.TokenIPLimit = 1 })
+	for _, path := range []string{DefaultVerifyPath, DefaultResetPath} {
+		e.page(t, path, url.Values{"token": {"spent-on-the-limit"}, "new_password": {newPassword}})
+		r := e.page(t, path, url.Values{"token": {"x"}, "new_password": {newPassword}})
+		wantPage(t, path, r, http.StatusTooManyRequests, "Too many attempts. Try again in ")
+		if secs, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || secs < 1 {
+			t.Errorf("%s: Retry-After %q, want the seconds to wait", path, r.header.Get("Retry-After"))
+		}
+	}
 }
 
 // TestLinkPagesLeftToFrontEnd: a page named by AUTH_VERIFY_EMAIL_URL or
