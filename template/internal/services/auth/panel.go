@@ -35,7 +35,7 @@ var panelTmpl = frontend.NewTemplate("users", template.FuncMap{
   <thead><tr><th scope="col">Email</th><th scope="col">Username</th><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
   <tbody>{{range .Users}}<tr>
     <th scope="row">{{.Email}}</th><td>{{.Username}}</td><td>{{.FullName}}</td><td>{{.Role}}</td>
-    <td>{{if .Active}}<span class="badge badge-healthy">active</span>{{else}}<span class="badge badge-none">inactive</span>{{end}}</td>
+    <td>{{if .Active}}<span class="badge badge-healthy">active</span>{{else}}<span class="badge badge-none">inactive</span>{{end}}{{if .EmailVerified}} <span class="badge badge-healthy" title="The owner opened the confirmation link sent to this address">email confirmed</span>{{end}}</td>
     <td>{{day .CreatedAt}}</td>
     <td>{{if .Active}}<form method="post" action="{{$.Deactivate}}" hx-post="{{$.Deactivate}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="q" value="{{$.Query}}"><button type="submit">Deactivate<span class="visually-hidden"> {{.Email}}</span></button></form>
     {{else}}<form method="post" action="{{$.Activate}}" hx-post="{{$.Activate}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="q" value="{{$.Query}}"><button type="submit">Activate<span class="visually-hidden"> {{.Email}}</span></button></form>{{end}}</td>

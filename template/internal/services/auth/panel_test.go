@@ -22,7 +22,9 @@ func TestPanel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := users.Create(t.Context(), CreateUserParams{Email: "grace-" + tag + "@example.com", Username: "grace" + fmt.Sprint(len(tag)) + "x", Password: "correct horse battery staple", FullName: "Grace Hopper"}); err != nil {
+		// Grace confirmed her address; the panel says so (an unconfirmed one blocks her logins
+		// when the app requires confirmed addresses).
+		if _, err := users.Create(t.Context(), CreateUserParams{Email: "grace-" + tag + "@example.com", Username: "grace" + fmt.Sprint(len(tag)) + "x", Password: "correct horse battery staple", FullName: "Grace Hopper", EmailVerified: true}); err != nil {
 			t.Fatal(err)
 		}
 
@@ -32,6 +34,9 @@ func TestPanel(t *testing.T) {
 			if !strings.Contains(body, want) {
 				t.Errorf("panel lacks %q", want)
 			}
+		}
+		if strings.Count(body, "email confirmed</span>") != 1 {
+			t.Errorf("the panel marks %d addresses confirmed, want Grace's alone", strings.Count(body, "email confirmed</span>"))
 		}
 		if found := b.Get("/dashboard/panels/users?q=lovelace"); !strings.Contains(found, ada.Email) || strings.Contains(found, "Grace Hopper") {
 			t.Error("search for lovelace does not show exactly Ada")
