@@ -79,6 +79,10 @@ func (pl *Plan) Empty() bool { return len(pl.Changes) == 0 }
 // deleted and no clean merge applies.
 type ModifiedError struct {
 	Files []Blocked
+	// Update marks a project made by another aegis where some of Files stop the command
+	// because this aegis renders them differently, not because of the parts added or removed:
+	// update, which writes conflicts with markers instead of stopping, moves past them.
+	Update bool
 }
 
 // Blocked is one file that stops a plan, and why.
@@ -133,7 +137,11 @@ func (e *ModifiedError) Error() string {
 	for i, b := range e.Files {
 		fixes[i] = b.fix()
 	}
-	return "files you changed stand in the way (nothing was changed); from the project folder: " + strings.Join(fixes, "; ")
+	msg := "files you changed stand in the way (nothing was changed); from the project folder: " + strings.Join(fixes, "; ")
+	if e.Update {
+		msg += "; or, as this aegis renders some of them differently from the aegis that made the project: run 'aegis update' first, resolve and commit, then retry"
+	}
+	return msg
 }
 
 type mode int
@@ -292,7 +300,11 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 		}
 	}
 	if len(blocked) > 0 {
-		return nil, &ModifiedError{Files: blocked}
+		e := &ModifiedError{Files: blocked}
+		if m == modeAdd || m == modeRemove {
+			e.Update = slices.ContainsFunc(blocked, func(b Blocked) bool { return p.newerRendering(b, oldRender) })
+		}
+		return nil, e
 	}
 
 	var oldOwners []string // a new project has none, not even core
@@ -332,6 +344,24 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 	}
 	slices.SortFunc(pl.Changes, func(a, b Change) int { return strings.Compare(a.Path, b.Path) })
 	return pl, nil
+}
+
+// newerRendering reports whether b stops add or remove because this aegis renders the recorded
+// selection differently from the aegis that made the project (old is this aegis's rendering of
+// the recorded selection), rather than because of the parts added or removed.
+func (p *Project) newerRendering(b Blocked, old func() map[string][]byte) bool {
+	cur, ok := old()[b.Path]
+	switch b.Reason {
+	case Overlap, Deleted:
+		base, hasBase := p.baseFiles[b.Path]
+		return hasBase && (!ok || !equal(cur, base))
+	case NotOurs:
+		return ok // this aegis writes it for the selection the project has
+	case WouldDelete:
+		return !ok // this aegis no longer writes it for that selection
+	default: // NoBase, DeletedNoBase: no pristine copy to compare with
+		return false
+	}
 }
 
 // planDotEnv appends to .env (creating it if need be) a random value for each secret of the new

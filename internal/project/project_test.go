@@ -705,3 +705,52 @@ func TestAddKeepsAppendedNotes(t *testing.T) {
 		t.Errorf("README lost the notes or aegis's auth section:\n%s", got)
 	}
 }
+
+// TestAddOnOlderProjectPointsToUpdate: add on a project made by another aegis also brings every
+// file to this aegis's rendering, so a file the user changed can stop it although the part added
+// has nothing to do with it; the error then says to run update first, which writes conflicts
+// with markers for the user to resolve. A file that stops add because of the part added gets
+// no such advice: update would not help.
+func TestAddOnOlderProjectPointsToUpdate(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("add merges with git")
+	}
+	tests := []struct {
+		name string
+		// file is changed by the user on the line holding mark.
+		file, mark string
+		add        string
+		// newer: the newer aegis changes the same line; false: the same aegis.
+		newer  bool
+		update bool
+	}{
+		{name: "older project", file: "internal/components/cache/cache.go", mark: "package cache\n", add: "scheduler", newer: true, update: true},
+		{name: "same aegis", file: "internal/components/wire_gen.go", mark: "/cache\"\n", add: "auth"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := initProject(t, t.TempDir(), resolve(t, "cache"), nil)
+			f := filepath.Join(dir, filepath.FromSlash(tt.file))
+			data, _ := os.ReadFile(f)
+			mine := bytes.Replace(data, []byte(tt.mark), []byte(strings.TrimSuffix(tt.mark, "\n")+" // mine\n"), 1)
+			if bytes.Equal(mine, data) {
+				t.Fatalf("%s has no %q", tt.file, tt.mark)
+			}
+			os.WriteFile(f, mine, 0o644)
+			var gen fs.FS
+			if tt.newer {
+				gen = overlay(t, map[string]func(string) string{"internal/components/cache/cache.go": func(s string) string {
+					return strings.Replace(s, tt.mark, strings.TrimSuffix(tt.mark, "\n")+" // generator v2\n", 1)
+				}})
+			}
+			_, err := load(t, dir, gen).PlanAdd([]string{tt.add})
+			var modErr *ModifiedError
+			if !errors.As(err, &modErr) || !strings.Contains(err.Error(), tt.file+": your changes overlap aegis's") || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err = %v, want one line naming %s", err, tt.file)
+			}
+			if got := strings.Contains(err.Error(), "run 'aegis update' first"); got != tt.update {
+				t.Errorf("err = %v\nadvises update: %v, want %v", err, got, tt.update)
+			}
+		})
+	}
+}
