@@ -264,6 +264,18 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 				add(Change{Path: f.Path, Action: Merge, Data: append(slices.Clip(f.Data), tail...), Mode: f.Mode})
 				continue
 			}
+			if head, tail, ok := appendedTail(disk, base); ok && endsLine(f.Data) {
+				// The user appended and changed lines above too (a README's notes and its
+				// title): merge the rest and keep their lines at the end, for the same reason.
+				merged, conflicts, err := merge3(head, base, f.Data)
+				if err != nil {
+					return nil, err
+				}
+				if !conflicts {
+					add(Change{Path: f.Path, Action: Merge, Data: append(merged, tail...), Mode: f.Mode})
+					continue
+				}
+			}
 			merged, conflicts, err := merge3(disk, base, f.Data)
 			if err != nil {
 				return nil, err
@@ -387,3 +399,18 @@ func (p *Project) planDotEnv(pl *Plan, proj *generate.Project) error {
 // endsLine reports whether data is empty or ends with a newline, so that lines appended to it
 // start a line of their own.
 func endsLine(data []byte) bool { return len(data) == 0 || data[len(data)-1] == '\n' }
+
+// appendedTail splits the user's file disk after the last line of base, when that line starts a
+// line of disk and more follows it: head is the user's version of base, tail the lines they
+// appended after it.
+func appendedTail(disk, base []byte) (head, tail []byte, ok bool) {
+	if len(base) == 0 || !endsLine(base) {
+		return nil, nil, false
+	}
+	last := base[bytes.LastIndexByte(base[:len(base)-1], '\n')+1:]
+	i := bytes.LastIndex(disk, last)
+	if i < 0 || i > 0 && disk[i-1] != '\n' || i+len(last) == len(disk) {
+		return nil, nil, false
+	}
+	return disk[:i+len(last)], disk[i+len(last):], true
+}

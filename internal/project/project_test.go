@@ -682,27 +682,47 @@ func TestWireGenKeepsUserSubpackage(t *testing.T) {
 // stay at the end when aegis rewrites the README's last paragraph (auth does), instead of
 // stopping add as an overlap of neighbouring lines.
 func TestAddKeepsAppendedNotes(t *testing.T) {
-	dir := initProject(t, t.TempDir(), resolve(t), nil)
-	readme := filepath.Join(dir, "README.md")
-	orig, err := os.ReadFile(readme)
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name string
+		edit func(readme string) string // the user's change besides the notes
+	}{
+		{name: "notes only", edit: func(s string) string { return s }},
+		// A change above keeps the file from starting with aegis's copy; aegis's new last
+		// lines still sit next to the notes, which a line merge calls an overlap.
+		{name: "notes and a changed title", edit: func(s string) string {
+			title, rest, _ := strings.Cut(s, "\n")
+			return title + " (our fork)\n" + rest
+		}},
 	}
-	const notes = "\n## Our notes\n\nBilling lives in internal/services/billing.\n"
-	if err := os.WriteFile(readme, append(orig, notes...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p := load(t, dir, nil)
-	pl, err := p.PlanAdd([]string{"auth"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Apply(t.Context(), pl); err != nil {
-		t.Fatal(err)
-	}
-	got, _ := os.ReadFile(readme)
-	if !strings.HasSuffix(string(got), notes) || !strings.Contains(string(got), "AUTH_SECRET") {
-		t.Errorf("README lost the notes or aegis's auth section:\n%s", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := exec.LookPath("git"); err != nil {
+				t.Skip("add merges with git")
+			}
+			dir := initProject(t, t.TempDir(), resolve(t), nil)
+			readme := filepath.Join(dir, "README.md")
+			orig, err := os.ReadFile(readme)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const notes = "\n## Our notes\n\nBilling lives in internal/services/billing.\n"
+			if err := os.WriteFile(readme, []byte(tt.edit(string(orig))+notes), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			p := load(t, dir, nil)
+			pl, err := p.PlanAdd([]string{"auth"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Apply(t.Context(), pl); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := os.ReadFile(readme)
+			if !strings.HasSuffix(string(got), notes) || !strings.Contains(string(got), "AUTH_SECRET") ||
+				!strings.HasPrefix(string(got), tt.edit("# app\n")) {
+				t.Errorf("README lost the user's changes or aegis's auth section:\n%s", got)
+			}
+		})
 	}
 }
 
