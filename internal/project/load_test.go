@@ -71,6 +71,12 @@ func TestLoadErrors(t *testing.T) {
 	data, _ := json.Marshal(m)
 	os.MkdirAll(filepath.Join(unknown, ".aegis"), 0o755)
 	os.WriteFile(filepath.Join(unknown, ".aegis", "manifest.json"), data, 0o644)
+	// The same, made by an older aegis whose catalog had those parts.
+	older := filepath.Join(dir, "older")
+	m.Version = "0.0.9"
+	data, _ = json.Marshal(m)
+	os.MkdirAll(filepath.Join(older, ".aegis"), 0o755)
+	os.WriteFile(filepath.Join(older, ".aegis", "manifest.json"), data, 0o644)
 
 	tests := []struct {
 		name    string
@@ -83,8 +89,11 @@ func TestLoadErrors(t *testing.T) {
 		{"file", file, ErrNoManifest, file + " is not an aegis project (not a folder)"},
 		{"under a file", filepath.Join(file, "x"), ErrNoManifest, filepath.Join(file, "x") + " is not an aegis project (not a folder)"},
 		{"damaged", damaged, ErrNotProject, ".aegis/manifest.json is damaged: restore it from git (git checkout -- .aegis/manifest.json)"},
+		// Recorded by this very version, the names were edited in: installing it again would not help.
 		{"unknown entries", unknown, nil, ".aegis/manifest.json lists component 'queue', service 'cache', which this aegis " + generate.Version +
-			" does not know: install the aegis that made the project (aegis " + generate.Version + "), or remove them from .aegis/manifest.json"},
+			" does not know: restore it from git (git checkout -- .aegis/manifest.json), or remove them from .aegis/manifest.json"},
+		{"unknown entries of an older aegis", older, nil, ".aegis/manifest.json lists component 'queue', service 'cache', which this aegis " + generate.Version +
+			" does not know: install the aegis that made the project (aegis 0.0.9), or remove them from .aegis/manifest.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

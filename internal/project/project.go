@@ -114,8 +114,14 @@ func Load(dir string, opts Opts) (*Project, error) {
 		if len(unknown) == 1 {
 			them = "it"
 		}
-		return nil, fmt.Errorf("%s lists %s, which this aegis %s does not know: install the aegis that made the project (aegis %s), or remove %s from %s",
-			generate.ManifestPath, strings.Join(unknown, ", "), generate.Version, m.Version, them, generate.ManifestPath)
+		// A manifest of this very version names parts it never had only when edited by hand:
+		// installing the version it names would not help.
+		fix := fmt.Sprintf("install the aegis that made the project (aegis %s)", m.Version)
+		if m.Version == generate.Version {
+			fix = fmt.Sprintf("restore it from git (git checkout -- %s)", generate.ManifestPath)
+		}
+		return nil, fmt.Errorf("%s lists %s, which this aegis %s does not know: %s, or remove %s from %s",
+			generate.ManifestPath, strings.Join(unknown, ", "), generate.Version, fix, them, generate.ManifestPath)
 	}
 	return &Project{Dir: dir, Manifest: m, opts: opts}, nil
 }
