@@ -2,6 +2,7 @@ package project
 
 import (
 	"bytes"
+	"fmt"
 	"io/fs"
 	"slices"
 	"strings"
@@ -83,6 +84,9 @@ type ModifiedError struct {
 	// because this aegis renders them differently, not because of the parts added or removed:
 	// update, which writes conflicts with markers instead of stopping, moves past them.
 	Update bool
+	// NoArchive marks a project without .aegis/base.tar where some of Files have no pristine
+	// copy for that reason: restoring the archive fixes them all.
+	NoArchive bool
 }
 
 // Blocked is one file that stops a plan, and why.
@@ -138,6 +142,9 @@ func (e *ModifiedError) Error() string {
 		fixes[i] = b.fix()
 	}
 	msg := "files you changed stand in the way (nothing was changed); from the project folder: " + strings.Join(fixes, "; ")
+	if e.NoArchive {
+		msg += "; " + generate.BasePath + " is missing: restore it from your git history (git checkout COMMIT -- " + generate.BasePath + ", with a commit that has it) and retry"
+	}
 	if e.Update {
 		msg += "; or, as this aegis renders some of them differently from the aegis that made the project: run 'aegis update' first, resolve and commit, then retry"
 	}
@@ -155,6 +162,11 @@ const (
 
 // reconcile plans the move from the recorded selection to sel (for init, from nothing).
 func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
+	if m != modeInit {
+		if err := p.checkMarkers(); err != nil {
+			return nil, err
+		}
+	}
 	proj, err := p.render(sel)
 	if err != nil {
 		return nil, err
@@ -313,6 +325,7 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 	}
 	if len(blocked) > 0 {
 		e := &ModifiedError{Files: blocked}
+		e.NoArchive = !p.hasArchive && slices.ContainsFunc(blocked, func(b Blocked) bool { return b.Reason == NoBase || b.Reason == DeletedNoBase })
 		if m == modeAdd || m == modeRemove {
 			e.Update = slices.ContainsFunc(blocked, func(b Blocked) bool { return p.newerRendering(b, oldRender) })
 		}
@@ -356,6 +369,41 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 	}
 	slices.SortFunc(pl.Changes, func(a, b Change) int { return strings.Compare(a.Path, b.Path) })
 	return pl, nil
+}
+
+// checkMarkers refuses a project whose generated files still hold the conflict markers an
+// update wrote: the next merge would take them for the user's lines, and the project does not
+// build until they are resolved.
+func (p *Project) checkMarkers() error {
+	var marked []string
+	for rel := range p.Manifest.Files {
+		data, exists, err := p.read(rel)
+		if err != nil {
+			return err
+		}
+		if exists && hasMarkers(data) {
+			marked = append(marked, rel)
+		}
+	}
+	if len(marked) == 0 {
+		return nil
+	}
+	slices.Sort(marked)
+	files := "1 file still holds"
+	if len(marked) > 1 {
+		files = fmt.Sprintf("%d files still hold", len(marked))
+	}
+	return fmt.Errorf("%s the conflict markers of an earlier update (<<<<<<< yours / >>>>>>> aegis): %s; resolve them (keep the lines you want, delete the markers), commit, then retry",
+		files, strings.Join(marked, ", "))
+}
+
+// hasMarkers reports whether data holds the opening and closing lines of a conflict merge3
+// writes.
+func hasMarkers(data []byte) bool {
+	line := func(s string) bool {
+		return bytes.HasPrefix(data, []byte(s)) || bytes.Contains(data, []byte("\n"+s))
+	}
+	return line("<<<<<<< yours\n") && line(">>>>>>> aegis\n")
 }
 
 // newerRendering reports whether b stops add or remove because this aegis renders the recorded

@@ -64,6 +64,8 @@ type Project struct {
 	opts     Opts
 	// baseFiles is the base archive's content, read on first use.
 	baseFiles map[string][]byte
+	// hasArchive reports that the base archive was found when baseFiles was read.
+	hasArchive bool
 	// fresh marks a project New made: nothing of it is on disk yet.
 	fresh bool
 	// empty marks a folder PlanInit found missing or empty: there is nothing to read.
@@ -183,6 +185,7 @@ func (p *Project) base(rel string, old func() map[string][]byte) ([]byte, bool, 
 		}
 		p.baseFiles = map[string][]byte{}
 		if ok {
+			p.hasArchive = true
 			if p.baseFiles, err = generate.ReadBase(archive); err != nil {
 				return nil, false, fmt.Errorf("project: %w", err)
 			}

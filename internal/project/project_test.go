@@ -578,6 +578,20 @@ func TestUpdate(t *testing.T) {
 	if !strings.Contains(string(got), "<<<<<<< yours") || !strings.Contains(string(got), ">>>>>>> aegis") {
 		t.Errorf("no conflict markers:\n%s", got)
 	}
+
+	// Committed unresolved, the markers stop the next update, add and remove (the project does
+	// not build): they are named, not passed over as the user's version.
+	for name, plan := range map[string]func(p *Project) error{
+		"update": func(p *Project) error { _, err := p.PlanUpdate(); return err },
+		"add":    func(p *Project) error { _, err := p.PlanAdd([]string{"scheduler"}); return err },
+		"remove": func(p *Project) error { _, err := p.PlanRemove([]string{"cache"}); return err },
+	} {
+		err := plan(load(t, dir, gen3))
+		const want = "still holds the conflict markers of an earlier update (<<<<<<< yours / >>>>>>> aegis): " + file + "; resolve them"
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s after an unresolved conflict: err = %v, want %q", name, err, want)
+		}
+	}
 }
 
 // TestUpdateKeepsDeletedFile: update keeps the deletion of a file aegis's new rendering changed,
@@ -772,5 +786,27 @@ func TestAddOnOlderProjectPointsToUpdate(t *testing.T) {
 				t.Errorf("err = %v\nadvises update: %v, want %v", err, got, tt.update)
 			}
 		})
+	}
+}
+
+// TestMissingArchiveNamed: with .aegis/base.tar gone, every changed file aegis must change has
+// no pristine copy; the error says the archive is missing and how to restore it, which fixes
+// them all at once, instead of only one fix per file.
+func TestMissingArchiveNamed(t *testing.T) {
+	const file = "internal/components/cache/cache.go"
+	dir := initProject(t, t.TempDir(), resolve(t, "cache"), nil)
+	f := filepath.Join(dir, filepath.FromSlash(file))
+	data, _ := os.ReadFile(f)
+	os.WriteFile(f, append(data, "// mine\n"...), 0o644)
+	if err := os.Remove(filepath.Join(dir, filepath.FromSlash(generate.BasePath))); err != nil {
+		t.Fatal(err)
+	}
+	gen := overlay(t, map[string]func(string) string{file: func(s string) string {
+		return strings.Replace(s, "package cache\n", "package cache // generator v2\n", 1)
+	}})
+	_, err := load(t, dir, gen).PlanUpdate()
+	const want = ".aegis/base.tar is missing: restore it from your git history (git checkout COMMIT -- .aegis/base.tar, with a commit that has it) and retry"
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), file) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err = %v\nwant one line naming %s and %q", err, file, want)
 	}
 }
