@@ -80,6 +80,13 @@ func printPlan(w io.Writer, pl *project.Plan) {
 		fmt.Fprintf(w, "  x keep deleted %s: you deleted it; aegis changed it: its new version is written to %s (read it with tar -xOf %s %s)\n",
 			f, generate.BasePath, generate.BasePath, f)
 	}
+	if n := pl.Outdated; n > 0 {
+		files, them := "1 file changes", "it"
+		if n > 1 {
+			files, them = fmt.Sprintf("%d files change", n), "them"
+		}
+		fmt.Fprintf(w, "Of these, %s only because this aegis renders %s differently from the aegis that made the project: to keep those changes apart, cancel, run 'aegis update', commit, then retry.\n", files, them)
+	}
 }
 
 // printTidy tells the user to tidy the module after go.mod or go.sum kept their changes beside

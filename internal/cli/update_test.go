@@ -94,6 +94,13 @@ func TestGrowOutput(t *testing.T) {
 			args:    []string{"add", "cache", "--yes"},
 			wantOut: "go.mod and go.sum keep your changes beside aegis's: run 'go mod tidy' to settle them.",
 		},
+		{
+			name:    "add on a project made by another aegis",
+			setup:   func(t *testing.T, dir string) {},
+			gen:     map[string]func(string) string{body: firstLine("// v2")},
+			args:    []string{"add", "cache", "--dry-run"},
+			wantOut: "Of these, 1 file changes only because this aegis renders it differently from the aegis that made the project: to keep those changes apart, cancel, run 'aegis update', commit, then retry.",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

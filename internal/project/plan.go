@@ -60,6 +60,10 @@ type Plan struct {
 	// KeptDeleted lists the files the user deleted that aegis's new rendering changed (update
 	// only): they stay deleted, and their new version is in the base archive.
 	KeptDeleted []string
+	// Outdated counts the files add or remove changes only because this aegis renders the
+	// recorded selection differently from the aegis that made the project: running update
+	// first keeps those changes apart from the part's.
+	Outdated int
 }
 
 // Visible returns the changes a user is told about, in path order.
@@ -364,6 +368,16 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 	slices.SortFunc(pl.Migrations, byName)
 	slices.SortFunc(pl.Tables, byName)
 
+	if m == modeAdd || m == modeRemove {
+		if err := p.loadBase(); err != nil {
+			return nil, err
+		}
+		for rel, data := range oldRender() {
+			if base, ok := p.baseFiles[rel]; ok && !equal(base, data) {
+				pl.Outdated++
+			}
+		}
+	}
 	if err := p.planDotEnv(pl, proj); err != nil {
 		return nil, err
 	}

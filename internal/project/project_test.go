@@ -810,3 +810,27 @@ func TestMissingArchiveNamed(t *testing.T) {
 		t.Fatalf("err = %v\nwant one line naming %s and %q", err, file, want)
 	}
 }
+
+// TestAddCountsOutdatedFiles: add on a project made by another aegis brings every file to this
+// aegis's rendering; the plan counts the files that change for that reason alone, so that the
+// command can say its changes are not all the added part's.
+func TestAddCountsOutdatedFiles(t *testing.T) {
+	for _, newer := range []bool{false, true} {
+		dir := initProject(t, t.TempDir(), resolve(t, "cache"), nil)
+		var gen fs.FS
+		want := 0
+		if newer {
+			gen = overlay(t, map[string]func(string) string{"internal/components/cache/cache.go": func(s string) string {
+				return strings.Replace(s, "package cache\n", "package cache // generator v2\n", 1)
+			}})
+			want = 1
+		}
+		pl, err := load(t, dir, gen).PlanAdd([]string{"scheduler"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pl.Outdated != want {
+			t.Errorf("newer aegis %v: Outdated = %d, want %d", newer, pl.Outdated, want)
+		}
+	}
+}
