@@ -57,7 +57,13 @@ func runUpdate(ctx context.Context, env *Env, o growOpts) error {
 		return err
 	}
 	out := env.Stdout
-	fmt.Fprintf(out, "Updating %s from aegis %s to %s\n", p.Manifest.Name, p.Manifest.Version, generate.Version)
+	if p.Manifest.Version == generate.Version {
+		// "from 0.1.0 to 0.1.0" reads as nothing to do, yet the templates may differ between
+		// builds of one version.
+		fmt.Fprintf(out, "Updating %s to this aegis's rendering (aegis %s, the version that made it)\n", p.Manifest.Name, generate.Version)
+	} else {
+		fmt.Fprintf(out, "Updating %s from aegis %s to %s\n", p.Manifest.Name, p.Manifest.Version, generate.Version)
+	}
 	o.yes = true
 	applied, err := apply(ctx, env, p, pl, o, "update")
 	if err != nil {

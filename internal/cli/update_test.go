@@ -9,6 +9,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/aegisgo/aegis/internal/generate"
 	"github.com/aegisgo/aegis/template"
 )
 
@@ -54,7 +55,7 @@ func TestGrowOutput(t *testing.T) {
 			setup:    func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, body)) },
 			gen:      map[string]func(string) string{body: func(s string) string { return s + "// v2\n" }},
 			args:     []string{"update", "--force"},
-			wantOut:  "x keep deleted " + body + ": you deleted it; aegis changed it: its new version is written to .aegis/base.tar (read it with tar -xOf .aegis/base.tar " + body + ")",
+			wantOut:  "to this aegis's rendering (aegis " + generate.Version + ", the version that made it)\n  x keep deleted " + body + ": you deleted it; aegis changed it: its new version is written to .aegis/base.tar (read it with tar -xOf .aegis/base.tar " + body + ")",
 			wantCode: 0,
 		},
 		{
