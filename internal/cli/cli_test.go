@@ -53,6 +53,9 @@ func TestListings(t *testing.T) {
 		{[]string{"components"}, []string{"Core", "Infrastructure", "backend", "always included", "worker", "requires database"}},
 		{[]string{"--help"}, []string{"aegis init user-app --services auth --components database --no-interactive"}},
 		{[]string{"init", "--help"}, []string{"--no-interactive", "--output-dir", "--module", "--force", "--yes"}},
+		// A bad name's error points at init --help, which must state the rule; --force never
+		// writes into an aegis project, as its flag says.
+		{[]string{"init", "--help"}, []string{"NAME is 1-50 ASCII letters, digits, '-' or '_', starting with a letter", "vendor and\ntestdata are reserved", "(never an aegis project)"}},
 		// The help and listings name what the catalog has, and point at add for existing projects.
 		{[]string{"--help"}, []string{"(backend, frontend, database, worker, scheduler, cache, observability)", "(auth, ai, comms, analytics)"}},
 		{[]string{"components"}, []string{"aegis init NAME --components NAME[,NAME...]", "aegis add NAME..."}},

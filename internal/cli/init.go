@@ -43,6 +43,9 @@ func newInitCmd(env *Env) *cobra.Command {
 		Short: "Create a new project",
 		Long: `Create a new Go web application in a folder named NAME.
 
+NAME is 1-50 ASCII letters, digits, '-' or '_', starting with a letter; aegis, vendor and
+testdata are reserved (the go command would not build cmd/vendor or cmd/testdata).
+
 Every project has the backend (HTTP API, OpenAPI docs, health) and the frontend (dashboard).
 Add components with --components and services with --services. Without flags, init asks what
 to include; a service's required components are added for you and init says so.
@@ -77,7 +80,7 @@ the required components are added and printed.`,
 	f.BoolVar(&o.noInteractive, "no-interactive", false, "ask nothing; fail when the selection is incomplete")
 	f.StringVarP(&o.outputDir, "output-dir", "o", ".", "folder in which to create the project folder")
 	f.StringVar(&o.module, "module", "", "Go module path (default: the project name)")
-	f.BoolVar(&o.force, "force", false, "write into an existing non-empty folder, replacing generated files")
+	f.BoolVar(&o.force, "force", false, "write into an existing non-empty folder (never an aegis project), replacing files of the same path")
 	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
 }

@@ -383,3 +383,38 @@ const (
 		}
 	}
 }
+
+// An empty default written as `` shows two literal backticks on GitHub, and a secret's
+// placeholder is not what the app runs with: aegis init writes a random value to .env.
+func TestReadmeSettingDefaults(t *testing.T) {
+	base := render(t, catalog.Selection{Components: []string{"backend", "frontend"}})
+	readme := string(base["README.md"].Data)
+	if strings.Contains(readme, "| `` |") {
+		t.Errorf("README writes an empty default as ``:\n%s", readme)
+	}
+	if !strings.Contains(readme, "| `LOG_FORMAT` | empty |") {
+		t.Errorf("README lacks the row | `LOG_FORMAT` | empty |:\n%s", readme)
+	}
+	for _, tc := range []struct{ value, want string }{
+		{"", "empty"},
+		{"info", "`info`"},
+		{"change-me-generate-with-openssl-rand-hex-32", "random, in `.env`"},
+	} {
+		if got := (setting{Default: tc.value}).DefaultCell(); got != tc.want {
+			t.Errorf("DefaultCell(%q) = %q, want %q", tc.value, got, tc.want)
+		}
+	}
+}
+
+// make docker tags the image with VERSION; the binary inside must report the same version,
+// which the Dockerfile takes from its VERSION build argument (else it says "dev").
+func TestMakefileDockerPassesVersion(t *testing.T) {
+	base := render(t, catalog.Selection{Components: []string{"backend", "frontend"}})
+	mk := string(base["Makefile"].Data)
+	if !strings.Contains(mk, "\tdocker build --build-arg VERSION=$(VERSION) -t $(IMAGE):$(VERSION) .\n") {
+		t.Errorf("Makefile's docker target does not pass VERSION to the build:\n%s", mk)
+	}
+	if df := string(base["Dockerfile"].Data); !strings.Contains(df, "ARG VERSION=") {
+		t.Errorf("Dockerfile takes no VERSION argument:\n%s", df)
+	}
+}

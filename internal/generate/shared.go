@@ -490,6 +490,20 @@ func settingsOf(env []byte) []setting {
 	return settings
 }
 
+// DefaultCell is the README's default column for the setting: "empty" as docs/security.md
+// writes it (an empty code span would show two backticks), and for a secret not the
+// placeholder of .env.example, which the app does not run with: DotEnv writes a random value
+// to the project's .env.
+func (s setting) DefaultCell() string {
+	switch {
+	case s.Default == "":
+		return "empty"
+	case strings.HasPrefix(s.Default, secretPlaceholder):
+		return "random, in `.env`"
+	}
+	return "`" + s.Default + "`"
+}
+
 func sectionOwner(line string) (string, bool) {
 	rest, ok := strings.CutPrefix(line, "# --- ")
 	if !ok {
