@@ -384,7 +384,7 @@ const (
 	}
 }
 
-// An empty default written as “ shows two literal backticks on GitHub, and a secret's
+// An empty default written as an empty code span shows two literal backticks on GitHub, and a secret's
 // placeholder is not what the app runs with: aegis init writes a random value to .env.
 func TestReadmeSettingDefaults(t *testing.T) {
 	base := render(t, catalog.Selection{Components: []string{"backend", "frontend"}})
