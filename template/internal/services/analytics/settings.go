@@ -30,7 +30,7 @@ type Settings struct {
 	IngestIPLimit int           `env:"ANALYTICS_INGEST_IP_LIMIT" envDefault:"60" doc:"Batches POST /api/v1/analytics/events accepts per client IP within ANALYTICS_INGEST_IP_WINDOW, counted by each instance on its own (n instances allow up to n times as many); more get 429."`
 	IngestWindow  time.Duration `env:"ANALYTICS_INGEST_IP_WINDOW" envDefault:"1m" doc:"Sliding window for ANALYTICS_INGEST_IP_LIMIT."`
 	ReadToken     string        `env:"ANALYTICS_READ_TOKEN" envDefault:"" doc:"Without the auth service, the bearer token GET /api/v1/analytics/... require; empty refuses them (with auth they need the admin role instead)."`
-	CacheTTL      time.Duration `env:"ANALYTICS_CACHE_TTL" envDefault:"1m" doc:"How long user statistics are cached when the cache component is selected."`
+	CacheTTL      time.Duration `env:"ANALYTICS_CACHE_TTL" envDefault:"1m" doc:"How long user statistics (accounts, with the auth service) are cached when the cache component is selected."`
 }
 
 // WithDefaults returns a copy of s with every zero field set to its default.
