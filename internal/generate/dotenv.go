@@ -13,7 +13,7 @@ import (
 const secretPlaceholder = "change-me"
 
 // dotEnvHeader starts a .env that aegis creates.
-const dotEnvHeader = "# Local settings, written by aegis init: never commit this file (.gitignore lists it).\n# Every other setting keeps its default from .env.example.\n"
+const dotEnvHeader = "# Local settings, written by aegis init or aegis add: never commit this file (.gitignore lists it).\n# Every other setting keeps its default from .env.example.\n"
 
 // DotEnv returns the project's .env, given the folder's current one (exists reports whether
 // there is one): a random value is appended for each secret of .env.example that .env does not

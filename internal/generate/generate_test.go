@@ -418,3 +418,16 @@ func TestMakefileDockerPassesVersion(t *testing.T) {
 		t.Errorf("Dockerfile takes no VERSION argument:\n%s", df)
 	}
 }
+
+// aegis add creates .env too, when the first secret comes with a part added later: the header
+// must not say init wrote it.
+func TestDotEnvHeaderNamesAdd(t *testing.T) {
+	pr := &Project{envExample: []byte("METRICS_TOKEN=change-me-generate-with-openssl-rand-hex-32\n")}
+	data, _, err := pr.DotEnv(nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(data), "# Local settings, written by aegis init or aegis add:") {
+		t.Errorf(".env header:\n%s", data)
+	}
+}
