@@ -31,6 +31,17 @@ func CommandName() string {
 	return filepath.Base(os.Args[0])
 }
 
+// helpOwners returns two owners for the help's examples: this app's first and last owners with
+// migrations, so that an example copied from the help runs here (fixed names such as auth
+// would name an owner the app may not have), or OWNER when it has none.
+func helpOwners(r *registry.Registry) [2]string {
+	owners, err := newMigrationSet(registry.Contributions[Migrations](r)).names()
+	if err != nil || len(owners) == 0 {
+		return [2]string{"OWNER", "OWNER"}
+	}
+	return [2]string{owners[0], owners[len(owners)-1]}
+}
+
 func loadSettings() (Settings, error) {
 	s, err := config.Load[Settings]()
 	if err != nil {
@@ -41,6 +52,7 @@ func loadSettings() (Settings, error) {
 
 func migrateCmd(env *command.Env) *cobra.Command {
 	binaryName.Store(&env.Name)
+	exampleOwners := helpOwners(env.Registry)
 	cmd := &cobra.Command{
 		Use:   "migrate",
 		Short: "Apply, roll back or list database migrations",
@@ -55,7 +67,7 @@ production set AUTO_MIGRATE=false and run 'migrate up' as a deploy step: serve
 then refuses to start on a database that lacks migrations.`,
 		Example: fmt.Sprintf(`  %[1]s migrate up
   %[1]s migrate status
-  %[1]s migrate down --owner auth`, env.Name),
+  %[1]s migrate down --owner %[2]s`, env.Name, exampleOwners[0]),
 		Args: cobra.ArbitraryArgs,
 		RunE: command.Group,
 	}
@@ -89,8 +101,8 @@ then refuses to start on a database that lacks migrations.`,
 owners). Run it again to go back further, or pass --all to roll back every
 applied migration of the owner, newest first (before taking its part out of
 the app: its tables go with its first migration's down step).`,
-		Example: fmt.Sprintf(`  %[1]s migrate down --owner auth
-  %[1]s migrate down --owner analytics --all`, env.Name),
+		Example: fmt.Sprintf(`  %[1]s migrate down --owner %[2]s
+  %[1]s migrate down --owner %[3]s --all`, env.Name, exampleOwners[0], exampleOwners[1]),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			owners, err := newMigrationSet(registry.Contributions[Migrations](env.Registry)).names()
 			if err != nil {

@@ -41,6 +41,9 @@ func TestMigrateCommand(t *testing.T) {
 			{[]string{"down", "--owner", "dbtest", "--all"}, []string{"nothing to roll back: no migration of dbtest is applied"}, ""},
 			{[]string{"down", "--all"}, nil, "--owner is required"},
 			{[]string{"sideways"}, nil, `unknown command "sideways"`},
+			// The examples of the help name this app's owners, so that they run when copied.
+			{[]string{"down", "--help"}, []string{"migrate down --owner dbtest\n", "migrate down --owner dbtest --all"}, ""},
+			{[]string{"--help"}, []string{"migrate down --owner dbtest\n"}, ""},
 		}
 		for _, s := range steps {
 			out, err := migrate(t, s.args...)
