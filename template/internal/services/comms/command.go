@@ -236,7 +236,12 @@ func printOutcome(w io.Writer, r Record) {
 	switch r.Status {
 	case StatusSent:
 		if r.Provider == ProviderOutbox {
-			fmt.Fprintf(w, "message %s kept in the outbox (COMMS_EMAIL_PROVIDER=outbox): see the dashboard's Comms panel\n", r.ID)
+			// The setting to change is the channel's own: an SMS kept says COMMS_SMS_PROVIDER.
+			setting := "COMMS_EMAIL_PROVIDER"
+			if r.Channel == ChannelSMS {
+				setting = "COMMS_SMS_PROVIDER"
+			}
+			fmt.Fprintf(w, "message %s kept in the outbox (%s=outbox): see the dashboard's Comms panel\n", r.ID, setting)
 			return
 		}
 		if r.ProviderID == "" {

@@ -66,7 +66,7 @@ func TestCommands(t *testing.T) {
 		t.Errorf("send-test with a bad --to: %v", err)
 	}
 	out, err = commsRun(t, "send-test", "--to", "ada@example.com")
-	if err != nil || !strings.Contains(out, "kept in the outbox") {
+	if err != nil || !strings.Contains(out, "kept in the outbox (COMMS_EMAIL_PROVIDER=outbox)") {
 		t.Errorf("send-test to the outbox: %v\n%s", err, out)
 	}
 
@@ -143,7 +143,7 @@ func TestSendTestSMS(t *testing.T) {
 		}
 	}
 	out, err := commsRun(t, "send-test-sms", "--to", "+14155550123")
-	if err != nil || !strings.Contains(out, "kept in the outbox") {
+	if err != nil || !strings.Contains(out, "kept in the outbox (COMMS_SMS_PROVIDER=outbox)") {
 		t.Errorf("send-test-sms to the outbox: %v\n%s", err, out)
 	}
 
