@@ -431,3 +431,18 @@ func TestDotEnvHeaderNamesAdd(t *testing.T) {
 		t.Errorf(".env header:\n%s", data)
 	}
 }
+
+// docs/service-layer.md names the project's binary in the commands it quotes, as the README
+// does: "app" is the reference app's name only.
+func TestServiceDocNamesTheBinary(t *testing.T) {
+	base := render(t, catalog.Selection{Components: []string{"backend", "frontend"}})
+	doc := string(base["docs/service-layer.md"].Data)
+	for _, want := range []string{"`shop services` / `shop health`", "`shop health status` serve", "(`shop services` prints them)"} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("docs/service-layer.md lacks %q", want)
+		}
+	}
+	if strings.Contains(doc, "`app ") {
+		t.Errorf("docs/service-layer.md names the binary app")
+	}
+}
