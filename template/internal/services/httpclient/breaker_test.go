@@ -171,7 +171,7 @@ func TestHealthHealthy(t *testing.T) {
 	_ = resp.Body.Close()
 	h := f.cs.CheckHealth(t.Context())
 	hosts, _ := h.Details["hosts"].(map[string]any)
-	if h.Status != registry.StatusHealthy || hosts[srv.host()] == nil {
+	if h.Status != registry.StatusHealthy || hosts[srv.host()] == nil || h.Message != "1 host, every circuit breaker closed" {
 		t.Errorf("after a call: %s %q %v", h.Status, h.Message, h.Details)
 	}
 }

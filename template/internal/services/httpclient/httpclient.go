@@ -217,7 +217,11 @@ func (c *Clients) CheckHealth(context.Context) registry.Health {
 	case len(hosts) == 0:
 		out.Message = "no calls yet"
 	default:
-		out.Message = fmt.Sprintf("%d hosts, every circuit breaker closed", len(hosts))
+		noun := "hosts"
+		if len(hosts) == 1 {
+			noun = "host"
+		}
+		out.Message = fmt.Sprintf("%d %s, every circuit breaker closed", len(hosts), noun)
 	}
 	return out
 }
