@@ -13,8 +13,8 @@ const urlFix = "use redis://host:6379/0, rediss:// for TLS, or leave it empty fo
 // the zero value is an in-memory cache with the defaults.
 type Settings struct {
 	URL           string        `env:"CACHE_URL" envDefault:"" doc:"Redis to cache in (redis://user:password@host:6379/0, rediss:// for TLS); empty keeps the cache in the app's memory."`
-	MaxEntries    int           `env:"CACHE_MAX_ENTRIES" envDefault:"10000" doc:"Most keys the in-memory cache holds before evicting the least recently used; -1 for no limit."`
-	MaxBytes      int64         `env:"CACHE_MAX_BYTES" envDefault:"67108864" doc:"Most bytes of keys and values the in-memory cache holds before evicting; -1 for no limit."`
+	MaxEntries    int           `env:"CACHE_MAX_ENTRIES" envDefault:"10000" doc:"Most keys the in-memory cache holds before evicting the least recently used; -1 for no limit, 0 for the default."`
+	MaxBytes      int64         `env:"CACHE_MAX_BYTES" envDefault:"67108864" doc:"Most bytes of keys and values the in-memory cache holds before evicting; -1 for no limit, 0 for the default."`
 	DefaultTTL    time.Duration `env:"CACHE_DEFAULT_TTL" envDefault:"5m" doc:"How long a value set without a TTL is kept; -1s keeps it until evicted."`
 	KeyPrefix     string        `env:"CACHE_KEY_PREFIX" envDefault:"" doc:"Text put before every key, so apps sharing one Redis do not see each other's keys (e.g. myapp:)."`
 	SweepInterval time.Duration `env:"CACHE_SWEEP_INTERVAL" envDefault:"1m" doc:"How often the in-memory cache removes expired values in the background."`
