@@ -111,6 +111,21 @@ func sameTree(t *testing.T, got, want string) {
 	}
 }
 
+// addParts adds names to the project in dir with the real templates and returns the plan
+// applied.
+func addParts(t *testing.T, dir string, names ...string) *Plan {
+	t.Helper()
+	p := load(t, dir, nil)
+	pl, err := p.PlanAdd(names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Apply(t.Context(), pl); err != nil {
+		t.Fatal(err)
+	}
+	return pl
+}
+
 func load(t *testing.T, dir string, src fs.FS) *Project {
 	t.Helper()
 	p, err := Load(dir, Opts{Source: src})
@@ -210,14 +225,7 @@ func TestAddKeepsUserFilesAndSecrets(t *testing.T) {
 	mine := filepath.Join(dir, "internal", "services", "mine.go")
 	os.WriteFile(mine, []byte("package services\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, ".env"), []byte("PORT=9000\nAUTH_SECRET=mine"), 0o600)
-	p := load(t, dir, nil)
-	pl, err := p.PlanAdd([]string{"AUTH"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Apply(t.Context(), pl); err != nil {
-		t.Fatal(err)
-	}
+	pl := addParts(t, dir, "AUTH")
 	if data, _ := os.ReadFile(mine); string(data) != "package services\n" {
 		t.Errorf("user file changed: %q", data)
 	}
@@ -232,14 +240,7 @@ func TestAddKeepsUserFilesAndSecrets(t *testing.T) {
 func TestAddAppendsSecret(t *testing.T) {
 	dir := initProject(t, t.TempDir(), resolve(t), nil)
 	os.WriteFile(filepath.Join(dir, ".env"), []byte("PORT=9000"), 0o600)
-	p := load(t, dir, nil)
-	pl, err := p.PlanAdd([]string{"auth"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Apply(t.Context(), pl); err != nil {
-		t.Fatal(err)
-	}
+	addParts(t, dir, "auth")
 	data, _ := os.ReadFile(filepath.Join(dir, ".env"))
 	if !strings.HasPrefix(string(data), "PORT=9000\nAUTH_SECRET=") || len(data) != len("PORT=9000\nAUTH_SECRET=")+65 {
 		t.Errorf(".env = %q", data)
@@ -253,14 +254,7 @@ func TestAddMergesChangedSharedFile(t *testing.T) {
 	readme := filepath.Join(dir, "README.md")
 	orig, _ := os.ReadFile(readme)
 	os.WriteFile(readme, append([]byte("My notes.\n\n"), orig...), 0o644)
-	p := load(t, dir, nil)
-	pl, err := p.PlanAdd([]string{"cache"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Apply(t.Context(), pl); err != nil {
-		t.Fatal(err)
-	}
+	addParts(t, dir, "cache")
 	data, _ := os.ReadFile(readme)
 	if !strings.HasPrefix(string(data), "My notes.\n\n# app") || !strings.Contains(string(data), "CACHE_URL") {
 		t.Errorf("README not merged:\n%s", data)
@@ -271,7 +265,7 @@ func TestAddMergesChangedSharedFile(t *testing.T) {
 	data, _ = os.ReadFile(wire)
 	os.WriteFile(wire, bytes.Replace(data, []byte("/cache\"\n"), []byte("/cache\" // mine\n"), 1), 0o644)
 	before := tree(t, dir)
-	_, err = load(t, dir, nil).PlanAdd([]string{"auth"})
+	_, err := load(t, dir, nil).PlanAdd([]string{"auth"})
 	var modErr *ModifiedError
 	if !errors.As(err, &modErr) || !strings.Contains(err.Error(), "internal/components/wire_gen.go: your changes overlap aegis's: move your version aside, restore aegis's copy (tar -xOf .aegis/base.tar internal/components/wire_gen.go > internal/components/wire_gen.go)") {
 		t.Fatalf("err = %v, want a ModifiedError naming wire_gen.go", err)
@@ -723,14 +717,7 @@ func TestAddKeepsAppendedNotes(t *testing.T) {
 			if err := os.WriteFile(readme, []byte(tt.edit(string(orig))+notes), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			p := load(t, dir, nil)
-			pl, err := p.PlanAdd([]string{"auth"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := p.Apply(t.Context(), pl); err != nil {
-				t.Fatal(err)
-			}
+			addParts(t, dir, "auth")
 			got, _ := os.ReadFile(readme)
 			if !strings.HasSuffix(string(got), notes) || !strings.Contains(string(got), "AUTH_SECRET") ||
 				!strings.HasPrefix(string(got), tt.edit("# app\n")) {

@@ -80,14 +80,7 @@ func (h *handlers) mountPages(r *backend.Router) {
 // verifyPage asks for a click on GET and confirms the address on POST.
 func (h *handlers) verifyPage(w http.ResponseWriter, r *http.Request) {
 	d := pageData{Title: "Confirm your email address", Action: DefaultVerifyPath, Button: "Confirm my email"}
-	if r.Method == http.MethodGet {
-		d.Token = r.URL.Query().Get("token")
-		if d.Token == "" {
-			h.page(w, http.StatusBadRequest, pageData{Title: d.Title, Error: "This link has no token: open the whole link from the email."})
-			return
-		}
-		d.Message = "Press the button to confirm your email address."
-		h.page(w, http.StatusOK, d)
+	if h.offer(w, r, d, "Press the button to confirm your email address.") {
 		return
 	}
 	token, _, ok := h.form(w, r)
@@ -107,14 +100,7 @@ func (h *handlers) verifyPage(w http.ResponseWriter, r *http.Request) {
 // the rules refuse shows the form again, the link still usable.
 func (h *handlers) resetPage(w http.ResponseWriter, r *http.Request) {
 	d := pageData{Title: "Choose a new password", Action: DefaultResetPath, Button: "Set my password", Password: true}
-	if r.Method == http.MethodGet {
-		d.Token = r.URL.Query().Get("token")
-		if d.Token == "" {
-			h.page(w, http.StatusBadRequest, pageData{Title: d.Title, Error: "This link has no token: open the whole link from the email."})
-			return
-		}
-		d.Message = "8 to 128 characters; every device signed in to your account is signed out."
-		h.page(w, http.StatusOK, d)
+	if h.offer(w, r, d, "8 to 128 characters; every device signed in to your account is signed out.") {
 		return
 	}
 	token, password, ok := h.form(w, r)
@@ -134,6 +120,22 @@ func (h *handlers) resetPage(w http.ResponseWriter, r *http.Request) {
 	default:
 		h.page(w, http.StatusOK, pageData{Title: "Password changed", Message: "Your password was changed. Sign in with the new one."})
 	}
+}
+
+// offer answers the GET of a link: the page's form d with the link's token and message, or a
+// 400 when the link lost its token. It reports whether the request was a GET, now answered.
+func (h *handlers) offer(w http.ResponseWriter, r *http.Request, d pageData, message string) bool {
+	if r.Method != http.MethodGet {
+		return false
+	}
+	d.Token = r.URL.Query().Get("token")
+	if d.Token == "" {
+		h.page(w, http.StatusBadRequest, pageData{Title: d.Title, Error: "This link has no token: open the whole link from the email."})
+		return true
+	}
+	d.Message = message
+	h.page(w, http.StatusOK, d)
+	return true
 }
 
 // form reads the token and new_password fields of a page's POST; on failure it has answered.

@@ -26,16 +26,7 @@ func (e *env) page(t *testing.T, path string, form url.Values) response {
 	if form != nil {
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	res, err := http.DefaultClient.Do(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{status: res.StatusCode, header: res.Header, body: b}
+	return fetch(t, r)
 }
 
 // wantPage asserts an HTML page with status whose text has every one of has, served so that

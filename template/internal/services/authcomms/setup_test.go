@@ -156,6 +156,12 @@ func (e *env) call(t *testing.T, method, path string, body any, token string) re
 	if token != "" {
 		r.Header.Set("Authorization", "Bearer "+token)
 	}
+	return fetch(t, r)
+}
+
+// fetch sends r and reads the whole answer.
+func fetch(t *testing.T, r *http.Request) response {
+	t.Helper()
 	res, err := http.DefaultClient.Do(r)
 	if err != nil {
 		t.Fatal(err)
