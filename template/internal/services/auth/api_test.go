@@ -446,6 +446,49 @@ func TestConcurrentRefresh(t *testing.T) {
 	})
 }
 
+// TestRefreshReuseGrace: with AUTH_REFRESH_REUSE_GRACE, a client refreshing twice at once
+// (two browser tabs) or again just after gets a pair for each request and keeps its session;
+// the same token presented after the grace still ends the session as stolen.
+func TestRefreshReuseGrace(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		refresh := func(f *fixture, token string) *httptest.ResponseRecorder {
+			return f.do(t, req{method: "POST", path: "/api/v1/auth/refresh", body: map[string]string{"refresh_token": token}})
+		}
+
+		f := setup(t, db, func(s *Settings) { s.RefreshReuseGrace = time.Minute })
+		tok := f.login(t, f.newAccount(t))
+		const n = 4
+		pairs := make([]*httptest.ResponseRecorder, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { pairs[i] = refresh(f, tok.RefreshToken) })
+		}
+		wg.Wait()
+		seen := map[string]bool{}
+		for _, rec := range pairs {
+			p := expect[TokenBody](t, rec, http.StatusOK)
+			if seen[p.RefreshToken] {
+				t.Fatal("two racing refreshes got the same refresh token")
+			}
+			seen[p.RefreshToken] = true
+		}
+		for token := range seen { // the session lives on: every new token works, once
+			expect[TokenBody](t, refresh(f, token), http.StatusOK)
+		}
+
+		short := setup(t, db, func(s *Settings) { s.RefreshReuseGrace = 50 * time.Millisecond })
+		short.seq.Store(100) // its own accounts on the same database
+		first := short.login(t, short.newAccount(t))
+		second := expect[TokenBody](t, refresh(short, first.RefreshToken), http.StatusOK)
+		time.Sleep(100 * time.Millisecond)
+		if p := problem(t, refresh(short, first.RefreshToken), http.StatusUnauthorized); !strings.Contains(p.Detail, "already used") {
+			t.Errorf("reuse after the grace: %q", p.Detail)
+		}
+		problem(t, refresh(short, second.RefreshToken), http.StatusUnauthorized)
+	})
+}
+
 func TestLogout(t *testing.T) {
 	t.Parallel()
 	databasetest.Engines(t, func(t *testing.T, db *database.DB) {

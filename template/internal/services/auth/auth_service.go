@@ -26,6 +26,7 @@ type AuthService struct {
 	users      *UserService
 	signer     *tokenSigner
 	refreshTTL time.Duration
+	reuseGrace time.Duration // RefreshReuseGrace
 	byIP       *ratelimit.Limiter
 	byAccount  *ratelimit.Limiter
 	registerIP *ratelimit.Limiter
@@ -91,6 +92,7 @@ func NewAuthServiceWith(db *database.DB, users *UserService, s Settings, opts *A
 		users:      users,
 		signer:     newTokenSigner(key, s),
 		refreshTTL: s.RefreshTTL,
+		reuseGrace: s.RefreshReuseGrace,
 		byIP:       ratelimit.New(s.LoginIPLimit, s.LoginIPWindow, nil),
 		byAccount:  ratelimit.New(s.LoginAccountLimit, s.LoginAccountWindow, nil),
 		registerIP: ratelimit.New(s.RegisterIPLimit, s.RegisterIPWindow, nil),
@@ -291,7 +293,9 @@ func (a *AuthService) openSession(ctx context.Context, db bun.IDB, u *User, fami
 
 // Refresh exchanges a refresh token for a new pair. Each refresh token works
 // once: presenting one that was already used revokes its whole family (the
-// token was stolen, or the client is confused) and gives ErrTokenReused.
+// token was stolen, or the client is confused) and gives ErrTokenReused,
+// unless within AUTH_REFRESH_REUSE_GRACE of its first use (one client racing
+// itself), which gets another pair of the same session.
 // Unknown, expired and revoked tokens give ErrInvalidToken.
 func (a *AuthService) Refresh(ctx context.Context, token string) (*TokenPair, error) {
 	if token == "" || len(token) > MaxTokenLength {
@@ -306,22 +310,24 @@ func (a *AuthService) Refresh(ctx context.Context, token string) (*TokenPair, er
 			return err
 		case rt.RevokedAt != nil:
 			return ErrInvalidToken
-		case rt.UsedAt != nil:
+		case rt.UsedAt != nil && !a.inGrace(*rt.UsedAt):
 			reused, family = true, rt.FamilyID
 			return revokeFamily(ctx, tx, rt.FamilyID)
 		case !now().Before(rt.ExpiresAt):
 			return ErrInvalidToken
 		}
-		t := now()
-		res, err := tx.NewUpdate().Model((*refreshToken)(nil)).Set("used_at = ?", t).
-			Where("id = ?", rt.ID).Where("used_at IS NULL").Where("revoked_at IS NULL").Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("auth: mark refresh token used: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			// A concurrent refresh won the race with the same token: reuse.
-			reused, family = true, rt.FamilyID
-			return revokeFamily(ctx, tx, rt.FamilyID)
+		if rt.UsedAt == nil {
+			res, err := tx.NewUpdate().Model((*refreshToken)(nil)).Set("used_at = ?", now()).
+				Where("id = ?", rt.ID).Where("used_at IS NULL").Where("revoked_at IS NULL").Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("auth: mark refresh token used: %w", err)
+			}
+			// n is 0 when a concurrent refresh with the same token won the race, just now:
+			// the client racing itself within the grace, else reuse.
+			if n, _ := res.RowsAffected(); n != 1 && !a.inGrace(now()) {
+				reused, family = true, rt.FamilyID
+				return revokeFamily(ctx, tx, rt.FamilyID)
+			}
 		}
 		u := new(User)
 		if err := tx.NewSelect().Model(u).Where("id = ?", rt.UserID).Scan(ctx); err != nil {
@@ -345,6 +351,13 @@ func (a *AuthService) Refresh(ctx context.Context, token string) (*TokenPair, er
 		return nil, ErrTokenReused
 	}
 	return pair, nil
+}
+
+// inGrace reports whether a refresh token first used at used may be used again: within
+// AUTH_REFRESH_REUSE_GRACE, a second use is one client's requests racing (two tabs refreshing
+// at once), and ending the session would sign the user out for refreshing twice.
+func (a *AuthService) inGrace(used time.Time) bool {
+	return a.reuseGrace > 0 && now().Sub(used) < a.reuseGrace
 }
 
 // Logout revokes the session (refresh-token family) token belongs to. An

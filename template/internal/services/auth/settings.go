@@ -59,6 +59,7 @@ type Settings struct {
 	Audience           string        `env:"AUTH_AUDIENCE" envDefault:"aegis" doc:"Audience (aud) written into and required of access tokens."`
 	AccessTTL          time.Duration `env:"AUTH_ACCESS_TTL" envDefault:"15m" doc:"Lifetime of an access token (JWT)."`
 	RefreshTTL         time.Duration `env:"AUTH_REFRESH_TTL" envDefault:"720h" doc:"Lifetime of a refresh token; each refresh issues a new one."`
+	RefreshReuseGrace  time.Duration `env:"AUTH_REFRESH_REUSE_GRACE" envDefault:"10s" doc:"A refresh token presented again within this long of its first use gets a new pair of the same session instead of ending it as stolen: two requests of one client (two browser tabs) refreshing at once. 0 turns it off: any second use ends the session."`
 	Leeway             time.Duration `env:"AUTH_LEEWAY" envDefault:"30s" doc:"Clock skew tolerated when checking token expiry."`
 	Argon2MemoryKiB    uint32        `env:"AUTH_ARGON2_MEMORY_KIB" envDefault:"19456" doc:"argon2id memory per password hash, in KiB (OWASP: 19456 with 2 iterations)."`
 	Argon2Iterations   uint32        `env:"AUTH_ARGON2_ITERATIONS" envDefault:"2" doc:"argon2id iterations (time cost)."`
@@ -78,8 +79,8 @@ type Settings struct {
 	DashboardSessionTTL  time.Duration `env:"AUTH_DASHBOARD_SESSION_TTL" envDefault:"12h" doc:"A dashboard session ends this long after sign-in, however active."`
 }
 
-// WithDefaults returns a copy of s with every zero field but Secret set to
-// its default.
+// WithDefaults returns a copy of s with every zero field but Secret and
+// RefreshReuseGrace (whose zero, off, is a choice) set to its default.
 func (s Settings) WithDefaults() Settings {
 	config.Default(&s.Issuer, DefaultIssuer)
 	config.Default(&s.Audience, DefaultAudience)
@@ -121,6 +122,7 @@ func (s Settings) Validate() error {
 		config.Positive("AUTH_DASHBOARD_IDLE_TIMEOUT", s.DashboardIdleTimeout, duration),
 		config.Positive("AUTH_DASHBOARD_SESSION_TTL", s.DashboardSessionTTL, duration),
 		config.InRange("AUTH_LEEWAY", s.Leeway, 0, 5*time.Minute, "use a duration from 0s to 5m, such as 30s"),
+		config.InRange("AUTH_REFRESH_REUSE_GRACE", s.RefreshReuseGrace, 0, time.Minute, "use a duration from 0s (off) to 1m, such as 10s"),
 		memory,
 		config.AtLeast("AUTH_ARGON2_ITERATIONS", s.Argon2Iterations, 1, "use 2 or more"),
 		config.AtLeast("AUTH_ARGON2_PARALLELISM", s.Argon2Parallelism, 1, "use 1"),
