@@ -111,6 +111,15 @@ func sameTree(t *testing.T, got, want string) {
 	}
 }
 
+// needGit stops a test of a merge when git, which aegis merges with (git merge-file), is
+// missing: a test passed over would say nothing of the merges.
+func needGit(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Fatal("this test merges files with git, as aegis does: install git")
+	}
+}
+
 // addParts adds names to the project in dir with the real templates and returns the plan
 // applied.
 func addParts(t *testing.T, dir string, names ...string) *Plan {
@@ -492,9 +501,7 @@ func overlay(t *testing.T, edits map[string]func(string) string) fs.FS {
 }
 
 func TestUpdate(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("update merges with git")
-	}
+	needGit(t)
 	sel := resolve(t, "cache")
 	dir := initProject(t, t.TempDir(), sel, nil)
 
@@ -704,9 +711,7 @@ func TestAddKeepsAppendedNotes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := exec.LookPath("git"); err != nil {
-				t.Skip("add merges with git")
-			}
+			needGit(t)
 			dir := initProject(t, t.TempDir(), resolve(t), nil)
 			readme := filepath.Join(dir, "README.md")
 			orig, err := os.ReadFile(readme)
@@ -733,9 +738,7 @@ func TestAddKeepsAppendedNotes(t *testing.T) {
 // with markers for the user to resolve. A file that stops add because of the part added gets
 // no such advice: update would not help.
 func TestAddOnOlderProjectPointsToUpdate(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("add merges with git")
-	}
+	needGit(t)
 	tests := []struct {
 		name string
 		// file is changed by the user on the line holding mark.

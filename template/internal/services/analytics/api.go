@@ -323,9 +323,6 @@ func (h *handlers) users(ctx context.Context, in *usersInput) (*usersOutput, err
 	if err != nil {
 		return nil, err
 	}
-	if err := h.withinRetention(r); err != nil {
-		return nil, err
-	}
 	n, err := h.svc.UniqueUsers(ctx, r, in.Name)
 	if err != nil {
 		return nil, h.problem(ctx, err)
@@ -349,9 +346,6 @@ func (h *handlers) funnel(ctx context.Context, in *funnelInput) (*funnelOutput, 
 	if err != nil {
 		return nil, err
 	}
-	if err := h.withinRetention(r); err != nil {
-		return nil, err
-	}
 	names := splitSteps(in.Steps)
 	if err := checkSteps(names); err != nil {
 		return nil, err
@@ -365,13 +359,10 @@ func (h *handlers) funnel(ctx context.Context, in *funnelInput) (*funnelOutput, 
 	return out, nil
 }
 
-// withinRetention is ErrBeforeRetention as a 422 naming query.from and the earliest from that
-// works, checked before the query so the answer can say so.
-func (h *handlers) withinRetention(r Range) error {
+// retentionProblem is ErrBeforeRetention as a 422 naming query.from and the earliest from
+// that works.
+func (h *handlers) retentionProblem() error {
 	kept := h.svc.KeptSince()
-	if !r.From.Before(kept) {
-		return nil
-	}
 	msg := "is before the oldest raw events kept (ANALYTICS_RETENTION=" + h.svc.settings.Retention.String() +
 		"), so users there are no longer known: give from=" + kept.UTC().Add(time.Minute).Truncate(time.Minute).Format(time.RFC3339) + " or later"
 	return invalid("query.from", msg, nil)
@@ -393,8 +384,9 @@ func (h *handlers) stats(context.Context, *struct{}) (*statsOutput, error) {
 // and answered with a 500 that names nothing internal.
 func (h *handlers) problem(ctx context.Context, err error) error {
 	switch {
-	case errors.Is(err, ErrBadRange), errors.Is(err, ErrTooManyPoints), errors.Is(err, ErrBadFunnel), errors.Is(err, ErrBadBucket),
-		errors.Is(err, ErrBeforeRetention):
+	case errors.Is(err, ErrBeforeRetention):
+		return h.retentionProblem()
+	case errors.Is(err, ErrBadRange), errors.Is(err, ErrTooManyPoints), errors.Is(err, ErrBadFunnel), errors.Is(err, ErrBadBucket):
 		return huma.Error422UnprocessableEntity(strings.TrimPrefix(err.Error(), "analytics: "))
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return huma.Error503ServiceUnavailable("The request was cancelled or timed out.")

@@ -165,7 +165,13 @@ func (h *handlers) pageProblem(ctx context.Context, purpose string, err error, d
 		d.Error = "Too many attempts. Try again in " + backend.Seconds(d.retryAfter) + "."
 		return http.StatusTooManyRequests, d
 	case errors.As(err, &busy), errors.Is(err, ErrBusy), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		// The same waits as the API's answers (problem).
 		d.retryAfter, d.Error = 1, "The app is busy. Try again in a moment."
+		if busy != nil {
+			d.retryAfter = ratelimit.Seconds(busy.RetryAfter)
+		} else if errors.Is(err, ErrBusy) {
+			d.retryAfter = ratelimit.Seconds(busyRetry)
+		}
 		return http.StatusServiceUnavailable, d
 	case errors.Is(err, ErrTokenExpired):
 		d.Error = "This link has expired. " + again

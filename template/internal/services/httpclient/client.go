@@ -402,21 +402,14 @@ func (st *call) discard() string {
 // 2^(attempts-1)) capped by MaxDelay. When the server asks for more than MaxDelay, or the wait
 // would end after the call's deadline, the call gives up at once instead (see RoundTrip).
 func (c *Client) delay(exec failsafe.ExecutionAttempt[*http.Response]) time.Duration {
-	d := time.Duration(-1)
+	var (
+		d     time.Duration
+		asked bool // the server said how long to wait
+	)
 	if resp := exec.LastResult(); resp != nil {
-		if ra, ok := RetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-			if ra > c.o.MaxDelay {
-				// An attempt sooner than the server asked would be refused again: the
-				// answer, with its Retry-After for the caller to pass on, is returned now.
-				if st, ok := exec.Context().(*call); ok {
-					st.gaveUp = true
-				}
-				return 0
-			}
-			d = ra
-		}
+		d, asked = RetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
-	if d < 0 {
+	if !asked {
 		ceiling := c.o.MaxDelay
 		if n := exec.Attempts() - 1; n < 32 && c.o.Backoff<<n > 0 {
 			ceiling = min(c.o.Backoff<<n, ceiling)
@@ -424,12 +417,16 @@ func (c *Client) delay(exec failsafe.ExecutionAttempt[*http.Response]) time.Dura
 		d = rand.N(ceiling + 1)
 	}
 	if st, ok := exec.Context().(*call); ok {
-		if deadline, ok := st.Deadline(); ok && time.Until(deadline) <= d {
+		// An attempt sooner than the server asked would be refused again, and one after the
+		// deadline cannot be made: the last answer (with its Retry-After, for the caller to
+		// pass on) is returned now.
+		deadline, bounded := st.Deadline()
+		if asked && d > c.o.MaxDelay || bounded && time.Until(deadline) <= d {
 			st.gaveUp = true
 			return 0
 		}
 	}
-	return d
+	return min(d, c.o.MaxDelay)
 }
 
 // RetryAfter parses a Retry-After value, delta seconds ("120") or an HTTP-date ("Wed, 21 Oct
