@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aegisgo/aegis/template/internal/command"
 	"github.com/aegisgo/aegis/template/internal/config"
-	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 
 	// Every component and service registers its settings, as in the binary.

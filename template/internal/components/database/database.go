@@ -44,9 +44,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"modernc.org/sqlite" // the SQLite driver in pure Go (no cgo); also registers "sqlite" for database/sql
 
+	"github.com/aegisgo/aegis/template/internal/command"
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/config"
-	"github.com/aegisgo/aegis/template/internal/runtime/command"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 

@@ -14,8 +14,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/aegisgo/aegis/template/internal/command"
 	"github.com/aegisgo/aegis/template/internal/components/backend"
-	"github.com/aegisgo/aegis/template/internal/runtime/command"
 )
 
 // usersCommand is `<app> users`: create-admin, list, activate, deactivate

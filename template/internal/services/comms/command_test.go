@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aegisgo/aegis/template/internal/command/commandtest"
 	"github.com/aegisgo/aegis/template/internal/config"
-	"github.com/aegisgo/aegis/template/internal/runtime/command/commandtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/services/comms/mailpittest"
 	"github.com/aegisgo/aegis/template/internal/services/httpclient"

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aegisgo/aegis/template/internal/runtime/command/commandtest"
+	"github.com/aegisgo/aegis/template/internal/command/commandtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/services/httpclient"
 )

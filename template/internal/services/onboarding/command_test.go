@@ -3,7 +3,7 @@ package onboarding
 import (
 	"testing"
 
-	"github.com/aegisgo/aegis/template/internal/runtime/command/commandtest"
+	"github.com/aegisgo/aegis/template/internal/command/commandtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/aegisgo/aegis/template/internal/runtime/command"
-	"github.com/aegisgo/aegis/template/internal/runtime/command/commandtest"
+	"github.com/aegisgo/aegis/template/internal/command"
+	"github.com/aegisgo/aegis/template/internal/command/commandtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
