@@ -67,6 +67,6 @@ func runAdd(ctx context.Context, env *Env, names []string, o growOpts) error {
 			strings.Join(names, ", "), p.Manifest.Name)
 	}
 	printTidy(out, pl)
-	fmt.Fprintln(out, "Next: go build ./... && go test ./...   (git diff shows every change)")
+	printNext(out, p.Dir, "")
 	return nil
 }

@@ -98,6 +98,16 @@ func printTidy(w io.Writer, pl *project.Plan) {
 	}
 }
 
+// printNext ends a change with how to check it; git diff is named only where it can show
+// the change (update --force, add and remove also work on a project outside git).
+func printNext(w io.Writer, dir, done string) {
+	if project.InGitTree(dir) {
+		fmt.Fprintf(w, "%sReview with git diff, then: go build ./... && go test ./...\n", done)
+		return
+	}
+	fmt.Fprintf(w, "%sNext: go build ./... && go test ./...   (the project is not in git: commit it to see later changes with git diff)\n", done)
+}
+
 // confirm asks before changing the project. A command with --yes asks whether or not a person
 // is at the terminal, as init does, so that a piped "n" cancels; one without (update) asks
 // only at a terminal.

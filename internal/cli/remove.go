@@ -73,7 +73,7 @@ func runRemove(ctx context.Context, env *Env, names []string, o growOpts) error 
 	}
 	keptTables(out, p.Manifest.Name, pl.Tables)
 	printTidy(out, pl)
-	fmt.Fprintln(out, "Next: go build ./... && go test ./...   (git diff shows every change)")
+	printNext(out, p.Dir, "")
 	return nil
 }
 

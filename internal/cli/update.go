@@ -84,7 +84,7 @@ func runUpdate(ctx context.Context, env *Env, o growOpts) error {
 		return fmt.Errorf("%s %s conflicts, marked <<<<<<< yours / >>>>>>> aegis: %s; resolve them, then commit", files, verb, list)
 	}
 	if applied {
-		fmt.Fprintln(out, "Updated. Review with git diff, then: go build ./... && go test ./...")
+		printNext(out, p.Dir, "Updated. ")
 	}
 	return nil
 }

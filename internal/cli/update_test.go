@@ -17,7 +17,7 @@ import (
 // words that fit their number, a dry run that says what would happen, and the go mod tidy hint.
 func TestGrowOutput(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("update merges with git")
+		t.Fatal("update merges with git, which is not installed: install git to run these tests")
 	}
 	const (
 		body = "internal/components/backend/body.go"
@@ -76,6 +76,26 @@ func TestGrowOutput(t *testing.T) {
 			args:     []string{"update", "--force"},
 			wantCode: 1,
 			wantErr:  "2 files have conflicts, marked <<<<<<< yours / >>>>>>> aegis: " + body + ", " + docs + "; resolve them, then commit",
+		},
+		{
+			name:    "forced outside git",
+			setup:   func(t *testing.T, dir string) {},
+			gen:     map[string]func(string) string{body: firstLine("// v2")},
+			args:    []string{"update", "--force"},
+			wantOut: "Updated. Next: go build ./... && go test ./...   (the project is not in git: commit it to see later changes with git diff)",
+		},
+		{
+			name: "in git",
+			setup: func(t *testing.T, dir string) {
+				for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "init"}} {
+					if out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput(); err != nil {
+						t.Fatalf("git %v: %v\n%s", args, err, out)
+					}
+				}
+			},
+			gen:     map[string]func(string) string{body: firstLine("// v2")},
+			args:    []string{"update"},
+			wantOut: "Updated. Review with git diff, then: go build ./... && go test ./...",
 		},
 		{
 			name:      "conflict, dry run",

@@ -445,4 +445,10 @@ func TestServiceDocNamesTheBinary(t *testing.T) {
 	if strings.Contains(doc, "`app ") {
 		t.Errorf("docs/service-layer.md names the binary app")
 	}
+	// The parts' own READMEs are copied as they are: they say <app> for the binary.
+	for path, f := range render(t, everything(t)) {
+		if strings.HasSuffix(path, ".md") && strings.Contains(string(f.Data), "`app ") {
+			t.Errorf("%s names the binary app", path)
+		}
+	}
 }

@@ -257,6 +257,19 @@ func CleanTree(dir string) error {
 	return nil
 }
 
+// InGitTree reports whether dir is inside a git work tree, where `git diff` shows what a
+// command changed.
+func InGitTree(dir string) bool {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		return false
+	}
+	cmd := exec.Command(git, "rev-parse", "--is-inside-work-tree")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	return err == nil && strings.TrimSpace(string(out)) == "true"
+}
+
 // dirtySummary shows the first line of git status --porcelain and how many more there are, so
 // the message neither hides files nor suggests more when there is one.
 func dirtySummary(status string) string {

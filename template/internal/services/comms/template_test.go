@@ -40,6 +40,13 @@ func TestShippedTemplates(t *testing.T) {
 	if r.Subject != "Welcome to Acme, <Bob>" {
 		t.Errorf("subject %q", r.Subject)
 	}
+	// An app without a sign-in page of its own (ONBOARDING_LOGIN_URL empty) sends no button
+	// that would lead its users to the operators' dashboard or a JSON answer.
+	r, err = tpl.Render("welcome", map[string]any{"Name": "Ada", "LoginURL": ""})
+	if err != nil || strings.Contains(r.HTML, "Sign in") || strings.Contains(r.HTML, "href") || strings.Contains(r.Text, "Sign in") ||
+		!strings.Contains(r.Text, "Your account is ready.") {
+		t.Errorf("welcome without a LoginURL: %v\n%s\n%s", err, r.HTML, r.Text)
+	}
 }
 
 func TestTemplateErrors(t *testing.T) {

@@ -57,10 +57,8 @@ func Register(r *registry.Registry) error {
 	registry.Contribute(r, Name, database.MigrationsFrom(migrationFiles))
 	registry.Contribute(r, Name, backend.Routes(mount))
 	registry.Contribute(r, Name, command.Builder(onboardingCommand))
-	// Not config.Provide: the default LoginURL comes from the backend's BASE_URL and PORT.
-	registry.Contribute(r, Name, config.Declare[Settings]())
 	return errors.Join(
-		registry.Provide2(r, loadSettings, registry.Hidden()),
+		config.Provide[Settings](r, Name),
 		registry.Provide6(r, NewService,
 			registry.Describe("creates an account with its cached profile, user_created event and welcome email; retries the steps that failed"),
 			// A step waiting for its retry makes the app degraded, not unhealthy.

@@ -2,18 +2,15 @@ package onboarding
 
 import (
 	"errors"
-	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/cache"
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
-	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/services/auth"
 	"github.com/aegisgo/aegis/template/internal/services/comms"
@@ -59,6 +56,9 @@ func TestCreateUserWithWelcome(t *testing.T) {
 		if m.ID != res.WelcomeID || m.Status != comms.StatusSent || m.Provider != comms.ProviderOutbox || m.Email.Template != WelcomeTemplate ||
 			!slices.Equal(m.Email.To, []string{"ada@example.com"}) || m.Email.Subject != "Welcome to App, Ada Lovelace" {
 			t.Errorf("welcome %+v", m)
+		}
+		if !strings.Contains(m.Email.HTML, `href="https://app.example.com/login"`) || !strings.Contains(m.Email.Text, "https://app.example.com/login") {
+			t.Errorf("the welcome does not link to ONBOARDING_LOGIN_URL:\n%s\n%s", m.Email.HTML, m.Email.Text)
 		}
 		if n := b.pendingRows(t); n != 0 {
 			t.Errorf("%d pending rows left", n)
@@ -280,40 +280,25 @@ func TestSettings(t *testing.T) {
 	}
 }
 
-// The welcome email's Sign in link follows BASE_URL and PORT when ONBOARDING_LOGIN_URL is
-// empty (it named port 8000 whatever the app listened on); production without BASE_URL keeps
-// the fallback and says so once.
-func TestResolveLoginURL(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name       string
-		s          Settings
-		bs         backend.Settings
-		production bool
-		want       string
-		wantWarn   bool
-	}{
-		{name: "development, PORT 8123", bs: backend.Settings{Port: 8123}, want: "http://localhost:8123/"},
-		{name: "development, PORT 0", bs: backend.Settings{Port: 0}, want: DefaultLoginURL},
-		{name: "BASE_URL", bs: backend.Settings{Port: 8123, BaseURL: "https://app.example.com/"}, want: "https://app.example.com/"},
-		{name: "production, BASE_URL", production: true, bs: backend.Settings{Port: 8123, BaseURL: "https://app.example.com"}, want: "https://app.example.com/"},
-		{name: "production, no BASE_URL", production: true, bs: backend.Settings{Port: 8123}, want: DefaultLoginURL, wantWarn: true},
-		{name: "set", production: true, s: Settings{LoginURL: "https://front.example.com/login"}, bs: backend.Settings{Port: 8123},
-			want: "https://front.example.com/login"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			logs := &logtest.Buffer{}
-			got := resolveLoginURL(tt.s, tt.bs, tt.production, slog.New(slog.NewJSONHandler(logs, nil)))
-			if got.LoginURL != tt.want {
-				t.Errorf("LoginURL = %q, want %q", got.LoginURL, tt.want)
-			}
-			if err := got.Validate(); err != nil {
-				t.Errorf("resolved settings: %v", err)
-			}
-			if warned := strings.Contains(logs.String(), "set BASE_URL"); warned != tt.wantWarn {
-				t.Errorf("warned = %v, want %v; logs: %s", warned, tt.wantWarn, logs)
-			}
-		})
-	}
+// Without ONBOARDING_LOGIN_URL the welcome email has no Sign in button: the app itself has
+// no page where its users sign in (BASE_URL/ led them to the operators' dashboard).
+func TestWelcomeWithoutLoginURL(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		b := setup(t, db, true)
+		svc, err := New(b.db, Collaborators{Users: b.users, Mailer: b.comms, Tracker: b.events, Cache: b.cache}, Settings{}, &Opts{Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.CreateUserWithWelcome(t.Context(), ada); err != nil {
+			t.Fatal(err)
+		}
+		msgs := b.messages(t)
+		if len(msgs) != 1 {
+			t.Fatalf("%d messages, want 1", len(msgs))
+		}
+		if m := msgs[0].Email; strings.Contains(m.HTML, "Sign in") || strings.Contains(m.HTML, "href=") || strings.Contains(m.Text, "Sign in") ||
+			!strings.Contains(m.Text, "Your account is ready.") {
+			t.Errorf("welcome without ONBOARDING_LOGIN_URL:\n%s\n%s", m.HTML, m.Text)
+		}
+	})
 }
