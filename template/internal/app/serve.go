@@ -63,10 +63,10 @@ func (a *cli) serveHTTP(ctx context.Context, c *registry.Container, logger *slog
 		return err
 	}
 	url := listenURL(srv.Settings(), ln.Addr().String())
-	if !core.Production() {
-		// For the person at the terminal. In production the log line below says it: logs
-		// are JSON there and collectors merge stdout with stderr, so a plain line would be
-		// a record that does not parse.
+	if core.Format() == config.FormatText {
+		// For the person at the terminal. With JSON logs (production's default, or
+		// LOG_FORMAT=json) the log line below says it: collectors merge stdout with stderr,
+		// so a plain line would be a record that does not parse.
 		fmt.Fprintf(a.stdout, "%s is listening on %s (API docs at %s%s); press Ctrl+C to stop\n", a.name, url, url, backend.DocsPath)
 	}
 	logger.Info("listening", "url", url, "env", core.Env)
