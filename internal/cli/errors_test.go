@@ -321,3 +321,41 @@ func TestInitForceNamesReplacedFiles(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q; want %q", r.code, r.stdout, r.stderr, want)
 	}
 }
+
+// TestRemoveNamesUnreadSettings: remove leaves .env's lines alone (they hold the user's values)
+// but names those only the removed parts read, so a secret such as METRICS_TOKEN does not
+// linger unnoticed; the user's own settings are not named.
+func TestRemoveNamesUnreadSettings(t *testing.T) {
+	dir := t.TempDir()
+	if r := run(t, Env{}, "", "init", "proj", "-o", dir, "--components", "cache,observability", "--no-interactive"); r.code != 0 {
+		t.Fatalf("init: exit %d: %s", r.code, r.stderr)
+	}
+	proj := filepath.Join(dir, "proj")
+	dotEnv := filepath.Join(proj, ".env")
+	f, err := os.OpenFile(dotEnv, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("CACHE_URL=redis://127.0.0.1:6379/1\nMY_OWN=1\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(dotEnv)
+	tests := []struct {
+		remove, want string
+	}{
+		{"observability", ".env still sets the setting METRICS_TOKEN, which the app no longer reads: delete those lines when you like (aegis never edits .env's values).\n"},
+		{"cache", ".env still sets the setting CACHE_URL, which"},
+	}
+	for _, tt := range tests {
+		r := run(t, Env{}, "", "remove", tt.remove, "--yes", "-p", proj)
+		if r.code != 0 || !strings.Contains(r.stdout, tt.want) || strings.Contains(r.stdout, "MY_OWN") {
+			t.Errorf("remove %s: exit %d, stdout %q, stderr %q; want %q", tt.remove, r.code, r.stdout, r.stderr, tt.want)
+		}
+	}
+	if after, _ := os.ReadFile(dotEnv); string(after) != string(before) {
+		t.Errorf(".env changed:\n%s\nwas\n%s", after, before)
+	}
+}

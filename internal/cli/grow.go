@@ -98,6 +98,19 @@ func printTidy(w io.Writer, pl *project.Plan) {
 	}
 }
 
+// printUnread names the settings .env keeps that nothing reads after the change: aegis does
+// not delete lines of .env, which holds the user's values, and a left secret should not
+// linger unnoticed.
+func printUnread(w io.Writer, pl *project.Plan) {
+	if n := len(pl.Unread); n > 0 {
+		what := "setting " + pl.Unread[0]
+		if n > 1 {
+			what = "settings " + strings.Join(pl.Unread, ", ")
+		}
+		fmt.Fprintf(w, ".env still sets the %s, which the app no longer reads: delete those lines when you like (aegis never edits .env's values).\n", what)
+	}
+}
+
 // printNext ends a change with how to check it; git diff is named only where it can show
 // the change (update --force, add and remove also work on a project outside git).
 func printNext(w io.Writer, dir, done string) {

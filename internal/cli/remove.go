@@ -73,6 +73,7 @@ func runRemove(ctx context.Context, env *Env, names []string, o growOpts) error 
 	}
 	keptTables(out, p.Manifest.Name, pl.Tables)
 	printTidy(out, pl)
+	printUnread(out, pl)
 	printNext(out, p.Dir, "")
 	return nil
 }

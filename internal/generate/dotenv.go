@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -52,6 +53,27 @@ func (pr *Project) DotEnv(current []byte, exists bool) (data []byte, added []str
 		return nil, nil, nil
 	}
 	return out.Bytes(), added, nil
+}
+
+// Unread lists, in .env's order, the settings dotEnv sets that oldExample (the .env.example of
+// the project before a change) declares and pr's .env.example does not: those of removed parts
+// (or renamed ones), which the app no longer reads. The user's own settings are in neither.
+func (pr *Project) Unread(dotEnv, oldExample []byte) []string {
+	declared := func(data []byte) map[string]bool {
+		m := map[string]bool{}
+		for _, n := range envNames(data) {
+			m[n] = true
+		}
+		return m
+	}
+	was, is := declared(oldExample), declared(pr.envExample)
+	var out []string
+	for _, n := range envNames(dotEnv) {
+		if was[n] && !is[n] && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // envNames lists the settings a .env sets, "export NAME=" lines included.

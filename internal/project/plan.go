@@ -49,6 +49,9 @@ type Plan struct {
 	Tables []MigrationOwner
 	// Secrets lists the settings appended to .env.
 	Secrets []string
+	// Unread lists the settings .env sets that only the removed parts read (aegis never
+	// deletes a line of .env: it holds the user's values).
+	Unread []string
 	// Migrations lists the migration owners of the added parts, by name.
 	Migrations []MigrationOwner
 	// Tidy reports that go.mod or go.sum was merged keeping changes of the user's beside
@@ -378,7 +381,7 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 			}
 		}
 	}
-	if err := p.planDotEnv(pl, proj); err != nil {
+	if err := p.planDotEnv(pl, proj, baseOf); err != nil {
 		return nil, err
 	}
 	slices.SortFunc(pl.Changes, func(a, b Change) int { return strings.Compare(a.Path, b.Path) })
@@ -439,11 +442,21 @@ func (p *Project) newerRendering(b Blocked, old func() map[string][]byte) bool {
 }
 
 // planDotEnv appends to .env (creating it if need be) a random value for each secret of the new
-// .env.example that .env does not set yet. Values already there are never touched.
-func (p *Project) planDotEnv(pl *Plan, proj *generate.Project) error {
+// .env.example that .env does not set yet. Values already there are never touched; those only
+// the removed parts read are listed in pl.Unread.
+func (p *Project) planDotEnv(pl *Plan, proj *generate.Project, baseOf func(string) ([]byte, bool, error)) error {
 	cur, exists, err := p.read(".env")
 	if err != nil {
 		return err
+	}
+	if exists && !p.fresh {
+		old, ok, err := baseOf(".env.example")
+		if err != nil {
+			return err
+		}
+		if ok {
+			pl.Unread = proj.Unread(cur, old)
+		}
 	}
 	data, added, err := proj.DotEnv(cur, exists)
 	if err != nil || len(added) == 0 {
