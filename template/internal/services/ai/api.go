@@ -271,7 +271,8 @@ func (h *handlers) chat(ctx context.Context, in *chatInput) (*chatOutput, error)
 			return nil, err
 		}
 	}
-	if err := h.svc.Prepare(ctx, p); err != nil {
+	prep, err := h.svc.prepare(ctx, p)
+	if err != nil {
 		return nil, h.problem(ctx, err)
 	}
 	if in.Body.Tools {
@@ -280,7 +281,7 @@ func (h *handlers) chat(ctx context.Context, in *chatInput) (*chatOutput, error)
 	if !in.Body.Stream {
 		return &chatOutput{Body: func(hctx huma.Context) {
 			extendWrite(hctx, h.svc.settings.Timeout)
-			res, err := h.svc.Chat(hctx.Context(), p)
+			res, err := h.svc.chat(hctx.Context(), p, prep)
 			if err != nil {
 				h.writeProblem(hctx, withConversation(h.problem(hctx.Context(), err), res))
 				return
@@ -290,7 +291,7 @@ func (h *handlers) chat(ctx context.Context, in *chatInput) (*chatOutput, error)
 			_ = json.NewEncoder(hctx.BodyWriter()).Encode(res)
 		}}, nil
 	}
-	return &chatOutput{Body: func(hctx huma.Context) { h.stream(hctx, p) }}, nil
+	return &chatOutput{Body: func(hctx huma.Context) { h.stream(hctx, p, prep) }}, nil
 }
 
 // toolsRefusal refuses what tools: true cannot honour. The tool loop has no streaming and
@@ -327,7 +328,7 @@ func (h *handlers) chatWithTools(b ChatBody) *chatOutput {
 
 // stream answers as Server-Sent Events. The request's context is the provider call's: a
 // client that closes the connection cancels it, and what arrived is stored as partial.
-func (h *handlers) stream(hctx huma.Context, p ChatParams) {
+func (h *handlers) stream(hctx huma.Context, p ChatParams, prep *preparation) {
 	ctx := hctx.Context()
 	hctx.SetHeader("Content-Type", "text/event-stream")
 	hctx.SetHeader("Cache-Control", "no-store")
@@ -346,7 +347,7 @@ func (h *handlers) stream(hctx huma.Context, p ChatParams) {
 		return flush()
 	}
 	p.OnDelta = func(text string) error { return send("delta", DeltaEvent{Text: text}) }
-	res, err := chatApart(ctx, h.svc, p)
+	res, err := chatApart(ctx, h.svc, p, prep)
 	if err != nil {
 		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
 			return // nobody is listening
@@ -372,14 +373,14 @@ func (h *handlers) stream(hctx huma.Context, p ChatParams) {
 	_ = send("done", res)
 }
 
-// chatApart runs svc.Chat on a goroutine of its own and waits for it. A streamed answer lasts
+// chatApart runs svc.chat on a goroutine of its own and waits for it. A streamed answer lasts
 // minutes, and at each GC Go halves a waiting goroutine's stack only while it uses under a
 // quarter of it: the handler's stack holds net/http's, the middleware's and huma's frames
 // (about 6 KB), and with the provider's reading on top it used just over 8 KB, so it kept
 // 32 KB. Apart, the handler waits on 16 KB and the reader, with its short stack, on 8 KB
 // (bench/RESULTS.md, "Concurrent open streams"). Only one of them runs at a time, so the
-// reader may write the response. A panic in Chat is raised again here, for the recoverer.
-func chatApart(ctx context.Context, svc *Service, p ChatParams) (*ChatResult, error) {
+// reader may write the response. A panic in chat is raised again here, for the recoverer.
+func chatApart(ctx context.Context, svc *Service, p ChatParams, prep *preparation) (*ChatResult, error) {
 	type result struct {
 		res      *ChatResult
 		err      error
@@ -392,7 +393,7 @@ func chatApart(ctx context.Context, svc *Service, p ChatParams) (*ChatResult, er
 			r.panicked = recover()
 			done <- r
 		}()
-		r.res, r.err = svc.Chat(ctx, p)
+		r.res, r.err = svc.chat(ctx, p, prep)
 	}()
 	r := <-done
 	if r.panicked != nil {

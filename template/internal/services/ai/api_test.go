@@ -4,16 +4,19 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/uptrace/bun"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
@@ -925,6 +928,63 @@ func TestQuotaCapsAnswer(t *testing.T) {
 			body, _ := f.last()
 			if got, _ := body[field].(float64); int64(got) != tc.want {
 				t.Errorf("%s: %s = %v, want %d", tc.name, field, body[field], tc.want)
+			}
+		}
+	})
+}
+
+// quotaReads counts the queries that sum a user's tokens of the day made in a context of
+// user's, on db (which other tests share, hence the user).
+type quotaReads struct {
+	user string
+	n    atomic.Int64
+}
+
+func (q *quotaReads) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Context {
+	if u, _ := ctx.Value(testUserKey{}).(string); u == q.user && strings.Contains(e.Query, "SUM(input_tokens + output_tokens)") {
+		q.n.Add(1)
+	}
+	return ctx
+}
+
+func (*quotaReads) AfterQuery(context.Context, *bun.QueryEvent) {}
+
+// TestQuotaReadOnce: a chat reads the tokens its user spent today once, whether it comes
+// through the API (plain or streamed) or Chat (it read them three times: the API's check,
+// Chat's, and the cap on the answer).
+func TestQuotaReadOnce(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		reads := &quotaReads{user: "reader-" + string(db.Engine())}
+		db.Bun().AddQueryHook(reads)
+		f := newFakeOpenAI(t, fakeOK)
+		svc, h := setup(t, db, f, Settings{DailyTokenQuota: 1000}, &Opts{Identity: headerIdentity{}})
+		for _, tc := range []struct {
+			name string
+			run  func() error
+		}{
+			{"api", func() error {
+				if rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi"}, map[string]string{"X-Test-User": reads.user}); rec.Code != http.StatusOK {
+					return fmt.Errorf("%d %s", rec.Code, rec.Body)
+				}
+				return nil
+			}},
+			{"api stream", func() error {
+				if rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi", "stream": true}, map[string]string{"X-Test-User": reads.user}); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "event: done") {
+					return fmt.Errorf("%d %s", rec.Code, rec.Body)
+				}
+				return nil
+			}},
+			{"Chat", func() error {
+				_, err := svc.Chat(context.WithValue(t.Context(), testUserKey{}, reads.user), ChatParams{Prompt: "hi"})
+				return err
+			}},
+		} {
+			reads.n.Store(0)
+			if err := tc.run(); err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			if n := reads.n.Load(); n != 1 {
+				t.Errorf("%s: the day's tokens read %d times, want 1", tc.name, n)
 			}
 		}
 	})

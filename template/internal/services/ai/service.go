@@ -242,39 +242,59 @@ func (s *Service) checkPrompt(p ChatParams) error {
 	return nil
 }
 
-// checkQuota refuses a user who spent AI_DAILY_TOKEN_QUOTA today.
-func (s *Service) checkQuota(ctx context.Context, user string) error {
+// checkQuota refuses a user who spent AI_DAILY_TOKEN_QUOTA today; otherwise it returns what
+// they spent (-1 when no quota applies).
+func (s *Service) checkQuota(ctx context.Context, user string) (int64, error) {
 	q := s.settings.DailyTokenQuota
 	if q <= 0 || user == "" {
-		return nil
+		return -1, nil
 	}
 	now := s.now().UTC()
 	used, err := s.store.tokensOn(ctx, user, now.Format(time.DateOnly))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if used >= q {
-		return &QuotaError{Used: used, Quota: q, Reset: now.Truncate(24 * time.Hour).Add(24 * time.Hour)}
+		return 0, &QuotaError{Used: used, Quota: q, Reset: now.Truncate(24 * time.Hour).Add(24 * time.Hour)}
 	}
-	return nil
+	return used, nil
 }
 
 // Prepare checks a prompt before anything is sent or stored: configuration, the prompt,
 // the model and the caller's quota. Chat runs it too; the API calls it first so that a
 // streamed answer's refusals are plain problems, not stream events.
 func (s *Service) Prepare(ctx context.Context, p ChatParams) error {
+	_, err := s.prepare(ctx, p)
+	return err
+}
+
+// preparation is what prepare read, so that the call after it does not read it again: the
+// conversation continued (nil for a new one) and the tokens the caller spent today (-1: no
+// quota applies).
+type preparation struct {
+	conv      *Conversation
+	quotaUsed int64
+}
+
+func (s *Service) prepare(ctx context.Context, p ChatParams) (*preparation, error) {
 	if _, _, err := s.Provider(p.Model); err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.checkPrompt(p); err != nil {
-		return err
+		return nil, err
 	}
+	prep := &preparation{}
+	user := s.userID(ctx)
+	var err error
 	if p.ConversationID > 0 {
-		if _, err := s.store.conversation(ctx, p.ConversationID, s.userID(ctx)); err != nil {
-			return err
+		if prep.conv, err = s.store.conversation(ctx, p.ConversationID, user); err != nil {
+			return nil, err
 		}
 	}
-	return s.checkQuota(ctx, s.userID(ctx))
+	if prep.quotaUsed, err = s.checkQuota(ctx, user); err != nil {
+		return nil, err
+	}
+	return prep, nil
 }
 
 // Chat sends a prompt in a conversation (a new one when p.ConversationID is 0), stores the
@@ -282,10 +302,16 @@ func (s *Service) Prepare(ctx context.Context, p ChatParams) error {
 // returns the result as far as it got (Partial, the partial answer stored as such) with the
 // error.
 func (s *Service) Chat(ctx context.Context, p ChatParams) (*ChatResult, error) {
-	if err := s.Prepare(ctx, p); err != nil {
+	prep, err := s.prepare(ctx, p)
+	if err != nil {
 		return nil, err
 	}
-	ci, req, err := s.startChat(ctx, &p)
+	return s.chat(ctx, p, prep)
+}
+
+// chat is Chat after prepare, which the API runs before it starts its answer.
+func (s *Service) chat(ctx context.Context, p ChatParams, prep *preparation) (*ChatResult, error) {
+	ci, req, err := s.startChat(ctx, &p, prep)
 	if err != nil {
 		return nil, err
 	}
@@ -296,16 +322,13 @@ func (s *Service) Chat(ctx context.Context, p ChatParams) (*ChatResult, error) {
 // startChat finds or creates the conversation, stores the prompt and returns the call with
 // the conversation's history. (Chat's steps are functions of their own, and pass pointers, so
 // that their locals are not on the stack while a streamed answer arrives.)
-func (s *Service) startChat(ctx context.Context, p *ChatParams) (*callInfo, *Request, error) {
+func (s *Service) startChat(ctx context.Context, p *ChatParams, prep *preparation) (*callInfo, *Request, error) {
 	profile, prov, _ := s.Provider(p.Model)
 	user := s.userID(ctx)
-	var conv *Conversation
+	conv := prep.conv
 	var history []StoredMessage
 	var err error
-	if p.ConversationID > 0 {
-		if conv, err = s.store.conversation(ctx, p.ConversationID, user); err != nil {
-			return nil, nil, err
-		}
+	if conv != nil {
 		if history, err = s.store.messages(ctx, conv.ID, s.settings.HistoryMessages); err != nil {
 			return nil, nil, err
 		}
@@ -329,7 +352,7 @@ func (s *Service) startChat(ctx context.Context, p *ChatParams) (*callInfo, *Req
 		req.Messages = append(req.Messages, Message{Role: m.Role, Content: m.Content, ToolCalls: m.ToolCalls, ToolCallID: m.ToolCallID})
 	}
 	req.Messages = append(req.Messages, Message{Role: RoleUser, Content: p.Prompt})
-	return &callInfo{kind: "chat", profile: profile, prov: prov, user: user, conversation: conv.ID}, req, nil
+	return &callInfo{kind: "chat", profile: profile, prov: prov, user: user, conversation: conv.ID, prep: prep}, req, nil
 }
 
 // keepAnswer stores a call's answer in its conversation and returns the result.
@@ -388,6 +411,9 @@ type callInfo struct {
 	prov         Provider
 	user         string
 	conversation int64
+	// prep is what prepare read before the call, for the first call only: a tool loop's
+	// later turns read the quota spent again.
+	prep *preparation
 }
 
 // call sends req (streaming when onDelta is set), and records it in the ledger whatever
@@ -416,13 +442,20 @@ func (s *Service) call(ctx context.Context, ci *callInfo, req *Request, onDelta 
 // check, such as the tool loop's next turns or a job's attempt): the bound stays.
 func (s *Service) capToQuota(ctx context.Context, ci *callInfo, req *Request) {
 	q := s.settings.DailyTokenQuota
+	prep := ci.prep
+	ci.prep = nil
 	if q <= 0 || ci.user == "" {
 		return
 	}
-	used, err := s.store.tokensOn(ctx, ci.user, s.now().UTC().Format(time.DateOnly))
-	if err != nil {
-		s.logger.WarnContext(ctx, "ai: reading the quota used failed; the answer is not capped to it", "error", err)
-		return
+	var used int64
+	if prep != nil {
+		used = prep.quotaUsed
+	} else {
+		var err error
+		if used, err = s.store.tokensOn(ctx, ci.user, s.now().UTC().Format(time.DateOnly)); err != nil {
+			s.logger.WarnContext(ctx, "ai: reading the quota used failed; the answer is not capped to it", "error", err)
+			return
+		}
 	}
 	if left := q - used; left > 0 && left < cmp.Or(req.MaxTokens, s.settings.MaxOutputTokens) {
 		req.MaxTokens = left

@@ -294,7 +294,8 @@ func (s *Service) callTool(ctx context.Context, name string, args json.RawMessag
 // model as an error result. Every model call and every tool call is recorded in the ledger.
 func (s *Service) RunTools(ctx context.Context, p ToolLoopParams) (*ToolLoopResult, error) {
 	cp := ChatParams{Prompt: p.Prompt, System: p.System, Model: p.Model}
-	if err := s.Prepare(ctx, cp); err != nil {
+	prep, err := s.prepare(ctx, cp)
+	if err != nil {
 		return nil, err
 	}
 	profile, prov, _ := s.Provider(p.Model)
@@ -318,7 +319,7 @@ func (s *Service) RunTools(ctx context.Context, p ToolLoopParams) (*ToolLoopResu
 	defer cancel()
 	req := Request{Model: profile.Model, System: p.System, Tools: specs, Messages: []Message{{Role: RoleUser, Content: p.Prompt}}}
 	res := &ToolLoopResult{Calls: []ToolRun{}}
-	ci := callInfo{kind: "tools", profile: profile, prov: prov, user: s.userID(ctx)}
+	ci := callInfo{kind: "tools", profile: profile, prov: prov, user: s.userID(ctx), prep: prep}
 	for res.Steps < steps {
 		res.Steps++
 		resp, err := s.call(ctx, &ci, &req, nil)
@@ -374,7 +375,8 @@ type GenerateParams struct {
 // ErrInvalidOutput.
 func Generate[T any](ctx context.Context, s *Service, p GenerateParams) (T, error) {
 	var zero T
-	if err := s.Prepare(ctx, ChatParams{Prompt: p.Prompt, System: p.System, Model: p.Model}); err != nil {
+	prep, err := s.prepare(ctx, ChatParams{Prompt: p.Prompt, System: p.System, Model: p.Model})
+	if err != nil {
 		return zero, err
 	}
 	schema, err := SchemaFor[T]()
@@ -384,7 +386,7 @@ func Generate[T any](ctx context.Context, s *Service, p GenerateParams) (T, erro
 	profile, prov, _ := s.Provider(p.Model)
 	req := Request{Model: profile.Model, System: p.System, MaxTokens: p.MaxTokens,
 		Messages: []Message{{Role: RoleUser, Content: p.Prompt}}, Output: &OutputSchema{Name: "result", Schema: schema}}
-	resp, err := s.call(ctx, &callInfo{kind: "generate", profile: profile, prov: prov, user: s.userID(ctx)}, &req, nil)
+	resp, err := s.call(ctx, &callInfo{kind: "generate", profile: profile, prov: prov, user: s.userID(ctx), prep: prep}, &req, nil)
 	if err != nil {
 		return zero, err
 	}
