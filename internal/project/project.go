@@ -164,7 +164,13 @@ func (p *Project) read(rel string) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("project: %w", err)
+		// Planning reads every file before anything is written, so nothing changed yet.
+		cause := err
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			cause = pe.Err
+		}
+		return nil, false, fmt.Errorf("cannot read %s (%w): make it a file you can read, or move it away, then retry; nothing was changed", rel, cause)
 	}
 	return data, true, nil
 }

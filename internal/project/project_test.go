@@ -824,3 +824,22 @@ func TestAddCountsOutdatedFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadableFileNamed: a generated file aegis cannot read (here a folder in its place, as
+// permissions do not stop root) stops the plan with its name and the way out.
+func TestUnreadableFileNamed(t *testing.T) {
+	const file = "internal/components/cache/cache.go"
+	dir := initProject(t, t.TempDir(), resolve(t, "cache"), nil)
+	f := filepath.Join(dir, filepath.FromSlash(file))
+	if err := os.Remove(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(f, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := load(t, dir, nil).PlanUpdate()
+	const want = "cannot read " + file + " (is a directory): make it a file you can read, or move it away, then retry; nothing was changed"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant %q", err, want)
+	}
+}
