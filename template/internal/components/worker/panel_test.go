@@ -36,7 +36,7 @@ func TestPanel(t *testing.T) {
 		b := frontendtest.NewBrowser(t, h)
 		body := b.Get("/dashboard/panels/jobs")
 		for _, want := range []string{
-			"<title>Jobs · app</title>", "<h2 id=\"queues-heading\">Queues</h2>", "<code>default</code>",
+			"<h2 id=\"queues-heading\">Queues</h2>", "<code>default</code>",
 			fmt.Sprintf(`<th scope="row">%d</th><td><code>test_ok</code></td>`, id),
 			`action="/dashboard/panels/jobs/actions/cancel"`, "No failed jobs.",
 		} {

@@ -30,7 +30,6 @@ func TestPanel(t *testing.T) {
 	h := frontendtest.Handler(t, nil, func(r *registry.Registry) error { return registry.Value(r, f.cs) })
 	body := frontendtest.NewBrowser(t, h).Get("/dashboard/panels/" + PanelName)
 	for _, want := range []string{
-		"<title>Outbound HTTP · app</title>",
 		"<code>" + bad.host() + "</code>", `<span class="badge badge-unhealthy">open</span>`, "(opened 1×)",
 		"GET /fail?token=REDACTED: 503 Service Unavailable",
 		"<code>" + good.host() + "</code>", `<span class="badge badge-healthy">closed</span>`,
