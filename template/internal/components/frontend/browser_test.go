@@ -175,3 +175,24 @@ func styledPage(t *testing.T, body string) string {
 	t.Cleanup(srv.Close)
 	return srv.URL + "/test/page"
 }
+
+// TestBrowserTableCodeKeepsWholeWords: at a phone's 390 px, a code name in a scrollable table
+// (a job's kind, a queue, a route) stays on one line and the table scrolls sideways instead.
+// With code's overflow-wrap: anywhere the table shrank to fit by breaking such names at any
+// letter (send_wel / come), which reads as two names.
+func TestBrowserTableCodeKeepsWholeWords(t *testing.T) {
+	chromiumPath(t)
+	row := `<tr><th scope="row">12345</th><td><code id="kind">send_welcome_email</code></td><td>default</td><td>completed</td><td>1/25</td><td>2026-12-06 10:00:00 UTC</td><td><span class="muted">none</span></td></tr>`
+	page := styledPage(t, `<div class="scroll" tabindex="0"><table><thead><tr><th>ID</th><th>Kind</th><th>Queue</th><th>State</th><th>Attempt</th><th>Created</th><th>Last error</th></tr></thead><tbody>`+row+`</tbody></table></div><p id="out"></p>
+<script>addEventListener("load", function () {
+  document.getElementById("out").textContent = "lines=" + document.getElementById("kind").getClientRects().length;
+});</script>`)
+	dom := browse(t, page, time.Second, 390, 900, "table-code-phone.png")
+	m := regexp.MustCompile(`lines=(\d+)`).FindStringSubmatch(dom)
+	if m == nil {
+		t.Fatalf("the page did not report the kind's lines:\n%s", dom)
+	}
+	if m[1] != "1" {
+		t.Errorf("the job kind in a scrollable table takes %s lines at 390 px, want 1 (the table scrolls instead)", m[1])
+	}
+}
