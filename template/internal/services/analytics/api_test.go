@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -449,6 +450,9 @@ func TestReadRange(t *testing.T) {
 	})
 }
 
+// scrolledCode is an event name as the panel's tables show it.
+var scrolledCode = regexp.MustCompile(`(?s)<div class="scroll"[^>]*><table>.*?<th scope="row"><code>signup</code></th>`)
+
 // TestPanel: the dashboard panel renders the chart as SVG, the top events, unique users, a
 // funnel from its form and the buffer's health.
 func TestPanel(t *testing.T) {
@@ -477,10 +481,18 @@ func TestPanel(t *testing.T) {
 				t.Errorf("panel%s lacks %q", q, want)
 			}
 		}
+		// Event names are code in tables that scroll sideways: a long name (up to 64
+		// characters) widened the whole page on a phone, pushing its count out of view.
+		if !scrolledCode.MatchString(body) {
+			t.Errorf("panel%s: the top events are not code in a scrollable table", q)
+		}
 		switch q {
 		case "?range=7d&steps=signup,purchase":
 			if !strings.Contains(body, "Funnel") || !strings.Contains(body, "50.0%") {
 				t.Errorf("panel%s lacks the funnel", q)
+			}
+			if strings.Count(body, `<div class="scroll"`) != 2 {
+				t.Errorf("panel%s: the funnel's table does not scroll sideways", q)
 			}
 		case "?range=bogus&steps=only-one":
 			if !strings.Contains(body, "give 2 to 10 distinct event names") {

@@ -27,12 +27,12 @@ var panelTmpl = frontend.NewTemplate("analytics", template.FuncMap{
 {{.Chart}}
 <p class="muted">{{.Total}} events in the last {{.Range}}; {{.Unique}} unique user{{if ne .Unique 1}}s{{end}}{{if .KeptSince}} since {{.KeptSince}} (ANALYTICS_RETENTION keeps no older raw events; funnels count from then too){{end}}.</p>
 <h3>Top events</h3>
-{{if .Top}}<table><thead><tr><th scope="col">Event</th><th scope="col">Count</th></tr></thead>
-<tbody>{{range .Top}}<tr><th scope="row">{{.Name}}</th><td>{{.Count}}</td></tr>{{end}}</tbody></table>
+{{if .Top}}<div class="scroll" tabindex="0" role="group" aria-label="Top events, scrollable"><table><thead><tr><th scope="col">Event</th><th scope="col">Count</th></tr></thead>
+<tbody>{{range .Top}}<tr><th scope="row"><code>{{.Name}}</code></th><td>{{.Count}}</td></tr>{{end}}</tbody></table></div>
 {{else}}<p class="muted">No events in this range. The app records them with <code>TrackEvent</code>, clients send them to <code>POST {{.EventsPath}}</code>.</p>{{end}}
 {{if .Funnel}}<h3>Funnel</h3>
-<table><thead><tr><th scope="col">Step</th><th scope="col">Users</th><th scope="col">Of the first step</th></tr></thead>
-<tbody>{{range .Funnel}}<tr><th scope="row">{{.Name}}</th><td>{{.Users}}</td><td>{{printf "%.1f" (pct .Rate)}}%</td></tr>{{end}}</tbody></table>
+<div class="scroll" tabindex="0" role="group" aria-label="Funnel, scrollable"><table><thead><tr><th scope="col">Step</th><th scope="col">Users</th><th scope="col">Of the first step</th></tr></thead>
+<tbody>{{range .Funnel}}<tr><th scope="row"><code>{{.Name}}</code></th><td>{{.Users}}</td><td>{{printf "%.1f" (pct .Rate)}}%</td></tr>{{end}}</tbody></table></div>
 {{else if .FunnelError}}<p class="muted">Funnel: {{.FunnelError}}</p>{{end}}
 <h3>Buffer</h3>
 <p><span class="badge badge-{{.Health.Status}}">{{.Health.Status}}</span> {{.Health.Message}}</p>
