@@ -25,7 +25,7 @@ import (
 func panelSetup(t *testing.T) (h http.Handler, item, job trace.TraceID) {
 	t.Helper()
 	f := setup(t, Settings{DashboardTraces: 20}, false)
-	for _, path := range []string{"/api/items/7", "/boom", "/api/items/8"} {
+	for _, path := range []string{"/api/items/7", "/boom", "/api/items/8", "/favicon.ico"} {
 		get(t, f.url+path, http.Header{"X-Request-Id": {"req" + strings.ReplaceAll(path, "/", "-")}})
 	}
 	items := f.obs.Traces().Traces(AllTraces, "req-api-items-7", 1)
@@ -66,7 +66,10 @@ func TestTracesPanel(t *testing.T) {
 	}{
 		{"", []string{"GET /api/items/{id}", "GET /boom", "badge-unhealthy", "badge-healthy",
 			`href="/dashboard/panels/traces?request_id=req-api-items-7"`, `href="/dashboard/panels/traces?trace=` + id.String() + `"`,
-			`aria-current="page">Recent`, `<code class="muted">/api/items/7</code>`, `<code class="muted">/api/items/8</code>`},
+			`aria-current="page">Recent`, `<code class="muted">/api/items/7</code>`, `<code class="muted">/api/items/8</code>`,
+			// A request no route matched has a root span named by its method alone: the
+			// path tells the operator which (a browser's /favicon.ico, say).
+			`<code class="muted">/favicon.ico</code>`},
 			[]string{`<code class="muted">/boom</code>`}},
 		{"?filter=failed", []string{"Failed traces", "GET /boom", " 500"}, []string{"GET /api/items/{id}"}},
 		{"?filter=slow", []string{"Slowest traces", "GET /boom", "GET /api/items/{id}", `aria-current="page">Slowest`}, nil},

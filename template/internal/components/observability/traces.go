@@ -66,10 +66,11 @@ type Trace struct {
 func (t Trace) Duration() time.Duration { return t.Root.Duration() }
 
 // Path is the URL path of a request whose root span is named by its route pattern
-// ("GET /dashboard/panels/{name}"), so that the panel tells its requests apart; "" when the
-// name holds no pattern or the span no path.
+// ("GET /dashboard/panels/{name}") or, when no route matched, by its method alone ("GET"),
+// so that the panel tells its requests apart; "" when the name is the path already or the
+// span has no path.
 func (t Trace) Path() string {
-	if !strings.Contains(t.Root.Name, "{") {
+	if !strings.Contains(t.Root.Name, "{") && strings.Contains(t.Root.Name, "/") {
 		return ""
 	}
 	for _, kv := range t.Root.Attrs {
