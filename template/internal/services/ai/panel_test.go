@@ -34,6 +34,11 @@ func TestPanel(t *testing.T) {
 		if strings.Contains(body, "sk-secret") {
 			t.Fatal("the panel shows the key")
 		}
+		// Every table scrolls sideways on its own: a model's name is one long word, and six
+		// columns of them widened the whole page on a phone.
+		if tables, scrolls := strings.Count(body, "<table>"), strings.Count(body, `<div class="scroll"`); tables == 0 || scrolls != tables {
+			t.Errorf("the panel has %d tables, %d of them in a scrollable region: want all", tables, scrolls)
+		}
 	})
 }
 
