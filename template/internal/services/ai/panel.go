@@ -23,16 +23,16 @@ const panelDays = 14
 var panelTmpl = frontend.NewTemplate("ai", nil, `<p><span class="badge badge-{{.Health.Status}}">{{.Health.Status}}</span> {{.Health.Message}}</p>
 {{if .Profiles}}<div class="scroll" tabindex="0" role="group" aria-label="Profiles, scrollable"><table><thead><tr><th scope="col">Profile</th><th scope="col">Provider</th><th scope="col">Model</th></tr></thead>
 <tbody>{{range .Profiles}}<tr><th scope="row">{{.Name}}</th><td>{{.Provider}}</td><td>{{.Model}}</td></tr>{{end}}</tbody></table></div>{{end}}
-<h3>Tokens per day, last {{.Days}} days</h3>
+<h2>Tokens per day, last {{.Days}} days</h2>
 {{.Chart}}
 {{if .Models}}<div class="scroll" tabindex="0" role="group" aria-label="Usage per model, scrollable"><table><thead><tr><th scope="col">Model</th><th scope="col">Calls</th><th scope="col">Errors</th><th scope="col">Input</th><th scope="col">Output</th><th scope="col">Cost (USD)</th></tr></thead>
 <tbody>{{range .Models}}<tr><th scope="row">{{.Model}}</th><td>{{.Calls}}</td><td>{{.Errors}}</td><td>{{.InputTokens}}</td><td>{{.OutputTokens}}</td><td>{{printf "%.4f" .CostUSD}}</td></tr>{{end}}</tbody></table></div>
 {{else}}<p class="muted">No AI calls in the last {{.Days}} days.</p>{{end}}
-<h3>Latest conversations</h3>
+<h2>Latest conversations</h2>
 {{if .Conversations}}<div class="scroll" tabindex="0" role="group" aria-label="Conversations, scrollable"><table><thead><tr><th scope="col">ID</th><th scope="col">Title</th><th scope="col">User</th><th scope="col">Updated</th></tr></thead>
 <tbody>{{range .Conversations}}<tr><td>{{.ID}}</td><td>{{.Title}}</td><td>{{if .User}}<span title="user {{.UserID}}">{{.User}}</span>{{else if .UserID}}{{.UserID}}{{else}}-{{end}}</td><td>{{.UpdatedAt.UTC.Format "2006-01-02 15:04"}}</td></tr>{{end}}</tbody></table></div>
 {{else}}<p class="muted">No conversations yet.</p>{{end}}
-<h3>Last errors</h3>
+<h2>Last errors</h2>
 {{if .Errors}}<div class="scroll" tabindex="0" role="group" aria-label="Errors, scrollable"><table><thead><tr><th scope="col">When</th><th scope="col">Kind</th><th scope="col">Provider / model</th><th scope="col">Error</th></tr></thead>
 <tbody>{{range .Errors}}<tr><td>{{.At.UTC.Format "2006-01-02 15:04:05"}}</td><td>{{.Kind}}</td><td>{{.Provider}} / {{.Model}}</td><td>{{.Error}}</td></tr>{{end}}</tbody></table></div>
 {{else}}<p class="muted">No failed calls.</p>{{end}}`)

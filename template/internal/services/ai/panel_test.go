@@ -34,6 +34,9 @@ func TestPanel(t *testing.T) {
 		if strings.Contains(body, "sk-secret") {
 			t.Fatal("the panel shows the key")
 		}
+		if strings.Contains(body, "<h3") {
+			t.Error("the panel has h3 headings straight under the page's h1: a skipped level")
+		}
 		// Every table scrolls sideways on its own: a model's name is one long word, and six
 		// columns of them widened the whole page on a phone.
 		if tables, scrolls := strings.Count(body, "<table>"), strings.Count(body, `<div class="scroll"`); tables == 0 || scrolls != tables {

@@ -23,18 +23,18 @@ var panelTmpl = frontend.NewTemplate("analytics", template.FuncMap{
   <input id="analytics-steps" type="text" name="steps" value="{{.Steps}}" maxlength="700" placeholder="signup,activate,purchase">
   <button type="submit">Show</button>
 </form>
-<h3>Events per {{.Bucket}}</h3>
+<h2>Events per {{.Bucket}}</h2>
 {{.Chart}}
 <p class="muted">{{.Total}} events in the last {{.Range}}; {{.Unique}} unique user{{if ne .Unique 1}}s{{end}}{{if .KeptSince}} since {{.KeptSince}} (ANALYTICS_RETENTION keeps no older raw events; funnels count from then too){{end}}.</p>
-<h3>Top events</h3>
+<h2>Top events</h2>
 {{if .Top}}<div class="scroll" tabindex="0" role="group" aria-label="Top events, scrollable"><table><thead><tr><th scope="col">Event</th><th scope="col">Count</th></tr></thead>
 <tbody>{{range .Top}}<tr><th scope="row"><code>{{.Name}}</code></th><td>{{.Count}}</td></tr>{{end}}</tbody></table></div>
 {{else}}<p class="muted">No events in this range. The app records them with <code>TrackEvent</code>, clients send them to <code>POST {{.EventsPath}}</code>.</p>{{end}}
-{{if .Funnel}}<h3>Funnel</h3>
+{{if .Funnel}}<h2>Funnel</h2>
 <div class="scroll" tabindex="0" role="group" aria-label="Funnel, scrollable"><table><thead><tr><th scope="col">Step</th><th scope="col">Users</th><th scope="col">Of the first step</th></tr></thead>
 <tbody>{{range .Funnel}}<tr><th scope="row"><code>{{.Name}}</code></th><td>{{.Users}}</td><td>{{printf "%.1f" (pct .Rate)}}%</td></tr>{{end}}</tbody></table></div>
 {{else if .FunnelError}}<p class="muted">Funnel: {{.FunnelError}}</p>{{end}}
-<h3>Buffer</h3>
+<h2>Buffer</h2>
 <p><span class="badge badge-{{.Health.Status}}">{{.Health.Status}}</span> {{.Health.Message}}</p>
 <table><tbody>
 <tr><th scope="row">Waiting</th><td>{{.Stats.Pending}} of at most {{.Limit}}</td></tr>
