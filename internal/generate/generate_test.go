@@ -407,15 +407,30 @@ func TestReadmeSettingDefaults(t *testing.T) {
 }
 
 // make docker tags the image with VERSION; the binary inside must report the same version,
-// which the Dockerfile takes from its VERSION build argument (else it says "dev").
+// which the Dockerfile takes from its VERSION build argument (else it says "dev"), and the
+// commit, which it takes from COMMIT: .dockerignore keeps .git out of the build, so the go
+// command's own VCS stamp is missing there and "version" said "commit unknown".
 func TestMakefileDockerPassesVersion(t *testing.T) {
 	base := render(t, catalog.Selection{Components: []string{"backend", "frontend"}})
 	mk := string(base["Makefile"].Data)
-	if !strings.Contains(mk, "\tdocker build --build-arg VERSION=$(VERSION) -t $(IMAGE):$(VERSION) .\n") {
-		t.Errorf("Makefile's docker target does not pass VERSION to the build:\n%s", mk)
+	if !strings.Contains(mk, "\tdocker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE):$(VERSION) .\n") {
+		t.Errorf("Makefile's docker target does not pass VERSION and COMMIT to the build:\n%s", mk)
 	}
-	if df := string(base["Dockerfile"].Data); !strings.Contains(df, "ARG VERSION=") {
-		t.Errorf("Dockerfile takes no VERSION argument:\n%s", df)
+	if !strings.Contains(mk, "\nCOMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null)\n") {
+		t.Errorf("Makefile does not set COMMIT:\n%s", mk)
+	}
+	df := string(base["Dockerfile"].Data)
+	for _, want := range []string{
+		"\nARG VERSION=dev\n",
+		"\nARG COMMIT=\n",
+		`-X example.com/shop/internal/app.version=${VERSION} -X example.com/shop/internal/app.commit=${COMMIT}"`,
+	} {
+		if !strings.Contains(df, want) {
+			t.Errorf("Dockerfile lacks %q:\n%s", want, df)
+		}
+	}
+	if ignore := string(base[".dockerignore"].Data); !strings.Contains(ignore, "\n.git\n") && !strings.HasPrefix(ignore, ".git\n") {
+		t.Errorf(".dockerignore no longer keeps .git out; drop COMMIT if the go command stamps it again:\n%s", ignore)
 	}
 }
 
