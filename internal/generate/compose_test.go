@@ -123,3 +123,34 @@ func TestDotEnvMetricsToken(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeDeployDataVolume: compose runs a database project on PostgreSQL, but the image on
+// its own writes SQLite to /app/data, lost with the container unless a volume is mounted
+// there; the README's Deploy section says how, with the image's name, only when there is a
+// database.
+func TestReadmeDeployDataVolume(t *testing.T) {
+	for _, tt := range []struct {
+		sel  catalog.Selection
+		want bool
+	}{
+		{catalog.Selection{Components: []string{"database"}}, true},
+		{catalog.Selection{}, false},
+	} {
+		proj, err := Render(Params{Name: "My_Shop", Module: "example.com/shop", Selection: tt.sel, SkipModules: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var readme string
+		for _, f := range proj.Files {
+			if f.Path == "README.md" {
+				readme = string(f.Data)
+			}
+		}
+		_, deploy, _ := strings.Cut(readme, "\n## Deploy\n")
+		deploy, _, _ = strings.Cut(deploy, "\n## ")
+		const run = "`docker run -p 8000:8000 -v my_shop-data:/app/data my_shop`"
+		if got := strings.Contains(deploy, run); got != tt.want {
+			t.Errorf("%v: Deploy section has %s: %v, want %v:\n%s", tt.sel.Components, run, got, tt.want, deploy)
+		}
+	}
+}
