@@ -117,7 +117,7 @@ func TestFragments(t *testing.T) {
 			sel:  dbAuth,
 			want: map[string][]string{
 				"docker-compose.yml": {"    restart: unless-stopped\n\n  db:\n    image: db:1\n\n  mail:\n    image: mail:1\n\nvolumes:\n  db-data:\n"},
-				"Makefile":           {"\tdocker build --build-arg VERSION=$(VERSION) -t $(IMAGE):$(VERSION) .\n\n.PHONY: db\ndb: ## Open a database shell for shop\n"},
+				"Makefile":           {"\tdocker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE):$(VERSION) .\n\n.PHONY: db\ndb: ## Open a database shell for shop\n"},
 				"README.md":          {"it asks for a login; every", "shop version\nshop db                               # a shell\nshop users                            # accounts\n```", "still work as usual).\n\n## Security\n\n[docs/security.md](docs/security.md) states", "\n\n## Add your own"},
 				".gitignore":         {".DS_Store\n\n/keys/\n"},
 			},
