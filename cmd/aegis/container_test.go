@@ -44,7 +44,7 @@ func TestContainerRecipe(t *testing.T) {
 	}
 	cmd := exec.Command("sh", "-c", strings.ReplaceAll(build, "/out", out))
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "VERSION=1.2.3", "GOFLAGS=-buildvcs=false", "GOWORK=off")
+	cmd.Env = append(os.Environ(), "VERSION=1.2.3", "COMMIT=abc1234", "GOFLAGS=-buildvcs=false", "GOWORK=off")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("RUN %s: %v\n%s", build, err, b)
 	}
@@ -104,8 +104,9 @@ func TestContainerRecipe(t *testing.T) {
 		env = append(env, dotenv...)
 		return append(env, append([]string{"PORT=" + strconv.Itoa(port)}, extra...)...)
 	}
-	if v := runIn(t, app, envFor(), append(container(df.entrypoint), "version")...); !strings.Contains(v, "1.2.3") {
-		t.Errorf("version = %q, want the VERSION build argument 1.2.3", v)
+	// .dockerignore keeps .git out of the build, so the commit comes from COMMIT too.
+	if v := runIn(t, app, envFor(), append(container(df.entrypoint), "version")...); !strings.Contains(v, "1.2.3 (commit abc1234,") {
+		t.Errorf("version = %q, want the VERSION and COMMIT build arguments 1.2.3 and abc1234", v)
 	}
 
 	deployments := map[string][]string{"embedded SQLite in data": nil}
