@@ -154,3 +154,44 @@ func TestReadmeDeployDataVolume(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeDeployRoleContainers: the worker and scheduler commands run from the app's image
+// open no HTTP port, so the image's HEALTHCHECK (health probe, which asks serve's) reports
+// such a container unhealthy forever; the README's Deploy section says to run them without it.
+func TestReadmeDeployRoleContainers(t *testing.T) {
+	for _, tt := range []struct {
+		components []string
+		want       []string
+		wantNot    []string
+	}{
+		{[]string{"database", "worker", "scheduler"}, []string{
+			"`docker run --no-healthcheck my_shop worker`", "`WORKER_IN_PROCESS=false`",
+			"`docker run --no-healthcheck my_shop scheduler`", "`SCHEDULER_IN_PROCESS=false`",
+		}, nil},
+		{[]string{"database", "worker"}, []string{"`docker run --no-healthcheck my_shop worker`"}, []string{"my_shop scheduler`"}},
+		{[]string{"database"}, nil, []string{"--no-healthcheck"}},
+	} {
+		proj, err := Render(Params{Name: "My_Shop", Module: "example.com/shop", Selection: catalog.Selection{Components: tt.components}, SkipModules: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var readme string
+		for _, f := range proj.Files {
+			if f.Path == "README.md" {
+				readme = string(f.Data)
+			}
+		}
+		_, deploy, _ := strings.Cut(readme, "\n## Deploy\n")
+		deploy, _, _ = strings.Cut(deploy, "\n## ")
+		for _, w := range tt.want {
+			if !strings.Contains(deploy, w) {
+				t.Errorf("%v: Deploy section lacks %s:\n%s", tt.components, w, deploy)
+			}
+		}
+		for _, w := range tt.wantNot {
+			if strings.Contains(deploy, w) {
+				t.Errorf("%v: Deploy section has %s:\n%s", tt.components, w, deploy)
+			}
+		}
+	}
+}
