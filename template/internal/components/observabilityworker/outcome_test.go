@@ -2,7 +2,7 @@ package observabilityworker
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -30,6 +30,13 @@ type outcomeArgs struct {
 
 func (outcomeArgs) Kind() string { return "observability_outcome" }
 
+// jobFailedError is the class of the failing attempt's error.
+type jobFailedError struct{}
+
+func (jobFailedError) Error() string { return "failed on purpose" }
+
+var errJobFailed error = jobFailedError{}
+
 // TestJobAttemptOutcome: the work span and the attempt's metric say how the attempt ended.
 // A panic is a failed attempt (River retries it), not a success because the task returned
 // no error; a snooze is no failure (the task asked to run later). The SDK is the global
@@ -47,7 +54,8 @@ func TestJobAttemptOutcome(t *testing.T) {
 		task := worker.NewTask(func(_ context.Context, job *river.Job[outcomeArgs]) error {
 			switch job.Args.How {
 			case "fail":
-				return errors.New("failed on purpose")
+				// Personal data in the text, as a real task's error often has.
+				return fmt.Errorf("welcome email to alice@example.com: %w", errJobFailed)
 			case "panic":
 				panic("panicked on purpose")
 			case "snooze":
@@ -108,6 +116,9 @@ func TestJobAttemptOutcome(t *testing.T) {
 			if s.Status().Code != tt.status {
 				t.Errorf("%s: span status %v %q, want %v", tt.how, s.Status().Code, s.Status().Description, tt.status)
 			}
+			if tt.how == "fail" {
+				checkErrorClass(t, s)
+			}
 			if !hasSeries(body, "river_job_duration_seconds_count{", `outcome="`+tt.outcome+`"`) {
 				t.Errorf("%s: /metrics has no attempt with outcome %q", tt.how, tt.outcome)
 			}
@@ -152,4 +163,36 @@ func countOf(body, label string) float64 {
 		}
 	}
 	return 0
+}
+
+// checkErrorClass: a failed attempt's span says the error's class (error.type, and
+// exception.type on its event), never its text, which held an email address.
+func checkErrorClass(t *testing.T, s sdktrace.ReadOnlySpan) {
+	t.Helper()
+	const class = "observabilityworker.jobFailedError"
+	texts := []string{s.Status().Description}
+	var errorType string
+	for _, a := range s.Attributes() {
+		texts = append(texts, a.Value.Emit())
+		if a.Key == "error.type" {
+			errorType = a.Value.AsString()
+		}
+	}
+	var exceptionType string
+	for _, e := range s.Events() {
+		for _, a := range e.Attributes {
+			texts = append(texts, a.Value.Emit())
+			if a.Key == "exception.type" {
+				exceptionType = a.Value.AsString()
+			}
+		}
+	}
+	if errorType != class || exceptionType != class {
+		t.Errorf("fail: error.type %q, exception.type %q, want %q", errorType, exceptionType, class)
+	}
+	for _, text := range texts {
+		if strings.Contains(text, "alice@example.com") || strings.Contains(text, "on purpose") {
+			t.Errorf("fail: the span carries the error's text: %q", text)
+		}
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/tracing"
@@ -28,8 +27,9 @@ func startRun(ctx context.Context, name string, tick time.Time) (context.Context
 // endRun records the run's outcome on span and ends it.
 func endRun(span trace.Span, err error) {
 	if err != nil {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, err.Error())
+		// The error's class, not its text, which can name what the job was about; the
+		// scheduler's log and its run history keep the text.
+		tracing.RecordFailure(span, err, "the scheduled job failed")
 	}
 	span.End()
 }

@@ -62,8 +62,8 @@ func traceInsert(ctx context.Context, many []*rivertype.JobInsertParams,
 	}
 	res, err := doInner(ctx)
 	if err != nil {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, err.Error())
+		// The error's class, not its text: an insert's error can quote the job's arguments.
+		tracing.RecordFailure(span, err, "enqueueing the job failed")
 	} else if m != nil {
 		m.countInserted(ctx, res)
 	}
@@ -133,8 +133,10 @@ func traceWork(ctx context.Context, job *rivertype.JobRow, doInner func(context.
 		case outcomePanic:
 			span.SetStatus(codes.Error, "the job's task panicked")
 		case outcomeError:
-			span.RecordError(err)
-			span.SetStatus(codes.Error, err.Error())
+			// The error's class, not its text: a task's error often names what it was
+			// about (an email address, a user's input), which the span would carry to
+			// the tracing backend. River keeps the text in the job's errors.
+			tracing.RecordFailure(span, err, "the job's task failed")
 		case outcomeSnoozed:
 			// Not a failure: the task asked to run later (river.JobSnooze).
 			span.SetAttributes(attribute.Bool("river.snoozed", true))
