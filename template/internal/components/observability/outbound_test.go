@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"go.opentelemetry.io/otel/baggage"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -17,13 +18,15 @@ import (
 // TestOutboundCall installs the SDK as OpenTelemetry's globals (as the app does), so it is
 // the one test here that does not run in parallel: the HTTP client, which instruments
 // against the global API, then makes a client span per call, child of the caller's span,
-// and sends its trace context (traceparent) to the server it calls.
+// and sends its trace context (traceparent) to the server it calls, and not the baggage
+// (its members stay in the app: the servers called are mostly third parties).
 func TestOutboundCall(t *testing.T) {
 	var mu sync.Mutex
-	var got string
+	var got, gotBaggage string
 	downstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		got = r.Header.Get("Traceparent")
+		gotBaggage = r.Header.Get("Baggage")
 		mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	}))
@@ -44,7 +47,15 @@ func TestOutboundCall(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, parent := obs.TracerProvider().Tracer("test").Start(t.Context(), "request")
+	member, err := baggage.NewMember("user.email", "alice@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bag, err := baggage.New(member)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, parent := obs.TracerProvider().Tracer("test").Start(baggage.ContextWithBaggage(t.Context(), bag), "request")
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, downstream.URL+"/v1/things", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +80,9 @@ func TestOutboundCall(t *testing.T) {
 	defer mu.Unlock()
 	if got != want {
 		t.Errorf("traceparent sent %q, want %q (the call's span)", got, want)
+	}
+	if gotBaggage != "" {
+		t.Errorf("baggage sent to the server called: %q", gotBaggage)
 	}
 
 	// The call is in the outbound metrics, by client, host and outcome.

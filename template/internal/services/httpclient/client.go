@@ -17,7 +17,6 @@ import (
 	"github.com/failsafe-go/failsafe-go"
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
 	"github.com/failsafe-go/failsafe-go/retrypolicy"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
@@ -282,8 +281,10 @@ func (t *transport) roundTrip(ctx context.Context, req *http.Request, start time
 func (c *Client) prepare(ctx context.Context, req *http.Request) *http.Request {
 	id := backend.RequestID(ctx)
 	needID := id != "" && req.Header.Get(backend.RequestIDHeader) == ""
-	// A call made inside a trace carries it to the server (W3C traceparent), which
-	// continues it.
+	// A call made inside a trace carries it to the server (W3C traceparent and tracestate),
+	// which continues it. Baggage stays in the app: its members are whatever this app, or a
+	// caller of its API, put there (user IDs, tenant names), and the servers called are
+	// mostly other companies' APIs.
 	traced := trace.SpanContextFromContext(ctx).IsValid()
 	missing := false
 	for k := range c.o.Headers {
@@ -312,7 +313,7 @@ func (c *Client) prepare(ctx context.Context, req *http.Request) *http.Request {
 		out.Header.Set(backend.RequestIDHeader, id)
 	}
 	if traced {
-		otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(out.Header))
+		propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(out.Header))
 	}
 	return out
 }
