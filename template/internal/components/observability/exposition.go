@@ -57,9 +57,12 @@ func (s *promSeries) label(name string) string {
 // promFamilies converts one collection into families sorted by name, target_info (the
 // resource's attributes) and extra (families read elsewhere, such as the runtime's) among
 // them. A name that two sources claim with different types keeps the first; the others are
-// reported through errs.
+// reported through errs. An extra family is the standard one of its name: an instrument of
+// its type that translates to that name (go.goroutine.count: go_goroutines) is left out
+// rather than adding a second series of the same figure.
 func promFamilies(rm *metricdata.ResourceMetrics, extra ...*promFamily) (families []*promFamily, errs []error) {
 	byName := map[string]*promFamily{}
+	standard := map[string]bool{}
 	add := func(name, help, typ string, series []promSeries) {
 		f, ok := byName[name]
 		switch {
@@ -67,12 +70,17 @@ func promFamilies(rm *metricdata.ResourceMetrics, extra ...*promFamily) (familie
 			byName[name] = &promFamily{Name: name, Help: help, Type: typ, Series: series}
 		case f.Type != typ:
 			errs = append(errs, fmt.Errorf("observability: /metrics: %s is a %s and a %s; the %s is left out", name, f.Type, typ, typ))
+		case standard[name]:
+			// The same figure as the standard family: one series is enough.
 		default:
 			f.Series = append(f.Series, series...)
 		}
 	}
 	for _, f := range extra {
 		add(f.Name, f.Help, f.Type, f.Series)
+	}
+	for _, f := range extra {
+		standard[f.Name] = true
 	}
 	if rm.Resource != nil && rm.Resource.Len() > 0 {
 		add("target_info", "Target metadata", "gauge", []promSeries{{Labels: promLabels(rm.Resource.Iter(), nil), Value: 1}})
@@ -222,12 +230,30 @@ func promName(name, unit string, gauge bool) string {
 	if w := words[0]; w[0] >= '0' && w[0] <= '9' {
 		words[0] = "_" + w
 	}
+	if gauge && len(words) > 1 && words[len(words)-1] == "count" {
+		// OpenTelemetry names a count of things X.count ({X} as its unit: go.goroutine.count,
+		// db.client.connection.count), but Prometheus keeps the _count suffix for a
+		// histogram's or summary's count series (promtool check metrics refuses it on a
+		// gauge) and names such a gauge with the plural: go_goroutines, db_client_connections.
+		words = append(words[:len(words)-2], plural(words[len(words)-2]))
+	}
 	for _, w := range unitSuffix(unit, gauge) {
 		if !slices.Contains(words, w) {
 			words = append(words, w)
 		}
 	}
 	return strings.Join(words, "_")
+}
+
+// plural is an English noun's plural, for the names of counts (connection: connections).
+func plural(word string) string {
+	switch {
+	case strings.HasSuffix(word, "s"), strings.HasSuffix(word, "x"), strings.HasSuffix(word, "sh"), strings.HasSuffix(word, "ch"):
+		return word + "es"
+	case len(word) > 1 && strings.HasSuffix(word, "y") && !strings.ContainsAny(word[len(word)-2:len(word)-1], "aeiou"):
+		return word[:len(word)-1] + "ies"
+	}
+	return word + "s"
 }
 
 func unitSuffix(unit string, gauge bool) []string {

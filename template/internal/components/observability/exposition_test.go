@@ -31,7 +31,10 @@ func TestPromName(t *testing.T) {
 	}{
 		{"http.server.request.duration", "s", false, "http_server_request_duration_seconds"},
 		{"go.memory.used", "By", true, "go_memory_used_bytes"},
-		{"go.goroutine.count", "{goroutine}", true, "go_goroutine_count"},
+		{"go.goroutine.count", "{goroutine}", true, "go_goroutines"}, // _count is a histogram's
+		{"db.client.connection.count", "{connection}", true, "db_client_connections"},
+		{"queue.entry.count", "{entry}", true, "queue_entries"},
+		{"db.client.connection.wait_count", "{request}", false, "db_client_connection_wait_count"}, // a counter: _total follows
 		{"go.config.gogc", "%", true, "go_config_gogc_percent"},
 		{"cpu.utilization", "1", true, "cpu_utilization_ratio"},
 		{"http.server.requests", "1", false, "http_server_requests"},

@@ -79,7 +79,7 @@ func (w *rateWindow) observe(s rateSample) []rateSample {
 const (
 	promJobDuration  = "river_job_duration_seconds"
 	promQueueDepth   = "river_queue_depth"
-	promPoolConns    = "db_client_connection_count"
+	promPoolConns    = "db_client_connections"
 	promPoolMax      = "db_client_connection_max"
 	promPoolWaits    = "db_client_connection_wait_count_total"
 	promPoolWaitTime = "db_client_connection_wait_duration_seconds_total"

@@ -4,8 +4,10 @@ package observabilitytest
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -47,6 +49,33 @@ func Scrape(t testing.TB, o *observability.Observability) Metrics {
 		t.Fatalf("parse /metrics: %v\n%s", err, rec.Body)
 	}
 	return families
+}
+
+// Promtool runs Prometheus's own checker (promtool check metrics, from Debian's prometheus
+// package) on o's /metrics: the text must parse and draw no lint finding (a gauge named
+// _count, a counter without _total). Without promtool it logs so and checks nothing.
+func Promtool(t testing.TB, o *observability.Observability) {
+	t.Helper()
+	path, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Log("promtool not installed (apt-get install prometheus): /metrics not linted")
+		return
+	}
+	req := httptest.NewRequest(http.MethodGet, observability.MetricsPath, nil)
+	req.RemoteAddr = "127.0.0.1:40000"
+	rec := httptest.NewRecorder()
+	o.MetricsHandler().ServeHTTP(rec, req)
+	cmd := exec.CommandContext(context.Background(), path, "check", "metrics")
+	cmd.Stdin = strings.NewReader(rec.Body.String())
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit) && exit.ExitCode() == 3:
+		t.Errorf("promtool check metrics finds:\n%s", out)
+	default:
+		t.Fatalf("promtool check metrics: %v\n%s", err, out)
+	}
 }
 
 // Value sums the samples of family whose labels include every name=value pair of labels: a
