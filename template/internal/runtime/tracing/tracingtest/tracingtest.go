@@ -15,14 +15,15 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 )
 
-// Span is what a recorded span was given: its name, attributes and status, and the name of
-// the recorded span it was started under ("" for a root).
+// Span is what a recorded span was given: its name, attributes and status (with its
+// description), and the name of the recorded span it was started under ("" for a root).
 type Span struct {
-	Name   string
-	Parent string
-	Attrs  map[attribute.Key]attribute.Value
-	Status codes.Code
-	Ended  bool
+	Name        string
+	Parent      string
+	Attrs       map[attribute.Key]attribute.Value
+	Status      codes.Code
+	Description string
+	Ended       bool
 }
 
 // Recorder is a tracer provider that keeps every span started through it.
@@ -113,9 +114,9 @@ func (s *span) SetAttributes(kv ...attribute.KeyValue) {
 	}
 }
 
-func (s *span) SetStatus(c codes.Code, _ string) {
+func (s *span) SetStatus(c codes.Code, description string) {
 	s.r.mu.Lock()
-	s.s.Status = c
+	s.s.Status, s.s.Description = c, description
 	s.r.mu.Unlock()
 }
 
