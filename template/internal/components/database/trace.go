@@ -56,7 +56,10 @@ func (q queryTracer) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context
 		name += " " + t.GetTableName()
 		attrs = append(attrs, attribute.String("db.collection.name", t.GetTableName()))
 	}
-	ctx, span := q.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	// The span is not made the context's current one: nothing runs under a query, and bun
+	// keeps BEGIN's context for the transaction's COMMIT or ROLLBACK, which would otherwise
+	// nest under the ended BEGIN span instead of beside it, under the caller's.
+	_, span := q.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	return context.WithValue(ctx, querySpanKey{}, span)
 }
 

@@ -55,6 +55,42 @@ func TestQuerySpans(t *testing.T) {
 	})
 }
 
+// TestTxSpans: a transaction's BEGIN, its queries and its COMMIT are all children of the
+// caller's span: bun keeps BEGIN's context for COMMIT, which nested it under BEGIN's span.
+func TestTxSpans(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		spans, obs := traceQueries(t, db)
+		ctx, parent := obs.TracerProvider().Tracer("test").Start(t.Context(), "request")
+		tx, err := db.Bun().BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := tx.NewSelect().ColumnExpr("?", 1).Scan(ctx, &n); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		parent.End()
+		var names []string
+		for _, s := range spans.Ended() {
+			if s.Name() == "request" {
+				continue
+			}
+			names = append(names, s.Name())
+			if s.Parent().SpanID() != parent.SpanContext().SpanID() {
+				t.Errorf("%s is under %s, want the caller's span %s", s.Name(), s.Parent().SpanID(), parent.SpanContext().SpanID())
+			}
+		}
+		if want := "BEGIN SELECT COMMIT"; strings.Join(names, " ") != want {
+			t.Errorf("spans %v, want %s", names, want)
+		}
+	})
+}
+
 // TestQueryErrorSpanHidesValues: a failed query's span says it failed and the engine's code,
 // never the error's text, which quotes the refused value (PostgreSQL's "invalid input syntax
 // for type integer: ..."): traces leave the app.
