@@ -1,6 +1,7 @@
 package tracing
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -13,7 +14,15 @@ import (
 // (%w), "*net.OpError" rather than the text. An error's text is free-form and often holds
 // what it was about (an email address, a URL with a token, a user's input), which spans must
 // not carry to a tracing backend; its type says what kind of failure it was without that.
+// A cancelled or timed-out context is "canceled" or "timeout", as the database's query spans
+// say it.
 func ErrorType(err error) string {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	}
 	for {
 		next := errors.Unwrap(err)
 		if next == nil {

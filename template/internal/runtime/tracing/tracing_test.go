@@ -1,6 +1,7 @@
 package tracing_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -49,6 +50,8 @@ func TestErrorType(t *testing.T) {
 		{"wrapped twice", fmt.Errorf("job: %w", fmt.Errorf("send to alice@example.com: %w", &classError{"x"})), "*tracing_test.classError"},
 		{"text only", errors.New("alice@example.com bounced"), "*errors.errorString"},
 		{"joined", errors.Join(&classError{"a"}, &classError{"b"}), "*errors.joinError"},
+		{"job timeout", fmt.Errorf("job: %w", context.DeadlineExceeded), "timeout"},
+		{"cancelled", fmt.Errorf("job: %w", context.Canceled), "canceled"},
 	} {
 		if got := tracing.ErrorType(c.err); got != c.want {
 			t.Errorf("%s: ErrorType = %q, want %q", c.name, got, c.want)
