@@ -173,7 +173,7 @@ func checkErrorClass(t *testing.T, s sdktrace.ReadOnlySpan) {
 	texts := []string{s.Status().Description}
 	var errorType string
 	for _, a := range s.Attributes() {
-		texts = append(texts, a.Value.Emit())
+		texts = append(texts, a.Value.String())
 		if a.Key == "error.type" {
 			errorType = a.Value.AsString()
 		}
@@ -181,7 +181,7 @@ func checkErrorClass(t *testing.T, s sdktrace.ReadOnlySpan) {
 	var exceptionType string
 	for _, e := range s.Events() {
 		for _, a := range e.Attributes {
-			texts = append(texts, a.Value.Emit())
+			texts = append(texts, a.Value.String())
 			if a.Key == "exception.type" {
 				exceptionType = a.Value.AsString()
 			}

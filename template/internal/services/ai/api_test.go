@@ -934,7 +934,7 @@ func TestQuotaCapsAnswer(t *testing.T) {
 }
 
 // quotaReads counts the queries that sum a user's tokens of the day made in a context of
-// user's, on db (which other tests share, hence the user).
+// user's.
 type quotaReads struct {
 	user string
 	n    atomic.Int64
@@ -955,6 +955,9 @@ func (*quotaReads) AfterQuery(context.Context, *bun.QueryEvent) {}
 func TestQuotaReadOnce(t *testing.T) {
 	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		reads := &quotaReads{user: "reader-" + string(db.Engine())}
+		// A fresh database of this test's own, before the service uses it; WithQueryHook would
+		// give a copy the service is not built on.
+		//lint:ignore SA1019 the hook must be on the DB the service is built on
 		db.Bun().AddQueryHook(reads)
 		f := newFakeOpenAI(t, fakeOK)
 		svc, h := setup(t, db, f, Settings{DailyTokenQuota: 1000}, &Opts{Identity: headerIdentity{}})
