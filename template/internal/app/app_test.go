@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -117,24 +116,24 @@ func TestServe(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	out, outW := io.Pipe()
-	h.cli.stdout = outW
 	ctx, interrupt := context.WithCancel(t.Context())
 	defer interrupt()
 	exit := make(chan int, 1)
-	go func() {
-		exit <- h.run(ctx, "serve")
-		outW.Close()
-	}()
+	go func() { exit <- h.run(ctx, "serve") }()
 
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("no listening line: %v; stderr: %s", err, h.stderr)
+	// With JSON logs the "listening" record names the address (the plain line on stdout is
+	// for text logs, TestServeStdout).
+	listening := regexp.MustCompile(`"msg":"listening","url":"(http://127\.0\.0\.1:(\d+))"`)
+	var m []string
+	for deadline := time.Now().Add(10 * time.Second); m == nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no listening record within 10s; stderr:\n%s", h.stderr)
+		}
+		m = listening.FindStringSubmatch(h.stderr.String())
 	}
-	go func() { _, _ = io.Copy(io.Discard, out) }()
-	url := regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindString(line)
-	if url == "" || strings.Contains(line, ":0 ") {
-		t.Fatalf("listening line %q does not name the real port", line)
+	url := m[1]
+	if m[2] == "0" {
+		t.Fatalf("the listening record names port 0: %s", m[0])
 	}
 
 	status := setup(t)
