@@ -31,7 +31,15 @@ func chromiumPath(t *testing.T) string { t.Helper(); return browsertest.Chromium
 func TestBrowserLiveHealth(t *testing.T) {
 	chromiumPath(t)
 	e := setup(t, setupOpts{flipAfter: 1})
-	srv := httptest.NewServer(e.h)
+	// The browser asks for /favicon.ico unless the page names an icon: a 404 in the access
+	// log at every page load.
+	var favicons atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/favicon.ico" {
+			favicons.Add(1)
+		}
+		e.h.ServeHTTP(w, r)
+	}))
 	defer srv.Close()
 
 	dom := browse(t, srv.URL+"/", 5*time.Second, 1280, 1000, "overview.png")
@@ -52,6 +60,9 @@ func TestBrowserLiveHealth(t *testing.T) {
 		if !strings.Contains(dom, "</main>") {
 			t.Errorf("%s did not render in the browser", path)
 		}
+	}
+	if n := favicons.Load(); n > 0 {
+		t.Errorf("the browser asked for /favicon.ico %d times", n)
 	}
 }
 

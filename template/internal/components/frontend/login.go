@@ -248,7 +248,7 @@ func (m *sessionMemo) forget(token string) {
 // handler reads and what browser tests fill in.
 var loginTmpl = NewTemplate("login", nil, `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in · {{.Title}}</title><link rel="stylesheet" href="{{.CSS}}"></head>
+<title>Sign in · {{.Title}}</title><link rel="icon" href="data:,"><link rel="stylesheet" href="{{.CSS}}"></head>
 <body class="login-page"><main class="login" aria-labelledby="login-title">
 <p class="app">{{.Title}}</p>
 <h1 id="login-title">Sign in to the dashboard</h1>
