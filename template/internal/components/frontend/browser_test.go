@@ -168,6 +168,26 @@ func TestBrowserCurrentNavLinkKeepsItsWidth(t *testing.T) {
 	}
 }
 
+// TestBrowserCurrentPanelLinkStandsOut: a panel's own navigation (the traces panel's Recent /
+// Slowest / Failed) shows which list is open; only the header's did, so the three links
+// looked alike whichever was current.
+func TestBrowserCurrentPanelLinkStandsOut(t *testing.T) {
+	chromiumPath(t)
+	page := styledPage(t, `<main><nav aria-label="Trace lists"><p><a id="a" href="/x">Recent</a> · <a id="b" href="/y" aria-current="page">Slowest</a></p></nav></main><p id="out"></p>
+<script>addEventListener("load", function () {
+  var s = function (id) { var c = getComputedStyle(document.getElementById(id)); return c.color + "|" + c.textDecorationLine + "|" + c.borderBottomWidth; };
+  document.getElementById("out").textContent = "plain=" + s("a") + " current=" + s("b") + " end";
+});</script>`)
+	dom := browse(t, page, time.Second, 800, 600, "")
+	m := regexp.MustCompile(`plain=(.+?) current=(.+?) end`).FindStringSubmatch(dom)
+	if m == nil {
+		t.Fatalf("the page did not report the links' styles:\n%s", dom)
+	}
+	if m[1] == m[2] {
+		t.Errorf("the current link looks like the others: %s", m[1])
+	}
+}
+
 // styledPage serves body in a page that links the dashboard's stylesheet, and returns its URL:
 // for measuring what the stylesheet does to markup the panels use.
 func styledPage(t *testing.T, body string) string {
