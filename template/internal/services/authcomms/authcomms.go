@@ -480,6 +480,18 @@ func (s *Service) limitToken(ctx context.Context, ip string) error {
 	return nil
 }
 
+// CheckLink reports whether token is a live link of purpose (PurposeVerify or PurposeReset),
+// spending nothing: the page a link opens says at once that it expired or was used, rather
+// than after the user chose a new password. It counts against AUTH_TOKEN_IP_LIMIT as a
+// submitted token does, so it is no cheaper way to guess one.
+func (s *Service) CheckLink(ctx context.Context, ip, purpose, token string) error {
+	if err := s.limitToken(ctx, ip); err != nil {
+		return err
+	}
+	_, err := s.tokens.find(ctx, purpose, token)
+	return err
+}
+
 // VerifyEmail spends a verification token and confirms the address it was sent to, which
 // must still be its account's; the account is returned. The other verification links of the
 // account stop working.

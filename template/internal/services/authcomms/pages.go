@@ -81,7 +81,7 @@ func (h *handlers) mountPages(r *backend.Router) {
 // verifyPage asks for a click on GET and confirms the address on POST.
 func (h *handlers) verifyPage(w http.ResponseWriter, r *http.Request) {
 	d := pageData{Title: "Confirm your email address", Action: DefaultVerifyPath, Button: "Confirm my email"}
-	if h.offer(w, r, d, "Press the button to confirm your email address.") {
+	if h.offer(w, r, PurposeVerify, d, "Press the button to confirm your email address.") {
 		return
 	}
 	token, _, ok := h.form(w, r)
@@ -101,7 +101,7 @@ func (h *handlers) verifyPage(w http.ResponseWriter, r *http.Request) {
 // the rules refuse shows the form again, the link still usable.
 func (h *handlers) resetPage(w http.ResponseWriter, r *http.Request) {
 	d := pageData{Title: "Choose a new password", Action: DefaultResetPath, Button: "Set my password", Password: true}
-	if h.offer(w, r, d, "8 to 128 characters; every device signed in to your account is signed out.") {
+	if h.offer(w, r, PurposeReset, d, "8 to 128 characters; every device signed in to your account is signed out.") {
 		return
 	}
 	token, password, ok := h.form(w, r)
@@ -123,15 +123,21 @@ func (h *handlers) resetPage(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// offer answers the GET of a link: the page's form d with the link's token and message, or a
-// 400 when the link lost its token. It reports whether the request was a GET, now answered.
-func (h *handlers) offer(w http.ResponseWriter, r *http.Request, d pageData, message string) bool {
+// offer answers the GET of a link: the page's form d with the link's token and message, or
+// why the link cannot be used (no token, altered, expired, used), checked without spending
+// it. It reports whether the request was a GET, now answered.
+func (h *handlers) offer(w http.ResponseWriter, r *http.Request, purpose string, d pageData, message string) bool {
 	if r.Method != http.MethodGet {
 		return false
 	}
 	d.Token = r.URL.Query().Get("token")
 	if d.Token == "" {
 		h.page(w, http.StatusBadRequest, pageData{Title: d.Title, Error: "This link has no token: open the whole link from the email."})
+		return true
+	}
+	if err := h.svc.CheckLink(r.Context(), backend.ClientIP(r.RemoteAddr), purpose, d.Token); err != nil {
+		status, pd := h.pageProblem(r.Context(), purpose, err, pageData{Title: d.Title})
+		h.page(w, status, pd)
 		return true
 	}
 	d.Message = message

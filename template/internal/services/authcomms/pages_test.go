@@ -65,6 +65,7 @@ func TestLinkPagesWork(t *testing.T) {
 			t.Fatalf("the address is not confirmed: %+v, %v", u, err)
 		}
 		wantPage(t, "confirm again", e.page(t, DefaultVerifyPath, url.Values{"token": {token}}), http.StatusGone, "already used")
+		wantPage(t, "open the used link", e.page(t, DefaultVerifyPath+"?token="+token, nil), http.StatusGone, "already used")
 		wantPage(t, "a link without its token", e.page(t, DefaultVerifyPath, nil), http.StatusBadRequest, "no token")
 		wantPage(t, "an altered token", e.page(t, DefaultVerifyPath, url.Values{"token": {token[:60] + "AAAA"}}), http.StatusBadRequest, "not valid")
 
@@ -78,6 +79,13 @@ func TestLinkPagesWork(t *testing.T) {
 			t.Fatalf("login with the new password: %d %s", r.status, r.body)
 		}
 		wantPage(t, "reset again", e.page(t, DefaultResetPath, url.Values{"token": {token}, "new_password": {"yet another long passphrase"}}), http.StatusGone, "already used")
+		// A spent or altered link says so when opened, before any password is typed.
+		for what, tok := range map[string]string{"open the used reset link": token, "open an altered reset link": token[:60] + "AAAA"} {
+			r := e.page(t, DefaultResetPath+"?token="+tok, nil)
+			if r.status != http.StatusGone && r.status != http.StatusBadRequest || strings.Contains(string(r.body), `name="new_password"`) {
+				t.Errorf("%s: %d, want 410 or 400 and no password field:\n%s", what, r.status, r.body)
+			}
+		}
 	})
 }
 
