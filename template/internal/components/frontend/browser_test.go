@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -185,6 +186,26 @@ func TestBrowserCurrentPanelLinkStandsOut(t *testing.T) {
 	}
 	if m[1] == m[2] {
 		t.Errorf("the current link looks like the others: %s", m[1])
+	}
+}
+
+// TestBrowserChartLabelsReadable: a panel's chart (an SVG drawn to its viewBox, as the
+// analytics and AI panels draw theirs) keeps its labels readable on a phone: it scrolls
+// sideways rather than shrinking them to about 5 px.
+func TestBrowserChartLabelsReadable(t *testing.T) {
+	chromiumPath(t)
+	page := styledPage(t, `<div class="scroll chart" tabindex="0" role="group" aria-label="Chart, scrollable"><svg id="chart" viewBox="0 0 720 200" width="100%" role="img" aria-label="chart" preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg"><text x="44" y="18" font-size="11" text-anchor="end" fill="currentColor">1234</text></svg></div><p id="out"></p>
+<script>addEventListener("load", function () {
+  // The labels' 11 units of the 720-unit viewBox, in CSS pixels.
+  document.getElementById("out").textContent = "size=" + (11 * document.getElementById("chart").getBoundingClientRect().width / 720).toFixed(1);
+});</script>`)
+	dom := browse(t, page, time.Second, 390, 900, "chart-phone.png")
+	m := regexp.MustCompile(`size=([\d.]+)`).FindStringSubmatch(dom)
+	if m == nil {
+		t.Fatalf("the page did not report the labels' size:\n%s", dom)
+	}
+	if px, _ := strconv.ParseFloat(m[1], 64); px < 9 {
+		t.Errorf("a chart's labels are %.1f px at 390 px, want 9 or more", px)
 	}
 }
 

@@ -24,7 +24,7 @@ var panelTmpl = frontend.NewTemplate("ai", nil, `<p><span class="badge badge-{{.
 {{if .Profiles}}<div class="scroll" tabindex="0" role="group" aria-label="Profiles, scrollable"><table><thead><tr><th scope="col">Profile</th><th scope="col">Provider</th><th scope="col">Model</th></tr></thead>
 <tbody>{{range .Profiles}}<tr><th scope="row">{{.Name}}</th><td>{{.Provider}}</td><td>{{.Model}}</td></tr>{{end}}</tbody></table></div>{{end}}
 <h2>Tokens per day, last {{.Days}} days</h2>
-{{.Chart}}
+<div class="scroll chart" tabindex="0" role="group" aria-label="Tokens chart, scrollable">{{.Chart}}</div>
 {{if .Models}}<div class="scroll" tabindex="0" role="group" aria-label="Usage per model, scrollable"><table><thead><tr><th scope="col">Model</th><th scope="col">Calls</th><th scope="col">Errors</th><th scope="col">Input</th><th scope="col">Output</th><th scope="col">Cost (USD)</th></tr></thead>
 <tbody>{{range .Models}}<tr><th scope="row">{{.Model}}</th><td>{{.Calls}}</td><td>{{.Errors}}</td><td>{{.InputTokens}}</td><td>{{.OutputTokens}}</td><td>{{printf "%.4f" .CostUSD}}</td></tr>{{end}}</tbody></table></div>
 {{else}}<p class="muted">No AI calls in the last {{.Days}} days.</p>{{end}}

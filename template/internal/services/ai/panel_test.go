@@ -42,6 +42,11 @@ func TestPanel(t *testing.T) {
 		if tables, scrolls := strings.Count(body, "<table>"), strings.Count(body, `<div class="scroll"`); tables == 0 || scrolls != tables {
 			t.Errorf("the panel has %d tables, %d of them in a scrollable region: want all", tables, scrolls)
 		}
+		// The chart keeps a readable width and scrolls sideways on a phone (the stylesheet's
+		// .chart rule, TestBrowserChartLabelsReadable).
+		if !regexp.MustCompile(`<div class="scroll chart"[^>]*><svg class="ai-chart"`).MatchString(body) {
+			t.Error("the tokens chart is not in a scrollable chart region")
+		}
 	})
 }
 

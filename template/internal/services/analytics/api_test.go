@@ -488,6 +488,9 @@ func TestPanel(t *testing.T) {
 		if strings.Contains(body, "<h3") {
 			t.Errorf("panel%s has h3 headings straight under the page's h1", q)
 		}
+		if !strings.Contains(body, `<div class="scroll chart" tabindex="0" role="group" aria-label="Events chart, scrollable"><svg class="analytics-chart"`) {
+			t.Errorf("panel%s: the chart is not in a scrollable chart region", q)
+		}
 		if !scrolledCode.MatchString(body) {
 			t.Errorf("panel%s: the top events are not code in a scrollable table", q)
 		}

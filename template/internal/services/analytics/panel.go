@@ -24,7 +24,7 @@ var panelTmpl = frontend.NewTemplate("analytics", template.FuncMap{
   <button type="submit">Show</button>
 </form>
 <h2>Events per {{.Bucket}}</h2>
-{{.Chart}}
+<div class="scroll chart" tabindex="0" role="group" aria-label="Events chart, scrollable">{{.Chart}}</div>
 <p class="muted">{{.Total}} events in the last {{.Range}}; {{.Unique}} unique user{{if ne .Unique 1}}s{{end}}{{if .KeptSince}} since {{.KeptSince}} (ANALYTICS_RETENTION keeps no older raw events; funnels count from then too){{end}}.</p>
 <h2>Top events</h2>
 {{if .Top}}<div class="scroll" tabindex="0" role="group" aria-label="Top events, scrollable"><table><thead><tr><th scope="col">Event</th><th scope="col">Count</th></tr></thead>
