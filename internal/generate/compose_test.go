@@ -58,19 +58,7 @@ func TestComposeObservability(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			proj, err := Render(Params{Name: "shop", Module: "example.com/shop", Selection: tt.sel, SkipModules: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var compose string
-			for _, f := range proj.Files {
-				if f.Path == "docker-compose.yml" {
-					compose = string(f.Data)
-				}
-			}
-			if compose == "" {
-				t.Fatal("no docker-compose.yml rendered")
-			}
+			compose := renderedFile(t, "shop", tt.sel, "docker-compose.yml")
 			// YAML forbids tabs in indentation; a fragment indented with one breaks the file.
 			if strings.Contains(compose, "\t") {
 				t.Errorf("docker-compose.yml holds a tab:\n%s", compose)
@@ -124,63 +112,46 @@ func TestDotEnvMetricsToken(t *testing.T) {
 	}
 }
 
-// TestReadmeDeployDataVolume: compose runs a database project on PostgreSQL, but the image on
-// its own writes SQLite to /app/data, lost with the container unless a volume is mounted
-// there; the README's Deploy section says how, with the image's name, only when there is a
-// database.
-func TestReadmeDeployDataVolume(t *testing.T) {
-	for _, tt := range []struct {
-		sel  catalog.Selection
-		want bool
-	}{
-		{catalog.Selection{Components: []string{"database"}}, true},
-		{catalog.Selection{}, false},
-	} {
-		proj, err := Render(Params{Name: "My_Shop", Module: "example.com/shop", Selection: tt.sel, SkipModules: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var readme string
-		for _, f := range proj.Files {
-			if f.Path == "README.md" {
-				readme = string(f.Data)
-			}
-		}
-		_, deploy, _ := strings.Cut(readme, "\n## Deploy\n")
-		deploy, _, _ = strings.Cut(deploy, "\n## ")
-		const run = "`docker run -p 8000:8000 -v my_shop-data:/app/data my_shop`"
-		if got := strings.Contains(deploy, run); got != tt.want {
-			t.Errorf("%v: Deploy section has %s: %v, want %v:\n%s", tt.sel.Components, run, got, tt.want, deploy)
+// renderedFile renders a project named name with sel from the shipped templates and returns
+// its file at path; the test fails when there is none.
+func renderedFile(t *testing.T, name string, sel catalog.Selection, path string) string {
+	t.Helper()
+	proj, err := Render(Params{Name: name, Module: "example.com/shop", Selection: sel, SkipModules: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range proj.Files {
+		if f.Path == path {
+			return string(f.Data)
 		}
 	}
+	t.Fatalf("no %s rendered", path)
+	return ""
 }
 
-// TestReadmeDeployRoleContainers: the worker and scheduler commands run from the app's image
-// open no HTTP port, so the image's HEALTHCHECK (health probe, which asks serve's) reports
-// such a container unhealthy forever; the README's Deploy section says to run them without it.
-func TestReadmeDeployRoleContainers(t *testing.T) {
+// TestReadmeDeploy: what the README's Deploy section says of running the image alone.
+//   - compose runs a database project on PostgreSQL, but the image on its own writes SQLite to
+//     /app/data, lost with the container unless a volume is mounted there: the section says
+//     how, with the image's name, only when there is a database;
+//   - the worker and scheduler commands run from the image open no HTTP port, so its
+//     HEALTHCHECK (health probe, which asks serve's) reports such a container unhealthy
+//     forever: the section says to run them without it.
+func TestReadmeDeploy(t *testing.T) {
+	const volume = "`docker run -p 8000:8000 -v my_shop-data:/app/data my_shop`"
 	for _, tt := range []struct {
-		components []string
-		want       []string
-		wantNot    []string
+		components    []string
+		want, wantNot []string
 	}{
 		{[]string{"database", "worker", "scheduler"}, []string{
+			volume,
 			"`docker run --no-healthcheck my_shop worker`", "`WORKER_IN_PROCESS=false`",
 			"`docker run --no-healthcheck my_shop scheduler`", "`SCHEDULER_IN_PROCESS=false`",
 		}, nil},
-		{[]string{"database", "worker"}, []string{"`docker run --no-healthcheck my_shop worker`"}, []string{"my_shop scheduler`"}},
-		{[]string{"database"}, nil, []string{"--no-healthcheck"}},
+		{[]string{"database", "worker"}, []string{volume, "`docker run --no-healthcheck my_shop worker`"}, []string{"my_shop scheduler`"}},
+		{[]string{"database"}, []string{volume}, []string{"--no-healthcheck"}},
+		{nil, nil, []string{volume, "--no-healthcheck"}},
 	} {
-		proj, err := Render(Params{Name: "My_Shop", Module: "example.com/shop", Selection: catalog.Selection{Components: tt.components}, SkipModules: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var readme string
-		for _, f := range proj.Files {
-			if f.Path == "README.md" {
-				readme = string(f.Data)
-			}
-		}
+		readme := renderedFile(t, "My_Shop", catalog.Selection{Components: tt.components}, "README.md")
 		_, deploy, _ := strings.Cut(readme, "\n## Deploy\n")
 		deploy, _, _ = strings.Cut(deploy, "\n## ")
 		for _, w := range tt.want {

@@ -43,15 +43,7 @@ func TestDockerignore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rules string
-	for _, f := range proj.Files {
-		if f.Path == ".dockerignore" {
-			rules = string(f.Data)
-		}
-	}
-	if rules == "" {
-		t.Fatal("no .dockerignore rendered")
-	}
+	rules := renderedFile(t, "shop", sel, ".dockerignore")
 	kept := []string{"go.mod", "go.sum", "Dockerfile", ".env.example"}
 	for _, f := range proj.Files {
 		if strings.HasPrefix(f.Path, "cmd/") || strings.HasPrefix(f.Path, "internal/") {
