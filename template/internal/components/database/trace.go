@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/tracing"
 )
 
 // instrumentationScope names the tracer of the queries' spans.
@@ -82,11 +84,12 @@ func (q queryTracer) AfterQuery(ctx context.Context, e *bun.QueryEvent) {
 // spanError is a query error's status description and attributes (error.type, and the
 // engine's code as db.response.status_code), all free of its text.
 func spanError(err error) (string, []attribute.KeyValue) {
-	switch {
-	case errors.Is(err, context.Canceled):
-		return "the query was cancelled", []attribute.KeyValue{attribute.String("error.type", "canceled")}
-	case errors.Is(err, context.DeadlineExceeded):
-		return "the query ran out of time", []attribute.KeyValue{attribute.String("error.type", "timeout")}
+	// The context's end is told apart as every span does (tracing.ErrorType).
+	switch class := tracing.ErrorType(err); class {
+	case "canceled":
+		return "the query was cancelled", []attribute.KeyValue{attribute.String("error.type", class)}
+	case "timeout":
+		return "the query ran out of time", []attribute.KeyValue{attribute.String("error.type", class)}
 	}
 	if code := ErrorCode(err); code != "" {
 		return "the database refused the query (code " + code + ")",
