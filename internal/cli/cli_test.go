@@ -52,7 +52,7 @@ func TestListings(t *testing.T) {
 		{[]string{"services"}, []string{"Authentication", "AI & Machine Learning", "Communications", "Analytics", "Payment", "auth", "oauth", "coming soon", "requires database"}},
 		{[]string{"components"}, []string{"Core", "Infrastructure", "backend", "always included", "worker", "requires database"}},
 		{[]string{"--help"}, []string{"aegis init user-app --services auth --components database --no-interactive"}},
-		{[]string{"init", "--help"}, []string{"--no-interactive", "--output-dir", "--module", "--force", "--yes"}},
+		{[]string{"init", "--help"}, []string{"--no-interactive", "--interactive", "--output-dir", "--module", "--force", "--yes"}},
 		// A bad name's error points at init --help, which must state the rule; --force never
 		// writes into an aegis project, as its flag says.
 		{[]string{"init", "--help"}, []string{"NAME is 1-50 ASCII letters, digits, '-' or '_', starting with a letter", "vendor and\ntestdata are reserved", "(never an aegis project)"}},
@@ -272,5 +272,51 @@ func assertEntries(t *testing.T, dir string, names ...string) {
 	}
 	if !slices.Equal(got, names) {
 		t.Errorf("%s holds %v, want %v", dir, got, names)
+	}
+}
+
+// TestInitInteractiveFlag: --interactive asks even when the selection is given as flags, with
+// the flags' names marked, so an empty answer keeps them and an answer replaces them; it is
+// refused beside --no-interactive, and a misspelt name stops init before the questions.
+func TestInitInteractiveFlag(t *testing.T) {
+	tests := []struct {
+		name, stdin string
+		args        []string
+		code        int
+		want        []string // in stdout, or stderr when code != 0
+	}{
+		{"marks kept", "\n\nn\n", []string{"--interactive", "--components", "cache", "--services", "auth"}, 0,
+			[]string{"[x] cache", "[x] auth", "[ ] worker", "+ adding component 'database': service 'auth' requires it",
+				"Components  backend, cache, database, frontend", "Services    auth, httpclient", "Cancelled; nothing was written."}},
+		{"answers replace marks", "worker\nnone\nn\n", []string{"--interactive", "--components", "cache"}, 0,
+			[]string{"[x] cache", "Components  backend, database, frontend, worker\n", "Services    httpclient\n"}},
+		{"without flags it asks as before", "\n\nn\n", []string{"--interactive"}, 0,
+			[]string{"[ ] cache", "Components  backend, frontend\n"}},
+		{"contradiction", "", []string{"--interactive", "--no-interactive"}, 2,
+			[]string{"aegis: --interactive and --no-interactive contradict each other: keep one (see 'aegis init --help')\n"}},
+		{"misspelt before asking", "", []string{"--interactive", "--components", "cahce"}, 1,
+			[]string{"unknown component 'cahce'"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			r := run(t, Env{}, tt.stdin, append([]string{"init", "shop", "-o", dir}, tt.args...)...)
+			if r.code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tt.code, r.stdout, r.stderr)
+			}
+			got := r.stdout
+			if tt.code != 0 {
+				got = r.stderr
+				if strings.Contains(r.stdout, "Components (") {
+					t.Errorf("init asked before refusing:\n%s", r.stdout)
+				}
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("output lacks %q:\n%s", w, got)
+				}
+			}
+			assertEntries(t, dir)
+		})
 	}
 }

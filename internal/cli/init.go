@@ -27,10 +27,13 @@ type initOpts struct {
 	components    []string
 	services      []string
 	noInteractive bool
-	outputDir     string
-	module        string
-	force         bool
-	yes           bool
+	// interactive asks even when --components or --services are given, with their values
+	// marked: the form is then where a selection from a script or a doc gets adjusted.
+	interactive bool
+	outputDir   string
+	module      string
+	force       bool
+	yes         bool
 	// componentsSet records that --components was given, even empty.
 	componentsSet bool
 	servicesSet   bool
@@ -50,10 +53,14 @@ Every project has the backend (HTTP API, OpenAPI docs, health) and the frontend 
 Add components with --components and services with --services. Without flags, init asks what
 to include; a service's required components are added for you and init says so.
 
+With --interactive init asks even when --components or --services are given, with their
+values already marked.
+
 With --no-interactive nothing is asked: if --components is given it must list every component
 the chosen services need (init stops and prints the corrected command); if it is not given,
 the required components are added and printed.`,
 		Example: `  aegis init my-api
+  aegis init my-api --interactive --services auth
   aegis init user-app --services auth
   aegis init user-app --services auth --components database --no-interactive
   aegis init task-processor --components worker,scheduler,cache -o ~/src --module github.com/acme/tasks`,
@@ -64,6 +71,9 @@ the required components are added and printed.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.interactive && o.noInteractive {
+				return usagef("--interactive and --no-interactive contradict each other: keep one")
+			}
 			o.componentsSet = cmd.Flags().Changed("components")
 			o.servicesSet = cmd.Flags().Changed("services")
 			name := ""
@@ -78,6 +88,7 @@ the required components are added and printed.`,
 	f.StringSliceVarP(&o.components, "components", "c", nil, "components to include, comma-separated (see 'aegis components')")
 	f.StringSliceVarP(&o.services, "services", "s", nil, "services to include, comma-separated (see 'aegis services')")
 	f.BoolVar(&o.noInteractive, "no-interactive", false, "ask nothing; fail when the selection is incomplete")
+	f.BoolVar(&o.interactive, "interactive", false, "ask what to include even with --components or --services, their values marked (without them init asks anyway)")
 	f.StringVarP(&o.outputDir, "output-dir", "o", ".", "folder in which to create the project folder")
 	f.StringVar(&o.module, "module", "", "Go module path (default: the project name)")
 	f.BoolVar(&o.force, "force", false, "write into an existing non-empty folder (never an aegis project), replacing files of the same path")
@@ -166,9 +177,13 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 	}
 
 	cat := env.catalog()
-	if interactive && !o.componentsSet && !o.servicesSet {
+	if interactive && (o.interactive || !o.componentsSet && !o.servicesSet) {
+		// A misspelt name is refused before the questions, not dropped from the marks.
+		if _, err := cat.Resolve(catalog.Request{Components: o.components, Services: o.services}); err != nil {
+			return err
+		}
 		var err error
-		if o.components, o.services, err = ask(ctx, p, cat); err != nil {
+		if o.components, o.services, err = ask(ctx, p, cat, o.components, o.services); err != nil {
 			return err
 		}
 	}
@@ -284,8 +299,9 @@ func checkTarget(target string) error {
 }
 
 // ask lets the user pick optional components and available services; entries that are coming
-// soon are listed too, as not selectable, so the form shows the whole catalog.
-func ask(ctx context.Context, p prompt.Prompter, cat catalog.Catalog) (comps, svcs []string, err error) {
+// soon are listed too, as not selectable, so the form shows the whole catalog. The marked
+// ones, given as flags with --interactive, start selected.
+func ask(ctx context.Context, p prompt.Prompter, cat catalog.Catalog, markedComps, markedSvcs []string) (comps, svcs []string, err error) {
 	var compOpts, svcOpts []prompt.Option
 	choosable := map[catalog.Kind]bool{}
 	for _, e := range cat.Entries {
@@ -309,12 +325,12 @@ func ask(ctx context.Context, p prompt.Prompter, cat catalog.Catalog) (comps, sv
 		}
 	}
 	if choosable[catalog.KindComponent] {
-		if comps, err = p.MultiSelect(ctx, "Components (backend and frontend are always included):", compOpts, nil); err != nil {
+		if comps, err = p.MultiSelect(ctx, "Components (backend and frontend are always included):", compOpts, markedComps); err != nil {
 			return nil, nil, err
 		}
 	}
 	if choosable[catalog.KindService] {
-		if svcs, err = p.MultiSelect(ctx, "Services:", svcOpts, nil); err != nil {
+		if svcs, err = p.MultiSelect(ctx, "Services:", svcOpts, markedSvcs); err != nil {
 			return nil, nil, err
 		}
 	}
