@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -11,7 +12,7 @@ import (
 func newAddCmd(env *Env) *cobra.Command {
 	var o growOpts
 	cmd := &cobra.Command{
-		Use:   "add NAME...",
+		Use:   "add [NAME...]",
 		Short: "Add components or services to a project",
 		Long: `Add components or services to the project in the current folder or the nearest one above
 it (or --project-path).
@@ -22,19 +23,49 @@ appends a random value to .env for each new secret. A shared file you changed is
 with the new version; if your changes overlap, add stops and names the file. The result is
 byte for byte what 'aegis init' would generate with the same selection.
 
+Without names, at a terminal, add asks which of the parts the project lacks to add.
+
 Add asks before writing; without a terminal it reads the answer from stdin as init does
 (y or n, an empty line means yes). --yes skips the question.`,
 		Example: `  aegis add cache
   aegis add auth --dry-run
   aegis add worker scheduler -p ~/src/my-api --yes`,
-		Args: needNames("add"),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && env.canAsk() {
+				return nil
+			}
+			return needNames("add")(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				err := askAdd(cmd.Context(), env, o)
+				return onClosedInput(err, "add's questions were", "name what to add, for example: aegis add cache; nothing was changed")
+			}
 			err := runAdd(cmd.Context(), env, args, o)
 			return onClosedInput(err, "add's confirmation was", "pass --yes to apply the changes without asking; nothing was changed")
 		},
 	}
 	growFlags(cmd, &o, true)
 	return cmd
+}
+
+// askAdd asks which of the parts the project lacks to add, then adds them as if named.
+func askAdd(ctx context.Context, env *Env, o growOpts) error {
+	p, err := load(env, o.path)
+	if err != nil {
+		return err
+	}
+	present := append(slices.Clone(p.Manifest.Components), p.Manifest.Services...)
+	comps, svcs, err := askAmong(ctx, env.prompter(), env.catalog(), present, nil, nil)
+	if err != nil {
+		return err
+	}
+	names := append(comps, svcs...)
+	if len(names) == 0 {
+		fmt.Fprintln(env.Stdout, "Nothing chosen; nothing was changed.")
+		return nil
+	}
+	return runAdd(ctx, env, names, o)
 }
 
 func runAdd(ctx context.Context, env *Env, names []string, o growOpts) error {

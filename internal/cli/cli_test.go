@@ -320,3 +320,55 @@ func TestInitInteractiveFlag(t *testing.T) {
 		})
 	}
 }
+
+// TestAddAsks: add without names asks, at a terminal, which of the parts the project lacks to
+// add (those it has are not offered); without a terminal it stays a usage error, so a script
+// that forgot the names does not wait for an answer.
+func TestAddAsks(t *testing.T) {
+	dir := t.TempDir()
+	if r := run(t, Env{}, "", "init", "app", "-o", dir, "--components", "cache", "--no-interactive"); r.code != 0 {
+		t.Fatalf("init: exit %d: %s", r.code, r.stderr)
+	}
+	proj := filepath.Join(dir, "app")
+	before := readTree(t, proj)
+	tests := []struct {
+		name, stdin string
+		code        int
+		want        []string // in stdout, or stderr when code != 0
+		changed     bool
+	}{
+		{"nothing chosen", "\n\n", 0, []string{"  4) [ ] observability", "Nothing chosen; nothing was changed."}, false},
+		{"end of input", "", ExitUsage, []string{"aegis: stdin closed before add's questions were answered: name what to add, for example: aegis add cache; nothing was changed\n"}, false},
+		{"cancelled", "scheduler\n\nn\n", 0, []string{"Adding scheduler to app", "Cancelled"}, false},
+		{"chosen", "scheduler\nauth\ny\n", 0, []string{"+ adding component 'database': service 'auth' requires it", "Added database, scheduler, auth"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, Env{}, tt.stdin, "add", "-p", proj)
+			if r.code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tt.code, r.stdout, r.stderr)
+			}
+			got := r.stdout
+			if tt.code != 0 {
+				got = r.stderr
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("output lacks %q:\n%s", w, got)
+				}
+			}
+			if strings.Contains(r.stdout, "[ ] cache") {
+				t.Errorf("add offered cache, which the project has:\n%s", r.stdout)
+			}
+			if changed := !maps.Equal(readTree(t, proj), before); changed != tt.changed {
+				t.Errorf("project changed: %v, want %v", changed, tt.changed)
+			}
+		})
+	}
+
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), []string{"add", "-p", proj}, Env{Stdin: strings.NewReader("cache\n"), Stdout: &out, Stderr: &errb})
+	if want := "aegis: add needs at least one component or service name, for example: aegis add cache (see 'aegis add --help')\n"; code != ExitUsage || errb.String() != want {
+		t.Errorf("without a terminal: exit %d, stderr %q; want %d, %q", code, errb.String(), ExitUsage, want)
+	}
+}

@@ -136,10 +136,7 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 	interactive := !o.noInteractive
 	var p prompt.Prompter
 	if interactive {
-		p = env.Prompter
-		if p == nil {
-			p = prompt.New(env.Stdin, env.Stdout)
-		}
+		p = env.prompter()
 	}
 
 	if name == "" && interactive {
@@ -302,10 +299,16 @@ func checkTarget(target string) error {
 // soon are listed too, as not selectable, so the form shows the whole catalog. The marked
 // ones, given as flags with --interactive, start selected.
 func ask(ctx context.Context, p prompt.Prompter, cat catalog.Catalog, markedComps, markedSvcs []string) (comps, svcs []string, err error) {
+	return askAmong(ctx, p, cat, nil, markedComps, markedSvcs)
+}
+
+// askAmong is ask without the entries that present holds (add's question leaves out what the
+// project has); a kind with nothing left to choose is not asked about.
+func askAmong(ctx context.Context, p prompt.Prompter, cat catalog.Catalog, present []string, markedComps, markedSvcs []string) (comps, svcs []string, err error) {
 	var compOpts, svcOpts []prompt.Option
 	choosable := map[catalog.Kind]bool{}
 	for _, e := range cat.Entries {
-		if e.AlwaysOn {
+		if e.AlwaysOn || slices.Contains(present, e.Name) {
 			continue
 		}
 		desc := e.Description

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/aegisgo/aegis/internal/catalog"
 	"github.com/aegisgo/aegis/internal/generate"
@@ -49,6 +50,25 @@ func (e *Env) catalog() catalog.Catalog {
 		return *e.Catalog
 	}
 	return catalog.Default
+}
+
+// prompter is the one questions are asked with: Prompter, else a terminal form or line
+// prompts on Stdin.
+func (e *Env) prompter() prompt.Prompter {
+	if e.Prompter != nil {
+		return e.Prompter
+	}
+	return prompt.New(e.Stdin, e.Stdout)
+}
+
+// canAsk tells whether a question can be put to a person: a command that can do without one
+// (add with no names) asks only then, so a script that forgot the names gets the usage error.
+func (e *Env) canAsk() bool {
+	if e.Prompter != nil {
+		return true
+	}
+	f, ok := e.Stdin.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // projectOpts is how every command renders projects: the catalog, reference app and module
