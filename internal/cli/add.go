@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/aegisgo/aegis/internal/catalog"
 )
 
 func newAddCmd(env *Env) *cobra.Command {
@@ -30,16 +32,14 @@ Add asks before writing; without a terminal it reads the answer from stdin as in
 		Example: `  aegis add cache
   aegis add auth --dry-run
   aegis add worker scheduler -p ~/src/my-api --yes`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 && env.canAsk() {
-				return nil
-			}
-			return needNames("add")(cmd, args)
-		},
+		Args: needNames(env, "add"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				err := askAdd(cmd.Context(), env, o)
-				return onClosedInput(err, "add's questions were", "name what to add, for example: aegis add cache; nothing was changed")
+				var err error
+				args, err = askNames(cmd.Context(), env, o, false)
+				if err != nil || len(args) == 0 {
+					return onClosedInput(err, "add's questions were", "name what to add, for example: aegis add cache; nothing was changed")
+				}
 			}
 			err := runAdd(cmd.Context(), env, args, o)
 			return onClosedInput(err, "add's confirmation was", "pass --yes to apply the changes without asking; nothing was changed")
@@ -49,23 +49,24 @@ Add asks before writing; without a terminal it reads the answer from stdin as in
 	return cmd
 }
 
-// askAdd asks which of the parts the project lacks to add, then adds them as if named.
-func askAdd(ctx context.Context, env *Env, o growOpts) error {
+// askNames asks which parts to add (the ones the project lacks) or to remove (the ones it has,
+// coming-soon entries aside); nil with nothing chosen, which it says.
+func askNames(ctx context.Context, env *Env, o growOpts, has bool) ([]string, error) {
 	p, err := load(env, o.path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	present := append(slices.Clone(p.Manifest.Components), p.Manifest.Services...)
-	comps, svcs, err := askAmong(ctx, env.prompter(), env.catalog(), present, nil, nil)
+	offer := func(e catalog.Entry) bool { return slices.Contains(present, e.Name) == has && (!has || e.Available()) }
+	comps, svcs, err := askAmong(ctx, env.prompter(), env.catalog(), offer, nil, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	names := append(comps, svcs...)
 	if len(names) == 0 {
 		fmt.Fprintln(env.Stdout, "Nothing chosen; nothing was changed.")
-		return nil
 	}
-	return runAdd(ctx, env, names, o)
+	return names, nil
 }
 
 func runAdd(ctx context.Context, env *Env, names []string, o growOpts) error {

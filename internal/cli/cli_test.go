@@ -372,3 +372,29 @@ func TestAddAsks(t *testing.T) {
 		t.Errorf("without a terminal: exit %d, stderr %q; want %d, %q", code, errb.String(), ExitUsage, want)
 	}
 }
+
+// TestRemoveAsks: remove without names offers the project's own optional parts.
+func TestRemoveAsks(t *testing.T) {
+	dir := t.TempDir()
+	if r := run(t, Env{}, "", "init", "app", "-o", dir, "--components", "cache,scheduler", "--no-interactive"); r.code != 0 {
+		t.Fatalf("init: exit %d: %s", r.code, r.stderr)
+	}
+	proj := filepath.Join(dir, "app")
+	r := run(t, Env{}, "2\ny\n", "remove", "-p", proj)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, w := range []string{"  1) [ ] scheduler", "  2) [ ] cache", "Removed cache"} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("output lacks %q:\n%s", w, r.stdout)
+		}
+	}
+	for _, no := range []string{"database", "Services:"} {
+		if strings.Contains(r.stdout, no) {
+			t.Errorf("remove offered %q, which the project lacks:\n%s", no, r.stdout)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(proj, "internal/components/cache")); !os.IsNotExist(err) {
+		t.Errorf("cache's folder is still there: %v", err)
+	}
+}

@@ -40,8 +40,13 @@ func growFlags(cmd *cobra.Command, o *growOpts, confirm bool) {
 	}
 }
 
-func needNames(verb string) cobra.PositionalArgs {
+// needNames refuses a command without names, except with none at all where a person can be
+// asked for them.
+func needNames(env *Env, verb string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 && env.canAsk() {
+			return nil
+		}
 		if len(splitNames(args)) == 0 { // "" too: still no name
 			return usagef("%s needs at least one component or service name, for example: aegis %s cache", verb, verb)
 		}

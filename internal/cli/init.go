@@ -299,16 +299,16 @@ func checkTarget(target string) error {
 // soon are listed too, as not selectable, so the form shows the whole catalog. The marked
 // ones, given as flags with --interactive, start selected.
 func ask(ctx context.Context, p prompt.Prompter, cat catalog.Catalog, markedComps, markedSvcs []string) (comps, svcs []string, err error) {
-	return askAmong(ctx, p, cat, nil, markedComps, markedSvcs)
+	return askAmong(ctx, p, cat, func(catalog.Entry) bool { return true }, markedComps, markedSvcs)
 }
 
-// askAmong is ask without the entries that present holds (add's question leaves out what the
-// project has); a kind with nothing left to choose is not asked about.
-func askAmong(ctx context.Context, p prompt.Prompter, cat catalog.Catalog, present []string, markedComps, markedSvcs []string) (comps, svcs []string, err error) {
+// askAmong is ask about the entries offer accepts (add offers what the project lacks, remove
+// what it has); a kind with nothing to choose is not asked about.
+func askAmong(ctx context.Context, p prompt.Prompter, cat catalog.Catalog, offer func(catalog.Entry) bool, markedComps, markedSvcs []string) (comps, svcs []string, err error) {
 	var compOpts, svcOpts []prompt.Option
 	choosable := map[catalog.Kind]bool{}
 	for _, e := range cat.Entries {
-		if e.AlwaysOn || slices.Contains(present, e.Name) {
+		if e.AlwaysOn || !offer(e) {
 			continue
 		}
 		desc := e.Description

@@ -23,7 +23,7 @@ import (
 func newRemoveCmd(env *Env) *cobra.Command {
 	var o growOpts
 	cmd := &cobra.Command{
-		Use:   "remove NAME...",
+		Use:   "remove [NAME...]",
 		Short: "Remove components or services from a project",
 		Long: `Remove components or services from the project in the current folder or the nearest one
 above it (or --project-path).
@@ -31,11 +31,20 @@ above it (or --project-path).
 Remove refuses the components every project has (backend, frontend) and anything another
 selected component or service requires. It deletes the files of what is removed and
 re-renders the shared ones; a file you changed is never deleted: remove stops and names it.
-Database tables are kept: remove prints them and how to drop them.`,
+Database tables are kept: remove prints them and how to drop them.
+
+Without names, at a terminal, remove asks which of the project's parts to remove.`,
 		Example: `  aegis remove cache
   aegis remove auth --dry-run`,
-		Args: needNames("remove"),
+		Args: needNames(env, "remove"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				var err error
+				args, err = askNames(cmd.Context(), env, o, true)
+				if err != nil || len(args) == 0 {
+					return onClosedInput(err, "remove's questions were", "name what to remove, for example: aegis remove cache; nothing was changed")
+				}
+			}
 			err := runRemove(cmd.Context(), env, args, o)
 			return onClosedInput(err, "remove's confirmation was", "pass --yes to apply the changes without asking; nothing was changed")
 		},
