@@ -3,6 +3,7 @@ package comms
 import (
 	"errors"
 	"fmt"
+	"net/textproto"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -109,7 +110,8 @@ func retryAfter(v string, now time.Time) time.Duration {
 
 // Temporary reports whether a delivery that failed with err may succeed if tried again, for
 // dispatchers that retry (the worker glue): a server that is down or times out, a rate limit
-// or a server error of an HTTP provider (ProviderError.Temporary), an SMTP 4xx answer. A
+// or a server error of an HTTP provider (ProviderError.Temporary), an SMTP 4xx answer (to
+// AUTH too) or a connection lost in the middle of a session. A
 // refused address (SMTP 5xx, an API's 4xx), refused credentials, a TLS problem, a provider
 // that is not configured, an accepted message whose answer does not decode and bad input are
 // permanent: trying again sends nothing. An error the service cannot place (a transport error
@@ -126,6 +128,11 @@ func Temporary(err error) bool {
 	}
 	if se, ok := errors.AsType[*gomail.SendError](err); ok && errors.Is(err, ErrSMTPRejected) {
 		return se.IsTemp()
+	}
+	// A refusal of the credentials may be temporary too: RFC 4954's 454 (the server cannot
+	// check them now, its user database is down).
+	if te, ok := errors.AsType[*textproto.Error](err); ok && errors.Is(err, ErrSMTPAuth) {
+		return te.Code/100 == 4
 	}
 	for _, permanent := range []error{
 		ErrSMTPRejected, ErrSMTPAuth, ErrSMTPTLS, ErrSMTPTLSRequired, ErrNotConfigured, ErrNotFound, ErrUnreadableAnswer,

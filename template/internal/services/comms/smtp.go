@@ -312,18 +312,36 @@ func (p *SMTP) classify(err error) error {
 	)
 	msg := err.Error()
 	switch {
+	case errors.As(err, &sendErr) && sendErr.Reason != gomail.ErrConnCheck && sendErr.ErrorCode() == 0 && sessionLost(sendErr):
+		// No SMTP answer: the connection broke or timed out in the middle of the session
+		// (a server restarting, a proxy dropping it). The server refused nothing, so this is
+		// the same as a server that is down, tried again.
+		return fmt.Errorf("%w (%s): connection lost: %w", ErrSMTPUnreachable, p.host, err)
 	case errors.As(err, &sendErr) && sendErr.Reason != gomail.ErrConnCheck:
 		return fmt.Errorf("%w: %w", ErrSMTPRejected, err)
 	case strings.Contains(msg, "does not support STARTTLS"):
 		return fmt.Errorf("%w (%s): %w", ErrSMTPTLSRequired, p.host, err)
 	case errors.As(err, &certErr), errors.As(err, &recErr), strings.Contains(msg, "tls:"):
 		return fmt.Errorf("%w (%s): %w", ErrSMTPTLS, p.host, err)
-	case strings.Contains(msg, "SMTP AUTH"), strings.Contains(msg, "auth"), errors.Is(err, gomail.ErrPlainAuthNotSupported), errors.Is(err, gomail.ErrLoginAuthNotSupported):
+	// go-mail's authentication errors all say "SMTP AUTH" or "SMTP Auth"; a bare "auth"
+	// would also match a host name (smtp-auth.example.com) in a dial error.
+	case strings.Contains(strings.ToUpper(msg), "SMTP AUTH"), errors.Is(err, gomail.ErrPlainAuthNotSupported), errors.Is(err, gomail.ErrLoginAuthNotSupported):
 		return fmt.Errorf("%w (%s): %w", ErrSMTPAuth, p.host, err)
 	case errors.As(err, &opErr), errors.As(err, &netErr), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%w (%s): %w", ErrSMTPUnreachable, p.host, err)
 	}
 	return fmt.Errorf("comms: smtp (%s): %w", p.host, err)
+}
+
+// sessionLost reports whether a SendError is of a stage that talks to the server (MAIL,
+// RCPT, DATA, the message, its end, RSET), where an error without an SMTP code is a broken
+// connection; the other reasons (an address go-mail cannot read) are the message's.
+func sessionLost(e *gomail.SendError) bool {
+	switch e.Reason {
+	case gomail.ErrSMTPMailFrom, gomail.ErrSMTPRcptTo, gomail.ErrSMTPData, gomail.ErrWriteContent, gomail.ErrSMTPDataClose, gomail.ErrSMTPReset:
+		return true
+	}
+	return false
 }
 
 var _ EmailProvider = (*SMTP)(nil)

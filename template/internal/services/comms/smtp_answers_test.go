@@ -1,0 +1,158 @@
+package comms
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aegisgo/aegis/template/internal/services/comms/mailpittest"
+)
+
+// An SMTP answer is temporary or permanent by its code, at whatever stage it comes (RFC 5321:
+// 4yz try again later, 5yz do not; RFC 4954's 454 for AUTH is temporary too), so the worker
+// retries the first and gives up on the second at once. Mailpit's chaos triggers make it
+// answer each stage with the code.
+func TestSMTPAnswerCodes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, trigger string
+		sentinel      error
+		temporary     bool
+	}{
+		{"sender 451", "Sender:451:100", ErrSMTPRejected, true},
+		{"sender 550", "Sender:550:100", ErrSMTPRejected, false},
+		{"recipient 452", "Recipient:452:100", ErrSMTPRejected, true},
+		{"recipient 550", "Recipient:550:100", ErrSMTPRejected, false},
+		{"authentication 454", "Authentication:454:100", ErrSMTPAuth, true},
+		{"authentication 535", "Authentication:535:100", ErrSMTPAuth, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			mp := mailpittest.Start(t, "--chaos-triggers", tt.trigger, "--smtp-auth-accept-any", "--smtp-auth-allow-insecure")
+			p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: mp.SMTPPort, TLSPolicy: TLSNone,
+				Username: "ada", Password: "correct-horse", Timeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = p.SendEmail(t.Context(), &Message{From: "app@example.com", To: []string{"ada@example.com"}, Subject: tt.name, Text: "hello"})
+			if !errors.Is(err, tt.sentinel) {
+				t.Fatalf("error %v, want %v", err, tt.sentinel)
+			}
+			if got := Temporary(err); got != tt.temporary {
+				t.Errorf("Temporary(%v) = %v, want %v", err, got, tt.temporary)
+			}
+			if n := len(mp.Summaries()); n != 0 {
+				t.Errorf("%d messages arrived, want none", n)
+			}
+		})
+	}
+}
+
+// A connection that breaks in the middle of a session (the server restarts, a proxy drops
+// it) carries no SMTP answer: the server refused nothing, so the send is tried again like
+// one to a server that is down, not failed for good as a rejection.
+func TestSMTPConnectionLost(t *testing.T) {
+	t.Parallel()
+	for _, stage := range []string{"MAIL", "RCPT", "DATA", "."} {
+		t.Run(stage, func(t *testing.T) {
+			t.Parallel()
+			port := hangUpAt(t, stage)
+			p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: port, TLSPolicy: TLSNone, Timeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = p.SendEmail(t.Context(), &Message{From: "app@example.com", To: []string{"ada@example.com"}, Subject: "lost", Text: "hello"})
+			if err == nil {
+				t.Fatal("sent through a server that hung up")
+			}
+			if !errors.Is(err, ErrSMTPUnreachable) || !Temporary(err) {
+				t.Errorf("error %v (temporary %v), want %v, temporary", err, Temporary(err), ErrSMTPUnreachable)
+			}
+		})
+	}
+}
+
+// hangUpAt runs an SMTP server on a free port that answers every command with success
+// until it gets the one named stage ("." is the end of the message's data), then closes
+// the connection without answering it.
+func hangUpAt(t *testing.T, stage string) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				r, w := bufio.NewReader(c), bufio.NewWriter(c)
+				reply := func(s string) bool {
+					_, err := w.WriteString(s + "\r\n")
+					return err == nil && w.Flush() == nil
+				}
+				reply("220 localhost ESMTP")
+				inData := false
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					line = strings.TrimRight(line, "\r\n")
+					if inData {
+						if line == "." {
+							if stage == "." {
+								return
+							}
+							inData = false
+							reply("250 queued")
+						}
+						continue
+					}
+					verb := strings.ToUpper(strings.SplitN(line, " ", 2)[0])
+					if i := strings.IndexByte(verb, ':'); i >= 0 {
+						verb = verb[:i]
+					}
+					if verb == stage {
+						return
+					}
+					switch verb {
+					case "EHLO":
+						reply("250-localhost\r\n250 8BITMIME")
+					case "DATA":
+						inData = true
+						reply("354 go ahead")
+					case "QUIT":
+						reply("221 bye")
+						return
+					default:
+						reply("250 ok")
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// A server whose host name holds "auth" and does not answer is unreachable (temporary), not
+// a refusal of the credentials (permanent).
+func TestSMTPClassifyHostNamedAuth(t *testing.T) {
+	t.Parallel()
+	p, err := NewSMTP(SMTPParams{Host: "smtp-auth.example.com", Port: 587})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dial := &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Name: "smtp-auth.example.com", Err: "no such host", IsNotFound: true}}
+	if err := p.classify(dial); !errors.Is(err, ErrSMTPUnreachable) || !Temporary(err) {
+		t.Errorf("classify(%v) = %v (temporary %v), want %v, temporary", dial, err, Temporary(err), ErrSMTPUnreachable)
+	}
+}
