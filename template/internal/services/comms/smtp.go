@@ -120,7 +120,10 @@ func (p *SMTP) SendEmail(ctx context.Context, m *Message) (string, error) {
 		return "", p.classify(err)
 	}
 	defer func() { _ = client.CloseWithSMTPClient(conn) }()
-	if err := client.SendWithSMTPClient(conn, msg); err != nil {
+	// A failure after the server took the message (250 to its end), at the RSET that ends the
+	// transaction, leaves it sent: reporting it failed would show a delivered message as
+	// failed, and a retry would deliver it twice.
+	if err := client.SendWithSMTPClient(conn, msg); err != nil && !msg.IsDelivered() {
 		return "", p.classify(err)
 	}
 	return strings.Trim(msg.GetMessageID(), "<>"), nil

@@ -76,6 +76,27 @@ func TestSMTPConnectionLost(t *testing.T) {
 	}
 }
 
+// A server that took the message and hangs up at the RSET after it has the message: it is
+// sent, not failed (nor retried, which would deliver it twice).
+func TestSMTPDeliveredThenConnectionLost(t *testing.T) {
+	t.Parallel()
+	p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: hangUpAt(t, "RSET"), TLSPolicy: TLSNone, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(Settings{}, &Opts{Email: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := svc.Send(t.Context(), Message{To: []string{"ada@example.com"}, Subject: "taken", Text: "hello"})
+	if err != nil {
+		t.Fatalf("a message the server took: %v", err)
+	}
+	if r, _ := svc.Message(t.Context(), id); r.Status != StatusSent || r.ProviderID == "" {
+		t.Errorf("record %+v, want sent with its Message-ID", r)
+	}
+}
+
 // hangUpAt runs an SMTP server on a free port that answers every command with success
 // until it gets the one named stage ("." is the end of the message's data), then closes
 // the connection without answering it.
