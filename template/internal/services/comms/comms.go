@@ -337,7 +337,7 @@ func (s *Service) submit(ctx context.Context, r Record, direct bool) (ID, error)
 		if err := s.store.Add(ctx, r); err != nil {
 			return "", fmt.Errorf("comms: record message: %w", err)
 		}
-		return r.ID, s.DeliverWith(ctx, r.ID, DeliverOpts{callerReports: true})
+		return r.ID, s.DeliverWith(ctx, r.ID, DeliverOpts{CallerReports: true})
 	}
 	if rd, ok := s.dispatcher.(RecordDispatcher); ok {
 		// Nothing is stored when this fails, so there is no status to record.
@@ -366,8 +366,10 @@ type DeliverOpts struct {
 	// message then stays queued, with the error and the attempt recorded, rather than failed.
 	// A permanent failure marks it failed either way.
 	WillRetry bool
-
-	callerReports bool // a failure is the caller's to report (SendNow): not logged
+	// CallerReports says the caller reports a failure itself (SendNow returns it, the worker
+	// logs each failed job attempt with its error): it is not logged here too, so one failure
+	// makes one log line.
+	CallerReports bool
 }
 
 // Deliver makes one delivery attempt of the recorded message id and records its outcome. A
@@ -425,7 +427,7 @@ func (s *Service) DeliverWith(ctx context.Context, id ID, opts DeliverOpts) erro
 	}
 	s.record(ctx, id, u)
 	if err != nil {
-		if !opts.callerReports {
+		if !opts.CallerReports {
 			s.logger.WarnContext(ctx, "comms: delivery failed", "id", id, "channel", r.Channel, "provider", provider,
 				"status", u.Status, "error", err)
 		}

@@ -80,7 +80,9 @@ func deliver(ctx context.Context, job *river.Job[DeliverArgs]) error {
 func Deliver(ctx context.Context, svc *comms.Service, job *river.Job[DeliverArgs]) error {
 	id := comms.ID(job.Args.ID)
 	last := job.Attempt >= job.MaxAttempts
-	err := svc.DeliverWith(ctx, id, comms.DeliverOpts{WillRetry: !last})
+	// The worker logs each failed attempt with the error, which names the message: the
+	// service does not log it a second time.
+	err := svc.DeliverWith(ctx, id, comms.DeliverOpts{WillRetry: !last, CallerReports: true})
 	switch {
 	case err == nil:
 		return nil

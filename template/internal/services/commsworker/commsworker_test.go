@@ -46,7 +46,13 @@ func testSettings() worker.Settings {
 // test ends.
 func setup(t testing.TB, db *database.DB, email comms.EmailProvider, ws worker.Settings) *env {
 	t.Helper()
-	quiet := slog.New(slog.DiscardHandler)
+	return setupLogged(t, db, email, ws, slog.New(slog.DiscardHandler))
+}
+
+// setupLogged is setup with the service and the worker writing to logger.
+func setupLogged(t testing.TB, db *database.DB, email comms.EmailProvider, ws worker.Settings, logger *slog.Logger) *env {
+	t.Helper()
+	quiet := logger
 	store := commsdb.NewStore(db)
 	// The service needs the dispatcher, the dispatcher the worker, and the worker's jobs the
 	// service (from their scope): the worker is set last, before anything is sent.
@@ -507,6 +513,75 @@ func TestSensitiveThroughWorker(t *testing.T) {
 		}
 		if job := e.jobOf(t, id); job == nil || strings.Contains(string(job.EncodedArgs), "s3cr3t") {
 			t.Errorf("job %+v", job)
+		}
+	})
+}
+
+// lockedBuffer is a log destination written by several goroutines (the worker's).
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) lines(substr string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for line := range strings.Lines(l.b.String()) {
+		if strings.Contains(line, substr) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// A delivery that fails for good makes one log line, not one of the service and another of
+// the worker for the same failure: a rejected recipient (cancelled at once) and a server that
+// is down at the job's only attempt (discarded).
+func TestFailureLoggedOnce(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		mp := mailpittest.Start(t, "--smtp-allowed-recipients", `@ok\.test$`)
+		logs := &lockedBuffer{}
+		ws := testSettings()
+		ws.MaxAttempts = 1
+		e := setupLogged(t, db, smtpTo(t, mp, "", ""), ws, slog.New(slog.NewTextHandler(logs, nil)))
+
+		rejected, err := e.svc.Send(ctx, comms.Message{To: []string{"bob@elsewhere.test"}, Subject: "rejected", Text: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 20*time.Second, func() bool { return e.message(t, rejected).Status == comms.StatusFailed },
+			func() string { return fmt.Sprintf("rejected: %+v", e.message(t, rejected)) })
+
+		mp.Stop()
+		down, err := e.svc.Send(ctx, comms.Message{To: []string{"ada@ok.test"}, Subject: "down", Text: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 20*time.Second, func() bool { return e.message(t, down).Status == comms.StatusFailed },
+			func() string { return fmt.Sprintf("down: %+v", e.message(t, down)) })
+		// The job's end is logged once River has its outcome, just after the message's.
+		for _, tt := range []struct {
+			id   comms.ID
+			want string
+		}{{rejected, "rejected"}, {down, "unreachable"}} {
+			waitFor(t, 20*time.Second, func() bool { return len(logs.lines(string(tt.id))) > 0 },
+				func() string { return fmt.Sprintf("no log line names %s", tt.id) })
+			if j := e.jobOf(t, tt.id); j == nil || j.FinalizedAt == nil {
+				waitFor(t, 20*time.Second, func() bool { j := e.jobOf(t, tt.id); return j != nil && j.FinalizedAt != nil },
+					func() string { return fmt.Sprintf("job of %s not finalized", tt.id) })
+			}
+			lines := logs.lines(string(tt.id))
+			if len(lines) != 1 || !strings.Contains(lines[0], tt.want) {
+				t.Errorf("%s: %d log lines name the message, want 1 saying %q:\n%s", tt.want, len(lines), tt.want, strings.Join(lines, ""))
+			}
 		}
 	})
 }
