@@ -21,6 +21,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
 	"github.com/aegisgo/aegis/template/internal/components/worker"
+	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 	"github.com/aegisgo/aegis/template/internal/services/comms"
@@ -517,23 +518,10 @@ func TestSensitiveThroughWorker(t *testing.T) {
 	})
 }
 
-// lockedBuffer is a log destination written by several goroutines (the worker's).
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) lines(substr string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// linesWith returns the lines of logs that hold substr.
+func linesWith(logs *logtest.Buffer, substr string) []string {
 	var out []string
-	for line := range strings.Lines(l.b.String()) {
+	for line := range strings.Lines(logs.String()) {
 		if strings.Contains(line, substr) {
 			out = append(out, line)
 		}
@@ -548,7 +536,7 @@ func TestFailureLoggedOnce(t *testing.T) {
 	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		ctx := t.Context()
 		mp := mailpittest.Start(t, "--smtp-allowed-recipients", `@ok\.test$`)
-		logs := &lockedBuffer{}
+		logs := &logtest.Buffer{}
 		ws := testSettings()
 		ws.MaxAttempts = 1
 		e := setupLogged(t, db, smtpTo(t, mp, "", ""), ws, slog.New(slog.NewTextHandler(logs, nil)))
@@ -572,13 +560,13 @@ func TestFailureLoggedOnce(t *testing.T) {
 			id   comms.ID
 			want string
 		}{{rejected, "rejected"}, {down, "unreachable"}} {
-			waitFor(t, 20*time.Second, func() bool { return len(logs.lines(string(tt.id))) > 0 },
+			waitFor(t, 20*time.Second, func() bool { return len(linesWith(logs, string(tt.id))) > 0 },
 				func() string { return fmt.Sprintf("no log line names %s", tt.id) })
 			if j := e.jobOf(t, tt.id); j == nil || j.FinalizedAt == nil {
 				waitFor(t, 20*time.Second, func() bool { j := e.jobOf(t, tt.id); return j != nil && j.FinalizedAt != nil },
 					func() string { return fmt.Sprintf("job of %s not finalized", tt.id) })
 			}
-			lines := logs.lines(string(tt.id))
+			lines := linesWith(logs, string(tt.id))
 			if len(lines) != 1 || !strings.Contains(lines[0], tt.want) {
 				t.Errorf("%s: %d log lines name the message, want 1 saying %q:\n%s", tt.want, len(lines), tt.want, strings.Join(lines, ""))
 			}
