@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -28,6 +29,10 @@ type SMTP struct {
 	host    string
 	opts    []gomail.Option
 	timeout time.Duration
+	// implicitTLS and tlsConfig let dial open the connection itself: go-mail dials with the
+	// context but then reads and writes under its own timeouts only.
+	implicitTLS bool
+	tlsConfig   *tls.Config
 }
 
 // SMTPParams configure NewSMTP; see Settings for what each means.
@@ -99,7 +104,58 @@ func NewSMTP(p SMTPParams) (*SMTP, error) {
 	if _, err := gomail.NewClient(p.Host, opts...); err != nil {
 		return nil, fmt.Errorf("comms: smtp: %w", err)
 	}
-	return &SMTP{host: p.Host, opts: opts, timeout: p.Timeout}, nil
+	return &SMTP{host: p.Host, opts: opts, timeout: p.Timeout, implicitTLS: p.ImplicitTLS, tlsConfig: tlsConfig}, nil
+}
+
+// client returns a go-mail client whose connection is closed as soon as ctx ends. go-mail
+// honours the context only while dialling; afterwards each command waits for its own
+// timeout, so a server that stops answering would hold a worker past its job's cancellation
+// (a graceful shutdown's) for up to COMMS_SMTP_TIMEOUT per command. Closing the connection
+// ends the blocked read at once. The returned stop must be called when the send is over.
+func (p *SMTP) client(ctx context.Context) (*gomail.Client, func(), error) {
+	var (
+		mu       sync.Mutex
+		stopConn = func() bool { return false }
+	)
+	dial := func(dialCtx context.Context, network, addr string) (net.Conn, error) {
+		d := &net.Dialer{}
+		var (
+			conn net.Conn
+			err  error
+		)
+		if p.implicitTLS {
+			// go-mail's own implicit TLS dialer, so the server still counts as encrypted.
+			conn, err = (&tls.Dialer{NetDialer: d, Config: p.tlsConfig}).DialContext(dialCtx, network, addr)
+		} else {
+			conn, err = d.DialContext(dialCtx, network, addr)
+		}
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		stopConn = context.AfterFunc(ctx, func() { _ = conn.Close() })
+		mu.Unlock()
+		return conn, nil
+	}
+	client, err := gomail.NewClient(p.host, append(slices.Clip(p.opts), gomail.WithDialContextFunc(dial))...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("comms: smtp: %w", err)
+	}
+	stop := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopConn()
+	}
+	return client, stop, nil
+}
+
+// failed classifies err, a failed conversation; when ctx ended (the connection was closed
+// for it) it says so, so callers see the cancellation rather than a network error.
+func (p *SMTP) failed(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("comms: smtp (%s): %w: %w", p.host, context.Cause(ctx), err)
+	}
+	return p.classify(err)
 }
 
 // Name implements EmailProvider.
@@ -111,20 +167,21 @@ func (p *SMTP) SendEmail(ctx context.Context, m *Message) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	client, err := gomail.NewClient(p.host, p.opts...)
+	client, stop, err := p.client(ctx)
 	if err != nil {
-		return "", fmt.Errorf("comms: smtp: %w", err)
+		return "", err
 	}
+	defer stop()
 	conn, err := client.DialToSMTPClientWithContext(ctx)
 	if err != nil {
-		return "", p.classify(err)
+		return "", p.failed(ctx, err)
 	}
 	defer func() { _ = client.CloseWithSMTPClient(conn) }()
 	// A failure after the server took the message (250 to its end), at the RSET that ends the
 	// transaction, leaves it sent: reporting it failed would show a delivered message as
 	// failed, and a retry would deliver it twice.
 	if err := client.SendWithSMTPClient(conn, msg); err != nil && !msg.IsDelivered() {
-		return "", p.classify(err)
+		return "", p.failed(ctx, err)
 	}
 	return strings.Trim(msg.GetMessageID(), "<>"), nil
 }
@@ -132,13 +189,14 @@ func (p *SMTP) SendEmail(ctx context.Context, m *Message) (string, error) {
 // Check connects, says hello, starts TLS and authenticates as a send would, then quits:
 // what the health check runs.
 func (p *SMTP) Check(ctx context.Context) error {
-	client, err := gomail.NewClient(p.host, p.opts...)
+	client, stop, err := p.client(ctx)
 	if err != nil {
-		return fmt.Errorf("comms: smtp: %w", err)
+		return err
 	}
+	defer stop()
 	conn, err := client.DialToSMTPClientWithContext(ctx)
 	if err != nil {
-		return p.classify(err)
+		return p.failed(ctx, err)
 	}
 	return client.CloseWithSMTPClient(conn)
 }

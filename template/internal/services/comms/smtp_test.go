@@ -1,11 +1,14 @@
 package comms
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"mime"
+	"net"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -230,6 +233,85 @@ func TestSMTPDown(t *testing.T) {
 	}
 	if h := svc.CheckHealth(t.Context()); h.Status != "degraded" || h.Details["smtp"] != "unreachable" || h.Details["failed_last_day"] != 1 {
 		t.Errorf("health %+v", h)
+	}
+}
+
+// A server that stops answering in the middle of a conversation must not hold a send or a
+// check past its context: a worker shutting down cancels its jobs and must get them back, to
+// be retried, not stuck until COMMS_SMTP_TIMEOUT runs out for each command. The server
+// cancels once the command it never answers has arrived, so the client is past dialling
+// (where go-mail honours the context) and waits for the answer. The timeout is long enough
+// that a call ending on it fails the test on the error it returns.
+func TestSMTPCancelledWhileServerSilent(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		hangOn string // the command the server never answers
+		call   func(context.Context, *SMTP) error
+	}{
+		{"send", "MAIL FROM", func(ctx context.Context, p *SMTP) error {
+			_, err := p.SendEmail(ctx, &Message{From: "app@example.com", To: []string{"ada@example.com"}, Subject: "silent", Text: "hello"})
+			return err
+		}},
+		{"check", "EHLO", func(ctx context.Context, p *SMTP) error { return p.Check(ctx) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = ln.Close() })
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			hung := make(chan net.Conn, 1)
+			go silentSMTP(ln, tc.hangOn, func(c net.Conn) { hung <- c; cancel() })
+			p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, TLSPolicy: TLSNone, Timeout: 20 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = tc.call(ctx, p)
+			select {
+			case c := <-hung:
+				defer func() { _ = c.Close() }()
+			default:
+				t.Fatalf("the client never sent %s: %v", tc.hangOn, err)
+			}
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("error %v, want the cancellation", err)
+			}
+			if !Temporary(err) {
+				t.Errorf("a cancelled attempt counts as permanent: %v", err)
+			}
+		})
+	}
+}
+
+// silentSMTP serves one connection of ln: it greets, answers EHLO (and any other command
+// with 250) until the client sends a line starting with hangOn; then it calls hang with the
+// connection and answers nothing more.
+func silentSMTP(ln net.Listener, hangOn string, hang func(net.Conn)) {
+	c, err := ln.Accept()
+	if err != nil {
+		return
+	}
+	if _, err := c.Write([]byte("220 silent ESMTP\r\n")); err != nil {
+		return
+	}
+	r := bufio.NewReader(c)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		if strings.HasPrefix(strings.ToUpper(line), hangOn) {
+			hang(c)
+			return
+		}
+		if _, err := c.Write([]byte("250 ok\r\n")); err != nil {
+			return
+		}
 	}
 }
 
