@@ -149,11 +149,13 @@ func (p *SMTP) client(ctx context.Context) (*gomail.Client, func(), error) {
 	return client, stop, nil
 }
 
-// failed classifies err, a failed conversation; when ctx ended (the connection was closed
-// for it) it says so, so callers see the cancellation rather than a network error.
+// failed classifies err, a failed conversation. When ctx ended (the connection was closed
+// for it) the server had not answered in time: unreachable, as a timeout is, and the error
+// carries ctx's cause, so callers see the cancellation rather than a closed connection (and
+// never a rejection, which is permanent: a command cut short is not refused).
 func (p *SMTP) failed(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
-		return fmt.Errorf("comms: smtp (%s): %w: %w", p.host, context.Cause(ctx), err)
+		return fmt.Errorf("%w (%s): %w: %w", ErrSMTPUnreachable, p.host, context.Cause(ctx), err)
 	}
 	return p.classify(err)
 }
