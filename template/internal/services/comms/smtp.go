@@ -124,7 +124,7 @@ func (p *SMTP) client(ctx context.Context) (*gomail.Client, func(), error) {
 			err  error
 		)
 		if p.implicitTLS {
-			// go-mail's own implicit TLS dialer, so the server still counts as encrypted.
+			// A *tls.Conn, as go-mail's own implicit-TLS dial makes, so the server still counts as encrypted.
 			conn, err = (&tls.Dialer{NetDialer: d, Config: p.tlsConfig}).DialContext(dialCtx, network, addr)
 		} else {
 			conn, err = d.DialContext(dialCtx, network, addr)
