@@ -142,3 +142,69 @@ func TestInterruptedRunIsNotAnError(t *testing.T) {
 		})
 	}
 }
+
+// allDispatcher records every dispatch, whichever the job.
+type allDispatcher struct {
+	mu    sync.Mutex
+	ticks map[string][]time.Time
+}
+
+func (d *allDispatcher) Dispatch(_ context.Context, job string, tick time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ticks[job] = append(d.ticks[job], tick)
+	return nil
+}
+
+func (d *allDispatcher) has(job string, tick time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, t := range d.ticks[job] {
+		if t.Equal(tick) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestLostClaimEnqueuedAtStart: a tick an instance claimed but never recorded as enqueued (it
+// died between the two) is enqueued by the next scheduler to start, and recorded as such; a
+// tick recorded with an outcome is left alone.
+func TestLostClaimEnqueuedAtStart(t *testing.T) {
+	t.Parallel()
+	store := &finishStore{memoryStore: newMemoryStore()}
+	lost := time.Now().UTC().Add(-10 * time.Second).Truncate(time.Second)
+	done := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+	for _, r := range []Run{
+		{Job: "test_every", Tick: lost, Instance: "gone", Started: lost, Outcome: OutcomeRunning},
+		{Job: "test_fail", Tick: done, Instance: "gone", Started: done, Outcome: OutcomeOK},
+	} {
+		if won, err := store.Claim(t.Context(), r); !won || err != nil {
+			t.Fatalf("claim %+v: %v, %v", r, won, err)
+		}
+	}
+	d := &allDispatcher{ticks: map[string][]time.Time{}}
+	s, err := New(Settings{}, &Opts{Tick: true, Store: store, Dispatcher: d, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !d.has("test_every", lost) {
+		if time.Now().After(deadline) {
+			t.Fatal("the lost tick was not enqueued")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := s.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := store.finished(lost); got.Outcome != OutcomeEnqueued {
+		t.Errorf("the lost tick is recorded %q, want %q", got.Outcome, OutcomeEnqueued)
+	}
+	if d.has("test_fail", done) {
+		t.Error("a tick with an outcome was enqueued again")
+	}
+}

@@ -267,8 +267,22 @@ func (s *Scheduler) catchUp(ctx context.Context) {
 		return
 	}
 	now := time.Now()
+	s.mu.Lock()
+	dispatcher := s.dispatcher
+	s.mu.Unlock()
 	for _, j := range s.jobs {
 		prev, ok := last[j.Name]
+		if ok && dispatcher != nil && prev.Outcome == OutcomeRunning {
+			// Claimed but never recorded as enqueued: the instance that won it died between
+			// its claim and its enqueue, and no instance claims that tick again. Enqueuing is
+			// idempotent per tick, so a tick that did reach the queue (or still is being
+			// dispatched elsewhere) is not run twice.
+			s.running.Add(1)
+			go func() {
+				defer s.running.Done()
+				s.redispatch(j, prev)
+			}()
+		}
 		if j.Missed != MissedRunOnce || !ok {
 			continue
 		}
@@ -341,6 +355,26 @@ func (s *Scheduler) runTick(j *Job, tick time.Time, missed bool) {
 		return
 	}
 	_ = s.execute(ctx, store, j, run)
+}
+
+// redispatch enqueues the tick of run, claimed by an instance that did not record enqueuing
+// it, and records it as enqueued.
+func (s *Scheduler) redispatch(j *Job, run Run) {
+	s.mu.Lock()
+	ctx, store, dispatcher := s.ctx, s.store, s.dispatcher
+	s.mu.Unlock()
+	if ctx == nil || ctx.Err() != nil {
+		return
+	}
+	s.logger.Info("scheduler: enqueuing a tick claimed but never enqueued", "job", j.Name, "tick", run.Tick, "claimed_by", run.Instance)
+	run.Outcome = OutcomeEnqueued
+	if err := s.dispatch(ctx, dispatcher, j.Name, run.Tick); err != nil {
+		run.Outcome, run.Error = OutcomeFailed, err.Error()
+		s.logger.Error("scheduler: dispatch", "job", j.Name, "tick", run.Tick, "err", err)
+	}
+	if err := store.Finish(context.WithoutCancel(ctx), run); err != nil {
+		s.logger.Warn("scheduler: record run", "job", j.Name, "err", err)
+	}
 }
 
 // dispatch hands tick of job to d, trying again after each of dispatchWaits (Dispatch is
