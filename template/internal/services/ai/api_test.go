@@ -1012,3 +1012,36 @@ func TestMaxTokensBound(t *testing.T) {
 		}
 	})
 }
+
+// TestCutStreamCountsAnswer: an answer cut short counts its text's tokens in the ledger (so
+// the quota sees them) for every provider. Anthropic's stream reports its input tokens and a
+// first output token in message_start, and the real output count only in message_delta at
+// the end: a stream cut before it recorded one output token however long the answer was.
+func TestCutStreamCountsAnswer(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		for _, tc := range []struct {
+			provider, model string
+			fake            func(testing.TB, string) *fakeProvider
+		}{
+			{ProviderOpenAI, "gpt-4o-mini", newFakeOpenAI},
+			{ProviderAnthropic, "claude-sonnet-4-5", newFakeAnthropic},
+		} {
+			f := tc.fake(t, fakeCut)
+			f.words = []string{"Hello", strings.Repeat("word ", 40), "world"}
+			_, h := setup(t, db, f, Settings{Provider: tc.provider, Model: tc.model}, &Opts{Identity: headerIdentity{}})
+			rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "tell me", "stream": true}, map[string]string{"X-Test-User": "cut-" + tc.provider})
+			events := readEvents(t, rec.Body.String())
+			if last := events[len(events)-1]; last.name != "error" {
+				t.Fatalf("%s: last event %s %s, want an error", tc.provider, last.name, last.data)
+			}
+			want := estimateTokens(len(f.words[0]) + len(f.words[1]))
+			var out int64
+			if err := db.Bun().NewSelect().Model((*UsageRecord)(nil)).ColumnExpr("output_tokens").Where("user_id = ?", "cut-"+tc.provider).Scan(t.Context(), &out); err != nil {
+				t.Fatal(err)
+			}
+			if out < want {
+				t.Errorf("%s: the ledger counts %d output tokens for a cut answer of %d estimated", tc.provider, out, want)
+			}
+		}
+	})
+}

@@ -492,10 +492,15 @@ func (s *Service) record(ctx context.Context, ci *callInfo, req *Request, start 
 			rec.Model = resp.Model
 		}
 		u = resp.Usage
-		if u.Total() == 0 && resp.Content != "" {
-			// A stream cut short never got its usage event: estimate, so a quota still sees
-			// what was consumed.
-			u = Usage{InputTokens: estimateTokens(requestBytes(*req)), OutputTokens: estimateTokens(len(resp.Content))}
+		if resp.Content != "" && (u.Total() == 0 || err != nil) {
+			// A stream cut short never got its final usage: estimate, so a quota still sees
+			// what was consumed. Anthropic's message_start already said the input tokens and
+			// one output token; the output's real count comes only at the end, so the text
+			// that arrived is counted instead of that first token.
+			if u.InputTokens == 0 {
+				u.InputTokens = estimateTokens(requestBytes(*req))
+			}
+			u.OutputTokens = max(u.OutputTokens, estimateTokens(len(resp.Content)))
 			resp.Usage = u
 		}
 	}
