@@ -79,6 +79,15 @@ type Service struct {
 	fails   int64
 	lastErr string
 	lastAt  time.Time
+
+	// quotaMu guards inFlight, the tokens reserved per user by this process's calls under way
+	// (their prompt's estimate and their answer's bound), so that parallel calls near the
+	// quota do not each get what is left of it, and ended, the count of calls whose usage was
+	// recorded since: a quota read taken before one ended misses its tokens, which its
+	// reservation no longer stands for.
+	quotaMu  sync.Mutex
+	inFlight map[string]int64
+	ended    int64
 }
 
 // NewService is the registry constructor.
@@ -104,7 +113,7 @@ func New(db *database.DB, s Settings, opts *Opts) (*Service, error) {
 	}
 	profiles, _ := s.ProfileList()
 	prices, _ := newPrices(s.Prices)
-	svc := &Service{settings: s, profiles: profiles, providers: map[string]Provider{}, prices: prices,
+	svc := &Service{settings: s, profiles: profiles, providers: map[string]Provider{}, prices: prices, inFlight: map[string]int64{},
 		identity: opts.Identity, tools: slices.Clone(opts.Tools), logger: opts.Logger, production: opts.Production, now: opts.Now}
 	if svc.logger == nil {
 		svc.logger = slog.Default()
@@ -242,22 +251,51 @@ func (s *Service) checkPrompt(p ChatParams) error {
 	return nil
 }
 
-// checkQuota refuses a user who spent AI_DAILY_TOKEN_QUOTA today; otherwise it returns what
-// they spent (-1 when no quota applies).
-func (s *Service) checkQuota(ctx context.Context, user string) (int64, error) {
+// checkQuota refuses a user who spent AI_DAILY_TOKEN_QUOTA today, counting what this
+// process's calls under way reserved; otherwise it returns what they spent (-1 when no quota
+// applies) and the count of their ended calls when it read it.
+func (s *Service) checkQuota(ctx context.Context, user string) (used, ended int64, err error) {
 	q := s.settings.DailyTokenQuota
 	if q <= 0 || user == "" {
-		return -1, nil
+		return -1, 0, nil
 	}
+	// The count is taken before the read: a call that ends after it is seen as new then.
+	ended, _ = s.quotaBook(user)
 	now := s.now().UTC()
-	used, err := s.store.tokensOn(ctx, user, now.Format(time.DateOnly))
-	if err != nil {
-		return 0, err
+	if used, err = s.store.tokensOn(ctx, user, now.Format(time.DateOnly)); err != nil {
+		return 0, 0, err
 	}
-	if used >= q {
-		return 0, &QuotaError{Used: used, Quota: q, Reset: now.Truncate(24 * time.Hour).Add(24 * time.Hour)}
+	if _, reserved := s.quotaBook(user); used+reserved >= q {
+		return 0, 0, s.quotaError(used+reserved, now)
 	}
-	return used, nil
+	return used, ended, nil
+}
+
+func (s *Service) quotaError(used int64, now time.Time) *QuotaError {
+	now = now.UTC()
+	return &QuotaError{Used: used, Quota: s.settings.DailyTokenQuota, Reset: now.Truncate(24 * time.Hour).Add(24 * time.Hour)}
+}
+
+// quotaBook returns the count of ended calls and the tokens user's calls under way reserved.
+func (s *Service) quotaBook(user string) (ended, reserved int64) {
+	s.quotaMu.Lock()
+	defer s.quotaMu.Unlock()
+	return s.ended, s.inFlight[user]
+}
+
+// release returns a call's reservation once its usage is in the ledger.
+func (s *Service) release(ci *callInfo) {
+	if ci.reserved == 0 {
+		return
+	}
+	s.quotaMu.Lock()
+	defer s.quotaMu.Unlock()
+	s.inFlight[ci.user] -= ci.reserved
+	s.ended++
+	ci.reserved = 0
+	if s.inFlight[ci.user] <= 0 {
+		delete(s.inFlight, ci.user)
+	}
 }
 
 // Prepare checks a prompt before anything is sent or stored: configuration, the prompt,
@@ -272,8 +310,9 @@ func (s *Service) Prepare(ctx context.Context, p ChatParams) error {
 // conversation continued (nil for a new one) and the tokens the caller spent today (-1: no
 // quota applies).
 type preparation struct {
-	conv      *Conversation
-	quotaUsed int64
+	conv       *Conversation
+	quotaUsed  int64
+	quotaEnded int64
 }
 
 func (s *Service) prepare(ctx context.Context, p ChatParams) (*preparation, error) {
@@ -291,7 +330,7 @@ func (s *Service) prepare(ctx context.Context, p ChatParams) (*preparation, erro
 			return nil, err
 		}
 	}
-	if prep.quotaUsed, err = s.checkQuota(ctx, user); err != nil {
+	if prep.quotaUsed, prep.quotaEnded, err = s.checkQuota(ctx, user); err != nil {
 		return nil, err
 	}
 	return prep, nil
@@ -414,6 +453,8 @@ type callInfo struct {
 	// prep is what prepare read before the call, for the first call only: a tool loop's
 	// later turns read the quota spent again.
 	prep *preparation
+	// reserved is what the call holds of its user's quota while under way (see capToQuota).
+	reserved int64
 }
 
 // call sends req (streaming when onDelta is set), and records it in the ledger whatever
@@ -421,7 +462,9 @@ type callInfo struct {
 func (s *Service) call(ctx context.Context, ci *callInfo, req *Request, onDelta func(string) error) (*Response, error) {
 	// AI_MAX_OUTPUT_TOKENS is the most an answer may take: a request may ask for fewer only.
 	req.MaxTokens = min(cmp.Or(req.MaxTokens, s.settings.MaxOutputTokens), s.settings.MaxOutputTokens)
-	s.capToQuota(ctx, ci, req)
+	if err := s.capToQuota(ctx, ci, req); err != nil {
+		return nil, err
+	}
 	start := s.now()
 	ctx, span := startCallSpan(ctx, ci)
 	var resp *Response
@@ -438,28 +481,50 @@ func (s *Service) call(ctx context.Context, ci *callInfo, req *Request, onDelta 
 // capToQuota bounds req's answer to what is left of its user's AI_DAILY_TOKEN_QUOTA today,
 // when that is less than the answer's bound (the request's, else AI_MAX_OUTPUT_TOKENS): the
 // quota is checked before a call, and without the cap one answer could overshoot it by up to
-// its whole bound; with it, only by the prompt's tokens. Nothing is left (calls after the
-// check, such as the tool loop's next turns or a job's attempt): the bound stays.
-func (s *Service) capToQuota(ctx context.Context, ci *callInfo, req *Request) {
+// its whole bound; with it, only by the prompt's tokens. What is left takes away what this
+// process's other calls under way reserved, and the call reserves its own bound and prompt
+// until it is recorded: parallel calls do not each get the whole rest. A request's first
+// call that finds nothing left so is refused (a *QuotaError); later calls (the tool loop's
+// next turns, a job's attempt) keep their usual bound.
+func (s *Service) capToQuota(ctx context.Context, ci *callInfo, req *Request) error {
 	q := s.settings.DailyTokenQuota
 	prep := ci.prep
 	ci.prep = nil
 	if q <= 0 || ci.user == "" {
-		return
+		return nil
 	}
-	var used int64
+	var used, ended int64 = 0, -1
 	if prep != nil {
-		used = prep.quotaUsed
-	} else {
+		used, ended = prep.quotaUsed, prep.quotaEnded
+	}
+	s.quotaMu.Lock()
+	defer s.quotaMu.Unlock()
+	// A call that ended after the ledger was read is in neither the read nor the
+	// reservations: read again (a few times at most, then go with the last read).
+	for range 3 {
+		if ended == s.ended {
+			break
+		}
+		ended = s.ended
+		s.quotaMu.Unlock()
 		var err error
-		if used, err = s.store.tokensOn(ctx, ci.user, s.now().UTC().Format(time.DateOnly)); err != nil {
+		used, err = s.store.tokensOn(ctx, ci.user, s.now().UTC().Format(time.DateOnly))
+		s.quotaMu.Lock()
+		if err != nil {
 			s.logger.WarnContext(ctx, "ai: reading the quota used failed; the answer is not capped to it", "error", err)
-			return
+			return nil
 		}
 	}
-	if left := q - used; left > 0 && left < cmp.Or(req.MaxTokens, s.settings.MaxOutputTokens) {
+	left := q - used - s.inFlight[ci.user]
+	if left <= 0 && prep != nil {
+		return s.quotaError(used+s.inFlight[ci.user], s.now())
+	}
+	if left > 0 && left < cmp.Or(req.MaxTokens, s.settings.MaxOutputTokens) {
 		req.MaxTokens = left
 	}
+	ci.reserved = cmp.Or(req.MaxTokens, s.settings.MaxOutputTokens) + estimateTokens(requestBytes(*req))
+	s.inFlight[ci.user] += ci.reserved
+	return nil
 }
 
 // startCallSpan starts a client span for a provider call, with OpenTelemetry's generative-AI
@@ -535,6 +600,7 @@ func (s *Service) record(ctx context.Context, ci *callInfo, req *Request, start 
 	if rerr := s.store.recordUsage(recCtx, rec); rerr != nil {
 		s.logger.ErrorContext(ctx, "ai: record usage failed", "error", rerr)
 	}
+	s.release(ci)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		s.logger.WarnContext(ctx, "ai: provider call failed", "provider", rec.Provider, "model", rec.Model, "reason", rec.Error)
 	}

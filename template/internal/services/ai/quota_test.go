@@ -1,0 +1,99 @@
+package ai
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+)
+
+// TestQuotaParallel: parallel chats of one user near the daily quota share what is left of
+// it. Each used to read the same tokens spent and cap its answer to the whole rest, so n
+// parallel calls overshot the quota by up to n answers; now the quota is overshot by the
+// calls' input tokens at most, and a call that finds nothing left is refused (429).
+func TestQuotaParallel(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		const (
+			quota, spent = 1000, 500
+			parallel     = 8
+		)
+		// The provider holds every call until each chat has reached it or been refused, then
+		// answers with as many tokens as it was allowed (max_completion_tokens).
+		arrived := make(chan struct{}, parallel)
+		release := make(chan struct{})
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			var body struct {
+				Model     string `json:"model"`
+				MaxTokens int64  `json:"max_completion_tokens"`
+			}
+			_ = json.Unmarshal(b, &body)
+			arrived <- struct{}{}
+			<-release
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":"words"},"finish_reason":"length"}],"usage":{"prompt_tokens":10,"completion_tokens":%d,"total_tokens":%d}}`,
+				body.Model, body.MaxTokens, 10+body.MaxTokens)
+		}))
+		t.Cleanup(srv.Close)
+		s := Settings{Provider: ProviderOpenAI, Model: "gpt-4o-mini", OpenAIKey: "sk-secret", OpenAIBaseURL: srv.URL + "/v1",
+			DailyTokenQuota: quota, MaxOutputTokens: 300}
+		svc, err := New(db, s, &Opts{Identity: headerIdentity{}, Clients: testClients(t, 1), Now: middayClock()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		user := "parallel-" + string(db.Engine())
+		now := middayClock()()
+		if err := svc.store.recordUsage(t.Context(), &UsageRecord{At: now, Day: now.Format(time.DateOnly), UserID: user, Kind: "chat",
+			Profile: DefaultProfile, Provider: ProviderOpenAI, Model: "gpt-4o-mini", InputTokens: 100, OutputTokens: spent - 100, Status: "ok"}); err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.WithValue(t.Context(), testUserKey{}, user)
+		refused := make(chan struct{}, parallel)
+		errs := make([]error, parallel)
+		var wg sync.WaitGroup
+		for i := range parallel {
+			wg.Go(func() {
+				_, errs[i] = svc.Chat(ctx, ChatParams{Prompt: "tell me a long story"})
+				var qe *QuotaError
+				if errors.As(errs[i], &qe) {
+					refused <- struct{}{}
+				}
+			})
+		}
+		for range parallel {
+			select {
+			case <-arrived:
+			case <-refused:
+			}
+		}
+		close(release)
+		wg.Wait()
+		var answered int
+		for _, err := range errs {
+			var qe *QuotaError
+			switch {
+			case err == nil:
+				answered++
+			case !errors.As(err, &qe):
+				t.Fatalf("chat: %v", err)
+			}
+		}
+		var used, input int64
+		if err := db.Bun().NewSelect().Model((*UsageRecord)(nil)).ColumnExpr("SUM(input_tokens + output_tokens), SUM(input_tokens)").
+			Where("user_id = ?", user).Scan(t.Context(), &used, &input); err != nil {
+			t.Fatal(err)
+		}
+		if answered == 0 || used > quota+input {
+			t.Fatalf("%d parallel chats answered, %d refused: %d tokens spent of a quota of %d (inputs %d)", answered, parallel-answered, used, quota, input)
+		}
+	})
+}
