@@ -162,7 +162,10 @@ func (p *anthropicProvider) Stream(ctx context.Context, req Request, onDelta fun
 			cbErr = &ProviderError{Provider: ProviderAnthropic, Reason: "the stream was malformed", Err: err}
 			break
 		}
-		if ev.Type == "message_stop" {
+		// message_delta carries the stop reason and the final usage: the answer is whole even
+		// if the stream ends before message_stop, as OpenAI's is with its finish_reason and
+		// no [DONE].
+		if ev.Type == "message_stop" || (ev.Type == "message_delta" && ev.Delta.StopReason != "") {
 			stopped = true
 		}
 		if ev.Type == "content_block_delta" && ev.Delta.Type == "text_delta" && ev.Delta.Text != "" {

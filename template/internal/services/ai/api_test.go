@@ -1045,3 +1045,36 @@ func TestCutStreamCountsAnswer(t *testing.T) {
 		}
 	})
 }
+
+// TestStreamWithoutLastEvent: a stream that ends after the whole answer and its stop reason,
+// without the provider's last event, is a complete answer for every provider, as it is for
+// OpenAI without [DONE]: Anthropic's message_delta carries the stop reason and the usage,
+// and an answer missing only message_stop was a 502 with the answer stored as partial.
+func TestStreamWithoutLastEvent(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		for _, tc := range []struct {
+			provider, model string
+			fake            func(testing.TB, string) *fakeProvider
+		}{
+			{ProviderOpenAI, "gpt-4o-mini", newFakeOpenAI},
+			{ProviderAnthropic, "claude-sonnet-4-5", newFakeAnthropic},
+		} {
+			f := tc.fake(t, fakeNoStop)
+			svc, h := setup(t, db, f, Settings{Provider: tc.provider, Model: tc.model}, nil)
+			rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "tell me", "stream": true}, nil)
+			events := readEvents(t, rec.Body.String())
+			last := events[len(events)-1]
+			var res ChatResult
+			if last.name != "done" || json.Unmarshal([]byte(last.data), &res) != nil {
+				t.Fatalf("%s: last event %s %s, want done", tc.provider, last.name, last.data)
+			}
+			_, msgs, err := svc.Conversation(t.Context(), res.ConversationID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(msgs) != 2 || msgs[1].Content != "Hello, world" || msgs[1].Status != StatusComplete {
+				t.Errorf("%s: stored %+v, want the whole answer, complete", tc.provider, msgs)
+			}
+		}
+	})
+}

@@ -31,6 +31,10 @@ const (
 	fake529 = "529"
 	// fakeTooLong: the prompt and its history exceed the model's context window (400).
 	fakeTooLong = "toolong"
+	// fakeNoStop: the stream ends after the whole answer and its stop reason (OpenAI's
+	// finish_reason and usage, Anthropic's message_delta) without the last event (OpenAI's
+	// [DONE], Anthropic's message_stop).
+	fakeNoStop = "nostop"
 )
 
 // fakeProvider is an httptest server speaking OpenAI's chat completions API (and so
@@ -229,6 +233,10 @@ func (f *fakeProvider) openAI(w http.ResponseWriter, r *http.Request) {
 		chunk(`{}`, "stop")
 	}
 	fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":%q,\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3,\"total_tokens\":15%s}}\n\n", model, f.cacheUsage)
+	if f.mode == fakeNoStop {
+		fl.Flush()
+		return
+	}
 	fmt.Fprint(w, "data: [DONE]\n\n")
 	fl.Flush()
 }
@@ -311,5 +319,8 @@ func (f *fakeProvider) anthropic(w http.ResponseWriter, r *http.Request) {
 	}
 	event("content_block_stop", `{"type":"content_block_stop","index":0}`)
 	event("message_delta", fmt.Sprintf(`{"type":"message_delta","delta":{"stop_reason":%q,"stop_sequence":null},"usage":{"output_tokens":3}}`, stop))
+	if f.mode == fakeNoStop {
+		return
+	}
 	event("message_stop", `{"type":"message_stop"}`)
 }
