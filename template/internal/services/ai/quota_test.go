@@ -97,3 +97,23 @@ func TestQuotaParallel(t *testing.T) {
 		}
 	})
 }
+
+// TestQuotaPanicReleases: a provider that panics mid-answer gives its reservation of the
+// user's quota back; it would otherwise be held for the life of the process, and the user
+// refused once a few such calls had reserved the whole quota.
+func TestQuotaPanicReleases(t *testing.T) {
+	db := databasetest.New(t, database.SQLite)
+	svc, err := New(db, Settings{Provider: ProviderOpenAI, Model: "gpt-4o-mini", OpenAIKey: "sk-secret", DailyTokenQuota: 1000},
+		&Opts{Identity: headerIdentity{}, Clients: testClients(t, 1), Providers: map[string]Provider{ProviderOpenAI: panicProvider{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.WithValue(t.Context(), testUserKey{}, "panicking")
+	func() {
+		defer func() { _ = recover() }()
+		_, _ = svc.Chat(ctx, ChatParams{Prompt: "hi", OnDelta: func(string) error { return nil }})
+	}()
+	if _, reserved := svc.quotaBook("panicking"); reserved != 0 {
+		t.Fatalf("%d tokens still reserved after the call panicked", reserved)
+	}
+}

@@ -465,6 +465,9 @@ func (s *Service) call(ctx context.Context, ci *callInfo, req *Request, onDelta 
 	if err := s.capToQuota(ctx, ci, req); err != nil {
 		return nil, err
 	}
+	// After record put the usage in the ledger; deferred, so that a provider that panics
+	// does not keep its reservation for the life of the process.
+	defer s.release(ci)
 	start := s.now()
 	ctx, span := startCallSpan(ctx, ci)
 	var resp *Response
@@ -600,7 +603,6 @@ func (s *Service) record(ctx context.Context, ci *callInfo, req *Request, start 
 	if rerr := s.store.recordUsage(recCtx, rec); rerr != nil {
 		s.logger.ErrorContext(ctx, "ai: record usage failed", "error", rerr)
 	}
-	s.release(ci)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		s.logger.WarnContext(ctx, "ai: provider call failed", "provider", rec.Provider, "model", rec.Model, "reason", rec.Error)
 	}
