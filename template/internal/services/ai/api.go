@@ -477,6 +477,10 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 	case errors.Is(err, ErrUnknownModel):
 		return huma.Error422UnprocessableEntity("validation failed: unknown model",
 			&huma.ErrorDetail{Location: "body.model", Message: strings.TrimPrefix(err.Error(), "ai: ")})
+	case errors.As(err, &qe) && qe.Reserved > 0 && qe.Used-qe.Reserved < qe.Quota:
+		// Not spent: held by the user's calls under way, which give back what they do not
+		// use when they end, long before midnight.
+		return retryLaterStatus(http.StatusTooManyRequests, fmt.Sprintf("Your other AI requests under way hold the rest of your daily token quota (%d of %d tokens spent)", qe.Used-qe.Reserved, qe.Quota), 0)
 	case errors.As(err, &qe):
 		secs := int(max(time.Until(qe.Reset), time.Second).Seconds())
 		return huma.ErrorWithHeaders(huma.NewError(http.StatusTooManyRequests,
@@ -518,12 +522,17 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 // header and its detail: wait (a ProviderError's RetryAfter, bounded where it is set), or
 // DefaultRetryAfter when zero (unknown).
 func retryLater(what string, wait time.Duration) error {
+	return retryLaterStatus(http.StatusServiceUnavailable, what, wait)
+}
+
+// retryLaterStatus is retryLater with another status.
+func retryLaterStatus(status int, what string, wait time.Duration) error {
 	if wait <= 0 {
 		wait = DefaultRetryAfter
 	}
 	// Rounded up: a client that waits the whole seconds finds the condition over.
 	secs := ratelimit.Seconds(wait)
-	return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable(fmt.Sprintf("%s; this is temporary: retry in %s.", what, backend.Seconds(secs))),
+	return huma.ErrorWithHeaders(huma.NewError(status, fmt.Sprintf("%s; this is temporary: retry in %s.", what, backend.Seconds(secs))),
 		http.Header{"Retry-After": {strconv.Itoa(secs)}})
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -115,5 +116,37 @@ func TestQuotaPanicReleases(t *testing.T) {
 	}()
 	if _, reserved := svc.quotaBook("panicking"); reserved != 0 {
 		t.Fatalf("%d tokens still reserved after the call panicked", reserved)
+	}
+}
+
+// TestQuotaHeldByCallsUnderWay: a chat refused because the user's calls under way hold what
+// is left of the quota is told to retry once they end (Retry-After: 30), not at midnight as
+// when the quota is spent: they give back what they do not use.
+func TestQuotaHeldByCallsUnderWay(t *testing.T) {
+	db := databasetest.New(t, database.SQLite)
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		arrived <- struct{}{}
+		<-release
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":2,"total_tokens":12}}`)
+	}))
+	t.Cleanup(srv.Close)
+	f := &fakeProvider{t: t, srv: srv}
+	svc, h := setup(t, db, f, Settings{DailyTokenQuota: 300, MaxOutputTokens: 300}, &Opts{Identity: headerIdentity{}, Now: middayClock()})
+	done := make(chan error, 1)
+	go func() {
+		_, err := svc.Chat(context.WithValue(t.Context(), testUserKey{}, "holder"), ChatParams{Prompt: "hi"})
+		done <- err
+	}()
+	<-arrived
+	rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi"}, map[string]string{"X-Test-User": "holder"})
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "30" || !strings.Contains(rec.Body.String(), "under way") {
+		t.Fatalf("%d, Retry-After %q: %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
 	}
 }

@@ -35,9 +35,15 @@ type QuotaError struct {
 	Used, Quota int64
 	// Reset is when the quota starts again (the next UTC midnight).
 	Reset time.Time
+	// Reserved is the part of Used that the user's calls under way hold until they end
+	// (their answers' bounds): once they end, what they did not spend is free again.
+	Reserved int64
 }
 
 func (e *QuotaError) Error() string {
+	if e.Reserved > 0 && e.Used-e.Reserved < e.Quota {
+		return fmt.Sprintf("ai: daily token quota held by calls under way (%d of %d spent, %d reserved)", e.Used-e.Reserved, e.Quota, e.Reserved)
+	}
 	return fmt.Sprintf("ai: daily token quota spent (%d of %d); it resets at %s", e.Used, e.Quota, e.Reset.UTC().Format(time.RFC3339))
 }
 
@@ -266,14 +272,14 @@ func (s *Service) checkQuota(ctx context.Context, user string) (used, ended int6
 		return 0, 0, err
 	}
 	if _, reserved := s.quotaBook(user); used+reserved >= q {
-		return 0, 0, s.quotaError(used+reserved, now)
+		return 0, 0, s.quotaError(used, reserved, now)
 	}
 	return used, ended, nil
 }
 
-func (s *Service) quotaError(used int64, now time.Time) *QuotaError {
+func (s *Service) quotaError(used, reserved int64, now time.Time) *QuotaError {
 	now = now.UTC()
-	return &QuotaError{Used: used, Quota: s.settings.DailyTokenQuota, Reset: now.Truncate(24 * time.Hour).Add(24 * time.Hour)}
+	return &QuotaError{Used: used + reserved, Reserved: reserved, Quota: s.settings.DailyTokenQuota, Reset: now.Truncate(24 * time.Hour).Add(24 * time.Hour)}
 }
 
 // quotaBook returns the count of ended calls and the tokens user's calls under way reserved.
@@ -520,7 +526,7 @@ func (s *Service) capToQuota(ctx context.Context, ci *callInfo, req *Request) er
 	}
 	left := q - used - s.inFlight[ci.user]
 	if left <= 0 && prep != nil {
-		return s.quotaError(used+s.inFlight[ci.user], s.now())
+		return s.quotaError(used, s.inFlight[ci.user], s.now())
 	}
 	if left > 0 && left < cmp.Or(req.MaxTokens, s.settings.MaxOutputTokens) {
 		req.MaxTokens = left
