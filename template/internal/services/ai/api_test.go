@@ -1013,19 +1013,23 @@ func TestMaxTokensBound(t *testing.T) {
 	})
 }
 
+// streamingProviders are the hosted providers, each with its fake, for the tests that hold
+// for every stream format.
+var streamingProviders = []struct {
+	provider, model string
+	fake            func(testing.TB, string) *fakeProvider
+}{
+	{ProviderOpenAI, "gpt-4o-mini", newFakeOpenAI},
+	{ProviderAnthropic, "claude-sonnet-4-5", newFakeAnthropic},
+}
+
 // TestCutStreamCountsAnswer: an answer cut short counts its text's tokens in the ledger (so
 // the quota sees them) for every provider. Anthropic's stream reports its input tokens and a
 // first output token in message_start, and the real output count only in message_delta at
 // the end: a stream cut before it recorded one output token however long the answer was.
 func TestCutStreamCountsAnswer(t *testing.T) {
 	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
-		for _, tc := range []struct {
-			provider, model string
-			fake            func(testing.TB, string) *fakeProvider
-		}{
-			{ProviderOpenAI, "gpt-4o-mini", newFakeOpenAI},
-			{ProviderAnthropic, "claude-sonnet-4-5", newFakeAnthropic},
-		} {
+		for _, tc := range streamingProviders {
 			f := tc.fake(t, fakeCut)
 			f.words = []string{"Hello", strings.Repeat("word ", 40), "world"}
 			_, h := setup(t, db, f, Settings{Provider: tc.provider, Model: tc.model}, &Opts{Identity: headerIdentity{}})
@@ -1052,13 +1056,7 @@ func TestCutStreamCountsAnswer(t *testing.T) {
 // and an answer missing only message_stop was a 502 with the answer stored as partial.
 func TestStreamWithoutLastEvent(t *testing.T) {
 	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
-		for _, tc := range []struct {
-			provider, model string
-			fake            func(testing.TB, string) *fakeProvider
-		}{
-			{ProviderOpenAI, "gpt-4o-mini", newFakeOpenAI},
-			{ProviderAnthropic, "claude-sonnet-4-5", newFakeAnthropic},
-		} {
+		for _, tc := range streamingProviders {
 			f := tc.fake(t, fakeNoStop)
 			svc, h := setup(t, db, f, Settings{Provider: tc.provider, Model: tc.model}, nil)
 			rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "tell me", "stream": true}, nil)
