@@ -50,7 +50,7 @@ type Settings struct {
 	LocalBaseURL     string        `env:"AI_LOCAL_BASE_URL" envDefault:"http://localhost:11434/v1" doc:"Root of the OpenAI-compatible server of the local provider (Ollama: http://localhost:11434/v1; llama.cpp and vLLM: http://localhost:8080/v1)."`
 	LocalKey         string        `env:"AI_LOCAL_API_KEY" doc:"Bearer token of the local server, if it wants one."`
 	Timeout          time.Duration `env:"AI_TIMEOUT" envDefault:"5m" doc:"Longest one provider call may take, a whole streamed answer included."`
-	MaxPromptBytes   int           `env:"AI_MAX_PROMPT_BYTES" envDefault:"32768" doc:"Largest prompt (and system prompt) a request may send; larger ones get 422."`
+	MaxPromptBytes   int           `env:"AI_MAX_PROMPT_BYTES" envDefault:"32768" doc:"Largest prompt (and system prompt) a request may send; larger ones get 422 (the whole body is also bounded by MAX_BODY_BYTES)."`
 	MaxOutputTokens  int64         `env:"AI_MAX_OUTPUT_TOKENS" envDefault:"1024" doc:"Most tokens of one answer, when the request does not ask for fewer."`
 	DailyTokenQuota  int64         `env:"AI_DAILY_TOKEN_QUOTA" envDefault:"200000" doc:"Tokens (input and output) one user may spend per UTC day through the API, with the auth service; past it requests get 429. 0 means no quota."`
 	HistoryMessages  int           `env:"AI_HISTORY_MESSAGES" envDefault:"50" doc:"Most earlier messages of a conversation sent with a new prompt (the latest ones)."`
