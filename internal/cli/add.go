@@ -3,12 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/aegisgo/aegis/internal/catalog"
+	"github.com/aegisgo/aegis/internal/project"
 )
 
 func newAddCmd(env *Env) *cobra.Command {
@@ -34,46 +33,14 @@ Add asks before writing; without a terminal it reads the answer from stdin as in
   aegis add worker scheduler -p ~/src/my-api --yes`,
 		Args: needNames(env, "add"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				var err error
-				args, err = askNames(cmd.Context(), env, o, false)
-				if err != nil || len(args) == 0 {
-					return onClosedInput(err, "add's questions were", "name what to add, for example: aegis add cache; nothing was changed")
-				}
-			}
-			err := runAdd(cmd.Context(), env, args, o)
-			return onClosedInput(err, "add's confirmation was", "pass --yes to apply the changes without asking; nothing was changed")
+			return growNames(cmd.Context(), env, o, "add", false, args, runAdd)
 		},
 	}
 	growFlags(cmd, &o, true)
 	return cmd
 }
 
-// askNames asks which parts to add (the ones the project lacks) or to remove (the ones it has,
-// coming-soon entries aside); nil with nothing chosen, which it says.
-func askNames(ctx context.Context, env *Env, o growOpts, has bool) ([]string, error) {
-	p, err := load(env, o.path)
-	if err != nil {
-		return nil, err
-	}
-	present := append(slices.Clone(p.Manifest.Components), p.Manifest.Services...)
-	offer := func(e catalog.Entry) bool { return slices.Contains(present, e.Name) == has && (!has || e.Available()) }
-	comps, svcs, err := askAmong(ctx, env.prompter(), env.catalog(), offer, nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	names := append(comps, svcs...)
-	if len(names) == 0 {
-		fmt.Fprintln(env.Stdout, "Nothing chosen; nothing was changed.")
-	}
-	return names, nil
-}
-
-func runAdd(ctx context.Context, env *Env, names []string, o growOpts) error {
-	p, err := load(env, o.path)
-	if err != nil {
-		return err
-	}
+func runAdd(ctx context.Context, env *Env, p *project.Project, names []string, o growOpts) error {
 	pl, err := p.PlanAdd(names)
 	if err != nil {
 		return err

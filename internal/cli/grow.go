@@ -11,11 +11,10 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
+	"github.com/aegisgo/aegis/internal/catalog"
 	"github.com/aegisgo/aegis/internal/generate"
 	"github.com/aegisgo/aegis/internal/project"
-	"github.com/aegisgo/aegis/internal/prompt"
 )
 
 // growOpts are the flags add, remove and update share.
@@ -133,15 +132,45 @@ func confirm(ctx context.Context, env *Env, o growOpts, question string) (bool, 
 	if o.yes {
 		return true, nil
 	}
-	p := env.Prompter
-	if p == nil {
-		f, ok := env.Stdin.(*os.File)
-		if !o.asks && (!ok || !term.IsTerminal(int(f.Fd()))) {
-			return true, nil
-		}
-		p = prompt.New(env.Stdin, env.Stdout)
+	if !o.asks && !env.canAsk() {
+		return true, nil
 	}
-	return p.Confirm(ctx, question, true)
+	return env.prompter().Confirm(ctx, question, true)
+}
+
+// growNames runs add or remove (run) on the project at o.path for the names given or, with
+// none, for those the user picks: among the parts the project has when has is set (remove),
+// else among those it lacks (add).
+func growNames(ctx context.Context, env *Env, o growOpts, verb string, has bool, names []string,
+	run func(context.Context, *Env, *project.Project, []string, growOpts) error) error {
+	p, err := load(env, o.path)
+	if err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		names, err = askNames(ctx, env, p, has)
+		if err != nil || len(names) == 0 {
+			return onClosedInput(err, verb+"'s questions were", fmt.Sprintf("name what to %s, for example: aegis %s cache; nothing was changed", verb, verb))
+		}
+	}
+	err = run(ctx, env, p, names, o)
+	return onClosedInput(err, verb+"'s confirmation was", "pass --yes to apply the changes without asking; nothing was changed")
+}
+
+// askNames asks which parts to add (those p lacks) or, with has, to remove (those it has,
+// coming-soon entries aside); nil with nothing chosen, which it says.
+func askNames(ctx context.Context, env *Env, p *project.Project, has bool) ([]string, error) {
+	present := append(slices.Clone(p.Manifest.Components), p.Manifest.Services...)
+	offer := func(e catalog.Entry) bool { return slices.Contains(present, e.Name) == has && (!has || e.Available()) }
+	comps, svcs, err := askAmong(ctx, env.prompter(), env.catalog(), offer, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	names := append(comps, svcs...)
+	if len(names) == 0 {
+		fmt.Fprintln(env.Stdout, "Nothing chosen; nothing was changed.")
+	}
+	return names, nil
 }
 
 // load opens the project at path with the generator of env.

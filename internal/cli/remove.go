@@ -38,26 +38,14 @@ Without names, at a terminal, remove asks which of the project's parts to remove
   aegis remove auth --dry-run`,
 		Args: needNames(env, "remove"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				var err error
-				args, err = askNames(cmd.Context(), env, o, true)
-				if err != nil || len(args) == 0 {
-					return onClosedInput(err, "remove's questions were", "name what to remove, for example: aegis remove cache; nothing was changed")
-				}
-			}
-			err := runRemove(cmd.Context(), env, args, o)
-			return onClosedInput(err, "remove's confirmation was", "pass --yes to apply the changes without asking; nothing was changed")
+			return growNames(cmd.Context(), env, o, "remove", true, args, runRemove)
 		},
 	}
 	growFlags(cmd, &o, true)
 	return cmd
 }
 
-func runRemove(ctx context.Context, env *Env, names []string, o growOpts) error {
-	p, err := load(env, o.path)
-	if err != nil {
-		return err
-	}
+func runRemove(ctx context.Context, env *Env, p *project.Project, names []string, o growOpts) error {
 	pl, err := p.PlanRemove(names)
 	if err != nil {
 		return err

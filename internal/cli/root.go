@@ -13,7 +13,6 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/aegisgo/aegis/internal/catalog"
 	"github.com/aegisgo/aegis/internal/generate"
@@ -64,11 +63,7 @@ func (e *Env) prompter() prompt.Prompter {
 // canAsk tells whether a question can be put to a person: a command that can do without one
 // (add with no names) asks only then, so a script that forgot the names gets the usage error.
 func (e *Env) canAsk() bool {
-	if e.Prompter != nil {
-		return true
-	}
-	f, ok := e.Stdin.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+	return e.Prompter != nil || prompt.IsTerminal(e.Stdin)
 }
 
 // projectOpts is how every command renders projects: the catalog, reference app and module

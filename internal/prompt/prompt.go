@@ -42,9 +42,15 @@ type Prompter interface {
 	Confirm(ctx context.Context, title string, def bool) (bool, error)
 }
 
+// IsTerminal reports whether in is a terminal, where a person can answer.
+func IsTerminal(in io.Reader) bool {
+	f, ok := in.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 // New returns a terminal form when in is a terminal, plain line prompts otherwise.
 func New(in io.Reader, out io.Writer) Prompter {
-	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if IsTerminal(in) {
 		return &Form{In: in, Out: out}
 	}
 	return NewLines(in, out)

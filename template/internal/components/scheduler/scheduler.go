@@ -267,12 +267,9 @@ func (s *Scheduler) catchUp(ctx context.Context) {
 		return
 	}
 	now := time.Now()
-	s.mu.Lock()
-	dispatcher := s.dispatcher
-	s.mu.Unlock()
 	for _, j := range s.jobs {
 		prev, ok := last[j.Name]
-		if ok && dispatcher != nil && prev.Outcome == OutcomeRunning {
+		if ok && s.dispatcher != nil && prev.Outcome == OutcomeRunning {
 			// Claimed but never recorded as enqueued: the instance that won it died between
 			// its claim and its enqueue, and no instance claims that tick again. Enqueuing is
 			// idempotent per tick, so a tick that did reach the queue (or still is being
@@ -280,7 +277,7 @@ func (s *Scheduler) catchUp(ctx context.Context) {
 			s.running.Add(1)
 			go func() {
 				defer s.running.Done()
-				s.redispatch(j, prev)
+				s.redispatch(prev)
 			}()
 		}
 		if j.Missed != MissedRunOnce || !ok {
@@ -342,39 +339,38 @@ func (s *Scheduler) runTick(j *Job, tick time.Time, missed bool) {
 		}
 	}()
 	if dispatcher != nil {
-		err := s.dispatch(ctx, dispatcher, j.Name, tick)
-		run.Duration = time.Since(run.Started)
-		run.Outcome = OutcomeEnqueued
-		if err != nil {
-			run.Outcome, run.Error = OutcomeFailed, err.Error()
-			s.logger.Error("scheduler: dispatch", "job", j.Name, "tick", tick, "err", err)
-		}
-		if err := store.Finish(context.WithoutCancel(ctx), run); err != nil {
-			s.logger.Warn("scheduler: record run", "job", j.Name, "err", err)
-		}
+		s.dispatchRun(ctx, store, dispatcher, run)
 		return
 	}
 	_ = s.execute(ctx, store, j, run)
 }
 
+// dispatchRun hands run's tick to d and records it as enqueued, or as failed when that did
+// not work.
+func (s *Scheduler) dispatchRun(ctx context.Context, store Store, d Dispatcher, run Run) {
+	err := s.dispatch(ctx, d, run.Job, run.Tick)
+	run.Duration = time.Since(run.Started)
+	run.Outcome = OutcomeEnqueued
+	if err != nil {
+		run.Outcome, run.Error = OutcomeFailed, err.Error()
+		s.logger.Error("scheduler: dispatch", "job", run.Job, "tick", run.Tick, "err", err)
+	}
+	if err := store.Finish(context.WithoutCancel(ctx), run); err != nil {
+		s.logger.Warn("scheduler: record run", "job", run.Job, "err", err)
+	}
+}
+
 // redispatch enqueues the tick of run, claimed by an instance that did not record enqueuing
 // it, and records it as enqueued.
-func (s *Scheduler) redispatch(j *Job, run Run) {
+func (s *Scheduler) redispatch(run Run) {
 	s.mu.Lock()
 	ctx, store, dispatcher := s.ctx, s.store, s.dispatcher
 	s.mu.Unlock()
 	if ctx == nil || ctx.Err() != nil {
 		return
 	}
-	s.logger.Info("scheduler: enqueuing a tick claimed but never enqueued", "job", j.Name, "tick", run.Tick, "claimed_by", run.Instance)
-	run.Outcome = OutcomeEnqueued
-	if err := s.dispatch(ctx, dispatcher, j.Name, run.Tick); err != nil {
-		run.Outcome, run.Error = OutcomeFailed, err.Error()
-		s.logger.Error("scheduler: dispatch", "job", j.Name, "tick", run.Tick, "err", err)
-	}
-	if err := store.Finish(context.WithoutCancel(ctx), run); err != nil {
-		s.logger.Warn("scheduler: record run", "job", j.Name, "err", err)
-	}
+	s.logger.Info("scheduler: enqueuing a tick claimed but never enqueued", "job", run.Job, "tick", run.Tick, "claimed_by", run.Instance)
+	s.dispatchRun(ctx, store, dispatcher, run)
 }
 
 // dispatch hands tick of job to d, trying again after each of dispatchWaits (Dispatch is

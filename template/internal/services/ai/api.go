@@ -477,10 +477,9 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 	case errors.Is(err, ErrUnknownModel):
 		return huma.Error422UnprocessableEntity("validation failed: unknown model",
 			&huma.ErrorDetail{Location: "body.model", Message: strings.TrimPrefix(err.Error(), "ai: ")})
-	case errors.As(err, &qe) && qe.Reserved > 0 && qe.Used-qe.Reserved < qe.Quota:
-		// Not spent: held by the user's calls under way, which give back what they do not
-		// use when they end, long before midnight.
-		return retryLaterStatus(http.StatusTooManyRequests, fmt.Sprintf("Your other AI requests under way hold the rest of your daily token quota (%d of %d tokens spent)", qe.Used-qe.Reserved, qe.Quota), 0)
+	case errors.As(err, &qe) && qe.Held():
+		// The user's calls under way give back what they do not use when they end.
+		return retryLaterStatus(http.StatusTooManyRequests, fmt.Sprintf("Your other AI requests under way hold the rest of your daily token quota (%d of %d tokens spent)", qe.Spent(), qe.Quota), 0)
 	case errors.As(err, &qe):
 		secs := int(max(time.Until(qe.Reset), time.Second).Seconds())
 		return huma.ErrorWithHeaders(huma.NewError(http.StatusTooManyRequests,

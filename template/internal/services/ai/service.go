@@ -40,9 +40,16 @@ type QuotaError struct {
 	Reserved int64
 }
 
+// Held reports whether the quota is not spent but held by calls under way (Used counts
+// their reservations): it frees up as they end, long before Reset.
+func (e *QuotaError) Held() bool { return e.Reserved > 0 && e.Spent() < e.Quota }
+
+// Spent is what the user's ended calls spent today.
+func (e *QuotaError) Spent() int64 { return e.Used - e.Reserved }
+
 func (e *QuotaError) Error() string {
-	if e.Reserved > 0 && e.Used-e.Reserved < e.Quota {
-		return fmt.Sprintf("ai: daily token quota held by calls under way (%d of %d spent, %d reserved)", e.Used-e.Reserved, e.Quota, e.Reserved)
+	if e.Held() {
+		return fmt.Sprintf("ai: daily token quota held by calls under way (%d of %d spent, %d reserved)", e.Spent(), e.Quota, e.Reserved)
 	}
 	return fmt.Sprintf("ai: daily token quota spent (%d of %d); it resets at %s", e.Used, e.Quota, e.Reset.UTC().Format(time.RFC3339))
 }
