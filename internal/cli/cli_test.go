@@ -205,11 +205,7 @@ func TestInitInterrupted(t *testing.T) {
 
 // The confirmation of add and remove points to --yes when stdin ends, and changes nothing.
 func TestAddEndOfInput(t *testing.T) {
-	dir := t.TempDir()
-	if r := run(t, Env{}, "", "init", "app", "-o", dir, "--components", "cache", "--no-interactive"); r.code != 0 {
-		t.Fatalf("init: exit %d: %s", r.code, r.stderr)
-	}
-	proj := filepath.Join(dir, "app")
+	proj := newProject(t, "cache")
 	before := readTree(t, proj)
 	for _, verb := range []string{"add", "remove"} {
 		t.Run(verb, func(t *testing.T) {
@@ -224,6 +220,17 @@ func TestAddEndOfInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newProject makes a project "app" with components comps (comma-separated) in a temporary
+// folder and returns its path.
+func newProject(t *testing.T, comps string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if r := run(t, Env{}, "", "init", "app", "-o", dir, "--components", comps, "--no-interactive"); r.code != 0 {
+		t.Fatalf("init: exit %d: %s", r.code, r.stderr)
+	}
+	return filepath.Join(dir, "app")
 }
 
 // readTree returns every file under root with its content.
@@ -325,11 +332,7 @@ func TestInitInteractiveFlag(t *testing.T) {
 // add (those it has are not offered); without a terminal it stays a usage error, so a script
 // that forgot the names does not wait for an answer.
 func TestAddAsks(t *testing.T) {
-	dir := t.TempDir()
-	if r := run(t, Env{}, "", "init", "app", "-o", dir, "--components", "cache", "--no-interactive"); r.code != 0 {
-		t.Fatalf("init: exit %d: %s", r.code, r.stderr)
-	}
-	proj := filepath.Join(dir, "app")
+	proj := newProject(t, "cache")
 	before := readTree(t, proj)
 	tests := []struct {
 		name, stdin string
@@ -375,11 +378,7 @@ func TestAddAsks(t *testing.T) {
 
 // TestRemoveAsks: remove without names offers the project's own optional parts.
 func TestRemoveAsks(t *testing.T) {
-	dir := t.TempDir()
-	if r := run(t, Env{}, "", "init", "app", "-o", dir, "--components", "cache,scheduler", "--no-interactive"); r.code != 0 {
-		t.Fatalf("init: exit %d: %s", r.code, r.stderr)
-	}
-	proj := filepath.Join(dir, "app")
+	proj := newProject(t, "cache,scheduler")
 	r := run(t, Env{}, "2\ny\n", "remove", "-p", proj)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)

@@ -62,11 +62,7 @@ func TestErrorMessages(t *testing.T) {
 // add and remove read their confirmation from stdin without a terminal, as init does: a piped
 // "n" cancels, an empty line means yes.
 func TestGrowConfirmsFromPipedStdin(t *testing.T) {
-	dir := t.TempDir()
-	if r := run(t, Env{}, "", "init", "app", "-o", dir, "--components", "cache", "--no-interactive"); r.code != 0 {
-		t.Fatalf("init: exit %d: %s", r.code, r.stderr)
-	}
-	proj := filepath.Join(dir, "app")
+	proj := newProject(t, "cache")
 	before := readTree(t, proj)
 	for _, tt := range []struct{ verb, name string }{{"add", "scheduler"}, {"remove", "cache"}} {
 		var out, errb strings.Builder
