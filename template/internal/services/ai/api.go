@@ -1,6 +1,7 @@
 package ai
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -64,6 +65,8 @@ type ErrorEvent struct {
 	// RetryAfter is, for a temporary failure (the provider rate limiting, its circuit breaker
 	// open), the seconds to wait before retrying: the plain problem's Retry-After header.
 	RetryAfter int64 `json:"retry_after,omitempty"`
+	// Instance is the request's path, as in every other problem of the API.
+	Instance string `json:"instance,omitempty"`
 }
 
 type conversationsInput struct {
@@ -352,7 +355,7 @@ func (h *handlers) stream(hctx huma.Context, p ChatParams, prep *preparation) {
 		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
 			return // nobody is listening
 		}
-		ev := ErrorEvent{Status: http.StatusInternalServerError, Title: http.StatusText(http.StatusInternalServerError)}
+		ev := ErrorEvent{Status: http.StatusInternalServerError, Title: http.StatusText(http.StatusInternalServerError), Instance: hctx.URL().Path}
 		var se huma.StatusError
 		pr := h.problem(ctx, err)
 		if errors.As(pr, &se) {
@@ -439,12 +442,26 @@ func withConversation(err error, res *ChatResult) error {
 	return cp
 }
 
-// writeProblem writes err (a huma status error) as the response.
+// writeProblem writes err (a huma status error) as the response. It is written after huma's
+// transformers ran (the body is the operation's streamed answer), so it adds what the backend's
+// adds to every other problem: the instance and nosniff.
 func (h *handlers) writeProblem(hctx huma.Context, err error) {
 	var se huma.StatusError
 	if !errors.As(err, &se) {
 		se = huma.Error500InternalServerError("The server hit an unexpected error.")
 	}
+	// Copies: an error model may be a value shared by every request.
+	switch p := se.(type) {
+	case *huma.ErrorModel:
+		m := *p
+		m.Instance = cmp.Or(m.Instance, hctx.URL().Path)
+		se = &m
+	case *conversationProblem:
+		m := *p.ErrorModel
+		m.Instance = cmp.Or(m.Instance, hctx.URL().Path)
+		se = &conversationProblem{ErrorModel: &m, ConversationID: p.ConversationID, Partial: p.Partial}
+	}
+	hctx.SetHeader("X-Content-Type-Options", "nosniff")
 	if hs, ok := err.(huma.HeadersError); ok {
 		for k, vs := range hs.GetHeaders() {
 			for _, v := range vs {

@@ -305,6 +305,11 @@ func TestProviderFailures(t *testing.T) {
 				ConversationID int64 `json:"conversation_id"`
 			}
 			_ = json.Unmarshal(rec.Body.Bytes(), &p)
+			// Written after huma's transformers, it still has what the API's other problems have.
+			if !strings.Contains(rec.Body.String(), `"instance":"`+ChatPath+`"`) || rec.Header().Get("X-Content-Type-Options") != "nosniff" ||
+				rec.Header().Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("%s: problem without instance or nosniff: %v %s", tc.mode, rec.Header(), rec.Body)
+			}
 			if tc.mode == fake429 && rec.Header().Get("Retry-After") == "" {
 				t.Fatalf("%s: the problem lost its Retry-After header", tc.mode)
 			}
@@ -314,7 +319,8 @@ func TestProviderFailures(t *testing.T) {
 			}
 			rec = send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": "hi", "stream": true}, nil)
 			events := readEvents(t, rec.Body.String())
-			if len(events) != 1 || events[0].name != "error" || !strings.Contains(events[0].data, `"status":`+jsonNumber(int64(tc.want))) {
+			if len(events) != 1 || events[0].name != "error" || !strings.Contains(events[0].data, `"status":`+jsonNumber(int64(tc.want))) ||
+				!strings.Contains(events[0].data, `"instance":"`+ChatPath+`"`) {
 				t.Fatalf("%s stream: %+v", tc.mode, events)
 			}
 		}
