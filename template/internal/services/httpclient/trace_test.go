@@ -1,0 +1,118 @@
+package httpclient
+
+import (
+	"bufio"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/codes"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/tracing/tracingtest"
+)
+
+// TestCallSpanFailure checks the client span of a failed call: an error status with a fixed
+// description and the failure's class (error.type), never the error's text, which for a
+// transport failure can hold what the server sent (a malformed answer is quoted) or a URL with
+// its credentials. It installs a global tracer provider, so it does not run in parallel.
+func TestCallSpanFailure(t *testing.T) {
+	const secret = "s3cr3t-marker"
+	tests := []struct {
+		name      string
+		handle    func(n int, w http.ResponseWriter, r *http.Request)
+		send      func(*http.Request) (*http.Response, error) // replaces the transport when set
+		status    codes.Code
+		desc      string // the status description, "" for none
+		errorType string // "" for no error.type attribute
+		timeout   time.Duration
+	}{
+		{
+			name:   "ok",
+			handle: func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) },
+			status: codes.Unset,
+		},
+		{
+			name:      "server error",
+			handle:    func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) },
+			status:    codes.Error,
+			desc:      "Service Unavailable",
+			errorType: "503",
+		},
+		{
+			// net/http quotes a malformed answer in its error.
+			name: "malformed answer",
+			handle: func(_ int, w http.ResponseWriter, _ *http.Request) {
+				conn, buf, err := w.(http.Hijacker).Hijack()
+				if err != nil {
+					panic(err)
+				}
+				defer conn.Close()
+				_, _ = buf.WriteString("HTTP/1.1 " + secret + " OK\r\n\r\n")
+				_ = buf.Flush()
+				_, _ = bufio.NewReader(conn).Peek(1)
+			},
+			status:    codes.Error,
+			desc:      "transport error",
+			errorType: "*errors.errorString",
+		},
+		{
+			name: "timeout",
+			handle: func(_ int, w http.ResponseWriter, r *http.Request) {
+				<-r.Context().Done()
+			},
+			timeout:   50 * time.Millisecond,
+			status:    codes.Error,
+			desc:      "timed out",
+			errorType: "timeout",
+		},
+		{
+			name: "error naming a URL with credentials",
+			send: func(r *http.Request) (*http.Response, error) {
+				return nil, &url.Error{Op: "Get", URL: "https://user:" + secret + "@" + r.URL.Host + "/?access_token=" + secret, Err: errors.New("refused")}
+			},
+			status:    codes.Error,
+			desc:      "transport error",
+			errorType: "*errors.errorString",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := tracingtest.Install(t)
+			f := setup(t, fastSettings())
+			if tt.send != nil {
+				f.cs.send = tt.send
+			}
+			srv := newServer(t, tt.handle)
+			c := f.client(t, "vendor", Options{BaseURL: srv.URL, MaxAttempts: 1, Timeout: tt.timeout})
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/v1/items", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := c.Do(req)
+			if err == nil {
+				_ = resp.Body.Close()
+			}
+			span, ok := rec.Find(http.MethodGet)
+			if !ok || !span.Ended {
+				t.Fatalf("no ended GET span among %v", rec.Spans())
+			}
+			if span.Status != tt.status || span.Description != tt.desc {
+				t.Errorf("status %v %q, want %v %q", span.Status, span.Description, tt.status, tt.desc)
+			}
+			if got := span.Attrs["error.type"].AsString(); got != tt.errorType {
+				t.Errorf("error.type %q, want %q", got, tt.errorType)
+			}
+			if strings.Contains(span.Description, secret) {
+				t.Errorf("the status description shows the secret: %s", span.Description)
+			}
+			for k, v := range span.Attrs {
+				if strings.Contains(v.Emit(), secret) {
+					t.Errorf("attribute %s shows the secret: %s", k, v.Emit())
+				}
+			}
+		})
+	}
+}
