@@ -113,9 +113,6 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 	if err := s.ValidateFor(o.Production); err != nil {
 		return nil, err
 	}
-	if err := checkSamplerEnv(os.Getenv); err != nil {
-		return nil, err
-	}
 	logger := func() *slog.Logger { return cmp.Or(o.Logger, slog.Default()) }
 	var exports []*exportStatus
 	var senders []*otlpSender
@@ -139,9 +136,13 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 	if exemplarsOff(otlpMetrics, os.Getenv("OTEL_METRICS_EXEMPLAR_FILTER")) {
 		meterOpts = append(meterOpts, sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter))
 	}
-	// The sampler is the SDK's default, ParentBased(AlwaysSample), unless OTEL_TRACES_SAMPLER
-	// and OTEL_TRACES_SAMPLER_ARG say otherwise: the SDK reads them itself.
+	// The sampler is the one the settings name (OTEL_TRACES_SAMPLER and
+	// OTEL_TRACES_SAMPLER_ARG, checked by Validate), else the SDK's default,
+	// ParentBased(AlwaysSample). The option wins over the SDK's own reading of the variables.
 	traceOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	if sampler := s.sampler(); sampler != nil {
+		traceOpts = append(traceOpts, sdktrace.WithSampler(sampler))
+	}
 	var ring *TraceRing
 	if s.DashboardTraces > 0 {
 		ring = NewTraceRing(s.DashboardTraces)

@@ -24,6 +24,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
+	"github.com/aegisgo/aegis/template/internal/config"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
@@ -546,8 +547,7 @@ func TestSamplerEnv(t *testing.T) {
 		{"traceidratio", "NaN", "OTEL_TRACES_SAMPLER_ARG"},
 	}
 	for _, tt := range tests {
-		env := map[string]string{"OTEL_TRACES_SAMPLER": tt.sampler, "OTEL_TRACES_SAMPLER_ARG": tt.arg}
-		err := checkSamplerEnv(func(k string) string { return env[k] })
+		err := Settings{TracesSampler: tt.sampler, TracesSamplerArg: tt.arg}.Validate()
 		if tt.wantVar == "" && err != nil || tt.wantVar != "" && (err == nil || !strings.Contains(err.Error(), tt.wantVar+"=")) {
 			t.Errorf("sampler %q, arg %q: %v; want an error naming %s (none: valid)", tt.sampler, tt.arg, err, tt.wantVar)
 		}
@@ -556,14 +556,57 @@ func TestSamplerEnv(t *testing.T) {
 
 // TestNewRefusesBadSampler checks New applies the check: the SDK would sample everything.
 func TestNewRefusesBadSampler(t *testing.T) {
-	t.Setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
-	t.Setenv("OTEL_TRACES_SAMPLER_ARG", "10%")
-	o, err := New(t.Context(), Settings{}, nil)
+	t.Parallel()
+	o, err := New(t.Context(), Settings{TracesSampler: "parentbased_traceidratio", TracesSamplerArg: "10%"}, nil)
 	if err == nil {
 		_ = o.Stop(context.Background())
 		t.Fatal("New accepted OTEL_TRACES_SAMPLER_ARG=10%; want an error naming it")
 	}
 	if !strings.Contains(err.Error(), "OTEL_TRACES_SAMPLER_ARG") {
 		t.Errorf("New error = %v; want it to name OTEL_TRACES_SAMPLER_ARG", err)
+	}
+}
+
+// TestSettingsSampler checks the sampler comes from the settings New is given, not from the
+// process's environment at construction: the app loads both variables with the other settings
+// (a bad one stops it there, naming the variable), and New samples as they say.
+func TestSettingsSampler(t *testing.T) {
+	t.Setenv("OTEL_TRACES_SAMPLER", "")
+	t.Setenv("OTEL_TRACES_SAMPLER_ARG", "")
+	tests := []struct {
+		sampler, arg string
+		recording    bool
+	}{
+		{"", "", true},
+		{"always_off", "", false},
+		{"parentbased_always_off", "", false},
+		{"traceidratio", "0", false},
+		{"ParentBased_TraceIDRatio", "0", false},
+		{"parentbased_traceidratio", "1", true},
+		{"always_on", "", true},
+	}
+	for _, tt := range tests {
+		obs, err := New(t.Context(), Settings{TracesSampler: tt.sampler, TracesSamplerArg: tt.arg}, nil)
+		if err != nil {
+			t.Fatalf("sampler %q, arg %q: %v", tt.sampler, tt.arg, err)
+		}
+		_, span := obs.TracerProvider().Tracer("test").Start(t.Context(), "work")
+		if span.IsRecording() != tt.recording {
+			t.Errorf("sampler %q, arg %q: recording %v, want %v", tt.sampler, tt.arg, span.IsRecording(), tt.recording)
+		}
+		span.End()
+		_ = obs.Stop(context.Background())
+	}
+
+	// The app's path: the variables are loaded with the settings and checked there.
+	for _, tt := range []struct{ sampler, arg, wantVar string }{
+		{"bogus", "", "OTEL_TRACES_SAMPLER"},
+		{"traceidratio", "10%", "OTEL_TRACES_SAMPLER_ARG"},
+	} {
+		t.Setenv("OTEL_TRACES_SAMPLER", tt.sampler)
+		t.Setenv("OTEL_TRACES_SAMPLER_ARG", tt.arg)
+		if _, err := config.Load[Settings](); err == nil || !strings.Contains(err.Error(), tt.wantVar+"=") {
+			t.Errorf("loading settings with %s=%q %q: %v; want an error naming %s", tt.wantVar, tt.sampler, tt.arg, err, tt.wantVar)
+		}
 	}
 }

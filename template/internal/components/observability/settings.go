@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"github.com/aegisgo/aegis/template/internal/config"
 )
 
@@ -25,6 +27,11 @@ type Settings struct {
 	// DashboardTraces sizes the in-memory ring of recent traces behind the dashboard's Traces
 	// panel; the slowest 50 and the latest 50 failed are kept besides.
 	DashboardTraces int `env:"OTEL_DASHBOARD_TRACES" envDefault:"200" doc:"Recent traces kept in memory for the dashboard's Traces panel (besides the 50 slowest and 50 failed); 0 keeps none."`
+	// TracesSampler and TracesSamplerArg are OpenTelemetry's own variables, declared here so
+	// that a bad value is refused with the other settings (the SDK would log it at INFO and
+	// sample every trace) and New builds the sampler from them (see sampler).
+	TracesSampler    string `env:"OTEL_TRACES_SAMPLER" envDefault:"" doc:"Which traces are kept (OpenTelemetry's variable): parentbased_traceidratio with OTEL_TRACES_SAMPLER_ARG=0.1 keeps 10%; also parentbased_always_on, parentbased_always_off, traceidratio, always_on, always_off; empty means parentbased_always_on."`
+	TracesSamplerArg string `env:"OTEL_TRACES_SAMPLER_ARG" envDefault:"" doc:"The ratio of traces the *traceidratio samplers keep, 0 to 1; empty means 1."`
 }
 
 // MinMetricsToken is the shortest METRICS_TOKEN production accepts, as for
@@ -44,6 +51,9 @@ func (s Settings) Validate() error {
 	if s.DashboardTraces < 0 || s.DashboardTraces > maxDashboardTraces {
 		return config.Invalid("OTEL_DASHBOARD_TRACES", strconv.Itoa(s.DashboardTraces), "is out of range",
 			"use 0 (keep none) to "+strconv.Itoa(maxDashboardTraces))
+	}
+	if err := checkSampler(s.TracesSampler, s.TracesSamplerArg); err != nil {
+		return err
 	}
 	if s.OTLPEndpoint == "" {
 		return nil
@@ -80,22 +90,22 @@ var samplers = map[string]bool{
 	"parentbased_always_on": false, "parentbased_always_off": false, "parentbased_traceidratio": true,
 }
 
-// checkSamplerEnv checks OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG, which the SDK
-// reads itself. The SDK takes a bad value without failing: it logs one line at INFO and
-// samples every trace (an unknown sampler is the default, a ratio it cannot parse or out
-// of [0, 1] is 1.0), so a typo meant to keep 10% exported everything. Refuse them at start
-// instead, as the other settings are.
-func checkSamplerEnv(getenv func(string) string) error {
-	name := strings.ToLower(strings.TrimSpace(getenv("OTEL_TRACES_SAMPLER")))
-	if name == "" {
+// checkSampler checks OTEL_TRACES_SAMPLER (name) and OTEL_TRACES_SAMPLER_ARG (arg). The
+// SDK takes a bad value without failing: it logs one line at INFO and samples every trace (an
+// unknown sampler is the default, a ratio it cannot parse or out of [0, 1] is 1.0), so a typo
+// meant to keep 10% exported everything. Refuse them at start instead, as the other settings
+// are.
+func checkSampler(name, arg string) error {
+	lower := strings.ToLower(strings.TrimSpace(name))
+	if lower == "" {
 		return nil
 	}
-	takesRatio, ok := samplers[name]
+	takesRatio, ok := samplers[lower]
 	if !ok {
-		return config.Invalid("OTEL_TRACES_SAMPLER", getenv("OTEL_TRACES_SAMPLER"), "is not a sampler",
+		return config.Invalid("OTEL_TRACES_SAMPLER", name, "is not a sampler",
 			"use parentbased_traceidratio (with OTEL_TRACES_SAMPLER_ARG=0.1 to keep 10%), parentbased_always_on, parentbased_always_off, traceidratio, always_on or always_off, or leave it empty")
 	}
-	arg := strings.TrimSpace(getenv("OTEL_TRACES_SAMPLER_ARG"))
+	arg = strings.TrimSpace(arg)
 	if !takesRatio || arg == "" {
 		return nil
 	}
@@ -103,6 +113,33 @@ func checkSamplerEnv(getenv func(string) string) error {
 	if r, err := strconv.ParseFloat(arg, 64); err != nil || !(r >= 0 && r <= 1) {
 		return config.Invalid("OTEL_TRACES_SAMPLER_ARG", arg, "is not a ratio between 0 and 1",
 			"use the share of traces to keep as a decimal, such as 0.1 for 10%")
+	}
+	return nil
+}
+
+// sampler is the sampler s names, or nil when it names none (the SDK's default,
+// ParentBased(AlwaysSample)). Validate has checked the values.
+func (s Settings) sampler() sdktrace.Sampler {
+	name := strings.ToLower(strings.TrimSpace(s.TracesSampler))
+	ratio := 1.0
+	if arg := strings.TrimSpace(s.TracesSamplerArg); arg != "" {
+		if r, err := strconv.ParseFloat(arg, 64); err == nil {
+			ratio = r
+		}
+	}
+	switch name {
+	case "always_on":
+		return sdktrace.AlwaysSample()
+	case "always_off":
+		return sdktrace.NeverSample()
+	case "traceidratio":
+		return sdktrace.TraceIDRatioBased(ratio)
+	case "parentbased_always_on":
+		return sdktrace.ParentBased(sdktrace.AlwaysSample())
+	case "parentbased_always_off":
+		return sdktrace.ParentBased(sdktrace.NeverSample())
+	case "parentbased_traceidratio":
+		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(ratio))
 	}
 	return nil
 }
