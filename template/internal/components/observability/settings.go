@@ -11,8 +11,8 @@ import (
 )
 
 // Settings configure the component. The OpenTelemetry SDK reads the standard OTEL_*
-// variables itself (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER and
-// OTEL_TRACES_SAMPLER_ARG, OTEL_EXPORTER_OTLP_HEADERS, ...) and New reads
+// variables itself (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_EXPORTER_OTLP_HEADERS,
+// ...) and New reads
 // OTEL_METRICS_EXPORTER (none: no OTLP metrics); those declared here are the ones the app
 // acts on or that every deployment sets. The zero value exports nothing and
 // serves /metrics to this machine only (in development).
