@@ -610,3 +610,25 @@ func TestSettingsSampler(t *testing.T) {
 		}
 	}
 }
+
+// TestEndpointErrorHidesValue checks a bad OTEL_EXPORTER_OTLP_ENDPOINT is refused naming the
+// variable without quoting its value, which may carry credentials (the error is printed and
+// logged at start), through Validate and through the settings' loading.
+func TestEndpointErrorHidesValue(t *testing.T) {
+	const secret = "hunter2"
+	for _, endpoint := range []string{
+		"ftp://user:" + secret + "@collector:4318",
+		"collector.example.com/?api_key=" + secret,
+		"http://:" + secret + "@/",
+	} {
+		err := Settings{OTLPEndpoint: endpoint, DashboardTraces: 1}.Validate()
+		if err == nil || !strings.Contains(err.Error(), "OTEL_EXPORTER_OTLP_ENDPOINT") || strings.Contains(err.Error(), secret) {
+			t.Errorf("Validate with endpoint %q: %v; want an error naming the variable without its value", endpoint, err)
+		}
+		t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+		_, err = config.Load[Settings]()
+		if err == nil || !strings.Contains(err.Error(), "OTEL_EXPORTER_OTLP_ENDPOINT") || strings.Contains(err.Error(), secret) {
+			t.Errorf("loading endpoint %q: %v; want an error naming the variable without its value", endpoint, err)
+		}
+	}
+}

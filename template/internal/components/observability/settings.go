@@ -59,7 +59,9 @@ func (s Settings) Validate() error {
 		return nil
 	}
 	if u, err := url.Parse(s.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return config.Invalid("OTEL_EXPORTER_OTLP_ENDPOINT", s.OTLPEndpoint, "is not an http(s) URL",
+		// The value is not quoted: a collector's URL may carry credentials (user info, a key in
+		// the query), and the error is printed and logged at start.
+		return config.InvalidSecret("OTEL_EXPORTER_OTLP_ENDPOINT", "is not an http(s) URL with a host",
 			"use the collector's OTLP/HTTP address, such as http://localhost:4318")
 	}
 	return nil
