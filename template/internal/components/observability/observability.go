@@ -237,6 +237,12 @@ func newResource(ctx context.Context, s Settings) (*resource.Resource, error) {
 		resource.WithFromEnv(),
 		resource.WithTelemetrySDK(),
 	)
+	if errors.Is(err, resource.ErrPartialResource) {
+		// The SDK's text ("error detecting resource: partial resource: missing value: [foo]")
+		// does not say which variable it read.
+		return nil, config.Invalid("OTEL_RESOURCE_ATTRIBUTES", os.Getenv("OTEL_RESOURCE_ATTRIBUTES"), "is not a list of key=value pairs",
+			"write it as key1=value1,key2=value2 (values percent-encoded), such as deployment.environment.name=staging")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("observability: resource: %w", err)
 	}

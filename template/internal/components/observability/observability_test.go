@@ -632,3 +632,21 @@ func TestEndpointErrorHidesValue(t *testing.T) {
 		}
 	}
 }
+
+// TestBadResourceAttributes checks a malformed OTEL_RESOURCE_ATTRIBUTES stops New with an
+// error naming the variable and the form it takes (the SDK's own names neither).
+func TestBadResourceAttributes(t *testing.T) {
+	for _, v := range []string{"foo", "service.version=1,team"} {
+		t.Setenv("OTEL_RESOURCE_ATTRIBUTES", v)
+		o, err := New(t.Context(), Settings{}, nil)
+		if err == nil {
+			_ = o.Stop(context.Background())
+			t.Errorf("OTEL_RESOURCE_ATTRIBUTES=%s accepted; want an error naming it", v)
+			continue
+		}
+		var ce *config.Error
+		if !errors.As(err, &ce) || ce.Var != "OTEL_RESOURCE_ATTRIBUTES" || !strings.Contains(err.Error(), "key1=value1") {
+			t.Errorf("OTEL_RESOURCE_ATTRIBUTES=%s: %v; want a config error naming the variable and its form", v, err)
+		}
+	}
+}
