@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -133,6 +134,9 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkExemplarFilter(os.Getenv("OTEL_METRICS_EXEMPLAR_FILTER")); err != nil {
+		return nil, err
+	}
 	if exemplarsOff(otlpMetrics, os.Getenv("OTEL_METRICS_EXEMPLAR_FILTER")) {
 		meterOpts = append(meterOpts, sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter))
 	}
@@ -207,15 +211,57 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 // otlpExport is signal's (traces, metrics) OTLP exporter configuration, and whether it is
 // exported at all: it is when it has somewhere to go (the base endpoint, or the signal's own
 // OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT, which the specification lets stand alone: traces
-// only to Jaeger or Tempo, for one) and OTEL_<SIGNAL>_EXPORTER is not none.
+// only to Jaeger or Tempo, for one) and OTEL_<SIGNAL>_EXPORTER names otlp or is empty.
 func otlpExport(base, signal string, getenv func(string) string) (otlpConfig, bool, error) {
 	sig := strings.ToUpper(signal)
-	if getenv("OTEL_"+sig+"_EXPORTER") == "none" ||
-		strings.TrimSpace(base) == "" && strings.TrimSpace(getenv("OTEL_EXPORTER_OTLP_"+sig+"_ENDPOINT")) == "" {
+	wanted, err := exporterWanted(signal, getenv("OTEL_"+sig+"_EXPORTER"))
+	if err != nil {
+		return otlpConfig{}, false, err
+	}
+	if !wanted || strings.TrimSpace(base) == "" && strings.TrimSpace(getenv("OTEL_EXPORTER_OTLP_"+sig+"_ENDPOINT")) == "" {
 		return otlpConfig{}, false, nil
 	}
 	cfg, err := otlpConfigFromEnv(base, signal, getenv)
 	return cfg, err == nil, err
+}
+
+// exporters are the values OTEL_TRACES_EXPORTER and OTEL_METRICS_EXPORTER take here: otlp,
+// none, and for metrics prometheus, which /metrics always is (so it means no OTLP metrics).
+var exporters = map[string][]string{"traces": {"otlp", "none"}, "metrics": {"otlp", "prometheus", "none"}}
+
+// exporterWanted reports whether OTEL_<SIGNAL>_EXPORTER (value, a comma-separated list as the
+// specification has it; empty means otlp) asks for OTLP. A value this app has no exporter for
+// (zipkin, console, a typo) is refused: taken as the default it would send the signal where
+// the deployment said not to, and taken as none it would drop it without a word.
+func exporterWanted(signal, value string) (bool, error) {
+	value = strings.ToLower(strings.TrimSpace(value))
+	if value == "" {
+		return true, nil
+	}
+	otlp := false
+	for name := range strings.SplitSeq(value, ",") {
+		name = strings.TrimSpace(name)
+		if !slices.Contains(exporters[signal], name) {
+			return false, config.Invalid("OTEL_"+strings.ToUpper(signal)+"_EXPORTER", value, "is not an exporter this app has",
+				"use "+strings.Join(exporters[signal], " or ")+", or leave it empty for otlp")
+		}
+		otlp = otlp || name == "otlp"
+	}
+	return otlp, nil
+}
+
+// exemplarFilters are the values of OTEL_METRICS_EXEMPLAR_FILTER the SDK knows.
+var exemplarFilters = []string{"always_on", "always_off", "trace_based"}
+
+// checkExemplarFilter refuses an OTEL_METRICS_EXEMPLAR_FILTER the SDK would ignore without a
+// word (keeping its default, trace_based, which records exemplars that /metrics never serves).
+func checkExemplarFilter(value string) error {
+	v := strings.ToLower(strings.TrimSpace(value))
+	if v == "" || slices.Contains(exemplarFilters, v) {
+		return nil
+	}
+	return config.Invalid("OTEL_METRICS_EXEMPLAR_FILTER", value, "is not an exemplar filter",
+		"use "+strings.Join(exemplarFilters, ", ")+", or leave it empty")
 }
 
 // exemplarsOff reports whether New turns exemplars off: when no metric leaves over OTLP and

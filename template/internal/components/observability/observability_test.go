@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -648,5 +649,55 @@ func TestBadResourceAttributes(t *testing.T) {
 		if !errors.As(err, &ce) || ce.Var != "OTEL_RESOURCE_ATTRIBUTES" || !strings.Contains(err.Error(), "key1=value1") {
 			t.Errorf("OTEL_RESOURCE_ATTRIBUTES=%s: %v; want a config error naming the variable and its form", v, err)
 		}
+	}
+}
+
+// TestExporterValues checks OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER and
+// OTEL_METRICS_EXEMPLAR_FILTER: the values this app acts on are taken (otlp, none, and for
+// metrics prometheus, which /metrics is), and any other stops New with an error naming the
+// variable, instead of exporting (or dropping) the signal against what was asked.
+func TestExporterValues(t *testing.T) {
+	tests := []struct {
+		env     map[string]string
+		traces  bool   // spans go over OTLP
+		wantVar string // "" means valid
+	}{
+		{env: map[string]string{}, traces: true},
+		{env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp"}, traces: true},
+		{env: map[string]string{"OTEL_TRACES_EXPORTER": " OTLP "}, traces: true},
+		{env: map[string]string{"OTEL_TRACES_EXPORTER": "none"}, traces: false},
+		{env: map[string]string{"OTEL_METRICS_EXPORTER": "prometheus"}, traces: true},
+		{env: map[string]string{"OTEL_METRICS_EXPORTER": "otlp,prometheus"}, traces: true},
+		{env: map[string]string{"OTEL_METRICS_EXEMPLAR_FILTER": "always_on"}, traces: true},
+		{env: map[string]string{"OTEL_TRACES_EXPORTER": "otlpx"}, wantVar: "OTEL_TRACES_EXPORTER"},
+		{env: map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, wantVar: "OTEL_TRACES_EXPORTER"},
+		{env: map[string]string{"OTEL_TRACES_EXPORTER": "prometheus"}, wantVar: "OTEL_TRACES_EXPORTER"},
+		{env: map[string]string{"OTEL_METRICS_EXPORTER": "console"}, wantVar: "OTEL_METRICS_EXPORTER"},
+		{env: map[string]string{"OTEL_METRICS_EXEMPLAR_FILTER": "sometimes"}, wantVar: "OTEL_METRICS_EXEMPLAR_FILTER"},
+	}
+	collector, _ := pathCollector(t)
+	for _, tt := range tests {
+		for _, k := range []string{"OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER", "OTEL_METRICS_EXEMPLAR_FILTER"} {
+			t.Setenv(k, tt.env[k])
+		}
+		o, err := New(t.Context(), Settings{OTLPEndpoint: collector}, nil)
+		if tt.wantVar != "" {
+			if err == nil {
+				_ = o.Stop(context.Background())
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantVar+"=") {
+				t.Errorf("%v: %v; want an error naming %s", tt.env, err, tt.wantVar)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%v: %v", tt.env, err)
+			continue
+		}
+		exportsTraces := slices.ContainsFunc(o.exports, func(s *exportStatus) bool { return s.signal == "traces" })
+		if exportsTraces != tt.traces {
+			t.Errorf("%v: spans over OTLP %v, want %v", tt.env, exportsTraces, tt.traces)
+		}
+		_ = o.Stop(context.Background())
 	}
 }
