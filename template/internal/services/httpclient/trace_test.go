@@ -28,6 +28,7 @@ func TestCallSpanFailure(t *testing.T) {
 		desc      string // the status description, "" for none
 		errorType string // "" for no error.type attribute
 		timeout   time.Duration
+		before    int // calls made first (failing ones open the breaker, which opens after 2)
 	}{
 		{
 			name:   "ok",
@@ -59,6 +60,14 @@ func TestCallSpanFailure(t *testing.T) {
 			errorType: "*errors.errorString",
 		},
 		{
+			name:      "breaker open",
+			handle:    func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusBadGateway) },
+			before:    2,
+			status:    codes.Error,
+			desc:      "circuit breaker open",
+			errorType: "httpclient.breakerOpenError",
+		},
+		{
 			name: "timeout",
 			handle: func(_ int, w http.ResponseWriter, r *http.Request) {
 				<-r.Context().Done()
@@ -81,17 +90,27 @@ func TestCallSpanFailure(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := tracingtest.Install(t)
-			f := setup(t, fastSettings())
+			s := fastSettings()
+			s.BreakerFailures = 2
+			f := setup(t, s)
 			if tt.send != nil {
 				f.cs.send = tt.send
 			}
 			srv := newServer(t, tt.handle)
 			c := f.client(t, "vendor", Options{BaseURL: srv.URL, MaxAttempts: 1, Timeout: tt.timeout})
-			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/v1/items", nil)
-			if err != nil {
-				t.Fatal(err)
+			call := func() (*http.Response, error) {
+				req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/v1/items", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c.Do(req)
 			}
-			resp, err := c.Do(req)
+			for range tt.before {
+				if resp, err := call(); err == nil {
+					_ = resp.Body.Close()
+				}
+			}
+			resp, err := call()
 			if err == nil {
 				_ = resp.Body.Close()
 			}
