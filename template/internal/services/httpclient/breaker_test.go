@@ -1,6 +1,7 @@
 package httpclient
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -183,4 +184,74 @@ func mustRequest(t *testing.T, method, url string) *http.Request {
 		t.Fatal(err)
 	}
 	return req
+}
+
+// TestBreakerIgnoresCallerStops checks that attempts cut short by their caller (a cancelled
+// context, or a caller's deadline shorter than the client's Timeout) do not count against the
+// host: a few impatient callers must not open a healthy host's breaker for every client of
+// it. An attempt that outlasts the client's own Timeout does count: the host is too slow.
+func TestBreakerIgnoresCallerStops(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		ctx      func(parent context.Context) (context.Context, context.CancelFunc)
+		timeout  time.Duration // the client's
+		wantOpen bool
+	}{
+		{
+			name: "caller deadline",
+			ctx: func(p context.Context) (context.Context, context.CancelFunc) {
+				return context.WithTimeout(p, 20*time.Millisecond)
+			},
+			timeout: 5 * time.Second,
+		},
+		{
+			name: "caller cancel",
+			ctx: func(p context.Context) (context.Context, context.CancelFunc) {
+				ctx, cancel := context.WithCancel(p)
+				time.AfterFunc(20*time.Millisecond, cancel)
+				return ctx, cancel
+			},
+			timeout: 5 * time.Second,
+		},
+		{
+			name:     "client timeout",
+			ctx:      func(p context.Context) (context.Context, context.CancelFunc) { return context.WithCancel(p) },
+			timeout:  20 * time.Millisecond,
+			wantOpen: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := fastSettings()
+			s.BreakerFailures, s.BreakerCooldown = 2, time.Minute
+			f := setup(t, s)
+			srv := newServer(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+				select {
+				case <-r.Context().Done():
+				case <-time.After(2 * time.Second):
+				}
+				w.WriteHeader(http.StatusOK)
+			})
+			// One attempt per call, and up to three: the retry policy runs the attempts then.
+			c1 := f.client(t, "once", Options{MaxAttempts: 1, Timeout: tt.timeout})
+			c3 := f.client(t, "thrice", Options{MaxAttempts: 3, Timeout: tt.timeout})
+			for _, c := range []*Client{c1, c1, c3, c3} {
+				ctx, cancel := tt.ctx(t.Context())
+				req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if resp, err := c.Do(req); err == nil {
+					_ = resp.Body.Close()
+					t.Errorf("a call cut short after 20ms succeeded")
+				}
+				cancel()
+			}
+			if open := f.cs.Hosts()[0].Breaker != BreakerClosed; open != tt.wantOpen {
+				t.Errorf("breaker %s after 4 calls cut short, want open %v", f.cs.Hosts()[0].Breaker, tt.wantOpen)
+			}
+		})
+	}
 }

@@ -231,7 +231,7 @@ func (t *transport) roundTrip(ctx context.Context, req *http.Request, start time
 	c := t.c
 	out := c.prepare(ctx, req)
 	rt := c.route(req.URL.Host)
-	st := &call{Context: ctx, client: c, req: out}
+	st := &call{Context: ctx, caller: req.Context(), client: c, req: out}
 
 	// The happy path skips the policy executor: while the host's breaker is closed the first
 	// attempt goes straight out, and a success is recorded on the breaker as the executor
@@ -336,6 +336,7 @@ func retryable(req *http.Request) bool {
 type call struct {
 	context.Context // the request's
 
+	caller   context.Context // the caller's, without the client's Timeout
 	client   *Client
 	req      *http.Request
 	attempts int
@@ -381,9 +382,21 @@ func (st *call) attempt() (*http.Response, error) {
 	}
 	st.attempts++
 	resp, err := st.client.clients.send(r)
+	if err != nil && st.caller.Err() != nil {
+		// The caller stopped the attempt (cancelled, or its own deadline passed before the
+		// client's Timeout): the breaker must not count it against the host.
+		err = callerStopped{err}
+	}
 	st.last, st.lastErr = resp, err
 	return resp, err
 }
+
+// callerStopped wraps the error of an attempt its caller's context ended: a cancellation, or
+// a deadline the caller set shorter than the client's Timeout. It says nothing of the host.
+type callerStopped struct{ err error }
+
+func (e callerStopped) Error() string { return e.err.Error() }
+func (e callerStopped) Unwrap() error { return e.err }
 
 // discard closes the last response, reading a little of it first so its connection is reused,
 // and says what it was (" (last: 503 Service Unavailable)"), or "" when there was none.

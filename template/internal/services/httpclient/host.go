@@ -77,11 +77,14 @@ func (h *host) success() {
 	}
 }
 
-// breakerFailure reports whether an attempt counts against its host. A caller's cancellation
-// does not: the host did nothing wrong.
+// breakerFailure reports whether an attempt counts against its host. One its caller stopped
+// does not (a cancellation, or the caller's own deadline, shorter than the client's Timeout):
+// the host did nothing wrong, and a few impatient callers would otherwise open a healthy
+// host's breaker for every client of it. The client's Timeout passing does count.
 func breakerFailure(resp *http.Response, err error) bool {
 	if err != nil {
-		return !errors.Is(err, context.Canceled)
+		var stopped callerStopped
+		return !errors.Is(err, context.Canceled) && !errors.As(err, &stopped)
 	}
 	return resp != nil && resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented
 }
