@@ -614,13 +614,15 @@ func TestSettingsSampler(t *testing.T) {
 
 // TestEndpointErrorHidesValue checks a bad OTEL_EXPORTER_OTLP_ENDPOINT is refused naming the
 // variable without quoting its value, which may carry credentials (the error is printed and
-// logged at start), through Validate and through the settings' loading.
+// logged at start), through Validate and through the settings' loading. A URL with a port and
+// no host name is refused too (it would dial this machine).
 func TestEndpointErrorHidesValue(t *testing.T) {
 	const secret = "hunter2"
 	for _, endpoint := range []string{
 		"ftp://user:" + secret + "@collector:4318",
 		"collector.example.com/?api_key=" + secret,
 		"http://:" + secret + "@/",
+		"http://u:" + secret + "@:4318", // a port and no host name
 	} {
 		err := Settings{OTLPEndpoint: endpoint, DashboardTraces: 1}.Validate()
 		if err == nil || !strings.Contains(err.Error(), "OTEL_EXPORTER_OTLP_ENDPOINT") || strings.Contains(err.Error(), secret) {

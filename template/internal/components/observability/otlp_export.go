@@ -91,7 +91,7 @@ func otlpConfigFromEnv(base, signal string, getenv func(string) string) (otlpCon
 		endpointVar, endpoint = generic("ENDPOINT"), strings.TrimSuffix(base, "/")+"/v1/"+signal
 	}
 	u, err := url.Parse(endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		// The URL is not printed: it may carry credentials.
 		return otlpConfig{}, fmt.Errorf("%s is not an http:// or https:// URL with a host: set it like http://localhost:4318", endpointVar)
 	}

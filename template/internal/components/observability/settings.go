@@ -58,7 +58,7 @@ func (s Settings) Validate() error {
 	if s.OTLPEndpoint == "" {
 		return nil
 	}
-	if u, err := url.Parse(s.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if u, err := url.Parse(s.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		// The value is not quoted: a collector's URL may carry credentials (user info, a key in
 		// the query), and the error is printed and logged at start.
 		return config.InvalidSecret("OTEL_EXPORTER_OTLP_ENDPOINT", "is not an http(s) URL with a host",
