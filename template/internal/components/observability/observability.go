@@ -243,11 +243,19 @@ func exporterWanted(signal, value string) (bool, error) {
 		name = strings.TrimSpace(name)
 		if !slices.Contains(exporters[signal], name) {
 			return false, config.Invalid("OTEL_"+strings.ToUpper(signal)+"_EXPORTER", value, "is not an exporter this app has",
-				"use "+strings.Join(exporters[signal], " or ")+", or leave it empty for otlp")
+				"use "+orList(exporters[signal])+", or leave it empty for otlp")
 		}
 		otlp = otlp || name == "otlp"
 	}
 	return otlp, nil
+}
+
+// orList writes names as "a, b or c".
+func orList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // exemplarFilters are the values of OTEL_METRICS_EXEMPLAR_FILTER the SDK knows.
