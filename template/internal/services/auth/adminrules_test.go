@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
@@ -143,4 +144,110 @@ func TestPanelAdminRules(t *testing.T) {
 			t.Fatal("an admin could not deactivate another admin")
 		}
 	})
+}
+
+// TestUpdateDuringChange: Update writes every column of the account, so it
+// must read the row it writes in the same transaction. Each case changes the
+// account in a transaction held open while Update starts, then commits; the
+// account must keep that change as well as Update's. Before, Update read the
+// row first: a user's own profile edit reactivated the account an admin had
+// just deactivated, or gave back the admin role just taken.
+func TestUpdateDuringChange(t *testing.T) {
+	f := false
+	name := "Renamed"
+	cases := []struct {
+		name   string
+		admin  bool   // the account is an admin (a second admin exists either way)
+		set    string // the concurrent change, an UPDATE's SET clause
+		params UpdateUserParams
+		check  func(u *User) string
+	}{
+		{"a profile edit keeps a deactivation", false, "active = FALSE", UpdateUserParams{FullName: &name},
+			func(u *User) string {
+				if u.Active || u.FullName != name {
+					return fmt.Sprintf("active %v, name %q; want inactive, %q", u.Active, u.FullName, name)
+				}
+				return ""
+			}},
+		{"a profile edit keeps a demotion", true, "role = 'user'", UpdateUserParams{FullName: &name},
+			func(u *User) string {
+				if u.Role != RoleUser || u.FullName != name {
+					return fmt.Sprintf("role %s, name %q; want user, %q", u.Role, u.FullName, name)
+				}
+				return ""
+			}},
+		{"a deactivation keeps a rename", false, "full_name = 'Renamed'", UpdateUserParams{Active: &f},
+			func(u *User) string {
+				if u.Active || u.FullName != name {
+					return fmt.Sprintf("active %v, name %q; want inactive, %q", u.Active, u.FullName, name)
+				}
+				return ""
+			}},
+	}
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		svc, err := NewUserServiceWith(db, testSettings())
+		if err != nil {
+			t.Fatal(err)
+		}
+		createUser(t, svc, CreateUserParams{Email: "keeper@example.com", Username: "keeper", Password: goodPassword, Role: RoleAdmin})
+		for i, c := range cases {
+			role := RoleUser
+			if c.admin {
+				role = RoleAdmin
+			}
+			u := createUser(t, svc, CreateUserParams{Email: fmt.Sprintf("during%d@example.com", i), Username: fmt.Sprintf("during%d", i), Password: goodPassword, Role: role})
+			tx, err := db.Bun().BeginTx(t.Context(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.ExecContext(t.Context(), "UPDATE auth_users SET "+c.set+" WHERE id = ?", u.ID); err != nil {
+				_ = tx.Rollback()
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := svc.Update(t.Context(), u.ID, c.params)
+				done <- err
+			}()
+			waitForLockWait(t, db)
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			got, err := svc.Get(t.Context(), u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msg := c.check(got); msg != "" {
+				t.Errorf("%s: %s", c.name, msg)
+			}
+		}
+	})
+}
+
+// waitForLockWait returns once another transaction waits for a lock that an
+// open transaction of the test holds. PostgreSQL shows it in
+// pg_stat_activity; SQLite shows nothing, so there it waits a while (within
+// DATABASE_BUSY_TIMEOUT): too short a wait only lets the test pass.
+func waitForLockWait(t *testing.T, db *database.DB) {
+	t.Helper()
+	if db.Engine() != database.Postgres {
+		time.Sleep(300 * time.Millisecond)
+		return
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		var n int
+		err := db.Bun().NewRaw("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'").Scan(t.Context(), &n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("no transaction waited for the held row lock within 10s")
 }

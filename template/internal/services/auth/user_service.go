@@ -315,13 +315,80 @@ func (s *UserService) Update(ctx context.Context, id int64, p UpdateUserParams) 
 
 // update is Update that also returns the address the account had before
 // (equal to u.Email when it did not change).
+//
+// The account is read inside the transaction that writes it, locked on
+// PostgreSQL (SQLite's transactions take the write lock when they begin):
+// every column is written back, so a row read before a concurrent change
+// would undo it, such as a user's own profile edit reactivating the account
+// an admin deactivated meanwhile, or giving back the admin role just taken.
 func (s *UserService) update(ctx context.Context, id int64, p UpdateUserParams) (*User, string, error) {
-	u, err := s.Get(ctx, id)
-	if err != nil {
-		return nil, "", err
+	var (
+		u          *User
+		old        string
+		deactivate bool
+		refused    error // the change's own answer (bad input, ErrSelf), kept from the wrapping below
+	)
+	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var admins []int64
+		if p.Role != nil || p.Active != nil {
+			// The active admins' rows first, then the account's: the order
+			// keepAnAdmin locks them in, so two admins demoting each other
+			// wait for one another instead of deadlocking.
+			var err error
+			if admins, err = s.lockActiveAdmins(ctx, tx); err != nil {
+				return err
+			}
+		}
+		u = new(User)
+		q := tx.NewSelect().Model(u).Where("id = ?", id)
+		if s.db.Engine() == database.Postgres {
+			q = q.For("UPDATE")
+		}
+		switch err := q.Scan(ctx); {
+		case errors.Is(err, sql.ErrNoRows):
+			refused = ErrNotFound
+			return refused
+		case err != nil:
+			return fmt.Errorf("auth: load user: %w", err)
+		}
+		old = u.Email
+		var columns []string
+		var losesAdmin bool
+		columns, deactivate, losesAdmin, refused = u.apply(p)
+		if refused != nil {
+			return refused
+		}
+		if losesAdmin && !slices.ContainsFunc(admins, func(a int64) bool { return a != u.ID }) {
+			refused = ErrLastAdmin
+			return refused
+		}
+		if _, err := tx.NewUpdate().Model(u).Column(columns...).WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		if deactivate {
+			return revokeSessions(ctx, tx, u.ID, "")
+		}
+		return nil
+	})
+	switch {
+	case refused != nil:
+		return nil, "", refused
+	case database.IsUniqueViolation(err):
+		return nil, "", s.conflict(ctx, err, u.ID, u.Email)
+	case err != nil:
+		return nil, "", fmt.Errorf("auth: update user: %w", err)
 	}
-	old := u.Email
-	columns := []string{"email", "username", "full_name", "role", "active", "search_text", "updated_at"}
+	if deactivate {
+		s.sessions.dropUser(u.ID)
+	}
+	return u, old, nil
+}
+
+// apply sets p's fields on u and returns the columns to write, whether the
+// account is being deactivated and whether it stops being an active admin;
+// the error is bad input (every field's) or ErrSelf.
+func (u *User) apply(p UpdateUserParams) (columns []string, deactivate, losesAdmin bool, err error) {
+	columns = []string{"email", "username", "full_name", "role", "active", "search_text", "updated_at"}
 	// Every field given is checked, so one answer names all that need fixing.
 	var emailErr, usernameErr, nameErr, roleErr error
 	if p.Email != nil {
@@ -347,45 +414,20 @@ func (s *UserService) update(ctx context.Context, id int64, p UpdateUserParams) 
 		}
 	}
 	if err := joinInvalid(emailErr, usernameErr, nameErr, roleErr); err != nil {
-		return nil, "", err
+		return nil, false, false, err
 	}
 	wasActiveAdmin := u.Active && was == RoleAdmin
-	deactivate := p.Active != nil && !*p.Active && u.Active
+	deactivate = p.Active != nil && !*p.Active && u.Active
 	if p.Active != nil {
 		u.Active = *p.Active
 	}
-	losesAdmin := wasActiveAdmin && !(u.Active && u.Role == RoleAdmin)
+	losesAdmin = wasActiveAdmin && !(u.Active && u.Role == RoleAdmin)
 	if p.Actor != 0 && p.Actor == u.ID && (deactivate || losesAdmin) {
-		return nil, "", ErrSelf
+		return nil, false, false, ErrSelf
 	}
 	u.UpdatedAt = now()
 	u.refreshSearch()
-	err = s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if losesAdmin {
-			if err := s.keepAnAdmin(ctx, tx, u.ID); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.NewUpdate().Model(u).Column(columns...).WherePK().Exec(ctx); err != nil {
-			return err
-		}
-		if deactivate {
-			return revokeSessions(ctx, tx, u.ID, "")
-		}
-		return nil
-	})
-	switch {
-	case errors.Is(err, ErrLastAdmin):
-		return nil, "", err
-	case database.IsUniqueViolation(err):
-		return nil, "", s.conflict(ctx, err, u.ID, u.Email)
-	case err != nil:
-		return nil, "", fmt.Errorf("auth: update user: %w", err)
-	}
-	if deactivate {
-		s.sessions.dropUser(u.ID)
-	}
-	return u, old, nil
+	return columns, deactivate, losesAdmin, nil
 }
 
 // keepAnAdmin returns ErrLastAdmin unless an active admin other than id
@@ -397,6 +439,19 @@ func (s *UserService) update(ctx context.Context, id int64, p UpdateUserParams) 
 // one write transaction in at a time, and a second one that read before the
 // first committed fails to write rather than act on a stale count.
 func (s *UserService) keepAnAdmin(ctx context.Context, tx bun.Tx, id int64) error {
+	admins, err := s.lockActiveAdmins(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(admins, func(a int64) bool { return a != id }) {
+		return ErrLastAdmin
+	}
+	return nil
+}
+
+// lockActiveAdmins returns the active admins' ids, their rows locked in id
+// order until tx ends on PostgreSQL (see keepAnAdmin).
+func (s *UserService) lockActiveAdmins(ctx context.Context, tx bun.Tx) ([]int64, error) {
 	var admins []int64
 	q := tx.NewSelect().Model((*User)(nil)).Column("id").
 		Where("role = ?", RoleAdmin).Where("active = ?", true).OrderExpr("id")
@@ -404,12 +459,9 @@ func (s *UserService) keepAnAdmin(ctx context.Context, tx bun.Tx, id int64) erro
 		q = q.For("UPDATE")
 	}
 	if err := q.Scan(ctx, &admins); err != nil {
-		return fmt.Errorf("auth: count active admins: %w", err)
+		return nil, fmt.Errorf("auth: count active admins: %w", err)
 	}
-	if !slices.ContainsFunc(admins, func(a int64) bool { return a != id }) {
-		return ErrLastAdmin
-	}
-	return nil
+	return admins, nil
 }
 
 // Deactivate marks the account inactive and revokes its sessions; its
