@@ -497,7 +497,8 @@ func (a *AuthService) ChangePasswordWith(ctx context.Context, p ChangePasswordPa
 // session of the user (API refresh tokens and dashboard sessions); their
 // access tokens stop working at once in this process. The password rules
 // apply (a *ValidationError on field new_password); a deactivated account is
-// ErrNotFound. The Hooks hear of it as a reset.
+// ErrNotFound. It clears the account's login failures. The Hooks hear of it
+// as a reset.
 func (a *AuthService) ResetPassword(ctx context.Context, userID int64, next string) error {
 	u, err := a.users.Get(ctx, userID)
 	if err != nil {
@@ -517,6 +518,11 @@ func (a *AuthService) ResetPassword(ctx context.Context, userID int64, next stri
 		return err
 	}
 	a.users.sessions.dropUser(userID)
+	// Whoever reset it proved the mailbox, and the failures counted were
+	// guesses at the old password: the owner signs in with the new one at
+	// once instead of waiting out AUTH_LOGIN_ACCOUNT_WINDOW (in this
+	// instance; the others keep their counts).
+	a.byAccount.Reset(accountKey(userID))
 	a.hooks.PasswordChanged(ctx, u, PasswordChange{Reset: true, At: now()})
 	return nil
 }

@@ -47,6 +47,12 @@ func TestPasswordChecksThrottled(t *testing.T) {
 			{"change", "192.0.2.1:4", wrong, 422}, {"change", "192.0.2.1:5", wrong, 422}, {"change", "192.0.2.1:6", wrong, 422},
 			{"change", "192.0.2.1:7", wrong, 429},
 		}},
+		// The owner proved the mailbox, and the failures were guesses at the old password.
+		{"a password reset clears the account's failures", 1000, 2, []step{
+			{"login", "192.0.2.1:1", wrong, 401}, {"login", "192.0.2.2:1", wrong, 401}, {"login", "192.0.2.3:1", "", 429},
+			{"reset", "", "", 0}, {"login", "192.0.2.4:1", "", 200},
+			{"login", "192.0.2.5:1", wrong, 401}, {"login", "192.0.2.6:1", wrong, 401}, {"login", "192.0.2.7:1", "", 429},
+		}},
 	}
 	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
 		for ci, c := range cases {
@@ -65,6 +71,12 @@ func TestPasswordChecksThrottled(t *testing.T) {
 					}
 					var rec *httptest.ResponseRecorder
 					switch s.kind {
+					case "reset":
+						a.password = "a fresh passphrase from the link"
+						if err := f.auth.ResetPassword(t.Context(), a.id, a.password); err != nil {
+							t.Fatalf("step %d: reset: %v", i, err)
+						}
+						continue
 					case "login":
 						rec = f.do(t, req{method: "POST", path: "/api/v1/auth/login", remote: s.remote,
 							body: map[string]string{"email": a.email, "password": password}})
