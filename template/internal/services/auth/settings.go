@@ -79,14 +79,15 @@ type Settings struct {
 	DashboardSessionTTL  time.Duration `env:"AUTH_DASHBOARD_SESSION_TTL" envDefault:"12h" doc:"A dashboard session ends this long after sign-in, however active."`
 }
 
-// WithDefaults returns a copy of s with every zero field but Secret and
-// RefreshReuseGrace (whose zero, off, is a choice) set to its default.
+// WithDefaults returns a copy of s with every zero field but Secret,
+// RefreshReuseGrace and Leeway set to its default: a zero grace (off) and a
+// zero leeway (no clock skew tolerated) are choices AUTH_* may make, not
+// values left unset.
 func (s Settings) WithDefaults() Settings {
 	config.Default(&s.Issuer, DefaultIssuer)
 	config.Default(&s.Audience, DefaultAudience)
 	config.Default(&s.AccessTTL, DefaultAccessTTL)
 	config.Default(&s.RefreshTTL, DefaultRefreshTTL)
-	config.Default(&s.Leeway, DefaultLeeway)
 	config.Default(&s.LoginIPWindow, DefaultLoginIPWindow)
 	config.Default(&s.LoginAccountWindow, DefaultLoginAccountWindow)
 	config.Default(&s.DashboardIdleTimeout, DefaultDashboardIdleTimeout)

@@ -39,6 +39,7 @@ func testSettings() Settings {
 		Argon2MemoryKiB:   64,
 		Argon2Iterations:  1,
 		Argon2Parallelism: 1,
+		Leeway:            DefaultLeeway,
 		LoginIPLimit:      1_000_000,
 		LoginAccountLimit: 1_000_000,
 		RegisterIPLimit:   1_000_000,

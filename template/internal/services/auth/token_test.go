@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -221,4 +222,50 @@ func TestProductionRefusesWeakSecret(t *testing.T) {
 	if _, err := NewAuthService(t.Context(), db, users, s, prod, registry.Maybe[Hooks]{}); err != nil {
 		t.Fatalf("production with a good secret: %v", err)
 	}
+}
+
+// TestLeewayFromEnvironment: AUTH_LEEWAY is what the app tolerates, 0s
+// included (its range starts there); before, 0s was taken for "unset" and
+// became the default 30s, so an expired token still worked half a minute.
+func TestLeewayFromEnvironment(t *testing.T) {
+	cases := []struct {
+		env     string // "" leaves AUTH_LEEWAY unset
+		expired time.Duration
+		status  int
+	}{
+		{"0s", 5 * time.Second, http.StatusUnauthorized},
+		{"10s", 5 * time.Second, http.StatusOK},
+		{"10s", 15 * time.Second, http.StatusUnauthorized},
+		{"", 5 * time.Second, http.StatusOK},
+		{"", DefaultLeeway + 5*time.Second, http.StatusUnauthorized},
+	}
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		for ci, c := range cases {
+			t.Run(c.env+"/"+c.expired.String(), func(t *testing.T) {
+				if c.env == "" {
+					t.Setenv("AUTH_LEEWAY", "") // registers the restore of any value
+					if err := os.Unsetenv("AUTH_LEEWAY"); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					t.Setenv("AUTH_LEEWAY", c.env)
+				}
+				loaded, err := config.Load[Settings]()
+				if err != nil {
+					t.Fatal(err)
+				}
+				f := setup(t, db, func(s *Settings) { s.Leeway = loaded.Leeway })
+				f.seq.Store(int64(ci)*100 + 7000) // the cases share the database: fresh accounts
+				a := f.newAccount(t)
+				tok := forge(t, jwt.SigningMethodHS256, []byte(testSecret), func(cl *Claims) {
+					cl.Subject = strconv.FormatInt(a.id, 10)
+					cl.IssuedAt = jwt.NewNumericDate(time.Now().Add(-time.Hour))
+					cl.ExpiresAt = jwt.NewNumericDate(time.Now().Add(-c.expired))
+				})
+				if rec := f.do(t, req{method: "GET", path: "/api/v1/auth/me", token: tok}); rec.Code != c.status {
+					t.Fatalf("AUTH_LEEWAY=%q, token expired %s ago: status %d, want %d", c.env, c.expired, rec.Code, c.status)
+				}
+			})
+		}
+	})
 }

@@ -19,7 +19,7 @@ const Password = "correct horse battery staple"
 // Settings are auth's settings for tests: a secret long enough for production's rules and
 // argon2id at 64 KiB and one pass, so that hashing costs microseconds.
 func Settings() auth.Settings {
-	return auth.Settings{Secret: strings.Repeat("k", 40), Argon2MemoryKiB: 64, Argon2Iterations: 1, Argon2Parallelism: 1}.WithDefaults()
+	return auth.Settings{Secret: strings.Repeat("k", 40), Argon2MemoryKiB: 64, Argon2Iterations: 1, Argon2Parallelism: 1, Leeway: auth.DefaultLeeway}.WithDefaults()
 }
 
 // Env is auth on one database: the user service and the auth service over it.
