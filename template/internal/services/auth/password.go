@@ -229,8 +229,11 @@ func IsCommonPassword(password string) bool {
 func checkPassword(password string, identity ...string) error {
 	n := utf8.RuneCountInString(password)
 	switch {
-	case !utf8.ValidString(password):
-		return invalid("password", "must be valid UTF-8")
+	case !utf8.ValidString(password) || strings.ContainsRune(password, utf8.RuneError):
+		// JSON decoding replaces invalid UTF-8 and lone surrogates with U+FFFD, so
+		// over the API the bytes sent are already gone: the stored password would
+		// not be the one typed, and different ones would collapse into one.
+		return invalid("password", "must be valid UTF-8 text, without invalid bytes, lone surrogates or U+FFFD")
 	case n < MinPasswordLength:
 		return invalid("password", fmt.Sprintf("must be at least %d characters", MinPasswordLength))
 	case n > MaxPasswordLength:
