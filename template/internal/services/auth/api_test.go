@@ -671,6 +671,59 @@ func TestBcryptRehash(t *testing.T) {
 	})
 }
 
+// TestRehashKeepsNewerPassword: a login that upgrades an old hash writes it
+// only over the hash it verified. Each case changes the password (as a reset
+// does) while the login waits to store its upgrade; before, the login then
+// wrote the old password back, undoing the reset.
+func TestRehashKeepsNewerPassword(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ name, prefix string }{{"bcrypt 2a", "$2a$"}, {"bcrypt 2b", "$2b$"}}
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		f := setup(t, db, nil)
+		for _, c := range cases {
+			a := f.newAccount(t)
+			hash, err := bcrypt.GenerateFromPassword([]byte(a.password), bcrypt.MinCost)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Bun().NewUpdate().Model((*User)(nil)).Set("password_hash = ?", c.prefix+string(hash[4:])).Where("id = ?", a.id).Exec(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			const next = "the password after the reset"
+			nextHash, err := f.users.hasher.hash(next)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tx, err := db.Bun().BeginTx(t.Context(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.NewUpdate().Model((*User)(nil)).Set("password_hash = ?", nextHash).Where("id = ?", a.id).Exec(t.Context()); err != nil {
+				_ = tx.Rollback()
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := f.users.VerifyPassword(t.Context(), a.email, a.password)
+				done <- err
+			}()
+			waitForLockWait(t, db)
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; err != nil {
+				t.Fatalf("%s: login with the password it read: %v", c.name, err)
+			}
+			if _, err := f.users.VerifyPassword(t.Context(), a.email, next); err != nil {
+				t.Errorf("%s: the new password no longer works: %v", c.name, err)
+			}
+			if _, err := f.users.VerifyPassword(t.Context(), a.email, a.password); !errors.Is(err, ErrInvalidCredentials) {
+				t.Errorf("%s: the old password works again (%v)", c.name, err)
+			}
+		}
+	})
+}
+
 func TestAdminRoutes(t *testing.T) {
 	t.Parallel()
 	databasetest.Engines(t, func(t *testing.T, db *database.DB) {

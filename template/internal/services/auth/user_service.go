@@ -221,8 +221,12 @@ func (s *UserService) verify(ctx context.Context, u *User, password string) (*Us
 	}
 	if rehash {
 		if hash, err := s.hasher.hashBounded(ctx, password); err == nil {
+			// Only over the hash just verified: a password changed or reset
+			// since u was read must not be replaced by this (old) one.
+			verified := u.PasswordHash
 			u.PasswordHash = hash
-			_, _ = s.db.Bun().NewUpdate().Model(u).Column("password_hash").WherePK().Exec(ctx)
+			_, _ = s.db.Bun().NewUpdate().Model(u).Column("password_hash").WherePK().
+				Where("password_hash = ?", verified).Exec(ctx)
 		}
 	}
 	return u, nil
