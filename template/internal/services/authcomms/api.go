@@ -242,7 +242,7 @@ func (h *handlers) problem(ctx context.Context, purpose string, err error) error
 	case errors.Is(err, ErrTokenUsed):
 		return huma.NewError(http.StatusGone, "This link was already used; it works once. "+newLink(purpose), tokenDetail("was already used"))
 	case errors.Is(err, ErrTokenInvalid):
-		return huma.Error400BadRequest("This link is not valid: it is incomplete or altered, or the account's address changed since it was sent. "+newLink(purpose),
+		return huma.Error400BadRequest("This link is not valid: it expired some time ago, is incomplete or altered, or the account's address changed since it was sent. "+newLink(purpose),
 			tokenDetail("is not valid"))
 	case errors.Is(err, ErrAlreadyVerified):
 		return huma.Error409Conflict("Your email address is already confirmed.")

@@ -230,6 +230,17 @@ func TestTokensRefused(t *testing.T) {
 				t.Errorf("%s expired: %q", c.path, p.Detail)
 			}
 		}
+		// Issuing any later link sweeps expired ones: then a link is unknown, and its answer
+		// must still name expiry, the likely cause, not only tampering.
+		if _, err := e.svc.tokens.sweepExpired(t.Context(), e.clock.now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct{ path, token, again string }{{VerifyPath, verify, ResendPath}, {ResetPath, reset, ForgotPath}} {
+			p := wantProblem(t, e.call(t, "POST", c.path, body(c.path, c.token), ""), http.StatusBadRequest)
+			if !strings.Contains(p.Detail, "expired") || !strings.Contains(p.Detail, c.again) {
+				t.Errorf("%s expired and swept: %q", c.path, p.Detail)
+			}
+		}
 		r, _ := e.login(t, a.email, a.password)
 		if r.status != http.StatusOK {
 			t.Errorf("the refused tokens changed the password: %d %s", r.status, r.body)

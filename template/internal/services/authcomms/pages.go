@@ -187,7 +187,7 @@ func (h *handlers) pageProblem(ctx context.Context, purpose string, err error, d
 		d.Error = "This link was already used; it works once. " + again
 		return http.StatusGone, d
 	case errors.Is(err, ErrTokenInvalid):
-		d.Error = "This link is not valid: it is incomplete or altered, or the account's address changed since it was sent. " + again
+		d.Error = "This link is not valid: it expired some time ago, is incomplete or altered, or the account's address changed since it was sent. " + again
 		return http.StatusBadRequest, d
 	default:
 		h.logger.ErrorContext(ctx, "authcomms: page request failed", "error", err, "request_id", backend.RequestID(ctx))

@@ -163,6 +163,8 @@ func (t *tokens) find(ctx context.Context, purpose, token string) (*tokenRow, er
 	err := t.db.Bun().NewSelect().Model(row).Where("token_hash = ?", hashToken(token)).Where("purpose = ?", purpose).Limit(1).Scan(ctx)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
+		// Signed right but unknown: most often expired and swept by a later issue
+		// (create), else another database's; the answers say both.
 		return nil, ErrTokenInvalid
 	case err != nil:
 		return nil, fmt.Errorf("authcomms: load token: %w", err)
