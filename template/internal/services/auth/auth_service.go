@@ -185,7 +185,38 @@ func (a *AuthService) Login(ctx context.Context, p LoginParams) (_ *TokenPair, e
 	if err := a.hooks.AllowLogin(ctx, u); err != nil {
 		return nil, err
 	}
-	return a.openSession(ctx, a.db.Bun(), u, newFamilyID())
+	return a.openLoginSession(ctx, u)
+}
+
+// openLoginSession opens the session of a login whose password matched u's
+// hash, unless that hash was replaced or the account deactivated since: a
+// reset revokes every session, and one stored after it would outlive it
+// with the old password. The account's row stays locked (PostgreSQL; SQLite
+// transactions take the write lock when they begin) until the session is
+// stored, so a reset waits for it and then revokes it too.
+func (a *AuthService) openLoginSession(ctx context.Context, u *User) (*TokenPair, error) {
+	var pair *TokenPair
+	err := a.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var id int64
+		q := tx.NewSelect().Model((*User)(nil)).Column("id").Where("id = ?", u.ID).
+			Where("password_hash = ?", u.PasswordHash).Where("active = ?", true)
+		if a.db.Engine() == database.Postgres {
+			q = q.For("SHARE")
+		}
+		switch err := q.Scan(ctx, &id); {
+		case errors.Is(err, sql.ErrNoRows):
+			return ErrInvalidCredentials
+		case err != nil:
+			return fmt.Errorf("auth: load user: %w", err)
+		}
+		var err error
+		pair, err = a.openSession(ctx, tx, u, newFamilyID())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pair, nil
 }
 
 // checkLogin checks the credentials of a login, API or dashboard, with the

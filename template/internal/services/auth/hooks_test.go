@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -176,6 +177,55 @@ func TestEmailVerified(t *testing.T) {
 		}
 		if err := users.CheckNewPassword(u, "ver@example.com"); err == nil {
 			t.Error("CheckNewPassword accepted the email as password")
+		}
+	})
+}
+
+// duringLogin runs meanwhile between a login's password check and its new
+// session, where AllowLogin is called.
+type duringLogin struct {
+	BaseHooks
+	meanwhile func(ctx context.Context, u *User) error
+}
+
+func (h *duringLogin) AllowLogin(ctx context.Context, u *User) error { return h.meanwhile(ctx, u) }
+
+// TestLoginRaceWithReset: a login whose password was reset, or whose account
+// was deactivated, after its password check opens no session: the reset
+// revoked every session, and one opened after it would outlive it with the
+// old password. Before, the login went on and its session lived.
+func TestLoginRaceWithReset(t *testing.T) {
+	f := false
+	cases := []struct {
+		name      string
+		meanwhile func(ctx context.Context, a *AuthService, u *User) error
+	}{
+		{"password reset", func(ctx context.Context, a *AuthService, u *User) error {
+			return a.ResetPassword(ctx, u.ID, "the password after the reset")
+		}},
+		{"deactivation", func(ctx context.Context, a *AuthService, u *User) error {
+			_, err := a.UpdateUser(ctx, u.ID, UpdateUserParams{Active: &f})
+			return err
+		}},
+	}
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		for i, c := range cases {
+			h := &duringLogin{}
+			users, a := newServices(t, db, testSettings(), AuthOpts{Hooks: h})
+			u := createUser(t, users, CreateUserParams{Email: fmt.Sprintf("race%d@example.com", i), Username: fmt.Sprintf("race%d", i), Password: goodPassword, Role: RoleUser})
+			h.meanwhile = func(ctx context.Context, got *User) error {
+				h.meanwhile = func(context.Context, *User) error { return nil } // once
+				return c.meanwhile(ctx, a, got)
+			}
+			pair, err := a.Login(t.Context(), LoginParams{Login: u.Email, Password: goodPassword})
+			if !errors.Is(err, ErrInvalidCredentials) {
+				t.Errorf("%s: login = %v, want ErrInvalidCredentials", c.name, err)
+			}
+			if pair != nil {
+				if _, err := a.Refresh(t.Context(), pair.RefreshToken); err == nil {
+					t.Errorf("%s: the session opened with the old password outlived the change", c.name)
+				}
+			}
 		}
 	})
 }

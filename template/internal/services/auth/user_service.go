@@ -225,8 +225,15 @@ func (s *UserService) verify(ctx context.Context, u *User, password string) (*Us
 			// since u was read must not be replaced by this (old) one.
 			verified := u.PasswordHash
 			u.PasswordHash = hash
-			_, _ = s.db.Bun().NewUpdate().Model(u).Column("password_hash").WherePK().
+			res, err := s.db.Bun().NewUpdate().Model(u).Column("password_hash").WherePK().
 				Where("password_hash = ?", verified).Exec(ctx)
+			if err != nil {
+				// Housekeeping: the next login upgrades it. u keeps the hash
+				// stored, which a login's session is checked against.
+				u.PasswordHash = verified
+			} else if n, _ := res.RowsAffected(); n != 1 {
+				u.PasswordHash = verified
+			}
 		}
 	}
 	return u, nil
