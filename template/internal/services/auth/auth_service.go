@@ -188,15 +188,30 @@ func (a *AuthService) Login(ctx context.Context, p LoginParams) (_ *TokenPair, e
 	return a.openLoginSession(ctx, u)
 }
 
-// openLoginSession opens the session of a login whose password matched u's
-// hash, unless that hash was replaced or the account deactivated since: a
-// reset revokes every session, and one stored after it would outlive it
-// with the old password. The account's row stays locked (PostgreSQL; SQLite
-// transactions take the write lock when they begin) until the session is
-// stored, so a reset waits for it and then revokes it too.
+// openLoginSession opens the API session of a login whose password matched
+// u's hash (see storeLoginSession).
 func (a *AuthService) openLoginSession(ctx context.Context, u *User) (*TokenPair, error) {
 	var pair *TokenPair
-	err := a.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := a.storeLoginSession(ctx, u, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		pair, err = a.openSession(ctx, tx, u, newFamilyID())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pair, nil
+}
+
+// storeLoginSession runs store, which stores the session of a login (API
+// or dashboard) whose password matched u's hash, unless that hash was
+// replaced or the account deactivated since: ErrInvalidCredentials then. A
+// reset revokes every session, and one stored after it would outlive it with
+// the old password. The account's row stays locked (PostgreSQL; SQLite
+// transactions take the write lock when they begin) until the session is
+// stored, so a reset waits for it and then revokes it too.
+func (a *AuthService) storeLoginSession(ctx context.Context, u *User, store func(ctx context.Context, tx bun.Tx) error) error {
+	return a.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var id int64
 		q := tx.NewSelect().Model((*User)(nil)).Column("id").Where("id = ?", u.ID).
 			Where("password_hash = ?", u.PasswordHash).Where("active = ?", true)
@@ -209,14 +224,8 @@ func (a *AuthService) openLoginSession(ctx context.Context, u *User) (*TokenPair
 		case err != nil:
 			return fmt.Errorf("auth: load user: %w", err)
 		}
-		var err error
-		pair, err = a.openSession(ctx, tx, u, newFamilyID())
-		return err
+		return store(ctx, tx)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return pair, nil
 }
 
 // checkLogin checks the credentials of a login, API or dashboard, with the

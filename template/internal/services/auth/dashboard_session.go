@@ -47,8 +47,14 @@ func (a *AuthService) DashboardLogin(ctx context.Context, p LoginParams) (string
 	token, hash := newOpaqueToken()
 	t := a.clockNow()
 	s := &dashboardSession{UserID: u.ID, TokenHash: hash, CreatedAt: t, LastSeenAt: t, ExpiresAt: t.Add(a.dashTTL)}
-	if _, err := a.db.Bun().NewInsert().Model(s).Returning("id").Exec(ctx); err != nil {
-		return "", nil, fmt.Errorf("auth: store dashboard session: %w", err)
+	err = a.storeLoginSession(ctx, u, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(s).Returning("id").Exec(ctx); err != nil {
+			return fmt.Errorf("auth: store dashboard session: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", nil, err
 	}
 	return token, u, nil
 }

@@ -165,3 +165,67 @@ func (c *testClock) advance(d time.Duration) {
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
 }
+
+// TestDashboardLoginRaceWithReset: a dashboard sign-in whose account has its
+// password reset, or is deactivated, while it checks the password opens no
+// session. Each case makes the change (and revokes the sessions, as the real
+// ones do) in a transaction held open while the sign-in runs, then commits.
+// Before, the sign-in stored its session after the revocation, and the
+// session lived on with the old password.
+func TestDashboardLoginRaceWithReset(t *testing.T) {
+	cases := []struct{ name, set string }{
+		{"password reset", "password_hash = 'replaced'"},
+		{"deactivation", "active = FALSE"},
+	}
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		users, a := newServices(t, db, testSettings(), AuthOpts{})
+		for i, c := range cases {
+			u := createUser(t, users, CreateUserParams{Email: fmt.Sprintf("held%d@example.com", i), Username: fmt.Sprintf("held%d", i), Password: goodPassword, Role: RoleAdmin})
+			tx, err := db.Bun().BeginTx(t.Context(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.ExecContext(t.Context(), "UPDATE auth_users SET "+c.set+" WHERE id = ?", u.ID); err != nil {
+				_ = tx.Rollback()
+				t.Fatal(err)
+			}
+			if err := revokeSessions(t.Context(), tx, u.ID, ""); err != nil {
+				_ = tx.Rollback()
+				t.Fatal(err)
+			}
+			type result struct {
+				token string
+				err   error
+			}
+			done := make(chan result, 1)
+			go func() {
+				token, _, err := a.DashboardLogin(t.Context(), LoginParams{Login: u.Email, Password: goodPassword})
+				done <- result{token, err}
+			}()
+			var r result
+			finished := false
+			if db.Engine() == database.Postgres {
+				// Done already (nothing waited for the row), or waiting for it.
+				select {
+				case r = <-done:
+					finished = true
+				case <-time.After(200 * time.Millisecond):
+					waitForLockWait(t, db)
+				}
+			} else {
+				time.Sleep(300 * time.Millisecond)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if !finished {
+				r = <-done
+			}
+			if r.err == nil {
+				if _, err := a.DashboardSessionUser(t.Context(), r.token, false); err == nil {
+					t.Errorf("%s: the dashboard session opened meanwhile outlived the change", c.name)
+				}
+			}
+		}
+	})
+}
