@@ -248,3 +248,34 @@ func TestBrowserTableCodeKeepsWholeWords(t *testing.T) {
 		t.Errorf("the job kind in a scrollable table takes %s lines at 390 px, want 1 (the table scrolls instead)", m[1])
 	}
 }
+
+// TestBrowserJobRowsStayShortOnPhone: at a phone's 390 px, a row of the jobs panel (its
+// markup here) is one line tall: its creation time stays on one line and its Retry and Cancel
+// buttons side by side, the table scrolling sideways instead. The time broke at every hyphen
+// and space and the buttons stacked, so each row was four lines (100 px) tall.
+func TestBrowserJobRowsStayShortOnPhone(t *testing.T) {
+	chromiumPath(t)
+	form := func(action string) string {
+		return `<form method="post" action="/a"><input type="hidden" name="id" value="7"><button type="submit">` + action + `<span class="visually-hidden"> job 7</span></button></form>`
+	}
+	row := `<tr id="row"><th scope="row">7</th><td><code>scheduler_tick</code></td><td>system</td><td>retryable</td><td>2/25</td><td><time id="time" datetime="2026-12-06T16:11:47Z">2026-12-06 16:11:47 UTC</time></td><td><span class="muted">none</span></td><td class="actions">` + form("Retry") + `
+      ` + form("Cancel") + `</td></tr>`
+	page := styledPage(t, `<div class="scroll" tabindex="0"><table><thead><tr><th>ID</th><th>Kind</th><th>Queue</th><th>State</th><th>Attempt</th><th>Created</th><th>Last error</th><th><span class="visually-hidden">Actions</span></th></tr></thead><tbody>`+row+`</tbody></table></div><p id="out"></p>
+<script>addEventListener("load", function () {
+  var b = document.querySelectorAll("#row button");
+  document.getElementById("out").textContent = "time=" + document.getElementById("time").getClientRects().length +
+    " buttons=" + (b[0].getBoundingClientRect().top === b[1].getBoundingClientRect().top ? "beside" : "stacked") +
+    " row=" + Math.round(document.getElementById("row").getBoundingClientRect().height);
+});</script>`)
+	dom := browse(t, page, time.Second, 390, 900, "job-row-phone.png")
+	m := regexp.MustCompile(`time=(\d+) buttons=(\w+) row=(\d+)`).FindStringSubmatch(dom)
+	if m == nil {
+		t.Fatalf("the page did not report the row's layout:\n%s", dom)
+	}
+	if m[1] != "1" || m[2] != "beside" {
+		t.Errorf("at 390 px a job's time takes %s lines and its buttons are %s: want 1 line, side by side", m[1], m[2])
+	}
+	if h, _ := strconv.Atoi(m[3]); h > 50 {
+		t.Errorf("a job's row is %d px tall at 390 px, want one line (at most 50 px)", h)
+	}
+}

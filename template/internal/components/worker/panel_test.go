@@ -39,6 +39,9 @@ func TestPanel(t *testing.T) {
 			"<h2 id=\"queues-heading\">Queues</h2>", "<code>default</code>",
 			fmt.Sprintf(`<th scope="row">%d</th><td><code>test_ok</code></td>`, id),
 			`action="/dashboard/panels/jobs/actions/cancel"`, "No failed jobs.",
+			// What keeps a row one line tall on a phone (the stylesheet's .scroll table
+			// time and .actions), and the list's group named by its own heading.
+			`<td class="actions">`, `<time datetime="`, `aria-labelledby="recent-heading"`,
 		} {
 			if !strings.Contains(body, want) {
 				t.Errorf("panel lacks %q", want)
