@@ -279,3 +279,84 @@ func TestBrowserJobRowsStayShortOnPhone(t *testing.T) {
 		t.Errorf("a job's row is %d px tall at 390 px, want one line (at most 50 px)", h)
 	}
 }
+
+// TestBrowserRefreshKeepsFocusAndScroll: a panel's refresh (htmx polling, outerHTML) and an
+// action replace the panel's markup, and with it the element that had the keyboard focus and
+// the boxes scrolled sideways. With the dashboard's own htmx and dashboard.js, a refresh must
+// leave the focus on the same button (the next Tab went past the panel) and the table
+// scrolled where it was (it jumped back every 5 s on a phone); an action must put the focus on
+// its outcome, the notice, so it is seen and read out.
+func TestBrowserRefreshKeepsFocusAndScroll(t *testing.T) {
+	chromiumPath(t)
+	e := setup(t, setupOpts{})
+	scripts := regexp.MustCompile(`<script src="([^"]+)" defer></script>`).FindAllStringSubmatch(get(t, e.h, "/").Body.String(), -1)
+	if len(scripts) != 2 {
+		t.Fatalf("want htmx and dashboard.js in the layout, got %q", scripts)
+	}
+	var polls, actions atomic.Int32
+	panel := func(every, notice string) string {
+		form := func(id string) string {
+			return `<form method="post" action="/test/act" hx-post="/test/act" hx-target="closest .panel" hx-swap="outerHTML"><input type="hidden" name="id" value="` + id + `"><button type="submit">Retry<span class="visually-hidden"> job ` + id + `</span></button></form>`
+		}
+		return `<div id="panel-test" class="panel" hx-get="/test/poll?every=` + every + `" hx-trigger="every ` + every + `" hx-swap="outerHTML">` + notice +
+			`<div class="scroll" style="overflow-x:auto;width:300px" tabindex="0" role="group" aria-label="Jobs"><table style="width:3000px"><tr><td>wide</td></tr></table></div>` +
+			form("7") + form("8") + `</div>`
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", e.h)
+	mux.HandleFunc("/test/poll", func(w http.ResponseWriter, r *http.Request) {
+		polls.Add(1)
+		fmt.Fprint(w, panel(r.URL.Query().Get("every"), ""))
+	})
+	mux.HandleFunc("/test/act", func(w http.ResponseWriter, r *http.Request) {
+		actions.Add(1)
+		fmt.Fprint(w, panel("60s", `<p class="notice" role="status">Job `+r.PostFormValue("id")+` will run again.</p>`))
+	})
+	mux.HandleFunc("/test/page", func(w http.ResponseWriter, r *http.Request) {
+		every, act := "1s", ""
+		if r.URL.Query().Has("act") {
+			every, act = "60s", `b.click();`
+		}
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><script src="%s" defer></script><script src="%s" defer></script></head>
+<body><main>%s</main><p id="out"></p>
+<script>addEventListener("load", function () {
+  var b = document.querySelectorAll("#panel-test button")[1];
+  b.focus();
+  document.querySelector("#panel-test .scroll").scrollLeft = 500;
+  %s
+  setTimeout(function () {
+    var a = document.activeElement;
+    document.getElementById("out").textContent = "focus=" + a.tagName + ":" + (a === document.body ? "" : a.textContent.trim()) +
+      " scroll=" + document.querySelector("#panel-test .scroll").scrollLeft + " end";
+  }, 2500);
+});</script></body></html>`, scripts[0][1], scripts[1][1], panel(every, ""), act)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	for _, tc := range []struct {
+		name, query, focus string
+		count              *atomic.Int32
+	}{
+		{"refresh", "", "BUTTON:Retry job 8", &polls},
+		{"action", "?act=1", "P:Job 8 will run again.", &actions},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.count.Store(0)
+			dom := browse(t, srv.URL+"/test/page"+tc.query, 4*time.Second, 800, 600, "")
+			if tc.count.Load() == 0 {
+				t.Fatalf("the panel was not swapped (no %s):\n%s", tc.name, dom)
+			}
+			m := regexp.MustCompile(`focus=(.*?) scroll=(\d+) end`).FindStringSubmatch(dom)
+			if m == nil {
+				t.Fatalf("the page did not report its focus:\n%s", dom)
+			}
+			if m[1] != tc.focus {
+				t.Errorf("after the %s the focus is on %q, want %q", tc.name, m[1], tc.focus)
+			}
+			if m[2] != "500" {
+				t.Errorf("after the %s the table is scrolled to %s px, want where it was (500)", tc.name, m[2])
+			}
+		})
+	}
+}

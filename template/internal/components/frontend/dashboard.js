@@ -53,6 +53,81 @@
     }
     fail(e, "HTTP " + (xhr ? xhr.status : "error"));
   });
+  // A refresh or an action replaces a whole region (outerHTML): the element that had the
+  // keyboard focus is gone, so focus fell back to the page and the next Tab went past the
+  // panel, and every sideways-scrolled table jumped back to its start, every few seconds.
+  // Before the swap this notes what had the focus and how far each scrollable box was
+  // scrolled; after it, it restores both on their counterparts in the new content, matched by
+  // what they are (a button's text and form, a box's label) rather than by an id that panels
+  // do not give them. After an action the focus goes to its outcome (the notice) so it is
+  // seen and read out; when what had the focus is gone, to the region itself, so the next Tab
+  // stays in it.
+  var focusable = "a[href], button, input, select, textarea, summary, [tabindex]";
+  function keyOf(el) {
+    if (el.id) return "#" + el.id;
+    var name = el.getAttribute("aria-labelledby") || el.getAttribute("aria-label") || "";
+    if (!name && !el.classList.contains("scroll")) name = (el.textContent || "").replace(/\s+/g, " ").trim();
+    var form = "";
+    if (el.form) {
+      form = el.form.getAttribute("action") || "";
+      el.form.querySelectorAll("input[type=hidden]").forEach(function (i) {
+        if (i.name !== "csrf_token") form += "&" + i.name + "=" + i.value;
+      });
+    }
+    return [el.tagName, el.getAttribute("href") || "", el.getAttribute("name") || "", name, form].join("|");
+  }
+  // find returns the n-th element of root matching selector whose key is key.
+  function find(root, selector, key, n) {
+    var seen = 0, found = null;
+    root.querySelectorAll(selector).forEach(function (el) {
+      if (!found && keyOf(el) === key && seen++ === n) found = el;
+    });
+    return found;
+  }
+  function nth(root, selector, el) {
+    var key = keyOf(el), n = 0, i = -1;
+    root.querySelectorAll(selector).forEach(function (x) {
+      if (x === el) i = n;
+      if (keyOf(x) === key) n++;
+    });
+    return i;
+  }
+  var kept = {};
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var target = e.detail && e.detail.target;
+    if (!target || !target.id) return;
+    var k = { refresh: isRefresh(e), scroll: [], focus: null };
+    target.querySelectorAll(".scroll").forEach(function (el) {
+      if (el.scrollLeft || el.scrollTop) {
+        k.scroll.push({ key: keyOf(el), n: nth(target, ".scroll", el), left: el.scrollLeft, top: el.scrollTop });
+      }
+    });
+    var a = document.activeElement;
+    if (a && a !== target && target.contains(a)) k.focus = { key: keyOf(a), n: nth(target, focusable, a) };
+    else if (a === target) k.focus = { self: true };
+    kept[target.id] = k;
+  });
+  document.addEventListener("htmx:afterSwap", function (e) {
+    var target = e.detail && e.detail.target;
+    var id = target && target.id, k = id && kept[id];
+    if (!k) return;
+    delete kept[id];
+    var root = document.getElementById(id);
+    if (!root) return;
+    k.scroll.forEach(function (s) {
+      var el = find(root, ".scroll", s.key, s.n);
+      if (el) {
+        el.scrollLeft = s.left;
+        el.scrollTop = s.top;
+      }
+    });
+    // Only when the swap took the focus away: htmx itself keeps it on an element with an id.
+    var a = document.activeElement;
+    if (!k.focus || (a && a !== document.body && a !== document.documentElement)) return;
+    var to = !k.refresh && root.querySelector(".notice") || (!k.focus.self && find(root, focusable, k.focus.key, k.focus.n)) || root;
+    if (!to.matches(focusable)) to.setAttribute("tabindex", "-1");
+    to.focus({ preventScroll: to === root || k.refresh });
+  });
   document.addEventListener("htmx:afterRequest", function (e) {
     if (!isRefresh(e) || !e.detail.successful) return;
     var b = banner();
