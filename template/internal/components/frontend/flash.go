@@ -24,16 +24,21 @@ const flashTTL = time.Minute
 const maxFlash = 1024
 
 // setFlash stores notice for the next view of panel in this session.
-func (d *Dashboard) setFlash(w http.ResponseWriter, req *http.Request, panel, notice string) {
-	if len(notice) > maxFlash {
+func (d *Dashboard) setFlash(w http.ResponseWriter, req *http.Request, panel string, n notice) {
+	text := n.Text
+	if len(text) > maxFlash {
 		cut := maxFlash
-		for cut > 0 && !utf8.RuneStart(notice[cut]) {
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
 			cut--
 		}
-		notice = notice[:cut] + "…"
+		text = text[:cut] + "…"
 	}
 	exp := strconv.FormatInt(time.Now().Add(flashTTL).Unix(), 10)
-	payload := base64.RawURLEncoding.EncodeToString([]byte(exp + "\x00" + notice))
+	kind := "ok"
+	if n.Failed {
+		kind = "failed"
+	}
+	payload := base64.RawURLEncoding.EncodeToString([]byte(exp + "\x00" + kind + "\x00" + text))
 	http.SetCookie(w, &http.Cookie{
 		Name: flashCookie, Value: payload + "." + d.flashMAC(req, panel, payload),
 		Path: PanelsPath + "/", MaxAge: int(flashTTL / time.Second),
@@ -45,27 +50,35 @@ func (d *Dashboard) setFlash(w http.ResponseWriter, req *http.Request, panel, no
 // cookie so it is shown once. The cookie is signed with the dashboard's key
 // and bound to the session (or CSRF cookie) and the panel, and expires:
 // neither planted, nor replayed by another session, nor kept for later.
-func (d *Dashboard) takeFlash(w http.ResponseWriter, req *http.Request, panel string) string {
+func (d *Dashboard) takeFlash(w http.ResponseWriter, req *http.Request, panel string) notice {
 	c, err := req.Cookie(flashCookie)
 	if err != nil {
-		return ""
+		return notice{}
 	}
 	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: PanelsPath + "/", MaxAge: -1,
 		HttpOnly: true, Secure: d.secureCookies(req), SameSite: http.SameSiteStrictMode})
 	payload, mac, ok := strings.Cut(c.Value, ".")
 	if !ok || !hmac.Equal([]byte(mac), []byte(d.flashMAC(req, panel, payload))) {
-		return ""
+		return notice{}
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(payload)
 	if err != nil {
-		return ""
+		return notice{}
 	}
-	exp, notice, ok := strings.Cut(string(raw), "\x00")
+	exp, rest, ok := strings.Cut(string(raw), "\x00")
+	kind, text, ok2 := strings.Cut(rest, "\x00")
 	unix, err := strconv.ParseInt(exp, 10, 64)
-	if !ok || err != nil || time.Now().Unix() > unix {
-		return ""
+	if !ok || !ok2 || err != nil || time.Now().Unix() > unix {
+		return notice{}
 	}
-	return notice
+	return notice{Text: text, Failed: kind == "failed"}
+}
+
+// notice is the outcome of a panel's action, shown above the panel: a failure as an alert,
+// in the colours of an error, not in the green of a success.
+type notice struct {
+	Text   string
+	Failed bool
 }
 
 // flashMAC signs a flash payload for panel and the request's session: the

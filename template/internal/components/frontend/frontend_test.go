@@ -507,14 +507,17 @@ func TestActions(t *testing.T) {
 		want       int
 		wantRetry  int32
 		wantInBody string
+		wantAfter  string // in the page the form post is redirected to
 	}{
 		{name: "no token", cookie: true, token: "", want: http.StatusForbidden},
 		{name: "wrong token", cookie: true, token: "forged", want: http.StatusForbidden},
 		{name: "token without cookie", cookie: false, token: "valid", want: http.StatusForbidden},
 		{name: "cross-site with a valid token", cookie: true, token: "valid", site: "cross-site", want: http.StatusForbidden},
-		{name: "form post", cookie: true, token: "valid", want: http.StatusSeeOther, wantRetry: 1},
-		{name: "htmx post", cookie: true, token: "valid", header: true, site: "same-origin", want: http.StatusOK, wantRetry: 1, wantInBody: "Done: retry."},
-		{name: "failing action", cookie: true, token: "valid", header: true, id: "bad", want: http.StatusOK, wantInBody: "Failed: job bad does not exist"},
+		{name: "form post", cookie: true, token: "valid", want: http.StatusSeeOther, wantRetry: 1, wantAfter: `<p class="notice" role="status">Done: retry.</p>`},
+		{name: "htmx post", cookie: true, token: "valid", header: true, site: "same-origin", want: http.StatusOK, wantRetry: 1, wantInBody: `<p class="notice" role="status">Done: retry.</p>`},
+		// A failure reads as one (red, an alert), not in the green of a success.
+		{name: "failing action", cookie: true, token: "valid", header: true, id: "bad", want: http.StatusOK, wantInBody: `<p class="notice notice-error" role="alert">Failed: job bad does not exist`},
+		{name: "failing form post", cookie: true, token: "valid", id: "bad", want: http.StatusSeeOther, wantAfter: `<p class="notice notice-error" role="alert">Failed: job bad does not exist`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -560,8 +563,9 @@ func TestActions(t *testing.T) {
 				for _, c := range rec.Result().Cookies() {
 					back.AddCookie(c)
 				}
-				if page := do(t, e.h, back).Body.String(); !strings.Contains(page, "Done: retry.") || !strings.Contains(page, "retries: 1") {
-					t.Errorf("the page after the redirect lacks the notice or the new count")
+				page := do(t, e.h, back).Body.String()
+				if !strings.Contains(page, tt.wantAfter) || !strings.Contains(page, fmt.Sprintf("retries: %d", tt.wantRetry)) {
+					t.Errorf("the page after the redirect lacks %q or the count of retries %d:\n%s", tt.wantAfter, tt.wantRetry, page)
 				}
 			}
 		})

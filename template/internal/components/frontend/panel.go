@@ -225,13 +225,13 @@ type PanelView struct {
 	Name, Title string
 	Body        template.HTML
 	Error       string // the render error, shown instead of the body
-	Notice      string // the outcome of an action
+	Notice      notice // the outcome of an action
 	Refresh     int    // seconds between refreshes; 0: none
 }
 
-func (s *site) renderPanel(req *http.Request, d *Dashboard, p panel, csrf, notice string) PanelView {
+func (s *site) renderPanel(req *http.Request, d *Dashboard, p panel, csrf string, n notice) PanelView {
 	pc := &PanelContext{Request: req, Container: s.c, Panel: p.name, csrf: csrf}
-	v := PanelView{Name: p.name, Title: p.title, Notice: notice}
+	v := PanelView{Name: p.name, Title: p.title, Notice: n}
 	if p.opts.Refresh > 0 {
 		v.Refresh = max(p.opts.Refresh, 2)
 	}
@@ -287,7 +287,7 @@ func (s *site) panelFragment(w http.ResponseWriter, req *http.Request, d *Dashbo
 	if !ok {
 		return
 	}
-	s.render(w, req, d, "panel", "live", s.renderPanel(req, d, p, d.csrfToken(w, req), ""))
+	s.render(w, req, d, "panel", "live", s.renderPanel(req, d, p, d.csrfToken(w, req), notice{}))
 }
 
 // action runs a panel's action (the guard has checked access and CSRF). An
@@ -305,22 +305,22 @@ func (s *site) action(w http.ResponseWriter, req *http.Request, d *Dashboard) {
 		return
 	}
 	pc := &PanelContext{Request: req, Container: s.c, Panel: p.name, Action: name, csrf: d.csrfToken(w, req)}
-	notice := "Done: " + name + "."
+	n := notice{Text: "Done: " + name + "."}
 	err := safeAction(fn, pc)
 	if err == nil && pc.Notice != "" {
-		notice = pc.Notice
+		n.Text = pc.Notice
 	}
 	if err != nil {
 		s.r.Logger.WarnContext(req.Context(), "frontend: panel action failed", "panel", p.name, "action", name, "error", err)
-		notice = "Failed: " + err.Error()
+		n = notice{Text: "Failed: " + err.Error(), Failed: true}
 	}
 	if req.Header.Get("HX-Request") == "true" {
 		// 200 even when the action failed: htmx swaps only successful
 		// responses, and the notice belongs on screen.
-		s.render(w, req, d, "panel", "live", s.renderPanel(req, d, p, pc.csrf, notice))
+		s.render(w, req, d, "panel", "live", s.renderPanel(req, d, p, pc.csrf, n))
 		return
 	}
-	d.setFlash(w, req, p.name, notice)
+	d.setFlash(w, req, p.name, n)
 	http.Redirect(w, req, backTo(req, p.name), http.StatusSeeOther)
 }
 
