@@ -360,3 +360,51 @@ func TestBrowserRefreshKeepsFocusAndScroll(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserStaleBannerSpeaksOnce: while refreshes keep failing, the stale banner (an alert,
+// read out by a screen reader at every change of its text) says so once, and again only when
+// the reason changes. It was rewritten with the time at every failed refresh, every 2 s on the
+// overview, so a screen reader repeated it for as long as the app was down.
+func TestBrowserStaleBannerSpeaksOnce(t *testing.T) {
+	chromiumPath(t)
+	e := setup(t, setupOpts{})
+	scripts := regexp.MustCompile(`<script src="([^"]+)" defer></script>`).FindAllStringSubmatch(get(t, e.h, "/").Body.String(), -1)
+	if len(scripts) != 2 {
+		t.Fatalf("want htmx and dashboard.js in the layout, got %q", scripts)
+	}
+	var polls atomic.Int32
+	mux := http.NewServeMux()
+	mux.Handle("/", e.h)
+	mux.HandleFunc("/test/poll", func(w http.ResponseWriter, r *http.Request) {
+		// Three failures with one reason, then three with another.
+		if polls.Add(1) <= 3 {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		http.Error(w, "broken", http.StatusInternalServerError)
+	})
+	mux.HandleFunc("/test/page", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><script src="%s" defer></script><script src="%s" defer></script></head>
+<body><p id="stale" role="alert" hidden></p><div id="live" hx-get="/test/poll" hx-trigger="every 1s" hx-swap="outerHTML">live</div><p id="out"></p>
+<script>
+var texts = 0;
+new MutationObserver(function () { texts++; }).observe(document.getElementById("stale"), {childList: true, characterData: true, subtree: true});
+addEventListener("load", function () {
+  setTimeout(function () { document.getElementById("out").textContent = "changes=" + texts + " end"; }, 6500);
+});</script></body></html>`, scripts[0][1], scripts[1][1])
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	dom := browse(t, srv.URL+"/test/page", 7*time.Second, 800, 600, "")
+	if n := polls.Load(); n < 5 {
+		t.Fatalf("%d refreshes in 7 s, want at least 5", n)
+	}
+	m := regexp.MustCompile(`changes=(\d+) end`).FindStringSubmatch(dom)
+	if m == nil {
+		t.Fatalf("the page did not report the banner's changes:\n%s", dom)
+	}
+	if m[1] != "2" {
+		t.Errorf("the banner's text changed %s times over 6 failed refreshes with 2 reasons, want 2:\n%s", m[1], dom)
+	}
+}

@@ -10,12 +10,19 @@
     var cfg = e.detail && e.detail.requestConfig;
     return cfg && String(cfg.verb).toLowerCase() === "get";
   }
+  // The banner is an alert, which a screen reader reads out whenever its text changes: it says
+  // since when refreshes fail, and changes only when the reason does, not at every failed
+  // refresh (every 2 s on the overview, as long as the app is down).
+  var failing = "";
   function fail(e, why) {
     if (!isRefresh(e)) return;
     var b = banner();
     if (!b) return;
-    var at = new Date().toLocaleTimeString();
-    b.textContent = "The last refresh failed at " + at + " (" + why + "): what you see may be out of date. Retrying.";
+    if (b.hidden || failing !== why) {
+      var at = new Date().toLocaleTimeString();
+      b.textContent = "Refreshing has failed since " + at + " (" + why + "): what you see may be out of date. Retrying.";
+    }
+    failing = why;
     b.hidden = false;
     document.body.classList.add("is-stale");
   }
@@ -134,6 +141,7 @@
     if (b && !b.hidden) {
       b.hidden = true;
       b.textContent = "";
+      failing = "";
       document.body.classList.remove("is-stale");
     }
   });
