@@ -297,8 +297,10 @@ func (p refusalPage) Title() string { return http.StatusText(p.Status) }
 
 // refusalTmpl is deliberately bare: no stylesheet, nothing of the dashboard.
 var refusalTmpl = NewTemplate("refusal", nil, `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{{.Status}} {{.Title}}</title></head>
-<body><h1>{{.Status}} {{.Title}}</h1><p>{{.Detail}}</p>{{with .Home}}<p><a href="{{.}}">Back to the dashboard</a></p>{{end}}</body></html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{{.Status}} {{.Title}}</title><link rel="icon" href="data:,"></head>
+<body><main>
+<h1>{{.Status}} {{.Title}}</h1><p>{{.Detail}}</p>{{with .Home}}<p><a href="{{.}}">Back to the dashboard</a></p>{{end}}
+</main></body></html>
 `)
 
 // csrfToken returns the token for forms on this response: bound to the

@@ -1158,3 +1158,37 @@ func TestRefusalPageOnPhone(t *testing.T) {
 		t.Errorf("refusal page: %d, want 404 with a viewport:\n%s", rec.Code, body)
 	}
 }
+
+// TestRefusalPageLandmarks: the bare refusal pages (404, the host rule's and the CSRF check's
+// 403) keep their content in a main landmark, where a screen reader's "go to main" and an
+// accessibility audit look for it, and name an icon so the browser does not ask for
+// /favicon.ico (one more 404 in the access log at every refusal).
+func TestRefusalPageLandmarks(t *testing.T) {
+	t.Parallel()
+	e := setup(t, setupOpts{})
+	for _, c := range []struct {
+		name, method, path, host string
+		status                   int
+	}{
+		{"unknown panel", http.MethodGet, "/dashboard/panels/nope", "", http.StatusNotFound},
+		{"another host", http.MethodGet, "/dashboard/panels/jobs", "evil.example", http.StatusForbidden},
+		{"form post without a token", http.MethodPost, "/dashboard/panels/jobs/actions/retry", "", http.StatusForbidden},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			req := httptest.NewRequestWithContext(t.Context(), c.method, c.path, nil)
+			req.Header.Set("Accept", "text/html")
+			if c.host != "" {
+				req.Host = c.host
+			}
+			rec := do(t, e.h, req)
+			body := rec.Body.String()
+			if rec.Code != c.status {
+				t.Fatalf("%s %s = %d, want %d:\n%s", c.method, c.path, rec.Code, c.status, body)
+			}
+			if !regexp.MustCompile(`(?s)<main>\s*<h1>.*</main>`).MatchString(body) || !strings.Contains(body, `<link rel="icon" href="data:,">`) {
+				t.Errorf("the refusal page lacks its main landmark or its icon:\n%s", body)
+			}
+		})
+	}
+}
