@@ -246,6 +246,10 @@ func (m *sessionMemo) forget(token string) {
 // loginTmpl is a card centred on the page (style.css, .login-page): the CSP
 // allows no inline style or script. The field names and ids are what the
 // handler reads and what browser tests fill in.
+// loginTmpl puts the focus where typing goes on: the first field, or the password after a
+// failed sign-in that kept the login, so a keyboard user need not Tab to it. The error, read
+// out when it is loaded with the page only by some screen readers, describes both fields, so
+// it is read with the focused one.
 var loginTmpl = NewTemplate("login", nil, `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sign in · {{.Title}}</title><link rel="icon" href="data:,"><link rel="stylesheet" href="{{.CSS}}"></head>
@@ -253,14 +257,14 @@ var loginTmpl = NewTemplate("login", nil, `<!doctype html>
 <p class="app">{{.Title}}</p>
 <h1 id="login-title">Sign in to the dashboard</h1>
 {{with .Warning}}<p role="alert" class="notice notice-error" id="insecure">{{.}}</p>{{end}}
-{{with .Error}}<p role="alert" class="notice notice-error">{{.}}</p>{{end}}
+{{with .Error}}<p role="alert" class="notice notice-error" id="login-error">{{.}}</p>{{end}}
 <form method="post" action="{{.Action}}">
   <input type="hidden" name="csrf_token" value="{{.CSRF}}">
   <input type="hidden" name="next" value="{{.Next}}">
   <label for="login">Email or username</label>
-  <input id="login" name="login" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required value="{{.Login}}">
+  <input id="login" name="login" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required value="{{.Login}}"{{if .Error}} aria-describedby="login-error"{{end}}{{if not .Login}} autofocus{{end}}>
   <label for="password">Password</label>
-  <input id="password" name="password" type="password" autocomplete="current-password" required>
+  <input id="password" name="password" type="password" autocomplete="current-password" required{{if .Error}} aria-describedby="login-error"{{end}}{{if .Login}} autofocus{{end}}>
   <button type="submit">Sign in</button>
 </form>
 </main></body></html>`)

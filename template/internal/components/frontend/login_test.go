@@ -123,15 +123,18 @@ func TestLoginPage(t *testing.T) {
 	tests := []struct {
 		name      string
 		errorText string
+		login     string // the login a failed sign-in kept
+		focus     string // the field that has autofocus
 	}{
-		{"empty", ""},
-		{"with an error", "Wrong email, username or password."},
+		{"empty", "", "", "login"},
+		{"with an error", "Wrong email, username or password.", "ada", "password"},
+		{"with an error and no login", "Too many attempts: wait a few minutes and try again.", "", "login"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var buf strings.Builder
-			data := map[string]any{"Title": "Acme <Ops>", "CSS": "/dashboard/assets/style.css", "Action": LoginPath, "Next": "/dashboard/graph", "CSRF": "tok", "Error": tt.errorText}
+			data := map[string]any{"Title": "Acme <Ops>", "CSS": "/dashboard/assets/style.css", "Action": LoginPath, "Next": "/dashboard/graph", "CSRF": "tok", "Error": tt.errorText, "Login": tt.login}
 			if err := loginTmpl.Execute(&buf, data); err != nil {
 				t.Fatal(err)
 			}
@@ -152,6 +155,16 @@ func TestLoginPage(t *testing.T) {
 			}
 			if got := strings.Contains(page, `role="alert"`); got != (tt.errorText != "") || !strings.Contains(page, tt.errorText) {
 				t.Errorf("alert shown = %v, want %v (%q)", got, tt.errorText != "", tt.errorText)
+			}
+			if got := regexp.MustCompile(`<input id="(\w+)"[^>]* autofocus>`).FindAllStringSubmatch(page, -1); len(got) != 1 || got[0][1] != tt.focus {
+				t.Errorf("autofocus on %q, want on the %s field only", got, tt.focus)
+			}
+			described := strings.Count(page, `aria-describedby="login-error"`)
+			if tt.errorText != "" && (described != 2 || !strings.Contains(page, `id="login-error">`+tt.errorText)) {
+				t.Errorf("the error describes %d fields, want both, and has the id they name", described)
+			}
+			if tt.errorText == "" && described != 0 {
+				t.Errorf("without an error %d fields name one", described)
 			}
 			if bad := inlineCode.FindString(page); bad != "" {
 				t.Errorf("the page contains %q, which the CSP blocks", bad)
