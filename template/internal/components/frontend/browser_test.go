@@ -408,3 +408,33 @@ addEventListener("load", function () {
 		t.Errorf("the banner's text changed %s times over 6 failed refreshes with 2 reasons, want 2:\n%s", m[1], dom)
 	}
 }
+
+// TestBrowserPageDoesNotScrollSideways: on a phone, a wide table scrolls in its own
+// box and the page itself does not. The visually hidden texts in such a table (a column's
+// "Actions", a button's "job 7") are absolutely positioned: the box did not contain them, so
+// they made the whole page (header, text) pan sideways on the routes, jobs and scheduler pages.
+func TestBrowserPageDoesNotScrollSideways(t *testing.T) {
+	chromiumPath(t)
+	var rows strings.Builder
+	for i := range 5 {
+		fmt.Fprintf(&rows, `<tr><td>GET</td><th scope="row"><code>/api/some/long/path/%d/{id}/with/more/segments</code></th><td>A summary of what the route does</td><td><a href="/docs#%d">docs<span class="visually-hidden"> for GET /api/some/long/path/%d</span></a></td></tr>`, i, i, i)
+	}
+	page := styledPage(t, `<main><div class="scroll" tabindex="0" role="group" aria-label="Routes table, scrollable"><table><thead><tr><th scope="col">Method</th><th scope="col">Path</th><th scope="col">Summary</th><th scope="col"><span class="visually-hidden">Docs</span></th></tr></thead><tbody>`+rows.String()+`</tbody></table></div></main><p id="out"></p>
+<script>addEventListener("load", function () {
+  document.getElementById("out").textContent = "page=" + document.documentElement.scrollWidth + " window=" + window.innerWidth + " table=" + document.querySelector(".scroll").scrollWidth;
+});</script>`)
+	dom := browse(t, page, time.Second, 390, 900, "wide-table-phone.png")
+	m := regexp.MustCompile(`page=(\d+) window=(\d+) table=(\d+)`).FindStringSubmatch(dom)
+	if m == nil {
+		t.Fatalf("the page did not report its widths:\n%s", dom)
+	}
+	pageW, _ := strconv.Atoi(m[1])
+	winW, _ := strconv.Atoi(m[2])
+	tableW, _ := strconv.Atoi(m[3])
+	if tableW <= winW {
+		t.Fatalf("the table is %d px wide in a %d px window: the test needs one wider than the window", tableW, winW)
+	}
+	if pageW > winW {
+		t.Errorf("the page is %d px wide in a %d px window: it scrolls sideways, not only the table", pageW, winW)
+	}
+}
