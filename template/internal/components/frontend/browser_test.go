@@ -438,3 +438,37 @@ func TestBrowserPageDoesNotScrollSideways(t *testing.T) {
 		t.Errorf("the page is %d px wide in a %d px window: it scrolls sideways, not only the table", pageW, winW)
 	}
 }
+
+// TestBrowserRegionsTakeFocusWithoutRing: main (where the skip link sends the focus) and a
+// refreshed region that took the focus (dashboard.js) are no controls and get no focus ring;
+// the links and buttons in them do. main:focus lost to [tabindex]:focus-visible, which is
+// more specific, so following the skip link drew a ring round the whole page's content.
+func TestBrowserRegionsTakeFocusWithoutRing(t *testing.T) {
+	chromiumPath(t)
+	page := styledPage(t, `<main id="main" tabindex="-1"><div id="live" tabindex="-1">x</div><div id="panel-x" class="panel" tabindex="-1"><button id="b">Retry</button></div></main><p id="out"></p>
+<script>addEventListener("load", function () {
+  var out = [];
+  ["main", "live", "panel-x", "b"].forEach(function (id) {
+    var el = document.getElementById(id);
+    el.focus();
+    out.push(id + ":" + (el.matches(":focus-visible") ? "visible" : "hidden") + ":" + getComputedStyle(el).outlineStyle);
+  });
+  document.getElementById("out").textContent = out.join(" ") + " end";
+});</script>`)
+	dom := browse(t, page, time.Second, 800, 600, "")
+	m := regexp.MustCompile(`main:(\w+):(\w+) live:\w+:(\w+) panel-x:\w+:(\w+) b:\w+:(\w+) end`).FindStringSubmatch(dom)
+	if m == nil {
+		t.Fatalf("the page did not report the outlines:\n%s", dom)
+	}
+	if m[1] != "visible" {
+		t.Fatalf("main does not match :focus-visible (%s), so the test proves nothing", m[1])
+	}
+	for i, name := range []string{"main", "#live", ".panel"} {
+		if got := m[2+i]; got != "none" {
+			t.Errorf("%s draws a %s focus ring, want none", name, got)
+		}
+	}
+	if m[5] == "none" {
+		t.Error("a button in a region draws no focus ring")
+	}
+}
