@@ -60,7 +60,7 @@ var panelTmpl = frontend.NewTemplate("jobs", template.FuncMap{
   <tbody>{{range .Queues}}<tr><th scope="row"><code>{{.Name}}</code></th>{{range .Counts}}<td>{{.}}</td>{{end}}</tr>{{end}}</tbody>
 </table></div>{{else}}<p class="muted">No jobs waiting, running or to be retried.</p>{{end}}
 <p>In the last hour: {{.Discarded}} discarded (failed for good), {{.Cancelled}} cancelled.</p>
-{{define "joblist"}}<div class="scroll" tabindex="0" role="group" aria-labelledby="{{.Heading}}"><table>
+{{define "joblist"}}<div class="scroll" tabindex="0" role="group" aria-label="{{.Label}}"><table>
   <thead><tr><th scope="col">ID</th><th scope="col">Kind</th><th scope="col">Queue</th><th scope="col">State</th><th scope="col">Attempt</th><th scope="col">Created</th><th scope="col">Last error</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
   <tbody>{{range .Jobs}}<tr>
     <th scope="row">{{.ID}}</th><td><code>{{.Kind}}</code></td><td>{{.Queue}}</td><td>{{.State}}</td>
@@ -70,10 +70,10 @@ var panelTmpl = frontend.NewTemplate("jobs", template.FuncMap{
       {{if .CanCancel}}<form method="post" action="{{$.Cancel}}" hx-post="{{$.Cancel}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><button type="submit">Cancel<span class="visually-hidden"> job {{.ID}}</span></button></form>{{end}}</td>
   </tr>{{end}}</tbody>
 </table></div>{{end}}
-<h2 id="failed-heading">Failed jobs</h2>
+<h2>Failed jobs</h2>
 <p class="muted">To be retried, discarded (failed for good), or cancelled with an error (their task gave up); the latest failures first.</p>
 {{if .Failed.Jobs}}{{template "joblist" .Failed}}{{else}}<p class="muted">No failed jobs.</p>{{end}}
-<h2 id="recent-heading">Recent jobs</h2>
+<h2>Recent jobs</h2>
 <p class="muted">Every state, the newest first.</p>
 {{if .Recent.Jobs}}{{template "joblist" .Recent}}{{else}}<p class="muted">No jobs yet.</p>{{end}}`)
 
@@ -100,13 +100,13 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	if err != nil {
 		return "", err
 	}
-	// Heading names each list's scrollable group by its heading: two groups both called
+	// Label names each list's scrollable group after its heading: two groups both called
 	// "Jobs" could not be told apart by a screen reader's list of landmarks and groups.
-	jobs := func(heading string, js []panelJob) map[string]any {
-		return map[string]any{"Heading": heading, "Jobs": js, "Retry": p.ActionURL("retry"), "Cancel": p.ActionURL("cancel"), "CSRF": p.CSRFField()}
+	jobs := func(label string, js []panelJob) map[string]any {
+		return map[string]any{"Label": label, "Jobs": js, "Retry": p.ActionURL("retry"), "Cancel": p.ActionURL("cancel"), "CSRF": p.CSRFField()}
 	}
 	return p.Execute(panelTmpl, map[string]any{
-		"States": panelStates, "Queues": queues, "Failed": jobs("failed-heading", failed), "Recent": jobs("recent-heading", recent),
+		"States": panelStates, "Queues": queues, "Failed": jobs("Failed jobs, scrollable", failed), "Recent": jobs("Recent jobs, scrollable", recent),
 		"Discarded": counts.States["discarded"], "Cancelled": counts.States["cancelled"],
 	})
 }
