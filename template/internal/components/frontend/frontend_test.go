@@ -217,7 +217,7 @@ func TestPages(t *testing.T) {
 		}},
 		{"/dashboard/fragments/overview", true, []string{`<div id="live" hx-get="/dashboard/fragments/overview"`, `id="card-mailer"`, "badge-unhealthy"}},
 		{"/dashboard/graph", false, []string{
-			"<title>Service graph · shop</title>", `<svg class="graph"`, `role="img"`, "<title id=\"graph-title\">",
+			"<title>Service graph · shop</title>", `<svg class="graph"`, `role="group"`, "<title id=\"graph-title\">",
 			`<a href="/#card-signup" class="node node-healthy state-started kind-service">`,
 			"signup depends on users", "singleton · started · healthy", "scoped · registered",
 			`<th scope="row"><a href="/#card-users">users</a></th>`,

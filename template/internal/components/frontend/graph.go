@@ -324,11 +324,14 @@ func subtitle(n *graphNode) string {
 }
 
 // draw writes the SVG. Every text goes through html.EscapeString, which is
-// enough for text and quoted attributes in inline SVG.
+// enough for text and quoted attributes in inline SVG. It is a named group, not an image:
+// the children of role="img" are presentational, so its nodes' links, which the keyboard
+// reaches, would lose their role and name in browsers that follow ARIA there (Safari and
+// Firefox with their screen readers).
 func (d Diagram) draw() template.HTML {
 	var b strings.Builder
 	esc := html.EscapeString
-	fmt.Fprintf(&b, `<svg class="graph" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" role="img" aria-labelledby="graph-title graph-desc">`,
+	fmt.Fprintf(&b, `<svg class="graph" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" role="group" aria-labelledby="graph-title" aria-describedby="graph-desc">`,
 		d.Width, d.Height, d.Width, d.Height)
 	b.WriteString(`<title id="graph-title">Service graph</title>`)
 	fmt.Fprintf(&b, `<desc id="graph-desc">%d components and services in %d layers by dependency depth; arrows point from a service to what it depends on. The table below lists the same.</desc>`, len(d.Nodes), d.Layers)

@@ -58,7 +58,8 @@ func TestLayout(t *testing.T) {
 	}
 	svg := string(d.SVG)
 	for _, w := range []string{
-		`role="img"`, "api depends on signup", "signup depends on db", `class="node node-unhealthy`,
+		// A group, not an image, which would hide its nodes' links from screen readers.
+		`role="group" aria-labelledby="graph-title" aria-describedby="graph-desc"`, "api depends on signup", "signup depends on db", `class="node node-unhealthy`,
 		"we&lt;ird&gt; &#34;name&#34;", `href="/#card-we-ird---name-"`, "singleton · started · unhealthy",
 	} {
 		if !strings.Contains(svg, w) {
