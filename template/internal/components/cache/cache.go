@@ -185,7 +185,11 @@ func GetOrCompute[T any](ctx context.Context, c *Cache, key string, ttl time.Dur
 			return zero, fmt.Errorf("cache: wait for %q: %w", key, ctx.Err())
 		}
 		if f.err != nil {
-			if isContextErr(f.err) && ctx.Err() == nil {
+			// Only the leader's ctx ending makes its error not ours; a context
+			// error from compute itself (an API call that timed out) is the
+			// key's, shared like any other, or each waiter would wait for one
+			// more timeout per waiter before it.
+			if f.leaderGone && ctx.Err() == nil {
 				continue // the leader's ctx ended, not ours: try again
 			}
 			return zero, f.err
@@ -207,7 +211,7 @@ func lead[T any](ctx context.Context, c *Cache, f *flight, key string, ttl time.
 	published := false
 	publish := func(val []byte, err error) {
 		published = true
-		c.flights.finish(key, f, val, err)
+		c.flights.finish(key, f, val, err, err != nil && ctx.Err() != nil)
 	}
 	defer func() {
 		if !published {
@@ -357,10 +361,6 @@ func (c *Cache) warn(ctx context.Context, op, key string, err error) {
 		slog.String("error", withoutKey(err, key)),
 		slog.Int64("suppressed", c.suppressed.Swap(0)),
 	)
-}
-
-func isContextErr(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // Start checks that the store answers and logs a warning when it does not.

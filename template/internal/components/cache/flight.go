@@ -16,6 +16,9 @@ type flight struct {
 	done chan struct{}
 	val  []byte // the value as JSON, so that each waiter decodes its own copy
 	err  error
+	// leaderGone is set when the leader's ctx ended before compute returned: its
+	// error is then the leader's, not the key's, and waiters compute again.
+	leaderGone bool
 }
 
 // flights makes concurrent misses on one key wait for a single computation
@@ -44,10 +47,10 @@ func (g *flights) join(key string) (f *flight, leader bool) {
 
 // finish publishes the result of f and lets the next miss on key start a
 // new computation.
-func (g *flights) finish(key string, f *flight, val []byte, err error) {
+func (g *flights) finish(key string, f *flight, val []byte, err error, leaderGone bool) {
 	g.mu.Lock()
 	delete(g.m, key)
 	g.mu.Unlock()
-	f.val, f.err = val, err
+	f.val, f.err, f.leaderGone = val, err, leaderGone
 	close(f.done)
 }

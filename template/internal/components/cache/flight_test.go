@@ -1,0 +1,87 @@
+package cache_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aegisgo/aegis/template/internal/components/cache"
+	"github.com/aegisgo/aegis/template/internal/components/cache/cachetest"
+)
+
+// TestSingleFlightContextErrors checks who computes again after a compute that
+// failed with a context error: the followers, when the leader's own ctx ended
+// (the error is not theirs); nobody, when compute's own deadline passed while the
+// leader's ctx was live (an API call that timed out). Retrying that one made each
+// follower wait for one more timeout per follower before it.
+func TestSingleFlightContextErrors(t *testing.T) {
+	timedOut := fmt.Errorf("call the API: %w", context.DeadlineExceeded)
+	tests := []struct {
+		name         string
+		cancelLeader bool  // the leader's ctx ends while compute runs
+		leaderErr    error // what the leader's compute returns
+		wantCalls    int32 // calls of compute, the leader's included
+		wantFollower error // nil: the follower computes its own value
+	}{
+		{name: "leader canceled", cancelLeader: true, leaderErr: context.Canceled, wantCalls: 2},
+		{name: "compute timed out", leaderErr: timedOut, wantCalls: 1, wantFollower: context.DeadlineExceeded},
+		{name: "compute canceled on its own", leaderErr: context.Canceled, wantCalls: 1, wantFollower: context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := cachetest.NewMemory(t)
+			var calls atomic.Int32
+			leaderCtx, cancelLeader := context.WithCancel(t.Context())
+			defer cancelLeader()
+			entered, release := make(chan struct{}), make(chan struct{})
+			leaderDone := make(chan error, 1)
+			go func() {
+				_, err := cache.GetOrCompute(leaderCtx, c, "k", time.Minute, func(ctx context.Context) (string, error) {
+					calls.Add(1)
+					close(entered)
+					if tt.cancelLeader {
+						<-ctx.Done()
+					} else {
+						<-release
+					}
+					return "", tt.leaderErr
+				})
+				leaderDone <- err
+			}()
+			<-entered
+			followerDone := make(chan struct{})
+			var got string
+			var err error
+			go func() {
+				defer close(followerDone)
+				got, err = cache.GetOrCompute(t.Context(), c, "k", time.Minute, func(context.Context) (string, error) {
+					calls.Add(1)
+					return "from follower", nil
+				})
+			}()
+			time.Sleep(50 * time.Millisecond) // let the follower start waiting
+			if tt.cancelLeader {
+				cancelLeader()
+			} else {
+				close(release)
+			}
+			if err := <-leaderDone; !errors.Is(err, tt.leaderErr) {
+				t.Fatalf("leader error = %v, want %v", err, tt.leaderErr)
+			}
+			<-followerDone
+			if tt.wantFollower == nil {
+				if err != nil || got != "from follower" {
+					t.Fatalf("follower got %q, %v; want its own computed value", got, err)
+				}
+			} else if !errors.Is(err, tt.wantFollower) {
+				t.Fatalf("follower got %q, %v; want the leader's error %v", got, err, tt.wantFollower)
+			}
+			if n := calls.Load(); n != tt.wantCalls {
+				t.Fatalf("compute ran %d times, want %d", n, tt.wantCalls)
+			}
+		})
+	}
+}
