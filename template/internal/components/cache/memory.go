@@ -130,7 +130,13 @@ func (m *Memory) Set(ctx context.Context, key string, value []byte, ttl time.Dur
 	}
 	var expires int64
 	if ttl > 0 {
-		expires = time.Now().Add(ttl).UnixNano()
+		// Saturate rather than overflow: past the year 2262 a time in Unix
+		// nanoseconds wraps into the past, which would drop the value at once.
+		now := time.Now().UnixNano()
+		expires = math.MaxInt64
+		if int64(ttl) < math.MaxInt64-now {
+			expires = now + int64(ttl)
+		}
 	}
 	v := append(make([]byte, 0, len(value)), value...)
 

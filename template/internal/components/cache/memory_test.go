@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -147,5 +148,37 @@ func TestMemoryCloseStopsSweep(t *testing.T) {
 	}
 	if err := m.Ping(context.Background()); !errors.Is(err, cache.ErrClosed) {
 		t.Fatalf("Ping after Close = %v, want cache.ErrClosed", err)
+	}
+}
+
+// TestMemoryLongTTL checks that a TTL whose expiry falls past what a time in
+// Unix nanoseconds can hold (the year 2262) keeps the value, as Redis does:
+// the expiry used to overflow into the past and drop the value at once.
+func TestMemoryLongTTL(t *testing.T) {
+	t.Parallel()
+	const year = 365 * 24 * time.Hour
+	tests := []struct {
+		name string
+		ttl  time.Duration
+	}{
+		{"a century", 100 * year},
+		{"past 2262", 250 * year},
+		{"largest duration", time.Duration(math.MaxInt64)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			m := newMemory(t, nil)
+			if err := m.Set(ctx, "k", []byte("v"), tt.ttl); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok, err := m.Get(ctx, "k"); !ok || err != nil {
+				t.Fatalf("Get after Set with ttl %v = %v, %v; want the value", tt.ttl, ok, err)
+			}
+			if n := m.Sweep(); n != 0 {
+				t.Fatalf("Sweep removed %d entries set with ttl %v, want 0", n, tt.ttl)
+			}
+		})
 	}
 }
