@@ -2,12 +2,16 @@ package cache
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -43,6 +47,7 @@ type Redis struct {
 	client    *redis.Client
 	addr      string
 	db        int
+	tls       bool // rediss://
 	opTimeout time.Duration
 	closeOnce sync.Once
 	closeErr  error
@@ -103,6 +108,7 @@ func NewRedis(url string, opts *RedisOpts) (*Redis, error) {
 		client:    redis.NewClient(o),
 		addr:      o.Addr,
 		db:        o.DB,
+		tls:       o.TLSConfig != nil,
 		opTimeout: ro.OpTimeout,
 	}, nil
 }
@@ -217,9 +223,29 @@ func (r *Redis) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.opTimeout)
 	defer cancel()
 	if err := r.client.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("cache: ping redis %s: %w", r.addr, r.mapErr(err))
+		return fmt.Errorf("cache: ping redis %s: %w%s", r.addr, r.mapErr(err), r.schemeHint(err))
 	}
 	return nil
+}
+
+// schemeHint says which scheme to try when err looks like a TLS mismatch, for
+// the start-up warning and the health message. Alone, the errors of a mismatch
+// send users looking for an outage: a TLS server drops a plain client without
+// a word ("EOF"), and a plain server waits for the rest of a command that is a
+// TLS handshake until the client gives up ("context deadline exceeded").
+func (r *Redis) schemeHint(err error) string {
+	if r.tls {
+		var rec tls.RecordHeaderError
+		var ne net.Error
+		if errors.As(err, &rec) || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+			return " (if this server does not use TLS, put redis:// instead of rediss:// in CACHE_URL)"
+		}
+		return ""
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+		return " (the server closed the connection; if it uses TLS, put rediss:// instead of redis:// in CACHE_URL)"
+	}
+	return ""
 }
 
 // Close implements Store: it closes the connection pool.

@@ -298,3 +298,78 @@ func TestStartRefusedByRedis(t *testing.T) {
 		}
 	}
 }
+
+// TestPingSaysWhichScheme: a TLS mismatch between CACHE_URL and the server fails
+// with errors that read as an outage ("EOF", "context deadline exceeded"); the
+// ping, which the start-up warning and the health check show, says which scheme
+// to try instead. Other failures get no such hint.
+func TestPingSaysWhichScheme(t *testing.T) {
+	t.Parallel()
+	// closing drops every connection at once, as a TLS-only Redis does with
+	// a plain client; silent holds them open without a word, as a plain
+	// Redis does with a TLS handshake.
+	closing := listen(t, func(conn net.Conn) { _ = conn.Close() })
+	var mu sync.Mutex
+	var held []net.Conn
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, conn := range held {
+			_ = conn.Close()
+		}
+	})
+	silent := listen(t, func(conn net.Conn) {
+		mu.Lock()
+		defer mu.Unlock()
+		held = append(held, conn)
+	})
+	tests := []struct {
+		name, url string
+		want      string // "" for no hint
+	}{
+		{"plain client, TLS server", "redis://" + closing + "/0", "put rediss:// instead of redis:// in CACHE_URL"},
+		{"TLS client, plain server", "rediss://" + silent + "/0", "put redis:// instead of rediss:// in CACHE_URL"},
+		{"plain client, silent server", "redis://" + silent + "/0", ""},
+		{"TLS client, dead port", "rediss://127.0.0.1:1/0", ""},
+		{"plain client, dead port", "redis://127.0.0.1:1/0", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := mustRedis(t, tt.url, 300*time.Millisecond)
+			t.Cleanup(func() { _ = r.Close() })
+			err := r.Ping(t.Context())
+			if err == nil {
+				t.Fatal("Ping succeeded; want an error")
+			}
+			if tt.want == "" {
+				if strings.Contains(err.Error(), "CACHE_URL") {
+					t.Errorf("Ping error = %q; want no scheme hint for this failure", err)
+				}
+			} else if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Ping error = %q; want it to say %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// listen serves each connection to a local listener with handle, until the
+// test ends, and returns the listener's address.
+func listen(t *testing.T, handle func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			handle(conn)
+		}
+	}()
+	return ln.Addr().String()
+}
