@@ -169,7 +169,8 @@ func GetOrCompute[T any](ctx context.Context, c *Cache, key string, ttl time.Dur
 		if err == nil {
 			return v, nil
 		}
-		c.warn(ctx, "decode", key, fmt.Errorf("cache: get %q as %T: %w: %w; computing it again", key, zero, ErrDecode, err))
+		// An opError, so that the log line leaves the key out (withoutKey).
+		c.warn(ctx, "decode", key, &opError{op: "get", key: key, err: fmt.Errorf("%w into %T: %w", ErrDecode, zero, err)})
 	}
 	for {
 		f, leader := c.flights.join(key)

@@ -110,7 +110,7 @@ func NewMemory(opts *MemoryOpts) *Memory {
 // Get implements Store.
 func (m *Memory) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, false, fmt.Errorf("cache: get %q: %w", key, err)
+		return nil, false, wrapOp("get", key, err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -126,7 +126,7 @@ func (m *Memory) Get(ctx context.Context, key string) ([]byte, bool, error) {
 // Set implements Store.
 func (m *Memory) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("cache: set %q: %w", key, err)
+		return wrapOp("set", key, err)
 	}
 	var expires int64
 	if ttl > 0 {
@@ -151,7 +151,7 @@ func (m *Memory) Set(ctx context.Context, key string, value []byte, ttl time.Dur
 		if old, ok := m.items[key]; ok {
 			m.remove(old)
 		}
-		return fmt.Errorf("cache: set %q: %d bytes: %w of %d bytes", key, len(key)+len(v), ErrTooLarge, m.opts.MaxBytes)
+		return wrapOp("set", key, fmt.Errorf("%d bytes: %w of %d bytes", len(key)+len(v), ErrTooLarge, m.opts.MaxBytes))
 	}
 	if e, ok := m.items[key]; ok {
 		m.bytes += int64(len(v) - len(e.value))
@@ -170,7 +170,7 @@ func (m *Memory) Set(ctx context.Context, key string, value []byte, ttl time.Dur
 // Delete implements Store.
 func (m *Memory) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("cache: delete %q: %w", key, err)
+		return wrapOp("delete", key, err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -186,7 +186,7 @@ func (m *Memory) Delete(ctx context.Context, key string) error {
 // Exists implements Store. It does not count as a use for eviction.
 func (m *Memory) Exists(ctx context.Context, key string) (bool, error) {
 	if err := ctx.Err(); err != nil {
-		return false, fmt.Errorf("cache: exists %q: %w", key, err)
+		return false, wrapOp("exists", key, err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -197,7 +197,7 @@ func (m *Memory) Exists(ctx context.Context, key string) (bool, error) {
 // Incr implements Store.
 func (m *Memory) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("cache: incr %q: %w", key, err)
+		return 0, wrapOp("incr", key, err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -209,11 +209,11 @@ func (m *Memory) Incr(ctx context.Context, key string, delta int64) (int64, erro
 	if e != nil {
 		n, err = strconv.ParseInt(string(e.value), 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("cache: incr %q: %w", key, ErrNotInteger)
+			return 0, wrapOp("incr", key, ErrNotInteger)
 		}
 	}
 	if (delta > 0 && n > math.MaxInt64-delta) || (delta < 0 && n < math.MinInt64-delta) {
-		return 0, fmt.Errorf("cache: incr %q by %d: %w", key, delta, ErrNotInteger)
+		return 0, wrapOp("incr", key, fmt.Errorf("by %d: %w", delta, ErrNotInteger))
 	}
 	n += delta
 	v := strconv.AppendInt(nil, n, 10)
@@ -351,7 +351,9 @@ func (m *Memory) touch(e *memEntry) {
 	m.pushFront(e)
 }
 
-// wrapOp names the operation and key on err; nil stays nil.
+// wrapOp names the operation and key on err; nil stays nil. Every error that
+// names a key goes through it, so that logs and spans can leave the key out
+// (withoutKey).
 func wrapOp(op, key string, err error) error {
 	if err == nil {
 		return nil

@@ -211,7 +211,7 @@ func (r *Redis) Incr(ctx context.Context, key string, delta int64) (int64, error
 	if err != nil {
 		var rerr redis.Error
 		if errors.As(err, &rerr) && (strings.Contains(err.Error(), "not an integer") || strings.Contains(err.Error(), "overflow")) {
-			return 0, fmt.Errorf("cache: incr %q: %w (%w)", key, ErrNotInteger, err)
+			return 0, &opError{store: "redis ", op: "incr", key: key, err: fmt.Errorf("%w (%w)", ErrNotInteger, err)}
 		}
 		return 0, r.wrap("incr", key, err)
 	}

@@ -113,3 +113,69 @@ func TestFailureHidesKey(t *testing.T) {
 		}
 	}
 }
+
+// TestCallerFailuresHideKey: the failures that are the caller's own (a value too large
+// for the memory store, a counter that is not an integer, a ctx that ended) leave the key
+// out of the log and the span too, as store failures do. It sets OpenTelemetry's global:
+// not parallel.
+func TestCallerFailuresHideKey(t *testing.T) {
+	const key = `user:"alice"@example.com`
+	tests := []struct {
+		name string
+		call func(ctx context.Context, c *Cache)
+	}{
+		{"too large", func(ctx context.Context, c *Cache) {
+			_ = Set(ctx, c, key, strings.Repeat("x", 200), time.Minute)
+		}},
+		{"not an integer", func(ctx context.Context, c *Cache) {
+			_ = Set(ctx, c, key, "text", time.Minute)
+			_, _ = c.Incr(ctx, key, 1)
+		}},
+		{"counter overflow", func(ctx context.Context, c *Cache) {
+			_, _ = c.Incr(ctx, key, 1<<62)
+			_, _ = c.Incr(ctx, key, 1<<62)
+		}},
+		{"another type", func(ctx context.Context, c *Cache) {
+			_ = Set(ctx, c, key, "text", time.Minute)
+			_, _ = GetOrCompute(ctx, c, key, time.Minute, func(context.Context) (int, error) { return 1, nil })
+		}},
+		{"ctx ended", func(ctx context.Context, c *Cache) {
+			ctx, cancel := context.WithCancel(ctx)
+			cancel()
+			_, _, _ = Get[string](ctx, c, key)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := tracetest.NewSpanRecorder()
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+			prev := otel.GetTracerProvider()
+			otel.SetTracerProvider(tp)
+			t.Cleanup(func() { otel.SetTracerProvider(prev); _ = tp.Shutdown(context.Background()) })
+
+			logs := &logtest.Buffer{}
+			c := New(WithPrefix(NewMemory(&MemoryOpts{MaxBytes: 100}), "app:"), &Opts{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+			t.Cleanup(func() { _ = c.Stop(context.Background()) })
+			ctx, request := tp.Tracer("test").Start(t.Context(), "request")
+			tt.call(ctx, c)
+			request.End()
+
+			var recorded []string
+			for _, s := range rec.Ended() {
+				for _, e := range s.Events() {
+					for _, a := range e.Attributes {
+						recorded = append(recorded, a.Value.String())
+					}
+				}
+			}
+			if len(recorded) == 0 && logs.String() == "" {
+				t.Fatal("no error recorded on any span, none logged")
+			}
+			for where, text := range map[string]string{"span": strings.Join(recorded, "\n"), "log": logs.String()} {
+				if strings.Contains(text, "alice") {
+					t.Errorf("the %s shows the key:\n%s", where, text)
+				}
+			}
+		})
+	}
+}
