@@ -332,7 +332,11 @@ func (c *Cache) ttl(ttl time.Duration) time.Duration {
 // counted but not logged: the store is not at fault. The key is left out of
 // the line (withoutKey), as out of spans.
 func (c *Cache) warn(ctx context.Context, op, key string, err error) {
-	c.failures.Add(1)
+	// A value of another type is the caller's fault, not the store's: it is
+	// logged, not counted, so that failures keep meaning the store failed.
+	if !errors.Is(err, ErrDecode) {
+		c.failures.Add(1)
+	}
 	if ctx.Err() != nil {
 		return
 	}

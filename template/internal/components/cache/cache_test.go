@@ -184,3 +184,38 @@ func TestWarningSaysWhy(t *testing.T) {
 		}
 	}
 }
+
+// TestFailuresCountStoreFailures: the failures count (health details, cache_failures_total)
+// is of calls the store failed; a stored value of another type is the caller's and is not
+// one, or an alert on failures would send operators looking at a healthy store.
+func TestFailuresCountStoreFailures(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		call func(ctx context.Context, c *cache.Cache)
+		want uint64
+	}{
+		{"another type, GetOrCompute", func(ctx context.Context, c *cache.Cache) {
+			_ = cache.Set(ctx, c, "k", "text", time.Minute)
+			_, _ = cache.GetOrCompute(ctx, c, "k", time.Minute, func(context.Context) (int, error) { return 1, nil })
+		}, 0},
+		{"another type, Get", func(ctx context.Context, c *cache.Cache) {
+			_ = cache.Set(ctx, c, "k", "text", time.Minute)
+			_, _, _ = cache.Get[int](ctx, c, "k")
+		}, 0},
+		{"too large for the store", func(ctx context.Context, c *cache.Cache) {
+			_ = cache.Set(ctx, c, "big", strings.Repeat("x", 200), time.Minute)
+		}, 1},
+	}
+	for _, tt := range tests {
+		c := cache.New(cache.NewMemory(&cache.MemoryOpts{MaxBytes: 100}), &cache.Opts{
+			Logger: slog.New(slog.DiscardHandler),
+		})
+		tt.call(t.Context(), c)
+		got := c.CheckHealth(t.Context()).Details["failures"]
+		_ = c.Stop(context.Background())
+		if got != tt.want {
+			t.Errorf("%s: failures = %v, want %d", tt.name, got, tt.want)
+		}
+	}
+}
