@@ -125,7 +125,7 @@ func Get[T any](ctx context.Context, c *Cache, key string) (T, bool, error) {
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
 		var zero T
-		return zero, false, fmt.Errorf("cache: get %q as %T: %w: %w", key, zero, ErrDecode, err)
+		return zero, false, &textError{text: fmt.Sprintf("cache: get %q as %T: %s: %v", key, zero, inner(ErrDecode), err), errs: []error{ErrDecode, err}}
 	}
 	return v, true, nil
 }
@@ -139,7 +139,7 @@ func Get[T any](ctx context.Context, c *Cache, key string) (T, bool, error) {
 func Set[T any](ctx context.Context, c *Cache, key string, v T, ttl time.Duration) error {
 	raw, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("cache: set %q: %w: %w", key, ErrEncode, err)
+		return &textError{text: fmt.Sprintf("cache: set %q: %s: %v", key, inner(ErrEncode), err), errs: []error{ErrEncode, err}}
 	}
 	c.set(ctx, key, raw, ttl)
 	return nil
@@ -234,7 +234,7 @@ func lead[T any](ctx context.Context, c *Cache, f *flight, key string, ttl time.
 	}
 	raw, err := json.Marshal(v)
 	if err != nil {
-		err = fmt.Errorf("cache: compute %q: %w: %w", key, ErrEncode, err)
+		err = &textError{text: fmt.Sprintf("cache: compute %q: %s: %v", key, inner(ErrEncode), err), errs: []error{ErrEncode, err}}
 		publish(nil, err)
 		return zero, err
 	}

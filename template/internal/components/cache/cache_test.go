@@ -2,8 +2,11 @@ package cache_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -216,6 +219,65 @@ func TestFailuresCountStoreFailures(t *testing.T) {
 		_ = c.Stop(context.Background())
 		if got != tt.want {
 			t.Errorf("%s: failures = %v, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestErrorTextSaysCacheOnce: an error shown to users (a health message, a log line, a
+// caller's error) starts with "cache:" and does not repeat it where it wraps a sentinel.
+func TestErrorTextSaysCacheOnce(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	closed := cache.NewMemory(nil)
+	_ = closed.Close()
+	small := cache.NewMemory(&cache.MemoryOpts{MaxBytes: 100})
+	t.Cleanup(func() { _ = small.Close() })
+	c := cachetest.NewMemory(t)
+	_ = cache.Set(ctx, c, "text", "not a number", time.Minute)
+	tests := []struct {
+		name string
+		err  func() error
+		want error
+	}{
+		{"closed store", func() error { _, _, err := closed.Get(ctx, "k"); return err }, cache.ErrClosed},
+		{"closed store ping", func() error { return closed.Ping(ctx) }, cache.ErrClosed},
+		{"too large", func() error { return small.Set(ctx, "k", make([]byte, 200), time.Minute) }, cache.ErrTooLarge},
+		{"not an integer", func() error { _, err := c.Incr(ctx, "text", 1); return err }, cache.ErrNotInteger},
+		{"another type", func() error { _, _, err := cache.Get[int](ctx, c, "text"); return err }, cache.ErrDecode},
+		{"not encodable", func() error { return cache.Set(ctx, c, "k", func() {}, time.Minute) }, cache.ErrEncode},
+	}
+	if u := os.Getenv("TEST_REDIS_URL"); u != "" {
+		parsed, err := url.Parse(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed.Path = "/99999" // no Redis has that many databases: it refuses the app
+		refused, err := cache.NewRedis(parsed.String(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = refused.Close() })
+		tests = append(tests,
+			struct {
+				name string
+				err  func() error
+				want error
+			}{"refused ping", func() error { return refused.Ping(ctx) }, cache.ErrRefused},
+			struct {
+				name string
+				err  func() error
+				want error
+			}{"refused get", func() error { _, _, err := refused.Get(ctx, "k"); return err }, cache.ErrRefused},
+		)
+	}
+	for _, tt := range tests {
+		err := tt.err()
+		if !errors.Is(err, tt.want) {
+			t.Errorf("%s: error %v, want one wrapping %v", tt.name, err, tt.want)
+			continue
+		}
+		if msg := err.Error(); !strings.HasPrefix(msg, "cache: ") || strings.Count(msg, "cache:") != 1 {
+			t.Errorf("%s: error %q; want it to start with \"cache: \" and say it once", tt.name, msg)
 		}
 	}
 }

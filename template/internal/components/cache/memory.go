@@ -151,7 +151,7 @@ func (m *Memory) Set(ctx context.Context, key string, value []byte, ttl time.Dur
 		if old, ok := m.items[key]; ok {
 			m.remove(old)
 		}
-		return wrapOp("set", key, fmt.Errorf("%d bytes: %w of %d bytes", len(key)+len(v), ErrTooLarge, m.opts.MaxBytes))
+		return wrapOp("set", key, fmt.Errorf("%w (%d bytes of key and value; it holds %d)", ErrTooLarge, len(key)+len(v), m.opts.MaxBytes))
 	}
 	if e, ok := m.items[key]; ok {
 		m.bytes += int64(len(v) - len(e.value))
@@ -213,7 +213,7 @@ func (m *Memory) Incr(ctx context.Context, key string, delta int64) (int64, erro
 		}
 	}
 	if (delta > 0 && n > math.MaxInt64-delta) || (delta < 0 && n < math.MinInt64-delta) {
-		return 0, wrapOp("incr", key, fmt.Errorf("by %d: %w", delta, ErrNotInteger))
+		return 0, wrapOp("incr", key, fmt.Errorf("%w (adding %d)", ErrNotInteger, delta))
 	}
 	n += delta
 	v := strconv.AppendInt(nil, n, 10)
@@ -239,7 +239,7 @@ func (m *Memory) Ping(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return fmt.Errorf("cache: ping memory: %w", ErrClosed)
+		return &textError{text: "cache: ping memory: " + inner(ErrClosed), errs: []error{ErrClosed}}
 	}
 	return nil
 }

@@ -223,7 +223,8 @@ func (r *Redis) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.opTimeout)
 	defer cancel()
 	if err := r.client.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("cache: ping redis %s: %w%s", r.addr, r.mapErr(err), r.schemeHint(err))
+		mapped := r.mapErr(err)
+		return &textError{text: "cache: ping redis " + r.addr + ": " + inner(mapped) + r.schemeHint(err), errs: []error{mapped}}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -126,5 +127,20 @@ func (e *opError) Unwrap() error { return e.err }
 
 // text is the error's message naming key in place of the operation's.
 func (e *opError) text(key string) string {
-	return "cache: " + e.store + e.op + " " + strconv.Quote(key) + ": " + e.err.Error()
+	return "cache: " + e.store + e.op + " " + strconv.Quote(key) + ": " + inner(e.err)
 }
+
+// inner is the text of err for an error that wraps it and already starts with "cache: ":
+// without the "cache: " of the sentinels (ErrClosed, ErrRefused, ...), which would
+// otherwise be said twice in one line.
+func inner(err error) string { return strings.TrimPrefix(err.Error(), "cache: ") }
+
+// textError is an error whose text is given apart from the errors it wraps, for the
+// messages that wrap a sentinel and say "cache: " once (see inner).
+type textError struct {
+	text string
+	errs []error
+}
+
+func (e *textError) Error() string   { return e.text }
+func (e *textError) Unwrap() []error { return e.errs }
