@@ -194,7 +194,8 @@ func (m *Memory) Exists(ctx context.Context, key string) (bool, error) {
 	return e != nil, wrapOp("exists", key, err)
 }
 
-// Incr implements Store.
+// Incr implements Store. A counter whose key and value exceed MaxBytes is not
+// kept: the error wraps ErrTooLarge, as Set's does.
 func (m *Memory) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, wrapOp("incr", key, err)
@@ -217,6 +218,14 @@ func (m *Memory) Incr(ctx context.Context, key string, delta int64) (int64, erro
 	}
 	n += delta
 	v := strconv.AppendInt(nil, n, 10)
+	if m.opts.MaxBytes > 0 && int64(len(key)+len(v)) > m.opts.MaxBytes {
+		// As in Set: a counter that cannot fit would be evicted as soon as it is
+		// stored, and every call would answer delta as if it were the first.
+		if e != nil {
+			m.remove(e)
+		}
+		return 0, wrapOp("incr", key, fmt.Errorf("%w (%d bytes of key and value; it holds %d)", ErrTooLarge, len(key)+len(v), m.opts.MaxBytes))
+	}
 	if e == nil {
 		e = &memEntry{key: key, value: v}
 		m.items[key] = e

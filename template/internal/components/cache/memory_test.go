@@ -182,3 +182,40 @@ func TestMemoryLongTTL(t *testing.T) {
 		})
 	}
 }
+
+// TestMemoryIncrTooLarge: a counter whose key and value cannot fit in MaxBytes fails
+// with ErrTooLarge, as Set does, instead of returning a count that was evicted at once
+// (every call then answered 1, and a rate limiter on it never limited).
+func TestMemoryIncrTooLarge(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		key     string
+		wantErr error // nil: the counter is kept and counts
+	}{
+		{"fits", "short", nil},
+		{"key fills the store", "a-key-of-exactly-20b", cache.ErrTooLarge},
+		{"key over the bound", "a-key-longer-than-twenty-bytes", cache.ErrTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			m := newMemory(t, &cache.MemoryOpts{MaxBytes: 20})
+			var n int64
+			var err error
+			for range 2 {
+				n, err = m.Incr(ctx, tt.key, 1)
+			}
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("Incr = %d, %v; want an error wrapping %v", n, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || n != 2 {
+				t.Fatalf("second Incr = %d, %v; want 2", n, err)
+			}
+		})
+	}
+}
