@@ -351,14 +351,19 @@ func (c *Cache) warn(ctx context.Context, op, key string, err error) {
 		logger = slog.Default()
 	}
 	// The store being down is the usual failure; the two that are the caller's own
-	// (a value too large for the memory store, a stored value of another type) say so,
-	// rather than send the reader looking for an outage.
+	// (a value too large for the memory store, a stored value of another type) and a
+	// Redis refusing the app's settings say so, rather than send the reader looking
+	// for an outage.
 	msg := "cache: store failed; serving without the cache"
 	switch {
 	case errors.Is(err, ErrTooLarge):
 		msg = "cache: value too large to keep; it is not cached (raise CACHE_MAX_BYTES or cache smaller values)"
 	case errors.Is(err, ErrDecode):
 		msg = "cache: stored value is not of the type asked for; computing it again (put a version in the key)"
+	case errors.Is(err, ErrRefused):
+		// A password rotated or an ACL changed while the app runs: waiting will
+		// not fix it, the settings will.
+		msg = "cache: Redis refused the app (check the user, password and database number in CACHE_URL); serving without the cache"
 	}
 	logger.LogAttrs(ctx, slog.LevelWarn, msg,
 		slog.String("backend", c.backend),

@@ -373,3 +373,36 @@ func listen(t *testing.T, handle func(net.Conn)) string {
 	}()
 	return ln.Addr().String()
 }
+
+// TestWarningRefusedMidRun: a Redis that starts refusing the app while it runs (a
+// password rotated, an ACL changed) is named in the warning, which points at CACHE_URL
+// as the start-up one does, rather than reported as an outage that will pass.
+func TestWarningRefusedMidRun(t *testing.T) {
+	t.Parallel()
+	u, err := url.Parse(cachetest.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := *u
+	refused.Path = "/99999" // no Redis has that many databases: ERR DB index is out of range
+	tests := []struct {
+		name, url, want, notWant string
+	}{
+		{"refused", refused.String(), "cache: Redis refused the app (check the user, password and database number in CACHE_URL); serving without the cache", "store failed"},
+		{"down", "redis://127.0.0.1:1/0", "cache: store failed; serving without the cache", "refused the app"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			logs := &logtest.Buffer{}
+			c := cache.New(mustRedis(t, tt.url, time.Second), &cache.Opts{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+			t.Cleanup(func() { _ = c.Stop(context.Background()) })
+			if _, ok, err := cache.Get[string](t.Context(), c, "k"); ok || err != nil {
+				t.Fatalf("Get = %v, %v; want a miss", ok, err)
+			}
+			if !strings.Contains(logs.String(), tt.want) || strings.Contains(logs.String(), tt.notWant) {
+				t.Errorf("logged %q; want %q", logs.String(), tt.want)
+			}
+		})
+	}
+}
