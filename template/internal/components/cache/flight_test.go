@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/components/cache"
-	"github.com/aegisgo/aegis/template/internal/components/cache/cachetest"
 )
 
 // TestSingleFlightContextErrors checks who computes again after a compute that
@@ -32,7 +31,12 @@ func TestSingleFlightContextErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := cachetest.NewMemory(t)
+			// The leader reads twice (its miss, then a check as leader), the
+			// follower once before it waits: three reads, then the follower is
+			// about to wait.
+			gets := make(chan struct{}, 8)
+			c := cache.New(readSignal{Store: cache.NewMemory(nil), gets: gets}, nil)
+			t.Cleanup(func() { _ = c.Stop(context.Background()) })
 			var calls atomic.Int32
 			leaderCtx, cancelLeader := context.WithCancel(t.Context())
 			defer cancelLeader()
@@ -62,7 +66,10 @@ func TestSingleFlightContextErrors(t *testing.T) {
 					return "from follower", nil
 				})
 			}()
-			time.Sleep(50 * time.Millisecond) // let the follower start waiting
+			for range 3 {
+				<-gets
+			}
+			time.Sleep(50 * time.Millisecond) // from its read to its wait
 			if tt.cancelLeader {
 				cancelLeader()
 			} else {
@@ -84,4 +91,15 @@ func TestSingleFlightContextErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readSignal is a Store that sends on gets after each read.
+type readSignal struct {
+	cache.Store
+	gets chan struct{}
+}
+
+func (s readSignal) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	defer func() { s.gets <- struct{}{} }()
+	return s.Store.Get(ctx, key)
 }
