@@ -336,14 +336,70 @@ func (a *AuthService) openSession(ctx context.Context, db bun.IDB, u *User, fami
 // token was stolen, or the client is confused) and gives ErrTokenReused,
 // unless within AUTH_REFRESH_REUSE_GRACE of its first use (one client racing
 // itself), which gets another pair of the same session.
-// Unknown, expired and revoked tokens give ErrInvalidToken.
+// Unknown, expired and revoked tokens give ErrInvalidToken. The Hooks are
+// asked, as by Login, before an unused token is exchanged: a refusal (a
+// *LoginDeniedError, for instance for an address changed to one not yet
+// confirmed) leaves the token unused, so it works again once the refusal's
+// cause is gone.
 func (a *AuthService) Refresh(ctx context.Context, token string) (*TokenPair, error) {
 	if token == "" || len(token) > MaxTokenLength {
 		return nil, ErrInvalidToken
 	}
+	for attempt := 1; ; attempt++ {
+		pair, err := a.refresh(ctx, token)
+		// errUserChanged: the account changed between the Hooks' answer and the
+		// exchange; ask again about the account as it is now.
+		if !errors.Is(err, errUserChanged) {
+			return pair, err
+		}
+		if attempt == 3 {
+			return nil, ErrInvalidToken
+		}
+	}
+}
+
+// errUserChanged is refresh's: the account's address or its confirmation
+// changed after the Hooks allowed the session to go on.
+var errUserChanged = errors.New("auth: account changed during refresh")
+
+// refreshAllowed asks the Hooks whether the session of token, if it is
+// unused and would be exchanged, may go on, outside any transaction (a hook
+// may use the database). It returns the user they were asked about, or nil
+// when the token is not one to exchange (the transaction then refuses it).
+func (a *AuthService) refreshAllowed(ctx context.Context, token string) (*User, error) {
+	rt, err := findRefreshToken(ctx, a.db.Bun(), token)
+	switch {
+	case errors.Is(err, ErrInvalidToken):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case rt.RevokedAt != nil || rt.UsedAt != nil || !now().Before(rt.ExpiresAt):
+		return nil, nil
+	}
+	u := new(User)
+	if err := a.db.Bun().NewSelect().Model(u).Where("id = ?", rt.UserID).Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("auth: load user: %w", err)
+	}
+	if !u.Active {
+		return nil, nil
+	}
+	if err := a.hooks.AllowLogin(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func (a *AuthService) refresh(ctx context.Context, token string) (*TokenPair, error) {
+	allowed, err := a.refreshAllowed(ctx, token)
+	if err != nil {
+		return nil, err
+	}
 	var pair *TokenPair
 	reused, family := false, ""
-	err := a.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = a.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		rt, err := findRefreshToken(ctx, tx, token)
 		switch {
 		case err != nil:
@@ -378,6 +434,12 @@ func (a *AuthService) Refresh(ctx context.Context, token string) (*TokenPair, er
 		}
 		if !u.Active {
 			return ErrInvalidToken
+		}
+		// An unused token the Hooks were not asked about, or an account whose
+		// address changed since they were: ask again (the rollback leaves the
+		// token unused).
+		if rt.UsedAt == nil && (allowed == nil || allowed.Email != u.Email || allowed.EmailVerified() != u.EmailVerified()) {
+			return errUserChanged
 		}
 		pair, err = a.openSession(ctx, tx, u, rt.FamilyID)
 		return err

@@ -35,9 +35,11 @@ type Hooks interface {
 	// the address before, normalized.
 	EmailChanged(ctx context.Context, u *User, old string)
 	// AllowLogin is called by an API login after the password matched and
-	// before a session opens. A non-nil error refuses the login; a
-	// *LoginDeniedError is answered 403 with its Detail, anything else is an
-	// internal error. The dashboard's sign-in (operators) does not ask.
+	// before a session opens, and by a refresh before an unused refresh token
+	// is exchanged (so a session does not outlive what refuses its logins).
+	// A non-nil error refuses the login or the refresh (whose token stays
+	// unused); a *LoginDeniedError is answered 403 with its Detail, anything
+	// else is an internal error. The dashboard's sign-in (operators) does not ask.
 	AllowLogin(ctx context.Context, u *User) error
 }
 

@@ -229,3 +229,51 @@ func TestLoginRaceWithReset(t *testing.T) {
 		}
 	})
 }
+
+// TestRefreshAsksHooks: a refresh asks AllowLogin as a login does, so a session whose
+// logins are now refused (an address changed to an unconfirmed one) ends at its next
+// refresh, with the 403 of the refusal, and its token works again once allowed. A reused
+// token is still reuse. Before, a refresh never asked and the session lived on.
+func TestRefreshAsksHooks(t *testing.T) {
+	cases := []struct {
+		name    string
+		deny    bool
+		reuse   bool // present a token already exchanged
+		wantErr func(error) bool
+	}{
+		{"allowed", false, false, func(err error) bool { return err == nil }},
+		{"refused", true, false, func(err error) bool { var d *LoginDeniedError; return errors.As(err, &d) }},
+		{"refused and reused", true, true, func(err error) bool { return errors.Is(err, ErrTokenReused) }},
+	}
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		for i, c := range cases {
+			h := &recordingHooks{}
+			users, a := newServices(t, db, testSettings(), AuthOpts{Hooks: h})
+			u := createUser(t, users, CreateUserParams{Email: fmt.Sprintf("refresh%d@example.com", i), Username: fmt.Sprintf("refresh%d", i), Password: goodPassword, Role: RoleUser})
+			pair, err := a.Login(ctx, LoginParams{Login: u.Email, Password: goodPassword})
+			if err != nil {
+				t.Fatal(err)
+			}
+			token := pair.RefreshToken
+			if c.reuse {
+				if _, err := a.Refresh(ctx, token); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c.deny {
+				h.deny = u.ID
+			}
+			_, err = a.Refresh(ctx, token)
+			if !c.wantErr(err) {
+				t.Errorf("%s: refresh = %v", c.name, err)
+			}
+			if c.deny && !c.reuse {
+				h.deny = 0
+				if _, err := a.Refresh(ctx, token); err != nil {
+					t.Errorf("%s: the refused token after the refusal's cause went: %v", c.name, err)
+				}
+			}
+		}
+	})
+}
