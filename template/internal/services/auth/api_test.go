@@ -103,6 +103,8 @@ func TestRegisterBadInput(t *testing.T) {
 		{"full name control char", `{"email":"bob@example.com","username":"bob","password":"` + goodPassword + `","full_name":"Bob\u0000Smith"}`, 422, "full_name"},
 		{"full name bidi control", `{"email":"bob@example.com","username":"bob","password":"` + goodPassword + `","full_name":"Bob\u200eSmith\u0007"}`, 422, "full_name"},
 		{"password NUL", `{"email":"bob@example.com","username":"bob","password":"abc\u0000defghij"}`, 422, "password"},
+		{"password only spaces", `{"email":"bob@example.com","username":"bob","password":"          "}`, 422, "password"},
+		{"password only whitespace", `{"email":"bob@example.com","username":"bob","password":" \t\u00a0\u3000\n     "}`, 422, "password"},
 		// The JSON decoder turns invalid UTF-8 and lone surrogates into U+FFFD: the password
 		// would not be the one typed, and different ones would be the same.
 		{"password invalid UTF-8", "{\"email\":\"bob@example.com\",\"username\":\"bob\",\"password\":\"abcdefgh\xff\xfeijkl\"}", 422, "password"},

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -240,6 +241,9 @@ func checkPassword(password string, identity ...string) error {
 		return invalid("password", fmt.Sprintf("must be at most %d characters", MaxPasswordLength))
 	case strings.ContainsRune(password, 0):
 		return invalid("password", "must not contain NUL characters")
+	case strings.TrimFunc(password, unicode.IsSpace) == "":
+		// Long enough and on no list, yet the first thing a guesser tries.
+		return invalid("password", "must not be only spaces or other whitespace: add letters, digits or symbols (spaces between words are fine)")
 	case IsCommonPassword(password):
 		return invalid("password", "is one of the most common passwords; choose another")
 	}

@@ -84,6 +84,26 @@ func TestPasswordRules(t *testing.T) {
 			t.Errorf("%q refused: %v", p, err)
 		}
 	}
+	// Only whitespace is refused, with a fix; a passphrase with spaces is not.
+	for _, c := range []struct {
+		password string
+		refused  bool
+	}{
+		{strings.Repeat(" ", 10), true},
+		{" \t\n\u00a0\u2003\u3000  ", true},
+		{strings.Repeat(" ", MaxPasswordLength), true},
+		{"correct horse battery", false},
+		{"   leading and trailing   ", false},
+		{strings.Repeat(" ", 9) + "x", false},
+	} {
+		err := checkPassword(c.password)
+		if c.refused && (err == nil || !strings.Contains(err.Error(), "password") || !strings.Contains(err.Error(), "only spaces")) {
+			t.Errorf("%q: %v, want a refusal naming the field and the fix", c.password, err)
+		}
+		if !c.refused && err != nil {
+			t.Errorf("%q refused: %v", c.password, err)
+		}
+	}
 	if err := checkPassword("short"); err == nil || strings.Contains(err.Error(), "short") {
 		t.Errorf("error %v repeats the password", err)
 	}
