@@ -64,10 +64,10 @@ that is not a terminal (so scripts can pipe it in without it showing in ps).`,
 					EmailVerified: true})
 				if errors.Is(err, ErrEmailTaken) {
 					// The usual case: the operator registered through the app first.
-					return fmt.Errorf("%w: to make that account an admin, run: %s users set-role %s admin", err, env.Name, email)
+					return &operatorError{fmt.Sprintf("email is already registered: to make that account an admin, run: %s users set-role %s admin", env.Name, email), err}
 				}
 				if err != nil {
-					return err
+					return forOperator(err)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "created admin %s <%s> (id %d)\n", u.Username, u.Email, u.ID)
 				return nil
@@ -89,26 +89,26 @@ func readPassword(in io.Reader, prompt io.Writer) (string, error) {
 		p1, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(prompt)
 		if err != nil {
-			return "", fmt.Errorf("auth: read password: %w", err)
+			return "", fmt.Errorf("read password: %w", err)
 		}
 		fmt.Fprint(prompt, "Repeat password: ")
 		p2, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(prompt)
 		if err != nil {
-			return "", fmt.Errorf("auth: read password: %w", err)
+			return "", fmt.Errorf("read password: %w", err)
 		}
 		if string(p1) != string(p2) {
-			return "", errors.New("auth: the passwords do not match; run the command again")
+			return "", errors.New("the passwords do not match; run the command again")
 		}
 		return string(p1), nil
 	}
 	line, err := bufio.NewReader(io.LimitReader(in, 4096)).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
-		return "", fmt.Errorf("auth: read password from standard input: %w", err)
+		return "", fmt.Errorf("read password from standard input: %w", err)
 	}
 	line = strings.TrimRight(line, "\r\n")
 	if line == "" {
-		return "", errors.New("auth: no password given; pass --password, type it at the prompt or pipe it on standard input")
+		return "", errors.New("no password given; pass --password, type it at the prompt or pipe it on standard input")
 	}
 	return line, nil
 }
@@ -144,7 +144,7 @@ func listUsersCommand(env *command.Env) *cobra.Command {
 			return command.WithService(cmd.Context(), env, func(ctx context.Context, users *UserService) error {
 				res, err := users.List(cmd.Context(), p)
 				if err != nil {
-					return err
+					return forOperator(err)
 				}
 				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "ID\tUSERNAME\tEMAIL\tFULL NAME\tROLE\tACTIVE\tCREATED")
@@ -237,12 +237,38 @@ func setRoleCommand(env *command.Env) *cobra.Command {
 // the app (no actor: only the last-admin rule applies).
 func updateByEmail(ctx context.Context, users *UserService, email string, p UpdateUserParams) (*User, error) {
 	u, err := users.GetByEmail(ctx, email)
-	if errors.Is(err, ErrNotFound) && !strings.Contains(email, "@") {
+	switch {
+	case errors.Is(err, ErrNotFound) && !strings.Contains(email, "@"):
 		// A username or an id, as 'users list' shows them beside the email.
-		return nil, fmt.Errorf("%w: %s is not an email address; give the account's email, as 'users list' shows it", err, email)
+		return nil, &operatorError{fmt.Sprintf("%s is not an email address: give the account's email, as 'users list' shows it", email), err}
+	case errors.Is(err, ErrNotFound):
+		return nil, &operatorError{fmt.Sprintf("no account has the email %s: 'users list' shows them", email), err}
+	case err != nil:
+		return nil, forOperator(err)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s", err, email)
+	u, err = users.Update(ctx, u.ID, p)
+	if errors.Is(err, ErrLastAdmin) {
+		return nil, &operatorError{fmt.Sprintf("%s is the last active admin, who cannot be deactivated or demoted: make another account an admin first (users set-role EMAIL admin)", email), err}
 	}
-	return users.Update(ctx, u.ID, p)
+	return u, forOperator(err)
+}
+
+// operatorError is an error of the users commands as the operator reads it:
+// one line without the package prefix of the service's errors (which the
+// binary's own "<app>: " prefix would stack on), err kept for errors.Is.
+type operatorError struct {
+	msg string
+	err error
+}
+
+func (e *operatorError) Error() string { return e.msg }
+func (e *operatorError) Unwrap() error { return e.err }
+
+// forOperator drops the "auth: " prefix of the service's err (nil stays nil).
+func forOperator(err error) error {
+	var oe *operatorError
+	if err == nil || errors.As(err, &oe) {
+		return err
+	}
+	return &operatorError{strings.TrimPrefix(err.Error(), "auth: "), err}
 }

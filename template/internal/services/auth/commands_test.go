@@ -84,12 +84,12 @@ func TestUsersCommand(t *testing.T) {
 			{"", []string{"set-role", "ROOT@example.com", "user"}, nil, "last active admin"},
 			{"", []string{"set-role", "ops@example.com", "admin"}, []string{"ops <ops@example.com> is now an admin"}, ""},
 			{"", []string{"set-role", "ops@example.com", "root"}, nil, "ROLE must be user or admin"},
-			{"", []string{"set-role", "nobody@example.com", "user"}, nil, "user not found"},
-			{"", []string{"set-role", "ops", "user"}, nil, "user not found: ops is not an email address; give the account's email, as 'users list' shows it"},
-			{"", []string{"deactivate", "2"}, nil, "user not found: 2 is not an email address; give the account's email"},
+			{"", []string{"set-role", "nobody@example.com", "user"}, nil, "no account has the email nobody@example.com: 'users list' shows them"},
+			{"", []string{"set-role", "ops", "user"}, nil, "ops is not an email address: give the account's email, as 'users list' shows it"},
+			{"", []string{"deactivate", "2"}, nil, "2 is not an email address: give the account's email"},
 			{"", []string{"set-role", "ops@example.com"}, nil, "set-role needs EMAIL and ROLE"},
 			{"", []string{"deactivate", "ops@example.com"}, []string{"ops <ops@example.com> is deactivated"}, ""},
-			{"", []string{"deactivate", "root@example.com"}, nil, "last active admin"},
+			{"", []string{"deactivate", "root@example.com"}, nil, "root@example.com is the last active admin, who cannot be deactivated or demoted: make another account an admin first"},
 			{"", []string{"activate"}, nil, "activate needs EMAIL"},
 			{"", []string{"activate", "ops@example.com", "root@example.com"}, nil, "activate takes only EMAIL; got 2 arguments"},
 			{"", []string{"activate", "ops@example.com"}, []string{"ops <ops@example.com> is active"}, ""},
@@ -102,6 +102,9 @@ func TestUsersCommand(t *testing.T) {
 				t.Fatalf("users %v: %v\n%s", s.args, err, out)
 			case s.wantErr != "" && (err == nil || !strings.Contains(err.Error(), s.wantErr)):
 				t.Fatalf("users %v: error %v, want %q", s.args, err, s.wantErr)
+			case err != nil && (strings.Contains(err.Error(), "auth:") || strings.Contains(err.Error(), "\n")):
+				// The binary prints "<app>: " and the error: one line, no package prefix.
+				t.Errorf("users %v: error %q is not one line without the package prefix", s.args, err)
 			}
 			for _, w := range s.want {
 				if !strings.Contains(out, w) {
