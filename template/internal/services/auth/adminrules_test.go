@@ -112,7 +112,8 @@ func TestPanelAdminRules(t *testing.T) {
 			t.Fatal(err)
 		}
 		b := frontendtest.NewBrowser(t, h)
-		b.Get("/dashboard/panels/users")
+		// The page of the confirmation step (the deactivate form asks first): its form has the token.
+		b.Get("/dashboard/panels/users?confirm=" + fmt.Sprint(sole.ID))
 		rec := b.Post("/dashboard/panels/users/actions/deactivate", url.Values{"id": {fmt.Sprint(sole.ID)}}, true)
 		if u, _ := users.Get(t.Context(), sole.ID); !u.Active {
 			t.Fatalf("the panel deactivated the last active admin (status %d)", rec.Code)

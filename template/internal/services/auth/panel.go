@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -37,7 +39,8 @@ var panelTmpl = frontend.NewTemplate("users", template.FuncMap{
     <th scope="row">{{.Email}}</th><td>{{.Username}}</td><td>{{.FullName}}</td><td>{{.Role}}</td>
     <td>{{if .Active}}<span class="badge badge-healthy">active</span>{{else}}<span class="badge badge-none">inactive</span>{{end}}{{if .EmailVerified}} <span class="badge badge-healthy" title="The owner opened the confirmation link sent to this address">email confirmed</span>{{end}}</td>
     <td>{{day .CreatedAt}}</td>
-    <td>{{if .Active}}<form method="post" action="{{$.Deactivate}}" hx-post="{{$.Deactivate}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="q" value="{{$.Query}}"><button type="submit">Deactivate<span class="visually-hidden"> {{.Email}}</span></button></form>
+    <td>{{if and .Active (eq $.Confirm .ID)}}<form method="post" action="{{$.Deactivate}}" hx-post="{{$.Deactivate}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="q" value="{{$.Query}}"><p id="confirm-deactivate-{{.ID}}" role="alert">Deactivate {{.Email}}? Their sessions end at once.</p><button type="submit" aria-describedby="confirm-deactivate-{{.ID}}">Yes, deactivate<span class="visually-hidden"> {{.Email}}</span></button> <a href="{{$.Back}}">Cancel</a></form>
+    {{else if .Active}}<form method="get" action="{{$.Page}}" hx-post="{{$.Deactivate}}" hx-confirm="Deactivate {{.Email}}? Their sessions end at once." hx-target="closest .panel" hx-swap="outerHTML"><input type="hidden" name="confirm" value="{{.ID}}"><input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="q" value="{{$.Query}}"><button type="submit">Deactivate<span class="visually-hidden"> {{.Email}}</span></button></form>
     {{else}}<form method="post" action="{{$.Activate}}" hx-post="{{$.Activate}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="q" value="{{$.Query}}"><button type="submit">Activate<span class="visually-hidden"> {{.Email}}</span></button></form>{{end}}</td>
   </tr>{{end}}</tbody>
 </table></div>{{end}}`)
@@ -61,11 +64,33 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	if err != nil {
 		return "", err
 	}
+	page := frontend.PanelsPath + "/" + p.Panel
+	back := page
+	if q != "" {
+		back += "?" + url.Values{"q": {q}}.Encode()
+	}
 	return p.Execute(panelTmpl, map[string]any{
-		"Page": frontend.PanelsPath + "/" + p.Panel, "Query": q, "Users": res.Users, "Total": res.Total,
-		"Capped": res.TotalCapped, "Short": shortQuery(q), "Bad": bad,
+		"Page": page, "Back": back, "Query": q, "Users": res.Users, "Total": res.Total,
+		"Capped": res.TotalCapped, "Short": shortQuery(q), "Bad": bad, "Confirm": confirming(p),
 		"Activate": p.ActionURL("activate"), "Deactivate": p.ActionURL("deactivate"), "CSRF": p.CSRFField(),
 	})
+}
+
+// confirming is the ID of the account whose deactivation awaits the
+// operator's confirmation, 0 for none. Deactivating signs the account out
+// at once, so it takes two steps: with JavaScript, the Deactivate button asks
+// (hx-confirm) before it posts; without, it is a GET of the panel with
+// confirm=ID, which shows that row's "Yes, deactivate" form, the one that
+// posts. A POST's re-rendered panel (its form may carry confirm) asks nothing.
+func confirming(p *frontend.PanelContext) int64 {
+	if p.Request.Method != http.MethodGet {
+		return 0
+	}
+	id, err := strconv.ParseInt(p.Request.FormValue("confirm"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0
+	}
+	return id
 }
 
 func setActive(p *frontend.PanelContext, active bool) error {
