@@ -415,3 +415,38 @@ func TestRateLimits(t *testing.T) {
 		}
 	})
 }
+
+// TestRefreshNeedsConfirmedAddress: with AUTH_REQUIRE_VERIFIED_EMAIL, a session whose
+// address was changed to an unconfirmed one cannot be kept by refreshing: the refresh gets
+// the login's 403 saying how to get a link, and the same refresh token works once the new
+// address is confirmed. Before, refreshing kept the session without confirming.
+func TestRefreshNeedsConfirmedAddress(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		e := setup(t, db, func(s *Settings) { s.RequireVerifiedEmail = true })
+		a := e.register(t)
+		token := linkToken(t, e.mp.MessageTo(a.email, subjectVerify), "https://app.example.com/verify-email")
+		want[VerifiedBody](t, e.call(t, "POST", VerifyPath, map[string]string{"token": token}, ""), http.StatusOK)
+		r, tokens := e.login(t, a.email, a.password)
+		if r.status != http.StatusOK {
+			t.Fatalf("login of a confirmed address: %d %s", r.status, r.body)
+		}
+		refresh := func(token string) response {
+			return e.call(t, "POST", auth.AuthPrefix+"/refresh", map[string]string{"refresh_token": token}, "")
+		}
+		// Confirmed: a refresh works.
+		tokens = want[auth.TokenBody](t, refresh(tokens.RefreshToken), http.StatusOK)
+
+		moved := "moved-" + a.email
+		want[auth.UserBody](t, e.call(t, "PATCH", auth.AuthPrefix+"/me",
+			map[string]string{"email": moved, "current_password": a.password}, tokens.AccessToken), http.StatusOK)
+		for _, step := range []string{"first refresh", "again"} {
+			p := wantProblem(t, refresh(tokens.RefreshToken), http.StatusForbidden)
+			if !strings.Contains(p.Detail, ResendPath) {
+				t.Errorf("%s: refusal %q does not say how to get a new link", step, p.Detail)
+			}
+		}
+		fresh := linkToken(t, e.mp.MessageTo(moved, subjectVerify), "https://app.example.com/verify-email")
+		want[VerifiedBody](t, e.call(t, "POST", VerifyPath, map[string]string{"token": fresh}, ""), http.StatusOK)
+		want[auth.TokenBody](t, refresh(tokens.RefreshToken), http.StatusOK)
+	})
+}
