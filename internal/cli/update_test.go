@@ -47,6 +47,8 @@ func TestGrowOutput(t *testing.T) {
 		wantCode int
 		wantOut  string
 		wantErr  string
+		// wantNot is text stdout must not hold.
+		wantNot string
 		// unchanged is a file the command must leave as setup made it.
 		unchanged string
 	}{
@@ -108,9 +110,22 @@ func TestGrowOutput(t *testing.T) {
 			unchanged: body,
 		},
 		{
+			// The user's module and the part's are different ones: the merge is what go mod
+			// tidy writes, so no hint (one after every add teaches users to ignore it).
 			name: "go.mod kept the user's requirement",
 			setup: userEdit("go.mod", func(s string) string {
 				return strings.Replace(s, "\tgithub.com/joho/godotenv v1.5.1\n", "\tgithub.com/joho/godotenv v1.5.1\n\tgithub.com/robfig/cron/v3 v3.0.1\n", 1)
+			}),
+			args:    []string{"add", "cache", "--yes"},
+			wantOut: "Added cache.",
+			wantNot: "go mod tidy",
+		},
+		{
+			// aegis's go.mod still requires what the user's go.mod dropped: it comes back, and
+			// only go mod tidy can tell whether anything needs it.
+			name: "go.mod kept a requirement the user removed",
+			setup: userEdit("go.mod", func(s string) string {
+				return strings.Replace(s, "\tgithub.com/joho/godotenv v1.5.1\n", "", 1)
 			}),
 			args:    []string{"add", "cache", "--yes"},
 			wantOut: "go.mod and go.sum keep your changes beside aegis's: run 'go mod tidy' to settle them.",
@@ -147,6 +162,9 @@ func TestGrowOutput(t *testing.T) {
 			if r.code != tt.wantCode || !strings.Contains(r.stdout, tt.wantOut) || !strings.Contains(r.stderr, tt.wantErr) {
 				t.Fatalf("exit %d, want %d\nstdout:\n%s\nwant it to hold %q\nstderr:\n%s\nwant it to hold %q",
 					r.code, tt.wantCode, r.stdout, tt.wantOut, r.stderr, tt.wantErr)
+			}
+			if tt.wantNot != "" && strings.Contains(r.stdout, tt.wantNot) {
+				t.Errorf("stdout holds %q:\n%s", tt.wantNot, r.stdout)
 			}
 			if strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
 				t.Errorf("error is more than one line:\n%s", r.stderr)

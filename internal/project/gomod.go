@@ -16,15 +16,19 @@ import (
 // user's `go get` and `go mod tidy` touch the same requirement blocks and go.sum lines aegis
 // rewrites, a line merge overlaps although the two sets of requirements combine cleanly. It
 // reports false for any other file, and when one of the three versions cannot be parsed (the
-// caller then falls back to the line merge).
-func mergeModule(rel string, ours, base, theirs []byte) ([]byte, bool) {
+// caller then falls back to the line merge). settled reports that the user's changes and aegis's
+// touched different requirements (or go.sum lines of different modules), so the result is what
+// `go mod tidy` would write when both inputs were tidy: only otherwise does the user need to run
+// it. A user's `go get` of a module of their own, beside a part that brings others, needs no
+// tidy; both moving one module, or aegis keeping what the user's tidy removed, may.
+func mergeModule(rel string, ours, base, theirs []byte) (merged []byte, settled, ok bool) {
 	switch rel {
 	case "go.mod":
 		return mergeGoMod(ours, base, theirs)
 	case "go.sum":
 		return mergeGoSum(ours, base, theirs)
 	}
-	return nil, false
+	return nil, false, false
 }
 
 // req is one requirement's meaning: its version and whether it is marked // indirect.
@@ -63,21 +67,33 @@ func requires(f *modfile.File) map[string]req {
 //
 // The result is formatted as `go mod edit -fmt` writes it, direct and indirect requirements in
 // separate blocks as `go mod tidy` keeps them. Comments the user wrote in go.mod are not kept.
-func mergeGoMod(ours, base, theirs []byte) ([]byte, bool) {
+//
+// settled is false when both sides changed one requirement differently, when aegis dropped one
+// the user changed, or when aegis keeps one the user removed: the result builds but may hold
+// a requirement nothing needs or a marking that is out of date.
+func mergeGoMod(ours, base, theirs []byte) (merged []byte, settled, ok bool) {
 	o, err := modfile.Parse("go.mod", ours, nil)
 	if err != nil {
-		return nil, false
+		return nil, false, false
 	}
 	b, err := modfile.Parse("go.mod", base, nil)
 	if err != nil {
-		return nil, false
+		return nil, false, false
 	}
 	t, err := modfile.Parse("go.mod", theirs, nil)
 	if err != nil {
-		return nil, false
+		return nil, false, false
 	}
 
 	ore, bre, tre := requires(o), requires(b), requires(t)
+	settled = true
+	for path := range bre {
+		if _, kept := ore[path]; !kept {
+			if _, inTheirs := tre[path]; inTheirs {
+				settled = false // the user's tidy dropped it; aegis's go.mod brings it back
+			}
+		}
+	}
 	out := maps.Clone(tre)
 	for path, mine := range ore {
 		old, inBase := bre[path]
@@ -87,7 +103,15 @@ func mergeGoMod(ours, base, theirs []byte) ([]byte, bool) {
 			// untouched by the user: aegis's new go.mod decides, even to drop it
 		case !inTheirs:
 			out[path] = mine
+			if inBase {
+				settled = false // aegis dropped what the user changed: it may be needed no more
+			}
 		default:
+			if (!inBase || aegis.version != old.version) && mine.version != aegis.version {
+				// Both moved it, to different versions (a marking follows the side that
+				// imports it, as tidy's does).
+				settled = false
+			}
 			r := aegis
 			userMoved := !inBase || mine.version != old.version
 			aegisMoved := !inBase || aegis.version != old.version
@@ -116,14 +140,14 @@ func mergeGoMod(ours, base, theirs []byte) ([]byte, bool) {
 	t.SetRequireSeparateIndirect(reqs)
 
 	if err := mergeDirectives(o, b, t); err != nil {
-		return nil, false
+		return nil, false, false
 	}
 	t.Cleanup()
 	data, err := t.Format()
 	if err != nil {
-		return nil, false
+		return nil, false, false
 	}
-	return data, true
+	return data, settled, true
 }
 
 // mergeDirectives applies to t the user's changes (o against b) to every directive but module and
@@ -256,12 +280,44 @@ func applySet[D any, K comparable](ours, base []D, key func(D) K, add, drop func
 // mergeGoSum returns theirs plus the lines the user added (in ours, not in base). A line the
 // user removed is kept when aegis's go.sum has it: an extra checksum is harmless, a missing one
 // stops the build. Lines are sorted as the go command writes go.sum.
-func mergeGoSum(ours, base, theirs []byte) ([]byte, bool) {
+//
+// settled is false when aegis keeps a line the user removed, or when both sides changed the
+// lines of one module: the result may then hold checksums `go mod tidy` drops.
+func mergeGoSum(ours, base, theirs []byte) (merged []byte, settled, ok bool) {
 	o, okO := sumLines(ours)
 	b, okB := sumLines(base)
 	t, okT := sumLines(theirs)
 	if !okO || !okB || !okT {
-		return nil, false
+		return nil, false, false
+	}
+	mod := func(line string) string { return line[:strings.IndexByte(line, ' ')] }
+	userMoved, aegisMoved := map[string]bool{}, map[string]bool{}
+	for l := range o {
+		if !b[l] {
+			userMoved[mod(l)] = true
+		}
+	}
+	settled = true
+	for l := range b {
+		if !o[l] {
+			userMoved[mod(l)] = true
+			if t[l] {
+				settled = false // removed by the user, kept by aegis
+			}
+		}
+		if !t[l] {
+			aegisMoved[mod(l)] = true
+		}
+	}
+	for l := range t {
+		if !b[l] {
+			aegisMoved[mod(l)] = true
+		}
+	}
+	for m := range userMoved {
+		if aegisMoved[m] {
+			settled = false
+		}
 	}
 	for l := range o {
 		if !b[l] {
@@ -274,7 +330,7 @@ func mergeGoSum(ours, base, theirs []byte) ([]byte, bool) {
 		sb.WriteString(l)
 		sb.WriteByte('\n')
 	}
-	return []byte(sb.String()), true
+	return []byte(sb.String()), settled, true
 }
 
 // sumLines returns the set of go.sum's lines, each as its three fields separated by one space;

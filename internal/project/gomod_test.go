@@ -60,24 +60,30 @@ func TestMergeGoMod(t *testing.T) {
 		name         string
 		ours, theirs string
 		want         string
+		// settled: the two sides changed different requirements, so the result needs no
+		// go mod tidy.
+		settled bool
 	}{
 		{
-			name:   "user added a dependency, aegis another",
-			ours:   gomod("1.26.0", []string{chi, cron, cobra, pflag, xsys}, ""),
-			theirs: gomod("1.26.0", []string{chi, redis, cobra, pflag, atomic, xsys}, ""),
-			want:   gomod("1.26.0", []string{chi, redis, cron, cobra, pflag, atomic, xsys}, ""),
+			name:    "user added a dependency, aegis another",
+			ours:    gomod("1.26.0", []string{chi, cron, cobra, pflag, xsys}, ""),
+			theirs:  gomod("1.26.0", []string{chi, redis, cobra, pflag, atomic, xsys}, ""),
+			want:    gomod("1.26.0", []string{chi, redis, cron, cobra, pflag, atomic, xsys}, ""),
+			settled: true,
 		},
 		{
-			name:   "user upgraded a dependency aegis pins",
-			ours:   gomod("1.26.0", []string{"github.com/go-chi/chi/v5 v5.6.0", cobra, pflag, xsys}, ""),
-			theirs: gomod("1.26.0", []string{chi, redis, cobra, pflag, xsys}, ""),
-			want:   gomod("1.26.0", []string{"github.com/go-chi/chi/v5 v5.6.0", redis, cobra, pflag, xsys}, ""),
+			name:    "user upgraded a dependency aegis pins",
+			ours:    gomod("1.26.0", []string{"github.com/go-chi/chi/v5 v5.6.0", cobra, pflag, xsys}, ""),
+			theirs:  gomod("1.26.0", []string{chi, redis, cobra, pflag, xsys}, ""),
+			want:    gomod("1.26.0", []string{"github.com/go-chi/chi/v5 v5.6.0", redis, cobra, pflag, xsys}, ""),
+			settled: true,
 		},
 		{
-			name:   "user downgraded a dependency aegis left alone",
-			ours:   gomod("1.26.0", []string{"github.com/go-chi/chi/v5 v5.4.0", cobra, pflag, xsys}, ""),
-			theirs: gomod("1.26.0", []string{chi, redis, cobra, pflag, xsys}, ""),
-			want:   gomod("1.26.0", []string{"github.com/go-chi/chi/v5 v5.4.0", redis, cobra, pflag, xsys}, ""),
+			name:    "user downgraded a dependency aegis left alone",
+			ours:    gomod("1.26.0", []string{"github.com/go-chi/chi/v5 v5.4.0", cobra, pflag, xsys}, ""),
+			theirs:  gomod("1.26.0", []string{chi, redis, cobra, pflag, xsys}, ""),
+			want:    gomod("1.26.0", []string{"github.com/go-chi/chi/v5 v5.4.0", redis, cobra, pflag, xsys}, ""),
+			settled: true,
 		},
 		{
 			name:   "both upgraded, aegis higher",
@@ -92,10 +98,11 @@ func TestMergeGoMod(t *testing.T) {
 			want:   gomod("1.26.0", []string{"github.com/go-chi/chi/v5 v5.11.0", cobra, pflag, xsys}, ""),
 		},
 		{
-			name:   "user added a replace",
-			ours:   gomod("1.26.0", []string{chi, cobra, pflag, xsys}, "replace github.com/spf13/cobra => ../cobra\n"),
-			theirs: gomod("1.26.0", []string{chi, redis, cobra, pflag, xsys}, ""),
-			want:   gomod("1.26.0", []string{chi, redis, cobra, pflag, xsys}, "replace github.com/spf13/cobra => ../cobra\n"),
+			name:    "user added a replace",
+			ours:    gomod("1.26.0", []string{chi, cobra, pflag, xsys}, "replace github.com/spf13/cobra => ../cobra\n"),
+			theirs:  gomod("1.26.0", []string{chi, redis, cobra, pflag, xsys}, ""),
+			want:    gomod("1.26.0", []string{chi, redis, cobra, pflag, xsys}, "replace github.com/spf13/cobra => ../cobra\n"),
+			settled: true,
 		},
 		{
 			name:   "user removed an indirect dependency aegis still needs",
@@ -104,16 +111,18 @@ func TestMergeGoMod(t *testing.T) {
 			want:   gomod("1.26.0", []string{chi, redis, cobra, pflag, xsys}, ""),
 		},
 		{
-			name:   "user removed an indirect dependency aegis dropped too",
-			ours:   gomod("1.26.0", []string{chi, cobra, pflag}, ""),
-			theirs: gomod("1.26.0", []string{chi, cobra, pflag}, ""),
-			want:   gomod("1.26.0", []string{chi, cobra, pflag}, ""),
+			name:    "user removed an indirect dependency aegis dropped too",
+			ours:    gomod("1.26.0", []string{chi, cobra, pflag}, ""),
+			theirs:  gomod("1.26.0", []string{chi, cobra, pflag}, ""),
+			want:    gomod("1.26.0", []string{chi, cobra, pflag}, ""),
+			settled: true,
 		},
 		{
-			name:   "aegis dropped one the user left alone",
-			ours:   gomod("1.26.0", []string{chi, cron, cobra, pflag, xsys}, ""),
-			theirs: gomod("1.26.0", []string{cobra, pflag, xsys}, ""),
-			want:   gomod("1.26.0", []string{cron, cobra, pflag, xsys}, ""),
+			name:    "aegis dropped one the user left alone",
+			ours:    gomod("1.26.0", []string{chi, cron, cobra, pflag, xsys}, ""),
+			theirs:  gomod("1.26.0", []string{cobra, pflag, xsys}, ""),
+			want:    gomod("1.26.0", []string{cron, cobra, pflag, xsys}, ""),
+			settled: true,
 		},
 		{
 			name:   "aegis dropped one the user upgraded",
@@ -122,35 +131,48 @@ func TestMergeGoMod(t *testing.T) {
 			want:   gomod("1.26.0", []string{"github.com/go-chi/chi/v5 v5.6.0", cobra, pflag, xsys}, ""),
 		},
 		{
-			name:   "user imports an indirect dependency directly",
-			ours:   gomod("1.26.0", []string{chi, cobra, "github.com/spf13/pflag v1.0.10", xsys}, ""),
+			name:    "user imports an indirect dependency directly",
+			ours:    gomod("1.26.0", []string{chi, cobra, "github.com/spf13/pflag v1.0.10", xsys}, ""),
+			theirs:  gomod("1.26.0", []string{chi, redis, cobra, pflag, xsys}, ""),
+			want:    gomod("1.26.0", []string{chi, redis, cobra, "github.com/spf13/pflag v1.0.10", xsys}, ""),
+			settled: true,
+		},
+		{
+			name:    "user added indirectly what aegis adds directly",
+			ours:    gomod("1.26.0", []string{chi, cobra, pflag, xsys, "github.com/redis/go-redis/v9 v9.23.0 // indirect"}, ""),
+			theirs:  gomod("1.26.0", []string{chi, redis, cobra, pflag, xsys}, ""),
+			want:    gomod("1.26.0", []string{chi, redis, cobra, pflag, xsys}, ""),
+			settled: true,
+		},
+		{
+			name:    "higher go line and the user's directives",
+			ours:    gomod("1.26.3", []string{chi, cobra, pflag, xsys}, "godebug default=go1.25\n\ntool golang.org/x/tools/cmd/stringer\n\nexclude github.com/spf13/cobra v1.9.0\n"),
+			theirs:  gomod("1.26.1", []string{chi, cobra, pflag, xsys}, ""),
+			want:    gomod("1.26.3", []string{chi, cobra, pflag, xsys}, "godebug default=go1.25\n\nexclude github.com/spf13/cobra v1.9.0\n\ntool golang.org/x/tools/cmd/stringer\n"),
+			settled: true,
+		},
+		{
+			name:   "both added one module at different versions",
+			ours:   gomod("1.26.0", []string{chi, "github.com/redis/go-redis/v9 v9.24.0", cobra, pflag, xsys}, ""),
 			theirs: gomod("1.26.0", []string{chi, redis, cobra, pflag, xsys}, ""),
-			want:   gomod("1.26.0", []string{chi, redis, cobra, "github.com/spf13/pflag v1.0.10", xsys}, ""),
+			want:   gomod("1.26.0", []string{chi, "github.com/redis/go-redis/v9 v9.24.0", cobra, pflag, xsys}, ""),
 		},
 		{
-			name:   "user added indirectly what aegis adds directly",
-			ours:   gomod("1.26.0", []string{chi, cobra, pflag, xsys, "github.com/redis/go-redis/v9 v9.23.0 // indirect"}, ""),
-			theirs: gomod("1.26.0", []string{chi, redis, cobra, pflag, xsys}, ""),
-			want:   gomod("1.26.0", []string{chi, redis, cobra, pflag, xsys}, ""),
-		},
-		{
-			name:   "higher go line and the user's directives",
-			ours:   gomod("1.26.3", []string{chi, cobra, pflag, xsys}, "godebug default=go1.25\n\ntool golang.org/x/tools/cmd/stringer\n\nexclude github.com/spf13/cobra v1.9.0\n"),
-			theirs: gomod("1.26.1", []string{chi, cobra, pflag, xsys}, ""),
-			want:   gomod("1.26.3", []string{chi, cobra, pflag, xsys}, "godebug default=go1.25\n\nexclude github.com/spf13/cobra v1.9.0\n\ntool golang.org/x/tools/cmd/stringer\n"),
-		},
-		{
-			name:   "aegis's higher go line drops the user's older toolchain",
-			ours:   gomod("1.26.0", []string{chi, cobra, pflag, xsys}, "toolchain go1.26.1\n"),
-			theirs: gomod("1.26.2", []string{chi, cobra, pflag, xsys}, ""),
-			want:   gomod("1.26.2", []string{chi, cobra, pflag, xsys}, ""),
+			name:    "aegis's higher go line drops the user's older toolchain",
+			ours:    gomod("1.26.0", []string{chi, cobra, pflag, xsys}, "toolchain go1.26.1\n"),
+			theirs:  gomod("1.26.2", []string{chi, cobra, pflag, xsys}, ""),
+			want:    gomod("1.26.2", []string{chi, cobra, pflag, xsys}, ""),
+			settled: true,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := mergeGoMod([]byte(tt.ours), []byte(baseMod), []byte(tt.theirs))
+			got, settled, ok := mergeGoMod([]byte(tt.ours), []byte(baseMod), []byte(tt.theirs))
 			if !ok {
 				t.Fatal("merge refused valid go.mod files")
+			}
+			if settled != tt.settled {
+				t.Errorf("settled = %v, want %v", settled, tt.settled)
 			}
 			want := fmtMod(t, tt.want)
 			if string(got) != want {
@@ -163,7 +185,7 @@ func TestMergeGoMod(t *testing.T) {
 	}
 
 	// A go.mod modfile cannot parse is left to the line merge.
-	if _, ok := mergeGoMod([]byte("module x\nnonsense here\n"), []byte(baseMod), []byte(baseMod)); ok {
+	if _, _, ok := mergeGoMod([]byte("module x\nnonsense here\n"), []byte(baseMod), []byte(baseMod)); ok {
 		t.Error("an unparsable go.mod merged")
 	}
 }
@@ -199,21 +221,24 @@ func TestMergeGoSum(t *testing.T) {
 	tests := []struct {
 		name, ours, theirs, want string
 		ok                       bool
+		settled                  bool // see TestMergeGoMod
 	}{
 		{
-			name:   "user added lines, aegis others",
-			ours:   lines(chiZip, chiMod, cronZip, cronMod, sys9, sys49, sys49Mod),
-			theirs: lines(chiZip, chiMod, redisZip, redisMod, sys9, sys49, sys49Mod),
-			want:   lines(chiZip, chiMod, redisZip, redisMod, cronZip, cronMod, sys9, sys49, sys49Mod),
-			ok:     true,
+			name:    "user added lines, aegis others",
+			ours:    lines(chiZip, chiMod, cronZip, cronMod, sys9, sys49, sys49Mod),
+			theirs:  lines(chiZip, chiMod, redisZip, redisMod, sys9, sys49, sys49Mod),
+			want:    lines(chiZip, chiMod, redisZip, redisMod, cronZip, cronMod, sys9, sys49, sys49Mod),
+			ok:      true,
+			settled: true,
 		},
 		{
 			// v0.9.0 before v0.49.0 (semver, not string order), the zip line before its go.mod line.
-			name:   "sorted as the go command writes it",
-			ours:   lines(sys49Mod, cronMod, sys49, cronZip, chiMod, chiZip, sys9),
-			theirs: base,
-			want:   lines(chiZip, chiMod, cronZip, cronMod, sys9, sys49, sys49Mod),
-			ok:     true,
+			name:    "sorted as the go command writes it",
+			ours:    lines(sys49Mod, cronMod, sys49, cronZip, chiMod, chiZip, sys9),
+			theirs:  base,
+			want:    lines(chiZip, chiMod, cronZip, cronMod, sys9, sys49, sys49Mod),
+			ok:      true,
+			settled: true,
 		},
 		{
 			name:   "a line the user removed stays while aegis has it",
@@ -223,10 +248,18 @@ func TestMergeGoSum(t *testing.T) {
 			ok:     true,
 		},
 		{
-			name:   "lines aegis dropped go unless the user added them",
-			ours:   lines(chiZip, chiMod, cronZip, cronMod, sys9, sys49, sys49Mod),
-			theirs: lines(sys9, sys49, sys49Mod),
-			want:   lines(cronZip, cronMod, sys9, sys49, sys49Mod),
+			name:    "lines aegis dropped go unless the user added them",
+			ours:    lines(chiZip, chiMod, cronZip, cronMod, sys9, sys49, sys49Mod),
+			theirs:  lines(sys9, sys49, sys49Mod),
+			want:    lines(cronZip, cronMod, sys9, sys49, sys49Mod),
+			ok:      true,
+			settled: true,
+		},
+		{
+			name:   "both changed the lines of one module",
+			ours:   lines(chiZip, chiMod, sys9, sys49, sys49Mod, "golang.org/x/sys v0.50.0 h1:sys50=", "golang.org/x/sys v0.50.0/go.mod h1:sys50mod="),
+			theirs: lines(chiZip, chiMod, sys9, sys49Mod, "golang.org/x/sys v0.51.0 h1:sys51=", "golang.org/x/sys v0.51.0/go.mod h1:sys51mod="),
+			want:   lines(chiZip, chiMod, sys9, sys49Mod, "golang.org/x/sys v0.50.0 h1:sys50=", "golang.org/x/sys v0.50.0/go.mod h1:sys50mod=", "golang.org/x/sys v0.51.0 h1:sys51=", "golang.org/x/sys v0.51.0/go.mod h1:sys51mod="),
 			ok:     true,
 		},
 		{
@@ -237,9 +270,12 @@ func TestMergeGoSum(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := mergeGoSum([]byte(tt.ours), []byte(base), []byte(tt.theirs))
+			got, settled, ok := mergeGoSum([]byte(tt.ours), []byte(base), []byte(tt.theirs))
 			if ok != tt.ok || string(got) != tt.want {
 				t.Errorf("got %v:\n%s\nwant %v:\n%s", ok, got, tt.ok, tt.want)
+			}
+			if settled != tt.settled {
+				t.Errorf("settled = %v, want %v", settled, tt.settled)
 			}
 		})
 	}
@@ -306,8 +342,10 @@ func TestAddKeepsUserRequirements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !pl.Tidy {
-		t.Error("the plan does not ask for go mod tidy")
+	if pl.Tidy {
+		// The user's module and the part's are different ones: the merge is what go mod
+		// tidy writes, and a hint after every add would teach users to ignore it.
+		t.Error("the plan asks for go mod tidy although the two sides changed different modules")
 	}
 	if err := p.Apply(t.Context(), pl); err != nil {
 		t.Fatal(err)

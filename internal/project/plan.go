@@ -54,8 +54,10 @@ type Plan struct {
 	Unread []string
 	// Migrations lists the migration owners of the added parts, by name.
 	Migrations []MigrationOwner
-	// Tidy reports that go.mod or go.sum was merged keeping changes of the user's beside
-	// aegis's: the result is valid but may not be tidy, so the user should run go mod tidy.
+	// Tidy reports that go.mod or go.sum was merged where the user's changes and aegis's touch
+	// the same requirements (mergeModule's settled): the result builds but may not be tidy, so
+	// the user should run go mod tidy. Changes to different modules merge into what go mod
+	// tidy writes, and need no hint.
 	Tidy bool
 	// Replaced lists the files init --force overwrites with different content (in path
 	// order): their old content is gone, so init names them.
@@ -269,9 +271,9 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 					continue
 				}
 			}
-			if merged, ok := mergeModule(f.Path, disk, base, f.Data); ok {
+			if merged, settled, ok := mergeModule(f.Path, disk, base, f.Data); ok {
 				add(Change{Path: f.Path, Action: Merge, Data: merged, Mode: f.Mode})
-				if !equal(merged, f.Data) {
+				if !settled {
 					pl.Tidy = true
 				}
 				continue
