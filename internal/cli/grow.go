@@ -74,6 +74,9 @@ func printPlan(w io.Writer, pl *project.Plan) {
 		project.Create: "+ create  ", project.Update: "~ update  ", project.Merge: "M merge   ",
 		project.Conflict: "! conflict", project.Delete: "- delete  ",
 	}
+	if pl.Renamed != "" {
+		fmt.Fprintf(w, "go.mod names the module %s, renamed since aegis wrote the project: the files aegis writes use it, and the manifest records it from now on.\n", pl.Renamed)
+	}
 	for _, c := range pl.Visible() {
 		fmt.Fprintf(w, "  %s %s\n", marks[c.Action], c.Path)
 	}

@@ -65,6 +65,9 @@ type Plan struct {
 	// KeptDeleted lists the files the user deleted that aegis's new rendering changed (update
 	// only): they stay deleted, and their new version is in the base archive.
 	KeptDeleted []string
+	// Renamed is the module path go.mod declares when the user changed it from the one the
+	// manifest records: the plan renders under it, and the manifest records it from now on.
+	Renamed string
 	// Outdated counts the files add or remove changes only because this aegis renders the
 	// recorded selection differently from the aegis that made the project: running update
 	// first keeps those changes apart from the part's.
@@ -176,9 +179,27 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 			return nil, err
 		}
 	}
-	proj, err := p.render(sel)
+	mod := p.Manifest.Module
+	if m != modeInit {
+		// A module path the user changed in go.mod (and in their imports) is the project's
+		// now: rendering the recorded one would put it back in go.mod and write new files
+		// that import packages under a path no longer there. The rendering of the recorded
+		// selection stays under the recorded path, the one the base archive holds.
+		dm, err := p.diskModule()
+		if err != nil {
+			return nil, err
+		}
+		if dm != "" {
+			mod = dm
+		}
+	}
+	proj, err := p.renderAs(mod, sel)
 	if err != nil {
 		return nil, err
+	}
+	var renamed string
+	if mod != p.Manifest.Module {
+		renamed = mod
 	}
 	files := proj.Files
 	var old map[string][]byte // rendering of the recorded selection, only when a base copy is missing
@@ -195,7 +216,7 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 	}
 	baseOf := func(rel string) ([]byte, bool, error) { return p.base(rel, oldRender) }
 
-	pl := &Plan{Selection: sel, Manifest: proj.Manifest}
+	pl := &Plan{Selection: sel, Manifest: proj.Manifest, Renamed: renamed}
 	var blocked []Blocked
 	block := func(rel string, r Reason) { blocked = append(blocked, Blocked{Path: rel, Reason: r}) }
 	newPaths := map[string]bool{}
@@ -328,6 +349,8 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 		case !exists:
 		case hash(disk) == p.Manifest.Files[rel].SHA256:
 			add(Change{Path: rel, Action: Delete})
+		case renamed != "" && p.pristineRenamed(rel, disk, renamed):
+			add(Change{Path: rel, Action: Delete}) // the user's only change was the module rename
 		default:
 			block(rel, WouldDelete)
 		}
@@ -388,6 +411,17 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 	}
 	slices.SortFunc(pl.Changes, func(a, b Change) int { return strings.Compare(a.Path, b.Path) })
 	return pl, nil
+}
+
+// pristineRenamed reports whether disk is aegis's copy of rel in the base archive with the
+// recorded module path replaced by renamed, as the user's search and replace of a module rename
+// leaves a file they did not otherwise change.
+func (p *Project) pristineRenamed(rel string, disk []byte, renamed string) bool {
+	if err := p.loadBase(); err != nil {
+		return false
+	}
+	base, ok := p.baseFiles[rel]
+	return ok && equal(disk, bytes.ReplaceAll(base, []byte(p.Manifest.Module), []byte(renamed)))
 }
 
 // checkMarkers refuses a project whose generated files still hold the conflict markers an

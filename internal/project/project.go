@@ -25,6 +25,8 @@ import (
 	"strings"
 	"syscall"
 
+	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 
 	"github.com/aegisgo/aegis/internal/catalog"
@@ -149,10 +151,31 @@ func (p *Project) Selection() catalog.Selection {
 }
 
 func (p *Project) render(sel catalog.Selection) (*generate.Project, error) {
+	return p.renderAs(p.Manifest.Module, sel)
+}
+
+// renderAs renders sel under the module path module.
+func (p *Project) renderAs(module string, sel catalog.Selection) (*generate.Project, error) {
 	return generate.Render(generate.Params{
-		Name: p.Manifest.Name, Module: p.Manifest.Module, Selection: sel,
+		Name: p.Manifest.Name, Module: module, Selection: sel,
 		Catalog: p.opts.Catalog, Source: p.opts.Source, Modules: p.opts.Modules,
 	})
+}
+
+// diskModule returns the module path go.mod declares when the user changed it from the one the
+// manifest records (a team renames github.com/acme/shop to github.com/acme/store with go mod
+// edit -module and a search and replace of the imports); "" when it is the same, or go.mod is
+// missing or names no valid path (the manifest's then stands).
+func (p *Project) diskModule() (string, error) {
+	data, ok, err := p.read("go.mod")
+	if err != nil || !ok {
+		return "", err
+	}
+	path := modfile.ModulePath(data)
+	if path == "" || path == p.Manifest.Module || module.CheckImportPath(path) != nil {
+		return "", nil
+	}
+	return path, nil
 }
 
 func (p *Project) read(rel string) ([]byte, bool, error) {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"golang.org/x/mod/modfile"
+
 	"github.com/aegisgo/aegis/internal/catalog"
 	"github.com/aegisgo/aegis/internal/generate"
 	"github.com/aegisgo/aegis/template"
@@ -841,5 +843,72 @@ func TestUnreadableFileNamed(t *testing.T) {
 	const want = "cannot read " + file + " (is a directory): make it a file you can read, or move it away, then retry; nothing was changed"
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v\nwant %q", err, want)
+	}
+}
+
+// TestGrowAfterModuleRename: a team renames the module (go mod edit -module and a search and
+// replace of the imports); add, remove and update then render under the new path, so that go.mod
+// keeps it and no file imports the old one, the user's edits of renamed files survive, and the
+// manifest records the new path.
+func TestGrowAfterModuleRename(t *testing.T) {
+	const renamed = "example.com/store"
+	tests := []struct {
+		name string
+		sel  catalog.Selection
+		plan func(*Project) (*Plan, error)
+	}{
+		{"add", resolve(t, "database"), func(p *Project) (*Plan, error) { return p.PlanAdd([]string{"cache"}) }},
+		{"remove", resolve(t, "database", "cache"), func(p *Project) (*Plan, error) { return p.PlanRemove([]string{"cache"}) }},
+		{"update", resolve(t, "database"), func(p *Project) (*Plan, error) { return p.PlanUpdate() }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := initProject(t, t.TempDir(), tt.sel, nil)
+			const edited = "internal/components/backend/body.go"
+			err := filepath.WalkDir(dir, func(file string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() || (!strings.HasSuffix(file, ".go") && filepath.Base(file) != "go.mod") {
+					return err
+				}
+				data, err := os.ReadFile(file)
+				if err != nil {
+					return err
+				}
+				out := strings.ReplaceAll(string(data), testModule, renamed)
+				if rel, _ := filepath.Rel(dir, file); filepath.ToSlash(rel) == edited {
+					out += "\n// the team's note\n"
+				}
+				return os.WriteFile(file, []byte(out), 0o644)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := load(t, dir, nil)
+			pl, err := tt.plan(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pl.Renamed != renamed {
+				t.Errorf("plan's Renamed = %q, want %q", pl.Renamed, renamed)
+			}
+			if err := p.Apply(t.Context(), pl); err != nil {
+				t.Fatal(err)
+			}
+			for rel, data := range tree(t, dir) {
+				if strings.HasSuffix(rel, ".go") || rel == "go.mod" {
+					if strings.Contains(data, testModule) {
+						t.Errorf("%s still names the old module %s", rel, testModule)
+					}
+				}
+			}
+			if data, _ := os.ReadFile(filepath.Join(dir, "go.mod")); modfile.ModulePath(data) != renamed {
+				t.Errorf("go.mod's module is %q, want %q", modfile.ModulePath(data), renamed)
+			}
+			if data, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(edited))); !strings.Contains(string(data), "// the team's note") {
+				t.Errorf("%s lost the user's edit", edited)
+			}
+			if got := load(t, dir, nil).Manifest.Module; got != renamed {
+				t.Errorf("manifest's module is %q, want %q", got, renamed)
+			}
+		})
 	}
 }
