@@ -260,8 +260,10 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 			if err != nil {
 				return nil, err
 			}
-			if hasBase && equal(base, f.Data) {
-				continue // aegis has nothing new for it: the user's version stays
+			if hasBase && (equal(base, f.Data) || renamed != "" && equal(bytes.ReplaceAll(base, []byte(p.Manifest.Module), []byte(renamed)), f.Data)) {
+				// aegis has nothing new for it (but the module path the user renamed, as
+				// their copy has it or they deleted it): the user's version stays
+				continue
 			}
 			if !exists {
 				if m == modeUpdate {

@@ -882,6 +882,12 @@ func TestGrowAfterModuleRename(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// A generated file the user deleted, which only the rename would change, stays
+			// deleted rather than stopping the command.
+			const deleted = "internal/components/backend/health_test.go"
+			if err := os.Remove(filepath.Join(dir, filepath.FromSlash(deleted))); err != nil {
+				t.Fatal(err)
+			}
 			p := load(t, dir, nil)
 			pl, err := tt.plan(p)
 			if err != nil {
@@ -905,6 +911,9 @@ func TestGrowAfterModuleRename(t *testing.T) {
 			}
 			if data, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(edited))); !strings.Contains(string(data), "// the team's note") {
 				t.Errorf("%s lost the user's edit", edited)
+			}
+			if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(deleted))); err == nil {
+				t.Errorf("%s, which the user deleted, came back", deleted)
 			}
 			if got := load(t, dir, nil).Manifest.Module; got != renamed {
 				t.Errorf("manifest's module is %q, want %q", got, renamed)
