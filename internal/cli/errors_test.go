@@ -280,25 +280,45 @@ func TestGrowNamesGlueApart(t *testing.T) {
 // TestRemoveWarnsOfUserImports: the catalog knows what its parts need of each other, not what
 // the user's code imports; remove names a file of the user's that imports a package it deletes,
 // before asking, since the project will not build until that file changes.
+//
+// A package of a third-party module the removed part brought (the cache's Redis client) is
+// named too: go.mod drops the module with the part, and go mod tidy requires it again.
 func TestRemoveWarnsOfUserImports(t *testing.T) {
-	dir := t.TempDir()
-	if r := run(t, Env{}, "", "init", "proj", "-o", dir, "--components", "cache", "--module", "example.com/proj", "--no-interactive"); r.code != 0 {
-		t.Fatalf("init: exit %d: %s", r.code, r.stderr)
+	tests := []struct {
+		name, imp, want string
+	}{
+		{
+			name: "a package remove deletes",
+			imp:  "example.com/proj/internal/components/cache",
+			want: "  ! your code internal/services/billing/billing.go imports example.com/proj/internal/components/cache, which this removes: the build fails until you change it\n",
+		},
+		{
+			name: "a module remove takes out of go.mod",
+			imp:  "github.com/redis/go-redis/v9/maintnotifications",
+			want: "  ! your code internal/services/billing/billing.go imports github.com/redis/go-redis/v9/maintnotifications, whose module github.com/redis/go-redis/v9 this takes out of go.mod: run 'go mod tidy' afterwards to require it again\n",
+		},
 	}
-	proj := filepath.Join(dir, "proj")
-	billing := filepath.Join(proj, "internal", "services", "billing")
-	os.MkdirAll(billing, 0o755)
-	src := "package billing\n\nimport _ \"example.com/proj/internal/components/cache\"\n"
-	if err := os.WriteFile(filepath.Join(billing, "billing.go"), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r := run(t, Env{}, "n\n", "remove", "cache", "-p", proj)
-	want := "  ! your code internal/services/billing/billing.go imports example.com/proj/internal/components/cache, which this removes: the build fails until you change it\n"
-	if !strings.Contains(r.stdout, want) {
-		t.Errorf("remove: exit %d, stdout %q, stderr %q; want %q", r.code, r.stdout, r.stderr, want)
-	}
-	if i, j := strings.Index(r.stdout, want), strings.Index(r.stdout, "Change these files?"); i > j {
-		t.Errorf("the warning comes after the question (%d > %d):\n%s", i, j, r.stdout)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if r := run(t, Env{}, "", "init", "proj", "-o", dir, "--components", "cache", "--module", "example.com/proj", "--no-interactive"); r.code != 0 {
+				t.Fatalf("init: exit %d: %s", r.code, r.stderr)
+			}
+			proj := filepath.Join(dir, "proj")
+			billing := filepath.Join(proj, "internal", "services", "billing")
+			os.MkdirAll(billing, 0o755)
+			src := "package billing\n\nimport _ \"" + tt.imp + "\"\n"
+			if err := os.WriteFile(filepath.Join(billing, "billing.go"), []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := run(t, Env{}, "n\n", "remove", "cache", "-p", proj)
+			if !strings.Contains(r.stdout, tt.want) {
+				t.Errorf("remove: exit %d, stdout %q, stderr %q; want %q", r.code, r.stdout, r.stderr, tt.want)
+			}
+			if i, j := strings.Index(r.stdout, tt.want), strings.Index(r.stdout, "Change these files?"); i > j {
+				t.Errorf("the warning comes after the question (%d > %d):\n%s", i, j, r.stdout)
+			}
+		})
 	}
 }
 

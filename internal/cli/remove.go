@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/mod/modfile"
 
 	"github.com/aegisgo/aegis/internal/generate"
 	"github.com/aegisgo/aegis/internal/project"
@@ -32,6 +33,9 @@ Remove refuses the components every project has (backend, frontend) and anything
 selected component or service requires. It deletes the files of what is removed and
 re-renders the shared ones; a file you changed is never deleted: remove stops and names it.
 Database tables are kept: remove prints them and how to drop them.
+
+Before it asks, remove names each Go file of yours that imports a package it deletes, or a
+package of a module it takes out of go.mod (run 'go mod tidy' afterwards to require it again).
 
 Without names, at a terminal, remove asks which of the project's parts to remove.`,
 		Example: `  aegis remove cache
@@ -54,7 +58,15 @@ func runRemove(ctx context.Context, env *Env, p *project.Project, names []string
 	fmt.Fprintf(out, "Removing %s from %s%s\n", ownerList(pl.GoneOwners), p.Manifest.Name, glueNote(pl.GoneOwners))
 	// The catalog knows what its parts need of each other, not what the user's code imports:
 	// say so before asking, since the project stops building until that code changes.
+	needTidy := false
 	for _, u := range userImports(p.Dir, p.Manifest.Module, p.Manifest.Files, pl) {
+		if u.module != "" {
+			// A third-party module the removed part brought, which the user's code imports
+			// too: go.mod follows aegis's code and drops it, and go mod tidy requires it again.
+			fmt.Fprintf(out, "  ! your code %s imports %s, whose module %s this takes out of go.mod: run 'go mod tidy' afterwards to require it again\n", u.file, u.pkg, u.module)
+			needTidy = true
+			continue
+		}
 		fmt.Fprintf(out, "  ! your code %s imports %s, which this removes: the build fails until you change it\n", u.file, u.pkg)
 	}
 	applied, err := apply(ctx, env, p, pl, o, "change")
@@ -69,6 +81,9 @@ func runRemove(ctx context.Context, env *Env, p *project.Project, names []string
 		fmt.Fprintln(out, "  Delete them, or move them out: a Go package left under internal/components or internal/services is imported by wire_gen.go on the next go generate.")
 	}
 	keptTables(out, p.Manifest.Name, pl.Tables)
+	if needTidy && !pl.Tidy {
+		fmt.Fprintln(out, "Your code imports modules go.mod no longer requires: run 'go mod tidy' to require them again.")
+	}
 	printTidy(out, pl)
 	printUnread(out, pl)
 	printNext(out, p.Dir, "")
@@ -158,8 +173,9 @@ func emptiedDirs(pl *project.Plan, keep func(path string) bool) map[string]bool 
 	return dirs
 }
 
-// userImport is a Go file aegis did not generate that imports a package remove deletes.
-type userImport struct{ file, pkg string }
+// userImport is a Go file aegis did not generate that imports a package remove deletes, or (with
+// module set) a package of a module remove takes out of go.mod.
+type userImport struct{ file, pkg, module string }
 
 // userImports finds the Go files of the user's (those the manifest does not list) that import
 // a package whose every generated file the plan deletes.
@@ -168,7 +184,8 @@ func userImports(root, module string, generated map[string]generate.ManifestFile
 	for dir := range emptiedDirs(pl, func(p string) bool { return strings.HasSuffix(p, ".go") }) {
 		gone[module+"/"+dir] = true
 	}
-	if len(gone) == 0 {
+	dropped := droppedModules(root, pl)
+	if len(gone) == 0 && len(dropped) == 0 {
 		return nil
 	}
 	var found []userImport
@@ -192,11 +209,58 @@ func userImports(root, module string, generated map[string]generate.ManifestFile
 			return nil
 		}
 		for _, imp := range f.Imports {
-			if pkg, err := strconv.Unquote(imp.Path.Value); err == nil && gone[pkg] {
-				found = append(found, userImport{rel, pkg})
+			pkg, err := strconv.Unquote(imp.Path.Value)
+			if err != nil {
+				continue
+			}
+			if gone[pkg] {
+				found = append(found, userImport{rel, pkg, ""})
+				continue
+			}
+			for _, m := range dropped {
+				if pkg == m || strings.HasPrefix(pkg, m+"/") {
+					found = append(found, userImport{rel, pkg, m})
+					break
+				}
 			}
 		}
 		return nil
 	})
 	return found
+}
+
+// droppedModules lists the modules the project's go.mod requires that the plan's go.mod no
+// longer does, longest path first so that a package is matched to its own module
+// (github.com/x/y/v2 before github.com/x/y).
+func droppedModules(root string, pl *project.Plan) []string {
+	var next []byte
+	for _, c := range pl.Changes {
+		if c.Path == "go.mod" && c.Action != project.Delete {
+			next = c.Data
+		}
+	}
+	if next == nil {
+		return nil
+	}
+	cur, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		return nil
+	}
+	before, err1 := modfile.Parse("go.mod", cur, nil)
+	after, err2 := modfile.Parse("go.mod", next, nil)
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	kept := map[string]bool{}
+	for _, r := range after.Require {
+		kept[r.Mod.Path] = true
+	}
+	var dropped []string
+	for _, r := range before.Require {
+		if !kept[r.Mod.Path] {
+			dropped = append(dropped, r.Mod.Path)
+		}
+	}
+	slices.SortFunc(dropped, func(a, b string) int { return len(b) - len(a) })
+	return dropped
 }
