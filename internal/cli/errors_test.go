@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"golang.org/x/mod/modfile"
 )
 
 // Errors are one line that say what is wrong and how to fix it; usage errors point at the help
@@ -282,7 +284,7 @@ func TestGrowNamesGlueApart(t *testing.T) {
 // before asking, since the project will not build until that file changes.
 //
 // A package of a third-party module the removed part brought (the cache's Redis client) is
-// named too: go.mod drops the module with the part, and go mod tidy requires it again.
+// named too: go.mod drops the module with the part, and go get at its version requires it again.
 func TestRemoveWarnsOfUserImports(t *testing.T) {
 	tests := []struct {
 		name, imp, want string
@@ -295,7 +297,7 @@ func TestRemoveWarnsOfUserImports(t *testing.T) {
 		{
 			name: "a module remove takes out of go.mod",
 			imp:  "github.com/redis/go-redis/v9/maintnotifications",
-			want: "  ! your code internal/services/billing/billing.go imports github.com/redis/go-redis/v9/maintnotifications, whose module github.com/redis/go-redis/v9 this takes out of go.mod: run 'go mod tidy' afterwards to require it again\n",
+			want: "  ! your code internal/services/billing/billing.go imports github.com/redis/go-redis/v9/maintnotifications, whose module github.com/redis/go-redis/v9 this takes out of go.mod: run 'go get github.com/redis/go-redis/v9@VERSION' afterwards to require it again\n",
 		},
 	}
 	for _, tt := range tests {
@@ -311,11 +313,22 @@ func TestRemoveWarnsOfUserImports(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(billing, "billing.go"), []byte(src), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			r := run(t, Env{}, "n\n", "remove", "cache", "-p", proj)
-			if !strings.Contains(r.stdout, tt.want) {
-				t.Errorf("remove: exit %d, stdout %q, stderr %q; want %q", r.code, r.stdout, r.stderr, tt.want)
+			// VERSION in want is the version of the Redis client the project's go.mod requires.
+			want := tt.want
+			if data, err := os.ReadFile(filepath.Join(proj, "go.mod")); err == nil {
+				if f, err := modfile.Parse("go.mod", data, nil); err == nil {
+					for _, r := range f.Require {
+						if r.Mod.Path == "github.com/redis/go-redis/v9" {
+							want = strings.ReplaceAll(want, "VERSION", r.Mod.Version)
+						}
+					}
+				}
 			}
-			if i, j := strings.Index(r.stdout, tt.want), strings.Index(r.stdout, "Change these files?"); i > j {
+			r := run(t, Env{}, "n\n", "remove", "cache", "-p", proj)
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("remove: exit %d, stdout %q, stderr %q; want %q", r.code, r.stdout, r.stderr, want)
+			}
+			if i, j := strings.Index(r.stdout, want), strings.Index(r.stdout, "Change these files?"); i > j {
 				t.Errorf("the warning comes after the question (%d > %d):\n%s", i, j, r.stdout)
 			}
 		})

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/module"
 
 	"github.com/aegisgo/aegis/internal/generate"
 	"github.com/aegisgo/aegis/internal/project"
@@ -35,7 +36,7 @@ re-renders the shared ones; a file you changed is never deleted: remove stops an
 Database tables are kept: remove prints them and how to drop them.
 
 Before it asks, remove names each Go file of yours that imports a package it deletes, or a
-package of a module it takes out of go.mod (run 'go mod tidy' afterwards to require it again).
+package of a module it takes out of go.mod (with the 'go get' that requires it again).
 
 Without names, at a terminal, remove asks which of the project's parts to remove.`,
 		Example: `  aegis remove cache
@@ -58,13 +59,15 @@ func runRemove(ctx context.Context, env *Env, p *project.Project, names []string
 	fmt.Fprintf(out, "Removing %s from %s%s\n", ownerList(pl.GoneOwners), p.Manifest.Name, glueNote(pl.GoneOwners))
 	// The catalog knows what its parts need of each other, not what the user's code imports:
 	// say so before asking, since the project stops building until that code changes.
-	needTidy := false
+	var regets []string // the modules to require again, as path@version
 	for _, u := range userImports(p.Dir, p.Manifest.Module, p.Manifest.Files, pl) {
-		if u.module != "" {
+		if u.module.Path != "" {
 			// A third-party module the removed part brought, which the user's code imports
-			// too: go.mod follows aegis's code and drops it, and go mod tidy requires it again.
-			fmt.Fprintf(out, "  ! your code %s imports %s, whose module %s this takes out of go.mod: run 'go mod tidy' afterwards to require it again\n", u.file, u.pkg, u.module)
-			needTidy = true
+			// too: go.mod follows aegis's code and drops it. go get at the version it had
+			// requires it again; go mod tidy would pick the latest, which may need a newer Go.
+			fmt.Fprintf(out, "  ! your code %s imports %s, whose module %s this takes out of go.mod: run 'go get %s@%s' afterwards to require it again\n",
+				u.file, u.pkg, u.module.Path, u.module.Path, u.module.Version)
+			regets = append(regets, u.module.String())
 			continue
 		}
 		fmt.Fprintf(out, "  ! your code %s imports %s, which this removes: the build fails until you change it\n", u.file, u.pkg)
@@ -81,8 +84,9 @@ func runRemove(ctx context.Context, env *Env, p *project.Project, names []string
 		fmt.Fprintln(out, "  Delete them, or move them out: a Go package left under internal/components or internal/services is imported by wire_gen.go on the next go generate.")
 	}
 	keptTables(out, p.Manifest.Name, pl.Tables)
-	if needTidy && !pl.Tidy {
-		fmt.Fprintln(out, "Your code imports modules go.mod no longer requires: run 'go mod tidy' to require them again.")
+	if len(regets) > 0 {
+		slices.Sort(regets)
+		fmt.Fprintf(out, "Your code imports modules go.mod no longer requires: run 'go get %s' to require them again.\n", strings.Join(slices.Compact(regets), " "))
 	}
 	printTidy(out, pl)
 	printUnread(out, pl)
@@ -174,8 +178,11 @@ func emptiedDirs(pl *project.Plan, keep func(path string) bool) map[string]bool 
 }
 
 // userImport is a Go file aegis did not generate that imports a package remove deletes, or (with
-// module set) a package of a module remove takes out of go.mod.
-type userImport struct{ file, pkg, module string }
+// module set) a package of a module remove takes out of go.mod, at the version go.mod required.
+type userImport struct {
+	file, pkg string
+	module    module.Version
+}
 
 // userImports finds the Go files of the user's (those the manifest does not list) that import
 // a package whose every generated file the plan deletes.
@@ -214,11 +221,11 @@ func userImports(root, module string, generated map[string]generate.ManifestFile
 				continue
 			}
 			if gone[pkg] {
-				found = append(found, userImport{rel, pkg, ""})
+				found = append(found, userImport{file: rel, pkg: pkg})
 				continue
 			}
 			for _, m := range dropped {
-				if pkg == m || strings.HasPrefix(pkg, m+"/") {
+				if pkg == m.Path || strings.HasPrefix(pkg, m.Path+"/") {
 					found = append(found, userImport{rel, pkg, m})
 					break
 				}
@@ -232,7 +239,7 @@ func userImports(root, module string, generated map[string]generate.ManifestFile
 // droppedModules lists the modules the project's go.mod requires that the plan's go.mod no
 // longer does, longest path first so that a package is matched to its own module
 // (github.com/x/y/v2 before github.com/x/y).
-func droppedModules(root string, pl *project.Plan) []string {
+func droppedModules(root string, pl *project.Plan) []module.Version {
 	var next []byte
 	for _, c := range pl.Changes {
 		if c.Path == "go.mod" && c.Action != project.Delete {
@@ -255,12 +262,12 @@ func droppedModules(root string, pl *project.Plan) []string {
 	for _, r := range after.Require {
 		kept[r.Mod.Path] = true
 	}
-	var dropped []string
+	var dropped []module.Version
 	for _, r := range before.Require {
 		if !kept[r.Mod.Path] {
-			dropped = append(dropped, r.Mod.Path)
+			dropped = append(dropped, r.Mod)
 		}
 	}
-	slices.SortFunc(dropped, func(a, b string) int { return len(b) - len(a) })
+	slices.SortFunc(dropped, func(a, b module.Version) int { return len(b.Path) - len(a.Path) })
 	return dropped
 }
