@@ -297,7 +297,7 @@ func TestRemoveWarnsOfUserImports(t *testing.T) {
 		{
 			name: "a module remove takes out of go.mod",
 			imp:  "github.com/redis/go-redis/v9/maintnotifications",
-			want: "  ! your code internal/services/billing/billing.go imports github.com/redis/go-redis/v9/maintnotifications, whose module github.com/redis/go-redis/v9 this takes out of go.mod: run 'go get github.com/redis/go-redis/v9@VERSION' afterwards to require it again\n",
+			want: "  ! your code internal/services/billing/billing.go imports github.com/redis/go-redis/v9/maintnotifications, whose module github.com/redis/go-redis/v9 this takes out of go.mod: run 'go get github.com/redis/go-redis/v9@VERSION' and then 'go mod tidy' to require it again\n",
 		},
 	}
 	for _, tt := range tests {

@@ -36,7 +36,8 @@ re-renders the shared ones; a file you changed is never deleted: remove stops an
 Database tables are kept: remove prints them and how to drop them.
 
 Before it asks, remove names each Go file of yours that imports a package it deletes, or a
-package of a module it takes out of go.mod (with the 'go get' that requires it again).
+package of a module it takes out of go.mod (with the 'go get' and 'go mod tidy' that require it
+again).
 
 Without names, at a terminal, remove asks which of the project's parts to remove.`,
 		Example: `  aegis remove cache
@@ -65,7 +66,7 @@ func runRemove(ctx context.Context, env *Env, p *project.Project, names []string
 			// A third-party module the removed part brought, which the user's code imports
 			// too: go.mod follows aegis's code and drops it. go get at the version it had
 			// requires it again; go mod tidy would pick the latest, which may need a newer Go.
-			fmt.Fprintf(out, "  ! your code %s imports %s, whose module %s this takes out of go.mod: run 'go get %s@%s' afterwards to require it again\n",
+			fmt.Fprintf(out, "  ! your code %s imports %s, whose module %s this takes out of go.mod: run 'go get %s@%s' and then 'go mod tidy' to require it again\n",
 				u.file, u.pkg, u.module.Path, u.module.Path, u.module.Version)
 			regets = append(regets, u.module.String())
 			continue
@@ -86,7 +87,7 @@ func runRemove(ctx context.Context, env *Env, p *project.Project, names []string
 	keptTables(out, p.Manifest.Name, pl.Tables)
 	if len(regets) > 0 {
 		slices.Sort(regets)
-		fmt.Fprintf(out, "Your code imports modules go.mod no longer requires: run 'go get %s' to require them again.\n", strings.Join(slices.Compact(regets), " "))
+		fmt.Fprintf(out, "Your code imports modules go.mod no longer requires: run 'go get %s' and then 'go mod tidy' to require them again.\n", strings.Join(slices.Compact(regets), " "))
 	}
 	printTidy(out, pl)
 	printUnread(out, pl)
