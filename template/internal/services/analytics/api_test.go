@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -581,5 +582,75 @@ func TestPanelEmpty(t *testing.T) {
 	rec := send(t, h, http.MethodGet, "/dashboard/panels/analytics", nil, nil)
 	if body := rec.Body.String(); rec.Code != http.StatusOK || !strings.Contains(body, "POST "+EventsPath) {
 		t.Errorf("empty panel: %d, want it to name POST %s:\n%s", rec.Code, EventsPath, body)
+	}
+}
+
+// panelTotal is the panel's "N events in the last ..." count.
+var panelTotal = regexp.MustCompile(`(\d+) events in the last`)
+
+// panelCounts are the counts of the panel's top events table.
+var panelCounts = regexp.MustCompile(`<th scope="row"><code>[^<]+</code></th><td>(\d+)</td>`)
+
+// TestPanelTotalsAgree: the panel's total, its top events and its chart count the same
+// events, those GET /counts gives for the range the chart shows. The chart widens its range
+// to whole buckets, and the total (summed from the bars) counted the events of the first
+// hour before the range started, which the top events (over the unwidened range) left out.
+func TestPanelTotalsAgree(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 10, 12, 30, 0, 0, time.UTC)
+	tests := []struct {
+		name, query string
+		at          []time.Duration // events, from now
+		want        int64
+		from, to    time.Time // the range of GET /counts that must agree
+	}{
+		{name: "24h", query: "?range=24h", at: []time.Duration{-24*time.Hour - 10*time.Minute, -23 * time.Hour, -time.Hour, 2 * time.Minute},
+			want: 3, from: time.Date(2026, 3, 9, 13, 0, 0, 0, time.UTC), to: time.Date(2026, 3, 10, 13, 0, 0, 0, time.UTC)},
+		{name: "7d", query: "?range=7d", at: []time.Duration{-7*24*time.Hour - time.Hour, -6*24*time.Hour - 12*time.Hour, -time.Hour},
+			want: 2, from: time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC), to: time.Date(2026, 3, 11, 0, 0, 0, 0, time.UTC)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+				svc := newService(t, db, Settings{ReadToken: readToken}, &Opts{Now: func() time.Time { return now }})
+				h := frontendtest.Handler(t, nil, func(r *registry.Registry) error { return registry.Value(r, svc) })
+				for _, d := range tt.at {
+					svc.TrackEvent(Event{Name: "signup", UserID: "a", At: now.Add(d)})
+				}
+				if err := svc.Flush(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				rec := send(t, h, http.MethodGet, "/dashboard/panels/analytics"+tt.query, nil, nil)
+				body := rec.Body.String()
+				m := panelTotal.FindStringSubmatch(body)
+				if rec.Code != http.StatusOK || m == nil {
+					t.Fatalf("panel: %d, no total:\n%s", rec.Code, body)
+				}
+				var top int64
+				for _, c := range panelCounts.FindAllStringSubmatch(body, -1) {
+					n, _ := strconv.ParseInt(c[1], 10, 64)
+					top += n
+				}
+				points, err := svc.Series(t.Context(), Range{From: tt.from, To: tt.to}, panelRanges[tt.name].bucket, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				var bars int64
+				for _, p := range points {
+					bars += p.Count
+				}
+				q := Prefix + "/counts?from=" + tt.from.Format(time.RFC3339) + "&to=" + tt.to.Format(time.RFC3339)
+				api := send(t, h, http.MethodGet, q, nil, map[string]string{"Authorization": "Bearer " + readToken})
+				var out struct {
+					Counts []NameCount `json:"counts"`
+				}
+				if err := json.Unmarshal(api.Body.Bytes(), &out); err != nil || len(out.Counts) != 1 {
+					t.Fatalf("GET %s: %d %s", q, api.Code, api.Body)
+				}
+				if got := m[1]; got != strconv.FormatInt(tt.want, 10) || top != tt.want || bars != tt.want || out.Counts[0].Count != tt.want {
+					t.Errorf("panel total %s, its top events %d, the chart %d, GET /counts %d; want %d each", got, top, bars, out.Counts[0].Count, tt.want)
+				}
+			})
+		})
 	}
 }

@@ -62,23 +62,30 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 		rangeName, spec = "24h", panelRanges["24h"]
 	}
 	now := svc.now().UTC()
-	r := Range{From: now.Add(-spec.span), To: now}
-	if spec.bucket == Day {
-		// Whole days, today included, so the chart and the totals agree.
-		r = Range{From: now.Truncate(24 * time.Hour).Add(-spec.span + 24*time.Hour), To: now}
+	// Whole buckets, the current one included (to its end), as the chart shows them: the
+	// chart widens its range to whole buckets, so a total or top list over the unwidened
+	// range counted other events than the bars (those of the first bucket before the range
+	// started). Over whole hours, Counts reads the same roll-up as the chart, so the total,
+	// the top events and the bars agree, and equal GET /counts over this range.
+	step, err := spec.bucket.step()
+	if err != nil {
+		return "", err
 	}
+	end := now.Truncate(step).Add(step)
+	r := Range{From: end.Add(-spec.span), To: end}
 	points, err := svc.Series(ctx, r, spec.bucket, "")
 	if err != nil {
 		return "", err
 	}
-	var total int64
-	for _, pt := range points {
-		total += pt.Count
-	}
-	top, err := svc.Top(ctx, r, 10)
+	counts, err := svc.Counts(ctx, r)
 	if err != nil {
 		return "", err
 	}
+	var total int64
+	for _, c := range counts {
+		total += c.Count
+	}
+	top := counts[:min(len(counts), 10)]
 	// Unique users and funnels count from the raw events, which a retention shorter than the
 	// range has deleted: count over what is kept and say since when.
 	kept, cut := svc.Kept(r)
