@@ -654,3 +654,48 @@ func TestPanelTotalsAgree(t *testing.T) {
 		})
 	}
 }
+
+// TestPropertyBytes: the properties' bound is on their JSON as a client writes it, so
+// characters JSON needs no escape for (<, > and &) count one byte each, as they do in the
+// client's JSON.stringify; such properties are stored as sent. Encoding them with HTML
+// escaping counted 6 bytes for each and refused properties far under the bound.
+func TestPropertyBytes(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		h, svc := apiSetup(t, db, Settings{IngestIPLimit: 1000})
+		// {"s":"..."} is 8 bytes around the value.
+		fill := func(s string, size int) string { return strings.Repeat(s, size-8) }
+		tests := []struct {
+			name  string
+			value string
+			want  int
+		}{
+			{name: "plain, at the bound", value: fill("y", MaxPropertyBytes), want: http.StatusAccepted},
+			{name: "plain, over the bound", value: fill("y", MaxPropertyBytes+1), want: http.StatusUnprocessableEntity},
+			{name: "markup, at the bound", value: fill("<", MaxPropertyBytes), want: http.StatusAccepted},
+			{name: "ampersands, at the bound", value: fill("&", MaxPropertyBytes), want: http.StatusAccepted},
+			{name: "markup, over the bound", value: fill(">", MaxPropertyBytes+1), want: http.StatusUnprocessableEntity},
+			{name: "a quote takes its escape", value: fill("y", MaxPropertyBytes-1) + `"`, want: http.StatusUnprocessableEntity},
+		}
+		for _, tt := range tests {
+			props := map[string]any{"s": tt.value}
+			rec := send(t, h, http.MethodPost, EventsPath, batch(map[string]any{"name": "sized", "properties": props}), nil)
+			if rec.Code != tt.want {
+				t.Errorf("%s: %d %s, want %d", tt.name, rec.Code, rec.Body, tt.want)
+				continue
+			}
+			if tt.want != http.StatusAccepted {
+				continue
+			}
+			if err := svc.Flush(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			evs, err := svc.Recent(t.Context(), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(evs) != 1 || evs[0].Props["s"] != tt.value {
+				t.Errorf("%s: stored %+v, want the value as sent", tt.name, evs)
+			}
+		}
+	})
+}

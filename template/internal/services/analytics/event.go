@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -67,11 +68,16 @@ func encodeProps(props map[string]any) (string, error) {
 	if len(props) == 0 {
 		return "{}", nil
 	}
-	b, err := json.Marshal(props)
-	if err != nil {
+	// Without HTML escaping: json.Marshal writes <, > and & as \u003c (6 bytes for 1), so
+	// properties a client measured at MaxPropertyBytes as JSON were refused, and stored
+	// inflated.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(props); err != nil {
 		return "", fmt.Errorf("analytics: encode properties: %w", err)
 	}
-	return string(b), nil
+	return strings.TrimSuffix(b.String(), "\n"), nil
 }
 
 // checkProps reports what makes props unfit for the public endpoint, "" when nothing: too
