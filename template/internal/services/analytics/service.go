@@ -26,6 +26,12 @@ const writeBatches = 10
 // dropWindow is how long health stays degraded after events were dropped.
 const dropWindow = 15 * time.Minute
 
+// slowWrite is how long a write may run before health turns degraded. A write of ten
+// batches takes well under a second; one running this long waits on a lock or a hung
+// database, which flushTimeout only ends (and reports as a failure) after 30 seconds, while
+// the events pile up in memory behind a healthy check.
+const slowWrite = 10 * time.Second
+
 // Service tracks events and answers questions about them. Track and its variants never block
 // on the database: they append to a bounded buffer that a background loop writes in batches
 // every ANALYTICS_FLUSH_INTERVAL, or as soon as ANALYTICS_BUFFER_SIZE events wait. Stop
@@ -57,6 +63,7 @@ type Service struct {
 	// refused counts the dropped events the database refused for a value (see writeSplit).
 	refused                  atomic.Int64
 	lastFlush, lastFailure   atomic.Int64 // unix nanoseconds; 0: never
+	writing                  atomic.Int64 // unix nanoseconds the write in progress started; 0: none
 	nulLogged, refusedLogged atomic.Bool
 }
 
@@ -265,6 +272,8 @@ func (s *Service) Flush(ctx context.Context) error {
 		s.giveBack(all)
 		return nil
 	}
+	s.writing.Store(s.now().UnixNano())
+	defer s.writing.Store(0)
 	for len(batch) > 0 {
 		n := min(len(batch), s.settings.BufferSize*writeBatches)
 		rows := s.encode(batch[:n])
@@ -385,7 +394,8 @@ func unixTime(n int64) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
-// CheckHealth is degraded while writes fail (the last one failed) or when events were
+// CheckHealth is degraded while writes fail (the last one failed), while a write has been
+// running for slowWrite or longer (the database locked or hung), or when events were
 // dropped in the last 15 minutes; the counters are in the details. It never queries the
 // database.
 func (s *Service) CheckHealth(context.Context) registry.Health {
@@ -395,7 +405,15 @@ func (s *Service) CheckHealth(context.Context) registry.Health {
 	s.mu.Unlock()
 	details := map[string]any{"tracked": st.Tracked, "stored": st.Stored, "dropped": st.Dropped, "refused": st.Refused, "invalid": st.Invalid,
 		"pending": st.Pending, "flushes": st.Flushes, "failures": st.Failures, "buffer_limit": s.settings.BufferLimit}
+	var running time.Duration
+	if w := s.writing.Load(); w != 0 {
+		running = s.now().Sub(time.Unix(0, w))
+	}
 	switch {
+	case running >= slowWrite:
+		return registry.Health{Status: registry.StatusDegraded, Details: details,
+			Message: fmt.Sprintf("a write to the database has been running for %s (the database locked or slow); %d events waiting in memory, %d dropped",
+				running.Round(time.Second), st.Pending, st.Dropped)}
 	case st.LastFailure.After(st.LastFlush):
 		return registry.Health{Status: registry.StatusDegraded, Details: details,
 			Message: fmt.Sprintf("writing events to the database fails; %d waiting in memory, %d dropped", st.Pending, st.Dropped)}

@@ -294,3 +294,54 @@ func TestTrackDoesNotWaitForTheDatabase(t *testing.T) {
 		}
 	})
 }
+
+// TestHealthSlowWrite: a write held up by a lock (a long transaction, a migration) turns
+// health degraded once it has run for slowWrite, instead of healthy until flushTimeout ends
+// it, while the events pile up; a short wait does not, and the stored write clears it.
+func TestHealthSlowWrite(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		for _, tt := range []struct {
+			name    string
+			elapsed time.Duration
+			want    registry.Status
+		}{
+			{name: "a moment", elapsed: time.Second, want: registry.StatusHealthy},
+			{name: "just under", elapsed: slowWrite - time.Millisecond, want: registry.StatusHealthy},
+			{name: "stuck", elapsed: slowWrite, want: registry.StatusDegraded},
+		} {
+			start := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+			clock := &fakeClock{t: start}
+			svc := newService(t, db, Settings{FlushInterval: time.Hour}, &Opts{Now: clock.Now})
+			svc.Track(t.Context(), "slow", nil)
+			// Another transaction holds the table, as a long one or a migration would.
+			tx, err := db.SQL().BeginTx(t.Context(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lock := "INSERT INTO analytics_hourly (hour, name, count) VALUES ('2000-01-01 00:00:00.000000', 'lock', 1)"
+			if db.Engine() == database.Postgres {
+				lock = "LOCK TABLE analytics_events IN EXCLUSIVE MODE"
+			}
+			if _, err := tx.ExecContext(t.Context(), lock); err != nil {
+				t.Fatal(err)
+			}
+			flushed := make(chan error, 1)
+			go func() { flushed <- svc.Flush(context.Background()) }()
+			waitFor(t, 5*time.Second, "the write to start", func() bool { return svc.writing.Load() != 0 })
+			clock.Set(start.Add(tt.elapsed))
+			h := svc.CheckHealth(t.Context())
+			if h.Status != tt.want || tt.want == registry.StatusDegraded && !strings.Contains(h.Message, "has been running for 10s") {
+				t.Errorf("%s: health %+v during a write held up for %s, want %s", tt.name, h, tt.elapsed, tt.want)
+			}
+			if err := tx.Rollback(); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-flushed; err != nil {
+				t.Fatalf("%s: the write after the lock: %v", tt.name, err)
+			}
+			if h := svc.CheckHealth(t.Context()); h.Status != registry.StatusHealthy {
+				t.Errorf("%s: health %+v after the write, want healthy", tt.name, h)
+			}
+		}
+	})
+}
