@@ -244,6 +244,13 @@ func (h *handlers) track(ctx context.Context, in *eventsInput) (*eventsOutput, e
 		return nil, huma.Error422UnprocessableEntity("validation failed: give 1 to 100 events",
 			&huma.ErrorDetail{Location: "body.events", Message: "expected 1 to 100 events"})
 	}
+	// A batch larger than the buffer can ever hold would get a 503 and its Retry-After
+	// forever: say what fits instead.
+	if limit := h.svc.settings.BufferLimit; len(in.Body.Events) > limit {
+		msg := "this server holds at most " + strconv.Itoa(limit) + " events in memory (ANALYTICS_BUFFER_LIMIT): send at most " + strconv.Itoa(limit) + " per batch"
+		return nil, huma.Error422UnprocessableEntity("validation failed: body.events: "+msg+"; nothing of the batch was stored",
+			&huma.ErrorDetail{Location: "body.events", Message: msg})
+	}
 	now := h.svc.now()
 	user := h.svc.userID(ctx)
 	evs := make([]Event, 0, len(in.Body.Events))

@@ -164,6 +164,42 @@ func TestTrackRateLimit(t *testing.T) {
 	}
 }
 
+// TestTrackOverBufferLimit: a batch larger than ANALYTICS_BUFFER_LIMIT, which no wait would
+// make fit, is a 422 saying how many events a batch may carry, not a 503 whose Retry-After
+// would be retried forever; a batch at the limit is taken.
+func TestTrackOverBufferLimit(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		h, svc := apiSetup(t, db, Settings{BufferSize: 2, BufferLimit: 3, FlushInterval: time.Hour, IngestIPLimit: 100})
+		events := func(n int) map[string]any {
+			evs := make([]map[string]any, n)
+			for i := range evs {
+				evs[i] = map[string]any{"name": "big"}
+			}
+			return batch(evs...)
+		}
+		for _, tt := range []struct {
+			name   string
+			n      int
+			want   int
+			detail string
+		}{
+			{name: "over the limit", n: 4, want: http.StatusUnprocessableEntity, detail: "body.events: this server holds at most 3 events in memory (ANALYTICS_BUFFER_LIMIT): send at most 3 per batch"},
+			{name: "at the limit", n: 3, want: http.StatusAccepted},
+		} {
+			rec := send(t, h, http.MethodPost, EventsPath, events(tt.n), nil)
+			if rec.Code != tt.want || !strings.Contains(rec.Body.String(), tt.detail) || rec.Header().Get("Retry-After") != "" {
+				t.Errorf("%s: %d %v %s, want %d saying %q", tt.name, rec.Code, rec.Header(), rec.Body, tt.want, tt.detail)
+			}
+			if err := svc.Flush(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := storedEvents(t, db); n != 3 {
+			t.Errorf("stored %d, want the 3 of the batch at the limit", n)
+		}
+	})
+}
+
 // TestTrackFullBuffer: a batch that does not fit the buffer is refused whole with 503.
 func TestTrackFullBuffer(t *testing.T) {
 	t.Parallel()
