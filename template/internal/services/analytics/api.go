@@ -59,6 +59,10 @@ type RangeQuery struct {
 	To   time.Time `query:"to" doc:"End of the range (RFC 3339, exclusive); default: now."`
 }
 
+// maxTo is the latest to of a range: widened to whole hours or days, it stays within year
+// 9999, the last one JSON (RFC 3339) times can hold.
+var maxTo = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+
 // rangeExample is the allowed form the range's refusals show.
 const rangeExample = "from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z"
 
@@ -97,6 +101,12 @@ func (in RangeQuery) span(now time.Time) (Range, error) {
 	}
 	if r.From.IsZero() {
 		r.From = r.To.Add(-24 * time.Hour)
+	}
+	// A to in the last hour of year 9999 widens, in counts from the hourly roll-up, to year
+	// 10000, which no JSON time can show: the answer failed to encode and the connection
+	// was dropped without a response.
+	if r.To.After(maxTo) {
+		return Range{}, invalid("query.to", "must be at most "+maxTo.Format(time.RFC3339)+", the last whole hour an RFC 3339 time can show", nil)
 	}
 	if !r.To.After(r.From) {
 		msg := "must be before " + end + ": give RFC 3339 times with from the earlier, such as " + rangeExample

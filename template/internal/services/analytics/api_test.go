@@ -436,6 +436,7 @@ func TestReadRange(t *testing.T) {
 			{name: "from after to", query: "from=" + past + "&to=" + earlier, want: http.StatusUnprocessableEntity, where: []string{"query.from"}, says: "query.from: must be before to: give RFC 3339 times"},
 			{name: "from at to", query: "from=" + past + "&to=" + past, want: http.StatusUnprocessableEntity, where: []string{"query.from"}, says: "query.from: must be before to"},
 			{name: "from after now", query: "from=" + future, want: http.StatusUnprocessableEntity, where: []string{"query.from"}, says: "must be before to (default: now)"},
+			{name: "to past the latest", query: "from=" + earlier + "&to=9999-12-31T23:59:59Z", want: http.StatusUnprocessableEntity, where: []string{"query.to"}, says: "query.to: must be at most 9999-12-31T00:00:00Z"},
 		}
 		for _, path := range []string{"/counts", "/series", "/users", "/funnel?steps=signup,activate"} {
 			for _, tt := range tests {
