@@ -736,3 +736,27 @@ func TestPropertyBytes(t *testing.T) {
 		}
 	})
 }
+
+// TestSeriesTooManyPoints: a series of more than MaxPoints buckets is a 422 whose advice
+// fits its bucket: day buckets for hours, a shorter range for days (never "use day buckets"
+// to a series of days).
+func TestSeriesTooManyPoints(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		h, _ := apiSetup(t, db, Settings{ReadToken: readToken})
+		auth := map[string]string{"Authorization": "Bearer " + readToken}
+		for _, tt := range []struct {
+			bucket, says, not string
+		}{
+			{bucket: "hour", says: "use a shorter range or day buckets"},
+			{bucket: "day", says: "use a range of at most 10000 days", not: "day buckets"},
+		} {
+			p := getProblem(t, h, "/series?from=1900-01-01T00:00:00Z&to=2026-01-01T00:00:00Z&bucket="+tt.bucket, auth, http.StatusUnprocessableEntity)
+			if p == nil {
+				continue
+			}
+			if !strings.Contains(p.Detail, tt.says) || tt.not != "" && strings.Contains(p.Detail, tt.not) {
+				t.Errorf("%s buckets: detail %q, want it to say %q", tt.bucket, p.Detail, tt.says)
+			}
+		}
+	})
+}

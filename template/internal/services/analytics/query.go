@@ -195,6 +195,9 @@ func (s *Service) Series(ctx context.Context, r Range, bucket Bucket, name strin
 	}
 	n := int(to.Sub(from) / step)
 	if n > MaxPoints {
+		if bucket == Day {
+			return nil, errTooManyDays{}
+		}
 		return nil, ErrTooManyPoints
 	}
 	q, args := s.seriesQuery(from, to, name)
@@ -228,6 +231,16 @@ func (s *Service) Series(ctx context.Context, r Range, bucket Bucket, name strin
 	}
 	return out, nil
 }
+
+// errTooManyDays is ErrTooManyPoints for day buckets, whose advice cannot be to use day
+// buckets.
+type errTooManyDays struct{}
+
+func (errTooManyDays) Error() string {
+	return fmt.Sprintf("analytics: the series would have more than %d points; use a range of at most %d days", MaxPoints, MaxPoints)
+}
+
+func (errTooManyDays) Is(target error) bool { return target == ErrTooManyPoints }
 
 // seriesQuery is the statement of Series over [from, to).
 func (s *Service) seriesQuery(from, to time.Time, name string) (string, []any) {
