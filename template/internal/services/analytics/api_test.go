@@ -684,6 +684,10 @@ func TestPanelTotalsAgree(t *testing.T) {
 				if err := json.Unmarshal(api.Body.Bytes(), &out); err != nil || len(out.Counts) != 1 {
 					t.Fatalf("GET %s: %d %s", q, api.Code, api.Body)
 				}
+				// The panel names its range, so an operator can ask the API for the same.
+				if span := tt.from.Format("2006-01-02 15:04") + " to " + tt.to.Format("2006-01-02 15:04 UTC"); !strings.Contains(body, span) {
+					t.Errorf("panel does not name its range %q:\n%s", span, body)
+				}
 				if got := m[1]; got != strconv.FormatInt(tt.want, 10) || top != tt.want || bars != tt.want || out.Counts[0].Count != tt.want {
 					t.Errorf("panel total %s, its top events %d, the chart %d, GET /counts %d; want %d each", got, top, bars, out.Counts[0].Count, tt.want)
 				}

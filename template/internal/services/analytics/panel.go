@@ -25,7 +25,7 @@ var panelTmpl = frontend.NewTemplate("analytics", template.FuncMap{
 </form>
 <h2>Events per {{.Bucket}}</h2>
 <div class="scroll chart" tabindex="0" role="group" aria-label="Events chart, scrollable">{{.Chart}}</div>
-<p class="muted">{{.Total}} events in the last {{.Range}}; {{.Unique}} unique user{{if ne .Unique 1}}s{{end}}{{if .KeptSince}} since {{.KeptSince}} (ANALYTICS_RETENTION keeps no older raw events; funnels count from then too){{end}}.</p>
+<p class="muted">{{.Total}} events in the last {{.Range}} ({{.Span}}, as GET /counts gives them for this range); {{.Unique}} unique user{{if ne .Unique 1}}s{{end}}{{if .KeptSince}} since {{.KeptSince}} (ANALYTICS_RETENTION keeps no older raw events; funnels count from then too){{end}}.</p>
 <h2>Top events</h2>
 {{if .Top}}<div class="scroll" tabindex="0" role="group" aria-label="Top events, scrollable"><table><thead><tr><th scope="col">Event</th><th scope="col">Count</th></tr></thead>
 <tbody>{{range .Top}}<tr><th scope="row"><code>{{.Name}}</code></th><td>{{.Count}}</td></tr>{{end}}</tbody></table></div>
@@ -95,7 +95,7 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	}
 	data := map[string]any{
 		"Page": frontend.PanelsPath + "/" + p.Panel, "Fragment": frontend.FragmentsPath + "/panels/" + p.Panel, "Ranges": []string{"24h", "7d", "30d"}, "Range": rangeName,
-		"Bucket": string(spec.bucket), "Chart": chartSVG(points, spec.bucket), "Total": total, "Unique": unique, "Top": top, "EventsPath": EventsPath,
+		"Bucket": string(spec.bucket), "Chart": chartSVG(points, spec.bucket), "Total": total, "Span": r.From.Format("2006-01-02 15:04") + " to " + r.To.Format("2006-01-02 15:04 UTC"), "Unique": unique, "Top": top, "EventsPath": EventsPath,
 		"Stats": svc.Stats(), "Health": svc.CheckHealth(ctx), "Limit": svc.settings.BufferLimit,
 		"LastFlush": sinceLabel(now, svc.Stats().LastFlush), "LastFailure": sinceLabel(now, svc.Stats().LastFailure),
 	}
