@@ -22,7 +22,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
-const readToken = "test-read-token-0123456789"
+const readToken = "test-read-token-0123456789abcdefghijklmn"
 
 // apiSetup returns the app's real handler with the service registered, and the service.
 func apiSetup(t *testing.T, db *database.DB, s Settings) (http.Handler, *Service) {

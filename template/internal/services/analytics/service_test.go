@@ -234,6 +234,30 @@ func TestSettingsValidate(t *testing.T) {
 	}
 }
 
+// TestSettingsReadToken: ANALYTICS_READ_TOKEN guards reads that are not rate limited, so a
+// short one is refused at start-up, naming the variable and never showing the value.
+func TestSettingsReadToken(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, token string
+		ok          bool
+	}{
+		{name: "unset", token: "", ok: true},
+		{name: "at the minimum", token: strings.Repeat("k", MinReadToken), ok: true},
+		{name: "one short", token: strings.Repeat("k", MinReadToken-1)},
+		{name: "a word", token: "secret"},
+	} {
+		err := Settings{ReadToken: tt.token}.WithDefaults().Validate()
+		if tt.ok != (err == nil) {
+			t.Errorf("%s: Validate() = %v, want ok %v", tt.name, err, tt.ok)
+			continue
+		}
+		if err != nil && (!strings.Contains(err.Error(), "ANALYTICS_READ_TOKEN") || !strings.Contains(err.Error(), "shorter than 32") || strings.Contains(err.Error(), tt.token)) {
+			t.Errorf("%s: Validate() = %q, want it to name ANALYTICS_READ_TOKEN and its length, not the value", tt.name, err)
+		}
+	}
+}
+
 // TestTrackDoesNotWaitForTheDatabase: while a write hangs on a lock another connection holds,
 // Track keeps returning; the events wait in the buffer and are stored once the lock is gone.
 // (A bound on each Track's time would fail whenever a shared machine pauses the test.)

@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/config"
@@ -16,6 +17,10 @@ const (
 	DefaultIngestLimit   = 60
 	DefaultIngestWindow  = time.Minute
 	DefaultCacheTTL      = time.Minute
+	// MinReadToken is the shortest ANALYTICS_READ_TOKEN: the read endpoints are not rate
+	// limited, so a short token could be guessed; the backend asks the same of
+	// HEALTH_DETAILS_TOKEN.
+	MinReadToken = 32
 )
 
 // Settings configure the analytics service. The container loads them from the environment
@@ -29,7 +34,7 @@ type Settings struct {
 	TrackRequests bool          `env:"ANALYTICS_TRACK_REQUESTS" envDefault:"false" doc:"Record every API request (route pattern, method, status, duration) as an api_request event."`
 	IngestIPLimit int           `env:"ANALYTICS_INGEST_IP_LIMIT" envDefault:"60" doc:"Batches POST /api/v1/analytics/events accepts per client IP within ANALYTICS_INGEST_IP_WINDOW, counted by each instance on its own (n instances allow up to n times as many); more get 429."`
 	IngestWindow  time.Duration `env:"ANALYTICS_INGEST_IP_WINDOW" envDefault:"1m" doc:"Sliding window for ANALYTICS_INGEST_IP_LIMIT."`
-	ReadToken     string        `env:"ANALYTICS_READ_TOKEN" envDefault:"" doc:"Without the auth service, the bearer token GET /api/v1/analytics/... require; empty refuses them (with auth they need the admin role instead)."`
+	ReadToken     string        `env:"ANALYTICS_READ_TOKEN" envDefault:"" doc:"Without the auth service, the bearer token GET /api/v1/analytics/... require, 32 characters or more (openssl rand -hex 32); empty refuses them (with auth they need the admin role instead)."`
 	CacheTTL      time.Duration `env:"ANALYTICS_CACHE_TTL" envDefault:"1m" doc:"How long user statistics (accounts, with the auth service) are cached when the cache component is selected."`
 }
 
@@ -52,7 +57,13 @@ func (s Settings) Validate() error {
 	if s.BufferLimit < s.BufferSize {
 		limit = config.AtLeast("ANALYTICS_BUFFER_LIMIT", s.BufferLimit, s.BufferSize, "use at least ANALYTICS_BUFFER_SIZE, such as 100000")
 	}
+	var token error
+	if s.ReadToken != "" && len(s.ReadToken) < MinReadToken {
+		token = config.InvalidSecret("ANALYTICS_READ_TOKEN", "is shorter than "+strconv.Itoa(MinReadToken)+" characters",
+			"use a random value such as the output of: openssl rand -hex 32")
+	}
 	return errors.Join(
+		token,
 		config.InRange("ANALYTICS_FLUSH_INTERVAL", s.FlushInterval, 10*time.Millisecond, time.Hour, "use a duration from 10ms to 1h, such as 5s"),
 		config.InRange("ANALYTICS_BUFFER_SIZE", s.BufferSize, 1, 100_000, "use a count such as 1000"),
 		limit,
