@@ -128,8 +128,8 @@ func TestCallSpanFailure(t *testing.T) {
 				t.Errorf("the status description shows the secret: %s", span.Description)
 			}
 			for k, v := range span.Attrs {
-				if strings.Contains(v.Emit(), secret) {
-					t.Errorf("attribute %s shows the secret: %s", k, v.Emit())
+				if strings.Contains(v.String(), secret) {
+					t.Errorf("attribute %s shows the secret: %s", k, v.String())
 				}
 			}
 		})
