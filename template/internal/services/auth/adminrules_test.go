@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/uptrace/bun"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
@@ -197,24 +200,14 @@ func TestUpdateDuringChange(t *testing.T) {
 				role = RoleAdmin
 			}
 			u := createUser(t, svc, CreateUserParams{Email: fmt.Sprintf("during%d@example.com", i), Username: fmt.Sprintf("during%d", i), Password: goodPassword, Role: role})
-			tx, err := db.Bun().BeginTx(t.Context(), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := tx.ExecContext(t.Context(), "UPDATE auth_users SET "+c.set+" WHERE id = ?", u.ID); err != nil {
-				_ = tx.Rollback()
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() {
+			err := whileHeld(t, db, func(ctx context.Context, tx bun.Tx) error {
+				_, err := tx.ExecContext(ctx, "UPDATE auth_users SET "+c.set+" WHERE id = ?", u.ID)
+				return err
+			}, func() error {
 				_, err := svc.Update(t.Context(), u.ID, c.params)
-				done <- err
-			}()
-			waitForLockWait(t, db)
-			if err := tx.Commit(); err != nil {
-				t.Fatal(err)
-			}
-			if err := <-done; err != nil {
+				return err
+			})
+			if err != nil {
 				t.Fatalf("%s: %v", c.name, err)
 			}
 			got, err := svc.Get(t.Context(), u.ID)
@@ -226,6 +219,38 @@ func TestUpdateDuringChange(t *testing.T) {
 			}
 		}
 	})
+}
+
+// whileHeld runs op while the changes hold makes wait, uncommitted, in a
+// transaction: op starts, and once it waits for the rows held (or is done
+// without), the transaction commits and op's result is returned.
+func whileHeld[T any](t *testing.T, db *database.DB, hold func(ctx context.Context, tx bun.Tx) error, op func() T) T {
+	t.Helper()
+	tx, err := db.Bun().BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hold(t.Context(), tx); err != nil {
+		_ = tx.Rollback()
+		t.Fatal(err)
+	}
+	done := make(chan T, 1)
+	go func() { done <- op() }()
+	var r T
+	finished := false
+	select {
+	case r = <-done:
+		finished = true
+	case <-time.After(200 * time.Millisecond):
+		waitForLockWait(t, db)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if !finished {
+		r = <-done
+	}
+	return r
 }
 
 // waitForLockWait returns once another transaction waits for a lock that an

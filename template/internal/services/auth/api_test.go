@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/uptrace/bun"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
@@ -696,24 +699,14 @@ func TestRehashKeepsNewerPassword(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tx, err := db.Bun().BeginTx(t.Context(), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := tx.NewUpdate().Model((*User)(nil)).Set("password_hash = ?", nextHash).Where("id = ?", a.id).Exec(t.Context()); err != nil {
-				_ = tx.Rollback()
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() {
+			err = whileHeld(t, db, func(ctx context.Context, tx bun.Tx) error {
+				_, err := tx.NewUpdate().Model((*User)(nil)).Set("password_hash = ?", nextHash).Where("id = ?", a.id).Exec(ctx)
+				return err
+			}, func() error {
 				_, err := f.users.VerifyPassword(t.Context(), a.email, a.password)
-				done <- err
-			}()
-			waitForLockWait(t, db)
-			if err := tx.Commit(); err != nil {
-				t.Fatal(err)
-			}
-			if err := <-done; err != nil {
+				return err
+			})
+			if err != nil {
 				t.Fatalf("%s: login with the password it read: %v", c.name, err)
 			}
 			if _, err := f.users.VerifyPassword(t.Context(), a.email, next); err != nil {

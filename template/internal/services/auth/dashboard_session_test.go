@@ -2,6 +2,7 @@ package auth
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/uptrace/bun"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
@@ -181,46 +184,19 @@ func TestDashboardLoginRaceWithReset(t *testing.T) {
 		users, a := newServices(t, db, testSettings(), AuthOpts{})
 		for i, c := range cases {
 			u := createUser(t, users, CreateUserParams{Email: fmt.Sprintf("held%d@example.com", i), Username: fmt.Sprintf("held%d", i), Password: goodPassword, Role: RoleAdmin})
-			tx, err := db.Bun().BeginTx(t.Context(), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := tx.ExecContext(t.Context(), "UPDATE auth_users SET "+c.set+" WHERE id = ?", u.ID); err != nil {
-				_ = tx.Rollback()
-				t.Fatal(err)
-			}
-			if err := revokeSessions(t.Context(), tx, u.ID, ""); err != nil {
-				_ = tx.Rollback()
-				t.Fatal(err)
-			}
 			type result struct {
 				token string
 				err   error
 			}
-			done := make(chan result, 1)
-			go func() {
-				token, _, err := a.DashboardLogin(t.Context(), LoginParams{Login: u.Email, Password: goodPassword})
-				done <- result{token, err}
-			}()
-			var r result
-			finished := false
-			if db.Engine() == database.Postgres {
-				// Done already (nothing waited for the row), or waiting for it.
-				select {
-				case r = <-done:
-					finished = true
-				case <-time.After(200 * time.Millisecond):
-					waitForLockWait(t, db)
+			r := whileHeld(t, db, func(ctx context.Context, tx bun.Tx) error {
+				if _, err := tx.ExecContext(ctx, "UPDATE auth_users SET "+c.set+" WHERE id = ?", u.ID); err != nil {
+					return err
 				}
-			} else {
-				time.Sleep(300 * time.Millisecond)
-			}
-			if err := tx.Commit(); err != nil {
-				t.Fatal(err)
-			}
-			if !finished {
-				r = <-done
-			}
+				return revokeSessions(ctx, tx, u.ID, "")
+			}, func() result {
+				token, _, err := a.DashboardLogin(t.Context(), LoginParams{Login: u.Email, Password: goodPassword})
+				return result{token, err}
+			})
 			if r.err == nil {
 				if _, err := a.DashboardSessionUser(t.Context(), r.token, false); err == nil {
 					t.Errorf("%s: the dashboard session opened meanwhile outlived the change", c.name)
