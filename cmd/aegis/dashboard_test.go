@@ -195,11 +195,13 @@ func productionDashboard(t *testing.T, chrome, dir, bin string) {
 	b.audit("scheduler panel")
 
 	// Deactivate alice: she can no longer sign in.
-	deactivate := `form[action$="/deactivate"] button`
+	deactivate := `form[hx-post$="/deactivate"] button`
 	b.run("users panel", chromedp.Navigate(base+"/dashboard/panels/users?q=alice"), chromedp.WaitVisible(chromedp.CSS(deactivate)))
 	b.shot("users.png")
 	b.audit("users panel")
+	b.confirmYes()
 	b.run("deactivate", chromedp.Click(chromedp.CSS(deactivate)), chromedp.WaitVisible(chromedp.CSS(`form[action$="/activate"] button`)))
+	b.confirmed("alice@example.com")
 	waitDB(t, db, "alice is inactive", `SELECT NOT active FROM auth_users WHERE username = 'alice'`)
 	postJSON(t, base+"/api/v1/auth/login", `{"login":"alice","password":"a long enough password 42"}`, http.StatusUnauthorized)
 	if page := b.text(`document.querySelector('main').innerText`); !strings.Contains(page, "alice@example.com is deactivated") {
@@ -263,9 +265,11 @@ func developmentDashboard(t *testing.T, chrome, dir, bin string) {
 	}
 	b.shot("scheduler.png")
 
-	deactivate := `form[action$="/deactivate"] button`
+	deactivate := `form[hx-post$="/deactivate"] button`
 	b.run("users panel", chromedp.Navigate(base+"/dashboard/panels/users?q=carol"), chromedp.WaitVisible(chromedp.CSS(deactivate)))
+	b.confirmYes()
 	b.run("deactivate", chromedp.Click(chromedp.CSS(deactivate)), chromedp.WaitVisible(chromedp.CSS(`form[action$="/activate"] button`)))
+	b.confirmed("carol@example.com")
 	postJSON(t, base+"/api/v1/auth/login", `{"login":"carol","password":"a long enough password 42"}`, http.StatusUnauthorized)
 	if page := b.text(`document.querySelector('main').innerText`); !strings.Contains(page, "carol@example.com is deactivated") {
 		t.Errorf("the users panel was not swapped with the outcome:\n%s", page)
@@ -761,6 +765,21 @@ func (b *browser) run(step string, actions ...chromedp.Action[chromedp.Void]) {
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		b.shot("failed-" + strings.ReplaceAll(step, " ", "-") + ".png")
 		b.t.Fatalf("%s: %v (page: %s)", step, err, b.location())
+	}
+}
+
+// confirmYes answers yes to the page's next confirmation (window.confirm, what htmx's
+// hx-confirm asks with; a headless tab would otherwise wait on the dialog) and notes its text.
+func (b *browser) confirmYes() {
+	b.t.Helper()
+	b.text(`(window.confirm = function (m) { window.askedToConfirm = m; return true; }, "")`)
+}
+
+// confirmed checks that the page asked for confirmation naming about.
+func (b *browser) confirmed(about string) {
+	b.t.Helper()
+	if asked := b.text(`String(window.askedToConfirm || "")`); !strings.Contains(asked, about) {
+		b.t.Errorf("the page did not ask to confirm the action on %s (asked %q)", about, asked)
 	}
 }
 
