@@ -17,6 +17,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
+	"github.com/aegisgo/aegis/template/internal/runtime/testserver"
 )
 
 func TestRedisConformance(t *testing.T) {
@@ -133,25 +134,14 @@ func TestOutageDeadPort(t *testing.T) {
 // timeouts.
 func TestOutageUnresponsive(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var conns []net.Conn
 	var mu sync.Mutex
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, conn) // held open, never answered
-			mu.Unlock()
-		}
-	}()
+	addr := testserver.Serve(t, func(conn net.Conn) {
+		mu.Lock()
+		conns = append(conns, conn) // held open, never answered
+		mu.Unlock()
+	})
 	t.Cleanup(func() {
-		_ = ln.Close()
 		mu.Lock()
 		defer mu.Unlock()
 		for _, c := range conns {
@@ -161,7 +151,7 @@ func TestOutageUnresponsive(t *testing.T) {
 
 	logs := &logtest.Buffer{}
 	const opTimeout = 200 * time.Millisecond
-	c := cache.New(mustRedis(t, "redis://"+ln.Addr().String()+"/0", opTimeout), &cache.Opts{
+	c := cache.New(mustRedis(t, "redis://"+addr.String()+"/0", opTimeout), &cache.Opts{
 		Logger: slog.New(slog.NewTextHandler(logs, nil)),
 	})
 	t.Cleanup(func() { _ = c.Stop(context.Background()) })
@@ -215,22 +205,11 @@ func TestRedisStopIsBounded(t *testing.T) {
 // go-redis's default three with pauses, unless the URL asks for more.
 func TestOutageDroppedConnections(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
 	var accepted atomic.Int64
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepted.Add(1)
-			_ = conn.Close()
-		}
-	}()
+	addr := testserver.Serve(t, func(conn net.Conn) {
+		accepted.Add(1)
+		_ = conn.Close()
+	})
 	tests := []struct {
 		name      string
 		query     string
@@ -240,7 +219,7 @@ func TestOutageDroppedConnections(t *testing.T) {
 		{"max_retries in the URL wins", "?max_retries=3", 4},
 	}
 	for _, tt := range tests {
-		r := mustRedis(t, "redis://"+ln.Addr().String()+"/0"+tt.query, time.Second)
+		r := mustRedis(t, "redis://"+addr.String()+"/0"+tt.query, time.Second)
 		before := accepted.Load()
 		if _, _, err := r.Get(t.Context(), "k"); err == nil {
 			t.Fatalf("%s: Get succeeded against a server that drops connections", tt.name)
@@ -308,7 +287,7 @@ func TestPingSaysWhichScheme(t *testing.T) {
 	// closing drops every connection at once, as a TLS-only Redis does with
 	// a plain client; silent holds them open without a word, as a plain
 	// Redis does with a TLS handshake.
-	closing := listen(t, func(conn net.Conn) { _ = conn.Close() })
+	closing := testserver.Serve(t, func(conn net.Conn) { _ = conn.Close() }).String()
 	var mu sync.Mutex
 	var held []net.Conn
 	t.Cleanup(func() {
@@ -318,11 +297,11 @@ func TestPingSaysWhichScheme(t *testing.T) {
 			_ = conn.Close()
 		}
 	})
-	silent := listen(t, func(conn net.Conn) {
+	silent := testserver.Serve(t, func(conn net.Conn) {
 		mu.Lock()
 		defer mu.Unlock()
 		held = append(held, conn)
-	})
+	}).String()
 	tests := []struct {
 		name, url string
 		want      string // "" for no hint
@@ -351,27 +330,6 @@ func TestPingSaysWhichScheme(t *testing.T) {
 			}
 		})
 	}
-}
-
-// listen serves each connection to a local listener with handle, until the
-// test ends, and returns the listener's address.
-func listen(t *testing.T, handle func(net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			handle(conn)
-		}
-	}()
-	return ln.Addr().String()
 }
 
 // TestWarningRefusedMidRun: a Redis that starts refusing the app while it runs (a

@@ -90,14 +90,7 @@ func TestFailureHidesKey(t *testing.T) {
 	}
 	request.End()
 
-	var recorded []string
-	for _, s := range rec.Ended() {
-		for _, e := range s.Events() {
-			for _, a := range e.Attributes {
-				recorded = append(recorded, a.Value.String())
-			}
-		}
-	}
+	recorded := eventValues(rec)
 	tests := []struct {
 		where, text string
 	}{
@@ -160,14 +153,7 @@ func TestCallerFailuresHideKey(t *testing.T) {
 			tt.call(ctx, c)
 			request.End()
 
-			var recorded []string
-			for _, s := range rec.Ended() {
-				for _, e := range s.Events() {
-					for _, a := range e.Attributes {
-						recorded = append(recorded, a.Value.String())
-					}
-				}
-			}
+			recorded := eventValues(rec)
 			if len(recorded) == 0 && logs.String() == "" {
 				t.Fatal("no error recorded on any span, none logged")
 			}
@@ -178,4 +164,18 @@ func TestCallerFailuresHideKey(t *testing.T) {
 			}
 		})
 	}
+}
+
+// eventValues lists the attribute values of the events of rec's ended spans: where an
+// error recorded on a span shows its text.
+func eventValues(rec *tracetest.SpanRecorder) []string {
+	var values []string
+	for _, s := range rec.Ended() {
+		for _, e := range s.Events() {
+			for _, a := range e.Attributes {
+				values = append(values, a.Value.String())
+			}
+		}
+	}
+	return values
 }

@@ -92,11 +92,7 @@ func TestBrowserAction(t *testing.T) {
 func TestBrowserHiddenTabDoesNotPoll(t *testing.T) {
 	chromiumPath(t)
 	e := setup(t, setupOpts{})
-	overview := get(t, e.h, "/")
-	scripts := regexp.MustCompile(`<script src="([^"]+)" defer></script>`).FindAllStringSubmatch(overview.Body.String(), -1)
-	if len(scripts) != 2 {
-		t.Fatalf("want htmx and dashboard.js in the layout, got %q", scripts)
-	}
+	htmx, dashboardJS := layoutScripts(t, e)
 	var polls atomic.Int32
 	mux := http.NewServeMux()
 	mux.Handle("/", e.h)
@@ -111,7 +107,7 @@ func TestBrowserHiddenTabDoesNotPoll(t *testing.T) {
 		}
 		fmt.Fprintf(w, `<!doctype html><html lang="en"><head>%s<script src="%s" defer></script><script src="%s" defer></script></head>
 <body><div id="stale" hidden></div><div id="live" hx-get="/test/poll" hx-trigger="every 1s" hx-swap="outerHTML">first</div></body></html>`,
-			hide, scripts[0][1], scripts[1][1])
+			hide, htmx, dashboardJS)
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
@@ -289,10 +285,7 @@ func TestBrowserJobRowsStayShortOnPhone(t *testing.T) {
 func TestBrowserRefreshKeepsFocusAndScroll(t *testing.T) {
 	chromiumPath(t)
 	e := setup(t, setupOpts{})
-	scripts := regexp.MustCompile(`<script src="([^"]+)" defer></script>`).FindAllStringSubmatch(get(t, e.h, "/").Body.String(), -1)
-	if len(scripts) != 2 {
-		t.Fatalf("want htmx and dashboard.js in the layout, got %q", scripts)
-	}
+	htmx, dashboardJS := layoutScripts(t, e)
 	var polls, actions atomic.Int32
 	panel := func(every, notice string) string {
 		form := func(id string) string {
@@ -329,7 +322,7 @@ func TestBrowserRefreshKeepsFocusAndScroll(t *testing.T) {
     document.getElementById("out").textContent = "focus=" + a.tagName + ":" + (a === document.body ? "" : a.textContent.trim()) +
       " scroll=" + document.querySelector("#panel-test .scroll").scrollLeft + " end";
   }, 2500);
-});</script></body></html>`, scripts[0][1], scripts[1][1], panel(every, ""), act)
+});</script></body></html>`, htmx, dashboardJS, panel(every, ""), act)
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
@@ -368,10 +361,7 @@ func TestBrowserRefreshKeepsFocusAndScroll(t *testing.T) {
 func TestBrowserStaleBannerSpeaksOnce(t *testing.T) {
 	chromiumPath(t)
 	e := setup(t, setupOpts{})
-	scripts := regexp.MustCompile(`<script src="([^"]+)" defer></script>`).FindAllStringSubmatch(get(t, e.h, "/").Body.String(), -1)
-	if len(scripts) != 2 {
-		t.Fatalf("want htmx and dashboard.js in the layout, got %q", scripts)
-	}
+	htmx, dashboardJS := layoutScripts(t, e)
 	var polls atomic.Int32
 	mux := http.NewServeMux()
 	mux.Handle("/", e.h)
@@ -391,7 +381,7 @@ var texts = 0;
 new MutationObserver(function () { texts++; }).observe(document.getElementById("stale"), {childList: true, characterData: true, subtree: true});
 addEventListener("load", function () {
   setTimeout(function () { document.getElementById("out").textContent = "changes=" + texts + " end"; }, 6500);
-});</script></body></html>`, scripts[0][1], scripts[1][1])
+});</script></body></html>`, htmx, dashboardJS)
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
@@ -471,4 +461,15 @@ func TestBrowserRegionsTakeFocusWithoutRing(t *testing.T) {
 	if m[5] == "none" {
 		t.Error("a button in a region draws no focus ring")
 	}
+}
+
+// layoutScripts returns the addresses of the two scripts the dashboard's layout loads (htmx,
+// then dashboard.js), for a test page that runs them on markup of its own.
+func layoutScripts(t *testing.T, e env) (htmx, dashboardJS string) {
+	t.Helper()
+	scripts := regexp.MustCompile(`<script src="([^"]+)" defer></script>`).FindAllStringSubmatch(get(t, e.h, "/").Body.String(), -1)
+	if len(scripts) != 2 {
+		t.Fatalf("want htmx and dashboard.js in the layout, got %q", scripts)
+	}
+	return scripts[0][1], scripts[1][1]
 }

@@ -52,3 +52,25 @@ func FreePort(t testing.TB) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// Serve hands each connection to a loopback listener to handle, on a goroutine of its own,
+// until the test ends, and returns the listener's address: a stand-in server that misbehaves
+// on purpose (drops, hangs, answers in part).
+func Serve(t testing.TB, handle func(net.Conn)) *net.TCPAddr {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go handle(conn)
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr)
+}

@@ -10,10 +10,12 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/aegisgo/aegis/template/internal/runtime/testserver"
 	"github.com/aegisgo/aegis/template/internal/services/httpclient"
 )
 
@@ -299,15 +301,10 @@ func TestTransportReason(t *testing.T) {
 		}
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := "127.0.0.1:" + strconv.Itoa(testserver.FreePort(t))
 	c, _ := testClients(t, 1).New("ai-local", httpclient.Options{})
 	p := NewOpenAI(OpenAIParams{Kind: ProviderLocal, BaseURL: "http://" + addr + "/v1", HTTP: c.HTTP()})
-	_, err = p.Chat(t.Context(), Request{Model: "llama3.2", Messages: []Message{{Role: RoleUser, Content: "hi"}}})
+	_, err := p.Chat(t.Context(), Request{Model: "llama3.2", Messages: []Message{{Role: RoleUser, Content: "hi"}}})
 	var pe *ProviderError
 	if !errors.As(err, &pe) || !strings.Contains(pe.Reason, "refused the connection") {
 		t.Fatalf("a closed port: %v", err)

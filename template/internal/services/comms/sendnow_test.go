@@ -2,7 +2,6 @@ package comms
 
 import (
 	"errors"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/aegisgo/aegis/template/internal/command/commandtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/testserver"
 	"github.com/aegisgo/aegis/template/internal/services/httpclient"
 )
 
@@ -49,20 +49,6 @@ func TestSendNowBypassesDispatcher(t *testing.T) {
 	}
 }
 
-// closedPort is a local port nothing listens on.
-func closedPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return port
-}
-
 // send-test sends with this process's provider even when a worker would deliver other
 // messages, and a failure is one line saying what to check. The commands read the
 // environment: not parallel.
@@ -77,7 +63,7 @@ func TestSendTestIsSynchronous(t *testing.T) {
 		{name: "outbox", env: map[string]string{"COMMS_EMAIL_PROVIDER": "outbox"}, wantOut: "kept in the outbox"},
 		{name: "unreachable SMTP server",
 			env: map[string]string{"COMMS_EMAIL_PROVIDER": "smtp", "COMMS_SMTP_HOST": "127.0.0.1",
-				"COMMS_SMTP_PORT": strconv.Itoa(closedPort(t)), "COMMS_SMTP_TLS_POLICY": "none"},
+				"COMMS_SMTP_PORT": strconv.Itoa(testserver.FreePort(t)), "COMMS_SMTP_TLS_POLICY": "none"},
 			wantErr: []string{"comms: message ", " not sent with smtp: SMTP server unreachable (127.0.0.1)",
 				"; check COMMS_SMTP_HOST and COMMS_SMTP_PORT, and that the server is running"},
 			is: ErrSMTPUnreachable},
@@ -153,7 +139,7 @@ func TestSendFix(t *testing.T) {
 			t.Errorf("%s: %v\nsendFix = %q, want %q", tt.name, err, got, tt.want)
 		}
 	}
-	_, err := NewResend(&http.Client{Timeout: time.Second}, "http://127.0.0.1:"+strconv.Itoa(closedPort(t)), "re_secret").SendEmail(t.Context(), testEmail(t))
+	_, err := NewResend(&http.Client{Timeout: time.Second}, "http://127.0.0.1:"+strconv.Itoa(testserver.FreePort(t)), "re_secret").SendEmail(t.Context(), testEmail(t))
 	if got, want := sendFix(ProviderResend, err), "check COMMS_RESEND_BASE_URL and the network"; !strings.Contains(got, want) {
 		t.Errorf("connection refused: %v\nsendFix = %q, want %q", err, got, want)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aegisgo/aegis/template/internal/runtime/testserver"
 	"github.com/aegisgo/aegis/template/internal/services/comms/mailpittest"
 )
 
@@ -102,66 +103,52 @@ func TestSMTPDeliveredThenConnectionLost(t *testing.T) {
 // the connection without answering it.
 func hangUpAt(t *testing.T, stage string) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
+	return testserver.Serve(t, func(c net.Conn) {
+		defer c.Close()
+		r, w := bufio.NewReader(c), bufio.NewWriter(c)
+		reply := func(s string) bool {
+			_, err := w.WriteString(s + "\r\n")
+			return err == nil && w.Flush() == nil
+		}
+		reply("220 localhost ESMTP")
+		inData := false
 		for {
-			c, err := ln.Accept()
+			line, err := r.ReadString('\n')
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				r, w := bufio.NewReader(c), bufio.NewWriter(c)
-				reply := func(s string) bool {
-					_, err := w.WriteString(s + "\r\n")
-					return err == nil && w.Flush() == nil
+			line = strings.TrimRight(line, "\r\n")
+			if inData {
+				if line == "." {
+					if stage == "." {
+						return
+					}
+					inData = false
+					reply("250 queued")
 				}
-				reply("220 localhost ESMTP")
-				inData := false
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					line = strings.TrimRight(line, "\r\n")
-					if inData {
-						if line == "." {
-							if stage == "." {
-								return
-							}
-							inData = false
-							reply("250 queued")
-						}
-						continue
-					}
-					verb := strings.ToUpper(strings.SplitN(line, " ", 2)[0])
-					if i := strings.IndexByte(verb, ':'); i >= 0 {
-						verb = verb[:i]
-					}
-					if verb == stage {
-						return
-					}
-					switch verb {
-					case "EHLO":
-						reply("250-localhost\r\n250 8BITMIME")
-					case "DATA":
-						inData = true
-						reply("354 go ahead")
-					case "QUIT":
-						reply("221 bye")
-						return
-					default:
-						reply("250 ok")
-					}
-				}
-			}()
+				continue
+			}
+			verb := strings.ToUpper(strings.SplitN(line, " ", 2)[0])
+			if i := strings.IndexByte(verb, ':'); i >= 0 {
+				verb = verb[:i]
+			}
+			if verb == stage {
+				return
+			}
+			switch verb {
+			case "EHLO":
+				reply("250-localhost\r\n250 8BITMIME")
+			case "DATA":
+				inData = true
+				reply("354 go ahead")
+			case "QUIT":
+				reply("221 bye")
+				return
+			default:
+				reply("250 ok")
+			}
 		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
+	}).Port
 }
 
 // A server whose host name holds "auth" and does not answer is unreachable (temporary), not
