@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -125,7 +126,7 @@ func Get[T any](ctx context.Context, c *Cache, key string) (T, bool, error) {
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
 		var zero T
-		return zero, false, &textError{text: fmt.Sprintf("cache: get %q as %T: %s: %v", key, zero, inner(ErrDecode), err), errs: []error{ErrDecode, err}}
+		return zero, false, sentinelError(fmt.Sprintf("get %q as %T", key, zero), ErrDecode, err)
 	}
 	return v, true, nil
 }
@@ -139,7 +140,7 @@ func Get[T any](ctx context.Context, c *Cache, key string) (T, bool, error) {
 func Set[T any](ctx context.Context, c *Cache, key string, v T, ttl time.Duration) error {
 	raw, err := json.Marshal(v)
 	if err != nil {
-		return &textError{text: fmt.Sprintf("cache: set %q: %s: %v", key, inner(ErrEncode), err), errs: []error{ErrEncode, err}}
+		return sentinelError("set "+strconv.Quote(key), ErrEncode, err)
 	}
 	c.set(ctx, key, raw, ttl)
 	return nil
@@ -234,7 +235,7 @@ func lead[T any](ctx context.Context, c *Cache, f *flight, key string, ttl time.
 	}
 	raw, err := json.Marshal(v)
 	if err != nil {
-		err = &textError{text: fmt.Sprintf("cache: compute %q: %s: %v", key, inner(ErrEncode), err), errs: []error{ErrEncode, err}}
+		err = sentinelError("compute "+strconv.Quote(key), ErrEncode, err)
 		publish(nil, err)
 		return zero, err
 	}

@@ -248,7 +248,7 @@ func (m *Memory) Ping(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return &textError{text: "cache: ping memory: " + inner(ErrClosed), errs: []error{ErrClosed}}
+		return sentinelError("ping memory", ErrClosed, nil)
 	}
 	return nil
 }

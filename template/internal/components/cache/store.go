@@ -144,3 +144,14 @@ type textError struct {
 
 func (e *textError) Error() string   { return e.text }
 func (e *textError) Unwrap() []error { return e.errs }
+
+// sentinelError is the error of what (an operation and its key) that failed with sentinel,
+// and with the cause err when there is one, saying "cache: " once.
+func sentinelError(what string, sentinel, err error) error {
+	e := &textError{text: "cache: " + what + ": " + inner(sentinel), errs: []error{sentinel}}
+	if err != nil {
+		e.text += ": " + err.Error()
+		e.errs = append(e.errs, err)
+	}
+	return e
+}

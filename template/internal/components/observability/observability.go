@@ -134,10 +134,11 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkExemplarFilter(os.Getenv("OTEL_METRICS_EXEMPLAR_FILTER")); err != nil {
+	filter := os.Getenv("OTEL_METRICS_EXEMPLAR_FILTER")
+	if err := checkExemplarFilter(filter); err != nil {
 		return nil, err
 	}
-	if exemplarsOff(otlpMetrics, os.Getenv("OTEL_METRICS_EXEMPLAR_FILTER")) {
+	if exemplarsOff(otlpMetrics, filter) {
 		meterOpts = append(meterOpts, sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter))
 	}
 	// The sampler is the one the settings name (OTEL_TRACES_SAMPLER and

@@ -227,11 +227,14 @@ func (s *UserService) verify(ctx context.Context, u *User, password string) (*Us
 			u.PasswordHash = hash
 			res, err := s.db.Bun().NewUpdate().Model(u).Column("password_hash").WherePK().
 				Where("password_hash = ?", verified).Exec(ctx)
-			if err != nil {
-				// Housekeeping: the next login upgrades it. u keeps the hash
-				// stored, which a login's session is checked against.
-				u.PasswordHash = verified
-			} else if n, _ := res.RowsAffected(); n != 1 {
+			var n int64
+			if err == nil {
+				n, _ = res.RowsAffected()
+			}
+			if n != 1 {
+				// Not written (housekeeping: the next login upgrades it), or
+				// replaced meanwhile: u keeps the hash stored, which a login's
+				// session is checked against.
 				u.PasswordHash = verified
 			}
 		}
@@ -369,9 +372,10 @@ func (s *UserService) update(ctx context.Context, id int64, p UpdateUserParams) 
 		if refused != nil {
 			return refused
 		}
-		if losesAdmin && !slices.ContainsFunc(admins, func(a int64) bool { return a != u.ID }) {
-			refused = ErrLastAdmin
-			return refused
+		if losesAdmin {
+			if refused = anotherAdmin(admins, u.ID); refused != nil {
+				return refused
+			}
 		}
 		if _, err := tx.NewUpdate().Model(u).Column(columns...).WherePK().Exec(ctx); err != nil {
 			return err
@@ -454,6 +458,11 @@ func (s *UserService) keepAnAdmin(ctx context.Context, tx bun.Tx, id int64) erro
 	if err != nil {
 		return err
 	}
+	return anotherAdmin(admins, id)
+}
+
+// anotherAdmin returns ErrLastAdmin unless admins holds an id other than id.
+func anotherAdmin(admins []int64, id int64) error {
 	if !slices.ContainsFunc(admins, func(a int64) bool { return a != id }) {
 		return ErrLastAdmin
 	}
