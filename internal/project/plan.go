@@ -2,6 +2,7 @@ package project
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io/fs"
 	"slices"
@@ -174,32 +175,23 @@ const (
 
 // reconcile plans the move from the recorded selection to sel (for init, from nothing).
 func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
+	var renamed string
 	if m != modeInit {
 		if err := p.checkMarkers(); err != nil {
 			return nil, err
 		}
-	}
-	mod := p.Manifest.Module
-	if m != modeInit {
 		// A module path the user changed in go.mod (and in their imports) is the project's
 		// now: rendering the recorded one would put it back in go.mod and write new files
 		// that import packages under a path no longer there. The rendering of the recorded
 		// selection stays under the recorded path, the one the base archive holds.
-		dm, err := p.diskModule()
-		if err != nil {
+		var err error
+		if renamed, err = p.diskModule(); err != nil {
 			return nil, err
 		}
-		if dm != "" {
-			mod = dm
-		}
 	}
-	proj, err := p.renderAs(mod, sel)
+	proj, err := p.renderAs(cmp.Or(renamed, p.Manifest.Module), sel)
 	if err != nil {
 		return nil, err
-	}
-	var renamed string
-	if mod != p.Manifest.Module {
-		renamed = mod
 	}
 	files := proj.Files
 	var old map[string][]byte // rendering of the recorded selection, only when a base copy is missing
@@ -260,7 +252,7 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 			if err != nil {
 				return nil, err
 			}
-			if hasBase && (equal(base, f.Data) || renamed != "" && equal(bytes.ReplaceAll(base, []byte(p.Manifest.Module), []byte(renamed)), f.Data)) {
+			if hasBase && (equal(base, f.Data) || renamed != "" && equal(p.asRenamed(base, renamed), f.Data)) {
 				// aegis has nothing new for it (but the module path the user renamed, as
 				// their copy has it or they deleted it): the user's version stays
 				continue
@@ -423,7 +415,12 @@ func (p *Project) pristineRenamed(rel string, disk []byte, renamed string) bool 
 		return false
 	}
 	base, ok := p.baseFiles[rel]
-	return ok && equal(disk, bytes.ReplaceAll(base, []byte(p.Manifest.Module), []byte(renamed)))
+	return ok && equal(disk, p.asRenamed(base, renamed))
+}
+
+// asRenamed is data with the recorded module path replaced by renamed.
+func (p *Project) asRenamed(data []byte, renamed string) []byte {
+	return bytes.ReplaceAll(data, []byte(p.Manifest.Module), []byte(renamed))
 }
 
 // checkMarkers refuses a project whose generated files still hold the conflict markers an
