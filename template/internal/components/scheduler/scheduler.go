@@ -419,6 +419,12 @@ func (s *Scheduler) Execute(ctx context.Context, name string, tick time.Time) er
 	store := s.store
 	s.mu.Unlock()
 	run := Run{Job: name, Tick: tick.UTC(), Instance: s.instance, Started: time.Now().UTC(), Outcome: OutcomeRunning}
+	// The dispatcher recorded the tick as enqueued; from now on it runs, and the history says
+	// so ('schedule list', the panel) until execute records how it ended. Each attempt of a
+	// retried tick records this again, over the previous attempt's failure.
+	if err := store.Finish(ctx, run); err != nil {
+		s.logger.Warn("scheduler: record run as running", "job", name, "err", err)
+	}
 	return s.execute(ctx, store, j, run)
 }
 

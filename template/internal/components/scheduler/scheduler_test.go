@@ -632,3 +632,65 @@ func TestRunInBackgroundRefuses(t *testing.T) {
 		})
 	}
 }
+
+// A tick run by the worker (Execute) shows as running in the history while it runs, not as
+// enqueued, and a dispatcher recording "enqueued" late does not hide that; once it ends, its
+// outcome.
+func TestExecuteRecordsRunning(t *testing.T) {
+	t.Parallel()
+	store := newMemoryStore()
+	s, err := New(Settings{}, &Opts{Store: store, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	tick := time.Now().UTC().Truncate(time.Hour)
+	claim := Run{Job: "test_manual", Tick: tick, Instance: "dispatcher", Started: time.Now().UTC(), Outcome: OutcomeRunning}
+	if won, err := store.Claim(ctx, claim); err != nil || !won {
+		t.Fatalf("claim: %v, %v", won, err)
+	}
+	outcome := func() Outcome {
+		t.Helper()
+		st, err := s.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range st {
+			if j.Job.Name == "test_manual" && j.Last != nil && j.Last.Tick.Equal(tick) {
+				return j.Last.Outcome
+			}
+		}
+		return ""
+	}
+	enqueued := claim
+	enqueued.Outcome = OutcomeEnqueued
+	for _, tc := range []struct {
+		name            string
+		enqueuedAtStart bool // the dispatcher records "enqueued" before the worker begins
+	}{{"enqueued, then run", true}, {"run before enqueued is recorded", false}} {
+		if tc.enqueuedAtStart {
+			if err := store.Finish(ctx, enqueued); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c := &manualControl{started: make(chan struct{}), release: make(chan struct{}), cancelled: make(chan error, 1)}
+		done := make(chan error, 1)
+		go func() { done <- s.Execute(context.WithValue(ctx, manualControl{}, c), "test_manual", tick) }()
+		<-c.started
+		if !tc.enqueuedAtStart {
+			if err := store.Finish(ctx, enqueued); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := outcome(); got != OutcomeRunning {
+			t.Errorf("%s: while the job runs the history says %q, want %q", tc.name, got, OutcomeRunning)
+		}
+		close(c.release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if got := outcome(); got != OutcomeOK {
+			t.Errorf("%s: after the job the history says %q, want %q", tc.name, got, OutcomeOK)
+		}
+	}
+}

@@ -43,6 +43,8 @@ type Store interface {
 	// whether it did: exactly one of the instances claiming the same tick gets true.
 	Claim(ctx context.Context, r Run) (bool, error)
 	// Finish records the outcome, duration and error of a claimed run (matched by Job and Tick).
+	// An OutcomeEnqueued run replaces only its own claim (Outcome running, same Started): a
+	// worker may already have begun the job (running, with its own Started) or finished it.
 	Finish(ctx context.Context, r Run) error
 	// Last returns the latest run of each job that ran.
 	Last(ctx context.Context) (map[string]Run, error)
@@ -82,7 +84,13 @@ func (m *memoryStore) Claim(_ context.Context, r Run) (bool, error) {
 func (m *memoryStore) Finish(_ context.Context, r Run) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if cur, ok := m.runs[r.Job]; !ok || !cur.Tick.After(r.Tick) {
+	cur, ok := m.runs[r.Job]
+	switch {
+	case ok && cur.Tick.After(r.Tick):
+	case ok && r.Outcome == OutcomeEnqueued && cur.Tick.Equal(r.Tick) &&
+		(cur.Outcome != OutcomeRunning || !cur.Started.Equal(r.Started)):
+		// The worker began or finished the job before the dispatcher said it enqueued it.
+	default:
 		m.runs[r.Job] = r
 	}
 	return nil

@@ -175,7 +175,7 @@ func TestTwoInstancesRunEachTickOnce(t *testing.T) {
 
 // With the worker, the instance that claimed a tick records "enqueued" once the job is in the
 // queue; a worker on another instance may run it and record its outcome before that. The late
-// "enqueued" must not hide the real outcome: it only replaces "running".
+// "enqueued" must not hide the real outcome, nor a run in progress: it only replaces its claim.
 func TestFinishEnqueuedKeepsOutcome(t *testing.T) {
 	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		ctx := t.Context()
@@ -188,6 +188,9 @@ func TestFinishEnqueuedKeepsOutcome(t *testing.T) {
 			{"worker not done yet", "", scheduler.OutcomeEnqueued},
 			{"worker finished ok first", scheduler.OutcomeOK, scheduler.OutcomeOK},
 			{"worker failed first", scheduler.OutcomeFailed, scheduler.OutcomeFailed},
+			// The worker began the job (Execute records running, with its own start) before
+			// the dispatcher recorded enqueuing it: the history must say it runs.
+			{"worker running first", scheduler.OutcomeRunning, scheduler.OutcomeRunning},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				s := NewStore(db)
@@ -197,7 +200,7 @@ func TestFinishEnqueuedKeepsOutcome(t *testing.T) {
 					t.Fatalf("claim: %v, %v", won, err)
 				}
 				if tc.before != "" {
-					done := scheduler.Run{Job: job, Tick: tick, Instance: "worker", Started: tick, Duration: time.Second, Outcome: tc.before}
+					done := scheduler.Run{Job: job, Tick: tick, Instance: "worker", Started: tick.Add(20 * time.Millisecond), Duration: time.Second, Outcome: tc.before}
 					if err := s.Finish(ctx, done); err != nil {
 						t.Fatal(err)
 					}

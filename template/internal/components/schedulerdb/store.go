@@ -39,12 +39,13 @@ VALUES (?, ?, ?, ?, ?) ON CONFLICT (job, tick_ms) DO NOTHING`,
 }
 
 // Finish records the run's outcome (inserting it if it was never claimed). Enqueued only
-// replaces running: a worker, on this instance or another, may have run the job and recorded
-// its outcome before the dispatching instance records that it enqueued it.
+// replaces the claim it follows (running, with the same start): a worker, on this instance or
+// another, may have begun the job (running, started later) or recorded its outcome before the
+// dispatching instance records that it enqueued it.
 func (s *Store) Finish(ctx context.Context, r scheduler.Run) error {
 	onlyRunning := ""
 	if r.Outcome == scheduler.OutcomeEnqueued {
-		onlyRunning = "\nWHERE scheduler_runs.outcome = '" + string(scheduler.OutcomeRunning) + "'"
+		onlyRunning = "\nWHERE scheduler_runs.outcome = '" + string(scheduler.OutcomeRunning) + "' AND scheduler_runs.started_ms = excluded.started_ms"
 	}
 	_, err := s.db.Bun().NewRaw(`INSERT INTO scheduler_runs (job, tick_ms, instance, started_ms, duration_us, outcome, error)
 VALUES (?, ?, ?, ?, ?, ?, ?)
