@@ -101,8 +101,10 @@ func ParseQueues(spec string) (map[string]int, error) {
 				what = fmt.Sprintf("%q %s", part, what)
 			}
 			return nil, config.Invalid("WORKER_QUEUES", spec, what, "write it like default=10,system=2")
-		case name == "" || len(name) > 128 || strings.ContainsAny(name, " \t"):
-			return nil, config.Invalid("WORKER_QUEUES", spec, fmt.Sprintf("%q is not a valid queue name", name), "use letters, digits, - and _")
+		case len(name) > 64 || !queueName.MatchString(name):
+			// River's rule (queueName), checked here so the error names the variable, and in
+			// every role: River itself checks only in a process that works the queues.
+			return nil, config.Invalid("WORKER_QUEUES", spec, fmt.Sprintf("%q is not a valid queue name", name), "use at most 64 lowercase letters and digits, separated by single _ or -")
 		}
 		if _, dup := out[name]; dup {
 			return nil, config.Invalid("WORKER_QUEUES", spec, fmt.Sprintf("queue %q is listed twice", name), "list each queue once")

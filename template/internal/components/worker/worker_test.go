@@ -34,6 +34,12 @@ func TestParseQueues(t *testing.T) {
 		{"default=x", nil, "name=concurrency"},
 		{"=3", nil, "not a valid queue name"},
 		{"a=1,a=2", nil, "listed twice"},
+		{"email-out=2,bulk_mail=1", map[string]int{"email-out": 2, "bulk_mail": 1}, ""},
+		// River refuses these names, in a message that does not name the variable.
+		{"Default=10", nil, `"Default" is not a valid queue name`},
+		{"default=10,mail.out=2", nil, `"mail.out" is not a valid queue name`},
+		{"a--b=1", nil, "not a valid queue name"},
+		{strings.Repeat("q", 65) + "=1", nil, "not a valid queue name"},
 	}
 	for _, tt := range tests {
 		got, err := ParseQueues(tt.spec)
