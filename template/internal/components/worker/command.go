@@ -193,7 +193,7 @@ cancel it first.`
 	retry.Example = fmt.Sprintf("  %[1]s jobs retry 42\n  %[1]s jobs retry 42 --force   # a completed job, run again", env.Name)
 	retry.Flags().BoolVar(&force, "force", false, "retry a job in any state: a completed job runs its work again")
 	cmd.AddCommand(enqueueCmd(env), list, show, retry,
-		action("cancel", "Cancel a job: it will not run (again)", "cancelled", (*Client).Cancel),
+		action("cancel", "Cancel a job: it will not run (again)", "cancelled", cancelJob),
 	)
 	return cmd
 }

@@ -122,6 +122,10 @@ func TestJobsCommand(t *testing.T) {
 		t.Errorf("retry --force of a completed job: %q, %v", out, err)
 	}
 	waitState(t, worked, res.Job.ID, rivertype.JobStateCompleted, 10*time.Second)
+	// Cancelling a job that already ended is refused: it read "cancelled: now completed".
+	if out, err := run("cancel", done); err == nil || !strings.Contains(err.Error(), "is completed, so there is nothing to cancel") {
+		t.Errorf("cancel of a completed job: %q, %v; want a refusal", out, err)
+	}
 
 	// Cancelling a running job says it was asked to stop (it read "cancelled: now running").
 	res, err = worked.Enqueue(t.Context(), sleepArgs{Token: token(t), For: time.Minute}, nil)

@@ -26,7 +26,7 @@ func init() {
 		Refresh: 5,
 		Actions: map[string]frontend.ActionFunc{
 			"retry":  jobAction(retryJob, "Job %d will run again as soon as a worker is free."),
-			"cancel": jobAction((*Client).Cancel, "Job %d is cancelled."),
+			"cancel": jobAction(cancelJob, "Job %d is cancelled."),
 		},
 	}})
 }
@@ -170,6 +170,20 @@ func retryJob(c *Client, ctx context.Context, id int64) (*rivertype.JobRow, erro
 		return nil, err
 	}
 	return c.Retry(ctx, id)
+}
+
+// cancelJob is the panel's and the command's cancel: Client.Cancel, and an error when the job
+// had already ended. River leaves a completed or discarded job as it is without an error, so
+// "cancelled" would be reported for a job that ran (or failed) and was not cancelled at all.
+func cancelJob(c *Client, ctx context.Context, id int64) (*rivertype.JobRow, error) {
+	j, err := c.Cancel(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if j.State == rivertype.JobStateCompleted || j.State == rivertype.JobStateDiscarded {
+		return nil, fmt.Errorf("job %d is %s, so there is nothing to cancel", j.ID, j.State)
+	}
+	return j, nil
 }
 
 // retryRefusal says why the job j is not retried (canRetry), or is nil; completedFix is
