@@ -16,6 +16,8 @@ import (
 var (
 	// ErrNoRecipient: an email without To, Cc or Bcc, or an SMS without a number.
 	ErrNoRecipient = errors.New("comms: no recipient")
+	// ErrTooManyRecipients: an email with more than MaxRecipients addresses in To, Cc and Bcc.
+	ErrTooManyRecipients = errors.New("comms: too many recipients")
 	// ErrInvalidAddress: an address net/mail cannot parse, or a list where one address belongs.
 	ErrInvalidAddress = errors.New("comms: invalid email address")
 	// ErrHeaderInjection: CR or LF in the subject, a display name or a header, which would
@@ -136,7 +138,7 @@ func Temporary(err error) bool {
 	}
 	for _, permanent := range []error{
 		ErrSMTPRejected, ErrSMTPAuth, ErrSMTPTLS, ErrSMTPTLSRequired, ErrNotConfigured, ErrNotFound, ErrUnreadableAnswer,
-		ErrNoRecipient, ErrInvalidAddress, ErrHeaderInjection, ErrInvalidHeader, ErrNoContent,
+		ErrNoRecipient, ErrTooManyRecipients, ErrInvalidAddress, ErrHeaderInjection, ErrInvalidHeader, ErrNoContent,
 		ErrAttachmentTooLarge, ErrInvalidAttachment, ErrInvalidPhone, ErrSMSTooLong, ErrRedacted,
 	} {
 		if errors.Is(err, permanent) {

@@ -128,6 +128,13 @@ func (m *SMS) Redact() *SMS {
 // 153 characters, or 67 when a character is not in GSM-7 (an accent, an emoji), each billed.
 const MaxSMSBody = 1600
 
+// MaxRecipients is the most addresses one email may have in To, Cc and Bcc together: Resend's
+// and Postmark's limit per message, and half the 100 an SMTP server must accept (RFC 5321
+// 4.5.3.1.8), so a message the service takes is one every provider takes, the development
+// outbox included. A server past its own limit answers each further RCPT with 452, a
+// temporary refusal: the worker would retry the message for weeks with the same answer.
+const MaxRecipients = 50
+
 // reservedHeaders are set by the service from the Message's fields or by the MIME writer;
 // a custom header of that name would duplicate or contradict them.
 var reservedHeaders = []string{
@@ -216,6 +223,9 @@ func prepare(m Message, from string, maxBytes int64) (Message, error) {
 	}
 	if len(m.To)+len(m.Cc)+len(m.Bcc) == 0 {
 		return Message{}, fmt.Errorf("%w: the email has no To, Cc or Bcc address", ErrNoRecipient)
+	}
+	if n := len(m.To) + len(m.Cc) + len(m.Bcc); n > MaxRecipients {
+		return Message{}, fmt.Errorf("%w: the email has %d addresses in To, Cc and Bcc, more than %d; send it as several messages", ErrTooManyRecipients, n, MaxRecipients)
 	}
 	if hasLineBreak(m.Subject) {
 		return Message{}, fmt.Errorf("%w: the subject contains a line break", ErrHeaderInjection)

@@ -2,6 +2,7 @@ package comms
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +28,10 @@ func TestPrepare(t *testing.T) {
 		{"blank recipients", func(m *Message) { m.To = []string{" ", ""} }, ErrNoRecipient},
 		{"bad to", func(m *Message) { m.To = []string{"not an address"} }, ErrInvalidAddress},
 		{"no domain", func(m *Message) { m.To = []string{"ada@"} }, ErrInvalidAddress},
+		{"recipients at the limit", func(m *Message) {
+			m.To, m.Cc, m.Bcc = addresses(1, 20), addresses(21, 40), addresses(41, MaxRecipients)
+		}, nil},
+		{"too many recipients", func(m *Message) { m.To, m.Bcc = addresses(1, 30), addresses(31, MaxRecipients+1) }, ErrTooManyRecipients},
 		{"two in one", func(m *Message) { m.Cc = []string{"a@example.com, b@example.com"} }, ErrInvalidAddress},
 		{"bad bcc", func(m *Message) { m.Bcc = []string{"<@>"} }, ErrInvalidAddress},
 		{"bad from", func(m *Message) { m.From = "nobody" }, ErrInvalidAddress},
@@ -59,6 +64,15 @@ func TestPrepare(t *testing.T) {
 			}
 		})
 	}
+}
+
+// addresses returns user<from>@example.com to user<to>@example.com.
+func addresses(from, to int) []string {
+	var out []string
+	for i := from; i <= to; i++ {
+		out = append(out, fmt.Sprintf("user%d@example.com", i))
+	}
+	return out
 }
 
 func TestPrepareDefaults(t *testing.T) {

@@ -164,3 +164,30 @@ func TestSMTPClassifyHostNamedAuth(t *testing.T) {
 		t.Errorf("classify(%v) = %v (temporary %v), want %v, temporary", dial, err, Temporary(err), ErrSMTPUnreachable)
 	}
 }
+
+// An email to more recipients than a server takes in one transaction (Mailpit's 100) was
+// refused with a 452 per extra address, a temporary answer, so the worker retried it for
+// weeks and it never went out. The service refuses more than MaxRecipients (Resend's and
+// Postmark's limit) before recording anything, permanently; up to the limit all arrive.
+func TestSMTPManyRecipients(t *testing.T) {
+	t.Parallel()
+	mp, p := mailpitSMTP(t)
+	svc, err := New(Settings{}, &Opts{Email: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := svc.Send(t.Context(), Message{To: addresses(1, 100), Bcc: addresses(101, 101), Subject: "too many", Text: "hello"})
+	if !errors.Is(err, ErrTooManyRecipients) || Temporary(err) || id != "" {
+		t.Fatalf("Send to 101 = %q, %v (temporary %v); want no message, %v, permanent", id, err, Temporary(err), ErrTooManyRecipients)
+	}
+	if _, err := svc.Send(t.Context(), Message{To: addresses(1, 30), Cc: addresses(31, 40), Bcc: addresses(41, MaxRecipients), Subject: "at the limit", Text: "hello"}); err != nil {
+		t.Fatalf("Send to %d: %v", MaxRecipients, err)
+	}
+	got := mp.Message("at the limit")
+	if n := len(got.To) + len(got.Cc) + len(got.Bcc); n != MaxRecipients {
+		t.Errorf("%d recipients arrived, want %d", n, MaxRecipients)
+	}
+	if list, _ := svc.Messages(t.Context(), ListParams{}); len(list) != 1 {
+		t.Errorf("%d messages recorded, want the one sent", len(list))
+	}
+}
