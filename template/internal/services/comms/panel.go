@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"maps"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -142,15 +143,32 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 // into data: URLs so they show as in a mail client, behind a Content-Security-Policy (also
 // sent as a header) that allows no script and no network.
 func Preview(m *Message) string {
-	html := m.HTML
+	images := map[string]string{}
 	for _, a := range m.Attachments {
 		if a.Inline() {
-			data := "data:" + a.ContentType + ";base64," + base64.StdEncoding.EncodeToString(a.Content)
-			html = strings.ReplaceAll(html, "cid:"+a.ContentID, data)
+			images[a.ContentID] = "data:" + a.ContentType + ";base64," + base64.StdEncoding.EncodeToString(a.Content)
 		}
 	}
+	// Each reference is looked up whole: replacing the text "cid:logo" would also rewrite
+	// the start of "cid:logo-dark". RFC 2392 lets a cid URL percent-encode the ID.
+	html := cidRef.ReplaceAllStringFunc(m.HTML, func(ref string) string {
+		id := strings.TrimPrefix(ref, "cid:")
+		if data, ok := images[id]; ok {
+			return data
+		}
+		if unescaped, err := url.PathUnescape(id); err == nil {
+			if data, ok := images[unescaped]; ok {
+				return data
+			}
+		}
+		return ref
+	})
 	return `<meta http-equiv="Content-Security-Policy" content="` + previewCSP + `"><base target="_blank">` + html
 }
+
+// cidRef is a cid: URL in HTML or CSS, up to the quote, space, bracket or parenthesis that
+// ends it (a content ID holds none of them: prepare refuses <, > and spaces).
+var cidRef = regexp.MustCompile(`cid:[^"'\s()<>]+`)
 
 // previewResource serves the HTML part of the message ?id= as its own document, for the
 // panel's iframe.

@@ -1,6 +1,7 @@
 package comms
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -149,5 +150,25 @@ func TestPanelNoResendWhileRetrying(t *testing.T) {
 	}
 	if got := count(); got != before {
 		t.Errorf("the refused resends recorded %d new messages", got-before)
+	}
+}
+
+// Each cid: reference of the preview becomes its own image: with inline images "logo" and
+// "logo-dark", replacing the text "cid:logo" everywhere also rewrote the start of
+// "cid:logo-dark", which then showed as a broken image; a reference to no attachment stays.
+func TestPreviewContentIDs(t *testing.T) {
+	t.Parallel()
+	m := &Message{
+		HTML: `<img src="cid:logo"><img src="cid:logo-dark"><img src='cid:logo'><img src="cid:missing">`,
+		Attachments: []Attachment{
+			{Filename: "logo.png", ContentType: "image/png", Content: []byte("light"), ContentID: "logo"},
+			{Filename: "logo-dark.png", ContentType: "image/png", Content: []byte("dark"), ContentID: "logo-dark"},
+		},
+	}
+	light := "data:image/png;base64," + base64.StdEncoding.EncodeToString([]byte("light"))
+	dark := "data:image/png;base64," + base64.StdEncoding.EncodeToString([]byte("dark"))
+	want := `<img src="` + light + `"><img src="` + dark + `"><img src='` + light + `'><img src="cid:missing">`
+	if got := Preview(m); !strings.HasSuffix(got, want) {
+		t.Errorf("Preview =\n%s\nwant it to end with\n%s", got, want)
 	}
 }
