@@ -21,7 +21,11 @@ import (
 	"io/fs"
 	"os"
 	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
 	"sync"
+	"unicode"
 
 	"github.com/caarlos0/env/v11"
 	"github.com/joho/godotenv"
@@ -49,10 +53,90 @@ func loadDotEnv() error {
 		case err == nil, errors.Is(err, fs.ErrNotExist):
 			// A missing .env is the normal case in production.
 		default:
-			dotEnv.err = fmt.Errorf("config: read %s: %w; fix the line it names or delete the file", DotEnvFile, err)
+			dotEnv.err = dotEnvError(DotEnvFile, err)
 		}
 	})
 	return dotEnv.err
+}
+
+// DotEnvError is a .env file that does not parse. Its message names the file and the line,
+// never a value: godotenv's own errors quote the value of an unclosed quote, or the whole rest
+// of the file, and .env holds the secrets.
+type DotEnvError struct {
+	File   string
+	Line   int
+	Reason string
+	Err    error // godotenv's error; never printed
+}
+
+func (e *DotEnvError) Error() string {
+	return fmt.Sprintf("config: %s line %d: %s; fix the line or delete the file", e.File, e.Line, e.Reason)
+}
+
+func (e *DotEnvError) Unwrap() error { return e.Err }
+
+// unexpectedChar matches godotenv's error for a bad character in a name: the character is
+// kept (it is part of a name, and says what to fix), the text after it is not.
+var unexpectedChar = regexp.MustCompile(`^unexpected character ("(?:[^"\\]|\\.)*") in variable name`)
+
+// dotEnvError explains err, godotenv's failure to load file. A parse error becomes a
+// *DotEnvError; any other (the file cannot be read, a variable cannot be set) is wrapped as is.
+func dotEnvError(file string, err error) error {
+	content, readErr := os.ReadFile(file)
+	if readErr != nil {
+		return fmt.Errorf("config: read %s: %w", file, readErr)
+	}
+	if _, parseErr := godotenv.UnmarshalBytes(content); parseErr == nil {
+		return fmt.Errorf("config: load %s: %w", file, err)
+	}
+	// godotenv does not say where it stopped. Parsing is done statement by statement from
+	// the top, so every prefix of whole lines that ends at or after the bad statement fails
+	// and the one just before it parses: the longest prefix that parses ends the line before.
+	lines := strings.SplitAfter(strings.ReplaceAll(string(content), "\r\n", "\n"), "\n")
+	line := 1
+	for k := len(lines) - 1; k > 0; k-- {
+		if _, err := godotenv.Unmarshal(strings.Join(lines[:k], "")); err == nil {
+			line = k + 1
+			break
+		}
+	}
+	reason := "cannot be parsed"
+	msg := err.Error()
+	switch {
+	case strings.HasPrefix(msg, "unterminated quoted value"):
+		reason = "a quoted value is never closed"
+		if name := dotEnvName(lines[line-1]); name != "" {
+			reason = "the value of " + name + " opens a quote that is never closed"
+		}
+	case unexpectedChar.MatchString(msg):
+		c, _ := strconv.Unquote(unexpectedChar.FindStringSubmatch(msg)[1])
+		if c == "\n" {
+			reason = `no "=" after the variable name`
+		} else {
+			reason = fmt.Sprintf("%q is not allowed in a variable name (use letters, digits, _ and .)", c)
+		}
+	}
+	return &DotEnvError{File: file, Line: line, Reason: reason, Err: err}
+}
+
+// dotEnvName returns the variable a .env line sets, or "" when the line does not start with
+// a valid name followed by = or :.
+func dotEnvName(line string) string {
+	line = strings.TrimSpace(line)
+	if rest, ok := strings.CutPrefix(line, "export"); ok && rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
+		line = strings.TrimSpace(rest)
+	}
+	i := strings.IndexAny(line, "=:")
+	if i <= 0 {
+		return ""
+	}
+	name := strings.TrimSpace(line[:i])
+	for _, c := range name {
+		if !(c == '_' || c == '.' || unicode.IsLetter(c) || unicode.IsDigit(c)) {
+			return ""
+		}
+	}
+	return name
 }
 
 // Validator is implemented by settings structs that check their values after

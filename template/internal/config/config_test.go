@@ -183,8 +183,47 @@ func TestLoadBadDotEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Load[Core]()
-	if err == nil || !strings.Contains(err.Error(), "config: read .env") {
-		t.Fatalf("Load error = %v, want it to name .env", err)
+	if err == nil || !strings.Contains(err.Error(), "config: .env line 1:") {
+		t.Fatalf("Load error = %v, want it to name .env and the line", err)
+	}
+}
+
+// TestLoadBadDotEnvLine: a .env that does not parse is reported in one line that names the
+// file and the line, and never shows a value: godotenv's own errors quote the value of an
+// unclosed quote, or the whole rest of the file, secrets included.
+func TestLoadBadDotEnvLine(t *testing.T) {
+	tests := []struct {
+		name, file string
+		want       string
+	}{
+		{"unclosed quote", "A=1\n# comment\nJWT_SECRET='hunter2\nB=2\n",
+			"config: .env line 3: the value of JWT_SECRET opens a quote that is never closed; fix the line or delete the file"},
+		{"dash in name", "A=1\nFOO-BAR=1\nSECRET=hunter2\n",
+			`config: .env line 2: "-" is not allowed in a variable name (use letters, digits, _ and .); fix the line or delete the file`},
+		{"no equals sign", "export A=1\r\n\r\nhunter2\r\nSECRET=hunter2\r\n",
+			`config: .env line 3: no "=" after the variable name; fix the line or delete the file`},
+		{"multi-line value before the bad line", "A=\"x\ny\"\nB='open\n",
+			"config: .env line 3: the value of B opens a quote that is never closed; fix the line or delete the file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			freshDotEnv(t)
+			dir := t.TempDir()
+			t.Chdir(dir)
+			if err := os.WriteFile(filepath.Join(dir, ".env"), []byte(tt.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load[Core]()
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			if err.Error() != tt.want {
+				t.Errorf("Load error =\n  %s\nwant\n  %s", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("Load error shows a value from the file: %s", err)
+			}
+		})
 	}
 }
 
