@@ -178,12 +178,22 @@ func IntRange(cmd *cobra.Command, flag string, v, lo, hi int) error {
 }
 
 // Group is the RunE of a command that only holds subcommands (with Args: cobra.ArbitraryArgs):
-// its help without arguments, a usage error naming an unknown subcommand otherwise.
+// its help without arguments, a usage error naming an unknown subcommand otherwise, with the
+// subcommand a typo most likely meant ("migrate stauts": did you mean "status"?).
 func Group(cmd *cobra.Command, args []string) error {
 	if len(args) == 0 {
 		return cmd.Help()
 	}
-	return UsageError(cmd, "unknown command %q for %q", args[0], cmd.CommandPath())
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		// cobra sets its default of 2 only on the way to its own "unknown command" error,
+		// which a command with RunE never reaches; at 0 only prefixes would be suggested.
+		cmd.SuggestionsMinimumDistance = 2
+	}
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += fmt.Sprintf("; did you mean %q?", s[0])
+	}
+	return UsageError(cmd, "%s", msg)
 }
 
 // UsageArgs makes the argument check of cmd and of every command under it return a Usage

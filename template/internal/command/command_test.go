@@ -205,6 +205,8 @@ func TestGroup(t *testing.T) {
 		{nil, "Usage:\n  app jobs", ""},
 		{[]string{"nope"}, "", `unknown command "nope" for "app jobs" (see 'app jobs --help')`},
 		{[]string{"list"}, "listed", ""},
+		// A typo is answered with the subcommand meant, as the root command does.
+		{[]string{"lsit"}, "", `unknown command "lsit" for "app jobs"; did you mean "list"? (see 'app jobs --help')`},
 	}
 	for _, tt := range tests {
 		out, _, err := commandtest.Run(t.Context(), registry.New(), func(*command.Env) *cobra.Command {
