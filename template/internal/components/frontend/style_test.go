@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"strconv"
@@ -10,9 +11,12 @@ import (
 
 // TestStyleContrast computes, from style.css, the contrast of the dashboard's colours in the
 // light and the dark scheme: text at least 4.5:1 against what it is drawn on (WCAG 1.4.3),
-// and the border that shows where a text field or a select is at least 3:1 against the
-// backgrounds on either side of it (WCAG 1.4.11). The fields' border was --line, about 1.4:1
-// in both schemes: the login form's fields were barely visible boxes.
+// and the border that shows where a text field, a select or a button is at least 3:1 against
+// the backgrounds on either side of it (WCAG 1.4.11). The fields' border was --line, about
+// 1.4:1 in both schemes: the login form's fields were barely visible boxes, and so were the
+// buttons (Retry, Cancel, Sign out) until they drew it in --field too. The same holds while
+// the page is stale (refreshes fail, dashboard.js sets .is-stale): the content was dimmed to
+// opacity .55, which took grey text on grey to 2.3:1.
 func TestStyleContrast(t *testing.T) {
 	t.Parallel()
 	css, err := assetFS.ReadFile("style.css")
@@ -38,6 +42,40 @@ func TestStyleContrast(t *testing.T) {
 	for k, v := range vars(blocks[1][1]) {
 		dark[k] = v
 	}
+	// The stale state: the variables its rules set, composited at their opacity over the page.
+	stale := map[string]string{}
+	opacity := 1.0
+	for _, m := range regexp.MustCompile(`(?s)([^{}]*\.is-stale[^{}]*)\{([^}]*)\}`).FindAllStringSubmatch(string(css), -1) {
+		for _, d := range regexp.MustCompile(`--([\w-]+):\s*([^;]+)`).FindAllStringSubmatch(m[2], -1) {
+			stale[d[1]] = strings.TrimSpace(d[2])
+		}
+		if o := regexp.MustCompile(`(?:^|[;\s])opacity:\s*([\d.]+)`).FindStringSubmatch(m[2]); o != nil {
+			f, err := strconv.ParseFloat(o[1], 64)
+			if err != nil {
+				t.Fatalf("%s: opacity %q: %v", strings.TrimSpace(m[1]), o[1], err)
+			}
+			opacity = min(opacity, f)
+		}
+		if strings.Contains(m[2], "filter:") {
+			t.Errorf("%s: a filter changes the colours in a way this test does not compute", strings.TrimSpace(m[1]))
+		}
+	}
+	staleVars := func(v map[string]string) map[string]string {
+		out := map[string]string{}
+		for k, c := range v {
+			out[k] = c
+		}
+		for k, c := range stale {
+			if ref := regexp.MustCompile(`^var\(--([\w-]+)\)$`).FindStringSubmatch(c); ref != nil {
+				c = v[ref[1]]
+			}
+			out[k] = c
+		}
+		for k, c := range out {
+			out[k] = blend(c, v["bg"], opacity)
+		}
+		return out
+	}
 	for _, c := range []struct {
 		fg, bg string
 		min    float64
@@ -48,7 +86,9 @@ func TestStyleContrast(t *testing.T) {
 		{"ok", "card", 4.5}, {"warn", "card", 4.5}, {"bad", "card", 4.5}, {"fg", "bad-bg", 4.5},
 		{"field", "bg", 3}, {"field", "card", 3},
 	} {
-		for scheme, v := range map[string]map[string]string{"light": light, "dark": dark} {
+		for scheme, v := range map[string]map[string]string{
+			"light": light, "dark": dark, "light, stale": staleVars(light), "dark, stale": staleVars(dark),
+		} {
 			fg, bg := v[c.fg], v[c.bg]
 			if fg == "" || bg == "" {
 				t.Errorf("%s: --%s or --%s is not a colour in style.css", scheme, c.fg, c.bg)
@@ -59,8 +99,8 @@ func TestStyleContrast(t *testing.T) {
 			}
 		}
 	}
-	// Every rule that draws a text field's or a select's border draws it in --field.
-	for _, m := range regexp.MustCompile(`(?s)([^{}]*(?:input|select)[^{}]*)\{([^}]*)\}`).FindAllStringSubmatch(string(css), -1) {
+	// Every rule that draws a text field's, a select's or a button's border draws it in --field.
+	for _, m := range regexp.MustCompile(`(?s)([^{}]*(?:input|select|button)[^{}]*)\{([^}]*)\}`).FindAllStringSubmatch(string(css), -1) {
 		if strings.Contains(m[1], ":focus") || !strings.Contains(m[2], "border:") {
 			continue
 		}
@@ -68,6 +108,20 @@ func TestStyleContrast(t *testing.T) {
 			t.Errorf("the rule for %s draws its border without var(--field)", strings.TrimSpace(m[1]))
 		}
 	}
+}
+
+// blend is the #rrggbb colour fg drawn at opacity a over bg, as a browser composites it.
+func blend(fg, bg string, a float64) string {
+	if a >= 1 || len(fg) != 7 || len(bg) != 7 {
+		return fg
+	}
+	out := "#"
+	for i := range 3 {
+		f, _ := strconv.ParseUint(fg[1+2*i:3+2*i], 16, 8)
+		b, _ := strconv.ParseUint(bg[1+2*i:3+2*i], 16, 8)
+		out += fmt.Sprintf("%02x", int(math.Round(a*float64(f)+(1-a)*float64(b))))
+	}
+	return out
 }
 
 // contrast is the WCAG contrast ratio of two #rrggbb colours.
