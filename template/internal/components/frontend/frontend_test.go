@@ -65,6 +65,8 @@ type setupOpts struct {
 	flipAfter int32
 	// logger receives the app's logs (discarded when nil).
 	logger *slog.Logger
+	// autoRefresh is the "auto" panel's refresh in seconds (0: none).
+	autoRefresh int
 }
 
 // setup builds a container like the app's: the backend, the frontend, a few
@@ -108,7 +110,7 @@ func setup(t testing.TB, so setupOpts) env {
 	// browser test's way of pressing a button.
 	registry.Contribute(book, "auto", Panel{Title: "Auto", Render: func(p *PanelContext) (template.HTML, error) {
 		return p.Execute(autoTmpl, map[string]any{"URL": p.ActionURL("retry"), "Retries": e.retries.Load()})
-	}, PanelOpts: PanelOpts{Order: 2, Actions: map[string]ActionFunc{
+	}, PanelOpts: PanelOpts{Order: 2, Refresh: so.autoRefresh, Actions: map[string]ActionFunc{
 		"retry": func(*PanelContext) error { e.retries.Add(1); return nil },
 	}}})
 	registry.Contribute(book, "broken", Panel{Title: "Broken", Render: func(*PanelContext) (template.HTML, error) { panic("boom") }, PanelOpts: PanelOpts{Order: 1}})
@@ -1190,5 +1192,31 @@ func TestRefusalPageLandmarks(t *testing.T) {
 				t.Errorf("the refusal page lacks its main landmark or its icon:\n%s", body)
 			}
 		})
+	}
+}
+
+// TestPageLandmarks: everything on a dashboard page is in a landmark (the header, main, the
+// footer), where a screen reader's landmark navigation finds it; only the skip link stands
+// outside, as it must to come first. The stale banner ("Refreshing has failed since ...")
+// stood between the header and main, so moving by landmarks skipped it.
+func TestPageLandmarks(t *testing.T) {
+	t.Parallel()
+	e := setup(t, setupOpts{})
+	body := regexp.MustCompile(`(?s)<body[^>]*>(.*)</body>`)
+	for _, path := range []string{"/", "/dashboard/graph", "/dashboard/routes", "/dashboard/panels/jobs"} {
+		m := body.FindStringSubmatch(get(t, e.h, path).Body.String())
+		if m == nil {
+			t.Fatalf("GET %s: no body", path)
+		}
+		rest := m[1]
+		for _, re := range []string{`(?s)<a class="skip"[^>]*>[^<]*</a>`, `(?s)<header\b.*?</header>`, `(?s)<main\b.*?</main>`, `(?s)<footer\b.*?</footer>`} {
+			rest = regexp.MustCompile(re).ReplaceAllString(rest, "")
+		}
+		if rest = strings.TrimSpace(rest); rest != "" {
+			t.Errorf("GET %s: outside the landmarks: %s", path, rest)
+		}
+		if !strings.Contains(m[1], `<main id="main" tabindex="-1">`+"\n"+`<p id="stale"`) {
+			t.Errorf("GET %s: the stale banner is not the first thing in main", path)
+		}
 	}
 }
