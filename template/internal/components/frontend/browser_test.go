@@ -473,3 +473,85 @@ func layoutScripts(t *testing.T, e env) (htmx, dashboardJS string) {
 	}
 	return scripts[0][1], scripts[1][1]
 }
+
+// TestBrowserNoticeOutlivesRefresh: an action's outcome ("Done: retry.") stays on a panel that
+// refreshes itself until the operator dismisses it: the next refresh (every few seconds)
+// replaced the panel with content that has none, so the notice was gone before it could be
+// read. The kept notice is no live region any more (it was read out when it came, and is no
+// news at each refresh), and dismissing it gives the focus to the panel.
+func TestBrowserNoticeOutlivesRefresh(t *testing.T) {
+	chromiumPath(t)
+	e := setup(t, setupOpts{autoRefresh: 1})
+	var refreshes atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/dashboard/fragments/panels/auto" && e.retries.Load() > 0 {
+			refreshes.Add(1)
+		}
+		e.h.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+
+	// The auto panel posts its action at load; the panel then refreshes every 2 s (the least).
+	dom := browse(t, srv.URL+"/dashboard/panels/auto", 5*time.Second, 800, 600, "notice-kept.png")
+	if e.retries.Load() != 1 || refreshes.Load() < 2 {
+		t.Fatalf("the action ran %d times and the panel refreshed %d times after it, want 1 and at least 2:\n%s", e.retries.Load(), refreshes.Load(), dom)
+	}
+	outcome := regexp.MustCompile(`<div class="outcome"><p class="notice"([^>]*)>Done: retry\.</p><button type="button" class="dismiss">Dismiss<span class="visually-hidden"> this message</span></button></div>`).FindAllStringSubmatch(dom, -1)
+	if len(outcome) != 1 {
+		t.Fatalf("after %d refreshes the panel shows the action's outcome %d times, want once with its Dismiss button:\n%s", refreshes.Load(), len(outcome), dom)
+	}
+	if strings.Contains(outcome[0][1], "role") {
+		t.Errorf("the kept notice is still a live region (%s): read out again at every refresh", outcome[0][1])
+	}
+}
+
+// TestBrowserNoticeDismiss: the Dismiss button that dashboard.js gives an action's outcome
+// removes it for good (the next refresh does not bring it back) and leaves the focus in the
+// panel, so the next Tab does not start again at the top of the page.
+func TestBrowserNoticeDismiss(t *testing.T) {
+	chromiumPath(t)
+	e := setup(t, setupOpts{})
+	htmx, dashboardJS := layoutScripts(t, e)
+	var polls atomic.Int32
+	panel := func(outcome string) string {
+		return `<div id="panel-test" class="panel" hx-get="/test/poll" hx-trigger="every 1s" hx-swap="outerHTML">` + outcome + `<p>rows</p></div>`
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", e.h)
+	mux.HandleFunc("/test/poll", func(w http.ResponseWriter, r *http.Request) {
+		polls.Add(1)
+		fmt.Fprint(w, panel(""))
+	})
+	mux.HandleFunc("/test/page", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><script src="%s" defer></script><script src="%s" defer></script></head>
+<body><main>%s</main><p id="out"></p>
+<script>addEventListener("load", function () {
+  setTimeout(function () {
+    var b = document.querySelector("#panel-test .dismiss");
+    if (!b) { document.getElementById("out").textContent = "no button end"; return; }
+    b.focus();
+    b.click();
+    var a = document.activeElement;
+    var focus = a.id || a.tagName;
+    setTimeout(function () {
+      document.getElementById("out").textContent = "focus=" + focus + " outcomes=" + document.querySelectorAll(".outcome").length + " end";
+    }, 2500);
+  }, 1500);
+});</script></body></html>`, htmx, dashboardJS, panel(`<div class="outcome"><p class="notice" role="status">Job 7 will run again.</p></div>`))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	dom := browse(t, srv.URL+"/test/page", 5*time.Second, 800, 600, "")
+	if polls.Load() < 2 {
+		t.Fatalf("%d refreshes, want at least 2", polls.Load())
+	}
+	m := regexp.MustCompile(`focus=(\S*) outcomes=(\d+) end`).FindStringSubmatch(dom)
+	if m == nil {
+		t.Fatalf("the page did not report the outcome after Dismiss:\n%s", dom)
+	}
+	if m[1] != "panel-test" || m[2] != "0" {
+		t.Errorf("after Dismiss and refreshes the focus is on %q and %s outcomes show, want the panel and none", m[1], m[2])
+	}
+}
+

@@ -99,11 +99,48 @@
     });
     return i;
   }
+  // An action's outcome (panel.html's .outcome: "Job 7 will run again.", "Failed: ...") stays
+  // until the operator dismisses it or acts again. A refresh (polling: no event triggered it,
+  // unlike a search) replaces the panel with content that has no outcome, so the notice was
+  // gone at the next refresh, seconds later, before it could be read. The kept one loses its
+  // live-region role: it was read out when it came, and is not news again at each refresh.
+  function isPoll(e) {
+    var cfg = e.detail && e.detail.requestConfig;
+    return isRefresh(e) && !cfg.triggeringEvent;
+  }
+  function dismissable(root) {
+    var all = root.matches && root.matches(".outcome") ? [root] : [];
+    if (root.querySelectorAll) root.querySelectorAll(".outcome").forEach(function (o) { all.push(o); });
+    all.forEach(function (o) {
+      if (o.querySelector(".dismiss")) return;
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "dismiss";
+      b.textContent = "Dismiss";
+      var more = document.createElement("span");
+      more.className = "visually-hidden";
+      more.textContent = " this message";
+      b.appendChild(more);
+      o.appendChild(b);
+    });
+  }
+  document.addEventListener("htmx:load", function (e) { if (e.detail && e.detail.elt) dismissable(e.detail.elt); });
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest && e.target.closest(".outcome .dismiss");
+    if (!b) return;
+    var o = b.closest(".outcome"), region = o.closest("[id]");
+    o.remove();
+    // The button had the focus: the region takes it, so the next Tab stays there.
+    if (region) {
+      if (!region.matches(focusable)) region.setAttribute("tabindex", "-1");
+      region.focus({ preventScroll: true });
+    }
+  });
   var kept = {};
   document.addEventListener("htmx:beforeSwap", function (e) {
     var target = e.detail && e.detail.target;
     if (!target || !target.id) return;
-    var k = { refresh: isRefresh(e), scroll: [], focus: null };
+    var k = { refresh: isRefresh(e), scroll: [], focus: null, outcome: isPoll(e) && target.querySelector(".outcome") };
     target.querySelectorAll(".scroll").forEach(function (el) {
       if (el.scrollLeft || el.scrollTop) {
         k.scroll.push({ key: keyOf(el), n: nth(target, ".scroll", el), left: el.scrollLeft, top: el.scrollTop });
@@ -121,6 +158,13 @@
     delete kept[id];
     var root = document.getElementById(id);
     if (!root) return;
+    if (k.outcome && !root.querySelector(".outcome")) {
+      k.outcome.querySelectorAll("[role], [aria-live]").forEach(function (el) {
+        el.removeAttribute("role");
+        el.removeAttribute("aria-live");
+      });
+      root.insertBefore(k.outcome, root.firstChild);
+    }
     k.scroll.forEach(function (s) {
       var el = find(root, ".scroll", s.key, s.n);
       if (el) {
