@@ -555,3 +555,43 @@ func TestBrowserNoticeDismiss(t *testing.T) {
 	}
 }
 
+// TestBrowserFailedActionSaysSo: an action refused before its panel could render the outcome
+// (a 403 for a form loaded before the app restarted with another key) shows what the refusal
+// says in the panel, with the focus on it. htmx swaps nothing on an error status, so the
+// button seemed to do nothing at all.
+func TestBrowserFailedActionSaysSo(t *testing.T) {
+	chromiumPath(t)
+	e := setup(t, setupOpts{})
+	htmx, dashboardJS := layoutScripts(t, e)
+	mux := http.NewServeMux()
+	mux.Handle("/", e.h)
+	mux.HandleFunc("/test/act", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, `{"title":"Forbidden","status":403,"detail":"The form's security token is missing or wrong: reload the page and try again."}`)
+	})
+	mux.HandleFunc("/test/page", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><script src="%s" defer></script><script src="%s" defer></script></head>
+<body><main><div id="panel-test" class="panel"><form method="post" action="/test/act" hx-post="/test/act" hx-target="closest .panel" hx-swap="outerHTML"><button type="submit">Retry</button></form></div></main><p id="out"></p>
+<script>addEventListener("load", function () {
+  var b = document.querySelector("#panel-test button");
+  b.focus();
+  b.click();
+  setTimeout(function () {
+    var a = document.activeElement, n = document.querySelector("#panel-test .notice");
+    document.getElementById("out").textContent = "notice=" + (n ? n.getAttribute("role") + ":" + n.textContent : "none") + " focus=" + (a === n) + " end";
+  }, 1000);
+});</script></body></html>`, htmx, dashboardJS)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	dom := browse(t, srv.URL+"/test/page", 2*time.Second, 800, 600, "")
+	m := regexp.MustCompile(`notice=(.*?) focus=(\w+) end`).FindStringSubmatch(dom)
+	if m == nil {
+		t.Fatalf("the page did not report the panel's notice:\n%s", dom)
+	}
+	if want := "alert:Failed: The form's security token is missing or wrong: reload the page and try again."; m[1] != want || m[2] != "true" {
+		t.Errorf("after a refused action the panel shows %q (focused: %s), want %q, focused", m[1], m[2], want)
+	}
+}

@@ -51,7 +51,30 @@
   document.addEventListener("htmx:beforeRequest", function (e) {
     if ((signedOut || document.hidden) && isRefresh(e)) e.preventDefault();
   });
-  document.addEventListener("htmx:sendError", function (e) { fail(e, "no answer from the app"); });
+  // An action that fails before its panel can say so (403 for a form loaded before the app
+  // restarted with another key, the app down) swaps nothing: htmx leaves the panel as it was,
+  // and the button seemed to do nothing. The panel shows it as the action's outcome, with what
+  // the answer (an RFC 9457 problem) says to do.
+  function actionFailed(e, why) {
+    var target = e.detail && e.detail.target;
+    if (isRefresh(e) || !target || !target.isConnected) return;
+    var old = target.querySelector(".outcome");
+    if (old) old.remove();
+    var o = document.createElement("div"), p = document.createElement("p");
+    o.className = "outcome";
+    p.className = "notice notice-error";
+    p.setAttribute("role", "alert");
+    p.setAttribute("tabindex", "-1");
+    p.textContent = "Failed: " + why;
+    o.appendChild(p);
+    target.insertBefore(o, target.firstChild);
+    dismissable(o);
+    p.focus();
+  }
+  document.addEventListener("htmx:sendError", function (e) {
+    fail(e, "no answer from the app");
+    actionFailed(e, "no answer from the app, so the action may not have run.");
+  });
   document.addEventListener("htmx:responseError", function (e) {
     var xhr = e.detail && e.detail.xhr;
     if (xhr && xhr.status === 401) {
@@ -59,6 +82,11 @@
       return;
     }
     fail(e, "HTTP " + (xhr ? xhr.status : "error"));
+    var detail = "";
+    try {
+      detail = JSON.parse(xhr.responseText).detail || "";
+    } catch (err) { /* not a problem document: the status says it */ }
+    actionFailed(e, detail || "the app answered HTTP " + (xhr ? xhr.status : "error") + ".");
   });
   // A refresh or an action replaces a whole region (outerHTML): the element that had the
   // keyboard focus is gone, so focus fell back to the page and the next Tab went past the
