@@ -133,7 +133,7 @@ full list with defaults.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.ArbitraryArgs,
-		RunE:          groupRun,
+		RunE:          command.Group,
 	}
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
@@ -150,17 +150,4 @@ full list with defaults.`,
 	root.AddCommand(contributed...)
 	command.UsageArgs(root)
 	return root, nil
-}
-
-// groupRun is the RunE of commands that only group others: with no argument
-// it shows help, with one it is an unknown subcommand.
-func groupRun(cmd *cobra.Command, args []string) error {
-	if len(args) == 0 {
-		return cmd.Help()
-	}
-	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
-	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-		msg += fmt.Sprintf("; did you mean %q?", s[0])
-	}
-	return usageErr(cmd, "%s", msg)
 }

@@ -35,6 +35,8 @@ func TestUsageAndExitCodes(t *testing.T) {
 		{args: []string{"--version"}, wantCode: 0, wantOut: "shop dev (commit "},
 		{args: []string{"bogus"}, wantCode: 2, wantErr: `shop: unknown command "bogus" for "shop" (see 'shop --help')`, oneLineErr: true},
 		{args: []string{"serv"}, wantCode: 2, wantErr: `did you mean "serve"?`, oneLineErr: true},
+		{args: []string{"srve"}, wantCode: 2, wantErr: `unknown command "srve" for "shop"; did you mean "serve"?`, oneLineErr: true},
+		{args: []string{"health", "stauts"}, wantCode: 2, wantErr: `did you mean "status"?`, oneLineErr: true},
 		{args: []string{"serve", "extra"}, wantCode: 2, wantErr: `unknown command "extra" for "shop serve"`, oneLineErr: true},
 		{args: []string{"health", "bogus"}, wantCode: 2, wantErr: `unknown command "bogus" for "shop health"`, oneLineErr: true},
 		{args: []string{"services", "--bogus"}, wantCode: 2, wantErr: "unknown flag: --bogus (see 'shop services --help')", oneLineErr: true},

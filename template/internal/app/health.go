@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aegisgo/aegis/template/internal/command"
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/config"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
@@ -71,7 +72,7 @@ them anywhere else.`,
   %[1]s health status --json
   %[1]s health probe --url http://10.0.0.5:8000`, a.name),
 		Args: cobra.ArbitraryArgs,
-		RunE: groupRun,
+		RunE: command.Group,
 	}
 	cmd.AddCommand(a.healthStatusCmd(), a.healthProbeCmd())
 	return cmd
