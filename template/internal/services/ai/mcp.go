@@ -35,7 +35,13 @@ func (s *Service) MCPServer(name, version string) *mcp.Server {
 // auth service, else AI_ACCESS_TOKEN (open outside production while it is empty).
 func (h *handlers) mcpHandler() http.Handler {
 	server := h.svc.MCPServer(strings.ToLower(strings.ReplaceAll(cmpOrString(h.r.Title, "app"), " ", "-")), cmpOrString(h.r.Revision, "dev"))
-	var next http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)
+	// Stateless: each request is a session of its own, served in that request's context. A
+	// stateful session would run every tool call in the context of the request that opened it
+	// (the go-sdk keeps that context for the session's life): as the user of that first token
+	// even when a later request carries another user's token, and in a registry scope that
+	// was closed when that first request ended.
+	var next http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server },
+		&mcp.StreamableHTTPOptions{Stateless: true})
 	if h.svc.identity != nil {
 		return h.svc.identity.RequireUserHTTP()(next)
 	}
