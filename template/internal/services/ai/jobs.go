@@ -122,7 +122,14 @@ func (j *Jobs) Run(ctx context.Context, jobID int64, attempt, maxAttempts int) e
 		return j.finish(ctx, job, "", err, attempt, true)
 	}
 	req := Request{Model: profile.Model, System: job.System, Messages: []Message{{Role: RoleUser, Content: job.Prompt}}}
-	resp, err := j.svc.call(ctx, &callInfo{kind: "job", profile: profile, prov: prov, user: job.UserID}, &req, nil)
+	// The quota is checked again at each attempt, as for a chat: Submit's check alone let a
+	// user queue jobs while the quota had room and have them all run after it was spent.
+	used, ended, err := j.svc.checkQuota(ctx, job.UserID)
+	var resp *Response
+	if err == nil {
+		ci := &callInfo{kind: "job", profile: profile, prov: prov, user: job.UserID, prep: &preparation{quotaUsed: used, quotaEnded: ended}}
+		resp, err = j.svc.call(ctx, ci, &req, nil)
+	}
 	if err != nil {
 		final := attempt >= maxAttempts || !retryable(err)
 		if ferr := j.finish(ctx, job, "", err, attempt, final); ferr != nil || !final {
@@ -144,6 +151,12 @@ func (j *Jobs) Run(ctx context.Context, jobID int64, attempt, maxAttempts int) e
 // key, the model or the request itself, which only a change of settings fixes (retrying
 // would keep the job queued for minutes of River's backoff before it fails all the same).
 func retryable(err error) bool {
+	// A spent quota renews at midnight UTC, past River's backoff; one held by calls under
+	// way frees up as they end.
+	var qe *QuotaError
+	if errors.As(err, &qe) {
+		return qe.Held()
+	}
 	var pe *ProviderError
 	if !errors.As(err, &pe) {
 		return true

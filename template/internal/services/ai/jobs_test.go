@@ -165,3 +165,47 @@ func TestJobErrorPrefix(t *testing.T) {
 		}
 	})
 }
+
+// TestJobQuota: a job's attempt counts against its user's AI_DAILY_TOKEN_QUOTA. Jobs
+// submitted while the quota had room used to run all the same once it was spent (each with
+// a whole AI_MAX_OUTPUT_TOKENS), so queuing many jobs went around the quota; now an attempt
+// that finds it spent fails with the quota's reason, at once and without calling the model.
+func TestJobQuota(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		f := newFakeOpenAI(t, fakeOK)
+		svc, _ := setup(t, db, f, Settings{DailyTokenQuota: 10}, &Opts{Identity: headerIdentity{}})
+		jobs, err := NewJobs(t.Context(), svc, &enqueued{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var queued []*Job
+		for range 3 {
+			job, err := jobs.Submit(userCtx("alice"), GenerateParams{Prompt: "write"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			queued = append(queued, job)
+		}
+		// The first spends 15 tokens of the 10.
+		if err := jobs.Run(t.Context(), queued[0].ID, 1, JobMaxAttempts); err != nil {
+			t.Fatal(err)
+		}
+		runErr := jobs.Run(t.Context(), queued[1].ID, 1, JobMaxAttempts)
+		var cancelled *river.JobCancelError
+		got, _ := jobs.Get(userCtx("alice"), queued[1].ID)
+		if !errors.As(runErr, &cancelled) || got.Status != JobFailed || !strings.Contains(got.Error, "quota") {
+			t.Fatalf("an attempt past the quota returned %v, job %+v; want it failed, not retried, with the quota's reason", runErr, got)
+		}
+		if n := f.count(); n != 1 {
+			t.Fatalf("the model was called %d times, want 1", n)
+		}
+		// Another user's job still runs.
+		job, err := jobs.Submit(userCtx("bob"), GenerateParams{Prompt: "write"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := jobs.Run(t.Context(), job.ID, 1, JobMaxAttempts); err != nil {
+			t.Fatalf("bob's job: %v", err)
+		}
+	})
+}

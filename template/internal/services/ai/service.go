@@ -500,8 +500,8 @@ func (s *Service) call(ctx context.Context, ci *callInfo, req *Request, onDelta 
 // its whole bound; with it, only by the prompt's tokens. What is left takes away what this
 // process's other calls under way reserved, and the call reserves its own bound and prompt
 // until it is recorded: parallel calls do not each get the whole rest. A request's first
-// call that finds nothing left so is refused (a *QuotaError); later calls (the tool loop's
-// next turns, a job's attempt) keep their usual bound.
+// call (a chat, the tool loop's first turn, a job's attempt) that finds nothing left so is
+// refused (a *QuotaError); later calls (the tool loop's next turns) keep their usual bound.
 func (s *Service) capToQuota(ctx context.Context, ci *callInfo, req *Request) error {
 	q := s.settings.DailyTokenQuota
 	prep := ci.prep
@@ -646,9 +646,12 @@ func requestBytes(r Request) int {
 // or the kind of failure, never a provider's raw body.
 func safeReason(err error) string {
 	var pe *ProviderError
+	var qe *QuotaError
 	switch {
 	case errors.As(err, &pe):
 		return pe.Error()
+	case errors.As(err, &qe):
+		return qe.Error() // numbers and a time: nothing of a provider's
 	case errors.Is(err, context.Canceled):
 		return "cancelled: the caller went away"
 	case errors.Is(err, context.DeadlineExceeded):
