@@ -42,7 +42,18 @@ func chatCommand(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "chat",
 		Short: "A streaming chat that keeps the conversation (/model NAME, /new, /exit)",
-		Args:  cobra.NoArgs,
+		Long: `Chat with a configured model in the terminal, the answer streamed as it comes.
+Each turn is stored as a conversation and recorded in the usage ledger, as a chat
+through the API is. Ctrl-C while an answer streams stops that answer (kept as
+partial) and the chat goes on.
+
+Commands: /model NAME switches the profile or model (the conversation goes on),
+/new starts a new conversation, /help lists these, /exit (or end of input) leaves.
+A prompt that begins with / is sent with // in front.`,
+		Example: fmt.Sprintf(`  %[1]s ai chat
+  %[1]s ai chat --model big --system "Answer in one sentence."
+  echo "Summarise RFC 9457 in one line" | %[1]s ai chat`, env.Name),
+		Args: cobra.NoArgs,
 	}
 	cmd.Flags().StringVar(&model, "model", "", "profile or model to start with (default: the default profile)")
 	cmd.Flags().StringVar(&system, "system", "", "system prompt")
@@ -53,6 +64,9 @@ func chatCommand(env *command.Env) *cobra.Command {
 	}
 	return cmd
 }
+
+// replHelp lists the REPL's commands; it answers /help and a command it does not know.
+const replHelp = "/model NAME switches the profile or model, /new starts a new conversation, /exit leaves; start a prompt with // to send one that begins with /"
 
 // repl reads prompts line by line and streams the answers; the conversation goes on until
 // /new or /exit (or the end of the input).
@@ -88,24 +102,35 @@ func repl(ctx context.Context, svc *Service, in io.Reader, out io.Writer, model,
 			continue
 		case line == "":
 			continue
-		case line == "/exit" || line == "/quit":
-			return nil
-		case line == "/new":
-			conversation = 0
-			fmt.Fprintln(out, "(new conversation)")
-			continue
-		case strings.HasPrefix(line, "/model"):
-			name := strings.TrimSpace(strings.TrimPrefix(line, "/model"))
-			p, _, err := svc.Provider(name)
-			if err != nil || name == "" {
-				if name != "" {
-					fmt.Fprintf(out, "unknown profile or model %q; ", name)
+		case strings.HasPrefix(line, "//"):
+			line = line[1:] // a prompt that starts with a slash
+		case strings.HasPrefix(line, "/"):
+			// A mistyped command (/exti) is not sent to the model as a prompt: that would
+			// spend tokens on a typo.
+			verb, arg, _ := strings.Cut(line, " ")
+			arg = strings.TrimSpace(arg)
+			switch verb {
+			case "/exit", "/quit":
+				return nil
+			case "/new":
+				conversation = 0
+				fmt.Fprintln(out, "(new conversation)")
+			case "/model":
+				p, _, err := svc.Provider(arg)
+				if err != nil || arg == "" {
+					if arg != "" {
+						fmt.Fprintf(out, "unknown profile or model %q; ", arg)
+					}
+					fmt.Fprintf(out, "profiles: %s\n", strings.Join(svc.profileNames(), ", "))
+					continue
 				}
-				fmt.Fprintf(out, "profiles: %s\n", strings.Join(svc.profileNames(), ", "))
-				continue
+				model = arg
+				fmt.Fprintf(out, "(now %s: %s/%s)\n", p.Name, p.Provider, p.Model)
+			case "/help":
+				fmt.Fprintln(out, replHelp)
+			default:
+				fmt.Fprintf(out, "unknown command %s; %s\n", verb, replHelp)
 			}
-			model = name
-			fmt.Fprintf(out, "(now %s: %s/%s)\n", p.Name, p.Provider, p.Model)
 			continue
 		}
 		// Ctrl-C (SIGINT) while an answer streams cancels that answer, not the program: the
@@ -168,7 +193,13 @@ func modelsCommand(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "models",
 		Short: "The configured profiles, and with --remote the models each provider offers",
-		Args:  cobra.NoArgs,
+		Long: `List the profiles the AI_ settings configure (AI_PROVIDER and AI_MODEL are the
+default profile, AI_PROFILES adds named ones) with their provider and model.
+--remote also asks each configured provider which models it offers (its
+models endpoint), so a typo in AI_MODEL shows before the first chat.`,
+		Example: fmt.Sprintf(`  %[1]s ai models
+  %[1]s ai models --remote`, env.Name),
+		Args: cobra.NoArgs,
 	}
 	cmd.Flags().BoolVar(&remote, "remote", false, "also ask each provider for its models")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -215,7 +246,14 @@ func usageCommand(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "usage",
 		Short: "Tokens and cost per day and model, from the usage ledger",
-		Args:  cobra.NoArgs,
+		Long: `Sum the usage ledger, one line per day and model: calls, failed calls, input
+and output tokens and their cost from the price table (AI_PRICES overrides it),
+then a total. Every provider call the app made is in the ledger: API chats,
+jobs, tool loops and this command's chats.`,
+		Example: fmt.Sprintf(`  %[1]s ai usage
+  %[1]s ai usage --days 7
+  %[1]s ai usage --json`, env.Name),
+		Args: cobra.NoArgs,
 	}
 	cmd.Flags().IntVar(&days, "days", 30, "days to show, today included: from 1 to 366")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")

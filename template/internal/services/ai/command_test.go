@@ -83,17 +83,19 @@ func TestCommands(t *testing.T) {
 		t.Setenv("AI_PROFILES", "big=local/llama3.3")
 		t.Setenv("AI_LOCAL_BASE_URL", f.srv.URL+"/v1")
 
-		out, err := run(t, "hi\nmore\n/model big\nagain\n/new\nfresh\n/model nope\n/exit\n", "chat")
+		out, err := run(t, "hi\nmore\n/model big\nagain\n/new\nfresh\n/model nope\n/exti\n/modelx\n/help\n//etc is a folder\n/exit\n", "chat")
 		if err != nil {
 			t.Fatalf("chat: %v\n%s", err, out)
 		}
-		for _, want := range []string{"Chatting with default (local/llama3.2)", "Hello, world", "[12 in, 3 out tokens", "(now big: local/llama3.3)", "(new conversation)", "unknown profile or model \"nope\"; profiles: default (llama3.2), big (llama3.3)"} {
+		for _, want := range []string{"Chatting with default (local/llama3.2)", "Hello, world", "[12 in, 3 out tokens", "(now big: local/llama3.3)", "(new conversation)", "unknown profile or model \"nope\"; profiles: default (llama3.2), big (llama3.3)",
+			"unknown command /exti; /model NAME switches", "unknown command /modelx;", "\n> /model NAME switches the profile or model"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("chat printed:\n%s\nwant %q", out, want)
 			}
 		}
-		if f.count() != 4 {
-			t.Fatalf("%d provider calls, want 4", f.count())
+		// Mistyped commands and /help are not prompts; "//etc..." is the prompt "/etc...".
+		if f.count() != 5 {
+			t.Fatalf("%d provider calls, want 5", f.count())
 		}
 		// "again" continued the conversation (2 earlier turns) on the other model; "fresh" did not.
 		f.mu.Lock()
@@ -104,6 +106,12 @@ func TestCommands(t *testing.T) {
 		}
 		if msgs, _ := fresh["messages"].([]any); len(msgs) != 1 {
 			t.Errorf("fresh sent %d messages", len(msgs))
+		}
+		f.mu.Lock()
+		slashed, _ := f.requests[4]["messages"].([]any)
+		f.mu.Unlock()
+		if last, _ := slashed[len(slashed)-1].(map[string]any); last["content"] != "/etc is a folder" {
+			t.Errorf("the slashed prompt was sent as %v", last["content"])
 		}
 
 		out, err = run(t, "", "models", "--remote")
