@@ -15,6 +15,9 @@ import (
 type Lines struct {
 	in  *bufio.Reader
 	out io.Writer
+	// echo writes each answer after its question: a terminal shows what is typed, a pipe does
+	// not, and a transcript of piped answers would list questions without them.
+	echo bool
 	// pending holds a read that was still waiting for input when its context ended; the next
 	// question takes its answer rather than reading beside it.
 	pending chan lineRead
@@ -27,7 +30,7 @@ type lineRead struct {
 
 // NewLines returns line prompts reading answers from in.
 func NewLines(in io.Reader, out io.Writer) *Lines {
-	return &Lines{in: bufio.NewReader(in), out: out}
+	return &Lines{in: bufio.NewReader(in), out: out, echo: !IsTerminal(in)}
 }
 
 // readLine returns the next answer. A read blocks until input arrives, so it runs apart and an
@@ -59,7 +62,11 @@ func (l *Lines) readLine(ctx context.Context) (string, error) {
 	case r.err != nil && !errors.Is(r.err, io.EOF):
 		return "", fmt.Errorf("prompt: read answer: %w", r.err)
 	}
-	return strings.TrimSpace(r.line), nil
+	answer := strings.TrimSpace(r.line)
+	if l.echo {
+		fmt.Fprintln(l.out, answer)
+	}
+	return answer, nil
 }
 
 func (l *Lines) Text(ctx context.Context, title, def string, validate func(string) error) (string, error) {

@@ -235,3 +235,42 @@ func TestFormEscapeAborts(t *testing.T) {
 		t.Fatalf("Esc: err = %v (context: %v), want ErrAborted at once", err, ctx.Err())
 	}
 }
+
+// TestLinesEchoPipedAnswers: answers piped in (not typed at a terminal, which echoes them itself)
+// are written after their question, so a transcript or CI log shows what was answered, one
+// question to a line.
+func TestLinesEchoPipedAnswers(t *testing.T) {
+	var out bytes.Buffer
+	l := NewLines(strings.NewReader("bad name\nmyapp\ncache\n\nmaybe\ny"), &out)
+	ctx := t.Context()
+	valid := func(s string) error {
+		if strings.Contains(s, " ") {
+			return errors.New("no spaces")
+		}
+		return nil
+	}
+	if _, err := l.Text(ctx, "Project name", "", valid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.MultiSelect(ctx, "Components:", testOptions, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Text(ctx, "Module", "example.com/myapp", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Confirm(ctx, "Go?", false); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"Project name: bad name\n  no spaces\n",
+		"Project name: myapp\n",
+		"'none' for none): cache\n",
+		"Module [example.com/myapp]: \n",
+		"Go? [y/N]: maybe\n  please answer y or n\n",
+		"Go? [y/N]: y\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
