@@ -213,6 +213,17 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 	block := func(rel string, r Reason) { blocked = append(blocked, Blocked{Path: rel, Reason: r}) }
 	newPaths := map[string]bool{}
 	add := func(c Change) { pl.Changes = append(pl.Changes, c) }
+	// addMerge adds a merge of f; a merge that comes out as aegis's new version has nothing of
+	// the user's left to keep (their only change was one aegis makes too, such as the module
+	// rename), so it is an update: listing it as a merge would send them to review a file whose
+	// edits are not theirs.
+	addMerge := func(f generate.File, merged []byte) {
+		action := Merge
+		if equal(merged, f.Data) {
+			action = Update
+		}
+		add(Change{Path: f.Path, Action: action, Data: merged, Mode: f.Mode})
+	}
 
 	for _, f := range files {
 		newPaths[f.Path] = true
@@ -279,16 +290,23 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 				block(f.Path, NoBase)
 				continue
 			}
+			if renamed != "" {
+				// The user's copy has the module path they renamed to, as aegis's new version
+				// does: merged against the base under the recorded path, the rename would count
+				// as the user's change to every line naming the module, and an import aegis
+				// drops (wire_gen.go's of a removed part) would stay as if the user had added it.
+				base = p.asRenamed(base, renamed)
+			}
 			if slices.Contains(generate.WireFiles, f.Path) {
 				// The wire_gen.go import files are merged by their imports (mergeWire).
 				if merged, ok := mergeWire(f.Path, disk, base, f.Data); ok {
-					add(Change{Path: f.Path, Action: Merge, Data: merged, Mode: f.Mode})
+					addMerge(f, merged)
 					continue
 				}
 			}
 			if merged, settled, ok := mergeModule(f.Path, disk, base, f.Data); ok {
-				add(Change{Path: f.Path, Action: Merge, Data: merged, Mode: f.Mode})
-				if !settled {
+				addMerge(f, merged)
+				if !settled && !equal(merged, f.Data) {
 					pl.Tidy = true
 				}
 				continue
@@ -318,7 +336,7 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 			}
 			switch {
 			case !conflicts:
-				add(Change{Path: f.Path, Action: Merge, Data: merged, Mode: f.Mode})
+				addMerge(f, merged)
 			case m == modeUpdate:
 				add(Change{Path: f.Path, Action: Conflict, Data: merged, Mode: f.Mode})
 				pl.Conflicts = append(pl.Conflicts, f.Path)

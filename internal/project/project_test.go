@@ -921,3 +921,65 @@ func TestGrowAfterModuleRename(t *testing.T) {
 		})
 	}
 }
+
+// TestRenameOnlyIsNoMerge: after a module rename (go.mod and a search and replace of the
+// imports, nothing else), the files aegis changes are updates, not merges: the user's only
+// change is the rename, which the new rendering has too, so there is nothing of theirs to merge,
+// and a plan of "merge" lines would send them to review files they never edited.
+func TestRenameOnlyIsNoMerge(t *testing.T) {
+	const renamed = "example.com/store"
+	tests := []struct {
+		name string
+		sel  catalog.Selection
+		plan func(*Project) (*Plan, error)
+	}{
+		{"add", resolve(t, "database"), func(p *Project) (*Plan, error) { return p.PlanAdd([]string{"cache"}) }},
+		{"remove", resolve(t, "database", "cache"), func(p *Project) (*Plan, error) { return p.PlanRemove([]string{"cache"}) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := initProject(t, t.TempDir(), tt.sel, nil)
+			err := filepath.WalkDir(dir, func(file string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() || (!strings.HasSuffix(file, ".go") && filepath.Base(file) != "go.mod") {
+					return err
+				}
+				data, err := os.ReadFile(file)
+				if err != nil {
+					return err
+				}
+				return os.WriteFile(file, []byte(strings.ReplaceAll(string(data), testModule, renamed)), 0o644)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := load(t, dir, nil)
+			pl, err := tt.plan(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Apply(t.Context(), pl); err != nil {
+				t.Fatal(err)
+			}
+			// The removed part's import would break the build, its package being gone.
+			wire, err := os.ReadFile(filepath.Join(dir, "internal", "components", "wire_gen.go"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if imports := strings.Contains(string(wire), "/internal/components/cache\""); imports != (tt.name == "add") {
+				t.Errorf("wire_gen.go imports cache: %v, want %v:\n%s", imports, tt.name == "add", wire)
+			}
+			updates := 0
+			for _, c := range pl.Visible() {
+				switch c.Action {
+				case Merge, Conflict:
+					t.Errorf("%s listed as %s; the user only renamed the module", c.Path, c.Action)
+				case Update:
+					updates++
+				}
+			}
+			if updates == 0 {
+				t.Errorf("no updates in the plan: %+v", pl.Visible())
+			}
+		})
+	}
+}
