@@ -18,7 +18,11 @@ func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the aegis version",
-		Args:  cobra.NoArgs,
+		Long: `Print the aegis version, the commit it was built from when known, the Go toolchain and
+platform it runs on, and the Go version of the projects it generates (their go.mod's go line).
+'aegis --version' prints the same line. Quote it in bug reports.`,
+		Example: "  aegis version\n  aegis --version",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintln(cmd.OutOrStdout(), versionLine())
 			return nil
