@@ -6,18 +6,33 @@ import (
 )
 
 // Suggest returns the entry whose name is nearest to name, a name the catalog does not have,
-// when it is near enough to be a typo: at most two edits (a swap of neighbouring letters
-// counts as one, so "cahce" finds "cache") and no more than half the name's length, so a
-// short unrelated word suggests nothing. Ties go to the entry first in catalog order.
+// when it is near enough to be a typo (see Nearest). Ties go to the entry first in catalog
+// order.
 func (c Catalog) Suggest(name string) (Entry, bool) {
-	best, bestDist := Entry{}, 3
-	for _, e := range c.Entries {
-		d := editDistance(name, e.Name)
+	names := make([]string, len(c.Entries))
+	for i, e := range c.Entries {
+		names[i] = e.Name
+	}
+	i, ok := Nearest(name, names)
+	if !ok {
+		return Entry{}, false
+	}
+	return c.Entries[i], true
+}
+
+// Nearest returns the index of the name in names nearest to name when it is near enough to be
+// a typo: at most two edits (a swap of neighbouring letters counts as one, so "cahce" finds
+// "cache") and no more than half the name's length, so a short unrelated word suggests
+// nothing. Ties go to the first. The prompts use it too, for a name typed as an answer.
+func Nearest(name string, names []string) (int, bool) {
+	best, bestDist := -1, 3
+	for i, n := range names {
+		d := editDistance(name, n)
 		if d < bestDist && 2*d <= len(name) {
-			best, bestDist = e, d
+			best, bestDist = i, d
 		}
 	}
-	return best, bestDist < 3
+	return best, best >= 0
 }
 
 // editDistance is the optimal string alignment distance between a and b: insertions,

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/aegisgo/aegis/internal/catalog"
 )
 
 // Lines prompts one line at a time: for pipes and for users who prefer plain text.
@@ -190,7 +192,11 @@ func parseChoices(answer string, avail, unavail []Option) ([]string, error) {
 			for i, o := range avail {
 				names[i] = o.Value
 			}
-			return nil, fmt.Errorf("'%s' is not a choice; choose from %s or 1-%d", tok, strings.Join(names, ", "), len(avail))
+			hint := ""
+			if i, ok := catalog.Nearest(tok, names); ok {
+				hint = fmt.Sprintf("; did you mean '%s'?", names[i])
+			}
+			return nil, fmt.Errorf("'%s' is not a choice; choose from %s or 1-%d%s", tok, strings.Join(names, ", "), len(avail), hint)
 		}
 		if !slices.Contains(values, found) {
 			values = append(values, found)

@@ -65,6 +65,14 @@ func TestLinesAnswers(t *testing.T) {
 			want: []string{"cache"}, wantOut: []string{"'oauth' is coming soon and cannot be chosen yet"},
 		},
 		{
+			name:  "misspelt name refused with the nearest",
+			input: "cahce\ncache\n",
+			ask: func(ctx context.Context, l *Lines) (any, error) {
+				return l.MultiSelect(ctx, "Components:", testOptions, nil)
+			},
+			want: []string{"cache"}, wantOut: []string{"'cahce' is not a choice; choose from database, cache or 1-2; did you mean 'cache'?\n"},
+		},
+		{
 			name:  "empty keeps the marked ones",
 			input: "\n",
 			ask: func(ctx context.Context, l *Lines) (any, error) {
