@@ -213,17 +213,6 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 	block := func(rel string, r Reason) { blocked = append(blocked, Blocked{Path: rel, Reason: r}) }
 	newPaths := map[string]bool{}
 	add := func(c Change) { pl.Changes = append(pl.Changes, c) }
-	// addMerge adds a merge of f; a merge that comes out as aegis's new version has nothing of
-	// the user's left to keep (their only change was one aegis makes too, such as the module
-	// rename), so it is an update: listing it as a merge would send them to review a file whose
-	// edits are not theirs.
-	addMerge := func(f generate.File, merged []byte) {
-		action := Merge
-		if equal(merged, f.Data) {
-			action = Update
-		}
-		add(Change{Path: f.Path, Action: action, Data: merged, Mode: f.Mode})
-	}
 
 	for _, f := range files {
 		newPaths[f.Path] = true
@@ -296,17 +285,23 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 				// as the user's change to every line naming the module, and an import aegis
 				// drops (wire_gen.go's of a removed part) would stay as if the user had added it.
 				base = p.asRenamed(base, renamed)
+				if equal(disk, base) {
+					// The rename was the user's only change, and the new version has it
+					// too: nothing of theirs to merge.
+					add(Change{Path: f.Path, Action: Update, Data: f.Data, Mode: f.Mode})
+					continue
+				}
 			}
 			if slices.Contains(generate.WireFiles, f.Path) {
 				// The wire_gen.go import files are merged by their imports (mergeWire).
 				if merged, ok := mergeWire(f.Path, disk, base, f.Data); ok {
-					addMerge(f, merged)
+					add(Change{Path: f.Path, Action: Merge, Data: merged, Mode: f.Mode})
 					continue
 				}
 			}
 			if merged, settled, ok := mergeModule(f.Path, disk, base, f.Data); ok {
-				addMerge(f, merged)
-				if !settled && !equal(merged, f.Data) {
+				add(Change{Path: f.Path, Action: Merge, Data: merged, Mode: f.Mode})
+				if !settled {
 					pl.Tidy = true
 				}
 				continue
@@ -336,7 +331,7 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 			}
 			switch {
 			case !conflicts:
-				addMerge(f, merged)
+				add(Change{Path: f.Path, Action: Merge, Data: merged, Mode: f.Mode})
 			case m == modeUpdate:
 				add(Change{Path: f.Path, Action: Conflict, Data: merged, Mode: f.Mode})
 				pl.Conflicts = append(pl.Conflicts, f.Path)
