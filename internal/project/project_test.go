@@ -865,23 +865,7 @@ func TestGrowAfterModuleRename(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := initProject(t, t.TempDir(), tt.sel, nil)
 			const edited = "internal/components/backend/body.go"
-			err := filepath.WalkDir(dir, func(file string, d fs.DirEntry, err error) error {
-				if err != nil || d.IsDir() || (!strings.HasSuffix(file, ".go") && filepath.Base(file) != "go.mod") {
-					return err
-				}
-				data, err := os.ReadFile(file)
-				if err != nil {
-					return err
-				}
-				out := strings.ReplaceAll(string(data), testModule, renamed)
-				if rel, _ := filepath.Rel(dir, file); filepath.ToSlash(rel) == edited {
-					out += "\n// the team's note\n"
-				}
-				return os.WriteFile(file, []byte(out), 0o644)
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			renameModule(t, dir, renamed, edited)
 			// A generated file the user deleted, which only the rename would change, stays
 			// deleted rather than stopping the command.
 			const deleted = "internal/components/backend/health_test.go"
@@ -922,6 +906,29 @@ func TestGrowAfterModuleRename(t *testing.T) {
 	}
 }
 
+// renameModule renames the project's module as a team would (go.mod and a search and replace
+// of every Go file's imports); the file edited, if any, also gets a line of the team's own.
+func renameModule(t *testing.T, dir, renamed, edited string) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(file string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || (!strings.HasSuffix(file, ".go") && filepath.Base(file) != "go.mod") {
+			return err
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		out := strings.ReplaceAll(string(data), testModule, renamed)
+		if rel, _ := filepath.Rel(dir, file); filepath.ToSlash(rel) == edited {
+			out += "\n// the team's note\n"
+		}
+		return os.WriteFile(file, []byte(out), 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestRenameOnlyIsNoMerge: after a module rename (go.mod and a search and replace of the
 // imports, nothing else), the files aegis changes are updates, not merges: the user's only
 // change is the rename, which the new rendering has too, so there is nothing of theirs to merge,
@@ -939,19 +946,7 @@ func TestRenameOnlyIsNoMerge(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := initProject(t, t.TempDir(), tt.sel, nil)
-			err := filepath.WalkDir(dir, func(file string, d fs.DirEntry, err error) error {
-				if err != nil || d.IsDir() || (!strings.HasSuffix(file, ".go") && filepath.Base(file) != "go.mod") {
-					return err
-				}
-				data, err := os.ReadFile(file)
-				if err != nil {
-					return err
-				}
-				return os.WriteFile(file, []byte(strings.ReplaceAll(string(data), testModule, renamed)), 0o644)
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			renameModule(t, dir, renamed, "")
 			p := load(t, dir, nil)
 			pl, err := tt.plan(p)
 			if err != nil {
