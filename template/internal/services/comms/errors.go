@@ -24,7 +24,8 @@ var (
 	// let the text start headers of its own.
 	ErrHeaderInjection = errors.New("comms: line break in a header")
 	// ErrInvalidHeader: a custom header with a name that is not a header name, or one the
-	// service sets itself (From, To, Subject...).
+	// service sets itself (From, To, Subject...); a control character in the subject or a
+	// header's value.
 	ErrInvalidHeader = errors.New("comms: invalid header")
 	// ErrNoContent: an email with neither a text nor an HTML body, or an empty SMS.
 	ErrNoContent = errors.New("comms: empty message")

@@ -160,6 +160,18 @@ func ValidatePhone(number string) error {
 
 func hasLineBreak(s string) bool { return strings.ContainsAny(s, "\r\n") }
 
+// controlChar returns the first control character in s other than tab (NUL, ESC, DEL...): a
+// header cannot carry them (RFC 5322), and servers and mail clients truncate, refuse or show
+// them differently, so what the recipient sees would not be what was sent.
+func controlChar(s string) (rune, bool) {
+	for _, r := range s {
+		if (r < 0x20 && r != '\t') || r == 0x7f {
+			return r, true
+		}
+	}
+	return 0, false
+}
+
 // oneLine is s with its runs of white space, line breaks included, made single spaces.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
@@ -230,6 +242,9 @@ func prepare(m Message, from string, maxBytes int64) (Message, error) {
 	if hasLineBreak(m.Subject) {
 		return Message{}, fmt.Errorf("%w: the subject contains a line break", ErrHeaderInjection)
 	}
+	if r, ok := controlChar(m.Subject); ok {
+		return Message{}, fmt.Errorf("%w: the subject contains the control character %U", ErrInvalidHeader, r)
+	}
 	if strings.TrimSpace(m.Text) == "" && strings.TrimSpace(m.HTML) == "" {
 		return Message{}, fmt.Errorf("%w: the email has neither a text nor an HTML body", ErrNoContent)
 	}
@@ -244,6 +259,9 @@ func prepare(m Message, from string, maxBytes int64) (Message, error) {
 				return Message{}, fmt.Errorf("%w: %s is set from the message's fields, not through Headers", ErrInvalidHeader, name)
 			case hasLineBreak(value):
 				return Message{}, fmt.Errorf("%w: header %s contains a line break", ErrHeaderInjection, name)
+			}
+			if r, ok := controlChar(value); ok {
+				return Message{}, fmt.Errorf("%w: header %s contains the control character %U", ErrInvalidHeader, name, r)
 			}
 			headers[name] = value
 		}
