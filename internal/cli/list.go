@@ -20,7 +20,7 @@ func newServicesCmd(env *Env) *cobra.Command {
 		Long: `List the services by category, with their status and the components each requires.
 A service marked "coming soon" is listed but cannot be generated yet.`,
 		Example: "  aegis services\n  aegis services --json",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return list(cmd.OutOrStdout(), env.catalog(), catalog.KindService, catalog.ServiceCategories, asJSON)
 		},
@@ -36,7 +36,7 @@ func newComponentsCmd(env *Env) *cobra.Command {
 		Short:   "List the components aegis can add: how your app works",
 		Long:    `List the components by category, with their status and requirements.`,
 		Example: "  aegis components\n  aegis components --json",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return list(cmd.OutOrStdout(), env.catalog(), catalog.KindComponent, catalog.ComponentCategories, asJSON)
 		},

@@ -80,6 +80,15 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
+// noArgs refuses the arguments of a command that takes none by saying so: cobra.NoArgs calls the
+// first one an unknown command, which sends the user looking for subcommands there are none of.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	return usagef("'%s' takes no arguments, and got %q", cmd.CommandPath(), args[0])
+}
+
 // Main runs aegis with args (without the program name) and returns the exit status.
 func Main(args []string, env Env) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -22,7 +22,7 @@ func newVersionCmd() *cobra.Command {
 platform it runs on, and the Go version of the projects it generates (their go.mod's go line).
 'aegis --version' prints the same line. Quote it in bug reports.`,
 		Example: "  aegis version\n  aegis --version",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintln(cmd.OutOrStdout(), versionLine())
 			return nil
