@@ -852,15 +852,7 @@ func TestUnreadableFileNamed(t *testing.T) {
 // manifest records the new path.
 func TestGrowAfterModuleRename(t *testing.T) {
 	const renamed = "example.com/store"
-	tests := []struct {
-		name string
-		sel  catalog.Selection
-		plan func(*Project) (*Plan, error)
-	}{
-		{"add", resolve(t, "database"), func(p *Project) (*Plan, error) { return p.PlanAdd([]string{"cache"}) }},
-		{"remove", resolve(t, "database", "cache"), func(p *Project) (*Plan, error) { return p.PlanRemove([]string{"cache"}) }},
-		{"update", resolve(t, "database"), func(p *Project) (*Plan, error) { return p.PlanUpdate() }},
-	}
+	tests := growCases(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := initProject(t, t.TempDir(), tt.sel, nil)
@@ -906,6 +898,22 @@ func TestGrowAfterModuleRename(t *testing.T) {
 	}
 }
 
+// growCase is a project and the add, remove or update planned on it.
+type growCase struct {
+	name string
+	sel  catalog.Selection
+	plan func(*Project) (*Plan, error)
+}
+
+// growCases adds cache to, removes it from, and updates a database project.
+func growCases(t *testing.T) []growCase {
+	return []growCase{
+		{"add", resolve(t, "database"), func(p *Project) (*Plan, error) { return p.PlanAdd([]string{"cache"}) }},
+		{"remove", resolve(t, "database", "cache"), func(p *Project) (*Plan, error) { return p.PlanRemove([]string{"cache"}) }},
+		{"update", resolve(t, "database"), func(p *Project) (*Plan, error) { return p.PlanUpdate() }},
+	}
+}
+
 // renameModule renames the project's module as a team would (go.mod and a search and replace
 // of every Go file's imports); the file edited, if any, also gets a line of the team's own.
 func renameModule(t *testing.T, dir, renamed, edited string) {
@@ -935,14 +943,7 @@ func renameModule(t *testing.T, dir, renamed, edited string) {
 // and a plan of "merge" lines would send them to review files they never edited.
 func TestRenameOnlyIsNoMerge(t *testing.T) {
 	const renamed = "example.com/store"
-	tests := []struct {
-		name string
-		sel  catalog.Selection
-		plan func(*Project) (*Plan, error)
-	}{
-		{"add", resolve(t, "database"), func(p *Project) (*Plan, error) { return p.PlanAdd([]string{"cache"}) }},
-		{"remove", resolve(t, "database", "cache"), func(p *Project) (*Plan, error) { return p.PlanRemove([]string{"cache"}) }},
-	}
+	tests := growCases(t)[:2] // add and remove: an update by this same aegis has nothing to list
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := initProject(t, t.TempDir(), tt.sel, nil)
