@@ -595,3 +595,45 @@ func TestBrowserFailedActionSaysSo(t *testing.T) {
 		t.Errorf("after a refused action the panel shows %q (focused: %s), want %q, focused", m[1], m[2], want)
 	}
 }
+
+// TestBrowserStaleRegionKeepsFrameWithFocus: a stale region (refreshes fail, dashboard.js sets
+// .is-stale on the body) keeps its dashed frame while it has the focus, which a refresh gives
+// it when what had the focus is gone; a button in it still draws its focus ring. The rule
+// that takes the ring off a focused region (.panel[tabindex="-1"]:focus, #live[...]:focus) is
+// more specific than the stale frame's, so a focused stale region looked current.
+func TestBrowserStaleRegionKeepsFrameWithFocus(t *testing.T) {
+	chromiumPath(t)
+	page := styledPage(t, `<main id="main" tabindex="-1"><div id="live" tabindex="-1">x</div><div id="panel-x" class="panel" tabindex="-1"><button id="b">Retry</button></div><div id="panel-y" class="panel">y</div></main><p id="out"></p>
+<script>addEventListener("load", function () {
+  document.body.classList.add("is-stale");
+  var out = [];
+  ["panel-y", "live", "panel-x", "b"].forEach(function (id) {
+    var el = document.getElementById(id);
+    el.focus();
+    var s = getComputedStyle(el);
+    out.push(id + "=" + (document.activeElement === el) + ":" + s.outlineStyle + ":" + s.outlineWidth);
+  });
+  document.getElementById("out").textContent = out.join(" ") + " end";
+});</script>`)
+	dom := browse(t, page, time.Second, 800, 600, "")
+	m := regexp.MustCompile(`panel-y=\w+:(\w+):\S+ live=(\w+):(\w+):\S+ panel-x=(\w+):(\w+):\S+ b=(\w+):(\w+):(\S+) end`).FindStringSubmatch(dom)
+	if m == nil {
+		t.Fatalf("the page did not report the outlines:\n%s", dom)
+	}
+	if m[1] != "dashed" {
+		t.Fatalf("a stale panel without the focus draws a %s outline, want dashed: the test proves nothing", m[1])
+	}
+	for _, r := range []struct{ name, focused, style, want string }{
+		{"#live", m[2], m[3], "dashed"}, {".panel", m[4], m[5], "dashed"}, {"a button in a stale panel", m[6], m[7], "solid"},
+	} {
+		if r.focused != "true" {
+			t.Errorf("%s did not take the focus", r.name)
+		}
+		if r.style != r.want {
+			t.Errorf("%s with the focus draws a %s outline on a stale page, want %s", r.name, r.style, r.want)
+		}
+	}
+	if m[8] != "3px" {
+		t.Errorf("a button in a stale panel draws a %s focus ring, want 3px", m[8])
+	}
+}
