@@ -637,3 +637,70 @@ func TestBrowserStaleRegionKeepsFrameWithFocus(t *testing.T) {
 		t.Errorf("a button in a stale panel draws a %s focus ring, want 3px", m[8])
 	}
 }
+
+// TestBrowserFailedSearchSaysSo: a search (a panel's form that fetches its results with htmx,
+// as the analytics panel's does) that fails says so in one line under its form, read out as an
+// alert, once however often it is retried. It showed the banner meant for refreshes that fail
+// ("what you see may be out of date") and framed the page as stale, though only the search had
+// failed, and said nothing near the form.
+func TestBrowserFailedSearchSaysSo(t *testing.T) {
+	chromiumPath(t)
+	e := setup(t, setupOpts{})
+	htmx, dashboardJS := layoutScripts(t, e)
+	mux := http.NewServeMux()
+	mux.Handle("/", e.h)
+	mux.HandleFunc("/test/search", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("q") == "down" {
+			// The app went away: the connection closes with no answer.
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"title":"Bad Request","status":400,"detail":"The funnel has too many steps: give at most 10."}`)
+	})
+	mux.HandleFunc("/test/page", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><script src="%s" defer></script><script src="%s" defer></script></head>
+<body><main><p id="stale" role="alert" hidden></p><div id="panel-test" class="panel"><form method="get" action="/test/page" class="search" hx-get="/test/search" hx-target="closest .panel" hx-swap="outerHTML"><label for="q">Search</label><input id="q" type="search" name="q" value="%s"><button type="submit">Search</button></form><p>results</p></div></main><p id="out"></p>
+<script>addEventListener("load", function () {
+  var f = document.querySelector("#panel-test form");
+  document.getElementById("q").focus();
+  f.requestSubmit();
+  setTimeout(function () { f.requestSubmit(); }, 500);
+  setTimeout(function () {
+    var lines = document.querySelectorAll("#panel-test .notice"), n = lines[0], a = document.activeElement;
+    document.getElementById("out").textContent = "banner=" + !document.getElementById("stale").hidden +
+      " stale=" + document.body.classList.contains("is-stale") + " lines=" + lines.length +
+      " after=" + (n ? n.previousElementSibling === f : false) + " focus=" + a.id +
+      " notice=" + (n ? n.getAttribute("role") + ":" + n.textContent : "none") + " end";
+  }, 1500);
+});</script></body></html>`, htmx, dashboardJS, r.URL.Query().Get("q"))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	for _, tc := range []struct{ name, q, want string }{
+		{"refused", "a,b", "alert:Search failed: The funnel has too many steps: give at most 10."},
+		{"no answer", "down", "alert:Search failed: no answer from the app. Try again."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dom := browse(t, srv.URL+"/test/page?q="+tc.q, 2*time.Second, 800, 600, "")
+			m := regexp.MustCompile(`banner=(\w+) stale=(\w+) lines=(\d+) after=(\w+) focus=(\S*) notice=(.*?) end`).FindStringSubmatch(dom)
+			if m == nil {
+				t.Fatalf("the page did not report the search's failure:\n%s", dom)
+			}
+			if m[1] != "false" || m[2] != "false" {
+				t.Errorf("a failed search shows the stale banner (%s) or marks the page stale (%s), want neither", m[1], m[2])
+			}
+			if m[3] != "1" || m[4] != "true" || m[6] != tc.want {
+				t.Errorf("after two failed searches the panel shows %s line(s), first %q (right under the form: %s), want one, %q, under the form", m[3], m[6], m[4], tc.want)
+			}
+			if m[5] != "q" {
+				t.Errorf("after a failed search the focus is on %q, want still in the search box", m[5])
+			}
+		})
+	}
+}

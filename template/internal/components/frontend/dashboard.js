@@ -15,7 +15,7 @@
   // refresh (every 2 s on the overview, as long as the app is down).
   var failing = "";
   function fail(e, why) {
-    if (!isRefresh(e)) return;
+    if (!isPoll(e)) return;
     var b = banner();
     if (!b) return;
     if (b.hidden || failing !== why) {
@@ -57,7 +57,7 @@
   // the answer (an RFC 9457 problem) says to do.
   function actionFailed(e, why) {
     var target = e.detail && e.detail.target;
-    if (isRefresh(e) || !target || !target.isConnected) return;
+    if (!target || !target.isConnected) return;
     var old = target.querySelector(".outcome");
     if (old) old.remove();
     var o = document.createElement("div"), p = document.createElement("p");
@@ -71,9 +71,36 @@
     dismissable(o);
     p.focus();
   }
+  // A search (a panel's form that fetches its results with a GET, as the analytics panel's
+  // does) is a request the operator made, not a refresh: when it fails, the page is no more
+  // out of date than before, and the stale banner it showed said so. The search says it
+  // failed in one line under its form, the focus staying in the form to try again; a later
+  // search replaces the line, or takes it away when it succeeds.
+  function searchFailed(form, why) {
+    var old = form.nextElementSibling;
+    if (old && old.classList.contains("search-failed")) old.remove();
+    var p = document.createElement("p");
+    p.className = "notice notice-error search-failed";
+    p.setAttribute("role", "alert");
+    p.textContent = "Search failed: " + why;
+    form.parentNode.insertBefore(p, form.nextSibling);
+  }
+  function formOf(e) {
+    var elt = e.detail && e.detail.elt;
+    var form = elt && elt.closest && elt.closest("form");
+    return form && form.isConnected ? form : null;
+  }
+  // requestFailed tells the operator about a request they made (not a poll) that failed: an
+  // action (why) in its panel, a search or another GET (again) under its form or in its panel.
+  function requestFailed(e, why, again) {
+    if (isPoll(e)) return;
+    var form = isRefresh(e) && formOf(e);
+    if (form) searchFailed(form, again);
+    else actionFailed(e, isRefresh(e) ? again : why);
+  }
   document.addEventListener("htmx:sendError", function (e) {
     fail(e, "no answer from the app");
-    actionFailed(e, "no answer from the app, so the action may not have run.");
+    requestFailed(e, "no answer from the app, so the action may not have run.", "no answer from the app. Try again.");
   });
   document.addEventListener("htmx:responseError", function (e) {
     var xhr = e.detail && e.detail.xhr;
@@ -86,7 +113,8 @@
     try {
       detail = JSON.parse(xhr.responseText).detail || "";
     } catch (err) { /* not a problem document: the status says it */ }
-    actionFailed(e, detail || "the app answered HTTP " + (xhr ? xhr.status : "error") + ".");
+    var status = "the app answered HTTP " + (xhr ? xhr.status : "error") + ".";
+    requestFailed(e, detail || status, detail || status + " Try again.");
   });
   // A refresh or an action replaces a whole region (outerHTML): the element that had the
   // keyboard focus is gone, so focus fell back to the page and the next Tab went past the
@@ -209,6 +237,8 @@
   });
   document.addEventListener("htmx:afterRequest", function (e) {
     if (!isRefresh(e) || !e.detail.successful) return;
+    var form = formOf(e), line = form && form.nextElementSibling;
+    if (line && line.classList.contains("search-failed")) line.remove();
     var b = banner();
     if (b && !b.hidden) {
       b.hidden = true;
