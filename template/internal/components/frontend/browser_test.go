@@ -704,3 +704,53 @@ func TestBrowserFailedSearchSaysSo(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserFocusedNodeScrollsIntoView: on a phone, a node of the service graph (a link in a
+// box that scrolls sideways) that takes the keyboard focus is scrolled wholly into view.
+// Chromium scrolls a focused element into view only when none of it shows: the graph's second
+// column starts at the box's right edge at 390 px, so Tab put the focus ring on a node of which
+// 36 of 234 px showed.
+func TestBrowserFocusedNodeScrollsIntoView(t *testing.T) {
+	chromiumPath(t)
+	e := setup(t, setupOpts{})
+	htmx, dashboardJS := layoutScripts(t, e)
+	page := get(t, e.h, "/dashboard/graph").Body.String()
+	css := regexp.MustCompile(`<link rel="stylesheet" href="([^"]+)"`).FindStringSubmatch(page)
+	graph := regexp.MustCompile(`(?s)<div class="scroll"[^>]*>\s*<svg.*?</svg></div>`).FindString(page)
+	if css == nil || graph == "" || !strings.Contains(graph, `<a href="/#card-signup"`) {
+		t.Fatalf("no stylesheet or graph with a signup node on the graph page:\n%s", page)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", e.h)
+	mux.HandleFunc("/test/page", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width, initial-scale=1"><link rel="stylesheet" href="%s"><script src="%s" defer></script><script src="%s" defer></script></head>
+<body><main><figure class="graph-wrap">%s</figure></main><p id="out"></p>
+<script>addEventListener("load", function () {
+  var a = document.querySelector('svg a[href="/#card-signup"]'), box = a.closest(".scroll");
+  a.focus();
+  setTimeout(function () {
+    var r = a.getBoundingClientRect(), b = box.getBoundingClientRect();
+    document.getElementById("out").textContent = "focused=" + (document.activeElement === a) +
+      " node=" + Math.round(r.left) + "-" + Math.round(r.right) + " box=" + Math.round(b.left) + "-" + Math.round(b.right) + " end";
+  }, 300);
+});</script></body></html>`, css[1], htmx, dashboardJS, graph)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	dom := browse(t, srv.URL+"/test/page", time.Second, 390, 800, "graph-focus-phone.png")
+	m := regexp.MustCompile(`focused=(\w+) node=(-?\d+)-(-?\d+) box=(-?\d+)-(-?\d+) end`).FindStringSubmatch(dom)
+	if m == nil {
+		t.Fatalf("the page did not report the node's place:\n%s", dom)
+	}
+	n := make([]int, 4)
+	for i := range n {
+		n[i], _ = strconv.Atoi(m[2+i])
+	}
+	if m[1] != "true" {
+		t.Fatal("the graph's node did not take the focus")
+	}
+	if n[0] < n[2] || n[1] > n[3] {
+		t.Errorf("the focused node spans %d-%d px in a box showing %d-%d px at 390 px, want all of it in view", n[0], n[1], n[2], n[3])
+	}
+}

@@ -233,7 +233,24 @@
     if (!k.focus || (a && a !== document.body && a !== document.documentElement)) return;
     var to = !k.refresh && root.querySelector(".notice") || (!k.focus.self && find(root, focusable, k.focus.key, k.focus.n)) || root;
     if (!to.matches(focusable)) to.setAttribute("tabindex", "-1");
-    to.focus({ preventScroll: to === root || k.refresh });
+    restoring = true;
+    try {
+      to.focus({ preventScroll: to === root || k.refresh });
+    } finally {
+      restoring = false;
+    }
+  });
+  // Chromium scrolls an element that takes the focus into view only when none of it shows: on
+  // a phone the service graph's second column starts at the right edge of its sideways-
+  // scrolling box, so Tab put the focus on a node of which a sliver showed. The box scrolls to
+  // show all of it (as far as it fits), but not when a refresh gives the focus back: the box
+  // stays where the operator scrolled it.
+  var restoring = false;
+  document.addEventListener("focusin", function (e) {
+    var el = e.target, box = !restoring && el.closest && el.closest(".scroll");
+    if (!box || el === box) return;
+    var r = el.getBoundingClientRect(), b = box.getBoundingClientRect();
+    if (r.left < b.left || r.right > b.right) el.scrollIntoView({ block: "nearest", inline: "nearest" });
   });
   document.addEventListener("htmx:afterRequest", function (e) {
     if (!isRefresh(e) || !e.detail.successful) return;
