@@ -2,8 +2,10 @@ package frontend
 
 import (
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -752,5 +754,50 @@ func TestBrowserFocusedNodeScrollsIntoView(t *testing.T) {
 	}
 	if n[0] < n[2] || n[1] > n[3] {
 		t.Errorf("the focused node spans %d-%d px in a box showing %d-%d px at 390 px, want all of it in view", n[0], n[1], n[2], n[3])
+	}
+}
+
+// TestBrowserSearchKeepsItsQueryOnReload: a search that htmx swaps in place (a panel's GET
+// form, as the analytics panel's range and funnel) puts its query in the page's address, as
+// the form does without JavaScript, so a reload (or a copied link) shows the same results.
+// The address stayed as it was: a reload showed the panel unsearched, the box emptied.
+func TestBrowserSearchKeepsItsQueryOnReload(t *testing.T) {
+	chromiumPath(t)
+	e := setup(t, setupOpts{})
+	htmx, dashboardJS := layoutScripts(t, e)
+	panel := func(q url.Values) string {
+		return `<div id="panel-test" class="panel"><form method="get" action="/test/page" class="search" hx-get="/test/results" hx-target="closest .panel" hx-swap="outerHTML"><select name="range"><option>1d</option><option` +
+			map[bool]string{true: " selected"}[q.Get("range") == "7d"] + `>7d</option></select><input type="text" name="steps" value="` + html.EscapeString(q.Get("steps")) + `"><button type="submit">Show</button></form><p id="shown">` +
+			html.EscapeString(q.Encode()) + `</p></div>`
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", e.h)
+	mux.HandleFunc("/test/results", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, panel(r.URL.Query())) })
+	mux.HandleFunc("/test/page", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><script src="%s" defer></script><script src="%s" defer></script></head>
+<body><main>%s</main><p id="out"></p>
+<script>addEventListener("load", function () {
+  document.querySelector("#panel-test select").value = "7d";
+  document.querySelector("#panel-test input").value = "signup, buy";
+  document.querySelector("#panel-test form").requestSubmit();
+  setTimeout(function () {
+    document.getElementById("out").textContent = "address=" + location.pathname + location.search + " shown=" + document.getElementById("shown").textContent + " end";
+  }, 1000);
+});</script></body></html>`, htmx, dashboardJS, panel(r.URL.Query()))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	dom := browse(t, srv.URL+"/test/page", 2*time.Second, 800, 600, "")
+	m := regexp.MustCompile(`address=(\S*) shown=(\S*) end`).FindStringSubmatch(dom)
+	if m == nil {
+		t.Fatalf("the page did not report its address:\n%s", dom)
+	}
+	want := "range=7d&amp;steps=signup%2C+buy"
+	if m[2] != want {
+		t.Fatalf("the search showed %q, want %q: the test proves nothing", m[2], want)
+	}
+	if got := html.UnescapeString(m[1]); got != "/test/page?"+html.UnescapeString(want) {
+		t.Errorf("after the search the address is %s, want /test/page?%s (a reload shows the same results)", got, html.UnescapeString(want))
 	}
 }

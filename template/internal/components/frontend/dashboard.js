@@ -252,8 +252,26 @@
     var r = el.getBoundingClientRect(), b = box.getBoundingClientRect();
     if (r.left < b.left || r.right > b.right) el.scrollIntoView({ block: "nearest", inline: "nearest" });
   });
+  // A search swapped in place puts its query in the page's address, as the form does without
+  // JavaScript: the address stayed as it was, so a reload (or a copied link) showed the panel
+  // unsearched, its box emptied. Replaced, not pushed: Back leaves the page, whose earlier
+  // results htmx could not bring back. Worked out before the request, while the form is there
+  // (afterRequest names the form's surviving parent once the swap replaced it), and applied
+  // when it succeeds.
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var elt = e.detail && e.detail.elt, form = elt && elt.closest && elt.closest("form"), xhr = e.detail && e.detail.xhr;
+    if (!form || !xhr || !isRefresh(e) || isPoll(e) || (form.getAttribute("method") || "get").toLowerCase() !== "get" || !form.getAttribute("action")) return;
+    var u = new URL(form.getAttribute("action"), location.href);
+    if (u.origin !== location.origin) return;
+    var q = new URLSearchParams();
+    new FormData(form).forEach(function (v, k) { if (k !== "csrf_token" && typeof v === "string") q.append(k, v); });
+    u.search = q.toString();
+    xhr.aegisAddress = u.pathname + u.search;
+  });
   document.addEventListener("htmx:afterRequest", function (e) {
     if (!isRefresh(e) || !e.detail.successful) return;
+    var xhr = e.detail.xhr;
+    if (xhr && xhr.aegisAddress) history.replaceState(history.state, "", xhr.aegisAddress);
     var form = formOf(e), line = form && form.nextElementSibling;
     if (line && line.classList.contains("search-failed")) line.remove();
     var b = banner();
