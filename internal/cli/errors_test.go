@@ -1,17 +1,21 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 
 	"golang.org/x/mod/modfile"
+
+	"github.com/aegisgo/aegis/internal/prompt"
 )
 
 // Errors are one line that say what is wrong and how to fix it; usage errors point at the help
@@ -164,6 +168,69 @@ func TestWriteErrors(t *testing.T) {
 			lines := strings.SplitAfter(strings.TrimSuffix(r.stderr, "\n"), "\n")
 			if len(lines) != 2 || !strings.HasPrefix(lines[1], tt.cause) {
 				t.Errorf("-v: stderr %q; want the error and one cause %q", r.stderr, tt.cause)
+			}
+		})
+	}
+}
+
+// An --output-dir that cannot be created fails in one line naming it, the reason and the fix,
+// before anything is asked; and init leaves none of the folders it made for --output-dir when
+// it writes nothing (cancelled, interrupted, or failing to make the folder).
+func TestInitOutputDirCannotBeCreated(t *testing.T) {
+	long := strings.Repeat("a", 300) // longer than any file system allows a name
+	type outputCase struct {
+		name   string
+		output func(dir string) string
+		stdin  string // answers; none means --no-interactive
+		cancel bool   // the context ends before init writes
+		code   int
+		want   string // in stderr (%s is the --output-dir), or stdout when code is 0
+	}
+	tests := []outputCase{
+		{"name too long under missing folders", func(dir string) string { return filepath.Join(dir, "new", "sub", long) }, "", false, ExitError,
+			"(file name too long): pick another --output-dir; nothing was written\n"},
+		{"asked nothing first", func(dir string) string { return filepath.Join(dir, "new", long) }, "\n\n", false, ExitError,
+			"aegis: cannot create " + "%s" + " (file name too long)"},
+		{"cancelled at the confirmation", func(dir string) string { return filepath.Join(dir, "new", "sub") }, "\n\nn\n", false, ExitOK,
+			"Cancelled; nothing was written."},
+		{"interrupted", func(dir string) string { return filepath.Join(dir, "new", "sub") }, "", true, ExitInterrupted, ""},
+	}
+	if runtime.GOOS == "linux" {
+		// The kernel refuses new entries in /proc whoever asks, root included.
+		tests = append(tests, outputCase{"under /proc", func(string) string { return "/proc/x" }, "", false, ExitError,
+			"aegis: cannot create /proc/x (no such file or directory): pick another --output-dir; nothing was written\n"})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			out := tt.output(dir)
+			args := []string{"init", "x", "-o", out}
+			if tt.stdin == "" {
+				args = append(args, "--no-interactive")
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			if tt.cancel {
+				cancel()
+			}
+			defer cancel()
+			var stdout, stderr strings.Builder
+			env := Env{Stdout: &stdout, Stderr: &stderr, Prompter: prompt.NewLines(strings.NewReader(tt.stdin), &stdout)}
+			code := Run(ctx, args, env)
+			got, want := stderr.String(), strings.ReplaceAll(tt.want, "%s", out)
+			if tt.code == ExitOK {
+				got = stdout.String()
+			}
+			if code != tt.code || !strings.Contains(got, want) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit %d and %q", code, stdout.String(), stderr.String(), tt.code, want)
+			}
+			if n := strings.Count(strings.TrimSpace(stderr.String()), "\n"); n != 0 {
+				t.Errorf("error takes %d lines, want one:\n%s", n+1, stderr.String())
+			}
+			if tt.stdin != "" && tt.code == ExitError && strings.Contains(stdout.String(), "Components (") {
+				t.Errorf("init asked before refusing:\n%s", stdout.String())
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("init left %v in %s", entries, dir)
 			}
 		})
 	}

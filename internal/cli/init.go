@@ -217,16 +217,23 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 	}
 
 	start := time.Now()
-	fmt.Fprintf(out, "Generating %s in %s\n", name, target)
-	proj := project.New(target, name, o.module, env.projectOpts())
-	pl, err := proj.PlanInit(sel, o.force)
-	if errors.Is(err, project.ErrExists) {
-		return existsError(target)
-	}
+	undo, err := makeOutputDir(o.outputDir)
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(out, "Generating %s in %s\n", name, target)
+	proj := project.New(target, name, o.module, env.projectOpts())
+	pl, err := proj.PlanInit(sel, o.force)
+	if err != nil {
+		undo()
+		if errors.Is(err, project.ErrExists) {
+			return existsError(target)
+		}
+		return err
+	}
 	if err := proj.Apply(ctx, pl); err != nil {
+		// Apply leaves no project behind; the folders made for --output-dir go too.
+		undo()
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -267,13 +274,76 @@ func checkNotProject(target string) error {
 }
 
 // checkOutputDir rejects an --output-dir that exists and is not a folder, before the error
-// would name the project folder inside it instead.
+// would name the project folder inside it instead, and one that cannot be created.
 func checkOutputDir(dir string) error {
 	fi, err := os.Stat(dir)
 	if err == nil && !fi.IsDir() || errors.Is(err, syscall.ENOTDIR) {
 		return fmt.Errorf("--output-dir %s is not a folder: --output-dir must be a folder (it is created when missing)", dir)
 	}
+	// A folder that cannot be made (under /proc, a name too long, no permission) is found
+	// now, before any question is asked; what the probe made goes again until init writes.
+	undo, err := makeOutputDir(dir)
+	if err != nil {
+		return err
+	}
+	undo()
 	return nil
+}
+
+// makeOutputDir creates dir and its missing parents. undo removes the folders it created,
+// when they are still empty; on failure nothing it created is left, and the error says which
+// folder could not be made and that another --output-dir is the way out.
+func makeOutputDir(dir string) (undo func(), err error) {
+	if dir == "" {
+		dir = "."
+	}
+	// The missing folders, deepest first: the ones undo may remove.
+	var made []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		made = append(made, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	undo = func() {
+		for _, d := range made {
+			// Remove, not RemoveAll: a folder someone else has filled since is not ours to
+			// delete. One that was never made (MkdirAll stopped above it) is passed over.
+			if err := os.Remove(d); err != nil {
+				if _, statErr := os.Lstat(d); statErr == nil {
+					return
+				}
+			}
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		undo()
+		return nil, outputDirError(dir, err)
+	}
+	return undo, nil
+}
+
+// outputDirError explains a failure to create --output-dir in one line: the folder at fault,
+// the reason in the system's words, and the fix. The failed call stays the cause, for -v.
+func outputDirError(dir string, err error) error {
+	reason := err.Error()
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		reason = errno.Error()
+	}
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		// Creating a folder needs write permission on its parent: that is the one to fix.
+		parent := filepath.Dir(dir)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			parent = filepath.Dir(pe.Path)
+		}
+		return explained{fmt.Sprintf("cannot write in %s (%s): pick another --output-dir, or make %s writable; nothing was written", parent, reason, parent), err}
+	}
+	return explained{fmt.Sprintf("cannot create %s (%s): pick another --output-dir; nothing was written", dir, reason), err}
 }
 
 func checkTarget(target string) error {
