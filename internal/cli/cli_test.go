@@ -397,3 +397,68 @@ func TestRemoveAsks(t *testing.T) {
 		t.Errorf("cache's folder is still there: %v", err)
 	}
 }
+
+// A name typed at the wrong question is answered with what it is and where it is chosen, and the
+// question is asked again; the same names passed to the wrong flag say which flag takes them.
+func TestWrongQuestion(t *testing.T) {
+	tests := []struct {
+		name, stdin string
+		args        []string
+		want        []string
+	}{
+		{"service at the components question", "auth\ncache\nauth\nn\n", []string{"init", "shop"},
+			[]string{"  'auth' is a service, not a component; pick it at the services question, next\n", "Services    auth, httpclient\n"}},
+		{"misspelt service at the components question", "auht\n\n\nn\n", []string{"init", "shop"},
+			[]string{"did you mean 'auth'? It is a service, not a component; pick it at the services question, next\n"}},
+		{"coming-soon service at the components question", "saml\n\n\nn\n", []string{"init", "shop"},
+			[]string{"  'saml' is a service, not a component, and it is coming soon: it cannot be chosen yet\n"}},
+		{"always-on part", "backend\n\nhttpclient\n\nn\n", []string{"init", "shop"},
+			[]string{"  'backend' is always included in every project: there is nothing to choose\n", "  'httpclient' is always included"}},
+		{"component at the services question", "\nworker\n\nn\n", []string{"init", "shop"},
+			[]string{"  'worker' is a component, not a service; the components question is past: run 'aegis add worker' afterwards\n"}},
+		{"component chosen already", "cache\ncache\n\nn\n", []string{"init", "shop"},
+			[]string{"  'cache' is a component, not a service, and chosen already at the components question\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			r := run(t, Env{}, tt.stdin, append(tt.args, "-o", dir)...)
+			if r.code != 0 {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("output lacks %q:\n%s", w, r.stdout)
+				}
+			}
+			if strings.Contains(r.stdout, "is not a choice; choose from") && !strings.Contains(r.stdout, "did you mean") {
+				t.Errorf("a name of the catalog was called not a choice:\n%s", r.stdout)
+			}
+		})
+	}
+
+	proj := newProject(t, "cache")
+	t.Run("component at add's services question", func(t *testing.T) {
+		r := run(t, Env{}, "\nworker\n\n", "add", "-p", proj)
+		want := "  'worker' is a component, not a service; the components question is past: run 'aegis add worker' afterwards\n"
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("exit %d, output lacks %q:\n%s", r.code, want, r.stdout)
+		}
+	})
+
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--components", "auth"}, "aegis: unknown component 'auth'; valid components: backend, cache, database, frontend, observability, scheduler, worker; 'auth' is a service: use --services auth\n"},
+		{[]string{"--services", "cache"}, "'cache' is a component: use --components cache\n"},
+		{[]string{"--services", "auth,cahce"}, "did you mean component 'cache'?\n"},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			r := run(t, Env{}, "", append([]string{"init", "shop", "-o", t.TempDir(), "--no-interactive"}, tt.args...)...)
+			if r.code != ExitError || !strings.HasSuffix(r.stderr, tt.want) || strings.Count(r.stderr, "\n") != 1 {
+				t.Errorf("exit %d, stderr %q; want exit 1 and one line ending %q", r.code, r.stderr, tt.want)
+			}
+		})
+	}
+}

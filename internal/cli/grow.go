@@ -165,7 +165,11 @@ func growNames(ctx context.Context, env *Env, o growOpts, verb string, has bool,
 func askNames(ctx context.Context, env *Env, p *project.Project, has bool) ([]string, error) {
 	present := append(slices.Clone(p.Manifest.Components), p.Manifest.Services...)
 	offer := func(e catalog.Entry) bool { return slices.Contains(present, e.Name) == has && (!has || e.Available()) }
-	comps, svcs, err := askAmong(ctx, env.prompter(), env.catalog(), offer, nil, nil)
+	later := "add"
+	if has {
+		later = "remove"
+	}
+	comps, svcs, err := askAmong(ctx, env.prompter(), env.catalog(), offer, later, nil, nil)
 	if err != nil {
 		return nil, err
 	}

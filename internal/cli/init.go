@@ -369,12 +369,13 @@ func checkTarget(target string) error {
 // soon are listed too, as not selectable, so the form shows the whole catalog. The marked
 // ones, given as flags with --interactive, start selected.
 func ask(ctx context.Context, p prompt.Prompter, cat catalog.Catalog, markedComps, markedSvcs []string) (comps, svcs []string, err error) {
-	return askAmong(ctx, p, cat, func(catalog.Entry) bool { return true }, markedComps, markedSvcs)
+	return askAmong(ctx, p, cat, func(catalog.Entry) bool { return true }, "add", markedComps, markedSvcs)
 }
 
 // askAmong is ask about the entries offer accepts (add offers what the project lacks, remove
-// what it has); a kind with nothing to choose is not asked about.
-func askAmong(ctx context.Context, p prompt.Prompter, cat catalog.Catalog, offer func(catalog.Entry) bool, markedComps, markedSvcs []string) (comps, svcs []string, err error) {
+// what it has); a kind with nothing to choose is not asked about. later is the command that
+// takes a part afterwards (add, or remove), named to one who types it at the wrong question.
+func askAmong(ctx context.Context, p prompt.Prompter, cat catalog.Catalog, offer func(catalog.Entry) bool, later string, markedComps, markedSvcs []string) (comps, svcs []string, err error) {
 	var compOpts, svcOpts []prompt.Option
 	choosable := map[catalog.Kind]bool{}
 	for _, e := range cat.Entries {
@@ -397,17 +398,59 @@ func askAmong(ctx context.Context, p prompt.Prompter, cat catalog.Catalog, offer
 			svcOpts = append(svcOpts, opt)
 		}
 	}
+	// A name typed at the wrong question is answered with what it is and where it is chosen,
+	// not only with "not a choice". Components are asked first: a service typed there is
+	// picked at the next question, a component typed at the services question afterwards.
+	compOpts = append(compOpts, elsewhere(cat, offer, func(e catalog.Entry) string {
+		switch {
+		case e.Kind == catalog.KindComponent:
+			return ""
+		case !e.Available():
+			return fmt.Sprintf("a service, not a component, and it is %s: it cannot be chosen yet", e.Status)
+		case choosable[catalog.KindService]:
+			return "a service, not a component; pick it at the services question, next"
+		}
+		return ""
+	})...)
 	if choosable[catalog.KindComponent] {
 		if comps, err = p.MultiSelect(ctx, "Components (backend and frontend are always included):", compOpts, markedComps); err != nil {
 			return nil, nil, err
 		}
 	}
+	svcOpts = append(svcOpts, elsewhere(cat, offer, func(e catalog.Entry) string {
+		switch {
+		case e.Kind == catalog.KindService:
+			return ""
+		case slices.Contains(comps, e.Name):
+			return "a component, not a service, and chosen already at the components question"
+		}
+		return fmt.Sprintf("a component, not a service; the components question is past: run 'aegis %s %s' afterwards", later, e.Name)
+	})...)
 	if choosable[catalog.KindService] {
 		if svcs, err = p.MultiSelect(ctx, "Services:", svcOpts, markedSvcs); err != nil {
 			return nil, nil, err
 		}
 	}
 	return comps, svcs, nil
+}
+
+// elsewhere returns the names a question does not offer but may be typed at, with what to tell
+// whoever types them: the always-on parts, and those offer accepts for which say has words.
+func elsewhere(cat catalog.Catalog, offer func(catalog.Entry) bool, say func(catalog.Entry) string) []prompt.Option {
+	var opts []prompt.Option
+	for _, e := range cat.Entries {
+		text := "always included in every project: there is nothing to choose"
+		if !e.AlwaysOn {
+			if !offer(e) {
+				continue
+			}
+			text = say(e)
+		}
+		if text != "" {
+			opts = append(opts, prompt.Option{Value: e.Name, Label: e.Name, Elsewhere: text})
+		}
+	}
+	return opts
 }
 
 func summary(w io.Writer, cat catalog.Catalog, name string, o initOpts, sel catalog.Selection, target string) {

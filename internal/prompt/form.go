@@ -66,7 +66,7 @@ func (f *Form) Text(ctx context.Context, title, def string, validate func(string
 // Unavailable options follow in a note under the list, where they cannot be selected.
 func (f *Form) MultiSelect(ctx context.Context, title string, options []Option, selected []string) ([]string, error) {
 	avail, unavail := split(options)
-	lay := newLayout(f.width(), options)
+	lay := newLayout(f.width(), slices.Concat(avail, unavail))
 	km := keyMap()
 	desc := fmt.Sprintf("%s to toggle, %s to confirm", km.MultiSelect.Toggle.Help().Key, km.MultiSelect.Submit.Help().Key)
 

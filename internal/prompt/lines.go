@@ -102,7 +102,7 @@ func (l *Lines) MultiSelect(ctx context.Context, title string, options []Option,
 	avail, unavail := split(options)
 	fmt.Fprintln(l.out, title)
 	width := 0
-	for _, o := range options {
+	for _, o := range slices.Concat(avail, unavail) {
 		width = max(width, len(o.Label))
 	}
 	for i, o := range avail {
@@ -127,7 +127,7 @@ func (l *Lines) MultiSelect(ctx context.Context, title string, options []Option,
 		case "none", "-":
 			return nil, nil
 		}
-		values, err := parseChoices(answer, avail, unavail)
+		values, err := parseChoices(answer, avail, unavail, elsewhere(options))
 		if err != nil {
 			fmt.Fprintf(l.out, "  %v\n", err)
 			continue
@@ -159,19 +159,33 @@ func (l *Lines) Confirm(ctx context.Context, title string, def bool) (bool, erro
 	}
 }
 
-// split separates the options that can be chosen from those that cannot, keeping their order.
+// split separates the options that can be chosen from those shown that cannot, keeping their
+// order; names chosen elsewhere are in neither.
 func split(options []Option) (avail, unavail []Option) {
 	for _, o := range options {
-		if o.Unavailable != "" {
+		switch {
+		case o.Elsewhere != "":
+		case o.Unavailable != "":
 			unavail = append(unavail, o)
-		} else {
+		default:
 			avail = append(avail, o)
 		}
 	}
 	return avail, unavail
 }
 
-func parseChoices(answer string, avail, unavail []Option) ([]string, error) {
+// elsewhere returns the options that are names of another question.
+func elsewhere(options []Option) []Option {
+	var out []Option
+	for _, o := range options {
+		if o.Elsewhere != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func parseChoices(answer string, avail, unavail, other []Option) ([]string, error) {
 	var values []string
 	for _, tok := range strings.FieldsFunc(answer, func(r rune) bool { return r == ',' || r == ' ' }) {
 		tok = strings.ToLower(tok)
@@ -188,13 +202,24 @@ func parseChoices(answer string, avail, unavail []Option) ([]string, error) {
 			if i := slices.IndexFunc(unavail, func(o Option) bool { return o.Value == tok }); i >= 0 {
 				return nil, fmt.Errorf("'%s' is %s and cannot be chosen yet", tok, unavail[i].Unavailable)
 			}
+			if i := slices.IndexFunc(other, func(o Option) bool { return o.Value == tok }); i >= 0 {
+				return nil, fmt.Errorf("'%s' is %s", tok, other[i].Elsewhere)
+			}
 			names := make([]string, len(avail))
 			for i, o := range avail {
 				names[i] = o.Value
 			}
+			// A misspelt name of another question is suggested with where to choose it.
+			near := slices.Clone(names)
+			for _, o := range other {
+				near = append(near, o.Value)
+			}
 			hint := ""
-			if i, ok := catalog.Nearest(tok, names); ok {
+			if i, ok := catalog.Nearest(tok, near); ok && i < len(names) {
 				hint = fmt.Sprintf("; did you mean '%s'?", names[i])
+			} else if ok {
+				o := other[i-len(names)]
+				hint = fmt.Sprintf("; did you mean '%s'? It is %s", o.Value, o.Elsewhere)
 			}
 			return nil, fmt.Errorf("'%s' is not a choice; choose from %s or 1-%d%s", tok, strings.Join(names, ", "), len(avail), hint)
 		}

@@ -29,6 +29,11 @@ type Option struct {
 	// Unavailable, when set, says why the option cannot be chosen (for example "coming soon"):
 	// it is shown with that reason and cannot be selected.
 	Unavailable string
+	// Elsewhere, when set, marks a name that is not a choice of this question but is likely
+	// typed at it: one chosen at another question. It is not shown; typed, it is refused with
+	// this text, which says what the name is and where to choose it ("a service, not a
+	// component; pick it at the services question").
+	Elsewhere string
 }
 
 // Prompter asks questions. Implementations are not safe for concurrent use.

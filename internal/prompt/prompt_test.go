@@ -15,6 +15,7 @@ var testOptions = []Option{
 	{Value: "database", Label: "database", Description: "Embedded SQLite by default"},
 	{Value: "oauth", Label: "oauth", Description: "Sign in with Google", Unavailable: "coming soon"},
 	{Value: "cache", Label: "cache", Description: "Key-value cache"},
+	{Value: "auth", Label: "auth", Description: "Users and sessions", Elsewhere: "a service, not a component; pick it at the services question"},
 }
 
 func TestLinesAnswers(t *testing.T) {
@@ -25,6 +26,7 @@ func TestLinesAnswers(t *testing.T) {
 		want    any
 		wantErr error
 		wantOut []string
+		notOut  []string
 	}{
 		{
 			name:  "text default",
@@ -71,6 +73,23 @@ func TestLinesAnswers(t *testing.T) {
 				return l.MultiSelect(ctx, "Components:", testOptions, nil)
 			},
 			want: []string{"cache"}, wantOut: []string{"'cahce' is not a choice; choose from database, cache or 1-2; did you mean 'cache'?\n"},
+		},
+		{
+			name:  "name of another question refused with where to choose it",
+			input: "auth\ncache\n",
+			ask: func(ctx context.Context, l *Lines) (any, error) {
+				return l.MultiSelect(ctx, "Components:", testOptions, nil)
+			},
+			want: []string{"cache"}, wantOut: []string{"  'auth' is a service, not a component; pick it at the services question\n"},
+			notOut: []string{"Users and sessions", "not a choice"},
+		},
+		{
+			name:  "misspelt name of another question",
+			input: "auht\ncache\n",
+			ask: func(ctx context.Context, l *Lines) (any, error) {
+				return l.MultiSelect(ctx, "Components:", testOptions, nil)
+			},
+			want: []string{"cache"}, wantOut: []string{"'auht' is not a choice; choose from database, cache or 1-2; did you mean 'auth'? It is a service, not a component; pick it at the services question\n"},
 		},
 		{
 			name:  "empty keeps the marked ones",
@@ -149,6 +168,11 @@ func TestLinesAnswers(t *testing.T) {
 					t.Errorf("output lacks %q:\n%s", w, out.String())
 				}
 			}
+			for _, w := range tt.notOut {
+				if strings.Contains(out.String(), w) {
+					t.Errorf("output has %q:\n%s", w, out.String())
+				}
+			}
 		})
 	}
 }
@@ -197,7 +221,9 @@ func TestLayoutFits(t *testing.T) {
 		{width: 40, single: false, wantHeight: 8},
 	}
 	for _, tt := range tests {
-		opts := append(slices.Clone(testOptions), long, soon)
+		// As the form lays out: the options shown, not the names of other questions.
+		avail, unavail := split(append(slices.Clone(testOptions), long, soon))
+		opts := slices.Concat(avail, unavail)
 		l := newLayout(tt.width, opts)
 		if l.single != tt.single {
 			t.Errorf("width %d: single-line = %v, want %v", tt.width, l.single, tt.single)
