@@ -456,3 +456,39 @@ func TestRemoveNamesUnreadSettings(t *testing.T) {
 		t.Errorf(".env changed:\n%s\nwas\n%s", after, before)
 	}
 }
+
+// A flag given another flag as its value is refused, naming both: it created a folder named -v
+// for 'init x -o -v', and called --no-interactive an unknown component for
+// 'init x --components --no-interactive', while the flag taken as a value was not in effect.
+func TestFlagGivenAFlag(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir) // where a folder named after the flag would appear
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"init", "x", "-o", "-v", "--no-interactive"},
+			"aegis: --output-dir got \"-v\" as its value, which is a flag: give it its value first; write ./-v for a folder of that name (see 'aegis init --help')\n"},
+		{[]string{"init", "x", "--components", "--no-interactive"},
+			"aegis: --components got \"--no-interactive\" as its value, which is a flag: give it its value first (see 'aegis init --help')\n"},
+		{[]string{"init", "x", "-s=-c", "--no-interactive"}, "aegis: --services got \"-c\" as its value"},
+		{[]string{"init", "x", "--module", "--no-interactive"}, "aegis: --module got \"--no-interactive\" as its value"},
+		{[]string{"add", "cache", "-p", "--yes"},
+			"aegis: --project-path got \"--yes\" as its value, which is a flag: give it its value first; write ./--yes for a folder of that name (see 'aegis add --help')\n"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			r := run(t, Env{}, "", tt.args...)
+			if r.code != ExitUsage || !strings.HasPrefix(r.stderr, tt.want) || strings.Count(r.stderr, "\n") != 1 {
+				t.Errorf("exit %d, stderr %q; want exit 2 and one line %q", r.code, r.stderr, tt.want)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("wrote %v in the current folder", entries)
+			}
+		})
+	}
+	// A folder whose name starts with '-' is still reached with ./ before it.
+	if r := run(t, Env{}, "", "init", "x", "-o", "./-v", "--no-interactive"); r.code != 0 {
+		t.Errorf("init -o ./-v: exit %d: %s", r.code, r.stderr)
+	}
+}

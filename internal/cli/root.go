@@ -224,6 +224,7 @@ and grow the project later.`,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().BoolVarP(verbose, "verbose", "v", false, "print the causes behind an error")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return flagAsValue(cmd) }
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newInitCmd(env), newAddCmd(env), newRemoveCmd(env), newUpdateCmd(env), newServicesCmd(env), newComponentsCmd(env), newVersionCmd())
 	root.CompletionOptions.HiddenDefaultCmd = true
@@ -232,6 +233,34 @@ and grow the project later.`,
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetHelpCommand(newHelpCmd(root))
 	return root
+}
+
+// flagAsValue refuses a flag given another flag as its value: 'init x -o -v' would create a
+// folder named -v, and 'init x --components --no-interactive' would call --no-interactive an
+// unknown component, while the flag meant was silently not in effect. No name, module path or
+// flag value of aegis starts with '-'; a folder that does is still reached as ./-v.
+func flagAsValue(cmd *cobra.Command) error {
+	for _, name := range []string{"output-dir", "project-path", "module", "components", "services"} {
+		f := cmd.Flags().Lookup(name)
+		if f == nil || !f.Changed {
+			continue
+		}
+		values := []string{f.Value.String()}
+		if list, err := cmd.Flags().GetStringSlice(name); err == nil {
+			values = list
+		}
+		for _, v := range values {
+			if len(v) < 2 || v[0] != '-' {
+				continue
+			}
+			fix := "give it its value first"
+			if name == "output-dir" || name == "project-path" {
+				fix += "; write ./" + v + " for a folder of that name"
+			}
+			return usagef("--%s got %q as its value, which is a flag: %s", name, v, fix)
+		}
+	}
+	return nil
 }
 
 // kinds says what components and services are, with their names from the catalog so the help
