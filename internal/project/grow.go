@@ -119,6 +119,10 @@ func (p *Project) PlanAdd(names []string) (*Plan, error) {
 	req := p.request(cur)
 	for _, e := range es {
 		if cur.Has(e.Name) {
+			// With other names beside it, "nothing to add" would be wrong: say how to add those.
+			if rest := otherNames(es, cur.Has, true); len(rest) > 0 {
+				return nil, invalidf("%s '%s' is already in this project: add only the others with 'aegis add %s'", e.Kind, e.Name, strings.Join(rest, " "))
+			}
 			return nil, invalidf("%s '%s' is already in this project: nothing to add ('aegis update' refreshes its files)", e.Kind, e.Name)
 		}
 		if e.Kind == catalog.KindComponent {
@@ -139,6 +143,18 @@ func (p *Project) PlanAdd(names []string) (*Plan, error) {
 	return pl, nil
 }
 
+// otherNames are the names of es that has does not accept (add: those the project lacks), or,
+// with lacking unset, those it accepts (remove: those the project has).
+func otherNames(es []catalog.Entry, has func(string) bool, lacking bool) []string {
+	var names []string
+	for _, e := range es {
+		if has(e.Name) != lacking && !e.AlwaysOn {
+			names = append(names, e.Name)
+		}
+	}
+	return names
+}
+
 // PlanRemove plans removing components and services. It refuses the always-on components and
 // anything another selected entry requires.
 func (p *Project) PlanRemove(names []string) (*Plan, error) {
@@ -157,6 +173,9 @@ func (p *Project) PlanRemove(names []string) (*Plan, error) {
 			list := "nothing optional"
 			if len(have) > 0 {
 				list = strings.Join(have, ", ")
+			}
+			if rest := otherNames(es, cur.Has, false); len(rest) > 0 {
+				return nil, invalidf("%s '%s' is not in this project (it has %s): remove only the others with 'aegis remove %s'", e.Kind, e.Name, list, strings.Join(rest, " "))
 			}
 			return nil, invalidf("%s '%s' is not in this project (it has %s): nothing to remove", e.Kind, e.Name, list)
 		}

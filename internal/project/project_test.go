@@ -414,7 +414,12 @@ func TestBadInput(t *testing.T) {
 		{"unknown", func() error { _, err := p.PlanAdd([]string{"nope"}); return err }, "unknown component or service 'nope'"},
 		{"misspelt", func() error { _, err := p.PlanAdd([]string{"cahce"}); return err }, "describe them); did you mean 'cache'?"},
 		{"misspelt always-on", func() error { _, err := p.PlanAdd([]string{"backedn"}); return err }, "describe them)"},
-		{"already there", func() error { _, err := p.PlanAdd([]string{"auth"}); return err }, "already in this project"},
+		{"already there", func() error { _, err := p.PlanAdd([]string{"auth"}); return err }, "'auth' is already in this project: nothing to add"},
+		// Beside names it would add, "nothing to add" is wrong: the error names the command for those.
+		{"already there with others", func() error { _, err := p.PlanAdd([]string{"cache", "auth", "worker"}); return err },
+			"service 'auth' is already in this project: add only the others with 'aegis add cache worker'"},
+		{"not there with others", func() error { _, err := p.PlanRemove([]string{"auth", "cache"}); return err },
+			"component 'cache' is not in this project (it has database, auth): remove only the others with 'aegis remove auth'"},
 		{"coming soon", func() error { _, err := p.PlanAdd([]string{"payment"}); return err }, "coming soon"},
 		{"not there", func() error { _, err := p.PlanRemove([]string{"cache"}); return err }, "'cache' is not in this project (it has database, auth)"},
 		{"core", func() error { _, err := p.PlanRemove([]string{"backend"}); return err }, "part of every project"},
