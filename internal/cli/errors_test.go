@@ -46,6 +46,8 @@ func TestErrorMessages(t *testing.T) {
 		{"not a project", []string{"add", "cache", "-p", nope}, 1,
 			"aegis: " + nope + " is not an aegis project (it does not exist): pass --project-path the folder of a project made by 'aegis init' (the one holding .aegis/manifest.json)\n"},
 		{"project path is a file", []string{"add", "cache", "-p", file}, 1, file + " is not an aegis project (not a folder)"},
+		{"project path inside a project", []string{"remove", "cache", "-p", filepath.Join(proj, "internal")}, 1,
+			"aegis: " + filepath.Join(proj, "internal") + " is not an aegis project (no .aegis/manifest.json): it is inside the project " + proj + ": pass --project-path " + proj + "\n"},
 		{"command typo", []string{"inti", "x"}, 2, "aegis: unknown command \"inti\" for \"aegis\"; did you mean 'init'? (see 'aegis --help')\n"},
 		{"extra argument", []string{"services", "extra"}, 2, "aegis: 'aegis services' takes no arguments, and got \"extra\" (see 'aegis services --help')\n"},
 		{"extra argument to version", []string{"version", "x"}, 2, "aegis: 'aegis version' takes no arguments, and got \"x\""},

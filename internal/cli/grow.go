@@ -200,6 +200,10 @@ func load(env *Env, path string) (*project.Project, error) {
 		if path == "." {
 			return nil, fmt.Errorf("%w: run this in a folder made by 'aegis init', or pass --project-path", err)
 		}
+		// A folder inside a project is taken as is, but its project is the likely meaning.
+		if root, ok := enclosingProject(abs); ok {
+			return nil, fmt.Errorf("%w: it is inside the project %s: pass --project-path %s", err, root, shellQuote(root))
+		}
 		return nil, fmt.Errorf("%w: pass --project-path the folder of a project made by 'aegis init' (the one holding .aegis/manifest.json)", err)
 	}
 	return p, err
