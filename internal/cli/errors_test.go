@@ -40,6 +40,8 @@ func TestErrorMessages(t *testing.T) {
 			"aegis: folder " + proj + " is already an aegis project: run 'aegis add' or 'aegis remove' inside it to change it, or remove the folder first\n"},
 		{"output dir is a file", []string{"init", "x", "-o", file, "--no-interactive"}, 1,
 			"aegis: --output-dir " + file + " is not a folder: --output-dir must be a folder (it is created when missing)\n"},
+		{"force over a file", []string{"init", "afile", "-o", dir, "--force", "--no-interactive"}, 1,
+			"aegis: " + file + " exists and is a file: choose another name or --output-dir\n"},
 		{"output dir under a file", []string{"init", "x", "-o", filepath.Join(file, "sub"), "--no-interactive"}, 1, "--output-dir must be a folder"},
 		{"bad module", []string{"init", "m", "--module", "bad module", "--no-interactive"}, 2,
 			"aegis: invalid module path \"bad module\": use a Go import path such as github.com/you/m (see 'aegis init --help')\n"},

@@ -167,6 +167,10 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 	if err := checkNotProject(target); err != nil {
 		return err
 	}
+	// --force writes into a folder, never over a file: that is refused with or without it.
+	if fi, err := os.Stat(target); err == nil && !fi.IsDir() {
+		return fileTargetError(target)
+	}
 	if !o.force {
 		if err := checkTarget(target); err != nil {
 			return err
@@ -257,6 +261,10 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 		fmt.Fprintf(out, "--force replaced these files that were in %s: %s\n", target, strings.Join(pl.Replaced, ", "))
 	}
 	return nil
+}
+
+func fileTargetError(target string) error {
+	return fmt.Errorf("%s exists and is a file: choose another name or --output-dir", target)
 }
 
 func existsError(target string) error {
@@ -353,7 +361,7 @@ func checkTarget(target string) error {
 		return nil
 	case err != nil:
 		if fi, statErr := os.Stat(target); statErr == nil && !fi.IsDir() {
-			return fmt.Errorf("%s exists and is a file: choose another name or --output-dir", target)
+			return fileTargetError(target)
 		}
 		if errors.Is(err, fs.ErrPermission) {
 			return explained{fmt.Sprintf("cannot read %s (permission denied): choose another name or --output-dir, or make %s readable", target, target), err}
