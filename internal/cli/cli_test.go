@@ -462,3 +462,29 @@ func TestWrongQuestion(t *testing.T) {
 		})
 	}
 }
+
+// A name typed at the name question whose folder init would refuse (a project, a file, a folder
+// that is not empty) is asked again, with the reason, instead of ending init after the answer.
+func TestInitAsksNameAgain(t *testing.T) {
+	dir := t.TempDir()
+	if r := run(t, Env{}, "", "init", "proj", "-o", dir, "--no-interactive"); r.code != 0 {
+		t.Fatalf("init: exit %d: %s", r.code, r.stderr)
+	}
+	os.WriteFile(filepath.Join(dir, "afile"), []byte("x"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "full", "sub"), 0o755)
+	r := run(t, Env{}, "proj\nafile\nfull\nfresh\n\n\nn\n", "init", "-o", dir)
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, w := range []string{
+		"  folder " + filepath.Join(dir, "proj") + " is already an aegis project",
+		"  " + filepath.Join(dir, "afile") + " exists and is a file: choose another name or --output-dir\n",
+		"  folder " + filepath.Join(dir, "full") + " already exists and is not empty",
+		"Project     fresh\n",
+		"Cancelled; nothing was written.",
+	} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("output lacks %q:\n%s", w, r.stdout)
+		}
+	}
+}

@@ -139,13 +139,19 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 		p = env.prompter()
 	}
 
+	// Before the name is asked: no name can make up for an --output-dir that cannot be made.
+	if err := checkOutputDir(o.outputDir); err != nil {
+		return err
+	}
 	if name == "" && interactive {
 		var err error
 		name, err = p.Text(ctx, "Project name", "", func(s string) error {
 			if err := validateName(s); err != nil {
 				return err
 			}
-			return nil
+			// A name whose folder init would refuse is asked again, rather than ending init
+			// with the answer typed.
+			return checkTargetFolder(filepath.Join(o.outputDir, s), o.force)
 		})
 		if err != nil {
 			return err
@@ -161,20 +167,8 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 		return err
 	}
 	target := filepath.Join(o.outputDir, name)
-	if err := checkOutputDir(o.outputDir); err != nil {
+	if err := checkTargetFolder(target, o.force); err != nil {
 		return err
-	}
-	if err := checkNotProject(target); err != nil {
-		return err
-	}
-	// --force writes into a folder, never over a file: that is refused with or without it.
-	if fi, err := os.Stat(target); err == nil && !fi.IsDir() {
-		return fileTargetError(target)
-	}
-	if !o.force {
-		if err := checkTarget(target); err != nil {
-			return err
-		}
 	}
 
 	cat := env.catalog()
@@ -261,6 +255,22 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 		fmt.Fprintf(out, "--force replaced these files that were in %s: %s\n", target, strings.Join(pl.Replaced, ", "))
 	}
 	return nil
+}
+
+// checkTargetFolder refuses a project folder init cannot write: an aegis project, a file, or,
+// without force, a folder that is not empty.
+func checkTargetFolder(target string, force bool) error {
+	if err := checkNotProject(target); err != nil {
+		return err
+	}
+	// --force writes into a folder, never over a file: that is refused with or without it.
+	if fi, err := os.Stat(target); err == nil && !fi.IsDir() {
+		return fileTargetError(target)
+	}
+	if force {
+		return nil
+	}
+	return checkTarget(target)
 }
 
 func fileTargetError(target string) error {
