@@ -438,6 +438,13 @@ func TestWrongQuestion(t *testing.T) {
 	}
 
 	proj := newProject(t, "cache")
+	t.Run("always-on part at remove's question", func(t *testing.T) {
+		r := run(t, Env{}, "backend\n\n", "remove", "-p", proj)
+		want := "  'backend' is part of every project and cannot be removed\n"
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("exit %d, output lacks %q:\n%s", r.code, want, r.stdout)
+		}
+	})
 	t.Run("component at add's services question", func(t *testing.T) {
 		r := run(t, Env{}, "\nworker\n\n", "add", "-p", proj)
 		want := "  'worker' is a component, not a service; the components question is past: run 'aegis add worker' afterwards\n"

@@ -419,7 +419,7 @@ func askAmong(ctx context.Context, p prompt.Prompter, cat catalog.Catalog, offer
 	// A name typed at the wrong question is answered with what it is and where it is chosen,
 	// not only with "not a choice". Components are asked first: a service typed there is
 	// picked at the next question, a component typed at the services question afterwards.
-	compOpts = append(compOpts, elsewhere(cat, offer, func(e catalog.Entry) string {
+	compOpts = append(compOpts, elsewhere(cat, offer, later, func(e catalog.Entry) string {
 		switch {
 		case e.Kind == catalog.KindComponent:
 			return ""
@@ -435,7 +435,7 @@ func askAmong(ctx context.Context, p prompt.Prompter, cat catalog.Catalog, offer
 			return nil, nil, err
 		}
 	}
-	svcOpts = append(svcOpts, elsewhere(cat, offer, func(e catalog.Entry) string {
+	svcOpts = append(svcOpts, elsewhere(cat, offer, later, func(e catalog.Entry) string {
 		switch {
 		case e.Kind == catalog.KindService:
 			return ""
@@ -454,10 +454,13 @@ func askAmong(ctx context.Context, p prompt.Prompter, cat catalog.Catalog, offer
 
 // elsewhere returns the names a question does not offer but may be typed at, with what to tell
 // whoever types them: the always-on parts, and those offer accepts for which say has words.
-func elsewhere(cat catalog.Catalog, offer func(catalog.Entry) bool, say func(catalog.Entry) string) []prompt.Option {
+func elsewhere(cat catalog.Catalog, offer func(catalog.Entry) bool, later string, say func(catalog.Entry) string) []prompt.Option {
 	var opts []prompt.Option
 	for _, e := range cat.Entries {
 		text := "always included in every project: there is nothing to choose"
+		if later == "remove" {
+			text = "part of every project and cannot be removed"
+		}
 		if !e.AlwaysOn {
 			if !offer(e) {
 				continue
