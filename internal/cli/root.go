@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/aegisgo/aegis/internal/catalog"
 	"github.com/aegisgo/aegis/internal/generate"
@@ -225,7 +226,12 @@ and grow the project later.`,
 	}
 	root.PersistentFlags().BoolVarP(verbose, "verbose", "v", false, "print the causes behind an error")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return flagAsValue(cmd) }
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		if hint := flagHint(cmd, err); hint != "" {
+			return usageError{fmt.Errorf("%w; %s", err, hint)}
+		}
+		return usageError{err}
+	})
 	root.AddCommand(newInitCmd(env), newAddCmd(env), newRemoveCmd(env), newUpdateCmd(env), newServicesCmd(env), newComponentsCmd(env), newVersionCmd())
 	root.CompletionOptions.HiddenDefaultCmd = true
 	// --version prints what 'aegis version' prints, as most command-line tools accept it.
@@ -261,6 +267,26 @@ func flagAsValue(cmd *cobra.Command) error {
 		}
 	}
 	return nil
+}
+
+// flagHint names the flag of cmd that an unknown long flag is a typo of ("did you mean
+// --dry-run?"), as cobra does for commands; "" when none is near.
+func flagHint(cmd *cobra.Command, err error) string {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok {
+		return ""
+	}
+	name, _, _ = strings.Cut(name, "=")
+	var names []string
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if !f.Hidden {
+			names = append(names, f.Name)
+		}
+	})
+	if i, ok := catalog.Nearest(name, names); ok {
+		return fmt.Sprintf("did you mean --%s?", names[i])
+	}
+	return ""
 }
 
 // kinds says what components and services are, with their names from the catalog so the help
