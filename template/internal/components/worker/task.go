@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
@@ -157,6 +158,30 @@ type taskWorker[A river.JobArgs] struct {
 }
 
 func (w *taskWorker[A]) Work(ctx context.Context, job *river.Job[A]) error { return w.fn(ctx, job) }
+
+// Middleware rewords the failure to decode a job's stored arguments (written by another
+// build, or edited in the database): River returns encoding/json's error, with Go type names,
+// and it becomes the attempt's error that 'jobs list', the panel and the API show.
+func (w *taskWorker[A]) Middleware(*rivertype.JobRow) []rivertype.WorkerMiddleware {
+	return []rivertype.WorkerMiddleware{river.WorkerMiddlewareFunc(argsProblem[A])}
+}
+
+// argsProblem runs the attempt and, if it failed, checks whether the arguments decode: the
+// check costs nothing on success, and an error of fn's own is kept as it is, since fn only
+// runs once the arguments decoded.
+func argsProblem[A river.JobArgs](ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+	err := doInner(ctx)
+	if err == nil {
+		return nil
+	}
+	var args A
+	if derr := json.Unmarshal(job.EncodedArgs, &args); derr != nil {
+		kind := args.Kind()
+		hint := func() string { return fmt.Sprintf("%s takes arguments like %s", kind, sampleArgs[A]()) }
+		return fmt.Errorf("worker: stored arguments do not match job kind %q: %w", kind, jsonProblem(derr, hint))
+	}
+	return err
+}
 
 // Timeout returns the task's own timeout; 0 makes River use the client's (WORKER_JOB_TIMEOUT).
 func (w *taskWorker[A]) Timeout(*river.Job[A]) time.Duration { return w.timeout }

@@ -544,3 +544,40 @@ func TestQueueConfigs(t *testing.T) {
 		})
 	}
 }
+
+// staleOkArgs is what an older (or newer) build might have stored for test_ok: a token that
+// is a number, which okArgs cannot decode.
+type staleOkArgs struct {
+	Token int `json:"token"`
+}
+
+func (staleOkArgs) Kind() string { return "test_ok" }
+
+// TestUndecodableArgsError: a job whose stored arguments do not decode into its kind's type
+// (written by another build, or edited in the database) fails with one line that says so and
+// which field is wrong, as 'jobs list', the panel and the API show it, not encoding/json's
+// wording with Go type names.
+func TestUndecodableArgsError(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		c := setup(t, db, testSettings())
+		res, err := c.Enqueue(t.Context(), staleOkArgs{Token: 7}, &river.InsertOpts{MaxAttempts: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		j := waitState(t, c, res.Job.ID, rivertype.JobStateDiscarded, 20*time.Second)
+		if len(j.Errors) != 1 {
+			t.Fatalf("errors %+v, want one attempt", j.Errors)
+		}
+		got := j.Errors[0].Error
+		for _, want := range []string{`arguments do not match job kind "test_ok"`, `field "token": got a JSON number, want a string`} {
+			if !strings.Contains(got, want) {
+				t.Errorf("error %q, want it to contain %q", got, want)
+			}
+		}
+		for _, bad := range []string{"json:", "Go struct", "okArgs", "\n"} {
+			if strings.Contains(got, bad) {
+				t.Errorf("error %q contains %q", got, bad)
+			}
+		}
+	})
+}
