@@ -145,15 +145,16 @@ func TestInterruptedRunIsNotAnError(t *testing.T) {
 
 // allDispatcher records every dispatch, whichever the job.
 type allDispatcher struct {
-	mu    sync.Mutex
-	ticks map[string][]time.Time
+	mu     sync.Mutex
+	ticks  map[string][]time.Time
+	queued map[time.Time]bool // ticks already in the queue
 }
 
-func (d *allDispatcher) Dispatch(_ context.Context, job string, tick time.Time) error {
+func (d *allDispatcher) Dispatch(_ context.Context, job string, tick time.Time) (bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.ticks[job] = append(d.ticks[job], tick)
-	return nil
+	return !d.queued[tick], nil
 }
 
 func (d *allDispatcher) has(job string, tick time.Time) bool {
@@ -206,5 +207,49 @@ func TestLostClaimEnqueuedAtStart(t *testing.T) {
 	}
 	if d.has("test_fail", done) {
 		t.Error("a tick with an outcome was enqueued again")
+	}
+}
+
+// TestRestartKeepsRunningTick: a tick a worker has begun (Execute recorded it running, with
+// the worker's start) is still in the queue, so the next scheduler to start finds it running
+// and, enqueuing it again, hears that it is queued already; it must not record the tick as
+// enqueued, which would move a running row back and hide the run in progress.
+func TestRestartKeepsRunningTick(t *testing.T) {
+	t.Parallel()
+	store := &finishStore{memoryStore: newMemoryStore()}
+	tick := time.Now().UTC().Add(-10 * time.Second).Truncate(time.Second)
+	claim := Run{Job: "test_every", Tick: tick, Instance: "gone", Started: tick, Outcome: OutcomeRunning}
+	if won, err := store.Claim(t.Context(), claim); !won || err != nil {
+		t.Fatalf("claim: %v, %v", won, err)
+	}
+	running := Run{Job: "test_every", Tick: tick, Instance: "worker", Started: tick.Add(2 * time.Second), Outcome: OutcomeRunning}
+	if err := store.Finish(t.Context(), running); err != nil { // as Execute records it
+		t.Fatal(err)
+	}
+	d := &allDispatcher{ticks: map[string][]time.Time{}, queued: map[time.Time]bool{tick: true}}
+	s, err := New(Settings{}, &Opts{Tick: true, Store: store, Dispatcher: d, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !d.has("test_every", tick) {
+		if time.Now().After(deadline) {
+			t.Fatal("the running tick was not enqueued again")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := s.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	last, err := store.Last(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// test_every ticks every second, so its latest run may be a newer tick; read this one.
+	if got, _ := store.finished(tick); got != running {
+		t.Errorf("the running tick is recorded %+v, want %+v (latest %+v)", got, running, last["test_every"])
 	}
 }

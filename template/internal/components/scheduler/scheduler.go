@@ -339,16 +339,21 @@ func (s *Scheduler) runTick(j *Job, tick time.Time, missed bool) {
 		}
 	}()
 	if dispatcher != nil {
-		s.dispatchRun(ctx, store, dispatcher, run)
+		s.dispatchRun(ctx, store, dispatcher, run, false)
 		return
 	}
 	_ = s.execute(ctx, store, j, run)
 }
 
 // dispatchRun hands run's tick to d and records it as enqueued, or as failed when that did
-// not work.
-func (s *Scheduler) dispatchRun(ctx context.Context, store Store, d Dispatcher, run Run) {
-	err := s.dispatch(ctx, d, run.Job, run.Tick)
+// not work. onlyNew records nothing when the tick was in the queue already: run is then a row
+// read back from the history, whose "running" may be a worker's (Execute records one, with
+// its own start, which the enqueued record would match and move back).
+func (s *Scheduler) dispatchRun(ctx context.Context, store Store, d Dispatcher, run Run, onlyNew bool) {
+	queued, err := s.dispatch(ctx, d, run.Job, run.Tick)
+	if err == nil && !queued && onlyNew {
+		return
+	}
 	run.Duration = time.Since(run.Started)
 	run.Outcome = OutcomeEnqueued
 	if err != nil {
@@ -370,16 +375,16 @@ func (s *Scheduler) redispatch(run Run) {
 		return
 	}
 	s.logger.Info("scheduler: enqueuing a tick claimed but never enqueued", "job", run.Job, "tick", run.Tick, "claimed_by", run.Instance)
-	s.dispatchRun(ctx, store, dispatcher, run)
+	s.dispatchRun(ctx, store, dispatcher, run, true)
 }
 
 // dispatch hands tick of job to d, trying again after each of dispatchWaits (Dispatch is
 // idempotent: a tick enqueued once is not enqueued again) until it succeeds or Stop ends ctx.
-func (s *Scheduler) dispatch(ctx context.Context, d Dispatcher, job string, tick time.Time) error {
+func (s *Scheduler) dispatch(ctx context.Context, d Dispatcher, job string, tick time.Time) (queued bool, err error) {
 	for i := 0; ; i++ {
-		err := d.Dispatch(ctx, job, tick)
+		queued, err = d.Dispatch(ctx, job, tick)
 		if err == nil || i == len(s.dispatchWaits) || ctx.Err() != nil {
-			return err
+			return queued, err
 		}
 		s.logger.Warn("scheduler: dispatch failed, trying again", "job", job, "tick", tick, "attempt", i+1, "retry_in", s.dispatchWaits[i], "err", err)
 		t := time.NewTimer(s.dispatchWaits[i])
@@ -387,7 +392,7 @@ func (s *Scheduler) dispatch(ctx context.Context, d Dispatcher, job string, tick
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return err
+			return false, err
 		}
 	}
 }

@@ -283,13 +283,13 @@ type fakeDispatcher struct {
 	ticks []Run
 }
 
-func (f *fakeDispatcher) Dispatch(ctx context.Context, job string, tick time.Time) error {
+func (f *fakeDispatcher) Dispatch(ctx context.Context, job string, tick time.Time) (bool, error) {
 	if job == "test_every" {
 		f.mu.Lock()
 		f.ticks = append(f.ticks, Run{Job: job, Tick: tick})
 		f.mu.Unlock()
 	}
-	return nil
+	return true, nil
 }
 
 func (f *fakeDispatcher) dispatched() []Run {
@@ -306,15 +306,15 @@ type failingDispatcher struct {
 	calls []time.Time // the tick of each call
 }
 
-func (f *failingDispatcher) Dispatch(ctx context.Context, job string, tick time.Time) error {
+func (f *failingDispatcher) Dispatch(ctx context.Context, job string, tick time.Time) (bool, error) {
 	if job != "test_every" {
-		return nil
+		return true, nil
 	}
 	f.mu.Lock()
 	f.calls = append(f.calls, tick)
 	f.mu.Unlock()
 	if f.fails.Add(-1) >= 0 {
-		return errors.New("enqueue: connection refused")
+		return false, errors.New("enqueue: connection refused")
 	}
 	return f.fakeDispatcher.Dispatch(ctx, job, tick)
 }

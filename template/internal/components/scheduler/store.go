@@ -55,8 +55,10 @@ type Store interface {
 // Dispatcher hands a claimed tick over to be run elsewhere; the schedulerworker glue enqueues
 // a durable, retried job that calls Scheduler.Execute.
 type Dispatcher interface {
-	// Dispatch arranges for job to run for tick and returns once that is durable.
-	Dispatch(ctx context.Context, job string, tick time.Time) error
+	// Dispatch arranges for job to run for tick and returns once that is durable. queued is
+	// false when the tick was in the queue already (Dispatch is idempotent per tick): a worker
+	// may be running it, and records its progress itself.
+	Dispatch(ctx context.Context, job string, tick time.Time) (queued bool, err error)
 }
 
 // memoryStore is the store without a database: this process's history only.

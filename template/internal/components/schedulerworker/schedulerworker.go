@@ -68,12 +68,13 @@ type Dispatcher struct{ w worker.Enqueuer }
 // NewDispatcher returns a dispatcher enqueuing with w.
 func NewDispatcher(w worker.Enqueuer) *Dispatcher { return &Dispatcher{w: w} }
 
-// Dispatch enqueues the tick; a tick already enqueued is not enqueued again.
-func (d *Dispatcher) Dispatch(ctx context.Context, job string, tick time.Time) error {
-	if _, err := d.w.Enqueue(ctx, TickArgs{Job: job, Tick: tick.UTC()}, nil); err != nil {
-		return fmt.Errorf("schedulerworker: %w", err)
+// Dispatch enqueues the tick; a tick already enqueued is not enqueued again (queued false).
+func (d *Dispatcher) Dispatch(ctx context.Context, job string, tick time.Time) (queued bool, err error) {
+	res, err := d.w.Enqueue(ctx, TickArgs{Job: job, Tick: tick.UTC()}, nil)
+	if err != nil {
+		return false, fmt.Errorf("schedulerworker: %w", err)
 	}
-	return nil
+	return !res.UniqueSkippedAsDuplicate, nil
 }
 
 var _ scheduler.Dispatcher = (*Dispatcher)(nil)

@@ -62,11 +62,13 @@ func TestTickRunsAsRetriedJob(t *testing.T) {
 
 		tick := time.Now().UTC().Truncate(time.Hour)
 		d := NewDispatcher(w)
-		if err := d.Dispatch(ctx, "test_worker_flaky", tick); err != nil {
-			t.Fatal(err)
+		if queued, err := d.Dispatch(ctx, "test_worker_flaky", tick); err != nil || !queued {
+			t.Fatalf("first dispatch: queued %v, %v; want queued", queued, err)
 		}
-		if err := d.Dispatch(ctx, "test_worker_flaky", tick); err != nil { // a duplicate is skipped
-			t.Fatal(err)
+		// A duplicate is skipped, and says so: the scheduler then leaves the tick's history to
+		// the worker.
+		if queued, err := d.Dispatch(ctx, "test_worker_flaky", tick); err != nil || queued {
+			t.Fatalf("second dispatch: queued %v, %v; want not queued again", queued, err)
 		}
 		list, err := w.Jobs(ctx, river.NewJobListParams().Kinds(TickArgs{}.Kind()))
 		if err != nil || len(list.Jobs) != 1 {
