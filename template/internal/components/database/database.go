@@ -385,7 +385,9 @@ func (db *DB) CheckHealth(ctx context.Context) registry.Health {
 	details := db.details()
 	start := time.Now()
 	if err := db.Ping(ctx); err != nil {
-		return registry.Health{Status: registry.StatusUnhealthy, Message: err.Error(), Details: details}
+		// The driver's text stays in a debug line: the message is shown by /health/detailed.
+		slog.DebugContext(ctx, "database: health check failed", "err", err)
+		return registry.Health{Status: registry.StatusUnhealthy, Message: "database: " + db.Problem(err), Details: details}
 	}
 	details["ping_ms"] = float64(time.Since(start)) / float64(time.Millisecond)
 	return registry.Health{Status: registry.StatusHealthy, Message: "reachable", Details: details}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
@@ -336,6 +338,10 @@ func TestHealthUnreachablePostgres(t *testing.T) {
 	if h.Details["host"] != "127.0.0.1:1" || h.Details["database"] != "app" {
 		t.Errorf("details %v, want host 127.0.0.1:1 and database app", h.Details)
 	}
+	// One line saying what is wrong, not pgx's text (which names the user and the database).
+	if want := "database: cannot reach 127.0.0.1:1; check DATABASE_URL and that the server is running"; h.Message != want {
+		t.Errorf("message %q, want %q", h.Message, want)
+	}
 	if err := db.Start(t.Context()); err == nil || !strings.Contains(err.Error(), "check DATABASE_URL") {
 		t.Errorf("Start on an unreachable server = %v, want an error pointing at DATABASE_URL", err)
 	}
@@ -425,5 +431,39 @@ func TestMigrationsFrom(t *testing.T) {
 	}
 	if b, err := fs.ReadFile(m.FS, "sqlite/00001_a.sql"); err != nil || string(b) != "-- +goose Up\n" {
 		t.Errorf("sqlite/00001_a.sql: %q, %v", b, err)
+	}
+}
+
+// TestProblem: what health reports of a failed ping or query is one line naming the problem
+// and where, never the driver's text (the user, the database, the SQL, the server's words).
+func TestProblem(t *testing.T) {
+	t.Parallel()
+	pg, err := database.Open(t.Context(), database.Settings{URL: "postgres://app:s3cret@db.internal:5433/app?sslmode=disable"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	secretText := `relation "payroll" does not exist for user app`
+	for _, tt := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"refused login", fmt.Errorf("ping: %w", &pgconn.PgError{Code: "28P01", Message: secretText}),
+			"db.internal:5433 refused the login; check the user and password in DATABASE_URL"},
+		{"no database", &pgconn.PgError{Code: "3D000", Message: secretText}, "db.internal:5433 has no such database; check the database name in DATABASE_URL"},
+		{"missing table", &pgconn.PgError{Code: "42P01", Message: secretText}, "a table is missing; run the migrations ('" + database.CommandName() + " migrate up')"},
+		{"shutting down", &pgconn.PgError{Code: "57P01", Message: secretText}, "db.internal:5433 is shutting down or restarting; SQLSTATE 57P01"},
+		{"other SQL error", &pgconn.PgError{Code: "42601", Message: secretText}, "db.internal:5433 failed the query; SQLSTATE 42601"},
+		{"unreachable", fmt.Errorf("failed to connect to `user=app database=app`: %w", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}),
+			"cannot reach db.internal:5433; check DATABASE_URL and that the server is running"},
+		{"timeout", fmt.Errorf("user=app: %w", context.DeadlineExceeded), "db.internal:5433 did not answer in time"},
+		{"closed", fmt.Errorf("x: %w", database.ErrClosed), "closed"},
+		{"anything else", errors.New(secretText), "db.internal:5433 failed the query"},
+	} {
+		got := pg.Problem(tt.err)
+		if got != tt.want {
+			t.Errorf("%s: Problem = %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }

@@ -240,3 +240,25 @@ func TestCountReadsIndexesOnly(t *testing.T) {
 		t.Errorf("counts %v, want %d discarded of the last hour and no completed", counts.States, want)
 	}
 }
+
+// TestHealthHidesDriverError: a worker that cannot count its jobs is unhealthy with one line
+// saying so, not the driver's error, which quotes the SQL's table (and, on PostgreSQL, the
+// SQLSTATE): /health/detailed shows the message.
+func TestHealthHidesDriverError(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		c, err := NewClient(db, testSettings(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SQL().ExecContext(t.Context(), `ALTER TABLE river_job RENAME TO river_job_gone`); err != nil {
+			t.Fatal(err)
+		}
+		h := c.CheckHealth(t.Context())
+		if h.Status != registry.StatusUnhealthy {
+			t.Fatalf("health %+v, want unhealthy", h)
+		}
+		if want := "worker: cannot count jobs: a table is missing; run the migrations ('" + database.CommandName() + " migrate up')"; h.Message != want {
+			t.Errorf("message %q, want %q", h.Message, want)
+		}
+	})
+}

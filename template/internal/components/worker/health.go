@@ -140,7 +140,9 @@ func (c *Client) CheckHealth(ctx context.Context) registry.Health {
 	}
 	counts, err := c.Count(ctx)
 	if err != nil {
-		return registry.Health{Status: registry.StatusUnhealthy, Message: err.Error(), Details: details}
+		// The driver's text stays in a debug line: the message is shown by /health/detailed.
+		c.logger.DebugContext(ctx, "worker: health check cannot count jobs", "err", err)
+		return registry.Health{Status: registry.StatusUnhealthy, Message: "worker: cannot count jobs: " + c.db.Problem(err), Details: details}
 	}
 	depth := map[string]int{}
 	for name := range c.queues {

@@ -1,0 +1,68 @@
+package database
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Problem says in one line what err, from a ping or a query of db, means for an operator:
+// health messages are shown by /health/detailed, and the drivers' own text names the user and
+// the database (pgx's "failed to connect to `user=... database=...`"), quotes tables of the
+// SQL and the server's internals. Where is the server's host:port, or the SQLite file.
+func (db *DB) Problem(err error) string {
+	where := db.where()
+	pgErr, isPg := errors.AsType[*pgconn.PgError](err)
+	sqErr, isSQ := errors.AsType[*sqlite.Error](err)
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrClosed):
+		return "closed"
+	case isPg && pgErr.Code == "42P01", isSQ && strings.Contains(sqErr.Error(), "no such table"):
+		return "a table is missing; run the migrations ('" + CommandName() + " migrate up')"
+	case isPg && strings.HasPrefix(pgErr.Code, "28"):
+		return where + " refused the login; check the user and password in DATABASE_URL"
+	case isPg && pgErr.Code == "3D000":
+		return where + " has no such database; check the database name in DATABASE_URL"
+	case isPg && strings.HasPrefix(pgErr.Code, "53"):
+		return where + " is out of resources (connections, memory or disk); SQLSTATE " + pgErr.Code
+	case isPg && strings.HasPrefix(pgErr.Code, "57"):
+		return where + " is shutting down or restarting; SQLSTATE " + pgErr.Code
+	case isPg:
+		return where + " failed the query; SQLSTATE " + pgErr.Code
+	case isSQ && (sqErr.Code()&0xff == sqlite3.SQLITE_BUSY || sqErr.Code()&0xff == sqlite3.SQLITE_LOCKED):
+		return where + " is locked by another writer"
+	case isSQ && sqErr.Code()&0xff == sqlite3.SQLITE_CANTOPEN:
+		return "cannot open " + where + "; check the path in DATABASE_URL and that the folder is writable"
+	case isSQ:
+		return where + " failed the query; sqlite error " + ErrorCode(err)[len("sqlite "):]
+	case errors.Is(err, context.DeadlineExceeded):
+		return where + " did not answer in time"
+	case errors.Is(err, context.Canceled):
+		return "check cancelled"
+	}
+	var netErr net.Error
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &netErr) || errors.As(err, &connErr) {
+		return "cannot reach " + where + "; check DATABASE_URL and that the server is running"
+	}
+	return where + " failed the query"
+}
+
+// where names the server (host:port) or the SQLite file, without the user or the password.
+func (db *DB) where() string {
+	d := db.details()
+	if h, ok := d["host"].(string); ok {
+		return h
+	}
+	if p, ok := d["path"].(string); ok {
+		return p
+	}
+	return "the database"
+}
