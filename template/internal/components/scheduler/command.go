@@ -75,7 +75,7 @@ scheduler keeps no history between processes and LAST RUN shows "-".`,
 						if r.Error != "" {
 							outcome += ": " + firstLine(r.Error, 60)
 						}
-						if r.Outcome != OutcomeRunning {
+						if r.Outcome != OutcomeRunning && r.Outcome != OutcomeCancelled {
 							dur = r.Duration.Round(time.Millisecond).String()
 						}
 					}

@@ -42,7 +42,7 @@ var panelTmpl = frontend.NewTemplate("scheduler", template.FuncMap{
     <th scope="row"><code>{{.Job.Name}}</code></th>
     <td><code>{{.Job.Spec}}</code></td>
     <td>{{with .Last}}<time datetime="{{iso .Started}}">{{when .Started}}</time>{{if .Duration}} <span class="muted">({{.Duration}})</span>{{end}}{{else}}<span class="muted">never</span>{{end}}</td>
-    <td>{{with .Last}}<span class="badge badge-{{if eq (print .Outcome) "failed"}}unhealthy{{else if eq (print .Outcome) "running"}}degraded{{else}}healthy{{end}}">{{.Outcome}}</span>{{with .Error}}<span class="msg"> {{.}}</span>{{end}}{{else}}<span class="muted">none</span>{{end}}</td>
+    <td>{{with .Last}}<span class="badge badge-{{if eq (print .Outcome) "failed"}}unhealthy{{else if or (eq (print .Outcome) "running") (eq (print .Outcome) "cancelled")}}degraded{{else}}healthy{{end}}">{{.Outcome}}</span>{{with .Error}}<span class="msg"> {{.}}</span>{{end}}{{else}}<span class="muted">none</span>{{end}}</td>
     <td><time datetime="{{iso .Next}}">{{when .Next}}</time></td>
     <td><form method="post" action="{{$.URL}}" hx-post="{{$.URL}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="job" value="{{.Job.Name}}"><button type="submit">Run now<span class="visually-hidden"> {{.Job.Name}}</span></button></form></td>
   </tr>

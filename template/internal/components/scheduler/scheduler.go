@@ -433,6 +433,23 @@ func (s *Scheduler) Execute(ctx context.Context, name string, tick time.Time) er
 	return s.execute(ctx, store, j, run)
 }
 
+// Cancelled records that the worker job of tick of job name was cancelled while no attempt
+// ran it ('jobs cancel', the panel): it does not run again, and nothing else would record its
+// end. The schedulerworker glue calls it.
+func (s *Scheduler) Cancelled(ctx context.Context, name string, tick time.Time) error {
+	if _, err := s.job(name); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	store := s.store
+	s.mu.Unlock()
+	run := Run{Job: name, Tick: tick.UTC(), Instance: s.instance, Started: time.Now().UTC(), Outcome: OutcomeCancelled}
+	if err := store.Finish(ctx, run); err != nil {
+		return fmt.Errorf("scheduler: record cancelled run of %s: %w", name, err)
+	}
+	return nil
+}
+
 // RunNow runs job name at once, in this process, whatever its schedule ('schedule run'), and
 // records it in the history under the current time.
 func (s *Scheduler) RunNow(ctx context.Context, name string) (Run, error) {

@@ -11,10 +11,11 @@ type Outcome string
 
 // Outcomes of a run.
 const (
-	OutcomeRunning  Outcome = "running"  // claimed, not finished (or its instance died)
-	OutcomeOK       Outcome = "ok"       // fn returned nil
-	OutcomeFailed   Outcome = "failed"   // fn returned an error, panicked or timed out
-	OutcomeEnqueued Outcome = "enqueued" // handed to the worker as a job, which records the rest
+	OutcomeRunning   Outcome = "running"   // claimed, not finished (or its instance died)
+	OutcomeOK        Outcome = "ok"        // fn returned nil
+	OutcomeFailed    Outcome = "failed"    // fn returned an error, panicked or timed out
+	OutcomeEnqueued  Outcome = "enqueued"  // handed to the worker as a job, which records the rest
+	OutcomeCancelled Outcome = "cancelled" // its worker job was cancelled before an attempt finished it
 )
 
 // Run is one run of a job: the tick it belongs to and how it went.

@@ -191,6 +191,8 @@ func TestFinishEnqueuedKeepsOutcome(t *testing.T) {
 			// The worker began the job (Execute records running, with its own start) before
 			// the dispatcher recorded enqueuing it: the history must say it runs.
 			{"worker running first", scheduler.OutcomeRunning, scheduler.OutcomeRunning},
+			// The job was cancelled ('jobs cancel') before the dispatcher's record came in.
+			{"job cancelled first", scheduler.OutcomeCancelled, scheduler.OutcomeCancelled},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				s := NewStore(db)

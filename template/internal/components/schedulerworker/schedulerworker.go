@@ -7,11 +7,13 @@ package schedulerworker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/aegisgo/aegis/template/internal/components/scheduler"
 	"github.com/aegisgo/aegis/template/internal/components/worker"
@@ -22,7 +24,7 @@ import (
 const Name = "schedulerworker"
 
 func init() {
-	registry.Contribute(registry.Default, TickArgs{}.Kind(), worker.NewTask(runTick, nil))
+	registry.Contribute(registry.Default, TickArgs{}.Kind(), worker.NewTask(runTick, &worker.TaskOpts{Cancelled: tickCancelled}))
 	// The scheduler takes the Dispatcher as an optional dependency, so the container starts the
 	// worker first and stops it only after the scheduler's ticks have stopped.
 	_ = registry.Provide1(registry.Default, newDispatcher,
@@ -60,6 +62,24 @@ func runTick(ctx context.Context, job *river.Job[TickArgs]) error {
 		return fmt.Errorf("schedulerworker: %w", err)
 	}
 	return s.Execute(ctx, job.Args.Job, job.Args.Tick)
+}
+
+// tickCancelled records in the run history that a tick's job was cancelled before it ran:
+// nothing else would, and it would say "enqueued" for ever.
+func tickCancelled(ctx context.Context, job *rivertype.JobRow) error {
+	var args TickArgs
+	if err := json.Unmarshal(job.EncodedArgs, &args); err != nil {
+		return fmt.Errorf("schedulerworker: job %d's arguments are not a tick", job.ID)
+	}
+	res, ok := registry.FromContext(ctx)
+	if !ok {
+		return errors.New("schedulerworker: no registry scope to record the cancelled tick in")
+	}
+	s, err := registry.Get[*scheduler.Scheduler](res)
+	if err != nil {
+		return fmt.Errorf("schedulerworker: %w", err)
+	}
+	return s.Cancelled(ctx, args.Job, args.Tick)
 }
 
 // Dispatcher enqueues each tick as a TickArgs job.

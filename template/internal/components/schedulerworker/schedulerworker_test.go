@@ -94,3 +94,95 @@ func TestTickRunsAsRetriedJob(t *testing.T) {
 		}
 	})
 }
+
+// historyStore is a scheduler.Store that keeps every run by job and tick.
+type historyStore struct {
+	mu   sync.Mutex
+	runs map[string]scheduler.Run // job + tick -> run
+}
+
+func runKey(job string, tick time.Time) string {
+	return job + "@" + tick.UTC().Format(time.RFC3339Nano)
+}
+
+func (s *historyStore) Claim(_ context.Context, r scheduler.Run) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.runs[runKey(r.Job, r.Tick)]; ok {
+		return false, nil
+	}
+	s.runs[runKey(r.Job, r.Tick)] = r
+	return true, nil
+}
+
+func (s *historyStore) Finish(_ context.Context, r scheduler.Run) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.runs[runKey(r.Job, r.Tick)] = r
+	return nil
+}
+
+func (s *historyStore) Last(context.Context) (map[string]scheduler.Run, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]scheduler.Run{}
+	for _, r := range s.runs {
+		if prev, ok := out[r.Job]; !ok || r.Tick.After(prev.Tick) {
+			out[r.Job] = r
+		}
+	}
+	return out, nil
+}
+
+func (s *historyStore) SaveSchedule(context.Context, []scheduler.Entry) error { return nil }
+
+func (s *historyStore) run(job string, tick time.Time) scheduler.Run {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.runs[runKey(job, tick)]
+}
+
+// TestTickCancelledBeforeRun: a tick's job cancelled ('jobs cancel', the panel) before a worker
+// ran it never runs, so nothing else records its end: the history must say it was cancelled,
+// not "enqueued" for ever.
+func TestTickCancelledBeforeRun(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		store := &historyStore{runs: map[string]scheduler.Run{}}
+		r := registry.New()
+		_ = registry.Value(r, db)
+		_ = registry.Provide(r, func(ctx context.Context) (*scheduler.Scheduler, error) {
+			return scheduler.New(scheduler.Settings{}, &scheduler.Opts{Store: store})
+		})
+		c := registrytest.Start(t, r)
+		// Enqueue only: no worker takes the job before it is cancelled.
+		w, err := worker.NewClient(db, worker.Settings{}, &worker.ClientOpts{Container: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tick := time.Now().UTC().Truncate(time.Hour)
+		claim := scheduler.Run{Job: "test_worker_flaky", Tick: tick, Instance: "scheduler", Started: time.Now().UTC(), Outcome: scheduler.OutcomeRunning}
+		if _, err := store.Claim(ctx, claim); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := NewDispatcher(w).Dispatch(ctx, claim.Job, tick); err != nil {
+			t.Fatal(err)
+		}
+		enqueued := claim
+		enqueued.Outcome = scheduler.OutcomeEnqueued
+		if err := store.Finish(ctx, enqueued); err != nil {
+			t.Fatal(err)
+		}
+		list, err := w.Jobs(ctx, river.NewJobListParams().Kinds(TickArgs{}.Kind()))
+		if err != nil || len(list.Jobs) != 1 {
+			t.Fatalf("tick jobs %v, %v; want one", list, err)
+		}
+		j, err := w.Cancel(ctx, list.Jobs[0].ID)
+		if err != nil || j.State != rivertype.JobStateCancelled {
+			t.Fatalf("cancel: %v, %v; want cancelled", j, err)
+		}
+		if got := store.run(claim.Job, tick); got.Outcome != "cancelled" {
+			t.Errorf("the cancelled tick is recorded %+v, want outcome cancelled", got)
+		}
+	})
+}

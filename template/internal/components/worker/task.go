@@ -24,6 +24,12 @@ type TaskOpts struct {
 	// Timeout bounds one attempt; 0 means WORKER_JOB_TIMEOUT. A negative value means none, but
 	// then a job whose worker died (kill -9, crash) is never rescued: avoid it.
 	Timeout time.Duration
+	// Cancelled, if set, runs when Client.Cancel (the jobs command, the panel) cancels a job of
+	// this task that no attempt is running: River ends it at once and nothing of the task runs
+	// again, so a task that records its jobs' progress elsewhere (the scheduler's run history)
+	// learns of it here. It runs in a registry scope, like an attempt; its error is logged, and
+	// the job stays cancelled.
+	Cancelled func(ctx context.Context, job *rivertype.JobRow) error
 }
 
 // Task is one task type: jobs whose arguments are an A are run by a function. It is a
@@ -55,6 +61,8 @@ type Task struct {
 	add    func(*river.Workers) error
 	decode func(data []byte) (river.JobArgs, error)
 	sample func() string
+	// cancelled is TaskOpts.Cancelled.
+	cancelled func(ctx context.Context, job *rivertype.JobRow) error
 }
 
 // NewTask returns the task that runs fn for jobs of arguments type A; opts may be nil.
@@ -70,8 +78,9 @@ func NewTask[A river.JobArgs](fn func(ctx context.Context, job *river.Job[A]) er
 		add: func(w *river.Workers) error {
 			return river.AddWorkerSafely[A](w, &taskWorker[A]{fn: fn, timeout: o.Timeout})
 		},
-		decode: decodeArgs[A],
-		sample: sampleArgs[A],
+		decode:    decodeArgs[A],
+		sample:    sampleArgs[A],
+		cancelled: o.Cancelled,
 	}
 }
 

@@ -141,6 +141,8 @@ type Client struct {
 	stopping bool
 
 	counted countCache // the last Count, for RecentCount
+
+	cancelled map[string]func(context.Context, *rivertype.JobRow) error // kind -> TaskOpts.Cancelled
 }
 
 // NewClient makes a client on db with settings s (defaults filled in).
@@ -168,7 +170,13 @@ func NewClient(db *database.DB, s Settings, opts *ClientOpts) (*Client, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	c := &Client{db: db, settings: s, queues: queues, work: opts.Work, container: opts.Container, logger: logger}
+	c := &Client{db: db, settings: s, queues: queues, work: opts.Work, container: opts.Container, logger: logger,
+		cancelled: map[string]func(context.Context, *rivertype.JobRow) error{}}
+	for _, t := range tasks {
+		if t.Value.cancelled != nil {
+			c.cancelled[t.Name] = t.Value.cancelled
+		}
+	}
 	cfg := &river.Config{
 		Logger:                      slog.New(logbuf.MinLevel(logger.Handler(), slog.LevelWarn)),
 		Workers:                     workers,
@@ -425,7 +433,31 @@ func (c *Client) Cancel(ctx context.Context, id int64) (*rivertype.JobRow, error
 	if err != nil {
 		return nil, fmt.Errorf("worker: cancel job %d: %w", id, err)
 	}
+	// A running job is only asked to stop: its attempt returns, and records what it did.
+	if j.State == rivertype.JobStateCancelled {
+		c.runCancelled(ctx, j)
+	}
 	return j, nil
+}
+
+// runCancelled runs the TaskOpts.Cancelled of j's task, if any, in a registry scope of its
+// own. Its failure does not undo the cancel, which is done: it is logged.
+func (c *Client) runCancelled(ctx context.Context, j *rivertype.JobRow) {
+	fn := c.cancelled[j.Kind]
+	if fn == nil {
+		return
+	}
+	err := func() (err error) {
+		if c.container != nil {
+			scope := c.container.NewScope(ctx)
+			defer func() { err = errors.Join(err, scope.Close(context.WithoutCancel(ctx))) }()
+			ctx = registry.WithResolver(ctx, scope)
+		}
+		return fn(ctx, j)
+	}()
+	if err != nil {
+		c.logger.WarnContext(ctx, "worker: job cancelled, but its task could not record it", "kind", j.Kind, "id", j.ID, "error", oneLine(err.Error()))
+	}
 }
 
 // Subscribe returns events of jobs worked by this client (completed, failed, cancelled...),
