@@ -1015,13 +1015,14 @@ func TestOverviewBinding(t *testing.T) {
 
 // TestBackTo: a plain form post returns to the panel's page as it was viewed,
 // never to another page or host, and without a notice in the query (notices
-// travel in the flash cookie).
+// travel in the flash cookie) or the confirmation step it was posted from.
 func TestBackTo(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct{ name, referer, want string }{
 		{"no referer", "", "/dashboard/panels/users"},
 		{"search kept", "http://example.com/dashboard/panels/users?q=ada&page=2", "/dashboard/panels/users?page=2&q=ada"},
 		{"old notice dropped", "http://example.com/dashboard/panels/users?notice=old&q=x", "/dashboard/panels/users?q=x"},
+		{"confirmation step dropped", "http://example.com/dashboard/panels/users?confirm=7&page=2&q=x", "/dashboard/panels/users?page=2&q=x"},
 		{"another page", "http://example.com/dashboard/panels/jobs?q=x", "/dashboard/panels/users"},
 		{"another host", "http://evil.test/dashboard/panels/users?q=x", "/dashboard/panels/users"},
 	} {

@@ -140,7 +140,10 @@ type Resource struct {
 //
 // An action button is a form that posts to p.ActionURL(name) and carries
 // p.CSRFField(). With the htmx attributes below it swaps the panel in place
-// with the outcome; without JavaScript the post redirects back to the page:
+// with the outcome; without JavaScript the post redirects back to the page, with the
+// query it was viewed with (a search, a page number) less notice and confirm. An action
+// that asks first without JavaScript shows its confirming form at the page's ?confirm=...
+// address; the post's redirect drops it, so the page does not ask again:
 //
 //	<form method="post" action="{{.URL}}" hx-post="{{.URL}}" hx-target="closest .panel" hx-swap="outerHTML">
 //		{{.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><button>Retry</button>
@@ -376,7 +379,9 @@ func safeResource(fn ResourceFunc, pc *PanelContext) (res Resource, err error) {
 
 // backTo is the panel's page, keeping the query the page was viewed with (a search, say) when
 // the form was posted from it: the Referer, sent same-origin only. The notice goes in the
-// flash cookie, never the URL (a notice parameter from an old link is dropped).
+// flash cookie, never the URL (a notice parameter from an old link is dropped). confirm, a
+// panel's confirmation step without JavaScript, is dropped too: the step is done once the
+// post is made, and kept it would ask again (see Panel).
 func backTo(req *http.Request, panel string) string {
 	page := PanelsPath + "/" + url.PathEscape(panel)
 	q := url.Values{}
@@ -384,6 +389,7 @@ func backTo(req *http.Request, panel string) string {
 		q = ref.Query()
 	}
 	q.Del("notice")
+	q.Del("confirm")
 	if len(q) == 0 {
 		return page
 	}

@@ -40,7 +40,7 @@ var panelTmpl = frontend.NewTemplate("users", template.FuncMap{
     <td>{{if .Active}}<span class="badge badge-healthy">active</span>{{else}}<span class="badge badge-none">inactive</span>{{end}}{{if .EmailVerified}} <span class="badge badge-healthy" title="The owner opened the confirmation link sent to this address">email confirmed</span>{{end}}</td>
     <td>{{day .CreatedAt}}</td>
     <td>{{if and .Active (eq $.Confirm .ID)}}<form method="post" action="{{$.Deactivate}}" hx-post="{{$.Deactivate}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="q" value="{{$.Query}}"><p id="confirm-deactivate-{{.ID}}" role="alert">Deactivate {{.Email}}? Their sessions end at once.</p><button type="submit" aria-describedby="confirm-deactivate-{{.ID}}">Yes, deactivate<span class="visually-hidden"> {{.Email}}</span></button> <a href="{{$.Back}}">Cancel</a></form>
-    {{else if .Active}}<form method="get" action="{{$.Page}}" hx-post="{{$.Deactivate}}" hx-confirm="Deactivate {{.Email}}? Their sessions end at once." hx-target="closest .panel" hx-swap="outerHTML"><input type="hidden" name="confirm" value="{{.ID}}"><input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="q" value="{{$.Query}}"><button type="submit">Deactivate<span class="visually-hidden"> {{.Email}}</span></button></form>
+    {{else if .Active}}<form method="get" action="{{$.Page}}" hx-post="{{$.Deactivate}}" hx-confirm="Deactivate {{.Email}}? Their sessions end at once." hx-target="closest .panel" hx-swap="outerHTML" hx-vals='{"id": "{{.ID}}"}'><input type="hidden" name="confirm" value="{{.ID}}"><input type="hidden" name="q" value="{{$.Query}}"><button type="submit">Deactivate<span class="visually-hidden"> {{.Email}}</span></button></form>
     {{else}}<form method="post" action="{{$.Activate}}" hx-post="{{$.Activate}}" hx-target="closest .panel" hx-swap="outerHTML">{{$.CSRF}}<input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="q" value="{{$.Query}}"><button type="submit">Activate<span class="visually-hidden"> {{.Email}}</span></button></form>{{end}}</td>
   </tr>{{end}}</tbody>
 </table></div>{{end}}`)
@@ -81,7 +81,10 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 // at once, so it takes two steps: with JavaScript, the Deactivate button asks
 // (hx-confirm) before it posts; without, it is a GET of the panel with
 // confirm=ID, which shows that row's "Yes, deactivate" form, the one that
-// posts. A POST's re-rendered panel (its form may carry confirm) asks nothing.
+// posts. A POST's re-rendered panel (its form may carry confirm) asks nothing,
+// and a post's redirect back drops confirm (frontend's backTo). The account's
+// id goes to htmx's post in hx-vals, not in the form, so that it stays out of
+// the confirmation step's address.
 func confirming(p *frontend.PanelContext) int64 {
 	if p.Request.Method != http.MethodGet {
 		return 0

@@ -2,8 +2,10 @@ package auth
 
 import (
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -81,7 +83,7 @@ func TestPanelDeactivateConfirms(t *testing.T) {
 		}
 		id := fmt.Sprint(ada.ID)
 		b := frontendtest.NewBrowser(t, h)
-		confirm := "/dashboard/panels/users?" + url.Values{"confirm": {id}, "id": {id}, "q": {"ada-"}}.Encode()
+		confirm := "/dashboard/panels/users?" + url.Values{"confirm": {id}, "q": {"ada-"}}.Encode()
 		steps := []struct {
 			name    string
 			path    string // GET
@@ -91,6 +93,7 @@ func TestPanelDeactivateConfirms(t *testing.T) {
 			{"list", "/dashboard/panels/users?q=ada-", []string{
 				`<form method="get" action="/dashboard/panels/users" hx-post="/dashboard/panels/users/actions/deactivate" hx-confirm="Deactivate ` + ada.Email + `? Their sessions end at once."`,
 				`name="confirm" value="` + id + `"`,
+				`hx-vals='{"id": "` + id + `"}'`, // the htmx post's account, kept out of the step's address
 			}, []string{`<form method="post" action="/dashboard/panels/users/actions/deactivate"`, "Yes, deactivate"}},
 			// What the Deactivate button does without JavaScript: ask, on the panel's page.
 			{"without JavaScript", confirm, []string{
@@ -144,5 +147,70 @@ func TestPanelEmpty(t *testing.T) {
 				t.Errorf("%s: want %q and not %q in:\n%s", tc.path, tc.want, tc.lack, body)
 			}
 		}
+	})
+}
+
+// TestPanelRedirectDropsConfirm: without JavaScript, a post redirects back to the page it was
+// sent from (its Referer), and that page is the confirmation step's address when the post is
+// its "Yes, deactivate" or an Activate on the same page. The redirect keeps the search and
+// drops the step: before, the address kept confirm= (and id=), so activating the account
+// brought its "Deactivate …?" prompt back, and so did any reload.
+func TestPanelRedirectDropsConfirm(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		h, users, _ := dashboardApp(t, db, nil)
+		tag := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
+		ada, err := users.Create(t.Context(), CreateUserParams{Email: "ada-" + tag + "@example.com", Username: "adar" + fmt.Sprint(len(tag)), Password: "correct horse battery staple"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := fmt.Sprint(ada.ID)
+		b := frontendtest.NewBrowser(t, withReferer(h))
+		// The address the Deactivate button leads to without JavaScript: its GET form's fields.
+		list := b.Get("/dashboard/panels/users?q=ada-")
+		form := regexp.MustCompile(`<form method="get"[^>]*hx-post="[^"]*/deactivate"[^>]*>(.*?)</form>`).FindStringSubmatch(list)
+		if form == nil {
+			t.Fatalf("no Deactivate button on:\n%s", list)
+		}
+		fields := url.Values{}
+		for _, in := range regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`).FindAllStringSubmatch(form[1], -1) {
+			fields.Add(in[1], html.UnescapeString(in[2]))
+		}
+		if fields.Get("confirm") != id {
+			t.Fatalf("the Deactivate button asks for %v, want confirm=%s", fields, id)
+		}
+		for _, step := range []struct{ name, action string }{
+			{"yes, deactivate", "deactivate"},
+			{"activate", "activate"},
+		} {
+			b.Get("/dashboard/panels/users?" + fields.Encode()) // the confirmation step
+			rec := b.Post("/dashboard/panels/users/actions/"+step.action, url.Values{"id": {id}, "q": {"ada-"}}, false)
+			loc := rec.Header().Get("Location")
+			if rec.Code != http.StatusSeeOther || loc != "/dashboard/panels/users?q=ada-" {
+				t.Errorf("%s: %d to %q, want 303 to the search without the confirmation step", step.name, rec.Code, loc)
+			}
+			if rec.Code != http.StatusSeeOther {
+				continue
+			}
+			if page := b.Get(loc); strings.Contains(page, "Yes, deactivate") || !strings.Contains(page, `name="q" value="ada-"`) {
+				t.Errorf("%s: the page after the redirect asks again or lost the search:\n%s", step.name, page)
+			}
+		}
+		if u, _ := users.Get(t.Context(), ada.ID); !u.Active {
+			t.Error("Ada is not active after deactivate, then activate")
+		}
+	})
+}
+
+// withReferer sends each post with the Referer of the page loaded last, as a browser does
+// (frontendtest.Browser sends none). Not safe for concurrent use: one Browser's requests.
+func withReferer(h http.Handler) http.Handler {
+	var page string
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method == http.MethodGet {
+			page = req.URL.RequestURI()
+		} else if page != "" {
+			req.Header.Set("Referer", "http://"+req.Host+page)
+		}
+		h.ServeHTTP(w, req)
 	})
 }
