@@ -430,6 +430,11 @@ func (s *Service) keepAnswer(ctx context.Context, ci *callInfo, resp *Response, 
 	storeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := s.store.addMessages(storeCtx, convID, m); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			// Deleted while the answer was on the way: nothing was kept, so the result names
+			// no conversation to show or continue.
+			res.ConversationID, res.Partial = 0, false
+		}
 		return res, errors.Join(callErr, err)
 	}
 	res.MessageID = m.ID

@@ -127,7 +127,8 @@ func (s *store) messages(ctx context.Context, conversationID int64, limit int) (
 	return out, nil
 }
 
-// addMessages stores messages at the end of their conversation and touches it.
+// addMessages stores messages at the end of their conversation and touches it; ErrNotFound
+// when the conversation is gone (its user deleted it while an answer was on the way).
 func (s *store) addMessages(ctx context.Context, conversationID int64, msgs ...*StoredMessage) error {
 	if len(msgs) == 0 {
 		return nil
@@ -140,11 +141,18 @@ func (s *store) addMessages(ctx context.Context, conversationID int64, msgs ...*
 		}
 	}
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		// The touch comes first: it finds a deleted conversation gone (rather than the
+		// insert failing on the foreign key, an error like any other), and on PostgreSQL it
+		// locks the row, so a delete that comes after waits and takes these messages along.
+		res, err := tx.NewUpdate().Model((*Conversation)(nil)).Set("updated_at = ?", now).Where("id = ?", conversationID).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("ai: touch conversation: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
 		if _, err := tx.NewInsert().Model(&msgs).Exec(ctx); err != nil {
 			return fmt.Errorf("ai: store messages: %w", err)
-		}
-		if _, err := tx.NewUpdate().Model((*Conversation)(nil)).Set("updated_at = ?", now).Where("id = ?", conversationID).Exec(ctx); err != nil {
-			return fmt.Errorf("ai: touch conversation: %w", err)
 		}
 		return nil
 	})
