@@ -355,6 +355,10 @@ func (s *Service) Stop(ctx context.Context) error {
 	return err
 }
 
+// Logger is the logger the service was made with, for the glue that acts on its behalf
+// (the retention job) to log where the service does.
+func (s *Service) Logger() *slog.Logger { return s.logger }
+
 // Pending is the number of events waiting in memory, those being written included.
 func (s *Service) Pending() int {
 	s.mu.Lock()

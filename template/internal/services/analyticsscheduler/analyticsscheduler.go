@@ -44,6 +44,14 @@ func Retain(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	slog.DebugContext(ctx, "analytics: retention", slog.Int64("deleted", n))
+	// Deleting data is something an operator may have to account for later ("where did
+	// last month's events go?"), so a run that deleted rows is logged at info; an hourly
+	// run that found nothing stays at debug, out of the way.
+	level := slog.LevelDebug
+	if n > 0 {
+		level = slog.LevelInfo
+	}
+	svc.Logger().Log(ctx, level, "analytics: retention deleted raw events older than ANALYTICS_RETENTION; their hourly counts are kept",
+		slog.Int64("deleted", n), slog.Time("before", svc.KeptSince().UTC()))
 	return nil
 }
