@@ -158,7 +158,7 @@ func eventsCommand(env *command.Env) *cobra.Command {
 					}
 					return tw.Flush()
 				}
-				v = evs
+				v = nonNil(evs)
 			case bucket != "":
 				points, err := svc.Series(ctx, r, Bucket(bucket), name)
 				if err != nil {
@@ -172,7 +172,7 @@ func eventsCommand(env *command.Env) *cobra.Command {
 					}
 					return tw.Flush()
 				}
-				v = points
+				v = nonNil(points)
 			default:
 				counts, err := svc.Counts(ctx, r)
 				if err != nil {
@@ -196,7 +196,8 @@ func eventsCommand(env *command.Env) *cobra.Command {
 					}
 					return tw.Flush()
 				}
-				v = counts
+				// An empty range is [], which a script reading the JSON can range over, not null.
+				v = nonNil(counts)
 			}
 			enc := json.NewEncoder(out)
 			enc.SetIndent("", "  ")
@@ -222,6 +223,11 @@ func funnelCommand(env *command.Env) *cobra.Command {
 		}
 		if msg := stepsProblem(args); msg != "" {
 			return command.UsageError(cmd, "%s", msg)
+		}
+		// Funnel reads a window of 0 or less as the whole range: a negative one (a typo)
+		// would answer for a different question without a word, as the API refuses it.
+		if window < 0 {
+			return command.UsageError(cmd, "--window must be a positive duration such as 24h, or 0 for the whole range (got %s)", window)
 		}
 		return command.WithService(cmd.Context(), env, func(ctx context.Context, svc *Service) error {
 			if *since > svc.settings.Retention && !cmd.Flags().Changed("since") {

@@ -97,6 +97,8 @@ func TestCommands(t *testing.T) {
 			{[]string{"events", "--name", "signup", "--recent", "2"}, nil, "--name does not go with --recent"},
 			{[]string{"events", "--bucket", "week"}, nil, `--bucket is "hour" or "day"`},
 			{[]string{"events", "--since", "-1h"}, nil, "--since must be a positive duration"},
+			{[]string{"events", "--since", "1ns", "--json"}, []string{"[]"}, ""},
+			{[]string{"funnel", "signup", "purchase", "--window", "-1h"}, nil, "--window must be a positive duration such as 24h, or 0 for the whole range (got -1h0m0s)"},
 			// The default week is shortened to ANALYTICS_RETENTION (48h): "old", 72h ago, is past it.
 			{[]string{"funnel", "signup", "purchase"}, []string{"signup    2", "purchase  1", "50.0%"}, ""},
 			{[]string{"funnel", "signup", "purchase", "--since", "48h"}, []string{"signup    2", "purchase  1", "50.0%"}, ""},
