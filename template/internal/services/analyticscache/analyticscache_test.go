@@ -2,6 +2,7 @@ package analyticscache
 
 import (
 	"context"
+	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -55,5 +56,39 @@ func TestMemo(t *testing.T) {
 	// Another number of days is another key.
 	if _, err := svc.UserStats(t.Context(), 7); err != nil || id.calls.Load() != 2 {
 		t.Errorf("stats for 7 days: %v, %d computations", err, id.calls.Load())
+	}
+}
+
+// TestMemoCacheDown: with the cache's store failing (closed here; Redis unreachable in
+// production), the user statistics are still answered, computed from the accounts on every
+// call, instead of failing the request: the cache only saves work.
+func TestMemoCacheDown(t *testing.T) {
+	t.Parallel()
+	db := databasetest.New(t, database.SQLite)
+	store := cache.NewMemory(nil)
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c := cache.New(store, &cache.Opts{Logger: slog.New(slog.DiscardHandler)})
+	memo, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := &countingIdentity{}
+	svc, err := analytics.New(db, analytics.Settings{CacheTTL: time.Hour}, &analytics.Opts{Identity: id, Memo: memo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		st, err := svc.UserStats(t.Context(), 30)
+		if err != nil {
+			t.Fatalf("UserStats with the cache down: %v", err)
+		}
+		if st.TotalUsers != 4 || st.ActiveUsers != 3 {
+			t.Errorf("stats %+v, want 4 users, 3 active", st)
+		}
+	}
+	if n := id.calls.Load(); n != 2 {
+		t.Errorf("accounts counted %d times with the cache down, want 2 (once per call)", n)
 	}
 }
