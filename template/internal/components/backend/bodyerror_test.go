@@ -3,8 +3,10 @@ package backend
 import (
 	"bufio"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -86,6 +88,140 @@ func TestUnsupportedMediaType(t *testing.T) {
 		if err != nil || resp.StatusCode != http.StatusUnsupportedMediaType ||
 			!strings.Contains(p.Detail, "unknown content type: "+ct) || !strings.Contains(p.Detail, "send the body as JSON with Content-Type: application/json") {
 			t.Errorf("%s: %d %q (%v), want a 415 saying to send JSON", ct, resp.StatusCode, p.Detail, err)
+		}
+	}
+}
+
+// A body that is JSON but does not fit the operation's input, or is not JSON at
+// all, is a problem with one line naming the field and what is wrong, in JSON's
+// terms: encoding/json's own text names Go structs and types ("Go struct field
+// numbersInput.conversation_id of type int64").
+func TestBodyDecodeErrors(t *testing.T) {
+	t.Parallel()
+	f := setup(t, setupOpts{})
+	base, _, _ := serving(t, f)
+	tests := []struct {
+		name, body string
+		status     int
+		at, msg    string // the first errors[] entry; "" for a problem without one
+		detail     string // contained in the detail
+	}{
+		{"int64 overflow", `{"conversation_id":99999999999999999999}`, 422,
+			"body.conversation_id", "99999999999999999999 is out of range for this field", ""},
+		{"uint8 overflow", `{"small":300}`, 422, "body.small", "300 is out of range for this field", ""},
+		{"fraction for int", `{"count":1.5}`, 422, "body.count", "", ""},
+		{"string for number", `{"count":"7"}`, 422, "body.count", "", ""},
+		{"object for string", `{"name":{"a":1}}`, 422, "body.name", "", ""},
+		{"nested in array", `{"items":[{"qty":1},{"qty":2},{"qty":1e30}]}`, 422,
+			"body.items[2].qty", "1e30 is out of range for this field", ""},
+		{"nested in map with odd key", `{"tags":{"a.b: c":{"qty":-1e30}}}`, 422,
+			`body.tags["a.b: c"].qty`, "-1e30 is out of range for this field", ""},
+		{"truncated", `{"count":`, 400, "body", "the JSON ends before it is complete; send the whole body", ""},
+		{"trailing garbage", `{"count":1} x`, 400, "body",
+			"there is more after the JSON value (at byte 13); send a single JSON value", ""},
+		{"not JSON", `{count:1}`, 400, "body", "", "malformed at byte 2"},
+		{"empty", ``, 400, "", "", "The request body is required; send it as JSON"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			resp, err := http.Post(base+"/test/numbers", "application/json", strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p struct {
+				Detail string `json:"detail"`
+				Errors []struct {
+					Location string `json:"location"`
+					Message  string `json:"message"`
+				} `json:"errors"`
+			}
+			if err := json.Unmarshal(raw, &p); err != nil {
+				t.Fatalf("%s: %v", raw, err)
+			}
+			if resp.StatusCode != tt.status {
+				t.Errorf("status = %d, want %d: %s", resp.StatusCode, tt.status, raw)
+			}
+			for _, goism := range []string{"Go ", "struct", "int64", "uint8", "numbersInput", "unmarshal", "json:"} {
+				if strings.Contains(string(raw), goism) {
+					t.Errorf("problem names Go's %q: %s", goism, raw)
+				}
+			}
+			if strings.Contains(p.Detail, "\n") || !strings.Contains(p.Detail, tt.detail) {
+				t.Errorf("detail = %q, want one line containing %q", p.Detail, tt.detail)
+			}
+			if tt.at == "" {
+				return
+			}
+			if len(p.Errors) == 0 {
+				t.Fatalf("no errors[]: %s", raw)
+			}
+			e := p.Errors[0]
+			if e.Location != tt.at || (tt.msg != "" && e.Message != tt.msg) || e.Message == "" {
+				t.Errorf("errors[0] = %s: %q, want %s: %q", e.Location, e.Message, tt.at, tt.msg)
+			}
+			if !strings.Contains(p.Detail, tt.at+": "+e.Message) {
+				t.Errorf("detail = %q, want it to name %s and its message", p.Detail, tt.at)
+			}
+		})
+	}
+}
+
+// unmarshalBody words what huma's schema validation lets through (an operation
+// with SkipValidateBody, a field typed any) and splitBodyError reads it back as
+// the location and message problemToSend puts in errors[].
+func TestUnmarshalBodyErrors(t *testing.T) {
+	t.Parallel()
+	type item struct {
+		Qty int `json:"qty"`
+	}
+	type body struct {
+		Count int             `json:"count"`
+		Small uint8           `json:"small"`
+		Ratio float32         `json:"ratio"`
+		Name  string          `json:"name"`
+		On    bool            `json:"on"`
+		Items []item          `json:"items"`
+		Tags  map[string]item `json:"tags"`
+		Addr  netip.Addr      `json:"addr"`
+	}
+	long := strings.Repeat("9", 100)
+	tests := []struct{ body, at, msg string }{
+		{`{"count":1.5}`, "body.count", "1.5 must be a whole number"},
+		{`{"small":-1}`, "body.small", "-1 is out of range for this field"},
+		{`{"ratio":1e39}`, "body.ratio", "1e39 is out of range for this field"},
+		{`{"count":` + long + `}`, "body.count", strings.Repeat("9", maxEchoedValue) + "… is out of range for this field"},
+		{`{"count":"7"}`, "body.count", "must be a number, not a string"},
+		{`{"name":{"a":1}}`, "body.name", "must be a string, not an object"},
+		{`{"name":7}`, "body.name", "must be a string, not a number"},
+		{`{"on":"yes"}`, "body.on", "must be true or false, not a string"},
+		{`{"items":[{"qty":1},{"qty":[1]}]}`, "body.items[1].qty", "must be a number, not an array"},
+		{`{"items":{"qty":1}}`, "body.items", "must be an array, not an object"},
+		{`{"tags":{"x":{"qty":1},"y\n":{"qty":true}}}`, `body.tags["y\n"].qty`, "must be a number, not true or false"},
+		{`[1]`, "body", "must be an object, not an array"},
+		{`{"addr":5}`, "body.addr", "must be a string, not a number"},
+	}
+	for _, tt := range tests {
+		var v body
+		err := unmarshalBody([]byte(tt.body), &v)
+		if err == nil {
+			t.Errorf("%s: no error", tt.body)
+			continue
+		}
+		at, msg, ok := splitBodyError(err.Error())
+		if !ok || at != tt.at || msg != tt.msg {
+			t.Errorf("%s: %q splits to %q, %q, %v; want %q, %q", tt.body, err, at, msg, ok, tt.at, tt.msg)
+		}
+	}
+	// Text that is not unmarshalBody's stays whole.
+	for _, s := range []string{"unknown content type: text/plain", "body is wrong", "body[x]: y", `body["a]: y`} {
+		if _, _, ok := splitBodyError(s); ok {
+			t.Errorf("splitBodyError(%q) split text that is not a bodyError's", s)
 		}
 	}
 }

@@ -116,6 +116,10 @@ func unexpected(ctx huma.Context, logger *slog.Logger, m *huma.ErrorModel, path 
 	return &huma.ErrorModel{Title: m.Title, Status: m.Status, Detail: unexpectedDetail, Instance: clip(path)}
 }
 
+// humaBodyRequired is the detail of huma's 400 for an empty body on an
+// operation that requires one.
+const humaBodyRequired = "request body is required"
+
 // humaValidationFailed is the detail huma gives every problem of request
 // validation (a malformed or unknown body, a bad parameter), the reasons being
 // in errors[] only.
@@ -133,6 +137,9 @@ func problemToSend(m *huma.ErrorModel, path string) *huma.ErrorModel {
 	if out.Instance == "" {
 		out.Instance = clip(path)
 	}
+	if out.Status == http.StatusBadRequest && out.Detail == humaBodyRequired {
+		out.Detail = "The request body is required; send it as JSON with Content-Type: application/json."
+	}
 	if len(m.Errors) == 0 {
 		return &out
 	}
@@ -143,6 +150,12 @@ func problemToSend(m *huma.ErrorModel, path string) *huma.ErrorModel {
 		}
 		c := *d
 		c.Value = errorValue(c.Location, c.Value)
+		if c.Location == "body" {
+			// unmarshalBody's errors name the field inside the body.
+			if at, msg, ok := splitBodyError(c.Message); ok {
+				c.Location, c.Message = at, msg
+			}
+		}
 		if out.Status == http.StatusUnsupportedMediaType && strings.HasPrefix(c.Message, huma.ErrUnknownContentType.Error()) {
 			// huma says what it got; say what to send.
 			c.Message += "; send the body as JSON with Content-Type: application/json"

@@ -79,7 +79,7 @@ func TestProblemsHideRequestValues(t *testing.T) {
 		{name: "not JSON", target: "/test/login", body: login, header: http.Header{"Content-Type": {"text/plain"}},
 			status: 415, wantDetail: "validation failed: body: ", wantLoc: "body", hidden: testPassword},
 		{name: "malformed JSON", target: "/test/login", body: `{"email":"a@b.co","password":"` + testPassword, header: jsonHeader(),
-			status: 400, wantDetail: "validation failed: body: unexpected end of JSON input", wantLoc: "body", hidden: testPassword},
+			status: 400, wantDetail: "validation failed: body: the JSON ends before it is complete; send the whole body", wantLoc: "body", hidden: testPassword},
 		{name: "header", target: "/test/login", body: `{}`,
 			header: http.Header{"Content-Type": {"application/json"}, "X-Token": {"secret-token-value"}},
 			status: 422, wantDetail: "validation failed: header.X-Token: ", wantLoc: "header.X-Token", hidden: "secret-token-value"},

@@ -34,6 +34,22 @@ type slowEchoInput struct {
 	}
 }
 
+// numbersInput has the fields whose range JSON's numbers can exceed.
+type numbersInput struct {
+	Body struct {
+		ConversationID int64  `json:"conversation_id,omitempty"`
+		Small          uint8  `json:"small,omitempty"`
+		Count          int    `json:"count,omitempty"`
+		Name           string `json:"name,omitempty"`
+		Items          []struct {
+			Qty int `json:"qty"`
+		} `json:"items,omitempty"`
+		Tags map[string]struct {
+			Qty int `json:"qty"`
+		} `json:"tags,omitempty"`
+	}
+}
+
 type echoOutput struct {
 	Body struct {
 		Text string `json:"text"`
@@ -80,6 +96,9 @@ var testRoutes = Routes(func(r *Router) error {
 			out.Body.Text = in.Body.Text
 			return out, nil
 		})
+	huma.Post(r.API, "/test/numbers", func(context.Context, *numbersInput) (*struct{}, error) {
+		return nil, nil
+	})
 	huma.Post(r.API, "/test/echo", func(_ context.Context, in *echoInput) (*echoOutput, error) {
 		out := &echoOutput{}
 		out.Body.Text = in.Body.Text

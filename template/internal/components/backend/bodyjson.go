@@ -1,0 +1,277 @@
+package backend
+
+import (
+	"encoding"
+	"encoding/json"
+	"errors"
+	"maps"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/danielgtaylor/huma/v2"
+)
+
+// jsonFormats are the API's formats with request bodies read by unmarshalBody
+// instead of json.Unmarshal. huma.DefaultConfig hands out its package-level map,
+// so it is copied, never changed.
+func jsonFormats(formats map[string]huma.Format) map[string]huma.Format {
+	out := maps.Clone(formats)
+	for _, name := range []string{"application/json", "json"} {
+		if f, ok := out[name]; ok {
+			f.Unmarshal = unmarshalBody
+			out[name] = f
+		}
+	}
+	return out
+}
+
+// unmarshalBody is json.Unmarshal with its errors worded for the client. huma
+// puts the error's text in the problem as it is, and encoding/json's names the
+// Go struct and type ("cannot unmarshal number 300 into Go struct field
+// ChatBody.count of type uint8"); huma's schema validation runs first but does
+// not know a Go field's range, so every integer field can surface one.
+func unmarshalBody(data []byte, v any) error {
+	err := json.Unmarshal(data, v)
+	if err == nil {
+		return nil
+	}
+	return bodyJSONError(data, err)
+}
+
+// bodyError is a body that JSON could not decode: at is where (huma's location
+// syntax, "body.items[2].qty"), msg what is wrong. Its text is "at: msg";
+// problemToSend splits it back into an errors[] entry's location and message.
+type bodyError struct{ at, msg string }
+
+func (e *bodyError) Error() string { return e.at + ": " + e.msg }
+
+// bodyJSONError words err, from decoding data, for the client.
+func bodyJSONError(data []byte, err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		if strings.Contains(syntax.Error(), "after top-level value") {
+			return &bodyError{"body", "there is more after the JSON value (at byte " + strconv.FormatInt(syntax.Offset, 10) + "); send a single JSON value"}
+		}
+		if strings.HasPrefix(syntax.Error(), "unexpected end") {
+			return &bodyError{"body", "the JSON ends before it is complete; send the whole body"}
+		}
+		return &bodyError{"body", "the JSON is malformed at byte " + strconv.FormatInt(syntax.Offset, 10) + " (" + syntax.Error() + ")"}
+	case errors.As(err, &typ) && typ.Type != nil:
+		return &bodyError{valueAt(data, typ.Offset), typeMessage(typ)}
+	}
+	return err
+}
+
+// typeMessage says why a JSON value does not fit its field, in JSON's terms.
+func typeMessage(e *json.UnmarshalTypeError) string {
+	want := jsonKind(e.Type)
+	num, isNum := strings.CutPrefix(e.Value, "number ")
+	if !isNum || want != "a number" {
+		return "must be " + want + ", not " + withArticle(e.Value)
+	}
+	shown := num
+	if len(shown) > maxEchoedValue {
+		shown = shown[:maxEchoedValue] + "…"
+	}
+	if f, err := strconv.ParseFloat(num, 64); err == nil && f != math.Trunc(f) && isInteger(e.Type) {
+		return shown + " must be a whole number"
+	}
+	return shown + " is out of range for this field"
+}
+
+func isInteger(t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return true
+	}
+	return false
+}
+
+// jsonKind is the JSON value a Go type reads, with its article.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(textUnmarshaler) {
+		return "a string" // time.Time, netip.Addr and the like read their text
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Interface:
+		return "a JSON value"
+	}
+	if isInteger(t) {
+		return "a number"
+	}
+	if k := t.Kind(); k == reflect.Float32 || k == reflect.Float64 {
+		return "a number"
+	}
+	return "a different JSON value"
+}
+
+var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+
+// withArticle names a JSON value as encoding/json reports it ("string",
+// "number 3", "object", "array", "bool").
+func withArticle(v string) string {
+	switch {
+	case v == "object" || v == "array":
+		return "an " + v
+	case v == "bool":
+		return "true or false"
+	case strings.HasPrefix(v, "number"):
+		return "a number"
+	}
+	return "a " + v
+}
+
+// valueAt is the location, in huma's syntax, of the JSON value in data that
+// ends at byte end (or, for an object or array, starts just before it):
+// encoding/json reports the path of a bad value without array indexes or map
+// keys' dots ("items.qty"), so the path is found again by walking the tokens.
+func valueAt(data []byte, end int64) string {
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.UseNumber()
+	type frame struct {
+		array bool
+		index int
+		key   string
+		keyed bool // in an object, the next string is a value, not a key
+	}
+	var stack []frame
+	path := func() string {
+		var b strings.Builder
+		b.WriteString("body")
+		for _, f := range stack {
+			switch {
+			case f.array:
+				b.WriteString("[" + strconv.Itoa(f.index) + "]")
+			case f.keyed:
+				b.WriteString(locationKey(f.key))
+			}
+		}
+		return b.String()
+	}
+	// after a value inside the top frame: the next one is a new element or key.
+	next := func() {
+		if n := len(stack); n > 0 {
+			if stack[n-1].array {
+				stack[n-1].index++
+			} else {
+				stack[n-1].keyed = false
+			}
+		}
+	}
+	for {
+		before := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return "body"
+		}
+		after := dec.InputOffset()
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				// encoding/json reports a mismatched object or array just
+				// past its opening delimiter.
+				if after == end || before == end {
+					return path()
+				}
+				stack = append(stack, frame{array: t == '['})
+			default:
+				stack = stack[:len(stack)-1]
+				next()
+			}
+		default:
+			n := len(stack)
+			if n > 0 && !stack[n-1].array && !stack[n-1].keyed {
+				stack[n-1].key, _ = t.(string)
+				stack[n-1].keyed = true
+				continue
+			}
+			if after == end {
+				return path()
+			}
+			next()
+		}
+	}
+}
+
+// locationKey is an object key as a location step: ".name", or for a key
+// that is not a plain name, ["quoted"] (clipped), so that a location is one
+// line and splitBodyError can find where it ends.
+func locationKey(k string) string {
+	plain := k != ""
+	for _, r := range k {
+		if !(r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			plain = false
+			break
+		}
+	}
+	if plain && len(k) <= maxEchoedValue {
+		return "." + k
+	}
+	if len(k) > maxEchoedValue {
+		cut := maxEchoedValue
+		for cut > 0 && !utf8.RuneStart(k[cut]) {
+			cut--
+		}
+		k = k[:cut] + "…"
+	}
+	return "[" + strconv.Quote(k) + "]"
+}
+
+// splitBodyError splits the text of a bodyError back into its location and
+// message; ok is false for any other text.
+func splitBodyError(s string) (at, msg string, ok bool) {
+	rest, found := strings.CutPrefix(s, "body")
+	if !found {
+		return "", "", false
+	}
+	for {
+		switch {
+		case strings.HasPrefix(rest, ": "):
+			return s[:len(s)-len(rest)], rest[2:], true
+		case strings.HasPrefix(rest, "."):
+			i := 1
+			for i < len(rest) && rest[i] != '.' && rest[i] != '[' && rest[i] != ':' {
+				i++
+			}
+			rest = rest[i:]
+		case strings.HasPrefix(rest, "[\""):
+			q, err := strconv.QuotedPrefix(rest[1:])
+			if err != nil || !strings.HasPrefix(rest[1+len(q):], "]") {
+				return "", "", false
+			}
+			rest = rest[len(q)+2:]
+		case strings.HasPrefix(rest, "["):
+			i := strings.IndexByte(rest, ']')
+			if i < 0 {
+				return "", "", false
+			}
+			if _, err := strconv.Atoi(rest[1:i]); err != nil {
+				return "", "", false
+			}
+			rest = rest[i+1:]
+		default:
+			return "", "", false
+		}
+	}
+}
