@@ -86,7 +86,7 @@ func newClient(cs *Clients, name string, o Options) (*Client, error) {
 	if o.BaseURL != "" {
 		u, err := url.Parse(o.BaseURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("httpclient: new client %q: base URL %q is not an absolute http(s) URL", name, RedactURL(u))
+			return nil, fmt.Errorf("httpclient: new client %q: base URL %q is not an absolute http(s) URL", name, redactRawURL(o.BaseURL))
 		}
 		c.base = u
 	}
@@ -286,9 +286,13 @@ func (c *Client) prepare(ctx context.Context, req *http.Request) *http.Request {
 	// caller of its API, put there (user IDs, tenant names), and the servers called are
 	// mostly other companies' APIs.
 	traced := trace.SpanContextFromContext(ctx).IsValid()
+	// A redirect to another host must not carry the integration's credentials: http.Client
+	// drops Authorization and Cookie from such a hop, and the defaults (Authorization,
+	// X-Api-Key) would put them back, handing the key to whatever host the server names.
+	away := redirectedAway(req)
 	missing := false
 	for k := range c.o.Headers {
-		if _, ok := req.Header[k]; !ok {
+		if _, ok := req.Header[k]; !ok && !(away && SecretHeader(k)) {
 			missing = true
 			break
 		}
@@ -305,7 +309,7 @@ func (c *Client) prepare(ctx context.Context, req *http.Request) *http.Request {
 		out.Header = http.Header{}
 	}
 	for k, v := range c.o.Headers {
-		if _, ok := out.Header[k]; !ok {
+		if _, ok := out.Header[k]; !ok && !(away && SecretHeader(k)) {
 			out.Header[k] = v
 		}
 	}
@@ -316,6 +320,21 @@ func (c *Client) prepare(ctx context.Context, req *http.Request) *http.Request {
 		propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(out.Header))
 	}
 	return out
+}
+
+// redirectedAway reports whether req follows a redirect to a host other than the one the
+// call was made to, or a subdomain of it (net/http's rule for keeping Authorization).
+func redirectedAway(req *http.Request) bool {
+	first := req
+	for first.Response != nil && first.Response.Request != nil {
+		first = first.Response.Request
+	}
+	if first == req {
+		return false
+	}
+	from := strings.ToLower(first.URL.Hostname())
+	to := strings.ToLower(req.URL.Hostname())
+	return to != from && !strings.HasSuffix(to, "."+from)
 }
 
 // retryable reports whether a request may be sent more than once: its body can be replayed

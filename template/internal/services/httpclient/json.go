@@ -140,7 +140,12 @@ func Do[T any](ctx context.Context, c *Client, method, path string, body any, op
 func (c *Client) resolve(path string) (*url.URL, error) {
 	u, err := url.Parse(path)
 	if err != nil {
-		return nil, fmt.Errorf("httpclient %s: path %q: %w", c.name, RedactQuery(path), err)
+		// url.Parse's error quotes the whole text, user information and tokens included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("httpclient %s: path %q: %w", c.name, redactRawURL(path), err)
 	}
 	if u.IsAbs() {
 		return u, nil

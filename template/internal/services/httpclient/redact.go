@@ -121,3 +121,27 @@ func headerAttrs(h http.Header) slog.Attr {
 	}
 	return slog.Group("headers", attrs...)
 }
+
+// redactRawURL is RedactURL for text that may not parse as a URL (what an error about it
+// shows): the user information before an "@" in the authority is dropped and secret query
+// values are redacted.
+func redactRawURL(raw string) string {
+	rest, fragment, hasFragment := strings.Cut(raw, "#")
+	rest, query, hasQuery := strings.Cut(rest, "?")
+	if i := strings.Index(rest, "//"); i >= 0 {
+		authority := rest[i+2:]
+		if end := strings.IndexByte(authority, '/'); end >= 0 {
+			authority = authority[:end]
+		}
+		if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+			rest = rest[:i+2] + rest[i+2+at+1:]
+		}
+	}
+	if hasQuery {
+		rest += "?" + RedactQuery(query)
+	}
+	if hasFragment {
+		rest += "#" + fragment
+	}
+	return rest
+}

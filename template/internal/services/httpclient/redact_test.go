@@ -3,6 +3,7 @@ package httpclient
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -97,5 +98,57 @@ func TestSecretNames(t *testing.T) {
 	}
 	if got := RedactQuery("a=1&api%5Fkey=x&b&token="); got != "a=1&api%5Fkey=REDACTED&b&token=REDACTED" {
 		t.Errorf("RedactQuery = %q", got)
+	}
+}
+
+// TestRedirectKeepsCredentials: a redirect to another host gets none of the client's secret
+// default headers (http.Client drops Authorization on such a hop; the defaults must not put
+// it back), while a redirect within the host keeps them.
+func TestRedirectKeepsCredentials(t *testing.T) {
+	t.Parallel()
+	f := setup(t, fastSettings())
+	type seen struct{ auth, key, agent string }
+	got := make(chan seen, 4)
+	srv := newServer(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		if to := r.URL.Query().Get("to"); to != "" {
+			http.Redirect(w, r, to, http.StatusFound)
+			return
+		}
+		got <- seen{r.Header.Get("Authorization"), r.Header.Get("X-Api-Key"), r.Header.Get("User-Agent")}
+	})
+	_, port, _ := strings.Cut(srv.host(), ":")
+	c := f.client(t, "test", Options{BaseURL: srv.URL, Headers: http.Header{
+		"Authorization": {"Bearer sk-live"}, "X-Api-Key": {"k-live"}, "User-Agent": {"app/1"}}})
+	for _, tc := range []struct {
+		name, to string
+		want     seen
+	}{
+		{"other host", "http://localhost:" + port + "/next", seen{agent: "app/1"}},
+		{"same host", srv.URL + "/next", seen{"Bearer sk-live", "k-live", "app/1"}},
+	} {
+		_, err := Do[struct{}](t.Context(), c, http.MethodGet, "/start", nil, WithQuery(url.Values{"to": {tc.to}}))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if s := <-got; s != tc.want {
+			t.Errorf("%s: the redirect's target got %+v, want %+v", tc.name, s, tc.want)
+		}
+	}
+}
+
+// TestUnparsableURLRedacted: a URL that does not parse is named in the error without its user
+// information or secret query values (url.Parse's own error quotes it whole).
+func TestUnparsableURLRedacted(t *testing.T) {
+	t.Parallel()
+	f := setup(t, fastSettings())
+	c := f.client(t, "test", Options{})
+	_, err := Do[struct{}](t.Context(), c, http.MethodGet, "https://user:hunter2@h.example/%zz?token=s3cret&q=1", nil)
+	if err == nil || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "s3cret") ||
+		!strings.Contains(err.Error(), "https://h.example/%zz?token=REDACTED&q=1") {
+		t.Errorf("Do error %v, want the URL without its secrets", err)
+	}
+	_, err = f.cs.New("base", Options{BaseURL: "https://user:hunter2@h.example/%zz"})
+	if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), `"https://h.example/%zz"`) {
+		t.Errorf("New error %v, want the base URL without its user information", err)
 	}
 }
