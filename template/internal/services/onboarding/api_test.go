@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aegisgo/aegis/template/internal/command"
 	"github.com/aegisgo/aegis/template/internal/command/commandtest"
@@ -124,6 +125,53 @@ func TestCommands(t *testing.T) {
 			out, _, err := commandtest.Run(t.Context(), newRegistry(t), onboardingCommand, c.args...)
 			if err != nil || !strings.Contains(out, c.want) {
 				t.Errorf("%v: %q, %v; want %q", c.args, out, err, c.want)
+			}
+		}
+	})
+}
+
+// TestPendingTable: `onboarding pending` prints one line per account, even when several steps
+// failed (their errors are joined by newlines) or an error holds a tab.
+func TestPendingTable(t *testing.T) {
+	databasetest.ForEachEngine(t, func(t *testing.T, engine database.Engine) {
+		ctx := t.Context()
+		s := databasetest.Settings(t, engine)
+		t.Setenv("DATABASE_URL", s.URL)
+		t.Setenv("AUTO_MIGRATE", "true")
+		t.Setenv("AUTH_SECRET", strings.Repeat("k", 40))
+		if _, _, err := commandtest.Run(ctx, newRegistry(t), onboardingCommand, "pending"); err != nil {
+			t.Fatal(err) // migrates
+		}
+		db, err := database.Open(ctx, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		now := time.Now()
+		rows := []*pending{
+			{Email: "ada@example.com", UserID: 7, EventTracked: true, Attempts: 2, CreatedMS: ms(now), UpdatedMS: ms(now), NextMS: ms(now.Add(time.Hour)),
+				LastError: "onboarding: cache profile: cache down\nonboarding: send the welcome email: smtp: 451\ttry later"},
+			{Email: "bob@example.com", UserID: 8, ProfileCached: true, EventTracked: true, Attempts: 1, CreatedMS: ms(now), UpdatedMS: ms(now),
+				NextMS: ms(now.Add(time.Hour)), LastError: "onboarding: send the welcome email: refused"},
+		}
+		if _, err := db.Bun().NewInsert().Model(&rows).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		out, _, err := commandtest.Run(ctx, newRegistry(t), onboardingCommand, "pending")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		if len(lines) != 3 || !strings.HasPrefix(lines[0], "USER") ||
+			!strings.Contains(lines[1], "cache down; onboarding: send the welcome email: smtp: 451; try later") ||
+			!strings.Contains(lines[2], "refused") {
+			t.Fatalf("pending printed %d lines, want a header and one per account:\n%s", len(lines), out)
+		}
+		// The columns line up: LAST ERROR starts at the same offset on every line.
+		col := strings.Index(lines[0], "LAST ERROR")
+		for _, l := range lines[1:] {
+			if !strings.HasPrefix(l[col:], "onboarding: ") {
+				t.Errorf("LAST ERROR column misaligned:\n%s", out)
 			}
 		}
 	})

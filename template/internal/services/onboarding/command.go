@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -74,8 +75,8 @@ func pendingCommand(env *command.Env) *cobra.Command {
 				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "USER\tEMAIL\tSTEPS\tATTEMPTS\tNEXT RETRY\tLAST ERROR")
 				for _, p := range list {
-					fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\t%s\n", p.UserID, p.Email, stepNames(p.Steps), p.Attempts,
-						p.NextRetry.Format(time.RFC3339), p.LastError)
+					fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\t%s\n", p.UserID, oneLine(p.Email), stepNames(p.Steps), p.Attempts,
+						p.NextRetry.Format(time.RFC3339), oneLine(p.LastError))
 				}
 				return w.Flush()
 			})
@@ -83,4 +84,10 @@ func pendingCommand(env *command.Env) *cobra.Command {
 	}
 	cmd.Flags().IntVar(&limit, "limit", 50, "most accounts listed")
 	return cmd
+}
+
+// oneLine is a cell of the pending table: the errors of several failed steps are joined by
+// newlines (errors.Join), and a newline or tab in a cell breaks the table's rows and columns.
+func oneLine(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' || r == '\t' }), "; ")
 }
