@@ -270,7 +270,7 @@ func TestSettings(t *testing.T) {
 	if err := (Settings{}).WithDefaults().Validate(); err != nil {
 		t.Errorf("defaults: %v", err)
 	}
-	for _, s := range []Settings{{LoginURL: "/login"}, {LoginURL: "ftp://x"}, {ProfileTTL: -1}, {RetryInterval: -1}} {
+	for _, s := range []Settings{{LoginURL: "/login"}, {LoginURL: "ftp://x"}, {ProfileTTL: -1}, {RetryInterval: -1}, {RetryInterval: time.Millisecond}} {
 		if err := s.WithDefaults().Validate(); err == nil {
 			t.Errorf("%+v: no error", s)
 		}

@@ -12,6 +12,8 @@ import (
 const (
 	DefaultProfileTTL    = 10 * time.Minute
 	DefaultRetryInterval = time.Minute
+	// MinRetryInterval is the shortest ONBOARDING_RETRY_INTERVAL but 0.
+	MinRetryInterval = time.Second
 )
 
 // Settings configure the service. The container loads them from the environment (and .env)
@@ -41,10 +43,13 @@ func (s Settings) Validate() error {
 		}
 	}
 	if s.ProfileTTL < 0 {
-		return fmt.Errorf("onboarding: ONBOARDING_PROFILE_TTL %s is negative", s.ProfileTTL)
+		return fmt.Errorf("onboarding: ONBOARDING_PROFILE_TTL %s is negative; set a duration such as 10m", s.ProfileTTL)
 	}
-	if s.RetryInterval < 0 {
-		return fmt.Errorf("onboarding: ONBOARDING_RETRY_INTERVAL %s is negative", s.RetryInterval)
+	// A pass reads the pending table: one every few milliseconds (ONBOARDING_RETRY_INTERVAL=1ms,
+	// or a unit mistaken for another) would keep the database busy for nothing, since every
+	// account backs off a minute at least.
+	if s.RetryInterval < 0 || (s.RetryInterval > 0 && s.RetryInterval < MinRetryInterval) {
+		return fmt.Errorf("onboarding: ONBOARDING_RETRY_INTERVAL %s must be 0 (retry only at start and with `onboarding retry`) or at least %s; set a duration such as 1m", s.RetryInterval, MinRetryInterval)
 	}
 	return nil
 }
