@@ -17,6 +17,10 @@ import (
 // ErrorBodyMax bounds the excerpt of an error response kept in Error.Body.
 const ErrorBodyMax = 1 << 10
 
+// ErrResponseTooLarge is wrapped by the error of Do when a 2xx answer is larger than
+// Options.MaxResponseBytes.
+var ErrResponseTooLarge = errors.New("response too large")
+
 // Error is a call Do could not complete: an answer outside 2xx (Status set, Body holding the
 // start of the answer) or no answer at all (Status 0, Err the cause: a transport error, the
 // breaker, the deadline). Get it with errors.As.
@@ -128,8 +132,15 @@ func Do[T any](ctx context.Context, c *Client, method, path string, body any, op
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, ErrorBodyMax))
 		return out, fail(resp.StatusCode, strings.ToValidUTF8(string(b), string(utf8.RuneError)), nil)
 	}
-	dec := json.NewDecoder(io.LimitReader(resp.Body, c.o.MaxResponseBytes))
+	// One byte past the limit tells a body cut short by it from one that ends early.
+	limited := &io.LimitedReader{R: resp.Body, N: c.o.MaxResponseBytes + 1}
+	dec := json.NewDecoder(limited)
 	if err := dec.Decode(&out); err != nil && !errors.Is(err, io.EOF) {
+		if limited.N <= 0 {
+			// The decoder's "unexpected EOF" would blame the server's JSON.
+			return out, fail(0, "", fmt.Errorf("%w: the %d answer is larger than %d bytes (raise Options.MaxResponseBytes)",
+				ErrResponseTooLarge, resp.StatusCode, c.o.MaxResponseBytes))
+		}
 		return out, fail(0, "", fmt.Errorf("decode the %d answer into %T: %w", resp.StatusCode, out, err))
 	}
 	return out, nil

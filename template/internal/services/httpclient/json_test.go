@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -130,5 +131,35 @@ func TestResolve(t *testing.T) {
 	}
 	if _, err := f.cs.New("test", Options{}); err == nil {
 		t.Error("a second client named test: no error")
+	}
+}
+
+// TestResponseTooLarge: a 2xx answer past MaxResponseBytes is refused as too large, naming the
+// option to raise, not as JSON the server got wrong; an answer just within the limit and one
+// that is truly invalid keep their outcomes.
+func TestResponseTooLarge(t *testing.T) {
+	t.Parallel()
+	f := setup(t, fastSettings())
+	srv := newServer(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.URL.Query().Get("body"))
+	})
+	c := f.client(t, "api", Options{BaseURL: srv.URL, MaxResponseBytes: 16})
+	for _, tc := range []struct {
+		body    string
+		tooBig  bool
+		wantErr bool
+	}{
+		{`{"a":"0123456"}`, false, false},  // 15 bytes
+		{`{"a":"01234567"}`, false, false}, // 16 bytes: the limit
+		{`{"a":"0123456789abcdef"}`, true, true},
+		{`{"a":`, false, true},
+	} {
+		_, err := Do[map[string]string](t.Context(), c, http.MethodGet, "/", nil, WithQuery(url.Values{"body": {tc.body}}))
+		if (err != nil) != tc.wantErr || errors.Is(err, ErrResponseTooLarge) != tc.tooBig {
+			t.Errorf("%s: error %v, want error %t, too large %t", tc.body, err, tc.wantErr, tc.tooBig)
+		}
+		if tc.tooBig && (err == nil || !strings.Contains(err.Error(), "larger than 16 bytes (raise Options.MaxResponseBytes)")) {
+			t.Errorf("%s: error %v, want it to name the limit", tc.body, err)
+		}
 	}
 }
