@@ -270,9 +270,12 @@ func TestSettings(t *testing.T) {
 	if err := (Settings{}).WithDefaults().Validate(); err != nil {
 		t.Errorf("defaults: %v", err)
 	}
-	for _, s := range []Settings{{LoginURL: "/login"}, {LoginURL: "ftp://x"}, {ProfileTTL: -1}, {RetryInterval: -1}, {RetryInterval: time.Millisecond}} {
-		if err := s.WithDefaults().Validate(); err == nil {
-			t.Errorf("%+v: no error", s)
+	for _, s := range []Settings{{LoginURL: "/login"}, {LoginURL: "ftp://x"}, {ProfileTTL: -1}, {RetryInterval: -1}, {RetryInterval: time.Millisecond},
+		{LoginURL: "https://ops:hunter2@app.example.com/login"}, {LoginURL: "https://ops:hunter2@app.example.com/%zz"},
+		{LoginURL: "ftp://ops:hunter2@app.example.com/"}} {
+		err := s.WithDefaults().Validate()
+		if err == nil || strings.Contains(err.Error(), "hunter2") || strings.Count(err.Error(), "\n") > 0 {
+			t.Errorf("%+v: error %v, want one line without the password", s, err)
 		}
 	}
 	if _, err := New(nil, Collaborators{}, Settings{}, nil); err == nil {

@@ -1,6 +1,7 @@
 package onboarding
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"time"
@@ -38,8 +39,17 @@ func (s Settings) WithDefaults() Settings {
 // Validate reports a setting the service cannot run with, naming it.
 func (s Settings) Validate() error {
 	if s.LoginURL != "" {
-		if u, err := url.Parse(s.LoginURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("onboarding: ONBOARDING_LOGIN_URL %q is not an http(s) URL; set the full address of your sign-in page or leave it empty", s.LoginURL)
+		// The errors quote the URL without its password: url.Parse's own error quotes it whole.
+		u, err := url.Parse(s.LoginURL)
+		var ue *url.Error
+		switch {
+		case errors.As(err, &ue):
+			return fmt.Errorf("onboarding: ONBOARDING_LOGIN_URL is not a URL (%v); set the full address of your sign-in page or leave it empty", ue.Err)
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			return fmt.Errorf("onboarding: ONBOARDING_LOGIN_URL %q is not an http(s) URL; set the full address of your sign-in page or leave it empty", u.Redacted())
+		case u.User != nil:
+			// Every welcome email links to it: its recipients would all get the credentials.
+			return fmt.Errorf("onboarding: ONBOARDING_LOGIN_URL %q holds a user name or password, which every welcome email would show; remove them", u.Redacted())
 		}
 	}
 	if s.ProfileTTL < 0 {
