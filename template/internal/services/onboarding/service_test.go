@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -302,6 +303,63 @@ func TestWelcomeWithoutLoginURL(t *testing.T) {
 		if m := msgs[0].Email; strings.Contains(m.HTML, "Sign in") || strings.Contains(m.HTML, "href=") || strings.Contains(m.Text, "Sign in") ||
 			!strings.Contains(m.Text, "Your account is ready.") {
 			t.Errorf("welcome without ONBOARDING_LOGIN_URL:\n%s\n%s", m.HTML, m.Text)
+		}
+	})
+}
+
+// TestConcurrent pins the exactly-once contracts under concurrency: creations racing for one
+// email make one account, one welcome and no row left; retries racing over the same pending
+// accounts (the server's loop, `onboarding retry`, another instance) deliver each welcome once.
+func TestConcurrent(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		b := setup(t, db, false)
+		const racers = 4
+		errs := make(chan error, racers)
+		var wg sync.WaitGroup
+		for i := range racers {
+			wg.Go(func() {
+				_, err := b.svc.CreateUserWithWelcome(ctx, NewUser{Email: "same@example.com", Username: "same" + strconv.Itoa(i), Password: password})
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		created := 0
+		for err := range errs {
+			switch {
+			case err == nil:
+				created++
+			case !errors.Is(err, auth.ErrEmailTaken):
+				t.Errorf("a racing creation failed with %v, want auth.ErrEmailTaken", err)
+			}
+		}
+		if created != 1 || b.pendingRows(t) != 0 || !slices.Equal(b.email.sentTo(), []string{"same@example.com"}) {
+			t.Fatalf("%d created, %d rows, delivered to %v; want 1, 0, one welcome", created, b.pendingRows(t), b.email.sentTo())
+		}
+
+		// Three accounts whose welcome failed, then retried by racing passes once mail is back.
+		b.email.fail(errors.New("421 try later"))
+		for _, name := range []string{"ann", "ben", "cyd"} {
+			if _, err := b.svc.CreateUserWithWelcome(ctx, NewUser{Email: name + "@example.com", Username: name, Password: password}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.email.fail(nil)
+		for range racers {
+			svc := b.compose(t, b.cache, b.events, nil) // each pass as its own instance
+			wg.Go(func() {
+				if _, err := svc.Retry(ctx, true); err != nil {
+					t.Errorf("retry: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		got := b.email.sentTo()
+		slices.Sort(got)
+		want := []string{"ann@example.com", "ben@example.com", "cyd@example.com", "same@example.com"}
+		if !slices.Equal(got, want) || b.pendingRows(t) != 0 {
+			t.Errorf("delivered to %v with %d rows left, want each of %v once and none", got, b.pendingRows(t), want)
 		}
 	})
 }
