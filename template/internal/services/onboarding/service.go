@@ -170,9 +170,22 @@ func (s *Service) CreateUserWithWelcome(ctx context.Context, u NewUser) (Result,
 	user, err := s.users.Create(ctx, auth.CreateUserParams{Email: u.Email, Username: u.Username,
 		Password: u.Password, FullName: u.FullName, Role: u.Role})
 	if err != nil {
+		bctx := context.WithoutCancel(ctx)
+		if !refused(err) {
+			// The account may exist all the same: an insert committed before the caller's
+			// context ended, or before the connection dropped, reports the error. The row is
+			// left to the next retry pass, due now, which onboards the account if one was
+			// created after the row and removes the row otherwise.
+			now := s.now()
+			row.LastError, row.UpdatedMS, row.NextMS, row.LeaseMS = "create the account: "+err.Error(), ms(now), ms(now), 0
+			if serr := s.save(bctx, row); serr != nil {
+				s.logger.ErrorContext(ctx, "onboarding: release the row of a creation that failed", "error", serr)
+			}
+			return Result{}, fmt.Errorf("onboarding: create user: %w", err)
+		}
 		// Without the account there is nothing to onboard. Should this delete fail, the
 		// retry removes the row once its lease ends (no account was created after it).
-		if derr := s.remove(context.WithoutCancel(ctx), row.ID); derr != nil {
+		if derr := s.remove(bctx, row.ID); derr != nil {
 			s.logger.ErrorContext(ctx, "onboarding: remove the row of a creation that failed", "error", derr)
 		}
 		return Result{}, fmt.Errorf("onboarding: create user: %w", err)
@@ -180,6 +193,16 @@ func (s *Service) CreateUserWithWelcome(ctx context.Context, u NewUser) (Result,
 	s.created.Add(1)
 	row.UserID = user.ID
 	return s.runSteps(ctx, row, user), nil
+}
+
+// refused reports whether auth's error says the account was not created: invalid, taken,
+// or refused before hashing. Any other error (a cancellation, the database) leaves it unknown.
+func refused(err error) bool {
+	var (
+		ve   *auth.ValidationError
+		busy *auth.BusyError
+	)
+	return errors.As(err, &ve) || errors.As(err, &busy) || errors.Is(err, auth.ErrEmailTaken) || errors.Is(err, auth.ErrUsernameTaken)
 }
 
 // runSteps runs the steps of row that are not done, then deletes row when all are, or
@@ -395,7 +418,7 @@ func (s *Service) account(ctx context.Context, row *pending) (*auth.User, error)
 
 // PendingAccount is an account with steps left to do.
 type PendingAccount struct {
-	UserID    int64     `json:"user_id"` // 0: creation in progress, or crashed before it finished
+	UserID    int64     `json:"user_id"` // 0: creation in progress, crashed, or failed without saying whether it was made
 	Email     string    `json:"email"`
 	Steps     []Step    `json:"steps"`
 	Attempts  int       `json:"attempts"`

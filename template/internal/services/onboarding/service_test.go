@@ -1,6 +1,7 @@
 package onboarding
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strconv"
@@ -360,6 +361,59 @@ func TestConcurrent(t *testing.T) {
 		want := []string{"ann@example.com", "ben@example.com", "cyd@example.com", "same@example.com"}
 		if !slices.Equal(got, want) || b.pendingRows(t) != 0 {
 			t.Errorf("delivered to %v with %d rows left, want each of %v once and none", got, b.pendingRows(t), want)
+		}
+	})
+}
+
+// lostAnswer creates the account, or not, and reports err either way: an insert committed
+// before the caller's context ended (or the connection dropped) looks like a failure.
+type lostAnswer struct {
+	Users
+	create bool
+	err    error
+}
+
+func (l lostAnswer) Create(ctx context.Context, p auth.CreateUserParams) (*auth.User, error) {
+	if l.create {
+		if _, err := l.Users.Create(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	return nil, l.err
+}
+
+// TestCreateOutcomeUnknown: when auth fails with an error that does not say the account was
+// refused (a cancellation, the database), the row is left to the next retry, which onboards
+// the account if the creation went through after all and removes the row if it did not.
+func TestCreateOutcomeUnknown(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		b := setup(t, db, true)
+		for _, tc := range []struct {
+			email   string
+			created bool
+			err     error
+		}{
+			{"kept@example.com", true, context.Canceled},
+			{"lost@example.com", false, errors.New("auth: insert user: driver: bad connection")},
+		} {
+			svc, err := New(b.db, Collaborators{Users: lostAnswer{b.users, tc.created, tc.err}, Mailer: b.comms, Tracker: b.events, Cache: b.cache},
+				Settings{}, &Opts{Logger: quiet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			name, _, _ := strings.Cut(tc.email, "@")
+			if _, err := svc.CreateUserWithWelcome(ctx, NewUser{Email: tc.email, Username: name, Password: password}); !errors.Is(err, tc.err) {
+				t.Fatalf("%s: %v, want %v", tc.email, err, tc.err)
+			}
+		}
+		// The next periodic pass (not only one after the lease) settles both rows.
+		if r, err := b.svc.Retry(ctx, false); err != nil || r != (RetryResult{Completed: 1, Removed: 1}) {
+			t.Fatalf("retry: %+v, %v; want one completed, one removed", r, err)
+		}
+		msgs := b.messages(t)
+		if len(msgs) != 1 || !slices.Equal(msgs[0].Email.To, []string{"kept@example.com"}) || b.pendingRows(t) != 0 {
+			t.Errorf("messages %+v, %d rows; want one welcome to kept@example.com and no row", msgs, b.pendingRows(t))
 		}
 	})
 }
