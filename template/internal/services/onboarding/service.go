@@ -156,9 +156,10 @@ type Result struct {
 // user_created and sends it the welcome email.
 //
 // The error is non-nil only when the account was not created (auth's errors, such as
-// auth.ErrEmailTaken or an *auth.ValidationError, are wrapped as they are); then nothing
-// else happened. Once the account exists the call succeeds: a step that fails is logged,
-// counted in the health check and named in Result.Pending, and Retry does it later.
+// auth.ErrEmailTaken or an *auth.ValidationError, are wrapped as they are), or auth could
+// not tell (a cancellation: the retry settles it); then nothing else happened. Once the
+// account exists the call succeeds: a step that fails is logged, counted in the health
+// check and named in Result.Pending, and Retry does it later.
 func (s *Service) CreateUserWithWelcome(ctx context.Context, u NewUser) (Result, error) {
 	// The row comes first, so that a crash after the account is created leaves a trace the
 	// retry completes; the lease keeps the retry off it while this call works.
@@ -170,29 +171,34 @@ func (s *Service) CreateUserWithWelcome(ctx context.Context, u NewUser) (Result,
 	user, err := s.users.Create(ctx, auth.CreateUserParams{Email: u.Email, Username: u.Username,
 		Password: u.Password, FullName: u.FullName, Role: u.Role})
 	if err != nil {
-		bctx := context.WithoutCancel(ctx)
-		if !refused(err) {
-			// The account may exist all the same: an insert committed before the caller's
-			// context ended, or before the connection dropped, reports the error. The row is
-			// left to the next retry pass, due now, which onboards the account if one was
-			// created after the row and removes the row otherwise.
-			now := s.now()
-			row.LastError, row.UpdatedMS, row.NextMS, row.LeaseMS = "create the account: "+err.Error(), ms(now), ms(now), 0
-			if serr := s.save(bctx, row); serr != nil {
-				s.logger.ErrorContext(ctx, "onboarding: release the row of a creation that failed", "error", serr)
-			}
-			return Result{}, fmt.Errorf("onboarding: create user: %w", err)
-		}
-		// Without the account there is nothing to onboard. Should this delete fail, the
-		// retry removes the row once its lease ends (no account was created after it).
-		if derr := s.remove(bctx, row.ID); derr != nil {
-			s.logger.ErrorContext(ctx, "onboarding: remove the row of a creation that failed", "error", derr)
-		}
-		return Result{}, fmt.Errorf("onboarding: create user: %w", err)
+		return Result{}, s.creationFailed(ctx, row, err)
 	}
 	s.created.Add(1)
 	row.UserID = user.ID
 	return s.runSteps(ctx, row, user), nil
+}
+
+// creationFailed settles the row of a creation auth failed, and returns the call's error.
+// Without the account there is nothing to onboard: the row goes. Should that delete fail,
+// the retry removes the row once its lease ends (no account was created after it). When
+// auth's error does not say the account was refused, it may exist all the same (an insert
+// committed before the caller's context ended, or the connection dropped): the row is left
+// to the next retry pass, due now, which onboards the account if one was created after the
+// row and removes the row otherwise.
+func (s *Service) creationFailed(ctx context.Context, row *pending, err error) error {
+	bctx := context.WithoutCancel(ctx)
+	if refused(err) {
+		if derr := s.remove(bctx, row.ID); derr != nil {
+			s.logger.ErrorContext(ctx, "onboarding: remove the row of a creation that failed", "error", derr)
+		}
+	} else {
+		now := s.now()
+		row.LastError, row.UpdatedMS, row.NextMS, row.LeaseMS = "create the account: "+err.Error(), ms(now), ms(now), 0
+		if serr := s.save(bctx, row); serr != nil {
+			s.logger.ErrorContext(ctx, "onboarding: release the row of a creation that failed", "error", serr)
+		}
+	}
+	return fmt.Errorf("onboarding: create user: %w", err)
 }
 
 // refused reports whether auth's error says the account was not created: invalid, taken,
