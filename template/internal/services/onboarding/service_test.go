@@ -13,6 +13,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/cache"
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/config"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/services/auth"
 	"github.com/aegisgo/aegis/template/internal/services/comms"
@@ -278,6 +279,11 @@ func TestSettings(t *testing.T) {
 		err := s.WithDefaults().Validate()
 		if err == nil || strings.Contains(err.Error(), "hunter2") || strings.Count(err.Error(), "\n") > 0 {
 			t.Errorf("%+v: error %v, want one line without the password", s, err)
+		}
+		// A *config.Error reaches whoever starts the app as it is, not inside the registry's
+		// "construct onboarding.Settings (registered at /path/settings.go:153)".
+		if ce := (*config.Error)(nil); !errors.As(err, &ce) {
+			t.Errorf("%+v: error %v is not a *config.Error", s, err)
 		}
 	}
 	if _, err := New(nil, Collaborators{}, Settings{}, nil); err == nil {

@@ -36,30 +36,38 @@ func (s Settings) WithDefaults() Settings {
 	return s
 }
 
-// Validate reports a setting the service cannot run with, naming it.
+// Validate reports a setting the service cannot run with, naming it. Its errors are
+// *config.Error, so the app prints them as they are (variable, what is wrong, the fix) rather
+// than inside the registry's account of which constructor failed where.
 func (s Settings) Validate() error {
+	const loginFix = "set the full address of your sign-in page or leave it empty"
 	if s.LoginURL != "" {
-		// The errors quote the URL without its password: url.Parse's own error quotes it whole.
+		// A value that may hold a password is never quoted (config puts back the value as set,
+		// and url.Parse's own error quotes it whole).
 		u, err := url.Parse(s.LoginURL)
 		var ue *url.Error
 		switch {
 		case errors.As(err, &ue):
-			return fmt.Errorf("onboarding: ONBOARDING_LOGIN_URL is not a URL (%v); set the full address of your sign-in page or leave it empty", ue.Err)
-		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-			return fmt.Errorf("onboarding: ONBOARDING_LOGIN_URL %q is not an http(s) URL; set the full address of your sign-in page or leave it empty", u.Redacted())
+			return config.InvalidSecret("ONBOARDING_LOGIN_URL", fmt.Sprintf("is not a URL (%v)", ue.Err), loginFix)
+		case err != nil:
+			return config.InvalidSecret("ONBOARDING_LOGIN_URL", "is not a URL", loginFix)
 		case u.User != nil:
 			// Every welcome email links to it: its recipients would all get the credentials.
-			return fmt.Errorf("onboarding: ONBOARDING_LOGIN_URL %q holds a user name or password, which every welcome email would show; remove them", u.Redacted())
+			return config.InvalidSecret("ONBOARDING_LOGIN_URL", "holds a user name or password, which every welcome email would show", "remove them")
+		case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			return config.Invalid("ONBOARDING_LOGIN_URL", s.LoginURL, "is not an http(s) URL", loginFix)
 		}
-	}
-	if s.ProfileTTL < 0 {
-		return fmt.Errorf("onboarding: ONBOARDING_PROFILE_TTL %s is negative; set a duration such as 10m", s.ProfileTTL)
 	}
 	// A pass reads the pending table: one every few milliseconds (ONBOARDING_RETRY_INTERVAL=1ms,
 	// or a unit mistaken for another) would keep the database busy for nothing, since every
 	// account backs off a minute at least.
+	var retry error
 	if s.RetryInterval < 0 || (s.RetryInterval > 0 && s.RetryInterval < MinRetryInterval) {
-		return fmt.Errorf("onboarding: ONBOARDING_RETRY_INTERVAL %s must be 0 (retry only at start and with `onboarding retry`) or at least %s; set a duration such as 1m", s.RetryInterval, MinRetryInterval)
+		retry = config.Invalid("ONBOARDING_RETRY_INTERVAL", s.RetryInterval.String(),
+			fmt.Sprintf("must be 0 (retry only at start and with `onboarding retry`) or at least %s", MinRetryInterval), "set a duration such as 1m")
 	}
-	return nil
+	return errors.Join(
+		config.NotNegative("ONBOARDING_PROFILE_TTL", s.ProfileTTL, "set a duration such as 10m"),
+		retry,
+	)
 }
