@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -84,12 +85,106 @@ type notice struct {
 // flashMAC signs a flash payload for panel and the request's session: the
 // session cookie when signed in, the CSRF cookie otherwise.
 func (d *Dashboard) flashMAC(req *http.Request, panel, payload string) string {
-	owner := "session\x00" + sessionOf(req)
-	if sessionOf(req) == "" {
-		owner = "cookie\x00"
-		if c, err := req.Cookie(csrfCookie); err == nil {
-			owner += c.Value
+	return d.sign("flash", ownerOf(req)+"\x00"+panel+"\x00"+payload)
+}
+
+// ownerOf names whose browser a request comes from: its session cookie when
+// signed in, its CSRF cookie otherwise.
+func ownerOf(req *http.Request) string {
+	if sess := sessionOf(req); sess != "" {
+		return "session\x00" + sess
+	}
+	owner := "cookie\x00"
+	if c, err := req.Cookie(csrfCookie); err == nil {
+		owner += c.Value
+	}
+	return owner
+}
+
+// An htmx action answers with the panel and its outcome, but when the
+// operator reloads the page (or leaves it) before the answer comes, the
+// browser drops the answer: the action ran and nobody saw what came of it.
+// A cookie cannot carry it, since the one response that could set it is the
+// one the browser dropped; a page script cannot either, for it is gone. What
+// the server does observe is the client leaving: the request's context ends
+// when the connection closes or the stream is reset. So an htmx action that
+// finds its request cancelled once it has run keeps the outcome here, in
+// memory, for the next page load of that panel in that browser, which shows
+// it and forgets it (takeUnseen): once, to its owner only. An answer the
+// browser received is never kept, so it cannot show twice. What stays
+// uncovered is a client leaving in the instant after the answer was written.
+// Memory, not a shared store: like the flash cookie (signed with a key that
+// may be new per process), an outcome belongs to the process that ran the
+// action, and one lost to a restart is no worse than before.
+const (
+	// unseenTTL is how long an unseen outcome waits for the operator to come
+	// back to the panel: long enough to go elsewhere and return.
+	unseenTTL = 10 * time.Minute
+	// maxUnseen bounds the outcomes kept, whatever the number of browsers
+	// that post and leave; past it the oldest are dropped.
+	maxUnseen = 1000
+)
+
+// unseenOutcomes are the outcomes of htmx actions whose answer never reached
+// the browser, by signed owner and panel.
+type unseenOutcomes struct {
+	mu   sync.Mutex
+	byID map[string]unseen
+}
+
+type unseen struct {
+	n       notice
+	expires time.Time
+}
+
+// unseenKey binds an outcome to the browser and panel, signed so the map
+// holds no session cookie in clear.
+func (d *Dashboard) unseenKey(req *http.Request, panel string) string {
+	return d.sign("unseen", ownerOf(req)+"\x00"+panel)
+}
+
+// keepUnseen keeps n for the next page load of panel by the same browser
+// (one per panel: a later one replaces it).
+func (d *Dashboard) keepUnseen(req *http.Request, panel string, n notice) {
+	now := time.Now()
+	key := d.unseenKey(req, panel)
+	u := &d.unseen
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.byID == nil {
+		u.byID = map[string]unseen{}
+	}
+	for k, v := range u.byID {
+		if now.After(v.expires) {
+			delete(u.byID, k)
 		}
 	}
-	return d.sign("flash", owner+"\x00"+panel+"\x00"+payload)
+	for len(u.byID) >= maxUnseen {
+		oldest := ""
+		for k, v := range u.byID {
+			if oldest == "" || v.expires.Before(u.byID[oldest].expires) {
+				oldest = k
+			}
+		}
+		delete(u.byID, oldest)
+	}
+	u.byID[key] = unseen{n: n, expires: now.Add(unseenTTL)}
+}
+
+// takeUnseen returns and forgets the outcome kept for panel and this
+// browser, if any.
+func (d *Dashboard) takeUnseen(req *http.Request, panel string) notice {
+	key := d.unseenKey(req, panel)
+	u := &d.unseen
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	v, ok := u.byID[key]
+	if !ok {
+		return notice{}
+	}
+	delete(u.byID, key)
+	if time.Now().After(v.expires) {
+		return notice{}
+	}
+	return v.n
 }

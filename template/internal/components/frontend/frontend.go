@@ -133,7 +133,8 @@ type Dashboard struct {
 	// failedByIP and failedByUser count failed basic-auth sign-ins.
 	failedByIP, failedByUser *ratelimit.Limiter
 	started                  time.Time
-	sessions                 sessionMemo // logins confirmed lately, for when the Authenticator fails
+	sessions                 sessionMemo    // logins confirmed lately, for when the Authenticator fails
+	unseen                   unseenOutcomes // htmx actions' outcomes whose answer the browser dropped
 	// reportMaxAge is how old a health report the overview and the graph may show
 	// (registry.Container.SharedHealth): zero, the default of a second; tests set -1.
 	reportMaxAge time.Duration

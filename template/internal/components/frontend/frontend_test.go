@@ -1221,3 +1221,69 @@ func TestPageLandmarks(t *testing.T) {
 		}
 	}
 }
+
+// TestUnseenActionOutcome: an htmx action whose browser left before the answer (a reload
+// mid-flight: the request's context ends) still ran, and its outcome is shown on the next
+// load of that panel in that browser, once; not to another browser, not on another panel.
+// An answer that was delivered is never shown again on the next load.
+func TestUnseenActionOutcome(t *testing.T) {
+	t.Parallel()
+	e := setup(t, setupOpts{})
+	csrf, token := session(t, e.h)
+	other, _ := session(t, e.h)
+	post := func(ctx context.Context, id string) *httptest.ResponseRecorder {
+		t.Helper()
+		form := url.Values{CSRFField: {token}, "id": {id}}
+		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/dashboard/panels/jobs/actions/retry", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("HX-Request", "true")
+		req.AddCookie(csrf)
+		return do(t, e.h, req)
+	}
+	outcome := regexp.MustCompile(`<div class="outcome"><p class="notice[^"]*" role="(?:status|alert)">([^<]*)</p></div>`)
+	page := func(path string, c *http.Cookie) []string {
+		t.Helper()
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, path, nil)
+		req.AddCookie(c)
+		var got []string
+		for _, m := range outcome.FindAllStringSubmatch(do(t, e.h, req).Body.String(), -1) {
+			got = append(got, m[1])
+		}
+		return got
+	}
+	gone := func() context.Context {
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		return ctx
+	}
+
+	if rec := post(t.Context(), "7"); !strings.Contains(rec.Body.String(), "Done: retry.") {
+		t.Fatalf("the htmx answer has no outcome:\n%s", rec.Body)
+	}
+	if got := page("/dashboard/panels/jobs", csrf); got != nil {
+		t.Errorf("after a delivered answer the next load shows %q again, want nothing", got)
+	}
+
+	for _, tc := range []struct{ id, want string }{
+		{"7", "Done: retry."},
+		{"bad", "Failed: job bad does not exist"},
+	} {
+		before := e.retries.Load()
+		post(gone(), tc.id)
+		if tc.id == "7" && e.retries.Load() != before+1 {
+			t.Fatalf("the action did not run for a browser that left")
+		}
+		if got := page("/dashboard/panels/jobs", other); got != nil {
+			t.Errorf("%s: another browser sees %q", tc.id, got)
+		}
+		if got := page("/dashboard/panels/auto", csrf); got != nil {
+			t.Errorf("%s: another panel shows %q", tc.id, got)
+		}
+		if got := page("/dashboard/panels/jobs", csrf); len(got) != 1 || got[0] != tc.want {
+			t.Errorf("%s: the next load shows %q, want [%q]", tc.id, got, tc.want)
+		}
+		if got := page("/dashboard/panels/jobs", csrf); got != nil {
+			t.Errorf("%s: the load after shows %q again, want nothing", tc.id, got)
+		}
+	}
+}

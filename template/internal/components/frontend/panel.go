@@ -281,7 +281,13 @@ func (s *site) panel(w http.ResponseWriter, req *http.Request, d *Dashboard) {
 		return
 	}
 	data := s.page(w, req, d, "panel:"+p.name, p.title, nil)
-	data.Content = s.renderPanel(req, d, p, data.CSRF, d.takeFlash(w, req, p.name))
+	// A plain form's outcome (the flash) is the latest when there are both: its post
+	// redirected here, after any htmx action whose answer was lost.
+	n := d.takeUnseen(req, p.name)
+	if f := d.takeFlash(w, req, p.name); f.Text != "" {
+		n = f
+	}
+	data.Content = s.renderPanel(req, d, p, data.CSRF, n)
 	s.render(w, req, d, "panel", "layout", data)
 }
 
@@ -318,6 +324,12 @@ func (s *site) action(w http.ResponseWriter, req *http.Request, d *Dashboard) {
 		n = notice{Text: "Failed: " + err.Error(), Failed: true}
 	}
 	if req.Header.Get("HX-Request") == "true" {
+		if req.Context().Err() != nil {
+			// The browser left before the answer (a reload, another page): the
+			// next load of this panel shows the outcome instead (see unseenOutcomes).
+			d.keepUnseen(req, p.name, n)
+			return
+		}
 		// 200 even when the action failed: htmx swaps only successful
 		// responses, and the notice belongs on screen.
 		s.render(w, req, d, "panel", "live", s.renderPanel(req, d, p, pc.csrf, n))
