@@ -1,8 +1,10 @@
 package frontend
 
 import (
+	"bytes"
 	"fmt"
 	"html"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -799,5 +801,108 @@ func TestBrowserSearchKeepsItsQueryOnReload(t *testing.T) {
 	}
 	if got := html.UnescapeString(m[1]); got != "/test/page?"+html.UnescapeString(want) {
 		t.Errorf("after the search the address is %s, want /test/page?%s (a reload shows the same results)", got, html.UnescapeString(want))
+	}
+}
+
+// TestBrowserActionOutcomeSurvivesReload: an operator starts a slow action with htmx and
+// reloads the page before the answer comes. The browser drops the answer, but the action ran:
+// the next load of the panel shows its outcome, once, and the load after does not. An answer
+// that came (the action not interrupted) shows in the panel and not again on the next load.
+func TestBrowserActionOutcomeSurvivesReload(t *testing.T) {
+	chromiumPath(t)
+	e := setup(t, setupOpts{})
+	htmx, dashboardJS := layoutScripts(t, e)
+	done := make(chan struct{})
+	var slowPosts atomic.Int32
+	mux := http.NewServeMux()
+	mux.Handle("/", e.h)
+	// The slow action: it reaches the dashboard only once the browser has left (the reload
+	// closed the connection), as an action does that outlasts the operator's patience. The
+	// body is read first, as the dashboard reads the form: only then does the server notice
+	// a client that goes away.
+	mux.HandleFunc("POST /dashboard/panels/jobs/actions/retry", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if q, _ := url.ParseQuery(string(body)); q.Get("id") != "slow" {
+			e.h.ServeHTTP(w, r)
+			return
+		}
+		slowPosts.Add(1)
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+		e.h.ServeHTTP(w, r)
+		close(done)
+	})
+	mux.HandleFunc("/test/wait", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-done:
+			fmt.Fprint(w, "ok")
+		case <-time.After(15 * time.Second):
+			fmt.Fprint(w, "timeout")
+		}
+	})
+	mux.HandleFunc("/test/page", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><script src="%s" defer></script><script src="%s" defer></script></head>
+<body><main id="main"></main><p id="out"></p>
+<script>
+function outcomes(html) { return (html.match(/class="outcome"/g) || []).length; }
+function panel(token, id) {
+  document.getElementById("main").innerHTML = '<div id="panel-jobs" class="panel"><form method="post" action="/dashboard/panels/jobs/actions/retry" hx-post="/dashboard/panels/jobs/actions/retry" hx-target="closest .panel" hx-swap="outerHTML">' +
+    '<input type="hidden" name="csrf_token" value="' + token + '"><input type="hidden" name="id" value="' + id + '"><button>Retry</button></form></div>';
+  htmx.process(document.getElementById("main"));
+  return document.querySelector("#panel-jobs button");
+}
+function page() { return fetch("/dashboard/panels/jobs").then(function (r) { return r.text(); }); }
+addEventListener("load", function () {
+  var out = document.getElementById("out");
+  if (!sessionStorage.getItem("reloaded")) {
+    page().then(function (html) {
+      var token = html.match(/name="csrf_token" value="([^"]+)"/)[1];
+      sessionStorage.setItem("token", token);
+      document.addEventListener("htmx:beforeSend", function () {
+        sessionStorage.setItem("reloaded", "1");
+        // Once the request is sent: the reload drops it mid-flight.
+        Promise.resolve().then(function () { location.reload(); });
+      });
+      panel(token, "slow").click();
+    });
+    return;
+  }
+  var res = "";
+  fetch("/test/wait").then(function (r) { return r.text(); }).then(function (w) {
+    res += "wait=" + w;
+    return page();
+  }).then(function (html) {
+    res += " lost=" + outcomes(html);
+    return page();
+  }).then(function (html) {
+    res += " again=" + outcomes(html);
+    document.addEventListener("htmx:afterSwap", function () {
+      res += " shown=" + document.querySelectorAll("#panel-jobs .outcome").length;
+      page().then(function (html) { out.textContent = res + " after=" + outcomes(html) + " end"; });
+    });
+    panel(sessionStorage.getItem("token"), "7").click();
+  });
+});
+</script></body></html>`, htmx, dashboardJS)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	dom := browse(t, srv.URL+"/test/page", 3*time.Second, 800, 600, "")
+	m := regexp.MustCompile(`wait=(\w+) lost=(\d+) again=(\d+) shown=(\d+) after=(\d+) end`).FindStringSubmatch(dom)
+	if m == nil {
+		t.Fatalf("the page did not report (slow posts: %d, retries: %d):\n%s", slowPosts.Load(), e.retries.Load(), dom)
+	}
+	if m[1] != "ok" || slowPosts.Load() != 1 {
+		t.Fatalf("the slow action did not finish after the reload (%s, %d posts)", m[1], slowPosts.Load())
+	}
+	if got, want := strings.Join(m[2:], " "), "1 0 1 0"; got != want {
+		t.Errorf("outcomes shown (after the reload, on the next load, after a delivered action, on the load after it) = %s, want %s", got, want)
+	}
+	if e.retries.Load() != 2 {
+		t.Errorf("the action ran %d times, want 2", e.retries.Load())
 	}
 }
