@@ -89,6 +89,10 @@ func setup(t testing.TB, so setupOpts) env {
 			if p.Request.PostFormValue("id") == "bad" {
 				return errors.New("job bad does not exist")
 			}
+			// As a real action's database call would: a cancelled context fails it.
+			if err := p.Request.Context().Err(); err != nil {
+				return err
+			}
 			e.retries.Add(1)
 			return nil
 		},

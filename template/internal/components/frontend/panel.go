@@ -3,6 +3,7 @@ package frontend
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -13,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -33,7 +35,8 @@ type ActionFunc func(*PanelContext) error
 
 // PanelContext is what a panel's functions get.
 type PanelContext struct {
-	// Request is the HTTP request; for an action, its form is parsed.
+	// Request is the HTTP request; for an action, its form is parsed and its context is
+	// not cancelled if the browser leaves (it ends after a minute).
 	Request *http.Request
 	// Container resolves services: registry.Get[*worker.Client](p.Container).
 	Container *registry.Container
@@ -299,6 +302,9 @@ func (s *site) panelFragment(w http.ResponseWriter, req *http.Request, d *Dashbo
 	s.render(w, req, d, "panel", "live", s.renderPanel(req, d, p, d.csrfToken(w, req), notice{}))
 }
 
+// actionTimeout bounds an action that no longer has a browser waiting for it.
+const actionTimeout = time.Minute
+
 // action runs a panel's action (the guard has checked access and CSRF). An
 // htmx request gets the re-rendered panel; a plain form post is redirected
 // back to the panel's page (post/redirect/get).
@@ -313,7 +319,12 @@ func (s *site) action(w http.ResponseWriter, req *http.Request, d *Dashboard) {
 		notFound(w, req, "No such action on this panel: reload the panel for the actions it offers.")
 		return
 	}
-	pc := &PanelContext{Request: req, Container: s.c, Panel: p.name, Action: name, csrf: d.csrfToken(w, req)}
+	// The action runs to its end even if the browser leaves (a reload mid-way, which cancels
+	// the request's context): a deactivation or resend cut short by a reload would leave the
+	// operator guessing what happened, where a finished one is shown on the next load.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), actionTimeout)
+	defer cancel()
+	pc := &PanelContext{Request: req.WithContext(ctx), Container: s.c, Panel: p.name, Action: name, csrf: d.csrfToken(w, req)}
 	n := notice{Text: "Done: " + name + "."}
 	err := safeAction(fn, pc)
 	if err == nil && pc.Notice != "" {
