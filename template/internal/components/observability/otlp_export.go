@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -29,6 +30,8 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/aegisgo/aegis/template/internal/config"
 )
 
 // otlpConfig is one signal's exporter configuration.
@@ -79,21 +82,24 @@ func otlpConfigFromEnv(base, signal string, getenv func(string) string) (otlpCon
 
 	// The signal's variable wins, as with every pair below.
 	if name, p := pick("PROTOCOL"); p != "" && p != "http/protobuf" {
-		return otlpConfig{}, fmt.Errorf("%s=%s: this app exports OTLP over HTTP with protobuf; unset it or set http/protobuf (and point OTEL_EXPORTER_OTLP_ENDPOINT at the collector's HTTP port, usually 4318)", name, p)
+		return otlpConfig{}, config.Invalid(name, p, "is not a protocol this app speaks: it exports OTLP over HTTP with protobuf",
+			"unset it or set http/protobuf (and point OTEL_EXPORTER_OTLP_ENDPOINT at the collector's HTTP port, usually 4318)")
 	}
 
 	endpointVar, endpoint := specific("ENDPOINT"), strings.TrimSpace(getenv(specific("ENDPOINT")))
 	if endpoint == "" {
 		base = strings.TrimSpace(base)
 		if base == "" {
-			return otlpConfig{}, fmt.Errorf("OTEL_EXPORTER_OTLP_ENDPOINT is empty: set it to the collector's OTLP/HTTP base URL, e.g. http://localhost:4318")
+			return otlpConfig{}, config.Invalid(generic("ENDPOINT"), "", "is empty",
+				"set it to the collector's OTLP/HTTP base URL, such as http://localhost:4318")
 		}
 		endpointVar, endpoint = generic("ENDPOINT"), strings.TrimSuffix(base, "/")+"/v1/"+signal
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		// The URL is not printed: it may carry credentials.
-		return otlpConfig{}, fmt.Errorf("%s is not an http:// or https:// URL with a host: set it like http://localhost:4318", endpointVar)
+		return otlpConfig{}, config.InvalidSecret(endpointVar, "is not an http:// or https:// URL with a host",
+			"use the collector's OTLP/HTTP address, such as http://localhost:4318")
 	}
 	cfg.URL = endpoint
 
@@ -109,7 +115,8 @@ func otlpConfigFromEnv(base, signal string, getenv func(string) string) (otlpCon
 	if name, v := pick("TIMEOUT"); v != "" {
 		ms, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || ms <= 0 || ms > int64(time.Hour/time.Millisecond) {
-			return otlpConfig{}, fmt.Errorf("%s=%s: want a whole number of milliseconds, from 1 to 3600000, e.g. 10000", name, v)
+			return otlpConfig{}, config.Invalid(name, v, "is not a whole number of milliseconds from 1 to 3600000",
+				"use milliseconds without a unit, such as 10000 for 10 s")
 		}
 		cfg.Timeout = time.Duration(ms) * time.Millisecond
 	}
@@ -123,7 +130,7 @@ func otlpConfigFromEnv(base, signal string, getenv func(string) string) (otlpCon
 		cfg.Gzip = true
 	case "", "none":
 	default:
-		return otlpConfig{}, fmt.Errorf("%s=%s: want gzip or none", name, v)
+		return otlpConfig{}, config.Invalid(name, v, "is not a compression this app has", "use gzip or none")
 	}
 
 	if signal == "metrics" {
@@ -135,7 +142,7 @@ func otlpConfigFromEnv(base, signal string, getenv func(string) string) (otlpCon
 		case "lowmemory":
 			cfg.Temporality = lowMemoryTemporality
 		default:
-			return otlpConfig{}, fmt.Errorf("%s=%s: want cumulative, delta or lowmemory", name, v)
+			return otlpConfig{}, config.Invalid(name, v, "is not a temporality", "use cumulative, delta or lowmemory")
 		}
 		name = generic("METRICS_DEFAULT_HISTOGRAM_AGGREGATION")
 		switch v := strings.TrimSpace(getenv(name)); strings.ToLower(v) {
@@ -143,7 +150,8 @@ func otlpConfigFromEnv(base, signal string, getenv func(string) string) (otlpCon
 		case "base2_exponential_bucket_histogram":
 			cfg.ExponentialHistograms = true
 		default:
-			return otlpConfig{}, fmt.Errorf("%s=%s: want explicit_bucket_histogram or base2_exponential_bucket_histogram", name, v)
+			return otlpConfig{}, config.Invalid(name, v, "is not a histogram aggregation",
+				"use explicit_bucket_histogram or base2_exponential_bucket_histogram")
 		}
 	}
 	return cfg, nil
@@ -163,24 +171,48 @@ func otlpTLSFromEnv(pick func(string) (string, string)) (*tls.Config, error) {
 	if ca != "" {
 		pem, err := os.ReadFile(ca)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w: point it at the collector's CA certificate (PEM)", caVar, err)
+			return nil, &config.Error{Var: caVar, Value: ca, Reason: "cannot be read (" + fileProblem(err) + ")",
+				Fix: "point it at the collector's CA certificate (PEM)", Err: err}
 		}
 		cfg.RootCAs = x509.NewCertPool()
 		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%s=%s holds no PEM certificate: point it at the collector's CA certificate (PEM)", caVar, ca)
+			return nil, config.Invalid(caVar, ca, "holds no PEM certificate", "point it at the collector's CA certificate (PEM)")
 		}
 	}
 	if (cert == "") != (key == "") {
-		return nil, fmt.Errorf("%s and %s go together: set both (PEM files) or neither", certVar, keyVar)
+		set, v, unset := certVar, cert, keyVar
+		if cert == "" {
+			set, v, unset = keyVar, key, certVar
+		}
+		return nil, config.Invalid(set, v, "is set without "+unset+": the two go together",
+			"set both (PEM files) or neither")
 	}
 	if cert != "" {
 		pair, err := tls.LoadX509KeyPair(cert, key)
 		if err != nil {
-			return nil, fmt.Errorf("%s, %s: %w: point them at a PEM certificate and its private key", certVar, keyVar, err)
+			// tls's error can quote the files' content; the paths are shown instead.
+			return nil, &config.Error{Var: certVar, Value: cert, Reason: "and " + keyVar + "=" + strconv.Quote(key) + " are not a usable certificate and key (" + fileProblem(err) + ")",
+				Fix: "point them at a PEM certificate and its private key", Err: err}
 		}
 		cfg.Certificates = []tls.Certificate{pair}
 	}
 	return cfg, nil
+}
+
+// fileProblem says in a few words why a file could not be used, without the path the
+// error repeats (the message names it already) or the file's content.
+func fileProblem(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "no such file"
+	case errors.Is(err, fs.ErrPermission):
+		return "permission denied"
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return "not PEM, or the key does not match the certificate"
 }
 
 // parseOTLPHeaders adds the headers of value ("k=v,k2=v2", values URL-encoded), read from
@@ -202,16 +234,18 @@ func parseOTLPHeaders(name, value string, into map[string]string) (map[string]st
 		k, v, ok := strings.Cut(entry, "=")
 		k = strings.TrimSpace(k)
 		if !ok || !validHeaderName(k) {
-			return nil, fmt.Errorf("%s: entry %d is not key=value with a header name for key: write it as key1=value1,key2=value2", name, i+1)
+			return nil, config.InvalidSecret(name, "has entry "+strconv.Itoa(i+1)+" not in key=value form with a header name for key",
+				"write it as key1=value1,key2=value2")
 		}
 		dv, err := url.PathUnescape(strings.TrimSpace(v))
 		if err != nil {
-			return nil, fmt.Errorf("%s: the value of %s is not URL-encoded correctly (a %% not followed by two hex digits): write %% as %%25", name, k)
+			return nil, config.InvalidSecret(name, "has the value of "+k+" not URL-encoded correctly (a % not followed by two hex digits)",
+				"write % as %25")
 		}
 		// net/http refuses such a value on every request, which would look like a
 		// network failure and be retried: refuse it here, once.
 		if strings.ContainsFunc(dv, func(r rune) bool { return (r < 0x20 && r != '\t') || r == 0x7f }) {
-			return nil, fmt.Errorf("%s: the value of %s holds a control character (once URL-decoded): remove it", name, k)
+			return nil, config.InvalidSecret(name, "has the value of "+k+" holding a control character (once URL-decoded)", "remove it")
 		}
 		into[k] = dv
 	}

@@ -46,6 +46,8 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/aegisgo/aegis/template/internal/config"
 )
 
 // The expected messages below are built from the SDK's data with the generated OTLP types,
@@ -709,41 +711,41 @@ func TestOTLPConfigFromEnv(t *testing.T) {
 			want: otlpConfig{URL: "http://c:4318/v1/metrics", Timeout: 10 * time.Second, ExponentialHistograms: true}},
 
 		{name: "grpc", base: "http://c:4317", signal: "traces", env: map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
-			err: "OTEL_EXPORTER_OTLP_PROTOCOL=grpc: this app exports OTLP over HTTP with protobuf; unset it or set http/protobuf (and point OTEL_EXPORTER_OTLP_ENDPOINT at the collector's HTTP port, usually 4318)"},
+			err: `config: OTEL_EXPORTER_OTLP_PROTOCOL="grpc" is not a protocol this app speaks: it exports OTLP over HTTP with protobuf; unset it or set http/protobuf (and point OTEL_EXPORTER_OTLP_ENDPOINT at the collector's HTTP port, usually 4318)`},
 		{name: "signal json", base: "http://c:4318", signal: "metrics", env: map[string]string{"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "http/json"},
-			err: "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=http/json: this app exports OTLP over HTTP with protobuf"},
-		{name: "no endpoint", signal: "traces", err: "OTEL_EXPORTER_OTLP_ENDPOINT is empty"},
-		{name: "bad base", base: "localhost:4318", signal: "traces", err: "OTEL_EXPORTER_OTLP_ENDPOINT is not an http:// or https:// URL"},
+			err: `OTEL_EXPORTER_OTLP_METRICS_PROTOCOL="http/json" is not a protocol this app speaks`},
+		{name: "no endpoint", signal: "traces", err: `OTEL_EXPORTER_OTLP_ENDPOINT="" is empty`},
+		{name: "bad base", base: "localhost:4318", signal: "traces", err: "OTEL_EXPORTER_OTLP_ENDPOINT (value not shown) is not an http:// or https:// URL"},
 		{name: "bad signal endpoint, credentials not shown", base: "http://c:4318", signal: "traces",
 			env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "ftp://user:" + secret + "@x"},
-			err: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is not an http:// or https:// URL"},
+			err: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (value not shown) is not an http:// or https:// URL"},
 		{name: "signal endpoint without a host name", base: "http://c:4318", signal: "metrics",
 			env: map[string]string{"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://:4318/v1/metrics"},
-			err: "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is not an http:// or https:// URL"},
+			err: "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT (value not shown) is not an http:// or https:// URL"},
 		{name: "header without =", base: "http://c:4318", signal: "traces",
 			env: map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "a=1,Bearer " + secret},
-			err: "OTEL_EXPORTER_OTLP_HEADERS: entry 2 is not key=value"},
+			err: "OTEL_EXPORTER_OTLP_HEADERS (value not shown) has entry 2 not in key=value form"},
 		{name: "header bad name", base: "http://c:4318", signal: "traces",
 			env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_HEADERS": "bad key=" + secret},
-			err: "OTEL_EXPORTER_OTLP_TRACES_HEADERS: entry 1 is not key=value"},
+			err: "OTEL_EXPORTER_OTLP_TRACES_HEADERS (value not shown) has entry 1 not in key=value form"},
 		{name: "header bad escape", base: "http://c:4318", signal: "traces",
 			env: map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "api-key=" + secret + "%zz"},
-			err: "OTEL_EXPORTER_OTLP_HEADERS: the value of api-key is not URL-encoded correctly"},
+			err: "OTEL_EXPORTER_OTLP_HEADERS (value not shown) has the value of api-key not URL-encoded correctly"},
 		{name: "header control character", base: "http://c:4318", signal: "traces",
 			env: map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "api-key=" + secret + "%0D%0AX: y"},
-			err: "OTEL_EXPORTER_OTLP_HEADERS: the value of api-key holds a control character"},
+			err: "OTEL_EXPORTER_OTLP_HEADERS (value not shown) has the value of api-key holding a control character"},
 		{name: "timeout not a number", base: "http://c:4318", signal: "traces",
-			env: map[string]string{"OTEL_EXPORTER_OTLP_TIMEOUT": "10s"}, err: "OTEL_EXPORTER_OTLP_TIMEOUT=10s: want a whole number of milliseconds"},
+			env: map[string]string{"OTEL_EXPORTER_OTLP_TIMEOUT": "10s"}, err: `OTEL_EXPORTER_OTLP_TIMEOUT="10s" is not a whole number of milliseconds`},
 		{name: "timeout negative", base: "http://c:4318", signal: "metrics",
-			env: map[string]string{"OTEL_EXPORTER_OTLP_METRICS_TIMEOUT": "-1"}, err: "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT=-1"},
+			env: map[string]string{"OTEL_EXPORTER_OTLP_METRICS_TIMEOUT": "-1"}, err: `OTEL_EXPORTER_OTLP_METRICS_TIMEOUT="-1" is not`},
 		{name: "compression", base: "http://c:4318", signal: "traces",
-			env: map[string]string{"OTEL_EXPORTER_OTLP_COMPRESSION": "zstd"}, err: "OTEL_EXPORTER_OTLP_COMPRESSION=zstd: want gzip or none"},
+			env: map[string]string{"OTEL_EXPORTER_OTLP_COMPRESSION": "zstd"}, err: `OTEL_EXPORTER_OTLP_COMPRESSION="zstd" is not a compression this app has; use gzip or none`},
 		{name: "temporality", base: "http://c:4318", signal: "metrics",
 			env: map[string]string{"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "sometimes"},
-			err: "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=sometimes: want cumulative, delta or lowmemory"},
+			err: `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE="sometimes" is not a temporality; use cumulative, delta or lowmemory`},
 		{name: "histogram aggregation", base: "http://c:4318", signal: "metrics",
 			env: map[string]string{"OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION": "fancy"},
-			err: "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION=fancy"},
+			err: `OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION="fancy" is not a histogram aggregation`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := otlpConfigFromEnv(tc.base, tc.signal, func(k string) string { return tc.env[k] })
@@ -753,6 +755,12 @@ func TestOTLPConfigFromEnv(t *testing.T) {
 				}
 				if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), "\n") {
 					t.Fatalf("error shows a secret or spans lines: %v", err)
+				}
+				// A *config.Error is what the registry prints alone at start, as the other
+				// settings' errors; any other error is buried behind "registry: construct
+				// observability (registered at <source path>):".
+				if ce := (*config.Error)(nil); !errors.As(err, &ce) {
+					t.Fatalf("err is a %T, not a *config.Error: %v", err, err)
 				}
 				return
 			}
@@ -1272,15 +1280,15 @@ func TestOTLPTLS(t *testing.T) {
 		env map[string]string
 		err string
 	}{
-		{map[string]string{"OTEL_EXPORTER_OTLP_CERTIFICATE": filepath.Join(dir, "missing.pem")}, "OTEL_EXPORTER_OTLP_CERTIFICATE: open "},
+		{map[string]string{"OTEL_EXPORTER_OTLP_CERTIFICATE": filepath.Join(dir, "missing.pem")}, "missing.pem\" cannot be read (no such file); point it at"},
 		{map[string]string{"OTEL_EXPORTER_OTLP_CERTIFICATE": clientKey}, "holds no PEM certificate"},
-		{map[string]string{"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE": clientCert}, "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY go together"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE": clientCert}, "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE=\"" + clientCert + "\" is set without OTEL_EXPORTER_OTLP_CLIENT_KEY"},
 		{map[string]string{"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE": clientKey, "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY": clientKey},
-			"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE, OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: "},
+			"and OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY=\"" + clientKey + "\" are not a usable certificate and key ("},
 	} {
 		_, err := otlpConfigFromEnv("https://c:4318", "traces", func(k string) string { return tc.env[k] })
-		if err == nil || !strings.Contains(err.Error(), tc.err) || strings.Contains(err.Error(), "\n") {
-			t.Errorf("%v: err = %v, want one line containing %q", tc.env, err, tc.err)
+		if ce := (*config.Error)(nil); err == nil || !strings.Contains(err.Error(), tc.err) || strings.Contains(err.Error(), "\n") || !errors.As(err, &ce) {
+			t.Errorf("%v: err = %v, want a *config.Error, one line containing %q", tc.env, err, tc.err)
 		}
 	}
 }
