@@ -94,6 +94,12 @@ func otlpConfigFromEnv(base, signal string, getenv func(string) string) (otlpCon
 				"set it to the collector's OTLP/HTTP base URL, such as http://localhost:4318")
 		}
 		endpointVar, endpoint = generic("ENDPOINT"), strings.TrimSuffix(base, "/")+"/v1/"+signal
+		// The signal's path goes on the base's path: appended to the string, it would land in
+		// a query (a key some hosted backends take there), and the export go to the base path.
+		if u, err := url.Parse(base); err == nil && (u.RawQuery != "" || u.Fragment != "") {
+			u.Path, u.RawPath, u.Fragment = strings.TrimSuffix(u.Path, "/")+"/v1/"+signal, "", ""
+			endpoint = u.String()
+		}
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {

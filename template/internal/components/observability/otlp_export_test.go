@@ -674,6 +674,8 @@ func TestOTLPConfigFromEnv(t *testing.T) {
 			want: otlpConfig{URL: "http://collector:4318/v1/traces", Timeout: 10 * time.Second}},
 		{name: "base with path", base: "https://otlp.example.com/otlp", signal: "metrics",
 			want: otlpConfig{URL: "https://otlp.example.com/otlp/v1/metrics", Timeout: 10 * time.Second}},
+		{name: "base with a query", base: "https://otlp.example.com/otlp/?key=" + secret, signal: "traces",
+			want: otlpConfig{URL: "https://otlp.example.com/otlp/v1/traces?key=" + secret, Timeout: 10 * time.Second}},
 		{name: "signal endpoint as-is", base: "http://ignored:4318", signal: "traces",
 			env:  map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://x:1234/custom"},
 			want: otlpConfig{URL: "http://x:1234/custom", Timeout: 10 * time.Second}},
