@@ -17,6 +17,7 @@ import (
 	"io"
 	"io/fs"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -24,6 +25,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -395,7 +397,11 @@ func (s *otlpSender) send(ctx context.Context, body []byte) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("%w (retries stopped: %w)", err, ctx.Err())
+			why := "the app is stopping"
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				why = "the export's deadline passed"
+			}
+			return fmt.Errorf("%w (retries stopped: %w)", err, &transportError{msg: why, err: ctx.Err()})
 		case <-t.C:
 		}
 	}
@@ -442,9 +448,9 @@ func (s *otlpSender) post(ctx context.Context, body []byte) (time.Duration, erro
 		// changes neither.
 		var certErr *tls.CertificateVerificationError
 		if ctx.Err() != nil || errors.As(err, &certErr) {
-			return -1, fmt.Errorf("otlp: POST %s: %w", s.display, err)
+			return -1, fmt.Errorf("otlp: POST %s: %w", s.display, describeTransport(err))
 		}
-		return 0, fmt.Errorf("otlp: POST %s: %w", s.display, err)
+		return 0, fmt.Errorf("otlp: POST %s: %w", s.display, describeTransport(err))
 	}
 	defer resp.Body.Close()
 	respBody, err := io.ReadAll(io.LimitReader(resp.Body, otlpResponseLimit))
@@ -466,6 +472,51 @@ func (s *otlpSender) post(ctx context.Context, body []byte) (time.Duration, erro
 		return retryAfter(resp.Header.Get("Retry-After")), statusErr
 	}
 	return -1, statusErr
+}
+
+// transportError is a failed request's cause in the words the health check and the WARN
+// line show: what an operator can act on, not Go's network text ("dial tcp 127.0.0.1:4318:
+// connect: connection refused", "context deadline exceeded"). The cause stays wrapped for
+// errors.Is and errors.As.
+type transportError struct {
+	msg string
+	err error
+}
+
+func (e *transportError) Error() string { return e.msg }
+func (e *transportError) Unwrap() error { return e.err }
+
+// describeTransport names the kind of failure of a request that got no HTTP answer. A cause
+// it does not know keeps its own text.
+func describeTransport(err error) error {
+	var (
+		dnsErr  *net.DNSError
+		certErr *tls.CertificateVerificationError
+		recErr  tls.RecordHeaderError
+		netErr  net.Error
+	)
+	var msg string
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
+		msg = "no answer in time (OTEL_EXPORTER_OTLP_TIMEOUT, or the final flush's bound at shutdown): the collector is slow or unreachable"
+	case errors.Is(err, context.Canceled):
+		msg = "canceled: the app is stopping"
+	case errors.As(err, &dnsErr):
+		msg = "cannot resolve the collector's host name " + strconv.Quote(dnsErr.Name)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		msg = "connection refused: nothing listens at that address"
+	case errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH):
+		msg = "no route to the collector's host"
+	case errors.As(err, &certErr):
+		msg = "the collector's TLS certificate is not trusted: set OTEL_EXPORTER_OTLP_CERTIFICATE to its CA (PEM)"
+	case errors.Is(err, http.ErrSchemeMismatch) || errors.As(err, &recErr):
+		msg = "the collector did not answer in TLS: use http:// for a plain-HTTP port"
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET):
+		msg = "the collector closed the connection without answering"
+	default:
+		return err
+	}
+	return &transportError{msg: msg, err: err}
 }
 
 // retryAfter reads a Retry-After header, in seconds or as an HTTP date; 0 if absent or

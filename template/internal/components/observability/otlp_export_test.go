@@ -24,6 +24,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -1292,5 +1293,72 @@ func TestOTLPTLS(t *testing.T) {
 		if ce := (*config.Error)(nil); err == nil || !strings.Contains(err.Error(), tc.err) || strings.Contains(err.Error(), "\n") || !errors.As(err, &ce) {
 			t.Errorf("%v: err = %v, want a *config.Error, one line containing %q", tc.env, err, tc.err)
 		}
+	}
+}
+
+// TestOTLPTransportReason: an export that gets no HTTP answer fails with what an operator can
+// act on (the health check and the WARN line show it), not Go's network text, and the cause
+// stays reachable through errors.Is.
+func TestOTLPTransportReason(t *testing.T) {
+	t.Parallel()
+	spans := recordSpans(t)[:1]
+	hanging := newCollector(t, func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	plain := newCollector(t, status(200))
+	for _, tc := range []struct {
+		name string
+		url  string
+		want string
+		is   error // a cause errors.Is still finds; nil for none checked
+	}{
+		{"closed port", "http://" + closedPort(t) + "/v1/traces", "connection refused: nothing listens at that address", syscall.ECONNREFUSED},
+		{"hanging collector", hanging.URL, "no answer in time", context.DeadlineExceeded},
+		{"https to a plain-HTTP port", strings.Replace(plain.URL, "http://", "https://", 1), "the collector did not answer in TLS", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newSpanExporter(otlpConfig{URL: tc.url, Timeout: 300 * time.Millisecond}, nil)
+			e.s.backoff, e.s.maxBackoff = 10*time.Millisecond, 20*time.Millisecond
+			err := e.ExportSpans(t.Context(), spans)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one saying %q", err, tc.want)
+			}
+			for _, raw := range []string{"dial tcp", "connect:", "context deadline exceeded", "http: server gave"} {
+				if strings.Contains(err.Error(), raw) {
+					t.Errorf("err = %v: Go's network text %q", err, raw)
+				}
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("errors.Is(err, %v) = false: the cause is lost", tc.is)
+			}
+		})
+	}
+	// Stopped while waiting to retry: Stop's abort, not Go's "context canceled".
+	unavailable := newCollector(t, status(503))
+	e := newSpanExporter(otlpConfig{URL: unavailable.URL, Timeout: 10 * time.Second}, nil)
+	e.s.backoff, e.s.maxBackoff = 5*time.Second, 5*time.Second
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	time.AfterFunc(100*time.Millisecond, cancel)
+	if err := e.ExportSpans(ctx, spans); err == nil || !strings.Contains(err.Error(), "retries stopped: the app is stopping") ||
+		strings.Contains(err.Error(), "context canceled") || !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled while waiting to retry: err = %v", err)
+	}
+
+	// Causes no local test can provoke without the network.
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{&net.DNSError{Err: "no such host", Name: "otel-collector", IsNotFound: true}, `cannot resolve the collector's host name "otel-collector"`},
+		{&tls.CertificateVerificationError{Err: errors.New("x509: certificate signed by unknown authority")}, "set OTEL_EXPORTER_OTLP_CERTIFICATE"},
+		{fmt.Errorf("read: %w", syscall.ECONNRESET), "closed the connection without answering"},
+		{context.Canceled, "the app is stopping"},
+	} {
+		if got := describeTransport(tc.err).Error(); !strings.Contains(got, tc.want) {
+			t.Errorf("describeTransport(%v) = %q, want one saying %q", tc.err, got, tc.want)
+		}
+	}
+	if odd := errors.New("something new"); describeTransport(odd) != odd {
+		t.Error("an unknown cause is not kept as it is")
 	}
 }
