@@ -122,6 +122,13 @@ func (s *exportStatus) health() (failing bool, reason string, details map[string
 	return s.failed, s.err, details
 }
 
+// succeeded reports whether an export has succeeded since start.
+func (s *exportStatus) succeeded() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.okAt.IsZero()
+}
+
 // CheckHealth reports whether the OTLP export works: degraded, with the last error and when
 // it happened, while a signal's last export failed; healthy again after it succeeds. The app
 // runs on either way, which is why a failing export is not unhealthy.
@@ -143,6 +150,14 @@ func (o *Observability) CheckHealth(context.Context) registry.Health {
 	if len(failing) > 0 {
 		msg := "OTLP export failing, telemetry is dropped (" + strings.Join(failing, "; ") + ")"
 		return registry.Health{Status: registry.StatusDegraded, Message: msg, Details: details}
+	}
+	for _, s := range o.exports {
+		if !s.succeeded() {
+			// Healthy: nothing has failed. But a collector that takes every export's whole
+			// timeout has not answered yet either, and "working" would be a claim.
+			return registry.Health{Status: registry.StatusHealthy,
+				Message: "OTLP export configured, no " + s.signal + " export finished yet", Details: details}
+		}
 	}
 	return registry.Health{Status: registry.StatusHealthy, Message: "OTLP export working", Details: details}
 }
