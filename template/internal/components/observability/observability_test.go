@@ -703,3 +703,49 @@ func TestExporterValues(t *testing.T) {
 		_ = o.Stop(context.Background())
 	}
 }
+
+// TestRequestSpanHostileInput: a malformed or unsupported traceparent is ignored (a new trace,
+// the request answered as usual, never a 500), and what a caller sends as credentials (the
+// Authorization header, cookies, a token in the query) reaches no span attribute, the trace
+// ring and OTLP export carrying every attribute as it is.
+func TestRequestSpanHostileInput(t *testing.T) {
+	t.Parallel()
+	f := setup(t, Settings{}, false)
+	const secret = "s3cr3t-credential"
+	for _, tp := range []string{
+		"garbage",
+		"00-00000000000000000000000000000000-00f067aa0ba902b7-01", // all-zero trace ID
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", // all-zero span ID
+		"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", // version ff is invalid
+		"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", // upper case
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" + strings.Repeat("x", 8000),
+	} {
+		resp, _ := get(t, f.url+"/api/items/7?token="+secret+"&api_key="+secret, http.Header{
+			"Traceparent":   {tp},
+			"Tracestate":    {"=,,=bad"},
+			"Authorization": {"Bearer " + secret},
+			"Cookie":        {"session=" + secret},
+		})
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("traceparent %.60q: status %d, want 200", tp, resp.StatusCode)
+		}
+	}
+	ended := f.spans.Ended()
+	if len(ended) != 6 {
+		t.Fatalf("%d spans, want 6", len(ended))
+	}
+	for i, s := range ended {
+		if s.Parent().IsValid() || !s.SpanContext().IsValid() {
+			t.Errorf("span %d: parent %v, own context valid %v: a malformed traceparent must start a new trace",
+				i, s.Parent(), s.SpanContext().IsValid())
+		}
+		if s.SpanContext().TraceID().String() == "4bf92f3577b34da6a3ce929d0e0e4736" {
+			t.Errorf("span %d continued the trace of a traceparent that is not valid", i)
+		}
+		for _, a := range s.Attributes() {
+			if strings.Contains(a.Value.Emit(), secret) {
+				t.Errorf("span %d attribute %s = %q holds the caller's credential", i, a.Key, a.Value.Emit())
+			}
+		}
+	}
+}
