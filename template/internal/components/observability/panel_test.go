@@ -316,3 +316,51 @@ func TestWaterfall(t *testing.T) {
 		t.Errorf("%d span groups, want 5", n)
 	}
 }
+
+// TestPanelsEmpty: before the first request, and with no ring at all, both panels render a
+// line saying so (not an error, an empty table or a chart of nothing).
+func TestPanelsEmpty(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		traces int
+		pages  map[string][]string // path: what it must show
+	}{
+		{"fresh", 20, map[string][]string{
+			"/dashboard/panels/traces":                                   {"No traces held yet."},
+			"/dashboard/panels/traces?filter=failed":                     {"No traces held yet: nothing failed."},
+			"/dashboard/panels/traces?filter=slow":                       {"No traces held yet."},
+			"/dashboard/panels/traces?request_id=nope":                   {"No traces of this request held yet."},
+			"/dashboard/panels/traces?trace=" + strings.Repeat("ab", 16): {"is no longer kept"},
+			"/dashboard/panels/metrics":                                  {"No requests counted yet."},
+			"/dashboard/fragments/panels/metrics":                        {"No requests counted yet."},
+		}},
+		{"no ring", 0, map[string][]string{
+			"/dashboard/panels/traces":                                   {"No traces are kept: <code>OTEL_DASHBOARD_TRACES</code> is 0."},
+			"/dashboard/panels/traces?trace=" + strings.Repeat("ab", 16): {"No traces are kept"},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			obs, err := New(t.Context(), Settings{DashboardTraces: tc.traces}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = obs.Stop(context.Background()) })
+			h := frontendtest.Handler(t, nil, func(r *registry.Registry) error { return registry.Value(r, obs) })
+			for path, want := range tc.pages {
+				body := page(t, h, path)
+				for _, w := range want {
+					if !strings.Contains(body, w) {
+						t.Errorf("%s lacks %q", path, w)
+					}
+				}
+				for _, lack := range []string{"This panel failed to render", "<svg", "NaN", "<tbody></tbody>"} {
+					if strings.Contains(body, lack) {
+						t.Errorf("%s shows %q", path, lack)
+					}
+				}
+			}
+		})
+	}
+}
