@@ -209,6 +209,12 @@ func TestMetricsScrape(t *testing.T) {
 	for range 2 {
 		get(t, f.url+"/boom", nil)
 	}
+	// Each raw path is a series of its own only if the label takes it: a scanner's 404s and
+	// the IDs of one route must each share one (the route template, or none).
+	for i := range 50 {
+		get(t, f.url+"/api/items/"+strconv.Itoa(1000+i), nil)
+		get(t, f.url+"/wp-admin/"+strconv.Itoa(i)+".php", nil)
+	}
 	resp, body := get(t, f.url+MetricsPath, nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /metrics: status %d: %s", resp.StatusCode, body)
@@ -240,15 +246,19 @@ func TestMetricsScrape(t *testing.T) {
 		family, route, status string
 		want                  float64
 	}{
-		{"http_server_requests_total", "/api/items/{id}", "200", 3},
+		{"http_server_requests_total", "/api/items/{id}", "200", 53},
+		{"http_server_requests_total", "", "404", 50},
 		{"http_server_requests_total", "/boom", "500", 2},
 		{"http_server_errors_total", "/boom", "500", 2},
 		{"http_server_errors_total", "/api/items/{id}", "200", 0},
-		{"http_server_request_duration_seconds", "/api/items/{id}", "200", 3},
+		{"http_server_request_duration_seconds", "/api/items/{id}", "200", 53},
 	} {
 		if got := count(c.family, c.route, c.status); got != c.want {
 			t.Errorf("%s{route=%q,status=%s} = %v, want %v", c.family, c.route, c.status, got, c.want)
 		}
+	}
+	if n := len(families["http_server_requests_total"].GetMetric()); n != 3 {
+		t.Errorf("http_server_requests_total has %d series, want 3 (items 200, boom 500, unrouted 404):\n%s", n, body)
 	}
 	// The Prometheus client's runtime metrics, and OpenTelemetry's (which OTLP carries too).
 	// OpenTelemetry's go.goroutine.count is the standard go_goroutines here, one series.
