@@ -102,8 +102,11 @@ func (o *Observability) authorize(w http.ResponseWriter, r *http.Request) bool {
 		backend.WriteProblem(w, r, http.StatusForbidden, "Without METRICS_TOKEN, /metrics answers only on this machine; set it to scrape from elsewhere.")
 		return false
 	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+	// The scheme is case-insensitive and may be followed by more than one space (RFC 9110,
+	// 11.1 and 11.4): a scraper writing "bearer" is not sending a wrong token.
+	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	got = strings.TrimLeft(got, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
 		unauthorized(w, r, "Send Authorization: Bearer with the value of METRICS_TOKEN.")
 		return false
 	}

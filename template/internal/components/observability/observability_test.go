@@ -368,6 +368,10 @@ func TestMetricsAccess(t *testing.T) {
 		{"production, token set, none sent", longToken, true, "", http.StatusUnauthorized},
 		{"token set, wrong one", longToken, true, "Bearer nope", http.StatusUnauthorized},
 		{"token set, right one", longToken, true, "Bearer " + longToken, http.StatusOK},
+		{"token set, scheme in lower case", longToken, true, "bearer " + longToken, http.StatusOK},
+		{"token set, two spaces", longToken, true, "Bearer  " + longToken, http.StatusOK},
+		{"token set, Basic with the token", longToken, true, "Basic " + longToken, http.StatusUnauthorized},
+		{"token set, no scheme", longToken, true, longToken, http.StatusUnauthorized},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
