@@ -757,8 +757,8 @@ func TestRequestSpanHostileInput(t *testing.T) {
 			t.Errorf("span %d continued the trace of a traceparent that is not valid", i)
 		}
 		for _, a := range s.Attributes() {
-			if strings.Contains(a.Value.Emit(), secret) {
-				t.Errorf("span %d attribute %s = %q holds the caller's credential", i, a.Key, a.Value.Emit())
+			if strings.Contains(a.Value.String(), secret) {
+				t.Errorf("span %d attribute %s = %q holds the caller's credential", i, a.Key, a.Value.String())
 			}
 		}
 	}
