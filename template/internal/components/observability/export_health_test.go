@@ -87,6 +87,11 @@ func TestStopCollectorDown(t *testing.T) {
 			if recs[0]["level"] != "WARN" || !strings.Contains(fmt.Sprint(recs[0]["hint"]), "OTEL_EXPORTER_OTLP_ENDPOINT") {
 				t.Errorf("flush failure logged as %v, want WARN with a hint naming OTEL_EXPORTER_OTLP_ENDPOINT", recs[0])
 			}
+			// Each failure names its signal, in words: not Go's network or context text.
+			if e := fmt.Sprint(recs[0]["err"]); !strings.Contains(e, "traces: ") ||
+				strings.Contains(e, "context deadline exceeded") || strings.Contains(e, "dial tcp") {
+				t.Errorf("flush failure err = %q, want the signal named and no Go error text", e)
+			}
 			if err := obs.Stop(context.Background()); err != nil {
 				t.Errorf("second Stop = %v, want nil", err)
 			}

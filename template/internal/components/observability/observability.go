@@ -322,6 +322,20 @@ func (o *Observability) Traces() *TraceRing { return o.traces }
 // Propagator returns the propagator: W3C trace context and baggage.
 func (o *Observability) Propagator() propagation.TextMapPropagator { return o.propagator }
 
+// flushError names the signal whose final flush failed and, when the SDK reports no more than
+// its context's end, says so in words rather than as Go's "context deadline exceeded".
+func flushError(signal string, err error) error {
+	switch {
+	case err == nil || errors.Is(err, sdkmetric.ErrReaderShutdown):
+		return err
+	case err.Error() == context.DeadlineExceeded.Error():
+		return &transportError{msg: signal + ": not sent within " + FlushTimeout.String(), err: err}
+	case err.Error() == context.Canceled.Error():
+		return &transportError{msg: signal + ": not sent, the stop was cancelled", err: err}
+	}
+	return fmt.Errorf("%s: %w", signal, err)
+}
+
 // Stop flushes what the exporters hold and shuts the providers down, within FlushTimeout
 // (or ctx, if sooner). A flush that fails or runs out of time is logged at WARN and does not
 // fail the stop: the telemetry it held is lost either way, and the app's exit status should
@@ -342,7 +356,7 @@ func (o *Observability) Stop(ctx context.Context) error {
 	for _, s := range o.senders {
 		s.abort()
 	}
-	err := errors.Join(traceErr, meterErr)
+	err := errors.Join(flushError("traces", traceErr), flushError("metrics", meterErr))
 	if err == nil || errors.Is(err, sdkmetric.ErrReaderShutdown) {
 		return nil
 	}
