@@ -444,10 +444,13 @@ func (s *otlpSender) post(ctx context.Context, body []byte) (time.Duration, erro
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		// The deadline passed, or the collector's certificate is not trusted: retrying
-		// changes neither.
-		var certErr *tls.CertificateVerificationError
-		if ctx.Err() != nil || errors.As(err, &certErr) {
+		// The deadline passed, the collector's certificate is not trusted, or it does not
+		// speak TLS at all: retrying changes none of them.
+		var (
+			certErr *tls.CertificateVerificationError
+			recErr  tls.RecordHeaderError
+		)
+		if ctx.Err() != nil || errors.As(err, &certErr) || errors.Is(err, http.ErrSchemeMismatch) || errors.As(err, &recErr) {
 			return -1, fmt.Errorf("otlp: POST %s: %w", s.display, describeTransport(err))
 		}
 		return 0, fmt.Errorf("otlp: POST %s: %w", s.display, describeTransport(err))

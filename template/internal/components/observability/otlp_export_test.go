@@ -1317,7 +1317,8 @@ func TestOTLPTransportReason(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newSpanExporter(otlpConfig{URL: tc.url, Timeout: 300 * time.Millisecond}, nil)
-			e.s.backoff, e.s.maxBackoff = 10*time.Millisecond, 20*time.Millisecond
+			// One try: a retry cut short by the deadline would report the deadline instead.
+			e.s.backoff, e.s.maxBackoff = 5*time.Second, 5*time.Second
 			err := e.ExportSpans(t.Context(), spans)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want one saying %q", err, tc.want)
@@ -1332,9 +1333,18 @@ func TestOTLPTransportReason(t *testing.T) {
 			}
 		})
 	}
+	// A port that does not speak TLS will not start to on a retry: the export fails at once,
+	// not after its whole timeout of retries.
+	e := newSpanExporter(otlpConfig{URL: strings.Replace(plain.URL, "http://", "https://", 1), Timeout: 5 * time.Second}, nil)
+	e.s.backoff, e.s.maxBackoff = 10*time.Millisecond, 20*time.Millisecond
+	start := time.Now()
+	if err := e.ExportSpans(t.Context(), spans); err == nil || !strings.Contains(err.Error(), "did not answer in TLS") || time.Since(start) > 2*time.Second {
+		t.Errorf("https to a plain-HTTP port: %v after %v, want the TLS reason at once", err, time.Since(start))
+	}
+
 	// Stopped while waiting to retry: Stop's abort, not Go's "context canceled".
 	unavailable := newCollector(t, status(503))
-	e := newSpanExporter(otlpConfig{URL: unavailable.URL, Timeout: 10 * time.Second}, nil)
+	e = newSpanExporter(otlpConfig{URL: unavailable.URL, Timeout: 10 * time.Second}, nil)
 	e.s.backoff, e.s.maxBackoff = 5*time.Second, 5*time.Second
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
