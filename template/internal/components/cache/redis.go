@@ -128,6 +128,17 @@ func parseURL(rawURL string) (*redis.Options, error) {
 			Err:    err,
 		}
 	}
+	// go-redis takes any integer as the database and selects it only when it
+	// is above 0, so redis://host/-1 silently used database 0, where another
+	// app's keys may live.
+	if o.DB < 0 {
+		return nil, &config.Error{
+			Var:    "CACHE_URL",
+			Secret: true,
+			Reason: "has a negative database number",
+			Fix:    "use a database number from 0 (the default) up to the server's databases setting, as in redis://host:6379/0",
+		}
+	}
 	return o, nil
 }
 

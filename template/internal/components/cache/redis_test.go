@@ -241,6 +241,7 @@ func TestRedisBadURLParams(t *testing.T) {
 		{"redis://:pw@host:6379/0?read_timeout=s3cret", "query parameter read_timeout whose value is not a duration"},
 		{"redis://:pw@host:6379/0?pool_size=s3cret", "query parameter pool_size whose value is not a number"},
 		{"redis://:pw@host:6379/s3cret", "is not a Redis URL"},
+		{"redis://:s3cret@host:6379/-1", "has a negative database number"},
 	}
 	for _, tt := range tests {
 		_, err := cache.NewRedis(tt.url, nil)
