@@ -3,9 +3,12 @@ package cache_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
+	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -363,5 +366,84 @@ func TestWarningRefusedMidRun(t *testing.T) {
 				t.Errorf("logged %q; want %q", logs.String(), tt.want)
 			}
 		})
+	}
+}
+
+// startRedisServer runs a private redis-server on port (with password pass) until stop is
+// called or the test ends; the machine's own Redis is never touched.
+func startRedisServer(t *testing.T, bin string, port int, pass string) (stop func()) {
+	t.Helper()
+	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--requirepass", pass, "--save", "", "--appendonly", "no")
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start redis-server: %v", err)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		})
+	}
+	t.Cleanup(stop)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if conn, err := net.Dial("tcp", addr); err == nil {
+			_ = conn.Close()
+			return stop
+		}
+	}
+	t.Fatalf("redis-server did not listen on %s", addr)
+	return nil
+}
+
+// TestRecoversWhenRedisReturns kills the cache's Redis mid-run and starts it again on the
+// same port: while it is gone the cache misses and health names the server (never the
+// password in CACHE_URL); once it is back the same Cache serves from it again, with no
+// restart of the app.
+func TestRecoversWhenRedisReturns(t *testing.T) {
+	t.Parallel()
+	bin := testserver.Binary(t, "redis-server", "apt-get install redis-server")
+	const pass = "s3cret-pw"
+	port := testserver.FreePort(t)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	stop := startRedisServer(t, bin, port, pass)
+	c := cache.New(mustRedis(t, "redis://:"+pass+"@"+addr+"/0", 300*time.Millisecond), &cache.Opts{
+		Logger: slog.New(slog.NewTextHandler(&logtest.Buffer{}, nil)),
+	})
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	ctx := t.Context()
+
+	tests := []struct {
+		phase   string
+		before  func()
+		healthy bool
+		stored  bool // whether a value set in this phase is read back
+	}{
+		{phase: "up", healthy: true, stored: true},
+		{phase: "killed", before: stop, healthy: false, stored: false},
+		{phase: "back", before: func() { startRedisServer(t, bin, port, pass) }, healthy: true, stored: true},
+	}
+	for _, tt := range tests {
+		if tt.before != nil {
+			tt.before()
+		}
+		h := c.CheckHealth(ctx)
+		if (h.Status == registry.StatusHealthy) != tt.healthy {
+			t.Errorf("%s: health = %s %q, want healthy=%v", tt.phase, h.Status, h.Message, tt.healthy)
+		}
+		if !tt.healthy && !strings.Contains(h.Message, addr) {
+			t.Errorf("%s: health message %q does not name %s", tt.phase, h.Message, addr)
+		}
+		if strings.Contains(h.Message, pass) || strings.Contains(fmt.Sprint(h.Details), pass) {
+			t.Errorf("%s: health shows the password: %q %v", tt.phase, h.Message, h.Details)
+		}
+		if err := cache.Set(ctx, c, "k", tt.phase, time.Minute); err != nil {
+			t.Errorf("%s: Set = %v, want nil", tt.phase, err)
+		}
+		v, ok, err := cache.Get[string](ctx, c, "k")
+		if err != nil || ok != tt.stored || (ok && v != tt.phase) {
+			t.Errorf("%s: Get = %q, %v, %v; want stored=%v with no error", tt.phase, v, ok, err, tt.stored)
+		}
 	}
 }
