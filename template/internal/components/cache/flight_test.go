@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -102,4 +103,53 @@ type readSignal struct {
 func (s readSignal) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	defer func() { s.gets <- struct{}{} }()
 	return s.Store.Get(ctx, key)
+}
+
+// TestComputePanics: a compute that panics panics in the goroutine that ran it, with
+// its own value, as it would without the cache (the app's recovery middleware sees
+// it); the calls waiting on it get an error instead of hanging or panicking in their
+// turn, and the key is free for the next call.
+func TestComputePanics(t *testing.T) {
+	t.Parallel()
+	gets := make(chan struct{}, 8)
+	c := cache.New(readSignal{Store: cache.NewMemory(nil), gets: gets}, nil)
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	entered, release := make(chan struct{}), make(chan struct{})
+	leaderPanic := make(chan any, 1)
+	go func() {
+		defer func() { leaderPanic <- recover() }()
+		_, _ = cache.GetOrCompute(t.Context(), c, "k", time.Minute, func(context.Context) (string, error) {
+			close(entered)
+			<-release
+			panic("boom")
+		})
+	}()
+	<-entered
+	followerErr := make(chan error, 1)
+	go func() {
+		_, err := cache.GetOrCompute(t.Context(), c, "k", time.Minute, func(context.Context) (string, error) {
+			return "from follower", nil
+		})
+		followerErr <- err
+	}()
+	for range 3 { // the leader's two reads, the follower's one
+		<-gets
+	}
+	time.Sleep(50 * time.Millisecond) // from its read to its wait
+	close(release)
+	if p := <-leaderPanic; p != "boom" {
+		t.Fatalf("leader recovered %v, want its compute's panic \"boom\"", p)
+	}
+	select {
+	case err := <-followerErr:
+		if err == nil || !strings.Contains(err.Error(), "panicked") {
+			t.Fatalf("follower error = %v, want one saying compute panicked", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the follower still waits for a compute that panicked")
+	}
+	v, err := cache.GetOrCompute(t.Context(), c, "k", time.Minute, func(context.Context) (string, error) { return "again", nil })
+	if err != nil || v != "again" {
+		t.Fatalf("GetOrCompute after the panic = %q, %v; want a fresh computation", v, err)
+	}
 }
