@@ -123,7 +123,7 @@ func parseURL(rawURL string) (*redis.Options, error) {
 		return nil, &config.Error{
 			Var:    "CACHE_URL",
 			Secret: true,
-			Reason: urlReason(err),
+			Reason: urlReason(rawURL, err),
 			Fix:    urlFix,
 			Err:    err,
 		}
@@ -152,7 +152,22 @@ var (
 // urlReason says what is wrong with a CACHE_URL go-redis refused, without its value:
 // the query parameter at fault when go-redis names one (the generic advice sent users
 // looking at the scheme and password of a URL whose only fault was ?foo=1).
-func urlReason(err error) string {
+//
+// The value is not shown, so the two mistakes that cannot be seen without it are named:
+// blanks around it (a secret file ending in a newline) and a missing scheme (host:6379).
+func urlReason(rawURL string, err error) string {
+	if strings.TrimSpace(rawURL) != rawURL {
+		return "has a space or line break before or after it (a copied value, or a secret file ending in a newline)"
+	}
+	scheme, _, found := strings.Cut(rawURL, "://")
+	switch strings.ToLower(scheme) {
+	case "redis", "rediss", "unix":
+	default:
+		if found {
+			return "does not start with redis://, rediss:// or unix://"
+		}
+		return "has no scheme (write redis://host:6379/0, not host:6379)"
+	}
 	msg := err.Error()
 	if m := unknownParams.FindStringSubmatch(msg); m != nil {
 		return "has query parameters go-redis does not know: " + m[1] + " (it knows dial_timeout, read_timeout, pool_size, max_retries and more)"

@@ -234,7 +234,8 @@ func TestOutageDroppedConnections(t *testing.T) {
 	}
 }
 
-// TestRedisBadURLParams checks a refused query parameter is named (its value is not shown).
+// TestRedisBadURLParams checks a refused CACHE_URL says what is wrong with it (the query
+// parameter at fault, blanks around it, its scheme) without showing its value.
 func TestRedisBadURLParams(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -245,6 +246,10 @@ func TestRedisBadURLParams(t *testing.T) {
 		{"redis://:pw@host:6379/0?pool_size=s3cret", "query parameter pool_size whose value is not a number"},
 		{"redis://:pw@host:6379/s3cret", "is not a Redis URL"},
 		{"redis://:s3cret@host:6379/-1", "has a negative database number"},
+		{"redis://:s3cret@host:6379/0\n", "has a space or line break before or after it"},
+		{" redis://:s3cret@host:6379/0", "has a space or line break before or after it"},
+		{"s3cret@host:6379", "has no scheme"},
+		{"valkey://:s3cret@host:6379/0", "does not start with redis://, rediss:// or unix://"},
 	}
 	for _, tt := range tests {
 		_, err := cache.NewRedis(tt.url, nil)
