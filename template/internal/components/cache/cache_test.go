@@ -268,6 +268,16 @@ func TestErrorTextSaysCacheOnce(t *testing.T) {
 				err  func() error
 				want error
 			}{"refused get", func() error { _, _, err := refused.Get(ctx, "k"); return err }, cache.ErrRefused},
+			struct {
+				name string
+				err  func() error
+				want error
+			}{"redis not an integer", func() error {
+				rc := cache.New(cachetest.NewRedisStore(t), nil)
+				_ = cache.Set(ctx, rc, "text", "not a number", time.Minute)
+				_, err := rc.Incr(ctx, "text", 1)
+				return err
+			}, cache.ErrNotInteger},
 		)
 	}
 	for _, tt := range tests {
@@ -279,5 +289,12 @@ func TestErrorTextSaysCacheOnce(t *testing.T) {
 		if msg := err.Error(); !strings.HasPrefix(msg, "cache: ") || strings.Count(msg, "cache:") != 1 {
 			t.Errorf("%s: error %q; want it to start with \"cache: \" and say it once", tt.name, msg)
 		}
+		// Nor does it repeat the sentinel's words in the cause (Redis says "not an integer" too).
+		if msg, words := err.Error(), inner(tt.want); strings.Count(msg, words) != 1 {
+			t.Errorf("%s: error %q; want it to say %q once", tt.name, msg, words)
+		}
 	}
 }
+
+// inner is the text of a sentinel without its "cache: ".
+func inner(err error) string { return strings.TrimPrefix(err.Error(), "cache: ") }

@@ -237,7 +237,13 @@ func (r *Redis) Incr(ctx context.Context, key string, delta int64) (int64, error
 	if err != nil {
 		var rerr redis.Error
 		if errors.As(err, &rerr) && (strings.Contains(err.Error(), "not an integer") || strings.Contains(err.Error(), "overflow")) {
-			return 0, &opError{store: "redis ", op: "incr", key: key, err: fmt.Errorf("%w (%w)", ErrNotInteger, err)}
+			// Redis's own words add to ours only when they differ ("increment or
+			// decrement would overflow"), not when they repeat them.
+			cause := &textError{text: inner(ErrNotInteger), errs: []error{ErrNotInteger, err}}
+			if strings.TrimPrefix(err.Error(), "ERR ") != cause.text {
+				cause.text += " (" + err.Error() + ")"
+			}
+			return 0, &opError{store: "redis ", op: "incr", key: key, err: cause}
 		}
 		return 0, r.wrap("incr", key, err)
 	}
