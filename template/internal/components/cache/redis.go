@@ -252,13 +252,29 @@ func (r *Redis) Incr(ctx context.Context, key string, delta int64) (int64, error
 
 // Ping implements Store.
 func (r *Redis) Ping(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, r.opTimeout)
+	opCtx, cancel := context.WithTimeout(ctx, r.opTimeout)
 	defer cancel()
-	if err := r.client.Ping(ctx).Err(); err != nil {
+	if err := r.client.Ping(opCtx).Err(); err != nil {
 		mapped := r.mapErr(err)
-		return &textError{text: "cache: ping redis " + r.addr + ": " + inner(mapped) + r.schemeHint(err), errs: []error{mapped}}
+		return &textError{text: "cache: ping redis " + r.addr + ": " + r.describe(ctx, mapped) + r.schemeHint(err), errs: []error{mapped}}
 	}
 	return nil
+}
+
+// describe is the text of a failed ping for the start-up warning and the health message,
+// in the words of the setting to look at where go-redis's own are cryptic: a server that
+// never answered ("context deadline exceeded") and one that answered in another protocol
+// (an HTTP or database port put in CACHE_URL) do not read as such otherwise.
+func (r *Redis) describe(ctx context.Context, err error) string {
+	var ne net.Error
+	msg := inner(err)
+	switch {
+	case ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())):
+		return fmt.Sprintf("no answer within %v (CACHE_OP_TIMEOUT)", r.opTimeout)
+	case strings.HasPrefix(msg, "redis: can't parse") || strings.HasPrefix(msg, "redis: invalid reply"):
+		return "the server there does not speak the Redis protocol (check the host and port in CACHE_URL)"
+	}
+	return msg
 }
 
 // schemeHint says which scheme to try when err looks like a TLS mismatch, for

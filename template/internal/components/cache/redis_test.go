@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -449,6 +450,49 @@ func TestRecoversWhenRedisReturns(t *testing.T) {
 		v, ok, err := cache.Get[string](ctx, c, "k")
 		if err != nil || ok != tt.stored || (ok && v != tt.phase) {
 			t.Errorf("%s: Get = %q, %v, %v; want stored=%v with no error", tt.phase, v, ok, err, tt.stored)
+		}
+	}
+}
+
+// TestPingSaysWhat: the health message and start-up warning say what a failed ping means
+// in terms of the setting to check, not in go-redis's words ("context deadline exceeded",
+// "can't parse map reply"), and name the server.
+func TestPingSaysWhat(t *testing.T) {
+	t.Parallel()
+	const opTimeout = 200 * time.Millisecond
+	silent := testserver.Serve(t, func(conn net.Conn) {
+		defer conn.Close()
+		_, _ = io.Copy(io.Discard, conn) // reads, never answers
+	})
+	http := testserver.Serve(t, func(conn net.Conn) {
+		defer conn.Close()
+		_, _ = conn.Read(make([]byte, 512))
+		_, _ = io.WriteString(conn, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+	})
+	canceled, cancel := context.WithCancel(t.Context())
+	cancel()
+	tests := []struct {
+		name     string
+		ctx      context.Context
+		addr     string
+		want     string
+		dontWant string
+	}{
+		{"never answers", t.Context(), silent.String(), "no answer within 200ms (CACHE_OP_TIMEOUT)", "deadline exceeded"},
+		{"speaks HTTP", t.Context(), http.String(), "does not speak the Redis protocol (check the host and port in CACHE_URL)", "can't parse"},
+		// The caller gave up: not the server's fault, so not blamed on CACHE_OP_TIMEOUT.
+		{"caller's ctx ended", canceled, silent.String(), "context canceled", "CACHE_OP_TIMEOUT"},
+	}
+	for _, tt := range tests {
+		r := mustRedis(t, "redis://"+tt.addr+"/0", opTimeout)
+		err := r.Ping(tt.ctx)
+		_ = r.Close()
+		if err == nil {
+			t.Fatalf("%s: Ping succeeded", tt.name)
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, tt.want) || strings.Contains(msg, tt.dontWant) || !strings.Contains(msg, tt.addr) {
+			t.Errorf("%s: Ping error %q; want it to name %s and say %q, not %q", tt.name, msg, tt.addr, tt.want, tt.dontWant)
 		}
 	}
 }
