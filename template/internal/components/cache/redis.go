@@ -189,21 +189,21 @@ func (r *Redis) Addr() string { return r.addr }
 
 // Get implements Store.
 func (r *Redis) Get(ctx context.Context, key string) ([]byte, bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.opTimeout)
+	opCtx, cancel := context.WithTimeout(ctx, r.opTimeout)
 	defer cancel()
-	v, err := r.client.Get(ctx, key).Bytes()
+	v, err := r.client.Get(opCtx, key).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, r.wrap("get", key, err)
+		return nil, false, r.wrap(ctx, "get", key, err)
 	}
 	return v, true, nil
 }
 
 // Set implements Store.
 func (r *Redis) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, r.opTimeout)
+	opCtx, cancel := context.WithTimeout(ctx, r.opTimeout)
 	defer cancel()
 	if ttl < 0 {
 		ttl = 0 // go-redis reads a negative ttl as KEEPTTL; ours means none
@@ -211,29 +211,29 @@ func (r *Redis) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	if ttl > 0 && ttl < time.Millisecond {
 		ttl = time.Millisecond // Redis's precision; 0 would mean no expiry
 	}
-	return r.wrap("set", key, r.client.Set(ctx, key, value, ttl).Err())
+	return r.wrap(ctx, "set", key, r.client.Set(opCtx, key, value, ttl).Err())
 }
 
 // Delete implements Store.
 func (r *Redis) Delete(ctx context.Context, key string) error {
-	ctx, cancel := context.WithTimeout(ctx, r.opTimeout)
+	opCtx, cancel := context.WithTimeout(ctx, r.opTimeout)
 	defer cancel()
-	return r.wrap("delete", key, r.client.Del(ctx, key).Err())
+	return r.wrap(ctx, "delete", key, r.client.Del(opCtx, key).Err())
 }
 
 // Exists implements Store.
 func (r *Redis) Exists(ctx context.Context, key string) (bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.opTimeout)
+	opCtx, cancel := context.WithTimeout(ctx, r.opTimeout)
 	defer cancel()
-	n, err := r.client.Exists(ctx, key).Result()
-	return n > 0, r.wrap("exists", key, err)
+	n, err := r.client.Exists(opCtx, key).Result()
+	return n > 0, r.wrap(ctx, "exists", key, err)
 }
 
 // Incr implements Store with INCRBY, which is atomic on the server.
 func (r *Redis) Incr(ctx context.Context, key string, delta int64) (int64, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.opTimeout)
+	opCtx, cancel := context.WithTimeout(ctx, r.opTimeout)
 	defer cancel()
-	n, err := r.client.IncrBy(ctx, key, delta).Result()
+	n, err := r.client.IncrBy(opCtx, key, delta).Result()
 	if err != nil {
 		var rerr redis.Error
 		if errors.As(err, &rerr) && (strings.Contains(err.Error(), "not an integer") || strings.Contains(err.Error(), "overflow")) {
@@ -245,7 +245,7 @@ func (r *Redis) Incr(ctx context.Context, key string, delta int64) (int64, error
 			}
 			return 0, &opError{store: "redis ", op: "incr", key: key, err: cause}
 		}
-		return 0, r.wrap("incr", key, err)
+		return 0, r.wrap(ctx, "incr", key, err)
 	}
 	return n, nil
 }
@@ -266,11 +266,10 @@ func (r *Redis) Ping(ctx context.Context) error {
 // never answered ("context deadline exceeded") and one that answered in another protocol
 // (an HTTP or database port put in CACHE_URL) do not read as such otherwise.
 func (r *Redis) describe(ctx context.Context, err error) string {
-	var ne net.Error
 	msg := inner(err)
 	switch {
-	case ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())):
-		return fmt.Sprintf("no answer within %v (CACHE_OP_TIMEOUT)", r.opTimeout)
+	case r.timedOut(ctx, err):
+		return r.noAnswer()
 	case strings.HasPrefix(msg, "redis: can't parse") || strings.HasPrefix(msg, "redis: invalid reply"):
 		return "the server there does not speak the Redis protocol (check the host and port in CACHE_URL)"
 	}
@@ -307,11 +306,28 @@ func (r *Redis) Close() error {
 	return r.closeErr
 }
 
-func (r *Redis) wrap(op, key string, err error) error {
+// wrap is the error of op on key; ctx is the caller's, to tell our own timeout from its end.
+func (r *Redis) wrap(ctx context.Context, op, key string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &opError{store: "redis ", op: op, key: key, err: r.mapErr(err)}
+	err = r.mapErr(err)
+	if r.timedOut(ctx, err) {
+		// The outage warning and the caller's error say which setting bounds the wait.
+		err = &textError{text: r.noAnswer(), errs: []error{err}}
+	}
+	return &opError{store: "redis ", op: op, key: key, err: err}
+}
+
+// timedOut reports whether err is the server not answering within opTimeout, rather
+// than the caller's ctx ending.
+func (r *Redis) timedOut(ctx context.Context, err error) bool {
+	var ne net.Error
+	return ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()))
+}
+
+func (r *Redis) noAnswer() string {
+	return fmt.Sprintf("no answer within %v (CACHE_OP_TIMEOUT)", r.opTimeout)
 }
 
 // mapErr turns go-redis's closed-client error into ErrClosed and a refusal of the app's

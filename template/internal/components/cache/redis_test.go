@@ -162,6 +162,14 @@ func TestOutageUnresponsive(t *testing.T) {
 	// Each operation waits out its timeout once (GetOrCompute: get + set),
 	// plus scheduling slack on a shared machine.
 	outage(t, c, logs, 3*opTimeout+time.Second)
+	// The warning names the setting that bounds the wait, not go-redis's words for it;
+	// callers of Store still see the timeout as such.
+	if out := logs.String(); !strings.Contains(out, "no answer within 200ms (CACHE_OP_TIMEOUT)") || strings.Contains(out, "deadline exceeded") {
+		t.Errorf("outage warning does not say the server did not answer within CACHE_OP_TIMEOUT:\n%s", out)
+	}
+	if _, _, err := c.Store().Get(t.Context(), "k"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Store().Get = %v, want an error wrapping context.DeadlineExceeded", err)
+	}
 }
 
 func mustRedis(t *testing.T, url string, opTimeout time.Duration) *cache.Redis {
