@@ -189,7 +189,10 @@ func printStatus(out io.Writer, st []OwnerStatus) {
 		fmt.Fprintln(out, "no migrations registered")
 		return
 	}
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	// Aligned in a buffer, then each line's trailing blanks cut: a pending migration's empty
+	// time column would otherwise pad its line out to the applied ones' width.
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	for _, s := range st {
 		applied, pending := s.Counts()
 		fmt.Fprintf(tw, "%s: %d applied, %d pending\n", s.Owner, applied, pending)
@@ -202,6 +205,9 @@ func printStatus(out io.Writer, st []OwnerStatus) {
 		}
 	}
 	_ = tw.Flush()
+	for line := range strings.Lines(b.String()) {
+		fmt.Fprintln(out, strings.TrimRight(line, " \n"))
+	}
 }
 
 func listOrNone(names []string) string {
