@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
@@ -353,7 +354,7 @@ func (db *DB) MigrateDown(ctx context.Context, owner string) (MigrationResult, e
 		return MigrationResult{}, fmt.Errorf("database: migrate %q down: no migration is applied", owner)
 	}
 	if err != nil {
-		return MigrationResult{}, fmt.Errorf("database: migrate %q down: %w", owner, err)
+		return MigrationResult{}, downError(owner, err)
 	}
 	return results(owner, []*goose.MigrationResult{res})[0], nil
 }
@@ -376,9 +377,45 @@ func (db *DB) MigrateDownAll(ctx context.Context, owner string) ([]MigrationResu
 	}
 	done := results(owner, res)
 	if err != nil {
-		return done, fmt.Errorf("database: migrate %q down: %w", owner, err)
+		return done, downError(owner, err)
 	}
 	return done, nil
+}
+
+// dependentTable finds the tables in PostgreSQL's detail of a refused DROP ("constraint x on
+// table y depends on table z", a line each).
+var dependentTable = regexp.MustCompile(`on table (\S+) depends on`)
+
+// downError words a failed roll back of owner. PostgreSQL refuses to drop a table another
+// owner's table refers to (auth's users, a token table of another part): goose's "partial
+// migration error ... cannot drop table" says neither which tables stand in the way nor that
+// their owner must be rolled back first, so this error says both.
+func downError(owner string, err error) error {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "2BP01" { // dependent_objects_still_exist
+		return fmt.Errorf("database: migrate %q down: %w", owner, err)
+	}
+	file := ""
+	var partial *goose.PartialError
+	if errors.As(err, &partial) && partial.Failed != nil && partial.Failed.Source != nil {
+		file = path.Base(partial.Failed.Source.Path) + ": "
+	}
+	var tables []string
+	for _, m := range dependentTable.FindAllStringSubmatch(pgErr.Detail, -1) {
+		if !slices.Contains(tables, m[1]) {
+			tables = append(tables, m[1])
+		}
+	}
+	slices.Sort(tables)
+	what, whose := "other owners' tables depend", "their owners"
+	switch len(tables) {
+	case 0:
+	case 1:
+		what, whose = "table "+tables[0]+" depends", "its owner"
+	default:
+		what = "tables " + strings.Join(tables, ", ") + " depend"
+	}
+	return fmt.Errorf("database: migrate %q down: %s%s on this owner's tables; roll back %s first (migrate down --owner OWNER --all, 'migrate status' lists them)", owner, file, what, whose)
 }
 
 // MigrationStatus returns every owner's migrations and whether each is applied.
