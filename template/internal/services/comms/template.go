@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	texttemplate "text/template"
+
+	"github.com/aegisgo/aegis/template/internal/config"
 )
 
 // The templates shipped with the app. For a name N: N.txt.tmpl defines "subject" and
@@ -66,18 +68,33 @@ func LoadTemplates(dir, appName string) (*Templates, error) {
 	if err != nil {
 		return nil, fmt.Errorf("comms: templates: %w", err)
 	}
-	files := fs.FS(base)
-	if dir != "" {
-		info, err := os.Stat(dir)
-		if err != nil {
-			return nil, fmt.Errorf("comms: COMMS_TEMPLATES_DIR: %w", err)
-		}
-		if !info.IsDir() {
-			return nil, fmt.Errorf("comms: COMMS_TEMPLATES_DIR=%q is not a folder", dir)
-		}
-		files = overlay{top: os.DirFS(dir), base: base}
+	if dir == "" {
+		return parseTemplates(base, appName)
 	}
-	return parseTemplates(files, appName)
+	// The errors are *config.Error: the app prints them as they are, naming the setting and the
+	// fix, not inside the registry's account of which constructor failed where.
+	const (
+		name = "COMMS_TEMPLATES_DIR"
+		fix  = "set it to a folder of template files, or leave it empty for the built-in templates"
+	)
+	info, err := os.Stat(dir)
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, config.Invalid(name, dir, "does not exist", fix)
+	case errors.As(err, &pe):
+		return nil, config.Invalid(name, dir, "cannot be read ("+pe.Err.Error()+")", fix)
+	case err != nil:
+		return nil, config.Invalid(name, dir, "cannot be read", fix)
+	case !info.IsDir():
+		return nil, config.Invalid(name, dir, "is not a folder", fix)
+	}
+	tpl, err := parseTemplates(overlay{top: os.DirFS(dir), base: base}, appName)
+	if err != nil {
+		return nil, config.Invalid(name, dir, "holds a template that does not load: "+strings.TrimPrefix(err.Error(), "comms: "),
+			"fix that file, or remove it to use the built-in one of its name")
+	}
+	return tpl, nil
 }
 
 // overlay reads a file from top when it has one, else from base.

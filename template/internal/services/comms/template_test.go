@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aegisgo/aegis/template/internal/config"
 )
 
 // Every shipped template renders with its sample data, both parts, subject from the template.
@@ -97,10 +99,17 @@ func TestTemplatesDir(t *testing.T) {
 		t.Errorf("added invoice: %+v, %v", r, err)
 	}
 	write("broken.txt.tmpl", `{{define "subject"}}{{.X}`)
-	if _, err := LoadTemplates(dir, "Acme"); err == nil || !strings.Contains(err.Error(), "broken.txt.tmpl") {
-		t.Errorf("a broken template: %v, want an error naming it", err)
-	}
-	if _, err := LoadTemplates(filepath.Join(dir, "none"), "Acme"); err == nil {
-		t.Error("a missing folder loads")
+	// Each is a *config.Error, which the app prints as it is (not inside the registry's
+	// "construct comms.Service (registered at /path/comms.go:64)"), naming what is wrong.
+	for _, tc := range []struct{ dir, want string }{
+		{dir, "holds a template that does not load: template broken.txt.tmpl"},
+		{filepath.Join(dir, "none"), "does not exist"},
+		{filepath.Join(dir, "invoice.json"), "is not a folder"},
+	} {
+		_, err := LoadTemplates(tc.dir, "Acme")
+		var ce *config.Error
+		if !errors.As(err, &ce) || ce.Var != "COMMS_TEMPLATES_DIR" || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("LoadTemplates(%s): %v, want a COMMS_TEMPLATES_DIR error that %s", tc.dir, err, tc.want)
+		}
 	}
 }
