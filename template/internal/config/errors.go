@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -30,7 +31,7 @@ func (e *Error) Error() string {
 	if e.Secret {
 		fmt.Fprintf(&b, "config: %s (value not shown) %s", e.Var, e.Reason)
 	} else {
-		fmt.Fprintf(&b, "config: %s=%q %s", e.Var, e.Value, e.Reason)
+		fmt.Fprintf(&b, "config: %s=%q %s", e.Var, withoutPassword(e.Value), e.Reason)
 	}
 	if e.Fix != "" {
 		b.WriteString("; ")
@@ -40,6 +41,17 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// userinfo matches the user:password@ of a URL-like value, parsable or not ("x://u:pw@h",
+// "u:pw@h:5432").
+var userinfo = regexp.MustCompile(`^([^:/?#@\s]*://)?([^:/?#@\s]*):[^/?#@\s]*@`)
+
+// withoutPassword hides the password of a URL-like value: a URL setting judged not secret (a
+// front-end page, a provider's base URL) can still be given one by mistake, and the message
+// goes to logs.
+func withoutPassword(v string) string {
+	return userinfo.ReplaceAllString(v, "${1}${2}:xxxxx@")
+}
 
 // Standalone says the message is complete for whoever runs the app: the registry then reports
 // a settings constructor's *Error as it is, without the service and registration site that

@@ -33,3 +33,21 @@ func TestRangeChecks(t *testing.T) {
 		}
 	}
 }
+
+// A value quoted in a message never shows a URL's password, whether the URL parses or not.
+func TestInvalidHidesPassword(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ value, want string }{
+		{"x://u:hunter2@h:1/", `"x://u:xxxxx@h:1/"`},
+		{"https://ops:hunter2@app.example.com/%zz", `"https://ops:xxxxx@app.example.com/%zz"`},
+		{"ops:hunter2@db:5432", `"ops:xxxxx@db:5432"`},
+		{"https://app.example.com/a:b@c", `"https://app.example.com/a:b@c"`},
+		{"https://app.example.com/login", `"https://app.example.com/login"`},
+		{"verbose", `"verbose"`},
+	} {
+		got := Invalid("BASE_URL", tt.value, "is not valid", "fix it").Error()
+		if want := "config: BASE_URL=" + tt.want + " is not valid; fix it"; got != want {
+			t.Errorf("%q: got %q, want %q", tt.value, got, want)
+		}
+	}
+}
