@@ -83,7 +83,7 @@ func setup(t testing.TB, so setupOpts) env {
 	e := env{retries: new(atomic.Int32)}
 	book := registry.New()
 	registry.Contribute(book, "jobs", Panel{Title: "Jobs", Render: func(p *PanelContext) (template.HTML, error) {
-		return p.Execute(panelTmpl, map[string]any{"URL": p.ActionURL("retry"), "CSRF": p.CSRFField(), "Retries": e.retries.Load()})
+		return p.Execute(panelTmpl, map[string]any{"URL": p.ActionURL("retry"), "CSRF": p.CSRFField(), "Retries": e.retries.Load(), "Query": p.Request.FormValue("q")})
 	}, PanelOpts: PanelOpts{Refresh: 3, Actions: map[string]ActionFunc{
 		"retry": func(p *PanelContext) error {
 			if p.Request.PostFormValue("id") == "bad" {
@@ -172,7 +172,7 @@ func setup(t testing.TB, so setupOpts) env {
 }
 
 var panelTmpl = template.Must(template.New("p").Parse(
-	`<form method="post" action="{{.URL}}">{{.CSRF}}<input name="id" value="7"><button>Retry</button></form><p>retries: {{.Retries}}</p>`))
+	`<form method="post" action="{{.URL}}">{{.CSRF}}<input name="id" value="7"><input name="q" value="{{.Query}}"><button>Retry</button></form><p>retries: {{.Retries}}</p>`))
 
 var autoTmpl = template.Must(template.New("auto").Parse(
 	`{{if not .Retries}}<div hx-post="{{.URL}}" hx-trigger="load" hx-target="closest .panel" hx-swap="outerHTML"></div>{{end}}<p id="retries">retries: {{.Retries}}</p>`))
@@ -1237,10 +1237,12 @@ func TestUnseenActionOutcome(t *testing.T) {
 	other, _ := session(t, e.h)
 	post := func(ctx context.Context, id string) *httptest.ResponseRecorder {
 		t.Helper()
-		form := url.Values{CSRFField: {token}, "id": {id}}
+		// As htmx posts: the token in the header the page's hx-headers sets, not in the form.
+		form := url.Values{"id": {id}, "q": {"carol"}}
 		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/dashboard/panels/jobs/actions/retry", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("HX-Request", "true")
+		req.Header.Set(CSRFHeader, token)
 		req.AddCookie(csrf)
 		return do(t, e.h, req)
 	}
@@ -1263,6 +1265,10 @@ func TestUnseenActionOutcome(t *testing.T) {
 
 	if rec := post(t.Context(), "7"); !strings.Contains(rec.Body.String(), "Done: retry.") {
 		t.Fatalf("the htmx answer has no outcome:\n%s", rec.Body)
+	} else if !strings.Contains(rec.Body.String(), `<input name="q" value="carol">`) {
+		// The panel re-rendered after the action reads the form the action read (a search the
+		// users panel keeps): its body can be read once.
+		t.Errorf("the re-rendered panel lost the posted search q=carol:\n%s", rec.Body)
 	}
 	if got := page("/dashboard/panels/jobs", csrf); got != nil {
 		t.Errorf("after a delivered answer the next load shows %q again, want nothing", got)

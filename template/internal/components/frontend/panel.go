@@ -322,9 +322,13 @@ func (s *site) action(w http.ResponseWriter, req *http.Request, d *Dashboard) {
 	// The action runs to its end even if the browser leaves (a reload mid-way, which cancels
 	// the request's context): a deactivation or resend cut short by a reload would leave the
 	// operator guessing what happened, where a finished one is shown on the next load.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), actionTimeout)
+	// From here on req is that request: the action parses its form into it, and the panel
+	// re-rendered after reads the same form (the search it keeps), whose body is read once.
+	browser := req.Context() // ends when the browser leaves
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(browser), actionTimeout)
 	defer cancel()
-	pc := &PanelContext{Request: req.WithContext(ctx), Container: s.c, Panel: p.name, Action: name, csrf: d.csrfToken(w, req)}
+	req = req.WithContext(ctx)
+	pc := &PanelContext{Request: req, Container: s.c, Panel: p.name, Action: name, csrf: d.csrfToken(w, req)}
 	n := notice{Text: "Done: " + name + "."}
 	err := safeAction(fn, pc)
 	if err == nil && pc.Notice != "" {
@@ -335,7 +339,7 @@ func (s *site) action(w http.ResponseWriter, req *http.Request, d *Dashboard) {
 		n = notice{Text: "Failed: " + err.Error(), Failed: true}
 	}
 	if req.Header.Get("HX-Request") == "true" {
-		if req.Context().Err() != nil {
+		if browser.Err() != nil {
 			// The browser left before the answer (a reload, another page): the
 			// next load of this panel shows the outcome instead (see unseenOutcomes).
 			d.keepUnseen(req, p.name, n)
