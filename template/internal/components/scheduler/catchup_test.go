@@ -185,23 +185,7 @@ func TestLostClaimEnqueuedAtStart(t *testing.T) {
 		}
 	}
 	d := &allDispatcher{ticks: map[string][]time.Time{}}
-	s, err := New(Settings{}, &Opts{Tick: true, Store: store, Dispatcher: d, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !d.has("test_every", lost) {
-		if time.Now().After(deadline) {
-			t.Fatal("the lost tick was not enqueued")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if err := s.Stop(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	catchUp(t, store, d, "test_every", lost)
 	if got, _ := store.finished(lost); got.Outcome != OutcomeEnqueued {
 		t.Errorf("the lost tick is recorded %q, want %q", got.Outcome, OutcomeEnqueued)
 	}
@@ -227,6 +211,21 @@ func TestRestartKeepsRunningTick(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := &allDispatcher{ticks: map[string][]time.Time{}, queued: map[time.Time]bool{tick: true}}
+	catchUp(t, store, d, "test_every", tick)
+	last, err := store.Last(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// test_every ticks every second, so its latest run may be a newer tick; read this one.
+	if got, _ := store.finished(tick); got != running {
+		t.Errorf("the running tick is recorded %+v, want %+v (latest %+v)", got, running, last["test_every"])
+	}
+}
+
+// catchUp starts a ticking scheduler over store, waits until it has enqueued job's tick (its
+// catch-up at start) and stops it.
+func catchUp(t *testing.T, store Store, d *allDispatcher, job string, tick time.Time) {
+	t.Helper()
 	s, err := New(Settings{}, &Opts{Tick: true, Store: store, Dispatcher: d, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -235,21 +234,13 @@ func TestRestartKeepsRunningTick(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for !d.has("test_every", tick) {
+	for !d.has(job, tick) {
 		if time.Now().After(deadline) {
-			t.Fatal("the running tick was not enqueued again")
+			t.Fatalf("the tick %s of %s was not enqueued at start", tick, job)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	if err := s.Stop(context.Background()); err != nil {
 		t.Fatal(err)
-	}
-	last, err := store.Last(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	// test_every ticks every second, so its latest run may be a newer tick; read this one.
-	if got, _ := store.finished(tick); got != running {
-		t.Errorf("the running tick is recorded %+v, want %+v (latest %+v)", got, running, last["test_every"])
 	}
 }
