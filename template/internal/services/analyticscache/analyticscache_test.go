@@ -30,17 +30,7 @@ func (c *countingIdentity) UserStats(context.Context) (analytics.UserCounts, err
 // and read back whole.
 func TestMemo(t *testing.T) {
 	t.Parallel()
-	db := databasetest.New(t, database.SQLite)
-	c := cache.New(cache.NewMemory(nil), nil)
-	memo, err := New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := &countingIdentity{}
-	svc, err := analytics.New(db, analytics.Settings{CacheTTL: time.Hour}, &analytics.Opts{Identity: id, Memo: memo})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, id := statsOver(t, cache.New(cache.NewMemory(nil), nil))
 	for range 3 {
 		st, err := svc.UserStats(t.Context(), 30)
 		if err != nil {
@@ -64,21 +54,11 @@ func TestMemo(t *testing.T) {
 // call, instead of failing the request: the cache only saves work.
 func TestMemoCacheDown(t *testing.T) {
 	t.Parallel()
-	db := databasetest.New(t, database.SQLite)
 	store := cache.NewMemory(nil)
 	if err := store.Close(); err != nil {
 		t.Fatal(err)
 	}
-	c := cache.New(store, &cache.Opts{Logger: slog.New(slog.DiscardHandler)})
-	memo, err := New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := &countingIdentity{}
-	svc, err := analytics.New(db, analytics.Settings{CacheTTL: time.Hour}, &analytics.Opts{Identity: id, Memo: memo})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, id := statsOver(t, cache.New(store, &cache.Opts{Logger: slog.New(slog.DiscardHandler)}))
 	for range 2 {
 		st, err := svc.UserStats(t.Context(), 30)
 		if err != nil {
@@ -91,4 +71,20 @@ func TestMemoCacheDown(t *testing.T) {
 	if n := id.calls.Load(); n != 2 {
 		t.Errorf("accounts counted %d times with the cache down, want 2 (once per call)", n)
 	}
+}
+
+// statsOver is an analytics service on SQLite whose user statistics are memoised in c, and the
+// identity that counts how often they are computed.
+func statsOver(t *testing.T, c *cache.Cache) (*analytics.Service, *countingIdentity) {
+	t.Helper()
+	memo, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := &countingIdentity{}
+	svc, err := analytics.New(databasetest.New(t, database.SQLite), analytics.Settings{CacheTTL: time.Hour}, &analytics.Opts{Identity: id, Memo: memo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, id
 }
