@@ -48,18 +48,8 @@ func TestIdentity(t *testing.T) {
 			auth.CreateUserParams{Email: "user@example.com", Username: "user"},
 		)
 		token := func(login string) string { return env.Token(ctx, t, login) }
-		id, err := New(a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc, err := ai.New(db, ai.Settings{Provider: ai.ProviderLocal, Model: "echo", DailyTokenQuota: 10},
-			&ai.Opts{Identity: id, Providers: map[string]ai.Provider{ai.ProviderLocal: echo{}}, Logger: slog.New(slog.DiscardHandler), Now: middayClock()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		h := frontendtest.Handler(t, nil, func(r *registry.Registry) error {
-			return errors.Join(registry.Value(r, svc), registry.Value(r, a), registry.Value(r, users))
-		})
+		svc := echoAI(t, db, env, ai.Settings{DailyTokenQuota: 10}, ai.Opts{Now: middayClock()})
+		h := serve(t, svc, env, nil)
 		do := func(method, path, body, bearer string) *httptest.ResponseRecorder {
 			header := map[string]string{}
 			if bearer != "" {
@@ -111,6 +101,10 @@ func TestIdentity(t *testing.T) {
 			t.Fatal(err)
 		}
 		uid := strconv.FormatInt(u.ID, 10)
+		id, err := New(a)
+		if err != nil {
+			t.Fatal(err)
+		}
 		names, err := id.UserNames(ctx, []string{uid, "999999", "not-an-id"})
 		if err != nil || len(names) != 1 || names[uid] != "user@example.com" {
 			t.Errorf("UserNames = %v, %v; want only %s named user@example.com", names, err, uid)
@@ -124,4 +118,33 @@ func middayClock() func() time.Time {
 	start := time.Now()
 	noon := start.UTC().Truncate(24 * time.Hour).Add(12 * time.Hour)
 	return func() time.Time { return noon.Add(time.Since(start)) }
+}
+
+// echoAI is the ai service on db answering with echo, its callers env's users: s and o as given
+// but for the provider, the model, the identity and a silent logger.
+func echoAI(t *testing.T, db *database.DB, env *authtest.Env, s ai.Settings, o ai.Opts) *ai.Service {
+	t.Helper()
+	id, err := New(env.Auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Provider, s.Model = ai.ProviderLocal, "echo"
+	o.Identity, o.Providers, o.Logger = id, map[string]ai.Provider{ai.ProviderLocal: echo{}}, slog.New(slog.DiscardHandler)
+	svc, err := ai.New(db, s, &o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+// serve is the app's handler with svc and env's auth registered, and what more registers.
+func serve(t *testing.T, svc *ai.Service, env *authtest.Env, more func(*registry.Registry) error) http.Handler {
+	t.Helper()
+	return frontendtest.Handler(t, nil, func(r *registry.Registry) error {
+		err := errors.Join(registry.Value(r, svc), registry.Value(r, env.Auth), registry.Value(r, env.Users))
+		if more != nil {
+			err = errors.Join(err, more(r))
+		}
+		return err
+	})
 }

@@ -2,8 +2,6 @@ package aiauth
 
 import (
 	"encoding/json"
-	"errors"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"testing"
@@ -11,7 +9,6 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
-	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/services/ai"
 	"github.com/aegisgo/aegis/template/internal/services/auth"
 	"github.com/aegisgo/aegis/template/internal/services/auth/authtest"
@@ -29,18 +26,8 @@ func TestConversationsBelongToTheirUser(t *testing.T) {
 			auth.CreateUserParams{Email: "alice@example.com", Username: "alice"},
 			auth.CreateUserParams{Email: "bob@example.com", Username: "bob"},
 		)
-		id, err := New(env.Auth)
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc, err := ai.New(db, ai.Settings{Provider: ai.ProviderLocal, Model: "echo"},
-			&ai.Opts{Identity: id, Providers: map[string]ai.Provider{ai.ProviderLocal: echo{}}, Logger: slog.New(slog.DiscardHandler), Now: middayClock()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		h := frontendtest.Handler(t, nil, func(r *registry.Registry) error {
-			return errors.Join(registry.Value(r, svc), registry.Value(r, env.Auth), registry.Value(r, env.Users))
-		})
+		svc := echoAI(t, db, env, ai.Settings{}, ai.Opts{Now: middayClock()})
+		h := serve(t, svc, env, nil)
 		tokens := map[string]string{}
 		for _, u := range []string{"admin", "alice", "bob"} {
 			tokens[u] = env.Token(ctx, t, u)

@@ -3,7 +3,6 @@ package aiauth
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
-	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/services/ai"
 	"github.com/aegisgo/aegis/template/internal/services/auth"
@@ -67,19 +65,9 @@ func TestMCPIdentity(t *testing.T) {
 			auth.CreateUserParams{Email: "alice@example.com", Username: "alice"},
 			auth.CreateUserParams{Email: "bob@example.com", Username: "bob"},
 		)
-		id, err := New(env.Auth)
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc, err := ai.New(db, ai.Settings{Provider: ai.ProviderLocal, Model: "echo"},
-			&ai.Opts{Identity: id, Providers: map[string]ai.Provider{ai.ProviderLocal: echo{}}, Logger: slog.New(slog.DiscardHandler),
-				Tools: []ai.Tool{ai.NewTool("whoami", "The caller's user ID", whoami, nil)}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		h := frontendtest.Handler(t, nil, func(r *registry.Registry) error {
-			return errors.Join(registry.Value(r, svc), registry.Value(r, env.Auth), registry.Value(r, env.Users),
-				registry.Provide(r, func(context.Context) (*perRequest, error) { return &perRequest{}, nil }, registry.WithLifetime(registry.Scoped)))
+		svc := echoAI(t, db, env, ai.Settings{}, ai.Opts{Tools: []ai.Tool{ai.NewTool("whoami", "The caller's user ID", whoami, nil)}})
+		h := serve(t, svc, env, func(r *registry.Registry) error {
+			return registry.Provide(r, func(context.Context) (*perRequest, error) { return &perRequest{}, nil }, registry.WithLifetime(registry.Scoped))
 		})
 		srv := httptest.NewServer(h)
 		defer srv.Close()
