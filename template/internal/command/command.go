@@ -76,6 +76,21 @@ func (e *Env) Build(role Role) (*registry.Container, *slog.Logger, error) {
 	return c, logger, nil
 }
 
+// build is Build for a container about to start: every declared setting is checked first, so
+// every bad one is reported at once, before any service is constructed. Build alone does not
+// check them: commands that only list or describe (the settings, the service graph) must work
+// while a setting is wrong.
+func (e *Env) build(role Role) (*registry.Container, *slog.Logger, error) {
+	c, logger, err := e.Build(role)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := config.Check(e.Registry); err != nil {
+		return nil, nil, err
+	}
+	return c, logger, nil
+}
+
 func (e *Env) logger(core config.Core) *slog.Logger {
 	if e.NewLogger != nil {
 		return e.NewLogger(core, e.Stderr)
@@ -90,7 +105,7 @@ func (e *Env) logger(core config.Core) *slog.Logger {
 // Start is Build, then starts every service. The caller must Stop the container. Commands
 // that need no service should not call it.
 func (e *Env) Start(ctx context.Context, role Role) (*registry.Container, *slog.Logger, error) {
-	c, logger, err := e.Build(role)
+	c, logger, err := e.build(role)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -106,7 +121,7 @@ func (e *Env) Start(ctx context.Context, role Role) (*registry.Container, *slog.
 // reverse order. After the first signal a second one kills the process the default way, for
 // when a drain takes too long. Start failures need no Stop: Start rolled back already.
 func (e *Env) Run(ctx context.Context, role Role, run func(ctx context.Context, c *registry.Container, logger *slog.Logger) error) error {
-	c, logger, err := e.Build(role)
+	c, logger, err := e.build(role)
 	if err != nil {
 		return err
 	}

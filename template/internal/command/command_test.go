@@ -299,3 +299,51 @@ func TestIntRange(t *testing.T) {
 		})
 	}
 }
+
+type (
+	mailSettings struct {
+		Port int `env:"TEST_MAIL_PORT" envDefault:"25"`
+	}
+	cacheSettings struct {
+		TTL time.Duration `env:"TEST_CACHE_TTL" envDefault:"1m"`
+	}
+)
+
+func (s mailSettings) Validate() error {
+	return config.InRange("TEST_MAIL_PORT", s.Port, 1, 65535, "use a port such as 587")
+}
+
+func (s cacheSettings) Validate() error {
+	return config.Positive("TEST_CACHE_TTL", s.TTL, "use a duration such as 1m")
+}
+
+// TestStartChecksEverySetting: Start and Run report every bad setting of every part at once,
+// before constructing anything, instead of the first constructor's and after the services
+// registered before it were made (a SQLite file created by an app that then refused to start).
+// Build alone does not judge them: listings must work while a setting is wrong.
+func TestStartChecksEverySetting(t *testing.T) {
+	env, e, _ := newEnv(t, false)
+	if err := errors.Join(config.Provide[mailSettings](env.Registry, "mail"), config.Provide[cacheSettings](env.Registry, "cache")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TEST_MAIL_PORT", "0")
+	t.Setenv("TEST_CACHE_TTL", "-1s")
+	want := []string{`config: TEST_MAIL_PORT="0" is out of range; use a port such as 587`, `config: TEST_CACHE_TTL="-1s" must be positive; use a duration such as 1m`}
+	for name, start := range map[string]func() error{
+		"Start": func() error { _, _, err := env.Start(t.Context(), command.RoleNone); return err },
+		"Run": func() error {
+			return env.Run(t.Context(), command.RoleServe, func(context.Context, *registry.Container, *slog.Logger) error { return nil })
+		},
+	} {
+		err := start()
+		if err == nil || strings.Join(strings.Split(err.Error(), "\n"), " | ") != strings.Join(want, " | ") {
+			t.Errorf("%s = %v, want both settings' errors: %q", name, err, want)
+		}
+		if e.role != "" || e.started.Load() {
+			t.Errorf("%s constructed or started a service before reporting the settings", name)
+		}
+	}
+	if _, _, err := env.Build(command.RoleNone); err != nil {
+		t.Errorf("Build = %v, want no judgement of the parts' settings", err)
+	}
+}

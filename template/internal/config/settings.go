@@ -3,6 +3,7 @@ package config
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -40,12 +41,13 @@ type field struct {
 type Declaration struct {
 	typ    reflect.Type
 	fields []field
+	load   func() error // Load[T], for Check
 }
 
 // Declare returns the declaration of settings struct T.
 func Declare[T any]() Declaration {
 	t := reflect.TypeFor[T]()
-	d := Declaration{typ: t}
+	d := Declaration{typ: t, load: func() error { _, err := Load[T](); return err }}
 	if t.Kind() == reflect.Struct {
 		d.fields = fieldsOf(t, "")
 	}
@@ -58,6 +60,25 @@ func (d Declaration) ValidateContribution(string) error {
 		return fmt.Errorf("config: settings must be a struct type, got %v", d.typ)
 	}
 	return nil
+}
+
+// Check loads every settings struct declared in r and reports every bad setting at once, each
+// error once (a .env file that does not parse is one error, not one per struct). Commands call
+// it before constructing anything: the operator fixes every setting in one go instead of one
+// per start, and an app that will not start makes nothing first (a SQLite file, a connection).
+func Check(r *registry.Registry) error {
+	var errs []error
+	seen := make(map[string]bool)
+	for _, c := range registry.Contributions[Declaration](r) {
+		if c.Value.load == nil {
+			continue
+		}
+		if err := c.Value.load(); err != nil && !seen[err.Error()] {
+			seen[err.Error()] = true
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Loader is the constructor of settings struct T for the registry: Load[T]. Providing it
