@@ -1,7 +1,6 @@
 package analyticsscheduler
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/components/scheduler"
+	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 	"github.com/aegisgo/aegis/template/internal/services/analytics"
@@ -63,33 +63,13 @@ func TestRetain(t *testing.T) {
 	})
 }
 
-// lockedBuffer is a bytes.Buffer that concurrent job runs can log to.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) take() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s := l.b.String()
-	l.b.Reset()
-	return s
-}
-
 // TestRetainConcurrentAndLogged: two runs at once (a caught-up run meeting the hourly one, or
 // two instances) delete each old event once and fail neither; a run that deleted rows says so
 // at info, through the service's logger, so an operator can account for the missing raw
 // events; a run that found nothing stays at debug.
 func TestRetainConcurrentAndLogged(t *testing.T) {
 	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
-		logs := &lockedBuffer{}
+		logs := &logtest.Buffer{}
 		logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		svc, err := analytics.New(db, analytics.Settings{Retention: 24 * time.Hour}, &analytics.Opts{Logger: logger})
 		if err != nil {
@@ -124,7 +104,7 @@ func TestRetainConcurrentAndLogged(t *testing.T) {
 		if events != 1 {
 			t.Errorf("%d events after two concurrent runs, want 1", events)
 		}
-		out := logs.take()
+		out := logs.String()
 		info := 0
 		for line := range strings.SplitSeq(strings.TrimSpace(out), "\n") {
 			if strings.Contains(line, "level=INFO") {
@@ -143,7 +123,7 @@ func TestRetainConcurrentAndLogged(t *testing.T) {
 		if err := Retain(ctx); err != nil {
 			t.Fatal(err)
 		}
-		out = logs.take()
+		out = strings.TrimPrefix(logs.String(), out)
 		if strings.Contains(out, "level=INFO") || !strings.Contains(out, "level=DEBUG") || !strings.Contains(out, "deleted=0") {
 			t.Errorf("a run deleting nothing logged %q, want one debug line with deleted=0", out)
 		}
