@@ -159,7 +159,8 @@ func (d *Dashboard) keepUnseen(req *http.Request, panel string, n notice) {
 			delete(u.byID, k)
 		}
 	}
-	for len(u.byID) >= maxUnseen {
+	// The map never holds more than maxUnseen, so one added needs at most one dropped.
+	if _, replaced := u.byID[key]; !replaced && len(u.byID) >= maxUnseen {
 		oldest := ""
 		for k, v := range u.byID {
 			if oldest == "" || v.expires.Before(u.byID[oldest].expires) {
