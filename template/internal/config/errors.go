@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -123,4 +124,48 @@ func InRange[N number](name string, value, lo, hi N, fix string) error {
 		return nil
 	}
 	return Invalid(name, fmt.Sprint(value), "is out of range", fix)
+}
+
+// HTTPURL is what an http(s) URL setting may hold besides the scheme and host every one needs:
+// a front end's page, a provider's or collector's base URL, the app's own public URL. One set
+// of checks worded once, so every part refuses the same mistakes in the same words.
+type HTTPURL struct {
+	Fix string // how to correct any problem, e.g. "use a URL such as https://api.example.com"
+
+	// Secret says the value may carry a key (a collector's in its query): never quoted.
+	Secret bool
+
+	// AllowUser accepts user:password@, which Go's HTTP client sends as basic auth. Elsewhere
+	// credentials belong in their own secret setting: in a URL they end up in links, emails
+	// and logs.
+	AllowUser     bool
+	AllowQuery    bool
+	AllowFragment bool
+}
+
+// Check returns nil for an empty value or one the rules accept, and otherwise an *Error for
+// variable name saying the first thing wrong, with the rules' fix.
+func (h HTTPURL) Check(name, value string) error {
+	if value == "" {
+		return nil
+	}
+	invalid := func(reason string) error {
+		if h.Secret {
+			return InvalidSecret(name, reason, h.Fix)
+		}
+		return Invalid(name, value, reason, h.Fix)
+	}
+	u, err := url.Parse(value)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "":
+		return invalid("is not an absolute http(s) URL")
+	case u.User != nil && !h.AllowUser:
+		// Never quoted, whatever Secret says: it holds a password, or a user name in its place.
+		return InvalidSecret(name, "holds a user name or password", h.Fix)
+	case u.RawQuery != "" && !h.AllowQuery, u.ForceQuery && !h.AllowQuery:
+		return invalid("has a query")
+	case u.Fragment != "" && !h.AllowFragment:
+		return invalid("has a fragment")
+	}
+	return nil
 }

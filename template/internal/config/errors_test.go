@@ -51,3 +51,43 @@ func TestInvalidHidesPassword(t *testing.T) {
 		}
 	}
 }
+
+func TestHTTPURL(t *testing.T) {
+	t.Parallel()
+	strict := HTTPURL{Fix: "use https://app.example.com"}
+	open := HTTPURL{Fix: "use https://app.example.com", AllowQuery: true, AllowFragment: true}
+	secret := HTTPURL{Fix: "use http://localhost:4318", Secret: true, AllowUser: true, AllowQuery: true}
+	for _, tt := range []struct {
+		name  string
+		rules HTTPURL
+		value string
+		want  string // "" for nil
+	}{
+		{"empty", strict, "", ""},
+		{"https", strict, "https://app.example.com/base/", ""},
+		{"http with port", strict, "http://localhost:8000", ""},
+		{"no scheme", strict, "app.example.com", `config: U="app.example.com" is not an absolute http(s) URL; use https://app.example.com`},
+		{"host:port", strict, "localhost:8000", `config: U="localhost:8000" is not an absolute http(s) URL; use https://app.example.com`},
+		{"other scheme", strict, "ftp://app.example.com", `config: U="ftp://app.example.com" is not an absolute http(s) URL; use https://app.example.com`},
+		{"no host", strict, "https:///path", `config: U="https:///path" is not an absolute http(s) URL; use https://app.example.com`},
+		{"port only", strict, "http://:8000", `config: U="http://:8000" is not an absolute http(s) URL; use https://app.example.com`},
+		{"unparsable", strict, "https://app.example.com/%zz", `config: U="https://app.example.com/%zz" is not an absolute http(s) URL; use https://app.example.com`},
+		{"blank around", strict, " https://app.example.com", `config: U=" https://app.example.com" is not an absolute http(s) URL; use https://app.example.com`},
+		{"user refused", open, "https://ops:hunter2@app.example.com", "config: U (value not shown) holds a user name or password; use https://app.example.com"},
+		{"user name alone refused", open, "https://ops@app.example.com", "config: U (value not shown) holds a user name or password; use https://app.example.com"},
+		{"query refused", strict, "https://app.example.com/?a=b", `config: U="https://app.example.com/?a=b" has a query; use https://app.example.com`},
+		{"empty query refused", strict, "https://app.example.com/?", `config: U="https://app.example.com/?" has a query; use https://app.example.com`},
+		{"fragment refused", strict, "https://app.example.com/#x", `config: U="https://app.example.com/#x" has a fragment; use https://app.example.com`},
+		{"query and fragment allowed", open, "https://app.example.com/login?next=1#/app", ""},
+		{"secret not quoted", secret, "collector:4318?key=k", "config: U (value not shown) is not an absolute http(s) URL; use http://localhost:4318"},
+		{"secret with user and key", secret, "https://u:p@collector.example.com/?key=k", ""},
+	} {
+		got := ""
+		if err := tt.rules.Check("U", tt.value); err != nil {
+			got = err.Error()
+		}
+		if got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

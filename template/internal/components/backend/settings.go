@@ -3,7 +3,6 @@ package backend
 import (
 	"errors"
 	"net"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -101,22 +100,9 @@ func (s Settings) LinkOrigin(production bool) string {
 }
 
 // checkBaseURL accepts an empty BASE_URL or an absolute http(s) URL with a
-// host and nothing after the path.
+// host and nothing after the path: links are built by appending to it.
 func checkBaseURL(raw string) error {
-	if raw == "" {
-		return nil
-	}
-	const fix = "use the app's public URL such as https://api.example.com, or leave it empty for relative links"
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil:
-		return config.Invalid("BASE_URL", raw, "is not a URL", fix)
-	case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
-		return config.Invalid("BASE_URL", raw, "is not an absolute http or https URL", fix)
-	case u.User != nil, u.RawQuery != "", u.Fragment != "":
-		return config.Invalid("BASE_URL", raw, "has a user, query or fragment", fix)
-	}
-	return nil
+	return config.HTTPURL{Fix: "use the app's public URL such as https://api.example.com, or leave it empty for relative links"}.Check("BASE_URL", raw)
 }
 
 // Addr returns host:port for net.Listen.

@@ -103,11 +103,8 @@ func otlpConfigFromEnv(base, signal string, getenv func(string) string) (otlpCon
 			endpoint = u.String()
 		}
 	}
-	u, err := url.Parse(endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
-		// The URL is not printed: it may carry credentials.
-		return otlpConfig{}, config.InvalidSecret(endpointVar, "is not an http:// or https:// URL with a host",
-			"use the collector's OTLP/HTTP address, such as http://localhost:4318")
+	if err := otlpEndpoint.Check(endpointVar, endpoint); err != nil {
+		return otlpConfig{}, err
 	}
 	cfg.URL = endpoint
 

@@ -1,7 +1,6 @@
 package observability
 
 import (
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -55,16 +54,15 @@ func (s Settings) Validate() error {
 	if err := checkSampler(s.TracesSampler, s.TracesSamplerArg); err != nil {
 		return err
 	}
-	if s.OTLPEndpoint == "" {
-		return nil
-	}
-	if u, err := url.Parse(s.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
-		// The value is not quoted: a collector's URL may carry credentials (user info, a key in
-		// the query), and the error is printed and logged at start.
-		return config.InvalidSecret("OTEL_EXPORTER_OTLP_ENDPOINT", "is not an http(s) URL with a host",
-			"use the collector's OTLP/HTTP address, such as http://localhost:4318")
-	}
-	return nil
+	// Not quoted: a collector's URL may carry credentials (user info, which Go sends as basic
+	// auth, or a key in the query), and the error is printed and logged at start.
+	return otlpEndpoint.Check("OTEL_EXPORTER_OTLP_ENDPOINT", s.OTLPEndpoint)
+}
+
+// otlpEndpoint is what an OTLP/HTTP endpoint setting may be.
+var otlpEndpoint = config.HTTPURL{
+	Fix:    "use the collector's OTLP/HTTP address, such as http://localhost:4318",
+	Secret: true, AllowUser: true, AllowQuery: true, AllowFragment: true,
 }
 
 // ValidateFor is Validate plus the rules of production: a METRICS_TOKEN of at

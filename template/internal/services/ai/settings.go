@@ -3,7 +3,6 @@ package ai
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -152,15 +151,9 @@ func (s Settings) Validate() error {
 	for _, u := range []struct{ kind, example string }{
 		{ProviderOpenAI, DefaultOpenAIBaseURL}, {ProviderAnthropic, DefaultAnthropicBaseURL}, {ProviderLocal, DefaultLocalBaseURL},
 	} {
-		name, value, example := baseURLSetting(u.kind), s.baseURL(u.kind), u.example
-		pu, err := url.Parse(value)
-		switch {
-		case err == nil && pu.User != nil:
-			// Its password is not to be printed.
-			errs = append(errs, config.InvalidSecret(name, "holds credentials", "put the key in the provider's key setting and use a URL such as "+example))
-		case err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "":
-			errs = append(errs, config.Invalid(name, value, "is not an absolute http(s) URL", "use a URL such as "+example))
-		}
+		// The key goes in the provider's key setting: in the URL it would show in logs.
+		rules := config.HTTPURL{Fix: "use a URL such as " + u.example, AllowQuery: true}
+		errs = append(errs, rules.Check(baseURLSetting(u.kind), s.baseURL(u.kind)))
 	}
 	if _, err := parsePrices(s.Prices); err != nil {
 		errs = append(errs, config.Invalid("AI_PRICES", s.Prices, err.Error(), "use model=input/output[/cache_read/cache_write] in USD per million tokens, such as my-model=0.5/1.5"))

@@ -54,7 +54,7 @@ func TestSettingsProfilesAndURLs(t *testing.T) {
 		{"openai base URL", Settings{Provider: ProviderOpenAI, Model: "gpt-4o-mini", OpenAIKey: "sk-x", OpenAIBaseURL: "api.openai.com"},
 			`config: AI_OPENAI_BASE_URL="api.openai.com" is not an absolute http(s) URL; use a URL such as https://api.openai.com/v1`},
 		{"credentials in a base URL", Settings{Provider: ProviderLocal, Model: "llama3.2", LocalBaseURL: "http://u:hunter2@localhost:11434/v1"},
-			"config: AI_LOCAL_BASE_URL (value not shown) holds credentials; put the key in the provider's key setting and use a URL such as http://localhost:11434/v1"},
+			"config: AI_LOCAL_BASE_URL (value not shown) holds a user name or password; use a URL such as http://localhost:11434/v1"},
 	} {
 		err := tc.s.WithDefaults().Validate()
 		got := ""

@@ -2,7 +2,6 @@ package authcomms
 
 import (
 	"errors"
-	"net/url"
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/config"
@@ -75,14 +74,8 @@ func (s Settings) Validate() error {
 	)
 }
 
-// checkPageURL accepts an empty value or an absolute http(s) URL without a fragment.
+// checkPageURL accepts an empty value or an absolute http(s) URL without a fragment (the token
+// goes in the query) or credentials (every email would carry them).
 func checkPageURL(name, raw string) error {
-	if raw == "" {
-		return nil
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Fragment != "" {
-		return config.Invalid(name, raw, "is not an absolute http(s) URL", "use a page of your front end such as https://app.example.com/verify-email")
-	}
-	return nil
+	return config.HTTPURL{Fix: "use a page of your front end such as https://app.example.com/verify-email", AllowQuery: true}.Check(name, raw)
 }

@@ -175,6 +175,8 @@ func TestSettingsValidate(t *testing.T) {
 		{Settings{ResendBaseURL: "ftp://api.resend.com"}, "COMMS_RESEND_BASE_URL"},
 		{Settings{PostmarkBaseURL: "api.postmarkapp.com"}, "COMMS_POSTMARK_BASE_URL"},
 		{Settings{TwilioBaseURL: "http//127.0.0.1:8080"}, "COMMS_TWILIO_BASE_URL"},
+		// The key belongs in its own secret setting: a URL is logged.
+		{Settings{TwilioBaseURL: "https://AC1:token@api.twilio.com"}, "COMMS_TWILIO_BASE_URL (value not shown) holds a user name or password"},
 	} {
 		err := tt.s.WithDefaults().Validate()
 		if err == nil || !strings.Contains(err.Error(), tt.want) {

@@ -162,10 +162,9 @@ func (s Settings) Validate() error {
 		}
 	}
 	// A base URL without http(s) and a host fails at every message, not here, unless checked.
+	// Keys go in their own secret settings, not in the URL, which is logged.
 	for _, u := range s.baseURLs() {
-		if p, err := url.Parse(u.value); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
-			errs = append(errs, config.Invalid(u.name, u.value, "is not an http(s) URL", "leave it unset for "+u.def))
-		}
+		errs = append(errs, config.HTTPURL{Fix: "leave it unset for " + u.def, AllowQuery: true}.Check(u.name, u.value))
 	}
 	return errors.Join(errs...)
 }

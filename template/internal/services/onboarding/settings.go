@@ -3,7 +3,6 @@ package onboarding
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/config"
@@ -40,23 +39,11 @@ func (s Settings) WithDefaults() Settings {
 // *config.Error, so the app prints them as they are (variable, what is wrong, the fix) rather
 // than inside the registry's account of which constructor failed where.
 func (s Settings) Validate() error {
-	const loginFix = "set the full address of your sign-in page or leave it empty"
-	if s.LoginURL != "" {
-		// A value that may hold a password is never quoted (config puts back the value as set,
-		// and url.Parse's own error quotes it whole).
-		u, err := url.Parse(s.LoginURL)
-		var ue *url.Error
-		switch {
-		case errors.As(err, &ue):
-			return config.InvalidSecret("ONBOARDING_LOGIN_URL", fmt.Sprintf("is not a URL (%v)", ue.Err), loginFix)
-		case err != nil:
-			return config.InvalidSecret("ONBOARDING_LOGIN_URL", "is not a URL", loginFix)
-		case u.User != nil:
-			// Every welcome email links to it: its recipients would all get the credentials.
-			return config.InvalidSecret("ONBOARDING_LOGIN_URL", "holds a user name or password, which every welcome email would show", "remove them")
-		case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-			return config.Invalid("ONBOARDING_LOGIN_URL", s.LoginURL, "is not an http(s) URL", loginFix)
-		}
+	// A single-page app's sign-in may sit after a # or take a query; credentials would go
+	// to every welcome email's recipient.
+	login := config.HTTPURL{Fix: "set the full address of your sign-in page or leave it empty", AllowQuery: true, AllowFragment: true}
+	if err := login.Check("ONBOARDING_LOGIN_URL", s.LoginURL); err != nil {
+		return err
 	}
 	// A pass reads the pending table: one every few milliseconds (ONBOARDING_RETRY_INTERVAL=1ms,
 	// or a unit mistaken for another) would keep the database busy for nothing, since every
