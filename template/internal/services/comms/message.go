@@ -172,6 +172,16 @@ func controlChar(s string) (rune, bool) {
 	return 0, false
 }
 
+// hasControlChar reports whether any of s holds a control character (see controlChar).
+func hasControlChar(s ...string) bool {
+	for _, v := range s {
+		if _, ok := controlChar(v); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // oneLine is s with its runs of white space, line breaks included, made single spaces.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
@@ -186,6 +196,15 @@ func checkAddress(field, addr string) error {
 	}
 	if !strings.Contains(a.Address, "@") || strings.HasPrefix(a.Address, "@") || strings.HasSuffix(a.Address, "@") {
 		return fmt.Errorf("%w: %s %q has no domain", ErrInvalidAddress, field, addr)
+	}
+	// The name as net/mail decodes it: an RFC 2047 encoded word ("=?utf-8?q?Ada=0D=0A...?=")
+	// holds no line break as written, yet the API providers, which decode the name to build
+	// the header, would write one.
+	if hasLineBreak(a.Name) {
+		return fmt.Errorf("%w: %s address %q has a line break in its encoded name", ErrHeaderInjection, field, addr)
+	}
+	if r, ok := controlChar(a.Name); ok {
+		return fmt.Errorf("%w: %s address %q has the control character %U in its name", ErrInvalidAddress, field, addr, r)
 	}
 	return nil
 }
@@ -295,6 +314,10 @@ func loadAttachments(in []Attachment, maxBytes int64) ([]Attachment, error) {
 			return nil, fmt.Errorf("%w: attachment %d has no file name", ErrInvalidAttachment, i+1)
 		case hasLineBreak(a.Filename) || hasLineBreak(a.ContentType) || hasLineBreak(a.ContentID):
 			return nil, fmt.Errorf("%w: attachment %q has a line break in its name, type or content ID", ErrHeaderInjection, a.Filename)
+		case hasControlChar(a.Filename, a.ContentType, a.ContentID):
+			// A header parameter, like the subject, cannot carry them (an escape sequence in
+			// a file name would be shown, or run, by whatever lists the attachment).
+			return nil, fmt.Errorf("%w: attachment %q has a control character in its name, type or content ID", ErrInvalidAttachment, a.Filename)
 		case strings.ContainsAny(a.ContentID, "<> "):
 			return nil, fmt.Errorf("%w: attachment %q: content ID %q may not hold <, > or spaces", ErrInvalidAttachment, a.Filename, a.ContentID)
 		case a.Path != "" && a.Content != nil:
