@@ -46,7 +46,9 @@ func TestPrepare(t *testing.T) {
 		{"encoded unicode name", func(m *Message) { m.To = []string{"=?utf-8?q?Zo=C3=AB_Lovelace?= <zoe@example.com>"} }, nil},
 		{"quoted name with comma and quote", func(m *Message) { m.To = []string{`"Lovelace, Ada \"A.\"" <ada@example.com>`} }, nil},
 		{"escape in filename", func(m *Message) { m.Attachments = []Attachment{{Filename: "a\x1b[2J.txt", Content: []byte("x")}} }, ErrInvalidAttachment},
-		{"nul in content type", func(m *Message) { m.Attachments = []Attachment{{Filename: "a.txt", ContentType: "text/plain\x00", Content: []byte("x")}} }, ErrInvalidAttachment},
+		{"nul in content type", func(m *Message) {
+			m.Attachments = []Attachment{{Filename: "a.txt", ContentType: "text/plain\x00", Content: []byte("x")}}
+		}, ErrInvalidAttachment},
 		{"crlf header", func(m *Message) { m.Headers = map[string]string{"X-Tag": "a\r\nBcc: x@example.com"} }, ErrHeaderInjection},
 		{"nul subject", func(m *Message) { m.Subject = "Hi\x00there" }, ErrInvalidHeader},
 		{"escape in subject", func(m *Message) { m.Subject = "Hi \x1b[31mred" }, ErrInvalidHeader},
