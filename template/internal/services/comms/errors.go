@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/textproto"
+	"regexp"
+	"strings"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -130,6 +132,11 @@ func Temporary(err error) bool {
 		return pe.Temporary()
 	}
 	if se, ok := errors.AsType[*gomail.SendError](err); ok && errors.Is(err, ErrSMTPRejected) {
+		// One refused recipient aborts the whole transaction, so one refused for good makes
+		// every later attempt fail too.
+		if se.Reason == gomail.ErrSMTPRcptTo && refusedForGood(se) {
+			return false
+		}
 		return se.IsTemp()
 	}
 	// A refusal of the credentials may be temporary too: RFC 4954's 454 (the server cannot
@@ -158,4 +165,24 @@ func RetryAfter(err error) time.Duration {
 		return pe.RetryAfter
 	}
 	return 0
+}
+
+// rcptAnswer is one refusal in the text of go-mail's RCPT TO SendError: a textproto.Error,
+// written "%03d %q", so a quote inside the server's text is escaped and cannot start a match.
+var rcptAnswer = regexp.MustCompile(`([0-9]{3}) "(?:[^"\\]|\\.)*"`)
+
+// refusedForGood reports whether any recipient of a failed RCPT TO stage was refused with a
+// 5yz answer. go-mail keeps every refusal, but its IsTemp and ErrorCode tell only of the
+// last one, and the list is in its text alone.
+func refusedForGood(e *gomail.SendError) bool {
+	text := e.Error()
+	if i := strings.LastIndex(text, ", affected recipient(s): "); i >= 0 {
+		text = text[:i]
+	}
+	for _, m := range rcptAnswer.FindAllStringSubmatch(text, -1) {
+		if m[1][0] == '5' {
+			return true
+		}
+	}
+	return false
 }

@@ -191,3 +191,88 @@ func TestSMTPManyRecipients(t *testing.T) {
 		t.Errorf("%d messages recorded, want the one sent", len(list))
 	}
 }
+
+// go-mail keeps the answer to the last refused RCPT only: an email to an address refused for
+// good (550) and one refused for now (452, a full mailbox) counted as temporary when the
+// full mailbox came last, and the worker retried for weeks a message no attempt could send
+// (one refusal aborts the whole transaction). Any permanent refusal makes it permanent,
+// whatever the order.
+func TestSMTPRecipientsRefusedInPart(t *testing.T) {
+	t.Parallel()
+	port := refuseRecipients(t, map[string]string{
+		"gone@example.com": "550 5.1.1 <gone@example.com>: no such user",
+		"full@example.com": "452 4.2.2 <full@example.com>: mailbox full, try again",
+		"slow@example.com": `451 4.7.1 <slow@example.com>: greylisted (not a 550 "no such user"), try again`,
+	})
+	p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: port, TLSPolicy: TLSNone, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		to, cc    []string
+		temporary bool
+	}{
+		{"gone then full", []string{"gone@example.com"}, []string{"full@example.com"}, false},
+		{"full then gone", []string{"full@example.com"}, []string{"gone@example.com"}, false},
+		{"ok, gone, full", []string{"ada@example.com", "gone@example.com"}, []string{"full@example.com"}, false},
+		{"full and greylisted", []string{"full@example.com"}, []string{"slow@example.com"}, true},
+		{"ok and full", []string{"ada@example.com"}, []string{"full@example.com"}, true},
+	}
+	for _, tt := range tests {
+		_, err := p.SendEmail(t.Context(), &Message{From: "app@example.com", To: tt.to, Cc: tt.cc, Subject: tt.name, Text: "hello"})
+		if !errors.Is(err, ErrSMTPRejected) || Temporary(err) != tt.temporary {
+			t.Errorf("%s: %v (temporary %v), want %v, temporary %v", tt.name, err, Temporary(err), ErrSMTPRejected, tt.temporary)
+		}
+	}
+}
+
+// refuseRecipients runs an SMTP server on a free port that answers RCPT TO for the
+// addresses of refused with their answer, and everything else with success.
+func refuseRecipients(t *testing.T, refused map[string]string) int {
+	t.Helper()
+	return testserver.Serve(t, func(c net.Conn) {
+		defer c.Close()
+		r, w := bufio.NewReader(c), bufio.NewWriter(c)
+		reply := func(s string) {
+			_, _ = w.WriteString(s + "\r\n")
+			_ = w.Flush()
+		}
+		reply("220 localhost ESMTP")
+		inData := false
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			line = strings.TrimRight(line, "\r\n")
+			if inData {
+				if line == "." {
+					inData = false
+					reply("250 queued")
+				}
+				continue
+			}
+			upper := strings.ToUpper(line)
+			switch {
+			case strings.HasPrefix(upper, "EHLO"):
+				reply("250-localhost\r\n250 8BITMIME")
+			case strings.HasPrefix(upper, "RCPT TO:"):
+				addr := strings.Trim(strings.Fields(line[len("RCPT TO:"):])[0], "<>")
+				if answer, ok := refused[addr]; ok {
+					reply(answer)
+				} else {
+					reply("250 ok")
+				}
+			case upper == "DATA":
+				inData = true
+				reply("354 go ahead")
+			case upper == "QUIT":
+				reply("221 bye")
+				return
+			default:
+				reply("250 ok")
+			}
+		}
+	}).Port
+}
