@@ -93,11 +93,23 @@ recorded; a failure exits 1 with the provider's reason and what to check.`,
   %[1]s comms send-test-sms --to +447700900123 --body "Your code is 123456"`, env.Name),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// A number pasted with a space around it is the number: the service trims it too.
+			to = strings.TrimSpace(to)
 			if to == "" {
 				return command.UsageError(cmd, "--to is required: the number to send the test to, such as +14155550123")
 			}
 			if err := ValidatePhone(to); err != nil {
 				return command.UsageError(cmd, "--to: %s", strings.TrimPrefix(err.Error(), "comms: "))
+			}
+			// A --body the service would refuse is the flag's fault, said before anything is
+			// built or recorded, as --to's is.
+			if cmd.Flags().Changed("body") {
+				if strings.TrimSpace(body) == "" {
+					return command.UsageError(cmd, "--body is blank: give the text of the SMS, or leave --body out for a short test message")
+				}
+				if _, err := prepareSMS(SMS{To: to, Body: body}); err != nil {
+					return command.UsageError(cmd, "--body: %s", strings.TrimPrefix(err.Error(), "comms: "))
+				}
 			}
 			return command.WithService(cmd.Context(), env, func(ctx context.Context, svc *Service) error {
 				text := body
@@ -201,6 +213,13 @@ func sendFix(provider string, err error) string {
 		return "check COMMS_FROM: its domain must be verified with " + provider
 	case (pe.StatusCode == 401 || pe.StatusCode == 403) && key != "":
 		return "check " + key
+	case pe.StatusCode == 404 && baseURL != "":
+		// No such endpoint or account: the base URL has a path of its own, or (Twilio's
+		// 20404) the account SID in the URL is not one of these credentials'.
+		if provider == ProviderTwilio {
+			return "check COMMS_TWILIO_ACCOUNT_SID and " + baseURL + " (the API's root, such as " + DefaultTwilioBaseURL + ")"
+		}
+		return "check " + baseURL + ": the API's root, without a path"
 	case provider == ProviderTwilio:
 		return twilioFix(pe.Code)
 	case provider == ProviderPostmark && (pe.Code == "400" || pe.Code == "401"):

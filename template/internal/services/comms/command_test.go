@@ -137,12 +137,16 @@ func TestSendTestSMS(t *testing.T) {
 		{[]string{"send-test-sms"}, "--to is required"},
 		{[]string{"send-test-sms", "--to", "0612345678"}, "--to: "},
 		{[]string{"send-test-sms", "--to", "+14155550123", "extra"}, "unknown command"},
+		// A bad --body is the flag's fault, like a bad --to, not a failed send.
+		{[]string{"send-test-sms", "--to", "+14155550123", "--body", strings.Repeat("😀", MaxSMSBody/2+1)}, "--body: SMS too long: the body is 1602 characters"},
+		{[]string{"send-test-sms", "--to", "+14155550123", "--body", " \n "}, "--body is blank"},
 	} {
 		if _, err := commsRun(t, tt.args...); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v: %v, want an error containing %q", tt.args, err, tt.want)
 		}
 	}
-	out, err := commsRun(t, "send-test-sms", "--to", "+14155550123")
+	// A number pasted with spaces around it is taken, as the service takes it.
+	out, err := commsRun(t, "send-test-sms", "--to", " +14155550123 ")
 	if err != nil || !strings.Contains(out, "kept in the outbox (COMMS_SMS_PROVIDER=outbox)") {
 		t.Errorf("send-test-sms to the outbox: %v\n%s", err, out)
 	}
@@ -168,6 +172,9 @@ func TestSendTestSMS(t *testing.T) {
 		{400, `{"code":21608,"message":"The number +14155550123 is unverified.","status":400}`, "verify --to there"},
 		{400, `{"code":21606,"message":"The From phone number is not a valid, SMS-capable inbound phone number.","status":400}`, "check COMMS_TWILIO_FROM"},
 		{400, `{"code":21211,"message":"Invalid 'To' Phone Number","status":400}`, "check --to"},
+		// An account SID that is not the credentials' (or a base URL with a path): no such resource.
+		{404, `{"code":20404,"message":"The requested resource /2010-04-01/Accounts/AC123/Messages.json was not found","more_info":"https://www.twilio.com/docs/errors/20404","status":404}`,
+			"check COMMS_TWILIO_ACCOUNT_SID and COMMS_TWILIO_BASE_URL"},
 	} {
 		api.reply(tt.status, tt.answer, nil)
 		_, err := commsRun(t, "send-test-sms", "--to", "+14155550123")
