@@ -317,8 +317,13 @@ const (
 // read a leading space. Here the first word is cut to fit the first line. Words hold whole
 // characters, as RFC 2047 requires, and decoders join adjacent encoded words without the
 // folding white space, so the subject reads back exactly.
+//
+// A printable ASCII subject is encoded too when a word of it is longer than the first line
+// holds: go-mail folds only at spaces, so a long URL or reference in the subject made a line
+// past RFC 5322's 998 characters, which servers may refuse or cut.
 func encodeSubject(subject string) (string, bool) {
-	if !strings.ContainsFunc(subject, func(r rune) bool { return r < ' ' || r > '~' }) {
+	if !strings.ContainsFunc(subject, func(r rune) bool { return r < ' ' || r > '~' }) &&
+		!slices.ContainsFunc(strings.Fields(subject), func(w string) bool { return len(w) > subjectFirstWord }) {
 		return "", false
 	}
 	const prefix, suffix = "=?UTF-8?q?", "?="

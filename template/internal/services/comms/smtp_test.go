@@ -387,7 +387,7 @@ func TestMessageID(t *testing.T) {
 // A subject that needs encoding starts on the Subject line itself, even a long one (go-mail
 // alone folds a long one so the header starts with an empty line, which some parsers read as
 // a leading space); no line passes 76 characters, and it decodes back exactly. A printable
-// ASCII subject is go-mail's, as before.
+// ASCII subject is go-mail's, as before, unless a word of it is too long for a line.
 func TestSubjectEncoding(t *testing.T) {
 	t.Parallel()
 	p, err := NewSMTP(SMTPParams{Host: "127.0.0.1", Port: 25, TLSPolicy: TLSNone})
@@ -402,6 +402,11 @@ func TestSubjectEncoding(t *testing.T) {
 		"Your Acme password was changed",
 		"A plain ASCII subject that is long enough to be folded by go-mail on the spaces between its words",
 		"bad \xff byte é",
+		// Printable ASCII with a word too long for a line: go-mail folds only at spaces, so
+		// the header held a line of 1,200 characters, past RFC 5322's 998.
+		strings.Repeat("x", 1200),
+		"Your order https://shop.example.com/orders/" + strings.Repeat("0123456789abcdef", 8) + "?utm_source=email is on its way",
+		strings.Repeat("y", subjectFirstWord+1) + " fits no first line",
 	} {
 		msg, err := p.build(&Message{From: "noreply@acme.test", To: []string{"ada@example.com"}, Subject: subject, Text: "hi"})
 		if err != nil {
