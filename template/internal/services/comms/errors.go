@@ -73,7 +73,8 @@ var (
 
 // ProviderError is an error answer from an HTTP provider (Resend, Postmark, Twilio).
 // Temporary tells a retrying caller (the worker glue) whether trying again may help: rate
-// limits (429) and server errors (5xx) are temporary, the rest (bad key, bad request) are not.
+// limits (429, and Twilio's full sender queue, 21611) and server errors (5xx) are temporary,
+// the rest (bad key, bad request) are not.
 type ProviderError struct {
 	Provider   string        // "resend", "postmark", "twilio"
 	StatusCode int           // HTTP status
@@ -100,8 +101,11 @@ func (e *ProviderError) Error() string {
 func (e *ProviderError) Temporary() bool {
 	// Resend's 409 concurrent_idempotent_requests: the same message's earlier attempt is
 	// still in progress there; the next one gets its outcome.
+	// Twilio's 21611, a 400: the sender's queue holds hours of messages already; it clears
+	// as they go out.
 	return e.StatusCode == 429 || e.StatusCode == 408 || e.StatusCode >= 500 ||
-		e.StatusCode == 409 && e.Code == "concurrent_idempotent_requests"
+		e.StatusCode == 409 && e.Code == "concurrent_idempotent_requests" ||
+		e.Provider == ProviderTwilio && e.Code == "21611"
 }
 
 // retryAfter parses a Retry-After header, seconds or an HTTP-date (httpclient.RetryAfter), into

@@ -191,6 +191,12 @@ func TestTwilio(t *testing.T) {
 	if _, err = p.SendSMS(t.Context(), &SMS{To: "+14155550123", Body: "x"}); !errors.As(err, &pe) || pe.Code != "20429" || !pe.Temporary() || pe.RetryAfter != time.Second {
 		t.Errorf("429: %v", err)
 	}
+	// 21611, the sender's queue full (more than hours of messages waiting), comes as a 400,
+	// yet it clears as the queue drains: the worker tries again rather than failing the SMS.
+	api.reply(400, `{"code":21611,"message":"This 'From' number has exceeded the maximum number of queued messages","more_info":"https://www.twilio.com/docs/errors/21611","status":400}`, nil)
+	if _, err = p.SendSMS(t.Context(), &SMS{To: "+14155550123", Body: "x"}); !errors.As(err, &pe) || pe.Code != "21611" || !Temporary(err) {
+		t.Errorf("400 queue full: %v (temporary %v), want temporary", err, Temporary(err))
+	}
 	api.reply(503, ``, nil)
 	if _, err = p.SendSMS(t.Context(), &SMS{To: "+14155550123", Body: "x"}); !errors.As(err, &pe) || pe.StatusCode != 503 {
 		t.Errorf("503: %v", err)
