@@ -329,6 +329,9 @@ func TestHTMLErrorPage(t *testing.T) {
 		{"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>", "comms: resend answered 502: 502 Bad Gateway"},
 		{"<h1>Service &amp; API down</h1>", "comms: resend answered 502: Service & API down"},
 		{"upstream connect error", "comms: resend answered 502: upstream connect error"},
+		// Neither a page in Latin-1 nor the cut of a long one leaves invalid UTF-8.
+		{"Dienst nicht verf\xfcgbar", "comms: resend answered 502: Dienst nicht verf\uFFFDgbar"},
+		{strings.Repeat("x", 298) + "—gateway timeout", "comms: resend answered 502: " + strings.Repeat("x", 298) + "…"},
 	}
 	for _, tt := range tests {
 		api := newFakeAPI(t)

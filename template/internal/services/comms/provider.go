@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aegisgo/aegis/template/internal/services/httpclient"
 )
@@ -176,9 +177,15 @@ func excerpt(b []byte) string {
 		}
 		raw = html.UnescapeString(raw)
 	}
-	s := strings.Join(strings.Fields(raw), " ")
+	// A proxy's page in Latin-1, or a cut inside a character, would put invalid UTF-8 in the
+	// message, the log and the record.
+	s := strings.ToValidUTF8(strings.Join(strings.Fields(raw), " "), "\uFFFD")
 	if len(s) > 300 {
-		s = s[:299] + "…"
+		cut := 299
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
 	}
 	return s
 }
