@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/uptrace/bun"
@@ -73,8 +74,8 @@ func deliver(ctx context.Context, job *river.Job[DeliverArgs]) error {
 // next. Nil: sent (or sent before). A temporary failure returns an error, retried with
 // River's backoff (attempt⁴ seconds) while attempts remain, the message staying queued with
 // the error; when the provider said how long to wait (Retry-After), the job is snoozed for
-// that long instead, as long as the message's attempts stay under the job's maximum (a
-// snooze does not count as a River attempt). The last attempt and any permanent failure mark
+// that long (at most MaxSnooze) instead, as long as the message's attempts stay under the
+// job's maximum (a snooze does not count as a River attempt). The last attempt and any permanent failure mark
 // the message failed; a permanent failure also cancels the job (River keeps it, with the
 // reason: 'jobs retry ID' runs it again once the cause is fixed).
 func Deliver(ctx context.Context, svc *comms.Service, job *river.Job[DeliverArgs]) error {
@@ -91,11 +92,17 @@ func Deliver(ctx context.Context, svc *comms.Service, job *river.Job[DeliverArgs
 	}
 	if wait := comms.RetryAfter(err); wait > 0 && !last {
 		if r, gerr := svc.Message(ctx, id); gerr == nil && r.Attempts < job.MaxAttempts {
-			return river.JobSnooze(wait)
+			return river.JobSnooze(min(wait, MaxSnooze))
 		}
 	}
 	return fmt.Errorf("commsworker: message %s: %w", id, err)
 }
+
+// MaxSnooze is the longest a provider's Retry-After holds a message: a transactional message
+// (a password reset, a sign-in code) is of no use days late, and a wait that long is a
+// quota's or a misbehaving proxy's. The next attempt asks the provider again, and snoozes
+// again if it is still told to wait.
+const MaxSnooze = time.Hour
 
 // TxStore is a comms.Store that can add a message in a database transaction of the caller's:
 // the commsdb glue's Store, which the comms service uses whenever the app has the database

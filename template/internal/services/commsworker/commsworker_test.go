@@ -371,6 +371,28 @@ func TestRetryAfterSnoozes(t *testing.T) {
 	})
 }
 
+// A Retry-After of days (a quota's, a misbehaving proxy's: httpclient reads up to a year)
+// snoozed the job that long, holding a password reset or a sign-in code until it was
+// useless; the snooze is at most MaxSnooze, and the next attempt asks the provider again.
+func TestRetryAfterCapped(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		e := setup(t, db, &limited{wait: 365 * 24 * time.Hour}, testSettings())
+		id, err := e.svc.Send(t.Context(), comms.Message{To: []string{"ada@example.com"}, Subject: "limited", Text: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 20*time.Second, func() bool { return e.jobOf(t, id).State == rivertype.JobStateScheduled },
+			func() string { return fmt.Sprintf("job %+v", e.jobOf(t, id)) })
+		job := e.jobOf(t, id)
+		if wait := time.Until(job.ScheduledAt); wait > MaxSnooze || wait < MaxSnooze-time.Minute {
+			t.Errorf("snoozed for %s, want %s", wait.Round(time.Second), MaxSnooze)
+		}
+		if r := e.message(t, id); r.Status != comms.StatusQueued || r.Attempts != 1 {
+			t.Errorf("message %s after %d attempts, want queued after 1", r.Status, r.Attempts)
+		}
+	})
+}
+
 // In the caller's transaction: a rollback leaves neither the message nor its job, a commit
 // both.
 func TestInCallersTransaction(t *testing.T) {
