@@ -172,6 +172,8 @@ func TestSettingsValidate(t *testing.T) {
 		{Settings{SMSProvider: ProviderTwilio}, "COMMS_TWILIO_AUTH_TOKEN"},
 		{Settings{SMSProvider: ProviderTwilio}, "COMMS_TWILIO_FROM"},
 		{Settings{SMSProvider: ProviderTwilio, TwilioFrom: "+14155550100"}, "COMMS_TWILIO_AUTH_TOKEN"},
+		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "SK0123", TwilioAuthToken: "t", TwilioFrom: "+14155550100"}, "COMMS_TWILIO_ACCOUNT_SID"},
+		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAuthToken: "t", TwilioMessagingServiceSID: "+14155550100"}, "COMMS_TWILIO_MESSAGING_SERVICE_SID"},
 		{Settings{ResendBaseURL: "ftp://api.resend.com"}, "COMMS_RESEND_BASE_URL"},
 		{Settings{PostmarkBaseURL: "api.postmarkapp.com"}, "COMMS_POSTMARK_BASE_URL"},
 		{Settings{TwilioBaseURL: "http//127.0.0.1:8080"}, "COMMS_TWILIO_BASE_URL"},

@@ -148,8 +148,16 @@ func (s Settings) Validate() error {
 	}
 	if s.SMSProvider == ProviderTwilio {
 		// Each missing value is named at once, not one per start.
-		if s.TwilioAccountSID == "" {
+		switch {
+		case s.TwilioAccountSID == "":
 			errs = append(errs, config.Invalid("COMMS_TWILIO_ACCOUNT_SID", "", "is empty and COMMS_SMS_PROVIDER=twilio", "set it to the account SID (AC...) from the Twilio console"))
+		case !strings.HasPrefix(s.TwilioAccountSID, "AC"):
+			// An API key's SID (SK...) or a messaging service's (MG...) here fails every SMS
+			// with a 401 or 404 that names neither setting.
+			errs = append(errs, config.Invalid("COMMS_TWILIO_ACCOUNT_SID", s.TwilioAccountSID, "is not an account SID (they start with AC)", "copy the Account SID from the Twilio console's account info"))
+		}
+		if s.TwilioMessagingServiceSID != "" && !strings.HasPrefix(s.TwilioMessagingServiceSID, "MG") {
+			errs = append(errs, config.Invalid("COMMS_TWILIO_MESSAGING_SERVICE_SID", s.TwilioMessagingServiceSID, "is not a messaging service SID (they start with MG)", "copy it from Messaging, Services in the Twilio console, or leave it unset and set COMMS_TWILIO_FROM"))
 		}
 		if s.TwilioAuthToken == "" {
 			errs = append(errs, config.InvalidSecret("COMMS_TWILIO_AUTH_TOKEN", "is empty and COMMS_SMS_PROVIDER=twilio", "set it to the auth token from the Twilio console"))
