@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/mail"
 	"net/url"
 	"strings"
 	"testing"
@@ -155,6 +156,74 @@ func TestPostmark(t *testing.T) {
 	if _, err = p.SendEmail(t.Context(), testEmail(t)); !errors.As(err, &pe) || pe.Code != "406" {
 		t.Errorf("200 with ErrorCode 406: %v", err)
 	}
+}
+
+// Postmark takes each address field as one string, split at the commas outside quotes: every
+// address the service accepts arrives whole, with its name, however it was written (a name
+// with a comma or quotes, a comment holding a comma, a name in UTF-8).
+func TestPostmarkAddressLists(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t)
+	api.reply(200, `{"MessageID":"b7bc2f4a","ErrorCode":0,"Message":"OK"}`, nil)
+	m, err := prepare(Message{
+		From:    "Acme Support (billing, EU) <noreply@acme.test>",
+		To:      []string{"ada@example.com (Ada, Countess)", `"Lovelace, Ada" <ada2@example.com>`, "Zoë Ölund <zoe@example.com>"},
+		Cc:      []string{`"Bob \"B.\" Jones" <bob@example.com>`, "plain@example.com"},
+		Subject: "Hi", Text: "hello",
+	}, DefaultFrom, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewPostmark(api.Client(), api.URL, "pm", "").SendEmail(t.Context(), &m); err != nil {
+		t.Fatal(err)
+	}
+	var got postmarkRequest
+	if err := json.Unmarshal(api.body, &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		field, value string
+		want         []mail.Address
+	}{
+		{"From", got.From, []mail.Address{{Name: "Acme Support", Address: "noreply@acme.test"}}},
+		{"To", got.To, []mail.Address{{Name: "Ada, Countess", Address: "ada@example.com"}, {Name: "Lovelace, Ada", Address: "ada2@example.com"},
+			{Name: "Zoë Ölund", Address: "zoe@example.com"}}},
+		{"Cc", got.Cc, []mail.Address{{Name: `Bob "B." Jones`, Address: "bob@example.com"}, {Address: "plain@example.com"}}},
+	} {
+		parts := splitOutsideQuotes(tt.value)
+		if len(parts) != len(tt.want) {
+			t.Errorf("%s %q: Postmark reads %d addresses %q, want %d", tt.field, tt.value, len(parts), parts, len(tt.want))
+			continue
+		}
+		for i, part := range parts {
+			a, err := mail.ParseAddress(part)
+			if err != nil || a.Address != tt.want[i].Address || tt.field != "From" && a.Name != tt.want[i].Name {
+				t.Errorf("%s %q: address %d %q reads as %v, %v; want %v", tt.field, tt.value, i, part, a, err, tt.want[i])
+			}
+		}
+	}
+}
+
+// splitOutsideQuotes splits s at the commas outside double quotes, as Postmark reads its
+// address fields.
+func splitOutsideQuotes(s string) []string {
+	var (
+		out    []string
+		quoted bool
+		start  int
+	)
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && quoted:
+			i++
+		case s[i] == '"':
+			quoted = !quoted
+		case s[i] == ',' && !quoted:
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
 }
 
 func TestTwilio(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,8 +74,8 @@ func (p *Postmark) SendEmail(ctx context.Context, m *Message) (string, error) {
 		return "", fmt.Errorf("%w: %s needs a To address (Cc or Bcc alone is refused); put one recipient in To", ErrNoRecipient, ProviderPostmark)
 	}
 	req := postmarkRequest{
-		From: m.From, To: strings.Join(m.To, ","), Cc: strings.Join(m.Cc, ","), Bcc: strings.Join(m.Bcc, ","),
-		ReplyTo: m.ReplyTo, Subject: m.Subject, HtmlBody: m.HTML, TextBody: m.Text, MessageStream: p.stream,
+		From: postmarkAddress(m.From), To: postmarkList(m.To), Cc: postmarkList(m.Cc), Bcc: postmarkList(m.Bcc),
+		ReplyTo: postmarkAddress(m.ReplyTo), Subject: m.Subject, HtmlBody: m.HTML, TextBody: m.Text, MessageStream: p.stream,
 	}
 	for _, name := range slices.Sorted(maps.Keys(m.Headers)) {
 		req.Headers = append(req.Headers, postmarkHeader{Name: name, Value: m.Headers[name]})
@@ -104,6 +105,37 @@ func (p *Postmark) SendEmail(ctx context.Context, m *Message) (string, error) {
 		return "", &ProviderError{Provider: ProviderPostmark, StatusCode: http.StatusOK, Code: strconv.Itoa(out.ErrorCode), Message: out.Message}
 	}
 	return out.MessageID, nil
+}
+
+// postmarkList is a list of addresses as Postmark takes it: one string, comma separated.
+func postmarkList(list []string) string {
+	out := make([]string, len(list))
+	for i, a := range list {
+		out[i] = postmarkAddress(a)
+	}
+	return strings.Join(out, ",")
+}
+
+// postmarkSpecials are the characters that make a display name a quoted string (RFC 5322's
+// specials).
+const postmarkSpecials = `()<>[]:;@\,."`
+
+// postmarkAddress writes an address as "Name <address>", the name quoted when it holds a
+// special character. Postmark splits its address fields at commas outside quotes, so an
+// address net/mail reads with a comma outside quotes ("ada@example.com (Ada, Countess)", a
+// comment) was cut in two and the message refused; the name stays in UTF-8, as given.
+func postmarkAddress(addr string) string {
+	a, err := mail.ParseAddress(addr)
+	if err != nil || addr == "" {
+		return addr // checked before sending; left as it is
+	}
+	switch {
+	case a.Name == "":
+		return a.Address
+	case strings.ContainsAny(a.Name, postmarkSpecials):
+		return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(a.Name) + `" <` + a.Address + ">"
+	}
+	return a.Name + " <" + a.Address + ">"
 }
 
 var _ EmailProvider = (*Postmark)(nil)
