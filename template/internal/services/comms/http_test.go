@@ -226,6 +226,34 @@ func splitOutsideQuotes(s string) []string {
 	return append(out, s[start:])
 }
 
+// Resend gets every address in its documented "Name <address>" form: a comment or a quoted
+// name, which net/mail accepts, arrives as the name it stands for.
+func TestResendAddresses(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t)
+	api.reply(200, `{"id":"49a3999c"}`, nil)
+	m, err := prepare(Message{From: "noreply@acme.test (Acme)", To: []string{"ada@example.com (Ada, Countess)", "Zoë <zoe@example.com>"},
+		ReplyTo: `"Help, Acme" <help@acme.test>`, Subject: "Hi", Text: "hello"}, DefaultFrom, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewResend(api.Client(), api.URL, "re").SendEmail(t.Context(), &m); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		From    string
+		To      []string
+		ReplyTo []string `json:"reply_to"`
+	}
+	if err := json.Unmarshal(api.body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.From != "Acme <noreply@acme.test>" || len(got.To) != 2 || got.To[0] != `"Ada, Countess" <ada@example.com>` ||
+		got.To[1] != "Zoë <zoe@example.com>" || len(got.ReplyTo) != 1 || got.ReplyTo[0] != `"Help, Acme" <help@acme.test>` {
+		t.Errorf("request body %s", api.body)
+	}
+}
+
 func TestTwilio(t *testing.T) {
 	t.Parallel()
 	api := newFakeAPI(t)

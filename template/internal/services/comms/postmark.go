@@ -74,8 +74,8 @@ func (p *Postmark) SendEmail(ctx context.Context, m *Message) (string, error) {
 		return "", fmt.Errorf("%w: %s needs a To address (Cc or Bcc alone is refused); put one recipient in To", ErrNoRecipient, ProviderPostmark)
 	}
 	req := postmarkRequest{
-		From: postmarkAddress(m.From), To: postmarkList(m.To), Cc: postmarkList(m.Cc), Bcc: postmarkList(m.Bcc),
-		ReplyTo: postmarkAddress(m.ReplyTo), Subject: m.Subject, HtmlBody: m.HTML, TextBody: m.Text, MessageStream: p.stream,
+		From: apiAddress(m.From), To: postmarkList(m.To), Cc: postmarkList(m.Cc), Bcc: postmarkList(m.Bcc),
+		ReplyTo: apiAddress(m.ReplyTo), Subject: m.Subject, HtmlBody: m.HTML, TextBody: m.Text, MessageStream: p.stream,
 	}
 	for _, name := range slices.Sorted(maps.Keys(m.Headers)) {
 		req.Headers = append(req.Headers, postmarkHeader{Name: name, Value: m.Headers[name]})
@@ -109,22 +109,31 @@ func (p *Postmark) SendEmail(ctx context.Context, m *Message) (string, error) {
 
 // postmarkList is a list of addresses as Postmark takes it: one string, comma separated.
 func postmarkList(list []string) string {
-	out := make([]string, len(list))
-	for i, a := range list {
-		out[i] = postmarkAddress(a)
-	}
-	return strings.Join(out, ",")
+	return strings.Join(apiAddresses(list), ",")
 }
 
-// postmarkSpecials are the characters that make a display name a quoted string (RFC 5322's
-// specials).
-const postmarkSpecials = `()<>[]:;@\,."`
+// apiAddresses is apiAddress of each of list.
+func apiAddresses(list []string) []string {
+	if list == nil {
+		return nil
+	}
+	out := make([]string, len(list))
+	for i, a := range list {
+		out[i] = apiAddress(a)
+	}
+	return out
+}
 
-// postmarkAddress writes an address as "Name <address>", the name quoted when it holds a
-// special character. Postmark splits its address fields at commas outside quotes, so an
-// address net/mail reads with a comma outside quotes ("ada@example.com (Ada, Countess)", a
-// comment) was cut in two and the message refused; the name stays in UTF-8, as given.
-func postmarkAddress(addr string) string {
+// nameSpecials are the characters that make a display name a quoted string (RFC 5322's
+// specials).
+const nameSpecials = `()<>[]:;@\,."`
+
+// apiAddress writes an address for an HTTP API (Postmark, Resend) in the one form both
+// document, "Name <address>", the name quoted when it holds a special character. Postmark
+// splits its address fields at commas outside quotes, so an address net/mail reads with a
+// comma outside quotes ("ada@example.com (Ada, Countess)", a comment) was cut in two and the
+// message refused; the name stays in UTF-8, as given.
+func apiAddress(addr string) string {
 	a, err := mail.ParseAddress(addr)
 	if err != nil || addr == "" {
 		return addr // checked before sending; left as it is
@@ -132,7 +141,7 @@ func postmarkAddress(addr string) string {
 	switch {
 	case a.Name == "":
 		return a.Address
-	case strings.ContainsAny(a.Name, postmarkSpecials):
+	case strings.ContainsAny(a.Name, nameSpecials):
 		return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(a.Name) + `" <` + a.Address + ">"
 	}
 	return a.Name + " <" + a.Address + ">"

@@ -57,9 +57,10 @@ func (p *Resend) SendEmail(ctx context.Context, m *Message) (string, error) {
 		// The API requires To: an email to Cc or Bcc only is refused there, so it is here.
 		return "", fmt.Errorf("%w: %s needs a To address (Cc or Bcc alone is refused); put one recipient in To", ErrNoRecipient, ProviderResend)
 	}
-	req := resendRequest{From: m.From, To: m.To, Cc: m.Cc, Bcc: m.Bcc, Subject: m.Subject, HTML: m.HTML, Text: m.Text, Headers: m.Headers}
+	req := resendRequest{From: apiAddress(m.From), To: apiAddresses(m.To), Cc: apiAddresses(m.Cc), Bcc: apiAddresses(m.Bcc),
+		Subject: m.Subject, HTML: m.HTML, Text: m.Text, Headers: m.Headers}
 	if m.ReplyTo != "" {
-		req.ReplyTo = []string{m.ReplyTo}
+		req.ReplyTo = []string{apiAddress(m.ReplyTo)}
 	}
 	for _, a := range m.Attachments {
 		req.Attachments = append(req.Attachments, resendAttachment{Filename: a.Filename, Content: a.Content, ContentType: a.ContentType, ContentID: a.ContentID})
