@@ -400,7 +400,7 @@ func (a *AuthService) refresh(ctx context.Context, token string) (*TokenPair, er
 	var pair *TokenPair
 	reused, family := false, ""
 	err = a.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		rt, err := findRefreshToken(ctx, tx, token)
+		rt, err := a.lockRefreshToken(ctx, tx, token)
 		switch {
 		case err != nil:
 			return err
@@ -418,11 +418,10 @@ func (a *AuthService) refresh(ctx context.Context, token string) (*TokenPair, er
 			if err != nil {
 				return fmt.Errorf("auth: mark refresh token used: %w", err)
 			}
-			// n is 0 when a concurrent refresh with the same token won the race, just now:
-			// the client racing itself within the grace, else reuse.
-			if n, _ := res.RowsAffected(); n != 1 && !a.inGrace(now()) {
-				reused, family = true, rt.FamilyID
-				return revokeFamily(ctx, tx, rt.FamilyID)
+			// The row is locked and was read unused and unrevoked: n is 1. Were it
+			// not (a revocation slipped in), carrying the session on would undo it.
+			if n, _ := res.RowsAffected(); n != 1 {
+				return ErrInvalidToken
 			}
 		}
 		u := new(User)
@@ -455,6 +454,59 @@ func (a *AuthService) refresh(ctx context.Context, token string) (*TokenPair, er
 	return pair, nil
 }
 
+// lockRefreshToken loads the stored refresh token whose hash matches token,
+// as findRefreshToken, for a refresh in tx: on PostgreSQL it first locks its
+// account's row in share mode (see lockUser), then the token's row, and reads
+// the token as it is once both are held. A revocation that committed while
+// this waited is then seen (a plain read saw the token live, and a "mark
+// used" finding it revoked was taken for a racing refresh within the grace),
+// and a revocation still to come waits for this refresh and revokes its new
+// token too. SQLite's transactions are serialised from their start.
+func (a *AuthService) lockRefreshToken(ctx context.Context, tx bun.Tx, token string) (*refreshToken, error) {
+	rt, err := findRefreshToken(ctx, tx, token)
+	if err != nil || a.db.Engine() != database.Postgres {
+		return rt, err
+	}
+	switch found, err := lockUser(ctx, a.db, tx, rt.UserID, "SHARE"); {
+	case err != nil:
+		return nil, err
+	case !found:
+		return nil, ErrInvalidToken
+	}
+	locked := new(refreshToken)
+	if err := tx.NewSelect().Model(locked).Where("id = ?", rt.ID).For("UPDATE").Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrInvalidToken
+		}
+		return nil, fmt.Errorf("auth: load refresh token: %w", err)
+	}
+	return locked, nil
+}
+
+// lockUser locks the row of account id in mode (SHARE or UPDATE) until tx
+// ends, on PostgreSQL (SQLite's transactions take the write lock when they
+// begin), and reports whether the account exists. The account's row orders
+// sessions against their revocation: whatever stores a session token (a
+// login, a refresh) holds it in share mode until it commits, whatever revokes
+// sessions (logout, password change or reset, deactivation, deletion) takes
+// it in update mode before it writes. A revocation's UPDATE sees only the
+// tokens committed when it began, so without it a refresh committing just
+// after kept its new token live through the revocation.
+func lockUser(ctx context.Context, db *database.DB, tx bun.Tx, id int64, mode string) (bool, error) {
+	if db.Engine() != database.Postgres {
+		return true, nil
+	}
+	var got int64
+	err := tx.NewSelect().Model((*User)(nil)).Column("id").Where("id = ?", id).For(mode).Scan(ctx, &got)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("auth: lock user: %w", err)
+	}
+	return true, nil
+}
+
 // inGrace reports whether a refresh token first used at used may be used again: within
 // AUTH_REFRESH_REUSE_GRACE, a second use is one client's requests racing (two tabs refreshing
 // at once), and ending the session would sign the user out for refreshing twice.
@@ -479,7 +531,24 @@ func (a *AuthService) Logout(ctx context.Context, token string) error {
 // refresh tokens stop working and its access tokens are refused at once in
 // this process, within AUTH_SESSION_CHECK_TTL in others.
 func (a *AuthService) LogoutSession(ctx context.Context, sid string) error {
-	if err := revokeFamily(ctx, a.db.Bun(), sid); err != nil {
+	err := a.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		// The session's account first (see lockUser): a refresh of the session
+		// under way then commits before the revocation, which revokes its new
+		// token too.
+		var owner int64
+		err := tx.NewSelect().Model((*refreshToken)(nil)).Column("user_id").Where("family_id = ?", sid).Limit(1).Scan(ctx, &owner)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil // no such session: nothing to revoke
+		case err != nil:
+			return fmt.Errorf("auth: load session: %w", err)
+		}
+		if _, err := lockUser(ctx, a.db, tx, owner, "UPDATE"); err != nil {
+			return err
+		}
+		return revokeFamily(ctx, tx, sid)
+	})
+	if err != nil {
 		return err
 	}
 	a.users.sessions.drop(sid)
@@ -585,7 +654,7 @@ func (a *AuthService) ChangePasswordWith(ctx context.Context, p ChangePasswordPa
 		}
 		return err
 	}
-	if err := revokeSessions(ctx, a.db.Bun(), p.UserID, p.KeepSession); err != nil {
+	if err := a.revokeUserSessions(ctx, p.UserID, p.KeepSession); err != nil {
 		return err
 	}
 	a.users.sessions.dropUser(p.UserID)
@@ -616,7 +685,7 @@ func (a *AuthService) ResetPassword(ctx context.Context, userID int64, next stri
 		}
 		return err
 	}
-	if err := revokeSessions(ctx, a.db.Bun(), userID, ""); err != nil {
+	if err := a.revokeUserSessions(ctx, userID, ""); err != nil {
 		return err
 	}
 	a.users.sessions.dropUser(userID)
@@ -682,6 +751,18 @@ func revokeFamily(ctx context.Context, db bun.IDB, family string) error {
 		return fmt.Errorf("auth: revoke session: %w", err)
 	}
 	return nil
+}
+
+// revokeUserSessions is revokeSessions in a transaction of its own that locks
+// the account first (see lockUser), so that a refresh under way commits
+// before and its new token is revoked too.
+func (a *AuthService) revokeUserSessions(ctx context.Context, userID int64, keep string) error {
+	return a.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := lockUser(ctx, a.db, tx, userID, "UPDATE"); err != nil {
+			return err
+		}
+		return revokeSessions(ctx, tx, userID, keep)
+	})
 }
 
 // revokeSessions revokes every live token of the user except those of the

@@ -517,6 +517,13 @@ func (s *UserService) DeleteBy(ctx context.Context, actor, id int64) error {
 				return err
 			}
 		}
+		// The account's row before its tokens, as every revocation locks it
+		// (see lockUser), after the admins' as update takes them: deleting the
+		// tokens first waited for a refresh holding one of them while the
+		// refresh waited for the account's row.
+		if _, err := lockUser(ctx, s.db, tx, id, "UPDATE"); err != nil {
+			return err
+		}
 		if _, err := tx.NewDelete().Model((*refreshToken)(nil)).Where("user_id = ?", id).Exec(ctx); err != nil {
 			return fmt.Errorf("auth: delete sessions: %w", err)
 		}
