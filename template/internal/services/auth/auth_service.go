@@ -644,7 +644,7 @@ func (a *AuthService) ChangePasswordWith(ctx context.Context, p ChangePasswordPa
 	if err := a.checkCurrentPassword(ctx, u, p.Current, p.IP); err != nil {
 		return err
 	}
-	if p.Current == p.New {
+	if normalizePassword(p.Current) == normalizePassword(p.New) {
 		return invalid("new_password", "must differ from the current password")
 	}
 	if err := a.users.SetPassword(ctx, p.UserID, p.New); err != nil {

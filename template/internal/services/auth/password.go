@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Password rules.
@@ -96,9 +97,17 @@ func encodeArgon2(p Argon2Params, salt, key []byte) string {
 		b64.EncodeToString(salt), b64.EncodeToString(key))
 }
 
-// hash returns the PHC string of password:
+// normalizePassword is the form of password that is hashed: NFKC (NIST SP
+// 800-63B, 5.1.1.2). The same typed password reaches the server composed
+// ("é", U+00E9) from one keyboard or system and decomposed ("e" and U+0301)
+// from another; hashed as sent, a password set on one did not open the account
+// on the other.
+func normalizePassword(password string) string { return norm.NFKC.String(password) }
+
+// hash returns the PHC string of password (normalised):
 // $argon2id$v=19$m=19456,t=2,p=1$<salt>$<key> (unpadded standard base64).
 func (h *hasher) hash(password string) (string, error) {
+	password = normalizePassword(password)
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("auth: hash password: %w", err)
@@ -114,8 +123,23 @@ var errMalformedHash = errors.New("auth: malformed password hash")
 
 // verify reports whether password matches encoded (argon2id PHC or bcrypt
 // $2a$/$2b$/$2y$), and whether the hash should be replaced by a fresh one
-// with the current parameters.
+// with the current parameters. Its normalised form is tried first; a password
+// that is not already normalised is then tried as sent, as hashes made before
+// passwords were normalised hold it (it matching asks for a rehash, which
+// stores the normalised form). verifyDummy does the same work for the same
+// input, so the second try tells nothing about whether the account exists.
 func (h *hasher) verify(password, encoded string) (ok, rehash bool, err error) {
+	normalized := normalizePassword(password)
+	ok, rehash, err = h.verifyOne(normalized, encoded)
+	if ok || err != nil || normalized == password {
+		return ok, rehash, err
+	}
+	ok, _, err = h.verifyOne(password, encoded)
+	return ok, ok, err
+}
+
+// verifyOne is verify of password exactly as given.
+func (h *hasher) verifyOne(password, encoded string) (ok, rehash bool, err error) {
 	switch {
 	case strings.HasPrefix(encoded, "$argon2id$"):
 		p, salt, key, err := parseArgon2(encoded)
@@ -228,16 +252,21 @@ func IsCommonPassword(password string) bool {
 // checkPassword applies the password rules; identity holds strings the
 // password must not equal (email, username).
 func checkPassword(password string, identity ...string) error {
-	n := utf8.RuneCountInString(password)
-	switch {
-	case !utf8.ValidString(password) || strings.ContainsRune(password, utf8.RuneError):
+	if !utf8.ValidString(password) || strings.ContainsRune(password, utf8.RuneError) {
 		// JSON decoding replaces invalid UTF-8 and lone surrogates with U+FFFD, so
 		// over the API the bytes sent are already gone: the stored password would
 		// not be the one typed, and different ones would collapse into one.
 		return invalid("password", "must be valid UTF-8 text, without invalid bytes, lone surrogates or U+FFFD")
-	case n < MinPasswordLength:
+	}
+	// The rules judge what is hashed (a decomposed "é" is one character, not
+	// two), but the bound on length is on what was sent, which the login's
+	// work is bounded by (NFKC may expand some characters many times).
+	sent := utf8.RuneCountInString(password)
+	password = normalizePassword(password)
+	switch {
+	case utf8.RuneCountInString(password) < MinPasswordLength:
 		return invalid("password", fmt.Sprintf("must be at least %d characters", MinPasswordLength))
-	case n > MaxPasswordLength:
+	case sent > MaxPasswordLength:
 		return invalid("password", fmt.Sprintf("must be at most %d characters", MaxPasswordLength))
 	case strings.ContainsRune(password, 0):
 		return invalid("password", "must not contain NUL characters")

@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 )
@@ -212,5 +214,58 @@ func TestValidation(t *testing.T) {
 	}
 	if _, err := checkFullName(strings.Repeat("ü", 100)); err != nil {
 		t.Errorf("100 runes refused: %v", err)
+	}
+}
+
+// TestPasswordNormalized: a password is hashed and checked in its NFKC form,
+// so the same typed password opens the account whether the client sent it
+// composed or decomposed. A hash made before (of the password as sent) still
+// verifies and is replaced; the extra try for input that is not normalised
+// costs an unknown account the same work.
+func TestPasswordNormalized(t *testing.T) {
+	t.Parallel()
+	const composed = "Cr\u00e8me br\u00fbl\u00e9e 2024" // NFC: è û é as one code point each
+	decomposed := norm.NFD.String(composed)
+	if decomposed == composed {
+		t.Fatal("the test's password has no decomposable characters")
+	}
+	h, err := newHasher(fastParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, set := range []string{composed, decomposed} {
+		enc, err := h.hash(set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, typed := range []string{composed, decomposed} {
+			if ok, rehash, err := h.verify(typed, enc); !ok || rehash || err != nil {
+				t.Errorf("set %+q, typed %+q: verify = %v, rehash %v, %v; want a match", set, typed, ok, rehash, err)
+			}
+		}
+	}
+
+	// A hash of the decomposed bytes, as stored before normalisation.
+	salt := []byte("0123456789abcdef")
+	legacy := encodeArgon2(fastParams, salt, argon2.IDKey([]byte(decomposed), salt, fastParams.Iterations, fastParams.MemoryKiB, fastParams.Parallelism, argonKeyLen))
+	if ok, rehash, err := h.verify(decomposed, legacy); !ok || !rehash || err != nil {
+		t.Errorf("legacy hash: verify = %v, rehash %v, %v; want a match to rehash", ok, rehash, err)
+	}
+
+	before := h.derivations.Load()
+	_, _, _ = h.verify(norm.NFD.String("wr\u00f3ng p\u00e4ssword"), legacy)
+	wrong := h.derivations.Load() - before
+	before = h.derivations.Load()
+	h.verifyDummy(norm.NFD.String("wr\u00f3ng p\u00e4ssword"))
+	if unknown := h.derivations.Load() - before; wrong != unknown {
+		t.Errorf("derivations for a decomposed password: wrong %d, unknown account %d; want equal", wrong, unknown)
+	}
+
+	// The rules count characters as hashed: eight decomposed letters are eight.
+	if err := checkPassword(norm.NFD.String("\u00e9\u00e8\u00ea\u00eb\u00e0\u00e2\u00e4\u00f4x")); err != nil {
+		t.Errorf("nine accented letters sent decomposed: %v", err)
+	}
+	if err := checkPassword(norm.NFD.String("\u00e9\u00e8\u00ea\u00eb\u00e0\u00e2\u00e4")); err == nil {
+		t.Error("seven accented letters sent decomposed (fourteen code points) were accepted")
 	}
 }
