@@ -245,13 +245,15 @@ func (a *AuthService) checkLogin(ctx context.Context, p LoginParams) (*User, err
 		return nil, invalid("password", "is required")
 	}
 	// Failures count per account, whichever of email or username names it;
-	// logins for unknown accounts are counted by what was typed, so a 429
-	// does not tell them apart.
+	// logins for unknown accounts are counted by what was looked up (NFKC,
+	// lower case, as GetByLogin compares), so a 429 does not tell them apart:
+	// counted as typed, each way of writing one address (full-width letters)
+	// had a count of its own, which an existing account's forms share.
 	u, err := a.users.GetByLogin(ctx, login)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	account := "login:" + strings.ToLower(login)
+	account := "login:" + strings.ToLower(foldIdentifier(login))
 	if u != nil {
 		account = accountKey(u.ID)
 	}

@@ -1,10 +1,15 @@
 package auth
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/text/width"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
@@ -103,6 +108,37 @@ func TestPasswordChecksThrottled(t *testing.T) {
 					}
 				}
 			})
+		}
+	})
+}
+
+// TestUnknownAccountLimitedAsLookedUp: the failures of an unknown login count
+// against the form it is looked up in (NFKC, lower case), as an existing
+// account's count against the account whatever form names it. Before, they
+// counted against the text as typed, so the same address written with
+// full-width letters started a count of its own: the third form of an
+// existing account got 429 and that of an unknown one 401, which told an
+// attacker which addresses have accounts.
+func TestUnknownAccountLimitedAsLookedUp(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		f := setup(t, db, func(s *Settings) {
+			s.LoginAccountLimit = 2
+			s.LoginAccountWindow = time.Hour
+		})
+		a := f.newAccount(t) // user<n>@example.com
+		forms := func(email string) []string {
+			return []string{email, width.Widen.String(email), strings.ToUpper(width.Widen.String(email[:1])) + email[1:]}
+		}
+		for _, email := range []string{a.email, "ghost@example.com"} {
+			var got []int
+			for i, form := range forms(email) {
+				got = append(got, f.do(t, req{method: "POST", path: "/api/v1/auth/login", remote: fmt.Sprintf("198.51.100.%d:1", i+1),
+					body: map[string]string{"email": form, "password": "not the password at all"}}).Code)
+			}
+			if want := []int{401, 401, 429}; !slices.Equal(got, want) {
+				t.Errorf("%s in three forms, wrong password: %v, want %v", email, got, want)
+			}
 		}
 	})
 }
