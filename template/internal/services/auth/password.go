@@ -258,16 +258,17 @@ func checkPassword(password string, identity ...string) error {
 		// not be the one typed, and different ones would collapse into one.
 		return invalid("password", "must be valid UTF-8 text, without invalid bytes, lone surrogates or U+FFFD")
 	}
-	// The rules judge what is hashed (a decomposed "é" is one character, not
-	// two), but the bound on length is on what was sent, which the login's
-	// work is bounded by (NFKC may expand some characters many times).
-	sent := utf8.RuneCountInString(password)
+	// The bound on length is on what was sent, which the login's work is
+	// bounded by (NFKC may expand some characters many times), and is checked
+	// before any normalising; the other rules judge what is hashed (a
+	// decomposed "é" is one character, not two).
+	if utf8.RuneCountInString(password) > MaxPasswordLength {
+		return invalid("password", fmt.Sprintf("must be at most %d characters", MaxPasswordLength))
+	}
 	password = normalizePassword(password)
 	switch {
 	case utf8.RuneCountInString(password) < MinPasswordLength:
 		return invalid("password", fmt.Sprintf("must be at least %d characters", MinPasswordLength))
-	case sent > MaxPasswordLength:
-		return invalid("password", fmt.Sprintf("must be at most %d characters", MaxPasswordLength))
 	case strings.ContainsRune(password, 0):
 		return invalid("password", "must not contain NUL characters")
 	case strings.TrimFunc(password, unicode.IsSpace) == "":
