@@ -22,6 +22,10 @@ type sessionCache struct {
 	ttl     time.Duration
 	mu      sync.Mutex
 	entries map[string]sessionEntry
+	// revocations counts drop and dropUser calls: an answer read from the
+	// database before one of them may be stale, and put refuses to keep it
+	// (else it stood behind the drop for the TTL, in the process that revoked).
+	revocations uint64
 }
 
 type sessionEntry struct {
@@ -46,9 +50,23 @@ func (c *sessionCache) get(sid string, userID int64) (live, ok bool) {
 	return e.live && e.userID == userID, true
 }
 
-func (c *sessionCache) put(sid string, userID int64, live bool) {
+// epoch returns the count of revocations, to pass to put with an answer read
+// after it.
+func (c *sessionCache) epoch() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.revocations
+}
+
+// put keeps the answer live for sid, read from the database after epoch
+// returned since; if this process revoked sessions meanwhile, the answer is
+// not kept (the next check reads again).
+func (c *sessionCache) put(sid string, userID int64, live bool, since uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.revocations != since {
+		return
+	}
 	t := time.Now()
 	if len(c.entries) >= maxSessionCacheEntries {
 		for k, e := range c.entries {
@@ -67,6 +85,7 @@ func (c *sessionCache) put(sid string, userID int64, live bool) {
 func (c *sessionCache) drop(sid string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.revocations++
 	delete(c.entries, sid)
 }
 
@@ -75,6 +94,7 @@ func (c *sessionCache) drop(sid string) {
 func (c *sessionCache) dropUser(userID int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.revocations++
 	for k, e := range c.entries {
 		if e.userID == userID {
 			delete(c.entries, k)
@@ -88,11 +108,12 @@ func (a *AuthService) sessionLive(ctx context.Context, sid string, userID int64)
 	if live, ok := a.users.sessions.get(sid, userID); ok {
 		return live, nil
 	}
+	since := a.users.sessions.epoch()
 	live, err := a.sessionLiveInDB(ctx, sid, userID)
 	if err != nil {
 		return false, err
 	}
-	a.users.sessions.put(sid, userID, live)
+	a.users.sessions.put(sid, userID, live, since)
 	return live, nil
 }
 

@@ -1,9 +1,15 @@
 package auth
 
 import (
+	"context"
+	"errors"
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/uptrace/bun"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
@@ -83,6 +89,62 @@ func TestSessionCheckTTL(t *testing.T) {
 		time.Sleep(ttl + 10*time.Millisecond)
 		if code := me(); code != http.StatusUnauthorized {
 			t.Fatalf("%s after a revocation elsewhere: /me = %d, want 401", ttl+10*time.Millisecond, code)
+		}
+	})
+}
+
+// revokeAfterCheck logs the session out once, right after the session check
+// it watches for has read the database: a logout that commits between that
+// read and the caching of its answer.
+type revokeAfterCheck struct {
+	armed  atomic.Bool
+	revoke func(ctx context.Context)
+}
+
+func (*revokeAfterCheck) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
+	return ctx
+}
+
+func (h *revokeAfterCheck) AfterQuery(ctx context.Context, e *bun.QueryEvent) {
+	if strings.Contains(e.Query, "EXISTS") && strings.Contains(e.Query, "family_id") && h.armed.CompareAndSwap(true, false) {
+		h.revoke(ctx)
+	}
+}
+
+// TestSessionCacheRace: a session check that read the session live just
+// before this process revoked it must not cache that answer. Before, the
+// logout dropped the session's cache entry and the check then stored "live"
+// behind it: the logged-out access token kept working for
+// AUTH_SESSION_CHECK_TTL (up to an hour) in the very process that logged it
+// out, which is promised to refuse it at once.
+func TestSessionCacheRace(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		hook := &revokeAfterCheck{}
+		//lint:ignore SA1019 the hook must be on the DB the service is built on
+		db.Bun().AddQueryHook(hook)
+		s := testSettings()
+		s.SessionCheckTTL = time.Hour
+		users, a := newServices(t, db, s, AuthOpts{})
+		u := createUser(t, users, CreateUserParams{Email: "cache@example.com", Username: "cache", Password: goodPassword})
+		pair, err := a.Login(t.Context(), LoginParams{Login: u.Email, Password: goodPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hook.revoke = func(ctx context.Context) {
+			if err := a.Logout(context.WithoutCancel(ctx), pair.RefreshToken); err != nil {
+				t.Error(err)
+			}
+		}
+		hook.armed.Store(true)
+		// The check reads the session live; the logout lands before its answer is kept.
+		if _, _, err := a.Authenticate(t.Context(), pair.AccessToken); err != nil {
+			t.Fatalf("the check under way when the logout came: %v", err)
+		}
+		if hook.armed.Load() {
+			t.Fatal("the session check was not seen")
+		}
+		if _, _, err := a.Authenticate(t.Context(), pair.AccessToken); !errors.Is(err, ErrInvalidToken) {
+			t.Fatalf("after the logout: %v, want ErrInvalidToken", err)
 		}
 	})
 }
