@@ -30,6 +30,7 @@ type AuthService struct {
 	byIP       *ratelimit.Limiter
 	byAccount  *ratelimit.Limiter
 	registerIP *ratelimit.Limiter
+	checking   keyedMutex // the accounts whose password is being checked
 	logger     *slog.Logger
 	dashIdle   time.Duration    // DashboardIdleTimeout
 	dashTTL    time.Duration    // DashboardSessionTTL
@@ -286,11 +287,20 @@ func (a *AuthService) verifyPassword(ctx context.Context, u *User, account, pass
 			return nil, &RateLimitError{RetryAfter: d}
 		}
 	}
+	// One check of an account at a time: the limit is checked before the
+	// verification and a failure counted after it, so checks running at once
+	// all passed the limit before any counted (a burst from many addresses got
+	// as many guesses as it had requests, not AUTH_LOGIN_ACCOUNT_LIMIT).
+	release, err := a.checking.lock(ctx, account)
+	if err != nil {
+		return nil, fmt.Errorf("auth: wait for the account's previous password check: %w", err)
+	}
+	defer release()
 	if d := a.byAccount.Check(account); d > 0 {
 		a.logger.WarnContext(ctx, "auth: password attempt rate limit reached for an account", slog.String("ip", ip))
 		return nil, &RateLimitError{RetryAfter: d}
 	}
-	u, err := a.users.verify(ctx, u, password)
+	u, err = a.users.verify(ctx, u, password)
 	if err != nil {
 		if errors.Is(err, ErrInvalidCredentials) {
 			a.byAccount.Add(account)

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -139,6 +140,58 @@ func TestUnknownAccountLimitedAsLookedUp(t *testing.T) {
 			if want := []int{401, 401, 429}; !slices.Equal(got, want) {
 				t.Errorf("%s in three forms, wrong password: %v, want %v", email, got, want)
 			}
+		}
+	})
+}
+
+// TestAccountLimitHoldsUnderBurst: wrong passwords sent for one account all
+// at once, from as many addresses, get AUTH_LOGIN_ACCOUNT_LIMIT
+// verifications, not one each. Before, each request checked the limit before
+// its verification and counted its failure after it, so a burst all passed
+// the check first: here every request of the burst waits for the one hashing
+// slot, held by the test, after its check.
+func TestAccountLimitHoldsUnderBurst(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		s := testSettings()
+		s.LoginAccountLimit = 2
+		s.LoginAccountWindow = time.Hour
+		s.HashConcurrency = 1
+		s.HashWait = time.Minute
+		users, a := newServices(t, db, s, AuthOpts{})
+		u := createUser(t, users, CreateUserParams{Email: "burst@example.com", Username: "burst", Password: goodPassword})
+		release, err := users.hasher.gate.acquire(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 8
+		errs := make(chan error, n)
+		for i := range n {
+			go func() {
+				_, err := a.Login(t.Context(), LoginParams{Login: u.Email, Password: "not the password at all", IP: fmt.Sprintf("198.51.100.%d", i+1)})
+				errs <- err
+			}()
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for users.hasher.gate.waiting.Load() == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond) // the rest of the burst arrives (too short a wait only lets the test pass)
+		release()
+		verified, limited := 0, 0
+		for range n {
+			var rl *RateLimitError
+			switch err := <-errs; {
+			case errors.Is(err, ErrInvalidCredentials):
+				verified++
+			case errors.As(err, &rl):
+				limited++
+			default:
+				t.Errorf("login: %v", err)
+			}
+		}
+		if verified != s.LoginAccountLimit || limited != n-s.LoginAccountLimit {
+			t.Errorf("a burst of %d wrong passwords: %d verified, %d limited; want %d verified", n, verified, limited, s.LoginAccountLimit)
 		}
 	})
 }
