@@ -2,14 +2,18 @@ package database_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -20,6 +24,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/testserver"
 )
 
 func TestOpenAndQuery(t *testing.T) {
@@ -458,12 +463,37 @@ func TestProblem(t *testing.T) {
 		{"unreachable", fmt.Errorf("failed to connect to `user=app database=app`: %w", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}),
 			"cannot reach db.internal:5433; check DATABASE_URL and that the server is running"},
 		{"timeout", fmt.Errorf("user=app: %w", context.DeadlineExceeded), "db.internal:5433 did not answer in time"},
+		{"dial timeout", &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ETIMEDOUT)}, "db.internal:5433 did not answer in time"},
+		// A lookup that timed out never reached the server: the host name is what to check.
+		{"lookup timeout", &net.OpError{Op: "dial", Err: &net.DNSError{Err: "i/o timeout", Name: "db.internal", IsTimeout: true}},
+			"cannot resolve the host name of db.internal:5433; check the host in DATABASE_URL"},
+		{"untrusted certificate", fmt.Errorf("tls: %w", &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}),
+			"db.internal:5433's TLS certificate is not trusted; check sslmode and sslrootcert in DATABASE_URL"},
+		{"cancelled", fmt.Errorf("ping: %w", context.Canceled), "check cancelled"},
 		{"closed", fmt.Errorf("x: %w", database.ErrClosed), "closed"},
 		{"anything else", errors.New(secretText), "db.internal:5433 failed the query"},
 	} {
 		got := pg.Problem(tt.err)
 		if got != tt.want {
 			t.Errorf("%s: Problem = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+
+	// The same, from real pings: a name that does not resolve, and a port nothing listens on.
+	for _, tt := range []struct {
+		url, want string
+	}{
+		{"postgres://app:s3cret@nowhere.invalid:5432/app?sslmode=disable", "cannot resolve the host name of nowhere.invalid:5432; check the host in DATABASE_URL"},
+		{"postgres://app:s3cret@127.0.0.1:" + strconv.Itoa(testserver.FreePort(t)) + "/app?sslmode=disable", "; check DATABASE_URL and that the server is running"},
+	} {
+		db, err := database.Open(t.Context(), database.Settings{URL: tt.url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		err = db.Ping(t.Context())
+		if got := db.Problem(err); !strings.HasSuffix(got, tt.want) || strings.Contains(got, "s3cret") {
+			t.Errorf("ping %s: Problem(%v) = %q, want one ending %q", tt.url, err, got, tt.want)
 		}
 	}
 }

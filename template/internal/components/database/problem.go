@@ -1,7 +1,6 @@
 package database
 
 import (
-	"context"
 	"errors"
 	"net"
 	"strings"
@@ -9,6 +8,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/netfail"
 )
 
 // Problem says in one line what err, from a ping or a query of db, means for an operator:
@@ -42,10 +43,18 @@ func (db *DB) Problem(err error) string {
 		return "cannot open " + where + "; check the path in DATABASE_URL and that the folder is writable"
 	case isSQ:
 		return where + " failed the query; sqlite error " + ErrorCode(err)[len("sqlite "):]
-	case errors.Is(err, context.DeadlineExceeded):
-		return where + " did not answer in time"
-	case errors.Is(err, context.Canceled):
+	}
+	// What failed on the way to the server: netfail's classification, shared with the other
+	// parts; only the kinds a DATABASE_URL user fixes differently get words of their own.
+	switch netfail.Classify(err) {
+	case netfail.Canceled:
 		return "check cancelled"
+	case netfail.Timeout:
+		return where + " did not answer in time"
+	case netfail.HostName:
+		return "cannot resolve the host name of " + where + "; check the host in DATABASE_URL"
+	case netfail.Certificate:
+		return where + "'s TLS certificate is not trusted; check sslmode and sslrootcert in DATABASE_URL"
 	}
 	var netErr net.Error
 	var connErr *pgconn.ConnectError

@@ -25,7 +25,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -34,6 +33,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/netfail"
 )
 
 // otlpConfig is one signal's exporter configuration.
@@ -443,11 +443,7 @@ func (s *otlpSender) post(ctx context.Context, body []byte) (time.Duration, erro
 		}
 		// The deadline passed, the collector's certificate is not trusted, or it does not
 		// speak TLS at all: retrying changes none of them.
-		var (
-			certErr *tls.CertificateVerificationError
-			recErr  tls.RecordHeaderError
-		)
-		if ctx.Err() != nil || errors.As(err, &certErr) || errors.Is(err, http.ErrSchemeMismatch) || errors.As(err, &recErr) {
+		if kind := netfail.Classify(err); ctx.Err() != nil || kind == netfail.Certificate || kind == netfail.NotTLS {
 			return -1, fmt.Errorf("otlp: POST %s: %w", s.display, describeTransport(err))
 		}
 		return 0, fmt.Errorf("otlp: POST %s: %w", s.display, describeTransport(err))
@@ -486,33 +482,31 @@ type transportError struct {
 func (e *transportError) Error() string { return e.msg }
 func (e *transportError) Unwrap() error { return e.err }
 
-// describeTransport names the kind of failure of a request that got no HTTP answer. A cause
-// it does not know keeps its own text.
+// describeTransport names the kind of failure of a request that got no HTTP answer, from
+// netfail.Classify (shared with the other parts, so a failure is the same kind everywhere).
+// A cause it does not know keeps its own text.
 func describeTransport(err error) error {
-	var (
-		dnsErr  *net.DNSError
-		certErr *tls.CertificateVerificationError
-		recErr  tls.RecordHeaderError
-		netErr  net.Error
-	)
 	var msg string
-	switch {
-	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
-		msg = "no answer in time (OTEL_EXPORTER_OTLP_TIMEOUT, or the final flush's bound at shutdown): the collector is slow or unreachable"
-	case errors.Is(err, context.Canceled):
+	switch netfail.Classify(err) {
+	case netfail.Canceled:
 		msg = "canceled: the app is stopping"
-	case errors.As(err, &dnsErr):
-		msg = "cannot resolve the collector's host name " + strconv.Quote(dnsErr.Name)
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case netfail.HostName:
+		msg = "cannot resolve the collector's host name"
+		if dnsErr, ok := errors.AsType[*net.DNSError](err); ok && dnsErr.Name != "" {
+			msg += " " + strconv.Quote(dnsErr.Name)
+		}
+	case netfail.Refused:
 		msg = "connection refused: nothing listens at that address"
-	case errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH):
+	case netfail.Unreachable:
 		msg = "no route to the collector's host"
-	case errors.As(err, &certErr):
+	case netfail.Certificate:
 		msg = "the collector's TLS certificate is not trusted: set OTEL_EXPORTER_OTLP_CERTIFICATE to its CA (PEM)"
-	case errors.Is(err, http.ErrSchemeMismatch) || errors.As(err, &recErr):
+	case netfail.NotTLS:
 		msg = "the collector did not answer in TLS: use http:// for a plain-HTTP port"
-	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET):
+	case netfail.Closed:
 		msg = "the collector closed the connection without answering"
+	case netfail.Timeout:
+		msg = "no answer in time (OTEL_EXPORTER_OTLP_TIMEOUT, or the final flush's bound at shutdown): the collector is slow or unreachable"
 	default:
 		return err
 	}

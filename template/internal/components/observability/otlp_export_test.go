@@ -1363,6 +1363,12 @@ func TestOTLPTransportReason(t *testing.T) {
 		{&tls.CertificateVerificationError{Err: errors.New("x509: certificate signed by unknown authority")}, "set OTEL_EXPORTER_OTLP_CERTIFICATE"},
 		{fmt.Errorf("read: %w", syscall.ECONNRESET), "closed the connection without answering"},
 		{context.Canceled, "the app is stopping"},
+		// A lookup that timed out never reached the collector: the name (or the resolver) is
+		// what to check, not OTEL_EXPORTER_OTLP_TIMEOUT (it said "no answer in time").
+		{&net.OpError{Op: "dial", Err: &net.DNSError{Err: "i/o timeout", Name: "otel-collector", IsTimeout: true}}, `cannot resolve the collector's host name "otel-collector"`},
+		// A bare x509 error, as a custom VerifyPeerCertificate returns it (it was kept as Go's text).
+		{x509.UnknownAuthorityError{}, "set OTEL_EXPORTER_OTLP_CERTIFICATE"},
+		{&net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.EHOSTUNREACH)}, "no route to the collector's host"},
 	} {
 		if got := describeTransport(tc.err).Error(); !strings.Contains(got, tc.want) {
 			t.Errorf("describeTransport(%v) = %q, want one saying %q", tc.err, got, tc.want)
