@@ -2,22 +2,19 @@ package cache
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/netfail"
 )
 
 // Defaults for RedisOpts; the CACHE_* settings repeat them as text.
@@ -273,6 +270,12 @@ func (r *Redis) describe(ctx context.Context, err error) string {
 	case strings.HasPrefix(msg, "redis: can't parse") || strings.HasPrefix(msg, "redis: invalid reply"):
 		return "the server there does not speak the Redis protocol (check the host and port in CACHE_URL)"
 	}
+	switch netfail.Classify(err) {
+	case netfail.HostName:
+		return "cannot resolve the host name (check the host in CACHE_URL)"
+	case netfail.Refused:
+		return "connection refused: nothing listens there (check the host and port in CACHE_URL, and that Redis runs)"
+	}
 	return msg
 }
 
@@ -283,14 +286,12 @@ func (r *Redis) describe(ctx context.Context, err error) string {
 // TLS handshake until the client gives up ("context deadline exceeded").
 func (r *Redis) schemeHint(err error) string {
 	if r.tls {
-		var rec tls.RecordHeaderError
-		var ne net.Error
-		if errors.As(err, &rec) || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		if kind := netfail.Classify(err); kind == netfail.NotTLS || kind == netfail.Timeout {
 			return " (if this server does not use TLS, put redis:// instead of rediss:// in CACHE_URL)"
 		}
 		return ""
 	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+	if netfail.Classify(err) == netfail.Closed {
 		return " (the server closed the connection; if it uses TLS, put rediss:// instead of redis:// in CACHE_URL)"
 	}
 	return ""
@@ -322,8 +323,7 @@ func (r *Redis) wrap(ctx context.Context, op, key string, err error) error {
 // timedOut reports whether err is the server not answering within opTimeout, rather
 // than the caller's ctx ending.
 func (r *Redis) timedOut(ctx context.Context, err error) bool {
-	var ne net.Error
-	return ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()))
+	return ctx.Err() == nil && netfail.Classify(err) == netfail.Timeout
 }
 
 func (r *Redis) noAnswer() string {

@@ -340,7 +340,8 @@ func TestPingSaysWhichScheme(t *testing.T) {
 				t.Fatal("Ping succeeded; want an error")
 			}
 			if tt.want == "" {
-				if strings.Contains(err.Error(), "CACHE_URL") {
+				// "instead of": the hints' words (a refused dial names CACHE_URL too, to check the host).
+				if strings.Contains(err.Error(), " instead of ") {
 					t.Errorf("Ping error = %q; want no scheme hint for this failure", err)
 				}
 			} else if !strings.Contains(err.Error(), tt.want) {
@@ -488,6 +489,8 @@ func TestPingSaysWhat(t *testing.T) {
 	}{
 		{"never answers", t.Context(), silent.String(), "no answer within 200ms (CACHE_OP_TIMEOUT)", "deadline exceeded"},
 		{"speaks HTTP", t.Context(), http.String(), "does not speak the Redis protocol (check the host and port in CACHE_URL)", "can't parse"},
+		{"nothing listens", t.Context(), "127.0.0.1:" + strconv.Itoa(testserver.FreePort(t)), "connection refused: nothing listens there (check the host and port in CACHE_URL, and that Redis runs)", "dial tcp"},
+		{"unknown host", t.Context(), "nowhere.invalid:6379", "cannot resolve the host name (check the host in CACHE_URL)", "lookup"},
 		// The caller gave up: not the server's fault, so not blamed on CACHE_OP_TIMEOUT.
 		{"caller's ctx ended", canceled, silent.String(), "context canceled", "CACHE_OP_TIMEOUT"},
 	}
