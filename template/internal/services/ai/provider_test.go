@@ -273,6 +273,10 @@ func TestTransportReason(t *testing.T) {
 		{"closed", fmt.Errorf("read body: %w", io.ErrUnexpectedEOF), "closed the connection"},
 		{"reset", &net.OpError{Op: "read", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, "closed the connection"},
 		{"timeout", &url.Error{Op: "Post", Err: &net.OpError{Op: "dial", Err: timeoutError{}}}, "timed out"},
+		{"expired certificate", &url.Error{Op: "Post", Err: x509.CertificateInvalidError{Reason: x509.Expired}}, "certificate was not trusted"},
+		{"unreachable", &url.Error{Op: "Post", Err: &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.EHOSTUNREACH)}}, "no network route to the provider's host; check AI_LOCAL_BASE_URL"},
+		{"not TLS", &url.Error{Op: "Post", Err: tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}}, "did not answer in TLS; check that AI_LOCAL_BASE_URL starts with http://"},
+		{"dns timeout", &url.Error{Op: "Post", Err: &net.OpError{Op: "dial", Err: &net.DNSError{Name: "gpu-box", IsTimeout: true}}}, "did not resolve"},
 		{"other", errors.New("something"), "the connection failed or the answer was cut short"},
 	} {
 		var pe *ProviderError
