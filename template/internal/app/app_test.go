@@ -94,6 +94,21 @@ func TestHealthProbeServerDown(t *testing.T) {
 	}
 }
 
+// TestHealthProbeNotTLS: https:// in --url for a plain-HTTP server says to use http://, not
+// Go's "http: server gave HTTP response to HTTPS client".
+func TestHealthProbeNotTLS(t *testing.T) {
+	cleanEnv(t)
+	plain := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(plain.Close)
+	target := strings.Replace(plain.URL, "http://", "https://", 1)
+	h := setup(t)
+	code := h.run(t.Context(), "health", "probe", "--url", target)
+	want := "shop: health: " + target + "/health/ready did not answer in TLS; use http:// in --url for a plain-HTTP server\n"
+	if code != 1 || h.stderr.String() != want {
+		t.Errorf("exit %d, stderr %q; want exit 1 and stderr %q", code, h.stderr, want)
+	}
+}
+
 // closedURL returns the URL of a port nothing listens on.
 func closedURL(t *testing.T) string {
 	t.Helper()

@@ -21,6 +21,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/command"
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/netfail"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -219,8 +220,11 @@ func fetch(ctx context.Context, target string, timeout time.Duration, token stri
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
+		switch netfail.Classify(err) {
+		case netfail.Timeout:
 			return nil, 0, fmt.Errorf("health: %s did not answer within %s; raise --timeout or check the server", target, timeout)
+		case netfail.NotTLS:
+			return nil, 0, fmt.Errorf("health: %s did not answer in TLS; use http:// in --url for a plain-HTTP server", target)
 		}
 		return nil, 0, fmt.Errorf("health: cannot reach %s: %w; is the server running? Point --url at it, or set HOST and PORT", target, unwrapURLError(err))
 	}
