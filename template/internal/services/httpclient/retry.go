@@ -1,12 +1,10 @@
 package httpclient
 
 import (
-	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/netfail"
 )
 
 // retryWorthy reports whether a failed attempt may succeed when sent again: a transport error
@@ -19,13 +17,8 @@ import (
 // half, with 408 added.
 func retryWorthy(resp *http.Response, err error) bool {
 	if err != nil {
-		var unknown x509.UnknownAuthorityError
-		var hostname x509.HostnameError
-		var invalid x509.CertificateInvalidError
-		var verify *tls.CertificateVerificationError
-		switch {
-		case errors.Is(err, context.Canceled),
-			errors.As(err, &unknown), errors.As(err, &hostname), errors.As(err, &invalid), errors.As(err, &verify),
+		switch kind := netfail.Classify(err); {
+		case kind == netfail.Canceled, kind == netfail.Certificate,
 			strings.Contains(err.Error(), "unsupported protocol scheme"):
 			return false
 		}

@@ -8,6 +8,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -62,6 +63,10 @@ func TestTLS(t *testing.T) {
 				var unknown x509.UnknownAuthorityError
 				if !errors.As(err, &unknown) {
 					t.Fatalf("err = %v, want an unknown authority", err)
+				}
+				// A certificate not trusted now will not be on a retry (retryWorthy).
+				if !strings.Contains(err.Error(), ": 1 attempt: ") {
+					t.Errorf("err = %v, want one attempt", err)
 				}
 				return
 			}
