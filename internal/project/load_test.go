@@ -78,12 +78,45 @@ func TestLoadErrors(t *testing.T) {
 	os.MkdirAll(filepath.Join(older, ".aegis"), 0o755)
 	os.WriteFile(filepath.Join(older, ".aegis", "manifest.json"), data, 0o644)
 
+	// Manifests whose selection contradicts itself: loaded, the next add would delete the
+	// files of the parts the selection lost, or render a part twice.
+	write := func(name string, edit func(*generate.Manifest)) string {
+		m := generate.Manifest{Generator: "aegis", Version: generate.Version, Name: "app", Module: "app",
+			Components: []string{"backend", "frontend", "database", "worker"}, Services: []string{"httpclient", "ai"},
+			Files: map[string]generate.ManifestFile{
+				"internal/components/backend/backend.go":   {Owner: "backend"},
+				"internal/components/database/database.go": {Owner: "database"},
+				"internal/components/worker/worker.go":     {Owner: "worker"},
+				"internal/services/ai/ai.go":               {Owner: "ai"},
+				"go.mod":                                   {Owner: "shared"},
+			}}
+		edit(&m)
+		data, _ := json.Marshal(m)
+		d := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Join(d, ".aegis"), 0o755)
+		os.WriteFile(filepath.Join(d, ".aegis", "manifest.json"), data, 0o644)
+		return d
+	}
+	noComponents := write("nocomponents", func(m *generate.Manifest) { m.Components = nil })
+	lostService := write("lostservice", func(m *generate.Manifest) { m.Services = []string{"httpclient"} })
+	twice := write("twice", func(m *generate.Manifest) { m.Components = append(m.Components, "database") })
+	noModule := write("nomodule", func(m *generate.Manifest) { m.Module = "" })
+	// backend is always selected, whatever the manifest says: nothing of it would be deleted.
+	noBackend := write("nobackend", func(m *generate.Manifest) { m.Components = []string{"frontend", "database", "worker"} })
+	if _, err := Load(noBackend, Opts{}); err != nil {
+		t.Errorf("Load without an always-on part: %v", err)
+	}
+
 	tests := []struct {
 		name    string
 		dir     string
 		is      error
 		message string
 	}{
+		{"files of parts not selected", noComponents, ErrNotProject, ".aegis/manifest.json records files of component 'database', component 'worker' but does not select them: restore it from git (git checkout -- .aegis/manifest.json)"},
+		{"files of a service not selected", lostService, ErrNotProject, ".aegis/manifest.json records files of service 'ai' but does not select it: restore it from git (git checkout -- .aegis/manifest.json)"},
+		{"selected twice", twice, ErrNotProject, ".aegis/manifest.json lists 'database' twice: restore it from git (git checkout -- .aegis/manifest.json)"},
+		{"no module", noModule, ErrNotProject, ".aegis/manifest.json is damaged: restore it from git (git checkout -- .aegis/manifest.json)"},
 		{"no manifest", dir, ErrNoManifest, dir + " is not an aegis project (no .aegis/manifest.json)"},
 		{"missing", filepath.Join(dir, "nope"), ErrNoManifest, filepath.Join(dir, "nope") + " is not an aegis project (it does not exist)"},
 		{"file", file, ErrNoManifest, file + " is not an aegis project (not a folder)"},

@@ -106,7 +106,7 @@ func Load(dir string, opts Opts) (*Project, error) {
 		return nil, fmt.Errorf("project: read manifest: %w", err)
 	}
 	var m generate.Manifest
-	if err := json.Unmarshal(data, &m); err != nil || m.Generator != "aegis" || m.Name == "" {
+	if err := json.Unmarshal(data, &m); err != nil || m.Generator != "aegis" || m.Name == "" || m.Module == "" {
 		return nil, &loadError{fmt.Sprintf("%s is damaged: restore it from git (git checkout -- %s)", generate.ManifestPath, generate.ManifestPath), ErrNotProject}
 	}
 	if v, cur := "v"+m.Version, "v"+generate.Version; !semver.IsValid(v) || semver.Compare(v, cur) > 0 {
@@ -127,7 +127,39 @@ func Load(dir string, opts Opts) (*Project, error) {
 		return nil, fmt.Errorf("%s lists %s, which this aegis %s does not know: %s, or remove %s from %s",
 			generate.ManifestPath, strings.Join(unknown, ", "), generate.Version, fix, them, generate.ManifestPath)
 	}
+	if msg := inconsistent(opts.Catalog, m); msg != "" {
+		return nil, &loadError{fmt.Sprintf("%s %s: restore it from git (git checkout -- %s)", generate.ManifestPath, msg, generate.ManifestPath), ErrNotProject}
+	}
 	return &Project{Dir: dir, Manifest: m, opts: opts}, nil
+}
+
+// inconsistent says how the manifest's selection contradicts itself, or "". A part whose files
+// the manifest records but whose name its selection lost (an edit, a bad merge) would read as
+// never selected: the next add would delete all its files as no longer rendered. Always-on
+// parts are exempt: Resolve selects them whatever the manifest says.
+func inconsistent(c catalog.Catalog, m generate.Manifest) string {
+	selected := map[string]bool{}
+	for _, n := range slices.Concat(m.Components, m.Services) {
+		if selected[n] {
+			return fmt.Sprintf("lists '%s' twice", n)
+		}
+		selected[n] = true
+	}
+	var lost []string
+	for _, f := range m.Files {
+		e, ok := c.Lookup(f.Owner)
+		if !ok || e.AlwaysOn || selected[f.Owner] {
+			continue
+		}
+		if s := fmt.Sprintf("%s '%s'", e.Kind, e.Name); !slices.Contains(lost, s) {
+			lost = append(lost, s)
+		}
+	}
+	if len(lost) == 0 {
+		return ""
+	}
+	slices.Sort(lost)
+	return fmt.Sprintf("records files of %s but does not select %s", strings.Join(lost, ", "), map[bool]string{true: "it", false: "them"}[len(lost) == 1])
 }
 
 // unknownEntries names the manifest's components and services that c lacks, or has as the
