@@ -48,6 +48,11 @@ func BaseArchive(files []File) ([]byte, error) {
 
 // ReadBase returns the files of a base archive by path.
 func ReadBase(archive []byte) (map[string][]byte, error) {
+	// archive/tar reads an archive cut at a block boundary as a shorter whole one; BaseArchive
+	// always ends in the two zero blocks of tar's end marker, so one without them was cut.
+	if end := len(archive) - 2*512; end < 0 || !bytes.Equal(archive[end:], make([]byte, 2*512)) {
+		return nil, fmt.Errorf("generate: read %s: %w", BasePath, io.ErrUnexpectedEOF)
+	}
 	files := map[string][]byte{}
 	r := tar.NewReader(bytes.NewReader(archive))
 	for {

@@ -266,7 +266,10 @@ func (p *Project) loadBase() error {
 	if ok {
 		p.hasArchive = true
 		if p.baseFiles, err = generate.ReadBase(archive); err != nil {
-			return fmt.Errorf("project: %w", err)
+			// Nothing was written yet; the cause (a tar error) stays for --verbose.
+			p.baseFiles = nil
+			return &loadError{fmt.Sprintf("%s is damaged: restore it from your git history (git checkout COMMIT -- %s, with a commit that has it intact) and retry; nothing was changed",
+				generate.BasePath, generate.BasePath), err}
 		}
 	}
 	return nil

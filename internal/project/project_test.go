@@ -808,6 +808,33 @@ func TestMissingArchiveNamed(t *testing.T) {
 	}
 }
 
+// TestDamagedArchiveNamed: a truncated .aegis/base.tar (a bad copy, a disk that filled up) is
+// named with how to restore it, in one line without the tar reader's words or aegis's package
+// names, and nothing is written.
+func TestDamagedArchiveNamed(t *testing.T) {
+	const file = "internal/components/cache/cache.go"
+	dir := initProject(t, t.TempDir(), resolve(t, "cache"), nil)
+	f := filepath.Join(dir, filepath.FromSlash(file))
+	data, _ := os.ReadFile(f)
+	os.WriteFile(f, append(data, "// mine\n"...), 0o644)
+	archive := filepath.Join(dir, filepath.FromSlash(generate.BasePath))
+	whole, _ := os.ReadFile(archive)
+	if err := os.WriteFile(archive, whole[:1000], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gen := overlay(t, map[string]func(string) string{file: func(s string) string {
+		return strings.Replace(s, "package cache\n", "package cache // generator v2\n", 1)
+	}})
+	_, err := load(t, dir, gen).PlanUpdate()
+	const want = ".aegis/base.tar is damaged: restore it from your git history (git checkout COMMIT -- .aegis/base.tar, with a commit that has it intact) and retry; nothing was changed"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant %s", err, want)
+	}
+	if got, _ := os.ReadFile(archive); len(got) != 1000 {
+		t.Errorf("the archive was rewritten (%d bytes)", len(got))
+	}
+}
+
 // TestAddCountsOutdatedFiles: add on a project made by another aegis brings every file to this
 // aegis's rendering; the plan counts the files that change for that reason alone, so that the
 // command can say its changes are not all the added part's.
