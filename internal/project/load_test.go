@@ -101,6 +101,8 @@ func TestLoadErrors(t *testing.T) {
 	lostService := write("lostservice", func(m *generate.Manifest) { m.Services = []string{"httpclient"} })
 	twice := write("twice", func(m *generate.Manifest) { m.Components = append(m.Components, "database") })
 	noModule := write("nomodule", func(m *generate.Manifest) { m.Module = "" })
+	// The name is the folder cmd/NAME: as a path it would take add out of the project.
+	pathName := write("pathname", func(m *generate.Manifest) { m.Name = "../../evil" })
 	// backend is always selected, whatever the manifest says: nothing of it would be deleted.
 	noBackend := write("nobackend", func(m *generate.Manifest) { m.Components = []string{"frontend", "database", "worker"} })
 	if _, err := Load(noBackend, Opts{}); err != nil {
@@ -116,6 +118,7 @@ func TestLoadErrors(t *testing.T) {
 		{"files of parts not selected", noComponents, ErrNotProject, ".aegis/manifest.json records files of component 'database', component 'worker' but does not select them: restore it from git (git checkout -- .aegis/manifest.json)"},
 		{"files of a service not selected", lostService, ErrNotProject, ".aegis/manifest.json records files of service 'ai' but does not select it: restore it from git (git checkout -- .aegis/manifest.json)"},
 		{"selected twice", twice, ErrNotProject, ".aegis/manifest.json lists 'database' twice: restore it from git (git checkout -- .aegis/manifest.json)"},
+		{"a path for a name", pathName, ErrNotProject, ".aegis/manifest.json is damaged: restore it from git (git checkout -- .aegis/manifest.json)"},
 		{"no module", noModule, ErrNotProject, ".aegis/manifest.json is damaged: restore it from git (git checkout -- .aegis/manifest.json)"},
 		{"no manifest", dir, ErrNoManifest, dir + " is not an aegis project (no .aegis/manifest.json)"},
 		{"missing", filepath.Join(dir, "nope"), ErrNoManifest, filepath.Join(dir, "nope") + " is not an aegis project (it does not exist)"},

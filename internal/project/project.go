@@ -21,6 +21,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -106,7 +107,7 @@ func Load(dir string, opts Opts) (*Project, error) {
 		return nil, fmt.Errorf("project: read manifest: %w", err)
 	}
 	var m generate.Manifest
-	if err := json.Unmarshal(data, &m); err != nil || m.Generator != "aegis" || m.Name == "" || m.Module == "" {
+	if err := json.Unmarshal(data, &m); err != nil || m.Generator != "aegis" || !manifestName.MatchString(m.Name) || m.Module == "" {
 		return nil, &loadError{fmt.Sprintf("%s is damaged: restore it from git (git checkout -- %s)", generate.ManifestPath, generate.ManifestPath), ErrNotProject}
 	}
 	if v, cur := "v"+m.Version, "v"+generate.Version; !semver.IsValid(v) || semver.Compare(v, cur) > 0 {
@@ -161,6 +162,10 @@ func inconsistent(c catalog.Catalog, m generate.Manifest) string {
 	slices.Sort(lost)
 	return fmt.Sprintf("records files of %s but does not select %s", strings.Join(lost, ", "), map[bool]string{true: "it", false: "them"}[len(lost) == 1])
 }
+
+// manifestName is the shape init gives a project name. The name becomes the folder cmd/NAME,
+// so one edited into a path ("../x") would have aegis write and delete outside the project.
+var manifestName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
 
 // unknownEntries names the manifest's components and services that c lacks, or has as the
 // other kind ("component 'queue'").
