@@ -101,6 +101,7 @@ func TestLoadErrors(t *testing.T) {
 	lostService := write("lostservice", func(m *generate.Manifest) { m.Services = []string{"httpclient"} })
 	twice := write("twice", func(m *generate.Manifest) { m.Components = append(m.Components, "database") })
 	noModule := write("nomodule", func(m *generate.Manifest) { m.Module = "" })
+	outside := write("outside", func(m *generate.Manifest) { m.Files["../notes.txt"] = generate.ManifestFile{Owner: "worker"} })
 	// The name is the folder cmd/NAME: as a path it would take add out of the project.
 	pathName := write("pathname", func(m *generate.Manifest) { m.Name = "../../evil" })
 	// backend is always selected, whatever the manifest says: nothing of it would be deleted.
@@ -119,6 +120,7 @@ func TestLoadErrors(t *testing.T) {
 		{"files of a service not selected", lostService, ErrNotProject, ".aegis/manifest.json records files of service 'ai' but does not select it: restore it from git (git checkout -- .aegis/manifest.json)"},
 		{"selected twice", twice, ErrNotProject, ".aegis/manifest.json lists 'database' twice: restore it from git (git checkout -- .aegis/manifest.json)"},
 		{"a path for a name", pathName, ErrNotProject, ".aegis/manifest.json is damaged: restore it from git (git checkout -- .aegis/manifest.json)"},
+		{"a file out of the project", outside, ErrNotProject, `.aegis/manifest.json records the file "../notes.txt", which is not in the project: restore it from git (git checkout -- .aegis/manifest.json)`},
 		{"no module", noModule, ErrNotProject, ".aegis/manifest.json is damaged: restore it from git (git checkout -- .aegis/manifest.json)"},
 		{"no manifest", dir, ErrNoManifest, dir + " is not an aegis project (no .aegis/manifest.json)"},
 		{"missing", filepath.Join(dir, "nope"), ErrNoManifest, filepath.Join(dir, "nope") + " is not an aegis project (it does not exist)"},

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -145,6 +146,13 @@ func inconsistent(c catalog.Catalog, m generate.Manifest) string {
 			return fmt.Sprintf("lists '%s' twice", n)
 		}
 		selected[n] = true
+	}
+	for rel := range m.Files {
+		// update and remove delete the recorded files they no longer render: a path out of the
+		// project ("../notes.txt") would delete a file aegis never wrote.
+		if !filepath.IsLocal(filepath.FromSlash(rel)) || path.Clean(rel) != rel {
+			return fmt.Sprintf("records the file %q, which is not in the project", rel)
+		}
 	}
 	var lost []string
 	for _, f := range m.Files {
