@@ -200,12 +200,30 @@ func TestTrackOverBufferLimit(t *testing.T) {
 	})
 }
 
-// TestTrackFullBuffer: a batch that does not fit the buffer is refused whole with 503.
+// TestTrackFullBuffer: a batch that does not fit the buffer is refused whole with 503, and
+// is counted as rejected, not dropped: the client was told to retry it, so nothing is lost
+// (counted as dropped, a retried batch would show as both dropped and stored). Health is
+// degraded, saying so.
 func TestTrackFullBuffer(t *testing.T) {
 	t.Parallel()
+	full, fullSvc := apiSetup(t, databasetest.New(t, database.SQLite), Settings{BufferSize: 3, BufferLimit: 3, FlushInterval: time.Hour, IngestIPLimit: 100})
+	fullSvc.TrackEvent(Event{Name: "a"})
+	fullSvc.TrackEvent(Event{Name: "a"})
+	rec := send(t, full, http.MethodPost, EventsPath, batch(map[string]any{"name": "a"}, map[string]any{"name": "b"}), nil)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Errorf("batch into a full buffer: %d %s", rec.Code, rec.Body)
+	}
+	if st := fullSvc.Stats(); st.Dropped != 0 || st.Rejected != 2 || st.Tracked != 2 || st.Pending != 2 {
+		t.Errorf("stats %+v after a refused batch, want 2 tracked and waiting, 2 rejected, none dropped", st)
+	}
+	if h := fullSvc.CheckHealth(t.Context()); h.Status != registry.StatusDegraded || strings.Contains(h.Message, "dropped") ||
+		!strings.Contains(h.Message, "2 events of API batches rejected") || h.Details["rejected"] != int64(2) {
+		t.Errorf("health after a refused batch: %s %q %v, want degraded naming 2 rejected events, none dropped", h.Status, h.Message, h.Details)
+	}
+
 	h, svc := apiSetup(t, databasetest.New(t, database.SQLite), Settings{BufferSize: 2, BufferLimit: 3, FlushInterval: time.Hour, IngestIPLimit: 100})
 	svc.Stop(t.Context()) //nolint:errcheck // stopped: every batch is refused
-	rec := send(t, h, http.MethodPost, EventsPath, batch(map[string]any{"name": "a"}), nil)
+	rec = send(t, h, http.MethodPost, EventsPath, batch(map[string]any{"name": "a"}), nil)
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
 		t.Errorf("batch into a stopped service: %d %s", rec.Code, rec.Body)
 	}

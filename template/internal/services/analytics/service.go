@@ -51,6 +51,8 @@ type Service struct {
 	inflight int     // taken from buf by the write in progress, not yet stored
 	stopped  bool
 	lastDrop time.Time
+	// lastReject is when an API batch was last refused whole (see addAll).
+	lastReject time.Time
 
 	flushMu sync.Mutex // one write at a time: the loop, Flush and Stop
 	kick    chan struct{}
@@ -61,7 +63,9 @@ type Service struct {
 
 	tracked, stored, dropped, invalid, flushes, failures atomic.Int64
 	// refused counts the dropped events the database refused for a value (see writeSplit).
-	refused                  atomic.Int64
+	refused atomic.Int64
+	// rejected counts the events of API batches refused whole (see addAll): not dropped.
+	rejected                 atomic.Int64
 	lastFlush, lastFailure   atomic.Int64 // unix nanoseconds; 0: never
 	writing                  atomic.Int64 // unix nanoseconds the write in progress started; 0: none
 	nulLogged, refusedLogged atomic.Bool
@@ -192,14 +196,17 @@ func (s *Service) add(e Event) bool {
 	return true
 }
 
-// addAll keeps every event of evs or, when they do not all fit, none (counted as dropped):
-// a batch from the API is stored whole or not at all.
+// addAll keeps every event of evs or, when they do not all fit, none: a batch from the API
+// is stored whole or not at all. A refused batch is counted as rejected, not dropped: its
+// client is answered 503 with Retry-After and sends it again, so nothing is lost (counted as
+// dropped, a retried batch would show as both dropped and stored). Health still turns
+// degraded, so that a flood or a slow database shows, saying the batches were rejected.
 func (s *Service) addAll(evs []Event) bool {
 	s.mu.Lock()
 	if s.stopped || len(s.buf)+s.inflight+len(evs) > s.settings.BufferLimit {
-		s.lastDrop = s.now()
+		s.lastReject = s.now()
 		s.mu.Unlock()
-		s.dropped.Add(int64(len(evs)))
+		s.rejected.Add(int64(len(evs)))
 		return false
 	}
 	s.buf = append(s.buf, evs...)
@@ -372,6 +379,7 @@ type Stats struct {
 	Stored   int64 `json:"stored" doc:"Events written to the database."`
 	Dropped  int64 `json:"dropped" doc:"Events lost because the buffer was full (the database slow or down) or the service stopped, or refused by the database (see refused)."`
 	Refused  int64 `json:"refused" doc:"Of the dropped events, those the database refused for a value it cannot store (PostgreSQL's data exceptions); the rest of their batch was stored."`
+	Rejected int64 `json:"rejected" doc:"Events of API batches answered 503 (the buffer full or the service stopping), for their clients to send again: neither tracked nor dropped."`
 	Invalid  int64 `json:"invalid" doc:"Events refused for a malformed name, or a NUL character (U+0000) in their properties or user."`
 	Pending  int   `json:"pending" doc:"Events waiting in memory."`
 	Flushes  int64 `json:"flushes" doc:"Successful writes of the buffer."`
@@ -385,8 +393,8 @@ type Stats struct {
 // Stats returns the counters.
 func (s *Service) Stats() Stats {
 	return Stats{
-		Tracked: s.tracked.Load(), Stored: s.stored.Load(), Dropped: s.dropped.Load(), Refused: s.refused.Load(), Invalid: s.invalid.Load(),
-		Pending: s.Pending(), Flushes: s.flushes.Load(), Failures: s.failures.Load(),
+		Tracked: s.tracked.Load(), Stored: s.stored.Load(), Dropped: s.dropped.Load(), Refused: s.refused.Load(), Rejected: s.rejected.Load(),
+		Invalid: s.invalid.Load(), Pending: s.Pending(), Flushes: s.flushes.Load(), Failures: s.failures.Load(),
 		LastFlush: unixTime(s.lastFlush.Load()), LastFailure: unixTime(s.lastFailure.Load()),
 	}
 }
@@ -400,14 +408,14 @@ func unixTime(n int64) time.Time {
 
 // CheckHealth is degraded while writes fail (the last one failed), while a write has been
 // running for slowWrite or longer (the database locked or hung), or when events were
-// dropped in the last 15 minutes; the counters are in the details. It never queries the
+// dropped, or API batches rejected, in the last 15 minutes; the counters are in the details. It never queries the
 // database.
 func (s *Service) CheckHealth(context.Context) registry.Health {
 	st := s.Stats()
 	s.mu.Lock()
-	lastDrop := s.lastDrop
+	lastDrop, lastReject := s.lastDrop, s.lastReject
 	s.mu.Unlock()
-	details := map[string]any{"tracked": st.Tracked, "stored": st.Stored, "dropped": st.Dropped, "refused": st.Refused, "invalid": st.Invalid,
+	details := map[string]any{"tracked": st.Tracked, "stored": st.Stored, "dropped": st.Dropped, "refused": st.Refused, "rejected": st.Rejected, "invalid": st.Invalid,
 		"pending": st.Pending, "flushes": st.Flushes, "failures": st.Failures, "buffer_limit": s.settings.BufferLimit}
 	var running time.Duration
 	if w := s.writing.Load(); w != 0 {
@@ -425,6 +433,10 @@ func (s *Service) CheckHealth(context.Context) registry.Health {
 		return registry.Health{Status: registry.StatusDegraded, Details: details,
 			Message: fmt.Sprintf("%d events dropped (%d refused by the database for a value it cannot store, the rest for a full buffer); the last %s ago",
 				st.Dropped, st.Refused, s.now().Sub(lastDrop).Round(time.Second))}
+	case !lastReject.IsZero() && s.now().Sub(lastReject) < dropWindow:
+		return registry.Health{Status: registry.StatusDegraded, Details: details,
+			Message: fmt.Sprintf("%d events of API batches rejected with 503 (the buffer full or the service stopping), for their clients to send again; the last %s ago",
+				st.Rejected, s.now().Sub(lastReject).Round(time.Second))}
 	}
 	return registry.Health{Status: registry.StatusHealthy, Details: details,
 		Message: fmt.Sprintf("%d events stored, %d waiting", st.Stored, st.Pending)}
