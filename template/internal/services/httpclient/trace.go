@@ -42,8 +42,9 @@ func endSpan(span trace.Span, resp *http.Response, err error) {
 		tracing.RecordFailure(span, err, failureDescription(err))
 	case resp != nil:
 		span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
-		if resp.StatusCode >= 500 {
-			// OpenTelemetry's HTTP conventions: error.type is the status code.
+		if resp.StatusCode >= 400 {
+			// OpenTelemetry's HTTP conventions: a client span's 4xx is an error too (a server
+			// span leaves it unset, the caller having erred), and error.type is the status code.
 			span.SetAttributes(attribute.String("error.type", strconv.Itoa(resp.StatusCode)))
 			span.SetStatus(codes.Error, http.StatusText(resp.StatusCode))
 		}

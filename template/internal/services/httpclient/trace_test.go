@@ -43,6 +43,15 @@ func TestCallSpanFailure(t *testing.T) {
 			errorType: "503",
 		},
 		{
+			// OpenTelemetry's HTTP conventions: a client span's 4xx is an error (a server
+			// span's is not: there the client erred).
+			name:      "client error",
+			handle:    func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNotFound) },
+			status:    codes.Error,
+			desc:      "Not Found",
+			errorType: "404",
+		},
+		{
 			// net/http quotes a malformed answer in its error.
 			name: "malformed answer",
 			handle: func(_ int, w http.ResponseWriter, _ *http.Request) {
