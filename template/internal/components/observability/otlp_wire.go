@@ -485,7 +485,7 @@ func appendSpan(b []byte, s sdktrace.ReadOnlySpan) []byte {
 	}
 	b = appendFixed64Field(b, fStart, unixNanos(s.StartTime()))
 	b = appendFixed64Field(b, fEnd, unixNanos(s.EndTime()))
-	b = appendKeyValues(b, fAttributes, s.Attributes())
+	b = appendKeyValues(b, fAttributes, exportedAttrs(s.SpanKind(), s.Attributes()))
 	b = appendCount(b, fDroppedAttributes, s.DroppedAttributes())
 	for _, e := range s.Events() {
 		var at int
