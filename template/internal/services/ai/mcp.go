@@ -1,10 +1,15 @@
 package ai
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
+	"mime"
 	"net/http"
 	"strings"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
@@ -42,6 +47,7 @@ func (h *handlers) mcpHandler() http.Handler {
 	// was closed when that first request ended.
 	var next http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server },
 		&mcp.StreamableHTTPOptions{Stateless: true})
+	next = parseErrors(next)
 	if h.svc.identity != nil {
 		return h.svc.identity.RequireUserHTTP()(next)
 	}
@@ -64,3 +70,41 @@ func (h *handlers) mcpHandler() http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// parseErrors answers a POST whose JSON body does not parse with a JSON-RPC parse error
+// (-32700, id null) and 400, rather than the go-sdk's plain text, which quotes its decoder's
+// message. /mcp speaks JSON-RPC, not RFC 9457: the MCP streamable HTTP transport says a server
+// that cannot accept the input returns an HTTP error status whose body MAY be a JSON-RPC error
+// response without an id, and MCP clients (the go-sdk's among them) decode that body, where a
+// problem document would be an unknown shape. Other bodies go to next as they were read; a
+// body over the size limit, or another read error, is left to next, which answers it.
+func parseErrors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if r.Method != http.MethodPost || mt != "application/json" || r.Body == nil {
+			next.ServeHTTP(w, r) // the go-sdk refuses a wrong method or content type itself
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
+			next.ServeHTTP(w, r)
+			return
+		}
+		if len(body) > 0 && !json.Valid(body) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_ = json.NewEncoder(w).Encode(map[string]any{"jsonrpc": "2.0", "id": nil, "error": map[string]any{
+				"code": jsonrpc.CodeParseError, "message": "Parse error: the body is not valid JSON; send one JSON-RPC message as a JSON object.",
+			}})
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// errReader replays a read error after the bytes read before it.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }

@@ -2,6 +2,7 @@ package ai
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -230,6 +231,45 @@ func TestMCP(t *testing.T) {
 		}
 		if n := countRows(t, db, "SELECT COUNT(*) FROM ai_usage WHERE kind = 'mcp'"); n != 2 {
 			t.Fatalf("%d MCP calls recorded", n)
+		}
+	})
+}
+
+// TestMCPMalformedJSON: a body that is not JSON is answered as the MCP streamable HTTP
+// transport says a refused input may be, 400 with a JSON-RPC error response without an id:
+// here -32700, parse error, which MCP clients (the go-sdk's among them) decode, rather than
+// the go-sdk's plain text.
+func TestMCPMalformedJSON(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		_, h := setup(t, db, newFakeOpenAI(t, fakeOK), Settings{AccessToken: "mcp-token-0123456789"}, &Opts{Tools: testTools()})
+		for _, body := range []string{`{"jsonrpc":"2.0","id":1,"method":`, "not json", `{"a":1}garbage`} {
+			req := httptest.NewRequest(http.MethodPost, MCPPath, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			req.Header.Set("Authorization", "Bearer mcp-token-0123456789")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			var got struct {
+				JSONRPC string           `json:"jsonrpc"`
+				ID      *json.RawMessage `json:"id"`
+				Error   struct {
+					Code    int    `json:"code"`
+					Message string `json:"message"`
+				} `json:"error"`
+			}
+			err := json.Unmarshal(rec.Body.Bytes(), &got)
+			if rec.Code != http.StatusBadRequest || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") || err != nil ||
+				got.JSONRPC != "2.0" || got.Error.Code != -32700 || got.Error.Message == "" || (got.ID != nil && string(*got.ID) != "null") {
+				t.Errorf("body %q: %d %s %q (%v), want 400 with a JSON-RPC parse error", body, rec.Code, rec.Header().Get("Content-Type"), rec.Body, err)
+			}
+		}
+		// Without the token the guard still answers first, with its problem.
+		req := httptest.NewRequest(http.MethodPost, MCPPath, strings.NewReader("not json"))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusUnauthorized || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/problem+json") {
+			t.Errorf("malformed body without the token: %d %s, want a 401 problem", rec.Code, rec.Header().Get("Content-Type"))
 		}
 	})
 }
