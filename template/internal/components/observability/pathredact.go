@@ -60,7 +60,7 @@ func redactPath(path, route string) string {
 			segs = append(segs[:i], redactedSegment)
 			break
 		}
-		if i >= len(rsegs) || (rsegs[i] != s && s != "") {
+		if s != "" && (i >= len(rsegs) || rsegs[i] != s) { // an empty segment holds nothing
 			segs[i] = redactedSegment
 		}
 	}

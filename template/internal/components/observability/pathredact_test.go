@@ -30,6 +30,7 @@ func TestExportRedactsRoutedPath(t *testing.T) {
 		{"catch-all", trace.SpanKindServer, "/static/*", "/static/js/app.js", "/static/REDACTED"},
 		{"catch-all empty", trace.SpanKindServer, "/static/*", "/static/", "/static/"},
 		{"longer than the route", trace.SpanKindServer, "/a/{id}", "/a/1/2", "/a/REDACTED/REDACTED"},
+		{"trailing slash", trace.SpanKindServer, "/api/v1/users", "/api/v1/users/", "/api/v1/users/"},
 		{"literal route", trace.SpanKindServer, "/health", "/health", "/health"},
 		{"unrouted", trace.SpanKindServer, "", "/wp-admin/setup.php", "/wp-admin/setup.php"},
 		{"client span", trace.SpanKindClient, "/users/{id}", "/users/7", "/users/7"},
