@@ -9,8 +9,9 @@ import (
 
 // retryWorthy reports whether a failed attempt may succeed when sent again: a transport error
 // (reset, refused, timed out, a dropped connection) or a status that says "later" (408, 429,
-// 5xx but 501, which will not change). A certificate the client does not trust, an unsupported
-// scheme or the caller's cancellation will not change either.
+// 5xx but 501, which will not change). A certificate the client does not trust, a server that
+// does not speak TLS (https:// to a plain-HTTP port: the base URL's scheme is wrong), an
+// unsupported scheme or the caller's cancellation will not change either.
 //
 // failsafehttp.NewRetryPolicyBuilder decides about the same, but importing failsafehttp
 // compiles its server half (adaptive limiter, t-digest) into every app; this is the client
@@ -18,7 +19,7 @@ import (
 func retryWorthy(resp *http.Response, err error) bool {
 	if err != nil {
 		switch kind := netfail.Classify(err); {
-		case kind == netfail.Canceled, kind == netfail.Certificate,
+		case kind == netfail.Canceled, kind == netfail.Certificate, kind == netfail.NotTLS,
 			strings.Contains(err.Error(), "unsupported protocol scheme"):
 			return false
 		}

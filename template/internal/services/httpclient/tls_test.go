@@ -117,3 +117,28 @@ func get(t *testing.T, c *Client, url string) (*http.Response, error) {
 	}
 	return c.Do(req)
 }
+
+// TestNotTLS: https:// to a server that speaks plain HTTP fails on the first attempt; the
+// server's answer will not turn into TLS on a retry, so retrying only delays the error that
+// says to check the scheme.
+func TestNotTLS(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(srv.Close)
+	cs, err := NewClients(fastSettings(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cs.Stop(t.Context()) })
+	c, err := cs.New("plain", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = get(t, c, "https://"+strings.TrimPrefix(srv.URL, "http://"))
+	if err == nil {
+		t.Fatal("https:// to a plain-HTTP server succeeded, want an error")
+	}
+	if !strings.Contains(err.Error(), ": 1 attempt: ") {
+		t.Errorf("err = %v, want one attempt", err)
+	}
+}
