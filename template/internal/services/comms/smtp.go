@@ -20,6 +20,8 @@ import (
 	"unicode/utf8"
 
 	gomail "github.com/wneessen/go-mail"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/netfail"
 )
 
 // SMTP sends email through an SMTP server with go-mail: STARTTLS (required, opportunistic or
@@ -369,16 +371,14 @@ func encodeSubject(subject string) (string, bool) {
 }
 
 // classify wraps an error of go-mail with the sentinel that says what went wrong, so callers
-// (and the panel) tell a server that is down from one that refuses the password.
+// (and the panel) tell a server that is down from one that refuses the password. What only
+// SMTP knows (a reply, the missing STARTTLS, an authentication refusal) is tested here; the
+// transport failure under it is named by netfail.Classify, the one classifier every part
+// shares, and worded with the setting to check.
 func (p *SMTP) classify(err error) error {
-	var (
-		sendErr *gomail.SendError
-		netErr  net.Error
-		opErr   *net.OpError
-		certErr *tls.CertificateVerificationError
-		recErr  tls.RecordHeaderError
-	)
+	var sendErr *gomail.SendError
 	msg := err.Error()
+	kind := netfail.Classify(err)
 	switch {
 	case errors.As(err, &sendErr) && sendErr.Reason != gomail.ErrConnCheck && sendErr.ErrorCode() == 0 && sessionLost(sendErr):
 		// No SMTP answer: the connection broke or timed out in the middle of the session
@@ -389,13 +389,31 @@ func (p *SMTP) classify(err error) error {
 		return fmt.Errorf("%w: %w", ErrSMTPRejected, err)
 	case strings.Contains(msg, "does not support STARTTLS"):
 		return fmt.Errorf("%w (%s): %w", ErrSMTPTLSRequired, p.host, err)
-	case errors.As(err, &certErr), errors.As(err, &recErr), strings.Contains(msg, "tls:"):
+	case kind == netfail.Certificate:
+		return fmt.Errorf("%w (%s): the server's certificate is not trusted (unknown authority, another host name or expired): %w", ErrSMTPTLS, p.host, err)
+	case kind == netfail.NotTLS && p.implicitTLS:
+		return fmt.Errorf("%w (%s): the server does not speak TLS from the first byte; set COMMS_SMTP_IMPLICIT_TLS=false for a STARTTLS port (587): %w", ErrSMTPTLS, p.host, err)
+	// Other handshake failures (no common protocol version or cipher) are TLS alerts,
+	// which netfail does not place.
+	case strings.Contains(msg, "tls:"):
 		return fmt.Errorf("%w (%s): %w", ErrSMTPTLS, p.host, err)
 	// go-mail's authentication errors all say "SMTP AUTH" or "SMTP Auth"; a bare "auth"
 	// would also match a host name (smtp-auth.example.com) in a dial error.
 	case strings.Contains(strings.ToUpper(msg), "SMTP AUTH"), errors.Is(err, gomail.ErrPlainAuthNotSupported), errors.Is(err, gomail.ErrLoginAuthNotSupported):
 		return fmt.Errorf("%w (%s): %w", ErrSMTPAuth, p.host, err)
-	case errors.As(err, &opErr), errors.As(err, &netErr), errors.Is(err, context.DeadlineExceeded):
+	case kind == netfail.HostName:
+		return fmt.Errorf("%w (%s): the host name does not resolve; check COMMS_SMTP_HOST: %w", ErrSMTPUnreachable, p.host, err)
+	case kind == netfail.Refused:
+		return fmt.Errorf("%w (%s): nothing listens at that port; check COMMS_SMTP_PORT: %w", ErrSMTPUnreachable, p.host, err)
+	case kind == netfail.Timeout:
+		return fmt.Errorf("%w (%s): no answer within COMMS_SMTP_TIMEOUT: %w", ErrSMTPUnreachable, p.host, err)
+	case kind != netfail.Unknown:
+		return fmt.Errorf("%w (%s): %w", ErrSMTPUnreachable, p.host, err)
+	}
+	// A dial error netfail does not place (an address the resolver rejects) still means the
+	// server was not reached.
+	var opErr *net.OpError
+	if errors.As(err, &opErr) {
 		return fmt.Errorf("%w (%s): %w", ErrSMTPUnreachable, p.host, err)
 	}
 	return fmt.Errorf("comms: smtp (%s): %w", p.host, err)

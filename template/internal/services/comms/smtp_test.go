@@ -472,3 +472,42 @@ func mailpitSMTP(t *testing.T) (*mailpittest.Server, *SMTP) {
 	}
 	return mp, p
 }
+
+// TestSMTPTransportWording: a transport failure is classified by netfail and its error names
+// the setting to check, where classify used to say only "unreachable" or "TLS handshake
+// failed" and leave the user to read Go's dial text.
+func TestSMTPTransportWording(t *testing.T) {
+	t.Parallel()
+	cert, key, _ := mailpittest.SelfSigned(t)
+	tlsMP := mailpittest.Start(t, "--smtp-tls-cert", cert, "--smtp-tls-key", key, "--smtp-require-tls")
+	plain := mailpittest.Start(t)
+	tests := []struct {
+		name   string
+		params SMTPParams
+		is     error
+		want   string
+	}{
+		{"implicit TLS to a plain port", SMTPParams{Host: "127.0.0.1", Port: plain.SMTPPort, ImplicitTLS: true},
+			ErrSMTPTLS, "set COMMS_SMTP_IMPLICIT_TLS=false"},
+		{"untrusted certificate", SMTPParams{Host: "127.0.0.1", Port: tlsMP.SMTPPort, ImplicitTLS: true},
+			ErrSMTPTLS, "certificate is not trusted"},
+		{"nothing listens", SMTPParams{Host: "127.0.0.1", Port: testserver.FreePort(t), TLSPolicy: TLSNone},
+			ErrSMTPUnreachable, "check COMMS_SMTP_PORT"},
+		{"no such host", SMTPParams{Host: "smtp.example.invalid", Port: 587, TLSPolicy: TLSNone},
+			ErrSMTPUnreachable, "check COMMS_SMTP_HOST"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.params.Timeout = 5 * time.Second
+			p, err := NewSMTP(tc.params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = p.Check(t.Context())
+			if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Check = %v, want %v saying %q", err, tc.is, tc.want)
+			}
+		})
+	}
+}
