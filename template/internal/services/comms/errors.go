@@ -29,7 +29,8 @@ var (
 	// service sets itself (From, To, Subject...); a control character in the subject or a
 	// header's value.
 	ErrInvalidHeader = errors.New("comms: invalid header")
-	// ErrNoContent: an email with neither a text nor an HTML body, or an empty SMS.
+	// ErrNoContent: an email without a subject, or with neither a text nor an HTML body, or an
+	// empty SMS.
 	ErrNoContent = errors.New("comms: empty message")
 	// ErrAttachmentTooLarge: attachments and inline images above COMMS_MAX_ATTACHMENT_BYTES.
 	ErrAttachmentTooLarge = errors.New("comms: attachments too large")

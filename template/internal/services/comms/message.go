@@ -258,6 +258,13 @@ func prepare(m Message, from string, maxBytes int64) (Message, error) {
 	if n := len(m.To) + len(m.Cc) + len(m.Bcc); n > MaxRecipients {
 		return Message{}, fmt.Errorf("%w: the email has %d addresses in To, Cc and Bcc, more than %d; send it as several messages", ErrTooManyRecipients, n, MaxRecipients)
 	}
+	// Resend refuses an email without a subject (a 422 only after it was recorded and queued);
+	// Postmark and SMTP take one, but the reader sees "(no subject)" and spam filters count it
+	// against the sender. Refusing it for every provider, as templates already do, keeps an
+	// app that works on Mailpit in development from failing once it switches to Resend.
+	if strings.TrimSpace(m.Subject) == "" {
+		return Message{}, fmt.Errorf("%w: the email has no subject; set Subject", ErrNoContent)
+	}
 	if hasLineBreak(m.Subject) {
 		return Message{}, fmt.Errorf("%w: the subject contains a line break", ErrHeaderInjection)
 	}

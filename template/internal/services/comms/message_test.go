@@ -59,6 +59,8 @@ func TestPrepare(t *testing.T) {
 		{"reserved header", func(m *Message) { m.Headers = map[string]string{"bcc": "x@example.com"} }, ErrInvalidHeader},
 		{"crlf filename", func(m *Message) { m.Attachments = []Attachment{{Filename: "a\r\n.txt", Content: []byte("x")}} }, ErrHeaderInjection},
 		{"no body", func(m *Message) { m.Text = " " }, ErrNoContent},
+		{"no subject", func(m *Message) { m.Subject = "" }, ErrNoContent},
+		{"blank subject", func(m *Message) { m.Subject = " \t" }, ErrNoContent},
 		{"too large bytes", func(m *Message) { m.Attachments = []Attachment{{Filename: "a", Content: make([]byte, 1025)}} }, ErrAttachmentTooLarge},
 		{"too large in total", func(m *Message) {
 			m.Attachments = []Attachment{{Filename: "a", Content: make([]byte, 600)}, {Filename: "b", Content: make([]byte, 600), ContentID: "b"}}
@@ -95,7 +97,7 @@ func TestPrepareDefaults(t *testing.T) {
 	if err := os.WriteFile(file, []byte("a,b\n1,2\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	m, err := prepare(Message{To: []string{" ada@example.com "}, HTML: "<p>x</p>", Attachments: []Attachment{{Path: file}, {Filename: "logo.png", Content: []byte("\x89PNG\r\n\x1a\n"), ContentID: "logo"}}}, DefaultFrom, 1024)
+	m, err := prepare(Message{To: []string{" ada@example.com "}, Subject: "Report", HTML: "<p>x</p>", Attachments: []Attachment{{Path: file}, {Filename: "logo.png", Content: []byte("\x89PNG\r\n\x1a\n"), ContentID: "logo"}}}, DefaultFrom, 1024)
 	if err != nil {
 		t.Fatal(err)
 	}
