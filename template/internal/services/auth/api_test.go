@@ -423,6 +423,55 @@ func TestRefreshExpired(t *testing.T) {
 	})
 }
 
+// TestRefreshSessionMaxAge: refreshing gave each new refresh token a fresh
+// AUTH_REFRESH_TTL, so a session refreshed regularly never ended. Every token
+// of a family keeps the login's time, no token outlives the session, and a
+// refresh past AUTH_SESSION_MAX_AGE gets the 401 of an expired token, also
+// for a token whose own expiry is later (one issued before the cap).
+func TestRefreshSessionMaxAge(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		const maxAge = time.Hour
+		f := setup(t, db, func(s *Settings) { s.SessionMaxAge = maxAge })
+		refresh := func(token string) *httptest.ResponseRecorder {
+			return f.do(t, req{method: "POST", path: "/api/v1/auth/refresh", body: map[string]string{"refresh_token": token}})
+		}
+		stored := func(token string) *refreshToken {
+			rt, err := findRefreshToken(t.Context(), db.Bun(), token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return rt
+		}
+		login := f.login(t, f.newAccount(t))
+		first := stored(login.RefreshToken)
+		if end := first.SessionStartedAt.Add(maxAge); first.ExpiresAt.After(end) {
+			t.Errorf("refresh token expires %v, after the session's end %v", first.ExpiresAt, end)
+		}
+		tok := login.RefreshToken
+		for range 2 {
+			tok = expect[TokenBody](t, refresh(tok), http.StatusOK).RefreshToken
+		}
+		last := stored(tok)
+		if !last.SessionStartedAt.Equal(first.SessionStartedAt) {
+			t.Errorf("refreshed token's session started %v, want the login's %v", last.SessionStartedAt, first.SessionStartedAt)
+		}
+
+		// The session began more than AUTH_SESSION_MAX_AGE ago; the token itself
+		// is still within AUTH_REFRESH_TTL.
+		if _, err := db.Bun().NewUpdate().Model((*refreshToken)(nil)).
+			Set("session_started_at = ?", now().Add(-maxAge-time.Minute)).
+			Set("expires_at = ?", now().Add(DefaultRefreshTTL)).
+			Where("family_id = ?", last.FamilyID).Exec(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		problem(t, refresh(tok), http.StatusUnauthorized)
+		if live, err := f.auth.sessionLiveInDB(t.Context(), last.FamilyID, last.UserID); err != nil || live {
+			t.Errorf("session past AUTH_SESSION_MAX_AGE: live %v, %v; want ended", live, err)
+		}
+	})
+}
+
 // TestConcurrentRefresh: the same token presented twice at once is used at
 // most once.
 func TestConcurrentRefresh(t *testing.T) {

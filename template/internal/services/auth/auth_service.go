@@ -26,6 +26,7 @@ type AuthService struct {
 	users      *UserService
 	signer     *tokenSigner
 	refreshTTL time.Duration
+	maxAge     time.Duration // SessionMaxAge
 	reuseGrace time.Duration // RefreshReuseGrace
 	byIP       *ratelimit.Limiter
 	byAccount  *ratelimit.Limiter
@@ -93,6 +94,7 @@ func NewAuthServiceWith(db *database.DB, users *UserService, s Settings, opts *A
 		users:      users,
 		signer:     newTokenSigner(key, s),
 		refreshTTL: s.RefreshTTL,
+		maxAge:     s.SessionMaxAge,
 		reuseGrace: s.RefreshReuseGrace,
 		byIP:       ratelimit.New(s.LoginIPLimit, s.LoginIPWindow, nil),
 		byAccount:  ratelimit.New(s.LoginAccountLimit, s.LoginAccountWindow, nil),
@@ -195,7 +197,7 @@ func (a *AuthService) openLoginSession(ctx context.Context, u *User) (*TokenPair
 	var pair *TokenPair
 	err := a.storeLoginSession(ctx, u, func(ctx context.Context, tx bun.Tx) error {
 		var err error
-		pair, err = a.openSession(ctx, tx, u, newFamilyID())
+		pair, err = a.openSession(ctx, tx, u, newFamilyID(), now())
 		return err
 	})
 	if err != nil {
@@ -327,12 +329,18 @@ func (a *AuthService) checkCurrentPassword(ctx context.Context, u *User, current
 	return nil
 }
 
-// openSession stores a new refresh token in family and signs an access
-// token.
-func (a *AuthService) openSession(ctx context.Context, db bun.IDB, u *User, family string) (*TokenPair, error) {
+// openSession stores a new refresh token in family, the session that began
+// at started, and signs an access token. The token expires after
+// AUTH_REFRESH_TTL but never past the session's end (AUTH_SESSION_MAX_AGE
+// after started), so the session check ends its access tokens then too.
+func (a *AuthService) openSession(ctx context.Context, db bun.IDB, u *User, family string, started time.Time) (*TokenPair, error) {
 	token, hash := newOpaqueToken()
 	t := now()
-	rt := &refreshToken{UserID: u.ID, FamilyID: family, TokenHash: hash, CreatedAt: t, ExpiresAt: t.Add(a.refreshTTL)}
+	expires := t.Add(a.refreshTTL)
+	if end := started.Add(a.maxAge); end.Before(expires) {
+		expires = end
+	}
+	rt := &refreshToken{UserID: u.ID, FamilyID: family, TokenHash: hash, CreatedAt: t, ExpiresAt: expires, SessionStartedAt: started}
 	if _, err := db.NewInsert().Model(rt).Returning("id").Exec(ctx); err != nil {
 		return nil, fmt.Errorf("auth: store refresh token: %w", err)
 	}
@@ -348,7 +356,8 @@ func (a *AuthService) openSession(ctx context.Context, db bun.IDB, u *User, fami
 // token was stolen, or the client is confused) and gives ErrTokenReused,
 // unless within AUTH_REFRESH_REUSE_GRACE of its first use (one client racing
 // itself), which gets another pair of the same session.
-// Unknown, expired and revoked tokens give ErrInvalidToken. The Hooks are
+// Unknown, expired and revoked tokens give ErrInvalidToken, as does a token of
+// a session that began more than AUTH_SESSION_MAX_AGE ago. The Hooks are
 // asked, as by Login, before an unused token is exchanged: a refusal (a
 // *LoginDeniedError, for instance for an address changed to one not yet
 // confirmed) leaves the token unused, so it works again once the refusal's
@@ -385,7 +394,7 @@ func (a *AuthService) refreshAllowed(ctx context.Context, token string) (*User, 
 		return nil, nil
 	case err != nil:
 		return nil, err
-	case rt.RevokedAt != nil || rt.UsedAt != nil || !now().Before(rt.ExpiresAt):
+	case rt.RevokedAt != nil || rt.UsedAt != nil || a.expired(rt):
 		return nil, nil
 	}
 	u := new(User)
@@ -421,7 +430,7 @@ func (a *AuthService) refresh(ctx context.Context, token string) (*TokenPair, er
 		case rt.UsedAt != nil && !a.inGrace(*rt.UsedAt):
 			reused, family = true, rt.FamilyID
 			return revokeFamily(ctx, tx, rt.FamilyID)
-		case !now().Before(rt.ExpiresAt):
+		case a.expired(rt):
 			return ErrInvalidToken
 		}
 		if rt.UsedAt == nil {
@@ -452,7 +461,7 @@ func (a *AuthService) refresh(ctx context.Context, token string) (*TokenPair, er
 		if rt.UsedAt == nil && (allowed == nil || allowed.Email != u.Email || allowed.EmailVerified() != u.EmailVerified()) {
 			return errUserChanged
 		}
-		pair, err = a.openSession(ctx, tx, u, rt.FamilyID)
+		pair, err = a.openSession(ctx, tx, u, rt.FamilyID, a.sessionStart(rt))
 		return err
 	})
 	if err != nil {
@@ -517,6 +526,23 @@ func lockUser(ctx context.Context, db *database.DB, tx bun.Tx, id int64, mode st
 		return false, fmt.Errorf("auth: lock user: %w", err)
 	}
 	return true, nil
+}
+
+// expired reports whether rt may no longer be exchanged: past its own expiry,
+// or its session past AUTH_SESSION_MAX_AGE. The second matters for tokens
+// issued before the session's start was recorded, whose expiry is not capped.
+func (a *AuthService) expired(rt *refreshToken) bool {
+	t := now()
+	return !t.Before(rt.ExpiresAt) || !t.Before(a.sessionStart(rt).Add(a.maxAge))
+}
+
+// sessionStart is when rt's session began; a row without it (SQLite cannot
+// make the column NOT NULL) counts from the token's own creation.
+func (a *AuthService) sessionStart(rt *refreshToken) time.Time {
+	if rt.SessionStartedAt.IsZero() {
+		return rt.CreatedAt
+	}
+	return rt.SessionStartedAt
 }
 
 // inGrace reports whether a refresh token first used at used may be used again: within

@@ -2,8 +2,10 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -76,6 +78,46 @@ func TestRequireRoleElsewhere(t *testing.T) {
 }
 
 // TestMigrationsDownUp: the auth migrations roll back and apply again.
+// TestSessionStartBackfill: refresh tokens stored before the session's start
+// was recorded get their family's oldest creation time (its login), so a
+// session that already ran past AUTH_SESSION_MAX_AGE ends at the next refresh
+// instead of starting its count anew.
+func TestSessionStartBackfill(t *testing.T) {
+	t.Parallel()
+	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
+		f := setup(t, db, nil)
+		a := f.newAccount(t)
+		f.login(t, a)
+		if _, err := db.MigrateDown(t.Context(), Name); err != nil {
+			t.Fatal(err)
+		}
+		login := now().Add(-40 * 24 * time.Hour)
+		for i, created := range []time.Time{login, login.Add(20 * 24 * time.Hour)} {
+			if _, err := db.Bun().NewInsert().Model(&map[string]any{
+				"user_id": a.id, "family_id": "old-family", "token_hash": fmt.Sprintf("old-hash-%d", i),
+				"created_at": created, "expires_at": created.Add(DefaultRefreshTTL),
+			}).TableExpr("auth_refresh_tokens").Exec(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.MigrateUp(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		var tokens []refreshToken
+		if err := db.Bun().NewSelect().Model(&tokens).Where("family_id = ?", "old-family").Scan(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if len(tokens) != 2 {
+			t.Fatalf("%d tokens of the old family, want 2", len(tokens))
+		}
+		for _, rt := range tokens {
+			if !rt.SessionStartedAt.Equal(login) {
+				t.Errorf("token created %v: session started %v, want the family's first token's %v", rt.CreatedAt, rt.SessionStartedAt, login)
+			}
+		}
+	})
+}
+
 func TestMigrationsDownUp(t *testing.T) {
 	t.Parallel()
 	databasetest.Engines(t, func(t *testing.T, db *database.DB) {

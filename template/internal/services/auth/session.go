@@ -103,7 +103,8 @@ func (c *sessionCache) dropUser(userID int64) {
 }
 
 // sessionLive reports whether session sid of userID has a refresh token
-// that is neither revoked nor expired, from the cache when it knows.
+// that is neither revoked nor expired and began within AUTH_SESSION_MAX_AGE,
+// from the cache when it knows.
 func (a *AuthService) sessionLive(ctx context.Context, sid string, userID int64) (bool, error) {
 	if live, ok := a.users.sessions.get(sid, userID); ok {
 		return live, nil
@@ -119,9 +120,11 @@ func (a *AuthService) sessionLive(ctx context.Context, sid string, userID int64)
 
 // sessionLiveInDB is the uncached check: one indexed query.
 func (a *AuthService) sessionLiveInDB(ctx context.Context, sid string, userID int64) (bool, error) {
+	t := now()
 	live, err := a.db.Bun().NewSelect().Model((*refreshToken)(nil)).
 		Where("family_id = ?", sid).Where("user_id = ?", userID).
-		Where("revoked_at IS NULL").Where("expires_at > ?", now()).Exists(ctx)
+		Where("revoked_at IS NULL").Where("expires_at > ?", t).
+		Where("session_started_at > ?", t.Add(-a.maxAge)).Exists(ctx)
 	if err != nil {
 		return false, fmt.Errorf("auth: check session: %w", err)
 	}

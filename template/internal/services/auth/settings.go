@@ -42,6 +42,13 @@ const (
 	// working day with coffee breaks.
 	DefaultDashboardIdleTimeout = 30 * time.Minute
 	DefaultDashboardSessionTTL  = 12 * time.Hour
+	// An API session (a refresh-token family) ends this long after its login,
+	// however often it is refreshed: OWASP's Session Management Cheat Sheet
+	// asks for an absolute timeout, so that a stolen refresh token cannot keep
+	// a session alive forever. 30 days, AUTH_REFRESH_TTL's default, is a
+	// month of "stay signed in" on a phone: a user signs in again once a month
+	// however active, and one who stops using the app is out as before.
+	DefaultSessionMaxAge = 30 * 24 * time.Hour
 
 	// MinSecretBytes is the shortest AUTH_SECRET accepted in production.
 	MinSecretBytes = 32
@@ -59,6 +66,7 @@ type Settings struct {
 	Audience           string        `env:"AUTH_AUDIENCE" envDefault:"aegis" doc:"Audience (aud) written into and required of access tokens."`
 	AccessTTL          time.Duration `env:"AUTH_ACCESS_TTL" envDefault:"15m" doc:"Lifetime of an access token (JWT)."`
 	RefreshTTL         time.Duration `env:"AUTH_REFRESH_TTL" envDefault:"720h" doc:"Lifetime of a refresh token; each refresh issues a new one."`
+	SessionMaxAge      time.Duration `env:"AUTH_SESSION_MAX_AGE" envDefault:"720h" doc:"An API session ends this long after its login, however often it is refreshed (an absolute timeout); a refresh after it gets 401 and the user signs in again."`
 	RefreshReuseGrace  time.Duration `env:"AUTH_REFRESH_REUSE_GRACE" envDefault:"10s" doc:"A refresh token presented again within this long of its first use gets a new pair of the same session instead of ending it as stolen: two requests of one client (two browser tabs) refreshing at once. 0 turns it off: any second use ends the session."`
 	Leeway             time.Duration `env:"AUTH_LEEWAY" envDefault:"30s" doc:"Clock skew tolerated when checking token expiry."`
 	Argon2MemoryKiB    uint32        `env:"AUTH_ARGON2_MEMORY_KIB" envDefault:"19456" doc:"argon2id memory per password hash, in KiB (OWASP: 19456 with 2 iterations)."`
@@ -88,6 +96,7 @@ func (s Settings) WithDefaults() Settings {
 	config.Default(&s.Audience, DefaultAudience)
 	config.Default(&s.AccessTTL, DefaultAccessTTL)
 	config.Default(&s.RefreshTTL, DefaultRefreshTTL)
+	config.Default(&s.SessionMaxAge, DefaultSessionMaxAge)
 	config.Default(&s.LoginIPWindow, DefaultLoginIPWindow)
 	config.Default(&s.LoginAccountWindow, DefaultLoginAccountWindow)
 	config.Default(&s.DashboardIdleTimeout, DefaultDashboardIdleTimeout)
@@ -116,6 +125,7 @@ func (s Settings) Validate() error {
 	return errors.Join(
 		config.Positive("AUTH_ACCESS_TTL", s.AccessTTL, duration),
 		config.Positive("AUTH_REFRESH_TTL", s.RefreshTTL, duration),
+		config.Positive("AUTH_SESSION_MAX_AGE", s.SessionMaxAge, duration),
 		config.Positive("AUTH_LOGIN_IP_WINDOW", s.LoginIPWindow, duration),
 		config.Positive("AUTH_LOGIN_ACCOUNT_WINDOW", s.LoginAccountWindow, duration),
 		config.Positive("AUTH_HASH_WAIT", s.HashWait, duration),

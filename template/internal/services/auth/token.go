@@ -112,18 +112,23 @@ func (t *tokenSigner) parse(token string) (*Claims, error) {
 
 // refreshToken is a stored refresh token: only its SHA-256 is kept. Tokens
 // of one login form a family (a session); each refresh marks the old token
-// used and adds a new one to the family.
+// used and adds a new one to the family, which keeps the family's
+// SessionStartedAt: the login that AUTH_SESSION_MAX_AGE counts from.
 type refreshToken struct {
 	bun.BaseModel `bun:"table:auth_refresh_tokens"`
 
-	ID        int64      `bun:"id,pk,autoincrement"`
-	UserID    int64      `bun:"user_id,notnull"`
-	FamilyID  string     `bun:"family_id,notnull"`
-	TokenHash string     `bun:"token_hash,notnull"`
-	CreatedAt time.Time  `bun:"created_at,notnull"`
-	ExpiresAt time.Time  `bun:"expires_at,notnull"`
-	UsedAt    *time.Time `bun:"used_at"`
-	RevokedAt *time.Time `bun:"revoked_at"`
+	ID        int64     `bun:"id,pk,autoincrement"`
+	UserID    int64     `bun:"user_id,notnull"`
+	FamilyID  string    `bun:"family_id,notnull"`
+	TokenHash string    `bun:"token_hash,notnull"`
+	CreatedAt time.Time `bun:"created_at,notnull"`
+	ExpiresAt time.Time `bun:"expires_at,notnull"`
+	// SessionStartedAt is when the family's login was (NOT NULL on PostgreSQL;
+	// SQLite cannot add the constraint to an existing table, and openSession
+	// always writes it).
+	SessionStartedAt time.Time  `bun:"session_started_at,notnull"`
+	UsedAt           *time.Time `bun:"used_at"`
+	RevokedAt        *time.Time `bun:"revoked_at"`
 }
 
 // newOpaqueToken returns a random refresh token (256 bits, base64url) and
