@@ -103,12 +103,20 @@ func TestSMTPDeliveredThenConnectionLost(t *testing.T) {
 // the connection without answering it.
 func hangUpAt(t *testing.T, stage string) int {
 	t.Helper()
+	return scriptedSMTP(t, func(verb, _ string) (string, bool) { return "", verb == stage })
+}
+
+// scriptedSMTP runs an SMTP server on a free port that asks answer for its reply to every
+// command (verb upper-cased, "." for the end of the message's data, line as sent): a reply
+// of "" is the usual success, hangUp closes the connection without replying.
+func scriptedSMTP(t *testing.T, answer func(verb, line string) (reply string, hangUp bool)) int {
+	t.Helper()
 	return testserver.Serve(t, func(c net.Conn) {
 		defer c.Close()
 		r, w := bufio.NewReader(c), bufio.NewWriter(c)
-		reply := func(s string) bool {
-			_, err := w.WriteString(s + "\r\n")
-			return err == nil && w.Flush() == nil
+		reply := func(s string) {
+			_, _ = w.WriteString(s + "\r\n")
+			_ = w.Flush()
 		}
 		reply("220 localhost ESMTP")
 		inData := false
@@ -118,24 +126,31 @@ func hangUpAt(t *testing.T, stage string) int {
 				return
 			}
 			line = strings.TrimRight(line, "\r\n")
-			if inData {
-				if line == "." {
-					if stage == "." {
-						return
-					}
-					inData = false
-					reply("250 queued")
-				}
+			verb := "."
+			switch {
+			case inData && line != ".":
 				continue
+			case !inData:
+				verb = strings.ToUpper(strings.SplitN(line, " ", 2)[0])
+				if i := strings.IndexByte(verb, ':'); i >= 0 {
+					verb = verb[:i]
+				}
 			}
-			verb := strings.ToUpper(strings.SplitN(line, " ", 2)[0])
-			if i := strings.IndexByte(verb, ':'); i >= 0 {
-				verb = verb[:i]
-			}
-			if verb == stage {
+			answered, hangUp := answer(verb, line)
+			if hangUp {
 				return
 			}
+			if answered != "" {
+				if verb == "." {
+					inData = false
+				}
+				reply(answered)
+				continue
+			}
 			switch verb {
+			case ".":
+				inData = false
+				reply("250 queued")
 			case "EHLO":
 				reply("250-localhost\r\n250 8BITMIME")
 			case "DATA":
@@ -231,48 +246,11 @@ func TestSMTPRecipientsRefusedInPart(t *testing.T) {
 // addresses of refused with their answer, and everything else with success.
 func refuseRecipients(t *testing.T, refused map[string]string) int {
 	t.Helper()
-	return testserver.Serve(t, func(c net.Conn) {
-		defer c.Close()
-		r, w := bufio.NewReader(c), bufio.NewWriter(c)
-		reply := func(s string) {
-			_, _ = w.WriteString(s + "\r\n")
-			_ = w.Flush()
+	return scriptedSMTP(t, func(verb, line string) (string, bool) {
+		if verb != "RCPT" {
+			return "", false
 		}
-		reply("220 localhost ESMTP")
-		inData := false
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
-			}
-			line = strings.TrimRight(line, "\r\n")
-			if inData {
-				if line == "." {
-					inData = false
-					reply("250 queued")
-				}
-				continue
-			}
-			upper := strings.ToUpper(line)
-			switch {
-			case strings.HasPrefix(upper, "EHLO"):
-				reply("250-localhost\r\n250 8BITMIME")
-			case strings.HasPrefix(upper, "RCPT TO:"):
-				addr := strings.Trim(strings.Fields(line[len("RCPT TO:"):])[0], "<>")
-				if answer, ok := refused[addr]; ok {
-					reply(answer)
-				} else {
-					reply("250 ok")
-				}
-			case upper == "DATA":
-				inData = true
-				reply("354 go ahead")
-			case upper == "QUIT":
-				reply("221 bye")
-				return
-			default:
-				reply("250 ok")
-			}
-		}
-	}).Port
+		_, arg, _ := strings.Cut(line, ":")
+		return refused[strings.Trim(strings.Fields(arg)[0], "<>")], false
+	})
 }
