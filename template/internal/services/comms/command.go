@@ -197,7 +197,7 @@ func sendFix(provider string, err error) string {
 	case ProviderPostmark:
 		key, baseURL = "COMMS_POSTMARK_SERVER_TOKEN", "COMMS_POSTMARK_BASE_URL"
 	case ProviderTwilio:
-		key, baseURL = "COMMS_TWILIO_ACCOUNT_SID and COMMS_TWILIO_AUTH_TOKEN", "COMMS_TWILIO_BASE_URL"
+		key, baseURL = "COMMS_TWILIO_ACCOUNT_SID and COMMS_TWILIO_AUTH_TOKEN (or COMMS_TWILIO_API_KEY_SID and COMMS_TWILIO_API_KEY_SECRET)", "COMMS_TWILIO_BASE_URL"
 	}
 	pe, ok := errors.AsType[*ProviderError](err)
 	switch {

@@ -183,4 +183,18 @@ func TestSendTestSMS(t *testing.T) {
 			t.Errorf("Twilio %d: %v, want one line containing %q", tt.status, err, tt.want)
 		}
 	}
+
+	// An API key instead of the auth token, and an alphanumeric sender ID: the settings are
+	// taken, and the fake sees the key's credentials and the sender ID.
+	api.requireBasicAuth("SK0123", "key-secret")
+	t.Setenv("COMMS_TWILIO_AUTH_TOKEN", "")
+	t.Setenv("COMMS_TWILIO_API_KEY_SID", "SK0123")
+	t.Setenv("COMMS_TWILIO_API_KEY_SECRET", "key-secret")
+	t.Setenv("COMMS_TWILIO_FROM", "Acme")
+	api.reply(201, `{"sid":"SM43","status":"queued"}`, nil)
+	out, err = commsRun(t, "send-test-sms", "--to", "+447700900123")
+	form, _ = url.ParseQuery(string(api.body))
+	if err != nil || !strings.Contains(out, "sent with twilio (id SM43)") || form.Get("From") != "Acme" {
+		t.Errorf("send-test-sms with an API key and a sender ID: %v, %q, form %v", err, out, form)
+	}
 }

@@ -212,7 +212,7 @@ func SMSProviderFor(s Settings, clients *httpclient.Clients) (SMSProvider, error
 		return nil, err
 	}
 	return NewTwilio(client, TwilioParams{BaseURL: s.TwilioBaseURL, AccountSID: s.TwilioAccountSID,
-		AuthToken: s.TwilioAuthToken, From: s.TwilioFrom, MessagingServiceSID: s.TwilioMessagingServiceSID}), nil
+		AuthToken: s.TwilioAuthToken, APIKeySID: s.TwilioAPIKeySID, APIKeySecret: s.TwilioAPIKeySecret, From: s.TwilioFrom, MessagingServiceSID: s.TwilioMessagingServiceSID}), nil
 }
 
 // Settings returns the service's settings, defaults filled in.

@@ -23,6 +23,9 @@ type fakeAPI struct {
 	status  int
 	answer  string
 	headers map[string]string
+	// user and password, when set, are the only basic-auth credentials the fake takes:
+	// others get Twilio's 401 (code 20003), as the real API answers them.
+	user, password string
 }
 
 func newFakeAPI(t *testing.T) *fakeAPI {
@@ -30,6 +33,12 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.req = r
 		f.body, _ = io.ReadAll(r.Body)
+		if user, password, ok := r.BasicAuth(); f.user != "" && (!ok || user != f.user || password != f.password) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = io.WriteString(w, `{"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401}`)
+			return
+		}
 		for k, v := range f.headers {
 			w.Header().Set(k, v)
 		}
@@ -44,6 +53,9 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 func (f *fakeAPI) reply(status int, answer string, headers map[string]string) {
 	f.status, f.answer, f.headers = status, answer, headers
 }
+
+// requireBasicAuth makes the fake refuse, as Twilio does, a request without these credentials.
+func (f *fakeAPI) requireBasicAuth(user, password string) { f.user, f.password = user, password }
 
 func testEmail(t *testing.T) *Message {
 	t.Helper()
@@ -254,6 +266,34 @@ func TestResendAddresses(t *testing.T) {
 	}
 }
 
+// With an API key, Twilio takes the key's SID and secret as the basic-auth credentials while
+// the URL keeps the account SID; the auth token is not sent.
+func TestTwilioAPIKey(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t)
+	api.requireBasicAuth("SK0123456789abcdef", "key-secret")
+	api.reply(201, `{"sid":"SM77","status":"queued"}`, nil)
+	s := Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC123", TwilioAPIKeySID: "SK0123456789abcdef",
+		TwilioAPIKeySecret: "key-secret", TwilioFrom: "+15005550006", TwilioBaseURL: api.URL}.WithDefaults()
+	if err := s.Validate(); err != nil {
+		t.Fatalf("API key settings: %v", err)
+	}
+	p, err := SMSProviderFor(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := p.SendSMS(t.Context(), &SMS{To: "+14155550123", Body: "x"})
+	if err != nil || id != "SM77" || api.req.URL.Path != "/2010-04-01/Accounts/AC123/Messages.json" {
+		t.Errorf("SendSMS with an API key = %q, %v (path %s)", id, err, api.req.URL.Path)
+	}
+	// The fake refuses other credentials: the account SID with the key's secret is one.
+	wrong := NewTwilio(api.Client(), TwilioParams{BaseURL: api.URL, AccountSID: "AC123", AuthToken: "key-secret", From: "+15005550006"})
+	var pe *ProviderError
+	if _, err := wrong.SendSMS(t.Context(), &SMS{To: "+14155550123", Body: "x"}); !errors.As(err, &pe) || pe.StatusCode != 401 || pe.Code != "20003" {
+		t.Errorf("account SID as the user: %v, want Twilio's 401 20003", err)
+	}
+}
+
 func TestTwilio(t *testing.T) {
 	t.Parallel()
 	api := newFakeAPI(t)
@@ -276,6 +316,15 @@ func TestTwilio(t *testing.T) {
 	}
 	if form, _ := url.ParseQuery(string(api.body)); form.Get("MessagingServiceSid") != "MG9" || form.Has("From") {
 		t.Errorf("with a messaging service: %v", form)
+	}
+
+	// An alphanumeric sender ID goes in From as it is.
+	p = NewTwilio(api.Client(), TwilioParams{BaseURL: api.URL, AccountSID: "AC123", AuthToken: "tok", From: "Acme Shop"})
+	if _, err := p.SendSMS(t.Context(), &SMS{To: "+447700900123", Body: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if form, _ := url.ParseQuery(string(api.body)); form.Get("From") != "Acme Shop" || form.Has("MessagingServiceSid") {
+		t.Errorf("with an alphanumeric sender ID: %v", form)
 	}
 
 	api.reply(400, `{"code":21211,"message":"The 'To' number +1415 is not a valid phone number.","more_info":"https://www.twilio.com/docs/errors/21211","status":400}`, nil)

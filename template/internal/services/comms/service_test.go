@@ -173,6 +173,20 @@ func TestSettingsValidate(t *testing.T) {
 		{Settings{SMSProvider: ProviderTwilio}, "COMMS_TWILIO_FROM"},
 		{Settings{SMSProvider: ProviderTwilio, TwilioFrom: "+14155550100"}, "COMMS_TWILIO_AUTH_TOKEN"},
 		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "SK0123", TwilioAuthToken: "t", TwilioFrom: "+14155550100"}, "COMMS_TWILIO_ACCOUNT_SID"},
+		// An API key's SID in the account SID: the fix names where it goes.
+		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "SK0123", TwilioAuthToken: "t", TwilioFrom: "+14155550100"}, "goes in COMMS_TWILIO_API_KEY_SID"},
+		// Exactly one way to authenticate.
+		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioFrom: "+14155550100"}, "or set COMMS_TWILIO_API_KEY_SID and COMMS_TWILIO_API_KEY_SECRET"},
+		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAuthToken: "t", TwilioAPIKeySID: "SK1", TwilioAPIKeySecret: "s", TwilioFrom: "+14155550100"}, "COMMS_TWILIO_AUTH_TOKEN (value not shown) is set, and so is an API key"},
+		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAPIKeySID: "SK1", TwilioFrom: "+14155550100"}, "COMMS_TWILIO_API_KEY_SECRET (value not shown) is empty"},
+		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAPIKeySecret: "s", TwilioFrom: "+14155550100"}, `COMMS_TWILIO_API_KEY_SID="" is empty`},
+		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAPIKeySID: "AC1", TwilioAPIKeySecret: "s", TwilioFrom: "+14155550100"}, "the AC... SID goes in COMMS_TWILIO_ACCOUNT_SID"},
+		// Alphanumeric sender IDs: 1 to 11 letters, digits and spaces, at least one letter.
+		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAuthToken: "t", TwilioFrom: "AcmeShopping"}, "neither an E.164 number nor an alphanumeric sender ID"},
+		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAuthToken: "t", TwilioFrom: "Acme-Shop"}, "neither an E.164 number nor an alphanumeric sender ID"},
+		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAuthToken: "t", TwilioFrom: "Zoë"}, "neither an E.164 number nor an alphanumeric sender ID"},
+		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAuthToken: "t", TwilioFrom: "12345"}, "E.164"},
+		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAuthToken: "t", TwilioFrom: "+1415 555 0100"}, "E.164"},
 		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAuthToken: "t", TwilioMessagingServiceSID: "+14155550100"}, "COMMS_TWILIO_MESSAGING_SERVICE_SID"},
 		{Settings{ResendBaseURL: "ftp://api.resend.com"}, "COMMS_RESEND_BASE_URL"},
 		{Settings{PostmarkBaseURL: "api.postmarkapp.com"}, "COMMS_POSTMARK_BASE_URL"},
@@ -187,6 +201,18 @@ func TestSettingsValidate(t *testing.T) {
 	}
 	if err := (Settings{}).WithDefaults().Validate(); err != nil {
 		t.Errorf("defaults: %v", err)
+	}
+	for _, s := range []Settings{
+		{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAuthToken: "t", TwilioFrom: "+14155550100"},
+		{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAPIKeySID: "SK1", TwilioAPIKeySecret: "s", TwilioFrom: "+14155550100"},
+		{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAuthToken: "t", TwilioFrom: "Acme"},
+		{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAuthToken: "t", TwilioFrom: "Acme Shop 1"},
+		{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAuthToken: "t", TwilioFrom: "A"},
+		{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAuthToken: "t", TwilioFrom: "24x7"},
+	} {
+		if err := s.WithDefaults().Validate(); err != nil {
+			t.Errorf("%+v: %v, want it taken", s, err)
+		}
 	}
 }
 

@@ -85,8 +85,10 @@ type Settings struct {
 
 	SMSProvider               string `env:"COMMS_SMS_PROVIDER" envDefault:"outbox" doc:"Who delivers SMS: outbox (kept and shown in the Comms panel, never sent) or twilio."`
 	TwilioAccountSID          string `env:"COMMS_TWILIO_ACCOUNT_SID" doc:"Twilio account SID (AC...), required with COMMS_SMS_PROVIDER=twilio."`
-	TwilioAuthToken           string `env:"COMMS_TWILIO_AUTH_TOKEN" doc:"Twilio auth token; keep it in your secret store."`
-	TwilioFrom                string `env:"COMMS_TWILIO_FROM" doc:"Twilio number SMS are sent from, in E.164 form (+14155550123); or set COMMS_TWILIO_MESSAGING_SERVICE_SID."`
+	TwilioAuthToken           string `env:"COMMS_TWILIO_AUTH_TOKEN" doc:"Twilio auth token; keep it in your secret store. Or set COMMS_TWILIO_API_KEY_SID and COMMS_TWILIO_API_KEY_SECRET instead (Twilio's advice for production)."`
+	TwilioAPIKeySID           string `env:"COMMS_TWILIO_API_KEY_SID" doc:"Twilio API key SID (SK...), with COMMS_TWILIO_API_KEY_SECRET, used instead of COMMS_TWILIO_AUTH_TOKEN; COMMS_TWILIO_ACCOUNT_SID stays the account's AC... SID."`
+	TwilioAPIKeySecret        string `env:"COMMS_TWILIO_API_KEY_SECRET" doc:"Secret of the Twilio API key COMMS_TWILIO_API_KEY_SID names (shown once, when the key is created); keep it in your secret store."`
+	TwilioFrom                string `env:"COMMS_TWILIO_FROM" doc:"Sender of SMS: a Twilio number in E.164 form (+14155550123), or an alphanumeric sender ID (1 to 11 letters, digits and spaces, at least one letter; not supported in every country); or set COMMS_TWILIO_MESSAGING_SERVICE_SID."`
 	TwilioMessagingServiceSID string `env:"COMMS_TWILIO_MESSAGING_SERVICE_SID" doc:"Twilio messaging service (MG...) that picks the sender; used instead of COMMS_TWILIO_FROM when set."`
 	TwilioBaseURL             string `env:"COMMS_TWILIO_BASE_URL" envDefault:"https://api.twilio.com" doc:"Twilio API's base URL (tests point it at a local server)."`
 }
@@ -154,19 +156,27 @@ func (s Settings) Validate() error {
 		case !strings.HasPrefix(s.TwilioAccountSID, "AC"):
 			// An API key's SID (SK...) or a messaging service's (MG...) here fails every SMS
 			// with a 401 or 404 that names neither setting.
-			errs = append(errs, config.Invalid("COMMS_TWILIO_ACCOUNT_SID", s.TwilioAccountSID, "is not an account SID (they start with AC)", "copy the Account SID from the Twilio console's account info"))
+			fix := "copy the Account SID from the Twilio console's account info"
+			if strings.HasPrefix(s.TwilioAccountSID, "SK") {
+				fix = "an API key's SID goes in COMMS_TWILIO_API_KEY_SID (its secret in COMMS_TWILIO_API_KEY_SECRET); set this to the Account SID (AC...) from the Twilio console"
+			}
+			errs = append(errs, config.Invalid("COMMS_TWILIO_ACCOUNT_SID", s.TwilioAccountSID, "is not an account SID (they start with AC)", fix))
 		}
 		if s.TwilioMessagingServiceSID != "" && !strings.HasPrefix(s.TwilioMessagingServiceSID, "MG") {
 			errs = append(errs, config.Invalid("COMMS_TWILIO_MESSAGING_SERVICE_SID", s.TwilioMessagingServiceSID, "is not a messaging service SID (they start with MG)", "copy it from Messaging, Services in the Twilio console, or leave it unset and set COMMS_TWILIO_FROM"))
 		}
-		if s.TwilioAuthToken == "" {
-			errs = append(errs, config.InvalidSecret("COMMS_TWILIO_AUTH_TOKEN", "is empty and COMMS_SMS_PROVIDER=twilio", "set it to the auth token from the Twilio console"))
-		}
+		errs = append(errs, s.twilioCredentials()...)
 		switch {
 		case s.TwilioFrom == "" && s.TwilioMessagingServiceSID == "":
 			errs = append(errs, config.Invalid("COMMS_TWILIO_FROM", "", "is empty, and so is COMMS_TWILIO_MESSAGING_SERVICE_SID", "set one of them"))
-		case s.TwilioMessagingServiceSID == "" && ValidatePhone(s.TwilioFrom) != nil:
-			errs = append(errs, config.Invalid("COMMS_TWILIO_FROM", s.TwilioFrom, "is not in E.164 form", "write it like +14155550123"))
+		case s.TwilioMessagingServiceSID != "":
+		case strings.HasPrefix(s.TwilioFrom, "+") || !hasLetter(s.TwilioFrom):
+			// Only a sender with a letter can be an alphanumeric ID: anything else was meant as a number.
+			if ValidatePhone(s.TwilioFrom) != nil {
+				errs = append(errs, config.Invalid("COMMS_TWILIO_FROM", s.TwilioFrom, "is not in E.164 form", "write it like +14155550123, or use an alphanumeric sender ID such as MyApp"))
+			}
+		case !ValidSenderID(s.TwilioFrom):
+			errs = append(errs, config.Invalid("COMMS_TWILIO_FROM", s.TwilioFrom, "is neither an E.164 number nor an alphanumeric sender ID (1 to 11 letters A-Z a-z, digits and spaces, at least one letter)", "write a number like +14155550123 or a sender ID such as MyApp"))
 		}
 	}
 	// A base URL without http(s) and a host fails at every message, not here, unless checked.
@@ -175,6 +185,53 @@ func (s Settings) Validate() error {
 		errs = append(errs, config.HTTPURL{Fix: "leave it unset for " + u.def, AllowQuery: true}.Check(u.name, u.value))
 	}
 	return errors.Join(errs...)
+}
+
+// twilioCredentials checks that exactly one way to authenticate with Twilio is set: the
+// account's auth token, or an API key (its SID and secret). Both set would leave which one
+// signs the requests to guess; half an API key fails every SMS with Twilio's 401.
+func (s Settings) twilioCredentials() []error {
+	var errs []error
+	key := s.TwilioAPIKeySID != "" || s.TwilioAPIKeySecret != ""
+	switch {
+	case s.TwilioAuthToken != "" && key:
+		errs = append(errs, config.InvalidSecret("COMMS_TWILIO_AUTH_TOKEN", "is set, and so is an API key (COMMS_TWILIO_API_KEY_SID, COMMS_TWILIO_API_KEY_SECRET)", "keep one: unset COMMS_TWILIO_AUTH_TOKEN to use the API key, or unset both API key settings"))
+	case !key && s.TwilioAuthToken == "":
+		errs = append(errs, config.InvalidSecret("COMMS_TWILIO_AUTH_TOKEN", "is empty and COMMS_SMS_PROVIDER=twilio", "set it to the auth token from the Twilio console, or set COMMS_TWILIO_API_KEY_SID and COMMS_TWILIO_API_KEY_SECRET to use an API key"))
+	}
+	if !key {
+		return errs
+	}
+	switch {
+	case s.TwilioAPIKeySID == "":
+		errs = append(errs, config.Invalid("COMMS_TWILIO_API_KEY_SID", "", "is empty and COMMS_TWILIO_API_KEY_SECRET is set", "set it to the API key's SID (SK...) from the Twilio console's API keys"))
+	case !strings.HasPrefix(s.TwilioAPIKeySID, "SK"):
+		// The account SID here authenticates nothing: Twilio answers 401 at every SMS.
+		errs = append(errs, config.Invalid("COMMS_TWILIO_API_KEY_SID", s.TwilioAPIKeySID, "is not an API key SID (they start with SK)", "copy the key's SID from the Twilio console's API keys; the AC... SID goes in COMMS_TWILIO_ACCOUNT_SID"))
+	}
+	if s.TwilioAPIKeySecret == "" {
+		errs = append(errs, config.InvalidSecret("COMMS_TWILIO_API_KEY_SECRET", "is empty and COMMS_TWILIO_API_KEY_SID is set", "set it to the secret shown when the key was created (or create a new key)"))
+	}
+	return errs
+}
+
+// ValidSenderID reports whether s is an alphanumeric sender ID Twilio accepts in From: 1 to
+// 11 characters, letters A-Z a-z, digits and spaces, at least one letter.
+func ValidSenderID(s string) bool {
+	if len(s) < 1 || len(s) > 11 || !hasLetter(s) {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == ' ') {
+			return false
+		}
+	}
+	return true
+}
+
+// hasLetter reports whether s holds an ASCII letter.
+func hasLetter(s string) bool {
+	return strings.ContainsFunc(s, func(c rune) bool { return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' })
 }
 
 // baseURL is one HTTP provider's base URL setting: its name, value and default, and whether
