@@ -133,7 +133,7 @@ func reportTest(ctx context.Context, w io.Writer, svc *Service, provider string,
 		if id == "" {
 			return err
 		}
-		return sendTestFailure(id, provider, err)
+		return sendTestFailure(id, provider, err, svc.Settings().TwilioAPIKeySID != "")
 	}
 	r, err := svc.Message(ctx, id)
 	if err != nil {
@@ -155,26 +155,34 @@ func testMessage(to, app string) Message {
 
 // sendTestFailure is a failed test send as one line: what failed, the provider's reason and
 // which settings to check.
-func sendTestFailure(id ID, provider string, err error) error {
-	return &sendTestError{id: id, provider: provider, err: err}
+func sendTestFailure(id ID, provider string, err error, twilioAPIKey bool) error {
+	return &sendTestError{id: id, provider: provider, err: err, twilioAPIKey: twilioAPIKey}
 }
 
 type sendTestError struct {
 	id       ID
 	provider string
 	err      error
+	// twilioAPIKey: Twilio authenticates with an API key, not the auth token.
+	twilioAPIKey bool
 }
 
 func (e *sendTestError) Error() string {
 	// The reason's own "comms: " would repeat the line's.
 	return fmt.Sprintf("comms: message %s not sent with %s: %s; %s", e.id, e.provider,
-		strings.TrimPrefix(e.err.Error(), "comms: "), sendFix(e.provider, e.err))
+		strings.TrimPrefix(e.err.Error(), "comms: "), credentialsFix(e.provider, e.err, e.twilioAPIKey))
 }
 
 func (e *sendTestError) Unwrap() error { return e.err }
 
-// sendFix says what to check after a delivery failed with err.
-func sendFix(provider string, err error) string {
+// sendFix says what to check after a delivery failed with err, Twilio's credentials being
+// the auth token.
+func sendFix(provider string, err error) string { return credentialsFix(provider, err, false) }
+
+// credentialsFix is sendFix naming, for Twilio, the credentials in use: an API key
+// (twilioAPIKey) or the auth token. Naming the unused one would send the user to a setting
+// that is empty on purpose.
+func credentialsFix(provider string, err error, twilioAPIKey bool) string {
 	switch {
 	case errors.Is(err, ErrSMTPUnreachable):
 		return "check COMMS_SMTP_HOST and COMMS_SMTP_PORT, and that the server is running"
@@ -197,7 +205,11 @@ func sendFix(provider string, err error) string {
 	case ProviderPostmark:
 		key, baseURL = "COMMS_POSTMARK_SERVER_TOKEN", "COMMS_POSTMARK_BASE_URL"
 	case ProviderTwilio:
-		key, baseURL = "COMMS_TWILIO_ACCOUNT_SID and COMMS_TWILIO_AUTH_TOKEN (or COMMS_TWILIO_API_KEY_SID and COMMS_TWILIO_API_KEY_SECRET)", "COMMS_TWILIO_BASE_URL"
+		key, baseURL = "COMMS_TWILIO_ACCOUNT_SID and COMMS_TWILIO_AUTH_TOKEN", "COMMS_TWILIO_BASE_URL"
+		if twilioAPIKey {
+			// The key must belong to the account in the URL, else Twilio answers 401 too.
+			key = "COMMS_TWILIO_API_KEY_SID, COMMS_TWILIO_API_KEY_SECRET and COMMS_TWILIO_ACCOUNT_SID (the account the key belongs to)"
+		}
 	}
 	pe, ok := errors.AsType[*ProviderError](err)
 	switch {

@@ -197,4 +197,11 @@ func TestSendTestSMS(t *testing.T) {
 	if err != nil || !strings.Contains(out, "sent with twilio (id SM43)") || form.Get("From") != "Acme" {
 		t.Errorf("send-test-sms with an API key and a sender ID: %v, %q, form %v", err, out, form)
 	}
+	// A refused key: the fix names the API key settings, not the auth token left empty.
+	api.requireBasicAuth("SK0123", "another-secret")
+	_, err = commsRun(t, "send-test-sms", "--to", "+447700900123")
+	if err == nil || !strings.Contains(err.Error(), "check COMMS_TWILIO_API_KEY_SID, COMMS_TWILIO_API_KEY_SECRET and COMMS_TWILIO_ACCOUNT_SID") ||
+		strings.Contains(err.Error(), "AUTH_TOKEN") || strings.Contains(err.Error(), "key-secret") {
+		t.Errorf("Twilio 401 with an API key: %v", err)
+	}
 }
