@@ -175,7 +175,7 @@ func (s Settings) Validate() error {
 			if ValidatePhone(s.TwilioFrom) != nil {
 				errs = append(errs, config.Invalid("COMMS_TWILIO_FROM", s.TwilioFrom, "is not in E.164 form", "write it like +14155550123, or use an alphanumeric sender ID such as MyApp"))
 			}
-		case !ValidSenderID(s.TwilioFrom):
+		case !validSenderID(s.TwilioFrom):
 			errs = append(errs, config.Invalid("COMMS_TWILIO_FROM", s.TwilioFrom, "is neither an E.164 number nor an alphanumeric sender ID (1 to 11 letters A-Z a-z, digits and spaces, at least one letter)", "write a number like +14155550123 or a sender ID such as MyApp"))
 		}
 	}
@@ -215,9 +215,9 @@ func (s Settings) twilioCredentials() []error {
 	return errs
 }
 
-// ValidSenderID reports whether s is an alphanumeric sender ID Twilio accepts in From: 1 to
+// validSenderID reports whether s is an alphanumeric sender ID Twilio accepts in From: 1 to
 // 11 characters, letters A-Z a-z, digits and spaces, at least one letter.
-func ValidSenderID(s string) bool {
+func validSenderID(s string) bool {
 	if len(s) < 1 || len(s) > 11 || !hasLetter(s) {
 		return false
 	}
