@@ -1,6 +1,8 @@
 package database_test
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -97,6 +99,34 @@ func TestComponent(t *testing.T) {
 		}
 		if err := db.Ping(t.Context()); err == nil {
 			t.Error("the database still answers after Stop")
+		}
+	})
+}
+
+// TestComponentRefusesUnmigrated: with AUTO_MIGRATE=false on an unmigrated database, every
+// command that starts the database (users list, jobs list, worker, ...) fails with the
+// refusal alone, one line that says to run 'migrate up': not behind the registry's
+// "start database (registered at <source path>)", which is for programming errors.
+func TestComponentRefusesUnmigrated(t *testing.T) {
+	databasetest.ForEachEngine(t, func(t *testing.T, engine database.Engine) {
+		t.Setenv("DATABASE_URL", databasetest.Settings(t, engine).URL)
+		t.Setenv("AUTO_MIGRATE", "false")
+		r := registry.New()
+		registry.Contribute(r, testOwner, database.Migrations{FS: testMigrationsFS})
+		c := registrytest.Build(t, r, database.Register)
+		err := c.Start(t.Context())
+		if err == nil {
+			_ = c.Stop(t.Context())
+			t.Fatal("Start on an unmigrated database with AUTO_MIGRATE=false succeeded")
+		}
+		t.Cleanup(func() { _ = c.Stop(context.Background()) })
+		if !errors.Is(err, database.ErrPendingMigrations) {
+			t.Errorf("Start = %v, want ErrPendingMigrations", err)
+		}
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "database: 2 migration(s) pending (dbtest); run '") ||
+			strings.Contains(msg, "\n") || strings.Contains(msg, "registered at") || strings.Contains(msg, ".go:") {
+			t.Errorf("Start = %q, want the one-line refusal alone", msg)
 		}
 	})
 }

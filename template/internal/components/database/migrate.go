@@ -491,3 +491,8 @@ func (e *PendingError) Error() string {
 
 // Is makes errors.Is(err, ErrPendingMigrations) true.
 func (e *PendingError) Is(target error) bool { return target == ErrPendingMigrations }
+
+// Standalone tells the registry that the message is complete for the person running the app
+// (registry.StandaloneError): a command started on an unmigrated database then fails with
+// this line alone, not behind "start database (registered at <source path>)".
+func (e *PendingError) Standalone() bool { return true }
