@@ -139,9 +139,7 @@ full list with defaults.`,
 	root.SetErr(a.stderr)
 	root.SetVersionTemplate(a.name + " " + versionLine() + "\n")
 	root.CompletionOptions.HiddenDefaultCmd = true
-	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return &command.Usage{Err: err, Path: cmd.CommandPath()}
-	})
+	root.SetFlagErrorFunc(command.FlagError)
 	root.AddCommand(a.serveCmd(), a.healthCmd(), a.servicesCmd(), a.versionCmd())
 	contributed, err := a.contributed()
 	if err != nil {

@@ -41,7 +41,7 @@ func TestUsageAndExitCodes(t *testing.T) {
 		{args: []string{"health", "bogus"}, wantCode: 2, wantErr: `unknown command "bogus" for "shop health"`, oneLineErr: true},
 		{args: []string{"services", "--bogus"}, wantCode: 2, wantErr: "unknown flag: --bogus (see 'shop services --help')", oneLineErr: true},
 		{args: []string{"services", "graph", "--format", "png"}, wantCode: 2, wantErr: `unknown --format "png"; use one of mermaid, dot, json`, oneLineErr: true},
-		{args: []string{"health", "status", "--timeout", "soon"}, wantCode: 2, wantErr: "invalid argument", oneLineErr: true},
+		{args: []string{"health", "status", "--timeout", "soon"}, wantCode: 2, wantErr: `shop: --timeout "soon" is not a duration such as 90s, 15m or 24h (see 'shop health status --help')`, oneLineErr: true},
 		{args: []string{"health", "probe", "--url", closed, "--timeout", "2s"}, wantCode: 1, wantErr: "shop: health: cannot reach " + closed + "/health/ready: connection refused; is the server running?", oneLineErr: true},
 		{args: []string{"health", "status", "--url", closed}, wantCode: 1, wantErr: "is the server running?", oneLineErr: true},
 	}

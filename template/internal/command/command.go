@@ -13,10 +13,12 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/aegisgo/aegis/template/internal/config"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
@@ -175,6 +177,41 @@ func (e *Usage) Unwrap() error { return e.Err }
 // UsageError reports a command-line mistake in cmd: exit status 2 and a pointer to its help.
 func UsageError(cmd *cobra.Command, format string, args ...any) error {
 	return &Usage{Err: fmt.Errorf(format, args...), Path: cmd.CommandPath()}
+}
+
+// FlagError is the flag error function of the binary's root command (and commandtest's): a
+// usage error pointing to the help of cmd. A value the flag's type cannot parse reads as what
+// the flag takes, "--page \"abc\" is not a whole number", rather than pflag's
+// "strconv.ParseInt: parsing \"abc\": invalid syntax", which names Go functions.
+func FlagError(cmd *cobra.Command, err error) error {
+	var bad *pflag.InvalidValueError
+	if errors.As(err, &bad) {
+		if want := flagTakes(bad.GetFlag().Value.Type(), bad.Unwrap()); want != "" {
+			err = fmt.Errorf("--%s %q %s", bad.GetFlag().Name, bad.GetValue(), want)
+		}
+	}
+	return &Usage{Err: err, Path: cmd.CommandPath()}
+}
+
+// flagTakes says what a flag of pflag type typ takes, given why parsing failed; "" keeps
+// pflag's own message (a type whose error is already meant for people).
+func flagTakes(typ string, cause error) string {
+	if errors.Is(cause, strconv.ErrRange) {
+		return "is out of range"
+	}
+	switch typ {
+	case "int", "int8", "int16", "int32", "int64", "intSlice", "int32Slice", "int64Slice":
+		return "is not a whole number"
+	case "uint", "uint8", "uint16", "uint32", "uint64", "uintSlice":
+		return "is not a whole number, 0 or more"
+	case "float32", "float64", "float32Slice", "float64Slice":
+		return "is not a number"
+	case "duration", "durationSlice":
+		return "is not a duration such as 90s, 15m or 24h"
+	case "bool", "boolSlice":
+		return "is not true or false"
+	}
+	return ""
 }
 
 // IntRange is nil when the value v of the integer flag named flag ("--page") is from lo to hi,

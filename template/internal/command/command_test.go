@@ -347,3 +347,40 @@ func TestStartChecksEverySetting(t *testing.T) {
 		t.Errorf("Build = %v, want no judgement of the parts' settings", err)
 	}
 }
+
+// TestFlagError: a flag value its type cannot parse is a usage error (exit 2) that says what
+// the flag takes, without pflag's "strconv.ParseInt: parsing ..." naming Go functions.
+func TestFlagError(t *testing.T) {
+	t.Parallel()
+	build := func(*command.Env) *cobra.Command {
+		cmd := &cobra.Command{Use: "list", RunE: func(*cobra.Command, []string) error { return nil }}
+		cmd.Flags().Int("page", 1, "")
+		cmd.Flags().Uint("count", 1, "")
+		cmd.Flags().Float64("ratio", 1, "")
+		cmd.Flags().Duration("since", time.Hour, "")
+		cmd.Flags().Bool("json", false, "")
+		cmd.Flags().StringSlice("state", nil, "")
+		return cmd
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--page", "abc"}, `--page "abc" is not a whole number (see 'app list --help')`},
+		{[]string{"--page=1.5"}, `--page "1.5" is not a whole number (see 'app list --help')`},
+		{[]string{"--page", "99999999999999999999"}, `--page "99999999999999999999" is out of range (see 'app list --help')`},
+		{[]string{"--count", "-1"}, `--count "-1" is not a whole number, 0 or more (see 'app list --help')`},
+		{[]string{"--ratio", "half"}, `--ratio "half" is not a number (see 'app list --help')`},
+		{[]string{"--since", "3 days"}, `--since "3 days" is not a duration such as 90s, 15m or 24h (see 'app list --help')`},
+		{[]string{"--json=maybe"}, `--json "maybe" is not true or false (see 'app list --help')`},
+		{[]string{"--page"}, `flag needs an argument: --page (see 'app list --help')`},
+		{[]string{"--pages", "2"}, `unknown flag: --pages (see 'app list --help')`},
+	}
+	for _, tt := range tests {
+		_, _, err := commandtest.Run(t.Context(), registry.New(), build, tt.args...)
+		commandtest.WantUsage(t, err, tt.want)
+		if err != nil && strings.Contains(err.Error(), "strconv") {
+			t.Errorf("%v: %v names a Go function", tt.args, err)
+		}
+	}
+}

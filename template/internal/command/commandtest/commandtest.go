@@ -28,8 +28,9 @@ func RunWithInput(ctx context.Context, r *registry.Registry, build command.Build
 	// Under a root like the binary's: quiet on errors and usage, which the binary prints itself.
 	root := &cobra.Command{Use: "app", SilenceUsage: true, SilenceErrors: true}
 	root.AddCommand(sub)
-	// The binary's argument rule: a command without Args takes none.
+	// The binary's argument rule (a command without Args takes none) and its flag errors.
 	command.UsageArgs(root)
+	root.SetFlagErrorFunc(command.FlagError)
 	root.SetArgs(append([]string{sub.Name()}, args...))
 	if in != nil {
 		root.SetIn(in)
