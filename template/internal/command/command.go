@@ -277,7 +277,8 @@ func UsageArgs(cmd *cobra.Command) {
 // ExactArgs is the Args of a command that takes exactly the arguments names, as its Use line
 // spells them ("set-role EMAIL ROLE": ExactArgs("EMAIL", "ROLE")). It is cobra.ExactArgs with
 // a usage error that says which arguments the command takes: cobra's "accepts 2 arg(s),
-// received 1" leaves the reader to count, and does not say which one is missing.
+// received 1" leaves the reader to count, and does not say which one is missing. An empty
+// argument is refused as missing.
 func ExactArgs(names ...string) cobra.PositionalArgs {
 	want := strings.Join(names, " and ")
 	return func(cmd *cobra.Command, args []string) error {
@@ -288,6 +289,13 @@ func ExactArgs(names ...string) cobra.PositionalArgs {
 			return UsageError(cmd, "%s takes no arguments; got %d", cmd.Name(), len(args))
 		case len(args) > len(names):
 			return UsageError(cmd, "%s takes only %s; got %d arguments", cmd.Name(), want, len(args))
+		}
+		// An empty argument ("$EMAIL" unset in a script) names nothing: said here, it is not
+		// looked up as " is not an email address" or reported as a missing record.
+		for i, a := range args {
+			if strings.TrimSpace(a) == "" {
+				return UsageError(cmd, "%s needs %s; %s is empty", cmd.Name(), want, names[i])
+			}
 		}
 		return nil
 	}

@@ -240,6 +240,10 @@ func TestExactArgs(t *testing.T) {
 			"set-role needs EMAIL and ROLE (see 'app users set-role --help')"},
 		{"one, two given", "activate EMAIL", []string{"EMAIL"}, []string{"ada@example.com", "bob@example.com"},
 			"activate takes only EMAIL; got 2 arguments (see 'app users activate --help')"},
+		{"one, empty", "activate EMAIL", []string{"EMAIL"}, []string{""},
+			"activate needs EMAIL; EMAIL is empty (see 'app users activate --help')"},
+		{"two, second blank", "set-role EMAIL ROLE", []string{"EMAIL", "ROLE"}, []string{"ada@example.com", " "},
+			"set-role needs EMAIL and ROLE; ROLE is empty (see 'app users set-role --help')"},
 		{"none, one given", "list", nil, []string{"x"}, "list takes no arguments; got 1 (see 'app users list --help')"},
 		{"none, none given", "list", nil, nil, ""},
 	}
