@@ -44,6 +44,12 @@ func TestUsageAndExitCodes(t *testing.T) {
 		{args: []string{"health", "status", "--timeout", "soon"}, wantCode: 2, wantErr: `shop: --timeout "soon" is not a duration such as 90s, 15m or 24h (see 'shop health status --help')`, oneLineErr: true},
 		{args: []string{"health", "probe", "--url", closed, "--timeout", "2s"}, wantCode: 1, wantErr: "shop: health: cannot reach " + closed + "/health/ready: connection refused; is the server running?", oneLineErr: true},
 		{args: []string{"health", "status", "--url", closed}, wantCode: 1, wantErr: "is the server running?", oneLineErr: true},
+		// Flag values no request can succeed with are usage errors, not a server to blame.
+		{args: []string{"health", "probe", "--timeout", "0s"}, wantCode: 2, wantErr: `shop: --timeout must be a positive duration such as 5s (got 0s) (see 'shop health probe --help')`, oneLineErr: true},
+		{args: []string{"health", "status", "--timeout", "-1s"}, wantCode: 2, wantErr: `--timeout must be a positive duration such as 5s (got -1s)`, oneLineErr: true},
+		{args: []string{"health", "status", "--url", "staging:8000"}, wantCode: 2, wantErr: `shop: --url "staging:8000" is not an http:// or https:// URL such as http://10.0.0.5:8000 (see 'shop health status --help')`, oneLineErr: true},
+		{args: []string{"health", "probe", "--url", "notaurl"}, wantCode: 2, wantErr: `--url "notaurl" is not an http:// or https:// URL`, oneLineErr: true},
+		{args: []string{"services", "grph"}, wantCode: 2, wantErr: `shop: unknown command "grph" for "shop services"; did you mean "graph"? (see 'shop services --help')`, oneLineErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

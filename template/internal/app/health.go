@@ -47,10 +47,20 @@ func (a *cli) addHealthFlags(cmd *cobra.Command, f *healthFlags) {
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 5*time.Second, "give up after this long")
 }
 
-// baseURL returns --url, or the URL the server would listen on according to
-// HOST and PORT.
-func (f *healthFlags) baseURL() (string, error) {
+// baseURL checks the flags and returns --url, or the URL the server would listen on
+// according to HOST and PORT. A --timeout of 0 or less, or a --url that is not an http(s)
+// URL, is a usage error (exit 2): left to the request, the first reads as a server that
+// "did not answer within 0s" and the second as Go's "unsupported protocol scheme", both
+// runtime failures (exit 1) blaming the server.
+func (f *healthFlags) baseURL(cmd *cobra.Command) (string, error) {
+	if f.timeout <= 0 {
+		return "", command.UsageError(cmd, "--timeout must be a positive duration such as 5s (got %s)", f.timeout)
+	}
 	if f.url != "" {
+		u, err := url.Parse(f.url)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return "", command.UsageError(cmd, "--url %q is not an http:// or https:// URL such as http://10.0.0.5:8000", f.url)
+		}
 		return strings.TrimRight(f.url, "/"), nil
 	}
 	s, err := config.Load[backend.Settings]()
@@ -96,7 +106,7 @@ when it is unhealthy or cannot be reached.`,
   %[1]s health status --json | jq '.checks[] | select(.status != "healthy")'
   %[1]s health status --url http://staging.internal:8000`, a.name),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			base, err := f.baseURL()
+			base, err := f.baseURL(cmd)
 			if err != nil {
 				return err
 			}
@@ -169,7 +179,7 @@ Use it where a command decides health, such as a Dockerfile HEALTHCHECK.`,
   # Dockerfile
   HEALTHCHECK --interval=10s --timeout=3s CMD ["/app/%[1]s", "health", "probe"]`, a.name),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			base, err := f.baseURL()
+			base, err := f.baseURL(cmd)
 			if err != nil {
 				return err
 			}

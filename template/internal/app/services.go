@@ -30,7 +30,13 @@ STATE is "registered" because nothing is started; a running server's states
 are at /health/services.`,
 		Example: fmt.Sprintf(`  %[1]s services
   %[1]s services graph --format dot | dot -Tsvg > services.svg`, a.name),
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		// Arguments reach RunE, so that a mistyped subcommand gets command.Group's
+		// "did you mean" like every other group's ("services grph": "graph").
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return command.Group(cmd, args)
+			}
 			g, err := a.graph()
 			if err != nil {
 				return err
