@@ -69,3 +69,32 @@ func TestGroupHelp(t *testing.T) {
 		})
 	}
 }
+
+// Every shipped command that takes arguments ("jobs show ID", "schedule run JOB") shows a
+// command line in its --help: the Use line says an ID is wanted, not which one or where to
+// find it.
+func TestArgumentCommandsHaveExamples(t *testing.T) {
+	root, err := (&cli{name: "app", stdout: io.Discard, stderr: io.Discard, reg: registry.Default}).rootCmd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, g := range root.Commands() {
+		// comms is another part's, checked where its commands are.
+		if !shippedGroups[g.Name()] || g.Name() == "comms" {
+			continue
+		}
+		for _, c := range g.Commands() {
+			if !strings.Contains(c.Use, " ") {
+				continue
+			}
+			checked++
+			if strings.TrimSpace(c.Example) == "" {
+				t.Errorf("%s (%q) has no Example: show a command line", c.CommandPath(), c.Use)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("found no shipped command that takes arguments")
+	}
+}

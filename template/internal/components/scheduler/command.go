@@ -88,7 +88,9 @@ scheduler keeps no history between processes and LAST RUN shows "-".`,
 	run := &cobra.Command{
 		Use:   "run JOB",
 		Short: "Run a scheduled job now, in this process, and record it",
-		Args:  command.ExactArgs("JOB"),
+		Example: fmt.Sprintf(`  %[1]s schedule list   # the names
+  %[1]s schedule run nightly_report`, env.Name),
+		Args: command.ExactArgs("JOB"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return command.WithService(cmd.Context(), env, func(ctx context.Context, s *Scheduler) error {
 				r, err := s.RunNow(ctx, args[0])

@@ -192,9 +192,10 @@ sent): --force runs it again anyway. A running job is refused too: wait for it, 
 cancel it first.`
 	retry.Example = fmt.Sprintf("  %[1]s jobs retry 42\n  %[1]s jobs retry 42 --force   # a completed job, run again", env.Name)
 	retry.Flags().BoolVar(&force, "force", false, "retry a job in any state: a completed job runs its work again")
-	cmd.AddCommand(enqueueCmd(env), list, show, retry,
-		action("cancel", "Cancel a job: it will not run (again)", "cancelled", cancelJob),
-	)
+	show.Example = fmt.Sprintf("  %[1]s jobs list --state retryable,discarded   # the IDs\n  %[1]s jobs show 42", env.Name)
+	cancel := action("cancel", "Cancel a job: it will not run (again)", "cancelled", cancelJob)
+	cancel.Example = fmt.Sprintf("  %[1]s jobs cancel 42", env.Name)
+	cmd.AddCommand(enqueueCmd(env), list, show, retry, cancel)
 	return cmd
 }
 
