@@ -139,6 +139,10 @@ func eventsCommand(env *command.Env) *cobra.Command {
 		if name != "" && recent > 0 {
 			return command.UsageError(cmd, "--name does not go with --recent: --recent lists every event; leave one of them out")
 		}
+		if bucket != "" && recent > 0 {
+			// Said rather than ignored: the list of events has no buckets to count per.
+			return command.UsageError(cmd, "--bucket does not go with --recent: --recent lists events, not counts; leave one of them out")
+		}
 		return command.WithService(cmd.Context(), env, func(ctx context.Context, svc *Service) error {
 			out := cmd.OutOrStdout()
 			r := Last(svc.now(), *since)

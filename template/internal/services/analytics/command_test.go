@@ -95,6 +95,7 @@ func TestCommands(t *testing.T) {
 			{[]string{"events", "--name", "never_seen", "--json"}, []string{`"name": "never_seen"`, `"count": 0`}, ""},
 			{[]string{"events", "--name", "Signup", "--bucket", "day"}, nil, `--name "Signup" is not an event name`},
 			{[]string{"events", "--name", "signup", "--recent", "2"}, nil, "--name does not go with --recent"},
+			{[]string{"events", "--bucket", "day", "--recent", "2"}, nil, "--bucket does not go with --recent: --recent lists events, not counts; leave one of them out"},
 			{[]string{"events", "--bucket", "week"}, nil, `--bucket is "hour" or "day"`},
 			{[]string{"events", "--since", "-1h"}, nil, "--since must be a positive duration"},
 			{[]string{"events", "--since", "1ns", "--json"}, []string{"[]"}, ""},
