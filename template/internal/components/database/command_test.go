@@ -130,3 +130,23 @@ func TestComponentRefusesUnmigrated(t *testing.T) {
 		}
 	})
 }
+
+// TestComponentUnreachable: a database that does not answer fails the start with the ping's
+// one line and its fix alone, the password masked, without the registry's source path.
+func TestComponentUnreachable(t *testing.T) {
+	t.Setenv("DATABASE_URL", "postgres://app:s3cretpw@127.0.0.1:1/app?sslmode=disable")
+	t.Setenv("DATABASE_CONNECT_TIMEOUT", "2s")
+	c := registrytest.Build(t, registry.New(), database.Register)
+	err := c.Start(t.Context())
+	if err == nil {
+		_ = c.Stop(t.Context())
+		t.Fatal("Start against a closed port succeeded")
+	}
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "database: ping postgres://app:xxxxx@127.0.0.1:1/app") ||
+		!strings.HasSuffix(msg, "; check DATABASE_URL and that the database server is running") ||
+		strings.Contains(msg, "registered at") || strings.Contains(msg, "s3cretpw") {
+		t.Errorf("Start = %q, want the ping's line alone, password masked", msg)
+	}
+}

@@ -328,7 +328,7 @@ func (db *DB) Start(ctx context.Context) error {
 	err := db.Ping(pingCtx)
 	cancel()
 	if err != nil {
-		return fmt.Errorf("%w; check DATABASE_URL and that the database server is running", err)
+		return &unreachableError{err}
 	}
 	// Nearly every start finds the schema up to date: one query says so, where goose asks
 	// each owner's table in turn (with a lock on PostgreSQL). Anything else, a version table
@@ -423,3 +423,16 @@ var (
 	_ registry.HealthChecker    = (*DB)(nil)
 	_ registry.ReadinessChecker = (*DB)(nil)
 )
+
+// unreachableError is Start's failure to reach the database. Its message names the database
+// (password masked), the driver's reason and the fix, so it is a registry.StandaloneError: a
+// command started against a database that is down or missing reads as this line alone, not
+// behind "start database (registered at <source path>)".
+type unreachableError struct{ err error }
+
+func (e *unreachableError) Error() string {
+	return e.err.Error() + "; check DATABASE_URL and that the database server is running"
+}
+
+func (e *unreachableError) Unwrap() error    { return e.err }
+func (e *unreachableError) Standalone() bool { return true }
