@@ -70,15 +70,26 @@ func TestGroupHelp(t *testing.T) {
 	}
 }
 
-// Every shipped command that takes arguments ("jobs show ID", "schedule run JOB") shows a
-// command line in its --help: the Use line says an ID is wanted, not which one or where to
-// find it.
+// Every shipped command that takes arguments ("jobs show ID", "schedule run JOB"), and every
+// role command (serve, worker, scheduler), shows a command line in its --help: the Use line
+// says an ID is wanted, not which one or where to find it.
 func TestArgumentCommandsHaveExamples(t *testing.T) {
 	root, err := (&cli{name: "app", stdout: io.Discard, stderr: io.Discard, reg: registry.Default}).rootCmd()
 	if err != nil {
 		t.Fatal(err)
 	}
 	checked := 0
+	for _, role := range []string{"serve", "worker", "scheduler"} {
+		// The role commands: how to run each, and beside what.
+		c, _, err := root.Find([]string{role})
+		if err != nil || c.Name() != role {
+			continue // a part left out of this app
+		}
+		checked++
+		if strings.TrimSpace(c.Example) == "" {
+			t.Errorf("%s has no Example: show how to run it", c.CommandPath())
+		}
+	}
 	for _, g := range root.Commands() {
 		// comms is another part's, checked where its commands are.
 		if !shippedGroups[g.Name()] || g.Name() == "comms" {

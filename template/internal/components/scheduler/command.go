@@ -24,6 +24,11 @@ SCHEDULER_IN_PROCESS says.
 With the database component several instances may run: each tick runs once.
 With the worker component each tick becomes a background job, run (and retried)
 by the workers.`,
+		Example: fmt.Sprintf(`  %[1]s scheduler
+
+  # Production: serve without the in-process scheduler, and a scheduler beside it
+  SCHEDULER_IN_PROCESS=false %[1]s serve
+  %[1]s scheduler`, env.Name),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return env.Run(cmd.Context(), Role, func(ctx context.Context, _ *registry.Container, logger *slog.Logger) error {

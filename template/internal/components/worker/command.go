@@ -32,6 +32,11 @@ WORKER_IN_PROCESS says. Run as many worker processes as you like against one
 PostgreSQL database: each job runs in one of them. On SIGINT or SIGTERM running
 jobs get WORKER_SHUTDOWN_TIMEOUT to finish, then they are cancelled and retried
 later; a worker killed outright has its jobs retried after WORKER_RESCUE_AFTER.`,
+		Example: fmt.Sprintf(`  %[1]s worker
+
+  # Production: serve without in-process workers, and a worker process beside it
+  WORKER_IN_PROCESS=false %[1]s serve
+  WORKER_QUEUES=default=20,system=4 %[1]s worker`, env.Name),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return env.Run(cmd.Context(), Role, func(ctx context.Context, c *registry.Container, logger *slog.Logger) error {
