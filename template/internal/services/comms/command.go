@@ -175,13 +175,9 @@ func (e *sendTestError) Error() string {
 
 func (e *sendTestError) Unwrap() error { return e.err }
 
-// sendFix says what to check after a delivery failed with err, Twilio's credentials being
-// the auth token.
-func sendFix(provider string, err error) string { return credentialsFix(provider, err, false) }
-
-// credentialsFix is sendFix naming, for Twilio, the credentials in use: an API key
-// (twilioAPIKey) or the auth token. Naming the unused one would send the user to a setting
-// that is empty on purpose.
+// credentialsFix says what to check after a delivery failed with err, naming, for Twilio, the
+// credentials in use: an API key (twilioAPIKey) or the auth token. Naming the unused one would
+// send the user to a setting that is empty on purpose.
 func credentialsFix(provider string, err error, twilioAPIKey bool) string {
 	switch {
 	case errors.Is(err, ErrSMTPUnreachable):

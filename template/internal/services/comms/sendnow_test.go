@@ -135,12 +135,12 @@ func TestSendFix(t *testing.T) {
 			p = NewPostmark(client, api.URL, "pm-secret", "")
 		}
 		_, err := p.SendEmail(t.Context(), testEmail(t))
-		if got := sendFix(tt.provider, err); !strings.Contains(got, tt.want) {
-			t.Errorf("%s: %v\nsendFix = %q, want %q", tt.name, err, got, tt.want)
+		if got := credentialsFix(tt.provider, err, false); !strings.Contains(got, tt.want) {
+			t.Errorf("%s: %v\ncredentialsFix = %q, want %q", tt.name, err, got, tt.want)
 		}
 	}
 	_, err := NewResend(&http.Client{Timeout: time.Second}, "http://127.0.0.1:"+strconv.Itoa(testserver.FreePort(t)), "re_secret").SendEmail(t.Context(), testEmail(t))
-	if got, want := sendFix(ProviderResend, err), "check COMMS_RESEND_BASE_URL and the network"; !strings.Contains(got, want) {
-		t.Errorf("connection refused: %v\nsendFix = %q, want %q", err, got, want)
+	if got, want := credentialsFix(ProviderResend, err, false), "check COMMS_RESEND_BASE_URL and the network"; !strings.Contains(got, want) {
+		t.Errorf("connection refused: %v\ncredentialsFix = %q, want %q", err, got, want)
 	}
 }
