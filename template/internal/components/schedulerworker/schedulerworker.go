@@ -46,6 +46,15 @@ type TickArgs struct {
 // Kind is the job's kind.
 func (TickArgs) Kind() string { return "scheduler_tick" }
 
+// Validate refuses, for `jobs enqueue scheduler_tick`, a tick naming no job or time (`schedule
+// run JOB` is the way to run one now).
+func (a TickArgs) Validate() error {
+	if a.Job == "" || a.Tick.IsZero() {
+		return errors.New(`job and tick are required, such as {"job":"cleanup","tick":"2026-01-02T03:04:05Z"}; to run a scheduled job now use: schedule run JOB`)
+	}
+	return nil
+}
+
 // InsertOpts puts ticks on the system queue, once per job and tick.
 func (TickArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: worker.QueueSystem, UniqueOpts: river.UniqueOpts{ByArgs: true}}

@@ -3,6 +3,7 @@ package schedulerworker
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -185,4 +186,25 @@ func TestTickCancelledBeforeRun(t *testing.T) {
 			t.Errorf("the cancelled tick is recorded %+v, want outcome cancelled", got)
 		}
 	})
+}
+
+// A tick typed on the command line (jobs enqueue scheduler_tick) names its job and time, or
+// is refused before it is stored: {} ran as a tick of no job and failed every attempt.
+func TestTickArgsDecode(t *testing.T) {
+	t.Parallel()
+	task := worker.NewTask(runTick, nil)
+	for _, tt := range []struct{ args, wantErr string }{
+		{`{}`, "job and tick are required"},
+		{`{"job":"cleanup"}`, "job and tick are required"},
+		{`{"tick":"2026-01-02T03:04:05Z"}`, "job and tick are required"},
+		{`{"job":"cleanup","tick":"2026-01-02T03:04:05Z"}`, ""},
+	} {
+		_, err := task.DecodeArgs([]byte(tt.args))
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("DecodeArgs(%s) = %v, want nil", tt.args, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("DecodeArgs(%s) = %v, want an error containing %q", tt.args, err, tt.wantErr)
+		}
+	}
 }

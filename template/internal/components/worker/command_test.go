@@ -298,12 +298,14 @@ func TestJobsEnqueue(t *testing.T) {
 				{"not an object", []string{"test_ok", "--args", `["x"]`}, "--args: not a JSON object"},
 				{"two objects", []string{"test_ok", "--args", `{} {}`}, "--args: more after the JSON object"},
 				{"Validate fails", []string{"test_valid", "--args", `{"email":"ada"}`}, `--args: invalid test_valid arguments: email "ada" has no @`},
+				{"example task without arguments", []string{"send_welcome"}, `--args: invalid send_welcome arguments: email: the new user's address is required`},
+				{"example task, not an address", []string{"send_welcome", "--args", `{"email":"ada"}`}, `--args: invalid send_welcome arguments: email: the new user's address is required`},
 				{"priority 0", []string{"test_ok", "--priority", "0"}, "--priority 0 is out of range: use 1 (first) to 4 (last)"},
 				{"priority 5", []string{"test_ok", "--priority", "5"}, "--priority 5 is out of range"},
 				{"negative --in", []string{"test_ok", "--in", "-5m"}, "--in -5m0s is negative"},
 				{"bad queue", []string{"test_ok", "--queue", "Not A Queue"}, `--queue "Not A Queue" is not a queue name`},
 			}
-			before := count("test_ok") + count("test_valid")
+			before := count("test_ok") + count("test_valid") + count("send_welcome")
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					out, _, err := runJobs(t, append([]string{"enqueue"}, tt.args...)...)
@@ -320,7 +322,7 @@ func TestJobsEnqueue(t *testing.T) {
 					}
 				})
 			}
-			if n := count("test_ok") + count("test_valid"); n != before {
+			if n := count("test_ok") + count("test_valid") + count("send_welcome"); n != before {
 				t.Errorf("usage errors stored %d jobs", n-before)
 			}
 			// The unknown kind's message lists what is registered, the example task included.

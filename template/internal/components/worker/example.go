@@ -2,7 +2,10 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"net/mail"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -23,6 +26,16 @@ import (
 // form) runs it once.
 type SendWelcomeArgs struct {
 	Email string `json:"email"`
+}
+
+// Validate is what `jobs enqueue send_welcome --args ...` checks before storing the job (Go
+// code that enqueues builds its arguments itself): without it, a job with no address would
+// be stored and run for nothing.
+func (a SendWelcomeArgs) Validate() error {
+	if _, err := mail.ParseAddress(a.Email); err != nil || strings.ContainsAny(a.Email, "<>") {
+		return errors.New(`email: the new user's address is required, such as {"email":"ada@example.com"}`)
+	}
+	return nil
 }
 
 // Kind is the task's name in the database: never change it while jobs of it may be queued.

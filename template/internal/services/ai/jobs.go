@@ -52,6 +52,15 @@ type GenerateArgs struct {
 // Kind is the task's name in the database: never change it while jobs of it may be queued.
 func (GenerateArgs) Kind() string { return "ai_generate" }
 
+// Validate refuses, for `jobs enqueue ai_generate`, arguments naming no job: the job's row
+// is made by POST /api/v1/ai/jobs, which enqueues it.
+func (a GenerateArgs) Validate() error {
+	if a.JobID <= 0 {
+		return errors.New("job_id: the id of an ai job is required (POST /api/v1/ai/jobs makes the job and enqueues it)")
+	}
+	return nil
+}
+
 // InsertOpts: the default queue, JobMaxAttempts tries.
 func (GenerateArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: worker.QueueDefault, MaxAttempts: JobMaxAttempts}

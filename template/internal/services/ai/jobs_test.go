@@ -209,3 +209,23 @@ func TestJobQuota(t *testing.T) {
 		}
 	})
 }
+
+// An ai_generate job typed on the command line (jobs enqueue ai_generate) names a job row, or
+// is refused before it is stored: {} ran for job 0 and failed every attempt.
+func TestGenerateArgsDecode(t *testing.T) {
+	t.Parallel()
+	task := worker.NewTask(runGenerate, nil)
+	for _, tt := range []struct{ args, wantErr string }{
+		{`{}`, "job_id: the id of an ai job is required"},
+		{`{"job_id":-3}`, "job_id: the id of an ai job is required"},
+		{`{"job_id":42}`, ""},
+	} {
+		_, err := task.DecodeArgs([]byte(tt.args))
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("DecodeArgs(%s) = %v, want nil", tt.args, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("DecodeArgs(%s) = %v, want an error containing %q", tt.args, err, tt.wantErr)
+		}
+	}
+}
