@@ -162,7 +162,7 @@ func (h HTTPURL) Check(name, value string) error {
 	case u.User != nil && !h.AllowUser:
 		// Never quoted, whatever Secret says: it holds a password, or a user name in its place.
 		return InvalidSecret(name, "holds a user name or password", h.Fix)
-	case u.RawQuery != "" && !h.AllowQuery, u.ForceQuery && !h.AllowQuery:
+	case (u.RawQuery != "" || u.ForceQuery) && !h.AllowQuery:
 		return invalid("has a query")
 	case u.Fragment != "" && !h.AllowFragment:
 		return invalid("has a fragment")
