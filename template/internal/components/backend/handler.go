@@ -85,7 +85,7 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 	if telemetry.enabled() {
 		// After the request context (the ID, the routing context, the recorder), before
 		// the access log, whose line then carries the trace.
-		mw, err := instrument(telemetry)
+		mw, err := instrument(telemetry, mux)
 		if err != nil {
 			return nil, err
 		}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,8 +57,8 @@ var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5,
 // metrics per route: requests, 5xx errors and a duration histogram. It goes after
 // requestIDMiddleware (whose request context holds the ID, chi's routing context and the
 // access log's recorder) and before the access log, whose line then carries the trace.
-func instrument(t Telemetry) (func(http.Handler) http.Handler, error) {
-	in := &instrumentation{propagator: t.Propagator}
+func instrument(t Telemetry, router chi.Routes) (func(http.Handler) http.Handler, error) {
+	in := &instrumentation{propagator: t.Propagator, router: router}
 	if t.Propagator != nil {
 		for _, f := range t.Propagator.Fields() {
 			in.fields = append(in.fields, http.CanonicalHeaderKey(f))
@@ -102,6 +103,12 @@ type instrumentation struct {
 	routes sync.Map // routeKey -> *routeInfo
 	// fields are the propagator's header names, canonical.
 	fields []string
+	// router is the app's router, whose routes' literal first segments (firsts, gathered
+	// once at the first unrouted request, when every route is registered) an unrouted
+	// request's exported url.path may keep (see unroutedPath).
+	router     chi.Routes
+	firstsOnce sync.Once
+	firsts     map[string]bool
 }
 
 type routeKey struct {
@@ -236,9 +243,17 @@ func (in *instrumentation) middleware(next http.Handler) http.Handler {
 				// (it keeps a few) first; the client's address is the one the access log
 				// writes (realClient's, behind a trusted proxy).
 				var buf [10]attribute.KeyValue
+				// A routed path goes as it is: the observability component's exporter replaces
+				// what the route's wildcards matched, and its dashboard ring keeps it raw. An
+				// unrouted one (a 404, a 405) has no route to tell its parts apart, so it is
+				// redacted here, before any processor sees it (see unroutedPath).
+				path := r.URL.Path
+				if route == "" {
+					path = in.unroutedPath(path)
+				}
 				attrs := append(buf[:0],
 					attribute.String("http.request.method", method),
-					attribute.String("url.path", r.URL.Path))
+					attribute.String("url.path", path))
 				if route != "" { // unrouted: no http.route
 					attrs = append(attrs, attribute.String("http.route", route))
 				}
@@ -268,6 +283,56 @@ func (in *instrumentation) middleware(next http.Handler) http.Handler {
 			in.duration.Record(ctx, time.Since(start).Seconds(), info.record...)
 		}
 	})
+}
+
+// redactedSegment replaces, in a span's url.path, a segment no route spells out.
+const redactedSegment = "REDACTED"
+
+// unroutedPath is the url.path a span gets for a request no route matched: a scanner's
+// probe, a mistyped or truncated link, which may hold a token, an email or an ID, and goes to
+// a tracing backend the app does not control. Only the first segment may stay, and only when
+// it is the literal first segment of one of the app's routes ("/api/REDACTED" says which part
+// of the app was asked); everything else becomes one REDACTED ("/REDACTED"). "/" and a path
+// that is only a known first segment ("/api", "/api/") stay. The span's name (the method
+// alone) and the missing http.route say it was unrouted; the access log keeps the raw path.
+func (in *instrumentation) unroutedPath(path string) string {
+	if path == "/" {
+		return path
+	}
+	rest, ok := strings.CutPrefix(path, "/")
+	if !ok { // "*" (OPTIONS *), or an empty path
+		if path == "" {
+			return path
+		}
+		return redactedSegment
+	}
+	first, tail, _ := strings.Cut(rest, "/")
+	if !in.knownFirst(first) {
+		return "/" + redactedSegment
+	}
+	if tail == "" {
+		return path
+	}
+	return "/" + first + "/" + redactedSegment
+}
+
+// knownFirst reports whether seg is the literal first segment of a route of the app.
+func (in *instrumentation) knownFirst(seg string) bool {
+	if seg == "" || in.router == nil {
+		return false
+	}
+	in.firstsOnce.Do(func() {
+		in.firsts = map[string]bool{}
+		// Walk lists mounted routers' routes under their prefix ("/api/v1/items/{id}").
+		_ = chi.Walk(in.router, func(_, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+			first, _, _ := strings.Cut(strings.TrimPrefix(route, "/"), "/")
+			if first != "" && !strings.ContainsAny(first, "{*") {
+				in.firsts[first] = true
+			}
+			return nil
+		})
+	})
+	return in.firsts[seg]
 }
 
 // scheme is the request's URL scheme as the client used it (a trusted proxy's TLS counts).

@@ -67,10 +67,11 @@ func TestTracesPanel(t *testing.T) {
 		{"", []string{"GET /api/items/{id}", "GET /boom", "badge-unhealthy", "badge-healthy",
 			`href="/dashboard/panels/traces?request_id=req-api-items-7"`, `href="/dashboard/panels/traces?trace=` + id.String() + `"`,
 			`aria-current="page">Recent`, `<code class="muted">/api/items/7</code>`, `<code class="muted">/api/items/8</code>`,
-			// A request no route matched has a root span named by its method alone: the
-			// path tells the operator which (a browser's /favicon.ico, say).
-			`<code class="muted">/favicon.ico</code>`},
-			[]string{`<code class="muted">/boom</code>`}},
+			// A request no route matched has a root span named by its method alone, and its
+			// path redacted at the source (backend's unroutedPath): a probe's or a mistyped
+			// link's may hold a token. The access log keeps it.
+			`<code class="muted">/REDACTED</code>`},
+			[]string{`<code class="muted">/boom</code>`, "/favicon.ico"}},
 		{"?filter=failed", []string{"Failed traces", "GET /boom", " 500"}, []string{"GET /api/items/{id}"}},
 		{"?filter=slow", []string{"Slowest traces", "GET /boom", "GET /api/items/{id}", `aria-current="page">Slowest`}, nil},
 		{"?request_id=req-api-items-7", []string{"req-api-items-7", "GET /api/items/{id}"}, []string{"GET /boom", "req-api-items-8"}},

@@ -15,9 +15,11 @@ const redactedSegment = "REDACTED"
 // keeps only the literal segments of its http.route: the segments a wildcard matched (a user's
 // email, a reset token, an ID) become REDACTED, as OpenTelemetry's HTTP conventions ask of
 // sensitive content in url.path, since spans go to a tracing backend that the app does not
-// control. http.route and the span's name keep the template. An unrouted request's path (a 404)
-// matched no wildcard and is kept, so that scans and broken links show. The dashboard's ring
-// keeps the raw path: it stays in the process, behind the admin login, like the access log.
+// control. http.route and the span's name keep the template. An unrouted request's path (a 404,
+// a 405) has no route to compare with: the backend redacts it where it sets the attribute
+// (backend's unroutedPath), so it comes here already safe and is passed as it is. The
+// dashboard's ring keeps a routed request's raw path: it stays in the process, behind the
+// admin login, like the access log.
 // attrs itself is returned, not copied, when nothing changes.
 func exportedAttrs(kind trace.SpanKind, attrs []attribute.KeyValue) []attribute.KeyValue {
 	if kind != trace.SpanKindServer {

@@ -14,7 +14,8 @@ import (
 
 // TestExportRedactsRoutedPath: a server span's url.path leaves the process with what its
 // route's wildcards matched (an email, a token) replaced by REDACTED; literal segments, an
-// unrouted path and other kinds of span are kept, and the ring keeps the raw path.
+// unrouted path (the backend redacts it before any processor sees it) and other kinds of
+// span are kept, and the ring keeps the raw path.
 func TestExportRedactsRoutedPath(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
