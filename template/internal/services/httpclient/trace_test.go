@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -139,6 +140,65 @@ func TestCallSpanFailure(t *testing.T) {
 			for k, v := range span.Attrs {
 				if strings.Contains(v.String(), secret) {
 					t.Errorf("attribute %s shows the secret: %s", k, v.String())
+				}
+			}
+		})
+	}
+}
+
+// TestCallSpanURL checks what a client span exports of the URL called: url.full without
+// credentials, every query value REDACTED (a provider's key=..., a customer's email as a
+// filter) with its name kept, and the path's IDs, emails and tokens REDACTED, its resource
+// names and version kept. It installs a global tracer provider, so it does not run in parallel.
+func TestCallSpanURL(t *testing.T) {
+	tests := []struct {
+		name, target string // target: the path and query called on the test server
+		want         string // url.full after the server's scheme and host
+	}{
+		{"key in the query", "/v1/items?key=SECRET", "/v1/items?key=REDACTED"},
+		{"every value", "/v1/items?limit=10&email=ada%40example.com&sig=SECRET", "/v1/items?limit=REDACTED&email=REDACTED&sig=REDACTED"},
+		{"bare values and flags", "/search?SECRET123&pretty&", "/search?REDACTED&pretty&"},
+		{"id in the path", "/v1/customers/cus_9fQx2/charges", "/v1/customers/REDACTED/charges"},
+		{"email in the path", "/v3/users/ada@example.com", "/v3/users/REDACTED"},
+		{"escaped email", "/users/ada%40example.com", "/users/REDACTED"},
+		{"long token", "/reset/abcdefghijklmnopqrstuvwxyzABCDEFGH", "/reset/REDACTED"},
+		{"version and action", "/v1beta/models/gemini:generateContent", "/v1beta/models/gemini:generateContent"},
+		{"trailing slash", "/v2/emails/", "/v2/emails/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := tracingtest.Install(t)
+			f := setup(t, fastSettings())
+			srv := newServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+			c := f.client(t, "vendor", Options{BaseURL: srv.URL, MaxAttempts: 1})
+			u, err := url.Parse(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u.User = url.UserPassword("user", "SECRET")
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u.String()+tt.target, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			span, ok := rec.Find(http.MethodGet)
+			if !ok || !span.Ended {
+				t.Fatalf("no ended GET span among %v", rec.Spans())
+			}
+			want := "http://REDACTED:REDACTED@" + u.Host + tt.want
+			if got := span.Attrs["url.full"].AsString(); got != want {
+				t.Errorf("url.full %q, want %q", got, want)
+			}
+			if got := span.Attrs["server.port"].AsInt64(); got == 0 || strconv.FormatInt(got, 10) != u.Port() {
+				t.Errorf("server.port %d, want %s", got, u.Port())
+			}
+			for k, v := range span.Attrs {
+				if s := v.Emit(); strings.Contains(s, "SECRET") || strings.Contains(s, "ada") || strings.Contains(s, "cus_9fQx2") {
+					t.Errorf("attribute %s exports %q", k, s)
 				}
 			}
 		})
