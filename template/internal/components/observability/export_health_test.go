@@ -56,9 +56,8 @@ func TestStopCollectorDown(t *testing.T) {
 		{name: "traces only", metricsExporter: "none"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			t.Setenv("OTEL_METRICS_EXPORTER", c.metricsExporter)
 			logger, logs := jsonLogger()
-			obs, err := New(t.Context(), Settings{OTLPEndpoint: "http://" + closedPort(t)}, &Opts{Logger: logger})
+			obs, err := New(t.Context(), Settings{OTLPEndpoint: "http://" + closedPort(t), MetricsExporter: c.metricsExporter}, &Opts{Logger: logger})
 			if err != nil {
 				t.Fatal(err)
 			}

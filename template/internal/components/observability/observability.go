@@ -128,19 +128,14 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 	// Exemplars (a sampled span's IDs kept beside a measurement, offered on every sampled
 	// request) leave the process over OTLP only: /metrics serves the Prometheus text format,
 	// which carries none. Without OTLP metrics the SDK's default (trace_based) would record
-	// them for nobody, so they are off unless OTEL_METRICS_EXEMPLAR_FILTER asks (the SDK
-	// reads it; an option given here would override it).
-	metrics, otlpMetrics, err := otlpExport(s.OTLPEndpoint, "metrics", os.Getenv)
+	// them for nobody, so they are off unless OTEL_METRICS_EXEMPLAR_FILTER (the settings')
+	// asks. The filter is always given as an option, which wins over the SDK's own reading of
+	// the variable: the settings are what New acts on.
+	metrics, otlpMetrics, err := otlpExport(s.OTLPEndpoint, "metrics", s.MetricsExporter, os.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	filter := os.Getenv("OTEL_METRICS_EXEMPLAR_FILTER")
-	if err := checkExemplarFilter(filter); err != nil {
-		return nil, err
-	}
-	if exemplarsOff(otlpMetrics, filter) {
-		meterOpts = append(meterOpts, sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter))
-	}
+	meterOpts = append(meterOpts, sdkmetric.WithExemplarFilter(exemplarFilter(otlpMetrics, s.MetricsExemplarFilter)))
 	// The sampler is the one the settings name (OTEL_TRACES_SAMPLER and
 	// OTEL_TRACES_SAMPLER_ARG, checked by Validate), else the SDK's default,
 	// ParentBased(AlwaysSample). The option wins over the SDK's own reading of the variables.
@@ -162,7 +157,7 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 	// compression, certificates.
 	// OTEL_TRACES_EXPORTER=none keeps spans off the wire, as OTEL_METRICS_EXPORTER=none does
 	// metrics: for a backend that takes metrics only. The dashboard's ring keeps them.
-	spans, otlpTraces, err := otlpExport(s.OTLPEndpoint, "traces", os.Getenv)
+	spans, otlpTraces, err := otlpExport(s.OTLPEndpoint, "traces", s.TracesExporter, os.Getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -212,10 +207,11 @@ func New(ctx context.Context, s Settings, opts *Opts) (*Observability, error) {
 // otlpExport is signal's (traces, metrics) OTLP exporter configuration, and whether it is
 // exported at all: it is when it has somewhere to go (the base endpoint, or the signal's own
 // OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT, which the specification lets stand alone: traces
-// only to Jaeger or Tempo, for one) and OTEL_<SIGNAL>_EXPORTER names otlp or is empty.
-func otlpExport(base, signal string, getenv func(string) string) (otlpConfig, bool, error) {
+// only to Jaeger or Tempo, for one) and exporter (the settings' OTEL_<SIGNAL>_EXPORTER)
+// names otlp or is empty.
+func otlpExport(base, signal, exporter string, getenv func(string) string) (otlpConfig, bool, error) {
 	sig := strings.ToUpper(signal)
-	wanted, err := exporterWanted(signal, getenv("OTEL_"+sig+"_EXPORTER"))
+	wanted, err := exporterWanted(signal, exporter)
 	if err != nil {
 		return otlpConfig{}, false, err
 	}
@@ -274,9 +270,27 @@ func checkExemplarFilter(value string) error {
 }
 
 // exemplarsOff reports whether New turns exemplars off: when no metric leaves over OTLP and
-// OTEL_METRICS_EXEMPLAR_FILTER (filter, which the SDK applies itself) says nothing.
+// OTEL_METRICS_EXEMPLAR_FILTER (filter) says nothing.
 func exemplarsOff(otlpMetrics bool, filter string) bool {
 	return !otlpMetrics && strings.TrimSpace(filter) == ""
+}
+
+// exemplarFilter is the filter New gives the meter provider: the one OTEL_METRICS_EXEMPLAR_FILTER
+// (filter, checked by Validate) names, else off without OTLP metrics (exemplarsOff) and the
+// SDK's default, trace_based, with them.
+func exemplarFilter(otlpMetrics bool, filter string) exemplar.Filter {
+	switch strings.ToLower(strings.TrimSpace(filter)) {
+	case "always_on":
+		return exemplar.AlwaysOnFilter
+	case "always_off":
+		return exemplar.AlwaysOffFilter
+	case "trace_based":
+		return exemplar.TraceBasedFilter
+	}
+	if exemplarsOff(otlpMetrics, filter) {
+		return exemplar.AlwaysOffFilter
+	}
+	return exemplar.TraceBasedFilter
 }
 
 // newResource describes the process: OTEL_SERVICE_NAME (or the binary's name), the

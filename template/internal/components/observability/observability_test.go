@@ -20,6 +20,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -670,8 +671,9 @@ func TestBadResourceAttributes(t *testing.T) {
 
 // TestExporterValues checks OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER and
 // OTEL_METRICS_EXEMPLAR_FILTER: the values this app acts on are taken (otlp, none, and for
-// metrics prometheus, which /metrics is), and any other stops New with an error naming the
-// variable, instead of exporting (or dropping) the signal against what was asked.
+// metrics prometheus, which /metrics is), and any other is refused naming the variable, when
+// the settings are loaded and by New, instead of exporting (or dropping) the signal against
+// what was asked.
 func TestExporterValues(t *testing.T) {
 	tests := []struct {
 		env     map[string]string
@@ -696,16 +698,29 @@ func TestExporterValues(t *testing.T) {
 		for _, k := range []string{"OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER", "OTEL_METRICS_EXEMPLAR_FILTER"} {
 			t.Setenv(k, tt.env[k])
 		}
-		o, err := New(t.Context(), Settings{OTLPEndpoint: collector}, nil)
+		s, err := config.Load[Settings]()
 		if tt.wantVar != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantVar+"=") {
+				t.Errorf("loading %v: %v; want an error naming %s", tt.env, err, tt.wantVar)
+			}
+			// New checks the settings it is given too.
+			bad := Settings{TracesExporter: tt.env["OTEL_TRACES_EXPORTER"], MetricsExporter: tt.env["OTEL_METRICS_EXPORTER"],
+				MetricsExemplarFilter: tt.env["OTEL_METRICS_EXEMPLAR_FILTER"], OTLPEndpoint: collector, DashboardTraces: 1}
+			o, err := New(t.Context(), bad, nil)
 			if err == nil {
 				_ = o.Stop(context.Background())
 			}
 			if err == nil || !strings.Contains(err.Error(), tt.wantVar+"=") {
-				t.Errorf("%v: %v; want an error naming %s", tt.env, err, tt.wantVar)
+				t.Errorf("New with %v: %v; want an error naming %s", tt.env, err, tt.wantVar)
 			}
 			continue
 		}
+		if err != nil {
+			t.Errorf("loading %v: %v", tt.env, err)
+			continue
+		}
+		s.OTLPEndpoint = collector
+		o, err := New(t.Context(), s, nil)
 		if err != nil {
 			t.Errorf("%v: %v", tt.env, err)
 			continue
@@ -715,6 +730,69 @@ func TestExporterValues(t *testing.T) {
 			t.Errorf("%v: spans over OTLP %v, want %v", tt.env, exportsTraces, tt.traces)
 		}
 		_ = o.Stop(context.Background())
+	}
+}
+
+// TestNewTakesExportersFromSettings: New exports, and keeps exemplars, as the settings it is
+// given say, whatever the process's environment says at construction: the app reads the
+// variables once, with the other settings (a test, a second instance or an embedding program
+// gives its own).
+func TestNewTakesExportersFromSettings(t *testing.T) {
+	t.Setenv("OTEL_TRACES_EXPORTER", "none")
+	t.Setenv("OTEL_METRICS_EXPORTER", "none")
+	t.Setenv("OTEL_METRICS_EXEMPLAR_FILTER", "always_off")
+	collector, _ := pathCollector(t)
+	tests := []struct {
+		name            string
+		s               Settings
+		traces, metrics bool // exported over OTLP
+		exemplars       bool // a measurement in a sampled span keeps one
+	}{
+		{"defaults", Settings{}, true, true, true},
+		{"traces off", Settings{TracesExporter: "none"}, false, true, true},
+		{"metrics off", Settings{MetricsExporter: "none"}, true, false, false},
+		{"metrics off, exemplars asked for", Settings{MetricsExporter: "none", MetricsExemplarFilter: "always_on"}, true, false, true},
+		{"exemplars off", Settings{MetricsExemplarFilter: "always_off"}, true, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.s.OTLPEndpoint = collector
+			o, err := New(t.Context(), tt.s, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = o.Stop(context.Background()) })
+			has := func(signal string) bool {
+				return slices.ContainsFunc(o.exports, func(s *exportStatus) bool { return s.signal == signal })
+			}
+			if has("traces") != tt.traces || has("metrics") != tt.metrics {
+				t.Errorf("exported traces %v, metrics %v; want %v, %v", has("traces"), has("metrics"), tt.traces, tt.metrics)
+			}
+			ctx, span := o.TracerProvider().Tracer("test").Start(t.Context(), "work")
+			h, err := o.MeterProvider().Meter("test").Float64Histogram("work.duration")
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.Record(ctx, 1)
+			span.End()
+			var rm metricdata.ResourceMetrics
+			if err := o.reader.Collect(t.Context(), &rm); err != nil {
+				t.Fatal(err)
+			}
+			exemplars := 0
+			for _, sm := range rm.ScopeMetrics {
+				for _, m := range sm.Metrics {
+					if hist, ok := m.Data.(metricdata.Histogram[float64]); ok && m.Name == "work.duration" {
+						for _, dp := range hist.DataPoints {
+							exemplars += len(dp.Exemplars)
+						}
+					}
+				}
+			}
+			if (exemplars > 0) != tt.exemplars {
+				t.Errorf("exemplars kept: %d; want some: %v", exemplars, tt.exemplars)
+			}
+		})
 	}
 }
 

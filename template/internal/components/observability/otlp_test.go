@@ -94,11 +94,11 @@ func TestStandardVariables(t *testing.T) {
 
 // TestMetricsExporterNone: OTEL_METRICS_EXPORTER=none sends the spans and no metrics, for a
 // backend that takes traces only (Jaeger answers 404 to /v1/metrics, which Stop would
-// report). In the environment, so not in parallel.
+// report).
 func TestMetricsExporterNone(t *testing.T) {
-	t.Setenv("OTEL_METRICS_EXPORTER", "none")
+	t.Parallel()
 	url, paths := pathCollector(t)
-	obs, err := New(t.Context(), Settings{OTLPEndpoint: url}, nil)
+	obs, err := New(t.Context(), Settings{OTLPEndpoint: url, MetricsExporter: "none"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,11 +163,11 @@ func TestSignalEndpointAlone(t *testing.T) {
 
 // TestTracesExporterNone: OTEL_TRACES_EXPORTER=none sends the metrics and no spans, as
 // OTEL_METRICS_EXPORTER=none does the other way round: for a backend that takes metrics
-// only. In the environment, so not in parallel.
+// only.
 func TestTracesExporterNone(t *testing.T) {
-	t.Setenv("OTEL_TRACES_EXPORTER", "none")
+	t.Parallel()
 	url, paths := pathCollector(t)
-	obs, err := New(t.Context(), Settings{OTLPEndpoint: url}, nil)
+	obs, err := New(t.Context(), Settings{OTLPEndpoint: url, TracesExporter: "none"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,12 +9,12 @@ import (
 	"github.com/aegisgo/aegis/template/internal/config"
 )
 
-// Settings configure the component. The OpenTelemetry SDK reads the standard OTEL_*
-// variables itself (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_EXPORTER_OTLP_HEADERS,
-// ...) and New reads
-// OTEL_METRICS_EXPORTER (none: no OTLP metrics); those declared here are the ones the app
-// acts on or that every deployment sets. The zero value exports nothing and
-// serves /metrics to this machine only (in development).
+// Settings configure the component. The OpenTelemetry SDK reads some standard OTEL_*
+// variables itself (OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES for the resource) and New
+// the exporters' own, as the official exporters do (OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT,
+// _CERTIFICATE, the per-signal endpoints, ...); those declared here are the ones the app acts
+// on or that every deployment sets, loaded and checked once with the other settings. The zero
+// value exports nothing and serves /metrics to this machine only (in development).
 //
 // No setting bounds the shutdown: Stop gives the final flush FlushTimeout (3 s), whatever
 // OTEL_EXPORTER_OTLP_TIMEOUT says, logs a failed one at WARN and does not fail the stop. A
@@ -31,6 +31,13 @@ type Settings struct {
 	// sample every trace) and New builds the sampler from them (see sampler).
 	TracesSampler    string `env:"OTEL_TRACES_SAMPLER" envDefault:"" doc:"Which traces are kept (OpenTelemetry's variable): parentbased_traceidratio with OTEL_TRACES_SAMPLER_ARG=0.1 keeps 10%; also parentbased_always_on, parentbased_always_off, traceidratio, always_on, always_off; empty means parentbased_always_on."`
 	TracesSamplerArg string `env:"OTEL_TRACES_SAMPLER_ARG" envDefault:"" doc:"The ratio of traces the *traceidratio samplers keep, 0 to 1; empty means 1."`
+	// TracesExporter, MetricsExporter and MetricsExemplarFilter are OpenTelemetry's variables
+	// too, declared so that New takes them from the settings (as the sampler) rather than
+	// reading the environment itself, and a value this app has no use for is refused with the
+	// other settings.
+	TracesExporter        string `env:"OTEL_TRACES_EXPORTER" envDefault:"" doc:"Where spans go (OpenTelemetry's variable): otlp (to the OTLP endpoint) or none (the dashboard's Traces panel keeps them); empty means otlp."`
+	MetricsExporter       string `env:"OTEL_METRICS_EXPORTER" envDefault:"" doc:"Where metrics go besides /metrics (OpenTelemetry's variable): otlp, or none (or prometheus) for a backend that takes traces only, such as Jaeger; empty means otlp."`
+	MetricsExemplarFilter string `env:"OTEL_METRICS_EXEMPLAR_FILTER" envDefault:"" doc:"Which measurements keep an exemplar, a sampled span's IDs (OpenTelemetry's variable): always_on, always_off or trace_based; empty means trace_based when metrics go over OTLP, none otherwise (/metrics carries none)."`
 }
 
 // MinMetricsToken is the shortest METRICS_TOKEN production accepts, as for
@@ -52,6 +59,15 @@ func (s Settings) Validate() error {
 			"use 0 (keep none) to "+strconv.Itoa(maxDashboardTraces))
 	}
 	if err := checkSampler(s.TracesSampler, s.TracesSamplerArg); err != nil {
+		return err
+	}
+	if _, err := exporterWanted("traces", s.TracesExporter); err != nil {
+		return err
+	}
+	if _, err := exporterWanted("metrics", s.MetricsExporter); err != nil {
+		return err
+	}
+	if err := checkExemplarFilter(s.MetricsExemplarFilter); err != nil {
 		return err
 	}
 	// Not quoted: a collector's URL may carry credentials (user info, which Go sends as basic

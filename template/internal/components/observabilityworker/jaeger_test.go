@@ -19,10 +19,9 @@ func TestJaegerTrace(t *testing.T) {
 	jaeger := jaegertest.Start(t)
 	// Jaeger takes traces only (404 on /v1/metrics): the standard switch turns the metric
 	// export off, as the compose file does.
-	t.Setenv("OTEL_METRICS_EXPORTER", "none")
 	const service = "aegis-jaeger-test"
 	obs, err := observability.New(t.Context(),
-		observability.Settings{ServiceName: service, OTLPEndpoint: jaeger.OTLPEndpoint},
+		observability.Settings{ServiceName: service, OTLPEndpoint: jaeger.OTLPEndpoint, MetricsExporter: "none"},
 		&observability.Opts{Global: true})
 	if err != nil {
 		t.Fatal(err)
