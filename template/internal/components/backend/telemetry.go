@@ -296,14 +296,11 @@ const redactedSegment = "REDACTED"
 // that is only a known first segment ("/api", "/api/") stay. The span's name (the method
 // alone) and the missing http.route say it was unrouted; the access log keeps the raw path.
 func (in *instrumentation) unroutedPath(path string) string {
-	if path == "/" {
+	if path == "/" || path == "*" || path == "" { // "*": OPTIONS *
 		return path
 	}
 	rest, ok := strings.CutPrefix(path, "/")
-	if !ok { // "*" (OPTIONS *), or an empty path
-		if path == "" {
-			return path
-		}
+	if !ok {
 		return redactedSegment
 	}
 	first, tail, _ := strings.Cut(rest, "/")

@@ -67,8 +67,8 @@ func (t Trace) Duration() time.Duration { return t.Root.Duration() }
 
 // Path is the URL path of a request whose root span is named by its route pattern
 // ("GET /dashboard/panels/{name}") or, when no route matched, by its method alone ("GET"),
-// so that the panel tells its requests apart; "" when the name is the path already or the
-// span has no path.
+// so that the panel tells its requests apart (an unrouted one's path comes redacted from the
+// backend: "/api/REDACTED"); "" when the name is the path already or the span has no path.
 func (t Trace) Path() string {
 	if !strings.Contains(t.Root.Name, "{") && strings.Contains(t.Root.Name, "/") {
 		return ""
