@@ -178,7 +178,7 @@ func withDB(ctx context.Context, env *command.Env, fn func(context.Context, *DB)
 	err = db.Ping(pingCtx)
 	cancel()
 	if err != nil {
-		return fmt.Errorf("%w; check DATABASE_URL and that the database server is running", err)
+		return db.unreachable(err)
 	}
 	fmt.Fprintf(env.Stdout, "database: %s\n", db)
 	return fn(ctx, db)

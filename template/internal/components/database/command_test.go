@@ -3,6 +3,9 @@ package database_test
 import (
 	"context"
 	"errors"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -131,22 +134,72 @@ func TestComponentRefusesUnmigrated(t *testing.T) {
 	})
 }
 
-// TestComponentUnreachable: a database that does not answer fails the start with the ping's
-// one line and its fix alone, the password masked, without the registry's source path.
+// TestComponentUnreachable: a database that cannot be reached or created fails the start, and
+// the migrate command, with Problem's one line for the cause and its fix alone: no driver
+// text, no password, not behind the registry's "start database (registered at ...)".
 func TestComponentUnreachable(t *testing.T) {
-	t.Setenv("DATABASE_URL", "postgres://app:s3cretpw@127.0.0.1:1/app?sslmode=disable")
-	t.Setenv("DATABASE_CONNECT_TIMEOUT", "2s")
-	c := registrytest.Build(t, registry.New(), database.Register)
-	err := c.Start(t.Context())
-	if err == nil {
-		_ = c.Stop(t.Context())
-		t.Fatal("Start against a closed port succeeded")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "plain-file")
+	notADB := filepath.Join(dir, "not-a-db.db")
+	readOnly := filepath.Join(dir, "read-only")
+	for path, data := range map[string]string{file: "x", notADB: strings.Repeat("not a database ", 100)} {
+		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
-	t.Cleanup(func() { _ = c.Stop(context.Background()) })
-	msg := err.Error()
-	if !strings.HasPrefix(msg, "database: ping postgres://app:xxxxx@127.0.0.1:1/app") ||
-		!strings.HasSuffix(msg, "; check DATABASE_URL and that the database server is running") ||
-		strings.Contains(msg, "registered at") || strings.Contains(msg, "s3cretpw") {
-		t.Errorf("Start = %q, want the ping's line alone, password masked", msg)
+	if err := os.Mkdir(readOnly, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	// The PostgreSQL server of the tests, with a database that does not exist on it.
+	var noDB, noDBHost string
+	if u, err := url.Parse(os.Getenv(databasetest.EnvURL)); err == nil && u.Host != "" {
+		u.Path = "/aegis_no_such_database"
+		noDB, noDBHost = u.String(), u.Host
+	}
+	for _, tt := range []struct {
+		name, url, want string
+		postgres, root  bool // needs TEST_DATABASE_URL; runs as root (permissions do not stop root)
+	}{
+		{name: "postgres refused port", url: "postgres://app:s3cretpw@127.0.0.1:1/app?sslmode=disable",
+			want: "database: cannot reach 127.0.0.1:1; check DATABASE_URL and that the server is running", root: true},
+		{name: "postgres unknown host", url: "postgres://app:s3cretpw@nohost.invalid:5432/app?sslmode=disable",
+			want: "database: cannot resolve the host name of nohost.invalid:5432; check the host in DATABASE_URL", root: true},
+		{name: "postgres no such database", url: noDB, postgres: true, root: true,
+			want: "database: " + noDBHost + " has no such database; check the database name in DATABASE_URL"},
+		{name: "sqlite folder under a file", url: "sqlite://" + filepath.Join(file, "sub", "app.db"), root: true,
+			want: "database: cannot create " + filepath.Join(file, "sub", "app.db") + ": not a directory; check the path in DATABASE_URL and that the folder is writable"},
+		{name: "sqlite read-only folder", url: "sqlite://" + filepath.Join(readOnly, "app.db"),
+			want: "database: cannot create " + filepath.Join(readOnly, "app.db") + ": permission denied; check the path in DATABASE_URL and that the folder is writable"},
+		{name: "sqlite path is a folder", url: "sqlite://" + dir, root: true,
+			want: "database: cannot open " + dir + "; check the path in DATABASE_URL and that the folder is writable"},
+		{name: "sqlite not a database", url: "sqlite://" + notADB, root: true,
+			want: "database: " + notADB + " is not a SQLite database; check the path in DATABASE_URL"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.postgres {
+				databasetest.SkipWithoutPostgres(t)
+			}
+			if !tt.root && os.Geteuid() == 0 {
+				t.Skip("root writes to read-only folders")
+			}
+			t.Setenv("DATABASE_URL", tt.url)
+			t.Setenv("DATABASE_CONNECT_TIMEOUT", "5s")
+			c := registrytest.Build(t, registry.New(), database.Register)
+			err := c.Start(t.Context())
+			t.Cleanup(func() { _ = c.Stop(context.Background()) })
+			if err == nil {
+				t.Fatal("Start succeeded")
+			}
+			if msg := err.Error(); msg != tt.want || strings.Contains(msg, "s3cretpw") {
+				t.Errorf("Start = %q, want %q", msg, tt.want)
+			}
+			if se, ok := errors.AsType[registry.StandaloneError](err); !ok || errors.Unwrap(se) == nil {
+				t.Errorf("Start = %#v, want a registry.StandaloneError wrapping the driver's error", err)
+			}
+			// The migrate command connects the same way and says the same.
+			if _, err := migrate(t, "status"); err == nil || !strings.HasSuffix(err.Error(), tt.want) {
+				t.Errorf("migrate status = %v, want %q", err, tt.want)
+			}
+		})
 	}
 }

@@ -27,7 +27,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -36,6 +35,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
@@ -47,6 +47,7 @@ import (
 	"github.com/aegisgo/aegis/template/internal/command"
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/config"
+	"github.com/aegisgo/aegis/template/internal/runtime/netfail"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -170,7 +171,7 @@ func (db *DB) openSQLite() error {
 	if path != ":memory:" && !strings.HasPrefix(path, "file:") {
 		created, err := createPrivate(path)
 		if err != nil {
-			return err
+			return db.unreachable(err)
 		}
 		if created {
 			// Said once, with the absolute path: a relative DATABASE_URL (the default) run
@@ -229,7 +230,7 @@ func createPrivate(path string) (bool, error) {
 	if dir := filepath.Dir(path); dir != "." {
 		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return false, fmt.Errorf("database: create folder for %s: %w; check DATABASE_URL and the folder's permissions", path, err)
+				return false, fmt.Errorf("database: create folder for %s: %w", path, err)
 			}
 			if err := os.Chmod(dir, 0o700); err != nil {
 				return false, fmt.Errorf("database: restrict folder for %s: %w", path, err)
@@ -241,7 +242,7 @@ func createPrivate(path string) (bool, error) {
 	case errors.Is(err, fs.ErrExist):
 		return false, nil
 	case err != nil:
-		return false, fmt.Errorf("database: create %s: %w; check DATABASE_URL and the folder's permissions", path, err)
+		return false, fmt.Errorf("database: create %s: %w", path, err)
 	}
 	if err := f.Close(); err != nil {
 		return false, fmt.Errorf("database: create %s: %w", path, err)
@@ -328,7 +329,7 @@ func (db *DB) Start(ctx context.Context) error {
 	err := db.Ping(pingCtx)
 	cancel()
 	if err != nil {
-		return &unreachableError{err}
+		return db.unreachable(err)
 	}
 	// Nearly every start finds the schema up to date: one query says so, where goose asks
 	// each owner's table in turn (with a lock on PostgreSQL). Anything else, a version table
@@ -400,14 +401,10 @@ func (db *DB) Ready(ctx context.Context) error { return db.Ping(ctx) }
 func (db *DB) details() map[string]any {
 	d := map[string]any{"engine": string(db.engine)}
 	if db.engine == SQLite {
-		path := db.target.path
-		if abs, err := filepath.Abs(path); err == nil && path != ":memory:" {
-			path = abs
-		}
-		d["path"] = path
+		d["path"] = db.where()
 	} else {
 		cc := db.target.pg.ConnConfig
-		d["host"] = net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port)))
+		d["host"] = db.where()
 		d["database"] = cc.Database
 		d["user"] = cc.User
 	}
@@ -424,15 +421,35 @@ var (
 	_ registry.ReadinessChecker = (*DB)(nil)
 )
 
-// unreachableError is Start's failure to reach the database. Its message names the database
-// (password masked), the driver's reason and the fix, so it is a registry.StandaloneError: a
-// command started against a database that is down or missing reads as this line alone, not
-// behind "start database (registered at <source path>)".
-type unreachableError struct{ err error }
-
-func (e *unreachableError) Error() string {
-	return e.err.Error() + "; check DATABASE_URL and that the database server is running"
+// unreachableError is Start's failure to reach the database, or Open's to create the SQLite
+// file. Its message is Problem's line (the server's host:port or the file, the cause and the
+// fix in DATABASE_URL, never the user or the password): the driver's own text names the user
+// and the database and repeats what the cause already says. It is a registry.StandaloneError,
+// so a command started against a database that is down or missing reads as this line alone,
+// not behind "start database (registered at <source path>)"; Unwrap keeps the driver's error
+// for errors.Is and the logs.
+type unreachableError struct {
+	problem string
+	err     error
 }
 
+// unreachable is err, from connecting to or creating db, as an unreachableError. A connection
+// that timed out says which setting bounded it (DATABASE_CONNECT_TIMEOUT), and one cancelled
+// says so instead of health's "check cancelled".
+func (db *DB) unreachable(err error) error {
+	p := db.Problem(err)
+	_, isPg := errors.AsType[*pgconn.PgError](err)
+	switch kind := netfail.Classify(err); {
+	case isPg:
+	case kind == netfail.Canceled:
+		p = "connecting to " + db.where() + " was cancelled"
+	case kind == netfail.Timeout && db.engine != SQLite:
+		p += " (DATABASE_CONNECT_TIMEOUT=" + db.settings.ConnectTimeout.String() +
+			"); check the host in DATABASE_URL and that the server is running, or raise DATABASE_CONNECT_TIMEOUT"
+	}
+	return &unreachableError{problem: p, err: err}
+}
+
+func (e *unreachableError) Error() string    { return "database: " + e.problem }
 func (e *unreachableError) Unwrap() error    { return e.err }
 func (e *unreachableError) Standalone() bool { return true }

@@ -2,7 +2,10 @@ package database
 
 import (
 	"errors"
+	"io/fs"
 	"net"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -20,6 +23,7 @@ func (db *DB) Problem(err error) string {
 	where := db.where()
 	pgErr, isPg := errors.AsType[*pgconn.PgError](err)
 	sqErr, isSQ := errors.AsType[*sqlite.Error](err)
+	pathErr, isPath := errors.AsType[*fs.PathError](err)
 	switch {
 	case err == nil:
 		return ""
@@ -41,8 +45,14 @@ func (db *DB) Problem(err error) string {
 		return where + " is locked by another writer"
 	case isSQ && sqErr.Code()&0xff == sqlite3.SQLITE_CANTOPEN:
 		return "cannot open " + where + "; check the path in DATABASE_URL and that the folder is writable"
+	case isSQ && sqErr.Code()&0xff == sqlite3.SQLITE_NOTADB:
+		return where + " is not a SQLite database; check the path in DATABASE_URL"
 	case isSQ:
 		return where + " failed the query; sqlite error " + ErrorCode(err)[len("sqlite "):]
+	case isPath:
+		// Creating the SQLite file or its folder (createPrivate): the system's reason
+		// ("permission denied", "not a directory") without the path it repeats.
+		return "cannot create " + where + ": " + pathErr.Err.Error() + "; check the path in DATABASE_URL and that the folder is writable"
 	}
 	// What failed on the way to the server: netfail's classification, shared with the other
 	// parts; only the kinds a DATABASE_URL user fixes differently get words of their own.
@@ -64,14 +74,19 @@ func (db *DB) Problem(err error) string {
 	return where + " failed the query"
 }
 
-// where names the server (host:port) or the SQLite file, without the user or the password.
+// where names the server (host:port) or the SQLite file (absolute), without the user or the
+// password. It needs no connection: Open's failure to create the file uses it too.
 func (db *DB) where() string {
-	d := db.details()
-	if h, ok := d["host"].(string); ok {
-		return h
+	if db.engine == SQLite {
+		path := db.target.path
+		if abs, err := filepath.Abs(path); err == nil && path != ":memory:" {
+			path = abs
+		}
+		return path
 	}
-	if p, ok := d["path"].(string); ok {
-		return p
+	if db.target.pg == nil {
+		return "the database"
 	}
-	return "the database"
+	cc := db.target.pg.ConnConfig
+	return net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port)))
 }
