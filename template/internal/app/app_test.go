@@ -47,8 +47,8 @@ func TestUsageAndExitCodes(t *testing.T) {
 		// Flag values no request can succeed with are usage errors, not a server to blame.
 		{args: []string{"health", "probe", "--timeout", "0s"}, wantCode: 2, wantErr: `shop: --timeout must be a positive duration such as 5s (got 0s) (see 'shop health probe --help')`, oneLineErr: true},
 		{args: []string{"health", "status", "--timeout", "-1s"}, wantCode: 2, wantErr: `--timeout must be a positive duration such as 5s (got -1s)`, oneLineErr: true},
-		{args: []string{"health", "status", "--url", "staging:8000"}, wantCode: 2, wantErr: `shop: --url "staging:8000" is not an http:// or https:// URL such as http://10.0.0.5:8000 (see 'shop health status --help')`, oneLineErr: true},
-		{args: []string{"health", "probe", "--url", "notaurl"}, wantCode: 2, wantErr: `--url "notaurl" is not an http:// or https:// URL`, oneLineErr: true},
+		{args: []string{"health", "status", "--url", "staging:8000"}, wantCode: 2, wantErr: `shop: --url "staging:8000": is not an absolute http(s) URL; use the server's base URL such as http://10.0.0.5:8000 (see 'shop health status --help')`, oneLineErr: true},
+		{args: []string{"health", "probe", "--url", "notaurl"}, wantCode: 2, wantErr: `--url "notaurl": is not an absolute http(s) URL`, oneLineErr: true},
 		{args: []string{"services", "grph"}, wantCode: 2, wantErr: `shop: unknown command "grph" for "shop services"; did you mean "graph"? (see 'shop services --help')`, oneLineErr: true},
 	}
 	for _, tt := range tests {
@@ -66,6 +66,48 @@ func TestUsageAndExitCodes(t *testing.T) {
 			}
 			if tt.oneLineErr && strings.Count(h.stderr.String(), "\n") != 1 {
 				t.Errorf("stderr is not one line:\n%s", h.stderr)
+			}
+		})
+	}
+}
+
+// TestHealthURLFlag: --url is held to the rules of an http(s) URL setting (config.HTTPURL):
+// what they refuse is a usage error (exit 2) worded for the flag, the password never shown;
+// what they accept reaches the server.
+func TestHealthURLFlag(t *testing.T) {
+	cleanEnv(t)
+	const fix = "; use the server's base URL such as http://10.0.0.5:8000 (see 'shop health probe --help')\n"
+	server := fakeServer(t, registry.Report{Status: registry.StatusHealthy}, 200, `{"status":"ready"}`)
+	tls := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, `{"status":"ready"}`)
+	}))
+	t.Cleanup(tls.Close)
+	for _, tt := range []struct {
+		name, url string
+		wantCode  int
+		wantErr   string // all of stderr
+	}{
+		{"missing scheme", "10.0.0.5:8000", 2, `shop: --url "10.0.0.5:8000": is not an absolute http(s) URL` + fix},
+		{"ftp scheme", "ftp://10.0.0.5:8000", 2, `shop: --url "ftp://10.0.0.5:8000": is not an absolute http(s) URL` + fix},
+		{"no host", "http:///health", 2, `shop: --url "http:///health": is not an absolute http(s) URL` + fix},
+		{"port without host", "http://:8000", 2, `shop: --url "http://:8000": is not an absolute http(s) URL` + fix},
+		{"user info", "http://ops:hunter2@10.0.0.5:8000", 2, `shop: --url (value not shown): holds a user name or password` + fix},
+		{"spaces", "http://my server:8000", 2, `shop: --url "http://my server:8000": is not an absolute http(s) URL` + fix},
+		{"query", server + "/?debug=1", 2, `shop: --url "` + server + `/?debug=1": has a query` + fix},
+		{"fragment", server + "#top", 2, `shop: --url "` + server + `#top": has a fragment` + fix},
+		{"http", server, 0, ""},
+		{"https", tls.URL, -1, ""}, // accepted: fails (exit 1) on the test server's certificate, not as usage
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := setup(t)
+			code := h.run(t.Context(), "health", "probe", "--url", tt.url, "--timeout", "2s")
+			switch {
+			case tt.wantCode == -1:
+				if code != 1 || !strings.Contains(h.stderr.String(), "certificate") {
+					t.Errorf("exit code = %d, stderr %q; want 1 and the server's certificate refused", code, h.stderr)
+				}
+			case code != tt.wantCode || h.stderr.String() != tt.wantErr:
+				t.Errorf("exit code = %d, stderr %q; want %d, %q", code, h.stderr, tt.wantCode, tt.wantErr)
 			}
 		})
 	}

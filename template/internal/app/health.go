@@ -47,9 +47,17 @@ func (a *cli) addHealthFlags(cmd *cobra.Command, f *healthFlags) {
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 5*time.Second, "give up after this long")
 }
 
+// healthURL is what --url may hold: the rules of every http(s) URL setting (config.HTTPURL),
+// so the flag refuses what a setting would, in the same words. A path is fine (an app served
+// under a prefix). No user:password: the checks authenticate with HEALTH_DETAILS_TOKEN, and a
+// password on the command line lands in the shell's history and in ps. No query or fragment:
+// the commands append /health/ready or /health/detailed to the base URL, and after a query or
+// a fragment that path would no longer be the request's path.
+var healthURL = config.HTTPURL{Fix: "use the server's base URL such as http://10.0.0.5:8000"}
+
 // baseURL checks the flags and returns --url, or the URL the server would listen on
-// according to HOST and PORT. A --timeout of 0 or less, or a --url that is not an http(s)
-// URL, is a usage error (exit 2): left to the request, the first reads as a server that
+// according to HOST and PORT. A --timeout of 0 or less, or a --url that healthURL refuses,
+// is a usage error (exit 2): left to the request, the first reads as a server that
 // "did not answer within 0s" and the second as Go's "unsupported protocol scheme", both
 // runtime failures (exit 1) blaming the server.
 func (f *healthFlags) baseURL(cmd *cobra.Command) (string, error) {
@@ -57,9 +65,8 @@ func (f *healthFlags) baseURL(cmd *cobra.Command) (string, error) {
 		return "", command.UsageError(cmd, "--timeout must be a positive duration such as 5s (got %s)", f.timeout)
 	}
 	if f.url != "" {
-		u, err := url.Parse(f.url)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return "", command.UsageError(cmd, "--url %q is not an http:// or https:// URL such as http://10.0.0.5:8000", f.url)
+		if err := healthURL.CheckFlag("--url", f.url); err != nil {
+			return "", command.UsageError(cmd, "%w", err)
 		}
 		return strings.TrimRight(f.url, "/"), nil
 	}
@@ -204,9 +211,6 @@ Use it where a command decides health, such as a Dockerfile HEALTHCHECK.`,
 	return cmd
 }
 
-// fetch GETs url and returns the body and status. A status other than 200
-// or 503 (which health endpoints use for "not well") is an error, as is a
-// server that cannot be reached; the status is still returned when known.
 // detailsToken is HEALTH_DETAILS_TOKEN from the environment serve reads, sent so
 // that a production server shows its checks; "" when unset or unreadable.
 func detailsToken() string {
@@ -217,6 +221,9 @@ func detailsToken() string {
 	return s.HealthDetailsToken
 }
 
+// fetch GETs url and returns the body and status. A status other than 200
+// or 503 (which health endpoints use for "not well") is an error, as is a
+// server that cannot be reached; the status is still returned when known.
 func fetch(ctx context.Context, target string, timeout time.Duration, token string) ([]byte, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

@@ -1,10 +1,12 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -146,26 +148,56 @@ type HTTPURL struct {
 // Check returns nil for an empty value or one the rules accept, and otherwise an *Error for
 // variable name saying the first thing wrong, with the rules' fix.
 func (h HTTPURL) Check(name, value string) error {
-	if value == "" {
+	reason, quote := h.problem(value)
+	switch {
+	case reason == "":
+		return nil
+	case h.Secret || !quote:
+		return InvalidSecret(name, reason, h.Fix)
+	}
+	return Invalid(name, value, reason, h.Fix)
+}
+
+// CheckFlag is Check for a command-line flag such as "--url": the same rules, so a flag and a
+// setting refuse the same values, in a message worded for the flag rather than a variable:
+//
+//	--url "staging:8000": is not an absolute http(s) URL; use a URL such as http://10.0.0.5:8000
+//
+// It returns nil for an empty value (the flag not given) or an accepted one. The error is not
+// an *Error: the caller makes it a usage error of its command.
+func (h HTTPURL) CheckFlag(flag, value string) error {
+	reason, quote := h.problem(value)
+	if reason == "" {
 		return nil
 	}
-	invalid := func(reason string) error {
-		if h.Secret {
-			return InvalidSecret(name, reason, h.Fix)
-		}
-		return Invalid(name, value, reason, h.Fix)
+	shown := "(value not shown)"
+	if quote && !h.Secret {
+		shown = strconv.Quote(withoutPassword(value))
+	}
+	msg := flag + " " + shown + ": " + reason
+	if h.Fix != "" {
+		msg += "; " + h.Fix
+	}
+	return errors.New(msg)
+}
+
+// problem is the first rule value breaks ("" for none, or an empty value), and whether the
+// value may be quoted in the message saying so: a user name or password never is.
+func (h HTTPURL) problem(value string) (reason string, quote bool) {
+	if value == "" {
+		return "", true
 	}
 	u, err := url.Parse(value)
 	switch {
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "":
-		return invalid("is not an absolute http(s) URL")
+		return "is not an absolute http(s) URL", true
 	case u.User != nil && !h.AllowUser:
 		// Never quoted, whatever Secret says: it holds a password, or a user name in its place.
-		return InvalidSecret(name, "holds a user name or password", h.Fix)
+		return "holds a user name or password", false
 	case (u.RawQuery != "" || u.ForceQuery) && !h.AllowQuery:
-		return invalid("has a query")
+		return "has a query", true
 	case u.Fragment != "" && !h.AllowFragment:
-		return invalid("has a fragment")
+		return "has a fragment", true
 	}
-	return nil
+	return "", true
 }

@@ -91,3 +91,45 @@ func TestHTTPURL(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPURLCheckFlag: a flag is held to the same rules as a setting (Check), in words for
+// the flag; a user name or password is never shown.
+func TestHTTPURLCheckFlag(t *testing.T) {
+	t.Parallel()
+	strict := HTTPURL{Fix: "use a URL such as http://10.0.0.5:8000"}
+	withUser := HTTPURL{Fix: "use a URL such as http://10.0.0.5:8000", AllowUser: true}
+	secret := HTTPURL{Secret: true}
+	for _, tt := range []struct {
+		name  string
+		rules HTTPURL
+		value string
+		want  string // "" for nil
+	}{
+		{"not given", strict, "", ""},
+		{"http", strict, "http://10.0.0.5:8000", ""},
+		{"https with a path", strict, "https://app.example.com/shop/", ""},
+		{"missing scheme", strict, "staging:8000", `--url "staging:8000": is not an absolute http(s) URL; use a URL such as http://10.0.0.5:8000`},
+		{"ftp scheme", strict, "ftp://app.example.com", `--url "ftp://app.example.com": is not an absolute http(s) URL; use a URL such as http://10.0.0.5:8000`},
+		{"no host", strict, "http:///health", `--url "http:///health": is not an absolute http(s) URL; use a URL such as http://10.0.0.5:8000`},
+		{"port only", strict, "http://:8000", `--url "http://:8000": is not an absolute http(s) URL; use a URL such as http://10.0.0.5:8000`},
+		{"space in host", strict, "http://my host:8000", `--url "http://my host:8000": is not an absolute http(s) URL; use a URL such as http://10.0.0.5:8000`},
+		{"space before", strict, " http://10.0.0.5:8000", `--url " http://10.0.0.5:8000": is not an absolute http(s) URL; use a URL such as http://10.0.0.5:8000`},
+		{"user info", strict, "http://ops:hunter2@10.0.0.5:8000", "--url (value not shown): holds a user name or password; use a URL such as http://10.0.0.5:8000"},
+		{"query", strict, "http://10.0.0.5:8000/?a=b", `--url "http://10.0.0.5:8000/?a=b": has a query; use a URL such as http://10.0.0.5:8000`},
+		{"fragment", strict, "http://10.0.0.5:8000/#x", `--url "http://10.0.0.5:8000/#x": has a fragment; use a URL such as http://10.0.0.5:8000`},
+		{"user allowed, password masked", withUser, "http://ops:hunter2@10.0.0.5:8000/?a", `--url "http://ops:xxxxx@10.0.0.5:8000/?a": has a query; use a URL such as http://10.0.0.5:8000`},
+		{"secret, no fix", secret, "ftp://k@x", "--url (value not shown): is not an absolute http(s) URL"},
+	} {
+		got := ""
+		if err := tt.rules.CheckFlag("--url", tt.value); err != nil {
+			got = err.Error()
+		}
+		if got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+		}
+		// The same values are refused as a setting.
+		if (tt.rules.Check("U", tt.value) == nil) != (tt.want == "") {
+			t.Errorf("%s: CheckFlag and Check disagree on %q", tt.name, tt.value)
+		}
+	}
+}
