@@ -479,6 +479,24 @@ func TestProblem(t *testing.T) {
 		}
 	}
 
+	// Start's and migrate's error is Problem's line, with what only a connection attempt
+	// needs said: the setting that bounded it, or that it was cancelled rather than checked.
+	for _, tt := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"timeout", fmt.Errorf("user=app: %w", context.DeadlineExceeded),
+			"database: db.internal:5433 did not answer in time (DATABASE_CONNECT_TIMEOUT=5s); check the host in DATABASE_URL and that the server is running, or raise DATABASE_CONNECT_TIMEOUT"},
+		{"cancelled", fmt.Errorf("ping: %w", context.Canceled), "database: connecting to db.internal:5433 was cancelled"},
+		{"no database", &pgconn.PgError{Code: "3D000", Message: secretText}, "database: db.internal:5433 has no such database; check the database name in DATABASE_URL"},
+	} {
+		err := pg.Unreachable(tt.err)
+		if got := err.Error(); got != tt.want || !errors.Is(err, tt.err) {
+			t.Errorf("%s: Unreachable = %q (wraps the cause: %t), want %q", tt.name, got, errors.Is(err, tt.err), tt.want)
+		}
+	}
+
 	// The same, from real pings: a name that does not resolve, and a port nothing listens on.
 	for _, tt := range []struct {
 		url, want string

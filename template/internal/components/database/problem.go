@@ -49,7 +49,7 @@ func (db *DB) Problem(err error) string {
 		return where + " is not a SQLite database; check the path in DATABASE_URL"
 	case isSQ:
 		return where + " failed the query; sqlite error " + ErrorCode(err)[len("sqlite "):]
-	case isPath:
+	case isPath && db.engine == SQLite:
 		// Creating the SQLite file or its folder (createPrivate): the system's reason
 		// ("permission denied", "not a directory") without the path it repeats.
 		return "cannot create " + where + ": " + pathErr.Err.Error() + "; check the path in DATABASE_URL and that the folder is writable"
