@@ -440,7 +440,7 @@ func (db *DB) unreachable(err error) error {
 	p := db.Problem(err)
 	_, isPg := errors.AsType[*pgconn.PgError](err)
 	switch kind := netfail.Classify(err); {
-	case isPg:
+	case isPg: // the server answered: Problem's line says what it refused
 	case kind == netfail.Canceled:
 		p = "connecting to " + db.where() + " was cancelled"
 	case kind == netfail.Timeout && db.engine != SQLite:

@@ -15,10 +15,11 @@ import (
 	"github.com/aegisgo/aegis/template/internal/runtime/netfail"
 )
 
-// Problem says in one line what err, from a ping or a query of db, means for an operator:
-// health messages are shown by /health/detailed, and the drivers' own text names the user and
-// the database (pgx's "failed to connect to `user=... database=...`"), quotes tables of the
-// SQL and the server's internals. Where is the server's host:port, or the SQLite file.
+// Problem says in one line what err, from a ping or a query of db (or creating its SQLite
+// file), means for an operator: health messages are shown by /health/detailed, and Start's and
+// migrate's failures print the same line; the drivers' own text names the user and the
+// database (pgx's "failed to connect to `user=... database=...`"), quotes tables of the SQL and
+// the server's internals. Where is the server's host:port, or the SQLite file.
 func (db *DB) Problem(err error) string {
 	where := db.where()
 	pgErr, isPg := errors.AsType[*pgconn.PgError](err)
