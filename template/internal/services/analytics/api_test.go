@@ -220,6 +220,12 @@ func TestTrackFullBuffer(t *testing.T) {
 		!strings.Contains(h.Message, "2 events of API batches rejected") || h.Details["rejected"] != int64(2) {
 		t.Errorf("health after a refused batch: %s %q %v, want degraded naming 2 rejected events, none dropped", h.Status, h.Message, h.Details)
 	}
+	// The panel shows them beside the dropped ones: without the row, the operator saw a
+	// degraded badge naming rejected events and no counter of them in the table.
+	if rec := send(t, full, http.MethodGet, "/dashboard/panels/analytics", nil, nil); rec.Code != http.StatusOK ||
+		!strings.Contains(rec.Body.String(), `<tr><th scope="row">Rejected</th><td>2 (events of API batches answered 503`) {
+		t.Errorf("panel after a refused batch: %d, want a Rejected row of 2: %s", rec.Code, rec.Body)
+	}
 
 	h, svc := apiSetup(t, databasetest.New(t, database.SQLite), Settings{BufferSize: 2, BufferLimit: 3, FlushInterval: time.Hour, IngestIPLimit: 100})
 	svc.Stop(t.Context()) //nolint:errcheck // stopped: every batch is refused

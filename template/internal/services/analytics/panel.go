@@ -40,6 +40,7 @@ var panelTmpl = frontend.NewTemplate("analytics", template.FuncMap{
 <tr><th scope="row">Waiting</th><td>{{.Stats.Pending}} of at most {{.Limit}}</td></tr>
 <tr><th scope="row">Stored</th><td>{{.Stats.Stored}} in {{.Stats.Flushes}} writes; the last {{.LastFlush}}</td></tr>
 <tr><th scope="row">Dropped</th><td>{{.Stats.Dropped}}{{if .Stats.Refused}} ({{.Stats.Refused}} refused by the database){{end}}</td></tr>
+<tr><th scope="row">Rejected</th><td>{{.Stats.Rejected}} (events of API batches answered 503, the buffer full or the service stopping, for their clients to send again)</td></tr>
 <tr><th scope="row">Invalid</th><td>{{.Stats.Invalid}}</td></tr>
 <tr><th scope="row">Failed writes</th><td>{{.Stats.Failures}}; the last {{.LastFailure}}</td></tr>
 </tbody></table>`)
