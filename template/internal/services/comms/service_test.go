@@ -177,9 +177,19 @@ func TestSettingsValidate(t *testing.T) {
 		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "SK0123", TwilioAuthToken: "t", TwilioFrom: "+14155550100"}, "goes in COMMS_TWILIO_API_KEY_SID"},
 		// Exactly one way to authenticate.
 		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioFrom: "+14155550100"}, "or set COMMS_TWILIO_API_KEY_SID and COMMS_TWILIO_API_KEY_SECRET"},
-		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAuthToken: "t", TwilioAPIKeySID: "SK1", TwilioAPIKeySecret: "s", TwilioFrom: "+14155550100"}, "COMMS_TWILIO_AUTH_TOKEN (value not shown) is set, and so is an API key"},
-		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAPIKeySID: "SK1", TwilioFrom: "+14155550100"}, "COMMS_TWILIO_API_KEY_SECRET (value not shown) is empty"},
-		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAPIKeySecret: "s", TwilioFrom: "+14155550100"}, `COMMS_TWILIO_API_KEY_SID="" is empty`},
+		// Both ways: the line names both and says to keep one (it named only the token).
+		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAuthToken: "t", TwilioAPIKeySID: "SK1", TwilioAPIKeySecret: "s", TwilioFrom: "+14155550100"},
+			"config: COMMS_TWILIO_AUTH_TOKEN (value not shown) is set, and so is an API key (COMMS_TWILIO_API_KEY_SID, COMMS_TWILIO_API_KEY_SECRET): exactly one way to authenticate with Twilio is allowed; set either COMMS_TWILIO_AUTH_TOKEN or COMMS_TWILIO_API_KEY_SID and COMMS_TWILIO_API_KEY_SECRET, not both"},
+		// Half an API key: its own line, naming the missing half and the way back to the token.
+		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAPIKeySID: "SK1", TwilioFrom: "+14155550100"},
+			"config: COMMS_TWILIO_API_KEY_SECRET (value not shown) is empty and COMMS_TWILIO_API_KEY_SID is set: an API key needs both; set it to the secret Twilio showed once when the key was created (or create a new key), or unset COMMS_TWILIO_API_KEY_SID to use COMMS_TWILIO_AUTH_TOKEN"},
+		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAPIKeySecret: "s", TwilioFrom: "+14155550100"},
+			`config: COMMS_TWILIO_API_KEY_SID="" is empty and COMMS_TWILIO_API_KEY_SECRET is set: an API key needs both; set it to the key's SID (SK...) from the Twilio console's API keys, or unset COMMS_TWILIO_API_KEY_SECRET to use COMMS_TWILIO_AUTH_TOKEN`},
+		// The token and half a key: both lines.
+		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAuthToken: "t", TwilioAPIKeySID: "SK1", TwilioFrom: "+14155550100"},
+			"set either COMMS_TWILIO_AUTH_TOKEN or COMMS_TWILIO_API_KEY_SID and COMMS_TWILIO_API_KEY_SECRET, not both\nconfig: COMMS_TWILIO_API_KEY_SECRET (value not shown) is empty and COMMS_TWILIO_API_KEY_SID is set: an API key needs both"},
+		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAuthToken: "t", TwilioAPIKeySecret: "s", TwilioFrom: "+14155550100"},
+			"not both\nconfig: COMMS_TWILIO_API_KEY_SID=\"\" is empty and COMMS_TWILIO_API_KEY_SECRET is set: an API key needs both"},
 		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAPIKeySID: "AC1", TwilioAPIKeySecret: "s", TwilioFrom: "+14155550100"}, "the AC... SID goes in COMMS_TWILIO_ACCOUNT_SID"},
 		// Alphanumeric sender IDs: 1 to 11 letters, digits and spaces, at least one letter.
 		{Settings{SMSProvider: ProviderTwilio, TwilioAccountSID: "AC1", TwilioAuthToken: "t", TwilioFrom: "AcmeShopping"}, "neither an E.164 number nor an alphanumeric sender ID"},

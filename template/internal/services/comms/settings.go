@@ -195,7 +195,7 @@ func (s Settings) twilioCredentials() []error {
 	key := s.TwilioAPIKeySID != "" || s.TwilioAPIKeySecret != ""
 	switch {
 	case s.TwilioAuthToken != "" && key:
-		errs = append(errs, config.InvalidSecret("COMMS_TWILIO_AUTH_TOKEN", "is set, and so is an API key (COMMS_TWILIO_API_KEY_SID, COMMS_TWILIO_API_KEY_SECRET)", "keep one: unset COMMS_TWILIO_AUTH_TOKEN to use the API key, or unset both API key settings"))
+		errs = append(errs, config.InvalidSecret("COMMS_TWILIO_AUTH_TOKEN", "is set, and so is an API key (COMMS_TWILIO_API_KEY_SID, COMMS_TWILIO_API_KEY_SECRET): exactly one way to authenticate with Twilio is allowed", "set either COMMS_TWILIO_AUTH_TOKEN or COMMS_TWILIO_API_KEY_SID and COMMS_TWILIO_API_KEY_SECRET, not both"))
 	case !key && s.TwilioAuthToken == "":
 		errs = append(errs, config.InvalidSecret("COMMS_TWILIO_AUTH_TOKEN", "is empty and COMMS_SMS_PROVIDER=twilio", "set it to the auth token from the Twilio console, or set COMMS_TWILIO_API_KEY_SID and COMMS_TWILIO_API_KEY_SECRET to use an API key"))
 	}
@@ -204,13 +204,13 @@ func (s Settings) twilioCredentials() []error {
 	}
 	switch {
 	case s.TwilioAPIKeySID == "":
-		errs = append(errs, config.Invalid("COMMS_TWILIO_API_KEY_SID", "", "is empty and COMMS_TWILIO_API_KEY_SECRET is set", "set it to the API key's SID (SK...) from the Twilio console's API keys"))
+		errs = append(errs, config.Invalid("COMMS_TWILIO_API_KEY_SID", "", "is empty and COMMS_TWILIO_API_KEY_SECRET is set: an API key needs both", "set it to the key's SID (SK...) from the Twilio console's API keys, or unset COMMS_TWILIO_API_KEY_SECRET to use COMMS_TWILIO_AUTH_TOKEN"))
 	case !strings.HasPrefix(s.TwilioAPIKeySID, "SK"):
 		// The account SID here authenticates nothing: Twilio answers 401 at every SMS.
 		errs = append(errs, config.Invalid("COMMS_TWILIO_API_KEY_SID", s.TwilioAPIKeySID, "is not an API key SID (they start with SK)", "copy the key's SID from the Twilio console's API keys; the AC... SID goes in COMMS_TWILIO_ACCOUNT_SID"))
 	}
 	if s.TwilioAPIKeySecret == "" {
-		errs = append(errs, config.InvalidSecret("COMMS_TWILIO_API_KEY_SECRET", "is empty and COMMS_TWILIO_API_KEY_SID is set", "set it to the secret shown when the key was created (or create a new key)"))
+		errs = append(errs, config.InvalidSecret("COMMS_TWILIO_API_KEY_SECRET", "is empty and COMMS_TWILIO_API_KEY_SID is set: an API key needs both", "set it to the secret Twilio showed once when the key was created (or create a new key), or unset COMMS_TWILIO_API_KEY_SID to use COMMS_TWILIO_AUTH_TOKEN"))
 	}
 	return errs
 }
