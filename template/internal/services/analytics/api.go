@@ -72,7 +72,7 @@ const rangeExample = "from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z"
 // value that does not parse is left to huma's own error. The order of the two is checked
 // by span, which knows what to defaults to.
 func (in *RangeQuery) Resolve(ctx huma.Context) []error {
-	var errs []error
+	errs := repeatedParams(ctx)
 	for _, p := range []struct {
 		name, what string
 		t          time.Time
@@ -86,6 +86,30 @@ func (in *RangeQuery) Resolve(ctx huma.Context) []error {
 		}
 		errs = append(errs, &huma.ErrorDetail{Location: "query." + p.name,
 			Message: "is the zero time (0001-01-01T00:00:00Z), which bounds no range: give an RFC 3339 time such as 2026-01-02T15:04:05Z, or leave " + p.name + " out for " + p.what})
+	}
+	return errs
+}
+
+// repeatedParams refuses a query parameter of the operation given more than once
+// (from=A&from=B, as a client appending to a URL builds): huma reads the first and ignores
+// the others, so the answer was for a range, bucket or funnel the client may not have meant,
+// without a word. The values are not echoed.
+func repeatedParams(ctx huma.Context) []error {
+	op := ctx.Operation()
+	if op == nil {
+		return nil
+	}
+	u := ctx.URL()
+	given := u.Query()
+	var errs []error
+	for _, p := range op.Parameters {
+		if p.In != "query" {
+			continue
+		}
+		if n := len(given[p.Name]); n > 1 {
+			errs = append(errs, &huma.ErrorDetail{Location: "query." + p.Name,
+				Message: "is given " + strconv.Itoa(n) + " times, and only one value can count: give " + p.Name + " once"})
+		}
 	}
 	return errs
 }
@@ -168,6 +192,9 @@ type funnelOutput struct {
 type userStatsInput struct {
 	Days int `query:"days" minimum:"1" maximum:"366" default:"30" doc:"Users tracked in this many last days, or since the oldest raw event kept (ANALYTICS_RETENTION) when that is later: see tracked_since."`
 }
+
+// Resolve refuses days given more than once, as the range endpoints refuse theirs.
+func (in *userStatsInput) Resolve(ctx huma.Context) []error { return repeatedParams(ctx) }
 
 type userStatsOutput struct {
 	Body UserStats

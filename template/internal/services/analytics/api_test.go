@@ -314,6 +314,9 @@ func TestReadEventName(t *testing.T) {
 			{"/users?name=signup", http.StatusOK},
 			{"/users?name=SIGNUP", http.StatusUnprocessableEntity},
 			{"/users?name=a%2Cb", http.StatusUnprocessableEntity},
+			// Given twice: the first counted, the second was ignored without a word.
+			{"/series?bucket=day&name=signup&name=never_seen", http.StatusUnprocessableEntity},
+			{"/users?name=never_seen&name=signup", http.StatusUnprocessableEntity},
 		} {
 			p := getProblem(t, h, tt.path, auth, tt.want)
 			if p == nil {
@@ -460,6 +463,9 @@ func TestReadRange(t *testing.T) {
 			{name: "from after to", query: "from=" + past + "&to=" + earlier, want: http.StatusUnprocessableEntity, where: []string{"query.from"}, says: "query.from: must be before to: give RFC 3339 times"},
 			{name: "from at to", query: "from=" + past + "&to=" + past, want: http.StatusUnprocessableEntity, where: []string{"query.from"}, says: "query.from: must be before to"},
 			{name: "from after now", query: "from=" + future, want: http.StatusUnprocessableEntity, where: []string{"query.from"}, says: "must be before to (default: now)"},
+			// A parameter given twice: huma read the first and ignored the other, silently.
+			{name: "from twice", query: "from=" + earlier + "&from=" + past, want: http.StatusUnprocessableEntity, where: []string{"query.from"}, says: "query.from: is given 2 times, and only one value can count: give from once"},
+			{name: "to twice", query: "from=" + earlier + "&to=" + past + "&to=" + future, want: http.StatusUnprocessableEntity, where: []string{"query.to"}, says: "query.to: is given 2 times"},
 			{name: "to past the latest", query: "from=" + earlier + "&to=9999-12-31T23:59:59Z", want: http.StatusUnprocessableEntity, where: []string{"query.to"}, says: "query.to: must be at most 9999-12-31T00:00:00Z"},
 		}
 		for _, path := range []string{"/counts", "/series", "/users", "/funnel?steps=signup,activate"} {

@@ -101,6 +101,12 @@ func TestIdentity(t *testing.T) {
 				t.Errorf("user stats: %d %s, want %s", rec.Code, rec.Body, want)
 			}
 		}
+		// days given twice is refused, as the range endpoints refuse a repeated parameter,
+		// rather than answered for the first one alone.
+		if rec := do(http.MethodGet, analytics.Prefix+"/user-stats?days=7&days=30", "", adminToken); rec.Code != http.StatusUnprocessableEntity ||
+			!strings.Contains(rec.Body.String(), "query.days: is given 2 times") {
+			t.Errorf("user stats with days twice: %d %s, want a 422 naming query.days", rec.Code, rec.Body)
+		}
 		// Track from a request context carrying the user, as handlers behind RequireRole do.
 		svc.Track(auth.ContextWithUser(ctx, u), "from_handler", nil)
 		if err := svc.Flush(ctx); err != nil {
