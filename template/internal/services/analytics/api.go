@@ -23,8 +23,13 @@ const Prefix = "/api/v1/analytics"
 const EventsPath = Prefix + "/events"
 
 // maxEventsBody bounds a batch's body: MaxBatch events of MaxPropertyBytes and a name each,
-// with room for JSON's spacing.
-const maxEventsBody = 256 << 10
+// with room for JSON's spacing. MaxPropertyBytes is measured as the server encodes the
+// properties (UTF-8, unescaped), while a client may escape every non-ASCII character
+// (Python's json.dumps does by default): é is 2 bytes there and 6 as \u00e9, an emoji 4 and
+// 12 as a surrogate pair, so a full batch of valid events takes up to 3 times MaxPropertyBytes
+// for each event, about 630 KiB. At 256 KiB such a batch, every event within its bounds, was
+// refused with 413.
+const maxEventsBody = 768 << 10
 
 // EventBody is one event as POST /api/v1/analytics/events takes it.
 type EventBody struct {

@@ -771,6 +771,32 @@ func TestPropertyBytes(t *testing.T) {
 	})
 }
 
+// TestTrackFullBatchBody: a batch of 100 events, each within every bound, is accepted however
+// its client escapes the JSON: with every non-ASCII character written as \u00e9 (Python's
+// json.dumps by default), properties of 2048 bytes take 3 times that in the body, and the
+// body's 256 KiB refused the batch with 413.
+func TestTrackFullBatchBody(t *testing.T) {
+	t.Parallel()
+	h, svc := apiSetup(t, databasetest.New(t, database.SQLite), Settings{IngestIPLimit: 1000})
+	// {"s":"..."} is 8 bytes around the value; é is 2 bytes of UTF-8.
+	value := strings.Repeat(`\u00e9`, (MaxPropertyBytes-8)/2)
+	if msg := checkProps(map[string]any{"s": strings.Repeat("é", (MaxPropertyBytes-8)/2)}); msg != "" {
+		t.Fatalf("the test's properties are refused: %s", msg)
+	}
+	event := `{"name":"` + strings.Repeat("e", MaxNameLen) + `","at":"` + time.Now().UTC().Format(time.RFC3339Nano) + `","properties":{"s":"` + value + `"}}`
+	body := `{"events":[` + strings.Repeat(event+",", MaxBatch-1) + event + `]}`
+	rec := send(t, h, http.MethodPost, EventsPath, body, nil)
+	if rec.Code != http.StatusAccepted {
+		t.Fatalf("a full batch of %d bytes, its non-ASCII escaped: %d %.300s, want 202", len(body), rec.Code, rec.Body)
+	}
+	if err := svc.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if st := svc.Stats(); st.Stored != MaxBatch {
+		t.Errorf("stored %d, want the %d events", st.Stored, MaxBatch)
+	}
+}
+
 // TestSeriesTooManyPoints: a series of more than MaxPoints buckets is a 422 whose advice
 // fits its bucket: day buckets for hours, a shorter range for days (never "use day buckets"
 // to a series of days).
