@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/runtime/ratelimit"
@@ -222,7 +223,7 @@ func mount(r *backend.Router) error {
 		// trackRequests leaves out.
 		r.API.UseMiddleware(svc.trackRequests)
 	}
-	ingest := huma.Middlewares{}
+	ingest := huma.Middlewares{h.bodySize}
 	if svc.identity != nil {
 		ingest = append(ingest, svc.identity.Authenticate())
 	}
@@ -274,6 +275,20 @@ func (h *handlers) guard() func(huma.Context, func(huma.Context)) {
 		}
 		next(ctx)
 	}
+}
+
+// bodySize answers a batch whose Content-Length is past the operation's body limit with a 413
+// saying what to do: huma's own ("request body is too large limit=786432 bytes") did not, and
+// a client could not tell that a smaller batch would pass. A body sent without a length still
+// gets huma's answer when its reading reaches the limit.
+func (h *handlers) bodySize(ctx huma.Context, next func(huma.Context)) {
+	r, _ := humachi.Unwrap(ctx)
+	if limit := ctx.Operation().MaxBodyBytes; limit > 0 && r.ContentLength > limit {
+		_ = huma.WriteErr(h.r.API, ctx, http.StatusRequestEntityTooLarge, "The batch is "+strconv.FormatInt(r.ContentLength, 10)+
+			" bytes; this endpoint reads at most "+strconv.FormatInt(limit, 10)+": send it as smaller batches.")
+		return
+	}
+	next(ctx)
 }
 
 func (h *handlers) track(ctx context.Context, in *eventsInput) (*eventsOutput, error) {

@@ -797,6 +797,25 @@ func TestTrackFullBatchBody(t *testing.T) {
 	}
 }
 
+// TestTrackBodyTooLarge: a body past the limit is a 413 problem saying how large it is, the
+// limit and to send smaller batches; huma's own said only "request body is too large
+// limit=...", leaving the client to guess whether a smaller batch would pass.
+func TestTrackBodyTooLarge(t *testing.T) {
+	t.Parallel()
+	h, svc := apiSetup(t, databasetest.New(t, database.SQLite), Settings{IngestIPLimit: 1000})
+	body := `{"events":[{"name":"big","properties":{"s":"` + strings.Repeat("x", maxEventsBody) + `"}}]}`
+	rec := send(t, h, http.MethodPost, EventsPath, body, nil)
+	want := "The batch is " + strconv.Itoa(len(body)) + " bytes; this endpoint reads at most " + strconv.Itoa(maxEventsBody) + ": send it as smaller batches."
+	var p huma.ErrorModel
+	if rec.Code != http.StatusRequestEntityTooLarge || rec.Header().Get("Content-Type") != "application/problem+json" ||
+		json.Unmarshal(rec.Body.Bytes(), &p) != nil || p.Detail != want {
+		t.Errorf("a body of %d bytes: %d %v %s, want a 413 problem saying %q", len(body), rec.Code, rec.Header(), rec.Body, want)
+	}
+	if st := svc.Stats(); st.Tracked != 0 {
+		t.Errorf("stats %+v, want nothing tracked", st)
+	}
+}
+
 // TestSeriesTooManyPoints: a series of more than MaxPoints buckets is a 422 whose advice
 // fits its bucket: day buckets for hours, a shorter range for days (never "use day buckets"
 // to a series of days).
