@@ -277,6 +277,14 @@ func (h *handlers) guard() func(huma.Context, func(huma.Context)) {
 	}
 }
 
+// atBounds is the refusal of an event's at outside the accepted window. It gives the server's
+// time and the fix: a client whose clock is off (by a time zone, say) had every event
+// refused, and "within the last 24 hours" alone did not say against which clock.
+func atBounds(now time.Time) string {
+	return "must be within the last 24 hours and at most 5 minutes ahead of the server's clock (now " + now.UTC().Format(time.RFC3339) +
+		"): correct the client's clock, or leave at out for the time of arrival"
+}
+
 // bodySize answers a batch whose Content-Length is past the operation's body limit with a 413
 // saying what to do: huma's own ("request body is too large limit=786432 bytes") did not, and
 // a client could not tell that a smaller batch would pass. A body sent without a length still
@@ -324,7 +332,7 @@ func (h *handlers) track(ctx context.Context, in *eventsInput) (*eventsOutput, e
 		if e.At != nil {
 			at = *e.At
 			if at.Before(now.Add(-MaxEventAge)) || at.After(now.Add(MaxClockSkew)) {
-				problems = append(problems, &huma.ErrorDetail{Location: where + ".at", Message: "must be within the last 24 hours and at most 5 minutes ahead", Value: at})
+				problems = append(problems, &huma.ErrorDetail{Location: where + ".at", Message: atBounds(now), Value: at})
 			}
 		}
 		evs = append(evs, Event{Name: e.Name, UserID: user, Props: e.Properties, At: at.UTC()})

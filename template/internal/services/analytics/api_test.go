@@ -101,7 +101,7 @@ func TestTrackAPI(t *testing.T) {
 			detail string // in the problem's detail, when set
 		}{
 			{"malformed name", batch(good, map[string]any{"name": "Bad Name"}), "name", ""},
-			{"two bad events", batch(map[string]any{"name": "x", "at": now.Add(time.Hour).Format(time.RFC3339)}, map[string]any{"name": "x", "properties": map[string]any{"has space": 1}}), "at", "validation failed: body.events[0].at: must be within the last 24 hours and at most 5 minutes ahead; and 1 more; nothing of the batch was stored"},
+			{"two bad events", batch(map[string]any{"name": "x", "at": now.Add(time.Hour).Format(time.RFC3339)}, map[string]any{"name": "x", "properties": map[string]any{"has space": 1}}), "at", "validation failed: body.events[0].at: must be within the last 24 hours and at most 5 minutes ahead of the server's clock (now "},
 			{"name too long", batch(good, map[string]any{"name": "a" + strings.Repeat("b", MaxNameLen)}), "name", ""},
 			{"too many properties", batch(good, map[string]any{"name": "x", "properties": big}), "properties", ""},
 			{"oversized properties", batch(good, map[string]any{"name": "x", "properties": map[string]any{"s": strings.Repeat("y", MaxPropertyBytes)}}), "properties", ""},
@@ -111,8 +111,10 @@ func TestTrackAPI(t *testing.T) {
 			{"NUL in a property value", batch(good, map[string]any{"name": "x", "properties": map[string]any{"a": "b\u0000c"}}), `holds a NUL character (U+0000), which cannot be stored; remove it","location":"body.events[1].properties"`, ""},
 			{"NUL in a property key", batch(good, map[string]any{"name": "x", "properties": map[string]any{"a\u0000": "b"}}), "body.events[1].properties", ""},
 			{"NUL in the name", batch(good, map[string]any{"name": "x\u0000"}), "body.events[1].name", ""},
-			{"far future", batch(good, map[string]any{"name": "x", "at": now.Add(time.Hour).Format(time.RFC3339)}), "at", "body.events[1].at: must be within the last 24 hours"},
-			{"far past", batch(good, map[string]any{"name": "x", "at": now.Add(-48 * time.Hour).Format(time.RFC3339)}), "at", "body.events[1].at: must be within the last 24 hours"},
+			{"far future", batch(good, map[string]any{"name": "x", "at": now.Add(time.Hour).Format(time.RFC3339)}), "at", "body.events[1].at: must be within the last 24 hours and at most 5 minutes ahead of the server's clock (now "},
+			// A client's clock off: the detail says against which clock, and the fix.
+			{"far future, the fix", batch(good, map[string]any{"name": "x", "at": now.Add(time.Hour).Format(time.RFC3339)}), "at", "Z): correct the client's clock, or leave at out for the time of arrival; nothing of the batch was stored"},
+			{"far past", batch(good, map[string]any{"name": "x", "at": now.Add(-48 * time.Hour).Format(time.RFC3339)}), "at", "body.events[1].at: must be within the last 24 hours and at most 5 minutes ahead of the server's clock (now "},
 			{"batch over the limit", map[string]any{"events": many}, "events", ""},
 			{"empty batch", batch(), "events", ""},
 			{"not JSON", "{", "", ""},
