@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -153,6 +154,45 @@ func hasNUL(v any) bool {
 	case []string:
 		for _, x := range v {
 			if strings.IndexByte(x, 0) >= 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasNonFinite reports whether v holds a NaN or infinite number, at any depth of maps and
+// slices. JSON has no such number: the event's properties could not be encoded when the
+// buffer is written, so it was accepted (TrackEvent reported true, tracked counted it) and
+// then lost as invalid at the write, a ratio divided by zero showing as tracked but never
+// stored. Other types are left to the write, as in hasNUL.
+func hasNonFinite(v any) bool {
+	switch v := v.(type) {
+	case float64:
+		return math.IsNaN(v) || math.IsInf(v, 0)
+	case float32:
+		return hasNonFinite(float64(v))
+	case map[string]any:
+		for _, x := range v {
+			if hasNonFinite(x) {
+				return true
+			}
+		}
+	case []any:
+		for _, x := range v {
+			if hasNonFinite(x) {
+				return true
+			}
+		}
+	case map[string]float64:
+		for _, x := range v {
+			if hasNonFinite(x) {
+				return true
+			}
+		}
+	case []float64:
+		for _, x := range v {
+			if hasNonFinite(x) {
 				return true
 			}
 		}

@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"context"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -98,4 +99,42 @@ func TestFlushDropsRefusedRows(t *testing.T) {
 			t.Errorf("health %s %q, want degraded naming the refused events", h.Status, h.Message)
 		}
 	})
+}
+
+// TestTrackRefusesNonFinite: an event from code whose properties hold NaN or an infinite
+// number, at any depth, is refused at once (TrackEvent reports false) and counted as invalid,
+// not tracked: JSON cannot carry it, so it was accepted, counted as tracked, and lost at the
+// write.
+func TestTrackRefusesNonFinite(t *testing.T) {
+	t.Parallel()
+	db := databasetest.New(t, database.SQLite)
+	svc := newService(t, db, Settings{FlushInterval: time.Hour}, nil)
+	for i, tt := range []struct {
+		name  string
+		props map[string]any
+	}{
+		{"NaN", map[string]any{"ratio": math.NaN()}},
+		{"+Inf", map[string]any{"ratio": math.Inf(1)}},
+		{"-Inf float32", map[string]any{"ratio": float32(math.Inf(-1))}},
+		{"nested map", map[string]any{"m": map[string]any{"r": math.NaN()}}},
+		{"slice", map[string]any{"l": []any{1.0, math.Inf(1)}}},
+		{"float slice", map[string]any{"l": []float64{math.NaN()}}},
+		{"float map", map[string]any{"m": map[string]float64{"r": math.Inf(1)}}},
+	} {
+		if svc.TrackEvent(Event{Name: "bad", Props: tt.props}) {
+			t.Errorf("%s: TrackEvent reported the event kept", tt.name)
+		}
+		if st := svc.Stats(); st.Invalid != int64(i+1) || st.Tracked != 0 {
+			t.Errorf("%s: stats %+v, want %d invalid and none tracked", tt.name, st, i+1)
+		}
+	}
+	if !svc.TrackEvent(Event{Name: "fine", Props: map[string]any{"n": -1.5, "z": 0.0, "big": math.MaxFloat64}}) {
+		t.Error("an event of finite numbers, negative and large among them, was refused")
+	}
+	if err := svc.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if st := svc.Stats(); st.Stored != 1 || st.Invalid != 7 {
+		t.Errorf("stats %+v, want the finite event stored", st)
+	}
 }

@@ -69,6 +69,8 @@ type Service struct {
 	lastFlush, lastFailure   atomic.Int64 // unix nanoseconds; 0: never
 	writing                  atomic.Int64 // unix nanoseconds the write in progress started; 0: none
 	nulLogged, refusedLogged atomic.Bool
+	// nonFiniteLogged: a NaN or infinite property was warned about once.
+	nonFiniteLogged atomic.Bool
 }
 
 // Opts adjust New; nil means defaults.
@@ -173,6 +175,13 @@ func (s *Service) add(e Event) bool {
 		s.invalid.Add(1)
 		if s.nulLogged.CompareAndSwap(false, true) {
 			s.logger.Warn("analytics: an event's properties or user hold a NUL character (U+0000), which the database cannot store; such events are counted as invalid and not stored")
+		}
+		return false
+	}
+	if hasNonFinite(e.Props) {
+		s.invalid.Add(1)
+		if s.nonFiniteLogged.CompareAndSwap(false, true) {
+			s.logger.Warn("analytics: an event's properties hold NaN or an infinite number, which JSON cannot carry; such events are counted as invalid and not stored")
 		}
 		return false
 	}
