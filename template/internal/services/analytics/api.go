@@ -232,7 +232,7 @@ func mount(r *backend.Router) error {
 		Description:  "Accepts 1 to 100 events, stored all or none. Rate-limited per client address (ANALYTICS_INGEST_IP_LIMIT). With the auth service, a bearer token attributes the events to its user.",
 		MaxBodyBytes: maxEventsBody, Middlewares: ingest}, h.track)
 
-	read := huma.Middlewares{h.guard()}
+	read := huma.Middlewares{h.guard(), h.rangeTimes}
 	get := func(id, path, summary string) huma.Operation {
 		return huma.Operation{OperationID: id, Method: http.MethodGet, Path: Prefix + path, Summary: summary,
 			Tags: []string{"analytics"}, Middlewares: read,
@@ -283,6 +283,42 @@ func (h *handlers) guard() func(huma.Context, func(huma.Context)) {
 func atBounds(now time.Time) string {
 	return "must be within the last 24 hours and at most 5 minutes ahead of the server's clock (now " + now.UTC().Format(time.RFC3339) +
 		"): correct the client's clock, or leave at out for the time of arrival"
+}
+
+// rangeTimes refuses a from or to that is not an RFC 3339 time with a 422 saying how to write
+// it, before huma parses it: huma's own ("invalid date/time for format
+// 2006-01-02T15:04:05.999999999Z07:00") showed Go's layout, and left the two usual mistakes
+// to guess: a date without a time, and an offset's + written raw in the URL, which the query
+// reads as a space. The value is not echoed.
+func (h *handlers) rangeTimes(ctx huma.Context, next func(huma.Context)) {
+	var errs []error
+	for _, name := range []string{"from", "to"} {
+		raw := ctx.Query(name)
+		if raw == "" {
+			continue
+		}
+		if _, err := time.Parse(time.RFC3339Nano, raw); err == nil {
+			continue
+		}
+		msg := "is not an RFC 3339 time: give one such as 2026-01-02T15:04:05Z"
+		if _, err := time.Parse(time.DateOnly, raw); err == nil {
+			msg = "is a date without a time: give an RFC 3339 time such as " + raw + "T00:00:00Z"
+		} else if _, err := time.Parse(time.RFC3339Nano, strings.ReplaceAll(raw, " ", "+")); err == nil {
+			msg = "has a space where its offset's + was (a + in a URL's query reads as a space): write the + as %2B, such as " +
+				name + "=2026-01-02T15:04:05%2B01:00, or give the time in UTC with Z"
+		}
+		errs = append(errs, &huma.ErrorDetail{Location: "query." + name, Message: msg})
+	}
+	if len(errs) > 0 {
+		first := errs[0].(*huma.ErrorDetail)
+		detail := "validation failed: " + first.Location + ": " + first.Message
+		if len(errs) > 1 {
+			detail += "; and 1 more"
+		}
+		_ = huma.WriteErr(h.r.API, ctx, http.StatusUnprocessableEntity, detail, errs...)
+		return
+	}
+	next(ctx)
 }
 
 // bodySize answers a batch whose Content-Length is past the operation's body limit with a 413
