@@ -92,10 +92,11 @@ func (h *handlers) mcpHandler() http.Handler {
 //     MCP clients (the go-sdk's among them) decode that body; a problem would be a shape
 //     they do not know.
 //
-// The checks mirror the go-sdk's own (same conditions, same order), so valid traffic reaches
-// it unchanged. What remains is the SDK's check of a decoded request against its method
-// table (unknown method, id or params missing), which it keeps unexported: sdkErrors turns
-// that refusal into a JSON-RPC error with the request's id.
+// The checks mirror the go-sdk's own conditions (plus the session header, which the SDK
+// ignores when stateless, though a client sending one holds a session the server never
+// issued), so valid traffic reaches it unchanged. What remains is the SDK's check of a
+// decoded request against its method table (unknown method, id or params missing), which it
+// keeps unexported: sdkErrors turns that refusal into a JSON-RPC error with the request's id.
 func mcpRefusals(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
