@@ -125,7 +125,7 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 	cfg.CreateHooks = []func(huma.Config) huma.Config{schemaLinks(s.settings.BaseURL)}
 	// First, so that the schema link transformer (added by the hook above) copies the
 	// problem as it will be sent.
-	cfg.Transformers = append([]huma.Transformer{humaProblems(o.Logger)}, cfg.Transformers...)
+	cfg.Transformers = append([]huma.Transformer{humaProblems(o.Logger, s.settings.MaxBodyBytes)}, cfg.Transformers...)
 	cfg.Formats = jsonFormats(cfg.Formats)
 	cfg.OnAddOperation = append(cfg.OnAddOperation, capBody(s.settings.MaxBodyBytes))
 	api := humachi.New(mux, cfg)

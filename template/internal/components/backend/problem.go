@@ -68,7 +68,7 @@ const maxEchoedValue = 64
 // response through them. For answers of 400 and above it sets nosniff, which
 // writeProblem sets on the router's, and it makes huma's problems safe to send
 // (problemToSend). A successful response costs the status check only.
-func humaProblems(logger *slog.Logger) huma.Transformer {
+func humaProblems(logger *slog.Logger, maxBody int64) huma.Transformer {
 	return func(ctx huma.Context, status string, v any) (any, error) {
 		// huma passes the status as its decimal text; 4xx and 5xx start at '4'.
 		if len(status) != 3 || status[0] < '4' {
@@ -83,7 +83,7 @@ func humaProblems(logger *slog.Logger) huma.Transformer {
 		if m.Status == http.StatusInternalServerError && m.Detail == humaUnexpected {
 			return unexpected(ctx, logger, m, u.Path), nil
 		}
-		return problemToSend(m, u.Path), nil
+		return problemToSend(m, u.Path, maxBody), nil
 	}
 }
 
@@ -126,19 +126,24 @@ const humaBodyRequired = "request body is required"
 const humaValidationFailed = "validation failed"
 
 // problemToSend returns the problem m as it goes to the client: with the
-// instance (the request's path, clipped) when m has none, a validation
-// failure's detail naming its first error, and no error echoing what the
+// instance (the request's path, clipped) when m has none, huma's validation
+// errors and its 413 reworded to say what to send (teach, tooLargeDetail;
+// maxBody is MAX_BODY_BYTES), a validation failure's detail naming its first
+// error, and no error echoing what the
 // client sent unless it is a short query or path value (errorValue). huma
 // echoes the whole request body in a body error (a login's password
 // included), and an app's error may be a package-level value returned on
 // every request, so m and its details are copied, never changed.
-func problemToSend(m *huma.ErrorModel, path string) *huma.ErrorModel {
+func problemToSend(m *huma.ErrorModel, path string, maxBody int64) *huma.ErrorModel {
 	out := *m
 	if out.Instance == "" {
 		out.Instance = clip(path)
 	}
 	if out.Status == http.StatusBadRequest && out.Detail == humaBodyRequired {
 		out.Detail = "The request body is required; send it as JSON with Content-Type: application/json."
+	}
+	if out.Status == http.StatusRequestEntityTooLarge {
+		out.Detail, _ = tooLargeDetail(out.Detail, maxBody)
 	}
 	if len(m.Errors) == 0 {
 		return &out
@@ -150,11 +155,11 @@ func problemToSend(m *huma.ErrorModel, path string) *huma.ErrorModel {
 		}
 		c := *d
 		c.Value = errorValue(c.Location, c.Value)
-		if c.Location == "body" {
+		if at, msg, ok := splitBodyError(c.Message); ok && c.Location == "body" {
 			// unmarshalBody's errors name the field inside the body.
-			if at, msg, ok := splitBodyError(c.Message); ok {
-				c.Location, c.Message = at, msg
-			}
+			c.Location, c.Message = at, msg
+		} else {
+			c.Location, c.Message = teach(d)
 		}
 		if out.Status == http.StatusUnsupportedMediaType && strings.HasPrefix(c.Message, huma.ErrUnknownContentType.Error()) {
 			// huma says what it got; say what to send.

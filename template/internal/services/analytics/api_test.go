@@ -507,7 +507,7 @@ func TestReadRange(t *testing.T) {
 					where = append(where, e.Location)
 					// Ours echo nothing; huma's parse error may echo a short value, as every
 					// API problem does.
-					if e.Value != nil && !strings.HasPrefix(e.Message, "invalid date/time") {
+					if e.Value != nil && !strings.HasPrefix(e.Message, "must be an RFC 3339 date-time") {
 						t.Errorf("%s, GET %s: error %+v echoes the value", tt.name, q, e)
 					}
 				}
