@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
 
+	"github.com/aegisgo/aegis/template/internal/command"
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/config"
 	"github.com/aegisgo/aegis/template/internal/runtime/ratelimit"
@@ -40,11 +42,13 @@ type AuthService struct {
 }
 
 // NewAuthService is the registry constructor: Settings, APP_ENV for the
-// AUTH_SECRET rules, and the Hooks service when one is registered (a glue
-// folder's).
-func NewAuthService(_ context.Context, db *database.DB, users *UserService, s Settings, core config.Core, hooks registry.Maybe[Hooks]) (*AuthService, error) {
+// AUTH_SECRET rules, the Hooks service when one is registered (a glue
+// folder's), and the process's role. Only serve warns at start about an
+// ephemeral key: it issues and checks tokens. Any other process (a CLI command,
+// the worker) warns only if it issues or checks one (AuthOpts.WarnLazily).
+func NewAuthService(_ context.Context, db *database.DB, users *UserService, s Settings, core config.Core, hooks registry.Maybe[Hooks], role command.Role) (*AuthService, error) {
 	h, _ := hooks.Get()
-	return NewAuthServiceWith(db, users, s, &AuthOpts{Production: core.Production(), Hooks: h})
+	return NewAuthServiceWith(db, users, s, &AuthOpts{Production: core.Production(), Hooks: h, WarnLazily: role != command.RoleServe})
 }
 
 // AuthOpts adjust NewAuthServiceWith. A nil *AuthOpts means development
@@ -60,6 +64,12 @@ type AuthOpts struct {
 	// Hooks are told of registrations, password and address changes and may refuse
 	// logins; nil means BaseHooks (nothing happens, every login is allowed).
 	Hooks Hooks
+	// WarnLazily holds back the development warning about an ephemeral key (AUTH_SECRET
+	// missing, short or the placeholder) until the first access token is issued or checked.
+	// Without it the warning is logged at once, as the server wants: it is what will hand out
+	// tokens that die with it. A process that may never touch a token (`users list`,
+	// `migrate status`) would otherwise warn about something that does not concern it.
+	WarnLazily bool
 }
 
 // NewAuthServiceWith returns an AuthService configured by s (after
@@ -85,14 +95,23 @@ func NewAuthServiceWith(db *database.DB, users *UserService, s Settings, opts *A
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	key, err := resolveSecret(s.Secret, o.Production, o.Logger)
+	key, ephemeral, err := resolveSecret(s.Secret, o.Production)
 	if err != nil {
 		return nil, err
+	}
+	signer := newTokenSigner(key, s)
+	if ephemeral {
+		warn := sync.OnceFunc(func() { warnEphemeral(o.Logger, key) })
+		if o.WarnLazily {
+			signer.used = warn
+		} else {
+			warn()
+		}
 	}
 	return &AuthService{
 		db:         db,
 		users:      users,
-		signer:     newTokenSigner(key, s),
+		signer:     signer,
 		refreshTTL: s.RefreshTTL,
 		maxAge:     s.SessionMaxAge,
 		reuseGrace: s.RefreshReuseGrace,

@@ -160,28 +160,30 @@ var errWeakSecret = errors.New("auth: AUTH_SECRET must be set to a random value 
 
 // resolveSecret returns the signing key to use. In production a missing,
 // short or placeholder secret is an error; in development an unusable one is
-// replaced by an ephemeral random key (tokens then die with the process) and
-// a warning is logged.
-func resolveSecret(secret string, production bool, logger *slog.Logger) ([]byte, error) {
+// replaced by an ephemeral random key (tokens then die with the process),
+// reported by ephemeral true: the caller says so with warnEphemeral, when it
+// matters (see AuthOpts.WarnLazily).
+func resolveSecret(secret string, production bool) (key []byte, ephemeral bool, err error) {
 	secret = strings.TrimSpace(secret)
 	weak := secret == "" || secret == PlaceholderSecret || len(secret) < MinSecretBytes
 	if !weak {
-		return []byte(secret), nil
+		return []byte(secret), false, nil
 	}
 	if production {
 		if secret != "" && secret != PlaceholderSecret {
-			return nil, fmt.Errorf("auth: AUTH_SECRET is %d bytes, fewer than %d; generate one with: openssl rand -hex 32", len(secret), MinSecretBytes)
+			return nil, false, fmt.Errorf("auth: AUTH_SECRET is %d bytes, fewer than %d; generate one with: openssl rand -hex 32", len(secret), MinSecretBytes)
 		}
-		return nil, errWeakSecret
+		return nil, false, errWeakSecret
 	}
-	if logger == nil {
-		logger = slog.Default()
-	}
-	key := make([]byte, 32)
+	key = make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
-		return nil, fmt.Errorf("auth: generate an ephemeral secret: %w", err)
+		return nil, false, fmt.Errorf("auth: generate an ephemeral secret: %w", err)
 	}
+	return key, true, nil
+}
+
+// warnEphemeral logs that key is an ephemeral one standing in for AUTH_SECRET.
+func warnEphemeral(logger *slog.Logger, key []byte) {
 	logger.Warn("auth: AUTH_SECRET is missing, short or the placeholder; using an ephemeral random key, so tokens stop working when the app restarts. Set one generated with: openssl rand -hex 32",
 		slog.String("ephemeral_key_id", hex.EncodeToString(key[:4])))
-	return key, nil
 }

@@ -43,6 +43,9 @@ type tokenSigner struct {
 	ttl      time.Duration
 	parser   *jwt.Parser
 	now      func() time.Time
+	// used, when set, is called at every issue and parse: the lazy warning about an
+	// ephemeral key (AuthOpts.WarnLazily), which runs once.
+	used func()
 }
 
 func newTokenSigner(key []byte, s Settings) *tokenSigner {
@@ -66,6 +69,9 @@ func newTokenSigner(key []byte, s Settings) *tokenSigner {
 // issue signs an access token for u in session sid; it returns the token
 // and its lifetime.
 func (t *tokenSigner) issue(u *User, sid string) (string, time.Duration, error) {
+	if t.used != nil {
+		t.used()
+	}
 	n := t.now()
 	claims := &Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -91,6 +97,9 @@ func (t *tokenSigner) issue(u *User, sid string) (string, time.Duration, error) 
 // expiry with leeway) and returns its claims; every failure is
 // ErrInvalidToken.
 func (t *tokenSigner) parse(token string) (*Claims, error) {
+	if t.used != nil {
+		t.used()
+	}
 	if token == "" || len(token) > MaxTokenLength {
 		return nil, ErrInvalidToken
 	}

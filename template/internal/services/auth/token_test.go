@@ -17,6 +17,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/aegisgo/aegis/template/internal/command"
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/config"
@@ -167,7 +168,7 @@ func TestResolveSecret(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	for _, bad := range []string{"", "   ", PlaceholderSecret, "short-secret", strings.Repeat("x", MinSecretBytes-1)} {
-		_, err := resolveSecret(bad, true, logger)
+		_, _, err := resolveSecret(bad, true)
 		if err == nil {
 			t.Fatalf("production accepted secret %q", bad)
 		}
@@ -179,24 +180,75 @@ func TestResolveSecret(t *testing.T) {
 	}
 	good := strings.Repeat("ab", 32)
 	for _, prod := range []bool{true, false} {
-		key, err := resolveSecret(good, prod, logger)
-		if err != nil || string(key) != good {
+		key, ephemeral, err := resolveSecret(good, prod)
+		if err != nil || string(key) != good || ephemeral {
 			t.Fatalf("good secret (production %v): %q, %v", prod, key, err)
 		}
 	}
-	if logs.Len() != 0 {
-		t.Fatalf("logged for a good secret: %s", logs.String())
+	k1, ephemeral, err := resolveSecret("", false)
+	if err != nil || len(k1) != 32 || !ephemeral {
+		t.Fatal(k1, ephemeral, err)
 	}
-	k1, err := resolveSecret("", false, logger)
-	if err != nil || len(k1) != 32 {
-		t.Fatal(k1, err)
-	}
-	k2, _ := resolveSecret(PlaceholderSecret, false, logger)
+	k2, _, _ := resolveSecret(PlaceholderSecret, false)
 	if bytes.Equal(k1, k2) {
 		t.Fatal("ephemeral secrets repeat")
 	}
+	warnEphemeral(logger, k1)
 	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "openssl rand -hex 32") {
 		t.Fatalf("no warning for an ephemeral secret: %s", logs.String())
+	}
+}
+
+// TestEphemeralSecretWarning: in development without AUTH_SECRET, serve warns at start that
+// its tokens die with it; any other process (`users list`, `migrate status`, the worker) says
+// nothing unless it issues or checks a token, and then says it once. Before, every command
+// that built the container warned about tokens it never touched. Not parallel: the registry
+// constructor logs to slog.Default, swapped here.
+func TestEphemeralSecretWarning(t *testing.T) {
+	db := databasetest.New(t, database.SQLite)
+	users, err := NewUserServiceWith(db, testSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := createUser(t, users, CreateUserParams{Email: "eph@example.com", Username: "eph", Password: "correct horse battery staple"})
+	const warning = "AUTH_SECRET is missing, short or the placeholder"
+	tests := []struct {
+		role        command.Role
+		atStart     bool // warned once built
+		afterTokens bool // warned once a token was issued and checked
+	}{
+		{command.RoleServe, true, true},
+		{command.RoleNone, false, true},
+		{"worker", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.role)+"role", func(t *testing.T) {
+			var logs bytes.Buffer
+			prev := slog.Default()
+			slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+			t.Cleanup(func() { slog.SetDefault(prev) })
+			s := testSettings()
+			s.Secret = ""
+			a, err := NewAuthService(t.Context(), db, users, s, config.Core{Env: config.EnvDevelopment}, registry.Maybe[Hooks]{}, tt.role)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(logs.String(), warning); got != tt.atStart {
+				t.Fatalf("role %q: warned at start = %v, want %v: %s", tt.role, got, tt.atStart, logs.String())
+			}
+			for range 2 {
+				tok, err := a.IssueAccessToken(u)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := a.signer.parse(tok); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := strings.Count(logs.String(), warning); (n == 1) != tt.afterTokens || n > 1 {
+				t.Fatalf("role %q: %d warnings after tokens, want one: %s", tt.role, n, logs.String())
+			}
+		})
 	}
 }
 
@@ -215,11 +267,11 @@ func TestProductionRefusesWeakSecret(t *testing.T) {
 	}
 	prod := config.Core{Env: config.EnvProduction}
 	s.Secret = ""
-	if _, err := NewAuthService(t.Context(), db, users, s, prod, registry.Maybe[Hooks]{}); err == nil || !strings.Contains(err.Error(), "AUTH_SECRET") {
+	if _, err := NewAuthService(t.Context(), db, users, s, prod, registry.Maybe[Hooks]{}, command.RoleNone); err == nil || !strings.Contains(err.Error(), "AUTH_SECRET") {
 		t.Fatalf("production without a secret: %v", err)
 	}
 	s.Secret = strings.Repeat("z", 64)
-	if _, err := NewAuthService(t.Context(), db, users, s, prod, registry.Maybe[Hooks]{}); err != nil {
+	if _, err := NewAuthService(t.Context(), db, users, s, prod, registry.Maybe[Hooks]{}, command.RoleNone); err != nil {
 		t.Fatalf("production with a good secret: %v", err)
 	}
 }
