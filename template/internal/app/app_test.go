@@ -37,7 +37,11 @@ func TestUsageAndExitCodes(t *testing.T) {
 		{args: []string{"serv"}, wantCode: 2, wantErr: `did you mean "serve"?`, oneLineErr: true},
 		{args: []string{"srve"}, wantCode: 2, wantErr: `unknown command "srve" for "shop"; did you mean "serve"?`, oneLineErr: true},
 		{args: []string{"health", "stauts"}, wantCode: 2, wantErr: `did you mean "status"?`, oneLineErr: true},
-		{args: []string{"serve", "extra"}, wantCode: 2, wantErr: `unknown command "extra" for "shop serve"`, oneLineErr: true},
+		// A leaf given an argument says it takes none; "unknown command" is for groups.
+		{args: []string{"serve", "extra"}, wantCode: 2, wantErr: `shop: serve takes no arguments, got "extra" (see 'shop serve --help')`, oneLineErr: true},
+		{args: []string{"version", "extra", "more"}, wantCode: 2, wantErr: `shop: version takes no arguments, got "extra" "more" (see 'shop version --help')`, oneLineErr: true},
+		{args: []string{"health", "status", "extra"}, wantCode: 2, wantErr: `shop: health status takes no arguments, got "extra" (see 'shop health status --help')`, oneLineErr: true},
+		{args: []string{"services", "graph", "--format", "dot", "extra"}, wantCode: 2, wantErr: `shop: services graph takes no arguments, got "extra" (see 'shop services graph --help')`, oneLineErr: true},
 		{args: []string{"health", "bogus"}, wantCode: 2, wantErr: `unknown command "bogus" for "shop health"`, oneLineErr: true},
 		{args: []string{"services", "--bogus"}, wantCode: 2, wantErr: "unknown flag: --bogus (see 'shop services --help')", oneLineErr: true},
 		{args: []string{"services", "graph", "--format", "png"}, wantCode: 2, wantErr: `unknown --format "png"; use one of mermaid, dot, json`, oneLineErr: true},

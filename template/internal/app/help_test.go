@@ -109,3 +109,55 @@ func TestArgumentCommandsHaveExamples(t *testing.T) {
 		t.Fatal("found no shipped command that takes arguments")
 	}
 }
+
+// A shipped leaf given an argument it does not take says so and exits 2, rather than calling
+// the argument an unknown command as cobra does (the reader then looks for a subcommand that
+// was never meant); a group still answers with "unknown command" and the subcommand meant.
+func TestLeafStrayArgument(t *testing.T) {
+	cleanEnv(t)
+	tests := []struct {
+		args []string
+		want string // all of stderr
+	}{
+		{[]string{"users", "list", "extra"}, `app: users list takes no arguments, got "extra" (see 'app users list --help')` + "\n"},
+		{[]string{"migrate", "status", "extra"}, `app: migrate status takes no arguments, got "extra" (see 'app migrate status --help')` + "\n"},
+		{[]string{"jobs", "list", "--state", "failed", "extra"}, `app: jobs list takes no arguments, got "extra" (see 'app jobs list --help')` + "\n"},
+		{[]string{"schedule", "list", "a", "b"}, `app: schedule list takes no arguments, got "a" "b" (see 'app schedule list --help')` + "\n"},
+		{[]string{"analytics", "stats", "extra"}, `app: analytics stats takes no arguments, got "extra" (see 'app analytics stats --help')` + "\n"},
+		{[]string{"onboarding", "pending", "extra"}, `app: onboarding pending takes no arguments, got "extra" (see 'app onboarding pending --help')` + "\n"},
+		{[]string{"users", "lsit"}, `app: unknown command "lsit" for "app users"; did you mean "list"? (see 'app users --help')` + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out, errb logtest.Buffer
+			code := run(t.Context(), &cli{name: "app", stdout: &out, stderr: &errb, reg: registry.Default}, tt.args)
+			if code != ExitUsage || errb.String() != tt.want {
+				t.Errorf("exit %d, stderr %q; want exit %d, stderr %q", code, errb.String(), ExitUsage, tt.want)
+			}
+		})
+	}
+	// Whatever the leaf, too many arguments are never "unknown command".
+	root, err := (&cli{name: "app", stdout: io.Discard, stderr: io.Discard, reg: registry.Default}).rootCmd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	many := strings.Fields(strings.Repeat("x ", 100))
+	for _, c := range leaves(root) {
+		if err := c.Args(c, many); err != nil && strings.Contains(err.Error(), "unknown command") {
+			t.Errorf("%s given arguments: %v; want it to say it takes none", c.CommandPath(), err)
+		}
+	}
+}
+
+// leaves are the commands under root with no subcommands.
+func leaves(root *cobra.Command) []*cobra.Command {
+	var out []*cobra.Command
+	for _, c := range root.Commands() {
+		if c.HasSubCommands() {
+			out = append(out, leaves(c)...)
+		} else {
+			out = append(out, c)
+		}
+	}
+	return out
+}

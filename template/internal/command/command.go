@@ -1,6 +1,6 @@
 // Package command is what components and services need to add subcommands to the app's
 // binary and to run a role (serve, worker, scheduler): Env, Role, Builder, WithService,
-// UsageError (with ExactArgs and IntRange, the usual checks) and Run. The app's root command (internal/app) imports it; components import it
+// UsageError (with ExactArgs, NoArgs and IntRange, the usual checks) and Run. The app's root command (internal/app) imports it; components import it
 // instead of the app, so the plug-in API does not depend on the binary that uses it.
 package command
 
@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -236,28 +237,72 @@ func Group(cmd *cobra.Command, args []string) error {
 	if len(args) == 0 {
 		return cmd.Help()
 	}
-	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	return unknownCommand(cmd, args[0])
+}
+
+// unknownCommand is the usage error for arg given to cmd, a command with subcommands, where a
+// subcommand was wanted: "unknown command", with the subcommand a typo most likely meant.
+func unknownCommand(cmd *cobra.Command, arg string) error {
+	msg := fmt.Sprintf("unknown command %q for %q", arg, cmd.CommandPath())
 	if cmd.SuggestionsMinimumDistance <= 0 {
 		// cobra sets its default of 2 only on the way to its own "unknown command" error,
 		// which a command with RunE never reaches; at 0 only prefixes would be suggested.
 		cmd.SuggestionsMinimumDistance = 2
 	}
-	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+	if s := cmd.SuggestionsFor(arg); len(s) > 0 {
 		msg += fmt.Sprintf("; did you mean %q?", s[0])
 	}
 	return UsageError(cmd, "%s", msg)
 }
 
+// NoArgs is the Args of a command that takes no arguments, and what UsageArgs gives every
+// command without subcommands that sets none. Its usage error says so and shows what was
+// given, `users list takes no arguments, got "extra"`: cobra's NoArgs calls a stray argument
+// an unknown command, which sends the reader looking for a subcommand that was never meant.
+func NoArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = strconv.Quote(a)
+	}
+	return UsageError(cmd, "%s takes no arguments, got %s", pathBelowRoot(cmd), strings.Join(quoted, " "))
+}
+
+// pathBelowRoot is cmd's path without the binary's name ("users list"), which the binary
+// already prints before every error; the root's own name for the root.
+func pathBelowRoot(cmd *cobra.Command) string {
+	if !cmd.HasParent() {
+		return cmd.Name()
+	}
+	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+}
+
 // UsageArgs makes the argument check of cmd and of every command under it return a Usage
 // error, so bad arguments exit 2 like bad flags do. A command without a check takes no
 // arguments: one that takes some must say so with Args (ExactArgs("ID"), cobra.RangeArgs...),
-// or its own arguments are refused as unknown subcommands. A check that already returns a
-// Usage error (ExactArgs does) is kept as it is. The binary and commandtest both apply it,
-// so command tests see what the binary does.
+// or its own arguments are refused, by NoArgs (a leaf: "takes no arguments") or as an unknown
+// subcommand (a command with subcommands). A check that already returns a Usage error
+// (ExactArgs does) is kept as it is. The binary and commandtest both apply it, so command
+// tests see what the binary does.
 func UsageArgs(cmd *cobra.Command) {
 	check := cmd.Args
-	if check == nil {
-		check = cobra.NoArgs
+	switch {
+	case check != nil && !cmd.HasSubCommands() && sameFunc(check, cobra.NoArgs):
+		// cobra's NoArgs, set by a command to say it takes none, would call the argument an
+		// unknown command.
+		check = NoArgs
+	case check != nil:
+	case cmd.HasSubCommands():
+		check = func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return unknownCommand(c, args[0])
+			}
+			return nil
+		}
+	default:
+		check = NoArgs
 	}
 	cmd.Args = func(c *cobra.Command, args []string) error {
 		if err := check(c, args); err != nil {
@@ -274,6 +319,11 @@ func UsageArgs(cmd *cobra.Command) {
 	}
 }
 
+// sameFunc says whether a and b are the same top-level function.
+func sameFunc(a, b cobra.PositionalArgs) bool {
+	return reflect.ValueOf(a).Pointer() == reflect.ValueOf(b).Pointer()
+}
+
 // ExactArgs is the Args of a command that takes exactly the arguments names, as its Use line
 // spells them ("set-role EMAIL ROLE": ExactArgs("EMAIL", "ROLE")). It is cobra.ExactArgs with
 // a usage error that says which arguments the command takes: cobra's "accepts 2 arg(s),
@@ -286,7 +336,7 @@ func ExactArgs(names ...string) cobra.PositionalArgs {
 		case len(args) < len(names):
 			return UsageError(cmd, "%s needs %s", cmd.Name(), want)
 		case len(args) > len(names) && len(names) == 0:
-			return UsageError(cmd, "%s takes no arguments; got %d", cmd.Name(), len(args))
+			return NoArgs(cmd, args)
 		case len(args) > len(names):
 			return UsageError(cmd, "%s takes only %s; got %d arguments", cmd.Name(), want, len(args))
 		}

@@ -221,6 +221,49 @@ func TestGroup(t *testing.T) {
 	}
 }
 
+// A command without Args takes none (UsageArgs gives it NoArgs): a stray argument to a leaf
+// is a usage error that says the command takes no arguments and shows what was given, not
+// "unknown command", which sends the reader looking for a subcommand; a command with
+// subcommands still answers an unknown one with the one most likely meant.
+func TestNoArgsByDefault(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"list"}, ""},
+		{[]string{"list", "extra"}, `users list takes no arguments, got "extra" (see 'app users list --help')`},
+		{[]string{"list", "a", "b c"}, `users list takes no arguments, got "a" "b c" (see 'app users list --help')`},
+		{[]string{"roles", "show", "admin"}, `users roles show takes no arguments, got "admin" (see 'app users roles show --help')`},
+		{[]string{"purge", "--dry-run", "now"}, `users purge takes no arguments, got "now" (see 'app users purge --help')`},
+		// A leaf that says it takes none with cobra's NoArgs is answered the same way.
+		{[]string{"count", "extra"}, `users count takes no arguments, got "extra" (see 'app users count --help')`},
+		// A group still answers with "unknown command" and the subcommand meant.
+		{[]string{"lsit"}, `unknown command "lsit" for "app users"; did you mean "list"? (see 'app users --help')`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			_, _, err := commandtest.Run(t.Context(), registry.New(), func(*command.Env) *cobra.Command {
+				users := &cobra.Command{Use: "users", Args: cobra.ArbitraryArgs, RunE: command.Group}
+				roles := &cobra.Command{Use: "roles"}
+				roles.AddCommand(&cobra.Command{Use: "show", RunE: func(*cobra.Command, []string) error { return nil }})
+				purge := &cobra.Command{Use: "purge", RunE: func(*cobra.Command, []string) error { return nil }}
+				purge.Flags().Bool("dry-run", false, "")
+				count := &cobra.Command{Use: "count", Args: cobra.NoArgs, RunE: func(*cobra.Command, []string) error { return nil }}
+				users.AddCommand(&cobra.Command{Use: "list", RunE: func(*cobra.Command, []string) error { return nil }}, roles, purge, count)
+				return users
+			}, tt.args...)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("error %v, want none", err)
+				}
+				return
+			}
+			commandtest.WantUsage(t, err, tt.wantErr)
+		})
+	}
+}
+
 // ExactArgs names what is missing or extra, as a usage error through UsageArgs (commandtest
 // applies it as the binary does), and lets the right arguments through.
 func TestExactArgs(t *testing.T) {
@@ -244,7 +287,7 @@ func TestExactArgs(t *testing.T) {
 			"activate needs EMAIL; EMAIL is empty (see 'app users activate --help')"},
 		{"two, second blank", "set-role EMAIL ROLE", []string{"EMAIL", "ROLE"}, []string{"ada@example.com", " "},
 			"set-role needs EMAIL and ROLE; ROLE is empty (see 'app users set-role --help')"},
-		{"none, one given", "list", nil, []string{"x"}, "list takes no arguments; got 1 (see 'app users list --help')"},
+		{"none, one given", "list", nil, []string{"x"}, `users list takes no arguments, got "x" (see 'app users list --help')`},
 		{"none, none given", "list", nil, nil, ""},
 	}
 	for _, tt := range tests {

@@ -67,7 +67,7 @@ func TestRunNoArgsByDefault(t *testing.T) {
 		wantErr string
 	}{
 		{"no arguments", nil, ""},
-		{"an argument", []string{"ada"}, `unknown command "ada" for "app bare" (see 'app bare --help')`},
+		{"an argument", []string{"ada"}, `bare takes no arguments, got "ada" (see 'app bare --help')`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

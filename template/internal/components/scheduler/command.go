@@ -29,7 +29,7 @@ by the workers.`,
   # Production: serve without the in-process scheduler, and a scheduler beside it
   SCHEDULER_IN_PROCESS=false %[1]s serve
   %[1]s scheduler`, env.Name),
-		Args: cobra.NoArgs,
+		Args: command.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return env.Run(cmd.Context(), Role, func(ctx context.Context, _ *registry.Container, logger *slog.Logger) error {
 				<-ctx.Done()
@@ -59,7 +59,7 @@ scheduler', or serve with SCHEDULER_IN_PROCESS=true) runs them on schedule.`, en
 
 The run history is kept in the database when the app has one; without it the
 scheduler keeps no history between processes and LAST RUN shows "-".`,
-		Args: cobra.NoArgs,
+		Args: command.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return command.WithService(cmd.Context(), env, func(ctx context.Context, s *Scheduler) error {
 				st, err := s.Status(ctx)

@@ -37,7 +37,7 @@ later; a worker killed outright has its jobs retried after WORKER_RESCUE_AFTER.`
   # Production: serve without in-process workers, and a worker process beside it
   WORKER_IN_PROCESS=false %[1]s serve
   WORKER_QUEUES=default=20,system=4 %[1]s worker`, env.Name),
-		Args: cobra.NoArgs,
+		Args: command.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return env.Run(cmd.Context(), Role, func(ctx context.Context, c *registry.Container, logger *slog.Logger) error {
 				client, err := registry.Get[*Client](c)
@@ -84,7 +84,7 @@ kept for WORKER_DISCARDED_RETENTION: 'jobs list --state discarded' finds it and
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List jobs, newest first",
-		Args:  cobra.NoArgs,
+		Args:  command.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			params := river.NewJobListParams().OrderBy(river.JobListOrderByID, river.SortOrderDesc)
 			if err := command.IntRange(cmd, "--limit", limit, 1, 10_000); err != nil {

@@ -50,7 +50,7 @@ func statsCommand(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "stats",
 		Short: "Event totals, unique users and, with the auth service, account statistics",
-		Args:  cobra.NoArgs,
+		Args:  command.NoArgs,
 	}
 	since := sinceFlag(cmd, 24*time.Hour)
 	cmd.Flags().IntVar(&days, "days", 30, "days of tracked users in the account statistics, from 1 to 366")
@@ -115,7 +115,7 @@ func eventsCommand(env *command.Env) *cobra.Command {
 		Example: fmt.Sprintf(`  %[1]s analytics events --since 168h
   %[1]s analytics events --since 168h --bucket day --name signup
   %[1]s analytics events --recent 20`, env.Name),
-		Args: cobra.NoArgs,
+		Args: command.NoArgs,
 	}
 	since := sinceFlag(cmd, 24*time.Hour)
 	f := cmd.Flags()
@@ -262,7 +262,7 @@ func pruneCommand(env *command.Env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "prune",
 		Short: "Delete raw events older than ANALYTICS_RETENTION (the hourly counts stay)",
-		Args:  cobra.NoArgs,
+		Args:  command.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return command.WithService(cmd.Context(), env, func(ctx context.Context, svc *Service) error {
 				n, err := svc.Prune(ctx)

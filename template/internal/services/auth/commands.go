@@ -47,7 +47,7 @@ asked for on the terminal, or read from the first line of standard input when
 that is not a terminal (so scripts can pipe it in without it showing in ps).`,
 		Example: fmt.Sprintf(`  %[1]s users create-admin --email admin@example.com --username admin
   printf '%%s\n' "$ADMIN_PASSWORD" | %[1]s users create-admin --email admin@example.com --username admin`, env.Name),
-		Args: cobra.NoArgs,
+		Args: command.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if email == "" || username == "" {
 				return command.UsageError(cmd, "--email and --username are required")
@@ -121,7 +121,7 @@ func listUsersCommand(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List user accounts",
-		Args:  cobra.NoArgs,
+		Args:  command.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch active {
 			case "":

@@ -47,7 +47,7 @@ With the outbox (the default) nothing leaves the machine: the message shows in
 the dashboard's Comms panel. It is sent here and now with this process's
 settings, even when a worker delivers the app's other messages, and recorded
 like them; a failure exits 1 with the provider's reason and what to check.`,
-		Args: cobra.NoArgs,
+		Args: command.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if to == "" {
 				return command.UsageError(cmd, "--to is required: the address to send the test to")
@@ -91,7 +91,7 @@ panel. Like send-test, it is sent here and now with this process's settings and
 recorded; a failure exits 1 with the provider's reason and what to check.`,
 		Example: fmt.Sprintf(`  %[1]s comms send-test-sms --to +14155550123
   %[1]s comms send-test-sms --to +447700900123 --body "Your code is 123456"`, env.Name),
-		Args: cobra.NoArgs,
+		Args: command.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// A number pasted with a space around it is the number: the service trims it too.
 			to = strings.TrimSpace(to)

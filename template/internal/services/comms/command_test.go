@@ -136,7 +136,7 @@ func TestSendTestSMS(t *testing.T) {
 	}{
 		{[]string{"send-test-sms"}, "--to is required"},
 		{[]string{"send-test-sms", "--to", "0612345678"}, "--to: "},
-		{[]string{"send-test-sms", "--to", "+14155550123", "extra"}, "unknown command"},
+		{[]string{"send-test-sms", "--to", "+14155550123", "extra"}, `comms send-test-sms takes no arguments, got "extra"`},
 		// A bad --body is the flag's fault, like a bad --to, not a failed send.
 		{[]string{"send-test-sms", "--to", "+14155550123", "--body", strings.Repeat("😀", MaxSMSBody/2+1)}, "--body: SMS too long: the body is 1602 characters"},
 		{[]string{"send-test-sms", "--to", "+14155550123", "--body", " \n "}, "--body is blank"},
