@@ -75,6 +75,10 @@ then refuses to start on a database that lacks migrations.`,
 	up := &cobra.Command{
 		Use:   "up",
 		Short: "Apply every pending migration of every owner",
+		Example: fmt.Sprintf(`  %[1]s migrate up
+
+  # Production: migrate as a deploy step, then serve with AUTO_MIGRATE=false
+  %[1]s migrate up && AUTO_MIGRATE=false %[1]s serve`, env.Name),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withDB(cmd.Context(), env, func(ctx context.Context, db *DB) error {
 				done, err := db.MigrateUp(ctx)
@@ -142,6 +146,8 @@ the app: its tables go with its first migration's down step).`,
 	status := &cobra.Command{
 		Use:   "status",
 		Short: "List every owner's migrations, applied and pending",
+		Example: fmt.Sprintf(`  %[1]s migrate status
+  DATABASE_URL=postgres://app@db.internal:5432/app %[1]s migrate status`, env.Name),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withDB(cmd.Context(), env, func(ctx context.Context, db *DB) error {
 				st, err := db.MigrationStatus(ctx)

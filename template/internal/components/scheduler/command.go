@@ -59,7 +59,8 @@ scheduler', or serve with SCHEDULER_IN_PROCESS=true) runs them on schedule.`, en
 
 The run history is kept in the database when the app has one; without it the
 scheduler keeps no history between processes and LAST RUN shows "-".`,
-		Args: command.NoArgs,
+		Example: fmt.Sprintf(`  %[1]s schedule list`, env.Name),
+		Args:    command.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return command.WithService(cmd.Context(), env, func(ctx context.Context, s *Scheduler) error {
 				st, err := s.Status(ctx)

@@ -84,7 +84,10 @@ kept for WORKER_DISCARDED_RETENTION: 'jobs list --state discarded' finds it and
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List jobs, newest first",
-		Args:  command.NoArgs,
+		Example: fmt.Sprintf(`  %[1]s jobs list
+  %[1]s jobs list --state discarded
+  %[1]s jobs list --state retryable,running --queue default --limit 200`, env.Name),
+		Args: command.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			params := river.NewJobListParams().OrderBy(river.JobListOrderByID, river.SortOrderDesc)
 			if err := command.IntRange(cmd, "--limit", limit, 1, 10_000); err != nil {

@@ -50,7 +50,10 @@ func statsCommand(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "stats",
 		Short: "Event totals, unique users and, with the auth service, account statistics",
-		Args:  command.NoArgs,
+		Example: fmt.Sprintf(`  %[1]s analytics stats
+  %[1]s analytics stats --since 168h
+  %[1]s analytics stats --since 720h --days 7`, env.Name),
+		Args: command.NoArgs,
 	}
 	since := sinceFlag(cmd, 24*time.Hour)
 	cmd.Flags().IntVar(&days, "days", 30, "days of tracked users in the account statistics, from 1 to 366")
@@ -262,7 +265,9 @@ func pruneCommand(env *command.Env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "prune",
 		Short: "Delete raw events older than ANALYTICS_RETENTION (the hourly counts stay)",
-		Args:  command.NoArgs,
+		Example: fmt.Sprintf(`  %[1]s analytics prune
+  ANALYTICS_RETENTION=720h %[1]s analytics prune`, env.Name),
+		Args: command.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return command.WithService(cmd.Context(), env, func(ctx context.Context, svc *Service) error {
 				n, err := svc.Prune(ctx)

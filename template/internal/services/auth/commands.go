@@ -121,7 +121,11 @@ func listUsersCommand(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List user accounts",
-		Args:  command.NoArgs,
+		Example: fmt.Sprintf(`  %[1]s users list
+  %[1]s users list -q ada
+  %[1]s users list --role admin --active true
+  %[1]s users list --page 2 --per-page 20`, env.Name),
+		Args: command.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch active {
 			case "":
@@ -186,7 +190,7 @@ func setActiveCommand(env *command.Env, active bool) *cobra.Command {
 		Use:     use + " EMAIL",
 		Short:   short,
 		Example: fmt.Sprintf("  %s users %s ada@example.com", env.Name, use),
-		// Without Args the binary takes none and refuses EMAIL as an unknown subcommand.
+		// Without Args the binary takes none and refuses EMAIL ("takes no arguments").
 		Args: command.ExactArgs("EMAIL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return command.WithService(cmd.Context(), env, func(ctx context.Context, users *UserService) error {

@@ -47,6 +47,8 @@ With the outbox (the default) nothing leaves the machine: the message shows in
 the dashboard's Comms panel. It is sent here and now with this process's
 settings, even when a worker delivers the app's other messages, and recorded
 like them; a failure exits 1 with the provider's reason and what to check.`,
+		Example: fmt.Sprintf(`  %[1]s comms send-test --to you@example.com
+  %[1]s comms send-test --to you@example.com --template password-reset`, env.Name),
 		Args: command.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if to == "" {
@@ -289,6 +291,9 @@ func templatesCmd(env *command.Env) *cobra.Command {
 		Long: `Without NAME, list the email templates (built in, and from COMMS_TEMPLATES_DIR)
 with the subject each renders with its sample data. With NAME, print that
 template's subject, text and HTML rendered with its sample data (NAME.json).`,
+		Example: fmt.Sprintf(`  %[1]s comms templates
+  %[1]s comms templates welcome
+  COMMS_TEMPLATES_DIR=./emails %[1]s comms templates password-reset`, env.Name),
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := config.Load[Settings]()

@@ -36,7 +36,9 @@ func retryCommand(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "retry",
 		Short: "Run the pending steps now, without waiting for their backoff",
-		Args:  command.NoArgs,
+		Example: fmt.Sprintf(`  %[1]s onboarding retry
+  %[1]s onboarding retry --due`, env.Name),
+		Args: command.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return command.WithService(cmd.Context(), env, func(ctx context.Context, s *Service) error {
 				res, err := s.Retry(ctx, !due)
@@ -58,7 +60,9 @@ func pendingCommand(env *command.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "pending",
 		Short: "List the accounts with onboarding steps pending, oldest first",
-		Args:  command.NoArgs,
+		Example: fmt.Sprintf(`  %[1]s onboarding pending
+  %[1]s onboarding pending --limit 500`, env.Name),
+		Args: command.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := command.IntRange(cmd, "--limit", limit, 1, math.MaxInt); err != nil {
 				return err
