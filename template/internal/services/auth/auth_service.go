@@ -43,12 +43,14 @@ type AuthService struct {
 
 // NewAuthService is the registry constructor: Settings, APP_ENV for the
 // AUTH_SECRET rules, the Hooks service when one is registered (a glue
-// folder's), and the process's role. Only serve warns at start about an
+// folder's), and the process's role (command.Env provides it; a container built
+// without it, in tests, is not serve). Only serve warns at start about an
 // ephemeral key: it issues and checks tokens. Any other process (a CLI command,
 // the worker) warns only if it issues or checks one (AuthOpts.WarnLazily).
-func NewAuthService(_ context.Context, db *database.DB, users *UserService, s Settings, core config.Core, hooks registry.Maybe[Hooks], role command.Role) (*AuthService, error) {
+func NewAuthService(_ context.Context, db *database.DB, users *UserService, s Settings, core config.Core, hooks registry.Maybe[Hooks], role registry.Maybe[command.Role]) (*AuthService, error) {
 	h, _ := hooks.Get()
-	return NewAuthServiceWith(db, users, s, &AuthOpts{Production: core.Production(), Hooks: h, WarnLazily: role != command.RoleServe})
+	r, _ := role.Get()
+	return NewAuthServiceWith(db, users, s, &AuthOpts{Production: core.Production(), Hooks: h, WarnLazily: r != command.RoleServe})
 }
 
 // AuthOpts adjust NewAuthServiceWith. A nil *AuthOpts means development

@@ -205,3 +205,45 @@ func TestUsersCommandUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+// Without AUTH_SECRET in development, `users list` (like every command that builds the
+// container for no role) says nothing about the ephemeral key: it issues and checks no token.
+// serve, which does, still warns at start. Before, every such command warned. Through the
+// registry, as the binary builds it: command.Env provides the role.
+func TestEphemeralSecretWarningByRole(t *testing.T) {
+	t.Setenv("DATABASE_URL", databasetest.Settings(t, database.SQLite).URL)
+	t.Setenv("AUTO_MIGRATE", "true")
+	t.Setenv("AUTH_SECRET", "")
+	const warning = "AUTH_SECRET is missing, short or the placeholder"
+	r := registry.New()
+	if err := database.Register(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := Register(r); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err := commandtest.Run(t.Context(), r, usersCommand, "list")
+	if err != nil || !strings.Contains(out, "users (page 1)") {
+		t.Fatalf("users list: %v\n%s", err, out)
+	}
+	if strings.Contains(stderr, warning) {
+		t.Errorf("users list warned about the ephemeral key:\n%s", stderr)
+	}
+	for _, tt := range []struct {
+		role command.Role
+		warn bool
+	}{{command.RoleNone, false}, {command.RoleServe, true}} {
+		var logs strings.Builder
+		env := &command.Env{Name: "app", Stdout: &logs, Stderr: &logs, Registry: r}
+		c, _, err := env.Start(t.Context(), tt.role)
+		if err != nil {
+			t.Fatalf("role %q: %v", tt.role, err)
+		}
+		if err := c.Stop(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(logs.String(), warning); got != tt.warn {
+			t.Errorf("role %q: warned = %v, want %v:\n%s", tt.role, got, tt.warn, logs.String())
+		}
+	}
+}

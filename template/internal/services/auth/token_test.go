@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -214,22 +215,24 @@ func TestEphemeralSecretWarning(t *testing.T) {
 	const warning = "AUTH_SECRET is missing, short or the placeholder"
 	tests := []struct {
 		role        command.Role
+		set         bool // the container provides the role (command.Env does; a test may not)
 		atStart     bool // warned once built
 		afterTokens bool // warned once a token was issued and checked
 	}{
-		{command.RoleServe, true, true},
-		{command.RoleNone, false, true},
-		{"worker", false, true},
+		{command.RoleServe, true, true, true},
+		{command.RoleNone, true, false, true},
+		{"worker", true, false, true},
+		{"", false, false, true},
 	}
 	for _, tt := range tests {
-		t.Run(string(tt.role)+"role", func(t *testing.T) {
+		t.Run(fmt.Sprintf("role %q set %v", tt.role, tt.set), func(t *testing.T) {
 			var logs bytes.Buffer
 			prev := slog.Default()
 			slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
 			t.Cleanup(func() { slog.SetDefault(prev) })
 			s := testSettings()
 			s.Secret = ""
-			a, err := NewAuthService(t.Context(), db, users, s, config.Core{Env: config.EnvDevelopment}, registry.Maybe[Hooks]{}, tt.role)
+			a, err := NewAuthService(t.Context(), db, users, s, config.Core{Env: config.EnvDevelopment}, registry.Maybe[Hooks]{}, registry.Maybe[command.Role]{Value: tt.role, OK: tt.set})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -267,11 +270,11 @@ func TestProductionRefusesWeakSecret(t *testing.T) {
 	}
 	prod := config.Core{Env: config.EnvProduction}
 	s.Secret = ""
-	if _, err := NewAuthService(t.Context(), db, users, s, prod, registry.Maybe[Hooks]{}, command.RoleNone); err == nil || !strings.Contains(err.Error(), "AUTH_SECRET") {
+	if _, err := NewAuthService(t.Context(), db, users, s, prod, registry.Maybe[Hooks]{}, registry.Maybe[command.Role]{}); err == nil || !strings.Contains(err.Error(), "AUTH_SECRET") {
 		t.Fatalf("production without a secret: %v", err)
 	}
 	s.Secret = strings.Repeat("z", 64)
-	if _, err := NewAuthService(t.Context(), db, users, s, prod, registry.Maybe[Hooks]{}, command.RoleNone); err != nil {
+	if _, err := NewAuthService(t.Context(), db, users, s, prod, registry.Maybe[Hooks]{}, registry.Maybe[command.Role]{}); err != nil {
 		t.Fatalf("production with a good secret: %v", err)
 	}
 }
