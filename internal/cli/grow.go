@@ -252,10 +252,16 @@ func enclosingProject(dir string) (string, bool) {
 			return "", false
 		}
 		dir = parent
-		if fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(generate.ManifestPath))); err == nil && fi.Mode().IsRegular() {
+		if isProject(dir) {
 			return dir, true
 		}
 	}
+}
+
+// isProject tells whether dir holds an aegis manifest.
+func isProject(dir string) bool {
+	fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(generate.ManifestPath)))
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // ownerList names the parts a plan adds or removes; glueNote names the glue that comes and goes

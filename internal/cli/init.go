@@ -91,7 +91,7 @@ the required components are added and printed.`,
 	f.BoolVar(&o.interactive, "interactive", false, "ask what to include even with --components or --services, their values marked (without them init asks anyway)")
 	f.StringVarP(&o.outputDir, "output-dir", "o", ".", "folder in which to create the project folder")
 	f.StringVar(&o.module, "module", "", "Go module path (default: the project name)")
-	f.BoolVar(&o.force, "force", false, "write into an existing non-empty folder (never an aegis project), replacing files of the same path")
+	f.BoolVar(&o.force, "force", false, "write into an existing non-empty folder (never an aegis project), replacing files of the same path; also nest a project inside another")
 	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
 }
@@ -141,6 +141,9 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 
 	// Before the name is asked: no name can make up for an --output-dir that cannot be made.
 	if err := checkOutputDir(o.outputDir); err != nil {
+		return err
+	}
+	if err := checkNotNested(o.outputDir, o.force); err != nil {
 		return err
 	}
 	if name == "" && interactive {
@@ -289,6 +292,28 @@ func checkNotProject(target string) error {
 		return fmt.Errorf("folder %s is already an aegis project: run 'aegis add' or 'aegis remove' inside it to change it, or remove the folder first", target)
 	}
 	return nil
+}
+
+// checkNotNested refuses to create a project inside another one (in its folder or any folder
+// below it): the new project's files would read as the user's own to the enclosing project's
+// add, remove and update, and its go.mod would cut its folder out of the enclosing module.
+// Adding a part is what is usually meant; --force nests the project anyway, for one who means it.
+func checkNotNested(outputDir string, force bool) error {
+	if force {
+		return nil
+	}
+	abs, err := filepath.Abs(outputDir)
+	if err != nil {
+		return fmt.Errorf("cannot resolve --output-dir %s: %w", outputDir, err)
+	}
+	root, ok := abs, isProject(abs)
+	if !ok {
+		root, ok = enclosingProject(abs)
+	}
+	if !ok {
+		return nil
+	}
+	return usagef("%s is inside the aegis project %s: run 'aegis init' outside it (or pick another --output-dir), or run 'aegis add' to extend that project; --force nests a project anyway", abs, root)
 }
 
 // checkOutputDir rejects an --output-dir that exists and is not a folder, before the error

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -116,4 +117,51 @@ func settings(env []byte) []string {
 		}
 	}
 	return names
+}
+
+// TestInitInsideProject: init run in an aegis project, or any folder below it, refuses to nest a
+// project there, naming the enclosing project and the fix, with a usage error; nothing is written.
+// --force nests one anyway.
+func TestInitInsideProject(t *testing.T) {
+	proj := newProject(t, "cache")
+	sub := filepath.Join(proj, "internal")
+	tests := []struct {
+		name  string
+		chdir string
+		args  []string
+	}{
+		{"output dir is the project", "", []string{"init", "inner", "-o", proj, "--no-interactive"}},
+		{"output dir below the project", "", []string{"init", "inner", "-o", filepath.Join(sub, "new", "dir"), "--no-interactive"}},
+		{"run in the project", proj, []string{"init", "inner", "--no-interactive"}},
+		{"run in a subfolder", sub, []string{"init", "inner", "--no-interactive"}},
+		{"asked the name", sub, []string{"init"}},
+	}
+	before := readTree(t, proj)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.chdir != "" {
+				t.Chdir(tt.chdir)
+			}
+			r := run(t, Env{}, "inner\n", tt.args...)
+			want := "is inside the aegis project " + proj + ": run 'aegis init' outside it (or pick another --output-dir), or run 'aegis add' to extend that project"
+			if r.code != ExitUsage || !strings.Contains(r.stderr, want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", r.code, r.stderr, ExitUsage, want)
+			}
+			if n := strings.Count(strings.TrimSpace(r.stderr), "\n"); n != 0 {
+				t.Errorf("error takes %d lines, want one:\n%s", n+1, r.stderr)
+			}
+		})
+	}
+	if after := readTree(t, proj); !maps.Equal(before, after) {
+		t.Error("the enclosing project was changed")
+	}
+	t.Run("force nests", func(t *testing.T) {
+		r := run(t, Env{}, "", "init", "inner", "-o", sub, "--force", "--no-interactive")
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		if !isProject(filepath.Join(sub, "inner")) {
+			t.Error("--force made no project")
+		}
+	})
 }
