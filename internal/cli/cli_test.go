@@ -113,6 +113,19 @@ func TestInitErrors(t *testing.T) {
 		{"two names", Env{}, []string{"init", "a", "b"}, 2, "one project name"},
 		{"bad flag", Env{}, []string{"init", "a", "--colour"}, 2, "unknown flag"},
 		{"bad module", Env{}, []string{"init", "a", "--module", "bad path!", "--no-interactive"}, 2, "invalid module path"},
+		// The go command refuses to read a go.mod declaring these: the project would not build.
+		{"module from name reserved", Env{}, []string{"init", "go", "-o", dir, "--no-interactive"}, 2,
+			`project name "go" cannot be the module path, which the go command reserves: pass --module, such as --module github.com/you/go`},
+		{"reserved module", Env{}, []string{"init", "a", "-o", dir, "--module", "toolchain", "--no-interactive"}, 2, `module path "toolchain" is reserved by the go command`},
+		// A repository's address pasted for the module path is answered with the path in it.
+		{"module URL", Env{}, []string{"init", "a", "--module", "https://github.com/acme/shop", "--no-interactive"}, 2, "use a Go import path such as github.com/acme/shop "},
+		{"module git remote", Env{}, []string{"init", "a", "--module", "git@github.com:acme/shop.git", "--no-interactive"}, 2, "use a Go import path such as github.com/acme/shop "},
+		{"module trailing slash", Env{}, []string{"init", "a", "--module", "github.com/acme/shop/", "--no-interactive"}, 2, "use a Go import path such as github.com/acme/shop "},
+		// A list with a space after its comma leaves the rest of it as arguments.
+		{"spaced components", Env{}, []string{"init", "a", "-o", dir, "--components", "cache,", "worker", "--no-interactive"}, 2,
+			"got 2 arguments: a worker; a list is comma-separated, without spaces: write --components cache,worker"},
+		{"spaced services", Env{}, []string{"init", "-o", dir, "--services", "auth,", "ai,", "comms", "a", "--components", "cache"}, 2,
+			"a list is comma-separated, without spaces: write --components cache --services auth,ai,comms"},
 		{"existing folder", Env{}, []string{"init", "busy", "-o", dir, "--no-interactive"}, 1, "not empty: choose another name or --output-dir, or pass --force"},
 		{"file in the way", Env{}, []string{"init", "afile", "-o", dir, "--no-interactive"}, 1, "is a file"},
 		{"coming soon", Env{}, []string{"init", "a", "-o", dir, "--services", "oauth", "--no-interactive"}, 1,
@@ -479,7 +492,7 @@ func TestInitAsksNameAgain(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, "afile"), []byte("x"), 0o644)
 	os.MkdirAll(filepath.Join(dir, "full", "sub"), 0o755)
-	r := run(t, Env{}, "proj\nafile\nfull\nfresh\n\n\nn\n", "init", "-o", dir)
+	r := run(t, Env{}, "proj\nafile\nfull\ngo\nfresh\n\n\nn\n", "init", "-o", dir)
 	if r.code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -487,6 +500,8 @@ func TestInitAsksNameAgain(t *testing.T) {
 		"  folder " + filepath.Join(dir, "proj") + " is already an aegis project",
 		"  " + filepath.Join(dir, "afile") + " exists and is a file: choose another name or --output-dir\n",
 		"  folder " + filepath.Join(dir, "full") + " already exists and is not empty",
+		// A name that would make a module path the go command refuses is asked again too.
+		"  project name \"go\" cannot be the module path, which the go command reserves: pass --module",
 		"Project     fresh\n",
 		"Cancelled; nothing was written.",
 	} {

@@ -47,7 +47,8 @@ func newInitCmd(env *Env) *cobra.Command {
 		Long: `Create a new Go web application in a folder named NAME.
 
 NAME is 1-50 ASCII letters, digits, '-' or '_', starting with a letter; aegis, vendor and
-testdata are reserved (the go command would not build cmd/vendor or cmd/testdata).
+testdata are reserved (the go command would not build cmd/vendor or cmd/testdata). The module
+path (--module, default NAME) cannot be go or toolchain, which the go command reserves.
 
 Every project has the backend (HTTP API, OpenAPI docs, health) and the frontend (dashboard).
 Add components with --components and services with --services. Without flags, init asks what
@@ -66,7 +67,7 @@ the required components are added and printed.`,
   aegis init task-processor --components worker,scheduler,cache -o ~/src --module github.com/acme/tasks`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
-				return usagef("init takes one project name, got %d arguments: %s", len(args), strings.Join(args, " "))
+				return usagef("init takes one project name, got %d arguments: %s%s", len(args), strings.Join(args, " "), spacedList(env.catalog(), args, o))
 			}
 			return nil
 		},
@@ -96,6 +97,45 @@ the required components are added and printed.`,
 	return cmd
 }
 
+// spacedList explains the extra arguments of init when they are part names: a list written
+// with spaces ("--components cache, worker") leaves all but its first name as arguments. It
+// returns "; " and the flags as they were meant, or "" when the arguments are something else.
+func spacedList(cat catalog.Catalog, args []string, o initOpts) string {
+	comps, svcs := slices.Clone(o.components), slices.Clone(o.services)
+	others := 0
+	for _, a := range args {
+		found := false
+		for _, n := range splitNames([]string{a}) {
+			e, ok := cat.Lookup(strings.ToLower(n))
+			if !ok {
+				found = false
+				break
+			}
+			found = true
+			if e.Kind == catalog.KindComponent {
+				comps = append(comps, e.Name)
+			} else {
+				svcs = append(svcs, e.Name)
+			}
+		}
+		if !found {
+			others++
+		}
+	}
+	// One argument is the name; the rest must all be part names for the hint to fit.
+	if others > 1 || len(comps) == len(o.components) && len(svcs) == len(o.services) {
+		return ""
+	}
+	var flags []string
+	if len(comps) > 0 {
+		flags = append(flags, "--components "+strings.Join(slices.DeleteFunc(comps, func(s string) bool { return strings.TrimSpace(s) == "" }), ","))
+	}
+	if len(svcs) > 0 {
+		flags = append(flags, "--services "+strings.Join(slices.DeleteFunc(svcs, func(s string) bool { return strings.TrimSpace(s) == "" }), ","))
+	}
+	return "; a list is comma-separated, without spaces: write " + strings.Join(flags, " ")
+}
+
 var nameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
 
 const maxNameLen = 50
@@ -122,13 +162,51 @@ func validateName(name string) error {
 // vendor folder, cmd/testdata is ignored).
 var reservedNames = []string{"aegis", "vendor", "testdata"}
 
-// validateModule checks the module path; the example it suggests is built from the project
-// name, which is already valid, so it never repeats the bad text.
-func validateModule(path, name string) error {
+// validateModule checks the module path. given tells whether it came from --module or from the
+// project name. The example it suggests is the user's text with a URL's scheme, a git remote's
+// user@host: or a trailing slash taken away when that makes a valid path, else built from the
+// project name, which is already valid, so it never repeats the bad text.
+func validateModule(path, name string, given bool) error {
+	if reservedModules[path] {
+		// CheckImportPath lets them through, yet the go command refuses to read a go.mod that
+		// declares them: the project would be written and then fail its first build.
+		if !given {
+			return usagef("project name %q cannot be the module path, which the go command reserves: pass --module, such as --module github.com/you/%s", path, strings.ToLower(name))
+		}
+		return usagef("module path %q is reserved by the go command: use a path such as github.com/you/%s", path, strings.ToLower(name))
+	}
 	if err := module.CheckImportPath(path); err != nil {
-		return usagef("invalid module path %q: use a Go import path such as github.com/you/%s", path, strings.ToLower(name))
+		example := "github.com/you/" + strings.ToLower(name)
+		if fixed, ok := fixModule(path); ok {
+			example = fixed
+		}
+		return usagef("invalid module path %q: use a Go import path such as %s", path, example)
 	}
 	return nil
+}
+
+// reservedModules are the module paths the go command will not read in a go.mod (its
+// gover.IsToolchain): "go" and "toolchain" name the toolchain in the module graph.
+var reservedModules = map[string]bool{"go": true, "toolchain": true}
+
+// fixModule turns the forms of a repository's address people paste for a module path into the
+// path: https://github.com/you/app, git@github.com:you/app.git, github.com/you/app/.
+func fixModule(path string) (string, bool) {
+	p := strings.TrimSpace(path)
+	if _, rest, ok := strings.Cut(p, "://"); ok {
+		p = rest
+	} else if user, rest, ok := strings.Cut(p, "@"); ok && !strings.Contains(user, "/") {
+		// user@host:owner/repo, the scp-like form of git remotes.
+		p = strings.Replace(rest, ":", "/", 1)
+	}
+	if strings.Contains(path, "@") || strings.Contains(path, "://") {
+		p = strings.TrimSuffix(p, ".git")
+	}
+	p = strings.Trim(p, "/")
+	if p == path || module.CheckImportPath(p) != nil || reservedModules[p] {
+		return "", false
+	}
+	return p, true
 }
 
 func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
@@ -152,6 +230,11 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 			if err := validateName(s); err != nil {
 				return err
 			}
+			if o.module == "" {
+				if err := validateModule(s, s, false); err != nil {
+					return err
+				}
+			}
 			// A name whose folder init would refuse is asked again, rather than ending init
 			// with the answer typed.
 			return checkTargetFolder(filepath.Join(o.outputDir, s), o.force)
@@ -163,10 +246,11 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 	if err := validateName(name); err != nil {
 		return err
 	}
-	if o.module == "" {
+	given := o.module != ""
+	if !given {
 		o.module = name
 	}
-	if err := validateModule(o.module, name); err != nil {
+	if err := validateModule(o.module, name, given); err != nil {
 		return err
 	}
 	target := filepath.Join(o.outputDir, name)
