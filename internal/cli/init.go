@@ -150,11 +150,50 @@ func validateName(name string) error {
 	case len(name) > maxNameLen:
 		return usagef("project name is %d characters long: %s", len(name), rule)
 	case !nameRE.MatchString(name):
+		if dir, base := filepath.Split(filepath.Clean(name)); dir != "" && nameRE.MatchString(base) && len(base) <= maxNameLen {
+			// A path names where the project goes as well as its name: init takes the two apart.
+			return usagef("invalid project name %q: the name is not a path; to create %s in %s, run: aegis init %s -o %s",
+				name, base, filepath.Clean(dir), base, shellQuote(filepath.Clean(dir)))
+		}
+		fixed := nameFrom(name)
+		if clean := filepath.Clean(name); nameRE.MatchString(clean) && len(clean) <= maxNameLen {
+			fixed = clean // ./my-api, my-api/: the folder meant is the name
+		}
+		if fixed != "" {
+			return usagef("invalid project name %q: %s; %s would do", name, strings.TrimSuffix(rule, " (for example my-api)"), fixed)
+		}
 		return usagef("invalid project name %q: %s", name, rule)
 	case slices.ContainsFunc(reservedNames, func(r string) bool { return strings.EqualFold(name, r) }):
 		return usagef("project name %q is reserved: choose another name", name)
 	}
 	return nil
+}
+
+// nameFrom makes a valid name of an ASCII name that starts with a letter and holds spaces, dots
+// or other punctuation ("My App", "my.app" give My-App, my-app); "" when that cannot be done.
+func nameFrom(name string) string {
+	if name == "" || !(name[0] >= 'a' && name[0] <= 'z' || name[0] >= 'A' && name[0] <= 'Z') {
+		return ""
+	}
+	var b strings.Builder
+	dash := false
+	for _, r := range name {
+		switch {
+		case r > 0x7f:
+			return ""
+		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-':
+			b.WriteRune(r)
+			dash = false
+		case !dash:
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	fixed := strings.TrimRight(b.String(), "-")
+	if !nameRE.MatchString(fixed) || len(fixed) > maxNameLen || slices.Contains(reservedNames, strings.ToLower(fixed)) {
+		return ""
+	}
+	return fixed
 }
 
 // reservedNames cannot name a project: aegis itself, and the names the go command treats
