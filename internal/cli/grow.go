@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -53,22 +54,17 @@ func needNames(env *Env, verb string) cobra.PositionalArgs {
 	}
 }
 
-// splitNames accepts names as separate arguments and comma-separated, as init's --components
-// and --services take them, so "worker,comms" and "worker comms" mean the same; empty names are
-// dropped.
+// splitNames accepts names as separate arguments, comma-separated as init's --components and
+// --services take them, and space-separated as a quoted list ("cache worker") reads, so they
+// all mean the same; empty names are dropped.
 func splitNames(args []string) []string {
 	var names []string
 	for _, a := range args {
-		for n := range strings.SplitSeq(a, ",") {
-			if n = strings.TrimSpace(n); n != "" {
-				names = append(names, n)
-			}
-		}
+		names = append(names, strings.FieldsFunc(a, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })...)
 	}
 	return names
 }
 
-// printPlan lists what a plan changes, one line per file.
 func printPlan(w io.Writer, pl *project.Plan) {
 	marks := map[project.Action]string{
 		project.Create: "+ create  ", project.Update: "~ update  ", project.Merge: "M merge   ",
@@ -150,6 +146,7 @@ func growNames(ctx context.Context, env *Env, o growOpts, verb string, has bool,
 	if err != nil {
 		return err
 	}
+	names = splitNames(names)
 	if len(names) == 0 {
 		names, err = askNames(ctx, env, p, has)
 		if err != nil || len(names) == 0 {

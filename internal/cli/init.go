@@ -77,6 +77,8 @@ the required components are added and printed.`,
 			}
 			o.componentsSet = cmd.Flags().Changed("components")
 			o.servicesSet = cmd.Flags().Changed("services")
+			// A quoted list with spaces ("cache worker") names two parts, not one unknown one.
+			o.components, o.services = splitNames(o.components), splitNames(o.services)
 			name := ""
 			if len(args) == 1 {
 				name = args[0]

@@ -165,3 +165,28 @@ func TestInitInsideProject(t *testing.T) {
 		}
 	})
 }
+
+// TestQuotedLists: a quoted list with spaces ("cache worker") names each part, in init's flags
+// and in add's and remove's arguments, instead of one unknown part called "cache worker".
+func TestQuotedLists(t *testing.T) {
+	dir := t.TempDir()
+	proj := newProject(t, "database")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"init components", []string{"init", "a", "-o", dir, "--components", "cache  worker, database", "--services", "auth\tanalytics", "--no-interactive"},
+			"Replay: aegis init a --components cache,database,worker --services analytics,auth "},
+		{"add", []string{"add", "cache worker", "--dry-run", "-p", proj}, "Adding worker, cache to app"},
+		{"remove", []string{"remove", " database ,  ", "--dry-run", "-p", proj}, "Removing database from app"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, Env{}, "", tt.args...)
+			if r.code != 0 || !strings.Contains(r.stdout, tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit 0 and stdout with %q:\n%s", r.code, r.stderr, tt.want, r.stdout)
+			}
+		})
+	}
+}
