@@ -67,7 +67,8 @@ func TestEndToEndGrowErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"add", "cache", "-p", dir}, 1, "is not an aegis project"},
-		{[]string{"add", "nope", "-p", proj}, 1, "unknown component or service 'nope'; choose from:"},
+		{[]string{"add", "nope", "-p", proj}, 2, "unknown component or service 'nope'; choose from:"},
+		{[]string{"remove", "cahce", "-p", proj}, 2, "unknown component or service 'cahce'; choose from:"},
 		{[]string{"add", "auth", "-p", proj}, 1, "service 'auth' is already in this project"},
 		{[]string{"remove", "cache", "-p", proj}, 1, "component 'cache' is not in this project"},
 		{[]string{"remove", "database", "-p", proj}, 1, "cannot remove component 'database': service 'auth' requires it"},

@@ -138,9 +138,10 @@ func TestInitErrors(t *testing.T) {
 		{"file in the way", Env{}, []string{"init", "afile", "-o", dir, "--no-interactive"}, 1, "is a file"},
 		{"coming soon", Env{}, []string{"init", "a", "-o", dir, "--services", "oauth", "--no-interactive"}, 1,
 			"service 'oauth' is coming soon and cannot be generated yet; run 'aegis services' to see what is available"},
-		{"unknown component", Env{}, []string{"init", "a", "-o", dir, "--components", "kafka", "--no-interactive"}, 1,
+		// A name that is no part is a usage error, as an unknown command is.
+		{"unknown component", Env{}, []string{"init", "a", "-o", dir, "--components", "kafka", "--no-interactive"}, 2,
 			"unknown component 'kafka'; valid components: backend, cache, database, frontend, observability, scheduler, worker"},
-		{"unknown service", Env{}, []string{"init", "a", "-o", dir, "--services", "billing", "--no-interactive"}, 1, "valid services: ai, analytics, auth"},
+		{"unknown service", Env{}, []string{"init", "a", "-o", dir, "--services", "billing", "--no-interactive"}, 2, "valid services: ai, analytics, auth"},
 		{"missing requirement", Env{Catalog: open}, []string{"init", "user-app", "-o", dir, "--services", "auth", "--components", "cache", "--no-interactive"}, 1,
 			"service 'auth' requires component 'database'; run: aegis init user-app --components cache,database --services auth --module user-app --output-dir " + dir + " --no-interactive"},
 		{"missing transitive", Env{Catalog: open}, []string{"init", "x", "-o", dir, "--services", "ai", "--components", "", "--no-interactive"}, 1,
@@ -322,7 +323,7 @@ func TestInitInteractiveFlag(t *testing.T) {
 			[]string{"[ ] cache", "Components  backend, frontend\n"}},
 		{"contradiction", "", []string{"--interactive", "--no-interactive"}, 2,
 			[]string{"aegis: --interactive and --no-interactive contradict each other: keep one (see 'aegis init --help')\n"}},
-		{"misspelt before asking", "", []string{"--interactive", "--components", "cahce"}, 1,
+		{"misspelt before asking", "", []string{"--interactive", "--components", "cahce"}, 2,
 			[]string{"unknown component 'cahce'"}},
 	}
 	for _, tt := range tests {
@@ -484,8 +485,8 @@ func TestWrongQuestion(t *testing.T) {
 	} {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			r := run(t, Env{}, "", append([]string{"init", "shop", "-o", t.TempDir(), "--no-interactive"}, tt.args...)...)
-			if r.code != ExitError || !strings.HasSuffix(r.stderr, tt.want) || strings.Count(r.stderr, "\n") != 1 {
-				t.Errorf("exit %d, stderr %q; want exit 1 and one line ending %q", r.code, r.stderr, tt.want)
+			if r.code != ExitUsage || !strings.HasSuffix(r.stderr, tt.want) || strings.Count(r.stderr, "\n") != 1 {
+				t.Errorf("exit %d, stderr %q; want exit 2 and one line ending %q", r.code, r.stderr, tt.want)
 			}
 		})
 	}

@@ -155,6 +155,7 @@ func onClosedInput(err error, unanswered, hint string) error {
 // which a usage error points at.
 func report(w io.Writer, err error, verbose bool, help string) int {
 	var usage usageError
+	var unknown *catalog.UnknownError
 	switch {
 	case errors.Is(err, prompt.ErrEndOfInput):
 		// Nobody is there to answer: a mistake in how aegis was run, not an interrupt.
@@ -163,6 +164,11 @@ func report(w io.Writer, err error, verbose bool, help string) int {
 	case errors.Is(err, prompt.ErrAborted) || errors.Is(err, context.Canceled):
 		fmt.Fprintln(w, "aegis: interrupted; nothing was written")
 		return ExitInterrupted
+	case errors.As(err, &unknown) || errors.Is(err, project.ErrUnknown):
+		// A name that is no part (or a part given to the other kind's flag) is a usage error,
+		// as an unknown command is; the message lists the valid names, so it needs no help.
+		fmt.Fprintf(w, "aegis: %v\n", err)
+		return ExitUsage
 	case errors.As(err, &usage) || isCobraUsage(err):
 		fmt.Fprintf(w, "aegis: %s (see '%s')\n", oneLine(err.Error()), help)
 		return ExitUsage

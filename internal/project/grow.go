@@ -25,6 +25,16 @@ type invalidError struct{ msg string }
 func (e *invalidError) Error() string { return e.msg }
 func (e *invalidError) Unwrap() error { return ErrInvalid }
 
+// ErrUnknown is wrapped, with ErrInvalid, by the error naming parts the catalog does not have:
+// a mistake in how the command was called, whatever the project, where the other refusals
+// (already there, not there, needed by another part) depend on the project.
+var ErrUnknown = errors.New("unknown component or service")
+
+type unknownError struct{ msg string }
+
+func (e *unknownError) Error() string   { return e.msg }
+func (e *unknownError) Unwrap() []error { return []error{ErrInvalid, ErrUnknown} }
+
 // entries looks names up, case-insensitively and without duplicates, and rejects unknown ones.
 // A name may list several, comma-separated ("worker,comms"), as init's flags take them.
 func (p *Project) entries(names []string) ([]catalog.Entry, error) {
@@ -59,7 +69,7 @@ func (p *Project) entries(names []string) ([]catalog.Entry, error) {
 			func(catalog.Entry) string { return "" }); mean != "" {
 			msg += "; " + mean
 		}
-		return nil, invalidf("%s", msg)
+		return nil, &unknownError{msg}
 	}
 	if len(out) == 0 {
 		return nil, invalidf("name at least one component or service")

@@ -429,6 +429,10 @@ func TestBadInput(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: err = %v, want one line with %q", tc.name, err, tc.want)
 		}
+		// Only a name that is no part is ErrUnknown (the CLI's usage error), and it is ErrInvalid too.
+		if unknown := strings.HasPrefix(tc.name, "unknown") || strings.HasPrefix(tc.name, "misspelt"); errors.Is(err, ErrUnknown) != unknown || unknown && !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: errors.Is(err, ErrUnknown) = %v, want %v; ErrInvalid %v", tc.name, errors.Is(err, ErrUnknown), unknown, errors.Is(err, ErrInvalid))
+		}
 	}
 
 	if _, err := Load(t.TempDir(), Opts{}); !errors.Is(err, ErrNotProject) {
