@@ -438,7 +438,7 @@ func checkNotNested(outputDir string, force bool) error {
 	if !ok {
 		return nil
 	}
-	return usagef("%s is inside the aegis project %s: run 'aegis init' outside it (or pick another --output-dir), or run 'aegis add' to extend that project; --force nests a project anyway", abs, root)
+	return usagef("cannot create a project inside the aegis project %s: run 'aegis init' outside it (or pick another --output-dir), or 'aegis add' to extend it; --force nests one anyway", root)
 }
 
 // checkOutputDir rejects an --output-dir that exists and is not a folder, before the error

@@ -143,7 +143,7 @@ func TestInitInsideProject(t *testing.T) {
 				t.Chdir(tt.chdir)
 			}
 			r := run(t, Env{}, "inner\n", tt.args...)
-			want := "is inside the aegis project " + proj + ": run 'aegis init' outside it (or pick another --output-dir), or run 'aegis add' to extend that project"
+			want := "aegis: cannot create a project inside the aegis project " + proj + ": run 'aegis init' outside it (or pick another --output-dir), or 'aegis add' to extend it; --force nests one anyway"
 			if r.code != ExitUsage || !strings.Contains(r.stderr, want) {
 				t.Errorf("exit %d, stderr %q; want exit %d and %q", r.code, r.stderr, ExitUsage, want)
 			}
