@@ -179,6 +179,7 @@ func askNames(ctx context.Context, env *Env, p *project.Project, has bool) ([]st
 
 // load opens the project at path with the generator of env.
 func load(env *Env, path string) (*project.Project, error) {
+	path = expandHome(path)
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
@@ -283,3 +284,17 @@ func glueNote(owners []string) string {
 
 // isGlue tells a glue owner, named by its owners joined with "+" (catalog.Glue.Name).
 func isGlue(owner string) bool { return strings.Contains(owner, "+") }
+
+// expandHome reads a leading ~ of a folder flag as the home folder, as the shell does for
+// -o ~/src but not for --output-dir=~/src or a quoted "~/src": a folder named ~ is never what
+// was meant. ~user and a path without a home are left as they are.
+func expandHome(path string) string {
+	if path != "~" && !strings.HasPrefix(path, "~/") && !strings.HasPrefix(path, "~"+string(filepath.Separator)) {
+		return path
+	}
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return path
+	}
+	return filepath.Join(home, path[1:])
+}

@@ -258,6 +258,7 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 		p = env.prompter()
 	}
 
+	o.outputDir = expandHome(o.outputDir)
 	// Before the name is asked: no name can make up for an --output-dir that cannot be made.
 	if err := checkOutputDir(o.outputDir); err != nil {
 		return err

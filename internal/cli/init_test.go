@@ -190,3 +190,23 @@ func TestQuotedLists(t *testing.T) {
 		})
 	}
 }
+
+// TestHomeInFolderFlags: a ~ the shell left alone (--output-dir=~/src, "~/src") is the home
+// folder, as it is where the shell expands it, not a folder named ~ in the current one.
+func TestHomeInFolderFlags(t *testing.T) {
+	home, cwd := t.TempDir(), t.TempDir()
+	t.Setenv("HOME", home)
+	t.Chdir(cwd)
+	r := run(t, Env{}, "", "init", "shop", "--output-dir=~/src", "--no-interactive")
+	if r.code != 0 {
+		t.Fatalf("init: exit %d: %s", r.code, r.stderr)
+	}
+	if !isProject(filepath.Join(home, "src", "shop")) {
+		t.Errorf("no project in %s", filepath.Join(home, "src", "shop"))
+	}
+	assertEntries(t, cwd)
+	r = run(t, Env{}, "", "add", "cache", "--dry-run", "-p", "~/src/shop")
+	if r.code != 0 || !strings.Contains(r.stdout, "Adding cache to shop") {
+		t.Errorf("add -p ~/src/shop: exit %d, stderr %q:\n%s", r.code, r.stderr, r.stdout)
+	}
+}
