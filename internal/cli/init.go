@@ -223,6 +223,15 @@ func validateModule(path, name string, given bool) error {
 		}
 		return usagef("invalid module path %q: use a Go import path such as %s", path, example)
 	}
+	if _, _, ok := module.SplitPathVersion(path); !ok {
+		// The go command builds such a module, but 'go mod init' refuses its path and no one
+		// can require it: the version suffix rule is the module's, for its users.
+		if strings.HasPrefix(path, "gopkg.in/") {
+			return usagef("invalid module path %q: a gopkg.in path ends in its major version (gopkg.in/NAME.v1): add it, or use a path such as github.com/you/%s", path, strings.ToLower(name))
+		}
+		prefix := path[:strings.LastIndex(path, "/v")]
+		return usagef("invalid module path %q: a major version suffix is /v2 or later, and versions 0 and 1 have none: use %s (or %s/v2 for version 2)", path, prefix, prefix)
+	}
 	return nil
 }
 
