@@ -126,14 +126,14 @@ func TestInitErrors(t *testing.T) {
 			`project name "go" cannot be the module path, which the go command reserves: pass --module, such as --module github.com/you/go`},
 		{"reserved module", Env{}, []string{"init", "a", "-o", dir, "--module", "toolchain", "--no-interactive"}, 2, `module path "toolchain" is reserved by the go command`},
 		// A repository's address pasted for the module path is answered with the path in it.
-		{"module URL", Env{}, []string{"init", "a", "--module", "https://github.com/acme/shop", "--no-interactive"}, 2, "use a Go import path such as github.com/acme/shop "},
-		{"module git remote", Env{}, []string{"init", "a", "--module", "git@github.com:acme/shop.git", "--no-interactive"}, 2, "use a Go import path such as github.com/acme/shop "},
-		{"module trailing slash", Env{}, []string{"init", "a", "--module", "github.com/acme/shop/", "--no-interactive"}, 2, "use a Go import path such as github.com/acme/shop "},
+		{"module URL", Env{}, []string{"init", "a", "-o", dir, "--module", "https://github.com/acme/shop", "--no-interactive"}, 2, "use a Go import path such as github.com/acme/shop "},
+		{"module git remote", Env{}, []string{"init", "a", "-o", dir, "--module", "git@github.com:acme/shop.git", "--no-interactive"}, 2, "use a Go import path such as github.com/acme/shop "},
+		{"module trailing slash", Env{}, []string{"init", "a", "-o", dir, "--module", "github.com/acme/shop/", "--no-interactive"}, 2, "use a Go import path such as github.com/acme/shop "},
 		// Paths 'go mod init' refuses and no one could require.
-		{"module v1", Env{}, []string{"init", "a", "--module", "example.com/acme/shop/v1", "--no-interactive"}, 2,
+		{"module v1", Env{}, []string{"init", "a", "-o", dir, "--module", "example.com/acme/shop/v1", "--no-interactive"}, 2,
 			`invalid module path "example.com/acme/shop/v1": a major version suffix is /v2 or later, and versions 0 and 1 have none: use example.com/acme/shop (or example.com/acme/shop/v2 for version 2)`},
-		{"module v2.1", Env{}, []string{"init", "a", "--module", "example.com/shop/v2.1", "--no-interactive"}, 2, "use example.com/shop (or example.com/shop/v2 for version 2)"},
-		{"module gopkg.in", Env{}, []string{"init", "a", "--module", "gopkg.in/shop", "--no-interactive"}, 2, "a gopkg.in path ends in its major version (gopkg.in/NAME.v1)"},
+		{"module v2.1", Env{}, []string{"init", "a", "-o", dir, "--module", "example.com/shop/v2.1", "--no-interactive"}, 2, "use example.com/shop (or example.com/shop/v2 for version 2)"},
+		{"module gopkg.in", Env{}, []string{"init", "a", "-o", dir, "--module", "gopkg.in/shop", "--no-interactive"}, 2, "a gopkg.in path ends in its major version (gopkg.in/NAME.v1)"},
 		// A list with a space after its comma leaves the rest of it as arguments.
 		{"spaced components", Env{}, []string{"init", "a", "-o", dir, "--components", "cache,", "worker", "--no-interactive"}, 2,
 			"got 2 arguments: a worker; a list is comma-separated, without spaces: write --components cache,worker"},
