@@ -177,7 +177,14 @@ func (p *Project) PlanRemove(names []string) (*Plan, error) {
 	for _, e := range es {
 		switch {
 		case e.AlwaysOn:
-			return nil, invalidf("%s '%s' is part of every project and cannot be removed", e.Kind, e.Name)
+			// Say what can be removed instead: the others named, or what the project has.
+			if rest := otherNames(es, cur.Has, false); len(rest) > 0 {
+				return nil, invalidf("%s '%s' is part of every project and cannot be removed: remove only the others with 'aegis remove %s'", e.Kind, e.Name, strings.Join(rest, " "))
+			}
+			if have := slices.Concat(p.opts.Catalog.Optional(cur), p.opts.Catalog.OptionalServices(cur)); len(have) > 0 {
+				return nil, invalidf("%s '%s' is part of every project and cannot be removed; what this project can lose: %s", e.Kind, e.Name, strings.Join(have, ", "))
+			}
+			return nil, invalidf("%s '%s' is part of every project and cannot be removed; this project has nothing optional to remove", e.Kind, e.Name)
 		case !cur.Has(e.Name):
 			have := slices.Concat(p.opts.Catalog.Optional(cur), p.opts.Catalog.OptionalServices(cur))
 			list := "nothing optional"

@@ -422,7 +422,9 @@ func TestBadInput(t *testing.T) {
 			"component 'cache' is not in this project (it has database, auth): remove only the others with 'aegis remove auth'"},
 		{"coming soon", func() error { _, err := p.PlanAdd([]string{"payment"}); return err }, "coming soon"},
 		{"not there", func() error { _, err := p.PlanRemove([]string{"cache"}); return err }, "'cache' is not in this project (it has database, auth)"},
-		{"core", func() error { _, err := p.PlanRemove([]string{"backend"}); return err }, "part of every project"},
+		{"core", func() error { _, err := p.PlanRemove([]string{"backend"}); return err }, "part of every project and cannot be removed; what this project can lose: database, auth"},
+		{"core with others", func() error { _, err := p.PlanRemove([]string{"backend", "auth", "httpclient"}); return err },
+			"component 'backend' is part of every project and cannot be removed: remove only the others with 'aegis remove auth'"},
 		{"required", func() error { _, err := p.PlanRemove([]string{"database"}); return err }, "service 'auth' requires it"},
 	} {
 		err := tc.run()
