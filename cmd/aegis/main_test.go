@@ -113,6 +113,20 @@ func TestEndToEndUsageExit(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "unknown command") {
 		t.Errorf("exit %d, %s", code, stderr)
 	}
+
+	// init in a folder of a project would nest a second project in it: refused, naming the
+	// project and the fix, and nothing is written.
+	dir := t.TempDir()
+	if code, _, stderr := runAegis(t, "init", "outer", "--no-interactive", "-o", dir); code != 0 {
+		t.Fatalf("init: exit %d: %s", code, stderr)
+	}
+	outer := filepath.Join(dir, "outer")
+	before := snapshot(t, outer)
+	code, _, stderr = runAegis(t, "init", "inner", "--no-interactive", "-o", filepath.Join(outer, "internal"))
+	if want := "aegis: cannot create a project inside the aegis project " + outer + ": run 'aegis init' outside it (or pick another --output-dir), or 'aegis add' to extend it"; code != 2 || !strings.HasPrefix(stderr, want) || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("nested init: exit %d, stderr %q; want exit 2 and one line starting %q", code, stderr, want)
+	}
+	unchanged(t, before, outer)
 }
 
 // TestEndToEndTerminal drives the interactive form through a pseudo-terminal, as a user would.
