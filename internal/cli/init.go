@@ -152,6 +152,13 @@ func validateName(name string) error {
 	case len(name) > maxNameLen:
 		return usagef("project name is %d characters long: %s", len(name), rule)
 	case !nameRE.MatchString(name):
+		if filepath.Clean(name) == "." {
+			// "mkdir shop && cd shop && aegis init ." means this folder: init names its
+			// project and creates the folder of that name, which here is the one above.
+			if cwd, err := os.Getwd(); err == nil && nameRE.MatchString(filepath.Base(cwd)) && len(filepath.Base(cwd)) <= maxNameLen {
+				return usagef("invalid project name %q: init takes the name of the folder to create; to create the project in this folder, run: aegis init %s -o ..", name, filepath.Base(cwd))
+			}
+		}
 		if dir, base := filepath.Split(filepath.Clean(name)); dir != "" && nameRE.MatchString(base) && len(base) <= maxNameLen {
 			// A path names where the project goes as well as its name: init takes the two apart.
 			return usagef("invalid project name %q: the name is not a path; to create %s in %s, run: aegis init %s -o %s",

@@ -210,3 +210,21 @@ func TestHomeInFolderFlags(t *testing.T) {
 		t.Errorf("add -p ~/src/shop: exit %d, stderr %q:\n%s", r.code, r.stderr, r.stdout)
 	}
 }
+
+// TestInitDot: 'aegis init .' in a folder made for the project says how to create it there.
+func TestInitDot(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "shop")
+	os.Mkdir(dir, 0o755)
+	t.Chdir(dir)
+	for _, name := range []string{".", "./"} {
+		r := run(t, Env{}, "", "init", name, "--no-interactive")
+		want := "aegis: invalid project name \"" + name + "\": init takes the name of the folder to create; to create the project in this folder, run: aegis init shop -o .. (see 'aegis init --help')\n"
+		if r.code != ExitUsage || r.stderr != want {
+			t.Errorf("init %s: exit %d, stderr %q; want exit 2 and %q", name, r.code, r.stderr, want)
+		}
+	}
+	// Which works: the folder is empty.
+	if r := run(t, Env{}, "", "init", "shop", "-o", "..", "--no-interactive"); r.code != 0 || !isProject(dir) {
+		t.Errorf("init shop -o ..: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
