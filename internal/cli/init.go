@@ -125,7 +125,7 @@ func spacedList(cat catalog.Catalog, args []string, o initOpts) string {
 		}
 	}
 	// One argument is the name; the rest must all be part names for the hint to fit.
-	if others > 1 || len(comps) == len(o.components) && len(svcs) == len(o.services) {
+	if others != 1 || len(comps) == len(o.components) && len(svcs) == len(o.services) {
 		return ""
 	}
 	var flags []string
