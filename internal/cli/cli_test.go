@@ -109,6 +109,8 @@ func TestInitErrors(t *testing.T) {
 		// A path is taken apart into the name and --output-dir; punctuation gives a name that would do.
 		{"path", Env{}, []string{"init", "/srv/apps/shop", "--no-interactive"}, 2,
 			`invalid project name "/srv/apps/shop": the name is not a path; to create shop in /srv/apps, run: aegis init shop -o /srv/apps`},
+		{"module path", Env{}, []string{"init", "github.com/acme/shop", "--no-interactive"}, 2,
+			`invalid project name "github.com/acme/shop": that is a module path; run: aegis init shop --module github.com/acme/shop`},
 		{"path with a space", Env{}, []string{"init", "my src/shop", "--no-interactive"}, 2, "run: aegis init shop -o 'my src'"},
 		{"dot slash", Env{}, []string{"init", "./shop", "--no-interactive"}, 2, "starting with a letter; shop would do"},
 		{"trailing slash", Env{}, []string{"init", "shop/", "--no-interactive"}, 2, "starting with a letter; shop would do"},

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -158,6 +159,11 @@ func validateName(name string) error {
 			if cwd, err := os.Getwd(); err == nil && nameRE.MatchString(filepath.Base(cwd)) && len(filepath.Base(cwd)) <= maxNameLen {
 				return usagef("invalid project name %q: init takes the name of the folder to create; to create the project in this folder, run: aegis init %s -o ..", name, filepath.Base(cwd))
 			}
+		}
+		if first, _, ok := strings.Cut(name, "/"); ok && strings.Contains(first, ".") && !strings.HasPrefix(first, ".") &&
+			module.CheckImportPath(name) == nil && nameRE.MatchString(path.Base(name)) && len(path.Base(name)) <= maxNameLen {
+			// github.com/acme/shop is a module path given for the name, as 'go mod init' takes it.
+			return usagef("invalid project name %q: that is a module path; run: aegis init %s --module %s", name, path.Base(name), name)
 		}
 		if dir, base := filepath.Split(filepath.Clean(name)); dir != "" && nameRE.MatchString(base) && len(base) <= maxNameLen {
 			// A path names where the project goes as well as its name: init takes the two apart.
