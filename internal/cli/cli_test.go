@@ -55,7 +55,8 @@ func TestListings(t *testing.T) {
 		{[]string{"init", "--help"}, []string{"--no-interactive", "--interactive", "--output-dir", "--module", "--force", "--yes"}},
 		// A bad name's error points at init --help, which must state the rule; --force never
 		// writes into an aegis project, as its flag says.
-		{[]string{"init", "--help"}, []string{"NAME is 1-50 ASCII letters, digits, '-' or '_', starting with a letter", "vendor and\ntestdata are reserved", "(never an aegis project)"}},
+		{[]string{"init", "--help"}, []string{"NAME is 1-50 ASCII letters, digits, '-' or '_', starting with a letter", "vendor and\ntestdata are reserved", "(never an aegis project)",
+			"cannot be go or toolchain", "Init refuses to create a project inside another aegis project ('aegis add' extends that one);\n--force nests it anyway"}},
 		// The help and listings name what the catalog has, and point at add for existing projects.
 		{[]string{"--help"}, []string{"(backend, frontend, database, worker, scheduler, cache, observability)", "(auth, ai, comms, analytics)"}},
 		{[]string{"components"}, []string{"aegis init NAME --components NAME[,NAME...]", "aegis add NAME..."}},

@@ -50,6 +50,8 @@ func newInitCmd(env *Env) *cobra.Command {
 NAME is 1-50 ASCII letters, digits, '-' or '_', starting with a letter; aegis, vendor and
 testdata are reserved (the go command would not build cmd/vendor or cmd/testdata). The module
 path (--module, default NAME) cannot be go or toolchain, which the go command reserves.
+Init refuses to create a project inside another aegis project ('aegis add' extends that one);
+--force nests it anyway.
 
 Every project has the backend (HTTP API, OpenAPI docs, health) and the frontend (dashboard).
 Add components with --components and services with --services. Without flags, init asks what
