@@ -36,9 +36,9 @@ func TestComposeLoads(t *testing.T) {
 	tests := []struct {
 		name     string
 		req      catalog.Request // resolved as aegis init does: always-on parts and requirements added
-		services []string // every service the file runs
-		noDotEnv bool     // load without the .env aegis init writes
-		wantErr  string   // the loader refuses, saying this
+		services []string        // every service the file runs
+		noDotEnv bool            // load without the .env aegis init writes
+		wantErr  string          // the loader refuses, saying this
 	}{
 		{name: "base app", req: catalog.Request{}, services: []string{"app"}},
 		// .env is optional for the app (env_file required: false): a fresh clone starts.
@@ -47,6 +47,10 @@ func TestComposeLoads(t *testing.T) {
 		{name: "cache", req: catalog.Request{Components: []string{"cache"}}, services: []string{"app", "redis"}},
 		{name: "comms", req: catalog.Request{Services: []string{"comms"}}, services: []string{"app", "mailpit"}},
 		{name: "observability", req: catalog.Request{Components: []string{"observability"}}, services: []string{"app", "jaeger", "prometheus"}},
+		// Production refuses to start without AUTH_SECRET: compose says so up front instead of
+		// restarting a failing app forever.
+		{name: "auth", req: catalog.Request{Services: []string{"auth"}}, services: []string{"app", "postgres"}},
+		{name: "auth without .env", req: catalog.Request{Services: []string{"auth"}}, noDotEnv: true, wantErr: "set AUTH_SECRET in .env"},
 		{name: "observability without .env", req: catalog.Request{Components: []string{"observability"}}, noDotEnv: true, wantErr: "set METRICS_TOKEN in .env"},
 		{name: "everything without .env", req: all, noDotEnv: true, wantErr: "set METRICS_TOKEN in .env"},
 		{name: "everything", req: all, services: []string{"app", "jaeger", "mailpit", "postgres", "prometheus", "redis"}},
@@ -74,10 +78,28 @@ func TestComposeLoads(t *testing.T) {
 			}
 			write("docker-compose.yml", files["docker-compose.yml"])
 			dotEnv := map[string]bool{}
+			var secrets []string
 			if !tt.noDotEnv {
-				data, _, err := proj.DotEnv(nil, false)
+				data, added, err := proj.DotEnv(nil, false)
 				if err != nil {
 					t.Fatal(err)
+				}
+				secrets = added
+				// Each secret aegis init writes is one production refuses to run without (or
+				// with the placeholder): compose must refuse to start with it missing from .env,
+				// naming it, rather than start an app that exits and restarts forever.
+				for _, name := range secrets {
+					var rest strings.Builder
+					for line := range strings.Lines(string(data)) {
+						if !strings.HasPrefix(line, name+"=") {
+							rest.WriteString(line)
+						}
+					}
+					write(".env", rest.String())
+					want := "set " + name + " in .env"
+					if _, err := loadCompose(t.Context(), dir); err == nil || !strings.Contains(err.Error(), want) {
+						t.Errorf("without %s in .env, load: got %v, want an error saying %q", name, err, want)
+					}
 				}
 				write(".env", string(data))
 				for _, n := range envNames(data) {
@@ -107,9 +129,18 @@ func TestComposeLoads(t *testing.T) {
 			hostPorts := map[string]string{}
 			for _, name := range loaded.ServiceNames() {
 				svc := loaded.Services[name]
-				for dep := range svc.DependsOn {
-					if _, ok := loaded.Services[dep]; !ok {
+				for dep, cond := range svc.DependsOn {
+					target, ok := loaded.Services[dep]
+					if !ok {
 						t.Errorf("%s depends on %q, which is no service", name, dep)
+						continue
+					}
+					// docker compose up fails when it waits for the health of a container that
+					// has no healthcheck; the loader does not see it. The app's image has one.
+					hasCheck := target.HealthCheck != nil && !target.HealthCheck.Disable && len(target.HealthCheck.Test) > 0 ||
+						target.HealthCheck == nil && target.Build != nil
+					if cond.Condition == types.ServiceConditionHealthy && !hasCheck {
+						t.Errorf("%s waits for %s to be healthy, which has no healthcheck", name, dep)
 					}
 				}
 				for _, p := range svc.Ports {
