@@ -185,6 +185,9 @@ func TestComposeLoads(t *testing.T) {
 			// The app's image is distroless: its healthcheck, the Dockerfile's or compose's,
 			// can only run the binary itself, and the two must say the same.
 			want := dockerfileHealthcheck(t, files["Dockerfile"])
+			if probe := []string{"/app/shop", "health", "probe"}; !slices.Equal(want, probe) {
+				t.Errorf("the Dockerfile's HEALTHCHECK runs %q, want %q", want, probe)
+			}
 			if hc := app.HealthCheck; hc != nil && !hc.Disable && !slices.Equal(hc.Test, append(types.HealthCheckTest{"CMD"}, want...)) {
 				t.Errorf("compose's app healthcheck %q differs from the Dockerfile's CMD %q", hc.Test, want)
 			}
