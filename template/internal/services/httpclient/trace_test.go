@@ -197,7 +197,7 @@ func TestCallSpanURL(t *testing.T) {
 				t.Errorf("server.port %d, want %s", got, u.Port())
 			}
 			for k, v := range span.Attrs {
-				if s := v.Emit(); strings.Contains(s, "SECRET") || strings.Contains(s, "ada") || strings.Contains(s, "cus_9fQx2") {
+				if s := v.String(); strings.Contains(s, "SECRET") || strings.Contains(s, "ada") || strings.Contains(s, "cus_9fQx2") {
 					t.Errorf("attribute %s exports %q", k, s)
 				}
 			}
