@@ -2,7 +2,9 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -279,7 +281,7 @@ func (a *AuthService) checkLogin(ctx context.Context, p LoginParams) (*User, err
 	}
 	account := "login:" + strings.ToLower(foldIdentifier(login))
 	if u != nil {
-		account = accountKey(u.ID)
+		account = accountKey(u)
 	}
 	u, err = a.verifyPassword(ctx, u, account, p.Password, p.IP)
 	if err != nil {
@@ -291,8 +293,15 @@ func (a *AuthService) checkLogin(ctx context.Context, p LoginParams) (*User, err
 	return u, nil
 }
 
-// accountKey is the limiter key of an existing account.
-func accountKey(id int64) string { return "user:" + strconv.FormatInt(id, 10) }
+// accountKey is the limiter key of an existing account: its id and a fingerprint of its
+// password hash. Failures are guesses at one password, so a new password (a reset or a
+// change, made by any instance) starts a new count in every instance at its next check, not
+// only in the instance that stored it: behind a load balancer, a user locked out on one
+// instance who resets the password through another signs in at once wherever the login lands.
+func accountKey(u *User) string {
+	sum := sha256.Sum256([]byte(u.PasswordHash))
+	return "user:" + strconv.FormatInt(u.ID, 10) + ":" + hex.EncodeToString(sum[:8])
+}
 
 // verifyPassword is the one way a request's password is checked: login,
 // change password, email change and any later check go through it, so they
@@ -341,7 +350,7 @@ func (a *AuthService) checkCurrentPassword(ctx context.Context, u *User, current
 	if current == "" {
 		return invalid("current_password", "is required")
 	}
-	if _, err := a.verifyPassword(ctx, u, accountKey(u.ID), current, ip); err != nil {
+	if _, err := a.verifyPassword(ctx, u, accountKey(u), current, ip); err != nil {
 		if errors.Is(err, ErrInvalidCredentials) {
 			return invalid("current_password", "is wrong")
 		}
@@ -750,9 +759,10 @@ func (a *AuthService) ResetPassword(ctx context.Context, userID int64, next stri
 	a.users.sessions.dropUser(userID)
 	// Whoever reset it proved the mailbox, and the failures counted were
 	// guesses at the old password: the owner signs in with the new one at
-	// once instead of waiting out AUTH_LOGIN_ACCOUNT_WINDOW (in this
-	// instance; the others keep their counts).
-	a.byAccount.Reset(accountKey(userID))
+	// once instead of waiting out AUTH_LOGIN_ACCOUNT_WINDOW. The new hash
+	// gives the account a new limiter key in every instance (accountKey);
+	// this frees the old count's entry here.
+	a.byAccount.Reset(accountKey(u))
 	a.hooks.PasswordChanged(ctx, u, PasswordChange{Reset: true, At: now()})
 	return nil
 }

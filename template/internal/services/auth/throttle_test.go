@@ -59,6 +59,18 @@ func TestPasswordChecksThrottled(t *testing.T) {
 			{"reset", "", "", 0}, {"login", "192.0.2.4:1", "", 200},
 			{"login", "192.0.2.5:1", wrong, 401}, {"login", "192.0.2.6:1", wrong, 401}, {"login", "192.0.2.7:1", "", 429},
 		}},
+		// Behind a load balancer: locked out on this instance, the owner resets the password
+		// through another one, whose limiter this one does not share; the login landing here
+		// gets in all the same, and new guesses start a new count.
+		{"a password reset on another instance clears the failures here too", 1000, 2, []step{
+			{"login", "192.0.2.1:1", wrong, 401}, {"login", "192.0.2.2:1", wrong, 401}, {"login", "192.0.2.3:1", "", 429},
+			{"reset-other", "", "", 0}, {"login", "192.0.2.4:1", "", 200},
+			{"login", "192.0.2.5:1", wrong, 401}, {"login", "192.0.2.6:1", wrong, 401}, {"login", "192.0.2.7:1", "", 429},
+		}},
+		{"a password change on another instance clears the failures here too", 1000, 2, []step{
+			{"login", "192.0.2.1:1", wrong, 401}, {"login", "192.0.2.2:1", wrong, 401}, {"login", "192.0.2.3:1", "", 429},
+			{"change-other", "", "", 0}, {"login", "192.0.2.4:1", "", 200},
+		}},
 	}
 	databasetest.Engines(t, func(t *testing.T, db *database.DB) {
 		for ci, c := range cases {
@@ -82,6 +94,21 @@ func TestPasswordChecksThrottled(t *testing.T) {
 						if err := f.auth.ResetPassword(t.Context(), a.id, a.password); err != nil {
 							t.Fatalf("step %d: reset: %v", i, err)
 						}
+						continue
+					case "reset-other", "change-other":
+						// Another instance of the app: its own services, and limiter, on the same database.
+						_, other := newServices(t, db, testSettings(), AuthOpts{})
+						next := "a fresh passphrase from elsewhere"
+						var err error
+						if s.kind == "reset-other" {
+							err = other.ResetPassword(t.Context(), a.id, next)
+						} else {
+							err = other.ChangePasswordWith(t.Context(), ChangePasswordParams{UserID: a.id, Current: a.password, New: next})
+						}
+						if err != nil {
+							t.Fatalf("step %d: %s: %v", i, s.kind, err)
+						}
+						a.password = next
 						continue
 					case "login":
 						rec = f.do(t, req{method: "POST", path: "/api/v1/auth/login", remote: s.remote,
