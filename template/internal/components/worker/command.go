@@ -370,6 +370,11 @@ func printJob(env *command.Env, j *rivertype.JobRow) {
 	if j.FinalizedAt != nil {
 		fmt.Fprintf(w, "finalized: %s\n", j.FinalizedAt.Local().Format(time.DateTime))
 	}
+	// Which process worked it, when several work one database: River's client ID of each
+	// attempt (the host name and the client's start time), oldest first.
+	if len(j.AttemptedBy) > 0 {
+		fmt.Fprintf(w, "worked by: %s\n", strings.Join(j.AttemptedBy, ", "))
+	}
 	fmt.Fprintf(w, "args:      %s\n", j.EncodedArgs)
 	for _, e := range j.Errors {
 		fmt.Fprintf(w, "\nattempt %d failed at %s: %s\n", e.Attempt, e.At.Local().Format(time.DateTime), e.Error)

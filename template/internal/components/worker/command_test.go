@@ -109,8 +109,15 @@ func TestJobsCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, worked, res.Job.ID, rivertype.JobStateCompleted, 10*time.Second)
+	workedRow := waitState(t, worked, res.Job.ID, rivertype.JobStateCompleted, 10*time.Second)
 	done := strconv.FormatInt(res.Job.ID, 10)
+	// Several instances work one database: show names the client that worked the job.
+	if len(workedRow.AttemptedBy) != 1 {
+		t.Fatalf("attempted by %q, want one client", workedRow.AttemptedBy)
+	}
+	if out, err := run("show", done); err != nil || !strings.Contains(out, "worked by: "+workedRow.AttemptedBy[0]+"\n") {
+		t.Errorf("show of a worked job: %q, %v; want worked by: %s", out, err, workedRow.AttemptedBy[0])
+	}
 	if _, err := run("retry", done); err == nil || !strings.Contains(err.Error(), "completed successfully, so it is not retried") ||
 		!strings.Contains(err.Error(), "--force") {
 		t.Errorf("retry of a completed job: %v, want a refusal naming --force", err)
