@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,7 +37,70 @@ func (s *Service) MCPServer(name, version string) *mcp.Server {
 				return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: run.Result}}}, nil
 			})
 	}
+	server.AddReceivingMiddleware(s.checkToolCall)
 	return server
+}
+
+// checkToolCall answers a tools/call the CallToolRequest schema refuses as a protocol error
+// (-32602), as the MCP spec says: no tool name, a name no tool has (the SDK's own text,
+// `unknown tool "x"`, does not say where to look), or arguments that are not an object (the
+// SDK passes any JSON on). Arguments that fail the tool's inputSchema reach the tool and are
+// a tool execution error (isError), which the spec keeps for input the model can correct.
+func (s *Service) checkToolCall(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		call, ok := req.(*mcp.CallToolRequest)
+		if !ok || call.Params == nil {
+			return next(ctx, method, req)
+		}
+		p := call.Params
+		if p.Name == "" {
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: `Invalid params: params.name is missing; name the tool to call, one of ` + s.toolNames() + ` (see tools/list).`}
+		}
+		if _, known := s.tool(p.Name); !known {
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Invalid params: unknown tool " + strconv.Quote(clip(p.Name)) + "; call one of " + s.toolNames() + " (see tools/list)."}
+		}
+		if args := bytes.TrimSpace(p.Arguments); len(args) > 0 && args[0] != '{' && string(args) != "null" {
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Invalid params: params.arguments must be an object of the tool's arguments, not " + jsonKindOf(args) + "; see the tool's inputSchema in tools/list."}
+		}
+		return next(ctx, method, req)
+	}
+}
+
+// toolNames lists the registered tools for an error message, the first few of many.
+func (s *Service) toolNames() string {
+	var names []string
+	for i, t := range s.tools {
+		if i == 8 {
+			names = append(names, "...")
+			break
+		}
+		names = append(names, t.name)
+	}
+	if len(names) == 0 {
+		return "none (this server has no tools)"
+	}
+	return strings.Join(names, ", ")
+}
+
+// jsonKindOf names the kind of a JSON value, with its article: "a number", "an array".
+func jsonKindOf(v []byte) string {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return "nothing"
+	}
+	switch v[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
 }
 
 // mcpHandler is the MCP endpoint behind the same guard as the API: a user's token with the
@@ -144,13 +208,15 @@ func mcpRefusals(next http.Handler) http.Handler {
 			writeRPCError(w, http.StatusBadRequest, nil, jsonrpc.CodeParseError, "Parse error: the body is not valid JSON; send one JSON-RPC message as a JSON object.")
 			return
 		}
-		var msg jsonrpc.Message
+		var (
+			msg   jsonrpc.Message
+			batch []json.RawMessage
+		)
 		if body = bytes.TrimSpace(body); body[0] == '[' {
 			if v := r.Header.Get("Mcp-Protocol-Version"); v >= batchlessProtocolVersion {
 				writeRPCError(w, http.StatusBadRequest, nil, jsonrpc.CodeInvalidRequest, "Invalid Request: batches are not supported from MCP 2025-06-18; send one JSON-RPC message per POST.")
 				return
 			}
-			var batch []json.RawMessage
 			if err := json.Unmarshal(body, &batch); err != nil || len(batch) == 0 {
 				writeRPCError(w, http.StatusBadRequest, nil, jsonrpc.CodeInvalidRequest, "Invalid Request: the batch is empty; send at least one JSON-RPC message.")
 				return
@@ -170,7 +236,17 @@ func mcpRefusals(next http.Handler) http.Handler {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		req, _ := msg.(*jsonrpc.Request)
-		sw := &sdkErrors{ResponseWriter: w, req: req, id: readableID(body)}
+		sw := &sdkErrors{ResponseWriter: w, req: req, id: readableID(body), calls: map[string]*jsonrpc.Request{}}
+		if req != nil {
+			sw.calls[string(sw.id)] = req
+		}
+		for _, raw := range batch {
+			if m, err := jsonrpc.DecodeMessage(raw); err == nil {
+				if q, ok := m.(*jsonrpc.Request); ok {
+					sw.calls[string(readableID(raw))] = q
+				}
+			}
+		}
 		next.ServeHTTP(sw, r)
 		sw.finish()
 	})
@@ -253,9 +329,16 @@ func writeRPCError(w http.ResponseWriter, status int, id json.RawMessage, code i
 // request's id. It is a ResponseWriter wrapper because the check behind those refusals, the
 // request against the server's method table, is unexported in the SDK: copying the table
 // here would refuse a method a later SDK adds.
+//
+// It also rewrites the SDK's JSON-RPC error for params it could not decode (-32602 whose
+// message quotes its decoder: `unmarshaling "{\"name\":5}" into a *mcp.CallToolParamsRaw:
+// json: cannot unmarshal ...`) into one line naming the field and the type it must have, in
+// an event stream and in a JSON body alike. The SDK writes each message (each event) in one
+// Write; a write that does not parse as one passes through unchanged.
 type sdkErrors struct {
 	http.ResponseWriter
 	req     *jsonrpc.Request
+	calls   map[string]*jsonrpc.Request // the requests by their id as JSON, for clarify
 	id      json.RawMessage
 	status  int // the held-back error's status, 0 when passing through
 	text    bytes.Buffer
@@ -281,7 +364,178 @@ func (s *sdkErrors) Write(b []byte) (int, error) {
 	if s.status != 0 {
 		return s.text.Write(b)
 	}
+	if out, ok := s.clarify(b); ok {
+		if _, err := s.ResponseWriter.Write(out); err != nil {
+			return 0, err
+		}
+		return len(b), nil
+	}
 	return s.ResponseWriter.Write(b)
+}
+
+// clarify rewrites the SDK's params-decoding errors in one write: an SSE event whose data is
+// the message, or a JSON body that is the message or a batch of them.
+func (s *sdkErrors) clarify(b []byte) ([]byte, bool) {
+	if !bytes.Contains(b, []byte("unmarshaling")) && !bytes.Contains(b, []byte("missing required")) && !bytes.Contains(b, []byte("failed to extract")) {
+		return nil, false
+	}
+	if strings.HasPrefix(s.Header().Get("Content-Type"), "text/event-stream") {
+		var out bytes.Buffer
+		changed := false
+		for line := range bytes.Lines(b) {
+			if data, ok := bytes.CutPrefix(line, []byte("data: ")); ok {
+				if msg, ok := s.clarifyMessage(bytes.TrimRight(data, "\r\n")); ok {
+					out.WriteString("data: ")
+					out.Write(msg)
+					out.Write(line[len(bytes.TrimRight(line, "\r\n")):])
+					changed = true
+					continue
+				}
+			}
+			out.Write(line)
+		}
+		return out.Bytes(), changed
+	}
+	trimmed := bytes.TrimSpace(b)
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		var msgs []json.RawMessage
+		if json.Unmarshal(trimmed, &msgs) != nil {
+			return nil, false
+		}
+		changed := false
+		for i, m := range msgs {
+			if c, ok := s.clarifyMessage(m); ok {
+				msgs[i], changed = c, true
+			}
+		}
+		if !changed {
+			return nil, false
+		}
+		out, err := json.Marshal(msgs)
+		return out, err == nil
+	}
+	return s.clarifyMessage(trimmed)
+}
+
+// clarifyMessage rewrites one JSON-RPC response when it is the SDK's params-decoding error.
+func (s *sdkErrors) clarifyMessage(b []byte) ([]byte, bool) {
+	var resp struct {
+		ID    json.RawMessage `json:"id"`
+		Error *struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(b, &resp) != nil || resp.Error == nil {
+		return nil, false
+	}
+	var method string
+	var params json.RawMessage
+	if req := s.calls[string(resp.ID)]; req != nil {
+		method, params = req.Method, req.Params
+	}
+	e := rpcErrorObject{Code: resp.Error.Code}
+	switch {
+	case e.Code == jsonrpc.CodeInvalidParams && strings.Contains(resp.Error.Message, "invalid params: unmarshaling"):
+		e.Message = explainParams(method, params)
+	case strings.HasPrefix(resp.Error.Message, "failed to extract name from parameters"):
+		// From 2026-07-28 the SDK checks the name against the Mcp-Name header before
+		// decoding, and calls params it cannot decode a header mismatch (-32020): its text
+		// says neither which field is wrong nor what it must be, and the headers are fine.
+		e.Code = jsonrpc.CodeInvalidParams
+		var p map[string]json.RawMessage
+		if json.Unmarshal(params, &p) == nil && p["name"] == nil && method == "tools/call" {
+			e.Message = "Invalid params: params.name is missing; name the tool to call (see tools/list)."
+		} else {
+			e.Message = explainParams(method, params)
+		}
+	case e.Code == jsonrpc.CodeInvalidRequest && strings.Contains(resp.Error.Message, `missing required "params"`):
+		// "params": null, which the SDK checks after decoding.
+		m := "the method"
+		if method != "" {
+			m = strconv.Quote(clip(method))
+		}
+		e.Message = "Invalid Request: " + m + ` needs "params" (an object, {} when empty), not null; send them.`
+	default:
+		return nil, false
+	}
+	out, err := json.Marshal(rpcError{JSONRPC: "2.0", ID: resp.ID, Error: e})
+	return out, err == nil
+}
+
+// paramsTypes are the SDK's params of the methods a client sends, used only to explain a
+// decoding failure the SDK already answered; a method missing here gets a general message.
+var paramsTypes = map[string]func() any{
+	"initialize":               func() any { return new(mcp.InitializeParams) },
+	"ping":                     func() any { return new(mcp.PingParams) },
+	"tools/list":               func() any { return new(mcp.ListToolsParams) },
+	"tools/call":               func() any { return new(mcp.CallToolParamsRaw) },
+	"prompts/list":             func() any { return new(mcp.ListPromptsParams) },
+	"prompts/get":              func() any { return new(mcp.GetPromptParams) },
+	"resources/list":           func() any { return new(mcp.ListResourcesParams) },
+	"resources/templates/list": func() any { return new(mcp.ListResourceTemplatesParams) },
+	"resources/read":           func() any { return new(mcp.ReadResourceParams) },
+	"resources/subscribe":      func() any { return new(mcp.SubscribeParams) },
+	"resources/unsubscribe":    func() any { return new(mcp.UnsubscribeParams) },
+	"logging/setLevel":         func() any { return new(mcp.SetLoggingLevelParams) },
+	"completion/complete":      func() any { return new(mcp.CompleteParams) },
+}
+
+// explainParams is one line saying which field of a request's params has the wrong type and
+// what it must be, in JSON's words (no Go type names).
+func explainParams(method string, params json.RawMessage) string {
+	m := "the method"
+	if method != "" {
+		m = strconv.Quote(clip(method))
+	}
+	if t := bytes.TrimSpace(params); len(t) > 0 && t[0] != '{' {
+		return "Invalid params: the params of " + m + " must be an object, not " + jsonKindOf(t) + "; see the MCP schema."
+	}
+	if newParams, ok := paramsTypes[method]; ok {
+		var ute *json.UnmarshalTypeError
+		if err := json.Unmarshal(params, newParams()); errors.As(err, &ute) && ute.Field != "" {
+			what, hint := "", "; see the MCP schema of "+m+"."
+			if method == "tools/call" && ute.Field == "name" {
+				what, hint = " (the tool's name)", "; see tools/list."
+			}
+			return "Invalid params: params." + ute.Field + " must be " + jsonKind(ute.Type) + what + ", not " + articled(ute.Value) + hint
+		}
+	}
+	return "Invalid params: a field of the params of " + m + " has the wrong type; check them against the MCP schema."
+}
+
+// jsonKind is how a Go type is written in JSON, with its article.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "another type"
+}
+
+// articled puts an article before encoding/json's name of a JSON value ("number", "array").
+func articled(v string) string {
+	switch v {
+	case "array", "object":
+		return "an " + v
+	case "null", "":
+		return "null"
+	}
+	if strings.HasPrefix(v, "number") {
+		return "a number"
+	}
+	return "a " + v
 }
 
 // Unwrap lets http.ResponseController (the SDK flushes the event stream through it) reach

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -87,7 +88,7 @@ func NewTool[A, R any](name, description string, fn func(ctx context.Context, ar
 		resolved, _ = s.Resolve(nil)
 	}
 	t.run = func(ctx context.Context, raw json.RawMessage) (any, error) {
-		if err := validateArgs(resolved, raw); err != nil {
+		if err := validateArgs(resolved, t.schema, raw); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrToolArgs, err)
 		}
 		var args A
@@ -185,7 +186,10 @@ func SchemaFor[T any]() (map[string]any, error) {
 
 // validateArgs checks a call's arguments against its tool's schema (nil: no check); what is
 // not JSON is left to decodeStrict to report.
-func validateArgs(rs *jsonschema.Resolved, raw json.RawMessage) error {
+// The failure is said in the arguments' words (`"city" is required (a string)`), for the
+// model or MCP client to correct, rather than the validator's (`validating root: required:
+// missing properties: ["city"]`), which stays for what argsProblem does not name.
+func validateArgs(rs *jsonschema.Resolved, schema map[string]any, raw json.RawMessage) error {
 	if rs == nil {
 		return nil
 	}
@@ -196,7 +200,92 @@ func validateArgs(rs *jsonschema.Resolved, raw json.RawMessage) error {
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil
 	}
-	return rs.Validate(v)
+	err := rs.Validate(v)
+	if err == nil {
+		return nil
+	}
+	if p := argsProblem(schema, v); p != "" {
+		return errors.New(p)
+	}
+	return errors.New(strings.TrimPrefix(err.Error(), "validating root: "))
+}
+
+// argsProblem names the first top-level problem of arguments against an object schema: not
+// an object, a required argument missing, one the tool does not take, one of the wrong JSON
+// type; "" when it finds none of these.
+func argsProblem(schema map[string]any, v any) string {
+	props, _ := schema["properties"].(map[string]any)
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return "the arguments must be an object, not " + jsonValueKind(v)
+	}
+	typeOf := func(name string) string {
+		p, _ := props[name].(map[string]any)
+		t, _ := p["type"].(string)
+		return t
+	}
+	required, _ := schema["required"].([]any)
+	for _, r := range required {
+		if name, _ := r.(string); name != "" {
+			if _, ok := obj[name]; !ok {
+				if t := typeOf(name); t != "" {
+					return fmt.Sprintf("%q is required (%s)", name, withArticle(t))
+				}
+				return fmt.Sprintf("%q is required", name)
+			}
+		}
+	}
+	names := slices.Sorted(maps.Keys(obj))
+	if extra, _ := schema["additionalProperties"].(bool); !extra && schema["additionalProperties"] != nil {
+		for _, name := range names {
+			if _, ok := props[name]; !ok {
+				takes := strings.Join(slices.Sorted(maps.Keys(props)), ", ")
+				if takes == "" {
+					return fmt.Sprintf("%q is not an argument of this tool, which takes none", name)
+				}
+				return fmt.Sprintf("%q is not an argument of this tool, which takes %s", name, takes)
+			}
+		}
+	}
+	for _, name := range names {
+		want := typeOf(name)
+		got := jsonValueKind(obj[name])
+		if want != "" && !strings.HasSuffix(got, " "+want) && !(want == "number" && got == "an integer") {
+			return fmt.Sprintf("%q must be %s, not %s", name, withArticle(want), got)
+		}
+	}
+	return ""
+}
+
+// jsonValueKind names the JSON type of a decoded value, with its article.
+func jsonValueKind(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case float64:
+		if x == float64(int64(x)) {
+			return "an integer"
+		}
+		return "a number"
+	case string:
+		return "a string"
+	case []any:
+		return "an array"
+	}
+	return "an object"
+}
+
+// withArticle puts "a" or "an" before a JSON schema type name.
+func withArticle(t string) string {
+	switch t {
+	case "object", "array", "integer":
+		return "an " + t
+	case "null":
+		return t
+	}
+	return "a " + t
 }
 
 // decodeStrict decodes one JSON value into v: unknown fields and trailing data are errors.
