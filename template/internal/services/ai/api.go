@@ -489,8 +489,18 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 		return huma.Error422UnprocessableEntity("validation failed: the prompt is empty or not UTF-8",
 			&huma.ErrorDetail{Location: "body.prompt", Message: "give a non-empty prompt"})
 	case errors.Is(err, ErrPromptTooLarge):
-		return huma.Error422UnprocessableEntity("validation failed: the prompt is too large",
-			&huma.ErrorDetail{Location: "body.prompt", Message: "at most " + strconv.Itoa(h.svc.settings.MaxPromptBytes) + " bytes (AI_MAX_PROMPT_BYTES), the system prompt too"})
+		// The field that is too large, by its size: a system prompt over the limit used to
+		// be reported at body.prompt, which a client would shorten in vain.
+		pse := &PromptSizeError{Field: "prompt", Max: h.svc.settings.MaxPromptBytes}
+		errors.As(err, &pse)
+		what := map[string]string{"prompt": "prompt", "system": "system prompt"}[pse.Field]
+		msg := fmt.Sprintf("is %d bytes; send at most %d (AI_MAX_PROMPT_BYTES)", pse.Size, pse.Max)
+		if pse.Size == 0 {
+			msg = fmt.Sprintf("send at most %d bytes (AI_MAX_PROMPT_BYTES)", pse.Max)
+		}
+		return huma.Error422UnprocessableEntity("validation failed: the "+what+" is too large", &huma.ErrorDetail{Location: "body." + pse.Field, Message: msg})
+	case errors.Is(err, ErrConversationBusy):
+		return huma.Error409Conflict("This conversation is still answering another prompt; wait for that answer (or cancel it), then send this prompt again.")
 	case errors.Is(err, ErrUnknownModel):
 		return huma.Error422UnprocessableEntity("validation failed: unknown model",
 			&huma.ErrorDetail{Location: "body.model", Message: strings.TrimPrefix(err.Error(), "ai: ")})

@@ -269,8 +269,11 @@ func TestBadInput(t *testing.T) {
 			in   string
 		}{
 			{"empty", map[string]any{"prompt": "  "}, 422, "body.prompt"},
-			{"oversized", map[string]any{"prompt": strings.Repeat("x", 101)}, 422, "body.prompt"},
-			{"oversized system", map[string]any{"prompt": "hi", "system": strings.Repeat("x", 101)}, 422, "body.prompt"},
+			{"oversized", map[string]any{"prompt": strings.Repeat("x", 101)}, 422, `"location":"body.prompt"`},
+			// Bytes, not characters: 50 é and an x are 101 bytes.
+			{"oversized by a byte", map[string]any{"prompt": strings.Repeat("é", 50) + "x"}, 422, `"message":"is 101 bytes; send at most 100 (AI_MAX_PROMPT_BYTES)","location":"body.prompt"`},
+			// The system prompt over the limit used to be reported at body.prompt.
+			{"oversized system", map[string]any{"prompt": "hi", "system": strings.Repeat("x", 101)}, 422, `"errors":[{"message":"is 101 bytes; send at most 100 (AI_MAX_PROMPT_BYTES)","location":"body.system"`},
 			{"unknown model", map[string]any{"prompt": "hi", "model": "gpt-9"}, 422, "body.model"},
 			{"not JSON", "{", 400, ""},
 		} {
@@ -281,6 +284,11 @@ func TestBadInput(t *testing.T) {
 		}
 		if f.count() != 0 || countRows(t, db, "SELECT COUNT(*) FROM ai_messages") != 0 {
 			t.Fatal("a refused request reached the provider or the database")
+		}
+		// At the limit exactly, prompt and system prompt are answered.
+		at := strings.Repeat("é", 50)
+		if rec := send(t, h, http.MethodPost, ChatPath, map[string]any{"prompt": at, "system": at}, nil); rec.Code != http.StatusOK {
+			t.Errorf("at the limit: %d %s", rec.Code, rec.Body)
 		}
 	})
 }

@@ -28,7 +28,25 @@ var (
 	ErrEmptyPrompt    = errors.New("ai: the prompt is empty")
 	ErrPromptTooLarge = errors.New("ai: the prompt is larger than AI_MAX_PROMPT_BYTES")
 	ErrUnknownModel   = errors.New("ai: unknown model or profile")
+	// ErrConversationBusy is a prompt sent to a conversation while another prompt of it is
+	// being answered (409): answered together, the two answers would be stored after both
+	// prompts, each out of its place, and neither call would see the other's turn.
+	ErrConversationBusy = errors.New("ai: the conversation is answering another prompt")
 )
+
+// PromptSizeError is a prompt or system prompt over AI_MAX_PROMPT_BYTES; it is
+// ErrPromptTooLarge.
+type PromptSizeError struct {
+	// Field is "prompt" or "system".
+	Field     string
+	Size, Max int
+}
+
+func (e *PromptSizeError) Error() string {
+	return fmt.Sprintf("ai: the %s is %d bytes, over AI_MAX_PROMPT_BYTES (%d)", e.Field, e.Size, e.Max)
+}
+
+func (e *PromptSizeError) Is(target error) bool { return target == ErrPromptTooLarge }
 
 // QuotaError is returned when a user spent their daily tokens.
 type QuotaError struct {
@@ -101,6 +119,35 @@ type Service struct {
 	quotaMu  sync.Mutex
 	inFlight map[string]int64
 	ended    int64
+
+	// answering holds the conversations this process is answering a prompt of: one at a
+	// time each (see ErrConversationBusy).
+	answeringMu sync.Mutex
+	answering   map[int64]struct{}
+}
+
+// claim marks a conversation as being answered; false when it already is.
+func (s *Service) claim(id int64) bool {
+	s.answeringMu.Lock()
+	defer s.answeringMu.Unlock()
+	if _, busy := s.answering[id]; busy {
+		return false
+	}
+	if s.answering == nil {
+		s.answering = map[int64]struct{}{}
+	}
+	s.answering[id] = struct{}{}
+	return true
+}
+
+// unclaim ends claim; 0 is no conversation.
+func (s *Service) unclaim(id int64) {
+	if id == 0 {
+		return
+	}
+	s.answeringMu.Lock()
+	defer s.answeringMu.Unlock()
+	delete(s.answering, id)
 }
 
 // NewService is the registry constructor.
@@ -255,8 +302,11 @@ func (s *Service) checkPrompt(p ChatParams) error {
 	if strings.TrimSpace(p.Prompt) == "" {
 		return ErrEmptyPrompt
 	}
-	if len(p.Prompt) > s.settings.MaxPromptBytes || len(p.System) > s.settings.MaxPromptBytes {
-		return ErrPromptTooLarge
+	if len(p.Prompt) > s.settings.MaxPromptBytes {
+		return &PromptSizeError{Field: "prompt", Size: len(p.Prompt), Max: s.settings.MaxPromptBytes}
+	}
+	if len(p.System) > s.settings.MaxPromptBytes {
+		return &PromptSizeError{Field: "system", Size: len(p.System), Max: s.settings.MaxPromptBytes}
 	}
 	if !utf8.ValidString(p.Prompt) || !utf8.ValidString(p.System) {
 		return fmt.Errorf("%w: it is not valid UTF-8", ErrEmptyPrompt)
@@ -315,7 +365,10 @@ func (s *Service) release(ci *callInfo) {
 // the model and the caller's quota. Chat runs it too; the API calls it first so that a
 // streamed answer's refusals are plain problems, not stream events.
 func (s *Service) Prepare(ctx context.Context, p ChatParams) error {
-	_, err := s.prepare(ctx, p)
+	prep, err := s.prepare(ctx, p)
+	if prep != nil {
+		s.unclaim(prep.claimed)
+	}
 	return err
 }
 
@@ -326,6 +379,9 @@ type preparation struct {
 	conv       *Conversation
 	quotaUsed  int64
 	quotaEnded int64
+	// claimed is the conversation prepare claimed (see claim), which chat gives up when it
+	// ends; 0 for none.
+	claimed int64
 }
 
 func (s *Service) prepare(ctx context.Context, p ChatParams) (*preparation, error) {
@@ -346,6 +402,13 @@ func (s *Service) prepare(ctx context.Context, p ChatParams) (*preparation, erro
 	if prep.quotaUsed, prep.quotaEnded, err = s.checkQuota(ctx, user); err != nil {
 		return nil, err
 	}
+	// Claimed last, so that no refusal above leaves it claimed.
+	if prep.conv != nil {
+		if !s.claim(prep.conv.ID) {
+			return nil, fmt.Errorf("%w (conversation %d)", ErrConversationBusy, prep.conv.ID)
+		}
+		prep.claimed = prep.conv.ID
+	}
 	return prep, nil
 }
 
@@ -363,6 +426,8 @@ func (s *Service) Chat(ctx context.Context, p ChatParams) (*ChatResult, error) {
 
 // chat is Chat after prepare, which the API runs before it starts its answer.
 func (s *Service) chat(ctx context.Context, p ChatParams, prep *preparation) (*ChatResult, error) {
+	// Deferred: a provider that panics does not leave its conversation claimed.
+	defer func() { s.unclaim(prep.claimed) }()
 	ci, req, err := s.startChat(ctx, &p, prep)
 	if err != nil {
 		return nil, err
@@ -394,6 +459,9 @@ func (s *Service) startChat(ctx context.Context, p *ChatParams, prep *preparatio
 		}
 	} else if conv, err = s.store.createConversation(ctx, user, titleOf(p.Prompt), profile.Name); err != nil {
 		return nil, nil, err
+	} else if s.claim(conv.ID) {
+		// New, so free: claimed for a client that finds it (in its list) while it is answered.
+		prep.claimed = conv.ID
 	}
 	// The prompt is stored before the call, so it is kept whatever happens to the answer.
 	if err := s.store.addMessages(ctx, conv.ID, &StoredMessage{Role: RoleUser, Content: p.Prompt}); err != nil {
