@@ -477,7 +477,6 @@ var paramsTypes = map[string]func() any{
 	"resources/read":           func() any { return new(mcp.ReadResourceParams) },
 	"resources/subscribe":      func() any { return new(mcp.SubscribeParams) },
 	"resources/unsubscribe":    func() any { return new(mcp.UnsubscribeParams) },
-	"logging/setLevel":         func() any { return new(mcp.SetLoggingLevelParams) },
 	"completion/complete":      func() any { return new(mcp.CompleteParams) },
 }
 
