@@ -1,7 +1,6 @@
 package backend
 
 import (
-	"encoding"
 	"encoding/json"
 	"errors"
 	"maps"
@@ -12,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/jsonkind"
 )
 
 // jsonFormats are the API's formats with request bodies read by unmarshalBody
@@ -69,10 +70,9 @@ func bodyJSONError(data []byte, err error) error {
 
 // typeMessage says why a JSON value does not fit its field, in JSON's terms.
 func typeMessage(e *json.UnmarshalTypeError) string {
-	want := jsonKind(e.Type)
 	num, isNum := strings.CutPrefix(e.Value, "number ")
-	if !isNum || want != "a number" {
-		return "must be " + want + ", not " + withArticle(e.Value)
+	if !isNum || !jsonkind.Number(e.Type) {
+		return "must be " + jsonkind.Want(e.Type) + ", not " + jsonkind.Got(e.Value)
 	}
 	shown := num
 	if len(shown) > maxEchoedValue {
@@ -94,51 +94,6 @@ func isInteger(t reflect.Type) bool {
 		return true
 	}
 	return false
-}
-
-// jsonKind is the JSON value a Go type reads, with its article.
-func jsonKind(t reflect.Type) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if reflect.PointerTo(t).Implements(textUnmarshaler) {
-		return "a string" // time.Time, netip.Addr and the like read their text
-	}
-	switch t.Kind() {
-	case reflect.Bool:
-		return "true or false"
-	case reflect.String:
-		return "a string"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.Map, reflect.Struct:
-		return "an object"
-	case reflect.Interface:
-		return "a JSON value"
-	}
-	if isInteger(t) {
-		return "a number"
-	}
-	if k := t.Kind(); k == reflect.Float32 || k == reflect.Float64 {
-		return "a number"
-	}
-	return "a different JSON value"
-}
-
-var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
-
-// withArticle names a JSON value as encoding/json reports it ("string",
-// "number 3", "object", "array", "bool").
-func withArticle(v string) string {
-	switch {
-	case v == "object" || v == "array":
-		return "an " + v
-	case v == "bool":
-		return "true or false"
-	case strings.HasPrefix(v, "number"):
-		return "a number"
-	}
-	return "a " + v
 }
 
 // valueAt is the location, in huma's syntax, of the JSON value in data that

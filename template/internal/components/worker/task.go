@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
 	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/aegisgo/aegis/template/internal/runtime/jsonkind"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -242,48 +242,13 @@ func jsonProblem(err error, hint func() string) error {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return errors.New("not valid JSON: it ends too early")
 	case errors.As(err, &typ) && typ.Field != "":
-		return fmt.Errorf("field %q: got a JSON %s, want %s; %s", typ.Field, typ.Value, jsonType(typ.Type), hint())
+		return fmt.Errorf("field %q: got a JSON %s, want %s; %s", typ.Field, typ.Value, jsonkind.Want(typ.Type), hint())
 	case errors.As(err, &typ):
-		return fmt.Errorf("got a JSON %s, want %s; %s", typ.Value, jsonType(typ.Type), hint())
+		return fmt.Errorf("got a JSON %s, want %s; %s", typ.Value, jsonkind.Want(typ.Type), hint())
 	}
 	msg := strings.TrimPrefix(err.Error(), "json: ")
 	if strings.HasPrefix(msg, "unknown field ") {
 		return fmt.Errorf("%s; %s", msg, hint())
 	}
 	return errors.New(msg)
-}
-
-// jsonType names the JSON a Go type decodes from, for messages.
-func jsonType(t reflect.Type) string {
-	if t == nil {
-		return "another type"
-	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		if t == reflect.TypeFor[time.Duration]() {
-			return "a number of nanoseconds"
-		}
-		return "an integer"
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return "a non-negative integer"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Slice:
-		if t.Elem().Kind() == reflect.Uint8 {
-			return "a base64 string"
-		}
-		return "an array"
-	case reflect.Array:
-		return "an array"
-	case reflect.Map, reflect.Struct:
-		return "an object"
-	}
-	return t.String()
 }

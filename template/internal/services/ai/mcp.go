@@ -8,7 +8,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
+	"github.com/aegisgo/aegis/template/internal/runtime/jsonkind"
 )
 
 // MCPPath is where the MCP server (streamable HTTP transport) serves the registered tools.
@@ -497,44 +497,10 @@ func explainParams(method string, params json.RawMessage) string {
 			if method == "tools/call" && ute.Field == "name" {
 				what, hint = " (the tool's name)", "; see tools/list."
 			}
-			return "Invalid params: params." + ute.Field + " must be " + jsonKind(ute.Type) + what + ", not " + articled(ute.Value) + hint
+			return "Invalid params: params." + ute.Field + " must be " + jsonkind.Want(ute.Type) + what + ", not " + jsonkind.Got(ute.Value) + hint
 		}
 	}
 	return "Invalid params: a field of the params of " + m + " has the wrong type; check them against the MCP schema."
-}
-
-// jsonKind is how a Go type is written in JSON, with its article.
-func jsonKind(t reflect.Type) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "a boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.Map, reflect.Struct:
-		return "an object"
-	}
-	return "another type"
-}
-
-// articled puts an article before encoding/json's name of a JSON value ("number", "array").
-func articled(v string) string {
-	switch v {
-	case "array", "object":
-		return "an " + v
-	case "null", "":
-		return "null"
-	}
-	if strings.HasPrefix(v, "number") {
-		return "a number"
-	}
-	return "a " + v
 }
 
 // Unwrap lets http.ResponseController (the SDK flushes the event stream through it) reach

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/jsonkind"
 )
 
 // Defaults of the tool loop.
@@ -229,7 +231,7 @@ func argsProblem(schema map[string]any, v any) string {
 		if name, _ := r.(string); name != "" {
 			if _, ok := obj[name]; !ok {
 				if t := typeOf(name); t != "" {
-					return fmt.Sprintf("%q is required (%s)", name, withArticle(t))
+					return fmt.Sprintf("%q is required (%s)", name, jsonkind.Got(t))
 				}
 				return fmt.Sprintf("%q is required", name)
 			}
@@ -251,7 +253,7 @@ func argsProblem(schema map[string]any, v any) string {
 		want := typeOf(name)
 		got := jsonValueKind(obj[name])
 		if want != "" && !strings.HasSuffix(got, " "+want) && !(want == "number" && got == "an integer") {
-			return fmt.Sprintf("%q must be %s, not %s", name, withArticle(want), got)
+			return fmt.Sprintf("%q must be %s, not %s", name, jsonkind.Got(want), got)
 		}
 	}
 	return ""
@@ -275,17 +277,6 @@ func jsonValueKind(v any) string {
 		return "an array"
 	}
 	return "an object"
-}
-
-// withArticle puts "a" or "an" before a JSON schema type name.
-func withArticle(t string) string {
-	switch t {
-	case "object", "array", "integer":
-		return "an " + t
-	case "null":
-		return t
-	}
-	return "a " + t
 }
 
 // decodeStrict decodes one JSON value into v: unknown fields and trailing data are errors.
