@@ -108,10 +108,23 @@ func Classify(err error) Kind {
 	case errors.Is(err, http.ErrSchemeMismatch), errors.As(err, &record):
 		return NotTLS
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.EPIPE):
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.EPIPE),
+		closedIdle(err):
 		return Closed
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return Timeout
 	}
 	return Unknown
+}
+
+// closedIdle reports net/http's error for a connection the server closed before the request
+// was under way: the transport's reader saw the end of the connection first, and says so in an
+// error of its own (unexported, wrapping nothing), on a new connection as on a reused one.
+func closedIdle(err error) bool {
+	for ; err != nil; err = errors.Unwrap(err) {
+		if err.Error() == "http: server closed idle connection" {
+			return true
+		}
+	}
+	return false
 }

@@ -156,6 +156,11 @@ func TestClassify(t *testing.T) {
 		{"no route to the network", func(t *testing.T) error {
 			return &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ENETUNREACH)}
 		}, netfail.Unreachable},
+		{"a server that hangs up before the request is under way", func(t *testing.T) error {
+			// What net/http's transport says when its reader sees the connection end before the
+			// request is accounted for (unexported; the hang-up row above meets it now and then).
+			return &url.Error{Op: "Get", URL: "http://provider/", Err: errors.New("http: server closed idle connection")}
+		}, netfail.Closed},
 		// Canceled wins over a deadline met at the same time: this side gave up.
 		{"canceled and past a deadline", func(t *testing.T) error {
 			return errors.Join(context.DeadlineExceeded, context.Canceled)
