@@ -53,7 +53,7 @@ A prompt that begins with / is sent with // in front.`,
 		Example: fmt.Sprintf(`  %[1]s ai chat
   %[1]s ai chat --model big --system "Answer in one sentence."
   echo "Summarise RFC 9457 in one line" | %[1]s ai chat`, env.Name),
-		Args: cobra.NoArgs,
+		Args: command.NoArgs,
 	}
 	cmd.Flags().StringVar(&model, "model", "", "profile or model to start with (default: the default profile)")
 	cmd.Flags().StringVar(&system, "system", "", "system prompt")
@@ -199,7 +199,7 @@ default profile, AI_PROFILES adds named ones) with their provider and model.
 models endpoint), so a typo in AI_MODEL shows before the first chat.`,
 		Example: fmt.Sprintf(`  %[1]s ai models
   %[1]s ai models --remote`, env.Name),
-		Args: cobra.NoArgs,
+		Args: command.NoArgs,
 	}
 	cmd.Flags().BoolVar(&remote, "remote", false, "also ask each provider for its models")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -253,7 +253,7 @@ jobs, tool loops and this command's chats.`,
 		Example: fmt.Sprintf(`  %[1]s ai usage
   %[1]s ai usage --days 7
   %[1]s ai usage --json`, env.Name),
-		Args: cobra.NoArgs,
+		Args: command.NoArgs,
 	}
 	cmd.Flags().IntVar(&days, "days", 30, "days to show, today included: from 1 to 366")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
