@@ -18,7 +18,7 @@ import (
 // request body"), so a malformed chunked encoding or a connection cut
 // mid-body, both the client's doing, would count as server errors and be
 // logged at ERROR. huma reads the whole body into memory anyway, bounded by
-// the operation's MaxBodyBytes (capBody), so buffering it here first costs
+// the operation's MaxBodyBytes (limitedAdapter), so buffering it here first costs
 // one copy and no more memory than that bound.
 func readBodyFirst(api huma.API) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
@@ -32,8 +32,9 @@ func readBodyFirst(api huma.API) func(huma.Context, func(huma.Context)) {
 			next(ctx)
 			return
 		}
-		// Reading exactly MaxBodyBytes leaves huma to answer 413, as it
-		// would have reading the body itself.
+		// Reading exactly MaxBodyBytes (one more than the operation's limit,
+		// limitedAdapter) leaves huma to answer 413, as it would have reading
+		// the body itself.
 		b, err := io.ReadAll(io.LimitReader(r.Body, op.MaxBodyBytes))
 		if err != nil {
 			status, msg := bodyReadError(err)
@@ -67,7 +68,8 @@ func bodyReadError(err error) (int, string) {
 	var netErr net.Error
 	switch {
 	case errors.As(err, &tooBig):
-		return http.StatusRequestEntityTooLarge, "The request body is larger than the limit (MAX_BODY_BYTES)."
+		// Only limitBody's MaxBytesReader fails so: its limit is MAX_BODY_BYTES.
+		return http.StatusRequestEntityTooLarge, tooLargeMessage(0, tooBig.Limit, tooBig.Limit)
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return http.StatusRequestTimeout, "The request body did not arrive in time."
 	default:

@@ -127,8 +127,9 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 	// problem as it will be sent.
 	cfg.Transformers = append([]huma.Transformer{humaProblems(o.Logger, s.settings.MaxBodyBytes)}, cfg.Transformers...)
 	cfg.Formats = jsonFormats(cfg.Formats)
-	cfg.OnAddOperation = append(cfg.OnAddOperation, capBody(s.settings.MaxBodyBytes))
-	api := humachi.New(mux, cfg)
+	adapter := &limitedAdapter{Adapter: humachi.NewAdapter(mux), maxBody: s.settings.MaxBodyBytes}
+	api := huma.NewAPI(cfg, adapter)
+	adapter.api = api
 	api.UseMiddleware(readBodyFirst(api))
 
 	r := &Router{API: api, Mux: mux, Container: c, Logger: o.Logger, Title: o.Title, Revision: o.Revision, HealthTimeout: s.settings.HealthTimeout}
@@ -169,18 +170,6 @@ func allowedMethods(mux *chi.Mux, r *http.Request) []string {
 		}
 	}
 	return allowed
-}
-
-// capBody lowers each huma operation's own body limit (1 MiB unless the
-// operation sets one) to MAX_BODY_BYTES. huma then stops reading at the limit
-// and answers 413 itself, instead of tripping over the MaxBytesReader that
-// limitBody installs and answering 500.
-func capBody(limit int64) huma.AddOpFunc {
-	return func(_ *huma.OpenAPI, op *huma.Operation) {
-		if op.MaxBodyBytes <= 0 || op.MaxBodyBytes > limit {
-			op.MaxBodyBytes = limit
-		}
-	}
 }
 
 // rootHandler answers GET /health/live before the router and middleware: the

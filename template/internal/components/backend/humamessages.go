@@ -56,7 +56,7 @@ func teach(d *huma.ErrorDetail) (string, string) {
 		return loc, "must match the pattern " + m[0]
 	}
 	if layout, ok := strings.CutPrefix(msg, "invalid date/time for format "); ok {
-		return loc, timeMessage(layout)
+		return loc, timeMessage(layout, loc, d.Value)
 	}
 	if m, ok := match(msg, validation.MsgExpectedBePattern); ok {
 		return loc, "must be " + m[0] // the schema's patternDescription
@@ -175,15 +175,41 @@ func number(s string) string {
 }
 
 // timeMessage says how to write a time parameter whose layout (a Go time
-// layout, meaningless to a client) is layout: by an example in it.
-func timeMessage(layout string) string {
+// layout, meaningless to a client) is layout: by an example in it. raw is the
+// value sent (huma gives it as the error's value); for an RFC 3339 layout it
+// names the two usual mistakes, which a client would otherwise be left to
+// guess: a date without a time, and an offset's + written raw in a URL's query,
+// which reads it as a space. loc is the parameter's location ("query.from").
+func timeMessage(layout, loc string, raw any) string {
 	switch layout {
 	case time.RFC3339, time.RFC3339Nano:
+		if s, ok := raw.(string); ok {
+			if hint := timeHint(layout, loc, s); hint != "" {
+				return hint
+			}
+		}
 		return formatMessages[validation.MsgExpectedRFC3339DateTime]
 	case time.DateOnly:
 		return formatMessages[validation.MsgExpectedRFC3339Date]
 	}
 	return "must be a time written like " + exampleTime.Format(layout)
+}
+
+// timeHint is the message for an RFC 3339 time parameter sent as s when s is one
+// of the usual mistakes, else "". Only a valid date is echoed (10 characters).
+func timeHint(layout, loc, s string) string {
+	if _, err := time.Parse(time.DateOnly, s); err == nil {
+		return "is a date without a time: give an RFC 3339 time such as " + s + "T00:00:00Z"
+	}
+	name, inQuery := strings.CutPrefix(loc, "query.")
+	if !inQuery || !strings.Contains(s, " ") {
+		return ""
+	}
+	if _, err := time.Parse(layout, strings.ReplaceAll(s, " ", "+")); err == nil {
+		return "has a space where its offset's + was (a + in a URL's query reads as a space): write the + as %2B, such as " +
+			name + "=2026-01-02T15:04:05%2B01:00, or give the time in UTC with Z"
+	}
+	return ""
 }
 
 // exampleTime is the time the examples show (2026-12-07T10:00:00Z).
@@ -218,22 +244,36 @@ func match(msg, format string) ([]string, bool) {
 	return args, true
 }
 
-// tooLarge is huma's detail when a body sent without a Content-Length reaches
-// the operation's limit (limitBody answers one whose Content-Length says so).
+// tooLarge is huma's detail when the body it reads reaches the operation's
+// limit. huma refuses a body of exactly that limit (it takes reading the limit
+// as having more), so every operation's limit is one more than declared
+// (limitedAdapter) and the limit huma names is one more than the one to show.
 const tooLarge = "request body is too large limit=%d bytes"
 
-// tooLargeDetail rewords huma's tooLarge detail: the limit in units a person
-// reads, where it comes from, and what to do. maxBody is MAX_BODY_BYTES.
+// tooLargeDetail rewords huma's tooLarge detail as tooLargeMessage. maxBody is
+// MAX_BODY_BYTES.
 func tooLargeDetail(detail string, maxBody int64) (string, bool) {
 	var limit int64
-	if _, err := fmt.Sscanf(detail, tooLarge, &limit); err != nil || fmt.Sprintf(tooLarge, limit) != detail {
+	if _, err := fmt.Sscanf(detail, tooLarge, &limit); err != nil || fmt.Sprintf(tooLarge, limit) != detail || limit < 1 {
 		return detail, false
 	}
+	return tooLargeMessage(0, limit-1, maxBody), true
+}
+
+// tooLargeMessage is the detail of every 413 for a request body: its size when
+// known (Content-Length; 0 when not), the limit in units a person reads, where
+// the limit comes from, and what to do. maxBody is MAX_BODY_BYTES, which a
+// limit equal to it is named as.
+func tooLargeMessage(size, limit, maxBody int64) string {
 	which := "this endpoint's limit"
 	if limit == maxBody {
 		which = "the limit (MAX_BODY_BYTES)"
 	}
-	return "The request body is larger than " + byteSize(limit) + ", " + which + "; send less, for example in smaller parts.", true
+	is := "The request body is larger than "
+	if size > 0 {
+		is = "The request body is " + strconv.FormatInt(size, 10) + " bytes, more than "
+	}
+	return is + byteSize(limit) + ", " + which + "; send less, for example in smaller parts."
 }
 
 // byteSize writes n bytes as "1 MiB", "768 KiB", "1.5 MiB" or "100 bytes".

@@ -102,7 +102,7 @@ func TestValidationTeaches(t *testing.T) {
 			detail: vf + "body.must: is required; add it"},
 		{name: "required query parameter", query: "x=1", body: `{"must":"x"}`, status: 422,
 			detail: vf + "query.req: is required; add it"},
-		{name: "query date-time", query: "req=1&when=2026-12-07", body: `{"must":"x"}`, status: 422,
+		{name: "query date-time", query: "req=1&when=tomorrow", body: `{"must":"x"}`, status: 422,
 			detail: vf + "query.when: must be an RFC 3339 date-time such as 2026-12-07T10:00:00Z"},
 		{name: "query date", query: "req=1&day=tomorrow", body: `{"must":"x"}`, status: 422,
 			detail: vf + "query.day: must be a date such as 2026-12-07"},

@@ -335,13 +335,15 @@ func recoverer(logger *slog.Logger) func(http.Handler) http.Handler {
 
 // limitBody refuses bodies larger than limit: at once with 413 when
 // Content-Length says so, and otherwise by making reads past the limit fail
-// (huma operations are capped to the same limit, so they answer 413 too).
+// (huma operations are capped to the same limit, so they answer 413 too: their
+// body is read first by readBodyFirst, which answers the failed read with
+// 413). A body of exactly limit bytes passes, for huma operations too
+// (limitedAdapter).
 func limitBody(limit int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > limit {
-				writeProblem(w, r, http.StatusRequestEntityTooLarge,
-					fmt.Sprintf("The request body is %d bytes; the limit is %d (MAX_BODY_BYTES).", r.ContentLength, limit))
+				writeProblem(w, r, http.StatusRequestEntityTooLarge, tooLargeMessage(r.ContentLength, limit, limit))
 				return
 			}
 			if r.Body != nil && r.Body != http.NoBody {

@@ -1,0 +1,120 @@
+package backend
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humachi"
+)
+
+// limitedAdapter is the adapter of the backend's huma API: it applies the request rules
+// every operation gets, whatever app contributed it, before huma or any middleware sees the
+// request. huma calls Handle once per operation, hidden ones included (an AddOpFunc misses
+// those), after the operation's parameters and body are known and before any request.
+//
+//   - Body limit: the operation's own MaxBodyBytes (1 MiB unless it sets one) lowered to
+//     MAX_BODY_BYTES, so huma stops reading at it and answers 413 itself instead of tripping
+//     over limitBody's MaxBytesReader. huma refuses a body whose length reaches MaxBodyBytes,
+//     so a body of exactly the limit was refused as "larger than" it: MaxBodyBytes is set to
+//     the limit plus one.
+//   - A body whose Content-Length is past the limit gets a 413 saying its size and the limit
+//     at once, as limitBody does for MAX_BODY_BYTES, rather than huma's once it has read that
+//     far (which cannot say the size).
+//   - A query parameter read from one value given more than once is a 422 (repeatedQuery).
+type limitedAdapter struct {
+	huma.Adapter
+	api     huma.API // set once the API is made from the adapter, before any operation
+	maxBody int64    // MAX_BODY_BYTES
+}
+
+// Handle registers op with the rules in front of handler.
+func (a *limitedAdapter) Handle(op *huma.Operation, handler func(huma.Context)) {
+	limit := op.MaxBodyBytes
+	if limit <= 0 || limit > a.maxBody {
+		limit = a.maxBody
+	}
+	op.MaxBodyBytes = limit + 1
+	scalars := scalarQuery(op)
+	a.Adapter.Handle(op, func(ctx huma.Context) {
+		if r, _ := humachi.Unwrap(ctx); r != nil && r.ContentLength > limit {
+			_ = huma.WriteErr(a.api, ctx, http.StatusRequestEntityTooLarge, tooLargeMessage(r.ContentLength, limit, a.maxBody))
+			return
+		}
+		if len(scalars) > 0 {
+			u := ctx.URL()
+			if errs := repeatedQuery(u.RawQuery, scalars); errs != nil {
+				_ = huma.WriteErr(a.api, ctx, http.StatusUnprocessableEntity, humaValidationFailed, errs...)
+				return
+			}
+		}
+		handler(ctx)
+	})
+}
+
+// onceParam is a query parameter read from one value: a scalar, or an array written
+// comma-separated (huma's default: ?tag=a,b), of which huma reads the first given.
+type onceParam struct {
+	name  string
+	array bool
+}
+
+// scalarQuery lists op's query parameters read from one value. An array with explode
+// (`query:"tag,explode"`) takes a value per repetition (?tag=a&tag=b) and is left out, as
+// are deep objects (?filter[a]=1, other names).
+func scalarQuery(op *huma.Operation) []onceParam {
+	var params []onceParam
+	for _, p := range op.Parameters {
+		if p == nil || p.In != "query" || p.Style == "deepObject" {
+			continue
+		}
+		array := p.Schema != nil && p.Schema.Type == huma.TypeArray
+		if array && p.Explode != nil && *p.Explode {
+			continue
+		}
+		params = append(params, onceParam{name: p.Name, array: array})
+	}
+	return params
+}
+
+// repeatedQuery refuses a query parameter read from one value (params) given more than once (from=A&from=B,
+// as a client appending to a URL builds): huma reads the first and ignores the others, so
+// the answer would be for a value the client may not have meant, without a word. The values
+// are not echoed. A query without '&' (most requests) is not looked at further; otherwise the
+// raw query is scanned without allocating, keys being unescaped only when escaped.
+func repeatedQuery(rawQuery string, params []onceParam) []error {
+	if strings.IndexByte(rawQuery, '&') < 0 {
+		return nil
+	}
+	var errs []error
+	for _, p := range params {
+		name, n := p.name, 0
+		for q := rawQuery; q != ""; {
+			var pair string
+			pair, q, _ = strings.Cut(q, "&")
+			key, _, _ := strings.Cut(pair, "=")
+			if key == name || strings.ContainsAny(key, "%+") && unescapedKey(key) == name {
+				n++
+			}
+		}
+		if n > 1 {
+			msg := "is given " + strconv.Itoa(n) + " times, and only one value can count: give " + name + " once"
+			if p.array {
+				msg += ", its values separated by commas"
+			}
+			errs = append(errs, &huma.ErrorDetail{Location: "query." + name, Message: msg})
+		}
+	}
+	return errs
+}
+
+// unescapedKey is a query key as huma reads it (url.ParseQuery's unescaping).
+func unescapedKey(key string) string {
+	k, err := url.QueryUnescape(key)
+	if err != nil {
+		return key
+	}
+	return k
+}
