@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
-	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/runtime/ratelimit"
@@ -75,10 +74,10 @@ const rangeExample = "from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z"
 // Resolve refuses a from or to given as the zero time (0001-01-01T00:00:00Z). huma parses
 // it into the zero time.Time, which span could not tell from an absent parameter: the
 // query would silently answer for the default range instead of the one asked for. A
-// value that does not parse is left to huma's own error. The order of the two is checked
+// value that does not parse is left to huma's own error (which the backend rewords). The order of the two is checked
 // by span, which knows what to defaults to.
 func (in *RangeQuery) Resolve(ctx huma.Context) []error {
-	errs := repeatedParams(ctx)
+	var errs []error
 	for _, p := range []struct {
 		name, what string
 		t          time.Time
@@ -92,30 +91,6 @@ func (in *RangeQuery) Resolve(ctx huma.Context) []error {
 		}
 		errs = append(errs, &huma.ErrorDetail{Location: "query." + p.name,
 			Message: "is the zero time (0001-01-01T00:00:00Z), which bounds no range: give an RFC 3339 time such as 2026-01-02T15:04:05Z, or leave " + p.name + " out for " + p.what})
-	}
-	return errs
-}
-
-// repeatedParams refuses a query parameter of the operation given more than once
-// (from=A&from=B, as a client appending to a URL builds): huma reads the first and ignores
-// the others, so the answer was for a range, bucket or funnel the client may not have meant,
-// without a word. The values are not echoed.
-func repeatedParams(ctx huma.Context) []error {
-	op := ctx.Operation()
-	if op == nil {
-		return nil
-	}
-	u := ctx.URL()
-	given := u.Query()
-	var errs []error
-	for _, p := range op.Parameters {
-		if p.In != "query" {
-			continue
-		}
-		if n := len(given[p.Name]); n > 1 {
-			errs = append(errs, &huma.ErrorDetail{Location: "query." + p.Name,
-				Message: "is given " + strconv.Itoa(n) + " times, and only one value can count: give " + p.Name + " once"})
-		}
 	}
 	return errs
 }
@@ -199,9 +174,6 @@ type userStatsInput struct {
 	Days int `query:"days" minimum:"1" maximum:"366" default:"30" doc:"Users tracked in this many last days, or since the oldest raw event kept (ANALYTICS_RETENTION) when that is later: see tracked_since."`
 }
 
-// Resolve refuses days given more than once, as the range endpoints refuse theirs.
-func (in *userStatsInput) Resolve(ctx huma.Context) []error { return repeatedParams(ctx) }
-
 type userStatsOutput struct {
 	Body UserStats
 }
@@ -223,7 +195,9 @@ func mount(r *backend.Router) error {
 		// trackRequests leaves out.
 		r.API.UseMiddleware(svc.trackRequests)
 	}
-	ingest := huma.Middlewares{h.bodySize}
+	// The backend refuses a body past MaxBodyBytes by its Content-Length, saying its size
+	// and the limit, before the body is read.
+	var ingest huma.Middlewares
 	if svc.identity != nil {
 		ingest = append(ingest, svc.identity.Authenticate())
 	}
@@ -232,7 +206,9 @@ func mount(r *backend.Router) error {
 		Description:  "Accepts 1 to 100 events, stored all or none. Rate-limited per client address (ANALYTICS_INGEST_IP_LIMIT). With the auth service, a bearer token attributes the events to its user.",
 		MaxBodyBytes: maxEventsBody, Middlewares: ingest}, h.track)
 
-	read := huma.Middlewares{h.guard(), h.rangeTimes}
+	// The backend refuses a parameter given twice, and says how to write a from or to
+	// that is not an RFC 3339 time.
+	read := huma.Middlewares{h.guard()}
 	get := func(id, path, summary string) huma.Operation {
 		return huma.Operation{OperationID: id, Method: http.MethodGet, Path: Prefix + path, Summary: summary,
 			Tags: []string{"analytics"}, Middlewares: read,
@@ -283,56 +259,6 @@ func (h *handlers) guard() func(huma.Context, func(huma.Context)) {
 func atBounds(now time.Time) string {
 	return "must be within the last 24 hours and at most 5 minutes ahead of the server's clock (now " + now.UTC().Format(time.RFC3339) +
 		"): correct the client's clock, or leave at out for the time of arrival"
-}
-
-// rangeTimes refuses a from or to that is not an RFC 3339 time with a 422 saying how to write
-// it, before huma parses it: huma's own ("invalid date/time for format
-// 2006-01-02T15:04:05.999999999Z07:00") showed Go's layout, and left the two usual mistakes
-// to guess: a date without a time, and an offset's + written raw in the URL, which the query
-// reads as a space. The value is not echoed.
-func (h *handlers) rangeTimes(ctx huma.Context, next func(huma.Context)) {
-	var errs []error
-	for _, name := range []string{"from", "to"} {
-		raw := ctx.Query(name)
-		if raw == "" {
-			continue
-		}
-		if _, err := time.Parse(time.RFC3339Nano, raw); err == nil {
-			continue
-		}
-		msg := "is not an RFC 3339 time: give one such as 2026-01-02T15:04:05Z"
-		if _, err := time.Parse(time.DateOnly, raw); err == nil {
-			msg = "is a date without a time: give an RFC 3339 time such as " + raw + "T00:00:00Z"
-		} else if _, err := time.Parse(time.RFC3339Nano, strings.ReplaceAll(raw, " ", "+")); err == nil {
-			msg = "has a space where its offset's + was (a + in a URL's query reads as a space): write the + as %2B, such as " +
-				name + "=2026-01-02T15:04:05%2B01:00, or give the time in UTC with Z"
-		}
-		errs = append(errs, &huma.ErrorDetail{Location: "query." + name, Message: msg})
-	}
-	if len(errs) > 0 {
-		first := errs[0].(*huma.ErrorDetail)
-		detail := "validation failed: " + first.Location + ": " + first.Message
-		if len(errs) > 1 {
-			detail += "; and 1 more"
-		}
-		_ = huma.WriteErr(h.r.API, ctx, http.StatusUnprocessableEntity, detail, errs...)
-		return
-	}
-	next(ctx)
-}
-
-// bodySize answers a batch whose Content-Length is past the operation's body limit with a 413
-// saying what to do: huma's own ("request body is too large limit=786432 bytes") did not, and
-// a client could not tell that a smaller batch would pass. A body sent without a length still
-// gets huma's answer when its reading reaches the limit.
-func (h *handlers) bodySize(ctx huma.Context, next func(huma.Context)) {
-	r, _ := humachi.Unwrap(ctx)
-	if limit := ctx.Operation().MaxBodyBytes; limit > 0 && r.ContentLength > limit {
-		_ = huma.WriteErr(h.r.API, ctx, http.StatusRequestEntityTooLarge, "The batch is "+strconv.FormatInt(r.ContentLength, 10)+
-			" bytes; this endpoint reads at most "+strconv.FormatInt(limit, 10)+": send it as smaller batches.")
-		return
-	}
-	next(ctx)
 }
 
 func (h *handlers) track(ctx context.Context, in *eventsInput) (*eventsOutput, error) {
