@@ -83,28 +83,47 @@ func scalarQuery(op *huma.Operation) []onceParam {
 // as a client appending to a URL builds): huma reads the first and ignores the others, so
 // the answer would be for a value the client may not have meant, without a word. The values
 // are not echoed. A query without '&' (most requests) is not looked at further; otherwise the
-// raw query is scanned without allocating, keys being unescaped only when escaped.
+// raw query is scanned once without allocating, keys being unescaped only when escaped.
 func repeatedQuery(rawQuery string, params []onceParam) []error {
 	if strings.IndexByte(rawQuery, '&') < 0 {
 		return nil
 	}
-	var errs []error
-	for _, p := range params {
-		name, n := p.name, 0
-		for q := rawQuery; q != ""; {
-			var pair string
-			pair, q, _ = strings.Cut(q, "&")
-			key, _, _ := strings.Cut(pair, "=")
-			if key == name || strings.ContainsAny(key, "%+") && unescapedKey(key) == name {
-				n++
+	// One pass over the query, counting each parameter's keys; an operation has a handful
+	// of query parameters, and one with more than the array holds is counted on the heap.
+	var small [16]int
+	var counts []int
+	if len(params) <= len(small) {
+		counts = small[:len(params)]
+	} else {
+		counts = make([]int, len(params))
+	}
+	repeated := false
+	for q := rawQuery; q != ""; {
+		var pair string
+		pair, q, _ = strings.Cut(q, "&")
+		key, _, _ := strings.Cut(pair, "=")
+		if strings.ContainsAny(key, "%+") {
+			key = unescapedKey(key)
+		}
+		for i, p := range params {
+			if key == p.name {
+				counts[i]++
+				repeated = repeated || counts[i] > 1
+				break
 			}
 		}
-		if n > 1 {
-			msg := "is given " + strconv.Itoa(n) + " times, and only one value can count: give " + name + " once"
+	}
+	if !repeated {
+		return nil
+	}
+	var errs []error
+	for i, p := range params {
+		if n := counts[i]; n > 1 {
+			msg := "is given " + strconv.Itoa(n) + " times, and only one value can count: give " + p.name + " once"
 			if p.array {
 				msg += ", its values separated by commas"
 			}
-			errs = append(errs, &huma.ErrorDetail{Location: "query." + name, Message: msg})
+			errs = append(errs, &huma.ErrorDetail{Location: "query." + p.name, Message: msg})
 		}
 	}
 	return errs
