@@ -96,7 +96,8 @@ func (l *Lines) Text(ctx context.Context, title, def string, validate func(strin
 }
 
 // MultiSelect lists the options numbered and accepts names or numbers separated by commas or
-// spaces; an empty answer keeps the preselection. Unavailable options are listed after the others,
+// spaces; an empty answer keeps the preselection, 'all' chooses every available option and
+// 'none' (or 'no', 'n', '-') none of them. Unavailable options are listed after the others,
 // unnumbered, with their reason.
 func (l *Lines) MultiSelect(ctx context.Context, title string, options []Option, selected []string) ([]string, error) {
 	avail, unavail := split(options)
@@ -115,16 +116,20 @@ func (l *Lines) MultiSelect(ctx context.Context, title string, options []Option,
 	for _, o := range unavail {
 		fmt.Fprintf(l.out, "  %*s %-*s  %s: %s\n", len(strconv.Itoa(len(avail)))+5, "", width, o.Label, o.Unavailable, o.Description)
 	}
+	words := answerWords(options)
 	for {
-		fmt.Fprint(l.out, "Enter names or numbers separated by commas (empty for the marked ones, 'none' for none): ")
+		fmt.Fprint(l.out, multiSelectHint(words))
 		answer, err := l.readLine(ctx)
 		if err != nil {
 			return nil, err
 		}
-		switch strings.ToLower(answer) {
-		case "":
+		if answer == "" {
 			return ordered(avail, selected), nil
-		case "none", "-":
+		}
+		switch words[strings.ToLower(answer)] {
+		case answerAll:
+			return ordered(avail, valuesOf(avail)), nil
+		case answerNone:
 			return nil, nil
 		}
 		values, err := parseChoices(answer, avail, unavail, elsewhere(options))
@@ -134,6 +139,49 @@ func (l *Lines) MultiSelect(ctx context.Context, title string, options []Option,
 		}
 		return values, nil
 	}
+}
+
+// answer is what a whole-line word answers to a multi-select.
+type answer int
+
+const (
+	answerChoices answer = iota // not a word: names or numbers
+	answerAll
+	answerNone
+)
+
+// answerWords returns the words that answer a multi-select with all or none of its options:
+// what a person tries, 'all', 'none', 'no', 'n', '-'. A word that is also the name of an
+// option (shown or not) stays that option's name, so no answer means two things.
+func answerWords(options []Option) map[string]answer {
+	words := map[string]answer{"all": answerAll, "none": answerNone, "no": answerNone, "n": answerNone, "-": answerNone}
+	for _, o := range options {
+		delete(words, strings.ToLower(o.Value))
+	}
+	return words
+}
+
+// multiSelectHint is the line that asks for the answer, naming the words answerWords kept.
+func multiSelectHint(words map[string]answer) string {
+	hint := "Enter names or numbers separated by commas (empty for the marked ones"
+	if _, ok := words["all"]; ok {
+		hint += ", 'all' for all"
+	}
+	for _, w := range []string{"none", "-"} {
+		if words[w] == answerNone {
+			hint += fmt.Sprintf(", '%s' for none", w)
+			break
+		}
+	}
+	return hint + "): "
+}
+
+func valuesOf(options []Option) []string {
+	values := make([]string, len(options))
+	for i, o := range options {
+		values[i] = o.Value
+	}
+	return values
 }
 
 func (l *Lines) Confirm(ctx context.Context, title string, def bool) (bool, error) {
@@ -205,10 +253,7 @@ func parseChoices(answer string, avail, unavail, other []Option) ([]string, erro
 			if i := slices.IndexFunc(other, func(o Option) bool { return o.Value == tok }); i >= 0 {
 				return nil, fmt.Errorf("'%s' is %s", tok, other[i].Elsewhere)
 			}
-			names := make([]string, len(avail))
-			for i, o := range avail {
-				names[i] = o.Value
-			}
+			names := valuesOf(avail)
 			// A misspelt name of another question is suggested with where to choose it.
 			near := slices.Clone(names)
 			for _, o := range other {

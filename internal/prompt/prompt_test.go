@@ -177,6 +177,64 @@ func TestLinesAnswers(t *testing.T) {
 	}
 }
 
+// A multi-select answered on a line takes the words a person tries for all or none of the
+// choices; a word that is also a choice's name stays that name, and the hint says only the
+// words that mean all or none at this question.
+func TestLinesMultiSelectWords(t *testing.T) {
+	named := func(values ...string) []Option {
+		opts := slices.Clone(testOptions)
+		for _, v := range values {
+			opts = append(opts, Option{Value: v, Label: v, Description: "a part named " + v})
+		}
+		return opts
+	}
+	tests := []struct {
+		name     string
+		options  []Option
+		input    string
+		want     []string
+		wantHint string
+		notHint  string
+	}{
+		{"empty keeps the marked ones", testOptions, "\n", []string{"cache"},
+			"(empty for the marked ones, 'all' for all, 'none' for none): ", ""},
+		{"all is every available choice", testOptions, "all\n", []string{"database", "cache"}, "", ""},
+		{"all in capitals", testOptions, "ALL\n", []string{"database", "cache"}, "", ""},
+		{"none", testOptions, "none\n", nil, "", ""},
+		{"None", testOptions, "None\n", nil, "", ""},
+		{"no", testOptions, "no\n", nil, "", ""},
+		{"n", testOptions, "n\n", nil, "", ""},
+		{"dash", testOptions, "-\n", nil, "", ""},
+		{"a choice named all is that choice", named("all"), "all\n", []string{"all"},
+			"(empty for the marked ones, 'none' for none): ", "'all' for all"},
+		{"a choice named none is that choice", named("none"), "none\n", []string{"none"},
+			"(empty for the marked ones, 'all' for all, '-' for none): ", "'none' for none"},
+		{"n still none beside a choice named none", named("none"), "n\n", nil, "", ""},
+		{"a choice named n is that choice", named("n"), "n\n", []string{"n"}, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			got, err := NewLines(strings.NewReader(tt.input), &out).MultiSelect(t.Context(), "Components:", tt.options, []string{"cache"})
+			if err != nil {
+				t.Fatalf("err = %v\n%s", err, out.String())
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %q, want %q\n%s", got, tt.want, out.String())
+			}
+			if strings.Contains(out.String(), "not a choice") {
+				t.Errorf("answer %q refused:\n%s", tt.input, out.String())
+			}
+			if tt.wantHint != "" && !strings.Contains(out.String(), tt.wantHint) {
+				t.Errorf("output lacks %q:\n%s", tt.wantHint, out.String())
+			}
+			if tt.notHint != "" && strings.Contains(out.String(), tt.notHint) {
+				t.Errorf("output has %q:\n%s", tt.notHint, out.String())
+			}
+		})
+	}
+}
+
 // An interrupt while a question waits for input ends the question at once, and the line typed
 // afterwards answers the next question rather than being lost.
 func TestLinesInterrupt(t *testing.T) {
