@@ -31,7 +31,7 @@ Add asks before writing; without a terminal it reads the answer from stdin as in
 		Example: `  aegis add cache
   aegis add auth --dry-run
   aegis add worker scheduler -p ~/src/my-api --yes`,
-		Args: needNames(env, "add"),
+		Args: needNames(env, "add", false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return growNames(cmd.Context(), env, o, "add", false, args, runAdd)
 		},

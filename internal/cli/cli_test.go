@@ -371,7 +371,7 @@ func TestAddAsks(t *testing.T) {
 		changed     bool
 	}{
 		{"nothing chosen", "\n\n", 0, []string{"  4) [ ] observability", "Nothing chosen; nothing was changed."}, false},
-		{"end of input", "", ExitUsage, []string{"aegis: stdin closed before add's questions were answered: name what to add, for example: aegis add cache; nothing was changed\n"}, false},
+		{"end of input", "", ExitUsage, []string{"aegis: stdin closed before add's questions were answered: name what to add, for example: aegis add database; nothing was changed\n"}, false},
 		{"cancelled", "scheduler\n\nn\n", 0, []string{"Adding scheduler to app", "Cancelled"}, false},
 		{"chosen", "scheduler\nauth\ny\n", 0, []string{"+ adding component 'database': service 'auth' requires it", "Added database, scheduler, auth"}, true},
 	}
@@ -401,8 +401,68 @@ func TestAddAsks(t *testing.T) {
 
 	var out, errb bytes.Buffer
 	code := Run(context.Background(), []string{"add", "-p", proj}, Env{Stdin: strings.NewReader("cache\n"), Stdout: &out, Stderr: &errb})
-	if want := "aegis: add needs at least one component or service name, for example: aegis add cache (see 'aegis add --help')\n"; code != ExitUsage || errb.String() != want {
+	// The project has database, scheduler, cache and auth by now: the example is a part it lacks.
+	if want := "aegis: add needs at least one component or service name, for example: aegis add worker (see 'aegis add --help')\n"; code != ExitUsage || errb.String() != want {
 		t.Errorf("without a terminal: exit %d, stderr %q; want %d, %q", code, errb.String(), ExitUsage, want)
+	}
+}
+
+// TestGrowWithoutNamesExample: add and remove given no name, without a terminal, suggest one
+// that works in the project: a part it lacks for add (not cache in a project that has it), one
+// it has for remove; with nothing to add they say so. Outside a project the example is cache.
+func TestGrowWithoutNamesExample(t *testing.T) {
+	var comps, svcs []string
+	for _, e := range catalog.Default.Entries {
+		switch {
+		case e.AlwaysOn || !e.Available():
+		case e.Kind == catalog.KindComponent:
+			comps = append(comps, e.Name)
+		default:
+			svcs = append(svcs, e.Name)
+		}
+	}
+	dir := t.TempDir()
+	if r := run(t, Env{}, "", "init", "full", "-o", dir, "--components", strings.Join(comps, ","), "--services", strings.Join(svcs, ","), "--no-interactive"); r.code != 0 {
+		t.Fatalf("init: exit %d: %s", r.code, r.stderr)
+	}
+	full := filepath.Join(dir, "full")
+	withCache := newProject(t, "cache")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"add in a project with cache", []string{"add", "-p", withCache},
+			"aegis: add needs at least one component or service name, for example: aegis add database (see 'aegis add --help')\n"},
+		{"add with an empty name", []string{"add", "", "-p", withCache},
+			"aegis: add needs at least one component or service name, for example: aegis add database (see 'aegis add --help')\n"},
+		{"remove in a project with cache", []string{"remove", "-p", withCache},
+			"aegis: remove needs at least one component or service name, for example: aegis remove cache (see 'aegis remove --help')\n"},
+		{"add in a project with every part", []string{"add", "-p", full},
+			"aegis: nothing to add: the project already has every component and service aegis can add (see 'aegis add --help')\n"},
+		{"remove in a project with every part", []string{"remove", "-p", full},
+			"aegis: remove needs at least one component or service name, for example: aegis remove scheduler (see 'aegis remove --help')\n"},
+		{"add outside a project", []string{"add", "-p", filepath.Join(dir, "nope")},
+			"aegis: add needs at least one component or service name, for example: aegis add cache (see 'aegis add --help')\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := Run(context.Background(), tt.args, Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb})
+			if code != ExitUsage || errb.String() != tt.want {
+				t.Errorf("exit %d, stderr %q; want %d, %q", code, errb.String(), ExitUsage, tt.want)
+			}
+			// The example works: run as suggested (without writing), it plans a change.
+			_, example, ok := strings.Cut(errb.String(), "for example: aegis ")
+			if !ok || strings.Contains(tt.name, "outside") {
+				return
+			}
+			example, _, _ = strings.Cut(example, " (see")
+			args := append(strings.Fields(example), "--dry-run", "-p", tt.args[len(tt.args)-1])
+			if r := run(t, Env{}, "", args...); r.code != 0 {
+				t.Errorf("aegis %s: exit %d: %s", strings.Join(args, " "), r.code, r.stderr)
+			}
+		})
 	}
 }
 

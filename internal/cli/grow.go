@@ -41,17 +41,75 @@ func growFlags(cmd *cobra.Command, o *growOpts, confirm bool) {
 }
 
 // needNames refuses a command without names, except with none at all where a person can be
-// asked for them.
-func needNames(env *Env, verb string) cobra.PositionalArgs {
+// asked for them. has is growNames's: the names are of parts the project has (remove).
+func needNames(env *Env, verb string, has bool) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) == 0 && env.canAsk() {
 			return nil
 		}
 		if len(splitNames(args)) == 0 { // "" too: still no name
-			return usagef("%s needs at least one component or service name, for example: aegis %s cache", verb, verb)
+			path, _ := cmd.Flags().GetString("project-path")
+			name, ok := exampleName(env, path, has)
+			if !ok {
+				return usagef("nothing to %s: %s", verb, nothingTo(verb))
+			}
+			return usagef("%s needs at least one component or service name, for example: aegis %s %s", verb, verb, name)
 		}
 		return nil
 	}
+}
+
+// exampleName is a name the example of a usage error can give add (has false) or remove (has
+// true) in the project at path and work: one the project lacks and can add, or one it has and
+// can remove, in catalog order. A fixed example (cache) is refused in a project that already
+// has it. Where no project can be read, the error about that comes once names are given, and
+// the example is cache, as --help's; false when the project has no such part.
+func exampleName(env *Env, path string, has bool) (string, bool) {
+	dir, err := filepath.Abs(expandHome(path))
+	if err != nil {
+		return "cache", true
+	}
+	if !isProject(dir) {
+		root, ok := enclosingProject(dir)
+		if !ok || path != "." {
+			return "cache", true
+		}
+		dir = root
+	}
+	p, err := project.Load(dir, env.projectOpts())
+	if err != nil {
+		return "cache", true
+	}
+	return examplePart(env.catalog(), p, has)
+}
+
+// examplePart is the first part of the catalog that p lacks and can add (!has), or that it
+// has and can remove (has): one no other part of p requires, since remove refuses those.
+// Those every project has are left out.
+func examplePart(cat catalog.Catalog, p *project.Project, has bool) (string, bool) {
+	present := append(slices.Clone(p.Manifest.Components), p.Manifest.Services...)
+	required := func(name string) bool {
+		for _, e := range cat.Entries {
+			if e.Name != name && slices.Contains(present, e.Name) && slices.Contains(e.Requires, name) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, e := range cat.Entries {
+		if !e.AlwaysOn && e.Available() && slices.Contains(present, e.Name) == has && !(has && required(e.Name)) {
+			return e.Name, true
+		}
+	}
+	return "", false
+}
+
+// nothingTo says why a project offers nothing to add or remove.
+func nothingTo(verb string) string {
+	if verb == "remove" {
+		return "the project has only the parts every project has, which cannot be removed"
+	}
+	return "the project already has every component and service aegis can add"
 }
 
 // splitNames accepts names as separate arguments, comma-separated as init's --components and
@@ -150,7 +208,11 @@ func growNames(ctx context.Context, env *Env, o growOpts, verb string, has bool,
 	if len(names) == 0 {
 		names, err = askNames(ctx, env, p, has)
 		if err != nil || len(names) == 0 {
-			return onClosedInput(err, verb+"'s questions were", fmt.Sprintf("name what to %s, for example: aegis %s cache; nothing was changed", verb, verb))
+			hint := fmt.Sprintf("nothing to %s: %s", verb, nothingTo(verb))
+			if name, ok := examplePart(env.catalog(), p, has); ok {
+				hint = fmt.Sprintf("name what to %s, for example: aegis %s %s; nothing was changed", verb, verb, name)
+			}
+			return onClosedInput(err, verb+"'s questions were", hint)
 		}
 	}
 	err = run(ctx, env, p, names, o)

@@ -42,7 +42,7 @@ again).
 Without names, at a terminal, remove asks which of the project's parts to remove.`,
 		Example: `  aegis remove cache
   aegis remove auth --dry-run`,
-		Args: needNames(env, "remove"),
+		Args: needNames(env, "remove", true),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return growNames(cmd.Context(), env, o, "remove", true, args, runRemove)
 		},
