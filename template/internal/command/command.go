@@ -328,23 +328,25 @@ func sameFunc(a, b cobra.PositionalArgs) bool {
 // spells them ("set-role EMAIL ROLE": ExactArgs("EMAIL", "ROLE")). It is cobra.ExactArgs with
 // a usage error that says which arguments the command takes: cobra's "accepts 2 arg(s),
 // received 1" leaves the reader to count, and does not say which one is missing. An empty
-// argument is refused as missing.
+// argument is refused as missing. The command is named by its path below the root ("users
+// activate needs EMAIL"), as NoArgs names it: a bare "activate" or "create" leaves the reader
+// to guess which part's command it was.
 func ExactArgs(names ...string) cobra.PositionalArgs {
 	want := strings.Join(names, " and ")
 	return func(cmd *cobra.Command, args []string) error {
 		switch {
 		case len(args) < len(names):
-			return UsageError(cmd, "%s needs %s", cmd.Name(), want)
+			return UsageError(cmd, "%s needs %s", pathBelowRoot(cmd), want)
 		case len(args) > len(names) && len(names) == 0:
 			return NoArgs(cmd, args)
 		case len(args) > len(names):
-			return UsageError(cmd, "%s takes only %s; got %d arguments", cmd.Name(), want, len(args))
+			return UsageError(cmd, "%s takes only %s; got %d arguments", pathBelowRoot(cmd), want, len(args))
 		}
 		// An empty argument ("$EMAIL" unset in a script) names nothing: said here, it is not
 		// looked up as " is not an email address" or reported as a missing record.
 		for i, a := range args {
 			if strings.TrimSpace(a) == "" {
-				return UsageError(cmd, "%s needs %s; %s is empty", cmd.Name(), want, names[i])
+				return UsageError(cmd, "%s needs %s; %s is empty", pathBelowRoot(cmd), want, names[i])
 			}
 		}
 		return nil

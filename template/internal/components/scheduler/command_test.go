@@ -42,8 +42,8 @@ func TestScheduleRunArguments(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"run"}, "run needs JOB (see 'app schedule run --help')"},
-		{[]string{"run", "a", "b"}, "run takes only JOB; got 2 arguments (see 'app schedule run --help')"},
+		{[]string{"run"}, "schedule run needs JOB (see 'app schedule run --help')"},
+		{[]string{"run", "a", "b"}, "schedule run takes only JOB; got 2 arguments (see 'app schedule run --help')"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -350,11 +350,11 @@ func TestJobsUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"show"}, "show needs ID (see 'app jobs show --help')"},
-		{[]string{"show", "1", "2"}, "show takes only ID; got 2 arguments (see 'app jobs show --help')"},
-		{[]string{"retry"}, "retry needs ID (see 'app jobs retry --help')"},
-		{[]string{"cancel", "1", "2", "3"}, "cancel takes only ID; got 3 arguments (see 'app jobs cancel --help')"},
-		{[]string{"enqueue"}, "enqueue needs KIND (see 'app jobs enqueue --help')"},
+		{[]string{"show"}, "jobs show needs ID (see 'app jobs show --help')"},
+		{[]string{"show", "1", "2"}, "jobs show takes only ID; got 2 arguments (see 'app jobs show --help')"},
+		{[]string{"retry"}, "jobs retry needs ID (see 'app jobs retry --help')"},
+		{[]string{"cancel", "1", "2", "3"}, "jobs cancel takes only ID; got 3 arguments (see 'app jobs cancel --help')"},
+		{[]string{"enqueue"}, "jobs enqueue needs KIND (see 'app jobs enqueue --help')"},
 		{[]string{"list", "--limit", "0"}, "--limit must be from 1 to 10000 (got 0) (see 'app jobs list --help')"},
 		{[]string{"list", "--limit", "-1"}, "--limit must be from 1 to 10000 (got -1) (see 'app jobs list --help')"},
 	}

@@ -87,11 +87,11 @@ func TestUsersCommand(t *testing.T) {
 			{"", []string{"set-role", "nobody@example.com", "user"}, nil, "no account has the email nobody@example.com: 'users list' shows them"},
 			{"", []string{"set-role", "ops", "user"}, nil, "ops is not an email address: give the account's email, as 'users list' shows it"},
 			{"", []string{"deactivate", "2"}, nil, "2 is not an email address: give the account's email"},
-			{"", []string{"set-role", "ops@example.com"}, nil, "set-role needs EMAIL and ROLE"},
+			{"", []string{"set-role", "ops@example.com"}, nil, "users set-role needs EMAIL and ROLE"},
 			{"", []string{"deactivate", "ops@example.com"}, []string{"ops <ops@example.com> is deactivated"}, ""},
 			{"", []string{"deactivate", "root@example.com"}, nil, "root@example.com is the last active admin, who cannot be deactivated or demoted: make another account an admin first"},
-			{"", []string{"activate"}, nil, "activate needs EMAIL"},
-			{"", []string{"activate", "ops@example.com", "root@example.com"}, nil, "activate takes only EMAIL; got 2 arguments"},
+			{"", []string{"activate"}, nil, "users activate needs EMAIL"},
+			{"", []string{"activate", "ops@example.com", "root@example.com"}, nil, "users activate takes only EMAIL; got 2 arguments"},
 			{"", []string{"activate", "ops@example.com"}, []string{"ops <ops@example.com> is active"}, ""},
 			{"", []string{"list", "--role", "admin", "--active", "true"}, []string{"2 of 2 users"}, ""},
 		}
@@ -194,9 +194,9 @@ func TestUsersCommandUsageErrors(t *testing.T) {
 		{[]string{"list", "--page", "1000001"}, "--page must be from 1 to 1000000 (got 1000001) (see 'app users list --help')"},
 		{[]string{"list", "--per-page", "0"}, "--per-page must be from 1 to 100 (got 0) (see 'app users list --help')"},
 		{[]string{"list", "--per-page", "101"}, "--per-page must be from 1 to 100 (got 101) (see 'app users list --help')"},
-		{[]string{"activate"}, "activate needs EMAIL (see 'app users activate --help')"},
-		{[]string{"deactivate", "a@example.com", "b@example.com"}, "deactivate takes only EMAIL; got 2 arguments (see 'app users deactivate --help')"},
-		{[]string{"set-role", "a@example.com"}, "set-role needs EMAIL and ROLE (see 'app users set-role --help')"},
+		{[]string{"activate"}, "users activate needs EMAIL (see 'app users activate --help')"},
+		{[]string{"deactivate", "a@example.com", "b@example.com"}, "users deactivate takes only EMAIL; got 2 arguments (see 'app users deactivate --help')"},
+		{[]string{"set-role", "a@example.com"}, "users set-role needs EMAIL and ROLE (see 'app users set-role --help')"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
