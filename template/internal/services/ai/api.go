@@ -500,7 +500,11 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 		}
 		return huma.Error422UnprocessableEntity("validation failed: the "+what+" is too large", &huma.ErrorDetail{Location: "body." + pse.Field, Message: msg})
 	case errors.Is(err, ErrConversationBusy):
-		return huma.Error409Conflict("This conversation is still answering another prompt; wait for that answer (or cancel it), then send this prompt again.")
+		// A short wait, not the lease's end: see BusyRetryAfter.
+		secs := ratelimit.Seconds(BusyRetryAfter)
+		return huma.ErrorWithHeaders(huma.Error409Conflict(fmt.Sprintf(
+			"This conversation is still answering another prompt; wait for that answer (or cancel it), then send this prompt again (retry in %s).", backend.Seconds(secs))),
+			http.Header{"Retry-After": {strconv.Itoa(secs)}})
 	case errors.Is(err, ErrUnknownModel):
 		return huma.Error422UnprocessableEntity("validation failed: unknown model",
 			&huma.ErrorDetail{Location: "body.model", Message: strings.TrimPrefix(err.Error(), "ai: ")})

@@ -157,6 +157,12 @@ func repl(ctx context.Context, svc *Service, in io.Reader, out io.Writer, model,
 				}
 				continue
 			}
+			if errors.Is(err, ErrConversationBusy) {
+				// Answering a prompt of it elsewhere: the app's server, or another ai chat on
+				// the same database, which the error's text would not tell.
+				fmt.Fprintf(out, "error: this conversation is answering another prompt elsewhere (the server or another ai chat); send yours again once it is done (in about %s), or /new to start another\n", BusyRetryAfter)
+				continue
+			}
 			fmt.Fprintf(out, "error: %s\n", strings.TrimPrefix(err.Error(), "ai: "))
 			continue
 		}

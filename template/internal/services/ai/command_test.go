@@ -2,6 +2,7 @@ package ai
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -298,6 +300,38 @@ func TestChatFailureNotLogged(t *testing.T) {
 		}
 		if logs.Len() != 0 {
 			t.Errorf("the service logged in the REPL's terminal:\n%s", logs.String())
+		}
+	})
+}
+
+// TestChatConversationBusy: a turn whose conversation is answering a prompt elsewhere (the
+// server, another ai chat on the same database) says so in one line, with what to do, rather
+// than the service's error text; /new goes on in a conversation of its own.
+func TestChatConversationBusy(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		var calls int
+		prov := hookProvider{during: func(ctx context.Context) {
+			if calls++; calls > 1 {
+				return
+			}
+			// While the first turn answers, its lease ends and another instance takes the
+			// conversation: the turn's end leaves that lease alone.
+			if _, err := db.Bun().NewUpdate().Model((*Conversation)(nil)).Set("answering_until = ?", time.Now().Add(time.Minute).UTC()).
+				Where("answering_until IS NOT NULL").Exec(ctx); err != nil {
+				t.Error(err)
+			}
+		}}
+		svc, err := New(db, Settings{Provider: ProviderLocal, Model: "m"}, &Opts{Providers: map[string]Provider{ProviderLocal: prov}, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		if err := repl(t.Context(), svc, strings.NewReader("hi\nagain\n/new\nthird\n/exit\n"), &out, "", ""); err != nil {
+			t.Fatal(err)
+		}
+		want := "> \nerror: this conversation is answering another prompt elsewhere (the server or another ai chat); send yours again once it is done (in about 5s), or /new to start another\n> (new conversation)\n> ok\n"
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("chat printed:\n%s\nwant it to hold:\n%s", out.String(), want)
 		}
 	})
 }

@@ -29,10 +29,18 @@ var (
 	ErrPromptTooLarge = errors.New("ai: the prompt is larger than AI_MAX_PROMPT_BYTES")
 	ErrUnknownModel   = errors.New("ai: unknown model or profile")
 	// ErrConversationBusy is a prompt sent to a conversation while another prompt of it is
-	// being answered (409): answered together, the two answers would be stored after both
-	// prompts, each out of its place, and neither call would see the other's turn.
+	// being answered, by this instance or another sharing the database (409): answered
+	// together, the two answers would be stored after both prompts, each out of its place,
+	// and neither call would see the other's turn.
 	ErrConversationBusy = errors.New("ai: the conversation is answering another prompt")
 )
+
+// BusyRetryAfter is the wait told to a prompt refused with ErrConversationBusy (the 409's
+// Retry-After): a few seconds, about what an answer takes, so a client that retries then
+// mostly finds the conversation free, and one that does not is refused again at the cost of
+// a read and an UPDATE. The lease's end would be the wrong wait: it is the bound of an answer
+// whose instance died (AI_TIMEOUT and a margin), minutes a client would wait for nothing.
+const BusyRetryAfter = 5 * time.Second
 
 // PromptSizeError is a prompt or system prompt over AI_MAX_PROMPT_BYTES; it is
 // ErrPromptTooLarge.
@@ -119,35 +127,51 @@ type Service struct {
 	quotaMu  sync.Mutex
 	inFlight map[string]int64
 	ended    int64
-
-	// answering holds the conversations this process is answering a prompt of: one at a
-	// time each (see ErrConversationBusy).
-	answeringMu sync.Mutex
-	answering   map[int64]struct{}
 }
 
-// claim marks a conversation as being answered; false when it already is.
-func (s *Service) claim(id int64) bool {
-	s.answeringMu.Lock()
-	defer s.answeringMu.Unlock()
-	if _, busy := s.answering[id]; busy {
-		return false
+// leaseMargin is added to AI_TIMEOUT for a conversation's answering lease (see answerLease).
+const leaseMargin = time.Minute
+
+// answerLease is how long a prompt holds its conversation (answering_until): the longest its
+// answer can take, so that a lease is never up while its answer is still under way, and a
+// process that dies mid-answer frees the conversation by itself soon after. The provider call
+// is bounded by AI_TIMEOUT (the httpclient's Timeout covers every attempt, the waits between
+// them and reading the whole stream); the margin covers the database work around it (the
+// history read, the prompt stored before, the answer and the ledger line after, each
+// bounded at 10 s) and clocks of instances that differ by up to half a minute (each compares
+// the lease with its own clock).
+func (s *Service) answerLease() time.Duration { return s.settings.Timeout + leaseMargin }
+
+// claim takes conversation id's answering lease in the database, so that instances sharing
+// it (replicas behind a load balancer, `serve` and `ai chat`) answer one of its prompts at a
+// time; ErrConversationBusy when another prompt holds it. It returns the lease's end, which
+// unclaim needs.
+func (s *Service) claim(ctx context.Context, id int64) (time.Time, error) {
+	now := s.now()
+	until := now.Add(s.answerLease())
+	ok, err := s.store.claimConversation(ctx, id, now, until)
+	if err != nil {
+		return time.Time{}, err
 	}
-	if s.answering == nil {
-		s.answering = map[int64]struct{}{}
+	if !ok {
+		return time.Time{}, fmt.Errorf("%w (conversation %d)", ErrConversationBusy, id)
 	}
-	s.answering[id] = struct{}{}
-	return true
+	return until, nil
 }
 
-// unclaim ends claim; 0 is no conversation.
-func (s *Service) unclaim(id int64) {
-	if id == 0 {
+// unclaim ends the lease prep holds, if any, whatever way the answer ended: with a context
+// of its own, since a caller gone away (which cancels ctx) is one of those ways. Should it
+// fail, the lease still ends when its time is up.
+func (s *Service) unclaim(ctx context.Context, prep *preparation) {
+	if prep == nil || prep.claimed == 0 {
 		return
 	}
-	s.answeringMu.Lock()
-	defer s.answeringMu.Unlock()
-	delete(s.answering, id)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := s.store.releaseConversation(ctx, prep.claimed, prep.leaseUntil); err != nil {
+		s.logger.WarnContext(ctx, "ai: freeing a conversation failed; it takes prompts again once its lease is up", "conversation", prep.claimed, "error", err)
+	}
+	prep.claimed = 0
 }
 
 // NewService is the registry constructor.
@@ -366,9 +390,7 @@ func (s *Service) release(ci *callInfo) {
 // streamed answer's refusals are plain problems, not stream events.
 func (s *Service) Prepare(ctx context.Context, p ChatParams) error {
 	prep, err := s.prepare(ctx, p)
-	if prep != nil {
-		s.unclaim(prep.claimed)
-	}
+	s.unclaim(ctx, prep)
 	return err
 }
 
@@ -379,9 +401,10 @@ type preparation struct {
 	conv       *Conversation
 	quotaUsed  int64
 	quotaEnded int64
-	// claimed is the conversation prepare claimed (see claim), which chat gives up when it
-	// ends; 0 for none.
-	claimed int64
+	// claimed is the conversation prepare (or, for a new one, startChat) claimed until
+	// leaseUntil (see claim), which chat gives up when it ends; 0 for none.
+	claimed    int64
+	leaseUntil time.Time
 }
 
 func (s *Service) prepare(ctx context.Context, p ChatParams) (*preparation, error) {
@@ -404,8 +427,8 @@ func (s *Service) prepare(ctx context.Context, p ChatParams) (*preparation, erro
 	}
 	// Claimed last, so that no refusal above leaves it claimed.
 	if prep.conv != nil {
-		if !s.claim(prep.conv.ID) {
-			return nil, fmt.Errorf("%w (conversation %d)", ErrConversationBusy, prep.conv.ID)
+		if prep.leaseUntil, err = s.claim(ctx, prep.conv.ID); err != nil {
+			return nil, err
 		}
 		prep.claimed = prep.conv.ID
 	}
@@ -426,8 +449,9 @@ func (s *Service) Chat(ctx context.Context, p ChatParams) (*ChatResult, error) {
 
 // chat is Chat after prepare, which the API runs before it starts its answer.
 func (s *Service) chat(ctx context.Context, p ChatParams, prep *preparation) (*ChatResult, error) {
-	// Deferred: a provider that panics does not leave its conversation claimed.
-	defer func() { s.unclaim(prep.claimed) }()
+	// Deferred: however the answer ends (an error, the caller gone, a provider that panics),
+	// its conversation takes the next prompt.
+	defer s.unclaim(ctx, prep)
 	ci, req, err := s.startChat(ctx, &p, prep)
 	if err != nil {
 		return nil, err
@@ -457,11 +481,13 @@ func (s *Service) startChat(ctx context.Context, p *ChatParams, prep *preparatio
 				profile, prov = cp, cprov
 			}
 		}
-	} else if conv, err = s.store.createConversation(ctx, user, titleOf(p.Prompt), profile.Name); err != nil {
-		return nil, nil, err
-	} else if s.claim(conv.ID) {
-		// New, so free: claimed for a client that finds it (in its list) while it is answered.
-		prep.claimed = conv.ID
+	} else {
+		// Created claimed, for a client that finds it (in its list) while it is answered.
+		until := s.now().Add(s.answerLease())
+		if conv, err = s.store.createConversation(ctx, user, titleOf(p.Prompt), profile.Name, &until); err != nil {
+			return nil, nil, err
+		}
+		prep.claimed, prep.leaseUntil = conv.ID, until
 	}
 	// The prompt is stored before the call, so it is kept whatever happens to the answer.
 	if err := s.store.addMessages(ctx, conv.ID, &StoredMessage{Role: RoleUser, Content: p.Prompt}); err != nil {
@@ -781,7 +807,7 @@ func (s *Service) CreateConversation(ctx context.Context, title, model string) (
 	if err != nil && !errors.Is(err, ErrNotConfigured) {
 		return nil, err
 	}
-	return s.store.createConversation(ctx, s.userID(ctx), title, profile.Name)
+	return s.store.createConversation(ctx, s.userID(ctx), title, profile.Name, nil)
 }
 
 // Conversation returns a conversation of the caller's with its messages.

@@ -31,6 +31,9 @@ type Conversation struct {
 	Profile   string    `bun:"profile,notnull" json:"profile"`
 	CreatedAt time.Time `bun:"created_at,notnull" json:"created_at"`
 	UpdatedAt time.Time `bun:"updated_at,notnull" json:"updated_at"`
+	// AnsweringUntil is the lease of the instance answering one of its prompts (see
+	// claimConversation): nil or past, it takes a prompt.
+	AnsweringUntil *time.Time `bun:"answering_until" json:"-"`
 }
 
 // StoredMessage is a stored message of a conversation.
@@ -75,9 +78,11 @@ type store struct {
 	now func() time.Time
 }
 
-func (s *store) createConversation(ctx context.Context, userID, title, profile string) (*Conversation, error) {
+// createConversation creates a conversation of userID's; a non-nil lease creates it claimed
+// until then (see claimConversation), for the prompt that starts it.
+func (s *store) createConversation(ctx context.Context, userID, title, profile string, lease *time.Time) (*Conversation, error) {
 	now := s.now().UTC()
-	c := &Conversation{UserID: userID, Title: title, Profile: profile, CreatedAt: now, UpdatedAt: now}
+	c := &Conversation{UserID: userID, Title: title, Profile: profile, CreatedAt: now, UpdatedAt: now, AnsweringUntil: lease}
 	if _, err := s.db.NewInsert().Model(c).Returning("id").Exec(ctx); err != nil {
 		return nil, fmt.Errorf("ai: create conversation: %w", err)
 	}
@@ -95,6 +100,40 @@ func (s *store) conversation(ctx context.Context, id int64, userID string) (*Con
 		return nil, fmt.Errorf("ai: get conversation: %w", err)
 	}
 	return c, nil
+}
+
+// claimConversation takes conversation id's answering lease until until, unless another
+// holds it: one conditional UPDATE, which the database runs for one writer at a time, so of
+// two instances sharing it that claim at once only one changes the row. A lease that ended
+// before now is free: its holder died mid-answer (or went past its bound). false when another
+// holds it.
+func (s *store) claimConversation(ctx context.Context, id int64, now, until time.Time) (bool, error) {
+	res, err := s.db.NewUpdate().Model((*Conversation)(nil)).Set("answering_until = ?", until.UTC()).
+		Where("id = ?", id).
+		WhereGroup(" AND ", func(q *bun.UpdateQuery) *bun.UpdateQuery {
+			return q.Where("answering_until IS NULL").WhereOr("answering_until < ?", now.UTC())
+		}).Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("ai: claim conversation: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("ai: claim conversation: %w", err)
+	}
+	return n == 1, nil
+}
+
+// releaseConversation ends the lease claimConversation (or createConversation) took until
+// until. Only that lease: should it have expired and another instance claimed the
+// conversation since, that one's lease (a later time) stays. Both engines keep the time as
+// written (microseconds, as bun writes it), so the equality holds.
+func (s *store) releaseConversation(ctx context.Context, id int64, until time.Time) error {
+	_, err := s.db.NewUpdate().Model((*Conversation)(nil)).Set("answering_until = NULL").
+		Where("id = ?", id).Where("answering_until = ?", until.UTC()).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("ai: release conversation: %w", err)
+	}
+	return nil
 }
 
 // conversations lists userID's conversations, newest first, at most limit, before the ID
