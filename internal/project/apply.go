@@ -150,6 +150,17 @@ func (p *Project) create(ctx context.Context, pl *Plan) (err error) {
 	return nil
 }
 
+// step is one change replace made, with what undoing it takes.
+type step struct {
+	dst, backup string
+	placed      bool
+	dirs        []string // folders created for dst, outermost first
+	// target is the file a symbolic link at dst points to, written in place (the link
+	// stays); old is its content before, written back if a later step fails.
+	target string
+	old    []byte
+}
+
 // replace changes an existing project file by file, undoing every step if one fails.
 func (p *Project) replace(ctx context.Context, pl *Plan) (err error) {
 	stage, err := os.MkdirTemp(p.Dir, ".aegis-stage-*")
@@ -178,17 +189,16 @@ func (p *Project) replace(ctx context.Context, pl *Plan) (err error) {
 		return err
 	}
 
-	type step struct {
-		dst, backup string
-		placed      bool
-		dirs        []string // folders created for dst, outermost first
-	}
 	var done []step
 	defer func() {
 		if err == nil {
 			return
 		}
 		for _, s := range slices.Backward(done) {
+			if s.target != "" {
+				os.WriteFile(s.target, s.old, 0)
+				continue
+			}
 			if s.placed {
 				os.Remove(s.dst)
 			}
@@ -210,7 +220,17 @@ func (p *Project) replace(ctx context.Context, pl *Plan) (err error) {
 			}
 		}
 		s := step{dst: filepath.Join(p.Dir, filepath.FromSlash(c.Path))}
-		if _, statErr := os.Lstat(s.dst); statErr == nil {
+		fi, statErr := os.Lstat(s.dst)
+		if statErr == nil && fi.Mode()&fs.ModeSymlink != 0 && c.Action != Delete {
+			// A link the user made (.env pointing into a secrets folder) stays a link: moving a
+			// file into its place would silently cut the project off from the file it shares.
+			if err := writeThrough(&s, c); err != nil {
+				return err
+			}
+			done = append(done, s)
+			continue
+		}
+		if statErr == nil {
 			s.backup = filepath.Join(stage, "old", strconv.Itoa(i))
 			if err := os.Rename(s.dst, s.backup); err != nil {
 				return fsError(err, stage)
@@ -249,6 +269,25 @@ func (p *Project) replace(ctx context.Context, pl *Plan) (err error) {
 			}
 		}
 	}
+	return nil
+}
+
+// writeThrough writes c's data to the file the symbolic link s.dst points to, recording in s
+// what to write back if a later step fails.
+func writeThrough(s *step, c Change) error {
+	target, err := filepath.EvalSymlinks(s.dst)
+	if err != nil {
+		return fmt.Errorf("%s is a symbolic link aegis cannot follow (%w): point it at an existing file, or replace it with a file, and retry", c.Path, err)
+	}
+	old, err := os.ReadFile(target)
+	if err != nil {
+		return fmt.Errorf("cannot read %s, which %s links to (%w): make it readable and retry", target, c.Path, err)
+	}
+	if err := os.WriteFile(target, c.Data, c.Mode.Perm()); err != nil {
+		os.WriteFile(target, old, 0) // WriteFile may have truncated it before failing
+		return fmt.Errorf("cannot write %s, which %s links to (%w): make it writable and retry", target, c.Path, err)
+	}
+	s.target, s.old = target, old
 	return nil
 }
 

@@ -76,3 +76,66 @@ func TestApplyIntoReadOnlyFolder(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyKeepsSymlinks: a generated file or .env the user replaced with a symbolic link (a
+// .env shared from a secrets folder) stays a link: add writes through it, and a failure later
+// in the apply puts the linked file's old content back.
+func TestApplyKeepsSymlinks(t *testing.T) {
+	tests := []struct {
+		name     string
+		fail     bool
+		wantEnv  string // prefix of the linked .env afterwards
+		wantAuth bool   // the linked README.md names auth afterwards
+	}{
+		{"applied", false, "MINE=1\nAUTH_SECRET=", true},
+		{"rolled back", true, "MINE=1\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := initProject(t, t.TempDir(), resolve(t), nil)
+			shared := t.TempDir()
+			readme, _ := os.ReadFile(filepath.Join(dir, "README.md"))
+			targets := map[string][]byte{".env": []byte("MINE=1\n"), "README.md": readme}
+			for name, data := range targets {
+				if err := os.WriteFile(filepath.Join(shared, name), data, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				os.Remove(filepath.Join(dir, name))
+				if err := os.Symlink(filepath.Join(shared, name), filepath.Join(dir, name)); err != nil {
+					t.Skipf("no symbolic links here: %v", err)
+				}
+			}
+			p := load(t, dir, nil)
+			pl, err := p.PlanAdd([]string{"auth"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			boom := errors.New("boom")
+			if tt.fail {
+				applyHook = func(i int, c Change) error {
+					if i == len(pl.Changes)-1 {
+						return boom
+					}
+					return nil
+				}
+				defer func() { applyHook = nil }()
+			}
+			if err := p.Apply(t.Context(), pl); (err != nil) != tt.fail || tt.fail && !errors.Is(err, boom) {
+				t.Fatalf("Apply = %v, want failure %v", err, tt.fail)
+			}
+			for name := range targets {
+				if fi, err := os.Lstat(filepath.Join(dir, name)); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+					t.Errorf("%s is no longer a symbolic link (%v)", name, err)
+				}
+			}
+			env, _ := os.ReadFile(filepath.Join(shared, ".env"))
+			if !strings.HasPrefix(string(env), tt.wantEnv) || tt.fail && string(env) != tt.wantEnv {
+				t.Errorf("linked .env = %q, want it to start with %q", env, tt.wantEnv)
+			}
+			got, _ := os.ReadFile(filepath.Join(shared, "README.md"))
+			if strings.Contains(string(got), "AUTH_SECRET") != tt.wantAuth {
+				t.Errorf("linked README.md names AUTH_SECRET: %v, want %v", !tt.wantAuth, tt.wantAuth)
+			}
+		})
+	}
+}
