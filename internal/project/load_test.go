@@ -101,6 +101,9 @@ func TestLoadErrors(t *testing.T) {
 	lostService := write("lostservice", func(m *generate.Manifest) { m.Services = []string{"httpclient"} })
 	twice := write("twice", func(m *generate.Manifest) { m.Components = append(m.Components, "database") })
 	noModule := write("nomodule", func(m *generate.Manifest) { m.Module = "" })
+	// A version that is no version at all was edited in: no aegis to install would read it.
+	badVersion := write("badversion", func(m *generate.Manifest) { m.Version = "banana" })
+	noVersion := write("noversion", func(m *generate.Manifest) { m.Version = "" })
 	outside := write("outside", func(m *generate.Manifest) { m.Files["../notes.txt"] = generate.ManifestFile{Owner: "worker"} })
 	// The name is the folder cmd/NAME: as a path it would take add out of the project.
 	pathName := write("pathname", func(m *generate.Manifest) { m.Name = "../../evil" })
@@ -122,6 +125,8 @@ func TestLoadErrors(t *testing.T) {
 		{"a path for a name", pathName, ErrNotProject, ".aegis/manifest.json is damaged: restore it from git (git checkout -- .aegis/manifest.json)"},
 		{"a file out of the project", outside, ErrNotProject, `.aegis/manifest.json records the file "../notes.txt", which is not in the project: restore it from git (git checkout -- .aegis/manifest.json)`},
 		{"no module", noModule, ErrNotProject, ".aegis/manifest.json is damaged: restore it from git (git checkout -- .aegis/manifest.json)"},
+		{"not a version", badVersion, ErrNotProject, ".aegis/manifest.json is damaged: restore it from git (git checkout -- .aegis/manifest.json)"},
+		{"no version", noVersion, ErrNotProject, ".aegis/manifest.json is damaged: restore it from git (git checkout -- .aegis/manifest.json)"},
 		{"no manifest", dir, ErrNoManifest, dir + " is not an aegis project (no .aegis/manifest.json)"},
 		{"missing", filepath.Join(dir, "nope"), ErrNoManifest, filepath.Join(dir, "nope") + " is not an aegis project (it does not exist)"},
 		{"file", file, ErrNoManifest, file + " is not an aegis project (not a folder)"},
