@@ -66,6 +66,7 @@ func runAdd(ctx context.Context, env *Env, p *project.Project, names []string, o
 			strings.Join(names, ", "), p.Manifest.Name)
 	}
 	printTidy(out, pl)
+	printLostComments(out, pl)
 	printNext(out, p.Dir, "")
 	return nil
 }

@@ -159,6 +159,14 @@ func printTidy(w io.Writer, pl *project.Plan) {
 	}
 }
 
+// printLostComments shows the comments go.mod's merge could not keep, so that the user can put
+// them back: they are in no other file (git diff shows them only in a git tree).
+func printLostComments(w io.Writer, pl *project.Plan) {
+	if len(pl.LostComments) > 0 {
+		fmt.Fprintf(w, "go.mod was merged by its meaning, which dropped your comments in it; add them back where they belong: %s\n", strings.Join(pl.LostComments, "  "))
+	}
+}
+
 // printUnread names the settings .env keeps that nothing reads after the change: aegis does
 // not delete lines of .env, which holds the user's values, and a left secret should not
 // linger unnoticed.

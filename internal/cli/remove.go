@@ -90,6 +90,7 @@ func runRemove(ctx context.Context, env *Env, p *project.Project, names []string
 		fmt.Fprintf(out, "Your code imports modules go.mod no longer requires: run 'go get %s' and then 'go mod tidy' to require them again.\n", strings.Join(slices.Compact(regets), " "))
 	}
 	printTidy(out, pl)
+	printLostComments(out, pl)
 	printUnread(out, pl)
 	printNext(out, p.Dir, "")
 	return nil

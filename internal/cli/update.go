@@ -71,6 +71,7 @@ func runUpdate(ctx context.Context, env *Env, o growOpts) error {
 	}
 	if applied {
 		printTidy(out, pl)
+		printLostComments(out, pl)
 		printUnread(out, pl)
 	}
 	if n := len(pl.Conflicts); n > 0 {

@@ -2,6 +2,7 @@ package project
 
 import (
 	"cmp"
+	"fmt"
 	"go/version"
 	"maps"
 	"slices"
@@ -369,4 +370,105 @@ func compareSumLines(a, b string) int {
 		return strings.Compare(av, bv)
 	}
 	return cmp.Or(strings.Compare(afile, bfile), strings.Compare(af[2], bf[2]))
+}
+
+// keepModComments returns the line merge of the user's go.mod (ours) with aegis's new one
+// (theirs) when mergeGoMod's result (merged) drops comments the user wrote, that line merge is
+// clean, and it means exactly what merged means: the comments (why a replace points at a fork)
+// then stay where the user put them. Otherwise it returns merged, and lost lists the user's
+// comments that merged lacks, for the caller to name.
+func keepModComments(ours, base, theirs, merged []byte) (data []byte, lost []string) {
+	mine := modComments(ours)
+	for c := range modComments(base) {
+		delete(mine, c)
+	}
+	for c := range modComments(merged) {
+		delete(mine, c)
+	}
+	if len(mine) == 0 {
+		return merged, nil
+	}
+	if lines, conflicts, err := merge3(ours, base, theirs); err == nil && !conflicts && sameModule(lines, merged) {
+		return lines, nil
+	}
+	return merged, slices.Sorted(maps.Keys(mine))
+}
+
+// modComments is the set of comments in a go.mod, but the // indirect markings the go command
+// writes itself; nil when it cannot be parsed.
+func modComments(data []byte) map[string]bool {
+	f, err := modfile.Parse("go.mod", data, nil)
+	if err != nil {
+		return nil
+	}
+	out := map[string]bool{}
+	addAll := func(c *modfile.Comments) {
+		for _, group := range [][]modfile.Comment{c.Before, c.Suffix, c.After} {
+			for _, com := range group {
+				if t := strings.TrimSpace(com.Token); t != "// indirect" && t != "//" {
+					out[t] = true
+				}
+			}
+		}
+	}
+	addAll(&f.Syntax.Comments)
+	for _, stmt := range f.Syntax.Stmt {
+		addAll(stmt.Comment())
+		if block, ok := stmt.(*modfile.LineBlock); ok {
+			for _, l := range block.Line {
+				addAll(&l.Comments)
+			}
+			addAll(&block.RParen.Comments)
+		}
+	}
+	return out
+}
+
+// sameModule reports whether two go.mod files say the same thing, whatever their layout and
+// comments: the same module, go and toolchain versions, requirements (with their // indirect
+// markings) and other directives.
+func sameModule(a, b []byte) bool {
+	meaning := func(data []byte) (string, bool) {
+		f, err := modfile.Parse("go.mod", data, nil)
+		if err != nil {
+			return "", false
+		}
+		var lines []string
+		add := func(parts ...any) { lines = append(lines, fmt.Sprint(parts...)) }
+		if f.Module != nil {
+			add("module ", f.Module.Mod.Path)
+		}
+		if f.Go != nil {
+			add("go ", f.Go.Version)
+		}
+		if f.Toolchain != nil {
+			add("toolchain ", f.Toolchain.Name)
+		}
+		for _, r := range f.Require {
+			add("require ", r.Mod, " ", r.Indirect)
+		}
+		for _, r := range f.Replace {
+			add("replace ", r.Old, " => ", r.New)
+		}
+		for _, e := range f.Exclude {
+			add("exclude ", e.Mod)
+		}
+		for _, r := range f.Retract {
+			add("retract ", r.Low, " ", r.High)
+		}
+		for _, t := range f.Tool {
+			add("tool ", t.Path)
+		}
+		for _, g := range f.Godebug {
+			add("godebug ", g.Key, "=", g.Value)
+		}
+		for _, i := range f.Ignore {
+			add("ignore ", i.Path)
+		}
+		slices.Sort(lines)
+		return strings.Join(lines, "\n"), true
+	}
+	ma, okA := meaning(a)
+	mb, okB := meaning(b)
+	return okA && okB && ma == mb
 }

@@ -374,3 +374,78 @@ func TestAddKeepsUserRequirements(t *testing.T) {
 		}
 	}
 }
+
+// TestAddKeepsGoModComments: the merge by meaning writes go.mod afresh; a comment the user wrote
+// there stays when a line merge keeps it and means the same, and is otherwise listed in the plan
+// (for add to show) rather than dropped without a word.
+func TestAddKeepsGoModComments(t *testing.T) {
+	needGit(t)
+	const fork = "// chi fork until upstream merges our fix"
+	const nightly = "// nightly jobs"
+	tests := []struct {
+		name     string
+		edit     func(mod string) string
+		wantKept []string // comments go.mod holds afterwards
+		wantLost []string // comments the plan lists as dropped
+	}{
+		{"appended replace", func(mod string) string {
+			return mod + "\n" + fork + "\nreplace github.com/go-chi/chi/v5 => ../chi\n"
+		}, []string{fork}, nil},
+		{"apart from aegis's lines", func(mod string) string {
+			return strings.Replace(mod, "require (\n", "require (\n\t"+nightly+"\n\tgithub.com/robfig/cron/v3 v3.0.1\n", 1)
+		}, []string{nightly}, nil},
+		{"beside a line aegis adds", func(mod string) string {
+			// What go get github.com/robfig/cron/v3 and go mod tidy write, with a comment: cron
+			// sorts right after the redis line cache adds, so a line merge overlaps and only the
+			// merge by meaning applies.
+			f, err := modfile.Parse("go.mod", []byte(mod), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reqs := []*modfile.Require{{Mod: module.Version{Path: "github.com/robfig/cron/v3", Version: "v3.0.1"}}}
+			for _, r := range f.Require {
+				reqs = append(reqs, &modfile.Require{Mod: r.Mod, Indirect: r.Indirect})
+			}
+			f.SetRequireSeparateIndirect(reqs)
+			f.Cleanup()
+			data, err := f.Format()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return strings.Replace(string(data), "cron/v3 v3.0.1\n", "cron/v3 v3.0.1 "+nightly+"\n", 1)
+		}, nil, []string{nightly}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := initProject(t, t.TempDir(), resolve(t), nil)
+			path := filepath.Join(dir, "go.mod")
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(tt.edit(string(data))), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			pl := addParts(t, dir, "cache")
+			got, _ := os.ReadFile(path)
+			for _, c := range tt.wantKept {
+				if !strings.Contains(string(got), c) {
+					t.Errorf("go.mod lost %q:\n%s", c, got)
+				}
+			}
+			if !slices.Equal(pl.LostComments, tt.wantLost) {
+				t.Errorf("LostComments = %q, want %q", pl.LostComments, tt.wantLost)
+			}
+			f, err := modfile.Parse("go.mod", got, nil)
+			if err != nil {
+				t.Fatalf("merged go.mod: %v\n%s", err, got)
+			}
+			if !slices.ContainsFunc(f.Require, func(r *modfile.Require) bool { return r.Mod.Path == "github.com/redis/go-redis/v9" }) {
+				t.Errorf("merged go.mod lacks cache's requirement:\n%s", got)
+			}
+			if tt.name == "appended replace" && len(f.Replace) != 1 {
+				t.Errorf("merged go.mod lost the replace:\n%s", got)
+			}
+		})
+	}
+}

@@ -60,6 +60,9 @@ type Plan struct {
 	// the user should run go mod tidy. Changes to different modules merge into what go mod
 	// tidy writes, and need no hint.
 	Tidy bool
+	// LostComments lists the comments the user wrote in go.mod that its merge could not keep
+	// (a line merge would have overlapped or meant something else): the user puts them back.
+	LostComments []string
 	// Replaced lists the files init --force overwrites with different content (in path
 	// order): their old content is gone, so init names them.
 	Replaced []string
@@ -300,6 +303,10 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 				}
 			}
 			if merged, settled, ok := mergeModule(f.Path, disk, base, f.Data); ok {
+				if f.Path == "go.mod" {
+					// The merge by meaning writes go.mod afresh, without the user's comments.
+					merged, pl.LostComments = keepModComments(disk, base, f.Data, merged)
+				}
 				add(Change{Path: f.Path, Action: Merge, Data: merged, Mode: f.Mode})
 				if !settled {
 					pl.Tidy = true
