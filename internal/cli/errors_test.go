@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/module"
 
 	"github.com/aegisgo/aegis/internal/prompt"
 )
@@ -498,5 +499,43 @@ func TestFlagGivenAFlag(t *testing.T) {
 	// A folder whose name starts with '-' is still reached with ./ before it.
 	if r := run(t, Env{}, "", "init", "x", "-o", "./-v", "--no-interactive"); r.code != 0 {
 		t.Errorf("init -o ./-v: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// TestAddNamesDroppedGoModComments: when go.mod's merge by meaning cannot keep a comment the user
+// wrote there (its line is next to one aegis adds), add prints it so it is not lost unseen.
+func TestAddNamesDroppedGoModComments(t *testing.T) {
+	dir := t.TempDir()
+	if r := run(t, Env{}, "", "init", "proj", "-o", dir, "--no-interactive"); r.code != 0 {
+		t.Fatalf("init: exit %d: %s", r.code, r.stderr)
+	}
+	path := filepath.Join(dir, "proj", "go.mod")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What go get github.com/robfig/cron/v3 writes, commented: cron sorts right after the redis
+	// requirement cache adds, so the two sides' lines overlap.
+	f, err := modfile.Parse("go.mod", data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := []*modfile.Require{{Mod: module.Version{Path: "github.com/robfig/cron/v3", Version: "v3.0.1"}}}
+	for _, r := range f.Require {
+		reqs = append(reqs, &modfile.Require{Mod: r.Mod, Indirect: r.Indirect})
+	}
+	f.SetRequireSeparateIndirect(reqs)
+	f.Cleanup()
+	if data, err = f.Format(); err != nil {
+		t.Fatal(err)
+	}
+	data = []byte(strings.Replace(string(data), "cron/v3 v3.0.1\n", "cron/v3 v3.0.1 // nightly jobs\n", 1))
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, Env{}, "", "add", "cache", "--yes", "-p", filepath.Join(dir, "proj"))
+	want := "go.mod was merged by its meaning, which dropped your comments in it; add them back where they belong: // nightly jobs\n"
+	if r.code != 0 || !strings.Contains(r.stdout, want) {
+		t.Errorf("add cache: exit %d, stdout %q, stderr %q; want %q", r.code, r.stdout, r.stderr, want)
 	}
 }

@@ -67,7 +67,8 @@ func requires(f *modfile.File) map[string]req {
 //     every import aegis generates uses it.
 //
 // The result is formatted as `go mod edit -fmt` writes it, direct and indirect requirements in
-// separate blocks as `go mod tidy` keeps them. Comments the user wrote in go.mod are not kept.
+// separate blocks as `go mod tidy` keeps them. Comments the user wrote in go.mod are not kept:
+// keepModComments then prefers a line merge that means the same, or names them.
 //
 // settled is false when both sides changed one requirement differently, when aegis dropped one
 // the user changed, or when aegis keeps one the user removed: the result builds but may hold
