@@ -93,7 +93,8 @@ type httpResponse struct {
 }
 
 // TestUsageScope: a user's usage is their own whatever the query names; everyone's is for
-// admins only, and a repeated all takes its first value, as every query parameter does.
+// admins only, and a repeated all is refused (the backend's rule for every query parameter
+// read from one value), never read as whichever value suits.
 func TestUsageScope(t *testing.T) {
 	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		f := newFakeOpenAI(t, fakeOK)
@@ -113,7 +114,8 @@ func TestUsageScope(t *testing.T) {
 			{"bob", "?all=false", http.StatusOK, 1},
 			{"bob", "?all=true", http.StatusForbidden, 0},
 			{"bob", "?all=1", http.StatusForbidden, 0},
-			{"bob", "?all=true&all=false", http.StatusForbidden, 0},
+			{"bob", "?all=true&all=false", http.StatusUnprocessableEntity, 0},
+			{"bob", "?all=false&all=true", http.StatusUnprocessableEntity, 0},
 			{"bob", "?all=yes", http.StatusUnprocessableEntity, 0},
 			{"alice", "", http.StatusOK, 2},
 			{"admin", "", http.StatusOK, 0},
