@@ -302,21 +302,7 @@ func TestAddKeepsUserRequirements(t *testing.T) {
 	}
 	baseMod, baseSum := read("go.mod"), read("go.sum")
 
-	// What go get github.com/robfig/cron/v3@v3.0.1 and go mod tidy write.
-	f, err := modfile.Parse("go.mod", baseMod, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reqs := []*modfile.Require{{Mod: module.Version{Path: "github.com/robfig/cron/v3", Version: "v3.0.1"}}}
-	for _, r := range f.Require {
-		reqs = append(reqs, &modfile.Require{Mod: r.Mod, Indirect: r.Indirect})
-	}
-	f.SetRequireSeparateIndirect(reqs)
-	f.Cleanup()
-	userMod, err := f.Format()
-	if err != nil {
-		t.Fatal(err)
-	}
+	userMod := []byte(withCron(t, string(baseMod)))
 	cronSum := []string{
 		"github.com/robfig/cron/v3 v3.0.1 h1:WdRxkvbJztn8LMz/QEvLN5sBU+xKpSqwwUO1Pjr4qDs=",
 		"github.com/robfig/cron/v3 v3.0.1/go.mod h1:eQICP3HwyT7UooqI/z+Ov+PtYAWygg1TEWWzGIFLtro=",
@@ -384,35 +370,20 @@ func TestAddKeepsGoModComments(t *testing.T) {
 	const nightly = "// nightly jobs"
 	tests := []struct {
 		name     string
-		edit     func(mod string) string
+		edit     func(t *testing.T, mod string) string
 		wantKept []string // comments go.mod holds afterwards
 		wantLost []string // comments the plan lists as dropped
 	}{
-		{"appended replace", func(mod string) string {
+		{"appended replace", func(t *testing.T, mod string) string {
 			return mod + "\n" + fork + "\nreplace github.com/go-chi/chi/v5 => ../chi\n"
 		}, []string{fork}, nil},
-		{"apart from aegis's lines", func(mod string) string {
+		{"apart from aegis's lines", func(t *testing.T, mod string) string {
 			return strings.Replace(mod, "require (\n", "require (\n\t"+nightly+"\n\tgithub.com/robfig/cron/v3 v3.0.1\n", 1)
 		}, []string{nightly}, nil},
-		{"beside a line aegis adds", func(mod string) string {
-			// What go get github.com/robfig/cron/v3 and go mod tidy write, with a comment: cron
-			// sorts right after the redis line cache adds, so a line merge overlaps and only the
-			// merge by meaning applies.
-			f, err := modfile.Parse("go.mod", []byte(mod), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			reqs := []*modfile.Require{{Mod: module.Version{Path: "github.com/robfig/cron/v3", Version: "v3.0.1"}}}
-			for _, r := range f.Require {
-				reqs = append(reqs, &modfile.Require{Mod: r.Mod, Indirect: r.Indirect})
-			}
-			f.SetRequireSeparateIndirect(reqs)
-			f.Cleanup()
-			data, err := f.Format()
-			if err != nil {
-				t.Fatal(err)
-			}
-			return strings.Replace(string(data), "cron/v3 v3.0.1\n", "cron/v3 v3.0.1 "+nightly+"\n", 1)
+		{"beside a line aegis adds", func(t *testing.T, mod string) string {
+			// With a comment: cron sorts right after the redis line cache adds, so a line merge
+			// overlaps and only the merge by meaning applies.
+			return strings.Replace(withCron(t, mod), "cron/v3 v3.0.1\n", "cron/v3 v3.0.1 "+nightly+"\n", 1)
 		}, nil, []string{nightly}},
 	}
 	for _, tt := range tests {
@@ -423,7 +394,7 @@ func TestAddKeepsGoModComments(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(path, []byte(tt.edit(string(data))), 0o644); err != nil {
+			if err := os.WriteFile(path, []byte(tt.edit(t, string(data))), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			pl := addParts(t, dir, "cache")
@@ -448,4 +419,25 @@ func TestAddKeepsGoModComments(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withCron is mod as go get github.com/robfig/cron/v3@v3.0.1 and go mod tidy write it: the
+// requirement sorted into the direct block.
+func withCron(t *testing.T, mod string) string {
+	t.Helper()
+	f, err := modfile.Parse("go.mod", []byte(mod), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := []*modfile.Require{{Mod: module.Version{Path: "github.com/robfig/cron/v3", Version: "v3.0.1"}}}
+	for _, r := range f.Require {
+		reqs = append(reqs, &modfile.Require{Mod: r.Mod, Indirect: r.Indirect})
+	}
+	f.SetRequireSeparateIndirect(reqs)
+	f.Cleanup()
+	data, err := f.Format()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }
