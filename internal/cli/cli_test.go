@@ -445,6 +445,12 @@ func TestGrowWithoutNamesExample(t *testing.T) {
 		{"add outside a project", []string{"add", "-p", filepath.Join(dir, "nope")},
 			"aegis: add needs at least one component or service name, for example: aegis add cache (see 'aegis add --help')\n"},
 	}
+	// At a terminal, add in a project with every part says so instead of asking a question
+	// whose every choice is taken.
+	if r := run(t, Env{}, "\n\n", "add", "-p", full); r.code != 0 || strings.Contains(r.stdout, "Components (") ||
+		!strings.Contains(r.stdout, "Nothing to add: the project already has every component and service aegis can add; nothing was changed.\n") {
+		t.Errorf("add at a terminal in a project with every part: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errb bytes.Buffer

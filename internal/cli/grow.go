@@ -236,6 +236,12 @@ func askNames(ctx context.Context, env *Env, p *project.Project, has bool) ([]st
 	if has {
 		later = "remove"
 	}
+	if _, ok := examplePart(env.catalog(), p, has); !ok {
+		// A question whose every choice is taken (or coming soon) could only be answered
+		// with nothing, and "Nothing chosen" would blame the user for it.
+		fmt.Fprintf(env.Stdout, "Nothing to %s: %s; nothing was changed.\n", later, nothingTo(later))
+		return nil, nil
+	}
 	comps, svcs, err := askAmong(ctx, env.prompter(), env.catalog(), offer, later, nil, nil)
 	if err != nil {
 		return nil, err

@@ -84,7 +84,11 @@ func runRemove(ctx context.Context, env *Env, p *project.Project, names []string
 		fmt.Fprintf(out, "Kept files aegis did not generate in the removed folders: %s\n", strings.Join(kept, ", "))
 		fmt.Fprintln(out, "  Delete them, or move them out: a Go package left under internal/components or internal/services is imported by wire_gen.go on the next go generate.")
 	}
-	keptTables(out, p.Manifest.Name, pl.Tables)
+	restore := "restore the previous commit"
+	if !project.InGitTree(p.Dir) {
+		restore = "add back what was removed (aegis add " + strings.Join(slices.DeleteFunc(slices.Clone(pl.GoneOwners), isGlue), " ") + ")"
+	}
+	keptTables(out, p.Manifest.Name, pl.Tables, restore)
 	if len(regets) > 0 {
 		slices.Sort(regets)
 		fmt.Fprintf(out, "Your code imports modules go.mod no longer requires: run 'go get %s' and then 'go mod tidy' to require them again.\n", strings.Join(slices.Compact(regets), " "))
@@ -102,8 +106,10 @@ func runRemove(ctx context.Context, env *Env, p *project.Project, names []string
 // (authcomms_tokens before auth_users): PostgreSQL refuses the other order. The owners are the
 // names the app runs migrations under (commsdb, not the catalog's comms+database), the only
 // ones its 'migrate down --owner' knows. PostgreSQL extensions the migrations created come last,
-// each with the condition to drop it.
-func keptTables(out io.Writer, app string, owners []project.MigrationOwner) {
+// each with the condition to drop it. The down steps need the removed code back (restore
+// says how: the previous commit in git; a project outside git has none, so adding the parts
+// again).
+func keptTables(out io.Writer, app string, owners []project.MigrationOwner, restore string) {
 	for i := len(owners) - 1; i >= 0; i-- {
 		o := owners[i]
 		what := "its version table " + o.VersionTable()
@@ -115,7 +121,7 @@ func keptTables(out io.Writer, app string, owners []project.MigrationOwner) {
 			from = " (from " + o.Part + ")"
 		}
 		fmt.Fprintf(out, "Database tables of '%s'%s were not dropped: %s.\n", o.Name, from, what)
-		fmt.Fprintf(out, "  To drop them, restore the previous commit, run 'go run ./cmd/%s migrate down --owner %s --all'\n", app, o.Name)
+		fmt.Fprintf(out, "  To drop them, %s, run 'go run ./cmd/%s migrate down --owner %s --all'\n", restore, app, o.Name)
 		fmt.Fprintf(out, "  (its migrations' down steps), then DROP TABLE IF EXISTS %s; and remove again. Or drop them all by hand:\n", o.VersionTable())
 		// One statement per table: SQLite's DROP TABLE takes a single table (PostgreSQL's takes
 		// a list, but the lines must run on both), and IF EXISTS lets them run on a database

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -24,6 +25,7 @@ func TestMigrationNotices(t *testing.T) {
 
 	tests := []struct {
 		remove string
+		git    bool     // the project is put in git before the removal
 		want   []string // in this order
 		not    []string
 	}{
@@ -31,7 +33,8 @@ func TestMigrationNotices(t *testing.T) {
 			remove: "comms",
 			want: []string{
 				"Database tables of 'commsdb' (from comms+database) were not dropped: comms_messages, and its version table goose_db_version_commsdb.",
-				"'go run ./cmd/app migrate down --owner commsdb --all'",
+				// Outside git there is no previous commit to restore the down steps from.
+				"To drop them, add back what was removed (aegis add comms), run 'go run ./cmd/app migrate down --owner commsdb --all'",
 				"    DROP TABLE IF EXISTS comms_messages;\n    DROP TABLE IF EXISTS goose_db_version_commsdb;\n",
 				// auth+comms goes with comms; its owner sorts first, so it is dropped after.
 				"Database tables of 'authcomms' (from auth+comms) were not dropped: authcomms_tokens,",
@@ -41,9 +44,10 @@ func TestMigrationNotices(t *testing.T) {
 		},
 		{
 			remove: "auth",
+			git:    true,
 			want: []string{
 				"Database tables of 'auth' were not dropped: auth_users, auth_refresh_tokens, auth_dashboard_sessions, and its version table goose_db_version_auth.",
-				"--owner auth --all'",
+				"To drop them, restore the previous commit, run 'go run ./cmd/app migrate down --owner auth --all'",
 				"    DROP TABLE IF EXISTS auth_dashboard_sessions;\n    DROP TABLE IF EXISTS auth_refresh_tokens;\n    DROP TABLE IF EXISTS auth_users;\n    DROP TABLE IF EXISTS goose_db_version_auth;\n",
 				// Its search index's extension, database-wide, with the condition to drop it.
 				"  On PostgreSQL its migrations also created the extension pg_trgm, which was kept: it serves the whole database,\n" +
@@ -66,6 +70,13 @@ func TestMigrationNotices(t *testing.T) {
 	list := regexp.MustCompile(`DROP TABLE [^;]*,`)
 	for _, tt := range tests {
 		t.Run(tt.remove, func(t *testing.T) {
+			if tt.git {
+				for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "app"}} {
+					if out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput(); err != nil {
+						t.Skipf("git %s: %v: %s", args[0], err, out)
+					}
+				}
+			}
 			out := aegisOK(t, env, "remove", tt.remove, "-p", dir, "--yes")
 			rest := out
 			for _, want := range tt.want {
