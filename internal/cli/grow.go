@@ -65,18 +65,9 @@ func needNames(env *Env, verb string, has bool) cobra.PositionalArgs {
 // has it. Where no project can be read, the error about that comes once names are given, and
 // the example is cache, as --help's; false when the project has no such part.
 func exampleName(env *Env, path string, has bool) (string, bool) {
-	dir, err := filepath.Abs(expandHome(path))
-	if err != nil {
-		return "cache", true
-	}
-	if !isProject(dir) {
-		root, ok := enclosingProject(dir)
-		if !ok || path != "." {
-			return "cache", true
-		}
-		dir = root
-	}
-	p, err := project.Load(dir, env.projectOpts())
+	quiet := *env
+	quiet.Stdout = io.Discard // load names an enclosing project it finds; the usage error is the answer
+	p, err := load(&quiet, path)
 	if err != nil {
 		return "cache", true
 	}
@@ -342,7 +333,12 @@ func isProject(dir string) bool {
 // with them ("scheduler to app (with the glue code scheduler+database)"): a glue owner is no part
 // the user can name, and listed among the parts it reads as one more thing that was asked for.
 func ownerList(owners []string) string {
-	return strings.Join(slices.DeleteFunc(slices.Clone(owners), isGlue), ", ")
+	return strings.Join(partsOf(owners), ", ")
+}
+
+// partsOf is owners without the glue ones: the parts a user names.
+func partsOf(owners []string) []string {
+	return slices.DeleteFunc(slices.Clone(owners), isGlue)
 }
 
 func glueNote(owners []string) string {

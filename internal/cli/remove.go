@@ -86,7 +86,7 @@ func runRemove(ctx context.Context, env *Env, p *project.Project, names []string
 	}
 	restore := "restore the previous commit"
 	if !project.InGitTree(p.Dir) {
-		restore = "add back what was removed (aegis add " + strings.Join(slices.DeleteFunc(slices.Clone(pl.GoneOwners), isGlue), " ") + ")"
+		restore = "add back what was removed (aegis add " + strings.Join(partsOf(pl.GoneOwners), " ") + ")"
 	}
 	keptTables(out, p.Manifest.Name, pl.Tables, restore)
 	if len(regets) > 0 {

@@ -9,41 +9,30 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
-	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 )
 
-// readBodyFirst reads the body of every huma operation that takes one before
-// huma does, and answers a body that cannot be read as the client's fault.
-// huma answers any read error other than a timeout with 500 ("cannot read
-// request body"), so a malformed chunked encoding or a connection cut
-// mid-body, both the client's doing, would count as server errors and be
-// logged at ERROR. huma reads the whole body into memory anyway, bounded by
-// the operation's MaxBodyBytes (limitedAdapter), so buffering it here first costs
-// one copy and no more memory than that bound.
-func readBodyFirst(api huma.API) func(huma.Context, func(huma.Context)) {
-	return func(ctx huma.Context, next func(huma.Context)) {
-		op := ctx.Operation()
-		if op == nil || op.RequestBody == nil || op.MaxBodyBytes <= 0 {
-			next(ctx)
-			return
-		}
-		r, _ := humachi.Unwrap(ctx)
-		if r.Body == nil || r.Body == http.NoBody {
-			next(ctx)
-			return
-		}
-		// Reading exactly MaxBodyBytes (one more than the operation's limit,
-		// limitedAdapter) leaves huma to answer 413, as it would have reading
-		// the body itself.
-		b, err := io.ReadAll(io.LimitReader(r.Body, op.MaxBodyBytes))
-		if err != nil {
-			status, msg := bodyReadError(err)
-			_ = huma.WriteErr(api, ctx, status, msg)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(b))
-		next(bodyRead{ctx})
+// readBodyFirst reads the body of an operation that takes one (r's, of ctx)
+// before huma does, and answers a body that cannot be read as the client's
+// fault; false when it answered. huma answers any read error other than a
+// timeout with 500 ("cannot read request body"), so a malformed chunked
+// encoding or a connection cut mid-body, both the client's doing, would count
+// as server errors and be logged at ERROR. huma reads the whole body into
+// memory anyway, bounded by the operation's MaxBodyBytes (max, one more than
+// its limit: limitedAdapter), so buffering it here first costs one copy and no
+// more memory than that bound. Reading exactly max leaves huma to answer 413,
+// as it would have reading the body itself.
+func readBodyFirst(api huma.API, ctx huma.Context, r *http.Request, max int64) (huma.Context, bool) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return ctx, true
 	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, max))
+	if err != nil {
+		status, msg := bodyReadError(err)
+		_ = huma.WriteErr(api, ctx, status, msg)
+		return nil, false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	return bodyRead{ctx}, true
 }
 
 // bodyRead is the context of an operation whose body readBodyFirst has read. huma sets a read

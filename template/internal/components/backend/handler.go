@@ -130,7 +130,6 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 	adapter := &limitedAdapter{Adapter: humachi.NewAdapter(mux), maxBody: s.settings.MaxBodyBytes}
 	api := huma.NewAPI(cfg, adapter)
 	adapter.api = api
-	api.UseMiddleware(readBodyFirst(api))
 
 	r := &Router{API: api, Mux: mux, Container: c, Logger: o.Logger, Title: o.Title, Revision: o.Revision, HealthTimeout: s.settings.HealthTimeout}
 	s.mountHealth(r, details)

@@ -336,7 +336,7 @@ func recoverer(logger *slog.Logger) func(http.Handler) http.Handler {
 // limitBody refuses bodies larger than limit: at once with 413 when
 // Content-Length says so, and otherwise by making reads past the limit fail
 // (huma operations are capped to the same limit, so they answer 413 too: their
-// body is read first by readBodyFirst, which answers the failed read with
+// body is read first by limitedAdapter (readBodyFirst), which answers the failed read with
 // 413). A body of exactly limit bytes passes, for huma operations too
 // (limitedAdapter).
 func limitBody(limit int64) func(http.Handler) http.Handler {

@@ -24,6 +24,7 @@ import (
 //     at once, as limitBody does for MAX_BODY_BYTES, rather than huma's once it has read that
 //     far (which cannot say the size).
 //   - A query parameter read from one value given more than once is a 422 (repeatedQuery).
+//   - The body of an operation that takes one is read before huma reads it (readBodyFirst).
 type limitedAdapter struct {
 	huma.Adapter
 	api     huma.API // set once the API is made from the adapter, before any operation
@@ -38,15 +39,22 @@ func (a *limitedAdapter) Handle(op *huma.Operation, handler func(huma.Context)) 
 	}
 	op.MaxBodyBytes = limit + 1
 	scalars := scalarQuery(op)
+	readsBody := op.RequestBody != nil
 	a.Adapter.Handle(op, func(ctx huma.Context) {
-		if r, _ := humachi.Unwrap(ctx); r != nil && r.ContentLength > limit {
+		r, _ := humachi.Unwrap(ctx)
+		if r.ContentLength > limit {
 			_ = huma.WriteErr(a.api, ctx, http.StatusRequestEntityTooLarge, tooLargeMessage(r.ContentLength, limit, a.maxBody))
 			return
 		}
 		if len(scalars) > 0 {
-			u := ctx.URL()
-			if errs := repeatedQuery(u.RawQuery, scalars); errs != nil {
+			if errs := repeatedQuery(r.URL.RawQuery, scalars); errs != nil {
 				_ = huma.WriteErr(a.api, ctx, http.StatusUnprocessableEntity, humaValidationFailed, errs...)
+				return
+			}
+		}
+		if readsBody {
+			var ok bool
+			if ctx, ok = readBodyFirst(a.api, ctx, r, op.MaxBodyBytes); !ok {
 				return
 			}
 		}
