@@ -19,9 +19,11 @@ import (
 // as server errors and be logged at ERROR. huma reads the whole body into
 // memory anyway, bounded by the operation's MaxBodyBytes (max, one more than
 // its limit: limitedAdapter), so buffering it here first costs one copy and no
-// more memory than that bound. Reading exactly max leaves huma to answer 413,
-// as it would have reading the body itself.
-func readBodyFirst(api huma.API, ctx huma.Context, r *http.Request, max int64) (huma.Context, bool) {
+// more memory than that bound. A body that reaches max, past the limit, gets
+// the 413 here, naming the limit: huma's own read may be bounded by the
+// declared limit rather than max (an operation a group copied: limitedAdapter),
+// and would name one byte less. maxBody is MAX_BODY_BYTES.
+func readBodyFirst(api huma.API, ctx huma.Context, r *http.Request, max, maxBody int64) (huma.Context, bool) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return ctx, true
 	}
@@ -29,6 +31,10 @@ func readBodyFirst(api huma.API, ctx huma.Context, r *http.Request, max int64) (
 	if err != nil {
 		status, msg := bodyReadError(err)
 		_ = huma.WriteErr(api, ctx, status, msg)
+		return nil, false
+	}
+	if int64(len(b)) >= max {
+		_ = huma.WriteErr(api, ctx, http.StatusRequestEntityTooLarge, tooLargeMessage(0, max-1, maxBody))
 		return nil, false
 	}
 	r.Body = io.NopCloser(bytes.NewReader(b))

@@ -17,7 +17,8 @@ import (
 // Router is what a route contributor gets to mount its endpoints.
 type Router struct {
 	// API registers typed operations, documented in /openapi.json:
-	// huma.Get(r.API, "/items", listItems).
+	// huma.Get(r.API, "/items", listItems). For a group of operations under a prefix use
+	// backend.NewGroup(r.API, "/prefix"), not huma.NewGroup (see NewGroup).
 	API huma.API
 	// Mux mounts plain net/http handlers (pages, files, websockets) that do
 	// not belong in the API description.

@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -25,6 +26,12 @@ import (
 //     far (which cannot say the size).
 //   - A query parameter read from one value given more than once is a 422 (repeatedQuery).
 //   - The body of an operation that takes one is read before huma reads it (readBodyFirst).
+//
+// huma's own body read uses the operation huma.Register was given, while Handle may get a
+// copy: a group made with huma.NewGroup and a prefix copies each operation for its prefix
+// (huma.PrefixModifier) before the adapter sees it, so the limit plus one set here does not
+// reach that read, and a body of exactly such an operation's limit would be refused. NewGroup
+// raises the limit on huma.Register's own operation, before the copy (raiseBodyLimit).
 type limitedAdapter struct {
 	huma.Adapter
 	api     huma.API // set once the API is made from the adapter, before any operation
@@ -34,6 +41,9 @@ type limitedAdapter struct {
 // Handle registers op with the rules in front of handler.
 func (a *limitedAdapter) Handle(op *huma.Operation, handler func(huma.Context)) {
 	limit := op.MaxBodyBytes
+	if declared, ok := op.Metadata[declaredBodyKey].(int64); ok {
+		limit = declared // raiseBodyLimit's: MaxBodyBytes is one more already
+	}
 	if limit <= 0 || limit > a.maxBody {
 		limit = a.maxBody
 	}
@@ -54,12 +64,53 @@ func (a *limitedAdapter) Handle(op *huma.Operation, handler func(huma.Context)) 
 		}
 		if readsBody {
 			var ok bool
-			if ctx, ok = readBodyFirst(a.api, ctx, r, op.MaxBodyBytes); !ok {
+			if ctx, ok = readBodyFirst(a.api, ctx, r, op.MaxBodyBytes, a.maxBody); !ok {
 				return
 			}
 		}
 		handler(ctx)
 	})
+}
+
+// declaredBodyKey is the operation metadata where raiseBodyLimit keeps an operation's declared
+// body limit, having raised its MaxBodyBytes by one.
+const declaredBodyKey = "backend.declaredMaxBodyBytes"
+
+// NewGroup is huma.NewGroup for the backend's API: a group whose operations' paths start with
+// each of prefixes, whose operations take a body of exactly their limit as the API's others
+// do. Use it rather than huma.NewGroup, whose copies of an operation keep huma's own body read
+// at the declared limit, which refuses a body of exactly that size:
+//
+//	admin := backend.NewGroup(r.API, "/api/v1/admin")
+//	huma.Post(admin, "/reports", createReport)
+//
+// Unlike huma.NewGroup's, an operation of the group needs a path of its own ("/" at least).
+func NewGroup(api huma.API, prefixes ...string) *huma.Group {
+	g := huma.NewGroup(api)
+	// First, on the operation huma.Register reads the body with: the prefix modifier copies it.
+	g.UseModifier(raiseBodyLimit)
+	if len(prefixes) > 0 {
+		g.UseModifier(huma.PrefixModifier(prefixes))
+	}
+	return g
+}
+
+// raiseBodyLimit raises the body limit of an operation that takes a body by one, as
+// limitedAdapter does, keeping the declared one in the metadata for limitedAdapter, which may
+// get a copy. A group modifies each operation twice (for the OpenAPI and for the adapter), and
+// an operation of nested groups more: the first time counts. The metadata is copied first,
+// as the app may share one map between operations.
+func raiseBodyLimit(op *huma.Operation, next func(*huma.Operation)) {
+	if _, done := op.Metadata[declaredBodyKey]; !done && op.MaxBodyBytes > 0 {
+		meta := maps.Clone(op.Metadata)
+		if meta == nil {
+			meta = make(map[string]any, 1)
+		}
+		meta[declaredBodyKey] = op.MaxBodyBytes
+		op.Metadata = meta
+		op.MaxBodyBytes++
+	}
+	next(op)
 }
 
 // onceParam is a query parameter read from one value: a scalar, or an array written

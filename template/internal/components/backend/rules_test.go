@@ -49,6 +49,18 @@ var rulesRoutes = Routes(func(r *Router) error {
 	// them; the rules apply to them all the same.
 	huma.Register(r.API, huma.Operation{OperationID: "test-rules-hidden", Method: http.MethodPost,
 		Path: "/test/rules/hidden", MaxBodyBytes: rulesSmallLimit, Hidden: true}, echo)
+	// A group copies each operation for its prefix before the adapter sees it.
+	group := NewGroup(r.API, "/test/rules/group")
+	huma.Register(group, huma.Operation{OperationID: "test-rules-group-small", Method: http.MethodPost,
+		Path: "/small", MaxBodyBytes: rulesSmallLimit}, echo)
+	huma.Post(group, "/echo", echo)
+	nested := NewGroup(group, "/nested")
+	huma.Register(nested, huma.Operation{OperationID: "test-rules-nested-small", Method: http.MethodPost,
+		Path: "/small", MaxBodyBytes: rulesSmallLimit}, echo)
+	// huma's own group: its copies keep huma's read at the declared limit (see NewGroup).
+	humaGroup := huma.NewGroup(r.API, "/test/rules/huma-group")
+	huma.Register(humaGroup, huma.Operation{OperationID: "test-rules-huma-group-small", Method: http.MethodPost,
+		Path: "/small", MaxBodyBytes: rulesSmallLimit}, echo)
 	huma.Get(r.API, "/test/rules/query", func(_ context.Context, in *rulesQueryInput) (*rulesQueryOutput, error) {
 		out := &rulesQueryOutput{}
 		out.Body.N, out.Body.Tags = in.N, in.Tags
@@ -92,6 +104,21 @@ func TestBodyLimitRules(t *testing.T) {
 		{name: "hidden operation, exactly", path: "/test/rules/hidden", size: rulesSmallLimit, status: 200},
 		{name: "hidden operation, one more", path: "/test/rules/hidden", size: rulesSmallLimit + 1, status: 413,
 			detail: "The request body is 1025 bytes, more than 1 KiB, this endpoint's limit" + send},
+		{name: "group, own limit, exactly", path: "/test/rules/group/small", size: rulesSmallLimit, status: 200},
+		{name: "group, own limit, exactly, chunked", path: "/test/rules/group/small", size: rulesSmallLimit, chunked: true, status: 200},
+		{name: "group, own limit, one more", path: "/test/rules/group/small", size: rulesSmallLimit + 1, status: 413,
+			detail: "The request body is 1025 bytes, more than 1 KiB, this endpoint's limit" + send},
+		{name: "group, own limit, one more, chunked", path: "/test/rules/group/small", size: rulesSmallLimit + 1, chunked: true, status: 413,
+			detail: "The request body is larger than 1 KiB, this endpoint's limit" + send},
+		{name: "nested group, exactly, chunked", path: "/test/rules/group/nested/small", size: rulesSmallLimit, chunked: true, status: 200},
+		{name: "nested group, one more, chunked", path: "/test/rules/group/nested/small", size: rulesSmallLimit + 1, chunked: true, status: 413,
+			detail: "The request body is larger than 1 KiB, this endpoint's limit" + send},
+		{name: "group, MAX_BODY_BYTES, exactly, chunked", path: "/test/rules/group/echo", size: maxBody, chunked: true, status: 200},
+		{name: "group, MAX_BODY_BYTES, one more, chunked", path: "/test/rules/group/echo", size: maxBody + 1, chunked: true, status: 413,
+			detail: "The request body is larger than 2 KiB, the limit (MAX_BODY_BYTES)" + send},
+		// huma's read, at the declared limit, stops at 1024 bytes and named 1023.
+		{name: "huma's group, one more, chunked", path: "/test/rules/huma-group/small", size: rulesSmallLimit + 1, chunked: true, status: 413,
+			detail: "The request body is larger than 1 KiB, this endpoint's limit" + send},
 		{name: "MAX_BODY_BYTES, exactly", path: "/test/echo", size: maxBody, status: 200},
 		{name: "MAX_BODY_BYTES, exactly, chunked", path: "/test/echo", size: maxBody, chunked: true, status: 200},
 		{name: "MAX_BODY_BYTES, one more", path: "/test/echo", size: maxBody + 1, status: 413,
