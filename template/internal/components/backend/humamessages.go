@@ -36,6 +36,12 @@ func teach(d *huma.ErrorDetail) (string, string) {
 	if strings.HasPrefix(msg, "required ") && strings.HasSuffix(msg, " parameter is missing") {
 		return loc, "is required; add it"
 	}
+	if msg == humaInvalidInteger {
+		return loc, integerMessage(d.Value)
+	}
+	if reason, ok := strings.CutPrefix(msg, humaInvalidValue); ok {
+		return loc, textMessage(reason)
+	}
 	if t, ok := formatMessages[msg]; ok {
 		return loc, t
 	}
@@ -88,11 +94,64 @@ var formatMessages = map[string]string{
 	validation.MsgExpectedArrayItemsUnique:           "must not repeat an item; remove the duplicates",
 	// huma.go's own, for a query, path, header or cookie parameter that does
 	// not parse.
-	"invalid integer":        "must be a whole number such as 10",
+	humaInvalidInteger:       "must be a whole number such as 10",
 	"invalid float":          "must be a number such as 1.5",
 	"invalid floating value": "must be a number such as 1.5",
 	"invalid boolean":        "must be true or false",
 	"invalid url.URL value":  "must be a URL such as https://example.com/path",
+}
+
+// humaInvalidInteger is huma's message for an integer parameter (of any size, signed or not)
+// that does not parse, and humaInvalidValue the start of its message for one of a type that
+// parses itself (encoding.TextUnmarshaler), followed by the type's error.
+const (
+	humaInvalidInteger = "invalid integer"
+	humaInvalidValue   = "invalid value: "
+)
+
+// integerLiteral is a whole number as strconv writes one.
+var integerLiteral = regexp.MustCompile(`^[+-]?[0-9]+$`)
+
+// integerMessage says what is wrong with raw, an integer parameter's value that huma could
+// not parse: huma says "invalid integer" for a negative value of an unsigned parameter and
+// for one out of range as for "ten". A time.Duration parameter is an integer to huma, of
+// nanoseconds, so a duration such as 1h is refused as not a whole number: the message says
+// how to write it.
+func integerMessage(raw any) string {
+	s, _ := raw.(string)
+	if integerLiteral.MatchString(s) {
+		n, err := strconv.ParseInt(s, 10, 64)
+		switch {
+		case err != nil && s[0] == '-':
+			return "is too small a number; send a whole number such as 10"
+		case err != nil:
+			return "is too large a number; send a smaller whole number such as 10"
+		case n < 0:
+			// Only an unsigned parameter refuses what ParseInt takes.
+			return "must be a whole number of 0 or more, such as 10"
+		default:
+			return "must be a whole number written without a sign, such as 10"
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && len(s) <= maxEchoedValue {
+		return "must be a whole number such as 10; a duration is given in nanoseconds (" + s + " is " + strconv.FormatInt(int64(d), 10) + ")"
+	}
+	return formatMessages[humaInvalidInteger]
+}
+
+// textMessage rewords the reason a parameter's type gave for refusing its value (its
+// UnmarshalText error): with an example for the net/netip types, whose errors read as Go
+// ("ParseAddr(\"x\"): unable to parse IP"), and as the type said for others.
+func textMessage(reason string) string {
+	switch {
+	case strings.HasPrefix(reason, "ParseAddr("):
+		return formatMessages[validation.MsgExpectedRFCIPAddr]
+	case strings.HasPrefix(reason, "netip.ParsePrefix("):
+		return "must be an IP prefix such as 192.0.2.0/24 or 2001:db8::/32"
+	case strings.HasPrefix(reason, "not an ip:port"), strings.HasPrefix(reason, "invalid port "):
+		return "must be an IP address and port such as 192.0.2.1:8080 or [2001:db8::1]:8080"
+	}
+	return "is not valid: " + reason
 }
 
 // formatsWithReason are the format messages huma follows with the Go error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -157,5 +158,65 @@ func TestTeachMessages(t *testing.T) {
 		if loc != tt.wantLoc || msg != tt.want {
 			t.Errorf("teach(%q, %q) = %q, %q; want %q, %q", tt.loc, tt.msg, loc, msg, tt.wantLoc, tt.want)
 		}
+	}
+}
+
+// paramParseInput has a query parameter of each type huma parses from text itself.
+type paramParseInput struct {
+	N      int           `query:"n"`
+	U      uint          `query:"u"`
+	F      float64       `query:"f"`
+	Fs     []float64     `query:"fs"`
+	B      bool          `query:"b"`
+	At     time.Time     `query:"at"`
+	Clock  time.Time     `query:"clock" timeFormat:"15:04"`
+	Wait   string        `query:"wait" format:"duration"`
+	Within time.Duration `query:"within"`
+	IP     netip.Addr    `query:"ip"`
+	Net    netip.Prefix  `query:"net"`
+}
+
+var paramParseRoutes = Routes(func(r *Router) error {
+	huma.Get(r.API, "/test/param-parse", func(context.Context, *paramParseInput) (*struct{}, error) {
+		return nil, nil
+	})
+	return nil
+})
+
+// TestParamParseTeaches: a query parameter whose value its type cannot parse is told what
+// was wrong and shown a valid value. huma says "invalid integer" for "ten", for -1 given an
+// unsigned parameter and for a number past int64 alike, refuses a duration given to a
+// time.Duration parameter (nanoseconds to huma) as not an integer, and passes a netip
+// type's error on as Go wrote it ("invalid value: ParseAddr(\"x\"): unable to parse IP").
+func TestParamParseTeaches(t *testing.T) {
+	t.Parallel()
+	f := setup(t, setupOpts{routes: paramParseRoutes})
+	tests := []struct{ query, want string }{
+		{"n=ten", "query.n: must be a whole number such as 10"},
+		{"n=1.5", "query.n: must be a whole number such as 10"},
+		{"n=99999999999999999999", "query.n: is too large a number; send a smaller whole number such as 10"},
+		{"n=-99999999999999999999", "query.n: is too small a number; send a whole number such as 10"},
+		{"u=-1", "query.u: must be a whole number of 0 or more, such as 10"},
+		{"u=%2B1", "query.u: must be a whole number written without a sign, such as 10"},
+		{"f=half", "query.f: must be a number such as 1.5"},
+		{"fs=1,x", "query.fs: must be a number such as 1.5"},
+		{"b=maybe", "query.b: must be true or false"},
+		{"at=garbage", "query.at: must be an RFC 3339 date-time such as 2026-12-07T10:00:00Z"},
+		{"clock=noon", "query.clock: must be a time written like 10:00"},
+		{"wait=5", "query.wait: must be a duration such as 1h30m or 90s"},
+		{"within=1h", "query.within: must be a whole number such as 10; a duration is given in nanoseconds (1h is 3600000000000)"},
+		{"within=soon", "query.within: must be a whole number such as 10"},
+		{"ip=x", "query.ip: must be an IP address such as 192.0.2.1 or 2001:db8::1"},
+		{"net=192.0.2.0", "query.net: must be an IP prefix such as 192.0.2.0/24 or 2001:db8::/32"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			t.Parallel()
+			rec := f.do(t, http.MethodGet, "/test/param-parse?"+tt.query, nil, nil)
+			p := problem(t, rec, http.StatusUnprocessableEntity)
+			if want := "validation failed: " + tt.want; p.Detail != want {
+				t.Errorf("detail = %q\nwant     %q", p.Detail, want)
+			}
+		})
 	}
 }
