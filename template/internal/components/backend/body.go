@@ -23,18 +23,18 @@ import (
 // the 413 here, naming the limit: huma's own read may be bounded by the
 // declared limit rather than max (an operation a group copied: limitedAdapter),
 // and would name one byte less. maxBody is MAX_BODY_BYTES.
-func readBodyFirst(api huma.API, ctx huma.Context, r *http.Request, max, maxBody int64) (huma.Context, bool) {
+func readBodyFirst(refuse refuser, ctx huma.Context, r *http.Request, max, maxBody int64) (huma.Context, bool) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return ctx, true
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, max))
 	if err != nil {
 		status, msg := bodyReadError(err)
-		_ = huma.WriteErr(api, ctx, status, msg)
+		refuse.write(ctx, status, msg)
 		return nil, false
 	}
 	if int64(len(b)) >= max {
-		_ = huma.WriteErr(api, ctx, http.StatusRequestEntityTooLarge, tooLargeMessage(0, max-1, maxBody))
+		refuse.write(ctx, http.StatusRequestEntityTooLarge, tooLargeMessage(0, max-1, maxBody))
 		return nil, false
 	}
 	r.Body = io.NopCloser(bytes.NewReader(b))

@@ -27,6 +27,13 @@ import (
 //   - A query parameter read from one value given more than once is a 422 (repeatedQuery).
 //   - The body of an operation that takes one is read before huma reads it (readBodyFirst).
 //
+// A request these rules refuse goes through the API's middlewares (huma.API.UseMiddleware,
+// those the operation was registered after, as huma applies them) as one huma refuses does,
+// the refusal written where the operation would have run: a middleware that records requests
+// (analytics' ANALYTICS_TRACK_REQUESTS) sees the 413 or 422 as it sees huma's own, and one that
+// answers first (an authentication) does so here too. An operation's own and its group's
+// middlewares are not run, as their operation does not run.
+//
 // huma's own body read uses the operation huma.Register was given, while Handle may get a
 // copy: a group made with huma.NewGroup and a prefix copies each operation for its prefix
 // (huma.PrefixModifier) before the adapter sees it, so the limit plus one set here does not
@@ -34,7 +41,7 @@ import (
 // raises the limit on huma.Register's own operation, before the copy (raiseBodyLimit).
 type limitedAdapter struct {
 	huma.Adapter
-	api     huma.API // set once the API is made from the adapter, before any operation
+	api     huma.API // set once the API is made from the adapter, before any operation but its own
 	maxBody int64    // MAX_BODY_BYTES
 }
 
@@ -50,26 +57,52 @@ func (a *limitedAdapter) Handle(op *huma.Operation, handler func(huma.Context)) 
 	op.MaxBodyBytes = limit + 1
 	scalars := scalarQuery(op)
 	readsBody := op.RequestBody != nil
+	// huma.Register took the API's middlewares just before calling Handle: the same ones.
+	// huma.NewAPI's own operations (the OpenAPI documents) come before the API, and any
+	// middleware.
+	refuse := refuser{adapter: a}
+	if a.api != nil {
+		refuse.middlewares = a.api.Middlewares()
+	}
 	a.Adapter.Handle(op, func(ctx huma.Context) {
 		r, _ := humachi.Unwrap(ctx)
 		if r.ContentLength > limit {
-			_ = huma.WriteErr(a.api, ctx, http.StatusRequestEntityTooLarge, tooLargeMessage(r.ContentLength, limit, a.maxBody))
+			refuse.write(ctx, http.StatusRequestEntityTooLarge, tooLargeMessage(r.ContentLength, limit, a.maxBody))
 			return
 		}
 		if len(scalars) > 0 {
 			if errs := repeatedQuery(r.URL.RawQuery, scalars); errs != nil {
-				_ = huma.WriteErr(a.api, ctx, http.StatusUnprocessableEntity, humaValidationFailed, errs...)
+				refuse.write(ctx, http.StatusUnprocessableEntity, humaValidationFailed, errs...)
 				return
 			}
 		}
 		if readsBody {
 			var ok bool
-			if ctx, ok = readBodyFirst(a.api, ctx, r, op.MaxBodyBytes, a.maxBody); !ok {
+			if ctx, ok = readBodyFirst(refuse, ctx, r, op.MaxBodyBytes, a.maxBody); !ok {
 				return
 			}
 		}
 		handler(ctx)
 	})
+}
+
+// refuser writes the problem of a request limitedAdapter refuses, through the API's
+// middlewares of the operation.
+type refuser struct {
+	adapter     *limitedAdapter // its api, set after huma.NewAPI's own operations
+	middlewares huma.Middlewares
+}
+
+// write answers ctx with status, msg and errs, through the middlewares (none: directly).
+func (f refuser) write(ctx huma.Context, status int, msg string, errs ...error) {
+	api := f.adapter.api
+	if len(f.middlewares) == 0 {
+		_ = huma.WriteErr(api, ctx, status, msg, errs...)
+		return
+	}
+	f.middlewares.Handler(func(ctx huma.Context) {
+		_ = huma.WriteErr(api, ctx, status, msg, errs...)
+	})(ctx)
 }
 
 // declaredBodyKey is the operation metadata where raiseBodyLimit keeps an operation's declared

@@ -252,3 +252,67 @@ func BenchmarkRepeatedQuery(b *testing.B) {
 		}
 	}
 }
+
+// seenRequest is what a test API middleware saw of a request once the operation answered.
+type seenRequest struct {
+	path   string
+	status int
+}
+
+// TestRefusalsThroughMiddlewares: a request the rules refuse goes through the API's
+// middlewares as one huma refuses does, each once, with the refusal's status: a middleware
+// recording requests (analytics' ANALYTICS_TRACK_REQUESTS) missed the 413s and the repeated
+// parameters' 422s, answered before any middleware ran.
+func TestRefusalsThroughMiddlewares(t *testing.T) {
+	t.Parallel()
+	const maxBody = 2048
+	seen := make(chan seenRequest, 10)
+	routes := Routes(func(r *Router) error {
+		r.API.UseMiddleware(func(ctx huma.Context, next func(huma.Context)) {
+			next(ctx)
+			seen <- seenRequest{path: ctx.Operation().Path, status: ctx.Status()}
+		})
+		huma.Register(r.API, huma.Operation{OperationID: "test-seen-small", Method: http.MethodPost,
+			Path: "/test/seen/small", MaxBodyBytes: rulesSmallLimit},
+			func(_ context.Context, in *struct {
+				N    int `query:"n"`
+				Body struct {
+					Text string `json:"text"`
+				}
+			}) (*struct{}, error) {
+				return nil, nil
+			})
+		return nil
+	})
+	f := setup(t, setupOpts{settings: Settings{MaxBodyBytes: maxBody}, routes: routes})
+	tests := []struct {
+		name, query string
+		size        int
+		chunked     bool
+		status      int
+	}{
+		{name: "accepted", size: 100, status: http.StatusNoContent},
+		{name: "too large by its length", size: rulesSmallLimit + 1, status: http.StatusRequestEntityTooLarge},
+		{name: "too large, chunked", size: rulesSmallLimit + 1, chunked: true, status: http.StatusRequestEntityTooLarge},
+		{name: "too large for MAX_BODY_BYTES, chunked", size: maxBody + 1, chunked: true, status: http.StatusRequestEntityTooLarge},
+		{name: "parameter repeated", query: "?n=1&n=2", size: 100, status: http.StatusUnprocessableEntity},
+		{name: "huma's own refusal", query: "?n=ten", size: 100, status: http.StatusUnprocessableEntity},
+	}
+	for _, tt := range tests { // in turn: one channel
+		var body io.Reader = strings.NewReader(textBody(tt.size))
+		if tt.chunked {
+			body = io.MultiReader(body)
+		}
+		rec := f.do(t, http.MethodPost, "/test/seen/small"+tt.query, body, jsonHeader())
+		if rec.Code != tt.status {
+			t.Errorf("%s: %d %s, want %d", tt.name, rec.Code, rec.Body, tt.status)
+		}
+		var got []seenRequest
+		for len(seen) > 0 {
+			got = append(got, <-seen)
+		}
+		if want := (seenRequest{path: "/test/seen/small", status: tt.status}); len(got) != 1 || got[0] != want {
+			t.Errorf("%s: the middleware saw %+v, want once %+v", tt.name, got, want)
+		}
+	}
+}

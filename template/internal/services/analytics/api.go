@@ -466,7 +466,9 @@ func nonNil[T any](s []T) []T {
 
 // trackRequests is the middleware of ANALYTICS_TRACK_REQUESTS: one api_request event per
 // operation call, with its route pattern (never the path, which may hold IDs), method,
-// status and duration. The analytics endpoints themselves are left out.
+// status and duration. The analytics endpoints themselves are left out. The backend's own
+// refusals (a body past the limit, a parameter given twice) go through it too, with their
+// 413 or 422.
 func (s *Service) trackRequests(ctx huma.Context, next func(huma.Context)) {
 	start := time.Now()
 	next(ctx)

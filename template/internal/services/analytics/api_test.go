@@ -16,10 +16,12 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/humatest"
 
+	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry/registrytest"
 )
 
 const readToken = "test-read-token-0123456789abcdefghijklmn"
@@ -645,6 +647,70 @@ func TestTrackRequests(t *testing.T) {
 	if len(evs) != 1 || evs[0].Name != EventAPIRequest || evs[0].Props["route"] != "/api/v1/items/{id}" ||
 		evs[0].Props["status"] != float64(404) || evs[0].Props["method"] != "GET" || evs[0].Props["duration_ms"] == nil {
 		t.Errorf("recorded %+v, want one api_request with the route pattern and status 404", evs)
+	}
+}
+
+// TestTrackRefusedRequests: with ANALYTICS_TRACK_REQUESTS a request the backend's rules refuse
+// (a body past the operation's limit, a parameter given twice) is recorded as an api_request
+// with its status and route pattern like any other: the backend answered them before any API
+// middleware ran, so only the access log had them.
+func TestTrackRefusedRequests(t *testing.T) {
+	t.Parallel()
+	db := databasetest.New(t, database.SQLite)
+	svc := newService(t, db, Settings{TrackRequests: true, ReadToken: readToken}, nil)
+	c := registrytest.Start(t, registry.New(), func(r *registry.Registry) error { return registry.Value(r, svc) })
+	// Mounted after analytics (in name order), as an app's routes are.
+	items := backend.Routes(func(r *backend.Router) error {
+		huma.Register(r.API, huma.Operation{OperationID: "update-item", Method: http.MethodPost,
+			Path: "/api/v1/items/{id}", MaxBodyBytes: 1024},
+			func(context.Context, *struct {
+				ID     int    `path:"id"`
+				Format string `query:"format"`
+				Body   struct {
+					Text string `json:"text"`
+				}
+			}) (*struct{}, error) {
+				return nil, nil
+			})
+		return nil
+	})
+	h, err := backend.NewServer(backend.Settings{}).Handler(c, &backend.HandlerOpts{Logger: quiet,
+		Routes: registry.All[backend.Routes]{{Name: Name, Value: mount}, {Name: "items", Value: items}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, query, text string
+		status            int
+	}{
+		{name: "body too large", text: strings.Repeat("x", 2000), status: http.StatusRequestEntityTooLarge},
+		{name: "parameter given twice", query: "?format=a&format=b", text: "x", status: http.StatusUnprocessableEntity},
+		{name: "accepted", text: "x", status: http.StatusNoContent},
+	}
+	for _, tt := range tests {
+		rec := send(t, h, http.MethodPost, "/api/v1/items/7"+tt.query, map[string]any{"text": tt.text}, nil)
+		if rec.Code != tt.status {
+			t.Fatalf("%s: %d %s, want %d", tt.name, rec.Code, rec.Body, tt.status)
+		}
+	}
+	if err := svc.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := svc.Recent(t.Context(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []float64
+	for _, ev := range evs {
+		if ev.Name != EventAPIRequest || ev.Props["route"] != "/api/v1/items/{id}" || ev.Props["method"] != http.MethodPost {
+			t.Errorf("recorded %+v, want api_request events of POST /api/v1/items/{id}", ev)
+			continue
+		}
+		got = append(got, ev.Props["status"].(float64))
+	}
+	slices.Sort(got)
+	if want := []float64{204, 413, 422}; !slices.Equal(got, want) {
+		t.Errorf("recorded statuses %v, want %v", got, want)
 	}
 }
 
