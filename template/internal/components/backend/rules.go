@@ -12,8 +12,8 @@ import (
 )
 
 // limitedAdapter is the adapter of the backend's huma API: it applies the request rules
-// every operation gets, whatever app contributed it, before huma or any middleware sees the
-// request. huma calls Handle once per operation, hidden ones included (an AddOpFunc misses
+// every operation gets, whatever app contributed it, before huma reads the request and
+// before the API's middlewares run (a refusal goes through them: below). huma calls Handle once per operation, hidden ones included (an AddOpFunc misses
 // those), after the operation's parameters and body are known and before any request.
 //
 //   - Body limit: the operation's own MaxBodyBytes (1 MiB unless it sets one) lowered to
