@@ -43,8 +43,64 @@ func (e *WriteError) Error() string {
 
 func (e *WriteError) Unwrap() error { return e.Err }
 
-// fsError wraps a failed file-system call of Apply: a *WriteError when permissions refused it,
-// "project: ..." otherwise. stage is Apply's staging folder, which Apply made and can write in:
+// LockedError is a file or folder Apply must change that chattr's immutable or append-only
+// attribute locks. That refuses even root, with the EPERM permissions give, but the folder is
+// writable: the attribute is what the user must clear.
+type LockedError struct {
+	// Path is the locked file or, with Dir, the folder whose entries Apply must change.
+	Path string
+	Dir  bool
+	// Attr is chattr's letter for the attribute: 'i' (immutable) or 'a' (append-only).
+	Attr byte
+	// Err is the failed file-system call.
+	Err error
+}
+
+func (e *LockedError) Error() string {
+	what, kind := "immutable", "file"
+	if e.Attr == 'a' {
+		what = "append-only"
+	}
+	if e.Dir {
+		kind = "folder"
+	}
+	verb := "change"
+	if e.Dir {
+		verb = "write in"
+	}
+	return fmt.Sprintf("cannot %s %s: the %s is %s (chattr +%c): run chattr -%c %s and retry",
+		verb, e.Path, kind, what, e.Attr, e.Attr, quotePath(e.Path))
+}
+
+func (e *LockedError) Unwrap() error { return e.Err }
+
+// locked is the LockedError for a call on path that failed with err, when path or its folder
+// has a lock attribute; nil otherwise. Only EPERM can come of one (permissions give EACCES).
+func locked(err error, path string) error {
+	if !errors.Is(err, syscall.EPERM) {
+		return nil
+	}
+	if a := lockAttr(path); a != 0 {
+		return &LockedError{Path: path, Attr: a, Err: err}
+	}
+	if a := lockAttr(filepath.Dir(path)); a != 0 {
+		return &LockedError{Path: filepath.Dir(path), Dir: true, Attr: a, Err: err}
+	}
+	return nil
+}
+
+// quotePath quotes path for a shell where it needs it.
+func quotePath(path string) string {
+	if path != "" && strings.IndexFunc(path, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:@+=,~", r))
+	}) < 0 {
+		return path
+	}
+	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
+}
+
+// fsError wraps a failed file-system call of Apply: a *LockedError when a lock attribute
+// refused it, a *WriteError when permissions did, "project: ..." otherwise. stage is Apply's staging folder, which Apply made and can write in:
 // of a rename's two paths, the folder at fault is that of the one outside it.
 func fsError(err error, stage string) error {
 	if !errors.Is(err, fs.ErrPermission) && !errors.Is(err, syscall.EROFS) {
@@ -63,6 +119,9 @@ func fsError(err error, stage string) error {
 		path = pe.Path
 	default:
 		return fmt.Errorf("project: %w", err)
+	}
+	if le := locked(err, path); le != nil {
+		return le
 	}
 	// Creating, removing or renaming an entry needs write permission on its folder, and Apply
 	// never writes an existing file in place: the folder is what the user must fix.
@@ -285,6 +344,9 @@ func writeThrough(s *step, c Change) error {
 	}
 	if err := os.WriteFile(target, c.Data, c.Mode.Perm()); err != nil {
 		os.WriteFile(target, old, 0) // WriteFile may have truncated it before failing
+		if le := locked(err, target); le != nil {
+			return le
+		}
 		return fmt.Errorf("cannot write %s, which %s links to (%w): make it writable and retry", target, c.Path, err)
 	}
 	s.target, s.old = target, old

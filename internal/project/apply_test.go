@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -74,6 +75,87 @@ func TestApplyIntoReadOnlyFolder(t *testing.T) {
 		if entries, _ := os.ReadDir(ro); len(entries) != 0 {
 			t.Errorf("%s: Apply left %v", target, entries)
 		}
+	}
+}
+
+// TestApplyLockedFile: a file (or folder) add or remove must change that chattr locks refuses
+// even root with EPERM, though its folder is writable: Apply names the locked path and the
+// chattr that unlocks it, not a folder to make writable, and leaves the project as it was
+// (the changes made before it are undone).
+func TestApplyLockedFile(t *testing.T) {
+	tests := []struct {
+		name   string
+		remove bool   // the plan removes cache (the locked file is deleted) rather than adds auth
+		attr   string // chattr's letter
+		folder bool   // the locked path is the folder of the file, not the file
+	}{
+		{"immutable file", false, "i", false},
+		{"append-only file", false, "a", false},
+		{"immutable folder", false, "i", true},
+		{"immutable file removed", true, "i", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := initProject(t, t.TempDir(), resolve(t, "cache"), nil)
+			p := load(t, dir, nil)
+			var pl *Plan
+			var err error
+			want := Update
+			if tt.remove {
+				pl, err = p.PlanRemove([]string{"cache"})
+				want = Delete
+			} else {
+				pl, err = p.PlanAdd([]string{"auth"})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The last such file the plan changes: every change before it must be undone.
+			var rel string
+			for _, c := range pl.Changes {
+				if c.Action == want {
+					rel = c.Path
+				}
+			}
+			if rel == "" {
+				t.Fatalf("the plan has no %s", want)
+			}
+			path := filepath.Join(dir, filepath.FromSlash(rel))
+			if tt.folder {
+				path = filepath.Dir(path)
+			}
+			before := tree(t, dir)
+			if out, err := exec.Command("chattr", "+"+tt.attr, path).CombinedOutput(); err != nil {
+				t.Skipf("chattr +%s is not available here (it needs root and ext4, xfs or btrfs; not tmpfs or overlayfs): %v: %s", tt.attr, err, out)
+			}
+			t.Cleanup(func() { exec.Command("chattr", "-"+tt.attr, path).Run() })
+
+			err = p.Apply(t.Context(), pl)
+			var le *LockedError
+			if !errors.As(err, &le) || le.Path != path || le.Dir != tt.folder || string(le.Attr) != tt.attr {
+				t.Fatalf("Apply = %v, want a LockedError on %s", err, path)
+			}
+			if fix := "run chattr -" + tt.attr + " " + path + " and retry"; !strings.HasSuffix(err.Error(), fix) {
+				t.Errorf("message %q does not end with %q", err, fix)
+			}
+			if strings.Contains(err.Error(), "writable") {
+				t.Errorf("message %q blames permissions", err)
+			}
+			if err := exec.Command("chattr", "-"+tt.attr, path).Run(); err != nil {
+				t.Fatal(err)
+			}
+			after := tree(t, dir)
+			for p, v := range before {
+				if after[p] != v {
+					t.Errorf("%s changed or is gone", p)
+				}
+			}
+			for p := range after {
+				if _, ok := before[p]; !ok {
+					t.Errorf("Apply left %s", p)
+				}
+			}
+		})
 	}
 }
 
