@@ -50,7 +50,7 @@ func runAdd(ctx context.Context, env *Env, p *project.Project, names []string, o
 		fmt.Fprintf(out, "+ adding component '%s': %s '%s' requires it\n", a.Name, a.ByKind, a.RequiredBy)
 	}
 	fmt.Fprintf(out, "Adding %s to %s%s\n", ownerList(pl.NewOwners), p.Manifest.Name, glueNote(pl.NewOwners))
-	applied, err := apply(ctx, env, p, pl, o, "write")
+	applied, err := apply(ctx, env, p, pl, o, "write", nil)
 	if err != nil || !applied {
 		return err
 	}

@@ -239,7 +239,7 @@ func TestFixtureOwner(t *testing.T) {
 	}
 	sameProject(t, "init without + add fixture vs init with", grown, with)
 
-	// remove it again: the project init makes without it. Its table is named, not dropped.
+	// remove it again: the project init makes without it. Its table is named, not dropped, with how to drop it.
 	out = aegisOK(t, env, "remove", "fixture", "-p", grown, "--dry-run")
 	for _, want := range []string{"- delete   internal/services/fixture/fixture.go", "~ update   internal/services/wire_gen.go", "Dry run: nothing was changed."} {
 		if !strings.Contains(out, want) {
@@ -247,7 +247,7 @@ func TestFixtureOwner(t *testing.T) {
 		}
 	}
 	out = aegisOK(t, env, "remove", "fixture", "-p", grown, "--yes")
-	for _, want := range []string{"Removed fixture.", "Database tables of 'fixture' were not dropped: fixture_greetings, and its version table goose_db_version_fixture."} {
+	for _, want := range []string{"Removed fixture.", "  'fixture': fixture_greetings, goose_db_version_fixture\n", "To drop the tables of 'fixture',"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("remove output lacks %q:\n%s", want, out)
 		}

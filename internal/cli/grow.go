@@ -275,13 +275,18 @@ func load(env *Env, path string) (*project.Project, error) {
 }
 
 // apply prints the plan, asks, and applies it; it reports whether anything was applied.
-func apply(ctx context.Context, env *Env, p *project.Project, pl *project.Plan, o growOpts, verb string) (bool, error) {
+// notice, if not nil, writes what the user should know before deciding, between the plan and
+// the question (and in a dry run, which stands for the question).
+func apply(ctx context.Context, env *Env, p *project.Project, pl *project.Plan, o growOpts, verb string, notice func(io.Writer)) (bool, error) {
 	out := env.Stdout
 	if pl.Empty() {
 		fmt.Fprintln(out, "Nothing to change.")
 		return false, nil
 	}
 	printPlan(out, pl)
+	if notice != nil {
+		notice(out)
+	}
 	if o.dryRun {
 		fmt.Fprintln(out, "Dry run: nothing was changed.")
 		return false, nil

@@ -33,7 +33,8 @@ above it (or --project-path).
 Remove refuses the components every project has (backend, frontend) and anything another
 selected component or service requires. It deletes the files of what is removed and
 re-renders the shared ones; a file you changed is never deleted: remove stops and names it.
-Database tables are kept: remove prints them and how to drop them.
+Database tables are kept: remove names them before it asks, and once it has run prints how
+to drop them.
 
 Before it asks, remove names each Go file of yours that imports a package it deletes, or a
 package of a module it takes out of go.mod (with the 'go get' and 'go mod tidy' that require it
@@ -73,7 +74,7 @@ func runRemove(ctx context.Context, env *Env, p *project.Project, names []string
 		}
 		fmt.Fprintf(out, "  ! your code %s imports %s, which this removes: the build fails until you change it\n", u.file, u.pkg)
 	}
-	applied, err := apply(ctx, env, p, pl, o, "change")
+	applied, err := apply(ctx, env, p, pl, o, "change", func(w io.Writer) { tablesNotice(w, pl.Tables) })
 	if err != nil || !applied {
 		return err
 	}
@@ -100,28 +101,49 @@ func runRemove(ctx context.Context, env *Env, p *project.Project, names []string
 	return nil
 }
 
-// keptTables tells what the removed parts' migrations left in the database and how to drop
-// it. Owners and statements come in the reverse of the order 'migrate up' ran them (owners by
-// name, then each owner's migrations), so a table is dropped before the tables it references
-// (authcomms_tokens before auth_users): PostgreSQL refuses the other order. The owners are the
-// names the app runs migrations under (commsdb, not the catalog's comms+database), the only
-// ones its 'migrate down --owner' knows. PostgreSQL extensions the migrations created come last,
-// each with the condition to drop it. The down steps need the removed code back (restore
-// says how: the previous commit in git; a project outside git has none, so adding the parts
-// again).
+// tablesNotice names, before remove asks, what the removed parts' migrations made that stays
+// in the database (remove drops nothing): whoever decides whether to remove should know it
+// first. How to drop them comes once remove has run (keptTables), since the first way starts
+// from the removed code. Owners come in the order keptTables gives them.
+func tablesNotice(out io.Writer, owners []project.MigrationOwner) {
+	if len(owners) == 0 {
+		return
+	}
+	fmt.Fprintln(out, "Database tables stay: remove drops none of them (once it has run, it prints how to drop them):")
+	for _, o := range slices.Backward(owners) {
+		line := fmt.Sprintf("  %s: %s", ownerName(o), strings.Join(append(slices.Clone(o.Tables), o.VersionTable()), ", "))
+		pg := slices.Clone(o.PostgresObjects)
+		for _, ext := range o.PostgresExtensions {
+			pg = append(pg, "EXTENSION "+ext)
+		}
+		if len(pg) > 0 {
+			line += "; on PostgreSQL also " + strings.Join(pg, ", ")
+		}
+		fmt.Fprintln(out, line)
+	}
+}
+
+// ownerName is a migration owner as remove names it: with the part its files come from when
+// that is named otherwise ('commsdb' (from comms+database)).
+func ownerName(o project.MigrationOwner) string {
+	if o.Part != o.Name {
+		return "'" + o.Name + "' (from " + o.Part + ")"
+	}
+	return "'" + o.Name + "'"
+}
+
+// keptTables tells how to drop what the removed parts' migrations left in the database, which
+// tablesNotice named before remove asked. Owners and statements come in the reverse of the
+// order 'migrate up' ran them (owners by name, then each owner's migrations), so a table is
+// dropped before the tables it references (authcomms_tokens before auth_users): PostgreSQL
+// refuses the other order. The owners are the names the app runs migrations under (commsdb,
+// not the catalog's comms+database), the only ones its 'migrate down --owner' knows.
+// PostgreSQL extensions the migrations created come last, each with the condition to drop it.
+// The down steps need the removed code back (restore says how: the previous commit in git; a
+// project outside git has none, so adding the parts again).
 func keptTables(out io.Writer, app string, owners []project.MigrationOwner, restore string) {
-	for i := len(owners) - 1; i >= 0; i-- {
-		o := owners[i]
-		what := "its version table " + o.VersionTable()
-		if len(o.Tables) > 0 {
-			what = strings.Join(o.Tables, ", ") + ", and " + what
-		}
-		from := ""
-		if o.Part != o.Name {
-			from = " (from " + o.Part + ")"
-		}
-		fmt.Fprintf(out, "Database tables of '%s'%s were not dropped: %s.\n", o.Name, from, what)
-		fmt.Fprintf(out, "  To drop them, %s, run 'go run ./cmd/%s migrate down --owner %s --all'\n", restore, app, o.Name)
+	for _, o := range slices.Backward(owners) {
+		fmt.Fprintf(out, "To drop the tables of %s, %s, run 'go run ./cmd/%s migrate down --owner %s --all'\n", ownerName(o), restore, app, o.Name)
 		fmt.Fprintf(out, "  (its migrations' down steps), then DROP TABLE IF EXISTS %s; and remove again. Or drop them all by hand:\n", o.VersionTable())
 		// One statement per table: SQLite's DROP TABLE takes a single table (PostgreSQL's takes
 		// a list, but the lines must run on both), and IF EXISTS lets them run on a database

@@ -9,9 +9,11 @@ import (
 )
 
 // TestMigrationNotices: add and remove name migration owners as the app's migrate command knows
-// them (commsdb, not the catalog's comms+database), the worker's River tables included, and
-// remove prints one DROP TABLE IF EXISTS per table, a table before those it references, and the
-// PostgreSQL extensions a part's migrations created (auth's pg_trgm) apart, only for that part.
+// them (commsdb, not the catalog's comms+database), the worker's River tables included. Remove
+// names the tables it keeps before it asks (a user deciding whether to remove should know), in
+// a dry run too, and once it has run prints how to drop them, without naming them twice: one
+// DROP TABLE IF EXISTS per table, a table before those it references, and the PostgreSQL
+// extensions a part's migrations created (auth's pg_trgm) apart, only for that part.
 func TestMigrationNotices(t *testing.T) {
 	env := Env{}
 	root := t.TempDir()
@@ -23,21 +25,25 @@ func TestMigrationNotices(t *testing.T) {
 		t.Errorf("add output lacks %q:\n%s", want, out)
 	}
 
+	const stay = "Database tables stay: remove drops none of them (once it has run, it prints how to drop them):\n"
 	tests := []struct {
 		remove string
 		git    bool     // the project is put in git before the removal
-		want   []string // in this order
+		notice string   // before the question
+		want   []string // once it has run, in this order
 		not    []string
 	}{
 		{
 			remove: "comms",
+			// auth+comms goes with comms; its owner sorts first, so it is dropped after.
+			notice: stay +
+				"  'commsdb' (from comms+database): comms_messages, goose_db_version_commsdb\n" +
+				"  'authcomms' (from auth+comms): authcomms_tokens, goose_db_version_authcomms\n",
 			want: []string{
-				"Database tables of 'commsdb' (from comms+database) were not dropped: comms_messages, and its version table goose_db_version_commsdb.",
 				// Outside git there is no previous commit to restore the down steps from.
-				"To drop them, add back what was removed (aegis add comms), run 'go run ./cmd/app migrate down --owner commsdb --all'",
+				"To drop the tables of 'commsdb' (from comms+database), add back what was removed (aegis add comms), run 'go run ./cmd/app migrate down --owner commsdb --all'",
 				"    DROP TABLE IF EXISTS comms_messages;\n    DROP TABLE IF EXISTS goose_db_version_commsdb;\n",
-				// auth+comms goes with comms; its owner sorts first, so it is dropped after.
-				"Database tables of 'authcomms' (from auth+comms) were not dropped: authcomms_tokens,",
+				"To drop the tables of 'authcomms' (from auth+comms),",
 				"    DROP TABLE IF EXISTS authcomms_tokens;\n",
 			},
 			not: []string{"comms+database migrate", "goose_db_version_comms+", "EXTENSION"},
@@ -45,11 +51,12 @@ func TestMigrationNotices(t *testing.T) {
 		{
 			remove: "auth",
 			git:    true,
+			// Its search index's extension, database-wide, named before and, once removed, with
+			// the condition to drop it.
+			notice: stay + "  'auth': auth_users, auth_refresh_tokens, auth_dashboard_sessions, goose_db_version_auth; on PostgreSQL also EXTENSION pg_trgm\n",
 			want: []string{
-				"Database tables of 'auth' were not dropped: auth_users, auth_refresh_tokens, auth_dashboard_sessions, and its version table goose_db_version_auth.",
-				"To drop them, restore the previous commit, run 'go run ./cmd/app migrate down --owner auth --all'",
+				"To drop the tables of 'auth', restore the previous commit, run 'go run ./cmd/app migrate down --owner auth --all'",
 				"    DROP TABLE IF EXISTS auth_dashboard_sessions;\n    DROP TABLE IF EXISTS auth_refresh_tokens;\n    DROP TABLE IF EXISTS auth_users;\n    DROP TABLE IF EXISTS goose_db_version_auth;\n",
-				// Its search index's extension, database-wide, with the condition to drop it.
 				"  On PostgreSQL its migrations also created the extension pg_trgm, which was kept: it serves the whole database,\n" +
 					"  so drop it only if nothing else uses it (without CASCADE, PostgreSQL refuses while an index or column needs it):\n" +
 					"    DROP EXTENSION IF EXISTS pg_trgm;\n",
@@ -57,8 +64,8 @@ func TestMigrationNotices(t *testing.T) {
 		},
 		{
 			remove: "worker",
+			notice: stay + "  'worker': river_migration, river_job, river_leader, river_queue, river_notification, goose_db_version_worker; on PostgreSQL also FUNCTION river_job_state_in_bitmask, TYPE river_job_state\n",
 			want: []string{
-				"Database tables of 'worker' were not dropped: river_migration, river_job, river_leader, river_queue, river_notification, and its version table goose_db_version_worker.",
 				"'go run ./cmd/app migrate down --owner worker --all'",
 				"    DROP TABLE IF EXISTS river_notification;\n",
 				"    DROP TABLE IF EXISTS river_migration;\n    DROP TABLE IF EXISTS goose_db_version_worker;\n",
@@ -77,12 +84,28 @@ func TestMigrationNotices(t *testing.T) {
 					}
 				}
 			}
+			// Asked and refused: the notice comes before the question, and nothing is dropped
+			// or changed yet, so there is nothing to drop either.
+			r := run(t, env, "n\n", "remove", tt.remove, "-p", dir)
+			if i, j := strings.Index(r.stdout, tt.notice), strings.Index(r.stdout, "Change these files?"); r.code != 0 || i < 0 || j < i {
+				t.Fatalf("remove answered n: exit %d, stdout lacks %q before the question:\n%s%s", r.code, tt.notice, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stdout, "Cancelled; nothing was changed.") || strings.Contains(r.stdout, "To drop") {
+				t.Errorf("remove answered n: stdout %q; want it cancelled, with no way to drop tables yet", r.stdout)
+			}
+			if out := aegisOK(t, env, "remove", tt.remove, "-p", dir, "--dry-run"); !strings.Contains(out, tt.notice+"Dry run: nothing was changed.\n") {
+				t.Errorf("remove --dry-run output lacks %q before its last line:\n%s", tt.notice, out)
+			}
+
 			out := aegisOK(t, env, "remove", tt.remove, "-p", dir, "--yes")
-			rest := out
+			if strings.Count(out, stay) != 1 || !strings.Contains(out, tt.notice) {
+				t.Errorf("remove --yes output does not name the tables once, as %q:\n%s", tt.notice, out)
+			}
+			rest := out[strings.Index(out, "Removed "):]
 			for _, want := range tt.want {
 				i := strings.Index(rest, want)
 				if i < 0 {
-					t.Fatalf("remove output lacks %q (or not in order):\n%s", want, out)
+					t.Fatalf("remove output lacks %q after the removal (or not in order):\n%s", want, out)
 				}
 				rest = rest[i+len(want):]
 			}

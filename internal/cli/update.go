@@ -65,7 +65,7 @@ func runUpdate(ctx context.Context, env *Env, o growOpts) error {
 		fmt.Fprintf(out, "Updating %s from aegis %s to %s\n", p.Manifest.Name, p.Manifest.Version, generate.Version)
 	}
 	o.yes = true
-	applied, err := apply(ctx, env, p, pl, o, "update")
+	applied, err := apply(ctx, env, p, pl, o, "update", nil)
 	if err != nil {
 		return err
 	}
