@@ -7,6 +7,7 @@ import (
 	"go/token"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -152,6 +153,11 @@ func keptTables(out io.Writer, app string, owners []project.MigrationOwner, rest
 			fmt.Fprintf(out, "    DROP TABLE IF EXISTS %s;\n", o.Tables[j])
 		}
 		fmt.Fprintf(out, "    DROP TABLE IF EXISTS %s;\n", o.VersionTable())
+		if len(o.UserFiles) > 0 {
+			// Kept as every file of the user's is; the down steps need them, so they go last.
+			fmt.Fprintf(out, "  Your migrations %s, kept in its folder, ran under '%s' too: their tables are among these.\n", strings.Join(o.UserFiles, ", "), o.Name)
+			fmt.Fprintln(out, "  Delete them once the tables are dropped: migrate down runs their down steps only while they are there.")
+		}
 		if len(o.PostgresObjects) > 0 {
 			fmt.Fprintln(out, "  and on PostgreSQL also:")
 			for _, obj := range o.PostgresObjects {
@@ -169,9 +175,31 @@ func keptTables(out io.Writer, app string, owners []project.MigrationOwner, rest
 }
 
 // leftovers lists the files remove kept (aegis never deletes a file it did not generate) in
-// the folders it emptied of generated files, relative to root and in slash form.
+// the folders it emptied of generated files, relative to root and in slash form: each file
+// once, by itself or in a folder of the user's own. The user's migrations are left out: the
+// kept tables' notice names them, with what to do with them.
 func leftovers(root string, pl *project.Plan) []string {
 	dirs := emptiedDirs(pl, func(string) bool { return true })
+	// The folders above them that no generated file is left in are aegis's too (migrations/
+	// above migrations/postgres/): their entries are listed one by one, not as a folder of the
+	// user's, which would name the files in the folders below a second time.
+	live := map[string]bool{}
+	for rel := range pl.Manifest.Files {
+		for d := path.Dir(rel); d != "."; d = path.Dir(d) {
+			live[d] = true
+		}
+	}
+	for dir := range maps.Clone(dirs) {
+		for d := path.Dir(dir); d != "." && !live[d]; d = path.Dir(d) {
+			dirs[d] = true
+		}
+	}
+	migrations := map[string]bool{}
+	for _, o := range pl.Tables {
+		for _, f := range o.UserFiles {
+			migrations[f] = true
+		}
+	}
 	var kept []string
 	for dir := range dirs {
 		entries, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(dir)))
@@ -181,6 +209,7 @@ func leftovers(root string, pl *project.Plan) []string {
 		for _, e := range entries {
 			rel := path.Join(dir, e.Name())
 			switch {
+			case migrations[rel]:
 			case !e.IsDir():
 				kept = append(kept, rel)
 			case !dirs[rel]: // a folder of the user's own; one of aegis's lists its files itself

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -118,5 +119,57 @@ func TestMigrationNotices(t *testing.T) {
 				t.Errorf("remove output drops a list of tables in one statement (%q), which SQLite refuses:\n%s", m, out)
 			}
 		})
+	}
+}
+
+// TestRemoveNamesUserMigrationsOnce: a migration of the user's in a removed part's folder is
+// kept, as every file of theirs, and ran under the part's owner: remove counts its tables among
+// those it keeps and names the file once, with the tables (not among the kept files, whose advice
+// to delete them would lose its down step, nor again through the folder above it).
+func TestRemoveNamesUserMigrationsOnce(t *testing.T) {
+	env := Env{}
+	root := t.TempDir()
+	dir := filepath.Join(root, "app")
+	aegisOK(t, env, "init", "app", "-o", root, "--no-interactive", "-c", "database", "-s", "comms")
+	migrations := "internal/services/commsdb/migrations/"
+	sql := "-- +goose Up\nCREATE TABLE comms_extra (id INTEGER PRIMARY KEY);\n-- +goose Down\nDROP TABLE comms_extra;\n"
+	files := map[string]string{
+		migrations + "postgres/00002_extra.sql": sql,
+		migrations + "sqlite/00002_extra.sql":   sql,
+		migrations + "NOTES.md":                 "mine\n",
+	}
+	for rel, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(rel)), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := aegisOK(t, env, "remove", "comms", "-p", dir, "--yes")
+
+	tests := []struct {
+		text  string
+		after string // the line it must follow ("" for any)
+	}{
+		{migrations + "postgres/00002_extra.sql", "To drop the tables of 'commsdb'"},
+		{migrations + "sqlite/00002_extra.sql", "To drop the tables of 'commsdb'"},
+		{migrations + "NOTES.md", "Kept files aegis did not generate"},
+		{"  'commsdb' (from comms+database): comms_messages, comms_extra, goose_db_version_commsdb\n", ""},
+		{"    DROP TABLE IF EXISTS comms_extra;\n    DROP TABLE IF EXISTS comms_messages;\n", ""},
+	}
+	for _, tt := range tests {
+		if n := strings.Count(out, tt.text); n != 1 {
+			t.Errorf("remove output has %q %d times, want once:\n%s", tt.text, n, out)
+			continue
+		}
+		if tt.after != "" && strings.Index(out, tt.after) > strings.Index(out, tt.text) {
+			t.Errorf("remove output names %q before %q:\n%s", tt.text, tt.after, out)
+		}
+	}
+	if strings.Contains(out, migrations+",") || strings.Contains(out, migrations+"\n") {
+		t.Errorf("remove output names the folder %s of aegis's as the user's:\n%s", migrations, out)
+	}
+	for rel := range files {
+		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(rel))); err != nil {
+			t.Errorf("remove deleted the user's %s: %v", rel, err)
+		}
 	}
 }

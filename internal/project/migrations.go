@@ -1,6 +1,9 @@
 package project
 
 import (
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -30,6 +33,10 @@ type MigrationOwner struct {
 	// They are database-wide and may serve other tables, so they are reported apart from what
 	// can be dropped.
 	PostgresExtensions []string
+	// UserFiles are the .sql files of the user's (the manifest does not list them) in the
+	// owner's migrations folder when its part is removed, which remove keeps. They ran under
+	// this owner too: Tables and PostgresExtensions count theirs.
+	UserFiles []string
 }
 
 // VersionTable is the goose table that records which of the owner's migrations ran.
@@ -106,4 +113,53 @@ func sqlExtensions(files []generate.File, keep func(generate.File) bool) []strin
 		}
 	}
 	return exts
+}
+
+// removedOwners is MigrationOwners for a part remove takes out of p, from prev (the files of the
+// app before) and the user's own .sql files left in the part's migrations folders: their
+// tables are kept as much as the part's, and the user must know them before deciding too.
+func (p *Project) removedOwners(prev []generate.File, part string) []MigrationOwner {
+	cat := p.opts.Catalog
+	var user []generate.File
+	for _, name := range cat.MigrationsOf(part) {
+		dir, ok := cat.MigrationsDir(part, name)
+		if !ok || p.Dir == "" {
+			continue
+		}
+		_ = filepath.WalkDir(filepath.Join(p.Dir, filepath.FromSlash(dir)), func(file string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(d.Name(), ".sql") {
+				return nil // a folder that is missing or unreadable holds nothing to report
+			}
+			rel, err := filepath.Rel(p.Dir, file)
+			if err != nil {
+				return nil
+			}
+			rel = filepath.ToSlash(rel)
+			if _, ours := p.Manifest.Files[rel]; ours {
+				return nil
+			}
+			data, err := os.ReadFile(file)
+			if err != nil {
+				return nil
+			}
+			user = append(user, generate.File{Path: rel, Data: data})
+			return nil
+		})
+	}
+	if len(user) == 0 {
+		return MigrationOwners(cat, prev, part)
+	}
+	// By path, as goose orders a folder's migrations: the user's 00002 ran after the part's 00001.
+	files := append(slices.Clone(prev), user...)
+	slices.SortStableFunc(files, func(a, b generate.File) int { return strings.Compare(a.Path, b.Path) })
+	owners := MigrationOwners(cat, files, part)
+	for i, o := range owners {
+		dir, _ := cat.MigrationsDir(part, o.Name)
+		for _, f := range user {
+			if strings.HasPrefix(f.Path, dir) {
+				owners[i].UserFiles = append(owners[i].UserFiles, f.Path)
+			}
+		}
+	}
+	return owners
 }

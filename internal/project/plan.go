@@ -401,7 +401,7 @@ func (p *Project) reconcile(sel catalog.Selection, m mode) (*Plan, error) {
 					}
 					prev = before.Files
 				}
-				pl.Tables = append(pl.Tables, MigrationOwners(p.opts.Catalog, prev, o)...)
+				pl.Tables = append(pl.Tables, p.removedOwners(prev, o)...)
 			}
 		}
 	}
