@@ -29,6 +29,8 @@ func Register(r *registry.Registry) error {
 			registry.Optional(),
 			registry.Describe("Key-value cache: in memory, or Redis when CACHE_URL is set"),
 		),
+		// Plumbing: its health is the cache's, reported above.
+		registry.Provide1(r, sharedLimits, registry.Hidden()),
 	)
 }
 

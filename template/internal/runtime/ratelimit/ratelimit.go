@@ -4,18 +4,67 @@
 // service added later should throttle with it too, so every limit behaves
 // (and is documented) the same way.
 //
-// Limits are per process: behind a load balancer with n instances an
-// attacker gets up to n times the limit, which still turns thousands of
-// guesses per second into a few per minute.
+// Limits are per process by default (no cache component, or the cache in
+// memory): behind a load balancer with n instances an attacker gets up to n
+// times the limit, which still turns thousands of guesses per second into a
+// few per minute. Given a shared Store (Opts.Shared; the cache component
+// provides one when it runs on Redis) a Limiter counts in the store, so the
+// limit holds across instances.
+//
+// When the shared store fails (Redis down or slow), a call falls back to the
+// Limiter's own window for that call, and the outage is logged once, when it
+// starts, and once more when the store answers again. The Limiter keeps its
+// own window up to date with the events this instance recorded in the store,
+// so a fallback limits with the per-process count (n times the limit at
+// worst), never with no limit, and never turns into an error the caller must
+// handle: a login goes on being limited, not refused with a 500.
 package ratelimit
 
 import (
 	"container/list"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
+
+// Store is a window log kept outside the process, shared by the instances
+// of an app: each method works on the events of key within the last window,
+// and decides from every instance's events. limit and window are the
+// calling Limiter's. A wait is as a Limiter reports it: 0 means none, else
+// at least a second. An error means nothing can be said (the store is
+// unreachable); the Limiter then decides on its own.
+//
+// Keys arrive namespaced by the Limiter (Opts.Name) and hashed, never as
+// the caller gave them (which may be what a client typed: a user name, or
+// a password put in the wrong field). Implementations must be safe for
+// concurrent use by many processes: Allow's check and record are one
+// atomic step.
+type Store interface {
+	// Allow records an event for key when fewer than limit are in the
+	// window and returns 0, or returns the wait and records nothing.
+	Allow(ctx context.Context, key string, limit int, window time.Duration) (time.Duration, error)
+	// Add records an event for key regardless of the limit and returns the
+	// wait it now has.
+	Add(ctx context.Context, key string, limit int, window time.Duration) (time.Duration, error)
+	// Check returns key's wait without recording anything.
+	Check(ctx context.Context, key string, limit int, window time.Duration) (time.Duration, error)
+	// Reset forgets key's events.
+	Reset(ctx context.Context, key string) error
+}
+
+// Shared is how the registry hands a Store to the services that limit
+// attempts: they take a registry.Maybe[ratelimit.Shared] and pass Store to
+// their Limiters. The cache component provides it, with a Store when it
+// runs on Redis and a nil one in memory, where limits stay per process.
+type Shared struct {
+	Store Store
+}
 
 // DefaultMaxKeys bounds the keys a Limiter tracks unless Opts says
 // otherwise: with a limit of 20 that is at most a few megabytes.
@@ -29,8 +78,21 @@ type Opts struct {
 	// this bound and no more; it can make the limiter forget the oldest
 	// counters early, never refuse the wrong key.
 	MaxKeys int
-	// Now is the clock (time.Now when nil); tests pass a fake one.
+	// Now is the clock (time.Now when nil); tests pass a fake one. It times
+	// the Limiter's own window; a shared store keeps its own time.
 	Now func() time.Time
+	// Shared, when not nil, is the store that counts the events of every
+	// instance: the limit then holds across instances. Nil keeps it per
+	// process.
+	Shared Store
+	// Name namespaces the Limiter's keys in Shared, so that two limiters
+	// (logins and registrations by IP) do not count each other's events; it
+	// must be set with Shared, and be the same in every instance
+	// ("auth:login-ip").
+	Name string
+	// Logger receives the warning of a shared store outage (slog.Default()
+	// at the moment of logging when nil).
+	Logger *slog.Logger
 }
 
 // Limiter allows at most limit events per key within a sliding window. It is
@@ -45,6 +107,12 @@ type Limiter struct {
 	keys    map[string]*list.Element // of *entry, in order
 	order   *list.List               // most recent event first
 	ops     int
+
+	shared    Store // nil: per process
+	name      string
+	logger    *slog.Logger
+	down      atomic.Bool   // the last call to shared failed
+	fallbacks atomic.Uint64 // calls decided locally because shared failed
 }
 
 type entry struct {
@@ -65,8 +133,14 @@ func New(limit int, window time.Duration, opts *Opts) *Limiter {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Shared != nil && o.Name == "" {
+		// Without a name two limiters would count each other's events in
+		// the store: a programming error every test of the caller meets.
+		panic("ratelimit: Opts.Shared needs an Opts.Name")
+	}
 	return &Limiter{limit: max(limit, 1), window: window, maxKeys: o.MaxKeys, now: o.Now,
-		keys: map[string]*list.Element{}, order: list.New()}
+		keys: map[string]*list.Element{}, order: list.New(),
+		shared: o.Shared, name: o.Name, logger: o.Logger}
 }
 
 // prune drops the events of key older than the window and returns its
@@ -145,16 +219,45 @@ func (l *Limiter) current(key string) (*entry, time.Time) {
 
 // Check reports how long to wait before key may have another event; 0 means
 // now. It records nothing.
-func (l *Limiter) Check(key string) time.Duration {
+func (l *Limiter) Check(key string) time.Duration { return l.CheckContext(context.Background(), key) }
+
+// Allow records an event for key when the limit permits and returns 0, or
+// returns how long to wait (at least a second) and records nothing.
+func (l *Limiter) Allow(key string) time.Duration { return l.AllowContext(context.Background(), key) }
+
+// Add records an event for key regardless of the limit (a failure that
+// already happened) and returns how long key must now wait, 0 if it need
+// not.
+func (l *Limiter) Add(key string) time.Duration { return l.AddContext(context.Background(), key) }
+
+// Reset forgets key.
+func (l *Limiter) Reset(key string) { l.ResetContext(context.Background(), key) }
+
+// CheckContext is Check; ctx bounds the call to a shared store.
+func (l *Limiter) CheckContext(ctx context.Context, key string) time.Duration {
+	if l.shared != nil {
+		d, err := l.shared.Check(ctx, l.sharedKey(key), l.limit, l.window)
+		if l.answered(ctx, err) {
+			return d
+		}
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	t := l.now()
 	return l.wait(l.prune(key, t), t)
 }
 
-// Allow records an event for key when the limit permits and returns 0, or
-// returns how long to wait (at least a second) and records nothing.
-func (l *Limiter) Allow(key string) time.Duration {
+// AllowContext is Allow; ctx bounds the call to a shared store.
+func (l *Limiter) AllowContext(ctx context.Context, key string) time.Duration {
+	if l.shared != nil {
+		d, err := l.shared.Allow(ctx, l.sharedKey(key), l.limit, l.window)
+		if l.answered(ctx, err) {
+			if d == 0 {
+				l.addLocal(key) // keeps the fallback's count
+			}
+			return d
+		}
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e, t := l.current(key)
@@ -165,18 +268,25 @@ func (l *Limiter) Allow(key string) time.Duration {
 	return 0
 }
 
-// Add records an event for key regardless of the limit (a failure that
-// already happened) and returns how long key must now wait, 0 if it need
-// not.
-func (l *Limiter) Add(key string) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e, t := l.current(key)
-	return l.wait(l.record(key, e, t), t)
+// AddContext is Add; ctx bounds the call to a shared store.
+func (l *Limiter) AddContext(ctx context.Context, key string) time.Duration {
+	if l.shared != nil {
+		d, err := l.shared.Add(ctx, l.sharedKey(key), l.limit, l.window)
+		if l.answered(ctx, err) {
+			l.addLocal(key)
+			return d
+		}
+	}
+	return l.addLocal(key)
 }
 
-// Reset forgets key.
-func (l *Limiter) Reset(key string) {
+// ResetContext is Reset; ctx bounds the call to a shared store. A store
+// that fails keeps key's events there until they leave the window: the
+// outage is logged, and the key waits as it would have without the reset.
+func (l *Limiter) ResetContext(ctx context.Context, key string) {
+	if l.shared != nil {
+		l.answered(ctx, l.shared.Reset(ctx, l.sharedKey(key)))
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if el, ok := l.keys[key]; ok {
@@ -184,6 +294,52 @@ func (l *Limiter) Reset(key string) {
 		delete(l.keys, key)
 	}
 }
+
+func (l *Limiter) addLocal(key string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, t := l.current(key)
+	return l.wait(l.record(key, e, t), t)
+}
+
+// sharedKey is key as the shared store sees it: the Limiter's name and a
+// hash of key, which may be what a client typed (an unknown login can be a
+// password put in the wrong field) and must not be kept in the store as is.
+func (l *Limiter) sharedKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return l.name + ":" + hex.EncodeToString(sum[:16])
+}
+
+// answered reports whether the shared store answered (err is nil). A
+// failure is counted and starts an outage, logged once until the store
+// answers again, which is logged too. A failure because ctx ended (the
+// client left) is counted, not logged: the store is not at fault.
+func (l *Limiter) answered(ctx context.Context, err error) bool {
+	if err == nil {
+		if l.down.Load() && l.down.CompareAndSwap(true, false) {
+			l.log().LogAttrs(ctx, slog.LevelInfo, "ratelimit: shared store answers again; limits hold across instances",
+				slog.String("limiter", l.name))
+		}
+		return true
+	}
+	l.fallbacks.Add(1)
+	if ctx.Err() == nil && l.down.CompareAndSwap(false, true) {
+		l.log().LogAttrs(ctx, slog.LevelWarn, "ratelimit: shared store failed; limiting per process until it answers",
+			slog.String("limiter", l.name), slog.String("error", err.Error()))
+	}
+	return false
+}
+
+func (l *Limiter) log() *slog.Logger {
+	if l.logger != nil {
+		return l.logger
+	}
+	return slog.Default()
+}
+
+// Fallbacks is the number of calls decided by the Limiter alone because
+// the shared store failed.
+func (l *Limiter) Fallbacks() uint64 { return l.fallbacks.Load() }
 
 // Len is the number of keys tracked.
 func (l *Limiter) Len() int {

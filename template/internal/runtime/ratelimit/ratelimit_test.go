@@ -1,7 +1,12 @@
 package ratelimit
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 )
@@ -103,4 +108,100 @@ func TestIPKey(t *testing.T) {
 			t.Errorf("IPKey(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// downStore is a shared Store that cannot be reached, as a Redis that is down.
+type downStore struct{}
+
+var errUnreachable = errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
+
+func (downStore) Allow(context.Context, string, int, time.Duration) (time.Duration, error) {
+	return 0, errUnreachable
+}
+
+func (downStore) Add(context.Context, string, int, time.Duration) (time.Duration, error) {
+	return 0, errUnreachable
+}
+
+func (downStore) Check(context.Context, string, int, time.Duration) (time.Duration, error) {
+	return 0, errUnreachable
+}
+
+func (downStore) Reset(context.Context, string) error { return errUnreachable }
+
+// TestSharedStoreDown: a Limiter whose shared store fails limits on its own
+// window, as without one (never allowing everything, never failing the
+// call), and logs the outage once, not once per call; a call whose ctx ended
+// is not an outage.
+func TestSharedStoreDown(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		run  func(l *Limiter) error
+	}{
+		{"allow", func(l *Limiter) error {
+			for i := range 3 {
+				if d := l.Allow("k"); d != 0 {
+					return fmt.Errorf("attempt %d refused (wait %v)", i+1, d)
+				}
+			}
+			if l.Allow("k") == 0 || l.Check("k") == 0 {
+				return errors.New("4th attempt allowed: the limit was lifted")
+			}
+			return nil
+		}},
+		{"add and reset", func(l *Limiter) error {
+			for i := range 3 {
+				if d := l.Add("k"); (d > 0) != (i == 2) {
+					return fmt.Errorf("Add #%d: wait %v", i+1, d)
+				}
+			}
+			l.Reset("k")
+			if d := l.Check("k"); d != 0 {
+				return fmt.Errorf("after Reset: wait %v", d)
+			}
+			return nil
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var logs bytes.Buffer
+			l := New(3, time.Minute, &Opts{Shared: downStore{}, Name: "test",
+				Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			if err := tt.run(l); err != nil {
+				t.Fatal(err)
+			}
+			if l.Fallbacks() < 4 {
+				t.Errorf("Fallbacks = %d, want every call", l.Fallbacks())
+			}
+			if n := strings.Count(logs.String(), "shared store failed"); n != 1 {
+				t.Errorf("the outage was logged %d times, want once:\n%s", n, logs.String())
+			}
+		})
+	}
+	t.Run("caller gone", func(t *testing.T) {
+		t.Parallel()
+		var logs bytes.Buffer
+		l := New(3, time.Minute, &Opts{Shared: downStore{}, Name: "test",
+			Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		if d := l.AllowContext(ctx, "k"); d != 0 {
+			t.Fatalf("wait %v, want the local window's answer", d)
+		}
+		if logs.Len() != 0 {
+			t.Errorf("a call whose ctx ended logged an outage:\n%s", logs.String())
+		}
+	})
+}
+
+func TestSharedNeedsName(t *testing.T) {
+	t.Parallel()
+	defer func() {
+		if recover() == nil {
+			t.Error("New with Shared and no Name did not panic")
+		}
+	}()
+	New(3, time.Minute, &Opts{Shared: downStore{}})
 }
