@@ -175,34 +175,35 @@ func TestSharedLimitsWindowSlides(t *testing.T) {
 // calls to the real one, as a Redis that goes away and comes back.
 type flaky struct {
 	ratelimit.Store
-	down atomic.Bool
+	down  atomic.Bool
+	calls atomic.Int32
 }
 
 var errDown = errors.New("cache: redis ratelimit allow: dial tcp 127.0.0.1:6379: connect: connection refused")
 
 func (f *flaky) Allow(ctx context.Context, key string, limit int, window time.Duration) (time.Duration, error) {
-	if f.down.Load() {
+	if f.calls.Add(1); f.down.Load() {
 		return 0, errDown
 	}
 	return f.Store.Allow(ctx, key, limit, window)
 }
 
 func (f *flaky) Add(ctx context.Context, key string, limit int, window time.Duration) (time.Duration, error) {
-	if f.down.Load() {
+	if f.calls.Add(1); f.down.Load() {
 		return 0, errDown
 	}
 	return f.Store.Add(ctx, key, limit, window)
 }
 
 func (f *flaky) Check(ctx context.Context, key string, limit int, window time.Duration) (time.Duration, error) {
-	if f.down.Load() {
+	if f.calls.Add(1); f.down.Load() {
 		return 0, errDown
 	}
 	return f.Store.Check(ctx, key, limit, window)
 }
 
 func (f *flaky) Reset(ctx context.Context, key string) error {
-	if f.down.Load() {
+	if f.calls.Add(1); f.down.Load() {
 		return errDown
 	}
 	return f.Store.Reset(ctx, key)
@@ -216,14 +217,17 @@ func TestSharedLimitsOutage(t *testing.T) {
 	ctx := t.Context()
 	store := &flaky{Store: sharedStore(t)}
 	logs := &logtest.Buffer{}
+	var clock atomic.Int64 // the limiter's own clock: when to ask Redis again
+	clock.Store(time.Now().UnixNano())
 	l := ratelimit.New(3, time.Minute, &ratelimit.Opts{Shared: store, Name: "outage",
-		Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+		Logger: slog.New(slog.NewJSONHandler(logs, nil)), Now: func() time.Time { return time.Unix(0, clock.Load()) }})
 	other := ratelimit.New(3, time.Minute, &ratelimit.Opts{Shared: store, Name: "outage"})
 	if l.AllowContext(ctx, "k") != 0 || l.AllowContext(ctx, "k") != 0 {
 		t.Fatal("first attempts refused")
 	}
 	other.AllowContext(ctx, "k") // the third in Redis, not in l's own window
 	store.down.Store(true)
+	before := store.calls.Load()
 	if d := l.AllowContext(ctx, "k"); d != 0 {
 		t.Fatalf("during the outage, the 3rd attempt through this instance waits %v; want none (per process)", d)
 	}
@@ -241,8 +245,15 @@ func TestSharedLimitsOutage(t *testing.T) {
 	if n := len(logs.Records(t, "ratelimit: shared store failed; limiting per process until it answers")); n != 1 {
 		t.Errorf("the outage was logged %d times, want once:\n%s", n, logs)
 	}
+	if n := store.calls.Load() - before; n != 1 {
+		t.Errorf("the store was asked %d times during the outage, want once per ratelimit.SharedRetry", n)
+	}
 	store.down.Store(false)
-	if d := l.AllowContext(ctx, "k"); d == 0 {
+	if d := l.AllowContext(ctx, "k"); d == 0 || store.calls.Load()-before != 1 {
+		t.Fatal("Redis asked again before ratelimit.SharedRetry passed")
+	}
+	clock.Add(int64(ratelimit.SharedRetry))
+	if d := l.AllowContext(ctx, "k"); d == 0 || store.calls.Load()-before != 2 {
 		t.Error("after the outage: allowed, want Redis's count (3 of 3)")
 	}
 	if n := len(logs.Records(t, "ratelimit: shared store answers again; limits hold across instances")); n != 1 {

@@ -12,8 +12,10 @@
 // limit holds across instances.
 //
 // When the shared store fails (Redis down or slow), a call falls back to the
-// Limiter's own window for that call, and the outage is logged once, when it
-// starts, and once more when the store answers again. The Limiter keeps its
+// Limiter's own window, and so do the calls of the next SharedRetry, so that
+// a store that does not answer costs its timeout once per SharedRetry rather
+// than on every attempt; the outage is logged once, when it starts, and once
+// more when the store answers again. The Limiter keeps its
 // own window up to date with the events this instance recorded in the store,
 // so a fallback limits with the per-process count (n times the limit at
 // worst), never with no limit, and never turns into an error the caller must
@@ -112,8 +114,14 @@ type Limiter struct {
 	name      string
 	logger    *slog.Logger
 	down      atomic.Bool   // the last call to shared failed
+	retryAt   atomic.Int64  // while down: unix nanoseconds before which shared is not asked
 	fallbacks atomic.Uint64 // calls decided locally because shared failed
 }
+
+// SharedRetry is how long a Limiter whose shared store failed decides alone
+// before it asks the store again: a store that does not answer costs its
+// timeout (CACHE_OP_TIMEOUT) once per SharedRetry, not on every attempt.
+const SharedRetry = 5 * time.Second
 
 type entry struct {
 	key    string
@@ -235,7 +243,7 @@ func (l *Limiter) Reset(key string) { l.ResetContext(context.Background(), key) 
 
 // CheckContext is Check; ctx bounds the call to a shared store.
 func (l *Limiter) CheckContext(ctx context.Context, key string) time.Duration {
-	if l.shared != nil {
+	if l.useShared() {
 		d, err := l.shared.Check(ctx, l.sharedKey(key), l.limit, l.window)
 		if l.answered(ctx, err) {
 			return d
@@ -249,7 +257,7 @@ func (l *Limiter) CheckContext(ctx context.Context, key string) time.Duration {
 
 // AllowContext is Allow; ctx bounds the call to a shared store.
 func (l *Limiter) AllowContext(ctx context.Context, key string) time.Duration {
-	if l.shared != nil {
+	if l.useShared() {
 		d, err := l.shared.Allow(ctx, l.sharedKey(key), l.limit, l.window)
 		if l.answered(ctx, err) {
 			if d == 0 {
@@ -270,7 +278,7 @@ func (l *Limiter) AllowContext(ctx context.Context, key string) time.Duration {
 
 // AddContext is Add; ctx bounds the call to a shared store.
 func (l *Limiter) AddContext(ctx context.Context, key string) time.Duration {
-	if l.shared != nil {
+	if l.useShared() {
 		d, err := l.shared.Add(ctx, l.sharedKey(key), l.limit, l.window)
 		if l.answered(ctx, err) {
 			l.addLocal(key)
@@ -284,7 +292,7 @@ func (l *Limiter) AddContext(ctx context.Context, key string) time.Duration {
 // that fails keeps key's events there until they leave the window: the
 // outage is logged, and the key waits as it would have without the reset.
 func (l *Limiter) ResetContext(ctx context.Context, key string) {
-	if l.shared != nil {
+	if l.useShared() {
 		l.answered(ctx, l.shared.Reset(ctx, l.sharedKey(key)))
 	}
 	l.mu.Lock()
@@ -310,10 +318,29 @@ func (l *Limiter) sharedKey(key string) string {
 	return l.name + ":" + hex.EncodeToString(sum[:16])
 }
 
+// useShared reports whether to ask the shared store: there is one, and it
+// did not fail within SharedRetry, or it did and this caller is the one to
+// try it again.
+func (l *Limiter) useShared() bool {
+	if l.shared == nil {
+		return false
+	}
+	if !l.down.Load() {
+		return true
+	}
+	at, now := l.retryAt.Load(), l.now().UnixNano()
+	if now < at || !l.retryAt.CompareAndSwap(at, now+int64(SharedRetry)) {
+		l.fallbacks.Add(1)
+		return false
+	}
+	return true
+}
+
 // answered reports whether the shared store answered (err is nil). A
 // failure is counted and starts an outage, logged once until the store
-// answers again, which is logged too. A failure because ctx ended (the
-// client left) is counted, not logged: the store is not at fault.
+// answers again, which is logged too; during it the store is asked again
+// once per SharedRetry. A failure because ctx ended (the client left) is
+// counted, not an outage: the store is not at fault.
 func (l *Limiter) answered(ctx context.Context, err error) bool {
 	if err == nil {
 		if l.down.Load() && l.down.CompareAndSwap(true, false) {
@@ -323,7 +350,11 @@ func (l *Limiter) answered(ctx context.Context, err error) bool {
 		return true
 	}
 	l.fallbacks.Add(1)
-	if ctx.Err() == nil && l.down.CompareAndSwap(false, true) {
+	if ctx.Err() != nil {
+		return false
+	}
+	l.retryAt.Store(l.now().Add(SharedRetry).UnixNano())
+	if l.down.CompareAndSwap(false, true) {
 		l.log().LogAttrs(ctx, slog.LevelWarn, "ratelimit: shared store failed; limiting per process until it answers",
 			slog.String("limiter", l.name), slog.String("error", err.Error()))
 	}

@@ -205,3 +205,36 @@ func TestSharedNeedsName(t *testing.T) {
 	}()
 	New(3, time.Minute, &Opts{Shared: downStore{}})
 }
+
+// TestNoAllocations: without a shared store, the calls on a key already
+// tracked allocate nothing: the shared store's plumbing costs the
+// in-process path nothing.
+func TestNoAllocations(t *testing.T) {
+	l := New(3, time.Hour, nil)
+	for range 3 {
+		l.Add("k")
+	}
+	for name, f := range map[string]func(){
+		"Allow refused": func() { l.Allow("k") },
+		"Add":           func() { l.Add("k") },
+		"Check":         func() { l.Check("k") },
+	} {
+		if n := testing.AllocsPerRun(100, f); n != 0 {
+			t.Errorf("%s: %v allocations per call, want 0", name, n)
+		}
+	}
+}
+
+func BenchmarkAllow(b *testing.B) {
+	l := New(20, time.Minute, nil)
+	keys := make([]string, 1000)
+	for i := range keys {
+		keys[i] = fmt.Sprint("203.0.113.", i)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		l.Allow(keys[i%len(keys)])
+		i++
+	}
+}
