@@ -95,7 +95,7 @@ func (d *Dashboard) checkBasic(req *http.Request, logger *slog.Logger, user, pas
 	ip, name := ratelimit.IPKey(req.RemoteAddr), strings.ToLower(user)
 	// Limited means limited, whatever the password: answering a right
 	// guess differently would keep the guessing going.
-	if wait := max(d.failedByIP.Check(ip), d.failedByUser.Check(name)); wait > 0 {
+	if wait := max(d.failedByIP.CheckContext(req.Context(), ip), d.failedByUser.CheckContext(req.Context(), name)); wait > 0 {
 		return false, wait
 	}
 	// Both compared, always: stopping at a wrong user name would tell by
@@ -104,7 +104,7 @@ func (d *Dashboard) checkBasic(req *http.Request, logger *slog.Logger, user, pas
 	if userOK && passOK {
 		return true, 0
 	}
-	if wait := max(d.failedByIP.Add(ip), d.failedByUser.Add(name)); wait > 0 {
+	if wait := max(d.failedByIP.AddContext(req.Context(), ip), d.failedByUser.AddContext(req.Context(), name)); wait > 0 {
 		logger.WarnContext(req.Context(), "frontend: too many failed dashboard sign-ins; refusing them for a while",
 			slog.String("ip", ip), slog.String("user", truncate(user, 64)), slog.Duration("retry_after", wait))
 	} else {

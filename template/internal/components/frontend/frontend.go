@@ -60,7 +60,7 @@ const (
 // in development and closed (401) in production.
 type Settings struct {
 	Username string `env:"DASHBOARD_USERNAME" doc:"User name for the dashboard (HTTP basic auth); required with DASHBOARD_PASSWORD in production, where the dashboard answers 401 until both are set. Without them in development it answers only on localhost."`
-	Password string `env:"DASHBOARD_PASSWORD" doc:"Password for the dashboard; when both are set they are required in development too. Production refuses one shorter than 12 characters or a common one. Failed sign-ins are limited per address and per user name (429), counted by each instance on its own."`
+	Password string `env:"DASHBOARD_PASSWORD" doc:"Password for the dashboard; when both are set they are required in development too. Production refuses one shorter than 12 characters or a common one. Failed sign-ins are limited per address and per user name (429), counted across instances with the cache component on Redis, else by each instance on its own."`
 	Secret   string `env:"DASHBOARD_SECRET" doc:"Key that signs the dashboard's CSRF tokens, at least 32 characters; set the same value on every instance behind one load balancer, or a form loaded from one instance is refused by another. Empty: a random key per process."`
 	// AllowedHosts is read by hostAllowed.
 	AllowedHosts string `env:"ALLOWED_HOSTS" doc:"Host names, comma-separated, under which the development dashboard answers without credentials besides localhost, 127.0.0.1 and [::1] (a request for any other Host, such as a DNS-rebinding page, gets 403). Ports are ignored."`
@@ -93,15 +93,16 @@ func Register(r *registry.Registry) error {
 	registry.Contribute(r, Name, backend.HealthAccess(healthAccess))
 	return errors.Join(
 		config.Provide[Settings](r, Name),
-		registry.Provide4(r, newFromEnv,
+		registry.Provide5(r, newFromEnv,
 			registry.Component(Name),
 			registry.Describe("Dashboard at /: live health, service graph, routes and component panels"),
 		),
 	)
 }
 
-func newFromEnv(_ context.Context, core config.Core, s Settings, panels registry.All[Panel], auth registry.Maybe[AuthenticatorFunc]) (*Dashboard, error) {
-	return New(&Opts{Production: core.Production(), Settings: s, Panels: panels, Authenticator: auth.Value})
+func newFromEnv(_ context.Context, core config.Core, s Settings, panels registry.All[Panel], auth registry.Maybe[AuthenticatorFunc],
+	limits registry.Maybe[ratelimit.Shared]) (*Dashboard, error) {
+	return New(&Opts{Production: core.Production(), Settings: s, Panels: panels, Authenticator: auth.Value, Limits: limits.Value.Store})
 }
 
 // Opts configure New. A nil *Opts is a development dashboard without
@@ -116,6 +117,10 @@ type Opts struct {
 	// Authenticator finds the app's Authenticator (the one contributed, in the app); nil
 	// means basic auth only.
 	Authenticator AuthenticatorFunc
+	// Limits, when not nil, is the store the failed basic-auth sign-ins count
+	// in, so that their limits hold across instances (the cache component's on
+	// Redis); nil counts them in this process only.
+	Limits ratelimit.Store
 }
 
 // Dashboard is the frontend component: parsed templates, embedded assets,
@@ -142,13 +147,14 @@ type Dashboard struct {
 
 // New parses the embedded templates and loads the assets.
 func New(opts *Opts) (*Dashboard, error) {
-	d := &Dashboard{started: time.Now(), secret: make([]byte, 32),
-		failedByIP:   ratelimit.New(basicAuthIPLimit, basicAuthWindow, nil),
-		failedByUser: ratelimit.New(basicAuthUserLimit, basicAuthWindow, nil),
-	}
+	d := &Dashboard{started: time.Now(), secret: make([]byte, 32)}
 	if opts != nil {
 		d.opts = *opts
 	}
+	d.failedByIP = ratelimit.New(basicAuthIPLimit, basicAuthWindow,
+		&ratelimit.Opts{Shared: d.opts.Limits, Name: "dashboard:basic-ip"})
+	d.failedByUser = ratelimit.New(basicAuthUserLimit, basicAuthWindow,
+		&ratelimit.Opts{Shared: d.opts.Limits, Name: "dashboard:basic-user"})
 	if err := d.opts.Settings.Validate(); err != nil {
 		return nil, fmt.Errorf("frontend: %w", err)
 	}

@@ -71,6 +71,7 @@ func Register(r *registry.Registry) error {
 	return errors.Join(
 		config.Provide[Settings](r, Name),
 		registry.Provide2(r, NewUserService, registry.Describe("accounts: users, passwords (argon2id), roles")),
-		registry.Provide6(r, NewAuthService, registry.Describe("login, JWT access tokens, rotating refresh tokens, login rate limits")),
+		registry.Provide3(r, newEnv, registry.Hidden()),
+		registry.Provide5(r, NewAuthService, registry.Describe("login, JWT access tokens, rotating refresh tokens, login rate limits")),
 	)
 }

@@ -43,16 +43,32 @@ type AuthService struct {
 	hooks      Hooks            // never nil: BaseHooks when none is registered
 }
 
-// NewAuthService is the registry constructor: Settings, APP_ENV for the
-// AUTH_SECRET rules, the Hooks service when one is registered (a glue
-// folder's), and the process's role (command.Env provides it; a container built
-// without it, in tests, is not serve). Only serve warns at start about an
-// ephemeral key: it issues and checks tokens. Any other process (a CLI command,
-// the worker) warns only if it issues or checks one (AuthOpts.WarnLazily).
-func NewAuthService(_ context.Context, db *database.DB, users *UserService, s Settings, core config.Core, hooks registry.Maybe[Hooks], role registry.Maybe[command.Role]) (*AuthService, error) {
+// Env is what NewAuthService takes from the app rather than from auth: APP_ENV
+// for the AUTH_SECRET rules, the process's role (command.Env provides it; a
+// container built without it, in tests, is not serve) and the store that
+// counts the rate limits across instances (the cache component's on Redis;
+// without it they are per process). The registry builds it as one hidden
+// service, as a constructor takes at most six dependencies.
+type Env struct {
+	Core   config.Core
+	Role   registry.Maybe[command.Role]
+	Limits registry.Maybe[ratelimit.Shared]
+}
+
+func newEnv(_ context.Context, core config.Core, role registry.Maybe[command.Role], limits registry.Maybe[ratelimit.Shared]) (Env, error) {
+	return Env{Core: core, Role: role, Limits: limits}, nil
+}
+
+// NewAuthService is the registry constructor: Settings, the app's Env and the
+// Hooks service when one is registered (a glue folder's). Only serve warns at
+// start about an ephemeral key: it issues and checks tokens. Any other process
+// (a CLI command, the worker) warns only if it issues or checks one
+// (AuthOpts.WarnLazily).
+func NewAuthService(_ context.Context, db *database.DB, users *UserService, s Settings, env Env, hooks registry.Maybe[Hooks]) (*AuthService, error) {
 	h, _ := hooks.Get()
-	r, _ := role.Get()
-	return NewAuthServiceWith(db, users, s, &AuthOpts{Production: core.Production(), Hooks: h, WarnLazily: r != command.RoleServe})
+	r, _ := env.Role.Get()
+	return NewAuthServiceWith(db, users, s, &AuthOpts{Production: env.Core.Production(), Hooks: h,
+		WarnLazily: r != command.RoleServe, Limits: env.Limits.Value.Store})
 }
 
 // AuthOpts adjust NewAuthServiceWith. A nil *AuthOpts means development
@@ -74,6 +90,10 @@ type AuthOpts struct {
 	// tokens that die with it. A process that may never touch a token (`users list`,
 	// `migrate status`) would otherwise warn about something that does not concern it.
 	WarnLazily bool
+	// Limits, when not nil, is the store the login and registration limits
+	// count in, so that they hold across instances; nil counts them in this
+	// process only.
+	Limits ratelimit.Store
 }
 
 // NewAuthServiceWith returns an AuthService configured by s (after
@@ -119,15 +139,22 @@ func NewAuthServiceWith(db *database.DB, users *UserService, s Settings, opts *A
 		refreshTTL: s.RefreshTTL,
 		maxAge:     s.SessionMaxAge,
 		reuseGrace: s.RefreshReuseGrace,
-		byIP:       ratelimit.New(s.LoginIPLimit, s.LoginIPWindow, nil),
-		byAccount:  ratelimit.New(s.LoginAccountLimit, s.LoginAccountWindow, nil),
-		registerIP: ratelimit.New(s.RegisterIPLimit, s.RegisterIPWindow, nil),
+		byIP:       ratelimit.New(s.LoginIPLimit, s.LoginIPWindow, limiterOpts(o, "auth:login-ip")),
+		byAccount:  ratelimit.New(s.LoginAccountLimit, s.LoginAccountWindow, limiterOpts(o, "auth:login-account")),
+		registerIP: ratelimit.New(s.RegisterIPLimit, s.RegisterIPWindow, limiterOpts(o, "auth:register-ip")),
 		logger:     o.Logger,
 		dashIdle:   s.DashboardIdleTimeout,
 		dashTTL:    s.DashboardSessionTTL,
 		now:        o.Now,
 		hooks:      o.Hooks,
 	}, nil
+}
+
+// limiterOpts are the options of the limiter called name: in the shared store
+// when there is one, under a name of its own, so that logins and
+// registrations from one IP are counted apart.
+func limiterOpts(o AuthOpts, name string) *ratelimit.Opts {
+	return &ratelimit.Opts{Shared: o.Limits, Name: name, Logger: o.Logger}
 }
 
 // Users returns the user service the auth service works with.
@@ -149,7 +176,7 @@ type RegisterParams struct {
 // for a taken email would otherwise let a client test addresses at will.
 func (a *AuthService) Register(ctx context.Context, p RegisterParams) (*User, error) {
 	if p.IP != "" {
-		if d := a.registerIP.Allow(ratelimit.IPKey(p.IP)); d > 0 {
+		if d := a.registerIP.AllowContext(ctx, ratelimit.IPKey(p.IP)); d > 0 {
 			a.logger.WarnContext(ctx, "auth: registration rate limit reached for an IP", slog.String("ip", p.IP))
 			return nil, &RateLimitError{RetryAfter: d, Registration: true}
 		}
@@ -314,7 +341,7 @@ func accountKey(u *User) string {
 // unknown or a deactivated account is ErrInvalidCredentials.
 func (a *AuthService) verifyPassword(ctx context.Context, u *User, account, password, ip string) (*User, error) {
 	if ip != "" {
-		if d := a.byIP.Allow(ratelimit.IPKey(ip)); d > 0 {
+		if d := a.byIP.AllowContext(ctx, ratelimit.IPKey(ip)); d > 0 {
 			a.logger.WarnContext(ctx, "auth: password attempt rate limit reached for an IP", slog.String("ip", ip))
 			return nil, &RateLimitError{RetryAfter: d}
 		}
@@ -328,18 +355,18 @@ func (a *AuthService) verifyPassword(ctx context.Context, u *User, account, pass
 		return nil, fmt.Errorf("auth: wait for the account's previous password check: %w", err)
 	}
 	defer release()
-	if d := a.byAccount.Check(account); d > 0 {
+	if d := a.byAccount.CheckContext(ctx, account); d > 0 {
 		a.logger.WarnContext(ctx, "auth: password attempt rate limit reached for an account", slog.String("ip", ip))
 		return nil, &RateLimitError{RetryAfter: d}
 	}
 	u, err = a.users.verify(ctx, u, password)
 	if err != nil {
 		if errors.Is(err, ErrInvalidCredentials) {
-			a.byAccount.Add(account)
+			a.byAccount.AddContext(ctx, account)
 		}
 		return nil, err
 	}
-	a.byAccount.Reset(account)
+	a.byAccount.ResetContext(ctx, account)
 	return u, nil
 }
 
@@ -762,7 +789,7 @@ func (a *AuthService) ResetPassword(ctx context.Context, userID int64, next stri
 	// once instead of waiting out AUTH_LOGIN_ACCOUNT_WINDOW. The new hash
 	// gives the account a new limiter key in every instance (accountKey);
 	// this frees the old count's entry here.
-	a.byAccount.Reset(accountKey(u))
+	a.byAccount.ResetContext(ctx, accountKey(u))
 	a.hooks.PasswordChanged(ctx, u, PasswordChange{Reset: true, At: now()})
 	return nil
 }

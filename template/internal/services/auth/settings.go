@@ -72,14 +72,14 @@ type Settings struct {
 	Argon2MemoryKiB    uint32        `env:"AUTH_ARGON2_MEMORY_KIB" envDefault:"19456" doc:"argon2id memory per password hash, in KiB (OWASP: 19456 with 2 iterations)."`
 	Argon2Iterations   uint32        `env:"AUTH_ARGON2_ITERATIONS" envDefault:"2" doc:"argon2id iterations (time cost)."`
 	Argon2Parallelism  uint8         `env:"AUTH_ARGON2_PARALLELISM" envDefault:"1" doc:"argon2id parallelism (threads per hash)."`
-	LoginIPLimit       int           `env:"AUTH_LOGIN_IP_LIMIT" envDefault:"20" doc:"Login attempts allowed per client IP within AUTH_LOGIN_IP_WINDOW, counted by each instance on its own (n instances allow up to n times as many); more get 429."`
+	LoginIPLimit       int           `env:"AUTH_LOGIN_IP_LIMIT" envDefault:"20" doc:"Login attempts allowed per client IP within AUTH_LOGIN_IP_WINDOW, counted across instances with the cache component on Redis, else by each instance on its own (n instances allow up to n times as many); more get 429."`
 	LoginIPWindow      time.Duration `env:"AUTH_LOGIN_IP_WINDOW" envDefault:"1m" doc:"Sliding window for AUTH_LOGIN_IP_LIMIT."`
-	LoginAccountLimit  int           `env:"AUTH_LOGIN_ACCOUNT_LIMIT" envDefault:"5" doc:"Failed logins allowed per account within AUTH_LOGIN_ACCOUNT_WINDOW, counted by each instance on its own (n instances allow up to n times as many); more get 429."`
+	LoginAccountLimit  int           `env:"AUTH_LOGIN_ACCOUNT_LIMIT" envDefault:"5" doc:"Failed logins allowed per account within AUTH_LOGIN_ACCOUNT_WINDOW, counted across instances with the cache component on Redis, else by each instance on its own (n instances allow up to n times as many); more get 429."`
 	LoginAccountWindow time.Duration `env:"AUTH_LOGIN_ACCOUNT_WINDOW" envDefault:"15m" doc:"Sliding window for AUTH_LOGIN_ACCOUNT_LIMIT."`
 	HashConcurrency    int           `env:"AUTH_HASH_CONCURRENCY" envDefault:"0" doc:"argon2id hashes and verifications running at once, each holding AUTH_ARGON2_MEMORY_KIB; 0 means GOMAXPROCS (the CPUs the app may use)."`
 	HashQueue          int           `env:"AUTH_HASH_QUEUE" envDefault:"64" doc:"Requests that may wait for a hashing slot; more get 503 with Retry-After at once."`
 	HashWait           time.Duration `env:"AUTH_HASH_WAIT" envDefault:"5s" doc:"Longest a request waits for a hashing slot before it gets 503 with Retry-After."`
-	RegisterIPLimit    int           `env:"AUTH_REGISTER_IP_LIMIT" envDefault:"10" doc:"Registrations allowed per client IP within AUTH_REGISTER_IP_WINDOW, counted by each instance on its own (n instances allow up to n times as many); more get 429."`
+	RegisterIPLimit    int           `env:"AUTH_REGISTER_IP_LIMIT" envDefault:"10" doc:"Registrations allowed per client IP within AUTH_REGISTER_IP_WINDOW, counted across instances with the cache component on Redis, else by each instance on its own (n instances allow up to n times as many); more get 429."`
 	RegisterIPWindow   time.Duration `env:"AUTH_REGISTER_IP_WINDOW" envDefault:"1h" doc:"Sliding window for AUTH_REGISTER_IP_LIMIT."`
 	SessionCheckTTL    time.Duration `env:"AUTH_SESSION_CHECK_TTL" envDefault:"5s" doc:"How long a process trusts its last check that an access token's session is live; a logout or revocation made by another instance ends access within this time (in the same process, at once)."`
 	// The dashboard's sign-ins are sessions of their own (not refresh tokens).

@@ -232,7 +232,7 @@ func TestEphemeralSecretWarning(t *testing.T) {
 			t.Cleanup(func() { slog.SetDefault(prev) })
 			s := testSettings()
 			s.Secret = ""
-			a, err := NewAuthService(t.Context(), db, users, s, config.Core{Env: config.EnvDevelopment}, registry.Maybe[Hooks]{}, registry.Maybe[command.Role]{Value: tt.role, OK: tt.set})
+			a, err := NewAuthService(t.Context(), db, users, s, Env{Core: config.Core{Env: config.EnvDevelopment}, Role: registry.Maybe[command.Role]{Value: tt.role, OK: tt.set}}, registry.Maybe[Hooks]{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -270,11 +270,11 @@ func TestProductionRefusesWeakSecret(t *testing.T) {
 	}
 	prod := config.Core{Env: config.EnvProduction}
 	s.Secret = ""
-	if _, err := NewAuthService(t.Context(), db, users, s, prod, registry.Maybe[Hooks]{}, registry.Maybe[command.Role]{}); err == nil || !strings.Contains(err.Error(), "AUTH_SECRET") {
+	if _, err := NewAuthService(t.Context(), db, users, s, Env{Core: prod}, registry.Maybe[Hooks]{}); err == nil || !strings.Contains(err.Error(), "AUTH_SECRET") {
 		t.Fatalf("production without a secret: %v", err)
 	}
 	s.Secret = strings.Repeat("z", 64)
-	if _, err := NewAuthService(t.Context(), db, users, s, prod, registry.Maybe[Hooks]{}, registry.Maybe[command.Role]{}); err != nil {
+	if _, err := NewAuthService(t.Context(), db, users, s, Env{Core: prod}, registry.Maybe[Hooks]{}); err != nil {
 		t.Fatalf("production with a good secret: %v", err)
 	}
 }

@@ -71,7 +71,8 @@ func Register(r *registry.Registry) error {
 	registry.Contribute(r, Name, backend.Routes(mount))
 	return errors.Join(
 		config.Provide[Settings](r, Name),
-		registry.Provide6(r, newService, registry.Describe("account emails: address verification, password reset, password- and email-changed notices")),
+		registry.Provide3(r, newDeps, registry.Hidden()),
+		registry.Provide5(r, newService, registry.Describe("account emails: address verification, password reset, password- and email-changed notices")),
 		registry.Bind[auth.Hooks, *Service](r),
 	)
 }
@@ -89,6 +90,10 @@ type Opts struct {
 	Logger  *slog.Logger
 	// Now is the clock of tokens; nil means time.Now.
 	Now func() time.Time
+	// Limits, when not nil, is the store the mail and token limits count in,
+	// so that they hold across instances; nil counts them in this process
+	// only.
+	Limits ratelimit.Store
 }
 
 // Service sends the account emails and spends their tokens. It implements auth.Hooks. It
@@ -116,19 +121,34 @@ type Service struct {
 	running sync.WaitGroup
 }
 
-func newService(_ context.Context, db *database.DB, users *auth.UserService, mail *comms.Service, s Settings, as auth.Settings, bs backend.Settings) (*Service, error) {
-	return build(db, users, mail, s, as, bs, slog.Default())
+// deps is what newService takes from other parts: auth's settings (AUTH_SECRET), the
+// backend's (BASE_URL) and the store that counts the limits across instances (the cache
+// component's on Redis; without it they are per process). The registry builds it as one
+// hidden service, as a constructor takes at most six dependencies.
+type deps struct {
+	auth    auth.Settings
+	backend backend.Settings
+	limits  ratelimit.Store
+}
+
+func newDeps(_ context.Context, as auth.Settings, bs backend.Settings, limits registry.Maybe[ratelimit.Shared]) (deps, error) {
+	return deps{auth: as, backend: bs, limits: limits.Value.Store}, nil
+}
+
+func newService(_ context.Context, db *database.DB, users *auth.UserService, mail *comms.Service, s Settings, e deps) (*Service, error) {
+	return build(db, users, mail, s, e, slog.Default())
 }
 
 // build is newService with its logger.
-func build(db *database.DB, users *auth.UserService, mail *comms.Service, s Settings, as auth.Settings, bs backend.Settings, logger *slog.Logger) (*Service, error) {
+func build(db *database.DB, users *auth.UserService, mail *comms.Service, s Settings, e deps, logger *slog.Logger) (*Service, error) {
+	as, bs := e.auth, e.backend
 	origin := bs.LinkOrigin(mail.Production())
 	if origin == "" && mail.Production() && (s.VerifyURL == "" || s.ResetURL == "") {
 		// The links would name the reader's own machine: start, but say so once.
 		logger.Warn("authcomms: BASE_URL is empty in production, so the verification and password-reset emails link to " +
 			DefaultFallbackLinkOrigin + "; set BASE_URL to the app's public URL (or AUTH_VERIFY_EMAIL_URL and AUTH_RESET_PASSWORD_URL)")
 	}
-	return New(db, users, mail, s, &Opts{Secret: as.Secret, BaseURL: origin, Logger: logger})
+	return New(db, users, mail, s, &Opts{Secret: as.Secret, BaseURL: origin, Logger: logger, Limits: e.limits})
 }
 
 // New returns the service for settings s (defaults filled in).
@@ -163,9 +183,9 @@ func New(db *database.DB, users *auth.UserService, c *comms.Service, s Settings,
 		verifyURL:   cmp(s.VerifyURL, origin+DefaultVerifyPath),
 		resetURL:    cmp(s.ResetURL, origin+DefaultResetPath),
 		support:     s.SupportEmail,
-		mailIP:      ratelimit.New(s.MailIPLimit, s.MailIPWindow, nil),
-		mailAccount: ratelimit.New(s.MailAccountLimit, s.MailAccountWindow, nil),
-		tokenIP:     ratelimit.New(s.TokenIPLimit, s.TokenIPWindow, nil),
+		mailIP:      ratelimit.New(s.MailIPLimit, s.MailIPWindow, limiterOpts(o, "authcomms:mail-ip")),
+		mailAccount: ratelimit.New(s.MailAccountLimit, s.MailAccountWindow, limiterOpts(o, "authcomms:mail-account")),
+		tokenIP:     ratelimit.New(s.TokenIPLimit, s.TokenIPWindow, limiterOpts(o, "authcomms:token-ip")),
 		slots:       make(chan struct{}, s.MailQueue),
 	}
 	if svc.support == "" {
@@ -402,16 +422,23 @@ func (s *Service) sendReset(ctx context.Context, email string) error {
 	return err
 }
 
+// limiterOpts are the options of the limiter called name: in the shared store when there
+// is one, under a name of its own, so that the limits by IP do not count each other's
+// requests.
+func limiterOpts(o Opts, name string) *ratelimit.Opts {
+	return &ratelimit.Opts{Shared: o.Limits, Name: name, Logger: o.Logger}
+}
+
 // limitMail counts a request for an email against the client's address and the email
 // address asked for (whether or not an account has it, so a 429 tells nothing).
 func (s *Service) limitMail(ctx context.Context, ip, email string) error {
 	if ip != "" {
-		if d := s.mailIP.Allow(ratelimit.IPKey(ip)); d > 0 {
+		if d := s.mailIP.AllowContext(ctx, ratelimit.IPKey(ip)); d > 0 {
 			s.logger.WarnContext(ctx, "authcomms: account email rate limit reached for an IP", "ip", ip)
 			return &auth.RateLimitError{RetryAfter: d}
 		}
 	}
-	if d := s.mailAccount.Allow("email:" + email); d > 0 {
+	if d := s.mailAccount.AllowContext(ctx, "email:"+email); d > 0 {
 		s.logger.WarnContext(ctx, "authcomms: account email rate limit reached for an address", "ip", ip)
 		return &auth.RateLimitError{RetryAfter: d}
 	}
@@ -473,7 +500,7 @@ func (s *Service) limitToken(ctx context.Context, ip string) error {
 	if ip == "" {
 		return nil
 	}
-	if d := s.tokenIP.Allow(ratelimit.IPKey(ip)); d > 0 {
+	if d := s.tokenIP.AllowContext(ctx, ratelimit.IPKey(ip)); d > 0 {
 		s.logger.WarnContext(ctx, "authcomms: token rate limit reached for an IP", "ip", ip)
 		return &auth.RateLimitError{RetryAfter: d}
 	}

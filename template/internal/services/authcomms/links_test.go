@@ -63,7 +63,7 @@ func TestLinksFollowPort(t *testing.T) {
 				t.Fatal(err)
 			}
 			logs := &logtest.Buffer{}
-			svc, err := build(db, users, c, tt.s, as, tt.bs, slog.New(slog.NewJSONHandler(logs, nil)))
+			svc, err := build(db, users, c, tt.s, deps{auth: as, backend: tt.bs}, slog.New(slog.NewJSONHandler(logs, nil)))
 			if err != nil {
 				t.Fatal(err)
 			}
