@@ -238,6 +238,8 @@ var Default = Catalog{
 		// user_created and sends the welcome email.
 		{Owners: []string{"auth", "comms", "analytics", "cache"}, Paths: []string{"internal/services/onboarding/"}, Migrations: []string{"onboarding"}},
 		{Owners: []string{"ai", "auth"}, Paths: []string{"internal/services/aiauth/"}},
+		// auth's test of its limits counted in Redis across instances needs the cache.
+		{Owners: []string{"auth", "cache"}, Paths: []string{"internal/services/auth/sharedlimits_cache_test.go"}},
 	},
 }
 

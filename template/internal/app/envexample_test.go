@@ -55,13 +55,14 @@ func TestEnvExample(t *testing.T) {
 	}
 }
 
-// rateLimit names the settings of the limiters each process keeps in its own memory
-// (runtime/ratelimit): a count per client address or account.
+// rateLimit names the settings of the limiters of runtime/ratelimit: a count per client
+// address or account.
 var rateLimit = regexp.MustCompile(`_(IP|ACCOUNT)_LIMIT$|^DASHBOARD_PASSWORD$`)
 
-// TestRateLimitDocsSayPerInstance: the limits are counted in each process's memory, so behind
-// a load balancer n instances allow n times the limit; every such setting's doc (and so
-// .env.example and the README's table) says so.
+// TestRateLimitDocsSayPerInstance: a limit is counted in each process's memory unless its
+// limiter shares the cache's Redis, so behind a load balancer n instances may allow n times
+// the limit; every such setting's doc (and so .env.example and the README's table) says
+// whether it is counted by each instance.
 func TestRateLimitDocsSayPerInstance(t *testing.T) {
 	t.Parallel()
 	for _, s := range config.Settings(registry.Default) {

@@ -90,7 +90,8 @@ type Opts struct {
 	// Name namespaces the Limiter's keys in Shared, so that two limiters
 	// (logins and registrations by IP) do not count each other's events; it
 	// must be set with Shared, and be the same in every instance
-	// ("auth:login-ip").
+	// ("auth:login-ip"). A Shared without a Name is not used: the Limiter
+	// counts per process and New logs why.
 	Name string
 	// Logger receives the warning of a shared store outage (slog.Default()
 	// at the moment of logging when nil).
@@ -143,8 +144,14 @@ func New(limit int, window time.Duration, opts *Opts) *Limiter {
 	}
 	if o.Shared != nil && o.Name == "" {
 		// Without a name two limiters would count each other's events in
-		// the store: a programming error every test of the caller meets.
-		panic("ratelimit: Opts.Shared needs an Opts.Name")
+		// the store; counting per process is the safe side of that mistake,
+		// and the log names it for the caller to fix.
+		logger := o.Logger
+		if logger == nil {
+			logger = slog.Default()
+		}
+		logger.Warn("ratelimit: a shared store was given without Opts.Name; this limiter counts per process")
+		o.Shared = nil
 	}
 	return &Limiter{limit: max(limit, 1), window: window, maxKeys: o.MaxKeys, now: o.Now,
 		keys: map[string]*list.Element{}, order: list.New(),

@@ -196,14 +196,36 @@ func TestSharedStoreDown(t *testing.T) {
 	})
 }
 
+// openStore is a shared Store that allows everything: a limiter that used it
+// would never refuse.
+type openStore struct{}
+
+func (openStore) Allow(context.Context, string, int, time.Duration) (time.Duration, error) {
+	return 0, nil
+}
+func (openStore) Add(context.Context, string, int, time.Duration) (time.Duration, error) {
+	return 0, nil
+}
+func (openStore) Check(context.Context, string, int, time.Duration) (time.Duration, error) {
+	return 0, nil
+}
+func (openStore) Reset(context.Context, string) error { return nil }
+
+// TestSharedNeedsName: a shared store without a name would mix limiters'
+// keys; it is left unused, with a warning, and the limiter counts alone.
 func TestSharedNeedsName(t *testing.T) {
 	t.Parallel()
-	defer func() {
-		if recover() == nil {
-			t.Error("New with Shared and no Name did not panic")
-		}
-	}()
-	New(3, time.Minute, &Opts{Shared: downStore{}})
+	var logs bytes.Buffer
+	l := New(1, time.Minute, &Opts{Shared: openStore{}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if !strings.Contains(logs.String(), "without Opts.Name") {
+		t.Errorf("no warning of the missing name; logged:\n%s", logs.String())
+	}
+	if d := l.AllowContext(context.Background(), "k"); d != 0 {
+		t.Fatalf("first attempt refused (%v)", d)
+	}
+	if d := l.AllowContext(context.Background(), "k"); d == 0 {
+		t.Error("second attempt allowed: the limiter does not count locally")
+	}
 }
 
 // TestNoAllocations: without a shared store, the calls on a key already
