@@ -127,7 +127,10 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 	// problem as it will be sent.
 	cfg.Transformers = append([]huma.Transformer{humaProblems(o.Logger, s.settings.MaxBodyBytes)}, cfg.Transformers...)
 	cfg.Formats = jsonFormats(cfg.Formats)
-	adapter := &limitedAdapter{Adapter: humachi.NewAdapter(mux), maxBody: s.settings.MaxBodyBytes}
+	// The adapter's rules for a parameter depend on its Go type, which the registry notes.
+	types := newTypedRegistry(cfg.Components.Schemas)
+	cfg.Components.Schemas = types
+	adapter := &limitedAdapter{Adapter: humachi.NewAdapter(mux), maxBody: s.settings.MaxBodyBytes, types: types}
 	api := huma.NewAPI(cfg, adapter)
 	adapter.api = api
 

@@ -25,6 +25,8 @@ import (
 //     at once, as limitBody does for MAX_BODY_BYTES, rather than huma's once it has read that
 //     far (which cannot say the size).
 //   - A query parameter read from one value given more than once is a 422 (repeatedQuery).
+//   - An integer parameter narrower than 64 bits is refused out of its type's range, rather
+//     than wrapped into it (paramRules; a list's items by listRanges, at each request).
 //   - The body of an operation that takes one is read before huma reads it (readBodyFirst).
 //
 // A request these rules refuse goes through the API's middlewares (huma.API.UseMiddleware,
@@ -41,8 +43,9 @@ import (
 // raises the limit on huma.Register's own operation, before the copy (raiseBodyLimit).
 type limitedAdapter struct {
 	huma.Adapter
-	api     huma.API // set once the API is made from the adapter, before any operation but its own
-	maxBody int64    // MAX_BODY_BYTES
+	api     huma.API       // set once the API is made from the adapter, before any operation but its own
+	maxBody int64          // MAX_BODY_BYTES
+	types   *typedRegistry // the API's schema registry, for its parameters' Go types
 }
 
 // Handle registers op with the rules in front of handler.
@@ -56,6 +59,7 @@ func (a *limitedAdapter) Handle(op *huma.Operation, handler func(huma.Context)) 
 	}
 	op.MaxBodyBytes = limit + 1
 	scalars := scalarQuery(op)
+	lists := paramRules(op, a.types)
 	readsBody := op.RequestBody != nil
 	// huma.Register took the API's middlewares just before calling Handle: the same ones.
 	// huma.NewAPI's own operations (the OpenAPI documents) come before the API, and any
@@ -72,6 +76,12 @@ func (a *limitedAdapter) Handle(op *huma.Operation, handler func(huma.Context)) 
 		}
 		if len(scalars) > 0 {
 			if errs := repeatedQuery(r.URL.RawQuery, scalars); errs != nil {
+				refuse.write(ctx, http.StatusUnprocessableEntity, humaValidationFailed, errs...)
+				return
+			}
+		}
+		if len(lists) > 0 {
+			if errs := listRanges(ctx, r, lists); errs != nil {
 				refuse.write(ctx, http.StatusUnprocessableEntity, humaValidationFailed, errs...)
 				return
 			}
