@@ -1,7 +1,9 @@
 package backend
 
 import (
+	"encoding"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -100,6 +102,9 @@ type listRange struct {
 //     read before the conversion against the schema: out of range is then a 422 ("must be
 //     at most 127"), and the OpenAPI shows the range.
 //   - A list of such integers gets the range on its items' schema, and a listRange.
+//   - A list of items huma cannot read panics here, at registration, naming the parameter
+//     and what to declare instead (unsupportedList): huma would panic at each request
+//     giving it, a 500. mountOne makes the panic the app's error at start.
 //
 // A hidden parameter (`hidden:"true"`) is not in op.Parameters and gets none of these.
 func paramRules(op *huma.Operation, types *typedRegistry) []listRange {
@@ -116,6 +121,10 @@ func paramRules(op *huma.Operation, types *typedRegistry) []listRange {
 			lo, hi := integerRange(t)
 			bound(p.Schema, lo, hi)
 			continue
+		}
+		if why := unsupportedList(t); why != "" {
+			panic(fmt.Sprintf("backend: operation %q (%s %s): %s parameter %q is a %s, %s",
+				op.OperationID, op.Method, op.Path, p.In, p.Name, t, why))
 		}
 		e := t.Elem()
 		if !integerKind(e.Kind()) || e.Bits() >= 64 || p.Schema.Items == nil {
@@ -140,6 +149,39 @@ func bound(s *huma.Schema, lo, hi int64) {
 		s.Maximum = &v
 	}
 	s.PrecomputeMessages()
+}
+
+var textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+
+// unsupportedList says why huma (v2.37.2) cannot read a list parameter of type t, and what
+// to declare instead, or "" when it can. huma reads a list of string items of any type, and
+// of the predeclared number types; other items fall to the list type's own UnmarshalText,
+// and without one huma panics at each request that gives the parameter: []bool,
+// []time.Time, []netip.Addr, and numbers of a type of their own (time.Duration, an enum
+// such as `type Level int`), which huma reads as the predeclared type then cannot store.
+// A []byte huma documents and validates as base64 text yet reads as numbers, so that no
+// value passes.
+func unsupportedList(t reflect.Type) string {
+	e := t.Elem()
+	k := e.Kind()
+	const fails = "which huma cannot read (each request giving it would fail with a 500): "
+	switch {
+	case k == reflect.String:
+		return ""
+	case k == reflect.Uint8:
+		return "which huma documents as base64 text yet reads as numbers, so that no value is accepted: " +
+			"declare it as a string and decode it, or as []uint16 for a list of numbers"
+	case integerKind(k) || k == reflect.Float32 || k == reflect.Float64:
+		if e.PkgPath() == "" && e.Name() == k.String() {
+			return ""
+		}
+		return fails + "declare it as []" + k.String() + " and convert each item to " + e.String()
+	case reflect.PointerTo(t).Implements(textUnmarshalerType):
+		return ""
+	case k == reflect.Bool:
+		return fails + "declare it as []string and read each item with strconv.ParseBool"
+	}
+	return fails + "declare it as []string and convert each item to " + e.String()
 }
 
 // listRanges checks the items of r's list parameters of narrow integers (lists), before

@@ -5,9 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humachi"
+	"github.com/go-chi/chi/v5"
 )
 
 // rangeInput has an integer parameter of each size narrower than 64 bits, in each
@@ -114,5 +119,115 @@ func BenchmarkListRanges(b *testing.B) {
 		if errs := listRanges(nil, r, lists); errs != nil {
 			b.Fatal(errs)
 		}
+	}
+}
+
+// level is an enum-like integer type of its own, and shade one of strings.
+type (
+	level int
+	shade string
+)
+
+// addrList is a list that reads itself (comma-separated addresses).
+type addrList []netip.Addr
+
+func (l *addrList) UnmarshalText(b []byte) error {
+	*l = nil
+	for s := range strings.SplitSeq(string(b), ",") {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return err
+		}
+		*l = append(*l, a)
+	}
+	return nil
+}
+
+// rulesAPI is an API made as Server.Handler makes it: the rules' adapter, whose registry
+// notes the parameters' types.
+func rulesAPI() (huma.API, http.Handler) {
+	mux := chi.NewMux()
+	cfg := huma.DefaultConfig("test", "1")
+	types := newTypedRegistry(cfg.Components.Schemas)
+	cfg.Components.Schemas = types
+	adapter := &limitedAdapter{Adapter: humachi.NewAdapter(mux), maxBody: 1 << 20, types: types}
+	api := huma.NewAPI(cfg, adapter)
+	adapter.api = api
+	return api, mux
+}
+
+// registerList registers GET /list with a query parameter l of type T, and a header X-L of
+// type T, returning the panic of the registration as an error.
+func registerList[T any](api huma.API, read *string) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%v", v)
+		}
+	}()
+	huma.Register(api, huma.Operation{OperationID: "list", Method: http.MethodGet, Path: "/list"},
+		func(_ context.Context, in *struct {
+			L T `query:"l"`
+		}) (*struct{}, error) {
+			*read = fmt.Sprint(in.L)
+			return nil, nil
+		})
+	return nil
+}
+
+// TestListParamTypes: a list parameter whose items huma cannot read is refused when the
+// operation is registered, naming it and what to declare instead: huma panicked at each
+// request giving it (a 500) for []bool, []time.Time, []netip.Addr and numbers of a type of
+// their own ([]time.Duration, []level), and refused any value of a []byte (documented as
+// base64, read as numbers). The lists huma reads keep working.
+func TestListParamTypes(t *testing.T) {
+	t.Parallel()
+	const fails = "which huma cannot read (each request giving it would fail with a 500): "
+	tests := []struct {
+		name     string
+		register func(huma.API, *string) error
+		err      string // of the registration; "" for none
+		query    string // given to one that registers
+		read     string // what the operation then read
+	}{
+		{name: "[]bool", register: registerList[[]bool],
+			err: `query parameter "l" is a []bool, ` + fails + "declare it as []string and read each item with strconv.ParseBool"},
+		{name: "[]time.Time", register: registerList[[]time.Time],
+			err: `query parameter "l" is a []time.Time, ` + fails + "declare it as []string and convert each item to time.Time"},
+		{name: "[]netip.Addr", register: registerList[[]netip.Addr],
+			err: `query parameter "l" is a []netip.Addr, ` + fails + "declare it as []string and convert each item to netip.Addr"},
+		{name: "[]time.Duration", register: registerList[[]time.Duration],
+			err: `query parameter "l" is a []time.Duration, ` + fails + "declare it as []int64 and convert each item to time.Duration"},
+		{name: "[]level", register: registerList[[]level],
+			err: `query parameter "l" is a []backend.level, ` + fails + "declare it as []int and convert each item to backend.level"},
+		{name: "[]uint8", register: registerList[[]uint8],
+			err: `query parameter "l" is a []uint8, which huma documents as base64 text yet reads as numbers, so that no value is accepted: declare it as a string and decode it, or as []uint16 for a list of numbers`},
+		{name: "[]string", register: registerList[[]string], query: "l=a,b", read: "[a b]"},
+		{name: "[]shade", register: registerList[[]shade], query: "l=a,b", read: "[a b]"},
+		{name: "[]int", register: registerList[[]int], query: "l=1,2", read: "[1 2]"},
+		{name: "[]float32", register: registerList[[]float32], query: "l=1.5,2", read: "[1.5 2]"},
+		{name: "[]uint64", register: registerList[[]uint64], query: "l=1,18446744073709551615", read: "[1 18446744073709551615]"},
+		{name: "a list reading itself", register: registerList[addrList], query: "l=192.0.2.1,::1", read: "[192.0.2.1 ::1]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			api, h := rulesAPI()
+			var read string
+			err := tt.register(api, &read)
+			if tt.err != "" {
+				if want := `backend: operation "list" (GET /list): ` + tt.err; err == nil || err.Error() != want {
+					t.Errorf("registration: %v\nwant %s", err, want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("registration: %v", err)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/list?"+tt.query, nil))
+			if rec.Code != http.StatusNoContent || read != tt.read {
+				t.Errorf("GET /list?%s: %d %s, read %q; want 204, %q", tt.query, rec.Code, rec.Body, read, tt.read)
+			}
+		})
 	}
 }
