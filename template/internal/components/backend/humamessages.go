@@ -224,11 +224,15 @@ func items(v any) string {
 }
 
 // number writes a schema's bound as a person would: huma formats it with %v of
-// a float64, which writes a million as 1e+06.
+// a float64, which writes a million as 1e+06. A bound past what anyone writes out
+// (float32's, 3.4e+38) keeps its exponent.
 func number(s string) string {
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return s
+	}
+	if math.Abs(f) >= 1e21 {
+		return strconv.FormatFloat(f, 'g', -1, 64) // float32's range, 39 digits otherwise
 	}
 	return strconv.FormatFloat(f, 'f', -1, 64)
 }

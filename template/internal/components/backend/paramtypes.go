@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -14,13 +15,17 @@ import (
 )
 
 // typedRegistry is the API's schema registry, noting the Go type of each schema it makes
-// for an integer type narrower than 64 bits or a slice: the rules limitedAdapter sets on an
+// for an integer type narrower than 64 bits, a float32 or a slice: the rules limitedAdapter sets on an
 // operation's parameters depend on the Go type, which an operation does not carry (huma
 // writes int8, int16 and int32 alike as an integer of format int32). huma asks the API's
 // registry for the schema of each parameter's type when it registers the operation, then
 // keeps that schema as the parameter's, so the adapter finds the type by the schema. The
 // fields of a body's types are asked of the registry inside, not of this one: they are not
 // noted. Nothing is noted after registration, and requests never look here.
+//
+// huma gives its own registry a configuration no other can have (registryConfig,
+// unexported), read when it registers an operation: the one huma.DefaultConfig makes is
+// the zero value, which is also what huma reads of this registry.
 type typedRegistry struct {
 	huma.Registry
 	mu    sync.Mutex
@@ -37,7 +42,7 @@ func (r *typedRegistry) Schema(t reflect.Type, allowRef bool, hint string) *huma
 	if s == nil {
 		return s
 	}
-	if t.Kind() == reflect.Slice || (integerKind(t.Kind()) && t.Bits() < 64) {
+	if k := t.Kind(); k == reflect.Slice || k == reflect.Float32 || (integerKind(k) && t.Bits() < 64) {
 		r.mu.Lock()
 		r.types[s] = t
 		r.mu.Unlock()
@@ -101,6 +106,8 @@ type listRange struct {
 //     wrapping (300 given an int8 reached the operation as 44), but validates the value it
 //     read before the conversion against the schema: out of range is then a 422 ("must be
 //     at most 127"), and the OpenAPI shows the range.
+//   - A float32 parameter likewise gets float32's range: huma reads it as a float64, and
+//     1e39 reached the operation as +Inf.
 //   - A list of such integers gets the range on its items' schema, and a listRange.
 //   - A list of items huma cannot read panics here, at registration, naming the parameter
 //     and what to declare instead (unsupportedList): huma would panic at each request
@@ -117,9 +124,14 @@ func paramRules(op *huma.Operation, types *typedRegistry) []listRange {
 		if t == nil {
 			continue
 		}
-		if t.Kind() != reflect.Slice {
+		switch t.Kind() {
+		case reflect.Slice:
+		case reflect.Float32:
+			bound(p.Schema, -math.MaxFloat32, math.MaxFloat32)
+			continue
+		default:
 			lo, hi := integerRange(t)
-			bound(p.Schema, lo, hi)
+			bound(p.Schema, float64(lo), float64(hi))
 			continue
 		}
 		if why := unsupportedList(t); why != "" {
@@ -131,22 +143,19 @@ func paramRules(op *huma.Operation, types *typedRegistry) []listRange {
 			continue
 		}
 		lo, hi := integerRange(e)
-		bound(p.Schema.Items, lo, hi)
-		p.Schema.PrecomputeMessages()
+		bound(p.Schema.Items, float64(lo), float64(hi))
 		lists = append(lists, listRange{in: p.In, name: p.Name, explode: p.In == "query" && p.Explode != nil && *p.Explode, lo: lo, hi: hi})
 	}
 	return lists
 }
 
 // bound narrows s's minimum and maximum to lo and hi.
-func bound(s *huma.Schema, lo, hi int64) {
-	if s.Minimum == nil || *s.Minimum < float64(lo) {
-		v := float64(lo)
-		s.Minimum = &v
+func bound(s *huma.Schema, lo, hi float64) {
+	if s.Minimum == nil || *s.Minimum < lo {
+		s.Minimum = &lo
 	}
-	if s.Maximum == nil || *s.Maximum > float64(hi) {
-		v := float64(hi)
-		s.Maximum = &v
+	if s.Maximum == nil || *s.Maximum > hi {
+		s.Maximum = &hi
 	}
 	s.PrecomputeMessages()
 }

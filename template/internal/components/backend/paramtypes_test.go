@@ -26,6 +26,7 @@ type rangeInput struct {
 	U16 uint16   `query:"u16"`
 	U32 uint32   `query:"u32"`
 	U   uint     `query:"u"`
+	F32 float32  `query:"f32"`
 	M8  int8     `query:"m8" maximum:"1000"`
 	H16 int16    `header:"X-Level"`
 	C8  uint8    `cookie:"c8"`
@@ -43,7 +44,7 @@ type rangeOutput struct {
 var rangeRoutes = Routes(func(r *Router) error {
 	huma.Get(r.API, "/test/range/{p8}", func(_ context.Context, in *rangeInput) (*rangeOutput, error) {
 		out := &rangeOutput{}
-		out.Body.Read = fmt.Sprint(in.P8, in.I8, in.I16, in.I32, in.U8, in.U16, in.U32, in.U, in.M8, in.H16, in.C8, in.L8, in.E16, in.HL)
+		out.Body.Read = fmt.Sprint(in.P8, in.I8, in.I16, in.I32, in.U8, in.U16, in.U32, in.U, in.F32, in.M8, in.H16, in.C8, in.L8, in.E16, in.HL)
 		return out, nil
 	})
 	return nil
@@ -51,7 +52,8 @@ var rangeRoutes = Routes(func(r *Router) error {
 
 // TestParamRange: an integer parameter narrower than 64 bits given a value past its type's
 // range is refused with its range, in every location and as a list's item: huma read it as
-// 64 bits and converted it, so that 300 given an int8 reached the operation as 44, and it
+// 64 bits and converted it, so that 300 given an int8 reached the operation as 44 (1e39
+// given a float32 as +Inf), and it
 // refused a list's item out of range as not a whole number. Values in range reach the
 // operation as given.
 func TestParamRange(t *testing.T) {
@@ -72,6 +74,8 @@ func TestParamRange(t *testing.T) {
 		{name: "uint16 too large", target: "/test/range/1?u16=70000", detail: vf + "query.u16: must be at most 65535"},
 		{name: "uint32 too large", target: "/test/range/1?u32=4294967296", detail: vf + "query.u32: must be at most 4294967295"},
 		{name: "uint past its range", target: "/test/range/1?u=18446744073709551616", detail: vf + "query.u: is too large a number; send a smaller whole number such as 10"},
+		{name: "float32 too large", target: "/test/range/1?f32=1e39", detail: vf + "query.f32: must be at most 3.4028234663852886e+38"},
+		{name: "float32 too small", target: "/test/range/1?f32=-1e39", detail: vf + "query.f32: must be at least -3.4028234663852886e+38"},
 		{name: "declared maximum past the type's", target: "/test/range/1?m8=300", detail: vf + "query.m8: must be at most 127"},
 		{name: "path", target: "/test/range/300", detail: vf + "path.p8: must be at most 127"},
 		{name: "header", target: "/test/range/1", header: http.Header{"X-Level": {"40000"}}, detail: vf + "header.X-Level: must be at most 32767"},
@@ -83,9 +87,9 @@ func TestParamRange(t *testing.T) {
 		{name: "exploded list item negative", target: "/test/range/1?e16=-1", detail: vf + "query.e16: item -1 is too small; each item must be at least 0"},
 		{name: "header list item", target: "/test/range/1", header: http.Header{"X-Levels": {"5,128"}}, detail: vf + "header.X-Levels: item 128 is too large; each item must be at most 127"},
 		{name: "list item not a number", target: "/test/range/1?l8=1,x", detail: vf + "query.l8: must be a whole number such as 10"},
-		{name: "bounds", target: "/test/range/-128?i8=127&i16=-32768&i32=2147483647&u8=255&u16=65535&u32=4294967295&u=18446744073709551615&m8=127&c8=0&l8=-128,127&e16=0&e16=65535",
+		{name: "bounds", target: "/test/range/-128?i8=127&i16=-32768&i32=2147483647&u8=255&u16=65535&u32=4294967295&u=18446744073709551615&f32=3.4e38&m8=127&c8=0&l8=-128,127&e16=0&e16=65535",
 			header: http.Header{"X-Level": {"32767"}, "X-Levels": {"-128,127"}, "Cookie": {"c8=255"}},
-			read:   "-128 127 -32768 2147483647 255 65535 4294967295 18446744073709551615 127 32767 255 [-128 127] [0 65535] [-128 127]"},
+			read:   "-128 127 -32768 2147483647 255 65535 4294967295 18446744073709551615 3.4e+38 127 32767 255 [-128 127] [0 65535] [-128 127]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
