@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -15,9 +16,9 @@ import (
 )
 
 // typedRegistry is the API's schema registry, noting the Go type of each schema it makes
-// for an integer type narrower than 64 bits, a float32 or a slice: the rules limitedAdapter sets on an
-// operation's parameters depend on the Go type, which an operation does not carry (huma
-// writes int8, int16 and int32 alike as an integer of format int32). huma asks the API's
+// for an integer type narrower than 64 bits, a float32 or a slice: the rules limitedAdapter
+// sets on an operation's parameters depend on the Go type, which an operation does not
+// carry (huma writes int8, int16 and int32 alike as an integer of format int32). huma asks the API's
 // registry for the schema of each parameter's type when it registers the operation, then
 // keeps that schema as the parameter's, so the adapter finds the type by the schema. The
 // fields of a body's types are asked of the registry inside, not of this one: they are not
@@ -169,7 +170,7 @@ var textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 // []time.Time, []netip.Addr, and numbers of a type of their own (time.Duration, an enum
 // such as `type Level int`), which huma reads as the predeclared type then cannot store.
 // A []byte huma documents and validates as base64 text yet reads as numbers, so that no
-// value passes.
+// value passes, and one that reads itself (net.IP) it reads as numbers all the same.
 func unsupportedList(t reflect.Type) string {
 	e := t.Elem()
 	k := e.Kind()
@@ -177,6 +178,12 @@ func unsupportedList(t reflect.Type) string {
 	switch {
 	case k == reflect.String:
 		return ""
+	case k == reflect.Uint8 && reflect.PointerTo(t).Implements(textUnmarshalerType):
+		fix := "a string and convert it to " + t.String()
+		if t == reflect.TypeFor[net.IP]() {
+			fix = "a netip.Addr, which huma reads"
+		}
+		return "which huma reads as a list of numbers, not by its UnmarshalText, so that no value is accepted: declare it as " + fix
 	case k == reflect.Uint8:
 		return "which huma documents as base64 text yet reads as numbers, so that no value is accepted: " +
 			"declare it as a string and decode it, or as []uint16 for a list of numbers"

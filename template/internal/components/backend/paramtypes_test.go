@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -182,7 +183,7 @@ func registerList[T any](api huma.API, read *string) (err error) {
 // operation is registered, naming it and what to declare instead: huma panicked at each
 // request giving it (a 500) for []bool, []time.Time, []netip.Addr and numbers of a type of
 // their own ([]time.Duration, []level), and refused any value of a []byte (documented as
-// base64, read as numbers). The lists huma reads keep working.
+// base64, read as numbers) or a net.IP (read as numbers, not as an address). The lists huma reads keep working.
 func TestListParamTypes(t *testing.T) {
 	t.Parallel()
 	const fails = "which huma cannot read (each request giving it would fail with a 500): "
@@ -205,6 +206,8 @@ func TestListParamTypes(t *testing.T) {
 			err: `query parameter "l" is a []backend.level, ` + fails + "declare it as []int and convert each item to backend.level"},
 		{name: "[]uint8", register: registerList[[]uint8],
 			err: `query parameter "l" is a []uint8, which huma documents as base64 text yet reads as numbers, so that no value is accepted: declare it as a string and decode it, or as []uint16 for a list of numbers`},
+		{name: "net.IP", register: registerList[net.IP],
+			err: `query parameter "l" is a net.IP, which huma reads as a list of numbers, not by its UnmarshalText, so that no value is accepted: declare it as a netip.Addr, which huma reads`},
 		{name: "[]string", register: registerList[[]string], query: "l=a,b", read: "[a b]"},
 		{name: "[]shade", register: registerList[[]shade], query: "l=a,b", read: "[a b]"},
 		{name: "[]int", register: registerList[[]int], query: "l=1,2", read: "[1 2]"},

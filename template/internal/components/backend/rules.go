@@ -25,8 +25,9 @@ import (
 //     at once, as limitBody does for MAX_BODY_BYTES, rather than huma's once it has read that
 //     far (which cannot say the size).
 //   - A query parameter read from one value given more than once is a 422 (repeatedQuery).
-//   - An integer parameter narrower than 64 bits is refused out of its type's range, rather
-//     than wrapped into it (paramRules; a list's items by listRanges, at each request).
+//   - An integer or float32 parameter is refused out of its type's range, rather than
+//     wrapped into it (paramRules; a list's items by listRanges, at each request), and a
+//     parameter huma cannot read (a []bool, a net.IP) refuses the registration.
 //   - The body of an operation that takes one is read before huma reads it (readBodyFirst).
 //
 // A request these rules refuse goes through the API's middlewares (huma.API.UseMiddleware,
