@@ -57,7 +57,7 @@ func Register(r *registry.Registry) error {
 	registry.Contribute(r, Name, command.Builder(analyticsCommand))
 	return errors.Join(
 		config.Provide[Settings](r, Name),
-		registry.Provide4(r, NewService, registry.Describe("event tracking: buffered batch writes, hourly roll-ups, counts and funnels"),
+		registry.Provide5(r, NewService, registry.Describe("event tracking: buffered batch writes, hourly roll-ups, counts and funnels"),
 			// Stop writes the whole buffer: up to ANALYTICS_BUFFER_LIMIT events, a few seconds.
 			registry.StopTimeout(StopTimeout)),
 	)

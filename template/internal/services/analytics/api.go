@@ -188,7 +188,8 @@ func mount(r *backend.Router) error {
 	if err != nil {
 		return err
 	}
-	h := &handlers{svc: svc, r: r, limiter: ratelimit.New(svc.settings.IngestIPLimit, svc.settings.IngestWindow, nil)}
+	h := &handlers{svc: svc, r: r, limiter: ratelimit.New(svc.settings.IngestIPLimit, svc.settings.IngestWindow,
+		&ratelimit.Opts{Shared: svc.limits, Name: "analytics:ingest-ip", Logger: svc.logger})}
 	if svc.settings.TrackRequests {
 		// huma applies a middleware to the operations registered after it: those of the
 		// contributors mounted after this one (in name order) and this service's own, which
@@ -262,7 +263,7 @@ func atBounds(now time.Time) string {
 }
 
 func (h *handlers) track(ctx context.Context, in *eventsInput) (*eventsOutput, error) {
-	if d := h.limiter.Allow(in.ip); d > 0 {
+	if d := h.limiter.AllowContext(ctx, in.ip); d > 0 {
 		secs := ratelimit.Seconds(d)
 		return nil, huma.ErrorWithHeaders(huma.NewError(http.StatusTooManyRequests, "Too many event batches from this address; retry after "+backend.Seconds(secs)+"."),
 			http.Header{"Retry-After": {strconv.Itoa(secs)}})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/runtime/ratelimit"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -40,8 +41,9 @@ const slowWrite = 10 * time.Second
 type Service struct {
 	db       *database.DB
 	settings Settings
-	identity Identity // nil without the analytics+auth glue
-	memo     Memo     // nil without the analytics+cache glue
+	identity Identity        // nil without the analytics+auth glue
+	memo     Memo            // nil without the analytics+cache glue
+	limits   ratelimit.Store // nil: the ingest limit counts per process
 	logger   *slog.Logger
 	now      func() time.Time
 
@@ -77,16 +79,20 @@ type Service struct {
 type Opts struct {
 	Identity Identity
 	Memo     Memo
+	// Limits, when not nil, is the store ANALYTICS_INGEST_IP_LIMIT is counted in across
+	// instances (the cache component's, on Redis); nil counts per process.
+	Limits ratelimit.Store
 	// Logger receives the flusher's warnings; slog.Default() when nil.
 	Logger *slog.Logger
 	// Now is the clock events are stamped with (time.Now when nil).
 	Now func() time.Time
 }
 
-// NewService is the registry constructor: the container passes the database, the settings
-// and the glue's Identity and Memo when their owners are selected.
-func NewService(_ context.Context, db *database.DB, s Settings, id registry.Maybe[Identity], memo registry.Maybe[Memo]) (*Service, error) {
-	return New(db, s, &Opts{Identity: id.Value, Memo: memo.Value})
+// NewService is the registry constructor: the container passes the database, the settings,
+// the glue's Identity and Memo when their owners are selected, and the cache's shared limit
+// store when the cache runs on Redis.
+func NewService(_ context.Context, db *database.DB, s Settings, id registry.Maybe[Identity], memo registry.Maybe[Memo], limits registry.Maybe[ratelimit.Shared]) (*Service, error) {
+	return New(db, s, &Opts{Identity: id.Value, Memo: memo.Value, Limits: limits.Value.Store})
 }
 
 // New returns a Service writing to db with s (defaults filled in). Start begins the
@@ -110,7 +116,7 @@ func New(db *database.DB, s Settings, opts *Opts) (*Service, error) {
 		o.Now = time.Now
 	}
 	return &Service{
-		db: db, settings: s, identity: o.Identity, memo: o.Memo, logger: o.Logger, now: o.Now,
+		db: db, settings: s, identity: o.Identity, memo: o.Memo, limits: o.Limits, logger: o.Logger, now: o.Now,
 		buf:   make([]Event, 0, s.BufferSize),
 		spare: make([]Event, 0, s.BufferSize),
 		kick:  make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),

@@ -91,7 +91,7 @@ func TestStopLosesNothing(t *testing.T) {
 		if err := registry.Value(r, Settings{FlushInterval: time.Hour}.WithDefaults()); err != nil {
 			t.Fatal(err)
 		}
-		if err := registry.Provide4(r, NewService, registry.StopTimeout(StopTimeout)); err != nil {
+		if err := registry.Provide5(r, NewService, registry.StopTimeout(StopTimeout)); err != nil {
 			t.Fatal(err)
 		}
 		c, err := r.Build()
