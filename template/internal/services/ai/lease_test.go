@@ -1,6 +1,7 @@
 package ai
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
@@ -288,6 +291,70 @@ func TestConversationClaimOneWinner(t *testing.T) {
 		}
 		if winners != 1 {
 			t.Errorf("%d claims won the conversation, want 1", winners)
+		}
+	})
+}
+
+// TestConversationClaimGone: a conversation deleted between the prompt's check that it is the
+// caller's and its claim is missing, a 404 at once. The claim's UPDATE changes no row either
+// way, and was taken for a lease held by another: a 409 saying to retry, whose retry then
+// found the conversation missing.
+func TestConversationClaimGone(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		inst := newInstance(t, db, hookProvider{during: func(context.Context) {}})
+		h := &handlers{svc: inst.svc}
+		for _, tc := range []struct {
+			name string
+			// before readies conversation id before the claim.
+			before func(t *testing.T, id int64)
+			// id is the conversation claimed instead of the one created (0: that one).
+			id     int64
+			want   error
+			status int
+		}{
+			{"free", func(*testing.T, int64) {}, 0, nil, 0},
+			{"held", func(t *testing.T, id int64) {
+				if _, err := inst.svc.claim(t.Context(), id); err != nil {
+					t.Fatal(err)
+				}
+			}, 0, ErrConversationBusy, http.StatusConflict},
+			{"deleted", func(t *testing.T, id int64) {
+				if err := inst.svc.store.deleteConversation(t.Context(), id, "ann"); err != nil {
+					t.Fatal(err)
+				}
+			}, 0, ErrNotFound, http.StatusNotFound},
+			{"deleted while held", func(t *testing.T, id int64) {
+				if _, err := inst.svc.claim(t.Context(), id); err != nil {
+					t.Fatal(err)
+				}
+				if err := inst.svc.store.deleteConversation(t.Context(), id, "ann"); err != nil {
+					t.Fatal(err)
+				}
+			}, 0, ErrNotFound, http.StatusNotFound},
+			{"never existed", func(*testing.T, int64) {}, 1 << 40, ErrNotFound, http.StatusNotFound},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				c, err := inst.svc.store.createConversation(t.Context(), "ann", "t", "default", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tc.before(t, c.ID)
+				id := cmp.Or(tc.id, c.ID)
+				_, err = inst.svc.claim(t.Context(), id)
+				if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+					t.Fatalf("claim: %v, want %v", err, tc.want)
+				}
+				if tc.want == ErrNotFound && errors.Is(err, ErrConversationBusy) {
+					t.Errorf("claim: %v, is also busy", err)
+				}
+				if err == nil {
+					return
+				}
+				var se huma.StatusError
+				if !errors.As(h.problem(t.Context(), err), &se) || se.GetStatus() != tc.status {
+					t.Errorf("problem of %v: %v, want status %d", err, se, tc.status)
+				}
+			})
 		}
 	})
 }

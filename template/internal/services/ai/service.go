@@ -144,8 +144,9 @@ func (s *Service) answerLease() time.Duration { return s.settings.Timeout + leas
 
 // claim takes conversation id's answering lease in the database, so that instances sharing
 // it (replicas behind a load balancer, `serve` and `ai chat`) answer one of its prompts at a
-// time; ErrConversationBusy when another prompt holds it. It returns the lease's end, which
-// unclaim needs.
+// time; ErrConversationBusy when another prompt holds it, ErrNotFound when the conversation
+// was deleted since prepare read it (a 404 at once, not a 409 whose retry finds it gone). It
+// returns the lease's end, which unclaim needs.
 func (s *Service) claim(ctx context.Context, id int64) (time.Time, error) {
 	now := s.now()
 	until := now.Add(s.answerLease())

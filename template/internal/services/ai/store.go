@@ -106,7 +106,7 @@ func (s *store) conversation(ctx context.Context, id int64, userID string) (*Con
 // holds it: one conditional UPDATE, which the database runs for one writer at a time, so of
 // two instances sharing it that claim at once only one changes the row. A lease that ended
 // before now is free: its holder died mid-answer (or went past its bound). false when another
-// holds it.
+// holds it; ErrNotFound when the conversation is gone (deleted since the caller read it).
 func (s *store) claimConversation(ctx context.Context, id int64, now, until time.Time) (bool, error) {
 	res, err := s.db.NewUpdate().Model((*Conversation)(nil)).Set("answering_until = ?", until.UTC()).
 		Where("id = ?", id).
@@ -120,7 +120,28 @@ func (s *store) claimConversation(ctx context.Context, id int64, now, until time
 	if err != nil {
 		return false, fmt.Errorf("ai: claim conversation: %w", err)
 	}
-	return n == 1, nil
+	if n == 1 {
+		return true, nil
+	}
+	// No row changed: held by another, or deleted between the caller's read and this UPDATE,
+	// which a retry would find missing (404) after being told the conversation is busy (409).
+	// The second query is on the busy path only.
+	if err := s.conversationExists(ctx, id); err != nil {
+		return false, fmt.Errorf("ai: claim conversation: %w", err)
+	}
+	return false, nil
+}
+
+// conversationExists returns ErrNotFound when conversation id does not exist.
+func (s *store) conversationExists(ctx context.Context, id int64) error {
+	ok, err := s.db.NewSelect().Model((*Conversation)(nil)).Where("id = ?", id).Exists(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // releaseConversation ends the lease claimConversation (or createConversation) took until
