@@ -38,8 +38,9 @@ var (
 // BusyRetryAfter is the wait told to a prompt refused with ErrConversationBusy (the 409's
 // Retry-After): a few seconds, about what an answer takes, so a client that retries then
 // mostly finds the conversation free, and one that does not is refused again at the cost of
-// a read and an UPDATE. The lease's end would be the wrong wait: it is the bound of an answer
-// whose instance died (AI_TIMEOUT and a margin), minutes a client would wait for nothing.
+// a read and an UPDATE. The lease's end would be the wrong wait: the answer renews it as long
+// as it runs, and it is only reached when the instance answering died, up to a minute a
+// client would wait for nothing.
 const BusyRetryAfter = 5 * time.Second
 
 // PromptSizeError is a prompt or system prompt over AI_MAX_PROMPT_BYTES; it is
@@ -112,6 +113,8 @@ type Service struct {
 	logger     *slog.Logger
 	production bool
 	now        func() time.Time
+	// leaseTerm and leaseRenew are leaseTerm and leaseRenewEvery (shorter in tests).
+	leaseTerm, leaseRenew time.Duration
 
 	mu      sync.Mutex
 	calls   int64
@@ -129,18 +132,19 @@ type Service struct {
 	ended    int64
 }
 
-// leaseMargin is added to AI_TIMEOUT for a conversation's answering lease (see answerLease).
-const leaseMargin = time.Minute
-
-// answerLease is how long a prompt holds its conversation (answering_until): the longest its
-// answer can take, so that a lease is never up while its answer is still under way, and a
-// process that dies mid-answer frees the conversation by itself soon after. The provider call
-// is bounded by AI_TIMEOUT (the httpclient's Timeout covers every attempt, the waits between
-// them and reading the whole stream); the margin covers the database work around it (the
-// history read, the prompt stored before, the answer and the ledger line after, each
-// bounded at 10 s) and clocks of instances that differ by up to half a minute (each compares
-// the lease with its own clock).
-func (s *Service) answerLease() time.Duration { return s.settings.Timeout + leaseMargin }
+// leaseTerm is how long a conversation's answering lease (answering_until) runs from its
+// claim or its latest renewal, and leaseRenewEvery how often the instance answering renews
+// it (see keepLease). Short, so that an instance that dies mid-answer (and neither renews nor
+// releases its lease) holds its conversation for a minute at most, not for the longest an
+// answer can take (AI_TIMEOUT, minutes); renewed, so that a long answer keeps its
+// conversation however long it takes. Three renewals per term: one that fails (the database
+// briefly away; each try is bounded at 10 s) leaves the lease running until the next, and
+// instances whose clocks differ by up to about 20 s (each compares the lease with its own)
+// still see a renewed lease running.
+const (
+	leaseTerm       = time.Minute
+	leaseRenewEvery = leaseTerm / 3
+)
 
 // claim takes conversation id's answering lease in the database, so that instances sharing
 // it (replicas behind a load balancer, `serve` and `ai chat`) answer one of its prompts at a
@@ -149,7 +153,7 @@ func (s *Service) answerLease() time.Duration { return s.settings.Timeout + leas
 // returns the lease's end, which unclaim needs.
 func (s *Service) claim(ctx context.Context, id int64) (time.Time, error) {
 	now := s.now()
-	until := now.Add(s.answerLease())
+	until := now.Add(s.leaseTerm)
 	ok, err := s.store.claimConversation(ctx, id, now, until)
 	if err != nil {
 		return time.Time{}, err
@@ -167,12 +171,84 @@ func (s *Service) unclaim(ctx context.Context, prep *preparation) {
 	if prep == nil || prep.claimed == 0 {
 		return
 	}
+	if prep.stopRenewing != nil {
+		// Stopped first: a renewal under way would otherwise change the lease's end after
+		// the release read it, and so outlive it.
+		prep.stopRenewing()
+		prep.stopRenewing = nil
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := s.store.releaseConversation(ctx, prep.claimed, prep.leaseUntil); err != nil {
 		s.logger.WarnContext(ctx, "ai: freeing a conversation failed; it takes prompts again once its lease is up", "conversation", prep.claimed, "error", err)
 	}
 	prep.claimed = 0
+}
+
+// keepLease renews the lease prep holds every leaseRenew while its answer is under way,
+// each time to leaseTerm from then, until unclaim stops it (which waits for it, so no
+// renewal outlives the answer) or ctx ends (the answer ends with it, and unclaim follows).
+// A renewal that fails (the database away) is logged and tried again at the next tick: the
+// lease still runs until its last end. One that finds the lease no longer this answer's
+// stops the renewals and lets the answer go on, as it is already being produced: the
+// conversation was deleted (the answer then finds it missing when it stores itself, a 404),
+// or the lease ran out before a renewal (the database away for a whole term, or this
+// process stalled) and another instance claimed it (a warning: the two answers may be stored
+// out of their places).
+func (s *Service) keepLease(ctx context.Context, prep *preparation) {
+	if prep == nil || prep.claimed == 0 || prep.stopRenewing != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	id, until := prep.claimed, prep.leaseUntil
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(s.leaseRenew)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			next, ok, err := s.renewLease(ctx, id, until)
+			switch {
+			case err != nil:
+				s.logger.WarnContext(ctx, "ai: renewing a conversation's answering lease failed; trying again", "conversation", id, "lease_until", until, "error", err)
+			case !ok:
+				return
+			default:
+				until = next
+			}
+		}
+	}()
+	prep.stopRenewing = func() {
+		cancel()
+		<-done
+		prep.leaseUntil = until
+	}
+}
+
+// renewLease extends conversation id's lease, which ends at until, to leaseTerm from now.
+// ok is false when the lease is no longer until (see keepLease): deleted, or taken.
+func (s *Service) renewLease(ctx context.Context, id int64, until time.Time) (next time.Time, ok bool, err error) {
+	// Not cut short by ctx: a renewal the database made but whose answer was cancelled would
+	// leave a lease that the release, knowing only until, could not end.
+	dbCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	next = s.now().Add(s.leaseTerm)
+	ok, err = s.store.renewConversation(dbCtx, id, until, next)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		s.logger.DebugContext(ctx, "ai: the conversation being answered was deleted", "conversation", id)
+		return until, false, nil
+	case err != nil:
+		return until, false, err
+	case !ok:
+		s.logger.WarnContext(ctx, "ai: a conversation's answering lease ran out before its renewal and another prompt took it; both answers go on", "conversation", id, "lease_until", until)
+	}
+	return next, ok, nil
 }
 
 // NewService is the registry constructor.
@@ -199,7 +275,8 @@ func New(db *database.DB, s Settings, opts *Opts) (*Service, error) {
 	profiles, _ := s.ProfileList()
 	prices, _ := newPrices(s.Prices)
 	svc := &Service{settings: s, profiles: profiles, providers: map[string]Provider{}, prices: prices, inFlight: map[string]int64{},
-		identity: opts.Identity, tools: slices.Clone(opts.Tools), logger: opts.Logger, production: opts.Production, now: opts.Now}
+		identity: opts.Identity, tools: slices.Clone(opts.Tools), logger: opts.Logger, production: opts.Production, now: opts.Now,
+		leaseTerm: leaseTerm, leaseRenew: leaseRenewEvery}
 	if svc.logger == nil {
 		svc.logger = slog.Default()
 	}
@@ -406,6 +483,9 @@ type preparation struct {
 	// leaseUntil (see claim), which chat gives up when it ends; 0 for none.
 	claimed    int64
 	leaseUntil time.Time
+	// stopRenewing stops keepLease's renewals of the lease (and updates leaseUntil to the
+	// latest); nil when none run.
+	stopRenewing func()
 }
 
 func (s *Service) prepare(ctx context.Context, p ChatParams) (*preparation, error) {
@@ -457,6 +537,8 @@ func (s *Service) chat(ctx context.Context, p ChatParams, prep *preparation) (*C
 	if err != nil {
 		return nil, err
 	}
+	// Renewed while the provider answers; unclaim stops it.
+	s.keepLease(ctx, prep)
 	resp, callErr := s.call(ctx, ci, req, p.OnDelta)
 	return s.keepAnswer(ctx, ci, resp, callErr)
 }
@@ -484,7 +566,7 @@ func (s *Service) startChat(ctx context.Context, p *ChatParams, prep *preparatio
 		}
 	} else {
 		// Created claimed, for a client that finds it (in its list) while it is answered.
-		until := s.now().Add(s.answerLease())
+		until := s.now().Add(s.leaseTerm)
 		if conv, err = s.store.createConversation(ctx, user, titleOf(p.Prompt), profile.Name, &until); err != nil {
 			return nil, nil, err
 		}

@@ -105,7 +105,7 @@ func (s *store) conversation(ctx context.Context, id int64, userID string) (*Con
 // claimConversation takes conversation id's answering lease until until, unless another
 // holds it: one conditional UPDATE, which the database runs for one writer at a time, so of
 // two instances sharing it that claim at once only one changes the row. A lease that ended
-// before now is free: its holder died mid-answer (or went past its bound). false when another
+// before now is free: its holder died mid-answer (or stopped renewing it). false when another
 // holds it; ErrNotFound when the conversation is gone (deleted since the caller read it).
 func (s *store) claimConversation(ctx context.Context, id int64, now, until time.Time) (bool, error) {
 	res, err := s.db.NewUpdate().Model((*Conversation)(nil)).Set("answering_until = ?", until.UTC()).
@@ -142,6 +142,28 @@ func (s *store) conversationExists(ctx context.Context, id int64) error {
 		return ErrNotFound
 	}
 	return nil
+}
+
+// renewConversation moves the end of conversation id's lease from until to next, if it is
+// still that lease (the release's rule); false when another instance took the conversation
+// since, ErrNotFound when it is gone.
+func (s *store) renewConversation(ctx context.Context, id int64, until, next time.Time) (bool, error) {
+	res, err := s.db.NewUpdate().Model((*Conversation)(nil)).Set("answering_until = ?", next.UTC()).
+		Where("id = ?", id).Where("answering_until = ?", until.UTC()).Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("ai: renew conversation lease: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("ai: renew conversation lease: %w", err)
+	}
+	if n == 1 {
+		return true, nil
+	}
+	if err := s.conversationExists(ctx, id); err != nil {
+		return false, fmt.Errorf("ai: renew conversation lease: %w", err)
+	}
+	return false, nil
 }
 
 // releaseConversation ends the lease claimConversation (or createConversation) took until
