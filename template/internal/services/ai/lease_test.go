@@ -358,3 +358,49 @@ func TestConversationClaimGone(t *testing.T) {
 		}
 	})
 }
+
+// TestConversationLeaseUncertainRenewal: a renewal whose outcome is unknown (the database
+// applied the UPDATE, then the connection failed before its answer) leaves the lease at an
+// end this answer never learnt. keepLease keeps that end among those the lease may have, so
+// the next renewal and the release still find the lease this answer's; they compared with
+// the last end known alone, and the next renewal took the lease for another instance's.
+func TestConversationLeaseUncertainRenewal(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		inst := newInstance(t, db, hookProvider{during: func(context.Context) {}})
+		st := inst.svc.store
+		c, err := st.createConversation(t.Context(), "ann", "t", "default", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		until, err := inst.svc.claim(t.Context(), c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The renewal applied, its answer lost: the answer still knows only until.
+		lost := until.Add(time.Second)
+		if ok, err := st.renewConversation(t.Context(), c.ID, []time.Time{until}, lost); !ok || err != nil {
+			t.Fatalf("first renewal: %v %v", ok, err)
+		}
+		next := lost.Add(time.Second)
+		if ok, err := st.renewConversation(t.Context(), c.ID, []time.Time{until, lost}, next); !ok || err != nil {
+			t.Fatalf("renewal after one of unknown outcome: %v %v, want the lease still this answer's", ok, err)
+		}
+		// Another instance is still refused; the release with the ends the answer may hold
+		// frees it.
+		if _, err := inst.svc.claim(t.Context(), c.ID); !errors.Is(err, ErrConversationBusy) {
+			t.Fatalf("claim while held: %v, want busy", err)
+		}
+		if err := st.releaseConversation(t.Context(), c.ID, []time.Time{lost, next.Add(time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := inst.svc.claim(t.Context(), c.ID); !errors.Is(err, ErrConversationBusy) {
+			t.Fatalf("claim after a release that held the wrong ends: %v, want busy", err)
+		}
+		if err := st.releaseConversation(t.Context(), c.ID, []time.Time{lost, next}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := inst.svc.claim(t.Context(), c.ID); err != nil {
+			t.Fatalf("claim after the release: %v", err)
+		}
+	})
+}

@@ -179,7 +179,11 @@ func (s *Service) unclaim(ctx context.Context, prep *preparation) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := s.store.releaseConversation(ctx, prep.claimed, prep.leaseUntil); err != nil {
+	held := prep.leaseHeld
+	if held == nil {
+		held = []time.Time{prep.leaseUntil}
+	}
+	if err := s.store.releaseConversation(ctx, prep.claimed, held); err != nil {
 		s.logger.WarnContext(ctx, "ai: freeing a conversation failed; it takes prompts again once its lease is up", "conversation", prep.claimed, "error", err)
 	}
 	prep.claimed = 0
@@ -201,7 +205,12 @@ func (s *Service) keepLease(ctx context.Context, prep *preparation) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	id, until := prep.claimed, prep.leaseUntil
+	id := prep.claimed
+	// held are the ends the lease may have: the last one known, and those of the renewals
+	// since whose outcome is unknown (an error may come after the database applied the
+	// UPDATE, a connection lost before its answer). Matching any of them keeps such a lease
+	// this answer's, for the next renewal and for the release.
+	held := []time.Time{prep.leaseUntil}
 	go func() {
 		defer close(done)
 		tick := time.NewTicker(s.leaseRenew)
@@ -212,41 +221,49 @@ func (s *Service) keepLease(ctx context.Context, prep *preparation) {
 				return
 			case <-tick.C:
 			}
-			next, ok, err := s.renewLease(ctx, id, until)
+			next, ok, err := s.renewLease(ctx, id, held)
 			switch {
 			case err != nil:
-				s.logger.WarnContext(ctx, "ai: renewing a conversation's answering lease failed; trying again", "conversation", id, "lease_until", until, "error", err)
+				s.logger.WarnContext(ctx, "ai: renewing a conversation's answering lease failed; trying again", "conversation", id, "lease_until", held[0], "error", err)
+				if len(held) < maxUncertainRenewals {
+					held = append(held, next)
+				}
 			case !ok:
 				return
 			default:
-				until = next
+				held = append(held[:0], next)
 			}
 		}
 	}()
 	prep.stopRenewing = func() {
 		cancel()
 		<-done
-		prep.leaseUntil = until
+		prep.leaseHeld = held
 	}
 }
 
-// renewLease extends conversation id's lease, which ends at until, to leaseTerm from now.
-// ok is false when the lease is no longer until (see keepLease): deleted, or taken.
-func (s *Service) renewLease(ctx context.Context, id int64, until time.Time) (next time.Time, ok bool, err error) {
+// maxUncertainRenewals bounds the lease ends keepLease keeps for renewals whose outcome is
+// unknown: at one renewal every leaseRenew, the lease has run out well before.
+const maxUncertainRenewals = 8
+
+// renewLease extends conversation id's lease, which ends at one of held (see keepLease), to
+// leaseTerm from now, which it returns whatever the outcome. ok is false when the lease is
+// no longer this answer's: deleted, or taken.
+func (s *Service) renewLease(ctx context.Context, id int64, held []time.Time) (next time.Time, ok bool, err error) {
 	// Not cut short by ctx: a renewal the database made but whose answer was cancelled would
 	// leave a lease that the release, knowing only until, could not end.
 	dbCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	next = s.now().Add(s.leaseTerm)
-	ok, err = s.store.renewConversation(dbCtx, id, until, next)
+	ok, err = s.store.renewConversation(dbCtx, id, held, next)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		s.logger.DebugContext(ctx, "ai: the conversation being answered was deleted", "conversation", id)
-		return until, false, nil
+		return next, false, nil
 	case err != nil:
-		return until, false, err
+		return next, false, err
 	case !ok:
-		s.logger.WarnContext(ctx, "ai: a conversation's answering lease ran out before its renewal and another prompt took it; both answers go on", "conversation", id, "lease_until", until)
+		s.logger.WarnContext(ctx, "ai: a conversation's answering lease ran out before its renewal and another prompt took it; both answers go on", "conversation", id, "lease_until", held[0])
 	}
 	return next, ok, nil
 }
@@ -483,9 +500,12 @@ type preparation struct {
 	// leaseUntil (see claim), which chat gives up when it ends; 0 for none.
 	claimed    int64
 	leaseUntil time.Time
-	// stopRenewing stops keepLease's renewals of the lease (and updates leaseUntil to the
-	// latest); nil when none run.
+	// stopRenewing stops keepLease's renewals of the lease and sets leaseHeld; nil when none
+	// run.
 	stopRenewing func()
+	// leaseHeld are the ends the lease may have once renewals stopped (see keepLease); nil:
+	// leaseUntil.
+	leaseHeld []time.Time
 }
 
 func (s *Service) prepare(ctx context.Context, p ChatParams) (*preparation, error) {

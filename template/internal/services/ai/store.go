@@ -144,12 +144,13 @@ func (s *store) conversationExists(ctx context.Context, id int64) error {
 	return nil
 }
 
-// renewConversation moves the end of conversation id's lease from until to next, if it is
-// still that lease (the release's rule); false when another instance took the conversation
-// since, ErrNotFound when it is gone.
-func (s *store) renewConversation(ctx context.Context, id int64, until, next time.Time) (bool, error) {
+// renewConversation moves the end of conversation id's lease to next, if it is still this
+// answer's lease (the release's rule): its end is one of held, the last end known and the
+// ends of renewals whose outcome is unknown (see keepLease). False when another instance took
+// the conversation since, ErrNotFound when it is gone.
+func (s *store) renewConversation(ctx context.Context, id int64, held []time.Time, next time.Time) (bool, error) {
 	res, err := s.db.NewUpdate().Model((*Conversation)(nil)).Set("answering_until = ?", next.UTC()).
-		Where("id = ?", id).Where("answering_until = ?", until.UTC()).Exec(ctx)
+		Where("id = ?", id).Where("answering_until IN (?)", bun.In(utcTimes(held))).Exec(ctx)
 	if err != nil {
 		return false, fmt.Errorf("ai: renew conversation lease: %w", err)
 	}
@@ -166,13 +167,23 @@ func (s *store) renewConversation(ctx context.Context, id int64, until, next tim
 	return false, nil
 }
 
-// releaseConversation ends the lease claimConversation (or createConversation) took until
-// until. Only that lease: should it have expired and another instance claimed the
-// conversation since, that one's lease (a later time) stays. Both engines keep the time as
-// written (microseconds, as bun writes it), so the equality holds.
-func (s *store) releaseConversation(ctx context.Context, id int64, until time.Time) error {
+// utcTimes returns ts in UTC, as the lease's times are written.
+func utcTimes(ts []time.Time) []time.Time {
+	out := make([]time.Time, len(ts))
+	for i, t := range ts {
+		out[i] = t.UTC()
+	}
+	return out
+}
+
+// releaseConversation ends the lease claimConversation (or createConversation) took, whose
+// end is one of held (see renewConversation). Only that lease: should it have expired and
+// another instance claimed the conversation since, that one's lease (a later time) stays.
+// Both engines keep the time as written (microseconds, as bun writes it), so the equality
+// holds.
+func (s *store) releaseConversation(ctx context.Context, id int64, held []time.Time) error {
 	_, err := s.db.NewUpdate().Model((*Conversation)(nil)).Set("answering_until = NULL").
-		Where("id = ?", id).Where("answering_until = ?", until.UTC()).Exec(ctx)
+		Where("id = ?", id).Where("answering_until IN (?)", bun.In(utcTimes(held))).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("ai: release conversation: %w", err)
 	}
