@@ -91,6 +91,10 @@ const (
 	servicesRoot   = "internal/services"
 )
 
+// binaryPlaceholder stands for the binary's name in the parts' READMEs, which are copied, not
+// rendered; the copy puts the project's name in its place.
+const binaryPlaceholder = "<app>"
+
 var rendered = []string{refMain, refComponents, refServices, refEnvExample, refSecurity, refServiceDoc}
 
 // Render produces the whole project: its files, sorted by path, with the manifest that records
@@ -134,8 +138,11 @@ func Render(p Params) (*Project, error) {
 					return fmt.Errorf("generate: %w", err)
 				}
 			} else if strings.HasSuffix(f.Path, ".md") {
-				// A README's Go examples import the app's packages by the app's path.
+				// A README's Go examples import the app's packages by the app's path, and its
+				// commands name the binary <app>: the user runs them as written, so they get the
+				// binary's name (`full1 migrate up`, not `<app> migrate up`).
 				data = bytes.ReplaceAll(data, []byte(`"`+template.ImportPrefix+"/"), []byte(`"`+p.Module+"/"))
+				data = bytes.ReplaceAll(data, []byte(binaryPlaceholder), []byte(p.Name))
 			}
 			f.Data, f.Path = data, mapPath(f.Path, p.Name)
 			return nil

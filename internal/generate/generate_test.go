@@ -460,14 +460,42 @@ func TestServiceDocNamesTheBinary(t *testing.T) {
 	if strings.Contains(doc, "`app ") {
 		t.Errorf("docs/service-layer.md names the binary app")
 	}
-	// The parts' own READMEs are copied as they are: they say <app> for the binary.
+	// The parts' own READMEs are copied, and say <app> for the binary: the copy names it, so a
+	// user running their commands as written runs the project's binary.
 	proj, err := Render(Params{Name: "shop", Module: "example.com/shop", Selection: everything(t), SkipModules: true})
 	if err != nil {
 		t.Fatal(err)
 	}
+	files := map[string]string{}
 	for _, f := range proj.Files {
-		if strings.HasSuffix(f.Path, ".md") && strings.Contains(string(f.Data), "`app ") {
-			t.Errorf("%s names the binary app", f.Path)
+		if !strings.HasSuffix(f.Path, ".md") {
+			continue
+		}
+		files[f.Path] = string(f.Data)
+		doc := string(f.Data)
+		if strings.Contains(doc, "`app ") || strings.Contains(doc, binaryPlaceholder) {
+			t.Errorf("%s names the binary app or %s", f.Path, binaryPlaceholder)
+		}
+		fenced := false
+		for line := range strings.Lines(doc) {
+			if strings.HasPrefix(line, "```") {
+				fenced = !fenced
+			} else if fenced && (strings.HasPrefix(line, "app ") || strings.HasPrefix(line, "$ app ") || strings.HasPrefix(line, "app: ")) {
+				t.Errorf("%s has a command for a binary named app: %q", f.Path, strings.TrimSpace(line))
+			}
+		}
+	}
+	for _, c := range []struct{ path, want string }{
+		{"docs/service-layer.md", "`LOG_LEVEL=debug shop serve`"},
+		{"internal/components/database/README.md", "\nshop migrate up "},
+		{"internal/components/worker/README.md", "\nshop jobs enqueue KIND "},
+		{"internal/components/worker/README.md", "\nshop: --args: unknown field \"emial\""},
+		{"internal/components/worker/README.md", "| `shop worker` |"},
+		{"internal/components/scheduler/README.md", "\nshop schedule run JOB "},
+		{"internal/services/ai/README.md", "`shop ai chat`"},
+	} {
+		if !strings.Contains(files[c.path], c.want) {
+			t.Errorf("%s lacks %q", c.path, c.want)
 		}
 	}
 }
