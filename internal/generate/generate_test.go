@@ -499,3 +499,69 @@ func TestServiceDocNamesTheBinary(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeSaysHowToGetTheBinary: the README's commands call the binary by the project's name,
+// which is on no PATH after init; the text before them says how to run them.
+func TestReadmeSaysHowToGetTheBinary(t *testing.T) {
+	for _, sel := range []catalog.Selection{{Components: []string{"backend", "frontend"}}, everything(t)} {
+		proj, err := Render(Params{Name: "shop", Module: "example.com/shop", Selection: sel, SkipModules: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var readme string
+		for _, f := range proj.Files {
+			if f.Path == "README.md" {
+				readme = string(f.Data)
+			}
+		}
+		_, commands, ok := strings.Cut(readme, "## Commands\n")
+		if !ok {
+			t.Fatalf("README has no Commands section:\n%s", readme)
+		}
+		intro, block, _ := strings.Cut(commands, "```sh\n")
+		if !strings.HasPrefix(block, "shop serve ") {
+			t.Errorf("the Commands block does not start with shop serve:\n%s", block)
+		}
+		for _, want := range []string{"`make build`", "`bin/shop`", "`go run ./cmd/shop`"} {
+			if !strings.Contains(intro, want) {
+				t.Errorf("the README's Commands section does not say %s before its commands:\n%s", want, intro)
+			}
+		}
+	}
+}
+
+// TestReadmeAnalyticsReadAccess: the README's row for the analytics read endpoints says what
+// opens them in the selection at hand; with the auth service ANALYTICS_READ_TOKEN gets 401, so
+// the row must not offer it as an alternative to an admin.
+func TestReadmeAnalyticsReadAccess(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		sel  catalog.Selection
+	}{
+		{"analytics alone", catalog.Selection{Components: []string{"backend", "frontend", "database"}, Services: []string{"analytics"}}},
+		{"analytics with auth", catalog.Selection{Components: []string{"backend", "frontend", "database"}, Services: []string{"auth", "analytics"}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			proj, err := Render(Params{Name: "shop", Module: "example.com/shop", Selection: c.sel, SkipModules: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var row string
+			for _, f := range proj.Files {
+				if f.Path != "README.md" {
+					continue
+				}
+				for line := range strings.Lines(string(f.Data)) {
+					if strings.HasPrefix(line, "| `/api/v1/analytics/counts`") {
+						row = line
+					}
+				}
+			}
+			for _, want := range []string{"admin's access token with the auth service", "without it, `ANALYTICS_READ_TOKEN`"} {
+				if !strings.Contains(row, want) {
+					t.Errorf("README's analytics read row lacks %q:\n%s", want, row)
+				}
+			}
+		})
+	}
+}
