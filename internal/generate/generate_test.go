@@ -565,3 +565,35 @@ func TestReadmeAnalyticsReadAccess(t *testing.T) {
 		})
 	}
 }
+
+// TestReadmeTestSectionNamesTestDatabase: with the database component, the README's Test section
+// says how to run the PostgreSQL cases, which skip silently under a plain go test ./...; without
+// the component it does not mention the variable.
+func TestReadmeTestSectionNamesTestDatabase(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		sel  catalog.Selection
+		want bool
+	}{
+		{"core only", catalog.Selection{Components: []string{"backend", "frontend"}}, false},
+		{"database", catalog.Selection{Components: []string{"backend", "frontend", "database"}}, true},
+		{"everything", everything(t), true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			proj, err := Render(Params{Name: "shop", Module: "example.com/shop", Selection: c.sel, SkipModules: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var section string
+			for _, f := range proj.Files {
+				if f.Path == "README.md" {
+					_, rest, _ := strings.Cut(string(f.Data), "## Test\n")
+					section, _, _ = strings.Cut(rest, "\n## ")
+				}
+			}
+			if got := strings.Contains(section, "TEST_DATABASE_URL='postgres://"); got != c.want {
+				t.Errorf("README's Test section names TEST_DATABASE_URL: %v, want %v:\n%s", got, c.want, section)
+			}
+		})
+	}
+}
