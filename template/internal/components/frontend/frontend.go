@@ -59,7 +59,7 @@ const (
 // Settings configure access to the dashboard. The zero value leaves it open
 // in development and closed (401) in production.
 type Settings struct {
-	Username string `env:"DASHBOARD_USERNAME" doc:"User name for the dashboard (HTTP basic auth); required with DASHBOARD_PASSWORD in production, where the dashboard answers 401 until both are set. Without them in development it answers only on localhost."`
+	Username string `env:"DASHBOARD_USERNAME" doc:"User name for the dashboard (HTTP basic auth); required with DASHBOARD_PASSWORD in production, where the dashboard answers 401 until both are set. Without them in development it answers only on localhost. With the auth service the dashboard asks for an admin account's login instead (in production, and in development once DASHBOARD_USERNAME is set)."`
 	Password string `env:"DASHBOARD_PASSWORD" doc:"Password for the dashboard; when both are set they are required in development too. Production refuses one shorter than 12 characters or a common one. Failed sign-ins are limited per address and per user name (429), counted across instances with the cache component on Redis, else by each instance on its own."`
 	Secret   string `env:"DASHBOARD_SECRET" doc:"Key that signs the dashboard's CSRF tokens, at least 32 characters; set the same value on every instance behind one load balancer, or a form loaded from one instance is refused by another. Empty: a random key per process."`
 	// AllowedHosts is read by hostAllowed.

@@ -123,7 +123,7 @@ type Provider interface {
 }
 
 // ErrNotConfigured is returned when no provider is set up; its message says how to set one.
-var ErrNotConfigured = errors.New("ai: no provider is configured; set AI_PROVIDER (openai, anthropic or local), AI_MODEL and the provider's key (AI_OPENAI_API_KEY or AI_ANTHROPIC_API_KEY), or AI_LOCAL_BASE_URL for a local server")
+var ErrNotConfigured = errors.New("ai: no provider is configured; set AI_PROVIDER (openai, anthropic or local), AI_MODEL and the provider's key (AI_OPENAI_API_KEY or AI_ANTHROPIC_API_KEY); for a local server AI_PROVIDER=local and AI_MODEL (and AI_LOCAL_BASE_URL if it is not at the default)")
 
 // ProviderError is a provider's refusal or failure, with what a caller may show: the status
 // and a short reason, never the key, the request or the provider's raw body.
