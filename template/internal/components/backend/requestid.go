@@ -96,15 +96,14 @@ func saneRequestID(id string) bool {
 
 // requestContext is the context of one request: its ID and its registry scope (opened only
 // if the request resolves a scoped service), installed with one WithContext and one
-// allocation. It also holds the header value and the wrappers the access log and the $schema
-// links put around the ResponseWriter and huma's context, which share that allocation.
+// allocation. It also holds the header value and the access log's wrapper of the
+// ResponseWriter, which share that allocation.
 type requestContext struct {
 	registry.ScopeContext
 	route  *chi.Context // chi's routing context (chi.RouteContext), pooled
 	id     string
 	header [1]string // X-Request-ID's value in the response headers
 	rw     recorder  // accessLog's wrapper of the ResponseWriter
-	host   fixedHost // schemaLinks' wrapper of the huma context
 	// span is the request span's context (the instrumentation's): one that holds the span
 	// (and a trace context or baggage the request brought) over context.Background, asked
 	// before the parent, so that the span needs no WithContext and no copy of the request.

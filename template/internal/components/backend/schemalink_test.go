@@ -1,9 +1,14 @@
 package backend
 
 import (
+	"context"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/danielgtaylor/huma/v2"
 )
 
 // TestSchemaLinksIgnoreHost: huma builds the $schema URL of JSON responses
@@ -54,5 +59,89 @@ func TestSchemaLinksIgnoreHost(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+type linkedBody struct {
+	Name   string `json:"name"`
+	hidden int
+	Count  int `json:"count"`
+}
+
+// TestSchemaLinksRepeat: the transformer keeps huma's outcome for each response type and
+// operation after the first response (schemaLinkCache), so every later response must be
+// the first one's bytes: the body with its $schema, the Link header (added to one the
+// operation sets), and bodies huma leaves alone (a list, a map, none) as they are: a list
+// or map body was a 500, the transformer comparing it with huma's result.
+func TestSchemaLinksRepeat(t *testing.T) {
+	t.Parallel()
+	type linkOut struct {
+		Link string `header:"Link"`
+		Body *linkedBody
+	}
+	routes := func(r *Router) error {
+		huma.Get(r.API, "/api/v1/links/pointer", func(context.Context, *struct{}) (*struct{ Body *linkedBody }, error) {
+			return &struct{ Body *linkedBody }{Body: &linkedBody{Name: "a", hidden: 1, Count: 2}}, nil
+		})
+		huma.Get(r.API, "/api/v1/links/value", func(context.Context, *struct{}) (*struct{ Body linkedBody }, error) {
+			return &struct{ Body linkedBody }{Body: linkedBody{Name: "b", Count: 3}}, nil
+		})
+		huma.Get(r.API, "/api/v1/links/own-link", func(context.Context, *struct{}) (*linkOut, error) {
+			return &linkOut{Link: `</other>; rel="next"`, Body: &linkedBody{Name: "c"}}, nil
+		})
+		huma.Get(r.API, "/api/v1/links/list", func(context.Context, *struct{}) (*struct{ Body []string }, error) {
+			return &struct{ Body []string }{Body: []string{"x", "y"}}, nil
+		})
+		huma.Get(r.API, "/api/v1/links/map", func(context.Context, *struct{}) (*struct{ Body map[string]int }, error) {
+			return &struct{ Body map[string]int }{Body: map[string]int{"x": 1}}, nil
+		})
+		huma.Get(r.API, "/api/v1/links/nil", func(context.Context, *struct{}) (*struct{ Body *linkedBody }, error) {
+			return &struct{ Body *linkedBody }{}, nil
+		})
+		huma.Get(r.API, "/api/v1/links/missing", func(context.Context, *struct{}) (*struct{ Body *linkedBody }, error) {
+			return nil, huma.Error404NotFound("no such link")
+		})
+		return nil
+	}
+	tests := []struct {
+		path      string
+		wantBody  string // in every response's body ("" for none)
+		wantLinks []string
+	}{
+		{"/api/v1/links/pointer", `{"$schema":"https://api.example.com/schemas/LinkedBody.json","name":"a","count":2}`,
+			[]string{`</schemas/LinkedBody.json>; rel="describedBy"`}},
+		{"/api/v1/links/value", `{"$schema":"https://api.example.com/schemas/LinkedBody.json","name":"b","count":3}`,
+			[]string{`</schemas/LinkedBody.json>; rel="describedBy"`}},
+		{"/api/v1/links/own-link", `"name":"c"`,
+			[]string{`</other>; rel="next"`, `</schemas/LinkedBody.json>; rel="describedBy"`}},
+		{"/api/v1/links/list", `["x","y"]`, nil},
+		{"/api/v1/links/map", `{"x":1}`, nil},
+		{"/api/v1/links/nil", "", nil},
+		{"/api/v1/links/missing", `"$schema":"https://api.example.com/schemas/ErrorModel.json"`,
+			[]string{`</schemas/ErrorModel.json>; rel="describedBy"`}},
+	}
+	f := setup(t, setupOpts{settings: Settings{BaseURL: "https://api.example.com/"}, routes: routes})
+	// Interleaved, so that a response with its own Link header comes between others.
+	first := map[string]*httptest.ResponseRecorder{}
+	for round := range 3 {
+		for _, tt := range tests {
+			rec := f.do(t, http.MethodGet, tt.path, nil, nil)
+			if rec.Code >= 500 {
+				t.Fatalf("round %d: GET %s: %d %s", round, tt.path, rec.Code, rec.Body)
+			}
+			if !strings.Contains(rec.Body.String(), tt.wantBody) {
+				t.Errorf("round %d: GET %s: body %s, want it to hold %s", round, tt.path, rec.Body, tt.wantBody)
+			}
+			if got := rec.Header().Values("Link"); !slices.Equal(got, tt.wantLinks) {
+				t.Errorf("round %d: GET %s: Link %q, want %q", round, tt.path, got, tt.wantLinks)
+			}
+			if round == 0 {
+				first[tt.path] = rec
+				continue
+			}
+			if got, want := rec.Body.String(), first[tt.path].Body.String(); got != want {
+				t.Errorf("round %d: GET %s: body %s, the first response's %s", round, tt.path, got, want)
+			}
+		}
 	}
 }
