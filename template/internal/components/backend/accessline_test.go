@@ -242,3 +242,34 @@ func BenchmarkAccessLine(b *testing.B) {
 		}
 	})
 }
+
+// TestAppendTime: the access line's time is what time.RFC3339Nano gives, whether the second
+// is the one formatted before (stamps) or not: in turn within one second and across seconds,
+// zones and their changes, with nanoseconds of every length and none, and years the cut
+// at the fourth digit cannot take.
+func TestAppendTime(t *testing.T) {
+	t.Parallel()
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		berlin = time.FixedZone("CET", 3600) // no zone database: a fixed zone still differs
+	}
+	base := time.Date(2026, 3, 29, 0, 59, 58, 0, time.UTC) // Berlin moves to summer time at 01:00 UTC
+	var times []time.Time
+	for _, ns := range []int{0, 1, 10, 120000000, 123456789, 999999999, 500} {
+		for s := range 4 {
+			tm := base.Add(time.Duration(s)*time.Second + time.Duration(ns))
+			times = append(times, tm, tm.In(berlin), tm.In(time.FixedZone("", -(3*3600+30*60))), tm.Local())
+		}
+	}
+	times = append(times, time.Now(), time.Now().UTC(),
+		time.Date(0, 1, 1, 0, 0, 0, 5, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 9, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 7, time.UTC), time.Date(-1, 6, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 12, 4, 14, 5, 6, 0, time.FixedZone("", 14*3600)))
+	for round := range 2 {
+		for _, tm := range times {
+			if got, want := string(appendTime([]byte("x"), tm)), "x"+tm.Format(time.RFC3339Nano); got != want {
+				t.Errorf("round %d: appendTime(%v) = %s, want %s", round, tm, got, want)
+			}
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -144,7 +145,7 @@ var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b 
 func appendAccessLine(b []byte, t time.Time, level slog.Level, method, path string, status int,
 	bytes int64, d time.Duration, remote, requestID string) []byte {
 	b = append(b, `{"time":"`...)
-	b = t.AppendFormat(b, time.RFC3339Nano)
+	b = appendTime(b, t)
 	b = append(b, `","level":`...)
 	b = appendJSONString(b, level.String())
 	b = append(b, `,"msg":"request","method":`...)
@@ -162,6 +163,50 @@ func appendAccessLine(b []byte, t time.Time, level slog.Level, method, path stri
 	b = append(b, `,"request_id":`...)
 	b = appendJSONString(b, requestID)
 	return append(b, "}\n"...)
+}
+
+// stamps holds the date and time of the second the last access line was written in, as
+// RFC 3339 writes them: working out the calendar date for each line (time.Time.AppendFormat)
+// was a third of the line's cost, and lines come many to a second.
+var stamps atomic.Pointer[stamp]
+
+// stamp is one second of one location, formatted.
+type stamp struct {
+	sec  int64
+	loc  *time.Location
+	date string // 2006-01-02T15:04:05
+	zone string // Z, or the offset: +01:00
+}
+
+// appendTime appends t as t.AppendFormat(b, time.RFC3339Nano) does: the date and time to
+// the second, the nanoseconds after a dot without their trailing zeros (nothing when 0),
+// then the zone.
+func appendTime(b []byte, t time.Time) []byte {
+	sec, loc := t.Unix(), t.Location()
+	s := stamps.Load()
+	if s == nil || s.sec != sec || s.loc != loc {
+		whole := time.Unix(sec, 0).In(loc).Format(time.RFC3339)
+		if y := t.Year(); y < 0 || y > 9999 || len(whole) < 20 {
+			return t.AppendFormat(b, time.RFC3339Nano) // no four-digit year to cut at
+		}
+		s = &stamp{sec: sec, loc: loc, date: whole[:19], zone: whole[19:]}
+		stamps.Store(s)
+	}
+	b = append(b, s.date...)
+	if ns := t.Nanosecond(); ns != 0 {
+		var d [10]byte
+		d[0] = '.'
+		for i := 9; i > 0; i-- {
+			d[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := len(d)
+		for d[n-1] == '0' {
+			n--
+		}
+		b = append(b, d[:n]...)
+	}
+	return append(b, s.zone...)
 }
 
 // appendTrace adds the trace_id and span_id attributes to an access line appendAccessLine
