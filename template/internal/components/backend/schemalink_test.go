@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -120,6 +121,21 @@ func TestSchemaLinksRepeat(t *testing.T) {
 		{"/api/v1/links/missing", `"$schema":"https://api.example.com/schemas/ErrorModel.json"`,
 			[]string{`</schemas/ErrorModel.json>; rel="describedBy"`}},
 	}
+	// First responses at once, from a new handler: each goroutine's responses are the
+	// expected ones while the outcomes are being kept (run with -race too).
+	concurrent := setup(t, setupOpts{settings: Settings{BaseURL: "https://api.example.com/"}, routes: routes})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for _, tt := range tests {
+				rec := concurrent.do(t, http.MethodGet, tt.path, nil, nil)
+				if !strings.Contains(rec.Body.String(), tt.wantBody) || !slices.Equal(rec.Header().Values("Link"), tt.wantLinks) {
+					t.Errorf("concurrent GET %s: %d %s, Link %q", tt.path, rec.Code, rec.Body, rec.Header().Values("Link"))
+				}
+			}
+		})
+	}
+	wg.Wait()
 	f := setup(t, setupOpts{settings: Settings{BaseURL: "https://api.example.com/"}, routes: routes})
 	// Interleaved, so that a response with its own Link header comes between others.
 	first := map[string]*httptest.ResponseRecorder{}
