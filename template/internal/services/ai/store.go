@@ -150,7 +150,7 @@ func (s *store) conversationExists(ctx context.Context, id int64) error {
 // the conversation since, ErrNotFound when it is gone.
 func (s *store) renewConversation(ctx context.Context, id int64, held []time.Time, next time.Time) (bool, error) {
 	res, err := s.db.NewUpdate().Model((*Conversation)(nil)).Set("answering_until = ?", next.UTC()).
-		Where("id = ?", id).Where("answering_until IN (?)", bun.In(utcTimes(held))).Exec(ctx)
+		Where("id = ?", id).Where("answering_until IN (?)", bun.List(utcTimes(held))).Exec(ctx)
 	if err != nil {
 		return false, fmt.Errorf("ai: renew conversation lease: %w", err)
 	}
@@ -183,7 +183,7 @@ func utcTimes(ts []time.Time) []time.Time {
 // holds.
 func (s *store) releaseConversation(ctx context.Context, id int64, held []time.Time) error {
 	_, err := s.db.NewUpdate().Model((*Conversation)(nil)).Set("answering_until = NULL").
-		Where("id = ?", id).Where("answering_until IN (?)", bun.In(utcTimes(held))).Exec(ctx)
+		Where("id = ?", id).Where("answering_until IN (?)", bun.List(utcTimes(held))).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("ai: release conversation: %w", err)
 	}
