@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aegisgo/aegis/template/internal/components/cache"
 	"github.com/aegisgo/aegis/template/internal/components/cache/cachetest"
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
@@ -22,26 +21,13 @@ import (
 // address keeps its own count. Without Redis (cache in memory) each counts alone.
 func TestIngestLimitAcrossInstances(t *testing.T) {
 	t.Parallel()
-	url := cachetest.RedisURL(t)
+	caches := cachetest.RedisInstances(t, 2)
 	db := databasetest.New(t, database.SQLite)
 	const limit = 3
 	s := analytics.Settings{IngestIPLimit: limit, IngestWindow: time.Minute, FlushInterval: time.Hour}.WithDefaults()
-	prefix := "analyticstest:" + cachetest.RandomPrefix()
 	quiet := slog.New(slog.DiscardHandler)
 	var handlers [2]http.Handler
-	for i := range handlers {
-		r, err := cache.NewRedis(url, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := cache.New(r, &cache.Opts{KeyPrefix: prefix})
-		t.Cleanup(func() {
-			keys, _ := r.Client().Keys(context.Background(), prefix+"*").Result()
-			if len(keys) > 0 {
-				r.Client().Del(context.Background(), keys...)
-			}
-			_ = c.Stop(context.Background())
-		})
+	for i, c := range caches {
 		svc, err := analytics.New(db, s, &analytics.Opts{Limits: c.RateLimits(), Logger: quiet})
 		if err != nil {
 			t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aegisgo/aegis/template/internal/components/cache"
 	"github.com/aegisgo/aegis/template/internal/components/cache/cachetest"
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
@@ -22,28 +21,15 @@ import (
 // password through one instance clears the account's failures for both.
 func TestLimitsHoldAcrossInstances(t *testing.T) {
 	t.Parallel()
-	url := cachetest.RedisURL(t)
+	caches := cachetest.RedisInstances(t, 2)
 	db := databasetest.New(t, database.SQLite)
 	s := testSettings()
 	s.LoginIPLimit, s.LoginIPWindow = 4, time.Minute
 	s.LoginAccountLimit, s.LoginAccountWindow = 3, time.Hour
 	s.RegisterIPLimit, s.RegisterIPWindow = 2, time.Minute
-	prefix := "authtest:" + cachetest.RandomPrefix()
 	var instances [2]*AuthService
 	var users *UserService
-	for i := range instances {
-		r, err := cache.NewRedis(url, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := cache.New(r, &cache.Opts{KeyPrefix: prefix})
-		t.Cleanup(func() {
-			keys, _ := r.Client().Keys(t.Context(), prefix+"*").Result()
-			if len(keys) > 0 {
-				r.Client().Del(t.Context(), keys...)
-			}
-			_ = c.Stop(t.Context())
-		})
+	for i, c := range caches {
 		users, instances[i] = newServices(t, db, s, AuthOpts{Limits: c.RateLimits()})
 	}
 	const wrong = "not the password at all"

@@ -1,6 +1,6 @@
 // Package cachetest helps test code that uses the cache component: a
 // conformance suite for Store implementations (RunStoreTests) and helpers
-// that build a cache for a test (NewMemory, NewRedisStore).
+// that build a cache for a test (NewMemory, NewRedisStore, RedisInstances).
 package cachetest
 
 import (
@@ -45,14 +45,44 @@ func NewMemory(t testing.TB) *cache.Cache {
 func NewRedisStore(t testing.TB) cache.Store {
 	t.Helper()
 	url := RedisURL(t)
+	prefix := "cachetest:" + randomHex(8) + ":"
+	deleteKeysAtEnd(t, url, prefix)
 	r, err := cache.NewRedis(url, &cache.RedisOpts{OpTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = r.Close() })
+	return cache.WithPrefix(r, prefix)
+}
+
+// RedisInstances returns n caches on the Redis at TEST_REDIS_URL (skipping t
+// when unset), each with a client of its own, as n instances of an app share
+// one Redis: what one stores (a rate limit's count, say) the others see.
+// They share a random key prefix, whose keys are deleted when t ends, after
+// the caches are stopped.
+func RedisInstances(t testing.TB, n int) []*cache.Cache {
+	t.Helper()
+	url := RedisURL(t)
 	prefix := "cachetest:" + randomHex(8) + ":"
+	deleteKeysAtEnd(t, url, prefix)
+	caches := make([]*cache.Cache, n)
+	for i := range caches {
+		r, err := cache.NewRedis(url, &cache.RedisOpts{OpTimeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := cache.New(r, &cache.Opts{KeyPrefix: prefix})
+		t.Cleanup(func() { _ = c.Stop(context.Background()) })
+		caches[i] = c
+	}
+	return caches
+}
+
+// deleteKeysAtEnd deletes the keys under prefix when t ends, after the
+// cleanups registered later (the clients that wrote them are closed by then).
+func deleteKeysAtEnd(t testing.TB, url, prefix string) {
 	t.Cleanup(func() {
-		_ = r.Close()
-		// A client of its own: the test may have closed the store.
+		// A client of its own: the test may have closed its stores.
 		janitor, err := cache.NewRedis(url, nil)
 		if err != nil {
 			return
@@ -75,7 +105,6 @@ func NewRedisStore(t testing.TB) cache.Store {
 			}
 		}
 	})
-	return cache.WithPrefix(r, prefix)
 }
 
 // RandomPrefix returns a key prefix no other test uses, such as
