@@ -79,22 +79,26 @@ func integerKind(k reflect.Kind) bool {
 	return k >= reflect.Int && k <= reflect.Uint64
 }
 
-// integerRange is the range of values an integer type narrower than 64 bits holds.
-func integerRange(t reflect.Type) (lo, hi int64) {
+// integerRange is the range of values an integer type holds.
+func integerRange(t reflect.Type) (lo int64, hi uint64) {
 	bits := t.Bits()
 	if t.Kind() >= reflect.Uint {
-		return 0, 1<<bits - 1
+		return 0, math.MaxUint64 >> (64 - bits)
 	}
 	return -1 << (bits - 1), 1<<(bits-1) - 1
 }
 
-// listRange is a list parameter whose items are integers narrower than 64 bits: huma reads
-// each item at its size, refusing one out of range as "invalid integer" with the whole value,
-// which teach can only call not a whole number. listRanges says which item, and the range.
-type listRange struct {
+// paramCheck is a parameter whose raw value limitedAdapter checks before huma reads it, as
+// huma's own refusal would mislead. A list of integers: huma reads each item at its size,
+// refusing one out of range as "invalid integer" with the whole value, which teach can only
+// call not a whole number; the check says which item, and the range. A list of floats
+// likewise ("invalid floating value" for 1e39 given a []float32).
+type paramCheck struct {
 	in, name string
-	explode  bool // a query parameter repeated for each item (?id=1&id=2)
-	lo, hi   int64
+	explode  bool  // a query parameter repeated for each item (?id=1&id=2)
+	float    int   // the items' bits when they are floats (32, 64), else 0 for integers
+	lo       int64 // the integers' range
+	hi       uint64
 }
 
 // paramRules applies the rules of op's parameters that depend on their Go type (types), at
@@ -109,14 +113,15 @@ type listRange struct {
 //     at most 127"), and the OpenAPI shows the range.
 //   - A float32 parameter likewise gets float32's range: huma reads it as a float64, and
 //     1e39 reached the operation as +Inf.
-//   - A list of such integers gets the range on its items' schema, and a listRange.
+//   - A list of such integers gets the range on its items' schema, and a paramCheck, as do
+//     lists of 64-bit integers and of floats (their items' range, checked at each request).
 //   - A list of items huma cannot read panics here, at registration, naming the parameter
 //     and what to declare instead (unsupportedList): huma would panic at each request
 //     giving it, a 500. mountOne makes the panic the app's error at start.
 //
 // A hidden parameter (`hidden:"true"`) is not in op.Parameters and gets none of these.
-func paramRules(op *huma.Operation, types *typedRegistry) []listRange {
-	var lists []listRange
+func paramRules(op *huma.Operation, types *typedRegistry) []paramCheck {
+	var checks []paramCheck
 	for _, p := range op.Parameters {
 		if p == nil || p.Style == "deepObject" {
 			continue
@@ -139,15 +144,21 @@ func paramRules(op *huma.Operation, types *typedRegistry) []listRange {
 			panic(fmt.Sprintf("backend: operation %q (%s %s): %s parameter %q is a %s, %s",
 				op.OperationID, op.Method, op.Path, p.In, p.Name, t, why))
 		}
-		e := t.Elem()
-		if !integerKind(e.Kind()) || e.Bits() >= 64 || p.Schema.Items == nil {
+		c := paramCheck{in: p.In, name: p.Name, explode: p.In == "query" && p.Explode != nil && *p.Explode}
+		switch e := t.Elem(); {
+		case e.Kind() == reflect.Float32 || e.Kind() == reflect.Float64:
+			c.float = e.Bits()
+		case integerKind(e.Kind()):
+			c.lo, c.hi = integerRange(e)
+			if e.Bits() < 64 && p.Schema.Items != nil {
+				bound(p.Schema.Items, float64(c.lo), float64(c.hi))
+			}
+		default:
 			continue
 		}
-		lo, hi := integerRange(e)
-		bound(p.Schema.Items, float64(lo), float64(hi))
-		lists = append(lists, listRange{in: p.In, name: p.Name, explode: p.In == "query" && p.Explode != nil && *p.Explode, lo: lo, hi: hi})
+		checks = append(checks, c)
 	}
-	return lists
+	return checks
 }
 
 // bound narrows s's minimum and maximum to lo and hi.
@@ -200,39 +211,39 @@ func unsupportedList(t reflect.Type) string {
 	return fails + "declare it as []string and convert each item to " + e.String()
 }
 
-// listRanges checks the items of r's list parameters of narrow integers (lists), before
-// huma reads them: an integer item out of its type's range is an error saying which and the
-// range. Other items are left to huma, as is a parameter not given. The query is scanned
-// as repeatedQuery does, without allocating unless a value is escaped.
-func listRanges(ctx huma.Context, r *http.Request, lists []listRange) []error {
+// paramChecks checks r's values of the parameters in checks, before huma reads them: an
+// item out of its type's range is an error saying which and the range. Other values are
+// left to huma, as is a parameter not given. The query is scanned as repeatedQuery does,
+// without allocating unless a value is escaped.
+func paramChecks(ctx huma.Context, r *http.Request, checks []paramCheck) []error {
 	var errs []error
-	for _, l := range lists {
+	for _, c := range checks {
 		var value, msg string
-		switch l.in {
+		switch c.in {
 		case "query":
-			value, msg = l.checkQuery(r.URL.RawQuery)
+			value, msg = c.checkQuery(r.URL.RawQuery)
 		case "path":
-			value = ctx.Param(l.name)
-			msg = l.check(value)
+			value = ctx.Param(c.name)
+			msg = c.check(value)
 		case "header":
-			value = r.Header.Get(l.name)
-			msg = l.check(value)
+			value = r.Header.Get(c.name)
+			msg = c.check(value)
 		case "cookie":
-			if c, err := r.Cookie(l.name); err == nil {
-				value = c.Value
-				msg = l.check(value)
+			if ck, err := r.Cookie(c.name); err == nil {
+				value = ck.Value
+				msg = c.check(value)
 			}
 		}
 		if msg != "" {
-			errs = append(errs, &huma.ErrorDetail{Location: l.in + "." + l.name, Message: msg, Value: value})
+			errs = append(errs, &huma.ErrorDetail{Location: c.in + "." + c.name, Message: msg, Value: value})
 		}
 	}
 	return errs
 }
 
-// checkQuery checks l's values in rawQuery: each one given when exploded, else the first
+// checkQuery checks c's values in rawQuery: each one given when exploded, else the first
 // (huma reads the first). It returns the value refused and why, or "", "".
-func (l listRange) checkQuery(rawQuery string) (string, string) {
+func (c paramCheck) checkQuery(rawQuery string) (string, string) {
 	for q := rawQuery; q != ""; {
 		var pair string
 		pair, q, _ = strings.Cut(q, "&")
@@ -240,47 +251,92 @@ func (l listRange) checkQuery(rawQuery string) (string, string) {
 		if strings.ContainsAny(key, "%+") {
 			key = unescapedKey(key)
 		}
-		if key != l.name {
+		if key != c.name {
 			continue
 		}
 		if strings.ContainsAny(value, "%+") {
 			value = unescapedKey(value)
 		}
-		if msg := l.check(value); msg != "" || !l.explode {
+		if msg := c.check(value); msg != "" || !c.explode {
 			return value, msg
 		}
 	}
 	return "", ""
 }
 
-// check says what is wrong with the first item of value out of l's range, or "". Items are
+// check says what is wrong with the first item of value out of c's range, or "". Items are
 // separated by commas unless the parameter is exploded (a value each).
-func (l listRange) check(value string) string {
+func (c paramCheck) check(value string) string {
 	for rest := value; rest != ""; {
 		s := rest
-		if !l.explode {
+		if !c.explode {
 			s, rest, _ = strings.Cut(rest, ",")
 		} else {
 			rest = ""
 		}
-		if !isIntegerLiteral(s) {
-			continue // huma says what is wrong
-		}
-		n, err := strconv.ParseInt(s, 10, 64)
-		small := (err != nil && s[0] == '-') || (err == nil && n < l.lo)
-		large := (err != nil && s[0] != '-') || (err == nil && n > l.hi)
 		item := "item " + s
 		if len(s) > 20 {
 			item = "an item"
 		}
-		switch {
-		case small:
-			return item + " is too small; each item must be at least " + strconv.FormatInt(l.lo, 10)
-		case large:
-			return item + " is too large; each item must be at most " + strconv.FormatInt(l.hi, 10)
+		if c.float != 0 {
+			if small, large := c.floatOutOfRange(s); small || large {
+				return tooSmallOrLarge(item, large, "-"+maxFloat(c.float), maxFloat(c.float))
+			}
+			continue
+		}
+		if small, large := c.integerOutOfRange(s); small || large {
+			return tooSmallOrLarge(item, large, strconv.FormatInt(c.lo, 10), strconv.FormatUint(c.hi, 10))
 		}
 	}
 	return ""
+}
+
+// tooSmallOrLarge says that item is too large (else too small), and the bound it passed.
+func tooSmallOrLarge(item string, large bool, lo, hi string) string {
+	if large {
+		return item + " is too large; each item must be at most " + hi
+	}
+	return item + " is too small; each item must be at least " + lo
+}
+
+// integerOutOfRange reports whether s, when an integer, is below c's range or above it.
+// Anything else is left to huma, which says what is wrong.
+func (c paramCheck) integerOutOfRange(s string) (small, large bool) {
+	if !isIntegerLiteral(s) {
+		return false, false
+	}
+	if s[0] == '-' {
+		n, err := strconv.ParseInt(s, 10, 64)
+		return err != nil || n < c.lo, false
+	}
+	digits := strings.TrimPrefix(s, "+")
+	if c.lo == 0 && len(digits) != len(s) {
+		return false, false // huma refuses a sign on an unsigned number; teach says so
+	}
+	n, err := strconv.ParseUint(digits, 10, 64)
+	return false, err != nil || n > c.hi
+}
+
+// floatOutOfRange reports whether s, when a number, is past c's float range, below or
+// above. Only an exponent or more than 38 characters can go past float32's range, so other
+// items are not parsed.
+func (c paramCheck) floatOutOfRange(s string) (small, large bool) {
+	if len(s) <= 38 && !strings.ContainsAny(s, "eEpP") {
+		return false, false
+	}
+	f, err := strconv.ParseFloat(s, c.float)
+	if err == nil || !math.IsInf(f, 0) {
+		return false, false
+	}
+	return f < 0, f > 0
+}
+
+// maxFloat is the largest float of bits (32, 64) as a bound is written (number).
+func maxFloat(bits int) string {
+	if bits == 32 {
+		return strconv.FormatFloat(math.MaxFloat32, 'g', -1, 64)
+	}
+	return strconv.FormatFloat(math.MaxFloat64, 'g', -1, 64)
 }
 
 // isIntegerLiteral is integerLiteral's match without a regular expression, which would cost

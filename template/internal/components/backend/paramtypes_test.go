@@ -19,21 +19,25 @@ import (
 // rangeInput has an integer parameter of each size narrower than 64 bits, in each
 // location, one with a declared maximum past its type's, and lists of them.
 type rangeInput struct {
-	P8  int8     `path:"p8"`
-	I8  int8     `query:"i8"`
-	I16 int16    `query:"i16"`
-	I32 int32    `query:"i32"`
-	U8  uint8    `query:"u8"`
-	U16 uint16   `query:"u16"`
-	U32 uint32   `query:"u32"`
-	U   uint     `query:"u"`
-	F32 float32  `query:"f32"`
-	M8  int8     `query:"m8" maximum:"1000"`
-	H16 int16    `header:"X-Level"`
-	C8  uint8    `cookie:"c8"`
-	L8  []int8   `query:"l8"`
-	E16 []uint16 `query:"e16,explode"`
-	HL  []int8   `header:"X-Levels"`
+	P8  int8      `path:"p8"`
+	I8  int8      `query:"i8"`
+	I16 int16     `query:"i16"`
+	I32 int32     `query:"i32"`
+	U8  uint8     `query:"u8"`
+	U16 uint16    `query:"u16"`
+	U32 uint32    `query:"u32"`
+	U   uint      `query:"u"`
+	F32 float32   `query:"f32"`
+	M8  int8      `query:"m8" maximum:"1000"`
+	H16 int16     `header:"X-Level"`
+	C8  uint8     `cookie:"c8"`
+	L8  []int8    `query:"l8"`
+	E16 []uint16  `query:"e16,explode"`
+	HL  []int8    `header:"X-Levels"`
+	LI  []int     `query:"li"`
+	LU  []uint64  `query:"lu"`
+	L64 []int64   `query:"l64,explode"`
+	LF  []float32 `query:"lf"`
 }
 
 type rangeOutput struct {
@@ -45,7 +49,7 @@ type rangeOutput struct {
 var rangeRoutes = Routes(func(r *Router) error {
 	huma.Get(r.API, "/test/range/{p8}", func(_ context.Context, in *rangeInput) (*rangeOutput, error) {
 		out := &rangeOutput{}
-		out.Body.Read = fmt.Sprint(in.P8, in.I8, in.I16, in.I32, in.U8, in.U16, in.U32, in.U, in.F32, in.M8, in.H16, in.C8, in.L8, in.E16, in.HL)
+		out.Body.Read = fmt.Sprint(in.P8, in.I8, in.I16, in.I32, in.U8, in.U16, in.U32, in.U, in.F32, in.M8, in.H16, in.C8, in.L8, in.E16, in.HL, in.LI, in.LU, in.L64, in.LF)
 		return out, nil
 	})
 	return nil
@@ -55,7 +59,8 @@ var rangeRoutes = Routes(func(r *Router) error {
 // range is refused with its range, in every location and as a list's item: huma read it as
 // 64 bits and converted it, so that 300 given an int8 reached the operation as 44 (1e39
 // given a float32 as +Inf), and it
-// refused a list's item out of range as not a whole number. Values in range reach the
+// refused a list's item out of range as not a whole number (a []int's, a []uint64's or a
+// []float32's too: the item is a number, too large or too small). Values in range reach the
 // operation as given.
 func TestParamRange(t *testing.T) {
 	t.Parallel()
@@ -88,9 +93,23 @@ func TestParamRange(t *testing.T) {
 		{name: "exploded list item negative", target: "/test/range/1?e16=-1", detail: vf + "query.e16: item -1 is too small; each item must be at least 0"},
 		{name: "header list item", target: "/test/range/1", header: http.Header{"X-Levels": {"5,128"}}, detail: vf + "header.X-Levels: item 128 is too large; each item must be at most 127"},
 		{name: "list item not a number", target: "/test/range/1?l8=1,x", detail: vf + "query.l8: must be a whole number such as 10"},
-		{name: "bounds", target: "/test/range/-128?i8=127&i16=-32768&i32=2147483647&u8=255&u16=65535&u32=4294967295&u=18446744073709551615&f32=3.4e38&m8=127&c8=0&l8=-128,127&e16=0&e16=65535",
+		// huma refuses a 64-bit or float item past its type's range as not a number.
+		{name: "[]int item past int64", target: "/test/range/1?li=1,99999999999999999999",
+			detail: vf + "query.li: item 99999999999999999999 is too large; each item must be at most 9223372036854775807"},
+		{name: "[]uint64 item negative", target: "/test/range/1?lu=1,-1", detail: vf + "query.lu: item -1 is too small; each item must be at least 0"},
+		{name: "[]uint64 item past uint64", target: "/test/range/1?lu=999999999999999999999",
+			detail: vf + "query.lu: an item is too large; each item must be at most 18446744073709551615"},
+		{name: "[]int64 exploded item past int64", target: "/test/range/1?l64=1&l64=-9223372036854775809",
+			detail: vf + "query.l64: item -9223372036854775809 is too small; each item must be at least -9223372036854775808"},
+		{name: "[]float32 item too large", target: "/test/range/1?lf=1.5,1e39", detail: vf + "query.lf: item 1e39 is too large; each item must be at most 3.4028234663852886e+38"},
+		{name: "[]float32 item too small", target: "/test/range/1?lf=-1e39", detail: vf + "query.lf: item -1e39 is too small; each item must be at least -3.4028234663852886e+38"},
+		{name: "[]float32 item not a number", target: "/test/range/1?lf=1e", detail: vf + "query.lf: must be a number such as 1.5"},
+		{name: "[]uint64 item with a sign", target: "/test/range/1?lu=%2B1", detail: vf + "query.lu: must be a whole number written without a sign, such as 10"},
+		{name: "bounds", target: "/test/range/-128?i8=127&i16=-32768&i32=2147483647&u8=255&u16=65535&u32=4294967295&u=18446744073709551615&f32=3.4e38&m8=127&c8=0&l8=-128,127&e16=0&e16=65535" +
+			"&li=-9223372036854775808,9223372036854775807&lu=0,18446744073709551615&l64=-9223372036854775808&l64=9223372036854775807&lf=-3.4e38,3.4e38,1e-50",
 			header: http.Header{"X-Level": {"32767"}, "X-Levels": {"-128,127"}, "Cookie": {"c8=255"}},
-			read:   "-128 127 -32768 2147483647 255 65535 4294967295 18446744073709551615 3.4e+38 127 32767 255 [-128 127] [0 65535] [-128 127]"},
+			read: "-128 127 -32768 2147483647 255 65535 4294967295 18446744073709551615 3.4e+38 127 32767 255 [-128 127] [0 65535] [-128 127]" +
+				" [-9223372036854775808 9223372036854775807] [0 18446744073709551615] [-9223372036854775808 9223372036854775807] [-3.4e+38 3.4e+38 0]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,14 +133,14 @@ func TestParamRange(t *testing.T) {
 	}
 }
 
-// BenchmarkListRanges is what checking a list of narrow integers costs a request that gives
+// BenchmarkParamChecks is what checking a list of narrow integers costs a request that gives
 // it in range, on an operation that has one (others have no check): the query parsed once.
-func BenchmarkListRanges(b *testing.B) {
-	lists := []listRange{{in: "query", name: "ids", lo: -128, hi: 127}}
+func BenchmarkParamChecks(b *testing.B) {
+	checks := []paramCheck{{in: "query", name: "ids", lo: -128, hi: 127}}
 	r := httptest.NewRequest(http.MethodGet, "/items?ids=1,2,3,4,5&limit=10", nil)
 	b.ReportAllocs()
 	for b.Loop() {
-		if errs := listRanges(nil, r, lists); errs != nil {
+		if errs := paramChecks(nil, r, checks); errs != nil {
 			b.Fatal(errs)
 		}
 	}

@@ -26,7 +26,7 @@ import (
 //     far (which cannot say the size).
 //   - A query parameter read from one value given more than once is a 422 (repeatedQuery).
 //   - An integer or float32 parameter is refused out of its type's range, rather than
-//     wrapped into it (paramRules; a list's items by listRanges, at each request), and a
+//     wrapped into it (paramRules; a list's items by paramChecks, at each request), and a
 //     parameter huma cannot read (a []bool, a net.IP) refuses the registration.
 //   - The body of an operation that takes one is read before huma reads it (readBodyFirst).
 //
@@ -60,7 +60,7 @@ func (a *limitedAdapter) Handle(op *huma.Operation, handler func(huma.Context)) 
 	}
 	op.MaxBodyBytes = limit + 1
 	scalars := scalarQuery(op)
-	lists := paramRules(op, a.types)
+	checks := paramRules(op, a.types)
 	readsBody := op.RequestBody != nil
 	// huma.Register took the API's middlewares just before calling Handle: the same ones.
 	// huma.NewAPI's own operations (the OpenAPI documents) come before the API, and any
@@ -81,8 +81,8 @@ func (a *limitedAdapter) Handle(op *huma.Operation, handler func(huma.Context)) 
 				return
 			}
 		}
-		if len(lists) > 0 {
-			if errs := listRanges(ctx, r, lists); errs != nil {
+		if len(checks) > 0 {
+			if errs := paramChecks(ctx, r, checks); errs != nil {
 				refuse.write(ctx, http.StatusUnprocessableEntity, humaValidationFailed, errs...)
 				return
 			}
