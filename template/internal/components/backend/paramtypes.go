@@ -16,7 +16,7 @@ import (
 )
 
 // typedRegistry is the API's schema registry, noting the Go type of each schema it makes
-// for an integer type narrower than 64 bits, a float32 or a slice: the rules limitedAdapter
+// for an integer type narrower than 64 bits, a float or a slice: the rules limitedAdapter
 // sets on an operation's parameters depend on the Go type, which an operation does not
 // carry (huma writes int8, int16 and int32 alike as an integer of format int32). huma asks the API's
 // registry for the schema of each parameter's type when it registers the operation, then
@@ -43,7 +43,7 @@ func (r *typedRegistry) Schema(t reflect.Type, allowRef bool, hint string) *huma
 	if s == nil {
 		return s
 	}
-	if k := t.Kind(); k == reflect.Slice || k == reflect.Float32 || (integerKind(k) && t.Bits() < 64) {
+	if k := t.Kind(); k == reflect.Slice || k == reflect.Float32 || k == reflect.Float64 || (integerKind(k) && t.Bits() < 64) {
 		r.mu.Lock()
 		r.types[s] = t
 		r.mu.Unlock()
@@ -92,9 +92,12 @@ func integerRange(t reflect.Type) (lo int64, hi uint64) {
 // huma's own refusal would mislead. A list of integers: huma reads each item at its size,
 // refusing one out of range as "invalid integer" with the whole value, which teach can only
 // call not a whole number; the check says which item, and the range. A list of floats
-// likewise ("invalid floating value" for 1e39 given a []float32).
+// likewise ("invalid floating value" for 1e39 given a []float32). A float, alone or a list's
+// item: huma reads NaN, Inf and -Infinity (strconv.ParseFloat does), which no JSON can carry
+// (a response echoing one fails, a 500) and a handler would take for a number.
 type paramCheck struct {
 	in, name string
+	list     bool  // items separated by commas, unless exploded; else one value
 	explode  bool  // a query parameter repeated for each item (?id=1&id=2)
 	float    int   // the items' bits when they are floats (32, 64), else 0 for integers
 	lo       int64 // the integers' range
@@ -113,6 +116,8 @@ type paramCheck struct {
 //     at most 127"), and the OpenAPI shows the range.
 //   - A float32 parameter likewise gets float32's range: huma reads it as a float64, and
 //     1e39 reached the operation as +Inf.
+//   - A float parameter, or a list of floats, gets a paramCheck refusing NaN and infinities
+//     (and a float64 past its range, which huma refused as not a number).
 //   - A list of such integers gets the range on its items' schema, and a paramCheck, as do
 //     lists of 64-bit integers and of floats (their items' range, checked at each request).
 //   - A list of items huma cannot read panics here, at registration, naming the parameter
@@ -132,8 +137,11 @@ func paramRules(op *huma.Operation, types *typedRegistry) []paramCheck {
 		}
 		switch t.Kind() {
 		case reflect.Slice:
-		case reflect.Float32:
-			bound(p.Schema, -math.MaxFloat32, math.MaxFloat32)
+		case reflect.Float32, reflect.Float64:
+			if t.Kind() == reflect.Float32 {
+				bound(p.Schema, -math.MaxFloat32, math.MaxFloat32)
+			}
+			checks = append(checks, paramCheck{in: p.In, name: p.Name, float: t.Bits()})
 			continue
 		default:
 			lo, hi := integerRange(t)
@@ -144,7 +152,7 @@ func paramRules(op *huma.Operation, types *typedRegistry) []paramCheck {
 			panic(fmt.Sprintf("backend: operation %q (%s %s): %s parameter %q is a %s, %s",
 				op.OperationID, op.Method, op.Path, p.In, p.Name, t, why))
 		}
-		c := paramCheck{in: p.In, name: p.Name, explode: p.In == "query" && p.Explode != nil && *p.Explode}
+		c := paramCheck{in: p.In, name: p.Name, list: true, explode: p.In == "query" && p.Explode != nil && *p.Explode}
 		switch e := t.Elem(); {
 		case e.Kind() == reflect.Float32 || e.Kind() == reflect.Float64:
 			c.float = e.Bits()
@@ -264,9 +272,20 @@ func (c paramCheck) checkQuery(rawQuery string) (string, string) {
 	return "", ""
 }
 
-// check says what is wrong with the first item of value out of c's range, or "". Items are
-// separated by commas unless the parameter is exploded (a value each).
+// check says what is wrong with value, or with its first item out of c's range, or "".
+// Items are separated by commas unless the parameter is exploded (a value each).
 func (c paramCheck) check(value string) string {
+	if !c.list {
+		if nonFinite(value) {
+			return "must be a finite number, such as 1.5"
+		}
+		if small, large := c.floatOutOfRange(value); large {
+			return "must be at most " + maxFloat(c.float)
+		} else if small {
+			return "must be at least -" + maxFloat(c.float)
+		}
+		return ""
+	}
 	for rest := value; rest != ""; {
 		s := rest
 		if !c.explode {
@@ -279,6 +298,9 @@ func (c paramCheck) check(value string) string {
 			item = "an item"
 		}
 		if c.float != 0 {
+			if nonFinite(s) {
+				return item + " is not a finite number; each item must be a finite number, such as 1.5"
+			}
 			if small, large := c.floatOutOfRange(s); small || large {
 				return tooSmallOrLarge(item, large, "-"+maxFloat(c.float), maxFloat(c.float))
 			}
@@ -329,6 +351,17 @@ func (c paramCheck) floatOutOfRange(s string) (small, large bool) {
 		return false, false
 	}
 	return f < 0, f > 0
+}
+
+// nonFinite reports whether s is a float strconv.ParseFloat reads as NaN or an infinity
+// ("nan", "Inf", "-Infinity", in any case). A finite number has no n or i (its digits, hex
+// digits, exponent and prefix have none), so other values are not parsed.
+func nonFinite(s string) bool {
+	if !strings.ContainsAny(s, "nNiI") {
+		return false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	return err == nil && (math.IsNaN(f) || math.IsInf(f, 0))
 }
 
 // maxFloat is the largest float of bits (32, 64) as a bound is written (number).

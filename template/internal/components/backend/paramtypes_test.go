@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -133,11 +134,112 @@ func TestParamRange(t *testing.T) {
 	}
 }
 
-// BenchmarkParamChecks is what checking a list of narrow integers costs a request that gives
-// it in range, on an operation that has one (others have no check): the query parsed once.
+// finiteInput has a float parameter in each location and lists of floats.
+type finiteInput struct {
+	P   float64   `path:"p"`
+	F   float64   `query:"f"`
+	F32 float32   `query:"f32"`
+	H   float64   `header:"X-Ratio"`
+	L   []float64 `query:"l"`
+	E32 []float32 `query:"e32,explode"`
+}
+
+var finiteRoutes = Routes(func(r *Router) error {
+	huma.Get(r.API, "/test/finite/{p}", func(_ context.Context, in *finiteInput) (*rangeOutput, error) {
+		out := &rangeOutput{}
+		out.Body.Read = fmt.Sprint(in.P, in.F, in.F32, in.H, in.L, in.E32)
+		return out, nil
+	})
+	huma.Post(r.API, "/test/finite", func(_ context.Context, in *struct {
+		Body struct {
+			F float64 `json:"f"`
+		}
+	}) (*rangeOutput, error) {
+		out := &rangeOutput{}
+		out.Body.Read = fmt.Sprint(in.Body.F)
+		return out, nil
+	})
+	return nil
+})
+
+// TestNonFiniteFloats: a float parameter or list item given NaN or an infinity, which huma
+// read (strconv.ParseFloat does) and which no JSON can carry, is refused with a 422 in every
+// location, as is a float64 past its range (huma: not a number). A JSON body cannot carry
+// them: encoding/json refuses NaN and Infinity, and 1e400, with a 400 before any handler.
+func TestNonFiniteFloats(t *testing.T) {
+	t.Parallel()
+	f := setup(t, setupOpts{routes: finiteRoutes})
+	const vf = "validation failed: "
+	const finite = "must be a finite number, such as 1.5"
+	tests := []struct {
+		name, method, target, body string
+		header                     http.Header
+		status                     int
+		detail                     string // of the error; "" when not checked
+		read                       string // on 200
+	}{
+		{name: "NaN", target: "/test/finite/1?f=NaN", status: 422, detail: vf + "query.f: " + finite},
+		{name: "nan", target: "/test/finite/1?f=nan", status: 422, detail: vf + "query.f: " + finite},
+		{name: "Inf", target: "/test/finite/1?f=Inf", status: 422, detail: vf + "query.f: " + finite},
+		{name: "+Inf", target: "/test/finite/1?f=%2BInf", status: 422, detail: vf + "query.f: " + finite},
+		{name: "-Infinity", target: "/test/finite/1?f=-Infinity", status: 422, detail: vf + "query.f: " + finite},
+		{name: "float32 infinity", target: "/test/finite/1?f32=INFINITY", status: 422, detail: vf + "query.f32: " + finite},
+		{name: "path", target: "/test/finite/NaN", status: 422, detail: vf + "path.p: " + finite},
+		{name: "header", target: "/test/finite/1", header: http.Header{"X-Ratio": {"-inf"}}, status: 422, detail: vf + "header.X-Ratio: " + finite},
+		{name: "list item", target: "/test/finite/1?l=1.5,NaN", status: 422,
+			detail: vf + "query.l: item NaN is not a finite number; each item must be a finite number, such as 1.5"},
+		{name: "exploded list item", target: "/test/finite/1?e32=1&e32=-Inf", status: 422,
+			detail: vf + "query.e32: item -Inf is not a finite number; each item must be a finite number, such as 1.5"},
+		{name: "float64 past its range", target: "/test/finite/1?f=1e400", status: 422, detail: vf + "query.f: must be at most 1.7976931348623157e+308"},
+		{name: "float64 item past its range", target: "/test/finite/1?l=-1e400", status: 422,
+			detail: vf + "query.l: item -1e400 is too small; each item must be at least -1.7976931348623157e+308"},
+		{name: "not a number", target: "/test/finite/1?f=nine", status: 422, detail: vf + "query.f: must be a number such as 1.5"},
+		{name: "finite", target: "/test/finite/-2.5?f=1e308&f32=0x1p-2&l=1,-1.5e-300&e32=3&e32=4", header: http.Header{"X-Ratio": {"0.5"}},
+			status: 200, read: "-2.5 1e+308 0.25 0.5 [1 -1.5e-300] [3 4]"},
+		{name: "body NaN", method: http.MethodPost, target: "/test/finite", body: `{"f":NaN}`, status: 400},
+		{name: "body Infinity", method: http.MethodPost, target: "/test/finite", body: `{"f":-Infinity}`, status: 400},
+		{name: "body past float64", method: http.MethodPost, target: "/test/finite", body: `{"f":1e400}`, status: 400},
+		{name: "body NaN as a string", method: http.MethodPost, target: "/test/finite", body: `{"f":"NaN"}`, status: 422,
+			detail: vf + "body.f: must be a number"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			method, header := http.MethodGet, tt.header
+			var body io.Reader
+			if tt.method != "" {
+				method, body = tt.method, strings.NewReader(tt.body)
+				header = http.Header{"Content-Type": {"application/json"}}
+			}
+			rec := f.do(t, method, tt.target, body, header)
+			if tt.status == http.StatusOK {
+				if rec.Code != http.StatusOK {
+					t.Fatalf("%s %s: %d %s, want 200", method, tt.target, rec.Code, rec.Body)
+				}
+				if got := decode[struct {
+					Read string `json:"read"`
+				}](t, rec); got.Read != tt.read {
+					t.Errorf("the operation read %q, want %q", got.Read, tt.read)
+				}
+				return
+			}
+			if p := problem(t, rec, tt.status); tt.detail != "" && p.Detail != tt.detail {
+				t.Errorf("detail = %q\nwant     %q", p.Detail, tt.detail)
+			}
+		})
+	}
+}
+
+// BenchmarkParamChecks is what checking a list of narrow integers, a float and a list of
+// floats costs a request that gives them in range, on an operation that has them (others
+// have no check): the query parsed once for each.
 func BenchmarkParamChecks(b *testing.B) {
-	checks := []paramCheck{{in: "query", name: "ids", lo: -128, hi: 127}}
-	r := httptest.NewRequest(http.MethodGet, "/items?ids=1,2,3,4,5&limit=10", nil)
+	checks := []paramCheck{
+		{in: "query", name: "ids", list: true, lo: -128, hi: 127},
+		{in: "query", name: "ratio", float: 64},
+		{in: "query", name: "at", list: true, float: 32},
+	}
+	r := httptest.NewRequest(http.MethodGet, "/items?ids=1,2,3,4,5&ratio=0.25&at=1.5,-2.5&limit=10", nil)
 	b.ReportAllocs()
 	for b.Loop() {
 		if errs := paramChecks(nil, r, checks); errs != nil {

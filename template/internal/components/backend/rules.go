@@ -26,8 +26,9 @@ import (
 //     far (which cannot say the size).
 //   - A query parameter read from one value given more than once is a 422 (repeatedQuery).
 //   - An integer or float32 parameter is refused out of its type's range, rather than
-//     wrapped into it (paramRules; a list's items by paramChecks, at each request), and a
-//     parameter huma cannot read (a []bool, a net.IP) refuses the registration.
+//     wrapped into it (paramRules; a list's items by paramChecks, at each request), a float
+//     one given NaN or an infinity likewise, and a parameter huma cannot read (a []bool, a
+//     net.IP) refuses the registration.
 //   - The body of an operation that takes one is read before huma reads it (readBodyFirst).
 //
 // A request these rules refuse goes through the API's middlewares (huma.API.UseMiddleware,
