@@ -123,6 +123,9 @@ type paramCheck struct {
 //   - A list of items huma cannot read panics here, at registration, naming the parameter
 //     and what to declare instead (unsupportedList): huma would panic at each request
 //     giving it, a 500. mountOne makes the panic the app's error at start.
+//   - A parameter whose default (`default:"..."`) is past its bounds panics likewise
+//     (defaultOutOfRange): huma takes the tag as given, and every request not giving the
+//     parameter would be refused for a value the client never sent.
 //
 // A hidden parameter (`hidden:"true"`) is not in op.Parameters and gets none of these.
 func paramRules(op *huma.Operation, types *typedRegistry) []paramCheck {
@@ -166,7 +169,53 @@ func paramRules(op *huma.Operation, types *typedRegistry) []paramCheck {
 		}
 		checks = append(checks, c)
 	}
+	for _, p := range op.Parameters {
+		if p == nil || p.Schema == nil {
+			continue
+		}
+		if why := defaultOutOfRange(p.Schema); why != "" {
+			panic(fmt.Sprintf("backend: operation %q (%s %s): %s parameter %q has the default %v, which %s: "+
+				"each request not giving it would be refused; give it a default within its range",
+				op.OperationID, op.Method, op.Path, p.In, p.Name, p.Schema.Default, why))
+		}
+	}
 	return checks
+}
+
+// defaultOutOfRange says how s's default, when a number, is past s's bounds (after bound's),
+// or "". huma converts the default tag to the parameter's type when it documents it, so that
+// past the range of a float32 it is an infinity, yet reads the tag itself at each request
+// and validates that against the schema. An integer default past its type's range it
+// wraps when documenting (300 given an int8 is documented as 44) and cannot be told here; at
+// each request it is refused all the same, never reaching the operation.
+func defaultOutOfRange(s *huma.Schema) string {
+	v := reflect.ValueOf(s.Default)
+	var f float64
+	switch {
+	case !v.IsValid():
+		return ""
+	case v.CanInt():
+		f = float64(v.Int())
+	case v.CanUint():
+		f = float64(v.Uint())
+	case v.CanFloat():
+		f = v.Float()
+	default:
+		return ""
+	}
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		return "is not a finite number (a default past its type's range?)"
+	case s.Minimum != nil && f < *s.Minimum:
+		return "is less than its minimum, " + number(strconv.FormatFloat(*s.Minimum, 'g', -1, 64))
+	case s.Maximum != nil && f > *s.Maximum:
+		return "is more than its maximum, " + number(strconv.FormatFloat(*s.Maximum, 'g', -1, 64))
+	case s.ExclusiveMinimum != nil && f <= *s.ExclusiveMinimum:
+		return "is not more than its exclusive minimum, " + number(strconv.FormatFloat(*s.ExclusiveMinimum, 'g', -1, 64))
+	case s.ExclusiveMaximum != nil && f >= *s.ExclusiveMaximum:
+		return "is not less than its exclusive maximum, " + number(strconv.FormatFloat(*s.ExclusiveMaximum, 'g', -1, 64))
+	}
+	return ""
 }
 
 // bound narrows s's minimum and maximum to lo and hi.

@@ -359,3 +359,79 @@ func TestListParamTypes(t *testing.T) {
 		})
 	}
 }
+
+// registerInput registers GET /defaults with input I, returning the panic of the registration
+// as an error; the operation writes what it read to read.
+func registerInput[I any](api huma.API, read *string) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%v", v)
+		}
+	}()
+	huma.Register(api, huma.Operation{OperationID: "defaults", Method: http.MethodGet, Path: "/defaults"},
+		func(_ context.Context, in *I) (*struct{}, error) {
+			*read = fmt.Sprint(*in)
+			return nil, nil
+		})
+	return nil
+}
+
+// TestParamDefaults: a parameter whose default tag is past its bounds refuses the
+// registration, naming it: huma took it, and refused each request not giving the parameter
+// (a 422 for a value the client never sent) or, for a float32 past its range, documented an
+// infinity, which no JSON can carry. An integer default past its type's range (300 for an
+// int8), which huma documents wrapped (44) and cannot be told at registration, is refused at
+// each request, never reaching the operation wrapped. Defaults in range are read.
+func TestParamDefaults(t *testing.T) {
+	t.Parallel()
+	const refuses = "each request not giving it would be refused; give it a default within its range"
+	tests := []struct {
+		name     string
+		register func(huma.API, *string) error
+		err      string // of the registration; "" for none
+		status   int    // of GET /defaults when registered
+		read     string // what the operation then read
+	}{
+		{name: "float32 past its range", register: registerInput[struct {
+			F float32 `query:"f" default:"1e39"`
+		}], err: `query parameter "f" has the default +Inf, which is not a finite number (a default past its type's range?): ` + refuses},
+		{name: "past a declared maximum", register: registerInput[struct {
+			N int `query:"n" default:"50" maximum:"10"`
+		}], err: `query parameter "n" has the default 50, which is more than its maximum, 10: ` + refuses},
+		{name: "below a declared minimum", register: registerInput[struct {
+			N int64 `header:"X-N" default:"5" minimum:"10"`
+		}], err: `header parameter "X-N" has the default 5, which is less than its minimum, 10: ` + refuses},
+		{name: "at an exclusive minimum", register: registerInput[struct {
+			F float64 `query:"f" default:"0" exclusiveMinimum:"0"`
+		}], err: `query parameter "f" has the default 0, which is not more than its exclusive minimum, 0: ` + refuses},
+		{name: "int8 past its range", register: registerInput[struct {
+			N int8 `query:"n" default:"300"`
+		}], status: http.StatusUnprocessableEntity},
+		{name: "in range", register: registerInput[struct {
+			N int8    `query:"n" default:"-128"`
+			F float32 `query:"f" default:"1.5" maximum:"2"`
+		}], status: http.StatusNoContent, read: "{-128 1.5}"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			api, h := rulesAPI()
+			var read string
+			err := tt.register(api, &read)
+			if tt.err != "" {
+				if want := `backend: operation "defaults" (GET /defaults): ` + tt.err; err == nil || err.Error() != want {
+					t.Errorf("registration: %v\nwant %s", err, want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("registration: %v", err)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/defaults", nil))
+			if rec.Code != tt.status || read != tt.read {
+				t.Errorf("GET /defaults: %d %s, read %q; want %d, %q", rec.Code, rec.Body, read, tt.status, tt.read)
+			}
+		})
+	}
+}
