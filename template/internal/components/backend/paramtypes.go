@@ -301,13 +301,7 @@ func paramChecks(ctx huma.Context, r *http.Request, checks []paramCheck) []error
 // checkQuery checks c's values in rawQuery: each one given when exploded, else the first
 // (huma reads the first). It returns the value refused and why, or "", "".
 func (c paramCheck) checkQuery(rawQuery string) (string, string) {
-	for q := rawQuery; q != ""; {
-		var pair string
-		pair, q, _ = strings.Cut(q, "&")
-		key, value, _ := strings.Cut(pair, "=")
-		if strings.ContainsAny(key, "%+") {
-			key = unescapedKey(key)
-		}
+	for key, value := range queryPairs(rawQuery) {
 		if key != c.name {
 			continue
 		}

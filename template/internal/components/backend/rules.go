@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"iter"
 	"maps"
 	"net/http"
 	"net/url"
@@ -202,13 +203,7 @@ func repeatedQuery(rawQuery string, params []onceParam) []error {
 		counts = make([]int, len(params))
 	}
 	repeated := false
-	for q := rawQuery; q != ""; {
-		var pair string
-		pair, q, _ = strings.Cut(q, "&")
-		key, _, _ := strings.Cut(pair, "=")
-		if strings.ContainsAny(key, "%+") {
-			key = unescapedKey(key)
-		}
+	for key := range queryPairs(rawQuery) {
 		for i, p := range params {
 			if key == p.name {
 				counts[i]++
@@ -231,6 +226,24 @@ func repeatedQuery(rawQuery string, params []onceParam) []error {
 		}
 	}
 	return errs
+}
+
+// queryPairs yields rawQuery's keys, unescaped as huma reads them, with their raw values, in
+// order: the request rules' one way through a query.
+func queryPairs(rawQuery string) iter.Seq2[string, string] {
+	return func(yield func(key, value string) bool) {
+		for q := rawQuery; q != ""; {
+			var pair string
+			pair, q, _ = strings.Cut(q, "&")
+			key, value, _ := strings.Cut(pair, "=")
+			if strings.ContainsAny(key, "%+") {
+				key = unescapedKey(key)
+			}
+			if !yield(key, value) {
+				return
+			}
+		}
+	}
 }
 
 // unescapedKey is a query key as huma reads it (url.ParseQuery's unescaping).
