@@ -62,6 +62,7 @@ func (a *cli) serveHTTP(ctx context.Context, c *registry.Container, logger *slog
 	if err != nil {
 		return err
 	}
+	command.ReleaseStartPages(ctx, c, logger)
 	url := listenURL(srv.Settings(), ln.Addr().String())
 	if core.Format() == config.FormatText {
 		// For the person at the terminal. With JSON logs (production's default, or

@@ -17,12 +17,14 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/aegisgo/aegis/template/internal/config"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+	"github.com/aegisgo/aegis/template/internal/runtime/startpages"
 )
 
 // Role is what a process is for. The container provides it to constructors (a dependency
@@ -135,6 +137,10 @@ func (e *Env) Run(ctx context.Context, role Role, run func(ctx context.Context, 
 	if err := c.Start(ctx); err != nil {
 		return err
 	}
+	if role != RoleServe {
+		// serve builds its handler first: it calls ReleaseStartPages once it listens.
+		ReleaseStartPages(ctx, c, logger)
+	}
 	err = run(ctx, c, logger)
 	logger.Info("stopping services", "role", string(role))
 	if stopErr := c.Stop(context.WithoutCancel(ctx)); stopErr != nil {
@@ -145,6 +151,46 @@ func (e *Env) Run(ctx context.Context, role Role, run func(ctx context.Context, 
 	}
 	return err
 }
+
+// ReleaseStartPages unmaps what only the start used of the executable (package startpages),
+// unless APP_RELEASE_START_PAGES=false: once at once, and once more after
+// StartPagesSettle, when the work that starts in the background (the worker's leader election
+// and maintenance, the scheduler's first ticks, the first probes) has run its first round. A
+// long-running role calls it once its start is over: Run does for worker and scheduler, serve
+// once it listens. It returns at once; ctx ending cancels the second round.
+func ReleaseStartPages(ctx context.Context, c *registry.Container, logger *slog.Logger) {
+	core, err := registry.Get[config.Core](c)
+	if err != nil || !core.ReleaseStartPages {
+		return
+	}
+	go func() {
+		release := func() bool {
+			r, err := startpages.Release()
+			switch {
+			case errors.Is(err, startpages.ErrUnsupported):
+				return false
+			case err != nil:
+				logger.Debug("start-up pages kept mapped", "error", err)
+				return false
+			}
+			logger.Debug("start-up pages unmapped", "mappings", r.Mappings, "rss_file_before", r.Before, "rss_file_after", r.After)
+			return true
+		}
+		if !release() {
+			return
+		}
+		t := time.NewTimer(StartPagesSettle)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+			release()
+		}
+	}()
+}
+
+// StartPagesSettle is how long after its start ReleaseStartPages releases a second time.
+var StartPagesSettle = 5 * time.Second
 
 // WithService starts the app's services as Start does (with RoleNone), runs fn with the
 // service of type T and stops them again, joining any stop error to fn's. It is the body of

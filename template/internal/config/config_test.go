@@ -249,7 +249,7 @@ func TestSettings(t *testing.T) {
 	for _, s := range Settings(r) {
 		names = append(names, s.Owner+"/"+s.Name)
 	}
-	want := "core/APP_ENV core/LOG_LEVEL core/LOG_FORMAT alpha/ALPHA_A zeta/TEST_PORT zeta/TEST_TIMEOUT zeta/TEST_DEBUG zeta/TEST_NAME zeta/TEST_NESTED_SIZE"
+	want := "core/APP_ENV core/LOG_LEVEL core/LOG_FORMAT core/APP_RELEASE_START_PAGES alpha/ALPHA_A zeta/TEST_PORT zeta/TEST_TIMEOUT zeta/TEST_DEBUG zeta/TEST_NAME zeta/TEST_NESTED_SIZE"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("Settings =\n %s\nwant\n %s", got, want)
 	}

@@ -25,6 +25,8 @@ type Core struct {
 	Env       string `env:"APP_ENV" envDefault:"development" doc:"Where the app runs: development or production."`
 	LogLevel  string `env:"LOG_LEVEL" envDefault:"info" doc:"Lowest log level written: debug, info, warn or error."`
 	LogFormat string `env:"LOG_FORMAT" doc:"Log line format: text or json; empty means text in development, json in production."`
+	// ReleaseStartPages: see package startpages and bench/RESULTS.md (issue 18, idle memory).
+	ReleaseStartPages bool `env:"APP_RELEASE_START_PAGES" envDefault:"true" doc:"Once started, unmap the parts of the binary only start-up used (Linux): idle memory (RSS) drops by about half, and code that runs again is mapped back from the page cache on first use. false keeps them mapped."`
 }
 
 // Core is declared here and provided by the container that the app's commands build (it is

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package startpages
+
+func release() (Result, error) { return Result{}, ErrUnsupported }
