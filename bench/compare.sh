@@ -23,7 +23,8 @@
 #            (http.ListenAndServe's defaults, as before).
 #   startup  exec to first 200 on /health/ready, STARTS runs (bench/httpbench/startup), twice: the binary
 #            read from the disk and just written (the page cache state changes it by 20 ms here).
-#   idle     VmRSS 1 s after ready; CPU (utime+stime from /proc/PID/stat) and context
+#   idle     VmRSS 1 s and 10 s after ready (started cold, warm, and warm with the start-up pages
+#            kept: APP_RELEASE_START_PAGES=false); CPU (utime+stime from /proc/PID/stat) and context
 #            switches (all threads) over IDLE_SECS, as % of one core.
 #   data     migrates a fresh database, fills it with bench/httpbench/datagen (JOBS river_job
 #            rows, 97% completed / 3% discarded; USERS auth users), then p50/p90 of each health
@@ -336,13 +337,21 @@ if [ "$what" = app ] || [ "$what" = all ] || [ "$what" = idle ]; then
 	pid=$(start_app "$work/run-idle" $port_app "" "" "$APP_MODE" warn) # migrates the database once
 	wait_ready $port_app
 	stop "$pid"
-	for mode in cold warm; do
+	# The app releases its start-up pages at once and again 5 s later (APP_RELEASE_START_PAGES,
+	# package startpages), so RSS is read 1 s after ready and again when settled, 10 s after;
+	# "kept" is the warm start with APP_RELEASE_START_PAGES=false. Major faults: pages read back
+	# from the disk.
+	for mode in cold kept warm; do
 		if [ "$mode" = cold ]; then dd if="$work/app" iflag=nocache count=0 status=none; else cat "$work/app" >/dev/null; fi
-		pid=$(start_app "$work/run-idle" $port_app "" "" "$APP_MODE" "$APP_LOG")
+		keep=()
+		[ "$mode" = kept ] && keep=(APP_RELEASE_START_PAGES=false)
+		pid=$(start_app "$work/run-idle" $port_app "" "" "$APP_MODE" "$APP_LOG" "${keep[@]}")
 		pids+=("$pid")
 		wait_ready $port_app
 		sleep 1
-		echo "   RSS 1 s after ready, started $mode: $(rss "$pid") MiB (RssAnon $(anon "$pid") MiB); threads $(awk '/^Threads/ {print $2}' "/proc/$pid/status")"
+		at1="$(rss "$pid") MiB (RssAnon $(anon "$pid"))"
+		sleep 9
+		echo "   RSS after ready, started $mode: 1 s $at1, 10 s $(rss "$pid") MiB (RssAnon $(anon "$pid")); major faults $(awk '{print $12}' "/proc/$pid/stat"); threads $(awk '/^Threads/ {print $2}' "/proc/$pid/status")"
 		[ "$mode" = warm ] || stop "$pid"
 	done
 	echo "   over ${IDLE_SECS} s: $(cpu_over "$pid" "$IDLE_SECS")"
