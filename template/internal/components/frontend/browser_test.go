@@ -249,6 +249,43 @@ func TestBrowserTableCodeKeepsWholeWords(t *testing.T) {
 	}
 }
 
+// TestBrowserLongWordsWrapOnPhone: at a phone's 375 px, text the operator or the data put on
+// a panel without a space in it (a search typed or pasted into ?q=, echoed as "0 accounts
+// matching ..."; an id edited by hand in ?id=, named in the error notice; an email's text part
+// with its one-time link, a <pre>) wraps inside the page. Each widened the whole page to
+// 1100-1170 px, so the page scrolled sideways and the panel's other content with it.
+func TestBrowserLongWordsWrapOnPhone(t *testing.T) {
+	chromiumPath(t)
+	long := strings.Repeat("a", 160)
+	link := "http://localhost:8000/reset-password?token=" + strings.Repeat("kmtcY6LJNmiitjoQm0Dt", 4)
+	cases := []struct{ name, body string }{
+		{"search echo", `<div class="panel"><p class="muted">0 accounts matching “` + long + `”.</p></div>`},
+		{"error notice", `<div class="panel"><p class="notice notice-error" role="alert">This panel failed to render: comms: message not found: ` + long + `</p></div>`},
+		{"email text", `<div class="panel"><h3>Text</h3><pre class="mail-text">Hello,
+
+To choose a new password, open this link:
+
+` + link + `
+</pre></div>`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			page := styledPage(t, `<main id="main">`+c.body+`</main><p id="out"></p>
+<script>addEventListener("load", function () {
+  document.getElementById("out").textContent = "width=" + document.documentElement.scrollWidth;
+});</script>`)
+			dom := browse(t, page, time.Second, 375, 800, "")
+			m := regexp.MustCompile(`width=(\d+)`).FindStringSubmatch(dom)
+			if m == nil {
+				t.Fatalf("the page did not report its width:\n%s", dom)
+			}
+			if w, _ := strconv.Atoi(m[1]); w > 375 {
+				t.Errorf("the page is %d px wide at 375 px: it scrolls sideways, want the text wrapped", w)
+			}
+		})
+	}
+}
+
 // TestBrowserJobRowsStayShortOnPhone: at a phone's 390 px, a row of the jobs panel (its
 // markup here) is one line tall: its creation time stays on one line and its Retry and Cancel
 // buttons side by side, the table scrolling sideways instead. The time broke at every hyphen
