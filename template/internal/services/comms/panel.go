@@ -45,6 +45,7 @@ var panelTmpl = frontend.NewTemplate("comms", template.FuncMap{
 }, `<p>Email: <strong>{{.EmailProvider}}</strong>{{if eq .EmailProvider "outbox"}} (kept here, never sent){{end}} · SMS: <strong>{{.SMSProvider}}</strong>{{if eq .SMSProvider "outbox"}} (kept here, never sent){{end}}</p>
 {{if eq .EmailProvider "outbox"}}<p class="muted">Sensitive emails (one-time links such as password resets) keep their body here, since the outbox delivers them nowhere else: this is where you open their links. With a real provider their body is removed once delivered.</p>{{end}}
 <p>Last day: {{.Counts.queued}} queued, {{.Counts.sent}} sent, {{.Counts.failed}} failed.</p>
+{{if .Missing}}<p class="notice notice-error" role="alert">No message with that ID: it is no longer kept, or the link is wrong. Pick one from the list below.</p>{{end}}
 {{with .Selected}}{{template "message" .}}{{end}}
 <h2 id="messages-heading">Messages</h2>
 {{if .Messages}}<div class="scroll" tabindex="0" role="group" aria-labelledby="messages-heading"><table>
@@ -122,6 +123,13 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	}
 	if id := p.Request.URL.Query().Get("id"); id != "" {
 		r, err := svc.Message(ctx, ID(id))
+		if errors.Is(err, ErrNotFound) {
+			// A link kept after the message left the store, or an id edited by hand: the
+			// list, with a notice, rather than a failed panel. The id is not echoed (any
+			// length, any text).
+			data["Missing"] = true
+			return p.Execute(panelTmpl, data)
+		}
 		if err != nil {
 			return "", err
 		}

@@ -94,6 +94,37 @@ func TestPanel(t *testing.T) {
 	}
 }
 
+// TestPanelUnknownMessage: a ?id= that names no message (a link kept after the outbox dropped
+// the message, an id edited by hand) shows the list with a notice saying so. It failed the
+// whole panel ("This panel failed to render: comms: message not found: ..."), the list gone,
+// and echoed the id whole however long it was.
+func TestPanelUnknownMessage(t *testing.T) {
+	t.Parallel()
+	svc, err := New(Settings{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Send(t.Context(), Message{To: []string{"ada@example.com"}, Subject: "Still here", Text: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	h := frontendtest.Handler(t, nil, func(r *registry.Registry) error { return registry.Value(r, svc) })
+	b := frontendtest.NewBrowser(t, h)
+	for _, id := range []string{"01a250ec30e752ba6242a5aaea3c", "<script>", strings.Repeat("a", 5000)} {
+		page := b.Get("/dashboard/panels/comms?id=" + url.QueryEscape(id))
+		if strings.Contains(page, "failed to render") {
+			t.Errorf("?id=%.20s: the panel failed to render", id)
+		}
+		for _, want := range []string{"No message with that ID", "Still here"} {
+			if !strings.Contains(page, want) {
+				t.Errorf("?id=%.20s: the page lacks %q", id, want)
+			}
+		}
+		if strings.Contains(page, "<script>") || strings.Contains(page, strings.Repeat("a", 200)) {
+			t.Errorf("?id=%.20s: the id is echoed unescaped or whole", id)
+		}
+	}
+}
+
 // A message the worker is retrying has no Resend button (a resend now would deliver it twice);
 // a failed one, and one queued without a failed attempt yet, keep theirs.
 func TestPanelNoResendWhileRetrying(t *testing.T) {
