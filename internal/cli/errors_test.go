@@ -125,6 +125,30 @@ func TestReservedNames(t *testing.T) {
 	}
 }
 
+// A Windows device name (con, aux, com1, ...) cannot be an element of a Go import path, so
+// cmd/NAME would not build, whatever --module says: init refuses it, naming a name that works,
+// and writes nothing.
+func TestWindowsDeviceNames(t *testing.T) {
+	for _, args := range [][]string{{"con"}, {"AUX"}, {"com1", "--module", "example.com/x"}, {"Lpt9"}} {
+		dir := t.TempDir()
+		r := run(t, Env{}, "", append([]string{"init", "-o", dir, "--no-interactive"}, args...)...)
+		want := fmt.Sprintf("aegis: project name %q is a device name on Windows, which no Go import path may hold (cmd/%s would not build): choose another name, such as %s-app (see 'aegis init --help')\n", args[0], args[0], args[0])
+		if r.code != ExitUsage || r.stderr != want {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2, %q", args, r.code, r.stderr, want)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Errorf("%v: wrote %v", args, entries)
+		}
+	}
+	// A name made of one with punctuation is not suggested when it is such a name.
+	for _, name := range []string{"con.", "./con"} {
+		r := run(t, Env{}, "", "init", name, "-o", t.TempDir(), "--no-interactive")
+		if strings.Contains(r.stderr, "con would do") {
+			t.Errorf("%s: suggests con: %q", name, r.stderr)
+		}
+	}
+}
+
 // A folder aegis cannot write in (or, for init, read) fails in one line naming it and the fix,
 // whichever command writes; -v adds the failed call once, not the same message again.
 func TestWriteErrors(t *testing.T) {

@@ -48,7 +48,8 @@ func newInitCmd(env *Env) *cobra.Command {
 		Long: `Create a new Go web application in a folder named NAME.
 
 NAME is 1-50 ASCII letters, digits, '-' or '_', starting with a letter; aegis, vendor and
-testdata are reserved (the go command would not build cmd/vendor or cmd/testdata). The module
+testdata are reserved (the go command would not build cmd/vendor or cmd/testdata), and so are
+Windows device names such as con, aux or com1, which no Go import path may hold. The module
 path (--module, default NAME) cannot be go or toolchain, which the go command reserves.
 Init refuses to create a project inside another aegis project ('aegis add' extends that one);
 --force nests it anyway.
@@ -173,7 +174,7 @@ func validateName(name string) error {
 				name, base, filepath.Clean(dir), base, shellQuote(filepath.Clean(dir)))
 		}
 		fixed := nameFrom(name)
-		if clean := filepath.Clean(name); nameRE.MatchString(clean) && len(clean) <= maxNameLen {
+		if clean := filepath.Clean(name); nameRE.MatchString(clean) && len(clean) <= maxNameLen && !windowsDevice(clean) {
 			fixed = clean // ./my-api, my-api/: the folder meant is the name
 		}
 		if fixed != "" {
@@ -182,8 +183,18 @@ func validateName(name string) error {
 		return usagef("invalid project name %q: %s", name, rule)
 	case slices.ContainsFunc(reservedNames, func(r string) bool { return strings.EqualFold(name, r) }):
 		return usagef("project name %q is reserved: choose another name", name)
+	case windowsDevice(name):
+		return usagef("project name %q is a device name on Windows, which no Go import path may hold (cmd/%s would not build): choose another name, such as %s-app", name, name, name)
 	}
 	return nil
+}
+
+// windowsDevice tells whether a valid name is one of the Windows device names (con, aux, com1,
+// ...) that the go command refuses as an element of any import path, on every system: the
+// module path would not matter, cmd/NAME could not be built. For a name of letters, digits, '-'
+// and '_' nothing else makes an element invalid.
+func windowsDevice(name string) bool {
+	return module.CheckImportPath("example.com/"+name) != nil
 }
 
 // nameFrom makes a valid name of an ASCII name that starts with a letter and holds spaces, dots
@@ -207,7 +218,7 @@ func nameFrom(name string) string {
 		}
 	}
 	fixed := strings.TrimRight(b.String(), "-")
-	if !nameRE.MatchString(fixed) || len(fixed) > maxNameLen || slices.Contains(reservedNames, strings.ToLower(fixed)) {
+	if !nameRE.MatchString(fixed) || len(fixed) > maxNameLen || slices.Contains(reservedNames, strings.ToLower(fixed)) || windowsDevice(fixed) {
 		return ""
 	}
 	return fixed
