@@ -131,6 +131,11 @@ func TestInitErrors(t *testing.T) {
 		// A repository's address pasted for the module path is answered with the path in it.
 		{"module URL", Env{}, []string{"init", "a", "-o", dir, "--module", "https://github.com/acme/shop", "--no-interactive"}, 2, "use a Go import path such as github.com/acme/shop "},
 		{"module git remote", Env{}, []string{"init", "a", "-o", dir, "--module", "git@github.com:acme/shop.git", "--no-interactive"}, 2, "use a Go import path such as github.com/acme/shop "},
+		// A module@version as 'go get' takes it is answered with the path, not the version.
+		{"module at version", Env{}, []string{"init", "a", "-o", dir, "--module", "shop@v1", "--no-interactive"}, 2, "use a Go import path such as shop "},
+		{"module at full version", Env{}, []string{"init", "a", "-o", dir, "--module", "github.com/acme/shop@v1.2.0", "--no-interactive"}, 2, "use a Go import path such as github.com/acme/shop "},
+		{"module at latest", Env{}, []string{"init", "a", "-o", dir, "--module", "github.com/acme/shop@latest", "--no-interactive"}, 2, "use a Go import path such as github.com/acme/shop "},
+		{"module git remote without colon", Env{}, []string{"init", "a", "-o", dir, "--module", "git@github.com/acme/shop", "--no-interactive"}, 2, "use a Go import path such as github.com/acme/shop "},
 		{"module trailing slash", Env{}, []string{"init", "a", "-o", dir, "--module", "github.com/acme/shop/", "--no-interactive"}, 2, "use a Go import path such as github.com/acme/shop "},
 		// Paths 'go mod init' refuses and no one could require.
 		{"module v1", Env{}, []string{"init", "a", "-o", dir, "--module", "example.com/acme/shop/v1", "--no-interactive"}, 2,

@@ -265,12 +265,27 @@ func validateModule(path, name string, given bool) error {
 // gover.IsToolchain): "go" and "toolchain" name the toolchain in the module graph.
 var reservedModules = map[string]bool{"go": true, "toolchain": true}
 
+// isVersionQuery tells whether the text after a module path's '@' is a version or one of the
+// queries 'go get' takes (v1, v1.2.0, latest, upgrade, patch), not a git remote's host.
+func isVersionQuery(q string) bool {
+	switch q {
+	case "latest", "upgrade", "patch":
+		return true
+	}
+	return len(q) > 1 && q[0] == 'v' && q[1] >= '0' && q[1] <= '9'
+}
+
 // fixModule turns the forms of a repository's address people paste for a module path into the
-// path: https://github.com/you/app, git@github.com:you/app.git, github.com/you/app/.
+// path: https://github.com/you/app, git@github.com:you/app.git, github.com/you/app/,
+// github.com/you/app@v1.2.0.
 func fixModule(path string) (string, bool) {
 	p := strings.TrimSpace(path)
 	if _, rest, ok := strings.Cut(p, "://"); ok {
 		p = rest
+	} else if at := strings.LastIndex(p, "@"); at > 0 && isVersionQuery(p[at+1:]) {
+		// path@version, as 'go get' takes it: before the git remote's form, whose user@ would
+		// otherwise leave the version alone for the path (shop@v1 gave v1).
+		p = p[:at]
 	} else if user, rest, ok := strings.Cut(p, "@"); ok && !strings.Contains(user, "/") {
 		// user@host:owner/repo, the scp-like form of git remotes.
 		p = strings.Replace(rest, ":", "/", 1)
