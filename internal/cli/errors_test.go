@@ -56,6 +56,11 @@ func TestErrorMessages(t *testing.T) {
 		{"flag typo with a value", []string{"init", "x", "--componets=cache"}, 2, "aegis: unknown flag: --componets; did you mean --components? (see 'aegis init --help')\n"},
 		{"inherited flag typo", []string{"update", "--verbos"}, 2, "aegis: unknown flag: --verbos; did you mean --verbose? (see 'aegis update --help')\n"},
 		{"flag near nothing", []string{"init", "x", "--bogus"}, 2, "aegis: unknown flag: --bogus (see 'aegis init --help')\n"},
+		// A flag another command has: the user carried it over; say whose it is.
+		{"yes to update", []string{"update", "--yes", "-p", proj}, 2, "aegis: unknown flag: --yes; update asks nothing: drop --yes (add, init and remove take it) (see 'aegis update --help')\n"},
+		{"y to update", []string{"update", "-y", "-p", proj}, 2, "aegis: unknown shorthand flag: 'y' in -y; update asks nothing: drop -y (add, init and remove take it) (see 'aegis update --help')\n"},
+		{"dry run to init", []string{"init", "x", "--dry-run"}, 2, "aegis: unknown flag: --dry-run; init has no --dry-run (add, remove and update take it) (see 'aegis init --help')\n"},
+		{"force to add", []string{"add", "cache", "--force", "-p", proj}, 2, "aegis: unknown flag: --force; add has no --force (init and update take it) (see 'aegis add --help')\n"},
 		{"extra argument", []string{"services", "extra"}, 2, "aegis: 'aegis services' takes no arguments, and got \"extra\" (see 'aegis services --help')\n"},
 		{"extra argument to version", []string{"version", "x"}, 2, "aegis: 'aegis version' takes no arguments, and got \"x\""},
 		{"unknown help topic", []string{"help", "bogus"}, 2, "aegis: unknown help topic \"bogus\": name a command (see 'aegis --help')\n"},

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -278,6 +279,9 @@ func flagAsValue(cmd *cobra.Command) error {
 // flagHint names the flag of cmd that an unknown long flag is a typo of ("did you mean
 // --dry-run?"), as cobra does for commands; "" when none is near.
 func flagHint(cmd *cobra.Command, err error) string {
+	if short, ok := strings.CutPrefix(err.Error(), "unknown shorthand flag: '"); ok && len(short) > 1 && short[1] == '\'' {
+		return othersFlag(cmd, "-"+short[:1], func(c *cobra.Command) bool { return c.Flags().ShorthandLookup(short[:1]) != nil })
+	}
 	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
 	if !ok {
 		return ""
@@ -292,7 +296,32 @@ func flagHint(cmd *cobra.Command, err error) string {
 	if i, ok := catalog.Nearest(name, names); ok {
 		return fmt.Sprintf("did you mean --%s?", names[i])
 	}
-	return ""
+	return othersFlag(cmd, "--"+name, func(c *cobra.Command) bool { return c.Flags().Lookup(name) != nil })
+}
+
+// othersFlag names the other commands that take a flag cmd does not: a user carries --yes from
+// add over to update, or --dry-run from add over to init, and the bare "unknown flag" reads as
+// a typo. For --yes, update's fix is to drop it, since update asks nothing. "" when no other
+// command has it.
+func othersFlag(cmd *cobra.Command, flag string, has func(*cobra.Command) bool) string {
+	var others []string
+	for _, c := range cmd.Root().Commands() {
+		if c != cmd && !c.Hidden && has(c) {
+			others = append(others, c.Name())
+		}
+	}
+	if len(others) == 0 {
+		return ""
+	}
+	slices.Sort(others)
+	list := strings.Join(others, " and ")
+	if len(others) > 2 {
+		list = strings.Join(others[:len(others)-1], ", ") + " and " + others[len(others)-1]
+	}
+	if (flag == "--yes" || flag == "-y") && cmd.Name() == "update" {
+		return fmt.Sprintf("update asks nothing: drop %s (%s take it)", flag, list)
+	}
+	return fmt.Sprintf("%s has no %s (%s take it)", cmd.Name(), flag, list)
 }
 
 // kinds says what components and services are, with their names from the catalog so the help
