@@ -154,6 +154,28 @@ func TestWindowsDeviceNames(t *testing.T) {
 	}
 }
 
+// A file-system error other than permissions while init writes (here paths past PATH_MAX under
+// a deep --output-dir) names the folder and the fix, not the staging folder the user never
+// sees, and leaves nothing behind.
+func TestInitOtherWriteError(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("PATH_MAX is Linux's 4096")
+	}
+	top := t.TempDir()
+	dir := top
+	for len(dir) < 4000 {
+		dir = filepath.Join(dir, strings.Repeat("d", 100))
+	}
+	r := run(t, Env{}, "", "init", "app", "-o", dir, "--no-interactive")
+	want := "aegis: cannot write the project in " + dir + " (file name too long): pick another --output-dir; nothing was written\n"
+	if r.code != 1 || r.stderr != want {
+		t.Errorf("exit %d, stderr %q; want exit 1, %q", r.code, r.stderr, want)
+	}
+	if entries, _ := os.ReadDir(top); len(entries) != 0 {
+		t.Errorf("left %v", entries)
+	}
+}
+
 // A folder aegis cannot write in (or, for init, read) fails in one line naming it and the fix,
 // whichever command writes; -v adds the failed call once, not the same message again.
 func TestWriteErrors(t *testing.T) {

@@ -420,6 +420,14 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 		if errors.As(err, &we) {
 			return fmt.Errorf("%w: pick another --output-dir, or make %s writable; nothing was written", err, we.Dir)
 		}
+		// Any other refusal of the file system (no space left, paths past PATH_MAX, a folder
+		// that takes no new entries as in /proc) names the folder, not the staging folder
+		// beside the project that the failed call shows, which the user never sees.
+		var errno syscall.Errno
+		var le *project.LockedError
+		if errors.As(err, &errno) && !errors.As(err, &le) {
+			return explained{fmt.Sprintf("cannot write the project in %s (%s): pick another --output-dir; nothing was written", o.outputDir, errno.Error()), err}
+		}
 		return err
 	}
 	n := 0
