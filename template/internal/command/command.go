@@ -160,10 +160,21 @@ func (e *Env) Run(ctx context.Context, role Role, run func(ctx context.Context, 
 // once it listens. It returns at once; ctx ending cancels the second round.
 func ReleaseStartPages(ctx context.Context, c *registry.Container, logger *slog.Logger) {
 	core, err := registry.Get[config.Core](c)
-	if err != nil || !core.ReleaseStartPages {
+	if err != nil {
 		return
 	}
+	releaseStartPages(ctx, core, logger, StartPagesSettle)
+}
+
+// releaseStartPages is ReleaseStartPages' work; the channel closes when it is done (nil when
+// the setting turns it off).
+func releaseStartPages(ctx context.Context, core config.Core, logger *slog.Logger, settle time.Duration) <-chan struct{} {
+	if !core.ReleaseStartPages {
+		return nil
+	}
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		release := func() bool {
 			r, err := startpages.Release()
 			switch {
@@ -179,7 +190,7 @@ func ReleaseStartPages(ctx context.Context, c *registry.Container, logger *slog.
 		if !release() {
 			return
 		}
-		t := time.NewTimer(StartPagesSettle)
+		t := time.NewTimer(settle)
 		defer t.Stop()
 		select {
 		case <-ctx.Done():
@@ -187,6 +198,7 @@ func ReleaseStartPages(ctx context.Context, c *registry.Container, logger *slog.
 			release()
 		}
 	}()
+	return done
 }
 
 // StartPagesSettle is how long after its start ReleaseStartPages releases a second time.
