@@ -218,6 +218,38 @@ func TestUnmarshalBodyErrors(t *testing.T) {
 			t.Errorf("%s: %q splits to %q, %q, %v; want %q, %q", tt.body, err, at, msg, ok, tt.at, tt.msg)
 		}
 	}
+	// Repeated keys: encoding/json would keep the last one, which a proxy
+	// that checked the first would not expect.
+	dups := []struct{ body, at string }{
+		{`{"name":"a","name":"b"}`, "body.name"},
+		{`{"count":1,"name":"a","count":2}`, "body.count"},
+		{`{"items":[{"qty":1},{"qty":2,"qty":3}]}`, "body.items[1].qty"},
+		{`{"tags":{"x":{"qty":1},"x":{"qty":2}}}`, "body.tags.x"},
+		{`{"tags":{"a b":{},"a b":{}}}`, `body.tags["a b"]`},
+	}
+	for _, tt := range dups {
+		var v body
+		err := unmarshalBody([]byte(tt.body), &v)
+		if err == nil {
+			t.Errorf("%s: no error", tt.body)
+			continue
+		}
+		want := "is given more than once; send each property once"
+		if at, msg, ok := splitBodyError(err.Error()); !ok || at != tt.at || msg != want {
+			t.Errorf("%s: %q splits to %q, %q, %v; want %q, %q", tt.body, err, at, msg, ok, tt.at, want)
+		}
+		var anyv any
+		if err := unmarshalBody([]byte(tt.body), &anyv); err == nil {
+			t.Errorf("%s into any: no error", tt.body)
+		}
+	}
+	// The same key in different objects is no repeat.
+	for _, ok := range []string{`{"items":[{"qty":1},{"qty":2}],"count":1}`, `{"tags":{"qty":{"qty":1}}}`, `{"name":"a:b:c"}`} {
+		var v body
+		if err := unmarshalBody([]byte(ok), &v); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
 	// Text that is not unmarshalBody's stays whole.
 	for _, s := range []string{"unknown content type: text/plain", "body is wrong", "body[x]: y", `body["a]: y`} {
 		if _, _, ok := splitBodyError(s); ok {

@@ -36,10 +36,90 @@ func jsonFormats(formats map[string]huma.Format) map[string]huma.Format {
 // not know a Go field's range, so every integer field can surface one.
 func unmarshalBody(data []byte, v any) error {
 	err := json.Unmarshal(data, v)
-	if err == nil {
-		return nil
+	if err != nil {
+		return bodyJSONError(data, err)
 	}
-	return bodyJSONError(data, err)
+	// encoding/json keeps the last of two equal keys ({"email":"a","email":"b"}
+	// registers b), while a proxy, a WAF or a log reader in front may have
+	// checked the first: a body read one way here and another way there is
+	// refused instead.
+	if at, dup := duplicateKey(data); dup {
+		return &bodyError{at, "is given more than once; send each property once"}
+	}
+	return nil
+}
+
+// duplicateKey finds the first object key repeated in the same object of data,
+// which json.Unmarshal accepted, and returns its location.
+func duplicateKey(data []byte) (string, bool) {
+	// Without two keys there is nothing to compare: most bodies are this small.
+	if strings.Count(string(data), ":") < 2 {
+		return "", false
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.UseNumber()
+	type frame struct {
+		array bool
+		index int
+		key   string
+		keyed bool // in an object, the next token is a value, not a key
+		keys  map[string]struct{}
+	}
+	var stack []frame
+	path := func() string {
+		var b strings.Builder
+		b.WriteString("body")
+		for _, f := range stack {
+			switch {
+			case f.array:
+				b.WriteString("[" + strconv.Itoa(f.index) + "]")
+			case f.keyed:
+				b.WriteString(locationKey(f.key))
+			}
+		}
+		return b.String()
+	}
+	next := func() {
+		if n := len(stack); n > 0 {
+			if stack[n-1].array {
+				stack[n-1].index++
+			} else {
+				stack[n-1].keyed = false
+			}
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				stack = append(stack, frame{array: t == '['})
+			default:
+				stack = stack[:len(stack)-1]
+				next()
+			}
+		default:
+			n := len(stack)
+			if n > 0 && !stack[n-1].array && !stack[n-1].keyed {
+				f := &stack[n-1]
+				k, _ := t.(string)
+				f.key, f.keyed = k, true
+				if f.keys == nil {
+					f.keys = make(map[string]struct{})
+				}
+				if _, seen := f.keys[k]; seen {
+					return path(), true
+				}
+				f.keys[k] = struct{}{}
+				continue
+			}
+			next()
+		}
+	}
 }
 
 // bodyError is a body that JSON could not decode: at is where (huma's location
