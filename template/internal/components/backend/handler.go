@@ -11,6 +11,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
+	chimw "github.com/go-chi/chi/v5/middleware"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
@@ -72,6 +73,10 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 	traced := telemetry.TracerProvider != nil
 
 	mux := chi.NewRouter()
+	// RFC 9110 has every server answer HEAD wherever it answers GET: a HEAD for a GET
+	// route is routed to it (net/http drops the body), so that a client or a proxy
+	// checking a resource (curl -I, link checkers) does not get a 405 that lists GET.
+	mux.Use(chimw.GetHead)
 	// The middleware wraps the router rather than being installed in it (mux.Use), so that
 	// the request context it makes also carries chi's routing context: chi then routes
 	// with it instead of copying the request once more (see requestIDMiddleware).
@@ -165,10 +170,12 @@ func allowedMethods(mux *chi.Mux, r *http.Request) []string {
 		path = r.URL.Path
 	}
 	var allowed []string
+	get := false
 	for _, m := range methods {
-		// rootHandler answers HEAD on the liveness path before the router.
-		if mux.Match(chi.NewRouteContext(), m, path) || (m == http.MethodHead && path == LivePath) {
+		// A GET route answers HEAD too (chimw.GetHead), as the liveness path does.
+		if mux.Match(chi.NewRouteContext(), m, path) || (m == http.MethodHead && get) {
 			allowed = append(allowed, m)
+			get = get || m == http.MethodGet
 		}
 	}
 	return allowed

@@ -183,8 +183,9 @@ func TestMethodNotAllowedAllow(t *testing.T) {
 	}{
 		{http.MethodDelete, "/test/login", "POST"},
 		{http.MethodOptions, "/test/login", "POST"},
-		{http.MethodPut, "/test/both", "GET, POST"},
+		{http.MethodPut, "/test/both", "GET, HEAD, POST"},
 		{http.MethodPost, LivePath, "GET, HEAD"},
+		{http.MethodPost, "/test/unauthorized", "GET, HEAD"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.target, func(t *testing.T) {
@@ -192,6 +193,39 @@ func TestMethodNotAllowedAllow(t *testing.T) {
 			problem(t, rec, http.StatusMethodNotAllowed)
 			if got := rec.Header().Get("Allow"); got != tt.want {
 				t.Errorf("Allow = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestHeadOnGetRoutes sends HEAD to GET routes, huma's and the router's: RFC 9110
+// has a server answer HEAD wherever it answers GET, with GET's status and headers.
+func TestHeadOnGetRoutes(t *testing.T) {
+	t.Parallel()
+	f := setup(t, setupOpts{routes: problemRoutes})
+	tests := []struct {
+		target string
+		status int
+	}{
+		{"/test/unauthorized", http.StatusUnauthorized},
+		{"/test/both", http.StatusOK},
+		{"/openapi.json", http.StatusOK},
+		{"/test/nothing", http.StatusNotFound},
+		{"/test/login", http.StatusMethodNotAllowed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.target, func(t *testing.T) {
+			head := f.do(t, http.MethodHead, tt.target, nil, nil)
+			get := f.do(t, http.MethodGet, tt.target, nil, nil)
+			if head.Code != tt.status {
+				t.Errorf("HEAD status = %d, want %d", head.Code, tt.status)
+			}
+			if tt.status == http.StatusMethodNotAllowed {
+				return
+			}
+			if head.Code != get.Code || head.Header().Get("Content-Type") != get.Header().Get("Content-Type") {
+				t.Errorf("HEAD = %d %q, GET = %d %q; want the same status and Content-Type",
+					head.Code, head.Header().Get("Content-Type"), get.Code, get.Header().Get("Content-Type"))
 			}
 		})
 	}
