@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -62,6 +63,7 @@ func (a *limitedAdapter) Handle(op *huma.Operation, handler func(huma.Context)) 
 	}
 	op.MaxBodyBytes = limit + 1
 	scalars := scalarQuery(op)
+	readsQuery := slices.ContainsFunc(op.Parameters, func(p *huma.Param) bool { return p != nil && p.In == "query" })
 	checks := paramRules(op, a.types)
 	readsBody := op.RequestBody != nil
 	// huma.Register took the API's middlewares just before calling Handle: the same ones.
@@ -76,6 +78,12 @@ func (a *limitedAdapter) Handle(op *huma.Operation, handler func(huma.Context)) 
 		if r.ContentLength > limit {
 			refuse.write(ctx, http.StatusRequestEntityTooLarge, tooLargeMessage(r.ContentLength, limit, a.maxBody))
 			return
+		}
+		if readsQuery {
+			if errs := malformedQuery(r.URL.RawQuery); errs != nil {
+				refuse.write(ctx, http.StatusBadRequest, humaValidationFailed, errs...)
+				return
+			}
 		}
 		if len(scalars) > 0 {
 			if errs := repeatedQuery(r.URL.RawQuery, scalars); errs != nil {
@@ -226,6 +234,61 @@ func repeatedQuery(rawQuery string, params []onceParam) []error {
 		}
 	}
 	return errs
+}
+
+// malformedQuery refuses a query pair url.ParseQuery drops without a word, so that the
+// operation would answer as if the parameter were not given: one with a malformed
+// percent-escape (?q=100%, a search for everything) or with a ';' (?q=a;b), which Go no
+// longer reads as a separator. A query with neither '%' nor ';' is not looked at further.
+func malformedQuery(rawQuery string) []error {
+	if strings.IndexByte(rawQuery, '%') < 0 && strings.IndexByte(rawQuery, ';') < 0 {
+		return nil
+	}
+	var errs []error
+	for q := rawQuery; q != ""; {
+		var pair string
+		pair, q, _ = strings.Cut(q, "&")
+		key, value, _ := strings.Cut(pair, "=")
+		at := "query"
+		if k, err := url.QueryUnescape(key); err == nil && k != "" {
+			at = "query." + clip(k)
+		}
+		switch {
+		case strings.IndexByte(pair, ';') >= 0:
+			errs = append(errs, &huma.ErrorDetail{Location: at,
+				Message: "has a ';', which does not separate parameters: separate them with '&', or write a ';' in a value as %3B"})
+		case badEscape(key) != "" || badEscape(value) != "":
+			bad := badEscape(key)
+			if bad == "" {
+				bad = badEscape(value)
+			}
+			errs = append(errs, &huma.ErrorDetail{Location: at,
+				Message: "has a malformed percent-escape (" + strconv.Quote(bad) + "): write a literal % as %25"})
+		}
+	}
+	return errs
+}
+
+// badEscape is s's first '%' not followed by two hexadecimal digits, with what follows it
+// (up to two bytes); "" when every escape is whole.
+func badEscape(s string) string {
+	for i := strings.IndexByte(s, '%'); i >= 0; {
+		rest := s[i+1:]
+		if len(rest) < 2 || !isHex(rest[0]) || !isHex(rest[1]) {
+			end := min(len(rest), 2)
+			return "%" + strings.ToValidUTF8(rest[:end], "?")
+		}
+		j := strings.IndexByte(rest[2:], '%')
+		if j < 0 {
+			return ""
+		}
+		i += 3 + j
+	}
+	return ""
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
 // queryPairs yields rawQuery's keys, unescaped as huma reads them, with their raw values, in

@@ -205,6 +205,18 @@ func TestParamRules(t *testing.T) {
 		{name: "each once", target: "/test/rules/query?n=3&name=x&at=2026-01-02T15:04:05Z", status: 200, n: 3},
 		{name: "undeclared twice", target: "/test/rules/query?n=3&other=1&other=2", status: 200, n: 3},
 		{name: "a name's prefix", target: "/test/rules/query?n=3&nn=1&n_=2", status: 200, n: 3},
+		// url.ParseQuery drops these pairs: the operation would answer as if they were not given.
+		{name: "malformed escape", target: "/test/rules/query?name=100%&n=3", status: 400,
+			detail: vf + `query.name: has a malformed percent-escape ("%"): write a literal % as %25`, where: []string{"query.name"}},
+		{name: "malformed escape, not hex", target: "/test/rules/query?n=3&name=%zz", status: 400,
+			detail: vf + `query.name: has a malformed percent-escape ("%zz"): write a literal % as %25`, where: []string{"query.name"}},
+		{name: "malformed escape after a good one", target: "/test/rules/query?name=%41%4", status: 400,
+			detail: vf + `query.name: has a malformed percent-escape ("%4"): write a literal % as %25`, where: []string{"query.name"}},
+		{name: "malformed escape in a key", target: "/test/rules/query?n%=3", status: 400,
+			detail: vf + `query: has a malformed percent-escape ("%"): write a literal % as %25`, where: []string{"query"}},
+		{name: "semicolon", target: "/test/rules/query?n=3;name=x", status: 400,
+			detail: vf + "query.n: has a ';', which does not separate parameters: separate them with '&', or write a ';' in a value as %3B", where: []string{"query.n"}},
+		{name: "escaped percent and semicolon", target: "/test/rules/query?name=100%25%3B&n=3", status: 200, n: 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
