@@ -482,7 +482,11 @@ func (h *handlers) writeProblem(hctx huma.Context, err error) {
 func (h *handlers) problem(ctx context.Context, err error) error {
 	var qe *QuotaError
 	var pe *ProviderError
+	var ne *NULError
 	switch {
+	case errors.As(err, &ne):
+		return huma.Error422UnprocessableEntity("validation failed: "+ne.Field+" must not contain NUL characters",
+			&huma.ErrorDetail{Location: "body." + ne.Field, Message: "must not contain NUL characters (U+0000); remove them"})
 	case errors.Is(err, ErrNotConfigured):
 		return huma.Error503ServiceUnavailable(notConfiguredDetail())
 	case errors.Is(err, ErrEmptyPrompt):

@@ -276,13 +276,19 @@ func TestBadInput(t *testing.T) {
 			{"oversized system", map[string]any{"prompt": "hi", "system": strings.Repeat("x", 101)}, 422, `"errors":[{"message":"is 101 bytes; send at most 100 (AI_MAX_PROMPT_BYTES)","location":"body.system"`},
 			{"unknown model", map[string]any{"prompt": "hi", "model": "gpt-9"}, 422, "body.model"},
 			{"not JSON", "{", 400, ""},
+			// Neither database stores a NUL: it failed as a 500 once the prompt was stored.
+			{"NUL in prompt", map[string]any{"prompt": "h\x00i"}, 422, `"message":"must not contain NUL characters (U+0000); remove them","location":"body.prompt"`},
+			{"NUL in system", map[string]any{"prompt": "hi", "system": "a\x00"}, 422, `"location":"body.system"`},
 		} {
 			rec := send(t, h, http.MethodPost, ChatPath, tc.body, nil)
 			if rec.Code != tc.want || !strings.Contains(rec.Header().Get("Content-Type"), "problem+json") || !strings.Contains(rec.Body.String(), tc.in) {
 				t.Errorf("%s: %d %s %s", tc.name, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
 			}
 		}
-		if f.count() != 0 || countRows(t, db, "SELECT COUNT(*) FROM ai_messages") != 0 {
+		if rec := send(t, h, http.MethodPost, Prefix+"/conversations", map[string]any{"title": "a\x00b"}, nil); rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), `"location":"body.title"`) {
+			t.Errorf("NUL in title: %d %s", rec.Code, rec.Body)
+		}
+		if f.count() != 0 || countRows(t, db, "SELECT COUNT(*) FROM ai_messages") != 0 || countRows(t, db, "SELECT COUNT(*) FROM ai_conversations") != 0 {
 			t.Fatal("a refused request reached the provider or the database")
 		}
 		// At the limit exactly, prompt and system prompt are answered.

@@ -430,8 +430,22 @@ func (s *Service) checkPrompt(p ChatParams) error {
 	if !utf8.ValidString(p.Prompt) || !utf8.ValidString(p.System) {
 		return fmt.Errorf("%w: it is not valid UTF-8", ErrEmptyPrompt)
 	}
+	if strings.IndexByte(p.Prompt, 0) >= 0 {
+		return &NULError{Field: "prompt"}
+	}
+	if strings.IndexByte(p.System, 0) >= 0 {
+		return &NULError{Field: "system"}
+	}
 	return nil
 }
+
+// NULError is a text of the caller's with a NUL character (U+0000), which neither
+// database stores: PostgreSQL refuses it in text, and SQLite ends the statement at it, so
+// a prompt or title with one would fail as a 500 after the quota was checked. Field is the
+// body field ("prompt", "system", "title").
+type NULError struct{ Field string }
+
+func (e *NULError) Error() string { return "ai: the " + e.Field + " contains a NUL character" }
 
 // checkQuota refuses a user who spent AI_DAILY_TOKEN_QUOTA today, counting what this
 // process's calls under way reserved; otherwise it returns what they spent (-1 when no quota
@@ -906,6 +920,9 @@ func (s *Service) Conversations(ctx context.Context, limit int, before int64) ([
 
 // CreateConversation starts an empty conversation of the caller's.
 func (s *Service) CreateConversation(ctx context.Context, title, model string) (*Conversation, error) {
+	if strings.IndexByte(title, 0) >= 0 {
+		return nil, &NULError{Field: "title"}
+	}
 	profile, _, err := s.Provider(model)
 	if err != nil && !errors.Is(err, ErrNotConfigured) {
 		return nil, err
