@@ -609,13 +609,17 @@ func (h *handlers) deleteConversation(ctx context.Context, in *idInput) (*struct
 	return nil, nil
 }
 
+// usageDateMessage says how to write a date of GET /usage: the problem named the
+// parameter without saying what a date is, and its errors entry had no message.
+const usageDateMessage = "must be a date such as 2026-12-07 (YYYY-MM-DD, a real day)"
+
 func (h *handlers) usage(ctx context.Context, in *usageInput) (*usageOutput, error) {
 	now := h.svc.now().UTC()
 	to, from := now, now.AddDate(0, 0, -29)
 	var err error
 	if in.To != "" {
 		if to, err = time.Parse(time.DateOnly, in.To); err != nil {
-			return nil, huma.Error422UnprocessableEntity("to is not a date", &huma.ErrorDetail{Location: "query.to", Value: in.To})
+			return nil, huma.Error422UnprocessableEntity("validation failed: query.to: "+usageDateMessage, &huma.ErrorDetail{Location: "query.to", Message: usageDateMessage, Value: in.To})
 		}
 		if in.From == "" {
 			from = to.AddDate(0, 0, -29)
@@ -623,11 +627,12 @@ func (h *handlers) usage(ctx context.Context, in *usageInput) (*usageOutput, err
 	}
 	if in.From != "" {
 		if from, err = time.Parse(time.DateOnly, in.From); err != nil {
-			return nil, huma.Error422UnprocessableEntity("from is not a date", &huma.ErrorDetail{Location: "query.from", Value: in.From})
+			return nil, huma.Error422UnprocessableEntity("validation failed: query.from: "+usageDateMessage, &huma.ErrorDetail{Location: "query.from", Message: usageDateMessage, Value: in.From})
 		}
 	}
 	if from.After(to) || to.Sub(from) > 366*24*time.Hour {
-		return nil, huma.Error422UnprocessableEntity("give a range of at most 366 days with from before to")
+		const msg = "must be on or before to, and at most 366 days before it; give dates such as from=2026-01-01&to=2026-01-31"
+		return nil, huma.Error422UnprocessableEntity("validation failed: query.from: "+msg, &huma.ErrorDetail{Location: "query.from", Message: msg, Value: in.From})
 	}
 	if in.All && h.svc.identity != nil && !h.svc.identity.IsAdmin(ctx) {
 		return nil, huma.Error403Forbidden("Only admins may read everyone's usage.")

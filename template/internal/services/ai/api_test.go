@@ -299,6 +299,31 @@ func TestBadInput(t *testing.T) {
 	})
 }
 
+// TestUsageDates: a bad date or range of GET /usage is a 422 whose detail and errors
+// entry say how to write it.
+func TestUsageDates(t *testing.T) {
+	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
+		_, h := setup(t, db, newFakeOpenAI(t, fakeOK), Settings{}, nil)
+		for _, tc := range []struct{ query, at, msg string }{
+			{"?from=2026-13-01", "query.from", usageDateMessage},
+			{"?to=2026-02-30", "query.to", usageDateMessage},
+			{"?from=2026-12-09&to=2026-12-01", "query.from", "must be on or before to"},
+			{"?from=2024-01-01&to=2026-01-01", "query.from", "at most 366 days"},
+		} {
+			rec := send(t, h, http.MethodGet, Prefix+"/usage"+tc.query, nil, nil)
+			var p struct {
+				Detail string
+				Errors []struct{ Message, Location string }
+			}
+			_ = json.Unmarshal(rec.Body.Bytes(), &p)
+			if rec.Code != http.StatusUnprocessableEntity || len(p.Errors) != 1 || p.Errors[0].Location != tc.at ||
+				!strings.Contains(p.Errors[0].Message, tc.msg) || !strings.Contains(p.Detail, tc.at+": ") || !strings.Contains(p.Detail, tc.msg) {
+				t.Errorf("%s: %d %s; want a 422 at %s saying %q", tc.query, rec.Code, rec.Body, tc.at, tc.msg)
+			}
+		}
+	})
+}
+
 // TestProviderFailures: a provider's refusal is a problem without its body or the key; a
 // stream cut short ends with an error event, its partial answer stored as such and its
 // usage recorded.
