@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -48,7 +49,14 @@ func bearerToken(header string) (string, bool) {
 // authorize authenticates the bearer token in header and checks role; it
 // returns the context to continue with, or the HTTP status and message of the
 // refusal.
-func (svc *AuthService) authorize(ctx context.Context, header, role string) (context.Context, int, string) {
+//
+// headers is how many Authorization headers the request has: with more than one, which
+// counts is up to each reader (huma and net/http take the first, a proxy may take the
+// last or join them), so the request is refused rather than authorized by a guess.
+func (svc *AuthService) authorize(ctx context.Context, header string, headers int, role string) (context.Context, int, string) {
+	if headers > 1 {
+		return nil, http.StatusBadRequest, "The request has " + strconv.Itoa(headers) + " Authorization headers; send one: Authorization: Bearer <token>."
+	}
 	token, ok := bearerToken(header)
 	if !ok {
 		return nil, http.StatusUnauthorized, "Send an access token: Authorization: Bearer <token>."
@@ -79,7 +87,13 @@ func (svc *AuthService) authorize(ctx context.Context, header, role string) (con
 //	huma.Register(r.API, huma.Operation{..., Middlewares: huma.Middlewares{a.RequireRole(auth.RoleAdmin)}}, h)
 func (svc *AuthService) RequireRole(role string) func(huma.Context, func(huma.Context)) {
 	return func(hctx huma.Context, next func(huma.Context)) {
-		ctx, status, msg := svc.authorize(hctx.Context(), hctx.Header("Authorization"), role)
+		headers := 0
+		hctx.EachHeader(func(name, _ string) {
+			if strings.EqualFold(name, "Authorization") {
+				headers++
+			}
+		})
+		ctx, status, msg := svc.authorize(hctx.Context(), hctx.Header("Authorization"), headers, role)
 		if status != 0 {
 			writeProblem(hctx.SetHeader, hctx.SetStatus, hctx.BodyWriter(), hctx.URL().Path, status, msg)
 			return
@@ -98,7 +112,7 @@ func (svc *AuthService) RequireUser() func(huma.Context, func(huma.Context)) {
 func (svc *AuthService) RequireRoleHTTP(role string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ctx, status, msg := svc.authorize(r.Context(), r.Header.Get("Authorization"), role)
+			ctx, status, msg := svc.authorize(r.Context(), r.Header.Get("Authorization"), len(r.Header.Values("Authorization")), role)
 			if status != 0 {
 				writeProblem(w.Header().Set, w.WriteHeader, w, r.URL.Path, status, msg)
 				return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,6 +70,21 @@ func TestRequireRoleElsewhere(t *testing.T) {
 			got := expect[struct{ Username, Role string }](t, f.do(t, req{method: "GET", path: path, token: at.AccessToken}), http.StatusOK)
 			if got.Username != admin.username || got.Role != RoleAdmin {
 				t.Fatalf("%s: %+v", path, got)
+			}
+		}
+		// Two Authorization headers: which counts is up to each reader, so neither does.
+		for _, tc := range []struct {
+			name, path string
+			values     []string
+		}{
+			{"huma, valid first", "/test/auth/huma-admin", []string{"Bearer " + at.AccessToken, "Bearer x"}},
+			{"huma, valid last", "/test/auth/huma-admin", []string{"Bearer x", "Bearer " + at.AccessToken}},
+			{"chi, valid first", "/test/auth/chi-admin", []string{"Bearer " + at.AccessToken, "Bearer x"}},
+			{"chi, both valid", "/test/auth/chi-user", []string{"Bearer " + ut.AccessToken, "Bearer " + ut.AccessToken}},
+		} {
+			rec := f.do(t, req{method: "GET", path: tc.path, header: http.Header{"Authorization": tc.values}})
+			if p := problem(t, rec, http.StatusBadRequest); !strings.Contains(p.Detail, "2 Authorization headers; send one") {
+				t.Errorf("%s: detail %q", tc.name, p.Detail)
 			}
 		}
 		expect[struct{}](t, f.do(t, req{method: "GET", path: "/test/auth/chi-user", token: ut.AccessToken}), http.StatusNoContent)
