@@ -11,7 +11,6 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
-	chimw "github.com/go-chi/chi/v5/middleware"
 
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
@@ -76,7 +75,7 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 	// RFC 9110 has every server answer HEAD wherever it answers GET: a HEAD for a GET
 	// route is routed to it (net/http drops the body), so that a client or a proxy
 	// checking a resource (curl -I, link checkers) does not get a 405 that lists GET.
-	mux.Use(chimw.GetHead)
+	mux.Use(headAsGet)
 	// The middleware wraps the router rather than being installed in it (mux.Use), so that
 	// the request context it makes also carries chi's routing context: chi then routes
 	// with it instead of copying the request once more (see requestIDMiddleware).
@@ -154,6 +153,29 @@ func (s *Server) Handler(c *registry.Container, opts *HandlerOpts) (http.Handler
 	return &rootHandler{ids: ids, logger: o.Logger, next: chain}, nil
 }
 
+// headAsGet routes a HEAD request for a path without a HEAD route as a GET, keeping its
+// method (net/http then writes no body). It is chi's middleware.GetHead, written here
+// because the generator vendors only the packages the template already imports.
+func headAsGet(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			rctx := chi.RouteContext(r.Context())
+			path := rctx.RoutePath
+			if path == "" {
+				path = r.URL.RawPath
+				if path == "" {
+					path = r.URL.Path
+				}
+			}
+			if !rctx.Routes.Match(chi.NewRouteContext(), http.MethodHead, path) {
+				rctx.RouteMethod = http.MethodGet
+				rctx.RoutePath = path
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // methods are those a 405's Allow header may list: the ones chi routes.
 var methods = []string{
 	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
@@ -172,7 +194,7 @@ func allowedMethods(mux *chi.Mux, r *http.Request) []string {
 	var allowed []string
 	get := false
 	for _, m := range methods {
-		// A GET route answers HEAD too (chimw.GetHead), as the liveness path does.
+		// A GET route answers HEAD too (headAsGet), as the liveness path does.
 		if mux.Match(chi.NewRouteContext(), m, path) || (m == http.MethodHead && get) {
 			allowed = append(allowed, m)
 			get = get || m == http.MethodGet
