@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -226,6 +227,12 @@ func TestUnmarshalBodyErrors(t *testing.T) {
 		{`{"items":[{"qty":1},{"qty":2,"qty":3}]}`, "body.items[1].qty"},
 		{`{"tags":{"x":{"qty":1},"x":{"qty":2}}}`, "body.tags.x"},
 		{`{"tags":{"a b":{},"a b":{}}}`, `body.tags["a b"]`},
+		{`{"name":"a","n\u0061me":"b"}`, "body.name"},
+		{`{"tags":{"\u00e9":{},"é":{}}}`, `body.tags["é"]`},
+		{"{\"tags\":{\"\xff\":{},\"\xfe\":{}}}", "body.tags[\"\ufffd\"]"},
+		{manyKeys(40, "k7"), "body.tags.k7"},
+		{manyKeys(200, "k199"), "body.tags.k199"},
+		{`{"items":[{"qty":1}],"tags":` + manyKeys(40, "")[8:len(manyKeys(40, ""))-1] + `,"items":[]}`, "body.items"},
 	}
 	for _, tt := range dups {
 		var v body
@@ -244,7 +251,9 @@ func TestUnmarshalBodyErrors(t *testing.T) {
 		}
 	}
 	// The same key in different objects is no repeat.
-	for _, ok := range []string{`{"items":[{"qty":1},{"qty":2}],"count":1}`, `{"tags":{"qty":{"qty":1}}}`, `{"name":"a:b:c"}`} {
+	for _, ok := range []string{`{"items":[{"qty":1},{"qty":2}],"count":1}`, `{"tags":{"qty":{"qty":1}}}`, `{"name":"a:b:c"}`,
+		`{"name":"{\"x\":1,\"x\":2}"}`, `{"tags":{"a\"":{},"a":{}}}`, `{"tags":{"a":{},"A":{}}}`, manyKeys(200, ""),
+		`{"items":[{"qty":1,"name":"x"},{"qty":2,"name":"y"}],"tags":{"qty":{}},"name":"z"}`} {
 		var v body
 		if err := unmarshalBody([]byte(ok), &v); err != nil {
 			t.Errorf("%s: %v", ok, err)
@@ -256,4 +265,78 @@ func TestUnmarshalBodyErrors(t *testing.T) {
 			t.Errorf("splitBodyError(%q) split text that is not a bodyError's", s)
 		}
 	}
+}
+
+// manyKeys is a body whose tags object has n keys k0... and, unless again is
+// empty, the key again once more at its end.
+func manyKeys(n int, again string) string {
+	var b strings.Builder
+	b.WriteString(`{"tags":{`)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(`"k` + strconv.Itoa(i) + `":{}`)
+	}
+	if again != "" {
+		b.WriteString(`,"` + again + `":{}`)
+	}
+	b.WriteString("}}")
+	return b.String()
+}
+
+// BenchmarkUnmarshalBody is what the repeated-key look adds to decoding a body:
+// a batch of 100 analytics-like events (12 KB).
+func BenchmarkUnmarshalBody(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"events":[`)
+	for i := range 100 {
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		sb.WriteString(`{"name":"page_view","user_id":"u` + strconv.Itoa(i) + `","properties":{"path":"/products/` + strconv.Itoa(i) + `","ref":"search","n":` + strconv.Itoa(i) + `}}`)
+	}
+	sb.WriteString(`]}`)
+	data := []byte(sb.String())
+	b.Run("json.Unmarshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var v any
+			_ = json.Unmarshal(data, &v)
+		}
+	})
+	b.Run("unmarshalBody", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var v any
+			_ = unmarshalBody(data, &v)
+		}
+	})
+	b.Run("hasDuplicateKey", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			hasDuplicateKey(data)
+		}
+	})
+}
+
+// FuzzDuplicateKey checks the byte scan against the token decoding it stands in
+// front of: on any JSON, both see a repeated key or neither does.
+func FuzzDuplicateKey(f *testing.F) {
+	for _, seed := range []string{
+		`{"a":1,"a":2}`, `{"a":{"b":1},"b":1}`, `[{"a":1},{"a":1}]`, `{"a":"\"a\":1"}`,
+		`{"\u0061":1,"a":2}`, `{"a\\":1,"a":2}`, "{\"\xff\":1,\"\xfe\":2}", manyKeys(40, "k3"),
+		manyKeys(40, ""), `{"a":[{"a":[{"a":1}]}],"b":{"a":{}}}`, `"{\"a\":1,\"a\":1}"`, `[]`, `1`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !json.Valid(data) {
+			return
+		}
+		_, want := duplicateKeyAt(data)
+		if got := hasDuplicateKey(data); got != want {
+			t.Errorf("hasDuplicateKey(%q) = %v, the token decoding says %v", data, got, want)
+		}
+	})
 }

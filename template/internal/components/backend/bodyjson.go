@@ -50,12 +50,19 @@ func unmarshalBody(data []byte, v any) error {
 }
 
 // duplicateKey finds the first object key repeated in the same object of data,
-// which json.Unmarshal accepted, and returns its location.
+// which json.Unmarshal accepted, and returns its location. Every JSON body passes
+// here (twice: huma validates a decoded copy first), so the look is a scan of the
+// bytes that allocates nothing for ordinary bodies; only a body with a repeat is
+// decoded again, token by token, to name where.
 func duplicateKey(data []byte) (string, bool) {
-	// Without two keys there is nothing to compare: most bodies are this small.
-	if strings.Count(string(data), ":") < 2 {
+	if !hasDuplicateKey(data) {
 		return "", false
 	}
+	return duplicateKeyAt(data)
+}
+
+// duplicateKeyAt is duplicateKey's slow way: a decoding of data token by token.
+func duplicateKeyAt(data []byte) (string, bool) {
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.UseNumber()
 	type frame struct {
@@ -309,4 +316,107 @@ func splitBodyError(s string) (at, msg string, ok bool) {
 			return "", "", false
 		}
 	}
+}
+
+// keyScanMap is how many keys an object may have before hasDuplicateKey looks
+// its keys up in a map instead of comparing each with all before it.
+const keyScanMap = 32
+
+// hasDuplicateKey reports whether an object of data, valid JSON, has a key twice.
+// Keys are compared as encoding/json reads them: escapes decoded ("\u0065mail" is
+// "email"); those without a backslash, nearly all, byte for byte.
+func hasDuplicateKey(data []byte) bool {
+	type frame struct {
+		object bool
+		first  int                 // this object's first key in keys
+		set    map[string]struct{} // its keys, once it has keyScanMap of them
+	}
+	var stackBuf [16]frame
+	var keysBuf [64][]byte
+	stack, keys := stackBuf[:0], keysBuf[:0]
+	expectKey := false
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '{':
+			stack = append(stack, frame{object: true, first: len(keys)})
+			expectKey = true
+		case '[':
+			stack = append(stack, frame{first: len(keys)})
+			expectKey = false
+		case '}', ']':
+			if len(stack) == 0 {
+				return false // not JSON json.Unmarshal accepted
+			}
+			keys = keys[:stack[len(stack)-1].first]
+			stack = stack[:len(stack)-1]
+			expectKey = false
+		case ',':
+			expectKey = len(stack) > 0 && stack[len(stack)-1].object
+		case '"':
+			end := i + 1
+			for end < len(data) && data[end] != '"' {
+				if data[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			if end >= len(data) {
+				return false
+			}
+			if expectKey {
+				f := &stack[len(stack)-1]
+				k := data[i : end+1] // with its quotes, for decoding
+				if f.set != nil {
+					name := keyName(k)
+					if _, seen := f.set[name]; seen {
+						return true
+					}
+					f.set[name] = struct{}{}
+				} else {
+					for _, prev := range keys[f.first:] {
+						if sameKey(prev, k) {
+							return true
+						}
+					}
+					if len(keys)-f.first+1 == keyScanMap {
+						f.set = make(map[string]struct{}, 2*keyScanMap)
+						for _, prev := range keys[f.first:] {
+							f.set[keyName(prev)] = struct{}{}
+						}
+						f.set[keyName(k)] = struct{}{}
+					}
+				}
+				keys = append(keys, k)
+				expectKey = false
+			}
+			i = end
+		}
+	}
+	return false
+}
+
+// sameKey reports whether two quoted JSON strings hold the same text.
+func sameKey(a, b []byte) bool {
+	if plainKey(a) && plainKey(b) {
+		return string(a) == string(b)
+	}
+	return keyName(a) == keyName(b)
+}
+
+// plainKey reports whether a quoted JSON string's text is its bytes: no escape,
+// and valid UTF-8 (encoding/json reads each invalid byte as U+FFFD).
+func plainKey(quoted []byte) bool {
+	return !strings.Contains(string(quoted), "\\") && utf8.Valid(quoted)
+}
+
+// keyName is a quoted JSON string's text.
+func keyName(quoted []byte) string {
+	if plainKey(quoted) {
+		return string(quoted[1 : len(quoted)-1])
+	}
+	var s string
+	if err := json.Unmarshal(quoted, &s); err != nil {
+		return string(quoted)
+	}
+	return s
 }

@@ -245,16 +245,13 @@ func malformedQuery(rawQuery string) []error {
 		return nil
 	}
 	var errs []error
-	for q := rawQuery; q != ""; {
-		var pair string
-		pair, q, _ = strings.Cut(q, "&")
-		key, value, _ := strings.Cut(pair, "=")
+	for key, value := range rawQueryPairs(rawQuery) {
 		at := "query"
 		if k, err := url.QueryUnescape(key); err == nil && k != "" {
 			at = "query." + clip(k)
 		}
 		switch {
-		case strings.IndexByte(pair, ';') >= 0:
+		case strings.IndexByte(key, ';') >= 0 || strings.IndexByte(value, ';') >= 0:
 			errs = append(errs, &huma.ErrorDetail{Location: at,
 				Message: "has a ';', which does not separate parameters: separate them with '&', or write a ';' in a value as %3B"})
 		case badEscape(key) != "" || badEscape(value) != "":
@@ -295,13 +292,24 @@ func isHex(c byte) bool {
 // order: the request rules' one way through a query.
 func queryPairs(rawQuery string) iter.Seq2[string, string] {
 	return func(yield func(key, value string) bool) {
+		for key, value := range rawQueryPairs(rawQuery) {
+			if strings.ContainsAny(key, "%+") {
+				key = unescapedKey(key)
+			}
+			if !yield(key, value) {
+				return
+			}
+		}
+	}
+}
+
+// rawQueryPairs yields rawQuery's keys and values as they are written.
+func rawQueryPairs(rawQuery string) iter.Seq2[string, string] {
+	return func(yield func(key, value string) bool) {
 		for q := rawQuery; q != ""; {
 			var pair string
 			pair, q, _ = strings.Cut(q, "&")
 			key, value, _ := strings.Cut(pair, "=")
-			if strings.ContainsAny(key, "%+") {
-				key = unescapedKey(key)
-			}
 			if !yield(key, value) {
 				return
 			}
