@@ -134,6 +134,7 @@ type Client struct {
 	work      bool
 	container *registry.Container
 	logger    *slog.Logger
+	outage    *outage // River's connection errors, one line per outage
 	eng       engine
 
 	mu       sync.Mutex
@@ -171,6 +172,7 @@ func NewClient(db *database.DB, s Settings, opts *ClientOpts) (*Client, error) {
 		logger = slog.Default()
 	}
 	c := &Client{db: db, settings: s, queues: queues, work: opts.Work, container: opts.Container, logger: logger,
+		outage:    newOutage(logger, db.Ping, outagePing),
 		cancelled: map[string]func(context.Context, *rivertype.JobRow) error{}}
 	for _, t := range tasks {
 		if t.Value.cancelled != nil {
@@ -178,7 +180,7 @@ func NewClient(db *database.DB, s Settings, opts *ClientOpts) (*Client, error) {
 		}
 	}
 	cfg := &river.Config{
-		Logger:                      slog.New(logbuf.MinLevel(logger.Handler(), slog.LevelWarn)),
+		Logger:                      slog.New(outageHandler{next: logbuf.MinLevel(logger.Handler(), slog.LevelWarn), o: c.outage}),
 		Workers:                     workers,
 		MaxAttempts:                 s.MaxAttempts,
 		JobTimeout:                  s.JobTimeout,
@@ -347,6 +349,7 @@ func (c *Client) Drain(ctx context.Context) error {
 	}
 	c.stopping = true
 	c.mu.Unlock()
+	defer c.outage.stop()
 
 	soft, cancel := context.WithTimeout(ctx, c.settings.ShutdownTimeout)
 	err := c.eng.stop(soft)
