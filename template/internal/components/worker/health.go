@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
@@ -161,13 +163,55 @@ func (c *Client) CheckHealth(ctx context.Context) registry.Health {
 		return registry.Health{Status: registry.StatusUnhealthy, Message: err.Error(), Details: details}
 	}
 	msg := "enqueue only"
+	status := registry.StatusHealthy
 	if c.work {
 		msg = "working"
+	} else if c.db.Engine() == database.Postgres {
+		// A serve with WORKER_IN_PROCESS=false works no job itself: say whether a worker
+		// process is working the queues, not only that this one is not.
+		leader, err := c.workingLeader(ctx)
+		switch {
+		case err != nil:
+			c.logger.DebugContext(ctx, "worker: health check cannot read River's leader", "err", err)
+		case leader != "":
+			details["workers_seen"] = true
+			details["leader"] = leader
+			msg = "enqueue only; worker processes are working the queues"
+		default:
+			details["workers_seen"] = false
+			msg = "enqueue only; no worker process is running: jobs wait until one starts"
+			if total(depth) > 0 {
+				status = registry.StatusDegraded
+			}
+		}
 	}
 	if n := counts.States["discarded"]; n > 0 {
 		msg += fmt.Sprintf("; %d discarded in the last hour", n)
 	}
-	return registry.Health{Status: registry.StatusHealthy, Message: msg, Details: details}
+	return registry.Health{Status: status, Message: msg, Details: details}
+}
+
+// workingLeader returns River's elected leader when its lease is current, else "". Only a
+// client that works jobs (serve with WORKER_IN_PROCESS=true, or the worker command) stands
+// for election and renews the lease, which lapses about 30 s after the last one stops or dies.
+func (c *Client) workingLeader(ctx context.Context) (string, error) {
+	var id string
+	err := c.db.Pool().QueryRow(ctx, `SELECT leader_id FROM river_leader WHERE expires_at > now() LIMIT 1`).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("worker: read leader: %w", err)
+	}
+	return id, nil
+}
+
+func total(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
 
 // Ready is the worker's readiness (registry.ReadinessChecker): it reads no table, and fails
