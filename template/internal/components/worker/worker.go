@@ -259,6 +259,12 @@ func (sqliteWithoutListener) SupportsListener() bool { return false }
 // among its routine messages, which are dropped. A panic does not pass through here: River
 // recovers it around the middleware and logs it at ERROR itself.
 func (c *Client) logAttempt(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+	if n := len(job.Errors); n > 0 && job.Errors[n-1].Error == rescuedError {
+		// River's rescuer logs nothing: without this line a job re-run after its worker was
+		// killed (or cut off from the database) mid-job looks like a first run in the logs.
+		c.logger.WarnContext(ctx, "worker: running a job rescued from a lost worker (killed or cut off mid-job); its last attempt may have done part of its work",
+			"kind", job.Kind, "id", job.ID, "attempt", job.Attempt, "rescued_at", job.Errors[n-1].At.UTC().Format(time.RFC3339))
+	}
 	err := doInner(ctx)
 	if err == nil {
 		return nil
@@ -286,6 +292,9 @@ func (c *Client) logAttempt(ctx context.Context, job *rivertype.JobRow, doInner 
 	}
 	return err
 }
+
+// rescuedError is the error River's rescuer records on a job it takes back from a lost worker.
+const rescuedError = "Stuck job rescued by JobRescuer"
 
 // scopeJob runs each job attempt in a registry scope of its own, closed when it ends. The
 // attempt first waits until the container has started every singleton: River fetches as soon
