@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aegisgo/aegis/template/internal/runtime/logtest"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
@@ -63,6 +65,57 @@ func TestHealthReportsFailingClaims(t *testing.T) {
 			}
 			if h.Status == registry.StatusDegraded && h.Message == "ticking" {
 				t.Errorf("degraded health says only %q", h.Message)
+			}
+		})
+	}
+}
+
+// TestFailingClaimsLogOncePerOutage: every tick whose claim failed logged an ERROR, so an
+// unreachable database flooded the log (a line per job per tick per instance). The first
+// failure in a row logs one ERROR, the rest are at debug level, and the first claim that
+// succeeds again logs one INFO line with the count of skipped ticks.
+func TestFailingClaimsLogOncePerOutage(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		fails      []bool // whether each claim in turn fails
+		wantErrors int
+		wantAgain  int
+	}{
+		{"claims succeed", []bool{false, false}, 0, 0},
+		{"an outage of four ticks", []bool{true, true, true, true, false, false}, 1, 1},
+		{"two outages", []bool{true, true, false, true, true, false}, 2, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var logs logtest.Buffer
+			store := &claimFailStore{memoryStore: newMemoryStore()}
+			s, err := New(Settings{}, &Opts{Tick: true, Store: store, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = s.Stop(context.Background()) })
+			j := s.byName["test_fail"]
+			tick := time.Now().UTC().Add(24 * time.Hour).Truncate(time.Hour)
+			for i, fail := range tt.fails {
+				store.fail.Store(fail)
+				s.runTick(j, tick.Add(time.Duration(i)*time.Hour), false)
+			}
+			var errs, again int
+			for line := range strings.Lines(logs.String()) {
+				if strings.Contains(line, `"level":"ERROR"`) && strings.Contains(line, "claim") {
+					errs++
+				}
+				if strings.Contains(line, `"msg":"scheduler: claiming ticks again"`) {
+					again++
+				}
+			}
+			if errs != tt.wantErrors || again != tt.wantAgain {
+				t.Errorf("%d claim errors and %d 'claiming again' lines, want %d and %d; logs:\n%s", errs, again, tt.wantErrors, tt.wantAgain, logs.String())
 			}
 		})
 	}

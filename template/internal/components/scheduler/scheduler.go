@@ -314,8 +314,11 @@ func (s *Scheduler) runTick(j *Job, tick time.Time, missed bool) {
 	}
 	run := Run{Job: j.Name, Tick: tick, Instance: s.instance, Started: time.Now().UTC(), Outcome: OutcomeRunning}
 	won, err := store.Claim(ctx, run)
+	// failed counts the claims that failed in a row before this one.
+	failed := 0
 	if ctx.Err() == nil { // not a claim cut short by Stop
 		s.mu.Lock()
+		failed = s.claimFailures
 		if err != nil {
 			s.claimFailures++
 		} else {
@@ -323,9 +326,17 @@ func (s *Scheduler) runTick(j *Job, tick time.Time, missed bool) {
 		}
 		s.mu.Unlock()
 	}
-	if err != nil {
-		s.logger.Error("scheduler: claim tick", "job", j.Name, "tick", tick, "err", err)
+	// One line per outage, not per tick: with the database unreachable every job's every tick
+	// fails to claim, on every instance (an every-second job alone logged a line a second).
+	switch {
+	case err != nil && failed == 0:
+		s.logger.Error("scheduler: cannot claim ticks: scheduled jobs are skipped until the database answers again (further failures are logged at debug level)", "job", j.Name, "tick", tick, "err", err)
 		return
+	case err != nil:
+		s.logger.Debug("scheduler: claim tick", "job", j.Name, "tick", tick, "err", err)
+		return
+	case failed > 0:
+		s.logger.Info("scheduler: claiming ticks again", "ticks_skipped", failed)
 	}
 	if !won {
 		return // another instance runs this tick
