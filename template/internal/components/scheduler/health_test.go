@@ -120,3 +120,48 @@ func TestFailingClaimsLogOncePerOutage(t *testing.T) {
 		})
 	}
 }
+
+// historyStore is a shared (non-memory) history, as schedulerdb's.
+type historyStore struct{ *memoryStore }
+
+// TestHealthNotTickingSaysLatestRun: a serve with SCHEDULER_IN_PROCESS=false said only "not
+// ticking in this process", the same whether separate scheduler processes ran every tick or
+// none ran at all. With a shared history it now says when the latest run on any instance
+// started.
+func TestHealthNotTickingSaysLatestRun(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		ran     bool
+		wantMsg string
+	}{
+		{"no run yet", false, "no run recorded by any instance yet"},
+		{"a run by another instance", true, "the latest run on any instance (test_fail) started"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			store := historyStore{newMemoryStore()}
+			if tt.ran {
+				run := Run{Job: "test_fail", Tick: time.Now().UTC().Truncate(time.Second), Instance: "other", Started: time.Now().UTC(), Outcome: OutcomeOK}
+				if _, err := store.Claim(t.Context(), run); err != nil {
+					t.Fatal(err)
+				}
+				if err := store.Finish(t.Context(), run); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s, err := New(Settings{}, &Opts{Tick: false, Store: store, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := s.CheckHealth(t.Context())
+			if h.Status != registry.StatusHealthy || !strings.Contains(h.Message, tt.wantMsg) {
+				t.Errorf("health %s %q, want healthy and %q", h.Status, h.Message, tt.wantMsg)
+			}
+			if _, ok := h.Details["last_run_started"]; ok != tt.ran {
+				t.Errorf("details %v: last_run_started present = %v, want %v", h.Details, ok, tt.ran)
+			}
+		})
+	}
+}
