@@ -236,6 +236,7 @@ func sampleArgs[A river.JobArgs]() string {
 func jsonProblem(err error, hint func() string) error {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var parse *time.ParseError
 	switch {
 	case errors.As(err, &syntax):
 		return fmt.Errorf("not valid JSON: %s (at byte %d)", syntax.Error(), syntax.Offset)
@@ -245,6 +246,11 @@ func jsonProblem(err error, hint func() string) error {
 		return fmt.Errorf("field %q: got a JSON %s, want %s; %s", typ.Field, typ.Value, jsonkind.Want(typ.Type), hint())
 	case errors.As(err, &typ):
 		return fmt.Errorf("got a JSON %s, want %s; %s", typ.Value, jsonkind.Want(typ.Type), hint())
+	case errors.As(err, &parse):
+		// time.Time's own decoding: its error spells Go's layout ("2006-01-02T15:04:05Z07:00").
+		return fmt.Errorf("%q is not a time in RFC 3339 form, such as \"2026-01-02T15:04:05Z\"; %s", parse.Value, hint())
+	case strings.HasPrefix(err.Error(), "Time.UnmarshalJSON:"):
+		return fmt.Errorf("a time must be a JSON string in RFC 3339 form, such as \"2026-01-02T15:04:05Z\"; %s", hint())
 	}
 	msg := strings.TrimPrefix(err.Error(), "json: ")
 	if strings.HasPrefix(msg, "unknown field ") {

@@ -407,6 +407,7 @@ type decodeArgsT struct {
 	Name  string        `json:"name"`
 	Wait  time.Duration `json:"wait"`
 	Inner decodeInner   `json:"inner"`
+	At    time.Time     `json:"at,omitzero"`
 }
 
 type decodeInner struct {
@@ -445,6 +446,10 @@ func TestTaskDecodeArgs(t *testing.T) {
 		{json: `null`, err: "not a JSON object"},
 		{json: `{"name":"a"`, err: "not valid JSON"},
 		{json: `{"name":"a"}x`, err: "more after the JSON object"},
+		{json: `{"name":"a","at":"2026-01-02T03:04:05Z"}`, want: decodeArgsT{Name: "a", At: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}},
+		{json: `{"name":"a","at":"notadate"}`, err: `"notadate" is not a time in RFC 3339 form, such as "2026-01-02T15:04:05Z"; test_decode takes arguments like`},
+		{json: `{"name":"a","at":"2026-13-01T00:00:00Z"}`, err: `"2026-13-01T00:00:00Z" is not a time in RFC 3339 form`},
+		{json: `{"name":"a","at":5}`, err: `a time must be a JSON string in RFC 3339 form`},
 	}
 	for _, tt := range tests {
 		got, err := task.DecodeArgs([]byte(tt.json))
