@@ -46,13 +46,19 @@ type TickArgs struct {
 // Kind is the job's kind.
 func (TickArgs) Kind() string { return "scheduler_tick" }
 
-// Validate refuses, for `jobs enqueue scheduler_tick`, a tick naming no job or time (`schedule
-// run JOB` is the way to run one now).
+// Validate refuses, for `jobs enqueue scheduler_tick`, a tick naming no job or time, or a job
+// this binary does not have (`schedule run JOB` is the way to run one now). An unknown job
+// would be stored and then fail every attempt, WORKER_MAX_ATTEMPTS times over days.
 func (a TickArgs) Validate() error {
 	if a.Job == "" || a.Tick.IsZero() {
 		return errors.New(`job and tick are required, such as {"job":"cleanup","tick":"2026-01-02T03:04:05Z"}; to run a scheduled job now use: schedule run JOB`)
 	}
-	return nil
+	for _, j := range registry.Contributions[*scheduler.Job](registry.Default) {
+		if j.Name == a.Job {
+			return nil
+		}
+	}
+	return fmt.Errorf("job: no scheduled job %q; 'schedule list' shows them", a.Job)
 }
 
 // InsertOpts puts ticks on the system queue, once per job and tick.

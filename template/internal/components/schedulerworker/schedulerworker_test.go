@@ -189,7 +189,8 @@ func TestTickCancelledBeforeRun(t *testing.T) {
 }
 
 // A tick typed on the command line (jobs enqueue scheduler_tick) names its job and time, or
-// is refused before it is stored: {} ran as a tick of no job and failed every attempt.
+// is refused before it is stored: {} ran as a tick of no job and failed every attempt, and so
+// did a tick of a job the binary does not have (test_worker_flaky is this file's own job).
 func TestTickArgsDecode(t *testing.T) {
 	t.Parallel()
 	task := worker.NewTask(runTick, nil)
@@ -197,7 +198,8 @@ func TestTickArgsDecode(t *testing.T) {
 		{`{}`, "job and tick are required"},
 		{`{"job":"cleanup"}`, "job and tick are required"},
 		{`{"tick":"2026-01-02T03:04:05Z"}`, "job and tick are required"},
-		{`{"job":"cleanup","tick":"2026-01-02T03:04:05Z"}`, ""},
+		{`{"job":"nosuch","tick":"2026-01-02T03:04:05Z"}`, `no scheduled job "nosuch"; 'schedule list' shows them`},
+		{`{"job":"test_worker_flaky","tick":"2026-01-02T03:04:05Z"}`, ""},
 	} {
 		_, err := task.DecodeArgs([]byte(tt.args))
 		switch {
