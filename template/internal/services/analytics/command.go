@@ -220,7 +220,14 @@ func funnelCommand(env *command.Env) *cobra.Command {
 		Use:     "funnel STEP STEP...",
 		Short:   "How many users did the steps in order (2 to 10 event names)",
 		Example: fmt.Sprintf("  %s analytics funnel signup activate purchase --since 720h --window 168h", env.Name),
-		Args:    cobra.RangeArgs(2, MaxFunnelSteps),
+		// cobra.RangeArgs would say "accepts between 2 and 10 arg(s), received 0", naming
+		// neither the command nor what the arguments are.
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 2 || len(args) > MaxFunnelSteps {
+				return command.UsageError(cmd, "analytics funnel needs 2 to %d STEP event names, in order, such as: analytics funnel signup purchase (got %d)", MaxFunnelSteps, len(args))
+			}
+			return nil
+		},
 	}
 	since := sinceFlag(cmd, 7*24*time.Hour)
 	cmd.Flags().DurationVar(&window, "window", 0, "how long after the first step the others count; 0 means the whole range")

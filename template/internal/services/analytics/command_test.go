@@ -2,7 +2,9 @@ package analytics
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -128,6 +130,19 @@ func TestCommands(t *testing.T) {
 			}
 		}
 	})
+}
+
+// funnel with too few or too many steps is a usage error that names the command and what its
+// arguments are, not cobra's "accepts between 2 and 10 arg(s), received 0".
+func TestFunnelArgs(t *testing.T) {
+	// Should a check be missing, the command would reach a throwaway database, not ./data.
+	t.Setenv("DATABASE_URL", "sqlite://"+filepath.Join(t.TempDir(), "app.db"))
+	for _, args := range [][]string{nil, {"signup"}, strings.Fields("a b c d e f g h i j k")} {
+		t.Run(strconv.Itoa(len(args)), func(t *testing.T) {
+			_, err := run(t, append([]string{"funnel"}, args...)...)
+			commandtest.WantUsage(t, err, fmt.Sprintf("analytics funnel needs 2 to 10 STEP event names, in order, such as: analytics funnel signup purchase (got %d) (see 'app analytics funnel --help')", len(args)))
+		})
+	}
 }
 
 // stats --days outside 1 to 366 is a usage error naming the range, where UserStats would have
