@@ -294,7 +294,14 @@ template's subject, text and HTML rendered with its sample data (NAME.json).`,
 		Example: fmt.Sprintf(`  %[1]s comms templates
   %[1]s comms templates welcome
   COMMS_TEMPLATES_DIR=./emails %[1]s comms templates password-reset`, env.Name),
-		Args: cobra.MaximumNArgs(1),
+		// cobra.MaximumNArgs would say "accepts at most 1 arg(s), received 2", naming neither
+		// the command nor the argument.
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return command.UsageError(cmd, "comms templates takes at most one NAME, got %d arguments; 'comms templates' lists the names", len(args))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := config.Load[Settings]()
 			if err != nil {

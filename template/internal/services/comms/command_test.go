@@ -59,6 +59,8 @@ func TestCommands(t *testing.T) {
 	if _, err := commsRun(t, "templates", "nope"); err == nil || !strings.Contains(err.Error(), "unknown template") {
 		t.Errorf("unknown template: %v", err)
 	}
+	_, err = commsRun(t, "templates", "welcome", "verify-email")
+	commandtest.WantUsage(t, err, "comms templates takes at most one NAME, got 2 arguments; 'comms templates' lists the names (see 'app comms templates --help')")
 	if _, err := commsRun(t, "send-test"); err == nil || !strings.Contains(err.Error(), "--to is required") {
 		t.Errorf("send-test without --to: %v", err)
 	}
