@@ -3,6 +3,7 @@ package backend
 import (
 	"errors"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -83,7 +84,33 @@ func (s Settings) Validate() error {
 		proxies,
 		token,
 		checkBaseURL(s.BaseURL),
+		checkHost(s.Host),
 	)
+}
+
+// checkHost refuses a HOST that is neither an IP address nor a host name ("bad host",
+// "http://0.0.0.0", "[::1]", "0.0.0.0:8000"): serve failed only at listen, with the
+// resolver's "lookup ... no such host", and the health commands with url.Parse's
+// "invalid character" and a hint to check --url, which they had not been given.
+func checkHost(host string) error {
+	if host == "" {
+		return nil
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return nil
+	}
+	valid := len(host) <= 253
+	for label := range strings.SplitSeq(host, ".") {
+		valid = valid && label != "" && len(label) <= 63 && label[0] != '-' && label[len(label)-1] != '-' &&
+			!strings.ContainsFunc(label, func(r rune) bool {
+				return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+			})
+	}
+	if !valid {
+		return config.Invalid("HOST", host, "is not an IP address or host name",
+			"use the interface to listen on, such as 127.0.0.1, 0.0.0.0 (every interface), ::1 or localhost (no scheme, port or brackets)")
+	}
+	return nil
 }
 
 // LinkOrigin is the origin of the absolute links the app writes where no request gives one

@@ -27,6 +27,13 @@ func TestSettingsValidate(t *testing.T) {
 		{"short health token", func(s *Settings) { s.HealthDetailsToken = "SECRET-short" }, `config: HEALTH_DETAILS_TOKEN (value not shown) is shorter than 32 characters`},
 		{"base URL", func(s *Settings) { s.BaseURL = "https://api.example.com/v1" }, ""},
 		{"base URL relative", func(s *Settings) { s.BaseURL = "api.example.com" }, `config: BASE_URL="api.example.com" is not an absolute http(s) URL`},
+		{"host every interface", func(s *Settings) { s.Host = "0.0.0.0" }, ""},
+		{"host IPv6", func(s *Settings) { s.Host = "::" }, ""},
+		{"host name", func(s *Settings) { s.Host = "app-1.internal" }, ""},
+		{"host with a space", func(s *Settings) { s.Host = "bad host" }, `config: HOST="bad host" is not an IP address or host name; use the interface to listen on, such as 127.0.0.1`},
+		{"host with a scheme", func(s *Settings) { s.Host = "http://0.0.0.0" }, `config: HOST="http://0.0.0.0" is not an IP address or host name`},
+		{"host with a port", func(s *Settings) { s.Host = "0.0.0.0:8000" }, `config: HOST="0.0.0.0:8000" is not an IP address or host name`},
+		{"host in brackets", func(s *Settings) { s.Host = "[::1]" }, `config: HOST="[::1]" is not an IP address or host name`},
 		{"base URL with query", func(s *Settings) { s.BaseURL = "https://api.example.com/?a=b" }, `BASE_URL="https://api.example.com/?a=b" has a query`},
 	}
 	for _, tt := range tests {
