@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -74,6 +73,15 @@ func TestFailedAttemptsAreLogged(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitState(t, c, res.Job.ID, tt.state, 10*time.Second)
+			// The attempt's error as stored, and shown by 'jobs show', the panel and the API: the
+			// task's own, without River's "JobCancelError: " before it.
+			j, err := c.Job(t.Context(), res.Job.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(j.Errors) == 0 || j.Errors[0].Error != "smtp: connection refused\n(second line)" {
+				t.Errorf("%s: stored attempt errors %+v, want the task's error as it is", tt.name, j.Errors)
+			}
 			var found []map[string]any
 			for _, rec := range logs.Records(t, tt.msg) {
 				// A retried job may have had its second attempt by now: look at the first.
@@ -87,7 +95,7 @@ func TestFailedAttemptsAreLogged(t *testing.T) {
 			}
 			rec := found[0]
 			if rec["level"] != tt.level || rec["kind"] != "test_fail" || rec["max_attempts"] != float64(tt.maxAttempts) ||
-				!strings.Contains(fmt.Sprint(rec["error"]), "smtp: connection refused; (second line)") {
+				rec["error"] != "smtp: connection refused; (second line)" {
 				t.Errorf("%s: record %v", tt.name, rec)
 			}
 			if strings.Contains(logs.String(), secret) {

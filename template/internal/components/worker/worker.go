@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"strings"
 	"sync"
 	"time"
 
@@ -269,16 +270,20 @@ func (c *Client) logAttempt(ctx context.Context, job *rivertype.JobRow, doInner 
 	if err == nil {
 		return nil
 	}
-	attrs := []any{"kind", job.Kind, "id", job.ID, "attempt", job.Attempt, "max_attempts", job.MaxAttempts,
-		"error", oneLine(err.Error())}
 	var (
 		snooze *river.JobSnoozeError
 		cancel *river.JobCancelError
 	)
+	cancelled := errors.As(err, &cancel)
+	if cancelled {
+		err = cancelledError{err}
+	}
+	attrs := []any{"kind", job.Kind, "id", job.ID, "attempt", job.Attempt, "max_attempts", job.MaxAttempts,
+		"error", oneLine(err.Error())}
 	switch {
 	case errors.As(err, &snooze):
 		// Not a failure: the task asked to run later.
-	case errors.As(err, &cancel):
+	case cancelled:
 		c.logger.WarnContext(ctx, "worker: job cancelled by its task; it will not run again", attrs...)
 	case ctx.Err() != nil && errors.Is(err, context.Canceled):
 		// Stop or a cancel from the jobs command or the panel; River decides whether it runs
@@ -295,6 +300,18 @@ func (c *Client) logAttempt(ctx context.Context, job *rivertype.JobRow, doInner 
 
 // rescuedError is the error River's rescuer records on a job it takes back from a lost worker.
 const rescuedError = "Stuck job rescued by JobRescuer"
+
+// cancelledError is a task's river.JobCancel error without the "JobCancelError: " that River's
+// type puts before the cause: River stores the text as the attempt's error, which 'jobs
+// list', 'jobs show', the panel and the API show, and a Go type name tells their reader
+// nothing. River still finds the JobCancelError through Unwrap and cancels the job.
+type cancelledError struct{ err error }
+
+func (e cancelledError) Error() string {
+	return strings.Replace(e.err.Error(), "JobCancelError: ", "", 1)
+}
+
+func (e cancelledError) Unwrap() error { return e.err }
 
 // scopeJob runs each job attempt in a registry scope of its own, closed when it ends. The
 // attempt first waits until the container has started every singleton: River fetches as soon
