@@ -151,8 +151,18 @@ func TestComponentUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The PostgreSQL server of the tests, with a database that does not exist on it.
-	var noDB, noDBHost string
+	var noDB, noDBHost, badParam, badValue string
 	if u, err := url.Parse(os.Getenv(databasetest.EnvURL)); err == nil && u.Host != "" {
+		// A query parameter pgx does not know is sent to the server as a setting at connect.
+		q := u.Query()
+		q.Set("aegis_no_such_setting", "1")
+		p := *u
+		p.RawQuery = q.Encode()
+		badParam = p.String()
+		q.Del("aegis_no_such_setting")
+		q.Set("DateStyle", "sideways")
+		p.RawQuery = q.Encode()
+		badValue = p.String()
 		u.Path = "/aegis_no_such_database"
 		noDB, noDBHost = u.String(), u.Host
 	}
@@ -166,6 +176,10 @@ func TestComponentUnreachable(t *testing.T) {
 			want: "database: cannot resolve the host name of nohost.invalid:5432; check the host in DATABASE_URL", root: true},
 		{name: "postgres no such database", url: noDB, postgres: true, root: true,
 			want: "database: " + noDBHost + " has no such database; check the database name in DATABASE_URL"},
+		{name: "postgres unknown setting", url: badParam, postgres: true, root: true,
+			want: "database: " + noDBHost + ` refused the setting "aegis_no_such_setting" in DATABASE_URL; remove it, or use a PostgreSQL setting such as ?application_name=app`},
+		{name: "postgres bad setting value", url: badValue, postgres: true, root: true,
+			want: "database: " + noDBHost + " refused the value of a setting in DATABASE_URL; check the parameters after ? (SQLSTATE 22023)"},
 		{name: "sqlite folder under a file", url: "sqlite://" + filepath.Join(file, "sub", "app.db"), root: true,
 			want: "database: cannot create " + filepath.Join(file, "sub", "app.db") + ": not a directory; check the path in DATABASE_URL and that the folder is writable"},
 		{name: "sqlite read-only folder", url: "sqlite://" + filepath.Join(readOnly, "app.db"),

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"net"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -36,6 +37,15 @@ func (db *DB) Problem(err error) string {
 		return where + " refused the login; check the user and password in DATABASE_URL"
 	case isPg && pgErr.Code == "3D000":
 		return where + " has no such database; check the database name in DATABASE_URL"
+	case isPg && pgErr.Code == "42704" && atConnect(err):
+		// pgx sends a DATABASE_URL parameter it does not know (?foo=1, a typo of sslmode) to
+		// the server as a setting, which the server refuses: the name is the URL's own.
+		if m := unknownSetting.FindStringSubmatch(pgErr.Message); m != nil {
+			return where + " refused the setting " + strconv.Quote(m[1]) + " in DATABASE_URL; remove it, or use a PostgreSQL setting such as ?application_name=app"
+		}
+		return where + " refused a setting in DATABASE_URL; check the parameters after ? (SQLSTATE 42704)"
+	case isPg && pgErr.Code == "22023" && atConnect(err):
+		return where + " refused the value of a setting in DATABASE_URL; check the parameters after ? (SQLSTATE 22023)"
 	case isPg && strings.HasPrefix(pgErr.Code, "53"):
 		return where + " is out of resources (connections, memory or disk); SQLSTATE " + pgErr.Code
 	case isPg && strings.HasPrefix(pgErr.Code, "57"):
@@ -73,6 +83,16 @@ func (db *DB) Problem(err error) string {
 		return "cannot reach " + where + "; check DATABASE_URL and that the server is running"
 	}
 	return where + " failed the query"
+}
+
+// unknownSetting finds the name in PostgreSQL's refusal of a setting it does not have.
+var unknownSetting = regexp.MustCompile(`^unrecognized configuration parameter "([A-Za-z0-9_.]{1,63})"$`)
+
+// atConnect says whether err is from connecting: the settings of DATABASE_URL are sent then,
+// and the same SQLSTATE from a query is the query's.
+func atConnect(err error) bool {
+	_, ok := errors.AsType[*pgconn.ConnectError](err)
+	return ok
 }
 
 // where names the server (host:port) or the SQLite file (absolute), without the user or the
