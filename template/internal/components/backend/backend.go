@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -119,12 +120,25 @@ func (s *Server) Listen(ctx context.Context) (net.Listener, error) {
 	case err == nil:
 		return ln, nil
 	case errors.Is(err, syscall.EADDRINUSE):
-		return nil, fmt.Errorf("backend: listen on %s: %w; stop the other process or set PORT to a free port", addr, err)
+		return nil, fmt.Errorf("backend: cannot listen on %s: %w; stop the other process or set PORT to a free port", addr, listenCause(err))
 	case errors.Is(err, syscall.EACCES):
-		return nil, fmt.Errorf("backend: listen on %s: %w; ports below 1024 need privileges, set PORT to 1024 or above", addr, err)
+		return nil, fmt.Errorf("backend: cannot listen on %s: %w; ports below 1024 need privileges, set PORT to 1024 or above", addr, listenCause(err))
 	default:
-		return nil, fmt.Errorf("backend: listen on %s: %w; check HOST and PORT", addr, err)
+		return nil, fmt.Errorf("backend: cannot listen on %s: %w; check HOST and PORT", addr, listenCause(err))
 	}
+}
+
+// listenCause is the reason a listen failed ("address already in use") without what
+// net.OpError and os.SyscallError put before it ("listen tcp 127.0.0.1:8000: bind: "), which
+// repeats the address the message names and adds the system call's name.
+func listenCause(err error) error {
+	if op, ok := errors.AsType[*net.OpError](err); ok {
+		err = op.Err
+	}
+	if sc, ok := errors.AsType[*os.SyscallError](err); ok {
+		err = sc.Err
+	}
+	return err
 }
 
 var (

@@ -2,11 +2,14 @@ package backend
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -135,8 +138,9 @@ func TestListenPortInUse(t *testing.T) {
 	defer taken.Close()
 	port := taken.Addr().(*net.TCPAddr).Port
 	_, err = NewServer(Settings{Host: "127.0.0.1", Port: port}).Listen(t.Context())
-	if err == nil || !strings.Contains(err.Error(), "set PORT to a free port") {
-		t.Errorf("Listen on a taken port = %v, want advice to change PORT", err)
+	want := fmt.Sprintf("backend: cannot listen on 127.0.0.1:%d: address already in use; stop the other process or set PORT to a free port", port)
+	if err == nil || err.Error() != want || !errors.Is(err, syscall.EADDRINUSE) {
+		t.Errorf("Listen on a taken port = %v, want %q (one line, no listen tcp ...: bind:)", err, want)
 	}
 }
 
