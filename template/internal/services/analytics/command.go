@@ -250,7 +250,8 @@ func funnelCommand(env *command.Env) *cobra.Command {
 			if *since > svc.settings.Retention {
 				// Funnels count from the raw events, which the retention deletes: the older
 				// part of the range would be left out without a word.
-				return fmt.Errorf("--since %s reaches past ANALYTICS_RETENTION (%s), whose raw events are deleted, so users there are no longer known: use --since %s or less",
+				// A flag's value the command refuses: a usage error (exit 2), as --window's is.
+				return command.UsageError(cmd, "--since %s reaches past ANALYTICS_RETENTION (%s), whose raw events are deleted, so users there are no longer known: use --since %s or less",
 					*since, svc.settings.Retention, svc.settings.Retention)
 			}
 			steps, err := svc.Funnel(ctx, FunnelParams{Steps: args, Range: Last(svc.now(), *since), Window: window})

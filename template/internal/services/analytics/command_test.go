@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aegisgo/aegis/template/internal/command"
 	"github.com/aegisgo/aegis/template/internal/command/commandtest"
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/database"
@@ -122,6 +124,12 @@ func TestCommands(t *testing.T) {
 			for _, w := range c.want {
 				if !strings.Contains(out, w) {
 					t.Errorf("analytics %v printed:\n%s\nwant %q", c.args, out, w)
+				}
+			}
+			// A refused flag value is a usage error (exit 2), as the binary's other flag errors are.
+			if strings.HasPrefix(c.wantErr, "--") {
+				if _, ok := errors.AsType[*command.Usage](err); !ok {
+					t.Errorf("analytics %v: error %v is not a usage error", c.args, err)
 				}
 			}
 			// --name lists that event only.
