@@ -54,13 +54,19 @@ like them; a failure exits 1 with the provider's reason and what to check.`,
 			if to == "" {
 				return command.UsageError(cmd, "--to is required: the address to send the test to")
 			}
-			if err := checkAddress("--to", to); err != nil {
+			if err := checkAddress("--to", to); errors.Is(err, ErrInvalidAddress) {
+				// net/mail's reason ("missing '@' or angle-addr") is the parser's words.
+				return command.UsageError(cmd, "--to %q is not an email address; give one such as you@example.com", to)
+			} else if err != nil {
 				return command.UsageError(cmd, "%v", err)
 			}
 			return command.WithService(cmd.Context(), env, func(ctx context.Context, svc *Service) error {
 				m := testMessage(to, svc.Settings().AppName)
 				if name != "" {
 					data, err := svc.Templates().Sample(name)
+					if errors.Is(err, ErrUnknownTemplate) {
+						return unknownTemplate(cmd, "--template", err)
+					}
 					if err != nil {
 						return err
 					}
@@ -313,7 +319,11 @@ template's subject, text and HTML rendered with its sample data (NAME.json).`,
 				return err
 			}
 			if len(args) == 1 {
-				return printTemplate(env.Stdout, t, args[0])
+				err := printTemplate(env.Stdout, t, args[0])
+				if errors.Is(err, ErrUnknownTemplate) {
+					return unknownTemplate(cmd, "NAME", err)
+				}
+				return err
 			}
 			return listTemplates(env.Stdout, t)
 		},
@@ -364,4 +374,10 @@ func printTemplate(w io.Writer, t *Templates, name string) error {
 		fmt.Fprintf(w, "\n--- html ---\n%s", r.HTML)
 	}
 	return nil
+}
+
+// unknownTemplate is the usage error (exit 2) for a template name, given as what (a flag or
+// an argument), that no template has: err, ErrUnknownTemplate's, lists the names.
+func unknownTemplate(cmd *cobra.Command, what string, err error) error {
+	return command.UsageError(cmd, "%s: %s", what, strings.TrimPrefix(err.Error(), "comms: "))
 }
