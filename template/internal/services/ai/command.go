@@ -59,7 +59,12 @@ A prompt that begins with / is sent with // in front.`,
 	cmd.Flags().StringVar(&system, "system", "", "system prompt")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		return command.WithService(cmd.Context(), env, func(ctx context.Context, svc *Service) error {
-			return repl(ctx, svc, cmd.InOrStdin(), cmd.OutOrStdout(), model, system)
+			err := repl(ctx, svc, cmd.InOrStdin(), cmd.OutOrStdout(), model, system)
+			if errors.Is(err, ErrUnknownModel) {
+				// --model names no profile or model: the flag's value is wrong (exit 2).
+				return command.UsageError(cmd, "--model: %s", strings.TrimPrefix(err.Error(), "ai: "))
+			}
+			return err
 		})
 	}
 	return cmd

@@ -127,6 +127,8 @@ func TestCommands(t *testing.T) {
 		if _, err := run(t, "", "usage", "--days", "0"); err == nil {
 			t.Fatal("usage --days 0 passed")
 		}
+		_, err = run(t, "", "chat", "--model", "nope")
+		commandtest.WantUsage(t, err, `--model: unknown model or profile "nope"; use one of default (llama3.2), big (llama3.3) (see 'app ai chat --help')`)
 	})
 }
 
