@@ -202,7 +202,7 @@ func releaseStartPages(ctx context.Context, core config.Core, logger *slog.Logge
 }
 
 // StartPagesSettle is how long after its start ReleaseStartPages releases a second time.
-var StartPagesSettle = 5 * time.Second
+const StartPagesSettle = 5 * time.Second
 
 // WithService starts the app's services as Start does (with RoleNone), runs fn with the
 // service of type T and stops them again, joining any stop error to fn's. It is the body of
