@@ -61,68 +61,101 @@ func duplicateKey(data []byte) (string, bool) {
 	return duplicateKeyAt(data)
 }
 
-// duplicateKeyAt is duplicateKey's slow way: a decoding of data token by token.
-func duplicateKeyAt(data []byte) (string, bool) {
+// duplicateKeyAt is duplicateKey's slow way: a walk of data's tokens.
+func duplicateKeyAt(data []byte) (at string, dup bool) {
+	walkJSON(data, func(w *jsonWalk, _ json.Token, key bool, _, _ int64) bool {
+		if !key {
+			return true
+		}
+		f := w.top()
+		if f.keys == nil {
+			f.keys = make(map[string]struct{})
+		}
+		if _, seen := f.keys[f.key]; seen {
+			at, dup = w.path(), true
+			return false
+		}
+		f.keys[f.key] = struct{}{}
+		return true
+	})
+	return at, dup
+}
+
+// jsonWalk is where walkJSON is in a document: the objects and arrays it is in.
+type jsonWalk struct{ stack []walkFrame }
+
+type walkFrame struct {
+	array bool
+	index int
+	key   string
+	keyed bool                // in an object, the next token is a value, not a key
+	keys  map[string]struct{} // the object's keys so far, for duplicateKeyAt
+}
+
+func (w *jsonWalk) top() *walkFrame { return &w.stack[len(w.stack)-1] }
+
+// path is the location, in huma's syntax, of the token being visited.
+func (w *jsonWalk) path() string {
+	var b strings.Builder
+	b.WriteString("body")
+	for _, f := range w.stack {
+		switch {
+		case f.array:
+			b.WriteString("[" + strconv.Itoa(f.index) + "]")
+		case f.keyed:
+			b.WriteString(locationKey(f.key))
+		}
+	}
+	return b.String()
+}
+
+// walkJSON calls visit for each token of data but closing delimiters, with the walk (for its
+// path), whether the token is an object's key and the token's input offsets, until visit
+// returns false or the tokens end (or fail to decode).
+func walkJSON(data []byte, visit func(w *jsonWalk, tok json.Token, key bool, before, after int64) bool) {
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.UseNumber()
-	type frame struct {
-		array bool
-		index int
-		key   string
-		keyed bool // in an object, the next token is a value, not a key
-		keys  map[string]struct{}
-	}
-	var stack []frame
-	path := func() string {
-		var b strings.Builder
-		b.WriteString("body")
-		for _, f := range stack {
-			switch {
-			case f.array:
-				b.WriteString("[" + strconv.Itoa(f.index) + "]")
-			case f.keyed:
-				b.WriteString(locationKey(f.key))
-			}
-		}
-		return b.String()
-	}
+	w := &jsonWalk{}
+	// after a value inside the top frame: the next one is a new element or key.
 	next := func() {
-		if n := len(stack); n > 0 {
-			if stack[n-1].array {
-				stack[n-1].index++
+		if n := len(w.stack); n > 0 {
+			if w.stack[n-1].array {
+				w.stack[n-1].index++
 			} else {
-				stack[n-1].keyed = false
+				w.stack[n-1].keyed = false
 			}
 		}
 	}
 	for {
+		before := dec.InputOffset()
 		tok, err := dec.Token()
 		if err != nil {
-			return "", false
+			return
 		}
+		after := dec.InputOffset()
 		switch t := tok.(type) {
 		case json.Delim:
 			switch t {
 			case '{', '[':
-				stack = append(stack, frame{array: t == '['})
+				if !visit(w, tok, false, before, after) {
+					return
+				}
+				w.stack = append(w.stack, walkFrame{array: t == '['})
 			default:
-				stack = stack[:len(stack)-1]
+				w.stack = w.stack[:len(w.stack)-1]
 				next()
 			}
 		default:
-			n := len(stack)
-			if n > 0 && !stack[n-1].array && !stack[n-1].keyed {
-				f := &stack[n-1]
-				k, _ := t.(string)
-				f.key, f.keyed = k, true
-				if f.keys == nil {
-					f.keys = make(map[string]struct{})
+			if n := len(w.stack); n > 0 && !w.stack[n-1].array && !w.stack[n-1].keyed {
+				w.stack[n-1].key, _ = t.(string)
+				w.stack[n-1].keyed = true
+				if !visit(w, tok, true, before, after) {
+					return
 				}
-				if _, seen := f.keys[k]; seen {
-					return path(), true
-				}
-				f.keys[k] = struct{}{}
 				continue
+			}
+			if !visit(w, tok, false, before, after) {
+				return
 			}
 			next()
 		}
@@ -188,72 +221,24 @@ func isInteger(t reflect.Type) bool {
 // encoding/json reports the path of a bad value without array indexes or map
 // keys' dots ("items.qty"), so the path is found again by walking the tokens.
 func valueAt(data []byte, end int64) string {
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.UseNumber()
-	type frame struct {
-		array bool
-		index int
-		key   string
-		keyed bool // in an object, the next string is a value, not a key
-	}
-	var stack []frame
-	path := func() string {
-		var b strings.Builder
-		b.WriteString("body")
-		for _, f := range stack {
-			switch {
-			case f.array:
-				b.WriteString("[" + strconv.Itoa(f.index) + "]")
-			case f.keyed:
-				b.WriteString(locationKey(f.key))
+	at := "body"
+	walkJSON(data, func(w *jsonWalk, tok json.Token, key bool, before, after int64) bool {
+		switch {
+		case key:
+			return true
+		case tok == json.Delim('{') || tok == json.Delim('['):
+			// encoding/json reports a mismatched object or array just past its opening
+			// delimiter.
+			if after != end && before != end {
+				return true
 			}
+		case after != end:
+			return true
 		}
-		return b.String()
-	}
-	// after a value inside the top frame: the next one is a new element or key.
-	next := func() {
-		if n := len(stack); n > 0 {
-			if stack[n-1].array {
-				stack[n-1].index++
-			} else {
-				stack[n-1].keyed = false
-			}
-		}
-	}
-	for {
-		before := dec.InputOffset()
-		tok, err := dec.Token()
-		if err != nil {
-			return "body"
-		}
-		after := dec.InputOffset()
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{', '[':
-				// encoding/json reports a mismatched object or array just
-				// past its opening delimiter.
-				if after == end || before == end {
-					return path()
-				}
-				stack = append(stack, frame{array: t == '['})
-			default:
-				stack = stack[:len(stack)-1]
-				next()
-			}
-		default:
-			n := len(stack)
-			if n > 0 && !stack[n-1].array && !stack[n-1].keyed {
-				stack[n-1].key, _ = t.(string)
-				stack[n-1].keyed = true
-				continue
-			}
-			if after == end {
-				return path()
-			}
-			next()
-		}
-	}
+		at = w.path()
+		return false
+	})
+	return at
 }
 
 // locationKey is an object key as a location step: ".name", or for a key

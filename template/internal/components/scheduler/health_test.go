@@ -44,21 +44,7 @@ func TestHealthReportsFailingClaims(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			store := &claimFailStore{memoryStore: newMemoryStore()}
-			s, err := New(Settings{}, &Opts{Tick: true, Store: store, Logger: slog.New(slog.DiscardHandler)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Start(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = s.Stop(context.Background()) })
-			j := s.byName["test_fail"]
-			tick := time.Now().UTC().Add(24 * time.Hour).Truncate(time.Hour)
-			for i, fail := range tt.fails {
-				store.fail.Store(fail)
-				s.runTick(j, tick.Add(time.Duration(i)*time.Hour), false)
-			}
+			s := runClaims(t, slog.New(slog.DiscardHandler), tt.fails)
 			h := s.CheckHealth(t.Context())
 			if h.Status != tt.want {
 				t.Errorf("health %s (%q), want %s", h.Status, h.Message, tt.want)
@@ -90,21 +76,7 @@ func TestFailingClaimsLogOncePerOutage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var logs logtest.Buffer
-			store := &claimFailStore{memoryStore: newMemoryStore()}
-			s, err := New(Settings{}, &Opts{Tick: true, Store: store, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Start(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = s.Stop(context.Background()) })
-			j := s.byName["test_fail"]
-			tick := time.Now().UTC().Add(24 * time.Hour).Truncate(time.Hour)
-			for i, fail := range tt.fails {
-				store.fail.Store(fail)
-				s.runTick(j, tick.Add(time.Duration(i)*time.Hour), false)
-			}
+			runClaims(t, slog.New(slog.NewJSONHandler(&logs, nil)), tt.fails)
 			var errs, again int
 			for line := range strings.Lines(logs.String()) {
 				if strings.Contains(line, `"level":"ERROR"`) && strings.Contains(line, "claim") {
@@ -164,4 +136,26 @@ func TestHealthNotTickingSaysLatestRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runClaims starts a ticking scheduler whose store fails each claim in turn as fails says,
+// and runs test_fail's ticks, an hour apart, one per claim.
+func runClaims(t *testing.T, logger *slog.Logger, fails []bool) *Scheduler {
+	t.Helper()
+	store := &claimFailStore{memoryStore: newMemoryStore()}
+	s, err := New(Settings{}, &Opts{Tick: true, Store: store, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Stop(context.Background()) })
+	j := s.byName["test_fail"]
+	tick := time.Now().UTC().Add(24 * time.Hour).Truncate(time.Hour)
+	for i, fail := range fails {
+		store.fail.Store(fail)
+		s.runTick(j, tick.Add(time.Duration(i)*time.Hour), false)
+	}
+	return s
 }
