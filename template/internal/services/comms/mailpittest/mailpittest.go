@@ -51,56 +51,87 @@ type Server struct {
 	bin  string
 	args []string
 
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	logs *strings.Builder
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when cmd has ended
+	logs   *strings.Builder
 }
 
 // Start starts a Mailpit of its own on free ports with the extra flags (--smtp-auth-file,
-// --smtp-tls-cert...), stopped when the test ends.
+// --smtp-tls-cert...), stopped when the test ends. A port taken between being found free and
+// Mailpit binding it (parallel tests find ports too) makes Mailpit exit: it is started again
+// on other ports, rather than the test talking to whichever server holds the port.
 func Start(t testing.TB, flags ...string) *Server {
 	t.Helper()
-	smtpPort, httpPort := testserver.FreePort(t), testserver.FreePort(t)
-	s := &Server{
-		SMTPPort: smtpPort, API: "http://127.0.0.1:" + strconv.Itoa(httpPort), t: t, bin: Binary(t),
-		args: append([]string{"--smtp", "127.0.0.1:" + strconv.Itoa(smtpPort), "--listen", "127.0.0.1:" + strconv.Itoa(httpPort),
-			"--database", filepath.Join(t.TempDir(), "mailpit.db"), "--quiet", "--smtp-disable-rdns"}, flags...),
+	db := filepath.Join(t.TempDir(), "mailpit.db")
+	for attempt := 1; ; attempt++ {
+		smtpPort, httpPort := testserver.FreePort(t), testserver.FreePort(t)
+		s := &Server{
+			SMTPPort: smtpPort, API: "http://127.0.0.1:" + strconv.Itoa(httpPort), t: t, bin: Binary(t),
+			args: append([]string{"--smtp", "127.0.0.1:" + strconv.Itoa(smtpPort), "--listen", "127.0.0.1:" + strconv.Itoa(httpPort),
+				"--database", db, "--quiet", "--smtp-disable-rdns"}, flags...),
+		}
+		err := s.start()
+		if err == nil {
+			t.Cleanup(s.Stop)
+			return s
+		}
+		if attempt == 3 {
+			t.Fatal(err)
+		}
 	}
-	t.Cleanup(s.Stop)
-	s.Start()
-	return s
 }
 
 // Start runs the server again after Stop, on the same ports and mailbox, and waits until its
 // SMTP port and API answer. It does nothing while the server runs.
 func (s *Server) Start() {
 	s.t.Helper()
+	if err := s.start(); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *Server) start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cmd != nil {
-		return
+		return nil
 	}
 	cmd := exec.Command(s.bin, s.args...)
 	logs := &strings.Builder{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
-		s.t.Fatal(err)
+		return err
 	}
-	s.cmd, s.logs = cmd, logs
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	s.cmd, s.exited, s.logs = cmd, exited, logs
 	deadline := time.Now().Add(15 * time.Second)
 	for {
+		select {
+		case <-exited:
+			s.cmd = nil
+			return fmt.Errorf("mailpit exited while starting:\n%s", logs.String())
+		default:
+		}
 		res, err := http.Get(s.API + "/api/v1/messages")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
 				if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", s.SMTPPort)); err == nil {
 					c.Close()
-					return
+					return nil
 				}
 			}
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("mailpit did not start: %v\n%s", err, logs.String())
+			_ = cmd.Process.Kill()
+			<-exited
+			s.cmd = nil
+			return fmt.Errorf("mailpit did not start: %v\n%s", err, logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -115,7 +146,7 @@ func (s *Server) Stop() {
 		return
 	}
 	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
+	<-s.exited
 	s.cmd = nil
 }
 
