@@ -105,9 +105,12 @@ type conversationMessagesOutput struct {
 	Body ConversationWithMessages
 }
 
+// usageInput's patternDescription is usageDateMessage without its "must be " (a tag cannot
+// name a constant): a value not shaped like a date is refused by the schema before the
+// handler, and its problem said only "must match the pattern ^\d{4}-...".
 type usageInput struct {
-	From string `query:"from" pattern:"^\\d{4}-\\d{2}-\\d{2}$" doc:"First UTC day (2006-01-02); default: 29 days before to."`
-	To   string `query:"to" pattern:"^\\d{4}-\\d{2}-\\d{2}$" doc:"Last UTC day; default: today."`
+	From string `query:"from" pattern:"^\\d{4}-\\d{2}-\\d{2}$" patternDescription:"a date such as 2026-12-07 (YYYY-MM-DD, a real day)" doc:"First UTC day (2006-01-02); default: 29 days before to."`
+	To   string `query:"to" pattern:"^\\d{4}-\\d{2}-\\d{2}$" patternDescription:"a date such as 2026-12-07 (YYYY-MM-DD, a real day)" doc:"Last UTC day; default: today."`
 	All  bool   `query:"all" doc:"Everyone's usage (admins only); default: your own."`
 }
 

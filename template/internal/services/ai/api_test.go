@@ -307,6 +307,10 @@ func TestUsageDates(t *testing.T) {
 		for _, tc := range []struct{ query, at, msg string }{
 			{"?from=2026-13-01", "query.from", usageDateMessage},
 			{"?to=2026-02-30", "query.to", usageDateMessage},
+			// Not even the shape of a date: the schema's pattern refuses it before the
+			// handler, and said only "must match the pattern ^\\d{4}-...".
+			{"?from=yesterday", "query.from", usageDateMessage},
+			{"?to=2026-12-07T00:00:00Z", "query.to", usageDateMessage},
 			{"?from=2026-12-09&to=2026-12-01", "query.from", "must be on or before to"},
 			{"?from=2024-01-01&to=2026-01-01", "query.from", "at most 366 days"},
 		} {
