@@ -537,7 +537,7 @@ func (h *handlers) problem(ctx context.Context, err error) error {
 			// Temporary: the breaker lets a call through after its cooldown.
 			return retryLater("The AI provider failed repeatedly, so calls to it are paused for now (circuit breaker open)", pe.RetryAfter)
 		case pe.Status == http.StatusNotFound:
-			return huma.Error422UnprocessableEntity("The AI provider does not know the model of this profile.")
+			return huma.Error422UnprocessableEntity("The AI provider refused the request: " + pe.Reason + ".")
 		case pe.Reason == reasonContextTooLong, pe.Status == http.StatusRequestEntityTooLarge:
 			// The caller's to fix, like an oversized prompt: not the provider failing (a 5xx
 			// would invite a retry that cannot succeed).

@@ -356,6 +356,11 @@ func TestProviderFailures(t *testing.T) {
 			if tc.mode == fake429 && rec.Header().Get("Retry-After") == "" {
 				t.Fatalf("%s: the problem lost its Retry-After header", tc.mode)
 			}
+			// A model the provider does not know is the operator's to fix: the problem says
+			// where (it said only "does not know the model of this profile").
+			if tc.mode == fakeNoModel && (!strings.Contains(rec.Body.String(), "AI_MODEL or AI_PROFILES") || !strings.Contains(rec.Body.String(), "_BASE_URL")) {
+				t.Fatalf("%s: the problem does not say which settings to check: %s", tc.mode, rec.Body)
+			}
 			conv := send(t, h, http.MethodGet, Prefix+"/conversations/"+strconv.FormatInt(p.ConversationID, 10), nil, nil)
 			if p.ConversationID == 0 || conv.Code != http.StatusOK || !strings.Contains(conv.Body.String(), `"content":"hi"`) {
 				t.Fatalf("%s: conversation %d: %d %s", tc.mode, p.ConversationID, conv.Code, conv.Body)

@@ -197,7 +197,8 @@ func providerError(provider string, status int, err error) error {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		reason = "the API key was refused; check " + keySetting(provider)
 	case status == http.StatusNotFound:
-		reason = "the model or endpoint is unknown to the provider"
+		// The operator's to fix: a misspelt model, or a base URL missing its /v1.
+		reason = "the model or endpoint is unknown to the provider; check the profile's model (AI_MODEL or AI_PROFILES) and " + baseURLSetting(provider)
 	case status == http.StatusTooManyRequests:
 		reason = "rate limited or out of quota at the provider; retry later"
 	case status == http.StatusBadRequest || status == http.StatusUnprocessableEntity:
