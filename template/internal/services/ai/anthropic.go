@@ -39,7 +39,8 @@ func NewAnthropic(p AnthropicParams) Provider {
 		hc = http.DefaultClient
 	}
 	opts := []option.RequestOption{option.WithoutEnvironmentDefaults(), option.WithAPIKey(p.APIKey),
-		option.WithHTTPClient(hc), option.WithMaxRetries(0)}
+		option.WithHTTPClient(hc), option.WithMaxRetries(0),
+		option.WithMiddleware(func(r *http.Request, next option.MiddlewareNext) (*http.Response, error) { return notAPI(next(r)) })}
 	if p.BaseURL != "" {
 		opts = append(opts, option.WithBaseURL(strings.TrimSuffix(p.BaseURL, "/")+"/"))
 	}

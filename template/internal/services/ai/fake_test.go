@@ -35,6 +35,9 @@ const (
 	// finish_reason and usage, Anthropic's message_delta) without the last event (OpenAI's
 	// [DONE], Anthropic's message_stop).
 	fakeNoStop = "nostop"
+	// fakeNotAPI: 200 with an HTML page, JSON or stream, as a web UI or proxy at a wrong base
+	// URL answers any path.
+	fakeNotAPI = "notapi"
 )
 
 // fakeProvider is an httptest server speaking OpenAI's chat completions API (and so
@@ -127,6 +130,11 @@ func (f *fakeProvider) fail(w http.ResponseWriter, n int, anthropic bool) bool {
 		if n == 1 {
 			status = 500
 		}
+	}
+	if f.mode == fakeNotAPI {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, "<!doctype html><html><body>Open WebUI</body></html>\n")
+		return true
 	}
 	if status == 0 {
 		return false

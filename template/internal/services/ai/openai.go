@@ -57,7 +57,8 @@ func NewOpenAI(p OpenAIParams) Provider {
 		// The SDK wants a key; local servers ignore the header.
 		key = "none"
 	}
-	opts := []option.RequestOption{option.WithAPIKey(key), option.WithHTTPClient(hc), option.WithMaxRetries(0)}
+	opts := []option.RequestOption{option.WithAPIKey(key), option.WithHTTPClient(hc), option.WithMaxRetries(0),
+		option.WithMiddleware(func(r *http.Request, next option.MiddlewareNext) (*http.Response, error) { return notAPI(next(r)) })}
 	if p.BaseURL != "" {
 		opts = append(opts, option.WithBaseURL(strings.TrimSuffix(p.BaseURL, "/")+"/"))
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -210,6 +211,8 @@ func providerError(provider string, status int, err error) error {
 		reason = "the provider is overloaded; retry later"
 	case status >= 500:
 		reason = "the provider failed; retry later"
+	case errors.Is(err, errNotAPI):
+		reason = "the answer is an HTML page, not the API's; check that " + baseURLSetting(provider) + " is the root of the provider's API"
 	case status == 0:
 		reason = "the connection failed or the answer was cut short"
 		if r, ok := httpclient.Reason(err, baseURLSetting(provider)); ok {
@@ -272,3 +275,21 @@ func baseURLSetting(provider string) string {
 // 5xx or a transport error before the answer) only when it carries one, and a retried
 // generation is worth its cost where a failed one is not.
 func idempotencyKey() string { return "ai-" + rand.Text() }
+
+// errNotAPI is a successful answer that is an HTML page: the base URL reaches a web UI, a
+// proxy's login page or a site answering any path, not the provider's API. The SDKs' own
+// errors for it said the connection failed or the answer was cut short.
+var errNotAPI = errors.New("ai: the answer is an HTML page, not the API's")
+
+// notAPI is the SDKs' middleware's check of an answer (one header read per call): a 2xx HTML
+// page is errNotAPI, its body closed.
+func notAPI(resp *http.Response, err error) (*http.Response, error) {
+	if err != nil || resp.StatusCode/100 != 2 {
+		return resp, err
+	}
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "text/html" {
+		_ = resp.Body.Close()
+		return nil, errNotAPI
+	}
+	return resp, nil
+}

@@ -230,6 +230,21 @@ func TestProviders(t *testing.T) {
 				})
 			}
 
+			t.Run("not the API", func(t *testing.T) {
+				// A 200 that is not the API's JSON or event stream is a wrong base URL, not a
+				// connection that failed or an answer cut short, which sent users to the network.
+				f := pc.fake(t, fakeNotAPI)
+				p := pc.build(t, f, 1)
+				_, err := p.Chat(ctx, req)
+				_, serr := p.Stream(ctx, req, func(string) error { return nil })
+				for _, err := range []error{err, serr} {
+					var pe *ProviderError
+					if !errors.As(err, &pe) || !strings.Contains(pe.Reason, "not the API's") || !strings.Contains(pe.Reason, baseURLSetting(pc.kind)) {
+						t.Fatalf("err = %v, want a ProviderError saying to check %s", err, baseURLSetting(pc.kind))
+					}
+				}
+			})
+
 			t.Run("one retry policy", func(t *testing.T) {
 				// The SDK does not retry; the httpclient service does, once, on a 500.
 				f := pc.fake(t, fakeFlaky)
