@@ -644,9 +644,14 @@ func (h *handlers) usage(ctx context.Context, in *usageInput) (*usageOutput, err
 	if err != nil {
 		return nil, h.problem(ctx, err)
 	}
-	out := &usageOutput{}
-	out.Body.From, out.Body.To, out.Body.Rows = from.Format(time.DateOnly), to.Format(time.DateOnly), nonNil(rows)
-	t := &out.Body.Totals
+	return &usageOutput{Body: summarize(from, to, rows)}, nil
+}
+
+// summarize is the ledger's rows of from..to with their totals, costs rounded: GET /usage's
+// answer and `ai usage --json`'s, one shape for both.
+func summarize(from, to time.Time, rows []UsageRow) UsageSummary {
+	out := UsageSummary{From: from.Format(time.DateOnly), To: to.Format(time.DateOnly), Rows: nonNil(rows)}
+	t := &out.Totals
 	for i, r := range rows {
 		t.Calls += r.Calls
 		t.InputTokens += r.InputTokens
@@ -656,7 +661,7 @@ func (h *handlers) usage(ctx context.Context, in *usageInput) (*usageOutput, err
 		rows[i].CostUSD = roundUSD(r.CostUSD)
 	}
 	t.CostUSD = roundUSD(t.CostUSD)
-	return out, nil
+	return out
 }
 
 func nonNil[T any](s []T) []T {

@@ -267,22 +267,24 @@ jobs, tool loops and this command's chats.`,
 		Args: command.NoArgs,
 	}
 	cmd.Flags().IntVar(&days, "days", 30, "days to show, today included: from 1 to 366")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON: GET /api/v1/ai/usage's summary (from, to, rows, totals)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if err := command.IntRange(cmd, "--days", days, 1, 366); err != nil {
 			return err
 		}
 		return command.WithService(cmd.Context(), env, func(ctx context.Context, svc *Service) error {
 			now := svc.now().UTC()
-			rows, err := svc.Usage(ctx, UsageParams{From: now.AddDate(0, 0, -(days - 1)), To: now, All: true})
+			from := now.AddDate(0, 0, -(days - 1))
+			rows, err := svc.Usage(ctx, UsageParams{From: from, To: now, All: true})
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
+				// GET /usage's summary, with the totals the table prints (the rows alone had none).
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
-				return enc.Encode(nonNil(rows))
+				return enc.Encode(summarize(from, now, rows))
 			}
 			if len(rows) == 0 {
 				fmt.Fprintf(out, "No AI calls in the last %d days.\n", days)

@@ -3,6 +3,7 @@ package ai
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -123,6 +124,20 @@ func TestCommands(t *testing.T) {
 		out, err = run(t, "", "usage")
 		if err != nil || !strings.Contains(out, "llama3.2") || !strings.Contains(out, "total") {
 			t.Fatalf("usage: %v\n%s", err, out)
+		}
+		// --json is GET /usage's summary, its totals and range included: it was the rows alone,
+		// without the total the table prints.
+		out, err = run(t, "", "usage", "--json", "--days", "7")
+		var sum UsageSummary
+		if err != nil || json.Unmarshal([]byte(out), &sum) != nil || len(sum.Rows) == 0 || sum.Totals.Calls == 0 || sum.From == "" || sum.To == "" {
+			t.Fatalf("usage --json: %v\n%s", err, out)
+		}
+		var calls int64
+		for _, r := range sum.Rows {
+			calls += r.Calls
+		}
+		if calls != sum.Totals.Calls {
+			t.Fatalf("usage --json: totals.calls = %d, the rows sum to %d", sum.Totals.Calls, calls)
 		}
 		if _, err := run(t, "", "usage", "--days", "0"); err == nil {
 			t.Fatal("usage --days 0 passed")
