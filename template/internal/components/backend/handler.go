@@ -187,6 +187,15 @@ var methods = []string{
 // its own 405 handler, which ours replaces; asking the tree again costs a lookup
 // per method, on refused requests only.
 func allowedMethods(mux *chi.Mux, r *http.Request) []string {
+	return AllowedMethods(mux, r, "")
+}
+
+// AllowedMethods lists the methods mux routes for r's path other than through the route
+// pattern catchAll ("" for none), for the Allow header of a 405. A catch-all that takes
+// every method (the dashboard's page for unknown addresses) keeps chi from ever answering
+// 405 under it; its handler asks this to tell a known address asked with the wrong method
+// from an unknown one. A lookup per method, on refused requests only.
+func AllowedMethods(mux chi.Routes, r *http.Request, catchAll string) []string {
 	path := r.URL.RawPath
 	if path == "" {
 		path = r.URL.Path
@@ -195,7 +204,7 @@ func allowedMethods(mux *chi.Mux, r *http.Request) []string {
 	get := false
 	for _, m := range methods {
 		// A GET route answers HEAD too (headAsGet), as the liveness path does.
-		if mux.Match(chi.NewRouteContext(), m, path) || (m == http.MethodHead && get) {
+		if p := mux.Find(chi.NewRouteContext(), m, path); (p != "" && p != catchAll) || (m == http.MethodHead && get) {
 			allowed = append(allowed, m)
 			get = get || m == http.MethodGet
 		}

@@ -220,11 +220,23 @@ func mount(r *backend.Router) error {
 	r.Mux.Post(LogoutPath, guard(s.logout))
 	// Any other address under the prefix is a mistyped or stale dashboard link: answered like
 	// an unknown panel (a page with the way home), not with the API's "see /docs".
-	r.Mux.Handle(Prefix+"/*", guard(s.unknownPage))
+	r.Mux.Handle(catchAll, guard(s.unknownPage))
 	return nil
 }
 
+// catchAll is the pattern of the dashboard's page for unknown addresses.
+const catchAll = Prefix + "/*"
+
+// unknownPage answers an address under the prefix that no route took for its method. The
+// catch-all takes every method, so chi never answers 405 under the prefix: a known address
+// asked with another method (a GET of a form's action) lands here too, and gets the 405 and
+// Allow header the API gives.
 func (s *site) unknownPage(w http.ResponseWriter, req *http.Request, _ *Dashboard) {
+	if allowed := backend.AllowedMethods(s.r.Mux, req, catchAll); len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		refusal(w, req, http.StatusMethodNotAllowed, "Wrong method for this dashboard address: it takes only "+strings.Join(allowed, ", ")+"; use the navigation.")
+		return
+	}
 	notFound(w, req, "No such dashboard page: use the navigation.")
 }
 

@@ -667,6 +667,7 @@ func TestRefusals(t *testing.T) {
 		want     int
 		wantType string
 		says     string // in the detail or the page
+		allow    string // the Allow header, on a 405
 	}{
 		{name: "CSRF, form post", method: http.MethodPost, path: action, accept: navigation, want: http.StatusForbidden, wantType: page, says: "reload the page"},
 		{name: "CSRF, htmx", method: http.MethodPost, path: action, accept: "*/*", htmx: true, want: http.StatusForbidden, wantType: problem, says: "reload the page"},
@@ -690,6 +691,12 @@ func TestRefusals(t *testing.T) {
 		{name: "unknown action, htmx", method: http.MethodPost, path: "/dashboard/panels/jobs/actions/nope", token: true, htmx: true, want: http.StatusNotFound, wantType: problem, says: "reload the panel"},
 		{name: "unknown resource, frame", path: "/dashboard/panels/jobs/resources/nope", accept: navigation, want: http.StatusNotFound, wantType: page, says: "reload the panel"},
 		{name: "unknown resource, script", path: "/dashboard/panels/jobs/resources/nope", accept: "application/json", want: http.StatusNotFound, wantType: problem, says: "reload the panel"},
+		// A known address asked with a method it does not take is a 405 with Allow, as in the
+		// API (it was the catch-all's 404).
+		{name: "wrong method, action followed as a link", path: action, accept: navigation, want: http.StatusMethodNotAllowed, wantType: page, says: "takes only POST", allow: "POST"},
+		{name: "wrong method, action by script", path: action, accept: "application/json", want: http.StatusMethodNotAllowed, wantType: problem, says: "takes only POST", allow: "POST"},
+		{name: "wrong method, logout", path: LogoutPath, accept: "application/json", want: http.StatusMethodNotAllowed, wantType: problem, says: "takes only POST", allow: "POST"},
+		{name: "wrong method, panel", method: http.MethodDelete, path: PanelsPath + "/jobs", token: true, htmx: true, want: http.StatusMethodNotAllowed, wantType: problem, says: "takes only GET, HEAD", allow: "GET, HEAD"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -743,6 +750,9 @@ func TestRefusals(t *testing.T) {
 			}
 			if e.retries.Load() != 0 {
 				t.Error("a refused action ran")
+			}
+			if got := rec.Header().Get("Allow"); got != tt.allow {
+				t.Errorf("Allow = %q, want %q", got, tt.allow)
 			}
 			ct := rec.Header().Get("Content-Type")
 			if !strings.HasPrefix(ct, tt.wantType) {
