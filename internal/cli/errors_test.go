@@ -477,6 +477,11 @@ func TestInitForceNamesReplacedFiles(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, want) {
 		t.Errorf("exit %d, stdout %q, stderr %q; want %q", r.code, r.stdout, r.stderr, want)
 	}
+	// The replay makes the project where its folder is gone, so it needs no --force: with
+	// it, a replay in a folder of someone's files would replace them unasked.
+	if strings.Contains(r.stdout, "--no-interactive --force") {
+		t.Errorf("the replay of a forced write into a folder carries --force:\n%s", r.stdout)
+	}
 }
 
 // TestRemoveNamesUnreadSettings: remove leaves .env's lines alone (they hold the user's values)

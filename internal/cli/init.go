@@ -34,7 +34,10 @@ type initOpts struct {
 	outputDir   string
 	module      string
 	force       bool
-	yes         bool
+	// nested records that the project goes inside another, which --force allowed: its
+	// replay needs --force again, where a forced write into a non-empty folder's does not.
+	nested bool
+	yes    bool
 	// componentsSet records that --components was given, even empty.
 	componentsSet bool
 	servicesSet   bool
@@ -313,9 +316,11 @@ func runInit(ctx context.Context, env *Env, name string, o initOpts) error {
 	if err := checkOutputDir(o.outputDir); err != nil {
 		return err
 	}
-	if err := checkNotNested(o.outputDir, o.force); err != nil {
+	nested, err := checkNotNested(o.outputDir, o.force)
+	if err != nil {
 		return err
 	}
+	o.nested = nested
 	if name == "" && interactive {
 		var err error
 		name, err = p.Text(ctx, "Project name", "", func(s string) error {
@@ -482,22 +487,20 @@ func checkNotProject(target string) error {
 // below it): the new project's files would read as the user's own to the enclosing project's
 // add, remove and update, and its go.mod would cut its folder out of the enclosing module.
 // Adding a part is what is usually meant; --force nests the project anyway, for one who means it.
-func checkNotNested(outputDir string, force bool) error {
-	if force {
-		return nil
-	}
+// It reports whether outputDir is inside a project (then force was given).
+func checkNotNested(outputDir string, force bool) (bool, error) {
 	abs, err := filepath.Abs(outputDir)
 	if err != nil {
-		return fmt.Errorf("cannot resolve --output-dir %s: %w", outputDir, err)
+		return false, fmt.Errorf("cannot resolve --output-dir %s: %w", outputDir, err)
 	}
 	root, ok := abs, isProject(abs)
 	if !ok {
 		root, ok = enclosingProject(abs)
 	}
-	if !ok {
-		return nil
+	if !ok || force {
+		return ok, nil
 	}
-	return usagef("cannot create a project inside the aegis project %s: run 'aegis init' outside it (or pick another --output-dir), or 'aegis add' to extend it; --force nests one anyway", root)
+	return true, usagef("cannot create a project inside the aegis project %s: run 'aegis init' outside it (or pick another --output-dir), or 'aegis add' to extend it; --force nests one anyway", root)
 }
 
 // checkOutputDir rejects an --output-dir that exists and is not a folder, before the error
@@ -717,6 +720,12 @@ func replay(name string, o initOpts) string {
 		dir = "."
 	}
 	args = append(args, "--module", shellQuote(mod), "--output-dir", shellQuote(dir), "--no-interactive")
+	// The replay makes the project again where the folder is gone (no command writes over a
+	// project, --force or not), so --force matters only where it let init nest the project:
+	// without it the replay would be refused there.
+	if o.nested {
+		args = append(args, "--force")
+	}
 	return strings.Join(args, " ")
 }
 

@@ -163,6 +163,18 @@ func TestInitInsideProject(t *testing.T) {
 		if !isProject(filepath.Join(sub, "inner")) {
 			t.Error("--force made no project")
 		}
+		// The replay line makes the project again where it was: with --force, which the
+		// nesting needs (it was left out, and the replay refused).
+		_, line, ok := strings.Cut(r.stdout, "Replay: aegis ")
+		if !ok || !strings.HasSuffix(strings.TrimSpace(line), " --force") {
+			t.Fatalf("the replay line lacks --force:\n%s", r.stdout)
+		}
+		if err := os.RemoveAll(filepath.Join(sub, "inner")); err != nil {
+			t.Fatal(err)
+		}
+		if again := run(t, Env{}, "", strings.Fields(strings.TrimSpace(line))...); again.code != 0 {
+			t.Errorf("the replay %q: exit %d: %s", line, again.code, again.stderr)
+		}
 	})
 }
 
