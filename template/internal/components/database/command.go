@@ -2,6 +2,7 @@ package database
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -132,6 +133,11 @@ the app: its tables go with its first migration's down step).`,
 			}
 			return withDB(cmd.Context(), env, func(ctx context.Context, db *DB) error {
 				r, err := db.MigrateDown(ctx, owner)
+				if errors.Is(err, ErrNothingApplied) {
+					// Nothing to do is not a failure: a script rolling back until done stops here.
+					fmt.Fprintf(env.Stdout, "nothing to roll back: no migration of %s is applied\n", owner)
+					return nil
+				}
 				if err != nil {
 					return err
 				}

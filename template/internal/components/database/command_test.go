@@ -44,6 +44,8 @@ func TestMigrateCommand(t *testing.T) {
 			{[]string{"down", "--owner", "dbtest", "--all"}, []string{"rolled back dbtest 00002_parts.sql", "rolled back dbtest 00001_widgets.sql"}, ""},
 			{[]string{"status"}, []string{"dbtest: 0 applied, 2 pending"}, ""},
 			{[]string{"down", "--owner", "dbtest", "--all"}, []string{"nothing to roll back: no migration of dbtest is applied"}, ""},
+			// Nothing to roll back is done, not failed (it was an error, exit 1).
+			{[]string{"down", "--owner", "dbtest"}, []string{"nothing to roll back: no migration of dbtest is applied"}, ""},
 			{[]string{"down", "--all"}, nil, "--owner is required"},
 			{[]string{"sideways"}, nil, `unknown command "sideways"`},
 			// The examples of the help name this app's owners, so that they run when copied.

@@ -321,6 +321,10 @@ var ErrClosed = errors.New("database: closed")
 // database lacks migrations.
 var ErrPendingMigrations = errors.New("database: migrations pending")
 
+// ErrNothingApplied is the error MigrateDown wraps when the owner has no applied migration:
+// nothing to roll back, which the migrate command reports as done rather than failed.
+var ErrNothingApplied = errors.New("no migration is applied")
+
 // Start connects (bounded by DATABASE_CONNECT_TIMEOUT) and then, with AUTO_MIGRATE=true,
 // applies pending migrations; with AUTO_MIGRATE=false it refuses to start while any are
 // pending, because the code would then query tables that do not exist yet.

@@ -351,7 +351,7 @@ func (db *DB) MigrateDown(ctx context.Context, owner string) (MigrationResult, e
 	}
 	res, err := p.Down(ctx)
 	if errors.Is(err, goose.ErrNoNextVersion) {
-		return MigrationResult{}, fmt.Errorf("database: migrate %q down: no migration is applied", owner)
+		return MigrationResult{}, fmt.Errorf("database: migrate %q down: %w", owner, ErrNothingApplied)
 	}
 	if err != nil {
 		return MigrationResult{}, downError(owner, err)
