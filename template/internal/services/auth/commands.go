@@ -54,6 +54,9 @@ that is not a terminal (so scripts can pipe it in without it showing in ps).`,
 			}
 			if !cmd.Flags().Changed("password") {
 				p, err := readPassword(cmd.InOrStdin(), cmd.ErrOrStderr())
+				if errors.Is(err, errNoPassword) {
+					return command.UsageError(cmd, "%v", err)
+				}
 				if err != nil {
 					return err
 				}
@@ -65,6 +68,12 @@ that is not a terminal (so scripts can pipe it in without it showing in ps).`,
 				if errors.Is(err, ErrEmailTaken) {
 					// The usual case: the operator registered through the app first.
 					return &operatorError{fmt.Sprintf("email is already registered: to make that account an admin, run: %s users set-role %s admin", env.Name, email), err}
+				}
+				var bad *ValidationError
+				if errors.As(err, &bad) {
+					// Bad flag values (an email that is not one, a short or common password) are
+					// the command line's mistake: exit 2 like every other usage error.
+					return command.UsageError(cmd, "%s", strings.TrimPrefix(err.Error(), "auth: "))
 				}
 				if err != nil {
 					return forOperator(err)
@@ -81,6 +90,9 @@ that is not a terminal (so scripts can pipe it in without it showing in ps).`,
 	f.StringVar(&fullName, "full-name", "", "display name")
 	return cmd
 }
+
+// errNoPassword is readPassword's answer to an empty standard input: a usage error.
+var errNoPassword = errors.New("no password given; pass --password, type it at the prompt or pipe it on standard input")
 
 // readPassword prompts twice on a terminal, or reads one line otherwise.
 func readPassword(in io.Reader, prompt io.Writer) (string, error) {
@@ -108,7 +120,7 @@ func readPassword(in io.Reader, prompt io.Writer) (string, error) {
 	}
 	line = strings.TrimRight(line, "\r\n")
 	if line == "" {
-		return "", errors.New("no password given; pass --password, type it at the prompt or pipe it on standard input")
+		return "", errNoPassword
 	}
 	return line, nil
 }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -126,6 +127,35 @@ func TestUsersCommand(t *testing.T) {
 			if u, err := svc.VerifyPassword(t.Context(), login, password); err != nil || u.Role != RoleAdmin {
 				t.Errorf("log in as %s: %v", login, err)
 			}
+		}
+	})
+}
+
+// create-admin's bad values are usage errors (exit 2, a pointer to the help), as the other
+// commands' are: they exited 1, like a database that could not be reached.
+func TestCreateAdminUsageErrors(t *testing.T) {
+	databasetest.ForEachEngine(t, func(t *testing.T, engine database.Engine) {
+		t.Setenv("DATABASE_URL", databasetest.Settings(t, engine).URL)
+		t.Setenv("AUTO_MIGRATE", "true")
+		t.Setenv("AUTH_ARGON2_MEMORY_KIB", "64")
+		t.Setenv("AUTH_ARGON2_ITERATIONS", "1")
+		for _, tc := range []struct {
+			name, stdin string
+			args        []string
+			want        string
+		}{
+			{"bad email", "", []string{"--email", "not-an-email", "--username", "bademail", "--password", goodPassword}, "email "},
+			{"short password", "", []string{"--email", "short@example.com", "--username", "short", "--password", "abc"}, "password "},
+			{"common password", "", []string{"--email", "weak@example.com", "--username", "weak", "--password", "password"}, "password is one of the most common"},
+			{"no password", "", []string{"--email", "none@example.com", "--username", "none"}, "no password given"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				_, err := users(t, tc.stdin, append([]string{"create-admin"}, tc.args...)...)
+				var usage *command.Usage
+				if !errors.As(err, &usage) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "auth:") {
+					t.Errorf("create-admin %v = %v, want a usage error saying %q", tc.args, err, tc.want)
+				}
+			})
 		}
 	})
 }
