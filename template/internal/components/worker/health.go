@@ -166,20 +166,13 @@ func (c *Client) CheckHealth(ctx context.Context) registry.Health {
 	status := registry.StatusHealthy
 	if c.work {
 		msg = "working"
-	} else if c.db.Engine() == database.Postgres {
-		// A serve with WORKER_IN_PROCESS=false works no job itself: say whether a worker
-		// process is working the queues, not only that this one is not.
-		leader, err := c.workingLeader(ctx)
-		switch {
-		case err != nil:
-			c.logger.DebugContext(ctx, "worker: health check cannot read River's leader", "err", err)
-		case leader != "":
-			details["workers_seen"] = true
+	} else if seen, leader, ok := c.workersSeen(ctx); ok {
+		details["workers_seen"] = seen
+		if seen {
 			details["leader"] = leader
 			msg = "enqueue only; worker processes are working the queues"
-		default:
-			details["workers_seen"] = false
-			msg = "enqueue only; no worker process is running: jobs wait until one starts"
+		} else {
+			msg = "enqueue only; " + noWorkers
 			if total(depth) > 0 {
 				status = registry.StatusDegraded
 			}
@@ -189,6 +182,25 @@ func (c *Client) CheckHealth(ctx context.Context) registry.Health {
 		msg += fmt.Sprintf("; %d discarded in the last hour", n)
 	}
 	return registry.Health{Status: status, Message: msg, Details: details}
+}
+
+// noWorkers is what health and the jobs panel say when no process works the queues.
+const noWorkers = "no worker process is running: jobs wait until one starts"
+
+// workersSeen reports, for a client that works no job itself (serve with
+// WORKER_IN_PROCESS=false), whether a worker process works the queues, and its leader; ok is
+// false when that cannot be known (SQLite, or River's leader table unreadable) or when this
+// client works them itself. Health and the jobs panel both ask it, each on its own request.
+func (c *Client) workersSeen(ctx context.Context) (seen bool, leader string, ok bool) {
+	if c.work || c.db.Engine() != database.Postgres {
+		return false, "", false
+	}
+	leader, err := c.workingLeader(ctx)
+	if err != nil {
+		c.logger.DebugContext(ctx, "worker: cannot read River's leader", "err", err)
+		return false, "", false
+	}
+	return leader != "", leader, true
 }
 
 // workingLeader returns River's elected leader when its lease is current, else "". Only a

@@ -54,7 +54,8 @@ type panelQueue struct {
 var panelTmpl = frontend.NewTemplate("jobs", template.FuncMap{
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-}, `<h2 id="queues-heading">Queues</h2>
+}, `{{with .NoWorkers}}<p role="status"><strong>{{.}}</strong></p>{{end}}
+<h2 id="queues-heading">Queues</h2>
 {{if .Queues}}<div class="scroll" tabindex="0" role="group" aria-labelledby="queues-heading"><table>
   <thead><tr><th scope="col">Queue</th>{{range .States}}<th scope="col">{{.}}</th>{{end}}</tr></thead>
   <tbody>{{range .Queues}}<tr><th scope="row"><code>{{.Name}}</code></th>{{range .Counts}}<td>{{.}}</td>{{end}}</tr>{{end}}</tbody>
@@ -102,12 +103,18 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	}
 	// Label names each list's scrollable group after its heading: two groups both called
 	// "Jobs" could not be told apart by a screen reader's list of landmarks and groups.
+	// Jobs that wait with no process to work them look like a slow queue: say why, as health
+	// does (one query of River's leader, only where this server works no jobs itself).
+	var noWorkersLine string
+	if seen, _, ok := c.workersSeen(ctx); ok && !seen {
+		noWorkersLine = "This server works no jobs itself (WORKER_IN_PROCESS=false), and " + noWorkers + "."
+	}
 	jobs := func(label string, js []panelJob) map[string]any {
 		return map[string]any{"Label": label, "Jobs": js, "Retry": p.ActionURL("retry"), "Cancel": p.ActionURL("cancel"), "CSRF": p.CSRFField()}
 	}
 	return p.Execute(panelTmpl, map[string]any{
 		"States": panelStates, "Queues": queues, "Failed": jobs("Failed jobs, scrollable", failed), "Recent": jobs("Recent jobs, scrollable", recent),
-		"Discarded": counts.States["discarded"], "Cancelled": counts.States["cancelled"],
+		"Discarded": counts.States["discarded"], "Cancelled": counts.States["cancelled"], "NoWorkers": noWorkersLine,
 	})
 }
 

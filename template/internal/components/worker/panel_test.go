@@ -47,6 +47,13 @@ func TestPanel(t *testing.T) {
 				t.Errorf("panel lacks %q", want)
 			}
 		}
+		// The client works no jobs and, on PostgreSQL, no worker process holds River's
+		// leadership: the panel says why jobs wait, as health does (it said nothing). SQLite
+		// cannot tell, and says nothing.
+		const noWorkers = "no worker process is running: jobs wait until one starts"
+		if got, want := strings.Contains(body, noWorkers), db.Engine() == database.Postgres; got != want {
+			t.Errorf("panel says %q: %v, want %v", noWorkers, got, want)
+		}
 		post := func(action string) string {
 			return b.Submit("/dashboard/panels/jobs/actions/"+action, url.Values{"id": {fmt.Sprint(id)}})
 		}
