@@ -86,7 +86,7 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	ctx := p.Request.Context()
 	counts, err := c.Count(ctx)
 	if err != nil {
-		return "", err
+		return "", c.dbProblem(ctx, "cannot count jobs", err)
 	}
 	var queues []panelQueue
 	for name, states := range counts.Queues {
@@ -99,7 +99,7 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	slices.SortFunc(queues, func(a, b panelQueue) int { return cmp.Compare(a.Name, b.Name) })
 	failed, recent, err := panelJobs(ctx, c)
 	if err != nil {
-		return "", err
+		return "", c.dbProblem(ctx, "cannot list jobs", err)
 	}
 	// Label names each list's scrollable group after its heading: two groups both called
 	// "Jobs" could not be told apart by a screen reader's list of landmarks and groups.
@@ -171,12 +171,16 @@ func retryJob(c *Client, ctx context.Context, id int64) (*rivertype.JobRow, erro
 		return nil, fmt.Errorf("there is no job %d: it may have been deleted; reload the panel", id)
 	}
 	if err != nil {
-		return nil, err
+		return nil, c.dbProblem(ctx, "cannot read the job", err)
 	}
 	if err := retryRefusal(j, "enqueue a new job if that is what you want"); err != nil {
 		return nil, err
 	}
-	return c.Retry(ctx, id)
+	j, err = c.Retry(ctx, id)
+	if err != nil {
+		return nil, c.dbProblem(ctx, "cannot retry the job", err)
+	}
+	return j, nil
 }
 
 // cancelJob is the panel's and the command's cancel: Client.Cancel, and an error when the job
@@ -185,7 +189,7 @@ func retryJob(c *Client, ctx context.Context, id int64) (*rivertype.JobRow, erro
 func cancelJob(c *Client, ctx context.Context, id int64) (*rivertype.JobRow, error) {
 	j, err := c.Cancel(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, c.dbProblem(ctx, "cannot cancel the job", err)
 	}
 	if j.State == rivertype.JobStateCompleted || j.State == rivertype.JobStateDiscarded {
 		return nil, fmt.Errorf("job %d is %s, so there is nothing to cancel", j.ID, j.State)
@@ -206,6 +210,28 @@ func retryRefusal(j *rivertype.JobRow, completedFix string) error {
 	}
 	return nil
 }
+
+// dbProblem words a failed query of River's tables for the panel (which shows its errors) and
+// the command as health does, with Database.Problem: the driver's own text names the database
+// user and database (pgx's "failed to connect to `user=... database=...`"), and stays in a
+// debug line. River's "no such job" keeps its own error, which callers test for.
+func (c *Client) dbProblem(ctx context.Context, what string, err error) error {
+	if errors.Is(err, river.ErrNotFound) {
+		return err
+	}
+	c.logger.DebugContext(ctx, "worker: "+what, "err", err)
+	return &worded{msg: what + ": " + c.db.Problem(err), err: err}
+}
+
+// worded is an error shown by its words, which hold none of the cause's text; errors.Is and
+// errors.As still reach the cause.
+type worded struct {
+	msg string
+	err error
+}
+
+func (e *worded) Error() string { return e.msg }
+func (e *worded) Unwrap() error { return e.err }
 
 // panelJobs lists the panel's failed and recent jobs with queries that read panelRows rows
 // of an index each, whatever the number of jobs:

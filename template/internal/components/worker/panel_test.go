@@ -1,12 +1,15 @@
 package worker
 
 import (
+	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -140,6 +143,63 @@ func TestPanelRowActions(t *testing.T) {
 		row := panelRowsOf([]*rivertype.JobRow{{State: tt.state}})[0]
 		if row.CanRetry != tt.retry || row.CanCancel != tt.cancel {
 			t.Errorf("%s: retry %v, cancel %v; want %v, %v", tt.state, row.CanRetry, row.CanCancel, tt.retry, tt.cancel)
+		}
+	}
+}
+
+// TestPanelHidesConnectionDetails: when the database refuses new connections, the panel shows
+// what failed in health's words (the server's host:port), not the driver's text, which named
+// the database user and database ("failed to connect to `user=... database=...`"), and
+// retrying a job says the same.
+func TestPanelHidesConnectionDetails(t *testing.T) {
+	db := databasetest.New(t, database.Postgres)
+	client, err := NewClient(db, testSettings(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := client.Enqueue(t.Context(), okArgs{Token: token(t)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := frontendtest.Handler(t, nil, func(r *registry.Registry) error {
+		return registry.Value(r, client, registry.Component(Name))
+	})
+	b := frontendtest.NewBrowser(t, h)
+	b.Get("/dashboard/panels/jobs") // the form's CSRF token
+
+	// A second, privileged connection refuses new connections to the test's database; the
+	// pool's own are closed, so the panel's next query must connect again.
+	cfg := db.Pool().Config().ConnConfig
+	admin, err := pgx.Connect(t.Context(), os.Getenv("TEST_DATABASE_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := pgx.Identifier{cfg.Database}.Sanitize()
+	if _, err := admin.Exec(t.Context(), "ALTER DATABASE "+name+" ALLOW_CONNECTIONS false"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Before databasetest drops it (cleanups run last added first).
+		if _, err := admin.Exec(context.Background(), "ALTER DATABASE "+name+" ALLOW_CONNECTIONS true"); err != nil {
+			t.Error(err)
+		}
+		admin.Close(context.Background())
+	})
+	db.Pool().Reset()
+
+	for _, tc := range []struct {
+		name, body, says string
+	}{
+		{"panel", b.Get("/dashboard/panels/jobs"), "cannot count jobs: " + cfg.Host},
+		{"retry", b.Submit("/dashboard/panels/jobs/actions/retry", url.Values{"id": {fmt.Sprint(res.Job.ID)}}), "cannot read the job: " + cfg.Host},
+	} {
+		if !strings.Contains(tc.body, tc.says) {
+			t.Errorf("%s does not say %q:\n%s", tc.name, tc.says, tc.body)
+		}
+		for _, leak := range []string{"user=", cfg.User + " ", cfg.Database} {
+			if strings.Contains(tc.body, leak) {
+				t.Errorf("%s shows %q:\n%s", tc.name, leak, tc.body)
+			}
 		}
 	}
 }
