@@ -140,12 +140,25 @@ func validScheme(s string) bool {
 	return true
 }
 
-// redact hides the password of a URL; what does not parse as a URL with a scheme and a host
-// is not shown at all, since it may still hold one.
+// redact hides the password of a URL, in its user part and in the parameters pgx also takes
+// one from (?password=, ?sslpassword=, which url.Redacted leaves as they are); what does not
+// parse as a URL with a scheme and a host is not shown at all, since it may still hold one.
 func redact(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" {
 		return "(DATABASE_URL, not shown)"
+	}
+	if u.RawQuery != "" {
+		// Parameter by parameter, so that the others keep their order and spelling.
+		params := strings.Split(u.RawQuery, "&")
+		for i, p := range params {
+			// A key with a bad %-escape never gets here: pgx refused the URL before.
+			k, _, _ := strings.Cut(p, "=")
+			if k, _ = url.QueryUnescape(k); k == "password" || k == "sslpassword" {
+				params[i] = k + "=xxxxx"
+			}
+		}
+		u.RawQuery = strings.Join(params, "&")
 	}
 	return u.Redacted()
 }

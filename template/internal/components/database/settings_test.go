@@ -74,3 +74,27 @@ func TestSettingsFromEnv(t *testing.T) {
 		t.Errorf("Load = %v, want an error naming DATABASE_URL without the password", err)
 	}
 }
+
+// TestURLShownWithoutPassword: the DATABASE_URL that migrate prints and errors name hides a
+// password given as a parameter, which pgx takes as well as the user part's (it was printed
+// as given), and keeps the other parameters as they are.
+func TestURLShownWithoutPassword(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ url, want string }{
+		{"postgres://app:s3cret@db:5432/app?sslmode=disable", "postgres://app:xxxxx@db:5432/app?sslmode=disable"},
+		{"postgres://app@db:5432/app?sslmode=disable&password=s3cret", "postgres://app@db:5432/app?sslmode=disable&password=xxxxx"},
+		{"postgres://app@db/app?sslpassword=s3cret&application_name=shop", "postgres://app@db/app?sslpassword=xxxxx&application_name=shop"},
+		{"postgres://app@db/app?pass%77ord=s3cret", "postgres://app@db/app?password=xxxxx"},
+	}
+	for _, tt := range tests {
+		db, err := database.Open(t.Context(), database.Settings{URL: tt.url})
+		if err != nil {
+			t.Errorf("open %s: %v", tt.want, err)
+			continue
+		}
+		if got := db.String(); got != tt.want || strings.Contains(got, "s3cret") {
+			t.Errorf("%s shown as %q, want %q", tt.want, got, tt.want)
+		}
+		db.Close()
+	}
+}
