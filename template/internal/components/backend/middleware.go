@@ -53,83 +53,105 @@ func isProbe(path string) bool {
 func accessLog(logger *slog.Logger, traced bool) func(http.Handler) http.Handler {
 	h := logger.Handler()
 	lh, _ := h.(logbuf.LineHandler)
+	a := &accessLogger{h: h, lh: lh, traced: traced}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			var rw *recorder
-			if rc := requestContextOf(r.Context()); rc != nil && rc.rw.ResponseWriter == nil {
+			rc := requestContextOf(r.Context())
+			if rc != nil && rc.rw.ResponseWriter == nil {
 				rw = &rc.rw
 			} else {
 				rw = new(recorder)
 			}
 			rw.ResponseWriter = w
-			defer func() {
-				status := rw.status
-				if status == 0 {
-					// Nothing written: net/http will send 200 with an empty body.
-					status = http.StatusOK
-				}
-				level := slog.LevelInfo
-				switch {
-				case status == http.StatusServiceUnavailable:
-					// The app saying a part of it is off or not ready (a service not
-					// configured, readiness while starting): a state, not a failure, and
-					// any client may ask for it as often as it likes.
-					level = slog.LevelWarn
-				case status >= 500:
-					level = slog.LevelError
-				case isProbe(r.URL.Path):
-					level = slog.LevelDebug
-				}
-				ctx := r.Context()
-				if !h.Enabled(ctx, level) {
-					return
-				}
-				now := time.Now()
-				method, path := r.Method, r.URL.Path
-				if len(method) > maxShown || len(path) > maxShown {
-					method, path = clip(method), clip(path)
-				}
-				if lh != nil {
-					bp := lineBufs.Get().(*[]byte)
-					*bp = appendAccessLine((*bp)[:0], now, level, method, path, status,
-						rw.bytes, now.Sub(start), r.RemoteAddr, RequestID(ctx))
-					if traced {
-						// The IDs as hex straight into the line: their String methods would
-						// allocate two strings per sampled request.
-						if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && sc.IsSampled() {
-							*bp = appendTrace(*bp, sc.TraceID(), sc.SpanID())
-						}
-					}
-					_ = lh.HandleLine(level, *bp)
-					if cap(*bp) <= 4<<10 {
-						lineBufs.Put(bp)
-					}
-					return
-				}
-				var traceID, spanID slog.Attr
-				hasTrace := false
-				if traced {
-					traceID, spanID, hasTrace = traceAttrs(ctx)
-				}
-				rec := slog.NewRecord(now, level, "request", 0)
-				rec.AddAttrs(
-					slog.String("method", method),
-					slog.String("path", path),
-					slog.Int("status", status),
-					slog.Int64("bytes", rw.bytes),
-					slog.Duration("duration", now.Sub(start)),
-					slog.String("remote", r.RemoteAddr),
-					slog.String("request_id", RequestID(ctx)),
-				)
-				if hasTrace {
-					rec.AddAttrs(traceID, spanID)
-				}
-				_ = h.Handle(ctx, rec)
-			}()
+			defer a.end(rc, r, rw, start)
 			next.ServeHTTP(rw, r)
 		})
 	}
+}
+
+// accessLogger writes accessLog's lines.
+type accessLogger struct {
+	h      slog.Handler
+	lh     logbuf.LineHandler // h, when it takes whole lines
+	traced bool
+}
+
+// end writes the access line, or has a detached response (Detach) write it when it finishes.
+func (a *accessLogger) end(rc *requestContext, r *http.Request, rw *recorder, start time.Time) {
+	if rc != nil && rc.detached != nil && rw == &rc.rw {
+		rc.detached.access, rc.detached.logStart = a, start
+		return
+	}
+	a.write(r, rw, start)
+}
+
+// write writes the access line of r, answered through rw since start.
+func (a *accessLogger) write(r *http.Request, rw *recorder, start time.Time) {
+	h, lh, traced := a.h, a.lh, a.traced
+	status := rw.status
+	if status == 0 {
+		// Nothing written: net/http will send 200 with an empty body.
+		status = http.StatusOK
+	}
+	level := slog.LevelInfo
+	switch {
+	case status == http.StatusServiceUnavailable:
+		// The app saying a part of it is off or not ready (a service not
+		// configured, readiness while starting): a state, not a failure, and
+		// any client may ask for it as often as it likes.
+		level = slog.LevelWarn
+	case status >= 500:
+		level = slog.LevelError
+	case isProbe(r.URL.Path):
+		level = slog.LevelDebug
+	}
+	ctx := r.Context()
+	if !h.Enabled(ctx, level) {
+		return
+	}
+	now := time.Now()
+	method, path := r.Method, r.URL.Path
+	if len(method) > maxShown || len(path) > maxShown {
+		method, path = clip(method), clip(path)
+	}
+	if lh != nil {
+		bp := lineBufs.Get().(*[]byte)
+		*bp = appendAccessLine((*bp)[:0], now, level, method, path, status,
+			rw.bytes, now.Sub(start), r.RemoteAddr, RequestID(ctx))
+		if traced {
+			// The IDs as hex straight into the line: their String methods would
+			// allocate two strings per sampled request.
+			if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && sc.IsSampled() {
+				*bp = appendTrace(*bp, sc.TraceID(), sc.SpanID())
+			}
+		}
+		_ = lh.HandleLine(level, *bp)
+		if cap(*bp) <= 4<<10 {
+			lineBufs.Put(bp)
+		}
+		return
+	}
+	var traceID, spanID slog.Attr
+	hasTrace := false
+	if traced {
+		traceID, spanID, hasTrace = traceAttrs(ctx)
+	}
+	rec := slog.NewRecord(now, level, "request", 0)
+	rec.AddAttrs(
+		slog.String("method", method),
+		slog.String("path", path),
+		slog.Int("status", status),
+		slog.Int64("bytes", rw.bytes),
+		slog.Duration("duration", now.Sub(start)),
+		slog.String("remote", r.RemoteAddr),
+		slog.String("request_id", RequestID(ctx)),
+	)
+	if hasTrace {
+		rec.AddAttrs(traceID, spanID)
+	}
+	_ = h.Handle(ctx, rec)
 }
 
 // lineBufs holds the access log's line buffers (a line is ~250 bytes; longer
@@ -374,6 +396,9 @@ func recoverer(logger *slog.Logger) func(http.Handler) http.Handler {
 				writeProblem(w, r, http.StatusInternalServerError, unexpectedDetail)
 			}()
 			next.ServeHTTP(w, r)
+			if rc, ok := r.Context().(*requestContext); ok && rc.detached != nil {
+				rc.detached.logger = logger // for a panic while it streams
+			}
 		})
 	}
 }

@@ -108,6 +108,15 @@ type requestContext struct {
 	// (and a trace context or baggage the request brought) over context.Background, asked
 	// before the parent, so that the span needs no WithContext and no copy of the request.
 	span context.Context
+	// detached is the response Detach took over, nil for every other request.
+	detached *Detached
+}
+
+// returned tells a detached response that its handler has returned through the middleware.
+func (c *requestContext) returned() {
+	if c.detached != nil {
+		close(c.detached.returned)
+	}
 }
 
 // Value answers RequestID's key with the request context itself (a pointer: no allocation,
@@ -155,6 +164,8 @@ func requestIDMiddleware(g *requestIDs, c *registry.Container, routes chi.Routes
 			rc.header[0] = rc.id
 			rc.Init(c, r.Context(), rc)
 			w.Header()[requestIDHeaderKey] = rc.header[:]
+			// A detached response (Detach) finishes once the middleware has noted its work.
+			defer rc.returned()
 			if routes == nil {
 				next.ServeHTTP(w, r.WithContext(rc))
 				return
@@ -164,7 +175,12 @@ func requestIDMiddleware(g *requestIDs, c *registry.Container, routes chi.Routes
 			rc.route.Routes = routes
 			next.ServeHTTP(w, r.WithContext(rc))
 			// Like chi's Mux, the routing context is reused once the request is answered
-			// (not if the chain panics: the pool then makes another).
+			// (not if the chain panics: the pool then makes another), a detached one's when
+			// it finishes.
+			if rc.detached != nil {
+				rc.detached.route = true
+				return
+			}
 			routeContexts.Put(rc.route)
 		})
 	}
@@ -183,10 +199,19 @@ func closeScope(c *registry.Container) func(http.Handler) http.Handler {
 				own.ServeHTTP(w, r)
 				return
 			}
-			defer registry.CloseScope(c, &rc.Scope, r)
+			defer closeScopeOf(c, rc, r)
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// closeScopeOf closes rc's scope, or has a detached response close it when it finishes.
+func closeScopeOf(c *registry.Container, rc *requestContext, r *http.Request) {
+	if rc.detached != nil {
+		rc.detached.scope = c
+		return
+	}
+	registry.CloseScope(c, &rc.Scope, r)
 }
 
 // LogHandler wraps h so that records logged with a request's context (for

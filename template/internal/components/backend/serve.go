@@ -7,7 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 )
+
+// detachedGrace is how long detached streams still open when the shutdown grace ran out get,
+// once cancelled, to end (storing what they had) before their connections are closed.
+const detachedGrace = time.Second
 
 // Serve answers requests on ln with h until ctx is cancelled, then shuts
 // down gracefully: it stops accepting connections, lets in-flight requests
@@ -21,6 +26,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, h http.Handler) err
 	}
 	defer s.state.Store(stateIdle)
 
+	// Detached responses (Detach) find the set that a shutdown waits for in their context.
+	detached := new(detachedSet)
+	base := context.WithValue(context.WithoutCancel(ctx), detachedSetKey{}, detached)
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: s.settings.ReadHeaderTimeout,
@@ -28,7 +36,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, h http.Handler) err
 		WriteTimeout:      s.settings.WriteTimeout,
 		IdleTimeout:       s.settings.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		BaseContext:       func(net.Listener) context.Context { return base },
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -46,12 +54,21 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, h http.Handler) err
 	defer cancel()
 	err := srv.Shutdown(drainCtx)
 	<-served // returns http.ErrServerClosed as soon as Shutdown starts
+	var closeErr error
 	if err != nil {
-		closeErr := srv.Close()
-		return errors.Join(
-			fmt.Errorf("backend: shutdown: requests still running after %s (HTTP_SHUTDOWN_TIMEOUT) were cut off: %w", timeout, err),
-			closeErr,
-		)
+		closeErr = srv.Close()
 	}
-	return nil
+	// Detached streams are not net/http's any more: they get the same grace, then their
+	// contexts are cancelled and they get a moment to store what they have.
+	left := detached.drain(drainCtx, detachedGrace)
+	if err == nil && left == 0 && drainCtx.Err() == nil {
+		return nil
+	}
+	if err == nil {
+		err = context.Cause(drainCtx)
+	}
+	return errors.Join(
+		fmt.Errorf("backend: shutdown: requests still running after %s (HTTP_SHUTDOWN_TIMEOUT) were cut off: %w", timeout, err),
+		closeErr,
+	)
 }

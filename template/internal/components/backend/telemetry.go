@@ -226,63 +226,73 @@ func (in *instrumentation) middleware(next http.Handler) http.Handler {
 			}
 		}
 		next.ServeHTTP(w, r)
-
-		status := responseStatus(ctx, w)
-		route := ""
-		if rctx := chi.RouteContext(ctx); rctx != nil {
-			route = rctx.RoutePattern()
+		if rc, ok := ctx.(*requestContext); ok && rc.detached != nil {
+			d := rc.detached
+			d.inst, d.instStart, d.instSpan, d.method = in, start, span, method
+			return
 		}
-		info := in.route(method, route, status)
-		if span != nil {
-			// The attributes go on only when the span is kept (an unsampled request, most of
-			// them at a 10% ratio, then costs nothing here), all in one call: each call copies
-			// its arguments and grows the span's slice once more.
-			if span.IsRecording() {
-				span.SetName(info.spanName)
-				// The HTTP server conventions' attributes, the ones the traces panel shows first
-				// (it keeps a few) first; the client's address is the one the access log
-				// writes (realClient's, behind a trusted proxy).
-				var buf [10]attribute.KeyValue
-				// A routed path goes as it is: the observability component's exporter replaces
-				// what the route's wildcards matched, and its dashboard ring keeps it raw. An
-				// unrouted one (a 404, a 405) has no route to tell its parts apart, so it is
-				// redacted here, before any processor sees it (see unroutedPath).
-				path := r.URL.Path
-				if route == "" {
-					path = in.unroutedPath(path)
-				}
-				attrs := append(buf[:0],
-					attribute.String("http.request.method", method),
-					attribute.String("url.path", path))
-				if route != "" { // unrouted: no http.route
-					attrs = append(attrs, attribute.String("http.route", route))
-				}
-				attrs = append(attrs,
-					attribute.Int("http.response.status_code", status),
-					attribute.String("request_id", RequestID(ctx)))
-				if status >= 500 {
-					attrs = append(attrs, attribute.String("error.type", strconv.Itoa(status)))
-					span.SetStatus(codes.Error, http.StatusText(status))
-				}
-				attrs = append(attrs,
-					attribute.String("client.address", ClientIP(r.RemoteAddr)),
-					attribute.String("url.scheme", scheme(r)),
-					attribute.String("network.protocol.version", protocolVersion(r)))
-				if ua := r.UserAgent(); ua != "" {
-					attrs = append(attrs, attribute.String("user_agent.original", ua))
-				}
-				span.SetAttributes(attrs...)
-			}
-			span.End()
-		}
-		if in.duration != nil {
-			info.requests.Add(1)
-			if status >= 500 {
-				info.errors.Add(1)
-			}
-			in.duration.Record(ctx, time.Since(start).Seconds(), info.record...)
-		}
+		in.finish(ctx, w, r, start, method, span)
 	})
+}
+
+// finish ends the request's span and records its metrics.
+func (in *instrumentation) finish(ctx context.Context, w http.ResponseWriter, r *http.Request,
+	start time.Time, method string, span trace.Span) {
+	status := responseStatus(ctx, w)
+	route := ""
+	if rctx := chi.RouteContext(ctx); rctx != nil {
+		route = rctx.RoutePattern()
+	}
+	info := in.route(method, route, status)
+	if span != nil {
+		// The attributes go on only when the span is kept (an unsampled request, most of
+		// them at a 10% ratio, then costs nothing here), all in one call: each call copies
+		// its arguments and grows the span's slice once more.
+		if span.IsRecording() {
+			span.SetName(info.spanName)
+			// The HTTP server conventions' attributes, the ones the traces panel shows first
+			// (it keeps a few) first; the client's address is the one the access log
+			// writes (realClient's, behind a trusted proxy).
+			var buf [10]attribute.KeyValue
+			// A routed path goes as it is: the observability component's exporter replaces
+			// what the route's wildcards matched, and its dashboard ring keeps it raw. An
+			// unrouted one (a 404, a 405) has no route to tell its parts apart, so it is
+			// redacted here, before any processor sees it (see unroutedPath).
+			path := r.URL.Path
+			if route == "" {
+				path = in.unroutedPath(path)
+			}
+			attrs := append(buf[:0],
+				attribute.String("http.request.method", method),
+				attribute.String("url.path", path))
+			if route != "" { // unrouted: no http.route
+				attrs = append(attrs, attribute.String("http.route", route))
+			}
+			attrs = append(attrs,
+				attribute.Int("http.response.status_code", status),
+				attribute.String("request_id", RequestID(ctx)))
+			if status >= 500 {
+				attrs = append(attrs, attribute.String("error.type", strconv.Itoa(status)))
+				span.SetStatus(codes.Error, http.StatusText(status))
+			}
+			attrs = append(attrs,
+				attribute.String("client.address", ClientIP(r.RemoteAddr)),
+				attribute.String("url.scheme", scheme(r)),
+				attribute.String("network.protocol.version", protocolVersion(r)))
+			if ua := r.UserAgent(); ua != "" {
+				attrs = append(attrs, attribute.String("user_agent.original", ua))
+			}
+			span.SetAttributes(attrs...)
+		}
+		span.End()
+	}
+	if in.duration != nil {
+		info.requests.Add(1)
+		if status >= 500 {
+			info.errors.Add(1)
+		}
+		in.duration.Record(ctx, time.Since(start).Seconds(), info.record...)
+	}
 }
 
 // redactedSegment replaces, in a span's url.path, a segment no route spells out.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 
 	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/runtime/ratelimit"
@@ -334,14 +336,40 @@ func (h *handlers) chatWithTools(b ChatBody) *chatOutput {
 
 // stream answers as Server-Sent Events. The request's context is the provider call's: a
 // client that closes the connection cancels it, and what arrived is stored as partial.
+//
+// Over HTTP/1.x the stream is detached (backend.Detach): the handler returns once the headers
+// are out and the answer is written, with Connection: close, by the goroutine that reads the
+// provider, so that net/http's goroutines, buffers and request objects do not stay for the
+// minutes a stream lasts. Over HTTP/2 (nothing to detach) the handler waits (chatApart).
 func (h *handlers) stream(hctx huma.Context, p ChatParams, prep *preparation) {
-	ctx := hctx.Context()
 	hctx.SetHeader("Content-Type", "text/event-stream")
 	hctx.SetHeader("Cache-Control", "no-store")
 	hctx.SetHeader("X-Accel-Buffering", "no")
+	path := hctx.URL().Path
+	if r, rw := humachi.Unwrap(hctx); r != nil && rw != nil {
+		if d, err := backend.Detach(rw, r, http.StatusOK); err == nil {
+			_ = d.SetWriteDeadline(time.Now().Add(h.svc.settings.Timeout + 30*time.Second))
+			go h.streamDetached(d, p, prep, path)
+			return
+		}
+	}
 	hctx.SetStatus(http.StatusOK)
-	w := hctx.BodyWriter()
 	flush := extendWrite(hctx, h.svc.settings.Timeout)
+	h.streamTo(hctx.Context(), hctx.BodyWriter(), flush, p, prep, path, func(ctx context.Context, p ChatParams, prep *preparation) (*ChatResult, error) {
+		return chatApart(ctx, h.svc, p, prep)
+	})
+}
+
+// streamDetached writes a detached stream's answer, on the goroutine of its own that reads
+// the provider; Finish (deferred) writes the access line and reports a panic.
+func (h *handlers) streamDetached(d *backend.Detached, p ChatParams, prep *preparation, path string) {
+	defer d.Finish()
+	h.streamTo(d.Context(), d, d.Flush, p, prep, path, h.svc.chat)
+}
+
+// streamTo writes the answer's events to w, flushing each; chat reads the answer.
+func (h *handlers) streamTo(ctx context.Context, w io.Writer, flush func() error, p ChatParams, prep *preparation, path string,
+	chat func(context.Context, ChatParams, *preparation) (*ChatResult, error)) {
 	send := func(event string, v any) error {
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -353,12 +381,12 @@ func (h *handlers) stream(hctx huma.Context, p ChatParams, prep *preparation) {
 		return flush()
 	}
 	p.OnDelta = func(text string) error { return send("delta", DeltaEvent{Text: text}) }
-	res, err := chatApart(ctx, h.svc, p, prep)
+	res, err := chat(ctx, p, prep)
 	if err != nil {
 		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
 			return // nobody is listening
 		}
-		ev := ErrorEvent{Status: http.StatusInternalServerError, Title: http.StatusText(http.StatusInternalServerError), Instance: hctx.URL().Path}
+		ev := ErrorEvent{Status: http.StatusInternalServerError, Title: http.StatusText(http.StatusInternalServerError), Instance: path}
 		var se huma.StatusError
 		pr := h.problem(ctx, err)
 		if errors.As(pr, &se) {

@@ -1,0 +1,301 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// ErrNotDetachable is Detach's answer when the request cannot be detached: not HTTP/1.x (an
+// HTTP/2 stream has no connection of its own to take), not under the backend's middleware, or
+// a ResponseWriter that cannot be hijacked. Nothing was written: answer the usual way.
+var ErrNotDetachable = errors.New("backend: the request cannot be detached")
+
+// Detached is a response that outlives its handler: Detach took the HTTP/1.x connection from
+// net/http and wrote the status line and headers, the handler returned, and whoever holds the
+// Detached writes the body and calls Finish at the end. A stream held for minutes then keeps
+// only its connection and the goroutine writing it: net/http's serve goroutine (with the
+// handler's stack), its background read of the connection, its 4 KiB read and write buffers,
+// the response's chunking buffer and the request's and response's objects are freed when the
+// handler returns (bench/RESULTS.md, "Memory per open stream, detached streams").
+//
+// The middleware's work for the request's end runs at Finish instead of at the handler's
+// return: the registry scope is closed, the access line written (status, bytes sent, the whole
+// duration) and the request's span ended. The body is delimited by the connection's close
+// (Connection: close, no chunking).
+//
+// Write and Finish are for one goroutine; Context may be used from any.
+type Detached struct {
+	conn     net.Conn
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+	r        *http.Request
+	rc       *requestContext
+	status   int
+	bytes    int64
+	done     chan struct{} // closed by Finish
+	returned chan struct{} // closed when the handler has returned through the middleware
+	logger   *slog.Logger  // the recoverer's, for a panic
+	set      *detachedSet  // the server's, or nil (a handler served by other means)
+
+	// The middleware's deferred work, set as each middleware's handler returns (innermost
+	// first) and run by Finish in that order.
+	scope     *registry.Container // closeScope
+	access    *accessLogger       // accessLog
+	logStart  time.Time
+	inst      *instrumentation // instrument
+	instStart time.Time
+	instSpan  trace.Span
+	method    string
+	route     bool // requestIDMiddleware: put the routing context back
+}
+
+// errClientGone is the cause of a detached stream's context when a write to the client failed.
+// It is a context.Canceled, as the request's context's error is when net/http sees the client
+// leave.
+var errClientGone = fmt.Errorf("backend: the client went away: %w", context.Canceled)
+
+// ErrShuttingDown is the cause of a detached stream's context when the server's shutdown grace
+// (HTTP_SHUTDOWN_TIMEOUT) ran out before the stream ended.
+var ErrShuttingDown = errors.New("backend: the server is shutting down")
+
+// Detach takes the connection of r, an HTTP/1.x request, from net/http and writes the status
+// and the headers set on w so far, with Connection: close. It returns ErrNotDetachable (having
+// written nothing) when r cannot be detached; the caller then answers through w as usual.
+//
+// After Detach the handler must return without touching w or r's body, and the Detached's
+// owner must call Finish, deferred, on the goroutine that writes the body: Finish also reports
+// a panic of that goroutine as the recoverer does (logged with its stack; the connection is
+// closed), so that it does not end the process.
+//
+// Its Context is r's, values and all, and stays valid after the handler returns; it is
+// cancelled when a write to the client fails and when the server's shutdown grace runs out
+// (Serve tracks detached streams: a shutdown waits for them as for requests).
+func Detach(w http.ResponseWriter, r *http.Request, status int) (*Detached, error) {
+	rc := requestContextOf(r.Context())
+	if r.ProtoMajor != 1 || rc == nil || rc.rw.ResponseWriter == nil || rc.detached != nil {
+		return nil, ErrNotDetachable
+	}
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotDetachable, err)
+	}
+	// What net/http would have written first: the status line, the handler's headers, Date.
+	h := w.Header()
+	h.Set("Connection", "close")
+	h.Del("Content-Length")
+	h.Del("Transfer-Encoding")
+	if _, ok := h["Date"]; !ok {
+		h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	}
+	buf := make([]byte, 0, 512)
+	buf = fmt.Appendf(buf, "HTTP/1.1 %03d %s\r\n", status, http.StatusText(status))
+	hw := appendWriter{&buf}
+	_ = h.Write(hw)
+	buf = append(buf, "\r\n"...)
+
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
+	d := &Detached{conn: conn, ctx: ctx, cancel: cancel, r: r, rc: rc, status: status,
+		done: make(chan struct{}), returned: make(chan struct{})}
+	rc.detached = d
+	rc.rw.status = status
+	// The recorder must no longer hold net/http's response (and through it the connection's
+	// buffers); the request its body (the body reads from the connection's buffer).
+	rc.rw.ResponseWriter = hijacked{}
+	r.Body = http.NoBody
+	if set, ok := r.Context().Value(detachedSetKey{}).(*detachedSet); ok {
+		d.set = set
+		set.add(d)
+	}
+	if _, err := conn.Write(buf); err != nil {
+		d.cancel(errClientGone)
+	}
+	// net/http's read deadline (HTTP_READ_TIMEOUT) would end the watch below.
+	_ = conn.SetReadDeadline(time.Time{})
+	go d.watch()
+	return d, nil
+}
+
+// watch cancels the Context when the client closes the connection, as net/http's background
+// read does for a request: a stream may wait long for its next event, and the provider call
+// should not go on for nobody. It reads until the connection fails (Finish closes it).
+func (d *Detached) watch() {
+	var b [1]byte
+	for {
+		if _, err := d.conn.Read(b[:]); err != nil {
+			d.cancel(errClientGone)
+			return
+		}
+	}
+}
+
+// appendWriter appends what is written to a byte slice (http.Header.Write wants a writer).
+type appendWriter struct{ b *[]byte }
+
+func (w appendWriter) Write(p []byte) (int, error) { *w.b = append(*w.b, p...); return len(p), nil }
+
+// hijacked stands for the ResponseWriter of a detached request in the access log's recorder.
+type hijacked struct{}
+
+func (hijacked) Header() http.Header       { return http.Header{} }
+func (hijacked) Write([]byte) (int, error) { return 0, http.ErrHijacked }
+func (hijacked) WriteHeader(int)           {}
+
+// Context is the request's context, valid until Finish: cancelled when the client went away
+// (a failed write) or the server's shutdown grace ran out (context.Cause says which).
+func (d *Detached) Context() context.Context { return d.ctx }
+
+// Write writes p to the client at once (nothing is buffered: an event is one write). A failed
+// write cancels the Context.
+func (d *Detached) Write(p []byte) (int, error) {
+	if d.ctx.Err() != nil {
+		return 0, context.Cause(d.ctx)
+	}
+	n, err := d.conn.Write(p)
+	d.bytes += int64(n)
+	if err != nil {
+		d.cancel(errClientGone)
+		return n, fmt.Errorf("%w: %w", errClientGone, err)
+	}
+	return n, nil
+}
+
+// Flush does nothing (Write does not buffer); it is there for code written for a
+// ResponseWriter's Flush.
+func (d *Detached) Flush() error { return nil }
+
+// SetWriteDeadline bounds the writes to the client (HTTP_WRITE_TIMEOUT no longer applies).
+func (d *Detached) SetWriteDeadline(t time.Time) error { return d.conn.SetWriteDeadline(t) }
+
+// Finish ends the response: it closes the connection and runs the middleware's work for the
+// request's end (the scope closed, the access line, the span). Deferred on the goroutine that
+// writes the body, it also recovers a panic there and reports it as the recoverer does.
+func (d *Detached) Finish() {
+	if v := recover(); v != nil {
+		if err, ok := v.(error); !ok || !errors.Is(err, http.ErrAbortHandler) {
+			logger := d.logger
+			if logger == nil {
+				logger = slog.Default()
+			}
+			logger.LogAttrs(d.ctx, slog.LevelError, "panic serving request",
+				slog.String("panic", fmt.Sprint(v)),
+				slog.String("method", clip(d.r.Method)),
+				slog.String("path", clip(d.r.URL.Path)),
+				slog.String("request_id", RequestID(d.ctx)),
+				slog.String("stack", string(debug.Stack())),
+			)
+		}
+	}
+	select {
+	case <-d.done:
+		return // finished already
+	default:
+	}
+	_ = d.conn.Close()
+	// The middleware notes its work as the handler returns through it: wait for that.
+	<-d.returned
+	d.cancel(context.Canceled)
+	rc, r := d.rc, d.r
+	rc.rw.bytes = d.bytes
+	if d.scope != nil {
+		registry.CloseScope(d.scope, &rc.Scope, r)
+	}
+	if d.access != nil {
+		d.access.write(r, &rc.rw, d.logStart)
+	}
+	if d.inst != nil {
+		d.inst.finish(r.Context(), nil, r, d.instStart, d.method, d.instSpan)
+	}
+	if d.route {
+		routeContexts.Put(rc.route)
+	}
+	close(d.done)
+	if d.set != nil {
+		d.set.remove(d)
+	}
+}
+
+// detachedSetKey is the key of the server's detachedSet in the connections' base context.
+type detachedSetKey struct{}
+
+// detachedSet is the detached streams of one Serve: http.Server.Shutdown no longer sees their
+// connections, so Serve waits for them itself.
+type detachedSet struct {
+	mu      sync.Mutex
+	streams map[*Detached]struct{}
+	idle    chan struct{} // closed when the set empties while someone waits; nil otherwise
+}
+
+func (s *detachedSet) add(d *Detached) {
+	s.mu.Lock()
+	if s.streams == nil {
+		s.streams = make(map[*Detached]struct{})
+	}
+	s.streams[d] = struct{}{}
+	s.mu.Unlock()
+}
+
+func (s *detachedSet) remove(d *Detached) {
+	s.mu.Lock()
+	delete(s.streams, d)
+	if len(s.streams) == 0 && s.idle != nil {
+		close(s.idle)
+		s.idle = nil
+	}
+	s.mu.Unlock()
+}
+
+// drain waits for the detached streams to end until ctx is done, then cancels those left
+// (ErrShuttingDown) and waits up to grace for them to finish (to store what they had). It
+// returns how many were still open at the end.
+func (s *detachedSet) drain(ctx context.Context, grace time.Duration) int {
+	if s.wait(ctx) {
+		return 0
+	}
+	s.mu.Lock()
+	for d := range s.streams {
+		d.cancel(ErrShuttingDown)
+	}
+	s.mu.Unlock()
+	after, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if s.wait(after) {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for d := range s.streams {
+		_ = d.conn.Close()
+	}
+	return len(s.streams)
+}
+
+// wait reports whether the set emptied before ctx was done.
+func (s *detachedSet) wait(ctx context.Context) bool {
+	s.mu.Lock()
+	if len(s.streams) == 0 {
+		s.mu.Unlock()
+		return true
+	}
+	if s.idle == nil {
+		s.idle = make(chan struct{})
+	}
+	idle := s.idle
+	s.mu.Unlock()
+	select {
+	case <-idle:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,230 @@
+package backend
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// detachRoute is a streamed answer through Detach: it writes "a", then "b" once release is
+// closed (or reports its context's cause on gone when it is cancelled first), then finishes.
+// panicAfter makes the stream goroutine panic after "a".
+type detachRoute struct {
+	release    chan struct{}
+	gone       chan error
+	panicAfter bool
+}
+
+func (d detachRoute) routes(r *Router) error {
+	r.Mux.Post("/test/detach", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		s, err := Detach(w, r, http.StatusOK)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		go func() {
+			defer s.Finish()
+			_, _ = s.Write([]byte("a"))
+			if d.panicAfter {
+				panic("stream broke")
+			}
+			select {
+			case <-d.release:
+				_, _ = s.Write([]byte("b"))
+			case <-s.Context().Done():
+				d.gone <- context.Cause(s.Context())
+			}
+		}()
+	})
+	return nil
+}
+
+func newDetachRoute() detachRoute {
+	return detachRoute{release: make(chan struct{}), gone: make(chan error, 1)}
+}
+
+// TestDetach: a detached response sends the handler's headers with Connection: close and a
+// body delimited by the close; its access line is written when the stream ends (status,
+// bytes, the whole duration), not when the handler returned.
+func TestDetach(t *testing.T) {
+	t.Parallel()
+	route := newDetachRoute()
+	f := setup(t, setupOpts{routes: route.routes})
+	base, _, _ := serving(t, f)
+	resp, err := http.Post(base+"/test/detach", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rd := bufio.NewReader(resp.Body)
+	if b, err := rd.ReadByte(); err != nil || b != 'a' {
+		t.Fatalf("first byte = %q, %v; want a", b, err)
+	}
+	if resp.StatusCode != http.StatusOK || !resp.Close || resp.Header.Get(RequestIDHeader) == "" ||
+		resp.Header.Get("Content-Type") != "text/event-stream" || len(resp.TransferEncoding) != 0 {
+		t.Fatalf("status %d, close %v, headers %v, transfer encoding %v; want 200, Connection: close, the request ID and the handler's headers, no chunking",
+			resp.StatusCode, resp.Close, resp.Header, resp.TransferEncoding)
+	}
+	if n := len(accessLinesFor(t, f, "/test/detach")); n != 0 {
+		t.Fatalf("%d access lines while the stream is open, want none before it ends", n)
+	}
+	held := 50 * time.Millisecond
+	time.Sleep(held) // the line's duration must cover the time the stream was open
+	close(route.release)
+	rest, err := io.ReadAll(rd)
+	if err != nil || string(rest) != "b" {
+		t.Fatalf("rest of the body = %q, %v; want b, then the close", rest, err)
+	}
+	lines := waitAccessLines(t, f, "/test/detach")
+	if len(lines) != 1 {
+		t.Fatalf("access lines = %v, want one", lines)
+	}
+	l := lines[0]
+	if l["status"] != float64(200) || l["bytes"] != float64(2) || l["duration"].(float64) < float64(held) ||
+		l["request_id"] != resp.Header.Get(RequestIDHeader) {
+		t.Errorf("access line = %v, want status 200, 2 bytes, a duration over %s and the request ID", l, held)
+	}
+}
+
+// TestDetachClientGone: the stream's context is cancelled (context.Canceled) when the client
+// closes the connection, with nothing being written.
+func TestDetachClientGone(t *testing.T) {
+	t.Parallel()
+	route := newDetachRoute()
+	f := setup(t, setupOpts{routes: route.routes})
+	base, _, _ := serving(t, f)
+	resp, err := http.Post(base+"/test/detach", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := resp.Body.Read(make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := <-route.gone; !errors.Is(err, context.Canceled) || !errors.Is(err, errClientGone) {
+		t.Errorf("the stream's context ended with %v, want the client gone (context.Canceled)", err)
+	}
+	if lines := waitAccessLines(t, f, "/test/detach"); len(lines) != 1 || lines[0]["bytes"] != float64(1) {
+		t.Errorf("access lines = %v, want one with 1 byte", lines)
+	}
+}
+
+// TestDetachShutdown: Serve's shutdown waits for a detached stream as for a request; when the
+// grace runs out it cancels the stream (ErrShuttingDown) and reports the cut.
+func TestDetachShutdown(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		grace   time.Duration
+		release bool // the stream ends by itself during the grace
+	}{{"ends within the grace", 10 * time.Second, true}, {"cut at the grace", 50 * time.Millisecond, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			route := newDetachRoute()
+			f := setup(t, setupOpts{routes: route.routes, settings: Settings{ShutdownTimeout: tc.grace}})
+			base, shutdown, wait := serving(t, f)
+			resp, err := http.Post(base+"/test/detach", "text/plain", strings.NewReader("x"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if _, err := resp.Body.Read(make([]byte, 1)); err != nil {
+				t.Fatal(err)
+			}
+			served := make(chan error, 1)
+			shutdown()
+			go func() { served <- wait() }()
+			if tc.release {
+				select {
+				case err := <-served:
+					t.Fatalf("Serve returned (%v) while a detached stream was open", err)
+				case <-time.After(100 * time.Millisecond):
+				}
+				close(route.release)
+				if err := <-served; err != nil {
+					t.Errorf("Serve = %v, want nil once the stream ended", err)
+				}
+				return
+			}
+			if err := <-route.gone; !errors.Is(err, ErrShuttingDown) {
+				t.Errorf("the stream's context ended with %v, want ErrShuttingDown", err)
+			}
+			if err := <-served; err == nil || !strings.Contains(err.Error(), "HTTP_SHUTDOWN_TIMEOUT") {
+				t.Errorf("Serve = %v, want an error naming HTTP_SHUTDOWN_TIMEOUT", err)
+			}
+		})
+	}
+}
+
+// TestDetachPanic: a panic on the stream's goroutine is logged as the recoverer logs one, the
+// connection closed and the access line written; the process goes on.
+func TestDetachPanic(t *testing.T) {
+	t.Parallel()
+	route := newDetachRoute()
+	route.panicAfter = true
+	f := setup(t, setupOpts{routes: route.routes})
+	base, _, _ := serving(t, f)
+	resp, err := http.Post(base+"/test/detach", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if b, err := io.ReadAll(resp.Body); string(b) != "a" || err != nil {
+		t.Errorf("body = %q, %v; want a, then the close", b, err)
+	}
+	if lines := waitAccessLines(t, f, "/test/detach"); len(lines) != 1 {
+		t.Fatalf("access lines = %v, want one", lines)
+	}
+	panics := f.logs.Records(t, "panic serving request")
+	if len(panics) != 1 || panics[0]["panic"] != "stream broke" || panics[0]["path"] != "/test/detach" ||
+		!strings.Contains(panics[0]["stack"].(string), "detach_test.go") {
+		t.Errorf("panic records = %v, want one with the panic, the path and the stack", panics)
+	}
+}
+
+// TestDetachNotDetachable: a ResponseWriter that cannot be hijacked (as an HTTP/2 stream's)
+// is refused before anything is written, and the handler answers as usual.
+func TestDetachNotDetachable(t *testing.T) {
+	t.Parallel()
+	f := setup(t, setupOpts{routes: newDetachRoute().routes})
+	rec := f.do(t, http.MethodPost, "/test/detach", strings.NewReader("x"), nil)
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), ErrNotDetachable.Error()) {
+		t.Errorf("status %d, body %q; want the handler's own answer naming ErrNotDetachable", rec.Code, rec.Body)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.ProtoMajor = 2
+	if _, err := Detach(httptest.NewRecorder(), r, http.StatusOK); !errors.Is(err, ErrNotDetachable) {
+		t.Errorf("Detach of an HTTP/2 request = %v, want ErrNotDetachable", err)
+	}
+}
+
+// accessLinesFor returns the access lines logged so far for path.
+func accessLinesFor(t *testing.T, f fixture, path string) []map[string]any {
+	var out []map[string]any
+	for _, l := range f.logs.Records(t, "request") {
+		if l["path"] == path {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// waitAccessLines waits for path's access line (written by the stream's goroutine as it
+// ends, after the client saw the close) and returns the lines.
+func waitAccessLines(t *testing.T, f fixture, path string) []map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if lines := accessLinesFor(t, f, path); len(lines) > 0 || time.Now().After(deadline) {
+			return lines
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
