@@ -1130,3 +1130,36 @@ func TestStreamWithoutLastEvent(t *testing.T) {
 		}
 	})
 }
+
+// TestStreamDetached: over HTTP/1.1 a streamed answer is detached from its handler
+// (backend.Detach): the headers are the stream's and the server's (the request ID), the
+// connection closes after the done event (Connection: close, no chunking), and the answer is
+// whole.
+func TestStreamDetached(t *testing.T) {
+	t.Parallel()
+	db := databasetest.New(t, database.SQLite)
+	_, h := setup(t, db, newFakeOpenAI(t, fakeOK), Settings{}, nil)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+ChatPath, strings.NewReader(`{"prompt":"hi","stream":true}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading the stream: %v", err)
+	}
+	if resp.StatusCode != http.StatusOK || !resp.Close || len(resp.TransferEncoding) != 0 ||
+		resp.Header.Get("Content-Type") != "text/event-stream" || resp.Header.Get("Cache-Control") != "no-store" ||
+		resp.Header.Get("X-Accel-Buffering") != "no" || resp.Header.Get("X-Request-ID") == "" {
+		t.Fatalf("status %d, close %v, transfer encoding %v, headers %v; want a detached event stream",
+			resp.StatusCode, resp.Close, resp.TransferEncoding, resp.Header)
+	}
+	if !strings.Contains(string(body), "event: delta") || !strings.HasSuffix(string(body), "\n\n") ||
+		!strings.Contains(string(body), "event: done") {
+		t.Errorf("body %q, want deltas, then done, then the close", body)
+	}
+}
