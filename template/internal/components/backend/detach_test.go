@@ -5,11 +5,17 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 // detachRoute is a streamed answer through Detach: it writes "a", then "b" once release is
@@ -226,5 +232,55 @@ func waitAccessLines(t *testing.T, f fixture, path string) []map[string]any {
 			return lines
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestDetachSpan: the request's span (the observability component's) ends when the detached
+// stream ends, with its route and status, not when the handler returned.
+func TestDetachSpan(t *testing.T) {
+	t.Parallel()
+	route := newDetachRoute()
+	f := setup(t, setupOpts{})
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	h, err := f.srv.Handler(f.c, &HandlerOpts{
+		Logger: slog.New(slog.DiscardHandler), Telemetry: &Telemetry{TracerProvider: tp},
+		Routes: registry.All[Routes]{{Name: "detach", Value: route.routes}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+"/test/detach", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := resp.Body.Read(make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rec.Ended()); n != 0 {
+		t.Fatalf("%d spans ended while the stream is open, want none", n)
+	}
+	close(route.release)
+	if _, err := io.ReadAll(resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(rec.Ended()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	spans := rec.Ended()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans ended, want 1", len(spans))
+	}
+	attrs := map[string]string{}
+	for _, kv := range spans[0].Attributes() {
+		attrs[string(kv.Key)] = kv.Value.Emit()
+	}
+	if attrs["http.route"] != "/test/detach" || attrs["http.response.status_code"] != "200" {
+		t.Errorf("span attributes %v, want the route and status 200", attrs)
 	}
 }
