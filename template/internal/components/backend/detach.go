@@ -76,7 +76,8 @@ var ErrShuttingDown = errors.New("backend: the server is shutting down")
 // After Detach the handler must return without touching w or r's body, and the Detached's
 // owner must call Finish, deferred, on the goroutine that writes the body: Finish also reports
 // a panic of that goroutine as the recoverer does (logged with its stack; the connection is
-// closed), so that it does not end the process.
+// closed), so that it does not end the process. Finish waits for the handler to have returned
+// through the middleware: calling it on the handler's goroutine would never return.
 //
 // Its Context is r's, values and all, and stays valid after the handler returns; it is
 // cancelled when a write to the client fails and when the server's shutdown grace runs out
@@ -181,7 +182,11 @@ func (d *Detached) SetWriteDeadline(t time.Time) error { return d.conn.SetWriteD
 // request's end (the scope closed, the access line, the span). Deferred on the goroutine that
 // writes the body, it also recovers a panic there and reports it as the recoverer does.
 func (d *Detached) Finish() {
-	if v := recover(); v != nil {
+	v := recover()
+	// The middleware notes its work (and the recoverer its logger) as the handler returns
+	// through it: wait for that.
+	<-d.returned
+	if v != nil {
 		if err, ok := v.(error); !ok || !errors.Is(err, http.ErrAbortHandler) {
 			logger := d.logger
 			if logger == nil {
@@ -202,8 +207,6 @@ func (d *Detached) Finish() {
 	default:
 	}
 	_ = d.conn.Close()
-	// The middleware notes its work as the handler returns through it: wait for that.
-	<-d.returned
 	d.cancel(context.Canceled)
 	rc, r := d.rc, d.r
 	rc.rw.bytes = d.bytes

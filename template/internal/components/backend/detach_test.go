@@ -278,7 +278,7 @@ func TestDetachSpan(t *testing.T) {
 	}
 	attrs := map[string]string{}
 	for _, kv := range spans[0].Attributes() {
-		attrs[string(kv.Key)] = kv.Value.Emit()
+		attrs[string(kv.Key)] = kv.Value.String()
 	}
 	if attrs["http.route"] != "/test/detach" || attrs["http.response.status_code"] != "200" {
 		t.Errorf("span attributes %v, want the route and status 200", attrs)
