@@ -69,13 +69,18 @@ func TestPoolMetrics(t *testing.T) {
 		// Every connection is held: this request waits until one comes back.
 		const hold = 50 * time.Millisecond
 		got := make(chan error, 1)
+		started := make(chan struct{})
 		go func() {
+			// The hold counts from here: a goroutine scheduled late (a loaded machine) would
+			// otherwise wait for less than the sleep below, or not at all.
+			close(started)
 			c, err := db.SQL().Conn(ctx)
 			if err == nil {
 				err = c.Close()
 			}
 			got <- err
 		}()
+		<-started
 		time.Sleep(hold)
 		if err := held[0].Close(); err != nil {
 			t.Fatal(err)
