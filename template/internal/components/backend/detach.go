@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -43,7 +44,7 @@ type Detached struct {
 	rc       *requestContext
 	status   int
 	bytes    int64
-	done     chan struct{} // closed by Finish
+	finished bool          // Finish ran (it is for one goroutine)
 	returned chan struct{} // closed when the handler has returned through the middleware
 	logger   *slog.Logger  // the recoverer's, for a panic
 	set      *detachedSet  // the server's, or nil (a handler served by other means)
@@ -99,15 +100,15 @@ func Detach(w http.ResponseWriter, r *http.Request, status int) (*Detached, erro
 	if _, ok := h["Date"]; !ok {
 		h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
 	}
-	buf := make([]byte, 0, 512)
-	buf = fmt.Appendf(buf, "HTTP/1.1 %03d %s\r\n", status, http.StatusText(status))
-	hw := appendWriter{&buf}
-	_ = h.Write(hw)
-	buf = append(buf, "\r\n"...)
+	var buf bytes.Buffer
+	buf.Grow(512)
+	fmt.Fprintf(&buf, "HTTP/1.1 %03d %s\r\n", status, http.StatusText(status))
+	_ = h.Write(&buf)
+	buf.WriteString("\r\n")
 
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
 	d := &Detached{conn: conn, ctx: ctx, cancel: cancel, r: r, rc: rc, status: status,
-		done: make(chan struct{}), returned: make(chan struct{})}
+		returned: make(chan struct{})}
 	rc.detached = d
 	rc.rw.status = status
 	// The recorder must no longer hold net/http's response (and through it the connection's
@@ -118,7 +119,7 @@ func Detach(w http.ResponseWriter, r *http.Request, status int) (*Detached, erro
 		d.set = set
 		set.add(d)
 	}
-	if _, err := conn.Write(buf); err != nil {
+	if _, err := conn.Write(buf.Bytes()); err != nil {
 		d.cancel(errClientGone)
 	}
 	// net/http's read deadline (HTTP_READ_TIMEOUT) would end the watch below.
@@ -139,11 +140,6 @@ func (d *Detached) watch() {
 		}
 	}
 }
-
-// appendWriter appends what is written to a byte slice (http.Header.Write wants a writer).
-type appendWriter struct{ b *[]byte }
-
-func (w appendWriter) Write(p []byte) (int, error) { *w.b = append(*w.b, p...); return len(p), nil }
 
 // hijacked stands for the ResponseWriter of a detached request in the access log's recorder.
 type hijacked struct{}
@@ -201,11 +197,10 @@ func (d *Detached) Finish() {
 			)
 		}
 	}
-	select {
-	case <-d.done:
-		return // finished already
-	default:
+	if d.finished {
+		return
 	}
+	d.finished = true
 	_ = d.conn.Close()
 	d.cancel(context.Canceled)
 	rc, r := d.rc, d.r
@@ -222,7 +217,6 @@ func (d *Detached) Finish() {
 	if d.route {
 		routeContexts.Put(rc.route)
 	}
-	close(d.done)
 	if d.set != nil {
 		d.set.remove(d)
 	}

@@ -64,11 +64,7 @@ func TestDetach(t *testing.T) {
 	route := newDetachRoute()
 	f := setup(t, setupOpts{routes: route.routes})
 	base, _, _ := serving(t, f)
-	resp, err := http.Post(base+"/test/detach", "text/plain", strings.NewReader("x"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	resp := postDetach(t, base)
 	rd := bufio.NewReader(resp.Body)
 	if b, err := rd.ReadByte(); err != nil || b != 'a' {
 		t.Fatalf("first byte = %q, %v; want a", b, err)
@@ -106,10 +102,7 @@ func TestDetachClientGone(t *testing.T) {
 	route := newDetachRoute()
 	f := setup(t, setupOpts{routes: route.routes})
 	base, _, _ := serving(t, f)
-	resp, err := http.Post(base+"/test/detach", "text/plain", strings.NewReader("x"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := postDetach(t, base)
 	if _, err := resp.Body.Read(make([]byte, 1)); err != nil {
 		t.Fatal(err)
 	}
@@ -136,11 +129,7 @@ func TestDetachShutdown(t *testing.T) {
 			route := newDetachRoute()
 			f := setup(t, setupOpts{routes: route.routes, settings: Settings{ShutdownTimeout: tc.grace}})
 			base, shutdown, wait := serving(t, f)
-			resp, err := http.Post(base+"/test/detach", "text/plain", strings.NewReader("x"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
+			resp := postDetach(t, base)
 			if _, err := resp.Body.Read(make([]byte, 1)); err != nil {
 				t.Fatal(err)
 			}
@@ -177,11 +166,7 @@ func TestDetachPanic(t *testing.T) {
 	route.panicAfter = true
 	f := setup(t, setupOpts{routes: route.routes})
 	base, _, _ := serving(t, f)
-	resp, err := http.Post(base+"/test/detach", "text/plain", strings.NewReader("x"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	resp := postDetach(t, base)
 	if b, err := io.ReadAll(resp.Body); string(b) != "a" || err != nil {
 		t.Errorf("body = %q, %v; want a, then the close", b, err)
 	}
@@ -257,7 +242,6 @@ func TestDetachSpan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
 	if _, err := resp.Body.Read(make([]byte, 1)); err != nil {
 		t.Fatal(err)
 	}
@@ -283,4 +267,15 @@ func TestDetachSpan(t *testing.T) {
 	if attrs["http.route"] != "/test/detach" || attrs["http.response.status_code"] != "200" {
 		t.Errorf("span attributes %v, want the route and status 200", attrs)
 	}
+}
+
+// postDetach asks the detaching route of newDetachRoute; the body is closed at the test's end.
+func postDetach(t *testing.T, base string) *http.Response {
+	t.Helper()
+	resp, err := http.Post(base+"/test/detach", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = resp.Body.Close() })
+	return resp
 }
