@@ -6,9 +6,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +32,7 @@ type detachRoute struct {
 func (d detachRoute) routes(r *Router) error {
 	r.Mux.Post("/test/detach", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.Copy(io.Discard, r.Body) // as huma has read it
 		s, err := Detach(w, r, http.StatusOK)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -56,43 +59,195 @@ func newDetachRoute() detachRoute {
 	return detachRoute{release: make(chan struct{}), gone: make(chan error, 1)}
 }
 
-// TestDetach: a detached response sends the handler's headers with Connection: close and a
-// body delimited by the close; its access line is written when the stream ends (status,
-// bytes, the whole duration), not when the handler returned.
+// TestDetach: a detached response sends the handler's headers and a chunked body that ends at
+// Finish, and its connection serves the client's next request; a request that asks for the
+// close gets Connection: close and a body delimited by it. The access line is written when
+// the stream ends (status, bytes, the whole duration), not when the handler returned.
 func TestDetach(t *testing.T) {
 	t.Parallel()
-	route := newDetachRoute()
-	f := setup(t, setupOpts{routes: route.routes})
-	base, _, _ := serving(t, f)
-	resp := postDetach(t, base)
-	rd := bufio.NewReader(resp.Body)
-	if b, err := rd.ReadByte(); err != nil || b != 'a' {
-		t.Fatalf("first byte = %q, %v; want a", b, err)
+	for _, tc := range []struct {
+		name  string
+		close bool // the request says Connection: close
+	}{{"kept", false}, {"closed", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			route := newDetachRoute()
+			f := setup(t, setupOpts{routes: route.routes})
+			base, _, _ := serving(t, f)
+			client, dials := countingClient(t)
+			req, _ := http.NewRequest(http.MethodPost, base+"/test/detach", strings.NewReader("x"))
+			req.Close = tc.close
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			rd := bufio.NewReader(resp.Body)
+			if b, err := rd.ReadByte(); err != nil || b != 'a' {
+				t.Fatalf("first byte = %q, %v; want a", b, err)
+			}
+			chunked := len(resp.TransferEncoding) == 1 && resp.TransferEncoding[0] == "chunked"
+			if resp.StatusCode != http.StatusOK || resp.Close != tc.close || chunked == tc.close ||
+				resp.Header.Get(RequestIDHeader) == "" || resp.Header.Get("Content-Type") != "text/event-stream" {
+				t.Fatalf("status %d, close %v, headers %v, transfer encoding %v; want 200, close %v (chunked if not), the request ID and the handler's headers",
+					resp.StatusCode, resp.Close, resp.Header, resp.TransferEncoding, tc.close)
+			}
+			if n := len(accessLinesFor(t, f, "/test/detach")); n != 0 {
+				t.Fatalf("%d access lines while the stream is open, want none before it ends", n)
+			}
+			held := 50 * time.Millisecond
+			time.Sleep(held) // the line's duration must cover the time the stream was open
+			close(route.release)
+			rest, err := io.ReadAll(rd)
+			if err != nil || string(rest) != "b" {
+				t.Fatalf("rest of the body = %q, %v; want b, then its end", rest, err)
+			}
+			lines := waitAccessLines(t, f, "/test/detach")
+			if len(lines) != 1 {
+				t.Fatalf("access lines = %v, want one", lines)
+			}
+			l := lines[0]
+			if l["status"] != float64(200) || l["bytes"] != float64(2) || l["duration"].(float64) < float64(held) ||
+				l["request_id"] != resp.Header.Get(RequestIDHeader) {
+				t.Errorf("access line = %v, want status 200, 2 bytes, a duration over %s and the request ID", l, held)
+			}
+			// The next request: on the same connection when it was kept.
+			next, err := client.Get(base + "/health/live")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, next.Body)
+			next.Body.Close()
+			want := 1
+			if tc.close {
+				want = 2
+			}
+			if next.StatusCode != http.StatusOK || dials.Load() != int32(want) {
+				t.Errorf("next request: status %d over %d connections in all, want 200 over %d", next.StatusCode, dials.Load(), want)
+			}
+		})
 	}
-	if resp.StatusCode != http.StatusOK || !resp.Close || resp.Header.Get(RequestIDHeader) == "" ||
-		resp.Header.Get("Content-Type") != "text/event-stream" || len(resp.TransferEncoding) != 0 {
-		t.Fatalf("status %d, close %v, headers %v, transfer encoding %v; want 200, Connection: close, the request ID and the handler's headers, no chunking",
-			resp.StatusCode, resp.Close, resp.Header, resp.TransferEncoding)
+}
+
+// TestDetachKeepAlive: one connection carries detached streams one after the other, a
+// request pipelined behind a stream (read by net/http before the detach, or by the watch
+// while it streams) is answered after it, and a connection given back that stays idle is
+// closed after HTTP_IDLE_TIMEOUT.
+func TestDetachKeepAlive(t *testing.T) {
+	t.Parallel()
+	t.Run("in a row", func(t *testing.T) {
+		t.Parallel()
+		route := newDetachRoute()
+		close(route.release)
+		f := setup(t, setupOpts{routes: route.routes})
+		base, _, _ := serving(t, f)
+		client, dials := countingClient(t)
+		for i := range 3 {
+			resp, err := client.Post(base+"/test/detach", "text/plain", strings.NewReader("x"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(b) != "ab" || err != nil || dials.Load() != 1 {
+				t.Fatalf("stream %d: body %q, %v over %d connections; want ab over one", i, b, err, dials.Load())
+			}
+		}
+		if lines := waitAccessLines(t, f, "/test/detach"); len(lines) < 1 {
+			t.Errorf("no access lines")
+		}
+	})
+	for _, tc := range []struct {
+		name  string
+		early bool // the next request is sent with the first, before the detach
+	}{{"pipelined before the detach", true}, {"pipelined while streaming", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			route := newDetachRoute()
+			f := setup(t, setupOpts{routes: route.routes})
+			base, _, _ := serving(t, f)
+			conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+			stream := "POST /test/detach HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx"
+			next := "GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"
+			if tc.early {
+				stream += next
+			}
+			if _, err := io.WriteString(conn, stream); err != nil {
+				t.Fatal(err)
+			}
+			rd := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(rd, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b, err := rd.Peek(1); err != nil || len(b) == 0 {
+				t.Fatalf("first chunk: %v", err)
+			}
+			if !tc.early {
+				if _, err := io.WriteString(conn, next); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(20 * time.Millisecond) // for the watch to read it (either way is right)
+			}
+			close(route.release)
+			if b, err := io.ReadAll(resp.Body); string(b) != "ab" || err != nil {
+				t.Fatalf("stream body = %q, %v; want ab", b, err)
+			}
+			resp2, err := http.ReadResponse(rd, nil)
+			if err != nil {
+				t.Fatalf("the pipelined request got no answer: %v", err)
+			}
+			resp2.Body.Close()
+			if resp2.StatusCode != http.StatusOK || resp2.Header.Get(RequestIDHeader) == "" {
+				t.Errorf("pipelined request: status %d, headers %v; want 200 from the app", resp2.StatusCode, resp2.Header)
+			}
+		})
 	}
-	if n := len(accessLinesFor(t, f, "/test/detach")); n != 0 {
-		t.Fatalf("%d access lines while the stream is open, want none before it ends", n)
-	}
-	held := 50 * time.Millisecond
-	time.Sleep(held) // the line's duration must cover the time the stream was open
-	close(route.release)
-	rest, err := io.ReadAll(rd)
-	if err != nil || string(rest) != "b" {
-		t.Fatalf("rest of the body = %q, %v; want b, then the close", rest, err)
-	}
-	lines := waitAccessLines(t, f, "/test/detach")
-	if len(lines) != 1 {
-		t.Fatalf("access lines = %v, want one", lines)
-	}
-	l := lines[0]
-	if l["status"] != float64(200) || l["bytes"] != float64(2) || l["duration"].(float64) < float64(held) ||
-		l["request_id"] != resp.Header.Get(RequestIDHeader) {
-		t.Errorf("access line = %v, want status 200, 2 bytes, a duration over %s and the request ID", l, held)
-	}
+	t.Run("idle", func(t *testing.T) {
+		t.Parallel()
+		route := newDetachRoute()
+		close(route.release)
+		f := setup(t, setupOpts{routes: route.routes, settings: Settings{IdleTimeout: 50 * time.Millisecond}})
+		base, _, _ := serving(t, f)
+		conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(conn, "POST /test/detach HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx"); err != nil {
+			t.Fatal(err)
+		}
+		rd := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(rd, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err := io.ReadAll(resp.Body); string(b) != "ab" || err != nil {
+			t.Fatalf("stream body = %q, %v; want ab", b, err)
+		}
+		if n, err := rd.Read(make([]byte, 1)); n != 0 || !errors.Is(err, io.EOF) {
+			t.Errorf("idle connection: read %d, %v; want it closed (EOF) after HTTP_IDLE_TIMEOUT", n, err)
+		}
+	})
+}
+
+// countingClient is a client of its own (its own idle connections) that counts the
+// connections it opens.
+func countingClient(t *testing.T) (*http.Client, *atomic.Int32) {
+	dials := new(atomic.Int32)
+	var d net.Dialer
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return d.DialContext(ctx, network, addr)
+	}}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}, dials
 }
 
 // TestDetachClientGone: the stream's context is cancelled (context.Canceled) when the client
@@ -159,7 +314,8 @@ func TestDetachShutdown(t *testing.T) {
 }
 
 // TestDetachPanic: a panic on the stream's goroutine is logged as the recoverer logs one, the
-// connection closed and the access line written; the process goes on.
+// connection closed with the chunked body unended (the client sees the answer cut) and the
+// access line written; the process goes on.
 func TestDetachPanic(t *testing.T) {
 	t.Parallel()
 	route := newDetachRoute()
@@ -167,8 +323,8 @@ func TestDetachPanic(t *testing.T) {
 	f := setup(t, setupOpts{routes: route.routes})
 	base, _, _ := serving(t, f)
 	resp := postDetach(t, base)
-	if b, err := io.ReadAll(resp.Body); string(b) != "a" || err != nil {
-		t.Errorf("body = %q, %v; want a, then the close", b, err)
+	if b, err := io.ReadAll(resp.Body); string(b) != "a" || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("body = %q, %v; want a, then the close before the body's end", b, err)
 	}
 	if lines := waitAccessLines(t, f, "/test/detach"); len(lines) != 1 {
 		t.Fatalf("access lines = %v, want one", lines)

@@ -27,7 +27,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, h http.Handler) err
 	defer s.state.Store(stateIdle)
 
 	// Detached responses (Detach) find the set that a shutdown waits for in their context.
-	detached := new(detachedSet)
+	// Their connections come back through keep for the client's next request.
+	idle := s.settings.IdleTimeout
+	if idle == 0 { // as net/http reads its IdleTimeout
+		idle = s.settings.ReadTimeout
+	}
+	keep := newKeepListener(ln, idle)
+	detached := &detachedSet{keep: keep}
 	base := context.WithValue(context.WithoutCancel(ctx), detachedSetKey{}, detached)
 	srv := &http.Server{
 		Handler:           h,
@@ -39,7 +45,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, h http.Handler) err
 		BaseContext:       func(net.Listener) context.Context { return base },
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(keep) }()
 
 	select {
 	case err := <-served:

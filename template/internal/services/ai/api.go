@@ -338,9 +338,10 @@ func (h *handlers) chatWithTools(b ChatBody) *chatOutput {
 // client that closes the connection cancels it, and what arrived is stored as partial.
 //
 // Over HTTP/1.x the stream is detached (backend.Detach): the handler returns once the headers
-// are out and the answer is written, with Connection: close, by the goroutine that reads the
-// provider, so that net/http's goroutines, buffers and request objects do not stay for the
-// minutes a stream lasts. Over HTTP/2 (nothing to detach) the handler waits (chatApart).
+// are out and the answer is written by the goroutine that reads the provider, so that
+// net/http's goroutines, buffers and request objects do not stay for the minutes a stream
+// lasts; the connection then serves the client's next request. Over HTTP/2 (nothing to
+// detach) the handler waits (chatApart).
 func (h *handlers) stream(hctx huma.Context, p ChatParams, prep *preparation) {
 	hctx.SetHeader("Content-Type", "text/event-stream")
 	hctx.SetHeader("Cache-Control", "no-store")
