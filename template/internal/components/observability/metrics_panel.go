@@ -320,14 +320,20 @@ func (rs *routeStats) quantile(q float64) float64 {
 }
 
 // Buckets are the histogram's per-bucket counts (not cumulative), for the chart.
+// The exposition's bounds end with +Inf, whose cumulative count is the total: only bounds
+// without it need a bucket past the last one.
 func (rs *routeStats) buckets() []uint64 {
-	out := make([]uint64, len(rs.cumulative)+1)
+	n := len(rs.cumulative)
+	closed := n > 0 && n <= len(rs.bounds) && math.IsInf(rs.bounds[n-1], 1)
+	out := make([]uint64, n, n+1)
 	var prev uint64
 	for i, c := range rs.cumulative {
 		out[i] = c - prev
 		prev = c
 	}
-	out[len(out)-1] = rs.count - prev // past the last bound
+	if !closed {
+		out = append(out, rs.count-prev) // past the last bound
+	}
 	return out
 }
 
@@ -511,16 +517,26 @@ func histogramSVG(rs *routeStats) template.HTML {
 		if peak > 0 {
 			h = float64(histH-2) * float64(c) / float64(peak)
 		}
-		lo, hi := "0", "+Inf"
-		if i > 0 {
-			lo = secondsLabel(rs.bounds[i-1])
-		}
-		if i < len(rs.bounds) {
-			hi = secondsLabel(rs.bounds[i])
-		}
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="currentColor" fill-opacity="0.7"><title>%s</title></rect>`,
-			float64(i)*slot+0.5, float64(histH)-h, max(slot-1, 0.5), max(h, 0.5), template.HTMLEscapeString(fmt.Sprintf("%s to %s: %d", lo, hi, c)))
+			float64(i)*slot+0.5, float64(histH)-h, max(slot-1, 0.5), max(h, 0.5), template.HTMLEscapeString(bucketLabel(rs.bounds, i)+": "+strconv.FormatUint(c, 10)))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) // every text above is escaped or a number
+}
+
+// bucketLabel names the range of bucket i of a histogram with these upper bounds: "0 to
+// 100ms", "100ms to 1.00s", and the open last one "over 1.00s" (its bound +Inf or past the
+// last bound), never a made-up "+Inf" or "> 10s" end.
+func bucketLabel(bounds []float64, i int) string {
+	lo := "0"
+	if i > 0 {
+		lo = secondsLabel(bounds[i-1])
+	}
+	if i >= len(bounds) || math.IsInf(bounds[i], 1) {
+		if i == 0 {
+			return "any duration"
+		}
+		return "over " + lo
+	}
+	return lo + " to " + secondsLabel(bounds[i])
 }

@@ -3,9 +3,12 @@ package observability
 import (
 	"context"
 	"fmt"
+	"html"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -361,6 +364,35 @@ func TestPanelsEmpty(t *testing.T) {
 						t.Errorf("%s shows %q", path, lack)
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestHistogramBars: one bar per bucket, titled with its range. The exposition's bounds end
+// with +Inf (its cumulative count is the total), which once drew a bar "1.00s to > 10s" and
+// an always-empty one "> 10s to +Inf"; bounds without it get the bucket past the last bound.
+func TestHistogramBars(t *testing.T) {
+	t.Parallel()
+	want := []string{"0 to 100ms: 1", "100ms to 1.00s: 2", "over 1.00s: 1"}
+	tests := []struct {
+		name       string
+		bounds     []float64
+		cumulative []uint64
+	}{
+		{"exposition, ending in +Inf", []float64{0.1, 1, math.Inf(1)}, []uint64{1, 3, 4}},
+		{"explicit bounds only", []float64{0.1, 1}, []uint64{1, 3}},
+	}
+	titles := regexp.MustCompile(`<title>([^<]*)</title>`)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs := &routeStats{Method: "GET", Route: "/x", bounds: tt.bounds, cumulative: tt.cumulative, count: 4}
+			var got []string
+			for _, m := range titles.FindAllStringSubmatch(string(histogramSVG(rs)), -1) {
+				got = append(got, html.UnescapeString(m[1]))
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("bars %q, want %q", got, want)
 			}
 		})
 	}
