@@ -550,11 +550,17 @@ func TestSamplerEnv(t *testing.T) {
 		wantVar      string // "" means valid
 	}{
 		{"", "", ""},
-		{"", "abc", ""}, // no sampler chosen: the argument is unused
+		// A ratio the sampler does not take: the SDK ignores it, so 0.1 without a ratio
+		// sampler silently kept every trace.
+		{"", "0.1", "OTEL_TRACES_SAMPLER_ARG"},
+		{"", "1.5", "OTEL_TRACES_SAMPLER_ARG"},
+		{"", "abc", "OTEL_TRACES_SAMPLER_ARG"},
+		{"always_off", "whatever", "OTEL_TRACES_SAMPLER_ARG"},
+		{"parentbased_always_on", "0.5", "OTEL_TRACES_SAMPLER_ARG"},
+		{"always_on", " ", ""}, // blank is unset
 		{"parentbased_traceidratio", "0.1", ""},
 		{" ParentBased_TraceIDRatio ", "1", ""}, // the SDK trims and lowers the name
 		{"traceidratio", "", ""},                // the SDK's default ratio, 1.0
-		{"always_off", "whatever", ""},          // takes no argument
 		{"bogus", "", "OTEL_TRACES_SAMPLER"},
 		{"jaeger_remote", "", "OTEL_TRACES_SAMPLER"},
 		{"parentbased_traceidratio", "10%", "OTEL_TRACES_SAMPLER_ARG"},

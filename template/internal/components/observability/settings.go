@@ -111,19 +111,28 @@ var samplers = map[string]bool{
 // unknown sampler is the default, a ratio it cannot parse or out of [0, 1] is 1.0), so a typo
 // meant to keep 10% exported everything. Refuse them at start instead, as the other settings
 // are.
+//
+// An argument the sampler does not take is refused too, whatever its value: the SDK ignores
+// it, so OTEL_TRACES_SAMPLER_ARG=0.1 set without OTEL_TRACES_SAMPLER (the default,
+// parentbased_always_on) silently kept every trace.
 func checkSampler(name, arg string) error {
 	lower := strings.ToLower(strings.TrimSpace(name))
-	if lower == "" {
-		return nil
-	}
 	takesRatio, ok := samplers[lower]
-	if !ok {
+	if !ok && lower != "" {
 		return config.Invalid("OTEL_TRACES_SAMPLER", name, "is not a sampler",
 			"use parentbased_traceidratio (with OTEL_TRACES_SAMPLER_ARG=0.1 to keep 10%), parentbased_always_on, parentbased_always_off, traceidratio, always_on or always_off, or leave it empty")
 	}
 	arg = strings.TrimSpace(arg)
-	if !takesRatio || arg == "" {
+	if arg == "" {
 		return nil
+	}
+	if !takesRatio {
+		sampler := lower
+		if sampler == "" {
+			sampler = "empty (parentbased_always_on)"
+		}
+		return config.Invalid("OTEL_TRACES_SAMPLER_ARG", arg, "has no effect: OTEL_TRACES_SAMPLER is "+sampler+", which takes no ratio",
+			"set OTEL_TRACES_SAMPLER=parentbased_traceidratio to keep that share of traces, or unset OTEL_TRACES_SAMPLER_ARG")
 	}
 	// !(0 <= r <= 1) also refuses NaN, which ParseFloat accepts.
 	if r, err := strconv.ParseFloat(arg, 64); err != nil || !(r >= 0 && r <= 1) {
