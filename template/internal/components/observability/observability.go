@@ -296,7 +296,8 @@ func exemplarFilter(otlpMetrics bool, filter string) exemplar.Filter {
 // newResource describes the process: OTEL_SERVICE_NAME (or the binary's name), the
 // attributes of OTEL_RESOURCE_ATTRIBUTES and the SDK's own.
 func newResource(ctx context.Context, s Settings) (*resource.Resource, error) {
-	name := s.ServiceName
+	// Trimmed as the SDK trims the variable: a blank one means the binary's name, not " ".
+	name := strings.TrimSpace(s.ServiceName)
 	if name == "" {
 		name = filepath.Base(os.Args[0])
 	}

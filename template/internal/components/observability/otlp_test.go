@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -209,4 +211,38 @@ func exportSpan(t *testing.T, obs *Observability, paths func() []string) []strin
 		t.Fatalf("Stop: %v", err)
 	}
 	return paths()
+}
+
+// TestBlankServiceName: a blank OTEL_SERVICE_NAME (spaces, as an edited .env or a shell's
+// "OTEL_SERVICE_NAME= x" leaves it) means the binary's name, as an empty one does and as the
+// SDK reads it (trimmed), rather than service.name " " on every trace and series. Set in the
+// environment, so not in parallel.
+func TestBlankServiceName(t *testing.T) {
+	binary := `service_name="` + filepath.Base(os.Args[0]) + `"`
+	for _, name := range []string{"", " ", "\t "} {
+		t.Setenv("OTEL_SERVICE_NAME", name)
+		t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "")
+		obs, err := New(t.Context(), Settings{ServiceName: name}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, MetricsPath, nil)
+		req.RemoteAddr = "127.0.0.1:1"
+		obs.MetricsHandler().ServeHTTP(rec, req)
+		_ = obs.Stop(context.Background())
+		if !strings.Contains(rec.Body.String(), binary) {
+			t.Errorf("OTEL_SERVICE_NAME=%q: target_info lacks %s:\n%s", name, binary, grepLine(rec.Body.String(), "target_info{"))
+		}
+	}
+}
+
+// grepLine is the first line of s containing sub, or "" without one.
+func grepLine(s, sub string) string {
+	for line := range strings.Lines(s) {
+		if strings.Contains(line, sub) {
+			return line
+		}
+	}
+	return ""
 }
