@@ -847,3 +847,39 @@ func TestRequestSpanHostileInput(t *testing.T) {
 		}
 	}
 }
+
+// TestSignalURLAsBaseEndpoint: OTEL_EXPORTER_OTLP_ENDPOINT set to a signal's URL (as a
+// collector's docs show it) is refused at start, naming the variable and not its value: the
+// app adds /v1/traces and /v1/metrics to it, so every export went to /v1/traces/v1/traces
+// and failed with a bare 404. A base URL with a path of its own is taken.
+func TestSignalURLAsBaseEndpoint(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		endpoint string
+		refused  bool
+	}{
+		{"http://localhost:4318", false},
+		{"http://localhost:4318/", false},
+		{"https://otlp.example.com/otlp", false},
+		{"https://otlp.example.com/v1", false},
+		{"http://localhost:4318/v1/traces", true},
+		{"http://localhost:4318/v1/traces/", true},
+		{"http://localhost:4318/v1/metrics", true},
+		{"https://user:hunter2@otlp.example.com/prefix/v1/traces?key=hunter2", true},
+	}
+	for _, tt := range tests {
+		err := Settings{OTLPEndpoint: tt.endpoint}.Validate()
+		if !tt.refused {
+			if err != nil {
+				t.Errorf("%s: %v, want it taken", tt.endpoint, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), "OTEL_EXPORTER_OTLP_ENDPOINT") || !strings.Contains(err.Error(), "http://localhost:4318") {
+			t.Errorf("%s: %v, want a refusal naming OTEL_EXPORTER_OTLP_ENDPOINT and the base URL to use", tt.endpoint, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: the error quotes the value: %v", tt.endpoint, err)
+		}
+	}
+}

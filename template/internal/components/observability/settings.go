@@ -1,6 +1,7 @@
 package observability
 
 import (
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -72,7 +73,28 @@ func (s Settings) Validate() error {
 	}
 	// Not quoted: a collector's URL may carry credentials (user info, which Go sends as basic
 	// auth, or a key in the query), and the error is printed and logged at start.
-	return otlpEndpoint.Check("OTEL_EXPORTER_OTLP_ENDPOINT", s.OTLPEndpoint)
+	if err := otlpEndpoint.Check("OTEL_EXPORTER_OTLP_ENDPOINT", s.OTLPEndpoint); err != nil {
+		return err
+	}
+	return checkBaseEndpoint(s.OTLPEndpoint)
+}
+
+// checkBaseEndpoint refuses an OTEL_EXPORTER_OTLP_ENDPOINT that is a signal's URL
+// (http://localhost:4318/v1/traces, as a collector's docs or a per-signal variable show it):
+// each signal's path is added to it, so the app would post to /v1/traces/v1/traces and
+// /v1/traces/v1/metrics, and every export fail with a 404 that says nothing of why.
+func checkBaseEndpoint(endpoint string) error {
+	u, err := url.Parse(strings.TrimSpace(endpoint))
+	if err != nil {
+		return nil // otlpEndpoint.Check reports it
+	}
+	for _, signal := range []string{"traces", "metrics"} {
+		if strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), "/v1/"+signal) {
+			return config.InvalidSecret("OTEL_EXPORTER_OTLP_ENDPOINT", "ends in /v1/"+signal+", a signal's path, to which the app adds /v1/traces and /v1/metrics",
+				"set it to the collector's base URL without /v1/"+signal+", such as http://localhost:4318, or give the full URL to OTEL_EXPORTER_OTLP_"+strings.ToUpper(signal)+"_ENDPOINT instead")
+		}
+	}
+	return nil
 }
 
 // otlpEndpoint is what an OTLP/HTTP endpoint setting may be.
