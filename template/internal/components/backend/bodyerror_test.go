@@ -121,6 +121,7 @@ func TestBodyDecodeErrors(t *testing.T) {
 		{"trailing garbage", `{"count":1} x`, 400, "body",
 			"there is more after the JSON value (at byte 13); send a single JSON value", ""},
 		{"not JSON", `{count:1}`, 400, "body", "", "malformed at byte 2"},
+		{"not UTF-8", "{\"name\":\"caf\xe9\"}", 400, "body.name", "must be valid UTF-8; send the text encoded as UTF-8", ""},
 		{"empty", ``, 400, "", "", "The request body is required; send it as JSON"},
 	}
 	for _, tt := range tests {
@@ -206,6 +207,11 @@ func TestUnmarshalBodyErrors(t *testing.T) {
 		{`{"tags":{"x":{"qty":1},"y\n":{"qty":true}}}`, `body.tags["y\n"].qty`, "must be an integer, not true or false"},
 		{`[1]`, "body", "must be an object, not an array"},
 		{`{"addr":5}`, "body.addr", "must be a string, not a number"},
+		// Bytes that are not UTF-8 would be decoded as U+FFFD, silently.
+		{"{\"name\":\"caf\xe9\"}", "body.name", "must be valid UTF-8; send the text encoded as UTF-8"},
+		{"{\"name\":\"ok\",\"items\":[{\"qty\":1},{\"qty\":2}],\"tags\":{\"a\":{},\"b\xff\":{}}}", "body.tags[\"b\ufffd\"]",
+			"the property's name must be valid UTF-8; send the text encoded as UTF-8"},
+		{"{\"items\":[{\"qty\":1}],\"name\":\"\xc3\"}", "body.name", "must be valid UTF-8; send the text encoded as UTF-8"},
 	}
 	for _, tt := range tests {
 		var v body

@@ -46,7 +46,33 @@ func unmarshalBody(data []byte, v any) error {
 	if at, dup := duplicateKey(data); dup {
 		return &bodyError{at, "is given more than once; send each property once"}
 	}
+	// encoding/json turns each byte of a string that is not UTF-8 into U+FFFD without a
+	// word: a prompt, a name or a password in Latin-1 would be stored and used as other
+	// text than the client sent. JSON is UTF-8 (RFC 8259), so such a body is refused,
+	// naming the field. utf8.Valid is one pass over the bytes, 8 at a time while they are
+	// ASCII (every JSON body, twice: huma decodes a copy to validate first).
+	if !utf8.Valid(data) {
+		return invalidUTF8(data)
+	}
 	return nil
+}
+
+// invalidUTF8 is the error of a body that decoded but holds bytes that are not UTF-8: the
+// location of the first string (a value, or a property's name) holding them. Only a refused
+// body is walked.
+func invalidUTF8(data []byte) error {
+	e := &bodyError{"body", "must be valid UTF-8; send the text encoded as UTF-8"}
+	walkJSON(data, func(w *jsonWalk, _ json.Token, key bool, before, after int64) bool {
+		if utf8.Valid(data[before:after]) {
+			return true
+		}
+		e.at = w.path()
+		if key {
+			e.msg = "the property's name must be valid UTF-8; send the text encoded as UTF-8"
+		}
+		return false
+	})
+	return e
 }
 
 // duplicateKey finds the first object key repeated in the same object of data,
