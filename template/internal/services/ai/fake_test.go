@@ -38,6 +38,10 @@ const (
 	// fakeNotAPI: 200 with an HTML page, JSON or stream, as a web UI or proxy at a wrong base
 	// URL answers any path.
 	fakeNotAPI = "notapi"
+	// fakeNotJSON and fakeTruncatedJSON: 200 labelled application/json (JSON or stream
+	// request) whose body is not JSON: a proxy's error page mislabelled, or an answer cut off.
+	fakeNotJSON       = "notjson"
+	fakeTruncatedJSON = "truncatedjson"
 )
 
 // fakeProvider is an httptest server speaking OpenAI's chat completions API (and so
@@ -134,6 +138,15 @@ func (f *fakeProvider) fail(w http.ResponseWriter, n int, anthropic bool) bool {
 	if f.mode == fakeNotAPI {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, "<!doctype html><html><body>Open WebUI</body></html>\n")
+		return true
+	}
+	if f.mode == fakeNotJSON || f.mode == fakeTruncatedJSON {
+		w.Header().Set("Content-Type", "application/json")
+		if f.mode == fakeNotJSON {
+			fmt.Fprint(w, "<html><body>502 Bad Gateway</body></html>\n")
+		} else {
+			fmt.Fprint(w, `{"id":"chatcmpl-1","type":"message","content":[{"type":"te`)
+		}
 		return true
 	}
 	if status == 0 {

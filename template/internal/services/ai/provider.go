@@ -1,11 +1,13 @@
 package ai
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -213,6 +215,8 @@ func providerError(provider string, status int, err error) error {
 		reason = "the provider failed; retry later"
 	case errors.Is(err, errNotAPI):
 		reason = "the answer is an HTML page, not the API's; check that " + baseURLSetting(provider) + " is the root of the provider's API"
+	case errors.Is(err, errNotJSON):
+		reason = "the provider's answer could not be read: it is not valid JSON; check that " + baseURLSetting(provider) + " is the root of the provider's API"
 	case status == 0:
 		reason = "the connection failed or the answer was cut short"
 		if r, ok := httpclient.Reason(err, baseURLSetting(provider)); ok {
@@ -281,15 +285,36 @@ func idempotencyKey() string { return "ai-" + rand.Text() }
 // errors for it said the connection failed or the answer was cut short.
 var errNotAPI = errors.New("ai: the answer is an HTML page, not the API's")
 
-// notAPI is the SDKs' middleware's check of an answer (one header read per call): a 2xx HTML
-// page is errNotAPI, its body closed.
+// errNotJSON is a successful answer labelled JSON whose body is not JSON: a proxy's error page
+// sent as application/json, or an answer cut off by something in between. The SDKs' own
+// errors for it (a decoding error with no status) read as "the connection failed".
+var errNotJSON = errors.New("ai: the answer is labelled JSON but is not valid JSON")
+
+// notAPI is the SDKs' middleware's check of an answer: a 2xx HTML page is errNotAPI, and a 2xx
+// JSON answer (not a stream) whose body is not JSON is errNotJSON, the body closed either way.
+// The SDKs read a JSON answer whole before decoding it, so reading it here first costs a
+// json.Valid pass over its bytes (a few KB for a chat answer) and no more memory; streams
+// (text/event-stream) are not read here.
 func notAPI(resp *http.Response, err error) (*http.Response, error) {
 	if err != nil || resp.StatusCode/100 != 2 {
 		return resp, err
 	}
-	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "text/html" {
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	switch {
+	case mt == "text/html":
 		_ = resp.Body.Close()
 		return nil, errNotAPI
+	case mt == "application/json" && resp.Body != nil && resp.Body != http.NoBody:
+		b, rerr := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if rerr != nil {
+			// Cut off on the way: the transport's error, classified as such.
+			return nil, fmt.Errorf("ai: reading the answer: %w", rerr)
+		}
+		if !json.Valid(b) {
+			return nil, errNotJSON
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(b))
 	}
 	return resp, nil
 }

@@ -245,6 +245,26 @@ func TestProviders(t *testing.T) {
 				}
 			})
 
+			for _, mode := range []string{fakeNotJSON, fakeTruncatedJSON} {
+				t.Run("not JSON "+mode, func(t *testing.T) {
+					// A 200 labelled JSON whose body is not JSON got through to the network's
+					// reason ("the connection failed"): the answer arrived, it is unreadable.
+					f := pc.fake(t, mode)
+					p := pc.build(t, f, 1)
+					_, err := p.Chat(ctx, req)
+					_, serr := p.Stream(ctx, req, func(string) error { return nil })
+					for i, err := range []error{err, serr} {
+						var pe *ProviderError
+						if !errors.As(err, &pe) || !strings.Contains(pe.Reason, "not valid JSON") || !strings.Contains(pe.Reason, baseURLSetting(pc.kind)) {
+							t.Fatalf("call %d: err = %v, want a ProviderError saying the answer is not valid JSON and to check %s", i, err, baseURLSetting(pc.kind))
+						}
+						if strings.Contains(err.Error(), f.srv.URL) || strings.Contains(err.Error(), "Bad Gateway") {
+							t.Fatalf("the error quotes the URL or the body: %v", err)
+						}
+					}
+				})
+			}
+
 			t.Run("one retry policy", func(t *testing.T) {
 				// The SDK does not retry; the httpclient service does, once, on a 500.
 				f := pc.fake(t, fakeFlaky)
