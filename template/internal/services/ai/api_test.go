@@ -276,6 +276,10 @@ func TestBadInput(t *testing.T) {
 			{"oversized system", map[string]any{"prompt": "hi", "system": strings.Repeat("x", 101)}, 422, `"errors":[{"message":"is 101 bytes; send at most 100 (AI_MAX_PROMPT_BYTES)","location":"body.system"`},
 			{"unknown model", map[string]any{"prompt": "hi", "model": "gpt-9"}, 422, "body.model"},
 			{"not JSON", "{", 400, ""},
+			// encoding/json made bytes that are not UTF-8 U+FFFD: a Latin-1 prompt was answered
+			// and stored as other text than the client sent.
+			{"prompt not UTF-8", "{\"prompt\":\"caf\xe9\"}", 400, `"message":"must be valid UTF-8; send the text encoded as UTF-8","location":"body.prompt"`},
+			{"system not UTF-8", "{\"prompt\":\"hi\",\"system\":\"\xff\"}", 400, `"location":"body.system"`},
 			// Neither database stores a NUL: it failed as a 500 once the prompt was stored.
 			{"NUL in prompt", map[string]any{"prompt": "h\x00i"}, 422, `"message":"must not contain NUL characters (U+0000); remove them","location":"body.prompt"`},
 			{"NUL in system", map[string]any{"prompt": "hi", "system": "a\x00"}, 422, `"location":"body.system"`},
