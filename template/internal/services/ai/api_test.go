@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/uptrace/bun"
 
+	"github.com/aegisgo/aegis/template/internal/components/backend"
 	"github.com/aegisgo/aegis/template/internal/components/database"
 	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
 	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
@@ -1136,34 +1138,83 @@ func TestStreamWithoutLastEvent(t *testing.T) {
 }
 
 // TestStreamDetached: over HTTP/1.1 a streamed answer is detached from its handler
-// (backend.Detach): the headers are the stream's and the server's (the request ID), the
-// connection closes after the done event (Connection: close, no chunking), and the answer is
-// whole.
+// (backend.Detach): the headers are the stream's and the server's (the request ID) and the
+// answer is whole. Served by backend.Serve, the body is chunked and the connection carries
+// the client's next stream; served otherwise (httptest), the connection closes after the done
+// event (Connection: close, no chunking).
 func TestStreamDetached(t *testing.T) {
 	t.Parallel()
-	db := databasetest.New(t, database.SQLite)
-	_, h := setup(t, db, newFakeOpenAI(t, fakeOK), Settings{}, nil)
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+ChatPath, strings.NewReader(`{"prompt":"hi","stream":true}`))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	for _, tc := range []struct {
+		name string
+		kept bool // served by backend.Serve
+	}{{"backend.Serve", true}, {"another server", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			db := databasetest.New(t, database.SQLite)
+			_, h := setup(t, db, newFakeOpenAI(t, fakeOK), Settings{}, nil)
+			base := serveStreams(t, h, tc.kept)
+			dials := new(atomic.Int32)
+			var d net.Dialer
+			tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				dials.Add(1)
+				return d.DialContext(ctx, network, addr)
+			}}
+			defer tr.CloseIdleConnections()
+			client := &http.Client{Transport: tr}
+			for i := range 2 {
+				req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, base+ChatPath, strings.NewReader(`{"prompt":"hi","stream":true}`))
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil {
+					t.Fatalf("reading stream %d: %v", i, err)
+				}
+				chunked := len(resp.TransferEncoding) == 1 && resp.TransferEncoding[0] == "chunked"
+				if resp.StatusCode != http.StatusOK || resp.Close == tc.kept || chunked != tc.kept ||
+					resp.Header.Get("Content-Type") != "text/event-stream" || resp.Header.Get("Cache-Control") != "no-store" ||
+					resp.Header.Get("X-Accel-Buffering") != "no" || resp.Header.Get("X-Request-ID") == "" {
+					t.Fatalf("status %d, close %v, transfer encoding %v, headers %v; want a detached event stream, chunked %v",
+						resp.StatusCode, resp.Close, resp.TransferEncoding, resp.Header, tc.kept)
+				}
+				if !strings.Contains(string(body), "event: delta") || !strings.HasSuffix(string(body), "\n\n") ||
+					!strings.Contains(string(body), "event: done") {
+					t.Errorf("body %q, want deltas, then done, then the end", body)
+				}
+			}
+			want := int32(2)
+			if tc.kept {
+				want = 1
+			}
+			if n := dials.Load(); n != want {
+				t.Errorf("two streams over %d connections, want %d", n, want)
+			}
+		})
+	}
+}
+
+// serveStreams serves h, by backend.Serve (kept) or by httptest, until the test ends, and
+// returns its base URL.
+func serveStreams(t *testing.T, h http.Handler, kept bool) string {
+	t.Helper()
+	if !kept {
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("reading the stream: %v", err)
-	}
-	if resp.StatusCode != http.StatusOK || !resp.Close || len(resp.TransferEncoding) != 0 ||
-		resp.Header.Get("Content-Type") != "text/event-stream" || resp.Header.Get("Cache-Control") != "no-store" ||
-		resp.Header.Get("X-Accel-Buffering") != "no" || resp.Header.Get("X-Request-ID") == "" {
-		t.Fatalf("status %d, close %v, transfer encoding %v, headers %v; want a detached event stream",
-			resp.StatusCode, resp.Close, resp.TransferEncoding, resp.Header)
-	}
-	if !strings.Contains(string(body), "event: delta") || !strings.HasSuffix(string(body), "\n\n") ||
-		!strings.Contains(string(body), "event: done") {
-		t.Errorf("body %q, want deltas, then done, then the close", body)
-	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- backend.NewServer(backend.Settings{}).Serve(ctx, ln, h) }()
+	t.Cleanup(func() {
+		cancel()
+		<-served
+	})
+	return "http://" + ln.Addr().String()
 }
