@@ -1196,9 +1196,9 @@ func TestStreamDetached(t *testing.T) {
 	}
 }
 
-// serveStreams serves h, by backend.Serve (kept) or by httptest, until the test ends, and
-// returns its base URL.
-func serveStreams(t *testing.T, h http.Handler, kept bool) string {
+// serveStreams serves h, by backend.Serve as the app does (kept, with the default settings)
+// or by httptest, until the test ends, and returns its base URL.
+func serveStreams(t testing.TB, h http.Handler, kept bool) string {
 	t.Helper()
 	if !kept {
 		srv := httptest.NewServer(h)
@@ -1211,7 +1211,7 @@ func serveStreams(t *testing.T, h http.Handler, kept bool) string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- backend.NewServer(backend.Settings{}).Serve(ctx, ln, h) }()
+	go func() { served <- backend.NewServer(backend.Settings{}.WithDefaults()).Serve(ctx, ln, h) }()
 	t.Cleanup(func() {
 		cancel()
 		<-served

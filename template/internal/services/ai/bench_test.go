@@ -97,10 +97,11 @@ func modelTLS(model *httptest.Server) *tls.Config {
 	return &tls.Config{RootCAs: roots}
 }
 
-// benchApp serves the ai API on a fresh SQLite database, its default profile the model at
+// benchApp serves the ai API through backend.Serve, as the app does, on a fresh SQLite
+// database, its default profile the model at
 // model's address; maxConns is HTTP_CLIENT_MAX_CONNS_PER_HOST (the app's default, 64, would
 // queue the 65th concurrent stream to one provider).
-func benchApp(b *testing.B, model *httptest.Server, maxConns int) *httptest.Server {
+func benchApp(b *testing.B, model *httptest.Server, maxConns int) string {
 	b.Helper()
 	db := databasetest.New(b, database.SQLite)
 	hc, err := httpclient.NewClients(httpclient.Settings{MaxAttempts: 1, MaxConnsPerHost: maxConns, MaxIdleConnsPerHost: min(maxConns, 64)},
@@ -113,9 +114,7 @@ func benchApp(b *testing.B, model *httptest.Server, maxConns int) *httptest.Serv
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewServer(frontendtest.Handler(b, nil, func(r *registry.Registry) error { return registry.Value(r, svc) }))
-	b.Cleanup(srv.Close)
-	return srv
+	return serveStreams(b, frontendtest.Handler(b, nil, func(r *registry.Registry) error { return registry.Value(r, svc) }), true)
 }
 
 // streamTarget is where a benchmark's client sends a streamed chat, and the line that means
@@ -130,8 +129,8 @@ func directTarget(model *httptest.Server) streamTarget {
 		body: `{"model":"llama3.2","stream":true,"messages":[{"role":"user","content":"hi"}]}`}
 }
 
-func appTarget(app *httptest.Server) streamTarget {
-	return streamTarget{url: app.URL + ChatPath, first: "event: delta", body: `{"prompt":"hi","stream":true}`}
+func appTarget(app string) streamTarget {
+	return streamTarget{url: app + ChatPath, first: "event: delta", body: `{"prompt":"hi","stream":true}`}
 }
 
 // open posts the chat and reads up to the first token; it returns the response's reader.
