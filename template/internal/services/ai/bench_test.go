@@ -98,9 +98,9 @@ func modelTLS(model *httptest.Server) *tls.Config {
 }
 
 // benchApp serves the ai API through backend.Serve, as the app does, on a fresh SQLite
-// database, its default profile the model at
-// model's address; maxConns is HTTP_CLIENT_MAX_CONNS_PER_HOST (the app's default, 64, would
-// queue the 65th concurrent stream to one provider).
+// database, its default profile the model at model's address; maxConns is
+// HTTP_CLIENT_MAX_CONNS_PER_HOST (the app's default, 64, would queue the 65th concurrent
+// stream to one provider).
 func benchApp(b *testing.B, model *httptest.Server, maxConns int) string {
 	b.Helper()
 	db := databasetest.New(b, database.SQLite)
