@@ -598,16 +598,17 @@ func (s *Service) startChat(ctx context.Context, p *ChatParams, prep *preparatio
 				profile, prov = cp, cprov
 			}
 		}
-	} else {
+	}
+	// The prompt is stored before the call, so it is kept whatever happens to the answer.
+	prompt := &StoredMessage{Role: RoleUser, Content: p.Prompt}
+	if conv == nil {
 		// Created claimed, for a client that finds it (in its list) while it is answered.
 		until := s.now().Add(s.leaseTerm)
-		if conv, err = s.store.createConversation(ctx, user, titleOf(p.Prompt), profile.Name, &until); err != nil {
+		if conv, err = s.store.startConversation(ctx, user, titleOf(p.Prompt), profile.Name, &until, prompt); err != nil {
 			return nil, nil, err
 		}
 		prep.claimed, prep.leaseUntil = conv.ID, until
-	}
-	// The prompt is stored before the call, so it is kept whatever happens to the answer.
-	if err := s.store.addMessages(ctx, conv.ID, &StoredMessage{Role: RoleUser, Content: p.Prompt}); err != nil {
+	} else if err := s.store.addMessages(ctx, conv.ID, prompt); err != nil {
 		return nil, nil, err
 	}
 	req := &Request{Model: profile.Model, System: p.System, MaxTokens: p.MaxTokens}

@@ -89,6 +89,32 @@ func (s *store) createConversation(ctx context.Context, userID, title, profile s
 	return c, nil
 }
 
+// startConversation creates a conversation with its first message (the prompt) in one
+// transaction: a new conversation's prompt is stored before the model is called, so each
+// commit is on the way to the first token (one commit where createConversation and
+// addMessages take two, bench/RESULTS.md "Time to first token with kept connections").
+func (s *store) startConversation(ctx context.Context, userID, title, profile string, lease *time.Time, first *StoredMessage) (*Conversation, error) {
+	now := s.now().UTC()
+	c := &Conversation{UserID: userID, Title: title, Profile: profile, CreatedAt: now, UpdatedAt: now, AnsweringUntil: lease}
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(c).Returning("id").Exec(ctx); err != nil {
+			return fmt.Errorf("ai: create conversation: %w", err)
+		}
+		first.ConversationID, first.CreatedAt = c.ID, now
+		if first.Status == "" {
+			first.Status = StatusComplete
+		}
+		if _, err := tx.NewInsert().Model(first).Exec(ctx); err != nil {
+			return fmt.Errorf("ai: store messages: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // conversation returns conversation id if it is userID's.
 func (s *store) conversation(ctx context.Context, id int64, userID string) (*Conversation, error) {
 	c := new(Conversation)
