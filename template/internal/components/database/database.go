@@ -46,6 +46,7 @@ import (
 
 	"github.com/aegisgo/aegis/template/internal/command"
 	"github.com/aegisgo/aegis/template/internal/components/backend"
+	"github.com/aegisgo/aegis/template/internal/components/frontend"
 	"github.com/aegisgo/aegis/template/internal/config"
 	"github.com/aegisgo/aegis/template/internal/runtime/netfail"
 	"github.com/aegisgo/aegis/template/internal/runtime/registry"
@@ -74,6 +75,7 @@ func init() {
 // it on a fresh registry.
 func Register(r *registry.Registry) error {
 	registry.Contribute(r, "migrate", command.Builder(migrateCmd))
+	registry.Contribute(r, Name, frontend.ErrorWording(dashboardWording))
 	return errors.Join(
 		config.Provide[Settings](r, Name),
 		registry.Provide3(r, newComponent,

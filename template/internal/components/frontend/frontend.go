@@ -93,7 +93,7 @@ func Register(r *registry.Registry) error {
 	registry.Contribute(r, Name, backend.HealthAccess(healthAccess))
 	return errors.Join(
 		config.Provide[Settings](r, Name),
-		registry.Provide5(r, newFromEnv,
+		registry.Provide6(r, newFromEnv,
 			registry.Component(Name),
 			registry.Describe("Dashboard at /: live health, service graph, routes and component panels"),
 		),
@@ -101,8 +101,9 @@ func Register(r *registry.Registry) error {
 }
 
 func newFromEnv(_ context.Context, core config.Core, s Settings, panels registry.All[Panel], auth registry.Maybe[AuthenticatorFunc],
-	limits registry.Maybe[ratelimit.Shared]) (*Dashboard, error) {
-	return New(&Opts{Production: core.Production(), Settings: s, Panels: panels, Authenticator: auth.Value, Limits: limits.Value.Store})
+	limits registry.Maybe[ratelimit.Shared], wording registry.Maybe[ErrorWording]) (*Dashboard, error) {
+	return New(&Opts{Production: core.Production(), Settings: s, Panels: panels, Authenticator: auth.Value, Limits: limits.Value.Store,
+		Wording: wording.Value})
 }
 
 // Opts configure New. A nil *Opts is a development dashboard without
@@ -121,6 +122,9 @@ type Opts struct {
 	// in, so that their limits hold across instances (the cache component's on
 	// Redis); nil counts them in this process only.
 	Limits ratelimit.Store
+	// Wording words the panels' failed queries (PanelContext.Problem): the one contributed, in
+	// the app (the database component's); nil shows none of their text.
+	Wording ErrorWording
 }
 
 // Dashboard is the frontend component: parsed templates, embedded assets,

@@ -49,6 +49,8 @@ type PanelContext struct {
 	Notice string
 
 	csrf string
+	// word is the contributed ErrorWording, for Problem; nil when none is.
+	word ErrorWording
 }
 
 // Operator is who signed in to the dashboard, when the app's own accounts
@@ -236,7 +238,7 @@ type PanelView struct {
 }
 
 func (s *site) renderPanel(req *http.Request, d *Dashboard, p panel, csrf string, n notice) PanelView {
-	pc := &PanelContext{Request: req, Container: s.c, Panel: p.name, csrf: csrf}
+	pc := &PanelContext{Request: req, Container: s.c, Panel: p.name, csrf: csrf, word: d.opts.Wording}
 	v := PanelView{Name: p.name, Title: p.title, Notice: n}
 	if p.opts.Refresh > 0 {
 		v.Refresh = max(p.opts.Refresh, 2)
@@ -328,7 +330,7 @@ func (s *site) action(w http.ResponseWriter, req *http.Request, d *Dashboard) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(browser), actionTimeout)
 	defer cancel()
 	req = req.WithContext(ctx)
-	pc := &PanelContext{Request: req, Container: s.c, Panel: p.name, Action: name, csrf: d.csrfToken(w, req)}
+	pc := &PanelContext{Request: req, Container: s.c, Panel: p.name, Action: name, csrf: d.csrfToken(w, req), word: d.opts.Wording}
 	n := notice{Text: "Done: " + name + "."}
 	err := safeAction(fn, pc)
 	if err == nil && pc.Notice != "" {
@@ -372,7 +374,7 @@ func (s *site) resource(w http.ResponseWriter, req *http.Request, d *Dashboard) 
 		return
 	}
 	// No CSRF token: a resource is a GET document, sandboxed, with no form that could post.
-	pc := &PanelContext{Request: req, Container: s.c, Panel: p.name}
+	pc := &PanelContext{Request: req, Container: s.c, Panel: p.name, word: d.opts.Wording}
 	res, err := safeResource(fn, pc)
 	switch {
 	case errors.Is(err, ErrNoResource):

@@ -58,7 +58,8 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	}
 	jobs, err := s.Status(p.Request.Context())
 	if err != nil {
-		return "", err
+		// The store's error: the database's driver text, with schedulerdb.
+		return "", p.Problem("cannot read the jobs' runs", err)
 	}
 	return p.Execute(panelTmpl, map[string]any{
 		"Jobs": jobs, "Instance": s.Instance(), "URL": p.ActionURL("run"), "CSRF": p.CSRFField(),
@@ -83,7 +84,7 @@ func runNowAction(p *frontend.PanelContext) error {
 		return fmt.Errorf("job %s was not started: the app is shutting down", name)
 	}
 	if err != nil {
-		return fmt.Errorf("job %s was not started: %w", name, err)
+		return p.Problem("job "+name+" was not started", err)
 	}
 	wait := time.NewTimer(panelWait)
 	defer wait.Stop()

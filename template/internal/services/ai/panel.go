@@ -47,7 +47,7 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	from := now.AddDate(0, 0, -(panelDays - 1))
 	rows, err := svc.store.usage(ctx, from.Format(time.DateOnly), now.Format(time.DateOnly), "", true)
 	if err != nil {
-		return "", err
+		return "", p.Problem("cannot read the usage", err)
 	}
 	perDay := map[string]int64{}
 	perModel := map[string]*UsageRow{}
@@ -73,12 +73,12 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	}
 	convs, err := svc.store.recentConversations(ctx, 10)
 	if err != nil {
-		return "", err
+		return "", p.Problem("cannot list conversations", err)
 	}
 	views := svc.conversationViews(ctx, convs)
 	errs, err := svc.LastErrors(ctx, 5)
 	if err != nil {
-		return "", err
+		return "", p.Problem("cannot read the last errors", err)
 	}
 	return p.Execute(panelTmpl, map[string]any{
 		"Health": svc.CheckHealth(ctx), "Profiles": svc.Profiles(), "Days": panelDays, "Chart": tokensChart(days),

@@ -76,11 +76,11 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	r := Range{From: end.Add(-spec.span), To: end}
 	points, err := svc.Series(ctx, r, spec.bucket, "")
 	if err != nil {
-		return "", err
+		return "", p.Problem("cannot read the chart's counts", err)
 	}
 	counts, err := svc.Counts(ctx, r)
 	if err != nil {
-		return "", err
+		return "", p.Problem("cannot count events", err)
 	}
 	var total int64
 	for _, c := range counts {
@@ -92,7 +92,7 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	kept, cut := svc.Kept(r)
 	unique, err := svc.UniqueUsers(ctx, kept, "")
 	if err != nil {
-		return "", err
+		return "", p.Problem("cannot count unique users", err)
 	}
 	data := map[string]any{
 		"Page": frontend.PanelsPath + "/" + p.Panel, "Fragment": frontend.FragmentsPath + "/panels/" + p.Panel, "Ranges": []string{"24h", "7d", "30d"}, "Range": rangeName,

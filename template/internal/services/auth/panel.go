@@ -62,7 +62,7 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 		res, err = &ListUsersResult{}, nil
 	}
 	if err != nil {
-		return "", err
+		return "", p.Problem("cannot list users", err)
 	}
 	page := frontend.PanelsPath + "/" + p.Panel
 	back := page
@@ -112,8 +112,10 @@ func setActive(p *frontend.PanelContext, active bool) error {
 		return errors.New("you cannot deactivate your own account")
 	case errors.Is(err, ErrLastAdmin):
 		return errors.New("this is the last active admin; make another account an admin first")
+	case errors.Is(err, ErrNotFound):
+		return fmt.Errorf("there is no account %d: it may have been deleted; reload the panel", id)
 	case err != nil:
-		return err
+		return p.Problem("cannot update the account", err)
 	}
 	if active {
 		p.Notice = u.Email + " is active again."

@@ -105,11 +105,11 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 	ctx := p.Request.Context()
 	msgs, err := svc.Messages(ctx, ListParams{Limit: panelRows})
 	if err != nil {
-		return "", err
+		return "", p.Problem("cannot list messages", err)
 	}
 	counts, err := svc.store.Count(ctx, svc.now().Add(-CountWindow))
 	if err != nil {
-		return "", err
+		return "", p.Problem("cannot count messages", err)
 	}
 	// Absolute, so the links work wherever the panel is shown.
 	self := frontend.PanelsPath + "/" + p.Panel
@@ -131,7 +131,7 @@ func renderPanel(p *frontend.PanelContext) (template.HTML, error) {
 			return p.Execute(panelTmpl, data)
 		}
 		if err != nil {
-			return "", err
+			return "", p.Problem("cannot read the message", err)
 		}
 		sel := map[string]any{"Record": r, "Resend": p.ActionURL("resend"), "CSRF": p.CSRFField(), "Self": self, "Provider": svc.email.Name(), "SMSProvider": svc.sms.Name()}
 		if r.Email != nil {
@@ -221,11 +221,16 @@ func resendAction(p *frontend.PanelContext) error {
 	if errors.Is(err, ErrRedacted) || errors.Is(err, ErrRetrying) {
 		return fmt.Errorf("message %s cannot be resent: %w", id, err)
 	}
-	if err != nil {
-		if newID != "" {
-			return fmt.Errorf("message %s was sent again as %s, which failed: %w", id, newID, err)
-		}
-		return err
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return fmt.Errorf("there is no message %s: it is no longer kept; reload the panel", id)
+	case err != nil && newID != "":
+		// The copy's delivery failed: the provider's answer, which its row shows too.
+		return fmt.Errorf("message %s was sent again as %s, which failed: %w", id, newID, err)
+	case err != nil:
+		// Reading or recording the message failed: the store's error, the database's
+		// driver text once commsdb stores the messages.
+		return p.Problem("message "+string(id)+" was not resent", err)
 	}
 	p.Notice = fmt.Sprintf("Message %s was sent again as %s.", id, newID)
 	return nil

@@ -24,7 +24,7 @@ import (
 // Handler starts a fresh container holding the backend, the dashboard built with opts and what
 // register adds. As in the app, the handler mounts every route set contributed to
 // registry.Default from init(), and the dashboard shows the panels and uses the authenticator
-// contributed there unless opts sets its own. It stops the container when the test ends and
+// and the error wording contributed there unless opts sets its own. It stops the container when the test ends and
 // returns the app's HTTP handler. Requests made with httptest.NewRequest come, as far as the
 // handler can tell, from this machine and addressed to it (a developer's own browser on
 // http://127.0.0.1:8000, which the dashboard lets in without credentials in development); set
@@ -41,6 +41,11 @@ func Handler(t testing.TB, opts *frontend.Opts, register func(*registry.Registry
 	if o.Authenticator == nil {
 		if a := registry.Contributions[frontend.AuthenticatorFunc](registry.Default); len(a) == 1 {
 			o.Authenticator = a[0].Value
+		}
+	}
+	if o.Wording == nil {
+		if w := registry.Contributions[frontend.ErrorWording](registry.Default); len(w) == 1 {
+			o.Wording = w[0].Value
 		}
 	}
 	dash, err := frontend.New(&o)
