@@ -16,4 +16,3 @@ func dashboardWording(c *registry.Container, err error) string {
 	}
 	return db.Problem(err)
 }
-
