@@ -31,6 +31,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -263,3 +264,30 @@ func randomHex() string {
 
 // quote quotes an identifier; the names here are generated, but quoting keeps them inert.
 func quote(name string) string { return `"` + name + `"` }
+
+// RefuseConnections makes every query of db (a PostgreSQL one from New) fail from now until
+// the test ends, with pgx's "failed to connect to `user=... database=...`": the server refuses
+// new connections to db's database and db's pool drops its own, so a test can check that what
+// it shows of the failure names neither. It returns db's user and database name (the text that
+// must not be shown) and its host, which the database's Problem line names.
+func RefuseConnections(t testing.TB, db *database.DB) (user, name, host string) {
+	t.Helper()
+	cfg := db.Pool().Config().ConnConfig
+	admin, err := pgx.Connect(t.Context(), os.Getenv(EnvURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	quoted := pgx.Identifier{cfg.Database}.Sanitize()
+	if _, err := admin.Exec(t.Context(), "ALTER DATABASE "+quoted+" ALLOW_CONNECTIONS false"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Before New's cleanup drops it (cleanups run last added first).
+		if _, err := admin.Exec(context.Background(), "ALTER DATABASE "+quoted+" ALLOW_CONNECTIONS true"); err != nil {
+			t.Error(err)
+		}
+		_ = admin.Close(context.Background())
+	})
+	db.Pool().Reset()
+	return cfg.User, cfg.Database, cfg.Host
+}
