@@ -84,12 +84,17 @@ func runNowAction(p *frontend.PanelContext) error {
 		return fmt.Errorf("job %s was not started: the app is shutting down", name)
 	}
 	if err != nil {
-		return p.Problem("job "+name+" was not started", err)
+		return fmt.Errorf("job %s was not started: %w", name, err)
 	}
 	wait := time.NewTimer(panelWait)
 	defer wait.Stop()
 	select {
 	case res := <-done:
+		if res.Err != nil && res.Run.Started.IsZero() {
+			// The run was not recorded (the store's Claim failed): the store's error, the
+			// database's driver text with schedulerdb.
+			return p.Problem("job "+name+" was not started", res.Err)
+		}
 		if res.Err != nil {
 			return fmt.Errorf("job %s failed: %w", name, res.Err)
 		}
