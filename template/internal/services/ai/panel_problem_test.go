@@ -1,0 +1,37 @@
+package ai
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/components/database/databasetest"
+	"github.com/aegisgo/aegis/template/internal/components/frontend"
+	"github.com/aegisgo/aegis/template/internal/components/frontend/frontendtest"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
+)
+
+// TestPanelHidesConnectionDetails: a failed query of the panel is worded as the database's
+// Problem (its host and what to check), not with pgx's text, which names the database user
+// and database. Before, the panel showed the driver's text.
+func TestPanelHidesConnectionDetails(t *testing.T) {
+	db := databasetest.New(t, database.Postgres)
+	svc, err := New(db, Settings{}, &Opts{Clients: testClients(t, 1), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := frontendtest.Handler(t, &frontend.Opts{Wording: func(_ *registry.Container, err error) string { return db.Problem(err) }},
+		func(r *registry.Registry) error { return registry.Value(r, svc) })
+	user, name, host := databasetest.RefuseConnections(t, db)
+
+	body := frontendtest.NewBrowser(t, h).Get("/dashboard/panels/" + PanelName)
+	if says := "cannot read the usage: " + host; !strings.Contains(body, says) {
+		t.Errorf("the panel does not say %q:\n%s", says, body)
+	}
+	for _, leak := range []string{"user=", user + " ", name} {
+		if strings.Contains(body, leak) {
+			t.Errorf("the panel shows %q:\n%s", leak, body)
+		}
+	}
+}
