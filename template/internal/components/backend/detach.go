@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -124,7 +125,7 @@ func Detach(w http.ResponseWriter, r *http.Request, status int) (*Detached, erro
 	}
 	// What net/http would have written first: the status line, the handler's headers, Date.
 	h := w.Header()
-	if h.Get("Connection") == "close" {
+	if closing(h) { // the handler asked for the close
 		chunked = false
 	}
 	h.Del("Content-Length")
@@ -171,6 +172,19 @@ func Detach(w http.ResponseWriter, r *http.Request, status int) (*Detached, erro
 	_ = conn.SetReadDeadline(time.Time{})
 	go d.watch()
 	return d, nil
+}
+
+// closing reports whether h's Connection header holds the close token (in any case, among
+// others), as net/http reads it.
+func closing(h http.Header) bool {
+	for _, v := range h["Connection"] {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), "close") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // bodyDone reports whether r's body has been read to its end.

@@ -237,6 +237,67 @@ func TestDetachKeepAlive(t *testing.T) {
 	})
 }
 
+// TestDetachKeepAliveShutdown: a connection given back that waits for its next request is
+// closed by the shutdown, which then returns at once (nil: nothing was cut).
+func TestDetachKeepAliveShutdown(t *testing.T) {
+	t.Parallel()
+	route := newDetachRoute()
+	close(route.release)
+	f := setup(t, setupOpts{routes: route.routes, settings: Settings{ShutdownTimeout: 10 * time.Second, IdleTimeout: time.Hour}})
+	base, shutdown, wait := serving(t, f)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, "POST /test/detach HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx"); err != nil {
+		t.Fatal(err)
+	}
+	rd := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(rd, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := io.ReadAll(resp.Body); string(b) != "ab" || err != nil {
+		t.Fatalf("stream body = %q, %v; want ab", b, err)
+	}
+	waitAccessLines(t, f, "/test/detach") // the stream has finished: its connection was given back
+	shutdown()
+	if err := wait(); err != nil {
+		t.Errorf("Serve = %v, want nil: an idle connection is not a request cut off", err)
+	}
+	if n, err := rd.Read(make([]byte, 1)); n != 0 || !errors.Is(err, io.EOF) {
+		t.Errorf("idle connection after the shutdown: read %d, %v; want it closed (EOF)", n, err)
+	}
+}
+
+// TestClosing: the handler's Connection header asks for the close with the token in any case,
+// among others.
+func TestClosing(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		values []string
+		want   bool
+	}{
+		{nil, false},
+		{[]string{"close"}, true},
+		{[]string{"Close"}, true},
+		{[]string{"keep-alive, CLOSE"}, true},
+		{[]string{"keep-alive", " close "}, true},
+		{[]string{"keep-alive"}, false},
+		{[]string{"closed"}, false},
+	} {
+		h := http.Header{}
+		for _, v := range tc.values {
+			h.Add("Connection", v)
+		}
+		if got := closing(h); got != tc.want {
+			t.Errorf("closing(%q) = %v, want %v", tc.values, got, tc.want)
+		}
+	}
+}
+
 // countingClient is a client of its own (its own idle connections) that counts the
 // connections it opens.
 func countingClient(t *testing.T) (*http.Client, *atomic.Int32) {
