@@ -166,25 +166,12 @@ func TestDetachKeepAlive(t *testing.T) {
 			route := newDetachRoute()
 			f := setup(t, setupOpts{routes: route.routes})
 			base, _, _ := serving(t, f)
-			conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-			stream := "POST /test/detach HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx"
 			next := "GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"
+			after := ""
 			if tc.early {
-				stream += next
+				after = next
 			}
-			if _, err := io.WriteString(conn, stream); err != nil {
-				t.Fatal(err)
-			}
-			rd := bufio.NewReader(conn)
-			resp, err := http.ReadResponse(rd, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			conn, rd, resp := rawDetach(t, base, after)
 			if b, err := rd.Peek(1); err != nil || len(b) == 0 {
 				t.Fatalf("first chunk: %v", err)
 			}
@@ -214,20 +201,7 @@ func TestDetachKeepAlive(t *testing.T) {
 		close(route.release)
 		f := setup(t, setupOpts{routes: route.routes, settings: Settings{IdleTimeout: 50 * time.Millisecond}})
 		base, _, _ := serving(t, f)
-		conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-		if _, err := io.WriteString(conn, "POST /test/detach HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx"); err != nil {
-			t.Fatal(err)
-		}
-		rd := bufio.NewReader(conn)
-		resp, err := http.ReadResponse(rd, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, rd, resp := rawDetach(t, base, "")
 		if b, err := io.ReadAll(resp.Body); string(b) != "ab" || err != nil {
 			t.Fatalf("stream body = %q, %v; want ab", b, err)
 		}
@@ -245,20 +219,7 @@ func TestDetachKeepAliveShutdown(t *testing.T) {
 	close(route.release)
 	f := setup(t, setupOpts{routes: route.routes, settings: Settings{ShutdownTimeout: 10 * time.Second, IdleTimeout: time.Hour}})
 	base, shutdown, wait := serving(t, f)
-	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(conn, "POST /test/detach HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx"); err != nil {
-		t.Fatal(err)
-	}
-	rd := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(rd, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, rd, resp := rawDetach(t, base, "")
 	if b, err := io.ReadAll(resp.Body); string(b) != "ab" || err != nil {
 		t.Fatalf("stream body = %q, %v; want ab", b, err)
 	}
@@ -296,6 +257,28 @@ func TestClosing(t *testing.T) {
 			t.Errorf("closing(%q) = %v, want %v", tc.values, got, tc.want)
 		}
 	}
+}
+
+// rawDetach opens a connection of its own to base (closed at the test's end), sends the
+// detaching route's request and after it after (a pipelined request, or nothing), and reads
+// the response's head.
+func rawDetach(t *testing.T, base, after string) (net.Conn, *bufio.Reader, *http.Response) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, "POST /test/detach HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx"+after); err != nil {
+		t.Fatal(err)
+	}
+	rd := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(rd, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn, rd, resp
 }
 
 // countingClient is a client of its own (its own idle connections) that counts the

@@ -1,15 +1,12 @@
 package worker
 
 import (
-	"context"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -167,36 +164,20 @@ func TestPanelHidesConnectionDetails(t *testing.T) {
 	b := frontendtest.NewBrowser(t, h)
 	b.Get("/dashboard/panels/jobs") // the form's CSRF token
 
-	// A second, privileged connection refuses new connections to the test's database; the
-	// pool's own are closed, so the panel's next query must connect again.
-	cfg := db.Pool().Config().ConnConfig
-	admin, err := pgx.Connect(t.Context(), os.Getenv("TEST_DATABASE_URL"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := pgx.Identifier{cfg.Database}.Sanitize()
-	if _, err := admin.Exec(t.Context(), "ALTER DATABASE "+name+" ALLOW_CONNECTIONS false"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		// Before databasetest drops it (cleanups run last added first).
-		if _, err := admin.Exec(context.Background(), "ALTER DATABASE "+name+" ALLOW_CONNECTIONS true"); err != nil {
-			t.Error(err)
-		}
-		admin.Close(context.Background())
-	})
-	db.Pool().Reset()
+	// The test's database refuses new connections and the pool's own are closed, so the
+	// panel's next query must connect again.
+	user, dbName, host := databasetest.RefuseConnections(t, db)
 
 	for _, tc := range []struct {
 		name, body, says string
 	}{
-		{"panel", b.Get("/dashboard/panels/jobs"), "cannot count jobs: " + cfg.Host},
-		{"retry", b.Submit("/dashboard/panels/jobs/actions/retry", url.Values{"id": {fmt.Sprint(res.Job.ID)}}), "cannot read the job: " + cfg.Host},
+		{"panel", b.Get("/dashboard/panels/jobs"), "cannot count jobs: " + host},
+		{"retry", b.Submit("/dashboard/panels/jobs/actions/retry", url.Values{"id": {fmt.Sprint(res.Job.ID)}}), "cannot read the job: " + host},
 	} {
 		if !strings.Contains(tc.body, tc.says) {
 			t.Errorf("%s does not say %q:\n%s", tc.name, tc.says, tc.body)
 		}
-		for _, leak := range []string{"user=", cfg.User + " ", cfg.Database} {
+		for _, leak := range []string{"user=", user + " ", dbName} {
 			if strings.Contains(tc.body, leak) {
 				t.Errorf("%s shows %q:\n%s", tc.name, leak, tc.body)
 			}
