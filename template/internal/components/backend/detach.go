@@ -60,12 +60,12 @@ type Detached struct {
 	set      *detachedSet  // the server's, or nil (a handler served by other means)
 
 	// A chunked body (the connection is kept): the chunk being written, what the client sent
-	// of its next request already, and the watch's end (watchGone: the client left).
-	chunked   bool
-	chunk     []byte
-	pending   []byte
-	watched   chan struct{}
-	watchGone bool
+	// of its next request already, and the watch's end (closed when it returned; it cancels
+	// the Context first if the client left).
+	chunked bool
+	chunk   []byte
+	pending []byte
+	watched chan struct{}
 
 	// The middleware's deferred work, set as each middleware's handler returns (innermost
 	// first) and run by Finish in that order.
@@ -238,7 +238,6 @@ func (d *Detached) watch() {
 		}
 		if err != nil {
 			if !errors.Is(err, os.ErrDeadlineExceeded) {
-				d.watchGone = true
 				d.cancel(errClientGone)
 			}
 			return
@@ -350,7 +349,7 @@ func (d *Detached) end(complete bool) {
 		_ = d.conn.Close()
 		return
 	}
-	keep := complete && d.ctx.Err() == nil && d.set.keep != nil
+	keep := complete && d.ctx.Err() == nil // chunked: d.set.keep is there
 	if keep {
 		if _, err := d.conn.Write([]byte("0\r\n\r\n")); err != nil {
 			keep = false
@@ -359,7 +358,7 @@ func (d *Detached) end(complete bool) {
 	// Stop the watch, keeping what it read of the next request.
 	_ = d.conn.SetReadDeadline(time.Unix(1, 0))
 	<-d.watched
-	if !keep || d.watchGone {
+	if !keep || d.ctx.Err() != nil { // the watch found the client gone
 		_ = d.conn.Close()
 		return
 	}

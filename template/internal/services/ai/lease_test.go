@@ -265,7 +265,7 @@ func TestConversationLeaseExpires(t *testing.T) {
 func TestConversationClaimOneWinner(t *testing.T) {
 	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		stores := []*store{{db: db.Bun(), now: time.Now}, {db: openAgain(t, db).Bun(), now: time.Now}}
-		c, err := stores[0].createConversation(t.Context(), "ann", "t", "default", nil)
+		c, err := stores[0].createConversation(t.Context(), "ann", "t", "default", nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -334,7 +334,7 @@ func TestConversationClaimGone(t *testing.T) {
 			{"never existed", func(*testing.T, int64) {}, 1 << 40, ErrNotFound, http.StatusNotFound},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				c, err := inst.svc.store.createConversation(t.Context(), "ann", "t", "default", nil)
+				c, err := inst.svc.store.createConversation(t.Context(), "ann", "t", "default", nil, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -368,7 +368,7 @@ func TestConversationLeaseUncertainRenewal(t *testing.T) {
 	databasetest.Parallel(t, func(t *testing.T, db *database.DB) {
 		inst := newInstance(t, db, hookProvider{during: func(context.Context) {}})
 		st := inst.svc.store
-		c, err := st.createConversation(t.Context(), "ann", "t", "default", nil)
+		c, err := st.createConversation(t.Context(), "ann", "t", "default", nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

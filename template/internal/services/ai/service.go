@@ -604,7 +604,7 @@ func (s *Service) startChat(ctx context.Context, p *ChatParams, prep *preparatio
 	if conv == nil {
 		// Created claimed, for a client that finds it (in its list) while it is answered.
 		until := s.now().Add(s.leaseTerm)
-		if conv, err = s.store.startConversation(ctx, user, titleOf(p.Prompt), profile.Name, &until, prompt); err != nil {
+		if conv, err = s.store.createConversation(ctx, user, titleOf(p.Prompt), profile.Name, &until, prompt); err != nil {
 			return nil, nil, err
 		}
 		prep.claimed, prep.leaseUntil = conv.ID, until
@@ -928,7 +928,7 @@ func (s *Service) CreateConversation(ctx context.Context, title, model string) (
 	if err != nil && !errors.Is(err, ErrNotConfigured) {
 		return nil, err
 	}
-	return s.store.createConversation(ctx, s.userID(ctx), title, profile.Name, nil)
+	return s.store.createConversation(ctx, s.userID(ctx), title, profile.Name, nil, nil)
 }
 
 // Conversation returns a conversation of the caller's with its messages.

@@ -78,32 +78,31 @@ type store struct {
 	now func() time.Time
 }
 
-// createConversation creates a conversation of userID's; a non-nil lease creates it claimed
-// until then (see claimConversation), for the prompt that starts it.
-func (s *store) createConversation(ctx context.Context, userID, title, profile string, lease *time.Time) (*Conversation, error) {
+// createConversation creates a conversation of userID's, with its first message when first
+// is not nil; a non-nil lease creates it claimed until then (see claimConversation), for the
+// prompt that starts it. Conversation and message go in one transaction: a new
+// conversation's prompt is stored before the model is called, so each commit is on the way
+// to the first token (bench/RESULTS.md, "Detached streams keep their connection").
+func (s *store) createConversation(ctx context.Context, userID, title, profile string, lease *time.Time, first *StoredMessage) (*Conversation, error) {
 	now := s.now().UTC()
 	c := &Conversation{UserID: userID, Title: title, Profile: profile, CreatedAt: now, UpdatedAt: now, AnsweringUntil: lease}
-	if _, err := s.db.NewInsert().Model(c).Returning("id").Exec(ctx); err != nil {
-		return nil, fmt.Errorf("ai: create conversation: %w", err)
-	}
-	return c, nil
-}
-
-// startConversation creates a conversation with its first message (the prompt) in one
-// transaction: a new conversation's prompt is stored before the model is called, so each
-// commit is on the way to the first token (one commit where createConversation and
-// addMessages take two, bench/RESULTS.md "Time to first token with kept connections").
-func (s *store) startConversation(ctx context.Context, userID, title, profile string, lease *time.Time, first *StoredMessage) (*Conversation, error) {
-	now := s.now().UTC()
-	c := &Conversation{UserID: userID, Title: title, Profile: profile, CreatedAt: now, UpdatedAt: now, AnsweringUntil: lease}
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(c).Returning("id").Exec(ctx); err != nil {
+	insert := func(ctx context.Context, db bun.IDB) error {
+		if _, err := db.NewInsert().Model(c).Returning("id").Exec(ctx); err != nil {
 			return fmt.Errorf("ai: create conversation: %w", err)
 		}
-		first.ConversationID, first.CreatedAt = c.ID, now
-		if first.Status == "" {
-			first.Status = StatusComplete
+		return nil
+	}
+	if first == nil {
+		if err := insert(ctx, s.db); err != nil {
+			return nil, err
 		}
+		return c, nil
+	}
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := insert(ctx, tx); err != nil {
+			return err
+		}
+		stamp(c.ID, now, first)
 		if _, err := tx.NewInsert().Model(first).Exec(ctx); err != nil {
 			return fmt.Errorf("ai: store messages: %w", err)
 		}
@@ -253,12 +252,7 @@ func (s *store) addMessages(ctx context.Context, conversationID int64, msgs ...*
 		return nil
 	}
 	now := s.now().UTC()
-	for _, m := range msgs {
-		m.ConversationID, m.CreatedAt = conversationID, now
-		if m.Status == "" {
-			m.Status = StatusComplete
-		}
-	}
+	stamp(conversationID, now, msgs...)
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		// The touch comes first: it finds a deleted conversation gone (rather than the
 		// insert failing on the foreign key, an error like any other), and on PostgreSQL it
@@ -275,6 +269,16 @@ func (s *store) addMessages(ctx context.Context, conversationID int64, msgs ...*
 		}
 		return nil
 	})
+}
+
+// stamp files msgs under conversationID at now; a message without a status is complete.
+func stamp(conversationID int64, now time.Time, msgs ...*StoredMessage) {
+	for _, m := range msgs {
+		m.ConversationID, m.CreatedAt = conversationID, now
+		if m.Status == "" {
+			m.Status = StatusComplete
+		}
+	}
 }
 
 // deleteConversation deletes a conversation of userID's and its messages; the usage ledger

@@ -27,6 +27,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,6 +37,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/aegisgo/aegis/template/internal/components/database"
+	"github.com/aegisgo/aegis/template/internal/components/frontend"
+	"github.com/aegisgo/aegis/template/internal/runtime/registry"
 )
 
 // EnvURL is the variable that enables the PostgreSQL tests.
@@ -268,9 +271,8 @@ func quote(name string) string { return `"` + name + `"` }
 // RefuseConnections makes every query of db (a PostgreSQL one from New) fail from now until
 // the test ends, with pgx's "failed to connect to `user=... database=...`": the server refuses
 // new connections to db's database and db's pool drops its own, so a test can check that what
-// it shows of the failure names neither. It returns db's user and database name (the text that
-// must not be shown) and its host, which the database's Problem line names.
-func RefuseConnections(t testing.TB, db *database.DB) (user, name, host string) {
+// it shows of the failure names neither (Refused.Check).
+func RefuseConnections(t testing.TB, db *database.DB) Refused {
 	t.Helper()
 	cfg := db.Pool().Config().ConnConfig
 	admin, err := pgx.Connect(t.Context(), os.Getenv(EnvURL))
@@ -289,5 +291,30 @@ func RefuseConnections(t testing.TB, db *database.DB) (user, name, host string) 
 		_ = admin.Close(context.Background())
 	})
 	db.Pool().Reset()
-	return cfg.User, cfg.Database, cfg.Host
+	return Refused{User: cfg.User, Database: cfg.Database, Host: cfg.Host}
+}
+
+// Refused is a database RefuseConnections made refuse connections: its user and name, which
+// pgx's text names and a page must not show, and its host, which the database's Problem line
+// names.
+type Refused struct{ User, Database, Host string }
+
+// Check fails t when body (what: a panel, a flash) does not say says or shows the driver's
+// text of the failure.
+func (r Refused) Check(t testing.TB, what, body, says string) {
+	t.Helper()
+	if !strings.Contains(body, says) {
+		t.Errorf("%s does not say %q:\n%s", what, says, body)
+	}
+	for _, leak := range []string{"user=", r.User + " ", r.Database} {
+		if strings.Contains(body, leak) {
+			t.Errorf("%s shows %q:\n%s", what, leak, body)
+		}
+	}
+}
+
+// Worded is the dashboard's options with db's Problem as its ErrorWording, as the database
+// component contributes it in an app.
+func Worded(db *database.DB) *frontend.Opts {
+	return &frontend.Opts{Wording: func(_ *registry.Container, err error) string { return db.Problem(err) }}
 }
